@@ -1,0 +1,219 @@
+/*
+ * mem.c — per-thread allocation counters behind mem_alloc()/mem_free().
+ *
+ * Each thread owns one `struct mem_tls` on a registry list. Only the owner
+ * writes its `used` field; mem_used() reads all of them. A thread-exit
+ * destructor moves the thread's count into `retired` so frees done later by
+ * other threads (reclamation, shutdown) still balance.
+ */
+#include "concurrency/mem.h"
+#include "concurrency/util.h"
+#include "kvsd_build.h"
+
+#include <malloc.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <unistd.h>
+
+#if KVSD_HAVE_JEMALLOC
+#include <jemalloc/jemalloc.h>
+#endif
+
+struct mem_tls {
+	/* Written by the owner thread only; read by mem_used(). Statistic: relaxed. */
+	_Atomic int64_t used;
+	struct mem_tls *next, *prev;
+};
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mem_tls *registry;
+static int64_t retired; /* under registry_lock: counts of exited threads */
+static _Atomic int64_t peak;
+static pthread_key_t tls_key;
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+static __thread struct mem_tls *self;
+
+static void tls_destroy(void *arg)
+{
+	struct mem_tls *t = arg;
+
+	pthread_mutex_lock(&registry_lock);
+	retired += atomic_load_explicit(&t->used, memory_order_relaxed);
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		registry = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	pthread_mutex_unlock(&registry_lock);
+	self = NULL;
+	free(t);
+}
+
+static void key_init(void)
+{
+	if (pthread_key_create(&tls_key, tls_destroy) != 0)
+		KV_PANIC("pthread_key_create failed");
+}
+
+static struct mem_tls *tls_get(void)
+{
+	struct mem_tls *t = self;
+
+	if (kv_likely(t != NULL))
+		return t;
+	pthread_once(&key_once, key_init);
+	t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		KV_PANIC("out of memory");
+	pthread_mutex_lock(&registry_lock);
+	t->next = registry;
+	if (registry)
+		registry->prev = t;
+	registry = t;
+	pthread_mutex_unlock(&registry_lock);
+	pthread_setspecific(tls_key, t);
+	self = t;
+	return t;
+}
+
+static inline void account(int64_t delta)
+{
+	struct mem_tls *t = tls_get();
+	int64_t v = atomic_load_explicit(&t->used, memory_order_relaxed);
+
+	/* relaxed: single writer; the value is a statistic and publishes nothing */
+	atomic_store_explicit(&t->used, v + delta, memory_order_relaxed);
+}
+
+size_t mem_usable(void *p)
+{
+	return malloc_usable_size(p);
+}
+
+void *mem_alloc(size_t size)
+{
+	void *p = malloc(size ? size : 1);
+
+	if (kv_unlikely(p == NULL))
+		KV_PANIC("out of memory allocating %zu bytes", size);
+	account((int64_t)malloc_usable_size(p));
+	return p;
+}
+
+void *mem_calloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (kv_unlikely(p == NULL))
+		KV_PANIC("out of memory allocating %zu bytes", n * size);
+	account((int64_t)malloc_usable_size(p));
+	return p;
+}
+
+void *mem_realloc(void *p, size_t size)
+{
+	size_t old = p ? malloc_usable_size(p) : 0;
+	void *q = realloc(p, size ? size : 1);
+
+	if (kv_unlikely(q == NULL))
+		KV_PANIC("out of memory allocating %zu bytes", size);
+	account((int64_t)malloc_usable_size(q) - (int64_t)old);
+	return q;
+}
+
+void mem_free(void *p)
+{
+	if (p == NULL)
+		return;
+	account(-(int64_t)malloc_usable_size(p));
+	free(p);
+}
+
+char *mem_strndup(const char *s, size_t n)
+{
+	char *d = mem_alloc(n + 1);
+
+	memcpy(d, s, n);
+	d[n] = '\0';
+	return d;
+}
+
+int64_t mem_used(void)
+{
+	int64_t sum, p;
+
+	pthread_mutex_lock(&registry_lock);
+	sum = retired;
+	for (struct mem_tls *t = registry; t; t = t->next)
+		sum += atomic_load_explicit(&t->used, memory_order_relaxed);
+	pthread_mutex_unlock(&registry_lock);
+	p = atomic_load_explicit(&peak, memory_order_relaxed);
+	while (sum > p &&
+	       !atomic_compare_exchange_weak_explicit(&peak, &p, sum, memory_order_relaxed,
+						      memory_order_relaxed))
+		;
+	return sum;
+}
+
+int64_t mem_peak(void)
+{
+	mem_used();
+	return atomic_load_explicit(&peak, memory_order_relaxed);
+}
+
+const char *mem_allocator_name(void)
+{
+#if KVSD_HAVE_JEMALLOC
+	static char name[64];
+	const char *v = NULL;
+	size_t sz = sizeof(v);
+
+	if (name[0] == '\0') {
+		if (mallctl("version", &v, &sz, NULL, 0) == 0 && v) {
+			char ver[32];
+			size_t i;
+
+			for (i = 0; v[i] && v[i] != '-' && i < sizeof(ver) - 1; i++)
+				ver[i] = v[i];
+			ver[i] = '\0';
+			snprintf(name, sizeof(name), "jemalloc-%s", ver);
+		} else {
+			snprintf(name, sizeof(name), "jemalloc");
+		}
+	}
+	return name;
+#else
+	return "libc";
+#endif
+}
+
+int64_t mem_jemalloc_allocated(void)
+{
+#if KVSD_HAVE_JEMALLOC
+	uint64_t epoch = 1;
+	size_t sz = sizeof(epoch);
+	size_t allocated = 0, asz = sizeof(allocated);
+
+	mallctl("epoch", &epoch, &sz, &epoch, sz);
+	if (mallctl("stats.allocated", &allocated, &asz, NULL, 0) != 0)
+		return -1;
+	return (int64_t)allocated;
+#else
+	return -1;
+#endif
+}
+
+int64_t mem_rss(void)
+{
+	long pages = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (f == NULL)
+		return 0;
+	if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+		resident = 0;
+	fclose(f);
+	return (int64_t)resident * sysconf(_SC_PAGESIZE);
+}

@@ -1,0 +1,47 @@
+/*
+ * mem.h — kvsd's allocator front end and its used_memory accounting.
+ *
+ * Every allocation that belongs to the data set or to client buffers goes
+ * through mem_alloc()/mem_free() so that INFO's used_memory is exact in every
+ * build: each thread keeps its own running byte count (the allocator's usable
+ * size, as Redis's zmalloc does), and mem_used() sums them. In normal builds
+ * the allocator is jemalloc and mem_check_jemalloc() reads its
+ * "stats.allocated" so tests can prove the counters agree; sanitizer builds
+ * link without jemalloc (sanitizers replace malloc) and use libc's
+ * malloc_usable_size().
+ *
+ * Threads: all functions may be called from any thread. A thread's counter is
+ * created on its first allocation and folded into a global remainder when the
+ * thread exits, so no bytes are lost from the total.
+ * Ordering: counters are statistics; they publish nothing (relaxed).
+ * Progress: mem_alloc/mem_free are as blocking as the allocator; mem_used()
+ * takes a registry lock (rare callers: INFO, tests).
+ * Errors: mem_alloc panics on out-of-memory (as Redis does): a server that
+ * cannot allocate a reply buffer cannot answer anyway.
+ */
+#ifndef KVSD_MEM_H
+#define KVSD_MEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+void *mem_alloc(size_t size);
+void *mem_calloc(size_t n, size_t size);
+void *mem_realloc(void *p, size_t size);
+void mem_free(void *p);
+char *mem_strndup(const char *s, size_t n);
+/* Usable size of a block from mem_alloc (>= requested). */
+size_t mem_usable(void *p);
+
+/* Bytes currently allocated through this module, over all threads. */
+int64_t mem_used(void);
+/* Peak of mem_used() as observed by mem_used() calls. */
+int64_t mem_peak(void);
+/* Name of the allocator linked in: "jemalloc-5.3.0" or "libc". */
+const char *mem_allocator_name(void);
+/* jemalloc's stats.allocated (refreshed), or -1 when jemalloc is not linked. */
+int64_t mem_jemalloc_allocated(void);
+/* Resident set size of this process in bytes, from /proc/self/statm (0 if unknown). */
+int64_t mem_rss(void);
+
+#endif

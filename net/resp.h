@@ -1,0 +1,166 @@
+/*
+ * resp.h — the RESP codec's parsing half: pure functions from bytes to values.
+ *
+ * Two parsers:
+ *  - resp_req_parse(): requests as a server reads them — RESP multibulk arrays
+ *    of bulk strings ("*2\r\n$3\r\nGET\r\n$1\r\nk\r\n") and inline commands
+ *    ("GET k\r\n", split with Redis's quoting rules, as redis-cli and telnet
+ *    send). Limits (bulk length, element count, inline length) produce the
+ *    exact error texts Redis 7.0 sends before it closes the connection.
+ *  - resp_reply_parse(): any RESP2 or RESP3 value as a client reads it
+ *    (+ - : $ * _ , # ! = ( % ~ > |), nested to any depth up to a limit.
+ *
+ * Both are incremental: they may be called again whenever more bytes arrive,
+ * are correct for input split at any byte, and keep enough state that a long
+ * value arriving in many pieces is not re-scanned from its start each time
+ * (total work is linear in the input). Running out of bytes is not an error
+ * (RESP_INCOMPLETE).
+ *
+ * Threads: a parser object belongs to one connection; calls on one parser
+ * must not overlap. Different parsers are independent. No globals.
+ * Ownership: the caller owns the input buffer. Parsed arguments are offsets
+ * into the caller's buffer, relative to the first unconsumed byte passed in;
+ * the caller must present the same unconsumed bytes (possibly moved, possibly
+ * extended) on the next call until a value completes and is consumed.
+ * Inline arguments that need unescaping are copied into the parser's
+ * scratch area (resp_req.scratch); resp_req_argp() hides the difference.
+ * Errors: RESP_EPROTO / RESP_ETOOBIG with resp_req.err set to the exact
+ * Redis error text (without the leading '-' and trailing CRLF).
+ * Progress: pure computation; no system calls.
+ */
+#ifndef KVSD_RESP_H
+#define KVSD_RESP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum resp_status {
+	RESP_OK = 0,     /* one complete value parsed; *consumed says how many bytes */
+	RESP_INCOMPLETE, /* need more bytes; state kept, call again with more */
+	RESP_EPROTO,     /* malformed input; err holds Redis's text; close after replying */
+	RESP_ETOOBIG,    /* a limit was exceeded; err holds Redis's text; close after replying */
+};
+
+/* Redis's defaults. */
+#define RESP_INLINE_MAX    (64 * 1024)   /* PROTO_INLINE_MAX_SIZE */
+#define RESP_MBULK_MAX     (1024 * 1024) /* max elements in a request array */
+#define RESP_BULK_MAX_DEF  (512LL * 1024 * 1024)
+#define RESP_REPLY_MAXDEPTH 64
+
+/* One argument of a parsed request: bytes [off, off+len) of the buffer given to
+ * resp_req_parse (or of req->scratch when in_scratch is set, inline only). */
+struct resp_arg {
+	size_t off;
+	size_t len;
+	int in_scratch;
+};
+
+struct resp_req {
+	/* limits, set by the caller (defaults by resp_req_init) */
+	long long max_bulk_len; /* proto-max-bulk-len */
+	int auth_required;      /* Redis refuses big unauthenticated requests */
+
+	/* result of the last RESP_OK */
+	int argc;
+	struct resp_arg *argv; /* capacity argv_cap; grows, reused across requests */
+	int argv_cap;
+	char *scratch; /* unescaped inline arguments live here */
+	size_t scratch_len, scratch_cap;
+
+	/* error text for RESP_EPROTO / RESP_ETOOBIG */
+	char err[128];
+
+	/* private parse state */
+	int kind;           /* 0 = none yet, '*' multibulk, 'i' inline */
+	long long mbulk;    /* elements expected, -1 unknown */
+	long long bulk;     /* length of the bulk being read, -1 if header not read */
+	size_t pos;         /* bytes of this request examined so far */
+};
+
+void resp_req_init(struct resp_req *r);
+/* Frees argv and scratch (allocated with mem_alloc). */
+void resp_req_deinit(struct resp_req *r);
+/* Forget any partial request (e.g. after consuming a complete one RESP_OK does this). */
+void resp_req_reset(struct resp_req *r);
+
+/*
+ * Parse one request from buf[0..len). On RESP_OK, *consumed is the number of
+ * bytes making up the request (the caller drops them after executing it),
+ * r->argc/argv describe it. argc may be 0 for an empty request ("*0\r\n",
+ * "*-1\r\n", an empty inline line): the caller just consumes it.
+ * Pointer to argument i: resp_req_argp(r, buf, i).
+ * If RESP_INCOMPLETE and the request is a large bulk whose remaining size is
+ * known, *consumed is set to 0 and r->bulk tells the caller how much more to
+ * expect (it may grow its buffer once rather than repeatedly).
+ */
+enum resp_status resp_req_parse(struct resp_req *r, const char *buf, size_t len,
+				size_t *consumed);
+
+static inline const char *resp_req_argp(const struct resp_req *r, const char *buf, int i)
+{
+	return r->argv[i].in_scratch ? r->scratch + r->argv[i].off : buf + r->argv[i].off;
+}
+
+/* ---------------------------------------------------------------------------
+ * Replies (client side).
+ */
+enum resp_type {
+	RESP_T_SIMPLE = '+',
+	RESP_T_ERROR = '-',
+	RESP_T_INT = ':',
+	RESP_T_BULK = '$',
+	RESP_T_ARRAY = '*',
+	RESP_T_NULL = '_',
+	RESP_T_DOUBLE = ',',
+	RESP_T_BOOL = '#',
+	RESP_T_BLOBERR = '!',
+	RESP_T_VERBATIM = '=',
+	RESP_T_BIGNUM = '(',
+	RESP_T_MAP = '%',
+	RESP_T_SET = '~',
+	RESP_T_PUSH = '>',
+	RESP_T_ATTR = '|',
+};
+
+/* Describes the top-level value of the last complete reply. For $-1 and *-1
+ * (RESP2 nulls) is_null is set and type stays '$' or '*'. */
+struct resp_value {
+	int type;
+	int is_null;
+	long long integer; /* ':' value, '#' as 0/1, aggregate element count */
+	double dbl;        /* ',' value */
+	size_t str_off;    /* payload of + - $ ! = ( , : relative to the buffer start */
+	size_t str_len;
+};
+
+struct resp_reply {
+	struct resp_value top;
+	char err[128];
+	long long max_bulk_len; /* default RESP_BULK_MAX_DEF */
+	/* private: a stack of aggregates still expecting elements */
+	int depth;
+	long long remaining[RESP_REPLY_MAXDEPTH];
+	size_t pos;
+	int started;
+};
+
+void resp_reply_init(struct resp_reply *r);
+/*
+ * Parse one complete reply (including all nested elements) from buf[0..len).
+ * On RESP_OK *consumed is its size and r->top describes it; nested elements
+ * can be walked with resp_reply_parse on a fresh parser over the payload, or
+ * with resp_value_next() below.
+ */
+enum resp_status resp_reply_parse(struct resp_reply *r, const char *buf, size_t len,
+				  size_t *consumed);
+
+/*
+ * Non-incremental helper for walking a complete reply: parse exactly one value
+ * header at buf[0..len) (which must hold a complete value), fill *v, and set
+ * *hdr to the bytes of the value's own header/payload — for aggregates that is
+ * only the "*N\r\n" line, so the next call reads the first element. Returns
+ * RESP_OK, or RESP_INCOMPLETE / RESP_EPROTO.
+ */
+enum resp_status resp_value_next(const char *buf, size_t len, struct resp_value *v, size_t *hdr);
+
+#endif

@@ -1,0 +1,128 @@
+/*
+ * config.h — kvsd's configuration: one table drives everything.
+ *
+ * Each parameter is one row of the table in config.c (name as in redis.conf,
+ * type, default, bounds, flags, description). That table is the single
+ * source for: the config file (`kvsd [conf-file]`), `--name value`
+ * overrides on the command line, CONFIG GET (glob patterns) / SET / RESETSTAT
+ * / REWRITE, `kvsd --help`, and conf/kvsd.conf (a unit test checks that the
+ * file documents exactly the table's keys with their defaults).
+ *
+ * Syntax follows redis.conf: one directive per line, `name arg...`, arguments
+ * split with Redis's quoting rules ("..." with \n \xHH escapes, '...'),
+ * '#' comments, memory units (1k = 1000, 1kb = 1024, m/mb, g/gb), bools
+ * yes/no. A bad line is fatal at start-up: a message naming the file, the
+ * line, the key and the reason, and exit status 1.
+ *
+ * Threads: cfg_load_* run on the main thread before any other starts. After
+ * that, cfg_int() may be called from any thread (values are atomics, read
+ * relaxed: a config change publishes nothing else and readers tolerate
+ * seeing it a moment late). cfg_set() and string reads take a lock.
+ * Ownership: strings returned by cfg_str_dup() belong to the caller (free()).
+ * Errors: cfg_set() and the loaders fill an error buffer with Redis's text.
+ */
+#ifndef KVSD_CONFIG_H
+#define KVSD_CONFIG_H
+
+#include <stddef.h>
+
+enum cfg_id {
+	CFG_BIND,
+	CFG_PORT,
+	CFG_UNIXSOCKET,
+	CFG_UNIXSOCKETPERM,
+	CFG_PROTECTED_MODE,
+	CFG_TCP_BACKLOG,
+	CFG_TCP_KEEPALIVE,
+	CFG_TIMEOUT,
+	CFG_THREADS,
+	CFG_MAXCLIENTS,
+	CFG_REQUIREPASS,
+	CFG_LOGLEVEL,
+	CFG_LOGFILE,
+	CFG_PROTO_MAX_BULK_LEN,
+	CFG_CLIENT_QUERY_BUFFER_LIMIT,
+	CFG_HZ,
+	CFG_DATABASES,
+	CFG_MAP,
+	CFG_DIR,
+	CFG_PIDFILE,
+	CFG_COUNT_
+};
+
+enum cfg_type {
+	CFG_T_BOOL,   /* yes|no, stored 0/1 */
+	CFG_T_INT,    /* integer within [min,max] */
+	CFG_T_MEMORY, /* integer with units, within [min,max] */
+	CFG_T_STRING, /* free text ("" allowed) */
+	CFG_T_ENUM,   /* one of a fixed list, stored as its index */
+};
+
+/* cfg flags */
+#define CFG_IMMUTABLE 0x1 /* CONFIG SET refuses it */
+#define CFG_MULTIARG  0x2 /* takes several arguments (bind) */
+#define CFG_SENSITIVE 0x4 /* not printed in logs */
+
+struct cfg_def {
+	const char *name;
+	enum cfg_type type;
+	const char *def; /* default, as it would be written in the file */
+	long long min, max;
+	const char *const *enums; /* NULL-terminated, for CFG_T_ENUM */
+	unsigned flags;
+	const char *desc;
+};
+
+/* The table, CFG_COUNT_ rows, indexed by enum cfg_id. */
+const struct cfg_def *cfg_table(void);
+/* Row for a name (case-insensitive), or -1. */
+int cfg_lookup(const char *name);
+
+/* Sets every parameter to its default (THREADS: online CPUs). Call first. */
+void cfg_init(void);
+/* Frees strings. */
+void cfg_deinit(void);
+
+/*
+ * Parses argv as redis-server does: [conf-file] [--name value ...]. Loads the
+ * file (if given) then applies overrides. --help and --version are handled
+ * by the caller before this. Returns 0, or -1 with a message in err
+ * ("kvsd: conf/kvsd.conf:12: 'port': argument couldn't be parsed into an
+ * integer").
+ */
+int cfg_load_args(int argc, char **argv, char *err, size_t errlen);
+/* Loads directives from text (used by the loader and the fuzz target).
+ * `origin` names the source in messages. Returns 0 or -1 with err. */
+int cfg_load_string(const char *text, size_t len, const char *origin, char *err, size_t errlen);
+/* Path of the loaded config file, or NULL. */
+const char *cfg_file(void);
+
+long long cfg_int(enum cfg_id id);
+/* Copy of a string parameter (for BIND, the space-separated list). */
+char *cfg_str_dup(enum cfg_id id);
+/* Compares a string parameter with s[0..len) in constant time (requirepass). */
+int cfg_str_equal(enum cfg_id id, const char *s, size_t len);
+/* Text of a parameter's current value as CONFIG GET prints it. Caller frees. */
+char *cfg_format(enum cfg_id id);
+
+/*
+ * CONFIG SET name value: 0, or -1 with Redis's error text in err, e.g.
+ * "ERR CONFIG SET failed (possibly related to argument 'port') - can't set
+ * immutable config" / "- argument couldn't be parsed into an integer".
+ */
+int cfg_set(const char *name, const char *value, size_t vlen, char *err, size_t errlen);
+
+/* Hook called after a successful runtime change of a parameter (may be NULL). */
+typedef void (*cfg_apply_fn)(enum cfg_id id);
+void cfg_set_apply_hook(cfg_apply_fn fn);
+
+/* Calls fn(id) for each parameter whose name matches the glob pattern
+ * (Redis's stringmatch rules, case-insensitive). */
+void cfg_match(const char *pattern, size_t plen, void (*fn)(enum cfg_id id, void *arg), void *arg);
+
+/* CONFIG REWRITE: rewrites the loaded file in place, keeping comments and
+ * unknown lines, updating changed directives and appending new ones.
+ * 0, or -1 with err ("ERR The server is running without a config file"). */
+int cfg_rewrite(char *err, size_t errlen);
+
+#endif
