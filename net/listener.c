@@ -1,1 +1,436 @@
-/* placeholder: being written */
+/*
+ * listener.c — listening sockets, accepting, and net/'s life cycle.
+ *
+ * The main thread runs the listener's event loop: it accepts connections on
+ * every TCP bind address and the optional unix socket, applies the accept-
+ * time policy (maxclients, protected mode, keepalive, TCP_NODELAY) and hands
+ * each connection to a worker. On EMFILE/ENFILE it pauses accepting for
+ * 100 ms instead of spinning on a listen socket that stays readable.
+ */
+#include "concurrency/mem.h"
+#include "net/net_internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define MAX_LISTENERS 16
+
+struct net_opts net_opts_g;
+struct net_limits net_limits_g;
+
+static struct event_base *main_base;
+static struct event *stop_ev;
+static struct event *resume_ev;
+static int lfd[MAX_LISTENERS];
+static int lfd_unix[MAX_LISTENERS];
+static struct event *lev[MAX_LISTENERS];
+static int nlisten;
+static char *unix_path;
+static int tcp_port;
+
+/* written by the listener thread only; read by INFO: relaxed statistics */
+static _Atomic uint64_t stat_accepted, stat_rejected;
+/* base values subtracted by CONFIG RESETSTAT */
+static _Atomic uint64_t base_cmds, base_in, base_out;
+
+static const char denied_msg[] =
+	"-DENIED Redis is running in protected mode because protected mode is enabled and no "
+	"password is set for the default user. In this mode connections are only accepted from "
+	"the loopback interface. If you want to connect from external computers to Redis you may "
+	"adopt one of the following solutions: 1) Just disable protected mode sending the command "
+	"'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from "
+	"the same host the server is running, however MAKE SURE Redis is not publicly accessible "
+	"from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) "
+	"Alternatively you can just disable the protected mode by editing the Redis configuration "
+	"file, and setting the protected mode option to 'no', and then restarting the server. 3) "
+	"If you started the server manually just for testing, restart it with the "
+	"'--protected-mode no' option. 4) Set up an authentication password for the default user. "
+	"NOTE: You only need to do one of the above things in order for the server to start "
+	"accepting connections from the outside.\r\n";
+
+static int is_loopback(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s = (const struct sockaddr_in *)ss;
+
+		return (ntohl(s->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)ss;
+
+		if (IN6_IS_ADDR_LOOPBACK(&s->sin6_addr))
+			return 1;
+		if (IN6_IS_ADDR_V4MAPPED(&s->sin6_addr))
+			return s->sin6_addr.s6_addr[12] == 127;
+		return 0;
+	}
+	return 1; /* unix sockets */
+}
+
+static void set_keepalive(int fd, long secs)
+{
+	int yes = 1, v;
+
+	if (secs <= 0)
+		return;
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &yes, sizeof(yes));
+	v = (int)secs;
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &v, sizeof(v));
+	v = (int)(secs / 3) > 0 ? (int)(secs / 3) : 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &v, sizeof(v));
+	v = 3;
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &v, sizeof(v));
+}
+
+static void resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	for (int i = 0; i < nlisten; i++)
+		event_add(lev[i], NULL);
+}
+
+static void pause_accepting(void)
+{
+	struct timeval tv = {0, 100000};
+
+	for (int i = 0; i < nlisten; i++)
+		event_del(lev[i]);
+	event_add(resume_ev, &tv);
+}
+
+static void accept_cb(evutil_socket_t fd, short what, void *arg)
+{
+	int is_unix = (int)(intptr_t)arg;
+
+	(void)what;
+	for (int burst = 0; burst < 64; burst++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		int cfd = accept4(fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		long maxc;
+		struct conn *c;
+
+		if (cfd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EMFILE || errno == ENFILE)
+				pause_accepting();
+			return;
+		}
+		/* relaxed: statistics */
+		atomic_fetch_add_explicit(&stat_accepted, 1, memory_order_relaxed);
+		maxc = atomic_load_explicit(&net_limits_g.maxclients, memory_order_relaxed);
+		if (conn_count() >= maxc) {
+			static const char msg[] = "-ERR max number of clients reached\r\n";
+
+			(void)!send(cfd, msg, sizeof(msg) - 1, MSG_NOSIGNAL);
+			close(cfd);
+			atomic_fetch_add_explicit(&stat_rejected, 1, memory_order_relaxed);
+			continue;
+		}
+		if (!is_unix && atomic_load_explicit(&net_limits_g.protected_mode,
+						     memory_order_relaxed) &&
+		    !is_loopback(&ss)) {
+			(void)!send(cfd, denied_msg, sizeof(denied_msg) - 1, MSG_NOSIGNAL);
+			close(cfd);
+			atomic_fetch_add_explicit(&stat_rejected, 1, memory_order_relaxed);
+			continue;
+		}
+		if (!is_unix) {
+			int yes = 1;
+
+			setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
+			set_keepalive(cfd, atomic_load_explicit(&net_limits_g.keepalive_s,
+								memory_order_relaxed));
+		}
+		c = conn_create(cfd, is_unix);
+		conn_registry_add(c);
+		worker_hand_off(c);
+	}
+}
+
+static int listen_tcp(const char *addr, int port, int backlog, char *err, size_t errlen)
+{
+	struct addrinfo hints = {0}, *res, *ai;
+	char portstr[16];
+	int rc, fd = -1;
+	const char *a = addr;
+
+	if (a[0] == '-')
+		a++; /* "-::1": optional address, as Redis's bind syntax */
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST;
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	if (strcmp(a, "*") == 0)
+		a = "0.0.0.0";
+	rc = getaddrinfo(a, portstr, &hints, &res);
+	if (rc != 0) {
+		snprintf(err, errlen, "bind '%s': %s", addr, gai_strerror(rc));
+		return -EINVAL;
+	}
+	for (ai = res; ai; ai = ai->ai_next) {
+		int yes = 1;
+
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			continue;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+		if (ai->ai_family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &yes, sizeof(yes));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, backlog) == 0)
+			break;
+		rc = errno;
+		close(fd);
+		fd = -1;
+		errno = rc;
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		rc = errno;
+		if (addr[0] == '-' && (rc == EADDRNOTAVAIL || rc == EAFNOSUPPORT))
+			return 0;
+		snprintf(err, errlen, "Could not create server TCP listening socket %s:%d: %s", a,
+			 port, strerror(rc));
+		return -rc;
+	}
+	if (nlisten >= MAX_LISTENERS) {
+		close(fd);
+		snprintf(err, errlen, "too many bind addresses");
+		return -EINVAL;
+	}
+	lfd[nlisten] = fd;
+	lfd_unix[nlisten] = 0;
+	nlisten++;
+	if (port == 0 && tcp_port == 0) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+
+		if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+			tcp_port = ntohs(ss.ss_family == AF_INET
+						 ? ((struct sockaddr_in *)&ss)->sin_port
+						 : ((struct sockaddr_in6 *)&ss)->sin6_port);
+	}
+	return 0;
+}
+
+static int listen_unix(const char *path, int perm, int backlog, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = {0};
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "unixsocket path too long: %s", path);
+		return -ENAMETOOLONG;
+	}
+	sa.sun_family = AF_UNIX;
+	strcpy(sa.sun_path, path);
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    listen(fd, backlog) != 0) {
+		int rc = errno;
+
+		if (fd >= 0)
+			close(fd);
+		snprintf(err, errlen, "Failed opening Unix socket %s: %s", path, strerror(rc));
+		return -rc;
+	}
+	if (perm)
+		chmod(path, (mode_t)perm);
+	lfd[nlisten] = fd;
+	lfd_unix[nlisten] = 1;
+	nlisten++;
+	unix_path = mem_strndup(path, strlen(path));
+	return 0;
+}
+
+static void stop_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	event_base_loopbreak(main_base);
+}
+
+int net_setup(const struct net_opts *o, char *err, size_t errlen)
+{
+	char *binds, *save = NULL, *tok;
+	int rc;
+
+	net_opts_g = *o;
+	if (evthread_use_pthreads() != 0) {
+		snprintf(err, errlen, "libevent has no pthreads support");
+		return -ENOTSUP;
+	}
+	main_base = event_base_new();
+	if (main_base == NULL) {
+		snprintf(err, errlen, "cannot create the listener's event loop");
+		return -ENOMEM;
+	}
+	stop_ev = event_new(main_base, -1, 0, stop_cb, NULL);
+	resume_ev = event_new(main_base, -1, 0, resume_cb, NULL);
+	tcp_port = o->port;
+	if (o->port > 0 || (o->port == 0 && (!o->unixsocket || !o->unixsocket[0]))) {
+		binds = mem_strndup(o->bind, strlen(o->bind));
+		for (tok = strtok_r(binds, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+			rc = listen_tcp(tok, o->port, o->tcp_backlog, err, errlen);
+			if (rc < 0) {
+				mem_free(binds);
+				return rc;
+			}
+		}
+		mem_free(binds);
+	}
+	if (o->unixsocket && o->unixsocket[0]) {
+		rc = listen_unix(o->unixsocket, o->unixsocketperm, o->tcp_backlog, err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+	if (nlisten == 0) {
+		snprintf(err, errlen, "no listening socket: set bind/port or unixsocket");
+		return -EINVAL;
+	}
+	net_opts_g.unixsocket = unix_path;
+	rc = workers_start(o->threads, err, errlen);
+	if (rc < 0)
+		return rc;
+	for (int i = 0; i < nlisten; i++) {
+		lev[i] = event_new(main_base, lfd[i], EV_READ | EV_PERSIST, accept_cb,
+				   (void *)(intptr_t)lfd_unix[i]);
+		event_add(lev[i], NULL);
+	}
+	return 0;
+}
+
+int net_tcp_port(void)
+{
+	return tcp_port;
+}
+
+struct event_base *net_main_base(void)
+{
+	return main_base;
+}
+
+void net_run(void)
+{
+	event_base_dispatch(main_base);
+}
+
+void net_stop(void)
+{
+	if (stop_ev)
+		event_active(stop_ev, EV_READ, 0);
+}
+
+void net_close_listeners(void)
+{
+	for (int i = 0; i < nlisten; i++) {
+		if (lev[i]) {
+			event_free(lev[i]);
+			lev[i] = NULL;
+		}
+		if (lfd[i] >= 0) {
+			close(lfd[i]);
+			lfd[i] = -1;
+		}
+	}
+	if (unix_path)
+		unlink(unix_path);
+}
+
+void net_teardown(void)
+{
+	net_close_listeners();
+	workers_stop();
+	nlisten = 0;
+	event_free(stop_ev);
+	event_free(resume_ev);
+	event_base_free(main_base);
+	stop_ev = resume_ev = NULL;
+	main_base = NULL;
+	mem_free(unix_path);
+	unix_path = NULL;
+	libevent_global_shutdown();
+}
+
+void net_set_maxclients(long n)
+{
+	atomic_store_explicit(&net_limits_g.maxclients, n, memory_order_relaxed);
+}
+
+void net_set_timeout(long seconds)
+{
+	atomic_store_explicit(&net_limits_g.timeout_s, seconds, memory_order_relaxed);
+}
+
+void net_set_tcp_keepalive(long seconds)
+{
+	atomic_store_explicit(&net_limits_g.keepalive_s, seconds, memory_order_relaxed);
+}
+
+void net_set_query_limit(long long bytes)
+{
+	atomic_store_explicit(&net_limits_g.query_limit, bytes, memory_order_relaxed);
+}
+
+void net_set_max_bulk(long long bytes)
+{
+	atomic_store_explicit(&net_limits_g.max_bulk, bytes, memory_order_relaxed);
+}
+
+void net_set_protected_mode(int on)
+{
+	atomic_store_explicit(&net_limits_g.protected_mode, on, memory_order_relaxed);
+}
+
+void net_get_stats(struct net_stats *s)
+{
+	uint64_t cmds = 0, in = 0, out = 0;
+
+	for (int i = 0; i < workers_count(); i++) {
+		struct worker *w = worker_get(i);
+
+		cmds += atomic_load_explicit(&w->st.commands, memory_order_relaxed);
+		in += atomic_load_explicit(&w->st.in_bytes, memory_order_relaxed);
+		out += atomic_load_explicit(&w->st.out_bytes, memory_order_relaxed);
+	}
+	s->commands_processed = cmds - atomic_load_explicit(&base_cmds, memory_order_relaxed);
+	s->net_input_bytes = in - atomic_load_explicit(&base_in, memory_order_relaxed);
+	s->net_output_bytes = out - atomic_load_explicit(&base_out, memory_order_relaxed);
+	s->connections_received = atomic_load_explicit(&stat_accepted, memory_order_relaxed);
+	s->rejected_connections = atomic_load_explicit(&stat_rejected, memory_order_relaxed);
+	s->connected_clients = conn_count();
+	s->workers = workers_count();
+	s->tcp_port = tcp_port;
+}
+
+void net_reset_stats(void)
+{
+	struct net_stats s;
+
+	atomic_store_explicit(&base_cmds, 0, memory_order_relaxed);
+	atomic_store_explicit(&base_in, 0, memory_order_relaxed);
+	atomic_store_explicit(&base_out, 0, memory_order_relaxed);
+	net_get_stats(&s);
+	atomic_store_explicit(&base_cmds, s.commands_processed, memory_order_relaxed);
+	atomic_store_explicit(&base_in, s.net_input_bytes, memory_order_relaxed);
+	atomic_store_explicit(&base_out, s.net_output_bytes, memory_order_relaxed);
+	atomic_store_explicit(&stat_accepted, 0, memory_order_relaxed);
+	atomic_store_explicit(&stat_rejected, 0, memory_order_relaxed);
+}

@@ -1,1 +1,221 @@
-/* placeholder: being written */
+/*
+ * reply.c — RESP2/RESP3 reply encoding into a connection's output buffer.
+ *
+ * Every function appends complete protocol elements; the connection writes
+ * the buffer once per batch of commands. Integers are formatted without
+ * printf on the hot path.
+ */
+#include "net/reply.h"
+#include "net/conn.h"
+#include "net/net_internal.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+static inline size_t fmt_ll(char *p, long long v)
+{
+	char tmp[24];
+	size_t n = 0, i;
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	i = 0;
+	if (v < 0)
+		p[i++] = '-';
+	while (n)
+		p[i++] = tmp[--n];
+	return i;
+}
+
+static inline void hdr(struct conn *c, char type, long long n)
+{
+	char b[32];
+	size_t l = 0;
+
+	b[l++] = type;
+	l += fmt_ll(b + l, n);
+	b[l++] = '\r';
+	b[l++] = '\n';
+	buf_append(&c->out, b, l);
+}
+
+void reply_raw(struct conn *c, const void *p, size_t n)
+{
+	buf_append(&c->out, p, n);
+}
+
+void reply_ok(struct conn *c)
+{
+	buf_append(&c->out, "+OK\r\n", 5);
+}
+
+void reply_simple(struct conn *c, const char *s)
+{
+	buf_append(&c->out, "+", 1);
+	buf_append(&c->out, s, strlen(s));
+	buf_append(&c->out, "\r\n", 2);
+}
+
+void reply_error(struct conn *c, const char *s)
+{
+	size_t n = strlen(s), start;
+
+	buf_reserve(&c->out, n + 3);
+	buf_append(&c->out, "-", 1);
+	start = c->out.len;
+	buf_append(&c->out, s, n);
+	/* A newline inside an error would split the protocol: Redis replaces them. */
+	for (size_t i = start; i < c->out.len; i++)
+		if (c->out.data[i] == '\r' || c->out.data[i] == '\n')
+			c->out.data[i] = ' ';
+	buf_append(&c->out, "\r\n", 2);
+	net_count_error(c);
+}
+
+void reply_errorf(struct conn *c, const char *fmt, ...)
+{
+	char small[512], *p = small;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(small)) {
+		p = malloc((size_t)n + 1);
+		if (p == NULL)
+			return;
+		va_start(ap, fmt);
+		vsnprintf(p, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
+	reply_error(c, p);
+	if (p != small)
+		free(p);
+}
+
+void reply_int(struct conn *c, long long v)
+{
+	/* Shared small integers, as Redis keeps shared.integers. */
+	if (v == 0) {
+		buf_append(&c->out, ":0\r\n", 4);
+		return;
+	}
+	if (v == 1) {
+		buf_append(&c->out, ":1\r\n", 4);
+		return;
+	}
+	hdr(c, ':', v);
+}
+
+void reply_bulk(struct conn *c, const void *p, size_t n)
+{
+	buf_reserve(&c->out, n + 32);
+	hdr(c, '$', (long long)n);
+	buf_append(&c->out, p, n);
+	buf_append(&c->out, "\r\n", 2);
+}
+
+char *reply_bulk_reserve(struct conn *c, size_t n)
+{
+	char *p;
+
+	buf_reserve(&c->out, n + 32);
+	hdr(c, '$', (long long)n);
+	p = c->out.data + c->out.len;
+	c->out.len += n;
+	buf_append(&c->out, "\r\n", 2);
+	return p;
+}
+
+void reply_bulk_cstr(struct conn *c, const char *s)
+{
+	reply_bulk(c, s, strlen(s));
+}
+
+void reply_bulk_ll(struct conn *c, long long v)
+{
+	char b[24];
+	size_t n = fmt_ll(b, v);
+
+	reply_bulk(c, b, n);
+}
+
+void reply_null(struct conn *c)
+{
+	if (c->resp >= 3)
+		buf_append(&c->out, "_\r\n", 3);
+	else
+		buf_append(&c->out, "$-1\r\n", 5);
+}
+
+void reply_null_array(struct conn *c)
+{
+	if (c->resp >= 3)
+		buf_append(&c->out, "_\r\n", 3);
+	else
+		buf_append(&c->out, "*-1\r\n", 5);
+}
+
+void reply_array(struct conn *c, long long n)
+{
+	hdr(c, '*', n);
+}
+
+void reply_map(struct conn *c, long long n)
+{
+	if (c->resp >= 3)
+		hdr(c, '%', n);
+	else
+		hdr(c, '*', n * 2);
+}
+
+void reply_set(struct conn *c, long long n)
+{
+	hdr(c, c->resp >= 3 ? '~' : '*', n);
+}
+
+void reply_double(struct conn *c, double d)
+{
+	char b[64];
+	int n;
+
+	if (isinf(d))
+		n = snprintf(b, sizeof(b), "%s", d > 0 ? "inf" : "-inf");
+	else
+		n = snprintf(b, sizeof(b), "%.17g", d);
+	if (c->resp >= 3) {
+		buf_append(&c->out, ",", 1);
+		buf_append(&c->out, b, (size_t)n);
+		buf_append(&c->out, "\r\n", 2);
+	} else {
+		reply_bulk(c, b, (size_t)n);
+	}
+}
+
+void reply_bool(struct conn *c, int b)
+{
+	if (c->resp >= 3)
+		buf_append(&c->out, b ? "#t\r\n" : "#f\r\n", 4);
+	else
+		buf_append(&c->out, b ? ":1\r\n" : ":0\r\n", 4);
+}
+
+void reply_verbatim(struct conn *c, const char *s, size_t n)
+{
+	if (c->resp < 3) {
+		reply_bulk(c, s, n);
+		return;
+	}
+	buf_reserve(&c->out, n + 40);
+	hdr(c, '=', (long long)n + 4);
+	buf_append(&c->out, "txt:", 4);
+	buf_append(&c->out, s, n);
+	buf_append(&c->out, "\r\n", 2);
+}

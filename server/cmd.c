@@ -1,1 +1,537 @@
-/* placeholder: being written */
+/*
+ * cmd.c — the command table, dispatch, and the COMMAND command.
+ *
+ * cmd_setup() gathers the per-file tables into one array sorted by name;
+ * lookup is a binary search on a lower-cased copy of the name (commands are
+ * case-insensitive). Dispatch follows Redis's processCommand() order:
+ * existence, arity, then authentication — so error texts come out the same.
+ */
+#include "server/cmd.h"
+#include "concurrency/util.h"
+#include "net/conn.h"
+#include "net/reply.h"
+#include "server/config.h"
+#include "server/strutil.h"
+#include "storage/db.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_CMDS 256
+
+static const struct cmd_def *cmds[MAX_CMDS];
+static size_t ncmds;
+extern const struct cmd_def cmd_command_def;
+static struct db *cmd_db;
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp((*(const struct cmd_def *const *)a)->name,
+		      (*(const struct cmd_def *const *)b)->name);
+}
+
+void cmd_setup(struct db *db)
+{
+	const struct cmd_def *tables[] = {cmd_string_table, cmd_keys_table, cmd_conn_table,
+					  cmd_server_table};
+
+	cmd_db = db;
+	ncmds = 0;
+	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
+		for (const struct cmd_def *d = tables[t]; d->name; d++)
+			if (ncmds < MAX_CMDS)
+				cmds[ncmds++] = d;
+	cmds[ncmds++] = &cmd_command_def;
+	qsort(cmds, ncmds, sizeof(cmds[0]), by_name);
+}
+
+void cmd_teardown(void)
+{
+	ncmds = 0;
+	cmd_db = NULL;
+}
+
+static const struct cmd_def *find_in(const struct cmd_def *const *tab, size_t n, const char *name,
+				     size_t len)
+{
+	char low[64];
+	size_t lo = 0, hi = n;
+
+	if (len == 0 || len >= sizeof(low))
+		return NULL;
+	for (size_t i = 0; i < len; i++)
+		low[i] = (char)tolower((unsigned char)name[i]);
+	low[len] = '\0';
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(low, tab[mid]->name);
+
+		if (c == 0)
+			return tab[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+const struct cmd_def *cmd_lookup(const char *name, size_t len)
+{
+	return find_in(cmds, ncmds, name, len);
+}
+
+static const struct cmd_def *sub_lookup(const struct cmd_def *parent, const char *name,
+					size_t len)
+{
+	for (const struct cmd_def *s = parent->subcmds; s && s->name; s++) {
+		const char *bar = strchr(s->name, '|');
+		const char *sn = bar ? bar + 1 : s->name;
+
+		if (strlen(sn) == len && su_eqi(name, len, sn))
+			return s;
+	}
+	return NULL;
+}
+
+void cmd_foreach(void (*fn)(const struct cmd_def *d, void *arg), void *arg)
+{
+	for (size_t i = 0; i < ncmds; i++)
+		fn(cmds[i], arg);
+}
+
+size_t cmd_count(void)
+{
+	return ncmds;
+}
+
+/* Appends printf("%.*s") of a possibly NUL-containing argument: stops at NUL as C does. */
+static size_t cstr_len(const char *p, size_t len, size_t max)
+{
+	size_t n = 0;
+
+	while (n < len && n < max && p[n] != '\0')
+		n++;
+	return n;
+}
+
+static void reply_unknown_command(struct conn *c, int argc, const char **argv, const size_t *argl)
+{
+	char msg[512];
+	size_t n;
+
+	n = (size_t)snprintf(msg, sizeof(msg), "ERR unknown command '%.*s', with args beginning with: ",
+			     (int)cstr_len(argv[0], argl[0], 128), argv[0]);
+	{
+		size_t args = 0;
+
+		for (int i = 1; i < argc && args < 128; i++) {
+			int k = snprintf(msg + n, sizeof(msg) - n, "'%.*s' ",
+					 (int)cstr_len(argv[i], argl[i], 128 - args), argv[i]);
+			if (k < 0 || (size_t)k >= sizeof(msg) - n)
+				break;
+			n += (size_t)k;
+			args += (size_t)k;
+		}
+	}
+	reply_error(c, msg);
+}
+
+static void reply_wrong_arity(struct conn *c, const char *fullname)
+{
+	reply_errorf(c, "ERR wrong number of arguments for '%s' command", fullname);
+}
+
+static int arity_ok(const struct cmd_def *d, int argc)
+{
+	return d->arity > 0 ? argc == d->arity : argc >= -d->arity;
+}
+
+void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *argl)
+{
+	const struct cmd_def *d = cmd_lookup(argv[0], argl[0]);
+	struct cmd_req r;
+
+	if (d == NULL) {
+		c->last_cmd = NULL;
+		reply_unknown_command(c, argc, argv, argl);
+		return;
+	}
+	if (d->subcmds && argc >= 2) {
+		const struct cmd_def *s = sub_lookup(d, argv[1], argl[1]);
+
+		if (s == NULL) {
+			char up[32];
+			size_t i;
+
+			for (i = 0; d->name[i] && i < sizeof(up) - 1; i++)
+				up[i] = (char)toupper((unsigned char)d->name[i]);
+			up[i] = '\0';
+			c->last_cmd = d->name;
+			reply_errorf(c, "ERR unknown subcommand '%.*s'. Try %s HELP.",
+				     (int)cstr_len(argv[1], argl[1], 128), argv[1], up);
+			return;
+		}
+		d = s;
+	}
+	c->last_cmd = d->name;
+	if (!arity_ok(d, argc)) {
+		reply_wrong_arity(c, d->name);
+		return;
+	}
+	if (!c->authenticated && !(d->flags & CMD_NOAUTH)) {
+		if (cfg_str_equal(CFG_REQUIREPASS, "", 0)) {
+			c->authenticated = 1; /* the password was removed by CONFIG SET */
+		} else {
+			reply_error(c, "NOAUTH Authentication required.");
+			return;
+		}
+	}
+	r.c = c;
+	r.db = cmd_db;
+	r.argc = argc;
+	r.argv = argv;
+	r.argl = argl;
+	r.now_ms = db_now_ms();
+	d->proc(&r);
+}
+
+void cmd_reply_syntax_error(struct cmd_req *r)
+{
+	reply_error(r->c, "ERR syntax error");
+}
+
+void cmd_reply_not_integer(struct cmd_req *r)
+{
+	reply_error(r->c, "ERR value is not an integer or out of range");
+}
+
+void cmd_reply_wrong_type(struct cmd_req *r)
+{
+	reply_error(r->c, "WRONGTYPE Operation against a key holding the wrong kind of value");
+}
+
+void cmd_reply_arity(struct cmd_req *r)
+{
+	reply_wrong_arity(r->c, r->c->last_cmd ? r->c->last_cmd : "");
+}
+
+int cmd_arg_ll(struct cmd_req *r, int i, long long *out)
+{
+	if (!su_str2ll(r->argv[i], r->argl[i], out)) {
+		cmd_reply_not_integer(r);
+		return 0;
+	}
+	return 1;
+}
+
+int cmd_arg_is(struct cmd_req *r, int i, const char *lit)
+{
+	return strlen(lit) == r->argl[i] && su_eqi(r->argv[i], r->argl[i], lit);
+}
+
+/* ---- COMMAND ------------------------------------------------------------ */
+
+static const char *const flag_names[] = {
+	"write", "readonly", "denyoom", "admin", "fast", "no_auth", "loading",
+	"stale", "noscript", NULL, "skip_monitor", "no_multi", "allow_busy",
+};
+
+static int count_words(const char *s)
+{
+	int n = 0;
+
+	while (s && *s) {
+		while (*s == ' ')
+			s++;
+		if (*s)
+			n++;
+		while (*s && *s != ' ')
+			s++;
+	}
+	return n;
+}
+
+static void reply_words(struct conn *c, const char *s, const char *prefix)
+{
+	reply_set(c, count_words(s));
+	while (s && *s) {
+		const char *e;
+		char w[64];
+
+		while (*s == ' ')
+			s++;
+		e = s;
+		while (*e && *e != ' ')
+			e++;
+		if (e > s) {
+			snprintf(w, sizeof(w), "%s%.*s", prefix, (int)(e - s), s);
+			reply_simple(c, w);
+		}
+		s = e;
+	}
+}
+
+static void reply_command_info(struct conn *c, const struct cmd_def *d)
+{
+	int nflags = 0, nsub = 0;
+
+	for (size_t i = 0; i < KV_ARRAY_LEN(flag_names); i++)
+		if (flag_names[i] && (d->flags & (1u << i)))
+			nflags++;
+	for (const struct cmd_def *s = d->subcmds; s && s->name; s++)
+		nsub++;
+	reply_array(c, 10);
+	reply_bulk_cstr(c, d->name);
+	reply_int(c, d->arity);
+	reply_set(c, nflags);
+	for (size_t i = 0; i < KV_ARRAY_LEN(flag_names); i++)
+		if (flag_names[i] && (d->flags & (1u << i)))
+			reply_simple(c, flag_names[i]);
+	reply_int(c, d->first_key);
+	reply_int(c, d->last_key);
+	reply_int(c, d->key_step);
+	reply_words(c, d->acl, "@");
+	reply_array(c, 0); /* tips */
+	if (d->first_key > 0) {
+		reply_array(c, 1);
+		reply_map(c, 3);
+		reply_bulk_cstr(c, "flags");
+		reply_set(c, 0);
+		reply_bulk_cstr(c, "begin_search");
+		reply_map(c, 2);
+		reply_bulk_cstr(c, "type");
+		reply_bulk_cstr(c, "index");
+		reply_bulk_cstr(c, "spec");
+		reply_map(c, 1);
+		reply_bulk_cstr(c, "index");
+		reply_int(c, d->first_key);
+		reply_bulk_cstr(c, "find_keys");
+		reply_map(c, 2);
+		reply_bulk_cstr(c, "type");
+		reply_bulk_cstr(c, "range");
+		reply_bulk_cstr(c, "spec");
+		reply_map(c, 3);
+		reply_bulk_cstr(c, "lastkey");
+		reply_int(c, d->last_key < 0 ? d->last_key
+					     : d->last_key - d->first_key);
+		reply_bulk_cstr(c, "keystep");
+		reply_int(c, d->key_step);
+		reply_bulk_cstr(c, "limit");
+		reply_int(c, 0);
+	} else {
+		reply_array(c, 0);
+	}
+	reply_array(c, nsub);
+	for (const struct cmd_def *s = d->subcmds; s && s->name; s++)
+		reply_command_info(c, s);
+}
+
+static void reply_command_docs(struct conn *c, const struct cmd_def *d)
+{
+	int nsub = 0;
+
+	for (const struct cmd_def *s = d->subcmds; s && s->name; s++)
+		nsub++;
+	reply_bulk_cstr(c, d->name);
+	reply_map(c, nsub ? 5 : 4);
+	reply_bulk_cstr(c, "summary");
+	reply_bulk_cstr(c, d->summary ? d->summary : "");
+	reply_bulk_cstr(c, "since");
+	reply_bulk_cstr(c, d->since ? d->since : "1.0.0");
+	reply_bulk_cstr(c, "group");
+	reply_bulk_cstr(c, d->group ? d->group : "generic");
+	reply_bulk_cstr(c, "complexity");
+	reply_bulk_cstr(c, d->complexity ? d->complexity : "O(1)");
+	if (nsub) {
+		reply_bulk_cstr(c, "subcommands");
+		reply_map(c, nsub);
+		for (const struct cmd_def *s = d->subcmds; s && s->name; s++)
+			reply_command_docs(c, s);
+	}
+}
+
+static void info_each(const struct cmd_def *d, void *arg)
+{
+	reply_command_info(arg, d);
+}
+
+static void docs_each(const struct cmd_def *d, void *arg)
+{
+	reply_command_docs(arg, d);
+}
+
+static void list_each(const struct cmd_def *d, void *arg)
+{
+	reply_bulk_cstr(arg, d->name);
+}
+
+static void command_all(struct cmd_req *r)
+{
+	reply_array(r->c, (long long)ncmds);
+	cmd_foreach(info_each, r->c);
+}
+
+static void command_count(struct cmd_req *r)
+{
+	reply_int(r->c, (long long)ncmds);
+}
+
+static void command_list(struct cmd_req *r)
+{
+	if (r->argc != 2) {
+		/* FILTERBY is accepted by Redis; kvsd lists everything */
+		if (r->argc != 5 || !cmd_arg_is(r, 2, "filterby")) {
+			cmd_reply_syntax_error(r);
+			return;
+		}
+	}
+	reply_array(r->c, (long long)ncmds);
+	cmd_foreach(list_each, r->c);
+}
+
+static const struct cmd_def *lookup_full(const char *name, size_t len)
+{
+	const char *bar = memchr(name, '|', len);
+	const struct cmd_def *d;
+
+	if (bar == NULL)
+		return cmd_lookup(name, len);
+	d = cmd_lookup(name, (size_t)(bar - name));
+	if (d == NULL || d->subcmds == NULL)
+		return NULL;
+	return sub_lookup(d, bar + 1, len - (size_t)(bar - name) - 1);
+}
+
+static void command_info(struct cmd_req *r)
+{
+	if (r->argc == 2) {
+		command_all(r);
+		return;
+	}
+	reply_array(r->c, r->argc - 2);
+	for (int i = 2; i < r->argc; i++) {
+		const struct cmd_def *d = lookup_full(r->argv[i], r->argl[i]);
+
+		if (d)
+			reply_command_info(r->c, d);
+		else
+			reply_null_array(r->c);
+	}
+}
+
+static void command_docs(struct cmd_req *r)
+{
+	if (r->argc == 2) {
+		reply_map(r->c, (long long)ncmds);
+		cmd_foreach(docs_each, r->c);
+		return;
+	}
+	{
+		int n = 0;
+
+		for (int i = 2; i < r->argc; i++)
+			if (lookup_full(r->argv[i], r->argl[i]))
+				n++;
+		reply_map(r->c, n);
+		for (int i = 2; i < r->argc; i++) {
+			const struct cmd_def *d = lookup_full(r->argv[i], r->argl[i]);
+
+			if (d)
+				reply_command_docs(r->c, d);
+		}
+	}
+}
+
+static void command_getkeys(struct cmd_req *r)
+{
+	const struct cmd_def *d = cmd_lookup(r->argv[2], r->argl[2]);
+	int argc = r->argc - 2, last, n = 0;
+
+	if (d && d->subcmds && argc >= 2) {
+		const struct cmd_def *s = sub_lookup(d, r->argv[3], r->argl[3]);
+
+		if (s)
+			d = s;
+	}
+	if (d == NULL) {
+		reply_error(r->c, "ERR Invalid command specified");
+		return;
+	}
+	if (!arity_ok(d, argc)) {
+		reply_error(r->c, "ERR Invalid number of arguments specified for command");
+		return;
+	}
+	if (d->first_key <= 0) {
+		reply_error(r->c, "ERR The command has no key arguments");
+		return;
+	}
+	last = d->last_key < 0 ? argc + d->last_key : d->last_key;
+	for (int i = d->first_key; i <= last && i < argc; i += d->key_step)
+		n++;
+	reply_array(r->c, n);
+	for (int i = d->first_key; i <= last && i < argc; i += d->key_step)
+		reply_bulk(r->c, r->argv[2 + i], r->argl[2 + i]);
+}
+
+static void command_help(struct cmd_req *r)
+{
+	static const char *const lines[] = {
+		"COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+		"(no subcommand)",
+		"    Return details about all Redis commands.",
+		"COUNT",
+		"    Return the total number of commands in this Redis server.",
+		"LIST",
+		"    Return a list of all commands in this Redis server.",
+		"INFO [<command-name> ...]",
+		"    Return details about multiple Redis commands.",
+		"    If no command names are given, documentation details for all",
+		"    commands are returned.",
+		"DOCS [<command-name> ...]",
+		"    Return documentation details about multiple Redis commands.",
+		"    If no command names are given, documentation details for all",
+		"    commands are returned.",
+		"GETKEYS <full-command>",
+		"    Return the keys from a full Redis command.",
+		"HELP",
+		"    Print this help.",
+	};
+
+	reply_array(r->c, (long long)KV_ARRAY_LEN(lines));
+	for (size_t i = 0; i < KV_ARRAY_LEN(lines); i++)
+		reply_simple(r->c, lines[i]);
+}
+
+static const struct cmd_def command_subcmds[] = {
+	{"command|count", command_count, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow connection",
+	 "server", "Get total number of Redis commands", "2.8.13", "O(1)", NULL},
+	{"command|docs", command_docs, -2, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow connection",
+	 "server", "Get array of specific Redis command documentation", "7.0.0",
+	 "O(N) where N is the number of commands to look up", NULL},
+	{"command|getkeys", command_getkeys, -3, CMD_LOADING | CMD_STALE, 0, 0, 0,
+	 "slow connection", "server", "Extract keys given a full Redis command", "2.8.13",
+	 "O(N) where N is the number of arguments to the command", NULL},
+	{"command|help", command_help, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow connection",
+	 "server", "Show helpful text about the different subcommands", "5.0.0", "O(1)", NULL},
+	{"command|info", command_info, -2, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow connection",
+	 "server", "Get array of specific Redis command details, or all when no argument is given.",
+	 "2.8.13", "O(N) where N is the number of commands to look up", NULL},
+	{"command|list", command_list, -2, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow connection",
+	 "server", "Get an array of Redis command names", "7.0.0",
+	 "O(N) where N is the total number of Redis commands", NULL},
+	{NULL},
+};
+
+static void command_cmd(struct cmd_req *r)
+{
+	command_all(r);
+}
+
+/* The COMMAND row lives here, beside the table it describes. */
+const struct cmd_def cmd_command_def = {
+	"command", command_cmd, -1, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow connection",
+	"server", "Get array of Redis command details", "2.8.13",
+	"O(N) where N is the total number of Redis commands", command_subcmds};

@@ -1,1 +1,377 @@
-/* placeholder: being written */
+/*
+ * cmd_conn.c — connection commands: PING ECHO HELLO AUTH QUIT RESET SELECT
+ * and CLIENT ID/SETNAME/GETNAME/LIST/INFO/HELP, with Redis 7.0's replies.
+ */
+#include "concurrency/mem.h"
+#include "net/conn.h"
+#include "net/reply.h"
+#include "server/cmd.h"
+#include "server/config.h"
+#include "server/strutil.h"
+#include "storage/db.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void ping_cmd(struct cmd_req *r)
+{
+	if (r->argc > 2) {
+		cmd_reply_arity(r);
+		return;
+	}
+	if (r->argc == 2)
+		reply_bulk(r->c, r->argv[1], r->argl[1]);
+	else
+		reply_simple(r->c, "PONG");
+}
+
+static void echo_cmd(struct cmd_req *r)
+{
+	reply_bulk(r->c, r->argv[1], r->argl[1]);
+}
+
+static void quit_cmd(struct cmd_req *r)
+{
+	reply_ok(r->c);
+	r->c->flags |= CONN_F_CLOSE_AFTER_REPLY;
+}
+
+static int password_set(void)
+{
+	return !cfg_str_equal(CFG_REQUIREPASS, "", 0);
+}
+
+/* 1 if user/pass authenticate the default user. */
+static int check_auth(const char *user, size_t ulen, const char *pass, size_t plen)
+{
+	if (user && !(ulen == 7 && memcmp(user, "default", 7) == 0))
+		return 0;
+	return cfg_str_equal(CFG_REQUIREPASS, pass, plen);
+}
+
+static void auth_cmd(struct cmd_req *r)
+{
+	const char *user = NULL;
+	size_t ulen = 0;
+	int pi = 1;
+
+	if (r->argc > 3) {
+		cmd_reply_syntax_error(r);
+		return;
+	}
+	if (r->argc == 3) {
+		user = r->argv[1];
+		ulen = r->argl[1];
+		pi = 2;
+	}
+	if (r->argc == 2 && !password_set()) {
+		reply_error(r->c, "ERR AUTH <password> called without any password configured for "
+				  "the default user. Are you sure your configuration is correct?");
+		return;
+	}
+	if (!password_set() && user && ulen == 7 && !memcmp(user, "default", 7)) {
+		/* nopass default user: any password is accepted */
+		r->c->authenticated = 1;
+		reply_ok(r->c);
+		return;
+	}
+	if (check_auth(user, ulen, r->argv[pi], r->argl[pi])) {
+		r->c->authenticated = 1;
+		reply_ok(r->c);
+	} else {
+		reply_error(r->c, "WRONGPASS invalid username-password pair or user is disabled.");
+	}
+}
+
+static int valid_client_name(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '!' || s[i] > '~')
+			return 0;
+	return 1;
+}
+
+static void hello_cmd(struct cmd_req *r)
+{
+	struct conn *c = r->c;
+	long long ver = c->resp;
+	const char *setname = NULL;
+	size_t setname_len = 0;
+	int j = 1;
+
+	if (r->argc >= 2) {
+		if (!su_str2ll(r->argv[1], r->argl[1], &ver)) {
+			reply_error(c, "ERR Protocol version is not an integer or out of range");
+			return;
+		}
+		j = 2;
+		if (ver < 2 || ver > 3) {
+			reply_error(c, "NOPROTO unsupported protocol version");
+			return;
+		}
+	}
+	for (; j < r->argc; j++) {
+		int more = r->argc - j - 1;
+
+		if (cmd_arg_is(r, j, "auth") && more >= 2) {
+			if (!check_auth(r->argv[j + 1], r->argl[j + 1], r->argv[j + 2],
+					r->argl[j + 2]) &&
+			    !(!password_set() && r->argl[j + 1] == 7 &&
+			      !memcmp(r->argv[j + 1], "default", 7))) {
+				reply_error(c, "WRONGPASS invalid username-password pair or user is "
+					       "disabled.");
+				return;
+			}
+			c->authenticated = 1;
+			j += 2;
+		} else if (cmd_arg_is(r, j, "setname") && more >= 1) {
+			setname = r->argv[j + 1];
+			setname_len = r->argl[j + 1];
+			if (!valid_client_name(setname, setname_len)) {
+				reply_error(c, "ERR Client names cannot contain spaces, newlines or "
+					       "special characters.");
+				return;
+			}
+			j++;
+		} else {
+			reply_errorf(c, "ERR Syntax error in HELLO option '%.*s'", (int)r->argl[j],
+				     r->argv[j]);
+			return;
+		}
+	}
+	if (!c->authenticated) {
+		reply_error(c, "NOAUTH HELLO must be called with the client already authenticated, "
+			       "otherwise the HELLO <proto> AUTH <user> <pass> option can be used "
+			       "to authenticate the client and select the RESP protocol version at "
+			       "the same time");
+		return;
+	}
+	if (setname)
+		conn_set_name(c, setname, setname_len);
+	c->resp = (int)ver;
+	reply_map(c, 7);
+	reply_bulk_cstr(c, "server");
+	reply_bulk_cstr(c, "redis");
+	reply_bulk_cstr(c, "version");
+	reply_bulk_cstr(c, "7.0.15");
+	reply_bulk_cstr(c, "proto");
+	reply_int(c, c->resp);
+	reply_bulk_cstr(c, "id");
+	reply_int(c, (long long)c->id);
+	reply_bulk_cstr(c, "mode");
+	reply_bulk_cstr(c, "standalone");
+	reply_bulk_cstr(c, "role");
+	reply_bulk_cstr(c, "master");
+	reply_bulk_cstr(c, "modules");
+	reply_array(c, 0);
+}
+
+static void reset_cmd(struct cmd_req *r)
+{
+	struct conn *c = r->c;
+
+	c->resp = 2;
+	c->db = 0;
+	conn_set_name(c, NULL, 0);
+	c->authenticated = !password_set();
+	reply_simple(c, "RESET");
+}
+
+static void select_cmd(struct cmd_req *r)
+{
+	long long id;
+
+	if (!su_str2ll(r->argv[1], r->argl[1], &id) || id < -2147483648LL || id > 2147483647LL) {
+		cmd_reply_not_integer(r);
+		return;
+	}
+	if (id < 0 || id >= cfg_int(CFG_DATABASES)) {
+		reply_error(r->c, "ERR DB index is out of range");
+		return;
+	}
+	r->c->db = (int)id;
+	reply_ok(r->c);
+}
+
+/* ---- CLIENT -------------------------------------------------------------- */
+
+static void client_id(struct cmd_req *r)
+{
+	reply_int(r->c, (long long)r->c->id);
+}
+
+static void client_setname(struct cmd_req *r)
+{
+	if (!valid_client_name(r->argv[2], r->argl[2])) {
+		reply_error(r->c,
+			    "ERR Client names cannot contain spaces, newlines or special characters.");
+		return;
+	}
+	conn_set_name(r->c, r->argv[2], r->argl[2]);
+	reply_ok(r->c);
+}
+
+static void client_getname(struct cmd_req *r)
+{
+	if (r->c->name)
+		reply_bulk_cstr(r->c, r->c->name);
+	else
+		reply_null(r->c);
+}
+
+struct list_ctx {
+	char *buf;
+	size_t len, cap;
+	int64_t now;
+	long long *ids;
+	int nids;
+};
+
+static void list_one(struct conn *c, void *arg)
+{
+	struct list_ctx *x = arg;
+	char line[1024];
+	size_t n;
+
+	if (x->nids) {
+		int found = 0;
+
+		for (int i = 0; i < x->nids; i++)
+			if ((unsigned long long)x->ids[i] == c->id)
+				found = 1;
+		if (!found)
+			return;
+	}
+	n = conn_describe(c, line, sizeof(line) - 1, x->now);
+	line[n++] = '\n';
+	if (x->len + n > x->cap) {
+		x->cap = (x->len + n) * 2;
+		x->buf = mem_realloc(x->buf, x->cap);
+	}
+	memcpy(x->buf + x->len, line, n);
+	x->len += n;
+}
+
+static void client_list(struct cmd_req *r)
+{
+	struct list_ctx x = {0};
+	long long ids[64];
+
+	x.now = r->now_ms;
+	if (r->argc > 2) {
+		if (r->argc == 4 && cmd_arg_is(r, 2, "type")) {
+			if (cmd_arg_is(r, 3, "normal")) {
+				/* every kvsd client is normal */
+			} else if (cmd_arg_is(r, 3, "master") || cmd_arg_is(r, 3, "replica") ||
+				   cmd_arg_is(r, 3, "pubsub") || cmd_arg_is(r, 3, "slave")) {
+				reply_verbatim(r->c, "", 0);
+				return;
+			} else {
+				reply_errorf(r->c, "ERR Unknown client type '%.*s'",
+					     (int)r->argl[3], r->argv[3]);
+				return;
+			}
+		} else if (r->argc >= 4 && cmd_arg_is(r, 2, "id")) {
+			for (int i = 3; i < r->argc && x.nids < 64; i++) {
+				if (!su_str2ll(r->argv[i], r->argl[i], &ids[x.nids]) ||
+				    ids[x.nids] <= 0) {
+					reply_error(r->c, "ERR Invalid client ID");
+					return;
+				}
+				x.nids++;
+			}
+			x.ids = ids;
+		} else {
+			cmd_reply_syntax_error(r);
+			return;
+		}
+	}
+	conn_foreach(list_one, &x);
+	reply_verbatim(r->c, x.buf ? x.buf : "", x.len);
+	mem_free(x.buf);
+}
+
+static void client_info(struct cmd_req *r)
+{
+	char line[1024];
+	size_t n = conn_describe(r->c, line, sizeof(line) - 1, r->now_ms);
+
+	line[n++] = '\n';
+	reply_verbatim(r->c, line, n);
+}
+
+static void client_help(struct cmd_req *r)
+{
+	static const char *const lines[] = {
+		"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+		"GETNAME",
+		"    Return the name of the current connection.",
+		"ID",
+		"    Return the ID of the current connection.",
+		"INFO",
+		"    Return information about the current client connection.",
+		"LIST [options ...]",
+		"    Return information about client connections. Options:",
+		"    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+		"      Return clients of specified type.",
+		"SETNAME <name>",
+		"    Assign the name <name> to the current connection.",
+		"HELP",
+		"    Print this help.",
+	};
+
+	reply_array(r->c, (long long)(sizeof(lines) / sizeof(lines[0])));
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		reply_simple(r->c, lines[i]);
+}
+
+static void client_cmd(struct cmd_req *r)
+{
+	cmd_reply_arity(r);
+}
+
+#define CONN_FLAGS (CMD_NOSCRIPT | CMD_LOADING | CMD_STALE)
+
+static const struct cmd_def client_subcmds[] = {
+	{"client|getname", client_getname, 2, CONN_FLAGS, 0, 0, 0, "slow connection", "connection",
+	 "Get the current connection name", "2.6.9", "O(1)", NULL},
+	{"client|help", client_help, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow connection",
+	 "connection", "Show helpful text about the different subcommands", "5.0.0", "O(1)", NULL},
+	{"client|id", client_id, 2, CONN_FLAGS, 0, 0, 0, "slow connection", "connection",
+	 "Returns the client ID for the current connection", "5.0.0", "O(1)", NULL},
+	{"client|info", client_info, 2, CONN_FLAGS, 0, 0, 0, "slow connection", "connection",
+	 "Returns information about the current client connection.", "6.2.0", "O(1)", NULL},
+	{"client|list", client_list, -2, CMD_ADMIN | CONN_FLAGS, 0, 0, 0,
+	 "admin slow dangerous connection", "connection", "Get the list of client connections",
+	 "2.4.0", "O(N) where N is the number of client connections", NULL},
+	{"client|setname", client_setname, 3, CONN_FLAGS, 0, 0, 0, "slow connection", "connection",
+	 "Set the current connection name", "2.6.9", "O(1)", NULL},
+	{NULL},
+};
+
+const struct cmd_def cmd_conn_table[] = {
+	{"auth", auth_cmd, -2, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NOAUTH |
+				   CMD_ALLOW_BUSY,
+	 0, 0, 0, "fast connection", "connection", "Authenticate to the server", "1.0.0",
+	 "O(N) where N is the number of passwords defined for the user", NULL},
+	{"client", client_cmd, -2, 0, 0, 0, 0, "slow", "connection",
+	 "A container for client connection commands", "2.4.0", "Depends on subcommand.",
+	 client_subcmds},
+	{"echo", echo_cmd, 2, CMD_FAST, 0, 0, 0, "fast connection", "connection",
+	 "Echo the given string", "1.0.0", "O(1)", NULL},
+	{"hello", hello_cmd, -1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NOAUTH |
+				     CMD_ALLOW_BUSY,
+	 0, 0, 0, "fast connection", "connection", "Handshake with Redis", "6.0.0", "O(1)", NULL},
+	{"ping", ping_cmd, -1, CMD_FAST, 0, 0, 0, "fast connection", "connection", "Ping the server",
+	 "1.0.0", "O(1)", NULL},
+	{"quit", quit_cmd, -1, CMD_ALLOW_BUSY | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST |
+				   CMD_NOAUTH,
+	 0, 0, 0, "fast connection", "connection", "Close the connection", "1.0.0", "O(1)", NULL},
+	{"reset", reset_cmd, 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NOAUTH |
+				    CMD_ALLOW_BUSY,
+	 0, 0, 0, "fast connection", "connection", "Reset the connection", "6.2.0", "O(1)", NULL},
+	{"select", select_cmd, 2, CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0, "fast connection",
+	 "connection", "Change the selected database for the current connection", "1.0.0", "O(1)",
+	 NULL},
+	{NULL},
+};

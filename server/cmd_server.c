@@ -1,1 +1,230 @@
-/* placeholder: being written */
+/*
+ * cmd_server.c — server commands: INFO, CONFIG GET/SET/RESETSTAT/REWRITE/HELP,
+ * TIME and SHUTDOWN.
+ *
+ * SHUTDOWN SAVE is refused while kvsd has no persistence: a user who asks to
+ * keep data must never see it silently dropped, so the server answers an
+ * error and keeps running.
+ */
+#include "concurrency/mem.h"
+#include "net/conn.h"
+#include "net/net.h"
+#include "net/reply.h"
+#include "server/cmd.h"
+#include "server/config.h"
+#include "server/info.h"
+#include "server/log.h"
+#include "server/server.h"
+#include "server/strutil.h"
+#include "storage/db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+
+static void info_cmd(struct cmd_req *r)
+{
+	size_t len;
+	char *text = info_generate(r->db, r->argv + 1, r->argl + 1, r->argc - 1, &len);
+
+	reply_verbatim(r->c, text, len);
+	mem_free(text);
+}
+
+static void time_cmd(struct cmd_req *r)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	reply_array(r->c, 2);
+	reply_bulk_ll(r->c, (long long)tv.tv_sec);
+	reply_bulk_ll(r->c, (long long)tv.tv_usec);
+}
+
+static void shutdown_cmd(struct cmd_req *r)
+{
+	int save = 0, nosave = 0, abort_ = 0;
+
+	for (int i = 1; i < r->argc; i++) {
+		if (cmd_arg_is(r, i, "nosave"))
+			nosave = 1;
+		else if (cmd_arg_is(r, i, "save"))
+			save = 1;
+		else if (cmd_arg_is(r, i, "now") || cmd_arg_is(r, i, "force"))
+			;
+		else if (cmd_arg_is(r, i, "abort"))
+			abort_ = 1;
+		else {
+			cmd_reply_syntax_error(r);
+			return;
+		}
+	}
+	if ((save && nosave) || (abort_ && r->argc != 2)) {
+		cmd_reply_syntax_error(r);
+		return;
+	}
+	if (abort_) {
+		reply_error(r->c, "ERR No shutdown in progress.");
+		return;
+	}
+	if (save) {
+		LOG(LOG_WARNING, "SHUTDOWN SAVE refused: kvsd has no persistence yet; still running");
+		reply_error(r->c, "ERR Errors trying to SHUTDOWN. Check logs. (kvsd has no "
+				  "persistence: SAVE is refused and the server keeps running; use "
+				  "SHUTDOWN NOSAVE)");
+		return;
+	}
+	/* As Redis: no reply; the client sees the connection close. */
+	r->c->flags |= CONN_F_CLOSE_ASAP;
+	server_request_shutdown("User requested shutdown...");
+}
+
+/* ---- CONFIG -------------------------------------------------------------- */
+
+struct get_ctx {
+	int seen[CFG_COUNT_];
+	int n;
+};
+
+static void mark(enum cfg_id id, void *arg)
+{
+	struct get_ctx *x = arg;
+
+	if (!x->seen[id]) {
+		x->seen[id] = 1;
+		x->n++;
+	}
+}
+
+static void config_get(struct cmd_req *r)
+{
+	struct get_ctx x = {{0}, 0};
+	const struct cfg_def *t = cfg_table();
+
+	for (int i = 2; i < r->argc; i++)
+		cfg_match(r->argv[i], r->argl[i], mark, &x);
+	reply_map(r->c, x.n);
+	for (int id = 0; id < CFG_COUNT_; id++) {
+		char *v;
+
+		if (!x.seen[id])
+			continue;
+		v = cfg_format((enum cfg_id)id);
+		reply_bulk_cstr(r->c, t[id].name);
+		reply_bulk_cstr(r->c, v ? v : "");
+		free(v);
+	}
+}
+
+static void config_set(struct cmd_req *r)
+{
+	char err[512];
+
+	if ((r->argc - 2) % 2 != 0) {
+		reply_error(r->c, "ERR wrong number of arguments for 'config|set' command");
+		return;
+	}
+	for (int i = 2; i < r->argc; i += 2)
+		for (int j = i + 2; j < r->argc; j += 2)
+			if (r->argl[i] == r->argl[j] &&
+			    strncasecmp(r->argv[i], r->argv[j], r->argl[i]) == 0) {
+				reply_errorf(r->c,
+					     "ERR CONFIG SET failed (possibly related to argument "
+					     "'%.*s') - duplicate parameter",
+					     (int)r->argl[j], r->argv[j]);
+				return;
+			}
+	for (int i = 2; i < r->argc; i += 2) {
+		char name[128];
+		size_t n = r->argl[i] < sizeof(name) - 1 ? r->argl[i] : sizeof(name) - 1;
+
+		memcpy(name, r->argv[i], n);
+		name[n] = '\0';
+		if (cfg_set(name, r->argv[i + 1], r->argl[i + 1], err, sizeof(err)) != 0) {
+			reply_error(r->c, err);
+			return;
+		}
+	}
+	reply_ok(r->c);
+}
+
+static void config_resetstat(struct cmd_req *r)
+{
+	net_reset_stats();
+	db_reset_stats(r->db);
+	reply_ok(r->c);
+}
+
+static void config_rewrite(struct cmd_req *r)
+{
+	char err[512];
+
+	if (cfg_rewrite(err, sizeof(err)) != 0) {
+		reply_error(r->c, err);
+		return;
+	}
+	LOG(LOG_NOTICE, "CONFIG REWRITE executed with success.");
+	reply_ok(r->c);
+}
+
+static void config_help(struct cmd_req *r)
+{
+	static const char *const lines[] = {
+		"CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+		"GET <pattern>",
+		"    Return parameters matching the glob-like <pattern> and their values.",
+		"SET <directive> <value>",
+		"    Set the configuration <directive> to <value>.",
+		"RESETSTAT",
+		"    Reset statistics reported by the INFO command.",
+		"REWRITE",
+		"    Rewrite the configuration file.",
+		"HELP",
+		"    Print this help.",
+	};
+
+	reply_array(r->c, (long long)(sizeof(lines) / sizeof(lines[0])));
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		reply_simple(r->c, lines[i]);
+}
+
+static void config_cmd(struct cmd_req *r)
+{
+	cmd_reply_arity(r);
+}
+
+#define ADM (CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE)
+
+static const struct cmd_def config_subcmds[] = {
+	{"config|get", config_get, -3, ADM, 0, 0, 0, "admin slow dangerous", "server",
+	 "Get the values of configuration parameters", "2.0.0",
+	 "O(N) when N is the number of configuration parameters provided", NULL},
+	{"config|help", config_help, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow", "server",
+	 "Show helpful text about the different subcommands", "5.0.0", "O(1)", NULL},
+	{"config|resetstat", config_resetstat, 2, ADM, 0, 0, 0, "admin slow dangerous", "server",
+	 "Reset the stats returned by INFO", "2.0.0", "O(1)", NULL},
+	{"config|rewrite", config_rewrite, 2, ADM, 0, 0, 0, "admin slow dangerous", "server",
+	 "Rewrite the configuration file with the in memory configuration", "2.8.0", "O(1)", NULL},
+	{"config|set", config_set, -4, ADM, 0, 0, 0, "admin slow dangerous", "server",
+	 "Set configuration parameters to the given values", "2.0.0",
+	 "O(N) when N is the number of configuration parameters provided", NULL},
+	{NULL},
+};
+
+const struct cmd_def cmd_server_table[] = {
+	{"config", config_cmd, -2, 0, 0, 0, 0, "slow", "server",
+	 "A container for server configuration commands", "2.0.0", "Depends on subcommand.",
+	 config_subcmds},
+	{"info", info_cmd, -1, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow dangerous", "server",
+	 "Get information and statistics about the server", "1.0.0", "O(1)", NULL},
+	{"shutdown", shutdown_cmd, -1, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE |
+					   CMD_NO_MULTI | CMD_ALLOW_BUSY,
+	 0, 0, 0, "admin slow dangerous", "server",
+	 "Synchronously save the dataset to disk and then shut down the server", "1.0.0",
+	 "O(N) when saving, where N is the total number of keys in all databases", NULL},
+	{"time", time_cmd, 1, CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0, "fast", "server",
+	 "Return the current server time", "2.6.0", "O(1)", NULL},
+	{NULL},
+};

@@ -1,1 +1,315 @@
-/* placeholder: being written */
+/*
+ * info.c — INFO sections: server, clients, memory, persistence, stats, cpu,
+ * keyspace and kvsd's own `# Kvsd`.
+ */
+#include "server/info.h"
+#include "concurrency/mem.h"
+#include "kvsd_build.h"
+#include "net/net.h"
+#include "server/config.h"
+#include "server/server.h"
+#include "server/strutil.h"
+#include "storage/db.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SAMPLES 16
+
+static pthread_mutex_t sample_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t samples_ops[SAMPLES], samples_in[SAMPLES], samples_out[SAMPLES];
+static int sample_idx;
+static int64_t last_sample_ms;
+static uint64_t last_ops, last_in, last_out;
+
+struct sb {
+	char *p;
+	size_t len, cap;
+};
+
+static void sb_printf(struct sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(struct sb *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+		if (n >= 0 && (size_t)n < b->cap - b->len) {
+			b->len += (size_t)n;
+			return;
+		}
+		b->cap = b->cap * 2 + (size_t)(n > 0 ? n : 0) + 256;
+		b->p = mem_realloc(b->p, b->cap);
+	}
+}
+
+static void human(char *out, size_t size, double n)
+{
+	const char *u = "B";
+
+	if (n >= 1024.0 * 1024 * 1024 * 1024) {
+		n /= 1024.0 * 1024 * 1024 * 1024;
+		u = "T";
+	} else if (n >= 1024.0 * 1024 * 1024) {
+		n /= 1024.0 * 1024 * 1024;
+		u = "G";
+	} else if (n >= 1024.0 * 1024) {
+		n /= 1024.0 * 1024;
+		u = "M";
+	} else if (n >= 1024.0) {
+		n /= 1024.0;
+		u = "K";
+	}
+	if (u[0] == 'B')
+		snprintf(out, size, "%lluB", (unsigned long long)n);
+	else
+		snprintf(out, size, "%.2f%s", n, u);
+}
+
+void info_cron(void)
+{
+	struct net_stats s;
+	int64_t now;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	pthread_mutex_lock(&sample_lock);
+	if (now - last_sample_ms >= 100) {
+		int64_t dt = last_sample_ms ? now - last_sample_ms : 0;
+
+		net_get_stats(&s);
+		if (dt > 0) {
+			samples_ops[sample_idx] = (s.commands_processed - last_ops) * 1000 / (uint64_t)dt;
+			samples_in[sample_idx] = (s.net_input_bytes - last_in) * 1000 / (uint64_t)dt;
+			samples_out[sample_idx] = (s.net_output_bytes - last_out) * 1000 / (uint64_t)dt;
+			sample_idx = (sample_idx + 1) % SAMPLES;
+		}
+		last_ops = s.commands_processed;
+		last_in = s.net_input_bytes;
+		last_out = s.net_output_bytes;
+		last_sample_ms = now;
+	}
+	pthread_mutex_unlock(&sample_lock);
+}
+
+static void inst(uint64_t *ops, double *in_kbps, double *out_kbps)
+{
+	uint64_t o = 0, i = 0, w = 0;
+
+	pthread_mutex_lock(&sample_lock);
+	for (int k = 0; k < SAMPLES; k++) {
+		o += samples_ops[k];
+		i += samples_in[k];
+		w += samples_out[k];
+	}
+	pthread_mutex_unlock(&sample_lock);
+	*ops = o / SAMPLES;
+	*in_kbps = (double)i / SAMPLES / 1024.0;
+	*out_kbps = (double)w / SAMPLES / 1024.0;
+}
+
+static int want(const char *name, const char *const *secs, const size_t *lens, int n, int dflt)
+{
+	if (n == 0)
+		return dflt;
+	for (int i = 0; i < n; i++) {
+		if (su_eqi(secs[i], lens[i], "all") || su_eqi(secs[i], lens[i], "everything"))
+			return 1;
+		if (su_eqi(secs[i], lens[i], "default") && dflt)
+			return 1;
+		if (strlen(name) == lens[i] && su_eqi(secs[i], lens[i], name))
+			return 1;
+	}
+	return 0;
+}
+
+static void sec_server(struct sb *b)
+{
+	const struct server_info *si = server_info();
+	struct utsname un;
+	struct timespec ts;
+	int64_t now = db_now_ms();
+	char *cf;
+
+	uname(&un);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	cf = (char *)(si->config_file ? si->config_file : "");
+	sb_printf(b,
+		  "# Server\r\nredis_version:7.0.15\r\nredis_git_sha1:00000000\r\n"
+		  "redis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\n"
+		  "os:%s %s %s\r\narch_bits:%d\r\nmonotonic_clock:POSIX clock_gettime\r\n"
+		  "multiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\ngcc_version:%d.%d.%d\r\n"
+		  "process_id:%d\r\nprocess_supervised:no\r\nrun_id:%s\r\ntcp_port:%d\r\n"
+		  "server_time_usec:%lld\r\nuptime_in_seconds:%lld\r\nuptime_in_days:%lld\r\n"
+		  "hz:%lld\r\nconfigured_hz:%lld\r\nlru_clock:%lld\r\nexecutable:%s\r\n"
+		  "config_file:%s\r\nio_threads_active:0\r\n"
+		  "kvsd_version:%s\r\n",
+		  un.sysname, un.release, un.machine, (int)(sizeof(long) * 8),
+#ifdef __GNUC__
+		  __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__,
+#else
+		  0, 0, 0,
+#endif
+		  (int)getpid(), si->run_id, net_tcp_port(),
+		  (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000,
+		  (long long)((now - si->start_ms) / 1000),
+		  (long long)((now - si->start_ms) / 86400000), cfg_int(CFG_HZ), cfg_int(CFG_HZ),
+		  (long long)((now / 1000) & ((1 << 24) - 1)), si->executable, cf, KVSD_VERSION);
+}
+
+static void sec_clients(struct sb *b)
+{
+	struct net_stats s;
+
+	net_get_stats(&s);
+	sb_printf(b,
+		  "# Clients\r\nconnected_clients:%ld\r\ncluster_connections:0\r\n"
+		  "maxclients:%lld\r\nclient_recent_max_input_buffer:0\r\n"
+		  "client_recent_max_output_buffer:0\r\nblocked_clients:0\r\n"
+		  "tracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+		  s.connected_clients, cfg_int(CFG_MAXCLIENTS));
+}
+
+static void sec_memory(struct sb *b)
+{
+	int64_t used = mem_used(), rss = mem_rss(), peak = mem_peak();
+	char h1[32], h2[32], h3[32];
+
+	human(h1, sizeof(h1), (double)used);
+	human(h2, sizeof(h2), (double)rss);
+	human(h3, sizeof(h3), (double)peak);
+	sb_printf(b,
+		  "# Memory\r\nused_memory:%lld\r\nused_memory_human:%s\r\n"
+		  "used_memory_rss:%lld\r\nused_memory_rss_human:%s\r\n"
+		  "used_memory_peak:%lld\r\nused_memory_peak_human:%s\r\n"
+		  "used_memory_dataset:%lld\r\nallocator_allocated:%lld\r\n"
+		  "maxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\n"
+		  "mem_fragmentation_ratio:%.2f\r\nmem_allocator:%s\r\n"
+		  "lazyfree_pending_objects:0\r\n",
+		  (long long)used, h1, (long long)rss, h2, (long long)peak, h3, (long long)used,
+		  (long long)mem_jemalloc_allocated(), used > 0 ? (double)rss / (double)used : 0.0,
+		  mem_allocator_name());
+}
+
+static void sec_persistence(struct sb *b)
+{
+	const struct server_info *si = server_info();
+
+	sb_printf(b,
+		  "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\n"
+		  "current_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\n"
+		  "current_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\n"
+		  "rdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\n"
+		  "rdb_last_save_time:%lld\r\nrdb_last_bgsave_status:ok\r\n"
+		  "rdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\n"
+		  "aof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\n"
+		  "aof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\n"
+		  "aof_last_bgrewrite_status:ok\r\naof_last_write_status:ok\r\n",
+		  (long long)(si->start_ms / 1000));
+}
+
+static void sec_stats(struct sb *b, struct db *db)
+{
+	struct net_stats s;
+	struct db_stats d;
+	uint64_t ops;
+	double in_k, out_k;
+
+	net_get_stats(&s);
+	db_get_stats(db, &d);
+	inst(&ops, &in_k, &out_k);
+	sb_printf(b,
+		  "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
+		  "instantaneous_ops_per_sec:%llu\r\ntotal_net_input_bytes:%llu\r\n"
+		  "total_net_output_bytes:%llu\r\ninstantaneous_input_kbps:%.2f\r\n"
+		  "instantaneous_output_kbps:%.2f\r\nrejected_connections:%llu\r\n"
+		  "expired_keys:%llu\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\n"
+		  "evicted_keys:0\r\nkeyspace_hits:%llu\r\nkeyspace_misses:%llu\r\n"
+		  "pubsub_channels:0\r\npubsub_patterns:0\r\nlatest_fork_usec:0\r\n"
+		  "total_forks:0\r\n",
+		  (unsigned long long)s.connections_received,
+		  (unsigned long long)s.commands_processed, (unsigned long long)ops,
+		  (unsigned long long)s.net_input_bytes, (unsigned long long)s.net_output_bytes, in_k,
+		  out_k, (unsigned long long)s.rejected_connections,
+		  (unsigned long long)d.expired_keys, (unsigned long long)d.hits,
+		  (unsigned long long)d.misses);
+}
+
+static void sec_cpu(struct sb *b)
+{
+	struct rusage self, ch;
+
+	getrusage(RUSAGE_SELF, &self);
+	getrusage(RUSAGE_CHILDREN, &ch);
+	sb_printf(b,
+		  "# CPU\r\nused_cpu_sys:%ld.%06ld\r\nused_cpu_user:%ld.%06ld\r\n"
+		  "used_cpu_sys_children:%ld.%06ld\r\nused_cpu_user_children:%ld.%06ld\r\n",
+		  (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec, (long)self.ru_utime.tv_sec,
+		  (long)self.ru_utime.tv_usec, (long)ch.ru_stime.tv_sec, (long)ch.ru_stime.tv_usec,
+		  (long)ch.ru_utime.tv_sec, (long)ch.ru_utime.tv_usec);
+}
+
+static void sec_keyspace(struct sb *b, struct db *db)
+{
+	long long keys = db_size(db);
+
+	sb_printf(b, "# Keyspace\r\n");
+	if (keys > 0)
+		sb_printf(b, "db0:keys=%lld,expires=%lld,avg_ttl=0\r\n", keys, db_expires(db));
+}
+
+static void sec_kvsd(struct sb *b)
+{
+	struct net_stats s;
+	char *map = cfg_format(CFG_MAP);
+
+	net_get_stats(&s);
+	sb_printf(b,
+		  "# Kvsd\r\nkvsd_version:%s\r\nmap:%s\r\nworkers:%d\r\n"
+		  "reclaim_pending_bytes:%lld\r\n",
+		  KVSD_VERSION, map ? map : "", s.workers, (long long)kvmap_pending_bytes());
+	mem_free(map);
+}
+
+char *info_generate(struct db *db, const char *const *secs, const size_t *lens, int n,
+		    size_t *len)
+{
+	struct sb b = {mem_alloc(4096), 0, 4096};
+	struct {
+		const char *name;
+		int dflt;
+	} order[] = {{"server", 1}, {"clients", 1}, {"memory", 1}, {"persistence", 1},
+		     {"stats", 1},  {"cpu", 1},     {"keyspace", 1}, {"kvsd", 1}};
+
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		size_t before = b.len;
+
+		if (!want(order[i].name, secs, lens, n, order[i].dflt))
+			continue;
+		if (b.len)
+			sb_printf(&b, "\r\n");
+		switch (i) {
+		case 0: sec_server(&b); break;
+		case 1: sec_clients(&b); break;
+		case 2: sec_memory(&b); break;
+		case 3: sec_persistence(&b); break;
+		case 4: sec_stats(&b, db); break;
+		case 5: sec_cpu(&b); break;
+		case 6: sec_keyspace(&b, db); break;
+		case 7: sec_kvsd(&b); break;
+		}
+		(void)before;
+	}
+	*len = b.len;
+	return b.p;
+}

@@ -1,1 +1,73 @@
-/* placeholder: being written */
+/*
+ * log.c — Redis-format log lines to stdout or a log file.
+ */
+#include "server/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+_Atomic int log_level_g = LOG_NOTICE;
+static int log_fd = STDOUT_FILENO;
+static pthread_t main_thread;
+
+int log_setup(const char *path, int level)
+{
+	main_thread = pthread_self();
+	log_set_level(level);
+	if (path && path[0]) {
+		int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+
+		if (fd < 0)
+			return -errno;
+		log_fd = fd;
+	}
+	return 0;
+}
+
+void log_set_level(int level)
+{
+	atomic_store_explicit(&log_level_g, level, memory_order_relaxed);
+}
+
+void log_teardown(void)
+{
+	if (log_fd != STDOUT_FILENO) {
+		close(log_fd);
+		log_fd = STDOUT_FILENO;
+	}
+}
+
+void log_write(int level, const char *fmt, ...)
+{
+	static const char marks[] = ".-*#";
+	char line[1024];
+	struct timeval tv;
+	struct tm tm;
+	va_list ap;
+	size_t n;
+	int r;
+
+	if (level < LOG_DEBUG || level > LOG_WARNING)
+		return;
+	gettimeofday(&tv, NULL);
+	localtime_r(&tv.tv_sec, &tm);
+	n = (size_t)snprintf(line, sizeof(line), "%d:%c ", (int)getpid(),
+			     pthread_equal(pthread_self(), main_thread) ? 'M' : 'T');
+	n += strftime(line + n, sizeof(line) - n, "%d %b %Y %H:%M:%S.", &tm);
+	n += (size_t)snprintf(line + n, sizeof(line) - n, "%03d %c ", (int)(tv.tv_usec / 1000),
+			      marks[level]);
+	va_start(ap, fmt);
+	r = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
+	va_end(ap);
+	if (r > 0)
+		n += (size_t)r < sizeof(line) - n - 1 ? (size_t)r : sizeof(line) - n - 2;
+	line[n++] = '\n';
+	(void)!write(log_fd, line, n);
+}

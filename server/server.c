@@ -1,1 +1,271 @@
-/* placeholder: being written */
+/*
+ * server.c — set-up and teardown of the whole server, signals, and the glue
+ * between net/ (which parses) and the command table (which executes).
+ *
+ * Order: config (file + argv) → log → storage (hash seed, reclamation, map)
+ * → command table → net (listeners, workers). Teardown runs in reverse:
+ * listeners close first, workers finish and join, then the map and every
+ * entry are freed and reclamation drains, so LeakSanitizer sees nothing.
+ */
+#include "server/server.h"
+#include "concurrency/mem.h"
+#include "kvsd_build.h"
+#include "net/conn.h"
+#include "net/net.h"
+#include "server/cmd.h"
+#include "server/config.h"
+#include "server/info.h"
+#include "server/log.h"
+#include "storage/db.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+static struct server_info info;
+static struct db *the_db;
+static struct event *sigterm_ev, *sigint_ev;
+static _Atomic int shutting_down;
+static char *bind_str, *unix_str;
+
+const struct server_info *server_info(void)
+{
+	return &info;
+}
+
+static void usage(void)
+{
+	const struct cfg_def *t = cfg_table();
+
+	printf("Usage: kvsd [/path/to/kvsd.conf] [options]\n"
+	       "       kvsd - (read config from stdin)\n"
+	       "       kvsd -v or --version\n"
+	       "       kvsd -h or --help\n\n"
+	       "Examples:\n"
+	       "       kvsd (run the server with default config)\n"
+	       "       kvsd conf/kvsd.conf\n"
+	       "       kvsd --port 7777 --threads 4\n"
+	       "       kvsd conf/kvsd.conf --loglevel verbose\n\n"
+	       "Options (every config file directive, as --name value):\n");
+	for (int i = 0; i < CFG_COUNT_; i++)
+		printf("  --%-28s %s (default: \"%s\")\n", t[i].name, t[i].desc, t[i].def);
+}
+
+static void on_thread_start(int idx)
+{
+	(void)idx;
+	kvmap_thread_register();
+}
+
+static void on_thread_stop(int idx)
+{
+	(void)idx;
+	kvmap_thread_unregister();
+}
+
+static void on_thread_cron(int idx)
+{
+	if (idx == 0)
+		info_cron();
+}
+
+static void on_conn_init(struct conn *c)
+{
+	c->authenticated = !cfg_str_equal(CFG_REQUIREPASS, "", 0) ? 0 : 1;
+}
+
+static void apply_config(enum cfg_id id)
+{
+	switch (id) {
+	case CFG_MAXCLIENTS:
+		net_set_maxclients((long)cfg_int(CFG_MAXCLIENTS));
+		break;
+	case CFG_TIMEOUT:
+		net_set_timeout((long)cfg_int(CFG_TIMEOUT));
+		break;
+	case CFG_TCP_KEEPALIVE:
+		net_set_tcp_keepalive((long)cfg_int(CFG_TCP_KEEPALIVE));
+		break;
+	case CFG_CLIENT_QUERY_BUFFER_LIMIT:
+		net_set_query_limit(cfg_int(CFG_CLIENT_QUERY_BUFFER_LIMIT));
+		break;
+	case CFG_PROTO_MAX_BULK_LEN:
+		net_set_max_bulk(cfg_int(CFG_PROTO_MAX_BULK_LEN));
+		break;
+	case CFG_LOGLEVEL:
+		log_set_level((int)cfg_int(CFG_LOGLEVEL));
+		break;
+	case CFG_PROTECTED_MODE:
+	case CFG_REQUIREPASS:
+		net_set_protected_mode(cfg_int(CFG_PROTECTED_MODE) &&
+				       cfg_str_equal(CFG_REQUIREPASS, "", 0));
+		break;
+	default:
+		break;
+	}
+}
+
+static void signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	(void)arg;
+	if (atomic_exchange_explicit(&shutting_down, 1, memory_order_relaxed)) {
+		LOG(LOG_WARNING, "You insist... exiting now.");
+		_exit(1);
+	}
+	LOG(LOG_WARNING, "Received %s scheduling shutdown...", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	net_stop();
+}
+
+void server_request_shutdown(const char *why)
+{
+	/* relaxed: a flag for the second-signal check only; net_stop() synchronises */
+	atomic_store_explicit(&shutting_down, 1, memory_order_relaxed);
+	LOG(LOG_WARNING, "%s", why);
+	net_stop();
+}
+
+static void make_run_id(void)
+{
+	unsigned char r[20];
+	static const char hex[] = "0123456789abcdef";
+
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		memset(r, 0x5a, sizeof(r));
+	for (int i = 0; i < 20; i++) {
+		info.run_id[2 * i] = hex[r[i] >> 4];
+		info.run_id[2 * i + 1] = hex[r[i] & 15];
+	}
+	info.run_id[40] = '\0';
+}
+
+int server_setup(int argc, char **argv)
+{
+	char err[512];
+	struct net_opts o = {0};
+	int rc;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			cfg_init();
+			usage();
+			cfg_deinit();
+			return 1;
+		}
+		if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-v")) {
+			printf("kvsd v=%s (redis_version compatible: 7.0.15) malloc=%s\n", KVSD_VERSION,
+			       mem_allocator_name());
+			return 1;
+		}
+	}
+	cfg_init();
+	if (cfg_load_args(argc, argv, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		cfg_deinit();
+		return -1;
+	}
+	{
+		char *lf = cfg_str_dup(CFG_LOGFILE);
+
+		rc = log_setup(lf, (int)cfg_int(CFG_LOGLEVEL));
+		if (rc < 0) {
+			fprintf(stderr, "kvsd: can't open the log file '%s': %s\n", lf,
+				strerror(-rc));
+			free(lf);
+			cfg_deinit();
+			return -1;
+		}
+		free(lf);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	make_run_id();
+	info.start_ms = db_now_ms();
+	info.executable = argv[0];
+	info.config_file = cfg_file();
+	LOG(LOG_NOTICE, "kvsd %s starting, pid=%d, threads=%lld, map=urcu", KVSD_VERSION,
+	    (int)getpid(), cfg_int(CFG_THREADS));
+
+	kvmap_setup();
+	kvmap_thread_register();
+	the_db = db_create(KVMAP_URCU);
+	if (the_db == NULL) {
+		fprintf(stderr, "kvsd: cannot create the keyspace\n");
+		return -1;
+	}
+	cmd_setup(the_db);
+	for (int id = 0; id < CFG_COUNT_; id++)
+		apply_config((enum cfg_id)id);
+	cfg_set_apply_hook(apply_config);
+
+	bind_str = cfg_str_dup(CFG_BIND);
+	unix_str = cfg_str_dup(CFG_UNIXSOCKET);
+	o.bind = bind_str;
+	o.port = (int)cfg_int(CFG_PORT);
+	o.unixsocket = unix_str;
+	o.unixsocketperm = (int)cfg_int(CFG_UNIXSOCKETPERM);
+	o.tcp_backlog = (int)cfg_int(CFG_TCP_BACKLOG);
+	o.threads = (int)cfg_int(CFG_THREADS);
+	o.hz = (int)cfg_int(CFG_HZ);
+	o.dispatch = cmd_dispatch;
+	o.thread_start = on_thread_start;
+	o.thread_stop = on_thread_stop;
+	o.thread_cron = on_thread_cron;
+	o.quiescent = kvmap_quiescent;
+	o.offline = kvmap_thread_offline;
+	o.online = kvmap_thread_online;
+	o.conn_init = on_conn_init;
+	/* The main thread touches the map only at teardown: keep it offline so it
+	 * never holds up reclamation. */
+	kvmap_thread_offline();
+	rc = net_setup(&o, err, sizeof(err));
+	if (rc < 0) {
+		LOG(LOG_WARNING, "%s", err);
+		fprintf(stderr, "kvsd: %s\n", err);
+		server_teardown();
+		return -1;
+	}
+	sigterm_ev = evsignal_new(net_main_base(), SIGTERM, signal_cb, NULL);
+	sigint_ev = evsignal_new(net_main_base(), SIGINT, signal_cb, NULL);
+	event_add(sigterm_ev, NULL);
+	event_add(sigint_ev, NULL);
+	LOG(LOG_NOTICE, "Server initialized");
+	LOG(LOG_NOTICE, "Ready to accept connections on port %d", net_tcp_port());
+	return 0;
+}
+
+void server_run(void)
+{
+	net_run();
+}
+
+int server_teardown(void)
+{
+	struct net_stats st;
+
+	net_get_stats(&st);
+	LOG(LOG_WARNING, "User requested shutdown...");
+	if (sigterm_ev) {
+		event_free(sigterm_ev);
+		event_free(sigint_ev);
+		sigterm_ev = sigint_ev = NULL;
+	}
+	net_teardown();
+	kvmap_thread_online();
+	cmd_teardown();
+	db_destroy(&the_db);
+	kvmap_thread_unregister();
+	kvmap_teardown();
+	LOG(LOG_WARNING, "kvsd is now ready to exit, bye bye... (%llu commands served)",
+	    (unsigned long long)st.commands_processed);
+	free(bind_str);
+	free(unix_str);
+	bind_str = unix_str = NULL;
+	cfg_deinit();
+	log_teardown();
+	return 0;
+}

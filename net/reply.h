@@ -1,0 +1,56 @@
+/*
+ * reply.h — the RESP codec's writing half: replies appended to a
+ * connection's output buffer, in RESP2 or RESP3 depending on what the
+ * connection negotiated with HELLO.
+ *
+ * Type mapping for RESP2 connections (as Redis does): null → $-1 (or *-1 for
+ * reply_null_array), map → flat array of 2N, set → array, double → bulk
+ * string, bool → :1/:0, verbatim → bulk string.
+ *
+ * Threads: only the thread currently running the connection may call these.
+ * Ownership: bytes are copied; callers keep their buffers.
+ * Errors: none (allocation failure panics). reply_error* count the error for
+ * INFO's error statistics.
+ */
+#ifndef KVSD_REPLY_H
+#define KVSD_REPLY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct conn;
+
+void reply_raw(struct conn *c, const void *p, size_t n);
+/* "+OK\r\n" */
+void reply_ok(struct conn *c);
+/* "+<s>\r\n"; s must not contain CR/LF */
+void reply_simple(struct conn *c, const char *s);
+/* "-<s>\r\n"; s is the full text including the code, e.g. "ERR syntax error".
+ * CR/LF inside s are replaced by spaces (as Redis's addReplyErrorLength). */
+void reply_error(struct conn *c, const char *s);
+void reply_errorf(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void reply_int(struct conn *c, long long v);
+void reply_bulk(struct conn *c, const void *p, size_t n);
+void reply_bulk_cstr(struct conn *c, const char *s);
+void reply_bulk_ll(struct conn *c, long long v);
+/* RESP2 "$-1", RESP3 "_" */
+void reply_null(struct conn *c);
+/* RESP2 "*-1", RESP3 "_" */
+void reply_null_array(struct conn *c);
+void reply_array(struct conn *c, long long n);
+/* RESP3 "%n", RESP2 "*2n" */
+void reply_map(struct conn *c, long long n);
+/* RESP3 "~n", RESP2 "*n" */
+void reply_set(struct conn *c, long long n);
+/* RESP3 ",<d>", RESP2 bulk of the same text */
+void reply_double(struct conn *c, double d);
+/* RESP3 "#t"/"#f", RESP2 ":1"/":0" */
+void reply_bool(struct conn *c, int b);
+/* RESP3 "=<len>\r\ntxt:<s>", RESP2 bulk (INFO, CLIENT INFO, CLIENT LIST) */
+void reply_verbatim(struct conn *c, const char *s, size_t n);
+/* Bulk string whose bytes the caller writes: returns a pointer to n bytes
+ * inside the output buffer (valid until the next reply call), header and
+ * trailing CRLF already in place. Used to copy values straight from the map. */
+char *reply_bulk_reserve(struct conn *c, size_t n);
+
+#endif

@@ -1,0 +1,96 @@
+/*
+ * cmd.h — the command table and dispatch.
+ *
+ * Every command is one row (struct cmd_def): name, handler, arity (Redis's
+ * convention: N = exactly N arguments including the name, -N = at least N),
+ * flags, key positions, and the documentation COMMAND INFO/DOCS print.
+ * cmd_dispatch() is the function net/ calls for each parsed command: it finds
+ * the row (case-insensitive), checks arity and authentication, runs the
+ * handler with the current time, and counts statistics.
+ *
+ * Threads: handlers run on worker threads, many at once, each for its own
+ * connection; they share only the db (lock-free) and atomics. A handler runs
+ * inside the worker's storage section: entry pointers it gets are valid until
+ * it returns; replies copy what they need.
+ * Errors: handlers answer with Redis's exact error texts via reply_error().
+ */
+#ifndef KVSD_CMD_H
+#define KVSD_CMD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct conn;
+struct db;
+
+struct cmd_req {
+	struct conn *c;
+	struct db *db;
+	int argc;
+	const char **argv; /* argv[0] is the command name as sent */
+	const size_t *argl;
+	int64_t now_ms;
+};
+
+typedef void (*cmd_proc)(struct cmd_req *r);
+
+/* cmd_def.flags — names as COMMAND INFO prints them */
+#define CMD_WRITE     0x0001
+#define CMD_READONLY  0x0002
+#define CMD_DENYOOM   0x0004
+#define CMD_ADMIN     0x0008
+#define CMD_FAST      0x0010
+#define CMD_NOAUTH    0x0020 /* allowed before AUTH (AUTH, HELLO, QUIT) */
+#define CMD_LOADING   0x0040
+#define CMD_STALE     0x0080
+#define CMD_NOSCRIPT  0x0100
+#define CMD_RANDOM    0x0200 /* output differs run to run (not a 7.0 flag; docs only) */
+#define CMD_SKIP_MONITOR 0x0400
+#define CMD_NO_MULTI  0x0800
+#define CMD_ALLOW_BUSY 0x1000
+
+struct cmd_def {
+	const char *name; /* lower case */
+	cmd_proc proc;
+	int arity;
+	unsigned flags;
+	int first_key, last_key, key_step; /* 0,0,0 = no keys; last -1 = to the end */
+	const char *acl;        /* space-separated ACL categories without '@' */
+	const char *group;      /* "string", "generic", "connection", "server" */
+	const char *summary;
+	const char *since;
+	const char *complexity;
+	const struct cmd_def *subcmds; /* NULL-terminated (name == NULL) table, or NULL */
+};
+
+/* Handlers, grouped by file. Each file exports its table slice. */
+extern const struct cmd_def cmd_string_table[]; /* cmd_string.c, terminated by name == NULL */
+extern const struct cmd_def cmd_keys_table[];   /* cmd_keys.c */
+extern const struct cmd_def cmd_conn_table[];   /* cmd_conn.c */
+extern const struct cmd_def cmd_server_table[]; /* cmd_server.c */
+
+/* Builds the lookup table. Call once at start-up. */
+void cmd_setup(struct db *db);
+void cmd_teardown(void);
+
+/* The net/ dispatch entry point. */
+void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *argl);
+
+/* Looks up a command (case-insensitive) or NULL. */
+const struct cmd_def *cmd_lookup(const char *name, size_t len);
+/* Iterates every top-level command. */
+void cmd_foreach(void (*fn)(const struct cmd_def *d, void *arg), void *arg);
+size_t cmd_count(void);
+
+/* Shared replies with Redis's exact texts. */
+void cmd_reply_syntax_error(struct cmd_req *r);       /* ERR syntax error */
+void cmd_reply_not_integer(struct cmd_req *r);        /* ERR value is not an integer or out of range */
+void cmd_reply_wrong_type(struct cmd_req *r);         /* WRONGTYPE ... */
+void cmd_reply_arity(struct cmd_req *r);              /* ERR wrong number of arguments for '%s' command */
+
+/* Argument helpers: 1 on success; on failure they reply with the error. */
+int cmd_arg_ll(struct cmd_req *r, int i, long long *out);
+/* Case-insensitive comparison of argument i with a lower-case literal. */
+int cmd_arg_is(struct cmd_req *r, int i, const char *lit);
+
+#endif
