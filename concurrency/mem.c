@@ -196,6 +196,9 @@ int64_t mem_jemalloc_allocated(void)
 	size_t sz = sizeof(epoch);
 	size_t allocated = 0, asz = sizeof(allocated);
 
+	/* Objects parked in this thread's cache count as allocated to jemalloc but
+	 * not to us: flush it so the two figures are comparable. */
+	mallctl("thread.tcache.flush", NULL, NULL, NULL, 0);
 	mallctl("epoch", &epoch, &sz, &epoch, sz);
 	if (mallctl("stats.allocated", &allocated, &asz, NULL, 0) != 0)
 		return -1;

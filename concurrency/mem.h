@@ -39,7 +39,8 @@ int64_t mem_used(void);
 int64_t mem_peak(void);
 /* Name of the allocator linked in: "jemalloc-5.3.0" or "libc". */
 const char *mem_allocator_name(void);
-/* jemalloc's stats.allocated (refreshed), or -1 when jemalloc is not linked. */
+/* jemalloc's stats.allocated (refreshed; flushes the calling thread's tcache
+ * first), or -1 when jemalloc is not linked. */
 int64_t mem_jemalloc_allocated(void);
 /* Resident set size of this process in bytes, from /proc/self/statm (0 if unknown). */
 int64_t mem_rss(void);
