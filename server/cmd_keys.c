@@ -1,1 +1,621 @@
-/* placeholder: being written */
+/*
+ * cmd_keys.c — the keyspace commands: DEL UNLINK EXISTS TOUCH TYPE KEYS SCAN
+ * RANDOMKEY RENAME RENAMENX DBSIZE FLUSHDB FLUSHALL, and the TTL commands
+ * EXPIRE PEXPIRE EXPIREAT PEXPIREAT TTL PTTL PERSIST EXPIRETIME PEXPIRETIME,
+ * with Redis 7.0's semantics and reply bytes (db.c and expire.c are the
+ * reference: option parsing order, error texts, TTL rounding).
+ *
+ * A TTL lives in the entry, so changing it (EXPIRE*, PERSIST) publishes a copy
+ * of the entry with the new expiry through the same CAS loop as any write.
+ * Expired keys are removed lazily by db_lookup(); KEYS, SCAN and RANDOMKEY
+ * skip entries whose time has passed.
+ *
+ * What holds under concurrent writers (copied into README):
+ *  - EXPIRE/PEXPIRE/EXPIREAT/PEXPIREAT (with NX XX GT LT) and PERSIST are
+ *    linearizable per key: the condition is checked against the entry that
+ *    the CAS replaces, so a concurrent write is never lost or overwritten by
+ *    a stale copy of the value.
+ *  - DEL/UNLINK/EXISTS/TOUCH with several keys act on each key at its own
+ *    instant: each deletion is atomic, but a reader may see some of the keys
+ *    already deleted and others not yet.
+ *  - RENAME first removes the source entry (only if it is still the one it
+ *    read), then publishes the value under the destination. Between the two
+ *    a reader finds neither key, never a torn or duplicated value; a
+ *    concurrent write to the source in that window wins over nothing (it
+ *    creates a new source key, as if it ran after the RENAME).
+ *  - RENAMENX first inserts the destination (only if absent), then removes
+ *    the source if it is still the entry it read; if the source changed in
+ *    between, it removes the destination it inserted (if still current) and
+ *    starts over. A reader may briefly see the value under both names.
+ *  - KEYS and SCAN see each key at some instant during the call; SCAN
+ *    returns every key present for the whole scan at least once (possibly
+ *    twice). DBSIZE counts entries in the map, including ones that have
+ *    expired but were not yet removed (as Redis does), approximate while
+ *    others write.
+ *  - FLUSHDB/FLUSHALL remove every key present when they start; keys written
+ *    concurrently may survive.
+ *  Full isolation for multi-key commands comes with transactions.
+ */
+#include "server/cmd.h"
+#include "server/strutil.h"
+#include "net/reply.h"
+#include "storage/db.h"
+#include "storage/kvmap.h"
+#include "concurrency/mem.h"
+#include "concurrency/util.h"
+
+#include <ctype.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Length of argument i as a C string (Redis compares options with strcasecmp). */
+static size_t arg_clen(const struct cmd_req *r, int i)
+{
+	return strnlen(r->argv[i], r->argl[i]);
+}
+
+static int arg_opt(const struct cmd_req *r, int i, const char *lit)
+{
+	size_t n = arg_clen(r, i);
+
+	return n == strlen(lit) && su_eqi(r->argv[i], n, lit);
+}
+
+static const struct kv_entry *lookup(struct cmd_req *r, int i, int count_stats)
+{
+	return db_lookup(r->db, r->argv[i], r->argl[i], r->now_ms, NULL, count_stats);
+}
+
+static int entry_expired(const struct kv_entry *e, int64_t now_ms)
+{
+	return e->expire_ms != 0 && e->expire_ms <= now_ms;
+}
+
+/* A copy of e (same key and value) with another expiry, unpublished. */
+static struct kv_entry *entry_with_expire(const struct kv_entry *e, int64_t expire_ms)
+{
+	return kv_entry_new(kv_entry_key(e), e->klen, kv_entry_val(e), e->vlen, expire_ms);
+}
+
+/* ---- DEL UNLINK EXISTS TOUCH TYPE */
+
+/* Deletes key argument i if present: 1 if this call removed it. */
+static int delete_key(struct cmd_req *r, int i)
+{
+	for (;;) {
+		const struct kv_entry *old = lookup(r, i, 0);
+
+		if (!old)
+			return 0;
+		if (db_put(r->db, old, NULL) == 0)
+			return 1;
+	}
+}
+
+static void cmd_del(struct cmd_req *r)
+{
+	long long n = 0;
+
+	for (int i = 1; i < r->argc; i++)
+		n += delete_key(r, i);
+	reply_int(r->c, n);
+}
+
+/* EXISTS and TOUCH: how many of the arguments name a key (repeats count). */
+static void cmd_exists(struct cmd_req *r)
+{
+	long long n = 0;
+
+	for (int i = 1; i < r->argc; i++)
+		n += lookup(r, i, 1) != NULL;
+	reply_int(r->c, n);
+}
+
+static void cmd_type(struct cmd_req *r)
+{
+	reply_simple(r->c, lookup(r, 1, 1) ? "string" : "none");
+}
+
+/* ---- KEYS SCAN RANDOMKEY */
+
+/* Entries collected during a map walk, then replied; pointers stay valid until
+ * the worker's next quiescent state (after the reply is written). */
+struct collect {
+	const struct kv_entry **v;
+	size_t n, cap;
+	const struct kv_entry *stack[64];
+	const char *pat; /* NULL: every key */
+	size_t plen;
+	int none; /* TYPE filter matched no type: keep nothing */
+	int64_t now_ms;
+};
+
+static void collect_init(struct collect *k, const char *pat, size_t plen, int64_t now_ms)
+{
+	k->v = k->stack;
+	k->n = 0;
+	k->cap = KV_ARRAY_LEN(k->stack);
+	k->pat = (pat && !(plen == 1 && pat[0] == '*')) ? pat : NULL;
+	k->plen = plen;
+	k->none = 0;
+	k->now_ms = now_ms;
+}
+
+static void collect_visit(const struct kv_entry *e, void *arg)
+{
+	struct collect *k = arg;
+
+	if (k->none || entry_expired(e, k->now_ms))
+		return;
+	if (k->pat && !su_glob_match(k->pat, k->plen, kv_entry_key(e), e->klen, 0))
+		return;
+	if (k->n == k->cap) {
+		size_t cap = k->cap * 2;
+		const struct kv_entry **v = mem_alloc(cap * sizeof(*v));
+
+		memcpy(v, k->v, k->n * sizeof(*v));
+		if (k->v != k->stack)
+			mem_free(k->v);
+		k->v = v;
+		k->cap = cap;
+	}
+	k->v[k->n++] = e;
+}
+
+static void collect_reply(struct cmd_req *r, struct collect *k)
+{
+	reply_array(r->c, (long long)k->n);
+	for (size_t i = 0; i < k->n; i++)
+		reply_bulk(r->c, kv_entry_key(k->v[i]), k->v[i]->klen);
+	if (k->v != k->stack)
+		mem_free(k->v);
+}
+
+static void cmd_keys(struct cmd_req *r)
+{
+	struct collect k;
+
+	collect_init(&k, r->argv[1], r->argl[1], r->now_ms);
+	/* one pass over the whole map: SIZE_MAX entries from the start */
+	(void)kvmap_scan(db_map(r->db), 0, SIZE_MAX, collect_visit, &k);
+	collect_reply(r, &k);
+}
+
+/*
+ * parseScanCursorOrReply: Redis reads the cursor with strtoul(), refusing a
+ * leading space, trailing bytes and overflow. So "+5" is 5, "-1" wraps to
+ * 2^64-1, and an empty argument is 0. 1 on success.
+ */
+static int parse_cursor(const char *s, size_t len, uint64_t *out)
+{
+	size_t i = 0, d0;
+	uint64_t v = 0;
+	int neg = 0, range = 0;
+
+	if (len > 0 && isspace((unsigned char)s[0]))
+		return 0;
+	if (i < len && (s[i] == '+' || s[i] == '-'))
+		neg = s[i++] == '-';
+	for (d0 = i; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+		unsigned d = (unsigned)(s[i] - '0');
+
+		if (v > (UINT64_MAX - d) / 10)
+			range = 1;
+		else
+			v = v * 10 + d;
+	}
+	if (i == d0) { /* no digits: strtoul stops at the very start */
+		*out = 0;
+		return len == 0 || s[0] == '\0';
+	}
+	if ((i < len && s[i] != '\0') || range)
+		return 0;
+	*out = neg ? (uint64_t)0 - v : v;
+	return 1;
+}
+
+/* SCAN cursor [MATCH pattern] [COUNT count] [TYPE type] */
+static void cmd_scan(struct cmd_req *r)
+{
+	const char *pat = NULL;
+	size_t plen = 0;
+	long long count = 10;
+	int type_i = 0;
+	uint64_t cursor;
+	struct collect k;
+	char buf[24];
+
+	if (!parse_cursor(r->argv[1], r->argl[1], &cursor)) {
+		reply_error(r->c, "ERR invalid cursor");
+		return;
+	}
+	for (int i = 2; i < r->argc; i += 2) {
+		int more = r->argc - i >= 2;
+
+		if (more && arg_opt(r, i, "count")) {
+			if (!cmd_arg_ll(r, i + 1, &count))
+				return;
+			if (count < 1) {
+				cmd_reply_syntax_error(r);
+				return;
+			}
+		} else if (more && arg_opt(r, i, "match")) {
+			pat = r->argv[i + 1];
+			plen = r->argl[i + 1];
+		} else if (more && arg_opt(r, i, "type")) {
+			type_i = i + 1;
+		} else {
+			cmd_reply_syntax_error(r);
+			return;
+		}
+	}
+	collect_init(&k, pat, plen, r->now_ms);
+	/* Redis compares the name with strcasecmp; unknown names match nothing */
+	if (type_i && !arg_opt(r, type_i, "string"))
+		k.none = 1;
+	cursor = kvmap_scan(db_map(r->db), cursor, (size_t)count, collect_visit, &k);
+	reply_array(r->c, 2);
+	reply_bulk(r->c, buf,
+		   (size_t)snprintf(buf, sizeof(buf), "%llu", (unsigned long long)cursor));
+	collect_reply(r, &k);
+}
+
+/* xorshift64*: per-thread, seeded from the clock and the thread's address. */
+static uint64_t rand64(int64_t now_ms)
+{
+	static _Thread_local uint64_t s;
+
+	if (s == 0)
+		s = ((uint64_t)now_ms * 0x9E3779B97F4A7C15ull) ^ (uint64_t)(uintptr_t)&s;
+	s ^= s >> 12;
+	s ^= s << 25;
+	s ^= s >> 27;
+	return s * 0x2545F4914F6CDD1Dull;
+}
+
+/* dbRandomKey: an expired pick is removed and another drawn; each round
+ * removes one entry, so the loop ends (the cap only guards against a map
+ * that keeps refilling with expired keys). */
+static void cmd_randomkey(struct cmd_req *r)
+{
+	for (int tries = 0; tries < 10000; tries++) {
+		const struct kv_entry *e = kvmap_random(db_map(r->db), rand64(r->now_ms));
+
+		if (!e)
+			break;
+		if (!entry_expired(e, r->now_ms)) {
+			reply_bulk(r->c, kv_entry_key(e), e->klen);
+			return;
+		}
+		(void)db_lookup(r->db, kv_entry_key(e), e->klen, r->now_ms, NULL, 0);
+	}
+	reply_null(r->c);
+}
+
+/* ---- RENAME RENAMENX */
+
+static void rename_generic(struct cmd_req *r, int nx)
+{
+	int samekey = r->argl[1] == r->argl[2] && memcmp(r->argv[1], r->argv[2], r->argl[1]) == 0;
+
+	for (;;) {
+		const struct kv_entry *src = lookup(r, 1, 0), *dst;
+		struct kv_entry *e;
+
+		if (!src) {
+			reply_error(r->c, "ERR no such key");
+			return;
+		}
+		if (samekey)
+			break;
+		if (nx && lookup(r, 2, 0)) {
+			reply_int(r->c, 0);
+			return;
+		}
+		e = kv_entry_new(r->argv[2], r->argl[2], kv_entry_val(src), src->vlen,
+				 src->expire_ms);
+		if (nx) {
+			if (db_put(r->db, NULL, e) != 0) { /* dst appeared: look again */
+				kv_entry_free(e);
+				continue;
+			}
+			if (db_put(r->db, src, NULL) == 0)
+				break;
+			/* src changed after we copied it: undo dst and start over */
+			(void)db_put(r->db, e, NULL);
+			continue;
+		}
+		if (db_put(r->db, src, NULL) != 0) { /* src changed: copy it again */
+			kv_entry_free(e);
+			continue;
+		}
+		do
+			dst = lookup(r, 2, 0);
+		while (db_put(r->db, dst, e) != 0);
+		break;
+	}
+	if (nx)
+		reply_int(r->c, !samekey);
+	else
+		reply_ok(r->c);
+}
+
+static void cmd_rename(struct cmd_req *r)
+{
+	rename_generic(r, 0);
+}
+
+static void cmd_renamenx(struct cmd_req *r)
+{
+	rename_generic(r, 1);
+}
+
+/* ---- DBSIZE FLUSHDB FLUSHALL */
+
+static void cmd_dbsize(struct cmd_req *r)
+{
+	reply_int(r->c, db_size(r->db));
+}
+
+/* FLUSHDB / FLUSHALL [ASYNC|SYNC]: both modes free synchronously here (the
+ * entries go to the reclaimer either way). */
+static void cmd_flush(struct cmd_req *r)
+{
+	if (r->argc > 2 || (r->argc == 2 && !arg_opt(r, 1, "sync") && !arg_opt(r, 1, "async"))) {
+		cmd_reply_syntax_error(r);
+		return;
+	}
+	(void)db_flush(r->db);
+	reply_ok(r->c);
+}
+
+/* ---- EXPIRE PEXPIRE EXPIREAT PEXPIREAT PERSIST */
+
+#define EXP_NX 1
+#define EXP_XX 2
+#define EXP_GT 4
+#define EXP_LT 8
+
+/* parseExtendedExpireArgumentsOrReply: NX XX GT LT from argument 3 on. */
+static int parse_expire_flags(struct cmd_req *r, int *flags)
+{
+	int f = 0;
+
+	for (int j = 3; j < r->argc; j++) {
+		if (arg_opt(r, j, "nx"))
+			f |= EXP_NX;
+		else if (arg_opt(r, j, "xx"))
+			f |= EXP_XX;
+		else if (arg_opt(r, j, "gt"))
+			f |= EXP_GT;
+		else if (arg_opt(r, j, "lt"))
+			f |= EXP_LT;
+		else {
+			reply_errorf(r->c, "ERR Unsupported option %.*s", (int)arg_clen(r, j),
+				     r->argv[j]);
+			return 0;
+		}
+	}
+	if ((f & EXP_NX) && (f & (EXP_XX | EXP_GT | EXP_LT))) {
+		reply_error(r->c, "ERR NX and XX, GT or LT options at the same time are not "
+				  "compatible");
+		return 0;
+	}
+	if ((f & EXP_GT) && (f & EXP_LT)) {
+		reply_error(r->c, "ERR GT and LT options at the same time are not compatible");
+		return 0;
+	}
+	*flags = f;
+	return 1;
+}
+
+/* 1 if the flags allow replacing expiry cur (-1: none) by when. */
+static int expire_allowed(int flags, long long cur, long long when)
+{
+	if ((flags & EXP_NX) && cur != -1)
+		return 0;
+	if ((flags & EXP_XX) && cur == -1)
+		return 0;
+	/* no TTL counts as infinite: GT never beats it, LT always does */
+	if ((flags & EXP_GT) && (cur == -1 || when <= cur))
+		return 0;
+	if ((flags & EXP_LT) && cur != -1 && when >= cur)
+		return 0;
+	return 1;
+}
+
+/*
+ * expireGenericCommand: the time is relative to basetime (now, or 0 for the
+ * *AT forms), in seconds when secs. A time not in the future deletes the key
+ * (and still replies 1).
+ */
+static void expire_generic(struct cmd_req *r, long long basetime, int secs, const char *name)
+{
+	long long when;
+	int flags;
+
+	if (!parse_expire_flags(r, &flags) || !cmd_arg_ll(r, 2, &when))
+		return;
+	if (secs) {
+		if (when > LLONG_MAX / 1000 || when < LLONG_MIN / 1000) {
+			reply_errorf(r->c, "ERR invalid expire time in '%s' command", name);
+			return;
+		}
+		when *= 1000;
+	}
+	if (when > LLONG_MAX - basetime) {
+		reply_errorf(r->c, "ERR invalid expire time in '%s' command", name);
+		return;
+	}
+	when += basetime;
+	for (;;) {
+		const struct kv_entry *old = lookup(r, 1, 0);
+		struct kv_entry *e;
+
+		if (!old || !expire_allowed(flags, old->expire_ms ? old->expire_ms : -1, when)) {
+			reply_int(r->c, 0);
+			return;
+		}
+		if (when <= r->now_ms) {
+			if (db_put(r->db, old, NULL) == 0)
+				break;
+			continue;
+		}
+		e = entry_with_expire(old, when);
+		if (db_put(r->db, old, e) == 0)
+			break;
+		kv_entry_free(e);
+	}
+	reply_int(r->c, 1);
+}
+
+static void cmd_expire(struct cmd_req *r)
+{
+	expire_generic(r, r->now_ms, 1, "expire");
+}
+
+static void cmd_pexpire(struct cmd_req *r)
+{
+	expire_generic(r, r->now_ms, 0, "pexpire");
+}
+
+static void cmd_expireat(struct cmd_req *r)
+{
+	expire_generic(r, 0, 1, "expireat");
+}
+
+static void cmd_pexpireat(struct cmd_req *r)
+{
+	expire_generic(r, 0, 0, "pexpireat");
+}
+
+static void cmd_persist(struct cmd_req *r)
+{
+	for (;;) {
+		const struct kv_entry *old = lookup(r, 1, 0);
+		struct kv_entry *e;
+
+		if (!old || old->expire_ms == 0) {
+			reply_int(r->c, 0);
+			return;
+		}
+		e = entry_with_expire(old, 0);
+		if (db_put(r->db, old, e) == 0)
+			break;
+		kv_entry_free(e);
+	}
+	reply_int(r->c, 1);
+}
+
+/* ---- TTL PTTL EXPIRETIME PEXPIRETIME */
+
+/* ttlGenericCommand: -2 no key, -1 no TTL; seconds are rounded to nearest. */
+static void ttl_generic(struct cmd_req *r, int ms, int absolute)
+{
+	const struct kv_entry *e = lookup(r, 1, 1);
+	long long t;
+
+	if (!e) {
+		reply_int(r->c, -2);
+		return;
+	}
+	if (e->expire_ms == 0) {
+		reply_int(r->c, -1);
+		return;
+	}
+	t = absolute ? e->expire_ms : e->expire_ms - r->now_ms;
+	if (t < 0)
+		t = 0;
+	/* t >= 0 here; rounded without forming t + 500, which overflows near LLONG_MAX */
+	reply_int(r->c, ms ? t : t / 1000 + (t % 1000 >= 500));
+}
+
+static void cmd_ttl(struct cmd_req *r)
+{
+	ttl_generic(r, 0, 0);
+}
+
+static void cmd_pttl(struct cmd_req *r)
+{
+	ttl_generic(r, 1, 0);
+}
+
+static void cmd_expiretime(struct cmd_req *r)
+{
+	ttl_generic(r, 0, 1);
+}
+
+static void cmd_pexpiretime(struct cmd_req *r)
+{
+	ttl_generic(r, 1, 1);
+}
+
+/* clang-format off */
+/* name, proc, arity, flags, first/last/step key, ACL categories, group, summary, since, complexity */
+const struct cmd_def cmd_keys_table[] = {
+	{"del", cmd_del, -2, CMD_WRITE, 1, -1, 1, "keyspace write slow", "generic",
+	 "Delete a key", "1.0.0",
+	 "O(N) where N is the number of keys that will be removed. When a key to remove holds a "
+	 "value other than a string, the individual complexity for this key is O(M) where M is the "
+	 "number of elements in the list, set, sorted set or hash. Removing a single key that holds "
+	 "a string value is O(1).", NULL},
+	{"unlink", cmd_del, -2, CMD_WRITE | CMD_FAST, 1, -1, 1, "keyspace write fast", "generic",
+	 "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non "
+	 "blocking.", "4.0.0",
+	 "O(1) for each key removed regardless of its size. Then the command does O(N) work in a "
+	 "different thread in order to reclaim memory, where N is the number of allocations the "
+	 "deleted objects where composed of.", NULL},
+	{"exists", cmd_exists, -2, CMD_READONLY | CMD_FAST, 1, -1, 1, "keyspace read fast", "generic",
+	 "Determine if a key exists", "1.0.0", "O(N) where N is the number of keys to check.", NULL},
+	{"touch", cmd_exists, -2, CMD_READONLY | CMD_FAST, 1, -1, 1, "keyspace read fast", "generic",
+	 "Alters the last access time of a key(s). Returns the number of existing keys specified.",
+	 "3.2.1", "O(N) where N is the number of keys that will be touched.", NULL},
+	{"type", cmd_type, 2, CMD_READONLY | CMD_FAST, 1, 1, 1, "keyspace read fast", "generic",
+	 "Determine the type stored at key", "1.0.0", "O(1)", NULL},
+	{"keys", cmd_keys, 2, CMD_READONLY, 0, 0, 0, "keyspace read slow dangerous", "generic",
+	 "Find all keys matching the given pattern", "1.0.0",
+	 "O(N) with N being the number of keys in the database, under the assumption that the key "
+	 "names in the database and the given pattern have limited length.", NULL},
+	{"scan", cmd_scan, -2, CMD_READONLY, 0, 0, 0, "keyspace read slow", "generic",
+	 "Incrementally iterate the keys space", "2.8.0",
+	 "O(1) for every call. O(N) for a complete iteration, including enough command calls for "
+	 "the cursor to return back to 0. N is the number of elements inside the collection.", NULL},
+	{"randomkey", cmd_randomkey, 1, CMD_READONLY, 0, 0, 0, "keyspace read slow", "generic",
+	 "Return a random key from the keyspace", "1.0.0", "O(1)", NULL},
+	{"rename", cmd_rename, 3, CMD_WRITE, 1, 2, 1, "keyspace write slow", "generic",
+	 "Rename a key", "1.0.0", "O(1)", NULL},
+	{"renamenx", cmd_renamenx, 3, CMD_WRITE | CMD_FAST, 1, 2, 1, "keyspace write fast", "generic",
+	 "Rename a key, only if the new key does not exist", "1.0.0", "O(1)", NULL},
+	{"dbsize", cmd_dbsize, 1, CMD_READONLY | CMD_FAST, 0, 0, 0, "keyspace read fast", "server",
+	 "Return the number of keys in the selected database", "1.0.0", "O(1)", NULL},
+	{"flushdb", cmd_flush, -1, CMD_WRITE, 0, 0, 0, "keyspace write slow dangerous", "server",
+	 "Remove all keys from the current database", "1.0.0",
+	 "O(N) where N is the number of keys in the selected database", NULL},
+	{"flushall", cmd_flush, -1, CMD_WRITE, 0, 0, 0, "keyspace write slow dangerous", "server",
+	 "Remove all keys from all databases", "1.0.0",
+	 "O(N) where N is the total number of keys in all databases", NULL},
+	{"expire", cmd_expire, -3, CMD_WRITE | CMD_FAST, 1, 1, 1, "keyspace write fast", "generic",
+	 "Set a key's time to live in seconds", "1.0.0", "O(1)", NULL},
+	{"pexpire", cmd_pexpire, -3, CMD_WRITE | CMD_FAST, 1, 1, 1, "keyspace write fast", "generic",
+	 "Set a key's time to live in milliseconds", "2.6.0", "O(1)", NULL},
+	{"expireat", cmd_expireat, -3, CMD_WRITE | CMD_FAST, 1, 1, 1, "keyspace write fast", "generic",
+	 "Set the expiration for a key as a UNIX timestamp", "1.2.0", "O(1)", NULL},
+	{"pexpireat", cmd_pexpireat, -3, CMD_WRITE | CMD_FAST, 1, 1, 1, "keyspace write fast",
+	 "generic", "Set the expiration for a key as a UNIX timestamp specified in milliseconds",
+	 "2.6.0", "O(1)", NULL},
+	{"ttl", cmd_ttl, 2, CMD_READONLY | CMD_FAST, 1, 1, 1, "keyspace read fast", "generic",
+	 "Get the time to live for a key in seconds", "1.0.0", "O(1)", NULL},
+	{"pttl", cmd_pttl, 2, CMD_READONLY | CMD_FAST, 1, 1, 1, "keyspace read fast", "generic",
+	 "Get the time to live for a key in milliseconds", "2.6.0", "O(1)", NULL},
+	{"persist", cmd_persist, 2, CMD_WRITE | CMD_FAST, 1, 1, 1, "keyspace write fast", "generic",
+	 "Remove the expiration from a key", "2.2.0", "O(1)", NULL},
+	{"expiretime", cmd_expiretime, 2, CMD_READONLY | CMD_FAST, 1, 1, 1, "keyspace read fast",
+	 "generic", "Get the expiration Unix timestamp for a key", "7.0.0", "O(1)", NULL},
+	{"pexpiretime", cmd_pexpiretime, 2, CMD_READONLY | CMD_FAST, 1, 1, 1, "keyspace read fast",
+	 "generic", "Get the expiration Unix timestamp for a key in milliseconds", "7.0.0", "O(1)",
+	 NULL},
+	{NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL},
+};
+/* clang-format on */

@@ -1,1 +1,720 @@
-/* placeholder: being written */
+/*
+ * cmd_string.c — the string commands: GET SET SETNX SETEX PSETEX GETSET
+ * GETDEL GETEX MGET MSET MSETNX APPEND STRLEN INCR DECR INCRBY DECRBY
+ * INCRBYFLOAT GETRANGE SETRANGE, with Redis 7.0's semantics and reply bytes
+ * (t_string.c is the reference for every error text and every edge case:
+ * option parsing order, which arguments are validated before the key is
+ * looked up, how negative GETRANGE indexes clamp, which commands keep the TTL).
+ *
+ * Every write is a compare-and-swap loop on the db (db.h):
+ *   old = db_lookup(key); new = build(old); db_put(old, new); on -EAGAIN retry.
+ * Entries are immutable once published, so a new entry is built for every
+ * write; it is built once and reused across retries when its size still fits.
+ * Replies are written straight from entries (valid until the worker's next
+ * quiescent state); the only allocation per request is the new entry.
+ *
+ * What holds under concurrent writers (copied into README):
+ *  - Single-key commands (GET, SET with any options, GETSET, GETDEL, GETEX,
+ *    SETNX, SETEX, PSETEX, APPEND, INCR*, DECR*, INCRBYFLOAT, SETRANGE,
+ *    STRLEN, GETRANGE) are linearizable per key: a read-modify-write command
+ *    publishes its result only if the value it read is still current, and
+ *    retries otherwise. No client ever sees a torn value.
+ *  - MGET reads each key at its own instant: it may return values that never
+ *    coexisted (as if the keys were read one after another).
+ *  - MSET sets the pairs one after another, each atomically: a concurrent
+ *    reader may see some pairs already set and others not yet.
+ *  - MSETNX first checks that every key is absent (replying 0 if one exists),
+ *    then inserts each pair only if its key is still absent. If a concurrent
+ *    writer created one of the keys in between, the pairs MSETNX already
+ *    inserted are removed again (each only if it is still the entry MSETNX
+ *    published — a newer write by someone else is kept) and MSETNX replies 0.
+ *    So MSETNX never overwrites a key, and after it replies either all its
+ *    pairs were set (1) or none of its values remain (0); but concurrent
+ *    readers may briefly see some of its pairs before such a rollback.
+ *  Full isolation for multi-key commands comes with transactions.
+ */
+#include "server/cmd.h"
+#include "server/config.h"
+#include "server/strutil.h"
+#include "net/reply.h"
+#include "storage/db.h"
+#include "storage/kvmap.h"
+#include "concurrency/mem.h"
+#include "concurrency/util.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+/* Redis's MAX_LONG_DOUBLE_CHARS: room for any long double in "%.17Lf". */
+#define LD_STR_MAX (5 * 1024)
+
+/* SET / GETEX option flags (t_string.c's OBJ_SET_* / OBJ_* bits). */
+#define XF_NX	   0x001
+#define XF_XX	   0x002
+#define XF_GET	   0x004
+#define XF_KEEPTTL 0x008
+#define XF_PERSIST 0x010
+#define XF_EX	   0x020
+#define XF_PX	   0x040
+#define XF_EXAT	   0x080
+#define XF_PXAT	   0x100
+#define XF_EXPIRE  (XF_EX | XF_PX | XF_EXAT | XF_PXAT)
+
+/* Length of argument i as a C string: Redis compares options with strcasecmp
+ * and opt[2] == '\0' tests, which stop at an embedded NUL. */
+static size_t arg_clen(const struct cmd_req *r, int i)
+{
+	return strnlen(r->argv[i], r->argl[i]);
+}
+
+static int arg_opt(const struct cmd_req *r, int i, const char *lit)
+{
+	size_t n = arg_clen(r, i);
+
+	return n == strlen(lit) && su_eqi(r->argv[i], n, lit);
+}
+
+static const struct kv_entry *lookup(struct cmd_req *r, int i, int count_stats)
+{
+	return db_lookup(r->db, r->argv[i], r->argl[i], r->now_ms, NULL, count_stats);
+}
+
+/*
+ * An unpublished entry for key argument ki with room for vlen value bytes
+ * (left for the caller to fill) and the given expiry. A retry passes the
+ * entry it built before: reused when its size still fits, else freed.
+ */
+static struct kv_entry *entry_sized(struct cmd_req *r, int ki, struct kv_entry *e, size_t vlen,
+				    int64_t expire_ms)
+{
+	if (e && e->vlen == vlen) {
+		e->expire_ms = expire_ms;
+		return e;
+	}
+	if (e)
+		kv_entry_free(e);
+	e = kv_entry_new(r->argv[ki], r->argl[ki], NULL, vlen, expire_ms);
+	kv_entry_mutval(e)[vlen] = '\0';
+	return e;
+}
+
+static void reply_value(struct cmd_req *r, const struct kv_entry *e)
+{
+	if (e)
+		reply_bulk(r->c, kv_entry_val(e), e->vlen);
+	else
+		reply_null(r->c);
+}
+
+static void reply_expire_error(struct cmd_req *r, const char *name)
+{
+	reply_errorf(r->c, "ERR invalid expire time in '%s' command", name);
+}
+
+/*
+ * getExpireMillisecondsOrReply: argument xi as an absolute unix time in ms
+ * according to the unit flag. 1 on success; 0 after replying the error.
+ * EXAT/PXAT may yield a time already past; EX/PX never do.
+ */
+static int parse_expire(struct cmd_req *r, int xi, unsigned flags, const char *name, int64_t *out)
+{
+	long long v;
+	int secs = (flags & (XF_EX | XF_EXAT)) != 0;
+
+	if (!cmd_arg_ll(r, xi, &v))
+		return 0;
+	if (v <= 0 || (secs && v > LLONG_MAX / 1000)) {
+		reply_expire_error(r, name);
+		return 0;
+	}
+	if (secs)
+		v *= 1000;
+	if (flags & (XF_EX | XF_PX)) {
+		/* Redis adds and sees the wrapped sum go negative; same outcome. */
+		if (v > LLONG_MAX - r->now_ms) {
+			reply_expire_error(r, name);
+			return 0;
+		}
+		v += r->now_ms;
+	}
+	*out = v;
+	return 1;
+}
+
+/*
+ * parseExtendedStringArgumentsOrReply: the options of SET (from argument 3;
+ * NX XX GET KEEPTTL EX PX EXAT PXAT) or GETEX (from argument 2; PERSIST EX PX
+ * EXAT PXAT). Conflicting or unknown options are a syntax error; repeating
+ * one is allowed (the last expire wins). *xi receives the index of the expire
+ * argument (0 if none). 1 on success; 0 after replying the error.
+ */
+static int parse_ext_args(struct cmd_req *r, int is_set, unsigned *flags, int *xi)
+{
+	unsigned f = 0;
+
+	*xi = 0;
+	for (int j = is_set ? 3 : 2; j < r->argc; j++) {
+		int has_next = j + 1 < r->argc;
+		unsigned others;
+
+		if (is_set && arg_opt(r, j, "nx") && !(f & XF_XX)) {
+			f |= XF_NX;
+			continue;
+		}
+		if (is_set && arg_opt(r, j, "xx") && !(f & XF_NX)) {
+			f |= XF_XX;
+			continue;
+		}
+		if (is_set && arg_opt(r, j, "get")) {
+			f |= XF_GET;
+			continue;
+		}
+		if (is_set && arg_opt(r, j, "keepttl") && !(f & (XF_PERSIST | XF_EXPIRE))) {
+			f |= XF_KEEPTTL;
+			continue;
+		}
+		if (!is_set && arg_opt(r, j, "persist") && !(f & (XF_EXPIRE | XF_KEEPTTL))) {
+			f |= XF_PERSIST;
+			continue;
+		}
+		unsigned unit = arg_opt(r, j, "ex")	? XF_EX
+				: arg_opt(r, j, "px")	? XF_PX
+				: arg_opt(r, j, "exat") ? XF_EXAT
+				: arg_opt(r, j, "pxat") ? XF_PXAT
+							: 0;
+		others = (XF_EXPIRE & ~unit) | XF_KEEPTTL | XF_PERSIST;
+		if (unit && has_next && !(f & others)) {
+			f |= unit;
+			*xi = ++j;
+			continue;
+		}
+		cmd_reply_syntax_error(r);
+		return 0;
+	}
+	*flags = f;
+	return 1;
+}
+
+/*
+ * setGenericCommand: SET, SETNX, SETEX, PSETEX, GETSET. vi is the value's
+ * argument, xi the expire's (0: none). int_reply selects SETNX's :1/:0
+ * instead of +OK/nil. With XF_GET the old value (or nil) is the reply
+ * whether or not the write happened.
+ */
+static void set_generic(struct cmd_req *r, unsigned flags, int vi, int xi, const char *name,
+			int int_reply)
+{
+	const struct kv_entry *old;
+	struct kv_entry *e = NULL;
+	int64_t when = 0;
+
+	/* EXAT/PXAT in the past: as Redis does, the entry is stored anyway (it is
+	 * logically gone at once; DBSIZE counts it until a lookup removes it). */
+	if (xi && !parse_expire(r, xi, flags, name, &when))
+		return;
+	for (;;) {
+		old = lookup(r, 1, (flags & XF_GET) != 0);
+		if (((flags & XF_NX) && old) || ((flags & XF_XX) && !old)) {
+			if (e)
+				kv_entry_free(e);
+			if (flags & XF_GET)
+				reply_value(r, old);
+			else if (int_reply)
+				reply_int(r->c, 0);
+			else
+				reply_null(r->c);
+			return;
+		}
+		int64_t x = xi ? when : ((flags & XF_KEEPTTL) && old ? old->expire_ms : 0);
+		if (!e)
+			e = kv_entry_new(r->argv[1], r->argl[1], r->argv[vi], r->argl[vi], x);
+		else
+			e->expire_ms = x;
+		if (db_put(r->db, old, e) == 0)
+			break;
+	}
+	if (flags & XF_GET)
+		reply_value(r, old); /* retired, still readable until quiescent */
+	else if (int_reply)
+		reply_int(r->c, 1);
+	else
+		reply_ok(r->c);
+}
+
+static void cmd_set(struct cmd_req *r)
+{
+	unsigned flags;
+	int xi;
+
+	if (!parse_ext_args(r, 1, &flags, &xi))
+		return;
+	set_generic(r, flags, 2, xi, "set", 0);
+}
+
+static void cmd_setnx(struct cmd_req *r)
+{
+	set_generic(r, XF_NX, 2, 0, "setnx", 1);
+}
+
+static void cmd_setex(struct cmd_req *r)
+{
+	set_generic(r, XF_EX, 3, 2, "setex", 0);
+}
+
+static void cmd_psetex(struct cmd_req *r)
+{
+	set_generic(r, XF_PX, 3, 2, "psetex", 0);
+}
+
+static void cmd_getset(struct cmd_req *r)
+{
+	set_generic(r, XF_GET, 2, 0, "getset", 0);
+}
+
+static void cmd_get(struct cmd_req *r)
+{
+	reply_value(r, lookup(r, 1, 1));
+}
+
+static void cmd_getdel(struct cmd_req *r)
+{
+	const struct kv_entry *old;
+
+	do {
+		old = lookup(r, 1, 1);
+		if (!old) {
+			reply_null(r->c);
+			return;
+		}
+	} while (db_put(r->db, old, NULL) != 0);
+	reply_value(r, old);
+}
+
+/*
+ * GETEX: options are parsed first, the expire value only once the key is
+ * known to exist (a missing key answers nil even for a bad expire).
+ */
+static void cmd_getex(struct cmd_req *r)
+{
+	const struct kv_entry *old;
+	struct kv_entry *e = NULL;
+	unsigned flags;
+	int xi, checked = 0;
+	int64_t when = 0;
+
+	if (!parse_ext_args(r, 0, &flags, &xi))
+		return;
+	for (;;) {
+		old = lookup(r, 1, 1);
+		if (!old)
+			break;
+		if (xi && !checked) {
+			if (!parse_expire(r, xi, flags, "getex", &when))
+				return;
+			checked = 1;
+		}
+		if (xi && when <= r->now_ms) {
+			/* EXAT/PXAT already past: reply the value and delete the key */
+			if (db_put(r->db, old, NULL) == 0)
+				break;
+			continue;
+		}
+		if (!xi && (!(flags & XF_PERSIST) || old->expire_ms == 0))
+			break; /* nothing to change */
+		if (e)
+			kv_entry_free(e);
+		e = kv_entry_new(kv_entry_key(old), old->klen, kv_entry_val(old), old->vlen,
+				 xi ? when : 0);
+		if (db_put(r->db, old, e) == 0) {
+			e = NULL;
+			break;
+		}
+	}
+	if (e)
+		kv_entry_free(e);
+	reply_value(r, old);
+}
+
+static void cmd_mget(struct cmd_req *r)
+{
+	reply_array(r->c, r->argc - 1);
+	for (int i = 1; i < r->argc; i++)
+		reply_value(r, lookup(r, i, 1));
+}
+
+/* Sets key argument ki to value argument ki + 1, replacing any entry, no TTL. */
+static void set_pair(struct cmd_req *r, int ki)
+{
+	struct kv_entry *e =
+	    kv_entry_new(r->argv[ki], r->argl[ki], r->argv[ki + 1], r->argl[ki + 1], 0);
+
+	while (db_put(r->db, lookup(r, ki, 0), e) != 0)
+		;
+}
+
+static void cmd_mset(struct cmd_req *r)
+{
+	if (r->argc % 2 == 0) {
+		cmd_reply_arity(r);
+		return;
+	}
+	for (int i = 1; i < r->argc; i += 2)
+		set_pair(r, i);
+	reply_ok(r->c);
+}
+
+/* Index in ins[0..n) of e, or -1. */
+static int find_entry(const struct kv_entry *const *ins, int n, const struct kv_entry *e)
+{
+	for (int i = 0; i < n; i++)
+		if (ins[i] == e)
+			return i;
+	return -1;
+}
+
+/*
+ * MSETNX: see the comment at the top of the file. A key repeated in the
+ * arguments is absent at the check, so (as in Redis) its last value wins:
+ * a later pair replaces the entry an earlier pair of this command inserted.
+ */
+static void cmd_msetnx(struct cmd_req *r)
+{
+	const struct kv_entry *stack[32];
+	const struct kv_entry **ins = stack;
+	int npairs = (r->argc - 1) / 2, n = 0, ok = 1;
+
+	if (r->argc % 2 == 0) {
+		cmd_reply_arity(r);
+		return;
+	}
+	for (int i = 1; i < r->argc; i += 2) {
+		if (lookup(r, i, 0)) {
+			reply_int(r->c, 0);
+			return;
+		}
+	}
+	if (npairs > (int)KV_ARRAY_LEN(stack))
+		ins = mem_alloc(sizeof(*ins) * (size_t)npairs);
+	for (int i = 1; ok && i < r->argc; i += 2) {
+		struct kv_entry *e =
+		    kv_entry_new(r->argv[i], r->argl[i], r->argv[i + 1], r->argl[i + 1], 0);
+		for (;;) {
+			const struct kv_entry *old = lookup(r, i, 0);
+			int at = old ? find_entry(ins, n, old) : -1;
+
+			if (old && at < 0) { /* created by someone else since the check */
+				kv_entry_free(e);
+				ok = 0;
+				break;
+			}
+			if (db_put(r->db, old, e) == 0) {
+				if (old)
+					ins[at] = e;
+				else
+					ins[n++] = e;
+				break;
+			}
+		}
+	}
+	if (!ok) {
+		/* roll back: remove what we inserted unless someone replaced it since */
+		for (int i = 0; i < n; i++)
+			(void)db_put(r->db, ins[i], NULL);
+	}
+	if (ins != stack)
+		mem_free(ins);
+	reply_int(r->c, ok);
+}
+
+static void cmd_append(struct cmd_req *r)
+{
+	const char *add = r->argv[2];
+	size_t alen = r->argl[2];
+	struct kv_entry *e = NULL;
+	size_t total;
+
+	for (;;) {
+		const struct kv_entry *old = lookup(r, 1, 0);
+
+		if (!old) {
+			total = alen;
+			e = entry_sized(r, 1, e, total, 0);
+			memcpy(kv_entry_mutval(e), add, alen);
+		} else {
+			total = (size_t)old->vlen + alen;
+			if (alen == 0)
+				break; /* nothing changes; Redis rewrites the same bytes */
+			if ((long long)total > cfg_int(CFG_PROTO_MAX_BULK_LEN)) {
+				if (e)
+					kv_entry_free(e);
+				reply_error(r->c, "ERR string exceeds maximum allowed size "
+						  "(proto-max-bulk-len)");
+				return;
+			}
+			e = entry_sized(r, 1, e, total, old->expire_ms);
+			memcpy(kv_entry_mutval(e), kv_entry_val(old), old->vlen);
+			memcpy(kv_entry_mutval(e) + old->vlen, add, alen);
+		}
+		if (db_put(r->db, old, e) == 0) {
+			e = NULL;
+			break;
+		}
+	}
+	if (e)
+		kv_entry_free(e);
+	reply_int(r->c, (long long)total);
+}
+
+static void cmd_strlen(struct cmd_req *r)
+{
+	const struct kv_entry *e = lookup(r, 1, 1);
+
+	reply_int(r->c, e ? (long long)e->vlen : 0);
+}
+
+/* incrDecrCommand: the value must be a canonical 64-bit integer (string2ll). */
+static void incr_generic(struct cmd_req *r, long long incr)
+{
+	struct kv_entry *e = NULL;
+	char buf[32];
+	long long v;
+
+	for (;;) {
+		const struct kv_entry *old = lookup(r, 1, 0);
+
+		v = 0;
+		if (old && !su_str2ll(kv_entry_val(old), old->vlen, &v)) {
+			if (e)
+				kv_entry_free(e);
+			cmd_reply_not_integer(r);
+			return;
+		}
+		if ((incr < 0 && v < 0 && incr < LLONG_MIN - v) ||
+		    (incr > 0 && v > 0 && incr > LLONG_MAX - v)) {
+			if (e)
+				kv_entry_free(e);
+			reply_error(r->c, "ERR increment or decrement would overflow");
+			return;
+		}
+		v += incr;
+		int len = su_ll2str(buf, sizeof(buf), v);
+		e = entry_sized(r, 1, e, (size_t)len, old ? old->expire_ms : 0);
+		memcpy(kv_entry_mutval(e), buf, (size_t)len);
+		if (db_put(r->db, old, e) == 0)
+			break;
+	}
+	reply_int(r->c, v);
+}
+
+static void cmd_incr(struct cmd_req *r)
+{
+	incr_generic(r, 1);
+}
+
+static void cmd_decr(struct cmd_req *r)
+{
+	incr_generic(r, -1);
+}
+
+static void cmd_incrby(struct cmd_req *r)
+{
+	long long incr;
+
+	if (cmd_arg_ll(r, 2, &incr))
+		incr_generic(r, incr);
+}
+
+static void cmd_decrby(struct cmd_req *r)
+{
+	long long incr;
+
+	if (!cmd_arg_ll(r, 2, &incr))
+		return;
+	if (incr == LLONG_MIN) {
+		reply_error(r->c, "ERR decrement would overflow");
+		return;
+	}
+	incr_generic(r, -incr);
+}
+
+/* incrbyfloatCommand: long double arithmetic, result stored and replied in
+ * Redis's human-friendly form (no exponent, trailing zeros trimmed). */
+static void cmd_incrbyfloat(struct cmd_req *r)
+{
+	struct kv_entry *e = NULL;
+	long double incr, v;
+	char buf[LD_STR_MAX];
+	int len;
+
+	if (!su_str2ld(r->argv[2], r->argl[2], &incr)) {
+		reply_error(r->c, "ERR value is not a valid float");
+		return;
+	}
+	for (;;) {
+		const struct kv_entry *old = lookup(r, 1, 0);
+		const char *err = NULL;
+
+		v = 0;
+		len = 0;
+		if (old && !su_str2ld(kv_entry_val(old), old->vlen, &v)) {
+			err = "ERR value is not a valid float";
+		} else {
+			v += incr;
+			if (isnan(v) || isinf(v))
+				err = "ERR increment would produce NaN or Infinity";
+			else if ((len = su_ld2str_human(buf, sizeof(buf), v)) == 0)
+				err = "ERR value is not a valid float";
+		}
+		if (err) {
+			if (e)
+				kv_entry_free(e);
+			reply_error(r->c, err);
+			return;
+		}
+		e = entry_sized(r, 1, e, (size_t)len, old ? old->expire_ms : 0);
+		memcpy(kv_entry_mutval(e), buf, (size_t)len);
+		if (db_put(r->db, old, e) == 0)
+			break;
+	}
+	reply_bulk(r->c, buf, (size_t)len);
+}
+
+static void cmd_getrange(struct cmd_req *r)
+{
+	long long start, end, len;
+	const struct kv_entry *e;
+
+	if (!cmd_arg_ll(r, 2, &start) || !cmd_arg_ll(r, 3, &end))
+		return;
+	e = lookup(r, 1, 1);
+	len = e ? (long long)e->vlen : 0;
+	if (!e || (start < 0 && end < 0 && start > end)) {
+		reply_bulk(r->c, "", 0);
+		return;
+	}
+	if (start < 0)
+		start += len;
+	if (end < 0)
+		end += len;
+	if (start < 0)
+		start = 0;
+	if (end < 0)
+		end = 0;
+	if (end >= len)
+		end = len - 1;
+	if (start > end || len == 0)
+		reply_bulk(r->c, "", 0);
+	else
+		reply_bulk(r->c, kv_entry_val(e) + start, (size_t)(end - start + 1));
+}
+
+static void cmd_setrange(struct cmd_req *r)
+{
+	const char *val = r->argv[3];
+	size_t vlen = r->argl[3];
+	struct kv_entry *e = NULL;
+	long long offset, newlen;
+
+	if (!cmd_arg_ll(r, 2, &offset))
+		return;
+	if (offset < 0) {
+		reply_error(r->c, "ERR offset is out of range");
+		return;
+	}
+	for (;;) {
+		const struct kv_entry *old = lookup(r, 1, 0);
+		long long olen = old ? (long long)old->vlen : 0;
+
+		if (vlen == 0) { /* nothing to write: 0 or the current length */
+			newlen = olen;
+			break;
+		}
+		if (offset > cfg_int(CFG_PROTO_MAX_BULK_LEN) - (long long)vlen) {
+			if (e)
+				kv_entry_free(e);
+			reply_error(r->c,
+				    "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+			return;
+		}
+		newlen = offset + (long long)vlen > olen ? offset + (long long)vlen : olen;
+		e = entry_sized(r, 1, e, (size_t)newlen, old ? old->expire_ms : 0);
+		char *p = kv_entry_mutval(e);
+		if (olen)
+			memcpy(p, kv_entry_val(old), (size_t)olen);
+		if (offset > olen)
+			memset(p + olen, 0, (size_t)(offset - olen));
+		memcpy(p + offset, val, vlen);
+		if (db_put(r->db, old, e) == 0) {
+			e = NULL;
+			break;
+		}
+	}
+	if (e)
+		kv_entry_free(e);
+	reply_int(r->c, newlen);
+}
+
+/* clang-format off */
+/* name, proc, arity, flags, first/last/step key, ACL categories, group, summary, since, complexity */
+const struct cmd_def cmd_string_table[] = {
+	{"get", cmd_get, 2, CMD_READONLY | CMD_FAST, 1, 1, 1, "read string fast", "string",
+	 "Get the value of a key", "1.0.0", "O(1)", NULL},
+	{"set", cmd_set, -3, CMD_WRITE | CMD_DENYOOM, 1, 1, 1, "write string slow", "string",
+	 "Set the string value of a key", "1.0.0", "O(1)", NULL},
+	{"setnx", cmd_setnx, 3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "write string fast",
+	 "string", "Set the value of a key, only if the key does not exist", "1.0.0", "O(1)", NULL},
+	{"setex", cmd_setex, 4, CMD_WRITE | CMD_DENYOOM, 1, 1, 1, "write string slow", "string",
+	 "Set the value and expiration of a key", "2.0.0", "O(1)", NULL},
+	{"psetex", cmd_psetex, 4, CMD_WRITE | CMD_DENYOOM, 1, 1, 1, "write string slow", "string",
+	 "Set the value and expiration in milliseconds of a key", "2.6.0", "O(1)", NULL},
+	{"getset", cmd_getset, 3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "write string fast",
+	 "string", "Set the string value of a key and return its old value", "1.0.0", "O(1)", NULL},
+	{"getdel", cmd_getdel, 2, CMD_WRITE | CMD_FAST, 1, 1, 1, "write string fast", "string",
+	 "Get the value of a key and delete the key", "6.2.0", "O(1)", NULL},
+	{"getex", cmd_getex, -2, CMD_WRITE | CMD_FAST, 1, 1, 1, "write string fast", "string",
+	 "Get the value of a key and optionally set its expiration", "6.2.0", "O(1)", NULL},
+	{"mget", cmd_mget, -2, CMD_READONLY | CMD_FAST, 1, -1, 1, "read string fast", "string",
+	 "Get the values of all the given keys", "1.0.0",
+	 "O(N) where N is the number of keys to retrieve.", NULL},
+	{"mset", cmd_mset, -3, CMD_WRITE | CMD_DENYOOM, 1, -1, 2, "write string slow", "string",
+	 "Set multiple keys to multiple values", "1.0.1",
+	 "O(N) where N is the number of keys to set.", NULL},
+	{"msetnx", cmd_msetnx, -3, CMD_WRITE | CMD_DENYOOM, 1, -1, 2, "write string slow", "string",
+	 "Set multiple keys to multiple values, only if none of the keys exist", "1.0.1",
+	 "O(N) where N is the number of keys to set.", NULL},
+	{"append", cmd_append, 3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "write string fast",
+	 "string", "Append a value to a key", "2.0.0",
+	 "O(1). The amortized time complexity is O(1) assuming the appended value is small and the "
+	 "already present value is of any size, since the dynamic string library used by Redis "
+	 "will double the free space available on every reallocation.", NULL},
+	{"strlen", cmd_strlen, 2, CMD_READONLY | CMD_FAST, 1, 1, 1, "read string fast", "string",
+	 "Get the length of the value stored in a key", "2.2.0", "O(1)", NULL},
+	{"incr", cmd_incr, 2, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "write string fast",
+	 "string", "Increment the integer value of a key by one", "1.0.0", "O(1)", NULL},
+	{"decr", cmd_decr, 2, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "write string fast",
+	 "string", "Decrement the integer value of a key by one", "1.0.0", "O(1)", NULL},
+	{"incrby", cmd_incrby, 3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "write string fast",
+	 "string", "Increment the integer value of a key by the given amount", "1.0.0", "O(1)",
+	 NULL},
+	{"decrby", cmd_decrby, 3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "write string fast",
+	 "string", "Decrement the integer value of a key by the given number", "1.0.0", "O(1)",
+	 NULL},
+	{"incrbyfloat", cmd_incrbyfloat, 3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1,
+	 "write string fast", "string", "Increment the float value of a key by the given amount",
+	 "2.6.0", "O(1)", NULL},
+	{"getrange", cmd_getrange, 4, CMD_READONLY, 1, 1, 1, "read string slow", "string",
+	 "Get a substring of the string stored at a key", "2.4.0",
+	 "O(N) where N is the length of the returned string. The complexity is ultimately "
+	 "determined by the returned length, but because creating a substring from an existing "
+	 "string is very cheap, it can be considered O(1) for small strings.", NULL},
+	{"setrange", cmd_setrange, 4, CMD_WRITE | CMD_DENYOOM, 1, 1, 1, "write string slow", "string",
+	 "Overwrite part of a string at key starting at the specified offset", "2.2.0",
+	 "O(1), not counting the time taken to copy the new string in place. Usually, this string "
+	 "is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M "
+	 "being the length of the value argument.", NULL},
+	{NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL},
+};
+/* clang-format on */
