@@ -27,24 +27,40 @@
  * Errors: RESP_EPROTO / RESP_ETOOBIG with resp_req.err set to the exact
  * Redis error text (without the leading '-' and trailing CRLF).
  * Progress: pure computation; no system calls.
+ *
+ * Compatibility notes (checked against redis-server 7.0.15):
+ *  - A header line is found as Redis finds it, with strchr(): a NUL byte
+ *    before the line's terminator hides the terminator, so such a request
+ *    never completes and ends in a "too big ..." error once more than
+ *    RESP_INLINE_MAX bytes are buffered. The "\n" after a header's "\r" and
+ *    the CRLF after a bulk payload are skipped, not checked, as Redis does.
+ *  - The "too big ..." limits are decided on the first RESP_INLINE_MAX + 1
+ *    bytes of a line whatever the split: Redis checks after each 16 KB read,
+ *    so a longer line that arrives whole in one read slips through there,
+ *    but never here (results must not depend on how the input was split).
+ *  - Streamed RESP3 types ("$?", "*?", ";" chunks, ".") are not supported by
+ *    resp_reply_parse(): RESP_EPROTO. Redis itself never sends them.
  */
 #ifndef KVSD_RESP_H
 #define KVSD_RESP_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
 enum resp_status {
-	RESP_OK = 0,     /* one complete value parsed; *consumed says how many bytes */
+	RESP_OK = 0,	 /* one complete value parsed; *consumed says how many bytes */
 	RESP_INCOMPLETE, /* need more bytes; state kept, call again with more */
-	RESP_EPROTO,     /* malformed input; err holds Redis's text; close after replying */
-	RESP_ETOOBIG,    /* a limit was exceeded; err holds Redis's text; close after replying */
+	RESP_EPROTO,	 /* malformed input; err holds Redis's text; close after replying */
+	RESP_ETOOBIG,	 /* a limit was exceeded; err holds Redis's text; close after replying */
 };
 
 /* Redis's defaults. */
-#define RESP_INLINE_MAX    (64 * 1024)   /* PROTO_INLINE_MAX_SIZE */
-#define RESP_MBULK_MAX     (1024 * 1024) /* max elements in a request array */
-#define RESP_BULK_MAX_DEF  (512LL * 1024 * 1024)
+#define RESP_INLINE_MAX	    (64 * 1024) /* PROTO_INLINE_MAX_SIZE */
+#define RESP_MBULK_MAX	    INT_MAX	/* max elements in a request array (7.0: INT_MAX) */
+#define RESP_BULK_MAX_DEF   (512LL * 1024 * 1024)
+#define RESP_AUTH_MBULK_MAX 10	  /* array size allowed before AUTH */
+#define RESP_AUTH_BULK_MAX  16384 /* bulk length allowed before AUTH */
 #define RESP_REPLY_MAXDEPTH 64
 
 /* One argument of a parsed request: bytes [off, off+len) of the buffer given to
@@ -58,7 +74,7 @@ struct resp_arg {
 struct resp_req {
 	/* limits, set by the caller (defaults by resp_req_init) */
 	long long max_bulk_len; /* proto-max-bulk-len */
-	int auth_required;      /* Redis refuses big unauthenticated requests */
+	int auth_required;	/* Redis refuses big unauthenticated requests */
 
 	/* result of the last RESP_OK */
 	int argc;
@@ -71,16 +87,19 @@ struct resp_req {
 	char err[128];
 
 	/* private parse state */
-	int kind;           /* 0 = none yet, '*' multibulk, 'i' inline */
-	long long mbulk;    /* elements expected, -1 unknown */
-	long long bulk;     /* length of the bulk being read, -1 if header not read */
-	size_t pos;         /* bytes of this request examined so far */
+	int kind;	 /* 0 = none yet, '*' multibulk, 'i' inline, 'E'/'T' failed */
+	long long mbulk; /* elements still expected, -1 unknown */
+	long long bulk;	 /* length of the bulk being read, -1 if header not read */
+	size_t pos;	 /* bytes of this request parsed so far (start of the next element) */
+	size_t scan;	 /* where the search for the current line's terminator resumes */
 };
 
+/* Zeroes r and sets the limits to Redis's defaults (no allocation). */
 void resp_req_init(struct resp_req *r);
 /* Frees argv and scratch (allocated with mem_alloc). */
 void resp_req_deinit(struct resp_req *r);
-/* Forget any partial request (e.g. after consuming a complete one RESP_OK does this). */
+/* Forget any partial request or error (RESP_OK does this by itself, keeping
+ * argc/argv readable until the next call). Capacity is kept. */
 void resp_req_reset(struct resp_req *r);
 
 /*
@@ -89,12 +108,20 @@ void resp_req_reset(struct resp_req *r);
  * r->argc/argv describe it. argc may be 0 for an empty request ("*0\r\n",
  * "*-1\r\n", an empty inline line): the caller just consumes it.
  * Pointer to argument i: resp_req_argp(r, buf, i).
- * If RESP_INCOMPLETE and the request is a large bulk whose remaining size is
- * known, *consumed is set to 0 and r->bulk tells the caller how much more to
- * expect (it may grow its buffer once rather than repeatedly).
+ * On RESP_INCOMPLETE *consumed is 0; when a bulk's header has been read
+ * (r->bulk >= 0), resp_req_need() tells how many bytes the request needs at
+ * least (the caller may grow its buffer once rather than repeatedly).
+ * After RESP_EPROTO / RESP_ETOOBIG every further call returns the same status
+ * until resp_req_reset().
  */
-enum resp_status resp_req_parse(struct resp_req *r, const char *buf, size_t len,
-				size_t *consumed);
+enum resp_status resp_req_parse(struct resp_req *r, const char *buf, size_t len, size_t *consumed);
+
+/* After RESP_INCOMPLETE: total bytes (from the request's first byte) needed
+ * before the bulk being read is complete, or 0 when not known yet. */
+static inline size_t resp_req_need(const struct resp_req *r)
+{
+	return r->kind == '*' && r->bulk >= 0 ? r->pos + (size_t)r->bulk + 2 : 0;
+}
 
 static inline const char *resp_req_argp(const struct resp_req *r, const char *buf, int i)
 {
@@ -123,13 +150,14 @@ enum resp_type {
 };
 
 /* Describes the top-level value of the last complete reply. For $-1 and *-1
- * (RESP2 nulls) is_null is set and type stays '$' or '*'. */
+ * (RESP2 nulls) is_null is set and type stays '$' or '*'; '_' also sets it.
+ * An attribute ('|') before a value is skipped: top describes the value. */
 struct resp_value {
 	int type;
 	int is_null;
-	long long integer; /* ':' value, '#' as 0/1, aggregate element count */
-	double dbl;        /* ',' value */
-	size_t str_off;    /* payload of + - $ ! = ( , : relative to the buffer start */
+	long long integer; /* ':' value, '#' as 0/1, aggregate count as sent (pairs for % |) */
+	double dbl;	   /* ',' value */
+	size_t str_off;	   /* payload of + - $ ! = ( , : # relative to the buffer start */
 	size_t str_len;
 };
 
@@ -140,16 +168,23 @@ struct resp_reply {
 	/* private: a stack of aggregates still expecting elements */
 	int depth;
 	long long remaining[RESP_REPLY_MAXDEPTH];
-	size_t pos;
+	unsigned char is_attr[RESP_REPLY_MAXDEPTH]; /* frame is an attribute (not an element) */
+	size_t pos;				    /* bytes of this reply parsed so far */
+	size_t scan; /* where the search for the current line's CR resumes */
 	int started;
+	int have_top;
 };
 
+/* Zeroes r and sets max_bulk_len to RESP_BULK_MAX_DEF. Needs no deinit. */
 void resp_reply_init(struct resp_reply *r);
 /*
  * Parse one complete reply (including all nested elements) from buf[0..len).
  * On RESP_OK *consumed is its size and r->top describes it; nested elements
  * can be walked with resp_reply_parse on a fresh parser over the payload, or
- * with resp_value_next() below.
+ * with resp_value_next() below. Validation is strict (CRLF everywhere, exact
+ * integers, verbatim "xxx:" prefix, '#' t/f, ...): anything else is
+ * RESP_EPROTO with err set; a bulk over max_bulk_len is RESP_ETOOBIG.
+ * After RESP_OK the parser is ready for the next reply.
  */
 enum resp_status resp_reply_parse(struct resp_reply *r, const char *buf, size_t len,
 				  size_t *consumed);
@@ -158,8 +193,9 @@ enum resp_status resp_reply_parse(struct resp_reply *r, const char *buf, size_t 
  * Non-incremental helper for walking a complete reply: parse exactly one value
  * header at buf[0..len) (which must hold a complete value), fill *v, and set
  * *hdr to the bytes of the value's own header/payload — for aggregates that is
- * only the "*N\r\n" line, so the next call reads the first element. Returns
- * RESP_OK, or RESP_INCOMPLETE / RESP_EPROTO.
+ * only the "*N\r\n" line, so the next call reads the first element (an
+ * attribute is returned as type '|' with integer = pairs; the caller skips
+ * its 2N elements). Returns RESP_OK, or RESP_INCOMPLETE / RESP_EPROTO.
  */
 enum resp_status resp_value_next(const char *buf, size_t len, struct resp_value *v, size_t *hdr);
 
