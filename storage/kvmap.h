@@ -137,8 +137,7 @@ typedef void (*kvmap_visit_fn)(const struct kv_entry *e, void *arg);
  * at a cursor walks the list from its head — O(N) per call, O(N^2/COUNT) for a
  * whole scan. kvsd's own map gives O(COUNT).
  */
-uint64_t kvmap_scan(struct kvmap *m, uint64_t cursor, size_t count, kvmap_visit_fn fn,
-		    void *arg);
+uint64_t kvmap_scan(struct kvmap *m, uint64_t cursor, size_t count, kvmap_visit_fn fn, void *arg);
 
 /* An entry chosen with the help of rnd (uniform enough for RANDOMKEY), or NULL if empty. */
 const struct kv_entry *kvmap_random(struct kvmap *m, uint64_t rnd);

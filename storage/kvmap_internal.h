@@ -1,0 +1,135 @@
+/*
+ * kvmap_internal.h — what kvmap.c (dispatch, hashing, thread state, counters)
+ * shares with the map backends (kvmap_urcu.c; later kvsd's own map).
+ *
+ * A backend embeds struct kvmap as the first member of its own map struct and
+ * fills a struct kvmap_ops; kvmap.c forwards the public calls to it. Entry
+ * counts are kept by kvmap.c in per-thread shards (kvmap_count_add), so that
+ * kvmap_count() is O(shards) and no update contends on one atomic; retired
+ * bytes go through kvmap_pending_add() the same way.
+ *
+ * Threads: kvmap_count_add / kvmap_pending_add may be called from any thread,
+ * registered or not (the reclaimer's callback thread is not).
+ * Ordering: the counters are statistics; they publish nothing (relaxed).
+ */
+#ifndef KVSD_KVMAP_INTERNAL_H
+#define KVSD_KVMAP_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "concurrency/util.h"
+#include "storage/kvmap.h"
+
+/* Counter shards; threads map onto them by registration order. A power of two. */
+#define KVMAP_SHARDS 64
+
+struct kvmap_shard {
+	/* written by the threads that map to this shard, read by kvmap_count() */
+	_Atomic int64_t v;
+} KV_ALIGNED;
+
+struct kvmap_ops {
+	const char *name;
+	struct kvmap *(*create)(size_t initial_buckets);
+	void (*destroy)(struct kvmap *m);
+	const struct kv_entry *(*get)(struct kvmap *m, const void *key, size_t klen, uint64_t hash);
+	int (*insert)(struct kvmap *m, struct kv_entry *e, const struct kv_entry **existing);
+	int (*set)(struct kvmap *m, struct kv_entry *e);
+	int (*replace)(struct kvmap *m, const struct kv_entry *expected, struct kv_entry *e);
+	int (*remove)(struct kvmap *m, const struct kv_entry *expected);
+	size_t (*clear)(struct kvmap *m);
+	uint64_t (*scan)(struct kvmap *m, uint64_t cursor, size_t count, kvmap_visit_fn fn,
+			 void *arg);
+	const struct kv_entry *(*random)(struct kvmap *m, uint64_t rnd);
+};
+
+/* The part of every map that kvmap.c owns. Allocate with kvmap_base_alloc(). */
+struct kvmap {
+	const struct kvmap_ops *ops;
+	struct kvmap_shard count[KVMAP_SHARDS];
+};
+
+extern const struct kvmap_ops kvmap_urcu_ops;
+
+/* A cache-line-aligned, zeroed block of `size` bytes whose start is a struct
+ * kvmap bound to ops; freed with kvmap_base_free(). */
+struct kvmap *kvmap_base_alloc(size_t size, const struct kvmap_ops *ops);
+void kvmap_base_free(struct kvmap *m);
+
+/* This thread's counter shard (assigned on first use). */
+unsigned kvmap_thread_shard(void);
+
+static inline void kvmap_count_add(struct kvmap *m, int64_t d)
+{
+	/* relaxed: statistic only; publishes nothing */
+	atomic_fetch_add_explicit(&m->count[kvmap_thread_shard()].v, d, memory_order_relaxed);
+}
+
+/* Adds d (may be negative) to the retired-but-unfreed byte count. */
+void kvmap_pending_add(int64_t d);
+
+/* Whether the calling thread is registered and online (a QSBR reader). */
+bool kvmap_thread_is_online(void);
+
+/*
+ * ThreadSanitizer annotations. liburcu is not built with TSan, so the
+ * happens-before edges it provides are invisible to it: the release of an
+ * entry's bytes by the cmpxchg that publishes it, the dependent load that
+ * finds it, and the grace period between a reader's last use of an entry and
+ * the callback that frees it. These calls state exactly those edges (they
+ * are annotations, not suppressions: a missing edge in kvsd's own code is
+ * still reported) and compile to nothing outside TSan builds.
+ *  - kvmap_tsan_publish(e) before e is handed to the table;
+ *    kvmap_tsan_consume(e) when a traversal hands e to kvsd's code.
+ *  - kvmap_tsan_quiescent() when a thread announces a quiescent state or goes
+ *    offline; kvmap_tsan_reclaim() in the reclamation callback before a free.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define KVMAP_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define KVMAP_TSAN 1
+#endif
+#endif
+
+#ifdef KVMAP_TSAN
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+extern char kvmap_tsan_grace;
+#endif
+
+static inline void kvmap_tsan_publish(const void *e)
+{
+#ifdef KVMAP_TSAN
+	__tsan_release((void *)e);
+#else
+	(void)e;
+#endif
+}
+
+static inline void kvmap_tsan_consume(const void *e)
+{
+#ifdef KVMAP_TSAN
+	__tsan_acquire((void *)e);
+#else
+	(void)e;
+#endif
+}
+
+static inline void kvmap_tsan_quiescent(void)
+{
+#ifdef KVMAP_TSAN
+	__tsan_release(&kvmap_tsan_grace);
+#endif
+}
+
+static inline void kvmap_tsan_reclaim(void)
+{
+#ifdef KVMAP_TSAN
+	__tsan_acquire(&kvmap_tsan_grace);
+#endif
+}
+
+#endif
