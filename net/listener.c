@@ -43,7 +43,7 @@ static int tcp_port;
 /* written by the listener thread only; read by INFO: relaxed statistics */
 static _Atomic uint64_t stat_accepted, stat_rejected;
 /* base values subtracted by CONFIG RESETSTAT */
-static _Atomic uint64_t base_cmds, base_in, base_out;
+static _Atomic uint64_t base_cmds, base_in, base_out, base_errs;
 
 static const char denied_msg[] =
 	"-DENIED Redis is running in protected mode because protected mode is enabled and no "
@@ -401,7 +401,7 @@ void net_set_protected_mode(int on)
 
 void net_get_stats(struct net_stats *s)
 {
-	uint64_t cmds = 0, in = 0, out = 0;
+	uint64_t cmds = 0, in = 0, out = 0, errs = 0;
 
 	for (int i = 0; i < workers_count(); i++) {
 		struct worker *w = worker_get(i);
@@ -409,7 +409,9 @@ void net_get_stats(struct net_stats *s)
 		cmds += atomic_load_explicit(&w->st.commands, memory_order_relaxed);
 		in += atomic_load_explicit(&w->st.in_bytes, memory_order_relaxed);
 		out += atomic_load_explicit(&w->st.out_bytes, memory_order_relaxed);
+		errs += atomic_load_explicit(&w->st.errors, memory_order_relaxed);
 	}
+	s->error_replies = errs - atomic_load_explicit(&base_errs, memory_order_relaxed);
 	s->commands_processed = cmds - atomic_load_explicit(&base_cmds, memory_order_relaxed);
 	s->net_input_bytes = in - atomic_load_explicit(&base_in, memory_order_relaxed);
 	s->net_output_bytes = out - atomic_load_explicit(&base_out, memory_order_relaxed);
@@ -427,7 +429,9 @@ void net_reset_stats(void)
 	atomic_store_explicit(&base_cmds, 0, memory_order_relaxed);
 	atomic_store_explicit(&base_in, 0, memory_order_relaxed);
 	atomic_store_explicit(&base_out, 0, memory_order_relaxed);
+	atomic_store_explicit(&base_errs, 0, memory_order_relaxed);
 	net_get_stats(&s);
+	atomic_store_explicit(&base_errs, s.error_replies, memory_order_relaxed);
 	atomic_store_explicit(&base_cmds, s.commands_processed, memory_order_relaxed);
 	atomic_store_explicit(&base_in, s.net_input_bytes, memory_order_relaxed);
 	atomic_store_explicit(&base_out, s.net_output_bytes, memory_order_relaxed);

@@ -81,6 +81,7 @@ struct net_stats {
 	uint64_t commands_processed;
 	uint64_t net_input_bytes;
 	uint64_t net_output_bytes;
+	uint64_t error_replies;
 	long connected_clients;
 	int workers;
 	int tcp_port;

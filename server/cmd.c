@@ -418,7 +418,7 @@ static void command_info(struct cmd_req *r)
 		if (d)
 			reply_command_info(r->c, d);
 		else
-			reply_null_array(r->c);
+			reply_null(r->c);
 	}
 }
 
@@ -511,7 +511,7 @@ static const struct cmd_def command_subcmds[] = {
 	{"command|docs", command_docs, -2, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow connection",
 	 "server", "Get array of specific Redis command documentation", "7.0.0",
 	 "O(N) where N is the number of commands to look up", NULL},
-	{"command|getkeys", command_getkeys, -3, CMD_LOADING | CMD_STALE, 0, 0, 0,
+	{"command|getkeys", command_getkeys, -4, CMD_LOADING | CMD_STALE, 0, 0, 0,
 	 "slow connection", "server", "Extract keys given a full Redis command", "2.8.13",
 	 "O(N) where N is the number of arguments to the command", NULL},
 	{"command|help", command_help, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow connection",

@@ -141,7 +141,7 @@ static void hello_cmd(struct cmd_req *r)
 	}
 	if (!c->authenticated) {
 		reply_error(c, "NOAUTH HELLO must be called with the client already authenticated, "
-			       "otherwise the HELLO <proto> AUTH <user> <pass> option can be used "
+			       "otherwise the HELLO AUTH <user> <pass> option can be used "
 			       "to authenticate the client and select the RESP protocol version at "
 			       "the same time");
 		return;
@@ -181,8 +181,13 @@ static void select_cmd(struct cmd_req *r)
 {
 	long long id;
 
-	if (!su_str2ll(r->argv[1], r->argl[1], &id) || id < -2147483648LL || id > 2147483647LL) {
+	if (!su_str2ll(r->argv[1], r->argl[1], &id)) {
 		cmd_reply_not_integer(r);
+		return;
+	}
+	if (id < -2147483648LL || id > 2147483647LL) {
+		reply_error(r->c, "ERR value is out of range, value must between -2147483648 and "
+				  "2147483647");
 		return;
 	}
 	if (id < 0 || id >= cfg_int(CFG_DATABASES)) {
@@ -357,7 +362,7 @@ const struct cmd_def cmd_conn_table[] = {
 	{"client", client_cmd, -2, 0, 0, 0, 0, "slow", "connection",
 	 "A container for client connection commands", "2.4.0", "Depends on subcommand.",
 	 client_subcmds},
-	{"echo", echo_cmd, 2, CMD_FAST, 0, 0, 0, "fast connection", "connection",
+	{"echo", echo_cmd, 2, CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0, "fast connection", "connection",
 	 "Echo the given string", "1.0.0", "O(1)", NULL},
 	{"hello", hello_cmd, -1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NOAUTH |
 				     CMD_ALLOW_BUSY,

@@ -84,8 +84,12 @@ static void shutdown_cmd(struct cmd_req *r)
 /* ---- CONFIG -------------------------------------------------------------- */
 
 struct get_ctx {
+	/* per parameter: 0 = not matched; else 1 + index of the argument that named it
+	 * exactly (Redis echoes a glob-free name as the client typed it), or -1 when
+	 * only a glob matched */
 	int seen[CFG_COUNT_];
 	int n;
+	int arg;
 };
 
 static void mark(enum cfg_id id, void *arg)
@@ -93,26 +97,40 @@ static void mark(enum cfg_id id, void *arg)
 	struct get_ctx *x = arg;
 
 	if (!x->seen[id]) {
-		x->seen[id] = 1;
+		x->seen[id] = x->arg;
 		x->n++;
 	}
 }
 
+static int has_glob(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '*' || s[i] == '?' || s[i] == '[')
+			return 1;
+	return 0;
+}
+
 static void config_get(struct cmd_req *r)
 {
-	struct get_ctx x = {{0}, 0};
+	struct get_ctx x = {{0}, 0, 0};
 	const struct cfg_def *t = cfg_table();
 
-	for (int i = 2; i < r->argc; i++)
+	for (int i = 2; i < r->argc; i++) {
+		x.arg = has_glob(r->argv[i], r->argl[i]) ? -1 : i + 1;
 		cfg_match(r->argv[i], r->argl[i], mark, &x);
+	}
 	reply_map(r->c, x.n);
 	for (int id = 0; id < CFG_COUNT_; id++) {
 		char *v;
+		int a = x.seen[id];
 
-		if (!x.seen[id])
+		if (!a)
 			continue;
 		v = cfg_format((enum cfg_id)id);
-		reply_bulk_cstr(r->c, t[id].name);
+		if (a > 0)
+			reply_bulk(r->c, r->argv[a - 1], r->argl[a - 1]);
+		else
+			reply_bulk_cstr(r->c, t[id].name);
 		reply_bulk_cstr(r->c, v ? v : "");
 		free(v);
 	}
@@ -122,30 +140,10 @@ static void config_set(struct cmd_req *r)
 {
 	char err[512];
 
-	if ((r->argc - 2) % 2 != 0) {
-		reply_error(r->c, "ERR wrong number of arguments for 'config|set' command");
+	/* all-or-nothing, with Redis's error order (unknown, immutable, duplicate, value) */
+	if (cfg_set_many(r->argv + 2, r->argl + 2, r->argc - 2, err, sizeof(err)) != 0) {
+		reply_error(r->c, err);
 		return;
-	}
-	for (int i = 2; i < r->argc; i += 2)
-		for (int j = i + 2; j < r->argc; j += 2)
-			if (r->argl[i] == r->argl[j] &&
-			    strncasecmp(r->argv[i], r->argv[j], r->argl[i]) == 0) {
-				reply_errorf(r->c,
-					     "ERR CONFIG SET failed (possibly related to argument "
-					     "'%.*s') - duplicate parameter",
-					     (int)r->argl[j], r->argv[j]);
-				return;
-			}
-	for (int i = 2; i < r->argc; i += 2) {
-		char name[128];
-		size_t n = r->argl[i] < sizeof(name) - 1 ? r->argl[i] : sizeof(name) - 1;
-
-		memcpy(name, r->argv[i], n);
-		name[n] = '\0';
-		if (cfg_set(name, r->argv[i + 1], r->argl[i + 1], err, sizeof(err)) != 0) {
-			reply_error(r->c, err);
-			return;
-		}
 	}
 	reply_ok(r->c);
 }

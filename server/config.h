@@ -25,6 +25,7 @@
 #define KVSD_CONFIG_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 enum cfg_id {
 	CFG_BIND,
@@ -47,6 +48,8 @@ enum cfg_id {
 	CFG_MAP,
 	CFG_DIR,
 	CFG_PIDFILE,
+	CFG_SAVE,
+	CFG_APPENDONLY,
 	CFG_COUNT_
 };
 
@@ -59,9 +62,22 @@ enum cfg_type {
 };
 
 /* cfg flags */
-#define CFG_IMMUTABLE 0x1 /* CONFIG SET refuses it */
+#define CFG_IMMUTABLE 0x1 /* CONFIG SET refuses it: "can't set immutable config" */
 #define CFG_MULTIARG  0x2 /* takes several arguments (bind) */
 #define CFG_SENSITIVE 0x4 /* not printed in logs */
+#define CFG_OCTAL     0x8 /* CFG_T_INT written and printed in octal (unixsocketperm) */
+/* CONFIG SET refuses it with "can't set protected config", as Redis 7.0 does by
+ * default (enable-protected-configs no) for dir. */
+#define CFG_PROTECTED 0x10
+
+/* Values of CFG_LOGLEVEL (cfg_int), in the table's order. */
+enum cfg_loglevel {
+	CFG_LOG_DEBUG,
+	CFG_LOG_VERBOSE,
+	CFG_LOG_NOTICE,
+	CFG_LOG_WARNING,
+	CFG_LOG_NOTHING,
+};
 
 struct cfg_def {
 	const char *name;
@@ -78,7 +94,8 @@ const struct cfg_def *cfg_table(void);
 /* Row for a name (case-insensitive), or -1. */
 int cfg_lookup(const char *name);
 
-/* Sets every parameter to its default (THREADS: online CPUs). Call first. */
+/* Sets every parameter to its default (THREADS 0 = online CPUs). Call first;
+ * cfg_deinit() then cfg_init() resets everything (tests). */
 void cfg_init(void);
 /* Frees strings. */
 void cfg_deinit(void);
@@ -97,12 +114,21 @@ int cfg_load_string(const char *text, size_t len, const char *origin, char *err,
 /* Path of the loaded config file, or NULL. */
 const char *cfg_file(void);
 
+/* Value of a bool / int / memory / enum parameter (enum: index into def->enums).
+ * CFG_THREADS reports the resolved count (0 in the file means online CPUs).
+ * Any thread; lock-free (relaxed load). */
 long long cfg_int(enum cfg_id id);
-/* Copy of a string parameter (for BIND, the space-separated list). */
+/* Name of an enum parameter's current value (static storage), e.g. "notice";
+ * NULL for other types. Any thread. */
+const char *cfg_enum_name(enum cfg_id id);
+/* Copy of a string parameter (for BIND, the space-separated list; for DIR, the
+ * current working directory). Caller frees with free(). */
 char *cfg_str_dup(enum cfg_id id);
 /* Compares a string parameter with s[0..len) in constant time (requirepass). */
 int cfg_str_equal(enum cfg_id id, const char *s, size_t len);
-/* Text of a parameter's current value as CONFIG GET prints it. Caller frees. */
+/* Text of a parameter's current value as CONFIG GET prints it: bools yes/no,
+ * memory as plain bytes, enums by name, unixsocketperm in octal ("700"),
+ * threads resolved, dir = getcwd(). Caller frees with free(). */
 char *cfg_format(enum cfg_id id);
 
 /*
@@ -112,17 +138,36 @@ char *cfg_format(enum cfg_id id);
  */
 int cfg_set(const char *name, const char *value, size_t vlen, char *err, size_t errlen);
 
-/* Hook called after a successful runtime change of a parameter (may be NULL). */
+/*
+ * CONFIG SET name value [name value ...] (Redis 7.0), all or nothing: argv
+ * holds argc words (name, value, name, value...; lengths in lens; not
+ * necessarily NUL-terminated), i.e. the command's argv + 2. Checks, as
+ * Redis does and in its order: unknown names ("ERR Unknown option or number
+ * of arguments for CONFIG SET - 'x'"), immutable / protected, duplicates
+ * ("- duplicate parameter"), then parses every value; the first failure is
+ * reported and nothing is changed. Otherwise all values are stored and the
+ * apply hook runs once per parameter whose value changed. argc odd or 0:
+ * "ERR syntax error" (the command table rejects argc < 4 with the usual arity
+ * error before this). Errors carry the "ERR " prefix and never contain CR/LF.
+ * Other threads may observe the new values of a multi-set one by one.
+ */
+int cfg_set_many(const char *const *argv, const size_t *lens, int argc, char *err, size_t errlen);
+
+/* Hook called after a successful runtime change of a parameter (may be NULL).
+ * Runs on the thread that called cfg_set*, after the config lock is released. */
 typedef void (*cfg_apply_fn)(enum cfg_id id);
 void cfg_set_apply_hook(cfg_apply_fn fn);
 
 /* Calls fn(id) for each parameter whose name matches the glob pattern
- * (Redis's stringmatch rules, case-insensitive). */
+ * (Redis's stringmatch rules, case-insensitive), in table order. */
 void cfg_match(const char *pattern, size_t plen, void (*fn)(enum cfg_id id, void *arg), void *arg);
 
 /* CONFIG REWRITE: rewrites the loaded file in place, keeping comments and
  * unknown lines, updating changed directives and appending new ones.
  * 0, or -1 with err ("ERR The server is running without a config file"). */
 int cfg_rewrite(char *err, size_t errlen);
+
+/* Writes `kvsd --help`'s list of parameters (name, default, description). */
+void cfg_print_help(FILE *out);
 
 #endif

@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
@@ -236,13 +237,24 @@ static void sec_stats(struct sb *b, struct db *db)
 		  "expired_keys:%llu\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\n"
 		  "evicted_keys:0\r\nkeyspace_hits:%llu\r\nkeyspace_misses:%llu\r\n"
 		  "pubsub_channels:0\r\npubsub_patterns:0\r\nlatest_fork_usec:0\r\n"
-		  "total_forks:0\r\n",
+		  "total_forks:0\r\ntotal_error_replies:%llu\r\n",
 		  (unsigned long long)s.connections_received,
 		  (unsigned long long)s.commands_processed, (unsigned long long)ops,
 		  (unsigned long long)s.net_input_bytes, (unsigned long long)s.net_output_bytes, in_k,
 		  out_k, (unsigned long long)s.rejected_connections,
 		  (unsigned long long)d.expired_keys, (unsigned long long)d.hits,
-		  (unsigned long long)d.misses);
+		  (unsigned long long)d.misses, (unsigned long long)s.error_replies);
+}
+
+static void sec_replication(struct sb *b)
+{
+	sb_printf(b, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"
+		     "master_failover_state:no-failover\r\nmaster_replid:%s\r\n"
+		     "master_replid2:0000000000000000000000000000000000000000\r\n"
+		     "master_repl_offset:0\r\nsecond_repl_offset:-1\r\n"
+		     "repl_backlog_active:0\r\nrepl_backlog_size:1048576\r\n"
+		     "repl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
+		  server_info()->run_id);
 }
 
 static void sec_cpu(struct sb *b)
@@ -278,7 +290,7 @@ static void sec_kvsd(struct sb *b)
 		  "# Kvsd\r\nkvsd_version:%s\r\nmap:%s\r\nworkers:%d\r\n"
 		  "reclaim_pending_bytes:%lld\r\n",
 		  KVSD_VERSION, map ? map : "", s.workers, (long long)kvmap_pending_bytes());
-	mem_free(map);
+	free(map);
 }
 
 char *info_generate(struct db *db, const char *const *secs, const size_t *lens, int n,
@@ -289,7 +301,7 @@ char *info_generate(struct db *db, const char *const *secs, const size_t *lens, 
 		const char *name;
 		int dflt;
 	} order[] = {{"server", 1}, {"clients", 1}, {"memory", 1}, {"persistence", 1},
-		     {"stats", 1},  {"cpu", 1},     {"keyspace", 1}, {"kvsd", 1}};
+		     {"stats", 1},  {"replication", 1}, {"cpu", 1}, {"keyspace", 1}, {"kvsd", 1}};
 
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
 		size_t before = b.len;
@@ -304,9 +316,10 @@ char *info_generate(struct db *db, const char *const *secs, const size_t *lens, 
 		case 2: sec_memory(&b); break;
 		case 3: sec_persistence(&b); break;
 		case 4: sec_stats(&b, db); break;
-		case 5: sec_cpu(&b); break;
-		case 6: sec_keyspace(&b, db); break;
-		case 7: sec_kvsd(&b); break;
+		case 5: sec_replication(&b); break;
+		case 6: sec_cpu(&b); break;
+		case 7: sec_keyspace(&b, db); break;
+		case 8: sec_kvsd(&b); break;
 		}
 		(void)before;
 	}

@@ -6,7 +6,8 @@
  * (memtoll).
  *
  * Threads: pure functions, callable from any thread.
- * Ownership: su_split_args returns mem_alloc'd storage freed by su_free_args.
+ * Ownership: su_split_args returns mem_alloc'd storage freed by su_free_args;
+ * su_repr returns a mem_alloc'd string (mem_free).
  */
 #ifndef KVSD_STRUTIL_H
 #define KVSD_STRUTIL_H
@@ -31,14 +32,27 @@ int su_str2ld(const char *s, size_t len, long double *out);
 int su_str2d(const char *s, size_t len, double *out);
 /* ll2string: returns length written (buf >= 21 bytes). */
 int su_ll2str(char *buf, size_t size, long long v);
+/* Buffer size that always holds su_ld2str_human's output (Redis's
+ * MAX_LONG_DOUBLE_CHARS: "%.17Lf" of the largest long double is ~4950 bytes). */
+#define SU_LD_STR_MAX (5 * 1024)
 /* ld2string(LD_STR_HUMAN) as INCRBYFLOAT prints: "%.17Lf" trimmed of trailing
- * zeros and dot. Returns length, 0 on error. */
+ * zeros and dot, "-0" printed "0", "inf"/"-inf". Returns length, 0 when buf
+ * is too small (buf[0] is then ""). */
 int su_ld2str_human(char *buf, size_t size, long double v);
 /* Double as RESP3 / Redis prints it ("%.17g", inf/-inf). Returns length. */
 int su_d2str(char *buf, size_t size, double v);
 
-/* memtoll: "1gb" etc. 1 on success. */
+/* Memory amount as Redis 7.0's memtoull (what CONFIG uses): digits only (no
+ * sign, no spaces; "" is 0), then an optional unit b, k=1000, kb=1024, m, mb,
+ * g, gb (any case). Overflow wraps as in Redis (the caller's bounds check then
+ * rejects it). 1 on success. */
 int su_memtoll(const char *s, long long *out);
+
+/* sdscatrepr: s[0..len) in double quotes with \\ \" \n \r \t \a \b escaped and
+ * other non-printable bytes as \xHH; the inverse of su_split_args' quoting.
+ * Returns a NUL-terminated mem_alloc'd string (free with mem_free), its
+ * length in *outlen if outlen is not NULL. */
+char *su_repr(const char *s, size_t len, size_t *outlen);
 
 /* ASCII case-insensitive equality of s[0..len) with the NUL-terminated lit. */
 int su_eqi(const char *s, size_t len, const char *lit);

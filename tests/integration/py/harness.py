@@ -1,0 +1,431 @@
+"""Test harness for kvsd integration tests (Python 3 standard library only).
+
+Starts a server process on a free loopback port -- the built kvsd (KVSD_BIN) or
+Debian's redis-server -- waits until it answers PING, and talks to it through a
+raw RESP client that returns the exact bytes of each reply, so tests can compare
+kvsd against Redis 7.0 byte for byte.
+
+Environment:
+  KVSD_BIN         path of the kvsd binary (default: <repo>/build/server/kvsd)
+  KVSD_EXTRA_ARGS  extra server flags for kvsd, split on spaces
+  DIFF_A_BIN       override the "kvsd" side with another binary; if its name
+                   contains "redis-server" it is started with redis-server flags
+                   (used to prove the harness by diffing redis against redis)
+  REDIS_BIN        redis-server binary (default: redis-server from PATH)
+
+Every started server is stopped at interpreter exit (atexit) even when a test
+fails; Server is also a context manager.
+"""
+
+import atexit
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.abspath(os.path.join(HERE, '..', '..', '..'))
+
+_live_servers = []
+
+
+def _cleanup_all():
+    for s in list(_live_servers):
+        try:
+            s.stop()
+        except Exception:
+            pass
+
+
+atexit.register(_cleanup_all)
+
+
+def free_port():
+    """Return a loopback TCP port that is free right now (never 6379)."""
+    while True:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.bind(('127.0.0.1', 0))
+            port = s.getsockname()[1]
+        finally:
+            s.close()
+        if port != 6379:
+            return port
+
+
+# ---------------------------------------------------------------- RESP encoding
+
+def _b(x):
+    if isinstance(x, bytes):
+        return x
+    if isinstance(x, (bytearray, memoryview)):
+        return bytes(x)
+    if isinstance(x, int):
+        return str(x).encode()
+    if isinstance(x, float):
+        return repr(x).encode()
+    return str(x).encode()
+
+
+def encode(*args):
+    """Build one command as a RESP multibulk request."""
+    out = [b'*%d\r\n' % len(args)]
+    for a in args:
+        a = _b(a)
+        out.append(b'$%d\r\n' % len(a))
+        out.append(a)
+        out.append(b'\r\n')
+    return b''.join(out)
+
+
+def escape(data, limit=400):
+    """Printable, unambiguous form of reply bytes for messages."""
+    if data is None:
+        return '<EOF>'
+    s = repr(bytes(data[:limit]))
+    if len(data) > limit:
+        s += '...(%d bytes)' % len(data)
+    return s
+
+
+# ---------------------------------------------------------------- RESP decoding
+
+class ProtocolError(Exception):
+    pass
+
+
+def _line_end(buf, pos):
+    i = buf.find(b'\r\n', pos)
+    return -1 if i < 0 else i
+
+
+def reply_end(buf, pos=0):
+    """Index just past one complete RESP2/RESP3 reply starting at pos, or None
+    if buf does not yet hold all of it. Raises ProtocolError on garbage."""
+    if pos >= len(buf):
+        return None
+    t = buf[pos:pos + 1]
+    e = _line_end(buf, pos + 1)
+    if e < 0:
+        return None
+    line = buf[pos + 1:e]
+    nxt = e + 2
+    if t in (b'+', b'-', b':', b'_', b'#', b',', b'('):
+        return nxt
+    if t in (b'$', b'!', b'='):
+        try:
+            n = int(line)
+        except ValueError:
+            raise ProtocolError('bad bulk length %r' % line)
+        if n < 0:
+            return nxt
+        if len(buf) < nxt + n + 2:
+            return None
+        if buf[nxt + n:nxt + n + 2] != b'\r\n':
+            raise ProtocolError('bulk not terminated by CRLF')
+        return nxt + n + 2
+    if t in (b'*', b'~', b'>', b'%', b'|'):
+        if line == b'?':
+            raise ProtocolError('streamed aggregates not supported')
+        try:
+            n = int(line)
+        except ValueError:
+            raise ProtocolError('bad aggregate length %r' % line)
+        if n < 0:
+            return nxt
+        if t in (b'%', b'|'):
+            n *= 2
+        p = nxt
+        for _ in range(n):
+            p = reply_end(buf, p)
+            if p is None:
+                return None
+        if t == b'|':
+            # An attribute precedes the reply it annotates.
+            return reply_end(buf, p)
+        return p
+    raise ProtocolError('unknown RESP type byte %r at %d' % (t, pos))
+
+
+def parse(data):
+    """Decode one raw reply into Python values (for tests that need values):
+    simple string -> str, error -> Err, integer -> int, bulk -> bytes,
+    null -> None, array/set/push -> list, map -> dict-ish list of pairs,
+    double -> float, bool -> bool."""
+    v, p = _parse(data, 0)
+    return v
+
+
+class Err(str):
+    pass
+
+
+def _parse(buf, pos):
+    t = buf[pos:pos + 1]
+    e = buf.find(b'\r\n', pos + 1)
+    line = buf[pos + 1:e]
+    nxt = e + 2
+    if t == b'+':
+        return line.decode('latin-1'), nxt
+    if t == b'-':
+        return Err(line.decode('latin-1')), nxt
+    if t == b':':
+        return int(line), nxt
+    if t == b'(':
+        return int(line), nxt
+    if t == b'_':
+        return None, nxt
+    if t == b'#':
+        return line == b't', nxt
+    if t == b',':
+        return float(line.replace(b'inf', b'inf')), nxt
+    if t in (b'$', b'!', b'='):
+        n = int(line)
+        if n < 0:
+            return None, nxt
+        return bytes(buf[nxt:nxt + n]), nxt + n + 2
+    if t in (b'*', b'~', b'>', b'%', b'|'):
+        n = int(line)
+        if n < 0:
+            return None, nxt
+        if t in (b'%', b'|'):
+            pairs = []
+            p = nxt
+            for _ in range(n):
+                k, p = _parse(buf, p)
+                v, p = _parse(buf, p)
+                pairs.append((k, v))
+            if t == b'|':
+                return _parse(buf, p)
+            return pairs, p
+        items = []
+        p = nxt
+        for _ in range(n):
+            v, p = _parse(buf, p)
+            items.append(v)
+        return items, p
+    raise ProtocolError('unknown type %r' % t)
+
+
+# ---------------------------------------------------------------- client
+
+class Client:
+    """Raw RESP client. cmd() sends one command and returns the raw bytes of
+    its reply; read_reply() returns None at EOF."""
+
+    def __init__(self, port, host='127.0.0.1', timeout=10.0):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = bytearray()
+        self.eof = False
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def _fill(self):
+        try:
+            chunk = self.sock.recv(1 << 16)
+        except ConnectionResetError:
+            chunk = b''
+        if not chunk:
+            self.eof = True
+            return False
+        self.buf += chunk
+        return True
+
+    def read_reply(self):
+        while True:
+            end = reply_end(self.buf, 0)
+            if end is not None:
+                r = bytes(self.buf[:end])
+                del self.buf[:end]
+                return r
+            if self.eof or not self._fill():
+                return None
+
+    def read_replies(self, n):
+        out = []
+        for _ in range(n):
+            out.append(self.read_reply())
+        return out
+
+    def cmd(self, *args):
+        self.send(encode(*args))
+        return self.read_reply()
+
+    def raw(self, data):
+        """Send raw bytes and read one reply."""
+        self.send(data)
+        return self.read_reply()
+
+    def read_until_eof(self, timeout=5.0):
+        """Everything the server still sends before closing the connection;
+        returns (bytes, closed) where closed is False on timeout."""
+        deadline = time.time() + timeout
+        self.sock.settimeout(0.2)
+        closed = False
+        while time.time() < deadline:
+            try:
+                chunk = self.sock.recv(1 << 16)
+            except socket.timeout:
+                continue
+            except ConnectionResetError:
+                closed = True
+                break
+            if not chunk:
+                closed = True
+                break
+            self.buf += chunk
+        self.sock.settimeout(10.0)
+        r = bytes(self.buf)
+        self.buf.clear()
+        return r, closed
+
+
+# ---------------------------------------------------------------- servers
+
+def _is_redis(binary):
+    return 'redis-server' in os.path.basename(binary)
+
+
+def kvsd_binary():
+    b = os.environ.get('DIFF_A_BIN')
+    if b:
+        return b
+    return os.environ.get('KVSD_BIN',
+                          os.path.join(REPO, 'build', 'server', 'kvsd'))
+
+
+def redis_binary():
+    return os.environ.get('REDIS_BIN') or shutil.which('redis-server') \
+        or '/usr/bin/redis-server'
+
+
+class Server:
+    """One server process on a free loopback port."""
+
+    def __init__(self, binary, extra=(), name=None):
+        if os.sep in binary:
+            binary = os.path.abspath(binary)
+        self.binary = binary
+        self.redis = _is_redis(binary)
+        self.extra = list(extra)
+        self.name = name or os.path.basename(binary)
+        self.port = None
+        self.proc = None
+        self.dir = None
+
+    def argv(self, port):
+        if self.redis:
+            return [self.binary, '--port', str(port), '--bind', '127.0.0.1',
+                    '--save', '', '--appendonly', 'no', '--databases', '1',
+                    '--dir', self.dir] + self.extra
+        return [self.binary, '--port', str(port), '--bind', '127.0.0.1',
+                '--threads', '2', '--loglevel', 'warning'] + self.extra
+
+    def start(self, timeout=10.0):
+        last_err = None
+        # A private working directory: redis-server must not load a stray
+        # dump.rdb from the caller's cwd.
+        for _attempt in range(3):
+            self.dir = tempfile.mkdtemp(prefix='kvsd-test-')
+            self.port = free_port()
+            self.proc = subprocess.Popen(self.argv(self.port),
+                                         cwd=self.dir,
+                                         stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.DEVNULL,
+                                         stderr=None)
+            _live_servers.append(self)
+            try:
+                self._wait_ready(timeout)
+                return self
+            except RuntimeError as e:
+                last_err = e
+                self.stop()
+        raise RuntimeError('%s did not start: %s' % (self.name, last_err))
+
+    def _wait_ready(self, timeout):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError('exited with %d' % self.proc.returncode)
+            try:
+                with Client(self.port, timeout=1.0) as c:
+                    # -NOAUTH also proves it is serving (requirepass set)
+                    r = c.cmd('PING')
+                    if r == b'+PONG\r\n' or (r or b'').startswith(b'-NOAUTH'):
+                        return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError('no PONG within %.0f s' % timeout)
+
+    def client(self, timeout=10.0):
+        return Client(self.port, timeout=timeout)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout=10.0):
+        """SIGTERM, wait, return the exit code (SIGKILL after timeout)."""
+        if self.proc is None:
+            return None
+        p = self.proc
+        if p.poll() is None:
+            try:
+                p.send_signal(signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        if self in _live_servers:
+            _live_servers.remove(self)
+        if self.dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
+        return p.returncode
+
+    def __enter__(self):
+        if self.proc is None:
+            self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def kvsd_server(extra=()):
+    """The server under test; extra flags (e.g. --requirepass x) come after
+    KVSD_EXTRA_ARGS."""
+    b = kvsd_binary()
+    env_extra = [] if _is_redis(b) else \
+        os.environ.get('KVSD_EXTRA_ARGS', '').split()
+    return Server(b, env_extra + list(extra), name='kvsd')
+
+
+def redis_server(extra=()):
+    return Server(redis_binary(), list(extra), name='redis')
+
+
+def log(*a):
+    print(*a, flush=True)
+    sys.stdout.flush()

@@ -1,0 +1,932 @@
+/*
+ * test_config.c — the config table, conf/kvsd.conf, loaders, CONFIG SET /
+ * GET / REWRITE.
+ *
+ * Error texts were checked against redis-server 7.0.15 (CONFIG SET and
+ * `redis-server --name value`); kvsd's own bounds differ where the table
+ * says so (hz 1..500, databases 1..1).
+ * Criterion runs every test in its own process, so each starts from
+ * cfg_init() and may chdir freely.
+ */
+#include "server/config.h"
+
+#include <criterion/criterion.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef KVSD_CONF_PATH
+#error "meson passes -DKVSD_CONF_PATH=<source root>/conf/kvsd.conf"
+#endif
+
+static void setup(void)
+{
+	cfg_init();
+}
+
+static void teardown(void)
+{
+	cfg_deinit();
+}
+
+TestSuite(config, .init = setup, .fini = teardown);
+
+static char err[512];
+
+static void expect_fmt(enum cfg_id id, const char *want)
+{
+	char *got = cfg_format(id);
+
+	cr_expect_str_eq(got, want, "%s: got '%s' want '%s'", cfg_table()[id].name, got, want);
+	free(got);
+}
+
+static int load(const char *text)
+{
+	err[0] = '\0';
+	return cfg_load_string(text, strlen(text), "t.conf", err, sizeof(err));
+}
+
+static void expect_load_err(const char *text, const char *want)
+{
+	cr_expect_eq(load(text), -1, "'%s' loaded", text);
+	cr_expect_str_eq(err, want, "'%s': got \"%s\"", text, err);
+}
+
+static int set1(const char *name, const char *value)
+{
+	err[0] = '\0';
+	return cfg_set(name, value, strlen(value), err, sizeof(err));
+}
+
+static void expect_set_err(const char *name, const char *value, const char *want)
+{
+	cr_expect_eq(set1(name, value), -1, "%s %s accepted", name, value);
+	cr_expect_str_eq(err, want, "%s '%s': got \"%s\"", name, value, err);
+}
+
+static int setn(int argc, const char *const *argv)
+{
+	size_t lens[64];
+
+	for (int i = 0; i < argc; i++)
+		lens[i] = strlen(argv[i]);
+	err[0] = '\0';
+	return cfg_set_many(argv, lens, argc, err, sizeof(err));
+}
+
+static int load_args(int argc, const char *const *argv)
+{
+	err[0] = '\0';
+	return cfg_load_args(argc, (char **)argv, err, sizeof(err));
+}
+
+/* ------------------------------------------------------------ the table */
+
+Test(config, table_rows_in_enum_order)
+{
+	static const char *const names[CFG_COUNT_] = {
+	    "bind",
+	    "port",
+	    "unixsocket",
+	    "unixsocketperm",
+	    "protected-mode",
+	    "tcp-backlog",
+	    "tcp-keepalive",
+	    "timeout",
+	    "threads",
+	    "maxclients",
+	    "requirepass",
+	    "loglevel",
+	    "logfile",
+	    "proto-max-bulk-len",
+	    "client-query-buffer-limit",
+	    "hz",
+	    "databases",
+	    "map",
+	    "dir",
+	    "pidfile",
+	    "save",
+	    "appendonly",
+	};
+	const struct cfg_def *t = cfg_table();
+
+	for (int i = 0; i < CFG_COUNT_; i++) {
+		cr_expect_str_eq(t[i].name, names[i]);
+		cr_expect_eq(cfg_lookup(names[i]), i);
+		cr_expect(t[i].desc && strlen(t[i].desc) > 10, "%s has no description", t[i].name);
+		cr_expect_not_null(t[i].def);
+		if (t[i].type == CFG_T_ENUM)
+			cr_expect_not_null(t[i].enums);
+	}
+	cr_expect_eq(cfg_lookup("PORT"), CFG_PORT);
+	cr_expect_eq(cfg_lookup("Client-Query-Buffer-Limit"), CFG_CLIENT_QUERY_BUFFER_LIMIT);
+	cr_expect_eq(cfg_lookup("nosuch"), -1);
+	cr_expect_eq(cfg_lookup("por"), -1);
+}
+
+Test(config, defaults)
+{
+	char *cwd = getcwd(NULL, 0);
+	char buf[32];
+
+	expect_fmt(CFG_BIND, "127.0.0.1");
+	expect_fmt(CFG_PORT, "6379");
+	expect_fmt(CFG_UNIXSOCKET, "");
+	expect_fmt(CFG_UNIXSOCKETPERM, "0");
+	expect_fmt(CFG_PROTECTED_MODE, "yes");
+	expect_fmt(CFG_TCP_BACKLOG, "511");
+	expect_fmt(CFG_TCP_KEEPALIVE, "300");
+	expect_fmt(CFG_TIMEOUT, "0");
+	expect_fmt(CFG_MAXCLIENTS, "10000");
+	expect_fmt(CFG_REQUIREPASS, "");
+	expect_fmt(CFG_LOGLEVEL, "notice");
+	expect_fmt(CFG_LOGFILE, "");
+	expect_fmt(CFG_PROTO_MAX_BULK_LEN, "536870912");
+	expect_fmt(CFG_CLIENT_QUERY_BUFFER_LIMIT, "1073741824");
+	expect_fmt(CFG_HZ, "10");
+	expect_fmt(CFG_DATABASES, "1");
+	expect_fmt(CFG_MAP, "urcu");
+	expect_fmt(CFG_DIR, cwd);
+	expect_fmt(CFG_PIDFILE, "");
+	snprintf(buf, sizeof(buf), "%ld", sysconf(_SC_NPROCESSORS_ONLN));
+	expect_fmt(CFG_THREADS, buf);
+	cr_expect_eq(cfg_int(CFG_THREADS), sysconf(_SC_NPROCESSORS_ONLN));
+	cr_expect_eq(cfg_int(CFG_PORT), 6379);
+	cr_expect_eq(cfg_int(CFG_PROTECTED_MODE), 1);
+	cr_expect_eq(cfg_int(CFG_LOGLEVEL), CFG_LOG_NOTICE);
+	cr_expect_eq(cfg_int(CFG_PROTO_MAX_BULK_LEN), 512LL * 1024 * 1024);
+	cr_expect_str_eq(cfg_enum_name(CFG_LOGLEVEL), "notice");
+	cr_expect_str_eq(cfg_enum_name(CFG_MAP), "urcu");
+	cr_expect_null(cfg_enum_name(CFG_PORT));
+	cr_expect_null(cfg_file());
+	free(cwd);
+}
+
+/* ------------------------------------------------------ conf/kvsd.conf */
+
+Test(config, conf_file_documents_exactly_the_table)
+{
+	FILE *fp = fopen(KVSD_CONF_PATH, "r");
+	char line[1024];
+	int seen[CFG_COUNT_] = {0};
+	int prev_comment = 0, lineno = 0;
+	const struct cfg_def *t = cfg_table();
+
+	cr_assert_not_null(fp, "cannot open %s", KVSD_CONF_PATH);
+	while (fgets(line, sizeof(line), fp)) {
+		char key[128], *p = line, *val;
+		size_t n;
+		int id;
+
+		lineno++;
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[0] == '#' || line[0] == '\0') {
+			prev_comment = line[0] == '#' && line[1] != '#';
+			continue;
+		}
+		n = strcspn(p, " \t");
+		cr_assert_lt(n, sizeof(key));
+		memcpy(key, p, n);
+		key[n] = '\0';
+		val = p + n + strspn(p + n, " \t");
+		id = cfg_lookup(key);
+		cr_assert_geq(id, 0, "%s:%d: '%s' is not in the table", KVSD_CONF_PATH, lineno,
+			      key);
+		cr_expect_eq(seen[id], 0, "'%s' documented twice", key);
+		seen[id] = 1;
+		cr_expect(prev_comment, "'%s' (line %d) has no comment block above it", key,
+			  lineno);
+		/* The documented value is the table's default, written as the table
+		 * writes it ("" for empty strings). */
+		if (t[id].def[0] == '\0')
+			cr_expect_str_eq(val, "\"\"", "'%s': documented '%s', default empty", key,
+					 val);
+		else
+			cr_expect_str_eq(val, t[id].def, "'%s': documented '%s', default '%s'", key,
+					 val, t[id].def);
+		prev_comment = 0;
+	}
+	fclose(fp);
+	for (int i = 0; i < CFG_COUNT_; i++)
+		cr_expect(seen[i], "'%s' is not documented in conf/kvsd.conf", t[i].name);
+}
+
+Test(config, conf_file_loads_to_the_defaults)
+{
+	const char *argv[] = {"kvsd", KVSD_CONF_PATH};
+	char *before[CFG_COUNT_];
+
+	for (int i = 0; i < CFG_COUNT_; i++)
+		before[i] = cfg_format((enum cfg_id)i);
+	cr_assert_eq(load_args(2, argv), 0, "%s", err);
+	cr_expect_str_eq(cfg_file(), KVSD_CONF_PATH);
+	for (int i = 0; i < CFG_COUNT_; i++) {
+		expect_fmt((enum cfg_id)i, before[i]);
+		free(before[i]);
+	}
+}
+
+/* ------------------------------------------------------------- loading */
+
+Test(config, load_syntax)
+{
+	cr_assert_eq(load("# comment\n"
+			  "\n"
+			  "   \t\n"
+			  "  port 7000  \r\n"
+			  "PORT 7001\n"
+			  "Hz \"20\"\n"
+			  "requirepass 'a \"b' \n"
+			  "logfile \"\\x41\\tb\"\n"
+			  "proto-max-bulk-len 2MB\n"
+			  "client-query-buffer-limit 3000k\n"
+			  "protected-mode NO\n"
+			  "loglevel WARNING\n"
+			  "unixsocketperm 700\n"
+			  "bind 127.0.0.1 ::1\n"
+			  "maxclients 4294967295"),
+		     0, "%s", err);
+	expect_fmt(CFG_PORT, "7001"); /* the last one wins */
+	expect_fmt(CFG_HZ, "20");
+	expect_fmt(CFG_REQUIREPASS, "a \"b");
+	expect_fmt(CFG_LOGFILE, "A\tb");
+	expect_fmt(CFG_PROTO_MAX_BULK_LEN, "2097152");
+	expect_fmt(CFG_CLIENT_QUERY_BUFFER_LIMIT, "3000000");
+	expect_fmt(CFG_PROTECTED_MODE, "no");
+	expect_fmt(CFG_LOGLEVEL, "warning");
+	cr_expect_eq(cfg_int(CFG_LOGLEVEL), CFG_LOG_WARNING);
+	expect_fmt(CFG_UNIXSOCKETPERM, "700");
+	cr_expect_eq(cfg_int(CFG_UNIXSOCKETPERM), 0700);
+	expect_fmt(CFG_BIND, "127.0.0.1 ::1");
+	expect_fmt(CFG_MAXCLIENTS, "4294967295");
+	cr_assert_eq(load("bind '10.0.0.1 ::1'\nbind \"\"\n"), 0, "%s", err);
+	expect_fmt(CFG_BIND, "");
+	cr_assert_eq(load("bind \"10.0.0.1 ::1\"\n"), 0, "%s", err);
+	expect_fmt(CFG_BIND, "10.0.0.1 ::1");
+	cr_assert_eq(load("bind\n"), 0, "%s", err); /* no address, as Redis */
+	expect_fmt(CFG_BIND, "");
+	cr_assert_eq(load("threads 3\n"), 0, "%s", err);
+	cr_expect_eq(cfg_int(CFG_THREADS), 3);
+	cr_assert_eq(load("unixsocketperm ''\n"), 0, "%s", err); /* strtoll: "" is 0 */
+	cr_expect_eq(cfg_int(CFG_UNIXSOCKETPERM), 0);
+	cr_assert_eq(load(""), 0);
+}
+
+Test(config, load_errors)
+{
+	expect_load_err("port 1\n\nprot 7000\n", "kvsd: t.conf:3: unknown directive 'prot'");
+	expect_load_err("PROT 7000", "kvsd: t.conf:1: unknown directive 'prot'");
+	expect_load_err("port\n", "kvsd: t.conf:1: 'port': wrong number of arguments");
+	expect_load_err("port 1 2\n", "kvsd: t.conf:1: 'port': wrong number of arguments");
+	expect_load_err("# x\nport abc\n",
+			"kvsd: t.conf:2: 'port': argument couldn't be parsed into an integer");
+	expect_load_err("port 70000",
+			"kvsd: t.conf:1: 'port': argument must be between 0 and 65535 inclusive");
+	expect_load_err("port -1",
+			"kvsd: t.conf:1: 'port': argument must be between 0 and 65535 inclusive");
+	expect_load_err("port 99999999999999999999",
+			"kvsd: t.conf:1: 'port': argument couldn't be parsed into an integer");
+	expect_load_err("hz 0",
+			"kvsd: t.conf:1: 'hz': argument must be between 1 and 500 inclusive");
+	expect_load_err("hz 501",
+			"kvsd: t.conf:1: 'hz': argument must be between 1 and 500 inclusive");
+	expect_load_err("hz +5",
+			"kvsd: t.conf:1: 'hz': argument couldn't be parsed into an integer");
+	expect_load_err("hz 05",
+			"kvsd: t.conf:1: 'hz': argument couldn't be parsed into an integer");
+	expect_load_err("maxclients 0", "kvsd: t.conf:1: 'maxclients': argument must be between 1 "
+					"and 4294967295 inclusive");
+	expect_load_err("protected-mode maybe",
+			"kvsd: t.conf:1: 'protected-mode': argument must be 'yes' or 'no'");
+	expect_load_err("protected-mode ''",
+			"kvsd: t.conf:1: 'protected-mode': argument must be 'yes' or 'no'");
+	expect_load_err("proto-max-bulk-len 1x",
+			"kvsd: t.conf:1: 'proto-max-bulk-len': argument must be a memory value");
+	expect_load_err("proto-max-bulk-len -1",
+			"kvsd: t.conf:1: 'proto-max-bulk-len': argument must be a memory value");
+	expect_load_err("proto-max-bulk-len 10",
+			"kvsd: t.conf:1: 'proto-max-bulk-len': argument must be between 1048576 "
+			"and 9223372036854775807 inclusive");
+	expect_load_err("client-query-buffer-limit 99999999999999999999",
+			"kvsd: t.conf:1: 'client-query-buffer-limit': argument must be between "
+			"1048576 and 9223372036854775807 inclusive");
+	expect_load_err("unixsocketperm 999", "kvsd: t.conf:1: 'unixsocketperm': argument "
+					      "couldn't be parsed as an octal number");
+	expect_load_err("unixsocketperm 1000", "kvsd: t.conf:1: 'unixsocketperm': argument must "
+					       "be between 0 and 777 inclusive");
+	expect_load_err("unixsocketperm -1", "kvsd: t.conf:1: 'unixsocketperm': argument must be "
+					     "between 0 and 777 inclusive");
+	expect_load_err("loglevel loud",
+			"kvsd: t.conf:1: 'loglevel': argument(s) must be one of the following: "
+			"debug, verbose, notice, warning, nothing");
+	expect_load_err("map cds", "kvsd: t.conf:1: 'map': argument(s) must be one of the "
+				   "following: urcu");
+	expect_load_err("databases 16",
+			"kvsd: t.conf:1: 'databases': argument must be between 1 and 1 inclusive");
+	expect_load_err("threads 100000",
+			"kvsd: t.conf:1: 'threads': argument must be between 0 and 1024 inclusive");
+	expect_load_err("bind 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17",
+			"kvsd: t.conf:1: 'bind': Too many bind addresses specified.");
+	expect_load_err("port 1\nrequirepass \"abc\n",
+			"kvsd: t.conf:2: unbalanced quotes in configuration line");
+	expect_load_err("requirepass \"a\"b", "kvsd: t.conf:1: unbalanced quotes in "
+					      "configuration line");
+	expect_load_err("dir /nonexistent/kvsd-test-dir",
+			"kvsd: t.conf:1: 'dir': No such file or directory");
+}
+
+Test(config, load_dir_changes_directory)
+{
+	char tmpl[] = "/tmp/kvsd-cfg-XXXXXX";
+	char *d = mkdtemp(tmpl), text[256];
+	char *got;
+
+	cr_assert_not_null(d);
+	snprintf(text, sizeof(text), "dir %s\n", d);
+	cr_assert_eq(load(text), 0, "%s", err);
+	got = cfg_str_dup(CFG_DIR);
+	cr_expect_str_eq(got, d);
+	free(got);
+	expect_fmt(CFG_DIR, d);
+	rmdir(d);
+}
+
+Test(config, load_args_command_line)
+{
+	const char *a1[] = {"kvsd", "--port", "7000", "--bind", "127.0.0.1", "::1", "--hz", "33"};
+	const char *a2[] = {"kvsd",	    "--port 7001",   "--bind",
+			    "10.0.0.1 ::1", "--requirepass", "--secret"};
+	const char *a3[] = {"kvsd", "--requirepass", "a \"b\" 'c'\n\\", "--logfile", ""};
+	const char *a4[] = {"kvsd", "--tcp-keepalive", "-1"};
+	const char *a5[] = {"kvsd", "--port", "1", "--prot", "2"};
+	const char *a6[] = {"kvsd", "--hz", "5", "--port"};
+	const char *a7[] = {"kvsd", "/nonexistent/kvsd.conf", "--port", "1"};
+	const char *a8[] = {"kvsd"};
+	char *s;
+
+	cr_assert_eq(load_args(8, a1), 0, "%s", err);
+	expect_fmt(CFG_PORT, "7000");
+	expect_fmt(CFG_BIND, "127.0.0.1 ::1");
+	expect_fmt(CFG_HZ, "33");
+	cr_expect_null(cfg_file());
+
+	cr_assert_eq(load_args(6, a2), 0, "%s", err);
+	expect_fmt(CFG_PORT, "7001");
+	expect_fmt(CFG_BIND, "10.0.0.1 ::1");
+	expect_fmt(CFG_REQUIREPASS, "--secret"); /* a value after a bare --name */
+
+	cr_assert_eq(load_args(5, a3), 0, "%s", err);
+	s = cfg_str_dup(CFG_REQUIREPASS);
+	cr_expect_str_eq(s, "a \"b\" 'c'\n\\");
+	free(s);
+	expect_fmt(CFG_LOGFILE, "");
+
+	cr_expect_eq(load_args(3, a4), -1);
+	cr_expect_str_eq(err, "kvsd: command line:1: 'tcp-keepalive': argument must be between "
+			      "0 and 2147483647 inclusive");
+	cr_expect_eq(load_args(5, a5), -1);
+	cr_expect_str_eq(err, "kvsd: command line:2: unknown directive 'prot'");
+	cr_expect_eq(load_args(4, a6), -1);
+	cr_expect_str_eq(err, "kvsd: command line:2: 'port': wrong number of arguments");
+	cr_expect_eq(load_args(4, a7), -1);
+	cr_expect_str_eq(err, "kvsd: can't open config file '/nonexistent/kvsd.conf': No such "
+			      "file or directory");
+	cr_expect_eq(load_args(1, a8), 0);
+}
+
+static char *write_temp(const char *dir, const char *name, const char *text)
+{
+	char *path = malloc(strlen(dir) + strlen(name) + 2);
+	FILE *fp;
+
+	sprintf(path, "%s/%s", dir, name);
+	fp = fopen(path, "w");
+	cr_assert_not_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+	return path;
+}
+
+static char *slurp(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	char *buf = calloc(1, 1 << 16);
+
+	cr_assert_not_null(fp);
+	fread(buf, 1, (1 << 16) - 1, fp);
+	fclose(fp);
+	return buf;
+}
+
+Test(config, load_args_file_then_overrides)
+{
+	char tmpl[] = "/tmp/kvsd-cfg-XXXXXX";
+	char *d = mkdtemp(tmpl);
+	char *path = write_temp(d, "k.conf", "port 7000\nhz 20\n");
+	char *rel, *cwd = getcwd(NULL, 0);
+	const char *argv[] = {"kvsd", path, "--port", "7100"};
+	const char *bad[] = {"kvsd", NULL};
+
+	cr_assert_eq(load_args(4, argv), 0, "%s", err);
+	expect_fmt(CFG_PORT, "7100");
+	expect_fmt(CFG_HZ, "20");
+	cr_expect_str_eq(cfg_file(), path);
+
+	/* A relative path is remembered absolute (CONFIG REWRITE after a chdir). */
+	cr_assert_eq(chdir(d), 0);
+	bad[1] = "k.conf";
+	cr_assert_eq(load_args(2, bad), 0, "%s", err);
+	cr_expect_str_eq(cfg_file(), path);
+
+	/* Errors name the file as given. */
+	rel = write_temp(d, "bad.conf", "# first\nport 7000\nport x\n");
+	bad[1] = "bad.conf";
+	cr_expect_eq(load_args(2, bad), -1);
+	cr_expect_str_eq(err, "kvsd: bad.conf:3: 'port': argument couldn't be parsed into an "
+			      "integer");
+	unlink(rel);
+	unlink(path);
+	cr_assert_eq(chdir(cwd), 0);
+	rmdir(d);
+	free(rel);
+	free(path);
+	free(cwd);
+}
+
+Test(config, load_args_stdin)
+{
+	char tmpl[] = "/tmp/kvsd-cfg-XXXXXX";
+	char *d = mkdtemp(tmpl);
+	char *path = write_temp(d, "in.conf", "port 7200\nhz 40\n");
+	const char *argv[] = {"kvsd", "-", "--hz", "41"};
+
+	cr_assert_not_null(freopen(path, "r", stdin));
+	cr_assert_eq(load_args(4, argv), 0, "%s", err);
+	expect_fmt(CFG_PORT, "7200");
+	expect_fmt(CFG_HZ, "41");
+	unlink(path);
+	rmdir(d);
+	free(path);
+}
+
+/* ---------------------------------------------------------- CONFIG SET */
+
+static _Atomic int hook_calls[CFG_COUNT_];
+
+static void count_hook(enum cfg_id id)
+{
+	atomic_fetch_add_explicit(&hook_calls[id], 1, memory_order_relaxed);
+}
+
+Test(config, set_values)
+{
+	cfg_set_apply_hook(count_hook);
+	cr_assert_eq(set1("hz", "100"), 0, "%s", err);
+	cr_expect_eq(cfg_int(CFG_HZ), 100);
+	cr_expect_eq(hook_calls[CFG_HZ], 1);
+	cr_assert_eq(set1("HZ", "100"), 0, "%s", err);
+	cr_expect_eq(hook_calls[CFG_HZ], 1, "hook runs only on a change");
+	cr_assert_eq(set1("maxclients", "5"), 0);
+	cr_expect_eq(cfg_int(CFG_MAXCLIENTS), 5);
+	cr_assert_eq(set1("protected-mode", "No"), 0);
+	cr_expect_eq(cfg_int(CFG_PROTECTED_MODE), 0);
+	cr_assert_eq(set1("loglevel", "DEBUG"), 0);
+	expect_fmt(CFG_LOGLEVEL, "debug");
+	cr_assert_eq(set1("loglevel", "nothing"), 0);
+	cr_expect_eq(cfg_int(CFG_LOGLEVEL), CFG_LOG_NOTHING);
+	cr_assert_eq(set1("proto-max-bulk-len", "2MB"), 0);
+	expect_fmt(CFG_PROTO_MAX_BULK_LEN, "2097152");
+	cr_assert_eq(set1("client-query-buffer-limit", "2000k"), 0);
+	expect_fmt(CFG_CLIENT_QUERY_BUFFER_LIMIT, "2000000");
+	cr_assert_eq(set1("requirepass", "s3cret"), 0);
+	expect_fmt(CFG_REQUIREPASS, "s3cret");
+	cr_assert_eq(set1("timeout", "30"), 0);
+	cr_assert_eq(set1("tcp-keepalive", "0"), 0);
+	cr_expect_eq(cfg_int(CFG_TIMEOUT), 30);
+	cr_expect_eq(cfg_int(CFG_TCP_KEEPALIVE), 0);
+	cr_expect_eq(hook_calls[CFG_REQUIREPASS], 1);
+	cfg_set_apply_hook(NULL);
+}
+
+Test(config, set_errors_match_redis)
+{
+	expect_set_err("port", "abc",
+		       "ERR CONFIG SET failed (possibly related to argument "
+		       "'port') - can't set immutable config");
+	expect_set_err("nosuch", "1",
+		       "ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'");
+	expect_set_err("protected-mode", "maybe",
+		       "ERR CONFIG SET failed (possibly related to "
+		       "argument 'protected-mode') - argument must "
+		       "be 'yes' or 'no'");
+	expect_set_err("hz", "0",
+		       "ERR CONFIG SET failed (possibly related to argument 'hz') - "
+		       "argument must be between 1 and 500 inclusive");
+	expect_set_err("hz", "501",
+		       "ERR CONFIG SET failed (possibly related to argument 'hz') - "
+		       "argument must be between 1 and 500 inclusive");
+	expect_set_err("HZ", "abc",
+		       "ERR CONFIG SET failed (possibly related to argument 'hz') - "
+		       "argument couldn't be parsed into an integer");
+	expect_set_err("hz", " 5",
+		       "ERR CONFIG SET failed (possibly related to argument 'hz') - "
+		       "argument couldn't be parsed into an integer");
+	expect_set_err("hz", "1000000000000000000000",
+		       "ERR CONFIG SET failed (possibly related to argument 'hz') - argument "
+		       "couldn't be parsed into an integer");
+	expect_set_err("timeout", "3.5",
+		       "ERR CONFIG SET failed (possibly related to argument "
+		       "'timeout') - argument couldn't be parsed into an "
+		       "integer");
+	expect_set_err("timeout", "-1",
+		       "ERR CONFIG SET failed (possibly related to argument "
+		       "'timeout') - argument must be between 0 and "
+		       "2147483647 inclusive");
+	expect_set_err("maxclients", "4294967296",
+		       "ERR CONFIG SET failed (possibly related to argument 'maxclients') - "
+		       "argument must be between 1 and 4294967295 inclusive");
+	expect_set_err("loglevel", "debug verbose",
+		       "ERR CONFIG SET failed (possibly related to argument 'loglevel') - "
+		       "argument(s) must be one of the following: debug, verbose, notice, "
+		       "warning, nothing");
+	expect_set_err("proto-max-bulk-len", "10",
+		       "ERR CONFIG SET failed (possibly related to argument 'proto-max-bulk-len') "
+		       "- argument must be between 1048576 and 9223372036854775807 inclusive");
+	expect_set_err("proto-max-bulk-len", "",
+		       "ERR CONFIG SET failed (possibly related to argument 'proto-max-bulk-len') "
+		       "- argument must be between 1048576 and 9223372036854775807 inclusive");
+	expect_set_err("proto-max-bulk-len", "1x",
+		       "ERR CONFIG SET failed (possibly related to argument 'proto-max-bulk-len') "
+		       "- argument must be a memory value");
+	expect_set_err("DATABASES", "2",
+		       "ERR CONFIG SET failed (possibly related to argument "
+		       "'DATABASES') - can't set immutable config");
+	expect_set_err("dir", "/tmp",
+		       "ERR CONFIG SET failed (possibly related to argument "
+		       "'dir') - can't set protected config");
+	{
+		static const char *const immutable[] = {
+		    "bind",	 "port", "unixsocket",	"unixsocketperm", "threads",
+		    "databases", "map",	 "tcp-backlog", "logfile",	  "pidfile",
+		};
+
+		for (size_t i = 0; i < sizeof(immutable) / sizeof(immutable[0]); i++) {
+			char want[256];
+
+			snprintf(want, sizeof(want),
+				 "ERR CONFIG SET failed (possibly related to argument '%s') - "
+				 "can't set immutable config",
+				 immutable[i]);
+			expect_set_err(immutable[i], "1", want);
+		}
+	}
+	/* Error replies stay on one line. */
+	expect_set_err("a\r\nb", "1",
+		       "ERR Unknown option or number of arguments for CONFIG SET - 'a  b'");
+	/* Nothing above changed anything. */
+	expect_fmt(CFG_HZ, "10");
+	expect_fmt(CFG_PROTO_MAX_BULK_LEN, "536870912");
+	expect_fmt(CFG_LOGLEVEL, "notice");
+}
+
+Test(config, set_many_is_all_or_nothing)
+{
+	cr_assert_eq(setn(4, (const char *[]){"hz", "50", "loglevel", "debug"}), 0, "%s", err);
+	expect_fmt(CFG_HZ, "50");
+	expect_fmt(CFG_LOGLEVEL, "debug");
+
+	/* A bad value anywhere changes nothing; its canonical name is reported. */
+	cr_expect_eq(setn(6, (const char *[]){"loglevel", "notice", "timeout", "9", "HZ", "1x"}),
+		     -1);
+	cr_expect_str_eq(err, "ERR CONFIG SET failed (possibly related to argument 'hz') - "
+			      "argument couldn't be parsed into an integer");
+	expect_fmt(CFG_LOGLEVEL, "debug");
+	expect_fmt(CFG_TIMEOUT, "0");
+	expect_fmt(CFG_HZ, "50");
+
+	/* The first bad value in argument order wins. */
+	cr_expect_eq(setn(4, (const char *[]){"hz", "abc", "timeout", "-5"}), -1);
+	cr_expect_str_eq(err, "ERR CONFIG SET failed (possibly related to argument 'hz') - "
+			      "argument couldn't be parsed into an integer");
+
+	cr_expect_eq(setn(4, (const char *[]){"HZ", "5", "hz", "6"}), -1);
+	cr_expect_str_eq(err, "ERR CONFIG SET failed (possibly related to argument 'hz') - "
+			      "duplicate parameter");
+	/* Unknown vs immutable: whichever comes first is reported. */
+	cr_expect_eq(setn(4, (const char *[]){"databases", "1", "nosuch", "2"}), -1);
+	cr_expect_str_eq(err, "ERR CONFIG SET failed (possibly related to argument 'databases') - "
+			      "can't set immutable config");
+	cr_expect_eq(setn(4, (const char *[]){"nosuch", "2", "databases", "1"}), -1);
+	cr_expect_str_eq(err,
+			 "ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'");
+	cr_expect_eq(setn(4, (const char *[]){"hz", "abc", "nosuch", "2"}), -1);
+	cr_expect_str_eq(err,
+			 "ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'");
+	cr_expect_eq(setn(4, (const char *[]){"nosuch", "1", "nosuch2", "2"}), -1);
+	cr_expect_str_eq(err,
+			 "ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'");
+	cr_expect_eq(setn(3, (const char *[]){"hz", "5", "port"}), -1);
+	cr_expect_str_eq(err, "ERR syntax error");
+	cr_expect_eq(setn(0, (const char *[]){NULL}), -1);
+	cr_expect_str_eq(err, "ERR syntax error");
+	expect_fmt(CFG_HZ, "50");
+
+	/* Many pairs (more than the table has rows) are handled. */
+	{
+		const char *many[40];
+
+		for (int i = 0; i < 40; i += 2) {
+			many[i] = "timeout";
+			many[i + 1] = "1";
+		}
+		cr_expect_eq(setn(40, many), -1);
+		cr_expect_str_eq(err, "ERR CONFIG SET failed (possibly related to argument "
+				      "'timeout') - duplicate parameter");
+	}
+}
+
+Test(config, set_binary_safe_names_and_values)
+{
+	const char *argv[2] = {"hz\0x", "7"};
+	size_t lens[2] = {4, 1};
+
+	cr_expect_eq(cfg_set_many(argv, lens, 2, err, sizeof(err)), -1);
+	cr_expect_str_eq(err, "ERR Unknown option or number of arguments for CONFIG SET - 'hz'");
+	argv[0] = "hz";
+	argv[1] = "7\0";
+	lens[0] = 2;
+	lens[1] = 2;
+	cr_expect_eq(cfg_set_many(argv, lens, 2, err, sizeof(err)), -1);
+	argv[0] = "requirepass";
+	argv[1] = "a\0b";
+	lens[0] = 11;
+	lens[1] = 3;
+	cr_assert_eq(cfg_set_many(argv, lens, 2, err, sizeof(err)), 0);
+	cr_expect(cfg_str_equal(CFG_REQUIREPASS, "a\0b", 3));
+	cr_expect(!cfg_str_equal(CFG_REQUIREPASS, "a", 1));
+}
+
+Test(config, str_equal)
+{
+	cr_expect(cfg_str_equal(CFG_REQUIREPASS, "", 0));
+	cr_expect(!cfg_str_equal(CFG_REQUIREPASS, "x", 1));
+	cr_assert_eq(set1("requirepass", "secret"), 0);
+	cr_expect(cfg_str_equal(CFG_REQUIREPASS, "secret", 6));
+	cr_expect(!cfg_str_equal(CFG_REQUIREPASS, "secreT", 6));
+	cr_expect(!cfg_str_equal(CFG_REQUIREPASS, "secre", 5));
+	cr_expect(!cfg_str_equal(CFG_REQUIREPASS, "secrets", 7));
+	cr_expect(!cfg_str_equal(CFG_REQUIREPASS, "secretsecret", 12));
+	cr_expect(!cfg_str_equal(CFG_REQUIREPASS, "", 0));
+}
+
+/* ---------------------------------------------------------- CONFIG GET */
+
+struct names {
+	char buf[1024];
+};
+
+static void collect(enum cfg_id id, void *arg)
+{
+	struct names *n = arg;
+
+	strcat(n->buf, cfg_table()[id].name);
+	strcat(n->buf, ",");
+}
+
+static const char *match(const char *pat)
+{
+	static struct names n;
+
+	n.buf[0] = '\0';
+	cfg_match(pat, strlen(pat), collect, &n);
+	return n.buf;
+}
+
+Test(config, match_glob)
+{
+	char all[1024] = "";
+
+	for (int i = 0; i < CFG_COUNT_; i++) {
+		strcat(all, cfg_table()[i].name);
+		strcat(all, ",");
+	}
+	cr_expect_str_eq(match("*"), all);
+	cr_expect_str_eq(match("h?"), "hz,");
+	cr_expect_str_eq(match("PORT"), "port,");
+	cr_expect_str_eq(match("*port*"), "port,");
+	cr_expect_str_eq(match("unixsocket*"), "unixsocket,unixsocketperm,");
+	cr_expect_str_eq(match("[bp]*"), "bind,port,protected-mode,proto-max-bulk-len,pidfile,");
+	cr_expect_str_eq(match("*-*-*"), "proto-max-bulk-len,client-query-buffer-limit,");
+	cr_expect_str_eq(match("nomatch*"), "");
+	cr_expect_str_eq(match(""), "");
+}
+
+/* ------------------------------------------------------ CONFIG REWRITE */
+
+Test(config, rewrite_without_file)
+{
+	cr_expect_eq(cfg_rewrite(err, sizeof(err)), -1);
+	cr_expect_str_eq(err, "ERR The server is running without a config file");
+}
+
+Test(config, rewrite_round_trip)
+{
+	char tmpl[] = "/tmp/kvsd-cfg-XXXXXX";
+	char *d = mkdtemp(tmpl), *text, *again, *want, *cwd = getcwd(NULL, 0);
+	char *path = write_temp(d, "r.conf",
+				"# kvsd test config\n"
+				"\n"
+				"# the port\n"
+				"port 7000\n"
+				"PORT 7001\n"
+				"   # indented comment\n"
+				"\n"
+				" \t\n"
+				"hz 10\n"
+				"requirepass \"old\"\n"
+				"loglevel verbose\n");
+	const char *argv[] = {"kvsd", path, "--maxclients", "77"};
+	struct stat sb;
+	size_t wl;
+
+	chmod(path, 0600);
+	cr_assert_eq(load_args(4, argv), 0, "%s", err);
+	expect_fmt(CFG_PORT, "7001");
+	cr_assert_eq(set1("hz", "20"), 0);
+	cr_assert_eq(set1("requirepass", "new \"pw\"\n"), 0);
+	cr_assert_eq(set1("loglevel", "notice"), 0); /* back to default: line kept */
+	cr_assert_eq(set1("proto-max-bulk-len", "3mb"), 0);
+	cr_assert_eq(set1("client-query-buffer-limit", "1048577"), 0);
+	cr_assert_eq(set1("protected-mode", "no"), 0);
+	cr_assert_eq(cfg_rewrite(err, sizeof(err)), 0, "%s", err);
+
+	text = slurp(path);
+	wl = strlen(cwd) + 1024;
+	want = malloc(wl);
+	snprintf(want, wl,
+		 "# kvsd test config\n"
+		 "\n"
+		 "# the port\n"
+		 "port 7001\n"
+		 "\n" /* the duplicate PORT line, blanked */
+		 "# indented comment\n"
+		 "\n" /* two blank lines, collapsed */
+		 "hz 20\n"
+		 "requirepass \"new \\\"pw\\\"\\n\"\n"
+		 "loglevel notice\n"
+		 "\n" /* the old file's last, empty line */
+		 "# Generated by CONFIG REWRITE\n"
+		 "protected-mode no\n"
+		 "maxclients 77\n"
+		 "proto-max-bulk-len 3mb\n"
+		 "client-query-buffer-limit 1048577\n"
+		 "dir \"%s\"\n",
+		 cwd);
+	cr_expect_str_eq(text, want, "got:\n%s", text);
+	cr_expect_eq(stat(path, &sb), 0);
+	cr_expect_eq(sb.st_mode & 0777, 0600, "mode %o", sb.st_mode & 0777);
+
+	/* Rewriting again adds no second signature; as in Redis the file then
+	 * keeps one trailing blank line, and further rewrites change nothing. */
+	cr_assert_eq(cfg_rewrite(err, sizeof(err)), 0, "%s", err);
+	again = slurp(path);
+	cr_expect_eq(strlen(again), strlen(text) + 1);
+	cr_expect(strncmp(again, text, strlen(text)) == 0);
+	cr_expect_str_eq(again + strlen(text), "\n");
+	free(text);
+	cr_assert_eq(cfg_rewrite(err, sizeof(err)), 0, "%s", err);
+	text = slurp(path);
+	cr_expect_str_eq(text, again);
+
+	/* Loading the rewritten file reproduces the running values. */
+	{
+		char *before[CFG_COUNT_];
+		const char *a2[] = {"kvsd", path};
+
+		for (int i = 0; i < CFG_COUNT_; i++)
+			before[i] = cfg_format((enum cfg_id)i);
+		cfg_deinit();
+		cfg_init();
+		cr_assert_eq(load_args(2, a2), 0, "%s", err);
+		for (int i = 0; i < CFG_COUNT_; i++) {
+			expect_fmt((enum cfg_id)i, before[i]);
+			free(before[i]);
+		}
+	}
+
+	/* No temporary file is left behind. */
+	{
+		char cmd[256];
+
+		snprintf(cmd, sizeof(cmd), "test $(ls -A %s | wc -l) -eq 1", d);
+		cr_expect_eq(system(cmd), 0, "stray files in %s", d);
+	}
+	unlink(path);
+	rmdir(d);
+	free(text);
+	free(again);
+	free(want);
+	free(path);
+	free(cwd);
+}
+
+Test(config, rewrite_recreates_missing_file)
+{
+	char tmpl[] = "/tmp/kvsd-cfg-XXXXXX";
+	char *d = mkdtemp(tmpl), *text;
+	char *path = write_temp(d, "m.conf", "hz 11\n");
+	const char *argv[] = {"kvsd", path};
+
+	cr_assert_eq(load_args(2, argv), 0, "%s", err);
+	unlink(path);
+	cr_assert_eq(cfg_rewrite(err, sizeof(err)), 0, "%s", err);
+	text = slurp(path);
+	cr_expect(strncmp(text, "# Generated by CONFIG REWRITE\nhz 11\ndir \"", 41) == 0, "%s",
+		  text);
+	unlink(path);
+	cr_assert_eq(rmdir(d), 0);
+	free(text);
+	free(path);
+}
+
+Test(config, rewrite_error)
+{
+	char tmpl[] = "/tmp/kvsd-cfg-XXXXXX";
+	char *d = mkdtemp(tmpl);
+	char *path = write_temp(d, "e.conf", "hz 11\n");
+	const char *argv[] = {"kvsd", path};
+
+	cr_assert_eq(load_args(2, argv), 0, "%s", err);
+	if (geteuid() == 0) {
+		/* root ignores directory permissions: make the directory vanish. */
+		unlink(path);
+		rmdir(d);
+	} else {
+		chmod(d, 0500);
+	}
+	cr_expect_eq(cfg_rewrite(err, sizeof(err)), -1);
+	cr_expect(strncmp(err, "ERR Rewriting config file: ", 27) == 0, "%s", err);
+	chmod(d, 0700);
+	unlink(path);
+	rmdir(d);
+	free(path);
+}
+
+/* ------------------------------------------------------------- threads */
+
+static atomic_int stop;
+
+static void *reader(void *arg)
+{
+	long long seen = 0;
+
+	(void)arg;
+	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+		long long hz = cfg_int(CFG_HZ);
+		char *s = cfg_str_dup(CFG_REQUIREPASS);
+
+		cr_assert(hz >= 1 && hz <= 500);
+		cr_assert(strcmp(s, "aaaa") == 0 || strcmp(s, "bb") == 0 || s[0] == '\0');
+		free(s);
+		seen++;
+	}
+	return (void *)(intptr_t)seen;
+}
+
+Test(config, concurrent_readers_and_setter)
+{
+	pthread_t t[2];
+
+	for (int i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, reader, NULL);
+	for (int i = 0; i < 2000; i++) {
+		char v[8];
+
+		snprintf(v, sizeof(v), "%d", 1 + i % 500);
+		cr_assert_eq(set1("hz", v), 0);
+		cr_assert_eq(set1("requirepass", i % 2 ? "aaaa" : "bb"), 0);
+		(void)cfg_str_equal(CFG_REQUIREPASS, "bb", 2);
+	}
+	atomic_store_explicit(&stop, 1, memory_order_relaxed);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+}
+
+Test(config, help_lists_every_key)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+
+	cfg_print_help(fp);
+	fclose(fp);
+	for (int i = 0; i < CFG_COUNT_; i++)
+		cr_expect_not_null(strstr(buf, cfg_table()[i].name));
+	free(buf);
+}
