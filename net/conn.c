@@ -392,11 +392,11 @@ static int conn_run(struct conn *c)
 			atomic_store_explicit(&c->last_ms, now_ms(), memory_order_relaxed);
 			qlimit = atomic_load_explicit(&net_limits_g.query_limit,
 						      memory_order_relaxed);
-			conn_process(c);
-			if ((long long)buf_pending(&c->in) > qlimit) {
-				/* As Redis: the client is closed without a reply. */
+			/* As Redis: checked after each read, before running anything in
+			 * it; the client is closed without a reply. */
+			if ((long long)buf_pending(&c->in) > qlimit)
 				return -1;
-			}
+			conn_process(c);
 			continue;
 		}
 		if (n == 0)

@@ -44,7 +44,7 @@
 #define CFG_BIND_MAX 16 /* Redis's CONFIG_BINDADDR_MAX */
 
 static const char *const loglevel_names[] = {"debug",	"verbose", "notice",
-					     "warning", "nothing", NULL};
+					     "warning", NULL};
 /* Map implementations selectable at start-up; kvsd's own map is added here. */
 static const char *const map_names[] = {"urcu", NULL};
 /* kvsd has no persistence yet: these exist so tools that read them (redis-benchmark
@@ -84,7 +84,7 @@ static const struct cfg_def table[CFG_COUNT_] = {
 			 "Password clients must give with AUTH; empty disables "
 			 "authentication."},
     [CFG_LOGLEVEL] = {"loglevel", CFG_T_ENUM, "notice", 0, 0, loglevel_names, 0,
-		      "Log verbosity: debug, verbose, notice, warning or nothing."},
+		      "Log verbosity: debug, verbose, notice or warning."},
     [CFG_LOGFILE] = {"logfile", CFG_T_STRING, "", 0, 0, NULL, CFG_IMMUTABLE,
 		     "File to log to; empty logs to standard output."},
     [CFG_PROTO_MAX_BULK_LEN] = {"proto-max-bulk-len", CFG_T_MEMORY, "512mb", 1024 * 1024, LLONG_MAX,
@@ -95,8 +95,9 @@ static const struct cfg_def table[CFG_COUNT_] = {
 				       1024 * 1024, LLONG_MAX, NULL, 0,
 				       "Largest unparsed input a client may accumulate, in "
 				       "bytes; over it the client is closed (at least 1mb)."},
-    [CFG_HZ] = {"hz", CFG_T_INT, "10", 1, 500, NULL, 0,
-		"Frequency of background tasks (idle timeouts, expiry sampling) per second."},
+    [CFG_HZ] = {"hz", CFG_T_INT, "10", 0, INT_MAX, NULL, 0,
+		"Frequency of background tasks (idle timeouts, expiry sampling) per second; "
+		"values outside 1-500 are clamped into it, as Redis does."},
     [CFG_DATABASES] = {"databases", CFG_T_INT, "1", 1, 1, NULL, CFG_IMMUTABLE,
 		       "Number of databases. kvsd has exactly one (SELECT 0 only); the key "
 		       "exists so tools that read it work."},
@@ -228,6 +229,8 @@ static int parse_value(const struct cfg_def *d, char *const *argv, const size_t 
 				 d->min, d->max);
 			return -1;
 		}
+		if (d == &table[CFG_HZ])
+			v = v < 1 ? 1 : v > 500 ? 500 : v; /* Redis clamps hz rather than refusing */
 		out->i = v;
 		return 0;
 	case CFG_T_ENUM:

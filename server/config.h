@@ -76,7 +76,6 @@ enum cfg_loglevel {
 	CFG_LOG_VERBOSE,
 	CFG_LOG_NOTICE,
 	CFG_LOG_WARNING,
-	CFG_LOG_NOTHING,
 };
 
 struct cfg_def {

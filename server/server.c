@@ -31,7 +31,7 @@ static struct server_info info;
 static struct db *the_db;
 static struct event *sigterm_ev, *sigint_ev;
 static _Atomic int shutting_down;
-static char *bind_str, *unix_str;
+static char *bind_str, *unix_str, *pid_path;
 
 const struct server_info *server_info(void)
 {
@@ -126,7 +126,7 @@ void server_request_shutdown(const char *why)
 {
 	/* relaxed: a flag for the second-signal check only; net_stop() synchronises */
 	atomic_store_explicit(&shutting_down, 1, memory_order_relaxed);
-	LOG(LOG_WARNING, "%s", why);
+	LOG(LOG_VERBOSE, "shutdown requested: %s", why);
 	net_stop();
 }
 
@@ -233,6 +233,18 @@ int server_setup(int argc, char **argv)
 	sigint_ev = evsignal_new(net_main_base(), SIGINT, signal_cb, NULL);
 	event_add(sigterm_ev, NULL);
 	event_add(sigint_ev, NULL);
+	pid_path = cfg_str_dup(CFG_PIDFILE);
+	if (pid_path && pid_path[0]) {
+		FILE *f = fopen(pid_path, "w");
+
+		if (f == NULL) {
+			LOG(LOG_WARNING, "Failed to write PID file '%s': %s", pid_path,
+			    strerror(errno));
+		} else {
+			fprintf(f, "%d\n", (int)getpid());
+			fclose(f);
+		}
+	}
 	LOG(LOG_NOTICE, "Server initialized");
 	LOG(LOG_NOTICE, "Ready to accept connections on port %d", net_tcp_port());
 	return 0;
@@ -262,6 +274,10 @@ int server_teardown(void)
 	kvmap_teardown();
 	LOG(LOG_WARNING, "kvsd is now ready to exit, bye bye... (%llu commands served)",
 	    (unsigned long long)st.commands_processed);
+	if (pid_path && pid_path[0])
+		unlink(pid_path);
+	free(pid_path);
+	pid_path = NULL;
 	free(bind_str);
 	free(unix_str);
 	bind_str = unix_str = NULL;
