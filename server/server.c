@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 static struct server_info info;
@@ -130,6 +131,43 @@ void server_request_shutdown(const char *why)
 	net_stop();
 }
 
+/*
+ * As Redis's adjustOpenFilesLimit(): raise RLIMIT_NOFILE to fit maxclients
+ * plus descriptors kvsd needs for itself; where the limit cannot be raised,
+ * lower maxclients so that clients beyond it get "max number of clients
+ * reached" instead of hanging in the accept queue.
+ */
+#define RESERVED_FDS 32
+
+static void adjust_open_files(void)
+{
+	long long asked = cfg_int(CFG_MAXCLIENTS), maxc;
+	rlim_t need = (rlim_t)asked + RESERVED_FDS + (rlim_t)cfg_int(CFG_THREADS) * 4;
+	struct rlimit rl;
+	char err[256], val[32];
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need)
+		return;
+	{
+		struct rlimit want = rl;
+
+		want.rlim_cur = need < rl.rlim_max ? need : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			rl = want;
+	}
+	if (rl.rlim_cur >= need)
+		return;
+	maxc = (long long)rl.rlim_cur - RESERVED_FDS - cfg_int(CFG_THREADS) * 4;
+	if (maxc < 1)
+		maxc = 1;
+	snprintf(val, sizeof(val), "%lld", maxc);
+	if (cfg_set("maxclients", val, strlen(val), err, sizeof(err)) == 0)
+		LOG(LOG_WARNING,
+		    "You requested maxclients of %lld requiring at least %llu max file descriptors; "
+		    "the open files limit is %llu, so maxclients is now %lld.",
+		    asked, (unsigned long long)need, (unsigned long long)rl.rlim_cur, maxc);
+}
+
 static void make_run_id(void)
 {
 	unsigned char r[20];
@@ -183,6 +221,7 @@ int server_setup(int argc, char **argv)
 		free(lf);
 	}
 	signal(SIGPIPE, SIG_IGN);
+	adjust_open_files();
 	make_run_id();
 	info.start_ms = db_now_ms();
 	info.executable = argv[0];
