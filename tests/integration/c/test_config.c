@@ -483,10 +483,21 @@ Test(config, config_get)
 	freeReplyObject(r);
 
 	if (!srv.is_redis) {
-		/* redis-benchmark's start-up probe: kvsd has no `save`. */
+		/* redis-benchmark's start-up probe reads save and appendonly: kvsd has no
+		 * persistence and says so, and refuses to be told otherwise. */
 		r = HR_CMD(c, "CONFIG GET save");
 		HR_EXPECT_TYPE(r, REDIS_REPLY_ARRAY, "CONFIG GET save");
-		cr_assert_eq(r->elements, 0, "CONFIG GET save: %zu elements", r->elements);
+		cr_assert_eq(r->elements, 2, "CONFIG GET save: %zu elements", r->elements);
+		cr_assert_str_eq(r->element[1]->str, "");
+		freeReplyObject(r);
+		r = HR_CMD(c, "CONFIG GET appendonly");
+		cr_assert(r->elements == 2 && strcmp(r->element[1]->str, "no") == 0);
+		freeReplyObject(r);
+		r = HR_CMD(c, "CONFIG SET save %s", "900 1");
+		HR_EXPECT_TYPE(r, REDIS_REPLY_ERROR, "CONFIG SET save 900 1");
+		freeReplyObject(r);
+		r = HR_CMD(c, "CONFIG SET appendonly yes");
+		HR_EXPECT_TYPE(r, REDIS_REPLY_ERROR, "CONFIG SET appendonly yes");
 		freeReplyObject(r);
 	}
 
