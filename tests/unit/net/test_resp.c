@@ -405,8 +405,10 @@ Test(resp_req, large_bulk_hint_and_linear_feed)
 {
 	size_t len = 1 << 20, n = 0, i, c = 0;
 	char hdr[64];
-	int hl = snprintf(hdr, sizeof(hdr), "*2\r\n$3\r\nSET\r\n$%zu\r\n", len);
-	char *in = malloc((size_t)hl + len + 2);
+	size_t hl = (size_t)snprintf(hdr, sizeof(hdr), "*2\r\n$3\r\nSET\r\n$%zu\r\n", len);
+	char *in = malloc(hl + len + 2);
+
+	cr_assert(in != NULL && hl < sizeof(hdr));
 	struct resp_req r;
 	enum resp_status st = RESP_INCOMPLETE;
 
