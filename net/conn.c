@@ -449,9 +449,9 @@ void worker_run_queue(struct worker *w)
 		w->runq_head = c->next_run;
 		if (w->runq_head == NULL)
 			w->runq_tail = NULL;
-		/* acquire: pairs with the release in conn_schedule / task_finish */
-		atomic_store_explicit(&c->task, CONN_RUNNING, memory_order_relaxed);
-		atomic_thread_fence(memory_order_acquire);
+		/* acquire: the scheduler's CAS (acq_rel) released what it wrote before
+		 * queueing the connection; SCHEDULED → RUNNING observes it */
+		atomic_exchange_explicit(&c->task, CONN_RUNNING, memory_order_acquire);
 		do {
 			r = conn_run(c);
 			net_opts_g.quiescent();
