@@ -5,8 +5,12 @@
  * lookup is a binary search on a lower-cased copy of the name (commands are
  * case-insensitive). Dispatch follows Redis's processCommand() order:
  * existence, arity, then authentication — so error texts come out the same.
+ * COMMAND INFO and COMMAND DOCS re-emit, field for field and type for type,
+ * what Redis 7.0 sends, from the rows tools/gen_cmd_docs.py generated into
+ * cmd_docs.c; a command without a row falls back to its cmd_def fields.
  */
 #include "server/cmd.h"
+#include "server/cmd_docs.h"
 #include "concurrency/util.h"
 #include "net/conn.h"
 #include "net/reply.h"
@@ -83,8 +87,7 @@ const struct cmd_def *cmd_lookup(const char *name, size_t len)
 	return find_in(cmds, ncmds, name, len);
 }
 
-static const struct cmd_def *sub_lookup(const struct cmd_def *parent, const char *name,
-					size_t len)
+static const struct cmd_def *sub_lookup(const struct cmd_def *parent, const char *name, size_t len)
 {
 	for (const struct cmd_def *s = parent->subcmds; s && s->name; s++) {
 		const char *bar = strchr(s->name, '|');
@@ -122,7 +125,8 @@ static void reply_unknown_command(struct conn *c, int argc, const char **argv, c
 	char msg[512];
 	size_t n;
 
-	n = (size_t)snprintf(msg, sizeof(msg), "ERR unknown command '%.*s', with args beginning with: ",
+	n = (size_t)snprintf(msg, sizeof(msg),
+			     "ERR unknown command '%.*s', with args beginning with: ",
 			     (int)cstr_len(argv[0], argl[0], 128), argv[0]);
 	{
 		size_t args = 0;
@@ -234,9 +238,12 @@ int cmd_arg_is(struct cmd_req *r, int i, const char *lit)
 
 /* ---- COMMAND ------------------------------------------------------------ */
 
+/* cmd_def.flags bit i is printed as flag_names[i]; used only for commands with no cmd_docs.c row.
+ */
 static const char *const flag_names[] = {
-	"write", "readonly", "denyoom", "admin", "fast", "no_auth", "loading",
-	"stale", "noscript", NULL, "skip_monitor", "no_multi", "allow_busy",
+    [0] = "write",    [1] = "readonly",	     [2] = "denyoom",	[3] = "admin",
+    [4] = "fast",     [5] = "no_auth",	     [6] = "loading",	[7] = "stale",
+    [8] = "noscript", [10] = "skip_monitor", [11] = "no_multi", [12] = "allow_busy",
 };
 
 static int count_words(const char *s)
@@ -254,12 +261,14 @@ static int count_words(const char *s)
 	return n;
 }
 
-static void reply_words(struct conn *c, const char *s, const char *prefix)
+/* A set of the space-separated words in s, each as a simple string with
+ * prefix before it, or as a bulk string when bulk is set. */
+static void reply_words(struct conn *c, const char *s, const char *prefix, int bulk)
 {
 	reply_set(c, count_words(s));
 	while (s && *s) {
 		const char *e;
-		char w[64];
+		char w[128];
 
 		while (*s == ' ')
 			s++;
@@ -268,83 +277,270 @@ static void reply_words(struct conn *c, const char *s, const char *prefix)
 			e++;
 		if (e > s) {
 			snprintf(w, sizeof(w), "%s%.*s", prefix, (int)(e - s), s);
-			reply_simple(c, w);
+			if (bulk)
+				reply_bulk_cstr(c, w);
+			else
+				reply_simple(c, w);
 		}
 		s = e;
 	}
 }
 
-static void reply_command_info(struct conn *c, const struct cmd_def *d)
+static int count_subcmds(const struct cmd_def *d)
 {
-	int nflags = 0, nsub = 0;
+	int n = 0;
 
-	for (size_t i = 0; i < KV_ARRAY_LEN(flag_names); i++)
-		if (flag_names[i] && (d->flags & (1u << i)))
-			nflags++;
 	for (const struct cmd_def *s = d->subcmds; s && s->name; s++)
-		nsub++;
-	reply_array(c, 10);
-	reply_bulk_cstr(c, d->name);
-	reply_int(c, d->arity);
-	reply_set(c, nflags);
-	for (size_t i = 0; i < KV_ARRAY_LEN(flag_names); i++)
-		if (flag_names[i] && (d->flags & (1u << i)))
-			reply_simple(c, flag_names[i]);
-	reply_int(c, d->first_key);
-	reply_int(c, d->last_key);
-	reply_int(c, d->key_step);
-	reply_words(c, d->acl, "@");
-	reply_array(c, 0); /* tips */
-	if (d->first_key > 0) {
-		reply_array(c, 1);
-		reply_map(c, 3);
-		reply_bulk_cstr(c, "flags");
-		reply_set(c, 0);
-		reply_bulk_cstr(c, "begin_search");
-		reply_map(c, 2);
-		reply_bulk_cstr(c, "type");
+		n++;
+	return n;
+}
+
+/* One key spec as Redis's addReplyCommandKeySpecs() writes it. */
+static void reply_keyspec(struct conn *c, const struct cmd_doc_keyspec *k)
+{
+	static const char *const fk_names[][3] = {
+	    [CMD_DOC_FK_RANGE] = {"lastkey", "keystep", "limit"},
+	    [CMD_DOC_FK_KEYNUM] = {"keynumidx", "firstkey", "keystep"},
+	};
+
+	reply_map(c, k->notes ? 4 : 3);
+	if (k->notes) {
+		reply_bulk_cstr(c, "notes");
+		reply_bulk_cstr(c, k->notes);
+	}
+	reply_bulk_cstr(c, "flags");
+	reply_words(c, k->flags, "", 0);
+	reply_bulk_cstr(c, "begin_search");
+	reply_map(c, 2);
+	reply_bulk_cstr(c, "type");
+	switch (k->bs_type) {
+	case CMD_DOC_BS_INDEX:
 		reply_bulk_cstr(c, "index");
 		reply_bulk_cstr(c, "spec");
 		reply_map(c, 1);
 		reply_bulk_cstr(c, "index");
-		reply_int(c, d->first_key);
-		reply_bulk_cstr(c, "find_keys");
+		reply_int(c, k->bs_index);
+		break;
+	case CMD_DOC_BS_KEYWORD:
+		reply_bulk_cstr(c, "keyword");
+		reply_bulk_cstr(c, "spec");
 		reply_map(c, 2);
-		reply_bulk_cstr(c, "type");
-		reply_bulk_cstr(c, "range");
+		reply_bulk_cstr(c, "keyword");
+		reply_bulk_cstr(c, k->bs_keyword);
+		reply_bulk_cstr(c, "startfrom");
+		reply_int(c, k->bs_startfrom);
+		break;
+	default:
+		reply_bulk_cstr(c, "unknown");
+		reply_bulk_cstr(c, "spec");
+		reply_map(c, 0);
+		break;
+	}
+	reply_bulk_cstr(c, "find_keys");
+	reply_map(c, 2);
+	reply_bulk_cstr(c, "type");
+	if (k->fk_type == CMD_DOC_FK_RANGE || k->fk_type == CMD_DOC_FK_KEYNUM) {
+		reply_bulk_cstr(c, k->fk_type == CMD_DOC_FK_RANGE ? "range" : "keynum");
 		reply_bulk_cstr(c, "spec");
 		reply_map(c, 3);
-		reply_bulk_cstr(c, "lastkey");
-		reply_int(c, d->last_key < 0 ? d->last_key
-					     : d->last_key - d->first_key);
-		reply_bulk_cstr(c, "keystep");
-		reply_int(c, d->key_step);
-		reply_bulk_cstr(c, "limit");
-		reply_int(c, 0);
+		for (int i = 0; i < 3; i++) {
+			reply_bulk_cstr(c, fk_names[k->fk_type][i]);
+			reply_int(c, k->fk[i]);
+		}
 	} else {
-		reply_array(c, 0);
+		reply_bulk_cstr(c, "unknown");
+		reply_bulk_cstr(c, "spec");
+		reply_map(c, 0);
+	}
+}
+
+/* Key specs kvsd derives from its own first/last/step when no Redis row exists. */
+static void reply_legacy_keyspec(struct conn *c, const struct cmd_def *d)
+{
+	reply_set(c, 1);
+	reply_map(c, 3);
+	reply_bulk_cstr(c, "flags");
+	reply_set(c, 0);
+	reply_bulk_cstr(c, "begin_search");
+	reply_map(c, 2);
+	reply_bulk_cstr(c, "type");
+	reply_bulk_cstr(c, "index");
+	reply_bulk_cstr(c, "spec");
+	reply_map(c, 1);
+	reply_bulk_cstr(c, "index");
+	reply_int(c, d->first_key);
+	reply_bulk_cstr(c, "find_keys");
+	reply_map(c, 2);
+	reply_bulk_cstr(c, "type");
+	reply_bulk_cstr(c, "range");
+	reply_bulk_cstr(c, "spec");
+	reply_map(c, 3);
+	reply_bulk_cstr(c, "lastkey");
+	reply_int(c, d->last_key < 0 ? d->last_key : d->last_key - d->first_key);
+	reply_bulk_cstr(c, "keystep");
+	reply_int(c, d->key_step);
+	reply_bulk_cstr(c, "limit");
+	reply_int(c, 0);
+}
+
+/*
+ * COMMAND INFO's ten fields, as Redis 7.0's addReplyCommandInfo() writes them.
+ * Name, arity and the legacy key range are kvsd's own (what it enforces);
+ * flags, ACL categories, tips and key specs are Redis's documented ones from
+ * cmd_docs.c, falling back to the row's fields for a command Redis lacks.
+ */
+static void reply_command_info(struct conn *c, const struct cmd_def *d)
+{
+	const struct cmd_doc *doc = cmd_docs_find(d->name);
+	int nsub = count_subcmds(d);
+
+	reply_array(c, 10);
+	reply_bulk_cstr(c, d->name);
+	reply_int(c, d->arity);
+	if (doc) {
+		reply_words(c, doc->flags, "", 0);
+	} else {
+		int nflags = 0;
+
+		for (size_t i = 0; i < KV_ARRAY_LEN(flag_names); i++)
+			if (flag_names[i] && (d->flags & (1u << i)))
+				nflags++;
+		reply_set(c, nflags);
+		for (size_t i = 0; i < KV_ARRAY_LEN(flag_names); i++)
+			if (flag_names[i] && (d->flags & (1u << i)))
+				reply_simple(c, flag_names[i]);
+	}
+	reply_int(c, d->first_key);
+	reply_int(c, d->last_key);
+	reply_int(c, d->key_step);
+	if (doc) {
+		reply_words(c, doc->acl, "", 0);
+		reply_words(c, doc->tips, "", 1);
+		reply_set(c, doc->nkeyspecs);
+		for (int i = 0; i < doc->nkeyspecs; i++)
+			reply_keyspec(c, &doc->keyspecs[i]);
+	} else {
+		reply_words(c, d->acl, "@", 0);
+		reply_set(c, 0); /* tips */
+		if (d->first_key > 0)
+			reply_legacy_keyspec(c, d);
+		else
+			reply_set(c, 0);
+	}
+	if (nsub == 0) {
+		reply_set(c, 0);
+		return;
 	}
 	reply_array(c, nsub);
 	for (const struct cmd_def *s = d->subcmds; s && s->name; s++)
 		reply_command_info(c, s);
 }
 
+/* An argument list as Redis 7.0's addReplyCommandArgList() writes it. */
+static void reply_doc_args(struct conn *c, const struct cmd_doc_arg *a, int n)
+{
+	static const char *const arg_flags[] = {"optional", "multiple", "multiple_token"};
+
+	reply_array(c, n);
+	for (int i = 0; i < n; i++, a++) {
+		int nested = strcmp(a->type, "oneof") == 0 || strcmp(a->type, "block") == 0;
+		int nflags = 0;
+
+		for (size_t f = 0; f < KV_ARRAY_LEN(arg_flags); f++)
+			nflags += !!(a->flags & (1u << f));
+		reply_map(c, 2 + !!(a->flags & CMD_DOC_ARG_KEY_SPEC) + !!a->token + !!a->summary +
+				 !!a->since + !!a->deprecated_since + !!nflags + nested);
+		reply_bulk_cstr(c, "name");
+		reply_bulk_cstr(c, a->name);
+		reply_bulk_cstr(c, "type");
+		reply_bulk_cstr(c, a->type);
+		if (a->flags & CMD_DOC_ARG_KEY_SPEC) {
+			reply_bulk_cstr(c, "key_spec_index");
+			reply_int(c, a->key_spec_index);
+		}
+		if (a->token) {
+			reply_bulk_cstr(c, "token");
+			reply_bulk_cstr(c, a->token);
+		}
+		if (a->summary) {
+			reply_bulk_cstr(c, "summary");
+			reply_bulk_cstr(c, a->summary);
+		}
+		if (a->since) {
+			reply_bulk_cstr(c, "since");
+			reply_bulk_cstr(c, a->since);
+		}
+		if (a->deprecated_since) {
+			reply_bulk_cstr(c, "deprecated_since");
+			reply_bulk_cstr(c, a->deprecated_since);
+		}
+		if (nflags) {
+			reply_bulk_cstr(c, "flags");
+			reply_set(c, nflags);
+			for (size_t f = 0; f < KV_ARRAY_LEN(arg_flags); f++)
+				if (a->flags & (1u << f))
+					reply_simple(c, arg_flags[f]);
+		}
+		if (nested) {
+			reply_bulk_cstr(c, "arguments");
+			reply_doc_args(c, a->args, a->nargs);
+		}
+	}
+}
+
+static void reply_kv(struct conn *c, const char *k, const char *v)
+{
+	if (v) {
+		reply_bulk_cstr(c, k);
+		reply_bulk_cstr(c, v);
+	}
+}
+
+/*
+ * The name and the documentation map of one command, as Redis 7.0's
+ * addReplyCommandDocs() writes them; the subcommands are kvsd's own.
+ */
 static void reply_command_docs(struct conn *c, const struct cmd_def *d)
 {
-	int nsub = 0;
+	const struct cmd_doc *doc = cmd_docs_find(d->name);
+	int nsub = count_subcmds(d);
+	int has_flags = doc && doc->doc_flags && doc->doc_flags[0];
 
-	for (const struct cmd_def *s = d->subcmds; s && s->name; s++)
-		nsub++;
 	reply_bulk_cstr(c, d->name);
-	reply_map(c, nsub ? 5 : 4);
-	reply_bulk_cstr(c, "summary");
-	reply_bulk_cstr(c, d->summary ? d->summary : "");
-	reply_bulk_cstr(c, "since");
-	reply_bulk_cstr(c, d->since ? d->since : "1.0.0");
-	reply_bulk_cstr(c, "group");
-	reply_bulk_cstr(c, d->group ? d->group : "generic");
-	reply_bulk_cstr(c, "complexity");
-	reply_bulk_cstr(c, d->complexity ? d->complexity : "O(1)");
+	if (doc == NULL) {
+		reply_map(c, nsub ? 5 : 4);
+		reply_kv(c, "summary", d->summary ? d->summary : "");
+		reply_kv(c, "since", d->since ? d->since : "1.0.0");
+		reply_kv(c, "group", d->group ? d->group : "generic");
+		reply_kv(c, "complexity", d->complexity ? d->complexity : "O(1)");
+	} else {
+		reply_map(c, 1 + !!doc->summary + !!doc->since + !!doc->complexity + has_flags +
+				 !!doc->deprecated_since + !!doc->replaced_by + !!doc->nhistory +
+				 !!doc->nargs + !!nsub);
+		reply_kv(c, "summary", doc->summary);
+		reply_kv(c, "since", doc->since);
+		reply_kv(c, "group", doc->group);
+		reply_kv(c, "complexity", doc->complexity);
+		if (has_flags) {
+			reply_bulk_cstr(c, "doc_flags");
+			reply_words(c, doc->doc_flags, "", 0);
+		}
+		reply_kv(c, "deprecated_since", doc->deprecated_since);
+		reply_kv(c, "replaced_by", doc->replaced_by);
+		if (doc->nhistory) {
+			reply_bulk_cstr(c, "history");
+			reply_set(c, doc->nhistory);
+			for (int i = 0; i < doc->nhistory; i++) {
+				reply_array(c, 2);
+				reply_bulk_cstr(c, doc->history[i].version);
+				reply_bulk_cstr(c, doc->history[i].changes);
+			}
+		}
+		if (doc->nargs) {
+			reply_bulk_cstr(c, "arguments");
+			reply_doc_args(c, doc->args, doc->nargs);
+		}
+	}
 	if (nsub) {
 		reply_bulk_cstr(c, "subcommands");
 		reply_map(c, nsub);
@@ -479,25 +675,25 @@ static void command_getkeys(struct cmd_req *r)
 static void command_help(struct cmd_req *r)
 {
 	static const char *const lines[] = {
-		"COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-		"(no subcommand)",
-		"    Return details about all Redis commands.",
-		"COUNT",
-		"    Return the total number of commands in this Redis server.",
-		"LIST",
-		"    Return a list of all commands in this Redis server.",
-		"INFO [<command-name> ...]",
-		"    Return details about multiple Redis commands.",
-		"    If no command names are given, documentation details for all",
-		"    commands are returned.",
-		"DOCS [<command-name> ...]",
-		"    Return documentation details about multiple Redis commands.",
-		"    If no command names are given, documentation details for all",
-		"    commands are returned.",
-		"GETKEYS <full-command>",
-		"    Return the keys from a full Redis command.",
-		"HELP",
-		"    Print this help.",
+	    "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+	    "(no subcommand)",
+	    "    Return details about all Redis commands.",
+	    "COUNT",
+	    "    Return the total number of commands in this Redis server.",
+	    "LIST",
+	    "    Return a list of all commands in this Redis server.",
+	    "INFO [<command-name> ...]",
+	    "    Return details about multiple Redis commands.",
+	    "    If no command names are given, documentation details for all",
+	    "    commands are returned.",
+	    "DOCS [<command-name> ...]",
+	    "    Return documentation details about multiple Redis commands.",
+	    "    If no command names are given, documentation details for all",
+	    "    commands are returned.",
+	    "GETKEYS <full-command>",
+	    "    Return the keys from a full Redis command.",
+	    "HELP",
+	    "    Print this help.",
 	};
 
 	reply_array(r->c, (long long)KV_ARRAY_LEN(lines));
@@ -506,23 +702,23 @@ static void command_help(struct cmd_req *r)
 }
 
 static const struct cmd_def command_subcmds[] = {
-	{"command|count", command_count, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow connection",
-	 "server", "Get total number of Redis commands", "2.8.13", "O(1)", NULL},
-	{"command|docs", command_docs, -2, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow connection",
-	 "server", "Get array of specific Redis command documentation", "7.0.0",
-	 "O(N) where N is the number of commands to look up", NULL},
-	{"command|getkeys", command_getkeys, -4, CMD_LOADING | CMD_STALE, 0, 0, 0,
-	 "slow connection", "server", "Extract keys given a full Redis command", "2.8.13",
-	 "O(N) where N is the number of arguments to the command", NULL},
-	{"command|help", command_help, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow connection",
-	 "server", "Show helpful text about the different subcommands", "5.0.0", "O(1)", NULL},
-	{"command|info", command_info, -2, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow connection",
-	 "server", "Get array of specific Redis command details, or all when no argument is given.",
-	 "2.8.13", "O(N) where N is the number of commands to look up", NULL},
-	{"command|list", command_list, -2, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow connection",
-	 "server", "Get an array of Redis command names", "7.0.0",
-	 "O(N) where N is the total number of Redis commands", NULL},
-	{NULL},
+    {"command|count", command_count, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow connection",
+     "server", "Get total number of Redis commands", "2.8.13", "O(1)", NULL},
+    {"command|docs", command_docs, -2, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow connection",
+     "server", "Get array of specific Redis command documentation", "7.0.0",
+     "O(N) where N is the number of commands to look up", NULL},
+    {"command|getkeys", command_getkeys, -4, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow connection",
+     "server", "Extract keys given a full Redis command", "2.8.13",
+     "O(N) where N is the number of arguments to the command", NULL},
+    {"command|help", command_help, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow connection", "server",
+     "Show helpful text about the different subcommands", "5.0.0", "O(1)", NULL},
+    {"command|info", command_info, -2, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow connection",
+     "server", "Get array of specific Redis command details, or all when no argument is given.",
+     "2.8.13", "O(N) where N is the number of commands to look up", NULL},
+    {"command|list", command_list, -2, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow connection",
+     "server", "Get an array of Redis command names", "7.0.0",
+     "O(N) where N is the total number of Redis commands", NULL},
+    {.name = NULL},
 };
 
 static void command_cmd(struct cmd_req *r)
@@ -531,7 +727,16 @@ static void command_cmd(struct cmd_req *r)
 }
 
 /* The COMMAND row lives here, beside the table it describes. */
-const struct cmd_def cmd_command_def = {
-	"command", command_cmd, -1, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow connection",
-	"server", "Get array of Redis command details", "2.8.13",
-	"O(N) where N is the total number of Redis commands", command_subcmds};
+const struct cmd_def cmd_command_def = {"command",
+					command_cmd,
+					-1,
+					CMD_LOADING | CMD_STALE,
+					0,
+					0,
+					0,
+					"slow connection",
+					"server",
+					"Get array of Redis command details",
+					"2.8.13",
+					"O(N) where N is the total number of Redis commands",
+					command_subcmds};
