@@ -46,7 +46,7 @@
 static const char *const loglevel_names[] = {"debug",	"verbose", "notice",
 					     "warning", NULL};
 /* Map implementations selectable at start-up; kvsd's own map is added here. */
-static const char *const map_names[] = {"urcu", NULL};
+static const char *const map_names[] = {"kvsd", "urcu", NULL};
 /* kvsd has no persistence yet: these exist so tools that read them (redis-benchmark
  * reads save and appendonly at start-up) see the truth, and setting them to anything
  * that promises persistence is refused rather than silently ignored. */
@@ -101,8 +101,9 @@ static const struct cfg_def table[CFG_COUNT_] = {
     [CFG_DATABASES] = {"databases", CFG_T_INT, "1", 1, 1, NULL, CFG_IMMUTABLE,
 		       "Number of databases. kvsd has exactly one (SELECT 0 only); the key "
 		       "exists so tools that read it work."},
-    [CFG_MAP] = {"map", CFG_T_ENUM, "urcu", 0, 0, map_names, CFG_IMMUTABLE,
-		 "Hash map implementation behind the key space: urcu (liburcu's cds_lfht)."},
+    [CFG_MAP] = {"map", CFG_T_ENUM, "kvsd", 0, 0, map_names, CFG_IMMUTABLE,
+		 "Hash map implementation behind the key space: kvsd (kvsd's own lock-free map) "
+		 "or urcu (liburcu's cds_lfht, the reference)."},
     [CFG_DIR] = {"dir", CFG_T_STRING, "", 0, 0, NULL, CFG_PROTECTED,
 		 "Working directory, entered at start-up (files such as the pidfile are "
 		 "relative to it); empty keeps the directory kvsd was started in. CONFIG GET "

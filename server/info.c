@@ -288,8 +288,9 @@ static void sec_kvsd(struct sb *b)
 	net_get_stats(&s);
 	sb_printf(b,
 		  "# Kvsd\r\nkvsd_version:%s\r\nmap:%s\r\nworkers:%d\r\n"
-		  "reclaim_pending_bytes:%lld\r\n",
-		  KVSD_VERSION, map ? map : "", s.workers, (long long)kvmap_pending_bytes());
+		  "ebr_epoch:%llu\r\nebr_limbo_bytes:%lld\r\n",
+		  KVSD_VERSION, map ? map : "", s.workers, (unsigned long long)kvmap_epoch(),
+		  (long long)kvmap_pending_bytes());
 	free(map);
 }
 

@@ -71,8 +71,11 @@ static void on_thread_stop(int idx)
 
 static void on_thread_cron(int idx)
 {
-	if (idx == 0)
+	if (idx == 0) {
 		info_cron();
+		/* shrink, help a resize in progress, free garbage parked threads left */
+		kvmap_maintain(db_map(the_db));
+	}
 }
 
 static void on_conn_init(struct conn *c)
@@ -226,12 +229,12 @@ int server_setup(int argc, char **argv)
 	info.start_ms = db_now_ms();
 	info.executable = argv[0];
 	info.config_file = cfg_file();
-	LOG(LOG_NOTICE, "kvsd %s starting, pid=%d, threads=%lld, map=urcu", KVSD_VERSION,
-	    (int)getpid(), cfg_int(CFG_THREADS));
+	LOG(LOG_NOTICE, "kvsd %s starting, pid=%d, threads=%lld, map=%s", KVSD_VERSION,
+	    (int)getpid(), cfg_int(CFG_THREADS), cfg_enum_name(CFG_MAP));
 
 	kvmap_setup();
 	kvmap_thread_register();
-	the_db = db_create(KVMAP_URCU);
+	the_db = db_create(cfg_int(CFG_MAP) == 0 ? KVMAP_KVSD : KVMAP_URCU);
 	if (the_db == NULL) {
 		fprintf(stderr, "kvsd: cannot create the keyspace\n");
 		return -1;

@@ -1,47 +1,64 @@
 /*
  * entry.c — building and freeing struct kv_entry.
  *
- * An entry is a single mem_alloc() block: the fixed header (the backend's
- * reserved words, hash, expiry, lengths, type), then the key bytes, the value
- * bytes and a NUL, so a value can be handed to strtoll() and friends without
- * a copy. One allocation per key keeps memory per key low and makes a
- * retired entry one mem_free(). The hash is computed here with kvmap_hash(),
- * so kvmap_setup() must have run.
+ * An entry is a single mem_alloc() block: a 16-byte header (expiry, key and
+ * value lengths, type), then the key bytes and the value bytes. 16-byte keys
+ * with 64-byte values make 96 bytes, exactly one jemalloc size class, which
+ * is why there is no stored hash (kvsd's map keeps a 16-bit tag in the slot
+ * and recomputes SipHash when it migrates an entry) and no NUL terminator
+ * (commands parse values by length). The URCU backend needs a cds_lfht node,
+ * an rcu_head and the hash per entry: while an URCU map exists, entries get
+ * a KV_PREFIX_BYTES prefix in front of the header, flagged in the header so
+ * kv_entry_free() can find the block's start whichever map the entry met.
  */
+#include <assert.h>
 #include <string.h>
 
 #include "concurrency/mem.h"
 #include "concurrency/util.h"
 #include "storage/kvmap.h"
+#include "storage/kvmap_internal.h"
+
+static_assert(sizeof(struct kv_entry) == 16, "the entry header is 16 bytes");
+static_assert(KV_PREFIX_BYTES % 8 == 0, "slot words need 8-aligned entries");
 
 struct kv_entry *kv_entry_new(const void *key, size_t klen, const void *val, size_t vlen,
 			      int64_t expire_ms)
 {
-	KV_ASSERT(klen <= UINT32_MAX && vlen <= UINT32_MAX);
-	size_t hdr = offsetof(struct kv_entry, data);
-	struct kv_entry *e = mem_alloc(hdr + klen + vlen + 1);
+	KV_ASSERT(klen <= KV_LEN_MAX && vlen <= KV_LEN_MAX);
+	/* relaxed: the flag only sizes this allocation; an URCU map created
+	 * concurrently with entry building is a caller bug its insert asserts */
+	bool prefix = atomic_load_explicit(&kvmap_urcu_maps, memory_order_relaxed) > 0;
+	size_t pre = prefix ? KV_PREFIX_BYTES : 0;
+	size_t spare = val ? 0 : 1;
+	char *base = mem_alloc(pre + sizeof(struct kv_entry) + klen + vlen + spare);
+	struct kv_entry *e = (struct kv_entry *)(void *)(base + pre);
 
-	memset(e, 0, hdr);
-	e->hash = kvmap_hash(key, klen);
+	if (prefix) {
+		memset(base, 0, pre);
+		*kv_entry_prefix_hash(e) = kvmap_hash(key, klen);
+	}
 	e->expire_ms = expire_ms;
 	e->klen = (uint32_t)klen;
+	e->prefix = prefix;
+	e->spare = 0;
 	e->vlen = (uint32_t)vlen;
 	e->type = KV_STRING;
 	if (klen)
 		memcpy(e->data, key, klen);
 	if (val && vlen)
 		memcpy(e->data + klen, val, vlen);
-	e->data[klen + vlen] = '\0';
 	return e;
 }
 
 void kv_entry_free(struct kv_entry *e)
 {
-	mem_free(e);
+	if (e)
+		mem_free((char *)e - (e->prefix ? KV_PREFIX_BYTES : 0));
 }
 
 size_t kv_entry_size(const struct kv_entry *e)
 {
 	/* mem_usable() only reads the allocator's metadata for the block */
-	return mem_usable((void *)e);
+	return mem_usable((char *)(uintptr_t)e - (e->prefix ? KV_PREFIX_BYTES : 0));
 }

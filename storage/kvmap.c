@@ -4,10 +4,12 @@
  * pending-byte counters, and the dispatch of every map call to its backend's
  * struct kvmap_ops.
  *
- * Reclamation is liburcu's QSBR flavour for the cds_lfht backend: a
- * registered thread is an RCU reader whenever it is online, and announces a
- * quiescent state between tasks. kvsd's own map will hook its epoch
- * reclaimer into the same register/quiescent/offline calls.
+ * Reclamation: every registered thread is a reader of both reclaimers —
+ * liburcu's QSBR flavour for the cds_lfht backend and the process's epoch
+ * domain (concurrency/ebr.h) for kvsd's map — whenever it is online, and
+ * register / quiescent / offline / online drive both. Both fast paths are a
+ * load and a compare when no grace period is pending, so driving the idle
+ * one costs next to nothing and either backend can be used at any time.
  *
  * Counters are sharded by thread (registration order modulo KVMAP_SHARDS),
  * each shard on its own cache line: an insert or retire touches only its
@@ -26,6 +28,7 @@
 
 #include <urcu-qsbr.h>
 
+#include "concurrency/ebr.h"
 #include "concurrency/util.h"
 #include "storage/kvmap_internal.h"
 #include "storage/siphash.h"
@@ -33,6 +36,11 @@
 /* Written once under pthread_once in kvmap_setup(), read-only afterwards. */
 static uint8_t kvmap_seed[16];
 static pthread_once_t kvmap_seed_once = PTHREAD_ONCE_INIT;
+
+/* The epoch domain; created once by kvmap_setup(), read-only pointer afterwards. */
+static struct ebr *kvmap_ebr;
+
+_Atomic int kvmap_urcu_maps;
 
 /* Next shard to hand to a thread; relaxed: only distinctness matters. */
 static _Atomic unsigned kvmap_next_shard;
@@ -49,6 +57,7 @@ static _Thread_local struct {
 	unsigned shard; /* 0 = not assigned yet; else shard index + 1 */
 	bool registered;
 	bool online;
+	struct ebr_thread *ebr; /* this thread's epoch record while registered */
 } kvmap_self;
 
 static void kvmap_fill_random(uint8_t *buf, size_t len)
@@ -84,6 +93,10 @@ static void kvmap_fill_random(uint8_t *buf, size_t len)
 static void kvmap_seed_init(void)
 {
 	kvmap_fill_random(kvmap_seed, sizeof(kvmap_seed));
+	/* 4 MiB per thread before a retire collects: one hz tick of heavy SETs */
+	kvmap_ebr = ebr_create((size_t)4 << 20);
+	if (!kvmap_ebr)
+		KV_PANIC("kvmap: out of memory creating the epoch domain");
 }
 
 void kvmap_setup(void)
@@ -101,6 +114,16 @@ void kvmap_teardown(void)
 	if (was_online)
 		kvmap_thread_offline();
 	rcu_barrier();
+	/* The other threads stopped (offline or unregistered): two advances per
+	 * collect; a few rounds free everything, including garbage the frees
+	 * themselves retire (none today). */
+	if (kvmap_ebr) {
+		struct ebr_thread *t = kvmap_self.ebr ? kvmap_self.ebr : ebr_register(kvmap_ebr);
+		for (int i = 0; i < 8 && ebr_pending_bytes(kvmap_ebr) > 0; i++)
+			(void)ebr_collect(t);
+		if (!kvmap_self.ebr)
+			ebr_unregister(t);
+	}
 	if (was_online)
 		kvmap_thread_online();
 }
@@ -126,7 +149,12 @@ void kvmap_thread_register(void)
 {
 	if (kvmap_self.registered)
 		return;
+	kvmap_setup();
 	rcu_register_thread();
+	kvmap_self.ebr = ebr_register(kvmap_ebr);
+	if (!kvmap_self.ebr)
+		KV_PANIC("kvmap: out of memory registering a thread");
+	ebr_online(kvmap_self.ebr);
 	kvmap_self.registered = true;
 	kvmap_self.online = true;
 	(void)kvmap_thread_shard();
@@ -138,6 +166,8 @@ void kvmap_thread_unregister(void)
 		return;
 	kvmap_tsan_quiescent();
 	rcu_unregister_thread();
+	ebr_unregister(kvmap_self.ebr); /* goes offline, orphans its garbage */
+	kvmap_self.ebr = NULL;
 	kvmap_self.registered = false;
 	kvmap_self.online = false;
 }
@@ -146,6 +176,8 @@ void kvmap_quiescent(void)
 {
 	kvmap_tsan_quiescent();
 	rcu_quiescent_state();
+	if (kvmap_self.ebr)
+		ebr_quiescent(kvmap_self.ebr);
 }
 
 void kvmap_thread_offline(void)
@@ -154,6 +186,7 @@ void kvmap_thread_offline(void)
 		return;
 	kvmap_tsan_quiescent();
 	rcu_thread_offline();
+	ebr_offline(kvmap_self.ebr);
 	kvmap_self.online = false;
 }
 
@@ -162,6 +195,7 @@ void kvmap_thread_online(void)
 	if (!kvmap_self.registered || kvmap_self.online)
 		return;
 	rcu_thread_online();
+	ebr_online(kvmap_self.ebr);
 	kvmap_self.online = true;
 }
 
@@ -178,9 +212,20 @@ void kvmap_pending_add(int64_t d)
 	atomic_fetch_add_explicit(&kvmap_pending[kvmap_thread_shard()].v, d, memory_order_relaxed);
 }
 
+void kvmap_retire(void *p, size_t bytes, void (*fn)(void *))
+{
+	KV_ASSERT(kvmap_self.ebr != NULL);
+	ebr_retire(kvmap_self.ebr, p, bytes, fn);
+}
+
+uint64_t kvmap_epoch(void)
+{
+	return kvmap_ebr ? ebr_epoch(kvmap_ebr) : 0;
+}
+
 int64_t kvmap_pending_bytes(void)
 {
-	int64_t sum = 0;
+	int64_t sum = kvmap_ebr ? ebr_pending_bytes(kvmap_ebr) : 0;
 
 	for (unsigned i = 0; i < KVMAP_SHARDS; i++)
 		/* relaxed: statistic; exact once the callbacks have been waited for */
@@ -222,6 +267,8 @@ struct kvmap *kvmap_create(enum kvmap_backend backend, size_t initial_buckets)
 	switch (backend) {
 	case KVMAP_URCU:
 		return kvmap_urcu_ops.create(initial_buckets);
+	case KVMAP_KVSD:
+		return kvmap_kvsd_ops.create(initial_buckets);
 	}
 	return NULL;
 }
@@ -277,4 +324,13 @@ uint64_t kvmap_scan(struct kvmap *m, uint64_t cursor, size_t count, kvmap_visit_
 const struct kv_entry *kvmap_random(struct kvmap *m, uint64_t rnd)
 {
 	return m->ops->random(m, rnd);
+}
+
+void kvmap_maintain(struct kvmap *m)
+{
+	if (m->ops->maintain)
+		m->ops->maintain(m);
+	/* frees what parked threads donated; a no-op when nothing is pending */
+	if (kvmap_self.ebr)
+		(void)ebr_collect(kvmap_self.ebr);
 }

@@ -1,28 +1,41 @@
 /*
  * kvmap.h — the key-value map every command runs against, and its entries.
  *
- * An entry (struct kv_entry) is one allocation holding the key, the value and
- * the absolute expiry time. Once published in a map it is immutable: a write
- * builds a new entry and swaps it in (kvmap_set / kvmap_replace), so a reader
- * never sees a torn value, and read-modify-write commands are CAS loops on
- * kvmap_replace(). Removed or replaced entries are retired to the reclaimer and
- * freed only when no thread can still hold them.
+ * An entry (struct kv_entry) is one allocation holding the expiry time, the
+ * key and the value (16 header bytes, then the bytes; no terminator). Once
+ * published in a map it is immutable: a write builds a new entry and swaps it
+ * in (kvmap_set / kvmap_replace), so a reader never sees a torn value, and
+ * read-modify-write commands are CAS loops on kvmap_replace(). Removed or
+ * replaced entries are retired to the reclaimer and freed only when no thread
+ * can still hold them.
  *
- * Backends: KVMAP_URCU is liburcu's cds_lfht (QSBR flavour, auto-resize,
- * split-ordered lists; Shalev & Shavit 2006). kvsd's own map arrives as a
- * second backend (issue "own map"); the interface is the contract both keep.
+ * Backends:
+ *  - KVMAP_KVSD (default), kvsd's own map (kvmap_kvsd.c): open addressing over
+ *    cache-line buckets of eight 64-bit slot words (16-bit hash tag | entry
+ *    pointer | flags), bucketized linear probing, in-place CAS updates, and
+ *    online cooperative chunked migration for grow / shrink / tombstone purge
+ *    (forwarding by freezing slots, as in Java's ConcurrentHashMap and Maier,
+ *    Sanders & Dementiev's growt). Reclamation: epochs (concurrency/ebr.h).
+ *  - KVMAP_URCU, liburcu's cds_lfht (QSBR flavour, auto-resize, split-ordered
+ *    lists; Shalev & Shavit 2006): the reference the first is tested and
+ *    measured against. Its node, rcu_head and the hash live in a 40-byte
+ *    prefix that kv_entry_new() adds in front of an entry while any URCU map
+ *    exists in the process; kvsd's map needs no per-entry header.
  *
  * Threads: every thread that calls a kvmap function registers once with
- * kvmap_thread_register() and is then "online". Pointers returned by lookups
- * and passed to visitors are valid until the calling thread next calls
- * kvmap_quiescent() or kvmap_thread_offline(): copy what you need first.
- * A thread must go offline (or unregister) before it blocks for long (epoll),
- * or reclamation stalls for everyone. kvmap_create/destroy are not concurrent
- * with anything else on that map.
+ * kvmap_thread_register() and is then "online" (for both reclaimers). Pointers
+ * returned by lookups and passed to visitors are valid until the calling
+ * thread next calls kvmap_quiescent() or kvmap_thread_offline(): copy what you
+ * need first. A thread must go offline (or unregister) before it blocks for
+ * long (epoll), or reclamation stalls for everyone. kvmap_create/destroy are
+ * not concurrent with anything else on that map.
  * Ordering: a successful insert/set/replace releases the entry's bytes; a
- * lookup that returns it acquires them (through the backend's publication).
- * Progress: lookups are wait-free (cds_lfht under QSBR); updates are
- * lock-free CAS loops inside the backend; retire never blocks.
+ * lookup that returns it acquires them.
+ * Progress: lookups are wait-free (KVSD: at most one pass over the probe
+ * sequence plus one more in the next table after a finished migration; no
+ * store); updates are lock-free CAS loops; a writer that meets a migration
+ * helps it, and may re-copy a chunk another helper is slow to finish, so it
+ * never waits for one thread. Retire never blocks.
  * Errors: 0 / -errno.
  */
 #ifndef KVSD_KVMAP_H
@@ -35,15 +48,17 @@ enum kv_type {
 	KV_STRING = 0,
 };
 
+/* Largest key or value: 1 GiB - 1 (Redis caps both at 512 MB). */
+#define KV_LEN_MAX ((1u << 30) - 1)
+
 struct kv_entry {
-	/* reserved for the backend (cds_lfht node + rcu_head); never touched by callers */
-	void *backend[4];
-	uint64_t hash;
-	int64_t expire_ms; /* absolute unix time in ms; 0 = no expiry */
-	uint32_t klen;
-	uint32_t vlen;
-	uint8_t type;
-	char data[]; /* klen key bytes, then vlen value bytes, then a NUL */
+	int64_t expire_ms;   /* absolute unix time in ms; 0 = no expiry */
+	uint32_t klen : 30;  /* key bytes */
+	uint32_t prefix : 1; /* allocation starts 40 bytes earlier (URCU node); entry.c only */
+	uint32_t spare : 1;
+	uint32_t vlen : 30; /* value bytes */
+	uint32_t type : 2;  /* enum kv_type */
+	char data[];	    /* klen key bytes, then vlen value bytes (no terminator) */
 };
 
 static inline const char *kv_entry_key(const struct kv_entry *e)
@@ -58,14 +73,15 @@ static inline const char *kv_entry_val(const struct kv_entry *e)
 
 enum kvmap_backend {
 	KVMAP_URCU = 0,
+	KVMAP_KVSD = 1,
 };
 
 struct kvmap;
 
 /* ---- process set-up: call once before anything else, from the main thread. */
-/* Seeds the keyed hash from getrandom(). Idempotent. */
+/* Seeds the keyed hash from getrandom() and creates the epoch domain. Idempotent. */
 void kvmap_setup(void);
-/* Waits for all retired entries to be freed (call after threads stopped). */
+/* Frees every retired entry and table (call after the other threads stopped). */
 void kvmap_teardown(void);
 
 /* ---- hashing: SipHash-1-2 keyed with a per-process random 128-bit seed. */
@@ -81,8 +97,10 @@ void kvmap_thread_offline(void);
 void kvmap_thread_online(void);
 
 /* ---- entries. */
-/* Builds an unpublished entry. value may be NULL (bytes left uninitialised for
- * the caller to fill through kv_entry_mutval() before publishing). */
+/* Builds an unpublished entry (klen, vlen <= KV_LEN_MAX). value may be NULL:
+ * the vlen bytes are left for the caller to fill through kv_entry_mutval()
+ * before publishing, and one spare byte follows them (room for a terminator
+ * the caller may write; entries built from a value have no such byte). */
 struct kv_entry *kv_entry_new(const void *key, size_t klen, const void *val, size_t vlen,
 			      int64_t expire_ms);
 static inline char *kv_entry_mutval(struct kv_entry *e)
@@ -95,6 +113,7 @@ void kv_entry_free(struct kv_entry *e);
 size_t kv_entry_size(const struct kv_entry *e);
 
 /* ---- the map. */
+/* initial_buckets: a sizing hint (0 = default); rounded up to a power of two. */
 struct kvmap *kvmap_create(enum kvmap_backend backend, size_t initial_buckets);
 /* Frees the map and every entry in it. No other thread may use it. */
 void kvmap_destroy(struct kvmap **m);
@@ -133,16 +152,25 @@ typedef void (*kvmap_visit_fn)(const struct kv_entry *e, void *arg);
  * SCAN: visits about `count` entries starting at `cursor` (0 = start) and
  * returns the cursor to continue from (0 when the scan is complete). Every
  * entry present for the whole scan is visited at least once; entries may be
- * visited twice. Cost: the cds_lfht backend has no seek by hash, so resuming
- * at a cursor walks the list from its head — O(N) per call, O(N^2/COUNT) for a
- * whole scan. kvsd's own map gives O(COUNT).
+ * visited twice. Cost: kvsd's map walks home buckets in reverse-bit cursor
+ * order (Redis's dictScan), O(COUNT) per call (at most 10*COUNT empty
+ * buckets), and the guarantee holds while the table grows, shrinks or
+ * migrates between or during calls. The cds_lfht backend has no seek by hash,
+ * so resuming at a cursor walks the list from its head — O(N) per call.
  */
 uint64_t kvmap_scan(struct kvmap *m, uint64_t cursor, size_t count, kvmap_visit_fn fn, void *arg);
 
 /* An entry chosen with the help of rnd (uniform enough for RANDOMKEY), or NULL if empty. */
 const struct kv_entry *kvmap_random(struct kvmap *m, uint64_t rnd);
 
-/* Retired-but-not-yet-freed bytes, for INFO. */
+/* Periodic upkeep (the server's hz timer; any registered thread): shrinks a
+ * KVSD table whose load fell below 1/8, helps a migration in progress and
+ * collects epoch garbage of parked threads. No-op work for URCU. */
+void kvmap_maintain(struct kvmap *m);
+
+/* Retired-but-not-yet-freed bytes (both reclaimers), for INFO. */
 int64_t kvmap_pending_bytes(void);
+/* The epoch reclaimer's global epoch, for INFO (ebr_epoch). */
+uint64_t kvmap_epoch(void);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * kvmap_internal.h — what kvmap.c (dispatch, hashing, thread state, counters)
- * shares with the map backends (kvmap_urcu.c; later kvsd's own map).
+ * and entry.c share with the map backends (kvmap_urcu.c, kvmap_kvsd.c).
  *
  * A backend embeds struct kvmap as the first member of its own map struct and
  * fills a struct kvmap_ops; kvmap.c forwards the public calls to it. Entry
@@ -8,8 +8,11 @@
  * kvmap_count() is O(shards) and no update contends on one atomic; retired
  * bytes go through kvmap_pending_add() the same way.
  *
+ * kvmap_retire() hands an object to the epoch reclaimer (kvsd's map).
+ *
  * Threads: kvmap_count_add / kvmap_pending_add may be called from any thread,
- * registered or not (the reclaimer's callback thread is not).
+ * registered or not (the reclaimer's callback thread is not); kvmap_retire
+ * and kvmap_collect only from registered threads.
  * Ordering: the counters are statistics; they publish nothing (relaxed).
  */
 #ifndef KVSD_KVMAP_INTERNAL_H
@@ -43,6 +46,7 @@ struct kvmap_ops {
 	uint64_t (*scan)(struct kvmap *m, uint64_t cursor, size_t count, kvmap_visit_fn fn,
 			 void *arg);
 	const struct kv_entry *(*random)(struct kvmap *m, uint64_t rnd);
+	void (*maintain)(struct kvmap *m); /* may be NULL */
 };
 
 /* The part of every map that kvmap.c owns. Allocate with kvmap_base_alloc(). */
@@ -52,6 +56,32 @@ struct kvmap {
 };
 
 extern const struct kvmap_ops kvmap_urcu_ops;
+extern const struct kvmap_ops kvmap_kvsd_ops;
+
+/*
+ * The URCU backend's per-entry prefix: cds_lfht node (16), rcu_head (16) and
+ * the hash (8), in front of struct kv_entry in the same allocation.
+ * kv_entry_new() adds it while kvmap_urcu_maps > 0 (an URCU map exists), and
+ * marks the entry (kv_entry.prefix) so that kv_entry_free() finds the start.
+ */
+#define KV_PREFIX_BYTES 40
+/* Live URCU maps; written by create/destroy, read relaxed by kv_entry_new. */
+extern _Atomic int kvmap_urcu_maps;
+
+static inline uint64_t *kv_entry_prefix_hash(const struct kv_entry *e)
+{
+	return (uint64_t *)(void *)((char *)(uintptr_t)e - sizeof(uint64_t));
+}
+
+/* Test hooks of the KVSD backend (single-threaded use): buckets of the
+ * current table; and a migration to nbuckets started and left after `chunks`
+ * chunks (of 256 buckets), so tests can observe a half-done migration. */
+size_t kvmap_kvsd_buckets(struct kvmap *m);
+void kvmap_kvsd_migrate_partial(struct kvmap *m, size_t nbuckets, size_t chunks);
+
+/* Hands p (bytes long) to the epoch reclaimer: fn(p) runs once no thread can
+ * hold it. The calling thread must be registered. */
+void kvmap_retire(void *p, size_t bytes, void (*fn)(void *));
 
 /* A cache-line-aligned, zeroed block of `size` bytes whose start is a struct
  * kvmap bound to ops; freed with kvmap_base_free(). */

@@ -3,8 +3,10 @@
  * resizable hash table built on split-ordered lists (Shalev & Shavit 2006),
  * with the QSBR flavour of RCU for reclamation.
  *
- * Layout: the cds_lfht node and the rcu_head live in the entry's reserved
- * backend[] words (struct urcu_node), so an entry is still one allocation.
+ * Layout: the cds_lfht node, the rcu_head and the hash live in the
+ * KV_PREFIX_BYTES prefix that kv_entry_new() puts in front of every entry
+ * while an URCU map exists (struct urcu_node), so an entry is still one
+ * allocation; kvsd's own map does without it.
  * The table is created with cds_lfht_new_flavor(&urcu_qsbr_flavor): its
  * resize worker registers with, and waits for grace periods of, the same
  * QSBR domain that kvmap_thread_register() joins, so an online worker thread
@@ -57,11 +59,9 @@ struct urcu_node {
 	};
 };
 
-static_assert(offsetof(struct kv_entry, backend) == 0, "node_entry() relies on this");
-static_assert(sizeof(struct urcu_node) <= sizeof(((struct kv_entry *)0)->backend),
-	      "cds_lfht node + rcu_head must fit in kv_entry.backend");
-static_assert(alignof(struct urcu_node) <= alignof(struct kv_entry),
-	      "kv_entry.backend must be aligned for the cds_lfht node");
+static_assert(sizeof(struct urcu_node) + sizeof(uint64_t) == KV_PREFIX_BYTES,
+	      "cds_lfht node + rcu_head + hash make the entry prefix");
+static_assert(alignof(struct urcu_node) <= 8, "the prefix is 8-aligned");
 static_assert(sizeof(unsigned long) == sizeof(uint64_t), "cds_lfht hashes are unsigned long");
 
 struct urcu_map {
@@ -79,17 +79,23 @@ static inline struct urcu_map *urcu_map(struct kvmap *m)
 	return (struct urcu_map *)m;
 }
 
-/* The reserved words of an entry; the backend alone writes them. */
+/* The prefix of an entry; the backend alone writes it. */
 static inline struct urcu_node *urcu_node_of(const struct kv_entry *e)
 {
-	return (struct urcu_node *)(void *)((struct kv_entry *)e)->backend;
+	KV_ASSERT(e->prefix); /* built while no URCU map existed: create the map first */
+	return (struct urcu_node *)(void *)((char *)(uintptr_t)e - KV_PREFIX_BYTES);
+}
+
+static inline uint64_t urcu_hash(const struct kv_entry *e)
+{
+	return *kv_entry_prefix_hash(e);
 }
 
 /* An entry the table handed us: the only way kvsd's code reaches a published entry. */
 static inline struct kv_entry *urcu_entry_of(struct cds_lfht_node *n)
 {
 	kvmap_tsan_consume(n);
-	return (struct kv_entry *)(void *)n;
+	return (struct kv_entry *)(void *)((char *)n + KV_PREFIX_BYTES);
 }
 
 /* The split-order key: the bit-reversed hash, as cds_lfht stores in node.reverse_hash. */
@@ -143,6 +149,9 @@ static struct kvmap *urcu_create(size_t initial_buckets)
 		kvmap_base_free(&um->base);
 		return NULL;
 	}
+	/* relaxed: read by kv_entry_new() of this thread or of threads the
+	 * caller starts (or tells) afterwards, which orders it */
+	atomic_fetch_add_explicit(&kvmap_urcu_maps, 1, memory_order_relaxed);
 	return &um->base;
 }
 
@@ -177,6 +186,8 @@ static void urcu_destroy(struct kvmap *m)
 		dead = next;
 	}
 	kvmap_base_free(m);
+	/* relaxed: see urcu_create() */
+	atomic_fetch_sub_explicit(&kvmap_urcu_maps, 1, memory_order_relaxed);
 }
 
 static const struct kv_entry *urcu_get(struct kvmap *m, const void *key, size_t klen, uint64_t hash)
@@ -196,7 +207,7 @@ static int urcu_insert(struct kvmap *m, struct kv_entry *e, const struct kv_entr
 	struct cds_lfht_node *got;
 
 	kvmap_tsan_publish(e);
-	got = cds_lfht_add_unique(urcu_map(m)->ht, e->hash, urcu_match, &k, mine);
+	got = cds_lfht_add_unique(urcu_map(m)->ht, urcu_hash(e), urcu_match, &k, mine);
 	if (got != mine) {
 		if (existing)
 			*existing = urcu_entry_of(got);
@@ -212,8 +223,8 @@ static int urcu_set(struct kvmap *m, struct kv_entry *e)
 	struct cds_lfht_node *old;
 
 	kvmap_tsan_publish(e);
-	old =
-	    cds_lfht_add_replace(urcu_map(m)->ht, e->hash, urcu_match, &k, &urcu_node_of(e)->node);
+	old = cds_lfht_add_replace(urcu_map(m)->ht, urcu_hash(e), urcu_match, &k,
+				   &urcu_node_of(e)->node);
 	if (old) {
 		urcu_retire(urcu_entry_of(old));
 		return 1;
@@ -228,13 +239,13 @@ static int urcu_replace(struct kvmap *m, const struct kv_entry *expected, struct
 	struct urcu_key k = {kv_entry_key(expected), expected->klen};
 	struct cds_lfht_iter iter;
 
-	KV_ASSERT(e->hash == expected->hash && e->klen == expected->klen);
-	cds_lfht_lookup(ht, expected->hash, urcu_match, &k, &iter);
+	KV_ASSERT(urcu_hash(e) == urcu_hash(expected) && e->klen == expected->klen);
+	cds_lfht_lookup(ht, urcu_hash(expected), urcu_match, &k, &iter);
 	if (cds_lfht_iter_get_node(&iter) != &urcu_node_of(expected)->node)
 		return -EAGAIN;
 	kvmap_tsan_publish(e);
 	/* Fails with -ENOENT if expected was removed or replaced after the lookup. */
-	int rc = cds_lfht_replace(ht, &iter, e->hash, urcu_match, &k, &urcu_node_of(e)->node);
+	int rc = cds_lfht_replace(ht, &iter, urcu_hash(e), urcu_match, &k, &urcu_node_of(e)->node);
 	if (rc != 0) {
 		KV_ASSERT(rc == -ENOENT);
 		return -EAGAIN;
@@ -283,11 +294,12 @@ static uint64_t urcu_scan(struct kvmap *m, uint64_t cursor, size_t count, kvmap_
 		count = 1;
 	/* No seek in cds_lfht: walk from the head past everything below the cursor. O(N). */
 	cds_lfht_first(ht, &iter);
-	while ((n = cds_lfht_iter_get_node(&iter)) && urcu_rev64(urcu_entry_of(n)->hash) < cursor)
+	while ((n = cds_lfht_iter_get_node(&iter)) &&
+	       urcu_rev64(urcu_hash(urcu_entry_of(n))) < cursor)
 		cds_lfht_next(ht, &iter);
 	for (; (n = cds_lfht_iter_get_node(&iter)); cds_lfht_next(ht, &iter)) {
 		const struct kv_entry *e = urcu_entry_of(n);
-		uint64_t rh = urcu_rev64(e->hash);
+		uint64_t rh = urcu_rev64(urcu_hash(e));
 		/* Stop only between distinct split-order keys: rh > last >= 0, never 0. */
 		if (visited >= count && rh != last)
 			return rh;
@@ -334,4 +346,5 @@ const struct kvmap_ops kvmap_urcu_ops = {
     .clear = urcu_clear,
     .scan = urcu_scan,
     .random = urcu_random,
+    .maintain = NULL,
 };

@@ -151,7 +151,7 @@ Test(config, defaults)
 	expect_fmt(CFG_CLIENT_QUERY_BUFFER_LIMIT, "1073741824");
 	expect_fmt(CFG_HZ, "10");
 	expect_fmt(CFG_DATABASES, "1");
-	expect_fmt(CFG_MAP, "urcu");
+	expect_fmt(CFG_MAP, "kvsd");
 	expect_fmt(CFG_DIR, cwd);
 	expect_fmt(CFG_PIDFILE, "");
 	snprintf(buf, sizeof(buf), "%ld", sysconf(_SC_NPROCESSORS_ONLN));
@@ -162,7 +162,7 @@ Test(config, defaults)
 	cr_expect_eq(cfg_int(CFG_LOGLEVEL), CFG_LOG_NOTICE);
 	cr_expect_eq(cfg_int(CFG_PROTO_MAX_BULK_LEN), 512LL * 1024 * 1024);
 	cr_expect_str_eq(cfg_enum_name(CFG_LOGLEVEL), "notice");
-	cr_expect_str_eq(cfg_enum_name(CFG_MAP), "urcu");
+	cr_expect_str_eq(cfg_enum_name(CFG_MAP), "kvsd");
 	cr_expect_null(cfg_enum_name(CFG_PORT));
 	cr_expect_null(cfg_file());
 	free(cwd);
@@ -324,7 +324,7 @@ Test(config, load_errors)
 			"kvsd: t.conf:1: 'loglevel': argument(s) must be one of the following: "
 			"debug, verbose, notice, warning");
 	expect_load_err("map cds", "kvsd: t.conf:1: 'map': argument(s) must be one of the "
-				   "following: urcu");
+				   "following: kvsd, urcu");
 	expect_load_err("databases 16",
 			"kvsd: t.conf:1: 'databases': argument must be between 1 and 1 inclusive");
 	expect_load_err("threads 100000",

@@ -1,0 +1,869 @@
+/*
+ * kvmap_kvsd.c — the KVMAP_KVSD backend: kvsd's own lock-free hash map.
+ *
+ * Table: a power-of-two array of 64-byte buckets, each eight atomic 64-bit
+ * slot words. A word is  tag (16 high hash bits) << 48 | entry pointer
+ * (x86-64 user pointers fit in 48 bits, entries are 8-aligned) | flags:
+ *   0                      NULL: never used
+ *   tag | e                a live entry
+ *   tag | e | TOMB         deleted (tag and pointer kept: see "late helpers")
+ *   ... | FROZEN           the slot was migrated; its value is final here
+ * One CAS publishes tag and pointer together, so a GET compares the tags of
+ * a bucket's eight slots in one cache line and dereferences only entries
+ * whose tag matches; it makes no store.
+ *
+ * Probing: home bucket = hash & mask, then the following buckets in order
+ * (bucketized linear probing). Every slot goes NULL -> live -> (live')* ->
+ * TOMB and never back; tombstones are not reused, only a migration drops
+ * them. An insert claims the FIRST NULL slot of its probe sequence, having
+ * examined every earlier slot for its key; a lookup stops at the first NULL.
+ * A slot's key never changes once set (replace = CAS to an entry with the
+ * same key), so two racing inserts of one key cannot both succeed: they race
+ * for the same first NULL slot (or the loser passes the winner's slot, which
+ * it can only do once that copy is a tombstone, i.e. deleted). Hence at most
+ * one live entry per key, lying before the first NULL of its sequence.
+ *
+ * Migration (grow, shrink, same-size purge of tombstones) is cooperative
+ * and chunked, with forwarding by freezing, as in Java's ConcurrentHashMap
+ * and growt (Maier, Sanders, Dementiev: "Concurrent hash tables: fast and
+ * general?!", 2016): the initiator installs t->next with one CAS; helpers take
+ * chunks of CHUNK buckets with fetch_add, freeze every slot (CAS set FROZEN;
+ * a frozen slot's value can never change again) and copy live entries into
+ * next with an insert-if-absent by key. Writers never write a table whose
+ * `next` is set without first helping: a writer that loses a CAS to a
+ * freeze (or sees `next`) helps and retries on the new table. Once every
+ * chunk is marked copied, any helper publishes: cur = next, then done = 1,
+ * and the CAS winner on cur retires the old table through the epoch
+ * reclaimer. Readers never help and never wait: a lookup that met a FROZEN
+ * slot loads the table's `done`; if still 0 nothing has been written to
+ * `next` yet, so the frozen values are current; if 1 it repeats on `next`.
+ *
+ * Lock-freedom: a helper that finds every chunk claimed re-copies any chunk
+ * not yet marked copied instead of waiting for its owner, so a preempted
+ * helper delays nobody. Copying twice is harmless: the copy is
+ * insert-if-absent by key over live *and tombstoned* slots of `next`.
+ * Late helpers: a helper descheduled mid-chunk may copy after `done`, when
+ * writers already changed `next`; it finds the key's first copy in `next`
+ * (live, replaced, or a tombstone — which is why tombstones keep their
+ * pointer) and stops there, so it cannot resurrect a deleted key. It may
+ * dereference a tombstone's entry: that entry was retired after `cur` moved
+ * to `next`, which is after the helper's epoch section began (it loaded the
+ * old table from `cur` in that section), so it is not yet freed. A helper
+ * that meets a FROZEN slot in `next` stops: `next` itself is migrating, so
+ * the old table is long finished.
+ *
+ * Load factor without a contended counter: each thread counts the NULL slots
+ * it claims and adds them to the table's `used` word in batches (up to 32);
+ * `used` >= 3/4 of the slots starts a migration sized from kvmap_count()
+ * (itself sharded per thread): target slots = pow2(2 * live + 64), so a
+ * grown table is at most half full and tombstones are purged. An insert that
+ * probed more than PROBE_GROW buckets also starts one: with a keyed SipHash an
+ * attacker who does not know the seed cannot aim keys at one run, so long
+ * probes only come from load or tombstones, which the migration removes.
+ * Shrink: when live < slots/8 (checked every 64 deletes per thread and by
+ * kvmap_maintain). The +64 slack keeps the target able to hold the entries
+ * that writers which checked `next` just before it was set still add.
+ *
+ * SCAN: the cursor runs over home buckets in reverse-bit order (Redis's
+ * dictScan): visiting home bucket i = every live entry whose hash & mask is
+ * i, found between bucket i and the first NULL slot after it (SipHash is
+ * recomputed per entry; nothing per entry is stored). A key present for the
+ * whole scan keeps its home bits, so when the table doubles or halves
+ * between calls the reverse-bit increment never skips it. Each call uses
+ * the table current at its start; during a migration that table's frozen
+ * slots still hold every key present, so one table suffices.
+ *
+ * Reclamation: replaced and removed entries and old tables go to the epoch
+ * reclaimer (kvmap_retire); every public call runs inside the caller's epoch
+ * section.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "concurrency/mem.h"
+#include "concurrency/util.h"
+#include "storage/kvmap.h"
+#include "storage/kvmap_internal.h"
+
+#define KVSD_SLOTS	     8
+#define KVSD_MIN_BUCKETS     8
+#define KVSD_DEFAULT_BUCKETS 64
+#define KVSD_CHUNK	     256 /* buckets per migration chunk (16 KiB) */
+#define KVSD_PROBE_GROW	     64	 /* buckets an insert may probe before it migrates */
+#define KVSD_SHRINK_EVERY    64	 /* deletes per thread between shrink checks */
+
+#define W_TOMB	   1ull
+#define W_FROZEN   2ull
+#define W_PTR	   0x0000fffffffffff8ull
+#define W_TAGSHIFT 48
+
+struct kvsd_bucket {
+	_Atomic uint64_t s[KVSD_SLOTS];
+};
+static_assert(sizeof(struct kvsd_bucket) == KV_CACHELINE, "a bucket is one cache line");
+
+struct kvsd_table {
+	/* Immutable after creation. */
+	size_t mask;	/* buckets - 1 */
+	size_t nchunks; /* ceil(buckets / KVSD_CHUNK) */
+	size_t batch;	/* claims a thread adds to `used` at once */
+	void *base;	/* the allocation */
+	size_t bytes;	/* its usable size, for the reclaimer's accounting */
+	/* Per chunk: 0 until some helper copied it (then 1, by CAS). */
+	_Atomic uint8_t *copied;
+	/* Written once (CAS NULL -> new table) by the migration's initiator;
+	 * acquire-loaded by writers and helpers: publishes the new table's
+	 * zeroed buckets. */
+	_Atomic(struct kvsd_table *) next;
+
+	/* Migration progress: helpers write, helpers and readers read. */
+	alignas(KV_CACHELINE) _Atomic size_t claim; /* next chunk to hand out */
+	_Atomic size_t chunks_done;		    /* chunks marked copied */
+	/* Set (release) after m->cur moved to next; a reader that met a frozen
+	 * slot acquires it: 1 = frozen values may be stale, read `next`. */
+	_Atomic int done;
+
+	/* Slots claimed from NULL (approximate, batched); inserters only. */
+	alignas(KV_CACHELINE) _Atomic size_t used;
+
+	alignas(KV_CACHELINE) struct kvsd_bucket b[];
+};
+
+struct kvsd_map {
+	struct kvmap base; /* first: kvmap.c's counters and ops */
+	/* The current table. Written by the helper that finishes a migration
+	 * (CAS, release: publishes the copied slots); every operation
+	 * acquire-loads it. */
+	alignas(KV_CACHELINE) _Atomic(struct kvsd_table *) cur;
+};
+
+/* Per-thread batching of claimed slots, and the delete count for shrink checks. */
+static _Thread_local struct {
+	const struct kvsd_table *t; /* table the pending claims belong to */
+	size_t claims;
+	unsigned deletes;
+} kvsd_self;
+
+static inline struct kvsd_map *kvsd_map(struct kvmap *m)
+{
+	return (struct kvsd_map *)m;
+}
+
+static inline struct kv_entry *w_entry(uint64_t w)
+{
+	return (struct kv_entry *)(uintptr_t)(w & W_PTR);
+}
+
+static inline bool w_live(uint64_t w)
+{
+	return (w & W_PTR) && !(w & W_TOMB);
+}
+
+static inline uint64_t w_make(uint64_t h, const struct kv_entry *e)
+{
+	uint64_t p = (uint64_t)(uintptr_t)e;
+
+	KV_ASSERT((p & ~W_PTR) == 0); /* 8-aligned and below 2^48 */
+	return (h >> W_TAGSHIFT) << W_TAGSHIFT | p;
+}
+
+static inline bool key_eq(const struct kv_entry *e, const void *key, size_t klen)
+{
+	return e->klen == klen && memcmp(kv_entry_key(e), key, klen) == 0;
+}
+
+static inline uint64_t entry_hash(const struct kv_entry *e)
+{
+	return kvmap_hash(kv_entry_key(e), e->klen);
+}
+
+static inline size_t t_slots(const struct kvsd_table *t)
+{
+	return (t->mask + 1) * KVSD_SLOTS;
+}
+
+/* ---- tables. */
+
+static struct kvsd_table *table_new(size_t nbuckets)
+{
+	size_t nchunks = (nbuckets + KVSD_CHUNK - 1) / KVSD_CHUNK;
+	size_t size = sizeof(struct kvsd_table) + nbuckets * sizeof(struct kvsd_bucket) + nchunks;
+	/* calloc: jemalloc hands out fresh pages for big tables without a memset */
+	char *base = mem_calloc(1, size + KV_CACHELINE - 1);
+	struct kvsd_table *t = (struct kvsd_table *)(((uintptr_t)base + KV_CACHELINE - 1) &
+						     ~(uintptr_t)(KV_CACHELINE - 1));
+
+	t->mask = nbuckets - 1;
+	t->nchunks = nchunks;
+	t->base = base;
+	t->bytes = mem_usable(base);
+	t->copied = (_Atomic uint8_t *)(void *)&t->b[nbuckets];
+	size_t batch = nbuckets * KVSD_SLOTS / 256;
+	t->batch = batch < 1 ? 1 : batch > 32 ? 32 : batch;
+	return t;
+}
+
+static void table_free(void *p)
+{
+	mem_free(((struct kvsd_table *)p)->base);
+}
+
+static void entry_free_cb(void *p)
+{
+	kv_entry_free(p);
+}
+
+static void retire_entry(const struct kv_entry *e)
+{
+	struct kv_entry *x = (struct kv_entry *)(uintptr_t)e;
+
+	kvmap_retire(x, kv_entry_size(x), entry_free_cb);
+}
+
+static size_t pow2_at_least(size_t n)
+{
+	size_t p = 1;
+
+	while (p < n)
+		p <<= 1;
+	return p;
+}
+
+/* Buckets for a table holding `live` entries at most half full, plus slack. */
+static size_t target_buckets(size_t live)
+{
+	size_t nb = pow2_at_least((2 * live + 64 + KVSD_SLOTS - 1) / KVSD_SLOTS);
+
+	return nb < KVSD_MIN_BUCKETS ? KVSD_MIN_BUCKETS : nb;
+}
+
+/* ---- lookup. */
+
+/* The live entry for key in t, or NULL; *frozen is set if a FROZEN slot was read. */
+static const struct kv_entry *table_find(const struct kvsd_table *t, const void *key, size_t klen,
+					 uint64_t h, bool *frozen)
+{
+	uint64_t tag = h >> W_TAGSHIFT;
+	size_t idx = h & t->mask;
+
+	for (size_t p = 0; p <= t->mask; p++) {
+		const struct kvsd_bucket *b = &t->b[(idx + p) & t->mask];
+		for (int i = 0; i < KVSD_SLOTS; i++) {
+			/* acquire: pairs with the release CAS that published the
+			 * entry, so its bytes are visible before the key compare */
+			uint64_t w = atomic_load_explicit(&b->s[i], memory_order_acquire);
+			if (w & W_FROZEN)
+				*frozen = true;
+			if (!(w & W_PTR))
+				return NULL; /* NULL (frozen or not): end of the sequence */
+			if ((w & W_TOMB) || (w >> W_TAGSHIFT) != tag)
+				continue;
+			const struct kv_entry *e = w_entry(w);
+			if (key_eq(e, key, klen))
+				return e;
+		}
+	}
+	return NULL;
+}
+
+static const struct kv_entry *kvsd_get(struct kvmap *m, const void *key, size_t klen, uint64_t h)
+{
+	/* acquire: pairs with the release CAS that installed the table */
+	struct kvsd_table *t = atomic_load_explicit(&kvsd_map(m)->cur, memory_order_acquire);
+
+	for (;;) {
+		bool frozen = false;
+		const struct kv_entry *e = table_find(t, key, klen, h, &frozen);
+		/* acquire: pairs with the release store of done after the last
+		 * copy; 0 means nothing was written to next yet */
+		if (!frozen || !atomic_load_explicit(&t->done, memory_order_acquire))
+			return e;
+		/* acquire: the new table's slots as the copiers left them */
+		t = atomic_load_explicit(&t->next, memory_order_acquire);
+	}
+}
+
+/* ---- migration. */
+
+enum copy_rc { COPY_OK, COPY_STALE };
+
+/* Insert-if-absent of e (hash h) into n by key, over live and tombstoned slots. */
+static enum copy_rc copy_into(struct kvsd_table *n, struct kv_entry *e, uint64_t h)
+{
+	uint64_t mine = w_make(h, e);
+	uint64_t tag = h >> W_TAGSHIFT;
+	size_t idx = h & n->mask;
+
+	for (size_t p = 0; p <= n->mask; p++) {
+		struct kvsd_bucket *b = &n->b[(idx + p) & n->mask];
+		for (int i = 0; i < KVSD_SLOTS; i++) {
+			/* acquire: another helper's (or a late writer's) entry bytes */
+			uint64_t w = atomic_load_explicit(&b->s[i], memory_order_acquire);
+		again:
+			if (w & W_FROZEN)
+				return COPY_STALE; /* n is migrating: our source is long done */
+			if (w == 0) {
+				/* release: publishes e's slot for the readers of n;
+				 * acquire on failure: the winner's entry bytes */
+				if (atomic_compare_exchange_strong_explicit(&b->s[i], &w, mine,
+									    memory_order_release,
+									    memory_order_acquire))
+					return COPY_OK;
+				goto again;
+			}
+			if ((w >> W_TAGSHIFT) != tag)
+				continue;
+			if (w_entry(w) == e || key_eq(w_entry(w), kv_entry_key(e), e->klen))
+				return COPY_OK; /* first copy already there (maybe since changed) */
+		}
+	}
+	KV_PANIC("kvsd map: migration target full (%zu buckets)", n->mask + 1);
+}
+
+static void publish(struct kvsd_map *km, struct kvsd_table *t, struct kvsd_table *n)
+{
+	struct kvsd_table *expect = t;
+
+	/* release: every copy (ours and, through the chunks_done RMW chain, the
+	 * other helpers') happens-before a writer that acquires the new cur */
+	if (atomic_compare_exchange_strong_explicit(&km->cur, &expect, n, memory_order_release,
+						    memory_order_relaxed))
+		kvmap_retire(t, t->bytes, table_free);
+	/* release: after cur moved; a reader acquiring done = 1 may read next */
+	atomic_store_explicit(&t->done, 1, memory_order_release);
+}
+
+/* Freezes and copies chunk c of t into n. Returns false if the help is moot. */
+static bool migrate_chunk(struct kvsd_map *km, struct kvsd_table *t, struct kvsd_table *n, size_t c)
+{
+	size_t lo = c * KVSD_CHUNK, hi = lo + KVSD_CHUNK, copied = 0;
+
+	if (hi > t->mask + 1)
+		hi = t->mask + 1;
+	for (size_t bi = lo; bi < hi; bi++) {
+		struct kvsd_bucket *b = &t->b[bi];
+		for (int i = 0; i < KVSD_SLOTS; i++) {
+			/* acquire: the entry bytes of the value we copy */
+			uint64_t w = atomic_load_explicit(&b->s[i], memory_order_acquire);
+			/* acq_rel: the freeze must not be reordered with our copy;
+			 * a writer's CAS on this slot now fails */
+			while (!(w & W_FROZEN) && !atomic_compare_exchange_weak_explicit(
+						      &b->s[i], &w, w | W_FROZEN,
+						      memory_order_acq_rel, memory_order_acquire))
+				;
+			if (!w_live(w))
+				continue;
+			struct kv_entry *e = w_entry(w);
+			if (copy_into(n, e, entry_hash(e)) == COPY_STALE)
+				return false;
+			copied++;
+		}
+	}
+	uint8_t zero = 0;
+	/* acq_rel: our copies before the mark; whoever publishes acquires all */
+	if (atomic_compare_exchange_strong_explicit(&t->copied[c], &zero, 1, memory_order_acq_rel,
+						    memory_order_acquire)) {
+		/* relaxed: statistic feeding the next resize decision */
+		atomic_fetch_add_explicit(&n->used, copied, memory_order_relaxed);
+		/* acq_rel: chains every helper's copies to the one that sees the total */
+		size_t d = atomic_fetch_add_explicit(&t->chunks_done, 1, memory_order_acq_rel) + 1;
+		if (d == t->nchunks)
+			publish(km, t, n);
+	}
+	return true;
+}
+
+/* Helps the migration out of t until it is done (or our help is moot). */
+static void help(struct kvsd_map *km, struct kvsd_table *t)
+{
+	/* acquire: pairs with the initiator's CAS: n's zeroed buckets */
+	struct kvsd_table *n = atomic_load_explicit(&t->next, memory_order_acquire);
+
+	if (!n)
+		return;
+	for (;;) {
+		/* acquire: pairs with publish(); nothing left to do */
+		if (atomic_load_explicit(&t->done, memory_order_acquire))
+			return;
+		/* relaxed: only hands out distinct chunk numbers */
+		size_t c = atomic_fetch_add_explicit(&t->claim, 1, memory_order_relaxed);
+		if (c >= t->nchunks)
+			break;
+		if (!migrate_chunk(km, t, n, c))
+			return;
+	}
+	/* All chunks are claimed: re-copy whatever is not marked yet rather than
+	 * wait for a slow owner (lock-freedom; copying twice is harmless). */
+	while (!atomic_load_explicit(&t->done, memory_order_acquire)) {
+		for (size_t c = 0; c < t->nchunks; c++) {
+			/* acquire: a marked chunk's copies are visible */
+			if (atomic_load_explicit(&t->copied[c], memory_order_acquire))
+				continue;
+			if (!migrate_chunk(km, t, n, c))
+				return;
+		}
+		/* acquire: the last marker's copies; publish is idempotent */
+		if (atomic_load_explicit(&t->chunks_done, memory_order_acquire) == t->nchunks)
+			publish(km, t, n);
+	}
+}
+
+/* Starts a migration of t into a table of nbuckets (unless one runs) and helps it. */
+static void start_migration(struct kvsd_map *km, struct kvsd_table *t, size_t nbuckets)
+{
+	/* acquire: an existing next's buckets */
+	if (!atomic_load_explicit(&t->next, memory_order_acquire)) {
+		struct kvsd_table *n = table_new(nbuckets);
+		struct kvsd_table *none = NULL;
+		/* release: n's zeroed buckets before anyone copies into it */
+		if (!atomic_compare_exchange_strong_explicit(
+			&t->next, &none, n, memory_order_release, memory_order_relaxed))
+			table_free(n); /* never published */
+	}
+	help(km, t);
+}
+
+/* The slot claim accounting of an insert into t that probed `probed` buckets. */
+static void note_claim(struct kvsd_map *km, struct kvsd_table *t, size_t probed)
+{
+	size_t used = 0;
+
+	if (kvsd_self.t != t) {
+		kvsd_self.t = t; /* claims pending for an old table are dropped: approximate */
+		kvsd_self.claims = 0;
+	}
+	if (++kvsd_self.claims >= t->batch) {
+		/* relaxed: a statistic deciding when to resize; publishes nothing */
+		used = atomic_fetch_add_explicit(&t->used, kvsd_self.claims, memory_order_relaxed) +
+		       kvsd_self.claims;
+		kvsd_self.claims = 0;
+	}
+	if (used * 4 >= t_slots(t) * 3 || probed >= KVSD_PROBE_GROW) {
+		size_t live = kvmap_count(&km->base);
+		size_t nb = target_buckets(live);
+		if (probed >= KVSD_PROBE_GROW && nb <= t->mask + 1 && live * 4 > t_slots(t))
+			nb = 2 * (t->mask + 1);
+		start_migration(km, t, nb);
+	}
+}
+
+/* Every 64 deletes of a thread: shrink t if it is below 1/8 full. */
+static void maybe_shrink(struct kvsd_map *km, struct kvsd_table *t, bool now)
+{
+	if (!now && ++kvsd_self.deletes % KVSD_SHRINK_EVERY != 0)
+		return;
+	if (t->mask + 1 <= KVSD_MIN_BUCKETS)
+		return;
+	size_t live = kvmap_count(&km->base);
+	if (live * 8 >= t_slots(t))
+		return;
+	size_t nb = target_buckets(live);
+	if (nb < t->mask + 1)
+		start_migration(km, t, nb);
+}
+
+/* The current table, after helping any migration out of it. */
+static struct kvsd_table *writable_table(struct kvsd_map *km)
+{
+	for (;;) {
+		/* acquire: pairs with publish()'s release CAS */
+		struct kvsd_table *t = atomic_load_explicit(&km->cur, memory_order_acquire);
+		/* relaxed: a hint; help() acquires next itself */
+		if (!atomic_load_explicit(&t->next, memory_order_relaxed))
+			return t;
+		help(km, t);
+	}
+}
+
+/* ---- updates. */
+
+enum put_mode { PUT_INSERT, PUT_SET };
+
+/*
+ * Inserts e into t (or, for PUT_SET, replaces the live entry of its key).
+ * 0: inserted into a NULL slot; 1: replaced *old; -EEXIST: *old exists
+ * (insert); -EAGAIN: met a frozen slot (help, retry); -ENOSPC: no NULL slot.
+ */
+static int table_put(struct kvsd_table *t, struct kv_entry *e, uint64_t h, enum put_mode mode,
+		     const struct kv_entry **old, size_t *probed)
+{
+	uint64_t mine = w_make(h, e);
+	uint64_t tag = h >> W_TAGSHIFT;
+	size_t idx = h & t->mask;
+
+	for (size_t p = 0; p <= t->mask; p++) {
+		struct kvsd_bucket *b = &t->b[(idx + p) & t->mask];
+		for (int i = 0; i < KVSD_SLOTS; i++) {
+			/* acquire: a matching entry's key bytes */
+			uint64_t w = atomic_load_explicit(&b->s[i], memory_order_acquire);
+		again:
+			if (w & W_FROZEN)
+				return -EAGAIN;
+			if (w == 0) {
+				/* release: publishes e's bytes with the slot; acquire
+				 * on failure: the winner's entry, examined next */
+				if (atomic_compare_exchange_strong_explicit(&b->s[i], &w, mine,
+									    memory_order_release,
+									    memory_order_acquire)) {
+					*probed = p;
+					return 0;
+				}
+				goto again;
+			}
+			if ((w & W_TOMB) || (w >> W_TAGSHIFT) != tag)
+				continue;
+			const struct kv_entry *x = w_entry(w);
+			if (!key_eq(x, kv_entry_key(e), e->klen))
+				continue;
+			*old = x;
+			if (mode == PUT_INSERT)
+				return -EEXIST;
+			/* release: publishes e; acquire on failure: the new value */
+			if (atomic_compare_exchange_strong_explicit(
+				&b->s[i], &w, mine, memory_order_release, memory_order_acquire))
+				return 1;
+			goto again;
+		}
+	}
+	return -ENOSPC;
+}
+
+static int put(struct kvsd_map *km, struct kv_entry *e, enum put_mode mode,
+	       const struct kv_entry **old)
+{
+	uint64_t h = entry_hash(e);
+
+	for (;;) {
+		struct kvsd_table *t = writable_table(km);
+		size_t probed = 0;
+		int rc = table_put(t, e, h, mode, old, &probed);
+		if (rc == -EAGAIN) {
+			help(km, t);
+			continue;
+		}
+		if (rc == -ENOSPC) {
+			start_migration(km, t, 2 * (t->mask + 1));
+			continue;
+		}
+		if (rc == 0) {
+			kvmap_count_add(&km->base, 1);
+			note_claim(km, t, probed);
+		}
+		return rc;
+	}
+}
+
+static int kvsd_insert(struct kvmap *m, struct kv_entry *e, const struct kv_entry **existing)
+{
+	const struct kv_entry *old = NULL;
+	int rc = put(kvsd_map(m), e, PUT_INSERT, &old);
+
+	if (rc == -EEXIST && existing)
+		*existing = old;
+	return rc;
+}
+
+static int kvsd_set(struct kvmap *m, struct kv_entry *e)
+{
+	const struct kv_entry *old = NULL;
+	int rc = put(kvsd_map(m), e, PUT_SET, &old);
+
+	if (rc == 1)
+		retire_entry(old);
+	return rc;
+}
+
+/*
+ * CAS of the live slot holding `expected` (searched from hash h) to `neww`.
+ * 0 done; -ENOENT expected is not live in t; -EAGAIN met expected frozen.
+ */
+static int table_swap(struct kvsd_table *t, uint64_t h, const struct kv_entry *expected,
+		      uint64_t neww)
+{
+	uint64_t want = w_make(h, expected);
+	size_t idx = h & t->mask;
+
+	for (size_t p = 0; p <= t->mask; p++) {
+		struct kvsd_bucket *b = &t->b[(idx + p) & t->mask];
+		for (int i = 0; i < KVSD_SLOTS; i++) {
+			/* relaxed: we compare words only; the caller holds expected */
+			uint64_t w = atomic_load_explicit(&b->s[i], memory_order_relaxed);
+			if (!(w & W_PTR))
+				return -ENOENT;
+			if ((w & ~W_FROZEN) != want)
+				continue; /* another entry, or a tombstone */
+			if (w & W_FROZEN)
+				return -EAGAIN;
+			/* release: publishes the new entry (if any); relaxed on
+			 * failure: the slot is re-examined by the retry */
+			if (atomic_compare_exchange_strong_explicit(
+				&b->s[i], &w, neww, memory_order_release, memory_order_relaxed))
+				return 0;
+			/* Changed under us: frozen (help) or no longer expected. */
+			return (w & ~W_FROZEN) == want ? -EAGAIN : -ENOENT;
+		}
+	}
+	return -ENOENT;
+}
+
+static int swap(struct kvsd_map *km, const struct kv_entry *expected, struct kv_entry *e)
+{
+	uint64_t h = entry_hash(expected);
+
+	for (;;) {
+		struct kvsd_table *t = writable_table(km);
+		uint64_t neww = e ? w_make(h, e) : w_make(h, expected) | W_TOMB;
+		int rc = table_swap(t, h, expected, neww);
+		if (rc == -EAGAIN) {
+			help(km, t);
+			continue;
+		}
+		if (rc == 0 && !e)
+			maybe_shrink(km, t, false);
+		return rc;
+	}
+}
+
+static int kvsd_replace(struct kvmap *m, const struct kv_entry *expected, struct kv_entry *e)
+{
+	KV_ASSERT(e->klen == expected->klen);
+	if (swap(kvsd_map(m), expected, e) != 0)
+		return -EAGAIN;
+	retire_entry(expected);
+	return 0;
+}
+
+static int kvsd_remove(struct kvmap *m, const struct kv_entry *expected)
+{
+	if (swap(kvsd_map(m), expected, NULL) != 0)
+		return -ENOENT;
+	kvmap_count_add(m, -1);
+	retire_entry(expected);
+	return 0;
+}
+
+static size_t kvsd_clear(struct kvmap *m)
+{
+	struct kvsd_map *km = kvsd_map(m);
+	size_t removed = 0;
+	struct kvsd_table *t;
+
+restart:
+	t = writable_table(km);
+	for (size_t bi = 0; bi <= t->mask; bi++) {
+		for (int i = 0; i < KVSD_SLOTS; i++) {
+			_Atomic uint64_t *s = &t->b[bi].s[i];
+			/* acquire: retiring reads the entry's header (its size) */
+			uint64_t w = atomic_load_explicit(s, memory_order_acquire);
+			while (w_live(w) && !(w & W_FROZEN)) {
+				/* acquire (a tombstone publishes nothing): on failure
+				 * the newer entry's header, which we retire instead */
+				if (atomic_compare_exchange_weak_explicit(s, &w, w | W_TOMB,
+									  memory_order_acquire,
+									  memory_order_acquire)) {
+					kvmap_count_add(m, -1);
+					retire_entry(w_entry(w));
+					removed++;
+					break;
+				}
+			}
+			if (w & W_FROZEN) {
+				help(km, t);
+				goto restart;
+			}
+		}
+	}
+	maybe_shrink(km, t, true);
+	return removed;
+}
+
+/* ---- scan and random. */
+
+static inline uint64_t rev64(uint64_t x)
+{
+	x = ((x >> 1) & 0x5555555555555555ULL) | ((x & 0x5555555555555555ULL) << 1);
+	x = ((x >> 2) & 0x3333333333333333ULL) | ((x & 0x3333333333333333ULL) << 2);
+	x = ((x >> 4) & 0x0f0f0f0f0f0f0f0fULL) | ((x & 0x0f0f0f0f0f0f0f0fULL) << 4);
+	return __builtin_bswap64(x);
+}
+
+/* Visits every live entry of t whose home bucket is `home`; returns how many. */
+static size_t visit_home(const struct kvsd_table *t, size_t home, kvmap_visit_fn fn, void *arg)
+{
+	size_t n = 0;
+
+	for (size_t p = 0; p <= t->mask; p++) {
+		const struct kvsd_bucket *b = &t->b[(home + p) & t->mask];
+		for (int i = 0; i < KVSD_SLOTS; i++) {
+			/* acquire: the entry's bytes (key hashed, visitor reads it) */
+			uint64_t w = atomic_load_explicit(&b->s[i], memory_order_acquire);
+			if (!(w & W_PTR))
+				return n;
+			if (w & W_TOMB)
+				continue;
+			const struct kv_entry *e = w_entry(w);
+			if ((entry_hash(e) & t->mask) == home) {
+				fn(e, arg);
+				n++;
+			}
+		}
+	}
+	return n;
+}
+
+static uint64_t kvsd_scan(struct kvmap *m, uint64_t cursor, size_t count, kvmap_visit_fn fn,
+			  void *arg)
+{
+	/* acquire: pairs with publish() */
+	const struct kvsd_table *t = atomic_load_explicit(&kvsd_map(m)->cur, memory_order_acquire);
+	uint64_t v = cursor, mask = t->mask;
+	size_t visited = 0, empty = 0, empty_max;
+
+	if (count == 0)
+		count = 1;
+	empty_max = count > SIZE_MAX / 10 ? SIZE_MAX : count * 10;
+	do {
+		size_t n = visit_home(t, v & mask, fn, arg);
+		visited += n;
+		empty += n == 0;
+		/* reverse-bit increment of the bits under mask (dictScan) */
+		v |= ~mask;
+		v = rev64(v);
+		v++;
+		v = rev64(v);
+	} while (v != 0 && visited < count && empty < empty_max);
+	return v;
+}
+
+static uint64_t mix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+/* A uniformly chosen live entry of bucket b, or NULL. */
+static const struct kv_entry *bucket_pick(const struct kvsd_bucket *b, uint64_t r)
+{
+	uint64_t live[KVSD_SLOTS];
+	unsigned n = 0;
+
+	for (int i = 0; i < KVSD_SLOTS; i++) {
+		/* acquire: the entry we may return */
+		uint64_t w = atomic_load_explicit(&b->s[i], memory_order_acquire);
+		if (w_live(w))
+			live[n++] = w;
+	}
+	return n ? w_entry(live[r % n]) : NULL;
+}
+
+static const struct kv_entry *kvsd_random(struct kvmap *m, uint64_t rnd)
+{
+	/* acquire: pairs with publish() */
+	const struct kvsd_table *t = atomic_load_explicit(&kvsd_map(m)->cur, memory_order_acquire);
+	const struct kv_entry *e;
+	uint64_t r = rnd;
+
+	/* A random bucket, then a random live slot of it: cheap while the table
+	 * is at least 1/8 full; bias follows bucket occupancy (as Redis's). */
+	for (int i = 0; i < 32; i++) {
+		r = mix64(r);
+		if ((e = bucket_pick(&t->b[r & t->mask], r >> 32)))
+			return e;
+	}
+	/* Sparse table (a concurrent clear): walk from a random bucket. */
+	for (size_t p = 0; p <= t->mask; p++)
+		if ((e = bucket_pick(&t->b[(r + p) & t->mask], r >> 32)))
+			return e;
+	return NULL;
+}
+
+/* ---- lifecycle. */
+
+static void kvsd_maintain(struct kvmap *m)
+{
+	struct kvsd_map *km = kvsd_map(m);
+	struct kvsd_table *t = writable_table(km);
+
+	maybe_shrink(km, t, true);
+}
+
+static struct kvmap *kvsd_create(size_t initial_buckets)
+{
+	size_t nb = initial_buckets ? pow2_at_least(initial_buckets) : KVSD_DEFAULT_BUCKETS;
+	struct kvsd_map *km;
+
+	if (nb < KVSD_MIN_BUCKETS)
+		nb = KVSD_MIN_BUCKETS;
+	km = (struct kvsd_map *)kvmap_base_alloc(sizeof(*km), &kvmap_kvsd_ops);
+	/* relaxed: no other thread can see the map before create returns */
+	atomic_store_explicit(&km->cur, table_new(nb), memory_order_relaxed);
+	return &km->base;
+}
+
+static void kvsd_destroy(struct kvmap *m)
+{
+	struct kvsd_map *km = kvsd_map(m);
+	/* relaxed: single-threaded by contract */
+	struct kvsd_table *t = atomic_load_explicit(&km->cur, memory_order_relaxed);
+	struct kvsd_table *n = atomic_load_explicit(&t->next, memory_order_relaxed);
+
+	/* Every helper returns only when the migration is done, so n is an
+	 * unfinished target at most: its entries are also in t; free them once. */
+	for (size_t bi = 0; bi <= t->mask; bi++)
+		for (int i = 0; i < KVSD_SLOTS; i++) {
+			uint64_t w = atomic_load_explicit(&t->b[bi].s[i], memory_order_relaxed);
+			if (w_live(w))
+				kv_entry_free(w_entry(w));
+		}
+	if (n)
+		table_free(n);
+	table_free(t);
+	kvmap_base_free(m);
+}
+
+/* ---- test hooks (kvmap_internal.h). */
+
+size_t kvmap_kvsd_buckets(struct kvmap *m)
+{
+	/* acquire: pairs with publish() */
+	return atomic_load_explicit(&kvsd_map(m)->cur, memory_order_acquire)->mask + 1;
+}
+
+void kvmap_kvsd_migrate_partial(struct kvmap *m, size_t nbuckets, size_t chunks)
+{
+	struct kvsd_map *km = kvsd_map(m);
+	struct kvsd_table *t = writable_table(km);
+	struct kvsd_table *n = table_new(pow2_at_least(nbuckets));
+	struct kvsd_table *none = NULL;
+
+	/* release: as in start_migration() */
+	KV_ASSERT(atomic_compare_exchange_strong_explicit(&t->next, &none, n, memory_order_release,
+							  memory_order_relaxed));
+	for (size_t i = 0; i < chunks; i++) {
+		/* relaxed: as in help() */
+		size_t c = atomic_fetch_add_explicit(&t->claim, 1, memory_order_relaxed);
+		if (c < t->nchunks)
+			(void)migrate_chunk(km, t, n, c);
+	}
+}
+
+const struct kvmap_ops kvmap_kvsd_ops = {
+    .name = "kvsd",
+    .create = kvsd_create,
+    .destroy = kvsd_destroy,
+    .get = kvsd_get,
+    .insert = kvsd_insert,
+    .set = kvsd_set,
+    .replace = kvsd_replace,
+    .remove = kvsd_remove,
+    .clear = kvsd_clear,
+    .scan = kvsd_scan,
+    .random = kvsd_random,
+    .maintain = kvsd_maintain,
+};
