@@ -1,19 +1,31 @@
 /*
- * conn.c — running a connection: read, parse, dispatch, write.
+ * conn.c — running a connection: read, parse, dispatch, write; and the
+ * limits that apply to one connection.
  *
- * A connection is a task. Its socket's readiness (edge-triggered) calls
- * conn_schedule(), which moves the task word IDLE → SCHEDULED and queues the
- * connection on its owner's run queue; if the connection is RUNNING at that
- * moment the NOTIFIED bit is set instead, and the runner goes round once
- * more before it returns to IDLE, so readiness is never lost. The owner
- * drains its run queue from one libevent callback per loop iteration, inside
- * a storage section (online), announcing a quiescent state between tasks.
+ * A connection is a task. Its socket's readiness (edge-triggered, on the
+ * owner's loop) calls conn_schedule(), which moves the task word IDLE →
+ * SCHEDULED and hands the connection to the scheduler (worker.c); if the
+ * connection is RUNNING at that moment the NOTIFIED bit is set instead, and
+ * the runner goes round once more before it returns to IDLE, so readiness is
+ * never lost. Any worker may run it.
  *
- * Running a connection reads until EAGAIN (or a per-run byte budget, after
- * which it re-queues itself — edge-triggered events will not fire again for
- * bytes already waiting), executes every complete command in order, and
- * writes all replies of the batch with as few write() calls as possible.
- * Replies that do not fit in the socket arm write interest.
+ * One run executes the complete commands already in the query buffer, then
+ * reads (until EAGAIN) and executes more, and writes the replies with as few
+ * system calls as possible. It stops early, leaving the task re-queued, when
+ * it has run run-budget-commands commands or read RUN_BYTE_BUDGET bytes
+ * (edge-triggered events do not fire again for bytes already waiting, so
+ * the run itself must come back). Backpressure, checked after every command:
+ *  - client-output-pause-limit: with more reply bytes pending than this, the
+ *    connection runs and reads nothing more until a write drains them (the
+ *    owner's loop reports writability; the run then resumes reading), so a
+ *    client that pipelines without reading meets TCP backpressure instead of
+ *    growing kvsd's memory;
+ *  - client-output-buffer-limit (normal class): over hard → close at once;
+ *    over soft for soft-seconds → close;
+ *  - client-query-buffer-limit after each read (close, as Redis);
+ *  - CLIENT PAUSE: the command waits in the buffer until the pause ends.
+ * During shutdown (net_drain) nothing more is read: the buffered commands run,
+ * the replies are flushed, and the run reports -1 to close.
  */
 #include "net/conn.h"
 #include "concurrency/mem.h"
@@ -22,6 +34,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -79,6 +92,13 @@ struct conn *conn_create(int fd, int is_unix)
 	atomic_init(&c->task, CONN_IDLE);
 	buf_init(&c->in);
 	buf_init(&c->out);
+	buf_init(&c->mon_pending);
+	atomic_init(&c->kill, 0);
+	atomic_init(&c->pause_wait, 0);
+	atomic_init(&c->st_qbuf, 0);
+	atomic_init(&c->st_omem, 0);
+	atomic_init(&c->st_events, 0);
+	atomic_init(&c->st_monitor, 0);
 	resp_req_init(&c->req);
 	c->resp = 2;
 	c->ctime_ms = now_ms();
@@ -161,15 +181,25 @@ size_t conn_describe(struct conn *c, char *buf, size_t size, int64_t now)
 	const char *cmd = c->last_cmd ? c->last_cmd : "NULL";
 	int n;
 
+	/* relaxed: mirrors the runner updates after each run; statistics */
+	uint64_t qbuf = atomic_load_explicit(&c->st_qbuf, memory_order_relaxed);
+	uint64_t omem = atomic_load_explicit(&c->st_omem, memory_order_relaxed);
+	int events = atomic_load_explicit(&c->st_events, memory_order_relaxed);
+	int mon = atomic_load_explicit(&c->st_monitor, memory_order_relaxed);
+
+	/* The field set and order of Redis 7.0's CLIENT LIST, which tools parse.
+	 * Buffer sizes are the runner's last published figures. */
 	n = snprintf(buf, size,
-		     "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=N db=%d "
-		     "sub=0 psub=0 ssub=0 multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 "
-		     "rbs=%zu rbp=0 obl=%zu oll=0 omem=0 tot-mem=%zu events=r cmd=%s user=default "
-		     "redir=-1 resp=%d",
+		     "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d "
+		     "sub=0 psub=0 ssub=0 multi=-1 qbuf=%llu qbuf-free=0 argv-mem=0 multi-mem=0 "
+		     "rbs=%llu rbp=0 obl=0 oll=0 omem=%llu tot-mem=%llu events=%s cmd=%s "
+		     "user=default redir=-1 resp=%d",
 		     (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
 		     (long long)((now - c->ctime_ms) / 1000), (long long)((now - last) / 1000),
-		     c->db, buf_pending(&c->in), c->in.cap - c->in.len, c->out.cap,
-		     buf_pending(&c->out), sizeof(*c) + c->in.cap + c->out.cap, cmd, c->resp);
+		     mon ? "O" : "N", c->db, (unsigned long long)qbuf, (unsigned long long)qbuf,
+		     (unsigned long long)omem,
+		     (unsigned long long)(sizeof(*c) + qbuf + omem), events ? "rw" : "r",
+		     cmd, c->resp);
 	if (n < 0)
 		return 0;
 	return (size_t)n < size ? (size_t)n : size - 1;
@@ -182,10 +212,10 @@ struct worker *conn_worker(struct conn *c)
 
 void net_count_error(struct conn *c)
 {
-	struct worker *w = c->owner;
+	struct worker *w = worker_self() ? worker_self() : c->owner;
 
 	if (w)
-		/* relaxed: statistic; single writer (the running thread) */
+		/* relaxed: statistic */
 		atomic_fetch_add_explicit(&w->st.errors, 1, memory_order_relaxed);
 }
 
@@ -204,6 +234,9 @@ void conn_attach(struct conn *c, struct worker *w)
 	if (w->conns)
 		w->conns->prev = c;
 	w->conns = c;
+	/* Read and write interest for the connection's whole life, edge-
+	 * triggered: whichever worker runs it, the owner's loop reports the
+	 * socket becoming readable or writable again; nothing is ever re-armed. */
 	c->ev = event_new(w->base, c->fd, EV_READ | EV_WRITE | EV_PERSIST | EV_ET, conn_event_cb,
 			  c);
 	if (c->ev == NULL || event_add(c->ev, NULL) != 0)
@@ -218,21 +251,41 @@ void conn_close(struct conn *c)
 {
 	struct worker *w = c->owner;
 
-	if (w) {
+	if (net_opts_g.conn_close)
+		net_opts_g.conn_close(c);
+
+	if (c->ev) {
+		/* attached: on the owner's list */
 		if (c->prev)
 			c->prev->next = c->next;
 		else
 			w->conns = c->next;
 		if (c->next)
 			c->next->prev = c->prev;
-	}
-	if (c->ev)
 		event_free(c->ev);
+	}
+	if (w)
+		/* relaxed: a load estimate for least-loaded assignment */
+		atomic_fetch_sub_explicit(&w->nconns, 1, memory_order_relaxed);
+	if (c->flags & CONN_F_MONITOR)
+		monitor_detach(c);
+	if (atomic_load_explicit(&net_limits_g.draining, memory_order_relaxed)) {
+		/* Shutdown: the client may have sent more than we ran. Closing with
+		 * unread bytes makes the kernel send RST, which can destroy replies
+		 * the client has not read yet; send FIN after the replies and
+		 * discard what is queued (bounded) so close() ends cleanly. */
+		char sink[16384];
+
+		shutdown(c->fd, SHUT_WR);
+		for (int i = 0; i < 1024 && read(c->fd, sink, sizeof(sink)) > 0; i++)
+			;
+	}
 	close(c->fd);
 	conn_registry_del(c);
 	resp_req_deinit(&c->req);
 	buf_deinit(&c->in);
 	buf_deinit(&c->out);
+	buf_deinit(&c->mon_pending);
 	mem_free(c->argv);
 	mem_free(c->argl);
 	mem_free(c->name);
@@ -240,13 +293,13 @@ void conn_close(struct conn *c)
 }
 
 /*
- * IDLE → SCHEDULED queues the connection; SCHEDULED stays; RUNNING gets the
- * NOTIFIED bit. Only the owner thread calls this today (readiness and
- * attach), but the word is atomic so the stealing issue can add thieves.
+ * IDLE → SCHEDULED hands the connection to the scheduler; SCHEDULED stays;
+ * RUNNING gets the NOTIFIED bit. Any thread: the owner's readiness callback,
+ * a runner re-queueing, CLIENT KILL / UNPAUSE / MONITOR feeds from other
+ * workers, the shutdown drain from the main thread.
  */
 void conn_schedule(struct conn *c)
 {
-	struct worker *w = c->owner;
 	uint32_t s = atomic_load_explicit(&c->task, memory_order_relaxed);
 
 	for (;;) {
@@ -255,29 +308,21 @@ void conn_schedule(struct conn *c)
 		if ((s & CONN_STATE_MASK) == CONN_SCHEDULED || (s & CONN_NOTIFIED))
 			return;
 		n = (s & CONN_STATE_MASK) == CONN_IDLE ? CONN_SCHEDULED : (s | CONN_NOTIFIED);
-		/* acq_rel: the winner of IDLE→SCHEDULED publishes the queue link it writes
-		 * next to the runner; pairs with the acquire in task_finish(). */
+		/* acq_rel: acquire — the last runner's writes (its release CAS to
+		 * IDLE) happen before we queue it; release — what we wrote before
+		 * (kill, monitor lines) is seen by the runner that acquires the word */
 		if (atomic_compare_exchange_weak_explicit(&c->task, &s, n, memory_order_acq_rel,
 							  memory_order_relaxed))
 			break;
 	}
 	if ((s & CONN_STATE_MASK) != CONN_IDLE)
-		return; /* runner will go round again */
-	c->next_run = NULL;
-	if (w->runq_tail)
-		w->runq_tail->next_run = c;
-	else
-		w->runq_head = c;
-	w->runq_tail = c;
-	if (w->runq_head == c)
-		event_active(w->run_ev, EV_READ, 0);
+		return; /* the runner will go round again */
+	sched_submit(c);
 }
 
 /* Writes pending replies. Returns 0, or -1 if the connection must close. */
-static int conn_flush(struct conn *c)
+static int conn_flush(struct conn *c, struct worker *w)
 {
-	struct worker *w = c->owner;
-
 	while (buf_pending(&c->out) > 0) {
 		ssize_t n = send(c->fd, c->out.data + c->out.rpos, buf_pending(&c->out),
 				 MSG_NOSIGNAL);
@@ -292,8 +337,8 @@ static int conn_flush(struct conn *c)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			/* EV_WRITE is registered edge-triggered: the socket draining
-			 * schedules us again. */
+			/* EV_WRITE is registered edge-triggered on the owner's loop:
+			 * the socket draining schedules us again. */
 			c->flags |= CONN_F_WANT_WRITE;
 			return 0;
 		}
@@ -313,25 +358,77 @@ static void ensure_argv(struct conn *c, int argc)
 	c->argl = mem_realloc(c->argl, sizeof(*c->argl) * (size_t)c->argv_cap);
 }
 
-/* Parses and runs every complete command in the query buffer. */
-static void conn_process(struct conn *c)
+/* client-output-buffer-limit (normal class) after a command; sets CLOSE_ASAP. */
+static void check_output_limit(struct conn *c)
 {
-	struct worker *w = c->owner;
+	long long hard = atomic_load_explicit(&net_limits_g.out_hard, memory_order_relaxed);
+	long long soft = atomic_load_explicit(&net_limits_g.out_soft, memory_order_relaxed);
+	long long used = (long long)buf_pending(&c->out);
+
+	if (hard > 0 && used > hard) {
+		c->flags |= CONN_F_CLOSE_ASAP;
+		return;
+	}
+	if (soft > 0 && used > soft) {
+		int64_t now = now_ms();
+		long secs = atomic_load_explicit(&net_limits_g.out_soft_secs, memory_order_relaxed);
+
+		if (c->soft_since_ms == 0)
+			c->soft_since_ms = now;
+		else if (now - c->soft_since_ms >= (int64_t)secs * 1000)
+			c->flags |= CONN_F_CLOSE_ASAP;
+	} else {
+		c->soft_since_ms = 0;
+	}
+}
+
+/* Over client-output-pause-limit: stop running and reading until drained. */
+static int output_paused(struct conn *c)
+{
+	long long lim = atomic_load_explicit(&net_limits_g.pause_limit, memory_order_relaxed);
+
+	if (lim > 0 && (long long)buf_pending(&c->out) > lim) {
+		c->flags |= CONN_F_OUT_PAUSED;
+		return 1;
+	}
+	c->flags &= ~CONN_F_OUT_PAUSED;
+	return 0;
+}
+
+enum proc_stop { PROC_NEED_INPUT, PROC_BUDGET, PROC_PAUSED, PROC_CLOSE };
+
+/* Parses and runs complete commands in the query buffer, at most *budget. */
+static enum proc_stop conn_process(struct conn *c, struct worker *w, long *budget)
+{
 	uint64_t ncmd = 0;
+	enum proc_stop why = PROC_NEED_INPUT;
 
 	c->req.max_bulk_len = atomic_load_explicit(&net_limits_g.max_bulk, memory_order_relaxed);
 	c->req.auth_required = !c->authenticated;
-	while (buf_pending(&c->in) > 0 && !(c->flags & (CONN_F_CLOSE_AFTER_REPLY |
-							  CONN_F_CLOSE_ASAP))) {
+	while (buf_pending(&c->in) > 0) {
 		const char *base = c->in.data + c->in.rpos;
 		size_t used = 0;
-		enum resp_status st = resp_req_parse(&c->req, base, buf_pending(&c->in), &used);
+		enum resp_status st;
 
+		if (c->flags & (CONN_F_CLOSE_AFTER_REPLY | CONN_F_CLOSE_ASAP)) {
+			why = PROC_CLOSE;
+			break;
+		}
+		if (*budget <= 0) {
+			why = PROC_BUDGET;
+			break;
+		}
+		if (output_paused(c)) {
+			why = PROC_PAUSED;
+			break;
+		}
+		st = resp_req_parse(&c->req, base, buf_pending(&c->in), &used);
 		if (st == RESP_INCOMPLETE)
 			break;
 		if (st != RESP_OK) {
 			reply_error(c, c->req.err);
 			c->flags |= CONN_F_CLOSE_AFTER_REPLY;
+			why = PROC_CLOSE;
 			break;
 		}
 		if (c->req.argc > 0) {
@@ -340,13 +437,29 @@ static void conn_process(struct conn *c)
 				c->argv[i] = resp_req_argp(&c->req, base, i);
 				c->argl[i] = c->req.argv[i].len;
 			}
+			if (!atomic_load_explicit(&net_limits_g.draining, memory_order_relaxed) &&
+			    pause_blocks(c->req.argc, c->argv, c->argl)) {
+				/* leave it parsed-but-unrun: the parser state is reset so
+				 * the same bytes parse again when the pause ends */
+				resp_req_deinit(&c->req);
+				resp_req_init(&c->req);
+				atomic_store_explicit(&c->pause_wait, 1, memory_order_relaxed);
+				why = PROC_PAUSED;
+				break;
+			}
 			net_opts_g.dispatch(c, c->req.argc, c->argv, c->argl);
+			/* relaxed: a hint; monitor_feed takes the monitor lock */
+			if (atomic_load_explicit(&net_monitors, memory_order_relaxed) > 0)
+				monitor_feed(c, c->req.argc, c->argv, c->argl);
 			ncmd++;
+			(*budget)--;
 			c->req.auth_required = !c->authenticated;
+			check_output_limit(c);
 		}
 		buf_consume(&c->in, used);
-		if (buf_pending(&c->out) >= OUT_FLUSH_AT && conn_flush(c) < 0) {
+		if (buf_pending(&c->out) >= OUT_FLUSH_AT && conn_flush(c, w) < 0) {
 			c->flags |= CONN_F_CLOSE_ASAP;
+			why = PROC_CLOSE;
 			break;
 		}
 	}
@@ -355,121 +468,116 @@ static void conn_process(struct conn *c)
 		atomic_fetch_add_explicit(&w->st.commands, ncmd, memory_order_relaxed);
 		atomic_fetch_add_explicit(&c->ncmds, ncmd, memory_order_relaxed);
 	}
+	return why;
+}
+
+static void publish_mirrors(struct conn *c)
+{
+	/* relaxed: statistics for CLIENT LIST on other threads */
+	atomic_store_explicit(&c->st_qbuf, buf_pending(&c->in), memory_order_relaxed);
+	atomic_store_explicit(&c->st_omem, buf_pending(&c->out), memory_order_relaxed);
+	atomic_store_explicit(&c->st_events, (c->flags & CONN_F_WANT_WRITE) != 0,
+			      memory_order_relaxed);
 }
 
 /*
  * Runs the connection once. Returns 1 if it still has work (budget spent),
  * 0 if it is waiting for readiness, -1 if it must close.
  */
-static int conn_run(struct conn *c)
+static int conn_run_once(struct conn *c, struct worker *w)
 {
-	struct worker *w = c->owner;
-	size_t budget = RUN_BYTE_BUDGET;
+	long budget = atomic_load_explicit(&net_limits_g.run_budget, memory_order_relaxed);
+	int draining = atomic_load_explicit(&net_limits_g.draining, memory_order_relaxed);
+	size_t bytes = RUN_BYTE_BUDGET;
 	int more = 0;
 
+	if (budget <= 0)
+		budget = LONG_MAX;
+	/* relaxed: the conn_schedule() that follows a kill request orders it */
+	if (atomic_load_explicit(&c->kill, memory_order_relaxed))
+		return -1;
+	atomic_store_explicit(&c->pause_wait, 0, memory_order_relaxed);
+	if (c->flags & CONN_F_MONITOR)
+		monitor_take(c);
 	for (;;) {
-		ssize_t n;
-		size_t want = READ_CHUNK;
-		long long qlimit;
+		enum proc_stop why = conn_process(c, w, &budget);
 
-		if (c->flags & (CONN_F_CLOSE_AFTER_REPLY | CONN_F_CLOSE_ASAP | CONN_F_STOP_READING))
+		if (why == PROC_CLOSE)
 			break;
-		if (budget == 0) {
+		if (why == PROC_BUDGET) {
 			more = 1;
 			break;
 		}
-		/* A large bulk announced by its header: make room for it at once. */
-		if (c->req.bulk > READ_CHUNK)
-			want = (size_t)c->req.bulk + 2;
-		buf_reserve(&c->in, want);
-		n = read(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len);
-		if (n > 0) {
-			c->in.len += (size_t)n;
-			budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
-			/* relaxed: statistics / idle clock read by the cron only */
-			atomic_fetch_add_explicit(&w->st.in_bytes, (uint64_t)n,
-						  memory_order_relaxed);
-			atomic_store_explicit(&c->last_ms, now_ms(), memory_order_relaxed);
-			qlimit = atomic_load_explicit(&net_limits_g.query_limit,
-						      memory_order_relaxed);
-			/* As Redis: checked after each read, before running anything in
-			 * it; the client is closed without a reply. */
-			if ((long long)buf_pending(&c->in) > qlimit)
+		if (why == PROC_PAUSED) {
+			/* output over the pause limit (or CLIENT PAUSE): try to drain
+			 * it now and go on if that brought it under — each round runs
+			 * at least one command, so the budget bounds this loop. Else
+			 * the writable edge (or the pause's end) brings us back. */
+			if (conn_flush(c, w) < 0)
 				return -1;
-			conn_process(c);
-			continue;
-		}
-		if (n == 0)
-			return -1;
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			if ((c->flags & CONN_F_OUT_PAUSED) && !output_paused(c))
+				continue;
 			break;
-		return -1;
+		}
+		if (draining || (c->flags & CONN_F_STOP_READING))
+			break;
+		if (bytes == 0) {
+			more = 1;
+			break;
+		}
+		{
+			size_t want = READ_CHUNK;
+			long long qlimit;
+			ssize_t n;
+
+			/* A large bulk announced by its header: make room for it at once. */
+			if (c->req.bulk > READ_CHUNK)
+				want = (size_t)c->req.bulk + 2;
+			buf_reserve(&c->in, want);
+			n = read(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len);
+			if (n > 0) {
+				c->in.len += (size_t)n;
+				bytes = (size_t)n >= bytes ? 0 : bytes - (size_t)n;
+				/* relaxed: statistics / idle clock read by the cron only */
+				atomic_fetch_add_explicit(&w->st.in_bytes, (uint64_t)n,
+							  memory_order_relaxed);
+				atomic_store_explicit(&c->last_ms, now_ms(), memory_order_relaxed);
+				qlimit = atomic_load_explicit(&net_limits_g.query_limit,
+							      memory_order_relaxed);
+				/* As Redis: checked after each read, before running anything
+				 * in it; the client is closed without a reply. */
+				if ((long long)buf_pending(&c->in) > qlimit)
+					return -1;
+				continue;
+			}
+			if (n == 0)
+				return -1;
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			return -1;
+		}
 	}
 	if (c->flags & CONN_F_CLOSE_ASAP)
 		return -1;
-	if (conn_flush(c) < 0)
+	if (conn_flush(c, w) < 0)
 		return -1;
 	if ((c->flags & CONN_F_CLOSE_AFTER_REPLY) && buf_pending(&c->out) == 0)
 		return -1;
+	if (draining && !more && buf_pending(&c->out) == 0 && !(c->flags & CONN_F_OUT_PAUSED) &&
+	    !atomic_load_explicit(&c->pause_wait, memory_order_relaxed))
+		return -1; /* shutdown: everything read has run and been written */
 	if (buf_pending(&c->in) == 0)
 		buf_shrink_idle(&c->in, 64 * 1024);
 	return more;
 }
 
-/*
- * RUNNING → IDLE unless NOTIFIED arrived meanwhile. Returns 1 if the
- * connection must run again.
- */
-static int task_finish(struct conn *c)
+int conn_run(struct conn *c)
 {
-	uint32_t s = CONN_RUNNING;
+	struct worker *w = worker_self();
+	int r = conn_run_once(c, w);
 
-	/* acquire on failure: a notifier's writes before setting NOTIFIED are seen
-	 * by the next round; release on success: this run's writes are visible to
-	 * whoever schedules the connection next (pairs with conn_schedule()). */
-	if (atomic_compare_exchange_strong_explicit(&c->task, &s, CONN_IDLE, memory_order_acq_rel,
-						    memory_order_acquire))
-		return 0;
-	/* NOTIFIED was set: clear it and run again. */
-	atomic_store_explicit(&c->task, CONN_RUNNING, memory_order_relaxed);
-	return 1;
-}
-
-void worker_run_queue(struct worker *w)
-{
-	struct conn *c;
-	int rounds = 0;
-
-	net_opts_g.online();
-	while ((c = w->runq_head) != NULL) {
-		int r;
-
-		w->runq_head = c->next_run;
-		if (w->runq_head == NULL)
-			w->runq_tail = NULL;
-		/* acquire: the scheduler's CAS (acq_rel) released what it wrote before
-		 * queueing the connection; SCHEDULED → RUNNING observes it */
-		atomic_exchange_explicit(&c->task, CONN_RUNNING, memory_order_acquire);
-		do {
-			r = conn_run(c);
-			net_opts_g.quiescent();
-		} while (r == 0 && task_finish(c));
-		if (r < 0) {
-			conn_close(c);
-			continue;
-		}
-		if (r > 0) {
-			/* budget spent: back of the queue, behind the others */
-			atomic_store_explicit(&c->task, CONN_IDLE, memory_order_relaxed);
-			conn_schedule(c);
-		}
-		if (++rounds >= 1024 && w->runq_head) {
-			/* let the loop poll for new I/O before going on */
-			event_active(w->run_ev, EV_READ, 0);
-			break;
-		}
-	}
-	net_opts_g.offline();
+	publish_mirrors(c);
+	return r;
 }

@@ -7,13 +7,19 @@
  * every complete command, hands each to the dispatch function the server
  * installed (net_setup), appends replies to the output buffer and writes
  * them in as few system calls as possible. Today the owner always runs its
- * own connections; the task state below is what lets the work-stealing issue
- * hand a connection to another worker without rewriting this module.
+ * own readiness events, but any worker may run the connection (work
+ * stealing, worker.c); closing is always done by the owner.
  *
  * Task state (atomic word): IDLE → SCHEDULED → RUNNING → IDLE, with a
  * NOTIFIED bit set when readiness arrives while RUNNING so the runner goes
  * round again instead of losing the event. At most one thread runs a
  * connection at a time; replies leave in request order.
+ *
+ * Only the thread that moved the task word to RUNNING touches the buffers
+ * and the session; only the owner closes (a runner on another worker sends
+ * the connection to the owner's inbox with CONN_Q_CLOSE, still RUNNING, so
+ * nobody else can schedule it meanwhile). Other threads ask for a close
+ * through the atomic `kill` word and conn_schedule().
  *
  * Threads: fields under "session" and the buffers are touched only by the
  * thread running the connection. `name` is also read by CLIENT LIST from
@@ -25,6 +31,7 @@
 #ifndef KVSD_CONN_H
 #define KVSD_CONN_H
 
+#include "concurrency/mpscq.h"
 #include "net/buf.h"
 #include "net/resp.h"
 
@@ -48,6 +55,8 @@ enum conn_task_state {
 #define CONN_F_UNIX              0x04 /* unix-domain socket */
 #define CONN_F_WANT_WRITE        0x08 /* output pending: write interest armed */
 #define CONN_F_STOP_READING      0x10 /* shutdown: finish what was read, read no more */
+#define CONN_F_MONITOR           0x20 /* MONITOR: receives every command */
+#define CONN_F_OUT_PAUSED        0x40 /* replies over client-output-pause-limit: not reading */
 
 struct conn {
 	_Atomic uint32_t task; /* enum conn_task_state; see conn.c for the transitions */
@@ -70,6 +79,7 @@ struct conn {
 	int db;            /* SELECTed database (always 0) */
 	const char *last_cmd; /* static name of the last command, for CLIENT LIST */
 	char *name;           /* CLIENT SETNAME; NULL if none; see conn_set_name */
+	void *multi;          /* server/multi.c's MULTI/WATCH state; freed by net_opts.conn_close */
 	char addr[64];        /* peer "ip:port" or "/path:0" */
 	char laddr[64];       /* local "ip:port" */
 	int64_t ctime_ms;
@@ -77,8 +87,25 @@ struct conn {
 	_Atomic uint64_t ncmds;  /* commands run; statistic */
 
 	struct conn *next, *prev;           /* owner's list */
-	struct conn *next_run;              /* owner's run queue */
 	struct conn *reg_next, *reg_prev;   /* global registry (CLIENT LIST) */
+
+	/* scheduling: the node links the connection into one worker inbox at a
+	 * time; inbox_op (CONN_Q_*) is written before the push, which releases it */
+	struct mpscq_node qnode;
+	int inbox_op;
+	/* set by any thread (CLIENT KILL, shutdown), read by the runner: relaxed,
+	 * the conn_schedule() that follows orders it */
+	_Atomic int kill;
+	_Atomic int pause_wait;  /* runner: stopped for CLIENT PAUSE; cron re-schedules */
+	int64_t soft_since_ms;   /* runner: over the soft output limit since (0: not) */
+	/* mirrors for CLIENT LIST from other threads, updated by the runner after
+	 * each run: relaxed statistics */
+	_Atomic uint64_t st_qbuf, st_omem;
+	_Atomic int st_events;  /* 1 = waiting to write (events=rw) */
+	_Atomic int st_monitor; /* 1 = MONITOR client (flags=O) */
+	/* MONITOR: lines fed by other threads, under the monitor lock (control.c) */
+	struct buf mon_pending;
+	struct conn *mon_next;
 };
 
 /* Sets or clears the client name (takes the registry lock). */

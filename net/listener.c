@@ -4,8 +4,9 @@
  * The main thread runs the listener's event loop: it accepts connections on
  * every TCP bind address and the optional unix socket, applies the accept-
  * time policy (maxclients, protected mode, keepalive, TCP_NODELAY) and hands
- * each connection to a worker. On EMFILE/ENFILE it pauses accepting for
- * 100 ms instead of spinning on a listen socket that stays readable.
+ * each connection to a worker (conn-assign, worker.c). On EMFILE/ENFILE it
+ * pauses accepting for 100 ms instead of spinning on a listen socket that
+ * stays readable, then resumes.
  */
 #include "concurrency/mem.h"
 #include "net/net_internal.h"
@@ -20,6 +21,8 @@
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -397,6 +400,99 @@ void net_set_max_bulk(long long bytes)
 void net_set_protected_mode(int on)
 {
 	atomic_store_explicit(&net_limits_g.protected_mode, on, memory_order_relaxed);
+}
+
+void net_set_work_stealing(int on)
+{
+	atomic_store_explicit(&net_limits_g.stealing, on, memory_order_relaxed);
+}
+
+void net_set_conn_assign(int policy)
+{
+	atomic_store_explicit(&net_limits_g.assign, policy, memory_order_relaxed);
+}
+
+void net_set_run_budget(long commands)
+{
+	atomic_store_explicit(&net_limits_g.run_budget, commands, memory_order_relaxed);
+}
+
+void net_set_output_limit(long long hard, long long soft, long soft_seconds)
+{
+	atomic_store_explicit(&net_limits_g.out_hard, hard, memory_order_relaxed);
+	atomic_store_explicit(&net_limits_g.out_soft, soft, memory_order_relaxed);
+	atomic_store_explicit(&net_limits_g.out_soft_secs, soft_seconds, memory_order_relaxed);
+}
+
+void net_set_output_pause_limit(long long bytes)
+{
+	atomic_store_explicit(&net_limits_g.pause_limit, bytes, memory_order_relaxed);
+}
+
+/* Redis's memtoll(): digits with an optional k/kb/m/mb/g/gb unit. */
+static int parse_mem(const char *s, long long *out)
+{
+	char *end;
+	long long v, mul = 1;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (end == s || errno || v < 0)
+		return -EINVAL;
+	if (!strcasecmp(end, "") || !strcasecmp(end, "b"))
+		mul = 1;
+	else if (!strcasecmp(end, "k"))
+		mul = 1000;
+	else if (!strcasecmp(end, "kb"))
+		mul = 1024;
+	else if (!strcasecmp(end, "m"))
+		mul = 1000 * 1000;
+	else if (!strcasecmp(end, "mb"))
+		mul = 1024 * 1024;
+	else if (!strcasecmp(end, "g"))
+		mul = 1000LL * 1000 * 1000;
+	else if (!strcasecmp(end, "gb"))
+		mul = 1024LL * 1024 * 1024;
+	else
+		return -EINVAL;
+	*out = v * mul;
+	return 0;
+}
+
+int net_parse_output_limit(const char *spec, long long *hard, long long *soft, long *secs)
+{
+	char *copy = mem_strndup(spec, strlen(spec)), *save = NULL, *tok[64];
+	int n = 0, rc = 0;
+
+	for (char *t = strtok_r(copy, " ", &save); t && n < 64; t = strtok_r(NULL, " ", &save))
+		tok[n++] = t;
+	if (n == 0 || n % 4 != 0) {
+		rc = -EINVAL;
+		goto out;
+	}
+	for (int i = 0; i < n; i += 4) {
+		long long h, s, sec;
+		int normal = !strcasecmp(tok[i], "normal");
+
+		if (!normal && strcasecmp(tok[i], "replica") && strcasecmp(tok[i], "slave") &&
+		    strcasecmp(tok[i], "pubsub")) {
+			rc = -EINVAL;
+			goto out;
+		}
+		if (parse_mem(tok[i + 1], &h) || parse_mem(tok[i + 2], &s) ||
+		    parse_mem(tok[i + 3], &sec) || strpbrk(tok[i + 3], "kKmMgGbB")) {
+			rc = -EINVAL;
+			goto out;
+		}
+		if (normal) {
+			*hard = h;
+			*soft = s;
+			*secs = (long)sec;
+		}
+	}
+out:
+	mem_free(copy);
+	return rc;
 }
 
 void net_get_stats(struct net_stats *s)

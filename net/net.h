@@ -6,9 +6,13 @@
  * event_base in its own thread, and opens the listening sockets (TCP on each
  * bind address, plus a unix socket if configured). The main thread runs the
  * listener loop (net_run) which accepts connections and hands each to a
- * worker round-robin through that worker's inbox (a mutex-guarded list whose
- * wake-up is an event_active() on the worker's base). Workers parse requests
- * and call the dispatch function for every complete command.
+ * worker (conn-assign: round-robin, least-loaded or single) through that
+ * worker's MPSC inbox, waking it through its event loop. Connections are
+ * tasks: readiness on the owner's loop schedules one onto the owner's
+ * work-stealing deque, and any worker may run it (worker.c explains the
+ * scheduler: stealing, parking, at most half the workers searching).
+ * Workers parse requests and call the dispatch function for every complete
+ * command.
  *
  * Threads: net_setup / net_run / net_teardown on the main thread;
  * net_stop() from any thread (signal handler context excluded: it is called
@@ -48,6 +52,8 @@ struct net_opts {
 	/* called on the main thread when a connection is accepted, before it runs:
 	 * the server sets session defaults (authenticated when no password). */
 	void (*conn_init)(struct conn *c);
+	/* called by the closing thread before a connection is freed (may be NULL) */
+	void (*conn_close)(struct conn *c);
 };
 
 int net_setup(const struct net_opts *o, char *err, size_t errlen);
@@ -73,6 +79,60 @@ void net_close_listeners(void);
 int net_tcp_port(void);
 /* The listener's event base, for the server's signal and cron events. */
 struct event_base *net_main_base(void);
+
+/* Scheduling and backpressure (work-stealing issue). Any thread. */
+void net_set_work_stealing(int on);
+/* 0 round-robin, 1 least-loaded, 2 single (every connection on worker 0) */
+void net_set_conn_assign(int policy);
+/* Commands a connection runs before yielding to others on its worker. */
+void net_set_run_budget(long commands);
+/* client-output-buffer-limit, normal class: bytes; 0 = no limit. */
+void net_set_output_limit(long long hard, long long soft, long soft_seconds);
+/* Parses Redis's client-output-buffer-limit text ("normal 0 0 0 replica
+ * 256mb 64mb 60 pubsub 32mb 8mb 60"; any subset of classes; replica/slave and
+ * pubsub are accepted and ignored: kvsd has no such clients). Stores the
+ * normal class. 0 or -EINVAL. */
+int net_parse_output_limit(const char *spec, long long *hard, long long *soft, long *secs);
+/* client-output-pause-limit: stop reading a client whose pending replies
+ * exceed this many bytes until they drain; 0 = never. */
+void net_set_output_pause_limit(long long bytes);
+
+/* Per-worker scheduler statistics (INFO # Kvsd). 0, or -ENOENT for a bad index. */
+struct net_worker_stats {
+	uint64_t tasks, steals, failed_steals, parks, wakeups;
+};
+int net_worker_stats(int idx, struct net_worker_stats *out);
+int net_workers(void);
+
+/*
+ * Graceful shutdown, second step (after net_close_listeners): stop reading,
+ * let every connection finish the commands already in its query buffer and
+ * flush their replies, closing each when done; returns when every client is
+ * closed or after timeout_ms (the rest are closed by net_teardown). Runs the
+ * listener's event loop meanwhile, so signal events still fire. Main thread.
+ */
+struct net_drain_stats {
+	long clients;            /* connections open when the drain began */
+	long clients_flushed;    /* of those, closed with every reply written */
+	uint64_t commands;       /* commands completed during the drain */
+	uint64_t bytes;          /* reply bytes written during the drain */
+	int timed_out;
+};
+void net_drain(long timeout_ms, struct net_drain_stats *st);
+
+/* CLIENT KILL: closes connections matching id (0 = any) and addr / laddr
+ * (NULL = any), skipping `skip` (may be NULL). The caller's own connection is
+ * closed after its reply. Returns how many were killed. Any worker thread. */
+long net_client_kill(struct conn *self, uint64_t id, const char *addr, const char *laddr,
+		     struct conn *skip);
+/* CLIENT PAUSE until now+ms (all = 1: every command; 0: write commands, as
+ * decided by is_write). CLIENT UNPAUSE ends it and resumes waiting clients. */
+typedef int (*net_cmd_class_fn)(int argc, const char **argv, const size_t *argl);
+void net_client_pause(int64_t until_ms, int all, net_cmd_class_fn is_write);
+void net_client_unpause(void);
+/* MONITOR: c starts receiving every command that `shown` accepts (installed
+ * once; NULL shows all). */
+void net_monitor_start(struct conn *c, net_cmd_class_fn shown);
 
 /* Statistics for INFO. */
 struct net_stats {

@@ -8,17 +8,33 @@
  * COMMAND INFO and COMMAND DOCS re-emit, field for field and type for type,
  * what Redis 7.0 sends, from the rows tools/gen_cmd_docs.py generated into
  * cmd_docs.c; a command without a row falls back to its cmd_def fields.
+ *
+ * Around each handler, dispatch keeps Redis's per-command statistics
+ * (cmdstat.h: calls, usec, failed and rejected calls), feeds the slow log,
+ * and applies maxmemory: evict first, then refuse CMD_DENYOOM commands with
+ * -OOM if memory is still over the limit. The added hot-path cost is one
+ * clock read after the handler and a few stores to this thread's own
+ * counters; the limit check is one relaxed load when maxmemory is 0.
+ * A call failed when its reply starts with an error ('-'); commands are
+ * indexed (top-level in name order, then each container's subcommands) so
+ * the counters are arrays.
  */
 #include "server/cmd.h"
 #include "server/cmd_docs.h"
+#include "concurrency/mem.h"
 #include "concurrency/util.h"
 #include "net/conn.h"
 #include "net/reply.h"
+#include "server/cmdstat.h"
+#include "server/multi.h"
 #include "server/config.h"
+#include "server/slowlog.h"
 #include "server/strutil.h"
 #include "storage/db.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +43,9 @@
 
 static const struct cmd_def *cmds[MAX_CMDS];
 static size_t ncmds;
+/* statistics index of cmds[i] is i; of cmds[i]->subcmds[j], sub_base[i] + j */
+static size_t sub_base[MAX_CMDS];
+static const char **stat_names;
 extern const struct cmd_def cmd_command_def;
 static struct db *cmd_db;
 
@@ -39,7 +58,7 @@ static int by_name(const void *a, const void *b)
 void cmd_setup(struct db *db)
 {
 	const struct cmd_def *tables[] = {cmd_string_table, cmd_keys_table, cmd_conn_table,
-					  cmd_server_table};
+					  cmd_server_table, cmd_multi_table};
 
 	cmd_db = db;
 	ncmds = 0;
@@ -49,22 +68,44 @@ void cmd_setup(struct db *db)
 				cmds[ncmds++] = d;
 	cmds[ncmds++] = &cmd_command_def;
 	qsort(cmds, ncmds, sizeof(cmds[0]), by_name);
+	{
+		size_t n = ncmds;
+
+		for (size_t i = 0; i < ncmds; i++) {
+			sub_base[i] = n;
+			for (const struct cmd_def *s = cmds[i]->subcmds; s && s->name; s++)
+				n++;
+		}
+		stat_names = mem_calloc(n, sizeof(*stat_names));
+		for (size_t i = 0; i < ncmds; i++) {
+			size_t j = 0;
+
+			stat_names[i] = cmds[i]->name;
+			for (const struct cmd_def *s = cmds[i]->subcmds; s && s->name; s++)
+				stat_names[sub_base[i] + j++] = s->name;
+		}
+		cmdstat_setup(stat_names, n);
+	}
 }
 
 void cmd_teardown(void)
 {
+	cmdstat_teardown();
+	slowlog_teardown();
+	mem_free(stat_names);
+	stat_names = NULL;
 	ncmds = 0;
 	cmd_db = NULL;
 }
 
-static const struct cmd_def *find_in(const struct cmd_def *const *tab, size_t n, const char *name,
-				     size_t len)
+/* Index of the command named name[0..len) (any case) in tab, or -1. */
+static long find_in(const struct cmd_def *const *tab, size_t n, const char *name, size_t len)
 {
 	char low[64];
 	size_t lo = 0, hi = n;
 
 	if (len == 0 || len >= sizeof(low))
-		return NULL;
+		return -1;
 	for (size_t i = 0; i < len; i++)
 		low[i] = (char)tolower((unsigned char)name[i]);
 	low[len] = '\0';
@@ -73,18 +114,20 @@ static const struct cmd_def *find_in(const struct cmd_def *const *tab, size_t n,
 		int c = strcmp(low, tab[mid]->name);
 
 		if (c == 0)
-			return tab[mid];
+			return (long)mid;
 		if (c < 0)
 			hi = mid;
 		else
 			lo = mid + 1;
 	}
-	return NULL;
+	return -1;
 }
 
 const struct cmd_def *cmd_lookup(const char *name, size_t len)
 {
-	return find_in(cmds, ncmds, name, len);
+	long i = find_in(cmds, ncmds, name, len);
+
+	return i < 0 ? NULL : cmds[i];
 }
 
 static const struct cmd_def *sub_lookup(const struct cmd_def *parent, const char *name, size_t len)
@@ -153,16 +196,48 @@ static int arity_ok(const struct cmd_def *d, int argc)
 	return d->arity > 0 ? argc == d->arity : argc >= -d->arity;
 }
 
+static inline int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* After the handler: statistics and the slow log. `before` is the number of
+ * reply bytes pending before it ran, so its reply starts at rpos + before
+ * (buffer compaction keeps pending bytes in order). */
+static void account(struct cmd_req *r, size_t idx, int64_t start_us, size_t before)
+{
+	struct conn *c = r->c;
+	int64_t end_us = now_us();
+	uint64_t us = end_us > start_us ? (uint64_t)(end_us - start_us) : 0;
+	size_t pend = c->out.len - c->out.rpos;
+	int failed = pend > before && c->out.data[c->out.rpos + before] == '-';
+	long long slower = cfg_int(CFG_SLOWLOG_LOG_SLOWER_THAN);
+
+	cmdstat_call(idx, us, failed);
+	if (kv_unlikely(slower >= 0 && us >= (uint64_t)slower))
+		slowlog_push(r->argc, r->argv, r->argl, r->now_ms, us, c->addr, c->name,
+			     cfg_int(CFG_SLOWLOG_MAX_LEN));
+}
+
 void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *argl)
 {
-	const struct cmd_def *d = cmd_lookup(argv[0], argl[0]);
+	long top = find_in(cmds, ncmds, argv[0], argl[0]);
+	const struct cmd_def *d;
 	struct cmd_req r;
+	size_t idx, before;
+	int64_t start_us;
 
-	if (d == NULL) {
+	if (top < 0) {
 		c->last_cmd = NULL;
+		multi_flag_error(c); /* queue-time errors abort EXEC */
 		reply_unknown_command(c, argc, argv, argl);
 		return;
 	}
+	d = cmds[top];
+	idx = (size_t)top;
 	if (d->subcmds && argc >= 2) {
 		const struct cmd_def *s = sub_lookup(d, argv[1], argl[1]);
 
@@ -174,14 +249,18 @@ void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *arg
 				up[i] = (char)toupper((unsigned char)d->name[i]);
 			up[i] = '\0';
 			c->last_cmd = d->name;
+			multi_flag_error(c);
 			reply_errorf(c, "ERR unknown subcommand '%.*s'. Try %s HELP.",
 				     (int)cstr_len(argv[1], argl[1], 128), argv[1], up);
 			return;
 		}
+		idx = sub_base[top] + (size_t)(s - d->subcmds);
 		d = s;
 	}
 	c->last_cmd = d->name;
 	if (!arity_ok(d, argc)) {
+		cmdstat_reject(idx);
+		multi_flag_error(c);
 		reply_wrong_arity(c, d->name);
 		return;
 	}
@@ -189,17 +268,32 @@ void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *arg
 		if (cfg_str_equal(CFG_REQUIREPASS, "", 0)) {
 			c->authenticated = 1; /* the password was removed by CONFIG SET */
 		} else {
+			cmdstat_reject(idx);
+			multi_flag_error(c);
 			reply_error(c, "NOAUTH Authentication required.");
 			return;
 		}
 	}
+	start_us = now_us();
+	r.now_ms = start_us / 1000;
+	/* maxmemory: evict, then refuse what may grow memory (Redis's processCommand) */
+	if (db_check_memory(cmd_db, r.now_ms) == -ENOMEM && (d->flags & CMD_DENYOOM)) {
+		cmdstat_reject(idx);
+		multi_flag_error(c);
+		reply_error(c, "OOM command not allowed when used memory > 'maxmemory'.");
+		return;
+	}
+	/* MULTI: queue (+QUEUED) instead of running, except the control commands */
+	if (c->multi && multi_intercept(c, d, argc, argv, argl))
+		return;
 	r.c = c;
 	r.db = cmd_db;
 	r.argc = argc;
 	r.argv = argv;
 	r.argl = argl;
-	r.now_ms = db_now_ms();
+	before = c->out.len - c->out.rpos;
 	d->proc(&r);
+	account(&r, idx, start_us, before);
 }
 
 void cmd_reply_syntax_error(struct cmd_req *r)

@@ -1,9 +1,13 @@
 /*
  * cmd_conn.c — connection commands: PING ECHO HELLO AUTH QUIT RESET SELECT
- * and CLIENT ID/SETNAME/GETNAME/LIST/INFO/HELP, with Redis 7.0's replies.
+ * MONITOR and CLIENT ID/SETNAME/GETNAME/LIST/INFO/HELP/KILL/PAUSE/UNPAUSE,
+ * with Redis 7.0's replies. KILL, PAUSE and MONITOR act on other
+ * connections through net/ (net_client_kill, net_client_pause,
+ * net_monitor_start), which owns them.
  */
 #include "concurrency/mem.h"
 #include "net/conn.h"
+#include "net/net.h"
 #include "net/reply.h"
 #include "server/cmd.h"
 #include "server/config.h"
@@ -12,6 +16,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/time.h>
 
 static void ping_cmd(struct cmd_req *r)
 {
@@ -330,6 +335,139 @@ static void client_help(struct cmd_req *r)
 		reply_simple(r->c, lines[i]);
 }
 
+/* CLIENT KILL addr | CLIENT KILL [ID id] [ADDR a] [LADDR a] [SKIPME yes|no]
+ * [TYPE t] [USER u], as Redis 7.0's clientCommand. */
+static void client_kill(struct cmd_req *r)
+{
+	char *addr = NULL, *laddr = NULL;
+	long long id = 0;
+	int skipme = 1, none = 0;
+	long killed;
+
+	if (r->argc == 3) {
+		addr = mem_strndup(r->argv[2], r->argl[2]);
+		skipme = 0; /* the old form may kill the caller */
+	} else if (r->argc % 2 != 0) {
+		cmd_reply_syntax_error(r);
+		return;
+	}
+	for (int i = 2; r->argc > 3 && i < r->argc; i += 2) {
+		if (cmd_arg_is(r, i, "id")) {
+			if (!su_str2ll(r->argv[i + 1], r->argl[i + 1], &id) || id < 1) {
+				reply_error(r->c, "ERR client-id should be greater than 0");
+				goto out;
+			}
+		} else if (cmd_arg_is(r, i, "addr")) {
+			mem_free(addr);
+			addr = mem_strndup(r->argv[i + 1], r->argl[i + 1]);
+		} else if (cmd_arg_is(r, i, "laddr")) {
+			mem_free(laddr);
+			laddr = mem_strndup(r->argv[i + 1], r->argl[i + 1]);
+		} else if (cmd_arg_is(r, i, "type")) {
+			if (cmd_arg_is(r, i + 1, "master") || cmd_arg_is(r, i + 1, "replica") ||
+			    cmd_arg_is(r, i + 1, "slave") || cmd_arg_is(r, i + 1, "pubsub")) {
+				none = 1; /* kvsd has only normal clients */
+			} else if (!cmd_arg_is(r, i + 1, "normal")) {
+				reply_errorf(r->c, "ERR Unknown client type '%.*s'",
+					     (int)r->argl[i + 1], r->argv[i + 1]);
+				goto out;
+			}
+		} else if (cmd_arg_is(r, i, "user")) {
+			if (!(r->argl[i + 1] == 7 && !memcmp(r->argv[i + 1], "default", 7))) {
+				reply_errorf(r->c, "ERR No such user '%.*s'", (int)r->argl[i + 1],
+					     r->argv[i + 1]);
+				goto out;
+			}
+		} else if (cmd_arg_is(r, i, "skipme")) {
+			if (cmd_arg_is(r, i + 1, "yes")) {
+				skipme = 1;
+			} else if (cmd_arg_is(r, i + 1, "no")) {
+				skipme = 0;
+			} else {
+				cmd_reply_syntax_error(r);
+				goto out;
+			}
+		} else {
+			cmd_reply_syntax_error(r);
+			goto out;
+		}
+	}
+	killed = none ? 0
+		      : net_client_kill(r->c, (uint64_t)id, addr, laddr, skipme ? r->c : NULL);
+	if (r->argc == 3) {
+		if (killed == 0)
+			reply_error(r->c, "ERR No such client");
+		else
+			reply_ok(r->c);
+	} else {
+		reply_int(r->c, killed);
+	}
+out:
+	mem_free(addr);
+	mem_free(laddr);
+}
+
+/* CLIENT PAUSE WRITE blocks the commands that write (Redis also blocks
+ * may-replicate ones such as EVAL and PUBLISH, which kvsd does not have). */
+static int is_write_cmd(int argc, const char **argv, const size_t *argl)
+{
+	const struct cmd_def *d = argc > 0 ? cmd_lookup(argv[0], argl[0]) : NULL;
+
+	return d && (d->flags & CMD_WRITE);
+}
+
+static void client_pause(struct cmd_req *r)
+{
+	long long ms;
+	int all = 1;
+
+	if (r->argc > 4) {
+		cmd_reply_arity(r);
+		return;
+	}
+	if (r->argc == 4) {
+		if (cmd_arg_is(r, 3, "write")) {
+			all = 0;
+		} else if (!cmd_arg_is(r, 3, "all")) {
+			reply_error(r->c, "ERR CLIENT PAUSE mode must be WRITE or ALL");
+			return;
+		}
+	}
+	if (!su_str2ll(r->argv[2], r->argl[2], &ms)) {
+		reply_error(r->c, "ERR timeout is not an integer or out of range");
+		return;
+	}
+	if (ms < 0) {
+		reply_error(r->c, "ERR timeout is negative");
+		return;
+	}
+	net_client_pause(r->now_ms + ms, all, is_write_cmd);
+	reply_ok(r->c);
+}
+
+static void client_unpause(struct cmd_req *r)
+{
+	net_client_unpause();
+	reply_ok(r->c);
+}
+
+/* MONITOR shows what Redis shows: commands that exist and are neither admin
+ * nor flagged skip-monitor. */
+static int monitor_shows(int argc, const char **argv, const size_t *argl)
+{
+	const struct cmd_def *d = argc > 0 ? cmd_lookup(argv[0], argl[0]) : NULL;
+
+	return d && !(d->flags & (CMD_ADMIN | CMD_SKIP_MONITOR));
+}
+
+static void monitor_cmd(struct cmd_req *r)
+{
+	if (r->c->flags & CONN_F_MONITOR)
+		return; /* as Redis: a second MONITOR is ignored, without a reply */
+	reply_ok(r->c);
+	net_monitor_start(r->c, monitor_shows);
+}
+
 static void client_cmd(struct cmd_req *r)
 {
 	cmd_reply_arity(r);
@@ -346,11 +484,21 @@ static const struct cmd_def client_subcmds[] = {
 	 "Returns the client ID for the current connection", "5.0.0", "O(1)", NULL},
 	{"client|info", client_info, 2, CONN_FLAGS, 0, 0, 0, "slow connection", "connection",
 	 "Returns information about the current client connection.", "6.2.0", "O(1)", NULL},
+	{"client|kill", client_kill, -3, CMD_ADMIN | CONN_FLAGS, 0, 0, 0,
+	 "admin slow dangerous connection", "connection", "Kill the connection of a client",
+	 "2.4.0", "O(N) where N is the number of client connections", NULL},
 	{"client|list", client_list, -2, CMD_ADMIN | CONN_FLAGS, 0, 0, 0,
 	 "admin slow dangerous connection", "connection", "Get the list of client connections",
 	 "2.4.0", "O(N) where N is the number of client connections", NULL},
+	{"client|pause", client_pause, -3, CMD_ADMIN | CONN_FLAGS, 0, 0, 0,
+	 "admin slow dangerous connection", "connection",
+	 "Stop processing commands from clients for some time", "2.9.50", "O(1)", NULL},
 	{"client|setname", client_setname, 3, CONN_FLAGS, 0, 0, 0, "slow connection", "connection",
 	 "Set the current connection name", "2.6.9", "O(1)", NULL},
+	{"client|unpause", client_unpause, 2, CMD_ADMIN | CONN_FLAGS, 0, 0, 0,
+	 "admin slow dangerous connection", "connection",
+	 "Resume processing of clients that were paused", "6.2.0",
+	 "O(N) Where N is the number of paused clients", NULL},
 	{NULL},
 };
 
@@ -367,6 +515,9 @@ const struct cmd_def cmd_conn_table[] = {
 	{"hello", hello_cmd, -1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NOAUTH |
 				     CMD_ALLOW_BUSY,
 	 0, 0, 0, "fast connection", "connection", "Handshake with Redis", "6.0.0", "O(1)", NULL},
+	{"monitor", monitor_cmd, 1, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0,
+	 "admin slow dangerous", "server",
+	 "Listen for all requests received by the server in real time", "1.0.0", NULL, NULL},
 	{"ping", ping_cmd, -1, CMD_FAST, 0, 0, 0, "fast connection", "connection", "Ping the server",
 	 "1.0.0", "O(1)", NULL},
 	{"quit", quit_cmd, -1, CMD_ALLOW_BUSY | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST |

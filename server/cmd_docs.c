@@ -348,10 +348,14 @@ static const struct cmd_doc_keyspec del_keyspecs[] = {
      .fk = {-1, 1, 0}},
 };
 
+/* DISCARD */
+
 /* ECHO */
 static const struct cmd_doc_arg echo_args[] = {
     {.name = "message", .type = "string"},
 };
+
+/* EXEC */
 
 /* EXISTS */
 static const struct cmd_doc_history exists_history[] = {
@@ -638,6 +642,32 @@ static const struct cmd_doc_arg keys_args[] = {
     {.name = "pattern", .type = "pattern"},
 };
 
+/* MEMORY */
+
+/* MEMORY DOCTOR */
+
+/* MEMORY HELP */
+
+/* MEMORY MALLOC-STATS */
+
+/* MEMORY PURGE */
+
+/* MEMORY STATS */
+
+/* MEMORY USAGE */
+static const struct cmd_doc_arg memory_usage_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "count", .type = "integer", .token = "SAMPLES", .flags = CMD_DOC_ARG_OPTIONAL},
+};
+static const struct cmd_doc_keyspec memory_usage_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 2,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
 /* MGET */
 static const struct cmd_doc_arg mget_args[] = {
     {.name = "key",
@@ -653,6 +683,8 @@ static const struct cmd_doc_keyspec mget_keyspecs[] = {
      .fk_type = CMD_DOC_FK_RANGE,
      .fk = {-1, 1, 0}},
 };
+
+/* MONITOR */
 
 /* MSET */
 static const struct cmd_doc_arg mset_args_0[] = {
@@ -695,6 +727,8 @@ static const struct cmd_doc_keyspec msetnx_keyspecs[] = {
      .fk_type = CMD_DOC_FK_RANGE,
      .fk = {-1, 2, 0}},
 };
+
+/* MULTI */
 
 /* PERSIST */
 static const struct cmd_doc_arg persist_args[] = {
@@ -1008,6 +1042,22 @@ static const struct cmd_doc_arg shutdown_args[] = {
      .flags = CMD_DOC_ARG_OPTIONAL},
 };
 
+/* SLOWLOG */
+
+/* SLOWLOG GET */
+static const struct cmd_doc_history slowlog_get_history[] = {
+    {"4.0.0", "Added client IP address, port and name to the reply."},
+};
+static const struct cmd_doc_arg slowlog_get_args[] = {
+    {.name = "count", .type = "integer", .flags = CMD_DOC_ARG_OPTIONAL},
+};
+
+/* SLOWLOG HELP */
+
+/* SLOWLOG LEN */
+
+/* SLOWLOG RESET */
+
 /* STRLEN */
 static const struct cmd_doc_arg strlen_args[] = {
     {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
@@ -1078,6 +1128,24 @@ static const struct cmd_doc_arg unlink_args[] = {
 static const struct cmd_doc_keyspec unlink_keyspecs[] = {
     {.notes = NULL,
      .flags = "RM delete",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {-1, 1, 0}},
+};
+
+/* UNWATCH */
+
+/* WATCH */
+static const struct cmd_doc_arg watch_args[] = {
+    {.name = "key",
+     .type = "key",
+     .key_spec_index = 0,
+     .flags = CMD_DOC_ARG_MULTIPLE | CMD_DOC_ARG_KEY_SPEC},
+};
+static const struct cmd_doc_keyspec watch_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO",
      .bs_type = CMD_DOC_BS_INDEX,
      .bs_index = 1,
      .fk_type = CMD_DOC_FK_RANGE,
@@ -1596,6 +1664,18 @@ const struct cmd_doc cmd_docs_table[] = {
      .tips = "request_policy:multi_shard response_policy:agg_sum",
      .keyspecs = del_keyspecs,
      .nkeyspecs = 1},
+    {.name = "discard",
+     .summary = "Discard all commands issued after MULTI",
+     .since = "2.0.0",
+     .group = "transactions",
+     .complexity = "O(N), when N is the number of queued commands",
+     .arity = 1,
+     .flags = "noscript loading stale fast allow_busy",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@fast @transaction",
+     .tips = ""},
     {.name = "echo",
      .summary = "Echo the given string",
      .since = "1.0.0",
@@ -1609,6 +1689,18 @@ const struct cmd_doc cmd_docs_table[] = {
      .last_key = 0,
      .key_step = 0,
      .acl = "@fast @connection",
+     .tips = ""},
+    {.name = "exec",
+     .summary = "Execute all commands issued after MULTI",
+     .since = "1.2.0",
+     .group = "transactions",
+     .complexity = "Depends on commands in the transaction",
+     .arity = 1,
+     .flags = "noscript loading stale skip_slowlog",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow @transaction",
      .tips = ""},
     {.name = "exists",
      .summary = "Determine if a key exists",
@@ -1893,6 +1985,94 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@keyspace @read @slow @dangerous",
      .tips = "request_policy:all_shards nondeterministic_output_order"},
+    {.name = "memory",
+     .summary = "A container for memory diagnostics commands",
+     .since = "4.0.0",
+     .group = "server",
+     .complexity = "Depends on subcommand.",
+     .arity = -2,
+     .flags = "",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow",
+     .tips = ""},
+    {.name = "memory|doctor",
+     .summary = "Outputs memory problems report",
+     .since = "4.0.0",
+     .group = "server",
+     .complexity = "O(1)",
+     .arity = 2,
+     .flags = "",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow",
+     .tips = "nondeterministic_output request_policy:all_shards response_policy:special"},
+    {.name = "memory|help",
+     .summary = "Show helpful text about the different subcommands",
+     .since = "4.0.0",
+     .group = "server",
+     .complexity = "O(1)",
+     .arity = 2,
+     .flags = "loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow",
+     .tips = ""},
+    {.name = "memory|malloc-stats",
+     .summary = "Show allocator internal stats",
+     .since = "4.0.0",
+     .group = "server",
+     .complexity = "Depends on how much memory is allocated, could be slow",
+     .arity = 2,
+     .flags = "",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow",
+     .tips = "nondeterministic_output request_policy:all_shards response_policy:special"},
+    {.name = "memory|purge",
+     .summary = "Ask the allocator to release memory",
+     .since = "4.0.0",
+     .group = "server",
+     .complexity = "Depends on how much memory is allocated, could be slow",
+     .arity = 2,
+     .flags = "",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow",
+     .tips = "request_policy:all_shards response_policy:all_succeeded"},
+    {.name = "memory|stats",
+     .summary = "Show memory usage details",
+     .since = "4.0.0",
+     .group = "server",
+     .complexity = "O(1)",
+     .arity = 2,
+     .flags = "",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow",
+     .tips = "nondeterministic_output request_policy:all_shards response_policy:special"},
+    {.name = "memory|usage",
+     .summary = "Estimate the memory usage of a key",
+     .since = "4.0.0",
+     .group = "server",
+     .complexity = "O(N) where N is the number of samples.",
+     .args = memory_usage_args,
+     .nargs = 2,
+     .arity = -3,
+     .flags = "readonly",
+     .first_key = 2,
+     .last_key = 2,
+     .key_step = 1,
+     .acl = "@read @slow",
+     .tips = "",
+     .keyspecs = memory_usage_keyspecs,
+     .nkeyspecs = 1},
     {.name = "mget",
      .summary = "Get the values of all the given keys",
      .since = "1.0.0",
@@ -1909,6 +2089,17 @@ const struct cmd_doc cmd_docs_table[] = {
      .tips = "request_policy:multi_shard",
      .keyspecs = mget_keyspecs,
      .nkeyspecs = 1},
+    {.name = "monitor",
+     .summary = "Listen for all requests received by the server in real time",
+     .since = "1.0.0",
+     .group = "server",
+     .arity = 1,
+     .flags = "admin noscript loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = ""},
     {.name = "mset",
      .summary = "Set multiple keys to multiple values",
      .since = "1.0.1",
@@ -1941,6 +2132,18 @@ const struct cmd_doc cmd_docs_table[] = {
      .tips = "request_policy:multi_shard response_policy:agg_min",
      .keyspecs = msetnx_keyspecs,
      .nkeyspecs = 1},
+    {.name = "multi",
+     .summary = "Mark the start of a transaction block",
+     .since = "1.2.0",
+     .group = "transactions",
+     .complexity = "O(1)",
+     .arity = 1,
+     .flags = "noscript loading stale fast allow_busy",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@fast @transaction",
+     .tips = ""},
     {.name = "persist",
      .summary = "Remove the expiration from a key",
      .since = "2.2.0",
@@ -2244,6 +2447,70 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@admin @slow @dangerous",
      .tips = ""},
+    {.name = "slowlog",
+     .summary = "A container for slow log commands",
+     .since = "2.2.12",
+     .group = "server",
+     .complexity = "Depends on subcommand.",
+     .arity = -2,
+     .flags = "",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow",
+     .tips = ""},
+    {.name = "slowlog|get",
+     .summary = "Get the slow log's entries",
+     .since = "2.2.12",
+     .group = "server",
+     .complexity = "O(N) where N is the number of entries returned",
+     .history = slowlog_get_history,
+     .nhistory = 1,
+     .args = slowlog_get_args,
+     .nargs = 1,
+     .arity = -2,
+     .flags = "admin loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = "request_policy:all_nodes nondeterministic_output"},
+    {.name = "slowlog|help",
+     .summary = "Show helpful text about the different subcommands",
+     .since = "6.2.0",
+     .group = "server",
+     .complexity = "O(1)",
+     .arity = 2,
+     .flags = "loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow",
+     .tips = ""},
+    {.name = "slowlog|len",
+     .summary = "Get the slow log's length",
+     .since = "2.2.12",
+     .group = "server",
+     .complexity = "O(1)",
+     .arity = 2,
+     .flags = "admin loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = "request_policy:all_nodes response_policy:agg_sum nondeterministic_output"},
+    {.name = "slowlog|reset",
+     .summary = "Clear all entries from the slow log",
+     .since = "2.2.12",
+     .group = "server",
+     .complexity = "O(N) where N is the number of entries in the slowlog",
+     .arity = 2,
+     .flags = "admin loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = "request_policy:all_nodes response_policy:all_succeeded"},
     {.name = "strlen",
      .summary = "Get the length of the value stored in a key",
      .since = "2.2.0",
@@ -2341,6 +2608,34 @@ const struct cmd_doc cmd_docs_table[] = {
      .acl = "@keyspace @write @fast",
      .tips = "request_policy:multi_shard response_policy:agg_sum",
      .keyspecs = unlink_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "unwatch",
+     .summary = "Forget about all watched keys",
+     .since = "2.2.0",
+     .group = "transactions",
+     .complexity = "O(1)",
+     .arity = 1,
+     .flags = "noscript loading stale fast allow_busy",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@fast @transaction",
+     .tips = ""},
+    {.name = "watch",
+     .summary = "Watch the given keys to determine execution of the MULTI/EXEC block",
+     .since = "2.2.0",
+     .group = "transactions",
+     .complexity = "O(1) for every key.",
+     .args = watch_args,
+     .nargs = 1,
+     .arity = -2,
+     .flags = "noscript loading stale fast allow_busy",
+     .first_key = 1,
+     .last_key = -1,
+     .key_step = 1,
+     .acl = "@fast @transaction",
+     .tips = "",
+     .keyspecs = watch_keyspecs,
      .nkeyspecs = 1},
 };
 

@@ -52,6 +52,15 @@ static const char *const map_names[] = {"kvsd", "urcu", NULL};
  * that promises persistence is refused rather than silently ignored. */
 static const char *const save_names[] = {"", NULL};
 static const char *const appendonly_names[] = {"no", NULL};
+/* In the order of enum db_policy (storage/db.h), which is Redis's (its
+ * CONFIG SET error lists them so). */
+static const char *const maxmemory_policy_names[] = {
+    "volatile-lru",   "volatile-lfu", "volatile-random",
+    "volatile-ttl",   "allkeys-lru",  "allkeys-lfu",
+    "allkeys-random", "noeviction",   NULL};
+
+static const char *const conn_assign_names[] = {"round-robin", "least-loaded", "single",
+						  NULL};
 
 static const struct cfg_def table[CFG_COUNT_] = {
     [CFG_BIND] = {"bind", CFG_T_STRING, "127.0.0.1", 0, 0, NULL, CFG_IMMUTABLE | CFG_MULTIARG,
@@ -115,6 +124,45 @@ static const struct cfg_def table[CFG_COUNT_] = {
 		  "is accepted."},
     [CFG_APPENDONLY] = {"appendonly", CFG_T_ENUM, "no", 0, 0, appendonly_names, 0,
 			"Append-only file. kvsd has no persistence yet, so only no is accepted."},
+    [CFG_MAXMEMORY] = {"maxmemory", CFG_T_MEMORY, "0", 0, LLONG_MAX, NULL, 0,
+		       "Memory limit for used_memory, in bytes (memory units allowed); 0 means "
+		       "no limit. Over it, maxmemory-policy decides."},
+    [CFG_MAXMEMORY_POLICY] = {"maxmemory-policy", CFG_T_ENUM, "noeviction", 0, 0,
+			      maxmemory_policy_names, 0,
+			      "What to do over maxmemory: noeviction (refuse writes with -OOM), "
+			      "allkeys-lru, allkeys-lfu, allkeys-random, volatile-lru, "
+			      "volatile-lfu, volatile-random or volatile-ttl."},
+    [CFG_MAXMEMORY_SAMPLES] = {"maxmemory-samples", CFG_T_INT, "5", 1, INT_MAX, NULL, 0,
+			       "Keys sampled per eviction by the approximated LRU/LFU/TTL "
+			       "policies (kvsd uses at most 64)."},
+    [CFG_ACTIVE_EXPIRE_EFFORT] = {"active-expire-effort", CFG_T_INT, "1", 1, 10, NULL, 0,
+				  "Effort of active expiry, 1-10: more CPU per cycle for fewer "
+				  "expired keys left in memory."},
+    [CFG_SLOWLOG_LOG_SLOWER_THAN] = {"slowlog-log-slower-than", CFG_T_INT, "10000", -1, LLONG_MAX,
+				     NULL, 0,
+				     "Commands slower than this many microseconds go to the "
+				     "slow log; 0 logs every command, -1 none."},
+    [CFG_SLOWLOG_MAX_LEN] = {"slowlog-max-len", CFG_T_INT, "128", 0, LONG_MAX, NULL, 0,
+			     "Entries the slow log keeps (the oldest are dropped)."},
+    [CFG_WORK_STEALING] = {"work-stealing", CFG_T_BOOL, "yes", 0, 1, NULL, 0,
+			   "Idle workers steal scheduled connections from busy ones."},
+    [CFG_CONN_ASSIGN] = {"conn-assign", CFG_T_ENUM, "round-robin", 0, 0, conn_assign_names, 0,
+			 "Which worker owns a new connection: round-robin, least-loaded or "
+			 "single (all on worker 0)."},
+    [CFG_RUN_BUDGET_COMMANDS] = {"run-budget-commands", CFG_T_INT, "64", 1, INT_MAX, NULL, 0,
+				 "Commands a connection runs before yielding to others on its "
+				 "worker."},
+    [CFG_CLIENT_OUTPUT_BUFFER_LIMIT] =
+	{"client-output-buffer-limit", CFG_T_STRING,
+	 "normal 0 0 0 replica 256mb 64mb 60 pubsub 32mb 8mb 60", 0, 0, NULL, CFG_MULTIARG,
+	 "Per class: hard soft soft-seconds. Over hard, or over soft "
+	 "for soft-seconds, the client is closed; 0 = no limit."},
+    [CFG_CLIENT_OUTPUT_PAUSE_LIMIT] = {"client-output-pause-limit", CFG_T_MEMORY, "1mb", 0,
+				       LLONG_MAX, NULL, 0,
+				       "Stop reading a client whose pending replies exceed this "
+				       "many bytes until they drain; 0 never."},
+    [CFG_SHUTDOWN_TIMEOUT] = {"shutdown-timeout", CFG_T_INT, "10", 0, INT_MAX, NULL, 0,
+			      "Seconds shutdown waits for clients' replies to be flushed."},
 };
 
 static struct {

@@ -1,11 +1,16 @@
 /*
- * info.c — INFO sections: server, clients, memory, persistence, stats, cpu,
- * keyspace and kvsd's own `# Kvsd`.
+ * info.c — INFO sections: server, clients, memory, persistence, stats,
+ * replication, cpu, commandstats, cluster, keyspace and kvsd's own `# Kvsd`,
+ * with Redis 7.0's field names and formats so redis-cli --stat, exporters
+ * and client libraries parse them. Persistence and replication report the
+ * honest zeros of a server that has neither; commandstats (not in the
+ * default set, as in Redis) comes from cmdstat.c's per-thread counters.
  */
 #include "server/info.h"
 #include "concurrency/mem.h"
 #include "kvsd_build.h"
 #include "net/net.h"
+#include "server/cmdstat.h"
 #include "server/config.h"
 #include "server/server.h"
 #include "server/strutil.h"
@@ -90,9 +95,12 @@ void info_cron(void)
 
 		net_get_stats(&s);
 		if (dt > 0) {
-			samples_ops[sample_idx] = (s.commands_processed - last_ops) * 1000 / (uint64_t)dt;
-			samples_in[sample_idx] = (s.net_input_bytes - last_in) * 1000 / (uint64_t)dt;
-			samples_out[sample_idx] = (s.net_output_bytes - last_out) * 1000 / (uint64_t)dt;
+			samples_ops[sample_idx] =
+			    (s.commands_processed - last_ops) * 1000 / (uint64_t)dt;
+			samples_in[sample_idx] =
+			    (s.net_input_bytes - last_in) * 1000 / (uint64_t)dt;
+			samples_out[sample_idx] =
+			    (s.net_output_bytes - last_out) * 1000 / (uint64_t)dt;
 			sample_idx = (sample_idx + 1) % SAMPLES;
 		}
 		last_ops = s.commands_processed;
@@ -184,22 +192,36 @@ static void sec_clients(struct sb *b)
 static void sec_memory(struct sb *b)
 {
 	int64_t used = mem_used(), rss = mem_rss(), peak = mem_peak();
-	char h1[32], h2[32], h3[32];
+	long long maxmem = cfg_int(CFG_MAXMEMORY);
+	const char *policy = cfg_enum_name(CFG_MAXMEMORY_POLICY);
+	char h1[32], h2[32], h3[32], h4[32], h5[32];
+	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+	long long total = pages > 0 && psize > 0 ? (long long)pages * psize : 0;
 
 	human(h1, sizeof(h1), (double)used);
 	human(h2, sizeof(h2), (double)rss);
 	human(h3, sizeof(h3), (double)peak);
+	human(h4, sizeof(h4), (double)maxmem);
+	human(h5, sizeof(h5), (double)total);
 	sb_printf(b,
 		  "# Memory\r\nused_memory:%lld\r\nused_memory_human:%s\r\n"
 		  "used_memory_rss:%lld\r\nused_memory_rss_human:%s\r\n"
 		  "used_memory_peak:%lld\r\nused_memory_peak_human:%s\r\n"
+		  "used_memory_peak_perc:%.2f%%\r\n"
 		  "used_memory_dataset:%lld\r\nallocator_allocated:%lld\r\n"
-		  "maxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\n"
-		  "mem_fragmentation_ratio:%.2f\r\nmem_allocator:%s\r\n"
-		  "lazyfree_pending_objects:0\r\n",
-		  (long long)used, h1, (long long)rss, h2, (long long)peak, h3, (long long)used,
-		  (long long)mem_jemalloc_allocated(), used > 0 ? (double)rss / (double)used : 0.0,
-		  mem_allocator_name());
+		  "total_system_memory:%lld\r\ntotal_system_memory_human:%s\r\n"
+		  "used_memory_lua:0\r\nused_memory_scripts:0\r\n"
+		  "maxmemory:%lld\r\nmaxmemory_human:%s\r\nmaxmemory_policy:%s\r\n"
+		  "mem_fragmentation_ratio:%.2f\r\nmem_fragmentation_bytes:%lld\r\n"
+		  "mem_not_counted_for_evict:0\r\nmem_replication_backlog:0\r\n"
+		  "mem_clients_slaves:0\r\nmem_aof_buffer:0\r\nmem_allocator:%s\r\n"
+		  "active_defrag_running:0\r\nlazyfree_pending_objects:0\r\n"
+		  "lazyfreed_objects:0\r\n",
+		  (long long)used, h1, (long long)rss, h2, (long long)peak, h3,
+		  peak > 0 ? (double)used * 100.0 / (double)peak : 0.0, (long long)used,
+		  (long long)mem_jemalloc_allocated(), total, h5, maxmem, h4,
+		  policy ? policy : "noeviction", used > 0 ? (double)rss / (double)used : 0.0,
+		  (long long)(rss - used), mem_allocator_name());
 }
 
 static void sec_persistence(struct sb *b)
@@ -234,26 +256,33 @@ static void sec_stats(struct sb *b, struct db *db)
 		  "instantaneous_ops_per_sec:%llu\r\ntotal_net_input_bytes:%llu\r\n"
 		  "total_net_output_bytes:%llu\r\ninstantaneous_input_kbps:%.2f\r\n"
 		  "instantaneous_output_kbps:%.2f\r\nrejected_connections:%llu\r\n"
-		  "expired_keys:%llu\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\n"
-		  "evicted_keys:0\r\nkeyspace_hits:%llu\r\nkeyspace_misses:%llu\r\n"
+		  "expired_keys:%llu\r\nexpired_stale_perc:%.2f\r\n"
+		  "expired_time_cap_reached_count:%llu\r\nexpire_cycle_cpu_milliseconds:%llu\r\n"
+		  "evicted_keys:%llu\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\n"
+		  "current_eviction_exceeded_time:0\r\n"
+		  "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\n"
 		  "pubsub_channels:0\r\npubsub_patterns:0\r\nlatest_fork_usec:0\r\n"
 		  "total_forks:0\r\ntotal_error_replies:%llu\r\n",
 		  (unsigned long long)s.connections_received,
 		  (unsigned long long)s.commands_processed, (unsigned long long)ops,
-		  (unsigned long long)s.net_input_bytes, (unsigned long long)s.net_output_bytes, in_k,
-		  out_k, (unsigned long long)s.rejected_connections,
-		  (unsigned long long)d.expired_keys, (unsigned long long)d.hits,
+		  (unsigned long long)s.net_input_bytes, (unsigned long long)s.net_output_bytes,
+		  in_k, out_k, (unsigned long long)s.rejected_connections,
+		  (unsigned long long)d.expired_keys, d.expired_stale_perc,
+		  (unsigned long long)d.expired_time_cap_reached,
+		  (unsigned long long)(d.expire_cycle_us / 1000),
+		  (unsigned long long)d.evicted_keys, (unsigned long long)d.hits,
 		  (unsigned long long)d.misses, (unsigned long long)s.error_replies);
 }
 
 static void sec_replication(struct sb *b)
 {
-	sb_printf(b, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"
-		     "master_failover_state:no-failover\r\nmaster_replid:%s\r\n"
-		     "master_replid2:0000000000000000000000000000000000000000\r\n"
-		     "master_repl_offset:0\r\nsecond_repl_offset:-1\r\n"
-		     "repl_backlog_active:0\r\nrepl_backlog_size:1048576\r\n"
-		     "repl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
+	sb_printf(b,
+		  "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"
+		  "master_failover_state:no-failover\r\nmaster_replid:%s\r\n"
+		  "master_replid2:0000000000000000000000000000000000000000\r\n"
+		  "master_repl_offset:0\r\nsecond_repl_offset:-1\r\n"
+		  "repl_backlog_active:0\r\nrepl_backlog_size:1048576\r\n"
+		  "repl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
 		  server_info()->run_id);
 }
 
@@ -266,43 +295,83 @@ static void sec_cpu(struct sb *b)
 	sb_printf(b,
 		  "# CPU\r\nused_cpu_sys:%ld.%06ld\r\nused_cpu_user:%ld.%06ld\r\n"
 		  "used_cpu_sys_children:%ld.%06ld\r\nused_cpu_user_children:%ld.%06ld\r\n",
-		  (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec, (long)self.ru_utime.tv_sec,
-		  (long)self.ru_utime.tv_usec, (long)ch.ru_stime.tv_sec, (long)ch.ru_stime.tv_usec,
-		  (long)ch.ru_utime.tv_sec, (long)ch.ru_utime.tv_usec);
+		  (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec,
+		  (long)self.ru_utime.tv_sec, (long)self.ru_utime.tv_usec, (long)ch.ru_stime.tv_sec,
+		  (long)ch.ru_stime.tv_usec, (long)ch.ru_utime.tv_sec, (long)ch.ru_utime.tv_usec);
 }
 
 static void sec_keyspace(struct sb *b, struct db *db)
 {
-	long long keys = db_size(db);
+	long long keys = db_size(db), expires = db_expires(db);
+	struct db_stats d;
 
+	db_get_stats(db, &d);
 	sb_printf(b, "# Keyspace\r\n");
 	if (keys > 0)
-		sb_printf(b, "db0:keys=%lld,expires=%lld,avg_ttl=0\r\n", keys, db_expires(db));
+		sb_printf(b, "db0:keys=%lld,expires=%lld,avg_ttl=%lld\r\n", keys, expires,
+			  expires ? d.avg_ttl_ms : 0);
 }
 
-static void sec_kvsd(struct sb *b)
+static void cmdstat_line(const char *name, const struct cmdstat_row *r, void *arg)
+{
+	sb_printf(arg,
+		  "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,rejected_calls=%llu,"
+		  "failed_calls=%llu\r\n",
+		  name, (unsigned long long)r->calls, (unsigned long long)r->usec,
+		  r->calls ? (double)r->usec / (double)r->calls : 0.0,
+		  (unsigned long long)r->rejected, (unsigned long long)r->failed);
+}
+
+static void sec_commandstats(struct sb *b)
+{
+	sb_printf(b, "# Commandstats\r\n");
+	cmdstat_foreach(cmdstat_line, b);
+}
+
+static void sec_cluster(struct sb *b)
+{
+	sb_printf(b, "# Cluster\r\ncluster_enabled:0\r\n");
+}
+
+static void sec_kvsd(struct sb *b, struct db *db)
 {
 	struct net_stats s;
+	struct db_stats d;
 	char *map = cfg_format(CFG_MAP);
 
 	net_get_stats(&s);
+	db_get_stats(db, &d);
 	sb_printf(b,
 		  "# Kvsd\r\nkvsd_version:%s\r\nmap:%s\r\nworkers:%d\r\n"
-		  "ebr_epoch:%llu\r\nebr_limbo_bytes:%lld\r\n",
-		  KVSD_VERSION, map ? map : "", s.workers, (unsigned long long)kvmap_epoch(),
-		  (long long)kvmap_pending_bytes());
+		  "reclaim_pending_bytes:%lld\r\nebr_epoch:%llu\r\nexpire_cycles:%llu\r\n"
+		  "expire_cycle_avg_us:%llu\r\n",
+		  KVSD_VERSION, map ? map : "", s.workers, (long long)kvmap_pending_bytes(),
+		  (unsigned long long)kvmap_epoch(), (unsigned long long)d.expire_cycles,
+		  (unsigned long long)(d.expire_cycles ? d.expire_cycle_us / d.expire_cycles : 0));
 	free(map);
+	/* scheduler, per worker (work-stealing issue) */
+	for (int i = 0; i < net_workers(); i++) {
+		struct net_worker_stats w;
+
+		if (net_worker_stats(i, &w) == 0)
+			sb_printf(b,
+				  "worker%d:tasks=%llu,steals=%llu,failed_steals=%llu,parks=%llu,"
+				  "wakeups=%llu\r\n",
+				  i, (unsigned long long)w.tasks, (unsigned long long)w.steals,
+				  (unsigned long long)w.failed_steals, (unsigned long long)w.parks,
+				  (unsigned long long)w.wakeups);
+	}
 }
 
-char *info_generate(struct db *db, const char *const *secs, const size_t *lens, int n,
-		    size_t *len)
+char *info_generate(struct db *db, const char *const *secs, const size_t *lens, int n, size_t *len)
 {
 	struct sb b = {mem_alloc(4096), 0, 4096};
 	struct {
 		const char *name;
 		int dflt;
-	} order[] = {{"server", 1}, {"clients", 1}, {"memory", 1}, {"persistence", 1},
-		     {"stats", 1},  {"replication", 1}, {"cpu", 1}, {"keyspace", 1}, {"kvsd", 1}};
+	} order[] = {{"server", 1},  {"clients", 1},	 {"memory", 1}, {"persistence", 1},
+		     {"stats", 1},   {"replication", 1}, {"cpu", 1},	{"commandstats", 0},
+		     {"cluster", 1}, {"keyspace", 1},	 {"kvsd", 1}};
 
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
 		size_t before = b.len;
@@ -312,15 +381,39 @@ char *info_generate(struct db *db, const char *const *secs, const size_t *lens, 
 		if (b.len)
 			sb_printf(&b, "\r\n");
 		switch (i) {
-		case 0: sec_server(&b); break;
-		case 1: sec_clients(&b); break;
-		case 2: sec_memory(&b); break;
-		case 3: sec_persistence(&b); break;
-		case 4: sec_stats(&b, db); break;
-		case 5: sec_replication(&b); break;
-		case 6: sec_cpu(&b); break;
-		case 7: sec_keyspace(&b, db); break;
-		case 8: sec_kvsd(&b); break;
+		case 0:
+			sec_server(&b);
+			break;
+		case 1:
+			sec_clients(&b);
+			break;
+		case 2:
+			sec_memory(&b);
+			break;
+		case 3:
+			sec_persistence(&b);
+			break;
+		case 4:
+			sec_stats(&b, db);
+			break;
+		case 5:
+			sec_replication(&b);
+			break;
+		case 6:
+			sec_cpu(&b);
+			break;
+		case 7:
+			sec_commandstats(&b);
+			break;
+		case 8:
+			sec_cluster(&b);
+			break;
+		case 9:
+			sec_keyspace(&b, db);
+			break;
+		case 10:
+			sec_kvsd(&b, db);
+			break;
 		}
 		(void)before;
 	}

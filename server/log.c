@@ -1,5 +1,10 @@
 /*
  * log.c — Redis-format log lines to stdout or a log file.
+ *
+ * log_reopen() (SIGHUP, for logrotate) opens the path again and dup2()s the
+ * new descriptor over the old one: the descriptor number never changes and
+ * is never closed while in use, so concurrent writers need no lock — each
+ * line goes whole to the old file or whole to the new one.
  */
 #include "server/log.h"
 
@@ -8,6 +13,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
@@ -16,6 +22,7 @@
 _Atomic int log_level_g = LOG_NOTICE;
 static int log_fd = STDOUT_FILENO;
 static pthread_t main_thread;
+static char *log_path; /* NULL when logging to stdout; main thread only */
 
 int log_setup(const char *path, int level)
 {
@@ -27,7 +34,33 @@ int log_setup(const char *path, int level)
 		if (fd < 0)
 			return -errno;
 		log_fd = fd;
+		free(log_path);
+		log_path = strdup(path);
 	}
+	return 0;
+}
+
+int log_reopen(void)
+{
+	int fd;
+
+	if (log_path == NULL)
+		return 0;
+	fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		int e = errno;
+
+		LOG(LOG_WARNING, "Failed to reopen the log file '%s': %s", log_path, strerror(e));
+		return -e;
+	}
+	if (dup3(fd, log_fd, O_CLOEXEC) < 0) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	close(fd);
+	LOG(LOG_NOTICE, "Received SIGHUP, log file reopened");
 	return 0;
 }
 
@@ -42,6 +75,8 @@ void log_teardown(void)
 		close(log_fd);
 		log_fd = STDOUT_FILENO;
 	}
+	free(log_path);
+	log_path = NULL;
 }
 
 void log_write(int level, const char *fmt, ...)

@@ -16,6 +16,7 @@
 #include "server/config.h"
 #include "server/info.h"
 #include "server/log.h"
+#include "server/multi.h"
 #include "storage/db.h"
 
 #include <errno.h>
@@ -30,7 +31,7 @@
 
 static struct server_info info;
 static struct db *the_db;
-static struct event *sigterm_ev, *sigint_ev;
+static struct event *sigterm_ev, *sigint_ev, *sighup_ev;
 static _Atomic int shutting_down;
 static char *bind_str, *unix_str, *pid_path;
 
@@ -73,6 +74,9 @@ static void on_thread_cron(int idx)
 {
 	if (idx == 0) {
 		info_cron();
+		db_active_expire(the_db, (int)cfg_int(CFG_HZ),
+				 (int)cfg_int(CFG_ACTIVE_EXPIRE_EFFORT));
+		db_cron(the_db, db_now_ms());
 		/* shrink, help a resize in progress, free garbage parked threads left */
 		kvmap_maintain(db_map(the_db));
 	}
@@ -98,11 +102,43 @@ static void apply_config(enum cfg_id id)
 	case CFG_CLIENT_QUERY_BUFFER_LIMIT:
 		net_set_query_limit(cfg_int(CFG_CLIENT_QUERY_BUFFER_LIMIT));
 		break;
+	case CFG_WORK_STEALING:
+		net_set_work_stealing((int)cfg_int(CFG_WORK_STEALING));
+		break;
+	case CFG_CONN_ASSIGN:
+		net_set_conn_assign((int)cfg_int(CFG_CONN_ASSIGN));
+		break;
+	case CFG_RUN_BUDGET_COMMANDS:
+		net_set_run_budget((long)cfg_int(CFG_RUN_BUDGET_COMMANDS));
+		break;
+	case CFG_CLIENT_OUTPUT_PAUSE_LIMIT:
+		net_set_output_pause_limit(cfg_int(CFG_CLIENT_OUTPUT_PAUSE_LIMIT));
+		break;
+	case CFG_CLIENT_OUTPUT_BUFFER_LIMIT: {
+		char *spec = cfg_str_dup(CFG_CLIENT_OUTPUT_BUFFER_LIMIT);
+		long long hard = 0, soft = 0;
+		long secs = 0;
+
+		if (net_parse_output_limit(spec, &hard, &soft, &secs) == 0)
+			net_set_output_limit(hard, soft, secs);
+		else
+			LOG(LOG_WARNING, "client-output-buffer-limit '%s' is not valid; ignored",
+			    spec);
+		free(spec);
+		break;
+	}
 	case CFG_PROTO_MAX_BULK_LEN:
 		net_set_max_bulk(cfg_int(CFG_PROTO_MAX_BULK_LEN));
 		break;
 	case CFG_LOGLEVEL:
 		log_set_level((int)cfg_int(CFG_LOGLEVEL));
+		break;
+	case CFG_MAXMEMORY:
+	case CFG_MAXMEMORY_POLICY:
+	case CFG_MAXMEMORY_SAMPLES:
+		db_set_memory_policy(the_db, cfg_int(CFG_MAXMEMORY),
+				     (enum db_policy)cfg_int(CFG_MAXMEMORY_POLICY),
+				     (int)cfg_int(CFG_MAXMEMORY_SAMPLES));
 		break;
 	case CFG_PROTECTED_MODE:
 	case CFG_REQUIREPASS:
@@ -124,6 +160,15 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 	LOG(LOG_WARNING, "Received %s scheduling shutdown...", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	net_stop();
+}
+
+/* SIGHUP: reopen the log file (logrotate moved it away). */
+static void sighup_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	(void)arg;
+	log_reopen();
 }
 
 void server_request_shutdown(const char *why)
@@ -261,6 +306,7 @@ int server_setup(int argc, char **argv)
 	o.offline = kvmap_thread_offline;
 	o.online = kvmap_thread_online;
 	o.conn_init = on_conn_init;
+	o.conn_close = multi_conn_close;
 	/* The main thread touches the map only at teardown: keep it offline so it
 	 * never holds up reclamation. */
 	kvmap_thread_offline();
@@ -275,6 +321,8 @@ int server_setup(int argc, char **argv)
 	sigint_ev = evsignal_new(net_main_base(), SIGINT, signal_cb, NULL);
 	event_add(sigterm_ev, NULL);
 	event_add(sigint_ev, NULL);
+	sighup_ev = evsignal_new(net_main_base(), SIGHUP, sighup_cb, NULL);
+	event_add(sighup_ev, NULL);
 	pid_path = cfg_str_dup(CFG_PIDFILE);
 	if (pid_path && pid_path[0]) {
 		FILE *f = fopen(pid_path, "w");
@@ -297,16 +345,43 @@ void server_run(void)
 	net_run();
 }
 
+/*
+ * Shutdown, in the order issue 6 asks: listeners close first (new
+ * connections are refused); then net_drain() stops reading, lets every
+ * client finish the commands already read and flushes their replies, for at
+ * most shutdown-timeout seconds, while the signal events stay armed (a
+ * second SIGTERM/SIGINT exits at once); then workers are joined and every
+ * remaining connection closed (net_teardown), reclamation drains and
+ * everything is freed.
+ */
 int server_teardown(void)
 {
 	struct net_stats st;
 
-	net_get_stats(&st);
 	LOG(LOG_WARNING, "User requested shutdown...");
+	if (net_main_base()) {
+		struct net_drain_stats ds;
+
+		net_close_listeners();
+		net_drain((long)cfg_int(CFG_SHUTDOWN_TIMEOUT) * 1000, &ds);
+		net_get_stats(&st);
+		LOG(LOG_WARNING,
+		    "Shutdown: flushed %ld of %ld clients%s; %llu commands completed and %llu "
+		    "reply bytes written while draining; %llu commands completed in total",
+		    ds.clients_flushed, ds.clients,
+		    ds.timed_out ? " (shutdown-timeout reached, the rest are closed)" : "",
+		    (unsigned long long)ds.commands, (unsigned long long)ds.bytes,
+		    (unsigned long long)st.commands_processed);
+	}
+	net_get_stats(&st);
 	if (sigterm_ev) {
 		event_free(sigterm_ev);
 		event_free(sigint_ev);
 		sigterm_ev = sigint_ev = NULL;
+	}
+	if (sighup_ev) {
+		event_free(sighup_ev);
+		sighup_ev = NULL;
 	}
 	net_teardown();
 	kvmap_thread_online();

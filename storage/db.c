@@ -4,15 +4,18 @@
  * Lazy expiry: a lookup that finds an entry whose expire_ms has passed
  * removes exactly that entry (kvmap_remove is itself a CAS on the entry, so
  * a concurrent writer's newer entry is never removed by mistake) and reports
- * the key missing. Writers go through db_put(), one CAS step.
+ * the key missing. Writers go through db_put(), one CAS step. Active expiry
+ * lives in expire.c, the memory limit and eviction in evict.c.
  *
- * Counters (keys with a TTL, hits, misses, expired) live in per-thread slots
- * padded to a cache line, so they are not one contended word; readers sum
- * the slots. Each slot has one writer at a time: the thread that claimed it.
+ * Counters (keys with a TTL, hits, misses, expired, evicted) live in
+ * per-thread slots padded to a cache line, so they are not one contended
+ * word; readers sum the slots. Each slot has one writer at a time: the thread
+ * that claimed it.
  */
 #include "storage/db.h"
 #include "concurrency/mem.h"
 #include "concurrency/util.h"
+#include "storage/db_internal.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -20,23 +23,10 @@
 #include <string.h>
 #include <time.h>
 
-#define DB_SLOTS 64
-
-struct db_slot {
-	/* single writer (the slot's thread); summed by INFO: relaxed statistics */
-	_Atomic int64_t expires;
-	_Atomic uint64_t hits, misses, expired;
-} KV_ALIGNED;
-
-struct db {
-	struct kvmap *map;
-	struct db_slot slots[DB_SLOTS];
-};
-
 static _Atomic unsigned slot_next;
 static __thread int slot_self = -1;
 
-static struct db_slot *my_slot(struct db *db)
+struct db_slot *db_my_slot(struct db *db)
 {
 	if (kv_unlikely(slot_self < 0))
 		/* relaxed: only spreads threads over slots; a shared slot stays correct
@@ -46,6 +36,14 @@ static struct db_slot *my_slot(struct db *db)
 	return &db->slots[slot_self];
 }
 
+int64_t db_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 struct db *db_create(enum kvmap_backend backend)
 {
 	struct db *db = aligned_alloc(KV_CACHELINE, sizeof(*db));
@@ -53,6 +51,11 @@ struct db *db_create(enum kvmap_backend backend)
 	if (db == NULL)
 		return NULL;
 	memset(db, 0, sizeof(*db));
+	db->samples = 5;
+	db->policy = DB_NOEVICTION;
+	/* cds_lfht has no seek by hash: each SCAN call walks from the head, so
+	 * active expiry takes fewer, larger steps there */
+	db->scan_batch = backend == KVMAP_URCU ? 1024 : 0;
 	db->map = kvmap_create(backend, 0);
 	if (db->map == NULL) {
 		free(db);
@@ -68,6 +71,22 @@ void db_destroy(struct db **pdb)
 	if (db == NULL)
 		return;
 	kvmap_destroy(&db->map);
+	for (int i = 0; i < DB_EVPOOL; i++)
+		mem_free(db->pool[i].key);
+	mem_free(db->expire_scratch);
+	{
+		struct db_touch *t = atomic_load_explicit(&db->touch, memory_order_relaxed);
+
+		if (t) {
+			t->older = db->retired_touch;
+			db->retired_touch = t;
+		}
+		while (db->retired_touch) {
+			t = db->retired_touch;
+			db->retired_touch = t->older;
+			mem_free(t);
+		}
+	}
 	free(db);
 	*pdb = NULL;
 }
@@ -85,19 +104,6 @@ int64_t db_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static inline void count(_Atomic uint64_t *c)
-{
-	/* relaxed: statistic, publishes nothing */
-	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
-}
-
-static inline void count_expires(struct db *db, int64_t d)
-{
-	if (d)
-		/* relaxed: statistic, publishes nothing */
-		atomic_fetch_add_explicit(&my_slot(db)->expires, d, memory_order_relaxed);
-}
-
 const struct kv_entry *db_lookup(struct db *db, const void *key, size_t klen, int64_t now_ms,
 				 uint64_t *hashp, int count_stats)
 {
@@ -109,13 +115,21 @@ const struct kv_entry *db_lookup(struct db *db, const void *key, size_t klen, in
 	e = kvmap_get(db->map, key, klen, h);
 	if (e && e->expire_ms && e->expire_ms <= now_ms) {
 		if (kvmap_remove(db->map, e) == 0) {
-			count(&my_slot(db)->expired);
-			count_expires(db, -1);
+			db_count(&db_my_slot(db)->expired, 1);
+			db_count_expires(db, -1);
 		}
 		e = NULL;
 	}
+	if (e) {
+		/* acquire: pairs with the release in db_set_memory_policy(); NULL
+		 * (no LRU/LFU policy) in the common case: no store at all */
+		struct db_touch *t = atomic_load_explicit(&db->touch, memory_order_acquire);
+
+		if (kv_unlikely(t != NULL))
+			db_touch_access(t, h, now_ms);
+	}
 	if (count_stats)
-		count(e ? &my_slot(db)->hits : &my_slot(db)->misses);
+		db_count(e ? &db_my_slot(db)->hits : &db_my_slot(db)->misses, 1);
 	return e;
 }
 
@@ -136,8 +150,16 @@ int db_put(struct db *db, const struct kv_entry *old, struct kv_entry *e)
 	} else {
 		rc = kvmap_replace(db->map, old, e);
 	}
-	if (rc == 0)
-		count_expires(db, (e && e->expire_ms ? 1 : 0) - (old && old->expire_ms ? 1 : 0));
+	if (rc == 0) {
+		db_count_expires(db, (e && e->expire_ms ? 1 : 0) - (old && old->expire_ms ? 1 : 0));
+		if (old == NULL) {
+			/* acquire: pairs with the release in db_set_memory_policy() */
+			struct db_touch *t = atomic_load_explicit(&db->touch, memory_order_acquire);
+
+			if (t)
+				db_touch_new(t, kvmap_hash(kv_entry_key(e), e->klen), db_now_ms());
+		}
+	}
 	return rc;
 }
 
@@ -166,14 +188,25 @@ long long db_flush(struct db *db)
 	return (long long)n;
 }
 
+/* relaxed loads and stores below: statistics, they publish nothing */
 void db_get_stats(struct db *db, struct db_stats *s)
 {
-	s->hits = s->misses = s->expired_keys = 0;
+	memset(s, 0, sizeof(*s));
 	for (int i = 0; i < DB_SLOTS; i++) {
 		s->hits += atomic_load_explicit(&db->slots[i].hits, memory_order_relaxed);
 		s->misses += atomic_load_explicit(&db->slots[i].misses, memory_order_relaxed);
-		s->expired_keys += atomic_load_explicit(&db->slots[i].expired, memory_order_relaxed);
+		s->expired_keys +=
+		    atomic_load_explicit(&db->slots[i].expired, memory_order_relaxed);
+		s->evicted_keys +=
+		    atomic_load_explicit(&db->slots[i].evicted, memory_order_relaxed);
 	}
+	s->expired_stale_perc =
+	    (double)atomic_load_explicit(&db->stale_perc_x1e4, memory_order_relaxed) / 100.0;
+	s->expired_time_cap_reached =
+	    atomic_load_explicit(&db->time_cap_reached, memory_order_relaxed);
+	s->expire_cycle_us = atomic_load_explicit(&db->cycle_us, memory_order_relaxed);
+	s->expire_cycles = atomic_load_explicit(&db->cycles, memory_order_relaxed);
+	s->avg_ttl_ms = atomic_load_explicit(&db->avg_ttl, memory_order_relaxed);
 }
 
 void db_reset_stats(struct db *db)
@@ -182,5 +215,21 @@ void db_reset_stats(struct db *db)
 		atomic_store_explicit(&db->slots[i].hits, 0, memory_order_relaxed);
 		atomic_store_explicit(&db->slots[i].misses, 0, memory_order_relaxed);
 		atomic_store_explicit(&db->slots[i].expired, 0, memory_order_relaxed);
+		atomic_store_explicit(&db->slots[i].evicted, 0, memory_order_relaxed);
 	}
+	atomic_store_explicit(&db->stale_perc_x1e4, 0, memory_order_relaxed);
+	atomic_store_explicit(&db->time_cap_reached, 0, memory_order_relaxed);
+	atomic_store_explicit(&db->cycle_us, 0, memory_order_relaxed);
+	atomic_store_explicit(&db->cycles, 0, memory_order_relaxed);
+}
+
+long long db_key_memory(struct db *db, const void *key, size_t klen, int64_t now_ms)
+{
+	/* no db_lookup: MEMORY USAGE neither touches the key nor counts a hit */
+	const struct kv_entry *e = kvmap_get(db->map, key, klen, kvmap_hash(key, klen));
+
+	if (e == NULL || (e->expire_ms && e->expire_ms <= now_ms))
+		return -1;
+	/* the entry's allocation plus its slot word in the map's table */
+	return (long long)(kv_entry_size(e) + sizeof(void *));
 }

@@ -11,6 +11,12 @@
  * load and a compare when no grace period is pending, so driving the idle
  * one costs next to nothing and either backend can be used at any time.
  *
+ * Transactions: while a thread runs inside a transaction overlay (txn.c sets
+ * kvtxn_self), get/insert/set/replace/remove/clear are routed to it; the
+ * check is one thread-local load per call. Stripes (kvmap.h): for a backend
+ * that does not bump them itself (cds_lfht), the write wrappers here do, and
+ * kvmap_mwcas falls back to validate-then-apply under a process-wide mutex.
+ *
  * Counters are sharded by thread (registration order modulo KVMAP_SHARDS),
  * each shard on its own cache line: an insert or retire touches only its
  * thread's line, and a reader of the total sums the shards. A shard may go
@@ -235,7 +241,7 @@ int64_t kvmap_pending_bytes(void)
 
 size_t kvmap_count(const struct kvmap *m)
 {
-	int64_t sum = 0;
+	int64_t sum = kvtxn_self ? kvtxn_count_delta(kvtxn_self) : 0;
 
 	for (unsigned i = 0; i < KVMAP_SHARDS; i++)
 		/* relaxed: approximate by contract; exact when writers are quiescent */
@@ -254,12 +260,79 @@ struct kvmap *kvmap_base_alloc(size_t size, const struct kvmap_ops *ops)
 		KV_PANIC("kvmap: out of memory allocating a map");
 	memset(m, 0, rounded);
 	m->ops = ops;
+	m->stripes = calloc(KVMAP_STRIPES, sizeof(*m->stripes));
+	if (!m->stripes)
+		KV_PANIC("kvmap: out of memory allocating a map");
 	return m;
 }
 
 void kvmap_base_free(struct kvmap *m)
 {
+	free((void *)m->stripes);
 	free(m);
+}
+
+_Thread_local struct kvtxn *kvtxn_self;
+
+int kvmap_in_txn(void)
+{
+	return kvtxn_self != NULL;
+}
+
+uint64_t kvmap_stripe(struct kvmap *m, uint64_t hash)
+{
+	/* acquire: pairs with the release of a writer whose bump came first */
+	return atomic_load_explicit(&m->stripes[kvmap_stripe_idx(hash)], memory_order_acquire);
+}
+
+/* The hash of an entry for the wrappers' stripe bumps (cds_lfht keeps it in the prefix). */
+static uint64_t entry_hash_of(const struct kv_entry *e)
+{
+	return e->prefix ? *kv_entry_prefix_hash(e) : kvmap_hash(kv_entry_key(e), e->klen);
+}
+
+static inline void wrapper_bump(struct kvmap *m, const struct kv_entry *e)
+{
+	if (!m->ops->bumps_stripes)
+		kvmap_stripe_bump(m, entry_hash_of(e));
+}
+
+/* Serialises the fallback MWCAS (backends without their own). */
+static pthread_mutex_t kvmap_mw_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int mwcas_serial(struct kvmap *m, struct kvmap_mw *items, size_t n,
+			const struct kvmap_mw_watch *watch, size_t nwatch)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&kvmap_mw_lock);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (m->ops->get(m, items[i].key, items[i].klen, items[i].hash) != items[i].old)
+			rc = -EAGAIN;
+	for (size_t i = 0; i < nwatch && rc == 0; i++)
+		if (kvmap_stripe(m, watch[i].hash) != watch[i].stripe)
+			rc = -EAGAIN;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct kvmap_mw *it = &items[i];
+
+		if (!it->write)
+			continue;
+		kvmap_stripe_bump(m, it->hash);
+		if (it->neww)
+			(void)m->ops->set(m, it->neww);
+		else if (it->old)
+			(void)m->ops->remove(m, it->old);
+	}
+	pthread_mutex_unlock(&kvmap_mw_lock);
+	return rc;
+}
+
+int kvmap_mwcas(struct kvmap *m, struct kvmap_mw *items, size_t n,
+		const struct kvmap_mw_watch *watch, size_t nwatch)
+{
+	if (m->ops->mwcas)
+		return m->ops->mwcas(m, items, n, watch, nwatch);
+	return mwcas_serial(m, items, n, watch, nwatch);
 }
 
 struct kvmap *kvmap_create(enum kvmap_backend backend, size_t initial_buckets)
@@ -288,31 +361,66 @@ const char *kvmap_backend_name(const struct kvmap *m)
 
 const struct kv_entry *kvmap_get(struct kvmap *m, const void *key, size_t klen, uint64_t hash)
 {
+	if (kv_unlikely(kvtxn_self != NULL))
+		return kvtxn_get(kvtxn_self, key, klen, hash);
 	return m->ops->get(m, key, klen, hash);
 }
 
 int kvmap_insert(struct kvmap *m, struct kv_entry *e, const struct kv_entry **existing)
 {
-	return m->ops->insert(m, e, existing);
+	if (kv_unlikely(kvtxn_self != NULL))
+		return kvtxn_insert(kvtxn_self, e, existing);
+	if (m->ops->bumps_stripes)
+		return m->ops->insert(m, e, existing);
+	/* cds_lfht: bump only if it inserted (a failed SETNX touches nothing);
+	 * after the insert, so this backend's WATCH is best-effort */
+	int rc = m->ops->insert(m, e, existing);
+	if (rc == 0)
+		kvmap_stripe_bump(m, entry_hash_of(e));
+	return rc;
 }
 
 int kvmap_set(struct kvmap *m, struct kv_entry *e)
 {
+	if (kv_unlikely(kvtxn_self != NULL))
+		return kvtxn_set(kvtxn_self, e);
+	wrapper_bump(m, e);
 	return m->ops->set(m, e);
 }
 
 int kvmap_replace(struct kvmap *m, const struct kv_entry *expected, struct kv_entry *e)
 {
+	if (kv_unlikely(kvtxn_self != NULL))
+		return kvtxn_replace(kvtxn_self, expected, e);
+	wrapper_bump(m, expected);
 	return m->ops->replace(m, expected, e);
 }
 
 int kvmap_remove(struct kvmap *m, const struct kv_entry *expected)
 {
+	if (kv_unlikely(kvtxn_self != NULL))
+		return kvtxn_remove(kvtxn_self, expected);
+	wrapper_bump(m, expected);
 	return m->ops->remove(m, expected);
+}
+
+static void bump_visit(const struct kv_entry *e, void *arg)
+{
+	kvmap_stripe_bump(arg, entry_hash_of(e));
 }
 
 size_t kvmap_clear(struct kvmap *m)
 {
+	if (kv_unlikely(kvtxn_self != NULL))
+		return kvtxn_clear(kvtxn_self);
+	if (!m->ops->bumps_stripes) {
+		/* touch every present key's stripe first (WATCH); keys inserted
+		 * meanwhile bump their own */
+		uint64_t cur = 0;
+		do
+			cur = m->ops->scan(m, cur, 1024, bump_visit, m);
+		while (cur != 0);
+	}
 	return m->ops->clear(m);
 }
 

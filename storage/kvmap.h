@@ -173,4 +173,74 @@ int64_t kvmap_pending_bytes(void);
 /* The epoch reclaimer's global epoch, for INFO (ebr_epoch). */
 uint64_t kvmap_epoch(void);
 
+/* ---- multi-key atomicity (kvmap_mwcas) and WATCH stripes.
+ *
+ * kvmap_mwcas() is a multi-word compare-and-swap over keys: if, for every
+ * item, the current entry of item.key is item.old (NULL = the key is absent),
+ * then every item with .write set is published at once: its key becomes
+ * item.neww (NULL = deleted); compare-only items are left as they are. No
+ * thread ever observes some of the writes without the others.
+ *
+ * KVSD backend — Harris, Fraser & Pratt's MWCAS ("A practical multi-word
+ * compare-and-swap operation", 2002) over slot words: the keys' slots (for
+ * an absent key, the NULL slot an insert of it would claim) are located,
+ * sorted by address, and a descriptor word is CAS-installed in each in that
+ * order; one CAS on the descriptor's status commits; then each slot gets its
+ * final word. A reader that meets a descriptor reads around it (old entry
+ * unless the status says committed: one more load, no store, no wait);
+ * writers, migration and other MWCAS help it to completion. No RDCSS is
+ * needed: a slot's expected word cannot recur while a helper is inside its
+ * epoch section (entries are immutable and retired, slots never go back to
+ * NULL), except a compare word restored after a failure, where a late
+ * install is undone by the same helper before it returns.
+ * Progress: lock-free (a failed MWCAS means another operation succeeded or
+ * a migration advanced). Cost to single-key operations: GET reads a
+ * descriptor only when one is installed in a slot it examines; every write
+ * bumps one counter stripe (one uncontended-in-general atomic add).
+ * URCU backend: blocking and NOT isolated — MWCAS calls are serialised by a
+ * process-wide mutex and validate-then-apply, so they are atomic with
+ * respect to each other but concurrent single-key readers and writers can
+ * observe or interleave with a half-applied one. Isolation is a KVSD property.
+ *
+ * Stripes: every write to a key (insert, replace, remove, clear, MWCAS)
+ * increments the stripe counter selected by the key's hash before it
+ * becomes visible, and an entry is retired only after that increment. A
+ * WATCH records (entry pointer, kvmap_stripe()) — pointer first — and
+ * passes the stripe to kvmap_mwcas() as a watch: the MWCAS commits only if
+ * no watched stripe moved. This makes WATCH ABA-safe across epochs (an
+ * entry address reused for the same key implies a retire, hence an
+ * increment) at the price of false positives: a write to another key of
+ * the same stripe (1 in KVMAP_STRIPES) also counts as a touch.
+ */
+#define KVMAP_STRIPES 16384
+
+struct kvmap_mw {
+	const char *key; /* the key bytes (need not stay valid after the call) */
+	size_t klen;
+	uint64_t hash;		    /* kvmap_hash(key, klen) */
+	const struct kv_entry *old; /* expected current entry; NULL = absent */
+	struct kv_entry *neww;	    /* published if write; NULL = delete */
+	int write;		    /* 0: compare only */
+};
+
+struct kvmap_mw_watch {
+	uint64_t hash;	 /* the watched key's hash (selects the stripe) */
+	uint64_t stripe; /* kvmap_stripe() when it was watched */
+};
+
+/* Items must name distinct keys; each neww must have its item's key. Inside
+ * the caller's epoch section. Returns 0: every write is published, the maps
+ * owns the new entries and the replaced ones are retired; -EAGAIN: some
+ * item's key no longer holds .old, or a watched stripe moved (or, rarely, a
+ * helper lost a race): nothing changed and the new entries are still the
+ * caller's. */
+int kvmap_mwcas(struct kvmap *m, struct kvmap_mw *items, size_t n,
+		const struct kvmap_mw_watch *watch, size_t nwatch);
+
+/* The stripe counter of hash (acquire: read it after reading the entry). */
+uint64_t kvmap_stripe(struct kvmap *m, uint64_t hash);
+
+/* Whether this thread is executing inside a transaction overlay (txn.h). */
+int kvmap_in_txn(void);
+
 #endif

@@ -47,13 +47,52 @@ struct kvmap_ops {
 			 void *arg);
 	const struct kv_entry *(*random)(struct kvmap *m, uint64_t rnd);
 	void (*maintain)(struct kvmap *m); /* may be NULL */
+	/* NULL: kvmap.c's serialised validate-then-apply fallback (not isolated) */
+	int (*mwcas)(struct kvmap *m, struct kvmap_mw *items, size_t n,
+		     const struct kvmap_mw_watch *watch, size_t nwatch);
+	/* whether the backend bumps stripes itself (else kvmap.c's wrappers do) */
+	bool bumps_stripes;
 };
 
 /* The part of every map that kvmap.c owns. Allocate with kvmap_base_alloc(). */
 struct kvmap {
 	const struct kvmap_ops *ops;
 	struct kvmap_shard count[KVMAP_SHARDS];
+	/* KVMAP_STRIPES write counters (kvmap.h "Stripes"): bumped (relaxed RMW)
+	 * by every writer before its publishing CAS, read by WATCH and by the
+	 * MWCAS decision after the slot words they validate. */
+	_Atomic uint64_t *stripes;
 };
+
+static inline size_t kvmap_stripe_idx(uint64_t hash)
+{
+	/* the tag bits (kvmap_kvsd.c keeps them in every slot word), so that a
+	 * clear can find the stripe of a slot without hashing its key */
+	return (size_t)(hash >> 48) & (KVMAP_STRIPES - 1);
+}
+
+static inline void kvmap_stripe_bump(struct kvmap *m, uint64_t hash)
+{
+	/* relaxed: sequenced before the writer's release CAS (and its retire),
+	 * which carries it to whoever acquires the new word */
+	atomic_fetch_add_explicit(&m->stripes[kvmap_stripe_idx(hash)], 1, memory_order_relaxed);
+}
+
+/*
+ * Transaction overlay (txn.c): while kvtxn_self is set on a thread, the
+ * public kvmap calls of that thread act on the transaction's private
+ * overlay instead of the map (reads go through it to the map and are
+ * recorded for validation at commit).
+ */
+struct kvtxn;
+extern _Thread_local struct kvtxn *kvtxn_self;
+const struct kv_entry *kvtxn_get(struct kvtxn *t, const void *key, size_t klen, uint64_t h);
+int kvtxn_insert(struct kvtxn *t, struct kv_entry *e, const struct kv_entry **existing);
+int kvtxn_set(struct kvtxn *t, struct kv_entry *e);
+int kvtxn_replace(struct kvtxn *t, const struct kv_entry *expected, struct kv_entry *e);
+int kvtxn_remove(struct kvtxn *t, const struct kv_entry *expected);
+size_t kvtxn_clear(struct kvtxn *t);
+int64_t kvtxn_count_delta(struct kvtxn *t);
 
 extern const struct kvmap_ops kvmap_urcu_ops;
 extern const struct kvmap_ops kvmap_kvsd_ops;

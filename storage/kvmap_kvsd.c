@@ -76,12 +76,45 @@
  * Reclamation: replaced and removed entries and old tables go to the epoch
  * reclaimer (kvmap_retire); every public call runs inside the caller's epoch
  * section.
+ *
+ * Multi-word CAS (kvmap_mwcas; Harris, Fraser & Pratt 2002). A fourth kind
+ * of word, tag | &slot_record | DESC, says "this slot takes part in an MWCAS
+ * whose record holds its expected (old), committed (new) and aborted (fail)
+ * words". Protocol, run by the owner and by any helper (mw_help):
+ *  1. install: for each slot in address order, CAS old -> DESC; meeting
+ *     another descriptor, help it first; meeting anything else (a change, a
+ *     FROZEN word) decides FAILED;
+ *  2. decide: with every slot installed and no watched stripe moved, CAS
+ *     status UNDECIDED -> CHECKED; then bump the written keys' stripes and
+ *     CAS CHECKED -> SUCCEEDED (the linearisation point). CHECKED exists so
+ *     that the stripe check is made once: helpers that see it only bump
+ *     (extra bumps are harmless false positives for watchers) and commit;
+ *  3. cleanup: CAS each DESC -> new (SUCCEEDED) or fail (FAILED) word.
+ * Address order makes helping acyclic: a helper meeting descriptor d2 at
+ * address x helps d2 at addresses above x only, so recursion is bounded.
+ * Why no RDCSS: HFP need it so that a delayed helper's install cannot land
+ * after the operation finished. Here an expected word cannot reappear while
+ * that helper is inside its epoch section — entries are immutable and
+ * retired, a claimed NULL slot never becomes NULL again — except a compare
+ * (or failed) slot restored to the same old word; a late install there
+ * resolves to that same word for readers, and the helper that made it runs
+ * cleanup before it returns.
+ * An absent key is claimed by installing the descriptor in the NULL slot an
+ * insert of it would take (the first NULL of its probe sequence that another
+ * item of the same MWCAS does not claim); unless that becomes a live entry,
+ * the slot ends as a tombstone of `ghost`, a static entry no key matches.
+ * Readers (table_find, scan, random) never help: they read the status
+ * (one acquire load) and use the old, new or fail word. Writers, migration
+ * (before freezing a slot) and clear help. Migration and MWCAS: an MWCAS
+ * lives in one table; a slot frozen before its install makes it fail, and
+ * the owner retries on the new table.
  */
 #include <assert.h>
 #include <errno.h>
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "concurrency/mem.h"
@@ -98,6 +131,7 @@
 
 #define W_TOMB	   1ull
 #define W_FROZEN   2ull
+#define W_DESC	   4ull
 #define W_PTR	   0x0000fffffffffff8ull
 #define W_TAGSHIFT 48
 
@@ -160,8 +194,65 @@ static inline struct kv_entry *w_entry(uint64_t w)
 
 static inline bool w_live(uint64_t w)
 {
-	return (w & W_PTR) && !(w & W_TOMB);
+	return (w & W_PTR) && !(w & (W_TOMB | W_DESC));
 }
+
+/* ---- MWCAS records (the protocol is described at the top of the file). */
+
+enum mw_status { MW_UNDECIDED, MW_CHECKED, MW_SUCCEEDED, MW_FAILED };
+
+struct mw_desc;
+
+/* One slot of an MWCAS; DESC words point here. Immutable once published. */
+struct mw_slot {
+	struct mw_desc *d;
+	_Atomic uint64_t *addr;
+	uint64_t oldw;	/* expected word; 0 = a NULL slot claimed for an absent key */
+	uint64_t neww;	/* final word if SUCCEEDED */
+	uint64_t failw; /* final word if FAILED */
+	uint64_t hash;	/* the key's hash (stripe bumps) */
+	bool write;
+};
+
+struct mw_desc {
+	/* enum mw_status; CAS by owner and helpers (acq_rel), acquire-loaded by
+	 * readers: SUCCEEDED makes every new word current at once */
+	_Atomic int status;
+	struct kvmap *m;
+	struct kvsd_table *t; /* the table of every slot */
+	size_t n, nwatch;
+	size_t bytes;
+	struct kvmap_mw_watch *watch; /* copies, after s[] */
+	struct mw_slot s[];
+};
+
+/* Tombstones need a pointer (late migration helpers compare its key): the
+ * slots an MWCAS claimed for an absent key that stays absent point here. */
+static struct kv_entry ghost = {.klen = KV_LEN_MAX};
+
+static inline struct mw_slot *w_mw(uint64_t w)
+{
+	return (struct mw_slot *)(uintptr_t)(w & W_PTR);
+}
+
+static inline uint64_t w_desc(uint64_t tag_word, const struct mw_slot *ms)
+{
+	return (tag_word & ~W_PTR & ~(W_TOMB | W_FROZEN | W_DESC)) | (uint64_t)(uintptr_t)ms |
+	       W_DESC;
+}
+
+/* The word a reader acts on for a DESC word: no store, no wait. */
+static inline uint64_t mw_resolve(uint64_t w)
+{
+	const struct mw_slot *ms = w_mw(w);
+	/* acquire: pairs with the status CAS; SUCCEEDED orders every install
+	 * (hence every other slot of the MWCAS) before this reader's next loads */
+	int st = atomic_load_explicit(&ms->d->status, memory_order_acquire);
+
+	return st == MW_SUCCEEDED ? ms->neww : st == MW_FAILED ? ms->failw : ms->oldw;
+}
+
+static void mw_help(struct mw_desc *d);
 
 static inline uint64_t w_make(uint64_t h, const struct kv_entry *e)
 {
@@ -258,6 +349,11 @@ static const struct kv_entry *table_find(const struct kvsd_table *t, const void 
 			uint64_t w = atomic_load_explicit(&b->s[i], memory_order_acquire);
 			if (w & W_FROZEN)
 				*frozen = true;
+			if (w & W_DESC) {
+				if ((w >> W_TAGSHIFT) != tag)
+					continue;  /* another key's, whatever its outcome */
+				w = mw_resolve(w); /* read around: old or new */
+			}
 			if (!(w & W_PTR))
 				return NULL; /* NULL (frozen or not): end of the sequence */
 			if ((w & W_TOMB) || (w >> W_TAGSHIFT) != tag)
@@ -304,6 +400,12 @@ static enum copy_rc copy_into(struct kvsd_table *n, struct kv_entry *e, uint64_t
 			/* acquire: another helper's (or a late writer's) entry bytes */
 			uint64_t w = atomic_load_explicit(&b->s[i], memory_order_acquire);
 		again:
+			if (w & W_DESC) {
+				mw_help(w_mw(w)->d);
+				/* acquire: the slot's final word */
+				w = atomic_load_explicit(&b->s[i], memory_order_acquire);
+				goto again;
+			}
 			if (w & W_FROZEN)
 				return COPY_STALE; /* n is migrating: our source is long done */
 			if (w == 0) {
@@ -349,12 +451,21 @@ static bool migrate_chunk(struct kvsd_map *km, struct kvsd_table *t, struct kvsd
 		for (int i = 0; i < KVSD_SLOTS; i++) {
 			/* acquire: the entry bytes of the value we copy */
 			uint64_t w = atomic_load_explicit(&b->s[i], memory_order_acquire);
-			/* acq_rel: the freeze must not be reordered with our copy;
-			 * a writer's CAS on this slot now fails */
-			while (!(w & W_FROZEN) && !atomic_compare_exchange_weak_explicit(
-						      &b->s[i], &w, w | W_FROZEN,
-						      memory_order_acq_rel, memory_order_acquire))
-				;
+			for (;;) {
+				if (w & W_DESC) { /* settle the MWCAS before freezing */
+					mw_help(w_mw(w)->d);
+					/* acquire: as above */
+					w = atomic_load_explicit(&b->s[i], memory_order_acquire);
+					continue;
+				}
+				/* acq_rel: the freeze must not be reordered with our
+				 * copy; a writer's CAS on this slot now fails */
+				if ((w & W_FROZEN) ||
+				    atomic_compare_exchange_weak_explicit(
+					&b->s[i], &w, w | W_FROZEN, memory_order_acq_rel,
+					memory_order_acquire))
+					break;
+			}
 			if (!w_live(w))
 				continue;
 			struct kv_entry *e = w_entry(w);
@@ -488,8 +599,8 @@ enum put_mode { PUT_INSERT, PUT_SET };
  * 0: inserted into a NULL slot; 1: replaced *old; -EEXIST: *old exists
  * (insert); -EAGAIN: met a frozen slot (help, retry); -ENOSPC: no NULL slot.
  */
-static int table_put(struct kvsd_table *t, struct kv_entry *e, uint64_t h, enum put_mode mode,
-		     const struct kv_entry **old, size_t *probed)
+static int table_put(struct kvmap *m, struct kvsd_table *t, struct kv_entry *e, uint64_t h,
+		     enum put_mode mode, const struct kv_entry **old, size_t *probed)
 {
 	uint64_t mine = w_make(h, e);
 	uint64_t tag = h >> W_TAGSHIFT;
@@ -501,9 +612,16 @@ static int table_put(struct kvsd_table *t, struct kv_entry *e, uint64_t h, enum 
 			/* acquire: a matching entry's key bytes */
 			uint64_t w = atomic_load_explicit(&b->s[i], memory_order_acquire);
 		again:
+			if (w & W_DESC) {
+				mw_help(w_mw(w)->d);
+				/* acquire: as above */
+				w = atomic_load_explicit(&b->s[i], memory_order_acquire);
+				goto again;
+			}
 			if (w & W_FROZEN)
 				return -EAGAIN;
 			if (w == 0) {
+				kvmap_stripe_bump(m, h); /* WATCH: before it is visible */
 				/* release: publishes e's bytes with the slot; acquire
 				 * on failure: the winner's entry, examined next */
 				if (atomic_compare_exchange_strong_explicit(&b->s[i], &w, mine,
@@ -522,6 +640,7 @@ static int table_put(struct kvsd_table *t, struct kv_entry *e, uint64_t h, enum 
 			*old = x;
 			if (mode == PUT_INSERT)
 				return -EEXIST;
+			kvmap_stripe_bump(m, h); /* WATCH: before it is visible */
 			/* release: publishes e; acquire on failure: the new value */
 			if (atomic_compare_exchange_strong_explicit(
 				&b->s[i], &w, mine, memory_order_release, memory_order_acquire))
@@ -540,7 +659,7 @@ static int put(struct kvsd_map *km, struct kv_entry *e, enum put_mode mode,
 	for (;;) {
 		struct kvsd_table *t = writable_table(km);
 		size_t probed = 0;
-		int rc = table_put(t, e, h, mode, old, &probed);
+		int rc = table_put(&km->base, t, e, h, mode, old, &probed);
 		if (rc == -EAGAIN) {
 			help(km, t);
 			continue;
@@ -581,8 +700,8 @@ static int kvsd_set(struct kvmap *m, struct kv_entry *e)
  * CAS of the live slot holding `expected` (searched from hash h) to `neww`.
  * 0 done; -ENOENT expected is not live in t; -EAGAIN met expected frozen.
  */
-static int table_swap(struct kvsd_table *t, uint64_t h, const struct kv_entry *expected,
-		      uint64_t neww)
+static int table_swap(struct kvmap *m, struct kvsd_table *t, uint64_t h,
+		      const struct kv_entry *expected, uint64_t neww)
 {
 	uint64_t want = w_make(h, expected);
 	size_t idx = h & t->mask;
@@ -590,21 +709,27 @@ static int table_swap(struct kvsd_table *t, uint64_t h, const struct kv_entry *e
 	for (size_t p = 0; p <= t->mask; p++) {
 		struct kvsd_bucket *b = &t->b[(idx + p) & t->mask];
 		for (int i = 0; i < KVSD_SLOTS; i++) {
-			/* relaxed: we compare words only; the caller holds expected */
-			uint64_t w = atomic_load_explicit(&b->s[i], memory_order_relaxed);
+			/* acquire: a descriptor's record (else we compare words only) */
+			uint64_t w = atomic_load_explicit(&b->s[i], memory_order_acquire);
+			while (w & W_DESC) {
+				mw_help(w_mw(w)->d);
+				/* acquire: as above */
+				w = atomic_load_explicit(&b->s[i], memory_order_acquire);
+			}
 			if (!(w & W_PTR))
 				return -ENOENT;
 			if ((w & ~W_FROZEN) != want)
 				continue; /* another entry, or a tombstone */
 			if (w & W_FROZEN)
 				return -EAGAIN;
+			kvmap_stripe_bump(m, h); /* WATCH: before the change is visible */
 			/* release: publishes the new entry (if any); relaxed on
 			 * failure: the slot is re-examined by the retry */
 			if (atomic_compare_exchange_strong_explicit(
 				&b->s[i], &w, neww, memory_order_release, memory_order_relaxed))
 				return 0;
 			/* Changed under us: frozen (help) or no longer expected. */
-			return (w & ~W_FROZEN) == want ? -EAGAIN : -ENOENT;
+			return (w & ~W_FROZEN) == want || (w & W_DESC) ? -EAGAIN : -ENOENT;
 		}
 	}
 	return -ENOENT;
@@ -617,7 +742,7 @@ static int swap(struct kvsd_map *km, const struct kv_entry *expected, struct kv_
 	for (;;) {
 		struct kvsd_table *t = writable_table(km);
 		uint64_t neww = e ? w_make(h, e) : w_make(h, expected) | W_TOMB;
-		int rc = table_swap(t, h, expected, neww);
+		int rc = table_swap(&km->base, t, h, expected, neww);
 		if (rc == -EAGAIN) {
 			help(km, t);
 			continue;
@@ -659,11 +784,23 @@ restart:
 			_Atomic uint64_t *s = &t->b[bi].s[i];
 			/* acquire: retiring reads the entry's header (its size) */
 			uint64_t w = atomic_load_explicit(s, memory_order_acquire);
-			while (w_live(w) && !(w & W_FROZEN)) {
-				/* acquire (a tombstone publishes nothing): on failure
-				 * the newer entry's header, which we retire instead */
+			for (;;) {
+				if (w & W_DESC) {
+					mw_help(w_mw(w)->d);
+					/* acquire: as above */
+					w = atomic_load_explicit(s, memory_order_acquire);
+					continue;
+				}
+				if (!w_live(w) || (w & W_FROZEN))
+					break;
+				/* WATCH (FLUSHALL touches present keys): the tag
+				 * selects the stripe */
+				kvmap_stripe_bump(m, w);
+				/* acq_rel: release carries the bump to whoever
+				 * acquires the tombstone; acquire on failure: the
+				 * newer entry's header, which we retire instead */
 				if (atomic_compare_exchange_weak_explicit(s, &w, w | W_TOMB,
-									  memory_order_acquire,
+									  memory_order_acq_rel,
 									  memory_order_acquire)) {
 					kvmap_count_add(m, -1);
 					retire_entry(w_entry(w));
@@ -701,6 +838,8 @@ static size_t visit_home(const struct kvsd_table *t, size_t home, kvmap_visit_fn
 		for (int i = 0; i < KVSD_SLOTS; i++) {
 			/* acquire: the entry's bytes (key hashed, visitor reads it) */
 			uint64_t w = atomic_load_explicit(&b->s[i], memory_order_acquire);
+			if (w & W_DESC)
+				w = mw_resolve(w);
 			if (!(w & W_PTR))
 				return n;
 			if (w & W_TOMB)
@@ -756,6 +895,8 @@ static const struct kv_entry *bucket_pick(const struct kvsd_bucket *b, uint64_t 
 	for (int i = 0; i < KVSD_SLOTS; i++) {
 		/* acquire: the entry we may return */
 		uint64_t w = atomic_load_explicit(&b->s[i], memory_order_acquire);
+		if (w & W_DESC)
+			w = mw_resolve(w);
 		if (w_live(w))
 			live[n++] = w;
 	}
@@ -781,6 +922,258 @@ static const struct kv_entry *kvsd_random(struct kvmap *m, uint64_t rnd)
 		if ((e = bucket_pick(&t->b[(r + p) & t->mask], r >> 32)))
 			return e;
 	return NULL;
+}
+
+/* ---- multi-word CAS (see the top of the file). */
+
+static void mw_free(void *p)
+{
+	mem_free(p);
+}
+
+/* Installs d's descriptor in slot ms. false: the slot holds neither its
+ * expected word nor our descriptor (the MWCAS must fail). Also true once d is
+ * decided: the caller's decision CAS then fails and cleanup follows. */
+static bool mw_install(struct mw_desc *d, struct mw_slot *ms)
+{
+	uint64_t mine = w_desc(ms->oldw ? ms->oldw : ms->failw, ms);
+
+	for (;;) {
+		/* acquire: a decided status ends the installs early */
+		if (atomic_load_explicit(&d->status, memory_order_acquire) != MW_UNDECIDED)
+			return true;
+		/* acquire: another descriptor's record, or the expected entry */
+		uint64_t w = atomic_load_explicit(ms->addr, memory_order_acquire);
+		if (w == mine)
+			return true;
+		if (w & W_DESC) {
+			/* another MWCAS at a lower-or-equal address of ours: its
+			 * remaining slots lie above this one (acyclic) */
+			mw_help(w_mw(w)->d);
+			continue;
+		}
+		if (w != ms->oldw)
+			return false; /* changed, or frozen by a migration */
+		/* acq_rel: release publishes the record (and the new entry) to
+		 * readers that resolve it; acquire orders our later stripe loads */
+		if (atomic_compare_exchange_strong_explicit(
+			ms->addr, &w, mine, memory_order_acq_rel, memory_order_acquire))
+			return true;
+	}
+}
+
+static bool mw_watch_ok(const struct mw_desc *d)
+{
+	for (size_t i = 0; i < d->nwatch; i++)
+		if (kvmap_stripe(d->m, d->watch[i].hash) != d->watch[i].stripe)
+			return false;
+	return true;
+}
+
+/* Runs d to completion: installs, decision, cleanup. Any registered thread. */
+static void mw_help(struct mw_desc *d)
+{
+	int st;
+
+	/* acquire: pairs with the decision CAS */
+	if (atomic_load_explicit(&d->status, memory_order_acquire) == MW_UNDECIDED) {
+		bool ok = true;
+		int expect = MW_UNDECIDED;
+
+		for (size_t i = 0; ok && i < d->n; i++)
+			ok = mw_install(d, &d->s[i]);
+		/* the stripes are read after every slot word was seen installed:
+		 * an ABA on a watched slot implies a bump visible here */
+		if (ok)
+			ok = mw_watch_ok(d);
+		/* A migration sizes its target from kvmap_count() before it sets
+		 * next; committing inserts after that could overflow the target.
+		 * acquire: pairs with start_migration()'s CAS */
+		if (ok && atomic_load_explicit(&d->t->next, memory_order_acquire))
+			ok = false;
+		/* acq_rel: every install before the decision; pairs with the
+		 * acquire loads of readers and helpers */
+		atomic_compare_exchange_strong_explicit(&d->status, &expect,
+							ok ? MW_CHECKED : MW_FAILED,
+							memory_order_acq_rel, memory_order_acquire);
+	}
+	/* acquire: as above */
+	st = atomic_load_explicit(&d->status, memory_order_acquire);
+	if (st == MW_CHECKED) {
+		int expect = MW_CHECKED;
+
+		for (size_t i = 0; i < d->n; i++)
+			if (d->s[i].write)
+				kvmap_stripe_bump(d->m, d->s[i].hash);
+		/* acq_rel: the bumps before the commit (release); the commit is
+		 * the MWCAS's linearisation point */
+		atomic_compare_exchange_strong_explicit(&d->status, &expect, MW_SUCCEEDED,
+							memory_order_acq_rel, memory_order_acquire);
+		st = MW_SUCCEEDED;
+	}
+	for (size_t i = 0; i < d->n; i++) {
+		struct mw_slot *ms = &d->s[i];
+		uint64_t mine = w_desc(ms->oldw ? ms->oldw : ms->failw, ms);
+		/* release: the final word's entry bytes (and the stripe bumps,
+		 * through the status we acquired) for whoever acquires it */
+		atomic_compare_exchange_strong_explicit(ms->addr, &mine,
+							st == MW_SUCCEEDED ? ms->neww : ms->failw,
+							memory_order_release, memory_order_relaxed);
+	}
+}
+
+static int mw_by_addr(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)((const struct mw_slot *)a)->addr;
+	uintptr_t y = (uintptr_t)((const struct mw_slot *)b)->addr;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Locates item it in t and fills ms. 0; -EAGAIN: the key does not hold
+ * it->old; -ESTALE: met a frozen slot; -ENOSPC: no NULL slot. `claimed`
+ * (the first k slots of d) are NULL slots earlier items already claim.
+ */
+static int mw_locate(struct kvsd_table *t, const struct kvmap_mw *it, struct mw_slot *ms,
+		     const struct mw_slot *claimed, size_t k)
+{
+	uint64_t h = it->hash, tag = h >> W_TAGSHIFT;
+	size_t idx = h & t->mask;
+
+	for (size_t p = 0; p <= t->mask; p++) {
+		struct kvsd_bucket *b = &t->b[(idx + p) & t->mask];
+		for (int i = 0; i < KVSD_SLOTS; i++) {
+			/* acquire: a matching entry's key bytes */
+			uint64_t w = atomic_load_explicit(&b->s[i], memory_order_acquire);
+			while (w & W_DESC) {
+				mw_help(w_mw(w)->d);
+				/* acquire: as above */
+				w = atomic_load_explicit(&b->s[i], memory_order_acquire);
+			}
+			if (w & W_FROZEN)
+				return -ESTALE;
+			if (w == 0) {
+				bool taken = false;
+				for (size_t j = 0; j < k && !taken; j++)
+					taken = claimed[j].addr == &b->s[i];
+				if (taken)
+					continue;
+				if (it->old)
+					return -EAGAIN; /* the key is gone */
+				ms->addr = &b->s[i];
+				ms->oldw = 0;
+				return 0;
+			}
+			if ((w & W_TOMB) || (w >> W_TAGSHIFT) != tag)
+				continue;
+			if (!key_eq(w_entry(w), it->key, it->klen))
+				continue;
+			if (w_entry(w) != it->old)
+				return -EAGAIN;
+			ms->addr = &b->s[i];
+			ms->oldw = w;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+static int kvsd_mwcas(struct kvmap *m, struct kvmap_mw *items, size_t n,
+		      const struct kvmap_mw_watch *watch, size_t nwatch)
+{
+	struct kvsd_map *km = kvsd_map(m);
+	size_t bytes = sizeof(struct mw_desc) + n * sizeof(struct mw_slot) +
+		       nwatch * sizeof(struct kvmap_mw_watch);
+
+	for (;;) {
+		struct kvsd_table *t = writable_table(km);
+		struct mw_desc *d = mem_alloc(bytes);
+		int rc = 0;
+
+		/* relaxed: d is published by the release CAS of its first install */
+		atomic_store_explicit(&d->status, MW_UNDECIDED, memory_order_relaxed);
+		d->m = m;
+		d->t = t;
+		d->n = n;
+		d->nwatch = nwatch;
+		d->bytes = bytes;
+		d->watch = (struct kvmap_mw_watch *)(void *)&d->s[n];
+		if (nwatch)
+			memcpy(d->watch, watch, nwatch * sizeof(*watch));
+		for (size_t i = 0; i < n && rc == 0; i++) {
+			const struct kvmap_mw *it = &items[i];
+			struct mw_slot *ms = &d->s[i];
+			uint64_t ghostw = w_make(it->hash, &ghost) | W_TOMB;
+
+			rc = mw_locate(t, it, ms, d->s, i);
+			if (rc != 0)
+				break;
+			ms->d = d;
+			ms->hash = it->hash;
+			ms->write = it->write && it->neww != it->old;
+			ms->failw = ms->oldw ? ms->oldw : ghostw;
+			if (!ms->write)
+				ms->neww = ms->failw;
+			else if (it->neww)
+				ms->neww = w_make(it->hash, it->neww);
+			else
+				ms->neww = ms->oldw ? ms->oldw | W_TOMB : ghostw;
+		}
+		if (rc != 0) {
+			mem_free(d); /* never published */
+			if (rc == -EAGAIN)
+				return -EAGAIN;
+			if (rc == -ENOSPC)
+				start_migration(km, t,
+						target_buckets(kvmap_count(m) + n) >
+							2 * (t->mask + 1)
+						    ? target_buckets(kvmap_count(m) + n)
+						    : 2 * (t->mask + 1));
+			else
+				help(km, t);
+			continue;
+		}
+		qsort(d->s, n, sizeof(d->s[0]), mw_by_addr);
+		/* Count the inserts before they can be committed, so that a
+		 * migration sized meanwhile (grow or shrink) makes room for them;
+		 * taken back if the MWCAS fails. */
+		int64_t ins = 0;
+		for (size_t i = 0; i < n; i++)
+			ins += items[i].write && !items[i].old && items[i].neww;
+		if (ins)
+			kvmap_count_add(m, ins);
+		mw_help(d);
+		/* acquire: pairs with the decision; the outcome is final */
+		int st = atomic_load_explicit(&d->status, memory_order_acquire);
+		size_t claims = 0;
+		for (size_t i = 0; i < n; i++)
+			claims += d->s[i].oldw == 0;
+		kvmap_retire(d, bytes, mw_free); /* helpers may still hold it */
+		for (size_t i = 0; i < claims; i++)
+			note_claim(km, t, 0);
+		if (st == MW_SUCCEEDED) {
+			int64_t delta = 0;
+			for (size_t i = 0; i < n; i++) {
+				const struct kvmap_mw *it = &items[i];
+				if (!it->write || it->neww == it->old)
+					continue;
+				delta -= it->old && !it->neww; /* inserts were counted */
+				if (it->old)
+					retire_entry(it->old);
+			}
+			if (delta)
+				kvmap_count_add(m, delta);
+			return 0;
+		}
+		if (ins)
+			kvmap_count_add(m, -ins);
+		/* acquire: a migration started under us is a reason to retry here */
+		if (!atomic_load_explicit(&t->next, memory_order_acquire))
+			return -EAGAIN;
+		help(km, t);
+		/* the keys may still hold the expected entries in the new table */
+	}
 }
 
 /* ---- lifecycle. */
@@ -866,4 +1259,6 @@ const struct kvmap_ops kvmap_kvsd_ops = {
     .scan = kvsd_scan,
     .random = kvsd_random,
     .maintain = kvsd_maintain,
+    .mwcas = kvsd_mwcas,
+    .bumps_stripes = true,
 };

@@ -113,6 +113,18 @@ Test(config, table_rows_in_enum_order)
 	    "pidfile",
 	    "save",
 	    "appendonly",
+	    "maxmemory",
+	    "maxmemory-policy",
+	    "maxmemory-samples",
+	    "active-expire-effort",
+	    "slowlog-log-slower-than",
+	    "slowlog-max-len",
+	    "work-stealing",
+	    "conn-assign",
+	    "run-budget-commands",
+	    "client-output-buffer-limit",
+	    "client-output-pause-limit",
+	    "shutdown-timeout",
 	};
 	const struct cfg_def *t = cfg_table();
 
@@ -723,7 +735,10 @@ Test(config, match_glob)
 	cr_expect_str_eq(match("*port*"), "port,");
 	cr_expect_str_eq(match("unixsocket*"), "unixsocket,unixsocketperm,");
 	cr_expect_str_eq(match("[bp]*"), "bind,port,protected-mode,proto-max-bulk-len,pidfile,");
-	cr_expect_str_eq(match("*-*-*"), "proto-max-bulk-len,client-query-buffer-limit,");
+	cr_expect_str_eq(match("*-*-*"),
+			 "proto-max-bulk-len,client-query-buffer-limit,active-expire-effort,"
+			 "slowlog-log-slower-than,slowlog-max-len,run-budget-commands,"
+			 "client-output-buffer-limit,client-output-pause-limit,");
 	cr_expect_str_eq(match("nomatch*"), "");
 	cr_expect_str_eq(match(""), "");
 }

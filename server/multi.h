@@ -1,0 +1,53 @@
+/*
+ * multi.h — MULTI / EXEC / DISCARD / WATCH / UNWATCH, and the atomic
+ * execution of multi-key commands (MSET, MSETNX, RENAME, RENAMENX, DEL).
+ *
+ * Redis 7.0's semantics and reply bytes: commands sent after MULTI are
+ * checked (existence, arity, authentication, maxmemory, no-multi flag) and
+ * queued (+QUEUED); an error at that point makes EXEC answer -EXECABORT;
+ * EXEC runs the queue and answers one reply per command (runtime errors are
+ * per-command replies), or a null array when a WATCHed key was touched
+ * since WATCH (by any write, expiry, FLUSHALL/FLUSHDB) or has expired.
+ *
+ * Isolation: EXEC runs the queue as one optimistic transaction (storage/
+ * txn.h) — against a private overlay, committed with one multi-word CAS that
+ * validates every key it read — and re-runs it, discarding its replies, if
+ * another client changed one of those keys meanwhile. So no client sees part
+ * of a transaction, and its replies come from one consistent state. A
+ * conflict is never visible to the client (only WATCH makes EXEC fail).
+ * Limits: commands outside the map (CLIENT, CONFIG SET, ...) inside MULTI
+ * run again when EXEC re-runs; SCAN/KEYS/RANDOMKEY read the map directly;
+ * a FLUSHALL/FLUSHDB splits the transaction in two atomic halves. Queued
+ * commands are not counted in commandstats or the slow log (EXEC is).
+ *
+ * Threads: per-connection state (struct conn.multi), touched only by the
+ * thread running the connection; multi_conn_close() frees it.
+ */
+#ifndef KVSD_MULTI_H
+#define KVSD_MULTI_H
+
+#include <stddef.h>
+
+#include "server/cmd.h"
+
+struct conn;
+
+/* MULTI EXEC DISCARD WATCH UNWATCH; terminated by name == NULL. */
+extern const struct cmd_def cmd_multi_table[];
+
+/* cmd_dispatch(), once the command passed its checks, when c->multi is set:
+ * queues it (1: dispatch must return) or lets it run (0). */
+int multi_intercept(struct conn *c, const struct cmd_def *d, int argc, const char **argv,
+		    const size_t *argl);
+
+/* cmd_dispatch()'s rejection paths: an error at queue time aborts EXEC. */
+void multi_flag_error(struct conn *c);
+
+/* Frees the connection's transaction state (net's close hook). */
+void multi_conn_close(struct conn *c);
+
+/* Runs fn(r) as one isolated transaction (re-run on conflict), or directly
+ * when already inside one (a command queued in MULTI). */
+void multi_atomic(struct cmd_req *r, cmd_proc fn);
+
+#endif

@@ -1,0 +1,135 @@
+/*
+ * db_internal.h — what db.c, expire.c and evict.c share: struct db, its
+ * per-thread counter slots, and the LRU/LFU side table with its accessors.
+ *
+ * The side table ("touch table") holds one 16-bit word per hash bucket
+ * (index: the high bits of the key's SipHash), so the access data costs no
+ * byte in the entry. Its meaning depends on the policy it was built for:
+ *  - LRU: the access clock in units of DB_LRU_UNIT_MS, modulo 2^16;
+ *  - LFU: high byte = minutes of the last decrement modulo 2^8, low byte =
+ *    Redis's logarithmic access counter (LFU_INIT_VAL 5, log factor 10,
+ *    decay 1 per minute).
+ * db_cron() sweeps the table so that no word lags the clock by more than half
+ * its range: idle times saturate (at ~54 minutes for LRU) instead of wrapping.
+ * If the entry header later gains a spare byte, the accessors below are the
+ * only code that changes.
+ *
+ * Threads: words are relaxed atomics written by any thread that looks a key
+ * up (only when the value changes), by db_put for new keys and by the cron;
+ * a lost update between two of them is a less precise statistic, nothing
+ * more. The table pointer is published with release and read with acquire.
+ */
+#ifndef KVSD_DB_INTERNAL_H
+#define KVSD_DB_INTERNAL_H
+
+#include "concurrency/util.h"
+#include "storage/db.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define DB_SLOTS 64
+
+struct db_slot {
+	/* single writer (the slot's thread); summed by INFO: relaxed statistics */
+	_Atomic int64_t expires;
+	_Atomic uint64_t hits, misses, expired, evicted;
+} KV_ALIGNED;
+
+#define DB_LRU_UNIT_MS 100
+#define DB_LFU_INIT    5
+#define DB_LFU_FACTOR  10
+
+struct db_touch {
+	bool lfu;
+	uint64_t mask;		/* words - 1 (a power of two minus one) */
+	int bits;		/* log2(words) */
+	struct db_touch *older; /* replaced tables, freed by db_destroy */
+	_Atomic uint16_t w[];
+};
+
+/* The eviction pool: the best candidates seen so far (Redis's EVPOOL). */
+#define DB_EVPOOL 16
+struct db_evcand {
+	uint64_t idle; /* larger = better to evict; 0 = empty */
+	size_t klen, cap;
+	char *key;
+};
+
+struct db {
+	struct kvmap *map;
+	struct db_slot slots[DB_SLOTS];
+
+	/* ---- memory limit: written by db_set_memory_policy (any thread), read
+	 * relaxed by every command (a limit seen a moment late is harmless) */
+	_Atomic long long maxmemory;
+	_Atomic int policy;
+	_Atomic int samples;
+	/* acquire/release: the table's words are initialised before publication */
+	_Atomic(struct db_touch *) touch;
+	struct db_touch *retired_touch; /* under touch_lock */
+	_Atomic int touch_lock;
+
+	/* used-memory estimate: refreshed by whichever thread first sees a new
+	 * millisecond (CAS on used_at_ms), lowered by evictors; relaxed: a
+	 * statistic that gates eviction, publishes nothing */
+	_Atomic int64_t used_est;
+	_Atomic int64_t used_at_ms;
+	/* one evictor at a time: acquire on taking it, release on leaving, so the
+	 * next evictor sees the pool and cursor the previous one left */
+	_Atomic int evicting;
+	_Atomic int evict_failed;	  /* relaxed: last eviction found nothing to evict */
+	struct db_evcand pool[DB_EVPOOL]; /* under `evicting` */
+	uint64_t rnd;			  /* under `evicting` */
+
+	/* ---- active expiry: fields below only touched by the expiring thread,
+	 * except the statistics, which INFO reads relaxed */
+	uint64_t expire_cursor;
+	void *expire_scratch; /* expire.c's per-cycle buffer, freed by db_destroy */
+	size_t scan_batch;    /* keys per SCAN call: large when the backend seeks in O(N) */
+	uint64_t touch_sweep;
+	_Atomic uint64_t stale_perc_x1e4; /* expired_stale_perc * 100, fixed point */
+	_Atomic uint64_t time_cap_reached, cycle_us, cycles;
+	_Atomic long long avg_ttl;
+};
+
+/* This thread's counter slot. */
+struct db_slot *db_my_slot(struct db *db);
+
+static inline void db_count(_Atomic uint64_t *c, uint64_t n)
+{
+	/* relaxed: statistic, publishes nothing */
+	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+static inline void db_count_expires(struct db *db, int64_t d)
+{
+	if (d)
+		/* relaxed: statistic, publishes nothing */
+		atomic_fetch_add_explicit(&db_my_slot(db)->expires, d, memory_order_relaxed);
+}
+
+/* Monotonic microseconds (cycle budgets). */
+int64_t db_mono_us(void);
+
+/* ---- side table accessors (evict.c) */
+
+static inline _Atomic uint16_t *db_touch_word(struct db_touch *t, uint64_t hash)
+{
+	/* high bits: the map indexes buckets with the low ones */
+	return &t->w[(hash >> 32) & t->mask];
+}
+
+static inline uint16_t db_lru_now(int64_t now_ms)
+{
+	return (uint16_t)(now_ms / DB_LRU_UNIT_MS);
+}
+
+/* Records an access to the key with this hash (called by db_lookup when a
+ * table exists). Stores only when the word's value changes. */
+void db_touch_access(struct db_touch *t, uint64_t hash, int64_t now_ms);
+/* Initialises the word of a newly inserted key. */
+void db_touch_new(struct db_touch *t, uint64_t hash, int64_t now_ms);
+
+#endif

@@ -1,0 +1,155 @@
+/*
+ * expire.c — active expiry: keys with a TTL are removed without being read.
+ *
+ * Redis samples its separate expires dict; kvsd has no such index (it would
+ * cost memory per key), so a cycle walks the map itself with a SCAN cursor
+ * that persists between cycles. A "loop" scans until it has seen
+ * keys_per_loop keys with a TTL (20 at effort 1) or visit_floor keys in all,
+ * removes those that expired (kvmap_remove, a CAS on the exact entry, so a
+ * newer value written meanwhile is never removed), and the cycle repeats
+ * loops while more than `stale`% (10% at effort 1) of the TTL keys sampled in
+ * the loop were expired — the adaptive part: a keyspace full of dead keys
+ * gets up to the whole time budget, a healthy one a single loop. Bounds:
+ * (25 + 2 * (effort - 1))% of the hz period of CPU time per cycle (checked
+ * every loop), and at most one full pass over the table per cycle.
+ *
+ * When the keyspace has no key with a TTL (db_expires() == 0) a cycle does
+ * nothing. With few TTL keys among many, a cycle visits at most visit_floor
+ * keys per loop, so a full pass takes size / visit_floor cycles (a 1M-key map
+ * at hz 10: about 50 s) — the price of having no expires index.
+ *
+ * Statistics follow Redis: expired_stale_perc is a running average (weight
+ * 5%) of the share of expired keys among sampled TTL keys; avg_ttl a running
+ * average of the remaining TTLs seen; expire_cycle_cpu_milliseconds the time
+ * spent in cycles; expired_time_cap_reached_count the cycles that hit the
+ * budget.
+ */
+#include "concurrency/mem.h"
+#include "concurrency/util.h"
+#include "storage/db.h"
+#include "storage/db_internal.h"
+
+#include <stdatomic.h>
+
+#define EXPIRE_KEYS_PER_LOOP 20
+#define EXPIRE_VISIT_FLOOR   2000
+#define EXPIRE_COLLECT_MAX   1024
+
+struct expire_ctx {
+	int64_t now_ms;
+	size_t visited, with_ttl, nexp;
+	long long ttl_sum;
+	const struct kv_entry *exp[EXPIRE_COLLECT_MAX];
+};
+
+static void expire_visit(const struct kv_entry *e, void *arg)
+{
+	struct expire_ctx *x = arg;
+
+	x->visited++;
+	if (e->expire_ms == 0)
+		return;
+	x->with_ttl++;
+	if (e->expire_ms <= x->now_ms) {
+		/* removed after the scan returns: the map's visitor must not mutate */
+		if (x->nexp < EXPIRE_COLLECT_MAX)
+			x->exp[x->nexp++] = e;
+	} else {
+		x->ttl_sum += e->expire_ms - x->now_ms;
+	}
+}
+
+void db_active_expire(struct db *db, int hz, int effort)
+{
+	struct expire_ctx *x = db->expire_scratch;
+	int64_t start = db_mono_us(), budget_us, elapsed;
+	size_t keys_per_loop, visit_floor, batch, size, cycle_visited = 0;
+	uint64_t sampled = 0, expired = 0, stale;
+	bool capped = false;
+
+	if (hz < 1)
+		hz = 1;
+	if (hz > 500)
+		hz = 500;
+	if (effort < 1)
+		effort = 1;
+	if (effort > 10)
+		effort = 10;
+	if (db_expires(db) == 0)
+		return;
+	if (x == NULL) {
+		/* kept until db_destroy: a cycle runs every 1/hz s */
+		x = mem_calloc(1, sizeof(*x));
+		db->expire_scratch = x;
+	}
+	keys_per_loop = EXPIRE_KEYS_PER_LOOP + EXPIRE_KEYS_PER_LOOP / 4 * (size_t)(effort - 1);
+	visit_floor = EXPIRE_VISIT_FLOOR * (size_t)effort;
+	stale = (uint64_t)(10 - (effort - 1));
+	budget_us = 1000000 / hz * (25 + 2 * (effort - 1)) / 100;
+	batch = db->scan_batch ? db->scan_batch : keys_per_loop;
+	size = (size_t)db_size(db);
+
+	for (;;) {
+		size_t loop_ttl = 0, loop_visited = 0, loop_exp = 0;
+		bool wrapped = false;
+
+		/* one loop: keys_per_loop keys with a TTL, or visit_floor keys */
+		while (loop_ttl < keys_per_loop && loop_visited < visit_floor) {
+			x->now_ms = db_now_ms();
+			x->visited = x->with_ttl = x->nexp = 0;
+			x->ttl_sum = 0;
+			db->expire_cursor =
+			    kvmap_scan(db->map, db->expire_cursor, batch, expire_visit, x);
+			for (size_t i = 0; i < x->nexp; i++) {
+				if (kvmap_remove(db->map, x->exp[i]) == 0) {
+					db_count(&db_my_slot(db)->expired, 1);
+					db_count_expires(db, -1);
+					loop_exp++;
+				}
+			}
+			if (x->with_ttl > x->nexp) {
+				long long avg = x->ttl_sum / (long long)(x->with_ttl - x->nexp);
+				long long old =
+				    atomic_load_explicit(&db->avg_ttl, memory_order_relaxed);
+
+				/* Redis's running average: 2% weight per sample batch
+				 * (relaxed: statistic; one writer, the expiring thread) */
+				atomic_store_explicit(&db->avg_ttl,
+						      old ? old / 50 * 49 + avg / 50 : avg,
+						      memory_order_relaxed);
+			}
+			loop_ttl += x->with_ttl;
+			loop_visited += x->visited;
+			if (db->expire_cursor == 0) {
+				wrapped = true;
+				break;
+			}
+		}
+		sampled += loop_ttl;
+		expired += loop_exp;
+		cycle_visited += loop_visited;
+		elapsed = db_mono_us() - start;
+		if (elapsed > budget_us) {
+			capped = true;
+			break;
+		}
+		/* at most one full pass per cycle */
+		if (cycle_visited >= size + keys_per_loop || (wrapped && cycle_visited >= size))
+			break;
+		if (loop_ttl == 0 || loop_exp * 100 <= loop_ttl * stale)
+			break;
+	}
+	elapsed = db_mono_us() - start;
+	/* relaxed: statistics with one writer (the expiring thread) */
+	if (capped)
+		atomic_fetch_add_explicit(&db->time_cap_reached, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&db->cycle_us, (uint64_t)elapsed, memory_order_relaxed);
+	atomic_fetch_add_explicit(&db->cycles, 1, memory_order_relaxed);
+	if (sampled) {
+		uint64_t cur = expired * 10000 / sampled;
+		uint64_t old = atomic_load_explicit(&db->stale_perc_x1e4, memory_order_relaxed);
+
+		atomic_store_explicit(&db->stale_perc_x1e4, (cur * 5 + old * 95) / 100,
+				      memory_order_relaxed);
+	}
+}

@@ -1,0 +1,306 @@
+/*
+ * txn.c — the transaction overlay (txn.h) that kvmap.c routes a thread's map
+ * calls to while an attempt runs, and its commit through kvmap_mwcas().
+ *
+ * The overlay is an array of keys, each with the entry first seen in the map
+ * (or NULL) and, once written, the pending entry (or NULL for a delete).
+ * Lookups are linear with a hash filter: transactions are small, and a big
+ * MGET costs a compare of 64-bit hashes per earlier key. Pending entries
+ * that a later write of the same attempt supersedes are kept until the
+ * attempt ends, because the command that replaced them may still reply
+ * from them (GETSET). Entries are never published before the commit, so
+ * freeing them after a failed one needs no grace period.
+ */
+#include "storage/txn.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "concurrency/mem.h"
+#include "concurrency/util.h"
+#include "storage/kvmap_internal.h"
+
+struct txn_key {
+	uint64_t hash;
+	const struct kv_entry *seen; /* in the map at the first read; NULL = absent */
+	struct kv_entry *pend;	     /* the attempt's value if written (NULL = deleted) */
+	bool written;
+	size_t klen;
+	char *key; /* a copy */
+};
+
+struct kvtxn {
+	struct kvmap *m;
+	struct txn_key *k;
+	size_t n, cap;
+	struct kv_entry **dead; /* superseded pending entries */
+	size_t nd, capd;
+	const struct kvtxn_watch *w;
+	size_t nw;
+	int64_t delta; /* entries added minus removed, for kvmap_count() */
+	int poll;      /* kvtxn_poll()'s next answer */
+	struct kvmap_mw *items;
+	size_t capi;
+	struct kvmap_mw_watch *mww;
+	size_t capw;
+};
+
+struct kvtxn *kvtxn_create(struct kvmap *m)
+{
+	struct kvtxn *t = mem_calloc(1, sizeof(*t));
+
+	t->m = m;
+	return t;
+}
+
+static void reset(struct kvtxn *t, bool published)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		struct txn_key *k = &t->k[i];
+		if (!published && k->written && k->pend && k->pend != k->seen)
+			kv_entry_free(k->pend);
+		mem_free(k->key);
+	}
+	for (size_t i = 0; i < t->nd; i++)
+		kv_entry_free(t->dead[i]);
+	t->n = 0;
+	t->nd = 0;
+	t->delta = 0;
+}
+
+void kvtxn_destroy(struct kvtxn **pt)
+{
+	struct kvtxn *t = *pt;
+
+	if (!t)
+		return;
+	if (kvtxn_self == t)
+		kvtxn_self = NULL;
+	reset(t, false);
+	mem_free(t->k);
+	mem_free(t->dead);
+	mem_free(t->items);
+	mem_free(t->mww);
+	mem_free(t);
+	*pt = NULL;
+}
+
+void kvtxn_begin(struct kvtxn *t, const struct kvtxn_watch *w, size_t nw)
+{
+	KV_ASSERT(kvtxn_self == NULL);
+	reset(t, false);
+	t->w = w;
+	t->nw = nw;
+	t->poll = 0;
+	kvtxn_self = t;
+}
+
+static struct txn_key *find(struct kvtxn *t, const void *key, size_t klen, uint64_t h)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		struct txn_key *k = &t->k[i];
+		if (k->hash == h && k->klen == klen && memcmp(k->key, key, klen) == 0)
+			return k;
+	}
+	return NULL;
+}
+
+/* The overlay's record of key, reading the map on first use. */
+static struct txn_key *load(struct kvtxn *t, const void *key, size_t klen, uint64_t h)
+{
+	struct txn_key *k = find(t, key, klen, h);
+
+	if (k)
+		return k;
+	if (t->n == t->cap) {
+		t->cap = t->cap ? 2 * t->cap : 16;
+		t->k = mem_realloc(t->k, t->cap * sizeof(*t->k));
+	}
+	k = &t->k[t->n++];
+	k->hash = h;
+	k->seen = t->m->ops->get(t->m, key, klen, h);
+	k->pend = NULL;
+	k->written = false;
+	k->klen = klen;
+	k->key = mem_alloc(klen ? klen : 1);
+	memcpy(k->key, key, klen);
+	return k;
+}
+
+static struct txn_key *load_entry(struct kvtxn *t, const struct kv_entry *e)
+{
+	return load(t, kv_entry_key(e), e->klen, kvmap_hash(kv_entry_key(e), e->klen));
+}
+
+static inline const struct kv_entry *cur(const struct txn_key *k)
+{
+	return k->written ? k->pend : k->seen;
+}
+
+static void set_pend(struct kvtxn *t, struct txn_key *k, struct kv_entry *e)
+{
+	if (k->written && k->pend && k->pend != k->seen) {
+		if (t->nd == t->capd) {
+			t->capd = t->capd ? 2 * t->capd : 16;
+			t->dead = mem_realloc(t->dead, t->capd * sizeof(*t->dead));
+		}
+		t->dead[t->nd++] = k->pend;
+	}
+	t->delta += (e != NULL) - (cur(k) != NULL);
+	k->pend = e;
+	k->written = true;
+}
+
+const struct kv_entry *kvtxn_get(struct kvtxn *t, const void *key, size_t klen, uint64_t h)
+{
+	return cur(load(t, key, klen, h));
+}
+
+int kvtxn_insert(struct kvtxn *t, struct kv_entry *e, const struct kv_entry **existing)
+{
+	struct txn_key *k = load_entry(t, e);
+
+	if (cur(k)) {
+		if (existing)
+			*existing = cur(k);
+		return -EEXIST;
+	}
+	set_pend(t, k, e);
+	return 0;
+}
+
+int kvtxn_set(struct kvtxn *t, struct kv_entry *e)
+{
+	struct txn_key *k = load_entry(t, e);
+	int had = cur(k) != NULL;
+
+	set_pend(t, k, e);
+	return had;
+}
+
+int kvtxn_replace(struct kvtxn *t, const struct kv_entry *expected, struct kv_entry *e)
+{
+	struct txn_key *k = load_entry(t, expected);
+
+	if (cur(k) != expected)
+		return -EAGAIN;
+	set_pend(t, k, e);
+	return 0;
+}
+
+int kvtxn_remove(struct kvtxn *t, const struct kv_entry *expected)
+{
+	struct txn_key *k = load_entry(t, expected);
+
+	if (cur(k) != expected)
+		return -ENOENT;
+	set_pend(t, k, NULL);
+	return 0;
+}
+
+int64_t kvtxn_count_delta(struct kvtxn *t)
+{
+	return t->delta;
+}
+
+/* One MWCAS of the overlay (and the watches, if any are still pending). */
+static int commit_overlay(struct kvtxn *t)
+{
+	size_t n = 0, nw = 0;
+	int rc;
+
+	if (t->capi < t->n + t->nw) {
+		t->capi = t->n + t->nw;
+		t->items = mem_realloc(t->items, t->capi * sizeof(*t->items));
+	}
+	if (t->capw < t->nw) {
+		t->capw = t->nw;
+		t->mww = mem_realloc(t->mww, t->capw * sizeof(*t->mww));
+	}
+	for (size_t i = 0; i < t->n; i++) {
+		struct txn_key *k = &t->k[i];
+		t->items[n++] = (struct kvmap_mw){.key = k->key,
+						  .klen = k->klen,
+						  .hash = k->hash,
+						  .old = k->seen,
+						  .neww = k->pend,
+						  .write = k->written && k->pend != k->seen};
+	}
+	for (size_t i = 0; i < t->nw; i++) {
+		const struct kvtxn_watch *w = &t->w[i];
+		struct txn_key *k = find(t, w->key, w->klen, w->hash);
+
+		if (k && k->seen != w->ptr)
+			return -ESTALE; /* read a newer entry than the watched one */
+		if (!k)
+			t->items[n++] = (struct kvmap_mw){
+			    .key = w->key, .klen = w->klen, .hash = w->hash, .old = w->ptr};
+		t->mww[nw++] = (struct kvmap_mw_watch){.hash = w->hash, .stripe = w->stripe};
+	}
+	if (n == 0 && nw == 0)
+		return 0;
+	rc = kvmap_mwcas(t->m, t->items, n, t->mww, nw);
+	if (rc == 0)
+		return 0;
+	/* Stripes only grow, and a writer bumps before its change is visible:
+	 * a moved watched stripe is final (the EXEC must not run). */
+	for (size_t i = 0; i < t->nw; i++)
+		if (kvmap_stripe(t->m, t->w[i].hash) != t->w[i].stripe)
+			return -ESTALE;
+	return -EAGAIN;
+}
+
+int kvtxn_commit(struct kvtxn *t)
+{
+	int rc;
+
+	KV_ASSERT(kvtxn_self == t);
+	kvtxn_self = NULL;
+	rc = t->poll < 0 ? t->poll : commit_overlay(t);
+	reset(t, rc == 0);
+	t->w = NULL;
+	t->nw = 0;
+	return rc;
+}
+
+void kvtxn_abort(struct kvtxn *t)
+{
+	if (kvtxn_self == t)
+		kvtxn_self = NULL;
+	reset(t, false);
+	t->w = NULL;
+	t->nw = 0;
+}
+
+size_t kvtxn_clear(struct kvtxn *t)
+{
+	size_t removed;
+	int rc;
+
+	if (t->poll < 0)
+		return 0; /* already failed: the attempt is re-run anyway */
+	kvtxn_self = NULL;
+	rc = commit_overlay(t);
+	reset(t, rc == 0);
+	if (rc != 0) {
+		t->poll = rc;
+		kvtxn_self = t;
+		return 0;
+	}
+	t->w = NULL; /* the watches were checked by this first segment */
+	t->nw = 0;
+	removed = kvmap_clear(t->m);
+	t->poll = 1;
+	kvtxn_self = t;
+	return removed;
+}
+
+int kvtxn_poll(struct kvtxn *t)
+{
+	int p = t->poll;
+
+	if (p > 0)
+		t->poll = 0;
+	return p;
+}

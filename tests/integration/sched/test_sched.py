@@ -1,0 +1,324 @@
+#!/usr/bin/env python3
+"""Scheduler and backpressure tests against the real kvsd (work-stealing issue).
+
+- unread pipeline: one client sends 150,000 GETs of a 1 KB value and never
+  reads; kvsd's RSS may grow by at most client-output-pause-limit + 16 MB,
+  while another client's PING answers within 1 s throughout;
+- client-output-buffer-limit: over the hard limit the client is closed;
+- client-query-buffer-limit: a query over it closes the client;
+- EMFILE: with a low RLIMIT_NOFILE, accept pauses and resumes: once
+  descriptors are free again, new clients are served;
+- idle: kvsd with 2 threads uses < 1% of a core over 5 s (/proc/<pid>/stat);
+- conn-assign single: with stealing, INFO's worker lines add up and every
+  command is answered (whether worker 1 steals depends on timing);
+- CLIENT KILL ID/ADDR, CLIENT PAUSE/UNPAUSE, MONITOR.
+
+Usage: test_sched.py [name...]   (environment as in ../py/harness.py)
+"""
+
+import os
+import resource
+import socket
+import sys
+import threading
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'py'))
+import harness  # noqa: E402
+from harness import encode  # noqa: E402
+
+failures = []
+
+
+def check(what, ok, detail=''):
+    if not ok:
+        failures.append(what)
+        harness.log('FAIL %s %s' % (what, detail))
+    else:
+        harness.log('ok   %s %s' % (what, detail))
+    return ok
+
+
+def rss_kb(pid):
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1])
+    return 0
+
+
+def cpu_ticks(pid):
+    with open('/proc/%d/stat' % pid) as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def info_field(c, section, name):
+    r = c.cmd('INFO', section).decode()
+    for line in r.split('\r\n'):
+        if line.startswith(name + ':'):
+            return line.split(':', 1)[1]
+    return None
+
+
+def reads_eof(sock, timeout=5.0):
+    """Reads (discarding) until EOF or reset; True if the peer closed."""
+    sock.settimeout(timeout)
+    deadline = time.time() + timeout
+    try:
+        while time.time() < deadline:
+            d = sock.recv(1 << 20)
+            if not d:
+                return True
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except socket.timeout:
+        return False
+    return False
+
+
+def t_unread_pipeline():
+    pause_mb = 1
+    with harness.kvsd_server() as s:
+        pid = s.proc.pid
+        c = s.client()
+        c.cmd('SET', 'k', 'v' * 1024)
+        time.sleep(0.3)
+        base = rss_kb(pid)
+        hog = socket.create_connection(('127.0.0.1', s.port))
+        req = encode('GET', 'k') * 1000
+        sent = [0]
+        stop = [False]
+
+        def sender():
+            try:
+                for _ in range(150):
+                    if stop[0]:
+                        break
+                    hog.sendall(req)
+                    sent[0] += 1000
+            except OSError:
+                pass
+        th = threading.Thread(target=sender, daemon=True)
+        th.start()
+        worst_ping = 0.0
+        peak = base
+        t_end = time.time() + 4.0
+        while time.time() < t_end:
+            t0 = time.time()
+            r = c.cmd('PING')
+            dt = time.time() - t0
+            worst_ping = max(worst_ping, dt)
+            if r != b'+PONG\r\n':
+                check('unread-pipeline: PING reply', False, repr(r))
+                break
+            peak = max(peak, rss_kb(pid))
+            time.sleep(0.05)
+        growth_mb = (peak - base) / 1024.0
+        check('unread-pipeline: RSS growth <= pause limit + 16 MB',
+              growth_mb <= pause_mb + 16,
+              '(%.1f MB, %d GETs sent so far)' % (growth_mb, sent[0]))
+        check('unread-pipeline: PING within 1 s', worst_ping < 1.0,
+              '(worst %.3f s)' % worst_ping)
+        omem = None
+        for line in c.cmd('CLIENT', 'LIST').decode().split('\n'):
+            if 'cmd=get' in line:
+                omem = int(line.split('omem=')[1].split()[0])
+        check('unread-pipeline: CLIENT LIST omem bounded',
+              omem is not None and omem <= 2 * 1024 * 1024, '(omem=%s)' % omem)
+        # Now read everything: every GET is answered.
+        stop[0] = True
+        want = len(b'$1024\r\n' + b'v' * 1024 + b'\r\n')
+        hog.settimeout(10)
+        got = 0
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            th.join(0)
+            if not th.is_alive() and got >= sent[0] * want:
+                break
+            try:
+                d = hog.recv(1 << 20)
+            except socket.timeout:
+                break
+            if not d:
+                break
+            got += len(d)
+        th.join(5)
+        check('unread-pipeline: all replies arrive once read', got == sent[0] * want,
+              '(%d of %d bytes)' % (got, sent[0] * want))
+        hog.close()
+        c.close()
+
+
+def t_output_hard_limit():
+    with harness.kvsd_server() as s:
+        c = s.client()
+        check('obl: CONFIG SET', c.cmd('CONFIG', 'SET', 'client-output-buffer-limit',
+                                        'normal 256kb 0 0') == b'+OK\r\n')
+        c.cmd('SET', 'k', 'v' * 4096)
+        hog = socket.create_connection(('127.0.0.1', s.port))
+        try:
+            hog.sendall(encode('GET', 'k') * 5000)
+        except OSError:
+            pass
+        time.sleep(0.5)
+        check('obl: client over the hard limit is closed', reads_eof(hog))
+        check('obl: server still serves', c.cmd('PING') == b'+PONG\r\n')
+        hog.close()
+        c.close()
+
+
+def t_query_limit():
+    with harness.kvsd_server(['--client-query-buffer-limit', '1mb']) as s:
+        c = s.client()
+        q = socket.create_connection(('127.0.0.1', s.port))
+        try:
+            q.sendall(b'*300000\r\n' + b'$1\r\na\r\n' * 170000)
+        except OSError:
+            pass
+        check('qbuf: client over client-query-buffer-limit is closed', reads_eof(q))
+        check('qbuf: server still serves', c.cmd('PING') == b'+PONG\r\n')
+        q.close()
+        c.close()
+
+
+def t_emfile():
+    def low_nofile():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+    srv = harness.kvsd_server()
+    orig = harness.subprocess.Popen
+
+    def popen(*a, **kw):
+        kw['preexec_fn'] = low_nofile
+        return orig(*a, **kw)
+    harness.subprocess.Popen = popen
+    try:
+        srv.start()
+    finally:
+        harness.subprocess.Popen = orig
+    with srv as s:
+        c = s.client()
+        # maxclients was fitted to the limit; raise it so accept() meets EMFILE
+        c.cmd('CONFIG', 'SET', 'maxclients', '1000')
+        socks = []
+        for _ in range(80):
+            try:
+                socks.append(socket.create_connection(('127.0.0.1', s.port), timeout=2))
+            except OSError:
+                break
+        time.sleep(0.5)
+        check('emfile: server alive with descriptors exhausted', s.alive())
+        for k in socks:
+            k.close()
+        time.sleep(0.5)
+        ok = False
+        deadline = time.time() + 5
+        while time.time() < deadline and not ok:
+            try:
+                with s.client(timeout=2) as n:
+                    ok = n.cmd('PING') == b'+PONG\r\n'
+            except OSError:
+                time.sleep(0.1)
+        check('emfile: accepting resumes once descriptors are free', ok)
+        check('emfile: old client still served', c.cmd('PING') == b'+PONG\r\n')
+        c.close()
+
+
+def t_idle_cpu():
+    with harness.kvsd_server(['--threads', '2']) as s:
+        time.sleep(1.0)
+        hz = os.sysconf('SC_CLK_TCK')
+        t0 = cpu_ticks(s.proc.pid)
+        secs = 5.0
+        time.sleep(secs)
+        used = (cpu_ticks(s.proc.pid) - t0) / float(hz)
+        check('idle: < 1% of a core', used / secs < 0.01,
+              '(%.3f s CPU in %.0f s)' % (used, secs))
+
+
+def t_single_assign():
+    with harness.kvsd_server(['--conn-assign', 'single']) as s:
+        clients = [s.client() for _ in range(8)]
+        ok = True
+        for rnd in range(50):
+            for i, c in enumerate(clients):
+                c.send(encode('INCR', 'n%d' % i) * 20)
+            for i, c in enumerate(clients):
+                for k in range(20):
+                    r = c.read_reply()
+                    if r != b':%d\r\n' % (rnd * 20 + k + 1):
+                        ok = False
+        check('single: replies in order on every connection', ok)
+        lines = [l for l in clients[0].cmd('INFO', 'kvsd').decode().split('\r\n')
+                 if l.startswith('worker') and 'tasks=' in l]
+        check('single: INFO has a line per worker', len(lines) >= 2, repr(lines))
+        tasks = sum(int(l.split('tasks=')[1].split(',')[0]) for l in lines)
+        check('single: tasks counted', tasks > 0, '(%d tasks)' % tasks)
+        for c in clients:
+            c.close()
+
+
+def t_client_control():
+    with harness.kvsd_server() as s:
+        a, b, m = s.client(), s.client(), s.client()
+        bid = int(b.cmd('CLIENT', 'ID')[1:-2])
+        check('kill: by ID', a.cmd('CLIENT', 'KILL', 'ID', bid) == b':1\r\n')
+        check('kill: killed client sees EOF', reads_eof(b.sock, 3))
+        check('kill: unknown ID', a.cmd('CLIENT', 'KILL', 'ID', 99999) == b':0\r\n')
+        c = s.client()
+        c.cmd('PING')
+        addr = '127.0.0.1:%d' % c.sock.getsockname()[1]
+        check('kill: old form by addr', a.cmd('CLIENT', 'KILL', addr) == b'+OK\r\n')
+        check('kill: old form, no such client',
+              a.cmd('CLIENT', 'KILL', '1.2.3.4:5') == b'-ERR No such client\r\n')
+        check('kill: ADDR', a.cmd('CLIENT', 'KILL', 'ADDR', '1.2.3.4:5') == b':0\r\n')
+        # MONITOR
+        check('monitor: +OK', m.cmd('MONITOR') == b'+OK\r\n')
+        a.cmd('SET', 'mk', 'a b"c')
+        line = m.read_reply()
+        check('monitor: line format', line.startswith(b'+') and
+              line.endswith(b' "SET" "mk" "a b\\"c"\r\n') and b' [0 127.0.0.1:' in line,
+              repr(line))
+        # PAUSE
+        check('pause: +OK', a.cmd('CLIENT', 'PAUSE', '300') == b'+OK\r\n')
+        t0 = time.time()
+        c2 = s.client()
+        r = c2.cmd('GET', 'mk')
+        dt = time.time() - t0
+        check('pause: command waits for the pause', dt >= 0.2 and r.startswith(b'$'),
+              '(%.2f s)' % dt)
+        a.cmd('CLIENT', 'PAUSE', '10000', 'WRITE')
+        check('pause write: reads pass', c2.cmd('GET', 'mk').startswith(b'$'))
+        c2.send(encode('SET', 'mk', 'x'))
+        time.sleep(0.3)
+        check('unpause: +OK', a.cmd('CLIENT', 'UNPAUSE') == b'+OK\r\n')
+        check('pause write: write ran after unpause', c2.read_reply() == b'+OK\r\n')
+        for x in (a, m, c2):
+            x.close()
+
+
+TESTS = {
+    'unread_pipeline': t_unread_pipeline,
+    'output_hard_limit': t_output_hard_limit,
+    'query_limit': t_query_limit,
+    'emfile': t_emfile,
+    'idle_cpu': t_idle_cpu,
+    'single_assign': t_single_assign,
+    'client_control': t_client_control,
+}
+
+
+def main():
+    names = sys.argv[1:] or list(TESTS)
+    for n in names:
+        try:
+            TESTS[n]()
+        except (OSError, harness.ProtocolError, RuntimeError) as e:
+            check(n, False, 'aborted: %r' % (e,))
+    harness.log('sched: %d failures' % len(failures))
+    return 1 if failures else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
