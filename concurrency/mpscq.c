@@ -18,7 +18,7 @@ bool mpscq_push(struct mpscq *q, struct mpscq_node *n)
 		/* release: n->next and the object around n are written before n is
 		 * reachable; pairs with the acquire exchange in mpscq_take_all() */
 	} while (!atomic_compare_exchange_weak_explicit(&q->head, &h, n, memory_order_release,
-							 memory_order_relaxed));
+							memory_order_relaxed));
 	return h == NULL;
 }
 

@@ -53,8 +53,8 @@ void park_wait(struct park_ec *ec, uint32_t key)
 	/* acquire: pairs with the epoch bump in park_notify(), so the notifier's
 	 * published work is visible once we see the new epoch */
 	while ((uint32_t)(atomic_load_explicit(&ec->word, memory_order_acquire) >> 32) == key) {
-		long rc = syscall(SYS_futex, epoch_addr(ec), FUTEX_WAIT_PRIVATE, key, NULL, NULL,
-				  0);
+		long rc =
+		    syscall(SYS_futex, epoch_addr(ec), FUTEX_WAIT_PRIVATE, key, NULL, NULL, 0);
 
 		(void)rc; /* EAGAIN (epoch moved), EINTR, spurious: re-check */
 	}

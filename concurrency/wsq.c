@@ -85,9 +85,8 @@ void *wsq_take(struct wsq *q)
 			/* last element: race the thieves for it through top.
 			 * seq_cst on success orders it with the thieves' CAS; relaxed
 			 * on failure, since a loser reads nothing through it */
-			if (!atomic_compare_exchange_strong_explicit(&q->top, &t, t + 1,
-								     memory_order_seq_cst,
-								     memory_order_relaxed))
+			if (!atomic_compare_exchange_strong_explicit(
+				&q->top, &t, t + 1, memory_order_seq_cst, memory_order_relaxed))
 				x = NULL;
 			atomic_store_explicit(&q->bottom, b + 1, memory_order_relaxed);
 		}

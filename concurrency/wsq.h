@@ -41,7 +41,7 @@ struct wsq {
 	/* next free index; written by the owner only, read by thieves */
 	_Atomic int64_t bottom KV_ALIGNED;
 	int64_t mask KV_ALIGNED; /* capacity - 1; immutable after init */
-	_Atomic(void *) *slots;  /* relaxed; published by the release store of bottom */
+	_Atomic(void *) *slots;	 /* relaxed; published by the release store of bottom */
 };
 
 int wsq_init(struct wsq *q, size_t capacity);

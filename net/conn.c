@@ -44,9 +44,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define READ_CHUNK      (16 * 1024)
+#define READ_CHUNK	(16 * 1024)
 #define RUN_BYTE_BUDGET (1024 * 1024)
-#define OUT_FLUSH_AT    (64 * 1024)
+#define OUT_FLUSH_AT	(64 * 1024)
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct conn *registry;
@@ -89,7 +89,11 @@ struct conn *conn_create(int fd, int is_unix)
 	c->fd = fd;
 	/* relaxed: ids only need to be unique; they order nothing */
 	c->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
-	atomic_init(&c->task, CONN_IDLE);
+	/* A new connection is already queued (in its worker's inbox, to be
+	 * attached): SCHEDULED keeps conn_schedule() from others (shutdown
+	 * drain, CLIENT KILL, MONITOR) from queueing it a second time before it
+	 * has an owner; conn_attach() submits it. */
+	atomic_init(&c->task, CONN_SCHEDULED);
 	buf_init(&c->in);
 	buf_init(&c->out);
 	buf_init(&c->mon_pending);
@@ -197,9 +201,8 @@ size_t conn_describe(struct conn *c, char *buf, size_t size, int64_t now)
 		     (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
 		     (long long)((now - c->ctime_ms) / 1000), (long long)((now - last) / 1000),
 		     mon ? "O" : "N", c->db, (unsigned long long)qbuf, (unsigned long long)qbuf,
-		     (unsigned long long)omem,
-		     (unsigned long long)(sizeof(*c) + qbuf + omem), events ? "rw" : "r",
-		     cmd, c->resp);
+		     (unsigned long long)omem, (unsigned long long)(sizeof(*c) + qbuf + omem),
+		     events ? "rw" : "r", cmd, c->resp);
 	if (n < 0)
 		return 0;
 	return (size_t)n < size ? (size_t)n : size - 1;
@@ -237,14 +240,15 @@ void conn_attach(struct conn *c, struct worker *w)
 	/* Read and write interest for the connection's whole life, edge-
 	 * triggered: whichever worker runs it, the owner's loop reports the
 	 * socket becoming readable or writable again; nothing is ever re-armed. */
-	c->ev = event_new(w->base, c->fd, EV_READ | EV_WRITE | EV_PERSIST | EV_ET, conn_event_cb,
-			  c);
+	c->ev =
+	    event_new(w->base, c->fd, EV_READ | EV_WRITE | EV_PERSIST | EV_ET, conn_event_cb, c);
 	if (c->ev == NULL || event_add(c->ev, NULL) != 0)
 		KV_PANIC("cannot register connection with the event loop");
 	if (net_opts_g.conn_init)
 		net_opts_g.conn_init(c);
-	/* Bytes may already be waiting: edge-triggered events report only new ones. */
-	conn_schedule(c);
+	/* Bytes may already be waiting: edge-triggered events report only new
+	 * ones. The task word is SCHEDULED since conn_create(): submit it. */
+	sched_submit(c);
 }
 
 void conn_close(struct conn *c)
@@ -324,8 +328,8 @@ void conn_schedule(struct conn *c)
 static int conn_flush(struct conn *c, struct worker *w)
 {
 	while (buf_pending(&c->out) > 0) {
-		ssize_t n = send(c->fd, c->out.data + c->out.rpos, buf_pending(&c->out),
-				 MSG_NOSIGNAL);
+		ssize_t n =
+		    send(c->fd, c->out.data + c->out.rpos, buf_pending(&c->out), MSG_NOSIGNAL);
 
 		if (n > 0) {
 			buf_consume(&c->out, (size_t)n);

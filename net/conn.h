@@ -51,12 +51,12 @@ enum conn_task_state {
 
 /* conn.flags: each reason is its own bit so several combine */
 #define CONN_F_CLOSE_AFTER_REPLY 0x01 /* QUIT, protocol error: flush then close */
-#define CONN_F_CLOSE_ASAP        0x02 /* close without flushing (limits, kill) */
-#define CONN_F_UNIX              0x04 /* unix-domain socket */
-#define CONN_F_WANT_WRITE        0x08 /* output pending: write interest armed */
-#define CONN_F_STOP_READING      0x10 /* shutdown: finish what was read, read no more */
-#define CONN_F_MONITOR           0x20 /* MONITOR: receives every command */
-#define CONN_F_OUT_PAUSED        0x40 /* replies over client-output-pause-limit: not reading */
+#define CONN_F_CLOSE_ASAP	 0x02 /* close without flushing (limits, kill) */
+#define CONN_F_UNIX		 0x04 /* unix-domain socket */
+#define CONN_F_WANT_WRITE	 0x08 /* output pending: write interest armed */
+#define CONN_F_STOP_READING	 0x10 /* shutdown: finish what was read, read no more */
+#define CONN_F_MONITOR		 0x20 /* MONITOR: receives every command */
+#define CONN_F_OUT_PAUSED	 0x40 /* replies over client-output-pause-limit: not reading */
 
 struct conn {
 	_Atomic uint32_t task; /* enum conn_task_state; see conn.c for the transitions */
@@ -66,7 +66,7 @@ struct conn {
 	struct event *ev;
 	unsigned flags;
 
-	struct buf in;  /* query buffer */
+	struct buf in;	/* query buffer */
 	struct buf out; /* reply buffer */
 	struct resp_req req;
 	const char **argv; /* dispatch arguments, reused */
@@ -74,20 +74,20 @@ struct conn {
 	int argv_cap;
 
 	/* session — read and written by the server through dispatch */
-	int resp;          /* protocol version: 2 or 3 */
-	int authenticated; /* AUTH/HELLO passed (or no password configured) */
-	int db;            /* SELECTed database (always 0) */
+	int resp;	      /* protocol version: 2 or 3 */
+	int authenticated;    /* AUTH/HELLO passed (or no password configured) */
+	int db;		      /* SELECTed database (always 0) */
 	const char *last_cmd; /* static name of the last command, for CLIENT LIST */
-	char *name;           /* CLIENT SETNAME; NULL if none; see conn_set_name */
-	void *multi;          /* server/multi.c's MULTI/WATCH state; freed by net_opts.conn_close */
-	char addr[64];        /* peer "ip:port" or "/path:0" */
-	char laddr[64];       /* local "ip:port" */
+	char *name;	      /* CLIENT SETNAME; NULL if none; see conn_set_name */
+	void *multi;	      /* server/multi.c's MULTI/WATCH state; freed by net_opts.conn_close */
+	char addr[64];	      /* peer "ip:port" or "/path:0" */
+	char laddr[64];	      /* local "ip:port" */
 	int64_t ctime_ms;
 	_Atomic int64_t last_ms; /* last interaction; read by the idle-timeout cron */
-	_Atomic uint64_t ncmds;  /* commands run; statistic */
+	_Atomic uint64_t ncmds;	 /* commands run; statistic */
 
-	struct conn *next, *prev;           /* owner's list */
-	struct conn *reg_next, *reg_prev;   /* global registry (CLIENT LIST) */
+	struct conn *next, *prev;	  /* owner's list */
+	struct conn *reg_next, *reg_prev; /* global registry (CLIENT LIST) */
 
 	/* scheduling: the node links the connection into one worker inbox at a
 	 * time; inbox_op (CONN_Q_*) is written before the push, which releases it */
@@ -96,12 +96,12 @@ struct conn {
 	/* set by any thread (CLIENT KILL, shutdown), read by the runner: relaxed,
 	 * the conn_schedule() that follows orders it */
 	_Atomic int kill;
-	_Atomic int pause_wait;  /* runner: stopped for CLIENT PAUSE; cron re-schedules */
-	int64_t soft_since_ms;   /* runner: over the soft output limit since (0: not) */
+	_Atomic int pause_wait; /* runner: stopped for CLIENT PAUSE; cron re-schedules */
+	int64_t soft_since_ms;	/* runner: over the soft output limit since (0: not) */
 	/* mirrors for CLIENT LIST from other threads, updated by the runner after
 	 * each run: relaxed statistics */
 	_Atomic uint64_t st_qbuf, st_omem;
-	_Atomic int st_events;  /* 1 = waiting to write (events=rw) */
+	_Atomic int st_events;	/* 1 = waiting to write (events=rw) */
 	_Atomic int st_monitor; /* 1 = MONITOR client (flags=O) */
 	/* MONITOR: lines fed by other threads, under the monitor lock (control.c) */
 	struct buf mon_pending;

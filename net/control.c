@@ -100,13 +100,27 @@ static void append_repr(struct buf *b, const char *s, size_t n)
 		char esc[8];
 
 		switch (ch) {
-		case '\\': buf_append(b, "\\\\", 2); break;
-		case '"': buf_append(b, "\\\"", 2); break;
-		case '\n': buf_append(b, "\\n", 2); break;
-		case '\r': buf_append(b, "\\r", 2); break;
-		case '\t': buf_append(b, "\\t", 2); break;
-		case '\a': buf_append(b, "\\a", 2); break;
-		case '\b': buf_append(b, "\\b", 2); break;
+		case '\\':
+			buf_append(b, "\\\\", 2);
+			break;
+		case '"':
+			buf_append(b, "\\\"", 2);
+			break;
+		case '\n':
+			buf_append(b, "\\n", 2);
+			break;
+		case '\r':
+			buf_append(b, "\\r", 2);
+			break;
+		case '\t':
+			buf_append(b, "\\t", 2);
+			break;
+		case '\a':
+			buf_append(b, "\\a", 2);
+			break;
+		case '\b':
+			buf_append(b, "\\b", 2);
+			break;
 		default:
 			if (isprint(ch)) {
 				buf_append(b, &s[i], 1);

@@ -49,19 +49,19 @@ static _Atomic uint64_t stat_accepted, stat_rejected;
 static _Atomic uint64_t base_cmds, base_in, base_out, base_errs;
 
 static const char denied_msg[] =
-	"-DENIED Redis is running in protected mode because protected mode is enabled and no "
-	"password is set for the default user. In this mode connections are only accepted from "
-	"the loopback interface. If you want to connect from external computers to Redis you may "
-	"adopt one of the following solutions: 1) Just disable protected mode sending the command "
-	"'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from "
-	"the same host the server is running, however MAKE SURE Redis is not publicly accessible "
-	"from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) "
-	"Alternatively you can just disable the protected mode by editing the Redis configuration "
-	"file, and setting the protected mode option to 'no', and then restarting the server. 3) "
-	"If you started the server manually just for testing, restart it with the "
-	"'--protected-mode no' option. 4) Set up an authentication password for the default user. "
-	"NOTE: You only need to do one of the above things in order for the server to start "
-	"accepting connections from the outside.\r\n";
+    "-DENIED Redis is running in protected mode because protected mode is enabled and no "
+    "password is set for the default user. In this mode connections are only accepted from "
+    "the loopback interface. If you want to connect from external computers to Redis you may "
+    "adopt one of the following solutions: 1) Just disable protected mode sending the command "
+    "'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from "
+    "the same host the server is running, however MAKE SURE Redis is not publicly accessible "
+    "from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) "
+    "Alternatively you can just disable the protected mode by editing the Redis configuration "
+    "file, and setting the protected mode option to 'no', and then restarting the server. 3) "
+    "If you started the server manually just for testing, restart it with the "
+    "'--protected-mode no' option. 4) Set up an authentication password for the default user. "
+    "NOTE: You only need to do one of the above things in order for the server to start "
+    "accepting connections from the outside.\r\n";
 
 static int is_loopback(const struct sockaddr_storage *ss)
 {
@@ -145,8 +145,8 @@ static void accept_cb(evutil_socket_t fd, short what, void *arg)
 			atomic_fetch_add_explicit(&stat_rejected, 1, memory_order_relaxed);
 			continue;
 		}
-		if (!is_unix && atomic_load_explicit(&net_limits_g.protected_mode,
-						     memory_order_relaxed) &&
+		if (!is_unix &&
+		    atomic_load_explicit(&net_limits_g.protected_mode, memory_order_relaxed) &&
 		    !is_loopback(&ss)) {
 			(void)!send(cfd, denied_msg, sizeof(denied_msg) - 1, MSG_NOSIGNAL);
 			close(cfd);
@@ -225,8 +225,8 @@ static int listen_tcp(const char *addr, int port, int backlog, char *err, size_t
 
 		if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
 			tcp_port = ntohs(ss.ss_family == AF_INET
-						 ? ((struct sockaddr_in *)&ss)->sin_port
-						 : ((struct sockaddr_in6 *)&ss)->sin6_port);
+					     ? ((struct sockaddr_in *)&ss)->sin_port
+					     : ((struct sockaddr_in6 *)&ss)->sin6_port);
 	}
 	return 0;
 }

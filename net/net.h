@@ -40,7 +40,7 @@ typedef void (*net_quiesce_fn)(void);
 
 struct net_opts {
 	const char *bind; /* space-separated addresses; "" = none */
-	int port;         /* 0 = no TCP listener */
+	int port;	  /* 0 = no TCP listener */
 	const char *unixsocket;
 	int unixsocketperm;
 	int tcp_backlog;
@@ -112,10 +112,10 @@ int net_workers(void);
  * listener's event loop meanwhile, so signal events still fire. Main thread.
  */
 struct net_drain_stats {
-	long clients;            /* connections open when the drain began */
-	long clients_flushed;    /* of those, closed with every reply written */
-	uint64_t commands;       /* commands completed during the drain */
-	uint64_t bytes;          /* reply bytes written during the drain */
+	long clients;	      /* connections open when the drain began */
+	long clients_flushed; /* of those, closed with every reply written */
+	uint64_t commands;    /* commands completed during the drain */
+	uint64_t bytes;	      /* reply bytes written during the drain */
 	int timed_out;
 };
 void net_drain(long timeout_ms, struct net_drain_stats *st);

@@ -29,11 +29,11 @@ struct worker_stats {
 	_Atomic uint64_t in_bytes;
 	_Atomic uint64_t out_bytes;
 	_Atomic uint64_t errors;
-	_Atomic uint64_t tasks;         /* connection runs */
-	_Atomic uint64_t steals;        /* tasks taken from another worker's deque */
+	_Atomic uint64_t tasks;		/* connection runs */
+	_Atomic uint64_t steals;	/* tasks taken from another worker's deque */
 	_Atomic uint64_t failed_steals; /* searches that found nothing to steal */
-	_Atomic uint64_t parks;         /* times the worker blocked in its loop */
-	_Atomic uint64_t wakeups;       /* parks ended by another thread's wake */
+	_Atomic uint64_t parks;		/* times the worker blocked in its loop */
+	_Atomic uint64_t wakeups;	/* parks ended by another thread's wake */
 };
 
 /* worker.parked */
@@ -45,11 +45,11 @@ struct worker {
 	struct event_base *base;
 	struct event *wake_ev; /* event_active()d by other threads (inbox, unpark) */
 	struct event *cron_ev;
-	struct wsq dq;       /* scheduled connections: owner push/take, thieves steal */
-	struct mpscq inbox;  /* from any thread: new, re-queued and to-close connections */
-	struct conn *conns;  /* owner-only list of this worker's connections */
-	unsigned rng;        /* owner-only: victim selection */
-	int searching;       /* owner-only: counted in net_sched.searching */
+	struct wsq dq;	    /* scheduled connections: owner push/take, thieves steal */
+	struct mpscq inbox; /* from any thread: new, re-queued and to-close connections */
+	struct conn *conns; /* owner-only list of this worker's connections */
+	unsigned rng;	    /* owner-only: victim selection */
+	int searching;	    /* owner-only: counted in net_sched.searching */
 	/* WORKER_RUNNING / PARKED / NOTIFIED: exchanged by the worker, CAS
 	 * PARKED → NOTIFIED by the one waker that then writes the eventfd */
 	_Atomic int parked KV_ALIGNED;
@@ -78,13 +78,13 @@ struct net_limits {
 	_Atomic long long out_hard, out_soft; /* client-output-buffer-limit normal; 0 = none */
 	_Atomic long out_soft_secs;
 	_Atomic long long pause_limit; /* client-output-pause-limit; 0 = none */
-	_Atomic int draining;          /* shutdown: read nothing more */
+	_Atomic int draining;	       /* shutdown: read nothing more */
 };
 extern struct net_limits net_limits_g;
 
 /* Scheduler state shared by all workers. */
 struct net_sched {
-	struct park_ec ec;          /* workers parked (or about to) in their loops */
+	struct park_ec ec;		  /* workers parked (or about to) in their loops */
 	_Atomic int searching KV_ALIGNED; /* workers looking for work to steal */
 };
 extern struct net_sched net_sched_g;
@@ -95,7 +95,7 @@ enum { CONN_Q_NEW = 1, CONN_Q_RUN = 2, CONN_Q_CLOSE = 3 };
 /* conn.c */
 struct conn *conn_create(int fd, int is_unix);
 void conn_attach(struct conn *c, struct worker *w); /* on the owner thread */
-void conn_close(struct conn *c);                    /* on the owner thread; frees c */
+void conn_close(struct conn *c);		    /* on the owner thread; frees c */
 /* IDLE → SCHEDULED (or NOTIFIED while RUNNING). Any thread. */
 void conn_schedule(struct conn *c);
 /* Runs c once (caller set RUNNING). 1: more work (budget), 0: waiting, -1: close. */

@@ -94,8 +94,7 @@ struct worker *worker_self(void)
 
 static int stealing_on(void)
 {
-	return nworkers > 1 &&
-	       atomic_load_explicit(&net_limits_g.stealing, memory_order_relaxed);
+	return nworkers > 1 && atomic_load_explicit(&net_limits_g.stealing, memory_order_relaxed);
 }
 
 /* Wakes w if it is parked; the CAS makes the eventfd write happen once per park. */
@@ -186,9 +185,8 @@ static void run_task(struct worker *w, struct conn *c)
 		 * release on success: this run's writes are visible to whoever
 		 * schedules the connection next (pairs with conn_schedule()'s CAS);
 		 * acquire on failure: the notifier's writes are seen by the next round */
-		if (atomic_compare_exchange_strong_explicit(&c->task, &s, CONN_IDLE,
-							    memory_order_acq_rel,
-							    memory_order_acquire))
+		if (atomic_compare_exchange_strong_explicit(
+			&c->task, &s, CONN_IDLE, memory_order_acq_rel, memory_order_acquire))
 			return;
 		/* NOTIFIED was set: clear it and run again */
 		atomic_store_explicit(&c->task, CONN_RUNNING, memory_order_relaxed);
@@ -265,9 +263,8 @@ static int start_searching(struct worker *w)
 		if (2 * (n + 1) > nworkers)
 			return 0;
 		/* seq_cst: see stop_searching() */
-	} while (!atomic_compare_exchange_weak_explicit(&net_sched_g.searching, &n, n + 1,
-							 memory_order_seq_cst,
-							 memory_order_relaxed));
+	} while (!atomic_compare_exchange_weak_explicit(
+	    &net_sched_g.searching, &n, n + 1, memory_order_seq_cst, memory_order_relaxed));
 	w->searching = 1;
 	return 1;
 }

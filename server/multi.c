@@ -310,6 +310,12 @@ static void exec_cmd(struct cmd_req *r)
 	unwatch(st);
 }
 
+void multi_thread_stop(void)
+{
+	if (atomic_txn)
+		kvtxn_destroy(&atomic_txn);
+}
+
 void multi_atomic(struct cmd_req *r, cmd_proc fn)
 {
 	size_t mark;

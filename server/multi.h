@@ -49,5 +49,8 @@ void multi_conn_close(struct conn *c);
 /* Runs fn(r) as one isolated transaction (re-run on conflict), or directly
  * when already inside one (a command queued in MULTI). */
 void multi_atomic(struct cmd_req *r, cmd_proc fn);
+/* Frees this worker thread's multi-key commit overlay; call before the thread
+ * unregisters from the storage layer. */
+void multi_thread_stop(void);
 
 #endif

@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +68,7 @@ static void on_thread_start(int idx)
 static void on_thread_stop(int idx)
 {
 	(void)idx;
+	multi_thread_stop();
 	kvmap_thread_unregister();
 }
 
@@ -234,6 +236,7 @@ int server_setup(int argc, char **argv)
 {
 	char err[512];
 	struct net_opts o = {0};
+	sigset_t sigs;
 	int rc;
 
 	for (int i = 1; i < argc; i++) {
@@ -310,6 +313,15 @@ int server_setup(int argc, char **argv)
 	/* The main thread touches the map only at teardown: keep it offline so it
 	 * never holds up reclamation. */
 	kvmap_thread_offline();
+	/* Listeners open inside net_setup() but the signal events exist only
+	 * after it: hold SIGTERM/SIGINT/SIGHUP until then (a signal arriving in
+	 * between is delivered at the unblock, to the handler). Workers inherit
+	 * the blocked mask, so signals always reach the main thread's loop. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	rc = net_setup(&o, err, sizeof(err));
 	if (rc < 0) {
 		LOG(LOG_WARNING, "%s", err);
@@ -323,6 +335,7 @@ int server_setup(int argc, char **argv)
 	event_add(sigint_ev, NULL);
 	sighup_ev = evsignal_new(net_main_base(), SIGHUP, sighup_cb, NULL);
 	event_add(sighup_ev, NULL);
+	pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
 	pid_path = cfg_str_dup(CFG_PIDFILE);
 	if (pid_path && pid_path[0]) {
 		FILE *f = fopen(pid_path, "w");

@@ -26,7 +26,8 @@
  * Migration (grow, shrink, same-size purge of tombstones) is cooperative
  * and chunked, with forwarding by freezing, as in Java's ConcurrentHashMap
  * and growt (Maier, Sanders, Dementiev: "Concurrent hash tables: fast and
- * general?!", 2016): the initiator installs t->next with one CAS; helpers take
+ * general?!", 2016): the initiator seals t and installs t->next with one
+ * CAS (see "Sizing the target"); helpers take
  * chunks of CHUNK buckets with fetch_add, freeze every slot (CAS set FROZEN;
  * a frozen slot's value can never change again) and copy live entries into
  * next with an insert-if-absent by key. Writers never write a table whose
@@ -54,15 +55,52 @@
  *
  * Load factor without a contended counter: each thread counts the NULL slots
  * it claims and adds them to the table's `used` word in batches (up to 32);
- * `used` >= 3/4 of the slots starts a migration sized from kvmap_count()
+ * `used` >= 3/4 of the slots starts a migration sized from the entry count
  * (itself sharded per thread): target slots = pow2(2 * live + 64), so a
  * grown table is at most half full and tombstones are purged. An insert that
  * probed more than PROBE_GROW buckets also starts one: with a keyed SipHash an
  * attacker who does not know the seed cannot aim keys at one run, so long
  * probes only come from load or tombstones, which the migration removes.
  * Shrink: when live < slots/8 (checked every 64 deletes per thread and by
- * kvmap_maintain). The +64 slack keeps the target able to hold the entries
- * that writers which checked `next` just before it was set still add.
+ * kvmap_maintain).
+ *
+ * Sizing the target (why copy_into() never finds it full). A target sized
+ * from a count read *before* writers stop entering the old table can be too
+ * small by any amount: while the sizer is preempted, writers that see no
+ * `next` keep inserting, and an MSET commits thousands of keys in one MWCAS.
+ * So a migration seals first and counts after, and every new key is counted
+ * before it checks the seal:
+ *   sizer:  exchange(t->sealed, 1); live = sum of count shards; size, CAS next
+ *   writer: count += k; if (t->sealed) { count -= k; help; retry elsewhere }
+ *           ... only then can its NULL-slot claim land (the insert's CAS,
+ *           or the MWCAS's decision, which follows the check)
+ * every access seq_cst (count_claim, count_add_sc, count_sc, mw_help).
+ * Claim: each entry copied into n was counted in the sizer's `live`.
+ *  1. Keys enter t only by an insert's NULL-slot CAS or by an MWCAS that
+ *     commits a claimed NULL slot (copies from t's predecessor finished
+ *     before t was published; late copies find the key's first copy and
+ *     take no slot; replaces keep the slot's key; slots never become NULL).
+ *  2. Dekker: in the single total order S, a writer whose seal load read 0
+ *     precedes the seal, so its increment precedes the sizer's shard loads,
+ *     which return it or a later value of that shard. For an MWCAS the
+ *     check may be a helper's: the owner's increment is sequenced before its
+ *     release install that the helper acquired before loading, so the
+ *     increment strongly happens before the check and precedes it in S.
+ *     A sizer that did not seal itself first loads `sealed` seq_cst and
+ *     reads 1: its shard loads also follow the seal in S.
+ *  3. Every decrement the sizer reads is of an entry whose increment it
+ *     reads too (the remover acquired the slot word that the counted insert
+ *     released, or it is a thread taking back its own increment in its own
+ *     shard), and that entry left t before its slot froze (a remove after
+ *     the freeze fails on t and retries on n, after publish(): it happens
+ *     after the sizer's loads and is invisible to them), so it is not copied.
+ *  Hence live >= the entries copied, and target slots >= 2 * live + 64 >
+ *  live: copy_into() claims a NULL slot only for a key absent from n and
+ *  probes all of n, so it always finds one. No bound on the number of
+ *  writers, the MSET size or the sizer's delay is assumed; the +64 is only
+ *  head-room. Sealing never blocks: a writer that finds t sealed without a
+ *  `next` sizes one itself (install_next; any sizer reads after the seal)
+ *  and the losers of the CAS free theirs, so the migration stays lock-free.
  *
  * SCAN: the cursor runs over home buckets in reverse-bit order (Redis's
  * dictScan): visiting home bucket i = every live entry whose hash & mask is
@@ -106,8 +144,8 @@
  * Readers (table_find, scan, random) never help: they read the status
  * (one acquire load) and use the old, new or fail word. Writers, migration
  * (before freezing a slot) and clear help. Migration and MWCAS: an MWCAS
- * lives in one table; a slot frozen before its install makes it fail, and
- * the owner retries on the new table.
+ * lives in one table; a slot frozen before its install, or a sealed table
+ * at its decision, makes it fail, and the owner retries on the new table.
  */
 #include <assert.h>
 #include <errno.h>
@@ -149,10 +187,15 @@ struct kvsd_table {
 	size_t bytes;	/* its usable size, for the reclaimer's accounting */
 	/* Per chunk: 0 until some helper copied it (then 1, by CAS). */
 	_Atomic uint8_t *copied;
-	/* Written once (CAS NULL -> new table) by the migration's initiator;
-	 * acquire-loaded by writers and helpers: publishes the new table's
-	 * zeroed buckets. */
+	/* Written once (CAS NULL -> new table) by whichever sizer wins (see
+	 * "Sizing the target"); acquire-loaded by writers and helpers:
+	 * publishes the new table's zeroed buckets. */
 	_Atomic(struct kvsd_table *) next;
+	/* 0 -> 1 once (seq_cst exchange) by a migration's initiator, before it
+	 * reads the entry count; seq_cst-loaded by every insert and MWCAS
+	 * decision after they counted their new keys (the Dekker pair of
+	 * "Sizing the target"). Once 1, nothing new enters this table. */
+	_Atomic int sealed;
 
 	/* Migration progress: helpers write, helpers and readers read. */
 	alignas(KV_CACHELINE) _Atomic size_t claim; /* next chunk to hand out */
@@ -315,6 +358,32 @@ static void retire_entry(const struct kv_entry *e)
 	kvmap_retire(x, kv_entry_size(x), entry_free_cb);
 }
 
+/* Adds d to this thread's count shard as part of the sizing protocol.
+ * seq_cst: the increment must precede, in the single total order, the
+ * caller's later seq_cst load of `sealed` ("Sizing the target"). */
+static void count_add_sc(struct kvmap *m, int64_t d)
+{
+	atomic_fetch_add_explicit(&m->count[kvmap_thread_shard()].v, d, memory_order_seq_cst);
+}
+
+/*
+ * Counts a new key about to enter t (a NULL-slot claim). false: t is sealed;
+ * the count is taken back and the caller must help the migration instead.
+ */
+static bool count_claim(struct kvmap *m, struct kvsd_table *t)
+{
+	count_add_sc(m, 1);
+	/* seq_cst: after our increment in the total order; pairs with the
+	 * exchange in start_migration() (Dekker: we see the seal, or the sizer
+	 * sees our increment) */
+	if (!atomic_load_explicit(&t->sealed, memory_order_seq_cst))
+		return true;
+	/* relaxed: taking back our own increment; same shard, so no reader
+	 * sees the decrement without it */
+	atomic_fetch_add_explicit(&m->count[kvmap_thread_shard()].v, -1, memory_order_relaxed);
+	return false;
+}
+
 static size_t pow2_at_least(size_t n)
 {
 	size_t p = 1;
@@ -324,7 +393,9 @@ static size_t pow2_at_least(size_t n)
 	return p;
 }
 
-/* Buckets for a table holding `live` entries at most half full, plus slack. */
+/* Buckets for a table holding `live` entries at most half full, plus slack
+ * so that a small table is not full again at once (not needed for safety:
+ * see "Sizing the target"). */
 static size_t target_buckets(size_t live)
 {
 	size_t nb = pow2_at_least((2 * live + 64 + KVSD_SLOTS - 1) / KVSD_SLOTS);
@@ -488,14 +559,60 @@ static bool migrate_chunk(struct kvsd_map *km, struct kvsd_table *t, struct kvsd
 	return true;
 }
 
+/* The live-entry count as the sizing protocol needs it: every shard
+ * seq_cst-loaded (after the caller's seq_cst access that saw the seal). */
+static size_t count_sc(const struct kvmap *m)
+{
+	int64_t sum = 0;
+
+	for (unsigned i = 0; i < KVMAP_SHARDS; i++)
+		/* seq_cst: after the seal in the total order, so every increment
+		 * of a writer that did not see the seal is included */
+		sum += atomic_load_explicit(&m->count[i].v, memory_order_seq_cst);
+	return sum > 0 ? (size_t)sum : 0;
+}
+
+/*
+ * t->next for a sealed t: installs a target of at least `want` buckets sized
+ * from the count read now (after the seal), unless another sizer already
+ * did. Any thread may call it: a sealer that is preempted between sealing and
+ * installing delays nobody (lock-freedom).
+ */
+static struct kvsd_table *install_next(struct kvsd_map *km, struct kvsd_table *t, size_t want)
+{
+	/* acquire: an installed target's zeroed buckets */
+	struct kvsd_table *n = atomic_load_explicit(&t->next, memory_order_acquire);
+
+	if (n)
+		return n;
+	/* seq_cst: reads the seal (callers saw it), which places our shard
+	 * loads below after the seal in the total order even if another thread
+	 * sealed */
+	KV_ASSERT(atomic_load_explicit(&t->sealed, memory_order_seq_cst));
+	size_t nb = target_buckets(count_sc(&km->base));
+	n = table_new(nb > want ? nb : want);
+	struct kvsd_table *cur = NULL;
+	/* release: n's zeroed buckets before anyone copies into it; acquire on
+	 * failure: the winner's buckets */
+	if (atomic_compare_exchange_strong_explicit(&t->next, &cur, n, memory_order_release,
+						    memory_order_acquire))
+		return n;
+	table_free(n); /* never published */
+	return cur;
+}
+
 /* Helps the migration out of t until it is done (or our help is moot). */
 static void help(struct kvsd_map *km, struct kvsd_table *t)
 {
-	/* acquire: pairs with the initiator's CAS: n's zeroed buckets */
+	/* acquire: pairs with install_next()'s CAS: n's zeroed buckets */
 	struct kvsd_table *n = atomic_load_explicit(&t->next, memory_order_acquire);
 
-	if (!n)
-		return;
+	if (!n) {
+		/* relaxed: a hint; install_next() re-reads it seq_cst */
+		if (!atomic_load_explicit(&t->sealed, memory_order_relaxed))
+			return;
+		n = install_next(km, t, 0); /* the sealer has not sized it yet */
+	}
 	for (;;) {
 		/* acquire: pairs with publish(); nothing left to do */
 		if (atomic_load_explicit(&t->done, memory_order_acquire))
@@ -523,18 +640,17 @@ static void help(struct kvsd_map *km, struct kvsd_table *t)
 	}
 }
 
-/* Starts a migration of t into a table of nbuckets (unless one runs) and helps it. */
+/*
+ * Starts a migration of t into a table of at least nbuckets (unless one
+ * runs) and helps it: seal first, then size from the count (install_next),
+ * so the count includes every key that can still enter t.
+ */
 static void start_migration(struct kvsd_map *km, struct kvsd_table *t, size_t nbuckets)
 {
-	/* acquire: an existing next's buckets */
-	if (!atomic_load_explicit(&t->next, memory_order_acquire)) {
-		struct kvsd_table *n = table_new(nbuckets);
-		struct kvsd_table *none = NULL;
-		/* release: n's zeroed buckets before anyone copies into it */
-		if (!atomic_compare_exchange_strong_explicit(
-			&t->next, &none, n, memory_order_release, memory_order_relaxed))
-			table_free(n); /* never published */
-	}
+	/* seq_cst: the seal precedes our count loads in the total order; pairs
+	 * with count_claim() and mw_help()'s load (Dekker) */
+	atomic_exchange_explicit(&t->sealed, 1, memory_order_seq_cst);
+	install_next(km, t, nbuckets);
 	help(km, t);
 }
 
@@ -583,8 +699,9 @@ static struct kvsd_table *writable_table(struct kvsd_map *km)
 	for (;;) {
 		/* acquire: pairs with publish()'s release CAS */
 		struct kvsd_table *t = atomic_load_explicit(&km->cur, memory_order_acquire);
-		/* relaxed: a hint; help() acquires next itself */
-		if (!atomic_load_explicit(&t->next, memory_order_relaxed))
+		/* relaxed: a hint; inserts re-check it seq_cst (count_claim) and
+		 * help() acquires next itself */
+		if (!atomic_load_explicit(&t->sealed, memory_order_relaxed))
 			return t;
 		help(km, t);
 	}
@@ -597,10 +714,12 @@ enum put_mode { PUT_INSERT, PUT_SET };
 /*
  * Inserts e into t (or, for PUT_SET, replaces the live entry of its key).
  * 0: inserted into a NULL slot; 1: replaced *old; -EEXIST: *old exists
- * (insert); -EAGAIN: met a frozen slot (help, retry); -ENOSPC: no NULL slot.
+ * (insert); -EAGAIN: met a frozen slot or t is sealed (help, retry);
+ * -ENOSPC: no NULL slot. *counted: this call (or an earlier one with the
+ * same flag) added 1 to the count for a new key (count_claim).
  */
 static int table_put(struct kvmap *m, struct kvsd_table *t, struct kv_entry *e, uint64_t h,
-		     enum put_mode mode, const struct kv_entry **old, size_t *probed)
+		     enum put_mode mode, const struct kv_entry **old, size_t *probed, bool *counted)
 {
 	uint64_t mine = w_make(h, e);
 	uint64_t tag = h >> W_TAGSHIFT;
@@ -621,6 +740,11 @@ static int table_put(struct kvmap *m, struct kvsd_table *t, struct kv_entry *e, 
 			if (w & W_FROZEN)
 				return -EAGAIN;
 			if (w == 0) {
+				/* counted before the claim can land ("Sizing the
+				 * target"); kept across a lost CAS, taken back by
+				 * put() unless we insert */
+				if (!*counted && !(*counted = count_claim(m, t)))
+					return -EAGAIN;	 /* sealed: help, retry */
 				kvmap_stripe_bump(m, h); /* WATCH: before it is visible */
 				/* release: publishes e's bytes with the slot; acquire
 				 * on failure: the winner's entry, examined next */
@@ -659,7 +783,12 @@ static int put(struct kvsd_map *km, struct kv_entry *e, enum put_mode mode,
 	for (;;) {
 		struct kvsd_table *t = writable_table(km);
 		size_t probed = 0;
-		int rc = table_put(&km->base, t, e, h, mode, old, &probed);
+		bool counted = false;
+		int rc = table_put(&km->base, t, e, h, mode, old, &probed, &counted);
+		if (counted && rc != 0)
+			/* relaxed: our own increment taken back (same shard) */
+			atomic_fetch_add_explicit(&km->base.count[kvmap_thread_shard()].v, -1,
+						  memory_order_relaxed);
 		if (rc == -EAGAIN) {
 			help(km, t);
 			continue;
@@ -668,10 +797,8 @@ static int put(struct kvsd_map *km, struct kv_entry *e, enum put_mode mode,
 			start_migration(km, t, 2 * (t->mask + 1));
 			continue;
 		}
-		if (rc == 0) {
-			kvmap_count_add(&km->base, 1);
-			note_claim(km, t, probed);
-		}
+		if (rc == 0)
+			note_claim(km, t, probed); /* counted by table_put */
 		return rc;
 	}
 }
@@ -986,10 +1113,12 @@ static void mw_help(struct mw_desc *d)
 		 * an ABA on a watched slot implies a bump visible here */
 		if (ok)
 			ok = mw_watch_ok(d);
-		/* A migration sizes its target from kvmap_count() before it sets
-		 * next; committing inserts after that could overflow the target.
-		 * acquire: pairs with start_migration()'s CAS */
-		if (ok && atomic_load_explicit(&d->t->next, memory_order_acquire))
+		/* No commit into a sealed table: its target may be sized
+		 * without our inserts. seq_cst: the owner counted them before
+		 * publishing d (our acquire of an install makes that increment
+		 * strongly happen before this load); pairs with the seal
+		 * exchange in start_migration() ("Sizing the target") */
+		if (ok && atomic_load_explicit(&d->t->sealed, memory_order_seq_cst))
 			ok = false;
 		/* acq_rel: every install before the decision; pairs with the
 		 * acquire loads of readers and helpers */
@@ -1142,7 +1271,7 @@ static int kvsd_mwcas(struct kvmap *m, struct kvmap_mw *items, size_t n,
 		for (size_t i = 0; i < n; i++)
 			ins += items[i].write && !items[i].old && items[i].neww;
 		if (ins)
-			kvmap_count_add(m, ins);
+			count_add_sc(m, ins); /* before the first install publishes d */
 		mw_help(d);
 		/* acquire: pairs with the decision; the outcome is final */
 		int st = atomic_load_explicit(&d->status, memory_order_acquire);
@@ -1168,8 +1297,9 @@ static int kvsd_mwcas(struct kvmap *m, struct kvmap_mw *items, size_t n,
 		}
 		if (ins)
 			kvmap_count_add(m, -ins);
-		/* acquire: a migration started under us is a reason to retry here */
-		if (!atomic_load_explicit(&t->next, memory_order_acquire))
+		/* relaxed: a migration started under us is a reason to retry
+		 * here; help() synchronises with it itself */
+		if (!atomic_load_explicit(&t->sealed, memory_order_relaxed))
 			return -EAGAIN;
 		help(km, t);
 		/* the keys may still hold the expected entries in the new table */
@@ -1235,7 +1365,9 @@ void kvmap_kvsd_migrate_partial(struct kvmap *m, size_t nbuckets, size_t chunks)
 	struct kvsd_table *n = table_new(pow2_at_least(nbuckets));
 	struct kvsd_table *none = NULL;
 
-	/* release: as in start_migration() */
+	/* seq_cst: as in start_migration() (here single-threaded) */
+	atomic_exchange_explicit(&t->sealed, 1, memory_order_seq_cst);
+	/* release: as in install_next() */
 	KV_ASSERT(atomic_compare_exchange_strong_explicit(&t->next, &none, n, memory_order_release,
 							  memory_order_relaxed));
 	for (size_t i = 0; i < chunks; i++) {

@@ -94,8 +94,11 @@ static inline uint64_t urcu_hash(const struct kv_entry *e)
 /* An entry the table handed us: the only way kvsd's code reaches a published entry. */
 static inline struct kv_entry *urcu_entry_of(struct cds_lfht_node *n)
 {
-	kvmap_tsan_consume(n);
-	return (struct kv_entry *)(void *)((char *)n + KV_PREFIX_BYTES);
+	struct kv_entry *e = (struct kv_entry *)(void *)((char *)n + KV_PREFIX_BYTES);
+
+	/* the same address kvmap_tsan_publish() released: the entry, not its node */
+	kvmap_tsan_consume(e);
+	return e;
 }
 
 /* The split-order key: the bit-reversed hash, as cds_lfht stores in node.reverse_hash. */

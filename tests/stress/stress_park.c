@@ -139,8 +139,9 @@ int main(int argc, char **argv)
 		if (c == last_consumed && p > c) {
 			stuck_ms += 10;
 			if (stuck_ms >= 2000) {
-				fprintf(stderr, "stress_park: consumer stuck with %llu queued "
-						"(lost wake-up)\n",
+				fprintf(stderr,
+					"stress_park: consumer stuck with %llu queued "
+					"(lost wake-up)\n",
 					(unsigned long long)(p - c));
 				_exit(1);
 			}

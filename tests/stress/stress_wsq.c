@@ -130,7 +130,8 @@ int main(int argc, char **argv)
 					break;
 				take_item(it, r);
 				owner_taken++;
-				atomic_fetch_add_explicit(&removed_in_round, 1, memory_order_seq_cst);
+				atomic_fetch_add_explicit(&removed_in_round, 1,
+							  memory_order_seq_cst);
 			}
 		}
 		for (struct item *it; (it = wsq_take(&q)) != NULL;) {
@@ -143,9 +144,10 @@ int main(int argc, char **argv)
 			;
 		for (int i = 0; i < ROUND_ITEMS; i++)
 			if (atomic_load_explicit(&items[i].taken, memory_order_relaxed) != 1) {
-				fprintf(stderr, "stress_wsq: round %llu item %d removed %d times\n",
-					(unsigned long long)r, i,
-					atomic_load_explicit(&items[i].taken, memory_order_relaxed));
+				fprintf(
+				    stderr, "stress_wsq: round %llu item %d removed %d times\n",
+				    (unsigned long long)r, i,
+				    atomic_load_explicit(&items[i].taken, memory_order_relaxed));
 				atomic_store_explicit(&failed, 1, memory_order_relaxed);
 			}
 		clock_gettime(CLOCK_MONOTONIC, &now);

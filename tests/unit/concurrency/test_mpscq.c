@@ -37,7 +37,7 @@ Test(mpscq, fifo_and_was_empty)
 }
 
 #define PRODUCERS 4
-#define PER       20000
+#define PER	  20000
 
 static struct mpscq shared_q;
 

@@ -19,9 +19,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#define CAP     2 /* small, so wrap-around and -ENOSPC are reached */
-#define MAXOPS  6
-#define MAXTHR  3
+#define CAP	2 /* small, so wrap-around and -ENOSPC are reached */
+#define MAXOPS	6
+#define MAXTHR	3
 #define MAXVALS 8
 
 enum op { PUSH, TAKE, STEAL };
@@ -68,13 +68,17 @@ static void step(struct state *s, int i)
 	switch (op) {
 	case PUSH:
 		switch (t->step++) {
-		case 0: t->b = s->bottom; return;
+		case 0:
+			t->b = s->bottom;
+			return;
 		case 1:
 			t->t = s->top;
 			if (t->b - t->t > CAP - 1)
 				finish_op(t); /* -ENOSPC */
 			return;
-		case 2: s->slot[t->b & (CAP - 1)] = t->arg[t->pc]; return;
+		case 2:
+			s->slot[t->b & (CAP - 1)] = t->arg[t->pc];
+			return;
 		default:
 			s->bottom = t->b + 1;
 			s->pushed[t->arg[t->pc]] = 1;
@@ -83,8 +87,12 @@ static void step(struct state *s, int i)
 		}
 	case TAKE:
 		switch (t->step++) {
-		case 0: t->b = s->bottom - 1; return;
-		case 1: s->bottom = t->b; return;
+		case 0:
+			t->b = s->bottom - 1;
+			return;
+		case 1:
+			s->bottom = t->b;
+			return;
 		case 2:
 			t->t = s->top;
 			if (t->t > t->b)
@@ -104,17 +112,24 @@ static void step(struct state *s, int i)
 				got(s, t->x);
 			}
 			return;
-		default: s->bottom = t->b + 1; finish_op(t); return;
+		default:
+			s->bottom = t->b + 1;
+			finish_op(t);
+			return;
 		}
 	case STEAL:
 		switch (t->step++) {
-		case 0: t->t = s->top; return;
+		case 0:
+			t->t = s->top;
+			return;
 		case 1:
 			t->b = s->bottom;
 			if (t->t >= t->b)
 				finish_op(t); /* -ENOENT */
 			return;
-		case 2: t->x = s->slot[t->t & (CAP - 1)]; return;
+		case 2:
+			t->x = s->slot[t->t & (CAP - 1)];
+			return;
 		default:
 			if (s->top == t->t) {
 				s->top = t->t + 1;
