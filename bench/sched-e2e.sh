@@ -73,7 +73,7 @@ for steal in yes no; do
 	k0=$(ticks "$KPID")
 	if [ -x "$LOADGEN" ] && "$LOADGEN" --help 2>&1 | grep -q -- '--rate'; then
 		how="kvsd-loadgen --rate $RATE"
-		$pin_client "$LOADGEN" --port "$PORT" --rate "$RATE" --duration "$SECS" >/dev/null 2>&1 || true
+		$pin_client "$LOADGEN" -p "$PORT" -c 8 --rate "$RATE" --duration "$SECS" >/dev/null 2>&1 || true
 	else
 		how="redis-benchmark -c 4 -P 1 (closed loop: kvsd-loadgen --rate not available)"
 		$pin_client timeout "$SECS" redis-benchmark -p "$PORT" -c 4 -t get -n 100000000 -q >/dev/null 2>&1 || true
