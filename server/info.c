@@ -343,10 +343,10 @@ static void sec_kvsd(struct sb *b, struct db *db)
 	db_get_stats(db, &d);
 	sb_printf(b,
 		  "# Kvsd\r\nkvsd_version:%s\r\nmap:%s\r\nworkers:%d\r\n"
-		  "reclaim_pending_bytes:%lld\r\nebr_epoch:%llu\r\nexpire_cycles:%llu\r\n"
+		  "ebr_epoch:%llu\r\nebr_limbo_bytes:%lld\r\nexpire_cycles:%llu\r\n"
 		  "expire_cycle_avg_us:%llu\r\n",
-		  KVSD_VERSION, map ? map : "", s.workers, (long long)kvmap_pending_bytes(),
-		  (unsigned long long)kvmap_epoch(), (unsigned long long)d.expire_cycles,
+		  KVSD_VERSION, map ? map : "", s.workers, (unsigned long long)kvmap_epoch(),
+		  (long long)kvmap_pending_bytes(), (unsigned long long)d.expire_cycles,
 		  (unsigned long long)(d.expire_cycles ? d.expire_cycle_us / d.expire_cycles : 0));
 	free(map);
 	/* scheduler, per worker (work-stealing issue) */
