@@ -84,17 +84,6 @@ static int resp_isspace(unsigned char c)
 	return c == ' ' || (c >= '\t' && c <= '\r');
 }
 
-static int resp_hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* ---------------------------------------------------------------------------
  * Requests.
  */
@@ -301,26 +290,7 @@ static int req_split_inline(struct resp_req *r, const char *buf, size_t end)
 						   resp_hexval((unsigned char)buf[p + 3]));
 					p += 3;
 				} else if (c == '\\' && more) {
-					char e = buf[++p];
-
-					switch (e) {
-					case 'n':
-						e = '\n';
-						break;
-					case 'r':
-						e = '\r';
-						break;
-					case 't':
-						e = '\t';
-						break;
-					case 'b':
-						e = '\b';
-						break;
-					case 'a':
-						e = '\a';
-						break;
-					}
-					r->scratch[r->scratch_len++] = e;
+					r->scratch[r->scratch_len++] = resp_unescape(buf[++p]);
 				} else if (c == '"') {
 					if (more && !resp_isspace((unsigned char)buf[p + 1]))
 						return -1;

@@ -128,6 +128,41 @@ static inline const char *resp_req_argp(const struct resp_req *r, const char *bu
 	return r->argv[i].in_scratch ? r->scratch + r->argv[i].off : buf + r->argv[i].off;
 }
 
+/* Redis's quoting rules (sdssplitargs), shared by inline requests here and
+ * the config file / argv splitter in server/strutil.c. */
+
+/* Value of a hex digit, or -1. */
+static inline int resp_hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* The character a backslash escape inside "..." stands for: \n \r \t \b \a
+ * map to control characters, anything else to itself. */
+static inline char resp_unescape(char e)
+{
+	switch (e) {
+	case 'n':
+		return '\n';
+	case 'r':
+		return '\r';
+	case 't':
+		return '\t';
+	case 'b':
+		return '\b';
+	case 'a':
+		return '\a';
+	default:
+		return e;
+	}
+}
+
 /* ---------------------------------------------------------------------------
  * Replies (client side).
  */

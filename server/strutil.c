@@ -22,6 +22,7 @@
  */
 #include "server/strutil.h"
 #include "concurrency/mem.h"
+#include "net/resp.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -178,17 +179,6 @@ static void sbuf_put(struct sbuf *sb, char c)
 	sb->b[sb->len] = '\0';
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* isspace() in the C locale, which is what sdssplitargs sees. */
 static int is_space(int c)
 {
@@ -206,34 +196,14 @@ static int split_token(const char *line, size_t end, size_t *pos, struct sbuf *t
 		int c = AT(i);
 
 		if (inq) {
-			if (c == '\\' && AT(i + 1) == 'x' && hexval(AT(i + 2)) >= 0 &&
-			    hexval(AT(i + 3)) >= 0) {
-				sbuf_put(tok, (char)(hexval(AT(i + 2)) * 16 + hexval(AT(i + 3))));
+			if (c == '\\' && AT(i + 1) == 'x' && resp_hexval(AT(i + 2)) >= 0 &&
+			    resp_hexval(AT(i + 3)) >= 0) {
+				sbuf_put(tok, (char)(resp_hexval(AT(i + 2)) * 16 +
+						     resp_hexval(AT(i + 3))));
 				i += 3;
 			} else if (c == '\\' && AT(i + 1)) {
-				int e;
-
 				i++;
-				e = AT(i);
-
-				switch (e) {
-				case 'n':
-					e = '\n';
-					break;
-				case 'r':
-					e = '\r';
-					break;
-				case 't':
-					e = '\t';
-					break;
-				case 'b':
-					e = '\b';
-					break;
-				case 'a':
-					e = '\a';
-					break;
-				}
-				sbuf_put(tok, (char)e);
+				sbuf_put(tok, resp_unescape((char)AT(i)));
 			} else if (c == '"') {
 				/* The closing quote must end the word. */
 				if (AT(i + 1) && !is_space(AT(i + 1)))
