@@ -104,7 +104,9 @@ struct conn *conn_create(int fd, int is_unix)
 	atomic_init(&c->st_events, 0);
 	atomic_init(&c->st_monitor, 0);
 	resp_req_init(&c->req);
-	c->resp = 2;
+	atomic_init(&c->resp, 2);
+	atomic_init(&c->db, 0);
+	atomic_init(&c->last_cmd, NULL);
 	c->ctime_ms = now_ms();
 	atomic_init(&c->last_ms, c->ctime_ms);
 	if (is_unix) {
@@ -182,7 +184,7 @@ void conn_set_name(struct conn *c, const char *name, size_t len)
 size_t conn_describe(struct conn *c, char *buf, size_t size, int64_t now)
 {
 	int64_t last = atomic_load_explicit(&c->last_ms, memory_order_relaxed);
-	const char *cmd = c->last_cmd ? c->last_cmd : "NULL";
+	const char *cmd = conn_last_cmd(c) ? conn_last_cmd(c) : "NULL";
 	int n;
 
 	/* relaxed: mirrors the runner updates after each run; statistics */
@@ -200,9 +202,10 @@ size_t conn_describe(struct conn *c, char *buf, size_t size, int64_t now)
 		     "user=default redir=-1 resp=%d",
 		     (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
 		     (long long)((now - c->ctime_ms) / 1000), (long long)((now - last) / 1000),
-		     mon ? "O" : "N", c->db, (unsigned long long)qbuf, (unsigned long long)qbuf,
-		     (unsigned long long)omem, (unsigned long long)(sizeof(*c) + qbuf + omem),
-		     events ? "rw" : "r", cmd, c->resp);
+		     mon ? "O" : "N", conn_db(c), (unsigned long long)qbuf,
+		     (unsigned long long)qbuf, (unsigned long long)omem,
+		     (unsigned long long)(sizeof(*c) + qbuf + omem), events ? "rw" : "r", cmd,
+		     conn_resp(c));
 	if (n < 0)
 		return 0;
 	return (size_t)n < size ? (size_t)n : size - 1;

@@ -146,11 +146,11 @@ void monitor_feed(struct conn *c, int argc, const char **argv, const size_t *arg
 	gettimeofday(&tv, NULL);
 	if (c->flags & CONN_F_UNIX)
 		n = snprintf(head, sizeof(head), "+%ld.%06ld [%d unix:%s]", (long)tv.tv_sec,
-			     (long)tv.tv_usec, c->db,
+			     (long)tv.tv_usec, conn_db(c),
 			     net_opts_g.unixsocket ? net_opts_g.unixsocket : "");
 	else
 		n = snprintf(head, sizeof(head), "+%ld.%06ld [%d %s]", (long)tv.tv_sec,
-			     (long)tv.tv_usec, c->db, c->addr);
+			     (long)tv.tv_usec, conn_db(c), c->addr);
 	buf_init(&line);
 	buf_append(&line, head, (size_t)n);
 	for (int i = 0; i < argc; i++) {

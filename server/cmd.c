@@ -231,7 +231,7 @@ void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *arg
 	int64_t start_us;
 
 	if (top < 0) {
-		c->last_cmd = NULL;
+		conn_set_last_cmd(c, NULL);
 		multi_flag_error(c); /* queue-time errors abort EXEC */
 		reply_unknown_command(c, argc, argv, argl);
 		return;
@@ -248,7 +248,7 @@ void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *arg
 			for (i = 0; d->name[i] && i < sizeof(up) - 1; i++)
 				up[i] = (char)toupper((unsigned char)d->name[i]);
 			up[i] = '\0';
-			c->last_cmd = d->name;
+			conn_set_last_cmd(c, d->name);
 			multi_flag_error(c);
 			reply_errorf(c, "ERR unknown subcommand '%.*s'. Try %s HELP.",
 				     (int)cstr_len(argv[1], argl[1], 128), argv[1], up);
@@ -257,7 +257,7 @@ void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *arg
 		idx = sub_base[top] + (size_t)(s - d->subcmds);
 		d = s;
 	}
-	c->last_cmd = d->name;
+	conn_set_last_cmd(c, d->name);
 	if (!arity_ok(d, argc)) {
 		cmdstat_reject(idx);
 		multi_flag_error(c);
@@ -313,7 +313,7 @@ void cmd_reply_wrong_type(struct cmd_req *r)
 
 void cmd_reply_arity(struct cmd_req *r)
 {
-	reply_wrong_arity(r->c, r->c->last_cmd ? r->c->last_cmd : "");
+	reply_wrong_arity(r->c, conn_last_cmd(r->c) ? conn_last_cmd(r->c) : "");
 }
 
 int cmd_arg_ll(struct cmd_req *r, int i, long long *out)

@@ -238,7 +238,7 @@ static void run_queued(struct cmd_req *r, const struct multi_cmd *q)
 	sub.argc = q->argc;
 	sub.argv = q->argv;
 	sub.argl = q->argl;
-	r->c->last_cmd = q->d->name;
+	conn_set_last_cmd(r->c, q->d->name);
 	q->d->proc(&sub);
 }
 
@@ -305,7 +305,7 @@ static void exec_cmd(struct cmd_req *r)
 		if (++attempts > 16)
 			sched_yield(); /* heavy contention: let the others finish */
 	}
-	c->last_cmd = "exec";
+	conn_set_last_cmd(c, "exec");
 	discard_queue(st);
 	unwatch(st);
 }
