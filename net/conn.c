@@ -455,9 +455,6 @@ static enum proc_stop conn_process(struct conn *c, struct worker *w, long *budge
 				break;
 			}
 			net_opts_g.dispatch(c, c->req.argc, c->argv, c->argl);
-			/* relaxed: a hint; monitor_feed takes the monitor lock */
-			if (atomic_load_explicit(&net_monitors, memory_order_relaxed) > 0)
-				monitor_feed(c, c->req.argc, c->argv, c->argl);
 			ncmd++;
 			(*budget)--;
 			c->req.auth_required = !c->authenticated;

@@ -130,9 +130,14 @@ long net_client_kill(struct conn *self, uint64_t id, const char *addr, const cha
 typedef int (*net_cmd_class_fn)(int argc, const char **argv, const size_t *argl);
 void net_client_pause(int64_t until_ms, int all, net_cmd_class_fn is_write);
 void net_client_unpause(void);
-/* MONITOR: c starts receiving every command that `shown` accepts (installed
- * once; NULL shows all). */
-void net_monitor_start(struct conn *c, net_cmd_class_fn shown);
+/* MONITOR: c starts receiving the lines net_monitor_feed() sends. */
+void net_monitor_start(struct conn *c);
+/* Sends one command, as Redis's MONITOR line ("+<time> [<db> <addr>] "arg"
+ * ...", arguments quoted as sdscatrepr does), to every MONITOR client. The
+ * server decides what is shown (which commands, which arguments redacted)
+ * and calls it on c's runner after the command ran. One relaxed load when no
+ * client monitors. */
+void net_monitor_feed(struct conn *c, int argc, const char **argv, const size_t *argl);
 
 /* Statistics for INFO. */
 struct net_stats {

@@ -64,6 +64,10 @@ static void auth_cmd(struct cmd_req *r)
 		cmd_reply_syntax_error(r);
 		return;
 	}
+	/* as Redis: from here on, whatever the outcome, MONITOR shows neither
+	 * the password nor the user name */
+	for (int i = 1; i < r->argc; i++)
+		cmd_redact(r, i);
 	if (r->argc == 3) {
 		user = r->argv[1];
 		ulen = r->argl[1];
@@ -119,6 +123,10 @@ static void hello_cmd(struct cmd_req *r)
 		int more = r->argc - j - 1;
 
 		if (cmd_arg_is(r, j, "auth") && more >= 2) {
+			/* redacted as soon as it is parsed, as Redis: a later
+			 * error does not show it */
+			cmd_redact(r, j + 1);
+			cmd_redact(r, j + 2);
 			if (!check_auth(r->argv[j + 1], r->argl[j + 1], r->argv[j + 2],
 					r->argl[j + 2]) &&
 			    !(!password_set() && r->argl[j + 1] == 7 &&
@@ -453,21 +461,19 @@ static void client_unpause(struct cmd_req *r)
 	reply_ok(r->c);
 }
 
-/* MONITOR shows what Redis shows: commands that exist and are neither admin
- * nor flagged skip-monitor. */
-static int monitor_shows(int argc, const char **argv, const size_t *argl)
-{
-	const struct cmd_def *d = argc > 0 ? cmd_lookup(argv[0], argl[0]) : NULL;
-
-	return d && !(d->flags & (CMD_ADMIN | CMD_SKIP_MONITOR));
-}
-
+/* What MONITOR shows is decided by cmd_feed_monitors() (cmd.c). */
 static void monitor_cmd(struct cmd_req *r)
 {
+	if (r->in_exec) {
+		/* Redis: EXEC sets CLIENT_DENY_BLOCKING, which MONITOR refuses;
+		 * the connection stays a normal client */
+		reply_error(r->c, "ERR MONITOR isn't allowed for DENY BLOCKING client");
+		return;
+	}
 	if (r->c->flags & CONN_F_MONITOR)
 		return; /* as Redis: a second MONITOR is ignored, without a reply */
 	reply_ok(r->c);
-	net_monitor_start(r->c, monitor_shows);
+	net_monitor_start(r->c);
 }
 
 static void client_cmd(struct cmd_req *r)

@@ -117,8 +117,207 @@ def defect8_avg_ttl_flush():
         r.stop()
 
 
+# ------------------------------------------------------------------ MONITOR
+
+MON_LINE = re.compile(rb'^\+\d+\.\d{6} \[(\d+) [^\]]*\](.*)$')
+
+
+def norm_reply(r):
+    """Integer replies (ids) and the server's own port differ legitimately."""
+    return re.sub(rb':\d+\r\n', b':N\r\n', r or b'<none>')
+
+
+def run_monitored(srv, steps, password=None):
+    """Runs steps ((client index, args...) tuples) on fresh connections while
+    a MONITOR client watches. Returns (replies, monitor lines), the lines
+    without their timestamp and client address."""
+    mon = srv.client()
+    if password:
+        mon.cmd('AUTH', password)
+    check(mon.cmd('MONITOR') == b'+OK\r\n', '%s: MONITOR' % srv.name)
+    clients = {}
+    replies = []
+    try:
+        for step in steps:
+            i, args = step[0], step[1:]
+            if i not in clients:
+                clients[i] = srv.client()
+            replies.append(norm_reply(clients[i].cmd(*args)))
+        # a marker: every line fed before it has reached the monitor
+        with srv.client() as m:
+            if password:
+                m.cmd('AUTH', password)
+            m.cmd('ECHO', 'end-of-test')
+        lines = []
+        buf = b''
+        deadline = time.time() + 10
+        mon.sock.settimeout(0.5)
+        while b'"end-of-test"' not in buf and time.time() < deadline:
+            try:
+                chunk = mon.sock.recv(65536)
+            except socket.timeout:
+                continue
+            if not chunk:
+                break
+            buf += chunk
+        check(b'"end-of-test"' in buf, '%s: the monitor never saw the marker' % srv.name)
+        for line in buf.split(b'\r\n'):
+            if not line:
+                continue
+            m = MON_LINE.match(line)
+            check(m is not None, '%s: malformed MONITOR line %s' % (srv.name, escape(line)))
+            if b'"end-of-test"' in line:
+                break
+            lines.append(b'[' + m.group(1) + b']' + m.group(2))
+        return replies, lines
+    finally:
+        mon.close()
+        for c in clients.values():
+            c.close()
+
+
+def compare_monitored(steps, extra=(), password=None):
+    k, r = both(extra, extra)
+    try:
+        (kr, kl), (rr, rl) = run_monitored(k, steps, password), run_monitored(r, steps, password)
+    finally:
+        k.stop()
+        r.stop()
+    bad = False
+    for st, a, b in zip(steps, kr, rr):
+        if a != b:
+            bad = True
+            harness.log('reply differs for %r: kvsd %s redis %s' % (st, escape(a), escape(b)))
+    if kl != rl:
+        bad = True
+        harness.log('MONITOR lines differ:')
+        for i in range(max(len(kl), len(rl))):
+            a = kl[i] if i < len(kl) else None
+            b = rl[i] if i < len(rl) else None
+            harness.log('  %s kvsd %s  redis %s' % ('  ' if a == b else '!!', escape(a),
+                                                     escape(b)))
+    check(not bad, 'kvsd differs from redis-server (see above)')
+    return kl
+
+
+PW = 'Sup3r-s3cret'
+
+
+def defect10_monitor_redacts():
+    """MONITOR never shows credentials: AUTH and HELLO AUTH are redacted (a
+    failed AUTH too, and HELLO's user name), CONFIG never appears, and of the
+    commands refused for NOAUTH only EXEC is echoed. Byte for byte against
+    redis-server, timestamps and addresses aside."""
+    steps = [
+        (0, 'GET', 'k'), (0, 'SET', 'k', 'v'), (0, 'MULTI'), (0, 'EXEC'), (0, 'PING'),
+        (0, 'AUTH', 'wrong-password'), (0, 'AUTH', 'default', 'wrong-password'),
+        (0, 'AUTH', PW), (0, 'AUTH', 'a', 'b', 'c'), (0, 'AUTH', 'default', PW),
+        (0, 'GET', 'k'),
+        (1, 'HELLO', '3', 'AUTH', 'default', PW),
+        (2, 'HELLO', '2', 'AUTH', 'default', PW, 'SETNAME', 'cli2'),
+        (3, 'HELLO', '3', 'AUTH', 'nobody', PW),
+        (3, 'HELLO', '3', 'AUTH', 'default', PW, 'BAD'),
+        (3, 'HELLO', '3', 'SETNAME', 'x', 'AUTH', 'default', PW),
+        (3, 'HELLO', '3', 'AUTH'), (3, 'HELLO', '4', 'AUTH', 'default', 'in-clear'),
+        (0, 'CONFIG', 'SET', 'requirepass', PW), (0, 'CONFIG', 'GET', 'requirepass'),
+        (0, 'CONFIG', 'GET', 'maxmemory'),
+        (0, 'CLIENT', 'SETNAME', 'c0'), (0, 'CLIENT', 'GETNAME'), (0, 'CLIENT', 'KILL', 'ID', '99999'),
+        (0, 'SELECT', '0'), (0, 'GET'), (0, 'NOSUCH', 'x'), (0, 'ECHO', 'a "quoted"\n\x01'),
+        (0, 'MULTI'), (0, 'AUTH', PW), (0, 'SET', 'a', '1'), (0, 'CONFIG', 'GET', 'maxmemory'),
+        (0, 'EXEC'),
+        (0, 'MULTI'), (0, 'GET'), (0, 'EXEC'), (0, 'EXEC'), (0, 'EXEC', 'x'),
+        (4, 'SET', 'k', 'v'), (4, 'EXEC'), (4, 'MULTI'), (4, 'EXEC'),
+        (0, 'RESET'), (0, 'QUIT'),
+    ]
+    lines = compare_monitored(steps, extra=('--requirepass', PW), password=PW)
+    text = b'\n'.join(lines)
+    check(PW.encode() not in text, 'the password appears in MONITOR output')
+    check(b'(redacted)' in text, 'nothing was redacted')
+    check(b'"CONFIG"' not in text, 'CONFIG appears in MONITOR output')
+
+
+def defect12b_monitor_in_multi():
+    """MULTI, MONITOR, EXEC: MONITOR is queued and EXEC answers *1 with
+    -ERR MONITOR isn't allowed for DENY BLOCKING client; the connection stays
+    a normal client (its next reply is its own, not a monitor line)."""
+    steps = [(0, 'MULTI'), (0, 'MONITOR'), (0, 'SET', 'k', 'v'), (0, 'EXEC'),
+             (1, 'PING'), (1, 'SET', 'k', 'w'), (0, 'GET', 'k'), (0, 'PING'),
+             (0, 'MULTI'), (0, 'MONITOR'), (0, 'MONITOR'), (0, 'EXEC'), (1, 'ECHO', 'x'),
+             (0, 'ECHO', 'still normal')]
+    compare_monitored(steps)
+    k, r = both()
+    try:
+        for srv in (k, r):
+            with srv.client() as a, srv.client() as b:
+                rep = pipeline(a, [('MULTI',), ('MONITOR',), ('EXEC',)])
+                check(rep[2] == b"*1\r\n-ERR MONITOR isn't allowed for DENY BLOCKING client\r\n",
+                      '%s: EXEC answered %s' % (srv.name, escape(rep[2])))
+                b.cmd('SET', 'k', 'from-b')
+                got = a.cmd('GET', 'k')
+                check(got == b'$6\r\nfrom-b\r\n',
+                      '%s: after EXEC the client got %s (a monitor line?)'
+                      % (srv.name, escape(got)))
+    finally:
+        k.stop()
+        r.stop()
+
+
+def defect12c_execabort_noauth():
+    """With requirepass, EXEC before AUTH answers -EXECABORT Transaction
+    discarded because of: NOAUTH Authentication required. (MULTI itself gets
+    -NOAUTH), byte for byte as redis-server, in every order tried."""
+    seqs = [
+        [(0, 'EXEC')],
+        [(0, 'MULTI'), (0, 'EXEC')],
+        [(0, 'MULTI'), (0, 'SET', 'a', '1'), (0, 'EXEC'), (0, 'AUTH', PW), (0, 'EXEC'),
+         (0, 'GET', 'a')],
+        [(0, 'WATCH', 'a'), (0, 'EXEC', 'x'), (0, 'AUTH', PW), (0, 'EXEC', 'x'),
+         (0, 'MULTI'), (0, 'SET', 'a', '1'), (0, 'EXEC', 'x'), (0, 'EXEC'), (0, 'GET', 'a')],
+        [(0, 'AUTH', PW), (0, 'MULTI'), (0, 'SET', 'a', '2'),
+         (1, 'CONFIG', 'SET', 'requirepass', PW), (0, 'EXEC'), (0, 'GET', 'a')],
+        [(0, 'HELLO', '3'), (0, 'EXEC'), (0, 'DISCARD'), (0, 'AUTH', PW), (0, 'DISCARD'),
+         (0, 'EXEC')],
+    ]
+    k, r = both(('--requirepass', PW), ('--requirepass', PW))
+    try:
+        bad = False
+        for seq in seqs:
+            outs = []
+            for srv in (k, r):
+                with srv.client() as a:
+                    a.cmd('AUTH', PW)
+                    a.cmd('FLUSHALL')
+                clients = {}
+                out = []
+                for step in seq:
+                    i, args = step[0], step[1:]
+                    if i not in clients:
+                        clients[i] = srv.client()
+                        if i > 0:
+                            clients[i].cmd('AUTH', PW)
+                    out.append(clients[i].cmd(*args))
+                for c in clients.values():
+                    c.close()
+                outs.append(out)
+            for st, a, b in zip(seq, outs[0], outs[1]):
+                if a != b:
+                    bad = True
+                    harness.log('%r: kvsd %s redis %s' % (st, escape(a), escape(b)))
+        check(not bad, 'kvsd differs from redis-server (see above)')
+        with k.client() as a:
+            got = a.cmd('EXEC')
+            check(got == b'-EXECABORT Transaction discarded because of: NOAUTH '
+                  b'Authentication required.\r\n', 'EXEC before AUTH: %s' % escape(got))
+    finally:
+        k.stop()
+        r.stop()
+
+
 TESTS = {
     'defect8_avg_ttl_flush': defect8_avg_ttl_flush,
+    'defect10_monitor_redacts': defect10_monitor_redacts,
+    'defect12b_monitor_in_multi': defect12b_monitor_in_multi,
+    'defect12c_execabort_noauth': defect12c_execabort_noauth,
 }
 
 
