@@ -25,7 +25,9 @@
  *  - client-query-buffer-limit after each read (close, as Redis);
  *  - CLIENT PAUSE: the command waits in the buffer until the pause ends.
  * During shutdown (net_drain) nothing more is read: the buffered commands run,
- * the replies are flushed, and the run reports -1 to close.
+ * the replies are flushed, and the run reports -1 to close — except that a
+ * command CLIENT PAUSE holds back never runs (Redis exits without running
+ * it): the connection closes at it.
  */
 #include "net/conn.h"
 #include "concurrency/mem.h"
@@ -444,8 +446,17 @@ static enum proc_stop conn_process(struct conn *c, struct worker *w, long *budge
 				c->argv[i] = resp_req_argp(&c->req, base, i);
 				c->argl[i] = c->req.argv[i].len;
 			}
-			if (!atomic_load_explicit(&net_limits_g.draining, memory_order_relaxed) &&
-			    pause_blocks(c->req.argc, c->argv, c->argl)) {
+			if (pause_blocks(c->req.argc, c->argv, c->argl)) {
+				if (atomic_load_explicit(&net_limits_g.draining,
+							 memory_order_relaxed)) {
+					/* shutdown while paused: as Redis, the paused
+					 * command never runs (nor what follows it); the
+					 * replies made before it are flushed, then the
+					 * connection closes */
+					c->flags |= CONN_F_CLOSE_AFTER_REPLY;
+					why = PROC_CLOSE;
+					break;
+				}
 				/* leave it parsed-but-unrun: the parser state is reset so
 				 * the same bytes parse again when the pause ends */
 				resp_req_deinit(&c->req);

@@ -313,10 +313,51 @@ def defect12c_execabort_noauth():
         r.stop()
 
 
+# ------------------------------------------------------------------ defect 12a
+
+def read_to_eof(c, timeout=10.0):
+    data, closed = c.read_until_eof(timeout)
+    check(closed, 'the connection was not closed within %.0f s' % timeout)
+    return data
+
+
+def defect12a_pause_sigterm():
+    """CLIENT PAUSE then SIGTERM: the commands the pause holds back never run
+    (Redis exits without running them); a GET that PAUSE WRITE lets through
+    is answered. The client sees exactly what redis-server's sees, then EOF."""
+    cases = [
+        ('ALL', [('GET', 'k'), ('SET', 'k', 'after'), ('INCR', 'cnt')]),
+        ('WRITE', [('GET', 'k'), ('SET', 'k', 'after'), ('GET', 'k')]),
+    ]
+    for mode, cmds in cases:
+        seen = {}
+        for srv in both():
+            try:
+                with srv.client() as a, srv.client() as b:
+                    check(a.cmd('SET', 'k', 'before') == b'+OK\r\n', 'SET')
+                    check(a.cmd('CLIENT', 'PAUSE', '20000', mode) == b'+OK\r\n', 'PAUSE')
+                    b.send(b''.join(encode(*x) for x in cmds))
+                    time.sleep(0.3)
+                    t0 = time.time()
+                    srv.proc.send_signal(signal.SIGTERM)
+                    seen[srv.name] = read_to_eof(b)
+                    rc = srv.proc.wait(15)
+                    harness.log('%s PAUSE %s: client got %s, exit %d after %.2f s'
+                                % (srv.name, mode, escape(seen[srv.name]), rc,
+                                   time.time() - t0))
+                    check(rc == 0, '%s: exit status %d' % (srv.name, rc))
+            finally:
+                srv.stop()
+        check(seen['kvsd'] == seen['redis'],
+              'PAUSE %s then SIGTERM: kvsd client got %s, redis client %s'
+              % (mode, escape(seen['kvsd']), escape(seen['redis'])))
+
+
 TESTS = {
     'defect8_avg_ttl_flush': defect8_avg_ttl_flush,
     'defect10_monitor_redacts': defect10_monitor_redacts,
     'defect12b_monitor_in_multi': defect12b_monitor_in_multi,
+    'defect12a_pause_sigterm': defect12a_pause_sigterm,
     'defect12c_execabort_noauth': defect12c_execabort_noauth,
 }
 
