@@ -353,12 +353,47 @@ def defect12a_pause_sigterm():
               % (mode, escape(seen['kvsd']), escape(seen['redis'])))
 
 
+# ------------------------------------------------------------------ defect 12f
+
+EMPTY_LINE = 'the dataset starts empty'
+
+
+def defect12f_startup_log_empty():
+    """kvsd has no persistence: every start-up says in its log that the
+    dataset starts empty (where Redis logs what it loaded), and it is."""
+    logdir = tempfile.mkdtemp(prefix='kvsd-log-')
+    log = os.path.join(logdir, 'kvsd.log')
+    srv = harness.kvsd_server(['--loglevel', 'notice', '--logfile', log])
+    try:
+        for start in (1, 2):
+            srv.start()
+            with srv.client() as c:
+                check(c.cmd('DBSIZE') == b':0\r\n', 'start %d: DBSIZE is not 0' % start)
+                c.cmd('SET', 'k', 'v')
+            check(srv.stop() == 0, 'start %d: exit status' % start)
+            with open(log) as f:
+                text = f.read()
+            starts = text.count('Server initialized')
+            said = [ln for ln in text.splitlines() if EMPTY_LINE in ln]
+            check(starts == start, 'start %d: %d start-ups in the log' % (start, starts))
+            check(len(said) == start,
+                  'start %d: the log says %d times that the dataset starts empty:\n%s'
+                  % (start, len(said), text))
+        harness.log(said[-1])
+    finally:
+        srv.stop()
+        for f in os.listdir(logdir):
+            os.unlink(os.path.join(logdir, f))
+        os.rmdir(logdir)
+
+
 TESTS = {
     'defect8_avg_ttl_flush': defect8_avg_ttl_flush,
     'defect10_monitor_redacts': defect10_monitor_redacts,
     'defect12b_monitor_in_multi': defect12b_monitor_in_multi,
     'defect12a_pause_sigterm': defect12a_pause_sigterm,
     'defect12c_execabort_noauth': defect12c_execabort_noauth,
+    'defect12f_startup_log_empty': defect12f_startup_log_empty,
 }
 
 
