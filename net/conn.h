@@ -75,6 +75,14 @@ struct conn {
 	const char **argv; /* dispatch arguments, reused */
 	size_t *argl;
 	int argv_cap;
+	/* runner only (conn.c): bulks of NET_BIG_ARG bytes or more of the
+	 * request being read, each in an allocation of its own; the last one
+	 * may still be filling */
+	struct conn_bigarg *big;
+	int nbig, big_cap;
+	size_t big_bytes; /* received into them so far */
+	size_t held;	  /* parsed request waiting for CLIENT PAUSE: its bytes */
+	size_t qb_alloc;  /* Redis's query buffer allocation, mirrored: sizes reads */
 
 	/* session — read and written by the server through dispatch. resp, db
 	 * and last_cmd: written only by the runner, also read by CLIENT LIST on

@@ -24,6 +24,7 @@
 #ifndef KVSD_NET_H
 #define KVSD_NET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -138,6 +139,20 @@ void net_monitor_start(struct conn *c);
  * and calls it on c's runner after the command ran. One relaxed load when no
  * client monitors. */
 void net_monitor_feed(struct conn *c, int argc, const char **argv, const size_t *argl);
+
+/*
+ * Large arguments without a copy. A bulk argument of NET_BIG_ARG bytes or
+ * more (Redis's PROTO_MBULK_BIG_ARG) arrives in an allocation of its own
+ * (mem_alloc), starting with the argument's bytes. During dispatch, on the
+ * connection's runner: net_arg_adoptable() says whether argv pointer arg is
+ * such an allocation that net still owns; net_arg_adopt() hands it over —
+ * net will not free it, the caller frees it with mem_free (typically with an
+ * entry built around it). Until dispatch returns, net still reads the
+ * arguments: adopt only what stays valid that long.
+ */
+#define NET_BIG_ARG (32 * 1024)
+bool net_arg_adoptable(struct conn *c, const char *arg);
+void net_arg_adopt(struct conn *c, const char *arg);
 
 /* Statistics for INFO. */
 struct net_stats {
