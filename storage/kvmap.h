@@ -59,9 +59,9 @@ struct kv_entry {
 	uint32_t klen : 30;  /* key bytes */
 	uint32_t prefix : 1; /* allocation starts 40 bytes earlier (URCU node); entry.c only */
 	uint32_t ext : 1;    /* the value is elsewhere: data holds its address after the key */
-	uint32_t vlen : 30; /* value bytes */
-	uint32_t type : 2;  /* enum kv_type */
-	char data[];	    /* klen key bytes, then vlen value bytes (no terminator) */
+	uint32_t vlen : 30;  /* value bytes */
+	uint32_t type : 2;   /* enum kv_type */
+	char data[];	     /* klen key bytes, then vlen value bytes (no terminator) */
 };
 
 static inline const char *kv_entry_key(const struct kv_entry *e)
