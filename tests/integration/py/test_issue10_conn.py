@@ -13,7 +13,6 @@ import os
 import re
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,15 +38,17 @@ def both(extra_kvsd=(), extra_redis=()):
             harness.redis_server(list(extra_redis)).start())
 
 
+def stop_both(k, r):
+    """Stops both; kvsd must exit 0 after SIGTERM (under the sanitizers a leak
+    or an error report makes it exit otherwise)."""
+    rc = k.stop()
+    r.stop()
+    check(rc == 0, 'kvsd exit status %r after SIGTERM (want 0)' % rc)
+
+
 def pipeline(c, cmds):
     c.send(b''.join(encode(*a) for a in cmds))
     return c.read_replies(len(cmds))
-
-
-def info_field(c, section, field):
-    r = harness.parse(c.cmd('INFO', section)).decode()
-    m = re.search(r'(?:^|[,\r\n])' + re.escape(field) + r'=?:?([^,\r\n]*)', r)
-    return m.group(1) if m else None
 
 
 # ------------------------------------------------------------------ defect 8
@@ -112,9 +113,11 @@ def defect8_avg_ttl_flush():
                     v = wait_avg_ttl(c, lambda v: v > 0, '> 0')
                     check(v <= 10000, '%s: avg_ttl=%d after PERSIST of the only TTL key '
                           'and SET EX 10 (want <= 10000)' % (srv.name, v))
-    finally:
+    except BaseException:
         k.stop()
         r.stop()
+        raise
+    stop_both(k, r)
 
 
 # ------------------------------------------------------------------ MONITOR
@@ -180,9 +183,11 @@ def compare_monitored(steps, extra=(), password=None):
     k, r = both(extra, extra)
     try:
         (kr, kl), (rr, rl) = run_monitored(k, steps, password), run_monitored(r, steps, password)
-    finally:
+    except BaseException:
         k.stop()
         r.stop()
+        raise
+    stop_both(k, r)
     bad = False
     for st, a, b in zip(steps, kr, rr):
         if a != b:
@@ -257,9 +262,11 @@ def defect12b_monitor_in_multi():
                 check(got == b'$6\r\nfrom-b\r\n',
                       '%s: after EXEC the client got %s (a monitor line?)'
                       % (srv.name, escape(got)))
-    finally:
+    except BaseException:
         k.stop()
         r.stop()
+        raise
+    stop_both(k, r)
 
 
 def defect12c_execabort_noauth():
@@ -308,9 +315,11 @@ def defect12c_execabort_noauth():
             got = a.cmd('EXEC')
             check(got == b'-EXECABORT Transaction discarded because of: NOAUTH '
                   b'Authentication required.\r\n', 'EXEC before AUTH: %s' % escape(got))
-    finally:
+    except BaseException:
         k.stop()
         r.stop()
+        raise
+    stop_both(k, r)
 
 
 # ------------------------------------------------------------------ defect 12a
@@ -392,9 +401,11 @@ def defect12d_inline_limit():
                 check(got[0] == b'+PONG\r\n' and got[1].startswith(b'$71680\r\n')
                       and got[2] == b'+PONG\r\n',
                       '%s: pipelined 70 KB line: %s' % (srv.name, [escape(x, 30) for x in got]))
-    finally:
+    except BaseException:
         k.stop()
         r.stop()
+        raise
+    stop_both(k, r)
 
 
 # ------------------------------------------------------------------ defect 12e
@@ -442,9 +453,11 @@ def defect12e_big_value_rss():
     try:
         kh, ks = big_set(k, size)
         rh, rs = big_set(r, size)
-    finally:
+    except BaseException:
         k.stop()
         r.stop()
+        raise
+    stop_both(k, r)
     harness.log('512 MB SET: kvsd peak RSS %d MB in %.1f s, redis-server %d MB in %.1f s '
                 '(shared machine)' % (kh // 1024, ks, rh // 1024, rs))
     check(kh < 1300 * 1024, 'kvsd peak RSS %d MB for a 512 MB SET (bound 1300 MB)'
