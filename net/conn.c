@@ -23,9 +23,30 @@
  *  - client-output-buffer-limit (normal class): over hard → close at once;
  *    over soft for soft-seconds → close;
  *  - client-query-buffer-limit after each read (close, as Redis);
- *  - CLIENT PAUSE: the command waits in the buffer until the pause ends.
+ *  - CLIENT PAUSE: the command waits, parsed, until the pause ends.
  * During shutdown (net_drain) nothing more is read: the buffered commands run,
- * the replies are flushed, and the run reports -1 to close.
+ * the replies are flushed, and the run reports -1 to close — except that a
+ * command CLIENT PAUSE holds back never runs (Redis exits without running
+ * it): the connection closes at it.
+ *
+ * Reads are sized as Redis 7.0's readQueryFromClient() sizes them: whether an
+ * over-long inline request is refused depends on how many bytes one read
+ * returns (resp.h), so kvsd reads, at each step, what Redis would. It mirrors
+ * the allocation of Redis's query buffer (qb_alloc) as sds grows it under
+ * jemalloc: 16 KB per read while that allocation is under 16 KB, then
+ * whatever the greedily grown allocation has room for (kvsd's own buffer
+ * grows its own way; the mirror only bounds the read). The mirror restarts
+ * from nothing when kvsd frees an idle buffer, where Redis's cron would trim
+ * its own.
+ *
+ * Large bulks: once the header of a bulk of NET_BIG_ARG bytes or more is
+ * parsed and its payload is still arriving, the payload goes to an
+ * allocation of its own and is read straight into it (no more than it needs,
+ * as Redis does for such arguments), then handed to the parser
+ * (resp_req_put_bulk). The server may adopt that allocation as the stored
+ * value (net_arg_adopt): a 512 MB SET then holds 512 MB, not a query buffer
+ * copy beside the value. Allocations nobody adopted are freed after the
+ * command.
  */
 #include "net/conn.h"
 #include "concurrency/mem.h"
@@ -44,9 +65,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#define READ_CHUNK	(16 * 1024)
-#define RUN_BYTE_BUDGET (1024 * 1024)
-#define OUT_FLUSH_AT	(64 * 1024)
+#define REDIS_IOBUF_LEN	 (16 * 1024)   /* PROTO_IOBUF_LEN: Redis's read size */
+#define SDS_MAX_PREALLOC (1024 * 1024) /* sds greedy growth stops doubling here */
+#define RUN_BYTE_BUDGET	 (1024 * 1024)
+#define OUT_FLUSH_AT	 (64 * 1024)
+
+struct conn_bigarg {
+	char *p;      /* mem_alloc(need) */
+	size_t need;  /* the bulk's bytes and its CRLF */
+	size_t got;   /* received so far */
+	bool adopted; /* the server owns p now */
+};
+
+static void big_release(struct conn *c);
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct conn *registry;
@@ -104,7 +135,9 @@ struct conn *conn_create(int fd, int is_unix)
 	atomic_init(&c->st_events, 0);
 	atomic_init(&c->st_monitor, 0);
 	resp_req_init(&c->req);
-	c->resp = 2;
+	atomic_init(&c->resp, 2);
+	atomic_init(&c->db, 0);
+	atomic_init(&c->last_cmd, NULL);
 	c->ctime_ms = now_ms();
 	atomic_init(&c->last_ms, c->ctime_ms);
 	if (is_unix) {
@@ -182,7 +215,7 @@ void conn_set_name(struct conn *c, const char *name, size_t len)
 size_t conn_describe(struct conn *c, char *buf, size_t size, int64_t now)
 {
 	int64_t last = atomic_load_explicit(&c->last_ms, memory_order_relaxed);
-	const char *cmd = c->last_cmd ? c->last_cmd : "NULL";
+	const char *cmd = conn_last_cmd(c) ? conn_last_cmd(c) : "NULL";
 	int n;
 
 	/* relaxed: mirrors the runner updates after each run; statistics */
@@ -200,9 +233,10 @@ size_t conn_describe(struct conn *c, char *buf, size_t size, int64_t now)
 		     "user=default redir=-1 resp=%d",
 		     (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
 		     (long long)((now - c->ctime_ms) / 1000), (long long)((now - last) / 1000),
-		     mon ? "O" : "N", c->db, (unsigned long long)qbuf, (unsigned long long)qbuf,
-		     (unsigned long long)omem, (unsigned long long)(sizeof(*c) + qbuf + omem),
-		     events ? "rw" : "r", cmd, c->resp);
+		     mon ? "O" : "N", conn_db(c), (unsigned long long)qbuf,
+		     (unsigned long long)qbuf, (unsigned long long)omem,
+		     (unsigned long long)(sizeof(*c) + qbuf + omem), events ? "rw" : "r", cmd,
+		     conn_resp(c));
 	if (n < 0)
 		return 0;
 	return (size_t)n < size ? (size_t)n : size - 1;
@@ -290,6 +324,8 @@ void conn_close(struct conn *c)
 	buf_deinit(&c->in);
 	buf_deinit(&c->out);
 	buf_deinit(&c->mon_pending);
+	big_release(c);
+	mem_free(c->big);
 	mem_free(c->argv);
 	mem_free(c->argl);
 	mem_free(c->name);
@@ -351,6 +387,139 @@ static int conn_flush(struct conn *c, struct worker *w)
 	c->flags &= ~CONN_F_WANT_WRITE;
 	buf_shrink_idle(&c->out, 64 * 1024);
 	return 0;
+}
+
+/* ---- read sizes: Redis 7.0's query buffer, mirrored ------------------- */
+
+/* jemalloc's size class for n bytes: four classes per doubling above 128 */
+static size_t je_size_class(size_t n)
+{
+	size_t x, delta;
+	int p;
+
+	if (n <= 8)
+		return 8;
+	if (n <= 128)
+		return (n + 15) & ~(size_t)15;
+	x = n - 1;
+	p = 63 - __builtin_clzll((unsigned long long)x);
+	delta = (size_t)1 << (p - 2);
+	return (x / delta + 1) * delta;
+}
+
+/* sdsalloc() of an sds grown to hold len bytes: the allocator's usable size
+ * less the header (whose size depends on len, sdsReqType) and the NUL,
+ * capped at what that header can record */
+static size_t sds_alloc_for(size_t len)
+{
+	size_t hdr, max, usable;
+
+	if (len < 256) {
+		hdr = 3, max = 255; /* type 8 (type 5 is never used for growth) */
+	} else if (len < 65536) {
+		hdr = 5, max = 65535;
+	} else if ((unsigned long long)len < (1ULL << 32)) {
+		hdr = 9, max = (size_t)UINT32_MAX;
+	} else {
+		hdr = 17, max = SIZE_MAX;
+	}
+	usable = je_size_class(len + hdr + 1) - hdr - 1;
+	return usable < max ? usable : max;
+}
+
+/*
+ * How many bytes the next read may take: readQueryFromClient()'s readlen.
+ * While Redis's buffer is under PROTO_IOBUF_LEN it grows by exactly 16 KB
+ * (sdsMakeRoomForNonGreedy) and reads 16 KB; after that it grows greedily
+ * (sdsMakeRoomFor: the needed size doubled, or plus 1 MB past 1 MB) and reads
+ * all the room it has. `len` is what is still unparsed, as Redis trims the
+ * parsed prefix before reading again.
+ */
+static size_t read_window(struct conn *c)
+{
+	size_t len = buf_pending(&c->in);
+
+	if (c->qb_alloc < REDIS_IOBUF_LEN) {
+		if (c->qb_alloc < len + REDIS_IOBUF_LEN)
+			c->qb_alloc = sds_alloc_for(len + REDIS_IOBUF_LEN);
+		return REDIS_IOBUF_LEN;
+	}
+	if (c->qb_alloc < len + REDIS_IOBUF_LEN) {
+		size_t want = len + REDIS_IOBUF_LEN;
+
+		want = want < SDS_MAX_PREALLOC ? want * 2 : want + SDS_MAX_PREALLOC;
+		c->qb_alloc = sds_alloc_for(want);
+	}
+	return c->qb_alloc - len;
+}
+
+/* ---- large bulks in allocations of their own --------------------------- */
+
+static struct conn_bigarg *big_filling(struct conn *c)
+{
+	struct conn_bigarg *b = c->nbig ? &c->big[c->nbig - 1] : NULL;
+
+	return b && b->got < b->need ? b : NULL;
+}
+
+/*
+ * After RESP_INCOMPLETE: if a bulk of NET_BIG_ARG bytes or more has its
+ * header parsed, move what arrived of its payload (everything after its
+ * start: the parse is incomplete) to an allocation of its own; the reads
+ * that follow go there until it is complete.
+ */
+static void big_divert(struct conn *c)
+{
+	long long bulk = resp_req_bulk_pending(&c->req);
+	size_t start = resp_req_bulk_start(&c->req), have;
+	struct conn_bigarg *b;
+
+	if (bulk < NET_BIG_ARG || big_filling(c))
+		return;
+	have = buf_pending(&c->in) - start;
+	if (c->nbig == c->big_cap) {
+		c->big_cap = c->big_cap ? 2 * c->big_cap : 2;
+		c->big = mem_realloc(c->big, sizeof(*c->big) * (size_t)c->big_cap);
+	}
+	b = &c->big[c->nbig++];
+	b->need = (size_t)bulk + 2;
+	b->p = mem_alloc(b->need);
+	b->got = have;
+	b->adopted = false;
+	memcpy(b->p, c->in.data + c->in.rpos + start, have);
+	c->in.len -= have;
+	c->big_bytes += have;
+}
+
+/* The request these bulks belonged to is done (or the connection closes). */
+static void big_release(struct conn *c)
+{
+	for (int i = 0; i < c->nbig; i++)
+		if (!c->big[i].adopted)
+			mem_free(c->big[i].p);
+	c->nbig = 0;
+	c->big_bytes = 0;
+}
+
+static struct conn_bigarg *big_find(struct conn *c, const char *arg)
+{
+	for (int i = 0; i < c->nbig; i++)
+		if (c->big[i].p == arg && !c->big[i].adopted && c->big[i].got == c->big[i].need)
+			return &c->big[i];
+	return NULL;
+}
+
+bool net_arg_adoptable(struct conn *c, const char *arg)
+{
+	return big_find(c, arg) != NULL;
+}
+
+void net_arg_adopt(struct conn *c, const char *arg)
+{
+	struct conn_bigarg *b = big_find(c, arg);
+
+	KV_ASSERT(b != NULL);
+	b->adopted = true;
 }
 
 static void ensure_argv(struct conn *c, int argc)
@@ -426,9 +595,18 @@ static enum proc_stop conn_process(struct conn *c, struct worker *w, long *budge
 			why = PROC_PAUSED;
 			break;
 		}
-		st = resp_req_parse(&c->req, base, buf_pending(&c->in), &used);
-		if (st == RESP_INCOMPLETE)
+		if (c->held) {
+			/* parsed before CLIENT PAUSE held it back: run it now */
+			used = c->held;
+			c->held = 0;
+			st = RESP_OK;
+		} else {
+			st = resp_req_parse(&c->req, base, buf_pending(&c->in), &used);
+		}
+		if (st == RESP_INCOMPLETE) {
+			big_divert(c);
 			break;
+		}
 		if (st != RESP_OK) {
 			reply_error(c, c->req.err);
 			c->flags |= CONN_F_CLOSE_AFTER_REPLY;
@@ -441,20 +619,27 @@ static enum proc_stop conn_process(struct conn *c, struct worker *w, long *budge
 				c->argv[i] = resp_req_argp(&c->req, base, i);
 				c->argl[i] = c->req.argv[i].len;
 			}
-			if (!atomic_load_explicit(&net_limits_g.draining, memory_order_relaxed) &&
-			    pause_blocks(c->req.argc, c->argv, c->argl)) {
-				/* leave it parsed-but-unrun: the parser state is reset so
-				 * the same bytes parse again when the pause ends */
-				resp_req_deinit(&c->req);
-				resp_req_init(&c->req);
+			if (pause_blocks(c->req.argc, c->argv, c->argl)) {
+				if (atomic_load_explicit(&net_limits_g.draining,
+							 memory_order_relaxed)) {
+					/* shutdown while paused: as Redis, the paused
+					 * command never runs (nor what follows it); the
+					 * replies made before it are flushed, then the
+					 * connection closes */
+					c->flags |= CONN_F_CLOSE_AFTER_REPLY;
+					why = PROC_CLOSE;
+					break;
+				}
+				/* keep it parsed (its large bulks may live outside
+				 * the buffer): the next run starts with it */
+				c->held = used;
 				atomic_store_explicit(&c->pause_wait, 1, memory_order_relaxed);
 				why = PROC_PAUSED;
 				break;
 			}
 			net_opts_g.dispatch(c, c->req.argc, c->argv, c->argl);
-			/* relaxed: a hint; monitor_feed takes the monitor lock */
-			if (atomic_load_explicit(&net_monitors, memory_order_relaxed) > 0)
-				monitor_feed(c, c->req.argc, c->argv, c->argl);
+			if (c->nbig)
+				big_release(c);
 			ncmd++;
 			(*budget)--;
 			c->req.auth_required = !c->authenticated;
@@ -478,7 +663,8 @@ static enum proc_stop conn_process(struct conn *c, struct worker *w, long *budge
 static void publish_mirrors(struct conn *c)
 {
 	/* relaxed: statistics for CLIENT LIST on other threads */
-	atomic_store_explicit(&c->st_qbuf, buf_pending(&c->in), memory_order_relaxed);
+	atomic_store_explicit(&c->st_qbuf, buf_pending(&c->in) + c->big_bytes,
+			      memory_order_relaxed);
 	atomic_store_explicit(&c->st_omem, buf_pending(&c->out), memory_order_relaxed);
 	atomic_store_explicit(&c->st_events, (c->flags & CONN_F_WANT_WRITE) != 0,
 			      memory_order_relaxed);
@@ -530,17 +716,28 @@ static int conn_run_once(struct conn *c, struct worker *w)
 			break;
 		}
 		{
-			size_t want = READ_CHUNK;
+			struct conn_bigarg *b = big_filling(c);
 			long long qlimit;
 			ssize_t n;
 
-			/* A large bulk announced by its header: make room for it at once. */
-			if (c->req.bulk > READ_CHUNK)
-				want = (size_t)c->req.bulk + 2;
-			buf_reserve(&c->in, want);
-			n = read(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len);
+			if (b) {
+				/* exactly what the large bulk still lacks */
+				n = read(c->fd, b->p + b->got, b->need - b->got);
+			} else {
+				size_t want = read_window(c);
+
+				buf_reserve(&c->in, want);
+				n = read(c->fd, c->in.data + c->in.len, want);
+			}
 			if (n > 0) {
-				c->in.len += (size_t)n;
+				if (b) {
+					b->got += (size_t)n;
+					c->big_bytes += (size_t)n;
+					if (b->got == b->need)
+						resp_req_put_bulk(&c->req, b->p);
+				} else {
+					c->in.len += (size_t)n;
+				}
 				bytes = (size_t)n >= bytes ? 0 : bytes - (size_t)n;
 				/* relaxed: statistics / idle clock read by the cron only */
 				atomic_fetch_add_explicit(&w->st.in_bytes, (uint64_t)n,
@@ -550,7 +747,7 @@ static int conn_run_once(struct conn *c, struct worker *w)
 							      memory_order_relaxed);
 				/* As Redis: checked after each read, before running anything
 				 * in it; the client is closed without a reply. */
-				if ((long long)buf_pending(&c->in) > qlimit)
+				if ((long long)(buf_pending(&c->in) + c->big_bytes) > qlimit)
 					return -1;
 				continue;
 			}
@@ -572,8 +769,10 @@ static int conn_run_once(struct conn *c, struct worker *w)
 	if (draining && !more && buf_pending(&c->out) == 0 && !(c->flags & CONN_F_OUT_PAUSED) &&
 	    !atomic_load_explicit(&c->pause_wait, memory_order_relaxed))
 		return -1; /* shutdown: everything read has run and been written */
-	if (buf_pending(&c->in) == 0)
+	if (buf_pending(&c->in) == 0 && c->in.cap > 64 * 1024) {
 		buf_shrink_idle(&c->in, 64 * 1024);
+		c->qb_alloc = 0; /* as Redis's cron trims an idle query buffer */
+	}
 	return more;
 }
 

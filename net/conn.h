@@ -22,9 +22,12 @@
  * through the atomic `kill` word and conn_schedule().
  *
  * Threads: fields under "session" and the buffers are touched only by the
- * thread running the connection. `name` is also read by CLIENT LIST from
- * other threads: it changes only under the registry lock (conn_set_name).
- * Statistics fields are relaxed atomics (they publish nothing).
+ * thread running the connection. CLIENT LIST / CLIENT INFO (conn_describe)
+ * read some of them from other threads: `name` changes only under the
+ * registry lock (conn_set_name); `resp`, `db` and `last_cmd` are atomics
+ * behind the accessors below; buffer sizes and flags are published as
+ * relaxed mirrors after each run. Statistics fields are relaxed atomics
+ * (they publish nothing).
  * Ownership: the worker frees a connection when it closes; dispatch must not
  * keep the pointer past its return.
  */
@@ -72,16 +75,26 @@ struct conn {
 	const char **argv; /* dispatch arguments, reused */
 	size_t *argl;
 	int argv_cap;
+	/* runner only (conn.c): bulks of NET_BIG_ARG bytes or more of the
+	 * request being read, each in an allocation of its own; the last one
+	 * may still be filling */
+	struct conn_bigarg *big;
+	int nbig, big_cap;
+	size_t big_bytes; /* received into them so far */
+	size_t held;	  /* parsed request waiting for CLIENT PAUSE: its bytes */
+	size_t qb_alloc;  /* Redis's query buffer allocation, mirrored: sizes reads */
 
-	/* session — read and written by the server through dispatch */
-	int resp;	      /* protocol version: 2 or 3 */
-	int authenticated;    /* AUTH/HELLO passed (or no password configured) */
-	int db;		      /* SELECTed database (always 0) */
-	const char *last_cmd; /* static name of the last command, for CLIENT LIST */
-	char *name;	      /* CLIENT SETNAME; NULL if none; see conn_set_name */
-	void *multi;	      /* server/multi.c's MULTI/WATCH state; freed by net_opts.conn_close */
-	char addr[64];	      /* peer "ip:port" or "/path:0" */
-	char laddr[64];	      /* local "ip:port" */
+	/* session — read and written by the server through dispatch. resp, db
+	 * and last_cmd: written only by the runner, also read by CLIENT LIST on
+	 * other threads; use the conn_resp() ... accessors below */
+	_Atomic int resp;		/* protocol version: 2 or 3 */
+	int authenticated;		/* AUTH/HELLO passed (or no password configured) */
+	_Atomic int db;			/* SELECTed database (always 0) */
+	_Atomic(const char *) last_cmd; /* static name of the last command, for CLIENT LIST */
+	char *name;			/* CLIENT SETNAME; NULL if none; see conn_set_name */
+	void *multi;	/* server/multi.c's MULTI/WATCH state; freed by net_opts.conn_close */
+	char addr[64];	/* peer "ip:port" or "/path:0" */
+	char laddr[64]; /* local "ip:port" */
 	int64_t ctime_ms;
 	_Atomic int64_t last_ms; /* last interaction; read by the idle-timeout cron */
 	_Atomic uint64_t ncmds;	 /* commands run; statistic */
@@ -107,6 +120,44 @@ struct conn {
 	struct buf mon_pending;
 	struct conn *mon_next;
 };
+
+/*
+ * Session words CLIENT LIST reads while the connection runs elsewhere. The
+ * runner is their only writer. Relaxed: each is one word read on its own —
+ * a describer needs only some value the runner stored, not an order with
+ * other fields — and none publishes other memory (last_cmd points to a
+ * command's static name).
+ */
+static inline int conn_resp(const struct conn *c)
+{
+	return atomic_load_explicit(&c->resp, memory_order_relaxed);
+}
+
+static inline void conn_set_resp(struct conn *c, int resp)
+{
+	atomic_store_explicit(&c->resp, resp, memory_order_relaxed);
+}
+
+static inline int conn_db(const struct conn *c)
+{
+	return atomic_load_explicit(&c->db, memory_order_relaxed);
+}
+
+static inline void conn_set_db(struct conn *c, int db)
+{
+	atomic_store_explicit(&c->db, db, memory_order_relaxed);
+}
+
+/* NULL before the first command (and after an unknown one) */
+static inline const char *conn_last_cmd(const struct conn *c)
+{
+	return atomic_load_explicit(&c->last_cmd, memory_order_relaxed);
+}
+
+static inline void conn_set_last_cmd(struct conn *c, const char *name)
+{
+	atomic_store_explicit(&c->last_cmd, name, memory_order_relaxed);
+}
 
 /* Sets or clears the client name (takes the registry lock). */
 void conn_set_name(struct conn *c, const char *name, size_t len);

@@ -3,7 +3,8 @@
  * CLIENT PAUSE / UNPAUSE, and the shutdown drain.
  *
  * MONITOR: a monitor connection is on a list under monitor_lock. A worker
- * that ran a command formats Redis's monitor line once and appends it to
+ * that ran a command (the server calls net_monitor_feed with what Redis
+ * would show) formats Redis's monitor line once and appends it to
  * each monitor's mon_pending buffer under the lock, then schedules the
  * monitor; the monitor's runner moves mon_pending into its reply buffer
  * (monitor_take). So a monitor's reply buffer is still written only by its
@@ -34,7 +35,6 @@ _Atomic int net_monitors;
 
 static pthread_mutex_t monitor_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct conn *monitors; /* under monitor_lock */
-static _Atomic(net_cmd_class_fn) monitor_shown;
 
 /* CLIENT PAUSE: relaxed — a deadline seen a moment late only delays a
  * command by that moment; publishes nothing */
@@ -52,12 +52,10 @@ static int64_t wall_ms(void)
 
 /* ---- MONITOR ------------------------------------------------------------ */
 
-void net_monitor_start(struct conn *c, net_cmd_class_fn shown)
+void net_monitor_start(struct conn *c)
 {
 	if (c->flags & CONN_F_MONITOR)
 		return;
-	/* relaxed: set once with the same function by every MONITOR */
-	atomic_store_explicit(&monitor_shown, shown, memory_order_relaxed);
 	c->flags |= CONN_F_MONITOR;
 	atomic_store_explicit(&c->st_monitor, 1, memory_order_relaxed);
 	pthread_mutex_lock(&monitor_lock);
@@ -133,24 +131,24 @@ static void append_repr(struct buf *b, const char *s, size_t n)
 	buf_append(b, "\"", 1);
 }
 
-void monitor_feed(struct conn *c, int argc, const char **argv, const size_t *argl)
+void net_monitor_feed(struct conn *c, int argc, const char **argv, const size_t *argl)
 {
-	net_cmd_class_fn shown = atomic_load_explicit(&monitor_shown, memory_order_relaxed);
 	struct buf line;
 	struct timeval tv;
 	char head[160];
 	int n;
 
-	if (shown && !shown(argc, argv, argl))
+	/* relaxed: a hint that saves formatting; the list is under the lock */
+	if (atomic_load_explicit(&net_monitors, memory_order_relaxed) == 0)
 		return;
 	gettimeofday(&tv, NULL);
 	if (c->flags & CONN_F_UNIX)
 		n = snprintf(head, sizeof(head), "+%ld.%06ld [%d unix:%s]", (long)tv.tv_sec,
-			     (long)tv.tv_usec, c->db,
+			     (long)tv.tv_usec, conn_db(c),
 			     net_opts_g.unixsocket ? net_opts_g.unixsocket : "");
 	else
 		n = snprintf(head, sizeof(head), "+%ld.%06ld [%d %s]", (long)tv.tv_sec,
-			     (long)tv.tv_usec, c->db, c->addr);
+			     (long)tv.tv_usec, conn_db(c), c->addr);
 	buf_init(&line);
 	buf_append(&line, head, (size_t)n);
 	for (int i = 0; i < argc; i++) {

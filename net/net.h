@@ -24,6 +24,7 @@
 #ifndef KVSD_NET_H
 #define KVSD_NET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -130,9 +131,28 @@ long net_client_kill(struct conn *self, uint64_t id, const char *addr, const cha
 typedef int (*net_cmd_class_fn)(int argc, const char **argv, const size_t *argl);
 void net_client_pause(int64_t until_ms, int all, net_cmd_class_fn is_write);
 void net_client_unpause(void);
-/* MONITOR: c starts receiving every command that `shown` accepts (installed
- * once; NULL shows all). */
-void net_monitor_start(struct conn *c, net_cmd_class_fn shown);
+/* MONITOR: c starts receiving the lines net_monitor_feed() sends. */
+void net_monitor_start(struct conn *c);
+/* Sends one command, as Redis's MONITOR line ("+<time> [<db> <addr>] "arg"
+ * ...", arguments quoted as sdscatrepr does), to every MONITOR client. The
+ * server decides what is shown (which commands, which arguments redacted)
+ * and calls it on c's runner after the command ran. One relaxed load when no
+ * client monitors. */
+void net_monitor_feed(struct conn *c, int argc, const char **argv, const size_t *argl);
+
+/*
+ * Large arguments without a copy. A bulk argument of NET_BIG_ARG bytes or
+ * more (Redis's PROTO_MBULK_BIG_ARG) arrives in an allocation of its own
+ * (mem_alloc), starting with the argument's bytes. During dispatch, on the
+ * connection's runner: net_arg_adoptable() says whether argv pointer arg is
+ * such an allocation that net still owns; net_arg_adopt() hands it over —
+ * net will not free it, the caller frees it with mem_free (typically with an
+ * entry built around it). Until dispatch returns, net still reads the
+ * arguments: adopt only what stays valid that long.
+ */
+#define NET_BIG_ARG (32 * 1024)
+bool net_arg_adoptable(struct conn *c, const char *arg);
+void net_arg_adopt(struct conn *c, const char *arg);
 
 /* Statistics for INFO. */
 struct net_stats {

@@ -117,7 +117,6 @@ struct worker *worker_self(void);
 void sched_submit(struct conn *c);
 
 /* control.c: MONITOR feed, CLIENT PAUSE */
-void monitor_feed(struct conn *c, int argc, const char **argv, const size_t *argl);
 void monitor_detach(struct conn *c);
 void monitor_take(struct conn *c); /* runner: moves fed lines to c->out */
 /* 1 if the command must wait for CLIENT PAUSE to end. */

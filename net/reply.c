@@ -149,7 +149,7 @@ void reply_bulk_ll(struct conn *c, long long v)
 
 void reply_null(struct conn *c)
 {
-	if (c->resp >= 3)
+	if (conn_resp(c) >= 3)
 		buf_append(&c->out, "_\r\n", 3);
 	else
 		buf_append(&c->out, "$-1\r\n", 5);
@@ -157,7 +157,7 @@ void reply_null(struct conn *c)
 
 void reply_null_array(struct conn *c)
 {
-	if (c->resp >= 3)
+	if (conn_resp(c) >= 3)
 		buf_append(&c->out, "_\r\n", 3);
 	else
 		buf_append(&c->out, "*-1\r\n", 5);
@@ -170,7 +170,7 @@ void reply_array(struct conn *c, long long n)
 
 void reply_map(struct conn *c, long long n)
 {
-	if (c->resp >= 3)
+	if (conn_resp(c) >= 3)
 		hdr(c, '%', n);
 	else
 		hdr(c, '*', n * 2);
@@ -178,7 +178,7 @@ void reply_map(struct conn *c, long long n)
 
 void reply_set(struct conn *c, long long n)
 {
-	hdr(c, c->resp >= 3 ? '~' : '*', n);
+	hdr(c, conn_resp(c) >= 3 ? '~' : '*', n);
 }
 
 void reply_double(struct conn *c, double d)
@@ -190,7 +190,7 @@ void reply_double(struct conn *c, double d)
 		n = snprintf(b, sizeof(b), "%s", d > 0 ? "inf" : "-inf");
 	else
 		n = snprintf(b, sizeof(b), "%.17g", d);
-	if (c->resp >= 3) {
+	if (conn_resp(c) >= 3) {
 		buf_append(&c->out, ",", 1);
 		buf_append(&c->out, b, (size_t)n);
 		buf_append(&c->out, "\r\n", 2);
@@ -201,7 +201,7 @@ void reply_double(struct conn *c, double d)
 
 void reply_bool(struct conn *c, int b)
 {
-	if (c->resp >= 3)
+	if (conn_resp(c) >= 3)
 		buf_append(&c->out, b ? "#t\r\n" : "#f\r\n", 4);
 	else
 		buf_append(&c->out, b ? ":1\r\n" : ":0\r\n", 4);
@@ -209,7 +209,7 @@ void reply_bool(struct conn *c, int b)
 
 void reply_verbatim(struct conn *c, const char *s, size_t n)
 {
-	if (c->resp < 3) {
+	if (conn_resp(c) < 3) {
 		reply_bulk(c, s, n);
 		return;
 	}

@@ -149,7 +149,18 @@ static void req_push_arg(struct resp_req *r, size_t off, size_t len, int in_scra
 	r->argv[r->argc].off = off;
 	r->argv[r->argc].len = len;
 	r->argv[r->argc].in_scratch = in_scratch;
+	r->argv[r->argc].ext = NULL;
 	r->argc++;
+}
+
+void resp_req_put_bulk(struct resp_req *r, const char *p)
+{
+	/* the bulk whose header was read; nothing of it is in the buffer */
+	req_push_arg(r, 0, (size_t)r->bulk, 0);
+	r->argv[r->argc - 1].ext = p;
+	r->scan = r->pos;
+	r->bulk = -1;
+	r->mbulk--;
 }
 
 enum line_result { LINE_FOUND, LINE_MORE, LINE_TOOBIG };
@@ -157,16 +168,16 @@ enum line_result { LINE_FOUND, LINE_MORE, LINE_TOOBIG };
 /*
  * Finds the terminator `ch` of the line starting at `start`, as strchr() on
  * Redis's NUL-terminated query buffer would: a NUL first hides it for good.
- * The search resumes at *scan and leaves *scan where it stopped. Only the
- * first RESP_INLINE_MAX + 1 bytes of a line are searched (see resp.h).
+ * The search resumes at *scan and leaves *scan where it stopped. As in Redis,
+ * a line is too big only while its terminator is not among the bytes given
+ * and more than RESP_INLINE_MAX of them follow its start (see resp.h).
  */
 static enum line_result find_line(const char *buf, size_t len, size_t start, size_t *scan, char ch,
 				  size_t *at)
 {
-	size_t lim = len - start > RESP_INLINE_MAX ? start + RESP_INLINE_MAX + 1 : len;
 	size_t i = *scan;
 
-	for (; i < lim; i++) {
+	for (; i < len; i++) {
 		if (buf[i] == ch) {
 			*scan = i;
 			*at = i;

@@ -34,10 +34,14 @@
  *    never completes and ends in a "too big ..." error once more than
  *    RESP_INLINE_MAX bytes are buffered. The "\n" after a header's "\r" and
  *    the CRLF after a bulk payload are skipped, not checked, as Redis does.
- *  - The "too big ..." limits are decided on the first RESP_INLINE_MAX + 1
- *    bytes of a line whatever the split: Redis checks after each 16 KB read,
- *    so a longer line that arrives whole in one read slips through there,
- *    but never here (results must not depend on how the input was split).
+ *  - A line (inline request, multibulk or bulk count) is "too big ..." as
+ *    in Redis: when its terminator is not among the bytes given and more
+ *    than RESP_INLINE_MAX bytes follow its start. A longer line whose
+ *    terminator arrived in the same read is parsed, so for lines over
+ *    RESP_INLINE_MAX the result depends on how the input is split into
+ *    calls, as Redis's depends on its reads; conn.c sizes its reads as
+ *    Redis 7.0 does so that both accept and refuse the same requests.
+ *    Lines up to RESP_INLINE_MAX never depend on the split.
  *  - Streamed RESP3 types ("$?", "*?", ";" chunks, ".") are not supported by
  *    resp_reply_parse(): RESP_EPROTO. Redis itself never sends them.
  */
@@ -64,11 +68,13 @@ enum resp_status {
 #define RESP_REPLY_MAXDEPTH 64
 
 /* One argument of a parsed request: bytes [off, off+len) of the buffer given to
- * resp_req_parse (or of req->scratch when in_scratch is set, inline only). */
+ * resp_req_parse (or of req->scratch when in_scratch is set, inline only; or
+ * at ext when the caller received the bulk itself, resp_req_put_bulk). */
 struct resp_arg {
 	size_t off;
 	size_t len;
 	int in_scratch;
+	const char *ext;
 };
 
 struct resp_req {
@@ -125,8 +131,35 @@ static inline size_t resp_req_need(const struct resp_req *r)
 
 static inline const char *resp_req_argp(const struct resp_req *r, const char *buf, int i)
 {
+	if (r->argv[i].ext)
+		return r->argv[i].ext;
 	return r->argv[i].in_scratch ? r->scratch + r->argv[i].off : buf + r->argv[i].off;
 }
+
+/*
+ * Receiving a large bulk outside the buffer. After RESP_INCOMPLETE with the
+ * header of a bulk read (resp_req_bulk_pending() > 0), the caller may take
+ * the bulk's bytes out of its buffer — which must then end where the payload
+ * starts, resp_req_bulk_start() bytes after the request's first byte — and
+ * gather the payload and its CRLF elsewhere (a large value can then become
+ * stored data without a copy). Once it holds them all at p, it calls
+ * resp_req_put_bulk(r, p): the bulk becomes the next argument
+ * (resp_req_argp() returns p; p must stay valid while the request is used)
+ * and parsing resumes with the buffer's bytes after the bulk, as if the
+ * payload had been there. As with a payload in the buffer, its CRLF is not
+ * checked.
+ */
+static inline long long resp_req_bulk_pending(const struct resp_req *r)
+{
+	return r->kind == '*' ? r->bulk : -1;
+}
+
+static inline size_t resp_req_bulk_start(const struct resp_req *r)
+{
+	return r->pos;
+}
+
+void resp_req_put_bulk(struct resp_req *r, const char *p);
 
 /* Redis's quoting rules (sdssplitargs), shared by inline requests here and
  * the config file / argv splitter in server/strutil.c. */

@@ -18,12 +18,18 @@
  * A call failed when its reply starts with an error ('-'); commands are
  * indexed (top-level in name order, then each container's subcommands) so
  * the counters are arrays.
+ *
+ * MONITOR sees what Redis's call() feeds it: a command after it ran (never
+ * one refused by the checks above, nor one queued by MULTI: EXEC shows those
+ * when they run, then itself), not admin or skip-monitor ones, with the
+ * arguments its handler redacted replaced by "(redacted)".
  */
 #include "server/cmd.h"
 #include "server/cmd_docs.h"
 #include "concurrency/mem.h"
 #include "concurrency/util.h"
 #include "net/conn.h"
+#include "net/net.h"
 #include "net/reply.h"
 #include "server/cmdstat.h"
 #include "server/multi.h"
@@ -222,16 +228,73 @@ static void account(struct cmd_req *r, size_t idx, int64_t start_us, size_t befo
 			     cfg_int(CFG_SLOWLOG_MAX_LEN));
 }
 
+void cmd_redact(struct cmd_req *r, int i)
+{
+	if (i < 64)
+		r->redact |= (uint64_t)1 << i;
+	else
+		r->redact_rest = true;
+}
+
+void cmd_feed_monitors(const struct cmd_req *r, const struct cmd_def *d)
+{
+	static const char redacted[] = "(redacted)";
+	const char *sv[16] = {0}, **av = sv;
+	size_t sl[16] = {0}, *al = sl;
+
+	if (d->flags & (CMD_ADMIN | CMD_SKIP_MONITOR))
+		return;
+	if (!r->redact && !r->redact_rest) {
+		net_monitor_feed(r->c, r->argc, r->argv, r->argl);
+		return;
+	}
+	if (r->argc > 16) {
+		av = mem_alloc(sizeof(*av) * (size_t)r->argc);
+		al = mem_alloc(sizeof(*al) * (size_t)r->argc);
+	}
+	for (int i = 0; i < r->argc; i++) {
+		int hide = i < 64 ? (r->redact >> i) & 1 : r->redact_rest;
+
+		av[i] = hide ? redacted : r->argv[i];
+		al[i] = hide ? sizeof(redacted) - 1 : r->argl[i];
+	}
+	net_monitor_feed(r->c, r->argc, av, al);
+	if (av != sv) {
+		mem_free(av);
+		mem_free(al);
+	}
+}
+
+/*
+ * A command refused before it ran (Redis's rejectCommand): counted as
+ * rejected, and a transaction being queued fails at EXEC. EXEC itself answers
+ * -EXECABORT naming the reason (why: the error text without "ERR "; err: the
+ * reply other commands get), drops the transaction, and is shown to MONITOR
+ * (execCommandAbort).
+ */
+static void reject(struct cmd_req *r, const struct cmd_def *d, size_t idx, const char *why,
+		   const char *err)
+{
+	cmdstat_reject(idx);
+	multi_flag_error(r->c);
+	if (multi_is_exec(d)) {
+		multi_exec_abort(r->c, why);
+		cmd_feed_monitors(r, d);
+		return;
+	}
+	reply_error(r->c, err);
+}
+
 void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *argl)
 {
 	long top = find_in(cmds, ncmds, argv[0], argl[0]);
 	const struct cmd_def *d;
-	struct cmd_req r;
+	struct cmd_req r = {.c = c, .db = cmd_db, .argc = argc, .argv = argv, .argl = argl};
 	size_t idx, before;
 	int64_t start_us;
 
 	if (top < 0) {
-		c->last_cmd = NULL;
+		conn_set_last_cmd(c, NULL);
 		multi_flag_error(c); /* queue-time errors abort EXEC */
 		reply_unknown_command(c, argc, argv, argl);
 		return;
@@ -248,7 +311,7 @@ void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *arg
 			for (i = 0; d->name[i] && i < sizeof(up) - 1; i++)
 				up[i] = (char)toupper((unsigned char)d->name[i]);
 			up[i] = '\0';
-			c->last_cmd = d->name;
+			conn_set_last_cmd(c, d->name);
 			multi_flag_error(c);
 			reply_errorf(c, "ERR unknown subcommand '%.*s'. Try %s HELP.",
 				     (int)cstr_len(argv[1], argl[1], 128), argv[1], up);
@@ -257,20 +320,21 @@ void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *arg
 		idx = sub_base[top] + (size_t)(s - d->subcmds);
 		d = s;
 	}
-	c->last_cmd = d->name;
+	conn_set_last_cmd(c, d->name);
 	if (!arity_ok(d, argc)) {
-		cmdstat_reject(idx);
-		multi_flag_error(c);
-		reply_wrong_arity(c, d->name);
+		char why[128], err[136];
+
+		snprintf(why, sizeof(why), "wrong number of arguments for '%s' command", d->name);
+		snprintf(err, sizeof(err), "ERR %s", why);
+		reject(&r, d, idx, why, err);
 		return;
 	}
 	if (!c->authenticated && !(d->flags & CMD_NOAUTH)) {
 		if (cfg_str_equal(CFG_REQUIREPASS, "", 0)) {
 			c->authenticated = 1; /* the password was removed by CONFIG SET */
 		} else {
-			cmdstat_reject(idx);
-			multi_flag_error(c);
-			reply_error(c, "NOAUTH Authentication required.");
+			reject(&r, d, idx, "NOAUTH Authentication required.",
+			       "NOAUTH Authentication required.");
 			return;
 		}
 	}
@@ -278,22 +342,17 @@ void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *arg
 	r.now_ms = start_us / 1000;
 	/* maxmemory: evict, then refuse what may grow memory (Redis's processCommand) */
 	if (db_check_memory(cmd_db, r.now_ms) == -ENOMEM && (d->flags & CMD_DENYOOM)) {
-		cmdstat_reject(idx);
-		multi_flag_error(c);
-		reply_error(c, "OOM command not allowed when used memory > 'maxmemory'.");
+		reject(&r, d, idx, "OOM command not allowed when used memory > 'maxmemory'.",
+		       "OOM command not allowed when used memory > 'maxmemory'.");
 		return;
 	}
 	/* MULTI: queue (+QUEUED) instead of running, except the control commands */
 	if (c->multi && multi_intercept(c, d, argc, argv, argl))
 		return;
-	r.c = c;
-	r.db = cmd_db;
-	r.argc = argc;
-	r.argv = argv;
-	r.argl = argl;
 	before = c->out.len - c->out.rpos;
 	d->proc(&r);
 	account(&r, idx, start_us, before);
+	cmd_feed_monitors(&r, d);
 }
 
 void cmd_reply_syntax_error(struct cmd_req *r)
@@ -313,7 +372,7 @@ void cmd_reply_wrong_type(struct cmd_req *r)
 
 void cmd_reply_arity(struct cmd_req *r)
 {
-	reply_wrong_arity(r->c, r->c->last_cmd ? r->c->last_cmd : "");
+	reply_wrong_arity(r->c, conn_last_cmd(r->c) ? conn_last_cmd(r->c) : "");
 }
 
 int cmd_arg_ll(struct cmd_req *r, int i, long long *out)

@@ -17,6 +17,7 @@
 #ifndef KVSD_CMD_H
 #define KVSD_CMD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,13 @@ struct cmd_req {
 	const char **argv; /* argv[0] is the command name as sent */
 	const size_t *argl;
 	int64_t now_ms;
+	/* set by the handler through cmd_redact(): arguments MONITOR shows as
+	 * "(redacted)" — bit i for argument i, redact_rest for all from 64 on */
+	uint64_t redact;
+	bool redact_rest;
+	/* run by EXEC: the client waits for one reply per queued command, so the
+	 * command may not turn the connection into something else (MONITOR) */
+	bool in_exec;
 };
 
 typedef void (*cmd_proc)(struct cmd_req *r);
@@ -81,6 +89,15 @@ const struct cmd_def *cmd_lookup(const char *name, size_t len);
 /* Iterates every top-level command. */
 void cmd_foreach(void (*fn)(const struct cmd_def *d, void *arg), void *arg);
 size_t cmd_count(void);
+
+/* Marks argument i as a secret MONITOR must not show (Redis's
+ * redactClientCommandArgument: AUTH's password, HELLO AUTH's user and
+ * password). */
+void cmd_redact(struct cmd_req *r, int i);
+/* Shows a command that ran to MONITOR clients as Redis's call() does: not at
+ * all for admin and skip-monitor commands, and with redacted arguments
+ * replaced by "(redacted)". Cheap when no client monitors. */
+void cmd_feed_monitors(const struct cmd_req *r, const struct cmd_def *d);
 
 /* Shared replies with Redis's exact texts. */
 void cmd_reply_syntax_error(struct cmd_req *r);       /* ERR syntax error */

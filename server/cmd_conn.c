@@ -64,6 +64,10 @@ static void auth_cmd(struct cmd_req *r)
 		cmd_reply_syntax_error(r);
 		return;
 	}
+	/* as Redis: from here on, whatever the outcome, MONITOR shows neither
+	 * the password nor the user name */
+	for (int i = 1; i < r->argc; i++)
+		cmd_redact(r, i);
 	if (r->argc == 3) {
 		user = r->argv[1];
 		ulen = r->argl[1];
@@ -99,7 +103,7 @@ static int valid_client_name(const char *s, size_t n)
 static void hello_cmd(struct cmd_req *r)
 {
 	struct conn *c = r->c;
-	long long ver = c->resp;
+	long long ver = conn_resp(c);
 	const char *setname = NULL;
 	size_t setname_len = 0;
 	int j = 1;
@@ -119,6 +123,10 @@ static void hello_cmd(struct cmd_req *r)
 		int more = r->argc - j - 1;
 
 		if (cmd_arg_is(r, j, "auth") && more >= 2) {
+			/* redacted as soon as it is parsed, as Redis: a later
+			 * error does not show it */
+			cmd_redact(r, j + 1);
+			cmd_redact(r, j + 2);
 			if (!check_auth(r->argv[j + 1], r->argl[j + 1], r->argv[j + 2],
 					r->argl[j + 2]) &&
 			    !(!password_set() && r->argl[j + 1] == 7 &&
@@ -153,14 +161,14 @@ static void hello_cmd(struct cmd_req *r)
 	}
 	if (setname)
 		conn_set_name(c, setname, setname_len);
-	c->resp = (int)ver;
+	conn_set_resp(c, (int)ver);
 	reply_map(c, 7);
 	reply_bulk_cstr(c, "server");
 	reply_bulk_cstr(c, "redis");
 	reply_bulk_cstr(c, "version");
 	reply_bulk_cstr(c, "7.0.15");
 	reply_bulk_cstr(c, "proto");
-	reply_int(c, c->resp);
+	reply_int(c, conn_resp(c));
 	reply_bulk_cstr(c, "id");
 	reply_int(c, (long long)c->id);
 	reply_bulk_cstr(c, "mode");
@@ -175,8 +183,8 @@ static void reset_cmd(struct cmd_req *r)
 {
 	struct conn *c = r->c;
 
-	c->resp = 2;
-	c->db = 0;
+	conn_set_resp(c, 2);
+	conn_set_db(c, 0);
 	conn_set_name(c, NULL, 0);
 	c->authenticated = !password_set();
 	reply_simple(c, "RESET");
@@ -199,7 +207,7 @@ static void select_cmd(struct cmd_req *r)
 		reply_error(r->c, "ERR DB index is out of range");
 		return;
 	}
-	r->c->db = (int)id;
+	conn_set_db(r->c, (int)id);
 	reply_ok(r->c);
 }
 
@@ -451,21 +459,19 @@ static void client_unpause(struct cmd_req *r)
 	reply_ok(r->c);
 }
 
-/* MONITOR shows what Redis shows: commands that exist and are neither admin
- * nor flagged skip-monitor. */
-static int monitor_shows(int argc, const char **argv, const size_t *argl)
-{
-	const struct cmd_def *d = argc > 0 ? cmd_lookup(argv[0], argl[0]) : NULL;
-
-	return d && !(d->flags & (CMD_ADMIN | CMD_SKIP_MONITOR));
-}
-
+/* What MONITOR shows is decided by cmd_feed_monitors() (cmd.c). */
 static void monitor_cmd(struct cmd_req *r)
 {
+	if (r->in_exec) {
+		/* Redis: EXEC sets CLIENT_DENY_BLOCKING, which MONITOR refuses;
+		 * the connection stays a normal client */
+		reply_error(r->c, "ERR MONITOR isn't allowed for DENY BLOCKING client");
+		return;
+	}
 	if (r->c->flags & CONN_F_MONITOR)
 		return; /* as Redis: a second MONITOR is ignored, without a reply */
 	reply_ok(r->c);
-	net_monitor_start(r->c, monitor_shows);
+	net_monitor_start(r->c);
 }
 
 static void client_cmd(struct cmd_req *r)

@@ -33,6 +33,7 @@
 #include "server/config.h"
 #include "server/multi.h"
 #include "server/strutil.h"
+#include "net/net.h"
 #include "net/reply.h"
 #include "storage/db.h"
 #include "storage/kvmap.h"
@@ -196,6 +197,20 @@ static int parse_ext_args(struct cmd_req *r, int is_set, unsigned *flags, int *x
 }
 
 /*
+ * The entry SET & co. publish for argument vi: built around the value's own
+ * allocation when net read it into one (a large bulk: no copy; *adopt says
+ * so, and net_arg_adopt() must follow once it is published), else a copy.
+ */
+static struct kv_entry *set_entry(struct cmd_req *r, int vi, int64_t expire_ms, bool *adopt)
+{
+	*adopt = net_arg_adoptable(r->c, r->argv[vi]);
+	if (*adopt)
+		return kv_entry_new_adopt(r->argv[1], r->argl[1], (char *)(uintptr_t)r->argv[vi],
+					  r->argl[vi], expire_ms);
+	return kv_entry_new(r->argv[1], r->argl[1], r->argv[vi], r->argl[vi], expire_ms);
+}
+
+/*
  * setGenericCommand: SET, SETNX, SETEX, PSETEX, GETSET. vi is the value's
  * argument, xi the expire's (0: none). int_reply selects SETNX's :1/:0
  * instead of +OK/nil. With XF_GET the old value (or nil) is the reply
@@ -207,6 +222,7 @@ static void set_generic(struct cmd_req *r, unsigned flags, int vi, int xi, const
 	const struct kv_entry *old;
 	struct kv_entry *e = NULL;
 	int64_t when = 0;
+	bool adopt = false;
 
 	/* EXAT/PXAT in the past: as Redis does, the entry is stored anyway (it is
 	 * logically gone at once; DBSIZE counts it until a lookup removes it). */
@@ -215,7 +231,9 @@ static void set_generic(struct cmd_req *r, unsigned flags, int vi, int xi, const
 	for (;;) {
 		old = lookup(r, 1, (flags & XF_GET) != 0);
 		if (((flags & XF_NX) && old) || ((flags & XF_XX) && !old)) {
-			if (e)
+			if (e && adopt)
+				kv_entry_free_shell(e); /* the value stays net's */
+			else if (e)
 				kv_entry_free(e);
 			if (flags & XF_GET)
 				reply_value(r, old);
@@ -227,12 +245,14 @@ static void set_generic(struct cmd_req *r, unsigned flags, int vi, int xi, const
 		}
 		int64_t x = xi ? when : ((flags & XF_KEEPTTL) && old ? old->expire_ms : 0);
 		if (!e)
-			e = kv_entry_new(r->argv[1], r->argl[1], r->argv[vi], r->argl[vi], x);
+			e = set_entry(r, vi, x, &adopt);
 		else
 			e->expire_ms = x;
 		if (db_put(r->db, old, e) == 0)
 			break;
 	}
+	if (adopt)
+		net_arg_adopt(r->c, r->argv[vi]); /* the published entry owns it now */
 	if (flags & XF_GET)
 		reply_value(r, old); /* retired, still readable until quiescent */
 	else if (int_reply)

@@ -9,7 +9,9 @@
  * read cursor, which buffer compaction preserves) and runs the queue again;
  * a watch failure replaces the header by a null array. An attempt runs
  * inside the worker's epoch section (one dispatch call), so the entries it
- * recorded stay valid until it commits.
+ * recorded stay valid until it commits. MONITOR is shown the queued
+ * commands once, after the commit (re-runs would otherwise repeat them);
+ * dispatch then shows EXEC, Redis's order.
  */
 #include "server/multi.h"
 
@@ -30,6 +32,8 @@ struct multi_cmd {
 	int argc;
 	const char **argv; /* argv, argl and the bytes: one allocation */
 	size_t *argl;
+	uint64_t redact; /* what its last run redacted (cmd_req.redact) */
+	bool redact_rest;
 };
 
 struct multi_watch {
@@ -117,6 +121,8 @@ static void queue(struct multi_state *st, const struct cmd_def *d, int argc, con
 	struct multi_cmd *m = &st->q[st->n++];
 	m->d = d;
 	m->argc = argc;
+	m->redact = 0;
+	m->redact_rest = false;
 	m->argv = mem_alloc((size_t)argc * (sizeof(char *) + sizeof(size_t)) + bytes);
 	m->argl = (size_t *)(void *)(m->argv + argc);
 	p = (char *)(m->argl + argc);
@@ -231,15 +237,45 @@ static void out_truncate(struct conn *c, size_t pending)
 	c->out.len = c->out.rpos + pending;
 }
 
-static void run_queued(struct cmd_req *r, const struct multi_cmd *q)
+static struct cmd_req queued_req(const struct cmd_req *r, const struct multi_cmd *q)
 {
 	struct cmd_req sub = *r;
 
 	sub.argc = q->argc;
 	sub.argv = q->argv;
 	sub.argl = q->argl;
-	r->c->last_cmd = q->d->name;
+	sub.redact = q->redact;
+	sub.redact_rest = q->redact_rest;
+	sub.in_exec = true;
+	return sub;
+}
+
+static void run_queued(struct cmd_req *r, struct multi_cmd *q)
+{
+	struct cmd_req sub = queued_req(r, q);
+
+	sub.redact = 0;
+	sub.redact_rest = false;
+	conn_set_last_cmd(r->c, q->d->name);
 	q->d->proc(&sub);
+	q->redact = sub.redact;
+	q->redact_rest = sub.redact_rest;
+}
+
+bool multi_is_exec(const struct cmd_def *d)
+{
+	return d->proc == exec_cmd;
+}
+
+void multi_exec_abort(struct conn *c, const char *why)
+{
+	struct multi_state *st = c->multi;
+
+	if (st) {
+		discard_queue(st);
+		unwatch(st);
+	}
+	reply_errorf(c, "EXECABORT Transaction discarded because of: %s", why);
 }
 
 static void exec_cmd(struct cmd_req *r)
@@ -294,8 +330,14 @@ static void exec_cmd(struct cmd_req *r)
 			}
 		}
 		rc = kvtxn_commit(st->txn);
-		if (rc == 0)
+		if (rc == 0) {
+			for (size_t i = 0; i < st->n; i++) {
+				struct cmd_req sub = queued_req(r, &st->q[i]);
+
+				cmd_feed_monitors(&sub, st->q[i].d);
+			}
 			break;
+		}
 		if (rc == -ESTALE) {
 			out_truncate(c, head);
 			reply_null_array(c);
@@ -305,7 +347,7 @@ static void exec_cmd(struct cmd_req *r)
 		if (++attempts > 16)
 			sched_yield(); /* heavy contention: let the others finish */
 	}
-	c->last_cmd = "exec";
+	conn_set_last_cmd(c, "exec");
 	discard_queue(st);
 	unwatch(st);
 }
@@ -343,8 +385,8 @@ const struct cmd_def cmd_multi_table[] = {
     {"discard", discard_cmd, 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_ALLOW_BUSY,
      0, 0, 0, "fast transaction", "transactions", "Discard all commands issued after MULTI",
      "2.0.0", "O(N), when N is the number of queued commands", NULL},
-    {"exec", exec_cmd, 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_SKIP_MONITOR, 0, 0, 0,
-     "slow transaction", "transactions", "Execute all commands issued after MULTI", "1.2.0",
+    {"exec", exec_cmd, 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "slow transaction",
+     "transactions", "Execute all commands issued after MULTI", "1.2.0",
      "Depends on commands in the transaction", NULL},
     {"multi", multi_cmd, 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_ALLOW_BUSY, 0,
      0, 0, "fast transaction", "transactions", "Mark the start of a transaction block", "1.2.0",

@@ -26,6 +26,7 @@
 #ifndef KVSD_MULTI_H
 #define KVSD_MULTI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "server/cmd.h"
@@ -42,6 +43,13 @@ int multi_intercept(struct conn *c, const struct cmd_def *d, int argc, const cha
 
 /* cmd_dispatch()'s rejection paths: an error at queue time aborts EXEC. */
 void multi_flag_error(struct conn *c);
+
+/* d is EXEC. */
+bool multi_is_exec(const struct cmd_def *d);
+/* EXEC refused before it ran (arity, authentication): discards the
+ * transaction and its watches, and answers "-EXECABORT Transaction discarded
+ * because of: <why>" as Redis's execCommandAbort, in MULTI or not. */
+void multi_exec_abort(struct conn *c, const char *why);
 
 /* Frees the connection's transaction state (net's close hook). */
 void multi_conn_close(struct conn *c);

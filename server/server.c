@@ -349,6 +349,10 @@ int server_setup(int argc, char **argv)
 		}
 	}
 	LOG(LOG_NOTICE, "Server initialized");
+	/* Where Redis reports what it loaded ("DB loaded from disk"): say plainly
+	 * that nothing was, until kvsd has persistence */
+	LOG(LOG_NOTICE, "No persistence configured (kvsd has none yet): the dataset starts empty "
+			"and is lost at shutdown");
 	LOG(LOG_NOTICE, "Ready to accept connections on port %d", net_tcp_port());
 	return 0;
 }

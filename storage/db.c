@@ -185,6 +185,11 @@ long long db_flush(struct db *db)
 	 * by what they add meanwhile; it is a statistic. */
 	for (int i = 0; i < DB_SLOTS; i++)
 		atomic_store_explicit(&db->slots[i].expires, 0, memory_order_relaxed);
+	/* avg_ttl described the keys just removed: the expiring thread restarts
+	 * it (its only writer). Release: the removals happen before the flag;
+	 * pairs with the acquire in expire.c's avg_ttl_restart(), so samples
+	 * taken after the restart see none of the flushed keys */
+	atomic_store_explicit(&db->avg_ttl_stale, 1, memory_order_release);
 	return (long long)n;
 }
 
@@ -206,7 +211,12 @@ void db_get_stats(struct db *db, struct db_stats *s)
 	    atomic_load_explicit(&db->time_cap_reached, memory_order_relaxed);
 	s->expire_cycle_us = atomic_load_explicit(&db->cycle_us, memory_order_relaxed);
 	s->expire_cycles = atomic_load_explicit(&db->cycles, memory_order_relaxed);
-	s->avg_ttl_ms = atomic_load_explicit(&db->avg_ttl, memory_order_relaxed);
+	/* acquire: pairs with the release in expire.c's avg_ttl_restart(), so a
+	 * cleared flag is never read with the average from before the flush */
+	if (atomic_load_explicit(&db->avg_ttl_stale, memory_order_acquire))
+		s->avg_ttl_ms = 0;
+	else
+		s->avg_ttl_ms = atomic_load_explicit(&db->avg_ttl, memory_order_relaxed);
 }
 
 void db_reset_stats(struct db *db)

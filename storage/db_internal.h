@@ -91,7 +91,11 @@ struct db {
 	uint64_t touch_sweep;
 	_Atomic uint64_t stale_perc_x1e4; /* expired_stale_perc * 100, fixed point */
 	_Atomic uint64_t time_cap_reached, cycle_us, cycles;
-	_Atomic long long avg_ttl;
+	_Atomic long long avg_ttl; /* written by the expiring thread only */
+	/* set by db_flush() once the keys are gone; the expiring thread then
+	 * restarts avg_ttl from 0 (Redis's emptyDb resets it) and clears it;
+	 * db_get_stats() reports 0 while it is set */
+	_Atomic int avg_ttl_stale;
 };
 
 /* This thread's counter slot. */

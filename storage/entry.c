@@ -10,6 +10,11 @@
  * an rcu_head and the hash per entry: while an URCU map exists, entries get
  * a KV_PREFIX_BYTES prefix in front of the header, flagged in the header so
  * kv_entry_free() can find the block's start whichever map the entry met.
+ *
+ * A large value that arrived in an allocation of its own (the network layer
+ * reads big bulks so) is adopted rather than copied: the entry holds the key
+ * and the value's address, flagged `ext`, and frees the value with itself.
+ * Storing a 512 MB value then costs 512 MB, not twice that.
  */
 #include <assert.h>
 #include <string.h>
@@ -41,7 +46,7 @@ struct kv_entry *kv_entry_new(const void *key, size_t klen, const void *val, siz
 	e->expire_ms = expire_ms;
 	e->klen = (uint32_t)klen;
 	e->prefix = prefix;
-	e->spare = 0;
+	e->ext = 0;
 	e->vlen = (uint32_t)vlen;
 	e->type = KV_STRING;
 	if (klen)
@@ -51,14 +56,37 @@ struct kv_entry *kv_entry_new(const void *key, size_t klen, const void *val, siz
 	return e;
 }
 
-void kv_entry_free(struct kv_entry *e)
+struct kv_entry *kv_entry_new_adopt(const void *key, size_t klen, char *val, size_t vlen,
+				    int64_t expire_ms)
+{
+	/* the header and key, with the value's address in the value's place */
+	struct kv_entry *e = kv_entry_new(key, klen, &val, sizeof(val), expire_ms);
+
+	KV_ASSERT(vlen <= KV_LEN_MAX);
+	e->vlen = (uint32_t)vlen;
+	e->ext = 1;
+	return e;
+}
+
+void kv_entry_free_shell(struct kv_entry *e)
 {
 	if (e)
 		mem_free((char *)e - (e->prefix ? KV_PREFIX_BYTES : 0));
 }
 
+void kv_entry_free(struct kv_entry *e)
+{
+	if (e && e->ext)
+		mem_free((void *)(uintptr_t)kv_entry_val(e));
+	kv_entry_free_shell(e);
+}
+
 size_t kv_entry_size(const struct kv_entry *e)
 {
 	/* mem_usable() only reads the allocator's metadata for the block */
-	return mem_usable((char *)(uintptr_t)e - (e->prefix ? KV_PREFIX_BYTES : 0));
+	size_t n = mem_usable((char *)(uintptr_t)e - (e->prefix ? KV_PREFIX_BYTES : 0));
+
+	if (e->ext)
+		n += mem_usable((void *)(uintptr_t)kv_entry_val(e));
+	return n;
 }

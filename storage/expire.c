@@ -20,7 +20,8 @@
  *
  * Statistics follow Redis: expired_stale_perc is a running average (weight
  * 5%) of the share of expired keys among sampled TTL keys; avg_ttl a running
- * average of the remaining TTLs seen; expire_cycle_cpu_milliseconds the time
+ * average of the remaining TTLs seen, restarted when FLUSHALL / FLUSHDB empty
+ * the keyspace (as Redis's emptyDb does); expire_cycle_cpu_milliseconds the time
  * spent in cycles; expired_time_cap_reached_count the cycles that hit the
  * budget.
  */
@@ -41,6 +42,25 @@ struct expire_ctx {
 	long long ttl_sum;
 	const struct kv_entry *exp[EXPIRE_COLLECT_MAX];
 };
+
+/*
+ * FLUSHALL / FLUSHDB emptied the keyspace since the last look: restart the
+ * TTL average from nothing. Returns true if it did, and the caller drops the
+ * sample it holds (it may count keys the flush removed).
+ */
+static bool avg_ttl_restart(struct db *db)
+{
+	/* acquire: pairs with the release in db_flush(): the flushed keys are
+	 * gone from what this thread scans next */
+	if (!atomic_load_explicit(&db->avg_ttl_stale, memory_order_acquire))
+		return false;
+	/* relaxed: avg_ttl has one writer, this thread */
+	atomic_store_explicit(&db->avg_ttl, 0, memory_order_relaxed);
+	/* release: the 0 above is stored before the flag clears; pairs with the
+	 * acquire in db_get_stats(), which reports 0 while the flag is set */
+	atomic_store_explicit(&db->avg_ttl_stale, 0, memory_order_release);
+	return true;
+}
 
 static void expire_visit(const struct kv_entry *e, void *arg)
 {
@@ -75,8 +95,13 @@ void db_active_expire(struct db *db, int hz, int effort)
 		effort = 1;
 	if (effort > 10)
 		effort = 10;
-	if (db_expires(db) == 0)
+	avg_ttl_restart(db);
+	if (db_expires(db) == 0) {
+		/* as Redis: no key with a TTL, no average (relaxed: statistic; one
+		 * writer, this thread) */
+		atomic_store_explicit(&db->avg_ttl, 0, memory_order_relaxed);
 		return;
+	}
 	if (x == NULL) {
 		/* kept until db_destroy: a cycle runs every 1/hz s */
 		x = mem_calloc(1, sizeof(*x));
@@ -107,15 +132,17 @@ void db_active_expire(struct db *db, int hz, int effort)
 					loop_exp++;
 				}
 			}
-			if (x->with_ttl > x->nexp) {
+			if (!avg_ttl_restart(db) && x->with_ttl > x->nexp) {
 				long long avg = x->ttl_sum / (long long)(x->with_ttl - x->nexp);
 				long long old =
 				    atomic_load_explicit(&db->avg_ttl, memory_order_relaxed);
 
-				/* Redis's running average: 2% weight per sample batch
-				 * (relaxed: statistic; one writer, the expiring thread) */
-				atomic_store_explicit(&db->avg_ttl,
-						      old ? old / 50 * 49 + avg / 50 : avg,
+				/* Redis's running average: 2% weight per sample batch,
+				 * the first batch seeding it (relaxed: statistic; one
+				 * writer, the expiring thread) */
+				if (old == 0)
+					old = avg;
+				atomic_store_explicit(&db->avg_ttl, old / 50 * 49 + avg / 50,
 						      memory_order_relaxed);
 			}
 			loop_ttl += x->with_ttl;

@@ -2,7 +2,9 @@
  * kvmap.h — the key-value map every command runs against, and its entries.
  *
  * An entry (struct kv_entry) is one allocation holding the expiry time, the
- * key and the value (16 header bytes, then the bytes; no terminator). Once
+ * key and the value (16 header bytes, then the bytes; no terminator) — or,
+ * for a large value the network layer read into an allocation of its own,
+ * the key and that allocation's address (kv_entry_new_adopt: no copy). Once
  * published in a map it is immutable: a write builds a new entry and swaps it
  * in (kvmap_set / kvmap_replace), so a reader never sees a torn value, and
  * read-modify-write commands are CAS loops on kvmap_replace(). Removed or
@@ -43,6 +45,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 enum kv_type {
 	KV_STRING = 0,
@@ -55,10 +58,10 @@ struct kv_entry {
 	int64_t expire_ms;   /* absolute unix time in ms; 0 = no expiry */
 	uint32_t klen : 30;  /* key bytes */
 	uint32_t prefix : 1; /* allocation starts 40 bytes earlier (URCU node); entry.c only */
-	uint32_t spare : 1;
-	uint32_t vlen : 30; /* value bytes */
-	uint32_t type : 2;  /* enum kv_type */
-	char data[];	    /* klen key bytes, then vlen value bytes (no terminator) */
+	uint32_t ext : 1;    /* the value is elsewhere: data holds its address after the key */
+	uint32_t vlen : 30;  /* value bytes */
+	uint32_t type : 2;   /* enum kv_type */
+	char data[];	     /* klen key bytes, then vlen value bytes (no terminator) */
 };
 
 static inline const char *kv_entry_key(const struct kv_entry *e)
@@ -68,7 +71,11 @@ static inline const char *kv_entry_key(const struct kv_entry *e)
 
 static inline const char *kv_entry_val(const struct kv_entry *e)
 {
-	return e->data + e->klen;
+	const char *v = e->data + e->klen;
+
+	if (e->ext)
+		memcpy(&v, v, sizeof(v)); /* unaligned after the key */
+	return v;
 }
 
 enum kvmap_backend {
@@ -107,8 +114,16 @@ static inline char *kv_entry_mutval(struct kv_entry *e)
 {
 	return e->data + e->klen;
 }
+/* Builds an unpublished entry around `val`, an allocation (mem_alloc) whose
+ * first vlen bytes are the value: no copy, for large values. A published
+ * entry owns val (kv_entry_free frees both); one never published is freed
+ * with kv_entry_free_shell(), which leaves val to whoever owned it. */
+struct kv_entry *kv_entry_new_adopt(const void *key, size_t klen, char *val, size_t vlen,
+				    int64_t expire_ms);
 /* Frees an entry that was never published (or that a failed CAS did not take). */
 void kv_entry_free(struct kv_entry *e);
+/* Frees an unpublished kv_entry_new_adopt() entry but not its value. */
+void kv_entry_free_shell(struct kv_entry *e);
 /* Bytes this entry occupies (allocator usable size). */
 size_t kv_entry_size(const struct kv_entry *e);
 

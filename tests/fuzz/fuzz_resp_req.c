@@ -5,7 +5,9 @@
  * buffer before every call, as a connection may), then byte by byte, and all
  * three transcripts must agree. Each is run with Redis's defaults and again
  * with auth_required and a tiny proto-max-bulk-len, so the limit paths are
- * reached. Structural invariants of every result are checked too.
+ * reached. Structural invariants of every result are checked too. (Lines
+ * longer than RESP_INLINE_MAX may legitimately parse differently split —
+ * resp.h — but fuzz inputs are at most 4096 bytes: run-fuzzers.sh.)
  */
 #include "net/resp.h"
 #include "concurrency/mem.h"
