@@ -21,8 +21,8 @@
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -377,6 +377,31 @@ void net_set_maxclients(long n)
 	atomic_store_explicit(&net_limits_g.maxclients, n, memory_order_relaxed);
 }
 
+long long net_fd_limit_clients(long long clients, int threads)
+{
+	long long reserve = NET_RESERVED_FDS + (long long)NET_FDS_PER_WORKER * threads;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return clients; /* cannot tell: as Redis, assume it fits */
+	if (rl.rlim_cur != RLIM_INFINITY && (long long)rl.rlim_cur < clients + reserve) {
+		struct rlimit want = rl;
+
+		/* As far as the hard limit allows, never beyond it: raising the hard
+		 * limit needs privileges, and a limit that worked only as root would
+		 * surprise whoever runs kvsd later without them. */
+		want.rlim_cur =
+		    rl.rlim_max == RLIM_INFINITY || (long long)rl.rlim_max >= clients + reserve
+			? (rlim_t)(clients + reserve)
+			: rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			rl = want;
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || (long long)rl.rlim_cur >= clients + reserve)
+		return clients;
+	return (long long)rl.rlim_cur - reserve;
+}
+
 void net_set_timeout(long seconds)
 {
 	atomic_store_explicit(&net_limits_g.timeout_s, seconds, memory_order_relaxed);
@@ -427,72 +452,6 @@ void net_set_output_limit(long long hard, long long soft, long soft_seconds)
 void net_set_output_pause_limit(long long bytes)
 {
 	atomic_store_explicit(&net_limits_g.pause_limit, bytes, memory_order_relaxed);
-}
-
-/* Redis's memtoll(): digits with an optional k/kb/m/mb/g/gb unit. */
-static int parse_mem(const char *s, long long *out)
-{
-	char *end;
-	long long v, mul = 1;
-
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (end == s || errno || v < 0)
-		return -EINVAL;
-	if (!strcasecmp(end, "") || !strcasecmp(end, "b"))
-		mul = 1;
-	else if (!strcasecmp(end, "k"))
-		mul = 1000;
-	else if (!strcasecmp(end, "kb"))
-		mul = 1024;
-	else if (!strcasecmp(end, "m"))
-		mul = 1000 * 1000;
-	else if (!strcasecmp(end, "mb"))
-		mul = 1024 * 1024;
-	else if (!strcasecmp(end, "g"))
-		mul = 1000LL * 1000 * 1000;
-	else if (!strcasecmp(end, "gb"))
-		mul = 1024LL * 1024 * 1024;
-	else
-		return -EINVAL;
-	*out = v * mul;
-	return 0;
-}
-
-int net_parse_output_limit(const char *spec, long long *hard, long long *soft, long *secs)
-{
-	char *copy = mem_strndup(spec, strlen(spec)), *save = NULL, *tok[64];
-	int n = 0, rc = 0;
-
-	for (char *t = strtok_r(copy, " ", &save); t && n < 64; t = strtok_r(NULL, " ", &save))
-		tok[n++] = t;
-	if (n == 0 || n % 4 != 0) {
-		rc = -EINVAL;
-		goto out;
-	}
-	for (int i = 0; i < n; i += 4) {
-		long long h, s, sec;
-		int normal = !strcasecmp(tok[i], "normal");
-
-		if (!normal && strcasecmp(tok[i], "replica") && strcasecmp(tok[i], "slave") &&
-		    strcasecmp(tok[i], "pubsub")) {
-			rc = -EINVAL;
-			goto out;
-		}
-		if (parse_mem(tok[i + 1], &h) || parse_mem(tok[i + 2], &s) ||
-		    parse_mem(tok[i + 3], &sec) || strpbrk(tok[i + 3], "kKmMgGbB")) {
-			rc = -EINVAL;
-			goto out;
-		}
-		if (normal) {
-			*hard = h;
-			*soft = s;
-			*secs = (long)sec;
-		}
-	}
-out:
-	mem_free(copy);
-	return rc;
 }
 
 void net_get_stats(struct net_stats *s)
