@@ -122,7 +122,18 @@ void net_set_max_bulk(long long bytes);
 /* Refuse non-loopback TCP peers with Redis's DENIED text (protected-mode yes
  * and no password). */
 void net_set_protected_mode(int on);
-/* Closes the listening sockets (first step of shutdown). Main thread. */
+/*
+ * CONFIG SET bind / port: listens on the space-separated addresses of bind at
+ * port (0: as at start-up) instead of the current TCP listeners; the unix
+ * socket is kept. New sockets are bound before the old ones close, except
+ * when they collide with them (same port): then the old ones close first and
+ * a failure leaves no TCP listener. Before net_setup() it does nothing (the
+ * options given to net_setup are used). Any thread. 0, or -errno with a
+ * reason in err.
+ */
+int net_listen_tcp(const char *bind, int port, char *err, size_t errlen);
+/* Closes the listening sockets (first step of shutdown); net_listen_tcp()
+ * opens none after this. Main thread. */
 void net_close_listeners(void);
 /* The TCP port actually bound (useful with port 0). */
 int net_tcp_port(void);

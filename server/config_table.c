@@ -201,6 +201,31 @@ static int check_hz(long long *v, char *why, size_t whylen)
 
 /* ------------------------------------------------------------ apply functions */
 
+/* bind and port: listen on the new addresses / port (Redis's applyBind and
+ * updatePort, with their reasons); the log says why it failed. */
+static int listen_again(const char *fail, char *why, size_t whylen)
+{
+	char *bind = cfg_str_dup(CFG_BIND), err[256] = "";
+	int rc = net_listen_tcp(bind, (int)cfg_int(CFG_PORT), err, sizeof(err));
+
+	free(bind);
+	if (rc == 0)
+		return 0;
+	LOG(LOG_WARNING, "%s", err);
+	snprintf(why, whylen, "%s", fail);
+	return -1;
+}
+
+static int apply_bind(char *why, size_t whylen)
+{
+	return listen_again("Failed to bind to specified addresses.", why, whylen);
+}
+
+static int apply_port(char *why, size_t whylen)
+{
+	return listen_again("Unable to listen on this port. Check server logs.", why, whylen);
+}
+
 static int apply_protected_mode(char *why, size_t whylen)
 {
 	(void)why;
@@ -371,12 +396,14 @@ static int apply_only_value(char *why, size_t whylen)
 /* ---------------------------------------------------------------- the table */
 
 const struct cfg_def cfg_rows[CFG_COUNT_] = {
-    [CFG_BIND] = {"bind", CFG_T_STRING, "127.0.0.1", 0, 0, NULL, CFG_IMMUTABLE | CFG_MULTIARG,
+    [CFG_BIND] = {"bind", CFG_T_STRING, "127.0.0.1", 0, 0, NULL, CFG_MULTIARG,
 		  "Addresses to listen on for TCP, separated by spaces (at most 16). An empty "
 		  "list (bind \"\") listens on no TCP address.",
-		  .parse = parse_bind},
-    [CFG_PORT] = {"port", CFG_T_INT, "6379", 0, NET_PORT_MAX, NULL, CFG_IMMUTABLE,
-		  "TCP port to accept connections on; 0 disables TCP."},
+		  .parse = parse_bind, .apply = apply_bind},
+    [CFG_PORT] = {"port", CFG_T_INT, "6379", 0, NET_PORT_MAX, NULL, 0,
+		  "TCP port to accept connections on; 0 disables TCP (with a unixsocket; "
+		  "without one, a free port is chosen).",
+		  .apply = apply_port},
     [CFG_UNIXSOCKET] = {"unixsocket", CFG_T_STRING, "", 0, 0, NULL, CFG_IMMUTABLE | CFG_FREE_TEXT,
 			"Path of a Unix domain socket to listen on; empty for none."},
     [CFG_UNIXSOCKETPERM] = {"unixsocketperm", CFG_T_INT, "0", 0, NET_UNIXSOCKETPERM_MAX, NULL,

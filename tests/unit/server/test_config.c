@@ -665,7 +665,10 @@ Test(config, set_errors_match_redis)
 {
 	expect_set_err("port", "abc",
 		       "ERR CONFIG SET failed (possibly related to argument "
-		       "'port') - can't set immutable config");
+		       "'port') - argument couldn't be parsed into an integer");
+	expect_set_err("bind", "1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17",
+		       "ERR CONFIG SET failed (possibly related to argument 'bind') - Too many "
+		       "bind addresses specified.");
 	expect_set_err("nosuch", "1",
 		       "ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'");
 	expect_set_err("protected-mode", "maybe",
@@ -716,8 +719,8 @@ Test(config, set_errors_match_redis)
 		       "'dir') - can't set protected config");
 	{
 		static const char *const immutable[] = {
-		    "bind",	 "port", "unixsocket",	"unixsocketperm", "threads",
-		    "databases", "map",	 "tcp-backlog", "logfile",	  "pidfile",
+		    "unixsocket", "unixsocketperm", "threads", "databases",
+		    "map",	  "tcp-backlog",    "logfile", "pidfile",
 		};
 
 		for (size_t i = 0; i < sizeof(immutable) / sizeof(immutable[0]); i++) {
