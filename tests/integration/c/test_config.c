@@ -521,8 +521,8 @@ static void expect_config_at(int line, redisContext *c, const char *name, const 
 	hr_expect_type_at(line, r, REDIS_REPLY_ARRAY, "CONFIG GET");
 	cr_assert(r->elements == 2, "line %d: CONFIG GET %s: %zu elements", line, name,
 		  r->elements);
-	cr_assert(strcmp(r->element[1]->str, want) == 0,
-		  "line %d: CONFIG GET %s: '%s', want '%s'", line, name, r->element[1]->str, want);
+	cr_assert(strcmp(r->element[1]->str, want) == 0, "line %d: CONFIG GET %s: '%s', want '%s'",
+		  line, name, r->element[1]->str, want);
 	freeReplyObject(r);
 }
 #define expect_config(c, name, want) expect_config_at(__LINE__, (c), (name), (want))
@@ -535,9 +535,10 @@ static void expect_config_at(int line, redisContext *c, const char *name, const 
  */
 Test(config, defect1_limits_bounded_by_storage)
 {
-	static const char refused[] = "ERR CONFIG SET failed (possibly related to argument "
-				      "'proto-max-bulk-len') - argument must be between 1048576 and "
-				      "1073741823 inclusive";
+	static const char refused[] =
+	    "ERR CONFIG SET failed (possibly related to argument "
+	    "'proto-max-bulk-len') - argument must be between 1048576 and "
+	    "1073741823 inclusive";
 	redisContext *c;
 	char out[8192], port[16];
 	char *val;
@@ -590,9 +591,10 @@ Test(config, defect1_limits_bounded_by_storage)
  */
 Test(config, defect11_config_refused_and_normalised_as_redis)
 {
-	static const char wrong_n[] = "ERR CONFIG SET failed (possibly related to argument "
-				      "'client-output-buffer-limit') - Wrong number of arguments in "
-				      "buffer limit configuration.";
+	static const char wrong_n[] =
+	    "ERR CONFIG SET failed (possibly related to argument "
+	    "'client-output-buffer-limit') - Wrong number of arguments in "
+	    "buffer limit configuration.";
 	static const char bad_num[] = "ERR CONFIG SET failed (possibly related to argument "
 				      "'client-output-buffer-limit') - Error in hard, soft or "
 				      "soft_seconds setting in buffer limit configuration.";
