@@ -81,13 +81,13 @@ enum cfg_type {
 	CFG_T_BOOL,   /* yes|no, stored 0/1 */
 	CFG_T_INT,    /* integer within [min,max] */
 	CFG_T_MEMORY, /* integer with units, within [min,max] */
-	CFG_T_STRING, /* free text ("" allowed) */
+	CFG_T_STRING, /* text: checked by the row's parser, or CFG_FREE_TEXT */
 	CFG_T_ENUM,   /* one of a fixed list, stored as its index */
 };
 
 /* cfg flags */
 #define CFG_IMMUTABLE 0x1 /* CONFIG SET refuses it: "can't set immutable config" */
-#define CFG_MULTIARG  0x2 /* takes several arguments (bind) */
+#define CFG_MULTIARG  0x2 /* several words (bind, client-output-buffer-limit) */
 #define CFG_SENSITIVE 0x4 /* not printed in logs */
 #define CFG_OCTAL     0x8 /* CFG_T_INT written and printed in octal (unixsocketperm) */
 /* CONFIG SET refuses it with "can't set protected config", as Redis 7.0 does by
@@ -119,9 +119,10 @@ typedef int (*cfg_check_fn)(long long *v, char *why, size_t whylen);
 /*
  * Applies a row's current value to the module that owns it. Returns 0, or -1
  * with Redis's reason in why (CONFIG SET then restores the previous values
- * and applies them again). Runs on the thread that called cfg_set*, with no
- * config lock held, once per CONFIG SET even when several changed rows share
- * it (maxmemory and its policy).
+ * and applies them again). Runs on the thread that called cfg_set*, once per
+ * CONFIG SET even when several changed rows share it (maxmemory and its
+ * policy). CONFIG SETs are serialised, so apply functions never run
+ * concurrently; they may read values (cfg_int, cfg_str_*) but not set any.
  */
 typedef int (*cfg_apply_fn)(char *why, size_t whylen);
 

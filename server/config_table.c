@@ -15,9 +15,10 @@
  * has bounds (or an enum / a parser, or is free text) and an apply function
  * (or is immutable), and that conf/kvsd.conf says the same.
  *
- * Threads: apply functions run on the thread that called cfg_set*, with no
- * config lock held (they read values back with cfg_int / cfg_str_*); the
- * engine serialises CONFIG SETs, so two never apply concurrently.
+ * Threads: apply functions run on the thread that called cfg_set* (a worker
+ * running CONFIG SET, or the main thread at start-up); they read values back
+ * with cfg_int / cfg_str_*. The engine serialises CONFIG SETs, so two never
+ * apply concurrently.
  */
 #include "concurrency/mem.h"
 #include "net/net.h"
