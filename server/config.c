@@ -817,14 +817,10 @@ static int apply_changed(const int *ids, const int *changed, int n, char *why, s
 static void reapply(const int *ids, const int *changed, int n)
 {
 	char why[512];
-	int left[CFG_COUNT_], m = n;
+	int left[CFG_COUNT_], i;
 
 	memcpy(left, changed, sizeof(int) * (size_t)n);
-	while (m > 0) {
-		int i = apply_changed(ids, left, m, why, sizeof(why));
-
-		if (i < 0)
-			break;
+	while ((i = apply_changed(ids, left, n, why, sizeof(why))) >= 0) {
 		LOG(LOG_WARNING, "Failed applying restored failed CONFIG SET command: %s", why);
 		/* go on with the rows after the one that failed */
 		for (int k = 0; k <= i; k++)
