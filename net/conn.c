@@ -531,13 +531,28 @@ static void ensure_argv(struct conn *c, int argc)
 	c->argl = mem_realloc(c->argl, sizeof(*c->argl) * (size_t)c->argv_cap);
 }
 
-/* client-output-buffer-limit (normal class) after a command; sets CLOSE_ASAP. */
+/*
+ * client-output-buffer-limit (normal class) after a command; sets CLOSE_ASAP,
+ * and then nothing more is sent (Redis frees such a client without writing).
+ * The bytes counted are Redis's reply-list bytes: what lies beyond the first
+ * NET_REPLY_STATIC_BYTES (its static buffer), counted at least as one list
+ * node of that size. Soft: over it for more than soft-seconds whole seconds.
+ */
 static void check_output_limit(struct conn *c)
 {
 	long long hard = atomic_load_explicit(&net_limits_g.out_hard, memory_order_relaxed);
 	long long soft = atomic_load_explicit(&net_limits_g.out_soft, memory_order_relaxed);
-	long long used = (long long)buf_pending(&c->out);
+	long long pend = (long long)buf_pending(&c->out), used = 0;
 
+	if (hard <= 0 && soft <= 0) {
+		c->soft_since_ms = 0;
+		return;
+	}
+	if (pend > NET_REPLY_STATIC_BYTES) {
+		used = pend - NET_REPLY_STATIC_BYTES;
+		if (used < NET_REPLY_STATIC_BYTES)
+			used = NET_REPLY_STATIC_BYTES;
+	}
 	if (hard > 0 && used > hard) {
 		c->flags |= CONN_F_CLOSE_ASAP;
 		return;
@@ -548,7 +563,7 @@ static void check_output_limit(struct conn *c)
 
 		if (c->soft_since_ms == 0)
 			c->soft_since_ms = now;
-		else if (now - c->soft_since_ms >= (int64_t)secs * 1000)
+		else if ((now - c->soft_since_ms) / 1000 > (int64_t)secs)
 			c->flags |= CONN_F_CLOSE_ASAP;
 	} else {
 		c->soft_since_ms = 0;
@@ -646,6 +661,10 @@ static enum proc_stop conn_process(struct conn *c, struct worker *w, long *budge
 			check_output_limit(c);
 		}
 		buf_consume(&c->in, used);
+		if (c->flags & CONN_F_CLOSE_ASAP) {
+			why = PROC_CLOSE; /* over a limit: send nothing more */
+			break;
+		}
 		if (buf_pending(&c->out) >= OUT_FLUSH_AT && conn_flush(c, w) < 0) {
 			c->flags |= CONN_F_CLOSE_ASAP;
 			why = PROC_CLOSE;

@@ -7,6 +7,12 @@
  * each connection to a worker (conn-assign, worker.c). On EMFILE/ENFILE it
  * pauses accepting for 100 ms instead of spinning on a listen socket that
  * stays readable, then resumes.
+ *
+ * CONFIG SET bind / port (net_listen_tcp) may run on any thread: the new
+ * sockets are bound there first, so a failure leaves the old ones serving;
+ * then, under listen_lock, the TCP entries of the listener table are swapped,
+ * and the old events are freed (libevent waits for an accept callback that
+ * is running on them) and their sockets closed.
  */
 #include "concurrency/mem.h"
 #include "net/net_internal.h"
@@ -19,16 +25,17 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#define MAX_LISTENERS 16
+#define MAX_LISTENERS (NET_BIND_MAX + 1) /* the TCP addresses and the unix socket */
 
 struct net_opts net_opts_g;
 struct net_limits net_limits_g;
@@ -36,12 +43,21 @@ struct net_limits net_limits_g;
 static struct event_base *main_base;
 static struct event *stop_ev;
 static struct event *resume_ev;
+/* The listener table. Under listen_lock: written by net_setup, net_listen_tcp
+ * (any thread) and net_close_listeners; read by the main thread's
+ * pause/resume. closed: the listeners are shut for good (shutdown). */
+static pthread_mutex_t listen_lock = PTHREAD_MUTEX_INITIALIZER;
 static int lfd[MAX_LISTENERS];
 static int lfd_unix[MAX_LISTENERS];
 static struct event *lev[MAX_LISTENERS];
 static int nlisten;
+static int listeners_closed;
+static char *listen_bind; /* what the TCP listeners were opened for */
+static int listen_port;
 static char *unix_path;
-static int tcp_port;
+/* The TCP port bound: written under listen_lock, read by INFO from any
+ * thread (relaxed: a number that publishes nothing). */
+static _Atomic int tcp_port;
 
 /* written by the listener thread only; read by INFO: relaxed statistics */
 static _Atomic uint64_t stat_accepted, stat_rejected;
@@ -102,16 +118,20 @@ static void resume_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
+	pthread_mutex_lock(&listen_lock);
 	for (int i = 0; i < nlisten; i++)
 		event_add(lev[i], NULL);
+	pthread_mutex_unlock(&listen_lock);
 }
 
 static void pause_accepting(void)
 {
 	struct timeval tv = {0, 100000};
 
+	pthread_mutex_lock(&listen_lock);
 	for (int i = 0; i < nlisten; i++)
 		event_del(lev[i]);
+	pthread_mutex_unlock(&listen_lock);
 	event_add(resume_ev, &tv);
 }
 
@@ -166,7 +186,25 @@ static void accept_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-static int listen_tcp(const char *addr, int port, int backlog, char *err, size_t errlen)
+/* TCP listening sockets being opened: one per bind address, all on one port. */
+struct tcp_set {
+	int fd[NET_BIND_MAX];
+	int n;
+	int port; /* the port bound (chosen by the kernel for port 0), 0 if none */
+};
+
+static void tcp_set_close(struct tcp_set *set)
+{
+	for (int i = 0; i < set->n; i++)
+		close(set->fd[i]);
+	set->n = 0;
+}
+
+/* Opens a listening socket on addr (Redis's bind syntax: "*", "-" prefix for
+ * an optional address) and adds it to set. port 0: the set's port if one is
+ * bound already, else one the kernel chooses. 0 / -errno with err. */
+static int listen_tcp(const char *addr, int port, int backlog, struct tcp_set *set, char *err,
+		      size_t errlen)
 {
 	struct addrinfo hints = {0}, *res, *ai;
 	char portstr[16];
@@ -175,6 +213,8 @@ static int listen_tcp(const char *addr, int port, int backlog, char *err, size_t
 
 	if (a[0] == '-')
 		a++; /* "-::1": optional address, as Redis's bind syntax */
+	if (port == 0)
+		port = set->port;
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST;
@@ -211,24 +251,43 @@ static int listen_tcp(const char *addr, int port, int backlog, char *err, size_t
 			 port, strerror(rc));
 		return -rc;
 	}
-	if (nlisten >= MAX_LISTENERS) {
+	if (set->n >= NET_BIND_MAX) {
 		close(fd);
 		snprintf(err, errlen, "too many bind addresses");
 		return -EINVAL;
 	}
-	lfd[nlisten] = fd;
-	lfd_unix[nlisten] = 0;
-	nlisten++;
-	if (port == 0 && tcp_port == 0) {
+	set->fd[set->n++] = fd;
+	if (set->port == 0) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
 
 		if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
-			tcp_port = ntohs(ss.ss_family == AF_INET
-					     ? ((struct sockaddr_in *)&ss)->sin_port
-					     : ((struct sockaddr_in6 *)&ss)->sin6_port);
+			set->port = ntohs(ss.ss_family == AF_INET
+					      ? ((struct sockaddr_in *)&ss)->sin_port
+					      : ((struct sockaddr_in6 *)&ss)->sin6_port);
 	}
 	return 0;
+}
+
+/* The TCP listeners for bind (space-separated) and port: none when port is 0
+ * and a unix socket is configured; port 0 alone picks a free port. On error
+ * nothing stays open. 0 / -errno with err. */
+static int open_tcp_set(const char *bind, int port, int has_unix, int backlog, struct tcp_set *set,
+			char *err, size_t errlen)
+{
+	char *binds, *save = NULL, *tok;
+	int rc = 0;
+
+	memset(set, 0, sizeof(*set));
+	if (port == 0 && has_unix)
+		return 0;
+	binds = mem_strndup(bind, strlen(bind));
+	for (tok = strtok_r(binds, " ", &save); tok && rc == 0; tok = strtok_r(NULL, " ", &save))
+		rc = listen_tcp(tok, port, backlog, set, err, errlen);
+	mem_free(binds);
+	if (rc < 0)
+		tcp_set_close(set);
+	return rc;
 }
 
 static int listen_unix(const char *path, int perm, int backlog, char *err, size_t errlen)
@@ -272,7 +331,7 @@ static void stop_cb(evutil_socket_t fd, short what, void *arg)
 
 int net_setup(const struct net_opts *o, char *err, size_t errlen)
 {
-	char *binds, *save = NULL, *tok;
+	struct tcp_set set;
 	int rc;
 
 	net_opts_g = *o;
@@ -287,18 +346,21 @@ int net_setup(const struct net_opts *o, char *err, size_t errlen)
 	}
 	stop_ev = event_new(main_base, -1, 0, stop_cb, NULL);
 	resume_ev = event_new(main_base, -1, 0, resume_cb, NULL);
-	tcp_port = o->port;
-	if (o->port > 0 || (o->port == 0 && (!o->unixsocket || !o->unixsocket[0]))) {
-		binds = mem_strndup(o->bind, strlen(o->bind));
-		for (tok = strtok_r(binds, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-			rc = listen_tcp(tok, o->port, o->tcp_backlog, err, errlen);
-			if (rc < 0) {
-				mem_free(binds);
-				return rc;
-			}
-		}
-		mem_free(binds);
+	rc = open_tcp_set(o->bind, o->port, o->unixsocket && o->unixsocket[0], o->tcp_backlog, &set,
+			  err, errlen);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&listen_lock);
+	for (int i = 0; i < set.n; i++) {
+		lfd[nlisten] = set.fd[i];
+		lfd_unix[nlisten++] = 0;
 	}
+	listeners_closed = 0;
+	listen_bind = mem_strndup(o->bind, strlen(o->bind));
+	listen_port = o->port;
+	pthread_mutex_unlock(&listen_lock);
+	/* relaxed: see tcp_port */
+	atomic_store_explicit(&tcp_port, set.n ? set.port : o->port, memory_order_relaxed);
 	if (o->unixsocket && o->unixsocket[0]) {
 		rc = listen_unix(o->unixsocket, o->unixsocketperm, o->tcp_backlog, err, errlen);
 		if (rc < 0)
@@ -312,17 +374,115 @@ int net_setup(const struct net_opts *o, char *err, size_t errlen)
 	rc = workers_start(o->threads, err, errlen);
 	if (rc < 0)
 		return rc;
+	pthread_mutex_lock(&listen_lock);
 	for (int i = 0; i < nlisten; i++) {
 		lev[i] = event_new(main_base, lfd[i], EV_READ | EV_PERSIST, accept_cb,
 				   (void *)(intptr_t)lfd_unix[i]);
 		event_add(lev[i], NULL);
 	}
+	pthread_mutex_unlock(&listen_lock);
 	return 0;
+}
+
+/* Takes the TCP entries out of the listener table into fds/evs (the unix
+ * socket stays). listen_lock held. */
+static int take_tcp_listeners(int *fds, struct event **evs)
+{
+	int k = 0, n = 0;
+
+	for (int i = 0; i < nlisten; i++) {
+		if (lfd_unix[i]) {
+			lfd[k] = lfd[i];
+			lev[k] = lev[i];
+			lfd_unix[k++] = 1;
+		} else {
+			fds[n] = lfd[i];
+			evs[n++] = lev[i];
+		}
+	}
+	nlisten = k;
+	return n;
+}
+
+/* Closes listeners taken out of the table; libevent's event_free waits for an
+ * accept callback that is running on one. Called without listen_lock. */
+static void close_taken(const int *fds, struct event **evs, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (evs[i])
+			event_free(evs[i]);
+		if (fds[i] >= 0)
+			close(fds[i]);
+	}
+}
+
+/* Opens the TCP listeners for bind/port and swaps them in. 0 / -errno. */
+static int swap_tcp_listeners(const char *bind, int port, char *err, size_t errlen)
+{
+	int old_fd[MAX_LISTENERS], n_old, rc;
+	struct event *old_ev[MAX_LISTENERS];
+	struct tcp_set set;
+
+	rc = open_tcp_set(bind, port, unix_path != NULL, net_opts_g.tcp_backlog, &set, err, errlen);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&listen_lock);
+	if (listeners_closed) {
+		pthread_mutex_unlock(&listen_lock);
+		tcp_set_close(&set);
+		snprintf(err, errlen, "shutting down");
+		return -ESHUTDOWN;
+	}
+	n_old = take_tcp_listeners(old_fd, old_ev);
+	for (int i = 0; i < set.n; i++) {
+		lfd[nlisten] = set.fd[i];
+		lfd_unix[nlisten] = 0;
+		lev[nlisten] = event_new(main_base, set.fd[i], EV_READ | EV_PERSIST, accept_cb,
+					 (void *)(intptr_t)0);
+		event_add(lev[nlisten++], NULL);
+	}
+	/* relaxed: see tcp_port */
+	atomic_store_explicit(&tcp_port, set.port, memory_order_relaxed);
+	mem_free(listen_bind);
+	listen_bind = mem_strndup(bind, strlen(bind));
+	listen_port = port;
+	pthread_mutex_unlock(&listen_lock);
+	close_taken(old_fd, old_ev, n_old);
+	return 0;
+}
+
+int net_listen_tcp(const char *bind, int port, char *err, size_t errlen)
+{
+	int old_fd[MAX_LISTENERS], n_old, rc;
+	struct event *old_ev[MAX_LISTENERS];
+
+	if (main_base == NULL)
+		return 0; /* not listening yet: net_setup() opens them from its options */
+	pthread_mutex_lock(&listen_lock);
+	rc = listen_port == port && listen_bind && strcmp(listen_bind, bind) == 0;
+	pthread_mutex_unlock(&listen_lock);
+	if (rc)
+		return 0; /* already listening there (CONFIG SET restoring old values) */
+	/* New sockets first, so that the old ones serve until the new ones do. */
+	rc = swap_tcp_listeners(bind, port, err, errlen);
+	if (rc != -EADDRINUSE)
+		return rc;
+	/* An address in use may be our own (same port, overlapping addresses):
+	 * close ours first, as Redis's changeBindAddr() does. On failure there are
+	 * no TCP listeners until CONFIG SET restores and applies the old values. */
+	pthread_mutex_lock(&listen_lock);
+	n_old = listeners_closed ? 0 : take_tcp_listeners(old_fd, old_ev);
+	mem_free(listen_bind);
+	listen_bind = NULL; /* no TCP listener now */
+	pthread_mutex_unlock(&listen_lock);
+	close_taken(old_fd, old_ev, n_old);
+	return swap_tcp_listeners(bind, port, err, errlen);
 }
 
 int net_tcp_port(void)
 {
-	return tcp_port;
+	/* relaxed: see tcp_port */
+	return atomic_load_explicit(&tcp_port, memory_order_relaxed);
 }
 
 struct event_base *net_main_base(void)
@@ -343,16 +503,19 @@ void net_stop(void)
 
 void net_close_listeners(void)
 {
-	for (int i = 0; i < nlisten; i++) {
-		if (lev[i]) {
-			event_free(lev[i]);
-			lev[i] = NULL;
-		}
-		if (lfd[i] >= 0) {
-			close(lfd[i]);
-			lfd[i] = -1;
-		}
+	int fds[MAX_LISTENERS], n;
+	struct event *evs[MAX_LISTENERS];
+
+	pthread_mutex_lock(&listen_lock);
+	listeners_closed = 1; /* no CONFIG SET port / bind opens new ones */
+	n = nlisten;
+	for (int i = 0; i < n; i++) {
+		fds[i] = lfd[i];
+		evs[i] = lev[i];
 	}
+	nlisten = 0;
+	pthread_mutex_unlock(&listen_lock);
+	close_taken(fds, evs, n);
 	if (unix_path)
 		unlink(unix_path);
 }
@@ -361,7 +524,6 @@ void net_teardown(void)
 {
 	net_close_listeners();
 	workers_stop();
-	nlisten = 0;
 	event_free(stop_ev);
 	event_free(resume_ev);
 	event_base_free(main_base);
@@ -369,12 +531,39 @@ void net_teardown(void)
 	main_base = NULL;
 	mem_free(unix_path);
 	unix_path = NULL;
+	mem_free(listen_bind);
+	listen_bind = NULL;
 	libevent_global_shutdown();
 }
 
 void net_set_maxclients(long n)
 {
 	atomic_store_explicit(&net_limits_g.maxclients, n, memory_order_relaxed);
+}
+
+long long net_fd_limit_clients(long long clients, int threads)
+{
+	long long reserve = NET_RESERVED_FDS + (long long)NET_FDS_PER_WORKER * threads;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return clients; /* cannot tell: as Redis, assume it fits */
+	if (rl.rlim_cur != RLIM_INFINITY && (long long)rl.rlim_cur < clients + reserve) {
+		struct rlimit want = rl;
+
+		/* As far as the hard limit allows, never beyond it: raising the hard
+		 * limit needs privileges, and a limit that worked only as root would
+		 * surprise whoever runs kvsd later without them. */
+		want.rlim_cur =
+		    rl.rlim_max == RLIM_INFINITY || (long long)rl.rlim_max >= clients + reserve
+			? (rlim_t)(clients + reserve)
+			: rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			rl = want;
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || (long long)rl.rlim_cur >= clients + reserve)
+		return clients;
+	return (long long)rl.rlim_cur - reserve;
 }
 
 void net_set_timeout(long seconds)
@@ -427,72 +616,6 @@ void net_set_output_limit(long long hard, long long soft, long soft_seconds)
 void net_set_output_pause_limit(long long bytes)
 {
 	atomic_store_explicit(&net_limits_g.pause_limit, bytes, memory_order_relaxed);
-}
-
-/* Redis's memtoll(): digits with an optional k/kb/m/mb/g/gb unit. */
-static int parse_mem(const char *s, long long *out)
-{
-	char *end;
-	long long v, mul = 1;
-
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (end == s || errno || v < 0)
-		return -EINVAL;
-	if (!strcasecmp(end, "") || !strcasecmp(end, "b"))
-		mul = 1;
-	else if (!strcasecmp(end, "k"))
-		mul = 1000;
-	else if (!strcasecmp(end, "kb"))
-		mul = 1024;
-	else if (!strcasecmp(end, "m"))
-		mul = 1000 * 1000;
-	else if (!strcasecmp(end, "mb"))
-		mul = 1024 * 1024;
-	else if (!strcasecmp(end, "g"))
-		mul = 1000LL * 1000 * 1000;
-	else if (!strcasecmp(end, "gb"))
-		mul = 1024LL * 1024 * 1024;
-	else
-		return -EINVAL;
-	*out = v * mul;
-	return 0;
-}
-
-int net_parse_output_limit(const char *spec, long long *hard, long long *soft, long *secs)
-{
-	char *copy = mem_strndup(spec, strlen(spec)), *save = NULL, *tok[64];
-	int n = 0, rc = 0;
-
-	for (char *t = strtok_r(copy, " ", &save); t && n < 64; t = strtok_r(NULL, " ", &save))
-		tok[n++] = t;
-	if (n == 0 || n % 4 != 0) {
-		rc = -EINVAL;
-		goto out;
-	}
-	for (int i = 0; i < n; i += 4) {
-		long long h, s, sec;
-		int normal = !strcasecmp(tok[i], "normal");
-
-		if (!normal && strcasecmp(tok[i], "replica") && strcasecmp(tok[i], "slave") &&
-		    strcasecmp(tok[i], "pubsub")) {
-			rc = -EINVAL;
-			goto out;
-		}
-		if (parse_mem(tok[i + 1], &h) || parse_mem(tok[i + 2], &s) ||
-		    parse_mem(tok[i + 3], &sec) || strpbrk(tok[i + 3], "kKmMgGbB")) {
-			rc = -EINVAL;
-			goto out;
-		}
-		if (normal) {
-			*hard = h;
-			*soft = s;
-			*secs = (long)sec;
-		}
-	}
-out:
-	mem_free(copy);
-	return rc;
 }
 
 void net_get_stats(struct net_stats *s)

@@ -24,11 +24,49 @@
 #ifndef KVSD_NET_H
 #define KVSD_NET_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct conn;
+
+/*
+ * Limits net/ owns. The config table (server/config_table.c) takes the bounds
+ * of its rows from here; most are Redis 7.0's bounds for the same parameter.
+ */
+/* port, unixsocketperm (octal), bind (addresses: Redis's CONFIG_BINDADDR_MAX) */
+#define NET_PORT_MAX	       65535
+#define NET_UNIXSOCKETPERM_MAX 0777
+#define NET_BIND_MAX	       16
+/* tcp-backlog (listen() takes an int); timeout, tcp-keepalive and
+ * shutdown-timeout, in seconds; threads */
+#define NET_BACKLOG_MAX INT_MAX
+#define NET_SECONDS_MAX INT_MAX
+#define NET_THREADS_MAX 1024
+/* maxclients: Redis's bounds; what the descriptors allow is checked by
+ * net_fd_limit_clients() when it is set */
+#define NET_MAXCLIENTS_MIN 1
+#define NET_MAXCLIENTS_MAX 4294967295LL
+/* proto-max-bulk-len at least (its ceiling is what storage holds);
+ * client-query-buffer-limit; client-output-pause-limit (output limits are
+ * clamped to it); run-budget-commands */
+#define NET_BULK_LEN_MIN     (1024 * 1024)
+#define NET_QUERY_LIMIT_MIN  (1024 * 1024)
+#define NET_QUERY_LIMIT_MAX  LLONG_MAX
+#define NET_OUTPUT_LIMIT_MAX LLONG_MAX
+#define NET_RUN_BUDGET_MIN   1
+#define NET_RUN_BUDGET_MAX   INT_MAX
+/* hz: any value 0..NET_HZ_ACCEPT_MAX is accepted and clamped into
+ * NET_HZ_MIN..NET_HZ_MAX, as Redis does (CONFIG_MIN_HZ, CONFIG_MAX_HZ) */
+#define NET_HZ_ACCEPT_MAX INT_MAX
+#define NET_HZ_MIN	  1
+#define NET_HZ_MAX	  500
+/* Descriptors kvsd keeps beside its clients: Redis's CONFIG_MIN_RESERVED_FDS
+ * for listeners, the log and files, plus each worker's event loop (epoll and
+ * its wake-up eventfd) with room to spare. */
+#define NET_RESERVED_FDS   32
+#define NET_FDS_PER_WORKER 4
 
 /* Runs one command. argv[i] has argl[i] bytes (not NUL-terminated). */
 typedef void (*net_dispatch_fn)(struct conn *c, int argc, const char **argv, const size_t *argl);
@@ -46,7 +84,6 @@ struct net_opts {
 	int unixsocketperm;
 	int tcp_backlog;
 	int threads;
-	int hz;
 	net_dispatch_fn dispatch;
 	net_thread_fn thread_start, thread_stop, thread_cron;
 	net_quiesce_fn quiescent, offline, online;
@@ -67,6 +104,18 @@ void net_teardown(void);
 
 /* Runtime limits (CONFIG SET). */
 void net_set_maxclients(long n);
+/*
+ * Raises the soft RLIMIT_NOFILE (never the hard limit, whatever the
+ * privileges) so that `clients` connections fit beside kvsd's own
+ * descriptors (NET_RESERVED_FDS + NET_FDS_PER_WORKER per worker).
+ * Returns how many clients fit now: `clients`, or the most that the hard
+ * limit allows (possibly < 1). Any thread.
+ */
+long long net_fd_limit_clients(long long clients, int threads);
+/* hz: frequency of each worker's cron (idle timeouts, CLIENT PAUSE ends,
+ * the server's thread_cron); clamped into NET_HZ_MIN..NET_HZ_MAX. Running
+ * workers switch to the new interval at once. Any thread. */
+void net_set_hz(int hz);
 void net_set_timeout(long seconds);
 void net_set_tcp_keepalive(long seconds);
 void net_set_query_limit(long long bytes);
@@ -74,7 +123,18 @@ void net_set_max_bulk(long long bytes);
 /* Refuse non-loopback TCP peers with Redis's DENIED text (protected-mode yes
  * and no password). */
 void net_set_protected_mode(int on);
-/* Closes the listening sockets (first step of shutdown). Main thread. */
+/*
+ * CONFIG SET bind / port: listens on the space-separated addresses of bind at
+ * port (0: as at start-up) instead of the current TCP listeners; the unix
+ * socket is kept. New sockets are bound before the old ones close, except
+ * when they collide with them (same port): then the old ones close first and
+ * a failure leaves no TCP listener. Before net_setup() it does nothing (the
+ * options given to net_setup are used). Any thread. 0, or -errno with a
+ * reason in err.
+ */
+int net_listen_tcp(const char *bind, int port, char *err, size_t errlen);
+/* Closes the listening sockets (first step of shutdown); net_listen_tcp()
+ * opens none after this. Main thread. */
 void net_close_listeners(void);
 /* The TCP port actually bound (useful with port 0). */
 int net_tcp_port(void);
@@ -87,13 +147,16 @@ void net_set_work_stealing(int on);
 void net_set_conn_assign(int policy);
 /* Commands a connection runs before yielding to others on its worker. */
 void net_set_run_budget(long commands);
-/* client-output-buffer-limit, normal class: bytes; 0 = no limit. */
+/*
+ * client-output-buffer-limit, normal class (kvsd has only normal clients):
+ * bytes, 0 = no limit. As in Redis, the first NET_REPLY_STATIC_BYTES of
+ * pending replies (Redis's static reply buffer) do not count, and what lies
+ * beyond counts at least that much (a reply-list node): over hard → closed
+ * at once, without sending anything more; over soft for more than
+ * soft_seconds → closed.
+ */
+#define NET_REPLY_STATIC_BYTES (16 * 1024)
 void net_set_output_limit(long long hard, long long soft, long soft_seconds);
-/* Parses Redis's client-output-buffer-limit text ("normal 0 0 0 replica
- * 256mb 64mb 60 pubsub 32mb 8mb 60"; any subset of classes; replica/slave and
- * pubsub are accepted and ignored: kvsd has no such clients). Stores the
- * normal class. 0 or -EINVAL. */
-int net_parse_output_limit(const char *spec, long long *hard, long long *soft, long *secs);
 /* client-output-pause-limit: stop reading a client whose pending replies
  * exceed this many bytes until they drain; 0 = never. */
 void net_set_output_pause_limit(long long bytes);

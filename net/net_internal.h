@@ -78,6 +78,7 @@ struct net_limits {
 	_Atomic long long out_hard, out_soft; /* client-output-buffer-limit normal; 0 = none */
 	_Atomic long out_soft_secs;
 	_Atomic long long pause_limit; /* client-output-pause-limit; 0 = none */
+	_Atomic int hz;		       /* cron frequency, NET_HZ_MIN..NET_HZ_MAX */
 	_Atomic int draining;	       /* shutdown: read nothing more */
 };
 extern struct net_limits net_limits_g;

@@ -437,13 +437,40 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/* The cron interval for the current hz (net_set_hz; 10 before it is set). */
+static struct timeval cron_interval(void)
+{
+	/* relaxed: a frequency; publishes nothing */
+	int hz = atomic_load_explicit(&net_limits_g.hz, memory_order_relaxed);
+
+	if (hz < NET_HZ_MIN)
+		hz = hz <= 0 ? 10 : NET_HZ_MIN;
+	if (hz > NET_HZ_MAX)
+		hz = NET_HZ_MAX;
+	if (hz == 1)
+		return (struct timeval){1, 0};
+	return (struct timeval){0, 1000000 / hz};
+}
+
+void net_set_hz(int hz)
+{
+	struct timeval tv;
+
+	hz = hz < NET_HZ_MIN ? NET_HZ_MIN : hz > NET_HZ_MAX ? NET_HZ_MAX : hz;
+	atomic_store_explicit(&net_limits_g.hz, hz, memory_order_relaxed); /* see net_limits */
+	tv = cron_interval();
+	/* Re-adding a pending persistent timer reschedules it with the new
+	 * interval, from now on; event_add on another worker's base is safe
+	 * (evthread locking). The workers exist until workers_stop(), which
+	 * runs after every worker, and so every CONFIG SET, has finished. */
+	for (int i = 0; i < nworkers; i++)
+		event_add(workers[i].cron_ev, &tv);
+}
+
 int workers_start(int n, char *err, size_t errlen)
 {
-	int hz = net_opts_g.hz > 0 ? net_opts_g.hz : 10;
-	struct timeval tv = {0, 1000000 / hz};
+	struct timeval tv = cron_interval();
 
-	if (hz == 1)
-		tv = (struct timeval){1, 0};
 	park_init(&net_sched_g.ec);
 	atomic_init(&net_sched_g.searching, 0);
 	workers = mem_calloc((size_t)n, sizeof(*workers));

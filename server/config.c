@@ -1,18 +1,21 @@
 /*
- * config.c — the configuration table and everything driven by it.
+ * config.c — the configuration engine: everything the table drives.
  *
- * One row per parameter (enum cfg_id order) gives its redis.conf name, type,
- * default, bounds, flags and description. From that table come: defaults
- * (cfg_init), the config file and `--name value` overrides (cfg_load_*),
- * CONFIG GET (cfg_match + cfg_format), CONFIG SET (cfg_set_many), CONFIG
- * REWRITE (cfg_rewrite) and `kvsd --help`. conf/kvsd.conf documents the same
- * rows; tests/unit/server/test_config.c proves they agree.
+ * The rows (config_table.c) give each parameter's redis.conf name, type,
+ * default, bounds, flags, description, parser and apply function. From them
+ * come: defaults (cfg_init), the config file and `--name value` overrides
+ * (cfg_load_*), CONFIG GET (cfg_match + cfg_format), CONFIG SET
+ * (cfg_set_many, which stores, then applies, then restores everything if an
+ * apply fails), CONFIG REWRITE (cfg_rewrite) and `kvsd --help`.
+ * conf/kvsd.conf documents the same rows; tests/unit/server/test_config.c
+ * proves they agree.
  *
  * Values: bool, int, memory and enum parameters live in `ival[]`, one atomic
  * each, so any worker reads them without a lock; strings live in `sval[]`
- * under `lock`, which also serialises writers (CONFIG SET, REWRITE). Parsing
- * follows Redis 7.0's config.c rule for rule, and the error texts are
- * Redis's, checked against redis-server 7.0.15:
+ * under `lock`. `set_lock` serialises writers (CONFIG SET with its apply and
+ * restore, loading, REWRITE) so that two CONFIG SETs never interleave their
+ * apply functions. Parsing follows Redis 7.0's config.c rule for rule, and
+ * the error texts are Redis's, checked against redis-server 7.0.15:
  *   bool     yes|no (any case)        "argument must be 'yes' or 'no'"
  *   int      string2ll                "argument couldn't be parsed into an integer"
  *   octal    strtoll(,8)              "argument couldn't be parsed as an octal number"
@@ -24,6 +27,8 @@
  * parsed by the same loader, so both report errors the same way.
  */
 #include "server/config.h"
+#include "server/config_internal.h"
+#include "server/log.h"
 #include "server/strutil.h"
 #include "concurrency/mem.h"
 
@@ -41,129 +46,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CFG_BIND_MAX 16 /* Redis's CONFIG_BINDADDR_MAX */
-
-static const char *const loglevel_names[] = {"debug",	"verbose", "notice",
-					     "warning", NULL};
-/* Map implementations selectable at start-up; kvsd's own map is added here. */
-static const char *const map_names[] = {"kvsd", "urcu", NULL};
-/* kvsd has no persistence yet: these exist so tools that read them (redis-benchmark
- * reads save and appendonly at start-up) see the truth, and setting them to anything
- * that promises persistence is refused rather than silently ignored. */
-static const char *const save_names[] = {"", NULL};
-static const char *const appendonly_names[] = {"no", NULL};
-/* In the order of enum db_policy (storage/db.h), which is Redis's (its
- * CONFIG SET error lists them so). */
-static const char *const maxmemory_policy_names[] = {
-    "volatile-lru",   "volatile-lfu", "volatile-random",
-    "volatile-ttl",   "allkeys-lru",  "allkeys-lfu",
-    "allkeys-random", "noeviction",   NULL};
-
-static const char *const conn_assign_names[] = {"round-robin", "least-loaded", "single",
-						  NULL};
-
-static const struct cfg_def table[CFG_COUNT_] = {
-    [CFG_BIND] = {"bind", CFG_T_STRING, "127.0.0.1", 0, 0, NULL, CFG_IMMUTABLE | CFG_MULTIARG,
-		  "Addresses to listen on for TCP, separated by spaces (at most 16). An empty "
-		  "list (bind \"\") listens on no TCP address."},
-    [CFG_PORT] = {"port", CFG_T_INT, "6379", 0, 65535, NULL, CFG_IMMUTABLE,
-		  "TCP port to accept connections on; 0 disables TCP."},
-    [CFG_UNIXSOCKET] = {"unixsocket", CFG_T_STRING, "", 0, 0, NULL, CFG_IMMUTABLE,
-			"Path of a Unix domain socket to listen on; empty for none."},
-    [CFG_UNIXSOCKETPERM] = {"unixsocketperm", CFG_T_INT, "0", 0, 0777, NULL,
-			    CFG_IMMUTABLE | CFG_OCTAL,
-			    "Permissions of the Unix socket, in octal (e.g. 700); 0 keeps the "
-			    "umask's."},
-    [CFG_PROTECTED_MODE] = {"protected-mode", CFG_T_BOOL, "yes", 0, 1, NULL, 0,
-			    "When yes and no requirepass is set, only loopback clients may "
-			    "connect (as Redis)."},
-    [CFG_TCP_BACKLOG] = {"tcp-backlog", CFG_T_INT, "511", 0, INT_MAX, NULL, CFG_IMMUTABLE,
-			 "listen() backlog (the kernel caps it at net.core.somaxconn)."},
-    [CFG_TCP_KEEPALIVE] = {"tcp-keepalive", CFG_T_INT, "300", 0, INT_MAX, NULL, 0,
-			   "Seconds between TCP keepalive probes to idle clients; 0 disables "
-			   "them."},
-    [CFG_TIMEOUT] = {"timeout", CFG_T_INT, "0", 0, INT_MAX, NULL, 0,
-		     "Close a client after it has been idle this many seconds; 0 never."},
-    [CFG_THREADS] = {"threads", CFG_T_INT, "0", 0, 1024, NULL, CFG_IMMUTABLE,
-		     "Worker threads serving connections; 0 means one per online CPU."},
-    [CFG_MAXCLIENTS] = {"maxclients", CFG_T_INT, "10000", 1, 4294967295LL, NULL, 0,
-			"Maximum simultaneous clients; further connections get \"-ERR max "
-			"number of clients reached\"."},
-    [CFG_REQUIREPASS] = {"requirepass", CFG_T_STRING, "", 0, 0, NULL, CFG_SENSITIVE,
-			 "Password clients must give with AUTH; empty disables "
-			 "authentication."},
-    [CFG_LOGLEVEL] = {"loglevel", CFG_T_ENUM, "notice", 0, 0, loglevel_names, 0,
-		      "Log verbosity: debug, verbose, notice or warning."},
-    [CFG_LOGFILE] = {"logfile", CFG_T_STRING, "", 0, 0, NULL, CFG_IMMUTABLE,
-		     "File to log to; empty logs to standard output."},
-    [CFG_PROTO_MAX_BULK_LEN] = {"proto-max-bulk-len", CFG_T_MEMORY, "512mb", 1024 * 1024, LLONG_MAX,
-				NULL, 0,
-				"Largest bulk string a client may send, in bytes (memory "
-				"units allowed; at least 1mb)."},
-    [CFG_CLIENT_QUERY_BUFFER_LIMIT] = {"client-query-buffer-limit", CFG_T_MEMORY, "1gb",
-				       1024 * 1024, LLONG_MAX, NULL, 0,
-				       "Largest unparsed input a client may accumulate, in "
-				       "bytes; over it the client is closed (at least 1mb)."},
-    [CFG_HZ] = {"hz", CFG_T_INT, "10", 0, INT_MAX, NULL, 0,
-		"Frequency of background tasks (idle timeouts, expiry sampling) per second; "
-		"values outside 1-500 are clamped into it, as Redis does."},
-    [CFG_DATABASES] = {"databases", CFG_T_INT, "1", 1, 1, NULL, CFG_IMMUTABLE,
-		       "Number of databases. kvsd has exactly one (SELECT 0 only); the key "
-		       "exists so tools that read it work."},
-    [CFG_MAP] = {"map", CFG_T_ENUM, "kvsd", 0, 0, map_names, CFG_IMMUTABLE,
-		 "Hash map implementation behind the key space: kvsd (kvsd's own lock-free map) "
-		 "or urcu (liburcu's cds_lfht, the reference)."},
-    [CFG_DIR] = {"dir", CFG_T_STRING, "", 0, 0, NULL, CFG_PROTECTED,
-		 "Working directory, entered at start-up (files such as the pidfile are "
-		 "relative to it); empty keeps the directory kvsd was started in. CONFIG GET "
-		 "dir reports the current working directory."},
-    [CFG_PIDFILE] = {"pidfile", CFG_T_STRING, "", 0, 0, NULL, CFG_IMMUTABLE,
-		     "File to write the process id to at start-up; empty for none."},
-    [CFG_SAVE] = {"save", CFG_T_ENUM, "", 0, 0, save_names, 0,
-		  "RDB snapshot points. kvsd has no persistence yet, so only \"\" (never save) "
-		  "is accepted."},
-    [CFG_APPENDONLY] = {"appendonly", CFG_T_ENUM, "no", 0, 0, appendonly_names, 0,
-			"Append-only file. kvsd has no persistence yet, so only no is accepted."},
-    [CFG_MAXMEMORY] = {"maxmemory", CFG_T_MEMORY, "0", 0, LLONG_MAX, NULL, 0,
-		       "Memory limit for used_memory, in bytes (memory units allowed); 0 means "
-		       "no limit. Over it, maxmemory-policy decides."},
-    [CFG_MAXMEMORY_POLICY] = {"maxmemory-policy", CFG_T_ENUM, "noeviction", 0, 0,
-			      maxmemory_policy_names, 0,
-			      "What to do over maxmemory: noeviction (refuse writes with -OOM), "
-			      "allkeys-lru, allkeys-lfu, allkeys-random, volatile-lru, "
-			      "volatile-lfu, volatile-random or volatile-ttl."},
-    [CFG_MAXMEMORY_SAMPLES] = {"maxmemory-samples", CFG_T_INT, "5", 1, INT_MAX, NULL, 0,
-			       "Keys sampled per eviction by the approximated LRU/LFU/TTL "
-			       "policies (kvsd uses at most 64)."},
-    [CFG_ACTIVE_EXPIRE_EFFORT] = {"active-expire-effort", CFG_T_INT, "1", 1, 10, NULL, 0,
-				  "Effort of active expiry, 1-10: more CPU per cycle for fewer "
-				  "expired keys left in memory."},
-    [CFG_SLOWLOG_LOG_SLOWER_THAN] = {"slowlog-log-slower-than", CFG_T_INT, "10000", -1, LLONG_MAX,
-				     NULL, 0,
-				     "Commands slower than this many microseconds go to the "
-				     "slow log; 0 logs every command, -1 none."},
-    [CFG_SLOWLOG_MAX_LEN] = {"slowlog-max-len", CFG_T_INT, "128", 0, LONG_MAX, NULL, 0,
-			     "Entries the slow log keeps (the oldest are dropped)."},
-    [CFG_WORK_STEALING] = {"work-stealing", CFG_T_BOOL, "yes", 0, 1, NULL, 0,
-			   "Idle workers steal scheduled connections from busy ones."},
-    [CFG_CONN_ASSIGN] = {"conn-assign", CFG_T_ENUM, "round-robin", 0, 0, conn_assign_names, 0,
-			 "Which worker owns a new connection: round-robin, least-loaded or "
-			 "single (all on worker 0)."},
-    [CFG_RUN_BUDGET_COMMANDS] = {"run-budget-commands", CFG_T_INT, "64", 1, INT_MAX, NULL, 0,
-				 "Commands a connection runs before yielding to others on its "
-				 "worker."},
-    [CFG_CLIENT_OUTPUT_BUFFER_LIMIT] =
-	{"client-output-buffer-limit", CFG_T_STRING,
-	 "normal 0 0 0 replica 256mb 64mb 60 pubsub 32mb 8mb 60", 0, 0, NULL, CFG_MULTIARG,
-	 "Per class: hard soft soft-seconds. Over hard, or over soft "
-	 "for soft-seconds, the client is closed; 0 = no limit."},
-    [CFG_CLIENT_OUTPUT_PAUSE_LIMIT] = {"client-output-pause-limit", CFG_T_MEMORY, "1mb", 0,
-				       LLONG_MAX, NULL, 0,
-				       "Stop reading a client whose pending replies exceed this "
-				       "many bytes until they drain; 0 never."},
-    [CFG_SHUTDOWN_TIMEOUT] = {"shutdown-timeout", CFG_T_INT, "10", 0, INT_MAX, NULL, 0,
-			      "Seconds shutdown waits for clients' replies to be flushed."},
-};
+static const struct cfg_def *const table = cfg_rows;
 
 static struct {
 	/* Bool / int / memory / enum values. Written under `lock` by loaders and
@@ -171,14 +54,21 @@ static struct {
 	 * stands alone and publishes no other memory; a reader seeing a change a
 	 * moment late is fine). */
 	_Atomic long long ival[CFG_COUNT_];
-	pthread_mutex_t lock; /* guards sval, slen, file; serialises writers */
+	pthread_mutex_t lock; /* guards sval, slen, file */
 	char *sval[CFG_COUNT_];
 	size_t slen[CFG_COUNT_];
 	char *file; /* absolute path of the loaded config file, or NULL */
 	long long ncpu;
-	_Atomic(cfg_apply_fn) hook; /* relaxed: set once at start-up */
-	unsigned rewrite_seq;	    /* under lock */
-} st = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	/* Serialises writers: each CONFIG SET (store, apply, restore), each
+	 * loaded directive and REWRITE. Taken before `lock`, never inside it. */
+	pthread_mutex_t set_lock;
+	/* Under set_lock: whether CONFIG SET applies (cfg_apply_start or a test
+	 * hook), the hook, and the key space for apply functions. */
+	int applying;
+	cfg_apply_hook_fn hook;
+	struct db *db;
+	unsigned rewrite_seq; /* under lock */
+} st = {.lock = PTHREAD_MUTEX_INITIALIZER, .set_lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* A parsed value not yet stored. */
 struct cfg_val {
@@ -220,11 +110,13 @@ static char *dup_bytes(const char *s, size_t len)
 /* ----------------------------------------------------------- parsing */
 
 /*
- * Parses argv[0..argc) for row d into *out. Returns 0, or -1 with the reason
- * (Redis's wording) in why[0..whylen).
+ * Parses argv[0..argc) for row d into *out. Multi-word rows get their words
+ * NUL-terminated (split results); a single word need not be. `cur` is the
+ * row's current string value (NULL at initialisation), for the row's parser.
+ * Returns 0, or -1 with the reason (Redis's wording) in why[0..whylen).
  */
 static int parse_value(const struct cfg_def *d, char *const *argv, const size_t *lens, int argc,
-		       struct cfg_val *out, char *why, size_t whylen)
+		       const char *cur, struct cfg_val *out, char *why, size_t whylen)
 {
 	const char *a = argc > 0 ? argv[0] : "";
 	size_t alen = argc > 0 ? lens[0] : 0;
@@ -278,8 +170,8 @@ static int parse_value(const struct cfg_def *d, char *const *argv, const size_t 
 				 d->min, d->max);
 			return -1;
 		}
-		if (d == &table[CFG_HZ])
-			v = v < 1 ? 1 : v > 500 ? 500 : v; /* Redis clamps hz rather than refusing */
+		if (d->check && d->check(&v, why, whylen) != 0)
+			return -1;
 		out->i = v;
 		return 0;
 	case CFG_T_ENUM:
@@ -299,37 +191,18 @@ static int parse_value(const struct cfg_def *d, char *const *argv, const size_t 
 		}
 		return -1;
 	case CFG_T_STRING:
-		if (d->flags & CFG_MULTIARG) {
-			size_t total = 0, pos = 0;
+		if (d->parse && (d->flags & CFG_MULTIARG)) {
+			out->s = d->parse(argv, lens, argc, cur, &out->slen, why, whylen);
+		} else if (d->parse) {
+			char *z = dup_bytes(a, alen);
 
-			if (argc > CFG_BIND_MAX) {
-				snprintf(why, whylen, "Too many bind addresses specified.");
-				return -1;
-			}
-			for (int k = 0; k < argc; k++)
-				total += lens[k] + 1;
-			out->s = malloc(total + 1);
-			if (!out->s)
-				abort();
-			for (int k = 0; k < argc; k++) {
-				if (k)
-					out->s[pos++] = ' ';
-				memcpy(out->s + pos, argv[k], lens[k]);
-				pos += lens[k];
-			}
-			out->s[pos] = '\0';
-			out->slen = pos;
+			out->s = d->parse(&z, &alen, 1, cur, &out->slen, why, whylen);
+			free(z);
 		} else {
 			out->s = dup_bytes(a, alen);
 			out->slen = alen;
 		}
-		if (d == &table[CFG_DIR] && out->slen && chdir(out->s) != 0) {
-			snprintf(why, whylen, "%s", strerror(errno));
-			free(out->s);
-			out->s = NULL;
-			return -1;
-		}
-		return 0;
+		return out->s ? 0 : -1;
 	}
 	return -1;
 }
@@ -352,6 +225,38 @@ static int store_value(enum cfg_id id, struct cfg_val *v)
 	return atomic_exchange_explicit(&st.ival[id], v->i, memory_order_relaxed) != v->i;
 }
 
+/*
+ * Parses row d's default as the file would (multi-word defaults split into
+ * words); the value a row has after cfg_init() and that CONFIG REWRITE
+ * compares with. The table's defaults are valid (abort otherwise).
+ */
+static void parse_default(const struct cfg_def *d, struct cfg_val *v)
+{
+	char why[256];
+	int rc;
+
+	if (d->flags & CFG_MULTIARG) {
+		size_t *lens;
+		int argc;
+		char **argv = su_split_args(d->def, strlen(d->def), &argc, &lens);
+
+		rc = argv ? parse_value(d, argv, lens, argc, NULL, v, why, sizeof(why)) : -1;
+		if (!argv)
+			snprintf(why, sizeof(why), "unbalanced quotes");
+		su_free_args(argv, lens, argv ? argc : 0);
+	} else {
+		char *argv[1] = {(char *)d->def};
+		size_t lens[1] = {strlen(d->def)};
+
+		/* dir "" is "stay where we are": defaults never chdir */
+		rc = parse_value(d, argv, lens, 1, NULL, v, why, sizeof(why));
+	}
+	if (rc != 0) {
+		fprintf(stderr, "kvsd: config table: '%s': bad default: %s\n", d->name, why);
+		abort();
+	}
+}
+
 /* ----------------------------------------------------------- lifecycle */
 
 void cfg_init(void)
@@ -359,31 +264,24 @@ void cfg_init(void)
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
 	st.ncpu = n > 0 ? n : 1;
+	pthread_mutex_lock(&st.set_lock);
 	pthread_mutex_lock(&st.lock);
 	for (int i = 0; i < CFG_COUNT_; i++) {
-		const struct cfg_def *d = &table[i];
-		char *argv[1] = {(char *)d->def};
-		size_t lens[1] = {strlen(d->def)};
 		struct cfg_val v;
-		char why[256];
 
-		if (d->type == CFG_T_STRING) {
-			/* Defaults never chdir: dir "" is "stay where we are". */
-			v.s = dup_bytes(d->def, lens[0]);
-			v.slen = lens[0];
-			v.i = 0;
-		} else if (parse_value(d, argv, lens, 1, &v, why, sizeof(why)) != 0) {
-			fprintf(stderr, "kvsd: config table: '%s': bad default: %s\n", d->name,
-				why);
-			abort();
-		}
+		parse_default(&table[i], &v);
 		store_value((enum cfg_id)i, &v);
 	}
 	pthread_mutex_unlock(&st.lock);
+	st.applying = 0;
+	st.hook = NULL;
+	st.db = NULL;
+	pthread_mutex_unlock(&st.set_lock);
 }
 
 void cfg_deinit(void)
 {
+	pthread_mutex_lock(&st.set_lock);
 	pthread_mutex_lock(&st.lock);
 	for (int i = 0; i < CFG_COUNT_; i++) {
 		free(st.sval[i]);
@@ -393,6 +291,10 @@ void cfg_deinit(void)
 	free(st.file);
 	st.file = NULL;
 	pthread_mutex_unlock(&st.lock);
+	st.applying = 0;
+	st.hook = NULL;
+	st.db = NULL;
+	pthread_mutex_unlock(&st.set_lock);
 }
 
 const char *cfg_file(void)
@@ -400,10 +302,17 @@ const char *cfg_file(void)
 	return st.file;
 }
 
-void cfg_set_apply_hook(cfg_apply_fn fn)
+struct db *cfg_apply_db(void)
 {
-	/* relaxed: installed at start-up before other threads run. */
-	atomic_store_explicit(&st.hook, fn, memory_order_relaxed);
+	return st.db; /* written once by cfg_apply_start, before any CONFIG SET */
+}
+
+void cfg_set_apply_hook(cfg_apply_hook_fn fn)
+{
+	pthread_mutex_lock(&st.set_lock);
+	st.hook = fn;
+	st.applying = fn != NULL || st.db != NULL;
+	pthread_mutex_unlock(&st.set_lock);
 }
 
 /* -------------------------------------------------------------- reading */
@@ -593,18 +502,25 @@ static int load_directive(char **argv, size_t *lens, int argc, const char *origi
 				linenum, table[id].name);
 			return -1;
 		}
-		rc = parse_value(&table[id], sv, sl, sc, &v, why, sizeof(why));
+		pthread_mutex_lock(&st.set_lock);
+		pthread_mutex_lock(&st.lock);
+		rc = parse_value(&table[id], sv, sl, sc, st.sval[id], &v, why, sizeof(why));
 		su_free_args(sv, sl, sc);
 	} else {
-		rc = parse_value(&table[id], argv + 1, lens + 1, argc - 1, &v, why, sizeof(why));
+		pthread_mutex_lock(&st.set_lock);
+		pthread_mutex_lock(&st.lock);
+		rc = parse_value(&table[id], argv + 1, lens + 1, argc - 1, st.sval[id], &v, why,
+				 sizeof(why));
 	}
+	/* Loading stores without applying: it runs before cfg_apply_start(). */
+	if (rc == 0)
+		store_value((enum cfg_id)id, &v);
+	pthread_mutex_unlock(&st.lock);
+	pthread_mutex_unlock(&st.set_lock);
 	if (rc != 0) {
 		set_err(err, errlen, "kvsd: %s:%d: '%s': %s", origin, linenum, table[id].name, why);
 		return -1;
 	}
-	pthread_mutex_lock(&st.lock);
-	store_value((enum cfg_id)id, &v);
-	pthread_mutex_unlock(&st.lock);
 	return 0;
 }
 
@@ -816,6 +732,125 @@ int cfg_load_args(int argc, char **argv, char *err, size_t errlen)
 
 /* ---------------------------------------------------------------- CONFIG SET */
 
+/*
+ * A multi-word CONFIG SET value's words, as Redis's sdssplitlen(value, " "):
+ * split at every single space (two spaces make an empty word), "" is no word.
+ * NUL-terminated copies; free with free_words().
+ */
+static char **split_spaces(const char *v, size_t vl, int *argc, size_t **lens)
+{
+	int n = vl ? 1 : 0, k = 0;
+	size_t start = 0;
+	char **w;
+
+	for (size_t i = 0; i < vl; i++)
+		n += v[i] == ' ';
+	w = calloc((size_t)n + 1, sizeof(*w));
+	*lens = calloc((size_t)n + 1, sizeof(**lens));
+	if (!w || !*lens)
+		abort();
+	for (size_t i = 0; vl && i <= vl; i++) {
+		if (i == vl || v[i] == ' ') {
+			w[k] = dup_bytes(v + start, i - start);
+			(*lens)[k++] = i - start;
+			start = i + 1;
+		}
+	}
+	*argc = n;
+	return w;
+}
+
+static void free_words(char **w, size_t *lens, int argc)
+{
+	for (int i = 0; i < argc; i++)
+		free(w[i]);
+	free(w);
+	free(lens);
+}
+
+/* A copy of id's stored value, to restore it with store_value(). st.lock held. */
+static struct cfg_val current_value(enum cfg_id id)
+{
+	struct cfg_val v = {0};
+
+	if (table[id].type == CFG_T_STRING) {
+		v.s = dup_bytes(st.sval[id] ? st.sval[id] : "", st.slen[id]);
+		v.slen = st.slen[id];
+	} else {
+		/* relaxed: see ival; writers hold the locks */
+		v.i = atomic_load_explicit(&st.ival[id], memory_order_relaxed);
+	}
+	return v;
+}
+
+/* Runs the apply function of row id (or the test hook). set_lock held. */
+static int apply_row(enum cfg_id id, char *why, size_t whylen)
+{
+	why[0] = '\0';
+	return st.hook ? st.hook(id, why, whylen) : table[id].apply(why, whylen);
+}
+
+/*
+ * Applies the rows ids[i] with changed[i] set, each distinct apply function
+ * once, in argument order (Redis's configSetCommand). Returns -1, or the index
+ * i whose apply function failed (its reason in why). set_lock held.
+ */
+static int apply_changed(const int *ids, const int *changed, int n, char *why, size_t whylen)
+{
+	if (!st.applying)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		int seen = 0;
+
+		if (!changed[i])
+			continue;
+		for (int k = 0; k < i && !seen; k++)
+			seen = changed[k] && table[ids[k]].apply == table[ids[i]].apply;
+		if (!seen && apply_row((enum cfg_id)ids[i], why, whylen) != 0)
+			return i;
+	}
+	return -1;
+}
+
+/* After a failed apply and the old values restored: applies them again
+ * (Redis's restoreBackupConfig). A failure here is only logged. */
+static void reapply(const int *ids, const int *changed, int n)
+{
+	char why[512];
+	int left[CFG_COUNT_], i;
+
+	memcpy(left, changed, sizeof(int) * (size_t)n);
+	while ((i = apply_changed(ids, left, n, why, sizeof(why))) >= 0) {
+		LOG(LOG_WARNING, "Failed applying restored failed CONFIG SET command: %s", why);
+		/* go on with the rows after the one that failed */
+		for (int k = 0; k <= i; k++)
+			left[k] = 0;
+	}
+}
+
+int cfg_apply_start(struct db *db, char *err, size_t errlen)
+{
+	int ids[CFG_COUNT_], changed[CFG_COUNT_], n = 0, failed;
+	char why[512];
+
+	pthread_mutex_lock(&st.set_lock);
+	st.db = db;
+	st.applying = 1;
+	for (int i = 0; i < CFG_COUNT_; i++) {
+		if (table[i].apply) {
+			ids[n] = i;
+			changed[n++] = 1;
+		}
+	}
+	failed = apply_changed(ids, changed, n, why, sizeof(why));
+	pthread_mutex_unlock(&st.set_lock);
+	if (failed >= 0) {
+		set_err(err, errlen, "kvsd: can't apply '%s': %s", table[ids[failed]].name, why);
+		return -1;
+	}
+	return 0;
+}
+
 int cfg_set_many(const char *const *argv, const size_t *lens, int argc, char *err, size_t errlen)
 {
 	int ids[CFG_COUNT_];
@@ -825,7 +860,8 @@ int cfg_set_many(const char *const *argv, const size_t *lens, int argc, char *er
 	size_t bad_len = 0;
 	int unknown = 0, n = argc / 2;
 	char whybuf[512];
-	cfg_apply_fn hook;
+	struct cfg_val olds[CFG_COUNT_];
+	int failed;
 
 	if (argc < 2 || argc % 2) {
 		set_err(err, errlen, "ERR syntax error");
@@ -880,6 +916,7 @@ int cfg_set_many(const char *const *argv, const size_t *lens, int argc, char *er
 		return -1;
 	}
 	/* Pass 2: parse every value before storing any (all or nothing). */
+	pthread_mutex_lock(&st.set_lock);
 	pthread_mutex_lock(&st.lock);
 	for (int i = 0; i < n; i++) {
 		const struct cfg_def *d = &table[ids[i]];
@@ -890,35 +927,51 @@ int cfg_set_many(const char *const *argv, const size_t *lens, int argc, char *er
 		if (d->flags & CFG_MULTIARG) {
 			size_t *sl;
 			int sc;
-			char *z = dup_bytes(v, vl);
-			char **sv = su_split_args(z, vl, &sc, &sl);
+			char **sv = split_spaces(v, vl, &sc, &sl);
 
-			free(z);
-			rc = sv ? parse_value(d, sv, sl, sc, &vals[i], whybuf, sizeof(whybuf)) : -1;
-			if (!sv)
-				snprintf(whybuf, sizeof(whybuf), "unbalanced quotes");
-			su_free_args(sv, sl, sv ? sc : 0);
+			rc = parse_value(d, sv, sl, sc, st.sval[ids[i]], &vals[i], whybuf,
+					 sizeof(whybuf));
+			free_words(sv, sl, sc);
 		} else {
-			rc = parse_value(d, &v, &vl, 1, &vals[i], whybuf, sizeof(whybuf));
+			rc = parse_value(d, &v, &vl, 1, st.sval[ids[i]], &vals[i], whybuf,
+					 sizeof(whybuf));
 		}
 		if (rc != 0) {
 			for (int k = 0; k < i; k++)
 				free(vals[k].s);
 			pthread_mutex_unlock(&st.lock);
+			pthread_mutex_unlock(&st.set_lock);
 			set_err(err, errlen,
 				"ERR CONFIG SET failed (possibly related to argument '%s') - %s",
 				d->name, whybuf);
 			return -1;
 		}
 	}
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
+		olds[i] = current_value((enum cfg_id)ids[i]);
 		changed[i] = store_value((enum cfg_id)ids[i], &vals[i]);
-	pthread_mutex_unlock(&st.lock);
-	hook = atomic_load_explicit(&st.hook, memory_order_relaxed); /* set at start-up */
-	for (int i = 0; i < n && hook; i++) {
-		if (changed[i])
-			hook((enum cfg_id)ids[i]);
 	}
+	pthread_mutex_unlock(&st.lock);
+	failed = apply_changed(ids, changed, n, whybuf, sizeof(whybuf));
+	if (failed >= 0) {
+		LOG(LOG_WARNING,
+		    "Failed applying new configuration. Possibly related to new %s setting. "
+		    "Restoring previous settings.",
+		    table[ids[failed]].name);
+		pthread_mutex_lock(&st.lock);
+		for (int i = 0; i < n; i++)
+			store_value((enum cfg_id)ids[i], &olds[i]);
+		pthread_mutex_unlock(&st.lock);
+		reapply(ids, changed, n);
+		pthread_mutex_unlock(&st.set_lock);
+		set_err(err, errlen,
+			"ERR CONFIG SET failed (possibly related to argument '%s') - %s",
+			table[ids[failed]].name, whybuf);
+		return -1;
+	}
+	pthread_mutex_unlock(&st.set_lock);
+	for (int i = 0; i < n; i++)
+		free(olds[i].s);
 	return 0;
 }
 
@@ -985,22 +1038,18 @@ static char *rewrite_line(enum cfg_id id)
 /* Whether id's current value differs from its default. st.lock held. */
 static int is_default(enum cfg_id id)
 {
-	const struct cfg_def *d = &table[id];
+	struct cfg_val v;
+	int same;
 
-	if (d->type == CFG_T_STRING)
-		return st.sval[id] && st.slen[id] == strlen(d->def) &&
-		       memcmp(st.sval[id], d->def, st.slen[id]) == 0;
-	{
-		char *argv[1] = {(char *)d->def};
-		size_t lens[1] = {strlen(d->def)};
-		struct cfg_val v;
-		char why[256];
-
-		if (parse_value(d, argv, lens, 1, &v, why, sizeof(why)) != 0)
-			return 0;
-		/* relaxed: see ival */
-		return v.i == atomic_load_explicit(&st.ival[id], memory_order_relaxed);
+	parse_default(&table[id], &v);
+	if (table[id].type == CFG_T_STRING) {
+		same =
+		    st.sval[id] && st.slen[id] == v.slen && memcmp(st.sval[id], v.s, v.slen) == 0;
+		free(v.s);
+		return same;
 	}
+	/* relaxed: see ival */
+	return v.i == atomic_load_explicit(&st.ival[id], memory_order_relaxed);
 }
 
 /*
@@ -1168,9 +1217,11 @@ int cfg_rewrite(char *err, size_t errlen)
 	mode_t mode;
 	int rc;
 
+	pthread_mutex_lock(&st.set_lock); /* no CONFIG SET half done meanwhile */
 	pthread_mutex_lock(&st.lock);
 	if (!st.file) {
 		pthread_mutex_unlock(&st.lock);
+		pthread_mutex_unlock(&st.set_lock);
 		set_err(err, errlen, "ERR The server is running without a config file");
 		return -1;
 	}
@@ -1180,6 +1231,7 @@ int cfg_rewrite(char *err, size_t errlen)
 		rc = rewrite_write(st.file, &out, mode, ++st.rewrite_seq);
 	}
 	pthread_mutex_unlock(&st.lock);
+	pthread_mutex_unlock(&st.set_lock);
 	for (size_t k = 0; k < old.n; k++)
 		free(old.v[k]);
 	for (size_t k = 0; k < out.n; k++)

@@ -1,12 +1,21 @@
 /*
  * config.h — kvsd's configuration: one table drives everything.
  *
- * Each parameter is one row of the table in config.c (name as in redis.conf,
- * type, default, bounds, flags, description). That table is the single
- * source for: the config file (`kvsd [conf-file]`), `--name value`
- * overrides on the command line, CONFIG GET (glob patterns) / SET / RESETSTAT
- * / REWRITE, `kvsd --help`, and conf/kvsd.conf (a unit test checks that the
- * file documents exactly the table's keys with their defaults).
+ * Each parameter is one row of the table in config_table.c (name as in
+ * redis.conf, type, default, bounds, flags, description, and the function
+ * that applies a new value). That table is the single source for: the config
+ * file (`kvsd [conf-file]`), `--name value` overrides on the command line,
+ * CONFIG GET (glob patterns) / SET / RESETSTAT / REWRITE, `kvsd --help`, and
+ * conf/kvsd.conf (a unit test checks that the file documents exactly the
+ * table's keys with their defaults, bounds and mutability).
+ *
+ * Bounds come from the module that owns the limit (net/net.h, storage/db.h,
+ * server/slowlog.h), so a value storage cannot hold is refused when it is set,
+ * not found later by an assertion. Every row that CONFIG SET may change has
+ * an apply function, run after the value is stored; one that fails (maxclients
+ * beyond the descriptor limit, a port that cannot be bound) makes CONFIG SET
+ * restore every value it changed, as Redis does. Rows without one are
+ * immutable (or protected) at run time.
  *
  * Syntax follows redis.conf: one directive per line, `name arg...`, arguments
  * split with Redis's quoting rules ("..." with \n \xHH escapes, '...'),
@@ -17,7 +26,8 @@
  * Threads: cfg_load_* run on the main thread before any other starts. After
  * that, cfg_int() may be called from any thread (values are atomics, read
  * relaxed: a config change publishes nothing else and readers tolerate
- * seeing it a moment late). cfg_set() and string reads take a lock.
+ * seeing it a moment late). cfg_set*() are serialised with each other and
+ * run the apply functions on the calling thread; string reads take a lock.
  * Ownership: strings returned by cfg_str_dup() belong to the caller (free()).
  * Errors: cfg_set() and the loaders fill an error buffer with Redis's text.
  */
@@ -26,6 +36,8 @@
 
 #include <stddef.h>
 #include <stdio.h>
+
+struct db;
 
 enum cfg_id {
 	CFG_BIND,
@@ -69,18 +81,20 @@ enum cfg_type {
 	CFG_T_BOOL,   /* yes|no, stored 0/1 */
 	CFG_T_INT,    /* integer within [min,max] */
 	CFG_T_MEMORY, /* integer with units, within [min,max] */
-	CFG_T_STRING, /* free text ("" allowed) */
+	CFG_T_STRING, /* text: checked by the row's parser, or CFG_FREE_TEXT */
 	CFG_T_ENUM,   /* one of a fixed list, stored as its index */
 };
 
 /* cfg flags */
 #define CFG_IMMUTABLE 0x1 /* CONFIG SET refuses it: "can't set immutable config" */
-#define CFG_MULTIARG  0x2 /* takes several arguments (bind) */
+#define CFG_MULTIARG  0x2 /* several words (bind, client-output-buffer-limit) */
 #define CFG_SENSITIVE 0x4 /* not printed in logs */
 #define CFG_OCTAL     0x8 /* CFG_T_INT written and printed in octal (unixsocketperm) */
 /* CONFIG SET refuses it with "can't set protected config", as Redis 7.0 does by
  * default (enable-protected-configs no) for dir. */
 #define CFG_PROTECTED 0x10
+/* CFG_T_STRING whose every value is valid (a password, a path): its bound. */
+#define CFG_FREE_TEXT 0x20
 
 /* Values of CFG_LOGLEVEL (cfg_int), in the table's order. */
 enum cfg_loglevel {
@@ -90,14 +104,39 @@ enum cfg_loglevel {
 	CFG_LOG_WARNING,
 };
 
+/*
+ * A string row's parser: checks the words of a value and returns the value to
+ * store (malloc'd, NUL-terminated, length in *outlen), normalised as CONFIG
+ * GET shows it; `cur` is the current value (NULL at initialisation) for rows
+ * where a value changes only part of it (client-output-buffer-limit). NULL
+ * with Redis's reason in why.
+ */
+typedef char *(*cfg_parse_fn)(char *const *argv, const size_t *lens, int argc, const char *cur,
+			      size_t *outlen, char *why, size_t whylen);
+/* A number row's extra rule, after the bounds: adjusts *v (hz is clamped, as
+ * Redis does) or refuses it (-1 with why). 0 otherwise. */
+typedef int (*cfg_check_fn)(long long *v, char *why, size_t whylen);
+/*
+ * Applies a row's current value to the module that owns it. Returns 0, or -1
+ * with Redis's reason in why (CONFIG SET then restores the previous values
+ * and applies them again). Runs on the thread that called cfg_set*, once per
+ * CONFIG SET even when several changed rows share it (maxmemory and its
+ * policy). CONFIG SETs are serialised, so apply functions never run
+ * concurrently; they may read values (cfg_int, cfg_str_*) but not set any.
+ */
+typedef int (*cfg_apply_fn)(char *why, size_t whylen);
+
 struct cfg_def {
 	const char *name;
 	enum cfg_type type;
-	const char *def; /* default, as it would be written in the file */
-	long long min, max;
+	const char *def;	  /* default, as it would be written in the file */
+	long long min, max;	  /* CFG_T_INT / CFG_T_MEMORY bounds, from the owning module */
 	const char *const *enums; /* NULL-terminated, for CFG_T_ENUM */
 	unsigned flags;
 	const char *desc;
+	cfg_parse_fn parse; /* CFG_T_STRING without CFG_FREE_TEXT */
+	cfg_check_fn check; /* optional, numbers */
+	cfg_apply_fn apply; /* NULL exactly when CFG_IMMUTABLE or CFG_PROTECTED */
 };
 
 /* The table, CFG_COUNT_ rows, indexed by enum cfg_id. */
@@ -157,17 +196,30 @@ int cfg_set(const char *name, const char *value, size_t vlen, char *err, size_t 
  * of arguments for CONFIG SET - 'x'"), immutable / protected, duplicates
  * ("- duplicate parameter"), then parses every value; the first failure is
  * reported and nothing is changed. Otherwise all values are stored and the
- * apply hook runs once per parameter whose value changed. argc odd or 0:
+ * apply function of each changed row runs (once per function); if one fails,
+ * every value is restored, applied again, and its reason reported
+ * ("- The operating system is not able to handle the specified number of
+ * clients, try with 216"). A multi-word value (bind, client-output-buffer-limit)
+ * is split at each space, as Redis does. argc odd or 0:
  * "ERR syntax error" (the command table rejects argc < 4 with the usual arity
  * error before this). Errors carry the "ERR " prefix and never contain CR/LF.
  * Other threads may observe the new values of a multi-set one by one.
  */
 int cfg_set_many(const char *const *argv, const size_t *lens, int argc, char *err, size_t errlen);
 
-/* Hook called after a successful runtime change of a parameter (may be NULL).
- * Runs on the thread that called cfg_set*, after the config lock is released. */
-typedef void (*cfg_apply_fn)(enum cfg_id id);
-void cfg_set_apply_hook(cfg_apply_fn fn);
+/*
+ * From now on CONFIG SET runs the rows' apply functions. Called once at
+ * start-up, after storage and before net_setup(): applies every mutable row
+ * once, so start-up values reach the modules the way CONFIG SET's do; `db`
+ * is the key space maxmemory applies to. 0, or -1 with a message in err.
+ */
+int cfg_apply_start(struct db *db, char *err, size_t errlen);
+
+/* Unit tests: replaces the rows' apply functions (and enables applying) with
+ * fn, called with the first changed row of each distinct apply function; NULL
+ * restores them. */
+typedef int (*cfg_apply_hook_fn)(enum cfg_id id, char *why, size_t whylen);
+void cfg_set_apply_hook(cfg_apply_hook_fn fn);
 
 /* Calls fn(id) for each parameter whose name matches the glob pattern
  * (Redis's stringmatch rules, case-insensitive), in table order. */

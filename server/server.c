@@ -27,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 static struct server_info info;
@@ -89,69 +88,6 @@ static void on_conn_init(struct conn *c)
 	c->authenticated = !cfg_str_equal(CFG_REQUIREPASS, "", 0) ? 0 : 1;
 }
 
-static void apply_config(enum cfg_id id)
-{
-	switch (id) {
-	case CFG_MAXCLIENTS:
-		net_set_maxclients((long)cfg_int(CFG_MAXCLIENTS));
-		break;
-	case CFG_TIMEOUT:
-		net_set_timeout((long)cfg_int(CFG_TIMEOUT));
-		break;
-	case CFG_TCP_KEEPALIVE:
-		net_set_tcp_keepalive((long)cfg_int(CFG_TCP_KEEPALIVE));
-		break;
-	case CFG_CLIENT_QUERY_BUFFER_LIMIT:
-		net_set_query_limit(cfg_int(CFG_CLIENT_QUERY_BUFFER_LIMIT));
-		break;
-	case CFG_WORK_STEALING:
-		net_set_work_stealing((int)cfg_int(CFG_WORK_STEALING));
-		break;
-	case CFG_CONN_ASSIGN:
-		net_set_conn_assign((int)cfg_int(CFG_CONN_ASSIGN));
-		break;
-	case CFG_RUN_BUDGET_COMMANDS:
-		net_set_run_budget((long)cfg_int(CFG_RUN_BUDGET_COMMANDS));
-		break;
-	case CFG_CLIENT_OUTPUT_PAUSE_LIMIT:
-		net_set_output_pause_limit(cfg_int(CFG_CLIENT_OUTPUT_PAUSE_LIMIT));
-		break;
-	case CFG_CLIENT_OUTPUT_BUFFER_LIMIT: {
-		char *spec = cfg_str_dup(CFG_CLIENT_OUTPUT_BUFFER_LIMIT);
-		long long hard = 0, soft = 0;
-		long secs = 0;
-
-		if (net_parse_output_limit(spec, &hard, &soft, &secs) == 0)
-			net_set_output_limit(hard, soft, secs);
-		else
-			LOG(LOG_WARNING, "client-output-buffer-limit '%s' is not valid; ignored",
-			    spec);
-		free(spec);
-		break;
-	}
-	case CFG_PROTO_MAX_BULK_LEN:
-		net_set_max_bulk(cfg_int(CFG_PROTO_MAX_BULK_LEN));
-		break;
-	case CFG_LOGLEVEL:
-		log_set_level((int)cfg_int(CFG_LOGLEVEL));
-		break;
-	case CFG_MAXMEMORY:
-	case CFG_MAXMEMORY_POLICY:
-	case CFG_MAXMEMORY_SAMPLES:
-		db_set_memory_policy(the_db, cfg_int(CFG_MAXMEMORY),
-				     (enum db_policy)cfg_int(CFG_MAXMEMORY_POLICY),
-				     (int)cfg_int(CFG_MAXMEMORY_SAMPLES));
-		break;
-	case CFG_PROTECTED_MODE:
-	case CFG_REQUIREPASS:
-		net_set_protected_mode(cfg_int(CFG_PROTECTED_MODE) &&
-				       cfg_str_equal(CFG_REQUIREPASS, "", 0));
-		break;
-	default:
-		break;
-	}
-}
-
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	(void)what;
@@ -182,40 +118,46 @@ void server_request_shutdown(const char *why)
 }
 
 /*
- * As Redis's adjustOpenFilesLimit(): raise RLIMIT_NOFILE to fit maxclients
- * plus descriptors kvsd needs for itself; where the limit cannot be raised,
- * lower maxclients so that clients beyond it get "max number of clients
- * reached" instead of hanging in the accept queue.
+ * As Redis's adjustOpenFilesLimit() at start-up: raise the soft
+ * RLIMIT_NOFILE to fit maxclients plus kvsd's own descriptors (up to the
+ * hard limit); where it cannot, lower maxclients so that clients beyond it
+ * get "max number of clients reached" instead of hanging in the accept
+ * queue, and refuse to start when not even one client fits. At run time
+ * CONFIG SET maxclients refuses such a value instead (config_table.c).
+ * 0, or -1 after printing why.
  */
-#define RESERVED_FDS 32
-
-static void adjust_open_files(void)
+static int adjust_open_files(void)
 {
-	long long asked = cfg_int(CFG_MAXCLIENTS), maxc;
-	rlim_t need = (rlim_t)asked + RESERVED_FDS + (rlim_t)cfg_int(CFG_THREADS) * 4;
-	struct rlimit rl;
+	long long asked = cfg_int(CFG_MAXCLIENTS);
+	int threads = (int)cfg_int(CFG_THREADS);
+	long long maxc = net_fd_limit_clients(asked, threads);
+	long long need = asked + NET_RESERVED_FDS + (long long)NET_FDS_PER_WORKER * threads;
 	char err[256], val[32];
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need)
-		return;
-	{
-		struct rlimit want = rl;
-
-		want.rlim_cur = need < rl.rlim_max ? need : rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
-			rl = want;
-	}
-	if (rl.rlim_cur >= need)
-		return;
-	maxc = (long long)rl.rlim_cur - RESERVED_FDS - cfg_int(CFG_THREADS) * 4;
-	if (maxc < 1)
-		maxc = 1;
-	snprintf(val, sizeof(val), "%lld", maxc);
-	if (cfg_set("maxclients", val, strlen(val), err, sizeof(err)) == 0)
+	if (maxc >= asked)
+		return 0;
+	if (maxc < 1) {
 		LOG(LOG_WARNING,
-		    "You requested maxclients of %lld requiring at least %llu max file descriptors; "
-		    "the open files limit is %llu, so maxclients is now %lld.",
-		    asked, (unsigned long long)need, (unsigned long long)rl.rlim_cur, maxc);
+		    "Your current 'ulimit -n' of %lld is not enough for the server to start. "
+		    "Please increase your open file limit to at least %lld. Exiting.",
+		    maxc + need - asked, need);
+		fprintf(stderr,
+			"kvsd: the open files limit (%lld) leaves no room for clients; at least "
+			"%lld are needed for maxclients %lld\n",
+			maxc + need - asked, need, asked);
+		return -1;
+	}
+	snprintf(val, sizeof(val), "%lld", maxc);
+	if (cfg_set("maxclients", val, strlen(val), err, sizeof(err)) != 0)
+		return 0; /* cannot happen: maxc is within the row's bounds */
+	LOG(LOG_WARNING,
+	    "You requested maxclients of %lld requiring at least %lld max file descriptors.", asked,
+	    need);
+	LOG(LOG_WARNING,
+	    "Current maximum open files is %lld. maxclients has been reduced to %lld to "
+	    "compensate for low ulimit. If you need higher maxclients increase 'ulimit -n'.",
+	    maxc + need - asked, maxc);
+	return 0;
 }
 
 static void make_run_id(void)
@@ -247,8 +189,8 @@ int server_setup(int argc, char **argv)
 			return 1;
 		}
 		if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-v")) {
-			printf("kvsd v=%s (redis_version compatible: 7.0.15) malloc=%s\n", KVSD_VERSION,
-			       mem_allocator_name());
+			printf("kvsd v=%s (redis_version compatible: 7.0.15) malloc=%s\n",
+			       KVSD_VERSION, mem_allocator_name());
 			return 1;
 		}
 	}
@@ -272,7 +214,11 @@ int server_setup(int argc, char **argv)
 		free(lf);
 	}
 	signal(SIGPIPE, SIG_IGN);
-	adjust_open_files();
+	if (adjust_open_files() != 0) {
+		cfg_deinit();
+		log_teardown();
+		return -1;
+	}
 	make_run_id();
 	info.start_ms = db_now_ms();
 	info.executable = argv[0];
@@ -288,9 +234,13 @@ int server_setup(int argc, char **argv)
 		return -1;
 	}
 	cmd_setup(the_db);
-	for (int id = 0; id < CFG_COUNT_; id++)
-		apply_config((enum cfg_id)id);
-	cfg_set_apply_hook(apply_config);
+	/* Every mutable row reaches its module the way CONFIG SET's values do. */
+	if (cfg_apply_start(the_db, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		LOG(LOG_WARNING, "%s", err);
+		server_teardown();
+		return -1;
+	}
 
 	bind_str = cfg_str_dup(CFG_BIND);
 	unix_str = cfg_str_dup(CFG_UNIXSOCKET);
@@ -300,7 +250,6 @@ int server_setup(int argc, char **argv)
 	o.unixsocketperm = (int)cfg_int(CFG_UNIXSOCKETPERM);
 	o.tcp_backlog = (int)cfg_int(CFG_TCP_BACKLOG);
 	o.threads = (int)cfg_int(CFG_THREADS);
-	o.hz = (int)cfg_int(CFG_HZ);
 	o.dispatch = cmd_dispatch;
 	o.thread_start = on_thread_start;
 	o.thread_stop = on_thread_stop;

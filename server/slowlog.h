@@ -16,10 +16,17 @@
 #ifndef KVSD_SLOWLOG_H
 #define KVSD_SLOWLOG_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct conn;
+
+/* Bounds of slowlog-log-slower-than (microseconds; 0 logs every command, -1
+ * none) and slowlog-max-len (entries), Redis's. */
+#define SLOWLOG_SLOWER_THAN_MIN (-1LL)
+#define SLOWLOG_SLOWER_THAN_MAX LLONG_MAX
+#define SLOWLOG_LEN_MAX		LONG_MAX
 
 /* Records a command that ran for `usec` microseconds, starting at start_ms
  * (unix ms). max_len: slowlog-max-len at the time of the push. */

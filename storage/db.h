@@ -36,7 +36,27 @@
 
 #include "storage/kvmap.h"
 
+#include <limits.h>
 #include <stdint.h>
+
+/*
+ * Limits storage owns; the config table (server/config_table.c) takes the
+ * bounds of its rows from here, so nothing a client configures can ask
+ * storage for more than it holds.
+ */
+/* The longest key or value, in bytes: proto-max-bulk-len's ceiling. */
+#define DB_STRING_MAX ((long long)KV_LEN_MAX)
+/* databases: one key space. maxmemory in bytes (0 = no limit). */
+#define DB_COUNT	 1
+#define DB_MAXMEMORY_MAX LLONG_MAX
+/* maxmemory-samples: Redis's bounds are accepted; eviction samples at most
+ * DB_SAMPLES_USED keys. */
+#define DB_SAMPLES_MIN	1
+#define DB_SAMPLES_MAX	INT_MAX
+#define DB_SAMPLES_USED 64
+/* active-expire-effort */
+#define DB_EXPIRE_EFFORT_MIN 1
+#define DB_EXPIRE_EFFORT_MAX 10
 
 struct db;
 
@@ -103,7 +123,7 @@ enum db_policy {
 };
 
 /* maxmemory in bytes (0 = no limit), the policy and maxmemory-samples
- * (clamped to 1..64).
+ * (clamped to DB_SAMPLES_MIN..DB_SAMPLES_USED).
  * Any thread; takes effect for commands that start afterwards. */
 void db_set_memory_policy(struct db *db, long long maxmemory, enum db_policy policy, int samples);
 

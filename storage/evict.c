@@ -167,10 +167,10 @@ void db_set_memory_policy(struct db *db, long long maxmemory, enum db_policy pol
 	struct db_touch *cur, *nt = NULL;
 	int64_t now = db_now_ms();
 
-	if (samples < 1)
-		samples = 1;
-	if (samples > 64)
-		samples = 64;
+	if (samples < DB_SAMPLES_MIN)
+		samples = DB_SAMPLES_MIN;
+	if (samples > DB_SAMPLES_USED)
+		samples = DB_SAMPLES_USED;
 	/* relaxed: settings read by each command; seeing them a moment late is harmless */
 	atomic_store_explicit(&db->maxmemory, maxmemory, memory_order_relaxed);
 	atomic_store_explicit(&db->policy, (int)policy, memory_order_relaxed);

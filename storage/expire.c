@@ -91,10 +91,10 @@ void db_active_expire(struct db *db, int hz, int effort)
 		hz = 1;
 	if (hz > 500)
 		hz = 500;
-	if (effort < 1)
-		effort = 1;
-	if (effort > 10)
-		effort = 10;
+	if (effort < DB_EXPIRE_EFFORT_MIN)
+		effort = DB_EXPIRE_EFFORT_MIN;
+	if (effort > DB_EXPIRE_EFFORT_MAX)
+		effort = DB_EXPIRE_EFFORT_MAX;
 	avg_ttl_restart(db);
 	if (db_expires(db) == 0) {
 		/* as Redis: no key with a TTL, no average (relaxed: statistic; one

@@ -19,7 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -112,6 +114,15 @@ static int proc_exec(struct kvsd_proc *p, char *const *argv)
 		int nullfd = open("/dev/null", O_RDONLY);
 
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (p->nofile > 0) {
+			struct rlimit rl = {(rlim_t)p->nofile, (rlim_t)p->nofile};
+
+			/* as `prlimit --nofile=N:N`; without CAP_SYS_RESOURCE (dropped
+			 * from the bounding set, so a root test run behaves like an
+			 * unprivileged one) the server cannot raise the hard limit */
+			setrlimit(RLIMIT_NOFILE, &rl);
+			prctl(PR_CAPBSET_DROP, CAP_SYS_RESOURCE, 0, 0, 0);
+		}
 		if (nullfd >= 0)
 			dup2(nullfd, 0);
 		dup2(logfd, 1);
@@ -419,9 +430,11 @@ static int proc_start_once(struct kvsd_proc *p, const char *const *extra_args)
 int kvsd_start(struct kvsd_proc *p, const char *const *extra_args)
 {
 	int rc = -EAGAIN, attempt, keep = p->keep_log;
+	long nofile = p->nofile;
 
 	memset(p, 0, sizeof(*p));
 	p->keep_log = keep;
+	p->nofile = nofile;
 	p->status = -1;
 	for (attempt = 0; attempt < 3; attempt++) {
 		rc = proc_start_once(p, extra_args);

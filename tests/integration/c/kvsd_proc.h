@@ -36,6 +36,9 @@ struct kvsd_proc {
 	char log_path[256]; /* child's stdout + stderr */
 	int status;	    /* encoded exit status once reaped, else -1 */
 	int keep_log; /* set by the caller: kvsd_stop() keeps the log; kvsd_kill() removes it */
+	/* set by the caller: > 0 starts the server with RLIMIT_NOFILE soft = hard = nofile
+	 * (as `prlimit --nofile=N:N`), unable to raise it even when the tests run as root */
+	long nofile;
 };
 
 /*

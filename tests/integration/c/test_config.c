@@ -10,6 +10,7 @@
  */
 #include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -509,5 +510,292 @@ Test(config, config_get)
 		      "ERR CONFIG SET failed (possibly related to argument 'maxclients')");
 	HR_ERR_PREFIX(HR_CMD(c, "CONFIG SET nosuch 1"), "ERR Unknown option ");
 	HR_ERR(HR_CMD(c, "CONFIG GET"), "ERR wrong number of arguments for 'config|get' command");
+	redisFree(c);
+}
+
+/* CONFIG GET name must answer exactly want. */
+static void expect_config_at(int line, redisContext *c, const char *name, const char *want)
+{
+	redisReply *r = hr_cmd_at(line, c, "CONFIG GET %s", name);
+
+	hr_expect_type_at(line, r, REDIS_REPLY_ARRAY, "CONFIG GET");
+	cr_assert(r->elements == 2, "line %d: CONFIG GET %s: %zu elements", line, name,
+		  r->elements);
+	cr_assert(strcmp(r->element[1]->str, want) == 0, "line %d: CONFIG GET %s: '%s', want '%s'",
+		  line, name, r->element[1]->str, want);
+	freeReplyObject(r);
+}
+#define expect_config(c, name, want) expect_config_at(__LINE__, (c), (name), (want))
+
+/*
+ * Defect 1: `CONFIG SET proto-max-bulk-len 4gb` then `SETRANGE big 1073741823 xx` aborted the
+ * server (storage's entry length assertion). Every limit is bounded by what storage holds:
+ * the bound is refused in Redis's form, at run time and at start-up, and the string commands
+ * check against the same bound.
+ */
+Test(config, defect1_limits_bounded_by_storage)
+{
+	static const char refused[] =
+	    "ERR CONFIG SET failed (possibly related to argument "
+	    "'proto-max-bulk-len') - argument must be between 1048576 and "
+	    "1073741823 inclusive";
+	redisContext *c;
+	char out[8192], port[16];
+	char *val;
+
+	start_with(NULL);
+	c = HR_CONNECT(&srv);
+	if (!srv.is_redis) { /* Redis allows up to LONG_MAX: kvsd stops where storage does */
+		HR_ERR(HR_CMD(c, "CONFIG SET proto-max-bulk-len 4gb"), refused);
+		HR_ERR(HR_CMD(c, "CONFIG SET proto-max-bulk-len 1073741824"), refused);
+		expect_config(c, "proto-max-bulk-len", "536870912");
+	}
+	HR_OK(HR_CMD(c, "CONFIG SET proto-max-bulk-len 1073741823"));
+	HR_ERR(HR_CMD(c, "SETRANGE big 1073741823 xx"),
+	       "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+	HR_ERR(HR_CMD(c, "SETRANGE big 4294967295 xx"),
+	       "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+	HR_ERR(HR_CMD(c, "SETRANGE big 9223372036854775806 xx"),
+	       "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+	HR_INT(HR_CMD(c, "EXISTS big"), 0);
+	/* APPEND and SETRANGE against a lowered limit: the same bound, the same text. */
+	HR_OK(HR_CMD(c, "CONFIG SET proto-max-bulk-len 1mb"));
+	val = calloc(1, 1 << 20);
+	cr_assert_not_null(val);
+	memset(val, 'a', 1 << 20);
+	HR_OK(HR_CMD(c, "SET full %b", val, (size_t)(1 << 20)));
+	free(val);
+	HR_ERR(HR_CMD(c, "APPEND full x"),
+	       "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+	HR_ERR(HR_CMD(c, "SETRANGE full 1048576 x"),
+	       "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+	HR_INT(HR_CMD(c, "SETRANGE full 1048575 b"), 1 << 20);
+	HR_INT(HR_CMD(c, "STRLEN full"), 1 << 20);
+	HR_STATUS(HR_CMD(c, "PING"), "PONG");
+	redisFree(c);
+	if (srv.is_redis)
+		return;
+
+	/* At start-up: a clear message naming the key and the bound, and a non-zero exit. */
+	snprintf(port, sizeof(port), "%d", kvsd_free_port());
+	expect_bad_config((const char *[]){"--port", port, "--proto-max-bulk-len", "4gb", NULL},
+			  out, sizeof(out));
+	cr_assert(strstr(out, "'proto-max-bulk-len': argument must be between 1048576 and "
+			      "1073741823 inclusive") != NULL,
+		  "--proto-max-bulk-len 4gb: %s", out);
+}
+
+/*
+ * Defect 11, first part: client-output-buffer-limit values Redis refuses were accepted and
+ * CONFIG GET showed them back; sizes are shown in bytes, "slave", all three classes.
+ */
+Test(config, defect11_config_refused_and_normalised_as_redis)
+{
+	static const char wrong_n[] =
+	    "ERR CONFIG SET failed (possibly related to argument "
+	    "'client-output-buffer-limit') - Wrong number of arguments in "
+	    "buffer limit configuration.";
+	static const char bad_num[] = "ERR CONFIG SET failed (possibly related to argument "
+				      "'client-output-buffer-limit') - Error in hard, soft or "
+				      "soft_seconds setting in buffer limit configuration.";
+	static const char bad_class[] = "ERR CONFIG SET failed (possibly related to argument "
+					"'client-output-buffer-limit') - Invalid client class "
+					"specified in buffer limit configuration.";
+	redisContext *c;
+
+	start_with(NULL);
+	c = HR_CONNECT(&srv);
+	expect_config(c, "client-output-buffer-limit",
+		      "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60");
+	HR_ERR(HR_CMD(c, "CONFIG SET client-output-buffer-limit abc"), wrong_n);
+	HR_ERR(HR_CMD(c, "CONFIG SET client-output-buffer-limit %s", "normal -5 -5 -5"), bad_num);
+	HR_ERR(HR_CMD(c, "CONFIG SET client-output-buffer-limit %s", "pubsub 1"), wrong_n);
+	HR_ERR(HR_CMD(c, "CONFIG SET client-output-buffer-limit %s", "master 1 2 3"), bad_class);
+	expect_config(c, "client-output-buffer-limit",
+		      "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60");
+	HR_OK(HR_CMD(c, "CONFIG SET client-output-buffer-limit %s",
+		     "normal 1gb 2mb 3 replica 1k 2K 0"));
+	expect_config(c, "client-output-buffer-limit",
+		      "normal 1073741824 2097152 3 slave 1000 2000 0 pubsub 33554432 8388608 60");
+	HR_OK(HR_CMD(c, "CONFIG SET client-output-buffer-limit %s", "pubsub 1mb 1mb 1"));
+	expect_config(c, "client-output-buffer-limit",
+		      "normal 1073741824 2097152 3 slave 1000 2000 0 pubsub 1048576 1048576 1");
+	/* Other sizes are shown in bytes too. */
+	HR_OK(HR_CMD(c, "CONFIG SET maxmemory 1gb"));
+	expect_config(c, "maxmemory", "1073741824");
+	HR_OK(HR_CMD(c, "CONFIG SET maxmemory 0"));
+	HR_OK(HR_CMD(c, "CONFIG SET proto-max-bulk-len 2MB"));
+	expect_config(c, "proto-max-bulk-len", "2097152");
+	HR_OK(HR_CMD(c, "CONFIG SET client-query-buffer-limit 1500k"));
+	expect_config(c, "client-query-buffer-limit", "1500000");
+	/* A tiny hard limit does not close clients whose replies stay small (Redis does not
+	 * count its 16 KB static reply buffer). */
+	HR_OK(HR_CMD(c, "CONFIG SET client-output-buffer-limit %s", "normal 1 1 0"));
+	HR_STATUS(HR_CMD(c, "PING"), "PONG");
+	HR_OK(HR_CMD(c, "CONFIG SET client-output-buffer-limit %s", "normal 0 0 0"));
+	redisFree(c);
+}
+
+/* An integer field of INFO, or -1. */
+static long long info_field(redisContext *c, const char *name)
+{
+	redisReply *r = HR_CMD(c, "INFO");
+	long long v = -1;
+	char *p;
+
+	HR_EXPECT_TYPE(r, REDIS_REPLY_STRING, "INFO");
+	p = strstr(r->str, name);
+	if (p && p[strlen(name)] == ':')
+		v = atoll(p + strlen(name) + 1);
+	freeReplyObject(r);
+	return v;
+}
+
+/* Sends req on a fresh raw connection; returns the bytes received until the server closed
+ * (*closed = 1) or timeout_ms passed. */
+static size_t raw_request_bytes(const char *req, int timeout_ms, int *closed)
+{
+	static char buf[1 << 16];
+	long long deadline = kvsd_now_ms() + timeout_ms;
+	size_t total = 0;
+	int fd = kvsd_raw_connect(&srv);
+
+	cr_assert(fd >= 0);
+	cr_assert(kvsd_raw_send(fd, req, strlen(req)) == 0);
+	*closed = 0;
+	while (!*closed && kvsd_now_ms() < deadline)
+		total += kvsd_raw_recv(fd, buf, sizeof(buf), sizeof(buf) - 1,
+				       (int)(deadline - kvsd_now_ms()), closed);
+	close(fd);
+	return total;
+}
+
+/*
+ * Defect 11, second part: a single reply larger than the hard limit was delivered before the
+ * client was closed; Redis closes it without sending the reply.
+ */
+Test(config, defect11_reply_over_hard_limit_is_not_delivered)
+{
+	const size_t big = 2u << 20, small = 100000;
+	redisContext *c;
+	char *val;
+	size_t got;
+	int closed;
+
+	start_with(NULL);
+	c = HR_CONNECT(&srv);
+	val = malloc(big);
+	cr_assert_not_null(val);
+	memset(val, 'v', big);
+	HR_OK(HR_CMD(c, "SET big %b", val, big));
+	HR_OK(HR_CMD(c, "SET small %b", val, small));
+	free(val);
+	HR_OK(HR_CMD(c, "CONFIG SET client-output-buffer-limit %s", "normal 1mb 0 0"));
+
+	got = raw_request_bytes("GET big\r\n", 5000, &closed);
+	cr_assert(closed, "GET of a 2 MB value over a 1 MB hard limit: not closed");
+	cr_assert(got < big, "the 2 MB reply was delivered (%zu bytes) before closing", got);
+	got = raw_request_bytes("GET small\r\nQUIT\r\n", 5000, &closed);
+	cr_assert(closed && got == small + strlen("$100000\r\n\r\n+OK\r\n"),
+		  "a reply under the limit: %zu bytes, closed %d", got, closed);
+	HR_STATUS(HR_CMD(c, "PING"), "PONG");
+	HR_OK(HR_CMD(c, "CONFIG SET client-output-buffer-limit %s", "normal 0 0 0"));
+	got = raw_request_bytes("GET big\r\nQUIT\r\n", 5000, &closed);
+	cr_assert(got == big + strlen("$2097152\r\n\r\n+OK\r\n"), "no limit: %zu bytes", got);
+	redisFree(c);
+}
+
+/*
+ * Defect 11, third part: CONFIG SET maxclients above what the descriptor limit allows was
+ * accepted, and then clients over it got no reply at all. As Redis (after raising its soft
+ * limit to the hard one): refused, naming the highest value that works; every client gets an
+ * answer. Started as `prlimit --nofile=256:256 kvsd ...`.
+ */
+Test(config, defect11_maxclients_beyond_descriptors_refused)
+{
+	static const char prefix[] = "ERR CONFIG SET failed (possibly related to argument "
+				     "'maxclients') - The operating system is not able to handle "
+				     "the specified number of clients, try with ";
+	enum { NCLIENTS = 400 };
+	struct rlimit rl;
+	redisContext *c;
+	redisReply *r;
+	long long maxc;
+	int fds[NCLIENTS], pong = 0, refused = 0, silent = 0;
+	long long base;
+
+	/* the test itself holds NCLIENTS sockets */
+	cr_assert(getrlimit(RLIMIT_NOFILE, &rl) == 0);
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	cr_assert(rl.rlim_max == RLIM_INFINITY || rl.rlim_max > NCLIENTS + 64,
+		  "the test needs more than %d descriptors", NCLIENTS + 64);
+	srv.nofile = 256;
+	start_with(NULL);
+	c = HR_CONNECT(&srv);
+	r = HR_CMD(c, "CONFIG GET maxclients");
+	HR_EXPECT_TYPE(r, REDIS_REPLY_ARRAY, "CONFIG GET maxclients");
+	maxc = atoll(r->element[1]->str);
+	freeReplyObject(r);
+	/* lowered at start-up from 10000 to what 256 descriptors hold */
+	cr_assert(maxc > 100 && maxc < 256, "maxclients under a 256 descriptor limit: %lld", maxc);
+	r = HR_CMD(c, "CONFIG SET maxclients 400");
+	HR_EXPECT_TYPE(r, REDIS_REPLY_ERROR, "CONFIG SET maxclients 400");
+	cr_assert(strncmp(r->str, prefix, strlen(prefix)) == 0 &&
+		      atoll(r->str + strlen(prefix)) == maxc,
+		  "CONFIG SET maxclients 400: %s (maxclients %lld)", r->str, maxc);
+	freeReplyObject(r);
+	{
+		char v[32];
+
+		snprintf(v, sizeof(v), "%lld", maxc);
+		expect_config(c, "maxclients", v); /* unchanged */
+		HR_OK(HR_CMD(c, "CONFIG SET maxclients %s", v));
+	}
+	/* Every one of 400 clients gets an answer: PONG, or Redis's refusal. A refused client
+	 * is sent the error when it is accepted and then closed: read it before sending
+	 * anything (a request the server never reads would turn its close into a reset). */
+	kvsd_sleep_ms(200); /* let the server see kvsd_start's probe connection close */
+	base = info_field(c, "rejected_connections");
+	for (int i = 0; i < NCLIENTS; i++) {
+		fds[i] = kvsd_raw_connect(&srv);
+		cr_assert(fds[i] >= 0, "connect %d: %s", i, strerror(-fds[i]));
+	}
+	for (long long t0 = kvsd_now_ms(); kvsd_now_ms() - t0 < 10000; kvsd_sleep_ms(20)) {
+		if (info_field(c, "connected_clients") + info_field(c, "rejected_connections") -
+			base >=
+		    NCLIENTS + 1)
+			break; /* the server has seen every connection */
+	}
+	for (int i = 0; i < NCLIENTS; i++) {
+		char buf[128];
+		int closed;
+
+		kvsd_raw_recv(fds[i], buf, sizeof(buf), 36, 1, &closed);
+		if (strncmp(buf, "-ERR max number of clients reached\r\n", 36) == 0) {
+			refused++;
+			close(fds[i]);
+			fds[i] = -1;
+		}
+	}
+	for (int i = 0; i < NCLIENTS; i++) {
+		char buf[128];
+		int closed;
+
+		if (fds[i] < 0)
+			continue;
+		buf[0] = '\0';
+		if (kvsd_raw_send(fds[i], "PING\r\n", 6) == 0 &&
+		    kvsd_raw_recv(fds[i], buf, sizeof(buf), 7, 5000, &closed) == 7 &&
+		    strncmp(buf, "+PONG\r\n", 7) == 0)
+			pong++;
+		else
+			silent++;
+		close(fds[i]);
+	}
+	cr_expect(silent == 0 && pong + refused == NCLIENTS && pong <= maxc,
+		  "%d clients: %d PONG, %d refused, %d without an answer (maxclients %lld)",
+		  NCLIENTS, pong, refused, silent, maxc);
+	HR_STATUS(HR_CMD(c, "PING"), "PONG");
 	redisFree(c);
 }

@@ -9,6 +9,10 @@
  * cfg_init() and may chdir freely.
  */
 #include "server/config.h"
+#include "net/net.h"
+#include "server/slowlog.h"
+#include "server/strutil.h"
+#include "storage/db.h"
 
 #include <criterion/criterion.h>
 #include <limits.h>
@@ -182,10 +186,64 @@ Test(config, defaults)
 
 /* ------------------------------------------------------ conf/kvsd.conf */
 
+/* A bound as conf/kvsd.conf writes it: decimal (memory units allowed for
+ * memory rows), octal for octal rows. */
+static long long doc_number(const struct cfg_def *d, const char *s, size_t n)
+{
+	char buf[64];
+	long long v = 0;
+
+	cr_assert_lt(n, sizeof(buf), "'%s': bound too long", d->name);
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (d->flags & CFG_OCTAL)
+		v = strtoll(buf, NULL, 8);
+	else if (d->type == CFG_T_MEMORY && buf[0] != '-')
+		cr_assert(su_memtoll(buf, &v), "'%s': bound '%s' is not a number", d->name, buf);
+	else
+		cr_assert(su_str2ll(buf, n, &v), "'%s': bound '%s' is not a number", d->name, buf);
+	return v;
+}
+
+/*
+ * What the comment block above a key says must be what its row says: numbers
+ * give "Range: <min>-<max>" with the table's bounds, and exactly the rows
+ * CONFIG SET refuses say "Start-up only.".
+ */
+static void check_doc_block(const struct cfg_def *d, const char *block)
+{
+	const char *r = strstr(block, "Range: ");
+	int startup = strstr(block, "Start-up only.") != NULL;
+	int fixed = (d->flags & (CFG_IMMUTABLE | CFG_PROTECTED)) != 0;
+
+	cr_expect(startup == fixed, "'%s': the file %s \"Start-up only.\" but the row is %s",
+		  d->name, startup ? "says" : "does not say", fixed ? "immutable" : "mutable");
+	if (d->type != CFG_T_INT && d->type != CFG_T_MEMORY) {
+		cr_expect(r == NULL, "'%s' is not a number but documents a range", d->name);
+		return;
+	}
+	cr_assert_not_null(r, "'%s': no \"Range: min-max\" in its comment block", d->name);
+	r += strlen("Range: ");
+	{
+		/* the separator is the first '-' after the first character */
+		const char *dash = strchr(r + 1, '-');
+		size_t hi_len;
+
+		cr_assert_not_null(dash, "'%s': malformed range", d->name);
+		hi_len = strcspn(dash + 1, " .,;()\n");
+		cr_expect_eq(doc_number(d, r, (size_t)(dash - r)), d->min,
+			     "'%s': documented minimum differs from the table's %lld", d->name,
+			     d->min);
+		cr_expect_eq(doc_number(d, dash + 1, hi_len), d->max,
+			     "'%s': documented maximum differs from the table's %lld", d->name,
+			     d->max);
+	}
+}
+
 Test(config, conf_file_documents_exactly_the_table)
 {
 	FILE *fp = fopen(KVSD_CONF_PATH, "r");
-	char line[1024];
+	char line[1024], block[4096] = "";
 	int seen[CFG_COUNT_] = {0};
 	int prev_comment = 0, lineno = 0;
 	const struct cfg_def *t = cfg_table();
@@ -200,6 +258,10 @@ Test(config, conf_file_documents_exactly_the_table)
 		line[strcspn(line, "\r\n")] = '\0';
 		if (line[0] == '#' || line[0] == '\0') {
 			prev_comment = line[0] == '#' && line[1] != '#';
+			if (!prev_comment)
+				block[0] = '\0';
+			else if (strlen(block) + strlen(line) + 2 < sizeof(block))
+				strcat(strcat(block, line + 1), "\n");
 			continue;
 		}
 		n = strcspn(p, " \t");
@@ -222,11 +284,73 @@ Test(config, conf_file_documents_exactly_the_table)
 		else
 			cr_expect_str_eq(val, t[id].def, "'%s': documented '%s', default '%s'", key,
 					 val, t[id].def);
+		check_doc_block(&t[id], block);
 		prev_comment = 0;
+		block[0] = '\0';
 	}
 	fclose(fp);
 	for (int i = 0; i < CFG_COUNT_; i++)
 		cr_expect(seen[i], "'%s' is not documented in conf/kvsd.conf", t[i].name);
+}
+
+/*
+ * Issue 11, "config rows that apply themselves": every row declares what it
+ * accepts (bounds from the owning module, an enum, a parser, or free text)
+ * and how a new value takes effect (an apply function), unless CONFIG SET
+ * refuses it. A row accepted at run time but applied by nobody (the old
+ * hz) cannot be written any more.
+ */
+Test(config, table_rows_apply_themselves)
+{
+	const struct cfg_def *t = cfg_table();
+
+	for (int i = 0; i < CFG_COUNT_; i++) {
+		const struct cfg_def *d = &t[i];
+		int fixed = (d->flags & (CFG_IMMUTABLE | CFG_PROTECTED)) != 0;
+
+		switch (d->type) {
+		case CFG_T_BOOL:
+			cr_expect(d->min == 0 && d->max == 1, "'%s': bool bounds", d->name);
+			break;
+		case CFG_T_INT:
+		case CFG_T_MEMORY:
+			cr_expect(d->min <= d->max, "'%s': min > max", d->name);
+			break;
+		case CFG_T_ENUM:
+			cr_expect(d->enums && d->enums[0], "'%s': no enum values", d->name);
+			break;
+		case CFG_T_STRING:
+			cr_expect((d->parse != NULL) != ((d->flags & CFG_FREE_TEXT) != 0),
+				  "'%s': a string row has a parser or is free text (one of them)",
+				  d->name);
+			break;
+		}
+		if (d->type != CFG_T_STRING)
+			cr_expect_null(d->parse, "'%s': a parser on a non-string row", d->name);
+		if (fixed)
+			cr_expect_null(d->apply, "'%s' is immutable but has an apply function",
+				       d->name);
+		else
+			cr_expect_not_null(d->apply, "'%s' is settable but nothing applies it",
+					   d->name);
+	}
+	/* The default of every row is within its bounds: cfg_init() parsed
+	 * them all (it aborts otherwise) to the values the table documents. */
+	for (int i = 0; i < CFG_COUNT_; i++) {
+		if (t[i].type == CFG_T_INT || t[i].type == CFG_T_MEMORY)
+			cr_expect(cfg_int((enum cfg_id)i) >= t[i].min ||
+				      (i == CFG_THREADS && cfg_int(CFG_THREADS) >= 1),
+				  "'%s' default below its minimum", t[i].name);
+	}
+	/* Bounds come from the modules that own the limits. */
+	cr_expect_eq(t[CFG_PROTO_MAX_BULK_LEN].max, DB_STRING_MAX);
+	cr_expect_eq(t[CFG_PROTO_MAX_BULK_LEN].max, KV_LEN_MAX);
+	cr_expect_eq(t[CFG_PROTO_MAX_BULK_LEN].min, NET_BULK_LEN_MIN);
+	cr_expect_eq(t[CFG_PORT].max, NET_PORT_MAX);
+	cr_expect_eq(t[CFG_MAXCLIENTS].max, NET_MAXCLIENTS_MAX);
+	cr_expect_eq(t[CFG_DATABASES].max, DB_COUNT);
+	cr_expect_eq(t[CFG_ACTIVE_EXPIRE_EFFORT].max, DB_EXPIRE_EFFORT_MAX);
+	cr_expect_eq(t[CFG_SLOWLOG_LOG_SLOWER_THAN].min, SLOWLOG_SLOWER_THAN_MIN);
 }
 
 Test(config, conf_file_loads_to_the_defaults)
@@ -304,8 +428,8 @@ Test(config, load_errors)
 			"kvsd: t.conf:1: 'port': argument must be between 0 and 65535 inclusive");
 	expect_load_err("port 99999999999999999999",
 			"kvsd: t.conf:1: 'port': argument couldn't be parsed into an integer");
-	expect_load_err("hz -1",
-			"kvsd: t.conf:1: 'hz': argument must be between 0 and 2147483647 inclusive");
+	expect_load_err(
+	    "hz -1", "kvsd: t.conf:1: 'hz': argument must be between 0 and 2147483647 inclusive");
 	expect_load_err("hz +5",
 			"kvsd: t.conf:1: 'hz': argument couldn't be parsed into an integer");
 	expect_load_err("hz 05",
@@ -320,9 +444,13 @@ Test(config, load_errors)
 			"kvsd: t.conf:1: 'proto-max-bulk-len': argument must be a memory value");
 	expect_load_err("proto-max-bulk-len -1",
 			"kvsd: t.conf:1: 'proto-max-bulk-len': argument must be a memory value");
+	/* kvsd's upper bound is what storage holds (Redis's is LONG_MAX) */
 	expect_load_err("proto-max-bulk-len 10",
 			"kvsd: t.conf:1: 'proto-max-bulk-len': argument must be between 1048576 "
-			"and 9223372036854775807 inclusive");
+			"and 1073741823 inclusive");
+	expect_load_err("proto-max-bulk-len 4gb",
+			"kvsd: t.conf:1: 'proto-max-bulk-len': argument must be between 1048576 "
+			"and 1073741823 inclusive");
 	expect_load_err("client-query-buffer-limit 99999999999999999999",
 			"kvsd: t.conf:1: 'client-query-buffer-limit': argument must be between "
 			"1048576 and 9223372036854775807 inclusive");
@@ -489,9 +617,12 @@ Test(config, load_args_stdin)
 
 static _Atomic int hook_calls[CFG_COUNT_];
 
-static void count_hook(enum cfg_id id)
+static int count_hook(enum cfg_id id, char *why, size_t whylen)
 {
+	(void)why;
+	(void)whylen;
 	atomic_fetch_add_explicit(&hook_calls[id], 1, memory_order_relaxed);
+	return 0;
 }
 
 Test(config, set_values)
@@ -534,7 +665,10 @@ Test(config, set_errors_match_redis)
 {
 	expect_set_err("port", "abc",
 		       "ERR CONFIG SET failed (possibly related to argument "
-		       "'port') - can't set immutable config");
+		       "'port') - argument couldn't be parsed into an integer");
+	expect_set_err("bind", "1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17",
+		       "ERR CONFIG SET failed (possibly related to argument 'bind') - Too many "
+		       "bind addresses specified.");
 	expect_set_err("nosuch", "1",
 		       "ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'");
 	expect_set_err("protected-mode", "maybe",
@@ -570,10 +704,10 @@ Test(config, set_errors_match_redis)
 		       "warning");
 	expect_set_err("proto-max-bulk-len", "10",
 		       "ERR CONFIG SET failed (possibly related to argument 'proto-max-bulk-len') "
-		       "- argument must be between 1048576 and 9223372036854775807 inclusive");
+		       "- argument must be between 1048576 and 1073741823 inclusive");
 	expect_set_err("proto-max-bulk-len", "",
 		       "ERR CONFIG SET failed (possibly related to argument 'proto-max-bulk-len') "
-		       "- argument must be between 1048576 and 9223372036854775807 inclusive");
+		       "- argument must be between 1048576 and 1073741823 inclusive");
 	expect_set_err("proto-max-bulk-len", "1x",
 		       "ERR CONFIG SET failed (possibly related to argument 'proto-max-bulk-len') "
 		       "- argument must be a memory value");
@@ -585,8 +719,8 @@ Test(config, set_errors_match_redis)
 		       "'dir') - can't set protected config");
 	{
 		static const char *const immutable[] = {
-		    "bind",	 "port", "unixsocket",	"unixsocketperm", "threads",
-		    "databases", "map",	 "tcp-backlog", "logfile",	  "pidfile",
+		    "unixsocket", "unixsocketperm", "threads", "databases",
+		    "map",	  "tcp-backlog",    "logfile", "pidfile",
 		};
 
 		for (size_t i = 0; i < sizeof(immutable) / sizeof(immutable[0]); i++) {
@@ -662,6 +796,153 @@ Test(config, set_many_is_all_or_nothing)
 		cr_expect_str_eq(err, "ERR CONFIG SET failed (possibly related to argument "
 				      "'timeout') - duplicate parameter");
 	}
+}
+
+/* An apply hook that refuses maxclients over 100, as the descriptor check
+ * does, and counts calls. */
+static _Atomic int applied[CFG_COUNT_];
+
+static int limit_hook(enum cfg_id id, char *why, size_t whylen)
+{
+	atomic_fetch_add_explicit(&applied[id], 1, memory_order_relaxed);
+	if (id == CFG_MAXCLIENTS && cfg_int(CFG_MAXCLIENTS) > 100) {
+		snprintf(why, whylen,
+			 "The operating system is not able to handle the specified number of "
+			 "clients, try with 100");
+		return -1;
+	}
+	return 0;
+}
+
+Test(config, set_apply_failure_restores_everything)
+{
+	cfg_set_apply_hook(limit_hook);
+	cr_assert_eq(setn(4, (const char *[]){"maxclients", "50", "hz", "20"}), 0, "%s", err);
+	cr_expect_eq(applied[CFG_MAXCLIENTS], 1);
+	cr_expect_eq(applied[CFG_HZ], 1);
+
+	/* The apply fails after hz changed: both go back, and are applied again
+	 * with their old values; the reason and the row are Redis's. */
+	cr_expect_eq(setn(6, (const char *[]){"hz", "30", "maxclients", "200", "timeout", "5"}),
+		     -1);
+	cr_expect_str_eq(err, "ERR CONFIG SET failed (possibly related to argument 'maxclients') - "
+			      "The operating system is not able to handle the specified number "
+			      "of clients, try with 100");
+	expect_fmt(CFG_HZ, "20");
+	expect_fmt(CFG_MAXCLIENTS, "50");
+	expect_fmt(CFG_TIMEOUT, "0");
+	cr_expect_geq(applied[CFG_HZ], 3, "hz applied with 30, then with 20 again");
+	cr_expect_geq(applied[CFG_MAXCLIENTS], 3, "maxclients refused, then 50 applied again");
+
+	/* One apply per CONFIG SET for rows that share it (maxmemory's three). */
+	memset((void *)applied, 0, sizeof(applied));
+	cr_assert_eq(setn(6, (const char *[]){"maxmemory-policy", "allkeys-lru", "maxmemory", "1mb",
+					      "maxmemory-samples", "7"}),
+		     0, "%s", err);
+	cr_expect_eq(applied[CFG_MAXMEMORY_POLICY] + applied[CFG_MAXMEMORY] +
+			 applied[CFG_MAXMEMORY_SAMPLES],
+		     1);
+	/* Nothing changed: nothing applied. */
+	memset((void *)applied, 0, sizeof(applied));
+	cr_assert_eq(setn(2, (const char *[]){"maxmemory", "1048576"}), 0, "%s", err);
+	cr_expect_eq(applied[CFG_MAXMEMORY], 0);
+	cfg_set_apply_hook(NULL);
+	/* Without cfg_apply_start() or a hook, nothing is applied at all. */
+	cr_assert_eq(set1("maxclients", "5000"), 0, "%s", err);
+	expect_fmt(CFG_MAXCLIENTS, "5000");
+}
+
+/* Defect 11: client-output-buffer-limit is parsed, checked and shown as Redis
+ * 7.0.15 does (every text below is redis-server's). */
+static void expect_obuf(const char *value, const char *want_get)
+{
+	cr_assert_eq(set1("client-output-buffer-limit", value), 0, "'%s': %s", value, err);
+	expect_fmt(CFG_CLIENT_OUTPUT_BUFFER_LIMIT, want_get);
+}
+
+static void expect_obuf_err(const char *value, const char *why)
+{
+	char want[512];
+
+	snprintf(want, sizeof(want),
+		 "ERR CONFIG SET failed (possibly related to argument "
+		 "'client-output-buffer-limit') - %s",
+		 why);
+	expect_set_err("client-output-buffer-limit", value, want);
+}
+
+Test(config, defect11_client_output_buffer_limit_as_redis)
+{
+	static const char *const wrong_n = "Wrong number of arguments in buffer limit "
+					   "configuration.";
+	static const char *const bad_class = "Invalid client class specified in buffer limit "
+					     "configuration.";
+	static const char *const bad_num = "Error in hard, soft or soft_seconds setting in "
+					   "buffer limit configuration.";
+
+	/* The default, normalised: bytes, "slave", all three classes. */
+	expect_fmt(CFG_CLIENT_OUTPUT_BUFFER_LIMIT,
+		   "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60");
+	expect_obuf_err("abc", wrong_n);
+	expect_obuf_err("pubsub 1", wrong_n);
+	expect_obuf_err(" ", wrong_n);
+	expect_obuf_err("normal 1 2 3 foo", wrong_n);
+	expect_obuf_err("normal -5 -5 -5", bad_num);
+	expect_obuf_err("normal 1x 2 3", bad_num);
+	expect_obuf_err("normal 1 2 3k", bad_num);
+	expect_obuf_err("normal +1 2 3", bad_num);
+	expect_obuf_err("normal 1 2 99999999999999999999", bad_num);
+	expect_obuf_err("normal 1 2 2147483648", bad_num);
+	expect_obuf_err("master 1 2 3", bad_class);
+	expect_obuf_err("foo 1 2 3", bad_class);
+	expect_obuf_err("\"normal 1 2\" 3", bad_class);
+	/* an error anywhere changes nothing */
+	expect_obuf_err("normal 1 2 3 pubsub x 1 1", bad_num);
+	expect_fmt(CFG_CLIENT_OUTPUT_BUFFER_LIMIT,
+		   "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60");
+
+	expect_obuf("normal 1gb 2mb 3 replica 1k 2K 0",
+		    "normal 1073741824 2097152 3 slave 1000 2000 0 pubsub 33554432 8388608 60");
+	/* classes not named keep their values; the last of a class wins */
+	expect_obuf("NORMAL 4 5 6 normal 7 8 9",
+		    "normal 7 8 9 slave 1000 2000 0 pubsub 33554432 8388608 60");
+	expect_obuf("normal  2 3", "normal 0 2 3 slave 1000 2000 0 pubsub 33554432 8388608 60");
+	expect_obuf("normal 1 2 ", "normal 1 2 0 slave 1000 2000 0 pubsub 33554432 8388608 60");
+	expect_obuf("normal 1 2 +3", "normal 1 2 3 slave 1000 2000 0 pubsub 33554432 8388608 60");
+	expect_obuf("normal 1 2 4294967296",
+		    "normal 1 2 0 slave 1000 2000 0 pubsub 33554432 8388608 60");
+	expect_obuf("normal 18446744073709551615 2 3",
+		    "normal 18446744073709551615 2 3 slave 1000 2000 0 pubsub 33554432 8388608 60");
+	expect_obuf("normal 99999999999999999999 0 0",
+		    "normal 18446744073709551615 0 0 slave 1000 2000 0 pubsub 33554432 8388608 60");
+	expect_obuf("", "normal 18446744073709551615 0 0 slave 1000 2000 0 pubsub 33554432 "
+			"8388608 60");
+	expect_obuf("SLAVE 256mb 64mb 60 normal 0 0 0",
+		    "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60");
+
+	/* The file: one directive per class or all in one; errors name the line. */
+	cr_assert_eq(load("client-output-buffer-limit pubsub 1mb 1mb 1\n"
+			  "client-output-buffer-limit normal 64mb 32mb 10\n"),
+		     0, "%s", err);
+	expect_fmt(
+	    CFG_CLIENT_OUTPUT_BUFFER_LIMIT,
+	    "normal 67108864 33554432 10 slave 268435456 67108864 60 pubsub 1048576 1048576 1");
+	expect_load_err("client-output-buffer-limit normal -1 0 0",
+			"kvsd: t.conf:1: 'client-output-buffer-limit': Error in hard, soft or "
+			"soft_seconds setting in buffer limit configuration.");
+	expect_load_err("client-output-buffer-limit abc",
+			"kvsd: t.conf:1: 'client-output-buffer-limit': Wrong number of arguments "
+			"in buffer limit configuration.");
+}
+
+Test(config, defect7_hz_is_clamped_as_redis)
+{
+	cr_assert_eq(set1("hz", "0"), 0, "%s", err);
+	expect_fmt(CFG_HZ, "1");
+	cr_assert_eq(set1("hz", "2147483647"), 0, "%s", err);
+	expect_fmt(CFG_HZ, "500");
+	cr_assert_eq(load("hz 1000\n"), 0, "%s", err);
+	expect_fmt(CFG_HZ, "500");
 }
 
 Test(config, set_binary_safe_names_and_values)
@@ -780,6 +1061,7 @@ Test(config, rewrite_round_trip)
 	cr_assert_eq(set1("proto-max-bulk-len", "3mb"), 0);
 	cr_assert_eq(set1("client-query-buffer-limit", "1048577"), 0);
 	cr_assert_eq(set1("protected-mode", "no"), 0);
+	cr_assert_eq(set1("client-output-buffer-limit", "normal 1mb 2mb 3"), 0);
 	cr_assert_eq(cfg_rewrite(err, sizeof(err)), 0, "%s", err);
 
 	text = slurp(path);
@@ -802,7 +1084,9 @@ Test(config, rewrite_round_trip)
 		 "maxclients 77\n"
 		 "proto-max-bulk-len 3mb\n"
 		 "client-query-buffer-limit 1048577\n"
-		 "dir \"%s\"\n",
+		 "dir \"%s\"\n"
+		 "client-output-buffer-limit normal 1048576 2097152 3 slave 268435456 67108864 60 "
+		 "pubsub 33554432 8388608 60\n",
 		 cwd);
 	cr_expect_str_eq(text, want, "got:\n%s", text);
 	cr_expect_eq(stat(path, &sb), 0);

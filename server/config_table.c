@@ -1,0 +1,532 @@
+/*
+ * config_table.c — the one config table: a row per parameter with its type,
+ * default, bounds, flags, description, parser and apply function.
+ *
+ * As in Redis's config.c (createIntConfig("hz", ..., updateHZ)), a row says
+ * everything about its parameter: the engine in config.c loads, sets, gets
+ * and rewrites it from the row alone, and after CONFIG SET stores a value the
+ * row's apply function hands it to the module that owns it (net/, storage/,
+ * the log). Bounds are not literals here: each comes from the module that
+ * owns the limit (NET_*, DB_*, SLOWLOG_*), so proto-max-bulk-len, for one,
+ * can never exceed what storage can hold (DB_STRING_MAX).
+ *
+ * Rows without an apply function are immutable (or protected) at run time;
+ * tests/unit/server/test_config.c walks the table to check that every row
+ * has bounds (or an enum / a parser, or is free text) and an apply function
+ * (or is immutable), and that conf/kvsd.conf says the same.
+ *
+ * Threads: apply functions run on the thread that called cfg_set* (a worker
+ * running CONFIG SET, or the main thread at start-up); they read values back
+ * with cfg_int / cfg_str_*. The engine serialises CONFIG SETs, so two never
+ * apply concurrently.
+ */
+#include "concurrency/mem.h"
+#include "net/net.h"
+#include "server/config.h"
+#include "server/config_internal.h"
+#include "server/log.h"
+#include "server/slowlog.h"
+#include "server/strutil.h"
+#include "storage/db.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* In the order of enum cfg_loglevel, which is enum log_level's. */
+static const char *const loglevel_names[] = {"debug", "verbose", "notice", "warning", NULL};
+_Static_assert((int)CFG_LOG_DEBUG == (int)LOG_DEBUG && (int)CFG_LOG_WARNING == (int)LOG_WARNING,
+	       "loglevel values are the log's levels");
+/* Map implementations selectable at start-up; kvsd's own map is added here. */
+static const char *const map_names[] = {"kvsd", "urcu", NULL};
+/* kvsd has no persistence yet: these exist so tools that read them (redis-benchmark
+ * reads save and appendonly at start-up) see the truth, and setting them to anything
+ * that promises persistence is refused rather than silently ignored. */
+static const char *const save_names[] = {"", NULL};
+static const char *const appendonly_names[] = {"no", NULL};
+/* In the order of enum db_policy (storage/db.h), which is Redis's (its
+ * CONFIG SET error lists them so). */
+static const char *const maxmemory_policy_names[] = {
+    "volatile-lru",   "volatile-lfu", "volatile-random",
+    "volatile-ttl",   "allkeys-lru",  "allkeys-lfu",
+    "allkeys-random", "noeviction",   NULL};
+/* In the order of enum net_assign (net/net_internal.h). */
+static const char *const conn_assign_names[] = {"round-robin", "least-loaded", "single", NULL};
+
+static char *dup_bytes(const char *s, size_t len, size_t *outlen)
+{
+	char *d = malloc(len + 1);
+
+	if (!d)
+		abort();
+	memcpy(d, s, len);
+	d[len] = '\0';
+	if (outlen)
+		*outlen = len;
+	return d;
+}
+
+/* ---------------------------------------------------------------- parsers */
+
+/* bind: at most NET_BIND_MAX addresses, stored space-separated; a single empty
+ * argument (bind "") is no address. Addresses are checked when bound. */
+static char *parse_bind(char *const *argv, const size_t *lens, int argc, const char *cur,
+			size_t *outlen, char *why, size_t whylen)
+{
+	size_t total = 0, pos = 0;
+	char *s;
+
+	(void)cur;
+	if (argc > NET_BIND_MAX) {
+		snprintf(why, whylen, "Too many bind addresses specified.");
+		return NULL;
+	}
+	for (int k = 0; k < argc; k++)
+		total += lens[k] + 1;
+	s = malloc(total + 1);
+	if (!s)
+		abort();
+	for (int k = 0; k < argc; k++) {
+		if (k)
+			s[pos++] = ' ';
+		memcpy(s + pos, argv[k], lens[k]);
+		pos += lens[k];
+	}
+	s[pos] = '\0';
+	*outlen = pos;
+	return s;
+}
+
+/* dir: entered at once, as Redis does; "" stays where kvsd is. */
+static char *parse_dir(char *const *argv, const size_t *lens, int argc, const char *cur,
+		       size_t *outlen, char *why, size_t whylen)
+{
+	(void)cur;
+	(void)argc;
+	if (lens[0] && chdir(argv[0]) != 0) {
+		snprintf(why, whylen, "%s", strerror(errno));
+		return NULL;
+	}
+	return dup_bytes(argv[0], lens[0], outlen);
+}
+
+/* client-output-buffer-limit, per class: Redis's three classes and defaults. */
+enum { OBUF_NORMAL, OBUF_REPLICA, OBUF_PUBSUB, OBUF_CLASSES };
+struct obuf_limit {
+	unsigned long long hard, soft;
+	int secs;
+};
+static const char *const obuf_names[OBUF_CLASSES] = {"normal", "slave", "pubsub"};
+static const struct obuf_limit obuf_defaults[OBUF_CLASSES] = {
+    {0, 0, 0}, {256ULL << 20, 64ULL << 20, 60}, {32ULL << 20, 8ULL << 20, 60}};
+
+/* The three classes of a value parse_obuf() produced (CONFIG GET's form). */
+static int obuf_read(const char *s, struct obuf_limit l[OBUF_CLASSES])
+{
+	return sscanf(s, "normal %llu %llu %d slave %llu %llu %d pubsub %llu %llu %d", &l[0].hard,
+		      &l[0].soft, &l[0].secs, &l[1].hard, &l[1].soft, &l[1].secs, &l[2].hard,
+		      &l[2].soft, &l[2].secs) == 9
+		   ? 0
+		   : -1;
+}
+
+/*
+ * Redis's updateClientOutputBufferLimit(): words in fours, <class> <hard>
+ * <soft> <soft-seconds>; class normal, replica (or slave) or pubsub (master
+ * is refused); hard and soft memtoull (units, no sign), seconds strtoll into
+ * an int that must not be negative. Classes not named keep their values.
+ * All or nothing; the result is CONFIG GET's form, bytes and "slave".
+ */
+static char *parse_obuf(char *const *argv, const size_t *lens, int argc, const char *cur,
+			size_t *outlen, char *why, size_t whylen)
+{
+	struct obuf_limit l[OBUF_CLASSES];
+	char buf[256];
+	int n;
+
+	if (argc % 4) {
+		snprintf(why, whylen, "Wrong number of arguments in buffer limit configuration.");
+		return NULL;
+	}
+	memcpy(l, obuf_defaults, sizeof(l));
+	if (cur && obuf_read(cur, l) != 0)
+		memcpy(l, obuf_defaults, sizeof(l));
+	for (int j = 0; j < argc; j += 4) {
+		int cls = su_eqi(argv[j], lens[j], "normal") ? OBUF_NORMAL
+			  : su_eqi(argv[j], lens[j], "slave") || su_eqi(argv[j], lens[j], "replica")
+			      ? OBUF_REPLICA
+			  : su_eqi(argv[j], lens[j], "pubsub") ? OBUF_PUBSUB
+							       : -1;
+		long long hard, soft, ll;
+		char *end;
+
+		if (cls < 0) {
+			snprintf(why, whylen,
+				 "Invalid client class specified in buffer limit configuration.");
+			return NULL;
+		}
+		/* The words are NUL-terminated (split results), as Redis's sds. */
+		errno = 0;
+		ll = strtoll(argv[j + 3], &end, 10);
+		if (!su_memtoll(argv[j + 1], &hard) || !su_memtoll(argv[j + 2], &soft) ||
+		    *end != '\0' || (int)(unsigned)(unsigned long long)ll < 0) {
+			snprintf(why, whylen,
+				 "Error in hard, soft or soft_seconds setting in buffer limit "
+				 "configuration.");
+			return NULL;
+		}
+		/* su_memtoll wraps as memtoull does: the bits are the unsigned value */
+		l[cls].hard = (unsigned long long)hard;
+		l[cls].soft = (unsigned long long)soft;
+		/* Redis stores strtoll's result in an int */
+		l[cls].secs = (int)(unsigned)(unsigned long long)ll;
+	}
+	n = snprintf(buf, sizeof(buf), "%s %llu %llu %d %s %llu %llu %d %s %llu %llu %d",
+		     obuf_names[0], l[0].hard, l[0].soft, l[0].secs, obuf_names[1], l[1].hard,
+		     l[1].soft, l[1].secs, obuf_names[2], l[2].hard, l[2].soft, l[2].secs);
+	return dup_bytes(buf, (size_t)n, outlen);
+}
+
+/* hz: any value in bounds is accepted and clamped, as Redis's updateHZ(). */
+static int check_hz(long long *v, char *why, size_t whylen)
+{
+	(void)why;
+	(void)whylen;
+	*v = *v < NET_HZ_MIN ? NET_HZ_MIN : *v > NET_HZ_MAX ? NET_HZ_MAX : *v;
+	return 0;
+}
+
+/* ------------------------------------------------------------ apply functions */
+
+/* bind and port: listen on the new addresses / port (Redis's applyBind and
+ * updatePort, with their reasons); the log says why it failed. */
+static int listen_again(const char *fail, char *why, size_t whylen)
+{
+	char *bind = cfg_str_dup(CFG_BIND), err[256] = "";
+	int rc = net_listen_tcp(bind, (int)cfg_int(CFG_PORT), err, sizeof(err));
+
+	free(bind);
+	if (rc == 0)
+		return 0;
+	LOG(LOG_WARNING, "%s", err);
+	snprintf(why, whylen, "%s", fail);
+	return -1;
+}
+
+static int apply_bind(char *why, size_t whylen)
+{
+	return listen_again("Failed to bind to specified addresses.", why, whylen);
+}
+
+static int apply_port(char *why, size_t whylen)
+{
+	return listen_again("Unable to listen on this port. Check server logs.", why, whylen);
+}
+
+static int apply_protected_mode(char *why, size_t whylen)
+{
+	(void)why;
+	(void)whylen;
+	net_set_protected_mode(cfg_int(CFG_PROTECTED_MODE) &&
+			       cfg_str_equal(CFG_REQUIREPASS, "", 0));
+	return 0;
+}
+
+static int apply_tcp_keepalive(char *why, size_t whylen)
+{
+	(void)why;
+	(void)whylen;
+	net_set_tcp_keepalive((long)cfg_int(CFG_TCP_KEEPALIVE)); /* new connections */
+	return 0;
+}
+
+static int apply_timeout(char *why, size_t whylen)
+{
+	(void)why;
+	(void)whylen;
+	net_set_timeout((long)cfg_int(CFG_TIMEOUT));
+	return 0;
+}
+
+/* As Redis's updateMaxclients(): the descriptors for that many clients must
+ * be available (the soft limit is raised up to the hard one), else the value
+ * is refused, naming the most that works. */
+static int apply_maxclients(char *why, size_t whylen)
+{
+	long long want = cfg_int(CFG_MAXCLIENTS);
+	long long fit = net_fd_limit_clients(want, (int)cfg_int(CFG_THREADS));
+
+	if (fit < want) {
+		snprintf(why, whylen,
+			 "The operating system is not able to handle the specified number of "
+			 "clients, try with %lld",
+			 fit > 0 ? fit : 0);
+		return -1;
+	}
+	net_set_maxclients((long)want);
+	return 0;
+}
+
+static int apply_loglevel(char *why, size_t whylen)
+{
+	(void)why;
+	(void)whylen;
+	log_set_level((int)cfg_int(CFG_LOGLEVEL));
+	return 0;
+}
+
+static int apply_proto_max_bulk_len(char *why, size_t whylen)
+{
+	(void)why;
+	(void)whylen;
+	net_set_max_bulk(cfg_int(CFG_PROTO_MAX_BULK_LEN)); /* the request parser's limit */
+	return 0;
+}
+
+static int apply_query_buffer_limit(char *why, size_t whylen)
+{
+	(void)why;
+	(void)whylen;
+	net_set_query_limit(cfg_int(CFG_CLIENT_QUERY_BUFFER_LIMIT));
+	return 0;
+}
+
+static int apply_hz(char *why, size_t whylen)
+{
+	(void)why;
+	(void)whylen;
+	net_set_hz((int)cfg_int(CFG_HZ)); /* every worker's cron, from now on */
+	return 0;
+}
+
+static int apply_maxmemory(char *why, size_t whylen)
+{
+	struct db *db = cfg_apply_db();
+
+	(void)why;
+	(void)whylen;
+	if (db)
+		db_set_memory_policy(db, cfg_int(CFG_MAXMEMORY),
+				     (enum db_policy)cfg_int(CFG_MAXMEMORY_POLICY),
+				     (int)cfg_int(CFG_MAXMEMORY_SAMPLES));
+	return 0;
+}
+
+static int apply_work_stealing(char *why, size_t whylen)
+{
+	(void)why;
+	(void)whylen;
+	net_set_work_stealing((int)cfg_int(CFG_WORK_STEALING));
+	return 0;
+}
+
+static int apply_conn_assign(char *why, size_t whylen)
+{
+	(void)why;
+	(void)whylen;
+	net_set_conn_assign((int)cfg_int(CFG_CONN_ASSIGN));
+	return 0;
+}
+
+static int apply_run_budget(char *why, size_t whylen)
+{
+	(void)why;
+	(void)whylen;
+	net_set_run_budget((long)cfg_int(CFG_RUN_BUDGET_COMMANDS));
+	return 0;
+}
+
+/* kvsd's clients are all of the normal class; replica and pubsub limits are
+ * kept for CONFIG GET / REWRITE until such clients exist. */
+static int apply_output_buffer_limit(char *why, size_t whylen)
+{
+	char *s = cfg_str_dup(CFG_CLIENT_OUTPUT_BUFFER_LIMIT);
+	struct obuf_limit l[OBUF_CLASSES];
+	int rc = obuf_read(s, l);
+
+	free(s);
+	if (rc != 0) { /* the parser wrote it: cannot happen */
+		snprintf(why, whylen,
+			 "Error in hard, soft or soft_seconds setting in buffer "
+			 "limit configuration.");
+		return -1;
+	}
+	net_set_output_limit(
+	    l[OBUF_NORMAL].hard > NET_OUTPUT_LIMIT_MAX ? NET_OUTPUT_LIMIT_MAX
+						       : (long long)l[OBUF_NORMAL].hard,
+	    l[OBUF_NORMAL].soft > NET_OUTPUT_LIMIT_MAX ? NET_OUTPUT_LIMIT_MAX
+						       : (long long)l[OBUF_NORMAL].soft,
+	    l[OBUF_NORMAL].secs);
+	return 0;
+}
+
+static int apply_output_pause_limit(char *why, size_t whylen)
+{
+	(void)why;
+	(void)whylen;
+	net_set_output_pause_limit(cfg_int(CFG_CLIENT_OUTPUT_PAUSE_LIMIT));
+	return 0;
+}
+
+/*
+ * Rows whose consumer reads the value with cfg_int() each time it acts, so a
+ * stored value is in effect from its next use: the slow log thresholds (each
+ * command), active-expire-effort (each cron), shutdown-timeout (when a
+ * shutdown starts). Nothing to hand over.
+ */
+static int apply_read_at_use(char *why, size_t whylen)
+{
+	(void)why;
+	(void)whylen;
+	return 0;
+}
+
+/* save and appendonly accept only the value they have (kvsd has no
+ * persistence yet), so a CONFIG SET that succeeds changes nothing. */
+static int apply_only_value(char *why, size_t whylen)
+{
+	(void)why;
+	(void)whylen;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- the table */
+
+const struct cfg_def cfg_rows[CFG_COUNT_] = {
+    [CFG_BIND] = {"bind", CFG_T_STRING, "127.0.0.1", 0, 0, NULL, CFG_MULTIARG,
+		  "Addresses to listen on for TCP, separated by spaces (at most 16). An empty "
+		  "list (bind \"\") listens on no TCP address.",
+		  .parse = parse_bind, .apply = apply_bind},
+    [CFG_PORT] = {"port", CFG_T_INT, "6379", 0, NET_PORT_MAX, NULL, 0,
+		  "TCP port to accept connections on; 0 disables TCP (with a unixsocket; "
+		  "without one, a free port is chosen).",
+		  .apply = apply_port},
+    [CFG_UNIXSOCKET] = {"unixsocket", CFG_T_STRING, "", 0, 0, NULL, CFG_IMMUTABLE | CFG_FREE_TEXT,
+			"Path of a Unix domain socket to listen on; empty for none."},
+    [CFG_UNIXSOCKETPERM] = {"unixsocketperm", CFG_T_INT, "0", 0, NET_UNIXSOCKETPERM_MAX, NULL,
+			    CFG_IMMUTABLE | CFG_OCTAL,
+			    "Permissions of the Unix socket, in octal (e.g. 700); 0 keeps the "
+			    "umask's."},
+    [CFG_PROTECTED_MODE] = {"protected-mode", CFG_T_BOOL, "yes", 0, 1, NULL, 0,
+			    "When yes and no requirepass is set, only loopback clients may "
+			    "connect (as Redis).",
+			    .apply = apply_protected_mode},
+    [CFG_TCP_BACKLOG] = {"tcp-backlog", CFG_T_INT, "511", 0, NET_BACKLOG_MAX, NULL, CFG_IMMUTABLE,
+			 "listen() backlog (the kernel caps it at net.core.somaxconn)."},
+    [CFG_TCP_KEEPALIVE] = {"tcp-keepalive", CFG_T_INT, "300", 0, NET_SECONDS_MAX, NULL, 0,
+			   "Seconds between TCP keepalive probes to idle clients; 0 disables "
+			   "them.",
+			   .apply = apply_tcp_keepalive},
+    [CFG_TIMEOUT] = {"timeout", CFG_T_INT, "0", 0, NET_SECONDS_MAX, NULL, 0,
+		     "Close a client after it has been idle this many seconds; 0 never.",
+		     .apply = apply_timeout},
+    [CFG_THREADS] = {"threads", CFG_T_INT, "0", 0, NET_THREADS_MAX, NULL, CFG_IMMUTABLE,
+		     "Worker threads serving connections; 0 means one per online CPU."},
+    [CFG_MAXCLIENTS] = {"maxclients", CFG_T_INT, "10000", NET_MAXCLIENTS_MIN, NET_MAXCLIENTS_MAX,
+			NULL, 0,
+			"Maximum simultaneous clients; further connections get \"-ERR max "
+			"number of clients reached\". Refused beyond what the open files "
+			"limit allows.",
+			.apply = apply_maxclients},
+    [CFG_REQUIREPASS] = {"requirepass", CFG_T_STRING, "", 0, 0, NULL, CFG_SENSITIVE | CFG_FREE_TEXT,
+			 "Password clients must give with AUTH; empty disables "
+			 "authentication.",
+			 .apply = apply_protected_mode},
+    [CFG_LOGLEVEL] = {"loglevel", CFG_T_ENUM, "notice", 0, 0, loglevel_names, 0,
+		      "Log verbosity: debug, verbose, notice or warning.", .apply = apply_loglevel},
+    [CFG_LOGFILE] = {"logfile", CFG_T_STRING, "", 0, 0, NULL, CFG_IMMUTABLE | CFG_FREE_TEXT,
+		     "File to log to; empty logs to standard output."},
+    [CFG_PROTO_MAX_BULK_LEN] = {"proto-max-bulk-len", CFG_T_MEMORY, "512mb", NET_BULK_LEN_MIN,
+				DB_STRING_MAX, NULL, 0,
+				"Largest bulk string a client may send, and the largest string "
+				"APPEND / SETRANGE may build, in bytes (memory units allowed; "
+				"1mb up to what storage holds, 1gb - 1).",
+				.apply = apply_proto_max_bulk_len},
+    [CFG_CLIENT_QUERY_BUFFER_LIMIT] = {"client-query-buffer-limit", CFG_T_MEMORY, "1gb",
+				       NET_QUERY_LIMIT_MIN, NET_QUERY_LIMIT_MAX, NULL, 0,
+				       "Largest unparsed input a client may accumulate, in "
+				       "bytes; over it the client is closed (at least 1mb).",
+				       .apply = apply_query_buffer_limit},
+    [CFG_HZ] = {"hz", CFG_T_INT, "10", 0, NET_HZ_ACCEPT_MAX, NULL, 0,
+		"Frequency of background tasks (idle timeouts, expiry sampling) per second; "
+		"values outside 1-500 are clamped into it, as Redis does.",
+		.check = check_hz, .apply = apply_hz},
+    [CFG_DATABASES] = {"databases", CFG_T_INT, "1", DB_COUNT, DB_COUNT, NULL, CFG_IMMUTABLE,
+		       "Number of databases. kvsd has exactly one (SELECT 0 only); the key "
+		       "exists so tools that read it work."},
+    [CFG_MAP] = {"map", CFG_T_ENUM, "kvsd", 0, 0, map_names, CFG_IMMUTABLE,
+		 "Hash map implementation behind the key space: kvsd (kvsd's own lock-free map) "
+		 "or urcu (liburcu's cds_lfht, the reference)."},
+    [CFG_DIR] = {"dir", CFG_T_STRING, "", 0, 0, NULL, CFG_PROTECTED,
+		 "Working directory, entered at start-up (files such as the pidfile are "
+		 "relative to it); empty keeps the directory kvsd was started in. CONFIG GET "
+		 "dir reports the current working directory.",
+		 .parse = parse_dir},
+    [CFG_PIDFILE] = {"pidfile", CFG_T_STRING, "", 0, 0, NULL, CFG_IMMUTABLE | CFG_FREE_TEXT,
+		     "File to write the process id to at start-up; empty for none."},
+    [CFG_SAVE] = {"save", CFG_T_ENUM, "", 0, 0, save_names, 0,
+		  "RDB snapshot points. kvsd has no persistence yet, so only \"\" (never save) "
+		  "is accepted.",
+		  .apply = apply_only_value},
+    [CFG_APPENDONLY] = {"appendonly", CFG_T_ENUM, "no", 0, 0, appendonly_names, 0,
+			"Append-only file. kvsd has no persistence yet, so only no is accepted.",
+			.apply = apply_only_value},
+    [CFG_MAXMEMORY] = {"maxmemory", CFG_T_MEMORY, "0", 0, DB_MAXMEMORY_MAX, NULL, 0,
+		       "Memory limit for used_memory, in bytes (memory units allowed); 0 means "
+		       "no limit. Over it, maxmemory-policy decides.",
+		       .apply = apply_maxmemory},
+    [CFG_MAXMEMORY_POLICY] = {"maxmemory-policy", CFG_T_ENUM, "noeviction", 0, 0,
+			      maxmemory_policy_names, 0,
+			      "What to do over maxmemory: noeviction (refuse writes with -OOM), "
+			      "allkeys-lru, allkeys-lfu, allkeys-random, volatile-lru, "
+			      "volatile-lfu, volatile-random or volatile-ttl.",
+			      .apply = apply_maxmemory},
+    [CFG_MAXMEMORY_SAMPLES] = {"maxmemory-samples", CFG_T_INT, "5", DB_SAMPLES_MIN, DB_SAMPLES_MAX,
+			       NULL, 0,
+			       "Keys sampled per eviction by the approximated LRU/LFU/TTL "
+			       "policies (kvsd uses at most 64).",
+			       .apply = apply_maxmemory},
+    [CFG_ACTIVE_EXPIRE_EFFORT] = {"active-expire-effort", CFG_T_INT, "1", DB_EXPIRE_EFFORT_MIN,
+				  DB_EXPIRE_EFFORT_MAX, NULL, 0,
+				  "Effort of active expiry, 1-10: more CPU per cycle for fewer "
+				  "expired keys left in memory.",
+				  .apply = apply_read_at_use},
+    [CFG_SLOWLOG_LOG_SLOWER_THAN] = {"slowlog-log-slower-than", CFG_T_INT, "10000",
+				     SLOWLOG_SLOWER_THAN_MIN, SLOWLOG_SLOWER_THAN_MAX, NULL, 0,
+				     "Commands slower than this many microseconds go to the "
+				     "slow log; 0 logs every command, -1 none.",
+				     .apply = apply_read_at_use},
+    [CFG_SLOWLOG_MAX_LEN] = {"slowlog-max-len", CFG_T_INT, "128", 0, SLOWLOG_LEN_MAX, NULL, 0,
+			     "Entries the slow log keeps (the oldest are dropped).",
+			     .apply = apply_read_at_use},
+    [CFG_WORK_STEALING] = {"work-stealing", CFG_T_BOOL, "yes", 0, 1, NULL, 0,
+			   "Idle workers steal scheduled connections from busy ones.",
+			   .apply = apply_work_stealing},
+    [CFG_CONN_ASSIGN] = {"conn-assign", CFG_T_ENUM, "round-robin", 0, 0, conn_assign_names, 0,
+			 "Which worker owns a new connection: round-robin, least-loaded or "
+			 "single (all on worker 0).",
+			 .apply = apply_conn_assign},
+    [CFG_RUN_BUDGET_COMMANDS] = {"run-budget-commands", CFG_T_INT, "64", NET_RUN_BUDGET_MIN,
+				 NET_RUN_BUDGET_MAX, NULL, 0,
+				 "Commands a connection runs before yielding to others on its "
+				 "worker.",
+				 .apply = apply_run_budget},
+    [CFG_CLIENT_OUTPUT_BUFFER_LIMIT] =
+	{"client-output-buffer-limit", CFG_T_STRING,
+	 "normal 0 0 0 replica 256mb 64mb 60 pubsub 32mb 8mb 60", 0, 0, NULL, CFG_MULTIARG,
+	 "Per class: hard soft soft-seconds. Over hard, or over soft "
+	 "for soft-seconds, the client is closed; 0 = no limit.",
+	 .parse = parse_obuf, .apply = apply_output_buffer_limit},
+    [CFG_CLIENT_OUTPUT_PAUSE_LIMIT] = {"client-output-pause-limit", CFG_T_MEMORY, "1mb", 0,
+				       NET_OUTPUT_LIMIT_MAX, NULL, 0,
+				       "Stop reading a client whose pending replies exceed this "
+				       "many bytes until they drain; 0 never.",
+				       .apply = apply_output_pause_limit},
+    [CFG_SHUTDOWN_TIMEOUT] = {"shutdown-timeout", CFG_T_INT, "10", 0, NET_SECONDS_MAX, NULL, 0,
+			      "Seconds shutdown waits for clients' replies to be flushed.",
+			      .apply = apply_read_at_use},
+};
