@@ -455,6 +455,10 @@ static enum proc_stop conn_process(struct conn *c, struct worker *w, long *budge
 			/* relaxed: a hint; monitor_feed takes the monitor lock */
 			if (atomic_load_explicit(&net_monitors, memory_order_relaxed) > 0)
 				monitor_feed(c, c->req.argc, c->argv, c->argl);
+			/* The reply is copied out and dispatch keeps no map pointer:
+			 * a quiescent state, so a run of many long commands never holds
+			 * reclamation back for longer than one of them. */
+			net_opts_g.quiescent();
 			ncmd++;
 			(*budget)--;
 			c->req.auth_required = !c->authenticated;

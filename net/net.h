@@ -34,8 +34,9 @@ typedef void (*net_dispatch_fn)(struct conn *c, int argc, const char **argv, con
 /* Called on each worker thread when it starts / before it exits (register with
  * the storage reclaimer etc.), and on every worker every 1000/hz ms. */
 typedef void (*net_thread_fn)(int worker_idx);
-/* Called by a worker between tasks, when it holds no map pointer; and around
- * blocking in the event loop. */
+/* Called by a worker between commands and between tasks, when it holds no map
+ * pointer (dispatch must not keep one past its return); and around blocking
+ * in the event loop. */
 typedef void (*net_quiesce_fn)(void);
 
 struct net_opts {
