@@ -336,6 +336,10 @@ static int conn_flush(struct conn *c, struct worker *w)
 			/* relaxed: statistic */
 			atomic_fetch_add_explicit(&w->st.out_bytes, (uint64_t)n,
 						  memory_order_relaxed);
+			/* relaxed: the idle clock, read by the cron only. As Redis, a
+			 * reply written is an interaction: a client whose command ran
+			 * longer than `timeout` is not idle when its reply leaves. */
+			atomic_store_explicit(&c->last_ms, now_ms(), memory_order_relaxed);
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
