@@ -101,6 +101,8 @@ void net_set_output_pause_limit(long long bytes);
 /* Per-worker scheduler statistics (INFO # Kvsd). 0, or -ENOENT for a bad index. */
 struct net_worker_stats {
 	uint64_t tasks, steals, failed_steals, parks, wakeups;
+	uint64_t polled_by_guest; /* this worker's loop polled by another while it was stuck */
+	uint64_t guest_polls;	  /* stuck workers' loops this worker polled */
 };
 int net_worker_stats(int idx, struct net_worker_stats *out);
 int net_workers(void);
