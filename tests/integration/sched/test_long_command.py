@@ -170,44 +170,52 @@ class Pingers:
             c.close()
 
 
-def long_task_with_pingers(name, extra, make_task, min_task_s):
-    """Runs make_task(s, long_client) -> (request bytes, number of replies)
-    on one connection while the pingers ping. Returns the kvsd Server's
-    INFO worker lines after the run."""
+def long_task_with_pingers(name, extra, min_task_s):
+    """Runs a pipeline of KEYS on one connection (one task) while the pingers
+    ping. The pipeline is sized from a timed KEYS; if the machine was busier
+    while timing it than while running it, the task comes out shorter than
+    min_task_s and runs again, longer (every PING of every attempt counts).
+    Returns the INFO worker lines before and after."""
     with harness.kvsd_server(['--threads', '2'] + extra) as s:
         admin = s.client(timeout=120)
         fill(admin, NKEYS)
-        req, nrep = make_task(s, admin)
+        unit, n = keys_task(s, admin)
         long_c = s.client(timeout=300)
         pingers = Pingers(s)
         for p in pingers.conns:  # every connection attached and idle
             if p.cmd('PING') != b'+PONG\r\n':
                 raise RuntimeError('pinger not ready')
         before = info_workers(admin)
-        done = threading.Event()
-        took = [0.0]
-        replies = [None]
+        for attempt in range(3):
+            done = threading.Event()
+            took = [0.0]
+            replies = [None]
 
-        def run_long():
-            t0 = time.monotonic()
-            try:
-                long_c.send(req)
-                replies[0] = long_c.read_replies(nrep)
-            finally:
-                took[0] = time.monotonic() - t0
-                done.set()
+            def run_long():
+                t0 = time.monotonic()
+                try:
+                    long_c.send(unit * n)
+                    replies[0] = long_c.read_replies(n)
+                finally:
+                    took[0] = time.monotonic() - t0
+                    done.set()
 
-        th = threading.Thread(target=run_long, daemon=True)
-        th.start()
-        time.sleep(0.05)  # the long task is running before the first PING
-        pingers.run_until(done)
-        th.join(60)
+            th = threading.Thread(target=run_long, daemon=True)
+            th.start()
+            time.sleep(0.05)  # the long task is running before the first PING
+            pingers.run_until(done)
+            th.join(60)
+            ok_replies = replies[0] is not None and len(replies[0]) == n and \
+                all(r is not None and not r.startswith(b'-') for r in replies[0])
+            check('%s: long task answered' % name, ok_replies)
+            if took[0] >= min_task_s or n >= 1000 or not ok_replies:
+                break
+            harness.log('info %s: the task took %.2f s, shorter than %.1f s: again, longer'
+                        % (name, took[0], min_task_s))
+            n = min(1000, int(n * 2 * min_task_s / max(took[0], 0.1)) + 1)
         after = info_workers(admin)
-        ok_replies = replies[0] is not None and len(replies[0]) == nrep and \
-            all(r is not None and not r.startswith(b'-') for r in replies[0])
-        check('%s: long task answered' % name, ok_replies)
         check('%s: the task was long (>= %.1f s)' % (name, min_task_s),
-              took[0] >= min_task_s, '(%.2f s)' % took[0])
+              took[0] >= min_task_s, '(%.2f s, %d KEYS)' % (took[0], n))
         check('%s: every PING answered' % name, not pingers.bad and pingers.count > 0,
               '(%d PINGs; %s)' % (pingers.count, pingers.bad[:3]))
         check('%s: every PING within %d ms' % (name, PING_BOUND_S * 1000),
@@ -224,20 +232,20 @@ def long_task_with_pingers(name, extra, make_task, min_task_s):
         return before, after
 
 
-def keys_task(s, admin):
-    """A pipeline of KEYS commands lasting about 2 s, one task."""
+def keys_task(s, admin, secs=2.0):
+    """(one KEYS request, how many of them in a pipeline last about secs); the
+    pipeline is one task (run-budget-commands raised)."""
     admin.cmd('CONFIG', 'SET', 'run-budget-commands', '1000')
     one = 1.0
     for _ in range(3):  # the fastest of three: a busy machine only lengthens the task
         t0 = time.monotonic()
         admin.cmd('KEYS', 'key:*x')
         one = min(one, max(time.monotonic() - t0, 0.001))
-    n = int(min(max(2.0 / one, 4), 1000))
-    return encode('KEYS', 'key:*x') * n, n
+    return encode('KEYS', 'key:*x'), int(min(max(secs / one, 4), 1000))
 
 
 def t_keys_rr():
-    before, after = long_task_with_pingers('keys_rr', [], keys_task, 4 * PING_BOUND_S)
+    before, after = long_task_with_pingers('keys_rr', [], 4 * PING_BOUND_S)
     # with both workers owning pingers, the stuck worker's were served by a guest
     polled = sum(a.get('polled_by_guest', 0) - b.get('polled_by_guest', 0)
                  for a, b in zip(after, before))
@@ -245,39 +253,44 @@ def t_keys_rr():
 
 
 def t_keys_single():
-    long_task_with_pingers('keys_single', ['--conn-assign', 'single'], keys_task,
-                           4 * PING_BOUND_S)
+    long_task_with_pingers('keys_single', ['--conn-assign', 'single'], 4 * PING_BOUND_S)
 
 
 def t_epoch():
     """ebr_epoch advances while one connection runs a pipeline of long commands
-    (each a KEYS walk of the whole map); a writer keeps retiring values."""
+    (each a KEYS walk of the whole map); a writer keeps retiring values. The
+    epoch is sampled for 1 s while the pipeline runs (a pipeline that ends
+    sooner runs again, longer)."""
     with harness.kvsd_server(['--threads', '2']) as s:
         admin = s.client(timeout=120)
         fill(admin, NKEYS)
-        req, n = keys_task(s, admin)
+        unit, n = keys_task(s, admin, 3.0)
         long_c = s.client(timeout=300)
         long_c.cmd('PING')
-        done = threading.Event()
+        for attempt in range(3):
+            done = threading.Event()
 
-        def run_long():
-            try:
-                long_c.send(req)
-                long_c.read_replies(n)
-            finally:
-                done.set()
-        th = threading.Thread(target=run_long, daemon=True)
-        th.start()
-        time.sleep(0.2)
-        e0 = ebr_epoch(admin)
-        t0 = time.monotonic()
-        e1 = e0
-        while not done.is_set() and time.monotonic() - t0 < 1.0:
-            admin.cmd('SET', 'churn', 'x' * 1000)
-            e1 = ebr_epoch(admin)
-            time.sleep(0.02)
-        still_running = not done.is_set()
-        th.join(60)
+            def run_long():
+                try:
+                    long_c.send(unit * n)
+                    long_c.read_replies(n)
+                finally:
+                    done.set()
+            th = threading.Thread(target=run_long, daemon=True)
+            th.start()
+            time.sleep(0.2)
+            e0 = ebr_epoch(admin)
+            t0 = time.monotonic()
+            e1 = e0
+            while not done.is_set() and time.monotonic() - t0 < 1.0:
+                admin.cmd('SET', 'churn', 'x' * 1000)
+                e1 = ebr_epoch(admin)
+                time.sleep(0.02)
+            still_running = not done.is_set()
+            th.join(60)
+            if still_running or n >= 1000:
+                break
+            n = min(1000, 3 * n)
         check('epoch: the pipeline was still running after 1 s', still_running)
         check('epoch: ebr_epoch advances during a pipeline of long commands',
               e1 is not None and e0 is not None and e1 >= e0 + 2, '(%s -> %s)' % (e0, e1))
@@ -293,9 +306,9 @@ def t_timeout_after_long_command():
     with harness.kvsd_server(['--threads', '2', '--timeout', '1']) as s:
         admin = s.client(timeout=120)
         fill(admin, NKEYS)
-        req, n = keys_task(s, admin)
+        unit, n = keys_task(s, admin, 3.0)
         c = s.client(timeout=300)
-        c.send(req)
+        c.send(unit * n)
         reps = c.read_replies(n)
         check('timeout: long pipeline answered', len(reps) == n and all(reps))
         time.sleep(0.5)
