@@ -5,9 +5,9 @@
  * A plain executable, also run in the ThreadSanitizer build where the server is instrumented
  * too (its TSAN_OPTIONS get exitcode=66, so a race report makes its exit status non-zero; its
  * output is searched for reports as well). The server runs with --threads T (default 2),
- * --hz 100 and --timeout 1, so a worker's cron (idle-timeout closes, CLIENT PAUSE resumes,
- * the server cron) often runs on a guest that polls the loop of a worker stuck in a long task
- * (net/worker.c). For --seconds S (default 3):
+ * --hz 100 and (once 20,000 keys are filled in) timeout 1, so a worker's cron (idle-timeout
+ * closes, CLIENT PAUSE resumes, the server cron) often runs on a guest that polls the loop of
+ * a worker stuck in a long task (net/worker.c). For --seconds S (default 3):
  *  - long clients: pipelines of KEYS walking 20,000 keys, MSET / DEL of 2,000 keys,
  *    MULTI with 300 SETs + EXEC — tasks of many milliseconds that make their worker stuck;
  *  - pingers: PING in a loop; every reply must be +PONG (the worst round trip is printed);
@@ -279,7 +279,7 @@ static void *kill_main(void *arg)
 		goto out;
 	}
 	while (running()) {
-		/* not idle (--timeout 1) while the churner waits for a stuck worker */
+		/* not idle (timeout 1) while the churner waits for a stuck worker */
 		redisReply *p = redisCommand(c, "PING");
 
 		if (!p || p->type != REDIS_REPLY_STATUS) {
@@ -368,8 +368,7 @@ int main(int argc, char **argv)
 	child_sanitizer_env();
 	srv.keep_log = 1;
 	if (kvsd_start(&srv, (const char *[]){"--threads", threads, "--conn-assign", assign, "--hz",
-					      "100", "--timeout", "1", "--run-budget-commands",
-					      "1000", NULL}) != 0) {
+					      "100", "--run-budget-commands", "1000", NULL}) != 0) {
 		fprintf(stderr, "stress_guest: FAIL: kvsd did not start\n");
 		kvsd_dump_log(&srv);
 		return 1;
@@ -382,8 +381,13 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < NKEYS; i++)
 		redisAppendCommand(c, "SET k:%d v", i);
-	if (expect_replies(c, NKEYS, REDIS_REPLY_STATUS, "fill") < 0) {
+	/* the idle timeout only now: on a loaded machine, building the fill could take
+	 * longer than it */
+	redisAppendCommand(c, "CONFIG SET timeout 1");
+	if (expect_replies(c, NKEYS, REDIS_REPLY_STATUS, "fill") < 0 ||
+	    expect_replies(c, 1, REDIS_REPLY_STATUS, "CONFIG SET timeout") < 0) {
 		fprintf(stderr, "stress_guest: FAIL: %s\n", fail_msg);
+		kvsd_dump_log(&srv);
 		kvsd_kill(&srv);
 		return 1;
 	}
