@@ -231,7 +231,9 @@ static void *churn_main(void *arg)
 		case 1: /* close half-way through a command */
 			fd = kvsd_raw_connect(&srv);
 			if (fd >= 0) {
-				(void)kvsd_raw_send(fd, "*3\r\n$3\r\nSET\r\n$1\r\nk", 20);
+				static const char half[] = "*3\r\n$3\r\nSET\r\n$1\r\nk";
+
+				(void)kvsd_raw_send(fd, half, sizeof(half) - 1);
 				close(fd);
 			}
 			break;
