@@ -372,6 +372,10 @@ static int conn_flush(struct conn *c, struct worker *w)
 			/* relaxed: statistic */
 			atomic_fetch_add_explicit(&w->st.out_bytes, (uint64_t)n,
 						  memory_order_relaxed);
+			/* relaxed: the idle clock, read by the cron only. As Redis, a
+			 * reply written is an interaction: a client whose command ran
+			 * longer than `timeout` is not idle when its reply leaves. */
+			atomic_store_explicit(&c->last_ms, now_ms(), memory_order_relaxed);
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -655,6 +659,10 @@ static enum proc_stop conn_process(struct conn *c, struct worker *w, long *budge
 			net_opts_g.dispatch(c, c->req.argc, c->argv, c->argl);
 			if (c->nbig)
 				big_release(c);
+			/* The reply is copied out and dispatch keeps no map pointer:
+			 * a quiescent state, so a run of many long commands never holds
+			 * reclamation back for longer than one of them. */
+			net_opts_g.quiescent();
 			ncmd++;
 			(*budget)--;
 			c->req.auth_required = !c->authenticated;

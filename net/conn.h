@@ -6,9 +6,10 @@
  * (conn_schedule), and running it (conn_run) reads what is available, parses
  * every complete command, hands each to the dispatch function the server
  * installed (net_setup), appends replies to the output buffer and writes
- * them in as few system calls as possible. Today the owner always runs its
- * own readiness events, but any worker may run the connection (work
- * stealing, worker.c); closing is always done by the owner.
+ * them in as few system calls as possible. Readiness events run in the
+ * owner's loop (polled by the owner, or by a guest worker while the owner is
+ * stuck in a long task), any worker may run the connection (work stealing,
+ * worker.c), and closing is done by whoever holds the owner's loop token.
  *
  * Task state (atomic word): IDLE → SCHEDULED → RUNNING → IDLE, with a
  * NOTIFIED bit set when readiness arrives while RUNNING so the runner goes
@@ -16,9 +17,9 @@
  * connection at a time; replies leave in request order.
  *
  * Only the thread that moved the task word to RUNNING touches the buffers
- * and the session; only the owner closes (a runner on another worker sends
- * the connection to the owner's inbox with CONN_Q_CLOSE, still RUNNING, so
- * nobody else can schedule it meanwhile). Other threads ask for a close
+ * and the session; only the owner's loop closes (a runner on another worker
+ * sends the connection to the owner's inbox with CONN_Q_CLOSE, still RUNNING,
+ * so nobody else can schedule it meanwhile). Other threads ask for a close
  * through the atomic `kill` word and conn_schedule().
  *
  * Threads: fields under "session" and the buffers are touched only by the

@@ -73,8 +73,9 @@ typedef void (*net_dispatch_fn)(struct conn *c, int argc, const char **argv, con
 /* Called on each worker thread when it starts / before it exits (register with
  * the storage reclaimer etc.), and on every worker every 1000/hz ms. */
 typedef void (*net_thread_fn)(int worker_idx);
-/* Called by a worker between tasks, when it holds no map pointer; and around
- * blocking in the event loop. */
+/* Called by a worker between commands and between tasks, when it holds no map
+ * pointer (dispatch must not keep one past its return); and around blocking
+ * in the event loop. */
 typedef void (*net_quiesce_fn)(void);
 
 struct net_opts {
@@ -164,6 +165,8 @@ void net_set_output_pause_limit(long long bytes);
 /* Per-worker scheduler statistics (INFO # Kvsd). 0, or -ENOENT for a bad index. */
 struct net_worker_stats {
 	uint64_t tasks, steals, failed_steals, parks, wakeups;
+	uint64_t polled_by_guest; /* this worker's loop polled by another while it was stuck */
+	uint64_t guest_polls;	  /* stuck workers' loops this worker polled */
 };
 int net_worker_stats(int idx, struct net_worker_stats *out);
 int net_workers(void);

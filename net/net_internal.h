@@ -2,10 +2,12 @@
  * net_internal.h — what conn.c, worker.c, control.c and listener.c share
  * inside net/.
  *
- * Threads: a worker's connection list and its deque's owner side are touched
- * only by the worker's own thread; its inbox (MPSC) by any thread; `parked`
- * and the statistics are atomics. The scheduler state (struct net_sched) is
- * read by every worker.
+ * Threads: a worker's deque's owner side is touched only by the worker's own
+ * thread; its loop side (event_base, inbox consumer end, connection list) by
+ * whoever holds its loop token — the worker itself, or a guest worker while
+ * the owner is stuck in a long task (worker.c); its inbox's producer end by
+ * any thread; `parked`, `loop` and the statistics are atomics. The scheduler
+ * state (struct net_sched) is read by every worker.
  */
 #ifndef KVSD_NET_INTERNAL_H
 #define KVSD_NET_INTERNAL_H
@@ -34,10 +36,21 @@ struct worker_stats {
 	_Atomic uint64_t failed_steals; /* searches that found nothing to steal */
 	_Atomic uint64_t parks;		/* times the worker blocked in its loop */
 	_Atomic uint64_t wakeups;	/* parks ended by another thread's wake */
+	/* written by guests (several may): how often another worker polled this
+	 * worker's loop while it was stuck in a task */
+	_Atomic uint64_t polled_by_guest;
+	_Atomic uint64_t guest_polls; /* stuck workers' loops this worker polled */
 };
 
 /* worker.parked */
 enum { WORKER_RUNNING = 0, WORKER_PARKED = 1, WORKER_NOTIFIED = 2 };
+
+/* worker.loop: the loop token (worker.c explains guest polling). Values at or
+ * above LOOP_SINCE_BIAS mean "free: the owner has been running one task since
+ * CLOCK_MONOTONIC time value - LOOP_SINCE_BIAS ns". */
+#define LOOP_HELD	0 /* the owner's: between tasks, polling or parked */
+#define LOOP_GUEST	1 /* a guest worker polls the loop */
+#define LOOP_SINCE_BIAS 2
 
 struct worker {
 	int idx;
@@ -47,12 +60,24 @@ struct worker {
 	struct event *cron_ev;
 	struct wsq dq;	    /* scheduled connections: owner push/take, thieves steal */
 	struct mpscq inbox; /* from any thread: new, re-queued and to-close connections */
-	struct conn *conns; /* owner-only list of this worker's connections */
+	struct conn *conns; /* this worker's connections; loop side (token holder) */
 	unsigned rng;	    /* owner-only: victim selection */
 	int searching;	    /* owner-only: counted in net_sched.searching */
+	int unparked;	    /* owner-only: no task run since the last park */
+	int64_t polled_ns;  /* owner-only: when it last polled its own loop */
+	/* this worker's thread only: the worker whose loop it is polling as a
+	 * guest (sched_submit then queues onto this worker's deque), or NULL */
+	struct worker *guest_of;
+	struct event *watch_ev; /* timer ending a watcher's park (worker.c) */
 	/* WORKER_RUNNING / PARKED / NOTIFIED: exchanged by the worker, CAS
 	 * PARKED → NOTIFIED by the one waker that then writes the eventfd */
 	_Atomic int parked KV_ALIGNED;
+	/* The loop token: whoever holds it may touch the loop side — the base,
+	 * the inbox's consumer end, `conns`, closing. The owner stores a task's
+	 * start time (release) when it starts one and takes the token back by CAS
+	 * (acquire) after; a guest CASes a stale start time to LOOP_GUEST
+	 * (acquire) and stores it back when done (release). */
+	_Atomic uint64_t loop;
 	_Atomic int stop;    /* set by workers_stop(); relaxed, the wake orders it */
 	_Atomic long nconns; /* connections owned (least-loaded assignment) */
 	struct worker_stats st KV_ALIGNED;
@@ -87,6 +112,9 @@ extern struct net_limits net_limits_g;
 struct net_sched {
 	struct park_ec ec;		  /* workers parked (or about to) in their loops */
 	_Atomic int searching KV_ALIGNED; /* workers looking for work to steal */
+	/* parked workers with a watch timer, 0 or 1: seq_cst, it pairs with the
+	 * parked words (worker.c: watching) */
+	_Atomic int watchers;
 };
 extern struct net_sched net_sched_g;
 
@@ -95,8 +123,8 @@ enum { CONN_Q_NEW = 1, CONN_Q_RUN = 2, CONN_Q_CLOSE = 3 };
 
 /* conn.c */
 struct conn *conn_create(int fd, int is_unix);
-void conn_attach(struct conn *c, struct worker *w); /* on the owner thread */
-void conn_close(struct conn *c);		    /* on the owner thread; frees c */
+void conn_attach(struct conn *c, struct worker *w); /* holding w's loop token */
+void conn_close(struct conn *c);		    /* holding the owner's loop token; frees c */
 /* IDLE → SCHEDULED (or NOTIFIED while RUNNING). Any thread. */
 void conn_schedule(struct conn *c);
 /* Runs c once (caller set RUNNING). 1: more work (budget), 0: waiting, -1: close. */

@@ -21,9 +21,10 @@
  *
  * One loop iteration of a worker:
  *   take from own deque; else drain own inbox; else poll own event loop
- *   without blocking (readiness → deque); else, if stealing is on and fewer
- *   than half the workers are searching, search: steal from random victims;
- *   else park.
+ *   without blocking (readiness → deque); else poll the loop of any worker
+ *   stuck in a long task (guest polling, below); else, if stealing is on and
+ *   fewer than half the workers are searching, search: steal from random
+ *   victims; else park.
  *
  * Parking: the worker marks itself PARKED and registers with the eventcount
  * (net_sched_g.ec: seq_cst), then re-checks its inbox and deque — and every
@@ -48,14 +49,71 @@
  * attach to close. A runner on any worker that gets EAGAIN on write just
  * returns; when the socket drains, the owner's loop sees the edge and
  * schedules the connection again (or sets NOTIFIED if it is still running).
- * Nothing is re-armed, so no loop other than the owner's ever touches the
- * event. Closing is the owner's: a runner elsewhere sends the connection
- * (still RUNNING) to the owner's inbox with CONN_Q_CLOSE.
+ * Nothing is re-armed, so only the owner's loop touches the event (run by
+ * the owner, or by a guest holding its token). Closing is the owner's: a
+ * runner elsewhere sends the connection (still RUNNING) to the owner's inbox
+ * with CONN_Q_CLOSE, and whoever holds the owner's loop token closes it.
  *
- * Storage sections: a worker is online while it runs connections, announces
- * a quiescent state after each, and is offline whenever it calls into its
- * event loop (polling or parked) — so a parked worker never holds up
- * reclamation.
+ * Guest polling — readiness while the owner is stuck. Readiness is seen only
+ * by the loop it is registered on, and a worker polls its loop only between
+ * tasks. One long task (MSET of 100k keys, a pipeline of KEYS, a big EXEC)
+ * would leave every other connection of that worker unanswered until it ends,
+ * while other workers sit idle: stealing moves queued tasks, not readiness.
+ * So each loop has a token (worker.loop) that says who may touch the loop
+ * side: the base, the inbox's consumer end, the connection list, closing.
+ * The owner holds it (LOOP_HELD) whenever it is not inside a task — while it
+ * polls, drains its inbox, runs the cron, closes, and while it is parked in
+ * event_base_loop(ONCE), so a parked owner is never disturbed. Starting a
+ * task it stores the task's start time instead (release): the loop is free
+ * and says since when. A worker with nothing to do (or a busy one every
+ * POLL_EVERY_NS) looks at its peers' tokens; one whose task has run for
+ * STALL_NS or more is stuck, and the looker takes its token by CAS (start
+ * time → LOOP_GUEST, acquire) and, as a guest: drains the owner's inbox
+ * (attaching new connections to the owner, closing those sent to close),
+ * runs the owner's loop once without blocking (readiness, the owner's cron),
+ * and moves the owner's queued tasks to itself; then stores the start time
+ * back (release). Everything the guest's callbacks schedule lands on the
+ * guest's own deque — sched_submit sees worker.guest_of — because only the
+ * owner may push onto the owner's deque. The owner, leaving its task, takes
+ * the token back by CAS (acquire), yielding while a guest holds it (a guest
+ * never blocks: its poll is non-blocking). The connections stay the owner's:
+ * whoever holds the owner's token closes them. libevent's own base lock
+ * (evthread) covers cross-thread event_active/event_add as before; the token
+ * keeps the one-loop-runner rule and the owner-only structures exclusive.
+ * We chose this over moving connections between loops (deregistering and
+ * re-registering each socket costs system calls and makes ownership mobile)
+ * and over one shared loop (readiness of every connection would then cross
+ * threads on every request, not only while a worker is stuck).
+ *
+ * Watching — someone must be awake to notice a stuck worker. A worker that
+ * starts running tasks after a park (its first task; ensure_watcher) makes
+ * sure a watcher exists: if none does, it wakes one parked worker. A worker
+ * that parks while another is running becomes the watcher (at most one,
+ * net_sched_g.watchers) and parks with a WATCH_NS timer instead of
+ * indefinitely; each time the timer fires it gives up the role, looks for
+ * stuck loops, and parks again (as the watcher while anyone runs). The Dekker
+ * pair here is the parked words against the watcher count, both seq_cst:
+ * either the parker sees the runner RUNNING and watches, or the runner sees
+ * no watcher and wakes the parker. When everybody is parked nobody watches,
+ * so an idle server makes no extra wake-ups; under load the cost is one
+ * timer wake-up per WATCH_NS on one worker. A busy worker that never runs dry
+ * also polls its own loop (and looks for stuck peers) every POLL_EVERY_NS, so
+ * its own quiet connections do not wait behind its deque. The PING of a
+ * client whose worker is stuck is therefore answered after at most about
+ * STALL_NS + WATCH_NS plus the guest's own scheduling delay.
+ * With work-stealing no, guests still poll stuck loops and run what they
+ * find: "no stealing" keeps busy workers' queues to themselves for balance,
+ * but a stuck worker's clients must not wait for it. With one worker nothing
+ * can help: a long command delays every client, as in Redis.
+ *
+ * Storage sections: a worker is online while it runs connections and
+ * announces a quiescent state after each command (conn.c) and after each
+ * task, and is offline whenever it calls into an event loop — its own or a
+ * stuck peer's, polling or parked — so a parked worker never holds up
+ * reclamation and a series of long commands lets the epoch advance between
+ * them. One command is one section: while a single long command runs, its
+ * worker holds the epoch back (nothing retired meanwhile is freed) until the
+ * command returns; net/ cannot split it.
  */
 #include "concurrency/mem.h"
 #include "net/net_internal.h"
@@ -63,12 +121,19 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/thread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #define DEQUE_SLOTS 4096
+/* A task running this long makes its loop fair game for a guest. */
+#define STALL_NS (2 * 1000000ll)
+/* The watcher's park timeout while some worker runs. */
+#define WATCH_NS (5 * 1000000ll)
+/* A worker that always has work still polls its own loop this often. */
+#define POLL_EVERY_NS WATCH_NS
 
 struct net_sched net_sched_g;
 
@@ -90,6 +155,14 @@ struct worker *worker_get(int i)
 struct worker *worker_self(void)
 {
 	return self_w;
+}
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static int stealing_on(void)
@@ -152,7 +225,10 @@ void sched_submit(struct conn *c)
 {
 	struct worker *me = self_w;
 
-	if (me && (me == c->owner || stealing_on())) {
+	/* Our own deque for our connections, for anyone's when stealing is on, and
+	 * for those a guest poll of a stuck owner's loop found (only the owner may
+	 * push onto the owner's deque). */
+	if (me && (me == c->owner || stealing_on() || me->guest_of)) {
 		if (wsq_push(&me->dq, c) == 0) {
 			if (wsq_size_approx(&me->dq) > 1)
 				notify_work(me); /* more than we are about to run */
@@ -164,11 +240,11 @@ void sched_submit(struct conn *c)
 	inbox_push(c->owner, c, CONN_Q_RUN);
 }
 
-/* Runs one scheduled connection to completion of this run. */
-static void run_task(struct worker *w, struct conn *c)
+/* Runs c (the caller moved it to SCHEDULED) until it waits (0), spent its
+ * budget (1) or must close (-1). Online; announces a quiescent state after
+ * each run. */
+static int run_conn(struct worker *w, struct conn *c)
 {
-	int r;
-
 	/* acquire: the scheduler's CAS (acq_rel) released what it wrote before
 	 * queueing the connection; SCHEDULED → RUNNING observes it */
 	atomic_exchange_explicit(&c->task, CONN_RUNNING, memory_order_acquire);
@@ -176,21 +252,54 @@ static void run_task(struct worker *w, struct conn *c)
 	atomic_fetch_add_explicit(&w->st.tasks, 1, memory_order_relaxed);
 	for (;;) {
 		uint32_t s = CONN_RUNNING;
+		int r = conn_run(c);
 
-		r = conn_run(c);
 		net_opts_g.quiescent();
 		if (r != 0)
-			break;
+			return r;
 		/* RUNNING → IDLE unless NOTIFIED arrived meanwhile.
 		 * release on success: this run's writes are visible to whoever
 		 * schedules the connection next (pairs with conn_schedule()'s CAS);
 		 * acquire on failure: the notifier's writes are seen by the next round */
 		if (atomic_compare_exchange_strong_explicit(
 			&c->task, &s, CONN_IDLE, memory_order_acq_rel, memory_order_acquire))
-			return;
+			return 0;
 		/* NOTIFIED was set: clear it and run again */
 		atomic_store_explicit(&c->task, CONN_RUNNING, memory_order_relaxed);
 	}
+}
+
+/* Takes w's loop token back after a task that started at `since` (the value
+ * stored in w->loop), waiting while a guest polls the loop. Owner only. */
+static void loop_take_back(struct worker *w, uint64_t since)
+{
+	uint64_t seen = since;
+
+	/* acquire: a guest's changes to our loop side (connection list, inbox,
+	 * base) happen before ours; pairs with its release store in poll_stuck() */
+	while (!atomic_compare_exchange_weak_explicit(&w->loop, &seen, LOOP_HELD,
+						      memory_order_acquire, memory_order_relaxed)) {
+		if (seen == LOOP_GUEST)
+			sched_yield(); /* a guest's poll never blocks: it ends soon */
+		seen = since;
+	}
+}
+
+/* Runs one scheduled connection to completion of this run; `now` is the
+ * task's start time. Called online, holding our own loop token, which is free
+ * for a guest while the connection runs. */
+static void run_task(struct worker *w, struct conn *c, int64_t now)
+{
+	uint64_t since = (uint64_t)now + LOOP_SINCE_BIAS;
+	int r;
+
+	/* release: what we did to our loop side is visible to a guest that takes
+	 * the token; pairs with the acquire CAS in poll_stuck() */
+	atomic_store_explicit(&w->loop, since, memory_order_release);
+	r = run_conn(w, c);
+	loop_take_back(w, since);
+	if (r == 0)
+		return;
 	if (r < 0) {
 		if (c->owner == w)
 			conn_close(c);
@@ -205,10 +314,11 @@ static void run_task(struct worker *w, struct conn *c)
 	inbox_push(w, c, CONN_Q_RUN);
 }
 
-/* Moves the inbox into the deque (or acts on it). Owner only. */
-static void drain_inbox(struct worker *w)
+/* Moves o's inbox into w's deque (or acts on it). Called offline by the
+ * holder of o's loop token: o itself (w == o) or a guest w. */
+static void drain_inbox(struct worker *w, struct worker *o)
 {
-	struct mpscq_node *n = mpscq_take_all(&w->inbox);
+	struct mpscq_node *n = mpscq_take_all(&o->inbox);
 
 	while (n) {
 		struct conn *c = (struct conn *)((char *)n - offsetof(struct conn, qnode));
@@ -216,21 +326,75 @@ static void drain_inbox(struct worker *w)
 		n = n->next;
 		switch (c->inbox_op) {
 		case CONN_Q_NEW:
-			conn_attach(c, w); /* schedules it */
+			conn_attach(c, o); /* schedules it (onto w's deque) */
 			break;
 		case CONN_Q_CLOSE:
 			conn_close(c);
 			break;
 		default:
-			if (wsq_push(&w->dq, c) != 0) {
-				/* full: run it now rather than lose it */
-				net_opts_g.online();
-				run_task(w, c);
-				net_opts_g.offline();
+			if (wsq_push(&w->dq, c) == 0)
+				break;
+			if (w != o) {
+				/* a guest's deque is full: its own inbox takes it */
+				inbox_push(w, c, CONN_Q_RUN);
+				break;
 			}
+			/* full: run it now rather than lose it */
+			net_opts_g.online();
+			run_task(w, c, mono_ns());
+			net_opts_g.offline();
 			break;
 		}
 	}
+}
+
+/*
+ * Polls, as a guest, the loop of every other worker that has been inside one
+ * task for STALL_NS or more: drains its inbox, runs its loop once without
+ * blocking and moves its queued tasks here. Called offline. Returns the number
+ * of loops polled.
+ */
+static int poll_stuck(struct worker *w, int64_t now)
+{
+	int polled = 0;
+
+	for (int k = 1; k < nworkers; k++) {
+		struct worker *v = &workers[(w->idx + k) % nworkers];
+		/* relaxed: a hint; the CAS below is what takes the loop */
+		uint64_t t = atomic_load_explicit(&v->loop, memory_order_relaxed);
+		void *x;
+
+		if (t < LOOP_SINCE_BIAS || now - (int64_t)(t - LOOP_SINCE_BIAS) < STALL_NS)
+			continue;
+		/* acquire: v's loop side as v left it when its task began; pairs
+		 * with the release store in run_task() */
+		if (!atomic_compare_exchange_strong_explicit(
+			&v->loop, &t, LOOP_GUEST, memory_order_acquire, memory_order_relaxed))
+			continue;
+		w->guest_of = v;
+		drain_inbox(w, v);
+		event_base_loop(v->base, EVLOOP_NONBLOCK);
+		/* v cannot run what it queued either; a failed push goes to our inbox */
+		for (;;) {
+			int rc = wsq_steal(&v->dq, &x);
+
+			if (rc == -ENOENT)
+				break;
+			if (rc == 0 && wsq_push(&w->dq, x) != 0)
+				inbox_push(w, x, CONN_Q_RUN);
+		}
+		w->guest_of = NULL;
+		/* release: our changes to v's loop side happen before v's next use;
+		 * pairs with the acquire CAS in loop_take_back() */
+		atomic_store_explicit(&v->loop, t, memory_order_release);
+		/* relaxed: statistics */
+		atomic_fetch_add_explicit(&v->st.polled_by_guest, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&w->st.guest_polls, 1, memory_order_relaxed);
+		polled++;
+	}
+	if (polled && wsq_size_approx(&w->dq) > 1)
+		notify_work(w);
+	return polled;
 }
 
 static int any_deque_nonempty(void)
@@ -300,10 +464,51 @@ static struct conn *steal_task(struct worker *w)
 	return NULL;
 }
 
+/* Called after the seq_cst fence that follows our exchange to PARKED: if
+ * another worker is running and nobody watches, we watch (park with a timer). */
+static int become_watcher(struct worker *w)
+{
+	int none = 0;
+
+	for (int k = 1; k < nworkers; k++) {
+		struct worker *v = &workers[(w->idx + k) % nworkers];
+
+		/* relaxed: ordered by the fence in park_worker() (Dekker with the
+		 * runner's fence in ensure_watcher()) */
+		if (atomic_load_explicit(&v->parked, memory_order_relaxed) == WORKER_RUNNING)
+			/* seq_cst: one watcher; ordered with ensure_watcher()'s load */
+			return atomic_compare_exchange_strong_explicit(&net_sched_g.watchers, &none,
+								       1, memory_order_seq_cst,
+								       memory_order_relaxed);
+	}
+	return 0;
+}
+
+/* First task after a park: make sure someone will notice if we get stuck in
+ * it. Wakes one parked worker (which then sees us running and watches) unless
+ * a watcher exists. */
+static void ensure_watcher(struct worker *w)
+{
+	w->unparked = 0;
+	if (nworkers < 2)
+		return;
+	/* seq_cst: our exchange to RUNNING (park_worker) is ordered before reading
+	 * the watcher count; pairs with the fence a parker runs between its
+	 * exchange to PARKED and its look at our parked word (become_watcher):
+	 * either it sees us running and watches, or we see no watcher and wake it */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&net_sched_g.watchers, memory_order_relaxed) > 0)
+		return;
+	for (int k = 1; k < nworkers; k++)
+		if (wake_worker(&workers[(w->idx + k) % nworkers]))
+			return;
+}
+
 /* Blocks in the event loop until readiness, a timer or a wake-up. Called
  * online; returns online. */
 static void park_worker(struct worker *w)
 {
+	static const struct timeval watch_tv = {0, WATCH_NS / 1000};
 	int may_steal = w->searching;
 	int work;
 
@@ -318,15 +523,26 @@ static void park_worker(struct worker *w)
 	       (may_steal && any_deque_nonempty()) ||
 	       atomic_load_explicit(&w->stop, memory_order_relaxed);
 	if (!work) {
+		int watch = become_watcher(w);
+
+		if (watch)
+			event_add(w->watch_ev, &watch_tv);
 		/* relaxed: statistics */
 		atomic_fetch_add_explicit(&w->st.parks, 1, memory_order_relaxed);
 		event_base_loop(w->base, EVLOOP_ONCE);
+		if (watch) {
+			event_del(w->watch_ev);
+			/* seq_cst: the role is given up before we look at the others'
+			 * parked words again (next park) or they look at the count */
+			atomic_fetch_sub_explicit(&net_sched_g.watchers, 1, memory_order_seq_cst);
+		}
 	}
 	park_cancel(&net_sched_g.ec);
 	/* acquire: pairs with the waker's CAS, so its published work is seen */
 	if (atomic_exchange_explicit(&w->parked, WORKER_RUNNING, memory_order_acquire) ==
 	    WORKER_NOTIFIED)
 		atomic_fetch_add_explicit(&w->st.wakeups, 1, memory_order_relaxed);
+	w->unparked = 1;
 	net_opts_g.online();
 }
 
@@ -408,18 +624,31 @@ static void *worker_main(void *arg)
 	self_w = w;
 	if (net_opts_g.thread_start)
 		net_opts_g.thread_start(w->idx);
-	/* Online while running connections; offline inside the event loop. */
+	w->polled_ns = mono_ns();
+	/* Online while running connections; offline inside any event loop. */
 	while (!atomic_load_explicit(&w->stop, memory_order_relaxed)) {
+		int64_t now = mono_ns();
 		struct conn *c = wsq_take(&w->dq);
 
 		if (c == NULL) {
 			net_opts_g.offline();
-			drain_inbox(w);
+			drain_inbox(w, w);
 			c = wsq_take(&w->dq);
 			if (c == NULL) {
 				event_base_loop(w->base, EVLOOP_NONBLOCK);
+				w->polled_ns = now;
 				c = wsq_take(&w->dq);
 			}
+			if (c == NULL && nworkers > 1 && poll_stuck(w, now) > 0)
+				c = wsq_take(&w->dq);
+			net_opts_g.online();
+		} else if (now - w->polled_ns >= POLL_EVERY_NS) {
+			/* never dry: our own loop and stuck peers get a look anyway */
+			net_opts_g.offline();
+			event_base_loop(w->base, EVLOOP_NONBLOCK);
+			w->polled_ns = now;
+			if (nworkers > 1)
+				(void)poll_stuck(w, now);
 			net_opts_g.online();
 		}
 		if (c == NULL && stealing_on())
@@ -429,7 +658,9 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		stop_searching(w, 1);
-		run_task(w, c);
+		if (w->unparked)
+			ensure_watcher(w);
+		run_task(w, c, now);
 	}
 	stop_searching(w, 0);
 	if (net_opts_g.thread_stop)
@@ -473,6 +704,7 @@ int workers_start(int n, char *err, size_t errlen)
 
 	park_init(&net_sched_g.ec);
 	atomic_init(&net_sched_g.searching, 0);
+	atomic_init(&net_sched_g.watchers, 0);
 	workers = mem_calloc((size_t)n, sizeof(*workers));
 	for (int i = 0; i < n; i++) {
 		struct worker *w = &workers[i];
@@ -481,6 +713,8 @@ int workers_start(int n, char *err, size_t errlen)
 		w->rng = 0x9e3779b9u * (unsigned)(i + 1);
 		mpscq_init(&w->inbox);
 		atomic_init(&w->parked, WORKER_RUNNING);
+		atomic_init(&w->loop, LOOP_HELD);
+		w->unparked = 1;
 		atomic_init(&w->stop, 0);
 		atomic_init(&w->nconns, 0);
 		if (wsq_init(&w->dq, DEQUE_SLOTS) != 0) {
@@ -494,7 +728,8 @@ int workers_start(int n, char *err, size_t errlen)
 		}
 		w->wake_ev = event_new(w->base, -1, 0, wake_cb, w);
 		w->cron_ev = event_new(w->base, -1, EV_PERSIST, cron_cb, w);
-		if (!w->wake_ev || !w->cron_ev || event_add(w->cron_ev, &tv) != 0) {
+		w->watch_ev = event_new(w->base, -1, 0, wake_cb, w);
+		if (!w->wake_ev || !w->cron_ev || !w->watch_ev || event_add(w->cron_ev, &tv) != 0) {
 			snprintf(err, errlen, "cannot create events for worker %d", i);
 			return -ENOMEM;
 		}
@@ -554,6 +789,7 @@ void workers_stop(void)
 
 		event_free(w->wake_ev);
 		event_free(w->cron_ev);
+		event_free(w->watch_ev);
 		event_base_free(w->base);
 		wsq_deinit(&w->dq);
 	}
@@ -580,5 +816,7 @@ int net_worker_stats(int idx, struct net_worker_stats *out)
 	out->failed_steals = atomic_load_explicit(&w->st.failed_steals, memory_order_relaxed);
 	out->parks = atomic_load_explicit(&w->st.parks, memory_order_relaxed);
 	out->wakeups = atomic_load_explicit(&w->st.wakeups, memory_order_relaxed);
+	out->polled_by_guest = atomic_load_explicit(&w->st.polled_by_guest, memory_order_relaxed);
+	out->guest_polls = atomic_load_explicit(&w->st.guest_polls, memory_order_relaxed);
 	return 0;
 }
