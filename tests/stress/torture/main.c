@@ -12,7 +12,9 @@
  * the actions of the torture threads just before it, and the server's output when it exited.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -146,56 +148,112 @@ void tt_fail_since(double since, const char *fmt, ...)
 	fail_record(since, msg);
 }
 
-/* ---- the machine's own stalls ----
- * A thread of this process at normal priority sleeps 1 ms at a time and records every wake-up
- * that came more than PROBE_GAP_MS late. The checkers subtract the overlap of those gaps from a
- * slow reply before calling it a violation: on a shared 2-core machine a burst of load from
- * elsewhere delays kvsd and this probe alike, while a stall inside kvsd (a busy worker, a lock)
- * leaves the probe on time, as it only needs a moment of either core. */
-#define PROBE_GAP_MS 20
-#define PROBE_GAPS   1024
+/* ---- time spent waiting for a CPU ----
+ * On a shared 2-core machine a reply can be late only because kvsd's threads, or the checker
+ * itself, sat runnable on a run queue while other processes ran. Linux accounts that time per
+ * thread (/proc/<pid>/task/<tid>/schedstat, second field, in ns). The sampler thread reads it
+ * for every kvsd thread every SAMPLE_MS and keeps, per interval, the largest wait of any one
+ * of them; a checker reads its own before and after each command. A late reply is a violation
+ * only if it is still late once those waits are taken off: they are the machine's doing,
+ * while a stall inside kvsd (a busy worker, a lock, a missed wake-up) leaves its threads
+ * running or asleep, not waiting for a CPU. */
+#define SAMPLE_MS 5
+#define SAMPLES	  65536 /* over five minutes of samples */
+#define MAX_TIDS  64
 
-static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
-static double probe_from[PROBE_GAPS], probe_to[PROBE_GAPS]; /* under probe_lock */
-static unsigned long nprobe;				    /* under probe_lock */
-static double probe_worst_ms;				    /* under probe_lock */
+static pthread_mutex_t wait_lock = PTHREAD_MUTEX_INITIALIZER;
+static double wait_at[SAMPLES], wait_ms[SAMPLES]; /* under wait_lock */
+static unsigned long nwait;			  /* under wait_lock */
+static double wait_worst_ms, wait_total_ms;	  /* under wait_lock */
 
-static void *probe_main(void *arg)
+long long tt_schedstat_wait_ns(int fd)
 {
-	(void)arg;
-	while (tt_running()) {
-		double t = tt_elapsed(), gap;
+	char buf[128];
+	long long run, wait;
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
 
-		kvsd_sleep_ms(1);
-		gap = tt_elapsed() - t;
-		if (gap * 1000 < PROBE_GAP_MS)
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return sscanf(buf, "%lld %lld", &run, &wait) == 2 ? wait : -1;
+}
+
+/* The kvsd threads' fds, reopened every half second (the server may start threads late). */
+static int sampler_scan(pid_t pid, int *fds, long long *last, int n)
+{
+	char path[320];
+	struct dirent *de;
+	DIR *d;
+	int m = 0;
+
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while ((de = readdir(d)) && m < MAX_TIDS) {
+		if (de->d_name[0] == '.')
 			continue;
-		pthread_mutex_lock(&probe_lock);
-		probe_from[nprobe % PROBE_GAPS] = t;
-		probe_to[nprobe % PROBE_GAPS] = t + gap;
-		nprobe++;
-		if (gap * 1000 > probe_worst_ms)
-			probe_worst_ms = gap * 1000;
-		pthread_mutex_unlock(&probe_lock);
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/schedstat", (int)pid, de->d_name);
+		fds[m] = open(path, O_RDONLY | O_CLOEXEC);
+		if (fds[m] >= 0)
+			last[m++] = -1;
 	}
+	closedir(d);
+	return m;
+}
+
+static void *sampler_main(void *arg)
+{
+	pid_t pid = *(const pid_t *)arg;
+	int fds[MAX_TIDS], n = 0;
+	long long last[MAX_TIDS], next_scan = 0;
+
+	while (tt_running()) {
+		double worst = 0;
+
+		if (kvsd_now_ms() >= next_scan) {
+			n = sampler_scan(pid, fds, last, n);
+			next_scan = kvsd_now_ms() + 500;
+		}
+		for (int i = 0; i < n; i++) {
+			long long w = tt_schedstat_wait_ns(fds[i]);
+
+			if (w >= 0 && last[i] >= 0 && (double)(w - last[i]) / 1e6 > worst)
+				worst = (double)(w - last[i]) / 1e6;
+			last[i] = w;
+		}
+		pthread_mutex_lock(&wait_lock);
+		wait_at[nwait % SAMPLES] = tt_elapsed();
+		wait_ms[nwait % SAMPLES] = worst;
+		nwait++;
+		wait_total_ms += worst;
+		if (worst > wait_worst_ms)
+			wait_worst_ms = worst;
+		pthread_mutex_unlock(&wait_lock);
+		kvsd_sleep_ms(SAMPLE_MS);
+	}
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
 	return NULL;
 }
 
-double tt_machine_stall_ms(double from, double to)
+double tt_server_wait_ms(double from, double to)
 {
 	double sum = 0;
 
-	pthread_mutex_lock(&probe_lock);
-	for (unsigned long i = nprobe > PROBE_GAPS ? nprobe - PROBE_GAPS : 0; i < nprobe; i++) {
-		double a = probe_from[i % PROBE_GAPS], b = probe_to[i % PROBE_GAPS];
+	pthread_mutex_lock(&wait_lock);
+	for (unsigned long i = nwait; i-- > (nwait > SAMPLES ? nwait - SAMPLES : 0);) {
+		double at = wait_at[i % SAMPLES];
 
-		a = a > from ? a : from;
-		b = b < to ? b : to;
-		if (b > a)
-			sum += b - a;
+		if (at <= from)
+			break;
+		if (at <= to + SAMPLE_MS / 1000.0)
+			sum += wait_ms[i % SAMPLES];
 	}
-	pthread_mutex_unlock(&probe_lock);
-	return sum * 1000;
+	pthread_mutex_unlock(&wait_lock);
+	return sum;
 }
 
 long tt_failures(void)
@@ -553,20 +611,20 @@ static void report(int server_status, int sanitizer, const char *log, long long 
 	for (int n = 0; n < tt_nchecker; n++) {
 		const struct tt_checker *k = &tt_checkers[n];
 
-		printf(
-		    "  checker %d (connected at %.1f s, id %lld): %ld rounds, %ld commands, "
-		    "worst %.1f ms (%s at %.1f s), %ld over %d ms (and %ld more while the machine "
-		    "itself stalled), %ld reconnects\n",
-		    n, k->start_at_ms / 1000.0, k->id, k->rounds, k->commands, k->worst_ms,
-		    k->worst_cmd[0] ? k->worst_cmd : "-", k->worst_at, k->violations, tt.latency_ms,
-		    k->excused, k->reconnects);
+		printf("  checker %d (connected at %.1f s, id %lld): %ld rounds, %ld commands, "
+		       "worst %.1f ms (%s at %.1f s), %ld over %d ms (and %ld more only because of "
+		       "waits for a CPU), %ld reconnects\n",
+		       n, k->start_at_ms / 1000.0, k->id, k->rounds, k->commands, k->worst_ms,
+		       k->worst_cmd[0] ? k->worst_cmd : "-", k->worst_at, k->violations,
+		       tt.latency_ms, k->excused, k->reconnects);
 	}
 	if (viol)
 		printf("  latency violations: %ld\n", viol);
-	pthread_mutex_lock(&probe_lock);
-	printf("  machine stalls seen by the probe: %lu over %d ms, worst %.0f ms\n", nprobe,
-	       PROBE_GAP_MS, probe_worst_ms);
-	pthread_mutex_unlock(&probe_lock);
+	pthread_mutex_lock(&wait_lock);
+	printf("  kvsd's threads waited for a CPU: %.0f ms in all, at most %.0f ms in one %d ms "
+	       "interval\n",
+	       wait_total_ms, wait_worst_ms, SAMPLE_MS);
+	pthread_mutex_unlock(&wait_lock);
 	if (server_status == -ETIMEDOUT)
 		printf("  the server did not exit within 30 s of SIGTERM (then killed)\n");
 	else if (server_status != 0)
@@ -603,7 +661,8 @@ static void report(int server_status, int sanitizer, const char *log, long long 
 int main(int argc, char **argv)
 {
 	struct tt_thread torture[TT_MAX_TORTURE];
-	pthread_t probe;
+	pthread_t sampler;
+	static pid_t kvsd_pid;
 	const char *env = getenv("KVSD_TORTURE_SECONDS");
 	int sthreads = 2, ntorture = 0, st = 0, san = 0, rc;
 	const char *skip = "";
@@ -677,7 +736,8 @@ int main(int argc, char **argv)
 		k->start_at_ms = n == 0 ? 0 : tt.seconds * 1000LL * 2 * n / (3 * tt_nchecker);
 		pthread_create(&k->t.th, NULL, tt_checker_main, k);
 	}
-	pthread_create(&probe, NULL, probe_main, NULL);
+	kvsd_pid = srv.pid;
+	pthread_create(&sampler, NULL, sampler_main, &kvsd_pid);
 	/* relaxed: see struct tt_checker */
 	for (int waited = 0; waited < 5000 &&
 			     !atomic_load_explicit(&tt_checkers[0].connected, memory_order_relaxed);
@@ -720,7 +780,7 @@ int main(int argc, char **argv)
 	}
 	for (int n = 0; n < tt_nchecker; n++)
 		pthread_join(tt_checkers[n].t.th, NULL);
-	pthread_join(probe, NULL);
+	pthread_join(sampler, NULL);
 	for (int i = 0; i < ntorture; i++)
 		pthread_join(torture[i].th, NULL);
 

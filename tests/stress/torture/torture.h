@@ -91,9 +91,13 @@ void tt_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * the torture actions shown with it are those just before that moment. */
 void tt_fail_since(double since, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* tt_machine_stall_ms: how long, within [from, to] (tt_elapsed() seconds), this process's
- * probe thread could not run: the machine's own stalls (main.c explains). */
-double tt_machine_stall_ms(double from, double to);
+/* tt_server_wait_ms: how long, within [from, to] (tt_elapsed() seconds), kvsd's threads sat
+ * waiting for a CPU (the largest of them per sampling interval; main.c explains). */
+double tt_server_wait_ms(double from, double to);
+
+/* tt_schedstat_wait_ns: the run-queue wait so far of the thread whose schedstat file fd is
+ * (e.g. /proc/thread-self/schedstat), or -1. */
+long long tt_schedstat_wait_ns(int fd);
 
 /* tt_failures: number of failures recorded so far. */
 long tt_failures(void);
@@ -160,7 +164,7 @@ struct tt_checker {
 	 * checker before starting the abuse, and reads the other fields after joining */
 	atomic_int connected;
 	long rounds, commands, violations, reconnects;
-	long excused; /* over the bound, but not once the machine's own stall is taken off */
+	long excused; /* over the bound, but not once the waits for a CPU are taken off */
 	double worst_ms;
 	char worst_cmd[16];
 	double worst_at; /* seconds into the run */
