@@ -286,7 +286,7 @@ static void nr_open(struct tt_thread *self, struct nr_conn *nc, int have_big)
 	}
 	tt_act(self, "never reads: %s", flood ? "100000 INCRs" : "128 GETs of 256 KB");
 	/* with SO_SNDTIMEO of 1 s: once the server stops reading us, this gives up */
-	kvsd_raw_send(nc->fd, req, rl);
+	tt_send_chunked(nc->fd, req, rl);
 	free(req);
 	nc->drop_at = kvsd_now_ms() + 300 + tt_below(self, 1700);
 }

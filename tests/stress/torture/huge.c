@@ -346,20 +346,20 @@ static void hg_raw_step(struct tt_thread *self, char *blob, size_t bloblen)
 		n = (size_t)snprintf(hdr, sizeof(hdr),
 				     "*3\r\n$3\r\nSET\r\n$6\r\nhg:big\r\n$536870912\r\n");
 		if (kvsd_raw_send(fd, hdr, n) == 0)
-			kvsd_raw_send(fd, blob, 1 << 20);
+			tt_send_chunked(fd, blob, 1 << 20);
 		break;
 	case 3: /* an 8 MB value, read back (loosely: CONFIG SET may lower the limits) */
 		tt_act(self, "raw: SET hg:big8 of 8 MB, GET it");
 		n = (size_t)snprintf(hdr, sizeof(hdr),
 				     "*3\r\n$3\r\nSET\r\n$7\r\nhg:big8\r\n$%zu\r\n", bloblen);
-		if (kvsd_raw_send(fd, hdr, n) == 0 && kvsd_raw_send(fd, blob, bloblen) == 0 &&
+		if (kvsd_raw_send(fd, hdr, n) == 0 && tt_send_chunked(fd, blob, bloblen) == 0 &&
 		    TT_SEND_LIT(fd, "\r\nSTRLEN hg:big8\r\n") == 0)
 			kvsd_raw_recv(fd, in, sizeof(in), 40, 3000, &closed);
 		break;
 	case 4: /* a 1 MB key */
 		tt_act(self, "raw: SET with a 1 MB key");
 		n = (size_t)snprintf(hdr, sizeof(hdr), "*3\r\n$3\r\nSET\r\n$%d\r\n", 1 << 20);
-		if (kvsd_raw_send(fd, hdr, n) == 0 && kvsd_raw_send(fd, blob, 1 << 20) == 0 &&
+		if (kvsd_raw_send(fd, hdr, n) == 0 && tt_send_chunked(fd, blob, 1 << 20) == 0 &&
 		    TT_SEND_LIT(fd, "\r\n$1\r\nv\r\n") == 0)
 			kvsd_raw_recv(fd, in, sizeof(in), 30, 3000, &closed);
 		break;
@@ -373,7 +373,7 @@ static void hg_raw_step(struct tt_thread *self, char *blob, size_t bloblen)
 
 			for (int i = 0; i < 1000; i++)
 				memcpy(chunk + (size_t)i * (sizeof(arg) - 1), arg, sizeof(arg) - 1);
-			for (int i = 0; i < 300 && ok; i++)
+			for (int i = 0; i < 300 && ok && tt_running(); i++)
 				ok = kvsd_raw_send(fd, chunk, 1000 * (sizeof(arg) - 1)) == 0;
 			if (ok)
 				kvsd_raw_recv(fd, in, sizeof(in), 4, HG_TIMEOUT_MS, &closed);

@@ -91,8 +91,8 @@ void tt_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * the torture actions shown with it are those just before that moment. */
 void tt_fail_since(double since, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* tt_server_wait_ms: how long, within [from, to] (tt_elapsed() seconds), kvsd's threads sat
- * waiting for a CPU (the largest of them per sampling interval; main.c explains). */
+/* tt_server_wait_ms: how long, within [from, to] (tt_elapsed() seconds), every kvsd thread
+ * that wanted a CPU sat waiting for one (main.c explains). */
 double tt_server_wait_ms(double from, double to);
 
 /* tt_schedstat_wait_ns: the run-queue wait so far of the thread whose schedstat file fd is
@@ -120,6 +120,10 @@ redisContext *tt_connect(struct tt_thread *self, int timeout_ms);
 
 /* tt_raw: a raw loopback socket with send/receive timeouts (timeout_ms), or -errno. */
 int tt_raw(int timeout_ms);
+
+/* tt_send_chunked: send all of buf in 64 KB pieces, giving up when the run ends or a piece
+ * fails (each piece is bounded by the socket's send timeout): 0 or -1. */
+int tt_send_chunked(int fd, const char *buf, size_t len);
 
 /* TT_SEND_LIT: send a string literal (its length from sizeof, so NULs inside count). */
 #define TT_SEND_LIT(fd, lit) kvsd_raw_send((fd), (lit), sizeof(lit) - 1)
