@@ -169,7 +169,8 @@ static redisReply *ck_cmd(struct ck *ck, const char *name, int argc, const char 
 			tt_fail_since(
 			    start,
 			    "checker %d (id %lld): %s answered after %.1f ms (bound %d ms; "
-			    "of it, kvsd's threads all waited %.0f ms for a CPU and this "
+			    "of it, kvsd's threads all waited %.0f ms for a CPU (or the "
+			    "host took it) and this "
 			    "checker %.0f ms)",
 			    ck->n, k->id, name, dt, tt.latency_ms, srv, own);
 	}

@@ -92,7 +92,7 @@ void tt_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void tt_fail_since(double since, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* tt_server_wait_ms: how long, within [from, to] (tt_elapsed() seconds), every kvsd thread
- * that wanted a CPU sat waiting for one (main.c explains). */
+ * that wanted a CPU sat waiting for one, plus the steal time of the busiest vCPU (main.c). */
 double tt_server_wait_ms(double from, double to);
 
 /* tt_schedstat_wait_ns: the run-queue wait so far of the thread whose schedstat file fd is
