@@ -109,7 +109,7 @@ void tt_act(struct tt_thread *self, const char *fmt, ...) __attribute__((format(
 uint32_t tt_rand(struct tt_thread *self);
 uint32_t tt_below(struct tt_thread *self, uint32_t n);
 
-/* tt_sleep_until_or_stop: sleep ms, waking early when the run ends. */
+/* tt_nap: sleep ms, waking early when the run ends. */
 void tt_nap(long ms);
 
 /* tt_lower_priority: nice 10 for the calling thread (torture threads only). */
