@@ -606,6 +606,15 @@ static enum proc_stop conn_process(struct conn *c, struct worker *w, long *budge
 			why = PROC_CLOSE;
 			break;
 		}
+		/* CLIENT KILL from another worker while this run goes on: run nothing more,
+		 * as Redis. relaxed: the killer's reply and the client's next request are
+		 * system calls after the store and before this load; a command that races
+		 * with the kill itself may still run. */
+		if (atomic_load_explicit(&c->kill, memory_order_relaxed)) {
+			c->flags |= CONN_F_CLOSE_ASAP;
+			why = PROC_CLOSE;
+			break;
+		}
 		if (*budget <= 0) {
 			why = PROC_BUDGET;
 			break;
