@@ -634,10 +634,15 @@ static void *worker_main(void *arg)
 			net_opts_g.offline();
 			drain_inbox(w, w);
 			c = wsq_take(&w->dq);
-			if (c == NULL) {
+			/* Poll when dry, and also when the inbox alone kept us busy for
+			 * POLL_EVERY_NS: a pipelining client that yields its budget
+			 * comes back through the inbox every time, and without this
+			 * the readiness of every other client waits for it to finish. */
+			if (c == NULL || now - w->polled_ns >= POLL_EVERY_NS) {
 				event_base_loop(w->base, EVLOOP_NONBLOCK);
 				w->polled_ns = now;
-				c = wsq_take(&w->dq);
+				if (c == NULL)
+					c = wsq_take(&w->dq);
 			}
 			if (c == NULL && nworkers > 1 && poll_stuck(w, now) > 0)
 				c = wsq_take(&w->dq);
