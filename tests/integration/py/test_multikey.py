@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""Regression tests for the multi-key commands and transactions (issue 10),
+each named after the defect it guards:
+
+- large-multikey-no-spin (defect 2): with --threads 2, an MSET of 20,000 new
+  keys and a MULTI of 20,000 SETs + EXEC on a connection that is not on
+  worker 0 spun forever: the MWCAS commit of the large overlay lost every
+  race against worker 0's hz cron, which shrank the table sized for it
+  (the pending inserts were not counted) while the quadratic slot search
+  ran. Every reply must arrive within a generous deadline, on each of two
+  successive connections (one of them lands on worker 1), and the keys must
+  all be there afterwards.
+
+Usage: test_multikey.py [name...]   (environment as in harness.py)
+"""
+
+import os
+import sys
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import encode  # noqa: E402
+
+failures = []
+
+
+def check(what, ok, detail=''):
+    failures.append(what) if not ok else None
+    harness.log('%s %s %s' % ('ok  ' if ok else 'FAIL', what, detail))
+    return ok
+
+
+def sanitized():
+    """True if the kvsd binary is built with a sanitizer (slower: wider bounds)."""
+    try:
+        with open(harness.kvsd_binary(), 'rb') as f:
+            data = f.read()
+    except OSError:
+        return False
+    return b'__asan_init' in data or b'__tsan_init' in data
+
+
+def timed(client, data, nreplies, deadline):
+    """Sends data, reads nreplies replies; returns (seconds, last reply) or
+    (None, None) when the deadline passed first."""
+    client.sock.settimeout(deadline)
+    t0 = time.monotonic()
+    try:
+        client.send(data)
+        out = client.read_replies(nreplies)
+    except OSError:  # socket.timeout included
+        return None, None
+    finally:
+        client.sock.settimeout(10.0)
+    return time.monotonic() - t0, out[-1]
+
+
+def mset_cmd(prefix, n):
+    args = ['MSET']
+    for i in range(n):
+        args += ['%s%d' % (prefix, i), 'v%d' % i]
+    return encode(*args)
+
+
+def multi_sets(prefix, n):
+    return encode('MULTI') + b''.join(
+        encode('SET', '%s%d' % (prefix, i), 'v%d' % i) for i in range(n)) + encode('EXEC')
+
+
+def large_multikey_no_spin():
+    n = 20000
+    deadline = 60.0 if sanitized() else 20.0
+    with harness.kvsd_server(['--threads', '2']) as k:
+        for conn in range(2):  # successive connections: one is not on worker 0
+            with k.client() as c:
+                c.cmd('PING')
+                dt, r = timed(c, mset_cmd('m%d:' % conn, n), 1, deadline)
+                check('large-multikey-no-spin: MSET %d new keys (connection %d)' % (n, conn),
+                      r == b'+OK\r\n', 'in %s s' % ('%.2f' % dt if dt else '> %d' % deadline))
+                if r is None:
+                    return
+            with k.client() as c:
+                dt, r = timed(c, multi_sets('x%d:' % conn, n), n + 2, deadline)
+                ok = r is not None and r.startswith(b'*%d\r\n+OK\r\n' % n)
+                check('large-multikey-no-spin: MULTI + %d SETs + EXEC (connection %d)' %
+                      (n, conn), ok,
+                      'in %s s' % ('%.2f' % dt if dt else '> %d' % deadline))
+                if r is None:
+                    return
+        with k.client() as c:
+            size = int(harness.parse(c.cmd('DBSIZE')))
+            check('large-multikey-no-spin: every key committed', size == 4 * n,
+                  'dbsize %d' % size)
+
+
+TESTS = {
+    'large-multikey-no-spin': large_multikey_no_spin,
+}
+
+
+def main():
+    names = sys.argv[1:] or list(TESTS)
+    for name in names:
+        TESTS[name]()
+    harness.log('%d failures' % len(failures))
+    return 1 if failures else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
