@@ -2,14 +2,18 @@
  * txn.c — the transaction overlay (txn.h) that kvmap.c routes a thread's map
  * calls to while an attempt runs, and its commit through kvmap_mwcas().
  *
- * The overlay is an array of keys, each with the entry first seen in the map
- * (or NULL) and, once written, the pending entry (or NULL for a delete).
- * Lookups are linear with a hash filter: transactions are small, and a big
- * MGET costs a compare of 64-bit hashes per earlier key. Pending entries
- * that a later write of the same attempt supersedes are kept until the
- * attempt ends, because the command that replaced them may still reply
- * from them (GETSET). Entries are never published before the commit, so
- * freeing them after a failed one needs no grace period.
+ * The overlay is an array of records, one per key the attempt touched, each
+ * with the entry first seen in the map (or NULL) and, once written, the
+ * pending entry (or NULL for a delete), found through an open-addressing
+ * index of record numbers keyed by the key's hash: O(1) expected per access,
+ * so an MSET or an EXEC of 100k keys costs O(n), not O(n^2). Key bytes are
+ * copied into an arena (a few large blocks reused across attempts) rather
+ * than allocated one by one. Pending entries that a later write of the same
+ * attempt supersedes are kept until the attempt ends, because the command
+ * that replaced them may still reply from them (GETSET). Entries are never
+ * published before the commit, so freeing them after a failed one needs no
+ * grace period. After a large attempt the arrays are given back, so an idle
+ * connection does not keep the memory of its largest transaction.
  */
 #include "storage/txn.h"
 
@@ -25,16 +29,31 @@ struct txn_key {
 	uint64_t hash;
 	const struct kv_entry *seen; /* in the map at the first read; NULL = absent */
 	struct kv_entry *pend;	     /* the attempt's value if written (NULL = deleted) */
-	bool written;
+	const char *key;	     /* a copy, in the arena */
 	size_t klen;
-	char *key; /* a copy */
+	uint32_t slot; /* its index slot (reset clears only the used ones) */
+	bool written;
 };
+
+/* Key copies: blocks of ARENA_BLOCK bytes (a longer key gets its own block). */
+#define ARENA_BLOCK 65536
+struct arena_block {
+	struct arena_block *next;
+	size_t used, cap;
+	char data[];
+};
+
+/* Above these sizes, reset() frees the arrays instead of keeping them. */
+#define KEEP_KEYS 4096
 
 struct kvtxn {
 	struct kvmap *m;
 	struct txn_key *k;
 	size_t n, cap;
-	struct kv_entry **dead; /* superseded pending entries */
+	uint32_t *idx; /* record number + 1 per slot; 0 = empty; 2 * cap slots */
+	size_t idx_mask;
+	struct arena_block *arena; /* newest first */
+	struct kv_entry **dead;	   /* superseded pending entries */
 	size_t nd, capd;
 	const struct kvtxn_watch *w;
 	size_t nw;
@@ -46,6 +65,44 @@ struct kvtxn {
 	size_t capw;
 };
 
+static const char *arena_copy(struct kvtxn *t, const void *key, size_t klen)
+{
+	struct arena_block *b = t->arena;
+	char *p;
+
+	if (!b || b->cap - b->used < klen) {
+		size_t cap = klen > ARENA_BLOCK ? klen : ARENA_BLOCK;
+		b = mem_alloc(sizeof(*b) + cap);
+		b->used = 0;
+		b->cap = cap;
+		b->next = t->arena;
+		t->arena = b;
+	}
+	p = b->data + b->used;
+	memcpy(p, key, klen);
+	b->used += klen;
+	return p;
+}
+
+/* Frees every arena block but the newest standard one, which is emptied. */
+static void arena_reset(struct kvtxn *t, bool all)
+{
+	struct arena_block *keep = NULL, *b = t->arena;
+
+	while (b) {
+		struct arena_block *next = b->next;
+		if (!all && !keep && b->cap == ARENA_BLOCK) {
+			keep = b;
+			keep->used = 0;
+			keep->next = NULL;
+		} else {
+			mem_free(b);
+		}
+		b = next;
+	}
+	t->arena = keep;
+}
+
 struct kvtxn *kvtxn_create(struct kvmap *m)
 {
 	struct kvtxn *t = mem_calloc(1, sizeof(*t));
@@ -56,14 +113,32 @@ struct kvtxn *kvtxn_create(struct kvmap *m)
 
 static void reset(struct kvtxn *t, bool published)
 {
-	for (size_t i = 0; i < t->n; i++) {
+	for (size_t i = 0; i < t->n && !published; i++) {
 		struct txn_key *k = &t->k[i];
-		if (!published && k->written && k->pend && k->pend != k->seen)
+		if (k->written && k->pend && k->pend != k->seen)
 			kv_entry_free(k->pend);
-		mem_free(k->key);
 	}
 	for (size_t i = 0; i < t->nd; i++)
 		kv_entry_free(t->dead[i]);
+	if (t->cap > KEEP_KEYS) {
+		mem_free(t->k);
+		mem_free(t->idx);
+		mem_free(t->items);
+		t->k = NULL;
+		t->idx = NULL;
+		t->items = NULL;
+		t->cap = t->capi = 0;
+		t->idx_mask = 0;
+	} else {
+		for (size_t i = 0; i < t->n; i++)
+			t->idx[t->k[i].slot] = 0;
+	}
+	if (t->capd > KEEP_KEYS) {
+		mem_free(t->dead);
+		t->dead = NULL;
+		t->capd = 0;
+	}
+	arena_reset(t, false);
 	t->n = 0;
 	t->nd = 0;
 	t->delta = 0;
@@ -78,7 +153,9 @@ void kvtxn_destroy(struct kvtxn **pt)
 	if (kvtxn_self == t)
 		kvtxn_self = NULL;
 	reset(t, false);
+	arena_reset(t, true);
 	mem_free(t->k);
+	mem_free(t->idx);
 	mem_free(t->dead);
 	mem_free(t->items);
 	mem_free(t->mww);
@@ -96,14 +173,48 @@ void kvtxn_begin(struct kvtxn *t, const struct kvtxn_watch *w, size_t nw)
 	kvtxn_self = t;
 }
 
+static inline size_t idx_home(const struct kvtxn *t, uint64_t h)
+{
+	return (size_t)h & t->idx_mask; /* SipHash: the low bits are uniform */
+}
+
 static struct txn_key *find(struct kvtxn *t, const void *key, size_t klen, uint64_t h)
 {
-	for (size_t i = 0; i < t->n; i++) {
-		struct txn_key *k = &t->k[i];
+	if (!t->idx)
+		return NULL;
+	for (size_t i = idx_home(t, h);; i = (i + 1) & t->idx_mask) {
+		uint32_t r = t->idx[i];
+		if (r == 0)
+			return NULL;
+		struct txn_key *k = &t->k[r - 1];
 		if (k->hash == h && k->klen == klen && memcmp(k->key, key, klen) == 0)
 			return k;
 	}
-	return NULL;
+}
+
+static void idx_put(struct kvtxn *t, size_t rec)
+{
+	size_t i = idx_home(t, t->k[rec].hash);
+
+	while (t->idx[i] != 0)
+		i = (i + 1) & t->idx_mask;
+	t->idx[i] = (uint32_t)(rec + 1);
+	t->k[rec].slot = (uint32_t)i;
+}
+
+/* Room for one more record (and its index slot, at most half full). */
+static void grow(struct kvtxn *t)
+{
+	if (t->n < t->cap)
+		return;
+	t->cap = t->cap ? 2 * t->cap : 16;
+	KV_ASSERT(t->cap < UINT32_MAX);
+	t->k = mem_realloc(t->k, t->cap * sizeof(*t->k));
+	mem_free(t->idx);
+	t->idx_mask = 2 * t->cap - 1;
+	t->idx = mem_calloc(t->idx_mask + 1, sizeof(*t->idx));
+	for (size_t i = 0; i < t->n; i++)
+		idx_put(t, i);
 }
 
 /* The overlay's record of key, reading the map on first use. */
@@ -113,18 +224,15 @@ static struct txn_key *load(struct kvtxn *t, const void *key, size_t klen, uint6
 
 	if (k)
 		return k;
-	if (t->n == t->cap) {
-		t->cap = t->cap ? 2 * t->cap : 16;
-		t->k = mem_realloc(t->k, t->cap * sizeof(*t->k));
-	}
-	k = &t->k[t->n++];
+	grow(t);
+	k = &t->k[t->n];
 	k->hash = h;
 	k->seen = t->m->ops->get(t->m, key, klen, h);
 	k->pend = NULL;
 	k->written = false;
 	k->klen = klen;
-	k->key = mem_alloc(klen ? klen : 1);
-	memcpy(k->key, key, klen);
+	k->key = arena_copy(t, key, klen);
+	idx_put(t, t->n++);
 	return k;
 }
 

@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""bench/multikey.py — multi-key commands and large transactions, kvsd vs
+redis-server 7.0 in the same run (issue 10, defect 3).
+
+For each size N it times, on one connection to each server, from the first
+byte sent to the last reply byte read (the request bytes are built before the
+clock starts):
+  MSET N new keys; MGET, EXISTS, TOUCH of the N keys; DEL of them; MSET again
+  and UNLINK; MULTI + N SETs + EXEC; the same MULTI over existing keys.
+Each figure is the median of --runs runs (FLUSHALL before each), and the
+ratio kvsd / redis is printed beside it. A program that prints figures: it
+never fails on speed (the regression test test_multikey.py asserts only
+generous absolute bounds). Run it on an otherwise idle machine; figures from a
+shared machine are noisy.
+
+Usage: bench/multikey.py [--sizes 5000,20000,80000,100000] [--runs 3]
+                         [--kvsd-args '--threads 2']
+Environment: KVSD_BIN (default build/server/kvsd), REDIS_BIN.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(HERE, '..', 'tests', 'integration', 'py'))
+import harness  # noqa: E402
+from harness import encode  # noqa: E402
+
+
+def keys(n):
+    return ['mk:%d' % i for i in range(n)]
+
+
+def requests(n):
+    ks = keys(n)
+    mset = ['MSET']
+    for i, k in enumerate(ks):
+        mset += [k, 'v%d' % i]
+    multi = encode('MULTI') + b''.join(encode('SET', k, 'w') for k in ks) + encode('EXEC')
+    return [
+        # (name, setup bytes and reply count (untimed), timed bytes and reply count)
+        ('MSET', None, (encode(*mset), 1)),
+        ('MGET', (encode(*mset), 1), (encode('MGET', *ks), 1)),
+        ('EXISTS', (encode(*mset), 1), (encode('EXISTS', *ks), 1)),
+        ('TOUCH', (encode(*mset), 1), (encode('TOUCH', *ks), 1)),
+        ('DEL', (encode(*mset), 1), (encode('DEL', *ks), 1)),
+        ('UNLINK', (encode(*mset), 1), (encode('UNLINK', *ks), 1)),
+        ('MULTI SET new', None, (multi, n + 2)),
+        ('MULTI SET existing', (encode(*mset), 1), (multi, n + 2)),
+    ]
+
+
+def read_exact(client, nbytes):
+    """Reads exactly nbytes of replies (the harness's parser re-scans a growing
+    buffer: too slow to time a 100k-element reply)."""
+    got = bytearray(client.buf)
+    client.buf.clear()
+    while len(got) < nbytes:
+        chunk = client.sock.recv(1 << 20)
+        if not chunk:
+            raise RuntimeError('connection closed')
+        got += chunk
+    if len(got) != nbytes:
+        raise RuntimeError('%d reply bytes, expected %d' % (len(got), nbytes))
+    return bytes(got)
+
+
+def run_one(client, setup, timed, nbytes):
+    """Runs setup (untimed), then times the request; nbytes None: parse the
+    replies (slow) and return their bytes instead of a time."""
+    client.cmd('FLUSHALL')
+    if setup:
+        client.send(setup[0])
+        client.read_replies(setup[1])
+    if nbytes is None:
+        client.send(timed[0])
+        return b''.join(client.read_replies(timed[1]))
+    t0 = time.perf_counter()
+    client.send(timed[0])
+    out = read_exact(client, nbytes)
+    return time.perf_counter() - t0, out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--sizes', default='5000,20000,80000,100000')
+    ap.add_argument('--runs', type=int, default=3)
+    ap.add_argument('--kvsd-args', default='--threads 2')
+    ap.add_argument('--timeout', type=float, default=120.0)
+    a = ap.parse_args()
+    sizes = [int(x) for x in a.sizes.split(',')]
+    with harness.kvsd_server(a.kvsd_args.split()) as k, harness.redis_server() as r:
+        ck = k.client(timeout=a.timeout)
+        cr = r.client(timeout=a.timeout)
+        print('%-20s %8s %12s %12s %8s' % ('command', 'N', 'kvsd ms', 'redis ms', 'ratio'))
+        for n in sizes:
+            for name, setup, timed in requests(n):
+                # the exact reply bytes, from redis (kvsd must send the same)
+                want = run_one(cr, setup, timed, None)
+                tk, tr = [], []
+                for _ in range(a.runs):  # alternate the servers
+                    dt, got = run_one(ck, setup, timed, len(want))
+                    if got != want:
+                        raise RuntimeError('%s %d: kvsd replied differently' % (name, n))
+                    tk.append(dt)
+                    tr.append(run_one(cr, setup, timed, len(want))[0])
+                mk, mr = statistics.median(tk) * 1e3, statistics.median(tr) * 1e3
+                print('%-20s %8d %12.1f %12.1f %8.2f' % (name, n, mk, mr, mk / mr),
+                      flush=True)
+        ck.close()
+        cr.close()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
