@@ -288,6 +288,7 @@ void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *arg
 		return;
 	r.c = c;
 	r.db = cmd_db;
+	r.view = db_plain(cmd_db);
 	r.argc = argc;
 	r.argv = argv;
 	r.argl = argl;

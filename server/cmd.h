@@ -22,10 +22,15 @@
 
 struct conn;
 struct db;
+struct db_view;
 
 struct cmd_req {
 	struct conn *c;
-	struct db *db;
+	struct db *db; /* server-wide state (INFO, statistics); never for keys */
+	/* What the command reads and writes keys through (storage/db.h): the
+	 * plain keyspace, or the overlay of the transaction it runs in. Every
+	 * db_lookup / db_put / db_size / db_flush takes it. */
+	const struct db_view *view;
 	int argc;
 	const char **argv; /* argv[0] is the command name as sent */
 	const size_t *argl;

@@ -76,7 +76,7 @@ static int arg_opt(const struct cmd_req *r, int i, const char *lit)
 
 static const struct kv_entry *lookup(struct cmd_req *r, int i, int count_stats)
 {
-	return db_lookup(r->db, r->argv[i], r->argl[i], r->now_ms, NULL, count_stats);
+	return db_lookup(r->view, r->argv[i], r->argl[i], r->now_ms, NULL, count_stats);
 }
 
 /*
@@ -230,7 +230,7 @@ static void set_generic(struct cmd_req *r, unsigned flags, int vi, int xi, const
 			e = kv_entry_new(r->argv[1], r->argl[1], r->argv[vi], r->argl[vi], x);
 		else
 			e->expire_ms = x;
-		if (db_put(r->db, old, e) == 0)
+		if (db_put(r->view, old, e) == 0)
 			break;
 	}
 	if (flags & XF_GET)
@@ -286,7 +286,7 @@ static void cmd_getdel(struct cmd_req *r)
 			reply_null(r->c);
 			return;
 		}
-	} while (db_put(r->db, old, NULL) != 0);
+	} while (db_put(r->view, old, NULL) != 0);
 	reply_value(r, old);
 }
 
@@ -315,7 +315,7 @@ static void cmd_getex(struct cmd_req *r)
 		}
 		if (xi && when <= r->now_ms) {
 			/* EXAT/PXAT already past: reply the value and delete the key */
-			if (db_put(r->db, old, NULL) == 0)
+			if (db_put(r->view, old, NULL) == 0)
 				break;
 			continue;
 		}
@@ -325,7 +325,7 @@ static void cmd_getex(struct cmd_req *r)
 			kv_entry_free(e);
 		e = kv_entry_new(kv_entry_key(old), old->klen, kv_entry_val(old), old->vlen,
 				 xi ? when : 0);
-		if (db_put(r->db, old, e) == 0) {
+		if (db_put(r->view, old, e) == 0) {
 			e = NULL;
 			break;
 		}
@@ -348,7 +348,7 @@ static void set_pair(struct cmd_req *r, int ki)
 	struct kv_entry *e =
 	    kv_entry_new(r->argv[ki], r->argl[ki], r->argv[ki + 1], r->argl[ki + 1], 0);
 
-	while (db_put(r->db, lookup(r, ki, 0), e) != 0)
+	while (db_put(r->view, lookup(r, ki, 0), e) != 0)
 		;
 }
 
@@ -427,7 +427,7 @@ static void cmd_append(struct cmd_req *r)
 			memcpy(kv_entry_mutval(e), kv_entry_val(old), old->vlen);
 			memcpy(kv_entry_mutval(e) + old->vlen, add, alen);
 		}
-		if (db_put(r->db, old, e) == 0) {
+		if (db_put(r->view, old, e) == 0) {
 			e = NULL;
 			break;
 		}
@@ -472,7 +472,7 @@ static void incr_generic(struct cmd_req *r, long long incr)
 		int len = su_ll2str(buf, sizeof(buf), v);
 		e = entry_sized(r, 1, e, (size_t)len, old ? old->expire_ms : 0);
 		memcpy(kv_entry_mutval(e), buf, (size_t)len);
-		if (db_put(r->db, old, e) == 0)
+		if (db_put(r->view, old, e) == 0)
 			break;
 	}
 	reply_int(r->c, v);
@@ -545,7 +545,7 @@ static void cmd_incrbyfloat(struct cmd_req *r)
 		}
 		e = entry_sized(r, 1, e, (size_t)len, old ? old->expire_ms : 0);
 		memcpy(kv_entry_mutval(e), buf, (size_t)len);
-		if (db_put(r->db, old, e) == 0)
+		if (db_put(r->view, old, e) == 0)
 			break;
 	}
 	reply_bulk(r->c, buf, (size_t)len);
@@ -616,7 +616,7 @@ static void cmd_setrange(struct cmd_req *r)
 		if (offset > olen)
 			memset(p + olen, 0, (size_t)(offset - olen));
 		memcpy(p + offset, val, vlen);
-		if (db_put(r->db, old, e) == 0) {
+		if (db_put(r->view, old, e) == 0) {
 			e = NULL;
 			break;
 		}

@@ -302,7 +302,7 @@ static void sec_cpu(struct sb *b)
 
 static void sec_keyspace(struct sb *b, struct db *db)
 {
-	long long keys = db_size(db), expires = db_expires(db);
+	long long keys = db_size(db_plain(db)), expires = db_expires(db);
 	struct db_stats d;
 
 	db_get_stats(db, &d);

@@ -4,7 +4,8 @@
  * re-runs, and multi_atomic() for multi-key commands.
  *
  * EXEC: the array header goes out first; each attempt runs the queued
- * handlers inside a kvtxn overlay, then commits. A failed commit truncates
+ * handlers against the connection's transactional view (storage/db.h:
+ * db_txn_begin), then commits. A failed commit truncates
  * the reply buffer back to the header (pending bytes are measured from the
  * read cursor, which buffer compaction preserves) and runs the queue again;
  * a watch failure replaces the header by a null array. An attempt runs
@@ -22,8 +23,6 @@
 #include "net/conn.h"
 #include "net/reply.h"
 #include "storage/db.h"
-#include "storage/kvmap.h"
-#include "storage/txn.h"
 
 struct multi_cmd {
 	const struct cmd_def *d;
@@ -44,11 +43,10 @@ struct multi_state {
 	struct kvtxn_watch *w; /* keys are owned copies */
 	struct multi_watch *wx;
 	size_t nw, capw;
-	struct kvtxn *txn; /* created on first EXEC */
+	/* the connection's transactional view, created on first use (EXEC or
+	 * a multi-key command); reused by every later attempt */
+	struct db_txn *txn;
 };
-
-/* Per-thread transaction for multi_atomic() (its map is the server's only db). */
-static _Thread_local struct kvtxn *atomic_txn;
 
 static struct multi_state *state(struct conn *c)
 {
@@ -84,7 +82,7 @@ void multi_conn_close(struct conn *c)
 	mem_free(st->q);
 	mem_free(st->w);
 	mem_free(st->wx);
-	kvtxn_destroy(&st->txn);
+	db_txn_destroy(&st->txn);
 	mem_free(st);
 	c->multi = NULL;
 }
@@ -101,6 +99,15 @@ static void multi_cmd(struct cmd_req *r);
 static void exec_cmd(struct cmd_req *r);
 static void discard_cmd(struct cmd_req *r);
 static void watch_cmd(struct cmd_req *r);
+
+static struct db_txn *txn_of(struct cmd_req *r)
+{
+	struct multi_state *st = state(r->c);
+
+	if (!st->txn)
+		st->txn = db_txn_create(r->db);
+	return st->txn;
+}
 
 static void queue(struct multi_state *st, const struct cmd_def *d, int argc, const char **argv,
 		  const size_t *argl)
@@ -181,7 +188,6 @@ static void discard_cmd(struct cmd_req *r)
 static void watch_cmd(struct cmd_req *r)
 {
 	struct multi_state *st = state(r->c);
-	struct kvmap *m = db_map(r->db);
 
 	if (st->active) {
 		reply_error(r->c, "ERR WATCH inside MULTI is not allowed");
@@ -201,18 +207,10 @@ static void watch_cmd(struct cmd_req *r)
 			st->w = mem_realloc(st->w, st->capw * sizeof(*st->w));
 			st->wx = mem_realloc(st->wx, st->capw * sizeof(*st->wx));
 		}
-		/* the entry first (lazy expiry removes a dead one), then the
-		 * stripe: kvmap.h's order for an ABA-safe watch */
-		const struct kv_entry *e =
-		    db_lookup(r->db, r->argv[i], r->argl[i], r->now_ms, NULL, 0);
 		char *key = mem_alloc(r->argl[i] ? r->argl[i] : 1);
 		memcpy(key, r->argv[i], r->argl[i]);
-		st->w[st->nw] = (struct kvtxn_watch){.key = key,
-						     .klen = r->argl[i],
-						     .hash = h,
-						     .ptr = e,
-						     .stripe = kvmap_stripe(m, h)};
-		st->wx[st->nw].expire_ms = e ? e->expire_ms : 0;
+		db_watch(r->view, key, r->argl[i], r->now_ms, &st->w[st->nw]);
+		st->wx[st->nw].expire_ms = st->w[st->nw].ptr ? st->w[st->nw].ptr->expire_ms : 0;
 		st->nw++;
 	}
 	reply_ok(r->c);
@@ -231,10 +229,11 @@ static void out_truncate(struct conn *c, size_t pending)
 	c->out.len = c->out.rpos + pending;
 }
 
-static void run_queued(struct cmd_req *r, const struct multi_cmd *q)
+static void run_queued(struct cmd_req *r, const struct db_view *v, const struct multi_cmd *q)
 {
 	struct cmd_req sub = *r;
 
+	sub.view = v;
 	sub.argc = q->argc;
 	sub.argv = q->argv;
 	sub.argl = q->argl;
@@ -270,8 +269,7 @@ static void exec_cmd(struct cmd_req *r)
 			return;
 		}
 	}
-	if (!st->txn)
-		st->txn = kvtxn_create(db_map(r->db));
+	txn_of(r);
 	w = st->w;
 	nw = st->nw;
 	head = buf_pending(&c->out);
@@ -280,10 +278,11 @@ static void exec_cmd(struct cmd_req *r)
 	for (;;) {
 		int rc;
 
-		kvtxn_begin(st->txn, w, nw);
+		const struct db_view *v = db_txn_begin(st->txn, w, nw);
+
 		for (size_t i = from; i < st->n; i++) {
-			run_queued(r, &st->q[i]);
-			int p = kvtxn_poll(st->txn);
+			run_queued(r, v, &st->q[i]);
+			int p = db_txn_poll(st->txn);
 			if (p > 0) { /* a flush committed everything so far */
 				from = i + 1;
 				mark = buf_pending(&c->out);
@@ -293,7 +292,7 @@ static void exec_cmd(struct cmd_req *r)
 				break;
 			}
 		}
-		rc = kvtxn_commit(st->txn);
+		rc = db_txn_commit(st->txn);
 		if (rc == 0)
 			break;
 		if (rc == -ESTALE) {
@@ -310,28 +309,23 @@ static void exec_cmd(struct cmd_req *r)
 	unwatch(st);
 }
 
-void multi_thread_stop(void)
-{
-	if (atomic_txn)
-		kvtxn_destroy(&atomic_txn);
-}
-
 void multi_atomic(struct cmd_req *r, cmd_proc fn)
 {
+	struct cmd_req sub = *r;
+	struct db_txn *t;
 	size_t mark;
 	unsigned attempts = 0;
 
-	if (kvmap_in_txn()) {
+	if (db_in_txn(r->view)) { /* queued in MULTI: EXEC's transaction */
 		fn(r);
 		return;
 	}
-	if (!atomic_txn)
-		atomic_txn = kvtxn_create(db_map(r->db));
+	t = txn_of(r);
 	mark = buf_pending(&r->c->out);
 	for (;;) {
-		kvtxn_begin(atomic_txn, NULL, 0);
-		fn(r);
-		if (kvtxn_commit(atomic_txn) == 0)
+		sub.view = db_txn_begin(t, NULL, 0);
+		fn(&sub);
+		if (db_txn_commit(t) == 0)
 			return;
 		out_truncate(r->c, mark);
 		if (++attempts > 16)

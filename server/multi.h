@@ -46,11 +46,9 @@ void multi_flag_error(struct conn *c);
 /* Frees the connection's transaction state (net's close hook). */
 void multi_conn_close(struct conn *c);
 
-/* Runs fn(r) as one isolated transaction (re-run on conflict), or directly
- * when already inside one (a command queued in MULTI). */
+/* Runs fn(r) as one isolated transaction (re-run on conflict) in the
+ * connection's transactional view, or directly when r already runs in one
+ * (a command queued in MULTI). */
 void multi_atomic(struct cmd_req *r, cmd_proc fn);
-/* Frees this worker thread's multi-key commit overlay; call before the thread
- * unregisters from the storage layer. */
-void multi_thread_stop(void);
 
 #endif

@@ -1,5 +1,11 @@
 /*
- * db.c — the keyspace: a kvmap, lazy expiry, and keyspace statistics.
+ * db.c — the keyspace: a kvmap, its views (plain and transactional), lazy
+ * expiry, and keyspace statistics.
+ *
+ * Views: every call below routes on its view's txn field — NULL: the map
+ * (kvmap.h), else the transaction's overlay (txn.h) — and nowhere else; the
+ * TTL count of a transaction's writes is applied when its commit publishes
+ * them (kvtxn_commit's ttl_delta), not at each overlay write.
  *
  * Lazy expiry: a lookup that finds an entry whose expire_ms has passed
  * removes exactly that entry (kvmap_remove is itself a CAS on the entry, so
@@ -16,6 +22,7 @@
 #include "concurrency/mem.h"
 #include "concurrency/util.h"
 #include "storage/db_internal.h"
+#include "storage/txn.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -61,6 +68,7 @@ struct db *db_create(enum kvmap_backend backend)
 		free(db);
 		return NULL;
 	}
+	db->plain = (struct db_view){.db = db, .txn = NULL};
 	return db;
 }
 
@@ -104,17 +112,36 @@ int64_t db_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-const struct kv_entry *db_lookup(struct db *db, const void *key, size_t klen, int64_t now_ms,
-				 uint64_t *hashp, int count_stats)
+const struct db_view *db_plain(struct db *db)
 {
+	return &db->plain;
+}
+
+struct db *db_of(const struct db_view *v)
+{
+	return v->db;
+}
+
+int db_in_txn(const struct db_view *v)
+{
+	return v->txn != NULL;
+}
+
+const struct kv_entry *db_lookup(const struct db_view *v, const void *key, size_t klen,
+				 int64_t now_ms, uint64_t *hashp, int count_stats)
+{
+	struct db *db = v->db;
 	uint64_t h = kvmap_hash(key, klen);
 	const struct kv_entry *e;
 
 	if (hashp)
 		*hashp = h;
-	e = kvmap_get(db->map, key, klen, h);
+	e = v->txn ? kvtxn_get(v->txn, key, klen, h) : kvmap_get(db->map, key, klen, h);
 	if (e && e->expire_ms && e->expire_ms <= now_ms) {
-		if (kvmap_remove(db->map, e) == 0) {
+		if (v->txn) {
+			if (kvtxn_remove(v->txn, e) == 0) /* TTL count: at commit */
+				db_count(&db_my_slot(db)->expired, 1);
+		} else if (kvmap_remove(db->map, e) == 0) {
 			db_count(&db_my_slot(db)->expired, 1);
 			db_count_expires(db, -1);
 		}
@@ -133,13 +160,22 @@ const struct kv_entry *db_lookup(struct db *db, const void *key, size_t klen, in
 	return e;
 }
 
-int db_put(struct db *db, const struct kv_entry *old, struct kv_entry *e)
+/* One CAS step on the overlay: it cannot lose a race, but a stale `old`
+ * (not the overlay's current entry) fails as on the map. */
+static int txn_put(struct kvtxn *t, const struct kv_entry *old, struct kv_entry *e)
+{
+	if (old == NULL)
+		return kvtxn_insert(t, e, NULL) == 0 ? 0 : -EAGAIN;
+	if (e == NULL)
+		return kvtxn_remove(t, old) == 0 ? 0 : -EAGAIN;
+	return kvtxn_replace(t, old, e);
+}
+
+static int map_put(struct db *db, const struct kv_entry *old, struct kv_entry *e)
 {
 	int rc;
 
 	if (old == NULL) {
-		if (e == NULL)
-			return 0;
 		rc = kvmap_insert(db->map, e, NULL);
 		if (rc == -EEXIST)
 			return -EAGAIN;
@@ -150,22 +186,36 @@ int db_put(struct db *db, const struct kv_entry *old, struct kv_entry *e)
 	} else {
 		rc = kvmap_replace(db->map, old, e);
 	}
-	if (rc == 0) {
+	if (rc == 0)
 		db_count_expires(db, (e && e->expire_ms ? 1 : 0) - (old && old->expire_ms ? 1 : 0));
-		if (old == NULL) {
-			/* acquire: pairs with the release in db_set_memory_policy() */
-			struct db_touch *t = atomic_load_explicit(&db->touch, memory_order_acquire);
+	return rc;
+}
 
-			if (t)
-				db_touch_new(t, kvmap_hash(kv_entry_key(e), e->klen), db_now_ms());
-		}
+int db_put(const struct db_view *v, const struct kv_entry *old, struct kv_entry *e)
+{
+	struct db *db = v->db;
+	int rc;
+
+	if (old == NULL && e == NULL)
+		return 0;
+	rc = v->txn ? txn_put(v->txn, old, e) : map_put(db, old, e);
+	if (rc == 0 && old == NULL) {
+		/* acquire: pairs with the release in db_set_memory_policy() */
+		struct db_touch *t = atomic_load_explicit(&db->touch, memory_order_acquire);
+
+		if (t)
+			db_touch_new(t, kvmap_hash(kv_entry_key(e), e->klen), db_now_ms());
 	}
 	return rc;
 }
 
-long long db_size(struct db *db)
+long long db_size(const struct db_view *v)
 {
-	return (long long)kvmap_count(db->map);
+	long long n = (long long)kvmap_count(v->db->map);
+
+	if (v->txn)
+		n += kvtxn_count_delta(v->txn);
+	return n > 0 ? n : 0;
 }
 
 long long db_expires(struct db *db)
@@ -177,15 +227,87 @@ long long db_expires(struct db *db)
 	return n < 0 ? 0 : n;
 }
 
-long long db_flush(struct db *db)
+long long db_flush(const struct db_view *v)
 {
-	size_t n = kvmap_clear(db->map);
+	struct db *db = v->db;
+	size_t n = v->txn ? kvtxn_clear(v->txn) : kvmap_clear(db->map);
 
 	/* Keys with a TTL are gone too. Concurrent TTL writers may leave the sum off
 	 * by what they add meanwhile; it is a statistic. */
 	for (int i = 0; i < DB_SLOTS; i++)
 		atomic_store_explicit(&db->slots[i].expires, 0, memory_order_relaxed);
 	return (long long)n;
+}
+
+uint64_t db_scan(const struct db_view *v, uint64_t cursor, size_t count, kvmap_visit_fn fn,
+		 void *arg)
+{
+	return kvmap_scan(v->db->map, cursor, count, fn, arg);
+}
+
+const struct kv_entry *db_random(const struct db_view *v, uint64_t rnd)
+{
+	return kvmap_random(v->db->map, rnd);
+}
+
+void db_watch(const struct db_view *v, const char *key, size_t klen, int64_t now_ms,
+	      struct kvtxn_watch *w)
+{
+	uint64_t h;
+
+	/* the entry first (lazy expiry removes a dead one), then the stripe:
+	 * kvmap.h's order for an ABA-safe watch */
+	w->ptr = db_lookup(v, key, klen, now_ms, &h, 0);
+	w->key = key;
+	w->klen = klen;
+	w->hash = h;
+	w->stripe = kvmap_stripe(v->db->map, h);
+}
+
+/* ---- transactions */
+
+struct db_txn {
+	struct db_view view; /* {db, the overlay} */
+};
+
+struct db_txn *db_txn_create(struct db *db)
+{
+	struct db_txn *t = mem_alloc(sizeof(*t));
+
+	t->view = (struct db_view){.db = db, .txn = kvtxn_create(db->map)};
+	return t;
+}
+
+void db_txn_destroy(struct db_txn **pt)
+{
+	struct db_txn *t = *pt;
+
+	if (!t)
+		return;
+	kvtxn_destroy(&t->view.txn);
+	mem_free(t);
+	*pt = NULL;
+}
+
+const struct db_view *db_txn_begin(struct db_txn *t, const struct kvtxn_watch *w, size_t nw)
+{
+	kvtxn_begin(t->view.txn, w, nw);
+	return &t->view;
+}
+
+int db_txn_commit(struct db_txn *t)
+{
+	int64_t ttl = 0;
+	int rc = kvtxn_commit(t->view.txn, &ttl);
+
+	if (rc == 0)
+		db_count_expires(t->view.db, ttl);
+	return rc;
+}
+
+int db_txn_poll(struct db_txn *t)
+{
+	return kvtxn_poll(t->view.txn);
 }
 
 /* relaxed loads and stores below: statistics, they publish nothing */
@@ -223,10 +345,12 @@ void db_reset_stats(struct db *db)
 	atomic_store_explicit(&db->cycles, 0, memory_order_relaxed);
 }
 
-long long db_key_memory(struct db *db, const void *key, size_t klen, int64_t now_ms)
+long long db_key_memory(const struct db_view *v, const void *key, size_t klen, int64_t now_ms)
 {
 	/* no db_lookup: MEMORY USAGE neither touches the key nor counts a hit */
-	const struct kv_entry *e = kvmap_get(db->map, key, klen, kvmap_hash(key, klen));
+	uint64_t h = kvmap_hash(key, klen);
+	const struct kv_entry *e =
+	    v->txn ? kvtxn_get(v->txn, key, klen, h) : kvmap_get(v->db->map, key, klen, h);
 
 	if (e == NULL || (e->expire_ms && e->expire_ms <= now_ms))
 		return -1;

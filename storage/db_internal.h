@@ -57,8 +57,16 @@ struct db_evcand {
 	char *key;
 };
 
+/* A view (db.h): the plain one is db->plain; a transaction's is in its
+ * struct db_txn. Immutable while in use. */
+struct db_view {
+	struct db *db;
+	struct kvtxn *txn; /* NULL: the plain keyspace */
+};
+
 struct db {
 	struct kvmap *map;
+	struct db_view plain; /* {this db, NULL} */
 	struct db_slot slots[DB_SLOTS];
 
 	/* ---- memory limit: written by db_set_memory_policy (any thread), read

@@ -151,7 +151,7 @@ static bool policy_volatile(int p)
  * (64 bytes a key), at least the keys present, within [2^16, 2^24]. */
 static int touch_bits(struct db *db, long long maxmemory)
 {
-	size_t want = (size_t)db_size(db);
+	size_t want = (size_t)db_size(&db->plain);
 	int bits = TOUCH_MIN_BITS;
 
 	if (maxmemory > 0 && (size_t)(maxmemory / 64) > want)

@@ -240,7 +240,4 @@ int kvmap_mwcas(struct kvmap *m, struct kvmap_mw *items, size_t n,
 /* The stripe counter of hash (acquire: read it after reading the entry). */
 uint64_t kvmap_stripe(struct kvmap *m, uint64_t hash);
 
-/* Whether this thread is executing inside a transaction overlay (txn.h). */
-int kvmap_in_txn(void);
-
 #endif

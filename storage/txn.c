@@ -1,6 +1,7 @@
 /*
- * txn.c — the transaction overlay (txn.h) that kvmap.c routes a thread's map
- * calls to while an attempt runs, and its commit through kvmap_mwcas().
+ * txn.c — the transaction overlay (txn.h) and its commit through
+ * kvmap_mwcas(). It uses only kvmap's public calls: the map knows nothing of
+ * transactions.
  *
  * The overlay is an array of records, one per key the attempt touched, each
  * with the entry first seen in the map (or NULL) and, once written, the
@@ -23,7 +24,6 @@
 
 #include "concurrency/mem.h"
 #include "concurrency/util.h"
-#include "storage/kvmap_internal.h"
 
 struct txn_key {
 	uint64_t hash;
@@ -57,8 +57,9 @@ struct kvtxn {
 	size_t nd, capd;
 	const struct kvtxn_watch *w;
 	size_t nw;
-	int64_t delta; /* entries added minus removed, for kvmap_count() */
-	int poll;      /* kvtxn_poll()'s next answer */
+	int64_t delta;	   /* entries added minus removed (kvtxn_count_delta) */
+	int64_t ttl_delta; /* entries with a TTL added minus removed */
+	int poll;	   /* kvtxn_poll()'s next answer */
 	struct kvmap_mw *items;
 	size_t capi;
 	struct kvmap_mw_watch *mww;
@@ -142,6 +143,7 @@ static void reset(struct kvtxn *t, bool published)
 	t->n = 0;
 	t->nd = 0;
 	t->delta = 0;
+	t->ttl_delta = 0;
 }
 
 void kvtxn_destroy(struct kvtxn **pt)
@@ -150,8 +152,6 @@ void kvtxn_destroy(struct kvtxn **pt)
 
 	if (!t)
 		return;
-	if (kvtxn_self == t)
-		kvtxn_self = NULL;
 	reset(t, false);
 	arena_reset(t, true);
 	mem_free(t->k);
@@ -165,12 +165,10 @@ void kvtxn_destroy(struct kvtxn **pt)
 
 void kvtxn_begin(struct kvtxn *t, const struct kvtxn_watch *w, size_t nw)
 {
-	KV_ASSERT(kvtxn_self == NULL);
 	reset(t, false);
 	t->w = w;
 	t->nw = nw;
 	t->poll = 0;
-	kvtxn_self = t;
 }
 
 static inline size_t idx_home(const struct kvtxn *t, uint64_t h)
@@ -227,7 +225,7 @@ static struct txn_key *load(struct kvtxn *t, const void *key, size_t klen, uint6
 	grow(t);
 	k = &t->k[t->n];
 	k->hash = h;
-	k->seen = t->m->ops->get(t->m, key, klen, h);
+	k->seen = kvmap_get(t->m, key, klen, h);
 	k->pend = NULL;
 	k->written = false;
 	k->klen = klen;
@@ -256,6 +254,7 @@ static void set_pend(struct kvtxn *t, struct txn_key *k, struct kv_entry *e)
 		t->dead[t->nd++] = k->pend;
 	}
 	t->delta += (e != NULL) - (cur(k) != NULL);
+	t->ttl_delta += (e && e->expire_ms) - (cur(k) && cur(k)->expire_ms);
 	k->pend = e;
 	k->written = true;
 }
@@ -307,7 +306,7 @@ int kvtxn_remove(struct kvtxn *t, const struct kv_entry *expected)
 	return 0;
 }
 
-int64_t kvtxn_count_delta(struct kvtxn *t)
+int64_t kvtxn_count_delta(const struct kvtxn *t)
 {
 	return t->delta;
 }
@@ -359,49 +358,34 @@ static int commit_overlay(struct kvtxn *t)
 	return -EAGAIN;
 }
 
-int kvtxn_commit(struct kvtxn *t)
+int kvtxn_commit(struct kvtxn *t, int64_t *ttl_delta)
 {
-	int rc;
+	int rc = t->poll < 0 ? t->poll : commit_overlay(t);
 
-	KV_ASSERT(kvtxn_self == t);
-	kvtxn_self = NULL;
-	rc = t->poll < 0 ? t->poll : commit_overlay(t);
+	if (ttl_delta)
+		*ttl_delta = rc == 0 ? t->ttl_delta : 0;
 	reset(t, rc == 0);
 	t->w = NULL;
 	t->nw = 0;
 	return rc;
 }
 
-void kvtxn_abort(struct kvtxn *t)
-{
-	if (kvtxn_self == t)
-		kvtxn_self = NULL;
-	reset(t, false);
-	t->w = NULL;
-	t->nw = 0;
-}
-
 size_t kvtxn_clear(struct kvtxn *t)
 {
-	size_t removed;
 	int rc;
 
 	if (t->poll < 0)
 		return 0; /* already failed: the attempt is re-run anyway */
-	kvtxn_self = NULL;
 	rc = commit_overlay(t);
 	reset(t, rc == 0);
 	if (rc != 0) {
 		t->poll = rc;
-		kvtxn_self = t;
 		return 0;
 	}
 	t->w = NULL; /* the watches were checked by this first segment */
 	t->nw = 0;
-	removed = kvmap_clear(t->m);
 	t->poll = 1;
-	kvtxn_self = t;
-	return removed;
+	return kvmap_clear(t->m);
 }
 
 int kvtxn_poll(struct kvtxn *t)
