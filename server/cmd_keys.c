@@ -19,7 +19,9 @@
  *    isolated (server/multi.h, with kvsd's map): one transaction committed
  *    by a multi-word CAS, so a reader never sees some of the keys deleted and
  *    others not, nor a renamed value under both names or under neither.
- *    EXISTS/TOUCH with several keys read each key at its own instant.
+ *    EXISTS/TOUCH with several keys read one state (a read-only transaction
+ *    validated at its end, as MGET), so EXISTS x y during a RENAME loop
+ *    between x and y always answers 1.
  *    (With `map urcu` the commit is serialised but not isolated from
  *    single-key readers: see storage/kvmap.h.)
  *  - KEYS and SCAN see each key at some instant during the call; SCAN
@@ -29,7 +31,6 @@
  *    others write.
  *  - FLUSHDB/FLUSHALL remove every key present when they start; keys written
  *    concurrently may survive.
- *  Full isolation for multi-key commands comes with transactions.
  */
 #include "server/cmd.h"
 #include "server/multi.h"
@@ -108,13 +109,22 @@ static void cmd_del(struct cmd_req *r)
 }
 
 /* EXISTS and TOUCH: how many of the arguments name a key (repeats count). */
-static void cmd_exists(struct cmd_req *r)
+static void exists_body(struct cmd_req *r)
 {
 	long long n = 0;
 
 	for (int i = 1; i < r->argc; i++)
 		n += lookup(r, i, 1) != NULL;
 	reply_int(r->c, n);
+}
+
+/* Several keys: a read-only transaction (one state, as MGET). */
+static void cmd_exists(struct cmd_req *r)
+{
+	if (r->argc == 2)
+		exists_body(r);
+	else
+		multi_atomic(r, exists_body);
 }
 
 static void cmd_type(struct cmd_req *r)

@@ -19,9 +19,11 @@
  *    STRLEN, GETRANGE) are linearizable per key: a read-modify-write command
  *    publishes its result only if the value it read is still current, and
  *    retries otherwise. No client ever sees a torn value.
- *  - MGET reads each key at its own instant: it may return values that never
- *    coexisted (as if the keys were read one after another). Inside MULTI it
- *    reads one consistent state (the transaction's).
+ *  - MGET of several keys reads one state: it runs as a read-only
+ *    transaction whose reads are validated at its end (each key looked up
+ *    again, no store; storage/txn.h), and re-runs if one of them changed, so
+ *    it never mixes two MSETs. GET and MGET of one key are plain lock-free
+ *    reads.
  *  - MSET and MSETNX are atomic and isolated (server/multi.h, with kvsd's
  *    map): they run as one transaction committed by a multi-word CAS, so no
  *    reader ever sees some of their pairs without the others, and MSETNX's
@@ -335,11 +337,21 @@ static void cmd_getex(struct cmd_req *r)
 	reply_value(r, old);
 }
 
-static void cmd_mget(struct cmd_req *r)
+static void mget_body(struct cmd_req *r)
 {
 	reply_array(r->c, r->argc - 1);
 	for (int i = 1; i < r->argc; i++)
 		reply_value(r, lookup(r, i, 1));
+}
+
+/* Several keys: a read-only transaction, so the values come from one state
+ * (validated without a store, storage/txn.h); one key: a plain read. */
+static void cmd_mget(struct cmd_req *r)
+{
+	if (r->argc == 2)
+		mget_body(r);
+	else
+		multi_atomic(r, mget_body);
 }
 
 /* Sets key argument ki to value argument ki + 1, replacing any entry, no TTL. */

@@ -357,6 +357,28 @@ const struct kv_entry *kvmap_get(struct kvmap *m, const void *key, size_t klen, 
 	return m->ops->get(m, key, klen, hash);
 }
 
+/* The witness of absence on a backend that has none (kvmap.h). */
+#define KVMAP_NO_WITNESS 1
+
+const struct kv_entry *kvmap_get_witness(struct kvmap *m, const void *key, size_t klen,
+					 uint64_t hash, uintptr_t *witness)
+{
+	if (m->ops->get_witness)
+		return m->ops->get_witness(m, key, klen, hash, witness);
+	*witness = KVMAP_NO_WITNESS;
+	return m->ops->get(m, key, klen, hash);
+}
+
+int kvmap_unchanged(struct kvmap *m, const void *key, size_t klen, uint64_t hash,
+		    const struct kv_entry *e, uintptr_t witness)
+{
+	uintptr_t now;
+
+	if (kvmap_get_witness(m, key, klen, hash, &now) != e)
+		return 0;
+	return e != NULL || (witness != 0 && now == witness);
+}
+
 int kvmap_insert(struct kvmap *m, struct kv_entry *e, const struct kv_entry **existing)
 {
 	if (m->ops->bumps_stripes)

@@ -405,9 +405,11 @@ static size_t target_buckets(size_t live)
 
 /* ---- lookup. */
 
-/* The live entry for key in t, or NULL; *frozen is set if a FROZEN slot was read. */
+/* The live entry for key in t, or NULL; *frozen is set if a FROZEN slot was
+ * read; *end (for NULL) is the slot where the probe ended (kvmap_unchanged),
+ * or NULL if it ran through the whole table. */
 static const struct kv_entry *table_find(const struct kvsd_table *t, const void *key, size_t klen,
-					 uint64_t h, bool *frozen)
+					 uint64_t h, bool *frozen, const void **end)
 {
 	uint64_t tag = h >> W_TAGSHIFT;
 	size_t idx = h & t->mask;
@@ -425,8 +427,10 @@ static const struct kv_entry *table_find(const struct kvsd_table *t, const void 
 					continue;  /* another key's, whatever its outcome */
 				w = mw_resolve(w); /* read around: old or new */
 			}
-			if (!(w & W_PTR))
+			if (!(w & W_PTR)) {
+				*end = &b->s[i];
 				return NULL; /* NULL (frozen or not): end of the sequence */
+			}
 			if ((w & W_TOMB) || (w >> W_TAGSHIFT) != tag)
 				continue;
 			const struct kv_entry *e = w_entry(w);
@@ -434,24 +438,38 @@ static const struct kv_entry *table_find(const struct kvsd_table *t, const void 
 				return e;
 		}
 	}
+	*end = NULL;
 	return NULL;
 }
 
-static const struct kv_entry *kvsd_get(struct kvmap *m, const void *key, size_t klen, uint64_t h)
+static const struct kv_entry *kvsd_get_witness(struct kvmap *m, const void *key, size_t klen,
+					       uint64_t h, uintptr_t *witness)
 {
 	/* acquire: pairs with the release CAS that installed the table */
 	struct kvsd_table *t = atomic_load_explicit(&kvsd_map(m)->cur, memory_order_acquire);
 
 	for (;;) {
 		bool frozen = false;
-		const struct kv_entry *e = table_find(t, key, klen, h, &frozen);
+		const void *end = NULL;
+		const struct kv_entry *e = table_find(t, key, klen, h, &frozen, &end);
 		/* acquire: pairs with the release store of done after the last
 		 * copy; 0 means nothing was written to next yet */
-		if (!frozen || !atomic_load_explicit(&t->done, memory_order_acquire))
+		if (!frozen || !atomic_load_explicit(&t->done, memory_order_acquire)) {
+			/* a slot address names its table: t cannot be freed and
+			 * reused while the caller's epoch section lasts */
+			*witness = (uintptr_t)end;
 			return e;
+		}
 		/* acquire: the new table's slots as the copiers left them */
 		t = atomic_load_explicit(&t->next, memory_order_acquire);
 	}
+}
+
+static const struct kv_entry *kvsd_get(struct kvmap *m, const void *key, size_t klen, uint64_t h)
+{
+	uintptr_t witness;
+
+	return kvsd_get_witness(m, key, klen, h, &witness);
 }
 
 /* ---- migration. */
@@ -1469,6 +1487,7 @@ const struct kvmap_ops kvmap_kvsd_ops = {
     .create = kvsd_create,
     .destroy = kvsd_destroy,
     .get = kvsd_get,
+    .get_witness = kvsd_get_witness,
     .insert = kvsd_insert,
     .set = kvsd_set,
     .replace = kvsd_replace,

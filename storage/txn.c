@@ -28,6 +28,7 @@
 struct txn_key {
 	uint64_t hash;
 	const struct kv_entry *seen; /* in the map at the first read; NULL = absent */
+	uintptr_t witness;	     /* of that read (kvmap_unchanged) */
 	struct kv_entry *pend;	     /* the attempt's value if written (NULL = deleted) */
 	const char *key;	     /* a copy, in the arena */
 	size_t klen;
@@ -57,6 +58,7 @@ struct kvtxn {
 	size_t nd, capd;
 	const struct kvtxn_watch *w;
 	size_t nw;
+	size_t nwritten;   /* records with a pending write */
 	int64_t delta;	   /* entries added minus removed (kvtxn_count_delta) */
 	int64_t ttl_delta; /* entries with a TTL added minus removed */
 	int poll;	   /* kvtxn_poll()'s next answer */
@@ -142,6 +144,7 @@ static void reset(struct kvtxn *t, bool published)
 	arena_reset(t, false);
 	t->n = 0;
 	t->nd = 0;
+	t->nwritten = 0;
 	t->delta = 0;
 	t->ttl_delta = 0;
 }
@@ -225,7 +228,7 @@ static struct txn_key *load(struct kvtxn *t, const void *key, size_t klen, uint6
 	grow(t);
 	k = &t->k[t->n];
 	k->hash = h;
-	k->seen = kvmap_get(t->m, key, klen, h);
+	k->seen = kvmap_get_witness(t->m, key, klen, h, &k->witness);
 	k->pend = NULL;
 	k->written = false;
 	k->klen = klen;
@@ -255,6 +258,7 @@ static void set_pend(struct kvtxn *t, struct txn_key *k, struct kv_entry *e)
 	}
 	t->delta += (e != NULL) - (cur(k) != NULL);
 	t->ttl_delta += (e && e->expire_ms) - (cur(k) && cur(k)->expire_ms);
+	t->nwritten += !k->written;
 	k->pend = e;
 	k->written = true;
 }
@@ -311,11 +315,32 @@ int64_t kvtxn_count_delta(const struct kvtxn *t)
 	return t->delta;
 }
 
+/*
+ * The commit of a read-only attempt without watches (MGET, EXISTS, a MULTI of
+ * reads): no MWCAS, no store. Every key is looked up again; if each still
+ * gives the answer the attempt read (kvmap_unchanged), every key held its
+ * value from its first read to this check, so all of them held them together
+ * at the last first read: the attempt's linearisation point.
+ */
+static int validate_reads(struct kvtxn *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		const struct txn_key *k = &t->k[i];
+
+		if (!kvmap_unchanged(t->m, k->key, k->klen, k->hash, k->seen, k->witness))
+			return -EAGAIN;
+	}
+	return 0;
+}
+
 /* One MWCAS of the overlay (and the watches, if any are still pending). */
 static int commit_overlay(struct kvtxn *t)
 {
 	size_t n = 0, nw = 0;
 	int rc;
+
+	if (t->nwritten == 0 && t->nw == 0)
+		return validate_reads(t);
 
 	if (t->capi < t->n + t->nw) {
 		t->capi = t->n + t->nw;

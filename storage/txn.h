@@ -15,7 +15,10 @@
  * reads one snapshot as long as it is valid. Commit publishes every pending
  * write and checks every recorded read in the same MWCAS: if any key moved,
  * nothing is published and the caller re-runs the attempt (its replies are
- * discarded). A transaction is therefore serialisable and isolated on
+ * discarded). An attempt that wrote nothing and watches nothing (MGET,
+ * EXISTS) commits without an MWCAS and without a store: every key is looked
+ * up again and must give the answer it gave (kvmap_unchanged), which proves
+ * that all of them held those answers together at the last first read. A transaction is therefore serialisable and isolated on
  * kvsd's map: no other client sees part of it, and its replies come from
  * the state at its commit point. (cds_lfht backend: see kvmap.h.)
  * The calls mirror kvmap's (same arguments, results and ownership of e:

@@ -19,14 +19,23 @@
  * sound because linearizability is local (Herlihy & Wing 1990). A failed
  * search prints the history and exits 1.
  *
- * With kvsd's map the rounds also mix multi-key operations on the same keys:
- * MSET v (both keys set to v with one kvmap_mwcas, retried on conflict) and
- * MGET (both keys read, then validated with a compare-only kvmap_mwcas,
- * re-read on conflict), and the whole round is then checked against one
- * model of both registers together (multi-key operations make the keys
+ * With kvsd's map the rounds also mix multi-key operations on the same keys,
+ * in two families. Through the map's primitive: MWSET v (both keys set to v
+ * with one kvmap_mwcas, retried on conflict) and MWGET (both keys read, then
+ * validated with a compare-only kvmap_mwcas). Through the db layer's views,
+ * exactly as the server runs its commands (storage/db.h; server/multi.c's
+ * multi_atomic): MSET v, MGET, EXISTS (how many of the two keys exist) and
+ * RENAME (key -> the other key; an error if the source is absent), each one
+ * transaction (db_txn_begin, the handler's db_lookup / db_put on the view,
+ * db_txn_commit, re-run on -EAGAIN). The whole round is then checked against
+ * one model of both registers together (multi-key operations make the keys
  * dependent, so locality no longer applies): a reader must never see half
- * of an MSET, even with single-key GETs in real-time order. Failed prefixes
- * are memoised (done-set, state) so the search stays small.
+ * of an MSET or of a RENAME, even with single-key GETs in real-time order.
+ * Failed prefixes are memoised (done-set, state) so the search stays small.
+ * --plain-multi-reads runs MGET and EXISTS as kvsd ran them before issue 10
+ * (each key read through the plain view at its own instant): the checker
+ * must then find a mix (meson expects that run to fail), which proves it
+ * can.
  *
  * Meanwhile a churn thread inserts and deletes thousands of unrelated keys,
  * so that kvsd's map (started at its smallest table) migrates constantly
@@ -34,6 +43,7 @@
  * purges.
  *
  * Usage: stress_lin [--seconds S] [--threads 2..4] [--map kvsd|urcu]
+ *                   [--plain-multi-reads]
  */
 #include <errno.h>
 #include <pthread.h>
@@ -46,6 +56,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "storage/db.h"
 #include "storage/kvmap.h"
 
 #define MAX_THREADS 4
@@ -54,9 +65,23 @@
 #define MAX_HIST    (MAX_THREADS * OPS)
 #define CHURN_KEYS  3000
 
-enum op_kind { OP_GET, OP_SET, OP_INSERT, OP_DEL, OP_INCR, OP_MSET, OP_MGET, OP_KINDS };
-static const char *op_name[] = {"get", "set", "insert", "del", "incr", "mset", "mget"};
-static int op_kinds = OP_MSET; /* OP_KINDS with --map kvsd (multi-key ops) */
+enum op_kind {
+	OP_GET,
+	OP_SET,
+	OP_INSERT,
+	OP_DEL,
+	OP_INCR,
+	OP_MWSET,
+	OP_MWGET,
+	OP_MSET,
+	OP_MGET,
+	OP_EXISTS,
+	OP_RENAME,
+	OP_KINDS
+};
+static const char *op_name[] = {"get",	 "set",	 "insert", "del",    "incr",  "mwset",
+				"mwget", "mset", "mget",   "exists", "rename"};
+static int op_kinds = OP_MWSET; /* OP_KINDS with --map kvsd (multi-key ops) */
 
 struct op {
 	enum op_kind kind;
@@ -64,11 +89,15 @@ struct op {
 	int64_t arg;	   /* value written (set, insert) */
 	int64_t res;	   /* value read / returned; -1 = absent */
 	int64_t res2;	   /* mget: the second key's value */
-	int rc;		   /* insert: 0 or -EEXIST; set: 0 inserted / 1 replaced */
+	int rc;		   /* insert: 0 or -EEXIST; set: 0 inserted / 1 replaced;
+			      rename: 0 or -ENOENT (no such key) */
 	uint64_t inv, rsp; /* stamps from `clock_` */
 };
 
-static struct kvmap *map;
+static struct db *db;
+static struct kvmap *map; /* db's */
+static struct db_txn *txns[MAX_THREADS];
+static bool plain_multi_reads;
 static int nthreads = 3;
 static _Atomic uint64_t clock_; /* seq_cst: stamps must order with the map's own operations */
 static atomic_bool stop, churn_stop;
@@ -110,6 +139,14 @@ static const struct kv_entry *lookup(int key)
 	return kvmap_get(map, k, (size_t)n, kvmap_hash(k, (size_t)n));
 }
 
+/* db_lookup through a view (no entry has a TTL: now_ms does not matter). */
+static const struct kv_entry *vlookup(const struct db_view *v, int key)
+{
+	char k[16];
+	int n = key_name(k, key);
+	return db_lookup(v, k, (size_t)n, 0, NULL, 0);
+}
+
 static int64_t value_of(const struct kv_entry *e)
 {
 	int64_t v;
@@ -130,9 +167,9 @@ static struct kv_entry *make(int key, int64_t v)
 }
 
 /* Runs one operation against the map, filling res / rc. */
-static void run_op(struct op *o)
+static void run_op(struct op *o, struct db_txn *tx)
 {
-	const struct kv_entry *e;
+	const struct kv_entry *e, *a2, *b2;
 	struct kv_entry *n;
 
 	switch (o->kind) {
@@ -169,7 +206,7 @@ static void run_op(struct op *o)
 			kv_entry_free(n);
 		}
 		break;
-	case OP_MSET:
+	case OP_MWSET:
 		for (;;) {
 			const struct kv_entry *a = lookup(0), *b = lookup(1);
 			struct kvmap_mw it[2];
@@ -189,7 +226,7 @@ static void run_op(struct op *o)
 			kv_entry_free(it[1].neww);
 		}
 		break;
-	case OP_MGET:
+	case OP_MWGET:
 		for (;;) {
 			const struct kv_entry *a = lookup(0), *b = lookup(1);
 			struct kvmap_mw it[2];
@@ -206,6 +243,48 @@ static void run_op(struct op *o)
 			if (kvmap_mwcas(map, it, 2, NULL, 0) == 0)
 				break;
 		}
+		break;
+	case OP_MSET: /* server/cmd_string.c's mset_body in a transaction */
+		do {
+			const struct db_view *v = db_txn_begin(tx, NULL, 0);
+			for (int i = 0; i < KEYS; i++) {
+				struct kv_entry *e2 = make(i, o->arg);
+				while (db_put(v, vlookup(v, i), e2) != 0)
+					;
+			}
+		} while (db_txn_commit(tx) == -EAGAIN);
+		break;
+	case OP_MGET:
+	case OP_EXISTS:
+		/* server/cmd_string.c's mget_body / cmd_keys.c's exists_body */
+		if (plain_multi_reads) {
+			a2 = vlookup(db_plain(db), 0);
+			b2 = vlookup(db_plain(db), 1);
+		} else {
+			do {
+				const struct db_view *v = db_txn_begin(tx, NULL, 0);
+				a2 = vlookup(v, 0);
+				b2 = vlookup(v, 1);
+			} while (db_txn_commit(tx) == -EAGAIN);
+		}
+		if (o->kind == OP_MGET) {
+			o->res = value_of(a2);
+			o->res2 = value_of(b2);
+		} else {
+			o->res = (a2 != NULL) + (b2 != NULL);
+		}
+		break;
+	case OP_RENAME: /* server/cmd_keys.c's rename_generic, o->key -> the other */
+		do {
+			const struct db_view *v = db_txn_begin(tx, NULL, 0);
+			const struct kv_entry *src = vlookup(v, o->key);
+			const struct kv_entry *dst = vlookup(v, 1 - o->key);
+			o->rc = src ? 0 : -ENOENT;
+			o->res = value_of(src);
+			if (src && (db_put(v, src, NULL) != 0 ||
+				    db_put(v, dst, make(1 - o->key, value_of(src))) != 0))
+				fail("rename: overlay write failed");
+		} while (db_txn_commit(tx) == -EAGAIN);
 		break;
 	default:
 		break;
@@ -226,11 +305,23 @@ static bool model_step(const struct op *o, int64_t *regs)
 	int64_t *s = &regs[o->key];
 
 	switch (o->kind) {
+	case OP_MWSET:
 	case OP_MSET:
 		regs[0] = regs[1] = o->arg;
 		return true;
+	case OP_MWGET:
 	case OP_MGET:
 		return o->res == regs[0] && o->res2 == regs[1];
+	case OP_EXISTS:
+		return o->res == (regs[0] != -1) + (regs[1] != -1);
+	case OP_RENAME:
+		if (o->res != *s || o->rc != (*s == -1 ? -ENOENT : 0))
+			return false;
+		if (*s != -1) {
+			regs[1 - o->key] = *s;
+			*s = -1;
+		}
+		return true;
 	case OP_GET:
 		return o->res == *s;
 	case OP_SET:
@@ -390,7 +481,7 @@ static void *recorder(void *arg)
 			o->arg = (int64_t)id << 40 | ++seq << 8; /* unique; far from incr values */
 			o->res = -1;
 			o->inv = atomic_fetch_add_explicit(&clock_, 1, memory_order_seq_cst);
-			run_op(o);
+			run_op(o, txns[id]);
 			o->rsp = atomic_fetch_add_explicit(&clock_, 1, memory_order_seq_cst);
 		}
 		kvmap_quiescent();
@@ -444,7 +535,8 @@ static void *churn(void *arg)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: stress_lin [--seconds S] [--threads 2..4] [--map kvsd|urcu]\n");
+	fprintf(stderr, "usage: stress_lin [--seconds S] [--threads 2..4] [--map kvsd|urcu]"
+			" [--plain-multi-reads]\n");
 	exit(2);
 }
 
@@ -455,6 +547,10 @@ int main(int argc, char **argv)
 	pthread_t rec[MAX_THREADS], ch;
 
 	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--plain-multi-reads") == 0) {
+			plain_multi_reads = true;
+			continue;
+		}
 		if (i + 1 >= argc)
 			usage();
 		if (strcmp(argv[i], "--seconds") == 0)
@@ -481,7 +577,12 @@ int main(int argc, char **argv)
 	self_test();
 	kvmap_setup();
 	kvmap_thread_register();
-	map = kvmap_create(backend, 1);
+	db = db_create(backend);
+	if (!db)
+		fail("db_create");
+	map = db_map(db);
+	for (int t = 0; t < nthreads; t++)
+		txns[t] = db_txn_create(db);
 	kvmap_thread_offline();
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += (time_t)seconds;
@@ -502,7 +603,9 @@ int main(int argc, char **argv)
 	pthread_join(ch, NULL);
 
 	kvmap_thread_online();
-	kvmap_destroy(&map);
+	for (int t = 0; t < nthreads; t++)
+		db_txn_destroy(&txns[t]);
+	db_destroy(&db);
 	kvmap_thread_unregister();
 	kvmap_teardown();
 	if (rounds_checked == 0)

@@ -11,11 +11,19 @@ each named after the defect it guards:
   successive connections (one of them lands on worker 1), and the keys must
   all be there afterwards.
 
+- multikey-read-isolation (defect 4): MGET and EXISTS read each key at its
+  own instant, so an MGET could mix two MSETs and EXISTS rx ry during a
+  RENAME loop could answer 0 or 2. For a bounded time one client loops
+  MSET ma i mb i mc i, one loops RENAME rx ry / RENAME ry rx, and readers
+  loop MGET ma mb mc (all three equal) and EXISTS rx ry (exactly 1), also
+  TOUCH rx ry; any mix fails the test.
+
 Usage: test_multikey.py [name...]   (environment as in harness.py)
 """
 
 import os
 import sys
+import threading
 import time
 
 sys.dont_write_bytecode = True
@@ -95,8 +103,76 @@ def large_multikey_no_spin():
                   'dbsize %d' % size)
 
 
+def multikey_read_isolation(seconds=3.0):
+    stop = threading.Event()
+    bad = []
+    counts = {'mget': 0, 'exists': 0}
+    errors = []
+
+    def guard(fn):
+        def run():
+            try:
+                fn()
+            except Exception as e:  # a dead thread must fail the test
+                errors.append(repr(e))
+                stop.set()
+        return run
+
+    def msetter():
+        with k.client() as c:
+            i = 0
+            while not stop.is_set():
+                i += 1
+                # pipelined: many MSETs per round trip, to race the readers
+                c.send(b''.join(encode('MSET', 'ma', i + j, 'mb', i + j, 'mc', i + j)
+                                for j in range(16)))
+                c.read_replies(16)
+                i += 16
+
+    def renamer():
+        with k.client() as c:
+            while not stop.is_set():
+                c.send((encode('RENAME', 'rx', 'ry') + encode('RENAME', 'ry', 'rx')) * 8)
+                for r in c.read_replies(16):
+                    if r != b'+OK\r\n':
+                        bad.append(('rename', r))
+
+    def reader():
+        with k.client() as c:
+            while not stop.is_set():
+                c.send(encode('MGET', 'ma', 'mb', 'mc') * 8 + encode('EXISTS', 'rx', 'ry') * 8 +
+                       encode('TOUCH', 'rx', 'ry'))
+                for r in c.read_replies(17):
+                    v = harness.parse(r)
+                    if isinstance(v, list):
+                        counts['mget'] += 1
+                        if len(set(v)) != 1:
+                            bad.append(('MGET', v))
+                    else:
+                        counts['exists'] += 1
+                        if v != 1:
+                            bad.append(('EXISTS/TOUCH', v))
+
+    with harness.kvsd_server(['--threads', '2']) as k:
+        with k.client() as c:
+            c.cmd('MSET', 'ma', '0', 'mb', '0', 'mc', '0', 'rx', 'x')
+        ts = [threading.Thread(target=guard(f)) for f in (msetter, renamer, reader, reader)]
+        for t in ts:
+            t.start()
+        time.sleep(seconds)
+        stop.set()
+        for t in ts:
+            t.join()
+    check('multikey-read-isolation: no thread failed', not errors, ' '.join(errors[:2]))
+    check('multikey-read-isolation: readers ran', counts['mget'] > 100 and counts['exists'] > 100,
+          '%d MGET, %d EXISTS/TOUCH' % (counts['mget'], counts['exists']))
+    check('multikey-read-isolation: every MGET saw one MSET, every EXISTS one name',
+          not bad, '%d mixes, e.g. %r' % (len(bad), bad[:3]))
+
+
 TESTS = {
     'large-multikey-no-spin': large_multikey_no_spin,
+    'multikey-read-isolation': multikey_read_isolation,
 }
 
 
