@@ -87,6 +87,12 @@ const struct cmd_def *cmd_lookup(const char *name, size_t len);
 void cmd_foreach(void (*fn)(const struct cmd_def *d, void *arg), void *arg);
 size_t cmd_count(void);
 
+/* Whether the reply that starts `before` bytes after c's pending replies
+ * is an error (commandstats' failed_calls). */
+int cmd_reply_failed(struct conn *c, size_t before);
+/* Wall-clock microseconds, as commandstats measures them. */
+int64_t cmd_now_us(void);
+
 /* Shared replies with Redis's exact texts. */
 void cmd_reply_syntax_error(struct cmd_req *r);       /* ERR syntax error */
 void cmd_reply_not_integer(struct cmd_req *r);        /* ERR value is not an integer or out of range */

@@ -5,7 +5,10 @@
  *
  * EXEC: the array header goes out first; each attempt runs the queued
  * handlers against the connection's transactional view (storage/db.h:
- * db_txn_begin), then commits. A failed commit truncates
+ * db_txn_begin), then commits. Attempts are optimistic until a few failed,
+ * then one runs exclusively and cannot fail; a queue holding a command with
+ * effects outside the map (map_only) runs exclusively at once, so that
+ * command runs exactly once. A failed commit truncates
  * the reply buffer back to the header (pending bytes are measured from the
  * read cursor, which buffer compaction preserves) and runs the queue again;
  * a watch failure replaces the header by a null array. An attempt runs
@@ -13,9 +16,9 @@
  * recorded stay valid until it commits.
  */
 #include "server/multi.h"
+#include "server/cmdstat.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -26,6 +29,9 @@
 
 struct multi_cmd {
 	const struct cmd_def *d;
+	size_t idx;    /* commandstats index */
+	uint64_t usec; /* its last run, for commandstats */
+	bool failed;   /* its last reply was an error */
 	int argc;
 	const char **argv; /* argv, argl and the bytes: one allocation */
 	size_t *argl;
@@ -109,8 +115,22 @@ static struct db_txn *txn_of(struct cmd_req *r)
 	return st->txn;
 }
 
-static void queue(struct multi_state *st, const struct cmd_def *d, int argc, const char **argv,
-		  const size_t *argl)
+/*
+ * Whether a queued command acts only on the keyspace: it names keys, or it
+ * is one of Redis's @keyspace commands without keys (FLUSHALL, DBSIZE, KEYS,
+ * SCAN, RANDOMKEY). Such a command can run again in a new attempt without
+ * anyone noticing. Any other (CONFIG SET, CLIENT KILL, SLOWLOG RESET, ...)
+ * may have effects outside the map, so a transaction holding one runs
+ * exactly once: exclusively from its first attempt. (Harmless ones such as
+ * PING are treated the same: the rule stays one line.)
+ */
+static bool map_only(const struct cmd_def *d)
+{
+	return d->first_key > 0 || (d->acl && strstr(d->acl, "keyspace"));
+}
+
+static void queue(struct multi_state *st, const struct cmd_def *d, size_t idx, int argc,
+		  const char **argv, const size_t *argl)
 {
 	size_t bytes = 0;
 	char *p;
@@ -123,6 +143,7 @@ static void queue(struct multi_state *st, const struct cmd_def *d, int argc, con
 	}
 	struct multi_cmd *m = &st->q[st->n++];
 	m->d = d;
+	m->idx = idx;
 	m->argc = argc;
 	m->argv = mem_alloc((size_t)argc * (sizeof(char *) + sizeof(size_t)) + bytes);
 	m->argl = (size_t *)(void *)(m->argv + argc);
@@ -136,8 +157,8 @@ static void queue(struct multi_state *st, const struct cmd_def *d, int argc, con
 	}
 }
 
-int multi_intercept(struct conn *c, const struct cmd_def *d, int argc, const char **argv,
-		    const size_t *argl)
+int multi_intercept(struct conn *c, const struct cmd_def *d, size_t idx, int argc,
+		    const char **argv, const size_t *argl)
 {
 	struct multi_state *st = c->multi;
 
@@ -154,7 +175,7 @@ int multi_intercept(struct conn *c, const struct cmd_def *d, int argc, const cha
 		st->failed = true;
 		return 1;
 	}
-	queue(st, d, argc, argv, argl);
+	queue(st, d, idx, argc, argv, argl);
 	reply_simple(c, "QUEUED");
 	return 1;
 }
@@ -229,9 +250,14 @@ static void out_truncate(struct conn *c, size_t pending)
 	c->out.len = c->out.rpos + pending;
 }
 
-static void run_queued(struct cmd_req *r, const struct db_view *v, const struct multi_cmd *q)
+/* Runs a queued command in view v. A command with effects outside the map
+ * is counted in commandstats at once (it runs exactly once); a map-only one
+ * when its attempt commits (count_committed), since it may run again. */
+static void run_queued(struct cmd_req *r, const struct db_view *v, struct multi_cmd *q)
 {
 	struct cmd_req sub = *r;
+	int64_t start = cmd_now_us();
+	size_t before = buf_pending(&r->c->out);
 
 	sub.view = v;
 	sub.argc = q->argc;
@@ -239,6 +265,19 @@ static void run_queued(struct cmd_req *r, const struct db_view *v, const struct 
 	sub.argl = q->argl;
 	r->c->last_cmd = q->d->name;
 	q->d->proc(&sub);
+	int64_t end = cmd_now_us();
+	q->usec = end > start ? (uint64_t)(end - start) : 0;
+	q->failed = cmd_reply_failed(r->c, before);
+	if (!map_only(q->d))
+		cmdstat_call(q->idx, q->usec, q->failed);
+}
+
+/* Commandstats of the map-only commands q[from, to) of a committed attempt. */
+static void count_committed(const struct multi_cmd *q, size_t from, size_t to)
+{
+	for (size_t i = from; i < to; i++)
+		if (map_only(q[i].d))
+			cmdstat_call(q[i].idx, q[i].usec, q[i].failed);
 }
 
 static void exec_cmd(struct cmd_req *r)
@@ -248,7 +287,7 @@ static void exec_cmd(struct cmd_req *r)
 	size_t head, mark, from = 0;
 	const struct kvtxn_watch *w;
 	size_t nw;
-	unsigned attempts = 0;
+	bool once = false;
 
 	if (!st || !st->active) {
 		reply_error(c, "ERR EXEC without MULTI");
@@ -270,6 +309,8 @@ static void exec_cmd(struct cmd_req *r)
 		}
 	}
 	txn_of(r);
+	for (size_t i = 0; i < st->n && !once; i++)
+		once = !map_only(st->q[i].d);
 	w = st->w;
 	nw = st->nw;
 	head = buf_pending(&c->out);
@@ -277,13 +318,15 @@ static void exec_cmd(struct cmd_req *r)
 	mark = buf_pending(&c->out);
 	for (;;) {
 		int rc;
-
-		const struct db_view *v = db_txn_begin(st->txn, w, nw);
+		/* exclusive from the start when a command must run exactly once;
+		 * else after a few conflicts (storage/db.h), so this loop ends */
+		const struct db_view *v = db_txn_begin(st->txn, w, nw, once);
 
 		for (size_t i = from; i < st->n; i++) {
 			run_queued(r, v, &st->q[i]);
 			int p = db_txn_poll(st->txn);
 			if (p > 0) { /* a flush committed everything so far */
+				count_committed(st->q, from, i + 1);
 				from = i + 1;
 				mark = buf_pending(&c->out);
 				w = NULL;
@@ -293,16 +336,16 @@ static void exec_cmd(struct cmd_req *r)
 			}
 		}
 		rc = db_txn_commit(st->txn);
-		if (rc == 0)
+		if (rc == 0) {
+			count_committed(st->q, from, st->n);
 			break;
+		}
 		if (rc == -ESTALE) {
 			out_truncate(c, head);
 			reply_null_array(c);
 			break;
 		}
 		out_truncate(c, mark);
-		if (++attempts > 16)
-			sched_yield(); /* heavy contention: let the others finish */
 	}
 	c->last_cmd = "exec";
 	discard_queue(st);
@@ -314,7 +357,6 @@ void multi_atomic(struct cmd_req *r, cmd_proc fn)
 	struct cmd_req sub = *r;
 	struct db_txn *t;
 	size_t mark;
-	unsigned attempts = 0;
 
 	if (db_in_txn(r->view)) { /* queued in MULTI: EXEC's transaction */
 		fn(r);
@@ -323,13 +365,13 @@ void multi_atomic(struct cmd_req *r, cmd_proc fn)
 	t = txn_of(r);
 	mark = buf_pending(&r->c->out);
 	for (;;) {
-		sub.view = db_txn_begin(t, NULL, 0);
+		/* optimistic, then exclusive after a few conflicts (storage/db.h):
+		 * at most DB_TXN_OPTIMISTIC + 1 attempts */
+		sub.view = db_txn_begin(t, NULL, 0, false);
 		fn(&sub);
 		if (db_txn_commit(t) == 0)
 			return;
 		out_truncate(r->c, mark);
-		if (++attempts > 16)
-			sched_yield();
 	}
 }
 

@@ -25,7 +25,8 @@
  * db_put(), a single compare-and-swap step that commands loop on:
  *   for (;;) { old = db_lookup(v, ..); new = build(old); if (db_put(v, old, new) == 0) break; }
  * so every write is linearizable per key and lock-free (in a transactional
- * view the step acts on the overlay and cannot lose a race).
+ * view the step acts on the overlay and cannot lose a race), except that a
+ * plain write waits while an exclusive transaction runs (see below).
  *
  * Active expiry (db_active_expire, from one thread's hz timer) walks the map
  * with a persistent SCAN cursor in bounded, adaptive cycles, as Redis's
@@ -58,6 +59,7 @@
 #include "storage/kvmap.h"
 #include "storage/txn.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct db;
@@ -120,17 +122,40 @@ void db_watch(const struct db_view *v, const char *key, size_t klen, int64_t now
  *
  *   t = db_txn_create(db);
  *   do {
- *           v = db_txn_begin(t, watches, n);   // an empty overlay
+ *           v = db_txn_begin(t, watches, n, exclusive);  // an empty overlay
  *           ... run the commands against v ...  (db_txn_poll after each)
- *           rc = db_txn_commit(t);             // 0, -EAGAIN (run again), -ESTALE
+ *           rc = db_txn_commit(t);           // 0, -EAGAIN (run again), -ESTALE
  *   } while (rc == -EAGAIN);
  *
- * Between begin and commit the thread stays inside its epoch section.
+ * Attempts are optimistic (lock-free; a conflict makes the commit answer
+ * -EAGAIN) until DB_TXN_OPTIMISTIC of them failed in a row; the next one
+ * runs exclusively: no other thread writes to the map until its commit,
+ * which therefore cannot fail (db.c, "Exclusive transactions"). Pass
+ * exclusive = true to run exclusively from the first attempt: for a
+ * transaction that must run exactly once (commands with effects outside the
+ * map). So the loop above ends after at most DB_TXN_OPTIMISTIC + 1
+ * attempts; waiting exclusive transactions are served in FIFO order.
+ * db_txn_begin may announce a quiescent state and wait: call it holding no
+ * entry pointer. Between begin and commit the thread stays inside its epoch
+ * section, and an exclusive attempt must not use the plain view (its own
+ * writes would wait for itself).
  */
+#define DB_TXN_OPTIMISTIC 8
+
+/* Write brackets: code that writes db_map(db) directly, not through a view
+ * (the db layer's expiry and eviction do; tests may), brackets each write
+ * with these, so that it waits while an exclusive transaction runs and that
+ * transaction never overlaps it (db.c, "Exclusive transactions"). The
+ * caller may hold entries while it waits. Never inside an exclusive attempt. */
+void db_write_enter(struct db *db);
+void db_write_exit(struct db *db);
+
 struct db_txn *db_txn_create(struct db *db);
 void db_txn_destroy(struct db_txn **t);
-const struct db_view *db_txn_begin(struct db_txn *t, const struct kvtxn_watch *w, size_t nw);
-/* kvtxn_commit(): 0, -EAGAIN or -ESTALE. */
+const struct db_view *db_txn_begin(struct db_txn *t, const struct kvtxn_watch *w, size_t nw,
+				   bool exclusive);
+/* kvtxn_commit(): 0, -EAGAIN or -ESTALE; an exclusive attempt never
+ * answers -EAGAIN. */
 int db_txn_commit(struct db_txn *t);
 /* kvtxn_poll(): after each command, 1 if a flush committed the attempt so
  * far, a negative commit code if that failed, else 0. */
@@ -143,6 +168,9 @@ struct db_stats {
 	double expired_stale_perc;
 	uint64_t expired_time_cap_reached, expire_cycle_us, expire_cycles;
 	long long avg_ttl_ms; /* running average TTL of sampled keys with one */
+	/* transactions: optimistic attempts that failed on a conflict, and
+	 * attempts run exclusively (db.c, "Exclusive transactions") */
+	uint64_t txn_conflicts, txn_exclusive;
 };
 void db_get_stats(struct db *db, struct db_stats *s);
 void db_reset_stats(struct db *db);

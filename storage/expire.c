@@ -100,6 +100,10 @@ void db_active_expire(struct db *db, int hz, int effort)
 			x->ttl_sum = 0;
 			db->expire_cursor =
 			    kvmap_scan(db->map, db->expire_cursor, batch, expire_visit, x);
+			/* an exclusive transaction runs: its keys stay as they
+			 * are; lookups still see them expired */
+			if (x->nexp && !db_write_try(db))
+				x->nexp = 0;
 			for (size_t i = 0; i < x->nexp; i++) {
 				if (kvmap_remove(db->map, x->exp[i]) == 0) {
 					db_count(&db_my_slot(db)->expired, 1);
@@ -107,6 +111,8 @@ void db_active_expire(struct db *db, int hz, int effort)
 					loop_exp++;
 				}
 			}
+			if (x->nexp)
+				db_write_exit(db);
 			if (x->with_ttl > x->nexp) {
 				long long avg = x->ttl_sum / (long long)(x->with_ttl - x->nexp);
 				long long old =

@@ -62,6 +62,7 @@ struct kvtxn {
 	int64_t delta;	   /* entries added minus removed (kvtxn_count_delta) */
 	int64_t ttl_delta; /* entries with a TTL added minus removed */
 	int poll;	   /* kvtxn_poll()'s next answer */
+	bool exclusive;	   /* kvtxn_begin_exclusive: its commit cannot conflict */
 	struct kvmap_mw *items;
 	size_t capi;
 	struct kvmap_mw_watch *mww;
@@ -172,6 +173,13 @@ void kvtxn_begin(struct kvtxn *t, const struct kvtxn_watch *w, size_t nw)
 	t->w = w;
 	t->nw = nw;
 	t->poll = 0;
+	t->exclusive = false;
+}
+
+void kvtxn_begin_exclusive(struct kvtxn *t, const struct kvtxn_watch *w, size_t nw)
+{
+	kvtxn_begin(t, w, nw);
+	t->exclusive = true;
 }
 
 static inline size_t idx_home(const struct kvtxn *t, uint64_t h)
@@ -333,12 +341,65 @@ static int validate_reads(struct kvtxn *t)
 	return 0;
 }
 
+/*
+ * The commit of an exclusive attempt (no other writer can run: db.h). The
+ * watches are checked against the map as it is now (it cannot change any
+ * more); the reads need no validation; the writes are published with one
+ * MWCAS expecting the entries now current — which are the ones the attempt
+ * read. Should some writer not honour the exclusion, the MWCAS is repeated
+ * with the entries then current: the attempt's commands never run twice.
+ */
+static int commit_exclusive(struct kvtxn *t)
+{
+	size_t n;
+	int rc;
+
+	for (size_t i = 0; i < t->nw; i++) {
+		const struct kvtxn_watch *w = &t->w[i];
+		const struct txn_key *k = find(t, w->key, w->klen, w->hash);
+
+		if ((k && k->seen != w->ptr) ||
+		    kvmap_get(t->m, w->key, w->klen, w->hash) != w->ptr ||
+		    kvmap_stripe(t->m, w->hash) != w->stripe)
+			return -ESTALE;
+	}
+	if (t->nwritten == 0)
+		return 0;
+	if (t->capi < t->n) {
+		t->capi = t->n;
+		t->items = mem_realloc(t->items, t->capi * sizeof(*t->items));
+	}
+	do {
+		n = 0;
+		for (size_t i = 0; i < t->n; i++) {
+			const struct txn_key *k = &t->k[i];
+			const struct kv_entry *now;
+
+			if (!k->written)
+				continue;
+			now = kvmap_get(t->m, k->key, k->klen, k->hash);
+			if (now == k->pend)
+				continue;
+			t->items[n++] = (struct kvmap_mw){.key = k->key,
+							  .klen = k->klen,
+							  .hash = k->hash,
+							  .old = now,
+							  .neww = k->pend,
+							  .write = 1};
+		}
+		rc = n ? kvmap_mwcas(t->m, t->items, n, NULL, 0) : 0;
+	} while (rc != 0);
+	return 0;
+}
+
 /* One MWCAS of the overlay (and the watches, if any are still pending). */
 static int commit_overlay(struct kvtxn *t)
 {
 	size_t n = 0, nw = 0;
 	int rc;
 
+	if (t->exclusive)
+		return commit_exclusive(t);
 	if (t->nwritten == 0 && t->nw == 0)
 		return validate_reads(t);
 

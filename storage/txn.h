@@ -18,12 +18,11 @@
  * discarded). An attempt that wrote nothing and watches nothing (MGET,
  * EXISTS) commits without an MWCAS and without a store: every key is looked
  * up again and must give the answer it gave (kvmap_unchanged), which proves
- * that all of them held those answers together at the last first read. A transaction is therefore serialisable and isolated on
- * kvsd's map: no other client sees part of it, and its replies come from
- * the state at its commit point. (cds_lfht backend: see kvmap.h.)
- * The calls mirror kvmap's (same arguments, results and ownership of e:
- * on success the overlay owns e until the commit publishes or frees it).
- * Costs: O(1) expected per call (a hash index over the overlay's keys);
+ * that all of them held those answers together at the last first read. A transaction is therefore
+ * serialisable and isolated on kvsd's map: no other client sees part of it, and its replies come
+ * from the state at its commit point. (cds_lfht backend: see kvmap.h.) The calls mirror kvmap's
+ * (same arguments, results and ownership of e: on success the overlay owns e until the commit
+ * publishes or frees it). Costs: O(1) expected per call (a hash index over the overlay's keys);
  * commit O(n log n) for n keys (the MWCAS sorts its slots).
  *
  * WATCH: a watch is the entry a key had (never dereferenced later) and the
@@ -70,6 +69,10 @@ void kvtxn_destroy(struct kvtxn **t);
 /* Starts an attempt with an empty overlay; watches (may be NULL) stay the
  * caller's until the commit. */
 void kvtxn_begin(struct kvtxn *t, const struct kvtxn_watch *w, size_t nw);
+/* The same for an attempt that no other writer of the map can overlap (the
+ * caller guarantees it: db.h's exclusive transactions). Its commit checks
+ * the watches, publishes the writes and never answers -EAGAIN. */
+void kvtxn_begin_exclusive(struct kvtxn *t, const struct kvtxn_watch *w, size_t nw);
 
 /* kvmap_get / kvmap_insert / kvmap_set / kvmap_replace / kvmap_remove on
  * the overlay (kvmap.h for each call's results). */

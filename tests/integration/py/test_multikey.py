@@ -18,10 +18,20 @@ each named after the defect it guards:
   loop MGET ma mb mc (all three equal) and EXISTS rx ry (exactly 1), also
   TOUCH rx ry; any mix fails the test.
 
+- exec-side-effects-once (defect 5): EXEC re-ran its whole queue on a
+  conflict, so commands with effects outside the map ran again (a CLIENT
+  KILL ID that had killed its victim answered 0 on the re-run), and re-runs
+  were unbounded. While another client keeps writing the keys they read:
+  each EXEC of reads + CLIENT KILL ID <victim> must answer 1 for the kill
+  (the kill ran once, in the run whose replies were sent) and close the
+  victim; a long EXEC of reads and an MGET of the same keys must complete
+  within a deadline (bounded retries, then an exclusive run).
+
 Usage: test_multikey.py [name...]   (environment as in harness.py)
 """
 
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -170,9 +180,95 @@ def multikey_read_isolation(seconds=3.0):
           not bad, '%d mixes, e.g. %r' % (len(bad), bad[:3]))
 
 
+def cmdstat_calls(client, name):
+    """calls= of cmdstat_<name> in INFO commandstats (0 if absent)."""
+    text = harness.parse(client.cmd('INFO', 'commandstats')).decode()
+    for line in text.split('\r\n'):
+        if line.startswith('cmdstat_%s:' % name):
+            return int(line.split('calls=')[1].split(',')[0])
+    return 0
+
+
+def info_field(client, section, field):
+    text = harness.parse(client.cmd('INFO', section)).decode()
+    for line in text.split('\r\n'):
+        if line.startswith(field + ':'):
+            return int(line.split(':')[1])
+    return None
+
+
+def exec_side_effects_once():
+    # redis-benchmark keeps overwriting every key the transactions read
+    # (its __rand_int__ with -r 50 names hot:000000000000 .. hot:000000000049)
+    hot = ['hot:%012d' % i for i in range(50)]
+    deadline = 60.0 if sanitized() else 20.0
+    with harness.kvsd_server(['--threads', '2']) as k:
+        bench = subprocess.Popen(
+            ['redis-benchmark', '-h', '127.0.0.1', '-p', str(k.port), '-c', '4', '-P', '16',
+             '-r', '50', '-n', '2000000000', '-q', 'SET', 'hot:__rand_int__', 'x'],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            time.sleep(0.3)
+            reads = b''.join(encode('GET', h) for h in hot) * 200  # a long attempt
+            nreads = len(hot) * 200
+            kills = []
+            with k.client(timeout=deadline) as c:
+                before = {n: cmdstat_calls(c, n) for n in ('client|kill', 'config|set')}
+                excl0 = info_field(c, 'kvsd', 'txn_exclusive_runs')
+                conflicts0 = info_field(c, 'kvsd', 'txn_conflicts')
+                for rnd in range(8):
+                    with k.client() as victim:
+                        vid = int(harness.parse(victim.cmd('CLIENT', 'ID')))
+                        dt, r = timed(c, encode('MULTI') + reads +
+                                      encode('CONFIG', 'SET', 'slowlog-max-len', 100 + rnd) +
+                                      encode('CLIENT', 'KILL', 'ID', vid) +
+                                      encode('SET', 'after', rnd) + encode('EXEC'),
+                                      nreads + 5, deadline)
+                        if r is None:
+                            check('exec-side-effects-once: EXEC %d replied' % rnd, False,
+                                  'not within %d s' % deadline)
+                            return
+                        v = harness.parse(r)
+                        _, closed = victim.read_until_eof(timeout=5.0)
+                        kills.append((v[nreads], v[nreads + 1], closed))
+                after = {n: cmdstat_calls(c, n) for n in ('client|kill', 'config|set')}
+                runs = {n: after[n] - before[n] for n in after}
+                check('exec-side-effects-once: each EXEC ran CONFIG SET and CLIENT KILL once',
+                      runs == {'client|kill': 8, 'config|set': 8},
+                      'commandstats calls during 8 EXECs: %r' % runs)
+                excl = info_field(c, 'kvsd', 'txn_exclusive_runs') - excl0
+                check('exec-side-effects-once: they ran exclusively (INFO txn_exclusive_runs)',
+                      excl >= 8, '%d exclusive runs' % excl)
+                check('exec-side-effects-once: their replies were sent and the victims closed',
+                      all(x == ('OK', 1, True) for x in kills), '%r' % kills)
+                slowlen = harness.parse(c.cmd('CONFIG', 'GET', 'slowlog-max-len'))
+                check('exec-side-effects-once: the last CONFIG SET holds',
+                      slowlen == [b'slowlog-max-len', b'107'], '%r' % slowlen)
+                # bounded re-runs: a long transaction of reads, and a large MGET,
+                # of keys the benchmark keeps writing complete
+                dt, r = timed(c, encode('MULTI') + reads * 2 + encode('SET', 'done', 1) +
+                              encode('EXEC'), 2 * nreads + 3, deadline)
+                check('exec-side-effects-once: contended EXEC of %d reads completes' %
+                      (2 * nreads), r is not None and r.startswith(b'*%d\r\n' % (2 * nreads + 1)),
+                      'in %s s' % ('%.2f' % dt if dt else '> %d' % deadline))
+                dt, r = timed(c, encode('MGET', *(hot * 100)), 1, deadline)
+                check('exec-side-effects-once: contended MGET of %d keys completes' %
+                      (len(hot) * 100),
+                      r is not None and r.startswith(b'*%d\r\n' % (len(hot) * 100)),
+                      'in %s s' % ('%.2f' % dt if dt else '> %d' % deadline))
+                harness.log('     (optimistic attempts that conflicted: %d; exclusive runs: %d)' %
+                            (info_field(c, 'kvsd', 'txn_conflicts') - conflicts0,
+                             info_field(c, 'kvsd', 'txn_exclusive_runs') - excl0))
+        finally:
+            bench.terminate()
+            bench.wait()
+        check('exec-side-effects-once: the benchmark kept writing', bench.returncode is not None)
+
+
 TESTS = {
     'large-multikey-no-spin': large_multikey_no_spin,
     'multikey-read-isolation': multikey_read_isolation,
+    'exec-side-effects-once': exec_side_effects_once,
 }
 
 
