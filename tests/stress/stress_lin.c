@@ -27,10 +27,14 @@
  * multi_atomic): MSET v, MGET, EXISTS (how many of the two keys exist) and
  * RENAME (key -> the other key; an error if the source is absent), each one
  * transaction (db_txn_begin, the handler's db_lookup / db_put on the view,
- * db_txn_commit, re-run on -EAGAIN). The whole round is then checked against
- * one model of both registers together (multi-key operations make the keys
- * dependent, so locality no longer applies): a reader must never see half
- * of an MSET or of a RENAME, even with single-key GETs in real-time order.
+ * db_txn_commit, re-run on -EAGAIN). One in eight of those transactions
+ * asks to run exclusively from its first attempt, as EXEC does for commands
+ * with outside effects, so the exclusive gate (db.h) meets the other
+ * threads' writers, which bracket their direct map writes as the server's
+ * do. The whole round is then checked against one model of both registers
+ * together (multi-key operations make the keys dependent, so locality no
+ * longer applies): a reader must never see half of an MSET or of a RENAME,
+ * even with single-key GETs in real-time order.
  * Failed prefixes are memoised (done-set, state) so the search stays small.
  * The self-test checks that the checker rejects an MGET mixing two MSETs
  * and an EXISTS answering 0 during a RENAME. --plain-multi-reads runs only
@@ -40,7 +44,7 @@
  * (meson expects that run to fail, and the first failure ends it).
  *
  * Meanwhile a churn thread inserts and deletes thousands of unrelated keys,
- * so that kvsd's map (started at its smallest table) migrates constantly
+ * so that kvsd's map (started at its default size) migrates constantly
  * under the recorded operations: histories then cross grows, shrinks and
  * purges.
  *
@@ -93,6 +97,7 @@ struct op {
 	int64_t res2;	   /* mget: the second key's value */
 	int rc;		   /* insert: 0 or -EEXIST; set: 0 inserted / 1 replaced;
 			      rename: 0 or -ENOENT (no such key) */
+	bool exclusive;	   /* db-layer op run exclusively from its first attempt */
 	uint64_t inv, rsp; /* stamps from `clock_` */
 };
 
@@ -247,7 +252,7 @@ static void run_op_body(struct op *o, struct db_txn *tx)
 		break;
 	case OP_MSET: /* server/cmd_string.c's mset_body in a transaction */
 		do {
-			const struct db_view *v = db_txn_begin(tx, NULL, 0, false);
+			const struct db_view *v = db_txn_begin(tx, NULL, 0, o->exclusive);
 			for (int i = 0; i < KEYS; i++) {
 				struct kv_entry *e2 = make(i, o->arg);
 				while (db_put(v, vlookup(v, i), e2) != 0)
@@ -263,7 +268,7 @@ static void run_op_body(struct op *o, struct db_txn *tx)
 			b2 = vlookup(db_plain(db), 1);
 		} else {
 			do {
-				const struct db_view *v = db_txn_begin(tx, NULL, 0, false);
+				const struct db_view *v = db_txn_begin(tx, NULL, 0, o->exclusive);
 				a2 = vlookup(v, 0);
 				b2 = vlookup(v, 1);
 			} while (db_txn_commit(tx) == -EAGAIN);
@@ -277,7 +282,7 @@ static void run_op_body(struct op *o, struct db_txn *tx)
 		break;
 	case OP_RENAME: /* server/cmd_keys.c's rename_generic, o->key -> the other */
 		do {
-			const struct db_view *v = db_txn_begin(tx, NULL, 0, false);
+			const struct db_view *v = db_txn_begin(tx, NULL, 0, o->exclusive);
 			const struct kv_entry *src = vlookup(v, o->key);
 			const struct kv_entry *dst = vlookup(v, 1 - o->key);
 			o->rc = src ? 0 : -ENOENT;
@@ -525,6 +530,10 @@ static void *recorder(void *arg)
 			o->kind = (enum op_kind)(r % (uint64_t)op_kinds);
 			if (plain_multi_reads) /* only the db layer's multi-key ops */
 				o->kind = (enum op_kind)(OP_MSET + r % (OP_KINDS - OP_MSET));
+			/* 1 in 8 db-layer transactions asks for an exclusive run, as
+			 * EXEC does for outside effects (others get there after
+			 * conflicts): the gate then meets the bracketed writers */
+			o->exclusive = (r >> 40) % 8 == 0;
 			o->key = (int)((r >> 8) % KEYS);
 			o->arg = (int64_t)id << 40 | ++seq << 8; /* unique; far from incr values */
 			o->res = -1;
@@ -567,11 +576,13 @@ static void *churn(void *arg)
 	while (!atomic_load_explicit(&churn_stop, memory_order_relaxed)) {
 		int i = (int)(rng_next(&rng) % CHURN_KEYS);
 		int n = snprintf(k, sizeof(k), "churn:%d", i);
+		db_write_enter(db); /* a direct map writer, as run_op's */
 		const struct kv_entry *e = kvmap_get(map, k, (size_t)n, kvmap_hash(k, (size_t)n));
 		if (e)
 			(void)kvmap_remove(map, e);
 		else
 			(void)kvmap_set(map, kv_entry_new(k, (size_t)n, "x", 1, 0));
+		db_write_exit(db);
 		if (i % 16 == 0)
 			kvmap_quiescent();
 		if (i % 512 == 0)
