@@ -4,11 +4,13 @@ redis-server 7.0 in the same run (issue 10, defect 3).
 
 For each size N it times, on one connection to each server, from the first
 byte sent to the last reply byte read (the request bytes are built before the
-clock starts):
+clock starts; this includes the client's sending and the server's parsing),
+and reads the server's own time for the command from INFO commandstats
+(usec of the command, or of EXEC for a transaction):
   MSET N new keys; MGET, EXISTS, TOUCH of the N keys; DEL of them; MSET again
   and UNLINK; MULTI + N SETs + EXEC; the same MULTI over existing keys.
 Each figure is the median of --runs runs (FLUSHALL before each), and the
-ratio kvsd / redis is printed beside it. A program that prints figures: it
+ratios kvsd / redis are printed beside them. A program that prints figures: it
 never fails on speed (the regression test test_multikey.py asserts only
 generous absolute bounds). Run it on an otherwise idle machine; figures from a
 shared machine are noisy.
@@ -69,9 +71,19 @@ def read_exact(client, nbytes):
     return bytes(got)
 
 
-def run_one(client, setup, timed, nbytes):
-    """Runs setup (untimed), then times the request; nbytes None: parse the
-    replies (slow) and return their bytes instead of a time."""
+def server_usec(client, cmd):
+    """usec of cmdstat_<cmd> in INFO commandstats: the server's own time."""
+    text = harness.parse(client.cmd('INFO', 'commandstats')).decode()
+    for line in text.split('\r\n'):
+        if line.startswith('cmdstat_%s:' % cmd):
+            return int(line.split('usec=')[1].split(',')[0])
+    return 0
+
+
+def run_one(client, setup, timed, nbytes, cmd):
+    """Runs setup (untimed), then times the request; returns (wall seconds,
+    server seconds from commandstats, reply bytes); nbytes None: parse the
+    replies (slow) and return only their bytes."""
     client.cmd('FLUSHALL')
     if setup:
         client.send(setup[0])
@@ -79,10 +91,12 @@ def run_one(client, setup, timed, nbytes):
     if nbytes is None:
         client.send(timed[0])
         return b''.join(client.read_replies(timed[1]))
+    client.cmd('CONFIG', 'RESETSTAT')
     t0 = time.perf_counter()
     client.send(timed[0])
     out = read_exact(client, nbytes)
-    return time.perf_counter() - t0, out
+    dt = time.perf_counter() - t0
+    return dt, server_usec(client, cmd) / 1e6, out
 
 
 def main():
@@ -96,21 +110,28 @@ def main():
     with harness.kvsd_server(a.kvsd_args.split()) as k, harness.redis_server() as r:
         ck = k.client(timeout=a.timeout)
         cr = r.client(timeout=a.timeout)
-        print('%-20s %8s %12s %12s %8s' % ('command', 'N', 'kvsd ms', 'redis ms', 'ratio'))
+        print('%-20s %8s %10s %10s %7s %10s %10s %7s' %
+              ('command', 'N', 'kvsd ms', 'redis ms', 'ratio', 'kvsd srv', 'redis srv',
+               'ratio'))
         for n in sizes:
             for name, setup, timed in requests(n):
+                cmd = 'exec' if name.startswith('MULTI') else name.lower()
                 # the exact reply bytes, from redis (kvsd must send the same)
-                want = run_one(cr, setup, timed, None)
-                tk, tr = [], []
+                want = run_one(cr, setup, timed, None, cmd)
+                tk, tr, sk, sr = [], [], [], []
                 for _ in range(a.runs):  # alternate the servers
-                    dt, got = run_one(ck, setup, timed, len(want))
+                    dt, srv, got = run_one(ck, setup, timed, len(want), cmd)
                     if got != want:
                         raise RuntimeError('%s %d: kvsd replied differently' % (name, n))
                     tk.append(dt)
-                    tr.append(run_one(cr, setup, timed, len(want))[0])
+                    sk.append(srv)
+                    dt, srv, _ = run_one(cr, setup, timed, len(want), cmd)
+                    tr.append(dt)
+                    sr.append(srv)
                 mk, mr = statistics.median(tk) * 1e3, statistics.median(tr) * 1e3
-                print('%-20s %8d %12.1f %12.1f %8.2f' % (name, n, mk, mr, mk / mr),
-                      flush=True)
+                vk, vr = statistics.median(sk) * 1e3, statistics.median(sr) * 1e3
+                print('%-20s %8d %10.1f %10.1f %7.2f %10.1f %10.1f %7.2f' %
+                      (name, n, mk, mr, mk / mr, vk, vr, vk / vr if vr else 0), flush=True)
         ck.close()
         cr.close()
     return 0

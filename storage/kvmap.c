@@ -374,6 +374,8 @@ int kvmap_unchanged(struct kvmap *m, const void *key, size_t klen, uint64_t hash
 {
 	uintptr_t now;
 
+	if (m->ops->unchanged)
+		return m->ops->unchanged(m, key, klen, hash, e, witness);
 	if (kvmap_get_witness(m, key, klen, hash, &now) != e)
 		return 0;
 	return e != NULL || (witness != 0 && now == witness);

@@ -133,9 +133,11 @@ const struct kv_entry *kvmap_get(struct kvmap *m, const void *key, size_t klen, 
  * one state: the state at the last first read.
  * Why it holds on kvsd's map: an entry, once replaced or removed, never
  * becomes current again (entries are immutable and retired), so an equal
- * pointer cannot be an ABA. An absent key is the one case where the answer
- * (NULL) can recur; its witness is the address of the slot where the
- * lookup's probe ended (a NULL slot, or one claimed by an undecided MWCAS).
+ * pointer cannot be an ABA. The witness is the address of the slot where
+ * the lookup's probe ended: the entry's (kvmap_unchanged first checks that
+ * it still holds the entry, unflagged: one load), or for an absent key —
+ * the one case where the answer (NULL) can recur — a NULL slot, or one
+ * claimed by an undecided MWCAS.
  * Slots never return to NULL and every insert of the key claims the first
  * NULL slot of its probe sequence, so while that slot is still the end of
  * the probe, in the same table, no insert of the key can have happened.

@@ -38,9 +38,12 @@ struct kvmap_ops {
 	struct kvmap *(*create)(size_t initial_buckets);
 	void (*destroy)(struct kvmap *m);
 	const struct kv_entry *(*get)(struct kvmap *m, const void *key, size_t klen, uint64_t hash);
-	/* kvmap_get_witness (kvmap.h); NULL: get, and absence has no witness */
+	/* kvmap_get_witness and kvmap_unchanged (kvmap.h); NULL: get, and
+	 * absence has no witness */
 	const struct kv_entry *(*get_witness)(struct kvmap *m, const void *key, size_t klen,
 					      uint64_t hash, uintptr_t *witness);
+	int (*unchanged)(struct kvmap *m, const void *key, size_t klen, uint64_t hash,
+			 const struct kv_entry *e, uintptr_t witness);
 	int (*insert)(struct kvmap *m, struct kv_entry *e, const struct kv_entry **existing);
 	int (*set)(struct kvmap *m, struct kv_entry *e);
 	int (*replace)(struct kvmap *m, const struct kv_entry *expected, struct kv_entry *e);

@@ -406,8 +406,9 @@ static size_t target_buckets(size_t live)
 /* ---- lookup. */
 
 /* The live entry for key in t, or NULL; *frozen is set if a FROZEN slot was
- * read; *end (for NULL) is the slot where the probe ended (kvmap_unchanged),
- * or NULL if it ran through the whole table. */
+ * read; *end is the slot where the probe ended (kvmap_unchanged): the
+ * entry's, or the one that ended the sequence (NULL if it ran through the
+ * whole table). */
 static const struct kv_entry *table_find(const struct kvsd_table *t, const void *key, size_t klen,
 					 uint64_t h, bool *frozen, const void **end)
 {
@@ -434,8 +435,10 @@ static const struct kv_entry *table_find(const struct kvsd_table *t, const void 
 			if ((w & W_TOMB) || (w >> W_TAGSHIFT) != tag)
 				continue;
 			const struct kv_entry *e = w_entry(w);
-			if (key_eq(e, key, klen))
+			if (key_eq(e, key, klen)) {
+				*end = &b->s[i];
 				return e;
+			}
 		}
 	}
 	*end = NULL;
@@ -463,6 +466,23 @@ static const struct kv_entry *kvsd_get_witness(struct kvmap *m, const void *key,
 		/* acquire: the new table's slots as the copiers left them */
 		t = atomic_load_explicit(&t->next, memory_order_acquire);
 	}
+}
+
+/* kvmap_unchanged: a present entry still in the slot where it was found,
+ * with no flag (not frozen by a migration, no MWCAS installed), is still
+ * current: one load instead of a lookup. Anything else: a lookup. */
+static int kvsd_unchanged(struct kvmap *m, const void *key, size_t klen, uint64_t h,
+			  const struct kv_entry *e, uintptr_t witness)
+{
+	uintptr_t now;
+
+	/* acquire: as a lookup's load of the slot */
+	if (e && witness &&
+	    atomic_load_explicit((_Atomic uint64_t *)witness, memory_order_acquire) == w_make(h, e))
+		return 1;
+	if (kvsd_get_witness(m, key, klen, h, &now) != e)
+		return 0;
+	return e != NULL || (witness != 0 && now == witness);
 }
 
 static const struct kv_entry *kvsd_get(struct kvmap *m, const void *key, size_t klen, uint64_t h)
@@ -1169,12 +1189,56 @@ static void mw_help(struct mw_desc *d)
 	}
 }
 
-static int mw_by_addr(const void *a, const void *b)
-{
-	uintptr_t x = (uintptr_t)((const struct mw_slot *)a)->addr;
-	uintptr_t y = (uintptr_t)((const struct mw_slot *)b)->addr;
+/*
+ * Sorts d's slots by address (the install order). Every slot lies in one
+ * table, so an address is the table's base plus 8 * slot number: a large
+ * MWCAS (an MSET of 100k keys) sorts its slot numbers with an LSD radix sort
+ * in O(n) passes of 11 bits, then permutes the records; a small one uses
+ * insertion sort.
+ */
+struct mw_rank {
+	uint64_t slot; /* slot number in the table */
+	size_t i;      /* index in d->s */
+};
 
-	return x < y ? -1 : x > y;
+static void mw_sort(struct mw_desc *d, const struct kvsd_table *t)
+{
+	size_t n = d->n;
+
+	if (n < 32) {
+		for (size_t i = 1; i < n; i++) {
+			struct mw_slot x = d->s[i];
+			size_t j = i;
+			for (; j > 0 && d->s[j - 1].addr > x.addr; j--)
+				d->s[j] = d->s[j - 1];
+			d->s[j] = x;
+		}
+		return;
+	}
+	struct mw_rank *a = mem_alloc(2 * n * sizeof(*a)), *b = a + n;
+	struct mw_slot *copy = mem_alloc(n * sizeof(*copy));
+	uint64_t base = (uint64_t)(uintptr_t)&t->b[0].s[0];
+	uint64_t top = t_slots(t);
+
+	for (size_t i = 0; i < n; i++)
+		a[i] = (struct mw_rank){((uint64_t)(uintptr_t)d->s[i].addr - base) / 8, i};
+	for (unsigned shift = 0; shift == 0 || (top >> shift) != 0; shift += 11) {
+		size_t count[2048 + 1] = {0};
+		for (size_t i = 0; i < n; i++)
+			count[((a[i].slot >> shift) & 2047) + 1]++;
+		for (size_t k = 1; k <= 2048; k++)
+			count[k] += count[k - 1];
+		for (size_t i = 0; i < n; i++)
+			b[count[(a[i].slot >> shift) & 2047]++] = a[i];
+		struct mw_rank *x = a;
+		a = b;
+		b = x;
+	}
+	memcpy(copy, d->s, n * sizeof(*copy));
+	for (size_t i = 0; i < n; i++)
+		d->s[i] = copy[a[i].i];
+	mem_free(a < b ? a : b); /* the allocation starts at the lower one */
+	mem_free(copy);
 }
 
 /*
@@ -1371,7 +1435,7 @@ static int kvsd_mwcas(struct kvmap *m, struct kvmap_mw *items, size_t n,
 			}
 			continue;
 		}
-		qsort(d->s, n, sizeof(d->s[0]), mw_by_addr);
+		mw_sort(d, t);
 		mw_help(d);
 		/* acquire: pairs with the decision; the outcome is final */
 		int st = atomic_load_explicit(&d->status, memory_order_acquire);
@@ -1488,6 +1552,7 @@ const struct kvmap_ops kvmap_kvsd_ops = {
     .destroy = kvsd_destroy,
     .get = kvsd_get,
     .get_witness = kvsd_get_witness,
+    .unchanged = kvsd_unchanged,
     .insert = kvsd_insert,
     .set = kvsd_set,
     .replace = kvsd_replace,

@@ -51,7 +51,10 @@ struct kvtxn {
 	struct kvmap *m;
 	struct txn_key *k;
 	size_t n, cap;
-	uint32_t *idx; /* record number + 1 per slot; 0 = empty; 2 * cap slots */
+	size_t last; /* the record load() returned last (load_entry's guess) */
+	/* 2 * cap slots, each the key's hash bits 32..63 << 32 | record number
+	 * + 1 (0 = empty): a probe compares hash bits before it touches a record */
+	uint64_t *idx;
 	size_t idx_mask;
 	struct arena_block *arena; /* newest first */
 	struct kv_entry **dead;	   /* superseded pending entries */
@@ -187,15 +190,22 @@ static inline size_t idx_home(const struct kvtxn *t, uint64_t h)
 	return (size_t)h & t->idx_mask; /* SipHash: the low bits are uniform */
 }
 
+static inline uint64_t idx_word(uint64_t h, size_t rec)
+{
+	return (h & 0xffffffff00000000ull) | (uint64_t)(rec + 1);
+}
+
 static struct txn_key *find(struct kvtxn *t, const void *key, size_t klen, uint64_t h)
 {
 	if (!t->idx)
 		return NULL;
 	for (size_t i = idx_home(t, h);; i = (i + 1) & t->idx_mask) {
-		uint32_t r = t->idx[i];
-		if (r == 0)
+		uint64_t w = t->idx[i];
+		if (w == 0)
 			return NULL;
-		struct txn_key *k = &t->k[r - 1];
+		if ((w ^ h) >> 32)
+			continue;
+		struct txn_key *k = &t->k[(uint32_t)w - 1];
 		if (k->hash == h && k->klen == klen && memcmp(k->key, key, klen) == 0)
 			return k;
 	}
@@ -207,7 +217,7 @@ static void idx_put(struct kvtxn *t, size_t rec)
 
 	while (t->idx[i] != 0)
 		i = (i + 1) & t->idx_mask;
-	t->idx[i] = (uint32_t)(rec + 1);
+	t->idx[i] = idx_word(t->k[rec].hash, rec);
 	t->k[rec].slot = (uint32_t)i;
 }
 
@@ -231,9 +241,12 @@ static struct txn_key *load(struct kvtxn *t, const void *key, size_t klen, uint6
 {
 	struct txn_key *k = find(t, key, klen, h);
 
-	if (k)
+	if (k) {
+		t->last = (size_t)(k - t->k);
 		return k;
+	}
 	grow(t);
+	t->last = t->n;
 	k = &t->k[t->n];
 	k->hash = h;
 	k->seen = kvmap_get_witness(t->m, key, klen, h, &k->witness);
@@ -245,8 +258,16 @@ static struct txn_key *load(struct kvtxn *t, const void *key, size_t klen, uint6
 	return k;
 }
 
+/* The record of e's key. Commands write the key they just read (the CAS
+ * step: lookup, then put), so the last record loaded is tried first, which
+ * saves hashing the key again and probing the index. */
 static struct txn_key *load_entry(struct kvtxn *t, const struct kv_entry *e)
 {
+	if (t->last < t->n) {
+		struct txn_key *k = &t->k[t->last];
+		if (k->klen == e->klen && memcmp(k->key, kv_entry_key(e), e->klen) == 0)
+			return k;
+	}
 	return load(t, kv_entry_key(e), e->klen, kvmap_hash(kv_entry_key(e), e->klen));
 }
 
