@@ -1261,6 +1261,7 @@ static void claims_init(struct mw_claims *c, size_t nabsent)
 		cap <<= 1;
 	c->a = cap == 64 ? c->small : mem_alloc(cap * sizeof(*c->a));
 	c->mask = cap - 1;
+	memset(c->a, 0, cap * sizeof(*c->a));
 }
 
 static void claims_reset(struct mw_claims *c)
@@ -1325,10 +1326,10 @@ static int mw_locate(struct kvsd_table *t, const struct kvmap_mw *it, struct mw_
 			if (w & W_FROZEN)
 				return -ESTALE;
 			if (w == 0) {
-				if (claims_has(claims, &b->s[i]))
-					continue;
 				if (it->old)
 					return -EAGAIN; /* the key is gone */
+				if (claims_has(claims, &b->s[i]))
+					continue;
 				ms->addr = &b->s[i];
 				ms->oldw = 0;
 				claims_add(claims, ms->addr);
