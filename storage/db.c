@@ -226,11 +226,6 @@ const struct db_view *db_plain(struct db *db)
 	return &db->plain;
 }
 
-struct db *db_of(const struct db_view *v)
-{
-	return v->db;
-}
-
 int db_in_txn(const struct db_view *v)
 {
 	return v->txn != NULL;

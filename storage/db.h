@@ -77,8 +77,6 @@ int64_t db_now_ms(void);
 
 /* The plain view of db: the shared map itself. Valid until db_destroy. */
 const struct db_view *db_plain(struct db *db);
-/* The db a view belongs to. */
-struct db *db_of(const struct db_view *v);
 /* Whether v is a transactional view (a command running inside one needs no
  * transaction of its own). */
 int db_in_txn(const struct db_view *v);
