@@ -49,6 +49,9 @@ struct multi_state {
 	struct kvtxn_watch *w; /* keys are owned copies */
 	struct multi_watch *wx;
 	size_t nw, capw;
+	/* WATCH's duplicate check: open addressing over w[], 2 * capw slots of
+	 * index + 1 (0 = empty), keyed by the key's hash */
+	uint32_t *widx;
 	/* the connection's transactional view, created on first use (EXEC or
 	 * a multi-key command); reused by every later attempt */
 	struct db_txn *txn;
@@ -74,6 +77,8 @@ static void unwatch(struct multi_state *st)
 {
 	for (size_t i = 0; i < st->nw; i++)
 		mem_free((void *)st->w[i].key);
+	if (st->nw)
+		memset(st->widx, 0, 2 * st->capw * sizeof(*st->widx));
 	st->nw = 0;
 }
 
@@ -88,6 +93,7 @@ void multi_conn_close(struct conn *c)
 	mem_free(st->q);
 	mem_free(st->w);
 	mem_free(st->wx);
+	mem_free(st->widx);
 	db_txn_destroy(&st->txn);
 	mem_free(st);
 	c->multi = NULL;
@@ -216,23 +222,34 @@ static void watch_cmd(struct cmd_req *r)
 	}
 	for (int i = 1; i < r->argc; i++) {
 		uint64_t h = kvmap_hash(r->argv[i], r->argl[i]);
-		bool dup = false;
+		size_t mask = 2 * st->capw - 1, at;
 
-		for (size_t j = 0; j < st->nw && !dup; j++)
-			dup = st->w[j].hash == h && st->w[j].klen == r->argl[i] &&
-			      memcmp(st->w[j].key, r->argv[i], r->argl[i]) == 0;
-		if (dup)
-			continue;
 		if (st->nw == st->capw) {
 			st->capw = st->capw ? 2 * st->capw : 8;
 			st->w = mem_realloc(st->w, st->capw * sizeof(*st->w));
 			st->wx = mem_realloc(st->wx, st->capw * sizeof(*st->wx));
+			mem_free(st->widx);
+			st->widx = mem_calloc(2 * st->capw, sizeof(*st->widx));
+			mask = 2 * st->capw - 1;
+			for (size_t j = 0; j < st->nw; j++) {
+				for (at = st->w[j].hash & mask; st->widx[at]; at = (at + 1) & mask)
+					;
+				st->widx[at] = (uint32_t)(j + 1);
+			}
 		}
+		for (at = h & mask; st->widx[at]; at = (at + 1) & mask) {
+			const struct kvtxn_watch *x = &st->w[st->widx[at] - 1];
+			if (x->hash == h && x->klen == r->argl[i] &&
+			    memcmp(x->key, r->argv[i], r->argl[i]) == 0)
+				break;
+		}
+		if (st->widx[at])
+			continue; /* watched already */
 		char *key = mem_alloc(r->argl[i] ? r->argl[i] : 1);
 		memcpy(key, r->argv[i], r->argl[i]);
 		db_watch(r->view, key, r->argl[i], r->now_ms, &st->w[st->nw]);
 		st->wx[st->nw].expire_ms = st->w[st->nw].ptr ? st->w[st->nw].ptr->expire_ms : 0;
-		st->nw++;
+		st->widx[at] = (uint32_t)(++st->nw);
 	}
 	reply_ok(r->c);
 }
