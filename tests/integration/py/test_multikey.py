@@ -143,6 +143,11 @@ def large_multikey_no_spin():
 
 
 def multikey_read_isolation(seconds=3.0):
+    if 'urcu' in os.environ.get('KVSD_EXTRA_ARGS', ''):
+        # isolation is a property of kvsd's map (storage/kvmap.h): with
+        # --map urcu multi-key commits are serialised but not isolated
+        harness.log('skip multikey-read-isolation: --map urcu is not isolated')
+        return
     stop = threading.Event()
     bad = []
     counts = {'mget': 0, 'exists': 0}
