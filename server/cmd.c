@@ -218,8 +218,7 @@ static void account(struct cmd_req *r, size_t idx, int64_t start_us, size_t befo
 	struct conn *c = r->c;
 	int64_t end_us = now_us();
 	uint64_t us = end_us > start_us ? (uint64_t)(end_us - start_us) : 0;
-	size_t pend = c->out.len - c->out.rpos;
-	int failed = pend > before && c->out.data[c->out.rpos + before] == '-';
+	int failed = cmd_reply_failed(c, before);
 	long long slower = cfg_int(CFG_SLOWLOG_LOG_SLOWER_THAN);
 
 	cmdstat_call(idx, us, failed);
@@ -289,7 +288,8 @@ void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *arg
 {
 	long top = find_in(cmds, ncmds, argv[0], argl[0]);
 	const struct cmd_def *d;
-	struct cmd_req r = {.c = c, .db = cmd_db, .argc = argc, .argv = argv, .argl = argl};
+	struct cmd_req r = {
+	    .c = c, .db = cmd_db, .view = db_plain(cmd_db), .argc = argc, .argv = argv, .argl = argl};
 	size_t idx, before;
 	int64_t start_us;
 
@@ -347,12 +347,24 @@ void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *arg
 		return;
 	}
 	/* MULTI: queue (+QUEUED) instead of running, except the control commands */
-	if (c->multi && multi_intercept(c, d, argc, argv, argl))
+	if (c->multi && multi_intercept(c, d, idx, argc, argv, argl))
 		return;
 	before = c->out.len - c->out.rpos;
 	d->proc(&r);
 	account(&r, idx, start_us, before);
 	cmd_feed_monitors(&r, d);
+}
+
+int cmd_reply_failed(struct conn *c, size_t before)
+{
+	size_t pend = c->out.len - c->out.rpos;
+
+	return pend > before && c->out.data[c->out.rpos + before] == '-';
+}
+
+int64_t cmd_now_us(void)
+{
+	return now_us();
 }
 
 void cmd_reply_syntax_error(struct cmd_req *r)

@@ -23,10 +23,15 @@
 
 struct conn;
 struct db;
+struct db_view;
 
 struct cmd_req {
 	struct conn *c;
-	struct db *db;
+	struct db *db; /* server-wide state (INFO, statistics); never for keys */
+	/* What the command reads and writes keys through (storage/db.h): the
+	 * plain keyspace, or the overlay of the transaction it runs in. Every
+	 * db_lookup / db_put / db_size / db_flush takes it. */
+	const struct db_view *view;
 	int argc;
 	const char **argv; /* argv[0] is the command name as sent */
 	const size_t *argl;
@@ -98,6 +103,11 @@ void cmd_redact(struct cmd_req *r, int i);
  * all for admin and skip-monitor commands, and with redacted arguments
  * replaced by "(redacted)". Cheap when no client monitors. */
 void cmd_feed_monitors(const struct cmd_req *r, const struct cmd_def *d);
+/* Whether the reply that starts `before` bytes after c's pending replies
+ * is an error (commandstats' failed_calls). */
+int cmd_reply_failed(struct conn *c, size_t before);
+/* Wall-clock microseconds, as commandstats measures them. */
+int64_t cmd_now_us(void);
 
 /* Shared replies with Redis's exact texts. */
 void cmd_reply_syntax_error(struct cmd_req *r);       /* ERR syntax error */

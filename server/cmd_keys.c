@@ -19,7 +19,9 @@
  *    isolated (server/multi.h, with kvsd's map): one transaction committed
  *    by a multi-word CAS, so a reader never sees some of the keys deleted and
  *    others not, nor a renamed value under both names or under neither.
- *    EXISTS/TOUCH with several keys read each key at its own instant.
+ *    EXISTS/TOUCH with several keys read one state (a read-only transaction
+ *    validated at its end, as MGET), so EXISTS x y during a RENAME loop
+ *    between x and y always answers 1.
  *    (With `map urcu` the commit is serialised but not isolated from
  *    single-key readers: see storage/kvmap.h.)
  *  - KEYS and SCAN see each key at some instant during the call; SCAN
@@ -29,7 +31,6 @@
  *    others write.
  *  - FLUSHDB/FLUSHALL remove every key present when they start; keys written
  *    concurrently may survive.
- *  Full isolation for multi-key commands comes with transactions.
  */
 #include "server/cmd.h"
 #include "server/multi.h"
@@ -61,7 +62,7 @@ static int arg_opt(const struct cmd_req *r, int i, const char *lit)
 
 static const struct kv_entry *lookup(struct cmd_req *r, int i, int count_stats)
 {
-	return db_lookup(r->db, r->argv[i], r->argl[i], r->now_ms, NULL, count_stats);
+	return db_lookup(r->view, r->argv[i], r->argl[i], r->now_ms, NULL, count_stats);
 }
 
 static int entry_expired(const struct kv_entry *e, int64_t now_ms)
@@ -85,7 +86,7 @@ static int delete_key(struct cmd_req *r, int i)
 
 		if (!old)
 			return 0;
-		if (db_put(r->db, old, NULL) == 0)
+		if (db_put(r->view, old, NULL) == 0)
 			return 1;
 	}
 }
@@ -108,13 +109,22 @@ static void cmd_del(struct cmd_req *r)
 }
 
 /* EXISTS and TOUCH: how many of the arguments name a key (repeats count). */
-static void cmd_exists(struct cmd_req *r)
+static void exists_body(struct cmd_req *r)
 {
 	long long n = 0;
 
 	for (int i = 1; i < r->argc; i++)
 		n += lookup(r, i, 1) != NULL;
 	reply_int(r->c, n);
+}
+
+/* Several keys: a read-only transaction (one state, as MGET). */
+static void cmd_exists(struct cmd_req *r)
+{
+	if (r->argc == 2)
+		exists_body(r);
+	else
+		multi_atomic(r, exists_body);
 }
 
 static void cmd_type(struct cmd_req *r)
@@ -183,7 +193,7 @@ static void cmd_keys(struct cmd_req *r)
 
 	collect_init(&k, r->argv[1], r->argl[1], r->now_ms);
 	/* one pass over the whole map: SIZE_MAX entries from the start */
-	(void)kvmap_scan(db_map(r->db), 0, SIZE_MAX, collect_visit, &k);
+	(void)db_scan(r->view, 0, SIZE_MAX, collect_visit, &k);
 	collect_reply(r, &k);
 }
 
@@ -259,7 +269,7 @@ static void cmd_scan(struct cmd_req *r)
 	/* Redis compares the name with strcasecmp; unknown names match nothing */
 	if (type_i && !arg_opt(r, type_i, "string"))
 		k.none = 1;
-	cursor = kvmap_scan(db_map(r->db), cursor, (size_t)count, collect_visit, &k);
+	cursor = db_scan(r->view, cursor, (size_t)count, collect_visit, &k);
 	reply_array(r->c, 2);
 	reply_bulk(r->c, buf,
 		   (size_t)snprintf(buf, sizeof(buf), "%llu", (unsigned long long)cursor));
@@ -285,7 +295,7 @@ static uint64_t rand64(int64_t now_ms)
 static void cmd_randomkey(struct cmd_req *r)
 {
 	for (int tries = 0; tries < 10000; tries++) {
-		const struct kv_entry *e = kvmap_random(db_map(r->db), rand64(r->now_ms));
+		const struct kv_entry *e = db_random(r->view, rand64(r->now_ms));
 
 		if (!e)
 			break;
@@ -293,7 +303,7 @@ static void cmd_randomkey(struct cmd_req *r)
 			reply_bulk(r->c, kv_entry_key(e), e->klen);
 			return;
 		}
-		(void)db_lookup(r->db, kv_entry_key(e), e->klen, r->now_ms, NULL, 0);
+		(void)db_lookup(r->view, kv_entry_key(e), e->klen, r->now_ms, NULL, 0);
 	}
 	reply_null(r->c);
 }
@@ -325,7 +335,7 @@ static void rename_generic(struct cmd_req *r, int nx)
 	}
 	e = kv_entry_new(r->argv[2], r->argl[2], kv_entry_val(src), src->vlen, src->expire_ms);
 	/* in the overlay neither step can lose a race */
-	if (db_put(r->db, src, NULL) != 0 || db_put(r->db, dst, e) != 0)
+	if (db_put(r->view, src, NULL) != 0 || db_put(r->view, dst, e) != 0)
 		KV_PANIC("rename: overlay write failed");
 	if (nx)
 		reply_int(r->c, 1);
@@ -357,7 +367,7 @@ static void cmd_renamenx(struct cmd_req *r)
 
 static void cmd_dbsize(struct cmd_req *r)
 {
-	reply_int(r->c, db_size(r->db));
+	reply_int(r->c, db_size(r->view));
 }
 
 /* FLUSHDB / FLUSHALL [ASYNC|SYNC]: both modes free synchronously here (the
@@ -368,7 +378,7 @@ static void cmd_flush(struct cmd_req *r)
 		cmd_reply_syntax_error(r);
 		return;
 	}
-	(void)db_flush(r->db);
+	(void)db_flush(r->view);
 	reply_ok(r->c);
 }
 
@@ -460,12 +470,12 @@ static void expire_generic(struct cmd_req *r, long long basetime, int secs, cons
 			return;
 		}
 		if (when <= r->now_ms) {
-			if (db_put(r->db, old, NULL) == 0)
+			if (db_put(r->view, old, NULL) == 0)
 				break;
 			continue;
 		}
 		e = entry_with_expire(old, when);
-		if (db_put(r->db, old, e) == 0)
+		if (db_put(r->view, old, e) == 0)
 			break;
 		kv_entry_free(e);
 	}
@@ -503,7 +513,7 @@ static void cmd_persist(struct cmd_req *r)
 			return;
 		}
 		e = entry_with_expire(old, 0);
-		if (db_put(r->db, old, e) == 0)
+		if (db_put(r->view, old, e) == 0)
 			break;
 		kv_entry_free(e);
 	}

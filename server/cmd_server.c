@@ -284,7 +284,7 @@ static void memory_usage(struct cmd_req *r)
 			return;
 		}
 	}
-	n = db_key_memory(r->db, r->argv[2], r->argl[2], r->now_ms);
+	n = db_key_memory(r->view, r->argv[2], r->argl[2], r->now_ms);
 	if (n < 0)
 		reply_null(r->c);
 	else

@@ -19,9 +19,11 @@
  *    STRLEN, GETRANGE) are linearizable per key: a read-modify-write command
  *    publishes its result only if the value it read is still current, and
  *    retries otherwise. No client ever sees a torn value.
- *  - MGET reads each key at its own instant: it may return values that never
- *    coexisted (as if the keys were read one after another). Inside MULTI it
- *    reads one consistent state (the transaction's).
+ *  - MGET of several keys reads one state: it runs as a read-only
+ *    transaction whose reads are validated at its end (each key looked up
+ *    again, no store; storage/txn.h), and re-runs if one of them changed, so
+ *    it never mixes two MSETs. GET and MGET of one key are plain lock-free
+ *    reads.
  *  - MSET and MSETNX are atomic and isolated (server/multi.h, with kvsd's
  *    map): they run as one transaction committed by a multi-word CAS, so no
  *    reader ever sees some of their pairs without the others, and MSETNX's
@@ -77,7 +79,7 @@ static int arg_opt(const struct cmd_req *r, int i, const char *lit)
 
 static const struct kv_entry *lookup(struct cmd_req *r, int i, int count_stats)
 {
-	return db_lookup(r->db, r->argv[i], r->argl[i], r->now_ms, NULL, count_stats);
+	return db_lookup(r->view, r->argv[i], r->argl[i], r->now_ms, NULL, count_stats);
 }
 
 /*
@@ -248,7 +250,7 @@ static void set_generic(struct cmd_req *r, unsigned flags, int vi, int xi, const
 			e = set_entry(r, vi, x, &adopt);
 		else
 			e->expire_ms = x;
-		if (db_put(r->db, old, e) == 0)
+		if (db_put(r->view, old, e) == 0)
 			break;
 	}
 	if (adopt)
@@ -306,7 +308,7 @@ static void cmd_getdel(struct cmd_req *r)
 			reply_null(r->c);
 			return;
 		}
-	} while (db_put(r->db, old, NULL) != 0);
+	} while (db_put(r->view, old, NULL) != 0);
 	reply_value(r, old);
 }
 
@@ -335,7 +337,7 @@ static void cmd_getex(struct cmd_req *r)
 		}
 		if (xi && when <= r->now_ms) {
 			/* EXAT/PXAT already past: reply the value and delete the key */
-			if (db_put(r->db, old, NULL) == 0)
+			if (db_put(r->view, old, NULL) == 0)
 				break;
 			continue;
 		}
@@ -345,7 +347,7 @@ static void cmd_getex(struct cmd_req *r)
 			kv_entry_free(e);
 		e = kv_entry_new(kv_entry_key(old), old->klen, kv_entry_val(old), old->vlen,
 				 xi ? when : 0);
-		if (db_put(r->db, old, e) == 0) {
+		if (db_put(r->view, old, e) == 0) {
 			e = NULL;
 			break;
 		}
@@ -355,11 +357,21 @@ static void cmd_getex(struct cmd_req *r)
 	reply_value(r, old);
 }
 
-static void cmd_mget(struct cmd_req *r)
+static void mget_body(struct cmd_req *r)
 {
 	reply_array(r->c, r->argc - 1);
 	for (int i = 1; i < r->argc; i++)
 		reply_value(r, lookup(r, i, 1));
+}
+
+/* Several keys: a read-only transaction, so the values come from one state
+ * (validated without a store, storage/txn.h); one key: a plain read. */
+static void cmd_mget(struct cmd_req *r)
+{
+	if (r->argc == 2)
+		mget_body(r);
+	else
+		multi_atomic(r, mget_body);
 }
 
 /* Sets key argument ki to value argument ki + 1, replacing any entry, no TTL. */
@@ -368,7 +380,7 @@ static void set_pair(struct cmd_req *r, int ki)
 	struct kv_entry *e =
 	    kv_entry_new(r->argv[ki], r->argl[ki], r->argv[ki + 1], r->argl[ki + 1], 0);
 
-	while (db_put(r->db, lookup(r, ki, 0), e) != 0)
+	while (db_put(r->view, lookup(r, ki, 0), e) != 0)
 		;
 }
 
@@ -447,7 +459,7 @@ static void cmd_append(struct cmd_req *r)
 			memcpy(kv_entry_mutval(e), kv_entry_val(old), old->vlen);
 			memcpy(kv_entry_mutval(e) + old->vlen, add, alen);
 		}
-		if (db_put(r->db, old, e) == 0) {
+		if (db_put(r->view, old, e) == 0) {
 			e = NULL;
 			break;
 		}
@@ -492,7 +504,7 @@ static void incr_generic(struct cmd_req *r, long long incr)
 		int len = su_ll2str(buf, sizeof(buf), v);
 		e = entry_sized(r, 1, e, (size_t)len, old ? old->expire_ms : 0);
 		memcpy(kv_entry_mutval(e), buf, (size_t)len);
-		if (db_put(r->db, old, e) == 0)
+		if (db_put(r->view, old, e) == 0)
 			break;
 	}
 	reply_int(r->c, v);
@@ -565,7 +577,7 @@ static void cmd_incrbyfloat(struct cmd_req *r)
 		}
 		e = entry_sized(r, 1, e, (size_t)len, old ? old->expire_ms : 0);
 		memcpy(kv_entry_mutval(e), buf, (size_t)len);
-		if (db_put(r->db, old, e) == 0)
+		if (db_put(r->view, old, e) == 0)
 			break;
 	}
 	reply_bulk(r->c, buf, (size_t)len);
@@ -636,7 +648,7 @@ static void cmd_setrange(struct cmd_req *r)
 		if (offset > olen)
 			memset(p + olen, 0, (size_t)(offset - olen));
 		memcpy(p + offset, val, vlen);
-		if (db_put(r->db, old, e) == 0) {
+		if (db_put(r->view, old, e) == 0) {
 			e = NULL;
 			break;
 		}

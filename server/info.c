@@ -302,7 +302,7 @@ static void sec_cpu(struct sb *b)
 
 static void sec_keyspace(struct sb *b, struct db *db)
 {
-	long long keys = db_size(db), expires = db_expires(db);
+	long long keys = db_size(db_plain(db)), expires = db_expires(db);
 	struct db_stats d;
 
 	db_get_stats(db, &d);
@@ -348,6 +348,8 @@ static void sec_kvsd(struct sb *b, struct db *db)
 		  KVSD_VERSION, map ? map : "", s.workers, (unsigned long long)kvmap_epoch(),
 		  (long long)kvmap_pending_bytes(), (unsigned long long)d.expire_cycles,
 		  (unsigned long long)(d.expire_cycles ? d.expire_cycle_us / d.expire_cycles : 0));
+	sb_printf(b, "txn_conflicts:%llu\r\ntxn_exclusive_runs:%llu\r\n",
+		  (unsigned long long)d.txn_conflicts, (unsigned long long)d.txn_exclusive);
 	free(map);
 	/* scheduler, per worker (work-stealing issue) */
 	for (int i = 0; i < net_workers(); i++) {

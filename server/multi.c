@@ -4,7 +4,11 @@
  * re-runs, and multi_atomic() for multi-key commands.
  *
  * EXEC: the array header goes out first; each attempt runs the queued
- * handlers inside a kvtxn overlay, then commits. A failed commit truncates
+ * handlers against the connection's transactional view (storage/db.h:
+ * db_txn_begin), then commits. Attempts are optimistic until a few failed,
+ * then one runs exclusively and cannot fail; a queue holding a command with
+ * effects outside the map (map_only) runs exclusively at once, so that
+ * command runs exactly once. A failed commit truncates
  * the reply buffer back to the header (pending bytes are measured from the
  * read cursor, which buffer compaction preserves) and runs the queue again;
  * a watch failure replaces the header by a null array. An attempt runs
@@ -14,9 +18,9 @@
  * dispatch then shows EXEC, Redis's order.
  */
 #include "server/multi.h"
+#include "server/cmdstat.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -24,11 +28,12 @@
 #include "net/conn.h"
 #include "net/reply.h"
 #include "storage/db.h"
-#include "storage/kvmap.h"
-#include "storage/txn.h"
 
 struct multi_cmd {
 	const struct cmd_def *d;
+	size_t idx;    /* commandstats index */
+	uint64_t usec; /* its last run, for commandstats */
+	bool failed;   /* its last reply was an error */
 	int argc;
 	const char **argv; /* argv, argl and the bytes: one allocation */
 	size_t *argl;
@@ -48,11 +53,13 @@ struct multi_state {
 	struct kvtxn_watch *w; /* keys are owned copies */
 	struct multi_watch *wx;
 	size_t nw, capw;
-	struct kvtxn *txn; /* created on first EXEC */
+	/* WATCH's duplicate check: open addressing over w[], 2 * capw slots of
+	 * index + 1 (0 = empty), keyed by the key's hash */
+	uint32_t *widx;
+	/* the connection's transactional view, created on first use (EXEC or
+	 * a multi-key command); reused by every later attempt */
+	struct db_txn *txn;
 };
-
-/* Per-thread transaction for multi_atomic() (its map is the server's only db). */
-static _Thread_local struct kvtxn *atomic_txn;
 
 static struct multi_state *state(struct conn *c)
 {
@@ -74,6 +81,8 @@ static void unwatch(struct multi_state *st)
 {
 	for (size_t i = 0; i < st->nw; i++)
 		mem_free((void *)st->w[i].key);
+	if (st->nw)
+		memset(st->widx, 0, 2 * st->capw * sizeof(*st->widx));
 	st->nw = 0;
 }
 
@@ -88,7 +97,8 @@ void multi_conn_close(struct conn *c)
 	mem_free(st->q);
 	mem_free(st->w);
 	mem_free(st->wx);
-	kvtxn_destroy(&st->txn);
+	mem_free(st->widx);
+	db_txn_destroy(&st->txn);
 	mem_free(st);
 	c->multi = NULL;
 }
@@ -106,8 +116,31 @@ static void exec_cmd(struct cmd_req *r);
 static void discard_cmd(struct cmd_req *r);
 static void watch_cmd(struct cmd_req *r);
 
-static void queue(struct multi_state *st, const struct cmd_def *d, int argc, const char **argv,
-		  const size_t *argl)
+static struct db_txn *txn_of(struct cmd_req *r)
+{
+	struct multi_state *st = state(r->c);
+
+	if (!st->txn)
+		st->txn = db_txn_create(r->db);
+	return st->txn;
+}
+
+/*
+ * Whether a queued command acts only on the keyspace: it names keys, or it
+ * is one of Redis's @keyspace commands without keys (FLUSHALL, DBSIZE, KEYS,
+ * SCAN, RANDOMKEY). Such a command can run again in a new attempt without
+ * anyone noticing. Any other (CONFIG SET, CLIENT KILL, SLOWLOG RESET, ...)
+ * may have effects outside the map, so a transaction holding one runs
+ * exactly once: exclusively from its first attempt. (Harmless ones such as
+ * PING are treated the same: the rule stays one line.)
+ */
+static bool map_only(const struct cmd_def *d)
+{
+	return d->first_key > 0 || (d->acl && strstr(d->acl, "keyspace"));
+}
+
+static void queue(struct multi_state *st, const struct cmd_def *d, size_t idx, int argc,
+		  const char **argv, const size_t *argl)
 {
 	size_t bytes = 0;
 	char *p;
@@ -120,6 +153,7 @@ static void queue(struct multi_state *st, const struct cmd_def *d, int argc, con
 	}
 	struct multi_cmd *m = &st->q[st->n++];
 	m->d = d;
+	m->idx = idx;
 	m->argc = argc;
 	m->redact = 0;
 	m->redact_rest = false;
@@ -135,8 +169,8 @@ static void queue(struct multi_state *st, const struct cmd_def *d, int argc, con
 	}
 }
 
-int multi_intercept(struct conn *c, const struct cmd_def *d, int argc, const char **argv,
-		    const size_t *argl)
+int multi_intercept(struct conn *c, const struct cmd_def *d, size_t idx, int argc,
+		    const char **argv, const size_t *argl)
 {
 	struct multi_state *st = c->multi;
 
@@ -153,7 +187,7 @@ int multi_intercept(struct conn *c, const struct cmd_def *d, int argc, const cha
 		st->failed = true;
 		return 1;
 	}
-	queue(st, d, argc, argv, argl);
+	queue(st, d, idx, argc, argv, argl);
 	reply_simple(c, "QUEUED");
 	return 1;
 }
@@ -187,7 +221,6 @@ static void discard_cmd(struct cmd_req *r)
 static void watch_cmd(struct cmd_req *r)
 {
 	struct multi_state *st = state(r->c);
-	struct kvmap *m = db_map(r->db);
 
 	if (st->active) {
 		reply_error(r->c, "ERR WATCH inside MULTI is not allowed");
@@ -195,31 +228,34 @@ static void watch_cmd(struct cmd_req *r)
 	}
 	for (int i = 1; i < r->argc; i++) {
 		uint64_t h = kvmap_hash(r->argv[i], r->argl[i]);
-		bool dup = false;
+		size_t mask = 2 * st->capw - 1, at;
 
-		for (size_t j = 0; j < st->nw && !dup; j++)
-			dup = st->w[j].hash == h && st->w[j].klen == r->argl[i] &&
-			      memcmp(st->w[j].key, r->argv[i], r->argl[i]) == 0;
-		if (dup)
-			continue;
 		if (st->nw == st->capw) {
 			st->capw = st->capw ? 2 * st->capw : 8;
 			st->w = mem_realloc(st->w, st->capw * sizeof(*st->w));
 			st->wx = mem_realloc(st->wx, st->capw * sizeof(*st->wx));
+			mem_free(st->widx);
+			st->widx = mem_calloc(2 * st->capw, sizeof(*st->widx));
+			mask = 2 * st->capw - 1;
+			for (size_t j = 0; j < st->nw; j++) {
+				for (at = st->w[j].hash & mask; st->widx[at]; at = (at + 1) & mask)
+					;
+				st->widx[at] = (uint32_t)(j + 1);
+			}
 		}
-		/* the entry first (lazy expiry removes a dead one), then the
-		 * stripe: kvmap.h's order for an ABA-safe watch */
-		const struct kv_entry *e =
-		    db_lookup(r->db, r->argv[i], r->argl[i], r->now_ms, NULL, 0);
+		for (at = h & mask; st->widx[at]; at = (at + 1) & mask) {
+			const struct kvtxn_watch *x = &st->w[st->widx[at] - 1];
+			if (x->hash == h && x->klen == r->argl[i] &&
+			    memcmp(x->key, r->argv[i], r->argl[i]) == 0)
+				break;
+		}
+		if (st->widx[at])
+			continue; /* watched already */
 		char *key = mem_alloc(r->argl[i] ? r->argl[i] : 1);
 		memcpy(key, r->argv[i], r->argl[i]);
-		st->w[st->nw] = (struct kvtxn_watch){.key = key,
-						     .klen = r->argl[i],
-						     .hash = h,
-						     .ptr = e,
-						     .stripe = kvmap_stripe(m, h)};
-		st->wx[st->nw].expire_ms = e ? e->expire_ms : 0;
-		st->nw++;
+		db_watch(r->view, key, r->argl[i], r->now_ms, &st->w[st->nw]);
+		st->wx[st->nw].expire_ms = st->w[st->nw].ptr ? st->w[st->nw].ptr->expire_ms : 0;
+		st->widx[at] = (uint32_t)(++st->nw);
 	}
 	reply_ok(r->c);
 }
@@ -237,10 +273,12 @@ static void out_truncate(struct conn *c, size_t pending)
 	c->out.len = c->out.rpos + pending;
 }
 
-static struct cmd_req queued_req(const struct cmd_req *r, const struct multi_cmd *q)
+static struct cmd_req queued_req(const struct cmd_req *r, const struct db_view *v,
+				 const struct multi_cmd *q)
 {
 	struct cmd_req sub = *r;
 
+	sub.view = v;
 	sub.argc = q->argc;
 	sub.argv = q->argv;
 	sub.argl = q->argl;
@@ -250,9 +288,14 @@ static struct cmd_req queued_req(const struct cmd_req *r, const struct multi_cmd
 	return sub;
 }
 
-static void run_queued(struct cmd_req *r, struct multi_cmd *q)
+/* Runs a queued command in view v. A command with effects outside the map
+ * is counted in commandstats at once (it runs exactly once); a map-only one
+ * when its attempt commits (count_committed), since it may run again. */
+static void run_queued(struct cmd_req *r, const struct db_view *v, struct multi_cmd *q)
 {
-	struct cmd_req sub = queued_req(r, q);
+	struct cmd_req sub = queued_req(r, v, q);
+	int64_t start = cmd_now_us();
+	size_t before = buf_pending(&r->c->out);
 
 	sub.redact = 0;
 	sub.redact_rest = false;
@@ -260,6 +303,19 @@ static void run_queued(struct cmd_req *r, struct multi_cmd *q)
 	q->d->proc(&sub);
 	q->redact = sub.redact;
 	q->redact_rest = sub.redact_rest;
+	int64_t end = cmd_now_us();
+	q->usec = end > start ? (uint64_t)(end - start) : 0;
+	q->failed = cmd_reply_failed(r->c, before);
+	if (!map_only(q->d))
+		cmdstat_call(q->idx, q->usec, q->failed);
+}
+
+/* Commandstats of the map-only commands q[from, to) of a committed attempt. */
+static void count_committed(const struct multi_cmd *q, size_t from, size_t to)
+{
+	for (size_t i = from; i < to; i++)
+		if (map_only(q[i].d))
+			cmdstat_call(q[i].idx, q[i].usec, q[i].failed);
 }
 
 bool multi_is_exec(const struct cmd_def *d)
@@ -285,7 +341,7 @@ static void exec_cmd(struct cmd_req *r)
 	size_t head, mark, from = 0;
 	const struct kvtxn_watch *w;
 	size_t nw;
-	unsigned attempts = 0;
+	bool once = false;
 
 	if (!st || !st->active) {
 		reply_error(c, "ERR EXEC without MULTI");
@@ -306,8 +362,9 @@ static void exec_cmd(struct cmd_req *r)
 			return;
 		}
 	}
-	if (!st->txn)
-		st->txn = kvtxn_create(db_map(r->db));
+	txn_of(r);
+	for (size_t i = 0; i < st->n && !once; i++)
+		once = !map_only(st->q[i].d);
 	w = st->w;
 	nw = st->nw;
 	head = buf_pending(&c->out);
@@ -315,12 +372,15 @@ static void exec_cmd(struct cmd_req *r)
 	mark = buf_pending(&c->out);
 	for (;;) {
 		int rc;
+		/* exclusive from the start when a command must run exactly once;
+		 * else after a few conflicts (storage/db.h), so this loop ends */
+		const struct db_view *v = db_txn_begin(st->txn, w, nw, once);
 
-		kvtxn_begin(st->txn, w, nw);
 		for (size_t i = from; i < st->n; i++) {
-			run_queued(r, &st->q[i]);
-			int p = kvtxn_poll(st->txn);
+			run_queued(r, v, &st->q[i]);
+			int p = db_txn_poll(st->txn);
 			if (p > 0) { /* a flush committed everything so far */
+				count_committed(st->q, from, i + 1);
 				from = i + 1;
 				mark = buf_pending(&c->out);
 				w = NULL;
@@ -329,10 +389,11 @@ static void exec_cmd(struct cmd_req *r)
 				break;
 			}
 		}
-		rc = kvtxn_commit(st->txn);
+		rc = db_txn_commit(st->txn);
 		if (rc == 0) {
+			count_committed(st->q, from, st->n);
 			for (size_t i = 0; i < st->n; i++) {
-				struct cmd_req sub = queued_req(r, &st->q[i]);
+				struct cmd_req sub = queued_req(r, r->view, &st->q[i]);
 
 				cmd_feed_monitors(&sub, st->q[i].d);
 			}
@@ -344,40 +405,32 @@ static void exec_cmd(struct cmd_req *r)
 			break;
 		}
 		out_truncate(c, mark);
-		if (++attempts > 16)
-			sched_yield(); /* heavy contention: let the others finish */
 	}
 	conn_set_last_cmd(c, "exec");
 	discard_queue(st);
 	unwatch(st);
 }
 
-void multi_thread_stop(void)
-{
-	if (atomic_txn)
-		kvtxn_destroy(&atomic_txn);
-}
-
 void multi_atomic(struct cmd_req *r, cmd_proc fn)
 {
+	struct cmd_req sub = *r;
+	struct db_txn *t;
 	size_t mark;
-	unsigned attempts = 0;
 
-	if (kvmap_in_txn()) {
+	if (db_in_txn(r->view)) { /* queued in MULTI: EXEC's transaction */
 		fn(r);
 		return;
 	}
-	if (!atomic_txn)
-		atomic_txn = kvtxn_create(db_map(r->db));
+	t = txn_of(r);
 	mark = buf_pending(&r->c->out);
 	for (;;) {
-		kvtxn_begin(atomic_txn, NULL, 0);
-		fn(r);
-		if (kvtxn_commit(atomic_txn) == 0)
+		/* optimistic, then exclusive after a few conflicts (storage/db.h):
+		 * at most DB_TXN_OPTIMISTIC + 1 attempts */
+		sub.view = db_txn_begin(t, NULL, 0, false);
+		fn(&sub);
+		if (db_txn_commit(t) == 0)
 			return;
 		out_truncate(r->c, mark);
-		if (++attempts > 16)
-			sched_yield();
 	}
 }
 

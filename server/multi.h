@@ -10,15 +10,21 @@
  * since WATCH (by any write, expiry, FLUSHALL/FLUSHDB) or has expired.
  *
  * Isolation: EXEC runs the queue as one optimistic transaction (storage/
- * txn.h) — against a private overlay, committed with one multi-word CAS that
- * validates every key it read — and re-runs it, discarding its replies, if
- * another client changed one of those keys meanwhile. So no client sees part
- * of a transaction, and its replies come from one consistent state. A
- * conflict is never visible to the client (only WATCH makes EXEC fail).
- * Limits: commands outside the map (CLIENT, CONFIG SET, ...) inside MULTI
- * run again when EXEC re-runs; SCAN/KEYS/RANDOMKEY read the map directly;
+ * db.h, txn.h) — against a private overlay, committed with one multi-word
+ * CAS that validates every key it read — and re-runs it, discarding its
+ * replies, if another client changed one of those keys meanwhile. So no
+ * client sees part of a transaction, and its replies come from one
+ * consistent state. A conflict is never visible to the client (only WATCH
+ * makes EXEC fail). Re-runs are bounded: after a few failed attempts the
+ * next one runs exclusively (no other client writes to the map meanwhile)
+ * and cannot fail. A queue holding a command with effects outside the map
+ * (CLIENT KILL, CONFIG SET, ... : anything that names no key and is not a
+ * @keyspace command) runs exclusively from the start, so that command runs
+ * exactly once. Limits: SCAN/KEYS/RANDOMKEY read the map directly;
  * a FLUSHALL/FLUSHDB splits the transaction in two atomic halves. Queued
- * commands are not counted in commandstats or the slow log (EXEC is).
+ * commands count in INFO commandstats as in Redis, once each (a map-only
+ * command when its attempt commits, any other when it runs: once), but not
+ * in the slow log (EXEC is).
  *
  * Threads: per-connection state (struct conn.multi), touched only by the
  * thread running the connection; multi_conn_close() frees it.
@@ -38,8 +44,8 @@ extern const struct cmd_def cmd_multi_table[];
 
 /* cmd_dispatch(), once the command passed its checks, when c->multi is set:
  * queues it (1: dispatch must return) or lets it run (0). */
-int multi_intercept(struct conn *c, const struct cmd_def *d, int argc, const char **argv,
-		    const size_t *argl);
+int multi_intercept(struct conn *c, const struct cmd_def *d, size_t idx, int argc,
+		    const char **argv, const size_t *argl);
 
 /* cmd_dispatch()'s rejection paths: an error at queue time aborts EXEC. */
 void multi_flag_error(struct conn *c);
@@ -54,11 +60,9 @@ void multi_exec_abort(struct conn *c, const char *why);
 /* Frees the connection's transaction state (net's close hook). */
 void multi_conn_close(struct conn *c);
 
-/* Runs fn(r) as one isolated transaction (re-run on conflict), or directly
- * when already inside one (a command queued in MULTI). */
+/* Runs fn(r) as one isolated transaction (re-run on conflict) in the
+ * connection's transactional view, or directly when r already runs in one
+ * (a command queued in MULTI). */
 void multi_atomic(struct cmd_req *r, cmd_proc fn);
-/* Frees this worker thread's multi-key commit overlay; call before the thread
- * unregisters from the storage layer. */
-void multi_thread_stop(void);
 
 #endif

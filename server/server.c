@@ -67,7 +67,6 @@ static void on_thread_start(int idx)
 static void on_thread_stop(int idx)
 {
 	(void)idx;
-	multi_thread_stop();
 	kvmap_thread_unregister();
 }
 

@@ -1,12 +1,32 @@
 /*
  * db.h — the keyspace as commands see it: a kvmap plus expiry policy, the
- * memory limit with eviction, and keyspace statistics.
+ * memory limit with eviction, keyspace statistics, and the views through
+ * which commands read and write keys.
+ *
+ * Views. Every read or write of a key goes through a view (struct db_view),
+ * which the command request carries (server/cmd.h: r->view):
+ *  - the plain view (db_plain) acts on the shared map: each call is one
+ *    lock-free step, visible to every other client at once;
+ *  - a transactional view (db_txn_begin) acts on a private overlay
+ *    (storage/txn.h) above the same map: reads record what they saw, writes
+ *    stay private until db_txn_commit() publishes all of them at once — or
+ *    reports a conflict, after which the caller discards what the attempt
+ *    produced (its replies) and runs it again in a new attempt.
+ * The db_* calls behave the same in both (same results, same ownership), so
+ * a command handler is written once and is atomic and isolated when run in
+ * a transactional view. No thread-local state changes what a call means:
+ * only the view argument does. The calls that read the map itself whatever
+ * the view (their results are not validated at commit): db_scan and
+ * db_random (KEYS, SCAN, RANDOMKEY). Collections, scripts and snapshots are
+ * meant to add their views here, behind the same calls.
  *
  * db_lookup() applies lazy expiry: an entry whose expire_ms has passed is
  * removed (if it is still current) and reported missing. Writes go through
  * db_put(), a single compare-and-swap step that commands loop on:
- *   for (;;) { old = db_lookup(..); new = build(old); if (db_put(.., old, new) == 0) break; }
- * so every write is linearizable per key and lock-free.
+ *   for (;;) { old = db_lookup(v, ..); new = build(old); if (db_put(v, old, new) == 0) break; }
+ * so every write is linearizable per key and lock-free (in a transactional
+ * view the step acts on the overlay and cannot lose a race), except that a
+ * plain write waits while an exclusive transaction runs (see below).
  *
  * Active expiry (db_active_expire, from one thread's hz timer) walks the map
  * with a persistent SCAN cursor in bounded, adaptive cycles, as Redis's
@@ -25,7 +45,9 @@
  * With any other policy a lookup makes no store at all.
  *
  * Threads: any registered storage thread (kvmap_thread_register); returned
- * entries are valid until the caller's next quiescent state.
+ * entries are valid until the caller's next quiescent state. The plain view
+ * is shared by every thread; a transaction (struct db_txn) and its view
+ * belong to one thread at a time.
  * db_active_expire: one thread at a time (the hz timer of worker 0).
  * db_check_memory: any thread; one thread evicts at a time, the others go on.
  * Statistics are per-thread relaxed counters (they publish nothing).
@@ -35,8 +57,10 @@
 #define KVSD_DB_H
 
 #include "storage/kvmap.h"
+#include "storage/txn.h"
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /*
@@ -59,6 +83,8 @@
 #define DB_EXPIRE_EFFORT_MAX 10
 
 struct db;
+struct db_view;
+struct db_txn;
 
 struct db *db_create(enum kvmap_backend backend);
 void db_destroy(struct db **db);
@@ -67,24 +93,91 @@ struct kvmap *db_map(struct db *db);
 /* Current time in ms (CLOCK_REALTIME). */
 int64_t db_now_ms(void);
 
+/* ---- views */
+
+/* The plain view of db: the shared map itself. Valid until db_destroy. */
+const struct db_view *db_plain(struct db *db);
+/* Whether v is a transactional view (a command running inside one needs no
+ * transaction of its own). */
+int db_in_txn(const struct db_view *v);
+
 /* Lookup with lazy expiry. *hash (if non-NULL) receives the key's hash.
  * Counts keyspace hits/misses only when count_stats is set (reads, not writes). */
-const struct kv_entry *db_lookup(struct db *db, const void *key, size_t klen, int64_t now_ms,
-				 uint64_t *hash, int count_stats);
+const struct kv_entry *db_lookup(const struct db_view *v, const void *key, size_t klen,
+				 int64_t now_ms, uint64_t *hash, int count_stats);
 
 /*
  * One CAS step: if `old` is NULL, inserts `e` when the key is absent; else
  * replaces `old` by `e` if old is still current. `e` NULL with `old` set
- * deletes old. On success the map owns e, old is retired, and 0 is returned.
+ * deletes old. On success the view owns e, old is retired, and 0 is returned.
  * On -EAGAIN (lost a race) e is still the caller's to retry with or free.
  */
-int db_put(struct db *db, const struct kv_entry *old, struct kv_entry *e);
+int db_put(const struct db_view *v, const struct kv_entry *old, struct kv_entry *e);
 
-/* Number of keys (approximate under concurrent writes), and with a TTL. */
-long long db_size(struct db *db);
+/* Number of keys as the view sees them (approximate under concurrent
+ * writes). */
+long long db_size(const struct db_view *v);
+/* Removes every key; returns how many were removed (in a transactional
+ * view: commits the attempt so far first, see txn.h). */
+long long db_flush(const struct db_view *v);
+/* Keys with a TTL (the whole db). */
 long long db_expires(struct db *db);
-/* Removes every key; returns how many were removed. */
-long long db_flush(struct db *db);
+
+/* SCAN over the map (kvmap_scan), whatever the view: a transaction's own
+ * writes are not seen and what is visited is not validated at commit. */
+uint64_t db_scan(const struct db_view *v, uint64_t cursor, size_t count, kvmap_visit_fn fn,
+		 void *arg);
+/* A random entry of the map (kvmap_random), whatever the view; NULL if empty. */
+const struct kv_entry *db_random(const struct db_view *v, uint64_t rnd);
+
+/* WATCH: records key's current entry (after lazy expiry) and its stripe, in
+ * that order (kvmap.h), into *w (w->key is set to key: the caller keeps the
+ * bytes alive until the transaction ends). Plain view. */
+void db_watch(const struct db_view *v, const char *key, size_t klen, int64_t now_ms,
+	      struct kvtxn_watch *w);
+
+/* ---- transactions: a reusable transactional view (one thread at a time)
+ *
+ *   t = db_txn_create(db);
+ *   do {
+ *           v = db_txn_begin(t, watches, n, exclusive);  // an empty overlay
+ *           ... run the commands against v ...  (db_txn_poll after each)
+ *           rc = db_txn_commit(t);           // 0, -EAGAIN (run again), -ESTALE
+ *   } while (rc == -EAGAIN);
+ *
+ * Attempts are optimistic (lock-free; a conflict makes the commit answer
+ * -EAGAIN) until DB_TXN_OPTIMISTIC of them failed in a row; the next one
+ * runs exclusively: no other thread writes to the map until its commit,
+ * which therefore cannot fail (db.c, "Exclusive transactions"). Pass
+ * exclusive = true to run exclusively from the first attempt: for a
+ * transaction that must run exactly once (commands with effects outside the
+ * map). So the loop above ends after at most DB_TXN_OPTIMISTIC + 1
+ * attempts; waiting exclusive transactions are served in FIFO order.
+ * db_txn_begin may announce a quiescent state and wait: call it holding no
+ * entry pointer. Between begin and commit the thread stays inside its epoch
+ * section, and an exclusive attempt must not use the plain view (its own
+ * writes would wait for itself).
+ */
+#define DB_TXN_OPTIMISTIC 8
+
+/* Write brackets: code that writes db_map(db) directly, not through a view
+ * (the db layer's expiry and eviction do; tests may), brackets each write
+ * with these, so that it waits while an exclusive transaction runs and that
+ * transaction never overlaps it (db.c, "Exclusive transactions"). The
+ * caller may hold entries while it waits. Never inside an exclusive attempt. */
+void db_write_enter(struct db *db);
+void db_write_exit(struct db *db);
+
+struct db_txn *db_txn_create(struct db *db);
+void db_txn_destroy(struct db_txn **t);
+const struct db_view *db_txn_begin(struct db_txn *t, const struct kvtxn_watch *w, size_t nw,
+				   bool exclusive);
+/* kvtxn_commit(): 0, -EAGAIN or -ESTALE; an exclusive attempt never
+ * answers -EAGAIN. */
+int db_txn_commit(struct db_txn *t);
+/* kvtxn_poll(): after each command, 1 if a flush committed the attempt so
+ * far, a negative commit code if that failed, else 0. */
+int db_txn_poll(struct db_txn *t);
 
 struct db_stats {
 	uint64_t hits, misses, expired_keys, evicted_keys;
@@ -93,6 +186,9 @@ struct db_stats {
 	double expired_stale_perc;
 	uint64_t expired_time_cap_reached, expire_cycle_us, expire_cycles;
 	long long avg_ttl_ms; /* running average TTL of sampled keys with one */
+	/* transactions: optimistic attempts that failed on a conflict, and
+	 * attempts run exclusively (db.c, "Exclusive transactions") */
+	uint64_t txn_conflicts, txn_exclusive;
 };
 void db_get_stats(struct db *db, struct db_stats *s);
 void db_reset_stats(struct db *db);
@@ -144,7 +240,8 @@ int db_check_memory(struct db *db, int64_t now_ms);
 void db_cron(struct db *db, int64_t now_ms);
 
 /* Bytes a key accounts for (entry allocation plus its slot in the map), or -1
- * when it does not exist (MEMORY USAGE). */
-long long db_key_memory(struct db *db, const void *key, size_t klen, int64_t now_ms);
+ * when it does not exist in the view (MEMORY USAGE; no lazy expiry, no
+ * statistics). */
+long long db_key_memory(const struct db_view *v, const void *key, size_t klen, int64_t now_ms);
 
 #endif

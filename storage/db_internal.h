@@ -25,6 +25,7 @@
 #include "concurrency/util.h"
 #include "storage/db.h"
 
+#include <stdalign.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -35,6 +36,11 @@ struct db_slot {
 	/* single writer (the slot's thread); summed by INFO: relaxed statistics */
 	_Atomic int64_t expires;
 	_Atomic uint64_t hits, misses, expired, evicted;
+	_Atomic uint64_t txn_conflicts, txn_exclusive; /* failed attempts, exclusive runs */
+	/* map writes in progress by the slot's threads (db.c, "Exclusive
+	 * transactions"): each thread adds 1 around a write, seq_cst; an
+	 * exclusive transaction waits for 0 after closing the gate */
+	_Atomic uint32_t writers;
 } KV_ALIGNED;
 
 #define DB_LRU_UNIT_MS 100
@@ -57,8 +63,19 @@ struct db_evcand {
 	char *key;
 };
 
+/* A view (db.h): the plain one is db->plain; a transaction's is in its
+ * struct db_txn. Immutable while in use. */
+struct db_view {
+	struct db *db;
+	struct kvtxn *txn; /* NULL: the plain keyspace */
+	/* the transaction holds the exclusive gate (db.c): its writes, which
+	 * are the only ones, need no write bracket */
+	bool exclusive;
+};
+
 struct db {
 	struct kvmap *map;
+	struct db_view plain; /* {this db, NULL} */
 	struct db_slot slots[DB_SLOTS];
 
 	/* ---- memory limit: written by db_set_memory_policy (any thread), read
@@ -82,6 +99,16 @@ struct db {
 	_Atomic int evict_failed;	  /* relaxed: last eviction found nothing to evict */
 	struct db_evcand pool[DB_EVPOOL]; /* under `evicting` */
 	uint64_t rnd;			  /* under `evicting` */
+
+	/* ---- exclusive transactions (db.c). gate: 1 while one runs; set
+	 * (seq_cst) by the holder of the current ticket, read by every map
+	 * writer (seq_cst, the Dekker pair with slots[].writers). Tickets make
+	 * the holders FIFO: excl_next is taken (relaxed RMW, only distinctness
+	 * matters) by a contender, excl_serving advanced (release) by the
+	 * holder leaving, acquire-loaded by the next one. */
+	alignas(KV_CACHELINE) _Atomic int gate;
+	alignas(KV_CACHELINE) _Atomic uint32_t excl_next;
+	_Atomic uint32_t excl_serving;
 
 	/* ---- active expiry: fields below only touched by the expiring thread,
 	 * except the statistics, which INFO reads relaxed */
@@ -116,6 +143,11 @@ static inline void db_count_expires(struct db *db, int64_t d)
 
 /* Monotonic microseconds (cycle budgets). */
 int64_t db_mono_us(void);
+
+/* db_write_enter (db.h) that does not wait: false (and not entered) while
+ * an exclusive transaction runs. For writes that can be skipped: lazy and
+ * active expiry. */
+bool db_write_try(struct db *db);
 
 /* ---- side table accessors (evict.c) */
 

@@ -151,7 +151,7 @@ static bool policy_volatile(int p)
  * (64 bytes a key), at least the keys present, within [2^16, 2^24]. */
 static int touch_bits(struct db *db, long long maxmemory)
 {
-	size_t want = (size_t)db_size(db);
+	size_t want = (size_t)db_size(&db->plain);
 	int bits = TOUCH_MIN_BITS;
 
 	if (maxmemory > 0 && (size_t)(maxmemory / 64) > want)
@@ -421,6 +421,7 @@ int db_check_memory(struct db *db, int64_t now_ms)
 	samples = atomic_load_explicit(&db->samples, memory_order_relaxed);
 	excess = used - max;
 	start = db_mono_us();
+	db_write_enter(db); /* waits while an exclusive transaction runs */
 	while (freed < excess) {
 		size_t sz = evict_one(db, policy, samples, now_ms);
 
@@ -430,6 +431,7 @@ int db_check_memory(struct db *db, int64_t now_ms)
 		if ((++n & 15) == 0 && db_mono_us() - start > EVICT_TIME_LIMIT_US)
 			break;
 	}
+	db_write_exit(db);
 	/* relaxed: statistic that gates eviction (see used_estimate) */
 	atomic_fetch_sub_explicit(&db->used_est, freed, memory_order_relaxed);
 	atomic_store_explicit(&db->evict_failed, freed == 0, memory_order_relaxed);

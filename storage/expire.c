@@ -112,7 +112,7 @@ void db_active_expire(struct db *db, int hz, int effort)
 	stale = (uint64_t)(10 - (effort - 1));
 	budget_us = 1000000 / hz * (25 + 2 * (effort - 1)) / 100;
 	batch = db->scan_batch ? db->scan_batch : keys_per_loop;
-	size = (size_t)db_size(db);
+	size = (size_t)db_size(&db->plain);
 
 	for (;;) {
 		size_t loop_ttl = 0, loop_visited = 0, loop_exp = 0;
@@ -125,6 +125,10 @@ void db_active_expire(struct db *db, int hz, int effort)
 			x->ttl_sum = 0;
 			db->expire_cursor =
 			    kvmap_scan(db->map, db->expire_cursor, batch, expire_visit, x);
+			/* an exclusive transaction runs: its keys stay as they
+			 * are; lookups still see them expired */
+			if (x->nexp && !db_write_try(db))
+				x->nexp = 0;
 			for (size_t i = 0; i < x->nexp; i++) {
 				if (kvmap_remove(db->map, x->exp[i]) == 0) {
 					db_count(&db_my_slot(db)->expired, 1);
@@ -132,6 +136,8 @@ void db_active_expire(struct db *db, int hz, int effort)
 					loop_exp++;
 				}
 			}
+			if (x->nexp)
+				db_write_exit(db);
 			if (!avg_ttl_restart(db) && x->with_ttl > x->nexp) {
 				long long avg = x->ttl_sum / (long long)(x->with_ttl - x->nexp);
 				long long old =

@@ -11,10 +11,10 @@
  * load and a compare when no grace period is pending, so driving the idle
  * one costs next to nothing and either backend can be used at any time.
  *
- * Transactions: while a thread runs inside a transaction overlay (txn.c sets
- * kvtxn_self), get/insert/set/replace/remove/clear are routed to it; the
- * check is one thread-local load per call. Stripes (kvmap.h): for a backend
- * that does not bump them itself (cds_lfht), the write wrappers here do, and
+ * Every call acts on the map itself: transactions are an overlay above it
+ * (txn.h), reached through the db layer's transactional view (db.h), and
+ * this file knows nothing of them. Stripes (kvmap.h): for a backend that does
+ * not bump them itself (cds_lfht), the write wrappers here do, and
  * kvmap_mwcas falls back to validate-then-apply under a process-wide mutex.
  *
  * Counters are sharded by thread (registration order modulo KVMAP_SHARDS),
@@ -241,7 +241,7 @@ int64_t kvmap_pending_bytes(void)
 
 size_t kvmap_count(const struct kvmap *m)
 {
-	int64_t sum = kvtxn_self ? kvtxn_count_delta(kvtxn_self) : 0;
+	int64_t sum = 0;
 
 	for (unsigned i = 0; i < KVMAP_SHARDS; i++)
 		/* relaxed: approximate by contract; exact when writers are quiescent */
@@ -270,13 +270,6 @@ void kvmap_base_free(struct kvmap *m)
 {
 	free((void *)m->stripes);
 	free(m);
-}
-
-_Thread_local struct kvtxn *kvtxn_self;
-
-int kvmap_in_txn(void)
-{
-	return kvtxn_self != NULL;
 }
 
 uint64_t kvmap_stripe(struct kvmap *m, uint64_t hash)
@@ -361,15 +354,35 @@ const char *kvmap_backend_name(const struct kvmap *m)
 
 const struct kv_entry *kvmap_get(struct kvmap *m, const void *key, size_t klen, uint64_t hash)
 {
-	if (kv_unlikely(kvtxn_self != NULL))
-		return kvtxn_get(kvtxn_self, key, klen, hash);
 	return m->ops->get(m, key, klen, hash);
+}
+
+/* The witness of absence on a backend that has none (kvmap.h). */
+#define KVMAP_NO_WITNESS 1
+
+const struct kv_entry *kvmap_get_witness(struct kvmap *m, const void *key, size_t klen,
+					 uint64_t hash, uintptr_t *witness)
+{
+	if (m->ops->get_witness)
+		return m->ops->get_witness(m, key, klen, hash, witness);
+	*witness = KVMAP_NO_WITNESS;
+	return m->ops->get(m, key, klen, hash);
+}
+
+int kvmap_unchanged(struct kvmap *m, const void *key, size_t klen, uint64_t hash,
+		    const struct kv_entry *e, uintptr_t witness)
+{
+	uintptr_t now;
+
+	if (m->ops->unchanged)
+		return m->ops->unchanged(m, key, klen, hash, e, witness);
+	if (kvmap_get_witness(m, key, klen, hash, &now) != e)
+		return 0;
+	return e != NULL || (witness != 0 && now == witness);
 }
 
 int kvmap_insert(struct kvmap *m, struct kv_entry *e, const struct kv_entry **existing)
 {
-	if (kv_unlikely(kvtxn_self != NULL))
-		return kvtxn_insert(kvtxn_self, e, existing);
 	if (m->ops->bumps_stripes)
 		return m->ops->insert(m, e, existing);
 	/* cds_lfht: bump only if it inserted (a failed SETNX touches nothing);
@@ -382,24 +395,18 @@ int kvmap_insert(struct kvmap *m, struct kv_entry *e, const struct kv_entry **ex
 
 int kvmap_set(struct kvmap *m, struct kv_entry *e)
 {
-	if (kv_unlikely(kvtxn_self != NULL))
-		return kvtxn_set(kvtxn_self, e);
 	wrapper_bump(m, e);
 	return m->ops->set(m, e);
 }
 
 int kvmap_replace(struct kvmap *m, const struct kv_entry *expected, struct kv_entry *e)
 {
-	if (kv_unlikely(kvtxn_self != NULL))
-		return kvtxn_replace(kvtxn_self, expected, e);
 	wrapper_bump(m, expected);
 	return m->ops->replace(m, expected, e);
 }
 
 int kvmap_remove(struct kvmap *m, const struct kv_entry *expected)
 {
-	if (kv_unlikely(kvtxn_self != NULL))
-		return kvtxn_remove(kvtxn_self, expected);
 	wrapper_bump(m, expected);
 	return m->ops->remove(m, expected);
 }
@@ -411,8 +418,6 @@ static void bump_visit(const struct kv_entry *e, void *arg)
 
 size_t kvmap_clear(struct kvmap *m)
 {
-	if (kv_unlikely(kvtxn_self != NULL))
-		return kvtxn_clear(kvtxn_self);
 	if (!m->ops->bumps_stripes) {
 		/* touch every present key's stripe first (WATCH); keys inserted
 		 * meanwhile bump their own */

@@ -138,6 +138,33 @@ const char *kvmap_backend_name(const struct kvmap *m);
  * Expired entries are returned too: expiry is the caller's policy. */
 const struct kv_entry *kvmap_get(struct kvmap *m, const void *key, size_t klen, uint64_t hash);
 
+/*
+ * Validated reads (a read-only transaction's commit, txn.h). kvmap_get_witness
+ * is kvmap_get that also returns a witness of its answer; kvmap_unchanged
+ * repeats the lookup and returns 1 if it gives the same answer with the same
+ * witness. Then the key held that answer during the whole interval between
+ * the two lookups (taken inside one epoch section), so reads of several keys
+ * that all pass kvmap_unchanged, each checked after every first read, saw
+ * one state: the state at the last first read.
+ * Why it holds on kvsd's map: an entry, once replaced or removed, never
+ * becomes current again (entries are immutable and retired), so an equal
+ * pointer cannot be an ABA. The witness is the address of the slot where
+ * the lookup's probe ended: the entry's (kvmap_unchanged first checks that
+ * it still holds the entry, unflagged: one load), or for an absent key —
+ * the one case where the answer (NULL) can recur — a NULL slot, or one
+ * claimed by an undecided MWCAS.
+ * Slots never return to NULL and every insert of the key claims the first
+ * NULL slot of its probe sequence, so while that slot is still the end of
+ * the probe, in the same table, no insert of the key can have happened.
+ * The cds_lfht backend offers no witness for absence (a constant): there,
+ * as for its MWCAS, multi-key reads are atomic only against each other.
+ * Witness 0 means "unknown": kvmap_unchanged then fails for an absent key.
+ */
+const struct kv_entry *kvmap_get_witness(struct kvmap *m, const void *key, size_t klen,
+					 uint64_t hash, uintptr_t *witness);
+int kvmap_unchanged(struct kvmap *m, const void *key, size_t klen, uint64_t hash,
+		    const struct kv_entry *e, uintptr_t witness);
+
 /* Publishes e if no entry with its key exists: 0. Otherwise -EEXIST, e is not
  * taken, and *existing (if non-NULL) is the current entry. */
 int kvmap_insert(struct kvmap *m, struct kv_entry *e, const struct kv_entry **existing);
@@ -254,8 +281,5 @@ int kvmap_mwcas(struct kvmap *m, struct kvmap_mw *items, size_t n,
 
 /* The stripe counter of hash (acquire: read it after reading the entry). */
 uint64_t kvmap_stripe(struct kvmap *m, uint64_t hash);
-
-/* Whether this thread is executing inside a transaction overlay (txn.h). */
-int kvmap_in_txn(void);
 
 #endif

@@ -38,6 +38,12 @@ struct kvmap_ops {
 	struct kvmap *(*create)(size_t initial_buckets);
 	void (*destroy)(struct kvmap *m);
 	const struct kv_entry *(*get)(struct kvmap *m, const void *key, size_t klen, uint64_t hash);
+	/* kvmap_get_witness and kvmap_unchanged (kvmap.h); NULL: get, and
+	 * absence has no witness */
+	const struct kv_entry *(*get_witness)(struct kvmap *m, const void *key, size_t klen,
+					      uint64_t hash, uintptr_t *witness);
+	int (*unchanged)(struct kvmap *m, const void *key, size_t klen, uint64_t hash,
+			 const struct kv_entry *e, uintptr_t witness);
 	int (*insert)(struct kvmap *m, struct kv_entry *e, const struct kv_entry **existing);
 	int (*set)(struct kvmap *m, struct kv_entry *e);
 	int (*replace)(struct kvmap *m, const struct kv_entry *expected, struct kv_entry *e);
@@ -77,22 +83,6 @@ static inline void kvmap_stripe_bump(struct kvmap *m, uint64_t hash)
 	 * which carries it to whoever acquires the new word */
 	atomic_fetch_add_explicit(&m->stripes[kvmap_stripe_idx(hash)], 1, memory_order_relaxed);
 }
-
-/*
- * Transaction overlay (txn.c): while kvtxn_self is set on a thread, the
- * public kvmap calls of that thread act on the transaction's private
- * overlay instead of the map (reads go through it to the map and are
- * recorded for validation at commit).
- */
-struct kvtxn;
-extern _Thread_local struct kvtxn *kvtxn_self;
-const struct kv_entry *kvtxn_get(struct kvtxn *t, const void *key, size_t klen, uint64_t h);
-int kvtxn_insert(struct kvtxn *t, struct kv_entry *e, const struct kv_entry **existing);
-int kvtxn_set(struct kvtxn *t, struct kv_entry *e);
-int kvtxn_replace(struct kvtxn *t, const struct kv_entry *expected, struct kv_entry *e);
-int kvtxn_remove(struct kvtxn *t, const struct kv_entry *expected);
-size_t kvtxn_clear(struct kvtxn *t);
-int64_t kvtxn_count_delta(struct kvtxn *t);
 
 extern const struct kvmap_ops kvmap_urcu_ops;
 extern const struct kvmap_ops kvmap_kvsd_ops;

@@ -405,9 +405,12 @@ static size_t target_buckets(size_t live)
 
 /* ---- lookup. */
 
-/* The live entry for key in t, or NULL; *frozen is set if a FROZEN slot was read. */
+/* The live entry for key in t, or NULL; *frozen is set if a FROZEN slot was
+ * read; *end is the slot where the probe ended (kvmap_unchanged): the
+ * entry's, or the one that ended the sequence (NULL if it ran through the
+ * whole table). */
 static const struct kv_entry *table_find(const struct kvsd_table *t, const void *key, size_t klen,
-					 uint64_t h, bool *frozen)
+					 uint64_t h, bool *frozen, const void **end)
 {
 	uint64_t tag = h >> W_TAGSHIFT;
 	size_t idx = h & t->mask;
@@ -425,33 +428,68 @@ static const struct kv_entry *table_find(const struct kvsd_table *t, const void 
 					continue;  /* another key's, whatever its outcome */
 				w = mw_resolve(w); /* read around: old or new */
 			}
-			if (!(w & W_PTR))
+			if (!(w & W_PTR)) {
+				*end = &b->s[i];
 				return NULL; /* NULL (frozen or not): end of the sequence */
+			}
 			if ((w & W_TOMB) || (w >> W_TAGSHIFT) != tag)
 				continue;
 			const struct kv_entry *e = w_entry(w);
-			if (key_eq(e, key, klen))
+			if (key_eq(e, key, klen)) {
+				*end = &b->s[i];
 				return e;
+			}
 		}
 	}
+	*end = NULL;
 	return NULL;
 }
 
-static const struct kv_entry *kvsd_get(struct kvmap *m, const void *key, size_t klen, uint64_t h)
+static const struct kv_entry *kvsd_get_witness(struct kvmap *m, const void *key, size_t klen,
+					       uint64_t h, uintptr_t *witness)
 {
 	/* acquire: pairs with the release CAS that installed the table */
 	struct kvsd_table *t = atomic_load_explicit(&kvsd_map(m)->cur, memory_order_acquire);
 
 	for (;;) {
 		bool frozen = false;
-		const struct kv_entry *e = table_find(t, key, klen, h, &frozen);
+		const void *end = NULL;
+		const struct kv_entry *e = table_find(t, key, klen, h, &frozen, &end);
 		/* acquire: pairs with the release store of done after the last
 		 * copy; 0 means nothing was written to next yet */
-		if (!frozen || !atomic_load_explicit(&t->done, memory_order_acquire))
+		if (!frozen || !atomic_load_explicit(&t->done, memory_order_acquire)) {
+			/* a slot address names its table: t cannot be freed and
+			 * reused while the caller's epoch section lasts */
+			*witness = (uintptr_t)end;
 			return e;
+		}
 		/* acquire: the new table's slots as the copiers left them */
 		t = atomic_load_explicit(&t->next, memory_order_acquire);
 	}
+}
+
+/* kvmap_unchanged: a present entry still in the slot where it was found,
+ * with no flag (not frozen by a migration, no MWCAS installed), is still
+ * current: one load instead of a lookup. Anything else: a lookup. */
+static int kvsd_unchanged(struct kvmap *m, const void *key, size_t klen, uint64_t h,
+			  const struct kv_entry *e, uintptr_t witness)
+{
+	uintptr_t now;
+
+	/* acquire: as a lookup's load of the slot */
+	if (e && witness &&
+	    atomic_load_explicit((_Atomic uint64_t *)witness, memory_order_acquire) == w_make(h, e))
+		return 1;
+	if (kvsd_get_witness(m, key, klen, h, &now) != e)
+		return 0;
+	return e != NULL || (witness != 0 && now == witness);
+}
+
+static const struct kv_entry *kvsd_get(struct kvmap *m, const void *key, size_t klen, uint64_t h)
+{
+	uintptr_t witness;
+
+	return kvsd_get_witness(m, key, klen, h, &witness);
 }
 
 /* ---- migration. */
@@ -1151,21 +1189,126 @@ static void mw_help(struct mw_desc *d)
 	}
 }
 
-static int mw_by_addr(const void *a, const void *b)
-{
-	uintptr_t x = (uintptr_t)((const struct mw_slot *)a)->addr;
-	uintptr_t y = (uintptr_t)((const struct mw_slot *)b)->addr;
+/*
+ * Sorts d's slots by address (the install order). Every slot lies in one
+ * table, so an address is the table's base plus 8 * slot number: a large
+ * MWCAS (an MSET of 100k keys) sorts its slot numbers with an LSD radix sort
+ * in O(n) passes of 11 bits, then permutes the records; a small one uses
+ * insertion sort.
+ */
+struct mw_rank {
+	uint64_t slot; /* slot number in the table */
+	size_t i;      /* index in d->s */
+};
 
-	return x < y ? -1 : x > y;
+static void mw_sort(struct mw_desc *d, const struct kvsd_table *t)
+{
+	size_t n = d->n;
+
+	if (n < 32) {
+		for (size_t i = 1; i < n; i++) {
+			struct mw_slot x = d->s[i];
+			size_t j = i;
+			for (; j > 0 && d->s[j - 1].addr > x.addr; j--)
+				d->s[j] = d->s[j - 1];
+			d->s[j] = x;
+		}
+		return;
+	}
+	struct mw_rank *a = mem_alloc(2 * n * sizeof(*a)), *b = a + n;
+	struct mw_slot *copy = mem_alloc(n * sizeof(*copy));
+	uint64_t base = (uint64_t)(uintptr_t)&t->b[0].s[0];
+	uint64_t top = t_slots(t);
+
+	for (size_t i = 0; i < n; i++)
+		a[i] = (struct mw_rank){((uint64_t)(uintptr_t)d->s[i].addr - base) / 8, i};
+	for (unsigned shift = 0; shift == 0 || (top >> shift) != 0; shift += 11) {
+		size_t count[2048 + 1] = {0};
+		for (size_t i = 0; i < n; i++)
+			count[((a[i].slot >> shift) & 2047) + 1]++;
+		for (size_t k = 1; k <= 2048; k++)
+			count[k] += count[k - 1];
+		for (size_t i = 0; i < n; i++)
+			b[count[(a[i].slot >> shift) & 2047]++] = a[i];
+		struct mw_rank *x = a;
+		a = b;
+		b = x;
+	}
+	memcpy(copy, d->s, n * sizeof(*copy));
+	for (size_t i = 0; i < n; i++)
+		d->s[i] = copy[a[i].i];
+	mem_free(a < b ? a : b); /* the allocation starts at the lower one */
+	mem_free(copy);
+}
+
+/*
+ * The NULL slots an MWCAS attempt claims for its absent keys: an open
+ * addressing set of slot addresses, so that locating n items costs O(n)
+ * expected and not O(n^2) (each NULL slot met is checked against the claims
+ * of the earlier items). Private to the attempt.
+ */
+struct mw_claims {
+	uintptr_t *a; /* 0 = empty */
+	size_t mask;
+	uintptr_t small[64];
+};
+
+static void claims_init(struct mw_claims *c, size_t nabsent)
+{
+	size_t cap = 64;
+
+	while (cap < 2 * nabsent)
+		cap <<= 1;
+	c->a = cap == 64 ? c->small : mem_alloc(cap * sizeof(*c->a));
+	c->mask = cap - 1;
+	memset(c->a, 0, cap * sizeof(*c->a));
+}
+
+static void claims_reset(struct mw_claims *c)
+{
+	memset(c->a, 0, (c->mask + 1) * sizeof(*c->a));
+}
+
+static void claims_free(struct mw_claims *c)
+{
+	if (c->a != c->small)
+		mem_free(c->a);
+}
+
+static inline size_t claims_at(const struct mw_claims *c, uintptr_t a)
+{
+	return (size_t)(((uint64_t)a >> 3) * 0x9e3779b97f4a7c15ULL >> 32) & c->mask;
+}
+
+static bool claims_has(const struct mw_claims *c, const void *addr)
+{
+	uintptr_t a = (uintptr_t)addr;
+
+	for (size_t i = claims_at(c, a);; i = (i + 1) & c->mask) {
+		if (c->a[i] == a)
+			return true;
+		if (c->a[i] == 0)
+			return false;
+	}
+}
+
+static void claims_add(struct mw_claims *c, const void *addr)
+{
+	uintptr_t a = (uintptr_t)addr;
+	size_t i = claims_at(c, a);
+
+	while (c->a[i] != 0)
+		i = (i + 1) & c->mask;
+	c->a[i] = a;
 }
 
 /*
  * Locates item it in t and fills ms. 0; -EAGAIN: the key does not hold
- * it->old; -ESTALE: met a frozen slot; -ENOSPC: no NULL slot. `claimed`
- * (the first k slots of d) are NULL slots earlier items already claim.
+ * it->old; -ESTALE: met a frozen slot; -ENOSPC: no NULL slot. `claims` holds
+ * the NULL slots earlier items of the attempt claim; a claim is added.
  */
 static int mw_locate(struct kvsd_table *t, const struct kvmap_mw *it, struct mw_slot *ms,
-		     const struct mw_slot *claimed, size_t k)
+		     struct mw_claims *claims)
 {
 	uint64_t h = it->hash, tag = h >> W_TAGSHIFT;
 	size_t idx = h & t->mask;
@@ -1183,15 +1326,13 @@ static int mw_locate(struct kvsd_table *t, const struct kvmap_mw *it, struct mw_
 			if (w & W_FROZEN)
 				return -ESTALE;
 			if (w == 0) {
-				bool taken = false;
-				for (size_t j = 0; j < k && !taken; j++)
-					taken = claimed[j].addr == &b->s[i];
-				if (taken)
-					continue;
 				if (it->old)
 					return -EAGAIN; /* the key is gone */
+				if (claims_has(claims, &b->s[i]))
+					continue;
 				ms->addr = &b->s[i];
 				ms->oldw = 0;
+				claims_add(claims, ms->addr);
 				return 0;
 			}
 			if ((w & W_TOMB) || (w >> W_TAGSHIFT) != tag)
@@ -1208,18 +1349,49 @@ static int mw_locate(struct kvsd_table *t, const struct kvmap_mw *it, struct mw_
 	return -ENOSPC;
 }
 
+/*
+ * The owner's side of an MWCAS. The new keys it may insert are counted once,
+ * before the first attempt ("Sizing the target": before any install can
+ * publish a descriptor), and stay counted across attempts, so that every
+ * sizer — a grow started by anyone, and the shrink check of the hz cron —
+ * makes room for them while the attempt locates its slots. (Counting them
+ * only just before the installs let a cron shrink the table sized for a
+ * large MSET while its slots were being located; each retry then grew it
+ * again and the two never converged.) A table without room for the new keys
+ * at the 3/4 load bound is grown before locating, not probed until full.
+ */
 static int kvsd_mwcas(struct kvmap *m, struct kvmap_mw *items, size_t n,
 		      const struct kvmap_mw_watch *watch, size_t nwatch)
 {
 	struct kvsd_map *km = kvsd_map(m);
 	size_t bytes = sizeof(struct mw_desc) + n * sizeof(struct mw_slot) +
 		       nwatch * sizeof(struct kvmap_mw_watch);
+	int64_t ins = 0;
+	size_t nabsent = 0;
+	struct mw_claims claims;
+	int rc;
 
+	for (size_t i = 0; i < n; i++) {
+		ins += items[i].write && !items[i].old && items[i].neww;
+		nabsent += !items[i].old;
+	}
+	if (ins)
+		count_add_sc(m, ins); /* before the first install publishes a descriptor */
+	claims_init(&claims, nabsent);
 	for (;;) {
 		struct kvsd_table *t = writable_table(km);
-		struct mw_desc *d = mem_alloc(bytes);
-		int rc = 0;
+		struct mw_desc *d;
 
+		/* relaxed: the load statistic, as in note_claim() */
+		if (nabsent &&
+		    (atomic_load_explicit(&t->used, memory_order_relaxed) + nabsent) * 4 >=
+			t_slots(t) * 3) {
+			size_t nb = target_buckets(kvmap_count(m) + nabsent - (size_t)ins);
+			start_migration(km, t, nb > t->mask + 1 ? nb : 2 * (t->mask + 1));
+			continue;
+		}
+		d = mem_alloc(bytes);
+		rc = 0;
 		/* relaxed: d is published by the release CAS of its first install */
 		atomic_store_explicit(&d->status, MW_UNDECIDED, memory_order_relaxed);
 		d->m = m;
@@ -1230,12 +1402,14 @@ static int kvsd_mwcas(struct kvmap *m, struct kvmap_mw *items, size_t n,
 		d->watch = (struct kvmap_mw_watch *)(void *)&d->s[n];
 		if (nwatch)
 			memcpy(d->watch, watch, nwatch * sizeof(*watch));
+		if (nabsent)
+			claims_reset(&claims);
 		for (size_t i = 0; i < n && rc == 0; i++) {
 			const struct kvmap_mw *it = &items[i];
 			struct mw_slot *ms = &d->s[i];
 			uint64_t ghostw = w_make(it->hash, &ghost) | W_TOMB;
 
-			rc = mw_locate(t, it, ms, d->s, i);
+			rc = mw_locate(t, it, ms, &claims);
 			if (rc != 0)
 				break;
 			ms->d = d;
@@ -1252,34 +1426,25 @@ static int kvsd_mwcas(struct kvmap *m, struct kvmap_mw *items, size_t n,
 		if (rc != 0) {
 			mem_free(d); /* never published */
 			if (rc == -EAGAIN)
-				return -EAGAIN;
-			if (rc == -ENOSPC)
+				break;
+			if (rc == -ENOSPC) {
+				size_t nb = target_buckets(kvmap_count(m));
 				start_migration(km, t,
-						target_buckets(kvmap_count(m) + n) >
-							2 * (t->mask + 1)
-						    ? target_buckets(kvmap_count(m) + n)
-						    : 2 * (t->mask + 1));
-			else
+						nb > 2 * (t->mask + 1) ? nb : 2 * (t->mask + 1));
+			} else {
 				help(km, t);
+			}
 			continue;
 		}
-		qsort(d->s, n, sizeof(d->s[0]), mw_by_addr);
-		/* Count the inserts before they can be committed, so that a
-		 * migration sized meanwhile (grow or shrink) makes room for them;
-		 * taken back if the MWCAS fails. */
-		int64_t ins = 0;
-		for (size_t i = 0; i < n; i++)
-			ins += items[i].write && !items[i].old && items[i].neww;
-		if (ins)
-			count_add_sc(m, ins); /* before the first install publishes d */
+		mw_sort(d, t);
 		mw_help(d);
 		/* acquire: pairs with the decision; the outcome is final */
 		int st = atomic_load_explicit(&d->status, memory_order_acquire);
-		size_t claims = 0;
+		size_t claimed = 0;
 		for (size_t i = 0; i < n; i++)
-			claims += d->s[i].oldw == 0;
+			claimed += d->s[i].oldw == 0;
 		kvmap_retire(d, bytes, mw_free); /* helpers may still hold it */
-		for (size_t i = 0; i < claims; i++)
+		for (size_t i = 0; i < claimed; i++)
 			note_claim(km, t, 0);
 		if (st == MW_SUCCEEDED) {
 			int64_t delta = 0;
@@ -1293,17 +1458,21 @@ static int kvsd_mwcas(struct kvmap *m, struct kvmap_mw *items, size_t n,
 			}
 			if (delta)
 				kvmap_count_add(m, delta);
+			claims_free(&claims);
 			return 0;
 		}
-		if (ins)
-			kvmap_count_add(m, -ins);
+		rc = -EAGAIN;
 		/* relaxed: a migration started under us is a reason to retry
 		 * here; help() synchronises with it itself */
 		if (!atomic_load_explicit(&t->sealed, memory_order_relaxed))
-			return -EAGAIN;
+			break;
 		help(km, t);
 		/* the keys may still hold the expected entries in the new table */
 	}
+	if (ins)
+		kvmap_count_add(m, -ins);
+	claims_free(&claims);
+	return rc;
 }
 
 /* ---- lifecycle. */
@@ -1383,6 +1552,8 @@ const struct kvmap_ops kvmap_kvsd_ops = {
     .create = kvsd_create,
     .destroy = kvsd_destroy,
     .get = kvsd_get,
+    .get_witness = kvsd_get_witness,
+    .unchanged = kvsd_unchanged,
     .insert = kvsd_insert,
     .set = kvsd_set,
     .replace = kvsd_replace,

@@ -1,21 +1,29 @@
 /*
- * txn.h — optimistic transactions over a kvmap: a private overlay that a
- * thread's kvmap calls go through while an attempt runs, committed with one
+ * txn.h — optimistic transactions over a kvmap: a private overlay that the
+ * db layer's transactional view (db.h) reads and writes, committed with one
  * kvmap_mwcas() that also validates everything the attempt read.
  *
- * Use (MULTI/EXEC, MSET, RENAME, ...):
- *   kvtxn_begin(t, watches, n);      this thread's kvmap_* calls now act on t
- *   ... run commands: db_lookup / db_put as usual ...
- *   rc = kvtxn_commit(t);            0 | -EAGAIN (re-run) | -ESTALE (WATCH)
+ * An overlay is an explicit object, not a mode of the thread: the kvtxn_*
+ * calls below act on it, and kvmap_* calls always act on the map. Use (the
+ * db layer does this for MULTI/EXEC, MSET, RENAME, ...):
+ *   kvtxn_begin(t, watches, n);       an empty overlay over t's map
+ *   e = kvtxn_get(t, ...); kvtxn_insert/set/replace/remove(t, ...); ...
+ *   rc = kvtxn_commit(t);             0 | -EAGAIN (re-run) | -ESTALE (WATCH)
  * Reads go through the overlay to the map; the first read of each key
  * records the entry seen (or its absence) and later reads of that key
  * return the same entry or the attempt's own pending write, so an attempt
  * reads one snapshot as long as it is valid. Commit publishes every pending
  * write and checks every recorded read in the same MWCAS: if any key moved,
  * nothing is published and the caller re-runs the attempt (its replies are
- * discarded). A transaction is therefore serialisable and isolated on
- * kvsd's map: no other client sees part of it, and its replies come from
- * the state at its commit point. (cds_lfht backend: see kvmap.h.)
+ * discarded). An attempt that wrote nothing and watches nothing (MGET,
+ * EXISTS) commits without an MWCAS and without a store: every key is looked
+ * up again and must give the answer it gave (kvmap_unchanged), which proves
+ * that all of them held those answers together at the last first read. A transaction is therefore
+ * serialisable and isolated on kvsd's map: no other client sees part of it, and its replies come
+ * from the state at its commit point. (cds_lfht backend: see kvmap.h.) The calls mirror kvmap's
+ * (same arguments, results and ownership of e: on success the overlay owns e until the commit
+ * publishes or frees it). Costs: O(1) expected per call (a hash index over the overlay's keys);
+ * commit O(n log n) for n keys (the MWCAS sorts its slots).
  *
  * WATCH: a watch is the entry a key had (never dereferenced later) and the
  * key's stripe (kvmap_stripe) read after it. The first commit of the attempt
@@ -23,7 +31,7 @@
  * watch, or a watched stripe moved (kvmap.h: false positives from keys
  * sharing a stripe are possible, 1 in KVMAP_STRIPES per written key).
  *
- * FLUSHALL/FLUSHDB inside an attempt (kvmap_clear): the overlay so far is
+ * FLUSHALL/FLUSHDB inside an attempt (kvtxn_clear): the overlay so far is
  * committed first (a "segment"); then the map is cleared and the attempt
  * continues with an empty overlay; kvtxn_poll() tells the caller, which must
  * not re-run commands before that point. A transaction containing a flush
@@ -32,9 +40,10 @@
  *
  * Threads: a kvtxn belongs to one thread at a time; an attempt runs inside
  * one epoch section (between begin and commit the thread must not announce
- * a quiescent state: the recorded entries must stay valid).
- * Progress: an attempt is lock-free (kvmap_mwcas); re-runs after conflicts
- * are unbounded in theory (optimistic concurrency), as in any OCC.
+ * a quiescent state: the recorded entries must stay valid). Key bytes passed
+ * in are copied; watches stay the caller's until the commit.
+ * Progress: an attempt is lock-free (kvmap_mwcas); when to re-run after a
+ * conflict is the caller's policy (db.h).
  */
 #ifndef KVSD_TXN_H
 #define KVSD_TXN_H
@@ -57,17 +66,36 @@ struct kvtxn_watch {
 struct kvtxn *kvtxn_create(struct kvmap *m);
 void kvtxn_destroy(struct kvtxn **t);
 
-/* Starts an attempt on the calling thread; watches (may be NULL) stay the
- * caller's until the commit. Not nested: call kvmap_in_txn() first. */
+/* Starts an attempt with an empty overlay; watches (may be NULL) stay the
+ * caller's until the commit. */
 void kvtxn_begin(struct kvtxn *t, const struct kvtxn_watch *w, size_t nw);
+/* The same for an attempt that no other writer of the map can overlap (the
+ * caller guarantees it: db.h's exclusive transactions). Its commit checks
+ * the watches, publishes the writes and never answers -EAGAIN. */
+void kvtxn_begin_exclusive(struct kvtxn *t, const struct kvtxn_watch *w, size_t nw);
 
-/* Ends the attempt and detaches the overlay. 0: published atomically;
- * -EAGAIN: a read or written key moved (re-run); -ESTALE: a watched key was
- * touched (the transaction must not run). On error nothing was published. */
-int kvtxn_commit(struct kvtxn *t);
+/* kvmap_get / kvmap_insert / kvmap_set / kvmap_replace / kvmap_remove on
+ * the overlay (kvmap.h for each call's results). */
+const struct kv_entry *kvtxn_get(struct kvtxn *t, const void *key, size_t klen, uint64_t hash);
+int kvtxn_insert(struct kvtxn *t, struct kv_entry *e, const struct kv_entry **existing);
+int kvtxn_set(struct kvtxn *t, struct kv_entry *e);
+int kvtxn_replace(struct kvtxn *t, const struct kv_entry *expected, struct kv_entry *e);
+int kvtxn_remove(struct kvtxn *t, const struct kv_entry *expected);
 
-/* Ends the attempt without publishing anything. */
-void kvtxn_abort(struct kvtxn *t);
+/* FLUSHALL inside the attempt: commits the overlay so far (a segment), then
+ * clears the map. Returns the number of entries removed (0 if the segment
+ * failed: kvtxn_poll() then reports it). */
+size_t kvtxn_clear(struct kvtxn *t);
+
+/* Entries the overlay adds to the map minus those it removes (DBSIZE). */
+int64_t kvtxn_count_delta(const struct kvtxn *t);
+
+/* Ends the attempt. 0: published atomically; -EAGAIN: a read or written key
+ * moved (re-run); -ESTALE: a watched key was touched (the transaction must
+ * not run). On error nothing was published (since the last segment).
+ * *ttl_delta (if non-NULL) receives the change in keys with a TTL that the
+ * commit published (0 on error). */
+int kvtxn_commit(struct kvtxn *t, int64_t *ttl_delta);
 
 /* After each command of an attempt: 1 if it committed a segment (a flush),
  * 0 if nothing special, or a negative kvtxn_commit() code if such a segment

@@ -5,7 +5,8 @@
  * too and a race report makes it fail). For --seconds S (default 3):
  *  - tellers move random amounts between ACCOUNTS balance keys, half with WATCH a b / GET /
  *    MULTI DECRBY INCRBY EXEC retried until EXEC succeeds, half with a bare MULTI/EXEC;
- *  - auditors sum every balance with MGET inside MULTI: the total never changes;
+ *  - auditors sum every balance with MGET inside MULTI (also led by CLIENT SETNAME, which
+ *    makes EXEC run exclusively) and with a bare MGET: the total never changes;
  *  - movers run a RENAMENX storm over SLOTS keys holding TOKENS distinct tokens, and MSET /
  *    DEL pairs; auditors check in MULTI that exactly TOKENS slots exist and hold distinct
  *    tokens (a RENAME never loses or duplicates a key), and that each MSET pair is whole.
@@ -152,65 +153,90 @@ static void *mover(void *arg)
 	return NULL;
 }
 
-/* The MGET array's total, token census and pair check, read in one MULTI. */
-static void audit(redisContext *c, int final)
+/* The checks of one audit: the three MGET replies (balances, slots, pair). */
+static void check_audit(redisReply **mg)
 {
 	char buf[64];
-	redisReply *r;
+	long long sum = 0;
 
-	redisAppendCommand(c, "MULTI");
+	for (size_t k = 0; k < mg[0]->elements; k++)
+		sum += mg[0]->element[k]->str ? atoll(mg[0]->element[k]->str) : 0;
+	if (sum != (long long)ACCOUNTS * INITIAL) {
+		snprintf(buf, sizeof(buf), "total %lld", sum);
+		fail("bank total changed", buf);
+	}
+	int seen[TOKENS] = {0}, n = 0;
+	for (size_t k = 0; k < mg[1]->elements; k++) {
+		const char *v = mg[1]->element[k]->str;
+		if (!v)
+			continue;
+		int t = atoi(v + 4); /* "tok:N" */
+		n++;
+		if (t < 0 || t >= TOKENS || seen[t]++)
+			fail("token duplicated or foreign", v);
+	}
+	if (n != TOKENS) {
+		snprintf(buf, sizeof(buf), "%d tokens", n);
+		fail("RENAMENX lost or duplicated a key", buf);
+	}
+	redisReply *pa = mg[2]->element[0], *pb = mg[2]->element[1];
+	if ((pa->str == NULL) != (pb->str == NULL) || (pa->str && strcmp(pa->str, pb->str) != 0))
+		fail("half an MSET/DEL pair seen", pa->str ? pa->str : pb->str);
+}
+
+/*
+ * One audit, in one of three forms (by `form`): the three MGETs in one
+ * MULTI; the same MULTI led by CLIENT SETNAME, a command with an effect
+ * outside the map, so that EXEC runs exclusively (storage/db.h); or three
+ * bare MGETs, each of which must read one state by itself.
+ */
+static void audit(redisContext *c, int form)
+{
+	redisReply *r, *mg[3] = {NULL, NULL, NULL};
+	int bare = form == 2, named = form == 1;
+	int nreplies = bare ? 3 : 5 + named;
+
+	if (!bare)
+		redisAppendCommand(c, "MULTI");
+	if (named)
+		redisAppendCommand(c, "CLIENT SETNAME auditor");
 	redisAppendCommand(c, "MGET bal:0 bal:1 bal:2 bal:3 bal:4 bal:5 bal:6 bal:7 bal:8 bal:9 "
 			      "bal:10 bal:11 bal:12 bal:13 bal:14 bal:15");
 	redisAppendCommand(c, "MGET slot:0 slot:1 slot:2 slot:3 slot:4 slot:5 slot:6 slot:7 "
 			      "slot:8 slot:9 slot:10 slot:11 slot:12 slot:13 slot:14 slot:15 "
 			      "slot:16 slot:17 slot:18 slot:19 slot:20 slot:21 slot:22 slot:23");
 	redisAppendCommand(c, "MGET pair:a pair:b");
-	redisAppendCommand(c, "EXEC");
-	for (int i = 0; i < 5; i++) {
+	if (!bare)
+		redisAppendCommand(c, "EXEC");
+	for (int i = 0; i < nreplies; i++) {
 		if (redisGetReply(c, (void **)&r) != REDIS_OK) {
 			fail("connection lost", c->errstr);
 			return;
 		}
-		if (i < 4) {
+		if (bare) {
+			if (r->type != REDIS_REPLY_ARRAY)
+				fail("MGET reply", NULL);
+			mg[i] = r;
+			continue;
+		}
+		if (i < nreplies - 1) {
 			freeReplyObject(r);
 			continue;
 		}
-		if (r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != (size_t)(3 + named)) {
 			fail("EXEC reply", NULL);
 			freeReplyObject(r);
 			return;
 		}
-		long long sum = 0;
-		for (size_t k = 0; k < r->element[0]->elements; k++)
-			sum += r->element[0]->element[k]->str
-				   ? atoll(r->element[0]->element[k]->str)
-				   : 0;
-		if (sum != (long long)ACCOUNTS * INITIAL) {
-			snprintf(buf, sizeof(buf), "total %lld", sum);
-			fail("bank total changed", buf);
-		}
-		int seen[TOKENS] = {0}, n = 0;
-		for (size_t k = 0; k < r->element[1]->elements; k++) {
-			const char *v = r->element[1]->element[k]->str;
-			if (!v)
-				continue;
-			int t = atoi(v + 4); /* "tok:N" */
-			n++;
-			if (t < 0 || t >= TOKENS || seen[t]++)
-				fail("token duplicated or foreign", v);
-		}
-		if (n != TOKENS) {
-			snprintf(buf, sizeof(buf), "%d tokens", n);
-			fail("RENAMENX lost or duplicated a key", buf);
-		}
-		redisReply *pa = r->element[2]->element[0], *pb = r->element[2]->element[1];
-		if ((pa->str == NULL) != (pb->str == NULL) ||
-		    (pa->str && strcmp(pa->str, pb->str) != 0))
-			fail("half an MSET/DEL pair seen", pa->str ? pa->str : pb->str);
+		check_audit(r->element + named);
 		freeReplyObject(r);
 	}
+	if (bare) {
+		check_audit(mg);
+		for (int i = 0; i < 3; i++)
+			freeReplyObject(mg[i]);
+	}
 	atomic_fetch_add(&audits, 1);
-	(void) final;
 }
 
 static void *auditor(void *arg)
@@ -218,8 +244,8 @@ static void *auditor(void *arg)
 	redisContext *c = connect_or_fail();
 
 	(void)arg;
-	while (c && running())
-		audit(c, 0);
+	for (int form = 0; c && running(); form = (form + 1) % 3)
+		audit(c, form);
 	if (c)
 		redisFree(c);
 	return NULL;
@@ -266,7 +292,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < nth; i++)
 		pthread_join(th[i], NULL);
 	if (!atomic_load(&failed))
-		audit(c, 1);
+		audit(c, 0);
 	redisFree(c);
 	st = kvsd_stop(&srv, 30000);
 	if (st != 0) {

@@ -19,21 +19,37 @@
  * sound because linearizability is local (Herlihy & Wing 1990). A failed
  * search prints the history and exits 1.
  *
- * With kvsd's map the rounds also mix multi-key operations on the same keys:
- * MSET v (both keys set to v with one kvmap_mwcas, retried on conflict) and
- * MGET (both keys read, then validated with a compare-only kvmap_mwcas,
- * re-read on conflict), and the whole round is then checked against one
- * model of both registers together (multi-key operations make the keys
- * dependent, so locality no longer applies): a reader must never see half
- * of an MSET, even with single-key GETs in real-time order. Failed prefixes
- * are memoised (done-set, state) so the search stays small.
+ * With kvsd's map the rounds also mix multi-key operations on the same keys,
+ * in two families. Through the map's primitive: MWSET v (both keys set to v
+ * with one kvmap_mwcas, retried on conflict) and MWGET (both keys read, then
+ * validated with a compare-only kvmap_mwcas). Through the db layer's views,
+ * exactly as the server runs its commands (storage/db.h; server/multi.c's
+ * multi_atomic): MSET v, MGET, EXISTS (how many of the two keys exist) and
+ * RENAME (key -> the other key; an error if the source is absent), each one
+ * transaction (db_txn_begin, the handler's db_lookup / db_put on the view,
+ * db_txn_commit, re-run on -EAGAIN). One in eight of those transactions
+ * asks to run exclusively from its first attempt, as EXEC does for commands
+ * with outside effects, so the exclusive gate (db.h) meets the other
+ * threads' writers, which bracket their direct map writes as the server's
+ * do. The whole round is then checked against one model of both registers
+ * together (multi-key operations make the keys dependent, so locality no
+ * longer applies): a reader must never see half of an MSET or of a RENAME,
+ * even with single-key GETs in real-time order.
+ * Failed prefixes are memoised (done-set, state) so the search stays small.
+ * The self-test checks that the checker rejects an MGET mixing two MSETs
+ * and an EXISTS answering 0 during a RENAME. --plain-multi-reads runs only
+ * MSET, MGET, EXISTS and RENAME, with MGET and EXISTS as kvsd ran them
+ * before issue 10 (each key read through the plain view at its own
+ * instant): the checker then finds a mix, usually within a few seconds
+ * (meson expects that run to fail, and the first failure ends it).
  *
  * Meanwhile a churn thread inserts and deletes thousands of unrelated keys,
- * so that kvsd's map (started at its smallest table) migrates constantly
+ * so that kvsd's map (started at its default size) migrates constantly
  * under the recorded operations: histories then cross grows, shrinks and
  * purges.
  *
  * Usage: stress_lin [--seconds S] [--threads 2..4] [--map kvsd|urcu]
+ *                   [--plain-multi-reads]
  */
 #include <errno.h>
 #include <pthread.h>
@@ -46,6 +62,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "storage/db.h"
 #include "storage/kvmap.h"
 
 #define MAX_THREADS 4
@@ -54,9 +71,23 @@
 #define MAX_HIST    (MAX_THREADS * OPS)
 #define CHURN_KEYS  3000
 
-enum op_kind { OP_GET, OP_SET, OP_INSERT, OP_DEL, OP_INCR, OP_MSET, OP_MGET, OP_KINDS };
-static const char *op_name[] = {"get", "set", "insert", "del", "incr", "mset", "mget"};
-static int op_kinds = OP_MSET; /* OP_KINDS with --map kvsd (multi-key ops) */
+enum op_kind {
+	OP_GET,
+	OP_SET,
+	OP_INSERT,
+	OP_DEL,
+	OP_INCR,
+	OP_MWSET,
+	OP_MWGET,
+	OP_MSET,
+	OP_MGET,
+	OP_EXISTS,
+	OP_RENAME,
+	OP_KINDS
+};
+static const char *op_name[] = {"get",	 "set",	 "insert", "del",    "incr",  "mwset",
+				"mwget", "mset", "mget",   "exists", "rename"};
+static int op_kinds = OP_MWSET; /* OP_KINDS with --map kvsd (multi-key ops) */
 
 struct op {
 	enum op_kind kind;
@@ -64,11 +95,16 @@ struct op {
 	int64_t arg;	   /* value written (set, insert) */
 	int64_t res;	   /* value read / returned; -1 = absent */
 	int64_t res2;	   /* mget: the second key's value */
-	int rc;		   /* insert: 0 or -EEXIST; set: 0 inserted / 1 replaced */
+	int rc;		   /* insert: 0 or -EEXIST; set: 0 inserted / 1 replaced;
+			      rename: 0 or -ENOENT (no such key) */
+	bool exclusive;	   /* db-layer op run exclusively from its first attempt */
 	uint64_t inv, rsp; /* stamps from `clock_` */
 };
 
-static struct kvmap *map;
+static struct db *db;
+static struct kvmap *map; /* db's */
+static struct db_txn *txns[MAX_THREADS];
+static bool plain_multi_reads;
 static int nthreads = 3;
 static _Atomic uint64_t clock_; /* seq_cst: stamps must order with the map's own operations */
 static atomic_bool stop, churn_stop;
@@ -110,6 +146,14 @@ static const struct kv_entry *lookup(int key)
 	return kvmap_get(map, k, (size_t)n, kvmap_hash(k, (size_t)n));
 }
 
+/* db_lookup through a view (no entry has a TTL: now_ms does not matter). */
+static const struct kv_entry *vlookup(const struct db_view *v, int key)
+{
+	char k[16];
+	int n = key_name(k, key);
+	return db_lookup(v, k, (size_t)n, 0, NULL, 0);
+}
+
 static int64_t value_of(const struct kv_entry *e)
 {
 	int64_t v;
@@ -129,10 +173,9 @@ static struct kv_entry *make(int key, int64_t v)
 	return kv_entry_new(k, (size_t)n, &v, sizeof(v), 0);
 }
 
-/* Runs one operation against the map, filling res / rc. */
-static void run_op(struct op *o)
+static void run_op_body(struct op *o, struct db_txn *tx)
 {
-	const struct kv_entry *e;
+	const struct kv_entry *e, *a2, *b2;
 	struct kv_entry *n;
 
 	switch (o->kind) {
@@ -169,7 +212,7 @@ static void run_op(struct op *o)
 			kv_entry_free(n);
 		}
 		break;
-	case OP_MSET:
+	case OP_MWSET:
 		for (;;) {
 			const struct kv_entry *a = lookup(0), *b = lookup(1);
 			struct kvmap_mw it[2];
@@ -189,7 +232,7 @@ static void run_op(struct op *o)
 			kv_entry_free(it[1].neww);
 		}
 		break;
-	case OP_MGET:
+	case OP_MWGET:
 		for (;;) {
 			const struct kv_entry *a = lookup(0), *b = lookup(1);
 			struct kvmap_mw it[2];
@@ -207,9 +250,66 @@ static void run_op(struct op *o)
 				break;
 		}
 		break;
+	case OP_MSET: /* server/cmd_string.c's mset_body in a transaction */
+		do {
+			const struct db_view *v = db_txn_begin(tx, NULL, 0, o->exclusive);
+			for (int i = 0; i < KEYS; i++) {
+				struct kv_entry *e2 = make(i, o->arg);
+				while (db_put(v, vlookup(v, i), e2) != 0)
+					;
+			}
+		} while (db_txn_commit(tx) == -EAGAIN);
+		break;
+	case OP_MGET:
+	case OP_EXISTS:
+		/* server/cmd_string.c's mget_body / cmd_keys.c's exists_body */
+		if (plain_multi_reads) {
+			a2 = vlookup(db_plain(db), 0);
+			b2 = vlookup(db_plain(db), 1);
+		} else {
+			do {
+				const struct db_view *v = db_txn_begin(tx, NULL, 0, o->exclusive);
+				a2 = vlookup(v, 0);
+				b2 = vlookup(v, 1);
+			} while (db_txn_commit(tx) == -EAGAIN);
+		}
+		if (o->kind == OP_MGET) {
+			o->res = value_of(a2);
+			o->res2 = value_of(b2);
+		} else {
+			o->res = (a2 != NULL) + (b2 != NULL);
+		}
+		break;
+	case OP_RENAME: /* server/cmd_keys.c's rename_generic, o->key -> the other */
+		do {
+			const struct db_view *v = db_txn_begin(tx, NULL, 0, o->exclusive);
+			const struct kv_entry *src = vlookup(v, o->key);
+			const struct kv_entry *dst = vlookup(v, 1 - o->key);
+			o->rc = src ? 0 : -ENOENT;
+			o->res = value_of(src);
+			if (src && (db_put(v, src, NULL) != 0 ||
+				    db_put(v, dst, make(1 - o->key, value_of(src))) != 0))
+				fail("rename: overlay write failed");
+		} while (db_txn_commit(tx) == -EAGAIN);
+		break;
 	default:
 		break;
 	}
+}
+
+/* Runs one operation against the map, filling res / rc. The operations that
+ * write the map directly hold a write bracket (db.h), as every writer in
+ * the server does, so that a transaction that goes exclusive after repeated
+ * conflicts is never overlapped by them. */
+static void run_op(struct op *o, struct db_txn *tx)
+{
+	bool raw = o->kind < OP_MSET && o->kind != OP_GET && o->kind != OP_MWGET;
+
+	if (raw)
+		db_write_enter(db);
+	run_op_body(o, tx);
+	if (raw)
+		db_write_exit(db);
 }
 
 /* ---- the checker. */
@@ -226,11 +326,23 @@ static bool model_step(const struct op *o, int64_t *regs)
 	int64_t *s = &regs[o->key];
 
 	switch (o->kind) {
+	case OP_MWSET:
 	case OP_MSET:
 		regs[0] = regs[1] = o->arg;
 		return true;
+	case OP_MWGET:
 	case OP_MGET:
 		return o->res == regs[0] && o->res2 == regs[1];
+	case OP_EXISTS:
+		return o->res == (regs[0] != -1) + (regs[1] != -1);
+	case OP_RENAME:
+		if (o->res != *s || o->rc != (*s == -1 ? -ENOENT : 0))
+			return false;
+		if (*s != -1) {
+			regs[1 - o->key] = *s;
+			*s = -1;
+		}
+		return true;
 	case OP_GET:
 		return o->res == *s;
 	case OP_SET:
@@ -339,6 +451,16 @@ static void check_round(void)
 	rounds_checked++;
 }
 
+/* A broken checker: exit 99, which meson counts as an error even for a test
+ * that should fail (kvmap-lin-catches-plain-multi-reads must fail by
+ * finding a violation, not by a broken self-test). */
+static void self_fail(const char *what) __attribute__((noreturn));
+static void self_fail(const char *what)
+{
+	fprintf(stderr, "stress_lin: self-test failed: %s\n", what);
+	exit(99);
+}
+
 /* The checker rejects a stale read and accepts an overlapping one. */
 static void self_test(void)
 {
@@ -347,10 +469,10 @@ static void self_test(void)
 	struct history h = {.op = {&set, &get}, .n = 2};
 
 	if (search_root(&h))
-		fail("self-test: a read after a completed set returned absent and passed");
+		self_fail("a read after a completed set returned absent and passed");
 	get.inv = 0; /* overlapping the set: absent is a legal answer */
 	if (!search_root(&h))
-		fail("self-test: an overlapping read was rejected");
+		self_fail("an overlapping read was rejected");
 	/* half an MSET: a GET of lin:1 after a completed GET of lin:0 saw the new
 	 * value there but the old one here */
 	struct op ms = {.kind = OP_MSET, .arg = 7, .inv = 0, .rsp = 10};
@@ -358,10 +480,30 @@ static void self_test(void)
 	struct op g1 = {.kind = OP_GET, .key = 1, .res = -1, .inv = 3, .rsp = 4};
 	struct history hm = {.op = {&ms, &g0, &g1}, .n = 3};
 	if (search_root(&hm))
-		fail("self-test: half an MSET was accepted");
+		self_fail("half an MSET was accepted");
 	g1.res = 7;
 	if (!search_root(&hm))
-		fail("self-test: a whole MSET was rejected");
+		self_fail("a whole MSET was rejected");
+	/* an MGET mixing two MSETs (defect 4 of issue 10) */
+	struct op m1 = {.kind = OP_MSET, .arg = 1, .inv = 0, .rsp = 1};
+	struct op m2 = {.kind = OP_MSET, .arg = 2, .inv = 2, .rsp = 5};
+	struct op mg = {.kind = OP_MGET, .res = 1, .res2 = 2, .inv = 3, .rsp = 6};
+	struct history hg = {.op = {&m1, &m2, &mg}, .n = 3};
+	if (search_root(&hg))
+		self_fail("an MGET mixing two MSETs was accepted");
+	mg.res = 2;
+	if (!search_root(&hg))
+		self_fail("an MGET of one MSET was rejected");
+	/* EXISTS of both keys answering 0 while one of them is renamed */
+	struct op s0 = {.kind = OP_SET, .key = 0, .arg = 3, .rc = 0, .inv = 0, .rsp = 1};
+	struct op rn = {.kind = OP_RENAME, .key = 0, .res = 3, .rc = 0, .inv = 2, .rsp = 5};
+	struct op ex = {.kind = OP_EXISTS, .res = 0, .inv = 3, .rsp = 4};
+	struct history he = {.op = {&s0, &rn, &ex}, .n = 3};
+	if (search_root(&he))
+		self_fail("EXISTS during a RENAME answered 0 and was accepted");
+	ex.res = 1;
+	if (!search_root(&he))
+		self_fail("EXISTS during a RENAME answering 1 was rejected");
 }
 
 /* ---- threads. */
@@ -386,11 +528,17 @@ static void *recorder(void *arg)
 			uint64_t r = rng_next(&rng);
 			memset(o, 0, sizeof(*o));
 			o->kind = (enum op_kind)(r % (uint64_t)op_kinds);
+			if (plain_multi_reads) /* only the db layer's multi-key ops */
+				o->kind = (enum op_kind)(OP_MSET + r % (OP_KINDS - OP_MSET));
+			/* 1 in 8 db-layer transactions asks for an exclusive run, as
+			 * EXEC does for outside effects (others get there after
+			 * conflicts): the gate then meets the bracketed writers */
+			o->exclusive = (r >> 40) % 8 == 0;
 			o->key = (int)((r >> 8) % KEYS);
 			o->arg = (int64_t)id << 40 | ++seq << 8; /* unique; far from incr values */
 			o->res = -1;
 			o->inv = atomic_fetch_add_explicit(&clock_, 1, memory_order_seq_cst);
-			run_op(o);
+			run_op(o, txns[id]);
 			o->rsp = atomic_fetch_add_explicit(&clock_, 1, memory_order_seq_cst);
 		}
 		kvmap_quiescent();
@@ -428,11 +576,13 @@ static void *churn(void *arg)
 	while (!atomic_load_explicit(&churn_stop, memory_order_relaxed)) {
 		int i = (int)(rng_next(&rng) % CHURN_KEYS);
 		int n = snprintf(k, sizeof(k), "churn:%d", i);
+		db_write_enter(db); /* a direct map writer, as run_op's */
 		const struct kv_entry *e = kvmap_get(map, k, (size_t)n, kvmap_hash(k, (size_t)n));
 		if (e)
 			(void)kvmap_remove(map, e);
 		else
 			(void)kvmap_set(map, kv_entry_new(k, (size_t)n, "x", 1, 0));
+		db_write_exit(db);
 		if (i % 16 == 0)
 			kvmap_quiescent();
 		if (i % 512 == 0)
@@ -444,7 +594,8 @@ static void *churn(void *arg)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: stress_lin [--seconds S] [--threads 2..4] [--map kvsd|urcu]\n");
+	fprintf(stderr, "usage: stress_lin [--seconds S] [--threads 2..4] [--map kvsd|urcu]"
+			" [--plain-multi-reads]\n");
 	exit(2);
 }
 
@@ -455,6 +606,10 @@ int main(int argc, char **argv)
 	pthread_t rec[MAX_THREADS], ch;
 
 	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--plain-multi-reads") == 0) {
+			plain_multi_reads = true;
+			continue;
+		}
 		if (i + 1 >= argc)
 			usage();
 		if (strcmp(argv[i], "--seconds") == 0)
@@ -481,7 +636,12 @@ int main(int argc, char **argv)
 	self_test();
 	kvmap_setup();
 	kvmap_thread_register();
-	map = kvmap_create(backend, 1);
+	db = db_create(backend);
+	if (!db)
+		fail("db_create");
+	map = db_map(db);
+	for (int t = 0; t < nthreads; t++)
+		txns[t] = db_txn_create(db);
 	kvmap_thread_offline();
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += (time_t)seconds;
@@ -502,7 +662,9 @@ int main(int argc, char **argv)
 	pthread_join(ch, NULL);
 
 	kvmap_thread_online();
-	kvmap_destroy(&map);
+	for (int t = 0; t < nthreads; t++)
+		db_txn_destroy(&txns[t]);
+	db_destroy(&db);
 	kvmap_thread_unregister();
 	kvmap_teardown();
 	if (rounds_checked == 0)

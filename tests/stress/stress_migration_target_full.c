@@ -12,7 +12,7 @@
  *
  * The test makes the map grow and shrink all the time while keys pour in:
  *  - MSET threads (ids 0, 3, 6, ...) commit --keys new keys "m<t>:<j>" per round in
- *    one transaction (kvtxn_begin / kvmap_set / kvtxn_commit, re-run on
+ *    one transaction (kvtxn_begin / kvtxn_set / kvtxn_commit, re-run on
  *    -EAGAIN), check that every key holds the round's value, then delete
  *    them in one transaction (a multi-key DEL). They never start a shrink
  *    themselves (only single-key deletes check), so while a shrinker is
@@ -185,14 +185,14 @@ static void txn_all(struct thread_stats *st, struct kvtxn *tx, uint64_t round)
 		for (int j = 0; j < opt_keys; j++) {
 			size_t kl = (size_t)key_of(k, sizeof(k), 'm', st->id, j);
 			if (round) {
-				kvmap_set(map, make(k, kl, round));
+				kvtxn_set(tx, make(k, kl, round));
 			} else {
-				const struct kv_entry *e = get(k, kl);
-				if (!e || kvmap_remove(map, e) != 0)
+				const struct kv_entry *e = kvtxn_get(tx, k, kl, kvmap_hash(k, kl));
+				if (!e || kvtxn_remove(tx, e) != 0)
 					fail("txn delete of %s: key missing", k);
 			}
 		}
-		int rc = kvtxn_commit(tx);
+		int rc = kvtxn_commit(tx, NULL);
 		if (rc == 0)
 			return;
 		if (rc != -EAGAIN)

@@ -189,33 +189,42 @@ Test(mwcas_kvsd, across_a_half_done_migration, .init = init_kvsd, .fini = fini)
 	}
 }
 
+static const struct kv_entry *tget(struct kvtxn *t, const char *k)
+{
+	return kvtxn_get(t, k, strlen(k), kvmap_hash(k, strlen(k)));
+}
+
+static bool tval_is(struct kvtxn *t, const char *k, const char *v)
+{
+	const struct kv_entry *e = tget(t, k);
+
+	return e && e->vlen == strlen(v) && memcmp(kv_entry_val(e), v, e->vlen) == 0;
+}
+
+/* The overlay is an explicit object: kvtxn_* act on it, kvmap_* on the map. */
 static void overlay(void)
 {
 	struct kvtxn *t = kvtxn_create(m);
+	int64_t ttl = -1;
 
 	cr_assert_eq(kvmap_set(m, mk("x", "1")), 0);
 	kvtxn_begin(t, NULL, 0);
-	cr_expect(kvmap_in_txn());
-	cr_expect(val_is("x", "1"));
-	cr_expect_eq(kvmap_replace(m, get("x"), mk("x", "2")), 0);
-	cr_expect(val_is("x", "2")); /* reads its own writes */
-	cr_expect_eq(kvmap_insert(m, mk("y", "1"), NULL), 0);
-	cr_expect_eq(kvmap_count(m), 2);
-	kvtxn_self = NULL; /* peek: nothing is visible outside */
-	cr_expect(val_is("x", "1") && !get("y"));
-	kvtxn_self = t;
-	cr_expect_eq(kvtxn_commit(t), 0);
-	cr_expect(!kvmap_in_txn());
+	cr_expect(tval_is(t, "x", "1"));
+	cr_expect_eq(kvtxn_replace(t, tget(t, "x"), mk("x", "2")), 0);
+	cr_expect(tval_is(t, "x", "2")); /* reads its own writes */
+	cr_expect_eq(kvtxn_insert(t, mk("y", "1"), NULL), 0);
+	cr_expect_eq(kvtxn_count_delta(t), 1);
+	cr_expect(val_is("x", "1") && !get("y")); /* nothing is visible outside */
+	cr_expect_eq(kvtxn_commit(t, &ttl), 0);
+	cr_expect_eq(ttl, 0);
 	cr_expect(val_is("x", "2") && val_is("y", "1"));
 
 	/* a conflicting write between read and commit: -EAGAIN, nothing published */
 	kvtxn_begin(t, NULL, 0);
-	cr_expect(val_is("x", "2"));
-	cr_expect_eq(kvmap_remove(m, get("y")), 0);
-	kvtxn_self = NULL;
+	cr_expect(tval_is(t, "x", "2"));
+	cr_expect_eq(kvtxn_remove(t, tget(t, "y")), 0);
 	cr_assert_eq(kvmap_set(m, mk("x", "3")), 1);
-	kvtxn_self = t;
-	cr_expect_eq(kvtxn_commit(t), -EAGAIN);
+	cr_expect_eq(kvtxn_commit(t, NULL), -EAGAIN);
 	cr_expect(val_is("x", "3") && val_is("y", "1"));
 
 	/* watches */
@@ -223,14 +232,12 @@ static void overlay(void)
 	struct kvtxn_watch w = {.key = "x", .klen = 1, .hash = hx, .ptr = get("x")};
 	w.stripe = kvmap_stripe(m, hx);
 	kvtxn_begin(t, &w, 1);
-	cr_expect_eq(kvmap_set(m, mk("z", "1")), 0);
-	cr_expect_eq(kvtxn_commit(t), 0);
+	cr_expect_eq(kvtxn_set(t, mk("z", "1")), 0);
+	cr_expect_eq(kvtxn_commit(t, NULL), 0);
 	kvtxn_begin(t, &w, 1);
-	kvtxn_self = NULL;
 	cr_assert_eq(kvmap_set(m, mk("x", "4")), 1);
-	kvtxn_self = t;
-	cr_expect_eq(kvmap_set(m, mk("z", "2")), 1);
-	cr_expect_eq(kvtxn_commit(t), -ESTALE);
+	cr_expect_eq(kvtxn_set(t, mk("z", "2")), 1);
+	cr_expect_eq(kvtxn_commit(t, NULL), -ESTALE);
 	cr_expect(val_is("z", "1"));
 	kvtxn_destroy(&t);
 }
