@@ -10,6 +10,7 @@
 #include "net/net_internal.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -73,7 +74,7 @@ void reply_error(struct conn *c, const char *s)
 		if (c->out.data[i] == '\r' || c->out.data[i] == '\n')
 			c->out.data[i] = ' ';
 	buf_append(&c->out, "\r\n", 2);
-	net_count_error(c);
+	c->nerrors++; /* the runner adds it to its worker's count (conn_io.c) */
 }
 
 void reply_errorf(struct conn *c, const char *fmt, ...)
@@ -218,4 +219,27 @@ void reply_verbatim(struct conn *c, const char *s, size_t n)
 	buf_append(&c->out, "txt:", 4);
 	buf_append(&c->out, s, n);
 	buf_append(&c->out, "\r\n", 2);
+}
+
+/* ---- marks -------------------------------------------------------------- */
+
+/* A mark is the number of reply bytes pending: nothing is written to the
+ * socket while a command runs, and compaction keeps pending bytes in order,
+ * so it stays meaningful until dispatch returns. */
+size_t conn_reply_mark(const struct conn *c)
+{
+	return buf_pending(&c->out);
+}
+
+void conn_reply_truncate(struct conn *c, size_t mark)
+{
+	KV_ASSERT(mark <= buf_pending(&c->out));
+	c->out.len = c->out.rpos + mark;
+}
+
+int conn_reply_first_byte(const struct conn *c, size_t mark)
+{
+	if (buf_pending(&c->out) <= mark)
+		return -1;
+	return (unsigned char)c->out.data[c->out.rpos + mark];
 }

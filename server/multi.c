@@ -23,6 +23,7 @@
 #include "concurrency/mem.h"
 #include "net/conn.h"
 #include "net/reply.h"
+#include "server/session.h"
 #include "storage/db.h"
 #include "storage/kvmap.h"
 #include "storage/txn.h"
@@ -56,9 +57,9 @@ static _Thread_local struct kvtxn *atomic_txn;
 
 static struct multi_state *state(struct conn *c)
 {
-	if (!c->multi)
-		c->multi = mem_calloc(1, sizeof(struct multi_state));
-	return c->multi;
+	if (!session_of(c)->multi)
+		session_of(c)->multi = mem_calloc(1, sizeof(struct multi_state));
+	return session_of(c)->multi;
 }
 
 static void discard_queue(struct multi_state *st)
@@ -79,7 +80,7 @@ static void unwatch(struct multi_state *st)
 
 void multi_conn_close(struct conn *c)
 {
-	struct multi_state *st = c->multi;
+	struct multi_state *st = session_of(c)->multi;
 
 	if (!st)
 		return;
@@ -90,12 +91,12 @@ void multi_conn_close(struct conn *c)
 	mem_free(st->wx);
 	kvtxn_destroy(&st->txn);
 	mem_free(st);
-	c->multi = NULL;
+	session_of(c)->multi = NULL;
 }
 
 void multi_flag_error(struct conn *c)
 {
-	struct multi_state *st = c->multi;
+	struct multi_state *st = session_of(c)->multi;
 
 	if (st && st->active)
 		st->failed = true;
@@ -138,7 +139,7 @@ static void queue(struct multi_state *st, const struct cmd_def *d, int argc, con
 int multi_intercept(struct conn *c, const struct cmd_def *d, int argc, const char **argv,
 		    const size_t *argl)
 {
-	struct multi_state *st = c->multi;
+	struct multi_state *st = session_of(c)->multi;
 
 	if (strcmp(d->name, "reset") == 0) { /* RESET discards and unwatches, then runs */
 		discard_queue(st);
@@ -173,7 +174,7 @@ static void multi_cmd(struct cmd_req *r)
 
 static void discard_cmd(struct cmd_req *r)
 {
-	struct multi_state *st = r->c->multi;
+	struct multi_state *st = session_of(r->c)->multi;
 
 	if (!st || !st->active) {
 		reply_error(r->c, "ERR DISCARD without MULTI");
@@ -226,15 +227,9 @@ static void watch_cmd(struct cmd_req *r)
 
 static void unwatch_cmd(struct cmd_req *r)
 {
-	if (r->c->multi)
-		unwatch(r->c->multi);
+	if (session_of(r->c)->multi)
+		unwatch(session_of(r->c)->multi);
 	reply_ok(r->c);
-}
-
-/* Truncates c's pending reply bytes back to `pending`. */
-static void out_truncate(struct conn *c, size_t pending)
-{
-	c->out.len = c->out.rpos + pending;
 }
 
 static struct cmd_req queued_req(const struct cmd_req *r, const struct multi_cmd *q)
@@ -269,7 +264,7 @@ bool multi_is_exec(const struct cmd_def *d)
 
 void multi_exec_abort(struct conn *c, const char *why)
 {
-	struct multi_state *st = c->multi;
+	struct multi_state *st = session_of(c)->multi;
 
 	if (st) {
 		discard_queue(st);
@@ -281,7 +276,7 @@ void multi_exec_abort(struct conn *c, const char *why)
 static void exec_cmd(struct cmd_req *r)
 {
 	struct conn *c = r->c;
-	struct multi_state *st = c->multi;
+	struct multi_state *st = session_of(c)->multi;
 	size_t head, mark, from = 0;
 	const struct kvtxn_watch *w;
 	size_t nw;
@@ -310,9 +305,9 @@ static void exec_cmd(struct cmd_req *r)
 		st->txn = kvtxn_create(db_map(r->db));
 	w = st->w;
 	nw = st->nw;
-	head = buf_pending(&c->out);
+	head = conn_reply_mark(c);
 	reply_array(c, (long long)st->n);
-	mark = buf_pending(&c->out);
+	mark = conn_reply_mark(c);
 	for (;;) {
 		int rc;
 
@@ -322,7 +317,7 @@ static void exec_cmd(struct cmd_req *r)
 			int p = kvtxn_poll(st->txn);
 			if (p > 0) { /* a flush committed everything so far */
 				from = i + 1;
-				mark = buf_pending(&c->out);
+				mark = conn_reply_mark(c);
 				w = NULL;
 				nw = 0;
 			} else if (p < 0) {
@@ -339,11 +334,11 @@ static void exec_cmd(struct cmd_req *r)
 			break;
 		}
 		if (rc == -ESTALE) {
-			out_truncate(c, head);
+			conn_reply_truncate(c, head);
 			reply_null_array(c);
 			break;
 		}
-		out_truncate(c, mark);
+		conn_reply_truncate(c, mark);
 		if (++attempts > 16)
 			sched_yield(); /* heavy contention: let the others finish */
 	}
@@ -369,13 +364,13 @@ void multi_atomic(struct cmd_req *r, cmd_proc fn)
 	}
 	if (!atomic_txn)
 		atomic_txn = kvtxn_create(db_map(r->db));
-	mark = buf_pending(&r->c->out);
+	mark = conn_reply_mark(r->c);
 	for (;;) {
 		kvtxn_begin(atomic_txn, NULL, 0);
 		fn(r);
 		if (kvtxn_commit(atomic_txn) == 0)
 			return;
-		out_truncate(r->c, mark);
+		conn_reply_truncate(r->c, mark);
 		if (++attempts > 16)
 			sched_yield();
 	}
