@@ -44,11 +44,6 @@ static inline void hdr(struct conn *c, char type, long long n)
 	buf_append(&c->out, b, l);
 }
 
-void reply_raw(struct conn *c, const void *p, size_t n)
-{
-	buf_append(&c->out, p, n);
-}
-
 void reply_ok(struct conn *c)
 {
 	buf_append(&c->out, "+OK\r\n", 5);
@@ -121,18 +116,6 @@ void reply_bulk(struct conn *c, const void *p, size_t n)
 	hdr(c, '$', (long long)n);
 	buf_append(&c->out, p, n);
 	buf_append(&c->out, "\r\n", 2);
-}
-
-char *reply_bulk_reserve(struct conn *c, size_t n)
-{
-	char *p;
-
-	buf_reserve(&c->out, n + 32);
-	hdr(c, '$', (long long)n);
-	p = c->out.data + c->out.len;
-	c->out.len += n;
-	buf_append(&c->out, "\r\n", 2);
-	return p;
 }
 
 void reply_bulk_cstr(struct conn *c, const char *s)

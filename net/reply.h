@@ -25,7 +25,6 @@
 
 struct conn;
 
-void reply_raw(struct conn *c, const void *p, size_t n);
 /* "+OK\r\n" */
 void reply_ok(struct conn *c);
 /* "+<s>\r\n"; s must not contain CR/LF */
@@ -53,10 +52,6 @@ void reply_double(struct conn *c, double d);
 void reply_bool(struct conn *c, int b);
 /* RESP3 "=<len>\r\ntxt:<s>", RESP2 bulk (INFO, CLIENT INFO, CLIENT LIST) */
 void reply_verbatim(struct conn *c, const char *s, size_t n);
-/* Bulk string whose bytes the caller writes: returns a pointer to n bytes
- * inside the output buffer (valid until the next reply call), header and
- * trailing CRLF already in place. Used to copy values straight from the map. */
-char *reply_bulk_reserve(struct conn *c, size_t n);
 
 /* Where the next reply byte will go. */
 size_t conn_reply_mark(const struct conn *c);
