@@ -195,8 +195,8 @@ static void expect(int fd, const char *want)
 			break;
 		got += (size_t)r;
 	}
-	cr_assert(got == n && memcmp(buf, want, n) == 0, "got \"%.*s\", want \"%s\"", (int)got,
-		  buf, want);
+	cr_assert(got == n && memcmp(buf, want, n) == 0, "got \"%.*s\", want \"%s\"", (int)got, buf,
+		  want);
 	free(buf);
 }
 
