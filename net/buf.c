@@ -20,7 +20,8 @@ void buf_deinit(struct buf *b)
 	buf_init(b);
 }
 
-void buf_compact(struct buf *b)
+/* Moves pending bytes to offset 0. */
+static void buf_compact(struct buf *b)
 {
 	if (b->rpos == 0)
 		return;

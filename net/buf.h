@@ -2,8 +2,8 @@
  * buf.h — a growable byte buffer with a read cursor, used for a connection's
  * query (input) and reply (output) bytes.
  *
- * Bytes [rpos, len) are pending; [len, cap) is free space. buf_compact()
- * moves pending bytes to the front. Memory comes from mem_alloc so client
+ * Bytes [rpos, len) are pending; [len, cap) is free space; buf_reserve()
+ * moves pending bytes to the front when that makes room. Memory comes from mem_alloc so client
  * buffers count in used_memory.
  *
  * Threads: a buffer belongs to one connection, touched only by the thread
@@ -26,8 +26,6 @@ void buf_init(struct buf *b);
 void buf_deinit(struct buf *b);
 /* Ensures at least `n` free bytes after len (may compact or grow). */
 void buf_reserve(struct buf *b, size_t n);
-/* Moves pending bytes to offset 0. */
-void buf_compact(struct buf *b);
 /* Shrinks an idle (empty) buffer that grew past `keep` bytes back to `keep`. */
 void buf_shrink_idle(struct buf *b, size_t keep);
 

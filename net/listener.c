@@ -15,7 +15,10 @@
  * is running on them) and their sockets closed.
  */
 #include "concurrency/mem.h"
-#include "net/net_internal.h"
+#include "net/conn.h"
+#include "net/state.h"
+#include "net/task.h"
+#include "net/worker.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,9 +40,6 @@
 
 #define MAX_LISTENERS (NET_BIND_MAX + 1) /* the TCP addresses and the unix socket */
 
-struct net_opts net_opts_g;
-struct net_limits net_limits_g;
-
 static struct event_base *main_base;
 static struct event *stop_ev;
 static struct event *resume_ev;
@@ -55,14 +55,6 @@ static int listeners_closed;
 static char *listen_bind; /* what the TCP listeners were opened for */
 static int listen_port;
 static char *unix_path;
-/* The TCP port bound: written under listen_lock, read by INFO from any
- * thread (relaxed: a number that publishes nothing). */
-static _Atomic int tcp_port;
-
-/* written by the listener thread only; read by INFO: relaxed statistics */
-static _Atomic uint64_t stat_accepted, stat_rejected;
-/* base values subtracted by CONFIG RESETSTAT */
-static _Atomic uint64_t base_cmds, base_in, base_out, base_errs;
 
 static const char denied_msg[] =
     "-DENIED Redis is running in protected mode because protected mode is enabled and no "
@@ -145,7 +137,6 @@ static void accept_cb(evutil_socket_t fd, short what, void *arg)
 		socklen_t sl = sizeof(ss);
 		int cfd = accept4(fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		long maxc;
-		struct conn *c;
 
 		if (cfd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
@@ -155,34 +146,32 @@ static void accept_cb(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		/* relaxed: statistics */
-		atomic_fetch_add_explicit(&stat_accepted, 1, memory_order_relaxed);
-		maxc = atomic_load_explicit(&net_limits_g.maxclients, memory_order_relaxed);
+		atomic_fetch_add_explicit(&net_g.stats.accepted, 1, memory_order_relaxed);
+		maxc = atomic_load_explicit(&net_g.limits.maxclients, memory_order_relaxed);
 		if (conn_count() >= maxc) {
 			static const char msg[] = "-ERR max number of clients reached\r\n";
 
 			(void)!send(cfd, msg, sizeof(msg) - 1, MSG_NOSIGNAL);
 			close(cfd);
-			atomic_fetch_add_explicit(&stat_rejected, 1, memory_order_relaxed);
+			atomic_fetch_add_explicit(&net_g.stats.rejected, 1, memory_order_relaxed);
 			continue;
 		}
 		if (!is_unix &&
-		    atomic_load_explicit(&net_limits_g.protected_mode, memory_order_relaxed) &&
+		    atomic_load_explicit(&net_g.limits.protected_mode, memory_order_relaxed) &&
 		    !is_loopback(&ss)) {
 			(void)!send(cfd, denied_msg, sizeof(denied_msg) - 1, MSG_NOSIGNAL);
 			close(cfd);
-			atomic_fetch_add_explicit(&stat_rejected, 1, memory_order_relaxed);
+			atomic_fetch_add_explicit(&net_g.stats.rejected, 1, memory_order_relaxed);
 			continue;
 		}
 		if (!is_unix) {
 			int yes = 1;
 
 			setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
-			set_keepalive(cfd, atomic_load_explicit(&net_limits_g.keepalive_s,
+			set_keepalive(cfd, atomic_load_explicit(&net_g.limits.keepalive_s,
 								memory_order_relaxed));
 		}
-		c = conn_create(cfd, is_unix);
-		conn_registry_add(c);
-		worker_hand_off(c);
+		conn_accept(cfd, is_unix);
 	}
 }
 
@@ -334,7 +323,7 @@ int net_setup(const struct net_opts *o, char *err, size_t errlen)
 	struct tcp_set set;
 	int rc;
 
-	net_opts_g = *o;
+	net_g.opts = *o;
 	if (evthread_use_pthreads() != 0) {
 		snprintf(err, errlen, "libevent has no pthreads support");
 		return -ENOTSUP;
@@ -359,8 +348,9 @@ int net_setup(const struct net_opts *o, char *err, size_t errlen)
 	listen_bind = mem_strndup(o->bind, strlen(o->bind));
 	listen_port = o->port;
 	pthread_mutex_unlock(&listen_lock);
-	/* relaxed: see tcp_port */
-	atomic_store_explicit(&tcp_port, set.n ? set.port : o->port, memory_order_relaxed);
+	/* relaxed: see net_counters.tcp_port */
+	atomic_store_explicit(&net_g.stats.tcp_port, set.n ? set.port : o->port,
+			      memory_order_relaxed);
 	if (o->unixsocket && o->unixsocket[0]) {
 		rc = listen_unix(o->unixsocket, o->unixsocketperm, o->tcp_backlog, err, errlen);
 		if (rc < 0)
@@ -370,7 +360,7 @@ int net_setup(const struct net_opts *o, char *err, size_t errlen)
 		snprintf(err, errlen, "no listening socket: set bind/port or unixsocket");
 		return -EINVAL;
 	}
-	net_opts_g.unixsocket = unix_path;
+	net_g.opts.unixsocket = unix_path;
 	rc = workers_start(o->threads, err, errlen);
 	if (rc < 0)
 		return rc;
@@ -423,7 +413,7 @@ static int swap_tcp_listeners(const char *bind, int port, char *err, size_t errl
 	struct event *old_ev[MAX_LISTENERS];
 	struct tcp_set set;
 
-	rc = open_tcp_set(bind, port, unix_path != NULL, net_opts_g.tcp_backlog, &set, err, errlen);
+	rc = open_tcp_set(bind, port, unix_path != NULL, net_g.opts.tcp_backlog, &set, err, errlen);
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&listen_lock);
@@ -441,8 +431,8 @@ static int swap_tcp_listeners(const char *bind, int port, char *err, size_t errl
 					 (void *)(intptr_t)0);
 		event_add(lev[nlisten++], NULL);
 	}
-	/* relaxed: see tcp_port */
-	atomic_store_explicit(&tcp_port, set.port, memory_order_relaxed);
+	/* relaxed: see net_counters.tcp_port */
+	atomic_store_explicit(&net_g.stats.tcp_port, set.port, memory_order_relaxed);
 	mem_free(listen_bind);
 	listen_bind = mem_strndup(bind, strlen(bind));
 	listen_port = port;
@@ -481,8 +471,8 @@ int net_listen_tcp(const char *bind, int port, char *err, size_t errlen)
 
 int net_tcp_port(void)
 {
-	/* relaxed: see tcp_port */
-	return atomic_load_explicit(&tcp_port, memory_order_relaxed);
+	/* relaxed: see net_counters.tcp_port */
+	return atomic_load_explicit(&net_g.stats.tcp_port, memory_order_relaxed);
 }
 
 struct event_base *net_main_base(void)
@@ -536,11 +526,6 @@ void net_teardown(void)
 	libevent_global_shutdown();
 }
 
-void net_set_maxclients(long n)
-{
-	atomic_store_explicit(&net_limits_g.maxclients, n, memory_order_relaxed);
-}
-
 long long net_fd_limit_clients(long long clients, int threads)
 {
 	long long reserve = NET_RESERVED_FDS + (long long)NET_FDS_PER_WORKER * threads;
@@ -564,96 +549,4 @@ long long net_fd_limit_clients(long long clients, int threads)
 	if (rl.rlim_cur == RLIM_INFINITY || (long long)rl.rlim_cur >= clients + reserve)
 		return clients;
 	return (long long)rl.rlim_cur - reserve;
-}
-
-void net_set_timeout(long seconds)
-{
-	atomic_store_explicit(&net_limits_g.timeout_s, seconds, memory_order_relaxed);
-}
-
-void net_set_tcp_keepalive(long seconds)
-{
-	atomic_store_explicit(&net_limits_g.keepalive_s, seconds, memory_order_relaxed);
-}
-
-void net_set_query_limit(long long bytes)
-{
-	atomic_store_explicit(&net_limits_g.query_limit, bytes, memory_order_relaxed);
-}
-
-void net_set_max_bulk(long long bytes)
-{
-	atomic_store_explicit(&net_limits_g.max_bulk, bytes, memory_order_relaxed);
-}
-
-void net_set_protected_mode(int on)
-{
-	atomic_store_explicit(&net_limits_g.protected_mode, on, memory_order_relaxed);
-}
-
-void net_set_work_stealing(int on)
-{
-	atomic_store_explicit(&net_limits_g.stealing, on, memory_order_relaxed);
-}
-
-void net_set_conn_assign(int policy)
-{
-	atomic_store_explicit(&net_limits_g.assign, policy, memory_order_relaxed);
-}
-
-void net_set_run_budget(long commands)
-{
-	atomic_store_explicit(&net_limits_g.run_budget, commands, memory_order_relaxed);
-}
-
-void net_set_output_limit(long long hard, long long soft, long soft_seconds)
-{
-	atomic_store_explicit(&net_limits_g.out_hard, hard, memory_order_relaxed);
-	atomic_store_explicit(&net_limits_g.out_soft, soft, memory_order_relaxed);
-	atomic_store_explicit(&net_limits_g.out_soft_secs, soft_seconds, memory_order_relaxed);
-}
-
-void net_set_output_pause_limit(long long bytes)
-{
-	atomic_store_explicit(&net_limits_g.pause_limit, bytes, memory_order_relaxed);
-}
-
-void net_get_stats(struct net_stats *s)
-{
-	uint64_t cmds = 0, in = 0, out = 0, errs = 0;
-
-	for (int i = 0; i < workers_count(); i++) {
-		struct worker *w = worker_get(i);
-
-		cmds += atomic_load_explicit(&w->st.commands, memory_order_relaxed);
-		in += atomic_load_explicit(&w->st.in_bytes, memory_order_relaxed);
-		out += atomic_load_explicit(&w->st.out_bytes, memory_order_relaxed);
-		errs += atomic_load_explicit(&w->st.errors, memory_order_relaxed);
-	}
-	s->error_replies = errs - atomic_load_explicit(&base_errs, memory_order_relaxed);
-	s->commands_processed = cmds - atomic_load_explicit(&base_cmds, memory_order_relaxed);
-	s->net_input_bytes = in - atomic_load_explicit(&base_in, memory_order_relaxed);
-	s->net_output_bytes = out - atomic_load_explicit(&base_out, memory_order_relaxed);
-	s->connections_received = atomic_load_explicit(&stat_accepted, memory_order_relaxed);
-	s->rejected_connections = atomic_load_explicit(&stat_rejected, memory_order_relaxed);
-	s->connected_clients = conn_count();
-	s->workers = workers_count();
-	s->tcp_port = tcp_port;
-}
-
-void net_reset_stats(void)
-{
-	struct net_stats s;
-
-	atomic_store_explicit(&base_cmds, 0, memory_order_relaxed);
-	atomic_store_explicit(&base_in, 0, memory_order_relaxed);
-	atomic_store_explicit(&base_out, 0, memory_order_relaxed);
-	atomic_store_explicit(&base_errs, 0, memory_order_relaxed);
-	net_get_stats(&s);
-	atomic_store_explicit(&base_errs, s.error_replies, memory_order_relaxed);
-	atomic_store_explicit(&base_cmds, s.commands_processed, memory_order_relaxed);
-	atomic_store_explicit(&base_in, s.net_input_bytes, memory_order_relaxed);
-	atomic_store_explicit(&base_out, s.net_output_bytes, memory_order_relaxed);
-	atomic_store_explicit(&stat_accepted, 0, memory_order_relaxed);
-	atomic_store_explicit(&stat_rejected, 0, memory_order_relaxed);
 }

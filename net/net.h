@@ -88,11 +88,15 @@ struct net_opts {
 	net_dispatch_fn dispatch;
 	net_thread_fn thread_start, thread_stop, thread_cron;
 	net_quiesce_fn quiescent, offline, online;
-	/* called on the main thread when a connection is accepted, before it runs:
-	 * the server sets session defaults (authenticated when no password). */
-	void (*conn_init)(struct conn *c);
-	/* called by the closing thread before a connection is freed (may be NULL) */
-	void (*conn_close)(struct conn *c);
+	/* Called when a connection joins its worker's loop, before its first
+	 * command (by the holder of that loop's token): returns the server's
+	 * session for it (conn_session()) and sets its attributes' defaults
+	 * (conn_set_authenticated when no password). May be NULL. */
+	void *(*conn_init)(struct conn *c);
+	/* Called by the closing thread before a connection is freed, with what
+	 * conn_init returned (NULL if conn_init never ran: a connection closed
+	 * before it was attached). Frees the session. May be NULL. */
+	void (*conn_close)(struct conn *c, void *session);
 };
 
 int net_setup(const struct net_opts *o, char *err, size_t errlen);

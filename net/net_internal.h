@@ -1,29 +1,34 @@
 /*
- * net_internal.h — what conn.c, worker.c, control.c and listener.c share
- * inside net/.
+ * net_internal.h — the types net/'s files share: a connection, a worker, and
+ * the one net state (state.h). Types only: each file's functions are declared
+ * in its own header (state.h, registry.h, monitor.h, conn_io.h, task.h,
+ * worker.h), so that headers never cycle (HAProxy's _types.h rule).
  *
  * Threads: a worker's deque's owner side is touched only by the worker's own
  * thread; its loop side (event_base, inbox consumer end, connection list) by
  * whoever holds its loop token — the worker itself, or a guest worker while
  * the owner is stuck in a long task (worker.c); its inbox's producer end by
- * any thread; `parked`, `loop` and the statistics are atomics. The scheduler
- * state (struct net_sched) is read by every worker.
+ * any thread; `parked`, `loop` and the statistics are atomics.
  */
 #ifndef KVSD_NET_INTERNAL_H
 #define KVSD_NET_INTERNAL_H
 
 #include "concurrency/mpscq.h"
-#include "concurrency/park.h"
 #include "concurrency/util.h"
 #include "concurrency/wsq.h"
-#include "net/conn.h"
+#include "net/buf.h"
 #include "net/net.h"
+#include "net/resp.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 struct event_base;
+struct event;
+
+/* ---- a worker ------------------------------------------------------------ */
 
 struct worker_stats {
 	/* single writer (the worker), read by INFO: relaxed, publish nothing */
@@ -62,7 +67,7 @@ struct worker {
 	struct mpscq inbox; /* from any thread: new, re-queued and to-close connections */
 	struct conn *conns; /* this worker's connections; loop side (token holder) */
 	unsigned rng;	    /* owner-only: victim selection */
-	int searching;	    /* owner-only: counted in net_sched.searching */
+	int searching;	    /* owner-only: counted in the scheduler's searching count */
 	int unparked;	    /* owner-only: no task run since the last park */
 	int64_t polled_ns;  /* owner-only: when it last polled its own loop */
 	/* this worker's thread only: the worker whose loop it is polling as a
@@ -83,8 +88,102 @@ struct worker {
 	struct worker_stats st KV_ALIGNED;
 };
 
-/* Options and hooks net_setup() received; read-only after setup. */
-extern struct net_opts net_opts_g;
+/* ---- a connection ------------------------------------------------------- */
+
+/* conn.task: task.c owns every transition */
+enum conn_task_state {
+	CONN_IDLE = 0,
+	CONN_SCHEDULED = 1,
+	CONN_RUNNING = 2,
+	CONN_STATE_MASK = 3,
+	CONN_NOTIFIED = 4,
+};
+
+/* conn.inbox_op: why a connection is on a worker's inbox */
+enum { CONN_Q_NEW = 1, CONN_Q_RUN = 2, CONN_Q_CLOSE = 3 };
+
+/* conn.flags: each reason is its own bit so several combine */
+#define CONN_F_CLOSE_AFTER_REPLY 0x01 /* QUIT, protocol error: flush then close */
+#define CONN_F_CLOSE_ASAP	 0x02 /* close without flushing (limits, kill) */
+#define CONN_F_UNIX		 0x04 /* unix-domain socket */
+#define CONN_F_WANT_WRITE	 0x08 /* output pending: write interest armed */
+#define CONN_F_STOP_READING	 0x10 /* shutdown: finish what was read, read no more */
+#define CONN_F_MONITOR		 0x20 /* MONITOR: receives every command */
+#define CONN_F_OUT_PAUSED	 0x40 /* replies over client-output-pause-limit: not reading */
+
+struct conn_bigarg;
+
+/*
+ * A client connection, shaped as a schedulable task (task.c). Only the
+ * thread that moved the task word to RUNNING touches the buffers, the parser
+ * and the attributes below "attributes" except where noted; only the owner's
+ * loop closes. CLIENT LIST / CLIENT INFO (conn_describe) read some fields
+ * from other threads: `name` changes only under the registry lock
+ * (conn_set_name); `resp`, `db` and `last_cmd` are atomics (conn_attr.c);
+ * buffer sizes and flags are published as relaxed mirrors after each run.
+ */
+struct conn {
+	_Atomic uint32_t task; /* enum conn_task_state; see task.c for the transitions */
+	int fd;
+	uint64_t id;
+	struct worker *owner;
+	struct event *ev;
+	unsigned flags;
+
+	struct buf in;	/* query buffer */
+	struct buf out; /* reply buffer */
+	struct resp_req req;
+	const char **argv; /* dispatch arguments, reused */
+	size_t *argl;
+	int argv_cap;
+	/* runner only (conn_io.c): bulks of NET_BIG_ARG bytes or more of the
+	 * request being read, each in an allocation of its own; the last one
+	 * may still be filling */
+	struct conn_bigarg *big;
+	int nbig, big_cap;
+	size_t big_bytes; /* received into them so far */
+	size_t held;	  /* parsed request waiting for CLIENT PAUSE: its bytes */
+	size_t qb_alloc;  /* Redis's query buffer allocation, mirrored: sizes reads */
+	unsigned nerrors; /* runner: error replies not yet added to the worker's count */
+
+	/* attributes — read and written by the server through conn.h's
+	 * accessors during dispatch. resp, db and last_cmd: written only by the
+	 * runner, also read by CLIENT LIST on other threads */
+	_Atomic int resp;		/* protocol version: 2 or 3 */
+	bool authenticated;		/* the parser applies Redis's unauthenticated limits */
+	_Atomic int db;			/* SELECTed database (always 0) */
+	_Atomic(const char *) last_cmd; /* static name of the last command, for CLIENT LIST */
+	char *name;			/* CLIENT SETNAME; NULL if none; see conn_set_name */
+	void *session;			/* the server's: net_opts.conn_init's result */
+	char addr[64];			/* peer "ip:port" or "/path:0" */
+	char laddr[64];			/* local "ip:port" */
+	int64_t ctime_ms;
+	_Atomic int64_t last_ms; /* last interaction; read by the idle-timeout cron */
+	_Atomic uint64_t ncmds;	 /* commands run; statistic */
+
+	struct conn *next, *prev;	  /* owner's list */
+	struct conn *reg_next, *reg_prev; /* global registry (CLIENT LIST) */
+
+	/* scheduling: the node links the connection into one worker inbox at a
+	 * time; inbox_op (CONN_Q_*) is written before the push, which releases it */
+	struct mpscq_node qnode;
+	int inbox_op;
+	/* set by any thread (CLIENT KILL, shutdown), read by the runner: relaxed,
+	 * the conn_schedule() that follows orders it */
+	_Atomic int kill;
+	_Atomic int pause_wait; /* runner: stopped for CLIENT PAUSE; cron re-schedules */
+	int64_t soft_since_ms;	/* runner: over the soft output limit since (0: not) */
+	/* mirrors for CLIENT LIST from other threads, updated by the runner after
+	 * each run: relaxed statistics */
+	_Atomic uint64_t st_qbuf, st_omem;
+	_Atomic int st_events;	/* 1 = waiting to write (events=rw) */
+	_Atomic int st_monitor; /* 1 = MONITOR client (flags=O) */
+	/* MONITOR: lines fed by other threads, under the monitor lock (monitor.c) */
+	struct buf mon_pending;
+	struct conn *mon_next;
+};
+
+/* ---- the net state (state.c) ------------------------------------------- */
 
 enum net_assign { NET_ASSIGN_ROUND_ROBIN, NET_ASSIGN_LEAST_LOADED, NET_ASSIGN_SINGLE };
 
@@ -106,51 +205,32 @@ struct net_limits {
 	_Atomic int hz;		       /* cron frequency, NET_HZ_MIN..NET_HZ_MAX */
 	_Atomic int draining;	       /* shutdown: read nothing more */
 };
-extern struct net_limits net_limits_g;
 
-/* Scheduler state shared by all workers. */
-struct net_sched {
-	struct park_ec ec;		  /* workers parked (or about to) in their loops */
-	_Atomic int searching KV_ALIGNED; /* workers looking for work to steal */
-	/* parked workers with a watch timer, 0 or 1: seq_cst, it pairs with the
-	 * parked words (worker.c: watching) */
-	_Atomic int watchers;
+/* CLIENT PAUSE: relaxed — a deadline seen a moment late only delays a
+ * command by that moment; publishes nothing */
+struct net_pause {
+	_Atomic int64_t until_ms; /* 0: not paused */
+	_Atomic int all;
+	_Atomic(net_cmd_class_fn) is_write;
 };
-extern struct net_sched net_sched_g;
 
-/* conn.inbox_op: why a connection is on a worker's inbox */
-enum { CONN_Q_NEW = 1, CONN_Q_RUN = 2, CONN_Q_CLOSE = 3 };
+struct net_counters {
+	/* written by the listener thread only; read by INFO: relaxed statistics */
+	_Atomic uint64_t accepted, rejected;
+	/* base values subtracted by CONFIG RESETSTAT (stats.c) */
+	_Atomic uint64_t base_cmds, base_in, base_out, base_errs;
+	/* the TCP port bound: written by the listener's setup and CONFIG SET
+	 * port, read by INFO from any thread (relaxed: a number that publishes
+	 * nothing) */
+	_Atomic int tcp_port;
+};
 
-/* conn.c */
-struct conn *conn_create(int fd, int is_unix);
-void conn_attach(struct conn *c, struct worker *w); /* holding w's loop token */
-void conn_close(struct conn *c);		    /* holding the owner's loop token; frees c */
-/* IDLE → SCHEDULED (or NOTIFIED while RUNNING). Any thread. */
-void conn_schedule(struct conn *c);
-/* Runs c once (caller set RUNNING). 1: more work (budget), 0: waiting, -1: close. */
-int conn_run(struct conn *c);
-void net_count_error(struct conn *c);
-void conn_registry_add(struct conn *c);
-void conn_registry_del(struct conn *c);
-struct worker *conn_worker(struct conn *c);
-
-/* worker.c */
-int workers_start(int n, char *err, size_t errlen);
-void workers_stop(void);
-void worker_hand_off(struct conn *c); /* listener thread: conn-assign policy */
-int workers_count(void);
-struct worker *worker_get(int i);
-/* The worker running on this thread, or NULL. */
-struct worker *worker_self(void);
-/* Puts a SCHEDULED connection where a worker will run it (any thread). */
-void sched_submit(struct conn *c);
-
-/* control.c: MONITOR feed, CLIENT PAUSE */
-void monitor_detach(struct conn *c);
-void monitor_take(struct conn *c); /* runner: moves fed lines to c->out */
-/* 1 if the command must wait for CLIENT PAUSE to end. */
-int pause_blocks(int argc, const char **argv, const size_t *argl);
-int pause_active(void);
-extern _Atomic int net_monitors; /* number of MONITOR clients; relaxed hint */
+struct net_state {
+	/* the options and hooks net_setup() received; read-only after setup */
+	struct net_opts opts;
+	struct net_limits limits;
+	struct net_pause pause;
+	struct net_counters stats;
+};
 
 #endif

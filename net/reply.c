@@ -10,6 +10,7 @@
 #include "net/net_internal.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -43,11 +44,6 @@ static inline void hdr(struct conn *c, char type, long long n)
 	buf_append(&c->out, b, l);
 }
 
-void reply_raw(struct conn *c, const void *p, size_t n)
-{
-	buf_append(&c->out, p, n);
-}
-
 void reply_ok(struct conn *c)
 {
 	buf_append(&c->out, "+OK\r\n", 5);
@@ -73,7 +69,7 @@ void reply_error(struct conn *c, const char *s)
 		if (c->out.data[i] == '\r' || c->out.data[i] == '\n')
 			c->out.data[i] = ' ';
 	buf_append(&c->out, "\r\n", 2);
-	net_count_error(c);
+	c->nerrors++; /* the runner adds it to its worker's count (conn_io.c) */
 }
 
 void reply_errorf(struct conn *c, const char *fmt, ...)
@@ -120,18 +116,6 @@ void reply_bulk(struct conn *c, const void *p, size_t n)
 	hdr(c, '$', (long long)n);
 	buf_append(&c->out, p, n);
 	buf_append(&c->out, "\r\n", 2);
-}
-
-char *reply_bulk_reserve(struct conn *c, size_t n)
-{
-	char *p;
-
-	buf_reserve(&c->out, n + 32);
-	hdr(c, '$', (long long)n);
-	p = c->out.data + c->out.len;
-	c->out.len += n;
-	buf_append(&c->out, "\r\n", 2);
-	return p;
 }
 
 void reply_bulk_cstr(struct conn *c, const char *s)
@@ -218,4 +202,27 @@ void reply_verbatim(struct conn *c, const char *s, size_t n)
 	buf_append(&c->out, "txt:", 4);
 	buf_append(&c->out, s, n);
 	buf_append(&c->out, "\r\n", 2);
+}
+
+/* ---- marks -------------------------------------------------------------- */
+
+/* A mark is the number of reply bytes pending: nothing is written to the
+ * socket while a command runs, and compaction keeps pending bytes in order,
+ * so it stays meaningful until dispatch returns. */
+size_t conn_reply_mark(const struct conn *c)
+{
+	return buf_pending(&c->out);
+}
+
+void conn_reply_truncate(struct conn *c, size_t mark)
+{
+	KV_ASSERT(mark <= buf_pending(&c->out));
+	c->out.len = c->out.rpos + mark;
+}
+
+int conn_reply_first_byte(const struct conn *c, size_t mark)
+{
+	if (buf_pending(&c->out) <= mark)
+		return -1;
+	return (unsigned char)c->out.data[c->out.rpos + mark];
 }

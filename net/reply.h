@@ -11,6 +11,11 @@
  * Ownership: bytes are copied; callers keep their buffers.
  * Errors: none (allocation failure panics). reply_error* count the error for
  * INFO's error statistics.
+ *
+ * Marks: a command that must look back at, or take back, what it appended
+ * (statistics: did the reply start with an error; EXEC re-running a
+ * transaction) takes a mark first and passes it back. A mark is valid until
+ * dispatch returns.
  */
 #ifndef KVSD_REPLY_H
 #define KVSD_REPLY_H
@@ -20,7 +25,6 @@
 
 struct conn;
 
-void reply_raw(struct conn *c, const void *p, size_t n);
 /* "+OK\r\n" */
 void reply_ok(struct conn *c);
 /* "+<s>\r\n"; s must not contain CR/LF */
@@ -48,9 +52,13 @@ void reply_double(struct conn *c, double d);
 void reply_bool(struct conn *c, int b);
 /* RESP3 "=<len>\r\ntxt:<s>", RESP2 bulk (INFO, CLIENT INFO, CLIENT LIST) */
 void reply_verbatim(struct conn *c, const char *s, size_t n);
-/* Bulk string whose bytes the caller writes: returns a pointer to n bytes
- * inside the output buffer (valid until the next reply call), header and
- * trailing CRLF already in place. Used to copy values straight from the map. */
-char *reply_bulk_reserve(struct conn *c, size_t n);
+
+/* Where the next reply byte will go. */
+size_t conn_reply_mark(const struct conn *c);
+/* Drops every reply byte appended since mark (error counts stay). */
+void conn_reply_truncate(struct conn *c, size_t mark);
+/* The first reply byte appended since mark ('-' for an error, '+', ':' ...),
+ * or -1 if nothing was. */
+int conn_reply_first_byte(const struct conn *c, size_t mark);
 
 #endif

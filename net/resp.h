@@ -39,7 +39,7 @@
  *    than RESP_INLINE_MAX bytes follow its start. A longer line whose
  *    terminator arrived in the same read is parsed, so for lines over
  *    RESP_INLINE_MAX the result depends on how the input is split into
- *    calls, as Redis's depends on its reads; conn.c sizes its reads as
+ *    calls, as Redis's depends on its reads; conn_io.c sizes its reads as
  *    Redis 7.0 does so that both accept and refuse the same requests.
  *    Lines up to RESP_INLINE_MAX never depend on the split.
  *  - Streamed RESP3 types ("$?", "*?", ";" chunks, ".") are not supported by

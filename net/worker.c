@@ -5,7 +5,8 @@
  * connections handed to it (their sockets are registered, edge-triggered,
  * on its base); readiness does not run a connection but schedules it onto
  * the worker's deque (conn_schedule → sched_submit). Any worker may run a
- * scheduled connection: the task word in struct conn guarantees one runner.
+ * scheduled connection: the task word in struct conn guarantees one runner
+ * (task.c owns its transitions and the hand-offs).
  *
  * The deque (concurrency/wsq) is a bounded Chase–Lev deque: the owner
  * pushes and takes at the bottom (LIFO, cache-warm), thieves steal the
@@ -27,7 +28,7 @@
  *   victims; else park.
  *
  * Parking: the worker marks itself PARKED and registers with the eventcount
- * (net_sched_g.ec: seq_cst), then re-checks its inbox and deque — and every
+ * (sched.ec: seq_cst), then re-checks its inbox and deque — and every
  * deque if it may steal — and only then blocks in event_base_loop(ONCE): the
  * blocking epoll_wait. A producer publishes work first, then asks the
  * eventcount (seq_cst fence + one load) whether anyone is parked: when
@@ -89,7 +90,7 @@
  * starts running tasks after a park (its first task; ensure_watcher) makes
  * sure a watcher exists: if none does, it wakes one parked worker. A worker
  * that parks while another is running becomes the watcher (at most one,
- * net_sched_g.watchers) and parks with a WATCH_NS timer instead of
+ * sched.watchers) and parks with a WATCH_NS timer instead of
  * indefinitely; each time the timer fires it gives up the role, looks for
  * stuck loops, and parks again (as the watcher while anyone runs). The Dekker
  * pair here is the parked words against the watcher count, both seq_cst:
@@ -107,7 +108,7 @@
  * can help: a long command delays every client, as in Redis.
  *
  * Storage sections: a worker is online while it runs connections and
- * announces a quiescent state after each command (conn.c) and after each
+ * announces a quiescent state after each command (conn_io.c) and after each
  * task, and is offline whenever it calls into an event loop — its own or a
  * stuck peer's, polling or parked — so a parked worker never holds up
  * reclamation and a series of long commands lets the epoch advance between
@@ -115,8 +116,11 @@
  * worker holds the epoch back (nothing retired meanwhile is freed) until the
  * command returns; net/ cannot split it.
  */
+#include "net/worker.h"
 #include "concurrency/mem.h"
-#include "net/net_internal.h"
+#include "concurrency/park.h"
+#include "net/state.h"
+#include "net/task.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -135,7 +139,14 @@
 /* A worker that always has work still polls its own loop this often. */
 #define POLL_EVERY_NS WATCH_NS
 
-struct net_sched net_sched_g;
+/* Scheduler state shared by all workers. */
+static struct {
+	struct park_ec ec;		  /* workers parked (or about to) in their loops */
+	_Atomic int searching KV_ALIGNED; /* workers looking for work to steal */
+	/* parked workers with a watch timer, 0 or 1: seq_cst, it pairs with the
+	 * parked words (see watching above) */
+	_Atomic int watchers;
+} sched;
 
 static struct worker *workers;
 static int nworkers;
@@ -152,11 +163,6 @@ struct worker *worker_get(int i)
 	return &workers[i];
 }
 
-struct worker *worker_self(void)
-{
-	return self_w;
-}
-
 static int64_t mono_ns(void)
 {
 	struct timespec ts;
@@ -167,7 +173,7 @@ static int64_t mono_ns(void)
 
 static int stealing_on(void)
 {
-	return nworkers > 1 && atomic_load_explicit(&net_limits_g.stealing, memory_order_relaxed);
+	return nworkers > 1 && atomic_load_explicit(&net_g.limits.stealing, memory_order_relaxed);
 }
 
 /* Wakes w if it is parked; the CAS makes the eventfd write happen once per park. */
@@ -195,10 +201,10 @@ static void notify_work(struct worker *from)
 		return;
 	/* park_has_waiters: seq_cst fence (orders the push before the loads
 	 * below; pairs with park_prepare in park_worker) + load of the count */
-	if (park_has_waiters(&net_sched_g.ec) == 0)
+	if (park_has_waiters(&sched.ec) == 0)
 		return;
 	/* relaxed: ordered by the fence above */
-	if (atomic_load_explicit(&net_sched_g.searching, memory_order_relaxed) > 0)
+	if (atomic_load_explicit(&sched.searching, memory_order_relaxed) > 0)
 		return;
 	start = from ? (int)(from->rng % (unsigned)nworkers) : 0;
 	for (int k = 0; k < nworkers; k++) {
@@ -209,8 +215,7 @@ static void notify_work(struct worker *from)
 	}
 }
 
-/* Sends c to w's inbox and wakes w if it is parked. Any thread. */
-static void inbox_push(struct worker *w, struct conn *c, int op)
+void inbox_push(struct worker *w, struct conn *c, int op)
 {
 	c->inbox_op = op;
 	mpscq_push(&w->inbox, &c->qnode); /* release: publishes inbox_op and c */
@@ -240,35 +245,6 @@ void sched_submit(struct conn *c)
 	inbox_push(c->owner, c, CONN_Q_RUN);
 }
 
-/* Runs c (the caller moved it to SCHEDULED) until it waits (0), spent its
- * budget (1) or must close (-1). Online; announces a quiescent state after
- * each run. */
-static int run_conn(struct worker *w, struct conn *c)
-{
-	/* acquire: the scheduler's CAS (acq_rel) released what it wrote before
-	 * queueing the connection; SCHEDULED → RUNNING observes it */
-	atomic_exchange_explicit(&c->task, CONN_RUNNING, memory_order_acquire);
-	/* relaxed: statistics */
-	atomic_fetch_add_explicit(&w->st.tasks, 1, memory_order_relaxed);
-	for (;;) {
-		uint32_t s = CONN_RUNNING;
-		int r = conn_run(c);
-
-		net_opts_g.quiescent();
-		if (r != 0)
-			return r;
-		/* RUNNING → IDLE unless NOTIFIED arrived meanwhile.
-		 * release on success: this run's writes are visible to whoever
-		 * schedules the connection next (pairs with conn_schedule()'s CAS);
-		 * acquire on failure: the notifier's writes are seen by the next round */
-		if (atomic_compare_exchange_strong_explicit(
-			&c->task, &s, CONN_IDLE, memory_order_acq_rel, memory_order_acquire))
-			return 0;
-		/* NOTIFIED was set: clear it and run again */
-		atomic_store_explicit(&c->task, CONN_RUNNING, memory_order_relaxed);
-	}
-}
-
 /* Takes w's loop token back after a task that started at `since` (the value
  * stored in w->loop), waiting while a guest polls the loop. Owner only. */
 static void loop_take_back(struct worker *w, uint64_t since)
@@ -296,22 +272,9 @@ static void run_task(struct worker *w, struct conn *c, int64_t now)
 	/* release: what we did to our loop side is visible to a guest that takes
 	 * the token; pairs with the acquire CAS in poll_stuck() */
 	atomic_store_explicit(&w->loop, since, memory_order_release);
-	r = run_conn(w, c);
+	r = conn_task_run(w, c);
 	loop_take_back(w, since);
-	if (r == 0)
-		return;
-	if (r < 0) {
-		if (c->owner == w)
-			conn_close(c);
-		else
-			inbox_push(c->owner, c, CONN_Q_CLOSE); /* stays RUNNING until closed */
-		return;
-	}
-	/* Budget spent: queue behind everyone else. A NOTIFIED bit is dropped:
-	 * the next run reads and writes until EAGAIN anyway. release: this run's
-	 * writes are visible to the next runner (its exchange acquires). */
-	atomic_store_explicit(&c->task, CONN_SCHEDULED, memory_order_release);
-	inbox_push(w, c, CONN_Q_RUN);
+	conn_task_after(w, c, r); /* close or yield: needs our loop token */
 }
 
 /* Moves o's inbox into w's deque (or acts on it). Called offline by the
@@ -340,9 +303,9 @@ static void drain_inbox(struct worker *w, struct worker *o)
 				break;
 			}
 			/* full: run it now rather than lose it */
-			net_opts_g.online();
+			net_g.opts.online();
 			run_task(w, c, mono_ns());
-			net_opts_g.offline();
+			net_g.opts.offline();
 			break;
 		}
 	}
@@ -411,15 +374,15 @@ static void stop_searching(struct worker *w, int found)
 		return;
 	w->searching = 0;
 	/* seq_cst: ordered with producers' fence before they read the count */
-	if (atomic_fetch_sub_explicit(&net_sched_g.searching, 1, memory_order_seq_cst) == 1 &&
-	    found && any_deque_nonempty())
+	if (atomic_fetch_sub_explicit(&sched.searching, 1, memory_order_seq_cst) == 1 && found &&
+	    any_deque_nonempty())
 		notify_work(w); /* last searcher found work: wake one more */
 }
 
 /* Tries to become a searcher: at most half the workers search at once. */
 static int start_searching(struct worker *w)
 {
-	int n = atomic_load_explicit(&net_sched_g.searching, memory_order_relaxed);
+	int n = atomic_load_explicit(&sched.searching, memory_order_relaxed);
 
 	if (w->searching)
 		return 1;
@@ -428,7 +391,7 @@ static int start_searching(struct worker *w)
 			return 0;
 		/* seq_cst: see stop_searching() */
 	} while (!atomic_compare_exchange_weak_explicit(
-	    &net_sched_g.searching, &n, n + 1, memory_order_seq_cst, memory_order_relaxed));
+	    &sched.searching, &n, n + 1, memory_order_seq_cst, memory_order_relaxed));
 	w->searching = 1;
 	return 1;
 }
@@ -477,9 +440,8 @@ static int become_watcher(struct worker *w)
 		 * runner's fence in ensure_watcher()) */
 		if (atomic_load_explicit(&v->parked, memory_order_relaxed) == WORKER_RUNNING)
 			/* seq_cst: one watcher; ordered with ensure_watcher()'s load */
-			return atomic_compare_exchange_strong_explicit(&net_sched_g.watchers, &none,
-								       1, memory_order_seq_cst,
-								       memory_order_relaxed);
+			return atomic_compare_exchange_strong_explicit(
+			    &sched.watchers, &none, 1, memory_order_seq_cst, memory_order_relaxed);
 	}
 	return 0;
 }
@@ -497,7 +459,7 @@ static void ensure_watcher(struct worker *w)
 	 * exchange to PARKED and its look at our parked word (become_watcher):
 	 * either it sees us running and watches, or we see no watcher and wake it */
 	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&net_sched_g.watchers, memory_order_relaxed) > 0)
+	if (atomic_load_explicit(&sched.watchers, memory_order_relaxed) > 0)
 		return;
 	for (int k = 1; k < nworkers; k++)
 		if (wake_worker(&workers[(w->idx + k) % nworkers]))
@@ -513,11 +475,11 @@ static void park_worker(struct worker *w)
 	int work;
 
 	stop_searching(w, 0);
-	net_opts_g.offline();
+	net_g.opts.offline();
 	/* seq_cst: PARKED is visible before we re-check the queues; pairs with
 	 * the fence in inbox_push() */
 	atomic_exchange_explicit(&w->parked, WORKER_PARKED, memory_order_seq_cst);
-	(void)park_prepare(&net_sched_g.ec); /* seq_cst: pairs with notify_work() */
+	(void)park_prepare(&sched.ec); /* seq_cst: pairs with notify_work() */
 	atomic_thread_fence(memory_order_seq_cst);
 	work = !mpscq_empty(&w->inbox) || wsq_size_approx(&w->dq) > 0 ||
 	       (may_steal && any_deque_nonempty()) ||
@@ -534,16 +496,16 @@ static void park_worker(struct worker *w)
 			event_del(w->watch_ev);
 			/* seq_cst: the role is given up before we look at the others'
 			 * parked words again (next park) or they look at the count */
-			atomic_fetch_sub_explicit(&net_sched_g.watchers, 1, memory_order_seq_cst);
+			atomic_fetch_sub_explicit(&sched.watchers, 1, memory_order_seq_cst);
 		}
 	}
-	park_cancel(&net_sched_g.ec);
+	park_cancel(&sched.ec);
 	/* acquire: pairs with the waker's CAS, so its published work is seen */
 	if (atomic_exchange_explicit(&w->parked, WORKER_RUNNING, memory_order_acquire) ==
 	    WORKER_NOTIFIED)
 		atomic_fetch_add_explicit(&w->st.wakeups, 1, memory_order_relaxed);
 	w->unparked = 1;
-	net_opts_g.online();
+	net_g.opts.online();
 }
 
 static void wake_cb(evutil_socket_t fd, short what, void *arg)
@@ -556,16 +518,13 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
 static void cron_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
-	long timeout = atomic_load_explicit(&net_limits_g.timeout_s, memory_order_relaxed);
+	long timeout = atomic_load_explicit(&net_g.limits.timeout_s, memory_order_relaxed);
 	int paused = pause_active();
-	struct timespec ts;
-	int64_t now;
+	int64_t now = net_wall_ms();
 	struct conn *c, *next;
 
 	(void)fd;
 	(void)what;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	for (c = w->conns; c; c = next) {
 		next = c->next;
 		/* relaxed: the pause flag is a hint; conn_schedule orders the run */
@@ -574,22 +533,17 @@ static void cron_cb(evutil_socket_t fd, short what, void *arg)
 			continue;
 		}
 		if (timeout > 0) {
+			/* relaxed: the idle clock; the claim below orders the close */
 			int64_t last = atomic_load_explicit(&c->last_ms, memory_order_relaxed);
-			uint32_t idle = CONN_IDLE;
 
-			/* claim the idle connection (IDLE → RUNNING) before closing:
-			 * acquire, so the last runner's writes are complete */
-			if (now - last > (int64_t)timeout * 1000 &&
-			    atomic_compare_exchange_strong_explicit(&c->task, &idle, CONN_RUNNING,
-								    memory_order_acquire,
-								    memory_order_relaxed))
+			if (now - last > (int64_t)timeout * 1000 && conn_task_claim_idle(c))
 				conn_close(c);
 		}
 	}
-	if (net_opts_g.thread_cron) {
-		net_opts_g.online();
-		net_opts_g.thread_cron(w->idx);
-		net_opts_g.offline();
+	if (net_g.opts.thread_cron) {
+		net_g.opts.online();
+		net_g.opts.thread_cron(w->idx);
+		net_g.opts.offline();
 	}
 }
 
@@ -622,8 +576,8 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 
 	self_w = w;
-	if (net_opts_g.thread_start)
-		net_opts_g.thread_start(w->idx);
+	if (net_g.opts.thread_start)
+		net_g.opts.thread_start(w->idx);
 	w->polled_ns = mono_ns();
 	/* Online while running connections; offline inside any event loop. */
 	while (!atomic_load_explicit(&w->stop, memory_order_relaxed)) {
@@ -631,7 +585,7 @@ static void *worker_main(void *arg)
 		struct conn *c = wsq_take(&w->dq);
 
 		if (c == NULL) {
-			net_opts_g.offline();
+			net_g.opts.offline();
 			drain_inbox(w, w);
 			c = wsq_take(&w->dq);
 			/* Poll when dry, and also when the inbox alone kept us busy for
@@ -646,15 +600,15 @@ static void *worker_main(void *arg)
 			}
 			if (c == NULL && nworkers > 1 && poll_stuck(w, now) > 0)
 				c = wsq_take(&w->dq);
-			net_opts_g.online();
+			net_g.opts.online();
 		} else if (now - w->polled_ns >= POLL_EVERY_NS) {
 			/* never dry: our own loop and stuck peers get a look anyway */
-			net_opts_g.offline();
+			net_g.opts.offline();
 			event_base_loop(w->base, EVLOOP_NONBLOCK);
 			w->polled_ns = now;
 			if (nworkers > 1)
 				(void)poll_stuck(w, now);
-			net_opts_g.online();
+			net_g.opts.online();
 		}
 		if (c == NULL && stealing_on())
 			c = steal_task(w);
@@ -668,8 +622,8 @@ static void *worker_main(void *arg)
 		run_task(w, c, now);
 	}
 	stop_searching(w, 0);
-	if (net_opts_g.thread_stop)
-		net_opts_g.thread_stop(w->idx);
+	if (net_g.opts.thread_stop)
+		net_g.opts.thread_stop(w->idx);
 	return NULL;
 }
 
@@ -677,7 +631,7 @@ static void *worker_main(void *arg)
 static struct timeval cron_interval(void)
 {
 	/* relaxed: a frequency; publishes nothing */
-	int hz = atomic_load_explicit(&net_limits_g.hz, memory_order_relaxed);
+	int hz = atomic_load_explicit(&net_g.limits.hz, memory_order_relaxed);
 
 	if (hz < NET_HZ_MIN)
 		hz = hz <= 0 ? 10 : NET_HZ_MIN;
@@ -693,7 +647,7 @@ void net_set_hz(int hz)
 	struct timeval tv;
 
 	hz = hz < NET_HZ_MIN ? NET_HZ_MIN : hz > NET_HZ_MAX ? NET_HZ_MAX : hz;
-	atomic_store_explicit(&net_limits_g.hz, hz, memory_order_relaxed); /* see net_limits */
+	atomic_store_explicit(&net_g.limits.hz, hz, memory_order_relaxed); /* see net_limits */
 	tv = cron_interval();
 	/* Re-adding a pending persistent timer reschedules it with the new
 	 * interval, from now on; event_add on another worker's base is safe
@@ -707,9 +661,9 @@ int workers_start(int n, char *err, size_t errlen)
 {
 	struct timeval tv = cron_interval();
 
-	park_init(&net_sched_g.ec);
-	atomic_init(&net_sched_g.searching, 0);
-	atomic_init(&net_sched_g.watchers, 0);
+	park_init(&sched.ec);
+	atomic_init(&sched.searching, 0);
+	atomic_init(&sched.watchers, 0);
 	workers = mem_calloc((size_t)n, sizeof(*workers));
 	for (int i = 0; i < n; i++) {
 		struct worker *w = &workers[i];
@@ -754,7 +708,7 @@ int workers_start(int n, char *err, size_t errlen)
 
 void worker_hand_off(struct conn *c)
 {
-	int policy = atomic_load_explicit(&net_limits_g.assign, memory_order_relaxed);
+	int policy = atomic_load_explicit(&net_g.limits.assign, memory_order_relaxed);
 	struct worker *w;
 
 	if (policy == NET_ASSIGN_SINGLE) {
@@ -801,27 +755,4 @@ void workers_stop(void)
 	mem_free(workers);
 	workers = NULL;
 	nworkers = 0;
-}
-
-int net_workers(void)
-{
-	return nworkers;
-}
-
-int net_worker_stats(int idx, struct net_worker_stats *out)
-{
-	struct worker *w;
-
-	if (idx < 0 || idx >= nworkers)
-		return -ENOENT;
-	w = &workers[idx];
-	/* relaxed: statistics */
-	out->tasks = atomic_load_explicit(&w->st.tasks, memory_order_relaxed);
-	out->steals = atomic_load_explicit(&w->st.steals, memory_order_relaxed);
-	out->failed_steals = atomic_load_explicit(&w->st.failed_steals, memory_order_relaxed);
-	out->parks = atomic_load_explicit(&w->st.parks, memory_order_relaxed);
-	out->wakeups = atomic_load_explicit(&w->st.wakeups, memory_order_relaxed);
-	out->polled_by_guest = atomic_load_explicit(&w->st.polled_by_guest, memory_order_relaxed);
-	out->guest_polls = atomic_load_explicit(&w->st.guest_polls, memory_order_relaxed);
-	return 0;
 }

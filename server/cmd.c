@@ -33,6 +33,7 @@
 #include "net/reply.h"
 #include "server/cmdstat.h"
 #include "server/multi.h"
+#include "server/session.h"
 #include "server/config.h"
 #include "server/slowlog.h"
 #include "server/strutil.h"
@@ -210,9 +211,8 @@ static inline int64_t now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* After the handler: statistics and the slow log. `before` is the number of
- * reply bytes pending before it ran, so its reply starts at rpos + before
- * (buffer compaction keeps pending bytes in order). */
+/* After the handler: statistics and the slow log. `before` is the reply
+ * mark taken before it ran, where its reply starts. */
 static void account(struct cmd_req *r, size_t idx, int64_t start_us, size_t before)
 {
 	struct conn *c = r->c;
@@ -223,7 +223,7 @@ static void account(struct cmd_req *r, size_t idx, int64_t start_us, size_t befo
 
 	cmdstat_call(idx, us, failed);
 	if (kv_unlikely(slower >= 0 && us >= (uint64_t)slower))
-		slowlog_push(r->argc, r->argv, r->argl, r->now_ms, us, c->addr, c->name,
+		slowlog_push(r->argc, r->argv, r->argl, r->now_ms, us, conn_addr(c), conn_name(c),
 			     cfg_int(CFG_SLOWLOG_MAX_LEN));
 }
 
@@ -329,9 +329,10 @@ void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *arg
 		reject(&r, d, idx, why, err);
 		return;
 	}
-	if (!c->authenticated && !(d->flags & CMD_NOAUTH)) {
+	if (!conn_authenticated(c) && !(d->flags & CMD_NOAUTH)) {
 		if (cfg_str_equal(CFG_REQUIREPASS, "", 0)) {
-			c->authenticated = 1; /* the password was removed by CONFIG SET */
+			/* the password was removed by CONFIG SET */
+			conn_set_authenticated(c, true);
 		} else {
 			reject(&r, d, idx, "NOAUTH Authentication required.",
 			       "NOAUTH Authentication required.");
@@ -347,9 +348,9 @@ void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *arg
 		return;
 	}
 	/* MULTI: queue (+QUEUED) instead of running, except the control commands */
-	if (c->multi && multi_intercept(c, d, idx, argc, argv, argl))
+	if (session_of(c)->multi && multi_intercept(c, d, idx, argc, argv, argl))
 		return;
-	before = c->out.len - c->out.rpos;
+	before = conn_reply_mark(c);
 	d->proc(&r);
 	account(&r, idx, start_us, before);
 	cmd_feed_monitors(&r, d);
@@ -357,9 +358,7 @@ void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *arg
 
 int cmd_reply_failed(struct conn *c, size_t before)
 {
-	size_t pend = c->out.len - c->out.rpos;
-
-	return pend > before && c->out.data[c->out.rpos + before] == '-';
+	return conn_reply_first_byte(c, before) == '-';
 }
 
 int64_t cmd_now_us(void)

@@ -38,7 +38,7 @@ static void echo_cmd(struct cmd_req *r)
 static void quit_cmd(struct cmd_req *r)
 {
 	reply_ok(r->c);
-	r->c->flags |= CONN_F_CLOSE_AFTER_REPLY;
+	conn_close_after_reply(r->c);
 }
 
 static int password_set(void)
@@ -80,12 +80,12 @@ static void auth_cmd(struct cmd_req *r)
 	}
 	if (!password_set() && user && ulen == 7 && !memcmp(user, "default", 7)) {
 		/* nopass default user: any password is accepted */
-		r->c->authenticated = 1;
+		conn_set_authenticated(r->c, true);
 		reply_ok(r->c);
 		return;
 	}
 	if (check_auth(user, ulen, r->argv[pi], r->argl[pi])) {
-		r->c->authenticated = 1;
+		conn_set_authenticated(r->c, true);
 		reply_ok(r->c);
 	} else {
 		reply_error(r->c, "WRONGPASS invalid username-password pair or user is disabled.");
@@ -135,7 +135,7 @@ static void hello_cmd(struct cmd_req *r)
 					       "disabled.");
 				return;
 			}
-			c->authenticated = 1;
+			conn_set_authenticated(c, true);
 			j += 2;
 		} else if (cmd_arg_is(r, j, "setname") && more >= 1) {
 			setname = r->argv[j + 1];
@@ -152,7 +152,7 @@ static void hello_cmd(struct cmd_req *r)
 			return;
 		}
 	}
-	if (!c->authenticated) {
+	if (!conn_authenticated(c)) {
 		reply_error(c, "NOAUTH HELLO must be called with the client already authenticated, "
 			       "otherwise the HELLO AUTH <user> <pass> option can be used "
 			       "to authenticate the client and select the RESP protocol version at "
@@ -170,7 +170,7 @@ static void hello_cmd(struct cmd_req *r)
 	reply_bulk_cstr(c, "proto");
 	reply_int(c, conn_resp(c));
 	reply_bulk_cstr(c, "id");
-	reply_int(c, (long long)c->id);
+	reply_int(c, (long long)conn_id(c));
 	reply_bulk_cstr(c, "mode");
 	reply_bulk_cstr(c, "standalone");
 	reply_bulk_cstr(c, "role");
@@ -186,7 +186,7 @@ static void reset_cmd(struct cmd_req *r)
 	conn_set_resp(c, 2);
 	conn_set_db(c, 0);
 	conn_set_name(c, NULL, 0);
-	c->authenticated = !password_set();
+	conn_set_authenticated(c, !password_set());
 	reply_simple(c, "RESET");
 }
 
@@ -215,7 +215,7 @@ static void select_cmd(struct cmd_req *r)
 
 static void client_id(struct cmd_req *r)
 {
-	reply_int(r->c, (long long)r->c->id);
+	reply_int(r->c, (long long)conn_id(r->c));
 }
 
 static void client_setname(struct cmd_req *r)
@@ -231,8 +231,8 @@ static void client_setname(struct cmd_req *r)
 
 static void client_getname(struct cmd_req *r)
 {
-	if (r->c->name)
-		reply_bulk_cstr(r->c, r->c->name);
+	if (conn_name(r->c))
+		reply_bulk_cstr(r->c, conn_name(r->c));
 	else
 		reply_null(r->c);
 }
@@ -255,7 +255,7 @@ static void list_one(struct conn *c, void *arg)
 		int found = 0;
 
 		for (int i = 0; i < x->nids; i++)
-			if ((unsigned long long)x->ids[i] == c->id)
+			if ((unsigned long long)x->ids[i] == conn_id(c))
 				found = 1;
 		if (!found)
 			return;
@@ -468,7 +468,7 @@ static void monitor_cmd(struct cmd_req *r)
 		reply_error(r->c, "ERR MONITOR isn't allowed for DENY BLOCKING client");
 		return;
 	}
-	if (r->c->flags & CONN_F_MONITOR)
+	if (conn_is_monitor(r->c))
 		return; /* as Redis: a second MONITOR is ignored, without a reply */
 	reply_ok(r->c);
 	net_monitor_start(r->c);

@@ -81,7 +81,7 @@ static void shutdown_cmd(struct cmd_req *r)
 		return;
 	}
 	/* As Redis: no reply; the client sees the connection close. */
-	r->c->flags |= CONN_F_CLOSE_ASAP;
+	conn_close_asap(r->c);
 	server_request_shutdown("User requested shutdown...");
 }
 

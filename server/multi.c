@@ -27,6 +27,7 @@
 #include "concurrency/mem.h"
 #include "net/conn.h"
 #include "net/reply.h"
+#include "server/session.h"
 #include "storage/db.h"
 
 struct multi_cmd {
@@ -63,9 +64,9 @@ struct multi_state {
 
 static struct multi_state *state(struct conn *c)
 {
-	if (!c->multi)
-		c->multi = mem_calloc(1, sizeof(struct multi_state));
-	return c->multi;
+	if (!session_of(c)->multi)
+		session_of(c)->multi = mem_calloc(1, sizeof(struct multi_state));
+	return session_of(c)->multi;
 }
 
 static void discard_queue(struct multi_state *st)
@@ -88,7 +89,7 @@ static void unwatch(struct multi_state *st)
 
 void multi_conn_close(struct conn *c)
 {
-	struct multi_state *st = c->multi;
+	struct multi_state *st = session_of(c)->multi;
 
 	if (!st)
 		return;
@@ -100,12 +101,12 @@ void multi_conn_close(struct conn *c)
 	mem_free(st->widx);
 	db_txn_destroy(&st->txn);
 	mem_free(st);
-	c->multi = NULL;
+	session_of(c)->multi = NULL;
 }
 
 void multi_flag_error(struct conn *c)
 {
-	struct multi_state *st = c->multi;
+	struct multi_state *st = session_of(c)->multi;
 
 	if (st && st->active)
 		st->failed = true;
@@ -172,7 +173,7 @@ static void queue(struct multi_state *st, const struct cmd_def *d, size_t idx, i
 int multi_intercept(struct conn *c, const struct cmd_def *d, size_t idx, int argc,
 		    const char **argv, const size_t *argl)
 {
-	struct multi_state *st = c->multi;
+	struct multi_state *st = session_of(c)->multi;
 
 	if (strcmp(d->name, "reset") == 0) { /* RESET discards and unwatches, then runs */
 		discard_queue(st);
@@ -207,7 +208,7 @@ static void multi_cmd(struct cmd_req *r)
 
 static void discard_cmd(struct cmd_req *r)
 {
-	struct multi_state *st = r->c->multi;
+	struct multi_state *st = session_of(r->c)->multi;
 
 	if (!st || !st->active) {
 		reply_error(r->c, "ERR DISCARD without MULTI");
@@ -262,15 +263,9 @@ static void watch_cmd(struct cmd_req *r)
 
 static void unwatch_cmd(struct cmd_req *r)
 {
-	if (r->c->multi)
-		unwatch(r->c->multi);
+	if (session_of(r->c)->multi)
+		unwatch(session_of(r->c)->multi);
 	reply_ok(r->c);
-}
-
-/* Truncates c's pending reply bytes back to `pending`. */
-static void out_truncate(struct conn *c, size_t pending)
-{
-	c->out.len = c->out.rpos + pending;
 }
 
 static struct cmd_req queued_req(const struct cmd_req *r, const struct db_view *v,
@@ -295,7 +290,7 @@ static void run_queued(struct cmd_req *r, const struct db_view *v, struct multi_
 {
 	struct cmd_req sub = queued_req(r, v, q);
 	int64_t start = cmd_now_us();
-	size_t before = buf_pending(&r->c->out);
+	size_t before = conn_reply_mark(r->c);
 
 	sub.redact = 0;
 	sub.redact_rest = false;
@@ -325,7 +320,7 @@ bool multi_is_exec(const struct cmd_def *d)
 
 void multi_exec_abort(struct conn *c, const char *why)
 {
-	struct multi_state *st = c->multi;
+	struct multi_state *st = session_of(c)->multi;
 
 	if (st) {
 		discard_queue(st);
@@ -337,7 +332,7 @@ void multi_exec_abort(struct conn *c, const char *why)
 static void exec_cmd(struct cmd_req *r)
 {
 	struct conn *c = r->c;
-	struct multi_state *st = c->multi;
+	struct multi_state *st = session_of(c)->multi;
 	size_t head, mark, from = 0;
 	const struct kvtxn_watch *w;
 	size_t nw;
@@ -367,9 +362,9 @@ static void exec_cmd(struct cmd_req *r)
 		once = !map_only(st->q[i].d);
 	w = st->w;
 	nw = st->nw;
-	head = buf_pending(&c->out);
+	head = conn_reply_mark(c);
 	reply_array(c, (long long)st->n);
-	mark = buf_pending(&c->out);
+	mark = conn_reply_mark(c);
 	for (;;) {
 		int rc;
 		/* exclusive from the start when a command must run exactly once;
@@ -382,7 +377,7 @@ static void exec_cmd(struct cmd_req *r)
 			if (p > 0) { /* a flush committed everything so far */
 				count_committed(st->q, from, i + 1);
 				from = i + 1;
-				mark = buf_pending(&c->out);
+				mark = conn_reply_mark(c);
 				w = NULL;
 				nw = 0;
 			} else if (p < 0) {
@@ -400,11 +395,11 @@ static void exec_cmd(struct cmd_req *r)
 			break;
 		}
 		if (rc == -ESTALE) {
-			out_truncate(c, head);
+			conn_reply_truncate(c, head);
 			reply_null_array(c);
 			break;
 		}
-		out_truncate(c, mark);
+		conn_reply_truncate(c, mark);
 	}
 	conn_set_last_cmd(c, "exec");
 	discard_queue(st);
@@ -422,7 +417,7 @@ void multi_atomic(struct cmd_req *r, cmd_proc fn)
 		return;
 	}
 	t = txn_of(r);
-	mark = buf_pending(&r->c->out);
+	mark = conn_reply_mark(r->c);
 	for (;;) {
 		/* optimistic, then exclusive after a few conflicts (storage/db.h):
 		 * at most DB_TXN_OPTIMISTIC + 1 attempts */
@@ -430,7 +425,7 @@ void multi_atomic(struct cmd_req *r, cmd_proc fn)
 		fn(&sub);
 		if (db_txn_commit(t) == 0)
 			return;
-		out_truncate(r->c, mark);
+		conn_reply_truncate(r->c, mark);
 	}
 }
 

@@ -26,8 +26,8 @@
  * command when its attempt commits, any other when it runs: once), but not
  * in the slow log (EXEC is).
  *
- * Threads: per-connection state (struct conn.multi), touched only by the
- * thread running the connection; multi_conn_close() frees it.
+ * Threads: per-connection state (the session's multi, session.h), touched
+ * only by the thread running the connection; multi_conn_close() frees it.
  */
 #ifndef KVSD_MULTI_H
 #define KVSD_MULTI_H
@@ -42,7 +42,8 @@ struct conn;
 /* MULTI EXEC DISCARD WATCH UNWATCH; terminated by name == NULL. */
 extern const struct cmd_def cmd_multi_table[];
 
-/* cmd_dispatch(), once the command passed its checks, when c->multi is set:
+/* cmd_dispatch(), once the command passed its checks, when the session's
+ * multi is set:
  * queues it (1: dispatch must return) or lets it run (0). */
 int multi_intercept(struct conn *c, const struct cmd_def *d, size_t idx, int argc,
 		    const char **argv, const size_t *argl);
@@ -57,7 +58,7 @@ bool multi_is_exec(const struct cmd_def *d);
  * because of: <why>" as Redis's execCommandAbort, in MULTI or not. */
 void multi_exec_abort(struct conn *c, const char *why);
 
-/* Frees the connection's transaction state (net's close hook). */
+/* Frees the connection's transaction state (from net's close hook). */
 void multi_conn_close(struct conn *c);
 
 /* Runs fn(r) as one isolated transaction (re-run on conflict) in the

@@ -17,6 +17,7 @@
 #include "server/info.h"
 #include "server/log.h"
 #include "server/multi.h"
+#include "server/session.h"
 #include "storage/db.h"
 
 #include <errno.h>
@@ -82,9 +83,18 @@ static void on_thread_cron(int idx)
 	}
 }
 
-static void on_conn_init(struct conn *c)
+static void *on_conn_init(struct conn *c)
 {
-	c->authenticated = !cfg_str_equal(CFG_REQUIREPASS, "", 0) ? 0 : 1;
+	conn_set_authenticated(c, cfg_str_equal(CFG_REQUIREPASS, "", 0));
+	return mem_calloc(1, sizeof(struct session));
+}
+
+static void on_conn_close(struct conn *c, void *session)
+{
+	if (session == NULL)
+		return; /* closed before it was attached */
+	multi_conn_close(c);
+	mem_free(session);
 }
 
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
@@ -257,7 +267,7 @@ int server_setup(int argc, char **argv)
 	o.offline = kvmap_thread_offline;
 	o.online = kvmap_thread_online;
 	o.conn_init = on_conn_init;
-	o.conn_close = multi_conn_close;
+	o.conn_close = on_conn_close;
 	/* The main thread touches the map only at teardown: keep it offline so it
 	 * never holds up reclamation. */
 	kvmap_thread_offline();

@@ -303,7 +303,7 @@ Test(resp_req, too_big_inline)
 	check_req(s, n, "ETOOBIG ERR Protocol error: too big inline request\n");
 	free(s);
 	/* as Redis: a longer line whose newline is among the bytes given is
-	 * parsed (what one read brought decides; conn.c reads as Redis does) */
+	 * parsed (what one read brought decides; conn_io.c reads as Redis does) */
 	s = build("ECHO ", 'A', RESP_INLINE_MAX + 10, "\r\n", &n);
 	{
 		struct resp_req r;
@@ -470,7 +470,7 @@ Test(resp_req, large_bulk_hint_and_linear_feed)
 	free(in);
 }
 
-/* A bulk received outside the buffer (resp_req_put_bulk), as conn.c does for
+/* A bulk received outside the buffer (resp_req_put_bulk), as conn_io.c does for
  * large ones: the next argument points at it, parsing resumes after it. */
 Test(resp_req, put_bulk)
 {

@@ -1,13 +1,7 @@
 /*
- * conn.c — running a connection: read, parse, dispatch, write; and the
- * limits that apply to one connection.
- *
- * A connection is a task. Its socket's readiness (edge-triggered, on the
- * owner's loop) calls conn_schedule(), which moves the task word IDLE →
- * SCHEDULED and hands the connection to the scheduler (worker.c); if the
- * connection is RUNNING at that moment the NOTIFIED bit is set instead, and
- * the runner goes round once more before it returns to IDLE, so readiness is
- * never lost. Any worker may run it.
+ * conn_io.c — one run of a connection: read, parse, dispatch, write; and the
+ * limits that apply to one connection. When a connection runs, and who may
+ * run or close it, is task.c's.
  *
  * One run executes the complete commands already in the query buffer, then
  * reads (until EAGAIN) and executes more, and writes the replies with as few
@@ -48,15 +42,15 @@
  * copy beside the value. Allocations nobody adopted are freed after the
  * command.
  */
-#include "net/conn.h"
+#include "net/conn_io.h"
 #include "concurrency/mem.h"
-#include "net/net_internal.h"
+#include "net/monitor.h"
 #include "net/reply.h"
+#include "net/state.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
-#include <event2/event.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -79,18 +73,8 @@ struct conn_bigarg {
 
 static void big_release(struct conn *c);
 
-static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct conn *registry;
-static long registry_count;
+/* relaxed: ids only need to be unique; they order nothing */
 static _Atomic uint64_t next_id = 1;
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void fmt_addr(const struct sockaddr_storage *ss, char *out, size_t size)
 {
@@ -118,13 +102,9 @@ struct conn *conn_create(int fd, int is_unix)
 	socklen_t sl = sizeof(ss);
 
 	c->fd = fd;
-	/* relaxed: ids only need to be unique; they order nothing */
+	/* relaxed: see next_id */
 	c->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
-	/* A new connection is already queued (in its worker's inbox, to be
-	 * attached): SCHEDULED keeps conn_schedule() from others (shutdown
-	 * drain, CLIENT KILL, MONITOR) from queueing it a second time before it
-	 * has an owner; conn_attach() submits it. */
-	atomic_init(&c->task, CONN_SCHEDULED);
+	atomic_init(&c->task, CONN_IDLE); /* task.c sets where it starts */
 	buf_init(&c->in);
 	buf_init(&c->out);
 	buf_init(&c->mon_pending);
@@ -138,14 +118,14 @@ struct conn *conn_create(int fd, int is_unix)
 	atomic_init(&c->resp, 2);
 	atomic_init(&c->db, 0);
 	atomic_init(&c->last_cmd, NULL);
-	c->ctime_ms = now_ms();
+	c->ctime_ms = net_wall_ms();
 	atomic_init(&c->last_ms, c->ctime_ms);
 	if (is_unix) {
 		c->flags |= CONN_F_UNIX;
 		snprintf(c->addr, sizeof(c->addr), "%s:0",
-			 net_opts_g.unixsocket ? net_opts_g.unixsocket : "");
+			 net_g.opts.unixsocket ? net_g.opts.unixsocket : "");
 		snprintf(c->laddr, sizeof(c->laddr), "%s:0",
-			 net_opts_g.unixsocket ? net_opts_g.unixsocket : "");
+			 net_g.opts.unixsocket ? net_g.opts.unixsocket : "");
 	} else {
 		if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
 			fmt_addr(&ss, c->addr, sizeof(c->addr));
@@ -156,158 +136,9 @@ struct conn *conn_create(int fd, int is_unix)
 	return c;
 }
 
-void conn_registry_add(struct conn *c)
+void conn_shut(struct conn *c)
 {
-	pthread_mutex_lock(&registry_lock);
-	c->reg_prev = NULL;
-	c->reg_next = registry;
-	if (registry)
-		registry->reg_prev = c;
-	registry = c;
-	registry_count++;
-	pthread_mutex_unlock(&registry_lock);
-}
-
-void conn_registry_del(struct conn *c)
-{
-	pthread_mutex_lock(&registry_lock);
-	if (c->reg_prev)
-		c->reg_prev->reg_next = c->reg_next;
-	else
-		registry = c->reg_next;
-	if (c->reg_next)
-		c->reg_next->reg_prev = c->reg_prev;
-	registry_count--;
-	pthread_mutex_unlock(&registry_lock);
-}
-
-long conn_count(void)
-{
-	long n;
-
-	pthread_mutex_lock(&registry_lock);
-	n = registry_count;
-	pthread_mutex_unlock(&registry_lock);
-	return n;
-}
-
-void conn_foreach(void (*fn)(struct conn *c, void *arg), void *arg)
-{
-	pthread_mutex_lock(&registry_lock);
-	for (struct conn *c = registry; c; c = c->reg_next)
-		fn(c, arg);
-	pthread_mutex_unlock(&registry_lock);
-}
-
-void conn_set_name(struct conn *c, const char *name, size_t len)
-{
-	char *n = len ? mem_strndup(name, len) : NULL;
-	char *old;
-
-	pthread_mutex_lock(&registry_lock);
-	old = c->name;
-	c->name = n;
-	pthread_mutex_unlock(&registry_lock);
-	mem_free(old);
-}
-
-/* Called with the registry lock held (conn_foreach) or by the owner thread. */
-size_t conn_describe(struct conn *c, char *buf, size_t size, int64_t now)
-{
-	int64_t last = atomic_load_explicit(&c->last_ms, memory_order_relaxed);
-	const char *cmd = conn_last_cmd(c) ? conn_last_cmd(c) : "NULL";
-	int n;
-
-	/* relaxed: mirrors the runner updates after each run; statistics */
-	uint64_t qbuf = atomic_load_explicit(&c->st_qbuf, memory_order_relaxed);
-	uint64_t omem = atomic_load_explicit(&c->st_omem, memory_order_relaxed);
-	int events = atomic_load_explicit(&c->st_events, memory_order_relaxed);
-	int mon = atomic_load_explicit(&c->st_monitor, memory_order_relaxed);
-
-	/* The field set and order of Redis 7.0's CLIENT LIST, which tools parse.
-	 * Buffer sizes are the runner's last published figures. */
-	n = snprintf(buf, size,
-		     "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d "
-		     "sub=0 psub=0 ssub=0 multi=-1 qbuf=%llu qbuf-free=0 argv-mem=0 multi-mem=0 "
-		     "rbs=%llu rbp=0 obl=0 oll=0 omem=%llu tot-mem=%llu events=%s cmd=%s "
-		     "user=default redir=-1 resp=%d",
-		     (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
-		     (long long)((now - c->ctime_ms) / 1000), (long long)((now - last) / 1000),
-		     mon ? "O" : "N", conn_db(c), (unsigned long long)qbuf,
-		     (unsigned long long)qbuf, (unsigned long long)omem,
-		     (unsigned long long)(sizeof(*c) + qbuf + omem), events ? "rw" : "r", cmd,
-		     conn_resp(c));
-	if (n < 0)
-		return 0;
-	return (size_t)n < size ? (size_t)n : size - 1;
-}
-
-struct worker *conn_worker(struct conn *c)
-{
-	return c->owner;
-}
-
-void net_count_error(struct conn *c)
-{
-	struct worker *w = worker_self() ? worker_self() : c->owner;
-
-	if (w)
-		/* relaxed: statistic */
-		atomic_fetch_add_explicit(&w->st.errors, 1, memory_order_relaxed);
-}
-
-static void conn_event_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	conn_schedule(arg);
-}
-
-void conn_attach(struct conn *c, struct worker *w)
-{
-	c->owner = w;
-	c->next = w->conns;
-	c->prev = NULL;
-	if (w->conns)
-		w->conns->prev = c;
-	w->conns = c;
-	/* Read and write interest for the connection's whole life, edge-
-	 * triggered: whichever worker runs it, the owner's loop reports the
-	 * socket becoming readable or writable again; nothing is ever re-armed. */
-	c->ev =
-	    event_new(w->base, c->fd, EV_READ | EV_WRITE | EV_PERSIST | EV_ET, conn_event_cb, c);
-	if (c->ev == NULL || event_add(c->ev, NULL) != 0)
-		KV_PANIC("cannot register connection with the event loop");
-	if (net_opts_g.conn_init)
-		net_opts_g.conn_init(c);
-	/* Bytes may already be waiting: edge-triggered events report only new
-	 * ones. The task word is SCHEDULED since conn_create(): submit it. */
-	sched_submit(c);
-}
-
-void conn_close(struct conn *c)
-{
-	struct worker *w = c->owner;
-
-	if (net_opts_g.conn_close)
-		net_opts_g.conn_close(c);
-
-	if (c->ev) {
-		/* attached: on the owner's list */
-		if (c->prev)
-			c->prev->next = c->next;
-		else
-			w->conns = c->next;
-		if (c->next)
-			c->next->prev = c->prev;
-		event_free(c->ev);
-	}
-	if (w)
-		/* relaxed: a load estimate for least-loaded assignment */
-		atomic_fetch_sub_explicit(&w->nconns, 1, memory_order_relaxed);
-	if (c->flags & CONN_F_MONITOR)
-		monitor_detach(c);
-	if (atomic_load_explicit(&net_limits_g.draining, memory_order_relaxed)) {
+	if (atomic_load_explicit(&net_g.limits.draining, memory_order_relaxed)) {
 		/* Shutdown: the client may have sent more than we ran. Closing with
 		 * unread bytes makes the kernel send RST, which can destroy replies
 		 * the client has not read yet; send FIN after the replies and
@@ -319,7 +150,10 @@ void conn_close(struct conn *c)
 			;
 	}
 	close(c->fd);
-	conn_registry_del(c);
+}
+
+void conn_free(struct conn *c)
+{
 	resp_req_deinit(&c->req);
 	buf_deinit(&c->in);
 	buf_deinit(&c->out);
@@ -330,34 +164,6 @@ void conn_close(struct conn *c)
 	mem_free(c->argl);
 	mem_free(c->name);
 	mem_free(c);
-}
-
-/*
- * IDLE → SCHEDULED hands the connection to the scheduler; SCHEDULED stays;
- * RUNNING gets the NOTIFIED bit. Any thread: the owner's readiness callback,
- * a runner re-queueing, CLIENT KILL / UNPAUSE / MONITOR feeds from other
- * workers, the shutdown drain from the main thread.
- */
-void conn_schedule(struct conn *c)
-{
-	uint32_t s = atomic_load_explicit(&c->task, memory_order_relaxed);
-
-	for (;;) {
-		uint32_t n;
-
-		if ((s & CONN_STATE_MASK) == CONN_SCHEDULED || (s & CONN_NOTIFIED))
-			return;
-		n = (s & CONN_STATE_MASK) == CONN_IDLE ? CONN_SCHEDULED : (s | CONN_NOTIFIED);
-		/* acq_rel: acquire — the last runner's writes (its release CAS to
-		 * IDLE) happen before we queue it; release — what we wrote before
-		 * (kill, monitor lines) is seen by the runner that acquires the word */
-		if (atomic_compare_exchange_weak_explicit(&c->task, &s, n, memory_order_acq_rel,
-							  memory_order_relaxed))
-			break;
-	}
-	if ((s & CONN_STATE_MASK) != CONN_IDLE)
-		return; /* the runner will go round again */
-	sched_submit(c);
 }
 
 /* Writes pending replies. Returns 0, or -1 if the connection must close. */
@@ -375,7 +181,7 @@ static int conn_flush(struct conn *c, struct worker *w)
 			/* relaxed: the idle clock, read by the cron only. As Redis, a
 			 * reply written is an interaction: a client whose command ran
 			 * longer than `timeout` is not idle when its reply leaves. */
-			atomic_store_explicit(&c->last_ms, now_ms(), memory_order_relaxed);
+			atomic_store_explicit(&c->last_ms, net_wall_ms(), memory_order_relaxed);
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -544,8 +350,8 @@ static void ensure_argv(struct conn *c, int argc)
  */
 static void check_output_limit(struct conn *c)
 {
-	long long hard = atomic_load_explicit(&net_limits_g.out_hard, memory_order_relaxed);
-	long long soft = atomic_load_explicit(&net_limits_g.out_soft, memory_order_relaxed);
+	long long hard = atomic_load_explicit(&net_g.limits.out_hard, memory_order_relaxed);
+	long long soft = atomic_load_explicit(&net_g.limits.out_soft, memory_order_relaxed);
 	long long pend = (long long)buf_pending(&c->out), used = 0;
 
 	if (hard <= 0 && soft <= 0) {
@@ -562,8 +368,8 @@ static void check_output_limit(struct conn *c)
 		return;
 	}
 	if (soft > 0 && used > soft) {
-		int64_t now = now_ms();
-		long secs = atomic_load_explicit(&net_limits_g.out_soft_secs, memory_order_relaxed);
+		int64_t now = net_wall_ms();
+		long secs = atomic_load_explicit(&net_g.limits.out_soft_secs, memory_order_relaxed);
 
 		if (c->soft_since_ms == 0)
 			c->soft_since_ms = now;
@@ -577,7 +383,7 @@ static void check_output_limit(struct conn *c)
 /* Over client-output-pause-limit: stop running and reading until drained. */
 static int output_paused(struct conn *c)
 {
-	long long lim = atomic_load_explicit(&net_limits_g.pause_limit, memory_order_relaxed);
+	long long lim = atomic_load_explicit(&net_g.limits.pause_limit, memory_order_relaxed);
 
 	if (lim > 0 && (long long)buf_pending(&c->out) > lim) {
 		c->flags |= CONN_F_OUT_PAUSED;
@@ -589,13 +395,24 @@ static int output_paused(struct conn *c)
 
 enum proc_stop { PROC_NEED_INPUT, PROC_BUDGET, PROC_PAUSED, PROC_CLOSE };
 
+/* Adds the error replies reply.c counted on c to w's statistics: after each
+ * command, so INFO later in the same pipeline counts them. */
+static void count_errors(struct conn *c, struct worker *w)
+{
+	if (c->nerrors) {
+		/* relaxed: statistic */
+		atomic_fetch_add_explicit(&w->st.errors, c->nerrors, memory_order_relaxed);
+		c->nerrors = 0;
+	}
+}
+
 /* Parses and runs complete commands in the query buffer, at most *budget. */
 static enum proc_stop conn_process(struct conn *c, struct worker *w, long *budget)
 {
 	uint64_t ncmd = 0;
 	enum proc_stop why = PROC_NEED_INPUT;
 
-	c->req.max_bulk_len = atomic_load_explicit(&net_limits_g.max_bulk, memory_order_relaxed);
+	c->req.max_bulk_len = atomic_load_explicit(&net_g.limits.max_bulk, memory_order_relaxed);
 	c->req.auth_required = !c->authenticated;
 	while (buf_pending(&c->in) > 0) {
 		const char *base = c->in.data + c->in.rpos;
@@ -648,7 +465,7 @@ static enum proc_stop conn_process(struct conn *c, struct worker *w, long *budge
 				c->argl[i] = c->req.argv[i].len;
 			}
 			if (pause_blocks(c->req.argc, c->argv, c->argl)) {
-				if (atomic_load_explicit(&net_limits_g.draining,
+				if (atomic_load_explicit(&net_g.limits.draining,
 							 memory_order_relaxed)) {
 					/* shutdown while paused: as Redis, the paused
 					 * command never runs (nor what follows it); the
@@ -665,13 +482,14 @@ static enum proc_stop conn_process(struct conn *c, struct worker *w, long *budge
 				why = PROC_PAUSED;
 				break;
 			}
-			net_opts_g.dispatch(c, c->req.argc, c->argv, c->argl);
+			net_g.opts.dispatch(c, c->req.argc, c->argv, c->argl);
+			count_errors(c, w);
 			if (c->nbig)
 				big_release(c);
 			/* The reply is copied out and dispatch keeps no map pointer:
 			 * a quiescent state, so a run of many long commands never holds
 			 * reclamation back for longer than one of them. */
-			net_opts_g.quiescent();
+			net_g.opts.quiescent();
 			ncmd++;
 			(*budget)--;
 			c->req.auth_required = !c->authenticated;
@@ -688,6 +506,7 @@ static enum proc_stop conn_process(struct conn *c, struct worker *w, long *budge
 			break;
 		}
 	}
+	count_errors(c, w); /* a protocol error's reply */
 	if (ncmd) {
 		/* relaxed: statistics */
 		atomic_fetch_add_explicit(&w->st.commands, ncmd, memory_order_relaxed);
@@ -712,8 +531,8 @@ static void publish_mirrors(struct conn *c)
  */
 static int conn_run_once(struct conn *c, struct worker *w)
 {
-	long budget = atomic_load_explicit(&net_limits_g.run_budget, memory_order_relaxed);
-	int draining = atomic_load_explicit(&net_limits_g.draining, memory_order_relaxed);
+	long budget = atomic_load_explicit(&net_g.limits.run_budget, memory_order_relaxed);
+	int draining = atomic_load_explicit(&net_g.limits.draining, memory_order_relaxed);
 	size_t bytes = RUN_BYTE_BUDGET;
 	int more = 0;
 
@@ -778,8 +597,9 @@ static int conn_run_once(struct conn *c, struct worker *w)
 				/* relaxed: statistics / idle clock read by the cron only */
 				atomic_fetch_add_explicit(&w->st.in_bytes, (uint64_t)n,
 							  memory_order_relaxed);
-				atomic_store_explicit(&c->last_ms, now_ms(), memory_order_relaxed);
-				qlimit = atomic_load_explicit(&net_limits_g.query_limit,
+				atomic_store_explicit(&c->last_ms, net_wall_ms(),
+						      memory_order_relaxed);
+				qlimit = atomic_load_explicit(&net_g.limits.query_limit,
 							      memory_order_relaxed);
 				/* As Redis: checked after each read, before running anything
 				 * in it; the client is closed without a reply. */
@@ -812,9 +632,8 @@ static int conn_run_once(struct conn *c, struct worker *w)
 	return more;
 }
 
-int conn_run(struct conn *c)
+int conn_run(struct conn *c, struct worker *w)
 {
-	struct worker *w = worker_self();
 	int r = conn_run_once(c, w);
 
 	publish_mirrors(c);

@@ -1,0 +1,101 @@
+/*
+ * registry.c — the list of open connections (registry.h) and what is read
+ * or changed under its lock: CLIENT LIST lines and the client name.
+ */
+#include "net/registry.h"
+#include "concurrency/mem.h"
+#include "net/conn.h"
+#include "net/net_internal.h"
+
+#include <stdio.h>
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct conn *registry;
+static long registry_count;
+
+void conn_registry_add(struct conn *c)
+{
+	pthread_mutex_lock(&registry_lock);
+	c->reg_prev = NULL;
+	c->reg_next = registry;
+	if (registry)
+		registry->reg_prev = c;
+	registry = c;
+	registry_count++;
+	pthread_mutex_unlock(&registry_lock);
+}
+
+void conn_registry_del(struct conn *c)
+{
+	pthread_mutex_lock(&registry_lock);
+	if (c->reg_prev)
+		c->reg_prev->reg_next = c->reg_next;
+	else
+		registry = c->reg_next;
+	if (c->reg_next)
+		c->reg_next->reg_prev = c->reg_prev;
+	registry_count--;
+	pthread_mutex_unlock(&registry_lock);
+}
+
+long conn_count(void)
+{
+	long n;
+
+	pthread_mutex_lock(&registry_lock);
+	n = registry_count;
+	pthread_mutex_unlock(&registry_lock);
+	return n;
+}
+
+void conn_foreach(void (*fn)(struct conn *c, void *arg), void *arg)
+{
+	pthread_mutex_lock(&registry_lock);
+	for (struct conn *c = registry; c; c = c->reg_next)
+		fn(c, arg);
+	pthread_mutex_unlock(&registry_lock);
+}
+
+void conn_set_name(struct conn *c, const char *name, size_t len)
+{
+	char *n = len ? mem_strndup(name, len) : NULL;
+	char *old;
+
+	pthread_mutex_lock(&registry_lock);
+	old = c->name;
+	c->name = n;
+	pthread_mutex_unlock(&registry_lock);
+	mem_free(old);
+}
+
+/* Called with the registry lock held (conn_foreach) or by the owner thread. */
+size_t conn_describe(struct conn *c, char *buf, size_t size, int64_t now)
+{
+	/* relaxed: the idle clock, a statistic */
+	int64_t last = atomic_load_explicit(&c->last_ms, memory_order_relaxed);
+	const char *cmd = conn_last_cmd(c) ? conn_last_cmd(c) : "NULL";
+	int n;
+
+	/* relaxed: mirrors the runner updates after each run; statistics */
+	uint64_t qbuf = atomic_load_explicit(&c->st_qbuf, memory_order_relaxed);
+	uint64_t omem = atomic_load_explicit(&c->st_omem, memory_order_relaxed);
+	int events = atomic_load_explicit(&c->st_events, memory_order_relaxed);
+	int mon = atomic_load_explicit(&c->st_monitor, memory_order_relaxed);
+
+	/* The field set and order of Redis 7.0's CLIENT LIST, which tools parse.
+	 * Buffer sizes are the runner's last published figures. */
+	n = snprintf(buf, size,
+		     "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d "
+		     "sub=0 psub=0 ssub=0 multi=-1 qbuf=%llu qbuf-free=0 argv-mem=0 multi-mem=0 "
+		     "rbs=%llu rbp=0 obl=0 oll=0 omem=%llu tot-mem=%llu events=%s cmd=%s "
+		     "user=default redir=-1 resp=%d",
+		     (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
+		     (long long)((now - c->ctime_ms) / 1000), (long long)((now - last) / 1000),
+		     mon ? "O" : "N", conn_db(c), (unsigned long long)qbuf,
+		     (unsigned long long)qbuf, (unsigned long long)omem,
+		     (unsigned long long)(sizeof(*c) + qbuf + omem), events ? "rw" : "r", cmd,
+		     conn_resp(c));
+	if (n < 0)
+		return 0;
+	return (size_t)n < size ? (size_t)n : size - 1;
+}

@@ -1,0 +1,189 @@
+/*
+ * task.c — the connection task: its state machine and every hand-off of a
+ * connection between threads.
+ *
+ * The task word (conn.task) says who may touch a connection:
+ *
+ *   IDLE ──conn_schedule──▶ SCHEDULED ──conn_task_run──▶ RUNNING ──▶ IDLE
+ *                                                          │  ▲
+ *                                        conn_schedule: NOTIFIED (go round)
+ *
+ *  - accept (conn_accept, listener): a new connection starts SCHEDULED — it
+ *    is already queued, in its worker's inbox (CONN_Q_NEW), so a
+ *    conn_schedule() from others (shutdown drain, CLIENT KILL, MONITOR)
+ *    cannot queue it a second time before it has an owner; conn_attach()
+ *    on the owner's loop submits it.
+ *  - schedule (conn_schedule, any thread: the owner's readiness callback,
+ *    CLIENT KILL / UNPAUSE / MONITOR feeds, the cron, the drain): IDLE →
+ *    SCHEDULED and the connection goes to a deque or inbox (sched_submit);
+ *    SCHEDULED stays; RUNNING gets the NOTIFIED bit, so the runner goes round
+ *    once more before it returns to IDLE and readiness is never lost.
+ *  - run (conn_task_run, any worker): SCHEDULED → RUNNING; only the thread
+ *    that did this touches the buffers, the parser and the attributes. At the
+ *    end RUNNING → IDLE by CAS, or, if NOTIFIED arrived, RUNNING again.
+ *  - yield (conn_task_after, r = 1: budget spent): RUNNING → SCHEDULED and
+ *    to the back of the runner's inbox (fairness).
+ *  - close (conn_task_after, r = -1): closing is the owner loop's — the
+ *    runner closes if it owns the connection, else sends it to the owner's
+ *    inbox (CONN_Q_CLOSE) still RUNNING, so nobody can schedule it meanwhile.
+ *    The idle-timeout cron claims IDLE → RUNNING (conn_task_claim_idle)
+ *    before it closes. Other threads only ask: the kill word, then
+ *    conn_schedule().
+ *
+ * Orderings: each hand-off publishes the previous holder's writes to the
+ * next — the schedule CAS (acq_rel) and the run's exchange (acquire), the
+ * end-of-run CAS (release) and the next schedule CAS (acquire), the yield's
+ * store (release) and the next run's exchange (acquire); an inbox push
+ * releases, its consumer acquires (mpscq).
+ */
+#include "net/task.h"
+#include "net/conn_io.h"
+#include "net/monitor.h"
+#include "net/registry.h"
+#include "net/state.h"
+#include "net/worker.h"
+
+#include <event2/event.h>
+
+void conn_accept(int fd, int is_unix)
+{
+	struct conn *c = conn_create(fd, is_unix);
+
+	/* not shared yet: the registry (and so every other thread) sees it
+	 * SCHEDULED; worker_hand_off's inbox push releases it to the owner */
+	atomic_store_explicit(&c->task, CONN_SCHEDULED, memory_order_relaxed);
+	conn_registry_add(c);
+	worker_hand_off(c);
+}
+
+static void conn_event_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	conn_schedule(arg);
+}
+
+void conn_attach(struct conn *c, struct worker *w)
+{
+	c->owner = w;
+	c->next = w->conns;
+	c->prev = NULL;
+	if (w->conns)
+		w->conns->prev = c;
+	w->conns = c;
+	/* Read and write interest for the connection's whole life, edge-
+	 * triggered: whichever worker runs it, the owner's loop reports the
+	 * socket becoming readable or writable again; nothing is ever re-armed. */
+	c->ev =
+	    event_new(w->base, c->fd, EV_READ | EV_WRITE | EV_PERSIST | EV_ET, conn_event_cb, c);
+	if (c->ev == NULL || event_add(c->ev, NULL) != 0)
+		KV_PANIC("cannot register connection with the event loop");
+	if (net_g.opts.conn_init)
+		c->session = net_g.opts.conn_init(c);
+	/* Bytes may already be waiting: edge-triggered events report only new
+	 * ones. The task word is SCHEDULED since conn_accept(): submit it. */
+	sched_submit(c);
+}
+
+void conn_schedule(struct conn *c)
+{
+	uint32_t s = atomic_load_explicit(&c->task, memory_order_relaxed);
+
+	for (;;) {
+		uint32_t n;
+
+		if ((s & CONN_STATE_MASK) == CONN_SCHEDULED || (s & CONN_NOTIFIED))
+			return;
+		n = (s & CONN_STATE_MASK) == CONN_IDLE ? CONN_SCHEDULED : (s | CONN_NOTIFIED);
+		/* acq_rel: acquire — the last runner's writes (its release CAS to
+		 * IDLE) happen before we queue it; release — what we wrote before
+		 * (kill, monitor lines) is seen by the runner that acquires the word */
+		if (atomic_compare_exchange_weak_explicit(&c->task, &s, n, memory_order_acq_rel,
+							  memory_order_relaxed))
+			break;
+	}
+	if ((s & CONN_STATE_MASK) != CONN_IDLE)
+		return; /* the runner will go round again */
+	sched_submit(c);
+}
+
+int conn_task_run(struct worker *w, struct conn *c)
+{
+	/* acquire: the scheduler's CAS (acq_rel) released what it wrote before
+	 * queueing the connection; SCHEDULED → RUNNING observes it */
+	atomic_exchange_explicit(&c->task, CONN_RUNNING, memory_order_acquire);
+	/* relaxed: statistics */
+	atomic_fetch_add_explicit(&w->st.tasks, 1, memory_order_relaxed);
+	for (;;) {
+		uint32_t s = CONN_RUNNING;
+		int r = conn_run(c, w);
+
+		net_g.opts.quiescent();
+		if (r != 0)
+			return r;
+		/* RUNNING → IDLE unless NOTIFIED arrived meanwhile.
+		 * release on success: this run's writes are visible to whoever
+		 * schedules the connection next (pairs with conn_schedule()'s CAS);
+		 * acquire on failure: the notifier's writes are seen by the next round */
+		if (atomic_compare_exchange_strong_explicit(
+			&c->task, &s, CONN_IDLE, memory_order_acq_rel, memory_order_acquire))
+			return 0;
+		/* NOTIFIED was set: clear it and run again (relaxed: we hold it) */
+		atomic_store_explicit(&c->task, CONN_RUNNING, memory_order_relaxed);
+	}
+}
+
+void conn_task_after(struct worker *w, struct conn *c, int r)
+{
+	if (r == 0)
+		return;
+	if (r < 0) {
+		if (c->owner == w)
+			conn_close(c);
+		else
+			inbox_push(c->owner, c, CONN_Q_CLOSE); /* stays RUNNING until closed */
+		return;
+	}
+	/* Budget spent: queue behind everyone else. A NOTIFIED bit is dropped:
+	 * the next run reads and writes until EAGAIN anyway. release: this run's
+	 * writes are visible to the next runner (its exchange acquires). */
+	atomic_store_explicit(&c->task, CONN_SCHEDULED, memory_order_release);
+	inbox_push(w, c, CONN_Q_RUN);
+}
+
+int conn_task_claim_idle(struct conn *c)
+{
+	uint32_t idle = CONN_IDLE;
+
+	/* acquire: the last runner's writes (its release CAS to IDLE) are
+	 * complete before we close */
+	return atomic_compare_exchange_strong_explicit(&c->task, &idle, CONN_RUNNING,
+						       memory_order_acquire, memory_order_relaxed);
+}
+
+void conn_close(struct conn *c)
+{
+	struct worker *w = c->owner;
+
+	if (net_g.opts.conn_close)
+		net_g.opts.conn_close(c, c->session);
+	c->session = NULL;
+	if (c->ev) {
+		/* attached: on the owner's list */
+		if (c->prev)
+			c->prev->next = c->next;
+		else
+			w->conns = c->next;
+		if (c->next)
+			c->next->prev = c->prev;
+		event_free(c->ev);
+	}
+	if (w)
+		/* relaxed: a load estimate for least-loaded assignment */
+		atomic_fetch_sub_explicit(&w->nconns, 1, memory_order_relaxed);
+	if (c->flags & CONN_F_MONITOR)
+		monitor_detach(c);
+	conn_shut(c);
+	conn_registry_del(c);
+	conn_free(c);
+}

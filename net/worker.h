@@ -1,0 +1,27 @@
+/*
+ * worker.h — worker threads and the scheduler (worker.c explains stealing,
+ * parking, guest polling and watching).
+ *
+ * Threads: per function below.
+ */
+#ifndef KVSD_NET_WORKER_H
+#define KVSD_NET_WORKER_H
+
+#include "net/net_internal.h"
+
+/* Main thread, from net_setup / net_teardown. */
+int workers_start(int n, char *err, size_t errlen);
+void workers_stop(void);
+int workers_count(void);
+struct worker *worker_get(int i);
+
+/* Listener thread: picks c's owner (conn-assign) and sends it there as
+ * CONN_Q_NEW. */
+void worker_hand_off(struct conn *c);
+/* Any thread: puts a SCHEDULED connection where a worker will run it. */
+void sched_submit(struct conn *c);
+/* Any thread: sends c to w's inbox with op (CONN_Q_*) and wakes w if it is
+ * parked. */
+void inbox_push(struct worker *w, struct conn *c, int op);
+
+#endif

@@ -1,0 +1,26 @@
+/*
+ * session.h — the server's per-connection state, behind net/'s one opaque
+ * pointer (conn_session()). server.c creates it in net's conn_init hook and
+ * frees it in conn_close; what net/ itself reads (protocol version,
+ * authentication, name, db) stays in net/ behind conn.h's accessors.
+ *
+ * Threads: touched only by the thread running the connection (dispatch), and
+ * by the closing thread in conn_close.
+ */
+#ifndef KVSD_SESSION_H
+#define KVSD_SESSION_H
+
+#include "net/conn.h"
+
+struct multi_state;
+
+struct session {
+	struct multi_state *multi; /* multi.c: MULTI/WATCH state; NULL until used */
+};
+
+static inline struct session *session_of(const struct conn *c)
+{
+	return conn_session(c);
+}
+
+#endif
