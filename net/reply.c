@@ -13,31 +13,13 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-static inline size_t fmt_ll(char *p, long long v)
-{
-	char tmp[24];
-	size_t n = 0, i;
-	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-
-	do {
-		tmp[n++] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	i = 0;
-	if (v < 0)
-		p[i++] = '-';
-	while (n)
-		p[i++] = tmp[--n];
-	return i;
-}
-
 static inline void hdr(struct conn *c, char type, long long n)
 {
 	char b[32];
 	size_t l = 0;
 
 	b[l++] = type;
-	l += fmt_ll(b + l, n);
+	l += resp_ll2str(b + l, n);
 	b[l++] = '\r';
 	b[l++] = '\n';
 	buf_append(&c->out, b, l);
@@ -141,8 +123,8 @@ void reply_bulk_cstr(struct conn *c, const char *s)
 
 void reply_bulk_ll(struct conn *c, long long v)
 {
-	char b[24];
-	size_t n = fmt_ll(b, v);
+	char b[RESP_LL_STR_MAX];
+	size_t n = resp_ll2str(b, v);
 
 	reply_bulk(c, b, n);
 }

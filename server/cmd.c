@@ -377,7 +377,7 @@ void cmd_reply_arity(struct cmd_req *r)
 
 int cmd_arg_ll(struct cmd_req *r, int i, long long *out)
 {
-	if (!su_str2ll(r->argv[i], r->argl[i], out)) {
+	if (!resp_str2ll(r->argv[i], r->argl[i], out)) {
 		cmd_reply_not_integer(r);
 		return 0;
 	}

@@ -109,7 +109,7 @@ static void hello_cmd(struct cmd_req *r)
 	int j = 1;
 
 	if (r->argc >= 2) {
-		if (!su_str2ll(r->argv[1], r->argl[1], &ver)) {
+		if (!resp_str2ll(r->argv[1], r->argl[1], &ver)) {
 			reply_error(c, "ERR Protocol version is not an integer or out of range");
 			return;
 		}
@@ -194,7 +194,7 @@ static void select_cmd(struct cmd_req *r)
 {
 	long long id;
 
-	if (!su_str2ll(r->argv[1], r->argl[1], &id)) {
+	if (!resp_str2ll(r->argv[1], r->argl[1], &id)) {
 		cmd_reply_not_integer(r);
 		return;
 	}
@@ -291,7 +291,7 @@ static void client_list(struct cmd_req *r)
 			}
 		} else if (r->argc >= 4 && cmd_arg_is(r, 2, "id")) {
 			for (int i = 3; i < r->argc && x.nids < 64; i++) {
-				if (!su_str2ll(r->argv[i], r->argl[i], &ids[x.nids]) ||
+				if (!resp_str2ll(r->argv[i], r->argl[i], &ids[x.nids]) ||
 				    ids[x.nids] <= 0) {
 					reply_error(r->c, "ERR Invalid client ID");
 					return;
@@ -361,7 +361,7 @@ static void client_kill(struct cmd_req *r)
 	}
 	for (int i = 2; r->argc > 3 && i < r->argc; i += 2) {
 		if (cmd_arg_is(r, i, "id")) {
-			if (!su_str2ll(r->argv[i + 1], r->argl[i + 1], &id) || id < 1) {
+			if (!resp_str2ll(r->argv[i + 1], r->argl[i + 1], &id) || id < 1) {
 				reply_error(r->c, "ERR client-id should be greater than 0");
 				goto out;
 			}
@@ -441,7 +441,7 @@ static void client_pause(struct cmd_req *r)
 			return;
 		}
 	}
-	if (!su_str2ll(r->argv[2], r->argl[2], &ms)) {
+	if (!resp_str2ll(r->argv[2], r->argl[2], &ms)) {
 		reply_error(r->c, "ERR timeout is not an integer or out of range");
 		return;
 	}

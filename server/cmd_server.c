@@ -220,7 +220,7 @@ static void slowlog_get(struct cmd_req *r)
 			     (int)(r->argl[1] > 128 ? 128 : r->argl[1]), r->argv[1]);
 		return;
 	}
-	if (r->argc == 3 && (!su_str2ll(r->argv[2], r->argl[2], &count) || count < -1)) {
+	if (r->argc == 3 && (!resp_str2ll(r->argv[2], r->argl[2], &count) || count < -1)) {
 		reply_error(r->c, "ERR count should be greater than or equal to -1");
 		return;
 	}

@@ -475,7 +475,7 @@ static void incr_generic(struct cmd_req *r, long long incr)
 		const struct kv_entry *old = lookup(r, 1, 0);
 
 		v = 0;
-		if (old && !su_str2ll(kv_entry_val(old), old->vlen, &v)) {
+		if (old && !resp_str2ll(kv_entry_val(old), old->vlen, &v)) {
 			if (e)
 				kv_entry_free(e);
 			cmd_reply_not_integer(r);
@@ -489,7 +489,7 @@ static void incr_generic(struct cmd_req *r, long long incr)
 			return;
 		}
 		v += incr;
-		int len = su_ll2str(buf, sizeof(buf), v);
+		int len = (int)resp_ll2str(buf, v);
 		e = entry_sized(r, 1, e, (size_t)len, old ? old->expire_ms : 0);
 		memcpy(kv_entry_mutval(e), buf, (size_t)len);
 		if (db_put(r->db, old, e) == 0)

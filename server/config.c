@@ -158,7 +158,7 @@ static int parse_value(const struct cfg_def *d, char *const *argv, const size_t 
 					 "argument couldn't be parsed as an octal number");
 				return -1;
 			}
-		} else if (!su_str2ll(a, alen, &v)) {
+		} else if (!resp_str2ll(a, alen, &v)) {
 			snprintf(why, whylen, "argument couldn't be parsed into an integer");
 			return -1;
 		}
