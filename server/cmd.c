@@ -104,13 +104,16 @@ void cmd_teardown(void)
 	cmd_db = NULL;
 }
 
-/* Index of the command named name[0..len) (any case) in tab, or -1. */
+/* Index of the command named name[0..len) (any case) in tab, or -1. A name
+ * is compared whole, as Redis's command dict hashes all of it: "get\0x" is
+ * no command (Redis finds GET only when its seeded hash happens to put the
+ * longer name in GET's bucket, about once in 256 starts). */
 static long find_in(const struct cmd_def *const *tab, size_t n, const char *name, size_t len)
 {
 	char low[64];
 	size_t lo = 0, hi = n;
 
-	if (len == 0 || len >= sizeof(low))
+	if (len == 0 || len >= sizeof(low) || memchr(name, '\0', len))
 		return -1;
 	for (size_t i = 0; i < len; i++)
 		low[i] = (char)tolower((unsigned char)name[i]);
@@ -142,7 +145,7 @@ static const struct cmd_def *sub_lookup(const struct cmd_def *parent, const char
 		const char *bar = strchr(s->name, '|');
 		const char *sn = bar ? bar + 1 : s->name;
 
-		if (strlen(sn) == len && su_eqi(name, len, sn))
+		if (su_eqi(name, len, sn))
 			return s;
 	}
 	return NULL;
@@ -384,9 +387,9 @@ int cmd_arg_ll(struct cmd_req *r, int i, long long *out)
 	return 1;
 }
 
-int cmd_arg_is(struct cmd_req *r, int i, const char *lit)
+int cmd_arg_is(const struct cmd_req *r, int i, const char *lit)
 {
-	return strlen(lit) == r->argl[i] && su_eqi(r->argv[i], r->argl[i], lit);
+	return su_word_is(r->argv[i], r->argl[i], lit);
 }
 
 /* ---- COMMAND ------------------------------------------------------------ */

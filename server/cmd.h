@@ -107,7 +107,9 @@ void cmd_reply_arity(struct cmd_req *r);              /* ERR wrong number of arg
 
 /* Argument helpers: 1 on success; on failure they reply with the error. */
 int cmd_arg_ll(struct cmd_req *r, int i, long long *out);
-/* Case-insensitive comparison of argument i with a lower-case literal. */
-int cmd_arg_is(struct cmd_req *r, int i, const char *lit);
+/* Whether argument i is the option word lit (lower case): case-insensitive,
+ * and, as Redis's strcasecmp on the NUL-terminated argument, the argument
+ * ends at its first NUL byte (su_word_is). For every option and keyword. */
+int cmd_arg_is(const struct cmd_req *r, int i, const char *lit);
 
 #endif

@@ -61,20 +61,6 @@
 #define XF_PXAT	   0x100
 #define XF_EXPIRE  (XF_EX | XF_PX | XF_EXAT | XF_PXAT)
 
-/* Length of argument i as a C string: Redis compares options with strcasecmp
- * and opt[2] == '\0' tests, which stop at an embedded NUL. */
-static size_t arg_clen(const struct cmd_req *r, int i)
-{
-	return strnlen(r->argv[i], r->argl[i]);
-}
-
-static int arg_opt(const struct cmd_req *r, int i, const char *lit)
-{
-	size_t n = arg_clen(r, i);
-
-	return n == strlen(lit) && su_eqi(r->argv[i], n, lit);
-}
-
 static const struct kv_entry *lookup(struct cmd_req *r, int i, int count_stats)
 {
 	return db_lookup(r->db, r->argv[i], r->argl[i], r->now_ms, NULL, count_stats);
@@ -158,31 +144,31 @@ static int parse_ext_args(struct cmd_req *r, int is_set, unsigned *flags, int *x
 		int has_next = j + 1 < r->argc;
 		unsigned others;
 
-		if (is_set && arg_opt(r, j, "nx") && !(f & XF_XX)) {
+		if (is_set && cmd_arg_is(r, j, "nx") && !(f & XF_XX)) {
 			f |= XF_NX;
 			continue;
 		}
-		if (is_set && arg_opt(r, j, "xx") && !(f & XF_NX)) {
+		if (is_set && cmd_arg_is(r, j, "xx") && !(f & XF_NX)) {
 			f |= XF_XX;
 			continue;
 		}
-		if (is_set && arg_opt(r, j, "get")) {
+		if (is_set && cmd_arg_is(r, j, "get")) {
 			f |= XF_GET;
 			continue;
 		}
-		if (is_set && arg_opt(r, j, "keepttl") && !(f & (XF_PERSIST | XF_EXPIRE))) {
+		if (is_set && cmd_arg_is(r, j, "keepttl") && !(f & (XF_PERSIST | XF_EXPIRE))) {
 			f |= XF_KEEPTTL;
 			continue;
 		}
-		if (!is_set && arg_opt(r, j, "persist") && !(f & (XF_EXPIRE | XF_KEEPTTL))) {
+		if (!is_set && cmd_arg_is(r, j, "persist") && !(f & (XF_EXPIRE | XF_KEEPTTL))) {
 			f |= XF_PERSIST;
 			continue;
 		}
-		unsigned unit = arg_opt(r, j, "ex")	? XF_EX
-				: arg_opt(r, j, "px")	? XF_PX
-				: arg_opt(r, j, "exat") ? XF_EXAT
-				: arg_opt(r, j, "pxat") ? XF_PXAT
-							: 0;
+		unsigned unit = cmd_arg_is(r, j, "ex")	   ? XF_EX
+				: cmd_arg_is(r, j, "px")   ? XF_PX
+				: cmd_arg_is(r, j, "exat") ? XF_EXAT
+				: cmd_arg_is(r, j, "pxat") ? XF_PXAT
+							   : 0;
 		others = (XF_EXPIRE & ~unit) | XF_KEEPTTL | XF_PERSIST;
 		if (unit && has_next && !(f & others)) {
 			f |= unit;

@@ -132,11 +132,12 @@ static int want(const char *name, const char *const *secs, const size_t *lens, i
 	if (n == 0)
 		return dflt;
 	for (int i = 0; i < n; i++) {
-		if (su_eqi(secs[i], lens[i], "all") || su_eqi(secs[i], lens[i], "everything"))
+		if (su_word_is(secs[i], lens[i], "all") ||
+		    su_word_is(secs[i], lens[i], "everything"))
 			return 1;
-		if (su_eqi(secs[i], lens[i], "default") && dflt)
+		if (su_word_is(secs[i], lens[i], "default") && dflt)
 			return 1;
-		if (strlen(name) == lens[i] && su_eqi(secs[i], lens[i], name))
+		if (su_word_is(secs[i], lens[i], name))
 			return 1;
 	}
 	return 0;

@@ -19,6 +19,7 @@
  *    string2ll because Redis's is not: its digits are strtoull's (leading
  *    zeros and "" accepted, overflow saturating), so "0100mb" is a memory
  *    value but not an integer.
+ *  - su_word_is is strcasecmp() on an argument Redis holds NUL-terminated.
  *
  * Everything is pure and reentrant; only su_split_args and su_repr allocate
  * (through mem_alloc, so the bytes show in used_memory).
@@ -338,4 +339,9 @@ int su_eqi(const char *s, size_t len, const char *lit)
 			return 0;
 	}
 	return lit[len] == '\0';
+}
+
+int su_word_is(const char *s, size_t len, const char *lit)
+{
+	return su_eqi(s, strnlen(s, len), lit);
 }

@@ -3,7 +3,7 @@
  * config loader and the commands: glob matching (stringmatchlen), argument
  * splitting into words (sdssplitargs), quoting (sdscatrepr), float parsing
  * and formatting (string2ld, ld2string in humanfriendly mode), memory units
- * (memtoull) and case-insensitive names.
+ * (memtoull) and option-word matching (strcasecmp on an argument).
  *
  * The rules net/ needs as well live once in net/resp.h, included here:
  * resp_str2ll (string2ll, kvsd's one string-to-integer: every integer
@@ -54,7 +54,15 @@ int su_memtoll(const char *s, long long *out);
  * mem_free), its length in *outlen if outlen is not NULL. */
 char *su_repr(const char *s, size_t len, size_t *outlen);
 
-/* ASCII case-insensitive equality of s[0..len) with the NUL-terminated lit. */
+/* ASCII case-insensitive equality of s[0..len) with the NUL-terminated lit:
+ * for names Redis looks up by their whole length (commands, subcommands,
+ * config parameters). */
 int su_eqi(const char *s, size_t len, const char *lit);
+
+/* Whether s[0..len) is the option word lit (lower case), as Redis's
+ * strcasecmp(argv[i]->ptr, lit) decides: case-insensitive, and the argument
+ * ends at its first NUL byte, so "nx\0junk" is NX. For every option word and
+ * keyword value (NX, WITHSCORES, yes/no, section names...). */
+int su_word_is(const char *s, size_t len, const char *lit);
 
 #endif

@@ -287,3 +287,17 @@ Test(strutil, eqi)
 	cr_expect(!su_eqi("po\0t", 4, "po"));
 	cr_expect(su_eqi("", 0, ""));
 }
+
+/* Option words compare as Redis's strcasecmp(argv[i]->ptr, lit): the
+ * argument ends at its first NUL (checked with SET k v "NX\0junk" and
+ * CONFIG SET protected-mode "yes\0junk" on redis-server 7.0.15). */
+Test(strutil, word_is)
+{
+	cr_expect(su_word_is("NX", 2, "nx"));
+	cr_expect(su_word_is("nX\0junk", 7, "nx"));
+	cr_expect(!su_word_is("nxx", 3, "nx"));
+	cr_expect(!su_word_is("n", 1, "nx"));
+	cr_expect(!su_word_is("\0nx", 3, "nx"));
+	cr_expect(su_word_is("", 0, ""));
+	cr_expect(!su_eqi("nx\0junk", 7, "nx")); /* names compare whole */
+}
