@@ -213,6 +213,53 @@ static inline int64_t now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/*
+ * The arguments of a command as MONITOR and the slow log show them, Redis's
+ * original_argv after redactClientCommandArgument(): an argument its handler
+ * redacted (cmd_redact) reads "(redacted)". Up to 16 arguments live in the
+ * struct itself.
+ */
+struct shown_args {
+	const char **argv;
+	const size_t *argl;
+	const char *sv[16];
+	size_t sl[16];
+	const char **hv; /* heap copies for more arguments, else NULL */
+	size_t *hl;
+};
+
+static void shown_args_init(struct shown_args *v, const struct cmd_req *r)
+{
+	static const char redacted[] = "(redacted)";
+	const char **av = v->sv;
+	size_t *al = v->sl;
+
+	v->argv = r->argv;
+	v->argl = r->argl;
+	v->hv = NULL;
+	v->hl = NULL;
+	if (!r->redact && !r->redact_rest)
+		return;
+	if (r->argc > 16) {
+		av = v->hv = mem_alloc(sizeof(*av) * (size_t)r->argc);
+		al = v->hl = mem_alloc(sizeof(*al) * (size_t)r->argc);
+	}
+	for (int i = 0; i < r->argc; i++) {
+		int hide = i < 64 ? (r->redact >> i) & 1 : r->redact_rest;
+
+		av[i] = hide ? redacted : r->argv[i];
+		al[i] = hide ? sizeof(redacted) - 1 : r->argl[i];
+	}
+	v->argv = av;
+	v->argl = al;
+}
+
+static void shown_args_deinit(struct shown_args *v)
+{
+	mem_free(v->hv);
+	mem_free(v->hl);
+}
+
 /* After the handler: statistics and the slow log. `before` is the number of
  * reply bytes pending before it ran, so its reply starts at rpos + before
  * (buffer compaction keeps pending bytes in order). */
@@ -226,9 +273,14 @@ static void account(struct cmd_req *r, size_t idx, int64_t start_us, size_t befo
 	long long slower = cfg_int(CFG_SLOWLOG_LOG_SLOWER_THAN);
 
 	cmdstat_call(idx, us, failed);
-	if (kv_unlikely(slower >= 0 && us >= (uint64_t)slower))
-		slowlog_push(r->argc, r->argv, r->argl, r->now_ms, us, c->addr, c->name,
+	if (kv_unlikely(slower >= 0 && us >= (uint64_t)slower)) {
+		struct shown_args v;
+
+		shown_args_init(&v, r);
+		slowlog_push(r->argc, v.argv, v.argl, r->now_ms, us, c->addr, c->name,
 			     cfg_int(CFG_SLOWLOG_MAX_LEN));
+		shown_args_deinit(&v);
+	}
 }
 
 void cmd_redact(struct cmd_req *r, int i)
@@ -241,31 +293,13 @@ void cmd_redact(struct cmd_req *r, int i)
 
 void cmd_feed_monitors(const struct cmd_req *r, const struct cmd_def *d)
 {
-	static const char redacted[] = "(redacted)";
-	const char *sv[16] = {0}, **av = sv;
-	size_t sl[16] = {0}, *al = sl;
+	struct shown_args v;
 
 	if (d->flags & (CMD_ADMIN | CMD_SKIP_MONITOR))
 		return;
-	if (!r->redact && !r->redact_rest) {
-		net_monitor_feed(r->c, r->argc, r->argv, r->argl);
-		return;
-	}
-	if (r->argc > 16) {
-		av = mem_alloc(sizeof(*av) * (size_t)r->argc);
-		al = mem_alloc(sizeof(*al) * (size_t)r->argc);
-	}
-	for (int i = 0; i < r->argc; i++) {
-		int hide = i < 64 ? (r->redact >> i) & 1 : r->redact_rest;
-
-		av[i] = hide ? redacted : r->argv[i];
-		al[i] = hide ? sizeof(redacted) - 1 : r->argl[i];
-	}
-	net_monitor_feed(r->c, r->argc, av, al);
-	if (av != sv) {
-		mem_free(av);
-		mem_free(al);
-	}
+	shown_args_init(&v, r);
+	net_monitor_feed(r->c, r->argc, v.argv, v.argl);
+	shown_args_deinit(&v);
 }
 
 /*
