@@ -59,15 +59,21 @@ void resp_req_deinit(struct resp_req *r)
 	resp_req_reset(r);
 }
 
-void resp_req_reset(struct resp_req *r)
+/* Ready for the next request; the last one's argc/argv stay readable. */
+static void req_rewind(struct resp_req *r)
 {
-	r->argc = 0;
-	r->scratch_len = 0;
 	r->kind = 0;
 	r->mbulk = -1;
 	r->bulk = -1;
 	r->pos = 0;
 	r->scan = 0;
+}
+
+void resp_req_reset(struct resp_req *r)
+{
+	req_rewind(r);
+	r->argc = 0;
+	r->scratch_len = 0;
 	r->err[0] = '\0';
 }
 
@@ -82,11 +88,7 @@ static enum resp_status req_fail(struct resp_req *r, enum resp_status st, const 
 static enum resp_status req_done(struct resp_req *r, size_t end, size_t *consumed)
 {
 	*consumed = end;
-	r->kind = 0; /* argc/argv stay readable until the next call */
-	r->mbulk = -1;
-	r->bulk = -1;
-	r->pos = 0;
-	r->scan = 0;
+	req_rewind(r);
 	return RESP_OK;
 }
 
@@ -282,13 +284,7 @@ enum resp_status resp_req_parse(struct resp_req *r, const char *buf, size_t len,
 	case 0:
 		if (len == 0)
 			return RESP_INCOMPLETE;
-		r->argc = 0;
-		r->scratch_len = 0;
-		r->mbulk = -1;
-		r->bulk = -1;
-		r->pos = 0;
-		r->scan = 0;
-		r->err[0] = '\0';
+		resp_req_reset(r);
 		r->kind = buf[0] == '*' ? '*' : 'i';
 		break;
 	}
