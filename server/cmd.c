@@ -426,6 +426,26 @@ int cmd_arg_is(const struct cmd_req *r, int i, const char *lit)
 	return su_word_is(r->argv[i], r->argl[i], lit);
 }
 
+void cmd_reply_help(struct cmd_req *r, const char *const *lines)
+{
+	char head[128];
+	size_t n = 0, len = r->argl[0] < 64 ? r->argl[0] : 64;
+
+	while (lines[n])
+		n++;
+	snprintf(head, sizeof(head),
+		 "%.*s <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", (int)len,
+		 r->argv[0]);
+	for (size_t i = 0; i < len; i++)
+		head[i] = (char)toupper((unsigned char)head[i]);
+	reply_array(r->c, (long long)n + 3);
+	reply_simple(r->c, head);
+	for (size_t i = 0; i < n; i++)
+		reply_simple(r->c, lines[i]);
+	reply_simple(r->c, "HELP");
+	reply_simple(r->c, "    Prints this help.");
+}
+
 /* ---- COMMAND ------------------------------------------------------------ */
 
 /* cmd_def.flags bit i is printed as flag_names[i]; used only for commands with no cmd_docs.c row.
@@ -865,7 +885,6 @@ static void command_getkeys(struct cmd_req *r)
 static void command_help(struct cmd_req *r)
 {
 	static const char *const lines[] = {
-	    "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
 	    "(no subcommand)",
 	    "    Return details about all Redis commands.",
 	    "COUNT",
@@ -882,13 +901,10 @@ static void command_help(struct cmd_req *r)
 	    "    commands are returned.",
 	    "GETKEYS <full-command>",
 	    "    Return the keys from a full Redis command.",
-	    "HELP",
-	    "    Print this help.",
+	    NULL,
 	};
 
-	reply_array(r->c, (long long)KV_ARRAY_LEN(lines));
-	for (size_t i = 0; i < KV_ARRAY_LEN(lines); i++)
-		reply_simple(r->c, lines[i]);
+	cmd_reply_help(r, lines);
 }
 
 static const struct cmd_def command_subcmds[] = {

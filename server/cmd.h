@@ -111,5 +111,9 @@ int cmd_arg_ll(struct cmd_req *r, int i, long long *out);
  * and, as Redis's strcasecmp on the NUL-terminated argument, the argument
  * ends at its first NUL byte (su_word_is). For every option and keyword. */
 int cmd_arg_is(const struct cmd_req *r, int i, const char *lit);
+/* A container's HELP reply as Redis's addReplyHelp(): a header naming the
+ * command as sent (upper-cased), the NULL-terminated lines, then the HELP
+ * entry itself. */
+void cmd_reply_help(struct cmd_req *r, const char *const *lines);
 
 #endif

@@ -318,29 +318,44 @@ static void client_info(struct cmd_req *r)
 	reply_verbatim(r->c, line, n);
 }
 
+/* Redis's CLIENT HELP lines for the subcommands kvsd implements. */
 static void client_help(struct cmd_req *r)
 {
 	static const char *const lines[] = {
-		"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-		"GETNAME",
-		"    Return the name of the current connection.",
-		"ID",
-		"    Return the ID of the current connection.",
-		"INFO",
-		"    Return information about the current client connection.",
-		"LIST [options ...]",
-		"    Return information about client connections. Options:",
-		"    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
-		"      Return clients of specified type.",
-		"SETNAME <name>",
-		"    Assign the name <name> to the current connection.",
-		"HELP",
-		"    Print this help.",
+	    "GETNAME",
+	    "    Return the name of the current connection.",
+	    "ID",
+	    "    Return the ID of the current connection.",
+	    "INFO",
+	    "    Return information about the current client connection.",
+	    "KILL <ip:port>",
+	    "    Kill connection made from <ip:port>.",
+	    "KILL <option> <value> [<option> <value> [...]]",
+	    "    Kill connections. Options are:",
+	    "    * ADDR (<ip:port>|<unixsocket>:0)",
+	    "      Kill connections made from the specified address",
+	    "    * LADDR (<ip:port>|<unixsocket>:0)",
+	    "      Kill connections made to specified local address",
+	    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+	    "      Kill connections by type.",
+	    "    * USER <username>",
+	    "      Kill connections authenticated by <username>.",
+	    "    * SKIPME (YES|NO)",
+	    "      Skip killing current connection (default: yes).",
+	    "LIST [options ...]",
+	    "    Return information about client connections. Options:",
+	    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+	    "      Return clients of specified type.",
+	    "UNPAUSE",
+	    "    Stop the current client pause, resuming traffic.",
+	    "PAUSE <timeout> [WRITE|ALL]",
+	    "    Suspend all, or just write, clients for <timeout> milliseconds.",
+	    "SETNAME <name>",
+	    "    Assign the name <name> to the current connection.",
+	    NULL,
 	};
 
-	reply_array(r->c, (long long)(sizeof(lines) / sizeof(lines[0])));
-	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
-		reply_simple(r->c, lines[i]);
+	cmd_reply_help(r, lines);
 }
 
 /* CLIENT KILL addr | CLIENT KILL [ID id] [ADDR a] [LADDR a] [SKIPME yes|no]

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Redis's text rules in kvsd, each compared with redis-server 7.0: string to
 integer (string2ll), option words (strcasecmp on a NUL-terminated argument),
-the redaction the slow log shows, quoting (sdscatrepr, in MONITOR lines) and
-splitting (sdssplitargs, in inline commands and the config file). kvsd has one
-copy of each (net/resp.c, server/strutil.c, cmd_arg_is); these tests pin what
-that one copy must do wherever it is used.
+the redaction the slow log shows, quoting (sdscatrepr, in MONITOR lines),
+splitting (sdssplitargs, in inline commands and the config file) and HELP
+replies (addReplyHelp). kvsd has one copy of each (net/resp.c,
+server/strutil.c, cmd_arg_is, cmd_reply_help); these tests pin what that one
+copy must do wherever it is used.
 
 Usage: test_text_rules.py TEST
   TEST is one of the names in TESTS below (meson runs each as its own test).
@@ -291,12 +292,44 @@ def split_config_and_inline():
     check(bad == 0, '%d replies differ from redis-server (see above)' % bad)
 
 
+# ------------------------------------------------------------ HELP
+
+def help_like_redis():
+    """Every container's HELP is built as Redis's addReplyHelp() builds it:
+    the header naming the command as sent, upper-cased, Redis's lines, then
+    "HELP" / "    Prints this help.". CONFIG, SLOWLOG and MEMORY HELP are
+    byte for byte Redis's; CLIENT and COMMAND HELP are Redis's without the
+    entries of subcommands kvsd does not have (in Redis's order)."""
+    k, r = both()
+    bad = []
+    try:
+        with k.client() as ck, r.client() as cr:
+            for name in ('config', 'SLOWLOG', 'Memory', 'client', 'COMMAND'):
+                a, b = parse(ck.cmd(name, 'help')), parse(cr.cmd(name, 'HELP'))
+                if name.upper() in ('CLIENT', 'COMMAND'):
+                    it = iter(b)
+                    ok = isinstance(a, list) and isinstance(b, list) and \
+                        a[:1] == b[:1] and a[-2:] == b[-2:] and all(x in it for x in a)
+                else:
+                    ok = a == b
+                if not ok:
+                    bad.append(name)
+                    harness.log('%s HELP:\n  kvsd  %r\n  redis %r' % (name, a, b))
+    except BaseException:
+        k.stop()
+        r.stop()
+        raise
+    stop_both(k, r)
+    check(not bad, 'HELP differs from redis-server for %s' % ', '.join(bad))
+
+
 TESTS = {
     'str2ll_vs_redis': str2ll_vs_redis,
     'option_word_nul': option_word_nul,
     'slowlog_redaction': slowlog_redaction,
     'monitor_repr': monitor_repr,
     'split_config_and_inline': split_config_and_inline,
+    'help_like_redis': help_like_redis,
 }
 
 
