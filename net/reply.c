@@ -9,7 +9,6 @@
 #include "net/conn.h"
 #include "net/net_internal.h"
 
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -23,11 +22,6 @@ static inline void hdr(struct conn *c, char type, long long n)
 	b[l++] = '\r';
 	b[l++] = '\n';
 	buf_append(&c->out, b, l);
-}
-
-void reply_raw(struct conn *c, const void *p, size_t n)
-{
-	buf_append(&c->out, p, n);
 }
 
 void reply_ok(struct conn *c)
@@ -104,18 +98,6 @@ void reply_bulk(struct conn *c, const void *p, size_t n)
 	buf_append(&c->out, "\r\n", 2);
 }
 
-char *reply_bulk_reserve(struct conn *c, size_t n)
-{
-	char *p;
-
-	buf_reserve(&c->out, n + 32);
-	hdr(c, '$', (long long)n);
-	p = c->out.data + c->out.len;
-	c->out.len += n;
-	buf_append(&c->out, "\r\n", 2);
-	return p;
-}
-
 void reply_bulk_cstr(struct conn *c, const char *s)
 {
 	reply_bulk(c, s, strlen(s));
@@ -161,32 +143,6 @@ void reply_map(struct conn *c, long long n)
 void reply_set(struct conn *c, long long n)
 {
 	hdr(c, conn_resp(c) >= 3 ? '~' : '*', n);
-}
-
-void reply_double(struct conn *c, double d)
-{
-	char b[64];
-	int n;
-
-	if (isinf(d))
-		n = snprintf(b, sizeof(b), "%s", d > 0 ? "inf" : "-inf");
-	else
-		n = snprintf(b, sizeof(b), "%.17g", d);
-	if (conn_resp(c) >= 3) {
-		buf_append(&c->out, ",", 1);
-		buf_append(&c->out, b, (size_t)n);
-		buf_append(&c->out, "\r\n", 2);
-	} else {
-		reply_bulk(c, b, (size_t)n);
-	}
-}
-
-void reply_bool(struct conn *c, int b)
-{
-	if (conn_resp(c) >= 3)
-		buf_append(&c->out, b ? "#t\r\n" : "#f\r\n", 4);
-	else
-		buf_append(&c->out, b ? ":1\r\n" : ":0\r\n", 4);
 }
 
 void reply_verbatim(struct conn *c, const char *s, size_t n)

@@ -4,8 +4,8 @@
  * connection negotiated with HELLO.
  *
  * Type mapping for RESP2 connections (as Redis does): null → $-1 (or *-1 for
- * reply_null_array), map → flat array of 2N, set → array, double → bulk
- * string, bool → :1/:0, verbatim → bulk string.
+ * reply_null_array), map → flat array of 2N, set → array, verbatim → bulk
+ * string.
  *
  * Threads: only the thread currently running the connection may call these.
  * Ownership: bytes are copied; callers keep their buffers.
@@ -20,7 +20,6 @@
 
 struct conn;
 
-void reply_raw(struct conn *c, const void *p, size_t n);
 /* "+OK\r\n" */
 void reply_ok(struct conn *c);
 /* "+<s>\r\n"; s must not contain CR/LF */
@@ -42,15 +41,7 @@ void reply_array(struct conn *c, long long n);
 void reply_map(struct conn *c, long long n);
 /* RESP3 "~n", RESP2 "*n" */
 void reply_set(struct conn *c, long long n);
-/* RESP3 ",<d>", RESP2 bulk of the same text */
-void reply_double(struct conn *c, double d);
-/* RESP3 "#t"/"#f", RESP2 ":1"/":0" */
-void reply_bool(struct conn *c, int b);
 /* RESP3 "=<len>\r\ntxt:<s>", RESP2 bulk (INFO, CLIENT INFO, CLIENT LIST) */
 void reply_verbatim(struct conn *c, const char *s, size_t n);
-/* Bulk string whose bytes the caller writes: returns a pointer to n bytes
- * inside the output buffer (valid until the next reply call), header and
- * trailing CRLF already in place. Used to copy values straight from the map. */
-char *reply_bulk_reserve(struct conn *c, size_t n);
 
 #endif

@@ -157,11 +157,6 @@ void cmd_foreach(void (*fn)(const struct cmd_def *d, void *arg), void *arg)
 		fn(cmds[i], arg);
 }
 
-size_t cmd_count(void)
-{
-	return ncmds;
-}
-
 /* Appends printf("%.*s") of a possibly NUL-containing argument: stops at NUL as C does. */
 static size_t cstr_len(const char *p, size_t len, size_t max)
 {
@@ -400,11 +395,6 @@ void cmd_reply_syntax_error(struct cmd_req *r)
 void cmd_reply_not_integer(struct cmd_req *r)
 {
 	reply_error(r->c, "ERR value is not an integer or out of range");
-}
-
-void cmd_reply_wrong_type(struct cmd_req *r)
-{
-	reply_error(r->c, "WRONGTYPE Operation against a key holding the wrong kind of value");
 }
 
 void cmd_reply_arity(struct cmd_req *r)
@@ -646,6 +636,15 @@ static void reply_command_info(struct conn *c, const struct cmd_def *d)
 		reply_command_info(c, s);
 }
 
+/* The map entry k => v, when v is set (the optional fields of the docs). */
+static void reply_kv(struct conn *c, const char *k, const char *v)
+{
+	if (v) {
+		reply_bulk_cstr(c, k);
+		reply_bulk_cstr(c, v);
+	}
+}
+
 /* An argument list as Redis 7.0's addReplyCommandArgList() writes it. */
 static void reply_doc_args(struct conn *c, const struct cmd_doc_arg *a, int n)
 {
@@ -668,22 +667,10 @@ static void reply_doc_args(struct conn *c, const struct cmd_doc_arg *a, int n)
 			reply_bulk_cstr(c, "key_spec_index");
 			reply_int(c, a->key_spec_index);
 		}
-		if (a->token) {
-			reply_bulk_cstr(c, "token");
-			reply_bulk_cstr(c, a->token);
-		}
-		if (a->summary) {
-			reply_bulk_cstr(c, "summary");
-			reply_bulk_cstr(c, a->summary);
-		}
-		if (a->since) {
-			reply_bulk_cstr(c, "since");
-			reply_bulk_cstr(c, a->since);
-		}
-		if (a->deprecated_since) {
-			reply_bulk_cstr(c, "deprecated_since");
-			reply_bulk_cstr(c, a->deprecated_since);
-		}
+		reply_kv(c, "token", a->token);
+		reply_kv(c, "summary", a->summary);
+		reply_kv(c, "since", a->since);
+		reply_kv(c, "deprecated_since", a->deprecated_since);
 		if (nflags) {
 			reply_bulk_cstr(c, "flags");
 			reply_set(c, nflags);
@@ -695,14 +682,6 @@ static void reply_doc_args(struct conn *c, const struct cmd_doc_arg *a, int n)
 			reply_bulk_cstr(c, "arguments");
 			reply_doc_args(c, a->args, a->nargs);
 		}
-	}
-}
-
-static void reply_kv(struct conn *c, const char *k, const char *v)
-{
-	if (v) {
-		reply_bulk_cstr(c, k);
-		reply_bulk_cstr(c, v);
 	}
 }
 

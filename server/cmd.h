@@ -88,7 +88,6 @@ void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *arg
 const struct cmd_def *cmd_lookup(const char *name, size_t len);
 /* Iterates every top-level command. */
 void cmd_foreach(void (*fn)(const struct cmd_def *d, void *arg), void *arg);
-size_t cmd_count(void);
 
 /* Marks argument i as a secret MONITOR must not show (Redis's
  * redactClientCommandArgument: AUTH's password, HELLO AUTH's user and
@@ -102,7 +101,6 @@ void cmd_feed_monitors(const struct cmd_req *r, const struct cmd_def *d);
 /* Shared replies with Redis's exact texts. */
 void cmd_reply_syntax_error(struct cmd_req *r);       /* ERR syntax error */
 void cmd_reply_not_integer(struct cmd_req *r);        /* ERR value is not an integer or out of range */
-void cmd_reply_wrong_type(struct cmd_req *r);         /* WRONGTYPE ... */
 void cmd_reply_arity(struct cmd_req *r);              /* ERR wrong number of arguments for '%s' command */
 
 /* Argument helpers: 1 on success; on failure they reply with the error. */
