@@ -384,7 +384,7 @@ static unsigned char text_at(const char *text, size_t len, size_t k)
 int resp_split_word(const char *text, size_t len, size_t *pos, char *out, struct resp_word *w)
 {
 	size_t p = *pos, n = 0;
-	int inq = 0, insq = 0;
+	unsigned char quote = 0; /* the open quote, '"' or '\'' */
 
 	while (text_at(text, len, p) && resp_isspace(text_at(text, len, p)))
 		p++;
@@ -397,28 +397,20 @@ int resp_split_word(const char *text, size_t len, size_t *pos, char *out, struct
 	for (;; p++) {
 		unsigned char c = text_at(text, len, p), c1 = text_at(text, len, p + 1);
 
-		if (inq) {
+		if (quote) {
 			int hi = resp_hexval(text_at(text, len, p + 2));
 			int lo = resp_hexval(text_at(text, len, p + 3));
 
-			if (c == '\\' && c1 == 'x' && hi >= 0 && lo >= 0) {
+			if (quote == '"' && c == '\\' && c1 == 'x' && hi >= 0 && lo >= 0) {
 				out[n++] = (char)(hi * 16 + lo);
 				p += 3;
-			} else if (c == '\\' && c1) {
+			} else if (quote == '"' && c == '\\' && c1) {
 				out[n++] = resp_unescape(c1);
 				p++;
-			} else if (c == '"') {
-				break;
-			} else if (!c) {
-				return -1;
-			} else {
-				out[n++] = (char)c;
-			}
-		} else if (insq) {
-			if (c == '\\' && c1 == '\'') {
+			} else if (quote == '\'' && c == '\\' && c1 == '\'') {
 				out[n++] = '\'';
 				p++;
-			} else if (c == '\'') {
+			} else if (c == quote) {
 				break;
 			} else if (!c) {
 				return -1;
@@ -435,8 +427,7 @@ int resp_split_word(const char *text, size_t len, size_t *pos, char *out, struct
 				memcpy(out, text + w->start, n);
 				w->unescaped = 1;
 			}
-			inq = c == '"';
-			insq = c == '\'';
+			quote = c;
 		}
 	}
 	/* the closing quote at p ends the word and must be followed by a blank

@@ -10,6 +10,9 @@
  *  - resp_reply_parse(): any RESP2 or RESP3 value as a client reads it
  *    (+ - : $ * _ , # ! = ( % ~ > |), nested to any depth up to a limit.
  *
+ * And the text rules they share with server/, kept here once: string2ll,
+ * ll2string, sdssplitargs (one word at a time) and sdscatrepr.
+ *
  * Both are incremental: they may be called again whenever more bytes arrive,
  * are correct for input split at any byte, and keep enough state that a long
  * value arriving in many pieces is not re-scanned from its start each time
