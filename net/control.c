@@ -25,7 +25,6 @@
 #include "net/state.h"
 #include "net/task.h"
 
-#include <ctype.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <string.h>
@@ -39,46 +38,11 @@ void net_monitor_start(struct conn *c)
 	monitor_add(c);
 }
 
-/* Redis's sdscatrepr: "..." with \\ \" \n \r \t \a \b and \xHH escapes. */
+/* An argument as Redis's MONITOR shows it (sdscatrepr). */
 static void append_repr(struct buf *b, const char *s, size_t n)
 {
-	buf_append(b, "\"", 1);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		char esc[8];
-
-		switch (ch) {
-		case '\\':
-			buf_append(b, "\\\\", 2);
-			break;
-		case '"':
-			buf_append(b, "\\\"", 2);
-			break;
-		case '\n':
-			buf_append(b, "\\n", 2);
-			break;
-		case '\r':
-			buf_append(b, "\\r", 2);
-			break;
-		case '\t':
-			buf_append(b, "\\t", 2);
-			break;
-		case '\a':
-			buf_append(b, "\\a", 2);
-			break;
-		case '\b':
-			buf_append(b, "\\b", 2);
-			break;
-		default:
-			if (isprint(ch)) {
-				buf_append(b, &s[i], 1);
-			} else {
-				snprintf(esc, sizeof(esc), "\\x%02x", ch);
-				buf_append(b, esc, 4);
-			}
-		}
-	}
-	buf_append(b, "\"", 1);
+	buf_reserve(b, RESP_REPR_MAX(n));
+	b->len += resp_repr(b->data + b->len, s, n);
 }
 
 static void feed_one(struct conn *m, void *arg)

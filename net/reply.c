@@ -14,31 +14,13 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-static inline size_t fmt_ll(char *p, long long v)
-{
-	char tmp[24];
-	size_t n = 0, i;
-	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-
-	do {
-		tmp[n++] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	i = 0;
-	if (v < 0)
-		p[i++] = '-';
-	while (n)
-		p[i++] = tmp[--n];
-	return i;
-}
-
 static inline void hdr(struct conn *c, char type, long long n)
 {
 	char b[32];
 	size_t l = 0;
 
 	b[l++] = type;
-	l += fmt_ll(b + l, n);
+	l += resp_ll2str(b + l, n);
 	b[l++] = '\r';
 	b[l++] = '\n';
 	buf_append(&c->out, b, l);
@@ -125,8 +107,8 @@ void reply_bulk_cstr(struct conn *c, const char *s)
 
 void reply_bulk_ll(struct conn *c, long long v)
 {
-	char b[24];
-	size_t n = fmt_ll(b, v);
+	char b[RESP_LL_STR_MAX];
+	size_t n = resp_ll2str(b, v);
 
 	reply_bulk(c, b, n);
 }
@@ -163,32 +145,6 @@ void reply_map(struct conn *c, long long n)
 void reply_set(struct conn *c, long long n)
 {
 	hdr(c, conn_resp(c) >= 3 ? '~' : '*', n);
-}
-
-void reply_double(struct conn *c, double d)
-{
-	char b[64];
-	int n;
-
-	if (isinf(d))
-		n = snprintf(b, sizeof(b), "%s", d > 0 ? "inf" : "-inf");
-	else
-		n = snprintf(b, sizeof(b), "%.17g", d);
-	if (conn_resp(c) >= 3) {
-		buf_append(&c->out, ",", 1);
-		buf_append(&c->out, b, (size_t)n);
-		buf_append(&c->out, "\r\n", 2);
-	} else {
-		reply_bulk(c, b, (size_t)n);
-	}
-}
-
-void reply_bool(struct conn *c, int b)
-{
-	if (conn_resp(c) >= 3)
-		buf_append(&c->out, b ? "#t\r\n" : "#f\r\n", 4);
-	else
-		buf_append(&c->out, b ? ":1\r\n" : ":0\r\n", 4);
 }
 
 void reply_verbatim(struct conn *c, const char *s, size_t n)

@@ -4,8 +4,8 @@
  * connection negotiated with HELLO.
  *
  * Type mapping for RESP2 connections (as Redis does): null → $-1 (or *-1 for
- * reply_null_array), map → flat array of 2N, set → array, double → bulk
- * string, bool → :1/:0, verbatim → bulk string.
+ * reply_null_array), map → flat array of 2N, set → array, verbatim → bulk
+ * string.
  *
  * Threads: only the thread currently running the connection may call these.
  * Ownership: bytes are copied; callers keep their buffers.
@@ -46,10 +46,6 @@ void reply_array(struct conn *c, long long n);
 void reply_map(struct conn *c, long long n);
 /* RESP3 "~n", RESP2 "*n" */
 void reply_set(struct conn *c, long long n);
-/* RESP3 ",<d>", RESP2 bulk of the same text */
-void reply_double(struct conn *c, double d);
-/* RESP3 "#t"/"#f", RESP2 ":1"/":0" */
-void reply_bool(struct conn *c, int b);
 /* RESP3 "=<len>\r\ntxt:<s>", RESP2 bulk (INFO, CLIENT INFO, CLIENT LIST) */
 void reply_verbatim(struct conn *c, const char *s, size_t n);
 

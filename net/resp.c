@@ -12,11 +12,11 @@
  * times however the input is split, and argv / scratch keep their capacity
  * from one request to the next.
  *
- * Inline commands are split with the rules of Redis's sdssplitargs(): blanks
- * are isspace() characters, a token ends at ' ', \t, \r or \n, "..." takes
- * \n \r \t \b \a \xHH and \<any> escapes, '...' takes only \', and a closing
- * quote must be followed by a blank or the end of the line. Tokens without
- * quotes stay in the caller's buffer; quoted ones are unescaped into scratch.
+ * Inline commands are split by resp_split_word(), Redis's sdssplitargs()
+ * taken one word at a time so that it serves both the inline parser (words
+ * without quotes stay in the caller's buffer, quoted ones are unescaped into
+ * scratch) and server/'s config-file splitter. It sits with string2ll and
+ * sdscatrepr at the end of this file: the rules kvsd shares with Redis's text.
  *
  * Replies are walked one header at a time with a stack of aggregates still
  * expecting elements; an attribute ('|') is a frame that does not count as an
@@ -29,54 +29,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define RESP_LONG_STR_SIZE 21 /* Redis's LONG_STR_SIZE: string2ll refuses longer input */
-
-/*
- * Redis's string2ll(): optional '-', no '+', no leading zeros (but "0"),
- * no blanks, at most 20 characters, within long long. Returns 1 on success.
- */
-static int resp_str2ll(const char *s, size_t n, long long *out)
-{
-	unsigned long long v;
-	int neg = 0;
-	size_t i = 0;
-
-	if (n == 0 || n >= RESP_LONG_STR_SIZE)
-		return 0;
-	if (n == 1 && s[0] == '0') {
-		*out = 0;
-		return 1;
-	}
-	if (s[0] == '-') {
-		neg = 1;
-		if (++i == n)
-			return 0;
-	}
-	if (s[i] < '1' || s[i] > '9')
-		return 0;
-	v = (unsigned long long)(s[i++] - '0');
-	for (; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-		if (v > ULLONG_MAX / 10)
-			return 0;
-		v *= 10;
-		if (v > ULLONG_MAX - (unsigned long long)(s[i] - '0'))
-			return 0;
-		v += (unsigned long long)(s[i] - '0');
-	}
-	if (neg) {
-		if (v > (unsigned long long)LLONG_MAX + 1)
-			return 0;
-		*out = v == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)v;
-	} else {
-		if (v > (unsigned long long)LLONG_MAX)
-			return 0;
-		*out = (long long)v;
-	}
-	return 1;
-}
 
 /* isspace() in the C locale, which is what Redis runs its splitting in. */
 static int resp_isspace(unsigned char c)
@@ -107,15 +59,21 @@ void resp_req_deinit(struct resp_req *r)
 	resp_req_reset(r);
 }
 
-void resp_req_reset(struct resp_req *r)
+/* Ready for the next request; the last one's argc/argv stay readable. */
+static void req_rewind(struct resp_req *r)
 {
-	r->argc = 0;
-	r->scratch_len = 0;
 	r->kind = 0;
 	r->mbulk = -1;
 	r->bulk = -1;
 	r->pos = 0;
 	r->scan = 0;
+}
+
+void resp_req_reset(struct resp_req *r)
+{
+	req_rewind(r);
+	r->argc = 0;
+	r->scratch_len = 0;
 	r->err[0] = '\0';
 }
 
@@ -130,11 +88,7 @@ static enum resp_status req_fail(struct resp_req *r, enum resp_status st, const 
 static enum resp_status req_done(struct resp_req *r, size_t end, size_t *consumed)
 {
 	*consumed = end;
-	r->kind = 0; /* argc/argv stay readable until the next call */
-	r->mbulk = -1;
-	r->bulk = -1;
-	r->pos = 0;
-	r->scan = 0;
+	req_rewind(r);
 	return RESP_OK;
 }
 
@@ -272,86 +226,32 @@ static enum resp_status req_multibulk(struct resp_req *r, const char *buf, size_
 }
 
 /*
- * Splits buf[0..end) into r->argv with sdssplitargs()'s rules. Returns 0, or
- * -1 on unbalanced quotes.
+ * Splits buf[0..end) into r->argv with sdssplitargs()'s rules. Words without
+ * quotes stay in the caller's buffer; quoted ones are unescaped into scratch,
+ * which is only grown for a line that has a quote. Each scratch byte comes
+ * from a distinct byte of the line, so the line's length bounds all of this
+ * request's scratch. Returns 0, or -1 on unbalanced quotes.
  */
 static int req_split_inline(struct resp_req *r, const char *buf, size_t end)
 {
-	size_t p = 0;
+	struct resp_word w;
+	size_t pos = 0;
+	int rc;
 
-	for (;;) {
-		size_t tok, tok_end = 0, s0 = 0;
-		int inq = 0, insq = 0, quoted = 0, done = 0;
-
-		while (p < end && resp_isspace((unsigned char)buf[p]))
-			p++;
-		if (p == end)
-			return 0;
-		tok = p;
-		while (!done) {
-			unsigned char c = p < end ? (unsigned char)buf[p] : 0;
-			int more = p + 1 < end; /* "*(p+1) != 0" */
-
-			if (inq) {
-				if (c == '\\' && p + 3 < end && buf[p + 1] == 'x' &&
-				    resp_hexval((unsigned char)buf[p + 2]) >= 0 &&
-				    resp_hexval((unsigned char)buf[p + 3]) >= 0) {
-					r->scratch[r->scratch_len++] =
-					    (char)(resp_hexval((unsigned char)buf[p + 2]) * 16 +
-						   resp_hexval((unsigned char)buf[p + 3]));
-					p += 3;
-				} else if (c == '\\' && more) {
-					r->scratch[r->scratch_len++] = resp_unescape(buf[++p]);
-				} else if (c == '"') {
-					if (more && !resp_isspace((unsigned char)buf[p + 1]))
-						return -1;
-					done = 1;
-				} else if (p == end) {
-					return -1;
-				} else {
-					r->scratch[r->scratch_len++] = (char)c;
-				}
-			} else if (insq) {
-				if (c == '\\' && more && buf[p + 1] == '\'') {
-					p++;
-					r->scratch[r->scratch_len++] = '\'';
-				} else if (c == '\'') {
-					if (more && !resp_isspace((unsigned char)buf[p + 1]))
-						return -1;
-					done = 1;
-				} else if (p == end) {
-					return -1;
-				} else {
-					r->scratch[r->scratch_len++] = (char)c;
-				}
-			} else if (p == end || c == ' ' || c == '\n' || c == '\r' || c == '\t') {
-				tok_end = p;
-				done = 1;
-			} else if (c == '"' || c == '\'') {
-				/* The token leaves the buffer. Each scratch byte comes
-				 * from a distinct byte of the line, so the line's length
-				 * bounds all of this request's scratch. */
-				if (r->scratch_cap < end) {
-					r->scratch = mem_realloc(r->scratch, end);
-					r->scratch_cap = end;
-				}
-				s0 = r->scratch_len;
-				memcpy(r->scratch + s0, buf + tok, p - tok);
-				r->scratch_len += p - tok;
-				quoted = 1;
-				if (c == '"')
-					inq = 1;
-				else
-					insq = 1;
-			}
-			if (p < end)
-				p++;
-		}
-		if (quoted)
-			req_push_arg(r, s0, r->scratch_len - s0, 1);
-		else
-			req_push_arg(r, tok, tok_end - tok, 0);
+	if (r->scratch_cap < end && (memchr(buf, '"', end) || memchr(buf, '\'', end))) {
+		r->scratch = mem_realloc(r->scratch, end);
+		r->scratch_cap = end;
 	}
+	while ((rc = resp_split_word(buf, end, &pos,
+				     r->scratch ? r->scratch + r->scratch_len : NULL, &w)) > 0) {
+		if (w.unescaped) {
+			req_push_arg(r, r->scratch_len, w.len, 1);
+			r->scratch_len += w.len;
+		} else {
+			req_push_arg(r, w.start, w.len, 0);
+		}
+	}
+	return rc;
 }
 
 static enum resp_status req_inline(struct resp_req *r, const char *buf, size_t len,
@@ -384,19 +284,206 @@ enum resp_status resp_req_parse(struct resp_req *r, const char *buf, size_t len,
 	case 0:
 		if (len == 0)
 			return RESP_INCOMPLETE;
-		r->argc = 0;
-		r->scratch_len = 0;
-		r->mbulk = -1;
-		r->bulk = -1;
-		r->pos = 0;
-		r->scan = 0;
-		r->err[0] = '\0';
+		resp_req_reset(r);
 		r->kind = buf[0] == '*' ? '*' : 'i';
 		break;
 	}
 	if (r->kind == '*')
 		return req_multibulk(r, buf, len, consumed);
 	return req_inline(r, buf, len, consumed);
+}
+
+/* ---------------------------------------------------------------------------
+ * Redis's text rules (see resp.h).
+ */
+
+#define RESP_LONG_STR_SIZE 21 /* Redis's LONG_STR_SIZE: string2ll refuses longer input */
+
+int resp_str2ll(const char *s, size_t len, long long *out)
+{
+	unsigned long long v;
+	size_t i = 0;
+	int neg = 0;
+
+	/* no valid number is this long; the bound keeps the loop short */
+	if (len == 0 || len >= RESP_LONG_STR_SIZE)
+		return 0;
+	if (len == 1 && s[0] == '0') {
+		if (out)
+			*out = 0;
+		return 1;
+	}
+	if (s[0] == '-') {
+		neg = 1;
+		if (++i == len)
+			return 0;
+	}
+	if (s[i] < '1' || s[i] > '9')
+		return 0;
+	v = (unsigned long long)(s[i++] - '0');
+	for (; i < len; i++) {
+		unsigned d;
+
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+		d = (unsigned)(s[i] - '0');
+		if (v > (ULLONG_MAX - d) / 10)
+			return 0;
+		v = v * 10 + d;
+	}
+	if (v > (unsigned long long)LLONG_MAX + (unsigned)neg)
+		return 0;
+	if (out && !neg)
+		*out = (long long)v;
+	else if (out)
+		*out = v == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)v;
+	return 1;
+}
+
+/* Value of a hex digit, or -1. */
+static int resp_hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* The byte a backslash escape inside "..." stands for: \n \r \t \b \a map
+ * to control characters, anything else to itself. */
+static char resp_unescape(unsigned char e)
+{
+	switch (e) {
+	case 'n':
+		return '\n';
+	case 'r':
+		return '\r';
+	case 't':
+		return '\t';
+	case 'b':
+		return '\b';
+	case 'a':
+		return '\a';
+	default:
+		return (char)e;
+	}
+}
+
+/* The byte sdssplitargs() would read at text[k]: past the end it reads the
+ * C string's NUL, so the end of the text and a NUL inside it look alike. */
+static unsigned char text_at(const char *text, size_t len, size_t k)
+{
+	return k < len ? (unsigned char)text[k] : 0;
+}
+
+/* Follows sdssplitargs() rule for rule. A word is copied into out only once
+ * its first quote is met (with the bytes before it). */
+int resp_split_word(const char *text, size_t len, size_t *pos, char *out, struct resp_word *w)
+{
+	size_t p = *pos, n = 0;
+	unsigned char quote = 0; /* the open quote, '"' or '\'' */
+
+	while (text_at(text, len, p) && resp_isspace(text_at(text, len, p)))
+		p++;
+	if (!text_at(text, len, p)) {
+		*pos = p;
+		return 0;
+	}
+	w->start = p;
+	w->unescaped = 0;
+	for (;; p++) {
+		unsigned char c = text_at(text, len, p), c1 = text_at(text, len, p + 1);
+
+		if (quote) {
+			int hi = resp_hexval(text_at(text, len, p + 2));
+			int lo = resp_hexval(text_at(text, len, p + 3));
+
+			if (quote == '"' && c == '\\' && c1 == 'x' && hi >= 0 && lo >= 0) {
+				out[n++] = (char)(hi * 16 + lo);
+				p += 3;
+			} else if (quote == '"' && c == '\\' && c1) {
+				out[n++] = resp_unescape(c1);
+				p++;
+			} else if (quote == '\'' && c == '\\' && c1 == '\'') {
+				out[n++] = '\'';
+				p++;
+			} else if (c == quote) {
+				break;
+			} else if (!c) {
+				return -1;
+			} else {
+				out[n++] = (char)c;
+			}
+		} else if (!c || c == ' ' || c == '\n' || c == '\r' || c == '\t') {
+			*pos = c ? p + 1 : p;
+			w->len = p - w->start;
+			return 1;
+		} else if (c == '"' || c == '\'') {
+			if (!w->unescaped) {
+				n = p - w->start;
+				memcpy(out, text + w->start, n);
+				w->unescaped = 1;
+			}
+			quote = c;
+		}
+	}
+	/* the closing quote at p ends the word and must be followed by a blank
+	 * or the end */
+	if (text_at(text, len, p + 1) && !resp_isspace(text_at(text, len, p + 1)))
+		return -1;
+	*pos = p + 1;
+	w->len = n;
+	return 1;
+}
+
+size_t resp_repr(char *dst, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0;
+
+	dst[n++] = '"';
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char e = 0;
+
+		switch (c) {
+		case '\\':
+		case '"':
+			e = (char)c;
+			break;
+		case '\n':
+			e = 'n';
+			break;
+		case '\r':
+			e = 'r';
+			break;
+		case '\t':
+			e = 't';
+			break;
+		case '\a':
+			e = 'a';
+			break;
+		case '\b':
+			e = 'b';
+			break;
+		}
+		if (e) {
+			dst[n++] = '\\';
+			dst[n++] = e;
+		} else if (c >= 0x20 && c < 0x7f) { /* isprint() in the C locale */
+			dst[n++] = (char)c;
+		} else {
+			dst[n++] = '\\';
+			dst[n++] = 'x';
+			dst[n++] = hex[c >> 4];
+			dst[n++] = hex[c & 15];
+		}
+	}
+	dst[n++] = '"';
+	return n;
 }
 
 /* ---------------------------------------------------------------------------

@@ -10,6 +10,9 @@
  *  - resp_reply_parse(): any RESP2 or RESP3 value as a client reads it
  *    (+ - : $ * _ , # ! = ( % ~ > |), nested to any depth up to a limit.
  *
+ * And the text rules they share with server/, kept here once: string2ll,
+ * ll2string, sdssplitargs (one word at a time) and sdscatrepr.
+ *
  * Both are incremental: they may be called again whenever more bytes arrive,
  * are correct for input split at any byte, and keep enough state that a long
  * value arriving in many pieces is not re-scanned from its start each time
@@ -161,40 +164,77 @@ static inline size_t resp_req_bulk_start(const struct resp_req *r)
 
 void resp_req_put_bulk(struct resp_req *r, const char *p);
 
-/* Redis's quoting rules (sdssplitargs), shared by inline requests here and
- * the config file / argv splitter in server/strutil.c. */
+/* ---------------------------------------------------------------------------
+ * Redis's text rules. The codec needs them (lengths, inline commands) and so
+ * does server/ (command arguments, the config file, CONFIG REWRITE, MONITOR
+ * lines), so they live here once. Pure functions, any thread.
+ */
 
-/* Value of a hex digit, or -1. */
-static inline int resp_hexval(unsigned char c)
+/*
+ * string2ll: kvsd's one string-to-integer, with the acceptance rules of
+ * Redis's util.c string2ll() (which Redis uses for request lengths and, via
+ * getLongLongFromObject, for every integer argument and value): base 10, an
+ * optional '-', no '+', no blanks, no leading zeros except "0" itself (so
+ * "-0" and "01" are refused), every byte of s[0..len) a digit (an embedded NUL
+ * is not), within long long. Returns 1 and stores the value in *out (out may
+ * be NULL), or 0.
+ */
+int resp_str2ll(const char *s, size_t len, long long *out);
+
+/* ll2string: v in base 10 at dst (RESP_LL_STR_MAX bytes suffice), the form
+ * resp_str2ll() reads back. Returns the length; no NUL is added. Inline: the
+ * reply encoder calls it for every header. */
+#define RESP_LL_STR_MAX 20
+static inline size_t resp_ll2str(char *dst, long long v)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	char tmp[RESP_LL_STR_MAX];
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+	size_t n = 0, i = 0;
+
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		dst[i++] = '-';
+	while (n)
+		dst[i++] = tmp[--n];
+	return i;
 }
 
-/* The character a backslash escape inside "..." stands for: \n \r \t \b \a
- * map to control characters, anything else to itself. */
-static inline char resp_unescape(char e)
-{
-	switch (e) {
-	case 'n':
-		return '\n';
-	case 'r':
-		return '\r';
-	case 't':
-		return '\t';
-	case 'b':
-		return '\b';
-	case 'a':
-		return '\a';
-	default:
-		return e;
-	}
-}
+/* One word found by resp_split_word(). */
+struct resp_word {
+	size_t start;  /* where the word begins in the text */
+	size_t len;    /* its length once unquoted */
+	int unescaped; /* 0: the word is text[start..start+len); 1: it is out[0..len) */
+};
+
+/*
+ * sdssplitargs, one word at a time: the next word of text[*pos..len) with the
+ * rules of Redis's sds.c sdssplitargs(), which splits inline commands and
+ * config lines. Blanks (isspace) separate words; a word ends at ' ', \t, \r,
+ * \n; "..." takes \xHH, \n \r \t \b \a and \<any> escapes, '...' only \';
+ * a closing quote must be followed by a blank or the end. The text ends at
+ * len or at its first NUL byte, as Redis's C string does.
+ *
+ * A word without quotes stays in the text (w->unescaped == 0). A word with
+ * quotes is unescaped into out, which needs room for len - *pos bytes (an
+ * unescaped word is never longer than the text it came from); out is not
+ * touched otherwise and may be NULL when the text holds no quote character.
+ * Returns 1 with *w set and *pos past the word, 0 when only blanks are left,
+ * -1 on unbalanced quotes (Redis's "unbalanced quotes" errors).
+ */
+int resp_split_word(const char *text, size_t len, size_t *pos, char *out, struct resp_word *w);
+
+/*
+ * sdscatrepr: writes s[0..len) to dst as Redis quotes it (MONITOR lines,
+ * CONFIG REWRITE, logs): in double quotes, with \\ \" \n \r \t \a \b
+ * escaped and every other byte outside printable ASCII as \xHH (lower-case
+ * hex), which resp_split_word() reads back. dst needs RESP_REPR_MAX(len)
+ * bytes; returns the length written (no NUL is added).
+ */
+#define RESP_REPR_MAX(len) (4 * (len) + 2)
+size_t resp_repr(char *dst, const char *s, size_t len);
 
 /* ---------------------------------------------------------------------------
  * Replies (client side).

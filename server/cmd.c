@@ -105,13 +105,16 @@ void cmd_teardown(void)
 	cmd_db = NULL;
 }
 
-/* Index of the command named name[0..len) (any case) in tab, or -1. */
+/* Index of the command named name[0..len) (any case) in tab, or -1. A name
+ * is compared whole, as Redis's command dict hashes all of it: "get\0x" is
+ * no command (Redis finds GET only when its seeded hash happens to put the
+ * longer name in GET's bucket, about once in 256 starts). */
 static long find_in(const struct cmd_def *const *tab, size_t n, const char *name, size_t len)
 {
 	char low[64];
 	size_t lo = 0, hi = n;
 
-	if (len == 0 || len >= sizeof(low))
+	if (len == 0 || len >= sizeof(low) || memchr(name, '\0', len))
 		return -1;
 	for (size_t i = 0; i < len; i++)
 		low[i] = (char)tolower((unsigned char)name[i]);
@@ -143,7 +146,7 @@ static const struct cmd_def *sub_lookup(const struct cmd_def *parent, const char
 		const char *bar = strchr(s->name, '|');
 		const char *sn = bar ? bar + 1 : s->name;
 
-		if (strlen(sn) == len && su_eqi(name, len, sn))
+		if (su_eqi(name, len, sn))
 			return s;
 	}
 	return NULL;
@@ -153,11 +156,6 @@ void cmd_foreach(void (*fn)(const struct cmd_def *d, void *arg), void *arg)
 {
 	for (size_t i = 0; i < ncmds; i++)
 		fn(cmds[i], arg);
-}
-
-size_t cmd_count(void)
-{
-	return ncmds;
 }
 
 /* Appends printf("%.*s") of a possibly NUL-containing argument: stops at NUL as C does. */
@@ -211,6 +209,53 @@ static inline int64_t now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/*
+ * The arguments of a command as MONITOR and the slow log show them, Redis's
+ * original_argv after redactClientCommandArgument(): an argument its handler
+ * redacted (cmd_redact) reads "(redacted)". Up to 16 arguments live in the
+ * struct itself.
+ */
+struct shown_args {
+	const char **argv;
+	const size_t *argl;
+	const char *sv[16];
+	size_t sl[16];
+	const char **hv; /* heap copies for more arguments, else NULL */
+	size_t *hl;
+};
+
+static void shown_args_init(struct shown_args *v, const struct cmd_req *r)
+{
+	static const char redacted[] = "(redacted)";
+	const char **av = v->sv;
+	size_t *al = v->sl;
+
+	v->argv = r->argv;
+	v->argl = r->argl;
+	v->hv = NULL;
+	v->hl = NULL;
+	if (!r->redact && !r->redact_rest)
+		return;
+	if (r->argc > 16) {
+		av = v->hv = mem_alloc(sizeof(*av) * (size_t)r->argc);
+		al = v->hl = mem_alloc(sizeof(*al) * (size_t)r->argc);
+	}
+	for (int i = 0; i < r->argc; i++) {
+		int hide = i < 64 ? (r->redact >> i) & 1 : r->redact_rest;
+
+		av[i] = hide ? redacted : r->argv[i];
+		al[i] = hide ? sizeof(redacted) - 1 : r->argl[i];
+	}
+	v->argv = av;
+	v->argl = al;
+}
+
+static void shown_args_deinit(struct shown_args *v)
+{
+	mem_free(v->hv);
+	mem_free(v->hl);
+}
+
 /* After the handler: statistics and the slow log. `before` is the reply
  * mark taken before it ran, where its reply starts. */
 static void account(struct cmd_req *r, size_t idx, int64_t start_us, size_t before)
@@ -222,9 +267,14 @@ static void account(struct cmd_req *r, size_t idx, int64_t start_us, size_t befo
 	long long slower = cfg_int(CFG_SLOWLOG_LOG_SLOWER_THAN);
 
 	cmdstat_call(idx, us, failed);
-	if (kv_unlikely(slower >= 0 && us >= (uint64_t)slower))
-		slowlog_push(r->argc, r->argv, r->argl, r->now_ms, us, conn_addr(c), conn_name(c),
+	if (kv_unlikely(slower >= 0 && us >= (uint64_t)slower)) {
+		struct shown_args v;
+
+		shown_args_init(&v, r);
+		slowlog_push(r->argc, v.argv, v.argl, r->now_ms, us, conn_addr(c), conn_name(c),
 			     cfg_int(CFG_SLOWLOG_MAX_LEN));
+		shown_args_deinit(&v);
+	}
 }
 
 void cmd_redact(struct cmd_req *r, int i)
@@ -237,31 +287,13 @@ void cmd_redact(struct cmd_req *r, int i)
 
 void cmd_feed_monitors(const struct cmd_req *r, const struct cmd_def *d)
 {
-	static const char redacted[] = "(redacted)";
-	const char *sv[16] = {0}, **av = sv;
-	size_t sl[16] = {0}, *al = sl;
+	struct shown_args v;
 
 	if (d->flags & (CMD_ADMIN | CMD_SKIP_MONITOR))
 		return;
-	if (!r->redact && !r->redact_rest) {
-		net_monitor_feed(r->c, r->argc, r->argv, r->argl);
-		return;
-	}
-	if (r->argc > 16) {
-		av = mem_alloc(sizeof(*av) * (size_t)r->argc);
-		al = mem_alloc(sizeof(*al) * (size_t)r->argc);
-	}
-	for (int i = 0; i < r->argc; i++) {
-		int hide = i < 64 ? (r->redact >> i) & 1 : r->redact_rest;
-
-		av[i] = hide ? redacted : r->argv[i];
-		al[i] = hide ? sizeof(redacted) - 1 : r->argl[i];
-	}
-	net_monitor_feed(r->c, r->argc, av, al);
-	if (av != sv) {
-		mem_free(av);
-		mem_free(al);
-	}
+	shown_args_init(&v, r);
+	net_monitor_feed(r->c, r->argc, v.argv, v.argl);
+	shown_args_deinit(&v);
 }
 
 /*
@@ -376,11 +408,6 @@ void cmd_reply_not_integer(struct cmd_req *r)
 	reply_error(r->c, "ERR value is not an integer or out of range");
 }
 
-void cmd_reply_wrong_type(struct cmd_req *r)
-{
-	reply_error(r->c, "WRONGTYPE Operation against a key holding the wrong kind of value");
-}
-
 void cmd_reply_arity(struct cmd_req *r)
 {
 	reply_wrong_arity(r->c, conn_last_cmd(r->c) ? conn_last_cmd(r->c) : "");
@@ -388,16 +415,36 @@ void cmd_reply_arity(struct cmd_req *r)
 
 int cmd_arg_ll(struct cmd_req *r, int i, long long *out)
 {
-	if (!su_str2ll(r->argv[i], r->argl[i], out)) {
+	if (!resp_str2ll(r->argv[i], r->argl[i], out)) {
 		cmd_reply_not_integer(r);
 		return 0;
 	}
 	return 1;
 }
 
-int cmd_arg_is(struct cmd_req *r, int i, const char *lit)
+int cmd_arg_is(const struct cmd_req *r, int i, const char *lit)
 {
-	return strlen(lit) == r->argl[i] && su_eqi(r->argv[i], r->argl[i], lit);
+	return su_word_is(r->argv[i], r->argl[i], lit);
+}
+
+void cmd_reply_help(struct cmd_req *r, const char *const *lines)
+{
+	char head[128];
+	size_t n = 0, len = r->argl[0] < 64 ? r->argl[0] : 64;
+
+	while (lines[n])
+		n++;
+	snprintf(head, sizeof(head),
+		 "%.*s <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", (int)len,
+		 r->argv[0]);
+	for (size_t i = 0; i < len; i++)
+		head[i] = (char)toupper((unsigned char)head[i]);
+	reply_array(r->c, (long long)n + 3);
+	reply_simple(r->c, head);
+	for (size_t i = 0; i < n; i++)
+		reply_simple(r->c, lines[i]);
+	reply_simple(r->c, "HELP");
+	reply_simple(r->c, "    Prints this help.");
 }
 
 /* ---- COMMAND ------------------------------------------------------------ */
@@ -600,6 +647,15 @@ static void reply_command_info(struct conn *c, const struct cmd_def *d)
 		reply_command_info(c, s);
 }
 
+/* The map entry k => v, when v is set (the optional fields of the docs). */
+static void reply_kv(struct conn *c, const char *k, const char *v)
+{
+	if (v) {
+		reply_bulk_cstr(c, k);
+		reply_bulk_cstr(c, v);
+	}
+}
+
 /* An argument list as Redis 7.0's addReplyCommandArgList() writes it. */
 static void reply_doc_args(struct conn *c, const struct cmd_doc_arg *a, int n)
 {
@@ -622,22 +678,10 @@ static void reply_doc_args(struct conn *c, const struct cmd_doc_arg *a, int n)
 			reply_bulk_cstr(c, "key_spec_index");
 			reply_int(c, a->key_spec_index);
 		}
-		if (a->token) {
-			reply_bulk_cstr(c, "token");
-			reply_bulk_cstr(c, a->token);
-		}
-		if (a->summary) {
-			reply_bulk_cstr(c, "summary");
-			reply_bulk_cstr(c, a->summary);
-		}
-		if (a->since) {
-			reply_bulk_cstr(c, "since");
-			reply_bulk_cstr(c, a->since);
-		}
-		if (a->deprecated_since) {
-			reply_bulk_cstr(c, "deprecated_since");
-			reply_bulk_cstr(c, a->deprecated_since);
-		}
+		reply_kv(c, "token", a->token);
+		reply_kv(c, "summary", a->summary);
+		reply_kv(c, "since", a->since);
+		reply_kv(c, "deprecated_since", a->deprecated_since);
 		if (nflags) {
 			reply_bulk_cstr(c, "flags");
 			reply_set(c, nflags);
@@ -649,14 +693,6 @@ static void reply_doc_args(struct conn *c, const struct cmd_doc_arg *a, int n)
 			reply_bulk_cstr(c, "arguments");
 			reply_doc_args(c, a->args, a->nargs);
 		}
-	}
-}
-
-static void reply_kv(struct conn *c, const char *k, const char *v)
-{
-	if (v) {
-		reply_bulk_cstr(c, k);
-		reply_bulk_cstr(c, v);
 	}
 }
 
@@ -839,7 +875,6 @@ static void command_getkeys(struct cmd_req *r)
 static void command_help(struct cmd_req *r)
 {
 	static const char *const lines[] = {
-	    "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
 	    "(no subcommand)",
 	    "    Return details about all Redis commands.",
 	    "COUNT",
@@ -856,13 +891,10 @@ static void command_help(struct cmd_req *r)
 	    "    commands are returned.",
 	    "GETKEYS <full-command>",
 	    "    Return the keys from a full Redis command.",
-	    "HELP",
-	    "    Print this help.",
+	    NULL,
 	};
 
-	reply_array(r->c, (long long)KV_ARRAY_LEN(lines));
-	for (size_t i = 0; i < KV_ARRAY_LEN(lines); i++)
-		reply_simple(r->c, lines[i]);
+	cmd_reply_help(r, lines);
 }
 
 static const struct cmd_def command_subcmds[] = {

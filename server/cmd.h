@@ -93,7 +93,6 @@ void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *arg
 const struct cmd_def *cmd_lookup(const char *name, size_t len);
 /* Iterates every top-level command. */
 void cmd_foreach(void (*fn)(const struct cmd_def *d, void *arg), void *arg);
-size_t cmd_count(void);
 
 /* Marks argument i as a secret MONITOR must not show (Redis's
  * redactClientCommandArgument: AUTH's password, HELLO AUTH's user and
@@ -112,12 +111,17 @@ int64_t cmd_now_us(void);
 /* Shared replies with Redis's exact texts. */
 void cmd_reply_syntax_error(struct cmd_req *r);       /* ERR syntax error */
 void cmd_reply_not_integer(struct cmd_req *r);        /* ERR value is not an integer or out of range */
-void cmd_reply_wrong_type(struct cmd_req *r);         /* WRONGTYPE ... */
 void cmd_reply_arity(struct cmd_req *r);              /* ERR wrong number of arguments for '%s' command */
 
 /* Argument helpers: 1 on success; on failure they reply with the error. */
 int cmd_arg_ll(struct cmd_req *r, int i, long long *out);
-/* Case-insensitive comparison of argument i with a lower-case literal. */
-int cmd_arg_is(struct cmd_req *r, int i, const char *lit);
+/* Whether argument i is the option word lit (lower case): case-insensitive,
+ * and, as Redis's strcasecmp on the NUL-terminated argument, the argument
+ * ends at its first NUL byte (su_word_is). For every option and keyword. */
+int cmd_arg_is(const struct cmd_req *r, int i, const char *lit);
+/* A container's HELP reply as Redis's addReplyHelp(): a header naming the
+ * command as sent (upper-cased), the NULL-terminated lines, then the HELP
+ * entry itself. */
+void cmd_reply_help(struct cmd_req *r, const char *const *lines);
 
 #endif

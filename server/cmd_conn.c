@@ -109,7 +109,7 @@ static void hello_cmd(struct cmd_req *r)
 	int j = 1;
 
 	if (r->argc >= 2) {
-		if (!su_str2ll(r->argv[1], r->argl[1], &ver)) {
+		if (!resp_str2ll(r->argv[1], r->argl[1], &ver)) {
 			reply_error(c, "ERR Protocol version is not an integer or out of range");
 			return;
 		}
@@ -194,7 +194,7 @@ static void select_cmd(struct cmd_req *r)
 {
 	long long id;
 
-	if (!su_str2ll(r->argv[1], r->argl[1], &id)) {
+	if (!resp_str2ll(r->argv[1], r->argl[1], &id)) {
 		cmd_reply_not_integer(r);
 		return;
 	}
@@ -291,7 +291,7 @@ static void client_list(struct cmd_req *r)
 			}
 		} else if (r->argc >= 4 && cmd_arg_is(r, 2, "id")) {
 			for (int i = 3; i < r->argc && x.nids < 64; i++) {
-				if (!su_str2ll(r->argv[i], r->argl[i], &ids[x.nids]) ||
+				if (!resp_str2ll(r->argv[i], r->argl[i], &ids[x.nids]) ||
 				    ids[x.nids] <= 0) {
 					reply_error(r->c, "ERR Invalid client ID");
 					return;
@@ -318,29 +318,44 @@ static void client_info(struct cmd_req *r)
 	reply_verbatim(r->c, line, n);
 }
 
+/* Redis's CLIENT HELP lines for the subcommands kvsd implements. */
 static void client_help(struct cmd_req *r)
 {
 	static const char *const lines[] = {
-		"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-		"GETNAME",
-		"    Return the name of the current connection.",
-		"ID",
-		"    Return the ID of the current connection.",
-		"INFO",
-		"    Return information about the current client connection.",
-		"LIST [options ...]",
-		"    Return information about client connections. Options:",
-		"    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
-		"      Return clients of specified type.",
-		"SETNAME <name>",
-		"    Assign the name <name> to the current connection.",
-		"HELP",
-		"    Print this help.",
+	    "GETNAME",
+	    "    Return the name of the current connection.",
+	    "ID",
+	    "    Return the ID of the current connection.",
+	    "INFO",
+	    "    Return information about the current client connection.",
+	    "KILL <ip:port>",
+	    "    Kill connection made from <ip:port>.",
+	    "KILL <option> <value> [<option> <value> [...]]",
+	    "    Kill connections. Options are:",
+	    "    * ADDR (<ip:port>|<unixsocket>:0)",
+	    "      Kill connections made from the specified address",
+	    "    * LADDR (<ip:port>|<unixsocket>:0)",
+	    "      Kill connections made to specified local address",
+	    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+	    "      Kill connections by type.",
+	    "    * USER <username>",
+	    "      Kill connections authenticated by <username>.",
+	    "    * SKIPME (YES|NO)",
+	    "      Skip killing current connection (default: yes).",
+	    "LIST [options ...]",
+	    "    Return information about client connections. Options:",
+	    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+	    "      Return clients of specified type.",
+	    "UNPAUSE",
+	    "    Stop the current client pause, resuming traffic.",
+	    "PAUSE <timeout> [WRITE|ALL]",
+	    "    Suspend all, or just write, clients for <timeout> milliseconds.",
+	    "SETNAME <name>",
+	    "    Assign the name <name> to the current connection.",
+	    NULL,
 	};
 
-	reply_array(r->c, (long long)(sizeof(lines) / sizeof(lines[0])));
-	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
-		reply_simple(r->c, lines[i]);
+	cmd_reply_help(r, lines);
 }
 
 /* CLIENT KILL addr | CLIENT KILL [ID id] [ADDR a] [LADDR a] [SKIPME yes|no]
@@ -361,7 +376,7 @@ static void client_kill(struct cmd_req *r)
 	}
 	for (int i = 2; r->argc > 3 && i < r->argc; i += 2) {
 		if (cmd_arg_is(r, i, "id")) {
-			if (!su_str2ll(r->argv[i + 1], r->argl[i + 1], &id) || id < 1) {
+			if (!resp_str2ll(r->argv[i + 1], r->argl[i + 1], &id) || id < 1) {
 				reply_error(r->c, "ERR client-id should be greater than 0");
 				goto out;
 			}
@@ -441,7 +456,7 @@ static void client_pause(struct cmd_req *r)
 			return;
 		}
 	}
-	if (!su_str2ll(r->argv[2], r->argl[2], &ms)) {
+	if (!resp_str2ll(r->argv[2], r->argl[2], &ms)) {
 		reply_error(r->c, "ERR timeout is not an integer or out of range");
 		return;
 	}

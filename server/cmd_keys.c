@@ -47,19 +47,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Length of argument i as a C string (Redis compares options with strcasecmp). */
-static size_t arg_clen(const struct cmd_req *r, int i)
-{
-	return strnlen(r->argv[i], r->argl[i]);
-}
-
-static int arg_opt(const struct cmd_req *r, int i, const char *lit)
-{
-	size_t n = arg_clen(r, i);
-
-	return n == strlen(lit) && su_eqi(r->argv[i], n, lit);
-}
-
 static const struct kv_entry *lookup(struct cmd_req *r, int i, int count_stats)
 {
 	return db_lookup(r->view, r->argv[i], r->argl[i], r->now_ms, NULL, count_stats);
@@ -248,17 +235,17 @@ static void cmd_scan(struct cmd_req *r)
 	for (int i = 2; i < r->argc; i += 2) {
 		int more = r->argc - i >= 2;
 
-		if (more && arg_opt(r, i, "count")) {
+		if (more && cmd_arg_is(r, i, "count")) {
 			if (!cmd_arg_ll(r, i + 1, &count))
 				return;
 			if (count < 1) {
 				cmd_reply_syntax_error(r);
 				return;
 			}
-		} else if (more && arg_opt(r, i, "match")) {
+		} else if (more && cmd_arg_is(r, i, "match")) {
 			pat = r->argv[i + 1];
 			plen = r->argl[i + 1];
-		} else if (more && arg_opt(r, i, "type")) {
+		} else if (more && cmd_arg_is(r, i, "type")) {
 			type_i = i + 1;
 		} else {
 			cmd_reply_syntax_error(r);
@@ -267,7 +254,7 @@ static void cmd_scan(struct cmd_req *r)
 	}
 	collect_init(&k, pat, plen, r->now_ms);
 	/* Redis compares the name with strcasecmp; unknown names match nothing */
-	if (type_i && !arg_opt(r, type_i, "string"))
+	if (type_i && !cmd_arg_is(r, type_i, "string"))
 		k.none = 1;
 	cursor = db_scan(r->view, cursor, (size_t)count, collect_visit, &k);
 	reply_array(r->c, 2);
@@ -374,7 +361,8 @@ static void cmd_dbsize(struct cmd_req *r)
  * entries go to the reclaimer either way). */
 static void cmd_flush(struct cmd_req *r)
 {
-	if (r->argc > 2 || (r->argc == 2 && !arg_opt(r, 1, "sync") && !arg_opt(r, 1, "async"))) {
+	if (r->argc > 2 ||
+	    (r->argc == 2 && !cmd_arg_is(r, 1, "sync") && !cmd_arg_is(r, 1, "async"))) {
 		cmd_reply_syntax_error(r);
 		return;
 	}
@@ -395,16 +383,16 @@ static int parse_expire_flags(struct cmd_req *r, int *flags)
 	int f = 0;
 
 	for (int j = 3; j < r->argc; j++) {
-		if (arg_opt(r, j, "nx"))
+		if (cmd_arg_is(r, j, "nx"))
 			f |= EXP_NX;
-		else if (arg_opt(r, j, "xx"))
+		else if (cmd_arg_is(r, j, "xx"))
 			f |= EXP_XX;
-		else if (arg_opt(r, j, "gt"))
+		else if (cmd_arg_is(r, j, "gt"))
 			f |= EXP_GT;
-		else if (arg_opt(r, j, "lt"))
+		else if (cmd_arg_is(r, j, "lt"))
 			f |= EXP_LT;
 		else {
-			reply_errorf(r->c, "ERR Unsupported option %.*s", (int)arg_clen(r, j),
+			reply_errorf(r->c, "ERR Unsupported option %.*s", (int)r->argl[j],
 				     r->argv[j]);
 			return 0;
 		}

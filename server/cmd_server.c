@@ -175,7 +175,6 @@ static void config_rewrite(struct cmd_req *r)
 static void config_help(struct cmd_req *r)
 {
 	static const char *const lines[] = {
-	    "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
 	    "GET <pattern>",
 	    "    Return parameters matching the glob-like <pattern> and their values.",
 	    "SET <directive> <value>",
@@ -184,13 +183,10 @@ static void config_help(struct cmd_req *r)
 	    "    Reset statistics reported by the INFO command.",
 	    "REWRITE",
 	    "    Rewrite the configuration file.",
-	    "HELP",
-	    "    Print this help.",
+	    NULL,
 	};
 
-	reply_array(r->c, (long long)(sizeof(lines) / sizeof(lines[0])));
-	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
-		reply_simple(r->c, lines[i]);
+	cmd_reply_help(r, lines);
 }
 
 static void config_cmd(struct cmd_req *r)
@@ -201,13 +197,6 @@ static void config_cmd(struct cmd_req *r)
 #define ADM (CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE)
 
 /* ---- SLOWLOG ------------------------------------------------------------- */
-
-static void reply_lines(struct cmd_req *r, const char *const *lines, size_t n)
-{
-	reply_array(r->c, (long long)n);
-	for (size_t i = 0; i < n; i++)
-		reply_simple(r->c, lines[i]);
-}
 
 static void slowlog_get(struct cmd_req *r)
 {
@@ -220,7 +209,7 @@ static void slowlog_get(struct cmd_req *r)
 			     (int)(r->argl[1] > 128 ? 128 : r->argl[1]), r->argv[1]);
 		return;
 	}
-	if (r->argc == 3 && (!su_str2ll(r->argv[2], r->argl[2], &count) || count < -1)) {
+	if (r->argc == 3 && (!resp_str2ll(r->argv[2], r->argl[2], &count) || count < -1)) {
 		reply_error(r->c, "ERR count should be greater than or equal to -1");
 		return;
 	}
@@ -241,7 +230,6 @@ static void slowlog_reset_cmd(struct cmd_req *r)
 static void slowlog_help(struct cmd_req *r)
 {
 	static const char *const lines[] = {
-	    "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
 	    "GET [<count>]",
 	    "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
 	    "    Entries are made of:",
@@ -251,11 +239,10 @@ static void slowlog_help(struct cmd_req *r)
 	    "    Return the length of the slowlog.",
 	    "RESET",
 	    "    Reset the slowlog.",
-	    "HELP",
-	    "    Prints this help.",
+	    NULL,
 	};
 
-	reply_lines(r, lines, sizeof(lines) / sizeof(lines[0]));
+	cmd_reply_help(r, lines);
 }
 
 static void container_cmd(struct cmd_req *r)
@@ -322,7 +309,6 @@ static void memory_malloc_stats(struct cmd_req *r)
 static void memory_help(struct cmd_req *r)
 {
 	static const char *const lines[] = {
-	    "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
 	    "DOCTOR",
 	    "    Return memory problems reports.",
 	    "MALLOC-STATS",
@@ -334,11 +320,10 @@ static void memory_help(struct cmd_req *r)
 	    "USAGE <key> [SAMPLES <count>]",
 	    "    Return memory in bytes used by <key> and its value. Nested values are",
 	    "    sampled up to <count> times (default: 5, 0 means sample all).",
-	    "HELP",
-	    "    Prints this help.",
+	    NULL,
 	};
 
-	reply_lines(r, lines, sizeof(lines) / sizeof(lines[0]));
+	cmd_reply_help(r, lines);
 }
 
 static const struct cmd_def slowlog_subcmds[] = {

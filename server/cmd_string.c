@@ -63,20 +63,6 @@
 #define XF_PXAT	   0x100
 #define XF_EXPIRE  (XF_EX | XF_PX | XF_EXAT | XF_PXAT)
 
-/* Length of argument i as a C string: Redis compares options with strcasecmp
- * and opt[2] == '\0' tests, which stop at an embedded NUL. */
-static size_t arg_clen(const struct cmd_req *r, int i)
-{
-	return strnlen(r->argv[i], r->argl[i]);
-}
-
-static int arg_opt(const struct cmd_req *r, int i, const char *lit)
-{
-	size_t n = arg_clen(r, i);
-
-	return n == strlen(lit) && su_eqi(r->argv[i], n, lit);
-}
-
 static const struct kv_entry *lookup(struct cmd_req *r, int i, int count_stats)
 {
 	return db_lookup(r->view, r->argv[i], r->argl[i], r->now_ms, NULL, count_stats);
@@ -160,31 +146,31 @@ static int parse_ext_args(struct cmd_req *r, int is_set, unsigned *flags, int *x
 		int has_next = j + 1 < r->argc;
 		unsigned others;
 
-		if (is_set && arg_opt(r, j, "nx") && !(f & XF_XX)) {
+		if (is_set && cmd_arg_is(r, j, "nx") && !(f & XF_XX)) {
 			f |= XF_NX;
 			continue;
 		}
-		if (is_set && arg_opt(r, j, "xx") && !(f & XF_NX)) {
+		if (is_set && cmd_arg_is(r, j, "xx") && !(f & XF_NX)) {
 			f |= XF_XX;
 			continue;
 		}
-		if (is_set && arg_opt(r, j, "get")) {
+		if (is_set && cmd_arg_is(r, j, "get")) {
 			f |= XF_GET;
 			continue;
 		}
-		if (is_set && arg_opt(r, j, "keepttl") && !(f & (XF_PERSIST | XF_EXPIRE))) {
+		if (is_set && cmd_arg_is(r, j, "keepttl") && !(f & (XF_PERSIST | XF_EXPIRE))) {
 			f |= XF_KEEPTTL;
 			continue;
 		}
-		if (!is_set && arg_opt(r, j, "persist") && !(f & (XF_EXPIRE | XF_KEEPTTL))) {
+		if (!is_set && cmd_arg_is(r, j, "persist") && !(f & (XF_EXPIRE | XF_KEEPTTL))) {
 			f |= XF_PERSIST;
 			continue;
 		}
-		unsigned unit = arg_opt(r, j, "ex")	? XF_EX
-				: arg_opt(r, j, "px")	? XF_PX
-				: arg_opt(r, j, "exat") ? XF_EXAT
-				: arg_opt(r, j, "pxat") ? XF_PXAT
-							: 0;
+		unsigned unit = cmd_arg_is(r, j, "ex")	   ? XF_EX
+				: cmd_arg_is(r, j, "px")   ? XF_PX
+				: cmd_arg_is(r, j, "exat") ? XF_EXAT
+				: cmd_arg_is(r, j, "pxat") ? XF_PXAT
+							   : 0;
 		others = (XF_EXPIRE & ~unit) | XF_KEEPTTL | XF_PERSIST;
 		if (unit && has_next && !(f & others)) {
 			f |= unit;
@@ -487,7 +473,7 @@ static void incr_generic(struct cmd_req *r, long long incr)
 		const struct kv_entry *old = lookup(r, 1, 0);
 
 		v = 0;
-		if (old && !su_str2ll(kv_entry_val(old), old->vlen, &v)) {
+		if (old && !resp_str2ll(kv_entry_val(old), old->vlen, &v)) {
 			if (e)
 				kv_entry_free(e);
 			cmd_reply_not_integer(r);
@@ -501,7 +487,7 @@ static void incr_generic(struct cmd_req *r, long long incr)
 			return;
 		}
 		v += incr;
-		int len = su_ll2str(buf, sizeof(buf), v);
+		int len = (int)resp_ll2str(buf, v);
 		e = entry_sized(r, 1, e, (size_t)len, old ? old->expire_ms : 0);
 		memcpy(kv_entry_mutval(e), buf, (size_t)len);
 		if (db_put(r->view, old, e) == 0)

@@ -125,9 +125,9 @@ static int parse_value(const struct cfg_def *d, char *const *argv, const size_t 
 	memset(out, 0, sizeof(*out));
 	switch (d->type) {
 	case CFG_T_BOOL:
-		if (su_eqi(a, alen, "yes")) {
+		if (su_word_is(a, alen, "yes")) {
 			out->i = 1;
-		} else if (su_eqi(a, alen, "no")) {
+		} else if (su_word_is(a, alen, "no")) {
 			out->i = 0;
 		} else {
 			snprintf(why, whylen, "argument must be 'yes' or 'no'");
@@ -158,7 +158,7 @@ static int parse_value(const struct cfg_def *d, char *const *argv, const size_t 
 					 "argument couldn't be parsed as an octal number");
 				return -1;
 			}
-		} else if (!su_str2ll(a, alen, &v)) {
+		} else if (!resp_str2ll(a, alen, &v)) {
 			snprintf(why, whylen, "argument couldn't be parsed into an integer");
 			return -1;
 		}
@@ -176,7 +176,7 @@ static int parse_value(const struct cfg_def *d, char *const *argv, const size_t 
 		return 0;
 	case CFG_T_ENUM:
 		for (int k = 0; d->enums[k]; k++) {
-			if (su_eqi(a, alen, d->enums[k])) {
+			if (su_word_is(a, alen, d->enums[k])) {
 				out->i = k;
 				return 0;
 			}

@@ -156,11 +156,12 @@ static char *parse_obuf(char *const *argv, const size_t *lens, int argc, const c
 	if (cur && obuf_read(cur, l) != 0)
 		memcpy(l, obuf_defaults, sizeof(l));
 	for (int j = 0; j < argc; j += 4) {
-		int cls = su_eqi(argv[j], lens[j], "normal") ? OBUF_NORMAL
-			  : su_eqi(argv[j], lens[j], "slave") || su_eqi(argv[j], lens[j], "replica")
+		int cls = su_word_is(argv[j], lens[j], "normal") ? OBUF_NORMAL
+			  : su_word_is(argv[j], lens[j], "slave") ||
+				  su_word_is(argv[j], lens[j], "replica")
 			      ? OBUF_REPLICA
-			  : su_eqi(argv[j], lens[j], "pubsub") ? OBUF_PUBSUB
-							       : -1;
+			  : su_word_is(argv[j], lens[j], "pubsub") ? OBUF_PUBSUB
+								   : -1;
 		long long hard, soft, ll;
 		char *end;
 

@@ -132,17 +132,18 @@ static int want(const char *name, const char *const *secs, const size_t *lens, i
 	if (n == 0)
 		return dflt;
 	for (int i = 0; i < n; i++) {
-		if (su_eqi(secs[i], lens[i], "all") || su_eqi(secs[i], lens[i], "everything"))
+		if (su_word_is(secs[i], lens[i], "all") ||
+		    su_word_is(secs[i], lens[i], "everything"))
 			return 1;
-		if (su_eqi(secs[i], lens[i], "default") && dflt)
+		if (su_word_is(secs[i], lens[i], "default") && dflt)
 			return 1;
-		if (strlen(name) == lens[i] && su_eqi(secs[i], lens[i], name))
+		if (su_word_is(secs[i], lens[i], name))
 			return 1;
 	}
 	return 0;
 }
 
-static void sec_server(struct sb *b)
+static void sec_server(struct sb *b, struct db *db)
 {
 	const struct server_info *si = server_info();
 	struct utsname un;
@@ -150,6 +151,7 @@ static void sec_server(struct sb *b)
 	int64_t now = db_now_ms();
 	char *cf;
 
+	(void)db;
 	uname(&un);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	cf = (char *)(si->config_file ? si->config_file : "");
@@ -176,10 +178,11 @@ static void sec_server(struct sb *b)
 		  (long long)((now / 1000) & ((1 << 24) - 1)), si->executable, cf, KVSD_VERSION);
 }
 
-static void sec_clients(struct sb *b)
+static void sec_clients(struct sb *b, struct db *db)
 {
 	struct net_stats s;
 
+	(void)db;
 	net_get_stats(&s);
 	sb_printf(b,
 		  "# Clients\r\nconnected_clients:%ld\r\ncluster_connections:0\r\n"
@@ -189,7 +192,7 @@ static void sec_clients(struct sb *b)
 		  s.connected_clients, cfg_int(CFG_MAXCLIENTS));
 }
 
-static void sec_memory(struct sb *b)
+static void sec_memory(struct sb *b, struct db *db)
 {
 	int64_t used = mem_used(), rss = mem_rss(), peak = mem_peak();
 	long long maxmem = cfg_int(CFG_MAXMEMORY);
@@ -198,6 +201,7 @@ static void sec_memory(struct sb *b)
 	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
 	long long total = pages > 0 && psize > 0 ? (long long)pages * psize : 0;
 
+	(void)db;
 	human(h1, sizeof(h1), (double)used);
 	human(h2, sizeof(h2), (double)rss);
 	human(h3, sizeof(h3), (double)peak);
@@ -224,10 +228,11 @@ static void sec_memory(struct sb *b)
 		  (long long)(rss - used), mem_allocator_name());
 }
 
-static void sec_persistence(struct sb *b)
+static void sec_persistence(struct sb *b, struct db *db)
 {
 	const struct server_info *si = server_info();
 
+	(void)db;
 	sb_printf(b,
 		  "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\n"
 		  "current_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\n"
@@ -274,8 +279,9 @@ static void sec_stats(struct sb *b, struct db *db)
 		  (unsigned long long)d.misses, (unsigned long long)s.error_replies);
 }
 
-static void sec_replication(struct sb *b)
+static void sec_replication(struct sb *b, struct db *db)
 {
+	(void)db;
 	sb_printf(b,
 		  "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"
 		  "master_failover_state:no-failover\r\nmaster_replid:%s\r\n"
@@ -286,10 +292,11 @@ static void sec_replication(struct sb *b)
 		  server_info()->run_id);
 }
 
-static void sec_cpu(struct sb *b)
+static void sec_cpu(struct sb *b, struct db *db)
 {
 	struct rusage self, ch;
 
+	(void)db;
 	getrusage(RUSAGE_SELF, &self);
 	getrusage(RUSAGE_CHILDREN, &ch);
 	sb_printf(b,
@@ -322,14 +329,16 @@ static void cmdstat_line(const char *name, const struct cmdstat_row *r, void *ar
 		  (unsigned long long)r->rejected, (unsigned long long)r->failed);
 }
 
-static void sec_commandstats(struct sb *b)
+static void sec_commandstats(struct sb *b, struct db *db)
 {
+	(void)db;
 	sb_printf(b, "# Commandstats\r\n");
 	cmdstat_foreach(cmdstat_line, b);
 }
 
-static void sec_cluster(struct sb *b)
+static void sec_cluster(struct sb *b, struct db *db)
 {
+	(void)db;
 	sb_printf(b, "# Cluster\r\ncluster_enabled:0\r\n");
 }
 
@@ -369,57 +378,26 @@ static void sec_kvsd(struct sb *b, struct db *db)
 
 char *info_generate(struct db *db, const char *const *secs, const size_t *lens, int n, size_t *len)
 {
-	struct sb b = {mem_alloc(4096), 0, 4096};
-	struct {
+	static const struct {
 		const char *name;
-		int dflt;
-	} order[] = {{"server", 1},  {"clients", 1},	 {"memory", 1}, {"persistence", 1},
-		     {"stats", 1},   {"replication", 1}, {"cpu", 1},	{"commandstats", 0},
-		     {"cluster", 1}, {"keyspace", 1},	 {"kvsd", 1}};
+		int dflt; /* part of INFO without arguments / "default" */
+		void (*gen)(struct sb *b, struct db *db);
+	} order[] = {
+	    {"server", 1, sec_server},	 {"clients", 1, sec_clients},
+	    {"memory", 1, sec_memory},	 {"persistence", 1, sec_persistence},
+	    {"stats", 1, sec_stats},	 {"replication", 1, sec_replication},
+	    {"cpu", 1, sec_cpu},	 {"commandstats", 0, sec_commandstats},
+	    {"cluster", 1, sec_cluster}, {"keyspace", 1, sec_keyspace},
+	    {"kvsd", 1, sec_kvsd},
+	};
+	struct sb b = {mem_alloc(4096), 0, 4096};
 
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
-		size_t before = b.len;
-
 		if (!want(order[i].name, secs, lens, n, order[i].dflt))
 			continue;
 		if (b.len)
 			sb_printf(&b, "\r\n");
-		switch (i) {
-		case 0:
-			sec_server(&b);
-			break;
-		case 1:
-			sec_clients(&b);
-			break;
-		case 2:
-			sec_memory(&b);
-			break;
-		case 3:
-			sec_persistence(&b);
-			break;
-		case 4:
-			sec_stats(&b, db);
-			break;
-		case 5:
-			sec_replication(&b);
-			break;
-		case 6:
-			sec_cpu(&b);
-			break;
-		case 7:
-			sec_commandstats(&b);
-			break;
-		case 8:
-			sec_cluster(&b);
-			break;
-		case 9:
-			sec_keyspace(&b, db);
-			break;
-		case 10:
-			sec_kvsd(&b, db);
-			break;
-		}
-		(void)before;
+		order[i].gen(&b, db);
 	}
 	*len = b.len;
 	return b.p;

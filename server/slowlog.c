@@ -10,7 +10,6 @@
 #include "server/slowlog.h"
 #include "concurrency/mem.h"
 #include "net/reply.h"
-#include "server/strutil.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -38,20 +37,6 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sl_entry *head, *tail; /* under lock */
 static long long len, next_id;	     /* under lock */
 
-static int is_redacted(int argc, const char **argv, const size_t *argl, int i)
-{
-	if (i == 0)
-		return 0;
-	if (su_eqi(argv[0], argl[0], "auth"))
-		return 1;
-	if (su_eqi(argv[0], argl[0], "hello")) {
-		for (int k = 2; k + 2 < argc && k < i; k++)
-			if (su_eqi(argv[k], argl[k], "auth") && (i == k + 1 || i == k + 2))
-				return 1;
-	}
-	return 0;
-}
-
 void slowlog_push(int argc, const char **argv, const size_t *argl, int64_t start_ms, uint64_t usec,
 		  const char *peer, const char *name, long long max_len)
 {
@@ -70,8 +55,6 @@ void slowlog_push(int argc, const char **argv, const size_t *argl, int64_t start
 			tl[i] =
 			    (size_t)snprintf(tails[i], sizeof(tails[i]), "... (%d more arguments)",
 					     argc - SLOWLOG_MAX_ARGC + 1);
-		} else if (is_redacted(argc, argv, argl, i)) {
-			tl[i] = (size_t)snprintf(tails[i], sizeof(tails[i]), "(redacted)");
 		} else if (argl[i] > SLOWLOG_MAX_STRING) {
 			tl[i] = (size_t)snprintf(tails[i], sizeof(tails[i]), "... (%zu more bytes)",
 						 argl[i] - SLOWLOG_MAX_STRING);
@@ -84,8 +67,7 @@ void slowlog_push(int argc, const char **argv, const size_t *argl, int64_t start
 	e = mem_alloc(sizeof(*e) + (size_t)n * sizeof(e->argv[0]) + bytes + plen + 1 + nlen + 1);
 	p = (char *)&e->argv[n];
 	for (int i = 0; i < n; i++) {
-		int whole_tail = (i == SLOWLOG_MAX_ARGC - 1 && argc > SLOWLOG_MAX_ARGC) ||
-				 is_redacted(argc, argv, argl, i);
+		int whole_tail = i == SLOWLOG_MAX_ARGC - 1 && argc > SLOWLOG_MAX_ARGC;
 		size_t keep = whole_tail		     ? 0
 			      : argl[i] > SLOWLOG_MAX_STRING ? SLOWLOG_MAX_STRING
 							     : argl[i];

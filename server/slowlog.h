@@ -6,8 +6,9 @@
  * An entry keeps what Redis keeps: a unique id, the unix time the command
  * started, its duration in microseconds, at most 32 arguments (the 32nd
  * becomes "... (N more arguments)") each cut to 128 bytes ("... (N more
- * bytes)"), the client's address and name. AUTH's arguments and HELLO's
- * AUTH password are stored as "(redacted)".
+ * bytes)"), the client's address and name. Arguments arrive as MONITOR shows
+ * them: the ones the command redacted (AUTH's, HELLO AUTH's user and
+ * password) already read "(redacted)".
  *
  * Threads: slowlog_push and the readers from any thread; one mutex guards the
  * list (pushes happen only for slow commands, so it is off the hot path).

@@ -12,10 +12,14 @@
  *    subject never matches (not even "*"), a trailing lone '\' is literal.
  *    Redis relies on patterns being NUL-terminated; here every read past the
  *    pattern's length sees '\0' instead, which reproduces the same results.
- *  - su_split_args is sds.c's sdssplitargs(): the text ends at its first NUL
- *    byte, as Redis's C string does.
- *  - su_str2ll / su_str2ld / su_str2d / su_ld2str_human / su_memtoll follow
- *    string2ll, string2ld, string2d, ld2string(LD_STR_HUMAN) and memtoull.
+ *  - su_split_args and su_repr give sds.c's sdssplitargs() and sdscatrepr()
+ *    (net/resp.c's resp_split_word and resp_repr) allocated results.
+ *  - su_str2ld / su_ld2str_human / su_memtoll follow string2ld,
+ *    ld2string(LD_STR_HUMAN) and memtoull. memtoull is not built on
+ *    string2ll because Redis's is not: its digits are strtoull's (leading
+ *    zeros and "" accepted, overflow saturating), so "0100mb" is a memory
+ *    value but not an integer.
+ *  - su_word_is is strcasecmp() on an argument Redis holds NUL-terminated.
  *
  * Everything is pure and reentrant; only su_split_args and su_repr allocate
  * (through mem_alloc, so the bytes show in used_memory).
@@ -164,119 +168,33 @@ int su_glob_match(const char *pat, size_t plen, const char *s, size_t slen, int 
 
 /* ------------------------------------------------------------ splitargs */
 
-struct sbuf {
-	char *b;
-	size_t len, cap;
-};
-
-static void sbuf_put(struct sbuf *sb, char c)
-{
-	if (sb->len + 1 >= sb->cap) {
-		sb->cap = sb->cap ? sb->cap * 2 : 16;
-		sb->b = mem_realloc(sb->b, sb->cap);
-	}
-	sb->b[sb->len++] = c;
-	sb->b[sb->len] = '\0';
-}
-
-/* isspace() in the C locale, which is what sdssplitargs sees. */
-static int is_space(int c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
-}
-
-/* Reads one token at line[*pos..end); 0 on success, -1 on a quoting error. */
-static int split_token(const char *line, size_t end, size_t *pos, struct sbuf *tok)
-{
-	size_t i = *pos;
-	int inq = 0, insq = 0;
-
-#define AT(k) ((k) < end ? (unsigned char)line[k] : '\0')
-	for (;;) {
-		int c = AT(i);
-
-		if (inq) {
-			if (c == '\\' && AT(i + 1) == 'x' && resp_hexval(AT(i + 2)) >= 0 &&
-			    resp_hexval(AT(i + 3)) >= 0) {
-				sbuf_put(tok, (char)(resp_hexval(AT(i + 2)) * 16 +
-						     resp_hexval(AT(i + 3))));
-				i += 3;
-			} else if (c == '\\' && AT(i + 1)) {
-				i++;
-				sbuf_put(tok, resp_unescape((char)AT(i)));
-			} else if (c == '"') {
-				/* The closing quote must end the word. */
-				if (AT(i + 1) && !is_space(AT(i + 1)))
-					return -1;
-				i++;
-				break;
-			} else if (!c) {
-				return -1;
-			} else {
-				sbuf_put(tok, (char)c);
-			}
-		} else if (insq) {
-			if (c == '\\' && AT(i + 1) == '\'') {
-				i++;
-				sbuf_put(tok, '\'');
-			} else if (c == '\'') {
-				if (AT(i + 1) && !is_space(AT(i + 1)))
-					return -1;
-				i++;
-				break;
-			} else if (!c) {
-				return -1;
-			} else {
-				sbuf_put(tok, (char)c);
-			}
-		} else if (c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\0') {
-			if (c)
-				i++;
-			break;
-		} else if (c == '"') {
-			inq = 1;
-		} else if (c == '\'') {
-			insq = 1;
-		} else {
-			sbuf_put(tok, (char)c);
-		}
-		i++;
-	}
-#undef AT
-	*pos = i;
-	return 0;
-}
-
 char **su_split_args(const char *line, size_t len, int *argc, size_t **lens)
 {
-	size_t end = strnlen(line, len), pos = 0;
+	char *tmp = mem_alloc(len + 1); /* resp_split_word's room for a quoted word */
 	char **v = mem_alloc(sizeof(char *));
 	size_t *l = mem_alloc(sizeof(size_t));
-	int n = 0;
+	struct resp_word w;
+	size_t pos = 0;
+	int n = 0, rc;
 
-	for (;;) {
-		struct sbuf tok = {0};
+	while ((rc = resp_split_word(line, len, &pos, tmp, &w)) > 0) {
+		char *word = mem_alloc(w.len + 1);
 
-		while (pos < end && is_space((unsigned char)line[pos]))
-			pos++;
-		if (pos >= end)
-			break;
-		tok.cap = 16; /* a word may be "" but is never NULL */
-		tok.b = mem_alloc(tok.cap);
-		tok.b[0] = '\0';
-		if (split_token(line, end, &pos, &tok) < 0) {
-			mem_free(tok.b);
-			su_free_args(v, l, n);
-			*argc = 0;
-			if (lens)
-				*lens = NULL;
-			return NULL;
-		}
+		memcpy(word, w.unescaped ? tmp : line + w.start, w.len);
+		word[w.len] = '\0';
 		v = mem_realloc(v, (size_t)(n + 1) * sizeof(char *));
 		l = mem_realloc(l, (size_t)(n + 1) * sizeof(size_t));
-		v[n] = tok.b;
-		l[n] = tok.len;
+		v[n] = word;
+		l[n] = w.len;
 		n++;
+	}
+	mem_free(tmp);
+	if (rc < 0) {
+		su_free_args(v, l, n);
+		*argc = 0;
+		if (lens)
+			*lens = NULL;
+		return NULL;
 	}
 	*argc = n;
 	if (lens)
@@ -298,101 +216,16 @@ void su_free_args(char **argv, size_t *lens, int argc)
 
 char *su_repr(const char *s, size_t len, size_t *outlen)
 {
-	struct sbuf out = {0};
-	static const char hex[] = "0123456789abcdef";
+	char *r = mem_alloc(RESP_REPR_MAX(len) + 1);
+	size_t n = resp_repr(r, s, len);
 
-	sbuf_put(&out, '"');
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		const char *esc = NULL;
-
-		switch (c) {
-		case '\\':
-			esc = "\\\\";
-			break;
-		case '"':
-			esc = "\\\"";
-			break;
-		case '\n':
-			esc = "\\n";
-			break;
-		case '\r':
-			esc = "\\r";
-			break;
-		case '\t':
-			esc = "\\t";
-			break;
-		case '\a':
-			esc = "\\a";
-			break;
-		case '\b':
-			esc = "\\b";
-			break;
-		}
-		if (esc) {
-			sbuf_put(&out, esc[0]);
-			sbuf_put(&out, esc[1]);
-		} else if (isprint(c)) {
-			sbuf_put(&out, (char)c);
-		} else {
-			sbuf_put(&out, '\\');
-			sbuf_put(&out, 'x');
-			sbuf_put(&out, hex[c >> 4]);
-			sbuf_put(&out, hex[c & 15]);
-		}
-	}
-	sbuf_put(&out, '"');
+	r[n] = '\0';
 	if (outlen)
-		*outlen = out.len;
-	return out.b;
+		*outlen = n;
+	return r;
 }
 
 /* -------------------------------------------------------------- numbers */
-
-int su_str2ll(const char *s, size_t len, long long *out)
-{
-	unsigned long long v;
-	size_t i = 0;
-	int neg = 0;
-
-	if (len == 0)
-		return 0;
-	if (len == 1 && s[0] == '0') {
-		if (out)
-			*out = 0;
-		return 1;
-	}
-	if (s[0] == '-') {
-		neg = 1;
-		if (++i == len)
-			return 0;
-	}
-	if (s[i] < '1' || s[i] > '9')
-		return 0;
-	v = (unsigned long long)(s[i++] - '0');
-	for (; i < len; i++) {
-		unsigned d;
-
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-		d = (unsigned)(s[i] - '0');
-		if (v > ULLONG_MAX / 10 || v * 10 > ULLONG_MAX - d)
-			return 0;
-		v = v * 10 + d;
-	}
-	if (neg) {
-		if (v > (unsigned long long)LLONG_MAX + 1)
-			return 0;
-		if (out)
-			*out = v == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)v;
-	} else {
-		if (v > (unsigned long long)LLONG_MAX)
-			return 0;
-		if (out)
-			*out = (long long)v;
-	}
-	return 1;
-}
 
 int su_str2ld(const char *s, size_t len, long double *out)
 {
@@ -406,59 +239,13 @@ int su_str2ld(const char *s, size_t len, long double *out)
 	buf[len] = '\0';
 	errno = 0;
 	v = strtold(buf, &end);
-	if (is_space((unsigned char)buf[0]) || *end != '\0' || (size_t)(end - buf) != len ||
+	if (isspace((unsigned char)buf[0]) || *end != '\0' || (size_t)(end - buf) != len ||
 	    (errno == ERANGE && (isinf(v) || fpclassify(v) == FP_ZERO)) || errno == EINVAL ||
 	    isnan(v))
 		return 0;
 	if (out)
 		*out = v;
 	return 1;
-}
-
-int su_str2d(const char *s, size_t len, double *out)
-{
-	char small[128], *buf = small, *end;
-	double v;
-	int ok;
-
-	if (len == 0 || is_space((unsigned char)s[0]))
-		return 0;
-	/* Redis parses the NUL-terminated object; a NUL inside stops strtod early,
-	 * which the length check below then rejects. */
-	if (len >= sizeof(small))
-		buf = mem_alloc(len + 1);
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	errno = 0;
-	v = strtod(buf, &end);
-	ok = (size_t)(end - buf) == len &&
-	     !(errno == ERANGE && (isinf(v) || fpclassify(v) == FP_ZERO)) && !isnan(v);
-	if (buf != small)
-		mem_free(buf);
-	if (ok && out)
-		*out = v;
-	return ok;
-}
-
-int su_ll2str(char *buf, size_t size, long long v)
-{
-	char tmp[24];
-	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-	size_t n = 0, l;
-
-	if (size == 0)
-		return 0;
-	do {
-		tmp[n++] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (v < 0)
-		tmp[n++] = '-';
-	l = n < size ? n : size - 1;
-	for (size_t i = 0; i < l; i++)
-		buf[i] = tmp[n - 1 - i];
-	buf[l] = '\0';
-	return (int)l;
 }
 
 int su_ld2str_human(char *buf, size_t size, long double v)
@@ -495,19 +282,6 @@ err:
 	if (size > 0)
 		buf[0] = '\0';
 	return 0;
-}
-
-int su_d2str(char *buf, size_t size, double v)
-{
-	int n;
-
-	if (isinf(v))
-		n = snprintf(buf, size, "%s", v > 0 ? "inf" : "-inf");
-	else
-		n = snprintf(buf, size, "%.17g", v);
-	if (n < 0)
-		return 0;
-	return (size_t)n < size ? n : (size ? (int)size - 1 : 0);
 }
 
 int su_memtoll(const char *s, long long *out)
@@ -565,4 +339,9 @@ int su_eqi(const char *s, size_t len, const char *lit)
 			return 0;
 	}
 	return lit[len] == '\0';
+}
+
+int su_word_is(const char *s, size_t len, const char *lit)
+{
+	return su_eqi(s, strnlen(s, len), lit);
 }

@@ -797,3 +797,150 @@ Test(resp_reply, value_next_walk)
 	cr_assert_eq(resp_value_next(S("$3\r\nfo"), &v, &hdr), RESP_INCOMPLETE);
 	cr_assert_eq(resp_value_next(S("?\r\n"), &v, &hdr), RESP_EPROTO);
 }
+
+/* ---------------------------------------------------------------------------
+ * Redis's text rules.
+ */
+
+/*
+ * string2ll. Each row's verdict was recorded from redis-server 7.0.15 with
+ * INCRBY k <s>, EXPIRE k <s>, GETRANGE k <s> 1 and CONFIG SET hz <s>, which
+ * all refuse (or all accept) the same inputs; tests/integration/py/
+ * test_text_rules.py repeats the comparison against both servers.
+ */
+Test(resp_text, str2ll_accepts_what_redis_accepts)
+{
+	static const struct {
+		const char *s;
+		size_t len; /* 0: strlen */
+		int ok;
+		long long v;
+	} c[] = {
+	    {"0", 0, 1, 0},
+	    {"1", 0, 1, 1},
+	    {"-1", 0, 1, -1},
+	    {"100", 0, 1, 100},
+	    {"9223372036854775807", 0, 1, LLONG_MAX},
+	    {"-9223372036854775808", 0, 1, LLONG_MIN},
+	    {"9223372036854775808", 0, 0, 0},
+	    {"-9223372036854775809", 0, 0, 0},
+	    {"18446744073709551616", 0, 0, 0},
+	    {"99999999999999999999", 0, 0, 0},
+	    {"-0", 0, 0, 0},
+	    {"+1", 0, 0, 0},
+	    {" 1", 0, 0, 0},
+	    {"\t1", 0, 0, 0},
+	    {"1 ", 0, 0, 0},
+	    {"01", 0, 0, 0},
+	    {"00", 0, 0, 0},
+	    {"-01", 0, 0, 0},
+	    {"0x10", 0, 0, 0},
+	    {"1e3", 0, 0, 0},
+	    {"12a", 0, 0, 0},
+	    {"-", 0, 0, 0},
+	    {"", 0, 0, 0},
+	    {"1\0", 2, 0, 0},
+	    {"0000000000000000000001", 0, 0, 0},
+	};
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		size_t len = c[i].len ? c[i].len : strlen(c[i].s);
+		long long v = 42;
+		int ok = resp_str2ll(c[i].s, len, &v);
+
+		cr_expect_eq(ok, c[i].ok, "'%s'", c[i].s);
+		cr_expect_eq(resp_str2ll(c[i].s, len, NULL), c[i].ok, "'%s' (out NULL)", c[i].s);
+		if (ok)
+			cr_expect_eq(v, c[i].v, "'%s'", c[i].s);
+		else
+			cr_expect_eq(v, 42, "'%s': *out written on failure", c[i].s);
+	}
+}
+
+Test(resp_text, ll2str_round_trips)
+{
+	static const long long v[] = {0, 1, -1, 9, 10, -10, 123456789, LLONG_MAX, LLONG_MIN};
+	char buf[RESP_LL_STR_MAX], want[32];
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		size_t n = resp_ll2str(buf, v[i]);
+		long long back;
+
+		snprintf(want, sizeof(want), "%lld", v[i]);
+		cr_expect_eq(n, strlen(want));
+		cr_expect(memcmp(buf, want, n) == 0, "%lld", v[i]);
+		cr_expect(resp_str2ll(buf, n, &back) && back == v[i], "%lld", v[i]);
+	}
+}
+
+/* The words of text as "[w1] [w2]...", "ERR" on a quoting error. */
+static void split_words(const char *text, size_t len, char *out, size_t outsz)
+{
+	char *scratch = malloc(len + 1);
+	struct resp_word w;
+	size_t pos = 0, n = 0;
+	int rc;
+
+	out[0] = '\0';
+	while ((rc = resp_split_word(text, len, &pos, scratch, &w)) > 0)
+		n += (size_t)snprintf(out + n, outsz - n, "[%.*s]", (int)w.len,
+				      w.unescaped ? scratch : text + w.start);
+	if (rc < 0)
+		snprintf(out, outsz, "ERR");
+	free(scratch);
+}
+
+Test(resp_text, split_word_plain_words_stay_in_the_text)
+{
+	const char text[] = "  ab\t'c d'  e\"f\" ";
+	char scratch[sizeof(text)];
+	struct resp_word w;
+	size_t pos = 0;
+
+	cr_assert_eq(resp_split_word(S(text), &pos, NULL, &w), 1);
+	cr_expect(!w.unescaped && w.start == 2 && w.len == 2);
+	cr_assert_eq(resp_split_word(S(text), &pos, scratch, &w), 1);
+	cr_expect(w.unescaped && w.len == 3 && memcmp(scratch, "c d", 3) == 0);
+	cr_assert_eq(resp_split_word(S(text), &pos, scratch, &w), 1);
+	cr_expect(w.unescaped && w.len == 2 && memcmp(scratch, "ef", 2) == 0);
+	cr_expect_eq(resp_split_word(S(text), &pos, scratch, &w), 0);
+	cr_expect_eq(pos, sizeof(text) - 1);
+}
+
+Test(resp_text, split_word_ends_at_nul_like_redis)
+{
+	char got[128];
+
+	split_words(S("ab\0cd"), got, sizeof(got));
+	cr_expect_str_eq(got, "[ab]");
+	split_words(S("\"ab\0\" c"), got, sizeof(got));
+	cr_expect_str_eq(got, "ERR"); /* the quote is never closed */
+	split_words(S("\"ab\"\0x"), got, sizeof(got));
+	cr_expect_str_eq(got, "[ab]");
+	split_words(S("a \"\\x41\\x\" 'b\\'c'"), got, sizeof(got));
+	cr_expect_str_eq(got, "[a][Ax][b'c]");
+}
+
+Test(resp_text, repr_every_byte)
+{
+	static const char head[] = "\"\\x00\\x01\\x02\\x03\\x04\\x05\\x06\\a\\b\\t\\n\\x0b\\x0c\\r";
+	char s[256], out[RESP_REPR_MAX(256)], scratch[sizeof(out)];
+	struct resp_word w;
+	size_t n, pos = 0;
+
+	for (int i = 0; i < 256; i++)
+		s[i] = (char)i;
+	n = resp_repr(out, s, sizeof(s));
+	cr_assert_leq(n, sizeof(out));
+	/* Redis's sdscatrepr: the named escapes, printable ASCII as is, \xHH */
+	cr_expect(memmem(out, n, S(head)) == out, "%.47s", out);
+	cr_expect(memmem(out, n, S(" !\\\"#$")) != NULL);
+	cr_expect(memmem(out, n, S("[\\\\]")) != NULL);
+	cr_expect(memmem(out, n, S("}~\\x7f\\x80")) != NULL);
+	cr_expect(memmem(out, n, S("\\xfe\\xff\"")) == out + n - 9);
+	/* and it reads back */
+	cr_assert_eq(resp_split_word(out, n, &pos, scratch, &w), 1);
+	cr_expect_eq(w.len, sizeof(s));
+	cr_expect(memcmp(scratch, s, sizeof(s)) == 0);
+	cr_expect_eq(resp_repr(out, "", 0), 2);
+}

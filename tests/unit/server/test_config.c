@@ -201,7 +201,8 @@ static long long doc_number(const struct cfg_def *d, const char *s, size_t n)
 	else if (d->type == CFG_T_MEMORY && buf[0] != '-')
 		cr_assert(su_memtoll(buf, &v), "'%s': bound '%s' is not a number", d->name, buf);
 	else
-		cr_assert(su_str2ll(buf, n, &v), "'%s': bound '%s' is not a number", d->name, buf);
+		cr_assert(resp_str2ll(buf, n, &v), "'%s': bound '%s' is not a number", d->name,
+			  buf);
 	return v;
 }
 

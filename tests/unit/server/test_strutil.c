@@ -3,14 +3,14 @@
  *
  * The glob table was produced by running KEYS <pattern> on redis-server
  * 7.0.15 over the subjects below (one '0'/'1' per subject); the other
- * expectations were checked the same way (INCRBY, INCRBYFLOAT, CONFIG SET,
- * inline commands for sdssplitargs).
+ * expectations were checked the same way (INCRBYFLOAT, CONFIG SET, inline
+ * commands for sdssplitargs). string2ll and the text rules net/resp.c holds
+ * are tested in tests/unit/net/test_resp.c.
  */
 #include "server/strutil.h"
 #include "concurrency/mem.h"
 
 #include <criterion/criterion.h>
-#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -200,55 +200,6 @@ Test(strutil, repr_round_trips)
 	mem_free(r);
 }
 
-Test(strutil, str2ll)
-{
-	static const struct {
-		const char *s;
-		int ok;
-		long long v;
-	} c[] = {
-	    {"0", 1, 0},
-	    {"1", 1, 1},
-	    {"-1", 1, -1},
-	    {"99", 1, 99},
-	    {"9223372036854775807", 1, LLONG_MAX},
-	    {"-9223372036854775808", 1, LLONG_MIN},
-	    {"9223372036854775808", 0, 0},
-	    {"-9223372036854775809", 0, 0},
-	    {"18446744073709551616", 0, 0},
-	    {"-0", 0, 0},
-	    {"01", 0, 0},
-	    {"+1", 0, 0},
-	    {" 1", 0, 0},
-	    {"1 ", 0, 0},
-	    {"-", 0, 0},
-	    {"", 0, 0},
-	    {"12a", 0, 0},
-	};
-
-	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
-		long long v = 42;
-		int ok = su_str2ll(c[i].s, strlen(c[i].s), &v);
-
-		cr_expect_eq(ok, c[i].ok, "'%s'", c[i].s);
-		if (ok)
-			cr_expect_eq(v, c[i].v, "'%s'", c[i].s);
-	}
-	cr_expect(!su_str2ll("1\0", 2, NULL));
-}
-
-Test(strutil, ll2str)
-{
-	char buf[32];
-
-	cr_expect_eq(su_ll2str(buf, sizeof(buf), LLONG_MIN), 20);
-	cr_expect_str_eq(buf, "-9223372036854775808");
-	cr_expect_eq(su_ll2str(buf, sizeof(buf), 0), 1);
-	cr_expect_str_eq(buf, "0");
-	cr_expect_eq(su_ll2str(buf, 3, 12345), 2);
-	cr_expect_str_eq(buf, "12");
-}
-
 Test(strutil, str2ld_and_human)
 {
 	static const struct {
@@ -290,35 +241,6 @@ Test(strutil, str2ld_and_human)
 		cr_assert(su_str2ld("1e4931", 6, &big));
 		cr_expect_gt(su_ld2str_human(buf, sizeof(buf), big), 4900);
 	}
-}
-
-Test(strutil, str2d_and_d2str)
-{
-	double d;
-	char buf[64];
-
-	cr_expect(su_str2d("1.5", 3, &d) && d == 1.5);
-	cr_expect(su_str2d("inf", 3, &d) && isinf(d));
-	cr_expect(su_str2d("-1e-310", 7, &d)); /* denormal: accepted as Redis */
-	cr_expect(!su_str2d("nan", 3, &d));
-	cr_expect(!su_str2d(" 1", 2, &d));
-	cr_expect(!su_str2d("1e400", 5, &d));
-	cr_expect(!su_str2d("1\0", 2, &d));
-	cr_expect(!su_str2d("", 0, &d));
-	su_d2str(buf, sizeof(buf), 1.5);
-	cr_expect_str_eq(buf, "1.5");
-	su_d2str(buf, sizeof(buf), 0.1);
-	cr_expect_str_eq(buf, "0.10000000000000001");
-	su_d2str(buf, sizeof(buf), 3.0);
-	cr_expect_str_eq(buf, "3");
-	su_d2str(buf, sizeof(buf), 1e100);
-	cr_expect_str_eq(buf, "1e+100");
-	su_d2str(buf, sizeof(buf), 1.0 / 3);
-	cr_expect_str_eq(buf, "0.33333333333333331");
-	cr_expect_eq(su_d2str(buf, sizeof(buf), INFINITY), 3);
-	cr_expect_str_eq(buf, "inf");
-	cr_expect_eq(su_d2str(buf, sizeof(buf), -INFINITY), 4);
-	cr_expect_str_eq(buf, "-inf");
 }
 
 Test(strutil, memtoll)
@@ -364,4 +286,18 @@ Test(strutil, eqi)
 	cr_expect(!su_eqi("portx", 5, "port"));
 	cr_expect(!su_eqi("po\0t", 4, "po"));
 	cr_expect(su_eqi("", 0, ""));
+}
+
+/* Option words compare as Redis's strcasecmp(argv[i]->ptr, lit): the
+ * argument ends at its first NUL (checked with SET k v "NX\0junk" and
+ * CONFIG SET protected-mode "yes\0junk" on redis-server 7.0.15). */
+Test(strutil, word_is)
+{
+	cr_expect(su_word_is("NX", 2, "nx"));
+	cr_expect(su_word_is("nX\0junk", 7, "nx"));
+	cr_expect(!su_word_is("nxx", 3, "nx"));
+	cr_expect(!su_word_is("n", 1, "nx"));
+	cr_expect(!su_word_is("\0nx", 3, "nx"));
+	cr_expect(su_word_is("", 0, ""));
+	cr_expect(!su_eqi("nx\0junk", 7, "nx")); /* names compare whole */
 }
