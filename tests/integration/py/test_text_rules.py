@@ -147,7 +147,8 @@ def option_word_nul():
         ('CONFIG', 'GET', 'client-output-buffer-limit'),
         ('SET', 'k', 'v', b'NX' + Z),
         ('SET', 'k', 'v', b'ex' + Z, '100'),
-        ('EXPIRE', 'k', '100', b'gt' + Z),
+        # 50 s < the 100 s left: 0 under GT, whatever milliseconds passed
+        ('EXPIRE', 'k', '50', b'gt' + Z),
         ('EXPIRE', 'k', '100', b'gtx' + Z),
         ('FLUSHALL', b'async' + Z),
         # parameter names are looked up whole
