@@ -12,7 +12,7 @@
  *
  * Threads: kvmap_count_add / kvmap_pending_add may be called from any thread,
  * registered or not (the reclaimer's callback thread is not); kvmap_retire
- * and kvmap_collect only from registered threads.
+ * only from registered threads.
  * Ordering: the counters are statistics; they publish nothing (relaxed).
  */
 #ifndef KVSD_KVMAP_INTERNAL_H
