@@ -988,14 +988,6 @@ restart:
 
 /* ---- scan and random. */
 
-static inline uint64_t rev64(uint64_t x)
-{
-	x = ((x >> 1) & 0x5555555555555555ULL) | ((x & 0x5555555555555555ULL) << 1);
-	x = ((x >> 2) & 0x3333333333333333ULL) | ((x & 0x3333333333333333ULL) << 2);
-	x = ((x >> 4) & 0x0f0f0f0f0f0f0f0fULL) | ((x & 0x0f0f0f0f0f0f0f0fULL) << 4);
-	return __builtin_bswap64(x);
-}
-
 /* Visits every live entry of t whose home bucket is `home`; returns how many. */
 static size_t visit_home(const struct kvsd_table *t, size_t home, kvmap_visit_fn fn, void *arg)
 {
@@ -1039,9 +1031,9 @@ static uint64_t kvsd_scan(struct kvmap *m, uint64_t cursor, size_t count, kvmap_
 		empty += n == 0;
 		/* reverse-bit increment of the bits under mask (dictScan) */
 		v |= ~mask;
-		v = rev64(v);
+		v = kvmap_rev64(v);
 		v++;
-		v = rev64(v);
+		v = kvmap_rev64(v);
 	} while (v != 0 && visited < count && empty < empty_max);
 	return v;
 }
