@@ -24,6 +24,7 @@
  * thread's limbo is over the cap, from kvsd's hz timer, or on demand.
  */
 #include "concurrency/ebr.h"
+#include "concurrency/mem.h"
 #include "concurrency/util.h"
 
 #include <assert.h>
@@ -116,10 +117,8 @@ static void stat_add(_Atomic int64_t *c, int64_t v)
 
 struct ebr *ebr_create(size_t limbo_cap_bytes)
 {
-	struct ebr *e = aligned_alloc(KV_CACHELINE, sizeof(*e));
+	struct ebr *e = mem_alloc_aligned(KV_CACHELINE, sizeof(*e));
 
-	if (e == NULL)
-		return NULL;
 	memset(e, 0, sizeof(*e));
 	atomic_init(&e->epoch, 1);
 	atomic_init(&e->records, NULL);
@@ -138,9 +137,7 @@ static struct ebr_chunk *chunk_new(struct ebr_thread *t)
 	if (c != NULL) {
 		t->spare = NULL;
 	} else {
-		c = malloc(EBR_CHUNK_BYTES);
-		if (c == NULL)
-			KV_PANIC("ebr: out of memory for a limbo chunk");
+		c = mem_alloc(EBR_CHUNK_BYTES);
 	}
 	c->next = NULL;
 	c->start = c->nsealed = c->n = 0;
@@ -153,7 +150,7 @@ static void chunk_release(struct ebr_thread *t, struct ebr_chunk *c)
 	if (t != NULL && t->spare == NULL)
 		t->spare = c;
 	else
-		free(c);
+		mem_free(c);
 }
 
 static void list_append(struct ebr_list *l, struct ebr_chunk *head)
@@ -218,7 +215,7 @@ static void list_drain(struct ebr_chunk *c)
 		next = c->next;
 		for (uint32_t i = c->start; i < c->n; i++)
 			c->ent[i].fn(c->ent[i].p);
-		free(c);
+		mem_free(c);
 	}
 }
 
@@ -419,11 +416,7 @@ struct ebr_thread *ebr_register(struct ebr *e)
 		if (!t->in_use)
 			break;
 	if (t == NULL) {
-		t = aligned_alloc(KV_CACHELINE, sizeof(*t));
-		if (t == NULL) {
-			pthread_mutex_unlock(&e->lock);
-			return NULL;
-		}
+		t = mem_alloc_aligned(KV_CACHELINE, sizeof(*t));
 		memset(t, 0, sizeof(*t));
 		t->dom = e;
 		t->head.global = &e->epoch;
@@ -597,11 +590,11 @@ void ebr_destroy(struct ebr **ep)
 		next = r->next;
 		list_drain(atomic_load_explicit(&r->donated, memory_order_relaxed));
 		list_drain(r->limbo.head);
-		free(r->spare);
-		free(r);
+		mem_free(r->spare);
+		mem_free(r);
 	}
 	list_drain(e->orphans.head);
 	pthread_mutex_destroy(&e->lock);
-	free(e);
+	mem_free(e);
 	*ep = NULL;
 }

@@ -53,8 +53,8 @@
  * free functions; ebr_register/unregister take the domain lock.
  * Statistics (ebr_epoch, ebr_pending_bytes) are relaxed reads: exact when no
  * thread is retiring or freeing, approximate otherwise.
- * Errors: ebr_create and ebr_register return NULL on out-of-memory; running
- * out of memory for a limbo chunk inside ebr_retire panics (it cannot fail).
+ * Errors: none reported; out of memory panics (the domain, records and limbo
+ * chunks come from concurrency/mem.h and count in used_memory).
  */
 #ifndef KVSD_EBR_H
 #define KVSD_EBR_H

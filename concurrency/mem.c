@@ -48,7 +48,7 @@ static void tls_destroy(void *arg)
 		t->next->prev = t->prev;
 	pthread_mutex_unlock(&registry_lock);
 	self = NULL;
-	free(t);
+	free(t); /* from calloc in tls_get(), outside the counts */
 }
 
 static void key_init(void)
@@ -64,6 +64,8 @@ static struct mem_tls *tls_get(void)
 	if (kv_likely(t != NULL))
 		return t;
 	pthread_once(&key_once, key_init);
+	/* libc, not mem_calloc: the record holds the counts (it would account
+	 * itself before it exists); freed with free() in tls_destroy() */
 	t = calloc(1, sizeof(*t));
 	if (t == NULL)
 		KV_PANIC("out of memory");
@@ -95,6 +97,18 @@ size_t mem_usable(void *p)
 void *mem_alloc(size_t size)
 {
 	void *p = malloc(size ? size : 1);
+
+	if (kv_unlikely(p == NULL))
+		KV_PANIC("out of memory allocating %zu bytes", size);
+	account((int64_t)malloc_usable_size(p));
+	return p;
+}
+
+void *mem_alloc_aligned(size_t align, size_t size)
+{
+	/* C11 wants the size a multiple of the alignment */
+	size_t rounded = size ? (size + align - 1) & ~(align - 1) : align;
+	void *p = aligned_alloc(align, rounded);
 
 	if (kv_unlikely(p == NULL))
 		KV_PANIC("out of memory allocating %zu bytes", size);

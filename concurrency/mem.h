@@ -2,13 +2,13 @@
  * mem.h — kvsd's allocator front end and its used_memory accounting.
  *
  * Every allocation that belongs to the data set or to client buffers goes
- * through mem_alloc()/mem_free() so that INFO's used_memory is exact in every
- * build: each thread keeps its own running byte count (the allocator's usable
- * size, as Redis's zmalloc does), and mem_used() sums them. In normal builds
- * the allocator is jemalloc and mem_check_jemalloc() reads its
- * "stats.allocated" so tests can prove the counters agree; sanitizer builds
- * link without jemalloc (sanitizers replace malloc) and use libc's
- * malloc_usable_size().
+ * through mem_alloc()/mem_free() so that INFO's used_memory (which drives
+ * eviction) is exact in every build: each thread keeps its own running byte
+ * count (the allocator's usable size, as Redis's zmalloc does), and
+ * mem_used() sums them. In normal builds the allocator is jemalloc and
+ * mem_jemalloc_allocated() reads its "stats.allocated" so tests can prove the
+ * counters agree; sanitizer builds link without jemalloc (sanitizers replace
+ * malloc) and use libc's malloc_usable_size().
  *
  * Threads: all functions may be called from any thread. A thread's counter is
  * created on its first allocation and folded into a global remainder when the
@@ -18,6 +18,12 @@
  * takes a registry lock (rare callers: INFO, tests).
  * Errors: mem_alloc panics on out-of-memory (as Redis does): a server that
  * cannot allocate a reply buffer cannot answer anyway.
+ * Pairing: a block from any mem_ allocator is freed with mem_free() only, and
+ * mem_free() takes nothing else (the count would drift). What stays outside,
+ * on purpose: this module's own per-thread records (they hold the counts);
+ * memory that libraries allocate and free themselves (libevent's evbuffers,
+ * hiredis replies in tests); and the config module's strings (server/config.h:
+ * set at start-up or by CONFIG SET, freed with free() by their callers).
  */
 #ifndef KVSD_MEM_H
 #define KVSD_MEM_H
@@ -28,6 +34,8 @@
 void *mem_alloc(size_t size);
 void *mem_calloc(size_t n, size_t size);
 void *mem_realloc(void *p, size_t size);
+/* size bytes aligned to align (a power of two, e.g. a cache line); mem_free() it. */
+void *mem_alloc_aligned(size_t align, size_t size);
 void mem_free(void *p);
 char *mem_strndup(const char *s, size_t n);
 /* Usable size of a block from mem_alloc (>= requested). */

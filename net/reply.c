@@ -6,6 +6,7 @@
  * printf on the hot path.
  */
 #include "net/reply.h"
+#include "concurrency/mem.h"
 #include "net/conn.h"
 #include "net/net_internal.h"
 
@@ -66,16 +67,14 @@ void reply_errorf(struct conn *c, const char *fmt, ...)
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof(small)) {
-		p = malloc((size_t)n + 1);
-		if (p == NULL)
-			return;
+		p = mem_alloc((size_t)n + 1);
 		va_start(ap, fmt);
 		vsnprintf(p, (size_t)n + 1, fmt, ap);
 		va_end(ap);
 	}
 	reply_error(c, p);
 	if (p != small)
-		free(p);
+		mem_free(p);
 }
 
 void reply_int(struct conn *c, long long v)

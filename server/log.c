@@ -7,6 +7,7 @@
  * line goes whole to the old file or whole to the new one.
  */
 #include "server/log.h"
+#include "concurrency/mem.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -34,8 +35,8 @@ int log_setup(const char *path, int level)
 		if (fd < 0)
 			return -errno;
 		log_fd = fd;
-		free(log_path);
-		log_path = strdup(path);
+		mem_free(log_path);
+		log_path = mem_strndup(path, strlen(path));
 	}
 	return 0;
 }
@@ -75,7 +76,7 @@ void log_teardown(void)
 		close(log_fd);
 		log_fd = STDOUT_FILENO;
 	}
-	free(log_path);
+	mem_free(log_path);
 	log_path = NULL;
 }
 

@@ -162,10 +162,8 @@ int64_t db_mono_us(void)
 
 struct db *db_create(enum kvmap_backend backend)
 {
-	struct db *db = aligned_alloc(KV_CACHELINE, sizeof(*db));
+	struct db *db = mem_alloc_aligned(KV_CACHELINE, sizeof(*db));
 
-	if (db == NULL)
-		return NULL;
 	memset(db, 0, sizeof(*db));
 	db->samples = 5;
 	db->policy = DB_NOEVICTION;
@@ -174,7 +172,7 @@ struct db *db_create(enum kvmap_backend backend)
 	db->scan_batch = backend == KVMAP_URCU ? 1024 : 0;
 	db->map = kvmap_create(backend, 0);
 	if (db->map == NULL) {
-		free(db);
+		mem_free(db);
 		return NULL;
 	}
 	db->plain = (struct db_view){.db = db, .txn = NULL, .exclusive = false};
@@ -204,7 +202,7 @@ void db_destroy(struct db **pdb)
 			mem_free(t);
 		}
 	}
-	free(db);
+	mem_free(db);
 	*pdb = NULL;
 }
 

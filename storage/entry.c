@@ -2,7 +2,7 @@
  * entry.c — building and freeing struct kv_entry.
  *
  * An entry is a single mem_alloc() block: a 16-byte header (expiry, key and
- * value lengths, type), then the key bytes and the value bytes. 16-byte keys
+ * value lengths, flags), then the key bytes and the value bytes. 16-byte keys
  * with 64-byte values make 96 bytes, exactly one jemalloc size class, which
  * is why there is no stored hash (kvsd's map keeps a 16-bit tag in the slot
  * and recomputes SipHash when it migrates an entry) and no NUL terminator
@@ -48,7 +48,6 @@ struct kv_entry *kv_entry_new(const void *key, size_t klen, const void *val, siz
 	e->prefix = prefix;
 	e->ext = 0;
 	e->vlen = (uint32_t)vlen;
-	e->type = KV_STRING;
 	if (klen)
 		memcpy(e->data, key, klen);
 	if (val && vlen)

@@ -35,6 +35,7 @@
 #include <urcu-qsbr.h>
 
 #include "concurrency/ebr.h"
+#include "concurrency/mem.h"
 #include "concurrency/util.h"
 #include "storage/kvmap_internal.h"
 #include "storage/siphash.h"
@@ -254,22 +255,18 @@ size_t kvmap_count(const struct kvmap *m)
 struct kvmap *kvmap_base_alloc(size_t size, const struct kvmap_ops *ops)
 {
 	size_t rounded = (size + KV_CACHELINE - 1) & ~(size_t)(KV_CACHELINE - 1);
-	struct kvmap *m = aligned_alloc(KV_CACHELINE, rounded);
+	struct kvmap *m = mem_alloc_aligned(KV_CACHELINE, rounded);
 
-	if (!m)
-		KV_PANIC("kvmap: out of memory allocating a map");
 	memset(m, 0, rounded);
 	m->ops = ops;
-	m->stripes = calloc(KVMAP_STRIPES, sizeof(*m->stripes));
-	if (!m->stripes)
-		KV_PANIC("kvmap: out of memory allocating a map");
+	m->stripes = mem_calloc(KVMAP_STRIPES, sizeof(*m->stripes));
 	return m;
 }
 
 void kvmap_base_free(struct kvmap *m)
 {
-	free((void *)m->stripes);
-	free(m);
+	mem_free((void *)m->stripes);
+	mem_free(m);
 }
 
 uint64_t kvmap_stripe(struct kvmap *m, uint64_t hash)

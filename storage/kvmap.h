@@ -47,10 +47,6 @@
 #include <stdint.h>
 #include <string.h>
 
-enum kv_type {
-	KV_STRING = 0,
-};
-
 /* Largest key or value: 1 GiB - 1 (Redis caps both at 512 MB). */
 #define KV_LEN_MAX ((1u << 30) - 1)
 
@@ -59,8 +55,7 @@ struct kv_entry {
 	uint32_t klen : 30;  /* key bytes */
 	uint32_t prefix : 1; /* allocation starts 40 bytes earlier (URCU node); entry.c only */
 	uint32_t ext : 1;    /* the value is elsewhere: data holds its address after the key */
-	uint32_t vlen : 30;  /* value bytes */
-	uint32_t type : 2;   /* enum kv_type */
+	uint32_t vlen : 30;  /* value bytes (the word's 2 high bits are unused) */
 	char data[];	     /* klen key bytes, then vlen value bytes (no terminator) */
 };
 

@@ -12,7 +12,7 @@
  *
  * Threads: kvmap_count_add / kvmap_pending_add may be called from any thread,
  * registered or not (the reclaimer's callback thread is not); kvmap_retire
- * and kvmap_collect only from registered threads.
+ * only from registered threads.
  * Ordering: the counters are statistics; they publish nothing (relaxed).
  */
 #ifndef KVSD_KVMAP_INTERNAL_H
@@ -124,6 +124,17 @@ static inline void kvmap_count_add(struct kvmap *m, int64_t d)
 {
 	/* relaxed: statistic only; publishes nothing */
 	atomic_fetch_add_explicit(&m->count[kvmap_thread_shard()].v, d, memory_order_relaxed);
+}
+
+/* x with its 64 bits in reverse order: SCAN's reverse-bit cursor (both
+ * backends, as Redis's dictScan) and cds_lfht's split-order key (the
+ * bit-reversed hash it stores in node.reverse_hash). */
+static inline uint64_t kvmap_rev64(uint64_t x)
+{
+	x = ((x >> 1) & 0x5555555555555555ULL) | ((x & 0x5555555555555555ULL) << 1);
+	x = ((x >> 2) & 0x3333333333333333ULL) | ((x & 0x3333333333333333ULL) << 2);
+	x = ((x >> 4) & 0x0f0f0f0f0f0f0f0fULL) | ((x & 0x0f0f0f0f0f0f0f0fULL) << 4);
+	return __builtin_bswap64(x);
 }
 
 /* Adds d (may be negative) to the retired-but-unfreed byte count. */

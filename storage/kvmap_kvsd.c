@@ -297,6 +297,32 @@ static inline uint64_t mw_resolve(uint64_t w)
 
 static void mw_help(struct mw_desc *d);
 
+/*
+ * The probe loops' shared step for writers (insert, replace, remove, clear,
+ * migration, MWCAS locate): given w, a word just read from slot s, returns a
+ * word of s that holds no MWCAS descriptor. While w is a descriptor, helps
+ * its MWCAS to completion (mw_help runs cleanup, which replaces the
+ * descriptor by the final word) and reloads s. Any other word is returned as
+ * is, so the caller may pass the word its own load or failed CAS produced.
+ * Readers never call this: they read around a descriptor (mw_resolve).
+ * Not for mw_install(): it must recognise its own descriptor, not help it.
+ * Calling context: inside an epoch section (the descriptor's record stays
+ * valid while we help it). Ordering: the caller's load of w must be acquire
+ * (a descriptor's record is read through it); each reload here is acquire
+ * too, so the returned word orders its entry's bytes as the caller's did.
+ * Progress: lock-free (helping is bounded: see "Address order").
+ */
+static inline uint64_t slot_settle(_Atomic uint64_t *s, uint64_t w)
+{
+	while (w & W_DESC) {
+		mw_help(w_mw(w)->d);
+		/* acquire: the final word cleanup released (its entry's bytes),
+		 * or a newer descriptor's record, helped next */
+		w = atomic_load_explicit(s, memory_order_acquire);
+	}
+	return w;
+}
+
 static inline uint64_t w_make(uint64_t h, const struct kv_entry *e)
 {
 	uint64_t p = (uint64_t)(uintptr_t)e;
@@ -509,12 +535,7 @@ static enum copy_rc copy_into(struct kvsd_table *n, struct kv_entry *e, uint64_t
 			/* acquire: another helper's (or a late writer's) entry bytes */
 			uint64_t w = atomic_load_explicit(&b->s[i], memory_order_acquire);
 		again:
-			if (w & W_DESC) {
-				mw_help(w_mw(w)->d);
-				/* acquire: the slot's final word */
-				w = atomic_load_explicit(&b->s[i], memory_order_acquire);
-				goto again;
-			}
+			w = slot_settle(&b->s[i], w); /* the slot's final word */
 			if (w & W_FROZEN)
 				return COPY_STALE; /* n is migrating: our source is long done */
 			if (w == 0) {
@@ -561,12 +582,8 @@ static bool migrate_chunk(struct kvsd_map *km, struct kvsd_table *t, struct kvsd
 			/* acquire: the entry bytes of the value we copy */
 			uint64_t w = atomic_load_explicit(&b->s[i], memory_order_acquire);
 			for (;;) {
-				if (w & W_DESC) { /* settle the MWCAS before freezing */
-					mw_help(w_mw(w)->d);
-					/* acquire: as above */
-					w = atomic_load_explicit(&b->s[i], memory_order_acquire);
-					continue;
-				}
+				/* settle the MWCAS before freezing */
+				w = slot_settle(&b->s[i], w);
 				/* acq_rel: the freeze must not be reordered with our
 				 * copy; a writer's CAS on this slot now fails */
 				if ((w & W_FROZEN) ||
@@ -769,12 +786,7 @@ static int table_put(struct kvmap *m, struct kvsd_table *t, struct kv_entry *e, 
 			/* acquire: a matching entry's key bytes */
 			uint64_t w = atomic_load_explicit(&b->s[i], memory_order_acquire);
 		again:
-			if (w & W_DESC) {
-				mw_help(w_mw(w)->d);
-				/* acquire: as above */
-				w = atomic_load_explicit(&b->s[i], memory_order_acquire);
-				goto again;
-			}
+			w = slot_settle(&b->s[i], w);
 			if (w & W_FROZEN)
 				return -EAGAIN;
 			if (w == 0) {
@@ -876,11 +888,7 @@ static int table_swap(struct kvmap *m, struct kvsd_table *t, uint64_t h,
 		for (int i = 0; i < KVSD_SLOTS; i++) {
 			/* acquire: a descriptor's record (else we compare words only) */
 			uint64_t w = atomic_load_explicit(&b->s[i], memory_order_acquire);
-			while (w & W_DESC) {
-				mw_help(w_mw(w)->d);
-				/* acquire: as above */
-				w = atomic_load_explicit(&b->s[i], memory_order_acquire);
-			}
+			w = slot_settle(&b->s[i], w);
 			if (!(w & W_PTR))
 				return -ENOENT;
 			if ((w & ~W_FROZEN) != want)
@@ -950,12 +958,7 @@ restart:
 			/* acquire: retiring reads the entry's header (its size) */
 			uint64_t w = atomic_load_explicit(s, memory_order_acquire);
 			for (;;) {
-				if (w & W_DESC) {
-					mw_help(w_mw(w)->d);
-					/* acquire: as above */
-					w = atomic_load_explicit(s, memory_order_acquire);
-					continue;
-				}
+				w = slot_settle(s, w);
 				if (!w_live(w) || (w & W_FROZEN))
 					break;
 				/* WATCH (FLUSHALL touches present keys): the tag
@@ -984,14 +987,6 @@ restart:
 }
 
 /* ---- scan and random. */
-
-static inline uint64_t rev64(uint64_t x)
-{
-	x = ((x >> 1) & 0x5555555555555555ULL) | ((x & 0x5555555555555555ULL) << 1);
-	x = ((x >> 2) & 0x3333333333333333ULL) | ((x & 0x3333333333333333ULL) << 2);
-	x = ((x >> 4) & 0x0f0f0f0f0f0f0f0fULL) | ((x & 0x0f0f0f0f0f0f0f0fULL) << 4);
-	return __builtin_bswap64(x);
-}
 
 /* Visits every live entry of t whose home bucket is `home`; returns how many. */
 static size_t visit_home(const struct kvsd_table *t, size_t home, kvmap_visit_fn fn, void *arg)
@@ -1036,9 +1031,9 @@ static uint64_t kvsd_scan(struct kvmap *m, uint64_t cursor, size_t count, kvmap_
 		empty += n == 0;
 		/* reverse-bit increment of the bits under mask (dictScan) */
 		v |= ~mask;
-		v = rev64(v);
+		v = kvmap_rev64(v);
 		v++;
-		v = rev64(v);
+		v = kvmap_rev64(v);
 	} while (v != 0 && visited < count && empty < empty_max);
 	return v;
 }
@@ -1318,11 +1313,7 @@ static int mw_locate(struct kvsd_table *t, const struct kvmap_mw *it, struct mw_
 		for (int i = 0; i < KVSD_SLOTS; i++) {
 			/* acquire: a matching entry's key bytes */
 			uint64_t w = atomic_load_explicit(&b->s[i], memory_order_acquire);
-			while (w & W_DESC) {
-				mw_help(w_mw(w)->d);
-				/* acquire: as above */
-				w = atomic_load_explicit(&b->s[i], memory_order_acquire);
-			}
+			w = slot_settle(&b->s[i], w);
 			if (w & W_FROZEN)
 				return -ESTALE;
 			if (w == 0) {

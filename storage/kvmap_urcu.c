@@ -101,15 +101,6 @@ static inline struct kv_entry *urcu_entry_of(struct cds_lfht_node *n)
 	return e;
 }
 
-/* The split-order key: the bit-reversed hash, as cds_lfht stores in node.reverse_hash. */
-static inline uint64_t urcu_rev64(uint64_t x)
-{
-	x = ((x >> 1) & 0x5555555555555555ULL) | ((x & 0x5555555555555555ULL) << 1);
-	x = ((x >> 2) & 0x3333333333333333ULL) | ((x & 0x3333333333333333ULL) << 2);
-	x = ((x >> 4) & 0x0f0f0f0f0f0f0f0fULL) | ((x & 0x0f0f0f0f0f0f0f0fULL) << 4);
-	return __builtin_bswap64(x);
-}
-
 static int urcu_match(struct cds_lfht_node *n, const void *arg)
 {
 	const struct kv_entry *e = urcu_entry_of(n);
@@ -298,11 +289,11 @@ static uint64_t urcu_scan(struct kvmap *m, uint64_t cursor, size_t count, kvmap_
 	/* No seek in cds_lfht: walk from the head past everything below the cursor. O(N). */
 	cds_lfht_first(ht, &iter);
 	while ((n = cds_lfht_iter_get_node(&iter)) &&
-	       urcu_rev64(urcu_hash(urcu_entry_of(n))) < cursor)
+	       kvmap_rev64(urcu_hash(urcu_entry_of(n))) < cursor)
 		cds_lfht_next(ht, &iter);
 	for (; (n = cds_lfht_iter_get_node(&iter)); cds_lfht_next(ht, &iter)) {
 		const struct kv_entry *e = urcu_entry_of(n);
-		uint64_t rh = urcu_rev64(urcu_hash(e));
+		uint64_t rh = kvmap_rev64(urcu_hash(e));
 		/* Stop only between distinct split-order keys: rh > last >= 0, never 0. */
 		if (visited >= count && rh != last)
 			return rh;

@@ -14,7 +14,7 @@
  * threads where possible (fork in a threaded process is safe here: the child only execs).
  * kvsd_connect() may be called from any thread; each context belongs to its caller.
  *
- * Ownership: kvsd_stop() / kvsd_reap() free the log file; the struct itself is the caller's.
+ * Ownership: kvsd_stop() / kvsd_kill() remove the log file; the struct itself is the caller's.
  *
  * Errors: functions return 0 or -errno; exit statuses are encoded as the exit code (0..255),
  * or 128 + signal number when the child was killed by a signal.

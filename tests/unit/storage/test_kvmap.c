@@ -96,7 +96,6 @@ MAP_TEST(entry_layout)
 	cr_expect_eq(e->klen, 3);
 	cr_expect_eq(e->vlen, 5);
 	cr_expect_eq(e->expire_ms, 1234);
-	cr_expect_eq(e->type, KV_STRING);
 	/* The URCU prefix exists exactly while an URCU map does. */
 	cr_expect_eq(e->prefix, backend == KVMAP_URCU);
 	if (backend == KVMAP_URCU)
