@@ -116,6 +116,7 @@
  * worker holds the epoch back (nothing retired meanwhile is freed) until the
  * command returns; net/ cannot split it.
  */
+#include "concurrency/clock.h"
 #include "net/worker.h"
 #include "concurrency/mem.h"
 #include "concurrency/park.h"
@@ -161,14 +162,6 @@ int workers_count(void)
 struct worker *worker_get(int i)
 {
 	return &workers[i];
-}
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static int stealing_on(void)
@@ -304,7 +297,7 @@ static void drain_inbox(struct worker *w, struct worker *o)
 			}
 			/* full: run it now rather than lose it */
 			net_g.opts.online();
-			run_task(w, c, mono_ns());
+			run_task(w, c, clock_mono_ns());
 			net_g.opts.offline();
 			break;
 		}
@@ -520,7 +513,7 @@ static void cron_cb(evutil_socket_t fd, short what, void *arg)
 	struct worker *w = arg;
 	long timeout = atomic_load_explicit(&net_g.limits.timeout_s, memory_order_relaxed);
 	int paused = pause_active();
-	int64_t now = net_wall_ms();
+	int64_t now = clock_wall_ms();
 	struct conn *c, *next;
 
 	(void)fd;
@@ -578,10 +571,10 @@ static void *worker_main(void *arg)
 	self_w = w;
 	if (net_g.opts.thread_start)
 		net_g.opts.thread_start(w->idx);
-	w->polled_ns = mono_ns();
+	w->polled_ns = clock_mono_ns();
 	/* Online while running connections; offline inside any event loop. */
 	while (!atomic_load_explicit(&w->stop, memory_order_relaxed)) {
-		int64_t now = mono_ns();
+		int64_t now = clock_mono_ns();
 		struct conn *c = wsq_take(&w->dq);
 
 		if (c == NULL) {

@@ -24,6 +24,7 @@
  * when they run, then itself), not admin or skip-monitor ones, with the
  * arguments its handler redacted replaced by "(redacted)".
  */
+#include "concurrency/clock.h"
 #include "server/cmd.h"
 #include "server/cmd_docs.h"
 #include "concurrency/mem.h"
@@ -203,20 +204,12 @@ static int arity_ok(const struct cmd_def *d, int argc)
 	return d->arity > 0 ? argc == d->arity : argc >= -d->arity;
 }
 
-static inline int64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* After the handler: statistics and the slow log. `before` is the reply
  * mark taken before it ran, where its reply starts. */
 static void account(struct cmd_req *r, size_t idx, int64_t start_us, size_t before)
 {
 	struct conn *c = r->c;
-	int64_t end_us = now_us();
+	int64_t end_us = clock_mono_us();
 	uint64_t us = end_us > start_us ? (uint64_t)(end_us - start_us) : 0;
 	int failed = cmd_reply_failed(c, before);
 	long long slower = cfg_int(CFG_SLOWLOG_LOG_SLOWER_THAN);
@@ -339,8 +332,8 @@ void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *arg
 			return;
 		}
 	}
-	start_us = now_us();
-	r.now_ms = start_us / 1000;
+	start_us = clock_mono_us(); /* the duration: commandstats, SLOWLOG */
+	r.now_ms = clock_wall_ms(); /* expiry times and SLOWLOG's timestamp */
 	/* maxmemory: evict, then refuse what may grow memory (Redis's processCommand) */
 	if (db_check_memory(cmd_db, r.now_ms) == -ENOMEM && (d->flags & CMD_DENYOOM)) {
 		reject(&r, d, idx, "OOM command not allowed when used memory > 'maxmemory'.",
@@ -359,11 +352,6 @@ void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *arg
 int cmd_reply_failed(struct conn *c, size_t before)
 {
 	return conn_reply_first_byte(c, before) == '-';
-}
-
-int64_t cmd_now_us(void)
-{
-	return now_us();
 }
 
 void cmd_reply_syntax_error(struct cmd_req *r)

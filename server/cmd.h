@@ -106,8 +106,6 @@ void cmd_feed_monitors(const struct cmd_req *r, const struct cmd_def *d);
 /* Whether the reply that starts `before` bytes after c's pending replies
  * is an error (commandstats' failed_calls). */
 int cmd_reply_failed(struct conn *c, size_t before);
-/* Wall-clock microseconds, as commandstats measures them. */
-int64_t cmd_now_us(void);
 
 /* Shared replies with Redis's exact texts. */
 void cmd_reply_syntax_error(struct cmd_req *r);       /* ERR syntax error */

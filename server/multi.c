@@ -17,6 +17,7 @@
  * commands once, after the commit (re-runs would otherwise repeat them);
  * dispatch then shows EXEC, Redis's order.
  */
+#include "concurrency/clock.h"
 #include "server/multi.h"
 #include "server/cmdstat.h"
 
@@ -289,7 +290,7 @@ static struct cmd_req queued_req(const struct cmd_req *r, const struct db_view *
 static void run_queued(struct cmd_req *r, const struct db_view *v, struct multi_cmd *q)
 {
 	struct cmd_req sub = queued_req(r, v, q);
-	int64_t start = cmd_now_us();
+	int64_t start = clock_mono_us();
 	size_t before = conn_reply_mark(r->c);
 
 	sub.redact = 0;
@@ -298,7 +299,7 @@ static void run_queued(struct cmd_req *r, const struct db_view *v, struct multi_
 	q->d->proc(&sub);
 	q->redact = sub.redact;
 	q->redact_rest = sub.redact_rest;
-	int64_t end = cmd_now_us();
+	int64_t end = clock_mono_us();
 	q->usec = end > start ? (uint64_t)(end - start) : 0;
 	q->failed = cmd_reply_failed(r->c, before);
 	if (!map_only(q->d))

@@ -7,6 +7,7 @@
  * listeners close first, workers finish and join, then the map and every
  * entry are freed and reclamation drains, so LeakSanitizer sees nothing.
  */
+#include "concurrency/clock.h"
 #include "server/server.h"
 #include "concurrency/mem.h"
 #include "kvsd_build.h"
@@ -77,7 +78,7 @@ static void on_thread_cron(int idx)
 		info_cron();
 		db_active_expire(the_db, (int)cfg_int(CFG_HZ),
 				 (int)cfg_int(CFG_ACTIVE_EXPIRE_EFFORT));
-		db_cron(the_db, db_now_ms());
+		db_cron(the_db, clock_wall_ms());
 		/* shrink, help a resize in progress, free garbage parked threads left */
 		kvmap_maintain(db_map(the_db));
 	}
@@ -229,7 +230,7 @@ int server_setup(int argc, char **argv)
 		return -1;
 	}
 	make_run_id();
-	info.start_ms = db_now_ms();
+	info.start_ms = clock_wall_ms();
 	info.executable = argv[0];
 	info.config_file = cfg_file();
 	LOG(LOG_NOTICE, "kvsd %s starting, pid=%d, threads=%lld, map=%s", KVSD_VERSION,

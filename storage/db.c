@@ -51,6 +51,7 @@
  * word; readers sum the slots. Each slot has one writer at a time: the thread
  * that claimed it.
  */
+#include "concurrency/clock.h"
 #include "storage/db.h"
 #include "concurrency/mem.h"
 #include "concurrency/util.h"
@@ -62,7 +63,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static _Atomic unsigned slot_next;
 static __thread int slot_self = -1;
@@ -152,14 +152,6 @@ static void excl_exit(struct db *db)
 	atomic_fetch_add_explicit(&db->excl_serving, 1, memory_order_release);
 }
 
-int64_t db_mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 struct db *db_create(enum kvmap_backend backend)
 {
 	struct db *db = aligned_alloc(KV_CACHELINE, sizeof(*db));
@@ -211,14 +203,6 @@ void db_destroy(struct db **pdb)
 struct kvmap *db_map(struct db *db)
 {
 	return db->map;
-}
-
-int64_t db_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 const struct db_view *db_plain(struct db *db)
@@ -313,7 +297,7 @@ int db_put(const struct db_view *v, const struct kv_entry *old, struct kv_entry 
 		struct db_touch *t = atomic_load_explicit(&db->touch, memory_order_acquire);
 
 		if (t)
-			db_touch_new(t, kvmap_hash(kv_entry_key(e), e->klen), db_now_ms());
+			db_touch_new(t, kvmap_hash(kv_entry_key(e), e->klen), clock_wall_ms());
 	}
 	return rc;
 }

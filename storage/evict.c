@@ -30,6 +30,7 @@
  *
  * The LRU/LFU data is the side table described in db_internal.h.
  */
+#include "concurrency/clock.h"
 #include "concurrency/mem.h"
 #include "concurrency/util.h"
 #include "storage/db.h"
@@ -54,7 +55,7 @@ static uint64_t rnd_next(void)
 	uint64_t x = rnd_state;
 
 	if (kv_unlikely(x == 0))
-		x = (uint64_t)(uintptr_t)&rnd_state ^ (uint64_t)db_mono_us() ^
+		x = (uint64_t)(uintptr_t)&rnd_state ^ (uint64_t)clock_mono_us() ^
 		    0x9e3779b97f4a7c15ULL;
 	x ^= x << 13;
 	x ^= x >> 7;
@@ -165,7 +166,7 @@ void db_set_memory_policy(struct db *db, long long maxmemory, enum db_policy pol
 {
 	bool want = policy_lru((int)policy) || policy_lfu((int)policy);
 	struct db_touch *cur, *nt = NULL;
-	int64_t now = db_now_ms();
+	int64_t now = clock_wall_ms();
 
 	if (samples < DB_SAMPLES_MIN)
 		samples = DB_SAMPLES_MIN;
@@ -420,7 +421,7 @@ int db_check_memory(struct db *db, int64_t now_ms)
 		return atomic_load_explicit(&db->evict_failed, memory_order_relaxed) ? -ENOMEM : 0;
 	samples = atomic_load_explicit(&db->samples, memory_order_relaxed);
 	excess = used - max;
-	start = db_mono_us();
+	start = clock_mono_us();
 	db_write_enter(db); /* waits while an exclusive transaction runs */
 	while (freed < excess) {
 		size_t sz = evict_one(db, policy, samples, now_ms);
@@ -428,7 +429,7 @@ int db_check_memory(struct db *db, int64_t now_ms)
 		if (sz == 0)
 			break;
 		freed += (int64_t)sz;
-		if ((++n & 15) == 0 && db_mono_us() - start > EVICT_TIME_LIMIT_US)
+		if ((++n & 15) == 0 && clock_mono_us() - start > EVICT_TIME_LIMIT_US)
 			break;
 	}
 	db_write_exit(db);
