@@ -42,8 +42,8 @@
  * copy beside the value. Allocations nobody adopted are freed after the
  * command.
  */
-#include "concurrency/clock.h"
 #include "net/conn_io.h"
+#include "concurrency/clock.h"
 #include "concurrency/mem.h"
 #include "net/monitor.h"
 #include "net/reply.h"

@@ -2,8 +2,8 @@
  * state.c — net/'s one state (state.h) and the functions that only set it:
  * the runtime limits (CONFIG SET) and CLIENT PAUSE.
  */
-#include "concurrency/clock.h"
 #include "net/state.h"
+#include "concurrency/clock.h"
 
 struct net_state net_g;
 

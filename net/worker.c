@@ -116,10 +116,11 @@
  * worker holds the epoch back (nothing retired meanwhile is freed) until the
  * command returns; net/ cannot split it.
  */
-#include "concurrency/clock.h"
 #include "net/worker.h"
+#include "concurrency/clock.h"
 #include "concurrency/mem.h"
 #include "concurrency/park.h"
+#include "concurrency/wctx.h"
 #include "net/state.h"
 #include "net/task.h"
 
@@ -152,7 +153,14 @@ static struct {
 static struct worker *workers;
 static int nworkers;
 static unsigned rr_next; /* listener thread only */
-static __thread struct worker *self_w;
+
+/* The worker the calling thread runs, from its context (wctx.h), or NULL. */
+static struct worker *self_worker(void)
+{
+	int i = wctx_self()->index;
+
+	return i >= 0 && i < nworkers ? &workers[i] : NULL;
+}
 
 int workers_count(void)
 {
@@ -215,13 +223,13 @@ void inbox_push(struct worker *w, struct conn *c, int op)
 	/* seq_cst: the push is ordered before reading `parked`; pairs with the
 	 * fence after the worker's exchange to PARKED (Dekker) */
 	atomic_thread_fence(memory_order_seq_cst);
-	if (w != self_w)
+	if (w != self_worker())
 		wake_worker(w);
 }
 
 void sched_submit(struct conn *c)
 {
-	struct worker *me = self_w;
+	struct worker *me = self_worker();
 
 	/* Our own deque for our connections, for anyone's when stealing is on, and
 	 * for those a guest poll of a stuck owner's loop found (only the owner may
@@ -568,7 +576,8 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 
-	self_w = w;
+	/* the thread's one registration; thread_start joins the upper layers */
+	wctx_register(w->idx);
 	if (net_g.opts.thread_start)
 		net_g.opts.thread_start(w->idx);
 	w->polled_ns = clock_mono_ns();

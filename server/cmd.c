@@ -24,8 +24,9 @@
  * when they run, then itself), not admin or skip-monitor ones, with the
  * arguments its handler redacted replaced by "(redacted)".
  */
-#include "concurrency/clock.h"
 #include "server/cmd.h"
+#include "concurrency/clock.h"
+#include "concurrency/wctx.h"
 #include "server/cmd_docs.h"
 #include "concurrency/mem.h"
 #include "concurrency/util.h"
@@ -214,7 +215,7 @@ static void account(struct cmd_req *r, size_t idx, int64_t start_us, size_t befo
 	int failed = cmd_reply_failed(c, before);
 	long long slower = cfg_int(CFG_SLOWLOG_LOG_SLOWER_THAN);
 
-	cmdstat_call(idx, us, failed);
+	cmdstat_call(r->ctx, idx, us, failed);
 	if (kv_unlikely(slower >= 0 && us >= (uint64_t)slower))
 		slowlog_push(r->argc, r->argv, r->argl, r->now_ms, us, conn_addr(c), conn_name(c),
 			     cfg_int(CFG_SLOWLOG_MAX_LEN));
@@ -267,7 +268,7 @@ void cmd_feed_monitors(const struct cmd_req *r, const struct cmd_def *d)
 static void reject(struct cmd_req *r, const struct cmd_def *d, size_t idx, const char *why,
 		   const char *err)
 {
-	cmdstat_reject(idx);
+	cmdstat_reject(r->ctx, idx);
 	multi_flag_error(r->c);
 	if (multi_is_exec(d)) {
 		multi_exec_abort(r->c, why);
@@ -282,7 +283,8 @@ void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *arg
 	long top = find_in(cmds, ncmds, argv[0], argl[0]);
 	const struct cmd_def *d;
 	struct cmd_req r = {
-	    .c = c, .db = cmd_db, .view = db_plain(cmd_db), .argc = argc, .argv = argv, .argl = argl};
+	    .c = c, .db = cmd_db, .view = db_plain(cmd_db), .argc = argc, .argv = argv, .argl = argl,
+	    .ctx = wctx_self()};
 	size_t idx, before;
 	int64_t start_us;
 

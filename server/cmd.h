@@ -36,6 +36,9 @@ struct cmd_req {
 	const char **argv; /* argv[0] is the command name as sent */
 	const size_t *argl;
 	int64_t now_ms;
+	/* the running thread's worker context (concurrency/wctx.h): its RNG and
+	 * statistics slot */
+	struct wctx *ctx;
 	/* set by the handler through cmd_redact(): arguments MONITOR shows as
 	 * "(redacted)" — bit i for argument i, redact_rest for all from 64 on */
 	uint64_t redact;

@@ -6,8 +6,8 @@
  * honest zeros of a server that has neither; commandstats (not in the
  * default set, as in Redis) comes from cmdstat.c's per-thread counters.
  */
-#include "concurrency/clock.h"
 #include "server/info.h"
+#include "concurrency/clock.h"
 #include "concurrency/mem.h"
 #include "kvsd_build.h"
 #include "net/net.h"

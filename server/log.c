@@ -6,8 +6,8 @@
  * is never closed while in use, so concurrent writers need no lock — each
  * line goes whole to the old file or whole to the new one.
  */
-#include "concurrency/clock.h"
 #include "server/log.h"
+#include "concurrency/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>

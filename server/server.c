@@ -7,8 +7,9 @@
  * listeners close first, workers finish and join, then the map and every
  * entry are freed and reclamation drains, so LeakSanitizer sees nothing.
  */
-#include "concurrency/clock.h"
 #include "server/server.h"
+#include "concurrency/clock.h"
+#include "concurrency/wctx.h"
 #include "concurrency/mem.h"
 #include "kvsd_build.h"
 #include "net/conn.h"
@@ -236,6 +237,7 @@ int server_setup(int argc, char **argv)
 	LOG(LOG_NOTICE, "kvsd %s starting, pid=%d, threads=%lld, map=%s", KVSD_VERSION,
 	    (int)getpid(), cfg_int(CFG_THREADS), cfg_enum_name(CFG_MAP));
 
+	wctx_register(-1); /* the main thread's context: listener, cron, teardown */
 	kvmap_setup();
 	kvmap_thread_register();
 	the_db = db_create(cfg_int(CFG_MAP) == 0 ? KVMAP_KVSD : KVMAP_URCU);

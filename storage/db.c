@@ -51,10 +51,11 @@
  * word; readers sum the slots. Each slot has one writer at a time: the thread
  * that claimed it.
  */
-#include "concurrency/clock.h"
 #include "storage/db.h"
+#include "concurrency/clock.h"
 #include "concurrency/mem.h"
 #include "concurrency/util.h"
+#include "concurrency/wctx.h"
 #include "storage/db_internal.h"
 #include "storage/txn.h"
 
@@ -64,17 +65,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static _Atomic unsigned slot_next;
-static __thread int slot_self = -1;
-
 struct db_slot *db_my_slot(struct db *db)
 {
-	if (kv_unlikely(slot_self < 0))
-		/* relaxed: only spreads threads over slots; a shared slot stays correct
-		 * because every update below is an atomic read-modify-write */
-		slot_self = (int)(atomic_fetch_add_explicit(&slot_next, 1, memory_order_relaxed) %
-				  DB_SLOTS);
-	return &db->slots[slot_self];
+	/* The context's ticket only spreads threads over slots; a shared slot
+	 * stays correct because every update is an atomic read-modify-write. */
+	return &db->slots[wctx_self()->ticket % DB_SLOTS];
 }
 
 /* ---- write brackets and the exclusive gate (see "Exclusive transactions") */

@@ -33,6 +33,7 @@
 #include "concurrency/clock.h"
 #include "concurrency/mem.h"
 #include "concurrency/util.h"
+#include "concurrency/wctx.h"
 #include "storage/db.h"
 #include "storage/db_internal.h"
 
@@ -47,21 +48,10 @@
 
 /* ---- LRU / LFU words ---------------------------------------------------- */
 
-static __thread uint64_t rnd_state;
-static __thread int64_t collect_ms; /* last kvmap_maintain() by this thread */
-
+/* The calling thread's pseudo-random sequence (its context's). */
 static uint64_t rnd_next(void)
 {
-	uint64_t x = rnd_state;
-
-	if (kv_unlikely(x == 0))
-		x = (uint64_t)(uintptr_t)&rnd_state ^ (uint64_t)clock_mono_us() ^
-		    0x9e3779b97f4a7c15ULL;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	rnd_state = x;
-	return x;
+	return wctx_rand64(wctx_self());
 }
 
 static inline uint8_t lfu_minutes(int64_t now_ms)
@@ -407,8 +397,8 @@ int db_check_memory(struct db *db, int64_t now_ms)
 		return 0;
 	/* retired entries may be what is over the limit: let them go first */
 	kvmap_quiescent();
-	if (collect_ms != now_ms) {
-		collect_ms = now_ms;
+	if (wctx_self()->collect_ms != now_ms) {
+		wctx_self()->collect_ms = now_ms;
 		kvmap_maintain(db->map);
 	}
 	policy = atomic_load_explicit(&db->policy, memory_order_relaxed);
