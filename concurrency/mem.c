@@ -1,17 +1,17 @@
 /*
  * mem.c — per-thread allocation counters behind mem_alloc()/mem_free().
  *
- * Each thread owns one `struct mem_tls` on a registry list. Only the owner
- * writes its `used` field; mem_used() reads all of them. A thread-exit
- * destructor moves the thread's count into `retired` so frees done later by
- * other threads (reclamation, shutdown) still balance.
+ * Each thread's count is the mem_used field of its context (wctx.h). Only
+ * the owner writes it; mem_used() sums all of them. At thread exit the
+ * context folds its count into a remainder so frees done later by other
+ * threads (reclamation, shutdown) still balance.
  */
 #include "concurrency/mem.h"
 #include "concurrency/util.h"
+#include "concurrency/wctx.h"
 #include "kvsd_build.h"
 
 #include <malloc.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,73 +20,15 @@
 #include <jemalloc/jemalloc.h>
 #endif
 
-struct mem_tls {
-	/* Written by the owner thread only; read by mem_used(). Statistic: relaxed. */
-	_Atomic int64_t used;
-	struct mem_tls *next, *prev;
-};
-
-static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct mem_tls *registry;
-static int64_t retired; /* under registry_lock: counts of exited threads */
 static _Atomic int64_t peak;
-static pthread_key_t tls_key;
-static pthread_once_t key_once = PTHREAD_ONCE_INIT;
-static __thread struct mem_tls *self;
-
-static void tls_destroy(void *arg)
-{
-	struct mem_tls *t = arg;
-
-	pthread_mutex_lock(&registry_lock);
-	retired += atomic_load_explicit(&t->used, memory_order_relaxed);
-	if (t->prev)
-		t->prev->next = t->next;
-	else
-		registry = t->next;
-	if (t->next)
-		t->next->prev = t->prev;
-	pthread_mutex_unlock(&registry_lock);
-	self = NULL;
-	free(t); /* from calloc in tls_get(), outside the counts */
-}
-
-static void key_init(void)
-{
-	if (pthread_key_create(&tls_key, tls_destroy) != 0)
-		KV_PANIC("pthread_key_create failed");
-}
-
-static struct mem_tls *tls_get(void)
-{
-	struct mem_tls *t = self;
-
-	if (kv_likely(t != NULL))
-		return t;
-	pthread_once(&key_once, key_init);
-	/* libc, not mem_calloc: the record holds the counts (it would account
-	 * itself before it exists); freed with free() in tls_destroy() */
-	t = calloc(1, sizeof(*t));
-	if (t == NULL)
-		KV_PANIC("out of memory");
-	pthread_mutex_lock(&registry_lock);
-	t->next = registry;
-	if (registry)
-		registry->prev = t;
-	registry = t;
-	pthread_mutex_unlock(&registry_lock);
-	pthread_setspecific(tls_key, t);
-	self = t;
-	return t;
-}
 
 static inline void account(int64_t delta)
 {
-	struct mem_tls *t = tls_get();
-	int64_t v = atomic_load_explicit(&t->used, memory_order_relaxed);
+	struct wctx *w = wctx_self();
+	int64_t v = atomic_load_explicit(&w->mem_used, memory_order_relaxed);
 
 	/* relaxed: single writer; the value is a statistic and publishes nothing */
-	atomic_store_explicit(&t->used, v + delta, memory_order_relaxed);
+	atomic_store_explicit(&w->mem_used, v + delta, memory_order_relaxed);
 }
 
 size_t mem_usable(void *p)
@@ -156,17 +98,11 @@ char *mem_strndup(const char *s, size_t n)
 
 int64_t mem_used(void)
 {
-	int64_t sum, p;
+	int64_t sum = wctx_mem_total(), p;
 
-	pthread_mutex_lock(&registry_lock);
-	sum = retired;
-	for (struct mem_tls *t = registry; t; t = t->next)
-		sum += atomic_load_explicit(&t->used, memory_order_relaxed);
-	pthread_mutex_unlock(&registry_lock);
 	p = atomic_load_explicit(&peak, memory_order_relaxed);
-	while (sum > p &&
-	       !atomic_compare_exchange_weak_explicit(&peak, &p, sum, memory_order_relaxed,
-						      memory_order_relaxed))
+	while (sum > p && !atomic_compare_exchange_weak_explicit(
+			      &peak, &p, sum, memory_order_relaxed, memory_order_relaxed))
 		;
 	return sum;
 }

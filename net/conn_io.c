@@ -43,6 +43,7 @@
  * command.
  */
 #include "net/conn_io.h"
+#include "concurrency/clock.h"
 #include "concurrency/mem.h"
 #include "net/monitor.h"
 #include "net/reply.h"
@@ -118,7 +119,7 @@ struct conn *conn_create(int fd, int is_unix)
 	atomic_init(&c->resp, 2);
 	atomic_init(&c->db, 0);
 	atomic_init(&c->last_cmd, NULL);
-	c->ctime_ms = net_wall_ms();
+	c->ctime_ms = clock_wall_ms();
 	atomic_init(&c->last_ms, c->ctime_ms);
 	if (is_unix) {
 		c->flags |= CONN_F_UNIX;
@@ -181,7 +182,7 @@ static int conn_flush(struct conn *c, struct worker *w)
 			/* relaxed: the idle clock, read by the cron only. As Redis, a
 			 * reply written is an interaction: a client whose command ran
 			 * longer than `timeout` is not idle when its reply leaves. */
-			atomic_store_explicit(&c->last_ms, net_wall_ms(), memory_order_relaxed);
+			atomic_store_explicit(&c->last_ms, clock_wall_ms(), memory_order_relaxed);
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -368,7 +369,7 @@ static void check_output_limit(struct conn *c)
 		return;
 	}
 	if (soft > 0 && used > soft) {
-		int64_t now = net_wall_ms();
+		int64_t now = clock_wall_ms();
 		long secs = atomic_load_explicit(&net_g.limits.out_soft_secs, memory_order_relaxed);
 
 		if (c->soft_since_ms == 0)
@@ -597,7 +598,7 @@ static int conn_run_once(struct conn *c, struct worker *w)
 				/* relaxed: statistics / idle clock read by the cron only */
 				atomic_fetch_add_explicit(&w->st.in_bytes, (uint64_t)n,
 							  memory_order_relaxed);
-				atomic_store_explicit(&c->last_ms, net_wall_ms(),
+				atomic_store_explicit(&c->last_ms, clock_wall_ms(),
 						      memory_order_relaxed);
 				qlimit = atomic_load_explicit(&net_g.limits.query_limit,
 							      memory_order_relaxed);

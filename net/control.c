@@ -19,6 +19,7 @@
  * waiting connections once the deadline passes, and UNPAUSE schedules all
  * of them at once.
  */
+#include "concurrency/clock.h"
 #include "concurrency/mem.h"
 #include "net/conn.h"
 #include "net/monitor.h"
@@ -28,7 +29,6 @@
 #include <event2/event.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 
 /* ---- MONITOR ------------------------------------------------------------ */
@@ -56,20 +56,21 @@ static void feed_one(struct conn *m, void *arg)
 void net_monitor_feed(struct conn *c, int argc, const char **argv, const size_t *argl)
 {
 	struct buf line;
-	struct timeval tv;
+	int64_t now_us;
 	char head[160];
 	int n;
 
 	if (!monitor_any())
 		return;
-	gettimeofday(&tv, NULL);
+	now_us = clock_wall_us();
 	if (c->flags & CONN_F_UNIX)
-		n = snprintf(head, sizeof(head), "+%ld.%06ld [%d unix:%s]", (long)tv.tv_sec,
-			     (long)tv.tv_usec, conn_db(c),
-			     net_g.opts.unixsocket ? net_g.opts.unixsocket : "");
+		n = snprintf(head, sizeof(head), "+%lld.%06lld [%d unix:%s]",
+			     (long long)(now_us / 1000000), (long long)(now_us % 1000000),
+			     conn_db(c), net_g.opts.unixsocket ? net_g.opts.unixsocket : "");
 	else
-		n = snprintf(head, sizeof(head), "+%ld.%06ld [%d %s]", (long)tv.tv_sec,
-			     (long)tv.tv_usec, conn_db(c), c->addr);
+		n = snprintf(head, sizeof(head), "+%lld.%06lld [%d %s]",
+			     (long long)(now_us / 1000000), (long long)(now_us % 1000000),
+			     conn_db(c), c->addr);
 	buf_init(&line);
 	buf_append(&line, head, (size_t)n);
 	for (int i = 0; i < argc; i++) {
@@ -154,7 +155,7 @@ static void drain_tick(evutil_socket_t fd, short what, void *arg)
 void net_drain(long timeout_ms, struct net_drain_stats *st)
 {
 	struct net_stats before, after;
-	int64_t deadline = net_wall_ms() + timeout_ms;
+	int64_t deadline = clock_mono_ms() + timeout_ms;
 	struct event_base *base = net_main_base();
 	struct event *tick = event_new(base, -1, EV_PERSIST, drain_tick, NULL);
 	struct timeval tv = {0, 10000};
@@ -167,7 +168,7 @@ void net_drain(long timeout_ms, struct net_drain_stats *st)
 	event_add(tick, &tv);
 	/* Run the listener's loop (signal events: a second signal exits at once)
 	 * until every client is gone or the time is up. */
-	while (conn_count() > 0 && net_wall_ms() < deadline)
+	while (conn_count() > 0 && clock_mono_ms() < deadline)
 		event_base_loop(base, EVLOOP_ONCE);
 	event_free(tick);
 	net_get_stats(&after);

@@ -3,18 +3,9 @@
  * the runtime limits (CONFIG SET) and CLIENT PAUSE.
  */
 #include "net/state.h"
-
-#include <time.h>
+#include "concurrency/clock.h"
 
 struct net_state net_g;
-
-int64_t net_wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- limits: relaxed stores (see struct net_limits) --------------------- */
 
@@ -88,7 +79,7 @@ int pause_active(void)
 {
 	int64_t until = atomic_load_explicit(&net_g.pause.until_ms, memory_order_relaxed);
 
-	return until != 0 && net_wall_ms() < until;
+	return until != 0 && clock_wall_ms() < until;
 }
 
 int pause_blocks(int argc, const char **argv, const size_t *argl)

@@ -18,7 +18,6 @@ extern struct net_state net_g;
 
 /* Wall-clock milliseconds (idle times, CLIENT PAUSE deadlines, output
  * limits' soft seconds: what Redis measures with its cached unix time). */
-int64_t net_wall_ms(void);
 
 /* CLIENT PAUSE: 1 while a pause is in force. Any thread. */
 int pause_active(void);

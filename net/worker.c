@@ -117,8 +117,10 @@
  * command returns; net/ cannot split it.
  */
 #include "net/worker.h"
+#include "concurrency/clock.h"
 #include "concurrency/mem.h"
 #include "concurrency/park.h"
+#include "concurrency/wctx.h"
 #include "net/state.h"
 #include "net/task.h"
 
@@ -151,7 +153,14 @@ static struct {
 static struct worker *workers;
 static int nworkers;
 static unsigned rr_next; /* listener thread only */
-static __thread struct worker *self_w;
+
+/* The worker the calling thread runs, from its context (wctx.h), or NULL. */
+static struct worker *self_worker(void)
+{
+	int i = wctx_self()->index;
+
+	return i >= 0 && i < nworkers ? &workers[i] : NULL;
+}
 
 int workers_count(void)
 {
@@ -161,14 +170,6 @@ int workers_count(void)
 struct worker *worker_get(int i)
 {
 	return &workers[i];
-}
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static int stealing_on(void)
@@ -222,13 +223,13 @@ void inbox_push(struct worker *w, struct conn *c, int op)
 	/* seq_cst: the push is ordered before reading `parked`; pairs with the
 	 * fence after the worker's exchange to PARKED (Dekker) */
 	atomic_thread_fence(memory_order_seq_cst);
-	if (w != self_w)
+	if (w != self_worker())
 		wake_worker(w);
 }
 
 void sched_submit(struct conn *c)
 {
-	struct worker *me = self_w;
+	struct worker *me = self_worker();
 
 	/* Our own deque for our connections, for anyone's when stealing is on, and
 	 * for those a guest poll of a stuck owner's loop found (only the owner may
@@ -304,7 +305,7 @@ static void drain_inbox(struct worker *w, struct worker *o)
 			}
 			/* full: run it now rather than lose it */
 			net_g.opts.online();
-			run_task(w, c, mono_ns());
+			run_task(w, c, clock_mono_ns());
 			net_g.opts.offline();
 			break;
 		}
@@ -520,7 +521,7 @@ static void cron_cb(evutil_socket_t fd, short what, void *arg)
 	struct worker *w = arg;
 	long timeout = atomic_load_explicit(&net_g.limits.timeout_s, memory_order_relaxed);
 	int paused = pause_active();
-	int64_t now = net_wall_ms();
+	int64_t now = clock_wall_ms();
 	struct conn *c, *next;
 
 	(void)fd;
@@ -575,13 +576,14 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 
-	self_w = w;
+	/* the thread's one registration; thread_start joins the upper layers */
+	wctx_register(w->idx);
 	if (net_g.opts.thread_start)
 		net_g.opts.thread_start(w->idx);
-	w->polled_ns = mono_ns();
+	w->polled_ns = clock_mono_ns();
 	/* Online while running connections; offline inside any event loop. */
 	while (!atomic_load_explicit(&w->stop, memory_order_relaxed)) {
-		int64_t now = mono_ns();
+		int64_t now = clock_mono_ns();
 		struct conn *c = wsq_take(&w->dq);
 
 		if (c == NULL) {

@@ -25,6 +25,8 @@
  * arguments its handler redacted replaced by "(redacted)".
  */
 #include "server/cmd.h"
+#include "concurrency/clock.h"
+#include "concurrency/wctx.h"
 #include "server/cmd_docs.h"
 #include "concurrency/mem.h"
 #include "concurrency/util.h"
@@ -201,14 +203,6 @@ static int arity_ok(const struct cmd_def *d, int argc)
 	return d->arity > 0 ? argc == d->arity : argc >= -d->arity;
 }
 
-static inline int64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /*
  * The arguments of a command as MONITOR and the slow log show them, Redis's
  * original_argv after redactClientCommandArgument(): an argument its handler
@@ -261,12 +255,12 @@ static void shown_args_deinit(struct shown_args *v)
 static void account(struct cmd_req *r, size_t idx, int64_t start_us, size_t before)
 {
 	struct conn *c = r->c;
-	int64_t end_us = now_us();
+	int64_t end_us = clock_mono_us();
 	uint64_t us = end_us > start_us ? (uint64_t)(end_us - start_us) : 0;
 	int failed = cmd_reply_failed(c, before);
 	long long slower = cfg_int(CFG_SLOWLOG_LOG_SLOWER_THAN);
 
-	cmdstat_call(idx, us, failed);
+	cmdstat_call(r->ctx, idx, us, failed);
 	if (kv_unlikely(slower >= 0 && us >= (uint64_t)slower)) {
 		struct shown_args v;
 
@@ -306,7 +300,7 @@ void cmd_feed_monitors(const struct cmd_req *r, const struct cmd_def *d)
 static void reject(struct cmd_req *r, const struct cmd_def *d, size_t idx, const char *why,
 		   const char *err)
 {
-	cmdstat_reject(idx);
+	cmdstat_reject(r->ctx, idx);
 	multi_flag_error(r->c);
 	if (multi_is_exec(d)) {
 		multi_exec_abort(r->c, why);
@@ -321,7 +315,8 @@ void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *arg
 	long top = find_in(cmds, ncmds, argv[0], argl[0]);
 	const struct cmd_def *d;
 	struct cmd_req r = {
-	    .c = c, .db = cmd_db, .view = db_plain(cmd_db), .argc = argc, .argv = argv, .argl = argl};
+	    .c = c, .db = cmd_db, .view = db_plain(cmd_db), .argc = argc, .argv = argv, .argl = argl,
+	    .ctx = wctx_self()};
 	size_t idx, before;
 	int64_t start_us;
 
@@ -371,8 +366,8 @@ void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *arg
 			return;
 		}
 	}
-	start_us = now_us();
-	r.now_ms = start_us / 1000;
+	start_us = clock_mono_us(); /* the duration: commandstats, SLOWLOG */
+	r.now_ms = clock_wall_ms(); /* expiry times and SLOWLOG's timestamp */
 	/* maxmemory: evict, then refuse what may grow memory (Redis's processCommand) */
 	if (db_check_memory(cmd_db, r.now_ms) == -ENOMEM && (d->flags & CMD_DENYOOM)) {
 		reject(&r, d, idx, "OOM command not allowed when used memory > 'maxmemory'.",
@@ -391,11 +386,6 @@ void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *arg
 int cmd_reply_failed(struct conn *c, size_t before)
 {
 	return conn_reply_first_byte(c, before) == '-';
-}
-
-int64_t cmd_now_us(void)
-{
-	return now_us();
 }
 
 void cmd_reply_syntax_error(struct cmd_req *r)

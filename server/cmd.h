@@ -36,6 +36,9 @@ struct cmd_req {
 	const char **argv; /* argv[0] is the command name as sent */
 	const size_t *argl;
 	int64_t now_ms;
+	/* the running thread's worker context (concurrency/wctx.h): its RNG and
+	 * statistics slot */
+	struct wctx *ctx;
 	/* set by the handler through cmd_redact(): arguments MONITOR shows as
 	 * "(redacted)" — bit i for argument i, redact_rest for all from 64 on */
 	uint64_t redact;
@@ -105,8 +108,6 @@ void cmd_feed_monitors(const struct cmd_req *r, const struct cmd_def *d);
 /* Whether the reply that starts `before` bytes after c's pending replies
  * is an error (commandstats' failed_calls). */
 int cmd_reply_failed(struct conn *c, size_t before);
-/* Wall-clock microseconds, as commandstats measures them. */
-int64_t cmd_now_us(void);
 
 /* Shared replies with Redis's exact texts. */
 void cmd_reply_syntax_error(struct cmd_req *r);       /* ERR syntax error */

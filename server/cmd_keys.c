@@ -40,6 +40,7 @@
 #include "storage/kvmap.h"
 #include "concurrency/mem.h"
 #include "concurrency/util.h"
+#include "concurrency/wctx.h"
 
 #include <ctype.h>
 #include <limits.h>
@@ -263,26 +264,13 @@ static void cmd_scan(struct cmd_req *r)
 	collect_reply(r, &k);
 }
 
-/* xorshift64*: per-thread, seeded from the clock and the thread's address. */
-static uint64_t rand64(int64_t now_ms)
-{
-	static _Thread_local uint64_t s;
-
-	if (s == 0)
-		s = ((uint64_t)now_ms * 0x9E3779B97F4A7C15ull) ^ (uint64_t)(uintptr_t)&s;
-	s ^= s >> 12;
-	s ^= s << 25;
-	s ^= s >> 27;
-	return s * 0x2545F4914F6CDD1Dull;
-}
-
 /* dbRandomKey: an expired pick is removed and another drawn; each round
  * removes one entry, so the loop ends (the cap only guards against a map
  * that keeps refilling with expired keys). */
 static void cmd_randomkey(struct cmd_req *r)
 {
 	for (int tries = 0; tries < 10000; tries++) {
-		const struct kv_entry *e = db_random(r->view, rand64(r->now_ms));
+		const struct kv_entry *e = db_random(r->view, wctx_rand64(r->ctx));
 
 		if (!e)
 			break;

@@ -7,6 +7,7 @@
  * keep data must never see it silently dropped, so the server answers an
  * error and keeps running.
  */
+#include "concurrency/clock.h"
 #include "concurrency/mem.h"
 #include "net/conn.h"
 #include "net/net.h"
@@ -25,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/time.h>
 
 static void info_cmd(struct cmd_req *r)
 {
@@ -38,12 +38,11 @@ static void info_cmd(struct cmd_req *r)
 
 static void time_cmd(struct cmd_req *r)
 {
-	struct timeval tv;
+	int64_t now_us = clock_wall_us();
 
-	gettimeofday(&tv, NULL);
 	reply_array(r->c, 2);
-	reply_bulk_ll(r->c, (long long)tv.tv_sec);
-	reply_bulk_ll(r->c, (long long)tv.tv_usec);
+	reply_bulk_ll(r->c, (long long)(now_us / 1000000));
+	reply_bulk_ll(r->c, (long long)(now_us % 1000000));
 }
 
 static void shutdown_cmd(struct cmd_req *r)

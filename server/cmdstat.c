@@ -1,13 +1,14 @@
 /*
  * cmdstat.c — per-thread command counters summed for INFO commandstats.
  *
- * A thread's array is found through a thread-local pointer; the first call
+ * A thread's array hangs off its worker context (wctx.h); the first call
  * on a thread allocates it (zeroed) and links it on the registry list. Each
  * counter has exactly one writer, so an increment is a relaxed load and
  * store (no locked instruction on the hot path).
  */
 #include "server/cmdstat.h"
 #include "concurrency/mem.h"
+#include "concurrency/wctx.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -29,7 +30,6 @@ static struct cmdstat_tls *threads;  /* under lock */
 static const char *const *names;     /* set before workers start */
 static size_t ncmds;		     /* set before workers start */
 static struct cmdstat_row *baseline; /* under lock */
-static __thread struct cmdstat_tls *self;
 
 void cmdstat_setup(const char *const *n, size_t count)
 {
@@ -50,13 +50,13 @@ void cmdstat_teardown(void)
 	mem_free(baseline);
 	baseline = NULL;
 	pthread_mutex_unlock(&lock);
-	self = NULL;
+	wctx_self()->stats = NULL; /* the caller's; other threads have stopped */
 	ncmds = 0;
 }
 
-static struct cmdstat_tls *mine(void)
+static struct cmdstat_tls *mine(struct wctx *w)
 {
-	struct cmdstat_tls *t = self;
+	struct cmdstat_tls *t = w->stats;
 
 	if (t == NULL) {
 		t = mem_calloc(1, sizeof(*t) + ncmds * sizeof(t->c[0]));
@@ -64,7 +64,7 @@ static struct cmdstat_tls *mine(void)
 		t->next = threads;
 		threads = t;
 		pthread_mutex_unlock(&lock);
-		self = t;
+		w->stats = t;
 	}
 	return t;
 }
@@ -76,23 +76,23 @@ static inline void bump(_Atomic uint64_t *c, uint64_t d)
 			      memory_order_relaxed);
 }
 
-void cmdstat_call(size_t idx, uint64_t usec, int failed)
+void cmdstat_call(struct wctx *w, size_t idx, uint64_t usec, int failed)
 {
 	struct cmdstat_ctr *c;
 
 	if (idx >= ncmds)
 		return;
-	c = &mine()->c[idx];
+	c = &mine(w)->c[idx];
 	bump(&c->calls, 1);
 	bump(&c->usec, usec);
 	if (failed)
 		bump(&c->failed, 1);
 }
 
-void cmdstat_reject(size_t idx)
+void cmdstat_reject(struct wctx *w, size_t idx)
 {
 	if (idx < ncmds)
-		bump(&mine()->c[idx].rejected, 1);
+		bump(&mine(w)->c[idx].rejected, 1);
 }
 
 /* Sums every thread's counters for command i. Called with lock held. */

@@ -4,7 +4,8 @@
  * (refused before running: arity, NOAUTH, OOM), as Redis 7.0 reports them.
  *
  * Each thread that records gets its own array of counters (one row per
- * command index, assigned by cmd.c), created on its first call and kept until
+ * command index, assigned by cmd.c), hung on its worker context (wctx.h, the
+ * argument of the recording calls), created on its first call and kept until
  * cmdstat_teardown(), so recording is a load and a store on a line no other
  * thread writes. Readers (INFO) sum the arrays under a registry lock.
  * CONFIG RESETSTAT does not write other threads' counters: it records the
@@ -22,6 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct wctx;
+
 struct cmdstat_row {
 	uint64_t calls, usec, failed, rejected;
 };
@@ -30,8 +33,9 @@ struct cmdstat_row {
 void cmdstat_setup(const char *const *names, size_t n);
 void cmdstat_teardown(void);
 
-void cmdstat_call(size_t idx, uint64_t usec, int failed);
-void cmdstat_reject(size_t idx);
+/* w: the calling thread's context (the request's). */
+void cmdstat_call(struct wctx *w, size_t idx, uint64_t usec, int failed);
+void cmdstat_reject(struct wctx *w, size_t idx);
 
 /* Calls fn for every command with at least one call or rejection since the
  * last reset, in index order. */

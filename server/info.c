@@ -7,6 +7,7 @@
  * default set, as in Redis) comes from cmdstat.c's per-thread counters.
  */
 #include "server/info.h"
+#include "concurrency/clock.h"
 #include "concurrency/mem.h"
 #include "kvsd_build.h"
 #include "net/net.h"
@@ -85,10 +86,8 @@ void info_cron(void)
 {
 	struct net_stats s;
 	int64_t now;
-	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	now = clock_mono_ms();
 	pthread_mutex_lock(&sample_lock);
 	if (now - last_sample_ms >= 100) {
 		int64_t dt = last_sample_ms ? now - last_sample_ms : 0;
@@ -147,13 +146,11 @@ static void sec_server(struct sb *b, struct db *db)
 {
 	const struct server_info *si = server_info();
 	struct utsname un;
-	struct timespec ts;
-	int64_t now = db_now_ms();
+	int64_t now_us = clock_wall_us(), now = now_us / 1000;
 	char *cf;
 
 	(void)db;
 	uname(&un);
-	clock_gettime(CLOCK_REALTIME, &ts);
 	cf = (char *)(si->config_file ? si->config_file : "");
 	sb_printf(b,
 		  "# Server\r\nredis_version:7.0.15\r\nredis_git_sha1:00000000\r\n"
@@ -171,8 +168,7 @@ static void sec_server(struct sb *b, struct db *db)
 #else
 		  0, 0, 0,
 #endif
-		  (int)getpid(), si->run_id, net_tcp_port(),
-		  (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000,
+		  (int)getpid(), si->run_id, net_tcp_port(), (long long)now_us,
 		  (long long)((now - si->start_ms) / 1000),
 		  (long long)((now - si->start_ms) / 86400000), cfg_int(CFG_HZ), cfg_int(CFG_HZ),
 		  (long long)((now / 1000) & ((1 << 24) - 1)), si->executable, cf, KVSD_VERSION);

@@ -8,6 +8,7 @@
  */
 #include "server/log.h"
 #include "concurrency/mem.h"
+#include "concurrency/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -84,7 +84,8 @@ void log_write(int level, const char *fmt, ...)
 {
 	static const char marks[] = ".-*#";
 	char line[1024];
-	struct timeval tv;
+	int64_t now_us;
+	time_t now_s;
 	struct tm tm;
 	va_list ap;
 	size_t n;
@@ -92,13 +93,14 @@ void log_write(int level, const char *fmt, ...)
 
 	if (level < LOG_DEBUG || level > LOG_WARNING)
 		return;
-	gettimeofday(&tv, NULL);
-	localtime_r(&tv.tv_sec, &tm);
+	now_us = clock_wall_us();
+	now_s = (time_t)(now_us / 1000000);
+	localtime_r(&now_s, &tm);
 	n = (size_t)snprintf(line, sizeof(line), "%d:%c ", (int)getpid(),
 			     pthread_equal(pthread_self(), main_thread) ? 'M' : 'T');
 	n += strftime(line + n, sizeof(line) - n, "%d %b %Y %H:%M:%S.", &tm);
-	n += (size_t)snprintf(line + n, sizeof(line) - n, "%03d %c ", (int)(tv.tv_usec / 1000),
-			      marks[level]);
+	n += (size_t)snprintf(line + n, sizeof(line) - n, "%03d %c ",
+			      (int)(now_us % 1000000 / 1000), marks[level]);
 	va_start(ap, fmt);
 	r = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
 	va_end(ap);

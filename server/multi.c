@@ -18,6 +18,7 @@
  * dispatch then shows EXEC, Redis's order.
  */
 #include "server/multi.h"
+#include "concurrency/clock.h"
 #include "server/cmdstat.h"
 
 #include <errno.h>
@@ -289,7 +290,7 @@ static struct cmd_req queued_req(const struct cmd_req *r, const struct db_view *
 static void run_queued(struct cmd_req *r, const struct db_view *v, struct multi_cmd *q)
 {
 	struct cmd_req sub = queued_req(r, v, q);
-	int64_t start = cmd_now_us();
+	int64_t start = clock_mono_us();
 	size_t before = conn_reply_mark(r->c);
 
 	sub.redact = 0;
@@ -298,19 +299,19 @@ static void run_queued(struct cmd_req *r, const struct db_view *v, struct multi_
 	q->d->proc(&sub);
 	q->redact = sub.redact;
 	q->redact_rest = sub.redact_rest;
-	int64_t end = cmd_now_us();
+	int64_t end = clock_mono_us();
 	q->usec = end > start ? (uint64_t)(end - start) : 0;
 	q->failed = cmd_reply_failed(r->c, before);
 	if (!map_only(q->d))
-		cmdstat_call(q->idx, q->usec, q->failed);
+		cmdstat_call(r->ctx, q->idx, q->usec, q->failed);
 }
 
 /* Commandstats of the map-only commands q[from, to) of a committed attempt. */
-static void count_committed(const struct multi_cmd *q, size_t from, size_t to)
+static void count_committed(struct wctx *w, const struct multi_cmd *q, size_t from, size_t to)
 {
 	for (size_t i = from; i < to; i++)
 		if (map_only(q[i].d))
-			cmdstat_call(q[i].idx, q[i].usec, q[i].failed);
+			cmdstat_call(w, q[i].idx, q[i].usec, q[i].failed);
 }
 
 bool multi_is_exec(const struct cmd_def *d)
@@ -375,7 +376,7 @@ static void exec_cmd(struct cmd_req *r)
 			run_queued(r, v, &st->q[i]);
 			int p = db_txn_poll(st->txn);
 			if (p > 0) { /* a flush committed everything so far */
-				count_committed(st->q, from, i + 1);
+				count_committed(r->ctx, st->q, from, i + 1);
 				from = i + 1;
 				mark = conn_reply_mark(c);
 				w = NULL;
@@ -386,7 +387,7 @@ static void exec_cmd(struct cmd_req *r)
 		}
 		rc = db_txn_commit(st->txn);
 		if (rc == 0) {
-			count_committed(st->q, from, st->n);
+			count_committed(r->ctx, st->q, from, st->n);
 			for (size_t i = 0; i < st->n; i++) {
 				struct cmd_req sub = queued_req(r, r->view, &st->q[i]);
 

@@ -8,6 +8,8 @@
  * entry are freed and reclamation drains, so LeakSanitizer sees nothing.
  */
 #include "server/server.h"
+#include "concurrency/clock.h"
+#include "concurrency/wctx.h"
 #include "concurrency/mem.h"
 #include "kvsd_build.h"
 #include "net/conn.h"
@@ -77,7 +79,7 @@ static void on_thread_cron(int idx)
 		info_cron();
 		db_active_expire(the_db, (int)cfg_int(CFG_HZ),
 				 (int)cfg_int(CFG_ACTIVE_EXPIRE_EFFORT));
-		db_cron(the_db, db_now_ms());
+		db_cron(the_db, clock_wall_ms());
 		/* shrink, help a resize in progress, free garbage parked threads left */
 		kvmap_maintain(db_map(the_db));
 	}
@@ -229,12 +231,13 @@ int server_setup(int argc, char **argv)
 		return -1;
 	}
 	make_run_id();
-	info.start_ms = db_now_ms();
+	info.start_ms = clock_wall_ms();
 	info.executable = argv[0];
 	info.config_file = cfg_file();
 	LOG(LOG_NOTICE, "kvsd %s starting, pid=%d, threads=%lld, map=%s", KVSD_VERSION,
 	    (int)getpid(), cfg_int(CFG_THREADS), cfg_enum_name(CFG_MAP));
 
+	wctx_register(-1); /* the main thread's context: listener, cron, teardown */
 	kvmap_setup();
 	kvmap_thread_register();
 	the_db = db_create(cfg_int(CFG_MAP) == 0 ? KVMAP_KVSD : KVMAP_URCU);

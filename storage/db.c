@@ -52,8 +52,10 @@
  * that claimed it.
  */
 #include "storage/db.h"
+#include "concurrency/clock.h"
 #include "concurrency/mem.h"
 #include "concurrency/util.h"
+#include "concurrency/wctx.h"
 #include "storage/db_internal.h"
 #include "storage/txn.h"
 
@@ -62,19 +64,12 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static _Atomic unsigned slot_next;
-static __thread int slot_self = -1;
 
 struct db_slot *db_my_slot(struct db *db)
 {
-	if (kv_unlikely(slot_self < 0))
-		/* relaxed: only spreads threads over slots; a shared slot stays correct
-		 * because every update below is an atomic read-modify-write */
-		slot_self = (int)(atomic_fetch_add_explicit(&slot_next, 1, memory_order_relaxed) %
-				  DB_SLOTS);
-	return &db->slots[slot_self];
+	/* The context's ticket only spreads threads over slots; a shared slot
+	 * stays correct because every update is an atomic read-modify-write. */
+	return &db->slots[wctx_self()->ticket % DB_SLOTS];
 }
 
 /* ---- write brackets and the exclusive gate (see "Exclusive transactions") */
@@ -152,14 +147,6 @@ static void excl_exit(struct db *db)
 	atomic_fetch_add_explicit(&db->excl_serving, 1, memory_order_release);
 }
 
-int64_t db_mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 struct db *db_create(enum kvmap_backend backend)
 {
 	struct db *db = mem_alloc_aligned(KV_CACHELINE, sizeof(*db));
@@ -209,14 +196,6 @@ void db_destroy(struct db **pdb)
 struct kvmap *db_map(struct db *db)
 {
 	return db->map;
-}
-
-int64_t db_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 const struct db_view *db_plain(struct db *db)
@@ -311,7 +290,7 @@ int db_put(const struct db_view *v, const struct kv_entry *old, struct kv_entry 
 		struct db_touch *t = atomic_load_explicit(&db->touch, memory_order_acquire);
 
 		if (t)
-			db_touch_new(t, kvmap_hash(kv_entry_key(e), e->klen), db_now_ms());
+			db_touch_new(t, kvmap_hash(kv_entry_key(e), e->klen), clock_wall_ms());
 	}
 	return rc;
 }

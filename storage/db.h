@@ -90,9 +90,6 @@ struct db *db_create(enum kvmap_backend backend);
 void db_destroy(struct db **db);
 struct kvmap *db_map(struct db *db);
 
-/* Current time in ms (CLOCK_REALTIME). */
-int64_t db_now_ms(void);
-
 /* ---- views */
 
 /* The plain view of db: the shared map itself. Valid until db_destroy. */

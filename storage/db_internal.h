@@ -142,7 +142,6 @@ static inline void db_count_expires(struct db *db, int64_t d)
 }
 
 /* Monotonic microseconds (cycle budgets). */
-int64_t db_mono_us(void);
 
 /* db_write_enter (db.h) that does not wait: false (and not entered) while
  * an exclusive transaction runs. For writes that can be skipped: lazy and

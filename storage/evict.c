@@ -30,8 +30,10 @@
  *
  * The LRU/LFU data is the side table described in db_internal.h.
  */
+#include "concurrency/clock.h"
 #include "concurrency/mem.h"
 #include "concurrency/util.h"
+#include "concurrency/wctx.h"
 #include "storage/db.h"
 #include "storage/db_internal.h"
 
@@ -46,21 +48,10 @@
 
 /* ---- LRU / LFU words ---------------------------------------------------- */
 
-static __thread uint64_t rnd_state;
-static __thread int64_t collect_ms; /* last kvmap_maintain() by this thread */
-
+/* The calling thread's pseudo-random sequence (its context's). */
 static uint64_t rnd_next(void)
 {
-	uint64_t x = rnd_state;
-
-	if (kv_unlikely(x == 0))
-		x = (uint64_t)(uintptr_t)&rnd_state ^ (uint64_t)db_mono_us() ^
-		    0x9e3779b97f4a7c15ULL;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	rnd_state = x;
-	return x;
+	return wctx_rand64(wctx_self());
 }
 
 static inline uint8_t lfu_minutes(int64_t now_ms)
@@ -165,7 +156,7 @@ void db_set_memory_policy(struct db *db, long long maxmemory, enum db_policy pol
 {
 	bool want = policy_lru((int)policy) || policy_lfu((int)policy);
 	struct db_touch *cur, *nt = NULL;
-	int64_t now = db_now_ms();
+	int64_t now = clock_wall_ms();
 
 	if (samples < DB_SAMPLES_MIN)
 		samples = DB_SAMPLES_MIN;
@@ -406,8 +397,8 @@ int db_check_memory(struct db *db, int64_t now_ms)
 		return 0;
 	/* retired entries may be what is over the limit: let them go first */
 	kvmap_quiescent();
-	if (collect_ms != now_ms) {
-		collect_ms = now_ms;
+	if (wctx_self()->collect_ms != now_ms) {
+		wctx_self()->collect_ms = now_ms;
 		kvmap_maintain(db->map);
 	}
 	policy = atomic_load_explicit(&db->policy, memory_order_relaxed);
@@ -420,7 +411,7 @@ int db_check_memory(struct db *db, int64_t now_ms)
 		return atomic_load_explicit(&db->evict_failed, memory_order_relaxed) ? -ENOMEM : 0;
 	samples = atomic_load_explicit(&db->samples, memory_order_relaxed);
 	excess = used - max;
-	start = db_mono_us();
+	start = clock_mono_us();
 	db_write_enter(db); /* waits while an exclusive transaction runs */
 	while (freed < excess) {
 		size_t sz = evict_one(db, policy, samples, now_ms);
@@ -428,7 +419,7 @@ int db_check_memory(struct db *db, int64_t now_ms)
 		if (sz == 0)
 			break;
 		freed += (int64_t)sz;
-		if ((++n & 15) == 0 && db_mono_us() - start > EVICT_TIME_LIMIT_US)
+		if ((++n & 15) == 0 && clock_mono_us() - start > EVICT_TIME_LIMIT_US)
 			break;
 	}
 	db_write_exit(db);

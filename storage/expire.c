@@ -25,6 +25,7 @@
  * spent in cycles; expired_time_cap_reached_count the cycles that hit the
  * budget.
  */
+#include "concurrency/clock.h"
 #include "concurrency/mem.h"
 #include "concurrency/util.h"
 #include "storage/db.h"
@@ -82,7 +83,7 @@ static void expire_visit(const struct kv_entry *e, void *arg)
 void db_active_expire(struct db *db, int hz, int effort)
 {
 	struct expire_ctx *x = db->expire_scratch;
-	int64_t start = db_mono_us(), budget_us, elapsed;
+	int64_t start = clock_mono_us(), budget_us, elapsed;
 	size_t keys_per_loop, visit_floor, batch, size, cycle_visited = 0;
 	uint64_t sampled = 0, expired = 0, stale;
 	bool capped = false;
@@ -120,7 +121,7 @@ void db_active_expire(struct db *db, int hz, int effort)
 
 		/* one loop: keys_per_loop keys with a TTL, or visit_floor keys */
 		while (loop_ttl < keys_per_loop && loop_visited < visit_floor) {
-			x->now_ms = db_now_ms();
+			x->now_ms = clock_wall_ms();
 			x->visited = x->with_ttl = x->nexp = 0;
 			x->ttl_sum = 0;
 			db->expire_cursor =
@@ -161,7 +162,7 @@ void db_active_expire(struct db *db, int hz, int effort)
 		sampled += loop_ttl;
 		expired += loop_exp;
 		cycle_visited += loop_visited;
-		elapsed = db_mono_us() - start;
+		elapsed = clock_mono_us() - start;
 		if (elapsed > budget_us) {
 			capped = true;
 			break;
@@ -172,7 +173,7 @@ void db_active_expire(struct db *db, int hz, int effort)
 		if (loop_ttl == 0 || loop_exp * 100 <= loop_ttl * stale)
 			break;
 	}
-	elapsed = db_mono_us() - start;
+	elapsed = clock_mono_us() - start;
 	/* relaxed: statistics with one writer (the expiring thread) */
 	if (capped)
 		atomic_fetch_add_explicit(&db->time_cap_reached, 1, memory_order_relaxed);

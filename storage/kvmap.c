@@ -17,7 +17,7 @@
  * not bump them itself (cds_lfht), the write wrappers here do, and
  * kvmap_mwcas falls back to validate-then-apply under a process-wide mutex.
  *
- * Counters are sharded by thread (registration order modulo KVMAP_SHARDS),
+ * Counters are sharded by thread (the context's ticket modulo KVMAP_SHARDS),
  * each shard on its own cache line: an insert or retire touches only its
  * thread's line, and a reader of the total sums the shards. A shard may go
  * negative (one thread inserts, another removes); only the sum means anything.
@@ -37,6 +37,7 @@
 #include "concurrency/ebr.h"
 #include "concurrency/mem.h"
 #include "concurrency/util.h"
+#include "concurrency/wctx.h"
 #include "storage/kvmap_internal.h"
 #include "storage/siphash.h"
 
@@ -49,9 +50,6 @@ static struct ebr *kvmap_ebr;
 
 _Atomic int kvmap_urcu_maps;
 
-/* Next shard to hand to a thread; relaxed: only distinctness matters. */
-static _Atomic unsigned kvmap_next_shard;
-
 /* Retired-but-unfreed bytes, sharded like the entry counts. */
 static struct kvmap_shard kvmap_pending[KVMAP_SHARDS];
 
@@ -59,13 +57,6 @@ static struct kvmap_shard kvmap_pending[KVMAP_SHARDS];
 /* Sync object standing for "all quiescent states so far"; see kvmap_internal.h. */
 char kvmap_tsan_grace;
 #endif
-
-static _Thread_local struct {
-	unsigned shard; /* 0 = not assigned yet; else shard index + 1 */
-	bool registered;
-	bool online;
-	struct ebr_thread *ebr; /* this thread's epoch record while registered */
-} kvmap_self;
 
 static void kvmap_fill_random(uint8_t *buf, size_t len)
 {
@@ -113,7 +104,8 @@ void kvmap_setup(void)
 
 void kvmap_teardown(void)
 {
-	bool was_online = kvmap_self.online;
+	struct wctx *w = wctx_self();
+	bool was_online = w->kv_online;
 
 	/* rcu_barrier() must not run inside a read-side section, and under QSBR
 	 * an online thread is one; the callbacks it waits for also need this
@@ -125,10 +117,10 @@ void kvmap_teardown(void)
 	 * collect; a few rounds free everything, including garbage the frees
 	 * themselves retire (none today). */
 	if (kvmap_ebr) {
-		struct ebr_thread *t = kvmap_self.ebr ? kvmap_self.ebr : ebr_register(kvmap_ebr);
+		struct ebr_thread *t = w->ebr ? w->ebr : ebr_register(kvmap_ebr);
 		for (int i = 0; i < 8 && ebr_pending_bytes(kvmap_ebr) > 0; i++)
 			(void)ebr_collect(t);
-		if (!kvmap_self.ebr)
+		if (!w->ebr)
 			ebr_unregister(t);
 	}
 	if (was_online)
@@ -144,71 +136,75 @@ uint64_t kvmap_hash(const void *key, size_t len)
 
 unsigned kvmap_thread_shard(void)
 {
-	if (kv_unlikely(kvmap_self.shard == 0)) {
-		/* relaxed: only distinctness of the ticket matters */
-		unsigned t = atomic_fetch_add_explicit(&kvmap_next_shard, 1, memory_order_relaxed);
-		kvmap_self.shard = (t & (KVMAP_SHARDS - 1)) + 1;
-	}
-	return kvmap_self.shard - 1;
+	return wctx_self()->ticket & (KVMAP_SHARDS - 1);
 }
 
 void kvmap_thread_register(void)
 {
-	if (kvmap_self.registered)
+	struct wctx *w = wctx_self();
+
+	if (w->kv_registered)
 		return;
 	kvmap_setup();
 	rcu_register_thread();
-	kvmap_self.ebr = ebr_register(kvmap_ebr);
-	if (!kvmap_self.ebr)
+	w->ebr = ebr_register(kvmap_ebr);
+	if (!w->ebr)
 		KV_PANIC("kvmap: out of memory registering a thread");
-	ebr_online(kvmap_self.ebr);
-	kvmap_self.registered = true;
-	kvmap_self.online = true;
-	(void)kvmap_thread_shard();
+	ebr_online(w->ebr);
+	w->kv_registered = true;
+	w->kv_online = true;
 }
 
 void kvmap_thread_unregister(void)
 {
-	if (!kvmap_self.registered)
+	struct wctx *w = wctx_self();
+
+	if (!w->kv_registered)
 		return;
 	kvmap_tsan_quiescent();
 	rcu_unregister_thread();
-	ebr_unregister(kvmap_self.ebr); /* goes offline, orphans its garbage */
-	kvmap_self.ebr = NULL;
-	kvmap_self.registered = false;
-	kvmap_self.online = false;
+	ebr_unregister(w->ebr); /* goes offline, orphans its garbage */
+	w->ebr = NULL;
+	w->kv_registered = false;
+	w->kv_online = false;
 }
 
 void kvmap_quiescent(void)
 {
+	struct wctx *w = wctx_self();
+
 	kvmap_tsan_quiescent();
 	rcu_quiescent_state();
-	if (kvmap_self.ebr)
-		ebr_quiescent(kvmap_self.ebr);
+	if (w->ebr)
+		ebr_quiescent(w->ebr);
 }
 
 void kvmap_thread_offline(void)
 {
-	if (!kvmap_self.online)
+	struct wctx *w = wctx_self();
+
+	if (!w->kv_online)
 		return;
 	kvmap_tsan_quiescent();
 	rcu_thread_offline();
-	ebr_offline(kvmap_self.ebr);
-	kvmap_self.online = false;
+	ebr_offline(w->ebr);
+	w->kv_online = false;
 }
 
 void kvmap_thread_online(void)
 {
-	if (!kvmap_self.registered || kvmap_self.online)
+	struct wctx *w = wctx_self();
+
+	if (!w->kv_registered || w->kv_online)
 		return;
 	rcu_thread_online();
-	ebr_online(kvmap_self.ebr);
-	kvmap_self.online = true;
+	ebr_online(w->ebr);
+	w->kv_online = true;
 }
 
 bool kvmap_thread_is_online(void)
 {
-	return kvmap_self.online;
+	return wctx_self()->kv_online;
 }
 
 /* ---- counters. */
@@ -221,8 +217,10 @@ void kvmap_pending_add(int64_t d)
 
 void kvmap_retire(void *p, size_t bytes, void (*fn)(void *))
 {
-	KV_ASSERT(kvmap_self.ebr != NULL);
-	ebr_retire(kvmap_self.ebr, p, bytes, fn);
+	struct ebr_thread *t = wctx_self()->ebr;
+
+	KV_ASSERT(t != NULL);
+	ebr_retire(t, p, bytes, fn);
 }
 
 uint64_t kvmap_epoch(void)
@@ -440,7 +438,9 @@ void kvmap_maintain(struct kvmap *m)
 {
 	if (m->ops->maintain)
 		m->ops->maintain(m);
+	struct ebr_thread *t = wctx_self()->ebr;
+
 	/* frees what parked threads donated; a no-op when nothing is pending */
-	if (kvmap_self.ebr)
-		(void)ebr_collect(kvmap_self.ebr);
+	if (t)
+		(void)ebr_collect(t);
 }

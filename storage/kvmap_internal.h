@@ -25,7 +25,7 @@
 #include "concurrency/util.h"
 #include "storage/kvmap.h"
 
-/* Counter shards; threads map onto them by registration order. A power of two. */
+/* Counter shards; threads map onto them by their context's ticket (wctx.h). A power of two. */
 #define KVMAP_SHARDS 64
 
 struct kvmap_shard {

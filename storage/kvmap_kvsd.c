@@ -157,6 +157,7 @@
 
 #include "concurrency/mem.h"
 #include "concurrency/util.h"
+#include "concurrency/wctx.h"
 #include "storage/kvmap.h"
 #include "storage/kvmap_internal.h"
 
@@ -217,13 +218,6 @@ struct kvsd_map {
 	 * acquire-loads it. */
 	alignas(KV_CACHELINE) _Atomic(struct kvsd_table *) cur;
 };
-
-/* Per-thread batching of claimed slots, and the delete count for shrink checks. */
-static _Thread_local struct {
-	const struct kvsd_table *t; /* table the pending claims belong to */
-	size_t claims;
-	unsigned deletes;
-} kvsd_self;
 
 static inline struct kvsd_map *kvsd_map(struct kvmap *m)
 {
@@ -712,17 +706,18 @@ static void start_migration(struct kvsd_map *km, struct kvsd_table *t, size_t nb
 /* The slot claim accounting of an insert into t that probed `probed` buckets. */
 static void note_claim(struct kvsd_map *km, struct kvsd_table *t, size_t probed)
 {
+	struct wctx *w = wctx_self(); /* claim batching is per thread */
 	size_t used = 0;
 
-	if (kvsd_self.t != t) {
-		kvsd_self.t = t; /* claims pending for an old table are dropped: approximate */
-		kvsd_self.claims = 0;
+	if (w->claim_table != t) {
+		w->claim_table = t; /* claims pending for an old table are dropped: approximate */
+		w->claims = 0;
 	}
-	if (++kvsd_self.claims >= t->batch) {
+	if (++w->claims >= t->batch) {
 		/* relaxed: a statistic deciding when to resize; publishes nothing */
-		used = atomic_fetch_add_explicit(&t->used, kvsd_self.claims, memory_order_relaxed) +
-		       kvsd_self.claims;
-		kvsd_self.claims = 0;
+		used = atomic_fetch_add_explicit(&t->used, w->claims, memory_order_relaxed) +
+		       w->claims;
+		w->claims = 0;
 	}
 	if (used * 4 >= t_slots(t) * 3 || probed >= KVSD_PROBE_GROW) {
 		size_t live = kvmap_count(&km->base);
@@ -736,7 +731,7 @@ static void note_claim(struct kvsd_map *km, struct kvsd_table *t, size_t probed)
 /* Every 64 deletes of a thread: shrink t if it is below 1/8 full. */
 static void maybe_shrink(struct kvsd_map *km, struct kvsd_table *t, bool now)
 {
-	if (!now && ++kvsd_self.deletes % KVSD_SHRINK_EVERY != 0)
+	if (!now && ++wctx_self()->deletes % KVSD_SHRINK_EVERY != 0)
 		return;
 	if (t->mask + 1 <= KVSD_MIN_BUCKETS)
 		return;
