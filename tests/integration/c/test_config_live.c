@@ -682,7 +682,7 @@ Test(live, defect7_slowlog)
 Test(live, defect7_scheduling)
 {
 	redisContext *ctl, *d, *e;
-	long long w1, w0, steals;
+	long long w1, w0, steals, guest;
 	int fd;
 
 	if (kvsd_bin_is_redis())
@@ -743,6 +743,7 @@ Test(live, defect7_scheduling)
 	 * (whether it does within a round depends on timing: up to 30 rounds) */
 	steals = worker_stat(ctl, 1, "steals");
 	w1 = worker_stat(ctl, 1, "tasks");
+	guest = worker_stat(ctl, 1, "guest_polls");
 	for (int round = 0; round < 3; round++) {
 		int fds[4];
 
@@ -759,7 +760,10 @@ Test(live, defect7_scheduling)
 		}
 	}
 	cr_expect_eq(worker_stat(ctl, 1, "steals"), steals, "work-stealing no: worker 1 stole");
-	cr_expect_eq(worker_stat(ctl, 1, "tasks"), w1, "work-stealing no: worker 1 ran tasks");
+	/* Without stealing, worker 1 runs worker 0's tasks only by guest-polling its loop when
+	 * worker 0 was inside one task for a while (net/worker.c; slow builds get there) */
+	cr_expect(worker_stat(ctl, 1, "tasks") == w1 || worker_stat(ctl, 1, "guest_polls") > guest,
+		  "work-stealing no: worker 1 ran tasks without stealing or guest-polling");
 	HR_OK(HR_CMD(ctl, "CONFIG SET work-stealing yes"));
 	for (int round = 0; round < 30 && worker_stat(ctl, 1, "steals") == steals; round++) {
 		int fds[4];
