@@ -76,7 +76,10 @@ static void expire_visit(const struct kv_entry *e, void *arg)
 		if (x->nexp < EXPIRE_COLLECT_MAX)
 			x->exp[x->nexp++] = e;
 	} else {
-		x->ttl_sum += e->expire_ms - x->now_ms;
+		/* TTLs near LLONG_MAX ms are legal: sum modulo 2^64 (unsigned, no
+		 * UB), which is what Redis's long long sum gives in practice */
+		x->ttl_sum = (long long)((unsigned long long)x->ttl_sum +
+					 (unsigned long long)(e->expire_ms - x->now_ms));
 	}
 }
 
