@@ -429,3 +429,43 @@ def redis_server(extra=()):
 def log(*a):
     print(*a, flush=True)
     sys.stdout.flush()
+
+
+def sanitized():
+    """True if the kvsd binary is built with ASan or TSan (slower: wider bounds)."""
+    try:
+        with open(kvsd_binary(), 'rb') as f:
+            data = f.read()
+    except OSError:
+        return False
+    return b'__asan_init' in data or b'__tsan_init' in data
+
+
+def run_one(tests, fail_exc):
+    """main() of a file of tests run one per process, named on the command line:
+    0 if it passed, 1 if it raised fail_exc, 2 for a bad name."""
+    if len(sys.argv) != 2 or sys.argv[1] not in tests:
+        sys.stderr.write('usage: %s {%s}\n' % (sys.argv[0], '|'.join(sorted(tests))))
+        return 2
+    name = sys.argv[1]
+    try:
+        tests[name]()
+    except fail_exc as e:
+        log('FAIL %s: %s' % (name, e))
+        return 1
+    log('ok %s' % name)
+    return 0
+
+
+def run_all(tests, failures, check, label):
+    """main() of a file whose tests record failures through check(): runs the ones
+    named on the command line (all without names), an exception counting as a
+    failure of the test it ended; 1 if anything failed."""
+    for n in sys.argv[1:] or list(tests):
+        try:
+            tests[n]()
+        except (OSError, ProtocolError, RuntimeError) as e:
+            check(n, False, 'aborted: %r' % (e,))
+    log('%s: %d failures' % (label, len(failures)))
+    return 1 if failures else 0
+

@@ -58,15 +58,6 @@ def check(what, ok, detail=''):
     return ok
 
 
-def sanitized():
-    """True if the kvsd binary is built with a sanitizer (slower: wider bounds)."""
-    try:
-        with open(harness.kvsd_binary(), 'rb') as f:
-            data = f.read()
-    except OSError:
-        return False
-    return b'__asan_init' in data or b'__tsan_init' in data
-
 
 def timed(client, data, nreplies, deadline):
     """Sends data, reads nreplies replies; returns (seconds, last reply) or
@@ -118,7 +109,7 @@ def multi_sets(prefix, n):
 
 def large_multikey_no_spin():
     n = 20000
-    deadline = 60.0 if sanitized() else 20.0
+    deadline = 60.0 if harness.sanitized() else 20.0
     with harness.kvsd_server(['--threads', '2']) as k:
         for conn in range(2):  # successive connections: one is not on worker 0
             with k.client() as c:
@@ -216,7 +207,7 @@ def multikey_read_isolation(seconds=3.0):
 
 def multikey_linear_time():
     n = 100000
-    scale = 5 if sanitized() else 1
+    scale = 5 if harness.sanitized() else 1
     bound, bound_multi = 2.0 * scale, 3.0 * scale
     keys = ['lt:%d' % i for i in range(n)]
     vals = ['v%d' % i for i in range(n)]
@@ -273,7 +264,7 @@ def exec_side_effects_once():
     # redis-benchmark keeps overwriting every key the transactions read
     # (its __rand_int__ with -r 50 names hot:000000000000 .. hot:000000000049)
     hot = ['hot:%012d' % i for i in range(50)]
-    deadline = 60.0 if sanitized() else 20.0
+    deadline = 60.0 if harness.sanitized() else 20.0
     with harness.kvsd_server(['--threads', '2']) as k:
         bench = subprocess.Popen(
             ['redis-benchmark', '-h', '127.0.0.1', '-p', str(k.port), '-c', '4', '-P', '16',

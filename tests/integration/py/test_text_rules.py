@@ -335,17 +335,7 @@ TESTS = {
 
 
 def main():
-    if len(sys.argv) != 2 or sys.argv[1] not in TESTS:
-        sys.stderr.write('usage: %s {%s}\n' % (sys.argv[0], '|'.join(sorted(TESTS))))
-        return 2
-    name = sys.argv[1]
-    try:
-        TESTS[name]()
-    except Fail as e:
-        harness.log('FAIL %s: %s' % (name, e))
-        return 1
-    harness.log('ok %s' % name)
-    return 0
+    return harness.run_one(TESTS, Fail)
 
 
 if __name__ == '__main__':

@@ -401,14 +401,7 @@ TESTS = {
 
 
 def main():
-    names = sys.argv[1:] or list(TESTS)
-    for n in names:
-        try:
-            TESTS[n]()
-        except (OSError, harness.ProtocolError, RuntimeError) as e:
-            check(n, False, 'aborted: %r' % (e,))
-    harness.log('long-command: %d failures' % len(failures))
-    return 1 if failures else 0
+    return harness.run_all(TESTS, failures, check, 'long-command')
 
 
 if __name__ == '__main__':

@@ -40,15 +40,6 @@ def check(what, ok, detail=''):
     return ok
 
 
-def sanitized():
-    """True if the kvsd binary is built with ASan or TSan."""
-    try:
-        with open(harness.kvsd_binary(), 'rb') as f:
-            data = f.read()
-    except OSError:
-        return False
-    return b'__asan_init' in data or b'__tsan_init' in data
-
 
 def rss_kb(pid):
     with open('/proc/%d/status' % pid) as f:
@@ -126,7 +117,7 @@ def t_unread_pipeline():
             peak = max(peak, rss_kb(pid))
             time.sleep(0.05)
         growth_mb = (peak - base) / 1024.0
-        if sanitized():
+        if harness.sanitized():
             # ASan's quarantine and TSan's shadow memory inflate RSS: report only
             harness.log('info unread-pipeline: RSS growth %.1f MB (sanitizer build: '
                         'not checked)' % growth_mb)
@@ -325,14 +316,7 @@ TESTS = {
 
 
 def main():
-    names = sys.argv[1:] or list(TESTS)
-    for n in names:
-        try:
-            TESTS[n]()
-        except (OSError, harness.ProtocolError, RuntimeError) as e:
-            check(n, False, 'aborted: %r' % (e,))
-    harness.log('sched: %d failures' % len(failures))
-    return 1 if failures else 0
+    return harness.run_all(TESTS, failures, check, 'sched')
 
 
 if __name__ == '__main__':
