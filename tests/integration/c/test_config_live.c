@@ -679,6 +679,25 @@ Test(live, defect7_slowlog)
  * off unless said): conn-assign decides which worker runs a new connection, work-stealing
  * whether the other runs it too, run-budget-commands how many commands one run takes.
  */
+/* Load for the scheduler checks: four new connections (all on worker 0 under conn-assign
+ * single) each pipeline 500 PINGs; returns when every reply arrived. */
+static void load_worker0(void)
+{
+	int fds[4];
+
+	for (int k = 0; k < 4; k++) {
+		fds[k] = connect_to(srv.port, 0, 0);
+		send_pipeline(fds[k], "PING\r\n", 500);
+	}
+	for (int k = 0; k < 4; k++) {
+		static char buf[3100];
+		int closed;
+
+		kvsd_raw_recv(fds[k], buf, sizeof(buf), 3000, 5000, &closed);
+		close(fds[k]);
+	}
+}
+
 Test(live, defect7_scheduling)
 {
 	redisContext *ctl, *d, *e;
@@ -744,42 +763,16 @@ Test(live, defect7_scheduling)
 	steals = worker_stat(ctl, 1, "steals");
 	w1 = worker_stat(ctl, 1, "tasks");
 	guest = worker_stat(ctl, 1, "guest_polls");
-	for (int round = 0; round < 3; round++) {
-		int fds[4];
-
-		for (int k = 0; k < 4; k++) {
-			fds[k] = connect_to(srv.port, 0, 0);
-			send_pipeline(fds[k], "PING\r\n", 500);
-		}
-		for (int k = 0; k < 4; k++) {
-			static char buf[3100];
-			int closed;
-
-			kvsd_raw_recv(fds[k], buf, sizeof(buf), 3000, 5000, &closed);
-			close(fds[k]);
-		}
-	}
+	for (int round = 0; round < 3; round++)
+		load_worker0();
 	cr_expect_eq(worker_stat(ctl, 1, "steals"), steals, "work-stealing no: worker 1 stole");
 	/* Without stealing, worker 1 runs worker 0's tasks only by guest-polling its loop when
 	 * worker 0 was inside one task for a while (net/worker.c; slow builds get there) */
 	cr_expect(worker_stat(ctl, 1, "tasks") == w1 || worker_stat(ctl, 1, "guest_polls") > guest,
 		  "work-stealing no: worker 1 ran tasks without stealing or guest-polling");
 	HR_OK(HR_CMD(ctl, "CONFIG SET work-stealing yes"));
-	for (int round = 0; round < 30 && worker_stat(ctl, 1, "steals") == steals; round++) {
-		int fds[4];
-
-		for (int k = 0; k < 4; k++) {
-			fds[k] = connect_to(srv.port, 0, 0);
-			send_pipeline(fds[k], "PING\r\n", 500);
-		}
-		for (int k = 0; k < 4; k++) {
-			static char buf[3100];
-			int closed;
-
-			kvsd_raw_recv(fds[k], buf, sizeof(buf), 3000, 5000, &closed);
-			close(fds[k]);
-		}
-	}
+	for (int round = 0; round < 30 && worker_stat(ctl, 1, "steals") == steals; round++)
+		load_worker0();
 	cr_expect(worker_stat(ctl, 1, "steals") > steals,
 		  "work-stealing yes: worker 1 never stole");
 	redisFree(ctl);
