@@ -18,6 +18,7 @@
 #include <criterion/criterion.h>
 #include <hiredis/hiredis.h>
 
+#include "hr_show.h"
 #include "kvsd_proc.h"
 
 /* hr_cmd: run a command; fails the test when hiredis returns no reply. */
@@ -31,48 +32,6 @@ static inline redisReply *hr_cmd_at(int line, redisContext *c, const char *fmt, 
 	va_end(ap);
 	cr_assert(r != NULL, "line %d: '%s': no reply (err %d: %s)", line, fmt, c->err, c->errstr);
 	return r;
-}
-
-static inline const char *hr_type_name(int type)
-{
-	switch (type) {
-	case REDIS_REPLY_STRING:
-		return "bulk";
-	case REDIS_REPLY_ARRAY:
-		return "array";
-	case REDIS_REPLY_INTEGER:
-		return "integer";
-	case REDIS_REPLY_NIL:
-		return "nil";
-	case REDIS_REPLY_STATUS:
-		return "status";
-	case REDIS_REPLY_ERROR:
-		return "error";
-	default:
-		return "?";
-	}
-}
-
-/* A printable form of a reply for failure messages (first 200 bytes of strings). */
-static inline const char *hr_show(const redisReply *r)
-{
-	static __thread char buf[300];
-
-	switch (r->type) {
-	case REDIS_REPLY_INTEGER:
-		snprintf(buf, sizeof(buf), "(integer) %lld", r->integer);
-		break;
-	case REDIS_REPLY_ARRAY:
-		snprintf(buf, sizeof(buf), "(array of %zu)", r->elements);
-		break;
-	case REDIS_REPLY_NIL:
-		snprintf(buf, sizeof(buf), "(nil)");
-		break;
-	default:
-		snprintf(buf, sizeof(buf), "(%s, %zu bytes) \"%.*s\"", hr_type_name(r->type),
-			 r->len, (int)(r->len > 200 ? 200 : r->len), r->str);
-	}
-	return buf;
 }
 
 static inline void hr_expect_type_at(int line, redisReply *r, int type, const char *what)

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hr_show.h"
 #include "torture.h"
 
 #define TT_MAX_FAILS  64
@@ -442,27 +443,7 @@ int tt_reply_is(const redisReply *r, int type, const char *text)
 
 const char *tt_show(const redisReply *r)
 {
-	static __thread char buf[200];
-
-	if (!r)
-		return "(no reply)";
-	switch (r->type) {
-	case REDIS_REPLY_INTEGER:
-		snprintf(buf, sizeof(buf), "(integer) %lld", r->integer);
-		break;
-	case REDIS_REPLY_ARRAY:
-		snprintf(buf, sizeof(buf), "(array of %zu)", r->elements);
-		break;
-	case REDIS_REPLY_NIL:
-		snprintf(buf, sizeof(buf), "(nil)");
-		break;
-	default:
-		snprintf(buf, sizeof(buf), "%s\"%.*s\"%s",
-			 r->type == REDIS_REPLY_ERROR ? "-"
-						      : (r->type == REDIS_REPLY_STATUS ? "+" : ""),
-			 (int)(r->len > 120 ? 120 : r->len), r->str, r->len > 120 ? "..." : "");
-	}
-	return buf;
+	return r ? hr_show(r) : "(no reply)";
 }
 
 void tt_victim_add(long long id, const char *addr)
