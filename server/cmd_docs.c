@@ -37,6 +37,197 @@ static const struct cmd_doc_arg auth_args[] = {
     {.name = "password", .type = "string"},
 };
 
+/* BITCOUNT */
+static const struct cmd_doc_history bitcount_history[] = {
+    {"7.0.0", "Added the `BYTE|BIT` option."},
+};
+static const struct cmd_doc_arg bitcount_args_1_2[] = {
+    {.name = "byte", .type = "pure-token", .token = "BYTE"},
+    {.name = "bit", .type = "pure-token", .token = "BIT"},
+};
+static const struct cmd_doc_arg bitcount_args_1[] = {
+    {.name = "start", .type = "integer"},
+    {.name = "end", .type = "integer"},
+    {.name = "index_unit",
+     .type = "oneof",
+     .since = "7.0.0",
+     .flags = CMD_DOC_ARG_OPTIONAL,
+     .args = bitcount_args_1_2,
+     .nargs = 2},
+};
+static const struct cmd_doc_arg bitcount_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "index",
+     .type = "block",
+     .flags = CMD_DOC_ARG_OPTIONAL,
+     .args = bitcount_args_1,
+     .nargs = 3},
+};
+static const struct cmd_doc_keyspec bitcount_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* BITFIELD */
+static const struct cmd_doc_arg bitfield_args_1_0[] = {
+    {.name = "encoding", .type = "string"},
+    {.name = "offset", .type = "integer"},
+};
+static const struct cmd_doc_arg bitfield_args_1_1_0[] = {
+    {.name = "wrap", .type = "pure-token", .token = "WRAP"},
+    {.name = "sat", .type = "pure-token", .token = "SAT"},
+    {.name = "fail", .type = "pure-token", .token = "FAIL"},
+};
+static const struct cmd_doc_arg bitfield_args_1_1_1_0[] = {
+    {.name = "encoding", .type = "string"},
+    {.name = "offset", .type = "integer"},
+    {.name = "value", .type = "integer"},
+};
+static const struct cmd_doc_arg bitfield_args_1_1_1_1[] = {
+    {.name = "encoding", .type = "string"},
+    {.name = "offset", .type = "integer"},
+    {.name = "increment", .type = "integer"},
+};
+static const struct cmd_doc_arg bitfield_args_1_1_1[] = {
+    {.name = "encoding_offset_value",
+     .type = "block",
+     .token = "SET",
+     .args = bitfield_args_1_1_1_0,
+     .nargs = 3},
+    {.name = "encoding_offset_increment",
+     .type = "block",
+     .token = "INCRBY",
+     .args = bitfield_args_1_1_1_1,
+     .nargs = 3},
+};
+static const struct cmd_doc_arg bitfield_args_1_1[] = {
+    {.name = "wrap_sat_fail",
+     .type = "oneof",
+     .token = "OVERFLOW",
+     .flags = CMD_DOC_ARG_OPTIONAL,
+     .args = bitfield_args_1_1_0,
+     .nargs = 3},
+    {.name = "write_operation", .type = "oneof", .args = bitfield_args_1_1_1, .nargs = 2},
+};
+static const struct cmd_doc_arg bitfield_args_1[] = {
+    {.name = "encoding_offset",
+     .type = "block",
+     .token = "GET",
+     .args = bitfield_args_1_0,
+     .nargs = 2},
+    {.name = "write", .type = "block", .args = bitfield_args_1_1, .nargs = 2},
+};
+static const struct cmd_doc_arg bitfield_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "operation",
+     .type = "oneof",
+     .flags = CMD_DOC_ARG_OPTIONAL | CMD_DOC_ARG_MULTIPLE,
+     .args = bitfield_args_1,
+     .nargs = 2},
+};
+static const struct cmd_doc_keyspec bitfield_keyspecs[] = {
+    {.notes = "This command allows both access and modification of the key",
+     .flags = "RW access update variable_flags",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* BITFIELD_RO */
+static const struct cmd_doc_arg bitfield_ro_args_1[] = {
+    {.name = "encoding", .type = "string"},
+    {.name = "offset", .type = "integer"},
+};
+static const struct cmd_doc_arg bitfield_ro_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "encoding_offset",
+     .type = "block",
+     .token = "GET",
+     .flags = CMD_DOC_ARG_OPTIONAL | CMD_DOC_ARG_MULTIPLE | CMD_DOC_ARG_MULTIPLE_TOKEN,
+     .args = bitfield_ro_args_1,
+     .nargs = 2},
+};
+static const struct cmd_doc_keyspec bitfield_ro_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* BITOP */
+static const struct cmd_doc_arg bitop_args[] = {
+    {.name = "operation", .type = "string"},
+    {.name = "destkey", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "key",
+     .type = "key",
+     .key_spec_index = 1,
+     .flags = CMD_DOC_ARG_MULTIPLE | CMD_DOC_ARG_KEY_SPEC},
+};
+static const struct cmd_doc_keyspec bitop_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "OW update",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 2,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 3,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {-1, 1, 0}},
+};
+
+/* BITPOS */
+static const struct cmd_doc_history bitpos_history[] = {
+    {"7.0.0", "Added the `BYTE|BIT` option."},
+};
+static const struct cmd_doc_arg bitpos_args_2_1_1[] = {
+    {.name = "byte", .type = "pure-token", .token = "BYTE"},
+    {.name = "bit", .type = "pure-token", .token = "BIT"},
+};
+static const struct cmd_doc_arg bitpos_args_2_1[] = {
+    {.name = "end", .type = "integer"},
+    {.name = "index_unit",
+     .type = "oneof",
+     .since = "7.0.0",
+     .flags = CMD_DOC_ARG_OPTIONAL,
+     .args = bitpos_args_2_1_1,
+     .nargs = 2},
+};
+static const struct cmd_doc_arg bitpos_args_2[] = {
+    {.name = "start", .type = "integer"},
+    {.name = "end_index",
+     .type = "block",
+     .flags = CMD_DOC_ARG_OPTIONAL,
+     .args = bitpos_args_2_1,
+     .nargs = 2},
+};
+static const struct cmd_doc_arg bitpos_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "bit", .type = "integer"},
+    {.name = "index",
+     .type = "block",
+     .flags = CMD_DOC_ARG_OPTIONAL,
+     .args = bitpos_args_2,
+     .nargs = 2},
+};
+static const struct cmd_doc_keyspec bitpos_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
 /* CLIENT */
 
 /* CLIENT CACHING */
@@ -303,7 +494,31 @@ static const struct cmd_doc_arg config_set_args[] = {
      .nargs = 2},
 };
 
+/* COPY */
+static const struct cmd_doc_arg copy_args[] = {
+    {.name = "source", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "destination", .type = "key", .key_spec_index = 1, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "destination-db", .type = "integer", .token = "DB", .flags = CMD_DOC_ARG_OPTIONAL},
+    {.name = "replace", .type = "pure-token", .token = "REPLACE", .flags = CMD_DOC_ARG_OPTIONAL},
+};
+static const struct cmd_doc_keyspec copy_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+    {.notes = NULL,
+     .flags = "OW update",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 2,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
 /* DBSIZE */
+
+/* DEBUG */
 
 /* DECR */
 static const struct cmd_doc_arg decr_args[] = {
@@ -494,6 +709,20 @@ static const struct cmd_doc_keyspec get_keyspecs[] = {
      .fk = {0, 1, 0}},
 };
 
+/* GETBIT */
+static const struct cmd_doc_arg getbit_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "offset", .type = "integer"},
+};
+static const struct cmd_doc_keyspec getbit_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
 /* GETDEL */
 static const struct cmd_doc_arg getdel_args[] = {
     {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
@@ -642,6 +871,60 @@ static const struct cmd_doc_arg keys_args[] = {
     {.name = "pattern", .type = "pattern"},
 };
 
+/* LATENCY */
+
+/* LATENCY DOCTOR */
+
+/* LATENCY GRAPH */
+static const struct cmd_doc_arg latency_graph_args[] = {
+    {.name = "event", .type = "string"},
+};
+
+/* LATENCY HELP */
+
+/* LATENCY HISTOGRAM */
+static const struct cmd_doc_arg latency_histogram_args[] = {
+    {.name = "command", .type = "string", .flags = CMD_DOC_ARG_OPTIONAL | CMD_DOC_ARG_MULTIPLE},
+};
+
+/* LATENCY HISTORY */
+static const struct cmd_doc_arg latency_history_args[] = {
+    {.name = "event", .type = "string"},
+};
+
+/* LATENCY LATEST */
+
+/* LATENCY RESET */
+static const struct cmd_doc_arg latency_reset_args[] = {
+    {.name = "event", .type = "string", .flags = CMD_DOC_ARG_OPTIONAL | CMD_DOC_ARG_MULTIPLE},
+};
+
+/* LCS */
+static const struct cmd_doc_arg lcs_args[] = {
+    {.name = "key1", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "key2", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "len", .type = "pure-token", .token = "LEN", .flags = CMD_DOC_ARG_OPTIONAL},
+    {.name = "idx", .type = "pure-token", .token = "IDX", .flags = CMD_DOC_ARG_OPTIONAL},
+    {.name = "len", .type = "integer", .token = "MINMATCHLEN", .flags = CMD_DOC_ARG_OPTIONAL},
+    {.name = "withmatchlen",
+     .type = "pure-token",
+     .token = "WITHMATCHLEN",
+     .flags = CMD_DOC_ARG_OPTIONAL},
+};
+static const struct cmd_doc_keyspec lcs_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {1, 1, 0}},
+};
+
+/* LOLWUT */
+static const struct cmd_doc_arg lolwut_args[] = {
+    {.name = "version", .type = "integer", .token = "VERSION", .flags = CMD_DOC_ARG_OPTIONAL},
+};
+
 /* MEMORY */
 
 /* MEMORY DOCTOR */
@@ -686,6 +969,20 @@ static const struct cmd_doc_keyspec mget_keyspecs[] = {
 
 /* MONITOR */
 
+/* MOVE */
+static const struct cmd_doc_arg move_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "db", .type = "integer"},
+};
+static const struct cmd_doc_keyspec move_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW access update",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
 /* MSET */
 static const struct cmd_doc_arg mset_args_0[] = {
     {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
@@ -729,6 +1026,62 @@ static const struct cmd_doc_keyspec msetnx_keyspecs[] = {
 };
 
 /* MULTI */
+
+/* OBJECT */
+
+/* OBJECT ENCODING */
+static const struct cmd_doc_arg object_encoding_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+};
+static const struct cmd_doc_keyspec object_encoding_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 2,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* OBJECT FREQ */
+static const struct cmd_doc_arg object_freq_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+};
+static const struct cmd_doc_keyspec object_freq_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 2,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* OBJECT HELP */
+
+/* OBJECT IDLETIME */
+static const struct cmd_doc_arg object_idletime_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+};
+static const struct cmd_doc_keyspec object_idletime_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 2,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* OBJECT REFCOUNT */
+static const struct cmd_doc_arg object_refcount_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+};
+static const struct cmd_doc_keyspec object_refcount_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 2,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
 
 /* PERSIST */
 static const struct cmd_doc_arg persist_args[] = {
@@ -813,6 +1166,76 @@ static const struct cmd_doc_keyspec pexpiretime_keyspecs[] = {
      .fk_type = CMD_DOC_FK_RANGE,
      .fk = {0, 1, 0}},
 };
+
+/* PFADD */
+static const struct cmd_doc_arg pfadd_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "element", .type = "string", .flags = CMD_DOC_ARG_OPTIONAL | CMD_DOC_ARG_MULTIPLE},
+};
+static const struct cmd_doc_keyspec pfadd_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW insert",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* PFCOUNT */
+static const struct cmd_doc_arg pfcount_args[] = {
+    {.name = "key",
+     .type = "key",
+     .key_spec_index = 0,
+     .flags = CMD_DOC_ARG_MULTIPLE | CMD_DOC_ARG_KEY_SPEC},
+};
+static const struct cmd_doc_keyspec pfcount_keyspecs[] = {
+    {.notes = "RW because it may change the internal representation of the key, and propagate to "
+	      "replicas",
+     .flags = "RW access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {-1, 1, 0}},
+};
+
+/* PFDEBUG */
+static const struct cmd_doc_arg pfdebug_args[] = {
+    {.name = "subcommand", .type = "string"},
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+};
+static const struct cmd_doc_keyspec pfdebug_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 2,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* PFMERGE */
+static const struct cmd_doc_arg pfmerge_args[] = {
+    {.name = "destkey", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "sourcekey",
+     .type = "key",
+     .key_spec_index = 1,
+     .flags = CMD_DOC_ARG_MULTIPLE | CMD_DOC_ARG_KEY_SPEC},
+};
+static const struct cmd_doc_keyspec pfmerge_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW access insert",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 2,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {-1, 1, 0}},
+};
+
+/* PFSELFTEST */
 
 /* PING */
 static const struct cmd_doc_arg ping_args[] = {
@@ -900,6 +1323,8 @@ static const struct cmd_doc_keyspec renamenx_keyspecs[] = {
 
 /* RESET */
 
+/* ROLE */
+
 /* SCAN */
 static const struct cmd_doc_history scan_history[] = {
     {"6.0.0", "Added the `TYPE` subcommand."},
@@ -961,6 +1386,21 @@ static const struct cmd_doc_arg set_args[] = {
 static const struct cmd_doc_keyspec set_keyspecs[] = {
     {.notes = "RW and ACCESS due to the optional `GET` argument",
      .flags = "RW access update variable_flags",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* SETBIT */
+static const struct cmd_doc_arg setbit_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "offset", .type = "integer"},
+    {.name = "value", .type = "integer"},
+};
+static const struct cmd_doc_keyspec setbit_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW access update",
      .bs_type = CMD_DOC_BS_INDEX,
      .bs_index = 1,
      .fk_type = CMD_DOC_FK_RANGE,
@@ -1071,6 +1511,27 @@ static const struct cmd_doc_keyspec strlen_keyspecs[] = {
      .fk = {0, 1, 0}},
 };
 
+/* SUBSTR */
+static const struct cmd_doc_arg substr_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "start", .type = "integer"},
+    {.name = "end", .type = "integer"},
+};
+static const struct cmd_doc_keyspec substr_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* SWAPDB */
+static const struct cmd_doc_arg swapdb_args[] = {
+    {.name = "index1", .type = "integer"},
+    {.name = "index2", .type = "integer"},
+};
+
 /* TIME */
 
 /* TOUCH */
@@ -1136,6 +1597,12 @@ static const struct cmd_doc_keyspec unlink_keyspecs[] = {
 
 /* UNWATCH */
 
+/* WAIT */
+static const struct cmd_doc_arg wait_args[] = {
+    {.name = "numreplicas", .type = "integer"},
+    {.name = "timeout", .type = "integer"},
+};
+
 /* WATCH */
 static const struct cmd_doc_arg watch_args[] = {
     {.name = "key",
@@ -1188,6 +1655,91 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@fast @connection",
      .tips = ""},
+    {.name = "bitcount",
+     .summary = "Count set bits in a string",
+     .since = "2.6.0",
+     .group = "bitmap",
+     .complexity = "O(N)",
+     .history = bitcount_history,
+     .nhistory = 1,
+     .args = bitcount_args,
+     .nargs = 2,
+     .arity = -2,
+     .flags = "readonly",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@read @bitmap @slow",
+     .tips = "",
+     .keyspecs = bitcount_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "bitfield",
+     .summary = "Perform arbitrary bitfield integer operations on strings",
+     .since = "3.2.0",
+     .group = "bitmap",
+     .complexity = "O(1) for each subcommand specified",
+     .args = bitfield_args,
+     .nargs = 2,
+     .arity = -2,
+     .flags = "write denyoom",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@write @bitmap @slow",
+     .tips = "",
+     .keyspecs = bitfield_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "bitfield_ro",
+     .summary =
+	 "Perform arbitrary bitfield integer operations on strings. Read-only variant of BITFIELD",
+     .since = "6.0.0",
+     .group = "bitmap",
+     .complexity = "O(1) for each subcommand specified",
+     .args = bitfield_ro_args,
+     .nargs = 2,
+     .arity = -2,
+     .flags = "readonly fast",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@read @bitmap @fast",
+     .tips = "",
+     .keyspecs = bitfield_ro_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "bitop",
+     .summary = "Perform bitwise operations between strings",
+     .since = "2.6.0",
+     .group = "bitmap",
+     .complexity = "O(N)",
+     .args = bitop_args,
+     .nargs = 3,
+     .arity = -4,
+     .flags = "write denyoom",
+     .first_key = 2,
+     .last_key = -1,
+     .key_step = 1,
+     .acl = "@write @bitmap @slow",
+     .tips = "",
+     .keyspecs = bitop_keyspecs,
+     .nkeyspecs = 2},
+    {.name = "bitpos",
+     .summary = "Find first bit set or clear in a string",
+     .since = "2.8.7",
+     .group = "bitmap",
+     .complexity = "O(N)",
+     .history = bitpos_history,
+     .nhistory = 1,
+     .args = bitpos_args,
+     .nargs = 3,
+     .arity = -3,
+     .flags = "readonly",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@read @bitmap @slow",
+     .tips = "",
+     .keyspecs = bitpos_keyspecs,
+     .nkeyspecs = 1},
     {.name = "client",
      .summary = "A container for client connection commands",
      .since = "2.4.0",
@@ -1601,6 +2153,23 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@admin @slow @dangerous",
      .tips = "request_policy:all_nodes response_policy:all_succeeded"},
+    {.name = "copy",
+     .summary = "Copy a key",
+     .since = "6.2.0",
+     .group = "generic",
+     .complexity = "O(N) worst case for collections, where N is the number of nested items. O(1) "
+		   "for string values.",
+     .args = copy_args,
+     .nargs = 4,
+     .arity = -3,
+     .flags = "write denyoom",
+     .first_key = 1,
+     .last_key = 2,
+     .key_step = 1,
+     .acl = "@keyspace @write @slow",
+     .tips = "",
+     .keyspecs = copy_keyspecs,
+     .nkeyspecs = 2},
     {.name = "dbsize",
      .summary = "Return the number of keys in the selected database",
      .since = "1.0.0",
@@ -1613,6 +2182,19 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@keyspace @read @fast",
      .tips = "request_policy:all_shards response_policy:agg_sum"},
+    {.name = "debug",
+     .summary = "A container for debugging commands",
+     .since = "1.0.0",
+     .group = "server",
+     .complexity = "Depends on subcommand.",
+     .doc_flags = "syscmd",
+     .arity = -2,
+     .flags = "admin noscript loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = ""},
     {.name = "decr",
      .summary = "Decrement the integer value of a key by one",
      .since = "1.0.0",
@@ -1820,6 +2402,22 @@ const struct cmd_doc cmd_docs_table[] = {
      .tips = "",
      .keyspecs = get_keyspecs,
      .nkeyspecs = 1},
+    {.name = "getbit",
+     .summary = "Returns the bit value at offset in the string value stored at key",
+     .since = "2.2.0",
+     .group = "bitmap",
+     .complexity = "O(1)",
+     .args = getbit_args,
+     .nargs = 2,
+     .arity = 3,
+     .flags = "readonly fast",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@read @bitmap @fast",
+     .tips = "",
+     .keyspecs = getbit_keyspecs,
+     .nkeyspecs = 1},
     {.name = "getdel",
      .summary = "Get the value of a key and delete the key",
      .since = "6.2.0",
@@ -1985,6 +2583,140 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@keyspace @read @slow @dangerous",
      .tips = "request_policy:all_shards nondeterministic_output_order"},
+    {.name = "latency",
+     .summary = "A container for latency diagnostics commands",
+     .since = "2.8.13",
+     .group = "server",
+     .complexity = "Depends on subcommand.",
+     .arity = -2,
+     .flags = "",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow",
+     .tips = ""},
+    {.name = "latency|doctor",
+     .summary = "Return a human readable latency analysis report.",
+     .since = "2.8.13",
+     .group = "server",
+     .complexity = "O(1)",
+     .arity = 2,
+     .flags = "admin noscript loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = "nondeterministic_output request_policy:all_nodes response_policy:special"},
+    {.name = "latency|graph",
+     .summary = "Return a latency graph for the event.",
+     .since = "2.8.13",
+     .group = "server",
+     .complexity = "O(1)",
+     .args = latency_graph_args,
+     .nargs = 1,
+     .arity = 3,
+     .flags = "admin noscript loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = "nondeterministic_output request_policy:all_nodes response_policy:special"},
+    {.name = "latency|help",
+     .summary = "Show helpful text about the different subcommands.",
+     .since = "2.8.13",
+     .group = "server",
+     .complexity = "O(1)",
+     .arity = 2,
+     .flags = "loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow",
+     .tips = ""},
+    {.name = "latency|histogram",
+     .summary = "Return the cumulative distribution of latencies of a subset of commands or all.",
+     .since = "7.0.0",
+     .group = "server",
+     .complexity =
+	 "O(N) where N is the number of commands with latency information being retrieved.",
+     .args = latency_histogram_args,
+     .nargs = 1,
+     .arity = -2,
+     .flags = "admin noscript loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = "nondeterministic_output request_policy:all_nodes response_policy:special"},
+    {.name = "latency|history",
+     .summary = "Return timestamp-latency samples for the event.",
+     .since = "2.8.13",
+     .group = "server",
+     .complexity = "O(1)",
+     .args = latency_history_args,
+     .nargs = 1,
+     .arity = 3,
+     .flags = "admin noscript loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = "nondeterministic_output request_policy:all_nodes response_policy:special"},
+    {.name = "latency|latest",
+     .summary = "Return the latest latency samples for all events.",
+     .since = "2.8.13",
+     .group = "server",
+     .complexity = "O(1)",
+     .arity = 2,
+     .flags = "admin noscript loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = "nondeterministic_output request_policy:all_nodes response_policy:special"},
+    {.name = "latency|reset",
+     .summary = "Reset latency data for one or more events.",
+     .since = "2.8.13",
+     .group = "server",
+     .complexity = "O(1)",
+     .args = latency_reset_args,
+     .nargs = 1,
+     .arity = -2,
+     .flags = "admin noscript loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = "request_policy:all_nodes response_policy:all_succeeded"},
+    {.name = "lcs",
+     .summary = "Find longest common substring",
+     .since = "7.0.0",
+     .group = "string",
+     .complexity = "O(N*M) where N and M are the lengths of s1 and s2, respectively",
+     .args = lcs_args,
+     .nargs = 6,
+     .arity = -3,
+     .flags = "readonly",
+     .first_key = 1,
+     .last_key = 2,
+     .key_step = 1,
+     .acl = "@read @string @slow",
+     .tips = "",
+     .keyspecs = lcs_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "lolwut",
+     .summary = "Display some computer art and the Redis version",
+     .since = "5.0.0",
+     .group = "server",
+     .args = lolwut_args,
+     .nargs = 1,
+     .arity = -1,
+     .flags = "readonly fast",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@read @fast",
+     .tips = ""},
     {.name = "memory",
      .summary = "A container for memory diagnostics commands",
      .since = "4.0.0",
@@ -2100,6 +2832,22 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@admin @slow @dangerous",
      .tips = ""},
+    {.name = "move",
+     .summary = "Move a key to another database",
+     .since = "1.0.0",
+     .group = "generic",
+     .complexity = "O(1)",
+     .args = move_args,
+     .nargs = 2,
+     .arity = 3,
+     .flags = "write fast",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@keyspace @write @fast",
+     .tips = "",
+     .keyspecs = move_keyspecs,
+     .nkeyspecs = 1},
     {.name = "mset",
      .summary = "Set multiple keys to multiple values",
      .since = "1.0.1",
@@ -2144,6 +2892,94 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@fast @transaction",
      .tips = ""},
+    {.name = "object",
+     .summary = "A container for object introspection commands",
+     .since = "2.2.3",
+     .group = "generic",
+     .complexity = "Depends on subcommand.",
+     .arity = -2,
+     .flags = "",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow",
+     .tips = ""},
+    {.name = "object|encoding",
+     .summary = "Inspect the internal encoding of a Redis object",
+     .since = "2.2.3",
+     .group = "generic",
+     .complexity = "O(1)",
+     .args = object_encoding_args,
+     .nargs = 1,
+     .arity = 3,
+     .flags = "readonly",
+     .first_key = 2,
+     .last_key = 2,
+     .key_step = 1,
+     .acl = "@keyspace @read @slow",
+     .tips = "nondeterministic_output",
+     .keyspecs = object_encoding_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "object|freq",
+     .summary = "Get the logarithmic access frequency counter of a Redis object",
+     .since = "4.0.0",
+     .group = "generic",
+     .complexity = "O(1)",
+     .args = object_freq_args,
+     .nargs = 1,
+     .arity = 3,
+     .flags = "readonly",
+     .first_key = 2,
+     .last_key = 2,
+     .key_step = 1,
+     .acl = "@keyspace @read @slow",
+     .tips = "nondeterministic_output",
+     .keyspecs = object_freq_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "object|help",
+     .summary = "Show helpful text about the different subcommands",
+     .since = "6.2.0",
+     .group = "generic",
+     .complexity = "O(1)",
+     .arity = 2,
+     .flags = "loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@keyspace @slow",
+     .tips = ""},
+    {.name = "object|idletime",
+     .summary = "Get the time since a Redis object was last accessed",
+     .since = "2.2.3",
+     .group = "generic",
+     .complexity = "O(1)",
+     .args = object_idletime_args,
+     .nargs = 1,
+     .arity = 3,
+     .flags = "readonly",
+     .first_key = 2,
+     .last_key = 2,
+     .key_step = 1,
+     .acl = "@keyspace @read @slow",
+     .tips = "nondeterministic_output",
+     .keyspecs = object_idletime_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "object|refcount",
+     .summary = "Get the number of references to the value of the key",
+     .since = "2.2.3",
+     .group = "generic",
+     .complexity = "O(1)",
+     .args = object_refcount_args,
+     .nargs = 1,
+     .arity = 3,
+     .flags = "readonly",
+     .first_key = 2,
+     .last_key = 2,
+     .key_step = 1,
+     .acl = "@keyspace @read @slow",
+     .tips = "nondeterministic_output",
+     .keyspecs = object_refcount_keyspecs,
+     .nkeyspecs = 1},
     {.name = "persist",
      .summary = "Remove the expiration from a key",
      .since = "2.2.0",
@@ -2212,6 +3048,87 @@ const struct cmd_doc cmd_docs_table[] = {
      .tips = "",
      .keyspecs = pexpiretime_keyspecs,
      .nkeyspecs = 1},
+    {.name = "pfadd",
+     .summary = "Adds the specified elements to the specified HyperLogLog.",
+     .since = "2.8.9",
+     .group = "hyperloglog",
+     .complexity = "O(1) to add every element.",
+     .args = pfadd_args,
+     .nargs = 2,
+     .arity = -2,
+     .flags = "write denyoom fast",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@write @hyperloglog @fast",
+     .tips = "",
+     .keyspecs = pfadd_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "pfcount",
+     .summary =
+	 "Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s).",
+     .since = "2.8.9",
+     .group = "hyperloglog",
+     .complexity = "O(1) with a very small average constant time when called with a single key. "
+		   "O(N) with N being the number of keys, and much bigger constant times, when "
+		   "called with multiple keys.",
+     .args = pfcount_args,
+     .nargs = 1,
+     .arity = -2,
+     .flags = "readonly",
+     .first_key = 1,
+     .last_key = -1,
+     .key_step = 1,
+     .acl = "@read @hyperloglog @slow",
+     .tips = "",
+     .keyspecs = pfcount_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "pfdebug",
+     .summary = "Internal commands for debugging HyperLogLog values",
+     .since = "2.8.9",
+     .group = "hyperloglog",
+     .complexity = "N/A",
+     .doc_flags = "syscmd",
+     .args = pfdebug_args,
+     .nargs = 2,
+     .arity = 3,
+     .flags = "write denyoom admin",
+     .first_key = 2,
+     .last_key = 2,
+     .key_step = 1,
+     .acl = "@write @hyperloglog @admin @slow @dangerous",
+     .tips = "",
+     .keyspecs = pfdebug_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "pfmerge",
+     .summary = "Merge N different HyperLogLogs into a single one.",
+     .since = "2.8.9",
+     .group = "hyperloglog",
+     .complexity = "O(N) to merge N HyperLogLogs, but with high constant times.",
+     .args = pfmerge_args,
+     .nargs = 2,
+     .arity = -2,
+     .flags = "write denyoom",
+     .first_key = 1,
+     .last_key = -1,
+     .key_step = 1,
+     .acl = "@write @hyperloglog @slow",
+     .tips = "",
+     .keyspecs = pfmerge_keyspecs,
+     .nkeyspecs = 2},
+    {.name = "pfselftest",
+     .summary = "An internal command for testing HyperLogLog values",
+     .since = "2.8.9",
+     .group = "hyperloglog",
+     .complexity = "N/A",
+     .doc_flags = "syscmd",
+     .arity = 1,
+     .flags = "admin",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@hyperloglog @admin @slow @dangerous",
+     .tips = ""},
     {.name = "ping",
      .summary = "Ping the server",
      .since = "1.0.0",
@@ -2330,6 +3247,18 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@fast @connection",
      .tips = ""},
+    {.name = "role",
+     .summary = "Return the role of the instance in the context of replication",
+     .since = "2.8.12",
+     .group = "server",
+     .complexity = "O(1)",
+     .arity = 1,
+     .flags = "noscript loading stale fast",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @fast @dangerous",
+     .tips = ""},
     {.name = "scan",
      .summary = "Incrementally iterate the keys space",
      .since = "2.8.0",
@@ -2379,6 +3308,22 @@ const struct cmd_doc cmd_docs_table[] = {
      .acl = "@write @string @slow",
      .tips = "",
      .keyspecs = set_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "setbit",
+     .summary = "Sets or clears the bit at offset in the string value stored at key",
+     .since = "2.2.0",
+     .group = "bitmap",
+     .complexity = "O(1)",
+     .args = setbit_args,
+     .nargs = 3,
+     .arity = 4,
+     .flags = "write denyoom",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@write @bitmap @slow",
+     .tips = "",
+     .keyspecs = setbit_keyspecs,
      .nkeyspecs = 1},
     {.name = "setex",
      .summary = "Set the value and expiration of a key",
@@ -2527,6 +3472,43 @@ const struct cmd_doc cmd_docs_table[] = {
      .tips = "",
      .keyspecs = strlen_keyspecs,
      .nkeyspecs = 1},
+    {.name = "substr",
+     .summary = "Get a substring of the string stored at a key",
+     .since = "1.0.0",
+     .group = "string",
+     .complexity =
+	 "O(N) where N is the length of the returned string. The complexity is ultimately "
+	 "determined by the returned length, but because creating a substring from an existing "
+	 "string is very cheap, it can be considered O(1) for small strings.",
+     .doc_flags = "deprecated",
+     .deprecated_since = "2.0.0",
+     .replaced_by = "`GETRANGE`",
+     .args = substr_args,
+     .nargs = 3,
+     .arity = 4,
+     .flags = "readonly",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@read @string @slow",
+     .tips = "",
+     .keyspecs = substr_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "swapdb",
+     .summary = "Swaps two Redis databases",
+     .since = "4.0.0",
+     .group = "server",
+     .complexity =
+	 "O(N) where N is the count of clients watching or blocking on keys from both databases.",
+     .args = swapdb_args,
+     .nargs = 2,
+     .arity = 3,
+     .flags = "write fast",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@keyspace @write @fast @dangerous",
+     .tips = ""},
     {.name = "time",
      .summary = "Return the current server time",
      .since = "2.6.0",
@@ -2621,6 +3603,21 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@fast @transaction",
      .tips = ""},
+    {.name = "wait",
+     .summary = "Wait for the synchronous replication of all the write commands sent in the "
+		"context of the current connection",
+     .since = "3.0.0",
+     .group = "generic",
+     .complexity = "O(1)",
+     .args = wait_args,
+     .nargs = 2,
+     .arity = 3,
+     .flags = "noscript",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow @connection",
+     .tips = "request_policy:all_shards response_policy:agg_min"},
     {.name = "watch",
      .summary = "Watch the given keys to determine execution of the MULTI/EXEC block",
      .since = "2.2.0",
