@@ -1,9 +1,14 @@
 /*
  * buf.c — growable byte buffers for connection I/O.
  *
- * Growth doubles up to 1 MB and then grows by the request plus 1 MB, so a
- * large bulk argument costs O(size) copies overall; pending bytes are
- * compacted to the front before growing when that frees enough room.
+ * A buffer that runs out of room either compacts its pending bytes to the
+ * front, when that moves no more bytes than were consumed, or moves them
+ * into a new allocation twice their size (1.5 times above 1 MB; exactly
+ * the request when one request asks for more). Either way every byte moved
+ * was paid for by a byte consumed or by half a byte appended since the last
+ * move, so appending N bytes in any pieces with any reads between costs
+ * O(N) copying — a client that never reads 256 KB replies used to re-copy
+ * its whole backlog every few replies (the torture client's TSan stalls).
  */
 #include "net/buf.h"
 #include "concurrency/mem.h"
@@ -32,21 +37,38 @@ static void buf_compact(struct buf *b)
 
 void buf_reserve(struct buf *b, size_t n)
 {
-	size_t need, cap;
+	size_t live = b->len - b->rpos, cap;
+	char *d;
 
 	if (b->cap - b->len >= n)
 		return;
-	/* Reclaim consumed space first when it alone makes room. */
-	if (b->rpos > 0 && b->cap - (b->len - b->rpos) >= n) {
+	/* Compact in place only when what moves is no more than what was
+	 * consumed: each consumed byte pays for at most one moved byte, so a
+	 * slow reader of a large backlog costs O(size), not a full memmove of
+	 * the backlog per reply. */
+	if (b->rpos >= live && b->cap - live >= n) {
 		buf_compact(b);
 		return;
 	}
-	buf_compact(b);
-	need = b->len + n;
-	cap = b->cap ? b->cap : 256;
-	while (cap < need)
-		cap = cap < (1u << 20) ? cap * 2 : need + (1u << 20);
-	b->data = mem_realloc(b->data, cap);
+	/* A new size in proportion to what stays pending, so that the next
+	 * copy comes only after at least half as many bytes again were
+	 * appended; one large request gets exactly what it asks for. */
+	cap = live < (1u << 20) ? 2 * live : live + live / 2;
+	if (cap < live + n)
+		cap = live + n;
+	if (cap < 256)
+		cap = 256;
+	if (b->rpos == 0) {
+		b->data = mem_realloc(b->data, cap); /* may grow in place */
+	} else {
+		/* one copy of the pending bytes, not a memmove then a realloc */
+		d = mem_alloc(cap);
+		memcpy(d, b->data + b->rpos, live);
+		mem_free(b->data);
+		b->data = d;
+		b->len = live;
+		b->rpos = 0;
+	}
 	b->cap = mem_usable(b->data);
 }
 

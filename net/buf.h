@@ -3,8 +3,10 @@
  * query (input) and reply (output) bytes.
  *
  * Bytes [rpos, len) are pending; [len, cap) is free space; buf_reserve()
- * moves pending bytes to the front when that makes room. Memory comes from mem_alloc so client
- * buffers count in used_memory.
+ * moves pending bytes to the front when that makes room and moves no more
+ * than were consumed, else grows geometrically: appending N bytes in any
+ * pieces, with any reads between, costs O(N) copying (buf.c). Memory comes
+ * from mem_alloc so client buffers count in used_memory.
  *
  * Threads: a buffer belongs to one connection, touched only by the thread
  * running that connection. Errors: allocation failure panics (mem_alloc).

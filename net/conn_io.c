@@ -6,7 +6,10 @@
  * One run executes the complete commands already in the query buffer, then
  * reads (until EAGAIN) and executes more, and writes the replies with as few
  * system calls as possible. It stops early, leaving the task re-queued, when
- * it has run run-budget-commands commands or read RUN_BYTE_BUDGET bytes
+ * it has run run-budget-commands commands, read RUN_BYTE_BUDGET bytes or
+ * made RUN_BYTE_BUDGET bytes of replies (a pipeline of large GETs from a
+ * client that does not read, with the pause limit off, would otherwise
+ * copy 64 large values per turn while the worker's other clients wait)
  * (edge-triggered events do not fire again for bytes already waiting, so
  * the run itself must come back). Backpressure, checked after every command:
  *  - client-output-pause-limit: with more reply bytes pending than this, the
@@ -407,8 +410,10 @@ static void count_errors(struct conn *c, struct worker *w)
 	}
 }
 
-/* Parses and runs complete commands in the query buffer, at most *budget. */
-static enum proc_stop conn_process(struct conn *c, struct worker *w, long *budget)
+/* Parses and runs complete commands in the query buffer, at most *budget
+ * commands and until their replies add up to *out_budget bytes. */
+static enum proc_stop conn_process(struct conn *c, struct worker *w, long *budget,
+				   size_t *out_budget)
 {
 	uint64_t ncmd = 0;
 	enum proc_stop why = PROC_NEED_INPUT;
@@ -433,7 +438,7 @@ static enum proc_stop conn_process(struct conn *c, struct worker *w, long *budge
 			why = PROC_CLOSE;
 			break;
 		}
-		if (*budget <= 0) {
+		if (*budget <= 0 || *out_budget == 0) {
 			why = PROC_BUDGET;
 			break;
 		}
@@ -483,7 +488,14 @@ static enum proc_stop conn_process(struct conn *c, struct worker *w, long *budge
 				why = PROC_PAUSED;
 				break;
 			}
-			net_g.opts.dispatch(c, c->req.argc, c->argv, c->argl);
+			{
+				size_t out0 = buf_pending(&c->out), made;
+
+				net_g.opts.dispatch(c, c->req.argc, c->argv, c->argl);
+				made = buf_pending(&c->out);
+				made = made > out0 ? made - out0 : 0;
+				*out_budget = made >= *out_budget ? 0 : *out_budget - made;
+			}
 			count_errors(c, w);
 			if (c->nbig)
 				big_release(c);
@@ -534,7 +546,7 @@ static int conn_run_once(struct conn *c, struct worker *w)
 {
 	long budget = atomic_load_explicit(&net_g.limits.run_budget, memory_order_relaxed);
 	int draining = atomic_load_explicit(&net_g.limits.draining, memory_order_relaxed);
-	size_t bytes = RUN_BYTE_BUDGET;
+	size_t bytes = RUN_BYTE_BUDGET, out_bytes = RUN_BYTE_BUDGET;
 	int more = 0;
 
 	if (budget <= 0)
@@ -546,7 +558,7 @@ static int conn_run_once(struct conn *c, struct worker *w)
 	if (c->flags & CONN_F_MONITOR)
 		monitor_take(c);
 	for (;;) {
-		enum proc_stop why = conn_process(c, w, &budget);
+		enum proc_stop why = conn_process(c, w, &budget, &out_bytes);
 
 		if (why == PROC_CLOSE)
 			break;
