@@ -41,7 +41,8 @@
 #define LG_VALUE_SKEW 256 /* values start at one of 256 offsets of a random block */
 #define LG_DRAIN_NS   (2ULL * 1000000000ULL) /* replies still awaited after --duration */
 
-enum lg_type { LG_GET = 0, LG_SET = 1, LG_NTYPES };
+/* LG_SELECT (--dbs) is a slot type only: it has no statistics of its own */
+enum lg_type { LG_GET = 0, LG_SET = 1, LG_NTYPES, LG_SELECT = LG_NTYPES };
 enum lg_workload { LG_WL_RATIO, LG_WL_A, LG_WL_B, LG_WL_C, LG_WL_F, LG_WL_CACHE };
 
 struct lg_config {
@@ -66,6 +67,10 @@ struct lg_config {
 	int cpus[LG_MAX_CPUS], ncpus;
 	const char *cpu_list;
 	uint64_t seed;
+	/* --dbs N: before each primary request, a connection SELECTs a database
+	 * drawn uniformly from 0..N-1 when it is not the one it has selected
+	 * (a SELECT-switching workload); 1 = never (the default) */
+	unsigned dbs;
 	/* derived */
 	unsigned set_permille, rmw_permille; /* share of SETs; share of GET-then-SET */
 	struct sockaddr_storage addr;
@@ -85,6 +90,7 @@ struct lg_stats {
 	struct hist hist[LG_NTYPES]; /* measured window only */
 	uint64_t errors[LG_NTYPES];
 	uint64_t get_hits, get_misses, verify_failures, other_errors;
+	uint64_t selects;	/* --dbs: SELECTs sent in the measured window (not in ops) */
 	uint64_t last_reply_ns; /* latest measured reply */
 	struct lg_errtext texts[LG_ERR_TEXTS];
 	unsigned ntexts;

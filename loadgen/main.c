@@ -44,6 +44,7 @@ enum {
 	OPT_VERIFY,
 	OPT_CPU,
 	OPT_SEED,
+	OPT_DBS,
 	OPT_HELP,
 };
 
@@ -77,6 +78,9 @@ static void usage(FILE *f)
 		"  --verify             check GET values against what this run wrote\n"
 		"  --cpu LIST           pin worker threads to these CPUs (e.g. 1 or 2-3,5)\n"
 		"  --seed N             random seed (default 1)\n"
+		"  --dbs N              SELECT a random database 0..N-1 before each request\n"
+		"                       when it differs from the connection's (SELECTs are\n"
+		"                       not counted as requests; --prefill fills database 0)\n"
 		"  --help\n");
 }
 
@@ -157,6 +161,7 @@ static void parse_args(struct lg_config *c, int argc, char **argv)
 	    {"verify", no_argument, NULL, OPT_VERIFY},
 	    {"cpu", required_argument, NULL, OPT_CPU},
 	    {"seed", required_argument, NULL, OPT_SEED},
+	    {"dbs", required_argument, NULL, OPT_DBS},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {NULL, 0, NULL, 0},
 	};
@@ -266,6 +271,11 @@ static void parse_args(struct lg_config *c, int argc, char **argv)
 		case OPT_SEED:
 			c->seed = parse_u64(optarg, "--seed", 0);
 			break;
+		case OPT_DBS:
+			c->dbs = (unsigned)parse_u64(optarg, "--dbs", 1);
+			if (c->dbs > 1000000)
+				die("bad value for %s", "--dbs");
+			break;
 		case OPT_HELP:
 			usage(stdout);
 			exit(0);
@@ -276,6 +286,8 @@ static void parse_args(struct lg_config *c, int argc, char **argv)
 	}
 	if (optind < argc)
 		die("unexpected argument %s", argv[optind]);
+	if (c->dbs > 1 && c->rate > 0)
+		die("%s", "--dbs works in the closed loop only (no --rate)");
 	if (c->requests && c->duration > 0)
 		die("%s", "--requests and --duration exclude each other");
 	if (!c->requests && !(c->duration > 0))
@@ -395,6 +407,7 @@ int main(int argc, char **argv)
 	    .dmin = 64,
 	    .dmax = 64,
 	    .seed = 1,
+	    .dbs = 1,
 	};
 	struct lg_config *c = &cfg;
 	struct lg_timeline *tl;

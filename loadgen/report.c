@@ -21,7 +21,7 @@ const char *const lg_type_names[LG_NTYPES] = {"GET", "SET"};
 struct lg_total {
 	struct hist all, type[LG_NTYPES];
 	uint64_t errors, type_errors[LG_NTYPES];
-	uint64_t hits, misses, verify_failures, other;
+	uint64_t hits, misses, verify_failures, other, selects;
 	struct lg_errtext texts[LG_ERR_TEXTS * 4];
 	unsigned ntexts;
 	uint64_t last_reply_ns;
@@ -103,7 +103,7 @@ static void json_config(FILE *f, const struct lg_config *c)
 	fprintf(f, ", \"progress\": %s, \"verify\": %s, \"cpu\": ", c->progress ? "true" : "false",
 		c->verify ? "true" : "false");
 	json_str(f, c->cpu_list);
-	fprintf(f, ", \"seed\": %llu}", (unsigned long long)c->seed);
+	fprintf(f, ", \"seed\": %llu, \"dbs\": %u}", (unsigned long long)c->seed, c->dbs);
 }
 
 static int write_json(const struct lg_config *c, const struct lg_total *t, double secs,
@@ -118,8 +118,9 @@ static int write_json(const struct lg_config *c, const struct lg_total *t, doubl
 	json_lat(f, &t->all, t->errors, secs);
 	fprintf(f, ",\n  \"duration_s\": %.6f, \"get_hits\": %llu, \"get_misses\": %llu, ", secs,
 		(unsigned long long)t->hits, (unsigned long long)t->misses);
-	fprintf(f, "\"verify_failures\": %llu, \"loadgen_cpu\": %.3f,\n  \"per_type\": {",
-		(unsigned long long)t->verify_failures, cpu_share);
+	fprintf(f, "\"verify_failures\": %llu, \"loadgen_cpu\": %.3f, \"selects\": %llu,",
+		(unsigned long long)t->verify_failures, cpu_share, (unsigned long long)t->selects);
+	fprintf(f, "\n  \"per_type\": {");
 	for (int i = 0, n = 0; i < LG_NTYPES; i++) {
 		if (!t->type[i].total && !t->type_errors[i])
 			continue;
@@ -182,6 +183,7 @@ int lg_report(const struct lg_config *c, struct lg_worker *w, int nworkers,
 		t->errors += s->other_errors;
 		t->hits += s->get_hits;
 		t->misses += s->get_misses;
+		t->selects += s->selects;
 		t->verify_failures += s->verify_failures;
 		for (unsigned i = 0; i < s->ntexts; i++)
 			add_text(t, &s->texts[i]);
@@ -198,6 +200,9 @@ int lg_report(const struct lg_config *c, struct lg_worker *w, int nworkers,
 	printf("\nworkload %s", c->workload_name);
 	if (c->workload == LG_WL_RATIO)
 		printf(" SET:GET %u:%u", c->set_ratio, c->get_ratio);
+	if (c->dbs > 1)
+		printf("  databases %u (%llu SELECTs, not counted)", c->dbs,
+		       (unsigned long long)t->selects);
 	printf("  keys %llu %s", (unsigned long long)c->keys, dist_name(c));
 	if (c->dist == DIST_ZIPF)
 		printf(":%g", c->theta);

@@ -45,6 +45,7 @@
 #define SLOT_RMW      4u  /* workload f: SET the key once the GET returns */
 #define SLOT_CACHE    8u  /* workload cache: SET the key if the GET misses */
 #define SLOT_PRIMARY  16u /* counts against --requests */
+#define SLOT_SELECT   32u /* --dbs: a SELECT of database .key; not an operation */
 
 #define IDLE_WAIT_NS 10000000ULL /* poll at least every 10 ms (timeline, end) */
 #define MAX_EVENTS   64
@@ -72,6 +73,8 @@ struct lg_conn {
 	struct dist_seq seq;
 	uint64_t quota;		      /* primary requests still to send in the measured window */
 	uint64_t pre_quota, pre_next; /* prefill: keys still to write, next key */
+	unsigned db;		      /* --dbs: the database the server has for it */
+	bool selected;		      /* --dbs: a SELECT went out for the next operation */
 };
 
 struct lg_phase {
@@ -163,7 +166,24 @@ static void encode(const struct lg_config *c, struct lg_conn *cn, int type, uint
 		cn->out_off = 0;
 	}
 	p = cn->out + cn->out_len;
-	if (type == LG_GET) {
+	if (type == LG_SELECT) {
+		static const char sel_hdr[] = "*2\r\n$6\r\nSELECT\r\n$";
+
+		memcpy(p, sel_hdr, sizeof(sel_hdr) - 1);
+		p += sizeof(sel_hdr) - 1;
+		{
+			char d[24];
+			size_t n = put_uint(d, key);
+
+			p += put_uint(p, n);
+			*p++ = '\r';
+			*p++ = '\n';
+			memcpy(p, d, n);
+			p += n;
+		}
+		*p++ = '\r';
+		*p++ = '\n';
+	} else if (type == LG_GET) {
 		memcpy(p, get_hdr, sizeof(get_hdr) - 1);
 		p += sizeof(get_hdr) - 1;
 		lg_key_format(p, key);
@@ -305,6 +325,25 @@ static void conn_fill(struct lg_worker *w, int ep, struct lg_conn *cn, const str
 			} else {
 				t = now;
 			}
+			if (c->dbs > 1 && cn->selected) {
+				cn->selected = false; /* this operation goes to cn->db */
+			} else if (c->dbs > 1) {
+				unsigned db = (unsigned)dist_rng_below(rng, c->dbs);
+
+				if (db != cn->db) {
+					/* its own slot, ahead of the operation
+					 * (closed loop only: main.c refuses --rate) */
+					s = (struct lg_slot){.t_ns = now,
+							     .key = db,
+							     .type = LG_SELECT,
+							     .flags = SLOT_SELECT};
+					if (t >= ph->t_measure)
+						w->stats.selects++;
+					cn->db = db;
+					cn->selected = true;
+					goto queue;
+				}
+			}
 			choose(w, rng, cn, &type, &s.key, &flags);
 			s.t_ns = t;
 			s.type = (uint8_t)type;
@@ -317,6 +356,7 @@ static void conn_fill(struct lg_worker *w, int ep, struct lg_conn *cn, const str
 				flags |= SLOT_VERIFY;
 			s.flags = (uint8_t)flags;
 		}
+	queue:
 		encode(c, cn, s.type, s.key);
 		cn->slots[(cn->head + cn->count) % P] = s;
 		cn->count++;
@@ -338,6 +378,14 @@ static void on_reply(struct lg_worker *w, struct lg_conn *cn, const struct lg_ph
 
 	cn->head = (cn->head + 1) % P;
 	cn->count--;
+	if (s->flags & SLOT_SELECT) {
+		/* not an operation: no latency, no count; an error still shows */
+		if (v->type == RESP_T_ERROR || v->type == RESP_T_BLOBERR) {
+			w->stats.other_errors++;
+			lg_stats_error(&w->stats, base + v->str_off, v->str_len);
+		}
+		return;
+	}
 	if (v->type == RESP_T_ERROR || v->type == RESP_T_BLOBERR) {
 		err = true;
 		lg_stats_error(&w->stats, base + v->str_off, v->str_len);
