@@ -34,7 +34,7 @@ static uint64_t popcount_words(const unsigned char *p, size_t n)
 /* The same loop compiled for the POPCNT instruction, used when the CPU has
  * it (every x86-64 since 2008; the baseline target does not assume it). */
 __attribute__((target("popcnt"))) static uint64_t popcount_words_hw(const unsigned char *p,
-								   size_t n)
+								    size_t n)
 {
 	uint64_t c = 0, w;
 	size_t i = 0;
@@ -199,8 +199,7 @@ int bits_overflow_unsigned(uint64_t value, int64_t incr, int bits, enum bits_ove
 
 /* ---- arguments */
 
-int bits_parse_offset(const char *s, size_t len, int hash_bits, long long max_bytes,
-		      uint64_t *out)
+int bits_parse_offset(const char *s, size_t len, int hash_bits, long long max_bytes, uint64_t *out)
 {
 	int hash = hash_bits > 0 && len > 0 && s[0] == '#';
 	long long v;

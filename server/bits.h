@@ -59,8 +59,7 @@ int bits_overflow_unsigned(uint64_t value, int64_t incr, int bits, enum bits_ove
  * (proto-max-bulk-len). 1 and *out on success; 0 on
  * "ERR bit offset is not an integer or out of range".
  */
-int bits_parse_offset(const char *s, size_t len, int hash_bits, long long max_bytes,
-		      uint64_t *out);
+int bits_parse_offset(const char *s, size_t len, int hash_bits, long long max_bytes, uint64_t *out);
 
 /* BITFIELD's operations. */
 enum bits_opcode { BITS_GET, BITS_SET, BITS_INCRBY };

@@ -279,7 +279,8 @@ static void cmd_bitpos(struct cmd_req *r)
 		t = bit ? (unsigned char)(p[g.start] & ~g.first_neg)
 			: (unsigned char)(p[g.start] | g.first_neg);
 		if (g.last_neg && bytes == 1)
-			t = bit ? (unsigned char)(t & ~g.last_neg) : (unsigned char)(t | g.last_neg);
+			t = bit ? (unsigned char)(t & ~g.last_neg)
+				: (unsigned char)(t | g.last_neg);
 		pos = bits_pos(&t, 1, (int)bit);
 		if (bytes == 1 || (pos != -1 && pos != 8))
 			goto result;
@@ -579,7 +580,8 @@ static void lcs_body(struct cmd_req *r)
 		}
 	}
 	if (getidx && getlen) {
-		reply_error(r->c, "ERR If you want both the length and indexes, please just use IDX.");
+		reply_error(r->c,
+			    "ERR If you want both the length and indexes, please just use IDX.");
 		return;
 	}
 	const unsigned char *a = ea ? (const unsigned char *)kv_entry_val(ea) : NULL;
