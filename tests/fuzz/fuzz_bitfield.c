@@ -50,8 +50,9 @@ static uint64_t stored(uint64_t v, int bits, int sign)
 
 static void run(const struct bits_cmd *cmd)
 {
+	/* the string BITFIELD grows to; GETs may read past it (zeros) */
 	size_t len = cmd->readonly ? 0 : (size_t)(cmd->highest_write_offset >> 3) + 1;
-	unsigned char *p = mem_calloc(len + 9, 1);
+	unsigned char *p = mem_calloc(FUZZ_MAX_BYTES + 9, 1);
 
 	for (size_t i = 0; i < cmd->nops; i++) {
 		const struct bits_op *op = &cmd->ops[i];
@@ -64,6 +65,7 @@ static void run(const struct bits_cmd *cmd)
 			continue;
 		}
 		FUZZ_CHECK(op->offset + op->bits - 1 <= cmd->highest_write_offset);
+		FUZZ_CHECK(((op->offset + op->bits - 1) >> 3) < len);
 		uint64_t before = bits_get_unsigned(p, op->offset, op->bits), nv;
 		int ov;
 		if (op->sign) {
