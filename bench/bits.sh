@@ -11,7 +11,8 @@
 #
 # Usage: bench/bits.sh [--runs N] [--requests N] [--keys K] [--quick]
 #   --runs N      runs per server and command (default 3)
-#   --requests N  requests per SETBIT/GETBIT run (default 2000000; BITCOUNT runs 1/100 of it)
+#   --requests N  requests per GETBIT run (default 1000000); SETBIT runs 1/10 of it, BITCOUNT
+#                 1/100 (a BITCOUNT reads the whole megabyte)
 #   --keys K      bitmaps (default 1)
 #   --quick       1 run of 200000 requests: checks the script, measures nothing
 # Environment: KVSD_BIN (default build/server/kvsd), REDIS_BIN (default redis-server),
@@ -26,14 +27,14 @@ load="${BITS_LOAD:-$root/build/bench/bits-load}"
 cores="${BENCH_CORES:-0,1}"
 srv_core="${cores%%,*}"
 cli_core="${cores##*,}"
-runs=3 requests=2000000 keys=1
+runs=3 requests=1000000 keys=1
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--runs) runs=$2; shift 2 ;;
 	--requests) requests=$2; shift 2 ;;
 	--keys) keys=$2; shift 2 ;;
 	--quick) runs=1 requests=200000; shift ;;
-	-h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bits.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -75,6 +76,7 @@ echo "| command | requests/run | kvsd req/s | redis req/s | kvsd/redis |"
 echo "|---|---:|---:|---:|---:|"
 for cmd in setbit getbit bitcount; do
 	n=$requests
+	[ "$cmd" = setbit ] && n=$((requests / 10))
 	[ "$cmd" = bitcount ] && n=$((requests / 100))
 	ks=() rs=()
 	for ((r = 0; r < runs; r++)); do

@@ -489,6 +489,13 @@ static void bitfield_generic(struct cmd_req *r, int ro)
 		reply_error(r->c, "ERR BITFIELD_RO only supports the GET subcommand");
 		goto out;
 	}
+	/* A field may end up to 8 bytes past proto-max-bulk-len (Redis checks
+	 * only its first bit); with the limit at storage's own maximum that is
+	 * more than an entry holds. */
+	if ((cmd.highest_write_offset >> 3) + 1 > (uint64_t)DB_STRING_MAX) {
+		reply_error(r->c, "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+		goto out;
+	}
 	vals = mem_alloc(cmd.nops * sizeof(*vals));
 	ok = mem_alloc(cmd.nops);
 	for (;;) {

@@ -13,6 +13,11 @@ must come from one state of its sources.
   - bitop_one_state: one client alternates MSET a b to (x, x) and (y, y);
     BITOP XOR of a and b, read concurrently, is always all zeros (never a
     mix of two MSETs).
+  - bitfield_past_storage_max (regression, found in review): with
+    proto-max-bulk-len at storage's maximum (1 GB - 1), a BITFIELD write
+    whose field starts below the limit but ends past it asked storage for an
+    entry larger than it holds (an assertion: the server died); now it is
+    refused with Redis's proto-max-bulk-len error and the server lives on.
 
 Usage: test_bits_concurrent.py [scenario...]
 """
@@ -135,10 +140,24 @@ def t_bitop_one_state():
         c.close()
 
 
+def t_bitfield_past_storage_max():
+    with harness.kvsd_server(['--threads', '2']) as s:
+        c = s.client()
+        c.cmd('CONFIG', 'SET', 'proto-max-bulk-len', str((1 << 30) - 1))
+        r = c.cmd('BITFIELD', 'bf', 'SET', 'i64', '#134217727', '1')
+        check('bitfield past the maximum: refused',
+              r == b'-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n',
+              repr(r))
+        check('bitfield past the maximum: server alive', c.cmd('PING') == b'+PONG\r\n')
+        check('bitfield past the maximum: nothing created', c.cmd('EXISTS', 'bf') == b':0\r\n')
+        c.close()
+
+
 TESTS = {
     'setbit_no_lost_update': t_setbit_no_lost_update,
     'bitfield_incr_no_lost_update': t_bitfield_incr_no_lost_update,
     'bitop_one_state': t_bitop_one_state,
+    'bitfield_past_storage_max': t_bitfield_past_storage_max,
 }
 
 
