@@ -9,11 +9,19 @@
  * Writes follow the db's discipline (storage/db.h): entries are immutable
  * once published, so SETBIT and BITFIELD build a new entry from the current
  * one and publish it with db_put(), retrying if another writer got there
- * first. Each write is linearizable per key; a SETBIT that changes nothing
- * (the bit already has that value, inside the string) publishes nothing.
+ * first. Each write is linearizable per key. A SETBIT that changes nothing
+ * (the bit already has that value, inside the string) publishes nothing:
+ * unlike Redis, which signals the key as modified anyway, it does not abort
+ * a transaction WATCHing the key (the value it watched is still the value).
  * The price is a copy of the value per changing write: O(n) for an n-byte
- * bitmap where Redis's in-place update is O(1) (see docs/BENCHMARKS.md and
- * bench/bits.sh for what that costs on 1 MB bitmaps).
+ * bitmap where Redis's in-place update is O(1) — 85% of SETBIT's time on a
+ * 1 MB bitmap is that memcpy (docs/BENCHMARKS.md, bench/bits.sh). Updating
+ * in place safely needs more than this file can do: readers copy values
+ * with plain loads, unsynchronised, so a buffer may be written only when no
+ * reader can hold it (a reclaim hook handing retired buffers back to the
+ * key's writer, which replays the few bit changes since) or every reader
+ * and writer of a key must follow a per-key seqlock (see the report of
+ * issue 12's bitmap branch).
  *
  * Several keys: BITOP reads its sources and writes its destination in one
  * transaction (multi_atomic, server/multi.h), so the result comes from one
