@@ -39,10 +39,14 @@ def sec_setbit_getbit(d, p):
     d.section = 'setbit/getbit'
     p.c('FLUSHALL')
     for off in ('0', '7', '8', '100', '-1', 'abc', '', '1.5', ' 1', '01',
-                '+1', '4294967295', '4294967296', str(I64MAX), '#1'):
+                '+1', '4294967296', str(I64MAX), '#1'):
         for v in ('1', '0', '2', '-1', 'x', ''):
             p.c('SETBIT', 'b', off, v)
         p.c('GETBIT', 'b', off)
+    # the last valid offset at the default limit: read only (a SETBIT there
+    # makes a 512 MB string; the growth limit is tested at 1 MB below)
+    p.c('GETBIT', 'b', '4294967295')
+    p.c('SETBIT', 'b', '4294967295', '2')
     p.c('GET', 'b')
     p.c('STRLEN', 'b')
     p.c('SETBIT', 'b', '7', '1')
