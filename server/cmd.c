@@ -25,6 +25,7 @@
  * arguments its handler redacted replaced by "(redacted)".
  */
 #include "server/cmd.h"
+#include "server/bitpool.h"
 #include "concurrency/clock.h"
 #include "concurrency/wctx.h"
 #include "server/cmd_docs.h"
@@ -70,6 +71,7 @@ void cmd_setup(struct db *db)
 					  cmd_server_table, cmd_multi_table, cmd_bits_table};
 
 	cmd_db = db;
+	bitpool_setup();
 	ncmds = 0;
 	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
 		for (const struct cmd_def *d = tables[t]; d->name; d++)

@@ -32,6 +32,7 @@
  * goes through is_string(), the one place that answers Redis's WRONGTYPE
  * error once other types exist.
  */
+#include "server/bitpool.h"
 #include "server/bits.h"
 #include "server/cmd.h"
 #include "server/config.h"
@@ -114,6 +115,22 @@ static void cmd_setbit(struct cmd_req *r)
 		oldbit = byte < olen ? (kv_entry_val(old)[byte] >> shift) & 1 : 0;
 		if (old && byte < olen && oldbit == on)
 			break; /* nothing changes */
+		if (byte < olen && olen >= BITPOOL_MIN && !db_in_txn(r->view)) {
+			/* a large bitmap: a recycled buffer instead of a copy */
+			unsigned char ob = (unsigned char)kv_entry_val(old)[byte];
+			unsigned char nb =
+			    (unsigned char)((ob & ~(1u << shift)) | ((unsigned)on << shift));
+			struct bitpool_tx tx;
+			struct kv_entry *e =
+			    bitpool_build(r->argv[1], r->argl[1], old, byte, nb, &tx);
+
+			if (db_put(r->view, old, e) == 0) {
+				bitpool_published(&tx);
+				break;
+			}
+			bitpool_abort(e, &tx);
+			continue;
+		}
 		struct kv_entry *e = entry_grown(r, 1, old, byte + 1 > olen ? byte + 1 : olen);
 		unsigned char *b = (unsigned char *)kv_entry_mutval(e) + byte;
 		*b = (unsigned char)((*b & ~(1u << shift)) | ((unsigned)on << shift));

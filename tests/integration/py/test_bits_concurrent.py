@@ -13,6 +13,14 @@ must come from one state of its sources.
   - bitop_one_state: one client alternates MSET a b to (x, x) and (y, y);
     BITOP XOR of a and b, read concurrently, is always all zeros (never a
     mix of two MSETs).
+  - setbit_recycled_matches_model: SETBIT on bitmaps of BITPOOL_MIN bytes
+    and more is built from recycled buffers (server/bitpool.h) brought up to
+    date by replaying recorded byte changes. THREADS clients set and clear
+    random bits, each only its own bits (bit % THREADS), keeping a model:
+    every reply (the old bit) must match the model, and at the end GET must
+    equal the models combined; then, from one client, the lineage is ended
+    and restarted (SET, DEL, BITFIELD, a growing SETBIT, EXPIRE) and the
+    value checked against a model after each step.
   - bitfield_past_storage_max (regression, found in review): with
     proto-max-bulk-len at storage's maximum (1 GB - 1), a BITFIELD write
     whose field starts below the limit but ends past it asked storage for an
@@ -140,6 +148,85 @@ def t_bitop_one_state():
         c.close()
 
 
+def _getbit(buf, off):
+    return (buf[off >> 3] >> (7 - (off & 7))) & 1
+
+
+def _setbit(buf, off, v):
+    mask = 1 << (7 - (off & 7))
+    buf[off >> 3] = (buf[off >> 3] | mask) if v else (buf[off >> 3] & ~mask)
+
+
+def t_setbit_recycled_matches_model():
+    import random
+    size = 64 * 1024
+    nbits = size * 8
+    with harness.kvsd_server(['--threads', '2']) as s:
+        c = s.client(timeout=60)
+        c.cmd('SETBIT', 'bm', str(nbits - 1), '0')
+        models = [bytearray(size) for _ in range(THREADS)]
+        bad = []
+
+        def writer(i):
+            rng = random.Random(100 + i)
+            w = s.client(timeout=60)
+            m = models[i]
+            for _ in range(10):
+                batch = []
+                for _ in range(400):
+                    off = rng.randrange(nbits // THREADS) * THREADS + i
+                    batch.append((off, rng.randrange(2)))
+                w.send(b''.join(encode('SETBIT', 'bm', str(o), str(v)) for o, v in batch))
+                for (o, v), r in zip(batch, w.read_replies(len(batch))):
+                    if r != b':%d\r\n' % _getbit(m, o):
+                        bad.append((i, o, r))
+                    _setbit(m, o, v)
+            w.close()
+        errs = run_threads(writer)
+        want = bytearray(size)
+        for m in models:
+            for j in range(size):
+                want[j] |= m[j]
+        got = harness.parse(c.cmd('GET', 'bm'))
+        check('recycled: no client error', not errs, str(errs[:2]))
+        check('recycled: every reply is the model\'s old bit', not bad, str(bad[:3]))
+        check('recycled: the value is the models combined', got == bytes(want))
+        # end and restart the lineage; check against a model after each step
+        rng = random.Random(5)
+        model = bytearray(want)
+        steps_bad = []
+
+        def burst(n=300):
+            for _ in range(n):
+                o, v = rng.randrange(len(model) * 8), rng.randrange(2)
+                r = c.cmd('SETBIT', 'bm', str(o), str(v))
+                if r != b':%d\r\n' % _getbit(model, o):
+                    steps_bad.append(('setbit', o, r))
+                _setbit(model, o, v)
+        for step in ('set', 'del', 'bitfield', 'grow', 'expire', 'plain'):
+            if step == 'set':
+                model = bytearray(rng.randbytes(size))
+                c.cmd('SET', 'bm', bytes(model))
+            elif step == 'del':
+                c.cmd('DEL', 'bm')
+                c.cmd('SETBIT', 'bm', str(nbits - 1), '0')
+                model = bytearray(size)
+            elif step == 'bitfield':
+                c.cmd('BITFIELD', 'bm', 'SET', 'u8', '0', '170')
+                model[0] = 170
+            elif step == 'grow':
+                c.cmd('SETBIT', 'bm', str(len(model) * 8 + 7), '1')
+                model += b'\x01'
+            elif step == 'expire':
+                c.cmd('EXPIRE', 'bm', '1000')
+            burst()
+            if harness.parse(c.cmd('GET', 'bm')) != bytes(model):
+                steps_bad.append(('value after', step))
+        check('recycled: lineage restarts keep the value right', not steps_bad,
+              str(steps_bad[:3]))
+        c.close()
+
+
 def t_bitfield_past_storage_max():
     with harness.kvsd_server(['--threads', '2']) as s:
         c = s.client()
@@ -158,6 +245,7 @@ TESTS = {
     'bitfield_incr_no_lost_update': t_bitfield_incr_no_lost_update,
     'bitop_one_state': t_bitop_one_state,
     'bitfield_past_storage_max': t_bitfield_past_storage_max,
+    'setbit_recycled_matches_model': t_setbit_recycled_matches_model,
 }
 
 
