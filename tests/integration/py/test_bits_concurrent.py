@@ -30,6 +30,7 @@ must come from one state of its sources.
 Usage: test_bits_concurrent.py [scenario...]
 """
 
+import contextlib
 import os
 import sys
 import threading
@@ -51,6 +52,19 @@ def check(what, ok, detail=''):
     return ok
 
 
+@contextlib.contextmanager
+def server():
+    """kvsd with two workers; its exit status on SIGTERM must be 0 (under
+    ASan that includes LeakSanitizer's verdict on everything freed at exit)."""
+    s = harness.kvsd_server(['--threads', '2'])
+    s.start()
+    try:
+        yield s
+    finally:
+        code = s.stop()
+        check('kvsd exits cleanly', code == 0, '(exit %s)' % code)
+
+
 def run_threads(fn):
     errs = []
 
@@ -68,7 +82,7 @@ def run_threads(fn):
 
 
 def t_setbit_no_lost_update():
-    with harness.kvsd_server(['--threads', '2']) as s:
+    with server() as s:
         # a 64 KB bitmap, so each rebuild is a real copy
         s.client().cmd('SETBIT', 'bm', str(64 * 1024 * 8 - 1), '0')
         bad = []
@@ -92,7 +106,7 @@ def t_setbit_no_lost_update():
 
 
 def t_bitfield_incr_no_lost_update():
-    with harness.kvsd_server(['--threads', '2']) as s:
+    with server() as s:
         seen = []
         lock = threading.Lock()
 
@@ -120,7 +134,7 @@ def t_bitfield_incr_no_lost_update():
 
 
 def t_bitop_one_state():
-    with harness.kvsd_server(['--threads', '2']) as s:
+    with server() as s:
         x, y = b'\x0f' * 4096, b'\xf0' * 4096
         s.client().cmd('MSET', 'a', x, 'b', x)
         stop = threading.Event()
@@ -161,7 +175,7 @@ def t_setbit_recycled_matches_model():
     import random
     size = 64 * 1024
     nbits = size * 8
-    with harness.kvsd_server(['--threads', '2']) as s:
+    with server() as s:
         c = s.client(timeout=60)
         c.cmd('SETBIT', 'bm', str(nbits - 1), '0')
         models = [bytearray(size) for _ in range(THREADS)]
@@ -228,7 +242,7 @@ def t_setbit_recycled_matches_model():
 
 
 def t_bitfield_past_storage_max():
-    with harness.kvsd_server(['--threads', '2']) as s:
+    with server() as s:
         c = s.client()
         c.cmd('CONFIG', 'SET', 'proto-max-bulk-len', str((1 << 30) - 1))
         r = c.cmd('BITFIELD', 'bf', 'SET', 'i64', '#134217727', '1')
