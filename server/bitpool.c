@@ -29,6 +29,8 @@
 #include "concurrency/mem.h"
 
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <string.h>
 
 struct bp_delta {
@@ -38,9 +40,12 @@ struct bp_delta {
 };
 
 struct bitpool_lineage {
+	struct bitpool_lineage *prev, *next; /* all lineages, under reg_mu */
 	pthread_mutex_t mu;
-	uint64_t latest; /* newest recorded version */
-	size_t refs;	 /* buffers naming this lineage (pooled, published, being built) */
+	uint64_t builds, builds_seen; /* SETBITs on it; at the last bitpool_cron() */
+	uint64_t latest;	      /* newest recorded version */
+	size_t vlen;		      /* every version's length */
+	size_t refs; /* buffers naming this lineage (pooled, published, being built) */
 	int dead;
 	size_t npool;
 	char *pool[BITPOOL_MAX];
@@ -53,6 +58,13 @@ struct bp_trailer {
 	uint64_t seq;
 };
 
+/* Every lineage, for bitpool_cron(). Lock order: reg_mu, then a lineage's mu. */
+static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct bitpool_lineage reg = {.prev = &reg, .next = &reg};
+/* Bytes in every pool: a budget check, approximate when racing (relaxed:
+ * it orders nothing; a pool may overshoot by a few buffers). */
+static _Atomic int64_t pooled_bytes;
+
 static size_t trailer_off(size_t vlen)
 {
 	return (vlen + 1 + 15) & ~(size_t)15;
@@ -63,10 +75,40 @@ static struct bp_trailer *trailer(char *buf, size_t vlen)
 	return (struct bp_trailer *)(void *)(buf + trailer_off(vlen));
 }
 
+static struct bitpool_lineage *lineage_new(void)
+{
+	struct bitpool_lineage *l = mem_calloc(1, sizeof(*l));
+
+	pthread_mutex_init(&l->mu, NULL);
+	pthread_mutex_lock(&reg_mu);
+	l->next = reg.next;
+	l->prev = &reg;
+	reg.next->prev = l;
+	reg.next = l;
+	pthread_mutex_unlock(&reg_mu);
+	return l;
+}
+
+/* With l->refs == 0 (no buffer names l: nothing else can reach it). */
 static void lineage_free(struct bitpool_lineage *l)
 {
+	pthread_mutex_lock(&reg_mu);
+	l->prev->next = l->next;
+	l->next->prev = l->prev;
+	pthread_mutex_unlock(&reg_mu);
 	pthread_mutex_destroy(&l->mu);
 	mem_free(l);
+}
+
+static size_t buf_bytes(size_t vlen)
+{
+	return trailer_off(vlen) + sizeof(struct bp_trailer);
+}
+
+static void pooled_add(int64_t n)
+{
+	/* relaxed: a budget estimate, it publishes nothing */
+	atomic_fetch_add_explicit(&pooled_bytes, n, memory_order_relaxed);
 }
 
 /*
@@ -85,13 +127,21 @@ static void bitpool_recycle(char *buf, size_t vlen)
 	if (t->seq == l->latest) /* its newest version went without a successor */
 		l->dead = 1;
 	if (l->dead) {
+		pooled_add(-(int64_t)(l->npool * buf_bytes(vlen)));
 		while (l->npool)
 			drop[ndrop++] = l->pool[--l->npool];
 		drop[ndrop++] = buf;
 	} else if (l->latest - t->seq >= BITPOOL_RING) {
 		drop[ndrop++] = buf; /* too old to catch up */
-	} else if (l->npool < BITPOOL_MAX) {
+	} else if (l->npool < BITPOOL_MAX &&
+		   /* relaxed: see pooled_bytes */
+		   atomic_load_explicit(&pooled_bytes, memory_order_relaxed) +
+			   (int64_t)buf_bytes(vlen) <=
+		       BITPOOL_BUDGET) {
 		l->pool[l->npool++] = buf;
+		pooled_add((int64_t)buf_bytes(vlen));
+	} else if (l->npool == 0) {
+		drop[ndrop++] = buf;
 	} else {
 		/* full: keep the newer of buf and the oldest pooled buffer */
 		size_t oldest = 0;
@@ -117,6 +167,36 @@ static void bitpool_recycle(char *buf, size_t vlen)
 void bitpool_setup(void)
 {
 	kv_entry_set_recycler(bitpool_recycle);
+}
+
+/*
+ * Frees the pools of lineages no SETBIT used since the last call, so an
+ * idle bitmap costs its own bytes only. A live lineage keeps refs >= 1 (its
+ * newest version, live or still in its grace period) and a dead one has an
+ * empty pool, so no lineage is freed here.
+ */
+void bitpool_cron(void)
+{
+	pthread_mutex_lock(&reg_mu);
+	for (struct bitpool_lineage *l = reg.next; l != &reg; l = l->next) {
+		char *drop[BITPOOL_MAX];
+		size_t n = 0, vlen = 0;
+
+		pthread_mutex_lock(&l->mu);
+		if (l->builds == l->builds_seen && l->npool) {
+			vlen = l->vlen;
+			while (l->npool)
+				drop[n++] = l->pool[--l->npool];
+			l->refs -= n;
+		}
+		l->builds_seen = l->builds;
+		pthread_mutex_unlock(&l->mu);
+		if (n)
+			pooled_add(-(int64_t)(n * buf_bytes(vlen)));
+		for (size_t i = 0; i < n; i++)
+			mem_free(drop[i]);
+	}
+	pthread_mutex_unlock(&reg_mu);
 }
 
 /* Takes the newest usable pooled buffer of l for a value at version s and
@@ -147,6 +227,7 @@ static char *take(struct bitpool_lineage *l, size_t vlen, uint64_t s, struct bp_
 	}
 	char *b = l->pool[best];
 	l->pool[best] = l->pool[--l->npool];
+	pooled_add(-(int64_t)buf_bytes(vlen));
 	return b;
 }
 
@@ -165,9 +246,17 @@ struct kv_entry *bitpool_build(const char *key, size_t klen, const struct kv_ent
 		struct bitpool_lineage *ol = t->lin;
 
 		pthread_mutex_lock(&ol->mu);
+		/* A writer records its version just after its CAS: when old is that
+		 * version, wait a moment for the record rather than copy. */
+		for (int spin = 0; spin < 100 && !ol->dead && ol->latest < t->seq; spin++) {
+			pthread_mutex_unlock(&ol->mu);
+			sched_yield();
+			pthread_mutex_lock(&ol->mu);
+		}
 		if (!ol->dead) { /* dead: old is not current any more, its CAS will fail */
 			l = ol;
 			s = t->seq;
+			l->builds++;
 			if (l->latest == s)
 				b = take(l, vlen, s, d, &nd);
 			if (!b)
@@ -176,9 +265,11 @@ struct kv_entry *bitpool_build(const char *key, size_t klen, const struct kv_ent
 		pthread_mutex_unlock(&ol->mu);
 	}
 	if (!l) { /* a new lineage: old came from elsewhere */
-		l = mem_calloc(1, sizeof(*l));
-		pthread_mutex_init(&l->mu, NULL);
+		l = lineage_new();
+		pthread_mutex_lock(&l->mu);
 		l->refs = 1;
+		l->vlen = vlen;
+		pthread_mutex_unlock(&l->mu);
 		s = 0;
 	}
 	if (b) {
@@ -194,7 +285,12 @@ struct kv_entry *bitpool_build(const char *key, size_t klen, const struct kv_ent
 	trailer(b, vlen)->seq = s + 1;
 	struct kv_entry *e = kv_entry_new_adopt(key, klen, b, vlen, old->expire_ms);
 	e->recycle = 1;
-	*tx = (struct bitpool_tx){.lin = l, .buf = b, .seq = s + 1, .byte = byte, .val = val};
+	*tx = (struct bitpool_tx){.lin = l,
+				  .buf = b,
+				  .seq = s + 1,
+				  .byte = byte,
+				  .val = val,
+				  .oldval = (unsigned char)ov[byte]};
 	return e;
 }
 
@@ -213,13 +309,28 @@ void bitpool_published(struct bitpool_tx *tx)
 void bitpool_abort(struct kv_entry *e, struct bitpool_tx *tx)
 {
 	struct bitpool_lineage *l = tx->lin;
-	int last;
+	size_t vlen = e->vlen;
+	uint64_t v = tx->seq - 1; /* the version it was built from */
+	int keep, last;
 
 	kv_entry_free_shell(e);
-	mem_free(tx->buf);
+	/* Never published, so no reader has seen it: put the byte back and it
+	 * is version v again (version 0, a value from outside the lineage, is
+	 * not kept). */
+	tx->buf[tx->byte] = (char)tx->oldval;
+	trailer(tx->buf, vlen)->seq = v;
 	pthread_mutex_lock(&l->mu);
-	last = --l->refs == 0;
+	keep = v > 0 && !l->dead && l->npool < BITPOOL_MAX && l->latest - v < BITPOOL_RING;
+	if (keep) {
+		l->pool[l->npool++] = tx->buf;
+		pooled_add((int64_t)buf_bytes(vlen));
+	} else {
+		l->refs--;
+	}
+	last = l->refs == 0;
 	pthread_mutex_unlock(&l->mu);
+	if (!keep)
+		mem_free(tx->buf);
 	if (last)
 		lineage_free(l);
 }

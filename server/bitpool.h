@@ -14,7 +14,9 @@
  * each published by one SETBIT's compare-and-swap (so each version number is
  * published at most once), each carrying (lineage, version) in a trailer
  * after its bytes; the lineage keeps the last BITPOOL_RING byte changes
- * (version -> offset, new byte) and up to BITPOOL_MAX retired buffers. A
+ * (version -> offset, new byte) and up to BITPOOL_MAX retired buffers (at
+ * most BITPOOL_BUDGET bytes in all pools; bitpool_cron() empties the pools
+ * of idle bitmaps, so a bitmap no one writes costs its own bytes only). A
  * buffer of version b is reusable for version s + 1 when s - b <
  * BITPOOL_RING and every change b+1..s is recorded. Otherwise (no buffer
  * back yet, a change not recorded yet, a new lineage) the value is copied as
@@ -41,7 +43,9 @@
 /* Bitmaps smaller than this are copied (a copy is cheaper than the pool). */
 #define BITPOOL_MIN  (16 * 1024)
 #define BITPOOL_RING 512
-#define BITPOOL_MAX  16
+/* Retired buffers kept per lineage, and in all pools together (bytes). */
+#define BITPOOL_MAX    32
+#define BITPOOL_BUDGET ((int64_t)64 << 20)
 
 struct bitpool_lineage;
 
@@ -50,11 +54,14 @@ struct bitpool_tx {
 	char *buf;
 	uint64_t seq;
 	size_t byte;
-	unsigned char val;
+	unsigned char val, oldval;
 };
 
 /* Registers bitpool_recycle with storage. Once, at start-up. */
 void bitpool_setup(void);
+/* From the hz timer (one thread): frees the pools no SETBIT used since the
+ * previous call. */
+void bitpool_cron(void);
 
 /* The entry for key whose value is old's with byte `byte` (< old->vlen,
  * old->vlen >= BITPOOL_MIN) set to val; expiry kept. */
@@ -62,7 +69,8 @@ struct kv_entry *bitpool_build(const char *key, size_t klen, const struct kv_ent
 			       size_t byte, unsigned char val, struct bitpool_tx *tx);
 /* After db_put() published it: records the change. */
 void bitpool_published(struct bitpool_tx *tx);
-/* After db_put() refused it: frees the entry and its buffer. */
+/* After db_put() refused it: frees the entry; its buffer, with the byte put
+ * back, holds the version it was built from again and goes to the pool. */
 void bitpool_abort(struct kv_entry *e, struct bitpool_tx *tx);
 
 #endif
