@@ -13,15 +13,12 @@
  * (the bit already has that value, inside the string) publishes nothing:
  * unlike Redis, which signals the key as modified anyway, it does not abort
  * a transaction WATCHing the key (the value it watched is still the value).
- * The price is a copy of the value per changing write: O(n) for an n-byte
- * bitmap where Redis's in-place update is O(1) — 85% of SETBIT's time on a
- * 1 MB bitmap is that memcpy (docs/BENCHMARKS.md, bench/bits.sh). Updating
- * in place safely needs more than this file can do: readers copy values
- * with plain loads, unsynchronised, so a buffer may be written only when no
- * reader can hold it (a reclaim hook handing retired buffers back to the
- * key's writer, which replays the few bit changes since) or every reader
- * and writer of a key must follow a per-key seqlock (see the report of
- * issue 12's bitmap branch).
+ * Building the new value is a copy of the old one (O(n) for an n-byte value,
+ * where Redis updates in place), except for SETBIT on bitmaps of
+ * BITPOOL_MIN bytes or more outside transactions: server/bitpool.h builds
+ * it from a retired buffer of the same key that no reader can hold any
+ * more, replaying the few byte changes since — O(1) amortised, as long as
+ * buffers come back from their grace period (docs/BENCHMARKS.md).
  *
  * Several keys: BITOP reads its sources and writes its destination in one
  * transaction (multi_atomic, server/multi.h), so the result comes from one
