@@ -210,7 +210,7 @@ static char *take(struct bitpool_lineage *l, size_t vlen, uint64_t s, struct bp_
 	for (size_t i = 0; i < l->npool; i++) {
 		uint64_t q = trailer(l->pool[i], vlen)->seq;
 
-		if (q < s && s - q < BITPOOL_RING && (best == BITPOOL_MAX || q > bseq)) {
+		if (q <= s && s - q < BITPOOL_RING && (best == BITPOOL_MAX || q > bseq)) {
 			best = i;
 			bseq = q;
 		}
