@@ -25,6 +25,7 @@
  * arguments its handler redacted replaced by "(redacted)".
  */
 #include "server/cmd.h"
+#include "server/bitpool.h"
 #include "concurrency/clock.h"
 #include "concurrency/wctx.h"
 #include "server/cmd_docs.h"
@@ -67,9 +68,10 @@ static int by_name(const void *a, const void *b)
 void cmd_setup(struct db *db)
 {
 	const struct cmd_def *tables[] = {cmd_string_table, cmd_keys_table, cmd_conn_table,
-					  cmd_server_table, cmd_multi_table};
+					  cmd_server_table, cmd_multi_table, cmd_bits_table};
 
 	cmd_db = db;
+	bitpool_setup();
 	ncmds = 0;
 	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
 		for (const struct cmd_def *d = tables[t]; d->name; d++)

@@ -697,6 +697,7 @@ const struct cmd_def cmd_string_table[] = {
 	 "O(N) where N is the length of the returned string. The complexity is ultimately "
 	 "determined by the returned length, but because creating a substring from an existing "
 	 "string is very cheap, it can be considered O(1) for small strings.", NULL},
+	{"substr", cmd_getrange, 4, CMD_READONLY, 1, 1, 1, "read string slow", "string", "Get a substring of the string stored at a key", "1.0.0", "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.", NULL},
 	{"setrange", cmd_setrange, 4, CMD_WRITE | CMD_DENYOOM, 1, 1, 1, "write string slow", "string",
 	 "Overwrite part of a string at key starting at the specified offset", "2.2.0",
 	 "O(1), not counting the time taken to copy the new string in place. Usually, this string "

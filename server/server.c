@@ -8,6 +8,7 @@
  * entry are freed and reclamation drains, so LeakSanitizer sees nothing.
  */
 #include "server/server.h"
+#include "server/bitpool.h"
 #include "concurrency/clock.h"
 #include "concurrency/wctx.h"
 #include "concurrency/mem.h"
@@ -82,6 +83,7 @@ static void on_thread_cron(int idx)
 		db_cron(the_db, clock_wall_ms());
 		/* shrink, help a resize in progress, free garbage parked threads left */
 		kvmap_maintain(db_map(the_db));
+		bitpool_cron(); /* idle bitmaps keep no recycled buffers */
 	}
 }
 

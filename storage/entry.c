@@ -48,6 +48,7 @@ struct kv_entry *kv_entry_new(const void *key, size_t klen, const void *val, siz
 	e->prefix = prefix;
 	e->ext = 0;
 	e->vlen = (uint32_t)vlen;
+	e->recycle = 0;
 	if (klen)
 		memcpy(e->data, key, klen);
 	if (val && vlen)
@@ -73,10 +74,24 @@ void kv_entry_free_shell(struct kv_entry *e)
 		mem_free((char *)e - (e->prefix ? KV_PREFIX_BYTES : 0));
 }
 
+/* Written once at start-up, before the threads that free entries exist. */
+static kv_value_recycle_fn value_recycler;
+
+void kv_entry_set_recycler(kv_value_recycle_fn fn)
+{
+	value_recycler = fn;
+}
+
 void kv_entry_free(struct kv_entry *e)
 {
-	if (e && e->ext)
-		mem_free((void *)(uintptr_t)kv_entry_val(e));
+	if (e && e->ext) {
+		char *v = (char *)(uintptr_t)kv_entry_val(e);
+
+		if (e->recycle && value_recycler)
+			value_recycler(v, e->vlen);
+		else
+			mem_free(v);
+	}
 	kv_entry_free_shell(e);
 }
 

@@ -55,7 +55,8 @@ struct kv_entry {
 	uint32_t klen : 30;  /* key bytes */
 	uint32_t prefix : 1; /* allocation starts 40 bytes earlier (URCU node); entry.c only */
 	uint32_t ext : 1;    /* the value is elsewhere: data holds its address after the key */
-	uint32_t vlen : 30;  /* value bytes (the word's 2 high bits are unused) */
+	uint32_t vlen : 30;  /* value bytes */
+	uint32_t recycle : 1; /* ext value goes to the recycler, not mem_free (kv_entry_free) */
 	char data[];	     /* klen key bytes, then vlen value bytes (no terminator) */
 };
 
@@ -117,6 +118,15 @@ struct kv_entry *kv_entry_new_adopt(const void *key, size_t klen, char *val, siz
 				    int64_t expire_ms);
 /* Frees an entry that was never published (or that a failed CAS did not take). */
 void kv_entry_free(struct kv_entry *e);
+/*
+ * Value recycling: an adopted (ext) value whose entry has .recycle set is
+ * handed to fn(val, vlen) by kv_entry_free() instead of being freed — for a
+ * retired entry that is after its grace period, when no reader can hold it,
+ * so its owner (server/bitpool.c) may write into it again. Set once at
+ * start-up, before any entry with .recycle exists; fn runs on any thread.
+ */
+typedef void (*kv_value_recycle_fn)(char *val, size_t vlen);
+void kv_entry_set_recycler(kv_value_recycle_fn fn);
 /* Frees an unpublished kv_entry_new_adopt() entry but not its value. */
 void kv_entry_free_shell(struct kv_entry *e);
 /* Bytes this entry occupies (allocator usable size). */
