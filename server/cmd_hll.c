@@ -95,8 +95,8 @@ static int pfadd_existing(struct cmd_req *r, const struct kv_entry *old, struct 
 
 	if (v[4] == HLL_ENC_DENSE) {
 		/* stays dense: add straight into the new entry's bytes */
-		struct kv_entry *e = kv_entry_new(r->argv[1], r->argl[1], v, old->vlen,
-						  old->expire_ms);
+		struct kv_entry *e =
+		    kv_entry_new(r->argv[1], r->argl[1], v, old->vlen, old->expire_ms);
 		struct hll_buf b = {(uint8_t *)kv_entry_mutval(e), old->vlen, old->vlen};
 
 		for (int j = 2; j < r->argc; j++)

@@ -163,8 +163,8 @@ void hll_dense_set(uint8_t *regs, unsigned i, unsigned v)
 	if (fb > 8 - HLL_BITS) {
 		unsigned fb8 = 8 - fb;
 
-		regs[byte + 1] = (uint8_t)((regs[byte + 1] & ~(HLL_REGISTER_MAX >> fb8)) |
-					   (v >> fb8));
+		regs[byte + 1] =
+		    (uint8_t)((regs[byte + 1] & ~(HLL_REGISTER_MAX >> fb8)) | (v >> fb8));
 	}
 }
 
@@ -397,8 +397,24 @@ void hll_buf_init(struct hll_buf *b, const void *src, size_t len)
 {
 	if (!src) {
 		static const uint8_t empty[HLL_EMPTY_SIZE] = {
-		    'H', 'Y', 'L', 'L', HLL_ENC_SPARSE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-		    (uint8_t)(SP_XZERO_BIT | ((SP_XZERO_MAX - 1) >> 8)), (SP_XZERO_MAX - 1) & 0xff};
+		    'H',
+		    'Y',
+		    'L',
+		    'L',
+		    HLL_ENC_SPARSE,
+		    0,
+		    0,
+		    0,
+		    0,
+		    0,
+		    0,
+		    0,
+		    0,
+		    0,
+		    0,
+		    0,
+		    (uint8_t)(SP_XZERO_BIT | ((SP_XZERO_MAX - 1) >> 8)),
+		    (SP_XZERO_MAX - 1) & 0xff};
 		src = empty;
 		len = sizeof(empty);
 	}

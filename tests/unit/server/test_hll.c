@@ -14,8 +14,8 @@
 
 #define SPARSE_MAX 3000
 
-static const uint8_t empty_hll[HLL_EMPTY_SIZE] = {'H', 'Y', 'L', 'L', 1,    0, 0, 0, 0,
-						  0,   0,   0,   0,   0, 0, 0, 0x7f, 0xff};
+static const uint8_t empty_hll[HLL_EMPTY_SIZE] = {'H', 'Y', 'L', 'L', 1, 0, 0, 0,    0,
+						  0,   0,   0,	 0,   0, 0, 0, 0x7f, 0xff};
 
 static void add_str(struct hll_buf *b, const char *s, long long max)
 {
@@ -170,14 +170,15 @@ static uint8_t *sparse_of(const uint8_t *ops, size_t n, size_t *len)
 /* payloads that do not describe exactly 16384 registers */
 Test(hll, corrupt_sparse_is_reported)
 {
-	static const uint8_t short_xzero[] = {0x7f, 0xfe};     /* 16383 */
+	static const uint8_t short_xzero[] = {0x7f, 0xfe};	/* 16383 */
 	static const uint8_t long_xzero[] = {0x7f, 0xff, 0x00}; /* 16385 */
 	static const uint8_t val_over[] = {0x7f, 0xff, 0x80};	/* VAL past the end */
 	static const uint8_t half_xzero[] = {0x7f};		/* reads a 0 past the end */
 	const struct {
 		const uint8_t *ops;
 		size_t n;
-	} cases[] = {{short_xzero, 2}, {long_xzero, 3}, {val_over, 3}, {half_xzero, 1}, {short_xzero, 0}};
+	} cases[] = {
+	    {short_xzero, 2}, {long_xzero, 3}, {val_over, 3}, {half_xzero, 1}, {short_xzero, 0}};
 	uint8_t *max = mem_calloc(1, HLL_REGISTERS);
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
