@@ -341,10 +341,228 @@ int hll_merge(uint8_t *max, const uint8_t *hll, size_t len)
 	return i == HLL_REGISTERS ? 0 : -1;
 }
 
+/*
+ * The walk to a register, eight bytes at a time. Opcodes are parsed one
+ * after the other because an XZERO's second byte can look like any opcode;
+ * a byte-at-a-time walk pays a branch (often mispredicted) per opcode, and
+ * PFADD of an element already counted in a sparse HLL is nothing but this
+ * walk. Here each 8-byte chunk is summed at once (SWAR): the bytes 01xxxxxx
+ * are found with bit arithmetic; which of them are XZERO second bytes (a
+ * run of such bytes alternates first / second) comes from second_bytes[],
+ * indexed by that mask and by whether the chunk starts with the second byte
+ * of an XZERO begun in the chunk before (the carry); every other byte is a
+ * ZERO or a VAL opcode. Only the carry links one chunk to the next, so the
+ * chunks' loads and arithmetic overlap. The chunk holding the register is
+ * then walked byte by byte from its first opcode.
+ */
+static const uint64_t second_bytes[512] = {
+    0x0000000000000000ULL, 0x000000000000ff00ULL, 0x0000000000ff0000ULL, 0x000000000000ff00ULL,
+    0x00000000ff000000ULL, 0x00000000ff00ff00ULL, 0x0000000000ff0000ULL, 0x00000000ff00ff00ULL,
+    0x000000ff00000000ULL, 0x000000ff0000ff00ULL, 0x000000ff00ff0000ULL, 0x000000ff0000ff00ULL,
+    0x00000000ff000000ULL, 0x00000000ff00ff00ULL, 0x000000ff00ff0000ULL, 0x00000000ff00ff00ULL,
+    0x0000ff0000000000ULL, 0x0000ff000000ff00ULL, 0x0000ff0000ff0000ULL, 0x0000ff000000ff00ULL,
+    0x0000ff00ff000000ULL, 0x0000ff00ff00ff00ULL, 0x0000ff0000ff0000ULL, 0x0000ff00ff00ff00ULL,
+    0x000000ff00000000ULL, 0x000000ff0000ff00ULL, 0x000000ff00ff0000ULL, 0x000000ff0000ff00ULL,
+    0x0000ff00ff000000ULL, 0x0000ff00ff00ff00ULL, 0x000000ff00ff0000ULL, 0x0000ff00ff00ff00ULL,
+    0x00ff000000000000ULL, 0x00ff00000000ff00ULL, 0x00ff000000ff0000ULL, 0x00ff00000000ff00ULL,
+    0x00ff0000ff000000ULL, 0x00ff0000ff00ff00ULL, 0x00ff000000ff0000ULL, 0x00ff0000ff00ff00ULL,
+    0x00ff00ff00000000ULL, 0x00ff00ff0000ff00ULL, 0x00ff00ff00ff0000ULL, 0x00ff00ff0000ff00ULL,
+    0x00ff0000ff000000ULL, 0x00ff0000ff00ff00ULL, 0x00ff00ff00ff0000ULL, 0x00ff0000ff00ff00ULL,
+    0x0000ff0000000000ULL, 0x0000ff000000ff00ULL, 0x0000ff0000ff0000ULL, 0x0000ff000000ff00ULL,
+    0x0000ff00ff000000ULL, 0x0000ff00ff00ff00ULL, 0x0000ff0000ff0000ULL, 0x0000ff00ff00ff00ULL,
+    0x00ff00ff00000000ULL, 0x00ff00ff0000ff00ULL, 0x00ff00ff00ff0000ULL, 0x00ff00ff0000ff00ULL,
+    0x0000ff00ff000000ULL, 0x0000ff00ff00ff00ULL, 0x00ff00ff00ff0000ULL, 0x0000ff00ff00ff00ULL,
+    0xff00000000000000ULL, 0xff0000000000ff00ULL, 0xff00000000ff0000ULL, 0xff0000000000ff00ULL,
+    0xff000000ff000000ULL, 0xff000000ff00ff00ULL, 0xff00000000ff0000ULL, 0xff000000ff00ff00ULL,
+    0xff0000ff00000000ULL, 0xff0000ff0000ff00ULL, 0xff0000ff00ff0000ULL, 0xff0000ff0000ff00ULL,
+    0xff000000ff000000ULL, 0xff000000ff00ff00ULL, 0xff0000ff00ff0000ULL, 0xff000000ff00ff00ULL,
+    0xff00ff0000000000ULL, 0xff00ff000000ff00ULL, 0xff00ff0000ff0000ULL, 0xff00ff000000ff00ULL,
+    0xff00ff00ff000000ULL, 0xff00ff00ff00ff00ULL, 0xff00ff0000ff0000ULL, 0xff00ff00ff00ff00ULL,
+    0xff0000ff00000000ULL, 0xff0000ff0000ff00ULL, 0xff0000ff00ff0000ULL, 0xff0000ff0000ff00ULL,
+    0xff00ff00ff000000ULL, 0xff00ff00ff00ff00ULL, 0xff0000ff00ff0000ULL, 0xff00ff00ff00ff00ULL,
+    0x00ff000000000000ULL, 0x00ff00000000ff00ULL, 0x00ff000000ff0000ULL, 0x00ff00000000ff00ULL,
+    0x00ff0000ff000000ULL, 0x00ff0000ff00ff00ULL, 0x00ff000000ff0000ULL, 0x00ff0000ff00ff00ULL,
+    0x00ff00ff00000000ULL, 0x00ff00ff0000ff00ULL, 0x00ff00ff00ff0000ULL, 0x00ff00ff0000ff00ULL,
+    0x00ff0000ff000000ULL, 0x00ff0000ff00ff00ULL, 0x00ff00ff00ff0000ULL, 0x00ff0000ff00ff00ULL,
+    0xff00ff0000000000ULL, 0xff00ff000000ff00ULL, 0xff00ff0000ff0000ULL, 0xff00ff000000ff00ULL,
+    0xff00ff00ff000000ULL, 0xff00ff00ff00ff00ULL, 0xff00ff0000ff0000ULL, 0xff00ff00ff00ff00ULL,
+    0x00ff00ff00000000ULL, 0x00ff00ff0000ff00ULL, 0x00ff00ff00ff0000ULL, 0x00ff00ff0000ff00ULL,
+    0xff00ff00ff000000ULL, 0xff00ff00ff00ff00ULL, 0x00ff00ff00ff0000ULL, 0xff00ff00ff00ff00ULL,
+    0x0000000000000000ULL, 0x000000000000ff00ULL, 0x0000000000ff0000ULL, 0x000000000000ff00ULL,
+    0x00000000ff000000ULL, 0x00000000ff00ff00ULL, 0x0000000000ff0000ULL, 0x00000000ff00ff00ULL,
+    0x000000ff00000000ULL, 0x000000ff0000ff00ULL, 0x000000ff00ff0000ULL, 0x000000ff0000ff00ULL,
+    0x00000000ff000000ULL, 0x00000000ff00ff00ULL, 0x000000ff00ff0000ULL, 0x00000000ff00ff00ULL,
+    0x0000ff0000000000ULL, 0x0000ff000000ff00ULL, 0x0000ff0000ff0000ULL, 0x0000ff000000ff00ULL,
+    0x0000ff00ff000000ULL, 0x0000ff00ff00ff00ULL, 0x0000ff0000ff0000ULL, 0x0000ff00ff00ff00ULL,
+    0x000000ff00000000ULL, 0x000000ff0000ff00ULL, 0x000000ff00ff0000ULL, 0x000000ff0000ff00ULL,
+    0x0000ff00ff000000ULL, 0x0000ff00ff00ff00ULL, 0x000000ff00ff0000ULL, 0x0000ff00ff00ff00ULL,
+    0x00ff000000000000ULL, 0x00ff00000000ff00ULL, 0x00ff000000ff0000ULL, 0x00ff00000000ff00ULL,
+    0x00ff0000ff000000ULL, 0x00ff0000ff00ff00ULL, 0x00ff000000ff0000ULL, 0x00ff0000ff00ff00ULL,
+    0x00ff00ff00000000ULL, 0x00ff00ff0000ff00ULL, 0x00ff00ff00ff0000ULL, 0x00ff00ff0000ff00ULL,
+    0x00ff0000ff000000ULL, 0x00ff0000ff00ff00ULL, 0x00ff00ff00ff0000ULL, 0x00ff0000ff00ff00ULL,
+    0x0000ff0000000000ULL, 0x0000ff000000ff00ULL, 0x0000ff0000ff0000ULL, 0x0000ff000000ff00ULL,
+    0x0000ff00ff000000ULL, 0x0000ff00ff00ff00ULL, 0x0000ff0000ff0000ULL, 0x0000ff00ff00ff00ULL,
+    0x00ff00ff00000000ULL, 0x00ff00ff0000ff00ULL, 0x00ff00ff00ff0000ULL, 0x00ff00ff0000ff00ULL,
+    0x0000ff00ff000000ULL, 0x0000ff00ff00ff00ULL, 0x00ff00ff00ff0000ULL, 0x0000ff00ff00ff00ULL,
+    0xff00000000000000ULL, 0xff0000000000ff00ULL, 0xff00000000ff0000ULL, 0xff0000000000ff00ULL,
+    0xff000000ff000000ULL, 0xff000000ff00ff00ULL, 0xff00000000ff0000ULL, 0xff000000ff00ff00ULL,
+    0xff0000ff00000000ULL, 0xff0000ff0000ff00ULL, 0xff0000ff00ff0000ULL, 0xff0000ff0000ff00ULL,
+    0xff000000ff000000ULL, 0xff000000ff00ff00ULL, 0xff0000ff00ff0000ULL, 0xff000000ff00ff00ULL,
+    0xff00ff0000000000ULL, 0xff00ff000000ff00ULL, 0xff00ff0000ff0000ULL, 0xff00ff000000ff00ULL,
+    0xff00ff00ff000000ULL, 0xff00ff00ff00ff00ULL, 0xff00ff0000ff0000ULL, 0xff00ff00ff00ff00ULL,
+    0xff0000ff00000000ULL, 0xff0000ff0000ff00ULL, 0xff0000ff00ff0000ULL, 0xff0000ff0000ff00ULL,
+    0xff00ff00ff000000ULL, 0xff00ff00ff00ff00ULL, 0xff0000ff00ff0000ULL, 0xff00ff00ff00ff00ULL,
+    0x00ff000000000000ULL, 0x00ff00000000ff00ULL, 0x00ff000000ff0000ULL, 0x00ff00000000ff00ULL,
+    0x00ff0000ff000000ULL, 0x00ff0000ff00ff00ULL, 0x00ff000000ff0000ULL, 0x00ff0000ff00ff00ULL,
+    0x00ff00ff00000000ULL, 0x00ff00ff0000ff00ULL, 0x00ff00ff00ff0000ULL, 0x00ff00ff0000ff00ULL,
+    0x00ff0000ff000000ULL, 0x00ff0000ff00ff00ULL, 0x00ff00ff00ff0000ULL, 0x00ff0000ff00ff00ULL,
+    0xff00ff0000000000ULL, 0xff00ff000000ff00ULL, 0xff00ff0000ff0000ULL, 0xff00ff000000ff00ULL,
+    0xff00ff00ff000000ULL, 0xff00ff00ff00ff00ULL, 0xff00ff0000ff0000ULL, 0xff00ff00ff00ff00ULL,
+    0x00ff00ff00000000ULL, 0x00ff00ff0000ff00ULL, 0x00ff00ff00ff0000ULL, 0x00ff00ff0000ff00ULL,
+    0xff00ff00ff000000ULL, 0xff00ff00ff00ff00ULL, 0x00ff00ff00ff0000ULL, 0xff00ff00ff00ff00ULL,
+    0x00000000000000ffULL, 0x00000000000000ffULL, 0x0000000000ff00ffULL, 0x0000000000ff00ffULL,
+    0x00000000ff0000ffULL, 0x00000000ff0000ffULL, 0x0000000000ff00ffULL, 0x0000000000ff00ffULL,
+    0x000000ff000000ffULL, 0x000000ff000000ffULL, 0x000000ff00ff00ffULL, 0x000000ff00ff00ffULL,
+    0x00000000ff0000ffULL, 0x00000000ff0000ffULL, 0x000000ff00ff00ffULL, 0x000000ff00ff00ffULL,
+    0x0000ff00000000ffULL, 0x0000ff00000000ffULL, 0x0000ff0000ff00ffULL, 0x0000ff0000ff00ffULL,
+    0x0000ff00ff0000ffULL, 0x0000ff00ff0000ffULL, 0x0000ff0000ff00ffULL, 0x0000ff0000ff00ffULL,
+    0x000000ff000000ffULL, 0x000000ff000000ffULL, 0x000000ff00ff00ffULL, 0x000000ff00ff00ffULL,
+    0x0000ff00ff0000ffULL, 0x0000ff00ff0000ffULL, 0x000000ff00ff00ffULL, 0x000000ff00ff00ffULL,
+    0x00ff0000000000ffULL, 0x00ff0000000000ffULL, 0x00ff000000ff00ffULL, 0x00ff000000ff00ffULL,
+    0x00ff0000ff0000ffULL, 0x00ff0000ff0000ffULL, 0x00ff000000ff00ffULL, 0x00ff000000ff00ffULL,
+    0x00ff00ff000000ffULL, 0x00ff00ff000000ffULL, 0x00ff00ff00ff00ffULL, 0x00ff00ff00ff00ffULL,
+    0x00ff0000ff0000ffULL, 0x00ff0000ff0000ffULL, 0x00ff00ff00ff00ffULL, 0x00ff00ff00ff00ffULL,
+    0x0000ff00000000ffULL, 0x0000ff00000000ffULL, 0x0000ff0000ff00ffULL, 0x0000ff0000ff00ffULL,
+    0x0000ff00ff0000ffULL, 0x0000ff00ff0000ffULL, 0x0000ff0000ff00ffULL, 0x0000ff0000ff00ffULL,
+    0x00ff00ff000000ffULL, 0x00ff00ff000000ffULL, 0x00ff00ff00ff00ffULL, 0x00ff00ff00ff00ffULL,
+    0x0000ff00ff0000ffULL, 0x0000ff00ff0000ffULL, 0x00ff00ff00ff00ffULL, 0x00ff00ff00ff00ffULL,
+    0xff000000000000ffULL, 0xff000000000000ffULL, 0xff00000000ff00ffULL, 0xff00000000ff00ffULL,
+    0xff000000ff0000ffULL, 0xff000000ff0000ffULL, 0xff00000000ff00ffULL, 0xff00000000ff00ffULL,
+    0xff0000ff000000ffULL, 0xff0000ff000000ffULL, 0xff0000ff00ff00ffULL, 0xff0000ff00ff00ffULL,
+    0xff000000ff0000ffULL, 0xff000000ff0000ffULL, 0xff0000ff00ff00ffULL, 0xff0000ff00ff00ffULL,
+    0xff00ff00000000ffULL, 0xff00ff00000000ffULL, 0xff00ff0000ff00ffULL, 0xff00ff0000ff00ffULL,
+    0xff00ff00ff0000ffULL, 0xff00ff00ff0000ffULL, 0xff00ff0000ff00ffULL, 0xff00ff0000ff00ffULL,
+    0xff0000ff000000ffULL, 0xff0000ff000000ffULL, 0xff0000ff00ff00ffULL, 0xff0000ff00ff00ffULL,
+    0xff00ff00ff0000ffULL, 0xff00ff00ff0000ffULL, 0xff0000ff00ff00ffULL, 0xff0000ff00ff00ffULL,
+    0x00ff0000000000ffULL, 0x00ff0000000000ffULL, 0x00ff000000ff00ffULL, 0x00ff000000ff00ffULL,
+    0x00ff0000ff0000ffULL, 0x00ff0000ff0000ffULL, 0x00ff000000ff00ffULL, 0x00ff000000ff00ffULL,
+    0x00ff00ff000000ffULL, 0x00ff00ff000000ffULL, 0x00ff00ff00ff00ffULL, 0x00ff00ff00ff00ffULL,
+    0x00ff0000ff0000ffULL, 0x00ff0000ff0000ffULL, 0x00ff00ff00ff00ffULL, 0x00ff00ff00ff00ffULL,
+    0xff00ff00000000ffULL, 0xff00ff00000000ffULL, 0xff00ff0000ff00ffULL, 0xff00ff0000ff00ffULL,
+    0xff00ff00ff0000ffULL, 0xff00ff00ff0000ffULL, 0xff00ff0000ff00ffULL, 0xff00ff0000ff00ffULL,
+    0x00ff00ff000000ffULL, 0x00ff00ff000000ffULL, 0x00ff00ff00ff00ffULL, 0x00ff00ff00ff00ffULL,
+    0xff00ff00ff0000ffULL, 0xff00ff00ff0000ffULL, 0x00ff00ff00ff00ffULL, 0x00ff00ff00ff00ffULL,
+    0x00000000000000ffULL, 0x00000000000000ffULL, 0x0000000000ff00ffULL, 0x0000000000ff00ffULL,
+    0x00000000ff0000ffULL, 0x00000000ff0000ffULL, 0x0000000000ff00ffULL, 0x0000000000ff00ffULL,
+    0x000000ff000000ffULL, 0x000000ff000000ffULL, 0x000000ff00ff00ffULL, 0x000000ff00ff00ffULL,
+    0x00000000ff0000ffULL, 0x00000000ff0000ffULL, 0x000000ff00ff00ffULL, 0x000000ff00ff00ffULL,
+    0x0000ff00000000ffULL, 0x0000ff00000000ffULL, 0x0000ff0000ff00ffULL, 0x0000ff0000ff00ffULL,
+    0x0000ff00ff0000ffULL, 0x0000ff00ff0000ffULL, 0x0000ff0000ff00ffULL, 0x0000ff0000ff00ffULL,
+    0x000000ff000000ffULL, 0x000000ff000000ffULL, 0x000000ff00ff00ffULL, 0x000000ff00ff00ffULL,
+    0x0000ff00ff0000ffULL, 0x0000ff00ff0000ffULL, 0x000000ff00ff00ffULL, 0x000000ff00ff00ffULL,
+    0x00ff0000000000ffULL, 0x00ff0000000000ffULL, 0x00ff000000ff00ffULL, 0x00ff000000ff00ffULL,
+    0x00ff0000ff0000ffULL, 0x00ff0000ff0000ffULL, 0x00ff000000ff00ffULL, 0x00ff000000ff00ffULL,
+    0x00ff00ff000000ffULL, 0x00ff00ff000000ffULL, 0x00ff00ff00ff00ffULL, 0x00ff00ff00ff00ffULL,
+    0x00ff0000ff0000ffULL, 0x00ff0000ff0000ffULL, 0x00ff00ff00ff00ffULL, 0x00ff00ff00ff00ffULL,
+    0x0000ff00000000ffULL, 0x0000ff00000000ffULL, 0x0000ff0000ff00ffULL, 0x0000ff0000ff00ffULL,
+    0x0000ff00ff0000ffULL, 0x0000ff00ff0000ffULL, 0x0000ff0000ff00ffULL, 0x0000ff0000ff00ffULL,
+    0x00ff00ff000000ffULL, 0x00ff00ff000000ffULL, 0x00ff00ff00ff00ffULL, 0x00ff00ff00ff00ffULL,
+    0x0000ff00ff0000ffULL, 0x0000ff00ff0000ffULL, 0x00ff00ff00ff00ffULL, 0x00ff00ff00ff00ffULL,
+    0xff000000000000ffULL, 0xff000000000000ffULL, 0xff00000000ff00ffULL, 0xff00000000ff00ffULL,
+    0xff000000ff0000ffULL, 0xff000000ff0000ffULL, 0xff00000000ff00ffULL, 0xff00000000ff00ffULL,
+    0xff0000ff000000ffULL, 0xff0000ff000000ffULL, 0xff0000ff00ff00ffULL, 0xff0000ff00ff00ffULL,
+    0xff000000ff0000ffULL, 0xff000000ff0000ffULL, 0xff0000ff00ff00ffULL, 0xff0000ff00ff00ffULL,
+    0xff00ff00000000ffULL, 0xff00ff00000000ffULL, 0xff00ff0000ff00ffULL, 0xff00ff0000ff00ffULL,
+    0xff00ff00ff0000ffULL, 0xff00ff00ff0000ffULL, 0xff00ff0000ff00ffULL, 0xff00ff0000ff00ffULL,
+    0xff0000ff000000ffULL, 0xff0000ff000000ffULL, 0xff0000ff00ff00ffULL, 0xff0000ff00ff00ffULL,
+    0xff00ff00ff0000ffULL, 0xff00ff00ff0000ffULL, 0xff0000ff00ff00ffULL, 0xff0000ff00ff00ffULL,
+    0x00ff0000000000ffULL, 0x00ff0000000000ffULL, 0x00ff000000ff00ffULL, 0x00ff000000ff00ffULL,
+    0x00ff0000ff0000ffULL, 0x00ff0000ff0000ffULL, 0x00ff000000ff00ffULL, 0x00ff000000ff00ffULL,
+    0x00ff00ff000000ffULL, 0x00ff00ff000000ffULL, 0x00ff00ff00ff00ffULL, 0x00ff00ff00ff00ffULL,
+    0x00ff0000ff0000ffULL, 0x00ff0000ff0000ffULL, 0x00ff00ff00ff00ffULL, 0x00ff00ff00ff00ffULL,
+    0xff00ff00000000ffULL, 0xff00ff00000000ffULL, 0xff00ff0000ff00ffULL, 0xff00ff0000ff00ffULL,
+    0xff00ff00ff0000ffULL, 0xff00ff00ff0000ffULL, 0xff00ff0000ff00ffULL, 0xff00ff0000ff00ffULL,
+    0x00ff00ff000000ffULL, 0x00ff00ff000000ffULL, 0x00ff00ff00ff00ffULL, 0x00ff00ff00ff00ffULL,
+    0xff00ff00ff0000ffULL, 0xff00ff00ff0000ffULL, 0x00ff00ff00ff00ffULL, 0x00ff00ff00ff00ffULL,
+};
+
+#define B_LOW1	0x0101010101010101ULL
+#define B_HIGH1 0x8080808080808080ULL
+#define B_LOW6	0x3f3f3f3f3f3f3f3fULL
+#define B_LOW2	0x0303030303030303ULL
+
+/* the sum of the 8 bytes of v */
+static inline uint64_t bytes_sum(uint64_t v)
+{
+	const uint64_t f = 0x00ff00ff00ff00ffULL;
+
+	return (((v & f) + ((v >> 8) & f)) * 0x0001000100010001ULL) >> 48;
+}
+
+/*
+ * Registers covered by the chunk w (8 payload bytes, little endian) whose
+ * byte 0 is an XZERO's second byte when *carry is set: the second byte's
+ * share of that XZERO, every whole opcode, and of an XZERO begun at byte 7
+ * its first byte's share (then *carry is set for the next chunk and *pend
+ * receives that share).
+ */
+static inline uint64_t chunk_span(uint64_t w, unsigned *carry, uint64_t *pend)
+{
+	uint64_t t = ~w & (w << 1) & B_HIGH1; /* bit 7 of each 01xxxxxx byte */
+	unsigned m = (unsigned)(((t >> 7) * 0x0102040810204080ULL) >> 56);
+	uint64_t second = second_bytes[*carry << 8 | m];
+	uint64_t xzero = ((t >> 7) * 0xff) & ~second;
+	uint64_t val = (((w >> 7) & B_LOW1) * 0xff) & ~second;
+	uint64_t zero = ~(val | xzero | second);
+	uint64_t low = (w & second) | (((w & B_LOW6) + B_LOW1) & zero) |
+		       (((w & B_LOW2) + B_LOW1) & val) | (B_LOW1 & xzero);
+	uint64_t high = w & B_LOW6 & xzero;
+
+	*carry = (unsigned)(xzero >> 63);
+	*pend = (((w >> 56) & 0x3f) << 8) + 1;
+	return bytes_sum(low) + (bytes_sum(high) << 8);
+}
+
+/* Advances *pp and *firstp to an opcode at or before the one covering
+ * register idx, over whole chunks. */
+static void sparse_skip(const uint8_t **pp, const uint8_t *end, long *firstp, unsigned idx)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint8_t *p = *pp;
+	long first = *firstp;
+	unsigned carry = 0;
+	uint64_t pend = 0;
+
+	while (end - p >= 8) {
+		uint64_t w, pend_next;
+		unsigned carry_next = carry;
+
+		memcpy(&w, p, sizeof(w));
+		long sum = (long)chunk_span(w, &carry_next, &pend_next);
+		if (idx < first + sum)
+			break;
+		first += sum;
+		p += 8;
+		carry = carry_next;
+		pend = pend_next;
+	}
+	if (carry) { /* back to the XZERO begun in the last chunk passed */
+		p--;
+		first -= (long)pend;
+	}
+	*pp = p;
+	*firstp = first;
+#else
+	(void)pp, (void)end, (void)firstp, (void)idx;
+#endif
+}
+
 /* The value of register idx in a sparse payload, or -1 if it is not covered. */
 static int sparse_get(const uint8_t *p, const uint8_t *end, unsigned idx)
 {
 	long first = 0;
+
+	sparse_skip(&p, end, &first, idx);
 
 	while (p < end) {
 		uint8_t b = *p;
