@@ -20,6 +20,7 @@ import os
 import random
 import struct
 import sys
+import threading
 
 sys.dont_write_bytecode = True   # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -395,6 +396,64 @@ def sec_resp3_multi(d, p):
     p.c('PFSELFTEST')
 
 
+def sec_concurrent(d, p, seed):
+    """kvsd only: four clients PFADD disjoint element sets into one key at
+    once (each add a read-copy-update that must not lose another's), while
+    a fifth runs PFMERGE and PFCOUNT of several keys over it. The registers
+    must be those of the union (redis-server, built sequentially), and no
+    reply an error."""
+    d.section = 'concurrent'
+    rnd = random.Random(seed + 6)
+    sets = [elements(rnd, 4000, b'w%d' % t) for t in range(4)]
+    p.c('DEL', 'cc', 'ccm')
+    errors = []
+
+    def writer(els):
+        cl = d.sa.client(timeout=30)
+        try:
+            # pipelined, so that the two workers update the key at once
+            cmds = [encode('PFADD', 'cc', *els[i:i + 2]) for i in range(0, len(els), 2)]
+            cl.send(b''.join(cmds))
+            for _ in cmds:
+                r = cl.read_reply()
+                if r not in (b':0\r\n', b':1\r\n'):
+                    errors.append(r)
+        finally:
+            cl.close()
+
+    def merger(stop):
+        cl = d.sa.client(timeout=30)
+        try:
+            while not stop.is_set():
+                for cmd in (('PFMERGE', 'ccm', 'cc', 'r1000'), ('PFCOUNT', 'cc', 'r100'),
+                            ('PFCOUNT', 'cc')):
+                    r = cl.cmd(*cmd)
+                    if r.startswith(b'-'):
+                        errors.append(r)
+        finally:
+            cl.close()
+
+    stop = threading.Event()
+    m = threading.Thread(target=merger, args=(stop,))
+    m.start()
+    ws = [threading.Thread(target=writer, args=(els,)) for els in sets]
+    for w in ws:
+        w.start()
+    for w in ws:
+        w.join()
+    stop.set()
+    m.join()
+    for els in sets:
+        for i in range(0, len(els), 500):
+            p.b.cmd('PFADD', 'cc', *els[i:i + 500])
+    p.c('PFDEBUG', 'GETREG', 'cc')
+    p.c('PFCOUNT', 'cc')
+    p.c('PFMERGE', 'ccm', 'cc', 'r1000')
+    p.c('PFDEBUG', 'GETREG', 'ccm')
+    if errors:
+        d.report(['concurrent PFADD / PFMERGE'], b'errors: %r' % errors[:3], b'none')
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--seed', type=int, default=int(os.environ.get('DIFF_SEED', '12')))
@@ -423,6 +482,7 @@ def main():
         sec_corrupt(d, p, args.seed)
         sec_config(d, p, args.seed)
         sec_resp3_multi(d, p)
+        sec_concurrent(d, p, args.seed)
         p.close()
     except Mismatch:
         pass
