@@ -21,6 +21,7 @@ import random
 import struct
 import sys
 import threading
+import time
 
 sys.dont_write_bytecode = True   # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -458,6 +459,36 @@ def sec_concurrent(d, p, seed):
         d.report(['concurrent PFADD / PFMERGE'], b'errors: %r' % errors[:3], b'none')
 
 
+def sec_selftest_others_answered(d):
+    """kvsd only: while PFSELFTEST keeps one worker busy for about a second,
+    new clients (some land on the busy worker) get PING answered within
+    300 ms each — Redis would stall them all."""
+    d.section = 'selftest-others-answered'
+    if harness.sanitized():
+        return  # the bound is for release builds
+    busy = d.sa.client(timeout=300)
+    busy.send(encode('PFSELFTEST'))
+    time.sleep(0.05)
+    slow = []
+    t_end = time.monotonic() + 0.6
+    while time.monotonic() < t_end:
+        c = d.sa.client(timeout=5)
+        t0 = time.monotonic()
+        r = c.cmd('PING')
+        dt = time.monotonic() - t0
+        c.close()
+        d.count += 1
+        if r != b'+PONG\r\n' or dt > 0.3:
+            slow.append((r, round(dt, 3)))
+    r = busy.read_reply()
+    busy.close()
+    d.count += 1
+    if r != b'+OK\r\n':
+        d.report(['PFSELFTEST'], r, b'+OK\r\n')
+    if slow:
+        d.report(['PING during PFSELFTEST'], b'%r' % slow[:5], b'all within 300 ms')
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--seed', type=int, default=int(os.environ.get('DIFF_SEED', '12')))
@@ -488,6 +519,7 @@ def main():
         sec_resp3_multi(d, p)
         sec_concurrent(d, p, args.seed)
         p.close()
+        sec_selftest_others_answered(d)
     except Mismatch:
         pass
     except (OSError, harness.ProtocolError) as e:
