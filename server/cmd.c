@@ -68,7 +68,8 @@ static int by_name(const void *a, const void *b)
 void cmd_setup(struct db *db)
 {
 	const struct cmd_def *tables[] = {cmd_string_table, cmd_keys_table, cmd_conn_table,
-					  cmd_server_table, cmd_multi_table, cmd_bits_table};
+					  cmd_server_table, cmd_multi_table, cmd_bits_table,
+					  cmd_hll_table};
 
 	cmd_db = db;
 	bitpool_setup();

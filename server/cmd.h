@@ -85,6 +85,7 @@ extern const struct cmd_def cmd_keys_table[];   /* cmd_keys.c */
 extern const struct cmd_def cmd_conn_table[];   /* cmd_conn.c */
 extern const struct cmd_def cmd_server_table[]; /* cmd_server.c */
 extern const struct cmd_def cmd_bits_table[];   /* cmd_bits.c */
+extern const struct cmd_def cmd_hll_table[];    /* cmd_hll.c */
 
 /* Builds the lookup table. Call once at start-up. */
 void cmd_setup(struct db *db);

@@ -24,6 +24,7 @@
 #include "net/net.h"
 #include "server/config.h"
 #include "server/config_internal.h"
+#include "server/hll.h"
 #include "server/log.h"
 #include "server/slowlog.h"
 #include "server/strutil.h"
@@ -530,4 +531,9 @@ const struct cfg_def cfg_rows[CFG_COUNT_] = {
     [CFG_SHUTDOWN_TIMEOUT] = {"shutdown-timeout", CFG_T_INT, "10", 0, NET_SECONDS_MAX, NULL, 0,
 			      "Seconds shutdown waits for clients' replies to be flushed.",
 			      .apply = apply_read_at_use},
+    [CFG_HLL_SPARSE_MAX_BYTES] = {"hll-sparse-max-bytes", CFG_T_MEMORY, "3000", 0,
+				  HLL_SPARSE_MAX_MAX, NULL, 0,
+				  "Largest sparse HyperLogLog, header included, in bytes; a "
+				  "sparse HLL that would grow past it turns dense.",
+				  .apply = apply_read_at_use},
 };
