@@ -50,7 +50,8 @@ static void memory_stats(struct cmd_req *r)
 	struct mem_allocator_stats a;
 	int64_t used = mem_used(), peak = mem_peak(), rss = mem_rss();
 	long long keys = db_size(db_plain(r->db));
-	int64_t overhead = startup_allocated, net_usage = used > startup_allocated ? used - startup_allocated : 0;
+	int64_t overhead = startup_allocated,
+		net_usage = used > startup_allocated ? used - startup_allocated : 0;
 	int64_t dataset = used > overhead ? used - overhead : 0;
 
 	if (mem_allocator_stats(&a) != 0) {
@@ -58,8 +59,8 @@ static void memory_stats(struct cmd_req *r)
 		a.allocated = a.active = used;
 		a.resident = rss;
 	}
-	/* Redis: 25 fields, plus one map per database holding keys */
-	reply_map(c, 25 + (keys > 0));
+	/* Redis: 27 fields, plus one map per database holding keys */
+	reply_map(c, 27 + (keys > 0));
 	kv_int(c, "peak.allocated", peak);
 	kv_int(c, "total.allocated", used);
 	kv_int(c, "startup.allocated", startup_allocated);
@@ -81,7 +82,8 @@ static void memory_stats(struct cmd_req *r)
 	kv_int(c, "keys.count", keys);
 	kv_int(c, "keys.bytes-per-key", keys ? net_usage / keys : 0);
 	kv_int(c, "dataset.bytes", dataset);
-	kv_double(c, "dataset.percentage", net_usage ? (double)dataset * 100.0 / (double)net_usage : 0.0);
+	kv_double(c, "dataset.percentage",
+		  net_usage ? (double)dataset * 100.0 / (double)net_usage : 0.0);
 	kv_double(c, "peak.percentage", peak ? (double)used * 100.0 / (double)peak : 0.0);
 	kv_int(c, "allocator.allocated", a.allocated);
 	kv_int(c, "allocator.active", a.active);
@@ -134,9 +136,9 @@ static void memory_doctor(struct cmd_req *r)
 		? "Hi Sam, this instance is empty or is using very little memory, my issues "
 		  "detector can't be used in these conditions. Please, leave for your mission on "
 		  "Earth and fill it with some data. The new Sam and I will be back to our "
-		  "programming as soon as I finished rebooting."
+		  "programming as soon as I finished rebooting.\n"
 		: "Hi Sam, I can't find any memory issue in your instance. I can only account for "
-		  "what occurs on this base.";
+		  "what occurs on this base.\n";
 
 	reply_verbatim(r->c, msg, strlen(msg));
 }
@@ -197,10 +199,9 @@ const struct cmd_def cmd_memory_subcmds[] = {
     {"memory|purge", memory_purge, 2, 0, 0, 0, 0, "slow", "server",
      "Ask the allocator to release memory", "4.0.0",
      "Depends on how much memory is allocated, could be slow", NULL},
-    {"memory|stats", memory_stats, 2, 0, 0, 0, 0, "slow", "server",
-     "Show memory usage details", "4.0.0", "O(1)", NULL},
+    {"memory|stats", memory_stats, 2, 0, 0, 0, 0, "slow", "server", "Show memory usage details",
+     "4.0.0", "O(1)", NULL},
     {"memory|usage", memory_usage, -3, CMD_READONLY, 2, 2, 1, "read slow", "server",
      "Estimate the memory usage of a key", "4.0.0", "O(N) where N is the number of samples.", NULL},
     {NULL},
 };
-

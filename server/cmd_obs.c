@@ -21,7 +21,6 @@
 #include "server/lathist.h"
 #include "server/latency.h"
 
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -137,8 +136,9 @@ static void latency_histogram(struct cmd_req *r)
 				continue;
 			name = lathist_name((size_t)top);
 			for (size_t i = 0; i < n; i++) {
-				if (i != (size_t)top && (strchr(name, '|') ||
-							 !in_family(lathist_name(i), name, strlen(name))))
+				if (i != (size_t)top &&
+				    (strchr(name, '|') ||
+				     !in_family(lathist_name(i), name, strlen(name))))
 					continue;
 				if (lathist_get(i, s)) {
 					if (pass)
@@ -192,10 +192,7 @@ static void wait_cmd(struct cmd_req *r)
 		reply_error(r->c, "ERR timeout is negative");
 		return;
 	}
-	if (timeout > 0 && timeout > LLONG_MAX - r->now_ms) {
-		reply_error(r->c, "ERR timeout is out of range");
-		return;
-	}
+	/* Redis 7.0 adds the time to a positive timeout without an overflow check */
 	reply_int(r->c, 0); /* replicas that acknowledged: kvsd has none */
 }
 
@@ -261,10 +258,11 @@ const struct cmd_def cmd_obs_table[] = {
      "A container for memory diagnostics commands", "4.0.0", "Depends on subcommand.",
      cmd_memory_subcmds},
     {"role", role_cmd, 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0,
-     "admin fast dangerous", "server", "Return the role of the instance in the context of replication",
-     "2.8.12", "O(1)", NULL},
+     "admin fast dangerous", "server",
+     "Return the role of the instance in the context of replication", "2.8.12", "O(1)", NULL},
     {"wait", wait_cmd, 3, CMD_NOSCRIPT, 0, 0, 0, "slow connection", "generic",
      "Wait for the synchronous replication of all the write commands sent in the context of "
-     "the current connection", "3.0.0", "O(1)", NULL},
+     "the current connection",
+     "3.0.0", "O(1)", NULL},
     {NULL},
 };

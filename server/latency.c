@@ -252,11 +252,12 @@ static void doctor(struct text *out)
 	for (int i = 0; i < EVENTS_MAX; i++)
 		nevents += events[i].name[0] != '\0';
 	if (nevents == 0 && threshold == 0) {
-		tx_printf(out, "I'm sorry, Dave, I can't do that. Latency monitoring is disabled in "
-			       "this Redis instance. You may use \"CONFIG SET "
-			       "latency-monitor-threshold <milliseconds>.\" in order to enable it. "
-			       "If we weren't in a deep space mission I'd suggest to take a look at "
-			       "https://redis.io/topics/latency-monitor.\n");
+		tx_printf(out,
+			  "I'm sorry, Dave, I can't do that. Latency monitoring is disabled in "
+			  "this Redis instance. You may use \"CONFIG SET "
+			  "latency-monitor-threshold <milliseconds>.\" in order to enable it. "
+			  "If we weren't in a deep space mission I'd suggest to take a look at "
+			  "https://redis.io/topics/latency-monitor.\n");
 		return;
 	}
 	for (int i = 0; i < EVENTS_MAX; i++) {
@@ -266,8 +267,9 @@ static void doctor(struct text *out)
 		if (!t->name[0])
 			continue;
 		if (++eventnum == 1)
-			tx_printf(out, "Dave, I have observed latency spikes in this Redis instance. "
-				       "You don't mind talking about it, do you Dave?\n\n");
+			tx_printf(out,
+				  "Dave, I have observed latency spikes in this Redis instance. "
+				  "You don't mind talking about it, do you Dave?\n\n");
 		analyze(t, &st, now);
 		tx_printf(out,
 			  "%d. %s: %d latency spikes (average %lums, mean deviation %lums, period "
@@ -303,25 +305,28 @@ static void doctor(struct text *out)
 		advices++;
 	}
 	if (eventnum == 0 && advices == 0) {
-		tx_printf(out, "Dave, no latency spike was observed during the lifetime of this Redis "
-			       "instance, not in the slightest bit. I honestly think you ought to sit "
-			       "down calmly, take a stress pill, and think things over.\n");
+		tx_printf(out,
+			  "Dave, no latency spike was observed during the lifetime of this Redis "
+			  "instance, not in the slightest bit. I honestly think you ought to sit "
+			  "down calmly, take a stress pill, and think things over.\n");
 		return;
 	}
 	if (eventnum > 0 && advices == 0) {
-		tx_printf(out, "\nWhile there are latency events logged, I'm not able to suggest any "
-			       "easy fix. Please use the Redis community to get some help, providing "
-			       "this report in your help request.\n");
+		tx_printf(out,
+			  "\nWhile there are latency events logged, I'm not able to suggest any "
+			  "easy fix. Please use the Redis community to get some help, providing "
+			  "this report in your help request.\n");
 		return;
 	}
 	tx_printf(out, "\nI have a few advices for you:\n\n");
 	if (slowlog_enabled)
-		tx_printf(out,
-			  "- There are latency issues with potentially slow commands you are using. "
-			  "Try to enable the Slow Log Redis feature using the command 'CONFIG SET "
-			  "slowlog-log-slower-than %llu'. If the Slow log is disabled Redis is not "
-			  "able to log slow commands execution for you.\n",
-			  (unsigned long long)threshold * 1000);
+		tx_printf(
+		    out,
+		    "- There are latency issues with potentially slow commands you are using. "
+		    "Try to enable the Slow Log Redis feature using the command 'CONFIG SET "
+		    "slowlog-log-slower-than %llu'. If the Slow log is disabled Redis is not "
+		    "able to log slow commands execution for you.\n",
+		    (unsigned long long)threshold * 1000);
 	if (slowlog_tuning)
 		tx_printf(out,
 			  "- Your current Slow Log configuration only logs events that are slower "
@@ -333,28 +338,31 @@ static void doctor(struct text *out)
 			       "running which are too slow to execute. Please check "
 			       "https://redis.io/commands/slowlog for more information.\n");
 	if (scheduler)
-		tx_printf(out,
-			  "- The system is slow to execute Redis code paths not containing system "
-			  "calls. This usually means the system does not provide Redis CPU time to "
-			  "run for long periods. You should try to:\n"
-			  "  1) Lower the system load.\n"
-			  "  2) Use a computer / VM just for Redis if you are running other software "
-			  "in the same system.\n"
-			  "  3) Check if you have a \"noisy neighbour\" problem.\n"
-			  "  4) Check with 'redis-cli --intrinsic-latency 100' what is the intrinsic "
-			  "latency in your system.\n"
-			  "  5) Check if the problem is allocator-related by recompiling Redis with "
-			  "MALLOC=libc, if you are using Jemalloc. However this may create "
-			  "fragmentation problems.\n");
+		tx_printf(
+		    out,
+		    "- The system is slow to execute Redis code paths not containing system "
+		    "calls. This usually means the system does not provide Redis CPU time to "
+		    "run for long periods. You should try to:\n"
+		    "  1) Lower the system load.\n"
+		    "  2) Use a computer / VM just for Redis if you are running other software "
+		    "in the same system.\n"
+		    "  3) Check if you have a \"noisy neighbour\" problem.\n"
+		    "  4) Check with 'redis-cli --intrinsic-latency 100' what is the intrinsic "
+		    "latency in your system.\n"
+		    "  5) Check if the problem is allocator-related by recompiling Redis with "
+		    "MALLOC=libc, if you are using Jemalloc. However this may create "
+		    "fragmentation problems.\n");
 	if (hz && cfg_int(CFG_HZ) < 100)
-		tx_printf(out, "- In order to make the Redis keys expiring process more incremental, "
-			       "try to set the 'hz' configuration parameter to 100 using 'CONFIG SET "
-			       "hz 100'.\n");
+		tx_printf(out,
+			  "- In order to make the Redis keys expiring process more incremental, "
+			  "try to set the 'hz' configuration parameter to 100 using 'CONFIG SET "
+			  "hz 100'.\n");
 	if (large_objects)
-		tx_printf(out, "- Deleting, expiring or evicting (because of maxmemory policy) large "
-			       "objects is a blocking operation. If you have very large objects that "
-			       "are often deleted, expired, or evicted, try to fragment those objects "
-			       "into multiple smaller objects.\n");
+		tx_printf(out,
+			  "- Deleting, expiring or evicting (because of maxmemory policy) large "
+			  "objects is a blocking operation. If you have very large objects that "
+			  "are often deleted, expired, or evicted, try to fragment those objects "
+			  "into multiple smaller objects.\n");
 	if (thp)
 		tx_printf(out,
 			  "- I detected a non zero amount of anonymous huge pages used by your "

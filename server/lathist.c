@@ -130,7 +130,8 @@ void lathist_record(struct wctx *w, size_t idx, uint64_t usec)
 	h = atomic_load_explicit(&t->cmd[idx], memory_order_relaxed); /* own pointer */
 	if (kv_unlikely(h == NULL)) {
 		h = mem_calloc(1, sizeof(*h));
-		/* release: the zeroed histogram before its pointer; pairs with lathist_get's acquire */
+		/* release: the zeroed histogram before its pointer; pairs with lathist_get's
+		 * acquire */
 		atomic_store_explicit(&t->cmd[idx], h, memory_order_release);
 	}
 	ns = usec * 1000;

@@ -31,10 +31,10 @@
 
 struct wctx;
 
-#define LATHIST_MIN_NS	 1ull		      /* Redis's LATENCY_HISTOGRAM_MIN_VALUE */
-#define LATHIST_MAX_NS	 1000000000ull	      /* LATENCY_HISTOGRAM_MAX_VALUE: 1 s */
-#define LATHIST_SHIFT	 22		      /* buckets up to 2^30 - 1 ns >= 1 s */
-#define LATHIST_BUCKETS	 LOGHIST_BUCKETS(LATHIST_SHIFT)
+#define LATHIST_MIN_NS	1ull	      /* Redis's LATENCY_HISTOGRAM_MIN_VALUE */
+#define LATHIST_MAX_NS	1000000000ull /* LATENCY_HISTOGRAM_MAX_VALUE: 1 s */
+#define LATHIST_SHIFT	22	      /* buckets up to 2^30 - 1 ns >= 1 s */
+#define LATHIST_BUCKETS LOGHIST_BUCKETS(LATHIST_SHIFT)
 
 /* A merged histogram of one command. */
 struct lathist_snap {
