@@ -108,6 +108,28 @@ int latency_reset(const char *event, size_t len)
 	return n;
 }
 
+int latency_samples(const char *event, int64_t *times, uint64_t *lat, int max,
+		    uint64_t *all_time_max)
+{
+	struct series *t;
+	int n = 0;
+
+	pthread_mutex_lock(&lock);
+	t = find(event, strlen(event), 0);
+	for (int j = 0; t && j < LATENCY_TS_LEN && n < max; j++) {
+		const struct sample *s = &t->s[(t->idx + j) % LATENCY_TS_LEN];
+
+		if (s->time == 0)
+			continue;
+		times[n] = s->time;
+		lat[n++] = s->latency;
+	}
+	if (t)
+		*all_time_max = t->max;
+	pthread_mutex_unlock(&lock);
+	return t ? n : -1;
+}
+
 void latency_reply_latest(struct conn *c)
 {
 	int n = 0;

@@ -32,6 +32,12 @@ void latency_add_sample(const char *event, uint64_t ms, int64_t now_s);
 /* Forgets event (case-insensitive) or every event when NULL; returns how many. */
 int latency_reset(const char *event, size_t len);
 
+/* Copies event's samples, oldest first (at most max), into times (seconds)
+ * and lat (ms); returns how many; *all_time_max gets the event's maximum.
+ * -1 when the event has none. */
+int latency_samples(const char *event, int64_t *times, uint64_t *lat, int max,
+		    uint64_t *all_time_max);
+
 /* Replies: LATENCY LATEST, HISTORY <event>, DOCTOR, GRAPH <event>. */
 void latency_reply_latest(struct conn *c);
 void latency_reply_history(struct conn *c, const char *event, size_t len);

@@ -129,6 +129,9 @@ Test(config, table_rows_in_enum_order)
 	    "client-output-buffer-limit",
 	    "client-output-pause-limit",
 	    "shutdown-timeout",
+	    "latency-monitor-threshold",
+	    "latency-tracking",
+	    "latency-tracking-info-percentiles",
 	};
 	const struct cfg_def *t = cfg_table();
 
@@ -1020,7 +1023,8 @@ Test(config, match_glob)
 	cr_expect_str_eq(match("*-*-*"),
 			 "proto-max-bulk-len,client-query-buffer-limit,active-expire-effort,"
 			 "slowlog-log-slower-than,slowlog-max-len,run-budget-commands,"
-			 "client-output-buffer-limit,client-output-pause-limit,");
+			 "client-output-buffer-limit,client-output-pause-limit,"
+			 "latency-monitor-threshold,latency-tracking-info-percentiles,");
 	cr_expect_str_eq(match("nomatch*"), "");
 	cr_expect_str_eq(match(""), "");
 }
