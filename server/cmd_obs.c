@@ -105,50 +105,53 @@ static int in_family(const char *name, const char *top, size_t toplen)
 	return strncmp(name, top, toplen) == 0 && (name[toplen] == '\0' || name[toplen] == '|');
 }
 
+/* Appends idx to the list if command idx has samples. */
+static void pick(size_t idx, struct lathist_snap *s, size_t **list, size_t *n, size_t *cap)
+{
+	if (lathist_get(idx, s) == 0)
+		return;
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		*list = realloc(*list, *cap * sizeof(**list));
+		if (*list == NULL)
+			abort();
+	}
+	(*list)[(*n)++] = idx;
+}
+
 static void latency_histogram(struct cmd_req *r)
 {
 	struct lathist_snap *s = malloc(sizeof(*s));
-	size_t n = lathist_count();
-	long entries = 0;
+	size_t n = lathist_count(), *list = NULL, nlist = 0, cap = 0;
 
 	if (s == NULL)
 		abort();
 	/* Redis: all commands with a histogram, or for each argument that names
-	 * a command (unknown ones skipped), it and its subcommands */
-	for (int pass = 0; pass < 2; pass++) {
-		if (pass == 1)
-			reply_map(r->c, entries);
-		if (r->argc == 2) {
-			for (size_t i = 0; i < n; i++)
-				if (lathist_get(i, s)) {
-					if (pass)
-						reply_cdf(r->c, i, s);
-					else
-						entries++;
-				}
-			continue;
-		}
-		for (int j = 2; j < r->argc; j++) {
-			long top = lathist_lookup(r->argv[j], r->argl[j]);
-			const char *name;
+	 * a command (unknown ones skipped), it and its subcommands. The list is
+	 * chosen first and each entry then merged once more: other workers keep
+	 * recording, so the entry count must not depend on a second look. */
+	if (r->argc == 2)
+		for (size_t i = 0; i < n; i++)
+			pick(i, s, &list, &nlist, &cap);
+	for (int j = 2; j < r->argc; j++) {
+		long top = lathist_lookup(r->argv[j], r->argl[j]);
+		const char *name = top < 0 ? NULL : lathist_name((size_t)top);
 
-			if (top < 0)
-				continue;
-			name = lathist_name((size_t)top);
-			for (size_t i = 0; i < n; i++) {
+		if (name == NULL)
+			continue;
+		pick((size_t)top, s, &list, &nlist, &cap);
+		if (strchr(name, '|') == NULL)
+			for (size_t i = 0; i < n; i++)
 				if (i != (size_t)top &&
-				    (strchr(name, '|') ||
-				     !in_family(lathist_name(i), name, strlen(name))))
-					continue;
-				if (lathist_get(i, s)) {
-					if (pass)
-						reply_cdf(r->c, i, s);
-					else
-						entries++;
-				}
-			}
-		}
+				    in_family(lathist_name(i), name, strlen(name)))
+					pick(i, s, &list, &nlist, &cap);
 	}
+	reply_map(r->c, (long long)nlist);
+	for (size_t k = 0; k < nlist; k++) {
+		lathist_get(list[k], s); /* a CONFIG RESETSTAT since may have emptied it */
+		reply_cdf(r->c, list[k], s);
+	}
+	free(list);
 	free(s);
 }
 
