@@ -113,7 +113,12 @@ static void *reader(void *arg)
 			if (r == NULL || r->type == REDIS_REPLY_ERROR ||
 			    (strncmp(cmds[i], "INFO", 4) == 0 &&
 			     (r->type != REDIS_REPLY_STRING || r->str[0] != '#'))) {
-				fail(cmds[i], r);
+				char what[128];
+
+				snprintf(what, sizeof(what), "%s (after %s)", cmds[i],
+					 cmds[(i + sizeof(cmds) / sizeof(cmds[0]) - 1) %
+					      (sizeof(cmds) / sizeof(cmds[0]))]);
+				fail(what, r);
 				freeReplyObject(r);
 				break;
 			}
