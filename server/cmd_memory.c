@@ -127,20 +127,117 @@ static void memory_usage(struct cmd_req *r)
 		reply_int(r->c, n);
 }
 
+/*
+ * Redis's getMemoryDoctorReport(), on the figures MEMORY STATS reports:
+ * under 5 MB allocated the instance is "empty"; otherwise a peak over 150%
+ * of what is allocated, and each fragmentation / RSS ratio over its bound
+ * with more than 10 MB behind it, is a finding. (Replica buffers, client
+ * buffers and Lua scripts, Redis's other findings, kvsd does not have or
+ * measure.)
+ */
 static void memory_doctor(struct cmd_req *r)
 {
-	/* Redis's verdicts for an instance too small to judge, and for one with
-	 * no finding; kvsd has no fragmentation or buffer analysis yet */
-	const char *msg =
-	    mem_used() < 5 * 1024 * 1024
-		? "Hi Sam, this instance is empty or is using very little memory, my issues "
-		  "detector can't be used in these conditions. Please, leave for your mission on "
-		  "Earth and fill it with some data. The new Sam and I will be back to our "
-		  "programming as soon as I finished rebooting.\n"
-		: "Hi Sam, I can't find any memory issue in your instance. I can only account for "
-		  "what occurs on this base.\n";
+	struct mem_allocator_stats a;
+	int64_t used = mem_used(), peak = mem_peak(), rss = mem_rss();
+	int empty = 0, big_peak = 0, frag = 0, alloc_frag = 0, alloc_rss = 0, proc_rss = 0;
+	char *out;
+	size_t len = 0, cap = 8192; /* the longest report is under 3 KB */
 
-	reply_verbatim(r->c, msg, strlen(msg));
+	if (mem_allocator_stats(&a) != 0) {
+		a.allocated = a.active = used;
+		a.resident = rss;
+	}
+	if (used < 5 * 1024 * 1024) {
+		empty = 1;
+	} else {
+		big_peak = (float)peak / (float)used > 1.5;
+		frag = (float)rss / (float)used > 1.4 && rss - used > 10 << 20;
+		alloc_frag = a.allocated && (float)a.active / (float)a.allocated > 1.1 &&
+			     a.active - a.allocated > 10 << 20;
+		alloc_rss = a.active && (float)a.resident / (float)a.active > 1.1 &&
+			    a.resident - a.active > 10 << 20;
+		proc_rss = a.resident && (float)rss / (float)a.resident > 1.1 &&
+			   rss - a.resident > 10 << 20;
+	}
+	out = mem_alloc(cap);
+#define CAT(...) (len += (size_t)snprintf(out + len, cap - len, __VA_ARGS__))
+	if (empty) {
+		CAT("Hi Sam, this instance is empty or is using very little memory, my issues "
+		    "detector can't be used in these conditions. Please, leave for your mission on "
+		    "Earth and fill it with some data. The new Sam and I will be back to our "
+		    "programming as soon as I finished rebooting.\n");
+	} else if (!big_peak && !frag && !alloc_frag && !alloc_rss && !proc_rss) {
+		CAT("Hi Sam, I can't find any memory issue in your instance. I can only account "
+		    "for "
+		    "what occurs on this base.\n");
+	} else {
+		CAT("Sam, I detected a few issues in this Redis instance memory implants:\n\n");
+		if (big_peak)
+			CAT(" * Peak memory: In the past this instance used more than 150%% the "
+			    "memory "
+			    "that is currently using. The allocator is normally not able to "
+			    "release "
+			    "memory after a peak, so you can expect to see a big fragmentation "
+			    "ratio, "
+			    "however this is actually harmless and is only due to the memory peak, "
+			    "and "
+			    "if the Redis instance Resident Set Size (RSS) is currently bigger "
+			    "than "
+			    "expected, the memory will be used as soon as you fill the Redis "
+			    "instance "
+			    "with more data. If the memory peak was only occasional and you want "
+			    "to try "
+			    "to reclaim memory, please try the MEMORY PURGE command, otherwise the "
+			    "only "
+			    "other option is to shutdown and restart the instance.\n\n");
+		if (frag)
+			CAT(" * High total RSS: This instance has a memory fragmentation and RSS "
+			    "overhead greater than 1.4 (this means that the Resident Set Size of "
+			    "the "
+			    "Redis process is much larger than the sum of the logical allocations "
+			    "Redis "
+			    "performed). This problem is usually due either to a large peak memory "
+			    "(check if there is a peak memory entry above in the report) or may "
+			    "result "
+			    "from a workload that causes the allocator to fragment memory a lot. "
+			    "If the "
+			    "problem is a large peak memory, then there is no issue. Otherwise, "
+			    "make "
+			    "sure you are using the Jemalloc allocator and not the default libc "
+			    "malloc. "
+			    "Note: The currently used allocator is \"%s\".\n\n",
+			    mem_allocator_name());
+		if (alloc_frag)
+			CAT(" * High allocator fragmentation: This instance has an allocator "
+			    "external "
+			    "fragmentation greater than 1.1. This problem is usually due either to "
+			    "a "
+			    "large peak memory (check if there is a peak memory entry above in the "
+			    "report) or may result from a workload that causes the allocator to "
+			    "fragment memory a lot. You can try enabling 'activedefrag' config "
+			    "option.\n\n");
+		if (alloc_rss)
+			CAT(" * High allocator RSS overhead: This instance has an RSS memory "
+			    "overhead "
+			    "is greater than 1.1 (this means that the Resident Set Size of the "
+			    "allocator is much larger than the sum what the allocator actually "
+			    "holds). "
+			    "This problem is usually due to a large peak memory (check if there is "
+			    "a "
+			    "peak memory entry above in the report), you can try the MEMORY PURGE "
+			    "command to reclaim it.\n\n");
+		if (proc_rss)
+			CAT(" * High process RSS overhead: This instance has non-allocator RSS "
+			    "memory "
+			    "overhead is greater than 1.1 (this means that the Resident Set Size "
+			    "of the "
+			    "Redis process is much larger than the RSS the allocator holds). This "
+			    "problem may be due to Lua scripts or Modules.\n\n");
+		CAT("I'm here to keep you safe, Sam. I want to help you.\n");
+	}
+#undef CAT
+	reply_verbatim(r->c, out, len);
+	mem_free(out);
 }
 
 /* jemalloc's arena purge, as Redis's jemalloc_purge(); other allocators: OK */
