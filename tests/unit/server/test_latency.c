@@ -3,10 +3,12 @@
  * layout, Redis's percentiles and LATENCY HISTOGRAM's power-of-two CDF,
  * per-thread recording summed on read, reset by generation) and the latency
  * monitor's history (latency.c: one sample per second keeping the worst,
- * 160 samples, reset by name).
+ * 160 samples, reset by name) and the error-code counters (errorstats.c:
+ * Redis's code extraction, byte order, reset by baseline).
  */
 #include "concurrency/mem.h"
 #include "concurrency/wctx.h"
+#include "server/errorstats.h"
 #include "server/lathist.h"
 #include "server/latency.h"
 
@@ -170,4 +172,53 @@ Test(latency, history_keeps_the_last_160_seconds)
 	cr_expect_eq(max, 200);
 	cr_expect_eq(latency_reset("EXPIRE-CYCLE", 12), 1, "reset matches case-insensitively");
 	cr_expect_eq(latency_reset(NULL, 0), 0);
+}
+
+/* ---- errorstats.c --------------------------------------------------------- */
+
+static void es_setup(void)
+{
+	errorstats_setup();
+}
+
+static void es_teardown(void)
+{
+	errorstats_teardown();
+}
+
+TestSuite(errorstats, .init = es_setup, .fini = es_teardown);
+
+static void count(const char *s)
+{
+	errorstats_count(s, strlen(s));
+}
+
+Test(errorstats, code_is_the_first_word_within_31_bytes)
+{
+	size_t len;
+	char *info;
+
+	count("ERR syntax error");
+	count("WRONGTYPE Operation against a key holding the wrong kind of value");
+	count("ERR value is not an integer or out of range");
+	count("NOAUTH Authentication required.");
+	/* a first word of 31 bytes or more: Redis files it under ERR */
+	count("ABCDEFGHIJABCDEFGHIJABCDEFGHIJA x");
+	count("ABCDEFGHIJABCDEFGHIJABCDEFGHIJ x"); /* 30 bytes: its own code */
+	count("NOSPACE");
+	info = errorstats_info(&len);
+	cr_expect_str_eq(info, "errorstat_ABCDEFGHIJABCDEFGHIJABCDEFGHIJ:count=1\r\n"
+			       "errorstat_ERR:count=4\r\n"
+			       "errorstat_NOAUTH:count=1\r\n"
+			       "errorstat_WRONGTYPE:count=1\r\n");
+	cr_expect_eq(len, strlen(info));
+	mem_free(info);
+	errorstats_reset();
+	info = errorstats_info(&len);
+	cr_expect_str_eq(info, "", "RESETSTAT leaves nothing to print");
+	mem_free(info);
+	count("WRONGTYPE again");
+	info = errorstats_info(&len);
+	cr_expect_str_eq(info, "errorstat_WRONGTYPE:count=1\r\n");
+	mem_free(info);
 }
