@@ -8,11 +8,11 @@
  * answers 0 at once (Redis, with no replica, answers 0 at once when asked
  * for 0 replicas and after the timeout otherwise; kvsd does not hold the
  * client for a timeout that can only end in 0). LOLWUT prints what Redis
- * 7.0.15's default (version 7) LOLWUT prints, "Redis ver. 7.0.15" — the
- * version INFO's redis_version reports; the drawings of versions 5 and 6 are
- * not reproduced (their arguments are still checked as Redis checks them).
+ * 7.0.15 prints, naming the version INFO's redis_version reports
+ * ("Redis ver. 7.0.15"); VERSION 5 and 6 draw their pictures (lolwut.c).
  */
 #include "concurrency/clock.h"
+#include "concurrency/mem.h"
 #include "net/conn.h"
 #include "net/reply.h"
 #include "net/resp.h"
@@ -20,6 +20,7 @@
 #include "server/errorstats.h"
 #include "server/lathist.h"
 #include "server/latency.h"
+#include "server/lolwut.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -207,24 +208,45 @@ static void role_cmd(struct cmd_req *r)
 	reply_array(r->c, 0);
 }
 
+/*
+ * LOLWUT [VERSION v] [args]: Redis 7.0 reads v as a long and prints it as
+ * "%u.0.0" (so it wraps like an unsigned int); 5 draws Schotter (columns,
+ * squares per row, per column), 6 the skyline (columns, rows), anything
+ * else prints the version line only.
+ */
 static void lolwut_cmd(struct cmd_req *r)
 {
 	static const char text[] = "Redis ver. " OBS_REDIS_VERSION "\n";
-	long long ver = 7, arg;
-	int first = 1;
+	long long ver = 7, a[3] = {0, 0, 0};
+	int first = 1, nargs;
+	unsigned v;
+	size_t len;
+	char *art;
 
 	if (r->argc >= 3 && cmd_arg_is(r, 1, "version")) {
 		if (!cmd_arg_ll(r, 2, &ver))
 			return;
 		first = 3;
 	}
-	/* versions 5 and 6 (and 4.9 / 5.9, unreachable here) read up to three
-	 * numbers: columns and squares per row and column, or columns and rows */
-	if (ver == 5 || ver == 6)
-		for (int j = first; j < r->argc && j < first + (ver == 5 ? 3 : 2); j++)
-			if (!cmd_arg_ll(r, j, &arg))
-				return;
-	reply_verbatim(r->c, text, sizeof(text) - 1);
+	v = (unsigned)ver;
+	if (v != 5 && v != 6) {
+		reply_verbatim(r->c, text, sizeof(text) - 1);
+		return;
+	}
+	nargs = v == 5 ? 3 : 2;
+	for (int j = 0; j < nargs && first + j < r->argc; j++)
+		if (!cmd_arg_ll(r, first + j, &a[j]))
+			return;
+	if (v == 5)
+		art = lolwut_schotter(
+		    r->ctx, first < r->argc ? (long)a[0] : 66, first + 1 < r->argc ? (long)a[1] : 8,
+		    first + 2 < r->argc ? (long)a[2] : 12, OBS_REDIS_VERSION, &len);
+	else
+		art =
+		    lolwut_skyline(r->ctx, first < r->argc ? (long)a[0] : 80,
+				   first + 1 < r->argc ? (long)a[1] : 20, OBS_REDIS_VERSION, &len);
+	reply_verbatim(r->c, art, len);
+	mem_free(art);
 }
 
 /* ---- the table ------------------------------------------------------------- */

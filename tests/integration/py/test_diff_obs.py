@@ -140,6 +140,20 @@ def graph_shape(a, b):
     return form(a) and form(b)
 
 
+def lolwut_form(raw):
+    """Line count, the caption, and per drawing line: its width in characters
+    (Braille) or in pixels (one ANSI escape each)."""
+    lines = harness.parse(raw).decode().split('\n')
+    body = lines[:-3]
+    widths = sorted(set(len(x) if '\033' not in x else x.count('\033[0m') for x in body))
+    braille = all(0x2800 <= ord(ch) <= 0x28ff for x in body if '\033' not in x for ch in x)
+    return len(lines), widths, lines[-3:], braille
+
+
+def lolwut_shape(a, b):
+    return a[:1] == b[:1] and lolwut_form(a) == lolwut_form(b)
+
+
 def config_pairs(a, b):
     """CONFIG GET with a pattern: Redis lists matches in its dict's order."""
     def pairs(raw):
@@ -304,6 +318,11 @@ def sec_server_cmds(d, p):
                  ['LOLWUT', 'VERSION', '0'], ['LOLWUT', 'VERSION', '-1'],
                  ['LOLWUT', 'VERSION', '5', 'x'], ['LOLWUT', 'VERSION', '6', '1', 'y']):
         p.c(*args)
+    # the drawings are random in both: compare sizes, characters and captions
+    for args in (['VERSION', '5'], ['VERSION', '5', '10', '3', '2'], ['VERSION', '5', '1', '1', '1'],
+                 ['VERSION', '5', '2000', '300', '0'], ['VERSION', '6'], ['VERSION', '6', '10', '5'],
+                 ['VERSION', '6', '1', '1'], ['VERSION', '4294967301']):
+        p.c('LOLWUT', *args, cmp=lolwut_shape)
     p.c('MULTI')
     p.c('WAIT', '0', '0')
     p.c('ROLE')
