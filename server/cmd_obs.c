@@ -18,6 +18,7 @@
 #include "net/resp.h"
 #include "server/cmd.h"
 #include "server/errorstats.h"
+#include "server/info.h"
 #include "server/lathist.h"
 #include "server/latency.h"
 #include "server/lolwut.h"
@@ -28,8 +29,8 @@
 extern const struct cmd_def cmd_memory_subcmds[]; /* cmd_memory.c */
 void cmd_memory_startup(void);			  /* cmd_memory.c */
 
-/* The redis_version INFO reports (info.c). */
-#define OBS_REDIS_VERSION "7.0.15"
+/* The redis_version INFO reports. */
+#define OBS_REDIS_VERSION INFO_REDIS_VERSION
 
 void obs_setup(const char *const *names, size_t n)
 {

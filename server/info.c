@@ -155,7 +155,7 @@ static void sec_server(struct sb *b, struct db *db)
 	uname(&un);
 	cf = (char *)(si->config_file ? si->config_file : "");
 	sb_printf(b,
-		  "# Server\r\nredis_version:7.0.15\r\nredis_git_sha1:00000000\r\n"
+		  "# Server\r\nredis_version:" INFO_REDIS_VERSION "\r\nredis_git_sha1:00000000\r\n"
 		  "redis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\n"
 		  "os:%s %s %s\r\narch_bits:%d\r\nmonotonic_clock:POSIX clock_gettime\r\n"
 		  "multiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\ngcc_version:%d.%d.%d\r\n"
