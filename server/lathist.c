@@ -3,7 +3,8 @@
  *
  * A thread's block hangs off its worker context (w->lathist): a generation
  * and one pointer per command index to a histogram the owner allocates on
- * the command's first recording. Each counter has one writer, so an
+ * the command's first recording, whose runs of 128 buckets (one power of
+ * two) are allocated when a sample first falls in them. Each counter has one writer, so an
  * increment is a relaxed load and store. Readers walk the registry under
  * its lock and merge the blocks whose generation is current.
  *
@@ -29,10 +30,24 @@
 #include <stdatomic.h>
 #include <string.h>
 
+/* One power of two's run of buckets (the exact range below 256 is two runs). */
+#define CHUNK	(LOGHIST_SUB_COUNT)
+#define NCHUNKS (LATHIST_BUCKETS / CHUNK)
+_Static_assert(LATHIST_BUCKETS % CHUNK == 0, "runs tile the buckets");
+
+struct lathist_chunk {
+	/* written by the owning thread only; read by lathist_get: relaxed */
+	_Atomic uint64_t counts[CHUNK];
+};
+
+/* A command's histogram on one thread: the runs its samples fell in are
+ * allocated on first use (a command's latencies usually span a few powers
+ * of two, so a thread keeps a few KB per command, not all 24 KB). */
 struct lathist_one {
 	/* written by the owning thread only; read by lathist_get: relaxed */
 	_Atomic uint64_t total;
-	_Atomic uint64_t counts[LATHIST_BUCKETS];
+	/* owner stores a new run with release; readers acquire */
+	_Atomic(struct lathist_chunk *) chunk[NCHUNKS];
 };
 
 struct lathist_tls {
@@ -63,8 +78,14 @@ void lathist_teardown(void)
 		struct lathist_tls *t = threads;
 
 		threads = t->next;
-		for (size_t i = 0; i < ncmds; i++)
-			mem_free(atomic_load_explicit(&t->cmd[i], memory_order_relaxed));
+		for (size_t i = 0; i < ncmds; i++) {
+			struct lathist_one *h =
+			    atomic_load_explicit(&t->cmd[i], memory_order_relaxed);
+
+			for (size_t k = 0; h && k < NCHUNKS; k++)
+				mem_free(atomic_load_explicit(&h->chunk[k], memory_order_relaxed));
+			mem_free(h);
+		}
 		mem_free(t);
 	}
 	pthread_mutex_unlock(&lock);
@@ -107,8 +128,13 @@ static void zero_block(struct lathist_tls *t, uint64_t g)
 			continue;
 		/* relaxed: ordered before the generation's release store below */
 		atomic_store_explicit(&h->total, 0, memory_order_relaxed);
-		for (size_t b = 0; b < LATHIST_BUCKETS; b++)
-			atomic_store_explicit(&h->counts[b], 0, memory_order_relaxed);
+		for (size_t k = 0; k < NCHUNKS; k++) {
+			struct lathist_chunk *ch =
+			    atomic_load_explicit(&h->chunk[k], memory_order_relaxed);
+
+			for (size_t b = 0; ch && b < CHUNK; b++)
+				atomic_store_explicit(&ch->counts[b], 0, memory_order_relaxed);
+		}
 	}
 	/* release: the zeroes above before the generation; pairs with the acquire in lathist_get */
 	atomic_store_explicit(&t->gen, g, memory_order_release);
@@ -118,7 +144,9 @@ void lathist_record(struct wctx *w, size_t idx, uint64_t usec)
 {
 	struct lathist_tls *t;
 	struct lathist_one *h;
+	struct lathist_chunk *ch;
 	uint64_t ns, g;
+	unsigned b;
 
 	if (idx >= ncmds)
 		return;
@@ -139,7 +167,14 @@ void lathist_record(struct wctx *w, size_t idx, uint64_t usec)
 		ns = LATHIST_MIN_NS;
 	if (ns > LATHIST_MAX_NS)
 		ns = LATHIST_MAX_NS;
-	bump(&h->counts[loghist_index(ns)]);
+	b = loghist_index(ns);
+	ch = atomic_load_explicit(&h->chunk[b / CHUNK], memory_order_relaxed); /* own pointer */
+	if (kv_unlikely(ch == NULL)) {
+		ch = mem_calloc(1, sizeof(*ch));
+		/* release: the zeroed run before its pointer; pairs with lathist_get's acquire */
+		atomic_store_explicit(&h->chunk[b / CHUNK], ch, memory_order_release);
+	}
+	bump(&ch->counts[b % CHUNK]);
 	bump(&h->total);
 }
 
@@ -189,8 +224,15 @@ uint64_t lathist_get(size_t idx, struct lathist_snap *s)
 			continue;
 		/* relaxed: statistics */
 		s->total += atomic_load_explicit(&h->total, memory_order_relaxed);
-		for (size_t b = 0; b < LATHIST_BUCKETS; b++)
-			s->counts[b] += atomic_load_explicit(&h->counts[b], memory_order_relaxed);
+		for (size_t k = 0; k < NCHUNKS; k++) {
+			/* acquire: pairs with the release that published the run */
+			struct lathist_chunk *ch =
+			    atomic_load_explicit(&h->chunk[k], memory_order_acquire);
+
+			for (size_t b = 0; ch && b < CHUNK; b++)
+				s->counts[k * CHUNK + b] +=
+				    atomic_load_explicit(&ch->counts[b], memory_order_relaxed);
+		}
 	}
 	pthread_mutex_unlock(&lock);
 	return s->total;

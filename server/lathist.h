@@ -8,9 +8,9 @@
  *
  * Each recording thread has its own block (hung on its worker context,
  * wctx.h) with one histogram per command index, allocated on the command's
- * first recording on that thread (about 24 KB, as Redis's per-command
- * HdrHistogram): recording is two relaxed load/store pairs on lines no other
- * thread writes. Readers merge the blocks under the registry lock.
+ * first recording on that thread, one power of two (1 KB) at a time as
+ * samples reach it (Redis's per-command HdrHistogram is 24 KB at once):
+ * recording is two relaxed load/store pairs on lines no other thread writes. Readers merge the blocks under the registry lock.
  * CONFIG RESETSTAT (lathist_reset) bumps a generation instead of writing
  * other threads' counters: a block whose generation is old is skipped by
  * readers and zeroed by its owner before its next recording.

@@ -121,6 +121,21 @@ Test(lathist, threads_record_apart_and_sum_on_read)
 	mem_free(s);
 }
 
+Test(lathist, a_thread_keeps_only_the_runs_its_samples_reach)
+{
+	struct wctx *w = wctx_self();
+	int64_t before;
+
+	lathist_record(w, 0, 1); /* the thread's block and the command's first run */
+	before = mem_used();
+	for (int i = 0; i < 1000; i++)
+		lathist_record(w, 0, 1); /* same run */
+	cr_expect_eq(mem_used(), before, "no allocation for samples in a run it has");
+	lathist_record(w, 0, 100); /* one more power of two: one 1 KB run */
+	cr_expect_leq(mem_used() - before, 1024 + 64, "grew by %lld bytes",
+		      (long long)(mem_used() - before));
+}
+
 Test(lathist, reset_forgets_and_recording_resumes)
 {
 	struct lathist_snap *s = mem_alloc(sizeof(*s));
