@@ -38,6 +38,7 @@
 #include "server/multi.h"
 #include "server/session.h"
 #include "server/config.h"
+#include "server/latency.h"
 #include "server/slowlog.h"
 #include "server/strutil.h"
 #include "storage/db.h"
@@ -69,7 +70,7 @@ void cmd_setup(struct db *db)
 {
 	const struct cmd_def *tables[] = {cmd_string_table, cmd_keys_table, cmd_conn_table,
 					  cmd_server_table, cmd_multi_table, cmd_bits_table,
-					  cmd_hll_table};
+					  cmd_hll_table,    cmd_obs_table};
 
 	cmd_db = db;
 	bitpool_setup();
@@ -97,11 +98,13 @@ void cmd_setup(struct db *db)
 				stat_names[sub_base[i] + j++] = s->name;
 		}
 		cmdstat_setup(stat_names, n);
+		obs_setup(stat_names, n);
 	}
 }
 
 void cmd_teardown(void)
 {
+	obs_teardown();
 	cmdstat_teardown();
 	slowlog_teardown();
 	mem_free(stat_names);
@@ -255,7 +258,8 @@ static void shown_args_deinit(struct shown_args *v)
 
 /* After the handler: statistics and the slow log. `before` is the reply
  * mark taken before it ran, where its reply starts. */
-static void account(struct cmd_req *r, size_t idx, int64_t start_us, size_t before)
+static void account(struct cmd_req *r, const struct cmd_def *d, size_t idx, int64_t start_us,
+		    size_t before)
 {
 	struct conn *c = r->c;
 	int64_t end_us = clock_mono_us();
@@ -264,6 +268,8 @@ static void account(struct cmd_req *r, size_t idx, int64_t start_us, size_t befo
 	long long slower = cfg_int(CFG_SLOWLOG_LOG_SLOWER_THAN);
 
 	cmdstat_call(r->ctx, idx, us, failed);
+	/* the latency monitor's command events, as Redis's call() */
+	latency_sample_if_needed(d->flags & CMD_FAST ? "fast-command" : "command", us / 1000);
 	if (kv_unlikely(slower >= 0 && us >= (uint64_t)slower)) {
 		struct shown_args v;
 
@@ -382,7 +388,7 @@ void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *arg
 		return;
 	before = conn_reply_mark(c);
 	d->proc(&r);
-	account(&r, idx, start_us, before);
+	account(&r, d, idx, start_us, before);
 	cmd_feed_monitors(&r, d);
 }
 

@@ -86,6 +86,11 @@ extern const struct cmd_def cmd_conn_table[];   /* cmd_conn.c */
 extern const struct cmd_def cmd_server_table[]; /* cmd_server.c */
 extern const struct cmd_def cmd_bits_table[];   /* cmd_bits.c */
 extern const struct cmd_def cmd_hll_table[];    /* cmd_hll.c */
+extern const struct cmd_def cmd_obs_table[];    /* cmd_obs.c: LATENCY MEMORY WAIT ROLE LOLWUT */
+/* cmd_obs.c: latency histograms, error statistics, MEMORY's start-up figure,
+ * over the statistics index's names (cmd.c). */
+void obs_setup(const char *const *names, size_t n);
+void obs_teardown(void);
 
 /* Builds the lookup table. Call once at start-up. */
 void cmd_setup(struct db *db);

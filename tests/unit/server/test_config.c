@@ -130,6 +130,9 @@ Test(config, table_rows_in_enum_order)
 	    "client-output-pause-limit",
 	    "shutdown-timeout",
 	    "hll-sparse-max-bytes",
+	    "latency-monitor-threshold",
+	    "latency-tracking",
+	    "latency-tracking-info-percentiles",
 	};
 	const struct cfg_def *t = cfg_table();
 
@@ -1022,7 +1025,8 @@ Test(config, match_glob)
 			 "proto-max-bulk-len,client-query-buffer-limit,active-expire-effort,"
 			 "slowlog-log-slower-than,slowlog-max-len,run-budget-commands,"
 			 "client-output-buffer-limit,client-output-pause-limit,"
-			 "hll-sparse-max-bytes,");
+			 "hll-sparse-max-bytes,latency-monitor-threshold,"
+			 "latency-tracking-info-percentiles,");
 	cr_expect_str_eq(match("nomatch*"), "");
 	cr_expect_str_eq(match(""), "");
 }
