@@ -54,6 +54,8 @@ static const char *const maxmemory_policy_names[] = {
     "volatile-lru",   "volatile-lfu", "volatile-random",
     "volatile-ttl",   "allkeys-lru",  "allkeys-lfu",
     "allkeys-random", "noeviction",   NULL};
+/* In the order of enum cfg_protected. */
+static const char *const protected_names[] = {"no", "yes", "local", NULL};
 /* In the order of enum net_assign (net/net_internal.h). */
 static const char *const conn_assign_names[] = {"round-robin", "least-loaded", "single", NULL};
 
@@ -530,4 +532,8 @@ const struct cfg_def cfg_rows[CFG_COUNT_] = {
     [CFG_SHUTDOWN_TIMEOUT] = {"shutdown-timeout", CFG_T_INT, "10", 0, NET_SECONDS_MAX, NULL, 0,
 			      "Seconds shutdown waits for clients' replies to be flushed.",
 			      .apply = apply_read_at_use},
+    [CFG_ENABLE_DEBUG_COMMAND] = {"enable-debug-command", CFG_T_ENUM, "no", 0, 0, protected_names,
+				  CFG_IMMUTABLE,
+				  "Allow the DEBUG command: no, yes, or local (only from the "
+				  "loopback or the unix socket)."},
 };

@@ -15,6 +15,7 @@
 #include "net/conn.h"
 #include "net/net.h"
 #include "server/cmd.h"
+#include "server/cmd_debug.h"
 #include "server/config.h"
 #include "server/info.h"
 #include "server/log.h"
@@ -77,8 +78,9 @@ static void on_thread_cron(int idx)
 {
 	if (idx == 0) {
 		info_cron();
-		db_active_expire(the_db, (int)cfg_int(CFG_HZ),
-				 (int)cfg_int(CFG_ACTIVE_EXPIRE_EFFORT));
+		if (debug_active_expire_enabled())
+			db_active_expire(the_db, (int)cfg_int(CFG_HZ),
+					 (int)cfg_int(CFG_ACTIVE_EXPIRE_EFFORT));
 		db_cron(the_db, clock_wall_ms());
 		/* shrink, help a resize in progress, free garbage parked threads left */
 		kvmap_maintain(db_map(the_db));
