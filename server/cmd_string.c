@@ -494,7 +494,6 @@ static void incr_generic(struct cmd_req *r, long long incr)
 		v += incr;
 		int len = (int)resp_ll2str(buf, v);
 		e = entry_sized(r, 1, e, (size_t)len, old ? old->expire_ms : 0);
-		e->enc = KV_ENC_NOINT; /* createStringObjectFromLongDouble: never int */
 		memcpy(kv_entry_mutval(e), buf, (size_t)len);
 		if (db_put(r->view, old, e) == 0)
 			break;
@@ -568,6 +567,7 @@ static void cmd_incrbyfloat(struct cmd_req *r)
 			return;
 		}
 		e = entry_sized(r, 1, e, (size_t)len, old ? old->expire_ms : 0);
+		e->enc = KV_ENC_NOINT; /* createStringObjectFromLongDouble: never int */
 		memcpy(kv_entry_mutval(e), buf, (size_t)len);
 		if (db_put(r->view, old, e) == 0)
 			break;
