@@ -129,6 +129,7 @@ Test(config, table_rows_in_enum_order)
 	    "client-output-buffer-limit",
 	    "client-output-pause-limit",
 	    "shutdown-timeout",
+	    "enable-debug-command",
 	};
 	const struct cfg_def *t = cfg_table();
 
@@ -1020,7 +1021,7 @@ Test(config, match_glob)
 	cr_expect_str_eq(match("*-*-*"),
 			 "proto-max-bulk-len,client-query-buffer-limit,active-expire-effort,"
 			 "slowlog-log-slower-than,slowlog-max-len,run-budget-commands,"
-			 "client-output-buffer-limit,client-output-pause-limit,");
+			 "client-output-buffer-limit,client-output-pause-limit,enable-debug-command,");
 	cr_expect_str_eq(match("nomatch*"), "");
 	cr_expect_str_eq(match(""), "");
 }
