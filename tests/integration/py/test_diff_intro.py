@@ -533,7 +533,47 @@ def sec_debug_refused(d, p):
     p.c('OBJECT', 'ENCODING', 'a')
 
 
-SECTIONS = {'object': sec_object, 'client': sec_client, 'command': sec_command,
+# Regressions: defects of the code before issue 12, each failing there.
+
+def regression_command_list_subcommands(d, p):
+    """COMMAND LIST named only top-level commands and ignored FILTERBY
+    (listing everything for any filter); Redis lists subcommands too."""
+    d.section = 'regression_command_list_subcommands'
+    p.c('COMMAND', 'LIST', 'FILTERBY', 'PATTERN', 'object|*', cmp=sorted_equal)
+    p.c('COMMAND', 'LIST', 'FILTERBY', 'PATTERN', 'config|get', cmp=sorted_equal)
+    p.c('COMMAND', 'LIST', 'FILTERBY', 'MODULE', 'x')
+
+
+def regression_getkeys_no_keys_before_arity(d, p):
+    """COMMAND GETKEYS checked the arity before whether the command has
+    keys, and found keys from first/last/step instead of the key specs
+    (wrong for SET ... GET flags and for containers)."""
+    d.section = 'regression_getkeys_no_keys_before_arity'
+    p.c('COMMAND', 'GETKEYS', 'ping', 'a', 'b', 'c')
+    p.c('COMMAND', 'GETKEYS', 'object', 'encoding', 'k')
+    p.c('COMMAND', 'GETKEYSANDFLAGS', 'set', 'k', 'v', 'get')
+
+
+def regression_client_list_multi_flag(d, p):
+    """CLIENT LIST showed flags=N multi=-1 for a client inside MULTI;
+    Redis shows flags=x multi=<queued>."""
+    d.section = 'regression_client_list_multi_flag'
+    q = d.pair()
+    q.c('CLIENT', 'SETNAME', 'rq')
+    q.c('MULTI')
+    q.c('PING')
+    p.c('CLIENT', 'LIST', cmp=line_for('rq'))
+    q.c('DISCARD')
+    q.close()
+
+
+def sec_regressions(d, p):
+    regression_command_list_subcommands(d, p)
+    regression_getkeys_no_keys_before_arity(d, p)
+    regression_client_list_multi_flag(d, p)
+
+
+SECTIONS = {'regressions': sec_regressions, 'object': sec_object, 'client': sec_client, 'command': sec_command,
             'debug': sec_debug}
 
 
