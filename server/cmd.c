@@ -863,7 +863,9 @@ static void command_list(struct cmd_req *r)
 				return;
 			}
 			f.arg = r->argv[i + 2];
-			f.len = cstr_len(r->argv[i + 2], r->argl[i + 2], r->argl[i + 2]);
+			/* a pattern is matched whole (sdslen), a category as a C string */
+			f.len = f.type == 3 ? r->argl[i + 2]
+					    : cstr_len(r->argv[i + 2], r->argl[i + 2], r->argl[i + 2]);
 			i += 2;
 		} else {
 			cmd_reply_syntax_error(r);

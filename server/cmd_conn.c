@@ -187,6 +187,10 @@ static void reset_cmd(struct cmd_req *r)
 	conn_set_resp(c, 2);
 	conn_set_db(c, 0);
 	conn_set_name(c, NULL, 0);
+	/* clearClientConnectionState: REPLY OFF and SKIP-next end (a skip
+	 * already in force still swallows this reply); 7.0 keeps NO-EVICT */
+	session_of(c)->reply_off = false;
+	session_of(c)->reply_skip_next = false;
 	conn_set_authenticated(c, !password_set());
 	reply_simple(c, "RESET");
 }

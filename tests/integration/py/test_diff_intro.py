@@ -336,6 +336,14 @@ def sec_client(d, p):
           encode('GET', 'a'), n=1)
     p.raw(encode('MULTI') + encode('CLIENT', 'REPLY', 'SKIP') + encode('INCR', 'a') +
           encode('EXEC') + encode('GET', 'a'), n=4)
+    # RESET ends OFF (not a skip already in force); 7.0 keeps NO-EVICT
+    p.raw(encode('CLIENT', 'REPLY', 'OFF') + encode('GET', 'a') + encode('RESET') +
+          encode('GET', 'a'), n=2)
+    p.raw(encode('CLIENT', 'REPLY', 'SKIP') + encode('RESET') + encode('GET', 'a'), n=1)
+    p.c('CLIENT', 'NO-EVICT', 'ON')
+    p.c('RESET')
+    p.c('CLIENT', 'INFO', cmp=client_lines)
+    p.c('CLIENT', 'NO-EVICT', 'OFF')
     p.c('CLIENT', 'REPLY', 'ON')
     p.c('CLIENT', 'REPLY', 'on')
     p.c('CLIENT', 'REPLY', 'FOO')
