@@ -115,10 +115,9 @@ size_t conn_describe(struct conn *c, char *buf, size_t size, int64_t now)
 		     "user=default redir=-1 resp=%d",
 		     (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
 		     (long long)((now - c->ctime_ms) / 1000), (long long)((now - last) / 1000),
-		     flags, conn_db(c), multi, (unsigned long long)qbuf,
-		     (unsigned long long)qbuf, (unsigned long long)omem,
-		     (unsigned long long)(sizeof(*c) + qbuf + omem), events ? "rw" : "r", cmd,
-		     conn_resp(c));
+		     flags, conn_db(c), multi, (unsigned long long)qbuf, (unsigned long long)qbuf,
+		     (unsigned long long)omem, (unsigned long long)(sizeof(*c) + qbuf + omem),
+		     events ? "rw" : "r", cmd, conn_resp(c));
 	if (n < 0)
 		return 0;
 	return (size_t)n < size ? (size_t)n : size - 1;

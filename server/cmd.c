@@ -365,10 +365,11 @@ static void dispatch(struct conn *c, int argc, const char **argv, const size_t *
 		    "\"local\", you can run it from a local connection, otherwise you need to set "
 		    "this option in the configuration file, and then restart the server.";
 
-		reject(&r, d, idx, why, "ERR DEBUG command not allowed. If the enable-debug-command "
-					"option is set to \"local\", you can run it from a local "
-					"connection, otherwise you need to set this option in the "
-					"configuration file, and then restart the server.");
+		reject(&r, d, idx, why,
+		       "ERR DEBUG command not allowed. If the enable-debug-command "
+		       "option is set to \"local\", you can run it from a local "
+		       "connection, otherwise you need to set this option in the "
+		       "configuration file, and then restart the server.");
 		return;
 	}
 	if (!conn_authenticated(c) && !(d->flags & CMD_NOAUTH)) {
@@ -802,9 +803,9 @@ struct list_filter {
 static int acl_has(const struct cmd_def *d, const char *cat, size_t len)
 {
 	static const char *const cats[] = {
-	    "keyspace", "read",	     "write",	  "set",	"sortedset",  "list",
-	    "hash",	"string",    "bitmap",	  "hyperloglog", "geo",	       "stream",
-	    "pubsub",	"admin",     "fast",	  "slow",	"blocking",   "dangerous",
+	    "keyspace",	  "read",	 "write",     "set",	     "sortedset", "list",
+	    "hash",	  "string",	 "bitmap",    "hyperloglog", "geo",	  "stream",
+	    "pubsub",	  "admin",	 "fast",      "slow",	     "blocking",  "dangerous",
 	    "connection", "transaction", "scripting", NULL};
 	const struct cmd_doc *doc = cmd_docs_find(d->name);
 	const char *acl = doc ? doc->acl : d->acl;
@@ -864,8 +865,9 @@ static void command_list(struct cmd_req *r)
 			}
 			f.arg = r->argv[i + 2];
 			/* a pattern is matched whole (sdslen), a category as a C string */
-			f.len = f.type == 3 ? r->argl[i + 2]
-					    : cstr_len(r->argv[i + 2], r->argl[i + 2], r->argl[i + 2]);
+			f.len = f.type == 3
+				    ? r->argl[i + 2]
+				    : cstr_len(r->argv[i + 2], r->argl[i + 2], r->argl[i + 2]);
 			i += 2;
 		} else {
 			cmd_reply_syntax_error(r);
@@ -965,8 +967,7 @@ static void getkeys(struct cmd_req *r, int with_flags)
 		return;
 	}
 	keys = mem_alloc(sizeof(*keys) * (size_t)argc * (size_t)(doc->nkeyspecs + 1));
-	n = keyspec_find(doc, argc, r->argv + 2, r->argl + 2, keys,
-			 argc * (doc->nkeyspecs + 1));
+	n = keyspec_find(doc, argc, r->argv + 2, r->argl + 2, keys, argc * (doc->nkeyspecs + 1));
 	if (n <= 0) {
 		if (doc->flags && strstr(doc->flags, "no_mandatory_keys"))
 			reply_array(r->c, 0);

@@ -87,7 +87,7 @@ extern const struct cmd_def cmd_keys_table[];   /* cmd_keys.c */
 extern const struct cmd_def cmd_conn_table[];   /* cmd_conn.c */
 extern const struct cmd_def cmd_server_table[]; /* cmd_server.c */
 extern const struct cmd_def cmd_object_table[]; /* cmd_object.c */
-extern const struct cmd_def cmd_debug_table[];  /* cmd_debug.c */
+extern const struct cmd_def cmd_debug_table[];	/* cmd_debug.c */
 
 /* Builds the lookup table. Call once at start-up. */
 void cmd_setup(struct db *db);

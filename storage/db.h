@@ -121,8 +121,7 @@ const struct kv_entry *db_lookup_notouch(const struct db_view *v, const void *ke
  * an LRU table, 2 for an LFU table, 0 while there is none (during a policy
  * change). Any storage thread.
  */
-int db_key_access(struct db *db, uint64_t hash, int64_t now_ms, uint64_t *idle_ms,
-		  unsigned *freq);
+int db_key_access(struct db *db, uint64_t hash, int64_t now_ms, uint64_t *idle_ms, unsigned *freq);
 
 /*
  * One CAS step: if `old` is NULL, inserts `e` when the key is absent; else

@@ -98,8 +98,7 @@ void db_touch_access(struct db_touch *t, uint64_t hash, int64_t now_ms)
 		atomic_store_explicit(w, nw, memory_order_relaxed);
 }
 
-int db_key_access(struct db *db, uint64_t hash, int64_t now_ms, uint64_t *idle_ms,
-		  unsigned *freq)
+int db_key_access(struct db *db, uint64_t hash, int64_t now_ms, uint64_t *idle_ms, unsigned *freq)
 {
 	/* acquire: pairs with the release in db_set_memory_policy() */
 	struct db_touch *t = atomic_load_explicit(&db->touch, memory_order_acquire);

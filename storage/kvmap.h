@@ -60,7 +60,7 @@ struct kv_entry {
 	 * string commands, kept by copies that keep the value (EXPIRE, RENAME);
 	 * the map never reads it. In the vlen word's 2 spare bits: no byte more. */
 	uint32_t enc : 2;
-	char data[];	     /* klen key bytes, then vlen value bytes (no terminator) */
+	char data[]; /* klen key bytes, then vlen value bytes (no terminator) */
 };
 
 /* kv_entry.enc: OBJECT ENCODING's answer, Redis's rules (server/cmd_object.c). */

@@ -1018,10 +1018,11 @@ Test(config, match_glob)
 	cr_expect_str_eq(match("*port*"), "port,");
 	cr_expect_str_eq(match("unixsocket*"), "unixsocket,unixsocketperm,");
 	cr_expect_str_eq(match("[bp]*"), "bind,port,protected-mode,proto-max-bulk-len,pidfile,");
-	cr_expect_str_eq(match("*-*-*"),
-			 "proto-max-bulk-len,client-query-buffer-limit,active-expire-effort,"
-			 "slowlog-log-slower-than,slowlog-max-len,run-budget-commands,"
-			 "client-output-buffer-limit,client-output-pause-limit,enable-debug-command,");
+	cr_expect_str_eq(
+	    match("*-*-*"),
+	    "proto-max-bulk-len,client-query-buffer-limit,active-expire-effort,"
+	    "slowlog-log-slower-than,slowlog-max-len,run-budget-commands,"
+	    "client-output-buffer-limit,client-output-pause-limit,enable-debug-command,");
 	cr_expect_str_eq(match("nomatch*"), "");
 	cr_expect_str_eq(match(""), "");
 }
