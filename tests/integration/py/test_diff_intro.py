@@ -7,7 +7,8 @@ command that decides it, REFCOUNT, IDLETIME, FREQ under LFU, HELP), CLIENT
 REPLY / NO-EVICT / INFO / LIST flags and field order / HELP, COMMAND LIST
 FILTERBY, GETKEYS / GETKEYSANDFLAGS from key specs, and DEBUG (DIGEST,
 DIGEST-VALUE, PROTOCOL in RESP2 and RESP3, OBJECT, SLEEP, SET-ACTIVE-EXPIRE,
-HELP), with both servers started with --enable-debug-command yes; then, with
+HELP), and a seeded random sequence of string commands checked with OBJECT
+ENCODING / REFCOUNT and DEBUG DIGEST after each step, with both servers started with --enable-debug-command yes; then, with
 both at the default, that DEBUG is refused (also in MULTI) and that CONFIG SET
 cannot enable it.
 
@@ -541,6 +542,43 @@ def sec_debug_refused(d, p):
     p.c('OBJECT', 'ENCODING', 'a')
 
 
+def sec_random(d, p, seed=1212, count=3000):
+    """A seeded random sequence of the string commands that decide an
+    encoding, over a few keys and values near the int / embstr / raw
+    boundaries, each followed by OBJECT ENCODING and REFCOUNT of the key it
+    wrote, with DEBUG DIGEST-VALUE and DEBUG DIGEST along the way."""
+    import random
+    d.section = 'random'
+    rnd = random.Random(seed)
+    p.c('FLUSHALL')
+    keys = ['r%d' % i for i in range(6)]
+
+    def val():
+        return rnd.choice([
+            str(rnd.randint(-20000, 20000)), str(rnd.randint(-2**63, 2**63 - 1)),
+            'x' * rnd.choice([0, 1, 20, 21, 43, 44, 45, 46, 100]),
+            '%d.%d' % (rnd.randint(0, 99), rnd.randint(0, 9)), '0' + str(rnd.randint(1, 9)),
+            '1' * 20, '9' * 19])
+    for i in range(count):
+        k, k2 = rnd.choice(keys), rnd.choice(keys)
+        op = rnd.randrange(14)
+        cmd = [['SET', k, val()], ['APPEND', k, rnd.choice(['', 'a', '1', 'x' * 30])],
+               ['SETRANGE', k, str(rnd.randint(0, 50)), rnd.choice(['', 'z', '12'])],
+               ['INCR', k], ['INCRBY', k, str(rnd.randint(-20000, 20000))],
+               ['INCRBYFLOAT', k, rnd.choice(['1', '0.5', '-3', '1e2'])],
+               ['GETSET', k, val()], ['MSET', k, val(), k2, val()], ['RENAME', k, k2],
+               ['EXPIRE', k, '1000'], ['GETEX', k, 'PERSIST'], ['SETNX', k, val()],
+               ['DEL', k], ['SET', k, val(), 'KEEPTTL', 'GET']][op]
+        p.c(*cmd)
+        for key in sorted({k, k2}):
+            p.c('OBJECT', 'ENCODING', key)
+            p.c('OBJECT', 'REFCOUNT', key)
+        if i % 50 == 0:
+            p.c('DEBUG', 'DIGEST-VALUE', *keys)
+            p.c('DEBUG', 'DIGEST')
+    p.c('DEBUG', 'DIGEST')
+
+
 # Regressions: defects of the code before issue 12, each failing there.
 
 def regression_command_list_subcommands(d, p):
@@ -581,8 +619,8 @@ def sec_regressions(d, p):
     regression_client_list_multi_flag(d, p)
 
 
-SECTIONS = {'regressions': sec_regressions, 'object': sec_object, 'client': sec_client, 'command': sec_command,
-            'debug': sec_debug}
+SECTIONS = {'regressions': sec_regressions, 'object': sec_object, 'client': sec_client,
+            'command': sec_command, 'debug': sec_debug, 'random': sec_random}
 
 
 def run(d, names, proto):
