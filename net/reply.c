@@ -32,6 +32,11 @@ void reply_ok(struct conn *c)
 	buf_append(&c->out, "+OK\r\n", 5);
 }
 
+void reply_raw(struct conn *c, const void *p, size_t n)
+{
+	buf_append(&c->out, p, n);
+}
+
 void reply_simple(struct conn *c, const char *s)
 {
 	buf_append(&c->out, "+", 1);

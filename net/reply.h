@@ -56,6 +56,11 @@ void reply_set(struct conn *c, long long n);
 /* RESP3 "=<len>\r\ntxt:<s>", RESP2 bulk (INFO, CLIENT INFO, CLIENT LIST) */
 void reply_verbatim(struct conn *c, const char *s, size_t n);
 
+/* Bytes appended as they are: the caller writes whole RESP elements (the
+ * RESP3 types no other reply needs: DEBUG PROTOCOL's double, bignum,
+ * boolean, attribute and push). */
+void reply_raw(struct conn *c, const void *p, size_t n);
+
 /* Where the next reply byte will go. */
 size_t conn_reply_mark(const struct conn *c);
 /* Drops every reply byte appended since mark (error counts stay). */

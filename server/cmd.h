@@ -64,6 +64,8 @@ typedef void (*cmd_proc)(struct cmd_req *r);
 #define CMD_SKIP_MONITOR 0x0400
 #define CMD_NO_MULTI  0x0800
 #define CMD_ALLOW_BUSY 0x1000
+/* refused unless enable-debug-command allows it (Redis's CMD_PROTECTED) */
+#define CMD_PROTECTED 0x2000
 
 struct cmd_def {
 	const char *name; /* lower case */
@@ -91,6 +93,8 @@ extern const struct cmd_def cmd_obs_table[];    /* cmd_obs.c: LATENCY MEMORY WAI
  * over the statistics index's names (cmd.c). */
 void obs_setup(const char *const *names, size_t n);
 void obs_teardown(void);
+extern const struct cmd_def cmd_object_table[]; /* cmd_object.c */
+extern const struct cmd_def cmd_debug_table[];	/* cmd_debug.c */
 
 /* Builds the lookup table. Call once at start-up. */
 void cmd_setup(struct db *db);

@@ -61,7 +61,11 @@ static int entry_expired(const struct kv_entry *e, int64_t now_ms)
 /* A copy of e (same key and value) with another expiry, unpublished. */
 static struct kv_entry *entry_with_expire(const struct kv_entry *e, int64_t expire_ms)
 {
-	return kv_entry_new(kv_entry_key(e), e->klen, kv_entry_val(e), e->vlen, expire_ms);
+	struct kv_entry *n =
+	    kv_entry_new(kv_entry_key(e), e->klen, kv_entry_val(e), e->vlen, expire_ms);
+
+	n->enc = e->enc; /* the same value object, as Redis keeps it */
+	return n;
 }
 
 /* ---- DEL UNLINK EXISTS TOUCH TYPE */
@@ -309,6 +313,7 @@ static void rename_generic(struct cmd_req *r, int nx)
 		return;
 	}
 	e = kv_entry_new(r->argv[2], r->argl[2], kv_entry_val(src), src->vlen, src->expire_ms);
+	e->enc = src->enc;
 	/* in the overlay neither step can lose a race */
 	if (db_put(r->view, src, NULL) != 0 || db_put(r->view, dst, e) != 0)
 		KV_PANIC("rename: overlay write failed");

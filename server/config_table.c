@@ -57,6 +57,8 @@ static const char *const maxmemory_policy_names[] = {
     "volatile-lru",   "volatile-lfu", "volatile-random",
     "volatile-ttl",   "allkeys-lru",  "allkeys-lfu",
     "allkeys-random", "noeviction",   NULL};
+/* In the order of enum cfg_protected. */
+static const char *const protected_names[] = {"no", "yes", "local", NULL};
 /* In the order of enum net_assign (net/net_internal.h). */
 static const char *const conn_assign_names[] = {"round-robin", "least-loaded", "single", NULL};
 
@@ -614,4 +616,8 @@ const struct cfg_def cfg_rows[CFG_COUNT_] = {
 					       "0-100, separated by spaces.",
 					       .parse = parse_percentiles,
 					       .apply = apply_read_at_use},
+    [CFG_ENABLE_DEBUG_COMMAND] = {"enable-debug-command", CFG_T_ENUM, "no", 0, 0, protected_names,
+				  CFG_IMMUTABLE,
+				  "Allow the DEBUG command: no, yes, or local (only from the "
+				  "loopback or the unix socket)."},
 };

@@ -70,6 +70,13 @@ static struct multi_state *state(struct conn *c)
 	return session_of(c)->multi;
 }
 
+int multi_queued(const struct conn *c)
+{
+	const struct multi_state *st = session_of(c)->multi;
+
+	return st && st->active ? (int)st->n : -1;
+}
+
 static void discard_queue(struct multi_state *st)
 {
 	for (size_t i = 0; i < st->n; i++)

@@ -16,6 +16,7 @@
 #include "net/conn.h"
 #include "net/net.h"
 #include "server/cmd.h"
+#include "server/cmd_debug.h"
 #include "server/config.h"
 #include "server/latency.h"
 #include "server/info.h"
@@ -79,11 +80,14 @@ static void on_thread_cron(int idx)
 {
 	if (idx == 0) {
 		info_cron();
-		int64_t t0 = clock_mono_us();
+		if (debug_active_expire_enabled()) {
+			int64_t t0 = clock_mono_us();
 
-		db_active_expire(the_db, (int)cfg_int(CFG_HZ),
-				 (int)cfg_int(CFG_ACTIVE_EXPIRE_EFFORT));
-		latency_sample_if_needed("expire-cycle", (uint64_t)(clock_mono_us() - t0) / 1000);
+			db_active_expire(the_db, (int)cfg_int(CFG_HZ),
+					 (int)cfg_int(CFG_ACTIVE_EXPIRE_EFFORT));
+			latency_sample_if_needed("expire-cycle",
+						 (uint64_t)(clock_mono_us() - t0) / 1000);
+		}
 		db_cron(the_db, clock_wall_ms());
 		/* shrink, help a resize in progress, free garbage parked threads left */
 		kvmap_maintain(db_map(the_db));

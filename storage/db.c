@@ -208,8 +208,9 @@ int db_in_txn(const struct db_view *v)
 	return v->txn != NULL;
 }
 
-const struct kv_entry *db_lookup(const struct db_view *v, const void *key, size_t klen,
-				 int64_t now_ms, uint64_t *hashp, int count_stats)
+/* db_lookup, and db_lookup_notouch when touch is false. */
+static const struct kv_entry *lookup(const struct db_view *v, const void *key, size_t klen,
+				     int64_t now_ms, uint64_t *hashp, int count_stats, bool touch)
 {
 	struct db *db = v->db;
 	uint64_t h = kvmap_hash(key, klen);
@@ -231,9 +232,9 @@ const struct kv_entry *db_lookup(const struct db_view *v, const void *key, size_
 		}
 		e = NULL;
 	}
-	if (e) {
+	if (e && touch) {
 		/* acquire: pairs with the release in db_set_memory_policy(); NULL
-		 * (no LRU/LFU policy) in the common case: no store at all */
+		 * only under an LFU-less, LRU-less build of the table (see db.h) */
 		struct db_touch *t = atomic_load_explicit(&db->touch, memory_order_acquire);
 
 		if (kv_unlikely(t != NULL))
@@ -242,6 +243,18 @@ const struct kv_entry *db_lookup(const struct db_view *v, const void *key, size_
 	if (count_stats)
 		db_count(e ? &db_my_slot(db)->hits : &db_my_slot(db)->misses, 1);
 	return e;
+}
+
+const struct kv_entry *db_lookup(const struct db_view *v, const void *key, size_t klen,
+				 int64_t now_ms, uint64_t *hashp, int count_stats)
+{
+	return lookup(v, key, klen, now_ms, hashp, count_stats, true);
+}
+
+const struct kv_entry *db_lookup_notouch(const struct db_view *v, const void *key, size_t klen,
+					 int64_t now_ms, uint64_t *hashp, int count_stats)
+{
+	return lookup(v, key, klen, now_ms, hashp, count_stats, false);
 }
 
 /* One CAS step on the overlay: it cannot lose a race, but a stale `old`

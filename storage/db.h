@@ -38,11 +38,15 @@
  * evicts sampled keys by the configured policy. LRU/LFU need per-key access
  * data that the 16-byte entry header has no room for: it lives in a side
  * table of 16-bit words indexed by hash (a key shares its word with the keys
- * that collide on it), allocated only while an LRU/LFU policy is set, and
+ * that collide on it), LFU counters under an LFU policy and LRU clocks
+ * otherwise, and
  * db_lookup() stores into it only when the value changes (LRU: once per
  * 100 ms clock tick per word; LFU: Redis's logarithmic counter, whose
  * increments become rare as a key gets hot, plus once per minute for decay).
- * With any other policy a lookup makes no store at all.
+ * With any other policy the table holds LRU clocks all the same (OBJECT
+ * IDLETIME reports them, as Redis keeps an access clock in every object):
+ * its fixed size (128 KB for up to 64k keys present when the policy was
+ * set), no byte per key, and a store per word at most once per 100 ms.
  *
  * Threads: any registered storage thread (kvmap_thread_register); returned
  * entries are valid until the caller's next quiescent state. The plain view
@@ -102,6 +106,22 @@ int db_in_txn(const struct db_view *v);
  * Counts keyspace hits/misses only when count_stats is set (reads, not writes). */
 const struct kv_entry *db_lookup(const struct db_view *v, const void *key, size_t klen,
 				 int64_t now_ms, uint64_t *hash, int count_stats);
+
+/* db_lookup without recording an access (Redis's LOOKUP_NOTOUCH: OBJECT,
+ * DEBUG OBJECT). */
+const struct kv_entry *db_lookup_notouch(const struct db_view *v, const void *key, size_t klen,
+					 int64_t now_ms, uint64_t *hash, int count_stats);
+
+/*
+ * A key's access data, from the side table (evict.c), by the key's hash
+ * (db_lookup's *hash): *idle_ms the time since its last access (LRU table;
+ * 100 ms units, saturating at ~54 minutes; a key shares its word with the
+ * keys whose hashes collide on it, so it reads the latest access of any of
+ * them), *freq the decayed logarithmic counter (LFU table). Returns 1 for
+ * an LRU table, 2 for an LFU table, 0 while there is none (during a policy
+ * change). Any storage thread.
+ */
+int db_key_access(struct db *db, uint64_t hash, int64_t now_ms, uint64_t *idle_ms, unsigned *freq);
 
 /*
  * One CAS step: if `old` is NULL, inserts `e` when the key is absent; else

@@ -49,6 +49,7 @@ struct kv_entry *kv_entry_new(const void *key, size_t klen, const void *val, siz
 	e->ext = 0;
 	e->vlen = (uint32_t)vlen;
 	e->recycle = 0;
+	e->enc = KV_ENC_AUTO;
 	if (klen)
 		memcpy(e->data, key, klen);
 	if (val && vlen)

@@ -98,6 +98,24 @@ void db_touch_access(struct db_touch *t, uint64_t hash, int64_t now_ms)
 		atomic_store_explicit(w, nw, memory_order_relaxed);
 }
 
+int db_key_access(struct db *db, uint64_t hash, int64_t now_ms, uint64_t *idle_ms, unsigned *freq)
+{
+	/* acquire: pairs with the release in db_set_memory_policy() */
+	struct db_touch *t = atomic_load_explicit(&db->touch, memory_order_acquire);
+	uint16_t w;
+
+	if (t == NULL)
+		return 0;
+	/* relaxed: see db_touch_access() */
+	w = atomic_load_explicit(db_touch_word(t, hash), memory_order_relaxed);
+	if (t->lfu) {
+		*freq = lfu_decayed(w, now_ms);
+		return 2;
+	}
+	*idle_ms = (uint64_t)(uint16_t)(db_lru_now(now_ms) - w) * DB_LRU_UNIT_MS;
+	return 1;
+}
+
 void db_touch_new(struct db_touch *t, uint64_t hash, int64_t now_ms)
 {
 	uint16_t nw =
@@ -121,11 +139,6 @@ static struct db_touch *touch_create(bool lfu, int bits, int64_t now_ms)
 	for (size_t i = 0; i < n; i++)
 		atomic_init(&t->w[i], init);
 	return t;
-}
-
-static bool policy_lru(int p)
-{
-	return p == DB_ALLKEYS_LRU || p == DB_VOLATILE_LRU;
 }
 
 static bool policy_lfu(int p)
@@ -154,7 +167,9 @@ static int touch_bits(struct db *db, long long maxmemory)
 
 void db_set_memory_policy(struct db *db, long long maxmemory, enum db_policy policy, int samples)
 {
-	bool want = policy_lru((int)policy) || policy_lfu((int)policy);
+	/* every policy keeps access data: LRU clocks unless LFU counters
+	 * (OBJECT IDLETIME / FREQ, as Redis's per-object lru field) */
+	bool want = true;
 	struct db_touch *cur, *nt = NULL;
 	int64_t now = clock_wall_ms();
 

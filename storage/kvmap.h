@@ -52,12 +52,24 @@
 
 struct kv_entry {
 	int64_t expire_ms;   /* absolute unix time in ms; 0 = no expiry */
-	uint32_t klen : 30;  /* key bytes */
+	uint32_t klen : 29;  /* key bytes */
 	uint32_t prefix : 1; /* allocation starts 40 bytes earlier (URCU node); entry.c only */
 	uint32_t ext : 1;    /* the value is elsewhere: data holds its address after the key */
-	uint32_t vlen : 30;  /* value bytes */
 	uint32_t recycle : 1; /* ext value goes to the recycler, not mem_free (kv_entry_free) */
-	char data[];	     /* klen key bytes, then vlen value bytes (no terminator) */
+	uint32_t vlen : 30;  /* value bytes */
+	/* how Redis would encode this string (enum kv_enc): set by the server's
+	 * string commands, kept by copies that keep the value (EXPIRE, RENAME);
+	 * the map never reads it. In the vlen word's 2 spare bits: no byte more. */
+	uint32_t enc : 2;
+	char data[]; /* klen key bytes, then vlen value bytes (no terminator) */
+};
+
+/* kv_entry.enc: OBJECT ENCODING's answer, Redis's rules (server/cmd_object.c). */
+enum kv_enc {
+	KV_ENC_AUTO = 0,  /* as tryObjectEncoding() decides: int, embstr or raw */
+	KV_ENC_RAW = 1,	  /* raw whatever the bytes (APPEND / SETRANGE results) */
+	KV_ENC_NOINT = 2, /* embstr or raw by length, never int (INCRBYFLOAT) */
+>>>>>>> intro
 };
 
 static inline const char *kv_entry_key(const struct kv_entry *e)

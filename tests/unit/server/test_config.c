@@ -133,6 +133,7 @@ Test(config, table_rows_in_enum_order)
 	    "latency-monitor-threshold",
 	    "latency-tracking",
 	    "latency-tracking-info-percentiles",
+	    "enable-debug-command",
 	};
 	const struct cfg_def *t = cfg_table();
 
@@ -1026,7 +1027,7 @@ Test(config, match_glob)
 			 "slowlog-log-slower-than,slowlog-max-len,run-budget-commands,"
 			 "client-output-buffer-limit,client-output-pause-limit,"
 			 "hll-sparse-max-bytes,latency-monitor-threshold,"
-			 "latency-tracking-info-percentiles,");
+			 "latency-tracking-info-percentiles,enable-debug-command,");
 	cr_expect_str_eq(match("nomatch*"), "");
 	cr_expect_str_eq(match(""), "");
 }
