@@ -319,6 +319,7 @@ void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *arg
 	    .ctx = wctx_self()};
 	size_t idx, before;
 	int64_t start_us;
+	struct db_view view;
 
 	if (top < 0) {
 		conn_set_last_cmd(c, NULL);
@@ -378,6 +379,8 @@ void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *arg
 	if (session_of(c)->multi && multi_intercept(c, d, idx, argc, argv, argl))
 		return;
 	before = conn_reply_mark(c);
+	db_view_init(cmd_db, conn_db(c), &view); /* the selected database */
+	r.view = &view;
 	d->proc(&r);
 	account(&r, idx, start_us, before);
 	cmd_feed_monitors(&r, d);

@@ -70,8 +70,11 @@
  */
 /* The longest key or value, in bytes: proto-max-bulk-len's ceiling. */
 #define DB_STRING_MAX ((long long)KV_LEN_MAX)
-/* databases: one key space. maxmemory in bytes (0 = no limit). */
-#define DB_COUNT	 1
+/* databases (Redis's default 16; at most DB_COUNT_MAX: each needs a key
+ * space of the 256, and FLUSHDB borrows fresh ones). maxmemory in bytes
+ * (0 = no limit). */
+#define DB_COUNT_DEFAULT 16
+#define DB_COUNT_MAX	 128
 #define DB_MAXMEMORY_MAX LLONG_MAX
 /* maxmemory-samples: Redis's bounds are accepted; eviction samples at most
  * DB_SAMPLES_USED keys. */
@@ -83,17 +86,42 @@
 #define DB_EXPIRE_EFFORT_MAX 10
 
 struct db;
-struct db_view;
 struct db_txn;
 
+/* A view: what a command reads and writes keys through. Plain views are
+ * built per command (db_view_init) on the caller's stack; a transaction's
+ * lives in its struct db_txn. Fields are the db layer's. */
+struct db_view {
+	struct db *db;
+	struct kvtxn *txn; /* NULL: the plain keyspace */
+	/* the transaction holds the exclusive gate (db.c): its writes, which
+	 * are the only ones, need no write bracket */
+	bool exclusive;
+	int index;	     /* the database (SELECT) */
+	struct db_txn *owner; /* transactional views: the transaction */
+};
+
+/* databases: DB_COUNT_DEFAULT of them (db_set_databases changes it). */
 struct db *db_create(enum kvmap_backend backend);
 void db_destroy(struct db **db);
 struct kvmap *db_map(struct db *db);
+/* Sets the number of databases, 1..DB_COUNT_MAX: at start-up, before any
+ * other thread uses db (the `databases` setting is immutable). 0 / -EINVAL. */
+int db_set_databases(struct db *db, int n);
+/* The number of databases (DEBUG DIGEST, INFO keyspace iterate 0..n-1). */
+int db_databases(const struct db *db);
 
 /* ---- views */
 
-/* The plain view of db: the shared map itself. Valid until db_destroy. */
+/* The plain view of database 0. Valid until db_destroy. */
 const struct db_view *db_plain(struct db *db);
+/* Fills *out with the plain view of database `index` (0 <= index <
+ * db_databases; asserted). A command builds one per run. */
+void db_view_init(struct db *db, int index, struct db_view *out);
+/* *out: the view v with database `index` instead (same transaction, if
+ * any): MOVE and COPY ... DB read and write two databases in one attempt. */
+void db_view_derive(const struct db_view *v, int index, struct db_view *out);
+int db_view_index(const struct db_view *v);
 /* Whether v is a transactional view (a command running inside one needs no
  * transaction of its own). */
 int db_in_txn(const struct db_view *v);
@@ -111,21 +139,43 @@ const struct kv_entry *db_lookup(const struct db_view *v, const void *key, size_
  */
 int db_put(const struct db_view *v, const struct kv_entry *old, struct kv_entry *e);
 
-/* Number of keys as the view sees them (approximate under concurrent
- * writes). */
+/* Number of keys of the view's database as it sees them (approximate
+ * under concurrent writes). */
 long long db_size(const struct db_view *v);
-/* Removes every key; returns how many were removed (in a transactional
- * view: commits the attempt so far first, see txn.h). */
+/* Keys, and keys with a TTL, of database `index` (INFO keyspace). */
+long long db_size_of(struct db *db, int index);
+long long db_expires_of(struct db *db, int index);
+/*
+ * FLUSHDB: empties the view's database; FLUSHALL (db_flush_all): every
+ * database. The database gets a fresh key space in one step (readers see
+ * all of the old keys or none), and the old space's keys are removed in
+ * the background after a grace period (db_cron). Returns 0.
+ * SWAPDB (db_swap): databases a and b exchange their key spaces in one
+ * step. All three change the database table, which needs the exclusive
+ * gate: a plain view takes it (waiting for the writes in progress, one CAS
+ * each, to end; readers are not stopped); an exclusive transaction holds
+ * it; an optimistic transaction's attempt is marked to run again
+ * exclusively (db_txn_poll reports -EAGAIN) and the call does nothing.
+ */
 long long db_flush(const struct db_view *v);
-/* Keys with a TTL (the whole db). */
+long long db_flush_all(const struct db_view *v);
+int db_swap(const struct db_view *v, int a, int b);
+/* Keys with a TTL (all databases). */
 long long db_expires(struct db *db);
 
-/* SCAN over the map (kvmap_scan), whatever the view: a transaction's own
- * writes are not seen and what is visited is not validated at commit. */
+/* SCAN over the map (kvmap_scan), whatever the view, visiting the entries
+ * of the view's database only: a transaction's own writes are not seen and
+ * what is visited is not validated at commit. COUNT counts slots of the
+ * whole map (all databases). */
 uint64_t db_scan(const struct db_view *v, uint64_t cursor, size_t count, kvmap_visit_fn fn,
 		 void *arg);
-/* A random entry of the map (kvmap_random), whatever the view; NULL if empty. */
+/* A random entry of the view's database (kvmap_random, then a scan when
+ * the database is a small share of the map), whatever the view; NULL if
+ * empty. */
 const struct kv_entry *db_random(const struct db_view *v, uint64_t rnd);
+
+/* The hash of key in the view's database (what db_watch records). */
+uint64_t db_key_hash(const struct db_view *v, const void *key, size_t klen);
 
 /* WATCH: records key's current entry (after lazy expiry) and its stripe, in
  * that order (kvmap.h), into *w (w->key is set to key: the caller keeps the
@@ -167,6 +217,9 @@ void db_write_exit(struct db *db);
 
 struct db_txn *db_txn_create(struct db *db);
 void db_txn_destroy(struct db_txn **t);
+/* The database the transaction's view acts on (before begin: where the
+ * attempt starts; during an attempt: SELECT inside EXEC). */
+void db_txn_select(struct db_txn *t, int index);
 const struct db_view *db_txn_begin(struct db_txn *t, const struct kvtxn_watch *w, size_t nw,
 				   bool exclusive);
 /* kvtxn_commit(): 0, -EAGAIN or -ESTALE; an exclusive attempt never

@@ -265,10 +265,11 @@ static struct txn_key *load_entry(struct kvtxn *t, const struct kv_entry *e)
 {
 	if (t->last < t->n) {
 		struct txn_key *k = &t->k[t->last];
-		if (k->klen == e->klen && memcmp(k->key, kv_entry_key(e), e->klen) == 0)
+		if (k->klen == e->klen && kv_hash_space(k->hash) == e->space &&
+		    memcmp(k->key, kv_entry_key(e), e->klen) == 0)
 			return k;
 	}
-	return load(t, kv_entry_key(e), e->klen, kvmap_hash(kv_entry_key(e), e->klen));
+	return load(t, kv_entry_key(e), e->klen, kv_entry_hash(e));
 }
 
 static inline const struct kv_entry *cur(const struct txn_key *k)

@@ -61,6 +61,7 @@ struct kvtxn_watch {
 	uint64_t hash;
 	const struct kv_entry *ptr; /* entry when watched (NULL: absent); compared only */
 	uint64_t stripe;	    /* kvmap_stripe(hash), read after ptr */
+	int index;		    /* the database it was watched in (db.h) */
 };
 
 struct kvtxn *kvtxn_create(struct kvmap *m);
