@@ -67,7 +67,7 @@ static int by_name(const void *a, const void *b)
 void cmd_setup(struct db *db)
 {
 	const struct cmd_def *tables[] = {cmd_string_table, cmd_keys_table, cmd_conn_table,
-					  cmd_server_table, cmd_multi_table};
+					  cmd_server_table, cmd_multi_table, cmd_db_table};
 
 	cmd_db = db;
 	ncmds = 0;

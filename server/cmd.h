@@ -84,6 +84,7 @@ extern const struct cmd_def cmd_string_table[]; /* cmd_string.c, terminated by n
 extern const struct cmd_def cmd_keys_table[];   /* cmd_keys.c */
 extern const struct cmd_def cmd_conn_table[];   /* cmd_conn.c */
 extern const struct cmd_def cmd_server_table[]; /* cmd_server.c */
+extern const struct cmd_def cmd_db_table[];     /* cmd_db.c */
 
 /* Builds the lookup table. Call once at start-up. */
 void cmd_setup(struct db *db);

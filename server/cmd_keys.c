@@ -345,8 +345,9 @@ static void cmd_dbsize(struct cmd_req *r)
 	reply_int(r->c, db_size(r->view));
 }
 
-/* FLUSHDB / FLUSHALL [ASYNC|SYNC]: both modes free synchronously here (the
- * entries go to the reclaimer either way). */
+/* FLUSHDB / FLUSHALL [ASYNC|SYNC]: the database(s) get fresh key spaces in
+ * one step and the old keys are freed in the background in both modes
+ * (storage/db.h, db_flush). */
 static void cmd_flush(struct cmd_req *r)
 {
 	if (r->argc > 2 ||
@@ -354,7 +355,10 @@ static void cmd_flush(struct cmd_req *r)
 		cmd_reply_syntax_error(r);
 		return;
 	}
-	(void)db_flush(r->view);
+	if (r->argv[0][5] == 'a' || r->argv[0][5] == 'A') /* flushall */
+		(void)db_flush_all(r->view);
+	else
+		(void)db_flush(r->view);
 	reply_ok(r->c);
 }
 

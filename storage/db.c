@@ -64,6 +64,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct db_slot *db_my_slot(struct db *db)
 {
@@ -203,6 +204,7 @@ static int space_take(struct db *db)
 
 static void space_give(struct db *db, unsigned space)
 {
+
 	/* release: the purge's removals before the space is taken again */
 	atomic_fetch_or_explicit(&db->free.w[space / 64], 1ULL << (space % 64),
 				 memory_order_release);
@@ -362,13 +364,17 @@ static void purge_now(struct db *db, unsigned space)
 	mem_free(b.e);
 }
 
-/* Background purge (db_cron, one thread): empties the spaces whose grace
+/* Background purge (db_cron, or a flusher short of free spaces: one thread
+ * at a time, whoever takes purge_busy): empties the spaces whose grace
  * period passed, a bounded number of map slots per call, then frees them. */
 static void db_purge_step(struct db *db)
 {
 	bool any = false;
 	struct purge_buf b;
 
+	/* acquire: the previous holder's purge state (purging, cursor) */
+	if (atomic_exchange_explicit(&db->purge_busy, 1, memory_order_acquire))
+		return;
 	for (int i = 0; i < KV_SPACES / 64; i++)
 		any |= db->purging[i] != 0;
 	if (!any) {
@@ -378,28 +384,29 @@ static void db_purge_step(struct db *db)
 			    atomic_exchange_explicit(&db->purge.w[i], 0, memory_order_acquire);
 			any |= db->purging[i] != 0;
 		}
-		if (!any)
-			return;
 		db->purge_cursor = 0;
 	}
-	b = (struct purge_buf){.spaces = db->purging};
-	for (int k = 0; k < 64; k++) {
-		db->purge_cursor = kvmap_scan(db->map, db->purge_cursor, 256, purge_visit, &b);
-		purge_remove(db, &b, true);
-		if (db->purge_cursor == 0)
-			break;
+	if (any) {
+		b = (struct purge_buf){.spaces = db->purging};
+		for (int k = 0; k < 64; k++) {
+			db->purge_cursor =
+			    kvmap_scan(db->map, db->purge_cursor, 256, purge_visit, &b);
+			purge_remove(db, &b, true);
+			if (db->purge_cursor == 0)
+				break;
+		}
+		mem_free(b.e);
+		/* a whole pass: every entry present for all of it was removed, and
+		 * no entry of these spaces can be added (out of the table for a
+		 * grace period); give them back */
+		for (int i = 0; db->purge_cursor == 0 && i < KV_SPACES / 64; i++) {
+			for (uint64_t w = db->purging[i]; w; w &= w - 1)
+				space_give(db, (unsigned)(i * 64 + __builtin_ctzll(w)));
+			db->purging[i] = 0;
+		}
 	}
-	mem_free(b.e);
-	if (db->purge_cursor != 0)
-		return;
-	/* a whole pass: every entry present for all of it was removed, and no
-	 * entry of these spaces can be added (out of the table for a grace
-	 * period); give them back */
-	for (int i = 0; i < KV_SPACES / 64; i++) {
-		for (uint64_t w = db->purging[i]; w; w &= w - 1)
-			space_give(db, (unsigned)(i * 64 + __builtin_ctzll(w)));
-		db->purging[i] = 0;
-	}
+	/* release: our purge state to the next holder */
+	atomic_store_explicit(&db->purge_busy, 0, memory_order_release);
 }
 
 void db_purge(struct db *db)
@@ -407,10 +414,37 @@ void db_purge(struct db *db)
 	db_purge_step(db);
 }
 
-/* Runs fn(db, arg, nt) on a copy of the table with the exclusive gate held
+static int spaces_free(struct db *db)
+{
+	int n = 0;
+
+	for (int i = 0; i < KV_SPACES / 64; i++)
+		/* relaxed: a hint; space_take() decides */
+		n += __builtin_popcountll(atomic_load_explicit(&db->free.w[i], memory_order_relaxed));
+	return n;
+}
+
+/* Before a plain FLUSHDB/FLUSHALL takes the gate: waits (a bounded time)
+ * until `need` spaces are free, helping the purge, so that the flush does
+ * not fall back to emptying a database in place. The caller holds no entry. */
+static void spaces_wait(struct db *db, int need)
+{
+	for (int i = 0; i < 2000 && spaces_free(db) < need; i++) {
+		kvmap_quiescent();
+		kvmap_maintain(db->map); /* collects garbage: grace periods end */
+		db_purge_step(db);
+		if (spaces_free(db) < need) {
+			struct timespec ts = {0, 1000000};
+			nanosleep(&ts, NULL);
+		}
+	}
+}
+
+/* Runs fn(db, v, arg, nt) on a copy of the table with the exclusive gate held
  * as v requires, then publishes the copy; see db.h (db_flush). */
-static int table_change(const struct db_view *v,
-			size_t (*fn)(struct db *db, void *arg, struct db_table *nt, unsigned *dropped),
+static int table_change(const struct db_view *v, int need,
+			size_t (*fn)(const struct db_view *v, void *arg, struct db_table *nt,
+				     unsigned *dropped),
 			void *arg)
 {
 	struct db *db = v->db;
@@ -422,11 +456,14 @@ static int table_change(const struct db_view *v,
 		v->owner->need_excl = true;
 		return -EAGAIN;
 	}
-	if (!v->exclusive)
+	if (!v->exclusive) {
+		if (need > 0)
+			spaces_wait(db, need);
 		excl_enter(db);
+	}
 	nt = mem_alloc(sizeof(*nt));
 	memcpy(nt, table_now(db), sizeof(*nt));
-	nd = fn(db, arg, nt, dropped);
+	nd = fn(v, arg, nt, dropped);
 	table_publish(db, nt, dropped, nd);
 	if (v->owner)
 		v->owner->table = nt;
@@ -435,32 +472,46 @@ static int table_change(const struct db_view *v,
 	return 0;
 }
 
-/* Gives database i a fresh space (or empties its own when none is free). */
-static size_t flush_index(struct db *db, struct db_table *nt, int i, unsigned *dropped)
+/* Gives database i a fresh space, or empties its own in place when none is
+ * free (the gate is held: no writer runs; a transaction's own pending
+ * writes there are dropped too). A database with no key (exact: no writer
+ * runs) and, in a transaction, no pending key keeps its space. */
+static size_t flush_index(const struct db_view *v, struct db_table *nt, int i,
+			  unsigned *dropped)
 {
-	int sp = space_take(db);
+	struct db *db = v->db;
+	unsigned old = nt->space[i];
+	int sp;
 
+	if (kvmap_count_space(db->map, old) == 0 &&
+	    (!v->txn || kvtxn_count_delta_space(v->txn, old) == 0))
+		return 0;
+	sp = space_take(db);
 	if (sp < 0) {
-		purge_now(db, nt->space[i]);
+		if (v->txn)
+			kvtxn_drop_space(v->txn, old);
+		purge_now(db, old);
 		return 0;
 	}
-	dropped[0] = nt->space[i];
+	dropped[0] = old;
 	nt->space[i] = (uint8_t)sp;
 	return 1;
 }
 
-static size_t flush_one(struct db *db, void *arg, struct db_table *nt, unsigned *dropped)
+static size_t flush_one(const struct db_view *v, void *arg, struct db_table *nt,
+			unsigned *dropped)
 {
-	return flush_index(db, nt, *(int *)arg, dropped);
+	return flush_index(v, nt, *(int *)arg, dropped);
 }
 
-static size_t flush_every(struct db *db, void *arg, struct db_table *nt, unsigned *dropped)
+static size_t flush_every(const struct db_view *v, void *arg, struct db_table *nt,
+			  unsigned *dropped)
 {
 	size_t nd = 0;
 
 	(void)arg;
 	for (int i = 0; i < nt->n; i++)
-		nd += flush_index(db, nt, i, dropped + nd);
+		nd += flush_index(v, nt, i, dropped + nd);
 	return nd;
 }
 
@@ -468,12 +519,13 @@ struct swap_arg {
 	int a, b;
 };
 
-static size_t swap_two(struct db *db, void *arg, struct db_table *nt, unsigned *dropped)
+static size_t swap_two(const struct db_view *v, void *arg, struct db_table *nt,
+		       unsigned *dropped)
 {
 	struct swap_arg *s = arg;
 	uint8_t x = nt->space[s->a];
 
-	(void)db;
+	(void)v;
 	(void)dropped;
 	nt->space[s->a] = nt->space[s->b];
 	nt->space[s->b] = x;
@@ -492,14 +544,18 @@ long long db_flush(const struct db_view *v)
 {
 	int i = v->index;
 
-	if (table_change(v, flush_one, &i) == 0)
+	if (table_change(v, db_size_of(v->db, i) > 0, flush_one, &i) == 0)
 		flush_stats(v->db);
 	return 0;
 }
 
 long long db_flush_all(const struct db_view *v)
 {
-	if (table_change(v, flush_every, NULL) == 0)
+	int need = 0;
+
+	for (int i = 0; i < db_databases(v->db); i++)
+		need += db_size_of(v->db, i) > 0;
+	if (table_change(v, need, flush_every, NULL) == 0)
 		flush_stats(v->db);
 	return 0;
 }
@@ -511,7 +567,7 @@ int db_swap(const struct db_view *v, int a, int b)
 	KV_ASSERT(a >= 0 && a < db_databases(v->db) && b >= 0 && b < db_databases(v->db));
 	if (a == b)
 		return 0;
-	(void)table_change(v, swap_two, &s);
+	(void)table_change(v, 0, swap_two, &s);
 	return 0;
 }
 
@@ -711,10 +767,11 @@ int db_put(const struct db_view *v, const struct kv_entry *old, struct kv_entry 
 
 long long db_size(const struct db_view *v)
 {
-	long long n = kvmap_count_space(v->db->map, view_space(v));
+	unsigned space = view_space(v);
+	long long n = kvmap_count_space(v->db->map, space);
 
 	if (v->txn)
-		n += kvtxn_count_delta(v->txn);
+		n += kvtxn_count_delta_space(v->txn, space);
 	return n > 0 ? n : 0;
 }
 
@@ -746,6 +803,10 @@ uint64_t db_scan(const struct db_view *v, uint64_t cursor, size_t count, kvmap_v
 {
 	struct scan_filter f = {.space = view_space(v), .fn = fn, .arg = arg};
 
+	/* an empty database ends the scan at once, as Redis's dictScan does,
+	 * whatever other databases hold */
+	if (kvmap_count_space(v->db->map, f.space) == 0)
+		return 0;
 	return kvmap_scan(v->db->map, cursor, count, scan_filter_visit, &f);
 }
 

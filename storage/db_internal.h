@@ -95,8 +95,9 @@ struct db {
 	 * the cron's own (one thread). */
 	_Atomic(const struct db_table *) table;
 	struct db_spaces free, purge;
-	uint64_t purging[KV_SPACES / 64];
-	uint64_t purge_cursor;
+	_Atomic int purge_busy; /* the purge's lock (try-only) */
+	uint64_t purging[KV_SPACES / 64]; /* under purge_busy */
+	uint64_t purge_cursor;		  /* under purge_busy */
 
 	/* ---- memory limit: written by db_set_memory_policy (any thread), read
 	 * relaxed by every command (a limit seen a moment late is harmless) */

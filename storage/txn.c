@@ -345,6 +345,29 @@ int64_t kvtxn_count_delta(const struct kvtxn *t)
 	return t->delta;
 }
 
+int64_t kvtxn_count_delta_space(const struct kvtxn *t, unsigned space)
+{
+	int64_t d = 0;
+
+	for (size_t i = 0; i < t->n; i++) {
+		const struct txn_key *k = &t->k[i];
+
+		if (k->written && kv_hash_space(k->hash) == space)
+			d += (k->pend != NULL) - (k->seen != NULL);
+	}
+	return d;
+}
+
+void kvtxn_drop_space(struct kvtxn *t, unsigned space)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		struct txn_key *k = &t->k[i];
+
+		if (kv_hash_space(k->hash) == space && cur(k) != NULL)
+			set_pend(t, k, NULL);
+	}
+}
+
 /*
  * The commit of a read-only attempt without watches (MGET, EXISTS, a MULTI of
  * reads): no MWCAS, no store. Every key is looked up again; if each still

@@ -88,8 +88,14 @@ int kvtxn_remove(struct kvtxn *t, const struct kv_entry *expected);
  * failed: kvtxn_poll() then reports it). */
 size_t kvtxn_clear(struct kvtxn *t);
 
-/* Entries the overlay adds to the map minus those it removes (DBSIZE). */
+/* Entries the overlay adds to the map minus those it removes (DBSIZE);
+ * _space: of one key space only (O(keys in the overlay)). */
 int64_t kvtxn_count_delta(const struct kvtxn *t);
+int64_t kvtxn_count_delta_space(const struct kvtxn *t, unsigned space);
+/* Makes every key of `space` absent in the overlay (deletes pending for
+ * the ones present): FLUSHDB of an exclusive attempt that empties the
+ * space in place (db.c). */
+void kvtxn_drop_space(struct kvtxn *t, unsigned space);
 
 /* Ends the attempt. 0: published atomically; -EAGAIN: a read or written key
  * moved (re-run); -ESTALE: a watched key was touched (the transaction must
