@@ -203,6 +203,21 @@ static int arity_ok(const struct cmd_def *d, int argc)
 	return d->arity > 0 ? argc == d->arity : argc >= -d->arity;
 }
 
+/* Whether a key argument is longer than storage holds (KV_KEY_MAX: the key
+ * length shares its header word with the key space, storage/kvmap.h). */
+static int key_too_long(const struct cmd_def *d, int argc, const size_t *argl)
+{
+	int last, step = d->key_step > 0 ? d->key_step : 1;
+
+	if (d->first_key <= 0)
+		return 0;
+	last = d->last_key < 0 ? argc + d->last_key : d->last_key;
+	for (int i = d->first_key; i <= last && i < argc; i += step)
+		if (argl[i] > KV_KEY_MAX)
+			return 1;
+	return 0;
+}
+
 /*
  * The arguments of a command as MONITOR and the slow log show them, Redis's
  * original_argv after redactClientCommandArgument(): an argument its handler
@@ -355,6 +370,11 @@ void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *arg
 		snprintf(why, sizeof(why), "wrong number of arguments for '%s' command", d->name);
 		snprintf(err, sizeof(err), "ERR %s", why);
 		reject(&r, d, idx, why, err);
+		return;
+	}
+	if (kv_unlikely(key_too_long(d, argc, argl))) {
+		reject(&r, d, idx, "key is too long (at most 16777215 bytes)",
+		       "ERR key is too long (at most 16777215 bytes)");
 		return;
 	}
 	if (!conn_authenticated(c) && !(d->flags & CMD_NOAUTH)) {

@@ -46,6 +46,25 @@
  * The cost to an ordinary write is one uncontended RMW pair on the
  * thread's own slot line and a load of the read-mostly gate line.
  *
+ * Databases. db->table (struct db_table: index -> key space) is replaced,
+ * never changed: table_change() copies it, edits the copy (SWAPDB swaps two
+ * entries; FLUSHDB/FLUSHALL give a non-empty database a space taken from
+ * the free bitmap) and publishes it with one release store while holding
+ * the exclusive gate, so no map write is in progress (every plain write
+ * resolves its space inside its write bracket and every optimistic commit
+ * re-checks the table inside its bracket: a write never lands in a space
+ * its database no longer names). The old table and a ticket per dropped
+ * space go to the epoch reclaimer (kvmap_defer); when the ticket fires no
+ * thread can hold the old table any more, so nothing can add a key to the
+ * dropped space, and db_cron's purge removes its keys with one pass of
+ * SCAN (every entry present for the whole pass is visited) before the
+ * space returns to the free bitmap. Readers are never stopped: a plain
+ * lookup reads the table, looks the key up, and re-reads the table,
+ * retrying if it changed (one load of a read-mostly line). Free spaces run
+ * out only if flushes outpace the purge: a plain flush first waits (bounded)
+ * for purges, helping them; failing that, or inside an exclusive
+ * transaction, it empties the database in place, with the gate held.
+ *
  * Counters (keys with a TTL, hits, misses, expired, evicted) live in
  * per-thread slots padded to a cache line, so they are not one contended
  * word; readers sum the slots. Each slot has one writer at a time: the thread

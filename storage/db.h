@@ -14,7 +14,26 @@
  *    produced (its replies) and runs it again in a new attempt.
  * The db_* calls behave the same in both (same results, same ownership), so
  * a command handler is written once and is atomic and isolated when run in
- * a transactional view. No thread-local state changes what a call means:
+ * a transactional view.
+ *
+ * Databases (SELECT). A view also names a database index; handlers pass
+ * plain keys and never see databases. The map holds every database: a key
+ * is (key space, bytes) — kvmap.h, "Key spaces": 8 bits in the entry
+ * header (no byte per key) and in the hash — and an immutable table maps
+ * database index -> key space. Views resolve the index through the table
+ * at each call (plain: the current table, re-read if it changed during the
+ * lookup, and inside db_put's write bracket, where it cannot change;
+ * transactional: the table the attempt first saw, validated at commit, so
+ * a transaction is serialisable against SWAPDB and FLUSHDB). SWAPDB swaps
+ * two entries of a new table, FLUSHDB points the index at a fresh, empty
+ * space: both publish the table in one pointer store, with the exclusive
+ * gate held (below), so every command sees the databases before or after,
+ * never a mix; readers never wait. A dropped space is emptied in the
+ * background (db_cron) after an epoch grace period — when no command can
+ * still hold the old table — and only then becomes free again, so a space
+ * is never reused with keys in it. KEYS, SCAN, RANDOMKEY and DBSIZE act on
+ * the view's database (SCAN and RANDOMKEY walk the shared map and skip
+ * other databases' keys; DBSIZE reads per-space counters). No thread-local state changes what a call means:
  * only the view argument does. The calls that read the map itself whatever
  * the view (their results are not validated at commit): db_scan and
  * db_random (KEYS, SCAN, RANDOMKEY). Collections, scripts and snapshots are

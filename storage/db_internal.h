@@ -90,9 +90,10 @@ struct db {
 	 * while the exclusive gate is held, read (acquire) by every view call.
 	 * free: spaces no table names and no purge owns (fetch_and to take,
 	 * release fetch_or to give back after a purge). purge: spaces whose
-	 * grace period passed, to be emptied by db_cron (release fetch_or by the
-	 * reclaimer's callback, acquire by the cron). purging/purge_cursor:
-	 * the cron's own (one thread). */
+	 * grace period passed, to be emptied (release fetch_or by the
+	 * reclaimer's callback, acquire exchange by the purger). The purge
+	 * state below belongs to whoever holds purge_busy (db_cron, or a
+	 * flusher short of free spaces). */
 	_Atomic(const struct db_table *) table;
 	struct db_spaces free, purge;
 	_Atomic int purge_busy; /* the purge's lock (try-only) */

@@ -333,6 +333,26 @@ def sec_conn(d, p):
     p.c('GET', 'h')
 
 
+def check_key_too_long(d):
+    """kvsd only (Redis takes keys up to proto-max-bulk-len): a key longer
+    than 16 MiB - 1 is refused with an error, not an assertion that stops
+    the server; the longest one is stored, in any database."""
+    d.section = 'key-too-long (kvsd only)'
+    c = d.sa.client(timeout=30.0)
+    big = b'x' * (16 * 1024 * 1024)
+    for args, want in (((b'SET', big, b'v'), b'-ERR key is too long (at most 16777215 bytes)\r\n'),
+                       ((b'COPY', b'a', big), b'-ERR key is too long (at most 16777215 bytes)\r\n'),
+                       ((b'SELECT', b'3'), b'+OK\r\n'),
+                       ((b'SET', big[1:], b'v'), b'+OK\r\n'),
+                       ((b'STRLEN', big[1:]), b':1\r\n'),
+                       ((b'DEL', big[1:]), b':1\r\n')):
+        r = c.cmd(*args)
+        d.count += 1
+        if r != want:
+            d.report([args[0], b'<%d bytes>' % len(args[1])], r, want)
+    c.close()
+
+
 def main():
     sa = harness.kvsd_server()
     sb = harness.redis_server()
@@ -358,6 +378,7 @@ def main():
         for sec in (sec_select, sec_move, sec_copy, sec_swapdb, sec_multi):
             sec(d, p)
         p.close()
+        check_key_too_long(d)
     except (OSError, harness.ProtocolError) as e:
         harness.log('diff-db: aborted in [%s]: %r' % (d.section, e))
         rc = 1
