@@ -211,6 +211,8 @@ static int key_too_long(const struct cmd_def *d, int argc, const size_t *argl)
 
 	if (d->first_key <= 0)
 		return 0;
+	if (d->last_key == d->first_key) /* one key (arity checked: present) */
+		return argl[d->first_key] > KV_KEY_MAX;
 	last = d->last_key < 0 ? argc + d->last_key : d->last_key;
 	for (int i = d->first_key; i <= last && i < argc; i += step)
 		if (argl[i] > KV_KEY_MAX)

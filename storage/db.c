@@ -304,12 +304,6 @@ int db_databases(const struct db *db)
 	return atomic_load_explicit(&db->table, memory_order_acquire)->n;
 }
 
-void db_view_init(struct db *db, int index, struct db_view *out)
-{
-	KV_ASSERT(index >= 0 && index < db_databases(db));
-	*out = (struct db_view){.db = db, .txn = NULL, .exclusive = false, .index = index};
-}
-
 void db_view_derive(const struct db_view *v, int index, struct db_view *out)
 {
 	KV_ASSERT(index >= 0 && index < db_databases(v->db));

@@ -135,8 +135,12 @@ int db_databases(const struct db *db);
 /* The plain view of database 0. Valid until db_destroy. */
 const struct db_view *db_plain(struct db *db);
 /* Fills *out with the plain view of database `index` (0 <= index <
- * db_databases; asserted). A command builds one per run. */
-void db_view_init(struct db *db, int index, struct db_view *out);
+ * db_databases: the caller's check, as SELECT's). A command builds one per
+ * run, so it is inline. */
+static inline void db_view_init(struct db *db, int index, struct db_view *out)
+{
+	*out = (struct db_view){.db = db, .txn = NULL, .exclusive = false, .index = index};
+}
 /* *out: the view v with database `index` instead (same transaction, if
  * any): MOVE and COPY ... DB read and write two databases in one attempt. */
 void db_view_derive(const struct db_view *v, int index, struct db_view *out);

@@ -68,11 +68,9 @@ struct kv_entry *kv_entry_new_adopt(const void *key, size_t klen, char *val, siz
 	return e;
 }
 
-void kv_entry_set_space(struct kv_entry *e, unsigned space)
+void kv_entry_respace(struct kv_entry *e, unsigned space)
 {
 	KV_ASSERT(space < KV_SPACES);
-	if (e->space == space)
-		return;
 	e->space = space & (KV_SPACES - 1);
 	if (e->prefix)
 		*kv_entry_prefix_hash(e) = kv_entry_hash(e);

@@ -45,6 +45,11 @@
 static uint8_t kvmap_seed[16];
 static pthread_once_t kvmap_seed_once = PTHREAD_ONCE_INIT;
 
+/* Per-space salts (kvmap.h, "Key spaces"): the same bytes in two spaces land
+ * in unrelated buckets. splitmix64 of the seed and the space; space 0 has
+ * none (kvmap_hash). Written once with the seed, read-only afterwards. */
+static uint64_t kvmap_salt[KV_SPACES];
+
 /* The epoch domain; created once by kvmap_setup(), read-only pointer afterwards. */
 static struct ebr *kvmap_ebr;
 
@@ -90,7 +95,17 @@ static void kvmap_fill_random(uint8_t *buf, size_t len)
 
 static void kvmap_seed_init(void)
 {
+	uint64_t s0;
+
 	kvmap_fill_random(kvmap_seed, sizeof(kvmap_seed));
+	memcpy(&s0, kvmap_seed, sizeof(s0));
+	for (unsigned i = 1; i < KV_SPACES; i++) {
+		uint64_t x = s0 + 0x9e3779b97f4a7c15ULL * (i + 1);
+
+		x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+		x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+		kvmap_salt[i] = x ^ (x >> 31);
+	}
 	/* 4 MiB per thread before a retire collects: one hz tick of heavy SETs */
 	kvmap_ebr = ebr_create((size_t)4 << 20);
 	if (!kvmap_ebr)
@@ -132,26 +147,10 @@ uint64_t kvmap_hash(const void *key, size_t len)
 	return kvmap_key_hash(0, key, len);
 }
 
-/* Per-space salt: the same bytes in two spaces land in unrelated buckets
- * (splitmix64 of the seed and the space; the space bits are overwritten). */
-static inline uint64_t space_salt(unsigned space)
-{
-	uint64_t x, s0;
-
-	memcpy(&s0, kvmap_seed, sizeof(s0));
-	x = s0 + 0x9e3779b97f4a7c15ULL * (space + 1);
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
-
 uint64_t kvmap_key_hash(unsigned space, const void *key, size_t len)
 {
-	uint64_t h = siphash_1_2(kvmap_seed, key, len);
+	uint64_t h = siphash_1_2(kvmap_seed, key, len) ^ kvmap_salt[space];
 
-	if (space == 0) /* no salt: kvmap_hash() */
-		return h & ~((uint64_t)(KV_SPACES - 1) << KV_SPACE_SHIFT);
-	h ^= space_salt(space);
 	return (h & ~((uint64_t)(KV_SPACES - 1) << KV_SPACE_SHIFT)) |
 	       (uint64_t)space << KV_SPACE_SHIFT;
 }
@@ -298,7 +297,8 @@ int64_t kvmap_expires_space(const struct kvmap *m, unsigned space)
 }
 
 /* A successful write replaced `old` (NULL: none) by `neww` (NULL: none). */
-static void space_count(struct kvmap *m, const struct kv_entry *old, const struct kv_entry *neww)
+static void space_count_slow(struct kvmap *m, const struct kv_entry *old,
+			     const struct kv_entry *neww)
 {
 	_Atomic int64_t(*c)[2] = m->spc[kvmap_thread_shard() % KVMAP_SPACE_SHARDS];
 
@@ -313,6 +313,15 @@ static void space_count(struct kvmap *m, const struct kv_entry *old, const struc
 		if (neww->expire_ms)
 			atomic_fetch_add_explicit(&c[neww->space][1], 1, memory_order_relaxed);
 	}
+}
+
+static inline void space_count(struct kvmap *m, const struct kv_entry *old,
+			       const struct kv_entry *neww)
+{
+	/* a value replaced in place (SET of an existing key): nothing moves */
+	if (old && neww && old->space == neww->space && !old->expire_ms == !neww->expire_ms)
+		return;
+	space_count_slow(m, old, neww);
 }
 
 /* ---- map allocation and dispatch. */

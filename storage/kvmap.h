@@ -144,7 +144,12 @@ static inline char *kv_entry_mutval(struct kv_entry *e)
 struct kv_entry *kv_entry_new_adopt(const void *key, size_t klen, char *val, size_t vlen,
 				    int64_t expire_ms);
 /* Moves an unpublished entry to key space `space` (< KV_SPACES). */
-void kv_entry_set_space(struct kv_entry *e, unsigned space);
+void kv_entry_respace(struct kv_entry *e, unsigned space);
+static inline void kv_entry_set_space(struct kv_entry *e, unsigned space)
+{
+	if (e->space != space)
+		kv_entry_respace(e, space);
+}
 /* Frees an entry that was never published (or that a failed CAS did not take). */
 void kv_entry_free(struct kv_entry *e);
 /* Frees an unpublished kv_entry_new_adopt() entry but not its value. */
