@@ -211,8 +211,8 @@ static int space_take(struct db *db)
 		while (w) {
 			uint64_t bit = w & -w;
 			/* acquire: as above */
-			uint64_t was = atomic_fetch_and_explicit(&db->free.w[i], ~bit,
-								 memory_order_acquire);
+			uint64_t was =
+			    atomic_fetch_and_explicit(&db->free.w[i], ~bit, memory_order_acquire);
 			if (was & bit)
 				return i * 64 + __builtin_ctzll(bit);
 			w = was & ~bit;
@@ -433,7 +433,8 @@ static int spaces_free(struct db *db)
 
 	for (int i = 0; i < KV_SPACES / 64; i++)
 		/* relaxed: a hint; space_take() decides */
-		n += __builtin_popcountll(atomic_load_explicit(&db->free.w[i], memory_order_relaxed));
+		n += __builtin_popcountll(
+		    atomic_load_explicit(&db->free.w[i], memory_order_relaxed));
 	return n;
 }
 
@@ -489,8 +490,7 @@ static int table_change(const struct db_view *v, int need,
  * free (the gate is held: no writer runs; a transaction's own pending
  * writes there are dropped too). A database with no key (exact: no writer
  * runs) and, in a transaction, no pending key keeps its space. */
-static size_t flush_index(const struct db_view *v, struct db_table *nt, int i,
-			  unsigned *dropped)
+static size_t flush_index(const struct db_view *v, struct db_table *nt, int i, unsigned *dropped)
 {
 	struct db *db = v->db;
 	unsigned old = nt->space[i];
@@ -511,8 +511,7 @@ static size_t flush_index(const struct db_view *v, struct db_table *nt, int i,
 	return 1;
 }
 
-static size_t flush_one(const struct db_view *v, void *arg, struct db_table *nt,
-			unsigned *dropped)
+static size_t flush_one(const struct db_view *v, void *arg, struct db_table *nt, unsigned *dropped)
 {
 	return flush_index(v, nt, *(int *)arg, dropped);
 }
@@ -532,8 +531,7 @@ struct swap_arg {
 	int a, b;
 };
 
-static size_t swap_two(const struct db_view *v, void *arg, struct db_table *nt,
-		       unsigned *dropped)
+static size_t swap_two(const struct db_view *v, void *arg, struct db_table *nt, unsigned *dropped)
 {
 	struct swap_arg *s = arg;
 	uint8_t x = nt->space[s->a];
@@ -885,7 +883,6 @@ void db_watch(const struct db_view *v, const char *key, size_t klen, int64_t now
 }
 
 /* ---- transactions */
-
 
 static const struct db_table *txn_table(struct db_txn *t);
 

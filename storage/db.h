@@ -33,11 +33,10 @@
  * still hold the old table — and only then becomes free again, so a space
  * is never reused with keys in it. KEYS, SCAN, RANDOMKEY and DBSIZE act on
  * the view's database (SCAN and RANDOMKEY walk the shared map and skip
- * other databases' keys; DBSIZE reads per-space counters). No thread-local state changes what a call means:
- * only the view argument does. The calls that read the map itself whatever
- * the view (their results are not validated at commit): db_scan and
- * db_random (KEYS, SCAN, RANDOMKEY). Collections, scripts and snapshots are
- * meant to add their views here, behind the same calls.
+ * other databases' keys; DBSIZE reads per-space counters). No thread-local state changes what a
+ * call means: only the view argument does. The calls that read the map itself whatever the view
+ * (their results are not validated at commit): db_scan and db_random (KEYS, SCAN, RANDOMKEY).
+ * Collections, scripts and snapshots are meant to add their views here, behind the same calls.
  *
  * db_lookup() applies lazy expiry: an entry whose expire_ms has passed is
  * removed (if it is still current) and reported missing. Writes go through
@@ -116,7 +115,7 @@ struct db_view {
 	/* the transaction holds the exclusive gate (db.c): its writes, which
 	 * are the only ones, need no write bracket */
 	bool exclusive;
-	int index;	     /* the database (SELECT) */
+	int index;	      /* the database (SELECT) */
 	struct db_txn *owner; /* transactional views: the transaction */
 };
 

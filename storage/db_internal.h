@@ -96,7 +96,7 @@ struct db {
 	 * flusher short of free spaces). */
 	_Atomic(const struct db_table *) table;
 	struct db_spaces free, purge;
-	_Atomic int purge_busy; /* the purge's lock (try-only) */
+	_Atomic int purge_busy;		  /* the purge's lock (try-only) */
 	uint64_t purging[KV_SPACES / 64]; /* under purge_busy */
 	uint64_t purge_cursor;		  /* under purge_busy */
 

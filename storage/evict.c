@@ -289,8 +289,7 @@ static uint64_t score(struct db_touch *t, int policy, const struct kv_entry *e, 
 	if (t == NULL || t->lfu != policy_lfu(policy))
 		return 1; /* the table is being replaced: all alike */
 	/* relaxed: see db_touch_access() */
-	w = atomic_load_explicit(db_touch_word(t, kv_entry_hash(e)),
-				 memory_order_relaxed);
+	w = atomic_load_explicit(db_touch_word(t, kv_entry_hash(e)), memory_order_relaxed);
 	if (t->lfu)
 		return 256 - (uint64_t)lfu_decayed(w, now_ms);
 	return 1 + (uint64_t)(uint16_t)(db_lru_now(now_ms) - w) * DB_LRU_UNIT_MS;

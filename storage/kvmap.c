@@ -151,8 +151,8 @@ uint64_t kvmap_key_hash(unsigned space, const void *key, size_t len)
 {
 	uint64_t h = siphash_1_2(kvmap_seed, key, len) ^ kvmap_salt[space];
 
-	return (h & ~((uint64_t)(KV_SPACES - 1) << KV_SPACE_SHIFT)) |
-	       (uint64_t)space << KV_SPACE_SHIFT;
+	return (h & ~((uint64_t)(KV_SPACES - 1) << KV_SPACE_SHIFT)) | (uint64_t)space
+									  << KV_SPACE_SHIFT;
 }
 
 uint64_t kv_entry_hash(const struct kv_entry *e)

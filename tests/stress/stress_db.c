@@ -37,10 +37,10 @@
 #include "storage/db.h"
 #include "storage/kvmap.h"
 
-#define KEYS	 8
-#define WRITERS	 2
-#define READERS	 2
-#define VAL_MAX	 32
+#define KEYS	8
+#define WRITERS 2
+#define READERS 2
+#define VAL_MAX 32
 
 static struct db *db;
 static _Atomic bool stop;
@@ -76,8 +76,7 @@ static void mset_all(struct db_txn *t, int d, const char *v, size_t vlen)
 		const struct db_view *view = db_txn_begin(t, NULL, 0, false);
 
 		for (int i = 0; i < KEYS; i++) {
-			const struct kv_entry *old =
-			    db_lookup(view, key_name(i), 2, 0, NULL, 0);
+			const struct kv_entry *old = db_lookup(view, key_name(i), 2, 0, NULL, 0);
 			struct kv_entry *e = kv_entry_new(key_name(i), 2, v, vlen, 0);
 
 			if (db_put(view, old, e) != 0)

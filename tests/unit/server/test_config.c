@@ -466,10 +466,12 @@ Test(config, load_errors)
 			"debug, verbose, notice, warning");
 	expect_load_err("map cds", "kvsd: t.conf:1: 'map': argument(s) must be one of the "
 				   "following: kvsd, urcu");
-	expect_load_err("databases 129",
-			"kvsd: t.conf:1: 'databases': argument must be between 1 and 128 inclusive");
-	expect_load_err("databases 0",
-			"kvsd: t.conf:1: 'databases': argument must be between 1 and 128 inclusive");
+	expect_load_err(
+	    "databases 129",
+	    "kvsd: t.conf:1: 'databases': argument must be between 1 and 128 inclusive");
+	expect_load_err(
+	    "databases 0",
+	    "kvsd: t.conf:1: 'databases': argument must be between 1 and 128 inclusive");
 	expect_load_err("threads 100000",
 			"kvsd: t.conf:1: 'threads': argument must be between 0 and 1024 inclusive");
 	expect_load_err("bind 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17",

@@ -117,7 +117,7 @@ Test(dbs, swap_and_flush, .init = init, .fini = fini)
 	cr_expect(val_is(look(&v0, "b"), "in1"));
 	cr_expect(val_is(look(&v1, "a"), "in0"));
 	cr_expect_null(look(&v0, "a"));
-	db_flush(&v1);		 /* database 1 (holding "a") */
+	db_flush(&v1); /* database 1 (holding "a") */
 	cr_expect_null(look(&v1, "a"), "empty at once");
 	cr_expect(val_is(look(&v0, "b"), "in1"), "the other database is kept");
 	cr_expect_eq(db_size(&v1), 0);
