@@ -176,6 +176,9 @@ struct db_txn {
 	const struct db_table *table;
 	/* a SWAPDB/FLUSHDB met in an optimistic attempt: run it exclusively */
 	bool need_excl;
+	/* an exclusive attempt whose watches failed at its start: it will
+	 * answer -ESTALE, so its table changes are not applied */
+	bool stale;
 	const struct kvtxn_watch *w; /* the attempt's watches (the caller's) */
 	size_t nw;
 };
@@ -470,6 +473,8 @@ static int table_change(const struct db_view *v, int need,
 		v->owner->need_excl = true;
 		return -EAGAIN;
 	}
+	if (v->owner && v->owner->stale)
+		return 0; /* the attempt will answer -ESTALE: no effect */
 	if (!v->exclusive) {
 		if (need > 0)
 			spaces_wait(db, need);
@@ -940,6 +945,9 @@ struct db_txn *db_txn_create(struct db *db)
 	t->failed = 0;
 	t->table = NULL;
 	t->need_excl = false;
+	t->stale = false;
+	t->w = NULL;
+	t->nw = 0;
 	return t;
 }
 
@@ -968,10 +976,15 @@ const struct db_view *db_txn_begin(struct db_txn *t, const struct kvtxn_watch *w
 	t->table = NULL;
 	t->w = w;
 	t->nw = nw;
+	t->stale = false;
 	if (t->view.exclusive) {
 		db_count(&db_my_slot(t->view.db)->txn_exclusive, 1);
 		excl_enter(t->view.db);
 		kvtxn_begin_exclusive(t->view.txn, w, nw);
+		/* nothing can change the map or the table until the commit, so
+		 * the watches can be checked now: a stale attempt must not apply
+		 * its SWAPDB/FLUSHDB, which act on the table at once */
+		t->stale = kvtxn_watches_stale(t->view.txn) || txn_watches_moved(t);
 	} else {
 		kvtxn_begin(t->view.txn, w, nw);
 	}
@@ -985,7 +998,7 @@ int db_txn_commit(struct db_txn *t)
 	int rc;
 
 	if (t->view.exclusive) {
-		rc = txn_watches_moved(t) ? -ESTALE : kvtxn_commit(t->view.txn, &ttl);
+		rc = t->stale || txn_watches_moved(t) ? -ESTALE : kvtxn_commit(t->view.txn, &ttl);
 		excl_exit(db);
 		t->view.exclusive = false;
 	} else if (t->need_excl) {

@@ -437,6 +437,18 @@ static int commit_exclusive(struct kvtxn *t)
 	return 0;
 }
 
+int kvtxn_watches_stale(struct kvtxn *t)
+{
+	for (size_t i = 0; i < t->nw; i++) {
+		const struct kvtxn_watch *w = &t->w[i];
+
+		if (kvmap_get(t->m, w->key, w->klen, w->hash) != w->ptr ||
+		    kvmap_stripe(t->m, w->hash) != w->stripe)
+			return 1;
+	}
+	return 0;
+}
+
 /* One MWCAS of the overlay (and the watches, if any are still pending). */
 static int commit_overlay(struct kvtxn *t)
 {

@@ -97,6 +97,11 @@ int64_t kvtxn_count_delta_space(const struct kvtxn *t, unsigned space);
  * space in place (db.c). */
 void kvtxn_drop_space(struct kvtxn *t, unsigned space);
 
+/* Whether a watch of the attempt no longer holds in the map (its key's
+ * entry or stripe moved): what an exclusive commit would answer -ESTALE
+ * for, checked before the attempt runs. */
+int kvtxn_watches_stale(struct kvtxn *t);
+
 /* Ends the attempt. 0: published atomically; -EAGAIN: a read or written key
  * moved (re-run); -ESTALE: a watched key was touched (the transaction must
  * not run). On error nothing was published (since the last segment).
