@@ -226,6 +226,9 @@ static int space_take(struct db *db)
 
 static void space_give(struct db *db, unsigned space)
 {
+	/* release: the purge's removals before a FLUSH SYNC waiting for them
+	 * returns; pairs with the acquire in flush_wait() */
+	atomic_fetch_add_explicit(&db->gen[space], 1, memory_order_release);
 
 	/* release: the purge's removals before the space is taken again */
 	atomic_fetch_or_explicit(&db->free.w[space / 64], 1ULL << (space % 64),
@@ -462,10 +465,9 @@ static void spaces_wait(struct db *db, int need)
 static int table_change(const struct db_view *v, int need,
 			size_t (*fn)(const struct db_view *v, void *arg, struct db_table *nt,
 				     unsigned *dropped),
-			void *arg)
+			void *arg, unsigned *dropped, size_t *ndropped)
 {
 	struct db *db = v->db;
-	unsigned dropped[DB_COUNT_MAX];
 	struct db_table *nt;
 	size_t nd;
 
@@ -484,6 +486,7 @@ static int table_change(const struct db_view *v, int need,
 	memcpy(nt, table_now(db), sizeof(*nt));
 	nd = fn(v, arg, nt, dropped);
 	table_publish(db, nt, dropped, nd);
+	*ndropped = nd;
 	if (v->owner)
 		v->owner->table = nt;
 	if (!v->exclusive)
@@ -556,24 +559,56 @@ static void flush_stats(struct db *db)
 	atomic_store_explicit(&db->avg_ttl_stale, 1, memory_order_release);
 }
 
-long long db_flush(const struct db_view *v)
+/* SYNC: waits until the spaces a flush dropped were purged (their
+ * generation moved), helping the purge; the caller holds no entry (a plain
+ * view). The generations were read before this thread's next quiescent
+ * state, so before the drops' grace periods could end. */
+static void flush_wait(struct db *db, const unsigned *spaces, const uint32_t *gen0, size_t n)
 {
-	int i = v->index;
+	for (size_t k = 0; k < n;) {
+		/* acquire: pairs with the release in space_give(): the purge's
+		 * removals happen-before our return */
+		if (atomic_load_explicit(&db->gen[spaces[k]], memory_order_acquire) != gen0[k]) {
+			k++;
+			continue;
+		}
+		kvmap_quiescent();
+		kvmap_maintain(db->map); /* collects: grace periods end */
+		db_purge_step(db);
+		sched_yield();
+	}
+}
 
-	if (table_change(v, db_size_of(v->db, i) > 0, flush_one, &i) == 0)
-		flush_stats(v->db);
+static long long flush_generic(const struct db_view *v, bool all, bool sync)
+{
+	struct db *db = v->db;
+	int i = v->index, need = 0;
+	unsigned dropped[DB_COUNT_MAX];
+	uint32_t gen0[DB_COUNT_MAX];
+	size_t nd = 0;
+
+	for (int k = 0; k < db_databases(db); k++)
+		need += (all || k == i) && db_size_of(db, k) > 0;
+	if (table_change(v, need, all ? flush_every : flush_one, &i, dropped, &nd) != 0)
+		return 0;
+	flush_stats(db);
+	if (!sync || v->txn)
+		return 0;
+	for (size_t k = 0; k < nd; k++)
+		/* relaxed: only compared; see flush_wait() */
+		gen0[k] = atomic_load_explicit(&db->gen[dropped[k]], memory_order_relaxed);
+	flush_wait(db, dropped, gen0, nd);
 	return 0;
 }
 
-long long db_flush_all(const struct db_view *v)
+long long db_flush(const struct db_view *v, bool sync)
 {
-	int need = 0;
+	return flush_generic(v, false, sync);
+}
 
-	for (int i = 0; i < db_databases(v->db); i++)
-		need += db_size_of(v->db, i) > 0;
-	if (table_change(v, need, flush_every, NULL) == 0)
-		flush_stats(v->db);
-	return 0;
+long long db_flush_all(const struct db_view *v, bool sync)
+{
+	return flush_generic(v, true, sync);
 }
 
 int db_swap(const struct db_view *v, int a, int b)
@@ -583,7 +618,10 @@ int db_swap(const struct db_view *v, int a, int b)
 	KV_ASSERT(a >= 0 && a < db_databases(v->db) && b >= 0 && b < db_databases(v->db));
 	if (a == b)
 		return 0;
-	(void)table_change(v, 0, swap_two, &s);
+	unsigned none[DB_COUNT_MAX];
+	size_t nd;
+
+	(void)table_change(v, 0, swap_two, &s, none, &nd);
 	return 0;
 }
 

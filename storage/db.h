@@ -170,8 +170,10 @@ long long db_expires_of(struct db *db, int index);
 /*
  * FLUSHDB: empties the view's database; FLUSHALL (db_flush_all): every
  * database. The database gets a fresh key space in one step (readers see
- * all of the old keys or none), and the old space's keys are removed in
- * the background after a grace period (db_cron). Returns 0.
+ * all of the old keys or none), and the old space's keys are removed after
+ * a grace period: in the background (db_cron), or, with `sync` in a plain
+ * view, before the call returns (it helps the purge and waits for it, as
+ * Redis's FLUSHALL SYNC frees before it replies; others go on). Returns 0.
  * SWAPDB (db_swap): databases a and b exchange their key spaces in one
  * step. All three change the database table, which needs the exclusive
  * gate: a plain view takes it (waiting for the writes in progress, one CAS
@@ -179,8 +181,8 @@ long long db_expires_of(struct db *db, int index);
  * it; an optimistic transaction's attempt is marked to run again
  * exclusively (db_txn_poll reports -EAGAIN) and the call does nothing.
  */
-long long db_flush(const struct db_view *v);
-long long db_flush_all(const struct db_view *v);
+long long db_flush(const struct db_view *v, bool sync);
+long long db_flush_all(const struct db_view *v, bool sync);
 int db_swap(const struct db_view *v, int a, int b);
 /* Keys with a TTL (all databases). */
 long long db_expires(struct db *db);

@@ -99,6 +99,9 @@ struct db {
 	_Atomic int purge_busy;		  /* the purge's lock (try-only) */
 	uint64_t purging[KV_SPACES / 64]; /* under purge_busy */
 	uint64_t purge_cursor;		  /* under purge_busy */
+	/* per space: bumped (release) each time a purge gives it back; FLUSHDB
+	 * SYNC waits for the spaces it dropped to move (acquire) */
+	_Atomic uint32_t gen[KV_SPACES];
 
 	/* ---- memory limit: written by db_set_memory_policy (any thread), read
 	 * relaxed by every command (a limit seen a moment late is harmless) */

@@ -207,10 +207,10 @@ static void *swapper(void *arg)
 			db_swap(&v, 0, 1);
 			ns++;
 		} else if (r < 63) {
-			db_flush(&v);
+			db_flush(&v, (r & 2) != 0);
 			nf++;
 		} else {
-			db_flush_all(&v);
+			db_flush_all(&v, false);
 			nf++;
 		}
 		kvmap_quiescent();

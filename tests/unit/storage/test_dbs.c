@@ -117,7 +117,7 @@ Test(dbs, swap_and_flush, .init = init, .fini = fini)
 	cr_expect(val_is(look(&v0, "b"), "in1"));
 	cr_expect(val_is(look(&v1, "a"), "in0"));
 	cr_expect_null(look(&v0, "a"));
-	db_flush(&v1); /* database 1 (holding "a") */
+	db_flush(&v1, false); /* database 1 (holding "a") */
 	cr_expect_null(look(&v1, "a"), "empty at once");
 	cr_expect(val_is(look(&v0, "b"), "in1"), "the other database is kept");
 	cr_expect_eq(db_size(&v1), 0);
@@ -125,10 +125,10 @@ Test(dbs, swap_and_flush, .init = init, .fini = fini)
 	settle();
 	cr_expect_eq(kvmap_count(db_map(db)), 1, "purged after the grace period");
 	put(&v1, "c", "new");
-	db_flush_all(&v0);
+	put(&v0, "d", "new");
+	db_flush_all(&v0, true);
 	cr_expect_eq(db_size(&v0) + db_size(&v1), 0);
-	settle();
-	cr_expect_eq(kvmap_count(db_map(db)), 0);
+	cr_expect_eq(kvmap_count(db_map(db)), 0, "SYNC: purged before it returned");
 }
 
 Test(dbs, flush_without_free_spaces_empties_in_place, .init = init, .fini = fini)
@@ -143,7 +143,7 @@ Test(dbs, flush_without_free_spaces_empties_in_place, .init = init, .fini = fini
 	for (int i = 0; i < 300; i++) {
 		put(&v, "k", "v");
 		put(&v, "j", "w");
-		db_flush(&v);
+		db_flush(&v, false);
 		cr_assert_null(look(&v, "k"), "round %d", i);
 		cr_assert_null(look(&v, "j"), "round %d", i);
 	}
