@@ -73,7 +73,7 @@ void cmd_setup(struct db *db)
 	const struct cmd_def *tables[] = {cmd_string_table, cmd_keys_table, cmd_conn_table,
 					  cmd_server_table, cmd_multi_table, cmd_bits_table,
 					  cmd_hll_table,    cmd_obs_table,   cmd_object_table,
-					  cmd_debug_table};
+					  cmd_debug_table,  cmd_db_table};
 
 	cmd_db = db;
 	bitpool_setup();
@@ -212,6 +212,24 @@ static int arity_ok(const struct cmd_def *d, int argc)
 	return d->arity > 0 ? argc == d->arity : argc >= -d->arity;
 }
 
+/* Whether a key argument is longer than storage holds (KV_KEY_MAX: the key
+ * length shares its header word with the key space, storage/kvmap.h). */
+_Static_assert(KV_KEY_MAX == 2097151, "the key-too-long error text names KV_KEY_MAX");
+static int key_too_long(const struct cmd_def *d, int argc, const size_t *argl)
+{
+	int last, step = d->key_step > 0 ? d->key_step : 1;
+
+	if (d->first_key <= 0)
+		return 0;
+	if (d->last_key == d->first_key) /* one key (arity checked: present) */
+		return argl[d->first_key] > KV_KEY_MAX;
+	last = d->last_key < 0 ? argc + d->last_key : d->last_key;
+	for (int i = d->first_key; i <= last && i < argc; i += step)
+		if (argl[i] > KV_KEY_MAX)
+			return 1;
+	return 0;
+}
+
 /*
  * The arguments of a command as MONITOR and the slow log show them, Redis's
  * original_argv after redactClientCommandArgument(): an argument its handler
@@ -331,6 +349,7 @@ static void dispatch(struct conn *c, int argc, const char **argv, const size_t *
 	    .ctx = wctx_self()};
 	size_t idx, before;
 	int64_t start_us;
+	struct db_view view;
 
 	if (top < 0) {
 		conn_set_last_cmd(c, NULL);
@@ -381,6 +400,11 @@ static void dispatch(struct conn *c, int argc, const char **argv, const size_t *
 		       "configuration file, and then restart the server.");
 		return;
 	}
+	if (kv_unlikely(key_too_long(d, argc, argl))) {
+		reject(&r, d, idx, "key is too long (at most 2097151 bytes)",
+		       "ERR key is too long (at most 2097151 bytes)");
+		return;
+	}
 	if (!conn_authenticated(c) && !(d->flags & CMD_NOAUTH)) {
 		if (cfg_str_equal(CFG_REQUIREPASS, "", 0)) {
 			/* the password was removed by CONFIG SET */
@@ -403,6 +427,8 @@ static void dispatch(struct conn *c, int argc, const char **argv, const size_t *
 	if (session_of(c)->multi && multi_intercept(c, d, idx, argc, argv, argl))
 		return;
 	before = conn_reply_mark(c);
+	db_view_init(cmd_db, conn_db(c), &view); /* the selected database */
+	r.view = &view;
 	d->proc(&r);
 	account(&r, d, idx, start_us, before);
 	cmd_feed_monitors(&r, d);

@@ -95,6 +95,7 @@ void obs_setup(const char *const *names, size_t n);
 void obs_teardown(void);
 extern const struct cmd_def cmd_object_table[]; /* cmd_object.c */
 extern const struct cmd_def cmd_debug_table[];	/* cmd_debug.c */
+extern const struct cmd_def cmd_db_table[];     /* cmd_db.c */
 
 /* Builds the lookup table. Call once at start-up. */
 void cmd_setup(struct db *db);

@@ -521,9 +521,9 @@ const struct cfg_def cfg_rows[CFG_COUNT_] = {
 		"Frequency of background tasks (idle timeouts, expiry sampling) per second; "
 		"values outside 1-500 are clamped into it, as Redis does.",
 		.check = check_hz, .apply = apply_hz},
-    [CFG_DATABASES] = {"databases", CFG_T_INT, "1", DB_COUNT, DB_COUNT, NULL, CFG_IMMUTABLE,
-		       "Number of databases. kvsd has exactly one (SELECT 0 only); the key "
-		       "exists so tools that read it work."},
+    [CFG_DATABASES] = {"databases", CFG_T_INT, "16", 1, DB_COUNT_MAX, NULL, CFG_IMMUTABLE,
+		       "Number of databases (SELECT 0 to databases-1), as Redis; at most "
+		       "DB_COUNT_MAX (128)."},
     [CFG_MAP] = {"map", CFG_T_ENUM, "kvsd", 0, 0, map_names, CFG_IMMUTABLE,
 		 "Hash map implementation behind the key space: kvsd (kvsd's own lock-free map) "
 		 "or urcu (liburcu's cds_lfht, the reference)."},

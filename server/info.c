@@ -307,14 +307,19 @@ static void sec_cpu(struct sb *b, struct db *db)
 
 static void sec_keyspace(struct sb *b, struct db *db)
 {
-	long long keys = db_size(db_plain(db)), expires = db_expires(db);
 	struct db_stats d;
 
 	db_get_stats(db, &d);
 	sb_printf(b, "# Keyspace\r\n");
-	if (keys > 0)
-		sb_printf(b, "db0:keys=%lld,expires=%lld,avg_ttl=%lld\r\n", keys, expires,
-			  expires ? d.avg_ttl_ms : 0);
+	/* a line per non-empty database, as Redis; avg_ttl is the keyspace's
+	 * sampled average (active expiry samples all databases together) */
+	for (int i = 0; i < db_databases(db); i++) {
+		long long keys = db_size_of(db, i), expires = db_expires_of(db, i);
+
+		if (keys > 0)
+			sb_printf(b, "db%d:keys=%lld,expires=%lld,avg_ttl=%lld\r\n", i, keys,
+				  expires, expires ? d.avg_ttl_ms : 0);
+	}
 }
 
 static void cmdstat_line(const char *name, const struct cmdstat_row *r, void *arg)

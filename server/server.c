@@ -251,6 +251,8 @@ int server_setup(int argc, char **argv)
 	kvmap_setup();
 	kvmap_thread_register();
 	the_db = db_create(cfg_int(CFG_MAP) == 0 ? KVMAP_KVSD : KVMAP_URCU);
+	if (the_db)
+		(void)db_set_databases(the_db, (int)cfg_int(CFG_DATABASES));
 	if (the_db == NULL) {
 		fprintf(stderr, "kvsd: cannot create the keyspace\n");
 		return -1;
