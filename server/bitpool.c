@@ -285,6 +285,7 @@ struct kv_entry *bitpool_build(const char *key, size_t klen, const struct kv_ent
 	trailer(b, vlen)->seq = s + 1;
 	struct kv_entry *e = kv_entry_new_adopt(key, klen, b, vlen, old->expire_ms);
 	e->recycle = 1;
+	e->enc = KV_ENC_RAW; /* as every SETBIT result in Redis */
 	*tx = (struct bitpool_tx){.lin = l,
 				  .buf = b,
 				  .seq = s + 1,

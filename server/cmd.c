@@ -70,7 +70,7 @@ static int by_name(const void *a, const void *b)
 
 void cmd_setup(struct db *db)
 {
-	const struct cmd_def *tables[] = {cmd_string_table, cmd_keys_table, cmd_conn_table,
+	const struct cmd_def *tables[] = {cmd_string_table, cmd_keys_table,  cmd_conn_table,
 					  cmd_server_table, cmd_multi_table, cmd_bits_table,
 					  cmd_hll_table,    cmd_obs_table,   cmd_object_table,
 					  cmd_debug_table,  cmd_db_table};
@@ -344,9 +344,13 @@ static void dispatch(struct conn *c, int argc, const char **argv, const size_t *
 {
 	long top = find_in(cmds, ncmds, argv[0], argl[0]);
 	const struct cmd_def *d;
-	struct cmd_req r = {
-	    .c = c, .db = cmd_db, .view = db_plain(cmd_db), .argc = argc, .argv = argv, .argl = argl,
-	    .ctx = wctx_self()};
+	struct cmd_req r = {.c = c,
+			    .db = cmd_db,
+			    .view = db_plain(cmd_db),
+			    .argc = argc,
+			    .argv = argv,
+			    .argl = argl,
+			    .ctx = wctx_self()};
 	size_t idx, before;
 	int64_t start_us;
 	struct db_view view;

@@ -74,6 +74,7 @@ static struct kv_entry *entry_grown(struct cmd_req *r, int ki, const struct kv_e
 	    kv_entry_new(r->argv[ki], r->argl[ki], NULL, len, old ? old->expire_ms : 0);
 	char *p = kv_entry_mutval(e);
 
+	e->enc = KV_ENC_RAW; /* Redis unshares the value into a raw string */
 	if (olen)
 		memcpy(p, kv_entry_val(old), olen);
 	memset(p + olen, 0, len - olen + 1); /* the padding and the spare byte */
@@ -360,6 +361,7 @@ static void bitop_body(struct cmd_req *r)
 	}
 	if (maxlen) {
 		e = kv_entry_new(r->argv[2], r->argl[2], NULL, maxlen, 0);
+		e->enc = KV_ENC_RAW; /* createObject(OBJ_STRING, res): raw */
 		unsigned char *res = (unsigned char *)kv_entry_mutval(e);
 		size_t i = 0;
 

@@ -84,6 +84,7 @@ static void move_body(struct cmd_req *r)
 		return;
 	}
 	e = kv_entry_new(r->argv[1], r->argl[1], kv_entry_val(src), src->vlen, src->expire_ms);
+	e->enc = src->enc; /* the same object moves */
 	/* in the overlay neither step can lose a race */
 	if (db_put(r->view, src, NULL) != 0 || db_put(&dv, NULL, e) != 0)
 		KV_PANIC("move: overlay write failed");
@@ -160,6 +161,7 @@ static void copy_body(struct cmd_req *r)
 		return;
 	}
 	e = kv_entry_new(r->argv[2], r->argl[2], kv_entry_val(src), src->vlen, src->expire_ms);
+	e->enc = src->enc; /* dupStringObject keeps the encoding */
 	if (db_put(&dv, dst, e) != 0)
 		KV_PANIC("copy: overlay write failed");
 	reply_int(r->c, 1);

@@ -67,13 +67,6 @@ bool debug_allowed(const struct conn *c)
 	return v == CFG_PROTECTED_YES || (v == CFG_PROTECTED_LOCAL && is_local(c));
 }
 
-/* The view of database id, or NULL: only database 0 exists today (the
- * sixteen-databases work replaces this with its per-database views). */
-static const struct db_view *view_of(struct db *db, int id)
-{
-	return id == 0 ? db_plain(db) : NULL;
-}
-
 /* The key as Redis's dictFind sees it: no lazy expiry (now 0), no touch. */
 static const struct kv_entry *find_raw(struct cmd_req *r, int i, uint64_t *hash)
 {
@@ -92,7 +85,7 @@ static void debug_digest(struct cmd_req *r)
 {
 	uint8_t d[DIGEST_LEN];
 
-	digest_dataset(r->db, view_of, d);
+	digest_dataset(r->view, d);
 	reply_digest(r, d);
 }
 

@@ -66,7 +66,10 @@ static long long sparse_max(void)
 static struct kv_entry *entry_of(struct cmd_req *r, int ki, const struct hll_buf *b,
 				 int64_t expire_ms)
 {
-	return kv_entry_new(r->argv[ki], r->argl[ki], b->p, b->len, expire_ms);
+	struct kv_entry *e = kv_entry_new(r->argv[ki], r->argl[ki], b->p, b->len, expire_ms);
+
+	e->enc = KV_ENC_RAW; /* Redis's HLLs are raw strings (createHLLObject, unshared) */
+	return e;
 }
 
 /*
@@ -97,6 +100,7 @@ static int pfadd_existing(struct cmd_req *r, const struct kv_entry *old, struct 
 		/* stays dense: add straight into the new entry's bytes */
 		struct kv_entry *e =
 		    kv_entry_new(r->argv[1], r->argl[1], v, old->vlen, old->expire_ms);
+		e->enc = KV_ENC_RAW;
 		struct hll_buf b = {(uint8_t *)kv_entry_mutval(e), old->vlen, old->vlen};
 
 		for (int j = 2; j < r->argc; j++)
@@ -188,6 +192,7 @@ static void pfcount_one(struct cmd_req *r)
 		}
 		struct kv_entry *e =
 		    kv_entry_new(r->argv[1], r->argl[1], v, old->vlen, old->expire_ms);
+		e->enc = KV_ENC_RAW;
 		hll_cache_set((uint8_t *)kv_entry_mutval(e), card);
 		if (db_put(r->view, old, e) == 0) {
 			reply_int(r->c, (long long)card);

@@ -73,15 +73,16 @@ long long digest_db(const struct db_view *v, int id, uint8_t final[DIGEST_LEN])
 	return w.n;
 }
 
-void digest_dataset(struct db *db, const struct db_view *(*view_of)(struct db *db, int id),
-		    uint8_t final[DIGEST_LEN])
+void digest_dataset(const struct db_view *v, uint8_t final[DIGEST_LEN])
 {
-	memset(final, 0, DIGEST_LEN);
-	for (int id = 0; id < DB_COUNT; id++) {
-		const struct db_view *v = view_of(db, id);
+	int n = db_databases(v->db);
 
-		if (v)
-			digest_db(v, id, final);
+	memset(final, 0, DIGEST_LEN);
+	for (int id = 0; id < n; id++) {
+		struct db_view dv;
+
+		db_view_derive(v, id, &dv);
+		digest_db(&dv, id, final);
 	}
 }
 

@@ -33,10 +33,9 @@ void digest_value(const struct kv_entry *e, uint8_t d[DIGEST_LEN]);
  * the digest of every key (logically expired ones too, as Redis's dict
  * walk). Returns the number of keys. */
 long long digest_db(const struct db_view *v, int id, uint8_t final[DIGEST_LEN]);
-/* computeDatasetDigest over databases 0 .. DB_COUNT - 1, each through
- * view_of(db, id) (NULL: a database that does not exist). */
-void digest_dataset(struct db *db, const struct db_view *(*view_of)(struct db *db, int id),
-		    uint8_t final[DIGEST_LEN]);
+/* computeDatasetDigest over databases 0 .. db_databases() - 1, each read
+ * through v with that database instead (db_view_derive). */
+void digest_dataset(const struct db_view *v, uint8_t final[DIGEST_LEN]);
 /* 40 lower-case hex digits and a NUL. */
 void digest_hex(const uint8_t d[DIGEST_LEN], char out[2 * DIGEST_LEN + 1]);
 

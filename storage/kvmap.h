@@ -68,13 +68,13 @@
 #define KV_SPACE_SHIFT 40
 
 struct kv_entry {
-	int64_t expire_ms;   /* absolute unix time in ms; 0 = no expiry */
+	int64_t expire_ms; /* absolute unix time in ms; 0 = no expiry */
 	/* word 1: the key (its length and space) and how the value is held */
-	uint32_t klen : 21;    /* key bytes (<= KV_KEY_MAX) */
-	uint32_t space : 8;    /* key space (see above); part of the key */
-	uint32_t prefix : 1;   /* allocation starts 40 bytes earlier (URCU node); entry.c only */
-	uint32_t ext : 1;      /* the value is elsewhere: data holds its address after the key */
-	uint32_t recycle : 1;  /* ext value goes to the recycler, not mem_free (kv_entry_free) */
+	uint32_t klen : 21;   /* key bytes (<= KV_KEY_MAX) */
+	uint32_t space : 8;   /* key space (see above); part of the key */
+	uint32_t prefix : 1;  /* allocation starts 40 bytes earlier (URCU node); entry.c only */
+	uint32_t ext : 1;     /* the value is elsewhere: data holds its address after the key */
+	uint32_t recycle : 1; /* ext value goes to the recycler, not mem_free (kv_entry_free) */
 	/* word 2: the value */
 	uint32_t vlen : 30; /* value bytes */
 	/* how Redis would encode this string (enum kv_enc): set by the server's
