@@ -181,8 +181,14 @@ bool db_write_try(struct db *db);
 
 static inline _Atomic uint16_t *db_touch_word(struct db_touch *t, uint64_t hash)
 {
-	/* high bits: the map indexes buckets with the low ones */
-	return &t->w[(hash >> 32) & t->mask];
+	/* high bits (the map indexes buckets with the low ones), but not the
+	 * key space's byte (bits KV_SPACE_SHIFT..+7: the same for every key of
+	 * a database): bits 48..63, then 32..39 */
+	uint64_t x = (hash >> 48) | ((hash >> 32) & 0xff) << 16;
+
+	_Static_assert(KV_SPACE_SHIFT == 40 && KV_SPACES == 256,
+		       "the touch index skips the space byte");
+	return &t->w[x & t->mask];
 }
 
 static inline uint16_t db_lru_now(int64_t now_ms)

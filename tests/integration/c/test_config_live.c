@@ -272,6 +272,7 @@ static const struct {
      * which it never refuses. Its apply function is the one requirepass shares. */
     {"protected-mode", "needs a non-loopback client (tests use loopback only)"},
     /* issue 12: the differential test observes each against redis-server */
+    {"hll-sparse-max-bytes", "diff_hll: promotion at the configured sparse limit"},
     {"latency-monitor-threshold", "diff_obs: sec_latency (a KEYS spike in LATENCY LATEST)"},
     {"latency-tracking", "diff_obs: sec_latency (INFO latencystats empty when no)"},
     {"latency-tracking-info-percentiles", "diff_obs: sec_latency (INFO latencystats fields)"},
