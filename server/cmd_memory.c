@@ -9,7 +9,7 @@
  * have are the zeros of a server without them: no replication backlog,
  * replicas, cluster links, AOF, Lua or functions. kvsd does not yet measure
  * its clients' buffers (clients.normal) nor the map's own table apart from
- * its entries (db.0's overhead.hashtable.main), so those read 0 and the bytes
+ * its entries (db.N's overhead.hashtable.main), so those read 0 and the bytes
  * count towards dataset.bytes.
  */
 #include "concurrency/mem.h"
@@ -49,7 +49,8 @@ static void memory_stats(struct cmd_req *r)
 	struct conn *c = r->c;
 	struct mem_allocator_stats a;
 	int64_t used = mem_used(), peak = mem_peak(), rss = mem_rss();
-	long long keys = db_size(db_plain(r->db));
+	int ndb = db_databases(r->db), nonempty = 0;
+	long long keys = 0, dbkeys[DB_COUNT_MAX];
 	int64_t overhead = startup_allocated,
 		net_usage = used > startup_allocated ? used - startup_allocated : 0;
 	int64_t dataset = used > overhead ? used - overhead : 0;
@@ -59,8 +60,16 @@ static void memory_stats(struct cmd_req *r)
 		a.allocated = a.active = used;
 		a.resident = rss;
 	}
+	for (int i = 0; i < ndb; i++) {
+		struct db_view v;
+
+		db_view_init(r->db, i, &v);
+		dbkeys[i] = db_size(&v);
+		keys += dbkeys[i];
+		nonempty += dbkeys[i] > 0;
+	}
 	/* Redis: 27 fields, plus one map per database holding keys */
-	reply_map(c, 27 + (keys > 0));
+	reply_map(c, 27 + nonempty);
 	kv_int(c, "peak.allocated", peak);
 	kv_int(c, "total.allocated", used);
 	kv_int(c, "startup.allocated", startup_allocated);
@@ -71,8 +80,13 @@ static void memory_stats(struct cmd_req *r)
 	kv_int(c, "aof.buffer", 0);
 	kv_int(c, "lua.caches", 0);
 	kv_int(c, "functions.caches", 0);
-	if (keys > 0) {
-		reply_bulk_cstr(c, "db.0");
+	for (int i = 0; i < ndb; i++) {
+		char name[16];
+
+		if (dbkeys[i] <= 0)
+			continue;
+		snprintf(name, sizeof(name), "db.%d", i);
+		reply_bulk_cstr(c, name);
 		reply_map(c, 3);
 		kv_int(c, "overhead.hashtable.main", 0);
 		kv_int(c, "overhead.hashtable.expires", 0);
