@@ -271,6 +271,7 @@ static const struct {
     /* Protected mode refuses non-loopback peers; the tests use loopback addresses only,
      * which it never refuses. Its apply function is the one requirepass shares. */
     {"protected-mode", "needs a non-loopback client (tests use loopback only)"},
+    {"hll-sparse-max-bytes", "test_diff_hll.py: sec_config (encodings and bytes vs redis)"},
 };
 
 static int listed(const char *name)
