@@ -9,7 +9,9 @@
 #   PFCOUNT of the 1k and of the 1M key (after their PFADD runs: the cached value), and of
 #           both keys at once (the union is computed every time: no cache).
 # Each test runs N times per server, alternating which goes first; prints the median
-# requests/s of each, the ratio kvsd/redis, and each process's CPU share of the wall time.
+# requests/s of each, the ratio kvsd/redis, each process's CPU share of the wall time, and
+# the server CPU time per request (the figure least disturbed by other load on the machine:
+# when a server's CPU share is well below 100%, requests/s says more about the machine).
 #
 # Usage: bench/hll.sh [--runs N] [--requests N] [--quick]
 #   --runs N      runs per server and test (default 3)
@@ -22,7 +24,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 case "${1:-}" in
 -h | --help)
-	sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
 	exit 0
 	;;
 esac
@@ -155,12 +157,15 @@ def main():
                                               .strip().decode()))
     print()
     print("| test | requests/run | kvsd req/s | redis req/s | kvsd/redis | kvsd CPU | redis CPU |"
-          " client CPU (vs kvsd / vs redis) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+          " client CPU (vs kvsd / vs redis) | server CPU us/req kvsd / redis (ratio) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, n, med in rows:
         k, r = med["kvsd"], med["redis"]
-        print("| %s | %d | %.0f | %.0f | %.2fx | %.0f%% | %.0f%% | %.0f%% / %.0f%% |" % (
-            name, n, k[0], r[0], k[0] / r[0], 100 * k[1], 100 * r[1], 100 * k[2], 100 * r[2]))
+        ku, ru = 1e6 * k[1] / k[0], 1e6 * r[1] / r[0]
+        print("| %s | %d | %.0f | %.0f | %.2fx | %.0f%% | %.0f%% | %.0f%% / %.0f%% |"
+              " %.2f / %.2f (%.2fx) |" % (
+                  name, n, k[0], r[0], k[0] / r[0], 100 * k[1], 100 * r[1], 100 * k[2],
+                  100 * r[2], ku, ru, ru / ku))
 
 
 try:

@@ -292,8 +292,8 @@ static void cmd_pfmerge(struct cmd_req *r)
 }
 
 /* PFDEBUG TODENSE / GETREG on a sparse HLL: publishes the dense form.
- * 1 on success (*regs: a copy of it), 0 if it lost a race (retry), -1
- * corrupt (replied). */
+ * 1 on success (*b: a copy of it, for the caller to free), 0 if it lost a
+ * race (retry), -1 corrupt (replied). */
 static int pfdebug_todense(struct cmd_req *r, const struct kv_entry *old, struct hll_buf *b)
 {
 	hll_buf_init(b, kv_entry_val(old), old->vlen);

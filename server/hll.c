@@ -523,13 +523,19 @@ static inline uint64_t chunk_span(uint64_t w, unsigned *carry, uint64_t *pend)
 	return bytes_sum(low) + (bytes_sum(high) << 8);
 }
 
-/* Advances *pp and *firstp to an opcode at or before the one covering
- * register idx, over whole chunks. */
-static void sparse_skip(const uint8_t **pp, const uint8_t *end, long *firstp, unsigned idx)
+/*
+ * Advances *pp and *firstp (an opcode and the register it starts at) over
+ * whole chunks that end before register idx, to an opcode at or before the
+ * one covering it. With one_back, it stops at the first opcode of the last
+ * chunk it passed instead, so that the opcode before the covering one is
+ * still ahead (hllSparseSet's merge window starts there).
+ */
+static void sparse_skip(const uint8_t **pp, const uint8_t *end, long *firstp, unsigned idx,
+			bool one_back)
 {
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	const uint8_t *p = *pp;
-	long first = *firstp;
+	const uint8_t *p = *pp, *bp = p;
+	long first = *firstp, bfirst = first;
 	unsigned carry = 0;
 	uint64_t pend = 0;
 
@@ -541,19 +547,25 @@ static void sparse_skip(const uint8_t **pp, const uint8_t *end, long *firstp, un
 		long sum = (long)chunk_span(w, &carry_next, &pend_next);
 		if (idx < first + sum)
 			break;
+		/* the chunk's first opcode: an XZERO begun before it, if any */
+		bp = p - carry;
+		bfirst = first - (carry ? (long)pend : 0);
 		first += sum;
 		p += 8;
 		carry = carry_next;
 		pend = pend_next;
 	}
-	if (carry) { /* back to the XZERO begun in the last chunk passed */
+	if (one_back) {
+		p = bp;
+		first = bfirst;
+	} else if (carry) { /* back to the XZERO begun in the last chunk passed */
 		p--;
 		first -= (long)pend;
 	}
 	*pp = p;
 	*firstp = first;
 #else
-	(void)pp, (void)end, (void)firstp, (void)idx;
+	(void)pp, (void)end, (void)firstp, (void)idx, (void)one_back;
 #endif
 }
 
@@ -562,7 +574,7 @@ static int sparse_get(const uint8_t *p, const uint8_t *end, unsigned idx)
 {
 	long first = 0;
 
-	sparse_skip(&p, end, &first, idx);
+	sparse_skip(&p, end, &first, idx, false);
 
 	while (p < end) {
 		uint8_t b = *p;
@@ -734,7 +746,10 @@ static int sparse_set(struct hll_buf *b, unsigned idx, unsigned count, long long
 	uint8_t *prev = NULL, *next;
 	long first = 0, span = 0;
 
-	/* Step 1: the opcode covering idx */
+	/* Step 1: the opcode covering idx (and the one before it) */
+	const uint8_t *from = p;
+	sparse_skip(&from, end, &first, idx, true);
+	p += from - p;
 	while (p < end) {
 		long oplen = 1;
 

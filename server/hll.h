@@ -49,9 +49,8 @@
 #define HLL_ENC_SPARSE	 1
 /* An empty HLL: a sparse header and one XZERO of 16384 registers. */
 #define HLL_EMPTY_SIZE (HLL_HDR_SIZE + 2)
-/* hll-sparse-max-bytes' default and bounds (Redis's) */
-#define HLL_SPARSE_MAX_DEFAULT 3000
-#define HLL_SPARSE_MAX_MAX     LONG_MAX
+/* hll-sparse-max-bytes' upper bound (Redis's; the default is 3000) */
+#define HLL_SPARSE_MAX_MAX LONG_MAX
 
 /* MurmurHash64A as Redis's (little-endian reads; len as Redis's int). */
 uint64_t hll_murmur64a(const void *key, size_t len, uint64_t seed);
@@ -108,7 +107,9 @@ void hll_buf_free(struct hll_buf *b);
  * hll-sparse-max-bytes. Does not touch the cache (PFADD invalidates it
  * once at the end), except that a sparse update invalidates it as Redis's. */
 int hll_add(struct hll_buf *b, const void *ele, size_t elen, long long sparse_max);
-/* Redis's hllSparseSet / hllDenseSet for register idx: same returns. */
+/* Redis's hllSparseSet / hllDenseSet for register idx: same returns. A
+ * sparse HLL turns dense when count > 32 or when it would grow past
+ * sparse_max bytes. */
 int hll_set(struct hll_buf *b, unsigned idx, unsigned count, long long sparse_max);
 /* Redis's hllSparseToDense: 0 (also when already dense), -1 corrupt (b
  * unchanged). The header, cache included, is kept. */
@@ -120,7 +121,7 @@ char *hll_decode(const uint8_t *hll, size_t len, size_t *outlen);
 
 /* PFSELFTEST: Redis's two tests (register access, then the approximation
  * error with dense and sparse side by side over 10^7 elements). NULL on
- * success, else the error text (static storage in *buf of size n).
+ * success, else the error text (a constant, or written into buf of size n).
  * rnd is the caller's random source (Redis's rand()). */
 const char *hll_selftest(uint64_t (*rnd)(void *), void *arg, long long sparse_max, char *buf,
 			 size_t n);
