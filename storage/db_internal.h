@@ -181,8 +181,12 @@ bool db_write_try(struct db *db);
 
 static inline _Atomic uint16_t *db_touch_word(struct db_touch *t, uint64_t hash)
 {
-	/* high bits: the map indexes buckets with the low ones */
-	return &t->w[(hash >> 32) & t->mask];
+	/* high bits: the map indexes buckets with the low ones; bits 40..47
+	 * are the key space (kvmap.h), the same for a whole database, so the
+	 * 24 others above bit 31 make the index */
+	uint64_t x = ((hash >> 32) & 0xff) | (hash >> 48) << 8;
+
+	return &t->w[x & t->mask];
 }
 
 static inline uint16_t db_lru_now(int64_t now_ms)
