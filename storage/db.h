@@ -67,9 +67,16 @@
  * set), no byte per key, and a store per word at most once per 100 ms.
  *
  * Threads: any registered storage thread (kvmap_thread_register); returned
- * entries are valid until the caller's next quiescent state. The plain view
- * is shared by every thread; a transaction (struct db_txn) and its view
- * belong to one thread at a time.
+ * entries are valid until the caller's next quiescent state. db_plain's
+ * view is shared by every thread; a plain view from db_view_init belongs to
+ * its command; a transaction (struct db_txn) and its view belong to one
+ * thread at a time.
+ * db_swap / db_flush / db_flush_all in a plain view: any thread holding no
+ * entry (they may announce quiescent states while they wait for the gate,
+ * for free key spaces, or — SYNC — for the purge); never inside an
+ * exclusive attempt's plain view.
+ * db_cron (and its purge): any one thread at a time; a flusher may help the
+ * purge (a try-lock).
  * db_active_expire: one thread at a time (the hz timer of worker 0).
  * db_check_memory: any thread; one thread evicts at a time, the others go on.
  * Statistics are per-thread relaxed counters (they publish nothing).

@@ -181,10 +181,10 @@ bool db_write_try(struct db *db);
 
 static inline _Atomic uint16_t *db_touch_word(struct db_touch *t, uint64_t hash)
 {
-	/* high bits (the map indexes buckets with the low ones), but not the
-	 * key space's byte (bits KV_SPACE_SHIFT..+7: the same for every key of
-	 * a database): bits 48..63, then 32..39 */
-	uint64_t x = (hash >> 48) | ((hash >> 32) & 0xff) << 16;
+	/* high bits: the map indexes buckets with the low ones; bits 40..47
+	 * are the key space (kvmap.h), the same for a whole database, so the
+	 * 24 others above bit 31 make the index */
+	uint64_t x = ((hash >> 32) & 0xff) | (hash >> 48) << 8;
 
 	_Static_assert(KV_SPACE_SHIFT == 40 && KV_SPACES == 256,
 		       "the touch index skips the space byte");

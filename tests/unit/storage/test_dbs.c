@@ -229,3 +229,32 @@ Test(dbs, watch_across_swapdb, .init = init, .fini = fini)
 	cr_expect_eq(db_txn_commit(t), -ESTALE);
 	db_txn_destroy(&t);
 }
+
+Test(dbs, flush_in_exclusive_attempts_without_free_spaces, .init = init, .fini = fini)
+{
+	struct db_txn *t = db_txn_create(db);
+	struct db_view v;
+
+	db_view_init(db, 5, &v);
+	/* no quiescent state, no cron: dropped spaces are never purged, so
+	 * after ~240 flushes none is free and FLUSHDB empties in place,
+	 * dropping the attempt's own pending writes of that database */
+	for (int i = 0; i < 300; i++) {
+		const struct db_view *tv;
+
+		db_txn_select(t, 5);
+		tv = db_txn_begin(t, NULL, 0, true);
+		put(tv, "k", "before");
+		put(tv, "old", "x");
+		cr_assert_eq(db_flush(tv, false), 0);
+		cr_assert_null(look(tv, "k"), "round %d", i);
+		put(tv, "k", "after");
+		cr_assert_eq(db_txn_commit(t), 0);
+		cr_assert(val_is(look(&v, "k"), "after"), "round %d", i);
+		cr_assert_null(look(&v, "old"), "round %d", i);
+		cr_assert_eq(db_size(&v), 1, "round %d", i);
+	}
+	settle();
+	cr_expect_eq(kvmap_count(db_map(db)), 1, "only db 5's k is left");
+	db_txn_destroy(&t);
+}
