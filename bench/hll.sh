@@ -36,8 +36,13 @@ for tool in taskset redis-benchmark python3; do
 done
 export KVSD_BIN="${KVSD_BIN:-$root/build/server/kvsd}"
 export REDIS_BIN="${REDIS_BIN:-$(command -v redis-server || echo /usr/bin/redis-server)}"
+export BENCH_DIR="$root/bench"
 exec python3 - "$@" <<'PY'
-import argparse, os, socket, statistics, subprocess, sys, time
+import argparse, os, statistics, subprocess, sys, time
+
+sys.path.insert(0, os.environ["BENCH_DIR"])
+import benchlib  # noqa: E402
+from benchlib import command, cpu_seconds  # noqa: E402
 
 ap = argparse.ArgumentParser(prog="hll.sh")
 ap.add_argument("--runs", type=int, default=3)
@@ -57,51 +62,11 @@ TESTS = [
     ("PFCOUNT 1k+1M", ["PFCOUNT", "hll:1k", "hll:1m"], 0, None, 10),
 ]
 srv_core, cli_core = os.environ.get("BENCH_CORES", "0,1").split(",")
-HZ = os.sysconf("SC_CLK_TCK")
 procs = []
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def cpu_seconds(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / HZ
-
-
-def command(port, *argv):
-    c = socket.create_connection(("127.0.0.1", port), timeout=10)
-    c.sendall(b"*%d\r\n" % len(argv) + b"".join(
-        b"$%d\r\n%s\r\n" % (len(a), a.encode()) for a in argv))
-    r = c.recv(4096)
-    c.close()
-    return r
-
-
 def start(name, binary):
-    port = free_port()
-    cmd = ["taskset", "-c", srv_core, binary, "--port", str(port), "--bind", "127.0.0.1",
-           "--loglevel", "warning"]
-    cmd += ["--save", "", "--appendonly", "no"] if "redis-server" in binary else ["--threads", "1"]
-    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-    procs.append(p)
-    deadline = time.time() + 10
-    while True:
-        try:
-            if command(port, "PING").startswith(b"+PONG"):
-                break
-        except OSError:
-            pass
-        if p.poll() is not None or time.time() > deadline:
-            sys.exit("%s (%s) did not start" % (name, binary))
-        time.sleep(0.05)
-    return {"name": name, "proc": p, "port": port}
+    return benchlib.start(name, binary, srv_core, procs)
 
 
 def bench(server, argv, rng, requests):
@@ -171,7 +136,5 @@ def main():
 try:
     main()
 finally:
-    for p in procs:
-        p.terminate()
-        p.wait()
+    benchlib.stop(procs)
 PY
