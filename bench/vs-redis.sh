@@ -38,7 +38,11 @@ export REDIS_BIN="${REDIS_BIN:-$(command -v redis-server || echo /usr/bin/redis-
 export KVSD_BUILD_DIR="${KVSD_BUILD_DIR:-build}"
 export BENCH_ROOT="$root"
 exec python3 - "$@" <<'PY'
-import argparse, json, os, signal, socket, statistics, subprocess, sys, time
+import argparse, json, os, socket, statistics, subprocess, sys, time
+
+sys.path.insert(0, os.path.join(os.environ["BENCH_ROOT"], "bench"))
+import benchlib  # noqa: E402
+from benchlib import cpu_seconds  # noqa: E402
 
 ap = argparse.ArgumentParser(prog="vs-redis.sh")
 ap.add_argument("--runs", type=int, default=5)
@@ -53,52 +57,13 @@ CLIENTS, SIZE, KEYSPACE = 50, 64, 100000
 TESTS = [("get", 1), ("get", 16), ("set", 1), ("set", 16)]
 cores = os.environ.get("BENCH_CORES", "0,1").split(",")
 srv_core, cli_core = cores[0], cores[1]
-HZ = os.sysconf("SC_CLK_TCK")
 procs = []
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def cpu_seconds(pid):
-    """utime + stime of a running process, in seconds."""
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / HZ
-
-
 def start(name, binary):
-    port = free_port()
-    cmd = ["taskset", "-c", srv_core, binary, "--port", str(port), "--bind", "127.0.0.1",
-           "--loglevel", "warning"]
-    if os.path.basename(binary) == "redis-server":
-        cmd += ["--save", "", "--appendonly", "no"]
-    else:
-        cmd += ["--threads", "1"]
-    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.PIPE)
-    procs.append(p)
-    deadline = time.time() + 10
-    while True:
-        try:
-            c = socket.create_connection(("127.0.0.1", port), timeout=1)
-            c.sendall(b"*1\r\n$4\r\nPING\r\n")
-            if c.recv(64).startswith(b"+PONG"):
-                c.close()
-                break
-            c.close()
-        except OSError:
-            pass
-        if p.poll() is not None or time.time() > deadline:
-            sys.exit("%s (%s) did not start: %s" % (name, binary, p.stderr.read().decode()[-500:]))
-        time.sleep(0.05)
-    fill(port)
-    return {"name": name, "proc": p, "port": port}
+    server = benchlib.start(name, binary, srv_core, procs)
+    fill(server["port"])
+    return server
 
 
 def fill(port):
@@ -208,12 +173,5 @@ def main():
 try:
     main()
 finally:
-    for p in procs:
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-    for p in procs:
-        try:
-            p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            p.kill()
+    benchlib.stop(procs)
 PY

@@ -11,8 +11,10 @@
 #include "concurrency/wctx.h"
 #include "kvsd_build.h"
 
+#include <errno.h>
 #include <malloc.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -169,4 +171,69 @@ int64_t mem_rss(void)
 		resident = 0;
 	fclose(f);
 	return (int64_t)resident * sysconf(_SC_PAGESIZE);
+}
+
+int mem_allocator_stats(struct mem_allocator_stats *s)
+{
+#if KVSD_HAVE_JEMALLOC
+	uint64_t epoch = 1;
+	size_t sz = sizeof(epoch), v, vsz = sizeof(v);
+
+	mallctl("epoch", &epoch, &sz, &epoch, sz);
+	s->allocated = mallctl("stats.allocated", &v, &vsz, NULL, 0) == 0 ? (int64_t)v : 0;
+	s->active = mallctl("stats.active", &v, &vsz, NULL, 0) == 0 ? (int64_t)v : 0;
+	s->resident = mallctl("stats.resident", &v, &vsz, NULL, 0) == 0 ? (int64_t)v : 0;
+	return 0;
+#else
+	s->allocated = s->active = s->resident = 0;
+	return -ENOTSUP;
+#endif
+}
+
+int mem_purge(void)
+{
+#if KVSD_HAVE_JEMALLOC
+	char name[48];
+
+	/* MALLCTL_ARENAS_ALL: every arena */
+	snprintf(name, sizeof(name), "arena.%u.purge", (unsigned)MALLCTL_ARENAS_ALL);
+	return mallctl(name, NULL, NULL, NULL, 0) == 0 ? 0 : -EIO;
+#else
+	return -ENOTSUP;
+#endif
+}
+
+#if KVSD_HAVE_JEMALLOC
+struct stats_text {
+	char *p;
+	size_t len, cap;
+};
+
+static void stats_append(void *arg, const char *s)
+{
+	struct stats_text *t = arg;
+	size_t n = strlen(s);
+
+	if (t->len + n + 1 > t->cap) {
+		t->cap = (t->len + n + 1) * 2;
+		t->p = mem_realloc(t->p, t->cap);
+	}
+	memcpy(t->p + t->len, s, n + 1);
+	t->len += n;
+}
+#endif
+
+char *mem_malloc_stats_text(size_t *len)
+{
+#if KVSD_HAVE_JEMALLOC
+	struct stats_text t = {mem_alloc(4096), 0, 4096};
+
+	t.p[0] = '\0';
+	malloc_stats_print(stats_append, &t, NULL);
+	*len = t.len;
+	return t.p;
+#else
+	*len = 0;
+	return NULL;
+#endif
 }

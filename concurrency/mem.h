@@ -53,4 +53,17 @@ int64_t mem_jemalloc_allocated(void);
 /* Resident set size of this process in bytes, from /proc/self/statm (0 if unknown). */
 int64_t mem_rss(void);
 
+/* jemalloc's stats.allocated / active / resident (refreshed), for MEMORY
+ * STATS. 0, or -ENOTSUP when jemalloc is not linked (sanitizer builds). */
+struct mem_allocator_stats {
+	int64_t allocated, active, resident;
+};
+int mem_allocator_stats(struct mem_allocator_stats *s);
+/* Returns unused dirty pages of every arena to the OS (MEMORY PURGE):
+ * 0, -ENOTSUP without jemalloc, -EIO if jemalloc refused. */
+int mem_purge(void);
+/* jemalloc's malloc_stats_print() text (MEMORY MALLOC-STATS), NUL-terminated,
+ * length in *len; free with mem_free(). NULL without jemalloc. */
+char *mem_malloc_stats_text(size_t *len);
+
 #endif

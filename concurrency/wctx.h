@@ -35,6 +35,8 @@
 
 struct ebr_thread;
 struct cmdstat_tls;
+struct lathist_tls;
+struct errstat_tls;
 
 struct wctx {
 	int index;	 /* net/'s worker index; -1 on any other thread */
@@ -57,6 +59,10 @@ struct wctx {
 
 	/* server/cmdstat.c: this thread's command counters (opaque here). */
 	struct cmdstat_tls *stats;
+	/* server/lathist.c, server/errorstats.c: this thread's latency
+	 * histograms and error-code counters (opaque here). */
+	struct lathist_tls *lathist;
+	struct errstat_tls *errstat;
 
 	struct wctx *next, *prev; /* registry: under wctx.c's lock */
 };

@@ -1,13 +1,9 @@
 /*
  * hist.c — the log-linear histogram of hist.h.
  *
- * Bucket layout: index i < 256 holds exactly the value i. Above, a value v
- * with its highest set bit at position msb >= 8 falls in the run of 128
- * buckets for shift = msb - 7: index shift * 128 + (v >> shift), whose
- * sub-bucket part (v >> shift) lies in [128, 256). Consecutive runs abut, so
- * indexes are dense and ordered like the values, which is all percentile
- * iteration needs. A bucket spans 2^shift values starting at
- * (v >> shift) << shift, i.e. less than 1/128 of any value in it.
+ * Bucket layout: concurrency/loghist.h's (HdrHistogram's with 2 significant
+ * digits). Indexes are dense and ordered like the values, which is all
+ * percentile iteration needs.
  */
 #include "loadgen/hist.h"
 
@@ -23,22 +19,12 @@ void hist_init(struct hist *h)
 
 uint64_t hist_bucket_low(unsigned i)
 {
-	unsigned shift;
-
-	if (i < 2 * HIST_SUB_COUNT)
-		return i;
-	shift = i / HIST_SUB_COUNT - 1;
-	return (uint64_t)(i - shift * HIST_SUB_COUNT) << shift;
+	return loghist_low(i);
 }
 
 uint64_t hist_bucket_high(unsigned i)
 {
-	unsigned shift;
-
-	if (i < 2 * HIST_SUB_COUNT)
-		return i;
-	shift = i / HIST_SUB_COUNT - 1;
-	return hist_bucket_low(i) + ((UINT64_C(1) << shift) - 1);
+	return loghist_high(i);
 }
 
 void hist_merge(struct hist *dst, const struct hist *src)

@@ -17,14 +17,18 @@
 #ifndef KVSD_LOADGEN_HIST_H
 #define KVSD_LOADGEN_HIST_H
 
+#include "concurrency/loghist.h"
+
 #include <stdint.h>
 #include <stdio.h>
 
-#define HIST_SUB_BITS  7 /* 2^7 = 128 sub-buckets per power of two above 256 */
-#define HIST_SUB_COUNT (1u << HIST_SUB_BITS)
+/* The bucket layout is concurrency/loghist.h's, shared with the server's
+ * per-command latency histograms. */
+#define HIST_SUB_BITS  LOGHIST_SUB_BITS
+#define HIST_SUB_COUNT LOGHIST_SUB_COUNT
 #define HIST_MAX_SHIFT 33 /* values up to 2^(33+8) - 1 ns */
-#define HIST_BUCKETS   ((HIST_MAX_SHIFT + 1) * HIST_SUB_COUNT + HIST_SUB_COUNT)
-#define HIST_MAX_VALUE ((UINT64_C(1) << (HIST_MAX_SHIFT + HIST_SUB_BITS + 1)) - 1)
+#define HIST_BUCKETS   LOGHIST_BUCKETS(HIST_MAX_SHIFT)
+#define HIST_MAX_VALUE LOGHIST_MAX_VALUE(HIST_MAX_SHIFT)
 
 struct hist {
 	uint64_t total;
@@ -37,15 +41,7 @@ void hist_init(struct hist *h);
 /* Bucket of value v (clamped to HIST_MAX_VALUE). */
 static inline unsigned hist_index(uint64_t v)
 {
-	unsigned msb, shift;
-
-	if (v > HIST_MAX_VALUE)
-		v = HIST_MAX_VALUE;
-	if (v < 2 * HIST_SUB_COUNT)
-		return (unsigned)v;
-	msb = 63u - (unsigned)__builtin_clzll(v);
-	shift = msb - HIST_SUB_BITS;
-	return shift * HIST_SUB_COUNT + (unsigned)(v >> shift);
+	return loghist_index(v > HIST_MAX_VALUE ? HIST_MAX_VALUE : v);
 }
 /* Smallest and largest value counted in bucket i. */
 uint64_t hist_bucket_low(unsigned i);

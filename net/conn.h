@@ -78,6 +78,12 @@ void conn_foreach(void (*fn)(struct conn *c, void *arg), void *arg);
 /* Number of open client connections. Any thread. */
 long conn_count(void);
 
+/* What CLIENT LIST shows of the server's state: multi=<queued> (-1 outside
+ * MULTI, and flag 'x' inside) and these flags. Runner only; stores only
+ * what changed. */
+#define CONN_DESC_NO_EVICT 0x1 /* 'e': CLIENT NO-EVICT on */
+void conn_set_described(struct conn *c, int multi, unsigned flags);
+
 /* Formats a CLIENT LIST / CLIENT INFO line for c into buf (NUL-terminated).
  * Under conn_foreach, or on c's runner. */
 size_t conn_describe(struct conn *c, char *buf, size_t size, int64_t now_ms);

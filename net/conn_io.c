@@ -118,6 +118,8 @@ struct conn *conn_create(int fd, int is_unix)
 	atomic_init(&c->st_omem, 0);
 	atomic_init(&c->st_events, 0);
 	atomic_init(&c->st_monitor, 0);
+	atomic_init(&c->st_multi, -1);
+	atomic_init(&c->st_sflags, 0);
 	resp_req_init(&c->req);
 	atomic_init(&c->resp, 2);
 	atomic_init(&c->db, 0);

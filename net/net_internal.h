@@ -178,6 +178,10 @@ struct conn {
 	_Atomic uint64_t st_qbuf, st_omem;
 	_Atomic int st_events;	/* 1 = waiting to write (events=rw) */
 	_Atomic int st_monitor; /* 1 = MONITOR client (flags=O) */
+	/* the server's part of the line (conn_set_described): queued MULTI
+	 * commands (-1: none) and CONN_DESC_* flags */
+	_Atomic int st_multi;
+	_Atomic unsigned st_sflags;
 	/* MONITOR: lines fed by other threads, under the monitor lock (monitor.c) */
 	struct buf mon_pending;
 	struct conn *mon_next;

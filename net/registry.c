@@ -69,11 +69,21 @@ void conn_set_name(struct conn *c, const char *name, size_t len)
 }
 
 /* Called with the registry lock held (conn_foreach) or by the owner thread. */
+void conn_set_described(struct conn *c, int multi, unsigned flags)
+{
+	/* relaxed: mirrors for CLIENT LIST, like st_events; publish nothing */
+	if (atomic_load_explicit(&c->st_multi, memory_order_relaxed) != multi)
+		atomic_store_explicit(&c->st_multi, multi, memory_order_relaxed);
+	if (atomic_load_explicit(&c->st_sflags, memory_order_relaxed) != flags)
+		atomic_store_explicit(&c->st_sflags, flags, memory_order_relaxed);
+}
+
 size_t conn_describe(struct conn *c, char *buf, size_t size, int64_t now)
 {
 	/* relaxed: the idle clock, a statistic */
 	int64_t last = atomic_load_explicit(&c->last_ms, memory_order_relaxed);
 	const char *cmd = conn_last_cmd(c) ? conn_last_cmd(c) : "NULL";
+	char flags[8], *fp = flags;
 	int n;
 
 	/* relaxed: mirrors the runner updates after each run; statistics */
@@ -81,20 +91,33 @@ size_t conn_describe(struct conn *c, char *buf, size_t size, int64_t now)
 	uint64_t omem = atomic_load_explicit(&c->st_omem, memory_order_relaxed);
 	int events = atomic_load_explicit(&c->st_events, memory_order_relaxed);
 	int mon = atomic_load_explicit(&c->st_monitor, memory_order_relaxed);
+	int multi = atomic_load_explicit(&c->st_multi, memory_order_relaxed);
+	unsigned sflags = atomic_load_explicit(&c->st_sflags, memory_order_relaxed);
 
+	/* Redis's getClientInfoString order, for the flags kvsd has */
+	if (mon)
+		*fp++ = 'O';
+	if (multi >= 0)
+		*fp++ = 'x';
+	if (c->addr[0] == '/')
+		*fp++ = 'U';
+	if (sflags & CONN_DESC_NO_EVICT)
+		*fp++ = 'e';
+	if (fp == flags)
+		*fp++ = 'N';
+	*fp = '\0';
 	/* The field set and order of Redis 7.0's CLIENT LIST, which tools parse.
 	 * Buffer sizes are the runner's last published figures. */
 	n = snprintf(buf, size,
 		     "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d "
-		     "sub=0 psub=0 ssub=0 multi=-1 qbuf=%llu qbuf-free=0 argv-mem=0 multi-mem=0 "
+		     "sub=0 psub=0 ssub=0 multi=%d qbuf=%llu qbuf-free=0 argv-mem=0 multi-mem=0 "
 		     "rbs=%llu rbp=0 obl=0 oll=0 omem=%llu tot-mem=%llu events=%s cmd=%s "
 		     "user=default redir=-1 resp=%d",
 		     (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
 		     (long long)((now - c->ctime_ms) / 1000), (long long)((now - last) / 1000),
-		     mon ? "O" : "N", conn_db(c), (unsigned long long)qbuf,
-		     (unsigned long long)qbuf, (unsigned long long)omem,
-		     (unsigned long long)(sizeof(*c) + qbuf + omem), events ? "rw" : "r", cmd,
-		     conn_resp(c));
+		     flags, conn_db(c), multi, (unsigned long long)qbuf, (unsigned long long)qbuf,
+		     (unsigned long long)omem, (unsigned long long)(sizeof(*c) + qbuf + omem),
+		     events ? "rw" : "r", cmd, conn_resp(c));
 	if (n < 0)
 		return 0;
 	return (size_t)n < size ? (size_t)n : size - 1;

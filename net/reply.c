@@ -32,11 +32,38 @@ void reply_ok(struct conn *c)
 	buf_append(&c->out, "+OK\r\n", 5);
 }
 
+void reply_raw(struct conn *c, const void *p, size_t n)
+{
+	buf_append(&c->out, p, n);
+}
+
 void reply_simple(struct conn *c, const char *s)
 {
 	buf_append(&c->out, "+", 1);
 	buf_append(&c->out, s, strlen(s));
 	buf_append(&c->out, "\r\n", 2);
+}
+
+/* set before workers start (thread creation orders it); read-only after */
+static reply_error_observer_fn error_observer;
+
+void reply_set_error_observer(reply_error_observer_fn fn)
+{
+	error_observer = fn;
+}
+
+void reply_double(struct conn *c, double d)
+{
+	char buf[64];
+	int n = snprintf(buf, sizeof(buf), "%.17g", d);
+
+	if (conn_resp(c) == 3) {
+		buf_append(&c->out, ",", 1);
+		buf_append(&c->out, buf, (size_t)n);
+		buf_append(&c->out, "\r\n", 2);
+	} else {
+		reply_bulk(c, buf, (size_t)n);
+	}
 }
 
 void reply_error(struct conn *c, const char *s)
@@ -51,6 +78,8 @@ void reply_error(struct conn *c, const char *s)
 	for (size_t i = start; i < c->out.len; i++)
 		if (c->out.data[i] == '\r' || c->out.data[i] == '\n')
 			c->out.data[i] = ' ';
+	if (error_observer)
+		error_observer(c->out.data + start, n);
 	buf_append(&c->out, "\r\n", 2);
 	c->nerrors++; /* the runner adds it to its worker's count (conn_io.c) */
 }

@@ -33,10 +33,17 @@ void reply_simple(struct conn *c, const char *s);
  * CR/LF inside s are replaced by spaces (as Redis's addReplyErrorLength). */
 void reply_error(struct conn *c, const char *s);
 void reply_errorf(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Called with the text of every error reply (n bytes, without '-' and CRLF)
+ * on the replying thread: server/'s INFO errorstats. Set once, before any
+ * worker starts (or NULL). */
+typedef void (*reply_error_observer_fn)(const char *s, size_t n);
+void reply_set_error_observer(reply_error_observer_fn fn);
 void reply_int(struct conn *c, long long v);
 void reply_bulk(struct conn *c, const void *p, size_t n);
 void reply_bulk_cstr(struct conn *c, const char *s);
 void reply_bulk_ll(struct conn *c, long long v);
+/* A double as Redis's addReplyDouble: RESP3 ",<%.17g>", RESP2 its bulk string. */
+void reply_double(struct conn *c, double d);
 /* RESP2 "$-1", RESP3 "_" */
 void reply_null(struct conn *c);
 /* RESP2 "*-1", RESP3 "_" */
@@ -48,6 +55,11 @@ void reply_map(struct conn *c, long long n);
 void reply_set(struct conn *c, long long n);
 /* RESP3 "=<len>\r\ntxt:<s>", RESP2 bulk (INFO, CLIENT INFO, CLIENT LIST) */
 void reply_verbatim(struct conn *c, const char *s, size_t n);
+
+/* Bytes appended as they are: the caller writes whole RESP elements (the
+ * RESP3 types no other reply needs: DEBUG PROTOCOL's double, bignum,
+ * boolean, attribute and push). */
+void reply_raw(struct conn *c, const void *p, size_t n);
 
 /* Where the next reply byte will go. */
 size_t conn_reply_mark(const struct conn *c);

@@ -25,6 +25,7 @@
  * arguments its handler redacted replaced by "(redacted)".
  */
 #include "server/cmd.h"
+#include "server/bitpool.h"
 #include "concurrency/clock.h"
 #include "concurrency/wctx.h"
 #include "server/cmd_docs.h"
@@ -33,10 +34,13 @@
 #include "net/conn.h"
 #include "net/net.h"
 #include "net/reply.h"
+#include "server/cmd_debug.h"
 #include "server/cmdstat.h"
 #include "server/multi.h"
 #include "server/session.h"
 #include "server/config.h"
+#include "server/keyspec.h"
+#include "server/latency.h"
 #include "server/slowlog.h"
 #include "server/strutil.h"
 #include "storage/db.h"
@@ -66,10 +70,13 @@ static int by_name(const void *a, const void *b)
 
 void cmd_setup(struct db *db)
 {
-	const struct cmd_def *tables[] = {cmd_string_table, cmd_keys_table, cmd_conn_table,
-					  cmd_server_table, cmd_multi_table};
+	const struct cmd_def *tables[] = {cmd_string_table, cmd_keys_table,  cmd_conn_table,
+					  cmd_server_table, cmd_multi_table, cmd_bits_table,
+					  cmd_hll_table,    cmd_obs_table,   cmd_object_table,
+					  cmd_debug_table,  cmd_db_table};
 
 	cmd_db = db;
+	bitpool_setup();
 	ncmds = 0;
 	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
 		for (const struct cmd_def *d = tables[t]; d->name; d++)
@@ -94,11 +101,13 @@ void cmd_setup(struct db *db)
 				stat_names[sub_base[i] + j++] = s->name;
 		}
 		cmdstat_setup(stat_names, n);
+		obs_setup(stat_names, n);
 	}
 }
 
 void cmd_teardown(void)
 {
+	obs_teardown();
 	cmdstat_teardown();
 	slowlog_teardown();
 	mem_free(stat_names);
@@ -203,6 +212,24 @@ static int arity_ok(const struct cmd_def *d, int argc)
 	return d->arity > 0 ? argc == d->arity : argc >= -d->arity;
 }
 
+/* Whether a key argument is longer than storage holds (KV_KEY_MAX: the key
+ * length shares its header word with the key space, storage/kvmap.h). */
+_Static_assert(KV_KEY_MAX == 2097151, "the key-too-long error text names KV_KEY_MAX");
+static int key_too_long(const struct cmd_def *d, int argc, const size_t *argl)
+{
+	int last, step = d->key_step > 0 ? d->key_step : 1;
+
+	if (d->first_key <= 0)
+		return 0;
+	if (d->last_key == d->first_key) /* one key (arity checked: present) */
+		return argl[d->first_key] > KV_KEY_MAX;
+	last = d->last_key < 0 ? argc + d->last_key : d->last_key;
+	for (int i = d->first_key; i <= last && i < argc; i += step)
+		if (argl[i] > KV_KEY_MAX)
+			return 1;
+	return 0;
+}
+
 /*
  * The arguments of a command as MONITOR and the slow log show them, Redis's
  * original_argv after redactClientCommandArgument(): an argument its handler
@@ -252,7 +279,8 @@ static void shown_args_deinit(struct shown_args *v)
 
 /* After the handler: statistics and the slow log. `before` is the reply
  * mark taken before it ran, where its reply starts. */
-static void account(struct cmd_req *r, size_t idx, int64_t start_us, size_t before)
+static void account(struct cmd_req *r, const struct cmd_def *d, size_t idx, int64_t start_us,
+		    size_t before)
 {
 	struct conn *c = r->c;
 	int64_t end_us = clock_mono_us();
@@ -261,6 +289,8 @@ static void account(struct cmd_req *r, size_t idx, int64_t start_us, size_t befo
 	long long slower = cfg_int(CFG_SLOWLOG_LOG_SLOWER_THAN);
 
 	cmdstat_call(r->ctx, idx, us, failed);
+	/* the latency monitor's command events, as Redis's call() */
+	latency_sample_if_needed(d->flags & CMD_FAST ? "fast-command" : "command", us / 1000);
 	if (kv_unlikely(slower >= 0 && us >= (uint64_t)slower)) {
 		struct shown_args v;
 
@@ -310,15 +340,20 @@ static void reject(struct cmd_req *r, const struct cmd_def *d, size_t idx, const
 	reply_error(r->c, err);
 }
 
-void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *argl)
+static void dispatch(struct conn *c, int argc, const char **argv, const size_t *argl)
 {
 	long top = find_in(cmds, ncmds, argv[0], argl[0]);
 	const struct cmd_def *d;
-	struct cmd_req r = {
-	    .c = c, .db = cmd_db, .view = db_plain(cmd_db), .argc = argc, .argv = argv, .argl = argl,
-	    .ctx = wctx_self()};
+	struct cmd_req r = {.c = c,
+			    .db = cmd_db,
+			    .view = db_plain(cmd_db),
+			    .argc = argc,
+			    .argv = argv,
+			    .argl = argl,
+			    .ctx = wctx_self()};
 	size_t idx, before;
 	int64_t start_us;
+	struct db_view view;
 
 	if (top < 0) {
 		conn_set_last_cmd(c, NULL);
@@ -356,6 +391,24 @@ void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *arg
 		reject(&r, d, idx, why, err);
 		return;
 	}
+	if (kv_unlikely(d->flags & CMD_PROTECTED) && !debug_allowed(c)) {
+		static const char why[] =
+		    "DEBUG command not allowed. If the enable-debug-command option is set to "
+		    "\"local\", you can run it from a local connection, otherwise you need to set "
+		    "this option in the configuration file, and then restart the server.";
+
+		reject(&r, d, idx, why,
+		       "ERR DEBUG command not allowed. If the enable-debug-command "
+		       "option is set to \"local\", you can run it from a local "
+		       "connection, otherwise you need to set this option in the "
+		       "configuration file, and then restart the server.");
+		return;
+	}
+	if (kv_unlikely(key_too_long(d, argc, argl))) {
+		reject(&r, d, idx, "key is too long (at most 2097151 bytes)",
+		       "ERR key is too long (at most 2097151 bytes)");
+		return;
+	}
 	if (!conn_authenticated(c) && !(d->flags & CMD_NOAUTH)) {
 		if (cfg_str_equal(CFG_REQUIREPASS, "", 0)) {
 			/* the password was removed by CONFIG SET */
@@ -378,9 +431,28 @@ void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *arg
 	if (session_of(c)->multi && multi_intercept(c, d, idx, argc, argv, argl))
 		return;
 	before = conn_reply_mark(c);
+	db_view_init(cmd_db, conn_db(c), &view); /* the selected database */
+	r.view = &view;
 	d->proc(&r);
-	account(&r, idx, start_us, before);
+	account(&r, d, idx, start_us, before);
 	cmd_feed_monitors(&r, d);
+}
+
+/* Runs one command; then applies CLIENT REPLY as Redis does (replies are
+ * not written while off or skip is set, and resetClient() turns skip_next
+ * into skip after each command, refused ones included). */
+void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *argl)
+{
+	struct session *s = session_of(c);
+	size_t mark = conn_reply_mark(c);
+
+	dispatch(c, argc, argv, argl);
+	if (kv_unlikely(s->reply_off || s->reply_skip))
+		conn_reply_truncate(c, mark);
+	s->reply_skip = s->reply_skip_next;
+	s->reply_skip_next = false;
+	conn_set_described(c, s->multi ? multi_queued(c) : -1,
+			   s->no_evict ? CONN_DESC_NO_EVICT : 0);
 }
 
 int cmd_reply_failed(struct conn *c, size_t before)
@@ -749,11 +821,6 @@ static void docs_each(const struct cmd_def *d, void *arg)
 	reply_command_docs(arg, d);
 }
 
-static void list_each(const struct cmd_def *d, void *arg)
-{
-	reply_bulk_cstr(arg, d->name);
-}
-
 static void command_all(struct cmd_req *r)
 {
 	reply_array(r->c, (long long)ncmds);
@@ -765,17 +832,100 @@ static void command_count(struct cmd_req *r)
 	reply_int(r->c, (long long)ncmds);
 }
 
+/* COMMAND LIST's FILTERBY (Redis's shouldFilterFromCommandList): 1 to list d. */
+struct list_filter {
+	int type; /* 0 none, 1 module, 2 aclcat, 3 pattern */
+	const char *arg;
+	size_t len;
+};
+
+static int acl_has(const struct cmd_def *d, const char *cat, size_t len)
+{
+	static const char *const cats[] = {
+	    "keyspace",	  "read",	 "write",     "set",	     "sortedset", "list",
+	    "hash",	  "string",	 "bitmap",    "hyperloglog", "geo",	  "stream",
+	    "pubsub",	  "admin",	 "fast",      "slow",	     "blocking",  "dangerous",
+	    "connection", "transaction", "scripting", NULL};
+	const struct cmd_doc *doc = cmd_docs_find(d->name);
+	const char *acl = doc ? doc->acl : d->acl;
+	const char *canon = NULL;
+
+	for (int i = 0; cats[i]; i++)
+		if (su_eqi(cat, len, cats[i]))
+			canon = cats[i];
+	if (canon == NULL || acl == NULL)
+		return 0; /* an unknown category lists nothing */
+	for (const char *p = acl; *p;) {
+		const char *e;
+
+		while (*p == ' ' || *p == '@')
+			p++;
+		e = p;
+		while (*e && *e != ' ')
+			e++;
+		if ((size_t)(e - p) == strlen(canon) && memcmp(p, canon, (size_t)(e - p)) == 0)
+			return 1;
+		p = e;
+	}
+	return 0;
+}
+
+static int list_keep(const struct cmd_def *d, const struct list_filter *f)
+{
+	switch (f->type) {
+	case 1:
+		return 0; /* kvsd loads no modules */
+	case 2:
+		return acl_has(d, f->arg, f->len);
+	case 3:
+		return su_glob_match(f->arg, f->len, d->name, strlen(d->name), 1);
+	default:
+		return 1;
+	}
+}
+
+/* commandListWith(out)Filter: every command and subcommand by full name. */
 static void command_list(struct cmd_req *r)
 {
-	if (r->argc != 2) {
-		/* FILTERBY is accepted by Redis; kvsd lists everything */
-		if (r->argc != 5 || !cmd_arg_is(r, 2, "filterby")) {
+	struct list_filter f = {0};
+	long long n = 0;
+
+	for (int i = 2; i < r->argc; i++) {
+		if (cmd_arg_is(r, i, "filterby") && r->argc - 1 - i == 2) {
+			if (cmd_arg_is(r, i + 1, "module"))
+				f.type = 1;
+			else if (cmd_arg_is(r, i + 1, "aclcat"))
+				f.type = 2;
+			else if (cmd_arg_is(r, i + 1, "pattern"))
+				f.type = 3;
+			else {
+				cmd_reply_syntax_error(r);
+				return;
+			}
+			f.arg = r->argv[i + 2];
+			/* a pattern is matched whole (sdslen), a category as a C string */
+			f.len = f.type == 3
+				    ? r->argl[i + 2]
+				    : cstr_len(r->argv[i + 2], r->argl[i + 2], r->argl[i + 2]);
+			i += 2;
+		} else {
 			cmd_reply_syntax_error(r);
 			return;
 		}
 	}
-	reply_array(r->c, (long long)ncmds);
-	cmd_foreach(list_each, r->c);
+	for (size_t i = 0; i < ncmds; i++) {
+		n += list_keep(cmds[i], &f);
+		for (const struct cmd_def *s = cmds[i]->subcmds; s && s->name; s++)
+			n += list_keep(s, &f);
+	}
+	reply_array(r->c, n);
+	for (size_t i = 0; i < ncmds; i++) {
+		if (list_keep(cmds[i], &f))
+			reply_bulk_cstr(r->c, cmds[i]->name);
+		for (const struct cmd_def *s = cmds[i]->subcmds; s && s->name; s++)
+			if (list_keep(s, &f))
+				reply_bulk_cstr(r->c, s->name);
+	}
 }
 
 static const struct cmd_def *lookup_full(const char *name, size_t len)
@@ -831,35 +981,68 @@ static void command_docs(struct cmd_req *r)
 	}
 }
 
-static void command_getkeys(struct cmd_req *r)
+/* Redis's getKeysSubcommandImpl: the keys of the command in argv[2..], by
+ * its key specs (keyspec.h), with their flags when with_flags is set. */
+static void getkeys(struct cmd_req *r, int with_flags)
 {
 	const struct cmd_def *d = cmd_lookup(r->argv[2], r->argl[2]);
-	int argc = r->argc - 2, last, n = 0;
+	int argc = r->argc - 2, n;
+	const struct cmd_doc *doc;
+	struct keyspec_key *keys;
 
-	if (d && d->subcmds && argc >= 2) {
-		const struct cmd_def *s = sub_lookup(d, r->argv[3], r->argl[3]);
-
-		if (s)
-			d = s;
-	}
+	if (d && d->subcmds && argc >= 2)
+		d = sub_lookup(d, r->argv[3], r->argl[3]);
 	if (d == NULL) {
 		reply_error(r->c, "ERR Invalid command specified");
+		return;
+	}
+	doc = cmd_docs_find(d->name);
+	if (!keyspec_has_keys(doc)) {
+		reply_error(r->c, "ERR The command has no key arguments");
 		return;
 	}
 	if (!arity_ok(d, argc)) {
 		reply_error(r->c, "ERR Invalid number of arguments specified for command");
 		return;
 	}
-	if (d->first_key <= 0) {
-		reply_error(r->c, "ERR The command has no key arguments");
+	keys = mem_alloc(sizeof(*keys) * (size_t)argc * (size_t)(doc->nkeyspecs + 1));
+	n = keyspec_find(doc, argc, r->argv + 2, r->argl + 2, keys, argc * (doc->nkeyspecs + 1));
+	if (n <= 0) {
+		if (doc->flags && strstr(doc->flags, "no_mandatory_keys"))
+			reply_array(r->c, 0);
+		else
+			reply_error(r->c, "ERR Invalid arguments specified for command");
+		mem_free(keys);
 		return;
 	}
-	last = d->last_key < 0 ? argc + d->last_key : d->last_key;
-	for (int i = d->first_key; i <= last && i < argc; i += d->key_step)
-		n++;
 	reply_array(r->c, n);
-	for (int i = d->first_key; i <= last && i < argc; i += d->key_step)
-		reply_bulk(r->c, r->argv[2 + i], r->argl[2 + i]);
+	for (int i = 0; i < n; i++) {
+		int p = keys[i].pos + 2, nf = 0;
+
+		if (!with_flags) {
+			reply_bulk(r->c, r->argv[p], r->argl[p]);
+			continue;
+		}
+		reply_array(r->c, 2);
+		reply_bulk(r->c, r->argv[p], r->argl[p]);
+		for (int f = 0; f < KS_NFLAGS; f++)
+			nf += !!(keys[i].flags & (1u << f));
+		reply_set(r->c, nf);
+		for (int f = 0; f < KS_NFLAGS; f++)
+			if (keys[i].flags & (1u << f))
+				reply_simple(r->c, keyspec_flag_names[f]);
+	}
+	mem_free(keys);
+}
+
+static void command_getkeys(struct cmd_req *r)
+{
+	getkeys(r, 0);
+}
+
+static void command_getkeysandflags(struct cmd_req *r)
+{
+	getkeys(r, 1);
 }
 
 static void command_help(struct cmd_req *r)
@@ -881,6 +1064,8 @@ static void command_help(struct cmd_req *r)
 	    "    commands are returned.",
 	    "GETKEYS <full-command>",
 	    "    Return the keys from a full Redis command.",
+	    "GETKEYSANDFLAGS <full-command>",
+	    "    Return the keys and the access flags from a full Redis command.",
 	    NULL,
 	};
 
@@ -896,6 +1081,9 @@ static const struct cmd_def command_subcmds[] = {
     {"command|getkeys", command_getkeys, -4, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow connection",
      "server", "Extract keys given a full Redis command", "2.8.13",
      "O(N) where N is the number of arguments to the command", NULL},
+    {"command|getkeysandflags", command_getkeysandflags, -4, CMD_LOADING | CMD_STALE, 0, 0, 0,
+     "slow connection", "server", "Extract keys and access flags given a full Redis command",
+     "7.0.0", "O(N) where N is the number of arguments to the command", NULL},
     {"command|help", command_help, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow connection", "server",
      "Show helpful text about the different subcommands", "5.0.0", "O(1)", NULL},
     {"command|info", command_info, -2, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow connection",

@@ -64,6 +64,8 @@ typedef void (*cmd_proc)(struct cmd_req *r);
 #define CMD_SKIP_MONITOR 0x0400
 #define CMD_NO_MULTI  0x0800
 #define CMD_ALLOW_BUSY 0x1000
+/* refused unless enable-debug-command allows it (Redis's CMD_PROTECTED) */
+#define CMD_PROTECTED 0x2000
 
 struct cmd_def {
 	const char *name; /* lower case */
@@ -84,6 +86,16 @@ extern const struct cmd_def cmd_string_table[]; /* cmd_string.c, terminated by n
 extern const struct cmd_def cmd_keys_table[];   /* cmd_keys.c */
 extern const struct cmd_def cmd_conn_table[];   /* cmd_conn.c */
 extern const struct cmd_def cmd_server_table[]; /* cmd_server.c */
+extern const struct cmd_def cmd_bits_table[];   /* cmd_bits.c */
+extern const struct cmd_def cmd_hll_table[];    /* cmd_hll.c */
+extern const struct cmd_def cmd_obs_table[];    /* cmd_obs.c: LATENCY MEMORY WAIT ROLE LOLWUT */
+/* cmd_obs.c: latency histograms, error statistics, MEMORY's start-up figure,
+ * over the statistics index's names (cmd.c). */
+void obs_setup(const char *const *names, size_t n);
+void obs_teardown(void);
+extern const struct cmd_def cmd_object_table[]; /* cmd_object.c */
+extern const struct cmd_def cmd_debug_table[];	/* cmd_debug.c */
+extern const struct cmd_def cmd_db_table[];     /* cmd_db.c */
 
 /* Builds the lookup table. Call once at start-up. */
 void cmd_setup(struct db *db);

@@ -11,6 +11,7 @@
 #include "net/reply.h"
 #include "server/cmd.h"
 #include "server/config.h"
+#include "server/session.h"
 #include "server/strutil.h"
 #include "storage/db.h"
 
@@ -186,6 +187,10 @@ static void reset_cmd(struct cmd_req *r)
 	conn_set_resp(c, 2);
 	conn_set_db(c, 0);
 	conn_set_name(c, NULL, 0);
+	/* clearClientConnectionState: REPLY OFF and SKIP-next end (a skip
+	 * already in force still swallows this reply); 7.0 keeps NO-EVICT */
+	session_of(c)->reply_off = false;
+	session_of(c)->reply_skip_next = false;
 	conn_set_authenticated(c, !password_set());
 	reply_simple(c, "RESET");
 }
@@ -318,6 +323,42 @@ static void client_info(struct cmd_req *r)
 	reply_verbatim(r->c, line, n);
 }
 
+/* CLIENT REPLY ON|OFF|SKIP: dispatch (cmd.c) drops the replies while off
+ * or skipping. OFF and SKIP themselves answer nothing; SKIP while OFF is a
+ * no-op, as Redis. */
+static void client_reply(struct cmd_req *r)
+{
+	struct session *s = session_of(r->c);
+
+	if (cmd_arg_is(r, 2, "on")) {
+		s->reply_off = false;
+		s->reply_skip = false;
+		reply_ok(r->c);
+	} else if (cmd_arg_is(r, 2, "off")) {
+		s->reply_off = true;
+	} else if (cmd_arg_is(r, 2, "skip")) {
+		if (!s->reply_off)
+			s->reply_skip_next = true;
+	} else {
+		cmd_reply_syntax_error(r);
+	}
+}
+
+/* CLIENT NO-EVICT ON|OFF: kvsd evicts no client (it has no
+ * maxmemory-clients), so only the 'e' flag records it. */
+static void client_no_evict(struct cmd_req *r)
+{
+	if (cmd_arg_is(r, 2, "on")) {
+		session_of(r->c)->no_evict = true;
+	} else if (cmd_arg_is(r, 2, "off")) {
+		session_of(r->c)->no_evict = false;
+	} else {
+		cmd_reply_syntax_error(r);
+		return;
+	}
+	reply_ok(r->c);
+}
+
 /* Redis's CLIENT HELP lines for the subcommands kvsd implements. */
 static void client_help(struct cmd_req *r)
 {
@@ -350,8 +391,12 @@ static void client_help(struct cmd_req *r)
 	    "    Stop the current client pause, resuming traffic.",
 	    "PAUSE <timeout> [WRITE|ALL]",
 	    "    Suspend all, or just write, clients for <timeout> milliseconds.",
+	    "REPLY (ON|OFF|SKIP)",
+	    "    Control the replies sent to the current connection.",
 	    "SETNAME <name>",
 	    "    Assign the name <name> to the current connection.",
+	    "NO-EVICT (ON|OFF)",
+	    "    Protect current client connection from eviction.",
 	    NULL,
 	};
 
@@ -514,6 +559,11 @@ static const struct cmd_def client_subcmds[] = {
 	{"client|pause", client_pause, -3, CMD_ADMIN | CONN_FLAGS, 0, 0, 0,
 	 "admin slow dangerous connection", "connection",
 	 "Stop processing commands from clients for some time", "2.9.50", "O(1)", NULL},
+	{"client|no-evict", client_no_evict, 3, CMD_ADMIN | CONN_FLAGS, 0, 0, 0,
+	 "admin slow dangerous connection", "connection",
+	 "Set client eviction mode for the current connection", "7.0.0", "O(1)", NULL},
+	{"client|reply", client_reply, 3, CONN_FLAGS, 0, 0, 0, "slow connection", "connection",
+	 "Instruct the server whether to reply to commands", "3.2.0", "O(1)", NULL},
 	{"client|setname", client_setname, 3, CONN_FLAGS, 0, 0, 0, "slow connection", "connection",
 	 "Set the current connection name", "2.6.9", "O(1)", NULL},
 	{"client|unpause", client_unpause, 2, CMD_ADMIN | CONN_FLAGS, 0, 0, 0,

@@ -29,8 +29,9 @@
  *    twice). DBSIZE counts entries in the map, including ones that have
  *    expired but were not yet removed (as Redis does), approximate while
  *    others write.
- *  - FLUSHDB/FLUSHALL remove every key present when they start; keys written
- *    concurrently may survive.
+ *  - FLUSHDB/FLUSHALL empty the database(s) in one step (a fresh key space,
+ *    storage/db.h): a concurrent write lands before (and is flushed) or
+ *    after; the old keys are freed in the background.
  */
 #include "server/cmd.h"
 #include "server/multi.h"
@@ -61,7 +62,11 @@ static int entry_expired(const struct kv_entry *e, int64_t now_ms)
 /* A copy of e (same key and value) with another expiry, unpublished. */
 static struct kv_entry *entry_with_expire(const struct kv_entry *e, int64_t expire_ms)
 {
-	return kv_entry_new(kv_entry_key(e), e->klen, kv_entry_val(e), e->vlen, expire_ms);
+	struct kv_entry *n =
+	    kv_entry_new(kv_entry_key(e), e->klen, kv_entry_val(e), e->vlen, expire_ms);
+
+	n->enc = e->enc; /* the same value object, as Redis keeps it */
+	return n;
 }
 
 /* ---- DEL UNLINK EXISTS TOUCH TYPE */
@@ -309,6 +314,7 @@ static void rename_generic(struct cmd_req *r, int nx)
 		return;
 	}
 	e = kv_entry_new(r->argv[2], r->argl[2], kv_entry_val(src), src->vlen, src->expire_ms);
+	e->enc = src->enc;
 	/* in the overlay neither step can lose a race */
 	if (db_put(r->view, src, NULL) != 0 || db_put(r->view, dst, e) != 0)
 		KV_PANIC("rename: overlay write failed");
@@ -345,8 +351,9 @@ static void cmd_dbsize(struct cmd_req *r)
 	reply_int(r->c, db_size(r->view));
 }
 
-/* FLUSHDB / FLUSHALL [ASYNC|SYNC]: both modes free synchronously here (the
- * entries go to the reclaimer either way). */
+/* FLUSHDB / FLUSHALL [ASYNC|SYNC]: the database(s) get fresh key spaces in
+ * one step; the old keys are freed in the background (ASYNC) or before the
+ * reply (SYNC, the default) (storage/db.h, db_flush). */
 static void cmd_flush(struct cmd_req *r)
 {
 	if (r->argc > 2 ||
@@ -354,7 +361,13 @@ static void cmd_flush(struct cmd_req *r)
 		cmd_reply_syntax_error(r);
 		return;
 	}
-	(void)db_flush(r->view);
+	/* no option: SYNC, as Redis with lazyfree-lazy-user-flush no */
+	bool sync = r->argc == 1 || cmd_arg_is(r, 1, "sync");
+
+	if (r->argv[0][5] == 'a' || r->argv[0][5] == 'A') /* flushall */
+		(void)db_flush_all(r->view, sync);
+	else
+		(void)db_flush(r->view, sync);
 	reply_ok(r->c);
 }
 

@@ -15,6 +15,7 @@
 #include "server/cmd.h"
 #include "server/cmdstat.h"
 #include "server/config.h"
+#include "server/errorstats.h"
 #include "server/info.h"
 #include "server/log.h"
 #include "server/server.h"
@@ -156,6 +157,7 @@ static void config_resetstat(struct cmd_req *r)
 	net_reset_stats();
 	db_reset_stats(r->db);
 	cmdstat_reset();
+	errorstats_reset();
 	reply_ok(r->c);
 }
 
@@ -249,82 +251,6 @@ static void container_cmd(struct cmd_req *r)
 	cmd_reply_arity(r);
 }
 
-/* ---- MEMORY -------------------------------------------------------------- */
-
-static void memory_usage(struct cmd_req *r)
-{
-	long long samples, n;
-
-	/* SAMPLES only matters for nested values; kvsd's are strings */
-	for (int j = 3; j < r->argc; j++) {
-		if (cmd_arg_is(r, j, "samples") && j + 1 < r->argc) {
-			if (!cmd_arg_ll(r, j + 1, &samples))
-				return;
-			if (samples < 0) {
-				cmd_reply_syntax_error(r);
-				return;
-			}
-			j++;
-		} else {
-			cmd_reply_syntax_error(r);
-			return;
-		}
-	}
-	n = db_key_memory(r->view, r->argv[2], r->argl[2], r->now_ms);
-	if (n < 0)
-		reply_null(r->c);
-	else
-		reply_int(r->c, n);
-}
-
-static void memory_doctor(struct cmd_req *r)
-{
-	/* Redis's verdicts for an instance too small to judge, and for one with
-	 * no finding; kvsd has no fragmentation or buffer analysis yet */
-	const char *msg =
-	    mem_used() < 5 * 1024 * 1024
-		? "Hi Sam, this instance is empty or is using very little memory, my issues "
-		  "detector can't be used in these conditions. Please, leave for your mission on "
-		  "Earth and fill it with some data. The new Sam and I will be back to our "
-		  "programming as soon as I finished rebooting."
-		: "Hi Sam, I can't find any memory issue in your instance. I can only account for "
-		  "what occurs on this base.";
-
-	reply_verbatim(r->c, msg, strlen(msg));
-}
-
-static void memory_purge(struct cmd_req *r)
-{
-	reply_ok(r->c);
-}
-
-static void memory_malloc_stats(struct cmd_req *r)
-{
-	const char *msg = "Stats not supported for the current allocator";
-
-	reply_verbatim(r->c, msg, strlen(msg));
-}
-
-static void memory_help(struct cmd_req *r)
-{
-	static const char *const lines[] = {
-	    "DOCTOR",
-	    "    Return memory problems reports.",
-	    "MALLOC-STATS",
-	    "    Return internal statistics report from the memory allocator.",
-	    "PURGE",
-	    "    Attempt to purge dirty pages for reclamation by the allocator.",
-	    "STATS",
-	    "    Return information about the memory usage of the server.",
-	    "USAGE <key> [SAMPLES <count>]",
-	    "    Return memory in bytes used by <key> and its value. Nested values are",
-	    "    sampled up to <count> times (default: 5, 0 means sample all).",
-	    NULL,
-	};
-
-	cmd_reply_help(r, lines);
-}
-
 static const struct cmd_def slowlog_subcmds[] = {
     {"slowlog|get", slowlog_get, -2, CMD_ADMIN | CMD_LOADING | CMD_STALE, 0, 0, 0,
      "admin slow dangerous", "server", "Get the slow log's entries", "2.2.12",
@@ -336,22 +262,6 @@ static const struct cmd_def slowlog_subcmds[] = {
     {"slowlog|reset", slowlog_reset_cmd, 2, CMD_ADMIN | CMD_LOADING | CMD_STALE, 0, 0, 0,
      "admin slow dangerous", "server", "Clear all entries from the slow log", "2.2.12",
      "O(N) where N is the number of entries in the slowlog", NULL},
-    {NULL},
-};
-
-static const struct cmd_def memory_subcmds[] = {
-    {"memory|doctor", memory_doctor, 2, 0, 0, 0, 0, "slow", "server",
-     "Outputs memory problems report", "4.0.0", "O(1)", NULL},
-    {"memory|help", memory_help, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow", "server",
-     "Show helpful text about the different subcommands", "4.0.0", "O(1)", NULL},
-    {"memory|malloc-stats", memory_malloc_stats, 2, 0, 0, 0, 0, "slow", "server",
-     "Show allocator internal stats", "4.0.0",
-     "Depends on how much memory is allocated, could be slow", NULL},
-    {"memory|purge", memory_purge, 2, 0, 0, 0, 0, "slow", "server",
-     "Ask the allocator to release memory", "4.0.0",
-     "Depends on how much memory is allocated, could be slow", NULL},
-    {"memory|usage", memory_usage, -3, CMD_READONLY, 2, 2, 1, "read slow", "server",
-     "Estimate the memory usage of a key", "4.0.0", "O(N) where N is the number of samples.", NULL},
     {NULL},
 };
 
@@ -375,9 +285,6 @@ const struct cmd_def cmd_server_table[] = {
     {"config", config_cmd, -2, 0, 0, 0, 0, "slow", "server",
      "A container for server configuration commands", "2.0.0", "Depends on subcommand.",
      config_subcmds},
-    {"memory", container_cmd, -2, 0, 0, 0, 0, "slow", "server",
-     "A container for memory diagnostics commands", "4.0.0", "Depends on subcommand.",
-     memory_subcmds},
     {"info", info_cmd, -1, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow dangerous", "server",
      "Get information and statistics about the server", "1.0.0", "O(1)", NULL},
     {"shutdown", shutdown_cmd, -1,

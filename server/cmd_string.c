@@ -333,6 +333,7 @@ static void cmd_getex(struct cmd_req *r)
 			kv_entry_free(e);
 		e = kv_entry_new(kv_entry_key(old), old->klen, kv_entry_val(old), old->vlen,
 				 xi ? when : 0);
+		e->enc = old->enc;
 		if (db_put(r->view, old, e) == 0) {
 			e = NULL;
 			break;
@@ -429,11 +430,14 @@ static void cmd_append(struct cmd_req *r)
 		if (!old) {
 			total = alen;
 			e = entry_sized(r, 1, e, total, 0);
+			e->enc = KV_ENC_AUTO; /* tryObjectEncoding of the argument */
 			memcpy(kv_entry_mutval(e), add, alen);
 		} else {
 			total = (size_t)old->vlen + alen;
-			if (alen == 0)
-				break; /* nothing changes; Redis rewrites the same bytes */
+			/* nothing changes but the encoding: Redis unshares the
+			 * value into a raw string (dbUnshareStringValue) */
+			if (alen == 0 && old->enc == KV_ENC_RAW)
+				break;
 			if ((long long)total > cfg_int(CFG_PROTO_MAX_BULK_LEN)) {
 				if (e)
 					kv_entry_free(e);
@@ -442,6 +446,7 @@ static void cmd_append(struct cmd_req *r)
 				return;
 			}
 			e = entry_sized(r, 1, e, total, old->expire_ms);
+			e->enc = KV_ENC_RAW;
 			memcpy(kv_entry_mutval(e), kv_entry_val(old), old->vlen);
 			memcpy(kv_entry_mutval(e) + old->vlen, add, alen);
 		}
@@ -562,6 +567,7 @@ static void cmd_incrbyfloat(struct cmd_req *r)
 			return;
 		}
 		e = entry_sized(r, 1, e, (size_t)len, old ? old->expire_ms : 0);
+		e->enc = KV_ENC_NOINT; /* createStringObjectFromLongDouble: never int */
 		memcpy(kv_entry_mutval(e), buf, (size_t)len);
 		if (db_put(r->view, old, e) == 0)
 			break;
@@ -628,6 +634,7 @@ static void cmd_setrange(struct cmd_req *r)
 		}
 		newlen = offset + (long long)vlen > olen ? offset + (long long)vlen : olen;
 		e = entry_sized(r, 1, e, (size_t)newlen, old ? old->expire_ms : 0);
+		e->enc = KV_ENC_RAW; /* a new sds, or the old one unshared */
 		char *p = kv_entry_mutval(e);
 		if (olen)
 			memcpy(p, kv_entry_val(old), (size_t)olen);
@@ -697,6 +704,7 @@ const struct cmd_def cmd_string_table[] = {
 	 "O(N) where N is the length of the returned string. The complexity is ultimately "
 	 "determined by the returned length, but because creating a substring from an existing "
 	 "string is very cheap, it can be considered O(1) for small strings.", NULL},
+	{"substr", cmd_getrange, 4, CMD_READONLY, 1, 1, 1, "read string slow", "string", "Get a substring of the string stored at a key", "1.0.0", "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.", NULL},
 	{"setrange", cmd_setrange, 4, CMD_WRITE | CMD_DENYOOM, 1, 1, 1, "write string slow", "string",
 	 "Overwrite part of a string at key starting at the specified offset", "2.2.0",
 	 "O(1), not counting the time taken to copy the new string in place. Usually, this string "

@@ -9,6 +9,8 @@
 #include "server/cmdstat.h"
 #include "concurrency/mem.h"
 #include "concurrency/wctx.h"
+#include "server/config.h"
+#include "server/lathist.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -87,6 +89,8 @@ void cmdstat_call(struct wctx *w, size_t idx, uint64_t usec, int failed)
 	bump(&c->usec, usec);
 	if (failed)
 		bump(&c->failed, 1);
+	if (cfg_int(CFG_LATENCY_TRACKING))
+		lathist_record(w, idx, usec); /* LATENCY HISTOGRAM, INFO latencystats */
 }
 
 void cmdstat_reject(struct wctx *w, size_t idx)
@@ -132,4 +136,5 @@ void cmdstat_reset(void)
 	for (size_t i = 0; i < ncmds; i++)
 		sum(i, &baseline[i]);
 	pthread_mutex_unlock(&lock);
+	lathist_reset(); /* Redis's resetCommandTableStats frees the histograms too */
 }

@@ -74,6 +74,11 @@ enum cfg_id {
 	CFG_CLIENT_OUTPUT_BUFFER_LIMIT,
 	CFG_CLIENT_OUTPUT_PAUSE_LIMIT,
 	CFG_SHUTDOWN_TIMEOUT,
+	CFG_HLL_SPARSE_MAX_BYTES,
+	CFG_LATENCY_MONITOR_THRESHOLD, /* latency.h */
+	CFG_LATENCY_TRACKING,
+	CFG_LATENCY_TRACKING_INFO_PERCENTILES,
+	CFG_ENABLE_DEBUG_COMMAND,
 	CFG_COUNT_
 };
 
@@ -95,6 +100,13 @@ enum cfg_type {
 #define CFG_PROTECTED 0x10
 /* CFG_T_STRING whose every value is valid (a password, a path): its bound. */
 #define CFG_FREE_TEXT 0x20
+
+/* Values of enable-debug-command (Redis's protected_action_enum). */
+enum cfg_protected {
+	CFG_PROTECTED_NO,
+	CFG_PROTECTED_YES,
+	CFG_PROTECTED_LOCAL,
+};
 
 /* Values of CFG_LOGLEVEL (cfg_int), in the table's order. */
 enum cfg_loglevel {

@@ -24,13 +24,16 @@
 #include "net/net.h"
 #include "server/config.h"
 #include "server/config_internal.h"
+#include "server/hll.h"
 #include "server/log.h"
 #include "server/slowlog.h"
 #include "server/strutil.h"
 #include "storage/db.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +57,8 @@ static const char *const maxmemory_policy_names[] = {
     "volatile-lru",   "volatile-lfu", "volatile-random",
     "volatile-ttl",   "allkeys-lru",  "allkeys-lfu",
     "allkeys-random", "noeviction",   NULL};
+/* In the order of enum cfg_protected. */
+static const char *const protected_names[] = {"no", "yes", "local", NULL};
 /* In the order of enum net_assign (net/net_internal.h). */
 static const char *const conn_assign_names[] = {"round-robin", "least-loaded", "single", NULL};
 
@@ -99,6 +104,66 @@ static char *parse_bind(char *const *argv, const size_t *lens, int argc, const c
 	s[pos] = '\0';
 	*outlen = pos;
 	return s;
+}
+
+/*
+ * latency-tracking-info-percentiles: Redis's parsing (each space-separated
+ * word a double as string2d reads it, within [0, 100]; a single "" is the
+ * empty list) and CONFIG GET's form (each as "%f" with trailing zeros and
+ * a trailing point trimmed, joined by spaces).
+ */
+static char *parse_percentiles(char *const *argv, const size_t *lens, int argc, const char *cur,
+			       size_t *outlen, char *why, size_t whylen)
+{
+	char *out = malloc((size_t)argc * 64 + 1);
+	size_t pos = 0;
+
+	(void)cur;
+	if (!out)
+		abort();
+	out[0] = '\0';
+	*outlen = 0;
+	if (argc == 0 || (argc == 1 && lens[0] == 0))
+		return out;
+	for (int k = 0; k < argc; k++) {
+		char buf[64], *end;
+		double d;
+		int n;
+
+		if (lens[k] == 0 || lens[k] >= sizeof(buf) || isspace((unsigned char)argv[k][0]) ||
+		    isspace((unsigned char)argv[k][lens[k] - 1])) {
+			snprintf(why, whylen, "Invalid latency-tracking-info-percentiles parameters");
+			goto bad;
+		}
+		memcpy(buf, argv[k], lens[k]);
+		buf[lens[k]] = '\0';
+		errno = 0;
+		d = strtod(buf, &end);
+		if (*end != '\0' || errno == ERANGE || isnan(d)) {
+			snprintf(why, whylen, "Invalid latency-tracking-info-percentiles parameters");
+			goto bad;
+		}
+		if (d > 100.0 || d < 0.0) {
+			snprintf(why, whylen,
+				 "latency-tracking-info-percentiles parameters should sit between "
+				 "[0.0,100.0]");
+			goto bad;
+		}
+		n = snprintf(out + pos, 64, "%s%f", k ? " " : "", d);
+		if (memchr(out + pos, '.', (size_t)n)) {
+			while (out[pos + (size_t)n - 1] == '0')
+				n--;
+			if (out[pos + (size_t)n - 1] == '.')
+				n--;
+		}
+		pos += (size_t)n;
+		out[pos] = '\0';
+	}
+	*outlen = pos;
+	return out;
+bad:
+	free(out);
+	return NULL;
 }
 
 /* dir: entered at once, as Redis does; "" stays where kvsd is. */
@@ -456,9 +521,9 @@ const struct cfg_def cfg_rows[CFG_COUNT_] = {
 		"Frequency of background tasks (idle timeouts, expiry sampling) per second; "
 		"values outside 1-500 are clamped into it, as Redis does.",
 		.check = check_hz, .apply = apply_hz},
-    [CFG_DATABASES] = {"databases", CFG_T_INT, "1", DB_COUNT, DB_COUNT, NULL, CFG_IMMUTABLE,
-		       "Number of databases. kvsd has exactly one (SELECT 0 only); the key "
-		       "exists so tools that read it work."},
+    [CFG_DATABASES] = {"databases", CFG_T_INT, "16", 1, DB_COUNT_MAX, NULL, CFG_IMMUTABLE,
+		       "Number of databases (SELECT 0 to databases-1), as Redis; at most "
+		       "DB_COUNT_MAX (128)."},
     [CFG_MAP] = {"map", CFG_T_ENUM, "kvsd", 0, 0, map_names, CFG_IMMUTABLE,
 		 "Hash map implementation behind the key space: kvsd (kvsd's own lock-free map) "
 		 "or urcu (liburcu's cds_lfht, the reference)."},
@@ -530,4 +595,29 @@ const struct cfg_def cfg_rows[CFG_COUNT_] = {
     [CFG_SHUTDOWN_TIMEOUT] = {"shutdown-timeout", CFG_T_INT, "10", 0, NET_SECONDS_MAX, NULL, 0,
 			      "Seconds shutdown waits for clients' replies to be flushed.",
 			      .apply = apply_read_at_use},
+    [CFG_HLL_SPARSE_MAX_BYTES] = {"hll-sparse-max-bytes", CFG_T_MEMORY, "3000", 0,
+				  HLL_SPARSE_MAX_MAX, NULL, 0,
+				  "Largest sparse HyperLogLog, header included, in bytes; a "
+				  "sparse HLL that would grow past it turns dense.",
+				  .apply = apply_read_at_use},
+    [CFG_LATENCY_MONITOR_THRESHOLD] = {"latency-monitor-threshold", CFG_T_INT, "0", 0, LLONG_MAX,
+				       NULL, 0,
+				       "Latency monitor: operations taking at least this many "
+				       "milliseconds are sampled for LATENCY LATEST / HISTORY; "
+				       "0 disables it.",
+				       .apply = apply_read_at_use},
+    [CFG_LATENCY_TRACKING] = {"latency-tracking", CFG_T_BOOL, "yes", 0, 1, NULL, 0,
+			      "Per-command latency histograms for LATENCY HISTOGRAM and INFO "
+			      "latencystats.",
+			      .apply = apply_read_at_use},
+    [CFG_LATENCY_TRACKING_INFO_PERCENTILES] = {"latency-tracking-info-percentiles", CFG_T_STRING,
+					       "50 99 99.9", 0, 0, NULL, CFG_MULTIARG,
+					       "Percentiles INFO latencystats reports, each "
+					       "0-100, separated by spaces.",
+					       .parse = parse_percentiles,
+					       .apply = apply_read_at_use},
+    [CFG_ENABLE_DEBUG_COMMAND] = {"enable-debug-command", CFG_T_ENUM, "no", 0, 0, protected_names,
+				  CFG_IMMUTABLE,
+				  "Allow the DEBUG command: no, yes, or local (only from the "
+				  "loopback or the unix socket)."},
 };

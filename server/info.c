@@ -13,6 +13,8 @@
 #include "net/net.h"
 #include "server/cmdstat.h"
 #include "server/config.h"
+#include "server/errorstats.h"
+#include "server/lathist.h"
 #include "server/server.h"
 #include "server/strutil.h"
 #include "storage/db.h"
@@ -153,7 +155,7 @@ static void sec_server(struct sb *b, struct db *db)
 	uname(&un);
 	cf = (char *)(si->config_file ? si->config_file : "");
 	sb_printf(b,
-		  "# Server\r\nredis_version:7.0.15\r\nredis_git_sha1:00000000\r\n"
+		  "# Server\r\nredis_version:" INFO_REDIS_VERSION "\r\nredis_git_sha1:00000000\r\n"
 		  "redis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\n"
 		  "os:%s %s %s\r\narch_bits:%d\r\nmonotonic_clock:POSIX clock_gettime\r\n"
 		  "multiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\ngcc_version:%d.%d.%d\r\n"
@@ -263,7 +265,7 @@ static void sec_stats(struct sb *b, struct db *db)
 		  "current_eviction_exceeded_time:0\r\n"
 		  "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\n"
 		  "pubsub_channels:0\r\npubsub_patterns:0\r\nlatest_fork_usec:0\r\n"
-		  "total_forks:0\r\ntotal_error_replies:%llu\r\n",
+		  "total_forks:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:%llu\r\n",
 		  (unsigned long long)s.connections_received,
 		  (unsigned long long)s.commands_processed, (unsigned long long)ops,
 		  (unsigned long long)s.net_input_bytes, (unsigned long long)s.net_output_bytes,
@@ -305,14 +307,19 @@ static void sec_cpu(struct sb *b, struct db *db)
 
 static void sec_keyspace(struct sb *b, struct db *db)
 {
-	long long keys = db_size(db_plain(db)), expires = db_expires(db);
 	struct db_stats d;
 
 	db_get_stats(db, &d);
 	sb_printf(b, "# Keyspace\r\n");
-	if (keys > 0)
-		sb_printf(b, "db0:keys=%lld,expires=%lld,avg_ttl=%lld\r\n", keys, expires,
-			  expires ? d.avg_ttl_ms : 0);
+	/* a line per non-empty database, as Redis; avg_ttl is the keyspace's
+	 * sampled average (active expiry samples all databases together) */
+	for (int i = 0; i < db_databases(db); i++) {
+		long long keys = db_size_of(db, i), expires = db_expires_of(db, i);
+
+		if (keys > 0)
+			sb_printf(b, "db%d:keys=%lld,expires=%lld,avg_ttl=%lld\r\n", i, keys,
+				  expires, expires ? d.avg_ttl_ms : 0);
+	}
 }
 
 static void cmdstat_line(const char *name, const struct cmdstat_row *r, void *arg)
@@ -330,6 +337,28 @@ static void sec_commandstats(struct sb *b, struct db *db)
 	(void)db;
 	sb_printf(b, "# Commandstats\r\n");
 	cmdstat_foreach(cmdstat_line, b);
+}
+
+/* errorstats.c's and lathist.c's bodies under their headers */
+static void sec_text(struct sb *b, const char *head, char *(*gen)(size_t *len))
+{
+	size_t len;
+	char *s = gen(&len);
+
+	sb_printf(b, "%s%.*s", head, (int)len, s);
+	mem_free(s);
+}
+
+static void sec_errorstats(struct sb *b, struct db *db)
+{
+	(void)db;
+	sec_text(b, "# Errorstats\r\n", errorstats_info);
+}
+
+static void sec_latencystats(struct sb *b, struct db *db)
+{
+	(void)db;
+	sec_text(b, "# Latencystats\r\n", lathist_info);
 }
 
 static void sec_cluster(struct sb *b, struct db *db)
@@ -383,6 +412,7 @@ char *info_generate(struct db *db, const char *const *secs, const size_t *lens, 
 	    {"memory", 1, sec_memory},	 {"persistence", 1, sec_persistence},
 	    {"stats", 1, sec_stats},	 {"replication", 1, sec_replication},
 	    {"cpu", 1, sec_cpu},	 {"commandstats", 0, sec_commandstats},
+	    {"errorstats", 1, sec_errorstats}, {"latencystats", 0, sec_latencystats},
 	    {"cluster", 1, sec_cluster}, {"keyspace", 1, sec_keyspace},
 	    {"kvsd", 1, sec_kvsd},
 	};

@@ -12,6 +12,9 @@
 
 struct db;
 
+/* The Redis version kvsd reports (INFO's redis_version; LOLWUT names it). */
+#define INFO_REDIS_VERSION "7.0.15"
+
 /* Builds INFO's text for the given section names (NULL/0 = default set).
  * Returns a mem_alloc'd string (*len bytes), or NULL if no section matched. */
 char *info_generate(struct db *db, const char *const *sections, const size_t *lens, int n,

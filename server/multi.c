@@ -70,6 +70,13 @@ static struct multi_state *state(struct conn *c)
 	return session_of(c)->multi;
 }
 
+int multi_queued(const struct conn *c)
+{
+	const struct multi_state *st = session_of(c)->multi;
+
+	return st && st->active ? (int)st->n : -1;
+}
+
 static void discard_queue(struct multi_state *st)
 {
 	for (size_t i = 0; i < st->n; i++)
@@ -229,7 +236,7 @@ static void watch_cmd(struct cmd_req *r)
 		return;
 	}
 	for (int i = 1; i < r->argc; i++) {
-		uint64_t h = kvmap_hash(r->argv[i], r->argl[i]);
+		uint64_t h = db_key_hash(r->view, r->argv[i], r->argl[i]);
 		size_t mask = 2 * st->capw - 1, at;
 
 		if (st->nw == st->capw) {
@@ -338,6 +345,7 @@ static void exec_cmd(struct cmd_req *r)
 	const struct kvtxn_watch *w;
 	size_t nw;
 	bool once = false;
+	int start_db;
 
 	if (!st || !st->active) {
 		reply_error(c, "ERR EXEC without MULTI");
@@ -359,6 +367,7 @@ static void exec_cmd(struct cmd_req *r)
 		}
 	}
 	txn_of(r);
+	start_db = conn_db(c);
 	for (size_t i = 0; i < st->n && !once; i++)
 		once = !map_only(st->q[i].d);
 	w = st->w;
@@ -368,12 +377,19 @@ static void exec_cmd(struct cmd_req *r)
 	mark = conn_reply_mark(c);
 	for (;;) {
 		int rc;
+
+		/* every attempt starts in the database EXEC was called in; a
+		 * queued SELECT moves the rest of the attempt (and the client) */
+		conn_set_db(c, start_db);
+		db_txn_select(st->txn, start_db);
 		/* exclusive from the start when a command must run exactly once;
 		 * else after a few conflicts (storage/db.h), so this loop ends */
 		const struct db_view *v = db_txn_begin(st->txn, w, nw, once);
 
 		for (size_t i = from; i < st->n; i++) {
 			run_queued(r, v, &st->q[i]);
+			if (conn_db(c) != db_view_index(v))
+				db_txn_select(st->txn, conn_db(c));
 			int p = db_txn_poll(st->txn);
 			if (p > 0) { /* a flush committed everything so far */
 				count_committed(r->ctx, st->q, from, i + 1);
@@ -396,6 +412,7 @@ static void exec_cmd(struct cmd_req *r)
 			break;
 		}
 		if (rc == -ESTALE) {
+			conn_set_db(c, start_db);
 			conn_reply_truncate(c, head);
 			reply_null_array(c);
 			break;
@@ -422,6 +439,7 @@ void multi_atomic(struct cmd_req *r, cmd_proc fn)
 	for (;;) {
 		/* optimistic, then exclusive after a few conflicts (storage/db.h):
 		 * at most DB_TXN_OPTIMISTIC + 1 attempts */
+		db_txn_select(t, db_view_index(r->view));
 		sub.view = db_txn_begin(t, NULL, 0, false);
 		fn(&sub);
 		if (db_txn_commit(t) == 0)

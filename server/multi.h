@@ -50,6 +50,8 @@ int multi_intercept(struct conn *c, const struct cmd_def *d, size_t idx, int arg
 
 /* cmd_dispatch()'s rejection paths: an error at queue time aborts EXEC. */
 void multi_flag_error(struct conn *c);
+/* Commands queued since MULTI, or -1 outside one (CLIENT LIST's multi=). */
+int multi_queued(const struct conn *c);
 
 /* d is EXEC. */
 bool multi_is_exec(const struct cmd_def *d);

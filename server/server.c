@@ -8,6 +8,7 @@
  * entry are freed and reclamation drains, so LeakSanitizer sees nothing.
  */
 #include "server/server.h"
+#include "server/bitpool.h"
 #include "concurrency/clock.h"
 #include "concurrency/wctx.h"
 #include "concurrency/mem.h"
@@ -15,7 +16,9 @@
 #include "net/conn.h"
 #include "net/net.h"
 #include "server/cmd.h"
+#include "server/cmd_debug.h"
 #include "server/config.h"
+#include "server/latency.h"
 #include "server/info.h"
 #include "server/log.h"
 #include "server/multi.h"
@@ -77,11 +80,18 @@ static void on_thread_cron(int idx)
 {
 	if (idx == 0) {
 		info_cron();
-		db_active_expire(the_db, (int)cfg_int(CFG_HZ),
-				 (int)cfg_int(CFG_ACTIVE_EXPIRE_EFFORT));
+		if (debug_active_expire_enabled()) {
+			int64_t t0 = clock_mono_us();
+
+			db_active_expire(the_db, (int)cfg_int(CFG_HZ),
+					 (int)cfg_int(CFG_ACTIVE_EXPIRE_EFFORT));
+			latency_sample_if_needed("expire-cycle",
+						 (uint64_t)(clock_mono_us() - t0) / 1000);
+		}
 		db_cron(the_db, clock_wall_ms());
 		/* shrink, help a resize in progress, free garbage parked threads left */
 		kvmap_maintain(db_map(the_db));
+		bitpool_cron(); /* idle bitmaps keep no recycled buffers */
 	}
 }
 
@@ -241,6 +251,8 @@ int server_setup(int argc, char **argv)
 	kvmap_setup();
 	kvmap_thread_register();
 	the_db = db_create(cfg_int(CFG_MAP) == 0 ? KVMAP_KVSD : KVMAP_URCU);
+	if (the_db)
+		(void)db_set_databases(the_db, (int)cfg_int(CFG_DATABASES));
 	if (the_db == NULL) {
 		fprintf(stderr, "kvsd: cannot create the keyspace\n");
 		return -1;

@@ -12,10 +12,17 @@
 
 #include "net/conn.h"
 
+#include <stdbool.h>
+
 struct multi_state;
 
 struct session {
 	struct multi_state *multi; /* multi.c: MULTI/WATCH state; NULL until used */
+	/* CLIENT REPLY (Redis's CLIENT_REPLY_OFF / _SKIP / _SKIP_NEXT): dispatch
+	 * drops the replies of a command run while off or skip is set; skip
+	 * lasts one command, skip_next becomes skip after the current one */
+	bool reply_off, reply_skip, reply_skip_next;
+	bool no_evict; /* CLIENT NO-EVICT on: the 'e' flag (kvsd evicts no client) */
 };
 
 static inline struct session *session_of(const struct conn *c)

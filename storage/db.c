@@ -46,6 +46,25 @@
  * The cost to an ordinary write is one uncontended RMW pair on the
  * thread's own slot line and a load of the read-mostly gate line.
  *
+ * Databases. db->table (struct db_table: index -> key space) is replaced,
+ * never changed: table_change() copies it, edits the copy (SWAPDB swaps two
+ * entries; FLUSHDB/FLUSHALL give a non-empty database a space taken from
+ * the free bitmap) and publishes it with one release store while holding
+ * the exclusive gate, so no map write is in progress (every plain write
+ * resolves its space inside its write bracket and every optimistic commit
+ * re-checks the table inside its bracket: a write never lands in a space
+ * its database no longer names). The old table and a ticket per dropped
+ * space go to the epoch reclaimer (kvmap_defer); when the ticket fires no
+ * thread can hold the old table any more, so nothing can add a key to the
+ * dropped space, and db_cron's purge removes its keys with one pass of
+ * SCAN (every entry present for the whole pass is visited) before the
+ * space returns to the free bitmap. Readers are never stopped: a plain
+ * lookup reads the table, looks the key up, and re-reads the table,
+ * retrying if it changed (one load of a read-mostly line). Free spaces run
+ * out only if flushes outpace the purge: a plain flush first waits (bounded)
+ * for purges, helping them; failing that, or inside an exclusive
+ * transaction, it empties the database in place, with the gate held.
+ *
  * Counters (keys with a TTL, hits, misses, expired, evicted) live in
  * per-thread slots padded to a cache line, so they are not one contended
  * word; readers sum the slots. Each slot has one writer at a time: the thread
@@ -64,6 +83,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct db_slot *db_my_slot(struct db *db)
 {
@@ -147,6 +167,464 @@ static void excl_exit(struct db *db)
 	atomic_fetch_add_explicit(&db->excl_serving, 1, memory_order_release);
 }
 
+struct db_txn {
+	struct db_view view; /* {db, the overlay, exclusive, index, this} */
+	unsigned failed;     /* attempts that failed in a row */
+	/* the database table the attempt resolves through: the first one it
+	 * saw (NULL until then), or the one its own SWAPDB/FLUSHDB published;
+	 * the commit fails if another replaced it */
+	const struct db_table *table;
+	/* a SWAPDB/FLUSHDB met in an optimistic attempt: run it exclusively */
+	bool need_excl;
+	/* an exclusive attempt whose watches failed at its start: it will
+	 * answer -ESTALE, so its table changes are not applied */
+	bool stale;
+	const struct kvtxn_watch *w; /* the attempt's watches (the caller's) */
+	size_t nw;
+};
+
+/* ---- databases (see "Databases" above) */
+
+static const struct db_table *table_now(struct db *db)
+{
+	/* acquire: pairs with the release in table_publish(): the table's bytes */
+	return atomic_load_explicit(&db->table, memory_order_acquire);
+}
+
+static unsigned view_space(const struct db_view *v);
+
+static void db_spaces_init(struct db *db)
+{
+	for (int i = 0; i < KV_SPACES / 64; i++) {
+		/* relaxed: set-up, before any other thread sees db */
+		atomic_store_explicit(&db->free.w[i], ~0ULL, memory_order_relaxed);
+		atomic_store_explicit(&db->purge.w[i], 0, memory_order_relaxed);
+		db->purging[i] = 0;
+	}
+}
+
+/* Takes a free key space: its number, or -1 if none is free. */
+static int space_take(struct db *db)
+{
+	for (int i = 0; i < KV_SPACES / 64; i++) {
+		/* acquire: pairs with the release in space_give(): the purge's
+		 * removals happen-before the space is used again */
+		uint64_t w = atomic_load_explicit(&db->free.w[i], memory_order_acquire);
+
+		while (w) {
+			uint64_t bit = w & -w;
+			/* acquire: as above */
+			uint64_t was =
+			    atomic_fetch_and_explicit(&db->free.w[i], ~bit, memory_order_acquire);
+			if (was & bit)
+				return i * 64 + __builtin_ctzll(bit);
+			w = was & ~bit;
+		}
+	}
+	return -1;
+}
+
+static void space_give(struct db *db, unsigned space)
+{
+	/* release: the purge's removals before a FLUSH SYNC waiting for them
+	 * returns; pairs with the acquire in flush_wait() */
+	atomic_fetch_add_explicit(&db->gen[space], 1, memory_order_release);
+
+	/* release: the purge's removals before the space is taken again */
+	atomic_fetch_or_explicit(&db->free.w[space / 64], 1ULL << (space % 64),
+				 memory_order_release);
+}
+
+struct purge_ticket {
+	struct db *db;
+	unsigned space;
+};
+
+/* The reclaimer's callback: the grace period after a space left the table
+ * has passed, so no command can still write it; db_cron empties it. */
+static void purge_ready(void *p)
+{
+	struct purge_ticket *pt = p;
+
+	/* release: pairs with the acquire in db_purge_step() */
+	atomic_fetch_or_explicit(&pt->db->purge.w[pt->space / 64], 1ULL << (pt->space % 64),
+				 memory_order_release);
+	mem_free(pt);
+}
+
+static void table_free(void *p)
+{
+	mem_free(p);
+}
+
+/* Publishes nt in place of the current table, with the exclusive gate held
+ * (or before any other thread runs); `dropped` spaces are purged after a
+ * grace period. */
+static void table_publish(struct db *db, struct db_table *nt, const unsigned *dropped,
+			  size_t ndropped)
+{
+	const struct db_table *old = table_now(db);
+
+	/* release: the table's bytes before its pointer; pairs with table_now() */
+	atomic_store_explicit(&db->table, nt, memory_order_release);
+	if (old)
+		kvmap_defer((void *)(uintptr_t)old, sizeof(*old), table_free);
+	for (size_t i = 0; i < ndropped; i++) {
+		struct purge_ticket *pt = mem_alloc(sizeof(*pt));
+
+		pt->db = db;
+		pt->space = dropped[i];
+		kvmap_defer(pt, sizeof(*pt), purge_ready);
+	}
+}
+
+int db_set_databases(struct db *db, int n)
+{
+	struct db_table *nt;
+	const struct db_table *old = table_now(db);
+
+	if (n < 1 || n > DB_COUNT_MAX)
+		return -EINVAL;
+	nt = mem_calloc(1, sizeof(*nt));
+	nt->n = n;
+	for (int i = 0; i < n; i++) {
+		if (old && i < old->n) {
+			nt->space[i] = old->space[i];
+		} else {
+			int sp = space_take(db);
+			KV_ASSERT(sp >= 0);
+			nt->space[i] = (uint8_t)sp;
+		}
+	}
+	for (int i = n; old && i < old->n; i++)
+		space_give(db, old->space[i]); /* start-up: empty */
+	/* relaxed: start-up, no other thread uses db yet */
+	atomic_store_explicit(&db->table, nt, memory_order_relaxed);
+	mem_free((void *)(uintptr_t)old);
+	return 0;
+}
+
+int db_databases(const struct db *db)
+{
+	/* acquire: as table_now() */
+	return atomic_load_explicit(&db->table, memory_order_acquire)->n;
+}
+
+void db_view_derive(const struct db_view *v, int index, struct db_view *out)
+{
+	KV_ASSERT(index >= 0 && index < db_databases(v->db));
+	*out = *v;
+	out->index = index;
+}
+
+int db_view_index(const struct db_view *v)
+{
+	return v->index;
+}
+
+long long db_size_of(struct db *db, int index)
+{
+	return kvmap_count_space(db->map, table_now(db)->space[index]);
+}
+
+long long db_expires_of(struct db *db, int index)
+{
+	return kvmap_expires_space(db->map, table_now(db)->space[index]);
+}
+
+/* Removes every entry of `space` now (the exclusive gate is held, so no
+ * writer runs): FLUSHDB's fallback when no fresh space is free. */
+struct purge_buf {
+	const uint64_t *spaces; /* bitmap of the spaces to empty */
+	const struct kv_entry **e;
+	size_t n, cap;
+};
+
+static void purge_visit(const struct kv_entry *e, void *arg)
+{
+	struct purge_buf *b = arg;
+
+	if (!(b->spaces[e->space / 64] & (1ULL << (e->space % 64))))
+		return;
+	if (b->n == b->cap) {
+		b->cap = b->cap ? 2 * b->cap : 256;
+		b->e = mem_realloc(b->e, b->cap * sizeof(*b->e));
+	}
+	b->e[b->n++] = e;
+}
+
+static void purge_remove(struct db *db, struct purge_buf *b, bool bracket)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		bool ttl = b->e[i]->expire_ms != 0;
+
+		if (bracket)
+			db_write_enter(db);
+		int rc = kvmap_remove(db->map, b->e[i]);
+		if (bracket)
+			db_write_exit(db);
+		if (rc == 0 && ttl)
+			db_count_expires(db, -1);
+	}
+	b->n = 0;
+}
+
+static void purge_now(struct db *db, unsigned space)
+{
+	uint64_t bits[KV_SPACES / 64] = {0};
+	struct purge_buf b = {.spaces = bits};
+	uint64_t cur = 0;
+
+	bits[space / 64] = 1ULL << (space % 64);
+	do {
+		cur = kvmap_scan(db->map, cur, 1024, purge_visit, &b);
+		purge_remove(db, &b, false);
+	} while (cur != 0);
+	mem_free(b.e);
+}
+
+/* Background purge (db_cron, or a flusher short of free spaces: one thread
+ * at a time, whoever takes purge_busy): empties the spaces whose grace
+ * period passed, a bounded number of map slots per call, then frees them. */
+static void db_purge_step(struct db *db)
+{
+	bool any = false;
+	struct purge_buf b;
+
+	/* acquire: the previous holder's purge state (purging, cursor) */
+	if (atomic_exchange_explicit(&db->purge_busy, 1, memory_order_acquire))
+		return;
+	for (int i = 0; i < KV_SPACES / 64; i++)
+		any |= db->purging[i] != 0;
+	if (!any) {
+		for (int i = 0; i < KV_SPACES / 64; i++) {
+			/* acquire: pairs with the release in purge_ready() */
+			db->purging[i] =
+			    atomic_exchange_explicit(&db->purge.w[i], 0, memory_order_acquire);
+			any |= db->purging[i] != 0;
+		}
+		db->purge_cursor = 0;
+	}
+	if (any) {
+		b = (struct purge_buf){.spaces = db->purging};
+		for (int k = 0; k < 64; k++) {
+			db->purge_cursor =
+			    kvmap_scan(db->map, db->purge_cursor, 256, purge_visit, &b);
+			purge_remove(db, &b, true);
+			if (db->purge_cursor == 0)
+				break;
+		}
+		mem_free(b.e);
+		/* a whole pass: every entry present for all of it was removed, and
+		 * no entry of these spaces can be added (out of the table for a
+		 * grace period); give them back */
+		for (int i = 0; db->purge_cursor == 0 && i < KV_SPACES / 64; i++) {
+			for (uint64_t w = db->purging[i]; w; w &= w - 1)
+				space_give(db, (unsigned)(i * 64 + __builtin_ctzll(w)));
+			db->purging[i] = 0;
+		}
+	}
+	/* release: our purge state to the next holder */
+	atomic_store_explicit(&db->purge_busy, 0, memory_order_release);
+}
+
+void db_purge(struct db *db)
+{
+	db_purge_step(db);
+}
+
+static int spaces_free(struct db *db)
+{
+	int n = 0;
+
+	for (int i = 0; i < KV_SPACES / 64; i++)
+		/* relaxed: a hint; space_take() decides */
+		n += __builtin_popcountll(
+		    atomic_load_explicit(&db->free.w[i], memory_order_relaxed));
+	return n;
+}
+
+/* Before a plain FLUSHDB/FLUSHALL takes the gate: waits (a bounded time)
+ * until `need` spaces are free, helping the purge, so that the flush does
+ * not fall back to emptying a database in place. The caller holds no entry. */
+static void spaces_wait(struct db *db, int need)
+{
+	for (int i = 0; i < 2000 && spaces_free(db) < need; i++) {
+		kvmap_quiescent();
+		kvmap_maintain(db->map); /* collects garbage: grace periods end */
+		db_purge_step(db);
+		if (spaces_free(db) < need) {
+			struct timespec ts = {0, 1000000};
+			nanosleep(&ts, NULL);
+		}
+	}
+}
+
+/* Runs fn(db, v, arg, nt) on a copy of the table with the exclusive gate held
+ * as v requires, then publishes the copy; see db.h (db_flush). */
+static int table_change(const struct db_view *v, int need,
+			size_t (*fn)(const struct db_view *v, void *arg, struct db_table *nt,
+				     unsigned *dropped),
+			void *arg, unsigned *dropped, size_t *ndropped)
+{
+	struct db *db = v->db;
+	struct db_table *nt;
+	size_t nd;
+
+	if (v->txn && !v->exclusive) {
+		v->owner->need_excl = true;
+		return -EAGAIN;
+	}
+	if (v->owner && v->owner->stale)
+		return 0; /* the attempt will answer -ESTALE: no effect */
+	if (!v->exclusive) {
+		if (need > 0)
+			spaces_wait(db, need);
+		excl_enter(db);
+	}
+	nt = mem_alloc(sizeof(*nt));
+	memcpy(nt, table_now(db), sizeof(*nt));
+	nd = fn(v, arg, nt, dropped);
+	table_publish(db, nt, dropped, nd);
+	*ndropped = nd;
+	if (v->owner)
+		v->owner->table = nt;
+	if (!v->exclusive)
+		excl_exit(db);
+	return 0;
+}
+
+/* Gives database i a fresh space, or empties its own in place when none is
+ * free (the gate is held: no writer runs; a transaction's own pending
+ * writes there are dropped too). A database with no key (exact: no writer
+ * runs) and, in a transaction, no pending key keeps its space. */
+static size_t flush_index(const struct db_view *v, struct db_table *nt, int i, unsigned *dropped)
+{
+	struct db *db = v->db;
+	unsigned old = nt->space[i];
+	int sp;
+
+	if (kvmap_count_space(db->map, old) == 0 &&
+	    (!v->txn || kvtxn_count_delta_space(v->txn, old) == 0))
+		return 0;
+	sp = space_take(db);
+	if (sp < 0) {
+		if (v->txn)
+			kvtxn_drop_space(v->txn, old);
+		purge_now(db, old);
+		return 0;
+	}
+	dropped[0] = old;
+	nt->space[i] = (uint8_t)sp;
+	return 1;
+}
+
+static size_t flush_one(const struct db_view *v, void *arg, struct db_table *nt, unsigned *dropped)
+{
+	return flush_index(v, nt, *(int *)arg, dropped);
+}
+
+static size_t flush_every(const struct db_view *v, void *arg, struct db_table *nt,
+			  unsigned *dropped)
+{
+	size_t nd = 0;
+
+	(void)arg;
+	for (int i = 0; i < nt->n; i++)
+		nd += flush_index(v, nt, i, dropped + nd);
+	return nd;
+}
+
+struct swap_arg {
+	int a, b;
+};
+
+static size_t swap_two(const struct db_view *v, void *arg, struct db_table *nt, unsigned *dropped)
+{
+	struct swap_arg *s = arg;
+	uint8_t x = nt->space[s->a];
+
+	(void)v;
+	(void)dropped;
+	nt->space[s->a] = nt->space[s->b];
+	nt->space[s->b] = x;
+	return 0;
+}
+
+static void flush_stats(struct db *db)
+{
+	/* avg_ttl described the keys just removed: the expiring thread restarts
+	 * it (its only writer). Release: the table change happens before the
+	 * flag; pairs with the acquire in expire.c's avg_ttl_restart() */
+	atomic_store_explicit(&db->avg_ttl_stale, 1, memory_order_release);
+}
+
+/* SYNC: waits until the spaces a flush dropped were purged (their
+ * generation moved), helping the purge; the caller holds no entry (a plain
+ * view). The generations were read before this thread's next quiescent
+ * state, so before the drops' grace periods could end. */
+static void flush_wait(struct db *db, const unsigned *spaces, const uint32_t *gen0, size_t n)
+{
+	for (size_t k = 0; k < n;) {
+		/* acquire: pairs with the release in space_give(): the purge's
+		 * removals happen-before our return */
+		if (atomic_load_explicit(&db->gen[spaces[k]], memory_order_acquire) != gen0[k]) {
+			k++;
+			continue;
+		}
+		kvmap_quiescent();
+		kvmap_maintain(db->map); /* collects: grace periods end */
+		db_purge_step(db);
+		sched_yield();
+	}
+}
+
+static long long flush_generic(const struct db_view *v, bool all, bool sync)
+{
+	struct db *db = v->db;
+	int i = v->index, need = 0;
+	unsigned dropped[DB_COUNT_MAX];
+	uint32_t gen0[DB_COUNT_MAX];
+	size_t nd = 0;
+
+	for (int k = 0; k < db_databases(db); k++)
+		need += (all || k == i) && db_size_of(db, k) > 0;
+	if (table_change(v, need, all ? flush_every : flush_one, &i, dropped, &nd) != 0)
+		return 0;
+	flush_stats(db);
+	if (!sync || v->txn)
+		return 0;
+	for (size_t k = 0; k < nd; k++)
+		/* relaxed: only compared; see flush_wait() */
+		gen0[k] = atomic_load_explicit(&db->gen[dropped[k]], memory_order_relaxed);
+	flush_wait(db, dropped, gen0, nd);
+	return 0;
+}
+
+long long db_flush(const struct db_view *v, bool sync)
+{
+	return flush_generic(v, false, sync);
+}
+
+long long db_flush_all(const struct db_view *v, bool sync)
+{
+	return flush_generic(v, true, sync);
+}
+
+int db_swap(const struct db_view *v, int a, int b)
+{
+	struct swap_arg s = {a, b};
+
+	KV_ASSERT(a >= 0 && a < db_databases(v->db) && b >= 0 && b < db_databases(v->db));
+	if (a == b)
+		return 0;
+	unsigned none[DB_COUNT_MAX];
+	size_t nd;
+
+	(void)table_change(v, 0, swap_two, &s, none, &nd);
+	return 0;
+}
+
 struct db *db_create(enum kvmap_backend backend)
 {
 	struct db *db = mem_alloc_aligned(KV_CACHELINE, sizeof(*db));
@@ -162,7 +640,13 @@ struct db *db_create(enum kvmap_backend backend)
 		mem_free(db);
 		return NULL;
 	}
-	db->plain = (struct db_view){.db = db, .txn = NULL, .exclusive = false};
+	db->plain = (struct db_view){.db = db, .txn = NULL, .exclusive = false, .index = 0};
+	db_spaces_init(db);
+	if (db_set_databases(db, DB_COUNT_DEFAULT) != 0) {
+		kvmap_destroy(&db->map);
+		mem_free(db);
+		return NULL;
+	}
 	return db;
 }
 
@@ -172,6 +656,9 @@ void db_destroy(struct db **pdb)
 
 	if (db == NULL)
 		return;
+	/* run the pending purge callbacks and table frees while db lives */
+	kvmap_teardown();
+	mem_free((void *)(uintptr_t)atomic_load_explicit(&db->table, memory_order_relaxed));
 	kvmap_destroy(&db->map);
 	for (int i = 0; i < DB_EVPOOL; i++)
 		mem_free(db->pool[i].key);
@@ -208,16 +695,34 @@ int db_in_txn(const struct db_view *v)
 	return v->txn != NULL;
 }
 
-const struct kv_entry *db_lookup(const struct db_view *v, const void *key, size_t klen,
-				 int64_t now_ms, uint64_t *hashp, int count_stats)
+/* db_lookup, and db_lookup_notouch when touch is false. */
+static const struct kv_entry *lookup(const struct db_view *v, const void *key, size_t klen,
+				     int64_t now_ms, uint64_t *hashp, int count_stats, bool touch)
 {
 	struct db *db = v->db;
-	uint64_t h = kvmap_hash(key, klen);
+	uint64_t h;
 	const struct kv_entry *e;
 
+	if (v->txn) {
+		h = kvmap_key_hash(view_space(v), key, klen);
+		e = kvtxn_get(v->txn, key, klen, h);
+	} else {
+		/* a read of one table's space: if a SWAPDB or FLUSHDB replaced the
+		 * table meanwhile, read again, so the answer is the key's in the
+		 * database the index named at the read (db.c, "Databases") */
+		const struct db_table *tab = table_now(db);
+
+		for (;;) {
+			h = kvmap_key_hash(tab->space[v->index], key, klen);
+			e = kvmap_get(db->map, key, klen, h);
+			const struct db_table *again = table_now(db);
+			if (kv_likely(again == tab))
+				break;
+			tab = again;
+		}
+	}
 	if (hashp)
 		*hashp = h;
-	e = v->txn ? kvtxn_get(v->txn, key, klen, h) : kvmap_get(db->map, key, klen, h);
 	if (e && e->expire_ms && e->expire_ms <= now_ms) {
 		if (v->txn) {
 			if (kvtxn_remove(v->txn, e) == 0) /* TTL count: at commit */
@@ -231,9 +736,9 @@ const struct kv_entry *db_lookup(const struct db_view *v, const void *key, size_
 		}
 		e = NULL;
 	}
-	if (e) {
+	if (e && touch) {
 		/* acquire: pairs with the release in db_set_memory_policy(); NULL
-		 * (no LRU/LFU policy) in the common case: no store at all */
+		 * only under an LFU-less, LRU-less build of the table (see db.h) */
 		struct db_touch *t = atomic_load_explicit(&db->touch, memory_order_acquire);
 
 		if (kv_unlikely(t != NULL))
@@ -242,6 +747,18 @@ const struct kv_entry *db_lookup(const struct db_view *v, const void *key, size_
 	if (count_stats)
 		db_count(e ? &db_my_slot(db)->hits : &db_my_slot(db)->misses, 1);
 	return e;
+}
+
+const struct kv_entry *db_lookup(const struct db_view *v, const void *key, size_t klen,
+				 int64_t now_ms, uint64_t *hashp, int count_stats)
+{
+	return lookup(v, key, klen, now_ms, hashp, count_stats, true);
+}
+
+const struct kv_entry *db_lookup_notouch(const struct db_view *v, const void *key, size_t klen,
+					 int64_t now_ms, uint64_t *hashp, int count_stats)
+{
+	return lookup(v, key, klen, now_ms, hashp, count_stats, false);
 }
 
 /* One CAS step on the overlay: it cannot lose a race, but a stale `old`
@@ -255,11 +772,22 @@ static int txn_put(struct kvtxn *t, const struct kv_entry *old, struct kv_entry 
 	return kvtxn_replace(t, old, e);
 }
 
-static int map_put(struct db *db, const struct kv_entry *old, struct kv_entry *e)
+static int map_put(const struct db_view *v, const struct kv_entry *old, struct kv_entry *e)
 {
+	struct db *db = v->db;
 	int rc;
 
 	db_write_enter(db);
+	/* inside the bracket the table cannot change (its writers hold the
+	 * gate): write the space the index names now; an `old` read from a
+	 * space the index no longer names is stale */
+	unsigned space = table_now(db)->space[v->index];
+	if (old && old->space != space) {
+		db_write_exit(db);
+		return -EAGAIN;
+	}
+	if (e)
+		kv_entry_set_space(e, space);
 	if (old == NULL) {
 		rc = kvmap_insert(db->map, e, NULL);
 		if (rc == -EEXIST)
@@ -284,23 +812,33 @@ int db_put(const struct db_view *v, const struct kv_entry *old, struct kv_entry 
 
 	if (old == NULL && e == NULL)
 		return 0;
-	rc = v->txn ? txn_put(v->txn, old, e) : map_put(db, old, e);
+	if (v->txn) {
+		unsigned space = view_space(v);
+		if (old && old->space != space)
+			return -EAGAIN;
+		if (e)
+			kv_entry_set_space(e, space);
+		rc = txn_put(v->txn, old, e);
+	} else {
+		rc = map_put(v, old, e);
+	}
 	if (rc == 0 && old == NULL) {
 		/* acquire: pairs with the release in db_set_memory_policy() */
 		struct db_touch *t = atomic_load_explicit(&db->touch, memory_order_acquire);
 
 		if (t)
-			db_touch_new(t, kvmap_hash(kv_entry_key(e), e->klen), clock_wall_ms());
+			db_touch_new(t, kv_entry_hash(e), clock_wall_ms());
 	}
 	return rc;
 }
 
 long long db_size(const struct db_view *v)
 {
-	long long n = (long long)kvmap_count(v->db->map);
+	unsigned space = view_space(v);
+	long long n = kvmap_count_space(v->db->map, space);
 
 	if (v->txn)
-		n += kvtxn_count_delta(v->txn);
+		n += kvtxn_count_delta_space(v->txn, space);
 	return n > 0 ? n : 0;
 }
 
@@ -313,38 +851,76 @@ long long db_expires(struct db *db)
 	return n < 0 ? 0 : n;
 }
 
-long long db_flush(const struct db_view *v)
+struct scan_filter {
+	unsigned space;
+	kvmap_visit_fn fn;
+	void *arg;
+};
+
+static void scan_filter_visit(const struct kv_entry *e, void *arg)
 {
-	struct db *db = v->db;
-	size_t n;
+	struct scan_filter *f = arg;
 
-	if (!v->exclusive)
-		db_write_enter(db);
-	n = v->txn ? kvtxn_clear(v->txn) : kvmap_clear(db->map);
-	if (!v->exclusive)
-		db_write_exit(db);
-
-	/* Keys with a TTL are gone too. Concurrent TTL writers may leave the sum off
-	 * by what they add meanwhile; it is a statistic. */
-	for (int i = 0; i < DB_SLOTS; i++)
-		atomic_store_explicit(&db->slots[i].expires, 0, memory_order_relaxed);
-	/* avg_ttl described the keys just removed: the expiring thread restarts
-	 * it (its only writer). Release: the removals happen before the flag;
-	 * pairs with the acquire in expire.c's avg_ttl_restart(), so samples
-	 * taken after the restart see none of the flushed keys */
-	atomic_store_explicit(&db->avg_ttl_stale, 1, memory_order_release);
-	return (long long)n;
+	if (e->space == f->space)
+		f->fn(e, f->arg);
 }
 
 uint64_t db_scan(const struct db_view *v, uint64_t cursor, size_t count, kvmap_visit_fn fn,
 		 void *arg)
 {
-	return kvmap_scan(v->db->map, cursor, count, fn, arg);
+	struct scan_filter f = {.space = view_space(v), .fn = fn, .arg = arg};
+
+	/* an empty database ends the scan at once, as Redis's dictScan does,
+	 * whatever other databases hold */
+	if (kvmap_count_space(v->db->map, f.space) == 0)
+		return 0;
+	return kvmap_scan(v->db->map, cursor, count, scan_filter_visit, &f);
+}
+
+struct scan_first {
+	unsigned space;
+	const struct kv_entry *e;
+};
+
+static void scan_first_visit(const struct kv_entry *e, void *arg)
+{
+	struct scan_first *f = arg;
+
+	if (f->e == NULL && e->space == f->space)
+		f->e = e;
 }
 
 const struct kv_entry *db_random(const struct db_view *v, uint64_t rnd)
 {
-	return kvmap_random(v->db->map, rnd);
+	unsigned space = view_space(v);
+	struct scan_first f = {.space = space, .e = NULL};
+	uint64_t cur;
+
+	if (kvmap_count_space(v->db->map, space) == 0)
+		return NULL;
+	/* draws first: cheap while the database is a fair share of the map */
+	for (int i = 0; i < 32; i++) {
+		const struct kv_entry *e = kvmap_random(v->db->map, rnd);
+
+		if (e == NULL)
+			return NULL;
+		if (e->space == space)
+			return e;
+		rnd = rnd * 6364136223846793005ULL + 1442695040888963407ULL;
+	}
+	/* a small database among large ones: walk from a random cursor */
+	cur = rnd;
+	for (int pass = 0; pass < 2 && f.e == NULL; pass++) {
+		do
+			cur = kvmap_scan(v->db->map, cur, 64, scan_first_visit, &f);
+		while (cur != 0 && f.e == NULL);
+	}
+	return f.e;
+}
+
+uint64_t db_key_hash(const struct db_view *v, const void *key, size_t klen)
+{
+	return kvmap_key_hash(view_space(v), key, klen);
 }
 
 void db_watch(const struct db_view *v, const char *key, size_t klen, int64_t now_ms,
@@ -355,6 +931,7 @@ void db_watch(const struct db_view *v, const char *key, size_t klen, int64_t now
 	/* the entry first (lazy expiry removes a dead one), then the stripe:
 	 * kvmap.h's order for an ABA-safe watch */
 	w->ptr = db_lookup(v, key, klen, now_ms, &h, 0);
+	w->index = v->index;
 	w->key = key;
 	w->klen = klen;
 	w->hash = h;
@@ -363,17 +940,65 @@ void db_watch(const struct db_view *v, const char *key, size_t klen, int64_t now
 
 /* ---- transactions */
 
-struct db_txn {
-	struct db_view view; /* {db, the overlay, exclusive} */
-	unsigned failed;     /* attempts that failed in a row */
-};
+static const struct db_table *txn_table(struct db_txn *t);
+
+/*
+ * WATCH across SWAPDB/FLUSHDB/FLUSHALL (Redis's touchAllWatchedKeysInDb):
+ * a watch names its database; if that database's space changed since the
+ * WATCH, the key counts as touched when it existed when watched or exists
+ * now. Called at commit, where the table cannot change (db.c, "Databases").
+ */
+static bool txn_watches_moved(struct db_txn *t)
+{
+	const struct db_table *tab = txn_table(t);
+
+	for (size_t i = 0; i < t->nw; i++) {
+		const struct kvtxn_watch *w = &t->w[i];
+		unsigned now = tab->space[w->index];
+
+		if (kv_hash_space(w->hash) == now)
+			continue;
+		if (w->ptr != NULL)
+			return true;
+		if (kvmap_get(t->view.db->map, w->key, w->klen,
+			      kvmap_key_hash(now, w->key, w->klen)) != NULL)
+			return true;
+	}
+	return false;
+}
+
+static const struct db_table *txn_table(struct db_txn *t)
+{
+	if (t->table == NULL)
+		t->table = table_now(t->view.db);
+	return t->table;
+}
+
+static unsigned view_space(const struct db_view *v)
+{
+	const struct db_table *tab = v->owner ? txn_table(v->owner) : table_now(v->db);
+
+	return tab->space[v->index];
+}
+
+void db_txn_select(struct db_txn *t, int index)
+{
+	KV_ASSERT(index >= 0 && index < db_databases(t->view.db));
+	t->view.index = index;
+}
 
 struct db_txn *db_txn_create(struct db *db)
 {
 	struct db_txn *t = mem_alloc(sizeof(*t));
 
-	t->view = (struct db_view){.db = db, .txn = kvtxn_create(db->map), .exclusive = false};
+	t->view = (struct db_view){
+	    .db = db, .txn = kvtxn_create(db->map), .exclusive = false, .index = 0, .owner = t};
 	t->failed = 0;
+	t->table = NULL;
+	t->need_excl = false;
+	t->stale = false;
+	t->w = NULL;
+	t->nw = 0;
 	return t;
 }
 
@@ -397,11 +1022,20 @@ const struct db_view *db_txn_begin(struct db_txn *t, const struct kvtxn_watch *w
 		if (t->failed > 2)
 			sched_yield(); /* let the conflicting writers finish */
 	}
-	t->view.exclusive = exclusive || t->failed >= DB_TXN_OPTIMISTIC;
+	t->view.exclusive = exclusive || t->failed >= DB_TXN_OPTIMISTIC || t->need_excl;
+	t->need_excl = false;
+	t->table = NULL;
+	t->w = w;
+	t->nw = nw;
+	t->stale = false;
 	if (t->view.exclusive) {
 		db_count(&db_my_slot(t->view.db)->txn_exclusive, 1);
 		excl_enter(t->view.db);
 		kvtxn_begin_exclusive(t->view.txn, w, nw);
+		/* nothing can change the map or the table until the commit, so
+		 * the watches can be checked now: a stale attempt must not apply
+		 * its SWAPDB/FLUSHDB, which act on the table at once */
+		t->stale = kvtxn_watches_stale(t->view.txn) || txn_watches_moved(t);
 	} else {
 		kvtxn_begin(t->view.txn, w, nw);
 	}
@@ -415,14 +1049,22 @@ int db_txn_commit(struct db_txn *t)
 	int rc;
 
 	if (t->view.exclusive) {
-		rc = kvtxn_commit(t->view.txn, &ttl);
+		rc = t->stale || txn_watches_moved(t) ? -ESTALE : kvtxn_commit(t->view.txn, &ttl);
 		excl_exit(db);
 		t->view.exclusive = false;
+	} else if (t->need_excl) {
+		rc = -EAGAIN; /* its next attempt runs exclusively */
 	} else {
 		db_write_enter(db);
-		rc = kvtxn_commit(t->view.txn, &ttl);
+		/* the table cannot change inside the bracket: an attempt that
+		 * resolved databases through a replaced table is stale */
+		if (t->table && t->table != table_now(db))
+			rc = -EAGAIN;
+		else
+			rc = txn_watches_moved(t) ? -ESTALE : kvtxn_commit(t->view.txn, &ttl);
 		db_write_exit(db);
 	}
+	t->table = NULL;
 	t->failed = rc == -EAGAIN ? t->failed + 1 : 0;
 	if (rc == -EAGAIN)
 		db_count(&db_my_slot(db)->txn_conflicts, 1);
@@ -433,6 +1075,8 @@ int db_txn_commit(struct db_txn *t)
 
 int db_txn_poll(struct db_txn *t)
 {
+	if (t->need_excl)
+		return -EAGAIN;
 	return kvtxn_poll(t->view.txn);
 }
 
@@ -485,7 +1129,7 @@ void db_reset_stats(struct db *db)
 long long db_key_memory(const struct db_view *v, const void *key, size_t klen, int64_t now_ms)
 {
 	/* no db_lookup: MEMORY USAGE neither touches the key nor counts a hit */
-	uint64_t h = kvmap_hash(key, klen);
+	uint64_t h = kvmap_key_hash(view_space(v), key, klen);
 	const struct kv_entry *e =
 	    v->txn ? kvtxn_get(v->txn, key, klen, h) : kvmap_get(v->db->map, key, klen, h);
 

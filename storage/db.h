@@ -14,11 +14,29 @@
  *    produced (its replies) and runs it again in a new attempt.
  * The db_* calls behave the same in both (same results, same ownership), so
  * a command handler is written once and is atomic and isolated when run in
- * a transactional view. No thread-local state changes what a call means:
- * only the view argument does. The calls that read the map itself whatever
- * the view (their results are not validated at commit): db_scan and
- * db_random (KEYS, SCAN, RANDOMKEY). Collections, scripts and snapshots are
- * meant to add their views here, behind the same calls.
+ * a transactional view.
+ *
+ * Databases (SELECT). A view also names a database index; handlers pass
+ * plain keys and never see databases. The map holds every database: a key
+ * is (key space, bytes) — kvmap.h, "Key spaces": 8 bits in the entry
+ * header (no byte per key) and in the hash — and an immutable table maps
+ * database index -> key space. Views resolve the index through the table
+ * at each call (plain: the current table, re-read if it changed during the
+ * lookup, and inside db_put's write bracket, where it cannot change;
+ * transactional: the table the attempt first saw, validated at commit, so
+ * a transaction is serialisable against SWAPDB and FLUSHDB). SWAPDB swaps
+ * two entries of a new table, FLUSHDB points the index at a fresh, empty
+ * space: both publish the table in one pointer store, with the exclusive
+ * gate held (below), so every command sees the databases before or after,
+ * never a mix; readers never wait. A dropped space is emptied in the
+ * background (db_cron) after an epoch grace period — when no command can
+ * still hold the old table — and only then becomes free again, so a space
+ * is never reused with keys in it. KEYS, SCAN, RANDOMKEY and DBSIZE act on
+ * the view's database (SCAN and RANDOMKEY walk the shared map and skip
+ * other databases' keys; DBSIZE reads per-space counters). No thread-local state changes what a
+ * call means: only the view argument does. The calls that read the map itself whatever the view
+ * (their results are not validated at commit): db_scan and db_random (KEYS, SCAN, RANDOMKEY).
+ * Collections, scripts and snapshots are meant to add their views here, behind the same calls.
  *
  * db_lookup() applies lazy expiry: an entry whose expire_ms has passed is
  * removed (if it is still current) and reported missing. Writes go through
@@ -38,16 +56,27 @@
  * evicts sampled keys by the configured policy. LRU/LFU need per-key access
  * data that the 16-byte entry header has no room for: it lives in a side
  * table of 16-bit words indexed by hash (a key shares its word with the keys
- * that collide on it), allocated only while an LRU/LFU policy is set, and
+ * that collide on it), LFU counters under an LFU policy and LRU clocks
+ * otherwise, and
  * db_lookup() stores into it only when the value changes (LRU: once per
  * 100 ms clock tick per word; LFU: Redis's logarithmic counter, whose
  * increments become rare as a key gets hot, plus once per minute for decay).
- * With any other policy a lookup makes no store at all.
+ * With any other policy the table holds LRU clocks all the same (OBJECT
+ * IDLETIME reports them, as Redis keeps an access clock in every object):
+ * its fixed size (128 KB for up to 64k keys present when the policy was
+ * set), no byte per key, and a store per word at most once per 100 ms.
  *
  * Threads: any registered storage thread (kvmap_thread_register); returned
- * entries are valid until the caller's next quiescent state. The plain view
- * is shared by every thread; a transaction (struct db_txn) and its view
- * belong to one thread at a time.
+ * entries are valid until the caller's next quiescent state. db_plain's
+ * view is shared by every thread; a plain view from db_view_init belongs to
+ * its command; a transaction (struct db_txn) and its view belong to one
+ * thread at a time.
+ * db_swap / db_flush / db_flush_all in a plain view: any thread holding no
+ * entry (they may announce quiescent states while they wait for the gate,
+ * for free key spaces, or — SYNC — for the purge); never inside an
+ * exclusive attempt's plain view.
+ * db_cron (and its purge): any one thread at a time; a flusher may help the
+ * purge (a try-lock).
  * db_active_expire: one thread at a time (the hz timer of worker 0).
  * db_check_memory: any thread; one thread evicts at a time, the others go on.
  * Statistics are per-thread relaxed counters (they publish nothing).
@@ -70,8 +99,11 @@
  */
 /* The longest key or value, in bytes: proto-max-bulk-len's ceiling. */
 #define DB_STRING_MAX ((long long)KV_LEN_MAX)
-/* databases: one key space. maxmemory in bytes (0 = no limit). */
-#define DB_COUNT	 1
+/* databases (Redis's default 16; at most DB_COUNT_MAX: each needs a key
+ * space of the 256, and FLUSHDB borrows fresh ones). maxmemory in bytes
+ * (0 = no limit). */
+#define DB_COUNT_DEFAULT 16
+#define DB_COUNT_MAX	 128
 #define DB_MAXMEMORY_MAX LLONG_MAX
 /* maxmemory-samples: Redis's bounds are accepted; eviction samples at most
  * DB_SAMPLES_USED keys. */
@@ -83,17 +115,46 @@
 #define DB_EXPIRE_EFFORT_MAX 10
 
 struct db;
-struct db_view;
 struct db_txn;
 
+/* A view: what a command reads and writes keys through. Plain views are
+ * built per command (db_view_init) on the caller's stack; a transaction's
+ * lives in its struct db_txn. Fields are the db layer's. */
+struct db_view {
+	struct db *db;
+	struct kvtxn *txn; /* NULL: the plain keyspace */
+	/* the transaction holds the exclusive gate (db.c): its writes, which
+	 * are the only ones, need no write bracket */
+	bool exclusive;
+	int index;	      /* the database (SELECT) */
+	struct db_txn *owner; /* transactional views: the transaction */
+};
+
+/* databases: DB_COUNT_DEFAULT of them (db_set_databases changes it). */
 struct db *db_create(enum kvmap_backend backend);
 void db_destroy(struct db **db);
 struct kvmap *db_map(struct db *db);
+/* Sets the number of databases, 1..DB_COUNT_MAX: at start-up, before any
+ * other thread uses db (the `databases` setting is immutable). 0 / -EINVAL. */
+int db_set_databases(struct db *db, int n);
+/* The number of databases (DEBUG DIGEST, INFO keyspace iterate 0..n-1). */
+int db_databases(const struct db *db);
 
 /* ---- views */
 
-/* The plain view of db: the shared map itself. Valid until db_destroy. */
+/* The plain view of database 0. Valid until db_destroy. */
 const struct db_view *db_plain(struct db *db);
+/* Fills *out with the plain view of database `index` (0 <= index <
+ * db_databases: the caller's check, as SELECT's). A command builds one per
+ * run, so it is inline. */
+static inline void db_view_init(struct db *db, int index, struct db_view *out)
+{
+	*out = (struct db_view){.db = db, .txn = NULL, .exclusive = false, .index = index};
+}
+/* *out: the view v with database `index` instead (same transaction, if
+ * any): MOVE and COPY ... DB read and write two databases in one attempt. */
+void db_view_derive(const struct db_view *v, int index, struct db_view *out);
+int db_view_index(const struct db_view *v);
 /* Whether v is a transactional view (a command running inside one needs no
  * transaction of its own). */
 int db_in_txn(const struct db_view *v);
@@ -103,6 +164,22 @@ int db_in_txn(const struct db_view *v);
 const struct kv_entry *db_lookup(const struct db_view *v, const void *key, size_t klen,
 				 int64_t now_ms, uint64_t *hash, int count_stats);
 
+/* db_lookup without recording an access (Redis's LOOKUP_NOTOUCH: OBJECT,
+ * DEBUG OBJECT). */
+const struct kv_entry *db_lookup_notouch(const struct db_view *v, const void *key, size_t klen,
+					 int64_t now_ms, uint64_t *hash, int count_stats);
+
+/*
+ * A key's access data, from the side table (evict.c), by the key's hash
+ * (db_lookup's *hash): *idle_ms the time since its last access (LRU table;
+ * 100 ms units, saturating at ~54 minutes; a key shares its word with the
+ * keys whose hashes collide on it, so it reads the latest access of any of
+ * them), *freq the decayed logarithmic counter (LFU table). Returns 1 for
+ * an LRU table, 2 for an LFU table, 0 while there is none (during a policy
+ * change). Any storage thread.
+ */
+int db_key_access(struct db *db, uint64_t hash, int64_t now_ms, uint64_t *idle_ms, unsigned *freq);
+
 /*
  * One CAS step: if `old` is NULL, inserts `e` when the key is absent; else
  * replaces `old` by `e` if old is still current. `e` NULL with `old` set
@@ -111,21 +188,45 @@ const struct kv_entry *db_lookup(const struct db_view *v, const void *key, size_
  */
 int db_put(const struct db_view *v, const struct kv_entry *old, struct kv_entry *e);
 
-/* Number of keys as the view sees them (approximate under concurrent
- * writes). */
+/* Number of keys of the view's database as it sees them (approximate
+ * under concurrent writes). */
 long long db_size(const struct db_view *v);
-/* Removes every key; returns how many were removed (in a transactional
- * view: commits the attempt so far first, see txn.h). */
-long long db_flush(const struct db_view *v);
-/* Keys with a TTL (the whole db). */
+/* Keys, and keys with a TTL, of database `index` (INFO keyspace). */
+long long db_size_of(struct db *db, int index);
+long long db_expires_of(struct db *db, int index);
+/*
+ * FLUSHDB: empties the view's database; FLUSHALL (db_flush_all): every
+ * database. The database gets a fresh key space in one step (readers see
+ * all of the old keys or none), and the old space's keys are removed after
+ * a grace period: in the background (db_cron), or, with `sync` in a plain
+ * view, before the call returns (it helps the purge and waits for it, as
+ * Redis's FLUSHALL SYNC frees before it replies; others go on). Returns 0.
+ * SWAPDB (db_swap): databases a and b exchange their key spaces in one
+ * step. All three change the database table, which needs the exclusive
+ * gate: a plain view takes it (waiting for the writes in progress, one CAS
+ * each, to end; readers are not stopped); an exclusive transaction holds
+ * it; an optimistic transaction's attempt is marked to run again
+ * exclusively (db_txn_poll reports -EAGAIN) and the call does nothing.
+ */
+long long db_flush(const struct db_view *v, bool sync);
+long long db_flush_all(const struct db_view *v, bool sync);
+int db_swap(const struct db_view *v, int a, int b);
+/* Keys with a TTL (all databases). */
 long long db_expires(struct db *db);
 
-/* SCAN over the map (kvmap_scan), whatever the view: a transaction's own
- * writes are not seen and what is visited is not validated at commit. */
+/* SCAN over the map (kvmap_scan), whatever the view, visiting the entries
+ * of the view's database only: a transaction's own writes are not seen and
+ * what is visited is not validated at commit. COUNT counts slots of the
+ * whole map (all databases). */
 uint64_t db_scan(const struct db_view *v, uint64_t cursor, size_t count, kvmap_visit_fn fn,
 		 void *arg);
-/* A random entry of the map (kvmap_random), whatever the view; NULL if empty. */
+/* A random entry of the view's database (kvmap_random, then a scan when
+ * the database is a small share of the map), whatever the view; NULL if
+ * empty. */
 const struct kv_entry *db_random(const struct db_view *v, uint64_t rnd);
+
+/* The hash of key in the view's database (what db_watch records). */
+uint64_t db_key_hash(const struct db_view *v, const void *key, size_t klen);
 
 /* WATCH: records key's current entry (after lazy expiry) and its stripe, in
  * that order (kvmap.h), into *w (w->key is set to key: the caller keeps the
@@ -167,6 +268,9 @@ void db_write_exit(struct db *db);
 
 struct db_txn *db_txn_create(struct db *db);
 void db_txn_destroy(struct db_txn **t);
+/* The database the transaction's view acts on (before begin: where the
+ * attempt starts; during an attempt: SELECT inside EXEC). */
+void db_txn_select(struct db_txn *t, int index);
 const struct db_view *db_txn_begin(struct db_txn *t, const struct kvtxn_watch *w, size_t nw,
 				   bool exclusive);
 /* kvtxn_commit(): 0, -EAGAIN or -ESTALE; an exclusive attempt never

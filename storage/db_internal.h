@@ -60,23 +60,48 @@ struct db_touch {
 struct db_evcand {
 	uint64_t idle; /* larger = better to evict; 0 = empty */
 	size_t klen, cap;
+	unsigned space;
 	char *key;
 };
 
-/* A view (db.h): the plain one is db->plain; a transaction's is in its
- * struct db_txn. Immutable while in use. */
-struct db_view {
-	struct db *db;
-	struct kvtxn *txn; /* NULL: the plain keyspace */
-	/* the transaction holds the exclusive gate (db.c): its writes, which
-	 * are the only ones, need no write bracket */
-	bool exclusive;
+/*
+ * The database table (db.c, "Databases"): database index -> key space.
+ * Immutable once published in db->table; replaced whole (SWAPDB, FLUSHDB,
+ * FLUSHALL) by the holder of the exclusive gate and retired through the
+ * epoch reclaimer, so a reader inside its epoch section may keep using the
+ * pointer it loaded.
+ */
+struct db_table {
+	int n;
+	uint8_t space[DB_COUNT_MAX];
+};
+
+/* 256 bits, one per key space */
+struct db_spaces {
+	_Atomic uint64_t w[KV_SPACES / 64];
 };
 
 struct db {
 	struct kvmap *map;
-	struct db_view plain; /* {this db, NULL} */
+	struct db_view plain; /* {this db, NULL, database 0} */
 	struct db_slot slots[DB_SLOTS];
+
+	/* ---- databases (db.c, "Databases"). table: written (release) only
+	 * while the exclusive gate is held, read (acquire) by every view call.
+	 * free: spaces no table names and no purge owns (fetch_and to take,
+	 * release fetch_or to give back after a purge). purge: spaces whose
+	 * grace period passed, to be emptied (release fetch_or by the
+	 * reclaimer's callback, acquire exchange by the purger). The purge
+	 * state below belongs to whoever holds purge_busy (db_cron, or a
+	 * flusher short of free spaces). */
+	_Atomic(const struct db_table *) table;
+	struct db_spaces free, purge;
+	_Atomic int purge_busy;		  /* the purge's lock (try-only) */
+	uint64_t purging[KV_SPACES / 64]; /* under purge_busy */
+	uint64_t purge_cursor;		  /* under purge_busy */
+	/* per space: bumped (release) each time a purge gives it back; FLUSHDB
+	 * SYNC waits for the spaces it dropped to move (acquire) */
+	_Atomic uint32_t gen[KV_SPACES];
 
 	/* ---- memory limit: written by db_set_memory_policy (any thread), read
 	 * relaxed by every command (a limit seen a moment late is harmless) */
@@ -125,6 +150,10 @@ struct db {
 	_Atomic int avg_ttl_stale;
 };
 
+/* The background purge of flushed databases' key spaces (db.c); from
+ * db_cron, one thread at a time. */
+void db_purge(struct db *db);
+
 /* This thread's counter slot. */
 struct db_slot *db_my_slot(struct db *db);
 
@@ -152,8 +181,14 @@ bool db_write_try(struct db *db);
 
 static inline _Atomic uint16_t *db_touch_word(struct db_touch *t, uint64_t hash)
 {
-	/* high bits: the map indexes buckets with the low ones */
-	return &t->w[(hash >> 32) & t->mask];
+	/* high bits: the map indexes buckets with the low ones; bits 40..47
+	 * are the key space (kvmap.h), the same for a whole database, so the
+	 * 24 others above bit 31 make the index */
+	uint64_t x = ((hash >> 32) & 0xff) | (hash >> 48) << 8;
+
+	_Static_assert(KV_SPACE_SHIFT == 40 && KV_SPACES == 256,
+		       "the touch index skips the space byte");
+	return &t->w[x & t->mask];
 }
 
 static inline uint16_t db_lru_now(int64_t now_ms)

@@ -30,7 +30,7 @@ static_assert(KV_PREFIX_BYTES % 8 == 0, "slot words need 8-aligned entries");
 struct kv_entry *kv_entry_new(const void *key, size_t klen, const void *val, size_t vlen,
 			      int64_t expire_ms)
 {
-	KV_ASSERT(klen <= KV_LEN_MAX && vlen <= KV_LEN_MAX);
+	KV_ASSERT(klen <= KV_KEY_MAX && vlen <= KV_LEN_MAX);
 	/* relaxed: the flag only sizes this allocation; an URCU map created
 	 * concurrently with entry building is a caller bug its insert asserts */
 	bool prefix = atomic_load_explicit(&kvmap_urcu_maps, memory_order_relaxed) > 0;
@@ -41,13 +41,16 @@ struct kv_entry *kv_entry_new(const void *key, size_t klen, const void *val, siz
 
 	if (prefix) {
 		memset(base, 0, pre);
-		*kv_entry_prefix_hash(e) = kvmap_hash(key, klen);
+		*kv_entry_prefix_hash(e) = kvmap_key_hash(0, key, klen);
 	}
 	e->expire_ms = expire_ms;
 	e->klen = (uint32_t)klen;
+	e->space = 0;
 	e->prefix = prefix;
 	e->ext = 0;
 	e->vlen = (uint32_t)vlen;
+	e->recycle = 0;
+	e->enc = KV_ENC_AUTO;
 	if (klen)
 		memcpy(e->data, key, klen);
 	if (val && vlen)
@@ -67,16 +70,38 @@ struct kv_entry *kv_entry_new_adopt(const void *key, size_t klen, char *val, siz
 	return e;
 }
 
+void kv_entry_respace(struct kv_entry *e, unsigned space)
+{
+	KV_ASSERT(space < KV_SPACES);
+	e->space = space & (KV_SPACES - 1);
+	if (e->prefix)
+		*kv_entry_prefix_hash(e) = kv_entry_hash(e);
+}
+
 void kv_entry_free_shell(struct kv_entry *e)
 {
 	if (e)
 		mem_free((char *)e - (e->prefix ? KV_PREFIX_BYTES : 0));
 }
 
+/* Written once at start-up, before the threads that free entries exist. */
+static kv_value_recycle_fn value_recycler;
+
+void kv_entry_set_recycler(kv_value_recycle_fn fn)
+{
+	value_recycler = fn;
+}
+
 void kv_entry_free(struct kv_entry *e)
 {
-	if (e && e->ext)
-		mem_free((void *)(uintptr_t)kv_entry_val(e));
+	if (e && e->ext) {
+		char *v = (char *)(uintptr_t)kv_entry_val(e);
+
+		if (e->recycle && value_recycler)
+			value_recycler(v, e->vlen);
+		else
+			mem_free(v);
+	}
 	kv_entry_free_shell(e);
 }
 

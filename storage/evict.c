@@ -98,6 +98,24 @@ void db_touch_access(struct db_touch *t, uint64_t hash, int64_t now_ms)
 		atomic_store_explicit(w, nw, memory_order_relaxed);
 }
 
+int db_key_access(struct db *db, uint64_t hash, int64_t now_ms, uint64_t *idle_ms, unsigned *freq)
+{
+	/* acquire: pairs with the release in db_set_memory_policy() */
+	struct db_touch *t = atomic_load_explicit(&db->touch, memory_order_acquire);
+	uint16_t w;
+
+	if (t == NULL)
+		return 0;
+	/* relaxed: see db_touch_access() */
+	w = atomic_load_explicit(db_touch_word(t, hash), memory_order_relaxed);
+	if (t->lfu) {
+		*freq = lfu_decayed(w, now_ms);
+		return 2;
+	}
+	*idle_ms = (uint64_t)(uint16_t)(db_lru_now(now_ms) - w) * DB_LRU_UNIT_MS;
+	return 1;
+}
+
 void db_touch_new(struct db_touch *t, uint64_t hash, int64_t now_ms)
 {
 	uint16_t nw =
@@ -123,11 +141,6 @@ static struct db_touch *touch_create(bool lfu, int bits, int64_t now_ms)
 	return t;
 }
 
-static bool policy_lru(int p)
-{
-	return p == DB_ALLKEYS_LRU || p == DB_VOLATILE_LRU;
-}
-
 static bool policy_lfu(int p)
 {
 	return p == DB_ALLKEYS_LFU || p == DB_VOLATILE_LFU;
@@ -142,7 +155,7 @@ static bool policy_volatile(int p)
  * (64 bytes a key), at least the keys present, within [2^16, 2^24]. */
 static int touch_bits(struct db *db, long long maxmemory)
 {
-	size_t want = (size_t)db_size(&db->plain);
+	size_t want = kvmap_count(db->map);
 	int bits = TOUCH_MIN_BITS;
 
 	if (maxmemory > 0 && (size_t)(maxmemory / 64) > want)
@@ -154,7 +167,9 @@ static int touch_bits(struct db *db, long long maxmemory)
 
 void db_set_memory_policy(struct db *db, long long maxmemory, enum db_policy policy, int samples)
 {
-	bool want = policy_lru((int)policy) || policy_lfu((int)policy);
+	/* every policy keeps access data: LRU clocks unless LFU counters
+	 * (OBJECT IDLETIME / FREQ, as Redis's per-object lru field) */
+	bool want = true;
 	struct db_touch *cur, *nt = NULL;
 	int64_t now = clock_wall_ms();
 
@@ -205,6 +220,7 @@ void db_cron(struct db *db, int64_t now_ms)
 	/* the map's own upkeep (shrinking after mass expiry or eviction, garbage
 	 * of parked threads) runs on the same timer */
 	kvmap_maintain(db->map);
+	db_purge(db);
 	if (t == NULL)
 		return;
 	/* Keep every word within half its range of the clock, so idle times
@@ -288,8 +304,7 @@ static uint64_t score(struct db_touch *t, int policy, const struct kv_entry *e, 
 	if (t == NULL || t->lfu != policy_lfu(policy))
 		return 1; /* the table is being replaced: all alike */
 	/* relaxed: see db_touch_access() */
-	w = atomic_load_explicit(db_touch_word(t, kvmap_hash(kv_entry_key(e), e->klen)),
-				 memory_order_relaxed);
+	w = atomic_load_explicit(db_touch_word(t, kv_entry_hash(e)), memory_order_relaxed);
 	if (t->lfu)
 		return 256 - (uint64_t)lfu_decayed(w, now_ms);
 	return 1 + (uint64_t)(uint16_t)(db_lru_now(now_ms) - w) * DB_LRU_UNIT_MS;
@@ -302,7 +317,7 @@ static void pool_insert(struct db *db, const struct kv_entry *e, uint64_t idle)
 	int k = 0;
 
 	for (int i = 0; i < DB_EVPOOL; i++)
-		if (p[i].idle && p[i].klen == e->klen &&
+		if (p[i].idle && p[i].klen == e->klen && p[i].space == e->space &&
 		    !memcmp(p[i].key, kv_entry_key(e), e->klen))
 			return; /* already a candidate */
 	while (k < DB_EVPOOL && p[k].idle && p[k].idle < idle)
@@ -329,6 +344,7 @@ static void pool_insert(struct db *db, const struct kv_entry *e, uint64_t idle)
 	}
 	memcpy(p[k].key, kv_entry_key(e), e->klen);
 	p[k].klen = e->klen;
+	p[k].space = e->space;
 	p[k].idle = idle;
 }
 
@@ -374,7 +390,8 @@ static size_t evict_one(struct db *db, int policy, int samples, int64_t now_ms)
 			if (c->idle == 0)
 				continue;
 			c->idle = 0;
-			e = kvmap_get(db->map, c->key, c->klen, kvmap_hash(c->key, c->klen));
+			e = kvmap_get(db->map, c->key, c->klen,
+				      kvmap_key_hash(c->space, c->key, c->klen));
 			if (e && (!vol || e->expire_ms) && (sz = drop(db, e, now_ms)) > 0)
 				return sz;
 		}

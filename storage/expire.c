@@ -116,7 +116,7 @@ void db_active_expire(struct db *db, int hz, int effort)
 	stale = (uint64_t)(10 - (effort - 1));
 	budget_us = 1000000 / hz * (25 + 2 * (effort - 1)) / 100;
 	batch = db->scan_batch ? db->scan_batch : keys_per_loop;
-	size = (size_t)db_size(&db->plain);
+	size = kvmap_count(db->map);
 
 	for (;;) {
 		size_t loop_ttl = 0, loop_visited = 0, loop_exp = 0;

@@ -45,6 +45,11 @@
 static uint8_t kvmap_seed[16];
 static pthread_once_t kvmap_seed_once = PTHREAD_ONCE_INIT;
 
+/* Per-space salts (kvmap.h, "Key spaces"): the same bytes in two spaces land
+ * in unrelated buckets. splitmix64 of the seed and the space; space 0 has
+ * none (kvmap_hash). Written once with the seed, read-only afterwards. */
+static uint64_t kvmap_salt[KV_SPACES];
+
 /* The epoch domain; created once by kvmap_setup(), read-only pointer afterwards. */
 static struct ebr *kvmap_ebr;
 
@@ -90,7 +95,17 @@ static void kvmap_fill_random(uint8_t *buf, size_t len)
 
 static void kvmap_seed_init(void)
 {
+	uint64_t s0;
+
 	kvmap_fill_random(kvmap_seed, sizeof(kvmap_seed));
+	memcpy(&s0, kvmap_seed, sizeof(s0));
+	for (unsigned i = 1; i < KV_SPACES; i++) {
+		uint64_t x = s0 + 0x9e3779b97f4a7c15ULL * (i + 1);
+
+		x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+		x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+		kvmap_salt[i] = x ^ (x >> 31);
+	}
 	/* 4 MiB per thread before a retire collects: one hz tick of heavy SETs */
 	kvmap_ebr = ebr_create((size_t)4 << 20);
 	if (!kvmap_ebr)
@@ -129,7 +144,20 @@ void kvmap_teardown(void)
 
 uint64_t kvmap_hash(const void *key, size_t len)
 {
-	return siphash_1_2(kvmap_seed, key, len);
+	return kvmap_key_hash(0, key, len);
+}
+
+uint64_t kvmap_key_hash(unsigned space, const void *key, size_t len)
+{
+	uint64_t h = siphash_1_2(kvmap_seed, key, len) ^ kvmap_salt[space];
+
+	return (h & ~((uint64_t)(KV_SPACES - 1) << KV_SPACE_SHIFT)) | (uint64_t)space
+									  << KV_SPACE_SHIFT;
+}
+
+uint64_t kv_entry_hash(const struct kv_entry *e)
+{
+	return kvmap_key_hash(e->space, kv_entry_key(e), e->klen);
 }
 
 /* ---- thread state. */
@@ -248,6 +276,54 @@ size_t kvmap_count(const struct kvmap *m)
 	return sum > 0 ? (size_t)sum : 0;
 }
 
+int64_t kvmap_count_space(const struct kvmap *m, unsigned space)
+{
+	int64_t sum = 0;
+
+	for (unsigned i = 0; i < KVMAP_SPACE_SHARDS; i++)
+		/* relaxed: approximate by contract; exact when writers are quiescent */
+		sum += atomic_load_explicit(&m->spc[i][space][0], memory_order_relaxed);
+	return sum > 0 ? sum : 0;
+}
+
+int64_t kvmap_expires_space(const struct kvmap *m, unsigned space)
+{
+	int64_t sum = 0;
+
+	for (unsigned i = 0; i < KVMAP_SPACE_SHARDS; i++)
+		/* relaxed: as kvmap_count_space */
+		sum += atomic_load_explicit(&m->spc[i][space][1], memory_order_relaxed);
+	return sum > 0 ? sum : 0;
+}
+
+/* A successful write replaced `old` (NULL: none) by `neww` (NULL: none). */
+static void space_count_slow(struct kvmap *m, const struct kv_entry *old,
+			     const struct kv_entry *neww)
+{
+	_Atomic int64_t(*c)[2] = m->spc[kvmap_thread_shard() % KVMAP_SPACE_SHARDS];
+
+	/* relaxed: statistics only; they publish nothing */
+	if (old) {
+		atomic_fetch_sub_explicit(&c[old->space][0], 1, memory_order_relaxed);
+		if (old->expire_ms)
+			atomic_fetch_sub_explicit(&c[old->space][1], 1, memory_order_relaxed);
+	}
+	if (neww) {
+		atomic_fetch_add_explicit(&c[neww->space][0], 1, memory_order_relaxed);
+		if (neww->expire_ms)
+			atomic_fetch_add_explicit(&c[neww->space][1], 1, memory_order_relaxed);
+	}
+}
+
+static inline void space_count(struct kvmap *m, const struct kv_entry *old,
+			       const struct kv_entry *neww)
+{
+	/* a value replaced in place (SET of an existing key): nothing moves */
+	if (old && neww && old->space == neww->space && !old->expire_ms == !neww->expire_ms)
+		return;
+	space_count_slow(m, old, neww);
+}
+
 /* ---- map allocation and dispatch. */
 
 struct kvmap *kvmap_base_alloc(size_t size, const struct kvmap_ops *ops)
@@ -258,12 +334,14 @@ struct kvmap *kvmap_base_alloc(size_t size, const struct kvmap_ops *ops)
 	memset(m, 0, rounded);
 	m->ops = ops;
 	m->stripes = mem_calloc(KVMAP_STRIPES, sizeof(*m->stripes));
+	m->spc = mem_calloc(KVMAP_SPACE_SHARDS, sizeof(*m->spc));
 	return m;
 }
 
 void kvmap_base_free(struct kvmap *m)
 {
 	mem_free((void *)m->stripes);
+	mem_free((void *)m->spc);
 	mem_free(m);
 }
 
@@ -276,7 +354,7 @@ uint64_t kvmap_stripe(struct kvmap *m, uint64_t hash)
 /* The hash of an entry for the wrappers' stripe bumps (cds_lfht keeps it in the prefix). */
 static uint64_t entry_hash_of(const struct kv_entry *e)
 {
-	return e->prefix ? *kv_entry_prefix_hash(e) : kvmap_hash(kv_entry_key(e), e->klen);
+	return e->prefix ? *kv_entry_prefix_hash(e) : kv_entry_hash(e);
 }
 
 static inline void wrapper_bump(struct kvmap *m, const struct kv_entry *e)
@@ -318,9 +396,13 @@ static int mwcas_serial(struct kvmap *m, struct kvmap_mw *items, size_t n,
 int kvmap_mwcas(struct kvmap *m, struct kvmap_mw *items, size_t n,
 		const struct kvmap_mw_watch *watch, size_t nwatch)
 {
-	if (m->ops->mwcas)
-		return m->ops->mwcas(m, items, n, watch, nwatch);
-	return mwcas_serial(m, items, n, watch, nwatch);
+	int rc = m->ops->mwcas ? m->ops->mwcas(m, items, n, watch, nwatch)
+			       : mwcas_serial(m, items, n, watch, nwatch);
+
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (items[i].write)
+			space_count(m, items[i].old, items[i].neww);
+	return rc;
 }
 
 struct kvmap *kvmap_create(enum kvmap_backend backend, size_t initial_buckets)
@@ -378,32 +460,54 @@ int kvmap_unchanged(struct kvmap *m, const void *key, size_t klen, uint64_t hash
 
 int kvmap_insert(struct kvmap *m, struct kv_entry *e, const struct kv_entry **existing)
 {
-	if (m->ops->bumps_stripes)
-		return m->ops->insert(m, e, existing);
+	if (m->ops->bumps_stripes) {
+		int rc = m->ops->insert(m, e, existing);
+		if (rc == 0)
+			space_count(m, NULL, e);
+		return rc;
+	}
 	/* cds_lfht: bump only if it inserted (a failed SETNX touches nothing);
 	 * after the insert, so this backend's WATCH is best-effort */
 	int rc = m->ops->insert(m, e, existing);
-	if (rc == 0)
+	if (rc == 0) {
 		kvmap_stripe_bump(m, entry_hash_of(e));
+		space_count(m, NULL, e);
+	}
 	return rc;
 }
 
 int kvmap_set(struct kvmap *m, struct kv_entry *e)
 {
+	int rc;
+
 	wrapper_bump(m, e);
-	return m->ops->set(m, e);
+	rc = m->ops->set(m, e);
+	/* a replaced entry's TTL is unknown here: kvmap_set is for tests and
+	 * set-up, the db layer writes through replace */
+	space_count(m, NULL, rc == 0 ? e : NULL);
+	return rc;
 }
 
 int kvmap_replace(struct kvmap *m, const struct kv_entry *expected, struct kv_entry *e)
 {
+	int rc;
+
 	wrapper_bump(m, expected);
-	return m->ops->replace(m, expected, e);
+	rc = m->ops->replace(m, expected, e);
+	if (rc == 0)
+		space_count(m, expected, e);
+	return rc;
 }
 
 int kvmap_remove(struct kvmap *m, const struct kv_entry *expected)
 {
+	int rc;
+
 	wrapper_bump(m, expected);
-	return m->ops->remove(m, expected);
+	rc = m->ops->remove(m, expected);
+	if (rc == 0)
+		space_count(m, expected, NULL);
+	return rc;
 }
 
 static void bump_visit(const struct kv_entry *e, void *arg)
@@ -421,12 +525,25 @@ size_t kvmap_clear(struct kvmap *m)
 			cur = m->ops->scan(m, cur, 1024, bump_visit, m);
 		while (cur != 0);
 	}
-	return m->ops->clear(m);
+	size_t n = m->ops->clear(m);
+
+	for (unsigned i = 0; i < KVMAP_SPACE_SHARDS; i++)
+		for (unsigned s = 0; s < KV_SPACES; s++)
+			for (unsigned k = 0; k < 2; k++)
+				/* relaxed: statistics; writers racing the clear may
+				 * leave them off by what they add meanwhile */
+				atomic_store_explicit(&m->spc[i][s][k], 0, memory_order_relaxed);
+	return n;
 }
 
 uint64_t kvmap_scan(struct kvmap *m, uint64_t cursor, size_t count, kvmap_visit_fn fn, void *arg)
 {
 	return m->ops->scan(m, cursor, count, fn, arg);
+}
+
+void kvmap_defer(void *p, size_t bytes, void (*fn)(void *))
+{
+	kvmap_retire(p, bytes, fn);
 }
 
 const struct kv_entry *kvmap_random(struct kvmap *m, uint64_t rnd)

@@ -47,17 +47,54 @@
 #include <stdint.h>
 #include <string.h>
 
-/* Largest key or value: 1 GiB - 1 (Redis caps both at 512 MB). */
+/* Largest value: 1 GiB - 1 (Redis caps values at 512 MB). */
 #define KV_LEN_MAX ((1u << 30) - 1)
+/* Largest key: 2 MiB - 1. The key word's other bits hold the entry's key
+ * space (8), so sixteen databases cost no byte per key (db.h,
+ * "Databases"), and three flags of how the value is held. Redis takes keys
+ * up to proto-max-bulk-len; kvsd refuses longer keys at dispatch. */
+#define KV_KEY_MAX ((1u << 21) - 1)
+
+/*
+ * Key spaces. A key is (space, bytes): the same bytes in two spaces are two
+ * keys. The space is the entry's 8-bit `space` field, and it also travels
+ * in the key's hash (kvmap_key_hash): bits KV_SPACE_SHIFT.. of the hash are
+ * the space, the rest is SipHash of the bytes salted per space. So kvmap's
+ * calls keep their (key, klen, hash) arguments: the map compares an entry's
+ * space with the hash's (kv_hash_space). KV_SPACES spaces; the db layer
+ * maps database indexes to them.
+ */
+#define KV_SPACES      256
+#define KV_SPACE_SHIFT 40
 
 struct kv_entry {
-	int64_t expire_ms;   /* absolute unix time in ms; 0 = no expiry */
-	uint32_t klen : 30;  /* key bytes */
-	uint32_t prefix : 1; /* allocation starts 40 bytes earlier (URCU node); entry.c only */
-	uint32_t ext : 1;    /* the value is elsewhere: data holds its address after the key */
-	uint32_t vlen : 30;  /* value bytes (the word's 2 high bits are unused) */
-	char data[];	     /* klen key bytes, then vlen value bytes (no terminator) */
+	int64_t expire_ms; /* absolute unix time in ms; 0 = no expiry */
+	/* word 1: the key (its length and space) and how the value is held */
+	uint32_t klen : 21;   /* key bytes (<= KV_KEY_MAX) */
+	uint32_t space : 8;   /* key space (see above); part of the key */
+	uint32_t prefix : 1;  /* allocation starts 40 bytes earlier (URCU node); entry.c only */
+	uint32_t ext : 1;     /* the value is elsewhere: data holds its address after the key */
+	uint32_t recycle : 1; /* ext value goes to the recycler, not mem_free (kv_entry_free) */
+	/* word 2: the value */
+	uint32_t vlen : 30; /* value bytes */
+	/* how Redis would encode this string (enum kv_enc): set by the server's
+	 * string commands, kept by copies that keep the value (EXPIRE, RENAME);
+	 * the map never reads it. In the vlen word's 2 spare bits: no byte more. */
+	uint32_t enc : 2;
+	char data[]; /* klen key bytes, then vlen value bytes (no terminator) */
 };
+
+/* kv_entry.enc: OBJECT ENCODING's answer, Redis's rules (server/cmd_object.c). */
+enum kv_enc {
+	KV_ENC_AUTO = 0,  /* as tryObjectEncoding() decides: int, embstr or raw */
+	KV_ENC_RAW = 1,	  /* raw whatever the bytes (APPEND / SETRANGE results) */
+	KV_ENC_NOINT = 2, /* embstr or raw by length, never int (INCRBYFLOAT) */
+};
+
+static inline unsigned kv_hash_space(uint64_t hash)
+{
+	return (unsigned)(hash >> KV_SPACE_SHIFT) & (KV_SPACES - 1);
+}
 
 static inline const char *kv_entry_key(const struct kv_entry *e)
 {
@@ -86,8 +123,13 @@ void kvmap_setup(void);
 /* Frees every retired entry and table (call after the other threads stopped). */
 void kvmap_teardown(void);
 
-/* ---- hashing: SipHash-1-2 keyed with a per-process random 128-bit seed. */
+/* ---- hashing: SipHash-1-2 keyed with a per-process random 128-bit seed.
+ * kvmap_hash: the hash of key in space 0 (kvmap_key_hash(0, ...)). */
 uint64_t kvmap_hash(const void *key, size_t len);
+/* The hash of key in `space` (see "Key spaces"): what every kvmap call takes. */
+uint64_t kvmap_key_hash(unsigned space, const void *key, size_t len);
+/* kvmap_key_hash of e's key and space. */
+uint64_t kv_entry_hash(const struct kv_entry *e);
 
 /* ---- per-thread reclamation state. */
 void kvmap_thread_register(void);
@@ -99,7 +141,9 @@ void kvmap_thread_offline(void);
 void kvmap_thread_online(void);
 
 /* ---- entries. */
-/* Builds an unpublished entry (klen, vlen <= KV_LEN_MAX). value may be NULL:
+/* Builds an unpublished entry (klen <= KV_KEY_MAX, vlen <= KV_LEN_MAX) in
+ * space 0 (the db layer stamps the view's space on it before publishing:
+ * db_put). value may be NULL:
  * the vlen bytes are left for the caller to fill through kv_entry_mutval()
  * before publishing, and one spare byte follows them (room for a terminator
  * the caller may write; entries built from a value have no such byte). */
@@ -115,8 +159,24 @@ static inline char *kv_entry_mutval(struct kv_entry *e)
  * with kv_entry_free_shell(), which leaves val to whoever owned it. */
 struct kv_entry *kv_entry_new_adopt(const void *key, size_t klen, char *val, size_t vlen,
 				    int64_t expire_ms);
+/* Moves an unpublished entry to key space `space` (< KV_SPACES). */
+void kv_entry_respace(struct kv_entry *e, unsigned space);
+static inline void kv_entry_set_space(struct kv_entry *e, unsigned space)
+{
+	if (e->space != space)
+		kv_entry_respace(e, space);
+}
 /* Frees an entry that was never published (or that a failed CAS did not take). */
 void kv_entry_free(struct kv_entry *e);
+/*
+ * Value recycling: an adopted (ext) value whose entry has .recycle set is
+ * handed to fn(val, vlen) by kv_entry_free() instead of being freed — for a
+ * retired entry that is after its grace period, when no reader can hold it,
+ * so its owner (server/bitpool.c) may write into it again. Set once at
+ * start-up, before any entry with .recycle exists; fn runs on any thread.
+ */
+typedef void (*kv_value_recycle_fn)(char *val, size_t vlen);
+void kv_entry_set_recycler(kv_value_recycle_fn fn);
 /* Frees an unpublished kv_entry_new_adopt() entry but not its value. */
 void kv_entry_free_shell(struct kv_entry *e);
 /* Bytes this entry occupies (allocator usable size). */
@@ -178,6 +238,11 @@ int kvmap_remove(struct kvmap *m, const struct kv_entry *expected);
 
 /* Approximate number of entries (exact when quiescent). */
 size_t kvmap_count(const struct kvmap *m);
+/* Approximate number of entries of one key space, and of those with a TTL
+ * (expire_ms != 0): per-thread relaxed counters kept by every successful
+ * write (insert, set, replace, remove, MWCAS, clear), exact when quiescent. */
+int64_t kvmap_count_space(const struct kvmap *m, unsigned space);
+int64_t kvmap_expires_space(const struct kvmap *m, unsigned space);
 
 /* Removes every entry (FLUSHALL). Concurrent writers may leave entries that
  * were inserted after their slot was passed. Returns how many it removed. */
@@ -204,6 +269,11 @@ const struct kv_entry *kvmap_random(struct kvmap *m, uint64_t rnd);
  * KVSD table whose load fell below 1/8, helps a migration in progress and
  * collects epoch garbage of parked threads. No-op work for URCU. */
 void kvmap_maintain(struct kvmap *m);
+
+/* Runs fn(p) once no registered thread can still be inside an epoch section
+ * that began before this call (a grace period), on some storage thread.
+ * Call from a registered thread. */
+void kvmap_defer(void *p, size_t bytes, void (*fn)(void *));
 
 /* Retired-but-not-yet-freed bytes (both reclaimers), for INFO. */
 int64_t kvmap_pending_bytes(void);

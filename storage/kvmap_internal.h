@@ -68,7 +68,11 @@ struct kvmap {
 	 * by every writer before its publishing CAS, read by WATCH and by the
 	 * MWCAS decision after the slot words they validate. */
 	_Atomic uint64_t *stripes;
+	/* per key space: entries and entries with a TTL, in KVMAP_SPACE_SHARDS
+	 * per-thread shards (kvmap_count_space); relaxed statistics */
+	_Atomic int64_t (*spc)[KV_SPACES][2];
 };
+#define KVMAP_SPACE_SHARDS 16
 
 static inline size_t kvmap_stripe_idx(uint64_t hash)
 {

@@ -265,7 +265,7 @@ struct mw_desc {
 
 /* Tombstones need a pointer (late migration helpers compare its key): the
  * slots an MWCAS claimed for an absent key that stays absent point here. */
-static struct kv_entry ghost = {.klen = KV_LEN_MAX};
+static struct kv_entry ghost = {.klen = KV_KEY_MAX, .space = KV_SPACES - 1};
 
 static inline struct mw_slot *w_mw(uint64_t w)
 {
@@ -325,14 +325,23 @@ static inline uint64_t w_make(uint64_t h, const struct kv_entry *e)
 	return (h >> W_TAGSHIFT) << W_TAGSHIFT | p;
 }
 
-static inline bool key_eq(const struct kv_entry *e, const void *key, size_t klen)
+/* Whether e is the key (key, klen) of the space that hash h carries. */
+static inline bool key_eq(const struct kv_entry *e, const void *key, size_t klen, uint64_t h)
 {
-	return e->klen == klen && memcmp(kv_entry_key(e), key, klen) == 0;
+	return e->klen == klen && e->space == kv_hash_space(h) &&
+	       memcmp(kv_entry_key(e), key, klen) == 0;
+}
+
+/* Whether a and b have the same key (space and bytes). */
+static inline bool entry_key_eq(const struct kv_entry *a, const struct kv_entry *b)
+{
+	return a->klen == b->klen && a->space == b->space &&
+	       memcmp(kv_entry_key(a), kv_entry_key(b), a->klen) == 0;
 }
 
 static inline uint64_t entry_hash(const struct kv_entry *e)
 {
-	return kvmap_hash(kv_entry_key(e), e->klen);
+	return kv_entry_hash(e);
 }
 
 static inline size_t t_slots(const struct kvsd_table *t)
@@ -455,7 +464,7 @@ static const struct kv_entry *table_find(const struct kvsd_table *t, const void 
 			if ((w & W_TOMB) || (w >> W_TAGSHIFT) != tag)
 				continue;
 			const struct kv_entry *e = w_entry(w);
-			if (key_eq(e, key, klen)) {
+			if (key_eq(e, key, klen, h)) {
 				*end = &b->s[i];
 				return e;
 			}
@@ -543,7 +552,7 @@ static enum copy_rc copy_into(struct kvsd_table *n, struct kv_entry *e, uint64_t
 			}
 			if ((w >> W_TAGSHIFT) != tag)
 				continue;
-			if (w_entry(w) == e || key_eq(w_entry(w), kv_entry_key(e), e->klen))
+			if (w_entry(w) == e || entry_key_eq(w_entry(w), e))
 				return COPY_OK; /* first copy already there (maybe since changed) */
 		}
 	}
@@ -804,7 +813,7 @@ static int table_put(struct kvmap *m, struct kvsd_table *t, struct kv_entry *e, 
 			if ((w & W_TOMB) || (w >> W_TAGSHIFT) != tag)
 				continue;
 			const struct kv_entry *x = w_entry(w);
-			if (!key_eq(x, kv_entry_key(e), e->klen))
+			if (!entry_key_eq(x, e))
 				continue;
 			*old = x;
 			if (mode == PUT_INSERT)
@@ -923,7 +932,7 @@ static int swap(struct kvsd_map *km, const struct kv_entry *expected, struct kv_
 
 static int kvsd_replace(struct kvmap *m, const struct kv_entry *expected, struct kv_entry *e)
 {
-	KV_ASSERT(e->klen == expected->klen);
+	KV_ASSERT(e->klen == expected->klen && e->space == expected->space);
 	if (swap(kvsd_map(m), expected, e) != 0)
 		return -EAGAIN;
 	retire_entry(expected);
@@ -1323,7 +1332,7 @@ static int mw_locate(struct kvsd_table *t, const struct kvmap_mw *it, struct mw_
 			}
 			if ((w & W_TOMB) || (w >> W_TAGSHIFT) != tag)
 				continue;
-			if (!key_eq(w_entry(w), it->key, it->klen))
+			if (!key_eq(w_entry(w), it->key, it->klen, it->hash))
 				continue;
 			if (w_entry(w) != it->old)
 				return -EAGAIN;

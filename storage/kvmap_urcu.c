@@ -72,6 +72,7 @@ struct urcu_map {
 struct urcu_key {
 	const void *key;
 	size_t klen;
+	unsigned space;
 };
 
 static inline struct urcu_map *urcu_map(struct kvmap *m)
@@ -106,7 +107,8 @@ static int urcu_match(struct cds_lfht_node *n, const void *arg)
 	const struct kv_entry *e = urcu_entry_of(n);
 	const struct urcu_key *k = arg;
 
-	return e->klen == k->klen && memcmp(kv_entry_key(e), k->key, k->klen) == 0;
+	return e->klen == k->klen && e->space == k->space &&
+	       memcmp(kv_entry_key(e), k->key, k->klen) == 0;
 }
 
 static void urcu_free_cb(struct rcu_head *head)
@@ -186,7 +188,7 @@ static void urcu_destroy(struct kvmap *m)
 
 static const struct kv_entry *urcu_get(struct kvmap *m, const void *key, size_t klen, uint64_t hash)
 {
-	struct urcu_key k = {key, klen};
+	struct urcu_key k = {key, klen, kv_hash_space(hash)};
 	struct cds_lfht_iter iter;
 
 	cds_lfht_lookup(urcu_map(m)->ht, hash, urcu_match, &k, &iter);
@@ -196,7 +198,7 @@ static const struct kv_entry *urcu_get(struct kvmap *m, const void *key, size_t 
 
 static int urcu_insert(struct kvmap *m, struct kv_entry *e, const struct kv_entry **existing)
 {
-	struct urcu_key k = {kv_entry_key(e), e->klen};
+	struct urcu_key k = {kv_entry_key(e), e->klen, e->space};
 	struct cds_lfht_node *mine = &urcu_node_of(e)->node;
 	struct cds_lfht_node *got;
 
@@ -213,7 +215,7 @@ static int urcu_insert(struct kvmap *m, struct kv_entry *e, const struct kv_entr
 
 static int urcu_set(struct kvmap *m, struct kv_entry *e)
 {
-	struct urcu_key k = {kv_entry_key(e), e->klen};
+	struct urcu_key k = {kv_entry_key(e), e->klen, e->space};
 	struct cds_lfht_node *old;
 
 	kvmap_tsan_publish(e);
@@ -230,7 +232,7 @@ static int urcu_set(struct kvmap *m, struct kv_entry *e)
 static int urcu_replace(struct kvmap *m, const struct kv_entry *expected, struct kv_entry *e)
 {
 	struct cds_lfht *ht = urcu_map(m)->ht;
-	struct urcu_key k = {kv_entry_key(expected), expected->klen};
+	struct urcu_key k = {kv_entry_key(expected), expected->klen, expected->space};
 	struct cds_lfht_iter iter;
 
 	KV_ASSERT(urcu_hash(e) == urcu_hash(expected) && e->klen == expected->klen);

@@ -265,10 +265,11 @@ static struct txn_key *load_entry(struct kvtxn *t, const struct kv_entry *e)
 {
 	if (t->last < t->n) {
 		struct txn_key *k = &t->k[t->last];
-		if (k->klen == e->klen && memcmp(k->key, kv_entry_key(e), e->klen) == 0)
+		if (k->klen == e->klen && kv_hash_space(k->hash) == e->space &&
+		    memcmp(k->key, kv_entry_key(e), e->klen) == 0)
 			return k;
 	}
-	return load(t, kv_entry_key(e), e->klen, kvmap_hash(kv_entry_key(e), e->klen));
+	return load(t, kv_entry_key(e), e->klen, kv_entry_hash(e));
 }
 
 static inline const struct kv_entry *cur(const struct txn_key *k)
@@ -344,6 +345,29 @@ int64_t kvtxn_count_delta(const struct kvtxn *t)
 	return t->delta;
 }
 
+int64_t kvtxn_count_delta_space(const struct kvtxn *t, unsigned space)
+{
+	int64_t d = 0;
+
+	for (size_t i = 0; i < t->n; i++) {
+		const struct txn_key *k = &t->k[i];
+
+		if (k->written && kv_hash_space(k->hash) == space)
+			d += (k->pend != NULL) - (k->seen != NULL);
+	}
+	return d;
+}
+
+void kvtxn_drop_space(struct kvtxn *t, unsigned space)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		struct txn_key *k = &t->k[i];
+
+		if (kv_hash_space(k->hash) == space && cur(k) != NULL)
+			set_pend(t, k, NULL);
+	}
+}
+
 /*
  * The commit of a read-only attempt without watches (MGET, EXISTS, a MULTI of
  * reads): no MWCAS, no store. Every key is looked up again; if each still
@@ -410,6 +434,18 @@ static int commit_exclusive(struct kvtxn *t)
 		}
 		rc = n ? kvmap_mwcas(t->m, t->items, n, NULL, 0) : 0;
 	} while (rc != 0);
+	return 0;
+}
+
+int kvtxn_watches_stale(struct kvtxn *t)
+{
+	for (size_t i = 0; i < t->nw; i++) {
+		const struct kvtxn_watch *w = &t->w[i];
+
+		if (kvmap_get(t->m, w->key, w->klen, w->hash) != w->ptr ||
+		    kvmap_stripe(t->m, w->hash) != w->stripe)
+			return 1;
+	}
 	return 0;
 }
 

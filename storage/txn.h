@@ -61,6 +61,7 @@ struct kvtxn_watch {
 	uint64_t hash;
 	const struct kv_entry *ptr; /* entry when watched (NULL: absent); compared only */
 	uint64_t stripe;	    /* kvmap_stripe(hash), read after ptr */
+	int index;		    /* the database it was watched in (db.h) */
 };
 
 struct kvtxn *kvtxn_create(struct kvmap *m);
@@ -87,8 +88,19 @@ int kvtxn_remove(struct kvtxn *t, const struct kv_entry *expected);
  * failed: kvtxn_poll() then reports it). */
 size_t kvtxn_clear(struct kvtxn *t);
 
-/* Entries the overlay adds to the map minus those it removes (DBSIZE). */
+/* Entries the overlay adds to the map minus those it removes (DBSIZE);
+ * _space: of one key space only (O(keys in the overlay)). */
 int64_t kvtxn_count_delta(const struct kvtxn *t);
+int64_t kvtxn_count_delta_space(const struct kvtxn *t, unsigned space);
+/* Makes every key of `space` absent in the overlay (deletes pending for
+ * the ones present): FLUSHDB of an exclusive attempt that empties the
+ * space in place (db.c). */
+void kvtxn_drop_space(struct kvtxn *t, unsigned space);
+
+/* Whether a watch of the attempt no longer holds in the map (its key's
+ * entry or stripe moved): what an exclusive commit would answer -ESTALE
+ * for, checked before the attempt runs. */
+int kvtxn_watches_stale(struct kvtxn *t);
 
 /* Ends the attempt. 0: published atomically; -EAGAIN: a read or written key
  * moved (re-run); -ESTALE: a watched key was touched (the transaction must

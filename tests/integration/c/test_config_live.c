@@ -271,6 +271,11 @@ static const struct {
     /* Protected mode refuses non-loopback peers; the tests use loopback addresses only,
      * which it never refuses. Its apply function is the one requirepass shares. */
     {"protected-mode", "needs a non-loopback client (tests use loopback only)"},
+    /* issue 12: the differential tests observe each against redis-server */
+    {"hll-sparse-max-bytes", "test_diff_hll.py: sec_config (encodings and bytes vs redis)"},
+    {"latency-monitor-threshold", "diff-obs: sec_latency (a KEYS spike in LATENCY LATEST)"},
+    {"latency-tracking", "diff-obs: sec_latency (INFO latencystats empty when no)"},
+    {"latency-tracking-info-percentiles", "diff-obs: sec_latency (INFO latencystats fields)"},
 };
 
 static int listed(const char *name)

@@ -1,6 +1,6 @@
 """Integration tests for kvsd-loadgen against a real kvsd (Python 3 stdlib only).
 
-Usage: test_loadgen.py LOADGEN_BIN json|stall   (KVSD_BIN from the environment)
+Usage: test_loadgen.py LOADGEN_BIN json|stall|dbs   (KVSD_BIN from the environment)
 
 json:  short bounded runs (ratio mix, pipelined, two threads; the cache
        workload with --prefill and --verify) whose --json, --hist-out and
@@ -13,6 +13,9 @@ stall: the tool's reason to exist. A 2 s open-loop run at 2,000 ops/s while
        closed-loop run with the same stall reports p99 < 50 ms — the
        coordinated omission that open loop corrects. These check what the
        tool reports about a known event, never how fast anything is.
+dbs:   --dbs 4 (the SELECT-switching workload of bench/select.sh): every
+       database gets keys, the counted operations and the SELECTs add up to
+       what kvsd's commandstats saw, and every SELECT answered +OK (no errors).
 """
 
 import json
@@ -201,9 +204,32 @@ def test_stall():
     check(r['p99_us'] < 50000, 'closed loop: p99 %.0f us >= 50 ms' % r['p99_us'])
 
 
+def test_dbs():
+    r = loadgen(port, '--dbs', '4', '--requests', '20000', '-c', '4', '-P', '8',
+                '--ratio', '1:1', '--keys', '1000')
+    check_shape(r, 'dbs')
+    check(r['errors'] == 0, 'dbs: errors %d (%s)' % (r['errors'], r['error_texts']))
+    check(r['config']['dbs'] == 4, 'dbs: config echoes %r' % r['config'].get('dbs'))
+    keyspace = command(port, 'INFO', 'keyspace').decode()
+    for i in range(4):
+        check('db%d:keys=' % i in keyspace, 'dbs: database %d got no key:\n%s' % (i, keyspace))
+    check('db4:' not in keyspace, 'dbs: a key outside databases 0-3:\n%s' % keyspace)
+    stats = command(port, 'INFO', 'commandstats').decode()
+    calls = {}
+    for line in stats.split('\r\n'):
+        if line.startswith('cmdstat_'):
+            name, rest = line[len('cmdstat_'):].split(':', 1)
+            calls[name] = int(rest.split(',')[0].split('=')[1])
+    # a SELECT precedes an operation when the draw (1 in 4 stays) moves the connection
+    check(calls.get('select', 0) >= r['selects'] > 20000 // 2,
+          'dbs: %d SELECTs counted, kvsd saw %d' % (r['selects'], calls.get('select', 0)))
+    check(calls.get('get', 0) + calls.get('set', 0) >= 20000,
+          'dbs: kvsd saw %r GET/SET calls for 20000 requests' % calls)
+
+
 server, port = start_kvsd()
 try:
-    {'json': test_json, 'stall': test_stall}[MODE]()
+    {'json': test_json, 'stall': test_stall, 'dbs': test_dbs}[MODE]()
 finally:
     stop_kvsd(server)
     shutil.rmtree(TMP, ignore_errors=True)

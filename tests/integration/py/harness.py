@@ -334,7 +334,7 @@ class Server:
     def argv(self, port):
         if self.redis:
             return [self.binary, '--port', str(port), '--bind', '127.0.0.1',
-                    '--save', '', '--appendonly', 'no', '--databases', '1',
+                    '--save', '', '--appendonly', 'no',
                     '--dir', self.dir] + self.extra
         return [self.binary, '--port', str(port), '--bind', '127.0.0.1',
                 '--threads', '2', '--loglevel', 'warning'] + self.extra

@@ -4,7 +4,7 @@
  *
  * Error texts were checked against redis-server 7.0.15 (CONFIG SET and
  * `redis-server --name value`); kvsd's own bounds differ where the table
- * says so (databases 1..1; hz is clamped into 1..500 as Redis does).
+ * says so (databases 1..128; hz is clamped into 1..500 as Redis does).
  * Criterion runs every test in its own process, so each starts from
  * cfg_init() and may chdir freely.
  */
@@ -129,6 +129,11 @@ Test(config, table_rows_in_enum_order)
 	    "client-output-buffer-limit",
 	    "client-output-pause-limit",
 	    "shutdown-timeout",
+	    "hll-sparse-max-bytes",
+	    "latency-monitor-threshold",
+	    "latency-tracking",
+	    "latency-tracking-info-percentiles",
+	    "enable-debug-command",
 	};
 	const struct cfg_def *t = cfg_table();
 
@@ -166,7 +171,7 @@ Test(config, defaults)
 	expect_fmt(CFG_PROTO_MAX_BULK_LEN, "536870912");
 	expect_fmt(CFG_CLIENT_QUERY_BUFFER_LIMIT, "1073741824");
 	expect_fmt(CFG_HZ, "10");
-	expect_fmt(CFG_DATABASES, "1");
+	expect_fmt(CFG_DATABASES, "16");
 	expect_fmt(CFG_MAP, "kvsd");
 	expect_fmt(CFG_DIR, cwd);
 	expect_fmt(CFG_PIDFILE, "");
@@ -349,7 +354,7 @@ Test(config, table_rows_apply_themselves)
 	cr_expect_eq(t[CFG_PROTO_MAX_BULK_LEN].min, NET_BULK_LEN_MIN);
 	cr_expect_eq(t[CFG_PORT].max, NET_PORT_MAX);
 	cr_expect_eq(t[CFG_MAXCLIENTS].max, NET_MAXCLIENTS_MAX);
-	cr_expect_eq(t[CFG_DATABASES].max, DB_COUNT);
+	cr_expect_eq(t[CFG_DATABASES].max, DB_COUNT_MAX);
 	cr_expect_eq(t[CFG_ACTIVE_EXPIRE_EFFORT].max, DB_EXPIRE_EFFORT_MAX);
 	cr_expect_eq(t[CFG_SLOWLOG_LOG_SLOWER_THAN].min, SLOWLOG_SLOWER_THAN_MIN);
 }
@@ -466,8 +471,12 @@ Test(config, load_errors)
 			"debug, verbose, notice, warning");
 	expect_load_err("map cds", "kvsd: t.conf:1: 'map': argument(s) must be one of the "
 				   "following: kvsd, urcu");
-	expect_load_err("databases 16",
-			"kvsd: t.conf:1: 'databases': argument must be between 1 and 1 inclusive");
+	expect_load_err(
+	    "databases 129",
+	    "kvsd: t.conf:1: 'databases': argument must be between 1 and 128 inclusive");
+	expect_load_err(
+	    "databases 0",
+	    "kvsd: t.conf:1: 'databases': argument must be between 1 and 128 inclusive");
 	expect_load_err("threads 100000",
 			"kvsd: t.conf:1: 'threads': argument must be between 0 and 1024 inclusive");
 	expect_load_err("bind 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17",
@@ -1020,7 +1029,9 @@ Test(config, match_glob)
 	cr_expect_str_eq(match("*-*-*"),
 			 "proto-max-bulk-len,client-query-buffer-limit,active-expire-effort,"
 			 "slowlog-log-slower-than,slowlog-max-len,run-budget-commands,"
-			 "client-output-buffer-limit,client-output-pause-limit,");
+			 "client-output-buffer-limit,client-output-pause-limit,"
+			 "hll-sparse-max-bytes,latency-monitor-threshold,"
+			 "latency-tracking-info-percentiles,enable-debug-command,");
 	cr_expect_str_eq(match("nomatch*"), "");
 	cr_expect_str_eq(match(""), "");
 }
