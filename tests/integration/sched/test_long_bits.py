@@ -22,7 +22,6 @@ Usage: test_long_bits.py [scenario...]
 import os
 import random
 import sys
-import threading
 import time
 
 sys.dont_write_bytecode = True
@@ -60,41 +59,8 @@ def long_with_pingers(name, extra, setup, one_cmd):
         for p in pingers.conns:
             if p.cmd('PING') != b'+PONG\r\n':
                 raise RuntimeError('pinger not ready')
-        for attempt in range(3):
-            done = threading.Event()
-            took = [0.0]
-            replies = [None]
-
-            def run_long():
-                t0 = time.monotonic()
-                try:
-                    long_c.send(one_cmd * n)
-                    replies[0] = long_c.read_replies(n)
-                finally:
-                    took[0] = time.monotonic() - t0
-                    done.set()
-
-            th = threading.Thread(target=run_long, daemon=True)
-            th.start()
-            time.sleep(0.05)
-            pingers.run_until(done)
-            th.join(120)
-            ok = replies[0] is not None and len(replies[0]) == n and \
-                all(x is not None and not x.startswith(b'-') for x in replies[0])
-            tlc.check('%s: long task answered' % name, ok)
-            if took[0] >= min_task_s or n >= 1000 or not ok:
-                break
-            n = min(1000, int(n * 2 * min_task_s / max(took[0], 0.1)) + 1)
-        tlc.check('%s: the task was long (>= %.1f s)' % (name, min_task_s),
-                  took[0] >= min_task_s, '(%.2f s, %d commands, one took %.3f s)'
-                  % (took[0], n, one))
-        tlc.check('%s: every PING answered' % name,
-                  not pingers.bad and pingers.count > 0,
-                  '(%d PINGs; %s)' % (pingers.count, pingers.bad[:3]))
-        tlc.check('%s: every PING within %d ms' % (name, tlc.PING_BOUND_S * 1000),
-                  pingers.late == 0,
-                  '(worst %.1f ms, %d late of %d)' % (pingers.worst * 1000,
-                                                       pingers.late, pingers.count))
+        tlc.pipelined_task(name, long_c, one_cmd, n, pingers, min_task_s,
+                           'commands, one took %.3f s' % one, join_s=120)
         pingers.close()
         long_c.close()
         admin.close()

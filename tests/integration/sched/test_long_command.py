@@ -176,6 +176,54 @@ class Pingers:
             c.close()
 
 
+def pipelined_task(name, long_c, unit, n, pingers, min_task_s, what='commands',
+                   join_s=60):
+    """Sends n copies of the encoded command `unit` on long_c as one pipeline
+    (one task) while the pingers ping, and checks that every reply came and
+    was not an error. If the task came out shorter than min_task_s (the
+    machine was busier while the caller timed the command than while it
+    ran), it runs again with more copies, up to 3 times and 1000 copies:
+    every PING of every attempt counts. Then checks that the task was long
+    enough and that every PING was answered within PING_BOUND_S. Returns
+    (seconds the last attempt took, copies)."""
+    took = [0.0]
+    for attempt in range(3):
+        done = threading.Event()
+        replies = [None]
+
+        def run_long():
+            t0 = time.monotonic()
+            try:
+                long_c.send(unit * n)
+                replies[0] = long_c.read_replies(n)
+            finally:
+                took[0] = time.monotonic() - t0
+                done.set()
+
+        th = threading.Thread(target=run_long, daemon=True)
+        th.start()
+        time.sleep(0.05)  # the long task is running before the first PING
+        pingers.run_until(done)
+        th.join(join_s)
+        ok_replies = replies[0] is not None and len(replies[0]) == n and \
+            all(r is not None and not r.startswith(b'-') for r in replies[0])
+        check('%s: long task answered' % name, ok_replies)
+        if took[0] >= min_task_s or n >= 1000 or not ok_replies:
+            break
+        harness.log('info %s: the task took %.2f s, shorter than %.1f s: again, longer'
+                    % (name, took[0], min_task_s))
+        n = min(1000, int(n * 2 * min_task_s / max(took[0], 0.1)) + 1)
+    check('%s: the task was long (>= %.1f s)' % (name, min_task_s),
+          took[0] >= min_task_s, '(%.2f s, %d %s)' % (took[0], n, what))
+    check('%s: every PING answered' % name, not pingers.bad and pingers.count > 0,
+          '(%d PINGs; %s)' % (pingers.count, pingers.bad[:3]))
+    check('%s: every PING within %d ms' % (name, PING_BOUND_S * 1000),
+          pingers.late == 0,
+          '(worst %.1f ms, %d late of %d)' % (pingers.worst * 1000, pingers.late,
+                                               pingers.count))
+    return took[0], n
+
+
 def long_task_with_pingers(name, extra, min_task_s):
     """Runs a pipeline of KEYS on one connection (one task) while the pingers
     ping. The pipeline is sized from a timed KEYS; if the machine was busier
@@ -192,42 +240,8 @@ def long_task_with_pingers(name, extra, min_task_s):
             if p.cmd('PING') != b'+PONG\r\n':
                 raise RuntimeError('pinger not ready')
         before = info_workers(admin)
-        for attempt in range(3):
-            done = threading.Event()
-            took = [0.0]
-            replies = [None]
-
-            def run_long():
-                t0 = time.monotonic()
-                try:
-                    long_c.send(unit * n)
-                    replies[0] = long_c.read_replies(n)
-                finally:
-                    took[0] = time.monotonic() - t0
-                    done.set()
-
-            th = threading.Thread(target=run_long, daemon=True)
-            th.start()
-            time.sleep(0.05)  # the long task is running before the first PING
-            pingers.run_until(done)
-            th.join(60)
-            ok_replies = replies[0] is not None and len(replies[0]) == n and \
-                all(r is not None and not r.startswith(b'-') for r in replies[0])
-            check('%s: long task answered' % name, ok_replies)
-            if took[0] >= min_task_s or n >= 1000 or not ok_replies:
-                break
-            harness.log('info %s: the task took %.2f s, shorter than %.1f s: again, longer'
-                        % (name, took[0], min_task_s))
-            n = min(1000, int(n * 2 * min_task_s / max(took[0], 0.1)) + 1)
+        pipelined_task(name, long_c, unit, n, pingers, min_task_s, 'KEYS')
         after = info_workers(admin)
-        check('%s: the task was long (>= %.1f s)' % (name, min_task_s),
-              took[0] >= min_task_s, '(%.2f s, %d KEYS)' % (took[0], n))
-        check('%s: every PING answered' % name, not pingers.bad and pingers.count > 0,
-              '(%d PINGs; %s)' % (pingers.count, pingers.bad[:3]))
-        check('%s: every PING within %d ms' % (name, PING_BOUND_S * 1000),
-              pingers.late == 0,
-              '(worst %.1f ms, %d late of %d)' % (pingers.worst * 1000, pingers.late,
-                                                   pingers.count))
         if before and after:
             polled = sum(a.get('polled_by_guest', 0) - b.get('polled_by_guest', 0)
                          for a, b in zip(after, before))
