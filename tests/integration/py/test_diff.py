@@ -253,6 +253,25 @@ def command_info_core(a, b):
 
 # ---------------------------------------------------------------- the differ
 
+def finish(label, d, sa, sb, rc):
+    """Ends a differential run: stops both servers, logs how many replies were
+    compared, and returns the exit status: 1 when kvsd died during the run or
+    did not exit 0, when a reply differed (d.mismatches), or when rc is 1 (the
+    run aborted); else 0. d may be None (the run never started)."""
+    alive = sa.alive()
+    code = sa.stop()
+    sb.stop()
+    if not alive or code != 0:
+        harness.log('%s: kvsd died or exited with %s' % (label, code))
+        rc = 1
+    if d is not None:
+        harness.log('%s: %d replies compared, %d mismatches' % (label, d.count,
+                                                                 len(d.mismatches)))
+        if d.mismatches:
+            rc = 1
+    return rc
+
+
 class Mismatch(Exception):
     pass
 

@@ -21,6 +21,7 @@ import sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+import test_diff  # noqa: E402
 from test_diff import Differ, Mismatch  # noqa: E402
 
 I64MAX = 2**63 - 1
@@ -404,15 +405,7 @@ def main():
     except (OSError, harness.ProtocolError) as e:
         harness.log('diff-bits: aborted in [%s]: %r' % (d.section, e))
         rc = 1
-    alive = sa.alive()
-    code = sa.stop()
-    sb.stop()
-    if not alive or code != 0:
-        harness.log('diff-bits: kvsd died or failed to stop cleanly (%s)' % code)
-        rc = 1
-    harness.log('diff-bits: %d replies compared, %d mismatches'
-                % (d.count, len(d.mismatches)))
-    return 1 if rc or d.mismatches else rc
+    return test_diff.finish('diff-bits', d, sa, sb, rc)
 
 
 if __name__ == '__main__':

@@ -400,14 +400,7 @@ def main():
     except (OSError, harness.ProtocolError) as e:
         harness.log('diff-db: aborted in [%s]: %r' % (d.section, e))
         rc = 1
-    alive = sa.alive()
-    code = sa.stop()
-    sb.stop()
-    if not alive or code != 0:
-        harness.log('diff-db: kvsd died or exited with %s' % code)
-        rc = 1
-    harness.log('diff-db: %d replies compared, %d mismatches' % (d.count, len(d.mismatches)))
-    return 1 if d.mismatches or rc else 0
+    return test_diff.finish('diff-db', d, sa, sb, rc)
 
 
 if __name__ == '__main__':

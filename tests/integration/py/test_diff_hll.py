@@ -27,6 +27,7 @@ sys.dont_write_bytecode = True   # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import encode, parse  # noqa: E402
+import test_diff  # noqa: E402
 from test_diff import Differ, Mismatch, int_close  # noqa: E402
 
 BATCH = 200   # commands per pipelined send
@@ -525,14 +526,7 @@ def main():
     except (OSError, harness.ProtocolError) as e:
         harness.log('diff-hll: aborted in [%s]: %r' % (d.section, e))
         rc = 1
-    alive = sa.alive()
-    code = sa.stop()
-    sb.stop()
-    if not alive or code != 0:
-        harness.log('diff-hll: kvsd died or exited with %s' % code)
-        rc = 1
-    harness.log('diff-hll: %d replies compared, %d mismatches' % (d.count, len(d.mismatches)))
-    return 1 if d.mismatches else rc
+    return test_diff.finish('diff-hll', d, sa, sb, rc)
 
 
 if __name__ == '__main__':

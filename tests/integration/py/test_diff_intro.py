@@ -27,6 +27,7 @@ sys.dont_write_bytecode = True   # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import encode, parse  # noqa: E402
+import test_diff  # noqa: E402
 from test_diff import (Differ, Mismatch, NOTES, exact, int_close,  # noqa: E402
                        same_type_byte)
 
@@ -663,16 +664,7 @@ def main():
         except (OSError, harness.ProtocolError) as e:
             harness.log('diff_intro: aborted in [%s]: %r' % (d.section, e))
             rc = 1
-        alive = sa.alive()
-        code = sa.stop()
-        sb.stop()
-        if not alive or code != 0:
-            harness.log('diff_intro: kvsd died or exited with %s' % code)
-            rc = 1
-        harness.log('diff_intro (%s): %d replies compared, %d mismatches' % (
-            label, d.count, len(d.mismatches)))
-        if d.mismatches:
-            rc = 1
+        rc = test_diff.finish('diff-intro (%s)' % label, d, sa, sb, rc)
     return rc
 
 

@@ -382,17 +382,7 @@ def main():
     except (OSError, harness.ProtocolError, RuntimeError) as e:
         harness.log('diff_obs: aborted in [%s]: %r' % (d.section if d else '', e))
         rc = 1
-    alive = sa.alive()
-    code = sa.stop()
-    sb.stop()
-    if not alive or code != 0:
-        harness.log('diff_obs: kvsd died or exited with %s' % code)
-        rc = 1
-    if d:
-        harness.log('diff_obs: %d commands, %d mismatches' % (d.count, len(d.mismatches)))
-        if d.mismatches:
-            rc = 1
-    return rc
+    return test_diff.finish('diff-obs', d, sa, sb, rc)
 
 
 if __name__ == '__main__':
