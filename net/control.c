@@ -9,8 +9,10 @@
  * schedules the monitor; the monitor's runner moves mon_pending into its
  * reply buffer (monitor_take).
  *
- * CLIENT KILL marks the target's atomic kill word and schedules it: its
- * runner (whoever it is) returns -1 and the owner closes it. The registry
+ * CLIENT KILL marks the target's atomic kill word, shuts its socket down (the
+ * peer sees EOF before the reply, as Redis closes it at once) and schedules
+ * it: its runner (whoever it is) returns -1 and the owner closes it. A client
+ * marked already is neither counted again nor listed (CLIENT LIST). The registry
  * lock, held while matching, keeps every target alive until it is marked
  * and scheduled — a connection is freed only after leaving the registry.
  *
@@ -29,6 +31,7 @@
 #include <event2/event.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 /* ---- MONITOR ------------------------------------------------------------ */
@@ -99,6 +102,10 @@ static void kill_one(struct conn *c, void *arg)
 	if (c == k->skip || (k->id && c->id != k->id) || (k->addr && strcmp(c->addr, k->addr)) ||
 	    (k->laddr && strcmp(c->laddr, k->laddr)))
 		return;
+	/* relaxed: set and read only under the registry lock here; killed already,
+	 * it is gone for Redis, which frees a killed client at once */
+	if (atomic_load_explicit(&c->kill, memory_order_relaxed))
+		return;
 	k->killed++;
 	if (c == k->self) {
 		k->kill_self = 1; /* after the reply, by the caller's runner */
@@ -107,6 +114,11 @@ static void kill_one(struct conn *c, void *arg)
 	/* relaxed: conn_schedule's acq_rel CAS (or the runner's NOTIFIED round)
 	 * publishes it to the runner */
 	atomic_store_explicit(&c->kill, 1, memory_order_relaxed);
+	/* Redis has closed the socket when CLIENT KILL answers; the owner closes it
+	 * later, so end the stream now: the peer sees EOF before the reply (a pooled
+	 * client checks for it before reusing the connection). The fd stays open
+	 * until the owner leaves the registry (conn_close), so it is still c's. */
+	shutdown(c->fd, SHUT_RDWR);
 	conn_schedule(c);
 }
 
