@@ -111,8 +111,16 @@ def s_strings(c):
     while r.get('px') is not None and time.time() < deadline:
         time.sleep(0.01)
     assert r.get('px') is None
+    assert r.expire('e', 100, nx=True) is True
+    assert r.expire('e', 50, nx=True) is False
+    assert r.expire('e', 50, gt=True) is False
+    assert r.expire('e', 200, gt=True) is True
+    assert r.set('e', 'w', keepttl=True) is True
+    assert 199 <= r.ttl('e') <= 200
+    assert abs(r.expiretime('e') - (time.time() + 200)) < 5
+    assert r.persist('e') is True
     assert r.rename('e', 'e2') is True
-    assert r.get('e2') == 'v'
+    assert r.get('e2') == 'w'
     # Binary-safe values without decoding.
     rb = c.r(decode_responses=False)
     blob = bytes(range(256)) * 4
@@ -238,6 +246,12 @@ def s_databases(c):
     assert conns[7].get('k7') == 'v7'
     expect_error(lambda: conns[7].copy('k', 'k'), redis.ResponseError,
                  'source and destination objects are the same')
+    # A URL naming the database, as applications configure it.
+    u = redis.Redis.from_url('redis://127.0.0.1:%d/11' % c.port, decode_responses=True,
+                             socket_timeout=TIMEOUT)
+    assert u.get('k') == 'v11'
+    assert u.client_info()['db'] == 11
+    u.close()
     # SELECT out of range, by command and by the db= argument.
     expect_error(lambda: conns[0].execute_command('SELECT', 16), redis.ResponseError,
                  'DB index is out of range')
@@ -327,6 +341,29 @@ def s_object(c):
     assert r.object('encoding', 'missing') is None
     assert isinstance(r.object('idletime', 'int'), int)
     assert r.object('refcount', 'raw') == 1
+    assert r.config_set('maxmemory-policy', 'allkeys-lfu') is True
+    try:
+        assert r.set('lfu', 'v') is True
+        assert isinstance(r.object('freq', 'lfu'), int)
+        expect_error(lambda: r.object('idletime', 'lfu'), redis.ResponseError,
+                     'An LFU maxmemory policy is selected, idle time not tracked. Please note '
+                     'that when switching between policies at runtime LRU and LFU data will '
+                     'take some time to adjust.')
+    finally:
+        r.config_set('maxmemory-policy', 'noeviction')
+    usage = r.memory_usage('raw')
+    assert isinstance(usage, int) and usage > 45, usage
+    assert r.memory_usage('missing') is None
+    c.r(db=4).set('in4', 'x')
+    stats = r.memory_stats()  # redis-py turns the reply and its db.N parts into dicts
+    for k in ('peak.allocated', 'total.allocated', 'startup.allocated', 'keys.count',
+              'dataset.bytes', 'db.0', 'db.4'):
+        assert k in stats, 'MEMORY STATS has no %r: %r' % (k, sorted(stats))
+    assert stats['keys.count'] == 6, stats['keys.count']
+    # the figures are each server's own (kvsd has one map for all databases)
+    assert sorted(stats['db.4']) == ['overhead.hashtable.expires', 'overhead.hashtable.main',
+                                     'overhead.hashtable.slot-to-keys'], stats['db.4']
+    assert 'db.1' not in stats
     expect_error(lambda: r.object('freq', 'int'), redis.ResponseError,
                  'An LFU maxmemory policy is not selected, access frequency not tracked. '
                  'Please note that when switching between policies at runtime LRU and LFU '

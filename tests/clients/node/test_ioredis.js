@@ -193,6 +193,13 @@ for (const kind of servers.KINDS) {
       assert.equal(await conns[7].copy('k', 'k', 'DB', 8, 'REPLACE'), 1);
       assert.equal(await conns[8].get('k'), 'v7');
       await rejects(conns[7].copy('k', 'k'), 'ERR source and destination objects are the same');
+      // A URL naming the database, as applications configure it.
+      const u = new Redis(`redis://127.0.0.1:${srv.port}/11`, { lazyConnect: true });
+      u.on('error', () => {});
+      clients.push(u);
+      await u.connect();
+      assert.equal(await u.get('k'), 'v11');
+      assert.match(await u.client('INFO'), / db=11 /);
       const c = await client();
       assert.equal(await c.select(9), 'OK');
       assert.equal(await c.get('k'), 'v9');

@@ -183,6 +183,13 @@ for (const kind of servers.KINDS) {
       assert.equal(await conns[7].copy('k', 'k', { destinationDb: 8 }), false);
       assert.equal(await conns[7].copy('k', 'k', { destinationDb: 8, replace: true }), true);
       assert.equal(await conns[8].get('k'), 'v7');
+      // A URL naming the database, as applications configure it.
+      const u = redis.createClient({ url: `redis://127.0.0.1:${srv.port}/11` });
+      u.on('error', () => {});
+      clients.push(u);
+      await u.connect();
+      assert.equal(await u.get('k'), 'v11');
+      assert.equal((await u.clientInfo()).db, 11);
       // SELECT on a connected client, and out of range.
       const c = await client();
       assert.equal(await c.select(9), undefined);
