@@ -9,12 +9,14 @@
  * schedules the monitor; the monitor's runner moves mon_pending into its
  * reply buffer (monitor_take).
  *
- * CLIENT KILL marks the target's atomic kill word, shuts its socket down (the
- * peer sees EOF before the reply, as Redis closes it at once) and schedules
- * it: its runner (whoever it is) returns -1 and the owner closes it. A client
- * marked already is neither counted again nor listed (CLIENT LIST). The registry
- * lock, held while matching, keeps every target alive until it is marked
- * and scheduled — a connection is freed only after leaving the registry.
+ * CLIENT KILL marks the target's atomic kill word and schedules it: its
+ * runner (whoever it is) returns -1 and the owner closes it. A client marked
+ * already is neither counted again nor listed (CLIENT LIST), as Redis has
+ * freed it. The registry lock, held while matching, keeps every target alive
+ * until it is marked and scheduled — a connection is freed only after leaving
+ * the registry. The socket closes when the owner closes the connection, after
+ * CLIENT KILL has answered (Redis closes it before): a running client's
+ * command in flight must finish before its peer sees EOF.
  *
  * CLIENT PAUSE is a deadline in the net state (state.c); runners leave a blocked command
  * in the query buffer and set pause_wait; each worker's cron schedules its
@@ -31,7 +33,6 @@
 #include <event2/event.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 
 /* ---- MONITOR ------------------------------------------------------------ */
@@ -114,11 +115,6 @@ static void kill_one(struct conn *c, void *arg)
 	/* relaxed: conn_schedule's acq_rel CAS (or the runner's NOTIFIED round)
 	 * publishes it to the runner */
 	atomic_store_explicit(&c->kill, 1, memory_order_relaxed);
-	/* Redis has closed the socket when CLIENT KILL answers; the owner closes it
-	 * later, so end the stream now: the peer sees EOF before the reply (a pooled
-	 * client checks for it before reusing the connection). The fd stays open
-	 * until the owner leaves the registry (conn_close), so it is still c's. */
-	shutdown(c->fd, SHUT_RDWR);
 	conn_schedule(c);
 }
 

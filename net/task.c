@@ -183,9 +183,7 @@ void conn_close(struct conn *c)
 		atomic_fetch_sub_explicit(&w->nconns, 1, memory_order_relaxed);
 	if (c->flags & CONN_F_MONITOR)
 		monitor_detach(c);
-	/* out of the registry before the fd closes: CLIENT KILL shuts down the fd
-	 * of a registered connection, which must not be a reused number */
-	conn_registry_del(c);
 	conn_shut(c);
+	conn_registry_del(c);
 	conn_free(c);
 }
