@@ -71,9 +71,12 @@ void conn_close_asap(struct conn *c);
 bool conn_is_monitor(const struct conn *c);
 
 /* Calls fn for every open connection under the registry lock (CLIENT LIST,
- * INFO). fn must not block or call back into net/ except conn_id and
- * conn_describe. Any thread. */
+ * INFO). fn must not block or call back into net/ except conn_id,
+ * conn_killed and conn_describe. Any thread. */
 void conn_foreach(void (*fn)(struct conn *c, void *arg), void *arg);
+
+/* CLIENT KILL killed c (it is closing: not listed). Under conn_foreach. */
+bool conn_killed(struct conn *c);
 
 /* Number of open client connections. Any thread. */
 long conn_count(void);

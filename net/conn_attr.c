@@ -11,6 +11,12 @@ uint64_t conn_id(const struct conn *c)
 	return c->id;
 }
 
+bool conn_killed(struct conn *c)
+{
+	/* relaxed: under conn_foreach, whose lock CLIENT KILL holds to set it */
+	return atomic_load_explicit(&c->kill, memory_order_relaxed) != 0;
+}
+
 const char *conn_addr(const struct conn *c)
 {
 	return c->addr;

@@ -10,9 +10,13 @@
  * reply buffer (monitor_take).
  *
  * CLIENT KILL marks the target's atomic kill word and schedules it: its
- * runner (whoever it is) returns -1 and the owner closes it. The registry
- * lock, held while matching, keeps every target alive until it is marked
- * and scheduled — a connection is freed only after leaving the registry.
+ * runner (whoever it is) returns -1 and the owner closes it. A client marked
+ * already is neither counted again nor listed (CLIENT LIST), as Redis has
+ * freed it. The registry lock, held while matching, keeps every target alive
+ * until it is marked and scheduled — a connection is freed only after leaving
+ * the registry. The socket closes when the owner closes the connection, after
+ * CLIENT KILL has answered (Redis closes it before): a running client's
+ * command in flight must finish before its peer sees EOF.
  *
  * CLIENT PAUSE is a deadline in the net state (state.c); runners leave a blocked command
  * in the query buffer and set pause_wait; each worker's cron schedules its
@@ -98,6 +102,10 @@ static void kill_one(struct conn *c, void *arg)
 
 	if (c == k->skip || (k->id && c->id != k->id) || (k->addr && strcmp(c->addr, k->addr)) ||
 	    (k->laddr && strcmp(c->laddr, k->laddr)))
+		return;
+	/* relaxed: set and read only under the registry lock here; killed already,
+	 * it is gone for Redis, which frees a killed client at once */
+	if (atomic_load_explicit(&c->kill, memory_order_relaxed))
 		return;
 	k->killed++;
 	if (c == k->self) {

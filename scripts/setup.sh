@@ -3,9 +3,13 @@
 #
 # 1. Installs the Debian packages kvsd needs to build and test that are missing (apt-get, and
 #    apt-get update first, only when something is missing; as root directly, else via sudo).
-# 2. Stops and disables the redis-server service Debian's package starts on port 6379 (the
+# 2. Installs the client libraries the client-library tests (tests/clients/) drive: redis-py
+#    (Debian's python3-redis, for /usr/bin/python3) in step 1, and node-redis + ioredis with
+#    `npm ci` into tests/clients/node/node_modules, only when that is missing or the lock file
+#    changed (Node.js and npm must already be on PATH; Debian's nodejs/npm are not used).
+# 3. Stops and disables the redis-server service Debian's package starts on port 6379 (the
 #    tests run their own redis-server on free ports; 6379 is kvsd's).
-# 3. Configures build/ (release, warnings are errors) when needed and builds it.
+# 4. Configures build/ (release, warnings are errors) when needed and builds it.
 #
 # Idempotent: a second run installs nothing, reconfigures nothing and rebuilds only what changed.
 # Usage: scripts/setup.sh [--no-build]    (KVSD_BUILD_DIR=dir builds there instead of build/)
@@ -19,7 +23,7 @@ for arg in "$@"; do
 	case "$arg" in
 	--no-build) build=0 ;;
 	-h | --help)
-		sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*) kvsd_die "setup.sh: unknown option '$arg' (try --help)" ;;
@@ -29,13 +33,14 @@ done
 # Packages: toolchain and build system; libraries (libevent, jemalloc, liburcu; hiredis,
 # Criterion for tests; Concurrency Kit for the peer benchmarks); redis-server/redis-tools for
 # the differential and redis-cli tests; clang + compiler-rt for libFuzzer; python3, nc, ps,
-# taskset (util-linux) for tests and benchmarks; gnuplot for benchmark plots.
+# taskset (util-linux) for tests and benchmarks; gnuplot for benchmark plots; python3-redis
+# (redis-py) for the client-library tests.
 packages=(
 	build-essential meson ninja-build pkg-config
 	libevent-dev libjemalloc-dev liburcu-dev libhiredis-dev libcriterion-dev libck-dev
 	redis-server redis-tools
 	clang libclang-rt-14-dev
-	python3 netcat-openbsd procps util-linux gnuplot-nox
+	python3 netcat-openbsd procps util-linux gnuplot-nox python3-redis
 )
 
 missing=()
@@ -57,6 +62,24 @@ if [ "${#missing[@]}" -gt 0 ]; then
 	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+
+# node-redis and ioredis for tests/clients/node, pinned by its package-lock.json. `npm ci` runs
+# only when node_modules is missing or was installed from another lock (the stamp file holds
+# the lock's checksum), so a second run costs one sha256sum.
+install_node_clients() {
+	local dir="$KVSD_ROOT/tests/clients/node"
+	local stamp="$dir/node_modules/.kvsd-lock.sha256"
+	local want
+	want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+	[ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ] || return 0
+	if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+		kvsd_die "node and npm not found: install Node.js >= 18 with its npm (not Debian's nodejs/npm packages) and re-run"
+	fi
+	kvsd_say "npm ci in tests/clients/node (node-redis, ioredis)"
+	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+	printf '%s\n' "$want" >"$stamp"
+}
+install_node_clients
 
 # Debian's redis-server package starts a service on 6379. Stop it, quietly, never failing.
 stop_packaged_redis() {

@@ -256,6 +256,8 @@ static void list_one(struct conn *c, void *arg)
 	char line[1024];
 	size_t n;
 
+	if (conn_killed(c))
+		return; /* closing; Redis has freed a killed client already */
 	if (x->nids) {
 		int found = 0;
 
