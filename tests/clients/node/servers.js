@@ -154,4 +154,34 @@ function parseInfo(text) {
   return out;
 }
 
-module.exports = { start, requireLib, sleep, CLIENT_FIELDS, parseInfo, KINDS: ['kvsd', 'redis'] };
+// Asserts that promise rejects with an ErrorClass (the library's error-reply class) whose
+// message is exactly text (Redis's error reply).
+async function rejectsWith(assert, ErrorClass, promise, text) {
+  await assert.rejects(promise, (e) => {
+    assert.ok(e instanceof ErrorClass, `expected a ${ErrorClass.name}, got ${e}`);
+    assert.equal(e.message, text);
+    return true;
+  });
+}
+
+// Waits (at most 5 s) until INFO clients, fetched by infoClients(), shows n connected
+// clients: a killed or quit connection is gone from the server a moment after the reply.
+async function settleClients(infoClients, n) {
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline) {
+    const info = parseInfo(await infoClients());
+    if (Number(info.clients.connected_clients) === n) return;
+    await sleep(5);
+  }
+}
+
+module.exports = {
+  start,
+  requireLib,
+  sleep,
+  CLIENT_FIELDS,
+  parseInfo,
+  rejectsWith,
+  settleClients,
+  KINDS: ['kvsd', 'redis'],
+};

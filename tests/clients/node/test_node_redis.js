@@ -34,22 +34,8 @@ for (const kind of servers.KINDS) {
       return c;
     }
 
-    async function rejects(promise, text) {
-      await assert.rejects(promise, (e) => {
-        assert.ok(e instanceof ErrorReply, `expected an ErrorReply, got ${e}`);
-        assert.equal(e.message, text);
-        return true;
-      });
-    }
-
-    async function settle(n) {
-      const deadline = Date.now() + 5000;
-      while (Date.now() < deadline) {
-        const info = servers.parseInfo(await admin.info('clients'));
-        if (Number(info.clients.connected_clients) === n) return;
-        await servers.sleep(5);
-      }
-    }
+    const rejects = (promise, text) => servers.rejectsWith(assert, ErrorReply, promise, text);
+    const settle = (n) => servers.settleClients(() => admin.info('clients'), n);
 
     before(async () => {
       srv = await servers.start(kind);
