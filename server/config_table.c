@@ -132,7 +132,8 @@ static char *parse_percentiles(char *const *argv, const size_t *lens, int argc, 
 
 		if (lens[k] == 0 || lens[k] >= sizeof(buf) || isspace((unsigned char)argv[k][0]) ||
 		    isspace((unsigned char)argv[k][lens[k] - 1])) {
-			snprintf(why, whylen, "Invalid latency-tracking-info-percentiles parameters");
+			snprintf(why, whylen,
+				 "Invalid latency-tracking-info-percentiles parameters");
 			goto bad;
 		}
 		memcpy(buf, argv[k], lens[k]);
@@ -140,7 +141,8 @@ static char *parse_percentiles(char *const *argv, const size_t *lens, int argc, 
 		errno = 0;
 		d = strtod(buf, &end);
 		if (*end != '\0' || errno == ERANGE || isnan(d)) {
-			snprintf(why, whylen, "Invalid latency-tracking-info-percentiles parameters");
+			snprintf(why, whylen,
+				 "Invalid latency-tracking-info-percentiles parameters");
 			goto bad;
 		}
 		if (d > 100.0 || d < 0.0) {

@@ -408,12 +408,18 @@ char *info_generate(struct db *db, const char *const *secs, const size_t *lens, 
 		int dflt; /* part of INFO without arguments / "default" */
 		void (*gen)(struct sb *b, struct db *db);
 	} order[] = {
-	    {"server", 1, sec_server},	 {"clients", 1, sec_clients},
-	    {"memory", 1, sec_memory},	 {"persistence", 1, sec_persistence},
-	    {"stats", 1, sec_stats},	 {"replication", 1, sec_replication},
-	    {"cpu", 1, sec_cpu},	 {"commandstats", 0, sec_commandstats},
-	    {"errorstats", 1, sec_errorstats}, {"latencystats", 0, sec_latencystats},
-	    {"cluster", 1, sec_cluster}, {"keyspace", 1, sec_keyspace},
+	    {"server", 1, sec_server},
+	    {"clients", 1, sec_clients},
+	    {"memory", 1, sec_memory},
+	    {"persistence", 1, sec_persistence},
+	    {"stats", 1, sec_stats},
+	    {"replication", 1, sec_replication},
+	    {"cpu", 1, sec_cpu},
+	    {"commandstats", 0, sec_commandstats},
+	    {"errorstats", 1, sec_errorstats},
+	    {"latencystats", 0, sec_latencystats},
+	    {"cluster", 1, sec_cluster},
+	    {"keyspace", 1, sec_keyspace},
 	    {"kvsd", 1, sec_kvsd},
 	};
 	struct sb b = {mem_alloc(4096), 0, 4096};
