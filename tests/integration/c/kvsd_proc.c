@@ -202,6 +202,22 @@ void kvsd_kill(struct kvsd_proc *p)
 	proc_unlink_log(p);
 }
 
+/* Prints every thread's stack of a server that does not exit (gdb, when installed: setup.sh
+ * installs it), so that a hang seen once in CI can be read from its log. */
+static void proc_dump_stacks(const struct kvsd_proc *p)
+{
+	char cmd[160];
+
+	snprintf(cmd, sizeof(cmd),
+		 "command -v gdb >/dev/null && timeout 120 gdb -p %d -batch -nx "
+		 "-ex 'thread apply all bt 30' 1>&2 2>/dev/null",
+		 (int)p->pid);
+	fprintf(stderr, "kvsd_proc: thread stacks of pid %d:\n", (int)p->pid);
+	fflush(stderr);
+	if (system(cmd) != 0)
+		fprintf(stderr, "kvsd_proc: (no stacks: gdb missing or failed)\n");
+}
+
 int kvsd_stop(struct kvsd_proc *p, int timeout_ms)
 {
 	int st;
@@ -213,6 +229,7 @@ int kvsd_stop(struct kvsd_proc *p, int timeout_ms)
 		fprintf(stderr, "kvsd_proc: pid %d did not exit %d ms after SIGTERM; killing it\n",
 			(int)p->pid, timeout_ms);
 		kvsd_dump_log(p);
+		proc_dump_stacks(p);
 		kvsd_kill(p);
 		return -ETIMEDOUT;
 	}
