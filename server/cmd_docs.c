@@ -241,13 +241,71 @@ static const struct cmd_doc_arg client_caching_args[] = {
 
 /* CLIENT GETNAME */
 
+/* CLIENT GETNAME */
+
 /* CLIENT GETREDIR */
+
+/* CLIENT HELP */
 
 /* CLIENT HELP */
 
 /* CLIENT ID */
 
+/* CLIENT ID */
+
 /* CLIENT INFO */
+
+/* CLIENT INFO */
+
+/* CLIENT KILL */
+static const struct cmd_doc_history client_kill_history[] = {
+    {"2.8.12", "Added new filter format."},
+    {"2.8.12", "`ID` option."},
+    {"3.2.0", "Added `master` type in for `TYPE` option."},
+    {"5.0.0",
+     "Replaced `slave` `TYPE` with `replica`. `slave` still supported for backward compatibility."},
+    {"6.2.0", "`LADDR` option."},
+};
+static const struct cmd_doc_arg client_kill_args_0_1_1[] = {
+    {.name = "normal", .type = "pure-token", .token = "NORMAL"},
+    {.name = "master", .type = "pure-token", .token = "MASTER", .since = "3.2.0"},
+    {.name = "slave", .type = "pure-token", .token = "SLAVE"},
+    {.name = "replica", .type = "pure-token", .token = "REPLICA", .since = "5.0.0"},
+    {.name = "pubsub", .type = "pure-token", .token = "PUBSUB"},
+};
+static const struct cmd_doc_arg client_kill_args_0_1[] = {
+    {.name = "client-id",
+     .type = "integer",
+     .token = "ID",
+     .since = "2.8.12",
+     .flags = CMD_DOC_ARG_OPTIONAL},
+    {.name = "normal_master_slave_pubsub",
+     .type = "oneof",
+     .token = "TYPE",
+     .since = "2.8.12",
+     .flags = CMD_DOC_ARG_OPTIONAL,
+     .args = client_kill_args_0_1_1,
+     .nargs = 5},
+    {.name = "username", .type = "string", .token = "USER", .flags = CMD_DOC_ARG_OPTIONAL},
+    {.name = "ip:port", .type = "string", .token = "ADDR", .flags = CMD_DOC_ARG_OPTIONAL},
+    {.name = "ip:port",
+     .type = "string",
+     .token = "LADDR",
+     .since = "6.2.0",
+     .flags = CMD_DOC_ARG_OPTIONAL},
+    {.name = "yes/no", .type = "string", .token = "SKIPME", .flags = CMD_DOC_ARG_OPTIONAL},
+};
+static const struct cmd_doc_arg client_kill_args_0[] = {
+    {.name = "ip:port", .type = "string", .deprecated_since = "2.8.12"},
+    {.name = "new-format",
+     .type = "oneof",
+     .flags = CMD_DOC_ARG_MULTIPLE,
+     .args = client_kill_args_0_1,
+     .nargs = 6},
+};
+static const struct cmd_doc_arg client_kill_args[] = {
+    {.name = "filter", .type = "oneof", .args = client_kill_args_0, .nargs = 2},
+};
 
 /* CLIENT KILL */
 static const struct cmd_doc_history client_kill_history[] = {
@@ -335,6 +393,42 @@ static const struct cmd_doc_arg client_list_args[] = {
      .nargs = 1},
 };
 
+/* CLIENT LIST */
+static const struct cmd_doc_history client_list_history[] = {
+    {"2.8.12", "Added unique client `id` field."},
+    {"5.0.0", "Added optional `TYPE` filter."},
+    {"6.0.0", "Added `user` field."},
+    {"6.2.0",
+     "Added `argv-mem`, `tot-mem`, `laddr` and `redir` fields and the optional `ID` filter."},
+    {"7.0.0", "Added `resp`, `multi-mem`, `rbs` and `rbp` fields."},
+    {"7.0.3", "Added `ssub` field."},
+};
+static const struct cmd_doc_arg client_list_args_0[] = {
+    {.name = "normal", .type = "pure-token", .token = "NORMAL"},
+    {.name = "master", .type = "pure-token", .token = "MASTER"},
+    {.name = "replica", .type = "pure-token", .token = "REPLICA"},
+    {.name = "pubsub", .type = "pure-token", .token = "PUBSUB"},
+};
+static const struct cmd_doc_arg client_list_args_1[] = {
+    {.name = "client-id", .type = "integer", .flags = CMD_DOC_ARG_MULTIPLE},
+};
+static const struct cmd_doc_arg client_list_args[] = {
+    {.name = "normal_master_replica_pubsub",
+     .type = "oneof",
+     .token = "TYPE",
+     .since = "5.0.0",
+     .flags = CMD_DOC_ARG_OPTIONAL,
+     .args = client_list_args_0,
+     .nargs = 4},
+    {.name = "id",
+     .type = "block",
+     .token = "ID",
+     .since = "6.2.0",
+     .flags = CMD_DOC_ARG_OPTIONAL,
+     .args = client_list_args_1,
+     .nargs = 1},
+};
+
 /* CLIENT NO-EVICT */
 static const struct cmd_doc_arg client_no_evict_args_0[] = {
     {.name = "on", .type = "pure-token", .token = "ON"},
@@ -342,6 +436,33 @@ static const struct cmd_doc_arg client_no_evict_args_0[] = {
 };
 static const struct cmd_doc_arg client_no_evict_args[] = {
     {.name = "enabled", .type = "oneof", .args = client_no_evict_args_0, .nargs = 2},
+};
+
+/* CLIENT NO-EVICT */
+static const struct cmd_doc_arg client_no_evict_args_0[] = {
+    {.name = "on", .type = "pure-token", .token = "ON"},
+    {.name = "off", .type = "pure-token", .token = "OFF"},
+};
+static const struct cmd_doc_arg client_no_evict_args[] = {
+    {.name = "enabled", .type = "oneof", .args = client_no_evict_args_0, .nargs = 2},
+};
+
+/* CLIENT PAUSE */
+static const struct cmd_doc_history client_pause_history[] = {
+    {"6.2.0", "`CLIENT PAUSE WRITE` mode added along with the `mode` option."},
+};
+static const struct cmd_doc_arg client_pause_args_1[] = {
+    {.name = "write", .type = "pure-token", .token = "WRITE"},
+    {.name = "all", .type = "pure-token", .token = "ALL"},
+};
+static const struct cmd_doc_arg client_pause_args[] = {
+    {.name = "timeout", .type = "integer"},
+    {.name = "mode",
+     .type = "oneof",
+     .since = "6.2.0",
+     .flags = CMD_DOC_ARG_OPTIONAL,
+     .args = client_pause_args_1,
+     .nargs = 2},
 };
 
 /* CLIENT PAUSE */
@@ -370,6 +491,21 @@ static const struct cmd_doc_arg client_reply_args_0[] = {
 };
 static const struct cmd_doc_arg client_reply_args[] = {
     {.name = "on_off_skip", .type = "oneof", .args = client_reply_args_0, .nargs = 3},
+};
+
+/* CLIENT REPLY */
+static const struct cmd_doc_arg client_reply_args_0[] = {
+    {.name = "on", .type = "pure-token", .token = "ON"},
+    {.name = "off", .type = "pure-token", .token = "OFF"},
+    {.name = "skip", .type = "pure-token", .token = "SKIP"},
+};
+static const struct cmd_doc_arg client_reply_args[] = {
+    {.name = "on_off_skip", .type = "oneof", .args = client_reply_args_0, .nargs = 3},
+};
+
+/* CLIENT SETNAME */
+static const struct cmd_doc_arg client_setname_args[] = {
+    {.name = "connection-name", .type = "string"},
 };
 
 /* CLIENT SETNAME */
@@ -413,7 +549,11 @@ static const struct cmd_doc_arg client_unblock_args[] = {
 
 /* CLIENT UNPAUSE */
 
+/* CLIENT UNPAUSE */
+
 /* COMMAND */
+
+/* COMMAND COUNT */
 
 /* COMMAND COUNT */
 
@@ -424,9 +564,22 @@ static const struct cmd_doc_arg command_docs_args[] = {
      .flags = CMD_DOC_ARG_OPTIONAL | CMD_DOC_ARG_MULTIPLE},
 };
 
+/* COMMAND DOCS */
+static const struct cmd_doc_arg command_docs_args[] = {
+    {.name = "command-name",
+     .type = "string",
+     .flags = CMD_DOC_ARG_OPTIONAL | CMD_DOC_ARG_MULTIPLE},
+};
+
+/* COMMAND GETKEYS */
+
 /* COMMAND GETKEYS */
 
 /* COMMAND GETKEYSANDFLAGS */
+
+/* COMMAND GETKEYSANDFLAGS */
+
+/* COMMAND HELP */
 
 /* COMMAND HELP */
 
@@ -438,6 +591,31 @@ static const struct cmd_doc_arg command_info_args[] = {
     {.name = "command-name",
      .type = "string",
      .flags = CMD_DOC_ARG_OPTIONAL | CMD_DOC_ARG_MULTIPLE},
+};
+
+/* COMMAND INFO */
+static const struct cmd_doc_history command_info_history[] = {
+    {"7.0.0", "Allowed to be called with no argument to get info on all commands."},
+};
+static const struct cmd_doc_arg command_info_args[] = {
+    {.name = "command-name",
+     .type = "string",
+     .flags = CMD_DOC_ARG_OPTIONAL | CMD_DOC_ARG_MULTIPLE},
+};
+
+/* COMMAND LIST */
+static const struct cmd_doc_arg command_list_args_0[] = {
+    {.name = "module-name", .type = "string", .token = "MODULE"},
+    {.name = "category", .type = "string", .token = "ACLCAT"},
+    {.name = "pattern", .type = "pattern", .token = "PATTERN"},
+};
+static const struct cmd_doc_arg command_list_args[] = {
+    {.name = "filterby",
+     .type = "oneof",
+     .token = "FILTERBY",
+     .flags = CMD_DOC_ARG_OPTIONAL,
+     .args = command_list_args_0,
+     .nargs = 3},
 };
 
 /* COMMAND LIST */
@@ -472,11 +650,48 @@ static const struct cmd_doc_arg config_get_args[] = {
      .nargs = 1},
 };
 
+/* CONFIG GET */
+static const struct cmd_doc_history config_get_history[] = {
+    {"7.0.0", "Added the ability to pass multiple pattern parameters in one call"},
+};
+static const struct cmd_doc_arg config_get_args_0[] = {
+    {.name = "parameter", .type = "string"},
+};
+static const struct cmd_doc_arg config_get_args[] = {
+    {.name = "parameter",
+     .type = "block",
+     .flags = CMD_DOC_ARG_MULTIPLE,
+     .args = config_get_args_0,
+     .nargs = 1},
+};
+
+/* CONFIG HELP */
+
 /* CONFIG HELP */
 
 /* CONFIG RESETSTAT */
 
+/* CONFIG RESETSTAT */
+
 /* CONFIG REWRITE */
+
+/* CONFIG REWRITE */
+
+/* CONFIG SET */
+static const struct cmd_doc_history config_set_history[] = {
+    {"7.0.0", "Added the ability to set multiple parameters in one call."},
+};
+static const struct cmd_doc_arg config_set_args_0[] = {
+    {.name = "parameter", .type = "string"},
+    {.name = "value", .type = "string"},
+};
+static const struct cmd_doc_arg config_set_args[] = {
+    {.name = "parameter_value",
+     .type = "block",
+     .flags = CMD_DOC_ARG_MULTIPLE,
+     .args = config_set_args_0,
+     .nargs = 2},
+};
 
 /* CONFIG SET */
 static const struct cmd_doc_history config_set_history[] = {
@@ -790,6 +1005,23 @@ static const struct cmd_doc_keyspec getset_keyspecs[] = {
      .fk = {0, 1, 0}},
 };
 
+/* HDEL */
+static const struct cmd_doc_history hdel_history[] = {
+    {"2.4.0", "Accepts multiple `field` arguments."},
+};
+static const struct cmd_doc_arg hdel_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "field", .type = "string", .flags = CMD_DOC_ARG_MULTIPLE},
+};
+static const struct cmd_doc_keyspec hdel_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW delete",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
 /* HELLO */
 static const struct cmd_doc_history hello_history[] = {
     {"6.2.0", "`protover` made optional; when called without arguments the command reports the "
@@ -815,6 +1047,247 @@ static const struct cmd_doc_arg hello_args[] = {
      .flags = CMD_DOC_ARG_OPTIONAL,
      .args = hello_args_0,
      .nargs = 3},
+};
+
+/* HEXISTS */
+static const struct cmd_doc_arg hexists_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "field", .type = "string"},
+};
+static const struct cmd_doc_keyspec hexists_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* HGET */
+static const struct cmd_doc_arg hget_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "field", .type = "string"},
+};
+static const struct cmd_doc_keyspec hget_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* HGETALL */
+static const struct cmd_doc_arg hgetall_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+};
+static const struct cmd_doc_keyspec hgetall_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* HINCRBY */
+static const struct cmd_doc_arg hincrby_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "field", .type = "string"},
+    {.name = "increment", .type = "integer"},
+};
+static const struct cmd_doc_keyspec hincrby_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW access update",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* HINCRBYFLOAT */
+static const struct cmd_doc_arg hincrbyfloat_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "field", .type = "string"},
+    {.name = "increment", .type = "double"},
+};
+static const struct cmd_doc_keyspec hincrbyfloat_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW access update",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* HKEYS */
+static const struct cmd_doc_arg hkeys_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+};
+static const struct cmd_doc_keyspec hkeys_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* HLEN */
+static const struct cmd_doc_arg hlen_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+};
+static const struct cmd_doc_keyspec hlen_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* HMGET */
+static const struct cmd_doc_arg hmget_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "field", .type = "string", .flags = CMD_DOC_ARG_MULTIPLE},
+};
+static const struct cmd_doc_keyspec hmget_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* HMSET */
+static const struct cmd_doc_arg hmset_args_1[] = {
+    {.name = "field", .type = "string"},
+    {.name = "value", .type = "string"},
+};
+static const struct cmd_doc_arg hmset_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "field_value",
+     .type = "block",
+     .flags = CMD_DOC_ARG_MULTIPLE,
+     .args = hmset_args_1,
+     .nargs = 2},
+};
+static const struct cmd_doc_keyspec hmset_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW update",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* HRANDFIELD */
+static const struct cmd_doc_arg hrandfield_args_1[] = {
+    {.name = "count", .type = "integer"},
+    {.name = "withvalues",
+     .type = "pure-token",
+     .token = "WITHVALUES",
+     .flags = CMD_DOC_ARG_OPTIONAL},
+};
+static const struct cmd_doc_arg hrandfield_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "options",
+     .type = "block",
+     .flags = CMD_DOC_ARG_OPTIONAL,
+     .args = hrandfield_args_1,
+     .nargs = 2},
+};
+static const struct cmd_doc_keyspec hrandfield_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* HSCAN */
+static const struct cmd_doc_arg hscan_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "cursor", .type = "integer"},
+    {.name = "pattern", .type = "pattern", .token = "MATCH", .flags = CMD_DOC_ARG_OPTIONAL},
+    {.name = "count", .type = "integer", .token = "COUNT", .flags = CMD_DOC_ARG_OPTIONAL},
+};
+static const struct cmd_doc_keyspec hscan_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* HSET */
+static const struct cmd_doc_history hset_history[] = {
+    {"4.0.0", "Accepts multiple `field` and `value` arguments."},
+};
+static const struct cmd_doc_arg hset_args_1[] = {
+    {.name = "field", .type = "string"},
+    {.name = "value", .type = "string"},
+};
+static const struct cmd_doc_arg hset_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "field_value",
+     .type = "block",
+     .flags = CMD_DOC_ARG_MULTIPLE,
+     .args = hset_args_1,
+     .nargs = 2},
+};
+static const struct cmd_doc_keyspec hset_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW update",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* HSETNX */
+static const struct cmd_doc_arg hsetnx_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "field", .type = "string"},
+    {.name = "value", .type = "string"},
+};
+static const struct cmd_doc_keyspec hsetnx_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW insert",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* HSTRLEN */
+static const struct cmd_doc_arg hstrlen_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "field", .type = "string"},
+};
+static const struct cmd_doc_keyspec hstrlen_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* HVALS */
+static const struct cmd_doc_arg hvals_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+};
+static const struct cmd_doc_keyspec hvals_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
 };
 
 /* INCR */
@@ -875,12 +1348,26 @@ static const struct cmd_doc_arg keys_args[] = {
 
 /* LATENCY DOCTOR */
 
+/* LATENCY DOCTOR */
+
+/* LATENCY GRAPH */
+static const struct cmd_doc_arg latency_graph_args[] = {
+    {.name = "event", .type = "string"},
+};
+
 /* LATENCY GRAPH */
 static const struct cmd_doc_arg latency_graph_args[] = {
     {.name = "event", .type = "string"},
 };
 
 /* LATENCY HELP */
+
+/* LATENCY HELP */
+
+/* LATENCY HISTOGRAM */
+static const struct cmd_doc_arg latency_histogram_args[] = {
+    {.name = "command", .type = "string", .flags = CMD_DOC_ARG_OPTIONAL | CMD_DOC_ARG_MULTIPLE},
+};
 
 /* LATENCY HISTOGRAM */
 static const struct cmd_doc_arg latency_histogram_args[] = {
@@ -892,7 +1379,19 @@ static const struct cmd_doc_arg latency_history_args[] = {
     {.name = "event", .type = "string"},
 };
 
+/* LATENCY HISTORY */
+static const struct cmd_doc_arg latency_history_args[] = {
+    {.name = "event", .type = "string"},
+};
+
 /* LATENCY LATEST */
+
+/* LATENCY LATEST */
+
+/* LATENCY RESET */
+static const struct cmd_doc_arg latency_reset_args[] = {
+    {.name = "event", .type = "string", .flags = CMD_DOC_ARG_OPTIONAL | CMD_DOC_ARG_MULTIPLE},
+};
 
 /* LATENCY RESET */
 static const struct cmd_doc_arg latency_reset_args[] = {
@@ -929,13 +1428,37 @@ static const struct cmd_doc_arg lolwut_args[] = {
 
 /* MEMORY DOCTOR */
 
+/* MEMORY DOCTOR */
+
 /* MEMORY HELP */
+
+/* MEMORY HELP */
+
+/* MEMORY MALLOC-STATS */
 
 /* MEMORY MALLOC-STATS */
 
 /* MEMORY PURGE */
 
+/* MEMORY PURGE */
+
 /* MEMORY STATS */
+
+/* MEMORY STATS */
+
+/* MEMORY USAGE */
+static const struct cmd_doc_arg memory_usage_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "count", .type = "integer", .token = "SAMPLES", .flags = CMD_DOC_ARG_OPTIONAL},
+};
+static const struct cmd_doc_keyspec memory_usage_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 2,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
 
 /* MEMORY USAGE */
 static const struct cmd_doc_arg memory_usage_args[] = {
@@ -1042,6 +1565,32 @@ static const struct cmd_doc_keyspec object_encoding_keyspecs[] = {
      .fk = {0, 1, 0}},
 };
 
+/* OBJECT ENCODING */
+static const struct cmd_doc_arg object_encoding_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+};
+static const struct cmd_doc_keyspec object_encoding_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 2,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* OBJECT FREQ */
+static const struct cmd_doc_arg object_freq_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+};
+static const struct cmd_doc_keyspec object_freq_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 2,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
 /* OBJECT FREQ */
 static const struct cmd_doc_arg object_freq_args[] = {
     {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
@@ -1057,11 +1606,39 @@ static const struct cmd_doc_keyspec object_freq_keyspecs[] = {
 
 /* OBJECT HELP */
 
+/* OBJECT HELP */
+
 /* OBJECT IDLETIME */
 static const struct cmd_doc_arg object_idletime_args[] = {
     {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
 };
 static const struct cmd_doc_keyspec object_idletime_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 2,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* OBJECT IDLETIME */
+static const struct cmd_doc_arg object_idletime_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+};
+static const struct cmd_doc_keyspec object_idletime_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 2,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* OBJECT REFCOUNT */
+static const struct cmd_doc_arg object_refcount_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+};
+static const struct cmd_doc_keyspec object_refcount_keyspecs[] = {
     {.notes = NULL,
      .flags = "RO",
      .bs_type = CMD_DOC_BS_INDEX,
@@ -1325,6 +1902,23 @@ static const struct cmd_doc_keyspec renamenx_keyspecs[] = {
 
 /* ROLE */
 
+/* SADD */
+static const struct cmd_doc_history sadd_history[] = {
+    {"2.4.0", "Accepts multiple `member` arguments."},
+};
+static const struct cmd_doc_arg sadd_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "member", .type = "string", .flags = CMD_DOC_ARG_MULTIPLE},
+};
+static const struct cmd_doc_keyspec sadd_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW insert",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
 /* SCAN */
 static const struct cmd_doc_history scan_history[] = {
     {"6.0.0", "Added the `TYPE` subcommand."},
@@ -1338,6 +1932,58 @@ static const struct cmd_doc_arg scan_args[] = {
      .token = "TYPE",
      .since = "6.0.0",
      .flags = CMD_DOC_ARG_OPTIONAL},
+};
+
+/* SCARD */
+static const struct cmd_doc_arg scard_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+};
+static const struct cmd_doc_keyspec scard_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* SDIFF */
+static const struct cmd_doc_arg sdiff_args[] = {
+    {.name = "key",
+     .type = "key",
+     .key_spec_index = 0,
+     .flags = CMD_DOC_ARG_MULTIPLE | CMD_DOC_ARG_KEY_SPEC},
+};
+static const struct cmd_doc_keyspec sdiff_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {-1, 1, 0}},
+};
+
+/* SDIFFSTORE */
+static const struct cmd_doc_arg sdiffstore_args[] = {
+    {.name = "destination", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "key",
+     .type = "key",
+     .key_spec_index = 1,
+     .flags = CMD_DOC_ARG_MULTIPLE | CMD_DOC_ARG_KEY_SPEC},
+};
+static const struct cmd_doc_keyspec sdiffstore_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "OW update",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 2,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {-1, 1, 0}},
 };
 
 /* SELECT */
@@ -1482,7 +2128,86 @@ static const struct cmd_doc_arg shutdown_args[] = {
      .flags = CMD_DOC_ARG_OPTIONAL},
 };
 
+/* SINTER */
+static const struct cmd_doc_arg sinter_args[] = {
+    {.name = "key",
+     .type = "key",
+     .key_spec_index = 0,
+     .flags = CMD_DOC_ARG_MULTIPLE | CMD_DOC_ARG_KEY_SPEC},
+};
+static const struct cmd_doc_keyspec sinter_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {-1, 1, 0}},
+};
+
+/* SINTERCARD */
+static const struct cmd_doc_arg sintercard_args[] = {
+    {.name = "numkeys", .type = "integer"},
+    {.name = "key",
+     .type = "key",
+     .key_spec_index = 0,
+     .flags = CMD_DOC_ARG_MULTIPLE | CMD_DOC_ARG_KEY_SPEC},
+    {.name = "limit", .type = "integer", .token = "LIMIT", .flags = CMD_DOC_ARG_OPTIONAL},
+};
+static const struct cmd_doc_keyspec sintercard_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_KEYNUM,
+     .fk = {0, 1, 1}},
+};
+
+/* SINTERSTORE */
+static const struct cmd_doc_arg sinterstore_args[] = {
+    {.name = "destination", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "key",
+     .type = "key",
+     .key_spec_index = 1,
+     .flags = CMD_DOC_ARG_MULTIPLE | CMD_DOC_ARG_KEY_SPEC},
+};
+static const struct cmd_doc_keyspec sinterstore_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW update",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 2,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {-1, 1, 0}},
+};
+
+/* SISMEMBER */
+static const struct cmd_doc_arg sismember_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "member", .type = "string"},
+};
+static const struct cmd_doc_keyspec sismember_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
 /* SLOWLOG */
+
+/* SLOWLOG GET */
+static const struct cmd_doc_history slowlog_get_history[] = {
+    {"4.0.0", "Added client IP address, port and name to the reply."},
+};
+static const struct cmd_doc_arg slowlog_get_args[] = {
+    {.name = "count", .type = "integer", .flags = CMD_DOC_ARG_OPTIONAL},
+};
 
 /* SLOWLOG GET */
 static const struct cmd_doc_history slowlog_get_history[] = {
@@ -1494,9 +2219,238 @@ static const struct cmd_doc_arg slowlog_get_args[] = {
 
 /* SLOWLOG HELP */
 
+/* SLOWLOG HELP */
+
+/* SLOWLOG LEN */
+
 /* SLOWLOG LEN */
 
 /* SLOWLOG RESET */
+
+/* SLOWLOG RESET */
+
+/* SMEMBERS */
+static const struct cmd_doc_arg smembers_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+};
+static const struct cmd_doc_keyspec smembers_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* SMISMEMBER */
+static const struct cmd_doc_arg smismember_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "member", .type = "string", .flags = CMD_DOC_ARG_MULTIPLE},
+};
+static const struct cmd_doc_keyspec smismember_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* SMOVE */
+static const struct cmd_doc_arg smove_args[] = {
+    {.name = "source", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "destination", .type = "key", .key_spec_index = 1, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "member", .type = "string"},
+};
+static const struct cmd_doc_keyspec smove_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW access delete",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+    {.notes = NULL,
+     .flags = "RW insert",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 2,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* SORT */
+static const struct cmd_doc_arg sort_args_2[] = {
+    {.name = "offset", .type = "integer"},
+    {.name = "count", .type = "integer"},
+};
+static const struct cmd_doc_arg sort_args_4[] = {
+    {.name = "asc", .type = "pure-token", .token = "ASC"},
+    {.name = "desc", .type = "pure-token", .token = "DESC"},
+};
+static const struct cmd_doc_arg sort_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "pattern",
+     .type = "pattern",
+     .key_spec_index = 1,
+     .token = "BY",
+     .flags = CMD_DOC_ARG_OPTIONAL | CMD_DOC_ARG_KEY_SPEC},
+    {.name = "offset_count",
+     .type = "block",
+     .token = "LIMIT",
+     .flags = CMD_DOC_ARG_OPTIONAL,
+     .args = sort_args_2,
+     .nargs = 2},
+    {.name = "pattern",
+     .type = "pattern",
+     .key_spec_index = 1,
+     .token = "GET",
+     .flags = CMD_DOC_ARG_OPTIONAL | CMD_DOC_ARG_MULTIPLE | CMD_DOC_ARG_MULTIPLE_TOKEN |
+	      CMD_DOC_ARG_KEY_SPEC},
+    {.name = "order",
+     .type = "oneof",
+     .flags = CMD_DOC_ARG_OPTIONAL,
+     .args = sort_args_4,
+     .nargs = 2},
+    {.name = "sorting", .type = "pure-token", .token = "ALPHA", .flags = CMD_DOC_ARG_OPTIONAL},
+    {.name = "destination",
+     .type = "key",
+     .key_spec_index = 2,
+     .token = "STORE",
+     .flags = CMD_DOC_ARG_OPTIONAL | CMD_DOC_ARG_KEY_SPEC},
+};
+static const struct cmd_doc_keyspec sort_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+    {.notes = "For the optional BY/GET keyword. It is marked 'unknown' because the key names "
+	      "derive from the content of the key we sort",
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_UNKNOWN,
+     .fk_type = CMD_DOC_FK_UNKNOWN},
+    {.notes = "For the optional STORE keyword. It is marked 'unknown' because the keyword can "
+	      "appear anywhere in the argument array",
+     .flags = "OW update",
+     .bs_type = CMD_DOC_BS_UNKNOWN,
+     .fk_type = CMD_DOC_FK_UNKNOWN},
+};
+
+/* SORT_RO */
+static const struct cmd_doc_arg sort_ro_args_2[] = {
+    {.name = "offset", .type = "integer"},
+    {.name = "count", .type = "integer"},
+};
+static const struct cmd_doc_arg sort_ro_args_4[] = {
+    {.name = "asc", .type = "pure-token", .token = "ASC"},
+    {.name = "desc", .type = "pure-token", .token = "DESC"},
+};
+static const struct cmd_doc_arg sort_ro_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "pattern",
+     .type = "pattern",
+     .key_spec_index = 1,
+     .token = "BY",
+     .flags = CMD_DOC_ARG_OPTIONAL | CMD_DOC_ARG_KEY_SPEC},
+    {.name = "offset_count",
+     .type = "block",
+     .token = "LIMIT",
+     .flags = CMD_DOC_ARG_OPTIONAL,
+     .args = sort_ro_args_2,
+     .nargs = 2},
+    {.name = "pattern",
+     .type = "pattern",
+     .key_spec_index = 1,
+     .token = "GET",
+     .flags = CMD_DOC_ARG_OPTIONAL | CMD_DOC_ARG_MULTIPLE | CMD_DOC_ARG_MULTIPLE_TOKEN |
+	      CMD_DOC_ARG_KEY_SPEC},
+    {.name = "order",
+     .type = "oneof",
+     .flags = CMD_DOC_ARG_OPTIONAL,
+     .args = sort_ro_args_4,
+     .nargs = 2},
+    {.name = "sorting", .type = "pure-token", .token = "ALPHA", .flags = CMD_DOC_ARG_OPTIONAL},
+};
+static const struct cmd_doc_keyspec sort_ro_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+    {.notes = "For the optional BY/GET keyword. It is marked 'unknown' because the key names "
+	      "derive from the content of the key we sort",
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_UNKNOWN,
+     .fk_type = CMD_DOC_FK_UNKNOWN},
+};
+
+/* SPOP */
+static const struct cmd_doc_history spop_history[] = {
+    {"3.2.0", "Added the `count` argument."},
+};
+static const struct cmd_doc_arg spop_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "count", .type = "integer", .since = "3.2.0", .flags = CMD_DOC_ARG_OPTIONAL},
+};
+static const struct cmd_doc_keyspec spop_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW access delete",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* SRANDMEMBER */
+static const struct cmd_doc_history srandmember_history[] = {
+    {"2.6.0", "Added the optional `count` argument."},
+};
+static const struct cmd_doc_arg srandmember_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "count", .type = "integer", .since = "2.6.0", .flags = CMD_DOC_ARG_OPTIONAL},
+};
+static const struct cmd_doc_keyspec srandmember_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* SREM */
+static const struct cmd_doc_history srem_history[] = {
+    {"2.4.0", "Accepts multiple `member` arguments."},
+};
+static const struct cmd_doc_arg srem_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "member", .type = "string", .flags = CMD_DOC_ARG_MULTIPLE},
+};
+static const struct cmd_doc_keyspec srem_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW delete",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* SSCAN */
+static const struct cmd_doc_arg sscan_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "cursor", .type = "integer"},
+    {.name = "pattern", .type = "pattern", .token = "MATCH", .flags = CMD_DOC_ARG_OPTIONAL},
+    {.name = "count", .type = "integer", .token = "COUNT", .flags = CMD_DOC_ARG_OPTIONAL},
+};
+static const struct cmd_doc_keyspec sscan_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
 
 /* STRLEN */
 static const struct cmd_doc_arg strlen_args[] = {
@@ -1524,6 +2478,45 @@ static const struct cmd_doc_keyspec substr_keyspecs[] = {
      .bs_index = 1,
      .fk_type = CMD_DOC_FK_RANGE,
      .fk = {0, 1, 0}},
+};
+
+/* SUNION */
+static const struct cmd_doc_arg sunion_args[] = {
+    {.name = "key",
+     .type = "key",
+     .key_spec_index = 0,
+     .flags = CMD_DOC_ARG_MULTIPLE | CMD_DOC_ARG_KEY_SPEC},
+};
+static const struct cmd_doc_keyspec sunion_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {-1, 1, 0}},
+};
+
+/* SUNIONSTORE */
+static const struct cmd_doc_arg sunionstore_args[] = {
+    {.name = "destination", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "key",
+     .type = "key",
+     .key_spec_index = 1,
+     .flags = CMD_DOC_ARG_MULTIPLE | CMD_DOC_ARG_KEY_SPEC},
+};
+static const struct cmd_doc_keyspec sunionstore_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "OW update",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 2,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {-1, 1, 0}},
 };
 
 /* SWAPDB */
@@ -1617,6 +2610,768 @@ static const struct cmd_doc_keyspec watch_keyspecs[] = {
      .bs_index = 1,
      .fk_type = CMD_DOC_FK_RANGE,
      .fk = {-1, 1, 0}},
+};
+
+/* ZADD */
+static const struct cmd_doc_history zadd_history[] = {
+    {"2.4.0", "Accepts multiple elements."},
+    {"3.0.2", "Added the `XX`, `NX`, `CH` and `INCR` options."},
+    {"6.2.0", "Added the `GT` and `LT` options."},
+};
+static const struct cmd_doc_arg zadd_args_1[] = {
+    {.name = "nx", .type = "pure-token", .token = "NX"},
+    {.name = "xx", .type = "pure-token", .token = "XX"},
+};
+static const struct cmd_doc_arg zadd_args_2[] = {
+    {.name = "gt", .type = "pure-token", .token = "GT"},
+    {.name = "lt", .type = "pure-token", .token = "LT"},
+};
+static const struct cmd_doc_arg zadd_args_5[] = {
+    {.name = "score", .type = "double"},
+    {.name = "member", .type = "string"},
+};
+static const struct cmd_doc_arg zadd_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "condition",
+     .type = "oneof",
+     .since = "3.0.2",
+     .flags = CMD_DOC_ARG_OPTIONAL,
+     .args = zadd_args_1,
+     .nargs = 2},
+    {.name = "comparison",
+     .type = "oneof",
+     .since = "6.2.0",
+     .flags = CMD_DOC_ARG_OPTIONAL,
+     .args = zadd_args_2,
+     .nargs = 2},
+    {.name = "change",
+     .type = "pure-token",
+     .token = "CH",
+     .since = "3.0.2",
+     .flags = CMD_DOC_ARG_OPTIONAL},
+    {.name = "increment",
+     .type = "pure-token",
+     .token = "INCR",
+     .since = "3.0.2",
+     .flags = CMD_DOC_ARG_OPTIONAL},
+    {.name = "score_member",
+     .type = "block",
+     .flags = CMD_DOC_ARG_MULTIPLE,
+     .args = zadd_args_5,
+     .nargs = 2},
+};
+static const struct cmd_doc_keyspec zadd_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW update",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* ZCARD */
+static const struct cmd_doc_arg zcard_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+};
+static const struct cmd_doc_keyspec zcard_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* ZCOUNT */
+static const struct cmd_doc_arg zcount_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "min", .type = "double"},
+    {.name = "max", .type = "double"},
+};
+static const struct cmd_doc_keyspec zcount_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* ZDIFF */
+static const struct cmd_doc_arg zdiff_args[] = {
+    {.name = "numkeys", .type = "integer"},
+    {.name = "key",
+     .type = "key",
+     .key_spec_index = 0,
+     .flags = CMD_DOC_ARG_MULTIPLE | CMD_DOC_ARG_KEY_SPEC},
+    {.name = "withscores",
+     .type = "pure-token",
+     .token = "WITHSCORES",
+     .flags = CMD_DOC_ARG_OPTIONAL},
+};
+static const struct cmd_doc_keyspec zdiff_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_KEYNUM,
+     .fk = {0, 1, 1}},
+};
+
+/* ZDIFFSTORE */
+static const struct cmd_doc_arg zdiffstore_args[] = {
+    {.name = "destination", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "numkeys", .type = "integer"},
+    {.name = "key",
+     .type = "key",
+     .key_spec_index = 1,
+     .flags = CMD_DOC_ARG_MULTIPLE | CMD_DOC_ARG_KEY_SPEC},
+};
+static const struct cmd_doc_keyspec zdiffstore_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "OW update",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 2,
+     .fk_type = CMD_DOC_FK_KEYNUM,
+     .fk = {0, 1, 1}},
+};
+
+/* ZINCRBY */
+static const struct cmd_doc_arg zincrby_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "increment", .type = "integer"},
+    {.name = "member", .type = "string"},
+};
+static const struct cmd_doc_keyspec zincrby_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW access update",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* ZINTER */
+static const struct cmd_doc_arg zinter_args_3[] = {
+    {.name = "sum", .type = "pure-token", .token = "SUM"},
+    {.name = "min", .type = "pure-token", .token = "MIN"},
+    {.name = "max", .type = "pure-token", .token = "MAX"},
+};
+static const struct cmd_doc_arg zinter_args[] = {
+    {.name = "numkeys", .type = "integer"},
+    {.name = "key",
+     .type = "key",
+     .key_spec_index = 0,
+     .flags = CMD_DOC_ARG_MULTIPLE | CMD_DOC_ARG_KEY_SPEC},
+    {.name = "weight",
+     .type = "integer",
+     .token = "WEIGHTS",
+     .flags = CMD_DOC_ARG_OPTIONAL | CMD_DOC_ARG_MULTIPLE},
+    {.name = "aggregate",
+     .type = "oneof",
+     .token = "AGGREGATE",
+     .flags = CMD_DOC_ARG_OPTIONAL,
+     .args = zinter_args_3,
+     .nargs = 3},
+    {.name = "withscores",
+     .type = "pure-token",
+     .token = "WITHSCORES",
+     .flags = CMD_DOC_ARG_OPTIONAL},
+};
+static const struct cmd_doc_keyspec zinter_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_KEYNUM,
+     .fk = {0, 1, 1}},
+};
+
+/* ZINTERCARD */
+static const struct cmd_doc_arg zintercard_args[] = {
+    {.name = "numkeys", .type = "integer"},
+    {.name = "key",
+     .type = "key",
+     .key_spec_index = 0,
+     .flags = CMD_DOC_ARG_MULTIPLE | CMD_DOC_ARG_KEY_SPEC},
+    {.name = "limit", .type = "integer", .token = "LIMIT", .flags = CMD_DOC_ARG_OPTIONAL},
+};
+static const struct cmd_doc_keyspec zintercard_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_KEYNUM,
+     .fk = {0, 1, 1}},
+};
+
+/* ZINTERSTORE */
+static const struct cmd_doc_arg zinterstore_args_4[] = {
+    {.name = "sum", .type = "pure-token", .token = "SUM"},
+    {.name = "min", .type = "pure-token", .token = "MIN"},
+    {.name = "max", .type = "pure-token", .token = "MAX"},
+};
+static const struct cmd_doc_arg zinterstore_args[] = {
+    {.name = "destination", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "numkeys", .type = "integer"},
+    {.name = "key",
+     .type = "key",
+     .key_spec_index = 1,
+     .flags = CMD_DOC_ARG_MULTIPLE | CMD_DOC_ARG_KEY_SPEC},
+    {.name = "weight",
+     .type = "integer",
+     .token = "WEIGHTS",
+     .flags = CMD_DOC_ARG_OPTIONAL | CMD_DOC_ARG_MULTIPLE},
+    {.name = "aggregate",
+     .type = "oneof",
+     .token = "AGGREGATE",
+     .flags = CMD_DOC_ARG_OPTIONAL,
+     .args = zinterstore_args_4,
+     .nargs = 3},
+};
+static const struct cmd_doc_keyspec zinterstore_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "OW update",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 2,
+     .fk_type = CMD_DOC_FK_KEYNUM,
+     .fk = {0, 1, 1}},
+};
+
+/* ZLEXCOUNT */
+static const struct cmd_doc_arg zlexcount_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "min", .type = "string"},
+    {.name = "max", .type = "string"},
+};
+static const struct cmd_doc_keyspec zlexcount_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* ZMPOP */
+static const struct cmd_doc_arg zmpop_args_2[] = {
+    {.name = "min", .type = "pure-token", .token = "MIN"},
+    {.name = "max", .type = "pure-token", .token = "MAX"},
+};
+static const struct cmd_doc_arg zmpop_args[] = {
+    {.name = "numkeys", .type = "integer"},
+    {.name = "key",
+     .type = "key",
+     .key_spec_index = 0,
+     .flags = CMD_DOC_ARG_MULTIPLE | CMD_DOC_ARG_KEY_SPEC},
+    {.name = "where", .type = "oneof", .args = zmpop_args_2, .nargs = 2},
+    {.name = "count", .type = "integer", .token = "COUNT", .flags = CMD_DOC_ARG_OPTIONAL},
+};
+static const struct cmd_doc_keyspec zmpop_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW access delete",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_KEYNUM,
+     .fk = {0, 1, 1}},
+};
+
+/* ZMSCORE */
+static const struct cmd_doc_arg zmscore_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "member", .type = "string", .flags = CMD_DOC_ARG_MULTIPLE},
+};
+static const struct cmd_doc_keyspec zmscore_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* ZPOPMAX */
+static const struct cmd_doc_arg zpopmax_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "count", .type = "integer", .flags = CMD_DOC_ARG_OPTIONAL},
+};
+static const struct cmd_doc_keyspec zpopmax_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW access delete",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* ZPOPMIN */
+static const struct cmd_doc_arg zpopmin_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "count", .type = "integer", .flags = CMD_DOC_ARG_OPTIONAL},
+};
+static const struct cmd_doc_keyspec zpopmin_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW access delete",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* ZRANDMEMBER */
+static const struct cmd_doc_arg zrandmember_args_1[] = {
+    {.name = "count", .type = "integer"},
+    {.name = "withscores",
+     .type = "pure-token",
+     .token = "WITHSCORES",
+     .flags = CMD_DOC_ARG_OPTIONAL},
+};
+static const struct cmd_doc_arg zrandmember_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "options",
+     .type = "block",
+     .flags = CMD_DOC_ARG_OPTIONAL,
+     .args = zrandmember_args_1,
+     .nargs = 2},
+};
+static const struct cmd_doc_keyspec zrandmember_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* ZRANGE */
+static const struct cmd_doc_history zrange_history[] = {
+    {"6.2.0", "Added the `REV`, `BYSCORE`, `BYLEX` and `LIMIT` options."},
+};
+static const struct cmd_doc_arg zrange_args_3[] = {
+    {.name = "byscore", .type = "pure-token", .token = "BYSCORE"},
+    {.name = "bylex", .type = "pure-token", .token = "BYLEX"},
+};
+static const struct cmd_doc_arg zrange_args_5[] = {
+    {.name = "offset", .type = "integer"},
+    {.name = "count", .type = "integer"},
+};
+static const struct cmd_doc_arg zrange_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "start", .type = "string"},
+    {.name = "stop", .type = "string"},
+    {.name = "sortby",
+     .type = "oneof",
+     .since = "6.2.0",
+     .flags = CMD_DOC_ARG_OPTIONAL,
+     .args = zrange_args_3,
+     .nargs = 2},
+    {.name = "rev",
+     .type = "pure-token",
+     .token = "REV",
+     .since = "6.2.0",
+     .flags = CMD_DOC_ARG_OPTIONAL},
+    {.name = "offset_count",
+     .type = "block",
+     .token = "LIMIT",
+     .since = "6.2.0",
+     .flags = CMD_DOC_ARG_OPTIONAL,
+     .args = zrange_args_5,
+     .nargs = 2},
+    {.name = "withscores",
+     .type = "pure-token",
+     .token = "WITHSCORES",
+     .flags = CMD_DOC_ARG_OPTIONAL},
+};
+static const struct cmd_doc_keyspec zrange_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* ZRANGEBYLEX */
+static const struct cmd_doc_arg zrangebylex_args_3[] = {
+    {.name = "offset", .type = "integer"},
+    {.name = "count", .type = "integer"},
+};
+static const struct cmd_doc_arg zrangebylex_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "min", .type = "string"},
+    {.name = "max", .type = "string"},
+    {.name = "offset_count",
+     .type = "block",
+     .token = "LIMIT",
+     .flags = CMD_DOC_ARG_OPTIONAL,
+     .args = zrangebylex_args_3,
+     .nargs = 2},
+};
+static const struct cmd_doc_keyspec zrangebylex_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* ZRANGEBYSCORE */
+static const struct cmd_doc_history zrangebyscore_history[] = {
+    {"2.0.0", "Added the `WITHSCORES` modifier."},
+};
+static const struct cmd_doc_arg zrangebyscore_args_4[] = {
+    {.name = "offset", .type = "integer"},
+    {.name = "count", .type = "integer"},
+};
+static const struct cmd_doc_arg zrangebyscore_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "min", .type = "double"},
+    {.name = "max", .type = "double"},
+    {.name = "withscores",
+     .type = "pure-token",
+     .token = "WITHSCORES",
+     .since = "2.0.0",
+     .flags = CMD_DOC_ARG_OPTIONAL},
+    {.name = "offset_count",
+     .type = "block",
+     .token = "LIMIT",
+     .flags = CMD_DOC_ARG_OPTIONAL,
+     .args = zrangebyscore_args_4,
+     .nargs = 2},
+};
+static const struct cmd_doc_keyspec zrangebyscore_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* ZRANGESTORE */
+static const struct cmd_doc_arg zrangestore_args_4[] = {
+    {.name = "byscore", .type = "pure-token", .token = "BYSCORE"},
+    {.name = "bylex", .type = "pure-token", .token = "BYLEX"},
+};
+static const struct cmd_doc_arg zrangestore_args_6[] = {
+    {.name = "offset", .type = "integer"},
+    {.name = "count", .type = "integer"},
+};
+static const struct cmd_doc_arg zrangestore_args[] = {
+    {.name = "dst", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "src", .type = "key", .key_spec_index = 1, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "min", .type = "string"},
+    {.name = "max", .type = "string"},
+    {.name = "sortby",
+     .type = "oneof",
+     .flags = CMD_DOC_ARG_OPTIONAL,
+     .args = zrangestore_args_4,
+     .nargs = 2},
+    {.name = "rev", .type = "pure-token", .token = "REV", .flags = CMD_DOC_ARG_OPTIONAL},
+    {.name = "offset_count",
+     .type = "block",
+     .token = "LIMIT",
+     .flags = CMD_DOC_ARG_OPTIONAL,
+     .args = zrangestore_args_6,
+     .nargs = 2},
+};
+static const struct cmd_doc_keyspec zrangestore_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "OW update",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 2,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* ZRANK */
+static const struct cmd_doc_arg zrank_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "member", .type = "string"},
+};
+static const struct cmd_doc_keyspec zrank_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* ZREM */
+static const struct cmd_doc_history zrem_history[] = {
+    {"2.4.0", "Accepts multiple elements."},
+};
+static const struct cmd_doc_arg zrem_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "member", .type = "string", .flags = CMD_DOC_ARG_MULTIPLE},
+};
+static const struct cmd_doc_keyspec zrem_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW delete",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* ZREMRANGEBYLEX */
+static const struct cmd_doc_arg zremrangebylex_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "min", .type = "string"},
+    {.name = "max", .type = "string"},
+};
+static const struct cmd_doc_keyspec zremrangebylex_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW delete",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* ZREMRANGEBYRANK */
+static const struct cmd_doc_arg zremrangebyrank_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "start", .type = "integer"},
+    {.name = "stop", .type = "integer"},
+};
+static const struct cmd_doc_keyspec zremrangebyrank_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW delete",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* ZREMRANGEBYSCORE */
+static const struct cmd_doc_arg zremrangebyscore_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "min", .type = "double"},
+    {.name = "max", .type = "double"},
+};
+static const struct cmd_doc_keyspec zremrangebyscore_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW delete",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* ZREVRANGE */
+static const struct cmd_doc_arg zrevrange_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "start", .type = "integer"},
+    {.name = "stop", .type = "integer"},
+    {.name = "withscores",
+     .type = "pure-token",
+     .token = "WITHSCORES",
+     .flags = CMD_DOC_ARG_OPTIONAL},
+};
+static const struct cmd_doc_keyspec zrevrange_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* ZREVRANGEBYLEX */
+static const struct cmd_doc_arg zrevrangebylex_args_3[] = {
+    {.name = "offset", .type = "integer"},
+    {.name = "count", .type = "integer"},
+};
+static const struct cmd_doc_arg zrevrangebylex_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "max", .type = "string"},
+    {.name = "min", .type = "string"},
+    {.name = "offset_count",
+     .type = "block",
+     .token = "LIMIT",
+     .flags = CMD_DOC_ARG_OPTIONAL,
+     .args = zrevrangebylex_args_3,
+     .nargs = 2},
+};
+static const struct cmd_doc_keyspec zrevrangebylex_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* ZREVRANGEBYSCORE */
+static const struct cmd_doc_history zrevrangebyscore_history[] = {
+    {"2.1.6", "`min` and `max` can be exclusive."},
+};
+static const struct cmd_doc_arg zrevrangebyscore_args_4[] = {
+    {.name = "offset", .type = "integer"},
+    {.name = "count", .type = "integer"},
+};
+static const struct cmd_doc_arg zrevrangebyscore_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "max", .type = "double"},
+    {.name = "min", .type = "double"},
+    {.name = "withscores",
+     .type = "pure-token",
+     .token = "WITHSCORES",
+     .flags = CMD_DOC_ARG_OPTIONAL},
+    {.name = "offset_count",
+     .type = "block",
+     .token = "LIMIT",
+     .flags = CMD_DOC_ARG_OPTIONAL,
+     .args = zrevrangebyscore_args_4,
+     .nargs = 2},
+};
+static const struct cmd_doc_keyspec zrevrangebyscore_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* ZREVRANK */
+static const struct cmd_doc_arg zrevrank_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "member", .type = "string"},
+};
+static const struct cmd_doc_keyspec zrevrank_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* ZSCAN */
+static const struct cmd_doc_arg zscan_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "cursor", .type = "integer"},
+    {.name = "pattern", .type = "pattern", .token = "MATCH", .flags = CMD_DOC_ARG_OPTIONAL},
+    {.name = "count", .type = "integer", .token = "COUNT", .flags = CMD_DOC_ARG_OPTIONAL},
+};
+static const struct cmd_doc_keyspec zscan_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* ZSCORE */
+static const struct cmd_doc_arg zscore_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "member", .type = "string"},
+};
+static const struct cmd_doc_keyspec zscore_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* ZUNION */
+static const struct cmd_doc_arg zunion_args_3[] = {
+    {.name = "sum", .type = "pure-token", .token = "SUM"},
+    {.name = "min", .type = "pure-token", .token = "MIN"},
+    {.name = "max", .type = "pure-token", .token = "MAX"},
+};
+static const struct cmd_doc_arg zunion_args[] = {
+    {.name = "numkeys", .type = "integer"},
+    {.name = "key",
+     .type = "key",
+     .key_spec_index = 0,
+     .flags = CMD_DOC_ARG_MULTIPLE | CMD_DOC_ARG_KEY_SPEC},
+    {.name = "weight",
+     .type = "integer",
+     .token = "WEIGHTS",
+     .flags = CMD_DOC_ARG_OPTIONAL | CMD_DOC_ARG_MULTIPLE},
+    {.name = "aggregate",
+     .type = "oneof",
+     .token = "AGGREGATE",
+     .flags = CMD_DOC_ARG_OPTIONAL,
+     .args = zunion_args_3,
+     .nargs = 3},
+    {.name = "withscores",
+     .type = "pure-token",
+     .token = "WITHSCORES",
+     .flags = CMD_DOC_ARG_OPTIONAL},
+};
+static const struct cmd_doc_keyspec zunion_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_KEYNUM,
+     .fk = {0, 1, 1}},
+};
+
+/* ZUNIONSTORE */
+static const struct cmd_doc_arg zunionstore_args_4[] = {
+    {.name = "sum", .type = "pure-token", .token = "SUM"},
+    {.name = "min", .type = "pure-token", .token = "MIN"},
+    {.name = "max", .type = "pure-token", .token = "MAX"},
+};
+static const struct cmd_doc_arg zunionstore_args[] = {
+    {.name = "destination", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "numkeys", .type = "integer"},
+    {.name = "key",
+     .type = "key",
+     .key_spec_index = 1,
+     .flags = CMD_DOC_ARG_MULTIPLE | CMD_DOC_ARG_KEY_SPEC},
+    {.name = "weight",
+     .type = "integer",
+     .token = "WEIGHTS",
+     .flags = CMD_DOC_ARG_OPTIONAL | CMD_DOC_ARG_MULTIPLE},
+    {.name = "aggregate",
+     .type = "oneof",
+     .token = "AGGREGATE",
+     .flags = CMD_DOC_ARG_OPTIONAL,
+     .args = zunionstore_args_4,
+     .nargs = 3},
+};
+static const struct cmd_doc_keyspec zunionstore_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "OW update",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 2,
+     .fk_type = CMD_DOC_FK_KEYNUM,
+     .fk = {0, 1, 1}},
 };
 
 const struct cmd_doc cmd_docs_table[] = {
@@ -1778,6 +3533,18 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@slow @connection",
      .tips = ""},
+    {.name = "client|getname",
+     .summary = "Get the current connection name",
+     .since = "2.6.9",
+     .group = "connection",
+     .complexity = "O(1)",
+     .arity = 2,
+     .flags = "noscript loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow @connection",
+     .tips = ""},
     {.name = "client|getredir",
      .summary = "Get tracking notifications redirection client ID if any",
      .since = "6.0.0",
@@ -1785,6 +3552,18 @@ const struct cmd_doc cmd_docs_table[] = {
      .complexity = "O(1)",
      .arity = 2,
      .flags = "noscript loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow @connection",
+     .tips = ""},
+    {.name = "client|help",
+     .summary = "Show helpful text about the different subcommands",
+     .since = "5.0.0",
+     .group = "connection",
+     .complexity = "O(1)",
+     .arity = 2,
+     .flags = "loading stale",
      .first_key = 0,
      .last_key = 0,
      .key_step = 0,
@@ -1814,6 +3593,18 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@slow @connection",
      .tips = ""},
+    {.name = "client|id",
+     .summary = "Returns the client ID for the current connection",
+     .since = "5.0.0",
+     .group = "connection",
+     .complexity = "O(1)",
+     .arity = 2,
+     .flags = "noscript loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow @connection",
+     .tips = ""},
     {.name = "client|info",
      .summary = "Returns information about the current client connection.",
      .since = "6.2.0",
@@ -1826,6 +3617,34 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@slow @connection",
      .tips = "nondeterministic_output"},
+    {.name = "client|info",
+     .summary = "Returns information about the current client connection.",
+     .since = "6.2.0",
+     .group = "connection",
+     .complexity = "O(1)",
+     .arity = 2,
+     .flags = "noscript loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow @connection",
+     .tips = "nondeterministic_output"},
+    {.name = "client|kill",
+     .summary = "Kill the connection of a client",
+     .since = "2.4.0",
+     .group = "connection",
+     .complexity = "O(N) where N is the number of client connections",
+     .history = client_kill_history,
+     .nhistory = 5,
+     .args = client_kill_args,
+     .nargs = 1,
+     .arity = -3,
+     .flags = "admin noscript loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous @connection",
+     .tips = ""},
     {.name = "client|kill",
      .summary = "Kill the connection of a client",
      .since = "2.4.0",
@@ -1858,6 +3677,36 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@admin @slow @dangerous @connection",
      .tips = "nondeterministic_output"},
+    {.name = "client|list",
+     .summary = "Get the list of client connections",
+     .since = "2.4.0",
+     .group = "connection",
+     .complexity = "O(N) where N is the number of client connections",
+     .history = client_list_history,
+     .nhistory = 6,
+     .args = client_list_args,
+     .nargs = 2,
+     .arity = -2,
+     .flags = "admin noscript loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous @connection",
+     .tips = "nondeterministic_output"},
+    {.name = "client|no-evict",
+     .summary = "Set client eviction mode for the current connection",
+     .since = "7.0.0",
+     .group = "connection",
+     .complexity = "O(1)",
+     .args = client_no_evict_args,
+     .nargs = 1,
+     .arity = 3,
+     .flags = "admin noscript loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous @connection",
+     .tips = ""},
     {.name = "client|no-evict",
      .summary = "Set client eviction mode for the current connection",
      .since = "7.0.0",
@@ -1888,12 +3737,56 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@admin @slow @dangerous @connection",
      .tips = ""},
+    {.name = "client|pause",
+     .summary = "Stop processing commands from clients for some time",
+     .since = "2.9.50",
+     .group = "connection",
+     .complexity = "O(1)",
+     .history = client_pause_history,
+     .nhistory = 1,
+     .args = client_pause_args,
+     .nargs = 2,
+     .arity = -3,
+     .flags = "admin noscript loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous @connection",
+     .tips = ""},
     {.name = "client|reply",
      .summary = "Instruct the server whether to reply to commands",
      .since = "3.2.0",
      .group = "connection",
      .complexity = "O(1)",
      .args = client_reply_args,
+     .nargs = 1,
+     .arity = 3,
+     .flags = "noscript loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow @connection",
+     .tips = ""},
+    {.name = "client|reply",
+     .summary = "Instruct the server whether to reply to commands",
+     .since = "3.2.0",
+     .group = "connection",
+     .complexity = "O(1)",
+     .args = client_reply_args,
+     .nargs = 1,
+     .arity = 3,
+     .flags = "noscript loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow @connection",
+     .tips = ""},
+    {.name = "client|setname",
+     .summary = "Set the current connection name",
+     .since = "2.6.9",
+     .group = "connection",
+     .complexity = "O(1)",
+     .args = client_setname_args,
      .nargs = 1,
      .arity = 3,
      .flags = "noscript loading stale",
@@ -1969,6 +3862,18 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@admin @slow @dangerous @connection",
      .tips = ""},
+    {.name = "client|unpause",
+     .summary = "Resume processing of clients that were paused",
+     .since = "6.2.0",
+     .group = "connection",
+     .complexity = "O(N) Where N is the number of paused clients",
+     .arity = 2,
+     .flags = "admin noscript loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous @connection",
+     .tips = ""},
     {.name = "command",
      .summary = "Get array of Redis command details",
      .since = "2.8.13",
@@ -1981,6 +3886,18 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@slow @connection",
      .tips = "nondeterministic_output_order"},
+    {.name = "command|count",
+     .summary = "Get total number of Redis commands",
+     .since = "2.8.13",
+     .group = "server",
+     .complexity = "O(1)",
+     .arity = 2,
+     .flags = "loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow @connection",
+     .tips = ""},
     {.name = "command|count",
      .summary = "Get total number of Redis commands",
      .since = "2.8.13",
@@ -2007,9 +3924,47 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@slow @connection",
      .tips = "nondeterministic_output_order"},
+    {.name = "command|docs",
+     .summary = "Get array of specific Redis command documentation",
+     .since = "7.0.0",
+     .group = "server",
+     .complexity = "O(N) where N is the number of commands to look up",
+     .args = command_docs_args,
+     .nargs = 1,
+     .arity = -2,
+     .flags = "loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow @connection",
+     .tips = "nondeterministic_output_order"},
     {.name = "command|getkeys",
      .summary = "Extract keys given a full Redis command",
      .since = "2.8.13",
+     .group = "server",
+     .complexity = "O(N) where N is the number of arguments to the command",
+     .arity = -4,
+     .flags = "loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow @connection",
+     .tips = ""},
+    {.name = "command|getkeys",
+     .summary = "Extract keys given a full Redis command",
+     .since = "2.8.13",
+     .group = "server",
+     .complexity = "O(N) where N is the number of arguments to the command",
+     .arity = -4,
+     .flags = "loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow @connection",
+     .tips = ""},
+    {.name = "command|getkeysandflags",
+     .summary = "Extract keys and access flags given a full Redis command",
+     .since = "7.0.0",
      .group = "server",
      .complexity = "O(N) where N is the number of arguments to the command",
      .arity = -4,
@@ -2043,6 +3998,18 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@slow @connection",
      .tips = ""},
+    {.name = "command|help",
+     .summary = "Show helpful text about the different subcommands",
+     .since = "5.0.0",
+     .group = "server",
+     .complexity = "O(1)",
+     .arity = 2,
+     .flags = "loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow @connection",
+     .tips = ""},
     {.name = "command|info",
      .summary = "Get array of specific Redis command details, or all when no argument is given.",
      .since = "2.8.13",
@@ -2051,6 +4018,36 @@ const struct cmd_doc cmd_docs_table[] = {
      .history = command_info_history,
      .nhistory = 1,
      .args = command_info_args,
+     .nargs = 1,
+     .arity = -2,
+     .flags = "loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow @connection",
+     .tips = "nondeterministic_output_order"},
+    {.name = "command|info",
+     .summary = "Get array of specific Redis command details, or all when no argument is given.",
+     .since = "2.8.13",
+     .group = "server",
+     .complexity = "O(N) where N is the number of commands to look up",
+     .history = command_info_history,
+     .nhistory = 1,
+     .args = command_info_args,
+     .nargs = 1,
+     .arity = -2,
+     .flags = "loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow @connection",
+     .tips = "nondeterministic_output_order"},
+    {.name = "command|list",
+     .summary = "Get an array of Redis command names",
+     .since = "7.0.0",
+     .group = "server",
+     .complexity = "O(N) where N is the total number of Redis commands",
+     .args = command_list_args,
      .nargs = 1,
      .arity = -2,
      .flags = "loading stale",
@@ -2101,6 +4098,22 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@admin @slow @dangerous",
      .tips = ""},
+    {.name = "config|get",
+     .summary = "Get the values of configuration parameters",
+     .since = "2.0.0",
+     .group = "server",
+     .complexity = "O(N) when N is the number of configuration parameters provided",
+     .history = config_get_history,
+     .nhistory = 1,
+     .args = config_get_args,
+     .nargs = 1,
+     .arity = -3,
+     .flags = "admin noscript loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = ""},
     {.name = "config|help",
      .summary = "Show helpful text about the different subcommands",
      .since = "5.0.0",
@@ -2112,6 +4125,30 @@ const struct cmd_doc cmd_docs_table[] = {
      .last_key = 0,
      .key_step = 0,
      .acl = "@slow",
+     .tips = ""},
+    {.name = "config|help",
+     .summary = "Show helpful text about the different subcommands",
+     .since = "5.0.0",
+     .group = "server",
+     .complexity = "O(1)",
+     .arity = 2,
+     .flags = "loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow",
+     .tips = ""},
+    {.name = "config|resetstat",
+     .summary = "Reset the stats returned by INFO",
+     .since = "2.0.0",
+     .group = "server",
+     .complexity = "O(1)",
+     .arity = 2,
+     .flags = "admin noscript loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
      .tips = ""},
     {.name = "config|resetstat",
      .summary = "Reset the stats returned by INFO",
@@ -2137,6 +4174,34 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@admin @slow @dangerous",
      .tips = ""},
+    {.name = "config|rewrite",
+     .summary = "Rewrite the configuration file with the in memory configuration",
+     .since = "2.8.0",
+     .group = "server",
+     .complexity = "O(1)",
+     .arity = 2,
+     .flags = "admin noscript loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = ""},
+    {.name = "config|set",
+     .summary = "Set configuration parameters to the given values",
+     .since = "2.0.0",
+     .group = "server",
+     .complexity = "O(N) when N is the number of configuration parameters provided",
+     .history = config_set_history,
+     .nhistory = 1,
+     .args = config_set_args,
+     .nargs = 1,
+     .arity = -4,
+     .flags = "admin noscript loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = "request_policy:all_nodes response_policy:all_succeeded"},
     {.name = "config|set",
      .summary = "Set configuration parameters to the given values",
      .since = "2.0.0",
@@ -2488,6 +4553,24 @@ const struct cmd_doc cmd_docs_table[] = {
      .tips = "",
      .keyspecs = getset_keyspecs,
      .nkeyspecs = 1},
+    {.name = "hdel",
+     .summary = "Delete one or more hash fields",
+     .since = "2.0.0",
+     .group = "hash",
+     .complexity = "O(N) where N is the number of fields to be removed.",
+     .history = hdel_history,
+     .nhistory = 1,
+     .args = hdel_args,
+     .nargs = 2,
+     .arity = -3,
+     .flags = "write fast",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@write @hash @fast",
+     .tips = "",
+     .keyspecs = hdel_keyspecs,
+     .nkeyspecs = 1},
     {.name = "hello",
      .summary = "Handshake with Redis",
      .since = "6.0.0",
@@ -2504,6 +4587,254 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@fast @connection",
      .tips = ""},
+    {.name = "hexists",
+     .summary = "Determine if a hash field exists",
+     .since = "2.0.0",
+     .group = "hash",
+     .complexity = "O(1)",
+     .args = hexists_args,
+     .nargs = 2,
+     .arity = 3,
+     .flags = "readonly fast",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@read @hash @fast",
+     .tips = "",
+     .keyspecs = hexists_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "hget",
+     .summary = "Get the value of a hash field",
+     .since = "2.0.0",
+     .group = "hash",
+     .complexity = "O(1)",
+     .args = hget_args,
+     .nargs = 2,
+     .arity = 3,
+     .flags = "readonly fast",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@read @hash @fast",
+     .tips = "",
+     .keyspecs = hget_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "hgetall",
+     .summary = "Get all the fields and values in a hash",
+     .since = "2.0.0",
+     .group = "hash",
+     .complexity = "O(N) where N is the size of the hash.",
+     .args = hgetall_args,
+     .nargs = 1,
+     .arity = 2,
+     .flags = "readonly",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@read @hash @slow",
+     .tips = "nondeterministic_output_order",
+     .keyspecs = hgetall_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "hincrby",
+     .summary = "Increment the integer value of a hash field by the given number",
+     .since = "2.0.0",
+     .group = "hash",
+     .complexity = "O(1)",
+     .args = hincrby_args,
+     .nargs = 3,
+     .arity = 4,
+     .flags = "write denyoom fast",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@write @hash @fast",
+     .tips = "",
+     .keyspecs = hincrby_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "hincrbyfloat",
+     .summary = "Increment the float value of a hash field by the given amount",
+     .since = "2.6.0",
+     .group = "hash",
+     .complexity = "O(1)",
+     .args = hincrbyfloat_args,
+     .nargs = 3,
+     .arity = 4,
+     .flags = "write denyoom fast",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@write @hash @fast",
+     .tips = "",
+     .keyspecs = hincrbyfloat_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "hkeys",
+     .summary = "Get all the fields in a hash",
+     .since = "2.0.0",
+     .group = "hash",
+     .complexity = "O(N) where N is the size of the hash.",
+     .args = hkeys_args,
+     .nargs = 1,
+     .arity = 2,
+     .flags = "readonly",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@read @hash @slow",
+     .tips = "nondeterministic_output_order",
+     .keyspecs = hkeys_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "hlen",
+     .summary = "Get the number of fields in a hash",
+     .since = "2.0.0",
+     .group = "hash",
+     .complexity = "O(1)",
+     .args = hlen_args,
+     .nargs = 1,
+     .arity = 2,
+     .flags = "readonly fast",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@read @hash @fast",
+     .tips = "",
+     .keyspecs = hlen_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "hmget",
+     .summary = "Get the values of all the given hash fields",
+     .since = "2.0.0",
+     .group = "hash",
+     .complexity = "O(N) where N is the number of fields being requested.",
+     .args = hmget_args,
+     .nargs = 2,
+     .arity = -3,
+     .flags = "readonly fast",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@read @hash @fast",
+     .tips = "",
+     .keyspecs = hmget_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "hmset",
+     .summary = "Set multiple hash fields to multiple values",
+     .since = "2.0.0",
+     .group = "hash",
+     .complexity = "O(N) where N is the number of fields being set.",
+     .doc_flags = "deprecated",
+     .deprecated_since = "4.0.0",
+     .replaced_by = "`HSET` with multiple field-value pairs",
+     .args = hmset_args,
+     .nargs = 2,
+     .arity = -4,
+     .flags = "write denyoom fast",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@write @hash @fast",
+     .tips = "",
+     .keyspecs = hmset_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "hrandfield",
+     .summary = "Get one or multiple random fields from a hash",
+     .since = "6.2.0",
+     .group = "hash",
+     .complexity = "O(N) where N is the number of fields returned",
+     .args = hrandfield_args,
+     .nargs = 2,
+     .arity = -2,
+     .flags = "readonly",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@read @hash @slow",
+     .tips = "nondeterministic_output",
+     .keyspecs = hrandfield_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "hscan",
+     .summary = "Incrementally iterate hash fields and associated values",
+     .since = "2.8.0",
+     .group = "hash",
+     .complexity =
+	 "O(1) for every call. O(N) for a complete iteration, including enough command calls for "
+	 "the cursor to return back to 0. N is the number of elements inside the collection..",
+     .args = hscan_args,
+     .nargs = 4,
+     .arity = -3,
+     .flags = "readonly",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@read @hash @slow",
+     .tips = "nondeterministic_output",
+     .keyspecs = hscan_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "hset",
+     .summary = "Set the string value of a hash field",
+     .since = "2.0.0",
+     .group = "hash",
+     .complexity = "O(1) for each field/value pair added, so O(N) to add N field/value pairs when "
+		   "the command is called with multiple field/value pairs.",
+     .history = hset_history,
+     .nhistory = 1,
+     .args = hset_args,
+     .nargs = 2,
+     .arity = -4,
+     .flags = "write denyoom fast",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@write @hash @fast",
+     .tips = "",
+     .keyspecs = hset_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "hsetnx",
+     .summary = "Set the value of a hash field, only if the field does not exist",
+     .since = "2.0.0",
+     .group = "hash",
+     .complexity = "O(1)",
+     .args = hsetnx_args,
+     .nargs = 3,
+     .arity = 4,
+     .flags = "write denyoom fast",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@write @hash @fast",
+     .tips = "",
+     .keyspecs = hsetnx_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "hstrlen",
+     .summary = "Get the length of the value of a hash field",
+     .since = "3.2.0",
+     .group = "hash",
+     .complexity = "O(1)",
+     .args = hstrlen_args,
+     .nargs = 2,
+     .arity = 3,
+     .flags = "readonly fast",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@read @hash @fast",
+     .tips = "",
+     .keyspecs = hstrlen_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "hvals",
+     .summary = "Get all the values in a hash",
+     .since = "2.0.0",
+     .group = "hash",
+     .complexity = "O(N) where N is the size of the hash.",
+     .args = hvals_args,
+     .nargs = 1,
+     .arity = 2,
+     .flags = "readonly",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@read @hash @slow",
+     .tips = "nondeterministic_output_order",
+     .keyspecs = hvals_keyspecs,
+     .nkeyspecs = 1},
     {.name = "incr",
      .summary = "Increment the integer value of a key by one",
      .since = "1.0.0",
@@ -2607,6 +4938,32 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@admin @slow @dangerous",
      .tips = "nondeterministic_output request_policy:all_nodes response_policy:special"},
+    {.name = "latency|doctor",
+     .summary = "Return a human readable latency analysis report.",
+     .since = "2.8.13",
+     .group = "server",
+     .complexity = "O(1)",
+     .arity = 2,
+     .flags = "admin noscript loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = "nondeterministic_output request_policy:all_nodes response_policy:special"},
+    {.name = "latency|graph",
+     .summary = "Return a latency graph for the event.",
+     .since = "2.8.13",
+     .group = "server",
+     .complexity = "O(1)",
+     .args = latency_graph_args,
+     .nargs = 1,
+     .arity = 3,
+     .flags = "admin noscript loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = "nondeterministic_output request_policy:all_nodes response_policy:special"},
     {.name = "latency|graph",
      .summary = "Return a latency graph for the event.",
      .since = "2.8.13",
@@ -2633,6 +4990,18 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@slow",
      .tips = ""},
+    {.name = "latency|help",
+     .summary = "Show helpful text about the different subcommands.",
+     .since = "2.8.13",
+     .group = "server",
+     .complexity = "O(1)",
+     .arity = 2,
+     .flags = "loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow",
+     .tips = ""},
     {.name = "latency|histogram",
      .summary = "Return the cumulative distribution of latencies of a subset of commands or all.",
      .since = "7.0.0",
@@ -2642,6 +5011,35 @@ const struct cmd_doc cmd_docs_table[] = {
      .args = latency_histogram_args,
      .nargs = 1,
      .arity = -2,
+     .flags = "admin noscript loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = "nondeterministic_output request_policy:all_nodes response_policy:special"},
+    {.name = "latency|histogram",
+     .summary = "Return the cumulative distribution of latencies of a subset of commands or all.",
+     .since = "7.0.0",
+     .group = "server",
+     .complexity =
+	 "O(N) where N is the number of commands with latency information being retrieved.",
+     .args = latency_histogram_args,
+     .nargs = 1,
+     .arity = -2,
+     .flags = "admin noscript loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = "nondeterministic_output request_policy:all_nodes response_policy:special"},
+    {.name = "latency|history",
+     .summary = "Return timestamp-latency samples for the event.",
+     .since = "2.8.13",
+     .group = "server",
+     .complexity = "O(1)",
+     .args = latency_history_args,
+     .nargs = 1,
+     .arity = 3,
      .flags = "admin noscript loading stale",
      .first_key = 0,
      .last_key = 0,
@@ -2674,6 +5072,32 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@admin @slow @dangerous",
      .tips = "nondeterministic_output request_policy:all_nodes response_policy:special"},
+    {.name = "latency|latest",
+     .summary = "Return the latest latency samples for all events.",
+     .since = "2.8.13",
+     .group = "server",
+     .complexity = "O(1)",
+     .arity = 2,
+     .flags = "admin noscript loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = "nondeterministic_output request_policy:all_nodes response_policy:special"},
+    {.name = "latency|reset",
+     .summary = "Reset latency data for one or more events.",
+     .since = "2.8.13",
+     .group = "server",
+     .complexity = "O(1)",
+     .args = latency_reset_args,
+     .nargs = 1,
+     .arity = -2,
+     .flags = "admin noscript loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = "request_policy:all_nodes response_policy:all_succeeded"},
     {.name = "latency|reset",
      .summary = "Reset latency data for one or more events.",
      .since = "2.8.13",
@@ -2741,6 +5165,30 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@slow",
      .tips = "nondeterministic_output request_policy:all_shards response_policy:special"},
+    {.name = "memory|doctor",
+     .summary = "Outputs memory problems report",
+     .since = "4.0.0",
+     .group = "server",
+     .complexity = "O(1)",
+     .arity = 2,
+     .flags = "",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow",
+     .tips = "nondeterministic_output request_policy:all_shards response_policy:special"},
+    {.name = "memory|help",
+     .summary = "Show helpful text about the different subcommands",
+     .since = "4.0.0",
+     .group = "server",
+     .complexity = "O(1)",
+     .arity = 2,
+     .flags = "loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow",
+     .tips = ""},
     {.name = "memory|help",
      .summary = "Show helpful text about the different subcommands",
      .since = "4.0.0",
@@ -2765,6 +5213,30 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@slow",
      .tips = "nondeterministic_output request_policy:all_shards response_policy:special"},
+    {.name = "memory|malloc-stats",
+     .summary = "Show allocator internal stats",
+     .since = "4.0.0",
+     .group = "server",
+     .complexity = "Depends on how much memory is allocated, could be slow",
+     .arity = 2,
+     .flags = "",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow",
+     .tips = "nondeterministic_output request_policy:all_shards response_policy:special"},
+    {.name = "memory|purge",
+     .summary = "Ask the allocator to release memory",
+     .since = "4.0.0",
+     .group = "server",
+     .complexity = "Depends on how much memory is allocated, could be slow",
+     .arity = 2,
+     .flags = "",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow",
+     .tips = "request_policy:all_shards response_policy:all_succeeded"},
     {.name = "memory|purge",
      .summary = "Ask the allocator to release memory",
      .since = "4.0.0",
@@ -2789,6 +5261,34 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@slow",
      .tips = "nondeterministic_output request_policy:all_shards response_policy:special"},
+    {.name = "memory|stats",
+     .summary = "Show memory usage details",
+     .since = "4.0.0",
+     .group = "server",
+     .complexity = "O(1)",
+     .arity = 2,
+     .flags = "",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow",
+     .tips = "nondeterministic_output request_policy:all_shards response_policy:special"},
+    {.name = "memory|usage",
+     .summary = "Estimate the memory usage of a key",
+     .since = "4.0.0",
+     .group = "server",
+     .complexity = "O(N) where N is the number of samples.",
+     .args = memory_usage_args,
+     .nargs = 2,
+     .arity = -3,
+     .flags = "readonly",
+     .first_key = 2,
+     .last_key = 2,
+     .key_step = 1,
+     .acl = "@read @slow",
+     .tips = "",
+     .keyspecs = memory_usage_keyspecs,
+     .nkeyspecs = 1},
     {.name = "memory|usage",
      .summary = "Estimate the memory usage of a key",
      .since = "4.0.0",
@@ -2920,6 +5420,38 @@ const struct cmd_doc cmd_docs_table[] = {
      .tips = "nondeterministic_output",
      .keyspecs = object_encoding_keyspecs,
      .nkeyspecs = 1},
+    {.name = "object|encoding",
+     .summary = "Inspect the internal encoding of a Redis object",
+     .since = "2.2.3",
+     .group = "generic",
+     .complexity = "O(1)",
+     .args = object_encoding_args,
+     .nargs = 1,
+     .arity = 3,
+     .flags = "readonly",
+     .first_key = 2,
+     .last_key = 2,
+     .key_step = 1,
+     .acl = "@keyspace @read @slow",
+     .tips = "nondeterministic_output",
+     .keyspecs = object_encoding_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "object|freq",
+     .summary = "Get the logarithmic access frequency counter of a Redis object",
+     .since = "4.0.0",
+     .group = "generic",
+     .complexity = "O(1)",
+     .args = object_freq_args,
+     .nargs = 1,
+     .arity = 3,
+     .flags = "readonly",
+     .first_key = 2,
+     .last_key = 2,
+     .key_step = 1,
+     .acl = "@keyspace @read @slow",
+     .tips = "nondeterministic_output",
+     .keyspecs = object_freq_keyspecs,
+     .nkeyspecs = 1},
     {.name = "object|freq",
      .summary = "Get the logarithmic access frequency counter of a Redis object",
      .since = "4.0.0",
@@ -2948,6 +5480,18 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@keyspace @slow",
      .tips = ""},
+    {.name = "object|help",
+     .summary = "Show helpful text about the different subcommands",
+     .since = "6.2.0",
+     .group = "generic",
+     .complexity = "O(1)",
+     .arity = 2,
+     .flags = "loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@keyspace @slow",
+     .tips = ""},
     {.name = "object|idletime",
      .summary = "Get the time since a Redis object was last accessed",
      .since = "2.2.3",
@@ -2963,6 +5507,38 @@ const struct cmd_doc cmd_docs_table[] = {
      .acl = "@keyspace @read @slow",
      .tips = "nondeterministic_output",
      .keyspecs = object_idletime_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "object|idletime",
+     .summary = "Get the time since a Redis object was last accessed",
+     .since = "2.2.3",
+     .group = "generic",
+     .complexity = "O(1)",
+     .args = object_idletime_args,
+     .nargs = 1,
+     .arity = 3,
+     .flags = "readonly",
+     .first_key = 2,
+     .last_key = 2,
+     .key_step = 1,
+     .acl = "@keyspace @read @slow",
+     .tips = "nondeterministic_output",
+     .keyspecs = object_idletime_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "object|refcount",
+     .summary = "Get the number of references to the value of the key",
+     .since = "2.2.3",
+     .group = "generic",
+     .complexity = "O(1)",
+     .args = object_refcount_args,
+     .nargs = 1,
+     .arity = 3,
+     .flags = "readonly",
+     .first_key = 2,
+     .last_key = 2,
+     .key_step = 1,
+     .acl = "@keyspace @read @slow",
+     .tips = "nondeterministic_output",
+     .keyspecs = object_refcount_keyspecs,
      .nkeyspecs = 1},
     {.name = "object|refcount",
      .summary = "Get the number of references to the value of the key",
@@ -3259,6 +5835,25 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@admin @fast @dangerous",
      .tips = ""},
+    {.name = "sadd",
+     .summary = "Add one or more members to a set",
+     .since = "1.0.0",
+     .group = "set",
+     .complexity = "O(1) for each element added, so O(N) to add N elements when the command is "
+		   "called with multiple arguments.",
+     .history = sadd_history,
+     .nhistory = 1,
+     .args = sadd_args,
+     .nargs = 2,
+     .arity = -3,
+     .flags = "write denyoom fast",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@write @set @fast",
+     .tips = "",
+     .keyspecs = sadd_keyspecs,
+     .nkeyspecs = 1},
     {.name = "scan",
      .summary = "Incrementally iterate the keys space",
      .since = "2.8.0",
@@ -3277,6 +5872,54 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@keyspace @read @slow",
      .tips = "nondeterministic_output request_policy:special"},
+    {.name = "scard",
+     .summary = "Get the number of members in a set",
+     .since = "1.0.0",
+     .group = "set",
+     .complexity = "O(1)",
+     .args = scard_args,
+     .nargs = 1,
+     .arity = 2,
+     .flags = "readonly fast",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@read @set @fast",
+     .tips = "",
+     .keyspecs = scard_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "sdiff",
+     .summary = "Subtract multiple sets",
+     .since = "1.0.0",
+     .group = "set",
+     .complexity = "O(N) where N is the total number of elements in all given sets.",
+     .args = sdiff_args,
+     .nargs = 1,
+     .arity = -2,
+     .flags = "readonly",
+     .first_key = 1,
+     .last_key = -1,
+     .key_step = 1,
+     .acl = "@read @set @slow",
+     .tips = "nondeterministic_output_order",
+     .keyspecs = sdiff_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "sdiffstore",
+     .summary = "Subtract multiple sets and store the resulting set in a key",
+     .since = "1.0.0",
+     .group = "set",
+     .complexity = "O(N) where N is the total number of elements in all given sets.",
+     .args = sdiffstore_args,
+     .nargs = 2,
+     .arity = -3,
+     .flags = "write denyoom",
+     .first_key = 1,
+     .last_key = -1,
+     .key_step = 1,
+     .acl = "@write @set @slow",
+     .tips = "",
+     .keyspecs = sdiffstore_keyspecs,
+     .nkeyspecs = 2},
     {.name = "select",
      .summary = "Change the selected database for the current connection",
      .since = "1.0.0",
@@ -3392,6 +6035,73 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@admin @slow @dangerous",
      .tips = ""},
+    {.name = "sinter",
+     .summary = "Intersect multiple sets",
+     .since = "1.0.0",
+     .group = "set",
+     .complexity = "O(N*M) worst case where N is the cardinality of the smallest set and M is the "
+		   "number of sets.",
+     .args = sinter_args,
+     .nargs = 1,
+     .arity = -2,
+     .flags = "readonly",
+     .first_key = 1,
+     .last_key = -1,
+     .key_step = 1,
+     .acl = "@read @set @slow",
+     .tips = "nondeterministic_output_order",
+     .keyspecs = sinter_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "sintercard",
+     .summary = "Intersect multiple sets and return the cardinality of the result",
+     .since = "7.0.0",
+     .group = "set",
+     .complexity = "O(N*M) worst case where N is the cardinality of the smallest set and M is the "
+		   "number of sets.",
+     .args = sintercard_args,
+     .nargs = 3,
+     .arity = -3,
+     .flags = "readonly movablekeys",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@read @set @slow",
+     .tips = "",
+     .keyspecs = sintercard_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "sinterstore",
+     .summary = "Intersect multiple sets and store the resulting set in a key",
+     .since = "1.0.0",
+     .group = "set",
+     .complexity = "O(N*M) worst case where N is the cardinality of the smallest set and M is the "
+		   "number of sets.",
+     .args = sinterstore_args,
+     .nargs = 2,
+     .arity = -3,
+     .flags = "write denyoom",
+     .first_key = 1,
+     .last_key = -1,
+     .key_step = 1,
+     .acl = "@write @set @slow",
+     .tips = "",
+     .keyspecs = sinterstore_keyspecs,
+     .nkeyspecs = 2},
+    {.name = "sismember",
+     .summary = "Determine if a given value is a member of a set",
+     .since = "1.0.0",
+     .group = "set",
+     .complexity = "O(1)",
+     .args = sismember_args,
+     .nargs = 2,
+     .arity = 3,
+     .flags = "readonly fast",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@read @set @fast",
+     .tips = "",
+     .keyspecs = sismember_keyspecs,
+     .nkeyspecs = 1},
     {.name = "slowlog",
      .summary = "A container for slow log commands",
      .since = "2.2.12",
@@ -3420,6 +6130,34 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@admin @slow @dangerous",
      .tips = "request_policy:all_nodes nondeterministic_output"},
+    {.name = "slowlog|get",
+     .summary = "Get the slow log's entries",
+     .since = "2.2.12",
+     .group = "server",
+     .complexity = "O(N) where N is the number of entries returned",
+     .history = slowlog_get_history,
+     .nhistory = 1,
+     .args = slowlog_get_args,
+     .nargs = 1,
+     .arity = -2,
+     .flags = "admin loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = "request_policy:all_nodes nondeterministic_output"},
+    {.name = "slowlog|help",
+     .summary = "Show helpful text about the different subcommands",
+     .since = "6.2.0",
+     .group = "server",
+     .complexity = "O(1)",
+     .arity = 2,
+     .flags = "loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow",
+     .tips = ""},
     {.name = "slowlog|help",
      .summary = "Show helpful text about the different subcommands",
      .since = "6.2.0",
@@ -3444,6 +6182,18 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@admin @slow @dangerous",
      .tips = "request_policy:all_nodes response_policy:agg_sum nondeterministic_output"},
+    {.name = "slowlog|len",
+     .summary = "Get the slow log's length",
+     .since = "2.2.12",
+     .group = "server",
+     .complexity = "O(1)",
+     .arity = 2,
+     .flags = "admin loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = "request_policy:all_nodes response_policy:agg_sum nondeterministic_output"},
     {.name = "slowlog|reset",
      .summary = "Clear all entries from the slow log",
      .since = "2.2.12",
@@ -3456,6 +6206,176 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@admin @slow @dangerous",
      .tips = "request_policy:all_nodes response_policy:all_succeeded"},
+    {.name = "slowlog|reset",
+     .summary = "Clear all entries from the slow log",
+     .since = "2.2.12",
+     .group = "server",
+     .complexity = "O(N) where N is the number of entries in the slowlog",
+     .arity = 2,
+     .flags = "admin loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = "request_policy:all_nodes response_policy:all_succeeded"},
+    {.name = "smembers",
+     .summary = "Get all the members in a set",
+     .since = "1.0.0",
+     .group = "set",
+     .complexity = "O(N) where N is the set cardinality.",
+     .args = smembers_args,
+     .nargs = 1,
+     .arity = 2,
+     .flags = "readonly",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@read @set @slow",
+     .tips = "nondeterministic_output_order",
+     .keyspecs = smembers_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "smismember",
+     .summary = "Returns the membership associated with the given elements for a set",
+     .since = "6.2.0",
+     .group = "set",
+     .complexity = "O(N) where N is the number of elements being checked for membership",
+     .args = smismember_args,
+     .nargs = 2,
+     .arity = -3,
+     .flags = "readonly fast",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@read @set @fast",
+     .tips = "",
+     .keyspecs = smismember_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "smove",
+     .summary = "Move a member from one set to another",
+     .since = "1.0.0",
+     .group = "set",
+     .complexity = "O(1)",
+     .args = smove_args,
+     .nargs = 3,
+     .arity = 4,
+     .flags = "write fast",
+     .first_key = 1,
+     .last_key = 2,
+     .key_step = 1,
+     .acl = "@write @set @fast",
+     .tips = "",
+     .keyspecs = smove_keyspecs,
+     .nkeyspecs = 2},
+    {.name = "sort",
+     .summary = "Sort the elements in a list, set or sorted set",
+     .since = "1.0.0",
+     .group = "generic",
+     .complexity =
+	 "O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the "
+	 "number of returned elements. When the elements are not sorted, complexity is O(N).",
+     .args = sort_args,
+     .nargs = 7,
+     .arity = -2,
+     .flags = "write denyoom movablekeys",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@write @set @sortedset @list @slow @dangerous",
+     .tips = "",
+     .keyspecs = sort_keyspecs,
+     .nkeyspecs = 3},
+    {.name = "sort_ro",
+     .summary = "Sort the elements in a list, set or sorted set. Read-only variant of SORT.",
+     .since = "7.0.0",
+     .group = "generic",
+     .complexity =
+	 "O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the "
+	 "number of returned elements. When the elements are not sorted, complexity is O(N).",
+     .args = sort_ro_args,
+     .nargs = 6,
+     .arity = -2,
+     .flags = "readonly movablekeys",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@read @set @sortedset @list @slow @dangerous",
+     .tips = "",
+     .keyspecs = sort_ro_keyspecs,
+     .nkeyspecs = 2},
+    {.name = "spop",
+     .summary = "Remove and return one or multiple random members from a set",
+     .since = "1.0.0",
+     .group = "set",
+     .complexity = "Without the count argument O(1), otherwise O(N) where N is the value of the "
+		   "passed count.",
+     .history = spop_history,
+     .nhistory = 1,
+     .args = spop_args,
+     .nargs = 2,
+     .arity = -2,
+     .flags = "write fast",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@write @set @fast",
+     .tips = "nondeterministic_output",
+     .keyspecs = spop_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "srandmember",
+     .summary = "Get one or multiple random members from a set",
+     .since = "1.0.0",
+     .group = "set",
+     .complexity = "Without the count argument O(1), otherwise O(N) where N is the absolute value "
+		   "of the passed count.",
+     .history = srandmember_history,
+     .nhistory = 1,
+     .args = srandmember_args,
+     .nargs = 2,
+     .arity = -2,
+     .flags = "readonly",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@read @set @slow",
+     .tips = "nondeterministic_output",
+     .keyspecs = srandmember_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "srem",
+     .summary = "Remove one or more members from a set",
+     .since = "1.0.0",
+     .group = "set",
+     .complexity = "O(N) where N is the number of members to be removed.",
+     .history = srem_history,
+     .nhistory = 1,
+     .args = srem_args,
+     .nargs = 2,
+     .arity = -3,
+     .flags = "write fast",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@write @set @fast",
+     .tips = "",
+     .keyspecs = srem_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "sscan",
+     .summary = "Incrementally iterate Set elements",
+     .since = "2.8.0",
+     .group = "set",
+     .complexity =
+	 "O(1) for every call. O(N) for a complete iteration, including enough command calls for "
+	 "the cursor to return back to 0. N is the number of elements inside the collection..",
+     .args = sscan_args,
+     .nargs = 4,
+     .arity = -3,
+     .flags = "readonly",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@read @set @slow",
+     .tips = "nondeterministic_output",
+     .keyspecs = sscan_keyspecs,
+     .nkeyspecs = 1},
     {.name = "strlen",
      .summary = "Get the length of the value stored in a key",
      .since = "2.2.0",
@@ -3494,6 +6414,38 @@ const struct cmd_doc cmd_docs_table[] = {
      .tips = "",
      .keyspecs = substr_keyspecs,
      .nkeyspecs = 1},
+    {.name = "sunion",
+     .summary = "Add multiple sets",
+     .since = "1.0.0",
+     .group = "set",
+     .complexity = "O(N) where N is the total number of elements in all given sets.",
+     .args = sunion_args,
+     .nargs = 1,
+     .arity = -2,
+     .flags = "readonly",
+     .first_key = 1,
+     .last_key = -1,
+     .key_step = 1,
+     .acl = "@read @set @slow",
+     .tips = "nondeterministic_output_order",
+     .keyspecs = sunion_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "sunionstore",
+     .summary = "Add multiple sets and store the resulting set in a key",
+     .since = "1.0.0",
+     .group = "set",
+     .complexity = "O(N) where N is the total number of elements in all given sets.",
+     .args = sunionstore_args,
+     .nargs = 2,
+     .arity = -3,
+     .flags = "write denyoom",
+     .first_key = 1,
+     .last_key = -1,
+     .key_step = 1,
+     .acl = "@write @set @slow",
+     .tips = "",
+     .keyspecs = sunionstore_keyspecs,
+     .nkeyspecs = 2},
     {.name = "swapdb",
      .summary = "Swaps two Redis databases",
      .since = "4.0.0",
@@ -3634,6 +6586,577 @@ const struct cmd_doc cmd_docs_table[] = {
      .tips = "",
      .keyspecs = watch_keyspecs,
      .nkeyspecs = 1},
+    {.name = "zadd",
+     .summary = "Add one or more members to a sorted set, or update its score if it already exists",
+     .since = "1.2.0",
+     .group = "sorted-set",
+     .complexity =
+	 "O(log(N)) for each item added, where N is the number of elements in the sorted set.",
+     .history = zadd_history,
+     .nhistory = 3,
+     .args = zadd_args,
+     .nargs = 6,
+     .arity = -4,
+     .flags = "write denyoom fast",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@write @sortedset @fast",
+     .tips = "",
+     .keyspecs = zadd_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "zcard",
+     .summary = "Get the number of members in a sorted set",
+     .since = "1.2.0",
+     .group = "sorted-set",
+     .complexity = "O(1)",
+     .args = zcard_args,
+     .nargs = 1,
+     .arity = 2,
+     .flags = "readonly fast",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@read @sortedset @fast",
+     .tips = "",
+     .keyspecs = zcard_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "zcount",
+     .summary = "Count the members in a sorted set with scores within the given values",
+     .since = "2.0.0",
+     .group = "sorted-set",
+     .complexity = "O(log(N)) with N being the number of elements in the sorted set.",
+     .args = zcount_args,
+     .nargs = 3,
+     .arity = 4,
+     .flags = "readonly fast",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@read @sortedset @fast",
+     .tips = "",
+     .keyspecs = zcount_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "zdiff",
+     .summary = "Subtract multiple sorted sets",
+     .since = "6.2.0",
+     .group = "sorted-set",
+     .complexity = "O(L + (N-K)log(N)) worst case where L is the total number of elements in all "
+		   "the sets, N is the size of the first set, and K is the size of the result set.",
+     .args = zdiff_args,
+     .nargs = 3,
+     .arity = -3,
+     .flags = "readonly movablekeys",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@read @sortedset @slow",
+     .tips = "",
+     .keyspecs = zdiff_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "zdiffstore",
+     .summary = "Subtract multiple sorted sets and store the resulting sorted set in a new key",
+     .since = "6.2.0",
+     .group = "sorted-set",
+     .complexity = "O(L + (N-K)log(N)) worst case where L is the total number of elements in all "
+		   "the sets, N is the size of the first set, and K is the size of the result set.",
+     .args = zdiffstore_args,
+     .nargs = 3,
+     .arity = -4,
+     .flags = "write denyoom movablekeys",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@write @sortedset @slow",
+     .tips = "",
+     .keyspecs = zdiffstore_keyspecs,
+     .nkeyspecs = 2},
+    {.name = "zincrby",
+     .summary = "Increment the score of a member in a sorted set",
+     .since = "1.2.0",
+     .group = "sorted-set",
+     .complexity = "O(log(N)) where N is the number of elements in the sorted set.",
+     .args = zincrby_args,
+     .nargs = 3,
+     .arity = 4,
+     .flags = "write denyoom fast",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@write @sortedset @fast",
+     .tips = "",
+     .keyspecs = zincrby_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "zinter",
+     .summary = "Intersect multiple sorted sets",
+     .since = "6.2.0",
+     .group = "sorted-set",
+     .complexity = "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K "
+		   "being the number of input sorted sets and M being the number of elements in "
+		   "the resulting sorted set.",
+     .args = zinter_args,
+     .nargs = 5,
+     .arity = -3,
+     .flags = "readonly movablekeys",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@read @sortedset @slow",
+     .tips = "",
+     .keyspecs = zinter_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "zintercard",
+     .summary = "Intersect multiple sorted sets and return the cardinality of the result",
+     .since = "7.0.0",
+     .group = "sorted-set",
+     .complexity = "O(N*K) worst case with N being the smallest input sorted set, K being the "
+		   "number of input sorted sets.",
+     .args = zintercard_args,
+     .nargs = 3,
+     .arity = -3,
+     .flags = "readonly movablekeys",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@read @sortedset @slow",
+     .tips = "",
+     .keyspecs = zintercard_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "zinterstore",
+     .summary = "Intersect multiple sorted sets and store the resulting sorted set in a new key",
+     .since = "2.0.0",
+     .group = "sorted-set",
+     .complexity = "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K "
+		   "being the number of input sorted sets and M being the number of elements in "
+		   "the resulting sorted set.",
+     .args = zinterstore_args,
+     .nargs = 5,
+     .arity = -4,
+     .flags = "write denyoom movablekeys",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@write @sortedset @slow",
+     .tips = "",
+     .keyspecs = zinterstore_keyspecs,
+     .nkeyspecs = 2},
+    {.name = "zlexcount",
+     .summary = "Count the number of members in a sorted set between a given lexicographical range",
+     .since = "2.8.9",
+     .group = "sorted-set",
+     .complexity = "O(log(N)) with N being the number of elements in the sorted set.",
+     .args = zlexcount_args,
+     .nargs = 3,
+     .arity = 4,
+     .flags = "readonly fast",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@read @sortedset @fast",
+     .tips = "",
+     .keyspecs = zlexcount_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "zmpop",
+     .summary = "Remove and return members with scores in a sorted set",
+     .since = "7.0.0",
+     .group = "sorted-set",
+     .complexity = "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number "
+		   "of elements in the sorted set, and M being the number of elements popped.",
+     .args = zmpop_args,
+     .nargs = 4,
+     .arity = -4,
+     .flags = "write movablekeys",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@write @sortedset @slow",
+     .tips = "",
+     .keyspecs = zmpop_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "zmscore",
+     .summary = "Get the score associated with the given members in a sorted set",
+     .since = "6.2.0",
+     .group = "sorted-set",
+     .complexity = "O(N) where N is the number of members being requested.",
+     .args = zmscore_args,
+     .nargs = 2,
+     .arity = -3,
+     .flags = "readonly fast",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@read @sortedset @fast",
+     .tips = "",
+     .keyspecs = zmscore_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "zpopmax",
+     .summary = "Remove and return members with the highest scores in a sorted set",
+     .since = "5.0.0",
+     .group = "sorted-set",
+     .complexity = "O(log(N)*M) with N being the number of elements in the sorted set, and M being "
+		   "the number of elements popped.",
+     .args = zpopmax_args,
+     .nargs = 2,
+     .arity = -2,
+     .flags = "write fast",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@write @sortedset @fast",
+     .tips = "",
+     .keyspecs = zpopmax_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "zpopmin",
+     .summary = "Remove and return members with the lowest scores in a sorted set",
+     .since = "5.0.0",
+     .group = "sorted-set",
+     .complexity = "O(log(N)*M) with N being the number of elements in the sorted set, and M being "
+		   "the number of elements popped.",
+     .args = zpopmin_args,
+     .nargs = 2,
+     .arity = -2,
+     .flags = "write fast",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@write @sortedset @fast",
+     .tips = "",
+     .keyspecs = zpopmin_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "zrandmember",
+     .summary = "Get one or multiple random elements from a sorted set",
+     .since = "6.2.0",
+     .group = "sorted-set",
+     .complexity = "O(N) where N is the number of elements returned",
+     .args = zrandmember_args,
+     .nargs = 2,
+     .arity = -2,
+     .flags = "readonly",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@read @sortedset @slow",
+     .tips = "nondeterministic_output",
+     .keyspecs = zrandmember_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "zrange",
+     .summary = "Return a range of members in a sorted set",
+     .since = "1.2.0",
+     .group = "sorted-set",
+     .complexity = "O(log(N)+M) with N being the number of elements in the sorted set and M the "
+		   "number of elements returned.",
+     .history = zrange_history,
+     .nhistory = 1,
+     .args = zrange_args,
+     .nargs = 7,
+     .arity = -4,
+     .flags = "readonly",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@read @sortedset @slow",
+     .tips = "",
+     .keyspecs = zrange_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "zrangebylex",
+     .summary = "Return a range of members in a sorted set, by lexicographical range",
+     .since = "2.8.9",
+     .group = "sorted-set",
+     .complexity = "O(log(N)+M) with N being the number of elements in the sorted set and M the "
+		   "number of elements being returned. If M is constant (e.g. always asking for "
+		   "the first 10 elements with LIMIT), you can consider it O(log(N)).",
+     .doc_flags = "deprecated",
+     .deprecated_since = "6.2.0",
+     .replaced_by = "`ZRANGE` with the `BYLEX` argument",
+     .args = zrangebylex_args,
+     .nargs = 4,
+     .arity = -4,
+     .flags = "readonly",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@read @sortedset @slow",
+     .tips = "",
+     .keyspecs = zrangebylex_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "zrangebyscore",
+     .summary = "Return a range of members in a sorted set, by score",
+     .since = "1.0.5",
+     .group = "sorted-set",
+     .complexity = "O(log(N)+M) with N being the number of elements in the sorted set and M the "
+		   "number of elements being returned. If M is constant (e.g. always asking for "
+		   "the first 10 elements with LIMIT), you can consider it O(log(N)).",
+     .doc_flags = "deprecated",
+     .deprecated_since = "6.2.0",
+     .replaced_by = "`ZRANGE` with the `BYSCORE` argument",
+     .history = zrangebyscore_history,
+     .nhistory = 1,
+     .args = zrangebyscore_args,
+     .nargs = 5,
+     .arity = -4,
+     .flags = "readonly",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@read @sortedset @slow",
+     .tips = "",
+     .keyspecs = zrangebyscore_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "zrangestore",
+     .summary = "Store a range of members from sorted set into another key",
+     .since = "6.2.0",
+     .group = "sorted-set",
+     .complexity = "O(log(N)+M) with N being the number of elements in the sorted set and M the "
+		   "number of elements stored into the destination key.",
+     .args = zrangestore_args,
+     .nargs = 7,
+     .arity = -5,
+     .flags = "write denyoom",
+     .first_key = 1,
+     .last_key = 2,
+     .key_step = 1,
+     .acl = "@write @sortedset @slow",
+     .tips = "",
+     .keyspecs = zrangestore_keyspecs,
+     .nkeyspecs = 2},
+    {.name = "zrank",
+     .summary = "Determine the index of a member in a sorted set",
+     .since = "2.0.0",
+     .group = "sorted-set",
+     .complexity = "O(log(N))",
+     .args = zrank_args,
+     .nargs = 2,
+     .arity = 3,
+     .flags = "readonly fast",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@read @sortedset @fast",
+     .tips = "",
+     .keyspecs = zrank_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "zrem",
+     .summary = "Remove one or more members from a sorted set",
+     .since = "1.2.0",
+     .group = "sorted-set",
+     .complexity = "O(M*log(N)) with N being the number of elements in the sorted set and M the "
+		   "number of elements to be removed.",
+     .history = zrem_history,
+     .nhistory = 1,
+     .args = zrem_args,
+     .nargs = 2,
+     .arity = -3,
+     .flags = "write fast",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@write @sortedset @fast",
+     .tips = "",
+     .keyspecs = zrem_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "zremrangebylex",
+     .summary = "Remove all members in a sorted set between the given lexicographical range",
+     .since = "2.8.9",
+     .group = "sorted-set",
+     .complexity = "O(log(N)+M) with N being the number of elements in the sorted set and M the "
+		   "number of elements removed by the operation.",
+     .args = zremrangebylex_args,
+     .nargs = 3,
+     .arity = 4,
+     .flags = "write",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@write @sortedset @slow",
+     .tips = "",
+     .keyspecs = zremrangebylex_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "zremrangebyrank",
+     .summary = "Remove all members in a sorted set within the given indexes",
+     .since = "2.0.0",
+     .group = "sorted-set",
+     .complexity = "O(log(N)+M) with N being the number of elements in the sorted set and M the "
+		   "number of elements removed by the operation.",
+     .args = zremrangebyrank_args,
+     .nargs = 3,
+     .arity = 4,
+     .flags = "write",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@write @sortedset @slow",
+     .tips = "",
+     .keyspecs = zremrangebyrank_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "zremrangebyscore",
+     .summary = "Remove all members in a sorted set within the given scores",
+     .since = "1.2.0",
+     .group = "sorted-set",
+     .complexity = "O(log(N)+M) with N being the number of elements in the sorted set and M the "
+		   "number of elements removed by the operation.",
+     .args = zremrangebyscore_args,
+     .nargs = 3,
+     .arity = 4,
+     .flags = "write",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@write @sortedset @slow",
+     .tips = "",
+     .keyspecs = zremrangebyscore_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "zrevrange",
+     .summary = "Return a range of members in a sorted set, by index, with scores ordered from "
+		"high to low",
+     .since = "1.2.0",
+     .group = "sorted-set",
+     .complexity = "O(log(N)+M) with N being the number of elements in the sorted set and M the "
+		   "number of elements returned.",
+     .doc_flags = "deprecated",
+     .deprecated_since = "6.2.0",
+     .replaced_by = "`ZRANGE` with the `REV` argument",
+     .args = zrevrange_args,
+     .nargs = 4,
+     .arity = -4,
+     .flags = "readonly",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@read @sortedset @slow",
+     .tips = "",
+     .keyspecs = zrevrange_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "zrevrangebylex",
+     .summary = "Return a range of members in a sorted set, by lexicographical range, ordered from "
+		"higher to lower strings.",
+     .since = "2.8.9",
+     .group = "sorted-set",
+     .complexity = "O(log(N)+M) with N being the number of elements in the sorted set and M the "
+		   "number of elements being returned. If M is constant (e.g. always asking for "
+		   "the first 10 elements with LIMIT), you can consider it O(log(N)).",
+     .doc_flags = "deprecated",
+     .deprecated_since = "6.2.0",
+     .replaced_by = "`ZRANGE` with the `REV` and `BYLEX` arguments",
+     .args = zrevrangebylex_args,
+     .nargs = 4,
+     .arity = -4,
+     .flags = "readonly",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@read @sortedset @slow",
+     .tips = "",
+     .keyspecs = zrevrangebylex_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "zrevrangebyscore",
+     .summary = "Return a range of members in a sorted set, by score, with scores ordered from "
+		"high to low",
+     .since = "2.2.0",
+     .group = "sorted-set",
+     .complexity = "O(log(N)+M) with N being the number of elements in the sorted set and M the "
+		   "number of elements being returned. If M is constant (e.g. always asking for "
+		   "the first 10 elements with LIMIT), you can consider it O(log(N)).",
+     .doc_flags = "deprecated",
+     .deprecated_since = "6.2.0",
+     .replaced_by = "`ZRANGE` with the `REV` and `BYSCORE` arguments",
+     .history = zrevrangebyscore_history,
+     .nhistory = 1,
+     .args = zrevrangebyscore_args,
+     .nargs = 5,
+     .arity = -4,
+     .flags = "readonly",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@read @sortedset @slow",
+     .tips = "",
+     .keyspecs = zrevrangebyscore_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "zrevrank",
+     .summary =
+	 "Determine the index of a member in a sorted set, with scores ordered from high to low",
+     .since = "2.0.0",
+     .group = "sorted-set",
+     .complexity = "O(log(N))",
+     .args = zrevrank_args,
+     .nargs = 2,
+     .arity = 3,
+     .flags = "readonly fast",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@read @sortedset @fast",
+     .tips = "",
+     .keyspecs = zrevrank_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "zscan",
+     .summary = "Incrementally iterate sorted sets elements and associated scores",
+     .since = "2.8.0",
+     .group = "sorted-set",
+     .complexity =
+	 "O(1) for every call. O(N) for a complete iteration, including enough command calls for "
+	 "the cursor to return back to 0. N is the number of elements inside the collection..",
+     .args = zscan_args,
+     .nargs = 4,
+     .arity = -3,
+     .flags = "readonly",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@read @sortedset @slow",
+     .tips = "nondeterministic_output",
+     .keyspecs = zscan_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "zscore",
+     .summary = "Get the score associated with the given member in a sorted set",
+     .since = "1.2.0",
+     .group = "sorted-set",
+     .complexity = "O(1)",
+     .args = zscore_args,
+     .nargs = 2,
+     .arity = 3,
+     .flags = "readonly fast",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@read @sortedset @fast",
+     .tips = "",
+     .keyspecs = zscore_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "zunion",
+     .summary = "Add multiple sorted sets",
+     .since = "6.2.0",
+     .group = "sorted-set",
+     .complexity = "O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, "
+		   "and M being the number of elements in the resulting sorted set.",
+     .args = zunion_args,
+     .nargs = 5,
+     .arity = -3,
+     .flags = "readonly movablekeys",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@read @sortedset @slow",
+     .tips = "",
+     .keyspecs = zunion_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "zunionstore",
+     .summary = "Add multiple sorted sets and store the resulting sorted set in a new key",
+     .since = "2.0.0",
+     .group = "sorted-set",
+     .complexity = "O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, "
+		   "and M being the number of elements in the resulting sorted set.",
+     .args = zunionstore_args,
+     .nargs = 5,
+     .arity = -4,
+     .flags = "write denyoom movablekeys",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@write @sortedset @slow",
+     .tips = "",
+     .keyspecs = zunionstore_keyspecs,
+     .nkeyspecs = 2},
 };
 
 const size_t cmd_docs_count = sizeof(cmd_docs_table) / sizeof(cmd_docs_table[0]);

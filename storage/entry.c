@@ -105,6 +105,21 @@ void kv_entry_free(struct kv_entry *e)
 	kv_entry_free_shell(e);
 }
 
+/* Written once at start-up, before any typed entry exists. */
+static kv_typed_free_fn typed_free;
+
+void kv_entry_set_typed_free(kv_typed_free_fn fn)
+{
+	typed_free = fn;
+}
+
+void kv_entry_free_retired(struct kv_entry *e)
+{
+	if (e && e->enc == KV_ENC_TYPED && typed_free)
+		typed_free(e);
+	kv_entry_free(e);
+}
+
 size_t kv_entry_size(const struct kv_entry *e)
 {
 	/* mem_usable() only reads the allocator's metadata for the block */

@@ -89,6 +89,9 @@ enum kv_enc {
 	KV_ENC_AUTO = 0,  /* as tryObjectEncoding() decides: int, embstr or raw */
 	KV_ENC_RAW = 1,	  /* raw whatever the bytes (APPEND / SETRANGE results) */
 	KV_ENC_NOINT = 2, /* embstr or raw by length, never int (INCRBYFLOAT) */
+	/* not a string: the value starts with its type and encoding bytes
+	 * (storage/coll.h) */
+	KV_ENC_TYPED = 3,
 };
 
 static inline unsigned kv_hash_space(uint64_t hash)
@@ -168,6 +171,13 @@ static inline void kv_entry_set_space(struct kv_entry *e, unsigned space)
 }
 /* Frees an entry that was never published (or that a failed CAS did not take). */
 void kv_entry_free(struct kv_entry *e);
+/* Frees an entry that was published, once no reader can hold it (the
+ * reclaimers' callbacks, map teardown): kv_entry_free plus the typed-value
+ * hook, which frees what a typed value owns (storage/coll.h). */
+void kv_entry_free_retired(struct kv_entry *e);
+typedef void (*kv_typed_free_fn)(struct kv_entry *e);
+/* Set once at start-up (coll_setup), before any typed entry exists. */
+void kv_entry_set_typed_free(kv_typed_free_fn fn);
 /*
  * Value recycling: an adopted (ext) value whose entry has .recycle set is
  * handed to fn(val, vlen) by kv_entry_free() instead of being freed — for a

@@ -377,7 +377,7 @@ static void table_free(void *p)
 
 static void entry_free_cb(void *p)
 {
-	kv_entry_free(p);
+	kv_entry_free_retired(p);
 }
 
 static void retire_entry(const struct kv_entry *e)
@@ -1506,7 +1506,7 @@ static void kvsd_destroy(struct kvmap *m)
 		for (int i = 0; i < KVSD_SLOTS; i++) {
 			uint64_t w = atomic_load_explicit(&t->b[bi].s[i], memory_order_relaxed);
 			if (w_live(w))
-				kv_entry_free(w_entry(w));
+				kv_entry_free_retired(w_entry(w));
 		}
 	if (n)
 		table_free(n);

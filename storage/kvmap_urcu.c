@@ -118,7 +118,7 @@ static void urcu_free_cb(struct rcu_head *head)
 
 	kvmap_tsan_reclaim(); /* a grace period separates every reader's use from here */
 	kvmap_pending_add(-(int64_t)kv_entry_size(e));
-	kv_entry_free(e);
+	kv_entry_free_retired(e);
 }
 
 /* e has left the table; free it once every reader that may hold it is quiescent. */
@@ -178,7 +178,7 @@ static void urcu_destroy(struct kvmap *m)
 		kvmap_thread_online();
 	while (dead) {
 		struct kv_entry *next = urcu_node_of(dead)->dead_next;
-		kv_entry_free(dead);
+		kv_entry_free_retired(dead);
 		dead = next;
 	}
 	kvmap_base_free(m);

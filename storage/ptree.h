@@ -1,0 +1,152 @@
+/*
+ * ptree.h — a persistent (copy-on-write) counted B+tree of byte elements:
+ * the large encoding of hashes, sets and sorted sets (storage/coll.h).
+ *
+ * An element is (key, a, b): a 64-bit key, then two byte strings. Elements
+ * are ordered by (key, a): key as an unsigned integer, then a by memcmp
+ * over the shorter length, the shorter first on a tie (Redis's sdscmp), and
+ * a tree holds at most one element per (key, a). b is payload. Users pick
+ * the key: a hash of a (hashes, sets: O(log n) lookup by field, and a scan
+ * cursor that survives writes, as Redis's reverse-binary dict cursor does)
+ * or an order-preserving image of a double (a sorted set's score order,
+ * pt_score_key). Every interior node keeps its subtrees' element counts, so
+ * rank, select (the element at rank i) and a uniform random element are
+ * O(log n).
+ *
+ * Versions. A tree is identified by its root pointer; published nodes are
+ * immutable. A write runs inside an edit (struct pt_edit) whose generation
+ * `gen` is unique in the process (pt_gen_next): a node whose gen equals the
+ * edit's is private to it (built by this edit, reachable from no published
+ * version) and is changed in place; any other node reached by the write is
+ * copied first (path copying: the nodes from the root down to the change,
+ * O(log n) of them) and the published original is recorded in the edit's
+ * `old` list. So a reader of the previous root keeps seeing the previous
+ * version whole, and a command that writes many elements (HSET of ten
+ * fields, SUNIONSTORE, a conversion) copies each node at most once. The
+ * caller publishes the edit's roots (a new entry swapped in by CAS, db.h),
+ * then ends the edit:
+ *  - published: pt_edit_retire() hands the replaced nodes to the epoch
+ *    reclaimer (kvmap_defer: freed after readers of the old version are
+ *    gone). The edit's private nodes now belong to the published version and
+ *    the edit must not write again: begin a new one (a new gen).
+ *  - not published (lost the CAS, transaction aborted, result discarded):
+ *    pt_edit_drop() frees the private nodes reachable from the edit's roots
+ *    and forgets `old` (those nodes still belong to the published version).
+ * Nodes a private write removes (merges, deleted elements' out-of-line
+ * bytes) are freed at once when private, recorded in `old` when published.
+ * A whole version that stops being reachable (its key deleted, overwritten
+ * with another value, expired, evicted) is freed with pt_free() — after a
+ * grace period, by whoever retires it (storage/coll.c) — which frees every
+ * node reachable from its root. That is exactly the nodes no edit has
+ * replaced: each node is freed once, by the edit that replaced it or by the
+ * version that held it last.
+ *
+ * Large elements: an element whose a + b exceed PT_INLINE_MAX bytes keeps
+ * its bytes out of line (one allocation, shared by the leaf copies that
+ * hold it, treated as a node by the rules above), so a path copy never
+ * copies more than a few kilobytes whatever the values' sizes.
+ *
+ * Threads: readers (pt_get, pt_rank*, pt_at, iterators, pt_count,
+ * pt_bytes) of a published root: any number, any thread, lock-free and
+ * store-free, inside an epoch section (kvmap.h: "Threads"). An edit
+ * belongs to one thread. Element pointers returned (pt_elem.a, .b) point
+ * into nodes: valid for a published root until the caller's next quiescent
+ * state; for an edit's roots, until the edit's next write.
+ * Ordering: none of its own — the entry CAS that publishes a root releases
+ * the nodes, the lookup that finds the entry acquires them (kvmap.h).
+ * Memory: mem_alloc; allocation failure aborts (as mem_alloc does).
+ * Errors: none; lookups report absence with false / counts.
+ */
+#ifndef KVSD_PTREE_H
+#define KVSD_PTREE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Elements longer than this (a + b bytes) are kept out of line. */
+#define PT_INLINE_MAX 256
+
+struct pt_node;
+
+struct pt_elem {
+	uint64_t key;
+	const char *a;
+	size_t alen;
+	const char *b;
+	size_t blen;
+};
+
+/* One write context over up to two trees (a sorted set writes two). */
+struct pt_edit {
+	uint64_t gen;		 /* nodes with this gen are private: written in place */
+	struct pt_node *root[2]; /* the trees being edited (NULL = empty) */
+	void **old;		 /* published nodes this edit replaced or removed */
+	size_t nold, capold;
+};
+
+/* A generation no edit has used (process-wide counter). Any thread. */
+uint64_t pt_gen_next(void);
+/* Starts an edit of the trees r0, r1 (either may be NULL) with a new gen. */
+void pt_edit_begin(struct pt_edit *ed, struct pt_node *r0, struct pt_node *r1);
+/* The edit's roots were published: retire its `old` nodes (kvmap_defer;
+ * call inside the epoch section in which the publish happened, on a storage
+ * thread) and reset the edit to empty (not usable until the next begin). */
+void pt_edit_retire(struct pt_edit *ed);
+/* The edit's roots will never be published: free its private nodes, forget
+ * `old`, reset the edit. */
+void pt_edit_drop(struct pt_edit *ed);
+/* Frees every node of a version nobody can read any more. */
+void pt_free(struct pt_node *root);
+/* pt_free's work in bounded slices, for a background freer: frees up to
+ * about `budget` nodes and returns the rest of the work (NULL when done).
+ * Start with pt_free_start(root). */
+struct pt_freeing *pt_free_start(struct pt_node *root);
+struct pt_freeing *pt_free_step(struct pt_freeing *f, size_t budget);
+
+/* ---- reads (any published root, or an edit's roots by its own thread) */
+size_t pt_count(const struct pt_node *root);
+/* The element (key, a), if present. */
+bool pt_get(const struct pt_node *root, uint64_t key, const void *a, size_t alen,
+	    struct pt_elem *out);
+/* How many elements sort before (key, a); a == NULL means before every
+ * element of `key` (so pt_rank(r, k, NULL, 0) counts the keys < k). */
+size_t pt_rank(const struct pt_node *root, uint64_t key, const void *a, size_t alen);
+/* How many elements have a key <= `key`. */
+size_t pt_rank_key_le(const struct pt_node *root, uint64_t key);
+/* The element at rank i (0-based), if i < pt_count. */
+bool pt_at(const struct pt_node *root, size_t i, struct pt_elem *out);
+/* Allocated bytes of the version (nodes and out-of-line elements): MEMORY
+ * USAGE. O(nodes). */
+size_t pt_bytes(const struct pt_node *root);
+
+/* In-order iteration from a rank, forward or backward: O(1) amortised per
+ * step. The iterator holds no resource (no cleanup); the tree must stay
+ * unchanged while it is used. */
+#define PT_MAX_DEPTH 16
+struct pt_iter {
+	const struct pt_node *path[PT_MAX_DEPTH];
+	uint16_t pos[PT_MAX_DEPTH];
+	int depth; /* -1: exhausted */
+};
+/* Positions it at rank i (i == pt_count: past the end). */
+void pt_iter_seek(struct pt_iter *it, const struct pt_node *root, size_t i);
+/* The element at the position, then moves forward (next) or backward
+ * (prev). false when there is none. */
+bool pt_iter_next(struct pt_iter *it, struct pt_elem *out);
+bool pt_iter_prev(struct pt_iter *it, struct pt_elem *out);
+
+/* ---- writes (inside an edit; t selects ed->root[t]) */
+/* Inserts e, or replaces the element with e's (key, a): returns true if
+ * it inserted. The bytes are copied. */
+bool pt_put(struct pt_edit *ed, int t, const struct pt_elem *e);
+/* Removes (key, a): true if it was present. */
+bool pt_del(struct pt_edit *ed, int t, uint64_t key, const void *a, size_t alen);
+
+/* ---- keys */
+/* An order-preserving image of a double: a < b (as doubles, -0.0 == 0.0;
+ * never NaN) iff pt_score_key(a) < pt_score_key(b). And back. */
+uint64_t pt_score_key(double d);
+double pt_key_score(uint64_t k);
+
+#endif
