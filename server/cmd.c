@@ -470,6 +470,11 @@ void cmd_reply_not_integer(struct cmd_req *r)
 	reply_error(r->c, "ERR value is not an integer or out of range");
 }
 
+void cmd_reply_wrongtype(struct cmd_req *r)
+{
+	reply_error(r->c, "WRONGTYPE Operation against a key holding the wrong kind of value");
+}
+
 void cmd_reply_arity(struct cmd_req *r)
 {
 	reply_wrong_arity(r->c, conn_last_cmd(r->c) ? conn_last_cmd(r->c) : "");

@@ -125,6 +125,8 @@ int cmd_reply_failed(struct conn *c, size_t before);
 void cmd_reply_syntax_error(struct cmd_req *r);       /* ERR syntax error */
 void cmd_reply_not_integer(struct cmd_req *r);        /* ERR value is not an integer or out of range */
 void cmd_reply_arity(struct cmd_req *r);              /* ERR wrong number of arguments for '%s' command */
+/* WRONGTYPE Operation against a key holding the wrong kind of value */
+void cmd_reply_wrongtype(struct cmd_req *r);
 
 /* Argument helpers: 1 on success; on failure they reply with the error. */
 int cmd_arg_ll(struct cmd_req *r, int i, long long *out);

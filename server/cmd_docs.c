@@ -241,71 +241,13 @@ static const struct cmd_doc_arg client_caching_args[] = {
 
 /* CLIENT GETNAME */
 
-/* CLIENT GETNAME */
-
 /* CLIENT GETREDIR */
 
 /* CLIENT HELP */
 
-/* CLIENT HELP */
-
-/* CLIENT ID */
-
 /* CLIENT ID */
 
 /* CLIENT INFO */
-
-/* CLIENT INFO */
-
-/* CLIENT KILL */
-static const struct cmd_doc_history client_kill_history[] = {
-    {"2.8.12", "Added new filter format."},
-    {"2.8.12", "`ID` option."},
-    {"3.2.0", "Added `master` type in for `TYPE` option."},
-    {"5.0.0",
-     "Replaced `slave` `TYPE` with `replica`. `slave` still supported for backward compatibility."},
-    {"6.2.0", "`LADDR` option."},
-};
-static const struct cmd_doc_arg client_kill_args_0_1_1[] = {
-    {.name = "normal", .type = "pure-token", .token = "NORMAL"},
-    {.name = "master", .type = "pure-token", .token = "MASTER", .since = "3.2.0"},
-    {.name = "slave", .type = "pure-token", .token = "SLAVE"},
-    {.name = "replica", .type = "pure-token", .token = "REPLICA", .since = "5.0.0"},
-    {.name = "pubsub", .type = "pure-token", .token = "PUBSUB"},
-};
-static const struct cmd_doc_arg client_kill_args_0_1[] = {
-    {.name = "client-id",
-     .type = "integer",
-     .token = "ID",
-     .since = "2.8.12",
-     .flags = CMD_DOC_ARG_OPTIONAL},
-    {.name = "normal_master_slave_pubsub",
-     .type = "oneof",
-     .token = "TYPE",
-     .since = "2.8.12",
-     .flags = CMD_DOC_ARG_OPTIONAL,
-     .args = client_kill_args_0_1_1,
-     .nargs = 5},
-    {.name = "username", .type = "string", .token = "USER", .flags = CMD_DOC_ARG_OPTIONAL},
-    {.name = "ip:port", .type = "string", .token = "ADDR", .flags = CMD_DOC_ARG_OPTIONAL},
-    {.name = "ip:port",
-     .type = "string",
-     .token = "LADDR",
-     .since = "6.2.0",
-     .flags = CMD_DOC_ARG_OPTIONAL},
-    {.name = "yes/no", .type = "string", .token = "SKIPME", .flags = CMD_DOC_ARG_OPTIONAL},
-};
-static const struct cmd_doc_arg client_kill_args_0[] = {
-    {.name = "ip:port", .type = "string", .deprecated_since = "2.8.12"},
-    {.name = "new-format",
-     .type = "oneof",
-     .flags = CMD_DOC_ARG_MULTIPLE,
-     .args = client_kill_args_0_1,
-     .nargs = 6},
-};
-static const struct cmd_doc_arg client_kill_args[] = {
-    {.name = "filter", .type = "oneof", .args = client_kill_args_0, .nargs = 2},
-};
 
 /* CLIENT KILL */
 static const struct cmd_doc_history client_kill_history[] = {
@@ -393,42 +335,6 @@ static const struct cmd_doc_arg client_list_args[] = {
      .nargs = 1},
 };
 
-/* CLIENT LIST */
-static const struct cmd_doc_history client_list_history[] = {
-    {"2.8.12", "Added unique client `id` field."},
-    {"5.0.0", "Added optional `TYPE` filter."},
-    {"6.0.0", "Added `user` field."},
-    {"6.2.0",
-     "Added `argv-mem`, `tot-mem`, `laddr` and `redir` fields and the optional `ID` filter."},
-    {"7.0.0", "Added `resp`, `multi-mem`, `rbs` and `rbp` fields."},
-    {"7.0.3", "Added `ssub` field."},
-};
-static const struct cmd_doc_arg client_list_args_0[] = {
-    {.name = "normal", .type = "pure-token", .token = "NORMAL"},
-    {.name = "master", .type = "pure-token", .token = "MASTER"},
-    {.name = "replica", .type = "pure-token", .token = "REPLICA"},
-    {.name = "pubsub", .type = "pure-token", .token = "PUBSUB"},
-};
-static const struct cmd_doc_arg client_list_args_1[] = {
-    {.name = "client-id", .type = "integer", .flags = CMD_DOC_ARG_MULTIPLE},
-};
-static const struct cmd_doc_arg client_list_args[] = {
-    {.name = "normal_master_replica_pubsub",
-     .type = "oneof",
-     .token = "TYPE",
-     .since = "5.0.0",
-     .flags = CMD_DOC_ARG_OPTIONAL,
-     .args = client_list_args_0,
-     .nargs = 4},
-    {.name = "id",
-     .type = "block",
-     .token = "ID",
-     .since = "6.2.0",
-     .flags = CMD_DOC_ARG_OPTIONAL,
-     .args = client_list_args_1,
-     .nargs = 1},
-};
-
 /* CLIENT NO-EVICT */
 static const struct cmd_doc_arg client_no_evict_args_0[] = {
     {.name = "on", .type = "pure-token", .token = "ON"},
@@ -436,33 +342,6 @@ static const struct cmd_doc_arg client_no_evict_args_0[] = {
 };
 static const struct cmd_doc_arg client_no_evict_args[] = {
     {.name = "enabled", .type = "oneof", .args = client_no_evict_args_0, .nargs = 2},
-};
-
-/* CLIENT NO-EVICT */
-static const struct cmd_doc_arg client_no_evict_args_0[] = {
-    {.name = "on", .type = "pure-token", .token = "ON"},
-    {.name = "off", .type = "pure-token", .token = "OFF"},
-};
-static const struct cmd_doc_arg client_no_evict_args[] = {
-    {.name = "enabled", .type = "oneof", .args = client_no_evict_args_0, .nargs = 2},
-};
-
-/* CLIENT PAUSE */
-static const struct cmd_doc_history client_pause_history[] = {
-    {"6.2.0", "`CLIENT PAUSE WRITE` mode added along with the `mode` option."},
-};
-static const struct cmd_doc_arg client_pause_args_1[] = {
-    {.name = "write", .type = "pure-token", .token = "WRITE"},
-    {.name = "all", .type = "pure-token", .token = "ALL"},
-};
-static const struct cmd_doc_arg client_pause_args[] = {
-    {.name = "timeout", .type = "integer"},
-    {.name = "mode",
-     .type = "oneof",
-     .since = "6.2.0",
-     .flags = CMD_DOC_ARG_OPTIONAL,
-     .args = client_pause_args_1,
-     .nargs = 2},
 };
 
 /* CLIENT PAUSE */
@@ -491,21 +370,6 @@ static const struct cmd_doc_arg client_reply_args_0[] = {
 };
 static const struct cmd_doc_arg client_reply_args[] = {
     {.name = "on_off_skip", .type = "oneof", .args = client_reply_args_0, .nargs = 3},
-};
-
-/* CLIENT REPLY */
-static const struct cmd_doc_arg client_reply_args_0[] = {
-    {.name = "on", .type = "pure-token", .token = "ON"},
-    {.name = "off", .type = "pure-token", .token = "OFF"},
-    {.name = "skip", .type = "pure-token", .token = "SKIP"},
-};
-static const struct cmd_doc_arg client_reply_args[] = {
-    {.name = "on_off_skip", .type = "oneof", .args = client_reply_args_0, .nargs = 3},
-};
-
-/* CLIENT SETNAME */
-static const struct cmd_doc_arg client_setname_args[] = {
-    {.name = "connection-name", .type = "string"},
 };
 
 /* CLIENT SETNAME */
@@ -549,21 +413,10 @@ static const struct cmd_doc_arg client_unblock_args[] = {
 
 /* CLIENT UNPAUSE */
 
-/* CLIENT UNPAUSE */
-
 /* COMMAND */
 
 /* COMMAND COUNT */
 
-/* COMMAND COUNT */
-
-/* COMMAND DOCS */
-static const struct cmd_doc_arg command_docs_args[] = {
-    {.name = "command-name",
-     .type = "string",
-     .flags = CMD_DOC_ARG_OPTIONAL | CMD_DOC_ARG_MULTIPLE},
-};
-
 /* COMMAND DOCS */
 static const struct cmd_doc_arg command_docs_args[] = {
     {.name = "command-name",
@@ -573,13 +426,7 @@ static const struct cmd_doc_arg command_docs_args[] = {
 
 /* COMMAND GETKEYS */
 
-/* COMMAND GETKEYS */
-
 /* COMMAND GETKEYSANDFLAGS */
-
-/* COMMAND GETKEYSANDFLAGS */
-
-/* COMMAND HELP */
 
 /* COMMAND HELP */
 
@@ -591,31 +438,6 @@ static const struct cmd_doc_arg command_info_args[] = {
     {.name = "command-name",
      .type = "string",
      .flags = CMD_DOC_ARG_OPTIONAL | CMD_DOC_ARG_MULTIPLE},
-};
-
-/* COMMAND INFO */
-static const struct cmd_doc_history command_info_history[] = {
-    {"7.0.0", "Allowed to be called with no argument to get info on all commands."},
-};
-static const struct cmd_doc_arg command_info_args[] = {
-    {.name = "command-name",
-     .type = "string",
-     .flags = CMD_DOC_ARG_OPTIONAL | CMD_DOC_ARG_MULTIPLE},
-};
-
-/* COMMAND LIST */
-static const struct cmd_doc_arg command_list_args_0[] = {
-    {.name = "module-name", .type = "string", .token = "MODULE"},
-    {.name = "category", .type = "string", .token = "ACLCAT"},
-    {.name = "pattern", .type = "pattern", .token = "PATTERN"},
-};
-static const struct cmd_doc_arg command_list_args[] = {
-    {.name = "filterby",
-     .type = "oneof",
-     .token = "FILTERBY",
-     .flags = CMD_DOC_ARG_OPTIONAL,
-     .args = command_list_args_0,
-     .nargs = 3},
 };
 
 /* COMMAND LIST */
@@ -650,48 +472,11 @@ static const struct cmd_doc_arg config_get_args[] = {
      .nargs = 1},
 };
 
-/* CONFIG GET */
-static const struct cmd_doc_history config_get_history[] = {
-    {"7.0.0", "Added the ability to pass multiple pattern parameters in one call"},
-};
-static const struct cmd_doc_arg config_get_args_0[] = {
-    {.name = "parameter", .type = "string"},
-};
-static const struct cmd_doc_arg config_get_args[] = {
-    {.name = "parameter",
-     .type = "block",
-     .flags = CMD_DOC_ARG_MULTIPLE,
-     .args = config_get_args_0,
-     .nargs = 1},
-};
-
-/* CONFIG HELP */
-
 /* CONFIG HELP */
 
 /* CONFIG RESETSTAT */
 
-/* CONFIG RESETSTAT */
-
 /* CONFIG REWRITE */
-
-/* CONFIG REWRITE */
-
-/* CONFIG SET */
-static const struct cmd_doc_history config_set_history[] = {
-    {"7.0.0", "Added the ability to set multiple parameters in one call."},
-};
-static const struct cmd_doc_arg config_set_args_0[] = {
-    {.name = "parameter", .type = "string"},
-    {.name = "value", .type = "string"},
-};
-static const struct cmd_doc_arg config_set_args[] = {
-    {.name = "parameter_value",
-     .type = "block",
-     .flags = CMD_DOC_ARG_MULTIPLE,
-     .args = config_set_args_0,
-     .nargs = 2},
-};
 
 /* CONFIG SET */
 static const struct cmd_doc_history config_set_history[] = {
@@ -1348,26 +1133,12 @@ static const struct cmd_doc_arg keys_args[] = {
 
 /* LATENCY DOCTOR */
 
-/* LATENCY DOCTOR */
-
-/* LATENCY GRAPH */
-static const struct cmd_doc_arg latency_graph_args[] = {
-    {.name = "event", .type = "string"},
-};
-
 /* LATENCY GRAPH */
 static const struct cmd_doc_arg latency_graph_args[] = {
     {.name = "event", .type = "string"},
 };
 
 /* LATENCY HELP */
-
-/* LATENCY HELP */
-
-/* LATENCY HISTOGRAM */
-static const struct cmd_doc_arg latency_histogram_args[] = {
-    {.name = "command", .type = "string", .flags = CMD_DOC_ARG_OPTIONAL | CMD_DOC_ARG_MULTIPLE},
-};
 
 /* LATENCY HISTOGRAM */
 static const struct cmd_doc_arg latency_histogram_args[] = {
@@ -1379,19 +1150,7 @@ static const struct cmd_doc_arg latency_history_args[] = {
     {.name = "event", .type = "string"},
 };
 
-/* LATENCY HISTORY */
-static const struct cmd_doc_arg latency_history_args[] = {
-    {.name = "event", .type = "string"},
-};
-
 /* LATENCY LATEST */
-
-/* LATENCY LATEST */
-
-/* LATENCY RESET */
-static const struct cmd_doc_arg latency_reset_args[] = {
-    {.name = "event", .type = "string", .flags = CMD_DOC_ARG_OPTIONAL | CMD_DOC_ARG_MULTIPLE},
-};
 
 /* LATENCY RESET */
 static const struct cmd_doc_arg latency_reset_args[] = {
@@ -1428,37 +1187,13 @@ static const struct cmd_doc_arg lolwut_args[] = {
 
 /* MEMORY DOCTOR */
 
-/* MEMORY DOCTOR */
-
 /* MEMORY HELP */
-
-/* MEMORY HELP */
-
-/* MEMORY MALLOC-STATS */
 
 /* MEMORY MALLOC-STATS */
 
 /* MEMORY PURGE */
 
-/* MEMORY PURGE */
-
 /* MEMORY STATS */
-
-/* MEMORY STATS */
-
-/* MEMORY USAGE */
-static const struct cmd_doc_arg memory_usage_args[] = {
-    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
-    {.name = "count", .type = "integer", .token = "SAMPLES", .flags = CMD_DOC_ARG_OPTIONAL},
-};
-static const struct cmd_doc_keyspec memory_usage_keyspecs[] = {
-    {.notes = NULL,
-     .flags = "RO",
-     .bs_type = CMD_DOC_BS_INDEX,
-     .bs_index = 2,
-     .fk_type = CMD_DOC_FK_RANGE,
-     .fk = {0, 1, 0}},
-};
 
 /* MEMORY USAGE */
 static const struct cmd_doc_arg memory_usage_args[] = {
@@ -1565,32 +1300,6 @@ static const struct cmd_doc_keyspec object_encoding_keyspecs[] = {
      .fk = {0, 1, 0}},
 };
 
-/* OBJECT ENCODING */
-static const struct cmd_doc_arg object_encoding_args[] = {
-    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
-};
-static const struct cmd_doc_keyspec object_encoding_keyspecs[] = {
-    {.notes = NULL,
-     .flags = "RO",
-     .bs_type = CMD_DOC_BS_INDEX,
-     .bs_index = 2,
-     .fk_type = CMD_DOC_FK_RANGE,
-     .fk = {0, 1, 0}},
-};
-
-/* OBJECT FREQ */
-static const struct cmd_doc_arg object_freq_args[] = {
-    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
-};
-static const struct cmd_doc_keyspec object_freq_keyspecs[] = {
-    {.notes = NULL,
-     .flags = "RO",
-     .bs_type = CMD_DOC_BS_INDEX,
-     .bs_index = 2,
-     .fk_type = CMD_DOC_FK_RANGE,
-     .fk = {0, 1, 0}},
-};
-
 /* OBJECT FREQ */
 static const struct cmd_doc_arg object_freq_args[] = {
     {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
@@ -1606,39 +1315,11 @@ static const struct cmd_doc_keyspec object_freq_keyspecs[] = {
 
 /* OBJECT HELP */
 
-/* OBJECT HELP */
-
 /* OBJECT IDLETIME */
 static const struct cmd_doc_arg object_idletime_args[] = {
     {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
 };
 static const struct cmd_doc_keyspec object_idletime_keyspecs[] = {
-    {.notes = NULL,
-     .flags = "RO",
-     .bs_type = CMD_DOC_BS_INDEX,
-     .bs_index = 2,
-     .fk_type = CMD_DOC_FK_RANGE,
-     .fk = {0, 1, 0}},
-};
-
-/* OBJECT IDLETIME */
-static const struct cmd_doc_arg object_idletime_args[] = {
-    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
-};
-static const struct cmd_doc_keyspec object_idletime_keyspecs[] = {
-    {.notes = NULL,
-     .flags = "RO",
-     .bs_type = CMD_DOC_BS_INDEX,
-     .bs_index = 2,
-     .fk_type = CMD_DOC_FK_RANGE,
-     .fk = {0, 1, 0}},
-};
-
-/* OBJECT REFCOUNT */
-static const struct cmd_doc_arg object_refcount_args[] = {
-    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
-};
-static const struct cmd_doc_keyspec object_refcount_keyspecs[] = {
     {.notes = NULL,
      .flags = "RO",
      .bs_type = CMD_DOC_BS_INDEX,
@@ -2209,23 +1890,9 @@ static const struct cmd_doc_arg slowlog_get_args[] = {
     {.name = "count", .type = "integer", .flags = CMD_DOC_ARG_OPTIONAL},
 };
 
-/* SLOWLOG GET */
-static const struct cmd_doc_history slowlog_get_history[] = {
-    {"4.0.0", "Added client IP address, port and name to the reply."},
-};
-static const struct cmd_doc_arg slowlog_get_args[] = {
-    {.name = "count", .type = "integer", .flags = CMD_DOC_ARG_OPTIONAL},
-};
-
-/* SLOWLOG HELP */
-
 /* SLOWLOG HELP */
 
 /* SLOWLOG LEN */
-
-/* SLOWLOG LEN */
-
-/* SLOWLOG RESET */
 
 /* SLOWLOG RESET */
 
@@ -3533,18 +3200,6 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@slow @connection",
      .tips = ""},
-    {.name = "client|getname",
-     .summary = "Get the current connection name",
-     .since = "2.6.9",
-     .group = "connection",
-     .complexity = "O(1)",
-     .arity = 2,
-     .flags = "noscript loading stale",
-     .first_key = 0,
-     .last_key = 0,
-     .key_step = 0,
-     .acl = "@slow @connection",
-     .tips = ""},
     {.name = "client|getredir",
      .summary = "Get tracking notifications redirection client ID if any",
      .since = "6.0.0",
@@ -3569,30 +3224,6 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@slow @connection",
      .tips = ""},
-    {.name = "client|help",
-     .summary = "Show helpful text about the different subcommands",
-     .since = "5.0.0",
-     .group = "connection",
-     .complexity = "O(1)",
-     .arity = 2,
-     .flags = "loading stale",
-     .first_key = 0,
-     .last_key = 0,
-     .key_step = 0,
-     .acl = "@slow @connection",
-     .tips = ""},
-    {.name = "client|id",
-     .summary = "Returns the client ID for the current connection",
-     .since = "5.0.0",
-     .group = "connection",
-     .complexity = "O(1)",
-     .arity = 2,
-     .flags = "noscript loading stale",
-     .first_key = 0,
-     .last_key = 0,
-     .key_step = 0,
-     .acl = "@slow @connection",
-     .tips = ""},
     {.name = "client|id",
      .summary = "Returns the client ID for the current connection",
      .since = "5.0.0",
@@ -3617,34 +3248,6 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@slow @connection",
      .tips = "nondeterministic_output"},
-    {.name = "client|info",
-     .summary = "Returns information about the current client connection.",
-     .since = "6.2.0",
-     .group = "connection",
-     .complexity = "O(1)",
-     .arity = 2,
-     .flags = "noscript loading stale",
-     .first_key = 0,
-     .last_key = 0,
-     .key_step = 0,
-     .acl = "@slow @connection",
-     .tips = "nondeterministic_output"},
-    {.name = "client|kill",
-     .summary = "Kill the connection of a client",
-     .since = "2.4.0",
-     .group = "connection",
-     .complexity = "O(N) where N is the number of client connections",
-     .history = client_kill_history,
-     .nhistory = 5,
-     .args = client_kill_args,
-     .nargs = 1,
-     .arity = -3,
-     .flags = "admin noscript loading stale",
-     .first_key = 0,
-     .last_key = 0,
-     .key_step = 0,
-     .acl = "@admin @slow @dangerous @connection",
-     .tips = ""},
     {.name = "client|kill",
      .summary = "Kill the connection of a client",
      .since = "2.4.0",
@@ -3677,36 +3280,6 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@admin @slow @dangerous @connection",
      .tips = "nondeterministic_output"},
-    {.name = "client|list",
-     .summary = "Get the list of client connections",
-     .since = "2.4.0",
-     .group = "connection",
-     .complexity = "O(N) where N is the number of client connections",
-     .history = client_list_history,
-     .nhistory = 6,
-     .args = client_list_args,
-     .nargs = 2,
-     .arity = -2,
-     .flags = "admin noscript loading stale",
-     .first_key = 0,
-     .last_key = 0,
-     .key_step = 0,
-     .acl = "@admin @slow @dangerous @connection",
-     .tips = "nondeterministic_output"},
-    {.name = "client|no-evict",
-     .summary = "Set client eviction mode for the current connection",
-     .since = "7.0.0",
-     .group = "connection",
-     .complexity = "O(1)",
-     .args = client_no_evict_args,
-     .nargs = 1,
-     .arity = 3,
-     .flags = "admin noscript loading stale",
-     .first_key = 0,
-     .last_key = 0,
-     .key_step = 0,
-     .acl = "@admin @slow @dangerous @connection",
-     .tips = ""},
     {.name = "client|no-evict",
      .summary = "Set client eviction mode for the current connection",
      .since = "7.0.0",
@@ -3737,56 +3310,12 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@admin @slow @dangerous @connection",
      .tips = ""},
-    {.name = "client|pause",
-     .summary = "Stop processing commands from clients for some time",
-     .since = "2.9.50",
-     .group = "connection",
-     .complexity = "O(1)",
-     .history = client_pause_history,
-     .nhistory = 1,
-     .args = client_pause_args,
-     .nargs = 2,
-     .arity = -3,
-     .flags = "admin noscript loading stale",
-     .first_key = 0,
-     .last_key = 0,
-     .key_step = 0,
-     .acl = "@admin @slow @dangerous @connection",
-     .tips = ""},
     {.name = "client|reply",
      .summary = "Instruct the server whether to reply to commands",
      .since = "3.2.0",
      .group = "connection",
      .complexity = "O(1)",
      .args = client_reply_args,
-     .nargs = 1,
-     .arity = 3,
-     .flags = "noscript loading stale",
-     .first_key = 0,
-     .last_key = 0,
-     .key_step = 0,
-     .acl = "@slow @connection",
-     .tips = ""},
-    {.name = "client|reply",
-     .summary = "Instruct the server whether to reply to commands",
-     .since = "3.2.0",
-     .group = "connection",
-     .complexity = "O(1)",
-     .args = client_reply_args,
-     .nargs = 1,
-     .arity = 3,
-     .flags = "noscript loading stale",
-     .first_key = 0,
-     .last_key = 0,
-     .key_step = 0,
-     .acl = "@slow @connection",
-     .tips = ""},
-    {.name = "client|setname",
-     .summary = "Set the current connection name",
-     .since = "2.6.9",
-     .group = "connection",
-     .complexity = "O(1)",
-     .args = client_setname_args,
      .nargs = 1,
      .arity = 3,
      .flags = "noscript loading stale",
@@ -3862,18 +3391,6 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@admin @slow @dangerous @connection",
      .tips = ""},
-    {.name = "client|unpause",
-     .summary = "Resume processing of clients that were paused",
-     .since = "6.2.0",
-     .group = "connection",
-     .complexity = "O(N) Where N is the number of paused clients",
-     .arity = 2,
-     .flags = "admin noscript loading stale",
-     .first_key = 0,
-     .last_key = 0,
-     .key_step = 0,
-     .acl = "@admin @slow @dangerous @connection",
-     .tips = ""},
     {.name = "command",
      .summary = "Get array of Redis command details",
      .since = "2.8.13",
@@ -3898,32 +3415,6 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@slow @connection",
      .tips = ""},
-    {.name = "command|count",
-     .summary = "Get total number of Redis commands",
-     .since = "2.8.13",
-     .group = "server",
-     .complexity = "O(1)",
-     .arity = 2,
-     .flags = "loading stale",
-     .first_key = 0,
-     .last_key = 0,
-     .key_step = 0,
-     .acl = "@slow @connection",
-     .tips = ""},
-    {.name = "command|docs",
-     .summary = "Get array of specific Redis command documentation",
-     .since = "7.0.0",
-     .group = "server",
-     .complexity = "O(N) where N is the number of commands to look up",
-     .args = command_docs_args,
-     .nargs = 1,
-     .arity = -2,
-     .flags = "loading stale",
-     .first_key = 0,
-     .last_key = 0,
-     .key_step = 0,
-     .acl = "@slow @connection",
-     .tips = "nondeterministic_output_order"},
     {.name = "command|docs",
      .summary = "Get array of specific Redis command documentation",
      .since = "7.0.0",
@@ -3941,30 +3432,6 @@ const struct cmd_doc cmd_docs_table[] = {
     {.name = "command|getkeys",
      .summary = "Extract keys given a full Redis command",
      .since = "2.8.13",
-     .group = "server",
-     .complexity = "O(N) where N is the number of arguments to the command",
-     .arity = -4,
-     .flags = "loading stale",
-     .first_key = 0,
-     .last_key = 0,
-     .key_step = 0,
-     .acl = "@slow @connection",
-     .tips = ""},
-    {.name = "command|getkeys",
-     .summary = "Extract keys given a full Redis command",
-     .since = "2.8.13",
-     .group = "server",
-     .complexity = "O(N) where N is the number of arguments to the command",
-     .arity = -4,
-     .flags = "loading stale",
-     .first_key = 0,
-     .last_key = 0,
-     .key_step = 0,
-     .acl = "@slow @connection",
-     .tips = ""},
-    {.name = "command|getkeysandflags",
-     .summary = "Extract keys and access flags given a full Redis command",
-     .since = "7.0.0",
      .group = "server",
      .complexity = "O(N) where N is the number of arguments to the command",
      .arity = -4,
@@ -3998,18 +3465,6 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@slow @connection",
      .tips = ""},
-    {.name = "command|help",
-     .summary = "Show helpful text about the different subcommands",
-     .since = "5.0.0",
-     .group = "server",
-     .complexity = "O(1)",
-     .arity = 2,
-     .flags = "loading stale",
-     .first_key = 0,
-     .last_key = 0,
-     .key_step = 0,
-     .acl = "@slow @connection",
-     .tips = ""},
     {.name = "command|info",
      .summary = "Get array of specific Redis command details, or all when no argument is given.",
      .since = "2.8.13",
@@ -4018,36 +3473,6 @@ const struct cmd_doc cmd_docs_table[] = {
      .history = command_info_history,
      .nhistory = 1,
      .args = command_info_args,
-     .nargs = 1,
-     .arity = -2,
-     .flags = "loading stale",
-     .first_key = 0,
-     .last_key = 0,
-     .key_step = 0,
-     .acl = "@slow @connection",
-     .tips = "nondeterministic_output_order"},
-    {.name = "command|info",
-     .summary = "Get array of specific Redis command details, or all when no argument is given.",
-     .since = "2.8.13",
-     .group = "server",
-     .complexity = "O(N) where N is the number of commands to look up",
-     .history = command_info_history,
-     .nhistory = 1,
-     .args = command_info_args,
-     .nargs = 1,
-     .arity = -2,
-     .flags = "loading stale",
-     .first_key = 0,
-     .last_key = 0,
-     .key_step = 0,
-     .acl = "@slow @connection",
-     .tips = "nondeterministic_output_order"},
-    {.name = "command|list",
-     .summary = "Get an array of Redis command names",
-     .since = "7.0.0",
-     .group = "server",
-     .complexity = "O(N) where N is the total number of Redis commands",
-     .args = command_list_args,
      .nargs = 1,
      .arity = -2,
      .flags = "loading stale",
@@ -4098,22 +3523,6 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@admin @slow @dangerous",
      .tips = ""},
-    {.name = "config|get",
-     .summary = "Get the values of configuration parameters",
-     .since = "2.0.0",
-     .group = "server",
-     .complexity = "O(N) when N is the number of configuration parameters provided",
-     .history = config_get_history,
-     .nhistory = 1,
-     .args = config_get_args,
-     .nargs = 1,
-     .arity = -3,
-     .flags = "admin noscript loading stale",
-     .first_key = 0,
-     .last_key = 0,
-     .key_step = 0,
-     .acl = "@admin @slow @dangerous",
-     .tips = ""},
     {.name = "config|help",
      .summary = "Show helpful text about the different subcommands",
      .since = "5.0.0",
@@ -4125,30 +3534,6 @@ const struct cmd_doc cmd_docs_table[] = {
      .last_key = 0,
      .key_step = 0,
      .acl = "@slow",
-     .tips = ""},
-    {.name = "config|help",
-     .summary = "Show helpful text about the different subcommands",
-     .since = "5.0.0",
-     .group = "server",
-     .complexity = "O(1)",
-     .arity = 2,
-     .flags = "loading stale",
-     .first_key = 0,
-     .last_key = 0,
-     .key_step = 0,
-     .acl = "@slow",
-     .tips = ""},
-    {.name = "config|resetstat",
-     .summary = "Reset the stats returned by INFO",
-     .since = "2.0.0",
-     .group = "server",
-     .complexity = "O(1)",
-     .arity = 2,
-     .flags = "admin noscript loading stale",
-     .first_key = 0,
-     .last_key = 0,
-     .key_step = 0,
-     .acl = "@admin @slow @dangerous",
      .tips = ""},
     {.name = "config|resetstat",
      .summary = "Reset the stats returned by INFO",
@@ -4174,34 +3559,6 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@admin @slow @dangerous",
      .tips = ""},
-    {.name = "config|rewrite",
-     .summary = "Rewrite the configuration file with the in memory configuration",
-     .since = "2.8.0",
-     .group = "server",
-     .complexity = "O(1)",
-     .arity = 2,
-     .flags = "admin noscript loading stale",
-     .first_key = 0,
-     .last_key = 0,
-     .key_step = 0,
-     .acl = "@admin @slow @dangerous",
-     .tips = ""},
-    {.name = "config|set",
-     .summary = "Set configuration parameters to the given values",
-     .since = "2.0.0",
-     .group = "server",
-     .complexity = "O(N) when N is the number of configuration parameters provided",
-     .history = config_set_history,
-     .nhistory = 1,
-     .args = config_set_args,
-     .nargs = 1,
-     .arity = -4,
-     .flags = "admin noscript loading stale",
-     .first_key = 0,
-     .last_key = 0,
-     .key_step = 0,
-     .acl = "@admin @slow @dangerous",
-     .tips = "request_policy:all_nodes response_policy:all_succeeded"},
     {.name = "config|set",
      .summary = "Set configuration parameters to the given values",
      .since = "2.0.0",
@@ -4938,32 +4295,6 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@admin @slow @dangerous",
      .tips = "nondeterministic_output request_policy:all_nodes response_policy:special"},
-    {.name = "latency|doctor",
-     .summary = "Return a human readable latency analysis report.",
-     .since = "2.8.13",
-     .group = "server",
-     .complexity = "O(1)",
-     .arity = 2,
-     .flags = "admin noscript loading stale",
-     .first_key = 0,
-     .last_key = 0,
-     .key_step = 0,
-     .acl = "@admin @slow @dangerous",
-     .tips = "nondeterministic_output request_policy:all_nodes response_policy:special"},
-    {.name = "latency|graph",
-     .summary = "Return a latency graph for the event.",
-     .since = "2.8.13",
-     .group = "server",
-     .complexity = "O(1)",
-     .args = latency_graph_args,
-     .nargs = 1,
-     .arity = 3,
-     .flags = "admin noscript loading stale",
-     .first_key = 0,
-     .last_key = 0,
-     .key_step = 0,
-     .acl = "@admin @slow @dangerous",
-     .tips = "nondeterministic_output request_policy:all_nodes response_policy:special"},
     {.name = "latency|graph",
      .summary = "Return a latency graph for the event.",
      .since = "2.8.13",
@@ -4990,18 +4321,6 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@slow",
      .tips = ""},
-    {.name = "latency|help",
-     .summary = "Show helpful text about the different subcommands.",
-     .since = "2.8.13",
-     .group = "server",
-     .complexity = "O(1)",
-     .arity = 2,
-     .flags = "loading stale",
-     .first_key = 0,
-     .last_key = 0,
-     .key_step = 0,
-     .acl = "@slow",
-     .tips = ""},
     {.name = "latency|histogram",
      .summary = "Return the cumulative distribution of latencies of a subset of commands or all.",
      .since = "7.0.0",
@@ -5011,35 +4330,6 @@ const struct cmd_doc cmd_docs_table[] = {
      .args = latency_histogram_args,
      .nargs = 1,
      .arity = -2,
-     .flags = "admin noscript loading stale",
-     .first_key = 0,
-     .last_key = 0,
-     .key_step = 0,
-     .acl = "@admin @slow @dangerous",
-     .tips = "nondeterministic_output request_policy:all_nodes response_policy:special"},
-    {.name = "latency|histogram",
-     .summary = "Return the cumulative distribution of latencies of a subset of commands or all.",
-     .since = "7.0.0",
-     .group = "server",
-     .complexity =
-	 "O(N) where N is the number of commands with latency information being retrieved.",
-     .args = latency_histogram_args,
-     .nargs = 1,
-     .arity = -2,
-     .flags = "admin noscript loading stale",
-     .first_key = 0,
-     .last_key = 0,
-     .key_step = 0,
-     .acl = "@admin @slow @dangerous",
-     .tips = "nondeterministic_output request_policy:all_nodes response_policy:special"},
-    {.name = "latency|history",
-     .summary = "Return timestamp-latency samples for the event.",
-     .since = "2.8.13",
-     .group = "server",
-     .complexity = "O(1)",
-     .args = latency_history_args,
-     .nargs = 1,
-     .arity = 3,
      .flags = "admin noscript loading stale",
      .first_key = 0,
      .last_key = 0,
@@ -5072,32 +4362,6 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@admin @slow @dangerous",
      .tips = "nondeterministic_output request_policy:all_nodes response_policy:special"},
-    {.name = "latency|latest",
-     .summary = "Return the latest latency samples for all events.",
-     .since = "2.8.13",
-     .group = "server",
-     .complexity = "O(1)",
-     .arity = 2,
-     .flags = "admin noscript loading stale",
-     .first_key = 0,
-     .last_key = 0,
-     .key_step = 0,
-     .acl = "@admin @slow @dangerous",
-     .tips = "nondeterministic_output request_policy:all_nodes response_policy:special"},
-    {.name = "latency|reset",
-     .summary = "Reset latency data for one or more events.",
-     .since = "2.8.13",
-     .group = "server",
-     .complexity = "O(1)",
-     .args = latency_reset_args,
-     .nargs = 1,
-     .arity = -2,
-     .flags = "admin noscript loading stale",
-     .first_key = 0,
-     .last_key = 0,
-     .key_step = 0,
-     .acl = "@admin @slow @dangerous",
-     .tips = "request_policy:all_nodes response_policy:all_succeeded"},
     {.name = "latency|reset",
      .summary = "Reset latency data for one or more events.",
      .since = "2.8.13",
@@ -5165,30 +4429,6 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@slow",
      .tips = "nondeterministic_output request_policy:all_shards response_policy:special"},
-    {.name = "memory|doctor",
-     .summary = "Outputs memory problems report",
-     .since = "4.0.0",
-     .group = "server",
-     .complexity = "O(1)",
-     .arity = 2,
-     .flags = "",
-     .first_key = 0,
-     .last_key = 0,
-     .key_step = 0,
-     .acl = "@slow",
-     .tips = "nondeterministic_output request_policy:all_shards response_policy:special"},
-    {.name = "memory|help",
-     .summary = "Show helpful text about the different subcommands",
-     .since = "4.0.0",
-     .group = "server",
-     .complexity = "O(1)",
-     .arity = 2,
-     .flags = "loading stale",
-     .first_key = 0,
-     .last_key = 0,
-     .key_step = 0,
-     .acl = "@slow",
-     .tips = ""},
     {.name = "memory|help",
      .summary = "Show helpful text about the different subcommands",
      .since = "4.0.0",
@@ -5213,30 +4453,6 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@slow",
      .tips = "nondeterministic_output request_policy:all_shards response_policy:special"},
-    {.name = "memory|malloc-stats",
-     .summary = "Show allocator internal stats",
-     .since = "4.0.0",
-     .group = "server",
-     .complexity = "Depends on how much memory is allocated, could be slow",
-     .arity = 2,
-     .flags = "",
-     .first_key = 0,
-     .last_key = 0,
-     .key_step = 0,
-     .acl = "@slow",
-     .tips = "nondeterministic_output request_policy:all_shards response_policy:special"},
-    {.name = "memory|purge",
-     .summary = "Ask the allocator to release memory",
-     .since = "4.0.0",
-     .group = "server",
-     .complexity = "Depends on how much memory is allocated, could be slow",
-     .arity = 2,
-     .flags = "",
-     .first_key = 0,
-     .last_key = 0,
-     .key_step = 0,
-     .acl = "@slow",
-     .tips = "request_policy:all_shards response_policy:all_succeeded"},
     {.name = "memory|purge",
      .summary = "Ask the allocator to release memory",
      .since = "4.0.0",
@@ -5261,34 +4477,6 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@slow",
      .tips = "nondeterministic_output request_policy:all_shards response_policy:special"},
-    {.name = "memory|stats",
-     .summary = "Show memory usage details",
-     .since = "4.0.0",
-     .group = "server",
-     .complexity = "O(1)",
-     .arity = 2,
-     .flags = "",
-     .first_key = 0,
-     .last_key = 0,
-     .key_step = 0,
-     .acl = "@slow",
-     .tips = "nondeterministic_output request_policy:all_shards response_policy:special"},
-    {.name = "memory|usage",
-     .summary = "Estimate the memory usage of a key",
-     .since = "4.0.0",
-     .group = "server",
-     .complexity = "O(N) where N is the number of samples.",
-     .args = memory_usage_args,
-     .nargs = 2,
-     .arity = -3,
-     .flags = "readonly",
-     .first_key = 2,
-     .last_key = 2,
-     .key_step = 1,
-     .acl = "@read @slow",
-     .tips = "",
-     .keyspecs = memory_usage_keyspecs,
-     .nkeyspecs = 1},
     {.name = "memory|usage",
      .summary = "Estimate the memory usage of a key",
      .since = "4.0.0",
@@ -5420,38 +4608,6 @@ const struct cmd_doc cmd_docs_table[] = {
      .tips = "nondeterministic_output",
      .keyspecs = object_encoding_keyspecs,
      .nkeyspecs = 1},
-    {.name = "object|encoding",
-     .summary = "Inspect the internal encoding of a Redis object",
-     .since = "2.2.3",
-     .group = "generic",
-     .complexity = "O(1)",
-     .args = object_encoding_args,
-     .nargs = 1,
-     .arity = 3,
-     .flags = "readonly",
-     .first_key = 2,
-     .last_key = 2,
-     .key_step = 1,
-     .acl = "@keyspace @read @slow",
-     .tips = "nondeterministic_output",
-     .keyspecs = object_encoding_keyspecs,
-     .nkeyspecs = 1},
-    {.name = "object|freq",
-     .summary = "Get the logarithmic access frequency counter of a Redis object",
-     .since = "4.0.0",
-     .group = "generic",
-     .complexity = "O(1)",
-     .args = object_freq_args,
-     .nargs = 1,
-     .arity = 3,
-     .flags = "readonly",
-     .first_key = 2,
-     .last_key = 2,
-     .key_step = 1,
-     .acl = "@keyspace @read @slow",
-     .tips = "nondeterministic_output",
-     .keyspecs = object_freq_keyspecs,
-     .nkeyspecs = 1},
     {.name = "object|freq",
      .summary = "Get the logarithmic access frequency counter of a Redis object",
      .since = "4.0.0",
@@ -5480,18 +4636,6 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@keyspace @slow",
      .tips = ""},
-    {.name = "object|help",
-     .summary = "Show helpful text about the different subcommands",
-     .since = "6.2.0",
-     .group = "generic",
-     .complexity = "O(1)",
-     .arity = 2,
-     .flags = "loading stale",
-     .first_key = 0,
-     .last_key = 0,
-     .key_step = 0,
-     .acl = "@keyspace @slow",
-     .tips = ""},
     {.name = "object|idletime",
      .summary = "Get the time since a Redis object was last accessed",
      .since = "2.2.3",
@@ -5507,38 +4651,6 @@ const struct cmd_doc cmd_docs_table[] = {
      .acl = "@keyspace @read @slow",
      .tips = "nondeterministic_output",
      .keyspecs = object_idletime_keyspecs,
-     .nkeyspecs = 1},
-    {.name = "object|idletime",
-     .summary = "Get the time since a Redis object was last accessed",
-     .since = "2.2.3",
-     .group = "generic",
-     .complexity = "O(1)",
-     .args = object_idletime_args,
-     .nargs = 1,
-     .arity = 3,
-     .flags = "readonly",
-     .first_key = 2,
-     .last_key = 2,
-     .key_step = 1,
-     .acl = "@keyspace @read @slow",
-     .tips = "nondeterministic_output",
-     .keyspecs = object_idletime_keyspecs,
-     .nkeyspecs = 1},
-    {.name = "object|refcount",
-     .summary = "Get the number of references to the value of the key",
-     .since = "2.2.3",
-     .group = "generic",
-     .complexity = "O(1)",
-     .args = object_refcount_args,
-     .nargs = 1,
-     .arity = 3,
-     .flags = "readonly",
-     .first_key = 2,
-     .last_key = 2,
-     .key_step = 1,
-     .acl = "@keyspace @read @slow",
-     .tips = "nondeterministic_output",
-     .keyspecs = object_refcount_keyspecs,
      .nkeyspecs = 1},
     {.name = "object|refcount",
      .summary = "Get the number of references to the value of the key",
@@ -6130,34 +5242,6 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@admin @slow @dangerous",
      .tips = "request_policy:all_nodes nondeterministic_output"},
-    {.name = "slowlog|get",
-     .summary = "Get the slow log's entries",
-     .since = "2.2.12",
-     .group = "server",
-     .complexity = "O(N) where N is the number of entries returned",
-     .history = slowlog_get_history,
-     .nhistory = 1,
-     .args = slowlog_get_args,
-     .nargs = 1,
-     .arity = -2,
-     .flags = "admin loading stale",
-     .first_key = 0,
-     .last_key = 0,
-     .key_step = 0,
-     .acl = "@admin @slow @dangerous",
-     .tips = "request_policy:all_nodes nondeterministic_output"},
-    {.name = "slowlog|help",
-     .summary = "Show helpful text about the different subcommands",
-     .since = "6.2.0",
-     .group = "server",
-     .complexity = "O(1)",
-     .arity = 2,
-     .flags = "loading stale",
-     .first_key = 0,
-     .last_key = 0,
-     .key_step = 0,
-     .acl = "@slow",
-     .tips = ""},
     {.name = "slowlog|help",
      .summary = "Show helpful text about the different subcommands",
      .since = "6.2.0",
@@ -6182,30 +5266,6 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@admin @slow @dangerous",
      .tips = "request_policy:all_nodes response_policy:agg_sum nondeterministic_output"},
-    {.name = "slowlog|len",
-     .summary = "Get the slow log's length",
-     .since = "2.2.12",
-     .group = "server",
-     .complexity = "O(1)",
-     .arity = 2,
-     .flags = "admin loading stale",
-     .first_key = 0,
-     .last_key = 0,
-     .key_step = 0,
-     .acl = "@admin @slow @dangerous",
-     .tips = "request_policy:all_nodes response_policy:agg_sum nondeterministic_output"},
-    {.name = "slowlog|reset",
-     .summary = "Clear all entries from the slow log",
-     .since = "2.2.12",
-     .group = "server",
-     .complexity = "O(N) where N is the number of entries in the slowlog",
-     .arity = 2,
-     .flags = "admin loading stale",
-     .first_key = 0,
-     .last_key = 0,
-     .key_step = 0,
-     .acl = "@admin @slow @dangerous",
-     .tips = "request_policy:all_nodes response_policy:all_succeeded"},
     {.name = "slowlog|reset",
      .summary = "Clear all entries from the slow log",
      .since = "2.2.12",

@@ -188,6 +188,17 @@ int db_key_access(struct db *db, uint64_t hash, int64_t now_ms, uint64_t *idle_m
  */
 int db_put(const struct db_view *v, const struct kv_entry *old, struct kv_entry *e);
 
+/*
+ * The write context collection edits in this view go to (storage/coll.h):
+ * a transactional view's own (resolved at its commit or abort), or, for a
+ * plain view, the calling thread's (resolved by the db_put that publishes or
+ * fails to publish the edited lineage; an edit never put is dropped when the
+ * command ends: db_coll_end). Any storage thread, for its own views.
+ */
+struct coll_ctx *db_coll_ctx(const struct db_view *v);
+/* End of a command in a plain view: drops edits the command did not put. */
+void db_coll_end(void);
+
 /* Number of keys of the view's database as it sees them (approximate
  * under concurrent writes). */
 long long db_size(const struct db_view *v);

@@ -459,7 +459,9 @@ def main():
         k = Conn(kport)
         names = [n[1] for n in k.cmd('COMMAND', 'LIST')[1]]
         names += [n for n in ns.commands.split(',') if n]
-        names = sorted(set(n.lower() for n in names))
+        # top-level names only: a container's subcommands come with it
+        # (COMMAND LIST names them too, as Redis's does)
+        names = sorted(set(n.lower() for n in names if '|' not in n))
 
         r = Conn(rport)
         r.cmd('HELLO', '3')
