@@ -193,6 +193,11 @@ struct coll_type_ops {
 	/* MEMORY USAGE's value bytes beyond the entry (samples: Redis's
 	 * SAMPLES argument, 0 = all) */
 	size_t (*memory)(const struct kv_entry *e, long long samples);
+	/* every element in the type's order (zset: by score; b is the score
+	 * as Redis prints it; set: b NULL), for SORT and SCAN-like walks */
+	void (*foreach)(const struct kv_entry *e,
+			void (*fn)(const char *a, size_t alen, const char *b, size_t blen, void *arg),
+			void *arg);
 	/* COPY: a deep copy under another key (a new lineage), published or
 	 * freed by the caller; built in ctx */
 	struct kv_entry *(*copy)(struct coll_ctx *c, const struct kv_entry *e, const void *key,
