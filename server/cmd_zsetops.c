@@ -56,9 +56,6 @@
 enum zo_op { ZO_UNION, ZO_INTER, ZO_DIFF };
 enum zo_aggr { ZO_SUM, ZO_MIN, ZO_MAX };
 
-/* Redis's lpSafeToAdd bound on a listpack's total element bytes. */
-#define ZO_LISTPACK_SAFE ((size_t)1 << 30)
-
 struct zo_in {
 	const struct kv_entry *e; /* NULL: a missing key (empty) */
 	size_t card;
@@ -80,7 +77,6 @@ struct zo_res {
 	size_t blen, bcap;
 	size_t *slot; /* union's index by member: item index + 1, 0 = empty */
 	size_t nslot; /* a power of two, or 0 */
-	size_t maxlen, totlen;
 };
 
 static void res_free(struct zo_res *res)
@@ -108,9 +104,6 @@ static struct zo_item *res_append(struct zo_res *res, const char *m, size_t mlen
 	struct zo_item *it = &res->it[res->n++];
 	*it = (struct zo_item){.off = res->blen, .mlen = mlen, .score = score};
 	res->blen += mlen;
-	if (mlen > res->maxlen)
-		res->maxlen = mlen;
-	res->totlen += mlen;
 	return it;
 }
 
@@ -285,9 +278,9 @@ static void compute(struct zo_walk *w, enum zo_op op)
 	}
 }
 
-/* The result as (member, score) pairs sorted like Redis's skiplist; the
- * pointers are into res->buf. */
-static struct zs_elem *sorted_elems(const struct zo_res *res)
+/* The result as (member, score) pairs, pointing into res->buf; sorted like
+ * Redis's skiplist when `sort`. */
+static struct zs_elem *result_elems(const struct zo_res *res, bool sort)
 {
 	struct zs_elem *el = mem_alloc((res->n ? res->n : 1) * sizeof(*el));
 
@@ -295,7 +288,8 @@ static struct zs_elem *sorted_elems(const struct zo_res *res)
 		el[i] = (struct zs_elem){.m = res->buf + res->it[i].off,
 					 .mlen = res->it[i].mlen,
 					 .score = res->it[i].score};
-	qsort(el, res->n, sizeof(*el), elem_cmp);
+	if (sort)
+		qsort(el, res->n, sizeof(*el), elem_cmp);
 	return el;
 }
 
@@ -314,22 +308,16 @@ static void reply_elems(struct cmd_req *r, const struct zs_elem *el, size_t n, b
 }
 
 /* Writes the result into argument 1 (replaces any value, no TTL; an empty
- * result deletes it) and answers the count. */
-static void store(struct cmd_req *r, const struct zo_res *res, const struct zs_elem *el)
+ * result deletes it) and answers the count. zs_build picks the encoding. */
+static void store(struct cmd_req *r, const struct zs_elem *el, size_t n)
 {
-	enum coll_enc enc = COLL_SKIPLIST;
-
-	if ((long long)res->n <= coll_limit(COLL_ZSET_MAX_ENTRIES) &&
-	    (long long)res->maxlen <= coll_limit(COLL_ZSET_MAX_VALUE) &&
-	    res->totlen <= ZO_LISTPACK_SAFE)
-		enc = COLL_LISTPACK;
 	for (;;) {
 		const struct kv_entry *old =
 		    db_lookup(r->view, r->argv[1], r->argl[1], r->now_ms, NULL, 0);
 		struct kv_entry *e = NULL;
 
-		if (res->n)
-			e = zs_build(r->view, r->argv[1], r->argl[1], el, res->n, enc, 0);
+		if (n)
+			e = zs_build(r->view, r->argv[1], r->argl[1], el, n, 0);
 		else if (!old)
 			break;
 		if (db_put(r->view, old, e) == 0)
@@ -337,7 +325,7 @@ static void store(struct cmd_req *r, const struct zo_res *res, const struct zs_e
 		if (e)
 			kv_entry_free(e);
 	}
-	reply_int(r->c, (long long)res->n);
+	reply_int(r->c, (long long)n);
 }
 
 /*
@@ -431,9 +419,9 @@ static void zo_generic(struct cmd_req *r, const char *name, enum zo_op op, bool 
 	if (card_only) {
 		reply_int(r->c, (long long)w.count);
 	} else {
-		struct zs_elem *el = sorted_elems(&res);
+		struct zs_elem *el = result_elems(&res, !dst);
 		if (dst)
-			store(r, &res, el);
+			store(r, el, res.n);
 		else
 			reply_elems(r, el, res.n, withscores);
 		mem_free(el);

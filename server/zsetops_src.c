@@ -5,38 +5,21 @@
 #include "server/zsetops_src.h"
 #include "storage/coll.h"
 #include "storage/db.h"
+#include "storage/tzset.h"
+#include "server/strutil.h"
 #include "concurrency/mem.h"
 
-#include <ctype.h>
-#include <errno.h>
-#include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 int zs_parse_double(const char *s, size_t len, double *out)
 {
-	char buf[256], *end;
-	double d;
-
-	/* strtod needs a terminated string; longer arguments are copied */
-	if (len == 0 || isspace((unsigned char)s[0]))
-		return 0;
-	char *p = len < sizeof(buf) ? buf : mem_alloc(len + 1);
-	memcpy(p, s, len);
-	p[len] = '\0';
-	errno = 0;
-	d = strtod(p, &end);
-	int ok = (size_t)(end - p) == len && !isnan(d) &&
-		 !(errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL || d == 0));
-	if (p != buf)
-		mem_free(p);
-	if (ok)
-		*out = d;
-	return ok;
+	return su_str2d(s, len, out);
 }
 
 size_t zs_card(const struct kv_entry *e)
 {
+	if (kv_entry_type(e) == KV_ZSET)
+		return tzset_count(e);
 	return coll_ops(kv_entry_type(e))->count(e);
 }
 
@@ -44,31 +27,34 @@ struct each_ctx {
 	zs_each_fn fn;
 	void *arg;
 	bool stopped;
-	bool zset;
 };
 
+/* a set's members through its type row's walk: each scores 1.0 (zuiNext) */
 static void each_cb(const char *a, size_t alen, const char *b, size_t blen, void *arg)
 {
 	struct each_ctx *c = arg;
-	double score = 1.0;
 
+	(void)b;
+	(void)blen;
 	if (c->stopped)
 		return;
-	if (c->zset) {
-		char buf[128];
-		if (blen >= sizeof(buf))
-			blen = sizeof(buf) - 1;
-		memcpy(buf, b, blen);
-		buf[blen] = '\0';
-		score = strtod(buf, NULL);
-	}
-	if (!c->fn(c->arg, a, alen, score))
+	if (!c->fn(c->arg, a, alen, 1.0))
 		c->stopped = true;
 }
 
 void zs_each(const struct kv_entry *e, zs_each_fn fn, void *arg)
 {
-	struct each_ctx c = {.fn = fn, .arg = arg, .zset = kv_entry_type(e) == KV_ZSET};
+	if (kv_entry_type(e) == KV_ZSET) {
+		struct tzset_iter it;
+		struct tz_item item;
+
+		tzset_iter_init(&it, e, 0, false);
+		while (tzset_iter_next(&it, &item))
+			if (!fn(arg, item.m, item.mlen, item.score))
+				return;
+		return;
+	}
+	struct each_ctx c = {.fn = fn, .arg = arg};
 
 	coll_ops(kv_entry_type(e))->foreach (e, each_cb, &c);
 }
@@ -94,10 +80,24 @@ static bool find_cb(void *arg, const char *m, size_t mlen, double score)
 
 bool zs_find(const struct kv_entry *e, const char *m, size_t mlen, double *score)
 {
+	if (kv_entry_type(e) == KV_ZSET)
+		return tzset_score(e, m, mlen, score);
 	struct find_ctx f = {.m = m, .mlen = mlen};
 
 	zs_each(e, find_cb, &f);
 	if (f.found)
 		*score = f.score;
 	return f.found;
+}
+
+struct kv_entry *zs_build(const struct db_view *v, const void *key, size_t klen,
+			  const struct zs_elem *el, size_t n, int64_t expire_ms)
+{
+	struct tz_item *items = mem_alloc(n * sizeof(*items));
+
+	for (size_t i = 0; i < n; i++)
+		items[i] = (struct tz_item){.m = el[i].m, .mlen = el[i].mlen, .score = el[i].score};
+	struct kv_entry *e = tzset_build(db_coll_ctx(v), key, klen, items, n, expire_ms);
+	mem_free(items);
+	return e;
 }

@@ -48,11 +48,12 @@ void zs_each(const struct kv_entry *e, zs_each_fn fn, void *arg);
  * set's member: 1.0). */
 bool zs_find(const struct kv_entry *e, const char *m, size_t mlen, double *score);
 
-/* A new sorted-set entry under key holding the n elements of el — distinct
- * members, sorted by (score, member) — in encoding enc (COLL_LISTPACK or
- * COLL_SKIPLIST; the caller applies Redis's thresholds), built in v's write
- * context. Unpublished. */
+/* A new sorted-set entry under key holding the n (> 0) elements of el —
+ * distinct members, in any order — built in v's write context: a listpack
+ * when n <= zset-max-listpack-entries and no member is longer than
+ * zset-max-listpack-value, else a skiplist (Redis's
+ * zsetConvertToListpackIfNeeded on a stored result). Unpublished. */
 struct kv_entry *zs_build(const struct db_view *v, const void *key, size_t klen,
-			  const struct zs_elem *el, size_t n, enum coll_enc enc, int64_t expire_ms);
+			  const struct zs_elem *el, size_t n, int64_t expire_ms);
 
 #endif
