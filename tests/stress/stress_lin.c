@@ -43,6 +43,19 @@
  * instant): the checker then finds a mix, usually within a few seconds
  * (meson expects that run to fail, and the first failure ends it).
  *
+ * Typed values (issue 13) add three more keys, one per type, each with two
+ * elements: HSET / HDEL of one or both fields and HGET (lin:h), SADD / SREM
+ * of one or both members and SISMEMBER (lin:s), ZADD / ZREM and ZSCORE
+ * (lin:z), run as the types' command handlers run them (a read through the
+ * plain view, the type's writer, db_put, retried on a lost race). Each of
+ * those keys' histories is checked on its own against its two elements'
+ * states: a multi-element write is seen whole or not at all, its count of
+ * added / removed elements agrees with the order found, and a read never
+ * goes back in time. A type's ops are picked only when its runner is linked
+ * in (typed_setup). The self-test checks that the checker rejects half an
+ * HSET of two fields, two SADDs that both added one member, and a ZSCORE
+ * that saw a score a completed ZREM had removed.
+ *
  * Meanwhile a churn thread inserts and deletes thousands of unrelated keys,
  * so that kvsd's map (started at its default size) migrates constantly
  * under the recorded operations: histories then cross grows, shrinks and
@@ -62,8 +75,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "storage/coll.h"
 #include "storage/db.h"
 #include "storage/kvmap.h"
+#include "storage/tzset.h"
 
 #define MAX_THREADS 4
 #define KEYS	    2
@@ -83,11 +98,21 @@ enum op_kind {
 	OP_MGET,
 	OP_EXISTS,
 	OP_RENAME,
+	/* typed values, each type on its own key with two elements (below) */
+	OP_HSET,
+	OP_HGET,
+	OP_HDEL,
+	OP_SADD,
+	OP_SREM,
+	OP_SISMEMBER,
+	OP_ZADD,
+	OP_ZREM,
+	OP_ZSCORE,
 	OP_KINDS
 };
-static const char *op_name[] = {"get",	 "set",	 "insert", "del",    "incr",  "mwset",
-				"mwget", "mset", "mget",   "exists", "rename"};
-static int op_kinds = OP_MWSET; /* OP_KINDS with --map kvsd (multi-key ops) */
+static const char *op_name[] = {"get",	"set",	"insert",    "del",    "incr", "mwset", "mwget",
+				"mset", "mget", "exists",    "rename", "hset", "hget",	"hdel",
+				"sadd", "srem", "sismember", "zadd",   "zrem", "zscore"};
 
 struct op {
 	enum op_kind kind;
@@ -98,8 +123,34 @@ struct op {
 	int rc;		   /* insert: 0 or -EEXIST; set: 0 inserted / 1 replaced;
 			      rename: 0 or -ENOENT (no such key) */
 	bool exclusive;	   /* db-layer op run exclusively from its first attempt */
+	unsigned mask;	   /* typed writes: the elements written (bit i: element i) */
 	uint64_t inv, rsp; /* stamps from `clock_` */
 };
+
+/*
+ * The typed histories. Each type has one key (lin:h, lin:s, lin:z) with two
+ * elements (fields f0 f1, members m0 m1); its model is the two elements'
+ * states, -1 = absent (a hash field's value, a sorted-set member's score:
+ * the op's unique arg; a set member: 1). Writes name a non-empty subset of
+ * the elements (o->mask: HSET of two fields is one command, all or
+ * nothing) and answer how many they added or removed (o->rc); reads name
+ * one element (o->key) and answer its state (o->res). A key's history is
+ * checked on its own (linearizability is local: Herlihy & Wing).
+ * An op runs as the type's command handler runs it: read the entry through
+ * the plain view, build the new one with the type's writer, db_put, retry
+ * on a lost race (typed_run; NULL while the type is not linked in).
+ */
+enum op_group { G_STR, G_HASH, G_SET, G_ZSET, G_COUNT };
+static const char *group_key[G_COUNT] = {"lin:0/lin:1", "lin:h", "lin:s", "lin:z"};
+static enum op_group op_group(enum op_kind k)
+{
+	return k < OP_HSET ? G_STR : k < OP_SADD ? G_HASH : k < OP_ZADD ? G_SET : G_ZSET;
+}
+static void (*typed_run[OP_KINDS])(struct op *o);
+/* The kinds rounds pick from (main: the string ones the map supports, the
+ * typed ones whose runner exists). */
+static enum op_kind kinds[OP_KINDS];
+static int nkinds;
 
 static struct db *db;
 static struct kvmap *map; /* db's */
@@ -171,6 +222,94 @@ static struct kv_entry *make(int key, int64_t v)
 	char k[16];
 	int n = key_name(k, key);
 	return kv_entry_new(k, (size_t)n, &v, sizeof(v), 0);
+}
+
+/* ---- typed ops, as the type's command handlers run them (see above) */
+
+static const char *const elem_name[KEYS] = {"e0", "e1"};
+
+static const char *typed_key(enum op_group g)
+{
+	return group_key[g];
+}
+
+/* The entry of group g's key through the plain view; a value of another
+ * type there is a broken test. */
+static const struct kv_entry *typed_lookup(enum op_group g, enum kv_type t)
+{
+	const char *k = typed_key(g);
+	const struct kv_entry *e = db_lookup(db_plain(db), k, strlen(k), 0, NULL, 0);
+
+	if (e && kv_entry_type(e) != t)
+		fail("%s holds type %d", k, (int)kv_entry_type(e));
+	return e;
+}
+
+/* Deletes group g's key (between rounds). */
+static void typed_clear(enum op_group g)
+{
+	const char *k = typed_key(g);
+	const struct kv_entry *e;
+
+	while ((e = db_lookup(db_plain(db), k, strlen(k), 0, NULL, 0)) &&
+	       db_put(db_plain(db), e, NULL) != 0)
+		;
+	db_coll_end();
+}
+
+/* ZADD / ZREM of the masked members (cmd ZADD's and ZREM's loop): one
+ * writer per attempt; a ZREM that removes nothing writes nothing. */
+static void zset_write(struct op *o)
+{
+	const struct db_view *v = db_plain(db);
+	const char *k = typed_key(G_ZSET);
+
+	for (;;) {
+		const struct kv_entry *old = typed_lookup(G_ZSET, KV_ZSET);
+		struct tzset_w w;
+		int n = 0;
+
+		tzset_w_begin(&w, db_coll_ctx(v), old);
+		for (int i = 0; i < KEYS; i++)
+			if (o->mask >> i & 1)
+				n += o->kind == OP_ZADD
+					 ? tzset_w_put(&w, elem_name[i], 2, (double)o->arg)
+					 : tzset_w_del(&w, elem_name[i], 2);
+		if (n == 0 && o->kind == OP_ZREM) {
+			tzset_w_end(&w);
+			o->rc = 0;
+			break;
+		}
+		struct kv_entry *e = tzset_w_finish(&w, k, strlen(k), old ? old->expire_ms : 0);
+		int rc = db_put(v, old, e);
+		tzset_w_end(&w);
+		if (rc == 0) {
+			o->rc = n;
+			break;
+		}
+		if (e)
+			kv_entry_free(e);
+	}
+	db_coll_end();
+}
+
+static void zset_score(struct op *o)
+{
+	const struct kv_entry *e = typed_lookup(G_ZSET, KV_ZSET);
+	double sc;
+
+	o->res = e && tzset_score(e, elem_name[o->key], 2, &sc) ? (int64_t)sc : -1;
+}
+
+/* Registers the types' rows (as server setup does) and the runners of the
+ * types linked in. */
+static void typed_setup(void)
+{
+	coll_setup();
+	tzset_setup();
+	typed_run[OP_ZADD] = zset_write;
+	typed_run[OP_ZREM] = zset_write;
+	typed_run[OP_ZSCORE] = zset_score;
 }
 
 static void run_op_body(struct op *o, struct db_txn *tx)
@@ -293,6 +432,7 @@ static void run_op_body(struct op *o, struct db_txn *tx)
 		} while (db_txn_commit(tx) == -EAGAIN);
 		break;
 	default:
+		typed_run[o->kind](o);
 		break;
 	}
 }
@@ -324,8 +464,36 @@ struct history {
 static bool model_step(const struct op *o, int64_t *regs)
 {
 	int64_t *s = &regs[o->key];
+	int n = 0;
 
 	switch (o->kind) {
+	case OP_HSET: /* answers the fields it added */
+	case OP_SADD:
+	case OP_ZADD:
+		for (int i = 0; i < KEYS; i++)
+			n += (o->mask >> i & 1) && regs[i] == -1;
+		if (o->rc != n)
+			return false;
+		for (int i = 0; i < KEYS; i++)
+			if (o->mask >> i & 1)
+				regs[i] = o->kind == OP_SADD ? 1 : o->arg;
+		return true;
+	case OP_HDEL: /* answers the fields it removed */
+	case OP_SREM:
+	case OP_ZREM:
+		for (int i = 0; i < KEYS; i++)
+			n += (o->mask >> i & 1) && regs[i] != -1;
+		if (o->rc != n)
+			return false;
+		for (int i = 0; i < KEYS; i++)
+			if (o->mask >> i & 1)
+				regs[i] = -1;
+		return true;
+	case OP_HGET:
+	case OP_ZSCORE:
+		return o->res == *s;
+	case OP_SISMEMBER:
+		return o->res == (*s != -1);
 	case OP_MWSET:
 	case OP_MSET:
 		regs[0] = regs[1] = o->arg;
@@ -428,23 +596,28 @@ static bool search_root(const struct history *h)
 	return search(h, 0, absent);
 }
 
-/* The whole round against the two-register model (locality does not hold
- * once MSET/MGET tie the keys together; it is also a stronger check). */
+/* The whole round: the string ops against the two-register model
+ * (locality does not hold once MSET/MGET tie the keys together; it is also
+ * a stronger check), each typed key's ops against its two elements. */
 static void check_round(void)
 {
-	struct history h = {.n = 0};
+	for (int g = 0; g < G_COUNT; g++) {
+		struct history h = {.n = 0};
 
-	for (int t = 0; t < nthreads; t++)
-		for (int i = 0; i < OPS; i++)
-			h.op[h.n++] = &hist[t][i];
-	if (!search_root(&h)) {
-		fprintf(stderr, "non-linearizable history on lin:0 / lin:1:\n");
+		for (int t = 0; t < nthreads; t++)
+			for (int i = 0; i < OPS; i++)
+				if (op_group(hist[t][i].kind) == (enum op_group)g)
+					h.op[h.n++] = &hist[t][i];
+		if (h.n == 0 || search_root(&h))
+			continue;
+		fprintf(stderr, "non-linearizable history on %s:\n", group_key[g]);
 		for (int i = 0; i < h.n; i++) {
 			const struct op *o = h.op[i];
-			fprintf(stderr, "  [%llu, %llu] %s(lin:%d, %lld) -> res %lld/%lld rc %d\n",
+			fprintf(stderr,
+				"  [%llu, %llu] %s(%d, mask %u, %lld) -> res %lld/%lld rc %d\n",
 				(unsigned long long)o->inv, (unsigned long long)o->rsp,
-				op_name[o->kind], o->key, (long long)o->arg, (long long)o->res,
-				(long long)o->res2, o->rc);
+				op_name[o->kind], o->key, o->mask, (long long)o->arg,
+				(long long)o->res, (long long)o->res2, o->rc);
 		}
 		fail("round %llu", (unsigned long long)rounds_checked);
 	}
@@ -504,6 +677,32 @@ static void self_test(void)
 	ex.res = 1;
 	if (!search_root(&he))
 		self_fail("EXISTS during a RENAME answering 1 was rejected");
+	/* half an HSET of two fields: HGET f0 saw it, a later HGET f1 did not */
+	struct op hs = {.kind = OP_HSET, .mask = 3, .arg = 9, .rc = 2, .inv = 0, .rsp = 10};
+	struct op hg0 = {.kind = OP_HGET, .key = 0, .res = 9, .inv = 1, .rsp = 2};
+	struct op hg1 = {.kind = OP_HGET, .key = 1, .res = -1, .inv = 3, .rsp = 4};
+	struct history hh = {.op = {&hs, &hg0, &hg1}, .n = 3};
+	if (search_root(&hh))
+		self_fail("half an HSET of two fields was accepted");
+	hg1.res = 9;
+	if (!search_root(&hh))
+		self_fail("a whole HSET of two fields was rejected");
+	/* two SADDs of the same member cannot both add it */
+	struct op sa1 = {.kind = OP_SADD, .mask = 1, .rc = 1, .inv = 0, .rsp = 3};
+	struct op sa2 = {.kind = OP_SADD, .mask = 1, .rc = 1, .inv = 1, .rsp = 2};
+	struct history hs2 = {.op = {&sa1, &sa2}, .n = 2};
+	if (search_root(&hs2))
+		self_fail("two SADDs both adding one member were accepted");
+	/* a ZSCORE after a completed ZREM still seeing the score */
+	struct op za = {.kind = OP_ZADD, .mask = 2, .arg = 5, .rc = 1, .inv = 0, .rsp = 1};
+	struct op zr = {.kind = OP_ZREM, .mask = 3, .rc = 1, .inv = 2, .rsp = 3};
+	struct op zs = {.kind = OP_ZSCORE, .key = 1, .res = 5, .inv = 4, .rsp = 5};
+	struct history hz = {.op = {&za, &zr, &zs}, .n = 3};
+	if (search_root(&hz))
+		self_fail("a ZSCORE after a completed ZREM saw the score and passed");
+	zs.inv = 2; /* overlapping the ZREM: the score is a legal answer */
+	if (!search_root(&hz))
+		self_fail("a ZSCORE overlapping a ZREM was rejected");
 }
 
 /* ---- threads. */
@@ -527,14 +726,15 @@ static void *recorder(void *arg)
 			struct op *o = &hist[id][i];
 			uint64_t r = rng_next(&rng);
 			memset(o, 0, sizeof(*o));
-			o->kind = (enum op_kind)(r % (uint64_t)op_kinds);
+			o->kind = kinds[r % (uint64_t)nkinds];
 			if (plain_multi_reads) /* only the db layer's multi-key ops */
-				o->kind = (enum op_kind)(OP_MSET + r % (OP_KINDS - OP_MSET));
+				o->kind = (enum op_kind)(OP_MSET + r % (OP_HSET - OP_MSET));
 			/* 1 in 8 db-layer transactions asks for an exclusive run, as
 			 * EXEC does for outside effects (others get there after
 			 * conflicts): the gate then meets the bracketed writers */
 			o->exclusive = (r >> 40) % 8 == 0;
 			o->key = (int)((r >> 8) % KEYS);
+			o->mask = 1 + (unsigned)((r >> 16) % 3); /* typed writes: 1, 2 or both */
 			o->arg = (int64_t)id << 40 | ++seq << 8; /* unique; far from incr values */
 			o->res = -1;
 			o->inv = atomic_fetch_add_explicit(&clock_, 1, memory_order_seq_cst);
@@ -552,6 +752,8 @@ static void *recorder(void *arg)
 				while ((e = lookup(key)) && kvmap_remove(map, e) != 0)
 					;
 			}
+			for (int g = G_HASH; g < G_COUNT; g++)
+				typed_clear((enum op_group)g);
 			kvmap_quiescent();
 			struct timespec now;
 			clock_gettime(CLOCK_MONOTONIC, &now);
@@ -630,11 +832,15 @@ int main(int argc, char **argv)
 	if (nthreads < 2 || nthreads > MAX_THREADS || seconds <= 0)
 		usage();
 	/* MSET/MGET: the cds_lfht backend's MWCAS is not isolated (kvmap.h) */
-	if (backend == KVMAP_KVSD)
-		op_kinds = OP_KINDS;
+	for (int k = 0; k < (backend == KVMAP_KVSD ? OP_HSET : OP_MWSET); k++)
+		kinds[nkinds++] = (enum op_kind)k;
 
 	self_test();
 	kvmap_setup();
+	typed_setup();
+	for (int k = OP_HSET; k < OP_KINDS; k++)
+		if (typed_run[k])
+			kinds[nkinds++] = (enum op_kind)k;
 	kvmap_thread_register();
 	db = db_create(backend);
 	if (!db)
@@ -667,6 +873,8 @@ int main(int argc, char **argv)
 	db_destroy(&db);
 	kvmap_thread_unregister();
 	kvmap_teardown();
+	coll_drain();
+	coll_teardown();
 	if (rounds_checked == 0)
 		fail("no round completed");
 	printf("stress_lin: ok: map=%s threads=%d rounds=%llu histories=%llu\n",
