@@ -221,9 +221,11 @@ static char *lp_encode(char *p, const struct tz_item *it)
 		wr32(p, (uint32_t)l);
 		p += 4;
 	}
+	double score = it->score == 0 ? 0.0 : it->score; /* d2string(-0.0) is "0" */
+
 	memcpy(p, it->m, l);
 	p += l;
-	memcpy(p, &it->score, 8);
+	memcpy(p, &score, 8);
 	p += 8;
 	if (l < 255) {
 		*p++ = (char)l;
@@ -380,7 +382,8 @@ static size_t count_below(const struct kv_entry *e, double s, bool le)
 	if (is_big(e)) {
 		const struct pt_node *r = coll_big_of(e)->root[0];
 
-		return le ? pt_rank_key_le(r, pt_score_key(s)) : pt_rank(r, pt_score_key(s), NULL, 0);
+		return le ? pt_rank_key_le(r, pt_score_key(s))
+			  : pt_rank(r, pt_score_key(s), NULL, 0);
 	}
 	p = lp_blob(e, &n);
 	for (size_t i = 0; i < n; i++) {
@@ -684,6 +687,9 @@ bool tzset_w_put(struct tzset_w *w, const char *m, size_t mlen, double score)
 		tree_put(w->ed, m, mlen, score);
 		return true;
 	}
+	/* a listpack keeps d2string's text, and d2string prints -0 as "0" */
+	if (score == 0)
+		score = 0.0;
 	items_reserve(w, w->n + 1);
 	size_t pos = lp_pos(w, m, mlen, score);
 
@@ -767,8 +773,7 @@ bool tzset_w_at(const struct tzset_w *w, size_t i, struct tz_item *out)
 	return true;
 }
 
-struct kv_entry *tzset_w_finish(struct tzset_w *w, const void *key, size_t klen,
-				int64_t expire_ms)
+struct kv_entry *tzset_w_finish(struct tzset_w *w, const void *key, size_t klen, int64_t expire_ms)
 {
 	if (w->big) {
 		if (pt_count(w->ed->root[0]) == 0)
@@ -805,8 +810,8 @@ struct kv_entry *tzset_build(struct coll_ctx *ctx, const void *key, size_t klen,
 
 		for (size_t i = 0; i < n; i++)
 			tree_put(ed, items[i].m, items[i].mlen, items[i].score);
-		return coll_new_big(key, klen, KV_ZSET, COLL_SKIPLIST, lin, ed->root[0], ed->root[1],
-				    expire_ms);
+		return coll_new_big(key, klen, KV_ZSET, COLL_SKIPLIST, lin, ed->root[0],
+				    ed->root[1], expire_ms);
 	}
 	struct tz_item *v = mem_alloc(n * sizeof(*v));
 
