@@ -171,8 +171,18 @@ void tzset_w_end(struct tzset_w *w);
 struct kv_entry *tzset_build(struct coll_ctx *ctx, const void *key, size_t klen,
 			     const struct tz_item *items, size_t n, int64_t expire_ms);
 
+/* The row's functions (coll.h's struct coll_type_ops; the digest needs
+ * SHA1, so server/cmd_zset.c completes the row and defines tzset_setup). */
+size_t tzset_memory(const struct kv_entry *e, long long samples);
+void tzset_foreach(const struct kv_entry *e,
+		   void (*fn)(const char *a, size_t alen, const char *b, size_t blen, void *arg),
+		   void *arg);
+struct kv_entry *tzset_copy(struct coll_ctx *c, const struct kv_entry *e, const void *key,
+			    size_t klen, int64_t expire_ms);
+
 /* ---- the type's row, statistics */
-/* Registers the KV_ZSET row (coll_register). Call once at start-up. */
+/* Registers the KV_ZSET row (coll_register). Call once at start-up.
+ * Defined in server/cmd_zset.c. */
 void tzset_setup(void);
 /* Hot-key figures for INFO: db_put CAS failures of sorted-set writes
  * (each one means another write to the key succeeded), summed over the
