@@ -301,12 +301,12 @@ static void zset_score(struct op *o)
 	o->res = e && tzset_score(e, elem_name[o->key], 2, &sc) ? (int64_t)sc : -1;
 }
 
-/* Registers the types' rows (as server setup does) and the runners of the
- * types linked in. */
+/* Starts the typed values' background freer (as server setup does) and
+ * registers the runners. (The types' coll rows — TYPE, DEBUG DIGEST,
+ * MEMORY USAGE, COPY — are not used here.) */
 static void typed_setup(void)
 {
 	coll_setup();
-	tzset_setup();
 	typed_run[OP_ZADD] = zset_write;
 	typed_run[OP_ZREM] = zset_write;
 	typed_run[OP_ZSCORE] = zset_score;
