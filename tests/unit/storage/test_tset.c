@@ -113,8 +113,19 @@ Test(tset, str2ll_is_redis_string2ll)
 {
 	long long v;
 	const char *yes[] = {"0", "1", "-1", "42", "9223372036854775807", "-9223372036854775808"};
-	const char *no[] = {"",	   "-0", "007", "+5", " 1", "1 ", "1e3", "0x10", "-",
-			    "9223372036854775808", "-9223372036854775809", "1.0", "00"};
+	const char *no[] = {"",
+			    "-0",
+			    "007",
+			    "+5",
+			    " 1",
+			    "1 ",
+			    "1e3",
+			    "0x10",
+			    "-",
+			    "9223372036854775808",
+			    "-9223372036854775809",
+			    "1.0",
+			    "00"};
 
 	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
 		cr_assert(tset_str2ll(yes[i], strlen(yes[i]), &v), "%s", yes[i]);
@@ -171,7 +182,7 @@ Test(tset, intset_iterates_ascending)
 
 	sadd("s", ms, 7);
 	cr_assert_eq(tset_count(look("s")), 6);
-	coll_ops(KV_SET)->foreach(look("s"), collect_fn, &c);
+	coll_ops(KV_SET)->foreach (look("s"), collect_fn, &c);
 	cr_assert_str_eq(c.buf, "-9223372036854775808 -3 0 5 7 100000 ");
 }
 
