@@ -24,6 +24,8 @@
 #include "server/multi.h"
 #include "server/session.h"
 #include "storage/coll.h"
+#include "storage/thash.h"
+#include "server/sha1.h"
 #include "storage/db.h"
 
 #include <errno.h>
@@ -253,6 +255,7 @@ int server_setup(int argc, char **argv)
 	wctx_register(-1); /* the main thread's context: listener, cron, teardown */
 	kvmap_setup();
 	coll_setup();
+	thash_setup(sha1);
 	kvmap_thread_register();
 	the_db = db_create(cfg_int(CFG_MAP) == 0 ? KVMAP_KVSD : KVMAP_URCU);
 	if (the_db)
