@@ -37,6 +37,12 @@
 /* Redis's MAX_LONG_DOUBLE_CHARS. */
 #define LD_STR_MAX (5 * 1024)
 
+/* A negative HRANDFIELD count repeats picks without bound (-9e18 is a valid
+ * count); Redis runs out of memory building such a reply. kvsd closes the
+ * client once one reply passes this size, as Redis's output-buffer limit
+ * would (CLIENT_CLOSE_ASAP ends Redis's loop too). */
+#define RANDFIELD_REPLY_MAX ((size_t)512 << 20)
+
 static const struct kv_entry *lookup(struct cmd_req *r, int count_stats)
 {
 	return db_lookup(r->view, r->argv[1], r->argl[1], r->now_ms, NULL, count_stats);
@@ -486,11 +492,17 @@ static void hrandfield_count(struct cmd_req *r, long long l, bool withvalues)
 	/* CASE 1: repeats allowed (negative count), or a single pick */
 	if (!uniq || count == 1) {
 		struct pt_elem *pairs = big ? NULL : lp_pairs(e, size);
+		size_t mark = conn_reply_mark(r->c);
 
 		reply_picks_header(r, count, withvalues);
 		while (count--) {
 			struct pt_elem el;
 			size_t i = (size_t)rand_below(r, size);
+
+			if ((count & 1023) == 0 && conn_reply_mark(r->c) - mark > RANDFIELD_REPLY_MAX) {
+				conn_close_asap(r->c);
+				break;
+			}
 
 			if (big)
 				thash_at(e, i, &el);
