@@ -77,6 +77,7 @@
 #include "concurrency/wctx.h"
 #include "storage/db_internal.h"
 #include "storage/txn.h"
+#include "storage/coll.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -181,6 +182,7 @@ struct db_txn {
 	bool stale;
 	const struct kvtxn_watch *w; /* the attempt's watches (the caller's) */
 	size_t nw;
+	struct coll_ctx *coll; /* typed values' edits of the attempt */
 };
 
 /* ---- databases (see "Databases" above) */
@@ -805,6 +807,38 @@ static int map_put(const struct db_view *v, const struct kv_entry *old, struct k
 	return rc;
 }
 
+/* Plain views' edits: the thread's (db.h). Created on first use; a thread
+ * that ends with one keeps it until db_coll_thread_exit. */
+static _Thread_local struct coll_ctx *plain_ctx;
+
+static struct coll_ctx *plain_coll(void)
+{
+	if (!plain_ctx)
+		plain_ctx = coll_ctx_create();
+	return plain_ctx;
+}
+
+struct coll_ctx *db_coll_ctx(const struct db_view *v)
+{
+	return v->txn ? v->owner->coll : plain_coll();
+}
+
+void db_coll_end(void)
+{
+	if (plain_ctx && coll_ctx_busy(plain_ctx))
+		coll_ctx_abort(plain_ctx);
+}
+
+void db_coll_thread_exit(void)
+{
+	coll_ctx_destroy(&plain_ctx);
+}
+
+static void txn_published(void *arg, const struct kvmap_mw *items, size_t n)
+{
+	coll_ctx_commit(arg, items, n);
+}
+
 int db_put(const struct db_view *v, const struct kv_entry *old, struct kv_entry *e)
 {
 	struct db *db = v->db;
@@ -821,6 +855,13 @@ int db_put(const struct db_view *v, const struct kv_entry *old, struct kv_entry 
 		rc = txn_put(v->txn, old, e);
 	} else {
 		rc = map_put(v, old, e);
+		if ((old && old->enc == KV_ENC_TYPED) || (e && e->enc == KV_ENC_TYPED) ||
+		    coll_ctx_busy(plain_coll())) {
+			if (rc == 0)
+				coll_ctx_publish(plain_coll(), old, e);
+			else
+				coll_ctx_fail(plain_coll());
+		}
 	}
 	if (rc == 0 && old == NULL) {
 		/* acquire: pairs with the release in db_set_memory_policy() */
@@ -999,6 +1040,8 @@ struct db_txn *db_txn_create(struct db *db)
 	t->stale = false;
 	t->w = NULL;
 	t->nw = 0;
+	t->coll = coll_ctx_create();
+	kvtxn_set_publish_hook(t->view.txn, txn_published, t->coll);
 	return t;
 }
 
@@ -1009,6 +1052,7 @@ void db_txn_destroy(struct db_txn **pt)
 	if (!t)
 		return;
 	kvtxn_destroy(&t->view.txn);
+	coll_ctx_destroy(&t->coll);
 	mem_free(t);
 	*pt = NULL;
 }
@@ -1022,6 +1066,7 @@ const struct db_view *db_txn_begin(struct db_txn *t, const struct kvtxn_watch *w
 		if (t->failed > 2)
 			sched_yield(); /* let the conflicting writers finish */
 	}
+	coll_ctx_abort(t->coll); /* nothing of an earlier attempt survives */
 	t->view.exclusive = exclusive || t->failed >= DB_TXN_OPTIMISTIC || t->need_excl;
 	t->need_excl = false;
 	t->table = NULL;
@@ -1064,6 +1109,8 @@ int db_txn_commit(struct db_txn *t)
 			rc = txn_watches_moved(t) ? -ESTALE : kvtxn_commit(t->view.txn, &ttl);
 		db_write_exit(db);
 	}
+	/* published edits were resolved by txn_published; the rest is garbage */
+	coll_ctx_abort(t->coll);
 	t->table = NULL;
 	t->failed = rc == -EAGAIN ? t->failed + 1 : 0;
 	if (rc == -EAGAIN)

@@ -198,6 +198,8 @@ int db_put(const struct db_view *v, const struct kv_entry *old, struct kv_entry 
 struct coll_ctx *db_coll_ctx(const struct db_view *v);
 /* End of a command in a plain view: drops edits the command did not put. */
 void db_coll_end(void);
+/* A storage thread that made plain edits frees its context before it ends. */
+void db_coll_thread_exit(void);
 
 /* Number of keys of the view's database as it sees them (approximate
  * under concurrent writes). */
