@@ -85,7 +85,8 @@ const struct cfg_def *cfg_table(void)
 static int lookup_len(const char *name, size_t len)
 {
 	for (int i = 0; i < CFG_COUNT_; i++) {
-		if (su_eqi(name, len, table[i].name))
+		if (su_eqi(name, len, table[i].name) ||
+		    (table[i].alias && su_eqi(name, len, table[i].alias)))
 			return i;
 	}
 	return -1;
