@@ -96,6 +96,7 @@ void obs_teardown(void);
 extern const struct cmd_def cmd_object_table[]; /* cmd_object.c */
 extern const struct cmd_def cmd_debug_table[];	/* cmd_debug.c */
 extern const struct cmd_def cmd_db_table[];     /* cmd_db.c */
+extern const struct cmd_def cmd_sort_table[];   /* cmd_sort.c: SORT SORT_RO */
 
 /* Builds the lookup table. Call once at start-up. */
 void cmd_setup(struct db *db);
