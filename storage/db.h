@@ -303,6 +303,9 @@ struct db_stats {
 	/* transactions: optimistic attempts that failed on a conflict, and
 	 * attempts run exclusively (db.c, "Exclusive transactions") */
 	uint64_t txn_conflicts, txn_exclusive;
+	/* plain writes whose CAS lost a race, and writes that fell back to a
+	 * hot key's stripe lock (db.c, "Hot keys") */
+	uint64_t put_retries, hot_fallbacks;
 };
 void db_get_stats(struct db *db, struct db_stats *s);
 void db_reset_stats(struct db *db);
