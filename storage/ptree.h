@@ -64,7 +64,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Elements longer than this (a + b bytes) are kept out of line. */
+/* Elements longer than this (a + b bytes), or whose a or b alone has 255
+ * bytes or more, are kept out of line. */
 #define PT_INLINE_MAX 256
 
 struct pt_node;

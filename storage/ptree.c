@@ -1,0 +1,1032 @@
+/*
+ * ptree.c — the persistent counted B+tree of ptree.h.
+ *
+ * Layout. Every allocation the tree owns starts with its 64-bit generation:
+ * leaves, interior nodes and out-of-line elements (struct pt_big) alike, so
+ * one rule (gen == the edit's: private, free or change it; otherwise
+ * published: copy it, and record the original in ed->old) covers them all.
+ *
+ *  - A leaf is LEAF_BYTES (one allocator size class) laid out as a slotted
+ *    page: a 16-byte header, then n 16-bit slot offsets in element order
+ *    growing up, and the records they point to growing down from the end.
+ *    A record is [key u64][alen u8][blen u8][a][b]; a large element's record
+ *    is [key][255][255][struct pt_big *] (255/255 cannot be an inline
+ *    record: inline needs alen + blen <= PT_INLINE_MAX). A removed record
+ *    leaves a hole (counted in `garbage`) that an insert compacts away when
+ *    it needs the room. So an element costs 12 + alen + blen bytes.
+ *  - An interior node holds up to FAN children, each with its subtree's
+ *    element count and a separator (key, sep bytes): every element of child
+ *    i - 1 sorts below separator i, every element of child i at or above it.
+ *    Separators are the shortest such prefix of child i's first element
+ *    (mostly zero bytes: the keys differ), kept in a byte area after the
+ *    arrays. Separator 0 is not used by lookups (child 0 takes everything
+ *    below separator 1); a node built by a split keeps there the separator
+ *    its parent must take.
+ *
+ * Writes go down recursively, copying published nodes on the way (own()),
+ * and come back up with the node that replaces each one: a leaf change in
+ * place when the page has room, otherwise the nodes involved are rebuilt
+ * from a list of their records or children (splits, merges, anything that
+ * changes separators), which keeps every case the same short code. A delete
+ * that leaves a node underfull (a leaf below a quarter of its bytes, an
+ * interior node below a quarter of FAN) merges it with a sibling, or shares
+ * their contents evenly when both do not fit in one; a root left with one
+ * child is collapsed. All leaves are at the same depth, so the depth is
+ * O(log n) (PT_MAX_DEPTH is asserted when a root splits).
+ */
+#include "storage/ptree.h"
+
+#include <stdatomic.h>
+#include <string.h>
+
+#include "concurrency/mem.h"
+#include "concurrency/util.h"
+#include "storage/kvmap.h"
+
+#define LEAF_BYTES 1024
+#define HDR	   16
+#define LEAF_DATA  (LEAF_BYTES - HDR)
+#define REC_HDR	   10
+#define OOL_MARK   255
+#define OOL_REC	   (REC_HDR + sizeof(void *))
+/* The most records a leaf can hold (each >= REC_HDR bytes + a 2-byte slot). */
+#define LEAF_MAXN (LEAF_DATA / (REC_HDR + 2))
+#define FAN	  32
+
+struct pt_node {
+	uint64_t gen;
+	uint16_t n;	  /* elements (leaf) or children (interior) */
+	uint8_t leaf;	  /* 1: leaf */
+	uint8_t pad;	  /* unused */
+	uint16_t top;	  /* leaf: records occupy [top, LEAF_BYTES) */
+	uint16_t garbage; /* leaf: bytes of that range no slot points to */
+};
+_Static_assert(sizeof(struct pt_node) == HDR, "leaf header is HDR bytes");
+
+struct pt_inode {
+	struct pt_node h;
+	uint32_t sepbytes; /* size of sep[] */
+	uint32_t pad;
+	struct pt_node *child[FAN];
+	uint64_t cnt[FAN]; /* elements under child[i] */
+	uint64_t key[FAN]; /* separator i: (key[i], sep + soff[i], slen[i]) */
+	uint32_t soff[FAN];
+	uint32_t slen[FAN];
+	char sep[];
+};
+
+/* An element kept out of line: a and b back to back. */
+struct pt_big {
+	uint64_t gen;
+	uint32_t alen, blen;
+	char data[];
+};
+
+/* ---- generations and small helpers */
+
+/* Only uniqueness matters (a gen tags the nodes of one edit, owned by one
+ * thread; the nodes themselves are published by the entry CAS): relaxed. */
+static _Atomic uint64_t pt_gen_counter = 1;
+
+uint64_t pt_gen_next(void)
+{
+	/* relaxed: a unique number is all we need; it orders nothing */
+	return atomic_fetch_add_explicit(&pt_gen_counter, 1, memory_order_relaxed);
+}
+
+static inline uint64_t gen_of(const void *p)
+{
+	uint64_t g;
+	memcpy(&g, p, sizeof(g));
+	return g;
+}
+
+static int cmp_ka(uint64_t k1, const void *a1, size_t l1, uint64_t k2, const void *a2, size_t l2)
+{
+	if (k1 != k2)
+		return k1 < k2 ? -1 : 1;
+	size_t m = l1 < l2 ? l1 : l2;
+	int c = m ? memcmp(a1, a2, m) : 0;
+	if (c)
+		return c;
+	return l1 < l2 ? -1 : l1 > l2;
+}
+
+static inline const struct pt_inode *cin(const struct pt_node *n)
+{
+	return (const struct pt_inode *)n;
+}
+
+static inline struct pt_inode *in_of(struct pt_node *n)
+{
+	return (struct pt_inode *)n;
+}
+
+/* ---- leaf records */
+
+static inline uint16_t *lslots(const struct pt_node *n)
+{
+	return (uint16_t *)((char *)n + HDR);
+}
+
+static inline const unsigned char *lrec(const struct pt_node *n, unsigned i)
+{
+	return (const unsigned char *)n + lslots(n)[i];
+}
+
+static inline bool rec_is_big(const unsigned char *r)
+{
+	return r[8] == OOL_MARK && r[9] == OOL_MARK;
+}
+
+static inline size_t rec_len(const unsigned char *r)
+{
+	return rec_is_big(r) ? OOL_REC : (size_t)REC_HDR + r[8] + r[9];
+}
+
+static inline struct pt_big *rec_big(const unsigned char *r)
+{
+	struct pt_big *b = NULL;
+	if (rec_is_big(r))
+		memcpy(&b, r + REC_HDR, sizeof(b));
+	return b;
+}
+
+static inline uint64_t rec_key(const unsigned char *r)
+{
+	uint64_t k;
+	memcpy(&k, r, sizeof(k));
+	return k;
+}
+
+static void rec_elem(const unsigned char *r, struct pt_elem *e)
+{
+	e->key = rec_key(r);
+	if (rec_is_big(r)) {
+		const struct pt_big *b = rec_big(r);
+		e->a = b->data;
+		e->alen = b->alen;
+		e->b = b->data + b->alen;
+		e->blen = b->blen;
+	} else {
+		e->a = (const char *)r + REC_HDR;
+		e->alen = r[8];
+		e->b = (const char *)r + REC_HDR + r[8];
+		e->blen = r[9];
+	}
+}
+
+/* Bytes of records and slots in use. */
+static inline size_t leaf_used(const struct pt_node *n)
+{
+	return (size_t)(LEAF_BYTES - n->top - n->garbage) + 2u * n->n;
+}
+
+/* First position whose element is >= (key, a); *exact if equal. */
+static unsigned leaf_lower(const struct pt_node *n, uint64_t key, const void *a, size_t alen,
+			   bool *exact)
+{
+	unsigned lo = 0, hi = n->n;
+	while (lo < hi) {
+		unsigned mid = (lo + hi) / 2;
+		struct pt_elem e;
+		rec_elem(lrec(n, mid), &e);
+		if (cmp_ka(e.key, e.a, e.alen, key, a, alen) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (exact) {
+		*exact = false;
+		if (lo < n->n) {
+			struct pt_elem e;
+			rec_elem(lrec(n, lo), &e);
+			*exact = cmp_ka(e.key, e.a, e.alen, key, a, alen) == 0;
+		}
+	}
+	return lo;
+}
+
+/* Last child whose separator is <= (key, a) (child 0 if none). */
+static unsigned in_route(const struct pt_inode *in, uint64_t key, const void *a, size_t alen)
+{
+	unsigned lo = 1, hi = in->h.n;
+	while (lo < hi) {
+		unsigned mid = (lo + hi) / 2;
+		if (cmp_ka(in->key[mid], in->sep + in->soff[mid], in->slen[mid], key, a, alen) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo - 1;
+}
+
+static size_t node_count(const struct pt_node *n)
+{
+	if (n->leaf)
+		return n->n;
+	size_t s = 0;
+	for (unsigned i = 0; i < n->n; i++)
+		s += cin(n)->cnt[i];
+	return s;
+}
+
+static size_t node_size(const struct pt_node *n)
+{
+	return n->leaf ? LEAF_BYTES : sizeof(struct pt_inode) + cin(n)->sepbytes;
+}
+
+/* ---- the edit's bookkeeping */
+
+static void push_old(struct pt_edit *ed, void *p)
+{
+	/* one spare slot for pt_edit_retire's terminator */
+	if (ed->nold + 2 > ed->capold) {
+		ed->capold = ed->capold ? ed->capold * 2 : 16;
+		ed->old = mem_realloc(ed->old, ed->capold * sizeof(void *));
+	}
+	ed->old[ed->nold++] = p;
+}
+
+/* p (a node or a pt_big) leaves the edit's trees. */
+static void dispose(struct pt_edit *ed, void *p)
+{
+	if (gen_of(p) == ed->gen)
+		mem_free(p);
+	else
+		push_old(ed, p);
+}
+
+/* n, made private: the node itself when it is, else a copy. */
+static struct pt_node *own(struct pt_edit *ed, struct pt_node *n)
+{
+	if (n->gen == ed->gen)
+		return n;
+	size_t sz = node_size(n);
+	struct pt_node *c = mem_alloc(sz);
+	memcpy(c, n, sz);
+	c->gen = ed->gen;
+	push_old(ed, n);
+	return c;
+}
+
+void pt_edit_begin(struct pt_edit *ed, struct pt_node *r0, struct pt_node *r1)
+{
+	ed->gen = pt_gen_next();
+	ed->root[0] = r0;
+	ed->root[1] = r1;
+	ed->old = NULL;
+	ed->nold = ed->capold = 0;
+}
+
+static void free_old_batch(void *p)
+{
+	void **v = p;
+	for (size_t i = 0; v[i]; i++)
+		mem_free(v[i]);
+	mem_free(v);
+}
+
+void pt_edit_retire(struct pt_edit *ed)
+{
+	if (ed->nold) {
+		size_t bytes = mem_usable(ed->old);
+		for (size_t i = 0; i < ed->nold; i++)
+			bytes += mem_usable(ed->old[i]);
+		ed->old[ed->nold] = NULL; /* push_old kept room for it */
+		kvmap_defer(ed->old, bytes, free_old_batch);
+	} else {
+		mem_free(ed->old);
+	}
+	memset(ed, 0, sizeof(*ed));
+}
+
+static void drop_private(uint64_t gen, struct pt_node *n)
+{
+	if (!n || n->gen != gen)
+		return;
+	if (n->leaf) {
+		for (unsigned i = 0; i < n->n; i++) {
+			struct pt_big *b = rec_big(lrec(n, i));
+			if (b && b->gen == gen)
+				mem_free(b);
+		}
+	} else {
+		for (unsigned i = 0; i < n->n; i++)
+			drop_private(gen, in_of(n)->child[i]);
+	}
+	mem_free(n);
+}
+
+void pt_edit_drop(struct pt_edit *ed)
+{
+	drop_private(ed->gen, ed->root[0]);
+	drop_private(ed->gen, ed->root[1]);
+	mem_free(ed->old);
+	memset(ed, 0, sizeof(*ed));
+}
+
+/* ---- freeing whole versions */
+
+struct pt_freeing {
+	size_t n, cap;
+	struct pt_node **stack;
+};
+
+struct pt_freeing *pt_free_start(struct pt_node *root)
+{
+	if (!root)
+		return NULL;
+	struct pt_freeing *f = mem_alloc(sizeof(*f));
+	f->cap = 64;
+	f->stack = mem_alloc(f->cap * sizeof(*f->stack));
+	f->stack[0] = root;
+	f->n = 1;
+	return f;
+}
+
+struct pt_freeing *pt_free_step(struct pt_freeing *f, size_t budget)
+{
+	if (!f)
+		return NULL;
+	while (f->n && budget--) {
+		struct pt_node *n = f->stack[--f->n];
+		if (n->leaf) {
+			for (unsigned i = 0; i < n->n; i++) {
+				struct pt_big *b = rec_big(lrec(n, i));
+				if (b)
+					mem_free(b);
+			}
+		} else {
+			if (f->n + n->n > f->cap) {
+				while (f->n + n->n > f->cap)
+					f->cap *= 2;
+				f->stack = mem_realloc(f->stack, f->cap * sizeof(*f->stack));
+			}
+			for (unsigned i = 0; i < n->n; i++)
+				f->stack[f->n++] = in_of(n)->child[i];
+		}
+		mem_free(n);
+	}
+	if (f->n)
+		return f;
+	mem_free(f->stack);
+	mem_free(f);
+	return NULL;
+}
+
+void pt_free(struct pt_node *root)
+{
+	struct pt_freeing *f = pt_free_start(root);
+	while (f)
+		f = pt_free_step(f, SIZE_MAX);
+}
+
+/* ---- reads */
+
+size_t pt_count(const struct pt_node *root)
+{
+	return root ? node_count(root) : 0;
+}
+
+bool pt_get(const struct pt_node *root, uint64_t key, const void *a, size_t alen,
+	    struct pt_elem *out)
+{
+	if (!root)
+		return false;
+	const struct pt_node *n = root;
+	while (!n->leaf)
+		n = cin(n)->child[in_route(cin(n), key, a, alen)];
+	bool exact;
+	unsigned pos = leaf_lower(n, key, a, alen, &exact);
+	if (!exact)
+		return false;
+	if (out)
+		rec_elem(lrec(n, pos), out);
+	return true;
+}
+
+size_t pt_rank(const struct pt_node *root, uint64_t key, const void *a, size_t alen)
+{
+	if (!root)
+		return 0;
+	size_t r = 0;
+	const struct pt_node *n = root;
+	while (!n->leaf) {
+		unsigned i = in_route(cin(n), key, a, alen);
+		for (unsigned j = 0; j < i; j++)
+			r += cin(n)->cnt[j];
+		n = cin(n)->child[i];
+	}
+	return r + leaf_lower(n, key, a, alen, NULL);
+}
+
+size_t pt_rank_key_le(const struct pt_node *root, uint64_t key)
+{
+	if (key == UINT64_MAX)
+		return pt_count(root);
+	return pt_rank(root, key + 1, NULL, 0);
+}
+
+bool pt_at(const struct pt_node *root, size_t i, struct pt_elem *out)
+{
+	if (!root)
+		return false;
+	const struct pt_node *n = root;
+	while (!n->leaf) {
+		unsigned j = 0;
+		while (j + 1 < n->n && i >= cin(n)->cnt[j])
+			i -= cin(n)->cnt[j++];
+		if (i >= cin(n)->cnt[j])
+			return false;
+		n = cin(n)->child[j];
+	}
+	if (i >= n->n)
+		return false;
+	rec_elem(lrec(n, (unsigned)i), out);
+	return true;
+}
+
+size_t pt_bytes(const struct pt_node *root)
+{
+	if (!root)
+		return 0;
+	size_t s = mem_usable((void *)root);
+	if (root->leaf) {
+		for (unsigned i = 0; i < root->n; i++) {
+			struct pt_big *b = rec_big(lrec(root, i));
+			if (b)
+				s += mem_usable(b);
+		}
+	} else {
+		for (unsigned i = 0; i < root->n; i++)
+			s += pt_bytes(cin(root)->child[i]);
+	}
+	return s;
+}
+
+/* ---- iteration */
+
+void pt_iter_seek(struct pt_iter *it, const struct pt_node *root, size_t i)
+{
+	it->depth = -1;
+	if (!root || i >= pt_count(root))
+		return;
+	int d = 0;
+	const struct pt_node *n = root;
+	while (!n->leaf) {
+		unsigned j = 0;
+		while (j + 1 < n->n && i >= cin(n)->cnt[j])
+			i -= cin(n)->cnt[j++];
+		KV_ASSERT(d < PT_MAX_DEPTH - 1);
+		it->path[d] = n;
+		it->pos[d] = (uint16_t)j;
+		d++;
+		n = cin(n)->child[j];
+	}
+	it->path[d] = n;
+	it->pos[d] = (uint16_t)i;
+	it->depth = d;
+}
+
+bool pt_iter_next(struct pt_iter *it, struct pt_elem *out)
+{
+	if (it->depth < 0)
+		return false;
+	int d = it->depth;
+	rec_elem(lrec(it->path[d], it->pos[d]), out);
+	if (++it->pos[d] < it->path[d]->n)
+		return true;
+	int up = d - 1;
+	while (up >= 0 && it->pos[up] + 1 >= it->path[up]->n)
+		up--;
+	if (up < 0) {
+		it->depth = -1;
+		return true;
+	}
+	it->pos[up]++;
+	for (int e = up + 1; e <= d; e++) {
+		it->path[e] = cin(it->path[e - 1])->child[it->pos[e - 1]];
+		it->pos[e] = 0;
+	}
+	return true;
+}
+
+bool pt_iter_prev(struct pt_iter *it, struct pt_elem *out)
+{
+	if (it->depth < 0)
+		return false;
+	int d = it->depth;
+	rec_elem(lrec(it->path[d], it->pos[d]), out);
+	if (it->pos[d] > 0) {
+		it->pos[d]--;
+		return true;
+	}
+	int up = d - 1;
+	while (up >= 0 && it->pos[up] == 0)
+		up--;
+	if (up < 0) {
+		it->depth = -1;
+		return true;
+	}
+	it->pos[up]--;
+	for (int e = up + 1; e <= d; e++) {
+		it->path[e] = cin(it->path[e - 1])->child[it->pos[e - 1]];
+		it->pos[e] = (uint16_t)(it->path[e]->n - 1);
+	}
+	return true;
+}
+
+/* ---- building nodes from lists */
+
+struct lent { /* a leaf record */
+	const unsigned char *r;
+	size_t len;
+};
+
+struct ient { /* an interior entry */
+	struct pt_node *child;
+	uint64_t cnt;
+	uint64_t key;
+	const char *a;
+	size_t alen;
+};
+
+static struct pt_node *leaf_build(uint64_t gen, const struct lent *v, size_t n)
+{
+	struct pt_node *l = mem_alloc(LEAF_BYTES);
+	l->gen = gen;
+	l->n = (uint16_t)n;
+	l->leaf = 1;
+	l->pad = 0;
+	l->garbage = 0;
+	size_t top = LEAF_BYTES;
+	for (size_t i = 0; i < n; i++) {
+		top -= v[i].len;
+		memcpy((char *)l + top, v[i].r, v[i].len);
+		lslots(l)[i] = (uint16_t)top;
+	}
+	KV_ASSERT(top >= HDR + 2 * n);
+	l->top = (uint16_t)top;
+	return l;
+}
+
+static size_t leaf_views(const struct pt_node *l, struct lent *v)
+{
+	for (unsigned i = 0; i < l->n; i++) {
+		v[i].r = lrec(l, i);
+		v[i].len = rec_len(v[i].r);
+	}
+	return l->n;
+}
+
+static struct pt_node *in_build(uint64_t gen, const struct ient *v, size_t n)
+{
+	KV_ASSERT(n >= 1 && n <= FAN);
+	size_t seps = 0;
+	for (size_t i = 0; i < n; i++)
+		seps += v[i].alen;
+	KV_ASSERT(seps <= UINT32_MAX);
+	struct pt_inode *in = mem_alloc(sizeof(*in) + seps);
+	in->h.gen = gen;
+	in->h.n = (uint16_t)n;
+	in->h.leaf = 0;
+	in->h.pad = 0;
+	in->h.top = in->h.garbage = 0;
+	in->sepbytes = (uint32_t)seps;
+	in->pad = 0;
+	size_t off = 0;
+	for (size_t i = 0; i < n; i++) {
+		in->child[i] = v[i].child;
+		in->cnt[i] = v[i].cnt;
+		in->key[i] = v[i].key;
+		in->soff[i] = (uint32_t)off;
+		in->slen[i] = (uint32_t)v[i].alen;
+		if (v[i].alen)
+			memcpy(in->sep + off, v[i].a, v[i].alen);
+		off += v[i].alen;
+	}
+	return &in->h;
+}
+
+static size_t in_views(const struct pt_inode *in, struct ient *v)
+{
+	for (unsigned i = 0; i < in->h.n; i++) {
+		v[i].child = in->child[i];
+		v[i].cnt = in->cnt[i];
+		v[i].key = in->key[i];
+		v[i].a = in->sep + in->soff[i];
+		v[i].alen = in->slen[i];
+	}
+	return in->h.n;
+}
+
+/* The shortest separator s with lo < s <= hi (lo < hi): hi's key with the
+ * shortest prefix of hi.a that still sorts above lo. */
+static void sep_between(const struct pt_elem *lo, const struct pt_elem *hi, struct ient *s)
+{
+	s->key = hi->key;
+	s->a = hi->a;
+	s->alen = 0;
+	if (lo->key != hi->key)
+		return;
+	size_t m = 0;
+	while (m < lo->alen && m < hi->alen && lo->a[m] == hi->a[m])
+		m++;
+	s->alen = m + 1;
+	KV_ASSERT(s->alen <= hi->alen);
+}
+
+/* Separator between leaves l and r (adjacent, l first). */
+static void leaf_sep(const struct pt_node *l, const struct pt_node *r, struct ient *s)
+{
+	struct pt_elem lo, hi;
+	rec_elem(lrec(l, l->n - 1u), &lo);
+	rec_elem(lrec(r, 0), &hi);
+	sep_between(&lo, &hi, s);
+}
+
+/* Where to cut n records into two leaves: about half their bytes each. */
+static size_t leaf_cut(const struct lent *v, size_t n)
+{
+	size_t total = 0, acc = 0, k = 0;
+	for (size_t i = 0; i < n; i++)
+		total += v[i].len + 2;
+	while (k < n - 1 && acc + (v[k].len + 2) / 2 < total / 2)
+		acc += v[k++].len + 2;
+	if (k == 0)
+		k = 1;
+	return k;
+}
+
+/* ---- leaf edits in place */
+
+static void leaf_compact(struct pt_node *l)
+{
+	unsigned char tmp[LEAF_BYTES];
+	memcpy(tmp, l, LEAF_BYTES);
+	const struct pt_node *t = (const struct pt_node *)tmp;
+	size_t top = LEAF_BYTES;
+	for (unsigned i = 0; i < t->n; i++) {
+		const unsigned char *r = lrec(t, i);
+		size_t len = rec_len(r);
+		top -= len;
+		memcpy((char *)l + top, r, len);
+		lslots(l)[i] = (uint16_t)top;
+	}
+	l->top = (uint16_t)top;
+	l->garbage = 0;
+}
+
+static bool leaf_room(struct pt_node *l, size_t len)
+{
+	size_t avail = (size_t)l->top - HDR - 2u * l->n;
+	if (avail >= len + 2)
+		return true;
+	if (avail + l->garbage < len + 2)
+		return false;
+	leaf_compact(l);
+	return true;
+}
+
+static void leaf_insert(struct pt_node *l, unsigned pos, const unsigned char *r, size_t len)
+{
+	uint16_t *s = lslots(l);
+	memmove(s + pos + 1, s + pos, (l->n - pos) * sizeof(*s));
+	l->top = (uint16_t)(l->top - len);
+	memcpy((char *)l + l->top, r, len);
+	s[pos] = l->top;
+	l->n++;
+}
+
+static void leaf_remove(struct pt_node *l, unsigned pos)
+{
+	uint16_t *s = lslots(l);
+	size_t len = rec_len(lrec(l, pos));
+	if (s[pos] == l->top)
+		l->top = (uint16_t)(l->top + len);
+	else
+		l->garbage = (uint16_t)(l->garbage + len);
+	memmove(s + pos, s + pos + 1, (l->n - pos - 1u) * sizeof(*s));
+	l->n--;
+	if (l->n == 0) {
+		l->top = LEAF_BYTES;
+		l->garbage = 0;
+	}
+}
+
+/* ---- insertion */
+
+struct ins_ctx {
+	struct pt_edit *ed;
+	uint64_t key;
+	const char *a;
+	size_t alen;
+	const unsigned char *rec; /* the new record */
+	size_t reclen;
+	bool inserted;
+	struct pt_node *right; /* set when the node returned split */
+	struct ient sep;       /* separator of `right` */
+};
+
+static struct pt_node *leaf_ins(struct ins_ctx *c, struct pt_node *l, bool lmost, bool rmost)
+{
+	bool exact;
+	unsigned pos = leaf_lower(l, c->key, c->a, c->alen, &exact);
+	if (exact) {
+		struct pt_big *b = rec_big(lrec(l, pos));
+		if (b)
+			dispose(c->ed, b);
+		leaf_remove(l, pos);
+	}
+	c->inserted = !exact;
+	if (leaf_room(l, c->reclen)) {
+		leaf_insert(l, pos, c->rec, c->reclen);
+		return l;
+	}
+	struct lent v[LEAF_MAXN + 1];
+	size_t m = 0;
+	for (unsigned i = 0; i < l->n; i++) {
+		if (i == pos)
+			v[m++] = (struct lent){c->rec, c->reclen};
+		v[m].r = lrec(l, i);
+		v[m].len = rec_len(v[m].r);
+		m++;
+	}
+	if (pos == l->n)
+		v[m++] = (struct lent){c->rec, c->reclen};
+	size_t k;
+	if (rmost && pos == l->n)
+		k = m - 1; /* appending in order: leave the full leaf full */
+	else if (lmost && pos == 0)
+		k = 1;
+	else
+		k = leaf_cut(v, m);
+	struct pt_node *left = leaf_build(c->ed->gen, v, k);
+	struct pt_node *right = leaf_build(c->ed->gen, v + k, m - k);
+	mem_free(l); /* private: own() made it so */
+	c->right = right;
+	leaf_sep(left, right, &c->sep);
+	return left;
+}
+
+static struct pt_node *ins(struct ins_ctx *c, struct pt_node *n, bool lmost, bool rmost)
+{
+	n = own(c->ed, n);
+	if (n->leaf)
+		return leaf_ins(c, n, lmost, rmost);
+	struct pt_inode *in = in_of(n);
+	unsigned i = in_route(in, c->key, c->a, c->alen);
+	struct pt_node *ch = ins(c, in->child[i], lmost && i == 0, rmost && i + 1u == n->n);
+	in->child[i] = ch;
+	if (!c->right) {
+		in->cnt[i] += c->inserted;
+		return n;
+	}
+	struct ient v[FAN + 1];
+	size_t m = 0;
+	for (unsigned j = 0; j < n->n; j++) {
+		v[m].child = in->child[j];
+		v[m].cnt = in->cnt[j];
+		v[m].key = in->key[j];
+		v[m].a = in->sep + in->soff[j];
+		v[m].alen = in->slen[j];
+		m++;
+		if (j == i) {
+			v[m - 1].cnt = node_count(ch);
+			v[m] = c->sep;
+			v[m].child = c->right;
+			v[m].cnt = node_count(c->right);
+			m++;
+		}
+	}
+	c->right = NULL;
+	struct pt_node *out;
+	if (m <= FAN) {
+		out = in_build(c->ed->gen, v, m);
+	} else {
+		size_t k = (rmost && i + 2u == m) ? m - 1 : m / 2;
+		out = in_build(c->ed->gen, v, k);
+		struct pt_node *r = in_build(c->ed->gen, v + k, m - k);
+		c->right = r;
+		c->sep = (struct ient){NULL, 0, in_of(r)->key[0], in_of(r)->sep, in_of(r)->slen[0]};
+	}
+	mem_free(n);
+	return out;
+}
+
+static size_t depth_of(const struct pt_node *n)
+{
+	size_t d = 1;
+	while (!n->leaf) {
+		n = cin(n)->child[0];
+		d++;
+	}
+	return d;
+}
+
+bool pt_put(struct pt_edit *ed, int t, const struct pt_elem *e)
+{
+	unsigned char buf[REC_HDR + PT_INLINE_MAX];
+	size_t len;
+	memcpy(buf, &e->key, 8);
+	if (e->alen + e->blen <= PT_INLINE_MAX && e->alen < OOL_MARK && e->blen < OOL_MARK) {
+		buf[8] = (unsigned char)e->alen;
+		buf[9] = (unsigned char)e->blen;
+		if (e->alen)
+			memcpy(buf + REC_HDR, e->a, e->alen);
+		if (e->blen)
+			memcpy(buf + REC_HDR + e->alen, e->b, e->blen);
+		len = REC_HDR + e->alen + e->blen;
+	} else {
+		KV_ASSERT(e->alen <= UINT32_MAX && e->blen <= UINT32_MAX);
+		struct pt_big *b = mem_alloc(sizeof(*b) + e->alen + e->blen);
+		b->gen = ed->gen;
+		b->alen = (uint32_t)e->alen;
+		b->blen = (uint32_t)e->blen;
+		if (e->alen)
+			memcpy(b->data, e->a, e->alen);
+		if (e->blen)
+			memcpy(b->data + e->alen, e->b, e->blen);
+		buf[8] = buf[9] = OOL_MARK;
+		memcpy(buf + REC_HDR, &b, sizeof(b));
+		len = OOL_REC;
+	}
+	struct pt_node *root = ed->root[t];
+	if (!root) {
+		struct lent v = {buf, len};
+		ed->root[t] = leaf_build(ed->gen, &v, 1);
+		return true;
+	}
+	struct ins_ctx c = {
+	    .ed = ed, .key = e->key, .a = e->a, .alen = e->alen, .rec = buf, .reclen = len};
+	root = ins(&c, root, true, true);
+	if (c.right) {
+		struct ient v[2];
+		v[0] = (struct ient){root, node_count(root), 0, NULL, 0};
+		v[1] = c.sep;
+		v[1].child = c.right;
+		v[1].cnt = node_count(c.right);
+		root = in_build(ed->gen, v, 2);
+		KV_ASSERT(depth_of(root) <= PT_MAX_DEPTH);
+	}
+	ed->root[t] = root;
+	return c.inserted;
+}
+
+/* ---- deletion */
+
+static bool underfull(const struct pt_node *n)
+{
+	return n->leaf ? leaf_used(n) < LEAF_DATA / 4 : n->n < FAN / 4;
+}
+
+/* Merges children i and i + 1 of the private node in, or shares their
+ * contents evenly when they do not fit in one; returns the node replacing in. */
+static struct pt_node *rebalance(struct pt_edit *ed, struct pt_inode *in, unsigned i)
+{
+	struct pt_node *l = in->child[i], *r = in->child[i + 1];
+	struct pt_node *nl, *nr = NULL;
+	struct ient s = {0};
+	if (l->leaf) {
+		struct lent v[2 * LEAF_MAXN];
+		size_t m = leaf_views(l, v);
+		m += leaf_views(r, v + m);
+		size_t total = 0;
+		for (size_t j = 0; j < m; j++)
+			total += v[j].len + 2;
+		if (total <= LEAF_DATA) {
+			nl = leaf_build(ed->gen, v, m);
+		} else {
+			size_t k = leaf_cut(v, m);
+			nl = leaf_build(ed->gen, v, k);
+			nr = leaf_build(ed->gen, v + k, m - k);
+			leaf_sep(nl, nr, &s);
+		}
+	} else {
+		struct ient v[2 * FAN];
+		size_t m = in_views(cin(l), v);
+		size_t ml = m;
+		m += in_views(cin(r), v + m);
+		/* r's first child is bounded below by in's separator i + 1 */
+		v[ml].key = in->key[i + 1];
+		v[ml].a = in->sep + in->soff[i + 1];
+		v[ml].alen = in->slen[i + 1];
+		if (m <= FAN) {
+			nl = in_build(ed->gen, v, m);
+		} else {
+			size_t k = m / 2;
+			nl = in_build(ed->gen, v, k);
+			nr = in_build(ed->gen, v + k, m - k);
+			s = (struct ient){NULL, 0, in_of(nr)->key[0], in_of(nr)->sep,
+					  in_of(nr)->slen[0]};
+		}
+	}
+	struct ient pv[FAN];
+	size_t pm = 0;
+	for (unsigned j = 0; j < in->h.n; j++) {
+		if (j == i + 1 && !nr)
+			continue;
+		pv[pm].child = in->child[j];
+		pv[pm].cnt = in->cnt[j];
+		pv[pm].key = in->key[j];
+		pv[pm].a = in->sep + in->soff[j];
+		pv[pm].alen = in->slen[j];
+		if (j == i) {
+			pv[pm].child = nl;
+			pv[pm].cnt = node_count(nl);
+		} else if (j == i + 1) {
+			pv[pm].child = nr;
+			pv[pm].cnt = node_count(nr);
+			pv[pm].key = s.key;
+			pv[pm].a = s.a;
+			pv[pm].alen = s.alen;
+		}
+		pm++;
+	}
+	struct pt_node *out = in_build(ed->gen, pv, pm);
+	dispose(ed, l);
+	dispose(ed, r);
+	mem_free(in);
+	return out;
+}
+
+struct del_ctx {
+	struct pt_edit *ed;
+	uint64_t key;
+	const void *a;
+	size_t alen;
+};
+
+static struct pt_node *del(struct del_ctx *c, struct pt_node *n)
+{
+	n = own(c->ed, n);
+	if (n->leaf) {
+		bool exact;
+		unsigned pos = leaf_lower(n, c->key, c->a, c->alen, &exact);
+		KV_ASSERT(exact);
+		struct pt_big *b = rec_big(lrec(n, pos));
+		if (b)
+			dispose(c->ed, b);
+		leaf_remove(n, pos);
+		if (n->n)
+			return n;
+		mem_free(n);
+		return NULL;
+	}
+	struct pt_inode *in = in_of(n);
+	unsigned i = in_route(in, c->key, c->a, c->alen);
+	struct pt_node *ch = del(c, in->child[i]);
+	if (!ch) {
+		unsigned m = n->n - i - 1u;
+		memmove(in->child + i, in->child + i + 1, m * sizeof(in->child[0]));
+		memmove(in->cnt + i, in->cnt + i + 1, m * sizeof(in->cnt[0]));
+		memmove(in->key + i, in->key + i + 1, m * sizeof(in->key[0]));
+		memmove(in->soff + i, in->soff + i + 1, m * sizeof(in->soff[0]));
+		memmove(in->slen + i, in->slen + i + 1, m * sizeof(in->slen[0]));
+		if (--n->n)
+			return n;
+		mem_free(n);
+		return NULL;
+	}
+	in->child[i] = ch;
+	in->cnt[i]--;
+	if (n->n >= 2 && underfull(ch))
+		return rebalance(c->ed, in, i + 1u < n->n ? i : i - 1);
+	return n;
+}
+
+bool pt_del(struct pt_edit *ed, int t, uint64_t key, const void *a, size_t alen)
+{
+	struct pt_node *root = ed->root[t];
+	if (!pt_get(root, key, a, alen, NULL))
+		return false;
+	struct del_ctx c = {ed, key, a, alen};
+	root = del(&c, root);
+	while (root && !root->leaf && root->n == 1) {
+		struct pt_node *ch = in_of(root)->child[0];
+		dispose(ed, root);
+		root = ch;
+	}
+	ed->root[t] = root;
+	return true;
+}
+
+/* ---- keys */
+
+uint64_t pt_score_key(double d)
+{
+	if (d == 0)
+		d = 0.0; /* -0.0 and 0.0 get one key; keep the exact score in b if it matters */
+	uint64_t u;
+	memcpy(&u, &d, sizeof(u));
+	return (u >> 63) ? ~u : u | (UINT64_C(1) << 63);
+}
+
+double pt_key_score(uint64_t k)
+{
+	uint64_t u = (k >> 63) ? k & ~(UINT64_C(1) << 63) : ~k;
+	double d;
+	memcpy(&d, &u, sizeof(d));
+	return d;
+}
