@@ -44,9 +44,9 @@ struct elems {
 	enum kv_type type;
 };
 
-/* One element: a set member is xored in as it is; a hash field and its
+/* One element: a set member is xored in (its SHA1); a hash field and its
  * value, a sorted-set member and its score, are mixed into a zeroed
- * eledigest first, which is then xored in. */
+ * eledigest first, which is then xored in (the SHA1 of those 20 bytes). */
 static void elem_visit(const char *a, size_t alen, const char *b, size_t blen, void *arg)
 {
 	struct elems *x = arg;
@@ -58,8 +58,7 @@ static void elem_visit(const char *a, size_t alen, const char *b, size_t blen, v
 	}
 	mix_digest(ed, a, alen);
 	mix_digest(ed, b, blen);
-	for (int i = 0; i < DIGEST_LEN; i++)
-		x->acc[i] ^= ed[i];
+	xor_digest(x->acc, ed, DIGEST_LEN); /* xorDigest(digest, eledigest, 20) */
 }
 
 void digest_coll_elements(const struct kv_entry *e, uint8_t out[DIGEST_LEN])

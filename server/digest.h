@@ -5,9 +5,9 @@
  *
  * The digest of a key is built from a zeroed 20 bytes: mix(key bytes), then
  * mix(htonl(type)), the value — a string: mix(its bytes); a set: xor(member)
- * for each member; a hash: xor(mix(mix(zero, field), value)) for each field;
- * a sorted set: xor(mix(mix(zero, member), "%.17g" of the score)) for each
- * member — and, if the key has an
+ * for each member; a hash: xor(mix(mix(zero20, field), value)) for each
+ * field; a sorted set: xor(mix(mix(zero20, member), "%.17g" of the score))
+ * for each member — and, if the key has an
  * expiry, xor("!!expire!!") (the time itself is not mixed). A database adds,
  * when it has keys, mix(htonl(its id)) to the running result and then
  * xor(result, key digest) for every key, so the order keys are visited in does not matter.
