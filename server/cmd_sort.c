@@ -158,7 +158,7 @@ static char *by_pattern(struct cmd_req *r, const char *pat, size_t plen, const c
 	const char *star, *arrow = NULL;
 	size_t fieldlen = 0, prefix, postfix;
 
-	if (cplen == 1 && plen == 1 && pat[0] == '#') {
+	if (cplen == 1 && pat[0] == '#') { /* "#" as a C string */
 		*len = elen;
 		return dup0(el, elen);
 	}
@@ -236,9 +236,10 @@ static int parse_sort(struct cmd_req *r, int readonly, struct sort_args *a)
 			j++;
 		} else if (cmd_arg_is(r, j, "by") && left >= 1) {
 			a->by = j + 1;
-			/* BY without '*' (e.g. nosort): nothing to sort by */
-			a->dontsort = memchr(r->argv[j + 1], '*',
-					     strnlen(r->argv[j + 1], r->argl[j + 1])) == NULL;
+			/* BY without '*' (e.g. nosort): nothing to sort by, and
+			 * that sticks even if a later BY has a '*', as in Redis */
+			if (!memchr(r->argv[j + 1], '*', strnlen(r->argv[j + 1], r->argl[j + 1])))
+				a->dontsort = 1;
 			j++;
 		} else if (cmd_arg_is(r, j, "get") && left >= 1) {
 			a->getv[a->ngets++] = j + 1;

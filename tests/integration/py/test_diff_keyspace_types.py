@@ -322,6 +322,10 @@ def sec_digest(d, p):
     p.c('DEBUG', 'DIGEST')
 
 
+def cmp_nosort():
+    """Marks a SORT case whose order is a set's own (BY without '*' sticks)."""
+
+
 def sec_sort(d, p):
     d.section = 'sort'
     p.c('FLUSHALL')
@@ -357,6 +361,9 @@ def sec_sort(d, p):
         ('n', 'BY', 'hw_*->f', 'GET', 'hw_*->f'), ('n', 'GET', 'nokey_*'),
         ('n', 'GET', 'o_*', 'GET', 'hw_*->name', 'GET', 'hw_*->', 'GET', 'w_*->f'),
         ('n', 'GET', 'fixed'), ('n', 'GET', '#', 'GET', '#'), ('n', 'BY', 'w_*->'),
+        ('n', 'BY', 'nosort', 'BY', 'w_*', cmp_nosort), ('n', 'BY', 'w_*', 'BY', 'nosort',
+                                                         cmp_nosort),
+        ('n', 'GET', '#\x00x'), ('z', 'BY', 'w_*\x00->f'), ('z', 'GET', 'hw_*->f\x00g'),
         ('words', 'BY', 'w_*', 'GET', 'o_*'), ('words', 'ALPHA', 'GET', 'hw_*->name'),
         ('words', 'BY', 'hw_*->f', 'GET', '#'),
         # errors
@@ -372,7 +379,8 @@ def sec_sort(d, p):
     # the sort's own (undefined), so those compare as multisets
     unordered = {('z', 'BY', 'hw_*->missing', 'ALPHA'), ('z', 'BY', 'nokey_*', 'ALPHA')}
     for c in cases:
-        cmp = sorted_array if c in unordered else exact
+        cmp = sorted_array if c in unordered or c[-1] is cmp_nosort else exact
+        c = tuple(x for x in c if x is not cmp_nosort)
         p.c('SORT', *c, cmp=cmp)
         p.c('SORT_RO', *c, cmp=cmp)
         p.c('EXISTS', 'w_c', 'w_a', 'o_c', 'x')
