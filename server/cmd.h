@@ -97,6 +97,7 @@ extern const struct cmd_def cmd_object_table[]; /* cmd_object.c */
 extern const struct cmd_def cmd_debug_table[];	/* cmd_debug.c */
 extern const struct cmd_def cmd_db_table[];     /* cmd_db.c */
 extern const struct cmd_def cmd_sort_table[];   /* cmd_sort.c: SORT SORT_RO */
+extern const struct cmd_def cmd_zset_table[];   /* cmd_zset.c */
 
 /* Builds the lookup table. Call once at start-up. */
 void cmd_setup(struct db *db);
@@ -135,6 +136,8 @@ int cmd_arg_ll(struct cmd_req *r, int i, long long *out);
  * and, as Redis's strcasecmp on the NUL-terminated argument, the argument
  * ends at its first NUL byte (su_word_is). For every option and keyword. */
 int cmd_arg_is(const struct cmd_req *r, int i, const char *lit);
+/* SCAN's cursor rules (strtoul: cmd_keys.c), for ZSCAN/HSCAN/SSCAN. 1 on success. */
+int cmd_parse_cursor(const char *s, size_t len, uint64_t *out);
 /* A container's HELP reply as Redis's addReplyHelp(): a header naming the
  * command as sent (upper-cased), the NULL-terminated lines, then the HELP
  * entry itself. */

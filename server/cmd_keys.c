@@ -233,6 +233,11 @@ static int parse_cursor(const char *s, size_t len, uint64_t *out)
 	return 1;
 }
 
+int cmd_parse_cursor(const char *s, size_t len, uint64_t *out)
+{
+	return parse_cursor(s, len, out);
+}
+
 /* SCAN cursor [MATCH pattern] [COUNT count] [TYPE type] */
 static void cmd_scan(struct cmd_req *r)
 {

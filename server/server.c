@@ -25,6 +25,7 @@
 #include "server/session.h"
 #include "storage/coll.h"
 #include "storage/db.h"
+#include "storage/tzset.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -253,6 +254,7 @@ int server_setup(int argc, char **argv)
 	wctx_register(-1); /* the main thread's context: listener, cron, teardown */
 	kvmap_setup();
 	coll_setup();
+	tzset_setup();
 	kvmap_thread_register();
 	the_db = db_create(cfg_int(CFG_MAP) == 0 ? KVMAP_KVSD : KVMAP_URCU);
 	if (the_db)

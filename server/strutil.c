@@ -284,6 +284,48 @@ err:
 	return 0;
 }
 
+int su_str2d(const char *s, size_t len, double *out)
+{
+	char small[128], *buf = small;
+	char *end;
+	double v;
+	int ok;
+
+	if (len == 0)
+		return 0;
+	if (len >= sizeof(small))
+		buf = mem_alloc(len + 1);
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	errno = 0;
+	v = strtod(buf, &end);
+	/* an embedded NUL stops strtod short of len: rejected, as Redis */
+	ok = !isspace((unsigned char)buf[0]) && (size_t)(end - buf) == len &&
+	     !(errno == ERANGE && (isinf(v) || fpclassify(v) == FP_ZERO)) && !isnan(v);
+	if (buf != small)
+		mem_free(buf);
+	if (ok && out)
+		*out = v;
+	return ok;
+}
+
+int su_d2str(char *buf, size_t size, double v)
+{
+	int n;
+
+	if (isnan(v))
+		n = snprintf(buf, size, "nan");
+	else if (isinf(v))
+		n = snprintf(buf, size, v < 0 ? "-inf" : "inf");
+	else if (v == 0)
+		n = snprintf(buf, size, signbit(v) ? "-0" : "0");
+	else if (v > -4503599627370495.0 && v < 4503599627370496.0 && v == (double)(long long)v)
+		n = snprintf(buf, size, "%lld", (long long)v);
+	else
+		n = snprintf(buf, size, "%.17g", v);
+	return n;
+}
+
 int su_memtoll(const char *s, long long *out)
 {
 	static const struct {

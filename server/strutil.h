@@ -44,6 +44,19 @@ int su_str2ld(const char *s, size_t len, long double *out);
  * zeros and dot, "-0" printed "0", "inf"/"-inf". Returns length, 0 when buf
  * is too small (buf[0] is then ""). */
 int su_ld2str_human(char *buf, size_t size, long double v);
+/* string2d (getDoubleFromObject: ZADD scores, ZUNIONSTORE weights): strict
+ * double via strtod — no leading space, the whole argument, not NaN, no
+ * overflow nor underflow to zero; "inf", "-inf", "+inf" accepted. 1 on
+ * success. */
+int su_str2d(const char *s, size_t len, double *out);
+/* Buffer size that always holds su_d2str's output (Redis's
+ * MAX_D2STRING_CHARS). */
+#define SU_D2STR_MAX 128
+/* d2string: "inf"/"-inf", "-0"/"0" for zeros, an integral value with
+ * |v| < 2^52 as an integer, else "%.17g" (what a listpack stores for a
+ * score). Returns the length. (Replies print doubles with reply_double:
+ * "%.17g".) */
+int su_d2str(char *buf, size_t size, double v);
 /* Memory amount as Redis 7.0's memtoull (what CONFIG uses): digits only (no
  * sign, no spaces; "" is 0), then an optional unit b, k=1000, kb=1024, m, mb,
  * g, gb (any case). Overflow wraps as in Redis (the caller's bounds check then
