@@ -98,6 +98,7 @@ extern const struct cmd_def cmd_debug_table[];	/* cmd_debug.c */
 extern const struct cmd_def cmd_db_table[];     /* cmd_db.c */
 extern const struct cmd_def cmd_sort_table[];   /* cmd_sort.c: SORT SORT_RO */
 extern const struct cmd_def cmd_zset_table[];   /* cmd_zset.c */
+extern const struct cmd_def cmd_set_table[];    /* cmd_set.c */
 
 /* Builds the lookup table. Call once at start-up. */
 void cmd_setup(struct db *db);

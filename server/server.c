@@ -26,6 +26,8 @@
 #include "storage/coll.h"
 #include "storage/db.h"
 #include "storage/tzset.h"
+#include "storage/tset.h"
+#include "server/sha1.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -255,6 +257,7 @@ int server_setup(int argc, char **argv)
 	kvmap_setup();
 	coll_setup();
 	tzset_setup();
+	tset_setup(sha1);
 	kvmap_thread_register();
 	the_db = db_create(cfg_int(CFG_MAP) == 0 ? KVMAP_KVSD : KVMAP_URCU);
 	if (the_db)
