@@ -24,6 +24,7 @@
 #include "server/multi.h"
 #include "server/session.h"
 #include "storage/coll.h"
+#include "storage/thash.h"
 #include "storage/db.h"
 #include "storage/tzset.h"
 #include "storage/tset.h"
@@ -258,6 +259,7 @@ int server_setup(int argc, char **argv)
 	coll_setup();
 	tzset_setup();
 	tset_setup(sha1);
+	thash_setup(sha1);
 	kvmap_thread_register();
 	the_db = db_create(cfg_int(CFG_MAP) == 0 ? KVMAP_KVSD : KVMAP_URCU);
 	if (the_db)
