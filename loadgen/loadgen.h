@@ -42,7 +42,11 @@
 #define LG_DRAIN_NS   (2ULL * 1000000000ULL) /* replies still awaited after --duration */
 
 /* LG_SELECT (--dbs) is a slot type only: it has no statistics of its own */
-enum lg_type { LG_GET = 0, LG_SET = 1, LG_NTYPES, LG_SELECT = LG_NTYPES };
+/* LG_CMD: the --command template */
+enum lg_type { LG_GET = 0, LG_SET = 1, LG_CMD = 2, LG_NTYPES, LG_SELECT = LG_NTYPES };
+/* redis-benchmark's placeholder: replaced by a key index from the key
+ * distribution, LG_KEY_DIGITS digits zero-padded (as many as it has) */
+#define LG_RAND_INT "__rand_int__"
 enum lg_workload { LG_WL_RATIO, LG_WL_A, LG_WL_B, LG_WL_C, LG_WL_F, LG_WL_CACHE };
 
 struct lg_config {
@@ -71,7 +75,16 @@ struct lg_config {
 	 * drawn uniformly from 0..N-1 when it is not the one it has selected
 	 * (a SELECT-switching workload); 1 = never (the default) */
 	unsigned dbs;
+	/* --command "ZINCRBY lb 1 m:__rand_int__": every primary operation is
+	 * this command (words split on spaces), each LG_RAND_INT in it replaced
+	 * by its own draw from the key distribution; replaces the GET/SET mix.
+	 * NULL: the mix. */
+	const char *command;
+	char **cmd_argv;
+	size_t *cmd_argl;
+	int cmd_argc;
 	/* derived */
+	size_t req_max;			     /* bytes of the longest encoded request */
 	unsigned set_permille, rmw_permille; /* share of SETs; share of GET-then-SET */
 	struct sockaddr_storage addr;
 	unsigned addrlen;

@@ -45,43 +45,49 @@ enum {
 	OPT_CPU,
 	OPT_SEED,
 	OPT_DBS,
+	OPT_COMMAND,
 	OPT_HELP,
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: kvsd-loadgen [options]\n"
-		"  -h HOST              server address (default 127.0.0.1)\n"
-		"  -p PORT              server port (default 6379)\n"
-		"  -a PASSWORD          AUTH on every connection\n"
-		"  -t, --threads N      worker threads (default 1)\n"
-		"  -c N                 connections per thread (default 50)\n"
-		"  -P N                 pipeline depth per connection (default 1)\n"
-		"  --ratio SET:GET      operation mix (default 1:10)\n"
-		"  --workload W         YCSB a (50%% GET / 50%% SET), b (95/5), c (GET only),\n"
-		"                       f (50%% GET, 50%% GET then SET of the same key),\n"
-		"                       cache (GET, SET on a miss); default dist zipf\n"
-		"  --keys N             key space key:000000000000 .. (default 100000)\n"
-		"  --dist D             uniform | zipf[:theta] (0.99) | sequential\n"
-		"  -d N|MIN-MAX         value size in bytes (default 64)\n"
-		"  --prefill            SET every key once before the run (not measured)\n"
-		"  --requests N         total requests (default 100000)\n"
-		"  --duration S         run for S seconds instead\n"
-		"  --warmup S           run S seconds first without recording\n"
-		"  --rate OPS           open loop: OPS requests/s in total, latency from the\n"
-		"                       intended send time (coordinated omission corrected)\n"
-		"  --hist-out FILE      latency distribution, HdrHistogram .hgrm (microseconds)\n"
-		"  --progress           progress line each second on stderr (default: if a tty)\n"
-		"  --json FILE          results as JSON\n"
-		"  --plot FILE.png|.svg latency percentiles and throughput over time (gnuplot)\n"
-		"  --verify             check GET values against what this run wrote\n"
-		"  --cpu LIST           pin worker threads to these CPUs (e.g. 1 or 2-3,5)\n"
-		"  --seed N             random seed (default 1)\n"
-		"  --dbs N              SELECT a random database 0..N-1 before each request\n"
-		"                       when it differs from the connection's (SELECTs are\n"
-		"                       not counted as requests; --prefill fills database 0)\n"
-		"  --help\n");
+	fprintf(
+	    f,
+	    "Usage: kvsd-loadgen [options]\n"
+	    "  -h HOST              server address (default 127.0.0.1)\n"
+	    "  -p PORT              server port (default 6379)\n"
+	    "  -a PASSWORD          AUTH on every connection\n"
+	    "  -t, --threads N      worker threads (default 1)\n"
+	    "  -c N                 connections per thread (default 50)\n"
+	    "  -P N                 pipeline depth per connection (default 1)\n"
+	    "  --ratio SET:GET      operation mix (default 1:10)\n"
+	    "  --workload W         YCSB a (50%% GET / 50%% SET), b (95/5), c (GET only),\n"
+	    "                       f (50%% GET, 50%% GET then SET of the same key),\n"
+	    "                       cache (GET, SET on a miss); default dist zipf\n"
+	    "  --keys N             key space key:000000000000 .. (default 100000)\n"
+	    "  --dist D             uniform | zipf[:theta] (0.99) | sequential\n"
+	    "  -d N|MIN-MAX         value size in bytes (default 64)\n"
+	    "  --prefill            SET every key once before the run (not measured)\n"
+	    "  --requests N         total requests (default 100000)\n"
+	    "  --duration S         run for S seconds instead\n"
+	    "  --warmup S           run S seconds first without recording\n"
+	    "  --rate OPS           open loop: OPS requests/s in total, latency from the\n"
+	    "                       intended send time (coordinated omission corrected)\n"
+	    "  --hist-out FILE      latency distribution, HdrHistogram .hgrm (microseconds)\n"
+	    "  --progress           progress line each second on stderr (default: if a tty)\n"
+	    "  --json FILE          results as JSON\n"
+	    "  --plot FILE.png|.svg latency percentiles and throughput over time (gnuplot)\n"
+	    "  --verify             check GET values against what this run wrote\n"
+	    "  --cpu LIST           pin worker threads to these CPUs (e.g. 1 or 2-3,5)\n"
+	    "  --seed N             random seed (default 1)\n"
+	    "  --dbs N              SELECT a random database 0..N-1 before each request\n"
+	    "                       when it differs from the connection's (SELECTs are\n"
+	    "                       not counted as requests; --prefill fills database 0)\n"
+	    "  --command \"CMD ARG..\" every request is this command instead of the GET/SET\n"
+	    "                       mix (words split on spaces); each __rand_int__ becomes\n"
+	    "                       a key index from --keys/--dist, 12 digits zero-padded,\n"
+	    "                       as redis-benchmark -r (e.g. \"ZINCRBY lb 1 m:__rand_int__\")\n"
+	    "  --help\n");
 }
 
 static int die(const char *fmt, const char *arg)
@@ -138,6 +144,38 @@ static void parse_cpus(struct lg_config *c, const char *s)
 		die("bad value for %s", "--cpu");
 }
 
+/* --command: the template's words (split on spaces and tabs) and the
+ * longest request it encodes to (placeholders keep their length: 12 digits
+ * replace the 12 bytes of __rand_int__). */
+static void parse_command(struct lg_config *c, const char *s)
+{
+	size_t n = strlen(s), words = 0;
+
+	if (c->command)
+		die("%s", "--command given twice");
+	c->command = s;
+	c->cmd_argv = mem_alloc((n / 2 + 1) * sizeof(char *));
+	c->cmd_argl = mem_alloc((n / 2 + 1) * sizeof(size_t));
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+
+		if (s[i] == ' ' || s[i] == '\t') {
+			i++;
+			continue;
+		}
+		while (j < n && s[j] != ' ' && s[j] != '\t')
+			j++;
+		c->cmd_argv[words] = mem_alloc(j - i + 1);
+		memcpy(c->cmd_argv[words], s + i, j - i);
+		c->cmd_argv[words][j - i] = '\0';
+		c->cmd_argl[words++] = j - i;
+		i = j;
+	}
+	if (!words)
+		die("bad value for %s", "--command");
+	c->cmd_argc = (int)words;
+}
+
 static void parse_args(struct lg_config *c, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -162,6 +200,7 @@ static void parse_args(struct lg_config *c, int argc, char **argv)
 	    {"cpu", required_argument, NULL, OPT_CPU},
 	    {"seed", required_argument, NULL, OPT_SEED},
 	    {"dbs", required_argument, NULL, OPT_DBS},
+	    {"command", required_argument, NULL, OPT_COMMAND},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {NULL, 0, NULL, 0},
 	};
@@ -275,6 +314,9 @@ static void parse_args(struct lg_config *c, int argc, char **argv)
 			c->dbs = (unsigned)parse_u64(optarg, "--dbs", 1);
 			if (c->dbs > 1000000)
 				die("bad value for %s", "--dbs");
+			break;
+		case OPT_COMMAND:
+			parse_command(c, optarg);
 			break;
 		case OPT_HELP:
 			usage(stdout);
@@ -423,6 +465,15 @@ int main(int argc, char **argv)
 
 	parse_args(c, argc, argv);
 	resolve(c);
+	c->req_max = 64 + c->dmax;
+	if (c->command) {
+		size_t n = 16; /* "*argc\r\n" */
+
+		for (int i = 0; i < c->cmd_argc; i++)
+			n += 24 + c->cmd_argl[i]; /* "$len\r\n" bytes "\r\n" */
+		if (n > c->req_max)
+			c->req_max = n;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

@@ -16,7 +16,7 @@
 
 #include "concurrency/mem.h"
 
-const char *const lg_type_names[LG_NTYPES] = {"GET", "SET"};
+const char *const lg_type_names[LG_NTYPES] = {"GET", "SET", "CMD"};
 
 struct lg_total {
 	struct hist all, type[LG_NTYPES];
@@ -103,7 +103,10 @@ static void json_config(FILE *f, const struct lg_config *c)
 	fprintf(f, ", \"progress\": %s, \"verify\": %s, \"cpu\": ", c->progress ? "true" : "false",
 		c->verify ? "true" : "false");
 	json_str(f, c->cpu_list);
-	fprintf(f, ", \"seed\": %llu, \"dbs\": %u}", (unsigned long long)c->seed, c->dbs);
+	fprintf(f, ", \"seed\": %llu, \"dbs\": %u, \"command\": ", (unsigned long long)c->seed,
+		c->dbs);
+	json_str(f, c->command);
+	fputc('}', f);
 }
 
 static int write_json(const struct lg_config *c, const struct lg_total *t, double secs,
@@ -197,8 +200,10 @@ int lg_report(const struct lg_config *c, struct lg_worker *w, int nworkers,
 	       c->rate > 0 ? "open loop" : "closed loop");
 	if (c->rate > 0)
 		printf(" at %.0f ops/s", c->rate);
-	printf("\nworkload %s", c->workload_name);
-	if (c->workload == LG_WL_RATIO)
+	printf("\nworkload %s", c->command ? "command" : c->workload_name);
+	if (c->command)
+		printf(" \"%s\"", c->command);
+	else if (c->workload == LG_WL_RATIO)
 		printf(" SET:GET %u:%u", c->set_ratio, c->get_ratio);
 	if (c->dbs > 1)
 		printf("  databases %u (%llu SELECTs, not counted)", c->dbs,

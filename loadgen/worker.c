@@ -152,21 +152,62 @@ static size_t put_uint(char *p, uint64_t v)
 	return n;
 }
 
+/* The --command template with its placeholders filled: the first with
+ * key, each further one with its own draw. */
+static char *encode_cmd(const struct lg_config *c, struct lg_conn *cn, struct dist_rng *rng,
+			char *p, uint64_t key)
+{
+	bool first = true;
+
+	*p++ = '*';
+	p += put_uint(p, (uint64_t)c->cmd_argc);
+	*p++ = '\r';
+	*p++ = '\n';
+	for (int i = 0; i < c->cmd_argc; i++) {
+		size_t n = c->cmd_argl[i];
+		char *a, *q;
+
+		*p++ = '$';
+		p += put_uint(p, n);
+		*p++ = '\r';
+		*p++ = '\n';
+		memcpy(p, c->cmd_argv[i], n);
+		a = p;
+		while ((q = memmem(a, n - (size_t)(a - p), LG_RAND_INT, LG_KEY_DIGITS)) != NULL) {
+			uint64_t v = first ? key : dist_next(&c->keydist, rng, &cn->seq);
+
+			first = false;
+			for (int d = LG_KEY_DIGITS - 1; d >= 0; d--) {
+				q[d] = (char)('0' + v % 10);
+				v /= 10;
+			}
+			a = q + LG_KEY_DIGITS;
+		}
+		p += n;
+		*p++ = '\r';
+		*p++ = '\n';
+	}
+	return p;
+}
+
 /* Append one request; the caller guarantees room (see conn_open's sizing). */
-static void encode(const struct lg_config *c, struct lg_conn *cn, int type, uint64_t key)
+static void encode(const struct lg_config *c, struct lg_conn *cn, struct dist_rng *rng, int type,
+		   uint64_t key)
 {
 	static const char get_hdr[] = "*2\r\n$3\r\nGET\r\n$16\r\n";
 	static const char set_hdr[] = "*3\r\n$3\r\nSET\r\n$16\r\n";
 	char *p;
 	uint64_t vlen;
 
-	if (cn->out_off && cn->out_len + 64 + c->dmax > cn->out_cap) {
+	if (cn->out_off && cn->out_len + c->req_max > cn->out_cap) {
 		memmove(cn->out, cn->out + cn->out_off, cn->out_len - cn->out_off);
 		cn->out_len -= cn->out_off;
 		cn->out_off = 0;
 	}
 	p = cn->out + cn->out_len;
-	if (type == LG_SELECT) {
+	if (type == LG_CMD) {
+		p = encode_cmd(c, cn, rng, p, key);
+	} else if (type == LG_SELECT) {
 		static const char sel_hdr[] = "*2\r\n$6\r\nSELECT\r\n$";
 
 		memcpy(p, sel_hdr, sizeof(sel_hdr) - 1);
@@ -270,7 +311,9 @@ static void choose(struct lg_worker *w, struct dist_rng *rng, struct lg_conn *cn
 
 	*key = dist_next(&c->keydist, rng, &cn->seq);
 	*flags = 0;
-	if (c->workload == LG_WL_CACHE) {
+	if (c->command) {
+		*type = LG_CMD;
+	} else if (c->workload == LG_WL_CACHE) {
 		*type = LG_GET;
 		*flags = SLOT_CACHE;
 	} else if (r < c->set_permille) {
@@ -357,7 +400,7 @@ static void conn_fill(struct lg_worker *w, int ep, struct lg_conn *cn, const str
 			s.flags = (uint8_t)flags;
 		}
 	queue:
-		encode(c, cn, s.type, s.key);
+		encode(c, cn, rng, s.type, s.key);
 		cn->slots[(cn->head + cn->count) % P] = s;
 		cn->count++;
 		any = true;
@@ -543,9 +586,10 @@ static int conn_open(struct lg_worker *w, int ep, struct lg_conn *cn)
 		return rc == -EACCES ? -EACCES : rc;
 	}
 	fcntl(cn->fd, F_SETFL, fcntl(cn->fd, F_GETFL) | O_NONBLOCK);
-	cn->out_cap = (size_t)c->pipeline * (64 + c->dmax) + 64;
+	cn->out_cap = (size_t)c->pipeline * c->req_max + 64;
 	cn->out = mem_alloc(cn->out_cap);
-	cn->in_cap = 65536 + 2 * (64 + c->dmax);
+	/* a --command's replies may be larger than a GET's */
+	cn->in_cap = (c->command ? (1u << 20) : 65536) + 2 * (64 + c->dmax);
 	cn->in = mem_alloc(cn->in_cap);
 	cn->slots = mem_calloc((size_t)c->pipeline, sizeof(*cn->slots));
 	cn->fups = mem_calloc((size_t)c->pipeline, sizeof(*cn->fups));

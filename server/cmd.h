@@ -97,6 +97,7 @@ extern const struct cmd_def cmd_object_table[]; /* cmd_object.c */
 extern const struct cmd_def cmd_debug_table[];	/* cmd_debug.c */
 extern const struct cmd_def cmd_db_table[];     /* cmd_db.c */
 extern const struct cmd_def cmd_zsetops_table[]; /* cmd_zsetops.c: ZUNION ZINTER ZDIFF Z*STORE ZINTERCARD */
+extern const struct cmd_def cmd_sort_table[];   /* cmd_sort.c: SORT SORT_RO */
 extern const struct cmd_def cmd_zset_table[];   /* cmd_zset.c */
 extern const struct cmd_def cmd_set_table[];    /* cmd_set.c */
 extern const struct cmd_def cmd_hash_table[]; /* cmd_hash.c */

@@ -25,9 +25,10 @@
  * state of the sources and appears at once; LCS reads its two keys in one
  * read-only transaction (re-run if either changed meanwhile), as MGET does.
  *
- * Types: only strings exist today. Every key these commands read or write
- * goes through is_string(), the one place that answers Redis's WRONGTYPE
- * error once other types exist.
+ * Types: every key these commands read or write goes through is_string(),
+ * the one place that answers Redis's WRONGTYPE error for a hash, set or
+ * sorted set (BITOP's destination is replaced whatever its type, as in
+ * Redis); LCS answers its own error for them, as Redis does.
  */
 #include "server/bitpool.h"
 #include "server/bits.h"
@@ -36,6 +37,7 @@
 #include "server/multi.h"
 #include "net/reply.h"
 #include "net/resp.h"
+#include "storage/coll.h"
 #include "storage/db.h"
 #include "storage/kvmap.h"
 #include "concurrency/mem.h"
@@ -55,13 +57,14 @@ static const struct kv_entry *lookup(struct cmd_req *r, int i, int count_stats)
 /*
  * Redis's checkType(c, o, OBJ_STRING): 1 if e is absent or a string; else
  * replies "-WRONGTYPE Operation against a key holding the wrong kind of
- * value" and returns 0. Every value is a string today.
+ * value" and returns 0.
  */
 static int is_string(struct cmd_req *r, const struct kv_entry *e)
 {
-	(void)r;
-	(void)e;
-	return 1;
+	if (!e || kv_entry_type(e) == KV_STRING)
+		return 1;
+	cmd_reply_wrongtype(r);
+	return 0;
 }
 
 /* An unpublished entry for key argument ki holding old's bytes zero-padded
@@ -588,8 +591,11 @@ static void lcs_body(struct cmd_req *r)
 	int getlen = 0, getidx = 0, withlen = 0;
 	long long minlen = 0;
 
-	if (!is_string(r, ea) || !is_string(r, eb))
+	/* checked before the options, with lcsCommand's own text */
+	if ((ea && kv_entry_type(ea) != KV_STRING) || (eb && kv_entry_type(eb) != KV_STRING)) {
+		reply_error(r->c, "ERR The specified keys must contain string values");
 		return;
+	}
 	for (int j = 3; j < r->argc; j++) {
 		int more = r->argc - 1 - j;
 

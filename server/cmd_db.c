@@ -10,6 +10,11 @@
  * two databases' key spaces in one step (storage/db.h, db_swap): every
  * command resolves a database once per key access, so it reads the keys of
  * one database or the other, never a mix.
+ *
+ * Types: MOVE moves the value itself (coll_clone: a large collection keeps
+ * its lineage, storage/coll.h); COPY of a hash, set or sorted set is a deep
+ * copy by the type's own row (coll_type_ops.copy: a new lineage), built in
+ * the transaction's write context.
  */
 #include "server/cmd.h"
 #include "concurrency/util.h"
@@ -17,6 +22,7 @@
 #include "net/resp.h"
 #include "server/config.h"
 #include "server/multi.h"
+#include "storage/coll.h"
 #include "storage/db.h"
 #include "storage/kvmap.h"
 
@@ -83,8 +89,7 @@ static void move_body(struct cmd_req *r)
 		reply_int(r->c, 0);
 		return;
 	}
-	e = kv_entry_new(r->argv[1], r->argl[1], kv_entry_val(src), src->vlen, src->expire_ms);
-	e->enc = src->enc; /* the same object moves */
+	e = coll_clone(src, r->argv[1], r->argl[1], src->expire_ms); /* the same object moves */
 	/* in the overlay neither step can lose a race */
 	if (db_put(r->view, src, NULL) != 0 || db_put(&dv, NULL, e) != 0)
 		KV_PANIC("move: overlay write failed");
@@ -160,8 +165,15 @@ static void copy_body(struct cmd_req *r)
 		reply_int(r->c, 0);
 		return;
 	}
-	e = kv_entry_new(r->argv[2], r->argl[2], kv_entry_val(src), src->vlen, src->expire_ms);
-	e->enc = src->enc; /* dupStringObject keeps the encoding */
+	if (kv_entry_type(src) == KV_STRING) {
+		/* dupStringObject keeps the encoding */
+		e = kv_entry_new(r->argv[2], r->argl[2], kv_entry_val(src), src->vlen,
+				 src->expire_ms);
+		e->enc = src->enc;
+	} else {
+		e = coll_ops(kv_entry_type(src))
+			->copy(db_coll_ctx(&dv), src, r->argv[2], r->argl[2], src->expire_ms);
+	}
 	if (db_put(&dv, dst, e) != 0)
 		KV_PANIC("copy: overlay write failed");
 	reply_int(r->c, 1);

@@ -28,6 +28,7 @@
 #include "server/hll.h"
 #include "server/multi.h"
 #include "net/reply.h"
+#include "storage/coll.h"
 #include "storage/db.h"
 #include "storage/kvmap.h"
 #include "concurrency/mem.h"
@@ -48,9 +49,14 @@ static const uint8_t *val(const struct kv_entry *e)
 	return (const uint8_t *)kv_entry_val(e);
 }
 
-/* isHLLObjectOrReply: 1 if e holds an HLL, else 0 after replying. */
+/* isHLLObjectOrReply: 1 if e holds an HLL, else 0 after replying (a value
+ * that is not a string: the generic WRONGTYPE text, as checkType). */
 static int check_hll(struct cmd_req *r, const struct kv_entry *e)
 {
+	if (kv_entry_type(e) != KV_STRING) {
+		cmd_reply_wrongtype(r);
+		return 0;
+	}
 	if (hll_is_valid(kv_entry_val(e), e->vlen))
 		return 1;
 	reply_error(r->c, err_wrongtype);

@@ -32,11 +32,17 @@
  *  - FLUSHDB/FLUSHALL empty the database(s) in one step (a fresh key space,
  *    storage/db.h): a concurrent write lands before (and is flushed) or
  *    after; the old keys are freed in the background.
+ *
+ * Types: the commands here take any type. A copy of an entry under another
+ * expiry or name (EXPIRE*, PERSIST, RENAME) is coll_clone(): the same value
+ * (for a large collection the same lineage, storage/coll.h), not a copy of
+ * its bytes. SCAN's TYPE compares with TYPE's names.
  */
 #include "server/cmd.h"
 #include "server/multi.h"
 #include "server/strutil.h"
 #include "net/reply.h"
+#include "storage/coll.h"
 #include "storage/db.h"
 #include "storage/kvmap.h"
 #include "concurrency/mem.h"
@@ -62,11 +68,8 @@ static int entry_expired(const struct kv_entry *e, int64_t now_ms)
 /* A copy of e (same key and value) with another expiry, unpublished. */
 static struct kv_entry *entry_with_expire(const struct kv_entry *e, int64_t expire_ms)
 {
-	struct kv_entry *n =
-	    kv_entry_new(kv_entry_key(e), e->klen, kv_entry_val(e), e->vlen, expire_ms);
-
-	n->enc = e->enc; /* the same value object, as Redis keeps it */
-	return n;
+	/* the same value object, as Redis keeps it (encoding included) */
+	return coll_clone(e, kv_entry_key(e), e->klen, expire_ms);
 }
 
 /* ---- DEL UNLINK EXISTS TOUCH TYPE */
@@ -122,7 +125,9 @@ static void cmd_exists(struct cmd_req *r)
 
 static void cmd_type(struct cmd_req *r)
 {
-	reply_simple(r->c, lookup(r, 1, 1) ? "string" : "none");
+	const struct kv_entry *e = lookup(r, 1, 1);
+
+	reply_simple(r->c, e ? coll_type_name(e) : "none");
 }
 
 /* ---- KEYS SCAN RANDOMKEY */
@@ -135,7 +140,8 @@ struct collect {
 	const struct kv_entry *stack[64];
 	const char *pat; /* NULL: every key */
 	size_t plen;
-	int none; /* TYPE filter matched no type: keep nothing */
+	const char *type; /* TYPE filter or NULL */
+	size_t tlen;
 	int64_t now_ms;
 };
 
@@ -146,7 +152,7 @@ static void collect_init(struct collect *k, const char *pat, size_t plen, int64_
 	k->cap = KV_ARRAY_LEN(k->stack);
 	k->pat = (pat && !(plen == 1 && pat[0] == '*')) ? pat : NULL;
 	k->plen = plen;
-	k->none = 0;
+	k->type = NULL;
 	k->now_ms = now_ms;
 }
 
@@ -154,7 +160,11 @@ static void collect_visit(const struct kv_entry *e, void *arg)
 {
 	struct collect *k = arg;
 
-	if (k->none || entry_expired(e, k->now_ms))
+	if (entry_expired(e, k->now_ms))
+		return;
+	/* Redis compares the names with strcasecmp: an unknown name matches
+	 * nothing */
+	if (k->type && !su_word_is(k->type, k->tlen, coll_type_name(e)))
 		return;
 	if (k->pat && !su_glob_match(k->pat, k->plen, kv_entry_key(e), e->klen, 0))
 		return;
@@ -264,9 +274,10 @@ static void cmd_scan(struct cmd_req *r)
 		}
 	}
 	collect_init(&k, pat, plen, r->now_ms);
-	/* Redis compares the name with strcasecmp; unknown names match nothing */
-	if (type_i && !cmd_arg_is(r, type_i, "string"))
-		k.none = 1;
+	if (type_i) {
+		k.type = r->argv[type_i];
+		k.tlen = r->argl[type_i];
+	}
 	cursor = db_scan(r->view, cursor, (size_t)count, collect_visit, &k);
 	reply_array(r->c, 2);
 	reply_bulk(r->c, buf,
@@ -318,8 +329,7 @@ static void rename_generic(struct cmd_req *r, int nx)
 		reply_int(r->c, 0);
 		return;
 	}
-	e = kv_entry_new(r->argv[2], r->argl[2], kv_entry_val(src), src->vlen, src->expire_ms);
-	e->enc = src->enc;
+	e = coll_clone(src, r->argv[2], r->argl[2], src->expire_ms); /* the same lineage */
 	/* in the overlay neither step can lose a race */
 	if (db_put(r->view, src, NULL) != 0 || db_put(r->view, dst, e) != 0)
 		KV_PANIC("rename: overlay write failed");

@@ -16,6 +16,7 @@
 #include "net/conn.h"
 #include "net/reply.h"
 #include "server/cmd.h"
+#include "storage/coll.h"
 #include "storage/db.h"
 
 #include <errno.h>
@@ -117,9 +118,10 @@ static void memory_stats(struct cmd_req *r)
 
 static void memory_usage(struct cmd_req *r)
 {
-	long long samples, n;
+	long long samples = 5, n; /* OBJ_COMPUTE_SIZE_DEF_SAMPLES */
 
-	/* SAMPLES only matters for nested values; kvsd's are strings */
+	/* SAMPLES: how many elements of a hash, set or sorted set the type's
+	 * estimate looks at (0: all), as objectComputeSize */
 	for (int j = 3; j < r->argc; j++) {
 		if (cmd_arg_is(r, j, "samples") && j + 1 < r->argc) {
 			if (!cmd_arg_ll(r, j + 1, &samples))
@@ -135,6 +137,15 @@ static void memory_usage(struct cmd_req *r)
 		}
 	}
 	n = db_key_memory(r->view, r->argv[2], r->argl[2], r->now_ms);
+	if (n >= 0) {
+		/* a typed value owns more than its entry: its type's estimate */
+		const struct kv_entry *e =
+		    db_lookup_notouch(r->view, r->argv[2], r->argl[2], r->now_ms, NULL, 0);
+		const struct coll_type_ops *ops = e ? coll_ops(kv_entry_type(e)) : NULL;
+
+		if (ops && ops->memory)
+			n += (long long)ops->memory(e, samples);
+	}
 	if (n < 0)
 		reply_null(r->c);
 	else

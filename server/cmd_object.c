@@ -13,6 +13,9 @@
  * the case in the entry's two spare bits (kv_entry.enc); this file applies
  * the rule.
  *
+ * A hash, set or sorted set answers the encoding its value records
+ * (storage/coll.h: listpack, intset, hashtable, skiplist).
+ *
  * Reference count: Redis shares the objects of the integers 0..9999
  * (OBJ_SHARED_INTEGERS), whose refcount reads INT_MAX, unless maxmemory is
  * set with an LRU or LFU policy (each key then needs its own access clock).
@@ -27,6 +30,7 @@
 #include "server/cmd.h"
 #include "server/config.h"
 #include "server/object.h"
+#include "storage/coll.h"
 #include "storage/db.h"
 
 #include <limits.h>
@@ -46,6 +50,8 @@ const char *object_encoding(const struct kv_entry *e)
 {
 	long long v;
 
+	if (e->enc == KV_ENC_TYPED)
+		return coll_enc_name(coll_entry_enc(e));
 	if (e->enc == KV_ENC_RAW)
 		return "raw";
 	if (e->enc == KV_ENC_AUTO && value_is_int(e, &v))

@@ -114,16 +114,53 @@ static int has_glob(const char *s, size_t n)
 	return 0;
 }
 
+/* The aliases (cfg_def.alias) argument i names: an alias is one more name
+ * CONFIG GET answers under, as in Redis 7.0 (where CONFIG GET * lists
+ * hash-max-ziplist-entries as well as hash-max-listpack-entries). */
+static void mark_aliases(struct cmd_req *r, int i, struct get_ctx *x, int *seen_alias)
+{
+	const struct cfg_def *t = cfg_table();
+	int glob = has_glob(r->argv[i], r->argl[i]);
+
+	for (int id = 0; id < CFG_COUNT_; id++) {
+		const char *a = t[id].alias;
+
+		if (!a || seen_alias[id])
+			continue;
+		if (glob ? su_glob_match(r->argv[i], r->argl[i], a, strlen(a), 1)
+			 : su_eqi(r->argv[i], r->argl[i], a)) {
+			seen_alias[id] = glob ? -1 : i + 1;
+			x->n++;
+		}
+	}
+}
+
 static void config_get(struct cmd_req *r)
 {
 	struct get_ctx x = {{0}, 0, 0};
+	int seen_alias[CFG_COUNT_] = {0};
 	const struct cfg_def *t = cfg_table();
 
 	for (int i = 2; i < r->argc; i++) {
 		x.arg = has_glob(r->argv[i], r->argl[i]) ? -1 : i + 1;
 		cfg_match(r->argv[i], r->argl[i], mark, &x);
+		mark_aliases(r, i, &x, seen_alias);
 	}
 	reply_map(r->c, x.n);
+	for (int id = 0; id < CFG_COUNT_; id++) {
+		char *v;
+		int a = seen_alias[id];
+
+		if (!a)
+			continue;
+		v = cfg_format((enum cfg_id)id);
+		if (a > 0)
+			reply_bulk(r->c, r->argv[a - 1], r->argl[a - 1]);
+		else
+			reply_bulk_cstr(r->c, t[id].alias);
+		reply_bulk_cstr(r->c, v ? v : "");
+		free(v);
+	}
 	for (int id = 0; id < CFG_COUNT_; id++) {
 		char *v;
 		int a = x.seen[id];

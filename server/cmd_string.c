@@ -30,6 +30,12 @@
  *    check that every key is absent holds at the instant its pairs appear.
  *    (With `map urcu` the commit is serialised but not isolated from
  *    single-key readers: see storage/kvmap.h.)
+ *
+ * Types: a command that reads a value answers WRONGTYPE for a hash, set or
+ * sorted set (is_string(), Redis's checkType) exactly where Redis does —
+ * SET's GET before anything is written, INCRBYFLOAT before it parses the
+ * increment, GETEX before the expire — while MGET answers nil for them and
+ * SET, MSET, SETNX & co. replace a value of any type.
  */
 #include "server/cmd.h"
 #include "server/config.h"
@@ -37,6 +43,7 @@
 #include "server/strutil.h"
 #include "net/net.h"
 #include "net/reply.h"
+#include "storage/coll.h"
 #include "storage/db.h"
 #include "storage/kvmap.h"
 #include "concurrency/mem.h"
@@ -85,6 +92,16 @@ static struct kv_entry *entry_sized(struct cmd_req *r, int ki, struct kv_entry *
 	e = kv_entry_new(r->argv[ki], r->argl[ki], NULL, vlen, expire_ms);
 	kv_entry_mutval(e)[vlen] = '\0';
 	return e;
+}
+
+/* checkType(c, o, OBJ_STRING): 1 if e is absent or a string, else 0 after
+ * replying WRONGTYPE. */
+static int is_string(struct cmd_req *r, const struct kv_entry *e)
+{
+	if (!e || kv_entry_type(e) == KV_STRING)
+		return 1;
+	cmd_reply_wrongtype(r);
+	return 0;
 }
 
 static void reply_value(struct cmd_req *r, const struct kv_entry *e)
@@ -218,6 +235,14 @@ static void set_generic(struct cmd_req *r, unsigned flags, int vi, int xi, const
 		return;
 	for (;;) {
 		old = lookup(r, 1, (flags & XF_GET) != 0);
+		if ((flags & XF_GET) && !is_string(r, old)) {
+			/* getGenericCommand fails before anything is written */
+			if (e && adopt)
+				kv_entry_free_shell(e);
+			else if (e)
+				kv_entry_free(e);
+			return;
+		}
 		if (((flags & XF_NX) && old) || ((flags & XF_XX) && !old)) {
 			if (e && adopt)
 				kv_entry_free_shell(e); /* the value stays net's */
@@ -281,7 +306,10 @@ static void cmd_getset(struct cmd_req *r)
 
 static void cmd_get(struct cmd_req *r)
 {
-	reply_value(r, lookup(r, 1, 1));
+	const struct kv_entry *e = lookup(r, 1, 1);
+
+	if (is_string(r, e))
+		reply_value(r, e);
 }
 
 static void cmd_getdel(struct cmd_req *r)
@@ -294,6 +322,8 @@ static void cmd_getdel(struct cmd_req *r)
 			reply_null(r->c);
 			return;
 		}
+		if (!is_string(r, old))
+			return;
 	} while (db_put(r->view, old, NULL) != 0);
 	reply_value(r, old);
 }
@@ -316,6 +346,11 @@ static void cmd_getex(struct cmd_req *r)
 		old = lookup(r, 1, 1);
 		if (!old)
 			break;
+		if (!is_string(r, old)) {
+			if (e)
+				kv_entry_free(e);
+			return;
+		}
 		if (xi && !checked) {
 			if (!parse_expire(r, xi, flags, "getex", &when))
 				return;
@@ -347,8 +382,12 @@ static void cmd_getex(struct cmd_req *r)
 static void mget_body(struct cmd_req *r)
 {
 	reply_array(r->c, r->argc - 1);
-	for (int i = 1; i < r->argc; i++)
-		reply_value(r, lookup(r, i, 1));
+	for (int i = 1; i < r->argc; i++) {
+		const struct kv_entry *e = lookup(r, i, 1);
+
+		/* not an error: a value of another type reads as nil */
+		reply_value(r, e && kv_entry_type(e) == KV_STRING ? e : NULL);
+	}
 }
 
 /* Several keys: a read-only transaction, so the values come from one state
@@ -427,6 +466,11 @@ static void cmd_append(struct cmd_req *r)
 	for (;;) {
 		const struct kv_entry *old = lookup(r, 1, 0);
 
+		if (!is_string(r, old)) {
+			if (e)
+				kv_entry_free(e);
+			return;
+		}
 		if (!old) {
 			total = alen;
 			e = entry_sized(r, 1, e, total, 0);
@@ -464,7 +508,8 @@ static void cmd_strlen(struct cmd_req *r)
 {
 	const struct kv_entry *e = lookup(r, 1, 1);
 
-	reply_int(r->c, e ? (long long)e->vlen : 0);
+	if (is_string(r, e))
+		reply_int(r->c, e ? (long long)e->vlen : 0);
 }
 
 /* incrDecrCommand: the value must be a canonical 64-bit integer (string2ll). */
@@ -477,6 +522,11 @@ static void incr_generic(struct cmd_req *r, long long incr)
 	for (;;) {
 		const struct kv_entry *old = lookup(r, 1, 0);
 
+		if (!is_string(r, old)) {
+			if (e)
+				kv_entry_free(e);
+			return;
+		}
 		v = 0;
 		if (old && !resp_str2ll(kv_entry_val(old), old->vlen, &v)) {
 			if (e)
@@ -541,17 +591,20 @@ static void cmd_incrbyfloat(struct cmd_req *r)
 	char buf[LD_STR_MAX];
 	int len;
 
-	if (!su_str2ld(r->argv[2], r->argl[2], &incr)) {
-		reply_error(r->c, "ERR value is not a valid float");
-		return;
-	}
 	for (;;) {
 		const struct kv_entry *old = lookup(r, 1, 0);
 		const char *err = NULL;
 
+		/* Redis checks the type, then the value, then the increment */
+		if (!is_string(r, old)) {
+			if (e)
+				kv_entry_free(e);
+			return;
+		}
 		v = 0;
 		len = 0;
-		if (old && !su_str2ld(kv_entry_val(old), old->vlen, &v)) {
+		if ((old && !su_str2ld(kv_entry_val(old), old->vlen, &v)) ||
+		    !su_str2ld(r->argv[2], r->argl[2], &incr)) {
 			err = "ERR value is not a valid float";
 		} else {
 			v += incr;
@@ -583,6 +636,8 @@ static void cmd_getrange(struct cmd_req *r)
 	if (!cmd_arg_ll(r, 2, &start) || !cmd_arg_ll(r, 3, &end))
 		return;
 	e = lookup(r, 1, 1);
+	if (!is_string(r, e))
+		return;
 	len = e ? (long long)e->vlen : 0;
 	if (!e || (start < 0 && end < 0 && start > end)) {
 		reply_bulk(r->c, "", 0);
@@ -621,6 +676,11 @@ static void cmd_setrange(struct cmd_req *r)
 		const struct kv_entry *old = lookup(r, 1, 0);
 		long long olen = old ? (long long)old->vlen : 0;
 
+		if (!is_string(r, old)) {
+			if (e)
+				kv_entry_free(e);
+			return;
+		}
 		if (vlen == 0) { /* nothing to write: 0 or the current length */
 			newlen = olen;
 			break;

@@ -85,7 +85,8 @@ const struct cfg_def *cfg_table(void)
 static int lookup_len(const char *name, size_t len)
 {
 	for (int i = 0; i < CFG_COUNT_; i++) {
-		if (su_eqi(name, len, table[i].name))
+		if (su_eqi(name, len, table[i].name) ||
+		    (table[i].alias && su_eqi(name, len, table[i].alias)))
 			return i;
 	}
 	return -1;
@@ -941,9 +942,13 @@ int cfg_set_many(const char *const *argv, const size_t *lens, int argc, char *er
 				free(vals[k].s);
 			pthread_mutex_unlock(&st.lock);
 			pthread_mutex_unlock(&st.set_lock);
+			/* the name the client used, as the table spells it: an
+			 * alias stays an alias (Redis names the dict key found) */
 			set_err(err, errlen,
 				"ERR CONFIG SET failed (possibly related to argument '%s') - %s",
-				d->name, whybuf);
+				d->alias && su_eqi(argv[2 * i], lens[2 * i], d->alias) ? d->alias
+										       : d->name,
+				whybuf);
 			return -1;
 		}
 	}

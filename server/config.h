@@ -79,6 +79,11 @@ enum cfg_id {
 	CFG_LATENCY_TRACKING,
 	CFG_LATENCY_TRACKING_INFO_PERCENTILES,
 	CFG_ENABLE_DEBUG_COMMAND,
+	CFG_HASH_MAX_LISTPACK_ENTRIES, /* storage/coll.h thresholds */
+	CFG_HASH_MAX_LISTPACK_VALUE,
+	CFG_SET_MAX_INTSET_ENTRIES,
+	CFG_ZSET_MAX_LISTPACK_ENTRIES,
+	CFG_ZSET_MAX_LISTPACK_VALUE,
 	CFG_COUNT_
 };
 
@@ -149,6 +154,11 @@ struct cfg_def {
 	cfg_parse_fn parse; /* CFG_T_STRING without CFG_FREE_TEXT */
 	cfg_check_fn check; /* optional, numbers */
 	cfg_apply_fn apply; /* NULL exactly when CFG_IMMUTABLE or CFG_PROTECTED */
+	/* an older name for the same parameter (Redis's alias: the *-ziplist-*
+	 * names), accepted wherever the name is, or NULL. CONFIG GET answers
+	 * under the name asked, and a pattern matches aliases too, as Redis 7.0
+	 * (CONFIG GET * lists both names). */
+	const char *alias;
 };
 
 /* The table, CFG_COUNT_ rows, indexed by enum cfg_id. */

@@ -28,6 +28,7 @@
 #include "server/log.h"
 #include "server/slowlog.h"
 #include "server/strutil.h"
+#include "storage/coll.h"
 #include "storage/db.h"
 
 #include <ctype.h>
@@ -453,6 +454,20 @@ static int apply_read_at_use(char *why, size_t whylen)
 	return 0;
 }
 
+/* The encoding thresholds of hashes, sets and sorted sets: storage reads
+ * them (coll_limit) each time a write decides an encoding. */
+static int apply_coll_limits(char *why, size_t whylen)
+{
+	(void)why;
+	(void)whylen;
+	coll_set_limit(COLL_HASH_MAX_ENTRIES, cfg_int(CFG_HASH_MAX_LISTPACK_ENTRIES));
+	coll_set_limit(COLL_HASH_MAX_VALUE, cfg_int(CFG_HASH_MAX_LISTPACK_VALUE));
+	coll_set_limit(COLL_SET_MAX_INTSET, cfg_int(CFG_SET_MAX_INTSET_ENTRIES));
+	coll_set_limit(COLL_ZSET_MAX_ENTRIES, cfg_int(CFG_ZSET_MAX_LISTPACK_ENTRIES));
+	coll_set_limit(COLL_ZSET_MAX_VALUE, cfg_int(CFG_ZSET_MAX_LISTPACK_VALUE));
+	return 0;
+}
+
 /* save and appendonly accept only the value they have (kvsd has no
  * persistence yet), so a CONFIG SET that succeeds changes nothing. */
 static int apply_only_value(char *why, size_t whylen)
@@ -622,4 +637,33 @@ const struct cfg_def cfg_rows[CFG_COUNT_] = {
 				  CFG_IMMUTABLE,
 				  "Allow the DEBUG command: no, yes, or local (only from the "
 				  "loopback or the unix socket)."},
+    /* Redis's SIZE_T configs: 0 up to LLONG_MAX; the *-value ones take
+     * memory units */
+    [CFG_HASH_MAX_LISTPACK_ENTRIES] = {"hash-max-listpack-entries", CFG_T_INT, "512", 0, LLONG_MAX,
+				       NULL, 0,
+				       "A hash with at most this many fields (and no value "
+				       "longer than hash-max-listpack-value) is stored as a "
+				       "listpack; past it, as a hashtable.",
+				       .apply = apply_coll_limits,
+				       .alias = "hash-max-ziplist-entries"},
+    [CFG_HASH_MAX_LISTPACK_VALUE] = {"hash-max-listpack-value", CFG_T_MEMORY, "64", 0, LLONG_MAX,
+				     NULL, 0,
+				     "Longest field or value, in bytes, a listpack hash holds.",
+				     .apply = apply_coll_limits, .alias = "hash-max-ziplist-value"},
+    [CFG_SET_MAX_INTSET_ENTRIES] = {"set-max-intset-entries", CFG_T_INT, "512", 0, LLONG_MAX, NULL,
+				    0,
+				    "A set of at most this many members, all integers, is stored "
+				    "as an intset; past it, as a hashtable.",
+				    .apply = apply_coll_limits},
+    [CFG_ZSET_MAX_LISTPACK_ENTRIES] = {"zset-max-listpack-entries", CFG_T_INT, "128", 0, LLONG_MAX,
+				       NULL, 0,
+				       "A sorted set with at most this many members (none longer "
+				       "than zset-max-listpack-value) is stored as a listpack; "
+				       "past it, as a skiplist.",
+				       .apply = apply_coll_limits,
+				       .alias = "zset-max-ziplist-entries"},
+    [CFG_ZSET_MAX_LISTPACK_VALUE] = {"zset-max-listpack-value", CFG_T_MEMORY, "64", 0, LLONG_MAX,
+				     NULL, 0,
+				     "Longest member, in bytes, a listpack sorted set holds.",
+				     .apply = apply_coll_limits, .alias = "zset-max-ziplist-value"},
 };

@@ -4,7 +4,10 @@
  * commands prints the same 40 hex digits as redis-server.
  *
  * The digest of a key is built from a zeroed 20 bytes: mix(key bytes), then
- * mix(htonl(type)), mix(the value: a string's bytes), and, if the key has an
+ * mix(htonl(type)), the value — a string: mix(its bytes); a set: xor(member)
+ * for each member; a hash: xor(mix(mix(zero20, field), value)) for each
+ * field; a sorted set: xor(mix(mix(zero20, member), "%.17g" of the score))
+ * for each member — and, if the key has an
  * expiry, xor("!!expire!!") (the time itself is not mixed). A database adds,
  * when it has keys, mix(htonl(its id)) to the running result and then
  * xor(result, key digest) for every key, so the order keys are visited in does not matter.
@@ -29,6 +32,10 @@ struct kv_entry;
 
 /* Redis's xorObjectDigest for one key's value (not its name) into d. */
 void digest_value(const struct kv_entry *e, uint8_t d[DIGEST_LEN]);
+/* The xor of a hash's, set's or sorted set's element contributions (the
+ * part of xorObjectDigest after the type), from zero, through the type's
+ * foreach. */
+void digest_coll_elements(const struct kv_entry *e, uint8_t out[DIGEST_LEN]);
 /* One database: when it has keys, mixes htonl(id) into final and xors in
  * the digest of every key (logically expired ones too, as Redis's dict
  * walk). Returns the number of keys. */

@@ -25,7 +25,6 @@
 #include "server/session.h"
 #include "storage/coll.h"
 #include "storage/thash.h"
-#include "server/sha1.h"
 #include "storage/db.h"
 #include "storage/tzset.h"
 #include "storage/tset.h"

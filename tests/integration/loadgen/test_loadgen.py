@@ -1,6 +1,6 @@
 """Integration tests for kvsd-loadgen against a real kvsd (Python 3 stdlib only).
 
-Usage: test_loadgen.py LOADGEN_BIN json|stall|dbs   (KVSD_BIN from the environment)
+Usage: test_loadgen.py LOADGEN_BIN json|stall|dbs|command   (KVSD_BIN from the environment)
 
 json:  short bounded runs (ratio mix, pipelined, two threads; the cache
        workload with --prefill and --verify) whose --json, --hist-out and
@@ -16,6 +16,11 @@ stall: the tool's reason to exist. A 2 s open-loop run at 2,000 ops/s while
 dbs:   --dbs 4 (the SELECT-switching workload of bench/select.sh): every
        database gets keys, the counted operations and the SELECTs add up to
        what kvsd's commandstats saw, and every SELECT answered +OK (no errors).
+command: --command "SET k:__rand_int__ v:__rand_int__" --keys 300: every request is
+       that command (commandstats counts them, per_type has only CMD), each
+       placeholder became 12 zero-padded digits below --keys, the two placeholders
+       of one request were drawn independently (as redis-benchmark's), and the
+       JSON config echoes the template.
 """
 
 import json
@@ -227,9 +232,42 @@ def test_dbs():
           'dbs: kvsd saw %r GET/SET calls for 20000 requests' % calls)
 
 
+def resp_array(raw):
+    """The bulk strings of a flat RESP array reply."""
+    lines = raw.split(b'\r\n')
+    return [lines[i + 1].decode() for i in range(1, len(lines) - 1, 2)
+            if lines[i].startswith(b'$') and lines[i] != b'$-1']
+
+
+def test_command():
+    tmpl = 'SET k:__rand_int__ v:__rand_int__'
+    r = loadgen(port, '--command', tmpl, '--requests', '5000', '-c', '4', '-P', '4',
+                '--keys', '300')
+    check_shape(r, 'command')
+    check(r['errors'] == 0, 'command: errors %d (%s)' % (r['errors'], r['error_texts']))
+    check(list(r['per_type']) == ['CMD'], 'command: per_type %r' % list(r['per_type']))
+    check(r['config'].get('command') == tmpl, 'command: config echoes %r' %
+          r['config'].get('command'))
+    keys = resp_array(command(port, 'KEYS', '*'))
+    check(0 < len(keys) <= 300, 'command: %d keys for --keys 300' % len(keys))
+    differ = 0
+    for k in keys[:50]:
+        check(len(k) == 14 and k.startswith('k:') and k[2:].isdigit() and int(k[2:]) < 300,
+              'command: key %r is not k: + 12 digits below 300' % k)
+        v = command(port, 'GET', k).split(b'\r\n')[1].decode()
+        check(len(v) == 14 and v.startswith('v:') and v[2:].isdigit() and int(v[2:]) < 300,
+              'command: value %r is not v: + 12 digits below 300' % v)
+        differ += v[2:] != k[2:]
+    check(differ > 0, 'command: every value repeats its key: placeholders not drawn apart')
+    stats = command(port, 'INFO', 'commandstats').decode()
+    sets = [int(line.split('calls=')[1].split(',')[0]) for line in stats.split('\r\n')
+            if line.startswith('cmdstat_set:')]
+    check(sets and sets[0] >= 5000, 'command: kvsd saw %r SET calls for 5000 requests' % sets)
+
+
 server, port = start_kvsd()
 try:
-    {'json': test_json, 'stall': test_stall, 'dbs': test_dbs}[MODE]()
+    {'json': test_json, 'stall': test_stall, 'dbs': test_dbs, 'command': test_command}[MODE]()
 finally:
     stop_kvsd(server)
     shutil.rmtree(TMP, ignore_errors=True)

@@ -134,6 +134,11 @@ Test(config, table_rows_in_enum_order)
 	    "latency-tracking",
 	    "latency-tracking-info-percentiles",
 	    "enable-debug-command",
+	    "hash-max-listpack-entries",
+	    "hash-max-listpack-value",
+	    "set-max-intset-entries",
+	    "zset-max-listpack-entries",
+	    "zset-max-listpack-value",
 	};
 	const struct cfg_def *t = cfg_table();
 
@@ -1031,7 +1036,9 @@ Test(config, match_glob)
 			 "slowlog-log-slower-than,slowlog-max-len,run-budget-commands,"
 			 "client-output-buffer-limit,client-output-pause-limit,"
 			 "hll-sparse-max-bytes,latency-monitor-threshold,"
-			 "latency-tracking-info-percentiles,enable-debug-command,");
+			 "latency-tracking-info-percentiles,enable-debug-command,"
+			 "hash-max-listpack-entries,hash-max-listpack-value,set-max-intset-entries,"
+			 "zset-max-listpack-entries,zset-max-listpack-value,");
 	cr_expect_str_eq(match("nomatch*"), "");
 	cr_expect_str_eq(match(""), "");
 }
@@ -1241,4 +1248,45 @@ Test(config, help_lists_every_key)
 	for (int i = 0; i < CFG_COUNT_; i++)
 		cr_expect_not_null(strstr(buf, cfg_table()[i].name));
 	free(buf);
+}
+
+/* ------------------------------------------------------ aliases */
+
+/* Redis 7.0's *-ziplist-* names are aliases of the *-listpack-* rows: the
+ * same row from the file, the command line and CONFIG SET (checked against
+ * redis-server 7.0.15: same bounds, memory units on the -value ones). */
+Test(config, ziplist_aliases_name_the_listpack_rows)
+{
+	cr_expect_eq(cfg_lookup("hash-max-ziplist-entries"), CFG_HASH_MAX_LISTPACK_ENTRIES);
+	cr_expect_eq(cfg_lookup("HASH-MAX-ZIPLIST-VALUE"), CFG_HASH_MAX_LISTPACK_VALUE);
+	cr_expect_eq(cfg_lookup("zset-max-ziplist-entries"), CFG_ZSET_MAX_LISTPACK_ENTRIES);
+	cr_expect_eq(cfg_lookup("zset-max-ziplist-value"), CFG_ZSET_MAX_LISTPACK_VALUE);
+	cr_expect_eq(cfg_lookup("set-max-ziplist-entries"), -1);
+	expect_fmt(CFG_HASH_MAX_LISTPACK_ENTRIES, "512");
+	expect_fmt(CFG_ZSET_MAX_LISTPACK_ENTRIES, "128");
+	cr_assert_eq(load("hash-max-ziplist-entries 7\nzset-max-ziplist-value 1kb\n"), 0, "%s",
+		     err);
+	expect_fmt(CFG_HASH_MAX_LISTPACK_ENTRIES, "7");
+	expect_fmt(CFG_ZSET_MAX_LISTPACK_VALUE, "1024");
+	cr_expect_neq(load("set-max-intset-entries -1\n"), 0);
+	cr_expect_neq(load("hash-max-listpack-entries 1k\n"), 0);
+}
+
+/* A bad value names the alias the client used (redis-server 7.0.15:
+ * "CONFIG SET ZSET-MAX-ZIPLIST-ENTRIES abc" names zset-max-ziplist-entries). */
+Test(config, set_error_names_the_alias_used)
+{
+	const char *argv[2] = {"ZSET-MAX-ZIPLIST-ENTRIES", "abc"};
+	size_t lens[2] = {24, 3};
+
+	cr_assert_neq(cfg_set_many(argv, lens, 2, err, sizeof(err)), 0);
+	cr_expect_str_eq(err, "ERR CONFIG SET failed (possibly related to argument "
+			      "'zset-max-ziplist-entries') - argument couldn't be parsed into an "
+			      "integer");
+	argv[0] = "ZSET-MAX-LISTPACK-ENTRIES";
+	lens[0] = 25;
+	cr_assert_neq(cfg_set_many(argv, lens, 2, err, sizeof(err)), 0);
+	cr_expect_str_eq(err, "ERR CONFIG SET failed (possibly related to argument "
+			      "'zset-max-listpack-entries') - argument couldn't be parsed into an "
+			      "integer");
 }
