@@ -28,6 +28,7 @@
 #include "storage/db.h"
 #include "storage/tzset.h"
 #include "storage/tset.h"
+#include "server/sha1.h"
 
 #include <errno.h>
 #include <event2/event.h>
