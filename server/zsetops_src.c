@@ -5,6 +5,7 @@
 #include "server/zsetops_src.h"
 #include "storage/coll.h"
 #include "storage/db.h"
+#include "storage/tset.h"
 #include "storage/tzset.h"
 #include "server/strutil.h"
 #include "concurrency/mem.h"
@@ -20,28 +21,10 @@ size_t zs_card(const struct kv_entry *e)
 {
 	if (kv_entry_type(e) == KV_ZSET)
 		return tzset_count(e);
-	return coll_ops(kv_entry_type(e))->count(e);
+	return tset_count(e);
 }
 
-struct each_ctx {
-	zs_each_fn fn;
-	void *arg;
-	bool stopped;
-};
-
-/* a set's members through its type row's walk: each scores 1.0 (zuiNext) */
-static void each_cb(const char *a, size_t alen, const char *b, size_t blen, void *arg)
-{
-	struct each_ctx *c = arg;
-
-	(void)b;
-	(void)blen;
-	if (c->stopped)
-		return;
-	if (!c->fn(c->arg, a, alen, 1.0))
-		c->stopped = true;
-}
-
+/* A set's members score 1.0 (zuiNext / zuiFind over sets). */
 void zs_each(const struct kv_entry *e, zs_each_fn fn, void *arg)
 {
 	if (kv_entry_type(e) == KV_ZSET) {
@@ -54,40 +37,26 @@ void zs_each(const struct kv_entry *e, zs_each_fn fn, void *arg)
 				return;
 		return;
 	}
-	struct each_ctx c = {.fn = fn, .arg = arg};
-
-	coll_ops(kv_entry_type(e))->foreach (e, each_cb, &c);
-}
-
-struct find_ctx {
+	struct tset_src src;
+	struct tset_iter it;
 	const char *m;
 	size_t mlen;
-	double score;
-	bool found;
-};
 
-static bool find_cb(void *arg, const char *m, size_t mlen, double score)
-{
-	struct find_ctx *f = arg;
-
-	if (mlen == f->mlen && (mlen == 0 || memcmp(m, f->m, mlen) == 0)) {
-		f->score = score;
-		f->found = true;
-		return false;
-	}
-	return true;
+	tset_src_of(e, &src);
+	tset_iter_init(&it, &src, 0);
+	while (tset_iter_next(&it, &m, &mlen))
+		if (!fn(arg, m, mlen, 1.0))
+			return;
 }
 
 bool zs_find(const struct kv_entry *e, const char *m, size_t mlen, double *score)
 {
 	if (kv_entry_type(e) == KV_ZSET)
 		return tzset_score(e, m, mlen, score);
-	struct find_ctx f = {.m = m, .mlen = mlen};
-
-	zs_each(e, find_cb, &f);
-	if (f.found)
-		*score = f.score;
-	return f.found;
+	if (!tset_ismember(e, m, mlen))
+		return false;
+	*score = 1.0;
+	return true;
 }
 
 struct kv_entry *zs_build(const struct db_view *v, const void *key, size_t klen,
