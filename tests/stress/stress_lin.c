@@ -78,6 +78,8 @@
 #include "storage/coll.h"
 #include "storage/db.h"
 #include "storage/kvmap.h"
+#include "storage/thash.h"
+#include "storage/tset.h"
 #include "storage/tzset.h"
 
 #define MAX_THREADS 4
@@ -301,12 +303,118 @@ static void zset_score(struct op *o)
 	o->res = e && tzset_score(e, elem_name[o->key], 2, &sc) ? (int64_t)sc : -1;
 }
 
+/* SADD / SREM of the masked members (the set commands' loop): an SREM
+ * that removes nothing writes nothing; removing the last member deletes
+ * the key. */
+static void set_write(struct op *o)
+{
+	const struct db_view *v = db_plain(db);
+	const char *k = typed_key(G_SET);
+
+	for (;;) {
+		const struct kv_entry *old = typed_lookup(G_SET, KV_SET);
+		struct tset_build b;
+		int n = 0;
+
+		tset_build_from(&b, db_coll_ctx(v), old);
+		for (int i = 0; i < KEYS; i++)
+			if (o->mask >> i & 1)
+				n += o->kind == OP_SADD ? tset_build_add(&b, elem_name[i], 2)
+							: tset_build_del(&b, elem_name[i], 2);
+		if (n == 0) {
+			tset_build_done(&b);
+			o->rc = 0;
+			break;
+		}
+		struct kv_entry *e =
+		    tset_build_count(&b)
+			? tset_build_entry(&b, k, strlen(k), old ? old->expire_ms : 0)
+			: NULL;
+		int rc = db_put(v, old, e);
+		tset_build_done(&b);
+		if (rc == 0) {
+			o->rc = n;
+			break;
+		}
+		if (e)
+			kv_entry_free(e);
+	}
+	db_coll_end();
+}
+
+static void set_ismember(struct op *o)
+{
+	const struct kv_entry *e = typed_lookup(G_SET, KV_SET);
+
+	o->res = e && tset_ismember(e, elem_name[o->key], 2);
+}
+
+/* HSET / HDEL of the masked fields (cmd_hash.c's loop: thash_apply, then
+ * db_put); an HDEL that finds none of its fields writes nothing. A field's
+ * value is the op's arg, its 8 bytes. */
+static void hash_write(struct op *o)
+{
+	const struct db_view *v = db_plain(db);
+	const char *k = typed_key(G_HASH);
+	struct thash_op ops[KEYS];
+	size_t n = 0;
+
+	for (int i = 0; i < KEYS; i++)
+		if (o->mask >> i & 1)
+			ops[n++] = (struct thash_op){elem_name[i], 2, (const char *)&o->arg,
+						     sizeof(o->arg), o->kind == OP_HDEL};
+	for (;;) {
+		const struct kv_entry *old = typed_lookup(G_HASH, KV_HASH);
+		size_t added = 0, removed = 0;
+		bool any = o->kind == OP_HSET;
+		const char *val;
+		size_t vlen;
+
+		for (size_t i = 0; old && !any && i < n; i++)
+			any = thash_get(old, ops[i].f, ops[i].flen, &val, &vlen);
+		if (!any) {
+			o->rc = 0;
+			break;
+		}
+		struct kv_entry *e =
+		    thash_apply(db_coll_ctx(v), old, k, strlen(k), old ? old->expire_ms : 0, ops, n,
+				&added, &removed);
+		if (db_put(v, old, e) == 0) {
+			o->rc = (int)(o->kind == OP_HSET ? added : removed);
+			break;
+		}
+		if (e)
+			kv_entry_free(e);
+	}
+	db_coll_end();
+}
+
+static void hash_get(struct op *o)
+{
+	const struct kv_entry *e = typed_lookup(G_HASH, KV_HASH);
+	const char *val;
+	size_t vlen;
+
+	o->res = -1;
+	if (e && thash_get(e, elem_name[o->key], 2, &val, &vlen)) {
+		if (vlen != sizeof(o->res))
+			fail("lin:h holds a %zu-byte value", vlen);
+		memcpy(&o->res, val, sizeof(o->res));
+	}
+}
+
 /* Starts the typed values' background freer (as server setup does) and
  * registers the runners. (The types' coll rows — TYPE, DEBUG DIGEST,
  * MEMORY USAGE, COPY — are not used here.) */
 static void typed_setup(void)
 {
 	coll_setup();
+	typed_run[OP_HSET] = hash_write;
+	typed_run[OP_HDEL] = hash_write;
+	typed_run[OP_HGET] = hash_get;
+	typed_run[OP_SADD] = set_write;
+	typed_run[OP_SREM] = set_write;
+	typed_run[OP_SISMEMBER] = set_ismember;
 	typed_run[OP_ZADD] = zset_write;
 	typed_run[OP_ZREM] = zset_write;
 	typed_run[OP_ZSCORE] = zset_score;
