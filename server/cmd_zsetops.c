@@ -92,7 +92,9 @@ static struct zo_item *res_append(struct zo_res *res, const char *m, size_t mlen
 		res->cap = res->cap ? res->cap * 2 : 16;
 		res->it = mem_realloc(res->it, res->cap * sizeof(*res->it));
 	}
-	if (res->blen + mlen > res->bcap) {
+	/* >= : the buffer exists even when every member is empty, so member
+	 * pointers are never NULL */
+	if (res->blen + mlen >= res->bcap) {
 		size_t c = res->bcap ? res->bcap * 2 : 256;
 		while (c < res->blen + mlen)
 			c *= 2;

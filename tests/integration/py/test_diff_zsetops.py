@@ -251,6 +251,18 @@ def sec_store(d, p):
     p.c('ZADD', 'd', '1', 'x')
     p.c('ZDIFFSTORE', 'd', '2', 'a', 'a')
     p.c('EXISTS', 'd')
+    # results whose only member is the empty string (UBSan found kvsd handing
+    # a NULL member pointer to the listpack builder)
+    p.c('SADD', 'e1', '')
+    p.c('ZADD', 'e2', '-0', '')
+    for op in STORES:
+        p.c(op, 'd', '1', 'e1')
+        check_dst(p, 'd')
+        p.c(op, 'd', '1', 'e2')
+        check_dst(p, 'd')
+    p.c('ZINTERSTORE', 'd', '2', 'e1', 'e2', 'WEIGHTS', '-1', '2')
+    check_dst(p, 'd')
+    p.c('ZUNION', '2', 'e1', 'e2', 'WITHSCORES')
     # MULTI / EXEC
     p.c('MULTI')
     p.c('ZUNIONSTORE', 'm', '2', 'a', 'b')
