@@ -239,6 +239,13 @@ static void check(const struct pt_node *root, const struct ref *r)
 		cr_assert_eq(pt_rank_key_le(root, x->key), le);
 	}
 	cr_assert(!pt_at(root, r->n, &e));
+	if (r->n) { /* balanced: all leaves at one depth, O(log n) of them */
+		pt_iter_seek(&it, root, r->n / 2);
+		int depth = it.depth + 1, bound = 2;
+		for (size_t x = r->n; x > 1; x /= 4)
+			bound++;
+		cr_assert_leq(depth, bound, "depth %d for %zu elements", depth, r->n);
+	}
 	/* short walks from random ranks, both ways */
 	for (int w = 0; w < 8 && r->n; w++) {
 		size_t i0 = rnd() % r->n;
