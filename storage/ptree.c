@@ -557,8 +557,18 @@ struct ient { /* an interior entry */
 	size_t alen;
 };
 
+/* Bytes of v[from .. to) as leaf contents. */
+static size_t lent_bytes(const struct lent *v, size_t from, size_t to)
+{
+	size_t s = 0;
+	for (size_t i = from; i < to; i++)
+		s += v[i].len + 2;
+	return s;
+}
+
 static struct pt_node *leaf_build(uint64_t gen, const struct lent *v, size_t n)
 {
+	KV_ASSERT(n >= 1 && lent_bytes(v, 0, n) <= LEAF_DATA);
 	struct pt_node *l = mem_alloc(LEAF_BYTES);
 	l->gen = gen;
 	l->n = (uint16_t)n;
@@ -571,7 +581,6 @@ static struct pt_node *leaf_build(uint64_t gen, const struct lent *v, size_t n)
 		memcpy((char *)l + top, v[i].r, v[i].len);
 		lslots(l)[i] = (uint16_t)top;
 	}
-	KV_ASSERT(top >= HDR + 2 * n);
 	l->top = (uint16_t)top;
 	return l;
 }
@@ -779,15 +788,6 @@ static struct pt_node *leaf_ins(struct ins_ctx *c, struct pt_node *l, bool lmost
 	return left;
 }
 
-/* Bytes of v[from .. to) as leaf contents. */
-static size_t lent_bytes(const struct lent *v, size_t from, size_t to)
-{
-	size_t s = 0;
-	for (size_t i = from; i < to; i++)
-		s += v[i].len + 2;
-	return s;
-}
-
 /* Free room a leaf keeps after leaf_spread, so the next insert fits. */
 #define SPREAD_ROOM 64
 
@@ -821,16 +821,15 @@ static size_t leaf_spread(struct pt_edit *ed, struct pt_node *l, struct pt_node 
 		pieces[1] = leaf_build(ed->gen, v + k, m - k);
 		np = 2;
 	} else {
+		/* a third, then the rest in halves: with records of at most 270
+		 * bytes (slot included) and total <= 1276 + 1008, the pieces are at
+		 * most total / 3 + 135 and (2 * total / 3 + 135) / 2 + 135 bytes */
 		size_t c1 = 0, c2, acc = 0;
 		while (c1 < m - 2 && acc + (v[c1].len + 2) / 2 < total / 3)
 			acc += v[c1++].len + 2;
 		if (c1 == 0)
 			c1 = 1;
-		c2 = c1;
-		while (c2 < m - 1 && acc + (v[c2].len + 2) / 2 < 2 * total / 3)
-			acc += v[c2++].len + 2;
-		if (c2 == c1)
-			c2 = c1 + 1;
+		c2 = c1 + leaf_cut(v + c1, m - c1);
 		pieces[0] = leaf_build(ed->gen, v, c1);
 		pieces[1] = leaf_build(ed->gen, v + c1, c2 - c1);
 		pieces[2] = leaf_build(ed->gen, v + c2, m - c2);
