@@ -920,6 +920,9 @@ bool pt_put(struct pt_edit *ed, int t, const struct pt_elem *e)
 {
 	unsigned char buf[REC_HDR + PT_INLINE_MAX];
 	size_t len;
+	/* Search with the copy: e may point into this tree (an element read
+	 * from it), which the write may change or free. */
+	const char *a;
 	memcpy(buf, &e->key, 8);
 	if (e->alen + e->blen <= PT_INLINE_MAX && e->alen < OOL_MARK && e->blen < OOL_MARK) {
 		buf[8] = (unsigned char)e->alen;
@@ -929,6 +932,7 @@ bool pt_put(struct pt_edit *ed, int t, const struct pt_elem *e)
 		if (e->blen)
 			memcpy(buf + REC_HDR + e->alen, e->b, e->blen);
 		len = REC_HDR + e->alen + e->blen;
+		a = (const char *)buf + REC_HDR;
 	} else {
 		KV_ASSERT(e->alen <= UINT32_MAX && e->blen <= UINT32_MAX);
 		struct pt_big *b = mem_alloc(sizeof(*b) + e->alen + e->blen);
@@ -942,6 +946,7 @@ bool pt_put(struct pt_edit *ed, int t, const struct pt_elem *e)
 		buf[8] = buf[9] = OOL_MARK;
 		memcpy(buf + REC_HDR, &b, sizeof(b));
 		len = OOL_REC;
+		a = b->data;
 	}
 	struct pt_node *root = ed->root[t];
 	if (!root) {
@@ -950,7 +955,7 @@ bool pt_put(struct pt_edit *ed, int t, const struct pt_elem *e)
 		return true;
 	}
 	struct ins_ctx c = {
-	    .ed = ed, .key = e->key, .a = e->a, .alen = e->alen, .rec = buf, .reclen = len};
+	    .ed = ed, .key = e->key, .a = a, .alen = e->alen, .rec = buf, .reclen = len};
 	root = ins(&c, root, true, true);
 	if (c.right) {
 		struct ient v[2];

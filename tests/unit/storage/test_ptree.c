@@ -448,6 +448,54 @@ Test(ptree, inline_boundary)
 	pt_free(root);
 }
 
+/* Writes whose arguments point into the tree being written (ZINCRBY puts
+ * back the member it read; ZREMRANGEBYRANK deletes what pt_at returned). */
+Test(ptree, arguments_from_the_tree)
+{
+	rng = 61;
+	struct mix m = {4, 10, 0, 20, false};
+	struct ref r = {0};
+	struct pt_edit ed;
+	pt_edit_begin(&ed, NULL, NULL);
+	for (int i = 0; i < 3000; i++) {
+		struct pt_elem e;
+		gen(&m, &e);
+		pt_put(&ed, 0, &e);
+		ref_put(&r, &e);
+	}
+	struct pt_node *root = ed.root[0];
+	pt_edit_retire(&ed);
+	for (int round = 0; round < 6; round++) {
+		pt_edit_begin(&ed, root, NULL);
+		for (int i = 0; i < 400 && r.n; i++) {
+			struct pt_elem e;
+			size_t at = rnd() % r.n;
+			cr_assert(pt_at(ed.root[0], at, &e));
+			if (i % 3 == 0) {
+				cr_assert(pt_del(&ed, 0, e.key, e.a, e.alen));
+				cr_assert(ref_del(&r, r.v[at].key, r.v[at].a, r.v[at].alen));
+				continue;
+			}
+			/* same (key, a), b from the tree too, or a new b that turns it
+			 * out of line and back */
+			struct pt_elem n = e;
+			if (i % 3 == 2) {
+				n.b = (const char *)bbuf;
+				n.blen = (e.blen > 100) ? 5 : 400;
+				memset(bbuf, 'q' + i % 5, n.blen);
+			}
+			cr_assert(!ref_put(&r, &n)); /* first: the put may move n's bytes */
+			cr_assert(!pt_put(&ed, 0, &n));
+		}
+		check(ed.root[0], &r);
+		root = ed.root[0];
+		pt_edit_retire(&ed);
+		kvmap_quiescent();
+	}
+	pt_free(root);
+	ref_free(&r);
+}
+
 Test(ptree, single_key_empty_a)
 {
 	/* one key, a of length 0..2 over {0..3}: at most 21 elements */
