@@ -677,7 +677,7 @@ static size_t leaf_cut(const struct lent *v, size_t n)
 
 static void leaf_compact(struct pt_node *l)
 {
-	unsigned char tmp[LEAF_BYTES];
+	_Alignas(struct pt_node) unsigned char tmp[LEAF_BYTES];
 	memcpy(tmp, l, LEAF_BYTES);
 	const struct pt_node *t = (const struct pt_node *)tmp;
 	size_t top = LEAF_BYTES;
