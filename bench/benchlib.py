@@ -74,3 +74,30 @@ def stop(procs):
             p.wait(timeout=10)
         except subprocess.TimeoutExpired:
             p.kill()
+
+
+def redis_benchmark(server, core, args, test):
+    """One redis-benchmark run pinned to core against server (benchlib.start's dict), with
+    the given arguments (-t/-n/-c/-P/...; --csv is added): returns (requests/s of the row
+    named test, the server's CPU share of the wall time, the client's)."""
+    cmd = ["taskset", "-c", core, "redis-benchmark", "-p", str(server["port"]), "--csv"]
+    cmd += [str(a) for a in args]
+    pid = server["proc"].pid
+    s0, t0 = cpu_seconds(pid), time.monotonic()
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT)
+    out = p.stdout.read().decode(errors="replace")
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.monotonic() - t0
+    s1 = cpu_seconds(pid)
+    if p.returncode != 0 or "ERR" in out:
+        sys.exit("redis-benchmark failed against %s:\n%s" % (server["name"], out))
+    rps = None
+    for line in out.splitlines():
+        cols = [c.strip('"') for c in line.split(",")]
+        if len(cols) > 1 and cols[0].lower() == test.lower():
+            rps = float(cols[1])
+    if rps is None:
+        sys.exit("no result in redis-benchmark's output:\n%s" % out)
+    return rps, (s1 - s0) / wall, (ru.ru_utime + ru.ru_stime) / wall

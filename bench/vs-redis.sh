@@ -38,11 +38,10 @@ export REDIS_BIN="${REDIS_BIN:-$(command -v redis-server || echo /usr/bin/redis-
 export KVSD_BUILD_DIR="${KVSD_BUILD_DIR:-build}"
 export BENCH_ROOT="$root"
 exec python3 - "$@" <<'PY'
-import argparse, json, os, socket, statistics, subprocess, sys, time
+import argparse, json, os, socket, statistics, subprocess, sys
 
 sys.path.insert(0, os.path.join(os.environ["BENCH_ROOT"], "bench"))
 import benchlib  # noqa: E402
-from benchlib import cpu_seconds  # noqa: E402
 
 ap = argparse.ArgumentParser(prog="vs-redis.sh")
 ap.add_argument("--runs", type=int, default=5)
@@ -90,28 +89,9 @@ def fill(port):
 
 def bench(server, test, pipeline, requests):
     """One redis-benchmark run: (requests/s, server CPU share, client CPU share)."""
-    cmd = ["taskset", "-c", cli_core, "redis-benchmark", "-p", str(server["port"]),
-           "-t", test, "-n", str(requests), "-c", str(CLIENTS), "-d", str(SIZE),
-           "-P", str(pipeline), "--threads", "1", "-r", str(KEYSPACE), "--csv"]
-    pid = server["proc"].pid
-    s0, t0 = cpu_seconds(pid), time.monotonic()
-    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT)
-    out = p.stdout.read().decode(errors="replace")
-    _, status, ru = os.wait4(p.pid, 0)
-    p.returncode = os.waitstatus_to_exitcode(status)
-    wall = time.monotonic() - t0
-    s1 = cpu_seconds(pid)
-    if p.returncode != 0 or "ERR" in out:
-        sys.exit("redis-benchmark failed against %s:\n%s" % (server["name"], out))
-    rps = None
-    for line in out.splitlines():
-        cols = [c.strip('"') for c in line.split(",")]
-        if len(cols) > 1 and cols[0].lower() == test:
-            rps = float(cols[1])
-    if rps is None:
-        sys.exit("no result in redis-benchmark's output:\n%s" % out)
-    return rps, (s1 - s0) / wall, (ru.ru_utime + ru.ru_stime) / wall
+    return benchlib.redis_benchmark(server, cli_core, [
+        "-t", test, "-n", requests, "-c", CLIENTS, "-d", SIZE, "-P", pipeline,
+        "--threads", "1", "-r", KEYSPACE], test)
 
 
 def buildtype():

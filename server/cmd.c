@@ -434,6 +434,7 @@ static void dispatch(struct conn *c, int argc, const char **argv, const size_t *
 	db_view_init(cmd_db, conn_db(c), &view); /* the selected database */
 	r.view = &view;
 	d->proc(&r);
+	db_coll_end(); /* an edit the handler did not put is dropped */
 	account(&r, d, idx, start_us, before);
 	cmd_feed_monitors(&r, d);
 }

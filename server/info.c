@@ -17,6 +17,7 @@
 #include "server/lathist.h"
 #include "server/server.h"
 #include "server/strutil.h"
+#include "storage/coll.h"
 #include "storage/db.h"
 
 #include <pthread.h>
@@ -217,13 +218,13 @@ static void sec_memory(struct sb *b, struct db *db)
 		  "mem_fragmentation_ratio:%.2f\r\nmem_fragmentation_bytes:%lld\r\n"
 		  "mem_not_counted_for_evict:0\r\nmem_replication_backlog:0\r\n"
 		  "mem_clients_slaves:0\r\nmem_aof_buffer:0\r\nmem_allocator:%s\r\n"
-		  "active_defrag_running:0\r\nlazyfree_pending_objects:0\r\n"
+		  "active_defrag_running:0\r\nlazyfree_pending_objects:%lld\r\n"
 		  "lazyfreed_objects:0\r\n",
 		  (long long)used, h1, (long long)rss, h2, (long long)peak, h3,
 		  peak > 0 ? (double)used * 100.0 / (double)peak : 0.0, (long long)used,
 		  (long long)mem_jemalloc_allocated(), total, h5, maxmem, h4,
 		  policy ? policy : "noeviction", used > 0 ? (double)rss / (double)used : 0.0,
-		  (long long)(rss - used), mem_allocator_name());
+		  (long long)(rss - used), mem_allocator_name(), coll_lazyfree_pending());
 }
 
 static void sec_persistence(struct sb *b, struct db *db)
@@ -384,6 +385,8 @@ static void sec_kvsd(struct sb *b, struct db *db)
 		  (unsigned long long)(d.expire_cycles ? d.expire_cycle_us / d.expire_cycles : 0));
 	sb_printf(b, "txn_conflicts:%llu\r\ntxn_exclusive_runs:%llu\r\n",
 		  (unsigned long long)d.txn_conflicts, (unsigned long long)d.txn_exclusive);
+	sb_printf(b, "put_cas_retries:%llu\r\nput_hot_fallbacks:%llu\r\n",
+		  (unsigned long long)d.put_retries, (unsigned long long)d.hot_fallbacks);
 	free(map);
 	/* scheduler, per worker (work-stealing issue) */
 	for (int i = 0; i < net_workers(); i++) {

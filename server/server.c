@@ -23,6 +23,7 @@
 #include "server/log.h"
 #include "server/multi.h"
 #include "server/session.h"
+#include "storage/coll.h"
 #include "storage/db.h"
 
 #include <errno.h>
@@ -73,6 +74,7 @@ static void on_thread_start(int idx)
 static void on_thread_stop(int idx)
 {
 	(void)idx;
+	db_coll_thread_exit();
 	kvmap_thread_unregister();
 }
 
@@ -117,7 +119,8 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 		LOG(LOG_WARNING, "You insist... exiting now.");
 		_exit(1);
 	}
-	LOG(LOG_WARNING, "Received %s scheduling shutdown...", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	LOG(LOG_WARNING, "Received %s scheduling shutdown...",
+	    sig == SIGINT ? "SIGINT" : "SIGTERM");
 	net_stop();
 }
 
@@ -249,6 +252,7 @@ int server_setup(int argc, char **argv)
 
 	wctx_register(-1); /* the main thread's context: listener, cron, teardown */
 	kvmap_setup();
+	coll_setup();
 	kvmap_thread_register();
 	the_db = db_create(cfg_int(CFG_MAP) == 0 ? KVMAP_KVSD : KVMAP_URCU);
 	if (the_db)
@@ -377,8 +381,10 @@ int server_teardown(void)
 	kvmap_thread_online();
 	cmd_teardown();
 	db_destroy(&the_db);
+	db_coll_thread_exit();
 	kvmap_thread_unregister();
 	kvmap_teardown();
+	coll_teardown(); /* after the last retired entry handed it its trees */
 	LOG(LOG_WARNING, "kvsd is now ready to exit, bye bye... (%llu commands served)",
 	    (unsigned long long)st.commands_processed);
 	if (pid_path && pid_path[0])

@@ -138,7 +138,8 @@ static inline const char *coll_blob(const struct kv_entry *e, size_t *len)
 /* A compact value of `len` bytes: blob copied, or (blob NULL) left for the
  * caller to fill through coll_blob_mut. */
 struct kv_entry *coll_new_compact(const void *key, size_t klen, enum kv_type type,
-				  enum coll_enc enc, const void *blob, size_t len, int64_t expire_ms);
+				  enum coll_enc enc, const void *blob, size_t len,
+				  int64_t expire_ms);
 static inline char *coll_blob_mut(struct kv_entry *e)
 {
 	return e->data + e->klen + 2;
@@ -167,17 +168,18 @@ struct pt_edit *coll_edit(struct coll_ctx *c, const struct kv_entry *cur, uint64
 
 /* The db layer's side (db.c): */
 /* A plain write published `neww` over `old` (either may be NULL): the
- * edit of neww's lineage is retired, one of old's that does not continue is
- * dropped, and old stops owning a tree neww continues. */
+ * edit of neww's lineage is retired, every other edit dropped (a plain
+ * command edits the key it puts), and old stops owning a tree neww
+ * continues. */
 void coll_ctx_publish(struct coll_ctx *c, const struct kv_entry *old, const struct kv_entry *neww);
-/* A plain write of neww failed its CAS: its lineage's edit is dropped. */
-void coll_ctx_fail(struct coll_ctx *c, const struct kv_entry *neww);
-/* A transaction committed: for each written key, its entry before (olds[i],
- * may be NULL) and after (news[i], may be NULL). Every edit is retired if
- * its lineage is in news, else dropped; olds whose lineage continues stop
- * owning. */
-void coll_ctx_commit(struct coll_ctx *c, const struct kv_entry *const *olds,
-		     const struct kv_entry *const *news, size_t n);
+/* A plain write failed its CAS: every edit is dropped (the command reads
+ * again and rebuilds). */
+void coll_ctx_fail(struct coll_ctx *c);
+/* A transaction published items (kvtxn_publish_fn: those with .write set
+ * replaced .old by .neww). Every edit is retired if its lineage is among
+ * the published entries, else dropped; an .old whose lineage continues
+ * stops owning. */
+void coll_ctx_commit(struct coll_ctx *c, const struct kvmap_mw *items, size_t n);
 /* Nothing of the context will be published: drop every edit. */
 void coll_ctx_abort(struct coll_ctx *c);
 /* Whether the context holds an unresolved edit. */
@@ -196,7 +198,8 @@ struct coll_type_ops {
 	/* every element in the type's order (zset: by score; b is the score
 	 * as Redis prints it; set: b NULL), for SORT and SCAN-like walks */
 	void (*foreach)(const struct kv_entry *e,
-			void (*fn)(const char *a, size_t alen, const char *b, size_t blen, void *arg),
+			void (*fn)(const char *a, size_t alen, const char *b, size_t blen,
+				   void *arg),
 			void *arg);
 	/* COPY: a deep copy under another key (a new lineage), published or
 	 * freed by the caller; built in ctx */
@@ -214,11 +217,11 @@ const char *coll_enc_name(enum coll_enc enc);
 
 /* ---- encoding thresholds (config: hash-max-listpack-entries, ...) */
 enum coll_limit {
-	COLL_HASH_MAX_ENTRIES,	/* 512 */
-	COLL_HASH_MAX_VALUE,	/* 64 */
-	COLL_SET_MAX_INTSET,	/* 512 */
-	COLL_ZSET_MAX_ENTRIES,	/* 128 */
-	COLL_ZSET_MAX_VALUE,	/* 64 */
+	COLL_HASH_MAX_ENTRIES, /* 512 */
+	COLL_HASH_MAX_VALUE,   /* 64 */
+	COLL_SET_MAX_INTSET,   /* 512 */
+	COLL_ZSET_MAX_ENTRIES, /* 128 */
+	COLL_ZSET_MAX_VALUE,   /* 64 */
 	COLL_LIMITS,
 };
 long long coll_limit(enum coll_limit l);

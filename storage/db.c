@@ -77,8 +77,10 @@
 #include "concurrency/wctx.h"
 #include "storage/db_internal.h"
 #include "storage/txn.h"
+#include "storage/coll.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -181,6 +183,7 @@ struct db_txn {
 	bool stale;
 	const struct kvtxn_watch *w; /* the attempt's watches (the caller's) */
 	size_t nw;
+	struct coll_ctx *coll; /* typed values' edits of the attempt */
 };
 
 /* ---- databases (see "Databases" above) */
@@ -805,6 +808,135 @@ static int map_put(const struct db_view *v, const struct kv_entry *old, struct k
 	return rc;
 }
 
+/*
+ * Hot keys. A plain write is a CAS loop in its command (db_put's contract):
+ * a failed CAS means another write of the key succeeded, so the loop is
+ * lock-free, but one writer of a hot key may lose many races in a row and
+ * rebuild its value each time (a large collection's edit, say). So after
+ * DB_HOT_RETRIES failures in a row a writer takes the key's stripe lock
+ * (DB_HOT_STRIPES mutexes chosen by hash) and keeps it until its write
+ * succeeds or its command ends (db_coll_end). While a stripe is held, a
+ * plain write of another thread to a key of that stripe does not try its
+ * CAS: it fails at once and queues on the lock itself. So a held stripe's
+ * writes run one at a time, each one's CAS contended only by writers that
+ * had passed the check before the stripe was taken: retries are bounded,
+ * and no writer starves while others keep winning.
+ * The lock is taken outside the exclusive gate's write bracket, so a
+ * waiter never holds up an exclusive transaction (whose thread takes no
+ * stripe lock), and a thread holds at most one stripe, so there is no lock
+ * order to get wrong. Cost when no key is hot: one relaxed load of
+ * hot_held per plain write.
+ */
+#define DB_HOT_RETRIES 4
+#define DB_HOT_STRIPES 256
+
+static struct {
+	pthread_mutex_t m;
+	_Atomic int held; /* 1 while a thread holds m (a hint for the others) */
+} hot[DB_HOT_STRIPES];
+static pthread_once_t hot_once = PTHREAD_ONCE_INIT;
+/* stripes held now: the fast path's only load (relaxed: a hint; the mutex
+ * orders what matters) */
+static _Atomic int hot_held;
+static _Thread_local int hot_fails;	/* failed plain CASes in a row */
+static _Thread_local int hot_mine = -1; /* the stripe this thread holds */
+
+static void hot_init(void)
+{
+	for (int i = 0; i < DB_HOT_STRIPES; i++)
+		pthread_mutex_init(&hot[i].m, NULL);
+}
+
+static int hot_stripe(const struct kv_entry *old, const struct kv_entry *e)
+{
+	return (int)(kv_entry_hash(old ? old : e) >> 24) & (DB_HOT_STRIPES - 1);
+}
+
+static void hot_release(void)
+{
+	if (hot_mine < 0)
+		return;
+	/* relaxed: hints; the unlock releases the write */
+	atomic_store_explicit(&hot[hot_mine].held, 0, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&hot_held, 1, memory_order_relaxed);
+	pthread_mutex_unlock(&hot[hot_mine].m);
+	hot_mine = -1;
+}
+
+static void hot_acquire(struct db *db, int s)
+{
+	pthread_once(&hot_once, hot_init);
+	pthread_mutex_lock(&hot[s].m);
+	hot_mine = s;
+	/* relaxed: hints (see hot_held) */
+	atomic_store_explicit(&hot[s].held, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&hot_held, 1, memory_order_relaxed);
+	db_count(&db_my_slot(db)->hot_fallbacks, 1);
+}
+
+/* A plain write about to try its CAS: false if it must fail at once (its
+ * stripe is held by another thread; it will queue on the lock). */
+static bool hot_may_try(const struct kv_entry *old, const struct kv_entry *e)
+{
+	int s;
+
+	/* relaxed: a hint; a writer that misses a just-taken stripe is one of
+	 * the bounded stragglers (see "Hot keys") */
+	if (hot_mine >= 0 || !atomic_load_explicit(&hot_held, memory_order_relaxed))
+		return true;
+	s = hot_stripe(old, e);
+	if (!atomic_load_explicit(&hot[s].held, memory_order_relaxed))
+		return true;
+	hot_fails = DB_HOT_RETRIES; /* queue on the lock */
+	return false;
+}
+
+static void hot_after(struct db *db, const struct kv_entry *old, const struct kv_entry *e, int rc)
+{
+	if (rc == 0) {
+		hot_fails = 0;
+		hot_release();
+		return;
+	}
+	db_count(&db_my_slot(db)->put_retries, 1);
+	if (++hot_fails >= DB_HOT_RETRIES && hot_mine < 0)
+		hot_acquire(db, hot_stripe(old, e));
+}
+
+/* Plain views' edits: the thread's (db.h). Created on first use; a thread
+ * that ends with one keeps it until db_coll_thread_exit. */
+static _Thread_local struct coll_ctx *plain_ctx;
+
+static struct coll_ctx *plain_coll(void)
+{
+	if (!plain_ctx)
+		plain_ctx = coll_ctx_create();
+	return plain_ctx;
+}
+
+struct coll_ctx *db_coll_ctx(const struct db_view *v)
+{
+	return v->txn ? v->owner->coll : plain_coll();
+}
+
+void db_coll_end(void)
+{
+	if (plain_ctx && coll_ctx_busy(plain_ctx))
+		coll_ctx_abort(plain_ctx);
+	hot_fails = 0;
+	hot_release();
+}
+
+void db_coll_thread_exit(void)
+{
+	coll_ctx_destroy(&plain_ctx);
+}
+
+static void txn_published(void *arg, const struct kvmap_mw *items, size_t n)
+{
+	coll_ctx_commit(arg, items, n);
+}
+
 int db_put(const struct db_view *v, const struct kv_entry *old, struct kv_entry *e)
 {
 	struct db *db = v->db;
@@ -820,7 +952,15 @@ int db_put(const struct db_view *v, const struct kv_entry *old, struct kv_entry 
 			kv_entry_set_space(e, space);
 		rc = txn_put(v->txn, old, e);
 	} else {
-		rc = map_put(v, old, e);
+		rc = hot_may_try(old, e) ? map_put(v, old, e) : -EAGAIN;
+		hot_after(db, old, e, rc);
+		if ((old && old->enc == KV_ENC_TYPED) || (e && e->enc == KV_ENC_TYPED) ||
+		    coll_ctx_busy(plain_coll())) {
+			if (rc == 0)
+				coll_ctx_publish(plain_coll(), old, e);
+			else
+				coll_ctx_fail(plain_coll());
+		}
 	}
 	if (rc == 0 && old == NULL) {
 		/* acquire: pairs with the release in db_set_memory_policy() */
@@ -999,6 +1139,8 @@ struct db_txn *db_txn_create(struct db *db)
 	t->stale = false;
 	t->w = NULL;
 	t->nw = 0;
+	t->coll = coll_ctx_create();
+	kvtxn_set_publish_hook(t->view.txn, txn_published, t->coll);
 	return t;
 }
 
@@ -1009,6 +1151,7 @@ void db_txn_destroy(struct db_txn **pt)
 	if (!t)
 		return;
 	kvtxn_destroy(&t->view.txn);
+	coll_ctx_destroy(&t->coll);
 	mem_free(t);
 	*pt = NULL;
 }
@@ -1022,6 +1165,7 @@ const struct db_view *db_txn_begin(struct db_txn *t, const struct kvtxn_watch *w
 		if (t->failed > 2)
 			sched_yield(); /* let the conflicting writers finish */
 	}
+	coll_ctx_abort(t->coll); /* nothing of an earlier attempt survives */
 	t->view.exclusive = exclusive || t->failed >= DB_TXN_OPTIMISTIC || t->need_excl;
 	t->need_excl = false;
 	t->table = NULL;
@@ -1064,6 +1208,8 @@ int db_txn_commit(struct db_txn *t)
 			rc = txn_watches_moved(t) ? -ESTALE : kvtxn_commit(t->view.txn, &ttl);
 		db_write_exit(db);
 	}
+	/* published edits were resolved by txn_published; the rest is garbage */
+	coll_ctx_abort(t->coll);
 	t->table = NULL;
 	t->failed = rc == -EAGAIN ? t->failed + 1 : 0;
 	if (rc == -EAGAIN)
@@ -1095,6 +1241,10 @@ void db_get_stats(struct db *db, struct db_stats *s)
 		    atomic_load_explicit(&db->slots[i].txn_conflicts, memory_order_relaxed);
 		s->txn_exclusive +=
 		    atomic_load_explicit(&db->slots[i].txn_exclusive, memory_order_relaxed);
+		s->put_retries +=
+		    atomic_load_explicit(&db->slots[i].put_retries, memory_order_relaxed);
+		s->hot_fallbacks +=
+		    atomic_load_explicit(&db->slots[i].hot_fallbacks, memory_order_relaxed);
 	}
 	s->expired_stale_perc =
 	    (double)atomic_load_explicit(&db->stale_perc_x1e4, memory_order_relaxed) / 100.0;
@@ -1119,6 +1269,8 @@ void db_reset_stats(struct db *db)
 		atomic_store_explicit(&db->slots[i].evicted, 0, memory_order_relaxed);
 		atomic_store_explicit(&db->slots[i].txn_conflicts, 0, memory_order_relaxed);
 		atomic_store_explicit(&db->slots[i].txn_exclusive, 0, memory_order_relaxed);
+		atomic_store_explicit(&db->slots[i].put_retries, 0, memory_order_relaxed);
+		atomic_store_explicit(&db->slots[i].hot_fallbacks, 0, memory_order_relaxed);
 	}
 	atomic_store_explicit(&db->stale_perc_x1e4, 0, memory_order_relaxed);
 	atomic_store_explicit(&db->time_cap_reached, 0, memory_order_relaxed);

@@ -198,6 +198,8 @@ int db_put(const struct db_view *v, const struct kv_entry *old, struct kv_entry 
 struct coll_ctx *db_coll_ctx(const struct db_view *v);
 /* End of a command in a plain view: drops edits the command did not put. */
 void db_coll_end(void);
+/* A storage thread that made plain edits frees its context before it ends. */
+void db_coll_thread_exit(void);
 
 /* Number of keys of the view's database as it sees them (approximate
  * under concurrent writes). */
@@ -301,6 +303,9 @@ struct db_stats {
 	/* transactions: optimistic attempts that failed on a conflict, and
 	 * attempts run exclusively (db.c, "Exclusive transactions") */
 	uint64_t txn_conflicts, txn_exclusive;
+	/* plain writes whose CAS lost a race, and writes that fell back to a
+	 * hot key's stripe lock (db.c, "Hot keys") */
+	uint64_t put_retries, hot_fallbacks;
 };
 void db_get_stats(struct db *db, struct db_stats *s);
 void db_reset_stats(struct db *db);

@@ -37,6 +37,9 @@ struct db_slot {
 	_Atomic int64_t expires;
 	_Atomic uint64_t hits, misses, expired, evicted;
 	_Atomic uint64_t txn_conflicts, txn_exclusive; /* failed attempts, exclusive runs */
+	/* plain writes: failed CASes, and writes that took a hot key's stripe
+	 * lock (db.c, "Hot keys") */
+	_Atomic uint64_t put_retries, hot_fallbacks;
 	/* map writes in progress by the slot's threads (db.c, "Exclusive
 	 * transactions"): each thread adds 1 around a write, seq_cst; an
 	 * exclusive transaction waits for 0 after closing the gate */

@@ -70,6 +70,8 @@ struct kvtxn {
 	size_t capi;
 	struct kvmap_mw_watch *mww;
 	size_t capw;
+	kvtxn_publish_fn on_publish; /* kvtxn_set_publish_hook */
+	void *on_publish_arg;
 };
 
 static const char *arena_copy(struct kvtxn *t, const void *key, size_t klen)
@@ -394,6 +396,19 @@ static int validate_reads(struct kvtxn *t)
  * read. Should some writer not honour the exclusion, the MWCAS is repeated
  * with the entries then current: the attempt's commands never run twice.
  */
+/* The first n items were published: tell the owner (typed values' edits). */
+static void published(struct kvtxn *t, size_t n)
+{
+	if (t->on_publish && n)
+		t->on_publish(t->on_publish_arg, t->items, n);
+}
+
+void kvtxn_set_publish_hook(struct kvtxn *t, kvtxn_publish_fn fn, void *arg)
+{
+	t->on_publish = fn;
+	t->on_publish_arg = arg;
+}
+
 static int commit_exclusive(struct kvtxn *t)
 {
 	size_t n;
@@ -434,6 +449,7 @@ static int commit_exclusive(struct kvtxn *t)
 		}
 		rc = n ? kvmap_mwcas(t->m, t->items, n, NULL, 0) : 0;
 	} while (rc != 0);
+	published(t, n);
 	return 0;
 }
 
@@ -491,8 +507,10 @@ static int commit_overlay(struct kvtxn *t)
 	if (n == 0 && nw == 0)
 		return 0;
 	rc = kvmap_mwcas(t->m, t->items, n, t->mww, nw);
-	if (rc == 0)
+	if (rc == 0) {
+		published(t, n);
 		return 0;
+	}
 	/* Stripes only grow, and a writer bumps before its change is visible:
 	 * a moved watched stripe is final (the EXEC must not run). */
 	for (size_t i = 0; i < t->nw; i++)

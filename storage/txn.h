@@ -83,6 +83,13 @@ int kvtxn_set(struct kvtxn *t, struct kv_entry *e);
 int kvtxn_replace(struct kvtxn *t, const struct kv_entry *expected, struct kv_entry *e);
 int kvtxn_remove(struct kvtxn *t, const struct kv_entry *expected);
 
+/* Called after each successful publish (a commit, or a segment before a
+ * flush) with the items of the MWCAS: those with .write set replaced .old
+ * by .neww. Inside the publishing epoch section, on the transaction's
+ * thread. The db layer resolves typed values' edits here (storage/coll.h). */
+typedef void (*kvtxn_publish_fn)(void *arg, const struct kvmap_mw *items, size_t n);
+void kvtxn_set_publish_hook(struct kvtxn *t, kvtxn_publish_fn fn, void *arg);
+
 /* FLUSHALL inside the attempt: commits the overlay so far (a segment), then
  * clears the map. Returns the number of entries removed (0 if the segment
  * failed: kvtxn_poll() then reports it). */
