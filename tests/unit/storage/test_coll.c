@@ -57,7 +57,8 @@ static void add_fields(const struct db_view *v, const char *k, int from, int to)
 
 		for (int i = from; i < to; i++) {
 			snprintf(f, sizeof(f), "f%d", i);
-			struct pt_elem el = {.key = fkey(f), .a = f, .alen = strlen(f), .b = "v", .blen = 1};
+			struct pt_elem el = {
+			    .key = fkey(f), .a = f, .alen = strlen(f), .b = "v", .blen = 1};
 			pt_put(ed, 0, &el);
 		}
 		struct kv_entry *e = coll_new_big(k, strlen(k), KV_HASH, COLL_HASHTABLE, lin,
@@ -160,12 +161,13 @@ Test(coll, lost_cas, .init = init, .fini = fini)
 
 	add_fields(p, "h", 0, 500);
 	const struct kv_entry *old = look(p, "h");
+	add_fields(p, "h", 500, 501); /* another write wins first (old stays readable)... */
 	uint64_t lin;
 	struct pt_edit *ed = coll_edit(db_coll_ctx(p), old, &lin);
 	struct pt_elem el = {.key = fkey("x"), .a = "x", .alen = 1, .b = "v", .blen = 1};
 	pt_put(ed, 0, &el);
-	struct kv_entry *e = coll_new_big("h", 1, KV_HASH, COLL_HASHTABLE, lin, ed->root[0], NULL, 0);
-	add_fields(p, "h", 500, 501); /* another write wins first... */
+	struct kv_entry *e =
+	    coll_new_big("h", 1, KV_HASH, COLL_HASHTABLE, lin, ed->root[0], NULL, 0);
 	cr_expect_eq(db_put(p, old, e), -EAGAIN); /* ...so this CAS fails */
 	kv_entry_free(e);
 	cr_expect_eq(fields(p, "h"), 501);
