@@ -11,10 +11,9 @@
  *  2. a set of --big N members (default 1,000,000) built with SADD batches of 10,000, one
  *     SADD of N arguments into another key, then bad input against the big set (SPOP and
  *     SRANDMEMBER with huge counts, a huge negative SRANDMEMBER count) and a DEL of it,
- *     while reader clients keep
- *     reading other keys (GET and SISMEMBER): every reply is the exact value, and the worst
- *     wait for one is reported and must stay under --latency-ms (default 5000; a hang,
- *     not a speed target).
+ *     while reader clients keep reading other keys (GET and SISMEMBER): every reply is the
+ *     exact value, and the worst wait for one is reported and must stay under --latency-ms
+ *     (default 5000; a hang, not a speed target).
  * At the end: the totals are exact, the server exits 0 on SIGTERM.
  * Prints one summary line; exits 1 with a message on the first violation.
  */
