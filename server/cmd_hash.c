@@ -12,9 +12,10 @@
  *
  * Where Redis's result is random (HRANDFIELD) kvsd follows its algorithm
  * choices where they show: a count >= the size replies the whole hash in
- * iteration order, a positive count from a listpack keeps the listpack's
- * order (Redis samples it with lpRandomPairsUnique), a negative count picks
- * with replacement. HSCAN of a listpack replies everything with cursor 0;
+ * iteration order (byte-identical for a listpack), a count of 1 or a
+ * negative count picks with replacement, a smaller positive count gives
+ * distinct fields (Redis 7.0.15 collects those in a dict, so its order is
+ * the dict's; kvsd's is the iteration order of the sample). HSCAN of a listpack replies everything with cursor 0;
  * of a hashtable, the cursor is a position in the tree's key order (the
  * hash of the next field to return), so a field present for a whole scan
  * is returned at least once whatever is written meanwhile.

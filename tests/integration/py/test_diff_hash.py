@@ -228,6 +228,8 @@ def sec_errors(d, p):
         p.c('HSCAN', 'nokey', '0', *opts)
     p.c('HSCAN', 'lp', '')
     p.c('HSCAN', 'lp', '+0')
+    p.c('HSCAN', 'lp', '12345', 'COUNT', '1')   # a listpack ignores the cursor
+    p.c('HSCAN', 'lp', '-1')
     p.c('HSCAN', 'lp', '0', 'MATCH', 'x[0-9]*')
     p.c('HSCAN', 'lp', '0', 'MATCH', '*', 'COUNT', '1')
 
@@ -450,6 +452,32 @@ def sec_multi_ttl(d, p):
     p.c('TTL', 'T')                  # a new key: no TTL
 
 
+def sec_watch_docs(d, p):
+    """WATCH sees every write of a hash and nothing that writes nothing;
+    COMMAND INFO / DOCS / GETKEYS of every hash command."""
+    d.section = 'watch-docs'
+    p.c('FLUSHALL')
+    p2 = d.pair()
+    p.c('HSET', 'W', 'a', '1')
+    for other in (['HSET', 'W', 'a', '1'], ['HDEL', 'W', 'nope'], ['HSETNX', 'W', 'a', '2'],
+                  ['HINCRBY', 'W', 'a', '0'], ['HDEL', 'W', 'a'], ['HSET', 'W', 'a', '1'],
+                  ['HGETALL', 'W'], ['HINCRBY', 'W', 'a', 'x']):
+        p.c('WATCH', 'W')
+        p2.c(*other)
+        p.c('MULTI')
+        p.c('HGET', 'W', 'a')
+        p.c('EXEC')
+    p2.close()
+    for c in ('HSET', 'HSETNX', 'HMSET', 'HGET', 'HMGET', 'HDEL', 'HLEN', 'HSTRLEN', 'HEXISTS',
+              'HKEYS', 'HVALS', 'HGETALL', 'HINCRBY', 'HINCRBYFLOAT', 'HRANDFIELD', 'HSCAN'):
+        p.c('COMMAND', 'INFO', c)
+        p.c('COMMAND', 'DOCS', c)
+    p.c('COMMAND', 'GETKEYS', 'HSET', 'k', 'f', 'v')
+    p.c('COMMAND', 'GETKEYS', 'HSCAN', 'k', '0', 'MATCH', 'x')
+    p.c('COMMAND', 'GETKEYSANDFLAGS', 'HINCRBY', 'k', 'f', '1')
+    p.c('COMMAND', 'GETKEYSANDFLAGS', 'HMGET', 'k', 'f')
+
+
 def sec_random(d, p, rng, count):
     """Random commands over hashes (small and large field spaces) and a
     string key; the model tracks each hash's fields in insertion order and
@@ -640,6 +668,7 @@ def main():
             sec_conversions(d, p, probe)
             sec_hashtable_reads(d, p)
             sec_multi_ttl(d, p)
+            sec_watch_docs(d, p)
             sec_random(d, p, random.Random(args.seed + resp),
                        args.count if resp == 2 else args.count // 3)
         p.close()
