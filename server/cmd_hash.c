@@ -12,9 +12,10 @@
  *
  * Where Redis's result is random (HRANDFIELD) kvsd follows its algorithm
  * choices where they show: a count >= the size replies the whole hash in
- * iteration order, a positive count from a listpack keeps the listpack's
- * order (Redis samples it with lpRandomPairsUnique), a negative count picks
- * with replacement. HSCAN of a listpack replies everything with cursor 0;
+ * iteration order (byte-identical for a listpack), a count of 1 or a
+ * negative count picks with replacement, a smaller positive count gives
+ * distinct fields (Redis 7.0.15 collects those in a dict, so its order is
+ * the dict's; kvsd's is the iteration order of the sample). HSCAN of a listpack replies everything with cursor 0;
  * of a hashtable, the cursor is a position in the tree's key order (the
  * hash of the next field to return), so a field present for a whole scan
  * is returned at least once whatever is written meanwhile.
@@ -36,6 +37,12 @@
 
 /* Redis's MAX_LONG_DOUBLE_CHARS. */
 #define LD_STR_MAX (5 * 1024)
+
+/* A negative HRANDFIELD count repeats picks without bound (-9e18 is a valid
+ * count); Redis runs out of memory building such a reply. kvsd closes the
+ * client once one reply passes this size, as Redis's output-buffer limit
+ * would (CLIENT_CLOSE_ASAP ends Redis's loop too). */
+#define RANDFIELD_REPLY_MAX ((size_t)512 << 20)
 
 static const struct kv_entry *lookup(struct cmd_req *r, int count_stats)
 {
@@ -486,11 +493,17 @@ static void hrandfield_count(struct cmd_req *r, long long l, bool withvalues)
 	/* CASE 1: repeats allowed (negative count), or a single pick */
 	if (!uniq || count == 1) {
 		struct pt_elem *pairs = big ? NULL : lp_pairs(e, size);
+		size_t mark = conn_reply_mark(r->c);
 
 		reply_picks_header(r, count, withvalues);
 		while (count--) {
 			struct pt_elem el;
 			size_t i = (size_t)rand_below(r, size);
+
+			if ((count & 1023) == 0 && conn_reply_mark(r->c) - mark > RANDFIELD_REPLY_MAX) {
+				conn_close_asap(r->c);
+				break;
+			}
 
 			if (big)
 				thash_at(e, i, &el);
