@@ -943,7 +943,9 @@ static void cmd_sscan(struct cmd_req *r)
 	if (!get_set(r, 1, 1, &e))
 		return;
 	if (!e) {
-		reply_raw(r->c, "*2\r\n$1\r\n0\r\n*0\r\n", 14);
+		static const char emptyscan[] = "*2\r\n$1\r\n0\r\n*0\r\n";
+
+		reply_raw(r->c, emptyscan, sizeof(emptyscan) - 1);
 		return;
 	}
 	for (int i = 3; i < r->argc; i += 2) {
