@@ -631,15 +631,16 @@ static void zrangestore_body(struct cmd_req *r)
 	if (src)
 		n = zrange_resolve(src, &a, &first);
 	if (n) {
-		bool lp = true;
+		/* zsetTypeCreate(length known for a rank range, else 0, 0) */
+		bool lp = a.type != ZR_RANK || (long long)n <= coll_limit(COLL_ZSET_MAX_ENTRIES);
 
 		items = mem_alloc(n * sizeof(*items));
 		tzset_iter_init(&it, src, first, a.reverse);
 		for (size_t i = 0; i < n; i++) {
 			tzset_iter_next(&it, &items[i]);
-			/* Redis adds them one by one to a listpack (which stores
-			 * -0 as 0) until one makes it convert: those before keep
-			 * 0 when the result ends up a skiplist */
+			/* Redis adds them one by one to the new set: while it is
+			 * a listpack (which stores -0 as 0) until one makes it
+			 * convert; those keep 0 when the result is a skiplist */
 			if (lp && ((long long)i + 1 > coll_limit(COLL_ZSET_MAX_ENTRIES) ||
 				   (long long)items[i].mlen > coll_limit(COLL_ZSET_MAX_VALUE)))
 				lp = false;
@@ -990,6 +991,7 @@ static void cmd_zscan(struct cmd_req *r)
 	size_t plen = 0, cap = 16, k = 0;
 	struct tz_item *v, x;
 	char buf[SU_D2STR_MAX];
+	bool big;
 
 	if (!cmd_parse_cursor(r->argv[2], r->argl[2], &cursor)) {
 		reply_error(r->c, "ERR invalid cursor");
@@ -1024,7 +1026,8 @@ static void cmd_zscan(struct cmd_req *r)
 		}
 	}
 	v = mem_alloc(cap * sizeof(*v));
-	if (coll_entry_enc(e) != COLL_SKIPLIST) {
+	big = coll_entry_enc(e) == COLL_SKIPLIST;
+	if (!big) {
 		struct tzset_iter it;
 
 		tzset_iter_init(&it, e, 0, false);
@@ -1064,7 +1067,13 @@ static void cmd_zscan(struct cmd_req *r)
 	reply_array(r->c, (long long)(2 * k));
 	for (size_t i = 0; i < k; i++) {
 		reply_bulk(r->c, v[i].m, v[i].mlen);
-		reply_bulk(r->c, buf, (size_t)su_d2str(buf, sizeof(buf), v[i].score));
+		/* a listpack's score as stored (d2string), a skiplist's as
+		 * ld2string prints it ("%.17Lg" of the double: "%.17g") */
+		if (big)
+			reply_bulk(r->c, buf,
+				   (size_t)snprintf(buf, sizeof(buf), "%.17g", v[i].score));
+		else
+			reply_bulk(r->c, buf, (size_t)su_d2str(buf, sizeof(buf), v[i].score));
 	}
 	mem_free(v);
 }

@@ -319,7 +319,8 @@ int su_d2str(char *buf, size_t size, double v)
 		n = snprintf(buf, size, v < 0 ? "-inf" : "inf");
 	else if (v == 0)
 		n = snprintf(buf, size, signbit(v) ? "-0" : "0");
-	else if (v > -4503599627370495.0 && v < 4503599627370496.0 && v == (double)(long long)v)
+	else if (v >= (double)(-LLONG_MAX / 2) && v <= (double)(LLONG_MAX / 2) &&
+		 v == (double)(long long)v) /* double2ll */
 		n = snprintf(buf, size, "%lld", (long long)v);
 	else
 		n = snprintf(buf, size, "%.17g", v);

@@ -53,9 +53,10 @@ int su_str2d(const char *s, size_t len, double *out);
  * MAX_D2STRING_CHARS). */
 #define SU_D2STR_MAX 128
 /* d2string: "inf"/"-inf", "-0"/"0" for zeros, an integral value with
- * |v| < 2^52 as an integer, else "%.17g" (what a listpack stores for a
- * score). Returns the length. (Replies print doubles with reply_double:
- * "%.17g".) */
+ * |v| <= LLONG_MAX / 2 as an integer (double2ll), else "%.17g": how a
+ * listpack score reads back as text (ZSCAN; a listpack stores -0 as the
+ * integer 0). Returns the length. (Replies print doubles with
+ * reply_double: "%.17g".) */
 int su_d2str(char *buf, size_t size, double v);
 /* Memory amount as Redis 7.0's memtoull (what CONFIG uses): digits only (no
  * sign, no spaces; "" is 0), then an optional unit b, k=1000, kb=1024, m, mb,
