@@ -854,14 +854,15 @@ int cfg_apply_start(struct db *db, char *err, size_t errlen)
 
 int cfg_set_many(const char *const *argv, const size_t *lens, int argc, char *err, size_t errlen)
 {
-	int ids[CFG_COUNT_];
-	struct cfg_val vals[CFG_COUNT_];
-	int changed[CFG_COUNT_];
+	/* a row may come twice, under its name and its alias (see pass 1) */
+	int ids[2 * CFG_COUNT_], alias[2 * CFG_COUNT_];
+	struct cfg_val vals[2 * CFG_COUNT_];
+	int changed[2 * CFG_COUNT_];
 	const char *bad_name = NULL, *why = NULL;
 	size_t bad_len = 0;
 	int unknown = 0, n = argc / 2;
 	char whybuf[512];
-	struct cfg_val olds[CFG_COUNT_];
+	struct cfg_val olds[2 * CFG_COUNT_];
 	int failed;
 
 	if (argc < 2 || argc % 2) {
@@ -892,16 +893,22 @@ int cfg_set_many(const char *const *argv, const size_t *lens, int argc, char *er
 			bad_len = nlen;
 			continue;
 		}
+		/* Redis 7.0 keeps an alias as a config of its own: a row given
+		 * under its name and under its alias is no duplicate (both are
+		 * set, in order: the last wins) */
+		int al = table[id].alias && su_eqi(name, nlen, table[id].alias);
 		for (int k = 0; k < i; k++) {
-			if (ids[k] == id) {
+			if (ids[k] == id && alias[k] == al) {
 				why = "duplicate parameter";
 				bad_name = name;
 				bad_len = nlen;
 				break;
 			}
 		}
-		/* In bounds: reaching here means ids[0..i) are distinct mutable rows. */
+		/* In bounds: reaching here means ids[0..i) are distinct (row,
+		 * spelling) pairs of mutable rows. */
 		ids[i] = id;
+		alias[i] = al;
 	}
 	if (unknown) {
 		/* %.*s stops at a NUL byte as Redis's %s does. */
@@ -964,7 +971,8 @@ int cfg_set_many(const char *const *argv, const size_t *lens, int argc, char *er
 		    "Restoring previous settings.",
 		    table[ids[failed]].name);
 		pthread_mutex_lock(&st.lock);
-		for (int i = 0; i < n; i++)
+		/* backwards: a row set twice gets its first old value back */
+		for (int i = n - 1; i >= 0; i--)
 			store_value((enum cfg_id)ids[i], &olds[i]);
 		pthread_mutex_unlock(&st.lock);
 		reapply(ids, changed, n);

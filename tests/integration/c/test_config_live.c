@@ -293,6 +293,16 @@ static const struct {
     {"latency-monitor-threshold", "diff-obs: sec_latency (a KEYS spike in LATENCY LATEST)"},
     {"latency-tracking", "diff-obs: sec_latency (INFO latencystats empty when no)"},
     {"latency-tracking-info-percentiles", "diff-obs: sec_latency (INFO latencystats fields)"},
+    /* issue 13: OBJECT ENCODING right after CONFIG SET, against redis-server */
+    {"hash-max-listpack-entries", "diff-keyspace-types: sec_config (OBJECT ENCODING at once)"},
+    {"hash-max-listpack-value", "diff-keyspace-types: sec_config (OBJECT ENCODING at once)"},
+    {"set-max-intset-entries", "diff-keyspace-types: sec_config (OBJECT ENCODING at once)"},
+    {"zset-max-listpack-entries", "diff-keyspace-types: sec_config (OBJECT ENCODING at once)"},
+    {"zset-max-listpack-value", "diff-keyspace-types: sec_config (OBJECT ENCODING at once)"},
+    {"hash-max-ziplist-entries", "alias of hash-max-listpack-entries (diff-keyspace-types)"},
+    {"hash-max-ziplist-value", "alias of hash-max-listpack-value (diff-keyspace-types)"},
+    {"zset-max-ziplist-entries", "alias of zset-max-listpack-entries (diff-keyspace-types)"},
+    {"zset-max-ziplist-value", "alias of zset-max-listpack-value (diff-keyspace-types)"},
 };
 
 static int listed(const char *name)

@@ -20,7 +20,9 @@ command: --command "SET k:__rand_int__ v:__rand_int__" --keys 300: every request
        that command (commandstats counts them, per_type has only CMD), each
        placeholder became 12 zero-padded digits below --keys, the two placeholders
        of one request were drawn independently (as redis-benchmark's), and the
-       JSON config echoes the template.
+       JSON config echoes the template; then the issue's ZINCRBY leaderboard
+       template, whose scores must sum to the ZINCRBYs kvsd ran (at least the
+       requests reported: unmeasured warm-up requests come on top).
 """
 
 import json
@@ -263,6 +265,19 @@ def test_command():
     sets = [int(line.split('calls=')[1].split(',')[0]) for line in stats.split('\r\n')
             if line.startswith('cmdstat_set:')]
     check(sets and sets[0] >= 5000, 'command: kvsd saw %r SET calls for 5000 requests' % sets)
+    # the issue's leaderboard: every ZINCRBY adds 1, so the scores sum to the requests
+    r = loadgen(port, '--command', 'ZINCRBY lb 1 m:__rand_int__', '--requests', '3000', '-c', '2',
+                '-P', '8', '--keys', '100')
+    check(r['errors'] == 0, 'command zincrby: errors %d (%s)' % (r['errors'], r['error_texts']))
+    members = resp_array(command(port, 'ZRANGE', 'lb', '0', '-1', 'WITHSCORES'))
+    check(0 < len(members) // 2 <= 100, 'command zincrby: %d members' % (len(members) // 2))
+    stats = command(port, 'INFO', 'commandstats').decode()
+    calls = [int(line.split('calls=')[1].split(',')[0]) for line in stats.split('\r\n')
+             if line.startswith('cmdstat_zincrby:')]
+    total = sum(float(x) for x in members[1::2])
+    check(calls and total == calls[0] >= r['requests'] >= 3000,
+          'command zincrby: scores sum to %r, kvsd saw %r calls, %d requests reported'
+          % (total, calls, r['requests']))
 
 
 server, port = start_kvsd()

@@ -1290,3 +1290,25 @@ Test(config, set_error_names_the_alias_used)
 			      "'zset-max-listpack-entries') - argument couldn't be parsed into an "
 			      "integer");
 }
+
+/* Redis 7.0.15 keeps an alias as a config of its own: one CONFIG SET may
+ * name a row under both spellings (no "duplicate parameter"; the last
+ * wins), but not the same spelling twice. */
+Test(config, set_name_and_alias_together)
+{
+	const char *a1[4] = {"hash-max-ziplist-entries", "1", "hash-max-listpack-entries", "2"};
+	size_t l1[4] = {24, 1, 25, 1};
+	const char *a2[4] = {"hash-max-listpack-entries", "3", "HASH-MAX-ZIPLIST-ENTRIES", "4"};
+	size_t l2[4] = {25, 1, 24, 1};
+	const char *a3[4] = {"hash-max-ziplist-entries", "5", "HASH-max-ziplist-entries", "6"};
+	size_t l3[4] = {24, 1, 24, 1};
+
+	cr_assert_eq(cfg_set_many(a1, l1, 4, err, sizeof(err)), 0, "%s", err);
+	expect_fmt(CFG_HASH_MAX_LISTPACK_ENTRIES, "2");
+	cr_assert_eq(cfg_set_many(a2, l2, 4, err, sizeof(err)), 0, "%s", err);
+	expect_fmt(CFG_HASH_MAX_LISTPACK_ENTRIES, "4");
+	cr_assert_neq(cfg_set_many(a3, l3, 4, err, sizeof(err)), 0);
+	cr_expect_str_eq(err, "ERR CONFIG SET failed (possibly related to argument "
+			      "'HASH-max-ziplist-entries') - duplicate parameter");
+	expect_fmt(CFG_HASH_MAX_LISTPACK_ENTRIES, "4");
+}
