@@ -2,10 +2,10 @@
  * zsetops_src.h — what the sorted-set algebra (server/cmd_zsetops.c) needs
  * from the set and sorted-set types, in one thin adapter: the inputs'
  * elements and scores (a set's members score 1.0, as Redis's zuiInit /
- * zuiNext / zuiFind over sets), the score argument parser, and building a
- * result entry in a given encoding. Only zsetops_src.c knows the types'
- * own APIs (storage/tzset.h, storage/tset.h), so a change there is one
- * file's work here.
+ * zuiNext / zuiFind over sets), the weight parser, and building the
+ * stored result (the sorted-set type picks its encoding). Only
+ * zsetops_src.c knows the types' own APIs (storage/tzset.h,
+ * storage/tset.h), so a change there is one file's work here.
  *
  * Threads: any worker, inside its storage section (entries read are valid
  * until its next quiescent state). Ownership: member bytes passed to a
