@@ -1027,7 +1027,7 @@ const struct cmd_def cmd_set_table[] = {
      "Move a member from one set to another", "1.0.0", "O(1)", NULL},
     {"sinter", cmd_sinter, -2, CMD_READONLY, 1, -1, 1, "read set slow", "set",
      "Intersect multiple sets", "1.0.0", "O(N*M)", NULL},
-    {"sintercard", cmd_sintercard, -3, CMD_READONLY, 2, -1, 1, "read set slow", "set",
+    {"sintercard", cmd_sintercard, -3, CMD_READONLY, 0, 0, 0, "read set slow", "set",
      "Intersect multiple sets and return the cardinality of the result", "7.0.0", "O(N*M)", NULL},
     {"sinterstore", cmd_sinterstore, -3, CMD_WRITE | CMD_DENYOOM, 1, -1, 1, "write set slow", "set",
      "Intersect multiple sets and store the resulting set in a key", "1.0.0", "O(N*M)", NULL},

@@ -7,7 +7,9 @@
  *     are integers and a few strings, so sets change between intset and hashtable as they
  *     grow past 512 or meet a string); auditors read SCARD of every set inside MULTI, and
  *     SMEMBERS of every set inside MULTI: the total is always MEMBERS, and no member is in
- *     two sets or missing. A mover's SMOVE answers 1 or 0, never an error.
+ *     two sets or missing. A mover's SMOVE answers 1 or 0, never an error. Meanwhile a
+ *     scanner runs full SSCANs of a hashtable set whose other members churn: every member
+ *     present throughout is returned.
  *  2. a set of --big N members (default 1,000,000) built with SADD batches of 10,000, one
  *     SADD of N arguments into another key, then bad input against the big set (SPOP and
  *     SRANDMEMBER with huge counts, a huge negative SRANDMEMBER count) and a DEL of it,
@@ -36,7 +38,7 @@
 static struct kvsd_proc srv;
 static long long deadline_ms;
 static atomic_int failed, phase2_done;
-static atomic_llong moves, audits, reads, worst_wait_ms;
+static atomic_llong moves, audits, reads, worst_wait_ms, scans;
 
 static void fail(const char *what, const char *detail)
 {
@@ -140,6 +142,62 @@ static void audit(redisContext *c)
 	if (n != MEMBERS)
 		fail("SMEMBERS", "total differs");
 	atomic_fetch_add_explicit(&audits, 1, memory_order_relaxed); /* statistic */
+}
+
+/* SSCAN's cursor survives writes: a full scan of "scan" (STABLE members that stay, while a
+ * churner adds and removes others) returns every stable member at least once. */
+#define STABLE 1000
+
+static void *churner(void *arg)
+{
+	unsigned seed = (unsigned)(uintptr_t)arg;
+	redisContext *c = kvsd_connect(&srv);
+
+	while (c && !c->err && running()) {
+		int x = rand_r(&seed) % 2000;
+		freeReplyObject(cmd(c, (rand_r(&seed) & 1) ? "SADD scan x%d" : "SREM scan x%d", x));
+	}
+	if (c)
+		redisFree(c);
+	return NULL;
+}
+
+static void *scanner(void *arg)
+{
+	redisContext *c = kvsd_connect(&srv);
+	static unsigned char seen[STABLE];
+
+	(void)arg;
+	while (c && !c->err && running()) {
+		char cursor[32] = "0";
+		int calls = 0;
+
+		memset(seen, 0, sizeof(seen));
+		do {
+			redisReply *r = cmd(c, "SSCAN scan %s COUNT 17", cursor);
+			if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+				fail("SSCAN reply", "not [cursor, members]");
+				freeReplyObject(r);
+				break;
+			}
+			snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+			for (size_t j = 0; j < r->element[1]->elements; j++) {
+				const char *m = r->element[1]->element[j]->str;
+				if (m[0] != 'x')
+					seen[atoi(m + 1)] = 1;
+			}
+			freeReplyObject(r);
+		} while (strcmp(cursor, "0") != 0 && ++calls < 100000);
+		for (int i = 0; i < STABLE && !atomic_load_explicit(&failed, memory_order_relaxed);
+		     i++)
+			if (!seen[i])
+				fail("SSCAN under writes",
+				     "a member present throughout was missed");
+		atomic_fetch_add_explicit(&scans, 1, memory_order_relaxed); /* statistic */
+	}
+	if (c)
+		redisFree(c);
+	return NULL;
 }
 
 static void *auditor(void *arg)
@@ -290,7 +348,7 @@ int main(int argc, char **argv)
 {
 	int seconds = 3, st;
 	long long big = 1000000, latency_ms = 5000;
-	pthread_t th[MOVERS + 2];
+	pthread_t th[MOVERS + 4];
 	int nth = 0;
 	char m[32];
 
@@ -321,7 +379,11 @@ int main(int argc, char **argv)
 		member_name(i, m, sizeof(m));
 		freeReplyObject(cmd(c, "SADD set:%d %s", i % SETS, m));
 	}
+	for (int i = 0; i < STABLE; i++)
+		freeReplyObject(cmd(c, "SADD scan s%d", i));
 	deadline_ms = kvsd_now_ms() + seconds * 1000LL;
+	pthread_create(&th[nth++], NULL, churner, (void *)(uintptr_t)77);
+	pthread_create(&th[nth++], NULL, scanner, NULL);
 	for (int i = 0; i < MOVERS; i++)
 		pthread_create(&th[nth++], NULL, mover, (void *)(uintptr_t)(2 * i + 1));
 	for (int i = 0; i < 2; i++)
@@ -341,9 +403,10 @@ int main(int argc, char **argv)
 		fail("server exit status", NULL);
 	}
 	kvsd_kill(&srv);
-	printf("stress_set: %s: %lld SMOVEs, %lld audits in %ds; big set of %lld built, abused "
+	printf("stress_set: %s: %lld SMOVEs, %lld audits, %lld full SSCANs in %ds; big set of %lld "
+	       "built, abused "
 	       "and deleted in %lld ms while readers made %lld reads (worst wait %lld ms)\n",
-	       atomic_load(&failed) ? "FAIL" : "ok", (long long)moves, (long long)audits, seconds,
-	       big, t2, (long long)reads, (long long)worst_wait_ms);
+	       atomic_load(&failed) ? "FAIL" : "ok", (long long)moves, (long long)audits,
+	       (long long)scans, seconds, big, t2, (long long)reads, (long long)worst_wait_ms);
 	return atomic_load(&failed) ? 1 : 0;
 }
