@@ -1090,8 +1090,10 @@ static void xor_sha1(uint8_t d[20], const void *p, size_t n)
 }
 
 /* xorObjectDigest's sorted-set part: for each element a zeroed digest,
- * mixDigest(member), mixDigest("%.17g" score), then xorDigest'ed into out
- * (which starts zeroed: the caller xors out into the key's digest). */
+ * mixDigest(member), mixDigest("%.17g" score), then xorDigest'ed (its SHA1
+ * xored) into out, which starts zeroed. The caller xors out, as it is, into
+ * the key's running digest after mixing the type (so DEBUG DIGEST-VALUE =
+ * mix(0, htonl(3)) ^ out; checked against redis-server 7.0.15). */
 static void zset_digest(const struct kv_entry *e, unsigned char out[20])
 {
 	struct tzset_iter it;
