@@ -152,6 +152,8 @@ def sec_fixed(d, p):
         ['ZADD', 'z', 'INCR', '1', 'a', '2', 'b'], ['ZADD', 'z', 'INCR', 'inf', 'pinf'],
         ['ZADD', 'z', 'INCR', '-inf', 'pinf'], ['ZINCRBY', 'z', '-inf', 'pinf'],
         ['ZINCRBY', 'z', 'abc', 'a'], ['ZINCRBY', 'z', 'nan', 'a'], ['ZADD', 'z'],
+        ['ZINCRBY', 'z', 'nx', 'a'], ['ZINCRBY', 'z', 'INCR', 'a'], ['ZINCRBY', 'z', 'Gt', 'a'],
+        ['ZINCRBY', 'z', 'ch\x00x', 'a'], ['ZINCRBY', 'z', '1', 'nx'], ['ZINCRBY', 's', 'xx', 'a'],
         ['ZADD', 'z', '1'], ['ZADD', 'z', 'nx'], ['ZADD', 'z', '1', 'a', '2'],
         ['ZADD', 'z', 'ch', '5', 'a', '6', 'new'], ['ZADD', 'z', 'incr', 'nx', '5', 'a'],
         ['ZADD', 'z', 'incr', 'xx', '5', 'nosuch'], ['ZADD', 'z', 'gt', 'ch', '0', 'a', '10', 'b'],
