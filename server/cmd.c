@@ -73,8 +73,8 @@ void cmd_setup(struct db *db)
 	const struct cmd_def *tables[] = {cmd_string_table, cmd_keys_table,  cmd_conn_table,
 					  cmd_server_table, cmd_multi_table, cmd_bits_table,
 					  cmd_hll_table,    cmd_obs_table,   cmd_object_table,
-					  cmd_debug_table,  cmd_db_table,
-					  cmd_zset_table};
+					  cmd_debug_table,  cmd_db_table, cmd_hash_table,
+					  cmd_set_table, cmd_zset_table};
 
 	cmd_db = db;
 	bitpool_setup();

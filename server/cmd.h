@@ -96,6 +96,8 @@ void obs_teardown(void);
 extern const struct cmd_def cmd_object_table[]; /* cmd_object.c */
 extern const struct cmd_def cmd_debug_table[];	/* cmd_debug.c */
 extern const struct cmd_def cmd_db_table[];     /* cmd_db.c */
+extern const struct cmd_def cmd_hash_table[]; /* cmd_hash.c */
+extern const struct cmd_def cmd_set_table[];    /* cmd_set.c */
 extern const struct cmd_def cmd_zset_table[];   /* cmd_zset.c */
 
 /* Builds the lookup table. Call once at start-up. */

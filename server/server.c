@@ -24,7 +24,10 @@
 #include "server/multi.h"
 #include "server/session.h"
 #include "storage/coll.h"
+#include "storage/thash.h"
+#include "server/sha1.h"
 #include "storage/db.h"
+#include "storage/tset.h"
 #include "storage/tzset.h"
 
 #include <errno.h>
@@ -254,6 +257,8 @@ int server_setup(int argc, char **argv)
 	wctx_register(-1); /* the main thread's context: listener, cron, teardown */
 	kvmap_setup();
 	coll_setup();
+	thash_setup(sha1);
+	tset_setup(sha1);
 	tzset_setup();
 	kvmap_thread_register();
 	the_db = db_create(cfg_int(CFG_MAP) == 0 ? KVMAP_KVSD : KVMAP_URCU);
