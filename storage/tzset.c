@@ -223,7 +223,8 @@ static char *lp_encode(char *p, const struct tz_item *it)
 	}
 	double score = it->score == 0 ? 0.0 : it->score; /* d2string(-0.0) is "0" */
 
-	memcpy(p, it->m, l);
+	if (l) /* an empty member may come with a NULL pointer */
+		memcpy(p, it->m, l);
 	p += l;
 	memcpy(p, &score, 8);
 	p += 8;

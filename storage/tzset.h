@@ -132,9 +132,11 @@ bool tzset_iter_next(struct tzset_iter *it, struct tz_item *out);
  *
  * A listpack is rewritten (the writer keeps the elements in an array
  * pointing into the old blob and the callers' bytes, which must stay valid
- * until finish); a skiplist is edited in place through coll_edit(); a
- * listpack converts as Redis's zsetAdd (see above). The caller must not
- * read `old` after the first write (its edit may write nodes in place). */
+ * until finish); a skiplist is edited through coll_edit(), started at the
+ * first write (a command that changes nothing starts no edit; a finished
+ * writer that wrote nothing still builds a new version); a listpack
+ * converts as Redis's zsetAdd (see above). The caller must not read `old`
+ * after the first write (its edit may write nodes in place). */
 struct tzset_w {
 	struct coll_ctx *ctx;
 	const struct kv_entry *old;

@@ -152,6 +152,8 @@ def sec_fixed(d, p):
         ['ZADD', 'z', 'INCR', '1', 'a', '2', 'b'], ['ZADD', 'z', 'INCR', 'inf', 'pinf'],
         ['ZADD', 'z', 'INCR', '-inf', 'pinf'], ['ZINCRBY', 'z', '-inf', 'pinf'],
         ['ZINCRBY', 'z', 'abc', 'a'], ['ZINCRBY', 'z', 'nan', 'a'], ['ZADD', 'z'],
+        ['ZINCRBY', 'z', 'nx', 'a'], ['ZINCRBY', 'z', 'INCR', 'a'], ['ZINCRBY', 'z', 'Gt', 'a'],
+        ['ZINCRBY', 'z', 'ch\x00x', 'a'], ['ZINCRBY', 'z', '1', 'nx'], ['ZINCRBY', 's', 'xx', 'a'],
         ['ZADD', 'z', '1'], ['ZADD', 'z', 'nx'], ['ZADD', 'z', '1', 'a', '2'],
         ['ZADD', 'z', 'ch', '5', 'a', '6', 'new'], ['ZADD', 'z', 'incr', 'nx', '5', 'a'],
         ['ZADD', 'z', 'incr', 'xx', '5', 'nosuch'], ['ZADD', 'z', 'gt', 'ch', '0', 'a', '10', 'b'],
@@ -506,6 +508,54 @@ def sec_random(d, p, seed, count, proto):
         p.c('HELLO', '2', cmp=lambda a, b: a[:1] == b[:1])
 
 
+def sec_config(d, p):
+    """zset-max-listpack-entries / -value (and the *-ziplist-* aliases) at
+    run time, once kvsd has the config rows: the thresholds move, an
+    existing listpack over a lowered limit stays one until a member is
+    added (zsetAdd converts on insertion only), 0 entries means skiplist at
+    once, and ZRANGESTORE results follow the new limits."""
+    d.section = 'config'
+    r = p.a.cmd('CONFIG', 'SET', 'zset-max-listpack-entries', '128')
+    if r != b'+OK\r\n':
+        harness.log('diff-zset: kvsd has no zset-max-listpack-entries yet: config section skipped')
+        return
+    enc = probe_encoding(p)
+
+    def look(k):
+        out = [['ZSCORE', k, 'm0'], ['ZCARD', k], ['ZRANGE', k, '0', '-1', 'WITHSCORES']]
+        if enc:
+            out.append(['OBJECT', 'ENCODING', k])
+        return out
+
+    cmds = [['FLUSHALL'], ['ZADD', 'c6', '-0', 'm0', '1', 'a', '2', 'b', '3', 'c', '4', 'd', '5', 'e'],
+            ['CONFIG', 'SET', 'zset-max-listpack-entries', '4'],
+            ['CONFIG', 'SET', 'zset-max-ziplist-value', '8']]
+    cmds += look('c6')
+    cmds += [['ZADD', 'c6', '9', 'a'], ['ZINCRBY', 'c6', '1', 'b'], ['ZREM', 'c6', 'c']]
+    cmds += look('c6')                           # updates and removals: still a listpack
+    cmds += [['ZADD', 'c6', '-0', 'new']]
+    cmds += look('c6')                           # an insertion: converts
+    for n in (3, 4, 5):
+        cmds.append(['ZADD', 'n%d' % n] + sum([['-0', 'm%d' % i] for i in range(n)], []))
+        cmds += look('n%d' % n)
+        cmds.append(['ZRANGESTORE', 'r%d' % n, 'c6', '0', str(n - 1)])
+        cmds += look('r%d' % n)
+        cmds.append(['ZRANGESTORE', 's%d' % n, 'c6', '-inf', '+inf', 'BYSCORE', 'LIMIT', '0', str(n)])
+        cmds += look('s%d' % n)
+    for ln in (8, 9):
+        cmds.append(['ZADD', 'v%d' % ln, '-0', 'm0', '-0', 'q' * ln])
+        cmds += look('v%d' % ln)
+    cmds += [['CONFIG', 'SET', 'zset-max-listpack-entries', '0']]
+    cmds += [['ZADD', 'z0', '-0', 'm0']] + look('z0')
+    cmds += [['ZRANGESTORE', 'z0s', 'c6', '0', '0']] + look('z0s')
+    cmds += [['CONFIG', 'SET', 'zset-max-ziplist-entries', '128'],
+             ['CONFIG', 'SET', 'zset-max-listpack-value', '64'],
+             ['CONFIG', 'GET', 'zset-max-*']]
+    cmds += [['ZRANGESTORE', 'back', 'c6', '0', '-1']] + look('back')
+    pipeline(p, cmds, cmp=lambda a, b: a == b or (a[:1] == b[:1] == b'*' and
+                                                 sorted(parse(a)) == sorted(parse(b))))
+
+
 def sec_lex_big(d, p):
     """Lex ranges over a skiplist whose scores are all equal (what they are
     meant for): ZRANGEBYLEX, ZREVRANGEBYLEX, ZLEXCOUNT, ZREMRANGEBYLEX."""
@@ -613,6 +663,7 @@ def main():
             if proto == 3:
                 p.c('HELLO', '2', cmp=lambda a, b: a[:1] == b[:1])
         sec_conversion(d, p)
+        sec_config(d, p)
         sec_lex_big(d, p)
         sec_multi(d, p)
         sec_random(d, p, args.seed, args.count, 2)
