@@ -15,10 +15,11 @@
  * iteration order (byte-identical for a listpack), a count of 1 or a
  * negative count picks with replacement, a smaller positive count gives
  * distinct fields (Redis 7.0.15 collects those in a dict, so its order is
- * the dict's; kvsd's is the iteration order of the sample). HSCAN of a listpack replies everything with cursor 0;
- * of a hashtable, the cursor is a position in the tree's key order (the
- * hash of the next field to return), so a field present for a whole scan
- * is returned at least once whatever is written meanwhile.
+ * the dict's; kvsd's is the iteration order of the sample).
+ * HSCAN of a listpack replies everything with cursor 0; of a hashtable,
+ * the cursor is a position in the tree's key order (the hash of the next
+ * field to return), so a field present for a whole scan is returned at
+ * least once whatever is written meanwhile.
  */
 #include "server/cmd.h"
 #include "server/strutil.h"
@@ -500,7 +501,8 @@ static void hrandfield_count(struct cmd_req *r, long long l, bool withvalues)
 			struct pt_elem el;
 			size_t i = (size_t)rand_below(r, size);
 
-			if ((count & 1023) == 0 && conn_reply_mark(r->c) - mark > RANDFIELD_REPLY_MAX) {
+			if ((count & 1023) == 0 &&
+			    conn_reply_mark(r->c) - mark > RANDFIELD_REPLY_MAX) {
 				conn_close_asap(r->c);
 				break;
 			}

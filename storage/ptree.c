@@ -27,7 +27,11 @@
  * and come back up with the node that replaces each one: a leaf change in
  * place when the page has room, otherwise the nodes involved are rebuilt
  * from a list of their records or children (splits, merges, anything that
- * changes separators), which keeps every case the same short code. A delete
+ * changes separators), which keeps every case the same short code. A leaf
+ * that overflows shares its contents with a sibling (two leaves, or three
+ * when the two are full: B*-tree style, leaves stay ~80% full), except at
+ * the ends of the tree, where an in-order fill (ascending scores) leaves the
+ * full leaf full and starts a new one. A delete
  * that leaves a node underfull (a leaf below a quarter of its bytes, an
  * interior node below a quarter of FAN) merges it with a sibling, or shares
  * their contents evenly when both do not fit in one; a root left with one
@@ -51,7 +55,8 @@
 #define OOL_REC	   (REC_HDR + sizeof(void *))
 /* The most records a leaf can hold (each >= REC_HDR bytes + a 2-byte slot). */
 #define LEAF_MAXN (LEAF_DATA / (REC_HDR + 2))
-#define FAN	  32
+/* 31: an interior node with short separators fits in 1 KB (24 + 31 * 32 bytes) */
+#define FAN 31
 
 struct pt_node {
 	uint64_t gen;
@@ -552,8 +557,18 @@ struct ient { /* an interior entry */
 	size_t alen;
 };
 
+/* Bytes of v[from .. to) as leaf contents. */
+static size_t lent_bytes(const struct lent *v, size_t from, size_t to)
+{
+	size_t s = 0;
+	for (size_t i = from; i < to; i++)
+		s += v[i].len + 2;
+	return s;
+}
+
 static struct pt_node *leaf_build(uint64_t gen, const struct lent *v, size_t n)
 {
+	KV_ASSERT(n >= 1 && lent_bytes(v, 0, n) <= LEAF_DATA);
 	struct pt_node *l = mem_alloc(LEAF_BYTES);
 	l->gen = gen;
 	l->n = (uint16_t)n;
@@ -566,7 +581,6 @@ static struct pt_node *leaf_build(uint64_t gen, const struct lent *v, size_t n)
 		memcpy((char *)l + top, v[i].r, v[i].len);
 		lslots(l)[i] = (uint16_t)top;
 	}
-	KV_ASSERT(top >= HDR + 2 * n);
 	l->top = (uint16_t)top;
 	return l;
 }
@@ -663,7 +677,7 @@ static size_t leaf_cut(const struct lent *v, size_t n)
 
 static void leaf_compact(struct pt_node *l)
 {
-	unsigned char tmp[LEAF_BYTES];
+	_Alignas(struct pt_node) unsigned char tmp[LEAF_BYTES];
 	memcpy(tmp, l, LEAF_BYTES);
 	const struct pt_node *t = (const struct pt_node *)tmp;
 	size_t top = LEAF_BYTES;
@@ -725,6 +739,7 @@ struct ins_ctx {
 	const unsigned char *rec; /* the new record */
 	size_t reclen;
 	bool inserted;
+	bool biased;	       /* the leaf split at an end of the tree (in-order fill) */
 	struct pt_node *right; /* set when the node returned split */
 	struct ient sep;       /* separator of `right` */
 };
@@ -756,18 +771,76 @@ static struct pt_node *leaf_ins(struct ins_ctx *c, struct pt_node *l, bool lmost
 	if (pos == l->n)
 		v[m++] = (struct lent){c->rec, c->reclen};
 	size_t k;
+	c->biased = true;
 	if (rmost && pos == l->n)
 		k = m - 1; /* appending in order: leave the full leaf full */
 	else if (lmost && pos == 0)
 		k = 1;
-	else
+	else {
 		k = leaf_cut(v, m);
+		c->biased = false;
+	}
 	struct pt_node *left = leaf_build(c->ed->gen, v, k);
 	struct pt_node *right = leaf_build(c->ed->gen, v + k, m - k);
 	mem_free(l); /* private: own() made it so */
 	c->right = right;
 	leaf_sep(left, right, &c->sep);
 	return left;
+}
+
+/* Free room a leaf keeps after leaf_spread, so the next insert fits. */
+#define SPREAD_ROOM 64
+
+/*
+ * A leaf split into l and r (private) beside sibling s (after them when
+ * s_after): instead of a third of a leaf of new room at the split point,
+ * share the three among two leaves when they fit with room to spare, else
+ * among three (each about two thirds full) — the B*-tree rule, which keeps
+ * leaves about 80% full under random inserts instead of 70%. Fills pieces[]
+ * and the separators psep[1 ..] (they point into the pieces), frees l and r,
+ * disposes of s; returns the number of pieces.
+ */
+static size_t leaf_spread(struct pt_edit *ed, struct pt_node *l, struct pt_node *r,
+			  struct pt_node *s, bool s_after, struct pt_node **pieces,
+			  struct ient *psep)
+{
+	struct lent v[3 * LEAF_MAXN];
+	size_t m = 0;
+	if (!s_after)
+		m += leaf_views(s, v + m);
+	m += leaf_views(l, v + m);
+	m += leaf_views(r, v + m);
+	if (s_after)
+		m += leaf_views(s, v + m);
+	size_t total = lent_bytes(v, 0, m);
+	size_t k = leaf_cut(v, m);
+	size_t np;
+	if (lent_bytes(v, 0, k) + SPREAD_ROOM <= LEAF_DATA &&
+	    lent_bytes(v, k, m) + SPREAD_ROOM <= LEAF_DATA) {
+		pieces[0] = leaf_build(ed->gen, v, k);
+		pieces[1] = leaf_build(ed->gen, v + k, m - k);
+		np = 2;
+	} else {
+		/* a third, then the rest in halves: with records of at most 270
+		 * bytes (slot included) and total <= 1276 + 1008, the pieces are at
+		 * most total / 3 + 135 and (2 * total / 3 + 135) / 2 + 135 bytes */
+		size_t c1 = 0, c2, acc = 0;
+		while (c1 < m - 2 && acc + (v[c1].len + 2) / 2 < total / 3)
+			acc += v[c1++].len + 2;
+		if (c1 == 0)
+			c1 = 1;
+		c2 = c1 + leaf_cut(v + c1, m - c1);
+		pieces[0] = leaf_build(ed->gen, v, c1);
+		pieces[1] = leaf_build(ed->gen, v + c1, c2 - c1);
+		pieces[2] = leaf_build(ed->gen, v + c2, m - c2);
+		np = 3;
+	}
+	for (size_t q = 1; q < np; q++)
+		leaf_sep(pieces[q - 1], pieces[q], &psep[q]);
+	mem_free(l);
+	mem_free(r);
+	dispose(ed, s);
+	return np;
 }
 
 static struct pt_node *ins(struct ins_ctx *c, struct pt_node *n, bool lmost, bool rmost)
@@ -783,29 +856,47 @@ static struct pt_node *ins(struct ins_ctx *c, struct pt_node *n, bool lmost, boo
 		in->cnt[i] += c->inserted;
 		return n;
 	}
-	struct ient v[FAN + 1];
+	/* The child split: entries lo .. lo + span - 1 become pieces[0 .. np - 1]. */
+	struct pt_node *pieces[3] = {ch, c->right, NULL};
+	struct ient psep[3];
+	size_t np = 2, lo = i, span = 1;
+	psep[1] = c->sep;
+	if (c->right->leaf && !c->biased && n->n >= 2) {
+		unsigned j = i + 1u < n->n ? i + 1 : i - 1;
+		np = leaf_spread(c->ed, ch, c->right, in->child[j], j > i, pieces, psep);
+		lo = j > i ? i : j;
+		span = 2;
+	}
+	struct ient v[FAN + 2];
 	size_t m = 0;
 	for (unsigned j = 0; j < n->n; j++) {
+		if (j > lo && j < lo + span)
+			continue;
 		v[m].child = in->child[j];
 		v[m].cnt = in->cnt[j];
 		v[m].key = in->key[j];
 		v[m].a = in->sep + in->soff[j];
 		v[m].alen = in->slen[j];
-		m++;
-		if (j == i) {
-			v[m - 1].cnt = node_count(ch);
-			v[m] = c->sep;
-			v[m].child = c->right;
-			v[m].cnt = node_count(c->right);
-			m++;
+		if (j == lo) {
+			for (size_t q = 0; q < np; q++) {
+				if (q)
+					v[m] = psep[q];
+				v[m].child = pieces[q];
+				v[m].cnt = node_count(pieces[q]);
+				m++;
+			}
+			continue;
 		}
+		m++;
 	}
+	KV_ASSERT(m == n->n - span + np);
+	i = (unsigned)lo; /* for the in-order bias below: the last new piece is at i + np - 1 */
 	c->right = NULL;
 	struct pt_node *out;
 	if (m <= FAN) {
 		out = in_build(c->ed->gen, v, m);
 	} else {
-		size_t k = (rmost && i + 2u == m) ? m - 1 : m / 2;
+		size_t k = (rmost && i + np == m) ? m - 1 : m / 2;
 		out = in_build(c->ed->gen, v, k);
 		struct pt_node *r = in_build(c->ed->gen, v + k, m - k);
 		c->right = r;
@@ -829,6 +920,9 @@ bool pt_put(struct pt_edit *ed, int t, const struct pt_elem *e)
 {
 	unsigned char buf[REC_HDR + PT_INLINE_MAX];
 	size_t len;
+	/* Search with the copy: e may point into this tree (an element read
+	 * from it), which the write may change or free. */
+	const char *a;
 	memcpy(buf, &e->key, 8);
 	if (e->alen + e->blen <= PT_INLINE_MAX && e->alen < OOL_MARK && e->blen < OOL_MARK) {
 		buf[8] = (unsigned char)e->alen;
@@ -838,6 +932,7 @@ bool pt_put(struct pt_edit *ed, int t, const struct pt_elem *e)
 		if (e->blen)
 			memcpy(buf + REC_HDR + e->alen, e->b, e->blen);
 		len = REC_HDR + e->alen + e->blen;
+		a = (const char *)buf + REC_HDR;
 	} else {
 		KV_ASSERT(e->alen <= UINT32_MAX && e->blen <= UINT32_MAX);
 		struct pt_big *b = mem_alloc(sizeof(*b) + e->alen + e->blen);
@@ -851,6 +946,7 @@ bool pt_put(struct pt_edit *ed, int t, const struct pt_elem *e)
 		buf[8] = buf[9] = OOL_MARK;
 		memcpy(buf + REC_HDR, &b, sizeof(b));
 		len = OOL_REC;
+		a = b->data;
 	}
 	struct pt_node *root = ed->root[t];
 	if (!root) {
@@ -859,7 +955,7 @@ bool pt_put(struct pt_edit *ed, int t, const struct pt_elem *e)
 		return true;
 	}
 	struct ins_ctx c = {
-	    .ed = ed, .key = e->key, .a = e->a, .alen = e->alen, .rec = buf, .reclen = len};
+	    .ed = ed, .key = e->key, .a = a, .alen = e->alen, .rec = buf, .reclen = len};
 	root = ins(&c, root, true, true);
 	if (c.right) {
 		struct ient v[2];

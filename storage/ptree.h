@@ -146,7 +146,9 @@ bool pt_del(struct pt_edit *ed, int t, uint64_t key, const void *a, size_t alen)
 
 /* ---- keys */
 /* An order-preserving image of a double: a < b (as doubles, -0.0 == 0.0;
- * never NaN) iff pt_score_key(a) < pt_score_key(b). And back. */
+ * never NaN) iff pt_score_key(a) < pt_score_key(b). And back. -0.0 gets
+ * 0.0's key (pt_key_score gives 0.0): keep the exact score in b if its sign
+ * matters. */
 uint64_t pt_score_key(double d);
 double pt_key_score(uint64_t k);
 

@@ -402,6 +402,10 @@ struct kv_entry *thash_apply(struct coll_ctx *c, const struct kv_entry *old, con
 
 /* ---- the type row */
 
+/* xorObjectDigest's hash part: for each pair, eledigest = mix(mix(0,
+ * field), value), and xorDigest(digest, eledigest) xors SHA1(eledigest) in
+ * (mix(d, p): d ^= SHA1(p), then d = SHA1(d)). Checked against
+ * redis-server's DEBUG DIGEST-VALUE. */
 void thash_digest(const struct kv_entry *e, unsigned char out[20])
 {
 	struct thash_iter it;
@@ -410,7 +414,6 @@ void thash_digest(const struct kv_entry *e, unsigned char out[20])
 	memset(out, 0, 20);
 	thash_iter_init(&it, e);
 	while (thash_iter_next(&it, &el)) {
-		/* xorObjectDigest: eledigest = mix(mix(0, field), value) */
 		uint8_t d[20] = {0}, h[20];
 
 		digest_sha1(el.a, el.alen, h);
@@ -421,8 +424,9 @@ void thash_digest(const struct kv_entry *e, unsigned char out[20])
 		for (int i = 0; i < 20; i++)
 			d[i] ^= h[i];
 		digest_sha1(d, 20, d);
+		digest_sha1(d, 20, h);
 		for (int i = 0; i < 20; i++)
-			out[i] ^= d[i];
+			out[i] ^= h[i];
 	}
 }
 

@@ -157,7 +157,7 @@ static void *writer_main(void *arg)
 	char a[512], b[1024];
 	while (!atomic_load_explicit(&stop, memory_order_relaxed) && version + 1 < MAX_VERSIONS) {
 		struct pt_edit ed;
-		bool fresh = rng_next(&s) % 2000 == 0;
+		bool fresh = version % 250 == 249; /* a new lineage now and then */
 		pt_edit_begin(&ed, fresh ? NULL : root, NULL);
 		uint64_t ncount = fresh ? 0 : count, nsum = fresh ? 0 : sum;
 		unsigned nops = 1 + (unsigned)(rng_next(&s) % 40);

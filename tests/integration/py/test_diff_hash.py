@@ -228,6 +228,8 @@ def sec_errors(d, p):
         p.c('HSCAN', 'nokey', '0', *opts)
     p.c('HSCAN', 'lp', '')
     p.c('HSCAN', 'lp', '+0')
+    p.c('HSCAN', 'lp', '12345', 'COUNT', '1')   # a listpack ignores the cursor
+    p.c('HSCAN', 'lp', '-1')
     p.c('HSCAN', 'lp', '0', 'MATCH', 'x[0-9]*')
     p.c('HSCAN', 'lp', '0', 'MATCH', '*', 'COUNT', '1')
 

@@ -164,6 +164,7 @@ struct mix {
 	unsigned maxa;	  /* a: up to this many bytes ... */
 	unsigned prefix;  /* ... after this many common bytes, on half the elements */
 	unsigned big_pct; /* elements made larger than PT_INLINE_MAX */
+	bool fat;	  /* a + b at or near PT_INLINE_MAX (fullest inline records) */
 };
 
 static unsigned char abuf[2048], bbuf[2048];
@@ -186,6 +187,12 @@ static void gen(const struct mix *m, struct pt_elem *e)
 		else
 			while (alen < 300)
 				abuf[alen++] = (unsigned char)(rnd() % 4);
+	}
+	if (m->fat) {
+		while (alen < 256 && rnd() % 8)
+			abuf[alen++] = (unsigned char)(rnd() % 4);
+		size_t want = PT_INLINE_MAX - rnd() % 4 + (rnd() % 8 == 0); /* 253 .. 257 */
+		blen = want > alen ? want - alen : 0;
 	}
 	for (size_t i = 0; i < blen; i++)
 		bbuf[i] = (unsigned char)rnd();
@@ -239,6 +246,13 @@ static void check(const struct pt_node *root, const struct ref *r)
 		cr_assert_eq(pt_rank_key_le(root, x->key), le);
 	}
 	cr_assert(!pt_at(root, r->n, &e));
+	if (r->n) { /* balanced: all leaves at one depth, O(log n) of them */
+		pt_iter_seek(&it, root, r->n / 2);
+		int depth = it.depth + 1, bound = 2;
+		for (size_t x = r->n; x > 1; x /= 4)
+			bound++;
+		cr_assert_leq(depth, bound, "depth %d for %zu elements", depth, r->n);
+	}
 	/* short walks from random ranks, both ways */
 	for (int w = 0; w < 8 && r->n; w++) {
 		size_t i0 = rnd() % r->n;
@@ -254,7 +268,7 @@ static void check(const struct pt_node *root, const struct ref *r)
 		}
 	}
 	/* absent and random lookups */
-	struct mix any = {64, 6, 0, 0};
+	struct mix any = {64, 6, 0, 0, false};
 	for (int q = 0; q < 64; q++) {
 		struct pt_elem g;
 		gen(&any, &g);
@@ -372,42 +386,127 @@ static void run(uint64_t seed, const struct mix *m, size_t ops, size_t batch)
 
 Test(ptree, random_wide_keys)
 {
-	struct mix m = {0, 12, 0, 2};
+	struct mix m = {0, 12, 0, 2, false};
 	for (uint64_t s = 1; s <= 3; s++)
 		run(s, &m, 100000, 500);
 }
 
 Test(ptree, random_colliding_keys)
 {
-	struct mix m = {8, 10, 0, 3};
+	struct mix m = {8, 10, 0, 3, false};
 	for (uint64_t s = 11; s <= 13; s++)
 		run(s, &m, 100000, 300);
 }
 
 Test(ptree, random_long_prefixes)
 {
-	struct mix m = {2, 8, 120, 5};
+	struct mix m = {2, 8, 120, 5, false};
 	for (uint64_t s = 21; s <= 22; s++)
 		run(s, &m, 100000, 300);
 }
 
 Test(ptree, random_big_elements)
 {
-	struct mix m = {1000, 20, 0, 40};
+	struct mix m = {1000, 20, 0, 40, false};
 	run(31, &m, 50000, 200);
+}
+
+Test(ptree, random_fat_records)
+{
+	struct mix m = {3, 30, 0, 0, true};
+	for (uint64_t s = 51; s <= 52; s++)
+		run(s, &m, 40000, 200);
+}
+
+Test(ptree, inline_boundary)
+{
+	static char a[300], b[300];
+	memset(a, 'a', sizeof(a));
+	memset(b, 'b', sizeof(b));
+	struct {
+		size_t alen, blen;
+	} c[] = {{0, 0},   {0, 256}, {256, 0}, {128, 128}, {129, 128}, {254, 2},
+		 {254, 3}, {255, 0}, {255, 1}, {1, 255},   {300, 300}};
+	struct pt_edit ed;
+	pt_edit_begin(&ed, NULL, NULL);
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		a[0] = (char)('A' + i);
+		struct pt_elem e = {7, a, c[i].alen, b, c[i].blen};
+		if (!c[i].alen)
+			e.key = 6 - i;
+		cr_assert(pt_put(&ed, 0, &e));
+	}
+	struct pt_node *root = ed.root[0];
+	pt_edit_retire(&ed);
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		a[0] = (char)('A' + i);
+		struct pt_elem e;
+		cr_assert(pt_get(root, c[i].alen ? 7 : 6 - i, a, c[i].alen, &e), "case %zu", i);
+		cr_assert(e.alen == c[i].alen && e.blen == c[i].blen && !memcmp(e.a, a, e.alen) &&
+			  !memcmp(e.b, b, e.blen));
+	}
+	pt_free(root);
+}
+
+/* Writes whose arguments point into the tree being written (ZINCRBY puts
+ * back the member it read; ZREMRANGEBYRANK deletes what pt_at returned). */
+Test(ptree, arguments_from_the_tree)
+{
+	rng = 61;
+	struct mix m = {4, 10, 0, 20, false};
+	struct ref r = {0};
+	struct pt_edit ed;
+	pt_edit_begin(&ed, NULL, NULL);
+	for (int i = 0; i < 3000; i++) {
+		struct pt_elem e;
+		gen(&m, &e);
+		pt_put(&ed, 0, &e);
+		ref_put(&r, &e);
+	}
+	struct pt_node *root = ed.root[0];
+	pt_edit_retire(&ed);
+	for (int round = 0; round < 6; round++) {
+		pt_edit_begin(&ed, root, NULL);
+		for (int i = 0; i < 400 && r.n; i++) {
+			struct pt_elem e;
+			size_t at = rnd() % r.n;
+			cr_assert(pt_at(ed.root[0], at, &e));
+			if (i % 3 == 0) {
+				cr_assert(pt_del(&ed, 0, e.key, e.a, e.alen));
+				cr_assert(ref_del(&r, r.v[at].key, r.v[at].a, r.v[at].alen));
+				continue;
+			}
+			/* same (key, a), b from the tree too, or a new b that turns it
+			 * out of line and back */
+			struct pt_elem n = e;
+			if (i % 3 == 2) {
+				n.b = (const char *)bbuf;
+				n.blen = (e.blen > 100) ? 5 : 400;
+				memset(bbuf, 'q' + i % 5, n.blen);
+			}
+			cr_assert(!ref_put(&r, &n)); /* first: the put may move n's bytes */
+			cr_assert(!pt_put(&ed, 0, &n));
+		}
+		check(ed.root[0], &r);
+		root = ed.root[0];
+		pt_edit_retire(&ed);
+		kvmap_quiescent();
+	}
+	pt_free(root);
+	ref_free(&r);
 }
 
 Test(ptree, single_key_empty_a)
 {
 	/* one key, a of length 0..2 over {0..3}: at most 21 elements */
-	struct mix m = {1, 2, 0, 0};
+	struct mix m = {1, 2, 0, 0, false};
 	run(41, &m, 20000, 50);
 }
 
 Test(ptree, drop_keeps_base)
 {
 	rng = 7;
-	struct mix m = {0, 14, 0, 1};
+	struct mix m = {0, 14, 0, 1, false};
 	struct ref r = {0};
 	struct pt_edit ed;
 	pt_edit_begin(&ed, NULL, NULL);

@@ -15,9 +15,11 @@
 #include "storage/coll.h"
 #include "storage/db.h"
 #include "storage/thash.h"
+#include "server/sha1.h"
 
 static struct db *db;
 static struct db_view view;
+static bool real_digest;
 
 /* A stand-in digest (the real one is server/sha1.c): FNV-1a spread over
  * 20 bytes, enough to see the row's mixing is order-independent. */
@@ -37,7 +39,7 @@ static void init(void)
 {
 	kvmap_setup();
 	coll_setup();
-	thash_setup(fake_sha1);
+	thash_setup(real_digest ? sha1 : fake_sha1);
 	kvmap_thread_register();
 	db = db_create(KVMAP_KVSD);
 	db_view_init(db, 0, &view);
@@ -406,4 +408,42 @@ Test(thash, row_copy_digest, .init = init, .fini = fini)
 	cr_assert_eq(db_put(&view, NULL, lc), 0);
 	ops->digest(look("lc"), d2);
 	cr_expect(memcmp(d1, d2, 20) == 0);
+}
+
+static void init_real(void)
+{
+	real_digest = true;
+	init();
+}
+
+/* With the real SHA-1: Redis 7.0.15's DEBUG DIGEST-VALUE of
+ * HSET dg a 1 bb hello c -42 "" "" is 6836db6d...: the type mixed in
+ * (mix(0, htonl(OBJ_HASH)) = SHA1(SHA1(00 00 00 04))) xor the row's
+ * digest. The same for both encodings. */
+Test(thash, digest_matches_redis, .init = init_real, .fini = fini)
+{
+	static const char *const want = "6836db6d225e831ed4b37eabcccb137c8f894d1d";
+	struct thash_op ops[] = {{"a", 1, "1", 1, false},
+				 {"bb", 2, "hello", 5, false},
+				 {"c", 1, "-42", 3, false},
+				 {"", 0, "", 0, false}};
+	const unsigned char be4[4] = {0, 0, 0, 4};
+	uint8_t t[20], d[20];
+	char hex[41];
+
+	apply("lp", ops, 4, NULL);
+	coll_set_limit(COLL_HASH_MAX_ENTRIES, 1);
+	apply("ht", ops, 4, NULL);
+	coll_set_limit(COLL_HASH_MAX_ENTRIES, 512);
+	cr_assert_eq(enc("lp"), COLL_LISTPACK);
+	cr_assert_eq(enc("ht"), COLL_HASHTABLE);
+	sha1(be4, 4, t);
+	sha1(t, 20, t);
+	for (int k = 0; k < 2; k++) {
+		thash_digest(look(k ? "ht" : "lp"), d);
+		for (int i = 0; i < 20; i++)
+			d[i] ^= t[i];
+		sha1_hex(d, hex);
+		cr_expect_str_eq(hex, want, "%s", k ? "hashtable" : "listpack");
+	}
 }
