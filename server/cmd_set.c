@@ -66,8 +66,8 @@ static void ml_add(struct mlist *l, const char *m, size_t mlen)
 	l->n++;
 }
 
-/* The last member added. */
-static const char *ml_last(const struct mlist *l, size_t off, size_t *mlen)
+/* The member stored at byte offset off. */
+static const char *ml_at(const struct mlist *l, size_t off, size_t *mlen)
 {
 	memcpy(mlen, l->buf + off, sizeof(size_t));
 	return l->buf + off + sizeof(size_t);
@@ -77,7 +77,7 @@ static void ml_reply(struct cmd_req *r, const struct mlist *l)
 {
 	for (size_t off = 0; off < l->len;) {
 		size_t mlen;
-		const char *m = ml_last(l, off, &mlen);
+		const char *m = ml_at(l, off, &mlen);
 
 		reply_bulk(r->c, m, mlen);
 		off += sizeof(size_t) + mlen;
@@ -160,7 +160,7 @@ static void pick_remove(struct tset_build *b, uint64_t rnd, struct mlist *l)
 	tset_build_src(b, &s);
 	tset_src_at(&s, (size_t)(rnd % tset_src_count(&s)), buf, &m, &mlen);
 	ml_add(l, m, mlen);
-	m = ml_last(l, off, &mlen);
+	m = ml_at(l, off, &mlen);
 	(void)tset_build_del(b, m, mlen);
 }
 
@@ -729,7 +729,7 @@ static void spop_count(struct cmd_req *r)
 
 				ml_reset(&keep);
 				pick_remove(&b, wctx_rand64(r->ctx), &keep);
-				const char *m = ml_last(&keep, 0, &mlen);
+				const char *m = ml_at(&keep, 0, &mlen);
 
 				(void)tset_build_add(&nb, m, mlen);
 			}
@@ -1027,7 +1027,7 @@ const struct cmd_def cmd_set_table[] = {
      "Move a member from one set to another", "1.0.0", "O(1)", NULL},
     {"sinter", cmd_sinter, -2, CMD_READONLY, 1, -1, 1, "read set slow", "set",
      "Intersect multiple sets", "1.0.0", "O(N*M)", NULL},
-    {"sintercard", cmd_sintercard, -3, CMD_READONLY, 2, -1, 1, "read set slow", "set",
+    {"sintercard", cmd_sintercard, -3, CMD_READONLY, 0, 0, 0, "read set slow", "set",
      "Intersect multiple sets and return the cardinality of the result", "7.0.0", "O(N*M)", NULL},
     {"sinterstore", cmd_sinterstore, -3, CMD_WRITE | CMD_DENYOOM, 1, -1, 1, "write set slow", "set",
      "Intersect multiple sets and store the resulting set in a key", "1.0.0", "O(N*M)", NULL},

@@ -7,13 +7,15 @@
  *     are integers and a few strings, so sets change between intset and hashtable as they
  *     grow past 512 or meet a string); auditors read SCARD of every set inside MULTI, and
  *     SMEMBERS of every set inside MULTI: the total is always MEMBERS, and no member is in
- *     two sets or missing. A mover's SMOVE answers 1 or 0, never an error.
- *  2. a set of --big N members (default 1,000,000) built with SADD batches of 10,000 and one
- *     SADD of 100,000 arguments, then bad input against it (SPOP/SRANDMEMBER with huge
- *     counts, a huge negative SRANDMEMBER count) and a DEL of it, while reader clients keep
- *     reading other keys (GET and SISMEMBER): every reply is the exact value, and the worst
- *     wait for one is reported and must stay under --latency-ms (default 5000; a hang,
- *     not a speed target).
+ *     two sets or missing. A mover's SMOVE answers 1 or 0, never an error. Meanwhile a
+ *     scanner runs full SSCANs of a hashtable set whose other members churn: every member
+ *     present throughout is returned.
+ *  2. a set of --big N members (default 1,000,000) built with SADD batches of 10,000, one
+ *     SADD of N arguments into another key, then bad input against the big set (SPOP and
+ *     SRANDMEMBER with huge counts, a huge negative SRANDMEMBER count) and a DEL of it,
+ *     while reader clients keep reading other keys (GET and SISMEMBER): every reply is the
+ *     exact value, and the worst wait for one is reported and must stay under --latency-ms
+ *     (default 5000; a hang, not a speed target).
  * At the end: the totals are exact, the server exits 0 on SIGTERM.
  * Prints one summary line; exits 1 with a message on the first violation.
  */
@@ -36,7 +38,7 @@
 static struct kvsd_proc srv;
 static long long deadline_ms;
 static atomic_int failed, phase2_done;
-static atomic_llong moves, audits, reads, worst_wait_ms;
+static atomic_llong moves, audits, reads, worst_wait_ms, scans;
 
 static void fail(const char *what, const char *detail)
 {
@@ -142,6 +144,62 @@ static void audit(redisContext *c)
 	atomic_fetch_add_explicit(&audits, 1, memory_order_relaxed); /* statistic */
 }
 
+/* SSCAN's cursor survives writes: a full scan of "scan" (STABLE members that stay, while a
+ * churner adds and removes others) returns every stable member at least once. */
+#define STABLE 1000
+
+static void *churner(void *arg)
+{
+	unsigned seed = (unsigned)(uintptr_t)arg;
+	redisContext *c = kvsd_connect(&srv);
+
+	while (c && !c->err && running()) {
+		int x = rand_r(&seed) % 2000;
+		freeReplyObject(cmd(c, (rand_r(&seed) & 1) ? "SADD scan x%d" : "SREM scan x%d", x));
+	}
+	if (c)
+		redisFree(c);
+	return NULL;
+}
+
+static void *scanner(void *arg)
+{
+	redisContext *c = kvsd_connect(&srv);
+	static unsigned char seen[STABLE];
+
+	(void)arg;
+	while (c && !c->err && running()) {
+		char cursor[32] = "0";
+		int calls = 0;
+
+		memset(seen, 0, sizeof(seen));
+		do {
+			redisReply *r = cmd(c, "SSCAN scan %s COUNT 17", cursor);
+			if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+				fail("SSCAN reply", "not [cursor, members]");
+				freeReplyObject(r);
+				break;
+			}
+			snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+			for (size_t j = 0; j < r->element[1]->elements; j++) {
+				const char *m = r->element[1]->element[j]->str;
+				if (m[0] != 'x')
+					seen[atoi(m + 1)] = 1;
+			}
+			freeReplyObject(r);
+		} while (strcmp(cursor, "0") != 0 && ++calls < 100000);
+		for (int i = 0; i < STABLE && !atomic_load_explicit(&failed, memory_order_relaxed);
+		     i++)
+			if (!seen[i])
+				fail("SSCAN under writes",
+				     "a member present throughout was missed");
+		atomic_fetch_add_explicit(&scans, 1, memory_order_relaxed); /* statistic */
+	}
+	if (c)
+		redisFree(c);
+	return NULL;
+}
+
 static void *auditor(void *arg)
 {
 	redisContext *c = kvsd_connect(&srv);
@@ -183,8 +241,8 @@ static void *reader(void *arg)
 	return NULL;
 }
 
-/* SADD big with members [from, from + n) in one command. */
-static void sadd_range(redisContext *c, long long from, long long n)
+/* SADD key with members [from, from + n) in one command. */
+static void sadd_range(redisContext *c, const char *key, long long from, long long n)
 {
 	size_t argc = (size_t)n + 2;
 	const char **argv = malloc(argc * sizeof(*argv));
@@ -193,8 +251,8 @@ static void sadd_range(redisContext *c, long long from, long long n)
 
 	argv[0] = "SADD";
 	argl[0] = 4;
-	argv[1] = "big";
-	argl[1] = 3;
+	argv[1] = key;
+	argl[1] = strlen(key);
 	for (long long i = 0; i < n; i++) {
 		char *p = buf + i * 24;
 		argl[i + 2] = (size_t)snprintf(p, 24, "%lld", from + i);
@@ -231,19 +289,24 @@ static void phase2(redisContext *c, long long big, long long latency_ms)
 {
 	pthread_t th[4];
 	redisReply *r;
-	long long batch = 10000, one = big >= 200000 ? 100000 : big / 2;
+	long long batch = 10000;
 
 	freeReplyObject(cmd(c, "SADD small 1 2 3 7"));
 	for (int i = 0; i < 4; i++)
 		freeReplyObject(cmd(c, "SET str:%d value", i));
 	for (int i = 0; i < 4; i++)
 		pthread_create(&th[i], NULL, reader, (void *)(uintptr_t)i);
-	/* one SADD with many arguments, then batches */
-	sadd_range(c, 0, one);
-	for (long long i = one; i < big && !atomic_load_explicit(&failed, memory_order_relaxed);
+	/* the big set from SADD batches */
+	for (long long i = 0; i < big && !atomic_load_explicit(&failed, memory_order_relaxed);
 	     i += batch)
-		sadd_range(c, i, i + batch <= big ? batch : big - i);
+		sadd_range(c, "big", i, i + batch <= big ? batch : big - i);
 	expect_int(c, big, "SCARD big");
+	/* bad input: one SADD with `big` arguments (a long command: the readers
+	 * keep being served by the other workers) */
+	sadd_range(c, "huge", -big / 2, big);
+	expect_int(c, big, "SCARD huge");
+	expect_int(c, 1, "SISMEMBER huge %lld", -big / 2);
+	expect_int(c, 1, "DEL huge");
 	/* bad input: huge counts */
 	r = cmd(c, "SRANDMEMBER big 9223372036854775807");
 	if (r && (r->type != REDIS_REPLY_ARRAY || (long long)r->elements != big))
@@ -265,7 +328,7 @@ static void phase2(redisContext *c, long long big, long long latency_ms)
 	expect_int(c, 1, "DEL big");
 	expect_int(c, 0, "EXISTS big");
 	/* a fresh big set popped whole with a huge count */
-	sadd_range(c, 0, 50000);
+	sadd_range(c, "big", 0, 50000);
 	r = cmd(c, "SPOP big 9223372036854775807");
 	if (r && (r->type != REDIS_REPLY_ARRAY || r->elements != 50000))
 		fail("SPOP huge count", "not the whole set");
@@ -285,7 +348,7 @@ int main(int argc, char **argv)
 {
 	int seconds = 3, st;
 	long long big = 1000000, latency_ms = 5000;
-	pthread_t th[MOVERS + 2];
+	pthread_t th[MOVERS + 4];
 	int nth = 0;
 	char m[32];
 
@@ -316,7 +379,11 @@ int main(int argc, char **argv)
 		member_name(i, m, sizeof(m));
 		freeReplyObject(cmd(c, "SADD set:%d %s", i % SETS, m));
 	}
+	for (int i = 0; i < STABLE; i++)
+		freeReplyObject(cmd(c, "SADD scan s%d", i));
 	deadline_ms = kvsd_now_ms() + seconds * 1000LL;
+	pthread_create(&th[nth++], NULL, churner, (void *)(uintptr_t)77);
+	pthread_create(&th[nth++], NULL, scanner, NULL);
 	for (int i = 0; i < MOVERS; i++)
 		pthread_create(&th[nth++], NULL, mover, (void *)(uintptr_t)(2 * i + 1));
 	for (int i = 0; i < 2; i++)
@@ -336,9 +403,10 @@ int main(int argc, char **argv)
 		fail("server exit status", NULL);
 	}
 	kvsd_kill(&srv);
-	printf("stress_set: %s: %lld SMOVEs, %lld audits in %ds; big set of %lld built, abused "
+	printf("stress_set: %s: %lld SMOVEs, %lld audits, %lld full SSCANs in %ds; big set of %lld "
+	       "built, abused "
 	       "and deleted in %lld ms while readers made %lld reads (worst wait %lld ms)\n",
-	       atomic_load(&failed) ? "FAIL" : "ok", (long long)moves, (long long)audits, seconds,
-	       big, t2, (long long)reads, (long long)worst_wait_ms);
+	       atomic_load(&failed) ? "FAIL" : "ok", (long long)moves, (long long)audits,
+	       (long long)scans, seconds, big, t2, (long long)reads, (long long)worst_wait_ms);
 	return atomic_load(&failed) ? 1 : 0;
 }
