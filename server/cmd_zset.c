@@ -240,11 +240,20 @@ static void cmd_zadd(struct cmd_req *r)
 	mem_free(scores);
 }
 
-/* ZINCRBY key increment member: ZADD key INCR increment member */
+/* ZINCRBY key increment member: ZADD key INCR increment member, parsed by
+ * ZADD's parser in Redis: an increment that is an option word leaves one
+ * argument where pairs are expected (a syntax error). */
 static void cmd_zincrby(struct cmd_req *r)
 {
+	static const char *const opts[] = {"nx", "xx", "ch", "incr", "gt", "lt"};
 	double incr;
 
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		if (cmd_arg_is(r, 2, opts[i])) {
+			cmd_reply_syntax_error(r);
+			return;
+		}
+	}
 	if (!su_str2d(r->argv[2], r->argl[2], &incr)) {
 		reply_error(r->c, "ERR value is not a valid float");
 		return;
@@ -1090,8 +1099,10 @@ static void xor_sha1(uint8_t d[20], const void *p, size_t n)
 }
 
 /* xorObjectDigest's sorted-set part: for each element a zeroed digest,
- * mixDigest(member), mixDigest("%.17g" score), then xorDigest'ed into out
- * (which starts zeroed: the caller xors out into the key's digest). */
+ * mixDigest(member), mixDigest("%.17g" score), then xorDigest'ed (its SHA1
+ * xored) into out, which starts zeroed. The caller xors out, as it is, into
+ * the key's running digest after mixing the type (so DEBUG DIGEST-VALUE =
+ * mix(0, htonl(3)) ^ out; checked against redis-server 7.0.15). */
 static void zset_digest(const struct kv_entry *e, unsigned char out[20])
 {
 	struct tzset_iter it;

@@ -223,7 +223,8 @@ static char *lp_encode(char *p, const struct tz_item *it)
 	}
 	double score = it->score == 0 ? 0.0 : it->score; /* d2string(-0.0) is "0" */
 
-	memcpy(p, it->m, l);
+	if (l) /* an empty member may come with a NULL pointer */
+		memcpy(p, it->m, l);
 	p += l;
 	memcpy(p, &score, 8);
 	p += 8;
@@ -578,8 +579,9 @@ void tzset_w_begin(struct tzset_w *w, struct coll_ctx *ctx, const struct kv_entr
 	w->ctx = ctx;
 	w->old = old;
 	if (old && is_big(old)) {
+		/* the edit starts at the first write (a command that changes
+		 * nothing starts none) */
 		w->big = true;
-		w->ed = coll_edit(ctx, old, &w->lineage);
 		return;
 	}
 	if (old) {
@@ -593,9 +595,23 @@ void tzset_w_begin(struct tzset_w *w, struct coll_ctx *ctx, const struct kv_entr
 	}
 }
 
+/* The tree t of a skiplist writer's current state. */
+static struct pt_node *w_root(const struct tzset_w *w, int t)
+{
+	return w->ed ? w->ed->root[t] : coll_big_of(w->old)->root[t];
+}
+
+/* The skiplist writer's edit, started on first use. */
+static struct pt_edit *w_edit(struct tzset_w *w)
+{
+	if (!w->ed)
+		w->ed = coll_edit(w->ctx, w->old, &w->lineage);
+	return w->ed;
+}
+
 size_t tzset_w_count(const struct tzset_w *w)
 {
-	return w->big ? pt_count(w->ed->root[0]) : w->n;
+	return w->big ? pt_count(w_root(w, 0)) : w->n;
 }
 
 static long lp_find(const struct tzset_w *w, const char *m, size_t mlen)
@@ -611,7 +627,7 @@ bool tzset_w_score(const struct tzset_w *w, const char *m, size_t mlen, double *
 	long i;
 
 	if (w->big)
-		return tree_score(w->ed->root[1], m, mlen, score);
+		return tree_score(w_root(w, 1), m, mlen, score);
 	i = lp_find(w, m, mlen);
 	if (i < 0)
 		return false;
@@ -670,11 +686,12 @@ bool tzset_w_put(struct tzset_w *w, const char *m, size_t mlen, double score)
 {
 	if (w->big) {
 		double old;
-		bool had = tree_score(w->ed->root[1], m, mlen, &old);
+		bool had = tree_score(w_root(w, 1), m, mlen, &old);
+		struct pt_edit *ed = w_edit(w);
 
 		if (had)
-			pt_del(w->ed, 0, pt_score_key(old), m, mlen);
-		tree_put(w->ed, m, mlen, score);
+			pt_del(ed, 0, pt_score_key(old), m, mlen);
+		tree_put(ed, m, mlen, score);
 		return !had;
 	}
 	long i = lp_find(w, m, mlen);
@@ -704,10 +721,12 @@ bool tzset_w_del(struct tzset_w *w, const char *m, size_t mlen)
 	if (w->big) {
 		double old;
 
-		if (!tree_score(w->ed->root[1], m, mlen, &old))
+		if (!tree_score(w_root(w, 1), m, mlen, &old))
 			return false;
-		pt_del(w->ed, 0, pt_score_key(old), m, mlen);
-		pt_del(w->ed, 1, kvmap_hash(m, mlen), m, mlen);
+		struct pt_edit *ed = w_edit(w);
+
+		pt_del(ed, 0, pt_score_key(old), m, mlen);
+		pt_del(ed, 1, kvmap_hash(m, mlen), m, mlen);
 		return true;
 	}
 	long i = lp_find(w, m, mlen);
@@ -736,21 +755,23 @@ size_t tzset_w_del_ranks(struct tzset_w *w, size_t start, size_t end)
 	struct pt_iter it;
 	struct pt_elem el;
 
-	pt_iter_seek(&it, w->ed->root[0], start);
+	pt_iter_seek(&it, w_root(w, 0), start);
 	for (size_t i = 0; i < cnt && pt_iter_next(&it, &el); i++)
 		bytes += el.alen;
 	struct tz_item *v = mem_alloc(cnt * sizeof(*v));
 	char *buf = mem_alloc(bytes ? bytes : 1), *p = buf;
 
-	pt_iter_seek(&it, w->ed->root[0], start);
+	pt_iter_seek(&it, w_root(w, 0), start);
 	for (size_t i = 0; i < cnt && pt_iter_next(&it, &el); i++) {
 		memcpy(p, el.a, el.alen);
 		v[i] = (struct tz_item){.m = p, .mlen = el.alen, .score = elem_score(&el)};
 		p += el.alen;
 	}
+	struct pt_edit *ed = w_edit(w);
+
 	for (size_t i = 0; i < cnt; i++) {
-		pt_del(w->ed, 0, pt_score_key(v[i].score), v[i].m, v[i].mlen);
-		pt_del(w->ed, 1, kvmap_hash(v[i].m, v[i].mlen), v[i].m, v[i].mlen);
+		pt_del(ed, 0, pt_score_key(v[i].score), v[i].m, v[i].mlen);
+		pt_del(ed, 1, kvmap_hash(v[i].m, v[i].mlen), v[i].m, v[i].mlen);
 	}
 	mem_free(buf);
 	mem_free(v);
@@ -762,7 +783,7 @@ bool tzset_w_at(const struct tzset_w *w, size_t i, struct tz_item *out)
 	struct pt_elem el;
 
 	if (w->big) {
-		if (!pt_at(w->ed->root[0], i, &el))
+		if (!pt_at(w_root(w, 0), i, &el))
 			return false;
 		elem_item(&el, out);
 		return true;
@@ -776,10 +797,12 @@ bool tzset_w_at(const struct tzset_w *w, size_t i, struct tz_item *out)
 struct kv_entry *tzset_w_finish(struct tzset_w *w, const void *key, size_t klen, int64_t expire_ms)
 {
 	if (w->big) {
-		if (pt_count(w->ed->root[0]) == 0)
+		struct pt_edit *ed = w_edit(w);
+
+		if (pt_count(ed->root[0]) == 0)
 			return NULL;
-		return coll_new_big(key, klen, KV_ZSET, COLL_SKIPLIST, w->lineage, w->ed->root[0],
-				    w->ed->root[1], expire_ms);
+		return coll_new_big(key, klen, KV_ZSET, COLL_SKIPLIST, w->lineage, ed->root[0],
+				    ed->root[1], expire_ms);
 	}
 	if (w->n == 0)
 		return NULL;

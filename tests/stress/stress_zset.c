@@ -255,7 +255,7 @@ static void *hot(void *arg)
 int main(int argc, char **argv)
 {
 	int seconds = 3, hots = 6, st;
-	pthread_t th[32];
+	pthread_t th[80];
 	int nth = 0;
 	redisReply *r;
 
@@ -265,7 +265,7 @@ int main(int argc, char **argv)
 		else if (strcmp(argv[i], "--hot") == 0)
 			hots = atoi(argv[i + 1]);
 	}
-	if (hots < 1 || hots > 20)
+	if (hots < 1 || hots > 64)
 		hots = 6;
 	signal(SIGPIPE, SIG_IGN);
 	setenv("TSAN_OPTIONS", "exitcode=66", 0);

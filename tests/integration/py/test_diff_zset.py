@@ -68,20 +68,43 @@ def _pairs(v):
 
 
 def zscan_cmp(a, b):
-    """One ZSCAN step: a listpack answers whole (cursor 0) in order, so
-    equal bytes; a skiplist's cursor and order are its own (multiset of the
-    step not comparable): both must then be non-final or both final with
-    the same pairs as a multiset."""
+    """One ZSCAN step. A listpack answers whole (cursor 0) in order, so the
+    bytes are equal; a skiplist's cursor and order are its own (Redis's dict
+    buckets, kvsd's member hash order), and may finish in one step or not
+    on either side: then both finished with the same pairs as a multiset,
+    or the step is not comparable (full_scan compares whole scans)."""
     if a == b:
         return True
     va, vb = parse(a), parse(b)
-    if not (isinstance(va, list) and isinstance(vb, list)):
+    if not (isinstance(va, list) and isinstance(vb, list) and len(va) == 2):
         return False
-    if (va[0] == b'0') != (vb[0] == b'0'):
-        # a skiplist may finish in one step on either side when COUNT
-        # covers it; not the listpack case (that one is equal bytes)
-        return len(vb[1]) != 0 and vb[0] != b'0'
-    return va[0] != b'0' or sorted(_pairs(va[1])) == sorted(_pairs(vb[1]))
+    if va[0] == b'0' and vb[0] == b'0':
+        return sorted(_pairs(va[1])) == sorted(_pairs(vb[1]))
+    return isinstance(va[1], list) and len(va[1]) % 2 == 0
+
+
+def full_scan(d, p, key, count='3'):
+    """ZSCAN key to the end on each server: the same pairs as a multiset
+    (an element present throughout is returned at least once: duplicates
+    are dropped, as a SCAN user does)."""
+    out = []
+    for cl in (p.a, p.b):
+        cursor, seen, steps = b'0', set(), 0
+        while True:
+            r = parse(cl.cmd('ZSCAN', key, cursor, 'COUNT', count))
+            if not isinstance(r, list):
+                seen = r
+                break
+            cursor = r[0]
+            seen |= set(_pairs(r[1]))
+            steps += 1
+            if cursor == b'0' or steps > 100000:
+                break
+        out.append(seen)
+    d.count += 1
+    if out[0] != out[1]:
+        d.report(['ZSCAN', key, '... (whole scan)'], repr(out[0])[:300].encode(),
+                 repr(out[1])[:300].encode())
 
 
 def randmember_cmp(args):
@@ -129,6 +152,8 @@ def sec_fixed(d, p):
         ['ZADD', 'z', 'INCR', '1', 'a', '2', 'b'], ['ZADD', 'z', 'INCR', 'inf', 'pinf'],
         ['ZADD', 'z', 'INCR', '-inf', 'pinf'], ['ZINCRBY', 'z', '-inf', 'pinf'],
         ['ZINCRBY', 'z', 'abc', 'a'], ['ZINCRBY', 'z', 'nan', 'a'], ['ZADD', 'z'],
+        ['ZINCRBY', 'z', 'nx', 'a'], ['ZINCRBY', 'z', 'INCR', 'a'], ['ZINCRBY', 'z', 'Gt', 'a'],
+        ['ZINCRBY', 'z', 'ch\x00x', 'a'], ['ZINCRBY', 'z', '1', 'nx'], ['ZINCRBY', 's', 'xx', 'a'],
         ['ZADD', 'z', '1'], ['ZADD', 'z', 'nx'], ['ZADD', 'z', '1', 'a', '2'],
         ['ZADD', 'z', 'ch', '5', 'a', '6', 'new'], ['ZADD', 'z', 'incr', 'nx', '5', 'a'],
         ['ZADD', 'z', 'incr', 'xx', '5', 'nosuch'], ['ZADD', 'z', 'gt', 'ch', '0', 'a', '10', 'b'],
@@ -265,7 +290,10 @@ def sec_conversion(d, p):
                ['ZRANGE', k, '0', '-1', 'WITHSCORES']]
         if enc:
             out.append(['OBJECT', 'ENCODING', k])
+        looked.append(k)
         return out
+
+    looked = []
 
     cmds = [['FLUSHALL']]
     # by entries: 128 stays a listpack, the 129th converts; member m0 has -0
@@ -305,11 +333,14 @@ def sec_conversion(d, p):
     cmds += look('lvs')
     cmds.append(['ZRANGESTORE', 'lvs', 'lv', '0', '-1'])
     cmds += look('lvs')
-    # the thresholds follow CONFIG SET (when kvsd has the config keys)
     pipeline(p, cmds, cmp=conv_cmp)
+    for k in sorted(set(looked)):
+        full_scan(d, p, k)
 
 
 def conv_cmp(a, b):
+    """Exact, but for the ZSCAN steps (zscan_cmp): the encodings are seen
+    through -0 (and OBJECT ENCODING), whole scans through full_scan."""
     if a.startswith(b'*2\r\n$') and b.startswith(b'*2\r\n$'):
         return zscan_cmp(a, b)
     return a == b
@@ -386,7 +417,8 @@ class Gen:
                 pairs += ['0' if lexkey else self.score(), m]
             return ['ZADD', k] + opts + pairs
         if c == 6:
-            return ['ZINCRBY', k, self.score(), self.member()]
+            m = self.member()
+            return ['ZINCRBY', k, self.score(), 'y' if k == 'lx2' and len(m) > 64 else m]
         if c == 7:
             return ['ZREM', k] + [self.member() for _ in range(r.choice([1, 2, 3]))]
         if c == 8:
@@ -471,8 +503,57 @@ def sec_random(d, p, seed, count, proto):
         if i % 500 == 499:
             for k in KEYS:
                 p.c('ZRANGE', k, '0', '-1', 'WITHSCORES')
+                full_scan(d, p, k, count=rnd.choice(['1', '10']))
     if proto == 3:
         p.c('HELLO', '2', cmp=lambda a, b: a[:1] == b[:1])
+
+
+def sec_config(d, p):
+    """zset-max-listpack-entries / -value (and the *-ziplist-* aliases) at
+    run time, once kvsd has the config rows: the thresholds move, an
+    existing listpack over a lowered limit stays one until a member is
+    added (zsetAdd converts on insertion only), 0 entries means skiplist at
+    once, and ZRANGESTORE results follow the new limits."""
+    d.section = 'config'
+    r = p.a.cmd('CONFIG', 'SET', 'zset-max-listpack-entries', '128')
+    if r != b'+OK\r\n':
+        harness.log('diff-zset: kvsd has no zset-max-listpack-entries yet: config section skipped')
+        return
+    enc = probe_encoding(p)
+
+    def look(k):
+        out = [['ZSCORE', k, 'm0'], ['ZCARD', k], ['ZRANGE', k, '0', '-1', 'WITHSCORES']]
+        if enc:
+            out.append(['OBJECT', 'ENCODING', k])
+        return out
+
+    cmds = [['FLUSHALL'], ['ZADD', 'c6', '-0', 'm0', '1', 'a', '2', 'b', '3', 'c', '4', 'd', '5', 'e'],
+            ['CONFIG', 'SET', 'zset-max-listpack-entries', '4'],
+            ['CONFIG', 'SET', 'zset-max-ziplist-value', '8']]
+    cmds += look('c6')
+    cmds += [['ZADD', 'c6', '9', 'a'], ['ZINCRBY', 'c6', '1', 'b'], ['ZREM', 'c6', 'c']]
+    cmds += look('c6')                           # updates and removals: still a listpack
+    cmds += [['ZADD', 'c6', '-0', 'new']]
+    cmds += look('c6')                           # an insertion: converts
+    for n in (3, 4, 5):
+        cmds.append(['ZADD', 'n%d' % n] + sum([['-0', 'm%d' % i] for i in range(n)], []))
+        cmds += look('n%d' % n)
+        cmds.append(['ZRANGESTORE', 'r%d' % n, 'c6', '0', str(n - 1)])
+        cmds += look('r%d' % n)
+        cmds.append(['ZRANGESTORE', 's%d' % n, 'c6', '-inf', '+inf', 'BYSCORE', 'LIMIT', '0', str(n)])
+        cmds += look('s%d' % n)
+    for ln in (8, 9):
+        cmds.append(['ZADD', 'v%d' % ln, '-0', 'm0', '-0', 'q' * ln])
+        cmds += look('v%d' % ln)
+    cmds += [['CONFIG', 'SET', 'zset-max-listpack-entries', '0']]
+    cmds += [['ZADD', 'z0', '-0', 'm0']] + look('z0')
+    cmds += [['ZRANGESTORE', 'z0s', 'c6', '0', '0']] + look('z0s')
+    cmds += [['CONFIG', 'SET', 'zset-max-ziplist-entries', '128'],
+             ['CONFIG', 'SET', 'zset-max-listpack-value', '64'],
+             ['CONFIG', 'GET', 'zset-max-*']]
+    cmds += [['ZRANGESTORE', 'back', 'c6', '0', '-1']] + look('back')
+    pipeline(p, cmds, cmp=lambda a, b: a == b or (a[:1] == b[:1] == b'*' and
+                                                 sorted(parse(a)) == sorted(parse(b))))
 
 
 def sec_lex_big(d, p):
@@ -507,18 +588,20 @@ def sec_multi(d, p):
     pipeline(p, cmds)
 
 
-def big_cmd(d, data, what):
-    """One huge command on its own connections (a long timeout: a 1M-argument
-    ZADD takes seconds, more under sanitizers); the replies compared."""
+def slow_cmds(d, cmds):
+    """Commands that may take seconds each (on a 1M-member set, more under
+    sanitizers or a loaded machine), on their own connections with a long
+    timeout; each reply compared. cmds: (raw bytes, what) pairs."""
     ca, cb = d.sa.client(timeout=300), d.sb.client(timeout=300)
     try:
-        ra, rb = ca.raw(data), cb.raw(data)
+        for data, what in cmds:
+            ra, rb = ca.raw(data), cb.raw(data)
+            d.count += 1
+            if ra != rb:
+                d.report(what, ra, rb)
     finally:
         ca.close()
         cb.close()
-    d.count += 1
-    if ra != rb:
-        d.report([what], ra, rb)
 
 
 def sec_bad_input(d, p):
@@ -527,27 +610,29 @@ def sec_bad_input(d, p):
     args = ['ZADD', 'huge']
     for i in range(n):
         args += [str(i % 1000), 'member:%d' % i]
-    big_cmd(d, encode(*args), 'ZADD huge <1M arguments>')
-    pipeline(p, [['ZCARD', 'huge'], ['ZRANGE', 'huge', '0', '5', 'WITHSCORES'],
-                 ['ZRANGE', 'huge', '-3', '-1', 'WITHSCORES'], ['ZCOUNT', 'huge', '10', '(20'],
-                 ['ZRANK', 'huge', 'member:123457'], ['ZSCORE', 'huge', 'member:499999'],
-                 ['ZRANGEBYSCORE', 'huge', '999', '+inf', 'LIMIT', '490', '3'],
-                 ['ZPOPMIN', 'huge', '3'], ['ZPOPMAX', 'huge', '3'],
-                 ['ZREMRANGEBYSCORE', 'huge', '5', '994'], ['ZCARD', 'huge'],
-                 ['ZADD', 'huge', 'nan', 'x'], ['ZINCRBY', 'huge', 'nan', 'x'],
-                 ['ZRANGE', 'huge', '0', I64MAX, 'LIMIT', '0', I64MAX],
-                 ['ZRANGE', 'huge', '0', '-1', 'BYSCORE', 'LIMIT', '0', I64MAX],
-                 ['ZRANDMEMBER', 'huge', '-9223372036854775807', 'WITHSCORES'],
-                 ['ZPOPMIN', 'huge', I64MAX], ['EXISTS', 'huge'],
-                 ['ZPOPMIN', 'huge', '9223372036854775808'],
-                 ['ZMPOP', '1', 'huge', 'MIN', 'COUNT', '-5']])
+    cmds = [(encode(*args), ['ZADD', 'huge', '<1M arguments>'])]
+    for c in (['ZCARD', 'huge'], ['ZRANGE', 'huge', '0', '5', 'WITHSCORES'],
+              ['ZRANGE', 'huge', '-3', '-1', 'WITHSCORES'], ['ZCOUNT', 'huge', '10', '(20'],
+              ['ZRANK', 'huge', 'member:123457'], ['ZSCORE', 'huge', 'member:499999'],
+              ['ZRANGEBYSCORE', 'huge', '999', '+inf', 'LIMIT', '490', '3'],
+              ['ZPOPMIN', 'huge', '3'], ['ZPOPMAX', 'huge', '3'],
+              ['ZREMRANGEBYSCORE', 'huge', '5', '994'], ['ZCARD', 'huge'],
+              ['ZADD', 'huge', 'nan', 'x'], ['ZINCRBY', 'huge', 'nan', 'x'],
+              ['ZRANGE', 'huge', '0', I64MAX, 'LIMIT', '0', I64MAX],
+              ['ZRANGE', 'huge', '0', '-1', 'BYSCORE', 'LIMIT', '0', I64MAX],
+              ['ZRANDMEMBER', 'huge', '-9223372036854775807', 'WITHSCORES'],
+              ['ZPOPMIN', 'huge', I64MAX], ['EXISTS', 'huge'],
+              ['ZPOPMIN', 'huge', '9223372036854775808'],
+              ['ZMPOP', '1', 'huge', 'MIN', 'COUNT', '-5']):
+        cmds.append((encode(*c), c))
     # a 1M-argument ZADD that fails on its last score: nothing added
     args = ['ZADD', 'huge2']
     for i in range(n - 1):
         args += [str(i), 'm%d' % i]
     args += ['nan', 'last']
-    big_cmd(d, encode(*args), 'ZADD huge2 <1M arguments, the last score NaN>')
-    p.c('EXISTS', 'huge2')
+    cmds.append((encode(*args), ['ZADD', 'huge2', '<1M arguments, the last score NaN>']))
+    cmds.append((encode('EXISTS', 'huge2'), ['EXISTS', 'huge2']))
+    slow_cmds(d, cmds)
 
 
 def main():
@@ -578,6 +663,7 @@ def main():
             if proto == 3:
                 p.c('HELLO', '2', cmp=lambda a, b: a[:1] == b[:1])
         sec_conversion(d, p)
+        sec_config(d, p)
         sec_lex_big(d, p)
         sec_multi(d, p)
         sec_random(d, p, args.seed, args.count, 2)

@@ -301,3 +301,56 @@ Test(strutil, word_is)
 	cr_expect(su_word_is("", 0, ""));
 	cr_expect(!su_eqi("nx\0junk", 7, "nx")); /* names compare whole */
 }
+
+/* string2d as ZADD's scores use it: strtod over the whole argument, no
+ * leading space, no NaN, no overflow, no underflow to zero */
+Test(strutil, str2d_as_string2d)
+{
+	double v;
+
+	cr_expect(su_str2d("1.5", 3, &v) && v == 1.5);
+	cr_expect(su_str2d("-inf", 4, &v) && isinf(v) && v < 0);
+	cr_expect(su_str2d("+inf", 4, &v) && isinf(v) && v > 0);
+	cr_expect(su_str2d("-0", 2, &v) && v == 0 && signbit(v));
+	cr_expect(su_str2d("1e-320", 6, &v) && v > 0); /* subnormal: kept */
+	cr_expect(su_str2d("0x10", 4, &v) && v == 16);
+	cr_expect_not(su_str2d("1e-400", 6, &v)); /* underflow to zero */
+	cr_expect_not(su_str2d("1e400", 5, &v));
+	cr_expect_not(su_str2d("nan", 3, &v));
+	cr_expect_not(su_str2d("", 0, &v));
+	cr_expect_not(su_str2d(" 1", 2, &v));
+	cr_expect_not(su_str2d("1 ", 2, &v));
+	cr_expect_not(su_str2d("1\0", 2, &v));
+	cr_expect_not(su_str2d("abc", 3, &v));
+}
+
+/* d2string with double2ll, as a listpack score reads back (values from
+ * redis-server 7.0.15's ZSCAN of a listpack) */
+Test(strutil, d2str_as_d2string)
+{
+	char buf[SU_D2STR_MAX];
+	static const struct {
+		double v;
+		const char *s;
+	} cases[] = {
+	    {1.5, "1.5"},
+	    {5, "5"},
+	    {-5, "-5"},
+	    {1e17, "100000000000000000"},
+	    {123456789012345678.0, "123456789012345680"},
+	    {4e18, "4000000000000000000"},
+	    {5e18, "5e+18"},
+	    {1.5e-7, "1.4999999999999999e-07"},
+	    {0.1, "0.10000000000000001"},
+	    {INFINITY, "inf"},
+	    {-INFINITY, "-inf"},
+	    {0.0, "0"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int n = su_d2str(buf, sizeof(buf), cases[i].v);
+
+		cr_expect_eq((size_t)n, strlen(cases[i].s), "%s", cases[i].s);
+		cr_expect_str_eq(buf, cases[i].s);
+	}
+}
