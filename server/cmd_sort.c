@@ -345,7 +345,8 @@ static void sort_generic(struct cmd_req *r, int readonly)
 			mem_free(byval);
 		}
 		struct sort_opts o = {a.desc, a.alpha, a.by != 0};
-		qsort_r(sv.v, sv.n, sizeof(*sv.v), sort_cmp, &o);
+		if (sv.n > 1) /* (an empty set has no vector at all) */
+			qsort_r(sv.v, sv.n, sizeof(*sv.v), sort_cmp, &o);
 	}
 
 	if (conv_error) {
