@@ -259,7 +259,7 @@ int server_setup(int argc, char **argv)
 	coll_setup();
 	thash_setup(sha1);
 	tset_setup(sha1);
-	tzset_setup();
+	tzset_setup(sha1);
 	kvmap_thread_register();
 	the_db = db_create(cfg_int(CFG_MAP) == 0 ? KVMAP_KVSD : KVMAP_URCU);
 	if (the_db)
