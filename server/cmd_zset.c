@@ -21,7 +21,6 @@
 #include "net/reply.h"
 #include "server/cmd.h"
 #include "server/multi.h"
-#include "server/sha1.h"
 #include "server/strutil.h"
 #include "storage/db.h"
 #include "storage/tzset.h"
@@ -1085,56 +1084,6 @@ static void cmd_zscan(struct cmd_req *r)
 			reply_bulk(r->c, buf, (size_t)su_d2str(buf, sizeof(buf), v[i].score));
 	}
 	mem_free(v);
-}
-
-/* ------------------------------------------------------- the type's row */
-
-static void xor_sha1(uint8_t d[20], const void *p, size_t n)
-{
-	uint8_t h[20];
-
-	sha1(p, n, h);
-	for (int i = 0; i < 20; i++)
-		d[i] ^= h[i];
-}
-
-/* xorObjectDigest's sorted-set part: for each element a zeroed digest,
- * mixDigest(member), mixDigest("%.17g" score), then xorDigest'ed (its SHA1
- * xored) into out, which starts zeroed. The caller xors out, as it is, into
- * the key's running digest after mixing the type (so DEBUG DIGEST-VALUE =
- * mix(0, htonl(3)) ^ out; checked against redis-server 7.0.15). */
-static void zset_digest(const struct kv_entry *e, unsigned char out[20])
-{
-	struct tzset_iter it;
-	struct tz_item x;
-	char buf[64];
-
-	memset(out, 0, 20);
-	tzset_iter_init(&it, e, 0, false);
-	while (tzset_iter_next(&it, &x)) {
-		uint8_t d[20] = {0};
-		int n = snprintf(buf, sizeof(buf), "%.17g", x.score);
-
-		xor_sha1(d, x.m, x.mlen);
-		sha1(d, 20, d);
-		xor_sha1(d, buf, (size_t)n);
-		sha1(d, 20, d);
-		xor_sha1(out, d, 20);
-	}
-}
-
-static const struct coll_type_ops zset_ops = {
-    .name = "zset",
-    .count = tzset_count,
-    .digest = zset_digest,
-    .memory = tzset_memory,
-    .foreach = tzset_foreach,
-    .copy = tzset_copy,
-};
-
-void tzset_setup(void)
-{
-	coll_register(KV_ZSET, &zset_ops);
 }
 
 /* ---------------------------------------------------------------- table */

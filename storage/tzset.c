@@ -894,6 +894,52 @@ struct kv_entry *tzset_copy(struct coll_ctx *c, const struct kv_entry *e, const 
 			    expire_ms);
 }
 
+static void (*digest_sha1)(const void *p, size_t n, uint8_t out[20]);
+
+static void xor_sha1(uint8_t d[20], const void *p, size_t n)
+{
+	uint8_t h[20];
+
+	digest_sha1(p, n, h);
+	for (int i = 0; i < 20; i++)
+		d[i] ^= h[i];
+}
+
+void tzset_digest(const struct kv_entry *e, unsigned char out[20])
+{
+	struct tzset_iter it;
+	struct tz_item x;
+	char buf[64];
+
+	memset(out, 0, 20);
+	tzset_iter_init(&it, e, 0, false);
+	while (tzset_iter_next(&it, &x)) {
+		uint8_t d[20] = {0};
+		int n = snprintf(buf, sizeof(buf), "%.17g", x.score);
+
+		xor_sha1(d, x.m, x.mlen); /* mixDigest(d, member) */
+		digest_sha1(d, 20, d);
+		xor_sha1(d, buf, (size_t)n); /* mixDigest(d, score) */
+		digest_sha1(d, 20, d);
+		xor_sha1(out, d, 20); /* xorDigest(out, d) */
+	}
+}
+
+static const struct coll_type_ops zset_ops = {
+    .name = "zset",
+    .count = tzset_count,
+    .digest = tzset_digest,
+    .memory = tzset_memory,
+    .foreach = tzset_foreach,
+    .copy = tzset_copy,
+};
+
+void tzset_setup(void (*sha1)(const void *p, size_t n, uint8_t out[20]))
+{
+	digest_sha1 = sha1;
+	coll_register(KV_ZSET, &zset_ops);
+}
+
 /* ---------------------------------------------------------- statistics */
 
 #define TZ_SHARDS 64

@@ -173,19 +173,25 @@ void tzset_w_end(struct tzset_w *w);
 struct kv_entry *tzset_build(struct coll_ctx *ctx, const void *key, size_t klen,
 			     const struct tz_item *items, size_t n, int64_t expire_ms);
 
-/* The row's functions (coll.h's struct coll_type_ops; the digest needs
- * SHA1, so server/cmd_zset.c completes the row and defines tzset_setup). */
+/* ---- the type's row, statistics */
+/* The type row's operations (coll.h's struct coll_type_ops), also callable
+ * directly. The digest is xorObjectDigest's sorted-set part: for each
+ * element a zeroed digest, mixDigest(member), mixDigest("%.17g" of the
+ * score), then xorDigest'ed (its SHA-1 xored) into out, which starts
+ * zeroed; DEBUG DIGEST-VALUE = SHA1(SHA1(htonl(OBJ_ZSET))) xor out, as for
+ * hashes and sets (checked against redis-server 7.0.15). */
+void tzset_digest(const struct kv_entry *e, unsigned char out[20]);
 size_t tzset_memory(const struct kv_entry *e, long long samples);
 void tzset_foreach(const struct kv_entry *e,
 		   void (*fn)(const char *a, size_t alen, const char *b, size_t blen, void *arg),
 		   void *arg);
 struct kv_entry *tzset_copy(struct coll_ctx *c, const struct kv_entry *e, const void *key,
 			    size_t klen, int64_t expire_ms);
+/* Registers the sorted-set row (coll_register(KV_ZSET, ...)) at start-up.
+ * sha1 computes the SHA-1 the digest mixes (server/sha1.h's sha1():
+ * storage does not depend on server/, so the caller hands it in). */
+void tzset_setup(void (*sha1)(const void *p, size_t n, uint8_t out[20]));
 
-/* ---- the type's row, statistics */
-/* Registers the KV_ZSET row (coll_register). Call once at start-up.
- * Defined in server/cmd_zset.c. */
-void tzset_setup(void);
 /* Hot-key figures for INFO: db_put CAS failures of sorted-set writes
  * (each one means another write to the key succeeded), summed over the
  * threads' shards. */
