@@ -25,10 +25,10 @@
 #include "server/session.h"
 #include "storage/coll.h"
 #include "storage/thash.h"
-#include "storage/db.h"
-#include "storage/tzset.h"
-#include "storage/tset.h"
 #include "server/sha1.h"
+#include "storage/db.h"
+#include "storage/tset.h"
+#include "storage/tzset.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -257,9 +257,9 @@ int server_setup(int argc, char **argv)
 	wctx_register(-1); /* the main thread's context: listener, cron, teardown */
 	kvmap_setup();
 	coll_setup();
-	tzset_setup();
-	tset_setup(sha1);
 	thash_setup(sha1);
+	tset_setup(sha1);
+	tzset_setup(sha1);
 	kvmap_thread_register();
 	the_db = db_create(cfg_int(CFG_MAP) == 0 ? KVMAP_KVSD : KVMAP_URCU);
 	if (the_db)
