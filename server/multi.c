@@ -141,11 +141,21 @@ static struct db_txn *txn_of(struct cmd_req *r)
  * anyone noticing. Any other (CONFIG SET, CLIENT KILL, SLOWLOG RESET, ...)
  * may have effects outside the map, so a transaction holding one runs
  * exactly once: exclusively from its first attempt. (Harmless ones such as
- * PING are treated the same: the rule stays one line.)
+ * PING are treated the same.) The data types' commands whose keys follow a
+ * numkeys argument (SINTERCARD, ZUNION, ZMPOP, ...) have no legacy key
+ * range (first_key 0, as in Redis) but act only on the map all the same.
  */
 static bool map_only(const struct cmd_def *d)
 {
-	return d->first_key > 0 || (d->acl && strstr(d->acl, "keyspace"));
+	static const char *const data_groups[] = {"string", "hash", "set", "sorted-set", "list",
+						  "bitmap", "hyperloglog"};
+
+	if (d->first_key > 0 || (d->acl && strstr(d->acl, "keyspace")))
+		return true;
+	for (size_t i = 0; d->group && i < sizeof(data_groups) / sizeof(data_groups[0]); i++)
+		if (strcmp(d->group, data_groups[i]) == 0)
+			return true;
+	return false;
 }
 
 static void queue(struct multi_state *st, const struct cmd_def *d, size_t idx, int argc,
