@@ -551,6 +551,14 @@ const struct kv_entry *kvmap_random(struct kvmap *m, uint64_t rnd)
 	return m->ops->random(m, rnd);
 }
 
+void kvmap_collect(void)
+{
+	struct ebr_thread *t = wctx_self()->ebr;
+
+	if (t)
+		(void)ebr_collect(t);
+}
+
 void kvmap_maintain(struct kvmap *m)
 {
 	if (m->ops->maintain)

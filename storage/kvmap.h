@@ -285,6 +285,12 @@ void kvmap_maintain(struct kvmap *m);
  * Call from a registered thread. */
 void kvmap_defer(void *p, size_t bytes, void (*fn)(void *));
 
+/* Frees what this thread retired that no reader can hold any more (the
+ * epoch reclaimer: tries to advance the epoch first). For a thread over a
+ * memory limit, so garbage it made goes before more keys are evicted.
+ * Registered threads, online; a no-op for URCU. */
+void kvmap_collect(void);
+
 /* Retired-but-not-yet-freed bytes (both reclaimers), for INFO. */
 int64_t kvmap_pending_bytes(void);
 /* The epoch reclaimer's global epoch, for INFO (ebr_epoch). */
