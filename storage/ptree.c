@@ -295,9 +295,11 @@ static void free_old_batch(void *p)
 void pt_edit_retire(struct pt_edit *ed)
 {
 	if (ed->nold) {
-		size_t bytes = mem_usable(ed->old);
-		for (size_t i = 0; i < ed->nold; i++)
-			bytes += mem_usable(ed->old[i]);
+		/* the reclaimer's byte count only feeds statistics and the
+		 * evictor's limbo check: nodes are at most about LEAF_BYTES, and
+		 * asking the allocator for each one's size cost ~7% of a large
+		 * hash's HSET (callgrind) */
+		size_t bytes = (ed->nold + 1) * LEAF_BYTES;
 		ed->old[ed->nold] = NULL; /* push_old kept room for it */
 		kvmap_defer(ed->old, bytes, free_old_batch);
 	} else {
