@@ -7,6 +7,8 @@ server is filled first with the keys redis-benchmark's tests use (myhash, myset,
 collections), and with --small-keys small collections for the read tests. Then, alternating
 which server goes first, --runs runs of:
   redis-benchmark -t hset,sadd,spop,zadd,zpopmin -r 1000000 -P 16 -c 50 --threads 1
+(SPOP and ZPOPMIN refuse to run when --requests x --runs would empty their key: the fill is
+the members they pop, and a run against an empty key measures nothing.)
 and, with kvsd-loadgen's --command templates (same load generator against both servers):
   HGET, SISMEMBER, ZSCORE, ZRANGE 0 9 WITHSCORES, ZINCRBY.
 It prints the median requests/s of each server, the ratio, and each side's CPU share.
@@ -106,8 +108,12 @@ def main():
     ap.add_argument("--fill", type=int, default=2000000)
     ap.add_argument("--small-keys", type=int, default=100000)
     ap.add_argument("--seconds", type=float, default=4)
+    ap.add_argument("--only", default="",
+                    help="comma-separated subset of hset,sadd,spop,zadd,zpopmin and the "
+                         "loadgen names (HGET, SISMEMBER, ZSCORE, ZRANGE, ZINCRBY)")
     ap.add_argument("--quick", action="store_true")
     a = ap.parse_args()
+    only = set(x.strip().lower() for x in a.only.split(",") if x.strip())
     if a.quick:
         a.runs, a.requests, a.fill, a.small_keys, a.seconds = 1, 50000, 20000, 1000, 1
     srv_core, cli_core = os.environ.get("BENCH_CORES", "0,1").split(",")
@@ -121,6 +127,11 @@ def main():
             fill(s["port"], a.fill, a.small_keys)
         rows = []
         for test in ("hset", "sadd", "spop", "zadd", "zpopmin"):
+            if only and test not in only:
+                continue
+            if test in ("spop", "zpopmin") and a.requests * a.runs > a.fill:
+                sys.exit("%s would empty its key: --requests x --runs must stay under --fill"
+                         % test)
             res = {"kvsd": [], "redis": []}
             for run in range(a.runs):
                 for s in (servers if run % 2 == 0 else servers[::-1]):
@@ -130,6 +141,8 @@ def main():
             rows.append(("redis-benchmark " + test.upper(), res))
             print("  %s done" % test, file=sys.stderr, flush=True)
         for name, template in LOADGEN:
+            if only and name.split()[0].lower() not in only:
+                continue
             res = {"kvsd": [], "redis": []}
             for run in range(a.runs):
                 for s in (servers if run % 2 == 0 else servers[::-1]):
