@@ -903,14 +903,34 @@ static void hot_after(struct db *db, const struct kv_entry *old, const struct kv
 		hot_acquire(db, hot_stripe(old, e));
 }
 
-/* Plain views' edits: the thread's (db.h). Created on first use; a thread
- * that ends with one keeps it until db_coll_thread_exit. */
+/* Plain views' edits: the thread's (db.h). Created on first use and freed
+ * when the thread ends (a pthread key's destructor, so threads that never
+ * call db_coll_thread_exit leak nothing), or by db_coll_thread_exit. */
 static _Thread_local struct coll_ctx *plain_ctx;
+static pthread_key_t plain_key;
+static pthread_once_t plain_once = PTHREAD_ONCE_INIT;
+
+static void plain_ctx_free(void *p)
+{
+	struct coll_ctx *c = p;
+
+	coll_ctx_destroy(&c);
+}
+
+static void plain_key_init(void)
+{
+	int rc = pthread_key_create(&plain_key, plain_ctx_free);
+
+	KV_ASSERT(rc == 0);
+}
 
 static struct coll_ctx *plain_coll(void)
 {
-	if (!plain_ctx)
+	if (!plain_ctx) {
+		pthread_once(&plain_once, plain_key_init);
 		plain_ctx = coll_ctx_create();
+		pthread_setspecific(plain_key, plain_ctx);
+	}
 	return plain_ctx;
 }
 
@@ -929,7 +949,10 @@ void db_coll_end(void)
 
 void db_coll_thread_exit(void)
 {
-	coll_ctx_destroy(&plain_ctx);
+	if (plain_ctx) {
+		pthread_setspecific(plain_key, NULL);
+		coll_ctx_destroy(&plain_ctx);
+	}
 }
 
 static void txn_published(void *arg, const struct kvmap_mw *items, size_t n)
