@@ -51,19 +51,19 @@ struct cmd_req {
 typedef void (*cmd_proc)(struct cmd_req *r);
 
 /* cmd_def.flags — names as COMMAND INFO prints them */
-#define CMD_WRITE     0x0001
-#define CMD_READONLY  0x0002
-#define CMD_DENYOOM   0x0004
-#define CMD_ADMIN     0x0008
-#define CMD_FAST      0x0010
-#define CMD_NOAUTH    0x0020 /* allowed before AUTH (AUTH, HELLO, QUIT) */
-#define CMD_LOADING   0x0040
-#define CMD_STALE     0x0080
-#define CMD_NOSCRIPT  0x0100
-#define CMD_RANDOM    0x0200 /* output differs run to run (not a 7.0 flag; docs only) */
+#define CMD_WRITE	 0x0001
+#define CMD_READONLY	 0x0002
+#define CMD_DENYOOM	 0x0004
+#define CMD_ADMIN	 0x0008
+#define CMD_FAST	 0x0010
+#define CMD_NOAUTH	 0x0020 /* allowed before AUTH (AUTH, HELLO, QUIT) */
+#define CMD_LOADING	 0x0040
+#define CMD_STALE	 0x0080
+#define CMD_NOSCRIPT	 0x0100
+#define CMD_RANDOM	 0x0200 /* output differs run to run (not a 7.0 flag; docs only) */
 #define CMD_SKIP_MONITOR 0x0400
-#define CMD_NO_MULTI  0x0800
-#define CMD_ALLOW_BUSY 0x1000
+#define CMD_NO_MULTI	 0x0800
+#define CMD_ALLOW_BUSY	 0x1000
 /* refused unless enable-debug-command allows it (Redis's CMD_PROTECTED) */
 #define CMD_PROTECTED 0x2000
 
@@ -73,8 +73,8 @@ struct cmd_def {
 	int arity;
 	unsigned flags;
 	int first_key, last_key, key_step; /* 0,0,0 = no keys; last -1 = to the end */
-	const char *acl;        /* space-separated ACL categories without '@' */
-	const char *group;      /* "string", "generic", "connection", "server" */
+	const char *acl;		   /* space-separated ACL categories without '@' */
+	const char *group;		   /* "string", "generic", "connection", "server" */
 	const char *summary;
 	const char *since;
 	const char *complexity;
@@ -83,23 +83,24 @@ struct cmd_def {
 
 /* Handlers, grouped by file. Each file exports its table slice. */
 extern const struct cmd_def cmd_string_table[]; /* cmd_string.c, terminated by name == NULL */
-extern const struct cmd_def cmd_keys_table[];   /* cmd_keys.c */
-extern const struct cmd_def cmd_conn_table[];   /* cmd_conn.c */
+extern const struct cmd_def cmd_keys_table[];	/* cmd_keys.c */
+extern const struct cmd_def cmd_conn_table[];	/* cmd_conn.c */
 extern const struct cmd_def cmd_server_table[]; /* cmd_server.c */
-extern const struct cmd_def cmd_bits_table[];   /* cmd_bits.c */
-extern const struct cmd_def cmd_hll_table[];    /* cmd_hll.c */
-extern const struct cmd_def cmd_obs_table[];    /* cmd_obs.c: LATENCY MEMORY WAIT ROLE LOLWUT */
+extern const struct cmd_def cmd_bits_table[];	/* cmd_bits.c */
+extern const struct cmd_def cmd_hll_table[];	/* cmd_hll.c */
+extern const struct cmd_def cmd_obs_table[];	/* cmd_obs.c: LATENCY MEMORY WAIT ROLE LOLWUT */
 /* cmd_obs.c: latency histograms, error statistics, MEMORY's start-up figure,
  * over the statistics index's names (cmd.c). */
 void obs_setup(const char *const *names, size_t n);
 void obs_teardown(void);
 extern const struct cmd_def cmd_object_table[]; /* cmd_object.c */
 extern const struct cmd_def cmd_debug_table[];	/* cmd_debug.c */
-extern const struct cmd_def cmd_db_table[];     /* cmd_db.c */
-extern const struct cmd_def cmd_zsetops_table[]; /* cmd_zsetops.c: ZUNION ZINTER ZDIFF Z*STORE ZINTERCARD */
-extern const struct cmd_def cmd_sort_table[];   /* cmd_sort.c: SORT SORT_RO */
-extern const struct cmd_def cmd_zset_table[];   /* cmd_zset.c */
-extern const struct cmd_def cmd_set_table[];    /* cmd_set.c */
+extern const struct cmd_def cmd_db_table[];	/* cmd_db.c */
+extern const struct cmd_def
+    cmd_zsetops_table[]; /* cmd_zsetops.c: ZUNION ZINTER ZDIFF Z*STORE ZINTERCARD */
+extern const struct cmd_def cmd_sort_table[]; /* cmd_sort.c: SORT SORT_RO */
+extern const struct cmd_def cmd_zset_table[]; /* cmd_zset.c */
+extern const struct cmd_def cmd_set_table[];  /* cmd_set.c */
 extern const struct cmd_def cmd_hash_table[]; /* cmd_hash.c */
 
 /* Builds the lookup table. Call once at start-up. */
@@ -127,9 +128,9 @@ void cmd_feed_monitors(const struct cmd_req *r, const struct cmd_def *d);
 int cmd_reply_failed(struct conn *c, size_t before);
 
 /* Shared replies with Redis's exact texts. */
-void cmd_reply_syntax_error(struct cmd_req *r);       /* ERR syntax error */
-void cmd_reply_not_integer(struct cmd_req *r);        /* ERR value is not an integer or out of range */
-void cmd_reply_arity(struct cmd_req *r);              /* ERR wrong number of arguments for '%s' command */
+void cmd_reply_syntax_error(struct cmd_req *r); /* ERR syntax error */
+void cmd_reply_not_integer(struct cmd_req *r);	/* ERR value is not an integer or out of range */
+void cmd_reply_arity(struct cmd_req *r);	/* ERR wrong number of arguments for '%s' command */
 /* WRONGTYPE Operation against a key holding the wrong kind of value */
 void cmd_reply_wrongtype(struct cmd_req *r);
 
@@ -141,6 +142,10 @@ int cmd_arg_ll(struct cmd_req *r, int i, long long *out);
 int cmd_arg_is(const struct cmd_req *r, int i, const char *lit);
 /* SCAN's cursor rules (strtoul: cmd_keys.c), for ZSCAN/HSCAN/SSCAN. 1 on success. */
 int cmd_parse_cursor(const char *s, size_t len, uint64_t *out);
+/* HSCAN/SSCAN/ZSCAN's [MATCH pattern] [COUNT count] from argument `from`
+ * on, as Redis's scanGenericCommand reads them: *pat NULL for none or "*",
+ * *count 10 by default. 1 on success; 0 after replying the error. */
+int cmd_scan_options(struct cmd_req *r, int from, const char **pat, size_t *plen, long long *count);
 /* A container's HELP reply as Redis's addReplyHelp(): a header naming the
  * command as sent (upper-cased), the NULL-terminated lines, then the HELP
  * entry itself. */

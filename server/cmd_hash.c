@@ -580,36 +580,6 @@ static void cmd_hrandfield(struct cmd_req *r)
 
 /* ---- HSCAN */
 
-/* parseScanCursorOrReply: strtoul's reading (as cmd_keys.c's SCAN): no
- * leading space, no trailing bytes, no overflow; "-1" wraps, "" is 0. */
-static int parse_cursor(const char *s, size_t len, uint64_t *out)
-{
-	size_t i = 0, d0;
-	uint64_t v = 0;
-	int neg = 0, range = 0;
-
-	if (len > 0 && isspace((unsigned char)s[0]))
-		return 0;
-	if (i < len && (s[i] == '+' || s[i] == '-'))
-		neg = s[i++] == '-';
-	for (d0 = i; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-		unsigned d = (unsigned)(s[i] - '0');
-
-		if (v > (UINT64_MAX - d) / 10)
-			range = 1;
-		else
-			v = v * 10 + d;
-	}
-	if (i == d0) { /* no digits: strtoul stops at the very start */
-		*out = 0;
-		return len == 0 || s[0] == '\0';
-	}
-	if ((i < len && s[i] != '\0') || range)
-		return 0;
-	*out = neg ? (uint64_t)0 - v : v;
-	return 1;
-}
-
 static bool scan_match(const char *pat, size_t plen, const struct pt_elem *el)
 {
 	return !pat || su_glob_match(pat, plen, el->a, el->alen, 0);
@@ -625,7 +595,7 @@ static void cmd_hscan(struct cmd_req *r)
 	const struct kv_entry *e;
 	char buf[24];
 
-	if (!parse_cursor(r->argv[2], r->argl[2], &cursor)) {
+	if (!cmd_parse_cursor(r->argv[2], r->argl[2], &cursor)) {
 		reply_error(r->c, "ERR invalid cursor");
 		return;
 	}
@@ -638,26 +608,8 @@ static void cmd_hscan(struct cmd_req *r)
 		reply_array(r->c, 0);
 		return;
 	}
-	for (int i = 3; i < r->argc; i += 2) {
-		int more = r->argc - i >= 2;
-
-		if (more && cmd_arg_is(r, i, "count")) {
-			if (!cmd_arg_ll(r, i + 1, &count))
-				return;
-			if (count < 1) {
-				cmd_reply_syntax_error(r);
-				return;
-			}
-		} else if (more && cmd_arg_is(r, i, "match")) {
-			pat = r->argv[i + 1];
-			plen = r->argl[i + 1];
-			if (plen == 1 && pat[0] == '*')
-				pat = NULL;
-		} else {
-			cmd_reply_syntax_error(r);
-			return;
-		}
-	}
+	if (!cmd_scan_options(r, 3, &pat, &plen, &count))
+		return;
 
 	struct pt_elem *out;
 	size_t n = 0, cap;

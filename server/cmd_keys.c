@@ -238,6 +238,34 @@ int cmd_parse_cursor(const char *s, size_t len, uint64_t *out)
 	return parse_cursor(s, len, out);
 }
 
+int cmd_scan_options(struct cmd_req *r, int from, const char **pat, size_t *plen, long long *count)
+{
+	*pat = NULL;
+	*plen = 0;
+	*count = 10;
+	for (int i = from; i < r->argc; i += 2) {
+		int more = r->argc - i >= 2;
+
+		if (more && cmd_arg_is(r, i, "count")) {
+			if (!cmd_arg_ll(r, i + 1, count))
+				return 0;
+			if (*count < 1) {
+				cmd_reply_syntax_error(r);
+				return 0;
+			}
+		} else if (more && cmd_arg_is(r, i, "match")) {
+			*pat = r->argv[i + 1];
+			*plen = r->argl[i + 1];
+			if (*plen == 1 && (*pat)[0] == '*')
+				*pat = NULL; /* matches everything: no pattern to run */
+		} else {
+			cmd_reply_syntax_error(r);
+			return 0;
+		}
+	}
+	return 1;
+}
+
 /* SCAN cursor [MATCH pattern] [COUNT count] [TYPE type] */
 static void cmd_scan(struct cmd_req *r)
 {

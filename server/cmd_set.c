@@ -888,35 +888,6 @@ static void cmd_srandmember(struct cmd_req *r)
 
 /* ---- SSCAN */
 
-/* parseScanCursorOrReply: strtoul's rules, as SCAN's (server/cmd_keys.c). */
-static int parse_cursor(const char *s, size_t len, uint64_t *out)
-{
-	size_t i = 0, d0;
-	uint64_t v = 0;
-	int neg = 0, range = 0;
-
-	if (len > 0 && isspace((unsigned char)s[0]))
-		return 0;
-	if (i < len && (s[i] == '+' || s[i] == '-'))
-		neg = s[i++] == '-';
-	for (d0 = i; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-		unsigned d = (unsigned)(s[i] - '0');
-
-		if (v > (UINT64_MAX - d) / 10)
-			range = 1;
-		else
-			v = v * 10 + d;
-	}
-	if (i == d0) {
-		*out = 0;
-		return len == 0 || s[0] == '\0';
-	}
-	if ((i < len && s[i] != '\0') || range)
-		return 0;
-	*out = neg ? (uint64_t)0 - v : v;
-	return 1;
-}
-
 /*
  * SSCAN key cursor [MATCH pattern] [COUNT count]. An intset answers every
  * member and cursor 0, as Redis. A hashtable's cursor is a position in hash
@@ -936,7 +907,7 @@ static void cmd_sscan(struct cmd_req *r)
 	struct mlist l = {0};
 	char cbuf[24];
 
-	if (!parse_cursor(r->argv[2], r->argl[2], &cursor)) {
+	if (!cmd_parse_cursor(r->argv[2], r->argl[2], &cursor)) {
 		reply_error(r->c, "ERR invalid cursor");
 		return;
 	}
@@ -948,26 +919,8 @@ static void cmd_sscan(struct cmd_req *r)
 		reply_raw(r->c, emptyscan, sizeof(emptyscan) - 1);
 		return;
 	}
-	for (int i = 3; i < r->argc; i += 2) {
-		int more = r->argc - i >= 2;
-
-		if (more && cmd_arg_is(r, i, "count")) {
-			if (!cmd_arg_ll(r, i + 1, &count))
-				return;
-			if (count < 1) {
-				cmd_reply_syntax_error(r);
-				return;
-			}
-		} else if (more && cmd_arg_is(r, i, "match")) {
-			pat = r->argv[i + 1];
-			plen = r->argl[i + 1];
-			if (plen == 1 && pat[0] == '*')
-				pat = NULL;
-		} else {
-			cmd_reply_syntax_error(r);
-			return;
-		}
-	}
+	if (!cmd_scan_options(r, 3, &pat, &plen, &count))
+		return;
 	struct tset_src s;
 	struct tset_iter it;
 	const char *m;

@@ -1013,26 +1013,8 @@ static void cmd_zscan(struct cmd_req *r)
 		reply_array(r->c, 0);
 		return;
 	}
-	for (int i = 3; i < r->argc; i += 2) {
-		int more = r->argc - i >= 2;
-
-		if (more && cmd_arg_is(r, i, "count")) {
-			if (!cmd_arg_ll(r, i + 1, &count))
-				return;
-			if (count < 1) {
-				cmd_reply_syntax_error(r);
-				return;
-			}
-		} else if (more && cmd_arg_is(r, i, "match")) {
-			pat = r->argv[i + 1];
-			plen = r->argl[i + 1];
-			if (plen == 1 && pat[0] == '*')
-				pat = NULL;
-		} else {
-			cmd_reply_syntax_error(r);
-			return;
-		}
-	}
+	if (!cmd_scan_options(r, 3, &pat, &plen, &count))
+		return;
 	v = mem_alloc(cap * sizeof(*v));
 	big = coll_entry_enc(e) == COLL_SKIPLIST;
 	if (!big) {
