@@ -849,7 +849,11 @@ static void hot_init(void)
 
 static int hot_stripe(const struct kv_entry *old, const struct kv_entry *e)
 {
-	return (int)(kv_entry_hash(old ? old : e) >> 24) & (DB_HOT_STRIPES - 1);
+	const struct kv_entry *x = old ? old : e;
+
+	/* the key's bytes alone: a new entry gets its key space stamped only
+	 * inside map_put, and the stripe must be the same before and after */
+	return (int)(kvmap_hash(kv_entry_key(x), x->klen) >> 24) & (DB_HOT_STRIPES - 1);
 }
 
 static void hot_release(void)
