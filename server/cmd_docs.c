@@ -228,6 +228,189 @@ static const struct cmd_doc_keyspec bitpos_keyspecs[] = {
      .fk = {0, 1, 0}},
 };
 
+/* BLMOVE */
+static const struct cmd_doc_arg blmove_args_2[] = {
+    {.name = "left", .type = "pure-token", .token = "LEFT"},
+    {.name = "right", .type = "pure-token", .token = "RIGHT"},
+};
+static const struct cmd_doc_arg blmove_args_3[] = {
+    {.name = "left", .type = "pure-token", .token = "LEFT"},
+    {.name = "right", .type = "pure-token", .token = "RIGHT"},
+};
+static const struct cmd_doc_arg blmove_args[] = {
+    {.name = "source", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "destination", .type = "key", .key_spec_index = 1, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "wherefrom", .type = "oneof", .args = blmove_args_2, .nargs = 2},
+    {.name = "whereto", .type = "oneof", .args = blmove_args_3, .nargs = 2},
+    {.name = "timeout", .type = "double"},
+};
+static const struct cmd_doc_keyspec blmove_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW access delete",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+    {.notes = NULL,
+     .flags = "RW insert",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 2,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* BLMPOP */
+static const struct cmd_doc_arg blmpop_args_3[] = {
+    {.name = "left", .type = "pure-token", .token = "LEFT"},
+    {.name = "right", .type = "pure-token", .token = "RIGHT"},
+};
+static const struct cmd_doc_arg blmpop_args[] = {
+    {.name = "timeout", .type = "double"},
+    {.name = "numkeys", .type = "integer"},
+    {.name = "key",
+     .type = "key",
+     .key_spec_index = 0,
+     .flags = CMD_DOC_ARG_MULTIPLE | CMD_DOC_ARG_KEY_SPEC},
+    {.name = "where", .type = "oneof", .args = blmpop_args_3, .nargs = 2},
+    {.name = "count", .type = "integer", .token = "COUNT", .flags = CMD_DOC_ARG_OPTIONAL},
+};
+static const struct cmd_doc_keyspec blmpop_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW access delete",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 2,
+     .fk_type = CMD_DOC_FK_KEYNUM,
+     .fk = {0, 1, 1}},
+};
+
+/* BLPOP */
+static const struct cmd_doc_history blpop_history[] = {
+    {"6.0.0", "`timeout` is interpreted as a double instead of an integer."},
+};
+static const struct cmd_doc_arg blpop_args[] = {
+    {.name = "key",
+     .type = "key",
+     .key_spec_index = 0,
+     .flags = CMD_DOC_ARG_MULTIPLE | CMD_DOC_ARG_KEY_SPEC},
+    {.name = "timeout", .type = "double"},
+};
+static const struct cmd_doc_keyspec blpop_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW access delete",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {-2, 1, 0}},
+};
+
+/* BRPOP */
+static const struct cmd_doc_history brpop_history[] = {
+    {"6.0.0", "`timeout` is interpreted as a double instead of an integer."},
+};
+static const struct cmd_doc_arg brpop_args[] = {
+    {.name = "key",
+     .type = "key",
+     .key_spec_index = 0,
+     .flags = CMD_DOC_ARG_MULTIPLE | CMD_DOC_ARG_KEY_SPEC},
+    {.name = "timeout", .type = "double"},
+};
+static const struct cmd_doc_keyspec brpop_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW access delete",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {-2, 1, 0}},
+};
+
+/* BRPOPLPUSH */
+static const struct cmd_doc_history brpoplpush_history[] = {
+    {"6.0.0", "`timeout` is interpreted as a double instead of an integer."},
+};
+static const struct cmd_doc_arg brpoplpush_args[] = {
+    {.name = "source", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "destination", .type = "key", .key_spec_index = 1, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "timeout", .type = "double"},
+};
+static const struct cmd_doc_keyspec brpoplpush_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW access delete",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+    {.notes = NULL,
+     .flags = "RW insert",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 2,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* BZMPOP */
+static const struct cmd_doc_arg bzmpop_args_3[] = {
+    {.name = "min", .type = "pure-token", .token = "MIN"},
+    {.name = "max", .type = "pure-token", .token = "MAX"},
+};
+static const struct cmd_doc_arg bzmpop_args[] = {
+    {.name = "timeout", .type = "double"},
+    {.name = "numkeys", .type = "integer"},
+    {.name = "key",
+     .type = "key",
+     .key_spec_index = 0,
+     .flags = CMD_DOC_ARG_MULTIPLE | CMD_DOC_ARG_KEY_SPEC},
+    {.name = "where", .type = "oneof", .args = bzmpop_args_3, .nargs = 2},
+    {.name = "count", .type = "integer", .token = "COUNT", .flags = CMD_DOC_ARG_OPTIONAL},
+};
+static const struct cmd_doc_keyspec bzmpop_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW access delete",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 2,
+     .fk_type = CMD_DOC_FK_KEYNUM,
+     .fk = {0, 1, 1}},
+};
+
+/* BZPOPMAX */
+static const struct cmd_doc_history bzpopmax_history[] = {
+    {"6.0.0", "`timeout` is interpreted as a double instead of an integer."},
+};
+static const struct cmd_doc_arg bzpopmax_args[] = {
+    {.name = "key",
+     .type = "key",
+     .key_spec_index = 0,
+     .flags = CMD_DOC_ARG_MULTIPLE | CMD_DOC_ARG_KEY_SPEC},
+    {.name = "timeout", .type = "double"},
+};
+static const struct cmd_doc_keyspec bzpopmax_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW access delete",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {-2, 1, 0}},
+};
+
+/* BZPOPMIN */
+static const struct cmd_doc_history bzpopmin_history[] = {
+    {"6.0.0", "`timeout` is interpreted as a double instead of an integer."},
+};
+static const struct cmd_doc_arg bzpopmin_args[] = {
+    {.name = "key",
+     .type = "key",
+     .key_spec_index = 0,
+     .flags = CMD_DOC_ARG_MULTIPLE | CMD_DOC_ARG_KEY_SPEC},
+    {.name = "timeout", .type = "double"},
+};
+static const struct cmd_doc_keyspec bzpopmin_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW access delete",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {-2, 1, 0}},
+};
+
 /* CLIENT */
 
 /* CLIENT CACHING */
@@ -1178,9 +1361,237 @@ static const struct cmd_doc_keyspec lcs_keyspecs[] = {
      .fk = {1, 1, 0}},
 };
 
+/* LINDEX */
+static const struct cmd_doc_arg lindex_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "index", .type = "integer"},
+};
+static const struct cmd_doc_keyspec lindex_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* LINSERT */
+static const struct cmd_doc_arg linsert_args_1[] = {
+    {.name = "before", .type = "pure-token", .token = "BEFORE"},
+    {.name = "after", .type = "pure-token", .token = "AFTER"},
+};
+static const struct cmd_doc_arg linsert_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "where", .type = "oneof", .args = linsert_args_1, .nargs = 2},
+    {.name = "pivot", .type = "string"},
+    {.name = "element", .type = "string"},
+};
+static const struct cmd_doc_keyspec linsert_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW insert",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* LLEN */
+static const struct cmd_doc_arg llen_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+};
+static const struct cmd_doc_keyspec llen_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* LMOVE */
+static const struct cmd_doc_arg lmove_args_2[] = {
+    {.name = "left", .type = "pure-token", .token = "LEFT"},
+    {.name = "right", .type = "pure-token", .token = "RIGHT"},
+};
+static const struct cmd_doc_arg lmove_args_3[] = {
+    {.name = "left", .type = "pure-token", .token = "LEFT"},
+    {.name = "right", .type = "pure-token", .token = "RIGHT"},
+};
+static const struct cmd_doc_arg lmove_args[] = {
+    {.name = "source", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "destination", .type = "key", .key_spec_index = 1, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "wherefrom", .type = "oneof", .args = lmove_args_2, .nargs = 2},
+    {.name = "whereto", .type = "oneof", .args = lmove_args_3, .nargs = 2},
+};
+static const struct cmd_doc_keyspec lmove_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW access delete",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+    {.notes = NULL,
+     .flags = "RW insert",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 2,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* LMPOP */
+static const struct cmd_doc_arg lmpop_args_2[] = {
+    {.name = "left", .type = "pure-token", .token = "LEFT"},
+    {.name = "right", .type = "pure-token", .token = "RIGHT"},
+};
+static const struct cmd_doc_arg lmpop_args[] = {
+    {.name = "numkeys", .type = "integer"},
+    {.name = "key",
+     .type = "key",
+     .key_spec_index = 0,
+     .flags = CMD_DOC_ARG_MULTIPLE | CMD_DOC_ARG_KEY_SPEC},
+    {.name = "where", .type = "oneof", .args = lmpop_args_2, .nargs = 2},
+    {.name = "count", .type = "integer", .token = "COUNT", .flags = CMD_DOC_ARG_OPTIONAL},
+};
+static const struct cmd_doc_keyspec lmpop_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW access delete",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_KEYNUM,
+     .fk = {0, 1, 1}},
+};
+
 /* LOLWUT */
 static const struct cmd_doc_arg lolwut_args[] = {
     {.name = "version", .type = "integer", .token = "VERSION", .flags = CMD_DOC_ARG_OPTIONAL},
+};
+
+/* LPOP */
+static const struct cmd_doc_history lpop_history[] = {
+    {"6.2.0", "Added the `count` argument."},
+};
+static const struct cmd_doc_arg lpop_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "count", .type = "integer", .since = "6.2.0", .flags = CMD_DOC_ARG_OPTIONAL},
+};
+static const struct cmd_doc_keyspec lpop_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW access delete",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* LPOS */
+static const struct cmd_doc_arg lpos_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "element", .type = "string"},
+    {.name = "rank", .type = "integer", .token = "RANK", .flags = CMD_DOC_ARG_OPTIONAL},
+    {.name = "num-matches", .type = "integer", .token = "COUNT", .flags = CMD_DOC_ARG_OPTIONAL},
+    {.name = "len", .type = "integer", .token = "MAXLEN", .flags = CMD_DOC_ARG_OPTIONAL},
+};
+static const struct cmd_doc_keyspec lpos_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* LPUSH */
+static const struct cmd_doc_history lpush_history[] = {
+    {"2.4.0", "Accepts multiple `element` arguments."},
+};
+static const struct cmd_doc_arg lpush_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "element", .type = "string", .flags = CMD_DOC_ARG_MULTIPLE},
+};
+static const struct cmd_doc_keyspec lpush_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW insert",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* LPUSHX */
+static const struct cmd_doc_history lpushx_history[] = {
+    {"4.0.0", "Accepts multiple `element` arguments."},
+};
+static const struct cmd_doc_arg lpushx_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "element", .type = "string", .flags = CMD_DOC_ARG_MULTIPLE},
+};
+static const struct cmd_doc_keyspec lpushx_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW insert",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* LRANGE */
+static const struct cmd_doc_arg lrange_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "start", .type = "integer"},
+    {.name = "stop", .type = "integer"},
+};
+static const struct cmd_doc_keyspec lrange_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* LREM */
+static const struct cmd_doc_arg lrem_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "count", .type = "integer"},
+    {.name = "element", .type = "string"},
+};
+static const struct cmd_doc_keyspec lrem_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW delete",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* LSET */
+static const struct cmd_doc_arg lset_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "index", .type = "integer"},
+    {.name = "element", .type = "string"},
+};
+static const struct cmd_doc_keyspec lset_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW update",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* LTRIM */
+static const struct cmd_doc_arg ltrim_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "start", .type = "integer"},
+    {.name = "stop", .type = "integer"},
+};
+static const struct cmd_doc_keyspec ltrim_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW delete",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
 };
 
 /* MEMORY */
@@ -1582,6 +1993,77 @@ static const struct cmd_doc_keyspec renamenx_keyspecs[] = {
 /* RESET */
 
 /* ROLE */
+
+/* RPOP */
+static const struct cmd_doc_history rpop_history[] = {
+    {"6.2.0", "Added the `count` argument."},
+};
+static const struct cmd_doc_arg rpop_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "count", .type = "integer", .since = "6.2.0", .flags = CMD_DOC_ARG_OPTIONAL},
+};
+static const struct cmd_doc_keyspec rpop_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW access delete",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* RPOPLPUSH */
+static const struct cmd_doc_arg rpoplpush_args[] = {
+    {.name = "source", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "destination", .type = "key", .key_spec_index = 1, .flags = CMD_DOC_ARG_KEY_SPEC},
+};
+static const struct cmd_doc_keyspec rpoplpush_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW access delete",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+    {.notes = NULL,
+     .flags = "RW insert",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 2,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* RPUSH */
+static const struct cmd_doc_history rpush_history[] = {
+    {"2.4.0", "Accepts multiple `element` arguments."},
+};
+static const struct cmd_doc_arg rpush_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "element", .type = "string", .flags = CMD_DOC_ARG_MULTIPLE},
+};
+static const struct cmd_doc_keyspec rpush_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW insert",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
+/* RPUSHX */
+static const struct cmd_doc_history rpushx_history[] = {
+    {"4.0.0", "Accepts multiple `element` arguments."},
+};
+static const struct cmd_doc_arg rpushx_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "element", .type = "string", .flags = CMD_DOC_ARG_MULTIPLE},
+};
+static const struct cmd_doc_keyspec rpushx_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW insert",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
 
 /* SADD */
 static const struct cmd_doc_history sadd_history[] = {
@@ -3162,6 +3644,154 @@ const struct cmd_doc cmd_docs_table[] = {
      .tips = "",
      .keyspecs = bitpos_keyspecs,
      .nkeyspecs = 1},
+    {.name = "blmove",
+     .summary = "Pop an element from a list, push it to another list and return it; or block until "
+		"one is available",
+     .since = "6.2.0",
+     .group = "list",
+     .complexity = "O(1)",
+     .args = blmove_args,
+     .nargs = 5,
+     .arity = 6,
+     .flags = "write denyoom noscript blocking",
+     .first_key = 1,
+     .last_key = 2,
+     .key_step = 1,
+     .acl = "@write @list @slow @blocking",
+     .tips = "",
+     .keyspecs = blmove_keyspecs,
+     .nkeyspecs = 2},
+    {.name = "blmpop",
+     .summary = "Pop elements from a list, or block until one is available",
+     .since = "7.0.0",
+     .group = "list",
+     .complexity =
+	 "O(N+M) where N is the number of provided keys and M is the number of elements returned.",
+     .args = blmpop_args,
+     .nargs = 5,
+     .arity = -5,
+     .flags = "write blocking movablekeys",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@write @list @slow @blocking",
+     .tips = "",
+     .keyspecs = blmpop_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "blpop",
+     .summary = "Remove and get the first element in a list, or block until one is available",
+     .since = "2.0.0",
+     .group = "list",
+     .complexity = "O(N) where N is the number of provided keys.",
+     .history = blpop_history,
+     .nhistory = 1,
+     .args = blpop_args,
+     .nargs = 2,
+     .arity = -3,
+     .flags = "write noscript blocking",
+     .first_key = 1,
+     .last_key = -2,
+     .key_step = 1,
+     .acl = "@write @list @slow @blocking",
+     .tips = "",
+     .keyspecs = blpop_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "brpop",
+     .summary = "Remove and get the last element in a list, or block until one is available",
+     .since = "2.0.0",
+     .group = "list",
+     .complexity = "O(N) where N is the number of provided keys.",
+     .history = brpop_history,
+     .nhistory = 1,
+     .args = brpop_args,
+     .nargs = 2,
+     .arity = -3,
+     .flags = "write noscript blocking",
+     .first_key = 1,
+     .last_key = -2,
+     .key_step = 1,
+     .acl = "@write @list @slow @blocking",
+     .tips = "",
+     .keyspecs = brpop_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "brpoplpush",
+     .summary = "Pop an element from a list, push it to another list and return it; or block until "
+		"one is available",
+     .since = "2.2.0",
+     .group = "list",
+     .complexity = "O(1)",
+     .doc_flags = "deprecated",
+     .deprecated_since = "6.2.0",
+     .replaced_by = "`BLMOVE` with the `RIGHT` and `LEFT` arguments",
+     .history = brpoplpush_history,
+     .nhistory = 1,
+     .args = brpoplpush_args,
+     .nargs = 3,
+     .arity = 4,
+     .flags = "write denyoom noscript blocking",
+     .first_key = 1,
+     .last_key = 2,
+     .key_step = 1,
+     .acl = "@write @list @slow @blocking",
+     .tips = "",
+     .keyspecs = brpoplpush_keyspecs,
+     .nkeyspecs = 2},
+    {.name = "bzmpop",
+     .summary =
+	 "Remove and return members with scores in a sorted set or block until one is available",
+     .since = "7.0.0",
+     .group = "sorted-set",
+     .complexity = "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number "
+		   "of elements in the sorted set, and M being the number of elements popped.",
+     .args = bzmpop_args,
+     .nargs = 5,
+     .arity = -5,
+     .flags = "write blocking movablekeys",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@write @sortedset @slow @blocking",
+     .tips = "",
+     .keyspecs = bzmpop_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "bzpopmax",
+     .summary = "Remove and return the member with the highest score from one or more sorted sets, "
+		"or block until one is available",
+     .since = "5.0.0",
+     .group = "sorted-set",
+     .complexity = "O(log(N)) with N being the number of elements in the sorted set.",
+     .history = bzpopmax_history,
+     .nhistory = 1,
+     .args = bzpopmax_args,
+     .nargs = 2,
+     .arity = -3,
+     .flags = "write noscript blocking fast",
+     .first_key = 1,
+     .last_key = -2,
+     .key_step = 1,
+     .acl = "@write @sortedset @fast @blocking",
+     .tips = "",
+     .keyspecs = bzpopmax_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "bzpopmin",
+     .summary = "Remove and return the member with the lowest score from one or more sorted sets, "
+		"or block until one is available",
+     .since = "5.0.0",
+     .group = "sorted-set",
+     .complexity = "O(log(N)) with N being the number of elements in the sorted set.",
+     .history = bzpopmin_history,
+     .nhistory = 1,
+     .args = bzpopmin_args,
+     .nargs = 2,
+     .arity = -3,
+     .flags = "write noscript blocking fast",
+     .first_key = 1,
+     .last_key = -2,
+     .key_step = 1,
+     .acl = "@write @sortedset @fast @blocking",
+     .tips = "",
+     .keyspecs = bzpopmin_keyspecs,
+     .nkeyspecs = 1},
     {.name = "client",
      .summary = "A container for client connection commands",
      .since = "2.4.0",
@@ -4392,6 +5022,91 @@ const struct cmd_doc cmd_docs_table[] = {
      .tips = "",
      .keyspecs = lcs_keyspecs,
      .nkeyspecs = 1},
+    {.name = "lindex",
+     .summary = "Get an element from a list by its index",
+     .since = "1.0.0",
+     .group = "list",
+     .complexity = "O(N) where N is the number of elements to traverse to get to the element at "
+		   "index. This makes asking for the first or the last element of the list O(1).",
+     .args = lindex_args,
+     .nargs = 2,
+     .arity = 3,
+     .flags = "readonly",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@read @list @slow",
+     .tips = "",
+     .keyspecs = lindex_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "linsert",
+     .summary = "Insert an element before or after another element in a list",
+     .since = "2.2.0",
+     .group = "list",
+     .complexity =
+	 "O(N) where N is the number of elements to traverse before seeing the value pivot. This "
+	 "means that inserting somewhere on the left end on the list (head) can be considered O(1) "
+	 "and inserting somewhere on the right end (tail) is O(N).",
+     .args = linsert_args,
+     .nargs = 4,
+     .arity = 5,
+     .flags = "write denyoom",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@write @list @slow",
+     .tips = "",
+     .keyspecs = linsert_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "llen",
+     .summary = "Get the length of a list",
+     .since = "1.0.0",
+     .group = "list",
+     .complexity = "O(1)",
+     .args = llen_args,
+     .nargs = 1,
+     .arity = 2,
+     .flags = "readonly fast",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@read @list @fast",
+     .tips = "",
+     .keyspecs = llen_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "lmove",
+     .summary = "Pop an element from a list, push it to another list and return it",
+     .since = "6.2.0",
+     .group = "list",
+     .complexity = "O(1)",
+     .args = lmove_args,
+     .nargs = 4,
+     .arity = 5,
+     .flags = "write denyoom",
+     .first_key = 1,
+     .last_key = 2,
+     .key_step = 1,
+     .acl = "@write @list @slow",
+     .tips = "",
+     .keyspecs = lmove_keyspecs,
+     .nkeyspecs = 2},
+    {.name = "lmpop",
+     .summary = "Pop elements from a list",
+     .since = "7.0.0",
+     .group = "list",
+     .complexity =
+	 "O(N+M) where N is the number of provided keys and M is the number of elements returned.",
+     .args = lmpop_args,
+     .nargs = 4,
+     .arity = -4,
+     .flags = "write movablekeys",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@write @list @slow",
+     .tips = "",
+     .keyspecs = lmpop_keyspecs,
+     .nkeyspecs = 1},
     {.name = "lolwut",
      .summary = "Display some computer art and the Redis version",
      .since = "5.0.0",
@@ -4405,6 +5120,148 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@read @fast",
      .tips = ""},
+    {.name = "lpop",
+     .summary = "Remove and get the first elements in a list",
+     .since = "1.0.0",
+     .group = "list",
+     .complexity = "O(N) where N is the number of elements returned",
+     .history = lpop_history,
+     .nhistory = 1,
+     .args = lpop_args,
+     .nargs = 2,
+     .arity = -2,
+     .flags = "write fast",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@write @list @fast",
+     .tips = "",
+     .keyspecs = lpop_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "lpos",
+     .summary = "Return the index of matching elements on a list",
+     .since = "6.0.6",
+     .group = "list",
+     .complexity = "O(N) where N is the number of elements in the list, for the average case. When "
+		   "searching for elements near the head or the tail of the list, or when the "
+		   "MAXLEN option is provided, the command may run in constant time.",
+     .args = lpos_args,
+     .nargs = 5,
+     .arity = -3,
+     .flags = "readonly",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@read @list @slow",
+     .tips = "",
+     .keyspecs = lpos_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "lpush",
+     .summary = "Prepend one or multiple elements to a list",
+     .since = "1.0.0",
+     .group = "list",
+     .complexity = "O(1) for each element added, so O(N) to add N elements when the command is "
+		   "called with multiple arguments.",
+     .history = lpush_history,
+     .nhistory = 1,
+     .args = lpush_args,
+     .nargs = 2,
+     .arity = -3,
+     .flags = "write denyoom fast",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@write @list @fast",
+     .tips = "",
+     .keyspecs = lpush_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "lpushx",
+     .summary = "Prepend an element to a list, only if the list exists",
+     .since = "2.2.0",
+     .group = "list",
+     .complexity = "O(1) for each element added, so O(N) to add N elements when the command is "
+		   "called with multiple arguments.",
+     .history = lpushx_history,
+     .nhistory = 1,
+     .args = lpushx_args,
+     .nargs = 2,
+     .arity = -3,
+     .flags = "write denyoom fast",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@write @list @fast",
+     .tips = "",
+     .keyspecs = lpushx_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "lrange",
+     .summary = "Get a range of elements from a list",
+     .since = "1.0.0",
+     .group = "list",
+     .complexity = "O(S+N) where S is the distance of start offset from HEAD for small lists, from "
+		   "nearest end (HEAD or TAIL) for large lists; and N is the number of elements in "
+		   "the specified range.",
+     .args = lrange_args,
+     .nargs = 3,
+     .arity = 4,
+     .flags = "readonly",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@read @list @slow",
+     .tips = "",
+     .keyspecs = lrange_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "lrem",
+     .summary = "Remove elements from a list",
+     .since = "1.0.0",
+     .group = "list",
+     .complexity =
+	 "O(N+M) where N is the length of the list and M is the number of elements removed.",
+     .args = lrem_args,
+     .nargs = 3,
+     .arity = 4,
+     .flags = "write",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@write @list @slow",
+     .tips = "",
+     .keyspecs = lrem_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "lset",
+     .summary = "Set the value of an element in a list by its index",
+     .since = "1.0.0",
+     .group = "list",
+     .complexity = "O(N) where N is the length of the list. Setting either the first or the last "
+		   "element of the list is O(1).",
+     .args = lset_args,
+     .nargs = 3,
+     .arity = 4,
+     .flags = "write denyoom",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@write @list @slow",
+     .tips = "",
+     .keyspecs = lset_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "ltrim",
+     .summary = "Trim a list to the specified range",
+     .since = "1.0.0",
+     .group = "list",
+     .complexity = "O(N) where N is the number of elements to be removed by the operation.",
+     .args = ltrim_args,
+     .nargs = 3,
+     .arity = 4,
+     .flags = "write",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@write @list @slow",
+     .tips = "",
+     .keyspecs = ltrim_keyspecs,
+     .nkeyspecs = 1},
     {.name = "memory",
      .summary = "A container for memory diagnostics commands",
      .since = "4.0.0",
@@ -4947,6 +5804,81 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@admin @fast @dangerous",
      .tips = ""},
+    {.name = "rpop",
+     .summary = "Remove and get the last elements in a list",
+     .since = "1.0.0",
+     .group = "list",
+     .complexity = "O(N) where N is the number of elements returned",
+     .history = rpop_history,
+     .nhistory = 1,
+     .args = rpop_args,
+     .nargs = 2,
+     .arity = -2,
+     .flags = "write fast",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@write @list @fast",
+     .tips = "",
+     .keyspecs = rpop_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "rpoplpush",
+     .summary = "Remove the last element in a list, prepend it to another list and return it",
+     .since = "1.2.0",
+     .group = "list",
+     .complexity = "O(1)",
+     .doc_flags = "deprecated",
+     .deprecated_since = "6.2.0",
+     .replaced_by = "`LMOVE` with the `RIGHT` and `LEFT` arguments",
+     .args = rpoplpush_args,
+     .nargs = 2,
+     .arity = 3,
+     .flags = "write denyoom",
+     .first_key = 1,
+     .last_key = 2,
+     .key_step = 1,
+     .acl = "@write @list @slow",
+     .tips = "",
+     .keyspecs = rpoplpush_keyspecs,
+     .nkeyspecs = 2},
+    {.name = "rpush",
+     .summary = "Append one or multiple elements to a list",
+     .since = "1.0.0",
+     .group = "list",
+     .complexity = "O(1) for each element added, so O(N) to add N elements when the command is "
+		   "called with multiple arguments.",
+     .history = rpush_history,
+     .nhistory = 1,
+     .args = rpush_args,
+     .nargs = 2,
+     .arity = -3,
+     .flags = "write denyoom fast",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@write @list @fast",
+     .tips = "",
+     .keyspecs = rpush_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "rpushx",
+     .summary = "Append an element to a list, only if the list exists",
+     .since = "2.2.0",
+     .group = "list",
+     .complexity = "O(1) for each element added, so O(N) to add N elements when the command is "
+		   "called with multiple arguments.",
+     .history = rpushx_history,
+     .nhistory = 1,
+     .args = rpushx_args,
+     .nargs = 2,
+     .arity = -3,
+     .flags = "write denyoom fast",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@write @list @fast",
+     .tips = "",
+     .keyspecs = rpushx_keyspecs,
+     .nkeyspecs = 1},
     {.name = "sadd",
      .summary = "Add one or more members to a set",
      .since = "1.0.0",
