@@ -25,6 +25,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "hr_stress.h"
 #include "kvsd_proc.h"
 
 #define INCRERS	 8
@@ -34,39 +35,10 @@
 #define FILLER	 600
 
 static struct kvsd_proc srv;
-static long long deadline_ms;
-/* set once by the first failure, read by every thread's loop; relaxed: a flag that
- * publishes nothing (the message is printed by the thread that set it) */
-static atomic_int failed;
 /* per-field acknowledged increments, summed by threads and read after they are joined
  * (pthread_join orders them); relaxed: counters only */
 static atomic_llong incs[2][SHARED];
 static atomic_llong transfers, audits, churns;
-
-static void fail(const char *what, const char *detail)
-{
-	if (!atomic_exchange_explicit(&failed, 1, memory_order_relaxed))
-		fprintf(stderr, "stress_hash: FAIL: %s%s%s\n", what, detail ? ": " : "",
-			detail ? detail : "");
-}
-
-static int running(void)
-{
-	return !atomic_load_explicit(&failed, memory_order_relaxed) && kvsd_now_ms() < deadline_ms;
-}
-
-static redisReply *cmd(redisContext *c, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	redisReply *r = redisvCommand(c, fmt, ap);
-	va_end(ap);
-	if (!r)
-		fail("connection lost", c->errstr);
-	else if (r->type == REDIS_REPLY_ERROR)
-		fail("error reply", r->str);
-	return r;
-}
 
 static const char *const hkey[2] = {"small", "big"};
 
@@ -76,15 +48,15 @@ static void *incrementer(void *arg)
 	redisContext *c = kvsd_connect(&srv);
 
 	if (!c)
-		fail("connect", NULL);
-	while (c && running()) {
+		hs_fail("connect", NULL);
+	while (c && hs_running()) {
 		int h = rand_r(&seed) & 1, f = rand_r(&seed) % SHARED;
-		redisReply *r = cmd(c, "HINCRBY %s c%d 1", hkey[h], f);
+		redisReply *r = hs_cmd(c, "HINCRBY %s c%d 1", hkey[h], f);
 
 		if (r && r->type == REDIS_REPLY_INTEGER)
 			atomic_fetch_add_explicit(&incs[h][f], 1, memory_order_relaxed);
 		else if (r && r->type != REDIS_REPLY_ERROR)
-			fail("HINCRBY reply type", NULL);
+			hs_fail("HINCRBY reply type", NULL);
 		freeReplyObject(r);
 	}
 	if (c)
@@ -98,8 +70,8 @@ static void *teller(void *arg)
 	redisContext *c = kvsd_connect(&srv);
 
 	if (!c)
-		fail("connect", NULL);
-	while (c && running()) {
+		hs_fail("connect", NULL);
+	while (c && hs_running()) {
 		int a = rand_r(&seed) % ACCOUNTS, b = rand_r(&seed) % ACCOUNTS,
 		    x = rand_r(&seed) % 50 - 10;
 		int dir = rand_r(&seed) & 1;
@@ -111,11 +83,11 @@ static void *teller(void *arg)
 		redisAppendCommand(c, "EXEC");
 		for (int i = 0; i < 4; i++) {
 			if (redisGetReply(c, (void **)&r) != REDIS_OK || !r) {
-				fail("connection lost", c->errstr);
+				hs_fail("connection lost", c->errstr);
 				break;
 			}
 			if (i == 3 && (r->type != REDIS_REPLY_ARRAY || r->elements != 2))
-				fail("EXEC reply", r->type == REDIS_REPLY_ERROR ? r->str : NULL);
+				hs_fail("EXEC reply", r->type == REDIS_REPLY_ERROR ? r->str : NULL);
 			freeReplyObject(r);
 		}
 		atomic_fetch_add_explicit(&transfers, 1, memory_order_relaxed);
@@ -142,7 +114,7 @@ static long long bank_sum(redisContext *c, int in_multi)
 	int replies = in_multi ? n + 2 : n;
 	for (int i = 0; i < replies; i++) {
 		if (redisGetReply(c, (void **)&r) != REDIS_OK || !r) {
-			fail("connection lost", c->errstr);
+			hs_fail("connection lost", c->errstr);
 			return LLONG_MIN;
 		}
 		redisReply *vals = NULL;
@@ -150,7 +122,7 @@ static long long bank_sum(redisContext *c, int in_multi)
 			vals = r;
 		else if (i == replies - 1) {
 			if (r->type != REDIS_REPLY_ARRAY || r->elements != (size_t)n)
-				fail("audit EXEC reply", NULL);
+				hs_fail("audit EXEC reply", NULL);
 			else
 				for (int k = 0; k < n; k++)
 					sum += r->element[k]->type == REDIS_REPLY_STRING
@@ -171,15 +143,14 @@ static void *auditor(void *arg)
 
 	(void)arg;
 	if (!c)
-		fail("connect", NULL);
-	while (c && running()) {
+		hs_fail("connect", NULL);
+	while (c && hs_running()) {
 		long long s = bank_sum(c, 1);
 
-		if (s != 2LL * ACCOUNTS * INITIAL &&
-		    !atomic_load_explicit(&failed, memory_order_relaxed)) {
+		if (s != 2LL * ACCOUNTS * INITIAL && !hs_has_failed()) {
 			snprintf(buf, sizeof(buf), "%lld, expected %lld", s,
 				 2LL * ACCOUNTS * INITIAL);
-			fail("bank sum inside MULTI", buf);
+			hs_fail("bank sum inside MULTI", buf);
 		}
 		atomic_fetch_add_explicit(&audits, 1, memory_order_relaxed);
 	}
@@ -194,13 +165,13 @@ static void *churner(void *arg)
 	redisContext *c = kvsd_connect(&srv);
 
 	if (!c)
-		fail("connect", NULL);
-	while (c && running()) {
+		hs_fail("connect", NULL);
+	while (c && hs_running()) {
 		const char *k = (rand_r(&seed) & 1) ? "big" : "bankB";
 		int f = rand_r(&seed) % (2 * FILLER);
 		redisReply *r = (rand_r(&seed) % 3)
-				    ? cmd(c, "HSET %s x%d %d y%d %d", k, f, f, f + 1, f)
-				    : cmd(c, "HDEL %s x%d y%d", k, f, f - 1);
+				    ? hs_cmd(c, "HSET %s x%d %d y%d %d", k, f, f, f + 1, f)
+				    : hs_cmd(c, "HDEL %s x%d y%d", k, f, f - 1);
 		freeReplyObject(r);
 		atomic_fetch_add_explicit(&churns, 1, memory_order_relaxed);
 	}
@@ -221,7 +192,7 @@ static void check_totals(redisContext *c)
 
 	for (int h = 0; h < 2; h++)
 		for (int f = 0; f < SHARED; f++) {
-			redisReply *r = cmd(c, "HGET %s c%d", hkey[h], f);
+			redisReply *r = hs_cmd(c, "HGET %s c%d", hkey[h], f);
 			long long want = atomic_load_explicit(&incs[h][f], memory_order_relaxed);
 			long long got = r && r->type == REDIS_REPLY_STRING ? atoll(r->str) : -1;
 
@@ -230,23 +201,23 @@ static void check_totals(redisContext *c)
 			if (got != want) {
 				snprintf(buf, sizeof(buf), "%s c%d = %lld, expected %lld", hkey[h],
 					 f, got, want);
-				fail("HINCRBY total", buf);
+				hs_fail("HINCRBY total", buf);
 			}
 			freeReplyObject(r);
 		}
 	long long s = bank_sum(c, 0);
 	if (s != 2LL * ACCOUNTS * INITIAL) {
 		snprintf(buf, sizeof(buf), "%lld", s);
-		fail("final bank sum", buf);
+		hs_fail("final bank sum", buf);
 	}
 	/* the encodings the run was meant to exercise (once OBJECT knows hashes) */
 	redisReply *r = redisCommand(c, "OBJECT ENCODING small");
 	if (r && r->type == REDIS_REPLY_STRING && strcmp(r->str, "hashtable") == 0)
-		fail("small hash converted", NULL);
+		hs_fail("small hash converted", NULL);
 	freeReplyObject(r);
-	r = cmd(c, "HLEN big");
+	r = hs_cmd(c, "HLEN big");
 	if (r && (r->type != REDIS_REPLY_INTEGER || r->integer <= 512))
-		fail("big hash is not past the listpack limit", NULL);
+		hs_fail("big hash is not past the listpack limit", NULL);
 	freeReplyObject(r);
 }
 
@@ -265,6 +236,8 @@ int main(int argc, char **argv)
 	int seconds = 3, st;
 	pthread_t th[INCRERS + 8];
 	int nth = 0;
+
+	hs_name = "stress_hash";
 
 	for (int i = 1; i + 1 < argc; i += 2)
 		if (strcmp(argv[i], "--seconds") == 0)
@@ -288,7 +261,7 @@ int main(int argc, char **argv)
 		freeReplyObject(redisCommand(c, "HSET bankA a%d %d", i, INITIAL));
 		freeReplyObject(redisCommand(c, "HSET bankB a%d %d", i, INITIAL));
 	}
-	deadline_ms = kvsd_now_ms() + seconds * 1000LL;
+	hs_deadline_ms = kvsd_now_ms() + seconds * 1000LL;
 	for (int i = 0; i < INCRERS; i++)
 		pthread_create(&th[nth++], NULL, incrementer, (void *)(uintptr_t)(7 * i + 1));
 	for (int i = 0; i < 2; i++)
@@ -298,20 +271,20 @@ int main(int argc, char **argv)
 	pthread_create(&th[nth++], NULL, churner, (void *)(uintptr_t)999);
 	for (int i = 0; i < nth; i++)
 		pthread_join(th[i], NULL);
-	if (!atomic_load_explicit(&failed, memory_order_relaxed))
+	if (!hs_has_failed())
 		check_totals(c);
 	redisFree(c);
 	st = kvsd_stop(&srv, 30000);
 	if (st != 0) {
 		kvsd_dump_log(&srv);
-		fail("server exit status", NULL);
+		hs_fail("server exit status", NULL);
 	}
 	kvsd_kill(&srv);
 	printf("stress_hash: %s: %lld increments, %lld transfers, %lld audits, %lld churn writes "
 	       "in %ds\n",
-	       atomic_load_explicit(&failed, memory_order_relaxed) ? "FAIL" : "ok", total_incs(),
+	       hs_has_failed() ? "FAIL" : "ok", total_incs(),
 	       (long long)atomic_load_explicit(&transfers, memory_order_relaxed),
 	       (long long)atomic_load_explicit(&audits, memory_order_relaxed),
 	       (long long)atomic_load_explicit(&churns, memory_order_relaxed), seconds);
-	return atomic_load_explicit(&failed, memory_order_relaxed) ? 1 : 0;
+	return hs_has_failed() ? 1 : 0;
 }

@@ -29,6 +29,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "hr_stress.h"
 #include "kvsd_proc.h"
 
 #define SETS	4
@@ -36,34 +37,8 @@
 #define MOVERS	8
 
 static struct kvsd_proc srv;
-static long long deadline_ms;
-static atomic_int failed, phase2_done;
+static atomic_int phase2_done;
 static atomic_llong moves, audits, reads, worst_wait_ms, scans;
-
-static void fail(const char *what, const char *detail)
-{
-	if (!atomic_exchange_explicit(&failed, 1, memory_order_relaxed))
-		fprintf(stderr, "stress_set: FAIL: %s%s%s\n", what, detail ? ": " : "",
-			detail ? detail : "");
-}
-
-static int running(void)
-{
-	return !atomic_load_explicit(&failed, memory_order_relaxed) && kvsd_now_ms() < deadline_ms;
-}
-
-static redisReply *cmd(redisContext *c, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	redisReply *r = redisvCommand(c, fmt, ap);
-	va_end(ap);
-	if (!r)
-		fail("connection lost", c->errstr);
-	else if (r->type == REDIS_REPLY_ERROR)
-		fail("error reply", r->str);
-	return r;
-}
 
 static void member_name(int i, char *buf, size_t n)
 {
@@ -79,12 +54,12 @@ static void *mover(void *arg)
 	redisContext *c = kvsd_connect(&srv);
 	char m[32];
 
-	while (c && !c->err && running()) {
+	while (c && !c->err && hs_running()) {
 		int a = rand_r(&seed) % SETS, b = rand_r(&seed) % SETS;
 		member_name(rand_r(&seed) % MEMBERS, m, sizeof(m));
-		redisReply *r = cmd(c, "SMOVE set:%d set:%d %s", a, b, m);
+		redisReply *r = hs_cmd(c, "SMOVE set:%d set:%d %s", a, b, m);
 		if (r && r->type != REDIS_REPLY_INTEGER)
-			fail("SMOVE reply", "not an integer");
+			hs_fail("SMOVE reply", "not an integer");
 		freeReplyObject(r);
 		atomic_fetch_add_explicit(&moves, 1, memory_order_relaxed); /* statistic */
 	}
@@ -99,28 +74,28 @@ static void audit(redisContext *c)
 	char detail[128];
 	redisReply *r;
 
-	freeReplyObject(cmd(c, "MULTI"));
+	freeReplyObject(hs_cmd(c, "MULTI"));
 	for (int i = 0; i < SETS; i++)
-		freeReplyObject(cmd(c, "SCARD set:%d", i));
-	r = cmd(c, "EXEC");
+		freeReplyObject(hs_cmd(c, "SCARD set:%d", i));
+	r = hs_cmd(c, "EXEC");
 	if (!r)
 		return;
 	long long total = 0;
 	if (r->type != REDIS_REPLY_ARRAY || r->elements != SETS)
-		fail("EXEC reply", "not an array of SETS");
+		hs_fail("EXEC reply", "not an array of SETS");
 	else
 		for (size_t i = 0; i < r->elements; i++)
 			total += r->element[i]->integer;
 	freeReplyObject(r);
 	if (total != MEMBERS) {
 		snprintf(detail, sizeof(detail), "SCARD total %lld, want %d", total, MEMBERS);
-		fail("members lost or duplicated", detail);
+		hs_fail("members lost or duplicated", detail);
 		return;
 	}
-	freeReplyObject(cmd(c, "MULTI"));
+	freeReplyObject(hs_cmd(c, "MULTI"));
 	for (int i = 0; i < SETS; i++)
-		freeReplyObject(cmd(c, "SMEMBERS set:%d", i));
-	r = cmd(c, "EXEC");
+		freeReplyObject(hs_cmd(c, "SMEMBERS set:%d", i));
+	r = hs_cmd(c, "EXEC");
 	if (!r)
 		return;
 	static _Thread_local unsigned char seen[MEMBERS];
@@ -132,7 +107,7 @@ static void audit(redisContext *c)
 			const char *p = s->element[j]->str;
 			int v = atoi(p[0] == 'm' ? p + 1 : p);
 			if (v < 0 || v >= MEMBERS || seen[v]++) {
-				fail("SMEMBERS", "a member twice or unknown");
+				hs_fail("SMEMBERS", "a member twice or unknown");
 				break;
 			}
 			n++;
@@ -140,7 +115,7 @@ static void audit(redisContext *c)
 	}
 	freeReplyObject(r);
 	if (n != MEMBERS)
-		fail("SMEMBERS", "total differs");
+		hs_fail("SMEMBERS", "total differs");
 	atomic_fetch_add_explicit(&audits, 1, memory_order_relaxed); /* statistic */
 }
 
@@ -153,9 +128,10 @@ static void *churner(void *arg)
 	unsigned seed = (unsigned)(uintptr_t)arg;
 	redisContext *c = kvsd_connect(&srv);
 
-	while (c && !c->err && running()) {
+	while (c && !c->err && hs_running()) {
 		int x = rand_r(&seed) % 2000;
-		freeReplyObject(cmd(c, (rand_r(&seed) & 1) ? "SADD scan x%d" : "SREM scan x%d", x));
+		freeReplyObject(
+		    hs_cmd(c, (rand_r(&seed) & 1) ? "SADD scan x%d" : "SREM scan x%d", x));
 	}
 	if (c)
 		redisFree(c);
@@ -168,15 +144,15 @@ static void *scanner(void *arg)
 	static unsigned char seen[STABLE];
 
 	(void)arg;
-	while (c && !c->err && running()) {
+	while (c && !c->err && hs_running()) {
 		char cursor[32] = "0";
 		int calls = 0;
 
 		memset(seen, 0, sizeof(seen));
 		do {
-			redisReply *r = cmd(c, "SSCAN scan %s COUNT 17", cursor);
+			redisReply *r = hs_cmd(c, "SSCAN scan %s COUNT 17", cursor);
 			if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-				fail("SSCAN reply", "not [cursor, members]");
+				hs_fail("SSCAN reply", "not [cursor, members]");
 				freeReplyObject(r);
 				break;
 			}
@@ -188,11 +164,10 @@ static void *scanner(void *arg)
 			}
 			freeReplyObject(r);
 		} while (strcmp(cursor, "0") != 0 && ++calls < 100000);
-		for (int i = 0; i < STABLE && !atomic_load_explicit(&failed, memory_order_relaxed);
-		     i++)
+		for (int i = 0; i < STABLE && !hs_has_failed(); i++)
 			if (!seen[i])
-				fail("SSCAN under writes",
-				     "a member present throughout was missed");
+				hs_fail("SSCAN under writes",
+					"a member present throughout was missed");
 		atomic_fetch_add_explicit(&scans, 1, memory_order_relaxed); /* statistic */
 	}
 	if (c)
@@ -205,7 +180,7 @@ static void *auditor(void *arg)
 	redisContext *c = kvsd_connect(&srv);
 
 	(void)arg;
-	while (c && !c->err && running())
+	while (c && !c->err && hs_running())
 		audit(c);
 	if (c)
 		redisFree(c);
@@ -219,15 +194,16 @@ static void *reader(void *arg)
 	redisContext *c = kvsd_connect(&srv);
 
 	while (c && !c->err && !atomic_load_explicit(&phase2_done, memory_order_relaxed) &&
-	       !atomic_load_explicit(&failed, memory_order_relaxed)) {
+	       !hs_has_failed()) {
 		long long t0 = kvsd_now_ms();
-		redisReply *r = (id & 1) ? cmd(c, "GET str:%d", id) : cmd(c, "SISMEMBER small 7");
+		redisReply *r =
+		    (id & 1) ? hs_cmd(c, "GET str:%d", id) : hs_cmd(c, "SISMEMBER small 7");
 		long long w = kvsd_now_ms() - t0;
 
 		if (r && (id & 1) && (r->type != REDIS_REPLY_STRING || strcmp(r->str, "value")))
-			fail("GET during the big set's life", "wrong value");
+			hs_fail("GET during the big set's life", "wrong value");
 		if (r && !(id & 1) && (r->type != REDIS_REPLY_INTEGER || r->integer != 1))
-			fail("SISMEMBER during the big set's life", "wrong answer");
+			hs_fail("SISMEMBER during the big set's life", "wrong answer");
 		freeReplyObject(r);
 		long long prev = atomic_load_explicit(&worst_wait_ms, memory_order_relaxed);
 		while (w > prev && !atomic_compare_exchange_weak_explicit(
@@ -260,9 +236,9 @@ static void sadd_range(redisContext *c, const char *key, long long from, long lo
 	}
 	redisReply *r = redisCommandArgv(c, (int)argc, argv, argl);
 	if (!r)
-		fail("SADD batch", c->errstr);
+		hs_fail("SADD batch", c->errstr);
 	else if (r->type != REDIS_REPLY_INTEGER || r->integer != n)
-		fail("SADD batch", "wrong count");
+		hs_fail("SADD batch", "wrong count");
 	freeReplyObject(r);
 	free(buf);
 	free(argl);
@@ -280,7 +256,7 @@ static void expect_int(redisContext *c, long long want, const char *fmt, ...)
 		snprintf(d, sizeof(d), "%s: want %lld, got %s %lld", fmt, want,
 			 r ? (r->type == REDIS_REPLY_ERROR ? r->str : "") : "nothing",
 			 r ? r->integer : -1);
-		fail("phase 2", d);
+		hs_fail("phase 2", d);
 	}
 	freeReplyObject(r);
 }
@@ -291,14 +267,13 @@ static void phase2(redisContext *c, long long big, long long latency_ms)
 	redisReply *r;
 	long long batch = 10000;
 
-	freeReplyObject(cmd(c, "SADD small 1 2 3 7"));
+	freeReplyObject(hs_cmd(c, "SADD small 1 2 3 7"));
 	for (int i = 0; i < 4; i++)
-		freeReplyObject(cmd(c, "SET str:%d value", i));
+		freeReplyObject(hs_cmd(c, "SET str:%d value", i));
 	for (int i = 0; i < 4; i++)
 		pthread_create(&th[i], NULL, reader, (void *)(uintptr_t)i);
 	/* the big set from SADD batches */
-	for (long long i = 0; i < big && !atomic_load_explicit(&failed, memory_order_relaxed);
-	     i += batch)
+	for (long long i = 0; i < big && !hs_has_failed(); i += batch)
 		sadd_range(c, "big", i, i + batch <= big ? batch : big - i);
 	expect_int(c, big, "SCARD big");
 	/* bad input: one SADD with `big` arguments (a long command: the readers
@@ -308,30 +283,30 @@ static void phase2(redisContext *c, long long big, long long latency_ms)
 	expect_int(c, 1, "SISMEMBER huge %lld", -big / 2);
 	expect_int(c, 1, "DEL huge");
 	/* bad input: huge counts */
-	r = cmd(c, "SRANDMEMBER big 9223372036854775807");
+	r = hs_cmd(c, "SRANDMEMBER big 9223372036854775807");
 	if (r && (r->type != REDIS_REPLY_ARRAY || (long long)r->elements != big))
-		fail("SRANDMEMBER huge count", "not the whole set");
+		hs_fail("SRANDMEMBER huge count", "not the whole set");
 	freeReplyObject(r);
 	if (!kvsd_bin_is_redis()) { /* Redis would build the reply until memory runs out */
 		r = redisCommand(c, "SRANDMEMBER big -9223372036854775807");
 		if (!r || r->type != REDIS_REPLY_ERROR)
-			fail("SRANDMEMBER huge negative count", "no error");
+			hs_fail("SRANDMEMBER huge negative count", "no error");
 		freeReplyObject(r);
 	}
-	r = cmd(c, "SRANDMEMBER big -100000");
+	r = hs_cmd(c, "SRANDMEMBER big -100000");
 	if (r && (r->type != REDIS_REPLY_ARRAY || r->elements != 100000))
-		fail("SRANDMEMBER -100000", "wrong length");
+		hs_fail("SRANDMEMBER -100000", "wrong length");
 	freeReplyObject(r);
-	r = cmd(c, "SPOP big 3");
+	r = hs_cmd(c, "SPOP big 3");
 	freeReplyObject(r);
 	expect_int(c, big - 3, "SCARD big");
 	expect_int(c, 1, "DEL big");
 	expect_int(c, 0, "EXISTS big");
 	/* a fresh big set popped whole with a huge count */
 	sadd_range(c, "big", 0, 50000);
-	r = cmd(c, "SPOP big 9223372036854775807");
+	r = hs_cmd(c, "SPOP big 9223372036854775807");
 	if (r && (r->type != REDIS_REPLY_ARRAY || r->elements != 50000))
-		fail("SPOP huge count", "not the whole set");
+		hs_fail("SPOP huge count", "not the whole set");
 	freeReplyObject(r);
 	expect_int(c, 0, "EXISTS big");
 	atomic_store_explicit(&phase2_done, 1, memory_order_relaxed); /* a flag, no data */
@@ -340,7 +315,7 @@ static void phase2(redisContext *c, long long big, long long latency_ms)
 	if (atomic_load_explicit(&worst_wait_ms, memory_order_relaxed) > latency_ms) {
 		char d[64];
 		snprintf(d, sizeof(d), "%lld ms", (long long)worst_wait_ms);
-		fail("a reader waited too long", d);
+		hs_fail("a reader waited too long", d);
 	}
 }
 
@@ -351,6 +326,8 @@ int main(int argc, char **argv)
 	pthread_t th[MOVERS + 4];
 	int nth = 0;
 	char m[32];
+
+	hs_name = "stress_set";
 
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (strcmp(argv[i], "--seconds") == 0)
@@ -377,11 +354,11 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < MEMBERS; i++) {
 		member_name(i, m, sizeof(m));
-		freeReplyObject(cmd(c, "SADD set:%d %s", i % SETS, m));
+		freeReplyObject(hs_cmd(c, "SADD set:%d %s", i % SETS, m));
 	}
 	for (int i = 0; i < STABLE; i++)
-		freeReplyObject(cmd(c, "SADD scan s%d", i));
-	deadline_ms = kvsd_now_ms() + seconds * 1000LL;
+		freeReplyObject(hs_cmd(c, "SADD scan s%d", i));
+	hs_deadline_ms = kvsd_now_ms() + seconds * 1000LL;
 	pthread_create(&th[nth++], NULL, churner, (void *)(uintptr_t)77);
 	pthread_create(&th[nth++], NULL, scanner, NULL);
 	for (int i = 0; i < MOVERS; i++)
@@ -390,23 +367,23 @@ int main(int argc, char **argv)
 		pthread_create(&th[nth++], NULL, auditor, NULL);
 	for (int i = 0; i < nth; i++)
 		pthread_join(th[i], NULL);
-	if (!atomic_load_explicit(&failed, memory_order_relaxed))
+	if (!hs_has_failed())
 		audit(c);
 	long long t0 = kvsd_now_ms();
-	if (!atomic_load_explicit(&failed, memory_order_relaxed))
+	if (!hs_has_failed())
 		phase2(c, big, latency_ms);
 	long long t2 = kvsd_now_ms() - t0;
 	redisFree(c);
 	st = kvsd_stop(&srv, 60000);
 	if (st != 0) {
 		kvsd_dump_log(&srv);
-		fail("server exit status", NULL);
+		hs_fail("server exit status", NULL);
 	}
 	kvsd_kill(&srv);
 	printf("stress_set: %s: %lld SMOVEs, %lld audits, %lld full SSCANs in %ds; big set of %lld "
 	       "built, abused "
 	       "and deleted in %lld ms while readers made %lld reads (worst wait %lld ms)\n",
-	       atomic_load(&failed) ? "FAIL" : "ok", (long long)moves, (long long)audits,
+	       hs_has_failed() ? "FAIL" : "ok", (long long)moves, (long long)audits,
 	       (long long)scans, seconds, big, t2, (long long)reads, (long long)worst_wait_ms);
-	return atomic_load(&failed) ? 1 : 0;
+	return hs_has_failed() ? 1 : 0;
 }

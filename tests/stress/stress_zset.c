@@ -25,39 +25,13 @@
 
 #include <hiredis/hiredis.h>
 
+#include "hr_stress.h"
 #include "kvsd_proc.h"
 
 #define MEMBERS 1200 /* pool; about 1000 present */
 
 static struct kvsd_proc srv;
-static long long deadline_ms;
-static atomic_int failed;
 static atomic_llong writes, reads, hot_incrs;
-
-static void fail(const char *what, const char *detail)
-{
-	if (!atomic_exchange(&failed, 1))
-		fprintf(stderr, "stress_zset: FAIL: %s%s%s\n", what, detail ? ": " : "",
-			detail ? detail : "");
-}
-
-static int running(void)
-{
-	return !atomic_load(&failed) && kvsd_now_ms() < deadline_ms;
-}
-
-static redisReply *cmd(redisContext *c, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	redisReply *r = redisvCommand(c, fmt, ap);
-	va_end(ap);
-	if (!r)
-		fail("connection lost", c->errstr);
-	else if (r->type == REDIS_REPLY_ERROR)
-		fail("error reply", r->str);
-	return r;
-}
 
 static void *writer(void *arg)
 {
@@ -65,24 +39,24 @@ static void *writer(void *arg)
 	redisContext *c = kvsd_connect(&srv);
 
 	if (!c)
-		fail("connect", NULL);
-	while (c && running()) {
+		hs_fail("connect", NULL);
+	while (c && hs_running()) {
 		const char *key = rand_r(&seed) % 4 ? "zs" : "small";
 		int pool = key[0] == 'z' ? MEMBERS : 160;
 		int m = rand_r(&seed) % pool, op = rand_r(&seed) % 10;
 		redisReply *r;
 
 		if (op < 4)
-			r = cmd(c, "ZADD %s %d.%d m%d", key, rand_r(&seed) % 2000 - 1000,
-				rand_r(&seed) % 10, m);
+			r = hs_cmd(c, "ZADD %s %d.%d m%d", key, rand_r(&seed) % 2000 - 1000,
+				   rand_r(&seed) % 10, m);
 		else if (op < 6)
-			r = cmd(c, "ZREM %s m%d m%d", key, m, rand_r(&seed) % pool);
+			r = hs_cmd(c, "ZREM %s m%d m%d", key, m, rand_r(&seed) % pool);
 		else if (op < 9)
-			r = cmd(c, "ZINCRBY %s %d m%d", key, rand_r(&seed) % 21 - 10, m);
+			r = hs_cmd(c, "ZINCRBY %s %d m%d", key, rand_r(&seed) % 21 - 10, m);
 		else if (key[0] == 's')
-			r = cmd(c, "ZRANGESTORE small small 0 %d", 100 + rand_r(&seed) % 60);
+			r = hs_cmd(c, "ZRANGESTORE small small 0 %d", 100 + rand_r(&seed) % 60);
 		else
-			r = cmd(c, "ZADD zs -0 m%d 0 m%d", m, rand_r(&seed) % pool);
+			r = hs_cmd(c, "ZADD zs -0 m%d 0 m%d", m, rand_r(&seed) % pool);
 		freeReplyObject(r);
 		atomic_fetch_add(&writes, 1);
 	}
@@ -120,7 +94,7 @@ static int check_range(const redisReply *r, const char *key)
 	redisReply **ms;
 
 	if (r->type != REDIS_REPLY_ARRAY || r->elements % 2) {
-		fail("ZRANGE shape", key);
+		hs_fail("ZRANGE shape", key);
 		return 0;
 	}
 	n = r->elements / 2;
@@ -132,7 +106,7 @@ static int check_range(const redisReply *r, const char *key)
 			snprintf(buf, sizeof(buf), "%s: %s %s then %s %s", key,
 				 r->element[2 * i - 2]->str, r->element[2 * i - 1]->str,
 				 r->element[2 * i]->str, r->element[2 * i + 1]->str);
-			fail("ZRANGE not sorted", buf);
+			hs_fail("ZRANGE not sorted", buf);
 			return 0;
 		}
 	}
@@ -143,7 +117,7 @@ static int check_range(const redisReply *r, const char *key)
 	for (size_t i = 1; i < n; i++) {
 		if (cmp_member(&ms[i - 1], &ms[i]) == 0) {
 			snprintf(buf, sizeof(buf), "%s: %s", key, ms[i]->str);
-			fail("ZRANGE duplicate member", buf);
+			hs_fail("ZRANGE duplicate member", buf);
 			free(ms);
 			return 0;
 		}
@@ -158,13 +132,13 @@ static void *reader(void *arg)
 	redisContext *c = kvsd_connect(&srv);
 
 	if (!c)
-		fail("connect", NULL);
-	while (c && running()) {
+		hs_fail("connect", NULL);
+	while (c && hs_running()) {
 		const char *key = rand_r(&seed) % 3 ? "zs" : "small";
 		redisReply *r;
 
 		if (rand_r(&seed) % 2) {
-			r = cmd(c, "ZRANGE %s 0 -1 WITHSCORES", key);
+			r = hs_cmd(c, "ZRANGE %s 0 -1 WITHSCORES", key);
 			if (r && r->type == REDIS_REPLY_ARRAY)
 				check_range(r, key);
 			freeReplyObject(r);
@@ -184,25 +158,26 @@ static void *reader(void *arg)
 			for (int i = 0; i < 6; i++) {
 				void *q = NULL;
 				if (redisGetReply(c, &q) != REDIS_OK) {
-					fail("connection lost", c->errstr);
+					hs_fail("connection lost", c->errstr);
 					break;
 				}
 				freeReplyObject(q);
 			}
 			void *rv = NULL;
-			if (atomic_load(&failed) || redisGetReply(c, &rv) != REDIS_OK) {
-				fail("connection lost", c->errstr);
+			if (hs_has_failed() || redisGetReply(c, &rv) != REDIS_OK) {
+				hs_fail("connection lost", c->errstr);
 				break;
 			}
 			r = rv;
 			if (r->type != REDIS_REPLY_ARRAY || r->elements != 5) {
-				fail("EXEC shape", key);
+				hs_fail("EXEC shape", key);
 			} else if (check_range(r->element[0], key)) {
 				redisReply *rg = r->element[0];
 				char name[16], buf[200];
 
 				if ((size_t)r->element[1]->integer != rg->elements / 2)
-					fail("ZCARD differs from ZRANGE's count in one MULTI", key);
+					hs_fail("ZCARD differs from ZRANGE's count in one MULTI",
+						key);
 				for (int i = 0; i < 3; i++) {
 					redisReply *s = r->element[2 + i];
 					const char *found = NULL;
@@ -219,8 +194,8 @@ static void *reader(void *arg)
 						    buf, sizeof(buf), "%s %s: ZRANGE %s, ZSCORE %s",
 						    key, name, found ? found : "(absent)",
 						    s->type == REDIS_REPLY_NIL ? "(nil)" : s->str);
-						fail("ZSCORE differs from ZRANGE in one MULTI",
-						     buf);
+						hs_fail("ZSCORE differs from ZRANGE in one MULTI",
+							buf);
 					}
 				}
 			}
@@ -239,9 +214,9 @@ static void *hot(void *arg)
 
 	(void)arg;
 	if (!c)
-		fail("connect", NULL);
-	while (c && running()) {
-		redisReply *r = cmd(c, "ZINCRBY hot 1 counter");
+		hs_fail("connect", NULL);
+	while (c && hs_running()) {
+		redisReply *r = hs_cmd(c, "ZINCRBY hot 1 counter");
 
 		if (r && r->type == REDIS_REPLY_STRING)
 			atomic_fetch_add(&hot_incrs, 1);
@@ -258,6 +233,8 @@ int main(int argc, char **argv)
 	pthread_t th[80];
 	int nth = 0;
 	redisReply *r;
+
+	hs_name = "stress_zset";
 
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (strcmp(argv[i], "--seconds") == 0)
@@ -288,7 +265,7 @@ int main(int argc, char **argv)
 	 * out-of-line elements too */
 	freeReplyObject(redisCommand(c, "ZADD zs 5 %070d 6 %071d", 1, 2));
 	freeReplyObject(redisCommand(c, "ZADD hot 0 other 0 counter"));
-	deadline_ms = kvsd_now_ms() + seconds * 1000LL;
+	hs_deadline_ms = kvsd_now_ms() + seconds * 1000LL;
 	for (int i = 0; i < 3; i++)
 		pthread_create(&th[nth++], NULL, writer, (void *)(uintptr_t)(7 * i + 1));
 	for (int i = 0; i < 3; i++)
@@ -298,28 +275,28 @@ int main(int argc, char **argv)
 	for (int i = 0; i < nth; i++)
 		pthread_join(th[i], NULL);
 	r = redisCommand(c, "ZSCORE hot counter");
-	if (!atomic_load(&failed) &&
+	if (!hs_has_failed() &&
 	    (!r || r->type != REDIS_REPLY_STRING || atoll(r->str) != atomic_load(&hot_incrs))) {
 		char buf[96];
 
 		snprintf(buf, sizeof(buf), "score %s, %lld increments answered",
 			 r && r->str ? r->str : "?", (long long)atomic_load(&hot_incrs));
-		fail("hot ZINCRBY lost an update", buf);
+		hs_fail("hot ZINCRBY lost an update", buf);
 	}
 	freeReplyObject(r);
 	r = redisCommand(c, "ZRANGE zs 0 -1 WITHSCORES");
-	if (!atomic_load(&failed) && r)
+	if (!hs_has_failed() && r)
 		check_range(r, "zs (final)");
 	freeReplyObject(r);
 	redisFree(c);
 	st = kvsd_stop(&srv, 30000);
 	if (st != 0) {
 		kvsd_dump_log(&srv);
-		fail("server exit status", NULL);
+		hs_fail("server exit status", NULL);
 	}
 	kvsd_kill(&srv);
 	printf("stress_zset: %s: %lld writes, %lld reads, %lld hot ZINCRBYs in %ds\n",
-	       atomic_load(&failed) ? "FAIL" : "ok", (long long)writes, (long long)reads,
+	       hs_has_failed() ? "FAIL" : "ok", (long long)writes, (long long)reads,
 	       (long long)hot_incrs, seconds);
-	return atomic_load(&failed) ? 1 : 0;
+	return hs_has_failed() ? 1 : 0;
 }
