@@ -83,11 +83,17 @@ static struct qb_config cfg = {
 };
 static pthread_barrier_t go;
 static uint64_t t_start;
-static _Atomic uint64_t *seen;		  /* one bit per job: producer * per + seq */
-static uint64_t per_producer;		  /* jobs of producer 0 (the others: see jobs_of) */
-static _Atomic uint64_t consumed;	  /* distinct jobs popped so far */
-static _Atomic int producers_left;	  /* producers still pushing */
-static _Atomic uint64_t last_progress_ns; /* latest pop (or end of pushing) */
+/* Shared between the threads (main writes the plain ones before the barrier):
+ * seen: one bit per job (producer * per_producer + seq), set by the consumer that pops it;
+ * consumed: distinct jobs popped, added by consumers, read by consumers for the end test;
+ * producers_left: decremented by each producer when done, read by consumers;
+ * last_progress_ns: latest pop or the end of pushing, written by both, read by consumers
+ * for the --drain bound. */
+static _Atomic uint64_t *seen;
+static uint64_t per_producer; /* jobs of producer 0, the most any producer has */
+static _Atomic uint64_t consumed;
+static _Atomic int producers_left;
+static _Atomic uint64_t last_progress_ns;
 
 static uint64_t now_ns(void)
 {
@@ -167,6 +173,7 @@ static void *producer(void *arg)
 	/* release: a consumer that sees 0 also sees this producer's pushes answered (the
 	 * drain clock below starts after them); pairs with the consumers' acquire */
 	if (atomic_fetch_sub_explicit(&producers_left, 1, memory_order_release) == 1)
+		/* relaxed: a clock reading for the drain bound; it publishes nothing */
 		atomic_store_explicit(&last_progress_ns, now_ns(), memory_order_relaxed);
 	return NULL;
 }
@@ -498,6 +505,7 @@ int main(int argc, char **argv)
 			die("cannot start a thread", NULL);
 	}
 	t_start = now_ns() + 1000000; /* the barrier orders it for the threads */
+	/* relaxed: written before the threads pass the barrier, which orders it */
 	atomic_store_explicit(&last_progress_ns, t_start, memory_order_relaxed);
 	pthread_barrier_wait(&go);
 	hist_init(lat);
