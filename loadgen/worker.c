@@ -22,6 +22,11 @@
  * before new requests; their latency counts from the moment the GET's reply
  * arrived. They are not taken from the rate schedule: --rate paces primary
  * operations.
+ *
+ * With --mix, each primary operation first draws which class it is (mix.h:
+ * one of the templates by weight, else the GET/SET mix); a template's slot is
+ * type LG_CMD with its index in .tmpl, so its reply is counted both under CMD
+ * and in the template's own histogram.
  */
 #include "loadgen/loadgen.h"
 
