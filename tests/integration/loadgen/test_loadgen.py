@@ -33,6 +33,7 @@ mix:   --ratio 1:3 plus --mix 10% HSET, 5% SADD, 5% ZADD (issue 13's mixed run):
 """
 
 import json
+import math
 import os
 import shutil
 import signal
@@ -297,7 +298,6 @@ def cmdstats():
 
 
 def test_mix():
-    import math
     n, conns, depth = 20000, 4, 4
     mix = [('HSET', 'HSET h:__rand_int__ f v:__rand_int__', 10),
            ('SADD', 'SADD s:__rand_int__ __rand_int__', 5),
