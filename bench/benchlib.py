@@ -101,3 +101,32 @@ def redis_benchmark(server, core, args, test):
     if rps is None:
         sys.exit("no result in redis-benchmark's output:\n%s" % out)
     return rps, (s1 - s0) / wall, (ru.ru_utime + ru.ru_stime) / wall
+
+
+def machine():
+    """One line describing the machine: CPU model, online CPUs, kernel, redis-server version."""
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    redis = subprocess.run(["redis-server", "--version"], capture_output=True,
+                           text=True).stdout.split()
+    ver = next((w[2:] for w in redis if w.startswith("v=")), "?")
+    return "%s, %d online CPUs, Linux %s, redis-server %s" % (model, os.cpu_count(),
+                                                             os.uname().release, ver)
+
+
+def server_command(binary, core, extra=()):
+    """The command line start() runs (for printing; the port is chosen at start)."""
+    cmd = ["taskset", "-c", core, binary, "--port", "PORT", "--bind", "127.0.0.1",
+           "--loglevel", "warning"]
+    if os.path.basename(binary) == "redis-server":
+        cmd += ["--save", "''", "--appendonly", "no"]
+    else:
+        cmd += ["--threads", "1"]
+    return " ".join(cmd + list(extra))

@@ -30,6 +30,7 @@
 
 #include "loadgen/dist.h"
 #include "loadgen/hist.h"
+#include "loadgen/mix.h"
 #include "loadgen/rate.h"
 
 #define LG_MAX_CPUS   256
@@ -42,7 +43,7 @@
 #define LG_DRAIN_NS   (2ULL * 1000000000ULL) /* replies still awaited after --duration */
 
 /* LG_SELECT (--dbs) is a slot type only: it has no statistics of its own */
-/* LG_CMD: the --command template */
+/* LG_CMD: the --command template, or one of the --mix templates */
 enum lg_type { LG_GET = 0, LG_SET = 1, LG_CMD = 2, LG_NTYPES, LG_SELECT = LG_NTYPES };
 /* redis-benchmark's placeholder: replaced by a key index from the key
  * distribution, LG_KEY_DIGITS digits zero-padded (as many as it has) */
@@ -80,9 +81,12 @@ struct lg_config {
 	 * by its own draw from the key distribution; replaces the GET/SET mix.
 	 * NULL: the mix. */
 	const char *command;
-	char **cmd_argv;
-	size_t *cmd_argl;
-	int cmd_argc;
+	struct lg_tmpl cmd;
+	/* --mix 'WEIGHT:TEMPLATE' (mix.h): nmix templates drawn with their weights
+	 * next to the GET/SET mix, which gets LG_MIX_ONE - mix_total */
+	struct lg_tmpl mix[LG_MAX_MIX];
+	int nmix;
+	uint32_t mix_total;
 	/* derived */
 	size_t req_max;			     /* bytes of the longest encoded request */
 	unsigned set_permille, rmw_permille; /* share of SETs; share of GET-then-SET */
@@ -102,6 +106,9 @@ struct lg_errtext {
 struct lg_stats {
 	struct hist hist[LG_NTYPES]; /* measured window only */
 	uint64_t errors[LG_NTYPES];
+	/* --mix: each template's own latency (also counted in hist[LG_CMD]) */
+	struct hist mix_hist[LG_MAX_MIX];
+	uint64_t mix_errors[LG_MAX_MIX];
 	uint64_t get_hits, get_misses, verify_failures, other_errors;
 	uint64_t selects;	/* --dbs: SELECTs sent in the measured window (not in ops) */
 	uint64_t last_reply_ns; /* latest measured reply */

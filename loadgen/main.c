@@ -46,6 +46,7 @@ enum {
 	OPT_SEED,
 	OPT_DBS,
 	OPT_COMMAND,
+	OPT_MIX,
 	OPT_HELP,
 };
 
@@ -87,6 +88,15 @@ static void usage(FILE *f)
 	    "                       mix (words split on spaces); each __rand_int__ becomes\n"
 	    "                       a key index from --keys/--dist, 12 digits zero-padded,\n"
 	    "                       as redis-benchmark -r (e.g. \"ZINCRBY lb 1 m:__rand_int__\")\n"
+	    "  --mix \"W:CMD ARG..\"  repeatable (at most 16): W%% of all requests are this\n"
+	    "                       template (W a decimal percentage, e.g. 2.5), drawn per\n"
+	    "                       request; the GET/SET mix (--ratio/--workload, with its\n"
+	    "                       own SET:GET split) gets the rest of 100%%. The weights\n"
+	    "                       add up to at most 100. Each template's latency has its\n"
+	    "                       own row (named by its first word) and JSON object\n"
+	    "                       (per_command), so GET's row stays GET alone; e.g.\n"
+	    "                       --mix \"10:HGET h:__rand_int__ f3\" --mix \"10:SADD "
+	    "s:__rand_int__ 3\"\n"
 	    "  --help\n");
 }
 
@@ -144,36 +154,25 @@ static void parse_cpus(struct lg_config *c, const char *s)
 		die("bad value for %s", "--cpu");
 }
 
-/* --command: the template's words (split on spaces and tabs) and the
- * longest request it encodes to (placeholders keep their length: 12 digits
- * replace the 12 bytes of __rand_int__). */
+/* --command: the template's words (split on spaces and tabs). */
 static void parse_command(struct lg_config *c, const char *s)
 {
-	size_t n = strlen(s), words = 0;
-
 	if (c->command)
 		die("%s", "--command given twice");
 	c->command = s;
-	c->cmd_argv = mem_alloc((n / 2 + 1) * sizeof(char *));
-	c->cmd_argl = mem_alloc((n / 2 + 1) * sizeof(size_t));
-	for (size_t i = 0; i < n;) {
-		size_t j = i;
-
-		if (s[i] == ' ' || s[i] == '\t') {
-			i++;
-			continue;
-		}
-		while (j < n && s[j] != ' ' && s[j] != '\t')
-			j++;
-		c->cmd_argv[words] = mem_alloc(j - i + 1);
-		memcpy(c->cmd_argv[words], s + i, j - i);
-		c->cmd_argv[words][j - i] = '\0';
-		c->cmd_argl[words++] = j - i;
-		i = j;
-	}
-	if (!words)
+	if (lg_tmpl_parse(&c->cmd, s) < 0)
 		die("bad value for %s", "--command");
-	c->cmd_argc = (int)words;
+}
+
+/* --mix WEIGHT:TEMPLATE, repeatable (mix.h). */
+static void parse_mix(struct lg_config *c, const char *s)
+{
+	if (c->nmix == LG_MAX_MIX)
+		die("at most 16 %s templates", "--mix");
+	if (lg_mix_parse(&c->mix[c->nmix], s) < 0)
+		die("bad value for %s (want WEIGHT:TEMPLATE, WEIGHT a percentage in (0,100])",
+		    "--mix");
+	c->nmix++;
 }
 
 static void parse_args(struct lg_config *c, int argc, char **argv)
@@ -201,6 +200,7 @@ static void parse_args(struct lg_config *c, int argc, char **argv)
 	    {"seed", required_argument, NULL, OPT_SEED},
 	    {"dbs", required_argument, NULL, OPT_DBS},
 	    {"command", required_argument, NULL, OPT_COMMAND},
+	    {"mix", required_argument, NULL, OPT_MIX},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {NULL, 0, NULL, 0},
 	};
@@ -318,6 +318,9 @@ static void parse_args(struct lg_config *c, int argc, char **argv)
 		case OPT_COMMAND:
 			parse_command(c, optarg);
 			break;
+		case OPT_MIX:
+			parse_mix(c, optarg);
+			break;
 		case OPT_HELP:
 			usage(stdout);
 			exit(0);
@@ -330,6 +333,16 @@ static void parse_args(struct lg_config *c, int argc, char **argv)
 		die("unexpected argument %s", argv[optind]);
 	if (c->dbs > 1 && c->rate > 0)
 		die("%s", "--dbs works in the closed loop only (no --rate)");
+	if (c->nmix && c->command)
+		die("%s",
+		    "--mix and --command exclude each other (--mix 100:TEMPLATE is --command)");
+	if (c->nmix) {
+		int64_t total = lg_mix_total(c->mix, c->nmix);
+
+		if (total < 0)
+			die("%s", "the --mix weights add up to more than 100%");
+		c->mix_total = (uint32_t)total;
+	}
 	if (c->requests && c->duration > 0)
 		die("%s", "--requests and --duration exclude each other");
 	if (!c->requests && !(c->duration > 0))
@@ -466,14 +479,11 @@ int main(int argc, char **argv)
 	parse_args(c, argc, argv);
 	resolve(c);
 	c->req_max = 64 + c->dmax;
-	if (c->command) {
-		size_t n = 16; /* "*argc\r\n" */
-
-		for (int i = 0; i < c->cmd_argc; i++)
-			n += 24 + c->cmd_argl[i]; /* "$len\r\n" bytes "\r\n" */
-		if (n > c->req_max)
-			c->req_max = n;
-	}
+	if (c->command && lg_tmpl_req_max(&c->cmd) > c->req_max)
+		c->req_max = lg_tmpl_req_max(&c->cmd);
+	for (int i = 0; i < c->nmix; i++)
+		if (lg_tmpl_req_max(&c->mix[i]) > c->req_max)
+			c->req_max = lg_tmpl_req_max(&c->mix[i]);
 	signal(SIGPIPE, SIG_IGN);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

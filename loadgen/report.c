@@ -19,7 +19,8 @@
 const char *const lg_type_names[LG_NTYPES] = {"GET", "SET", "CMD"};
 
 struct lg_total {
-	struct hist all, type[LG_NTYPES];
+	struct hist all, type[LG_NTYPES], mix[LG_MAX_MIX];
+	uint64_t mix_errors[LG_MAX_MIX];
 	uint64_t errors, type_errors[LG_NTYPES];
 	uint64_t hits, misses, verify_failures, other, selects;
 	struct lg_errtext texts[LG_ERR_TEXTS * 4];
@@ -106,6 +107,14 @@ static void json_config(FILE *f, const struct lg_config *c)
 	fprintf(f, ", \"seed\": %llu, \"dbs\": %u, \"command\": ", (unsigned long long)c->seed,
 		c->dbs);
 	json_str(f, c->command);
+	fprintf(f, ", \"mix\": [");
+	for (int i = 0; i < c->nmix; i++) {
+		fprintf(f, "%s{\"weight_pct\": %g, \"template\": ", i ? ", " : "",
+			100.0 * c->mix[i].weight / LG_MIX_ONE);
+		json_str(f, c->mix[i].text);
+		fputc('}', f);
+	}
+	fprintf(f, "], \"mix_getset_pct\": %g", 100.0 * (LG_MIX_ONE - c->mix_total) / LG_MIX_ONE);
 	fputc('}', f);
 }
 
@@ -131,7 +140,18 @@ static int write_json(const struct lg_config *c, const struct lg_total *t, doubl
 		json_lat(f, &t->type[i], t->type_errors[i], secs);
 		fputc('}', f);
 	}
-	fprintf(f, "},\n  \"error_texts\": {");
+	/* --mix: one object per template, in the order given (names may repeat) */
+	fprintf(f, "},\n  \"per_command\": [");
+	for (int i = 0; i < c->nmix; i++) {
+		fprintf(f, "%s\n    {\"name\": ", i ? "," : "");
+		json_str(f, c->mix[i].name);
+		fprintf(f, ", \"template\": ");
+		json_str(f, c->mix[i].text);
+		fprintf(f, ", \"weight_pct\": %g, ", 100.0 * c->mix[i].weight / LG_MIX_ONE);
+		json_lat(f, &t->mix[i], t->mix_errors[i], secs);
+		fputc('}', f);
+	}
+	fprintf(f, "],\n  \"error_texts\": {");
 	for (unsigned i = 0; i < t->ntexts; i++) {
 		fprintf(f, "%s", i ? ", " : "");
 		json_str(f, t->texts[i].text);
@@ -174,8 +194,15 @@ int lg_report(const struct lg_config *c, struct lg_worker *w, int nworkers,
 	hist_init(&t->all);
 	for (int i = 0; i < LG_NTYPES; i++)
 		hist_init(&t->type[i]);
+	for (int i = 0; i < LG_MAX_MIX; i++)
+		hist_init(&t->mix[i]);
 	for (int k = 0; k < nworkers; k++) {
 		struct lg_stats *s = &w[k].stats;
+
+		for (int i = 0; i < c->nmix; i++) {
+			hist_merge(&t->mix[i], &s->mix_hist[i]);
+			t->mix_errors[i] += s->mix_errors[i];
+		}
 
 		for (int i = 0; i < LG_NTYPES; i++) {
 			hist_merge(&t->type[i], &s->hist[i]);
@@ -205,6 +232,10 @@ int lg_report(const struct lg_config *c, struct lg_worker *w, int nworkers,
 		printf(" \"%s\"", c->command);
 	else if (c->workload == LG_WL_RATIO)
 		printf(" SET:GET %u:%u", c->set_ratio, c->get_ratio);
+	if (c->nmix)
+		printf(" (%g%% of requests) + %d --mix templates (%g%%)",
+		       100.0 * (LG_MIX_ONE - c->mix_total) / LG_MIX_ONE, c->nmix,
+		       100.0 * c->mix_total / LG_MIX_ONE);
 	if (c->dbs > 1)
 		printf("  databases %u (%llu SELECTs, not counted)", c->dbs,
 		       (unsigned long long)t->selects);
@@ -225,6 +256,24 @@ int lg_report(const struct lg_config *c, struct lg_worker *w, int nworkers,
 		if (t->type[i].total)
 			print_row(lg_type_names[i], &t->type[i], t->type_errors[i], secs);
 	print_row("ALL", &t->all, t->errors, secs);
+	if (c->nmix) {
+		/* CMD above is all --mix templates together; one row each here */
+		printf("\n%-12s %7s %10s %12s %9s %9s %9s %9s %10s %8s\n", "--mix", "weight",
+		       "requests", "ops/s", "p50 us", "p90 us", "p99 us", "p99.9 us", "max us",
+		       "errors");
+		for (int i = 0; i < c->nmix; i++) {
+			const struct hist *h = &t->mix[i];
+
+			printf("%-12s %6g%% %10llu %12.0f %9.1f %9.1f %9.1f %9.1f %10.1f %8llu\n",
+			       c->mix[i].name, 100.0 * c->mix[i].weight / LG_MIX_ONE,
+			       (unsigned long long)h->total,
+			       secs > 0 ? (double)h->total / secs : 0.0,
+			       hist_percentile(h, 50) / 1e3, hist_percentile(h, 90) / 1e3,
+			       hist_percentile(h, 99) / 1e3, hist_percentile(h, 99.9) / 1e3,
+			       (h->total ? (double)h->max : 0.0) / 1e3,
+			       (unsigned long long)t->mix_errors[i]);
+		}
+	}
 	if (t->hits + t->misses)
 		printf("\nGET hits %llu  misses %llu\n", (unsigned long long)t->hits,
 		       (unsigned long long)t->misses);

@@ -22,6 +22,11 @@
  * before new requests; their latency counts from the moment the GET's reply
  * arrived. They are not taken from the rate schedule: --rate paces primary
  * operations.
+ *
+ * With --mix, each primary operation first draws which class it is (mix.h:
+ * one of the templates by weight, else the GET/SET mix); a template's slot is
+ * type LG_CMD with its index in .tmpl, so its reply is counted both under CMD
+ * and in the template's own histogram.
  */
 #include "loadgen/loadgen.h"
 
@@ -55,6 +60,7 @@ struct lg_slot {
 	uint64_t key;
 	uint8_t type;
 	uint8_t flags;
+	uint8_t tmpl; /* LG_CMD: 0 the --command template, 1 + i --mix template i */
 };
 
 struct lg_conn {
@@ -152,26 +158,26 @@ static size_t put_uint(char *p, uint64_t v)
 	return n;
 }
 
-/* The --command template with its placeholders filled: the first with
- * key, each further one with its own draw. */
-static char *encode_cmd(const struct lg_config *c, struct lg_conn *cn, struct dist_rng *rng,
-			char *p, uint64_t key)
+/* A --command or --mix template with its placeholders filled: the first
+ * with key, each further one with its own draw. */
+static char *encode_cmd(const struct lg_config *c, const struct lg_tmpl *t, struct lg_conn *cn,
+			struct dist_rng *rng, char *p, uint64_t key)
 {
 	bool first = true;
 
 	*p++ = '*';
-	p += put_uint(p, (uint64_t)c->cmd_argc);
+	p += put_uint(p, (uint64_t)t->argc);
 	*p++ = '\r';
 	*p++ = '\n';
-	for (int i = 0; i < c->cmd_argc; i++) {
-		size_t n = c->cmd_argl[i];
+	for (int i = 0; i < t->argc; i++) {
+		size_t n = t->argl[i];
 		char *a, *q;
 
 		*p++ = '$';
 		p += put_uint(p, n);
 		*p++ = '\r';
 		*p++ = '\n';
-		memcpy(p, c->cmd_argv[i], n);
+		memcpy(p, t->argv[i], n);
 		a = p;
 		while ((q = memmem(a, n - (size_t)(a - p), LG_RAND_INT, LG_KEY_DIGITS)) != NULL) {
 			uint64_t v = first ? key : dist_next(&c->keydist, rng, &cn->seq);
@@ -192,7 +198,7 @@ static char *encode_cmd(const struct lg_config *c, struct lg_conn *cn, struct di
 
 /* Append one request; the caller guarantees room (see conn_open's sizing). */
 static void encode(const struct lg_config *c, struct lg_conn *cn, struct dist_rng *rng, int type,
-		   uint64_t key)
+		   unsigned tmpl, uint64_t key)
 {
 	static const char get_hdr[] = "*2\r\n$3\r\nGET\r\n$16\r\n";
 	static const char set_hdr[] = "*3\r\n$3\r\nSET\r\n$16\r\n";
@@ -206,7 +212,7 @@ static void encode(const struct lg_config *c, struct lg_conn *cn, struct dist_rn
 	}
 	p = cn->out + cn->out_len;
 	if (type == LG_CMD) {
-		p = encode_cmd(c, cn, rng, p, key);
+		p = encode_cmd(c, tmpl ? &c->mix[tmpl - 1] : &c->cmd, cn, rng, p, key);
 	} else if (type == LG_SELECT) {
 		static const char sel_hdr[] = "*2\r\n$6\r\nSELECT\r\n$";
 
@@ -304,14 +310,21 @@ static void conn_flush(struct lg_worker *w, int ep, struct lg_conn *cn)
 
 /* Choose the next primary operation of the main phase. */
 static void choose(struct lg_worker *w, struct dist_rng *rng, struct lg_conn *cn, int *type,
-		   uint64_t *key, unsigned *flags)
+		   unsigned *tmpl, uint64_t *key, unsigned *flags)
 {
 	const struct lg_config *c = w->cfg;
 	unsigned r = (unsigned)dist_rng_below(rng, 1000);
+	int m = -1;
 
 	*key = dist_next(&c->keydist, rng, &cn->seq);
 	*flags = 0;
-	if (c->command) {
+	*tmpl = 0;
+	if (c->nmix) /* drawn only with --mix, so other runs keep their sequence */
+		m = lg_mix_pick(c->mix, c->nmix, (uint32_t)dist_rng_below(rng, LG_MIX_ONE));
+	if (m >= 0) {
+		*type = LG_CMD;
+		*tmpl = (unsigned)m + 1;
+	} else if (c->command) {
 		*type = LG_CMD;
 	} else if (c->workload == LG_WL_CACHE) {
 		*type = LG_GET;
@@ -351,7 +364,7 @@ static void conn_fill(struct lg_worker *w, int ep, struct lg_conn *cn, const str
 			s = (struct lg_slot){.t_ns = now, .key = cn->pre_next++, .type = LG_SET};
 			cn->pre_quota--;
 		} else {
-			unsigned flags;
+			unsigned flags, tmpl;
 			uint64_t t;
 
 			if (stopping || (!ph->t_end && !cn->quota) || (ending && !ph->open))
@@ -387,9 +400,10 @@ static void conn_fill(struct lg_worker *w, int ep, struct lg_conn *cn, const str
 					goto queue;
 				}
 			}
-			choose(w, rng, cn, &type, &s.key, &flags);
+			choose(w, rng, cn, &type, &tmpl, &s.key, &flags);
 			s.t_ns = t;
 			s.type = (uint8_t)type;
+			s.tmpl = (uint8_t)tmpl;
 			if (t >= ph->t_measure) {
 				flags |= SLOT_MEASURED | SLOT_PRIMARY;
 				if (!ph->t_end)
@@ -400,7 +414,7 @@ static void conn_fill(struct lg_worker *w, int ep, struct lg_conn *cn, const str
 			s.flags = (uint8_t)flags;
 		}
 	queue:
-		encode(c, cn, rng, s.type, s.key);
+		encode(c, cn, rng, s.type, s.tmpl, s.key);
 		cn->slots[(cn->head + cn->count) % P] = s;
 		cn->count++;
 		any = true;
@@ -481,6 +495,11 @@ static void on_reply(struct lg_worker *w, struct lg_conn *cn, const struct lg_ph
 		hist_record(&w->stats.hist[s->type], now - s->t_ns);
 		if (err)
 			w->stats.errors[s->type]++;
+		if (s->tmpl) {
+			hist_record(&w->stats.mix_hist[s->tmpl - 1], now - s->t_ns);
+			if (err)
+				w->stats.mix_errors[s->tmpl - 1]++;
+		}
 		w->stats.last_reply_ns = now;
 	}
 }
@@ -589,7 +608,7 @@ static int conn_open(struct lg_worker *w, int ep, struct lg_conn *cn)
 	cn->out_cap = (size_t)c->pipeline * c->req_max + 64;
 	cn->out = mem_alloc(cn->out_cap);
 	/* a --command's replies may be larger than a GET's */
-	cn->in_cap = (c->command ? (1u << 20) : 65536) + 2 * (64 + c->dmax);
+	cn->in_cap = (c->command || c->nmix ? (1u << 20) : 65536) + 2 * (64 + c->dmax);
 	cn->in = mem_alloc(cn->in_cap);
 	cn->slots = mem_calloc((size_t)c->pipeline, sizeof(*cn->slots));
 	cn->fups = mem_calloc((size_t)c->pipeline, sizeof(*cn->fups));

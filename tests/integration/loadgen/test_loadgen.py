@@ -1,6 +1,6 @@
 """Integration tests for kvsd-loadgen against a real kvsd (Python 3 stdlib only).
 
-Usage: test_loadgen.py LOADGEN_BIN json|stall|dbs|command   (KVSD_BIN from the environment)
+Usage: test_loadgen.py LOADGEN_BIN json|stall|dbs|command|mix   (KVSD_BIN from the environment)
 
 json:  short bounded runs (ratio mix, pipelined, two threads; the cache
        workload with --prefill and --verify) whose --json, --hist-out and
@@ -23,9 +23,17 @@ command: --command "SET k:__rand_int__ v:__rand_int__" --keys 300: every request
        JSON config echoes the template; then the issue's ZINCRBY leaderboard
        template, whose scores must sum to the ZINCRBYs kvsd ran (at least the
        requests reported: unmeasured warm-up requests come on top).
+mix:   --ratio 1:3 plus --mix 10% HSET, 5% SADD, 5% ZADD (issue 13's mixed run): each
+       class's share of what kvsd's commandstats counted is its weight (GET 60%, SET 20%,
+       HSET 10%, SADD 5%, ZADD 5%) within 6 standard deviations of the binomial draw,
+       the JSON's per_command rows name the templates and add up to per_type CMD, and
+       commandstats saw at least what the JSON counts (requests sent in the moment before
+       the measured window opens come on top, drawn from the same mix); --mix 100:...
+       sends no GET/SET; weights over 100% and a malformed spec are refused (exit 1).
 """
 
 import json
+import math
 import os
 import shutil
 import signal
@@ -280,9 +288,76 @@ def test_command():
           % (total, calls, r['requests']))
 
 
+def cmdstats():
+    calls = {}
+    for line in command(port, 'INFO', 'commandstats').decode().split('\r\n'):
+        if line.startswith('cmdstat_'):
+            name, rest = line[len('cmdstat_'):].split(':', 1)
+            calls[name] = int(rest.split(',')[0].split('=')[1])
+    return calls
+
+
+def test_mix():
+    n, conns, depth = 20000, 4, 4
+    mix = [('HSET', 'HSET h:__rand_int__ f v:__rand_int__', 10),
+           ('SADD', 'SADD s:__rand_int__ __rand_int__', 5),
+           ('ZADD', 'ZADD z:__rand_int__ __rand_int__ m', 5)]
+    args = ['--requests', str(n), '-c', str(conns), '-P', str(depth), '--keys', '200',
+            '--ratio', '1:3']
+    for _, tmpl, w in mix:
+        args += ['--mix', '%d:%s' % (w, tmpl)]
+    before = cmdstats()
+    r = loadgen(port, *args)
+    after = cmdstats()
+    seen = {k: after.get(k, 0) - before.get(k, 0) for k in ('get', 'set', 'hset', 'sadd', 'zadd')}
+    check_shape(r, 'mix')
+    check(r['errors'] == 0, 'mix: errors %d (%s)' % (r['errors'], r['error_texts']))
+    pc = r.get('per_command', [])
+    check([(x['name'], x['template'], x['weight_pct']) for x in pc] == mix,
+          'mix: per_command rows %r' % [(x.get('name'), x.get('template'),
+                                          x.get('weight_pct')) for x in pc])
+    check(r['config'].get('mix_getset_pct') == 80, 'mix: GET/SET share %r' %
+          r['config'].get('mix_getset_pct'))
+    check([x['template'] for x in r['config'].get('mix', [])] == [m[1] for m in mix],
+          'mix: config echoes %r' % r['config'].get('mix'))
+    pt = {k: v['requests'] for k, v in r['per_type'].items()}
+    check(sum(x['requests'] for x in pc) == pt.get('CMD'),
+          'mix: per_command adds up to %d, per_type CMD %r' %
+          (sum(x['requests'] for x in pc), pt.get('CMD')))
+    check(sum(pt.values()) == r['requests'] == n, 'mix: per_type %r for %d requests' % (pt, n))
+    counted = {'get': pt.get('GET', 0), 'set': pt.get('SET', 0)}
+    for x in pc:
+        counted[x['name'].lower()] = x['requests']
+    total = sum(seen.values())
+    check(total >= n, 'mix: kvsd saw %d commands for %d requests: %r' % (total, n, seen))
+    for cls, share in (('get', 0.6), ('set', 0.2), ('hset', 0.1), ('sadd', 0.05),
+                       ('zadd', 0.05)):
+        check(seen[cls] >= counted[cls],
+              'mix: %s: kvsd saw %d, the JSON counts %d' % (cls, seen[cls], counted[cls]))
+        tol = 6 * math.sqrt(total * share * (1 - share))
+        check(abs(seen[cls] - total * share) <= tol,
+              'mix: %s: %d of %d commands, want %.0f +- %.0f' % (cls, seen[cls], total,
+                                                                total * share, tol))
+    before = cmdstats()
+    r = loadgen(port, '--requests', '2000', '-c', '2', '--mix', '100:SISMEMBER s:__rand_int__ 1')
+    after = cmdstats()
+    check(after.get('get', 0) == before.get('get', 0) and
+          after.get('set', 0) == before.get('set', 0), 'mix 100%: GET/SET were sent')
+    check(after.get('sismember', 0) - before.get('sismember', 0) >= 2000,
+          'mix 100%%: kvsd saw %d SISMEMBER' % (after.get('sismember', 0) -
+                                                before.get('sismember', 0)))
+    for bad in (['--mix', '60:GET a', '--mix', '41:GET b'], ['--mix', 'GET a'],
+                ['--mix', '0:GET a'], ['--mix', '5:GET a', '--command', 'GET b']):
+        p = subprocess.run([LOADGEN, '-p', str(port), '--requests', '10'] + bad,
+                           capture_output=True, text=True, timeout=30)
+        check(p.returncode == 1 and '--mix' in p.stderr,
+              'mix: %r exited %d: %s' % (bad, p.returncode, p.stderr.strip()))
+
+
 server, port = start_kvsd()
 try:
-    {'json': test_json, 'stall': test_stall, 'dbs': test_dbs, 'command': test_command}[MODE]()
+    {'json': test_json, 'stall': test_stall, 'dbs': test_dbs, 'command': test_command,
+     'mix': test_mix}[MODE]()
 finally:
     stop_kvsd(server)
     shutil.rmtree(TMP, ignore_errors=True)
