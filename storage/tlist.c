@@ -17,6 +17,7 @@
 #include "storage/tlist.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "concurrency/mem.h"
@@ -318,10 +319,51 @@ struct tlist_w {
 	struct items tmp; /* combined views for chunk writes */
 };
 
+/* One finished session per thread is kept with its buffers for the next
+ * command (a push or pop then allocates nothing of its own but the new
+ * chunk and entry). A slot, not a pool: a session begun while another is
+ * open simply allocates. */
+static _Thread_local struct tlist_w *w_spare;
+/* set once the thread registered its spare with the key, whose destructor
+ * frees the spare when the thread ends */
+static _Thread_local bool w_spare_keyed;
+static pthread_key_t w_spare_key;
+static pthread_once_t w_spare_once = PTHREAD_ONCE_INIT;
+static void w_release(struct tlist_w *w);
+
+static void w_spare_free(void *unused)
+{
+	(void)unused;
+	if (w_spare) {
+		struct tlist_w *w = w_spare;
+		w_spare = NULL;
+		w_release(w);
+	}
+}
+
+static void w_spare_key_init(void)
+{
+	int rc = pthread_key_create(&w_spare_key, w_spare_free);
+	KV_ASSERT(rc == 0);
+}
+
+/* Buffers larger than this are not kept in the spare. */
+#define W_KEEP_BYTES (64 * 1024)
+
 struct tlist_w *tlist_w_begin(struct coll_ctx *c, const struct kv_entry *old)
 {
-	struct tlist_w *w = mem_alloc(sizeof(*w));
-	memset(w, 0, sizeof(*w));
+	struct tlist_w *w = w_spare;
+
+	if (w) {
+		w_spare = NULL;
+		w->a.n = w->tmp.n = 0;
+		w->big = false;
+		w->ed = NULL;
+		w->lin = 0;
+	} else {
+		w = mem_alloc(sizeof(*w));
+		memset(w, 0, sizeof(*w));
+	}
 	w->c = c;
 	if (old && is_big(old)) {
 		w->big = true;
@@ -349,6 +391,17 @@ static char *scratch(struct tlist_w *w, size_t n)
 	return w->scratch;
 }
 
+/* chunk_write's cut array, doubled (it starts on the stack). */
+static size_t *grow_cuts(size_t *cut, const size_t *local, size_t *cap)
+{
+	size_t *n = mem_alloc((2 * *cap + 1) * sizeof(*n));
+	memcpy(n, cut, (*cap + 1) * sizeof(*n));
+	if (cut != local)
+		mem_free(cut);
+	*cap *= 2;
+	return n;
+}
+
 /*
  * Large: replaces the chunk starting at unit u of weight `old_w` (0: none,
  * u is a boundary to insert at) with the items v[0..n), packed into chunks
@@ -367,8 +420,9 @@ static void chunk_write(struct tlist_w *w, size_t u, uint64_t old_w, const struc
 	char *buf = scratch(w, total);
 	encode(buf, v, n);
 	/* piece boundaries: cut[k] .. cut[k + 1] items, bytes from boff */
-	size_t pieces = 0, cap = 8;
-	size_t *cut = mem_alloc((cap + 1) * sizeof(*cut));
+	size_t pieces = 0, cap = 15;
+	size_t cut_local[16];
+	size_t *cut = cut_local;
 	if (!from_right) {
 		size_t i = 0;
 		cut[0] = 0;
@@ -379,10 +433,8 @@ static void chunk_write(struct tlist_w *w, size_t u, uint64_t old_w, const struc
 				b += varint_len(v[j].len) + v[j].len;
 				j++;
 			}
-			if (pieces + 1 >= cap) {
-				cap *= 2;
-				cut = mem_realloc(cut, (cap + 1) * sizeof(*cut));
-			}
+			if (pieces + 1 >= cap)
+				cut = grow_cuts(cut, cut_local, &cap);
 			cut[++pieces] = j;
 			i = j;
 		}
@@ -397,10 +449,8 @@ static void chunk_write(struct tlist_w *w, size_t u, uint64_t old_w, const struc
 				b += varint_len(v[i - 1].len) + v[i - 1].len;
 				i--;
 			}
-			if (pieces + 1 >= cap) {
-				cap *= 2;
-				cut = mem_realloc(cut, (cap + 1) * sizeof(*cut));
-			}
+			if (pieces + 1 >= cap)
+				cut = grow_cuts(cut, cut_local, &cap);
 			cut[++pieces] = i;
 			j = i;
 		}
@@ -422,7 +472,8 @@ static void chunk_write(struct tlist_w *w, size_t u, uint64_t old_w, const struc
 		off += bytes;
 		at += cnt;
 	}
-	mem_free(cut);
+	if (cut != cut_local)
+		mem_free(cut);
 }
 
 /* Large: the chunk covering unit i, decoded into w->a; its start and weight. */
@@ -466,7 +517,6 @@ void tlist_w_push(struct tlist_w *w, enum tlist_end end, size_t n, const char *c
 		return;
 	}
 	/* the new items in list order, then around the end chunk */
-	items_reserve(&w->tmp, n + TLIST_CHUNK_MAX + 1);
 	size_t len = pt_count(w->ed->root[0]);
 	size_t st = 0;
 	uint64_t k = 0;
@@ -480,18 +530,17 @@ void tlist_w_push(struct tlist_w *w, enum tlist_end end, size_t n, const char *c
 	}
 	struct items *t = &w->tmp;
 	t->n = 0;
+	items_reserve(t, n + (k ? w->a.n : 0));
 	if (end == TLIST_HEAD) {
 		for (size_t i = 0; i < n; i++)
 			t->v[t->n++] = (struct tlist_item){elems[n - 1 - i], lens[n - 1 - i]};
 		if (k) {
-			items_reserve(t, t->n + w->a.n);
 			memcpy(t->v + t->n, w->a.v, w->a.n * sizeof(*t->v));
 			t->n += w->a.n;
 		}
 		chunk_write(w, 0, k, t->v, t->n, true);
 	} else {
 		if (k) {
-			items_reserve(t, n + w->a.n);
 			memcpy(t->v, w->a.v, w->a.n * sizeof(*t->v));
 			t->n = w->a.n;
 		}
@@ -723,6 +772,36 @@ void tlist_w_trim(struct tlist_w *w, size_t start, size_t stop)
 }
 
 static void w_free(struct tlist_w *w)
+{
+	if (w->a.cap * sizeof(*w->a.v) > W_KEEP_BYTES) {
+		mem_free(w->a.v);
+		w->a.v = NULL;
+		w->a.cap = 0;
+	}
+	if (w->tmp.cap * sizeof(*w->tmp.v) > W_KEEP_BYTES) {
+		mem_free(w->tmp.v);
+		w->tmp.v = NULL;
+		w->tmp.cap = 0;
+	}
+	if (w->scap > W_KEEP_BYTES) {
+		mem_free(w->scratch);
+		w->scratch = NULL;
+		w->scap = 0;
+	}
+	if (!w_spare) {
+		if (!w_spare_keyed) {
+			pthread_once(&w_spare_once, w_spare_key_init);
+			/* any non-NULL value: the destructor runs when the thread ends */
+			pthread_setspecific(w_spare_key, &w_spare_keyed);
+			w_spare_keyed = true;
+		}
+		w_spare = w;
+		return;
+	}
+	w_release(w);
+}
+
+static void w_release(struct tlist_w *w)
 {
 	mem_free(w->a.v);
 	mem_free(w->tmp.v);
