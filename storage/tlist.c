@@ -516,10 +516,45 @@ void tlist_w_push(struct tlist_w *w, enum tlist_end end, size_t n, const char *c
 		w->a.n += n;
 		return;
 	}
-	/* the new items in list order, then around the end chunk */
 	size_t len = pt_count(w->ed->root[0]);
 	size_t st = 0;
 	uint64_t k = 0;
+
+	if (len) {
+		/* the common case: the items fit in the end chunk, whose bytes
+		 * are extended as they are (no decoding) */
+		struct pt_elem el;
+		size_t nb = 0;
+		bool ok = pt_find_at(w->ed->root[0], end == TLIST_HEAD ? 0 : len - 1, &el, &st);
+		KV_ASSERT(ok);
+		for (size_t i = 0; i < n && el.blen + nb <= TLIST_CHUNK_MAX; i++)
+			nb += varint_len(lens[i]) + lens[i];
+		if (el.blen + nb <= TLIST_CHUNK_MAX) {
+			char *buf = scratch(w, el.blen + nb), *p = buf;
+			if (end == TLIST_HEAD) {
+				for (size_t i = n; i-- > 0;) {
+					p = varint_put(p, lens[i]);
+					if (lens[i])
+						memcpy(p, elems[i], lens[i]);
+					p += lens[i];
+				}
+				memcpy(p, el.b, el.blen);
+			} else {
+				memcpy(p, el.b, el.blen);
+				p += el.blen;
+				for (size_t i = 0; i < n; i++) {
+					p = varint_put(p, lens[i]);
+					if (lens[i])
+						memcpy(p, elems[i], lens[i]);
+					p += lens[i];
+				}
+			}
+			struct pt_elem ne = {el.key + n, NULL, 0, buf, el.blen + nb};
+			pt_set_at(w->ed, 0, st, &ne);
+			return;
+		}
+	}
+	/* the new items in list order, then around the end chunk */
 
 	if (len) {
 		chunk_get(w, end == TLIST_HEAD ? 0 : len - 1, &st, &k);
@@ -582,19 +617,46 @@ size_t tlist_w_pop(struct tlist_w *w, enum tlist_end end, size_t count, struct t
 	}
 	while (done < count) {
 		size_t len = pt_count(w->ed->root[0]), st;
-		uint64_t k;
+		struct pt_elem el;
 		if (len == 0)
 			break;
-		chunk_get(w, end == TLIST_HEAD ? 0 : len - 1, &st, &k);
-		size_t m = count - done < k ? count - done : (size_t)k;
-		for (size_t i = 0; i < m; i++) {
-			const struct tlist_item *x = &w->a.v[end == TLIST_HEAD ? i : k - 1 - i];
-			popped_add(out, x->p, x->len);
+		bool ok = pt_find_at(w->ed->root[0], end == TLIST_HEAD ? 0 : len - 1, &el, &st);
+		KV_ASSERT(ok);
+		size_t k = (size_t)el.key, m = count - done < k ? count - done : k;
+		const char *p = el.b, *cut;
+		size_t l;
+		/* copies of what goes first (the write may free the chunk); the
+		 * rest of the chunk is a slice of its bytes: no re-encoding */
+		if (end == TLIST_HEAD) {
+			for (size_t i = 0; i < m; i++) {
+				p = varint_get(p, &l);
+				popped_add(out, p, l);
+				p += l;
+			}
+			cut = p;
+		} else {
+			for (size_t i = 0; i < k - m; i++) {
+				p = varint_get(p, &l);
+				p += l;
+			}
+			cut = p;
+			decode(cut, m, &w->a);
+			for (size_t i = m; i-- > 0;)
+				popped_add(out, w->a.v[i].p, w->a.v[i].len);
 		}
-		if (end == TLIST_HEAD)
-			chunk_write(w, st, k, w->a.v + m, k - m, false);
-		else
-			chunk_write(w, st, k, w->a.v, k - m, false);
+		if (m == k) {
+			pt_del_at(w->ed, 0, st);
+		} else {
+			struct pt_elem ne = {k - m, NULL, 0, NULL, 0};
+			if (end == TLIST_HEAD) {
+				ne.b = cut;
+				ne.blen = (size_t)(el.b + el.blen - cut);
+			} else {
+				ne.b = el.b;
+				ne.blen = (size_t)(cut - el.b);
+			}
+			pt_set_at(w->ed, 0, st, &ne);
+		}
 		done += m;
 	}
 	return done;
