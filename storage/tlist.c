@@ -896,6 +896,105 @@ void tlist_w_abort(struct tlist_w *w)
 
 /* ---- whole commands */
 
+/* Whether a compact list of `count` items taking `bytes` of item format
+ * surely fits one node (fits_node's answer without looking at the items:
+ * a listpack entry takes at most 6 bytes more than the item format here —
+ * a string's header (1, 2 or 5 bytes) and backlen (1 to 5) against its
+ * length varint (1 to 5); an integer is shorter — so the listpack is at
+ * most 7 + bytes + 6 * count). */
+static bool surely_fits(size_t count, size_t bytes)
+{
+	static const size_t level[] = {4096, 8192, 16384, 32768, 65536};
+	long long fill = coll_limit(COLL_LIST_MAX_SIZE);
+	if (fill < -5)
+		fill = -5;
+	if (fill > 32767)
+		fill = 32767;
+	if (count <= 1)
+		return true;
+	if (fill >= 0 && (long long)count > fill)
+		return false;
+	size_t limit = fill < 0 ? level[-fill - 1] : 8192;
+	return 7 + bytes + 6 * count <= limit;
+}
+
+/* LPUSH / RPUSH onto a compact list that surely stays compact: the new blob
+ * from the old one's bytes and the new items, nothing decoded. NULL when
+ * that does not apply (the caller takes the session path). */
+static struct kv_entry *compact_push(const struct kv_entry *old, const void *key, size_t klen,
+				     enum tlist_end end, size_t n, const char *const *elems,
+				     const size_t *lens, size_t *newlen)
+{
+	size_t bl, count, nb = 0;
+	const char *blob = coll_blob(old, &bl);
+	const char *items = varint_get(blob, &count);
+	size_t ib = bl - (size_t)(items - blob);
+
+	for (size_t i = 0; i < n; i++)
+		nb += varint_len(lens[i]) + lens[i];
+	if (!surely_fits(count + n, ib + nb))
+		return NULL;
+	size_t bytes = varint_len(count + n) + ib + nb;
+	struct kv_entry *e =
+	    coll_new_compact(key, klen, KV_LIST, COLL_QUICKLIST, NULL, bytes, old->expire_ms);
+	char *p = varint_put(coll_blob_mut(e), count + n);
+	if (end == TLIST_TAIL) {
+		memcpy(p, items, ib);
+		p += ib;
+	}
+	for (size_t j = 0; j < n; j++) {
+		size_t i = end == TLIST_HEAD ? n - 1 - j : j;
+		p = varint_put(p, lens[i]);
+		if (lens[i])
+			memcpy(p, elems[i], lens[i]);
+		p += lens[i];
+	}
+	if (end == TLIST_HEAD)
+		memcpy(p, items, ib);
+	*newlen = count + n;
+	return e;
+}
+
+/* LPOP / RPOP of a compact list: copies of the popped items, and the new
+ * blob as a slice of the old one (NULL when the list empties). */
+static struct kv_entry *compact_pop(const struct kv_entry *old, const void *key, size_t klen,
+				    enum tlist_end end, size_t count, struct tlist_popped *out)
+{
+	size_t bl, n, l;
+	const char *blob = coll_blob(old, &bl);
+	const char *items = varint_get(blob, &n), *p = items, *cut;
+	size_t m = count < n ? count : n;
+
+	if (end == TLIST_HEAD) {
+		for (size_t i = 0; i < m; i++) {
+			p = varint_get(p, &l);
+			popped_add(out, p, l);
+			p += l;
+		}
+		cut = p;
+	} else {
+		struct items a = {0};
+		for (size_t i = 0; i < n - m; i++) {
+			p = varint_get(p, &l);
+			p += l;
+		}
+		cut = p;
+		decode(cut, m, &a);
+		for (size_t i = m; i-- > 0;)
+			popped_add(out, a.v[i].p, a.v[i].len);
+		mem_free(a.v);
+	}
+	if (m == n)
+		return NULL;
+	const char *from = end == TLIST_HEAD ? cut : items;
+	size_t ib = end == TLIST_HEAD ? (size_t)(blob + bl - cut) : (size_t)(cut - items);
+	struct kv_entry *e = coll_new_compact(key, klen, KV_LIST, COLL_QUICKLIST, NULL,
+					      varint_len(n - m) + ib, old->expire_ms);
+	char *q = varint_put(coll_blob_mut(e), n - m);
+	memcpy(q, from, ib);
+	return e;
+}
+
 void tlist_popped_free(struct tlist_popped *p)
 {
 	for (size_t i = 0; i < p->n; i++)
@@ -917,9 +1016,14 @@ int tlist_pop(const struct db_view *v, const void *key, size_t klen, enum tlist_
 		if (kv_entry_type(old) != KV_LIST)
 			return -1;
 		int64_t exp = old->expire_ms;
-		struct tlist_w *w = tlist_w_begin(db_coll_ctx(v), old);
-		tlist_w_pop(w, end, (size_t)count, out);
-		struct kv_entry *e = tlist_w_finish(w, key, klen, exp);
+		struct kv_entry *e;
+		if (!is_big(old)) {
+			e = compact_pop(old, key, klen, end, (size_t)count, out);
+		} else {
+			struct tlist_w *w = tlist_w_begin(db_coll_ctx(v), old);
+			tlist_w_pop(w, end, (size_t)count, out);
+			e = tlist_w_finish(w, key, klen, exp);
+		}
 		if (db_put(v, old, e) == 0)
 			return 1;
 		if (e)
@@ -939,10 +1043,17 @@ long long tlist_push(const struct db_view *v, const void *key, size_t klen, enum
 		if (!old && !create)
 			return 0;
 		int64_t exp = old ? old->expire_ms : 0;
-		struct tlist_w *w = tlist_w_begin(db_coll_ctx(v), old);
-		tlist_w_push(w, end, n, elems, lens);
-		long long len = (long long)tlist_w_len(w);
-		struct kv_entry *e = tlist_w_finish(w, key, klen, exp);
+		size_t fast_len = 0;
+		struct kv_entry *e = old && !is_big(old) ? compact_push(old, key, klen, end, n,
+									elems, lens, &fast_len)
+							 : NULL;
+		long long len = (long long)fast_len;
+		if (!e) {
+			struct tlist_w *w = tlist_w_begin(db_coll_ctx(v), old);
+			tlist_w_push(w, end, n, elems, lens);
+			len = (long long)tlist_w_len(w);
+			e = tlist_w_finish(w, key, klen, exp);
+		}
 		if (!e) /* n == 0 on an absent key: nothing to write */
 			return len;
 		if (db_put(v, old, e) == 0)
