@@ -172,7 +172,12 @@ struct conn {
 	 * the conn_schedule() that follows orders it */
 	_Atomic int kill;
 	_Atomic int pause_wait; /* runner: stopped for CLIENT PAUSE; cron re-schedules */
-	int64_t soft_since_ms;	/* runner: over the soft output limit since (0: not) */
+	/* conn_block(): the runner runs no command until net_opts.resume says
+	 * the blocking command answered. Written by the runner only; read by
+	 * the idle-timeout cron and CLIENT LIST on other threads: relaxed, a
+	 * flag shown or a timeout skipped a moment late publishes nothing */
+	_Atomic int blocked;
+	int64_t soft_since_ms; /* runner: over the soft output limit since (0: not) */
 	/* mirrors for CLIENT LIST from other threads, updated by the runner after
 	 * each run: relaxed statistics */
 	_Atomic uint64_t st_qbuf, st_omem;

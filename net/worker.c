@@ -117,6 +117,7 @@
  * command returns; net/ cannot split it.
  */
 #include "net/worker.h"
+#include "net/conn.h"
 #include "concurrency/clock.h"
 #include "concurrency/mem.h"
 #include "concurrency/park.h"
@@ -533,7 +534,8 @@ static void cron_cb(evutil_socket_t fd, short what, void *arg)
 			conn_schedule(c);
 			continue;
 		}
-		if (timeout > 0) {
+		/* as Redis, a blocked client is never idle-timed-out */
+		if (timeout > 0 && !conn_blocked(c)) {
 			/* relaxed: the idle clock; the claim below orders the close */
 			int64_t last = atomic_load_explicit(&c->last_ms, memory_order_relaxed);
 

@@ -25,6 +25,7 @@
  * arguments its handler redacted replaced by "(redacted)".
  */
 #include "server/cmd.h"
+#include "server/blocking.h"
 #include "server/bitpool.h"
 #include "concurrency/clock.h"
 #include "concurrency/wctx.h"
@@ -75,7 +76,8 @@ void cmd_setup(struct db *db)
 					  cmd_hll_table,    cmd_obs_table,   cmd_object_table,
 					  cmd_debug_table,  cmd_db_table,
 					  cmd_zsetops_table, cmd_zset_table, cmd_sort_table,
-					  cmd_set_table, cmd_hash_table};
+					  cmd_set_table, cmd_hash_table,
+					  cmd_blocking_table};
 
 	cmd_db = db;
 	bitpool_setup();
@@ -456,6 +458,10 @@ void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *arg
 	s->reply_skip_next = false;
 	conn_set_described(c, s->multi ? multi_queued(c) : -1,
 			   s->no_evict ? CONN_DESC_NO_EVICT : 0);
+	/* keys this command created for blocked clients: served now that the
+	 * command (a whole EXEC, a multi-element push) is complete */
+	if (kv_unlikely(blk_have_ready()))
+		blk_serve_ready();
 }
 
 int cmd_reply_failed(struct conn *c, size_t before)

@@ -16,6 +16,7 @@
 #include "net/conn.h"
 #include "net/net.h"
 #include "server/cmd.h"
+#include "server/blocking.h"
 #include "server/cmd_debug.h"
 #include "server/config.h"
 #include "server/latency.h"
@@ -112,6 +113,7 @@ static void on_conn_close(struct conn *c, void *session)
 	if (session == NULL)
 		return; /* closed before it was attached */
 	multi_conn_close(c);
+	blk_conn_close(c, session); /* no conn_wake(c) after this */
 	mem_free(session);
 }
 
@@ -269,6 +271,7 @@ int server_setup(int argc, char **argv)
 		return -1;
 	}
 	cmd_setup(the_db);
+	blk_setup(the_db);
 	/* Every mutable row reaches its module the way CONFIG SET's values do. */
 	if (cfg_apply_start(the_db, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s\n", err);
@@ -294,6 +297,7 @@ int server_setup(int argc, char **argv)
 	o.online = kvmap_thread_online;
 	o.conn_init = on_conn_init;
 	o.conn_close = on_conn_close;
+	o.resume = blk_resume;
 	/* The main thread touches the map only at teardown: keep it offline so it
 	 * never holds up reclamation. */
 	kvmap_thread_offline();
@@ -385,6 +389,7 @@ int server_teardown(void)
 		sighup_ev = NULL;
 	}
 	net_teardown();
+	blk_teardown(); /* after every connection (and its waiter) is gone */
 	kvmap_thread_online();
 	cmd_teardown();
 	db_destroy(&the_db);
