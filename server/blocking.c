@@ -486,10 +486,8 @@ int blk_parse_timeout(struct cmd_req *r, int i, int64_t *deadline_us)
 		reply_error(r->c, "ERR timeout is negative");
 		return 0;
 	}
-	if (ms > 0 && ms > LLONG_MAX - r->now_ms) {
-		reply_error(r->c, "ERR timeout is out of range");
-		return 0;
-	}
+	/* Redis 7.0 has no upper bound (its deadline overflows): a deadline
+	 * beyond what CLOCK_MONOTONIC reaches is forever */
 	if (ms == 0) {
 		*deadline_us = 0;
 	} else {

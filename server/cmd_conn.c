@@ -398,6 +398,8 @@ static void client_help(struct cmd_req *r)
 	    "    Control the replies sent to the current connection.",
 	    "SETNAME <name>",
 	    "    Assign the name <name> to the current connection.",
+	    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+	    "    Unblock the specified blocked client.",
 	    "NO-EVICT (ON|OFF)",
 	    "    Protect current client connection from eviction.",
 	    NULL,
@@ -531,8 +533,10 @@ static void client_unblock(struct cmd_req *r)
 	bool error = false;
 
 	if (r->argc > 4) {
-		reply_error(r->c, "ERR unknown subcommand or wrong number of arguments for "
-				  "'unblock'. Try CLIENT HELP.");
+		reply_errorf(r->c,
+			     "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try "
+			     "CLIENT HELP.",
+			     (int)(r->argl[1] > 128 ? 128 : r->argl[1]), r->argv[1]);
 		return;
 	}
 	if (r->argc == 4) {

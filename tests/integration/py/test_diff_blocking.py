@@ -1,0 +1,412 @@
+#!/usr/bin/env python3
+"""Differential test of the blocking commands (issue 14) against redis-server 7.0.
+
+BZPOPMIN BZPOPMAX BZMPOP, and BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP once kvsd
+has lists: argument errors (timeouts: not a float, negative, out of range),
+the immediate (non-blocking) paths, MULTI (a blocking command answers as on
+a timeout), serving order with two or three blocked clients (each is known
+to be blocked, through INFO blocked_clients, before the next blocks or the
+push comes), multi-key waits, a MULTI/EXEC push that wakes waiters only
+once complete, BLMOVE chains, CLIENT UNBLOCK (TIMEOUT / ERROR), the 'b' flag
+of CLIENT LIST and INFO's blocked_clients / clients_in_timeout_table, all in
+RESP2 and RESP3. No timing: every blocked client is woken by a push or
+CLIENT UNBLOCK, never by its timeout.
+
+Usage: test_diff_blocking.py   (environment: see harness.py)
+"""
+
+import os
+import re
+import socket
+import sys
+import time
+
+sys.dont_write_bytecode = True   # keep the source tree clean
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import encode  # noqa: E402
+import test_diff  # noqa: E402
+from test_diff import exact  # noqa: E402
+
+RESP = [2]
+
+
+def info_field(cl, name):
+    r = cl.cmd('INFO', 'clients')
+    text = harness.parse(r)
+    if isinstance(text, bytes):
+        text = text.decode()
+    m = re.search(r'^%s:(\d+)' % name, text, re.M)
+    return int(m.group(1)) if m else None
+
+
+class Side:
+    """Clients of one server that block."""
+
+    def __init__(self, server):
+        self.server = server
+        self.ctl = server.client(timeout=10)
+        self.cls = []
+
+    def hello3(self, cl):
+        cl.cmd('HELLO', '3')
+
+
+class Blockers:
+    """The same blocked clients on both servers: block(i, cmd) sends cmd on
+    client i of each and waits until each server counts it blocked;
+    reply(i) reads and compares what client i got."""
+
+    def __init__(self, d, p, n):
+        self.d, self.p = d, p
+        self.a = [d.sa.client(timeout=10) for _ in range(n)]
+        self.b = [d.sb.client(timeout=10) for _ in range(n)]
+        if RESP[0] == 3:
+            for cl in self.a + self.b:
+                cl.cmd('HELLO', '3')
+        self.blocked = 0
+
+    def ids(self, i):
+        return (harness.parse(self.a[i].cmd('CLIENT', 'ID')),
+                harness.parse(self.b[i].cmd('CLIENT', 'ID')))
+
+    def wait_count(self, n):
+        """Both servers count n blocked clients (bounded wait; the count is
+        what is checked, not how long it took)."""
+        for side, srv in (('kvsd', self.p.a), ('redis', self.p.b)):
+            for _ in range(500):
+                if info_field(srv, 'blocked_clients') == n:
+                    break
+                time.sleep(0.01)
+            else:
+                self.d.count += 1
+                self.d.report(['INFO blocked_clients == %d' % n],
+                              str(info_field(self.p.a, 'blocked_clients')).encode(),
+                              str(info_field(self.p.b, 'blocked_clients')).encode())
+                raise OSError('%s never counted %d blocked clients' % (side, n))
+
+    def block(self, i, *cmd):
+        self.a[i].send(encode(*cmd))
+        self.b[i].send(encode(*cmd))
+        self.blocked += 1
+        self.wait_count(self.blocked)
+
+    def reply(self, i, what):
+        ra = self.a[i].read_reply()
+        rb = self.b[i].read_reply()
+        self.d.count += 1
+        if ra != rb:
+            self.d.report([what], ra, rb)
+        self.blocked -= 1
+        return ra, rb
+
+    def still_blocked(self, i, what):
+        """Client i has no reply yet: PING queued behind its command is
+        not answered, and the server still counts it."""
+        self.d.count += 1
+        na = info_field(self.p.a, 'blocked_clients')
+        nb = info_field(self.p.b, 'blocked_clients')
+        if na != nb or na != self.blocked:
+            self.d.report([what + ' (blocked count)'], str(na).encode(), str(nb).encode())
+
+    def close(self):
+        for cl in self.a + self.b:
+            cl.close()
+
+
+# ---------------------------------------------------------------- sections
+
+TIMEOUTS_BAD = ['x', '', '1x', ' 1', '1 ', 'nan', '-1', '-inf', 'inf',
+                '1e400', '-1e400', '9223372036854775807', '9223372036854776']
+# accepted (checked inside MULTI, where they do not block): truncated to 0 ms
+# (forever), hexadecimal, huge
+TIMEOUTS_ODD = ['-0.001', '0x10', '1e-400', '0.0001', '-0', '+1', '1e3', '.5',
+                '9223372036854775.807', '3.0e-2']
+
+
+def sec_errors(d, p):
+    """Argument errors and timeouts that fail to parse: answered at once."""
+    d.section = 'errors'
+    p.c('FLUSHALL')
+    for t in TIMEOUTS_BAD:
+        for cmd in (['BZPOPMIN', 'z', t], ['BZPOPMAX', 'z1', 'z2', t],
+                    ['BZMPOP', t, '1', 'z', 'MIN']):
+            p.c(*cmd)
+    for args in ([], ['z'], ['0']):
+        p.c('BZPOPMIN', *args)
+        p.c('BZPOPMAX', *args)
+    for args in ([], ['0'], ['0', '1'], ['0', '1', 'z'], ['0', '0', 'z', 'MIN'],
+                 ['0', '-1', 'z', 'MIN'], ['0', 'x', 'z', 'MIN'], ['0', '2', 'z', 'MIN'],
+                 ['0', '1', 'z', 'MID'], ['0', '1', 'z', 'MIN', 'COUNT'],
+                 ['0', '1', 'z', 'MIN', 'COUNT', '0'], ['0', '1', 'z', 'MIN', 'COUNT', '-1'],
+                 ['0', '1', 'z', 'MIN', 'COUNT', 'x'],
+                 ['0', '1', 'z', 'MIN', 'COUNT', '1', 'COUNT', '1'],
+                 ['0', '1', 'z', 'MIN', 'foo'], ['x', '1', 'z', 'MIN'],
+                 ['-1', '1', 'z', 'MIN'], ['0', '99999999999999999999', 'z', 'MIN'],
+                 ['0', '9223372036854775807', 'z', 'MIN']):
+        p.c('BZMPOP', *args)
+    # wrong type: an error whatever the timeout
+    p.c('SET', 's', 'v')
+    p.c('BZPOPMIN', 's', '0')
+    p.c('BZPOPMIN', 'nokey', 's', '0')
+    p.c('BZMPOP', '0', '2', 'nokey', 's', 'MAX')
+    p.c('BZPOPMIN', 's', '-1')   # the timeout is parsed first
+    # CLIENT UNBLOCK's own errors and nobody to unblock
+    for args in (['x'], ['1', 'foo'], ['x', 'foo'], ['1', 'TIMEOUT', 'x'], ['999999'],
+                 ['999999', 'ERROR'], ['999999', 'timeout'], ['-1'],
+                 ['99999999999999999999']):
+        p.c('CLIENT', 'UNBLOCK', *args)
+    p.c('CLIENT', 'UNBLOCK')
+    p.c('client', 'unblock', '1', 'error', 'x')
+    p.c('CLIENT', 'HELP', cmp=help_unblock)
+
+
+def help_unblock(a, b):
+    """CLIENT HELP: the same UNBLOCK lines (kvsd lists only the subcommands
+    it has)."""
+    def lines(r):
+        v = harness.parse(r)
+        i = v.index('UNBLOCK <clientid> [TIMEOUT|ERROR]')
+        return v[i:i + 2]
+    return lines(a) == lines(b)
+
+
+def sec_immediate(d, p):
+    """Keys that hold something: answered at once, as ZPOP* would."""
+    d.section = 'immediate'
+    p.c('FLUSHALL')
+    p.c('ZADD', 'z', '1', 'a', '2', 'b', '3', 'c', '4.5', 'd', '-inf', 'm', '+inf', 'M')
+    p.c('BZPOPMIN', 'z', '0')
+    p.c('BZPOPMAX', 'z', '0')
+    p.c('BZPOPMIN', 'nokey', 'z', '0.5')
+    p.c('BZPOPMAX', 'nokey', 'z', 'nokey2', '1e3')
+    p.c('BZMPOP', '0', '2', 'nokey', 'z', 'MIN')
+    p.c('BZMPOP', '0', '1', 'z', 'MAX', 'COUNT', '2')
+    p.c('BZMPOP', '0.01', '1', 'z', 'min', 'count', '100')
+    p.c('EXISTS', 'z')
+    p.c('ZADD', 'z', '1', 'a')
+    p.c('BZPOPMIN', 'z', 's', '0')       # z first: popped, s never looked at
+    p.c('SET', 's', 'v')
+    p.c('ZADD', 'z2', '7', 'x')
+    p.c('BZPOPMIN', 'z2', 's', '0')
+    p.c('BZPOPMIN', 'z2', 's', '0')      # z2 gone: s is a string
+    p.c('ZADD', 'big', *[x for i in range(200) for x in (str(i), 'm%03d' % i)])
+    p.c('BZMPOP', '0', '1', 'big', 'MAX', 'COUNT', '150')
+    p.c('OBJECT', 'ENCODING', 'big')
+    p.c('BZPOPMIN', 'big', '0')
+    p.c('ZCARD', 'big')
+    p.c('ZADD', 'ttl', '1', 'a', '2', 'b')
+    p.c('EXPIRE', 'ttl', '1000')
+    p.c('BZPOPMIN', 'ttl', '0')
+    p.c('TTL', 'ttl')
+
+
+def sec_multi(d, p):
+    """Inside MULTI a blocking command does not block: it answers as on a
+    timeout (null array), even with timeout 0."""
+    d.section = 'multi'
+    p.c('FLUSHALL')
+    p.c('MULTI')
+    p.c('BZPOPMIN', 'z', '0')
+    p.c('BZPOPMAX', 'z', 'z2', '0')
+    p.c('BZMPOP', '0', '1', 'z', 'MIN')
+    p.c('ZADD', 'z', '1', 'a', '2', 'b')
+    p.c('BZPOPMIN', 'z', '0')
+    p.c('BZMPOP', '0', '1', 'z', 'MAX', 'COUNT', '5')
+    p.c('BZPOPMIN', 'z', '0')
+    p.c('EXEC')
+    p.c('MULTI')
+    p.c('BZPOPMIN', 'z', '-1')
+    p.c('EXEC')
+    p.c('MULTI')
+    p.c('CLIENT', 'UNBLOCK', '99999')
+    p.c('EXEC')
+    p.c('MULTI')
+    for t in TIMEOUTS_ODD + TIMEOUTS_BAD[:3]:
+        p.c('BZPOPMIN', 'none', t)
+    p.c('EXEC')
+
+
+def sec_order(d, p):
+    """Three clients blocked on one key in turn are served first come, first
+    served; a multi-element push serves as many as it brings."""
+    d.section = 'order'
+    p.c('FLUSHALL')
+    bl = Blockers(d, p, 3)
+    try:
+        bl.block(0, 'BZPOPMIN', 'k', '0')
+        bl.block(1, 'BZPOPMAX', 'k', '0')
+        bl.block(2, 'BZMPOP', '0', '1', 'k', 'MIN', 'COUNT', '5')
+        p.c('CLIENT', 'LIST', cmp=flags_of_blocked(3))
+        p.c('ZADD', 'k', '1', 'a', '2', 'b')
+        bl.reply(0, 'first BZPOPMIN k')
+        bl.reply(1, 'second BZPOPMAX k')
+        bl.still_blocked(2, 'third BZMPOP k')
+        p.c('EXISTS', 'k')
+        p.c('ZADD', 'k', '3', 'c', '4', 'd', '5', 'e')
+        bl.reply(2, 'third BZMPOP k COUNT 5')
+        p.c('EXISTS', 'k')
+        # two keys: the one that is written serves
+        bl.block(0, 'BZPOPMIN', 'k1', 'k2', '0')
+        bl.block(1, 'BZPOPMIN', 'k2', 'k1', '0')
+        p.c('ZADD', 'k2', '1', 'x')
+        bl.reply(0, 'BZPOPMIN k1 k2 (k2 written)')
+        p.c('ZADD', 'k1', '1', 'y', '2', 'z')
+        bl.reply(1, 'BZPOPMIN k2 k1 (k1 written)')
+        p.c('ZRANGE', 'k1', '0', '-1')
+        # a string under the key does not serve; a zset later does
+        bl.block(0, 'BZPOPMIN', 'w', '0')
+        p.c('SET', 'w', 'str')
+        bl.still_blocked(0, 'BZPOPMIN w after SET w')
+        p.c('DEL', 'w')
+        p.c('ZADD', 'w', '1', 'one')
+        bl.reply(0, 'BZPOPMIN w after ZADD w')
+    finally:
+        bl.close()
+
+
+def sec_exec(d, p):
+    """A MULTI/EXEC serves only once it is complete: the waiter gets what
+    the transaction left; a key created and emptied inside it serves
+    nobody."""
+    d.section = 'exec'
+    p.c('FLUSHALL')
+    bl = Blockers(d, p, 2)
+    try:
+        bl.block(0, 'BZPOPMIN', 'q', '0')
+        p.c('MULTI')
+        p.c('ZADD', 'q', '5', 'a')
+        p.c('ZADD', 'q', '1', 'b')
+        p.c('ZREM', 'q', 'b')
+        p.c('ZADD', 'q', '3', 'c')
+        p.c('EXEC')
+        bl.reply(0, 'BZPOPMIN q after EXEC')
+        p.c('ZRANGE', 'q', '0', '-1', 'WITHSCORES')
+        bl.block(1, 'BZPOPMIN', 'e', '0')
+        p.c('MULTI')
+        p.c('ZADD', 'e', '1', 'a')
+        p.c('ZREM', 'e', 'a')
+        p.c('EXEC')
+        bl.still_blocked(1, 'BZPOPMIN e after create-and-delete EXEC')
+        p.c('ZADD', 'e', '9', 'z')
+        bl.reply(1, 'BZPOPMIN e')
+        p.c('EXISTS', 'e')
+    finally:
+        bl.close()
+
+
+def flags_of_blocked(n):
+    """CLIENT LIST: as many lines with flag b (cmd=the blocking command) on
+    both servers."""
+    def f(a, b):
+        def count(r):
+            v = harness.parse(r)
+            text = v.decode() if isinstance(v, bytes) else str(v)
+            return sorted(re.search(r' cmd=(\S+)', ln).group(1) for ln in text.splitlines()
+                          if re.search(r' flags=\S*b', ln))
+        ca, cb = count(a), count(b)
+        return len(ca) == n and ca == cb
+    return f
+
+
+def sec_unblock(d, p):
+    """CLIENT UNBLOCK: 1 and the timeout reply (or -UNBLOCKED) for a blocked
+    client; 0 for one that is not (any more)."""
+    d.section = 'unblock'
+    p.c('FLUSHALL')
+    bl = Blockers(d, p, 2)
+    try:
+        for reason in ([], ['TIMEOUT'], ['ERROR'], ['error'], ['timeout']):
+            ia, ib = bl.ids(0)
+            bl.block(0, 'BZPOPMIN', 'u', '100')
+            p.c('INFO', 'clients', cmp=timeout_table(1))
+            ra = p.a.cmd('CLIENT', 'UNBLOCK', str(ia), *reason)
+            rb = p.b.cmd('CLIENT', 'UNBLOCK', str(ib), *reason)
+            d.count += 1
+            if ra != rb:
+                d.report(['CLIENT UNBLOCK id'] + reason, ra, rb)
+            bl.reply(0, 'BZPOPMIN u after CLIENT UNBLOCK %s' % reason)
+            ra = p.a.cmd('CLIENT', 'UNBLOCK', str(ia), *reason)
+            rb = p.b.cmd('CLIENT', 'UNBLOCK', str(ib), *reason)
+            d.count += 1
+            if ra != rb:
+                d.report(['CLIENT UNBLOCK id (again)'] + reason, ra, rb)
+            # the unblocked client goes on with its pipeline
+            ra, rb = bl.a[0].cmd('PING'), bl.b[0].cmd('PING')
+            d.count += 1
+            if ra != rb:
+                d.report(['PING after unblock'], ra, rb)
+        # the pipeline after a blocked command waits for it
+        for cl in (bl.a[1], bl.b[1]):
+            cl.send(encode('BZMPOP', '0', '1', 'pp', 'MAX') + encode('ECHO', 'after'))
+        bl.blocked += 1
+        bl.wait_count(1)
+        p.c('ZADD', 'pp', '1', 'a', '2', 'b')
+        bl.reply(1, 'BZMPOP pp (pipelined)')
+        bl.blocked += 1
+        bl.reply(1, 'ECHO after (pipelined behind it)')
+        p.c('INFO', 'clients', cmp=timeout_table(0))
+    finally:
+        bl.close()
+
+
+def timeout_table(n):
+    def f(a, b):
+        va = re.findall(rb'(blocked_clients|clients_in_timeout_table):(\d+)', a)
+        vb = re.findall(rb'(blocked_clients|clients_in_timeout_table):(\d+)', b)
+        return va == vb and len(va) == 2 and int(va[1][1]) == n
+    return f
+
+
+def sec_disconnect(d, p):
+    """A blocked client that disconnects is never served: the element stays
+    for the next waiter."""
+    d.section = 'disconnect'
+    p.c('FLUSHALL')
+    bl = Blockers(d, p, 2)
+    try:
+        bl.block(0, 'BZPOPMIN', 'dk', '0')
+        bl.block(1, 'BZPOPMIN', 'dk', '0')
+        bl.a[0].close()
+        bl.b[0].close()
+        bl.blocked -= 1
+        bl.wait_count(1)
+        p.c('ZADD', 'dk', '1', 'a')
+        bl.reply(1, 'BZPOPMIN dk (the first waiter left)')
+        p.c('EXISTS', 'dk')
+    finally:
+        bl.close()
+
+
+SECTIONS = [sec_errors, sec_immediate, sec_multi, sec_order, sec_exec, sec_unblock,
+            sec_disconnect]
+
+
+def main():
+    sa = harness.kvsd_server()
+    sb = harness.redis_server()
+    try:
+        sb.start()
+        sa.start()
+    except RuntimeError as e:
+        harness.log('diff-blocking: cannot start servers: %s' % e)
+        return 1
+    d = test_diff.Differ(sa, sb)
+    rc = 0
+    try:
+        for resp in (2, 3):
+            p = d.pair()
+            RESP[0] = resp
+            if resp == 3:
+                p.c('HELLO', '3', cmp=test_diff.hello_eq)
+            for sec in SECTIONS:
+                sec(d, p)
+            p.close()
+    except (OSError, socket.timeout, harness.ProtocolError) as e:
+        harness.log('diff-blocking: aborted in [%s]: %r' % (d.section, e))
+        rc = 1
+    return test_diff.finish('diff-blocking', d, sa, sb, rc)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
