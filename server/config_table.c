@@ -465,6 +465,7 @@ static int apply_coll_limits(char *why, size_t whylen)
 	coll_set_limit(COLL_SET_MAX_INTSET, cfg_int(CFG_SET_MAX_INTSET_ENTRIES));
 	coll_set_limit(COLL_ZSET_MAX_ENTRIES, cfg_int(CFG_ZSET_MAX_LISTPACK_ENTRIES));
 	coll_set_limit(COLL_ZSET_MAX_VALUE, cfg_int(CFG_ZSET_MAX_LISTPACK_VALUE));
+	coll_set_limit(COLL_LIST_MAX_SIZE, cfg_int(CFG_LIST_MAX_LISTPACK_SIZE));
 	return 0;
 }
 
@@ -666,4 +667,16 @@ const struct cfg_def cfg_rows[CFG_COUNT_] = {
 				     NULL, 0,
 				     "Longest member, in bytes, a listpack sorted set holds.",
 				     .apply = apply_coll_limits, .alias = "zset-max-ziplist-value"},
+    /* Redis's INT configs: any int */
+    [CFG_LIST_MAX_LISTPACK_SIZE] = {"list-max-listpack-size", CFG_T_INT, "-2", INT_MIN, INT_MAX,
+				    NULL, 0,
+				    "How much one quicklist node of a list holds: -1..-5 = 4, 8, "
+				    "16, 32, 64 KB, a positive count = that many entries. A list "
+				    "that fits one node is kept packed in its entry.",
+				    .apply = apply_coll_limits, .alias = "list-max-ziplist-size"},
+    /* accepted and kept; kvsd compresses no list node */
+    [CFG_LIST_COMPRESS_DEPTH] = {"list-compress-depth", CFG_T_INT, "0", 0, INT_MAX, NULL, 0,
+				 "Nodes at each end of a list left uncompressed (Redis's "
+				 "setting; kvsd keeps the value and compresses nothing).",
+				 .apply = apply_read_at_use},
 };

@@ -30,6 +30,7 @@
 #include "storage/db.h"
 #include "storage/tset.h"
 #include "storage/tzset.h"
+#include "storage/tlist.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -262,6 +263,7 @@ int server_setup(int argc, char **argv)
 	thash_setup(sha1);
 	tset_setup(sha1);
 	tzset_setup(sha1);
+	tlist_setup(sha1);
 	kvmap_thread_register();
 	the_db = db_create(cfg_int(CFG_MAP) == 0 ? KVMAP_KVSD : KVMAP_URCU);
 	if (the_db)

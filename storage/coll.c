@@ -250,6 +250,7 @@ const char *coll_enc_name(enum coll_enc enc)
 	case COLL_SKIPLIST:
 		return "skiplist";
 	case COLL_QUICKLIST:
+	case COLL_QUICKLIST_BIG:
 		return "quicklist";
 	}
 	return "unknown";
@@ -259,7 +260,7 @@ const char *coll_enc_name(enum coll_enc enc)
 
 static _Atomic long long limits[COLL_LIMITS] = {
     [COLL_HASH_MAX_ENTRIES] = 512, [COLL_HASH_MAX_VALUE] = 64, [COLL_SET_MAX_INTSET] = 512,
-    [COLL_ZSET_MAX_ENTRIES] = 128, [COLL_ZSET_MAX_VALUE] = 64,
+    [COLL_ZSET_MAX_ENTRIES] = 128, [COLL_ZSET_MAX_VALUE] = 64, [COLL_LIST_MAX_SIZE] = -2,
 };
 
 long long coll_limit(enum coll_limit l)

@@ -77,16 +77,17 @@ enum kv_type {
 
 /* Encodings of typed values: OBJECT ENCODING's words. */
 enum coll_enc {
-	COLL_LISTPACK = 0,  /* hash, zset (compact) */
-	COLL_INTSET = 1,    /* set of integers (compact) */
-	COLL_HASHTABLE = 2, /* hash, set (large) */
-	COLL_SKIPLIST = 3,  /* zset (large) */
-	COLL_QUICKLIST = 4, /* list (lists issue) */
+	COLL_LISTPACK = 0,	/* hash, zset (compact) */
+	COLL_INTSET = 1,	/* set of integers (compact) */
+	COLL_HASHTABLE = 2,	/* hash, set (large) */
+	COLL_SKIPLIST = 3,	/* zset (large) */
+	COLL_QUICKLIST = 4,	/* list (compact: one packed blob, storage/tlist.h) */
+	COLL_QUICKLIST_BIG = 5, /* list (large: a positional tree of chunks) */
 };
 
 static inline bool coll_enc_is_big(unsigned enc)
 {
-	return enc == COLL_HASHTABLE || enc == COLL_SKIPLIST;
+	return enc == COLL_HASHTABLE || enc == COLL_SKIPLIST || enc == COLL_QUICKLIST_BIG;
 }
 
 /* The type of any entry. */
@@ -222,6 +223,7 @@ enum coll_limit {
 	COLL_SET_MAX_INTSET,   /* 512 */
 	COLL_ZSET_MAX_ENTRIES, /* 128 */
 	COLL_ZSET_MAX_VALUE,   /* 64 */
+	COLL_LIST_MAX_SIZE,    /* -2 (list-max-listpack-size) */
 	COLL_LIMITS,
 };
 long long coll_limit(enum coll_limit l);

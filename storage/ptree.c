@@ -62,7 +62,7 @@ struct pt_node {
 	uint64_t gen;
 	uint16_t n;	  /* elements (leaf) or children (interior) */
 	uint8_t leaf;	  /* 1: leaf */
-	uint8_t pad;	  /* unused */
+	uint8_t wt;	  /* 1: a positional tree's node (counts are weights) */
 	uint16_t top;	  /* leaf: records occupy [top, LEAF_BYTES) */
 	uint16_t garbage; /* leaf: bytes of that range no slot points to */
 };
@@ -226,8 +226,47 @@ static unsigned in_route(const struct pt_inode *in, uint64_t key, const void *a,
 	return lo - 1;
 }
 
+/* A positional leaf: the position of the element covering unit u
+ * (cover) or of the boundary at unit u (insertion; u must be one);
+ * *start receives the units before it. */
+static unsigned leaf_pos(const struct pt_node *n, size_t u, bool cover, size_t *start)
+{
+	size_t acc = 0;
+	unsigned pos = 0;
+	if (cover) {
+		while (pos < n->n && acc + rec_key(lrec(n, pos)) <= u)
+			acc += rec_key(lrec(n, pos++));
+		KV_ASSERT(pos < n->n);
+	} else {
+		while (pos < n->n && acc < u)
+			acc += rec_key(lrec(n, pos++));
+		KV_ASSERT(acc == u);
+	}
+	if (start)
+		*start = acc;
+	return pos;
+}
+
+/* A positional interior node: the child covering unit *u (cover) or
+ * holding the boundary at *u (insertion: a boundary between two children
+ * goes to the left one, so the ends go to the edge children); *u becomes
+ * the unit within that child. */
+static unsigned in_pos(const struct pt_inode *in, size_t *u, bool cover)
+{
+	unsigned j = 0;
+	while (j + 1u < in->h.n && (cover ? *u >= in->cnt[j] : *u > in->cnt[j]))
+		*u -= in->cnt[j++];
+	return j;
+}
+
 static size_t node_count(const struct pt_node *n)
 {
+	if (n->leaf && n->wt) {
+		size_t s = 0;
+		for (unsigned i = 0; i < n->n; i++)
+			s += rec_key(lrec(n, i));
+		return s;
+	}
 	if (n->leaf)
 		return n->n;
 	size_t s = 0;
@@ -435,10 +474,34 @@ size_t pt_rank_key_le(const struct pt_node *root, uint64_t key)
 	return pt_rank(root, key + 1, NULL, 0);
 }
 
+bool pt_find_at(const struct pt_node *root, size_t u, struct pt_elem *out, size_t *start)
+{
+	if (!root || !root->wt || u >= pt_count(root))
+		return false;
+	size_t base = 0;
+	const struct pt_node *n = root;
+	while (!n->leaf) {
+		unsigned j = 0;
+		while (j + 1u < n->n && u >= cin(n)->cnt[j]) {
+			u -= cin(n)->cnt[j];
+			base += cin(n)->cnt[j++];
+		}
+		n = cin(n)->child[j];
+	}
+	size_t acc;
+	unsigned pos = leaf_pos(n, u, true, &acc);
+	rec_elem(lrec(n, pos), out);
+	if (start)
+		*start = base + acc;
+	return true;
+}
+
 bool pt_at(const struct pt_node *root, size_t i, struct pt_elem *out)
 {
 	if (!root)
 		return false;
+	if (root->wt)
+		return pt_find_at(root, i, out, NULL);
 	const struct pt_node *n = root;
 	while (!n->leaf) {
 		unsigned j = 0;
@@ -476,15 +539,23 @@ size_t pt_bytes(const struct pt_node *root)
 
 void pt_iter_seek(struct pt_iter *it, const struct pt_node *root, size_t i)
 {
+	pt_iter_seek_at(it, root, i, NULL);
+}
+
+void pt_iter_seek_at(struct pt_iter *it, const struct pt_node *root, size_t i, size_t *start)
+{
 	it->depth = -1;
 	if (!root || i >= pt_count(root))
 		return;
 	int d = 0;
+	size_t base = 0;
 	const struct pt_node *n = root;
 	while (!n->leaf) {
 		unsigned j = 0;
-		while (j + 1 < n->n && i >= cin(n)->cnt[j])
+		while (j + 1 < n->n && i >= cin(n)->cnt[j]) {
+			base += cin(n)->cnt[j];
 			i -= cin(n)->cnt[j++];
+		}
 		KV_ASSERT(d < PT_MAX_DEPTH - 1);
 		it->path[d] = n;
 		it->pos[d] = (uint16_t)j;
@@ -492,8 +563,17 @@ void pt_iter_seek(struct pt_iter *it, const struct pt_node *root, size_t i)
 		n = cin(n)->child[j];
 	}
 	it->path[d] = n;
-	it->pos[d] = (uint16_t)i;
+	if (n->wt) {
+		size_t acc;
+		it->pos[d] = (uint16_t)leaf_pos(n, i, true, &acc);
+		base += acc;
+	} else {
+		it->pos[d] = (uint16_t)i;
+		base += i;
+	}
 	it->depth = d;
+	if (start)
+		*start = base;
 }
 
 bool pt_iter_next(struct pt_iter *it, struct pt_elem *out)
@@ -568,14 +648,14 @@ static size_t lent_bytes(const struct lent *v, size_t from, size_t to)
 	return s;
 }
 
-static struct pt_node *leaf_build(uint64_t gen, const struct lent *v, size_t n)
+static struct pt_node *leaf_build(uint64_t gen, uint8_t wt, const struct lent *v, size_t n)
 {
 	KV_ASSERT(n >= 1 && lent_bytes(v, 0, n) <= LEAF_DATA);
 	struct pt_node *l = mem_alloc(LEAF_BYTES);
 	l->gen = gen;
 	l->n = (uint16_t)n;
 	l->leaf = 1;
-	l->pad = 0;
+	l->wt = wt;
 	l->garbage = 0;
 	size_t top = LEAF_BYTES;
 	for (size_t i = 0; i < n; i++) {
@@ -596,7 +676,7 @@ static size_t leaf_views(const struct pt_node *l, struct lent *v)
 	return l->n;
 }
 
-static struct pt_node *in_build(uint64_t gen, const struct ient *v, size_t n)
+static struct pt_node *in_build(uint64_t gen, uint8_t wt, const struct ient *v, size_t n)
 {
 	KV_ASSERT(n >= 1 && n <= FAN);
 	size_t seps = 0;
@@ -607,7 +687,7 @@ static struct pt_node *in_build(uint64_t gen, const struct ient *v, size_t n)
 	in->h.gen = gen;
 	in->h.n = (uint16_t)n;
 	in->h.leaf = 0;
-	in->h.pad = 0;
+	in->h.wt = wt;
 	in->h.top = in->h.garbage = 0;
 	in->sepbytes = (uint32_t)seps;
 	in->pad = 0;
@@ -656,6 +736,10 @@ static void sep_between(const struct pt_elem *lo, const struct pt_elem *hi, stru
 /* Separator between leaves l and r (adjacent, l first). */
 static void leaf_sep(const struct pt_node *l, const struct pt_node *r, struct ient *s)
 {
+	if (l->wt) { /* positional: separators are never read */
+		*s = (struct ient){NULL, 0, 0, NULL, 0};
+		return;
+	}
 	struct pt_elem lo, hi;
 	rec_elem(lrec(l, l->n - 1u), &lo);
 	rec_elem(lrec(r, 0), &hi);
@@ -741,6 +825,10 @@ struct ins_ctx {
 	const unsigned char *rec; /* the new record */
 	size_t reclen;
 	bool inserted;
+	bool posmode;	       /* positional: route by units (at), never compare keys */
+	bool replace;	       /* positional: replace the element covering at */
+	size_t at;	       /* positional: the unit (within the current node) */
+	uint64_t delta;	       /* units added under the path (wraps when negative) */
 	bool biased;	       /* the leaf split at an end of the tree (in-order fill) */
 	struct pt_node *right; /* set when the node returned split */
 	struct ient sep;       /* separator of `right` */
@@ -749,9 +837,17 @@ struct ins_ctx {
 static struct pt_node *leaf_ins(struct ins_ctx *c, struct pt_node *l, bool lmost, bool rmost)
 {
 	bool exact;
-	unsigned pos = leaf_lower(l, c->key, c->a, c->alen, &exact);
+	unsigned pos;
+	if (c->posmode) {
+		pos = leaf_pos(l, c->at, c->replace, NULL);
+		exact = c->replace;
+	} else {
+		pos = leaf_lower(l, c->key, c->a, c->alen, &exact);
+	}
+	c->delta = l->wt ? c->key : 1;
 	if (exact) {
 		struct pt_big *b = rec_big(lrec(l, pos));
+		c->delta -= l->wt ? rec_key(lrec(l, pos)) : 1;
 		if (b)
 			dispose(c->ed, b);
 		leaf_remove(l, pos);
@@ -782,8 +878,8 @@ static struct pt_node *leaf_ins(struct ins_ctx *c, struct pt_node *l, bool lmost
 		k = leaf_cut(v, m);
 		c->biased = false;
 	}
-	struct pt_node *left = leaf_build(c->ed->gen, v, k);
-	struct pt_node *right = leaf_build(c->ed->gen, v + k, m - k);
+	struct pt_node *left = leaf_build(c->ed->gen, l->wt, v, k);
+	struct pt_node *right = leaf_build(c->ed->gen, l->wt, v + k, m - k);
 	mem_free(l); /* private: own() made it so */
 	c->right = right;
 	leaf_sep(left, right, &c->sep);
@@ -819,8 +915,8 @@ static size_t leaf_spread(struct pt_edit *ed, struct pt_node *l, struct pt_node 
 	size_t np;
 	if (lent_bytes(v, 0, k) + SPREAD_ROOM <= LEAF_DATA &&
 	    lent_bytes(v, k, m) + SPREAD_ROOM <= LEAF_DATA) {
-		pieces[0] = leaf_build(ed->gen, v, k);
-		pieces[1] = leaf_build(ed->gen, v + k, m - k);
+		pieces[0] = leaf_build(ed->gen, l->wt, v, k);
+		pieces[1] = leaf_build(ed->gen, l->wt, v + k, m - k);
 		np = 2;
 	} else {
 		/* a third, then the rest in halves: with records of at most 270
@@ -832,9 +928,9 @@ static size_t leaf_spread(struct pt_edit *ed, struct pt_node *l, struct pt_node 
 		if (c1 == 0)
 			c1 = 1;
 		c2 = c1 + leaf_cut(v + c1, m - c1);
-		pieces[0] = leaf_build(ed->gen, v, c1);
-		pieces[1] = leaf_build(ed->gen, v + c1, c2 - c1);
-		pieces[2] = leaf_build(ed->gen, v + c2, m - c2);
+		pieces[0] = leaf_build(ed->gen, l->wt, v, c1);
+		pieces[1] = leaf_build(ed->gen, l->wt, v + c1, c2 - c1);
+		pieces[2] = leaf_build(ed->gen, l->wt, v + c2, m - c2);
 		np = 3;
 	}
 	for (size_t q = 1; q < np; q++)
@@ -851,11 +947,12 @@ static struct pt_node *ins(struct ins_ctx *c, struct pt_node *n, bool lmost, boo
 	if (n->leaf)
 		return leaf_ins(c, n, lmost, rmost);
 	struct pt_inode *in = in_of(n);
-	unsigned i = in_route(in, c->key, c->a, c->alen);
+	unsigned i =
+	    c->posmode ? in_pos(in, &c->at, c->replace) : in_route(in, c->key, c->a, c->alen);
 	struct pt_node *ch = ins(c, in->child[i], lmost && i == 0, rmost && i + 1u == n->n);
 	in->child[i] = ch;
 	if (!c->right) {
-		in->cnt[i] += c->inserted;
+		in->cnt[i] += c->delta; /* unsigned wrap-around subtracts */
 		return n;
 	}
 	/* The child split: entries lo .. lo + span - 1 become pieces[0 .. np - 1]. */
@@ -896,11 +993,11 @@ static struct pt_node *ins(struct ins_ctx *c, struct pt_node *n, bool lmost, boo
 	c->right = NULL;
 	struct pt_node *out;
 	if (m <= FAN) {
-		out = in_build(c->ed->gen, v, m);
+		out = in_build(c->ed->gen, n->wt, v, m);
 	} else {
 		size_t k = (rmost && i + np == m) ? m - 1 : m / 2;
-		out = in_build(c->ed->gen, v, k);
-		struct pt_node *r = in_build(c->ed->gen, v + k, m - k);
+		out = in_build(c->ed->gen, n->wt, v, k);
+		struct pt_node *r = in_build(c->ed->gen, n->wt, v + k, m - k);
 		c->right = r;
 		c->sep = (struct ient){NULL, 0, in_of(r)->key[0], in_of(r)->sep, in_of(r)->slen[0]};
 	}
@@ -918,12 +1015,12 @@ static size_t depth_of(const struct pt_node *n)
 	return d;
 }
 
-bool pt_put(struct pt_edit *ed, int t, const struct pt_elem *e)
+/* e's record in buf (inline, or pointing to a new out-of-line copy);
+ * returns its length, *a the copy of e->a. */
+static size_t make_rec(struct pt_edit *ed, const struct pt_elem *e, unsigned char *buf,
+		       const char **ap)
 {
-	unsigned char buf[REC_HDR + PT_INLINE_MAX];
 	size_t len;
-	/* Search with the copy: e may point into this tree (an element read
-	 * from it), which the write may change or free. */
 	const char *a;
 	memcpy(buf, &e->key, 8);
 	if (e->alen + e->blen <= PT_INLINE_MAX && e->alen < OOL_MARK && e->blen < OOL_MARK) {
@@ -950,26 +1047,44 @@ bool pt_put(struct pt_edit *ed, int t, const struct pt_elem *e)
 		len = OOL_REC;
 		a = b->data;
 	}
+	*ap = a;
+	return len;
+}
+
+/* Runs an insertion (or positional replacement) down ed->root[t]. */
+static bool ins_root(struct pt_edit *ed, int t, struct ins_ctx *c, uint8_t wt)
+{
 	struct pt_node *root = ed->root[t];
 	if (!root) {
-		struct lent v = {buf, len};
-		ed->root[t] = leaf_build(ed->gen, &v, 1);
+		struct lent v = {c->rec, c->reclen};
+		ed->root[t] = leaf_build(ed->gen, wt, &v, 1);
 		return true;
 	}
-	struct ins_ctx c = {
-	    .ed = ed, .key = e->key, .a = a, .alen = e->alen, .rec = buf, .reclen = len};
-	root = ins(&c, root, true, true);
-	if (c.right) {
+	root = ins(c, root, true, true);
+	if (c->right) {
 		struct ient v[2];
 		v[0] = (struct ient){root, node_count(root), 0, NULL, 0};
-		v[1] = c.sep;
-		v[1].child = c.right;
-		v[1].cnt = node_count(c.right);
-		root = in_build(ed->gen, v, 2);
+		v[1] = c->sep;
+		v[1].child = c->right;
+		v[1].cnt = node_count(c->right);
+		root = in_build(ed->gen, root->wt, v, 2);
 		KV_ASSERT(depth_of(root) <= PT_MAX_DEPTH);
 	}
 	ed->root[t] = root;
-	return c.inserted;
+	return c->inserted;
+}
+
+bool pt_put(struct pt_edit *ed, int t, const struct pt_elem *e)
+{
+	/* Search with the copy: e may point into this tree (an element read
+	 * from it), which the write may change or free. */
+	unsigned char buf[REC_HDR + PT_INLINE_MAX];
+	const char *a;
+	size_t len = make_rec(ed, e, buf, &a);
+	struct ins_ctx c = {
+	    .ed = ed, .key = e->key, .a = a, .alen = e->alen, .rec = buf, .reclen = len};
+	KV_ASSERT(!ed->root[t] || !ed->root[t]->wt);
+	return ins_root(ed, t, &c, 0);
 }
 
 /* ---- deletion */
@@ -994,11 +1109,11 @@ static struct pt_node *rebalance(struct pt_edit *ed, struct pt_inode *in, unsign
 		for (size_t j = 0; j < m; j++)
 			total += v[j].len + 2;
 		if (total <= LEAF_DATA) {
-			nl = leaf_build(ed->gen, v, m);
+			nl = leaf_build(ed->gen, l->wt, v, m);
 		} else {
 			size_t k = leaf_cut(v, m);
-			nl = leaf_build(ed->gen, v, k);
-			nr = leaf_build(ed->gen, v + k, m - k);
+			nl = leaf_build(ed->gen, l->wt, v, k);
+			nr = leaf_build(ed->gen, l->wt, v + k, m - k);
 			leaf_sep(nl, nr, &s);
 		}
 	} else {
@@ -1011,11 +1126,11 @@ static struct pt_node *rebalance(struct pt_edit *ed, struct pt_inode *in, unsign
 		v[ml].a = in->sep + in->soff[i + 1];
 		v[ml].alen = in->slen[i + 1];
 		if (m <= FAN) {
-			nl = in_build(ed->gen, v, m);
+			nl = in_build(ed->gen, l->wt, v, m);
 		} else {
 			size_t k = m / 2;
-			nl = in_build(ed->gen, v, k);
-			nr = in_build(ed->gen, v + k, m - k);
+			nl = in_build(ed->gen, l->wt, v, k);
+			nr = in_build(ed->gen, l->wt, v + k, m - k);
 			s = (struct ient){NULL, 0, in_of(nr)->key[0], in_of(nr)->sep,
 					  in_of(nr)->slen[0]};
 		}
@@ -1042,7 +1157,7 @@ static struct pt_node *rebalance(struct pt_edit *ed, struct pt_inode *in, unsign
 		}
 		pm++;
 	}
-	struct pt_node *out = in_build(ed->gen, pv, pm);
+	struct pt_node *out = in_build(ed->gen, l->wt, pv, pm);
 	dispose(ed, l);
 	dispose(ed, r);
 	mem_free(in);
@@ -1054,15 +1169,29 @@ struct del_ctx {
 	uint64_t key;
 	const void *a;
 	size_t alen;
+	bool posmode; /* positional: remove the element covering unit `at` */
+	size_t at;
+	uint64_t w; /* units removed */
 };
 
-static struct pt_node *del(struct del_ctx *c, struct pt_node *n)
+/* Deletes below n; lmost / rmost: n is on the tree's left / right edge. An
+ * edge leaf left underfull is not merged (it is removed once empty): pops
+ * at the ends (LPOP, ZPOPMIN) pay no merge, as inserts at the ends fill in
+ * order. Interior nodes still merge (rare: once per many leaves), so the
+ * edges never keep a chain of thin nodes and the depth comes down. */
+static struct pt_node *del(struct del_ctx *c, struct pt_node *n, bool lmost, bool rmost)
 {
 	n = own(c->ed, n);
 	if (n->leaf) {
-		bool exact;
-		unsigned pos = leaf_lower(n, c->key, c->a, c->alen, &exact);
-		KV_ASSERT(exact);
+		unsigned pos;
+		if (c->posmode) {
+			pos = leaf_pos(n, c->at, true, NULL);
+		} else {
+			bool exact;
+			pos = leaf_lower(n, c->key, c->a, c->alen, &exact);
+			KV_ASSERT(exact);
+		}
+		c->w = n->wt ? rec_key(lrec(n, pos)) : 1;
 		struct pt_big *b = rec_big(lrec(n, pos));
 		if (b)
 			dispose(c->ed, b);
@@ -1073,8 +1202,9 @@ static struct pt_node *del(struct del_ctx *c, struct pt_node *n)
 		return NULL;
 	}
 	struct pt_inode *in = in_of(n);
-	unsigned i = in_route(in, c->key, c->a, c->alen);
-	struct pt_node *ch = del(c, in->child[i]);
+	unsigned i = c->posmode ? in_pos(in, &c->at, true) : in_route(in, c->key, c->a, c->alen);
+	bool cl = lmost && i == 0, cr = rmost && i + 1u == n->n;
+	struct pt_node *ch = del(c, in->child[i], cl, cr);
 	if (!ch) {
 		unsigned m = n->n - i - 1u;
 		memmove(in->child + i, in->child + i + 1, m * sizeof(in->child[0]));
@@ -1088,10 +1218,21 @@ static struct pt_node *del(struct del_ctx *c, struct pt_node *n)
 		return NULL;
 	}
 	in->child[i] = ch;
-	in->cnt[i]--;
-	if (n->n >= 2 && underfull(ch))
+	in->cnt[i] -= c->w;
+	if (n->n >= 2 && !(ch->leaf && (cl || cr)) && underfull(ch))
 		return rebalance(c->ed, in, i + 1u < n->n ? i : i - 1);
 	return n;
+}
+
+static void del_root(struct pt_edit *ed, int t, struct del_ctx *c)
+{
+	struct pt_node *root = del(c, ed->root[t], true, true);
+	while (root && !root->leaf && root->n == 1) {
+		struct pt_node *ch = in_of(root)->child[0];
+		dispose(ed, root);
+		root = ch;
+	}
+	ed->root[t] = root;
 }
 
 bool pt_del(struct pt_edit *ed, int t, uint64_t key, const void *a, size_t alen)
@@ -1099,15 +1240,57 @@ bool pt_del(struct pt_edit *ed, int t, uint64_t key, const void *a, size_t alen)
 	struct pt_node *root = ed->root[t];
 	if (!pt_get(root, key, a, alen, NULL))
 		return false;
-	struct del_ctx c = {ed, key, a, alen};
-	root = del(&c, root);
-	while (root && !root->leaf && root->n == 1) {
-		struct pt_node *ch = in_of(root)->child[0];
-		dispose(ed, root);
-		root = ch;
-	}
-	ed->root[t] = root;
+	struct del_ctx c = {.ed = ed, .key = key, .a = a, .alen = alen};
+	del_root(ed, t, &c);
 	return true;
+}
+
+/* ---- positional writes */
+
+void pt_insert_at(struct pt_edit *ed, int t, size_t u, const struct pt_elem *e)
+{
+	KV_ASSERT(e->key >= 1);
+	KV_ASSERT(!ed->root[t] || ed->root[t]->wt);
+	KV_ASSERT(u <= pt_count(ed->root[t]));
+	unsigned char buf[REC_HDR + PT_INLINE_MAX];
+	const char *a;
+	size_t len = make_rec(ed, e, buf, &a);
+	struct ins_ctx c = {.ed = ed,
+			    .key = e->key,
+			    .a = a,
+			    .alen = e->alen,
+			    .rec = buf,
+			    .reclen = len,
+			    .posmode = true,
+			    .at = u};
+	ins_root(ed, t, &c, 1);
+}
+
+void pt_set_at(struct pt_edit *ed, int t, size_t u, const struct pt_elem *e)
+{
+	KV_ASSERT(e->key >= 1);
+	KV_ASSERT(ed->root[t] && ed->root[t]->wt && u < pt_count(ed->root[t]));
+	unsigned char buf[REC_HDR + PT_INLINE_MAX];
+	const char *a;
+	size_t len = make_rec(ed, e, buf, &a);
+	struct ins_ctx c = {.ed = ed,
+			    .key = e->key,
+			    .a = a,
+			    .alen = e->alen,
+			    .rec = buf,
+			    .reclen = len,
+			    .posmode = true,
+			    .replace = true,
+			    .at = u};
+	ins_root(ed, t, &c, 1);
+}
+
+uint64_t pt_del_at(struct pt_edit *ed, int t, size_t u)
+{
+	KV_ASSERT(ed->root[t] && ed->root[t]->wt && u < pt_count(ed->root[t]));
+	struct del_ctx c = {.ed = ed, .posmode = true, .at = u};
+	del_root(ed, t, &c);
+	return c.w;
 }
 
 /* ---- keys */

@@ -115,7 +115,8 @@ bool pt_get(const struct pt_node *root, uint64_t key, const void *a, size_t alen
 size_t pt_rank(const struct pt_node *root, uint64_t key, const void *a, size_t alen);
 /* How many elements have a key <= `key`. */
 size_t pt_rank_key_le(const struct pt_node *root, uint64_t key);
-/* The element at rank i (0-based), if i < pt_count. */
+/* The element at rank i (0-based), if i < pt_count (positional trees: the
+ * element covering unit i). */
 bool pt_at(const struct pt_node *root, size_t i, struct pt_elem *out);
 /* Allocated bytes of the version (nodes and out-of-line elements): MEMORY
  * USAGE. O(nodes). */
@@ -143,6 +144,39 @@ bool pt_iter_prev(struct pt_iter *it, struct pt_elem *out);
 bool pt_put(struct pt_edit *ed, int t, const struct pt_elem *e);
 /* Removes (key, a): true if it was present. */
 bool pt_del(struct pt_edit *ed, int t, uint64_t key, const void *a, size_t alen);
+
+/*
+ * ---- positional trees (lists)
+ *
+ * A tree built only by the functions below is positional: its elements
+ * are ordered by position alone and no key is ever compared. An element's
+ * key is its WEIGHT (>= 1): the number of units it stands for (a list
+ * stores one element per item with weight 1, or a packed chunk of k items
+ * with weight k). Counts are sums of weights: pt_count is the number of
+ * units, and positions u are in units, 0-based. The same gen / old /
+ * private-in-place rules as keyed writes hold, and pt_count, pt_at (the
+ * element covering unit u), pt_find_at, iterators (pt_iter_seek_at),
+ * pt_bytes and the edit / free functions work on both kinds. Never mix:
+ * pt_put / pt_del / pt_get / pt_rank* on a positional tree, or the
+ * functions below on a keyed one, is a bug (asserted where cheap). An empty
+ * tree (NULL) becomes positional with its first pt_insert_at.
+ * Deletes at the ends (the leftmost / rightmost leaf, either kind of tree)
+ * do not merge an underfull edge leaf with its sibling: it shrinks until
+ * empty and is then removed, so pops at the ends cost no merge.
+ */
+/* The element covering unit u (u < pt_count) and, in *start (may be NULL),
+ * the unit position of its first unit. */
+bool pt_find_at(const struct pt_node *root, size_t u, struct pt_elem *out, size_t *start);
+/* Positions an iterator on the element covering unit u; *start (may be
+ * NULL) as pt_find_at. Keyed trees: the same as pt_iter_seek. */
+void pt_iter_seek_at(struct pt_iter *it, const struct pt_node *root, size_t u, size_t *start);
+/* Inserts e (e->key: its weight) at unit position u, which must be a
+ * boundary: 0, pt_count, or the first unit of an element. Bytes copied. */
+void pt_insert_at(struct pt_edit *ed, int t, size_t u, const struct pt_elem *e);
+/* Replaces the element covering unit u with e (its weight may differ). */
+void pt_set_at(struct pt_edit *ed, int t, size_t u, const struct pt_elem *e);
+/* Removes the element covering unit u; returns its weight. */
+uint64_t pt_del_at(struct pt_edit *ed, int t, size_t u);
 
 /* ---- keys */
 /* An order-preserving image of a double: a < b (as doubles, -0.0 == 0.0;

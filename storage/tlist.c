@@ -1,0 +1,950 @@
+/*
+ * tlist.c — the list type's two encodings and the write session over them
+ * (see tlist.h).
+ *
+ * A compact session decodes the blob into an array of item views (pointers
+ * into the old blob, which stays valid until the caller's next quiescent
+ * state, or into the caller's arguments), edits the array, and writes one
+ * new blob at the end — or converts, when the result no longer fits one
+ * quicklist node. A large session edits the tree directly, one chunk at a
+ * time: a chunk is decoded into views, changed, and re-encoded into a
+ * scratch buffer (a copy: the views may point into the chunk being
+ * replaced) before the tree is touched; a result longer than a chunk is
+ * split into several (packed from the left, or for pushes at the head from
+ * the right, so the full chunks stay full and the new partial one is at the
+ * end being pushed to).
+ */
+#include "storage/tlist.h"
+
+#include <limits.h>
+#include <string.h>
+
+#include "concurrency/mem.h"
+#include "concurrency/util.h"
+#include "storage/db.h"
+
+static void (*digest_sha1)(const void *p, size_t n, uint8_t out[20]);
+
+/* ---- LEB128 varints */
+
+static size_t varint_len(size_t v)
+{
+	size_t n = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+static char *varint_put(char *p, size_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (char)(0x80 | (v & 0x7f));
+		v >>= 7;
+	}
+	*p++ = (char)v;
+	return p;
+}
+
+static const char *varint_get(const char *p, size_t *v)
+{
+	size_t r = 0;
+	unsigned shift = 0;
+	unsigned char b;
+
+	do {
+		b = (unsigned char)*p++;
+		r |= (size_t)(b & 0x7f) << shift;
+		shift += 7;
+	} while (b & 0x80);
+	*v = r;
+	return p;
+}
+
+static bool is_big(const struct kv_entry *e)
+{
+	return coll_entry_enc(e) == COLL_QUICKLIST_BIG;
+}
+
+/* ---- item arrays */
+
+struct items {
+	struct tlist_item *v;
+	size_t n, cap;
+};
+
+static void items_reserve(struct items *a, size_t n)
+{
+	if (n <= a->cap)
+		return;
+	size_t c = a->cap ? a->cap : 16;
+	while (c < n)
+		c *= 2;
+	a->v = mem_realloc(a->v, c * sizeof(*a->v));
+	a->cap = c;
+}
+
+/* Decodes `count` items of the item format at p into a (replacing it). */
+static void decode(const char *p, size_t count, struct items *a)
+{
+	items_reserve(a, count);
+	for (size_t i = 0; i < count; i++) {
+		p = varint_get(p, &a->v[i].len);
+		a->v[i].p = p;
+		p += a->v[i].len;
+	}
+	a->n = count;
+}
+
+static size_t items_bytes(const struct tlist_item *v, size_t n)
+{
+	size_t s = 0;
+	for (size_t i = 0; i < n; i++)
+		s += varint_len(v[i].len) + v[i].len;
+	return s;
+}
+
+static char *encode(char *p, const struct tlist_item *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		p = varint_put(p, v[i].len);
+		if (v[i].len)
+			memcpy(p, v[i].p, v[i].len);
+		p += v[i].len;
+	}
+	return p;
+}
+
+/* ---- Redis's quicklist node limit (list-max-listpack-size) */
+
+/* string2ll's strictness: what a listpack stores as an integer */
+static bool as_int(const char *p, size_t len, long long *out)
+{
+	if (len == 0 || len > 20)
+		return false;
+	size_t i = 0;
+	bool neg = p[0] == '-';
+	if (neg)
+		i = 1;
+	if (i == len || p[i] < '0' || p[i] > '9' || (p[i] == '0' && len > 1))
+		return false;
+	unsigned long long v = 0;
+	for (; i < len; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+		unsigned d = (unsigned)(p[i] - '0');
+		if (v > (ULLONG_MAX - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	if (neg) {
+		if (v > (unsigned long long)LLONG_MAX + 1)
+			return false;
+		*out = (long long)(0 - v);
+	} else {
+		if (v > LLONG_MAX)
+			return false;
+		*out = (long long)v;
+	}
+	return true;
+}
+
+/* Bytes of one listpack entry (encoding, data, backlen), as lpInsert. */
+static size_t lp_entry_bytes(const char *p, size_t len)
+{
+	long long v;
+	size_t x;
+	if (as_int(p, len, &v)) {
+		if (v >= 0 && v <= 127)
+			x = 1;
+		else if (v >= -4096 && v <= 4095)
+			x = 2;
+		else if (v >= -32768 && v <= 32767)
+			x = 3;
+		else if (v >= -8388608 && v <= 8388607)
+			x = 4;
+		else if (v >= -2147483648LL && v <= 2147483647LL)
+			x = 5;
+		else
+			x = 9;
+	} else {
+		x = len + (len < 64 ? 1 : len < 4096 ? 2 : 5);
+	}
+	return x + (x <= 127 ? 1 : x < 16383 ? 2 : x < 2097151 ? 3 : x < 268435455 ? 4 : 5);
+}
+
+/* Whether items fit one quicklist node (quicklistSetFill clamps the
+ * setting to -5 .. 32767; a node always takes its first item). */
+static bool fits_node(const struct tlist_item *v, size_t n)
+{
+	static const size_t level[] = {4096, 8192, 16384, 32768, 65536};
+	long long fill = coll_limit(COLL_LIST_MAX_SIZE);
+	if (fill < -5)
+		fill = -5;
+	if (fill > 32767)
+		fill = 32767;
+	if (n <= 1)
+		return true;
+	if (fill >= 0 && (long long)n > fill)
+		return false;
+	size_t limit = fill < 0 ? level[-fill - 1] : 8192;
+	size_t sz = 7; /* listpack header and end byte */
+	for (size_t i = 0; i < n; i++) {
+		sz += lp_entry_bytes(v[i].p, v[i].len);
+		if (sz > limit)
+			return false;
+	}
+	return true;
+}
+
+/* ---- readers */
+
+size_t tlist_len(const struct kv_entry *e)
+{
+	if (is_big(e))
+		return pt_count(coll_big_of(e)->root[0]);
+	size_t len, n;
+	varint_get(coll_blob(e, &len), &n);
+	return n;
+}
+
+/* The k-th item of the item format at p. */
+static void skip_to(const char *p, size_t k, const char **ip, size_t *ilen)
+{
+	size_t l;
+	for (;;) {
+		p = varint_get(p, &l);
+		if (k-- == 0)
+			break;
+		p += l;
+	}
+	*ip = p;
+	*ilen = l;
+}
+
+bool tlist_index(const struct kv_entry *e, size_t i, const char **p, size_t *len)
+{
+	if (i >= tlist_len(e))
+		return false;
+	if (is_big(e)) {
+		struct pt_elem el;
+		size_t st;
+		if (!pt_find_at(coll_big_of(e)->root[0], i, &el, &st))
+			return false;
+		skip_to(el.b, i - st, p, len);
+		return true;
+	}
+	size_t bl, n;
+	const char *b = varint_get(coll_blob(e, &bl), &n);
+	skip_to(b, i, p, len);
+	return true;
+}
+
+void tlist_iter_init(struct tlist_iter *it, const struct kv_entry *e, size_t i, bool forward)
+{
+	struct items a = {0};
+	it->big = is_big(e);
+	it->fwd = forward;
+	it->v = NULL;
+	it->n = it->cap = it->pos = 0;
+	if (i >= tlist_len(e)) {
+		it->big = false;
+		return;
+	}
+	if (it->big) {
+		struct pt_elem el;
+		size_t st;
+		pt_iter_seek_at(&it->pit, coll_big_of(e)->root[0], i, &st);
+		if (forward)
+			pt_iter_next(&it->pit, &el);
+		else
+			pt_iter_prev(&it->pit, &el);
+		decode(el.b, el.key, &a);
+		i -= st;
+	} else {
+		size_t bl, n;
+		const char *b = varint_get(coll_blob(e, &bl), &n);
+		decode(b, n, &a);
+	}
+	it->v = a.v;
+	it->n = a.n;
+	it->cap = a.cap;
+	it->pos = forward ? i : i + 1;
+}
+
+bool tlist_iter_next(struct tlist_iter *it, const char **p, size_t *len)
+{
+	if (it->fwd ? it->pos >= it->n : it->pos == 0) {
+		struct pt_elem el;
+		if (!it->big)
+			return false;
+		if (!(it->fwd ? pt_iter_next(&it->pit, &el) : pt_iter_prev(&it->pit, &el))) {
+			it->big = false;
+			it->n = it->pos = 0;
+			return false;
+		}
+		struct items a = {it->v, 0, it->cap};
+		decode(el.b, el.key, &a);
+		it->v = a.v;
+		it->cap = a.cap;
+		it->n = a.n;
+		it->pos = it->fwd ? 0 : a.n;
+	}
+	const struct tlist_item *x = &it->v[it->fwd ? it->pos++ : --it->pos];
+	*p = x->p;
+	*len = x->len;
+	return true;
+}
+
+void tlist_iter_done(struct tlist_iter *it)
+{
+	mem_free(it->v);
+	it->v = NULL;
+	it->n = it->cap = it->pos = 0;
+}
+
+/* ---- write sessions */
+
+struct tlist_w {
+	struct coll_ctx *c;
+	bool big;
+	struct items a; /* compact: the list; large: the chunk at hand */
+	struct pt_edit *ed;
+	uint64_t lin;
+	char *scratch;
+	size_t scap;
+	struct items tmp; /* combined views for chunk writes */
+};
+
+struct tlist_w *tlist_w_begin(struct coll_ctx *c, const struct kv_entry *old)
+{
+	struct tlist_w *w = mem_alloc(sizeof(*w));
+	memset(w, 0, sizeof(*w));
+	w->c = c;
+	if (old && is_big(old)) {
+		w->big = true;
+		w->ed = coll_edit(c, old, &w->lin);
+	} else if (old) {
+		size_t bl, n;
+		const char *b = varint_get(coll_blob(old, &bl), &n);
+		decode(b, n, &w->a);
+	}
+	return w;
+}
+
+size_t tlist_w_len(const struct tlist_w *w)
+{
+	return w->big ? pt_count(w->ed->root[0]) : w->a.n;
+}
+
+static char *scratch(struct tlist_w *w, size_t n)
+{
+	if (n > w->scap) {
+		mem_free(w->scratch);
+		w->scap = n < 4096 ? 4096 : n;
+		w->scratch = mem_alloc(w->scap);
+	}
+	return w->scratch;
+}
+
+/*
+ * Large: replaces the chunk starting at unit u of weight `old_w` (0: none,
+ * u is a boundary to insert at) with the items v[0..n), packed into chunks
+ * of at most TLIST_CHUNK_MAX bytes (a single longer item gets its own),
+ * from the left or (from_right) from the right. v may point into the tree.
+ */
+static void chunk_write(struct tlist_w *w, size_t u, uint64_t old_w, const struct tlist_item *v,
+			size_t n, bool from_right)
+{
+	if (n == 0) {
+		if (old_w)
+			pt_del_at(w->ed, 0, u);
+		return;
+	}
+	size_t total = items_bytes(v, n);
+	char *buf = scratch(w, total);
+	encode(buf, v, n);
+	/* piece boundaries: cut[k] .. cut[k + 1] items, bytes from boff */
+	size_t pieces = 0, cap = 8;
+	size_t *cut = mem_alloc((cap + 1) * sizeof(*cut));
+	if (!from_right) {
+		size_t i = 0;
+		cut[0] = 0;
+		while (i < n) {
+			size_t b = 0, j = i;
+			while (j < n &&
+			       (j == i || b + varint_len(v[j].len) + v[j].len <= TLIST_CHUNK_MAX)) {
+				b += varint_len(v[j].len) + v[j].len;
+				j++;
+			}
+			if (pieces + 1 >= cap) {
+				cap *= 2;
+				cut = mem_realloc(cut, (cap + 1) * sizeof(*cut));
+			}
+			cut[++pieces] = j;
+			i = j;
+		}
+	} else {
+		/* cuts from the right, then reversed */
+		size_t j = n;
+		cut[0] = n;
+		while (j > 0) {
+			size_t b = 0, i = j;
+			while (i > 0 && (i == j || b + varint_len(v[i - 1].len) + v[i - 1].len <=
+						       TLIST_CHUNK_MAX)) {
+				b += varint_len(v[i - 1].len) + v[i - 1].len;
+				i--;
+			}
+			if (pieces + 1 >= cap) {
+				cap *= 2;
+				cut = mem_realloc(cut, (cap + 1) * sizeof(*cut));
+			}
+			cut[++pieces] = i;
+			j = i;
+		}
+		for (size_t a = 0, b = pieces; a < b; a++, b--) {
+			size_t t = cut[a];
+			cut[a] = cut[b];
+			cut[b] = t;
+		}
+	}
+	size_t off = 0, at = u;
+	for (size_t k = 0; k < pieces; k++) {
+		size_t cnt = cut[k + 1] - cut[k];
+		size_t bytes = items_bytes(v + cut[k], cnt);
+		struct pt_elem el = {cnt, NULL, 0, buf + off, bytes};
+		if (k == 0 && old_w)
+			pt_set_at(w->ed, 0, at, &el);
+		else
+			pt_insert_at(w->ed, 0, at, &el);
+		off += bytes;
+		at += cnt;
+	}
+	mem_free(cut);
+}
+
+/* Large: the chunk covering unit i, decoded into w->a; its start and weight. */
+static void chunk_get(struct tlist_w *w, size_t i, size_t *start, uint64_t *weight)
+{
+	struct pt_elem el;
+	bool ok = pt_find_at(w->ed->root[0], i, &el, start);
+	KV_ASSERT(ok);
+	*weight = el.key;
+	decode(el.b, el.key, &w->a);
+}
+
+/* Compact: the array as the new list's items, converted to large when it
+ * has outgrown one node. */
+static void maybe_convert(struct tlist_w *w)
+{
+	if (w->big || fits_node(w->a.v, w->a.n))
+		return;
+	w->ed = coll_edit(w->c, NULL, &w->lin);
+	w->big = true;
+	chunk_write(w, 0, 0, w->a.v, w->a.n, false);
+	w->a.n = 0;
+}
+
+void tlist_w_push(struct tlist_w *w, enum tlist_end end, size_t n, const char *const *elems,
+		  const size_t *lens)
+{
+	if (n == 0)
+		return;
+	if (!w->big) {
+		items_reserve(&w->a, w->a.n + n);
+		if (end == TLIST_HEAD) {
+			memmove(w->a.v + n, w->a.v, w->a.n * sizeof(*w->a.v));
+			for (size_t i = 0; i < n; i++)
+				w->a.v[n - 1 - i] = (struct tlist_item){elems[i], lens[i]};
+		} else {
+			for (size_t i = 0; i < n; i++)
+				w->a.v[w->a.n + i] = (struct tlist_item){elems[i], lens[i]};
+		}
+		w->a.n += n;
+		return;
+	}
+	/* the new items in list order, then around the end chunk */
+	items_reserve(&w->tmp, n + TLIST_CHUNK_MAX + 1);
+	size_t len = pt_count(w->ed->root[0]);
+	size_t st = 0;
+	uint64_t k = 0;
+
+	if (len) {
+		chunk_get(w, end == TLIST_HEAD ? 0 : len - 1, &st, &k);
+		size_t first = end == TLIST_HEAD ? n - 1 : 0; /* the item next to the chunk */
+		if (items_bytes(w->a.v, w->a.n) + varint_len(lens[first]) + lens[first] >
+		    TLIST_CHUNK_MAX)
+			k = 0; /* the end chunk is full: leave it, start new ones */
+	}
+	struct items *t = &w->tmp;
+	t->n = 0;
+	if (end == TLIST_HEAD) {
+		for (size_t i = 0; i < n; i++)
+			t->v[t->n++] = (struct tlist_item){elems[n - 1 - i], lens[n - 1 - i]};
+		if (k) {
+			items_reserve(t, t->n + w->a.n);
+			memcpy(t->v + t->n, w->a.v, w->a.n * sizeof(*t->v));
+			t->n += w->a.n;
+		}
+		chunk_write(w, 0, k, t->v, t->n, true);
+	} else {
+		if (k) {
+			items_reserve(t, n + w->a.n);
+			memcpy(t->v, w->a.v, w->a.n * sizeof(*t->v));
+			t->n = w->a.n;
+		}
+		for (size_t i = 0; i < n; i++)
+			t->v[t->n++] = (struct tlist_item){elems[i], lens[i]};
+		chunk_write(w, k ? st : len, k, t->v, t->n, false);
+	}
+}
+
+static void popped_add(struct tlist_popped *out, const char *p, size_t len)
+{
+	if ((out->n & (out->n - 1)) == 0) { /* 0, 1, 2, 4, ...: grow to the next power */
+		size_t c = out->n ? 2 * out->n : 1;
+		out->elem = mem_realloc(out->elem, c * sizeof(*out->elem));
+		out->len = mem_realloc(out->len, c * sizeof(*out->len));
+	}
+	char *c = mem_alloc(len ? len : 1);
+	if (len)
+		memcpy(c, p, len);
+	out->elem[out->n] = c;
+	out->len[out->n] = len;
+	out->n++;
+}
+
+size_t tlist_w_pop(struct tlist_w *w, enum tlist_end end, size_t count, struct tlist_popped *out)
+{
+	size_t done = 0;
+	if (!w->big) {
+		size_t m = count < w->a.n ? count : w->a.n;
+		for (size_t i = 0; i < m; i++) {
+			const struct tlist_item *x =
+			    &w->a.v[end == TLIST_HEAD ? i : w->a.n - 1 - i];
+			popped_add(out, x->p, x->len);
+		}
+		if (end == TLIST_HEAD)
+			memmove(w->a.v, w->a.v + m, (w->a.n - m) * sizeof(*w->a.v));
+		w->a.n -= m;
+		return m;
+	}
+	while (done < count) {
+		size_t len = pt_count(w->ed->root[0]), st;
+		uint64_t k;
+		if (len == 0)
+			break;
+		chunk_get(w, end == TLIST_HEAD ? 0 : len - 1, &st, &k);
+		size_t m = count - done < k ? count - done : (size_t)k;
+		for (size_t i = 0; i < m; i++) {
+			const struct tlist_item *x = &w->a.v[end == TLIST_HEAD ? i : k - 1 - i];
+			popped_add(out, x->p, x->len);
+		}
+		if (end == TLIST_HEAD)
+			chunk_write(w, st, k, w->a.v + m, k - m, false);
+		else
+			chunk_write(w, st, k, w->a.v, k - m, false);
+		done += m;
+	}
+	return done;
+}
+
+bool tlist_w_get(struct tlist_w *w, size_t i, const char **p, size_t *len)
+{
+	if (i >= tlist_w_len(w))
+		return false;
+	if (!w->big) {
+		*p = w->a.v[i].p;
+		*len = w->a.v[i].len;
+		return true;
+	}
+	struct pt_elem el;
+	size_t st;
+	pt_find_at(w->ed->root[0], i, &el, &st);
+	skip_to(el.b, i - st, p, len);
+	return true;
+}
+
+void tlist_w_set(struct tlist_w *w, size_t i, const char *p, size_t len)
+{
+	KV_ASSERT(i < tlist_w_len(w));
+	if (!w->big) {
+		w->a.v[i] = (struct tlist_item){p, len};
+		return;
+	}
+	size_t st;
+	uint64_t k;
+	chunk_get(w, i, &st, &k);
+	w->a.v[i - st] = (struct tlist_item){p, len};
+	chunk_write(w, st, k, w->a.v, w->a.n, false);
+}
+
+void tlist_w_insert(struct tlist_w *w, size_t i, const char *p, size_t len)
+{
+	size_t n = tlist_w_len(w);
+	KV_ASSERT(i <= n);
+	if (i == 0 || i == n) {
+		tlist_w_push(w, i == 0 && n ? TLIST_HEAD : TLIST_TAIL, 1, &p, &len);
+		return;
+	}
+	if (!w->big) {
+		items_reserve(&w->a, w->a.n + 1);
+		memmove(w->a.v + i + 1, w->a.v + i, (w->a.n - i) * sizeof(*w->a.v));
+		w->a.v[i] = (struct tlist_item){p, len};
+		w->a.n++;
+		return;
+	}
+	size_t st;
+	uint64_t k;
+	chunk_get(w, i, &st, &k);
+	items_reserve(&w->a, w->a.n + 1);
+	memmove(w->a.v + (i - st) + 1, w->a.v + (i - st), (w->a.n - (i - st)) * sizeof(*w->a.v));
+	w->a.v[i - st] = (struct tlist_item){p, len};
+	w->a.n++;
+	chunk_write(w, st, k, w->a.v, w->a.n, false);
+}
+
+static bool same(const struct tlist_item *x, const char *p, size_t len)
+{
+	return x->len == len && (len == 0 || memcmp(x->p, p, len) == 0);
+}
+
+/* Removes matches from a[0..n) in place, up to `limit` (0: all), from the
+ * left or the right; returns how many. */
+static size_t filter(struct tlist_item *a, size_t *n, size_t limit, bool from_right, const char *p,
+		     size_t len)
+{
+	size_t removed = 0;
+	if (!from_right) {
+		size_t o = 0;
+		for (size_t i = 0; i < *n; i++) {
+			if ((!limit || removed < limit) && same(&a[i], p, len))
+				removed++;
+			else
+				a[o++] = a[i];
+		}
+		*n = o;
+	} else {
+		size_t o = *n;
+		for (size_t i = *n; i-- > 0;) {
+			if ((!limit || removed < limit) && same(&a[i], p, len))
+				removed++;
+			else
+				a[--o] = a[i];
+		}
+		memmove(a, a + o, (*n - o) * sizeof(*a));
+		*n -= o;
+	}
+	return removed;
+}
+
+size_t tlist_w_rem(struct tlist_w *w, long long count, const char *p, size_t len)
+{
+	size_t limit = count < 0 ? (size_t)(-(count + 1)) + 1 : (size_t)count;
+	bool from_right = count < 0;
+	if (!w->big)
+		return filter(w->a.v, &w->a.n, limit, from_right, p, len);
+	size_t removed = 0;
+	if (!from_right) {
+		size_t u = 0;
+		while (u < pt_count(w->ed->root[0]) && (!limit || removed < limit)) {
+			size_t st;
+			uint64_t k;
+			chunk_get(w, u, &st, &k);
+			size_t n = w->a.n;
+			size_t r = filter(w->a.v, &n, limit ? limit - removed : 0, false, p, len);
+			if (r)
+				chunk_write(w, st, k, w->a.v, n, false);
+			removed += r;
+			u = st + n;
+		}
+	} else {
+		size_t u = pt_count(w->ed->root[0]); /* items before u are left to look at */
+		while (u > 0 && (!limit || removed < limit)) {
+			size_t st;
+			uint64_t k;
+			chunk_get(w, u - 1, &st, &k);
+			size_t n = w->a.n;
+			size_t r = filter(w->a.v, &n, limit ? limit - removed : 0, true, p, len);
+			if (r)
+				chunk_write(w, st, k, w->a.v, n, false);
+			removed += r;
+			u = st;
+		}
+	}
+	return removed;
+}
+
+void tlist_w_trim(struct tlist_w *w, size_t start, size_t stop)
+{
+	size_t n = tlist_w_len(w);
+	if (start > stop || start >= n) {
+		if (!w->big) {
+			w->a.n = 0;
+			return;
+		}
+		start = 0;
+		stop = 0;
+		/* everything goes: chunk by chunk from the tail (each O(log n)) */
+		while (pt_count(w->ed->root[0]))
+			pt_del_at(w->ed, 0, pt_count(w->ed->root[0]) - 1);
+		return;
+	}
+	if (stop >= n)
+		stop = n - 1;
+	if (!w->big) {
+		memmove(w->a.v, w->a.v + start, (stop - start + 1) * sizeof(*w->a.v));
+		w->a.n = stop - start + 1;
+		return;
+	}
+	while ((n = pt_count(w->ed->root[0])) > stop + 1) {
+		size_t st;
+		uint64_t k;
+		chunk_get(w, n - 1, &st, &k);
+		if (st >= stop + 1)
+			pt_del_at(w->ed, 0, st);
+		else
+			chunk_write(w, st, k, w->a.v, stop + 1 - st, false);
+	}
+	while (start > 0) {
+		size_t st;
+		uint64_t k;
+		chunk_get(w, 0, &st, &k);
+		if (k <= start) {
+			pt_del_at(w->ed, 0, 0);
+			start -= k;
+		} else {
+			chunk_write(w, 0, k, w->a.v + start, k - start, false);
+			start = 0;
+		}
+	}
+}
+
+static void w_free(struct tlist_w *w)
+{
+	mem_free(w->a.v);
+	mem_free(w->tmp.v);
+	mem_free(w->scratch);
+	mem_free(w);
+}
+
+struct kv_entry *tlist_w_finish(struct tlist_w *w, const void *key, size_t klen, int64_t expire_ms)
+{
+	struct kv_entry *e = NULL;
+	maybe_convert(w);
+	if (w->big) {
+		if (pt_count(w->ed->root[0]))
+			e = coll_new_big(key, klen, KV_LIST, COLL_QUICKLIST_BIG, w->lin,
+					 w->ed->root[0], NULL, expire_ms);
+	} else if (w->a.n) {
+		size_t bytes = varint_len(w->a.n) + items_bytes(w->a.v, w->a.n);
+		e = coll_new_compact(key, klen, KV_LIST, COLL_QUICKLIST, NULL, bytes, expire_ms);
+		char *p = varint_put(coll_blob_mut(e), w->a.n);
+		encode(p, w->a.v, w->a.n);
+	}
+	w_free(w);
+	return e;
+}
+
+void tlist_w_abort(struct tlist_w *w)
+{
+	w_free(w);
+}
+
+/* ---- whole commands */
+
+void tlist_popped_free(struct tlist_popped *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		mem_free(p->elem[i]);
+	mem_free(p->elem);
+	mem_free(p->len);
+	memset(p, 0, sizeof(*p));
+}
+
+int tlist_pop(const struct db_view *v, const void *key, size_t klen, enum tlist_end end,
+	      long long count, int64_t now_ms, struct tlist_popped *out)
+{
+	memset(out, 0, sizeof(*out));
+	KV_ASSERT(count >= 1);
+	for (;;) {
+		const struct kv_entry *old = db_lookup(v, key, klen, now_ms, NULL, 0);
+		if (!old)
+			return 0;
+		if (kv_entry_type(old) != KV_LIST)
+			return -1;
+		int64_t exp = old->expire_ms;
+		struct tlist_w *w = tlist_w_begin(db_coll_ctx(v), old);
+		tlist_w_pop(w, end, (size_t)count, out);
+		struct kv_entry *e = tlist_w_finish(w, key, klen, exp);
+		if (db_put(v, old, e) == 0)
+			return 1;
+		if (e)
+			kv_entry_free(e);
+		tlist_popped_free(out);
+	}
+}
+
+long long tlist_push(const struct db_view *v, const void *key, size_t klen, enum tlist_end end,
+		     size_t n, const char *const *elems, const size_t *lens, bool create,
+		     int64_t now_ms)
+{
+	for (;;) {
+		const struct kv_entry *old = db_lookup(v, key, klen, now_ms, NULL, 0);
+		if (old && kv_entry_type(old) != KV_LIST)
+			return -1;
+		if (!old && !create)
+			return 0;
+		int64_t exp = old ? old->expire_ms : 0;
+		struct tlist_w *w = tlist_w_begin(db_coll_ctx(v), old);
+		tlist_w_push(w, end, n, elems, lens);
+		long long len = (long long)tlist_w_len(w);
+		struct kv_entry *e = tlist_w_finish(w, key, klen, exp);
+		if (!e) /* n == 0 on an absent key: nothing to write */
+			return len;
+		if (db_put(v, old, e) == 0)
+			return len;
+		kv_entry_free(e);
+	}
+}
+
+int tlist_move(const struct db_view *v, const void *src, size_t slen, const void *dst, size_t dlen,
+	       enum tlist_end from, enum tlist_end to, int64_t now_ms, char **elem, size_t *len)
+{
+	for (;;) {
+		const struct kv_entry *so = db_lookup(v, src, slen, now_ms, NULL, 0);
+		if (!so)
+			return 0;
+		if (kv_entry_type(so) != KV_LIST)
+			return -1;
+		bool one = slen == dlen && memcmp(src, dst, slen) == 0;
+		const struct kv_entry *dobj = one ? so : db_lookup(v, dst, dlen, now_ms, NULL, 0);
+		if (dobj && kv_entry_type(dobj) != KV_LIST)
+			return -2;
+		struct tlist_popped pp = {0};
+		struct tlist_w *w = tlist_w_begin(db_coll_ctx(v), so);
+		tlist_w_pop(w, from, 1, &pp);
+		KV_ASSERT(pp.n == 1);
+		if (one) {
+			const char *p = pp.elem[0];
+			tlist_w_push(w, to, 1, &p, &pp.len[0]);
+			struct kv_entry *e = tlist_w_finish(w, src, slen, so->expire_ms);
+			if (db_put(v, so, e) == 0) {
+				*elem = pp.elem[0];
+				*len = pp.len[0];
+				mem_free(pp.elem);
+				mem_free(pp.len);
+				return 1;
+			}
+			kv_entry_free(e);
+			tlist_popped_free(&pp);
+			continue;
+		}
+		struct kv_entry *se = tlist_w_finish(w, src, slen, so->expire_ms);
+		if (db_put(v, so, se) != 0) {
+			if (se)
+				kv_entry_free(se);
+			tlist_popped_free(&pp);
+			continue;
+		}
+		/* the pop is published: in a transactional view the push below
+		 * lands in the same commit; in a plain one only a retry of the
+		 * push is left (another writer may have changed dst) */
+		const char *p = pp.elem[0];
+		long long r = tlist_push(v, dst, dlen, to, 1, &p, &pp.len[0], true, now_ms);
+		KV_ASSERT(r != 0);
+		if (r < 0) { /* dst changed type between the check and the push (plain view) */
+			tlist_popped_free(&pp);
+			return -2;
+		}
+		*elem = pp.elem[0];
+		*len = pp.len[0];
+		mem_free(pp.elem);
+		mem_free(pp.len);
+		return 1;
+	}
+}
+
+/* ---- the type row */
+
+/* xorObjectDigest's list part: for each item, mixDigest(digest, item):
+ * digest ^= SHA1(item), then digest = SHA1(digest). */
+void tlist_digest(const struct kv_entry *e, unsigned char out[20])
+{
+	struct tlist_iter it;
+	const char *p;
+	size_t len;
+
+	memset(out, 0, 20);
+	tlist_iter_init(&it, e, 0, true);
+	while (tlist_iter_next(&it, &p, &len)) {
+		uint8_t h[20];
+		digest_sha1(p, len, h);
+		for (int i = 0; i < 20; i++)
+			out[i] ^= h[i];
+		digest_sha1(out, 20, out);
+	}
+	tlist_iter_done(&it);
+}
+
+size_t tlist_memory(const struct kv_entry *e, long long samples)
+{
+	(void)samples;
+	if (is_big(e))
+		return pt_bytes(coll_big_of(e)->root[0]);
+	return 0; /* the blob is inside the entry */
+}
+
+void tlist_foreach(const struct kv_entry *e,
+		   void (*fn)(const char *a, size_t alen, const char *b, size_t blen, void *arg),
+		   void *arg)
+{
+	struct tlist_iter it;
+	const char *p;
+	size_t len;
+
+	tlist_iter_init(&it, e, 0, true);
+	while (tlist_iter_next(&it, &p, &len))
+		fn(p, len, NULL, 0, arg);
+	tlist_iter_done(&it);
+}
+
+struct kv_entry *tlist_copy(struct coll_ctx *c, const struct kv_entry *e, const void *key,
+			    size_t klen, int64_t expire_ms)
+{
+	if (!is_big(e)) {
+		size_t len;
+		const char *blob = coll_blob(e, &len);
+		return coll_new_compact(key, klen, KV_LIST, COLL_QUICKLIST, blob, len, expire_ms);
+	}
+	uint64_t lin;
+	struct pt_edit *ed = coll_edit(c, NULL, &lin);
+	struct pt_iter it;
+	struct pt_elem el;
+	size_t at = 0;
+
+	pt_iter_seek_at(&it, coll_big_of(e)->root[0], 0, NULL);
+	while (pt_iter_next(&it, &el)) {
+		pt_insert_at(ed, 0, at, &el);
+		at += el.key;
+	}
+	return coll_new_big(key, klen, KV_LIST, COLL_QUICKLIST_BIG, lin, ed->root[0], NULL,
+			    expire_ms);
+}
+
+static const struct coll_type_ops tlist_ops = {
+    .name = "list",
+    .count = tlist_len,
+    .digest = tlist_digest,
+    .memory = tlist_memory,
+    .foreach = tlist_foreach,
+    .copy = tlist_copy,
+};
+
+void tlist_setup(void (*sha1)(const void *p, size_t n, uint8_t out[20]))
+{
+	digest_sha1 = sha1;
+	coll_register(KV_LIST, &tlist_ops);
+}
