@@ -178,6 +178,12 @@ bool blk_have_ready(void);
 void blk_result_add(struct blk_result *res, const char *p, size_t len, double score);
 void blk_result_free(struct blk_result *res);
 
+/* cmd_blocking.c: BLMOVE's serves run a transaction of the serving thread's
+ * own (created on first use): set-up, and its freeing when a worker thread
+ * stops (net's thread_stop hook). */
+void blk_cmd_setup(struct db *db);
+void blk_cmd_thread_exit(void);
+
 /* INFO: blocked_clients, clients_in_timeout_table. */
 long blk_blocked_clients(void);
 long blk_timeout_clients(void);

@@ -80,6 +80,7 @@ static void on_thread_start(int idx)
 static void on_thread_stop(int idx)
 {
 	(void)idx;
+	blk_cmd_thread_exit();
 	db_coll_thread_exit();
 	kvmap_thread_unregister();
 }
@@ -274,6 +275,7 @@ int server_setup(int argc, char **argv)
 	}
 	cmd_setup(the_db);
 	blk_setup(the_db);
+	blk_cmd_setup(the_db);
 	/* Every mutable row reaches its module the way CONFIG SET's values do. */
 	if (cfg_apply_start(the_db, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s\n", err);
