@@ -509,6 +509,10 @@ static enum proc_stop conn_process(struct conn *c, struct worker *w, long *budge
 				 * the buffer): the next run starts with it */
 				c->held = used;
 				atomic_store_explicit(&c->pause_wait, 1, memory_order_relaxed);
+				/* release: pause_wait before the hint; pairs with the
+				 * acquire exchange in the owner's cron (worker.c) */
+				atomic_store_explicit(&c->owner->pause_hint, 1,
+						      memory_order_release);
 				why = PROC_PAUSED;
 				break;
 			}

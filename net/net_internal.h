@@ -84,6 +84,12 @@ struct worker {
 	 * (acquire) and stores it back when done (release). */
 	_Atomic uint64_t loop;
 	_Atomic int stop;    /* set by workers_stop(); relaxed, the wake orders it */
+	/* one of this worker's connections set pause_wait since the cron last
+	 * looked: the cron walks its connections only then or when an idle
+	 * timeout is configured, so that idle connections (10,000 blocked
+	 * clients) cost it nothing. Set (release, after pause_wait) by runners,
+	 * exchanged to 0 (acquire) by the owner's cron before its walk */
+	_Atomic int pause_hint;
 	_Atomic long nconns; /* connections owned (least-loaded assignment) */
 	struct worker_stats st KV_ALIGNED;
 };

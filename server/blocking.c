@@ -535,13 +535,21 @@ struct blk_waiter *blk_waiter_prepare(struct cmd_req *r, const int *key_args, in
 	w->db = conn_db(r->c);
 	w->keys = mem_calloc((size_t)n, sizeof(*w->keys));
 	w->nodes = mem_calloc((size_t)n, sizeof(*w->nodes));
-	w->nkeys = n;
+	w->nkeys = 0;
 	for (int k = 0; k < n; k++) {
+		const char *p = r->argv[key_args[k]];
 		size_t len = r->argl[key_args[k]];
+		bool dup = false;
 
-		w->keys[k].p = mem_alloc(len ? len : 1);
-		memcpy(w->keys[k].p, r->argv[key_args[k]], len);
-		w->keys[k].len = len;
+		/* the same key twice is queued once (its first position) */
+		for (int j = 0; j < w->nkeys && !dup; j++)
+			dup = w->keys[j].len == len && memcmp(w->keys[j].p, p, len) == 0;
+		if (dup)
+			continue;
+		w->keys[w->nkeys].p = mem_alloc(len ? len : 1);
+		memcpy(w->keys[w->nkeys].p, p, len);
+		w->keys[w->nkeys].len = len;
+		w->nkeys++;
 	}
 	w->serve = NULL;
 	w->reply = NULL;
@@ -585,22 +593,14 @@ void blk_block(struct cmd_req *r, struct blk_waiter *w)
 			memcpy(q->key, w->keys[k].p, q->len);
 			*pp = q;
 		}
-		if (n->q == NULL) { /* the same key twice: queued once */
-			int dup = 0;
-
-			for (int j = 0; j < k; j++)
-				dup |= w->nodes[j].q == q;
-			if (!dup) {
-				n->q = q;
-				n->prev = q->tail;
-				n->next = NULL;
-				if (q->tail)
-					q->tail->next = n;
-				else
-					q->head = n;
-				q->tail = n;
-			}
-		}
+		n->q = q;
+		n->prev = q->tail;
+		n->next = NULL;
+		if (q->tail)
+			q->tail->next = n;
+		else
+			q->head = n;
+		q->tail = n;
 		pthread_mutex_unlock(&sh->mu);
 	}
 	pthread_mutex_lock(&ids.mu);
