@@ -102,6 +102,7 @@ extern const struct cmd_def cmd_sort_table[]; /* cmd_sort.c: SORT SORT_RO */
 extern const struct cmd_def cmd_zset_table[]; /* cmd_zset.c */
 extern const struct cmd_def cmd_set_table[];  /* cmd_set.c */
 extern const struct cmd_def cmd_hash_table[]; /* cmd_hash.c */
+extern const struct cmd_def cmd_list_table[]; /* cmd_list.c */
 /* cmd_blocking.c: BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP BZPOPMIN BZPOPMAX BZMPOP */
 extern const struct cmd_def cmd_blocking_table[];
 

@@ -1,5 +1,5 @@
 /*
- * cmd_sort.c — SORT and SORT_RO over sets and sorted sets with Redis 7.0's
+ * cmd_sort.c — SORT and SORT_RO over lists, sets and sorted sets with Redis 7.0's
  * semantics and reply bytes (sort.c's sortCommandGeneric is the reference:
  * option parsing order, which errors win, how LIMIT clamps, BY patterns
  * with and without '*', GET patterns with '#' and hash fields `->`, the
@@ -12,12 +12,9 @@
  * reads, as it does in Redis's single thread. A hash field of a BY / GET
  * pattern (`h_*->field`) is found with the hash's foreach: O(fields).
  *
- * What differs: STORE writes a list, and kvsd has no lists yet, so SORT ...
- * STORE of a non-empty result answers "ERR SORT ... STORE needs lists,
- * which kvsd does not implement yet" where Redis would store (after every
- * check Redis makes first), rather than pretending to store; an empty
- * result deletes the destination and answers 0, as Redis. A missing key
- * sorts as an empty list, as in Redis.
+ * STORE writes the result as a list (storage/tlist.h) over whatever the
+ * destination held, without a TTL; an empty result deletes the
+ * destination, as Redis. A missing key sorts as an empty list, as in Redis.
  */
 #include "server/cmd.h"
 #include "server/multi.h"
@@ -25,6 +22,7 @@
 #include "storage/coll.h"
 #include "storage/db.h"
 #include "storage/kvmap.h"
+#include "storage/tlist.h"
 #include "concurrency/mem.h"
 #include "concurrency/util.h"
 
@@ -264,6 +262,56 @@ static int parse_score(const char *s, double *out)
 	return end[0] == '\0' && errno != ERANGE && !isnan(*out);
 }
 
+/* STORE: the result (with GET, each pattern's value, "" for a missing one)
+ * as a list replacing the destination whatever it held, without a TTL
+ * (setKey); an empty result deletes the destination. Replies the number of
+ * stored elements. Runs in the command's transaction (multi_atomic). */
+static void sort_store(struct cmd_req *r, const struct sort_args *a, const struct sort_vec *sv,
+		       long long start, long long n)
+{
+	int si = a->store;
+	size_t total = (size_t)n * (size_t)(a->ngets ? a->ngets : 1), k = 0;
+	const char **el = mem_alloc((total ? total : 1) * sizeof(*el));
+	size_t *len = mem_alloc((total ? total : 1) * sizeof(*len));
+	char **owned = mem_alloc((total ? total : 1) * sizeof(*owned));
+	size_t nowned = 0;
+
+	for (long long j = start; j < start + n; j++) {
+		const struct sort_elem *x = &sv->v[j];
+
+		if (!a->ngets) {
+			el[k] = x->s;
+			len[k++] = x->len;
+		}
+		for (int g = 0; g < a->ngets; g++) {
+			size_t vl = 0;
+			char *v = by_pattern(r, r->argv[a->getv[g]], r->argl[a->getv[g]], x->s,
+					     x->len, &vl);
+
+			if (v)
+				owned[nowned++] = v;
+			el[k] = v ? v : "";
+			len[k++] = v ? vl : 0;
+		}
+	}
+	const struct kv_entry *d = db_lookup(r->view, r->argv[si], r->argl[si], r->now_ms, NULL, 0);
+	struct kv_entry *e = NULL;
+	if (total) {
+		struct tlist_w *w = tlist_w_begin(db_coll_ctx(r->view), NULL);
+
+		tlist_w_push(w, TLIST_TAIL, total, el, len);
+		e = tlist_w_finish(w, r->argv[si], r->argl[si], 0);
+	}
+	if ((d || e) && db_put(r->view, d, e) != 0)
+		KV_PANIC("sort: overlay write failed");
+	reply_int(r->c, (long long)total);
+	for (size_t i = 0; i < nowned; i++)
+		mem_free(owned[i]);
+	mem_free(owned);
+	mem_free(el);
+	mem_free(len);
+}
+
 static void sort_generic(struct cmd_req *r, int readonly)
 {
 	struct sort_args a = {.limit_count = -1};
@@ -290,11 +338,11 @@ static void sort_generic(struct cmd_req *r, int readonly)
 		a.alpha = 1;
 		a.by = 0;
 	}
-	if (e && t != KV_LIST) {
+	if (e) {
 		const struct coll_type_ops *ops = coll_ops(t);
 
-		if (ops)
-			ops->foreach (e, vec_add, &sv); /* a zset: by score, as its skiplist */
+		if (ops) /* a zset: by score, as its skiplist; a list: head first */
+			ops->foreach (e, vec_add, &sv);
 	}
 	vlen = (long long)sv.n;
 
@@ -311,8 +359,9 @@ static void sort_generic(struct cmd_req *r, int readonly)
 	if (end >= vlen)
 		end = vlen - 1;
 
-	if (t == KV_ZSET && a.dontsort) {
-		/* the sorted set's own order (reversed with DESC), LIMIT applied */
+	if ((t == KV_ZSET || t == KV_LIST) && a.dontsort) {
+		/* the sorted set's or list's own order (reversed with DESC), LIMIT
+		 * applied */
 		if (a.desc) {
 			for (size_t i = 0; i < sv.n / 2; i++) {
 				struct sort_elem x = sv.v[i];
@@ -354,19 +403,10 @@ static void sort_generic(struct cmd_req *r, int readonly)
 		goto out;
 	}
 	long long n = end - start + 1;
-	if (a.store && n > 0) {
-		reply_error(r->c,
-			    "ERR SORT ... STORE needs lists, which kvsd does not implement yet");
-		goto out;
-	}
+	if (n < 0)
+		n = 0;
 	if (a.store) {
-		/* an empty result stores no list: the destination is deleted */
-		int si = a.store;
-		const struct kv_entry *d =
-		    db_lookup(r->view, r->argv[si], r->argl[si], r->now_ms, NULL, 0);
-		if (d && db_put(r->view, d, NULL) != 0)
-			KV_PANIC("sort: overlay write failed");
-		reply_int(r->c, 0);
+		sort_store(r, &a, &sv, start, n);
 		goto out;
 	}
 	reply_array(r->c, a.ngets ? a.ngets * n : n);

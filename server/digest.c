@@ -61,6 +61,14 @@ static void elem_visit(const char *a, size_t alen, const char *b, size_t blen, v
 	xor_digest(x->acc, ed, DIGEST_LEN); /* xorDigest(digest, eledigest, 20) */
 }
 
+/* A list element: mixDigest(digest, element), in list order. */
+static void list_visit(const char *a, size_t alen, const char *b, size_t blen, void *arg)
+{
+	(void)b;
+	(void)blen;
+	mix_digest(arg, a, alen);
+}
+
 void digest_coll_elements(const struct kv_entry *e, uint8_t out[DIGEST_LEN])
 {
 	struct elems x = {.type = kv_entry_type(e)};
@@ -78,6 +86,12 @@ void digest_value(const struct kv_entry *e, uint8_t d[DIGEST_LEN])
 	mix_u32(d, (uint32_t)t); /* htonl(o->type) */
 	if (t == KV_STRING) {
 		mix_digest(d, kv_entry_val(e), e->vlen);
+	} else if (t == KV_LIST) {
+		/* an ordered type: each element is mixed into the key's digest */
+		const struct coll_type_ops *ops = coll_ops(t);
+
+		if (ops && ops->foreach)
+			ops->foreach (e, list_visit, d);
 	} else {
 		uint8_t x[DIGEST_LEN];
 
