@@ -16,6 +16,7 @@
 #include "net/reply.h"
 #include "server/blocking.h"
 #include "server/cmd.h"
+#include "server/cmd_list.h"
 #include "server/cmd_zset.h"
 #include "server/multi.h"
 #include "server/strutil.h"
@@ -202,21 +203,6 @@ static void cmd_bzmpop(struct cmd_req *r)
 
 /* ------------------------------------------------------------ lists */
 
-/* LEFT|RIGHT (getListPositionFromObjectOrReply): 1, or 0 after a syntax
- * error */
-static int arg_end(struct cmd_req *r, int i, enum tlist_end *out)
-{
-	if (cmd_arg_is(r, i, "left"))
-		*out = TLIST_HEAD;
-	else if (cmd_arg_is(r, i, "right"))
-		*out = TLIST_TAIL;
-	else {
-		cmd_reply_syntax_error(r);
-		return 0;
-	}
-	return 1;
-}
-
 /* w->where: the end to pop; w->count: -1 for BLPOP/BRPOP (one element,
  * [key, element]), else BLMPOP's count ([key, [elements]]) */
 static enum blk_serve_rc list_serve(struct blk_waiter *w, const struct db_view *v, int k,
@@ -285,14 +271,12 @@ static void blpop_generic(struct cmd_req *r, int first, int n, int timeout_i, en
 		}
 		if (rc == 0)
 			continue;
-		reply_array(r->c, 2);
-		reply_bulk(r->c, key, klen);
 		if (count < 0) {
+			reply_array(r->c, 2);
+			reply_bulk(r->c, key, klen);
 			reply_bulk(r->c, p.elem[0], p.len[0]);
 		} else {
-			reply_array(r->c, (long long)p.n);
-			for (size_t i = 0; i < p.n; i++)
-				reply_bulk(r->c, p.elem[i], p.len[i]);
+			cmd_list_reply_mpop(r->c, key, klen, &p); /* as LMPOP */
 		}
 		tlist_popped_free(&p);
 		return;
@@ -324,32 +308,10 @@ static void cmd_brpop(struct cmd_req *r)
  * (lmpopGenericCommand with numkeys at argument 2) */
 static void cmd_blmpop(struct cmd_req *r)
 {
-	long long numkeys, count = -1;
-	enum tlist_end end;
-	int wi;
+	struct list_mpop_args a;
 
-	if (!arg_positive(r, 2, &numkeys, "numkeys should be greater than 0"))
-		return;
-	if (numkeys > r->argc - 4) {
-		cmd_reply_syntax_error(r);
-		return;
-	}
-	wi = 3 + (int)numkeys;
-	if (!arg_end(r, wi, &end))
-		return;
-	for (int j = wi + 1; j < r->argc; j++) {
-		if (count == -1 && cmd_arg_is(r, j, "count") && r->argc - 1 - j > 0) {
-			j++;
-			if (!arg_positive(r, j, &count, "count should be greater than 0"))
-				return;
-		} else {
-			cmd_reply_syntax_error(r);
-			return;
-		}
-	}
-	if (count == -1)
-		count = 1;
-	blpop_generic(r, 3, (int)numkeys, 1, end, count);
+	if (cmd_list_mpop_parse(r, 2, &a))
+		blpop_generic(r, a.first_key, a.numkeys, 1, a.end, a.count);
 }
 
 /* ---- BLMOVE / BRPOPLPUSH */
@@ -469,7 +431,7 @@ static void cmd_blmove(struct cmd_req *r)
 {
 	enum tlist_end from, to;
 
-	if (!arg_end(r, 3, &from) || !arg_end(r, 4, &to))
+	if (!cmd_list_end_arg(r, 3, &from) || !cmd_list_end_arg(r, 4, &to))
 		return;
 	blmove_generic(r, from, to, 5);
 }

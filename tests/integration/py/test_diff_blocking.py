@@ -378,8 +378,195 @@ def sec_disconnect(d, p):
         bl.close()
 
 
+# ---------------------------------------------------------------- lists
+
+def sec_list_errors(d, p):
+    d.section = 'list-errors'
+    p.c('FLUSHALL')
+    for t in TIMEOUTS_BAD:
+        for cmd in (['BLPOP', 'l', t], ['BRPOP', 'l1', 'l2', t], ['BLMPOP', t, '1', 'l', 'LEFT'],
+                    ['BLMOVE', 'l', 'd', 'LEFT', 'RIGHT', t], ['BRPOPLPUSH', 'l', 'd', t]):
+            p.c(*cmd)
+    for name in ('BLPOP', 'BRPOP'):
+        for args in ([], ['l'], ['0']):
+            p.c(name, *args)
+    for args in ([], ['0'], ['0', '1'], ['0', '1', 'l'], ['0', '0', 'l', 'LEFT'],
+                 ['0', '-1', 'l', 'LEFT'], ['0', 'x', 'l', 'LEFT'], ['0', '2', 'l', 'LEFT'],
+                 ['0', '1', 'l', 'UP'], ['0', '1', 'l', 'LEFT', 'COUNT'],
+                 ['0', '1', 'l', 'LEFT', 'COUNT', '0'], ['0', '1', 'l', 'RIGHT', 'COUNT', '-5'],
+                 ['0', '1', 'l', 'LEFT', 'COUNT', '1', 'COUNT', '1'],
+                 ['0', '1', 'l', 'LEFT', 'foo'], ['x', '1', 'l', 'LEFT'], ['-1', '1', 'l', 'LEFT'],
+                 ['0', '99999999999999999999', 'l', 'LEFT']):
+        p.c('BLMPOP', *args)
+    for args in ([], ['a', 'b', 'LEFT', 'RIGHT'], ['a', 'b', 'UP', 'RIGHT', '0'],
+                 ['a', 'b', 'LEFT', 'DOWN', '0'], ['a', 'b', 'UP', 'RIGHT', 'x'],
+                 ['a', 'b', 'LEFT', 'RIGHT', '0', 'x']):
+        p.c('BLMOVE', *args)
+    for args in ([], ['a'], ['a', 'b'], ['a', 'b', '0', 'x']):
+        p.c('BRPOPLPUSH', *args)
+    p.c('SET', 's', 'v')
+    p.c('BLPOP', 's', '0')
+    p.c('BRPOP', 'nokey', 's', '0')
+    p.c('BLMPOP', '0', '2', 'nokey', 's', 'RIGHT')
+    p.c('BLMOVE', 's', 'd', 'LEFT', 'LEFT', '0')
+    p.c('BRPOPLPUSH', 's', 'd', '0')
+    p.c('RPUSH', 'l', 'a')
+    p.c('BLMOVE', 'l', 's', 'LEFT', 'LEFT', '0')   # destination of another type
+    p.c('BRPOPLPUSH', 'l', 's', '0')
+    p.c('LRANGE', 'l', '0', '-1')
+
+
+def sec_list_immediate(d, p):
+    d.section = 'list-immediate'
+    p.c('FLUSHALL')
+    p.c('RPUSH', 'l', 'a', 'b', 'c', 'd', 'e', 'f')
+    p.c('BLPOP', 'l', '0')
+    p.c('BRPOP', 'l', '0')
+    p.c('BLPOP', 'nokey', 'l', '0.5')
+    p.c('BLMPOP', '0', '2', 'nokey', 'l', 'RIGHT', 'COUNT', '2')
+    p.c('BLMPOP', '0', '1', 'l', 'LEFT', 'COUNT', '10')
+    p.c('EXISTS', 'l')
+    p.c('RPUSH', 'src', '1', '2', '3')
+    p.c('BLMOVE', 'src', 'dst', 'LEFT', 'RIGHT', '0')
+    p.c('BLMOVE', 'src', 'src', 'LEFT', 'RIGHT', '0')
+    p.c('BRPOPLPUSH', 'src', 'dst', '0')
+    p.c('LRANGE', 'src', '0', '-1')
+    p.c('LRANGE', 'dst', '0', '-1')
+    p.c('BRPOPLPUSH', 'src', 'dst', '0')
+    p.c('EXISTS', 'src')
+    p.c('RPUSH', 'ttl', 'x', 'y')
+    p.c('PEXPIRE', 'ttl', '100000000')
+    p.c('BLPOP', 'ttl', '0')
+    p.c('TTL', 'ttl')
+    p.c('OBJECT', 'ENCODING', 'ttl')
+
+
+def sec_list_multi(d, p):
+    d.section = 'list-multi'
+    p.c('FLUSHALL')
+    p.c('MULTI')
+    p.c('BLPOP', 'l', '0')
+    p.c('BRPOP', 'l', 'l2', '0')
+    p.c('BLMPOP', '0', '1', 'l', 'LEFT')
+    p.c('BLMOVE', 'l', 'd', 'LEFT', 'LEFT', '0')
+    p.c('BRPOPLPUSH', 'l', 'd', '0')
+    p.c('RPUSH', 'l', 'a', 'b', 'c')
+    p.c('BLPOP', 'l', '0')
+    p.c('BLMOVE', 'l', 'd', 'RIGHT', 'LEFT', '0')
+    p.c('BLMPOP', '0', '1', 'l', 'LEFT', 'COUNT', '9')
+    p.c('BRPOPLPUSH', 'l', 'd', '0')
+    p.c('EXEC')
+    p.c('LRANGE', 'd', '0', '-1')
+
+
+def sec_list_order(d, p):
+    """FCFS on a list key; a multi-element push serves as many as it brings,
+    in pop order of each waiter's end."""
+    d.section = 'list-order'
+    p.c('FLUSHALL')
+    bl = Blockers(d, p, 3)
+    try:
+        bl.block(0, 'BLPOP', 'k', '0')
+        bl.block(1, 'BRPOP', 'k', '0')
+        bl.block(2, 'BLMPOP', '0', '1', 'k', 'LEFT', 'COUNT', '3')
+        p.c('CLIENT', 'LIST', cmp=flags_of_blocked(3))
+        p.c('LPUSH', 'k', 'a', 'b', 'c', 'd', 'e')
+        bl.reply(0, 'BLPOP k')
+        bl.reply(1, 'BRPOP k')
+        bl.reply(2, 'BLMPOP k LEFT COUNT 3')
+        p.c('EXISTS', 'k')
+        bl.block(0, 'BRPOP', 'm1', 'm2', '0')
+        bl.block(1, 'BLPOP', 'm2', 'm1', '0')
+        p.c('RPUSH', 'm1', 'x')
+        bl.reply(0, 'BRPOP m1 m2 (m1 written)')
+        p.c('RPUSH', 'm2', 'y', 'z')
+        bl.reply(1, 'BLPOP m2 m1 (m2 written)')
+        p.c('LRANGE', 'm2', '0', '-1')
+        # a zset waiter and a list waiter on one key: only the matching type serves
+        bl.block(0, 'BZPOPMIN', 'mix', '0')
+        bl.block(1, 'BLPOP', 'mix', '0')
+        p.c('RPUSH', 'mix', 'v')
+        bl.reply(1, 'BLPOP mix (behind a BZPOPMIN waiter)')
+        bl.still_blocked(0, 'BZPOPMIN mix')
+        p.c('ZADD', 'mix', '1', 'w')
+        bl.reply(0, 'BZPOPMIN mix')
+    finally:
+        bl.close()
+
+
+def sec_list_exec(d, p):
+    d.section = 'list-exec'
+    p.c('FLUSHALL')
+    bl = Blockers(d, p, 2)
+    try:
+        bl.block(0, 'BLPOP', 'q', '0')
+        bl.block(1, 'BLPOP', 'q', '0')
+        p.c('MULTI')
+        p.c('RPUSH', 'q', 'a')
+        p.c('RPUSH', 'q', 'b', 'c')
+        p.c('LPOP', 'q')
+        p.c('EXEC')
+        bl.reply(0, 'BLPOP q after EXEC (first)')
+        bl.reply(1, 'BLPOP q after EXEC (second)')
+        p.c('EXISTS', 'q')
+        bl.block(0, 'BLPOP', 'e', '0')
+        p.c('MULTI')
+        p.c('RPUSH', 'e', 'a')
+        p.c('RPOP', 'e')
+        p.c('EXEC')
+        bl.still_blocked(0, 'BLPOP e after create-and-delete EXEC')
+        p.c('LPUSH', 'e', 'z')
+        bl.reply(0, 'BLPOP e')
+    finally:
+        bl.close()
+
+
+def sec_blmove(d, p):
+    """BLMOVE / BRPOPLPUSH served, chaining to the destination's waiters;
+    a destination of another type answers WRONGTYPE and keeps the element."""
+    d.section = 'blmove'
+    p.c('FLUSHALL')
+    bl = Blockers(d, p, 3)
+    try:
+        bl.block(0, 'BLMOVE', 'src', 'mid', 'RIGHT', 'LEFT', '0')
+        bl.block(1, 'BRPOPLPUSH', 'mid', 'dst', '0')
+        bl.block(2, 'BLPOP', 'dst', '0')
+        p.c('LPUSH', 'src', 'x')
+        bl.reply(0, 'BLMOVE src mid')
+        bl.reply(1, 'BRPOPLPUSH mid dst (chained)')
+        bl.reply(2, 'BLPOP dst (chained twice)')
+        for k in ('src', 'mid', 'dst'):
+            p.c('EXISTS', k)
+        # a ring: a -> b, b -> a
+        bl.block(0, 'BLMOVE', 'ra', 'rb', 'LEFT', 'LEFT', '0')
+        bl.block(1, 'BLMOVE', 'rb', 'ra', 'LEFT', 'RIGHT', '0')
+        p.c('RPUSH', 'ra', 'r1', 'r2')
+        bl.reply(0, 'BLMOVE ra rb')
+        bl.reply(1, 'BLMOVE rb ra')
+        p.c('LRANGE', 'ra', '0', '-1')
+        p.c('LRANGE', 'rb', '0', '-1')
+        # wrong destination type when served
+        p.c('SET', 'str', 'v')
+        bl.block(0, 'BLMOVE', 'w', 'str', 'LEFT', 'LEFT', '0')
+        bl.block(1, 'BLPOP', 'w', '0')
+        p.c('RPUSH', 'w', 'elem')
+        bl.reply(0, 'BLMOVE w str (WRONGTYPE destination)')
+        bl.reply(1, 'BLPOP w (the element stayed)')
+        # the timeout reply, through CLIENT UNBLOCK
+        for cmd in (('BLMOVE', 'none', 'd', 'LEFT', 'LEFT', '0'), ('BRPOPLPUSH', 'none', 'd', '0'),
+                    ('BLPOP', 'none', '0'), ('BLMPOP', '0', '1', 'none', 'LEFT')):
+            ia, ib = bl.ids(2)
+            bl.block(2, *cmd)
+            p.a.cmd('CLIENT', 'UNBLOCK', str(ia))
+            p.b.cmd('CLIENT', 'UNBLOCK', str(ib))
+            bl.reply(2, '%s unblocked (timeout reply)' % cmd[0])
+    finally:
+        bl.close()
+
+
 SECTIONS = [sec_errors, sec_immediate, sec_multi, sec_order, sec_exec, sec_unblock,
-            sec_disconnect]
+            sec_disconnect, sec_list_errors, sec_list_immediate, sec_list_multi,
+            sec_list_order, sec_list_exec, sec_blmove]
 
 
 def main():
