@@ -440,6 +440,12 @@ static void dispatch(struct conn *c, int argc, const char **argv, const size_t *
 	d->proc(&r);
 	db_coll_end(); /* an edit the handler did not put is dropped */
 	account(&r, d, idx, start_us, before);
+	if (kv_unlikely(conn_blocked(c))) {
+		/* as Redis 7.0, counted now (a call) and when answered (cmd_resume:
+		 * its time, and a failure if the answer is an error) */
+		session_of(c)->blk_stat = true;
+		session_of(c)->blk_stat_idx = idx;
+	}
 	cmd_feed_monitors(&r, d);
 }
 
@@ -462,6 +468,23 @@ void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *arg
 	 * command (a whole EXEC, a multi-element push) is complete */
 	if (kv_unlikely(blk_have_ready()))
 		blk_serve_ready();
+}
+
+bool cmd_resume(struct conn *c)
+{
+	struct session *s = session_of(c);
+	size_t mark = conn_reply_mark(c);
+	int64_t t0 = clock_mono_us(), t1;
+
+	if (!blk_resume(c))
+		return false;
+	if (s->blk_stat) {
+		t1 = clock_mono_us();
+		cmdstat_unblocked(wctx_self(), s->blk_stat_idx, (uint64_t)(t1 > t0 ? t1 - t0 : 0),
+				  cmd_reply_failed(c, mark));
+		s->blk_stat = false;
+	}
+	return true;
 }
 
 int cmd_reply_failed(struct conn *c, size_t before)

@@ -112,6 +112,9 @@ void cmd_teardown(void);
 
 /* The net/ dispatch entry point. */
 void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *argl);
+/* net's resume hook for blocked connections (blk_resume), counting the
+ * blocked command in commandstats once it is answered. */
+bool cmd_resume(struct conn *c);
 
 /* Looks up a command (case-insensitive) or NULL. */
 const struct cmd_def *cmd_lookup(const char *name, size_t len);

@@ -301,7 +301,7 @@ int server_setup(int argc, char **argv)
 	o.online = kvmap_thread_online;
 	o.conn_init = on_conn_init;
 	o.conn_close = on_conn_close;
-	o.resume = blk_resume;
+	o.resume = cmd_resume;
 	/* The main thread touches the map only at teardown: keep it offline so it
 	 * never holds up reclamation. */
 	kvmap_thread_offline();

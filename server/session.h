@@ -27,6 +27,10 @@ struct session {
 	/* blocking.c: the blocking command's waiter; NULL until one blocks.
 	 * Its state is read by other threads (blocking.h); freed at close */
 	struct blk_waiter *blk;
+	/* cmd.c: a blocked command's commandstats row, updated again when it
+	 * is answered (Redis's updateStatsOnUnblock) */
+	bool blk_stat;
+	size_t blk_stat_idx;
 };
 
 static inline struct session *session_of(const struct conn *c)

@@ -564,9 +564,53 @@ def sec_blmove(d, p):
         bl.close()
 
 
+def stats_of(names):
+    """INFO commandstats: calls / failed / rejected of the named commands."""
+    def rows(r):
+        out = {}
+        for m in re.finditer(rb'cmdstat_([a-z|]+):calls=(\d+),usec=\d+,usec_per_call=[\d.]+,'
+                             rb'rejected_calls=(\d+),failed_calls=(\d+)', r):
+            if m.group(1).decode() in names:
+                out[m.group(1)] = m.group(2, 3, 4)
+        return out
+
+    def f(a, b):
+        return rows(a) == rows(b)
+    return f
+
+
+def sec_stats(d, p):
+    """commandstats count a blocked command once it is answered (Redis's
+    updateStatsOnUnblock): nothing while it waits; an -UNBLOCKED answer is a
+    failed call."""
+    d.section = 'stats'
+    p.c('FLUSHALL')
+    names = ('bzpopmin', 'blpop', 'blmove', 'zadd', 'rpush')
+    bl = Blockers(d, p, 1)
+    try:
+        p.c('CONFIG', 'RESETSTAT')
+        bl.block(0, 'BZPOPMIN', 'st', '0')
+        p.c('INFO', 'commandstats', cmp=stats_of(names))
+        p.c('ZADD', 'st', '1', 'a')
+        bl.reply(0, 'BZPOPMIN st')
+        p.c('INFO', 'commandstats', cmp=stats_of(names))
+        ia, ib = bl.ids(0)
+        bl.block(0, 'BLPOP', 'st2', '0')
+        p.a.cmd('CLIENT', 'UNBLOCK', str(ia), 'ERROR')
+        p.b.cmd('CLIENT', 'UNBLOCK', str(ib), 'ERROR')
+        bl.reply(0, 'BLPOP st2 (unblocked with an error)')
+        bl.block(0, 'BLMOVE', 'st3', 'd', 'LEFT', 'LEFT', '0')
+        p.c('RPUSH', 'st3', 'x')
+        bl.reply(0, 'BLMOVE st3 d')
+        p.c('BLPOP', 'd', '0')
+        p.c('INFO', 'commandstats', cmp=stats_of(names))
+    finally:
+        bl.close()
+
+
 SECTIONS = [sec_errors, sec_immediate, sec_multi, sec_order, sec_exec, sec_unblock,
             sec_disconnect, sec_list_errors, sec_list_immediate, sec_list_multi,
-            sec_list_order, sec_list_exec, sec_blmove]
+            sec_list_order, sec_list_exec, sec_blmove, sec_stats]
 
 
 def main():
