@@ -608,9 +608,56 @@ def sec_stats(d, p):
         bl.close()
 
 
+def sec_keyspace(d, p):
+    """Waiters per database; keys created by RENAME, MOVE, LMOVE and SORT ...
+    STORE serve them; CLIENT KILL of a waiter leaves the element."""
+    d.section = 'keyspace'
+    p.c('FLUSHALL')
+    bl = Blockers(d, p, 2)
+    try:
+        for cl in (bl.a[0], bl.b[0]):
+            cl.cmd('SELECT', '2')
+        bl.block(0, 'BLPOP', 'k', '0')
+        p.c('RPUSH', 'k', 'in-db0')
+        bl.still_blocked(0, 'BLPOP k in db 2 after a push in db 0')
+        p.c('MOVE', 'k', '2')
+        bl.reply(0, 'BLPOP k in db 2 (MOVE from db 0)')
+        for cl in (bl.a[0], bl.b[0]):
+            cl.cmd('SELECT', '0')
+        bl.block(0, 'BLPOP', 'rn', '0')
+        p.c('RPUSH', 'tmp', 'r')
+        p.c('RENAME', 'tmp', 'rn')
+        bl.reply(0, 'BLPOP rn (RENAME)')
+        bl.block(0, 'BRPOP', 'mv', '0')
+        p.c('RPUSH', 'src', 'm1', 'm2')
+        p.c('LMOVE', 'src', 'mv', 'LEFT', 'RIGHT')
+        bl.reply(0, 'BRPOP mv (LMOVE)')
+        bl.block(0, 'BLPOP', 'sorted', '0')
+        p.c('RPUSH', 'nums', '3', '1', '2')
+        p.c('SORT', 'nums', 'STORE', 'sorted')
+        bl.reply(0, 'BLPOP sorted (SORT STORE)')
+        p.c('LRANGE', 'sorted', '0', '-1')
+        ia, ib = bl.ids(0)
+        bl.block(0, 'BLPOP', 'kk', '0')
+        bl.block(1, 'BLPOP', 'kk', '0')
+        ra = p.a.cmd('CLIENT', 'KILL', 'ID', str(ia))
+        rb = p.b.cmd('CLIENT', 'KILL', 'ID', str(ib))
+        d.count += 1
+        if ra != rb:
+            d.report(['CLIENT KILL ID <blocked>'], ra, rb)
+        bl.blocked -= 1
+        bl.wait_count(1)
+        p.c('RPUSH', 'kk', 'one')
+        bl.reply(1, 'BLPOP kk (the first waiter was killed)')
+        p.c('EXISTS', 'kk')
+    finally:
+        bl.close()
+
+
 SECTIONS = [sec_errors, sec_immediate, sec_multi, sec_order, sec_exec, sec_unblock,
             sec_disconnect, sec_list_errors, sec_list_immediate, sec_list_multi,
-            sec_list_order, sec_list_exec, sec_blmove, sec_stats]
+            sec_list_order, sec_list_exec, sec_blmove, sec_stats,
+            sec_keyspace]
 
 
 def main():
