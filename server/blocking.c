@@ -20,7 +20,12 @@
  * (under the same lock) came first and P sees B's waiter, or P's serve came
  * first — then P's key creation happens before B's link and so before B's
  * re-check, which sees it. A serve is idempotent under races (claims are
- * CASes, pops are atomic db writes), so both serving is harmless.
+ * CASes, pops are atomic db writes), so both serving is harmless. One more
+ * window: a waiter on several keys that a server on key A is deciding on
+ * (SERVING) is passed by a server on key B; if A had nothing for it after
+ * all, B's element would stay while it waits. The passing server marks it
+ * (missed) and the one giving it back serves all its keys again
+ * (claim_for_serve / give_back: another store-buffering pair).
  *
  * Lifetime. A waiter is referenced only through structures it is linked
  * in: shard queues, the timer heap, the id table. Each waker calls
@@ -202,6 +207,49 @@ static void node_unlink(struct blk_shard *sh, struct blk_node *n)
 	}
 }
 
+static void note_ready(int db, const char *p, size_t len);
+
+/*
+ * Claims w for a serve (WAITING → SERVING). A waiter another server is
+ * deciding on (SERVING, through another of its keys) is passed by, but
+ * marked: if that server gives it back, it serves w's keys again (else the
+ * element here could stay while w waits — a lost wakeup). The mark and the
+ * state are the two sides of a store-buffering pair (seq_cst): either the
+ * other server sees the mark, or this one sees w given back and claims it.
+ * Shard lock held.
+ */
+static bool claim_for_serve(struct blk_waiter *w)
+{
+	int st = BLK_WAITING;
+
+	/* acq_rel: acquire the waiter's set-up (also ordered by the shard lock
+	 * it was linked under) and the previous serve's writes */
+	if (atomic_compare_exchange_strong_explicit(&w->state, &st, BLK_SERVING,
+						    memory_order_acq_rel, memory_order_acquire))
+		return true;
+	if (st != BLK_SERVING)
+		return false;
+	atomic_store_explicit(&w->missed, 1, memory_order_seq_cst);
+	st = BLK_WAITING;
+	/* seq_cst: after the mark (see above) */
+	return atomic_load_explicit(&w->state, memory_order_seq_cst) == BLK_WAITING &&
+	       atomic_compare_exchange_strong_explicit(&w->state, &st, BLK_SERVING,
+						       memory_order_seq_cst, memory_order_acquire);
+}
+
+/* Nothing for w here: back to WAITING; its keys are served again by this
+ * thread if another server passed it by meanwhile. Shard lock held (so w,
+ * linked on this key, cannot be freed). */
+static void give_back(struct blk_waiter *w)
+{
+	/* seq_cst: the state before the mark's exchange (claim_for_serve);
+	 * also releases the serve's writes to the next claimer */
+	atomic_store_explicit(&w->state, BLK_WAITING, memory_order_seq_cst);
+	if (atomic_exchange_explicit(&w->missed, 0, memory_order_seq_cst))
+		for (int k = 0; k < w->nkeys; k++)
+			note_ready(w->db, w->keys[k].p, w->keys[k].len);
+}
+
 /*
  * Serves the waiters of (db, key) in FIFO order (blocking.h, "Serving").
  * The caller holds no shard lock and is outside any transaction.
@@ -219,21 +267,17 @@ static void serve_key(int db, const char *p, size_t len)
 	db_view_init(g_db, db, &v);
 	for (struct blk_node *n = q ? q->head : NULL, *next; n; n = next) {
 		struct blk_waiter *w = n->w;
-		int st = BLK_WAITING;
 		enum blk_serve_rc rc;
 
 		next = n->next;
-		/* acq_rel: acquire the waiter's set-up (also ordered by the shard
-		 * lock it was linked under); release nothing yet */
-		if (!atomic_compare_exchange_strong_explicit(
-			&w->state, &st, BLK_SERVING, memory_order_acq_rel, memory_order_relaxed))
+		if (!claim_for_serve(w))
 			continue; /* finished or cancelled: never served */
 		rc = w->serve(w, &v, n->k, now);
 		db_coll_end();
 		if (rc == BLK_SERVED) {
 			w->res.key = n->k;
-			/* the queue may go away with its last node: n is the head
-			 * (claims go in order), so next is still valid */
+			/* the queue goes away with its last node; then next is
+			 * NULL (read before), so the loop touches it no more */
 			node_unlink(sh, n);
 			/* release: the result before DONE; pairs with the acquire
 			 * load in blk_resume() */
@@ -241,9 +285,7 @@ static void serve_key(int db, const char *p, size_t len)
 			conn_wake(w->c);
 			continue;
 		}
-		/* release: the cancellers' CAS from WAITING reads nothing of ours
-		 * beyond the state; release keeps the serve's writes ordered */
-		atomic_store_explicit(&w->state, BLK_WAITING, memory_order_release);
+		give_back(w);
 		if (rc == BLK_EMPTY)
 			break;
 	}
@@ -505,6 +547,7 @@ static struct blk_waiter *waiter_of(struct conn *c)
 	if (s->blk == NULL) {
 		s->blk = mem_calloc(1, sizeof(*s->blk));
 		atomic_init(&s->blk->state, BLK_IDLE);
+		atomic_init(&s->blk->missed, 0);
 		s->blk->heap_idx = -1;
 	}
 	return s->blk;
@@ -556,6 +599,8 @@ struct blk_waiter *blk_waiter_prepare(struct cmd_req *r, const int *key_args, in
 	w->where = w->whereto = 0;
 	w->count = 1;
 	w->deadline_us = 0;
+	/* relaxed: w is linked nowhere yet */
+	atomic_store_explicit(&w->missed, 0, memory_order_relaxed);
 	return w;
 }
 

@@ -113,6 +113,11 @@ struct blk_waiter {
 	 * (acq_rel); the final store of DONE releases w->res to the runner's
 	 * acquire load in blk_resume */
 	_Atomic int state;
+	/* a server found the waiter SERVING (another server deciding on
+	 * another of its keys) and passed it by: if that server gives it back
+	 * (WAITING), it serves all its keys again. seq_cst with the state's
+	 * stores and loads around it (blocking.c, serve_key) */
+	_Atomic int missed;
 	struct conn *c;
 	uint64_t id; /* the connection's id (CLIENT UNBLOCK) */
 	int db;
