@@ -26,6 +26,7 @@
 #include "server/strutil.h"
 #include "storage/coll.h"
 #include "storage/db.h"
+#include "storage/tlist.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -199,11 +200,24 @@ static void debug_object(struct cmd_req *r)
 	default:
 		break;
 	}
-	snprintf(line, sizeof(line),
-		 "Value at:%p refcount:%lld encoding:%s serializedlength:%zu lru:%llu "
-		 "lru_seconds_idle:%llu",
-		 (const void *)e, object_refcount(e), object_encoding(e), serialized_len(e), lru,
-		 idle_s);
+	int n = snprintf(line, sizeof(line),
+			 "Value at:%p refcount:%lld encoding:%s serializedlength:%zu lru:%llu "
+			 "lru_seconds_idle:%llu",
+			 (const void *)e, object_refcount(e), object_encoding(e),
+			 serialized_len(e), lru, idle_s);
+	if (kv_entry_type(e) == KV_LIST && n > 0 && (size_t)n < sizeof(line)) {
+		/* Redis's quicklist fields: kvsd's blob is one node, a large
+		 * list's chunks are its nodes; sizes as listpacks would take */
+		size_t nodes, bytes, len = tlist_len(e);
+
+		tlist_node_info(e, &nodes, &bytes);
+		snprintf(line + n, sizeof(line) - (size_t)n,
+			 " ql_nodes:%zu ql_avg_node:%.2f ql_listpack_max:%lld ql_compressed:%d "
+			 "ql_uncompressed_size:%zu",
+			 nodes, nodes ? (double)len / (double)nodes : 0.0,
+			 cfg_int(CFG_LIST_MAX_LISTPACK_SIZE),
+			 cfg_int(CFG_LIST_COMPRESS_DEPTH) != 0, bytes);
+	}
 	reply_simple(r->c, line);
 }
 

@@ -867,6 +867,36 @@ int tlist_move(const struct db_view *v, const void *src, size_t slen, const void
 	}
 }
 
+void tlist_node_info(const struct kv_entry *e, size_t *nodes, size_t *bytes)
+{
+	struct items a = {0};
+
+	*nodes = 0;
+	*bytes = 0;
+	if (!is_big(e)) {
+		size_t bl, n;
+		const char *b = varint_get(coll_blob(e, &bl), &n);
+		decode(b, n, &a);
+		*nodes = 1;
+		*bytes = 7;
+		for (size_t i = 0; i < a.n; i++)
+			*bytes += lp_entry_bytes(a.v[i].p, a.v[i].len);
+		mem_free(a.v);
+		return;
+	}
+	struct pt_iter it;
+	struct pt_elem el;
+	pt_iter_seek_at(&it, coll_big_of(e)->root[0], 0, NULL);
+	while (pt_iter_next(&it, &el)) {
+		decode(el.b, el.key, &a);
+		(*nodes)++;
+		*bytes += 7;
+		for (size_t i = 0; i < a.n; i++)
+			*bytes += lp_entry_bytes(a.v[i].p, a.v[i].len);
+	}
+	mem_free(a.v);
+}
+
 /* ---- the type row */
 
 /* xorObjectDigest's list part: for each item, mixDigest(digest, item):

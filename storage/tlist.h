@@ -133,6 +133,11 @@ long long tlist_push(const struct db_view *v, const void *key, size_t klen, enum
 int tlist_move(const struct db_view *v, const void *src, size_t slen, const void *dst, size_t dlen,
 	       enum tlist_end from, enum tlist_end to, int64_t now_ms, char **elem, size_t *len);
 
+/* DEBUG OBJECT's quicklist figures: *nodes (1 for a compact list, the
+ * chunks of a large one) and *bytes, the listpack bytes they would take in
+ * Redis (estimated as Redis encodes entries). O(n). */
+void tlist_node_info(const struct kv_entry *e, size_t *nodes, size_t *bytes);
+
 /* ---- the type row */
 void tlist_digest(const struct kv_entry *e, unsigned char out[20]);
 size_t tlist_memory(const struct kv_entry *e, long long samples);

@@ -128,6 +128,67 @@ def s_strings(c):
     assert rb.get(b'bin\x00key') == blob
 
 
+def s_lists(c):
+    """The list commands through redis-py's methods: pushes, pops with and
+    without a count, ranges, LPOS options, LMOVE, LMPOP, SORT ... STORE, a
+    pipeline of a job queue, errors (WRONGTYPE, LSET out of range)."""
+    r = c.r()
+    assert r.rpush('q', 'a', 'b', 'c') == 3
+    assert r.lpush('q', 'z') == 4
+    assert r.lpushx('nope', 'x') == 0
+    assert r.rpushx('q', 'd') == 5
+    assert r.lrange('q', 0, -1) == ['z', 'a', 'b', 'c', 'd']
+    assert r.llen('q') == 5
+    assert r.lindex('q', -1) == 'd'
+    assert r.lindex('q', 99) is None
+    assert r.lset('q', 1, 'A') is True
+    assert r.linsert('q', 'BEFORE', 'b', 'ins') == 6
+    assert r.linsert('q', 'AFTER', 'missing', 'x') == -1
+    assert r.lpos('q', 'b') == 3
+    assert r.lpos('q', 'zz') is None
+    assert r.rpush('q', 'b') == 7
+    assert r.lpos('q', 'b', rank=-1) == 6
+    assert r.lpos('q', 'b', count=0) == [3, 6]
+    assert r.lrem('q', 0, 'b') == 2
+    assert r.ltrim('q', 1, -1) is True
+    assert r.lrange('q', 0, -1) == ['A', 'ins', 'c', 'd']
+    assert r.lpop('q') == 'A'
+    assert r.rpop('q', 2) == ['d', 'c']
+    assert r.lpop('nope') is None
+    assert r.lpop('nope', 3) is None
+    assert r.lmove('q', 'q2', 'LEFT', 'RIGHT') == 'ins'
+    assert r.exists('q') == 0
+    assert r.rpoplpush('q2', 'q3') == 'ins'
+    assert r.rpush('m', *range(10)) == 10
+    assert r.lmpop(2, 'nope', 'm', direction='RIGHT', count=3) == ['m', ['9', '8', '7']]
+    assert r.lmpop(1, 'nope', direction='LEFT') is None
+    assert r.sort('m', desc=True, start=0, num=3) == ['6', '5', '4']
+    assert r.sort('m', store='sorted') == 7
+    assert r.lrange('sorted', 0, -1) == [str(i) for i in range(7)]
+    assert r.type('sorted') == 'list'
+    assert r.object('encoding', 'sorted') == 'quicklist'
+    assert r.set('s', 'v') is True
+    expect_error(lambda: r.lpush('s', 'x'), redis.ResponseError,
+                 'WRONGTYPE Operation against a key holding the wrong kind of value')
+    expect_error(lambda: r.lset('m', 100, 'x'), redis.ResponseError, 'index out of range')
+    expect_error(lambda: r.lset('nope', 0, 'x'), redis.ResponseError, 'no such key')
+    # a job queue through a pipeline: producer pushes, consumer pops in order
+    p = r.pipeline(transaction=False)
+    for i in range(500):
+        p.lpush('jobs', 'job-%d' % i)
+    assert p.execute() == list(range(1, 501))
+    got = []
+    while True:
+        j = r.rpop('jobs', 64)
+        if j is None:
+            break
+        got += j
+    assert got == ['job-%d' % i for i in range(500)]
+    with r.pipeline(transaction=True) as t:
+        t.rpush('tx', 'a', 'b').lmove('tx', 'tx2', 'LEFT', 'LEFT').llen('tx')
+        assert t.execute() == [2, 'a', 1]
+
+
 def s_pipeline(c):
     r = c.r()
     p = r.pipeline(transaction=False)
@@ -689,6 +750,7 @@ def s_blocking(c):
 
 SCENARIOS = {
     'strings': s_strings,
+    'lists': s_lists,
     'pipeline': s_pipeline,
     'multi_exec': s_multi_exec,
     'databases': s_databases,

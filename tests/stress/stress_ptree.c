@@ -23,6 +23,14 @@
  * node freed too early, written in place after publishing, or torn shows up
  * as a mismatch (or as an ASan / TSan report). Any violation prints a
  * message and exits 1; success prints one summary line.
+ *
+ * --positional runs the same over a positional tree (ptree.h: lists): the
+ * writer inserts at random boundaries and at the ends, replaces and deletes
+ * elements (weights 1..4 in the key, a unique id in a, b derived from
+ * both), and rewrites the version element at unit 0 with pt_set_at; the
+ * readers check the count of units, the walk's element checksums both ways,
+ * and that pt_find_at and pt_iter_seek_at agree on the element covering a
+ * random unit and where it starts.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -46,6 +54,8 @@
 static _Atomic(struct pt_node *) published;
 /* set by main when time is up; relaxed: a stale read only delays a thread's exit by a round */
 static atomic_bool stop;
+/* --positional (set before the threads start) */
+static bool positional;
 
 /* Per version: element count (without the version element) and checksum.
  * The writer fills entry v before publishing version v (the release store of
@@ -214,6 +224,100 @@ static void *writer_main(void *arg)
 	return root; /* the last version: main frees it after the readers stopped */
 }
 
+/* The positional writer: units 1.. are elements of weight 1..4 with a unique
+ * 8-byte id in a; unit 0 is the version element. */
+static void *writer_pos_main(void *arg)
+{
+	struct wstats *ws = arg;
+	uint64_t s = 54321, id = 0;
+	uint64_t count = 0, sum = 0, version = 0;
+	struct pt_node *root = NULL;
+	kvmap_thread_register();
+	char b[1024];
+	while (!atomic_load_explicit(&stop, memory_order_relaxed) && version + 1 < MAX_VERSIONS) {
+		struct pt_edit ed;
+		bool fresh = version % 250 == 249;
+		pt_edit_begin(&ed, fresh ? NULL : root, NULL);
+		uint64_t ncount = fresh ? 0 : count, nsum = fresh ? 0 : sum;
+		unsigned nops = 1 + (unsigned)(rng_next(&s) % 40);
+		unsigned ins_pct = ncount < 3000 ? 60 : 35;
+		uint64_t v0 = 0;
+		struct pt_elem ve = {1, "", 0, (const char *)&v0, sizeof(v0)};
+		if (!ed.root[0]) /* the version element's place, rewritten below */
+			pt_insert_at(&ed, 0, 0, &ve);
+		for (unsigned i = 0; i < nops; i++) {
+			uint64_t r = rng_next(&s) % 100;
+			uint64_t units = pt_count(ed.root[0]); /* with the version element */
+			bool end = rng_next(&s) % 2 == 0;
+			struct pt_elem old;
+			size_t st = 1;
+			if (units > 1) {
+				uint64_t u = end ? (rng_next(&s) % 2 ? 1 : units - 1)
+						 : 1 + rng_next(&s) % (units - 1);
+				if (!pt_find_at(ed.root[0], u, &old, &st) || st < 1 || st > u ||
+				    u >= st + old.key)
+					fail("writer: pt_find_at(%llu) is wrong",
+					     (unsigned long long)u);
+			}
+			if (units <= 1 || r < ins_pct || r >= ins_pct + 30) {
+				char a[8];
+				uint64_t nid = ++id;
+				memcpy(a, &nid, 8);
+				uint64_t w = 1 + rng_next(&s) % 4;
+				size_t blen = make_b(w, a, 8, b);
+				struct pt_elem e = {w, a, 8, b, blen};
+				if (units <= 1 || r < ins_pct) {
+					/* before the element found, or at the end */
+					uint64_t at =
+					    units <= 1 || (end && rng_next(&s) % 2) ? units : st;
+					pt_insert_at(&ed, 0, at, &e);
+					ncount += w;
+					nsum += elem_sum(&e);
+				} else {
+					uint64_t oldsum = elem_sum(&old), oldw = old.key;
+					pt_set_at(&ed, 0, st + rng_next(&s) % oldw, &e);
+					ncount += w - oldw;
+					nsum += elem_sum(&e) - oldsum;
+				}
+			} else {
+				uint64_t oldsum = elem_sum(&old), oldw = old.key;
+				if (pt_del_at(&ed, 0, st + rng_next(&s) % oldw) != oldw)
+					fail(
+					    "writer: pt_del_at's weight disagrees with pt_find_at");
+				ncount -= oldw;
+				nsum -= oldsum;
+			}
+			ws->ops++;
+		}
+		if (rng_next(&s) % 10 == 0) {
+			pt_edit_drop(&ed);
+			ws->drops++;
+			kvmap_quiescent();
+			continue;
+		}
+		version++;
+		uint64_t vb = version;
+		ve.b = (const char *)&vb;
+		pt_set_at(&ed, 0, 0, &ve);
+		vtab[version] = (struct vinfo){ncount, nsum};
+		/* release: pairs with the readers' acquire load (see writer_main) */
+		atomic_store_explicit(&published, ed.root[0], memory_order_release);
+		struct pt_node *prev = root;
+		root = ed.root[0];
+		pt_edit_retire(&ed);
+		if (fresh && prev) {
+			kvmap_defer(prev, pt_bytes(prev), free_version);
+			ws->lineages++;
+		}
+		count = ncount;
+		sum = nsum;
+		ws->versions++;
+		kvmap_quiescent();
+	}
+	kvmap_thread_unregister();
+	return root;
+}
+
 /* ---- readers */
 
 struct rstats {
@@ -221,8 +325,64 @@ struct rstats {
 	uint64_t reads, elems, seed;
 };
 
+static void read_pos_once(struct rstats *rs)
+{
+	/* acquire: pairs with the writer's release store */
+	const struct pt_node *root = atomic_load_explicit(&published, memory_order_acquire);
+	if (!root)
+		return;
+	struct pt_elem ve, e;
+	if (!pt_at(root, 0, &ve) || ve.key != 1 || ve.alen != 0 || ve.blen != 8)
+		fail("reader: no version element at unit 0");
+	uint64_t v;
+	memcpy(&v, ve.b, 8);
+	if (v == 0 || v >= MAX_VERSIONS)
+		fail("reader: bad version %llu", (unsigned long long)v);
+	struct vinfo want = vtab[v];
+	size_t n = pt_count(root);
+	if (n != want.count + 1)
+		fail("reader: version %llu has %zu units, expected %llu", (unsigned long long)v, n,
+		     (unsigned long long)want.count + 1);
+	struct pt_iter it;
+	uint64_t sum = 0, units = 1, back = 0, bsum = 0;
+	size_t st;
+	pt_iter_seek_at(&it, root, 1, &st);
+	while (pt_iter_next(&it, &e)) {
+		check_b(&e);
+		sum += elem_sum(&e);
+		units += e.key;
+	}
+	if (units != n || sum != want.sum)
+		fail("reader: version %llu: walked %llu units of %zu, checksum %s",
+		     (unsigned long long)v, (unsigned long long)units, n,
+		     sum == want.sum ? "ok" : "wrong");
+	pt_iter_seek_at(&it, root, n - 1, &st);
+	while (pt_iter_prev(&it, &e)) {
+		if (e.alen)
+			bsum += elem_sum(&e);
+		back += e.key;
+	}
+	if (back != n || bsum != want.sum)
+		fail("reader: version %llu: backward walk differs", (unsigned long long)v);
+	for (int q = 0; q < 8; q++) {
+		size_t u = rng_next(&rs->seed) % n, s1, s2;
+		struct pt_elem f;
+		if (!pt_find_at(root, u, &e, &s1) || s1 > u || u >= s1 + e.key)
+			fail("reader: pt_find_at(%zu) of %zu is wrong", u, n);
+		pt_iter_seek_at(&it, root, u, &s2);
+		if (!pt_iter_next(&it, &f) || s2 != s1 || f.b != e.b)
+			fail("reader: pt_iter_seek_at disagrees with pt_find_at at %zu", u);
+	}
+	rs->elems += n;
+	rs->reads++;
+}
+
 static void read_once(struct rstats *rs)
 {
+	if (positional) {
+		read_pos_once(rs);
+		return;
+	}
 	/* acquire: pairs with the writer's release store; the nodes and vtab entry are visible */
 	const struct pt_node *root = atomic_load_explicit(&published, memory_order_acquire);
 	if (!root)
@@ -297,7 +457,8 @@ static void *reader_main(void *arg)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: stress_ptree [--seconds N] [--readers 1..%d]\n", MAX_READERS);
+	fprintf(stderr, "usage: stress_ptree [--seconds N] [--readers 1..%d] [--positional]\n",
+		MAX_READERS);
 	exit(2);
 }
 
@@ -306,6 +467,10 @@ int main(int argc, char **argv)
 	double seconds = 3;
 	int nreaders = 2;
 	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--positional") == 0) {
+			positional = true;
+			continue;
+		}
 		if (i + 1 >= argc)
 			usage();
 		if (strcmp(argv[i], "--seconds") == 0)
@@ -326,7 +491,7 @@ int main(int argc, char **argv)
 	struct rstats rs[MAX_READERS];
 	memset(rs, 0, sizeof(rs));
 	pthread_t wt;
-	if (pthread_create(&wt, NULL, writer_main, &ws) != 0)
+	if (pthread_create(&wt, NULL, positional ? writer_pos_main : writer_main, &ws) != 0)
 		fail("pthread_create");
 	for (int i = 0; i < nreaders; i++) {
 		rs[i].seed = 777 + (uint64_t)i;
@@ -354,10 +519,10 @@ int main(int argc, char **argv)
 		fail("too little progress (versions %llu, reads %llu): raise --seconds",
 		     (unsigned long long)ws.versions, (unsigned long long)reads);
 	free(vtab);
-	printf("stress_ptree: ok: seconds=%g readers=%d versions=%llu drops=%llu lineages=%llu "
+	printf("stress_ptree: ok:%s seconds=%g readers=%d versions=%llu drops=%llu lineages=%llu "
 	       "ops=%llu reads=%llu elements_read=%llu\n",
-	       seconds, nreaders, (unsigned long long)ws.versions, (unsigned long long)ws.drops,
-	       (unsigned long long)ws.lineages, (unsigned long long)ws.ops,
-	       (unsigned long long)reads, (unsigned long long)elems);
+	       positional ? " positional" : "", seconds, nreaders, (unsigned long long)ws.versions,
+	       (unsigned long long)ws.drops, (unsigned long long)ws.lineages,
+	       (unsigned long long)ws.ops, (unsigned long long)reads, (unsigned long long)elems);
 	return 0;
 }

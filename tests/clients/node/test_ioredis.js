@@ -95,6 +95,39 @@ for (const kind of servers.KINDS) {
       assert.ok(blob.equals(await c.getBuffer('bin')));
     });
 
+    it('lists: pushes, pops, ranges, LPOS, LMOVE, LMPOP, SORT STORE', T, async () => {
+      const c = await client();
+      assert.equal(await c.rpush('q', 'a', 'b', 'c'), 3);
+      assert.equal(await c.lpush('q', 'z'), 4);
+      assert.deepEqual(await c.lrange('q', 0, -1), ['z', 'a', 'b', 'c']);
+      assert.equal(await c.lindex('q', 99), null);
+      assert.equal(await c.lset('q', 1, 'A'), 'OK');
+      assert.equal(await c.linsert('q', 'AFTER', 'A', 'ins'), 5);
+      assert.equal(await c.lpos('q', 'b'), 3);
+      assert.deepEqual(await c.lpos('q', 'c', 'COUNT', 0), [4]);
+      assert.equal(await c.lrem('q', -1, 'ins'), 1);
+      assert.equal(await c.ltrim('q', 0, 2), 'OK');
+      assert.deepEqual(await c.lpop('q', 2), ['z', 'A']);
+      assert.equal(await c.rpop('q'), 'b');
+      assert.equal(await c.lpop('q', 1), null);
+      assert.equal(await c.rpush('m', '3', '1', '2'), 3);
+      assert.equal(await c.lmove('m', 'm', 'RIGHT', 'LEFT'), '2');
+      assert.deepEqual(await c.lrange('m', 0, -1), ['2', '3', '1']);
+      assert.deepEqual(await c.lmpop(2, 'nope', 'm', 'RIGHT', 'COUNT', 2), ['m', ['1', '3']]);
+      assert.equal(await c.rpush('n', '10', '9', '8'), 3);
+      assert.equal(await c.sort('n', 'STORE', 'sorted'), 3);
+      assert.deepEqual(await c.lrange('sorted', 0, -1), ['8', '9', '10']);
+      await c.set('s', 'v');
+      await rejects(c.rpush('s', 'x'),
+        'WRONGTYPE Operation against a key holding the wrong kind of value');
+      await rejects(c.lset('nope', 0, 'x'), 'ERR no such key');
+      const p = c.pipeline();
+      for (let i = 0; i < 200; i++) p.rpush('jobs', `job-${i}`);
+      p.lpop('jobs', 1000);
+      const res = await p.exec();
+      assert.deepEqual(res[200], [null, Array.from({ length: 200 }, (_, i) => `job-${i}`)]);
+    });
+
     it('pipelines and auto-pipelining', T, async () => {
       const c = await client();
       await c.set('x', 'abc');

@@ -92,6 +92,51 @@ for (const kind of servers.KINDS) {
       assert.ok(blob.equals(back));
     });
 
+    it('lists: pushes, pops, ranges, LPOS, LMOVE, LMPOP, SORT STORE', T, async () => {
+      const c = await client();
+      assert.equal(await c.rPush('q', ['a', 'b', 'c']), 3);
+      assert.equal(await c.lPush('q', 'z'), 4);
+      assert.equal(await c.lPushX('nope', 'x'), 0);
+      assert.deepEqual(await c.lRange('q', 0, -1), ['z', 'a', 'b', 'c']);
+      assert.equal(await c.lLen('q'), 4);
+      assert.equal(await c.lIndex('q', -1), 'c');
+      assert.equal(await c.lIndex('q', 99), null);
+      assert.equal(await c.lSet('q', 1, 'A'), 'OK');
+      assert.equal(await c.lInsert('q', 'BEFORE', 'b', 'ins'), 5);
+      assert.equal(await c.lPos('q', 'b'), 3);
+      assert.deepEqual(await c.lPosCount('q', 'b', 0), [3]);
+      assert.equal(await c.lRem('q', 0, 'ins'), 1);
+      assert.equal(await c.lTrim('q', 1, -1), 'OK');
+      assert.deepEqual(await c.lRange('q', 0, -1), ['A', 'b', 'c']);
+      assert.equal(await c.lPop('q'), 'A');
+      assert.equal(await c.rPop('nope'), null);
+      assert.deepEqual(await c.rPopCount('q', 5), ['c', 'b']);
+      assert.equal(await c.exists('q'), 0);
+      assert.equal(await c.rPush('m', ['1', '2', '3', '4']), 4);
+      assert.equal(await c.lMove('m', 'm2', 'LEFT', 'RIGHT'), '1');
+      assert.equal(await c.rPopLPush('m', 'm2'), '4');
+      assert.deepEqual(await c.lmPop(['nope', 'm'], 'LEFT', { COUNT: 5 }), ['m', ['2', '3']]);
+      assert.equal(await c.lmPop('nope', 'LEFT'), null);
+      assert.equal(await c.sendCommand(['SORT', 'm2', 'DESC', 'STORE', 'st']), 2);
+      assert.deepEqual(await c.lRange('st', 0, -1), ['4', '1']);
+      assert.equal(await c.type('st'), 'list');
+      assert.equal(await c.set('s', 'v'), 'OK');
+      await rejects(c.lPush('s', 'x'),
+        'WRONGTYPE Operation against a key holding the wrong kind of value');
+      await rejects(c.lSet('st', 9, 'x'), 'ERR index out of range');
+      // a queue through automatic pipelining: everything pushed comes back in order
+      const pushes = [];
+      for (let i = 0; i < 300; i++) pushes.push(c.lPush('jobs', `job-${i}`));
+      assert.deepEqual(await Promise.all(pushes), Array.from({ length: 300 }, (_, i) => i + 1));
+      const got = [];
+      for (;;) {
+        const j = await c.rPopCount('jobs', 50);
+        if (j === null) break;
+        got.push(...j);
+      }
+      assert.deepEqual(got, Array.from({ length: 300 }, (_, i) => `job-${i}`));
+    });
+
     it('pipelines and automatic pipelining', T, async () => {
       const c = await client();
       const res = await c.multi().set('k', 'v').get('k').incr('cnt').incr('cnt')

@@ -139,6 +139,8 @@ Test(config, table_rows_in_enum_order)
 	    "set-max-intset-entries",
 	    "zset-max-listpack-entries",
 	    "zset-max-listpack-value",
+	    "list-max-listpack-size",
+	    "list-compress-depth",
 	};
 	const struct cfg_def *t = cfg_table();
 
@@ -1038,7 +1040,8 @@ Test(config, match_glob)
 			 "hll-sparse-max-bytes,latency-monitor-threshold,"
 			 "latency-tracking-info-percentiles,enable-debug-command,"
 			 "hash-max-listpack-entries,hash-max-listpack-value,set-max-intset-entries,"
-			 "zset-max-listpack-entries,zset-max-listpack-value,");
+			 "zset-max-listpack-entries,zset-max-listpack-value,list-max-listpack-size,"
+			 "list-compress-depth,");
 	cr_expect_str_eq(match("nomatch*"), "");
 	cr_expect_str_eq(match(""), "");
 }
