@@ -335,6 +335,15 @@ void blk_serve_ready(void)
 	}
 }
 
+void blk_thread_exit(void)
+{
+	for (size_t i = ready.next; i < ready.n; i++)
+		mem_free(ready.v[i].p);
+	mem_free(ready.v);
+	ready.v = NULL;
+	ready.n = ready.next = ready.cap = 0;
+}
+
 /* ------------------------------------------------------------ the timer */
 
 static bool heap_less(long a, long b)

@@ -178,6 +178,8 @@ int blk_unblock(uint64_t id, bool error, bool in_txn);
 void blk_serve_ready(void);
 /* True when this thread has ready keys (cheap). */
 bool blk_have_ready(void);
+/* A worker thread stops: frees its ready list (net's thread_stop hook). */
+void blk_thread_exit(void);
 
 /* Items building for serve callbacks: appends one item (bytes copied). */
 void blk_result_add(struct blk_result *res, const char *p, size_t len, double score);

@@ -81,6 +81,7 @@ static void on_thread_stop(int idx)
 {
 	(void)idx;
 	blk_cmd_thread_exit();
+	blk_thread_exit();
 	db_coll_thread_exit();
 	kvmap_thread_unregister();
 }
