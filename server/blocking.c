@@ -780,20 +780,26 @@ void blk_conn_close(struct conn *c, void *session)
 
 int blk_unblock(uint64_t id, bool error, bool in_txn)
 {
-	int done = 0;
+	for (;;) {
+		struct blk_waiter *w;
+		int st = BLK_IDLE;
 
-	pthread_mutex_lock(&ids.mu);
-	{
-		struct blk_waiter *w = *id_slot(id);
-
-		if (w &&
-		    claim(w, error ? BLK_UNBLOCKED_ERROR : BLK_UNBLOCKED, !in_txn) == BLK_WAITING) {
-			conn_wake(w->c); /* under ids.mu: see "Lifetime" */
-			done = 1;
+		pthread_mutex_lock(&ids.mu);
+		w = *id_slot(id);
+		if (w) {
+			st = claim(w, error ? BLK_UNBLOCKED_ERROR : BLK_UNBLOCKED, false);
+			if (st == BLK_WAITING)
+				conn_wake(w->c); /* under ids.mu: see "Lifetime" */
 		}
+		pthread_mutex_unlock(&ids.mu);
+		if (st != BLK_SERVING || in_txn)
+			return st == BLK_WAITING;
+		/* a serve is deciding: wait for it without holding ids.mu (a
+		 * CLIENT UNBLOCK inside an exclusive transaction takes ids.mu,
+		 * and the serve may be waiting for that transaction), then look
+		 * the id up again */
+		sched_yield();
 	}
-	pthread_mutex_unlock(&ids.mu);
-	return done;
 }
 
 long blk_blocked_clients(void)

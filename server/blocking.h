@@ -169,8 +169,11 @@ bool blk_resume(struct conn *c);
 void blk_conn_close(struct conn *c, void *session);
 
 /* CLIENT UNBLOCK id [TIMEOUT|ERROR]: 1 if a blocked client was unblocked.
- * in_txn: the caller runs inside a transaction (must not wait for a serve
- * in progress: that serve may wait for the caller's exclusive gate). */
+ * A serve deciding on that client (SERVING) is waited for, holding no lock,
+ * except with in_txn — the caller runs inside a transaction, perhaps an
+ * exclusive one that the serve waits for: it answers 0 then (as if the
+ * serve had come first; if that serve finds nothing, the client stays
+ * blocked — the one inexact case, inside MULTI only). */
 int blk_unblock(uint64_t id, bool error, bool in_txn);
 
 /* End of a command (cmd_dispatch), outside any transaction: serves the keys
