@@ -496,7 +496,7 @@ void blk_setup(struct db *db)
 	db_set_ready_hook(note_ready, &waiters);
 }
 
-void blk_teardown(void)
+void blk_stop(void)
 {
 	if (tm.started) {
 		pthread_mutex_lock(&tm.mu);
@@ -506,6 +506,11 @@ void blk_teardown(void)
 		pthread_join(tm.thread, NULL);
 		tm.started = false;
 	}
+}
+
+void blk_teardown(void)
+{
+	blk_stop();
 	mem_free(tm.heap);
 	tm.heap = NULL;
 	tm.n = tm.cap = 0;

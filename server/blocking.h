@@ -141,6 +141,11 @@ struct blk_waiter {
 };
 
 void blk_setup(struct db *db);
+/* Stops the timer thread (no timeout fires after it): before net/ stops
+ * its workers and closes the connections, so that no conn_wake reaches a
+ * stopped worker. */
+void blk_stop(void);
+/* After every connection is closed. */
 void blk_teardown(void);
 
 /*

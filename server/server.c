@@ -393,6 +393,7 @@ int server_teardown(void)
 		event_free(sighup_ev);
 		sighup_ev = NULL;
 	}
+	blk_stop(); /* no timeout wakes a connection of a stopped worker */
 	net_teardown();
 	blk_teardown(); /* after every connection (and its waiter) is gone */
 	kvmap_thread_online();
