@@ -312,6 +312,21 @@ static void note_ready(int db, const char *p, size_t len)
 	ready.n++;
 }
 
+void blk_note_db(int db)
+{
+	/* relaxed: a hint; a client blocking meanwhile re-checks its keys */
+	if (atomic_load_explicit(&waiters, memory_order_relaxed) == 0)
+		return;
+	for (int i = 0; i < BLK_SHARDS; i++) {
+		pthread_mutex_lock(&shards[i].mu);
+		for (int b = 0; b < BLK_BUCKETS; b++)
+			for (struct blk_queue *q = shards[i].b[b]; q; q = q->next)
+				if (q->db == db)
+					note_ready(db, q->key, q->len);
+		pthread_mutex_unlock(&shards[i].mu);
+	}
+}
+
 bool blk_have_ready(void)
 {
 	return ready.n != 0;

@@ -184,6 +184,10 @@ int blk_unblock(uint64_t id, bool error, bool in_txn);
 /* End of a command (cmd_dispatch), outside any transaction: serves the keys
  * this thread's writes made ready, chains included. */
 void blk_serve_ready(void);
+/* SWAPDB (Redis's scanDatabaseForReadyKeys): every key of database db that
+ * clients wait on is ready (served at the end of the command if it holds
+ * something now). Cheap when nobody is blocked. */
+void blk_note_db(int db);
 /* True when this thread has ready keys (cheap). */
 bool blk_have_ready(void);
 /* A worker thread stops: frees its ready list (net's thread_stop hook). */
