@@ -17,6 +17,7 @@
 #include "storage/tlist.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "concurrency/mem.h"
@@ -318,10 +319,51 @@ struct tlist_w {
 	struct items tmp; /* combined views for chunk writes */
 };
 
+/* One finished session per thread is kept with its buffers for the next
+ * command (a push or pop then allocates nothing of its own but the new
+ * chunk and entry). A slot, not a pool: a session begun while another is
+ * open simply allocates. */
+static _Thread_local struct tlist_w *w_spare;
+/* set once the thread registered its spare with the key, whose destructor
+ * frees the spare when the thread ends */
+static _Thread_local bool w_spare_keyed;
+static pthread_key_t w_spare_key;
+static pthread_once_t w_spare_once = PTHREAD_ONCE_INIT;
+static void w_release(struct tlist_w *w);
+
+static void w_spare_free(void *unused)
+{
+	(void)unused;
+	if (w_spare) {
+		struct tlist_w *w = w_spare;
+		w_spare = NULL;
+		w_release(w);
+	}
+}
+
+static void w_spare_key_init(void)
+{
+	int rc = pthread_key_create(&w_spare_key, w_spare_free);
+	KV_ASSERT(rc == 0);
+}
+
+/* Buffers larger than this are not kept in the spare. */
+#define W_KEEP_BYTES (64 * 1024)
+
 struct tlist_w *tlist_w_begin(struct coll_ctx *c, const struct kv_entry *old)
 {
-	struct tlist_w *w = mem_alloc(sizeof(*w));
-	memset(w, 0, sizeof(*w));
+	struct tlist_w *w = w_spare;
+
+	if (w) {
+		w_spare = NULL;
+		w->a.n = w->tmp.n = 0;
+		w->big = false;
+		w->ed = NULL;
+		w->lin = 0;
+	} else {
+		w = mem_alloc(sizeof(*w));
+		memset(w, 0, sizeof(*w));
+	}
 	w->c = c;
 	if (old && is_big(old)) {
 		w->big = true;
@@ -349,6 +391,17 @@ static char *scratch(struct tlist_w *w, size_t n)
 	return w->scratch;
 }
 
+/* chunk_write's cut array, doubled (it starts on the stack). */
+static size_t *grow_cuts(size_t *cut, const size_t *local, size_t *cap)
+{
+	size_t *n = mem_alloc((2 * *cap + 1) * sizeof(*n));
+	memcpy(n, cut, (*cap + 1) * sizeof(*n));
+	if (cut != local)
+		mem_free(cut);
+	*cap *= 2;
+	return n;
+}
+
 /*
  * Large: replaces the chunk starting at unit u of weight `old_w` (0: none,
  * u is a boundary to insert at) with the items v[0..n), packed into chunks
@@ -367,8 +420,9 @@ static void chunk_write(struct tlist_w *w, size_t u, uint64_t old_w, const struc
 	char *buf = scratch(w, total);
 	encode(buf, v, n);
 	/* piece boundaries: cut[k] .. cut[k + 1] items, bytes from boff */
-	size_t pieces = 0, cap = 8;
-	size_t *cut = mem_alloc((cap + 1) * sizeof(*cut));
+	size_t pieces = 0, cap = 15;
+	size_t cut_local[16];
+	size_t *cut = cut_local;
 	if (!from_right) {
 		size_t i = 0;
 		cut[0] = 0;
@@ -379,10 +433,8 @@ static void chunk_write(struct tlist_w *w, size_t u, uint64_t old_w, const struc
 				b += varint_len(v[j].len) + v[j].len;
 				j++;
 			}
-			if (pieces + 1 >= cap) {
-				cap *= 2;
-				cut = mem_realloc(cut, (cap + 1) * sizeof(*cut));
-			}
+			if (pieces + 1 >= cap)
+				cut = grow_cuts(cut, cut_local, &cap);
 			cut[++pieces] = j;
 			i = j;
 		}
@@ -397,10 +449,8 @@ static void chunk_write(struct tlist_w *w, size_t u, uint64_t old_w, const struc
 				b += varint_len(v[i - 1].len) + v[i - 1].len;
 				i--;
 			}
-			if (pieces + 1 >= cap) {
-				cap *= 2;
-				cut = mem_realloc(cut, (cap + 1) * sizeof(*cut));
-			}
+			if (pieces + 1 >= cap)
+				cut = grow_cuts(cut, cut_local, &cap);
 			cut[++pieces] = i;
 			j = i;
 		}
@@ -422,7 +472,8 @@ static void chunk_write(struct tlist_w *w, size_t u, uint64_t old_w, const struc
 		off += bytes;
 		at += cnt;
 	}
-	mem_free(cut);
+	if (cut != cut_local)
+		mem_free(cut);
 }
 
 /* Large: the chunk covering unit i, decoded into w->a; its start and weight. */
@@ -465,11 +516,45 @@ void tlist_w_push(struct tlist_w *w, enum tlist_end end, size_t n, const char *c
 		w->a.n += n;
 		return;
 	}
-	/* the new items in list order, then around the end chunk */
-	items_reserve(&w->tmp, n + TLIST_CHUNK_MAX + 1);
 	size_t len = pt_count(w->ed->root[0]);
 	size_t st = 0;
 	uint64_t k = 0;
+
+	if (len) {
+		/* the common case: the items fit in the end chunk, whose bytes
+		 * are extended as they are (no decoding) */
+		struct pt_elem el;
+		size_t nb = 0;
+		bool ok = pt_find_at(w->ed->root[0], end == TLIST_HEAD ? 0 : len - 1, &el, &st);
+		KV_ASSERT(ok);
+		for (size_t i = 0; i < n && el.blen + nb <= TLIST_CHUNK_MAX; i++)
+			nb += varint_len(lens[i]) + lens[i];
+		if (el.blen + nb <= TLIST_CHUNK_MAX) {
+			char *buf = scratch(w, el.blen + nb), *p = buf;
+			if (end == TLIST_HEAD) {
+				for (size_t i = n; i-- > 0;) {
+					p = varint_put(p, lens[i]);
+					if (lens[i])
+						memcpy(p, elems[i], lens[i]);
+					p += lens[i];
+				}
+				memcpy(p, el.b, el.blen);
+			} else {
+				memcpy(p, el.b, el.blen);
+				p += el.blen;
+				for (size_t i = 0; i < n; i++) {
+					p = varint_put(p, lens[i]);
+					if (lens[i])
+						memcpy(p, elems[i], lens[i]);
+					p += lens[i];
+				}
+			}
+			struct pt_elem ne = {el.key + n, NULL, 0, buf, el.blen + nb};
+			pt_set_at(w->ed, 0, st, &ne);
+			return;
+		}
+	}
+	/* the new items in list order, then around the end chunk */
 
 	if (len) {
 		chunk_get(w, end == TLIST_HEAD ? 0 : len - 1, &st, &k);
@@ -480,18 +565,17 @@ void tlist_w_push(struct tlist_w *w, enum tlist_end end, size_t n, const char *c
 	}
 	struct items *t = &w->tmp;
 	t->n = 0;
+	items_reserve(t, n + (k ? w->a.n : 0));
 	if (end == TLIST_HEAD) {
 		for (size_t i = 0; i < n; i++)
 			t->v[t->n++] = (struct tlist_item){elems[n - 1 - i], lens[n - 1 - i]};
 		if (k) {
-			items_reserve(t, t->n + w->a.n);
 			memcpy(t->v + t->n, w->a.v, w->a.n * sizeof(*t->v));
 			t->n += w->a.n;
 		}
 		chunk_write(w, 0, k, t->v, t->n, true);
 	} else {
 		if (k) {
-			items_reserve(t, n + w->a.n);
 			memcpy(t->v, w->a.v, w->a.n * sizeof(*t->v));
 			t->n = w->a.n;
 		}
@@ -533,19 +617,46 @@ size_t tlist_w_pop(struct tlist_w *w, enum tlist_end end, size_t count, struct t
 	}
 	while (done < count) {
 		size_t len = pt_count(w->ed->root[0]), st;
-		uint64_t k;
+		struct pt_elem el;
 		if (len == 0)
 			break;
-		chunk_get(w, end == TLIST_HEAD ? 0 : len - 1, &st, &k);
-		size_t m = count - done < k ? count - done : (size_t)k;
-		for (size_t i = 0; i < m; i++) {
-			const struct tlist_item *x = &w->a.v[end == TLIST_HEAD ? i : k - 1 - i];
-			popped_add(out, x->p, x->len);
+		bool ok = pt_find_at(w->ed->root[0], end == TLIST_HEAD ? 0 : len - 1, &el, &st);
+		KV_ASSERT(ok);
+		size_t k = (size_t)el.key, m = count - done < k ? count - done : k;
+		const char *p = el.b, *cut;
+		size_t l;
+		/* copies of what goes first (the write may free the chunk); the
+		 * rest of the chunk is a slice of its bytes: no re-encoding */
+		if (end == TLIST_HEAD) {
+			for (size_t i = 0; i < m; i++) {
+				p = varint_get(p, &l);
+				popped_add(out, p, l);
+				p += l;
+			}
+			cut = p;
+		} else {
+			for (size_t i = 0; i < k - m; i++) {
+				p = varint_get(p, &l);
+				p += l;
+			}
+			cut = p;
+			decode(cut, m, &w->a);
+			for (size_t i = m; i-- > 0;)
+				popped_add(out, w->a.v[i].p, w->a.v[i].len);
 		}
-		if (end == TLIST_HEAD)
-			chunk_write(w, st, k, w->a.v + m, k - m, false);
-		else
-			chunk_write(w, st, k, w->a.v, k - m, false);
+		if (m == k) {
+			pt_del_at(w->ed, 0, st);
+		} else {
+			struct pt_elem ne = {k - m, NULL, 0, NULL, 0};
+			if (end == TLIST_HEAD) {
+				ne.b = cut;
+				ne.blen = (size_t)(el.b + el.blen - cut);
+			} else {
+				ne.b = el.b;
+				ne.blen = (size_t)(cut - el.b);
+			}
+			pt_set_at(w->ed, 0, st, &ne);
+		}
 		done += m;
 	}
 	return done;
@@ -724,6 +835,36 @@ void tlist_w_trim(struct tlist_w *w, size_t start, size_t stop)
 
 static void w_free(struct tlist_w *w)
 {
+	if (w->a.cap * sizeof(*w->a.v) > W_KEEP_BYTES) {
+		mem_free(w->a.v);
+		w->a.v = NULL;
+		w->a.cap = 0;
+	}
+	if (w->tmp.cap * sizeof(*w->tmp.v) > W_KEEP_BYTES) {
+		mem_free(w->tmp.v);
+		w->tmp.v = NULL;
+		w->tmp.cap = 0;
+	}
+	if (w->scap > W_KEEP_BYTES) {
+		mem_free(w->scratch);
+		w->scratch = NULL;
+		w->scap = 0;
+	}
+	if (!w_spare) {
+		if (!w_spare_keyed) {
+			pthread_once(&w_spare_once, w_spare_key_init);
+			/* any non-NULL value: the destructor runs when the thread ends */
+			pthread_setspecific(w_spare_key, &w_spare_keyed);
+			w_spare_keyed = true;
+		}
+		w_spare = w;
+		return;
+	}
+	w_release(w);
+}
+
+static void w_release(struct tlist_w *w)
+{
 	mem_free(w->a.v);
 	mem_free(w->tmp.v);
 	mem_free(w->scratch);
@@ -755,6 +896,105 @@ void tlist_w_abort(struct tlist_w *w)
 
 /* ---- whole commands */
 
+/* Whether a compact list of `count` items taking `bytes` of item format
+ * surely fits one node (fits_node's answer without looking at the items:
+ * a listpack entry takes at most 6 bytes more than the item format here —
+ * a string's header (1, 2 or 5 bytes) and backlen (1 to 5) against its
+ * length varint (1 to 5); an integer is shorter — so the listpack is at
+ * most 7 + bytes + 6 * count). */
+static bool surely_fits(size_t count, size_t bytes)
+{
+	static const size_t level[] = {4096, 8192, 16384, 32768, 65536};
+	long long fill = coll_limit(COLL_LIST_MAX_SIZE);
+	if (fill < -5)
+		fill = -5;
+	if (fill > 32767)
+		fill = 32767;
+	if (count <= 1)
+		return true;
+	if (fill >= 0 && (long long)count > fill)
+		return false;
+	size_t limit = fill < 0 ? level[-fill - 1] : 8192;
+	return 7 + bytes + 6 * count <= limit;
+}
+
+/* LPUSH / RPUSH onto a compact list that surely stays compact: the new blob
+ * from the old one's bytes and the new items, nothing decoded. NULL when
+ * that does not apply (the caller takes the session path). */
+static struct kv_entry *compact_push(const struct kv_entry *old, const void *key, size_t klen,
+				     enum tlist_end end, size_t n, const char *const *elems,
+				     const size_t *lens, size_t *newlen)
+{
+	size_t bl, count, nb = 0;
+	const char *blob = coll_blob(old, &bl);
+	const char *items = varint_get(blob, &count);
+	size_t ib = bl - (size_t)(items - blob);
+
+	for (size_t i = 0; i < n; i++)
+		nb += varint_len(lens[i]) + lens[i];
+	if (!surely_fits(count + n, ib + nb))
+		return NULL;
+	size_t bytes = varint_len(count + n) + ib + nb;
+	struct kv_entry *e =
+	    coll_new_compact(key, klen, KV_LIST, COLL_QUICKLIST, NULL, bytes, old->expire_ms);
+	char *p = varint_put(coll_blob_mut(e), count + n);
+	if (end == TLIST_TAIL) {
+		memcpy(p, items, ib);
+		p += ib;
+	}
+	for (size_t j = 0; j < n; j++) {
+		size_t i = end == TLIST_HEAD ? n - 1 - j : j;
+		p = varint_put(p, lens[i]);
+		if (lens[i])
+			memcpy(p, elems[i], lens[i]);
+		p += lens[i];
+	}
+	if (end == TLIST_HEAD)
+		memcpy(p, items, ib);
+	*newlen = count + n;
+	return e;
+}
+
+/* LPOP / RPOP of a compact list: copies of the popped items, and the new
+ * blob as a slice of the old one (NULL when the list empties). */
+static struct kv_entry *compact_pop(const struct kv_entry *old, const void *key, size_t klen,
+				    enum tlist_end end, size_t count, struct tlist_popped *out)
+{
+	size_t bl, n, l;
+	const char *blob = coll_blob(old, &bl);
+	const char *items = varint_get(blob, &n), *p = items, *cut;
+	size_t m = count < n ? count : n;
+
+	if (end == TLIST_HEAD) {
+		for (size_t i = 0; i < m; i++) {
+			p = varint_get(p, &l);
+			popped_add(out, p, l);
+			p += l;
+		}
+		cut = p;
+	} else {
+		struct items a = {0};
+		for (size_t i = 0; i < n - m; i++) {
+			p = varint_get(p, &l);
+			p += l;
+		}
+		cut = p;
+		decode(cut, m, &a);
+		for (size_t i = m; i-- > 0;)
+			popped_add(out, a.v[i].p, a.v[i].len);
+		mem_free(a.v);
+	}
+	if (m == n)
+		return NULL;
+	const char *from = end == TLIST_HEAD ? cut : items;
+	size_t ib = end == TLIST_HEAD ? (size_t)(blob + bl - cut) : (size_t)(cut - items);
+	struct kv_entry *e = coll_new_compact(key, klen, KV_LIST, COLL_QUICKLIST, NULL,
+					      varint_len(n - m) + ib, old->expire_ms);
+	char *q = varint_put(coll_blob_mut(e), n - m);
+	memcpy(q, from, ib);
+	return e;
+}
+
 void tlist_popped_free(struct tlist_popped *p)
 {
 	for (size_t i = 0; i < p->n; i++)
@@ -776,9 +1016,14 @@ int tlist_pop(const struct db_view *v, const void *key, size_t klen, enum tlist_
 		if (kv_entry_type(old) != KV_LIST)
 			return -1;
 		int64_t exp = old->expire_ms;
-		struct tlist_w *w = tlist_w_begin(db_coll_ctx(v), old);
-		tlist_w_pop(w, end, (size_t)count, out);
-		struct kv_entry *e = tlist_w_finish(w, key, klen, exp);
+		struct kv_entry *e;
+		if (!is_big(old)) {
+			e = compact_pop(old, key, klen, end, (size_t)count, out);
+		} else {
+			struct tlist_w *w = tlist_w_begin(db_coll_ctx(v), old);
+			tlist_w_pop(w, end, (size_t)count, out);
+			e = tlist_w_finish(w, key, klen, exp);
+		}
 		if (db_put(v, old, e) == 0)
 			return 1;
 		if (e)
@@ -798,10 +1043,17 @@ long long tlist_push(const struct db_view *v, const void *key, size_t klen, enum
 		if (!old && !create)
 			return 0;
 		int64_t exp = old ? old->expire_ms : 0;
-		struct tlist_w *w = tlist_w_begin(db_coll_ctx(v), old);
-		tlist_w_push(w, end, n, elems, lens);
-		long long len = (long long)tlist_w_len(w);
-		struct kv_entry *e = tlist_w_finish(w, key, klen, exp);
+		size_t fast_len = 0;
+		struct kv_entry *e = old && !is_big(old) ? compact_push(old, key, klen, end, n,
+									elems, lens, &fast_len)
+							 : NULL;
+		long long len = (long long)fast_len;
+		if (!e) {
+			struct tlist_w *w = tlist_w_begin(db_coll_ctx(v), old);
+			tlist_w_push(w, end, n, elems, lens);
+			len = (long long)tlist_w_len(w);
+			e = tlist_w_finish(w, key, klen, exp);
+		}
 		if (!e) /* n == 0 on an absent key: nothing to write */
 			return len;
 		if (db_put(v, old, e) == 0)

@@ -303,6 +303,11 @@ static const struct {
     {"hash-max-ziplist-value", "alias of hash-max-listpack-value (diff-keyspace-types)"},
     {"zset-max-ziplist-entries", "alias of zset-max-listpack-entries (diff-keyspace-types)"},
     {"zset-max-ziplist-value", "alias of zset-max-listpack-value (diff-keyspace-types)"},
+    /* issue 14: every Redis 7.0 list answers OBJECT ENCODING quicklist, so the node size
+     * shows in kvsd's MEMORY USAGE (packed blob vs tree) and the depth in DEBUG OBJECT */
+    {"list-max-listpack-size", "diff-list: sec_config_effects (MEMORY USAGE at once)"},
+    {"list-max-ziplist-size", "alias of list-max-listpack-size (diff-list)"},
+    {"list-compress-depth", "diff-list: sec_config_effects (DEBUG OBJECT ql_compressed vs redis)"},
 };
 
 static int listed(const char *name)

@@ -404,6 +404,54 @@ def sec_sort(d, p):
     p.c('LRANGE', 'l', '0', '-1')
 
 
+def ql_compressed(a, b):
+    """DEBUG OBJECT of a list: the same ql_compressed field (the rest differs:
+    addresses, kvsd's serialized length and node sizes)."""
+    def field(r):
+        v = harness.parse(r)
+        if not isinstance(v, str):
+            return None
+        for w in v.split():
+            if w.startswith('ql_compressed:'):
+                return w
+        return None
+    return field(a) is not None and field(a) == field(b)
+
+
+def expect(d, what, ok, detail=''):
+    d.count += 1
+    if not ok:
+        d.report(what, ('%r' % (detail,)).encode(), b'(expected)')
+
+
+def sec_config_effects(d, p):
+    """The list settings take effect at once: list-compress-depth in DEBUG
+    OBJECT's ql_compressed (against redis-server); list-max-listpack-size
+    (and its alias) in kvsd's MEMORY USAGE, where a list that outgrows one
+    node becomes a tree of chunks (Redis answers quicklist either way)."""
+    d.section = 'config-effects'
+    p.c('FLUSHALL')
+    for depth in ('1', '0'):
+        p.c('CONFIG', 'SET', 'list-compress-depth', depth)
+        p.c('RPUSH', 'c' + depth, 'a', 'b')
+        p.c('DEBUG', 'OBJECT', 'c' + depth, cmp=ql_compressed)
+    c = d.sa.client(timeout=10.0)
+    sizes = {}
+    for name, fill in (('list-max-listpack-size', '-2'), ('list-max-listpack-size', '1'),
+                       ('list-max-ziplist-size', '-2'), ('list-max-ziplist-size', '1')):
+        c.cmd('CONFIG', 'SET', name, fill)
+        key = 'm%s%s' % (name[10:14], fill)
+        c.cmd('RPUSH', key, 'a', 'b')
+        sizes[(name, fill)] = harness.parse(c.cmd('MEMORY', 'USAGE', key))
+    for name in ('list-max-listpack-size', 'list-max-ziplist-size'):
+        small, big = sizes[(name, '-2')], sizes[(name, '1')]
+        expect(d, ['MEMORY USAGE after CONFIG SET', name],
+               isinstance(small, int) and isinstance(big, int) and big >= small + 512,
+               (small, big))
+    c.cmd('CONFIG', 'SET', 'list-max-listpack-size', '-2')
+    c.close()
+
+
 # ---------------------------------------------------------------- random
 
 ELEMS = ['a', 'b', 'c', '', '1', '42', '-7', 'x' * 30, 'y' * 70]
@@ -525,6 +573,7 @@ def main():
             sec_errors(d, p)
             sec_generic(d, p)
             sec_thresholds(d, p)
+            sec_config_effects(d, p)
             sec_sort(d, p)
             sec_random(d, p, random.Random(args.seed + resp),
                        args.count if resp == 2 else args.count // 3)
