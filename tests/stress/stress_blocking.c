@@ -14,7 +14,8 @@
  *    touches.
  * At the end every element produced is checked one by one: delivered at most once
  * (consumers' replies plus what is left in the keys), none unknown, and the missing ones
- * fewer than the budget of the dropped connections; the ring holds exactly its seed.
+ * fewer than the budget of the dropped connections (none at all with --drop-every 0); the
+ * ring holds exactly its seed.
  * Without list commands in the server (LPUSH unknown) only the sorted-set part runs.
  * Prints one summary line; exits 1 with a message on the first violation.
  */
@@ -44,6 +45,7 @@ static struct kvsd_proc srv;
 static long long deadline_ms;
 static atomic_int failed, producing = 1, consuming = 1;
 static int have_lists;
+static int drop_every = 16; /* --drop-every N: one blocking pop in N disconnects; 0: none */
 static atomic_llong produced_n, consumed_n, timeouts_n, unblocked_n, dropped_n, budget_n;
 static atomic_llong moves_n;
 /* consumers' connection ids, for the unblocker (0: none) */
@@ -194,7 +196,7 @@ static void *consumer(void *arg)
 		}
 		if (op == 2)
 			count = 1 + rand_r(&seed) % 4;
-		if (rand_r(&seed) % 16 == 0) {
+		if (drop_every > 0 && rand_r(&seed) % (unsigned)drop_every == 0) {
 			/* send, then drop the connection while (probably) blocked */
 			int done = 0;
 
@@ -383,6 +385,8 @@ int main(int argc, char **argv)
 	for (int i = 1; i + 1 < argc; i += 2)
 		if (!strcmp(argv[i], "--seconds"))
 			seconds = atof(argv[i + 1]);
+		else if (!strcmp(argv[i], "--drop-every"))
+			drop_every = atoi(argv[i + 1]);
 	rc = kvsd_start(&srv, (const char *const[]){"--threads", "4", NULL});
 	if (rc != 0) {
 		fprintf(stderr, "stress_blocking: cannot start kvsd (%d)\n", rc);
