@@ -482,6 +482,13 @@ def sec_list_order(d, p):
         p.c('RPUSH', 'm2', 'y', 'z')
         bl.reply(1, 'BLPOP m2 m1 (m2 written)')
         p.c('LRANGE', 'm2', '0', '-1')
+        # the same key twice: queued once
+        bl.block(0, 'BLPOP', 'dup', 'dup', '0')
+        bl.block(1, 'BLMPOP', '0', '3', 'dup', 'other', 'dup', 'RIGHT', 'COUNT', '5')
+        p.c('RPUSH', 'dup', '1', '2', '3')
+        bl.reply(0, 'BLPOP dup dup')
+        bl.reply(1, 'BLMPOP dup other dup')
+        p.c('EXISTS', 'dup')
         # a zset waiter and a list waiter on one key: only the matching type serves
         bl.block(0, 'BZPOPMIN', 'mix', '0')
         bl.block(1, 'BLPOP', 'mix', '0')
