@@ -229,6 +229,8 @@ static bool claim_for_serve(struct blk_waiter *w)
 		return true;
 	if (st != BLK_SERVING)
 		return false;
+	/* seq_cst: the mark before the state's re-load; pairs with give_back's
+	 * store of WAITING before its exchange of the mark */
 	atomic_store_explicit(&w->missed, 1, memory_order_seq_cst);
 	st = BLK_WAITING;
 	/* seq_cst: after the mark (see above) */
@@ -599,6 +601,7 @@ struct blk_waiter *blk_waiter_prepare(struct cmd_req *r, const int *key_args, in
 {
 	struct blk_waiter *w = waiter_of(r->c);
 
+	/* relaxed: the runner's own last store */
 	KV_ASSERT(atomic_load_explicit(&w->state, memory_order_relaxed) == BLK_IDLE);
 	keys_free(w);
 	blk_result_free(&w->res);
@@ -788,6 +791,7 @@ void blk_conn_close(struct conn *c, void *session)
 	(void)c;
 	if (w == NULL)
 		return;
+	/* acquire: a finished waiter's result (as blk_resume) before it is freed */
 	if (atomic_load_explicit(&w->state, memory_order_acquire) != BLK_IDLE) {
 		(void)claim(w, BLK_CANCELLED, true);
 		unlink_all(w);
