@@ -9,6 +9,8 @@
   shutdown           clients blocked when SHUTDOWN (and SIGTERM) comes: as redis-server
                      7.0, each is closed without a reply, after the replies of the commands
                      it pipelined before the blocking one; kvsd exits 0.
+  qbuf-limit         a blocked client is still read: past client-query-buffer-limit it is
+                     closed, as by redis-server.
   idle-cpu           10,000 blocked clients (maxclients raised): kvsd's CPU use over 2 s
                      (utime + stime from /proc) stays under 1% (release build).
 
@@ -126,6 +128,30 @@ def t_shutdown():
                    % (code, data, eof))
 
 
+def t_qbuf_limit():
+    """A blocked client is still read: past client-query-buffer-limit it is
+    closed (both servers), and the other clients go on."""
+    for mk in (harness.redis_server, harness.kvsd_server):
+        with mk() as s:
+            ctl = s.client()
+            ctl.cmd('CONFIG', 'SET', 'client-query-buffer-limit', '1mb')
+            cl = s.client()
+            cl.send(encode('BLPOP', 'q', '0'))
+            wait_blocked(ctl, 1, s.name)
+            # an unfinished 4 MB bulk, pipelined behind the blocked command
+            try:
+                cl.send(b'*2\r\n$4\r\nECHO\r\n$4194304\r\n' + b'x' * (2 << 20))
+            except OSError:
+                pass
+            data, eof = cl.read_until_eof(10.0)
+            if data != b'' or not eof:
+                raise Fail('%s: over the query buffer limit while blocked: %r eof %s'
+                           % (s.name, data[:50], eof))
+            wait_blocked(ctl, 0, s.name)
+            if ctl.cmd('PING') != b'+PONG\r\n':
+                raise Fail('%s: PING after' % s.name)
+
+
 def proc_cpu_ticks(pid):
     with open('/proc/%d/stat' % pid) as f:
         fields = f.read().rsplit(')', 1)[1].split()
@@ -176,7 +202,7 @@ def t_idle_cpu():
 
 
 TESTS = {'timeout-precision': t_timeout_precision, 'shutdown': t_shutdown,
-         'idle-cpu': t_idle_cpu}
+         'idle-cpu': t_idle_cpu, 'qbuf-limit': t_qbuf_limit}
 
 if __name__ == '__main__':
     sys.exit(harness.run_one(TESTS, (Fail, OSError, RuntimeError)))
