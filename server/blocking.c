@@ -128,26 +128,27 @@ static _Thread_local struct {
 
 void blk_result_add(struct blk_result *res, const char *p, size_t len, double score)
 {
-	size_t used = 0;
-	char *nb;
+	if (res->bytes + len > res->bytes_cap) {
+		size_t cap = res->bytes_cap ? 2 * res->bytes_cap : 64;
+		char *nb;
 
-	for (size_t i = 0; i < res->n; i++)
-		used += res->items[i].len;
-	nb = mem_alloc(used + len + 1);
-	if (used)
-		memcpy(nb, res->buf, used);
-	memcpy(nb + used, p, len);
-	res->items = mem_realloc(res->items, (res->n + 1) * sizeof(*res->items));
-	res->items[res->n] = (struct blk_item){.p = NULL, .len = len, .score = score};
-	res->n++;
-	mem_free(res->buf);
-	res->buf = nb;
-	/* re-point every item into the new buffer */
-	used = 0;
-	for (size_t i = 0; i < res->n; i++) {
-		res->items[i].p = nb + used;
-		used += res->items[i].len;
+		if (cap < res->bytes + len)
+			cap = res->bytes + len;
+		nb = mem_realloc(res->buf, cap);
+		/* re-point the items (consecutive in the buffer) into it */
+		for (size_t i = 0, off = 0; i < res->n; off += res->items[i].len, i++)
+			res->items[i].p = nb + off;
+		res->buf = nb;
+		res->bytes_cap = cap;
 	}
+	if (res->n == res->cap) {
+		res->cap = res->cap ? 2 * res->cap : 4;
+		res->items = mem_realloc(res->items, res->cap * sizeof(*res->items));
+	}
+	memcpy(res->buf + res->bytes, p, len);
+	res->items[res->n++] =
+	    (struct blk_item){.p = res->buf + res->bytes, .len = len, .score = score};
+	res->bytes += len;
 }
 
 void blk_result_free(struct blk_result *res)

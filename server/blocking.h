@@ -88,8 +88,9 @@ struct blk_result {
 	int key;		/* index of the served key in w->keys */
 	struct blk_item *items; /* mem_alloc'd; NULL when n == 0 */
 	size_t n;
-	char *buf; /* the items' bytes (mem_alloc'd) */
-	int err;   /* a serve that answers an error (BLMOVE's WRONGTYPE) */
+	char *buf;		      /* the items' bytes (mem_alloc'd) */
+	int err;		      /* a serve that answers an error (BLMOVE's WRONGTYPE) */
+	size_t cap, bytes, bytes_cap; /* blk_result_add's: grown by doubling */
 };
 
 struct blk_waiter;

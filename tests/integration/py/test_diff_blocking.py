@@ -524,6 +524,13 @@ def sec_list_exec(d, p):
         bl.still_blocked(0, 'BLPOP e after create-and-delete EXEC')
         p.c('LPUSH', 'e', 'z')
         bl.reply(0, 'BLPOP e')
+        # a large COUNT served at once (a large list, long elements)
+        bl.block(1, 'BLMPOP', '0', '1', 'big', 'RIGHT', 'COUNT', '1000')
+        p.c('RPUSH', 'big', *[('e%d-' % i) + 'x' * (i % 97) for i in range(700)])
+        bl.reply(1, 'BLMPOP big COUNT 1000 (700 pushed)')
+        bl.block(0, 'BZMPOP', '0', '1', 'bigz', 'MAX', 'COUNT', '300')
+        p.c('ZADD', 'bigz', *[x for i in range(200) for x in (str(i), 'm%d' % i + 'y' * (i % 50))])
+        bl.reply(0, 'BZMPOP bigz COUNT 300 (200 added)')
     finally:
         bl.close()
 
