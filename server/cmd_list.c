@@ -1,7 +1,7 @@
 /*
  * cmd_list.c — the non-blocking list commands (Redis 7.0.15's t_list.c):
  * LPUSH RPUSH LPUSHX RPUSHX LPOP RPOP LLEN LRANGE LINDEX LSET LINSERT LREM
- * LTRIM LPOS LMOVE RPOPLPUSH LMPOP. The blocking ones are server/blocking.c's.
+ * LTRIM LPOS LMOVE RPOPLPUSH LMPOP. The blocking ones are server/cmd_blocking.c's.
  *
  * Each write is the coll pattern (storage/coll.h): read the entry, validate,
  * build the new version (storage/tlist.h's write session), db_put it; on a

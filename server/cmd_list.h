@@ -1,6 +1,6 @@
 /*
  * cmd_list.h — what the list commands share with the blocking ones
- * (server/blocking.c): LMPOP's argument parser (BLMPOP parses the same
+ * (server/cmd_blocking.c): LMPOP's argument parser (BLMPOP parses the same
  * arguments after its timeout) and the reply of a multi-key pop.
  *
  * Threads: the command's worker. Errors: replied by the parser.

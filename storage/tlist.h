@@ -25,6 +25,8 @@
  *
  * Threads: readers read published entries (any storage thread, inside its
  * epoch section); a write session belongs to its coll_ctx's thread.
+ * Progress: readers are lock-free and store-free; tlist_pop / tlist_push
+ * are optimistic CAS loops (lock-free: a retry means another write won).
  * Pointers returned point into the entry (or its tree, or the caller's
  * memory for items a session was given): valid until the caller's next
  * quiescent state, and for a session's reads, until its next write.
