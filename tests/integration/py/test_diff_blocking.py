@@ -559,6 +559,13 @@ def sec_blmove(d, p):
         bl.reply(1, 'BLMOVE rb ra')
         p.c('LRANGE', 'ra', '0', '-1')
         p.c('LRANGE', 'rb', '0', '-1')
+        # a rotation: the element stays in the key for the next waiter
+        bl.block(0, 'BLMOVE', 'rot', 'rot', 'LEFT', 'RIGHT', '0')
+        bl.block(1, 'BLPOP', 'rot', '0')
+        p.c('RPUSH', 'rot', 'r')
+        bl.reply(0, 'BLMOVE rot rot')
+        bl.reply(1, 'BLPOP rot (after the rotation)')
+        p.c('EXISTS', 'rot')
         # wrong destination type when served
         p.c('SET', 'str', 'v')
         bl.block(0, 'BLMOVE', 'w', 'str', 'LEFT', 'LEFT', '0')
