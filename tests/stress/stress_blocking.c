@@ -9,7 +9,8 @@
  *    BZPOPMIN over all the sorted sets, with short timeouts (many expire) or none; some
  *    send a blocking pop and disconnect before the reply (at most COUNT elements may be
  *    lost with such a connection: the allowed loss); an unblocker thread CLIENT UNBLOCKs
- *    random consumers (TIMEOUT or ERROR);
+ *    random consumers (TIMEOUT or ERROR), one in four times inside MULTI/EXEC (an
+ *    exclusive transaction while serves run: no deadlock);
  *  - movers run BLMOVE around a ring of three lists seeded with elements nobody else
  *    touches.
  * At the end every element produced is checked one by one: delivered at most once
@@ -281,6 +282,22 @@ static void *unblocker(void *arg)
 		usleep(2000);
 		if (id == 0)
 			continue;
+		if (rand_r(&seed) % 4 == 0) {
+			/* inside MULTI: an exclusive transaction, while serves run */
+			r = redisCommand(c, "MULTI");
+			if (r)
+				freeReplyObject(r);
+			r = redisCommand(c, "CLIENT UNBLOCK %lld", id);
+			if (r)
+				freeReplyObject(r);
+			r = redisCommand(c, "EXEC");
+			if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 1 ||
+			    r->element[0]->type != REDIS_REPLY_INTEGER)
+				fail("MULTI CLIENT UNBLOCK EXEC", r ? r->str : c->errstr);
+			if (r)
+				freeReplyObject(r);
+			continue;
+		}
 		r = redisCommand(c, "CLIENT UNBLOCK %lld %s", id,
 				 rand_r(&seed) % 2 ? "TIMEOUT" : "ERROR");
 		if (!r || r->type != REDIS_REPLY_INTEGER)
