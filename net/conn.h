@@ -81,6 +81,27 @@ bool conn_killed(struct conn *c);
 /* Number of open client connections. Any thread. */
 long conn_count(void);
 
+/*
+ * Blocking commands (BLPOP and friends; server/blocking.h).
+ * conn_block(): runner, during dispatch. After dispatch returns, the
+ * connection runs no further command of its pipeline, but it is still read:
+ * EOF closes it, the query-buffer limit still applies, CLIENT KILL and the
+ * shutdown drain close it (unanswered, as Redis). Whenever it runs while
+ * blocked, net calls net_opts.resume(c) on its runner: true once the server
+ * appended the blocked command's reply — the pipeline then goes on.
+ * A blocked connection is exempt from the idle timeout (as in Redis) and
+ * shows flag 'b' in CLIENT LIST.
+ * conn_wake(): any thread — makes the connection run (and so call resume)
+ * soon. Lifetime: net frees c right after net_opts.conn_close returns, so
+ * the server must never call conn_wake(c) once that hook has returned; the
+ * server's hook unlinks the connection's waiter under the locks every waker
+ * holds while it wakes, which guarantees it.
+ * conn_blocked(): any thread, a relaxed read (statistics, CLIENT LIST).
+ */
+void conn_block(struct conn *c);
+void conn_wake(struct conn *c);
+bool conn_blocked(const struct conn *c);
+
 /* What CLIENT LIST shows of the server's state: multi=<queued> (-1 outside
  * MULTI, and flag 'x' inside) and these flags. Runner only; stores only
  * what changed. */

@@ -5,6 +5,7 @@
  */
 #include "net/conn.h"
 #include "net/net_internal.h"
+#include "net/task.h"
 
 uint64_t conn_id(const struct conn *c)
 {
@@ -91,4 +92,21 @@ void conn_close_asap(struct conn *c)
 bool conn_is_monitor(const struct conn *c)
 {
 	return (c->flags & CONN_F_MONITOR) != 0;
+}
+
+void conn_block(struct conn *c)
+{
+	/* relaxed: see conn.blocked */
+	atomic_store_explicit(&c->blocked, 1, memory_order_relaxed);
+}
+
+bool conn_blocked(const struct conn *c)
+{
+	/* relaxed: see conn.blocked */
+	return atomic_load_explicit(&c->blocked, memory_order_relaxed) != 0;
+}
+
+void conn_wake(struct conn *c)
+{
+	conn_schedule(c);
 }

@@ -21,6 +21,12 @@
  *    over soft for soft-seconds → close;
  *  - client-query-buffer-limit after each read (close, as Redis);
  *  - CLIENT PAUSE: the command waits, parsed, until the pause ends.
+ * Blocking commands (conn_block): once dispatch blocked the connection, its
+ * runs execute nothing more (the pipeline waits in the query buffer) until
+ * net_opts.resume reports that the server answered, but it is still read —
+ * EOF closes it, the query-buffer limit applies, CLIENT KILL works — so a
+ * blocked client costs no CPU and no worker, and a disconnect is seen.
+ * During shutdown a blocked connection is closed unanswered, as Redis does.
  * During shutdown (net_drain) nothing more is read: the buffered commands run,
  * the replies are flushed, and the run reports -1 to close — except that a
  * command CLIENT PAUSE holds back never runs (Redis exits without running
@@ -114,6 +120,7 @@ struct conn *conn_create(int fd, int is_unix)
 	buf_init(&c->mon_pending);
 	atomic_init(&c->kill, 0);
 	atomic_init(&c->pause_wait, 0);
+	atomic_init(&c->blocked, 0);
 	atomic_init(&c->st_qbuf, 0);
 	atomic_init(&c->st_omem, 0);
 	atomic_init(&c->st_events, 0);
@@ -399,7 +406,20 @@ static int output_paused(struct conn *c)
 	return 0;
 }
 
-enum proc_stop { PROC_NEED_INPUT, PROC_BUDGET, PROC_PAUSED, PROC_CLOSE };
+enum proc_stop { PROC_NEED_INPUT, PROC_BUDGET, PROC_PAUSED, PROC_BLOCKED, PROC_CLOSE };
+
+/* A blocked connection: asks the server whether its blocking command has
+ * answered (net_opts.resume). true: it runs its pipeline again. */
+static bool still_blocked(struct conn *c)
+{
+	/* relaxed: only this runner writes the flag */
+	if (!atomic_load_explicit(&c->blocked, memory_order_relaxed))
+		return false;
+	if (!net_g.opts.resume(c))
+		return true;
+	atomic_store_explicit(&c->blocked, 0, memory_order_relaxed);
+	return false;
+}
 
 /* Adds the error replies reply.c counted on c to w's statistics: after each
  * command, so INFO later in the same pipeline counts them. */
@@ -422,6 +442,8 @@ static enum proc_stop conn_process(struct conn *c, struct worker *w, long *budge
 
 	c->req.max_bulk_len = atomic_load_explicit(&net_g.limits.max_bulk, memory_order_relaxed);
 	c->req.auth_required = !c->authenticated;
+	if (still_blocked(c))
+		return PROC_BLOCKED;
 	while (buf_pending(&c->in) > 0) {
 		const char *base = c->in.data + c->in.rpos;
 		size_t used = 0;
@@ -487,6 +509,10 @@ static enum proc_stop conn_process(struct conn *c, struct worker *w, long *budge
 				 * the buffer): the next run starts with it */
 				c->held = used;
 				atomic_store_explicit(&c->pause_wait, 1, memory_order_relaxed);
+				/* release: pause_wait before the hint; pairs with the
+				 * acquire exchange in the owner's cron (worker.c) */
+				atomic_store_explicit(&c->owner->pause_hint, 1,
+						      memory_order_release);
 				why = PROC_PAUSED;
 				break;
 			}
@@ -513,6 +539,11 @@ static enum proc_stop conn_process(struct conn *c, struct worker *w, long *budge
 		buf_consume(&c->in, used);
 		if (c->flags & CONN_F_CLOSE_ASAP) {
 			why = PROC_CLOSE; /* over a limit: send nothing more */
+			break;
+		}
+		/* relaxed: this runner's own flag (conn_block in dispatch) */
+		if (atomic_load_explicit(&c->blocked, memory_order_relaxed)) {
+			why = PROC_BLOCKED; /* the rest of the pipeline waits */
 			break;
 		}
 		if (buf_pending(&c->out) >= OUT_FLUSH_AT && conn_flush(c, w) < 0) {
@@ -564,6 +595,12 @@ static int conn_run_once(struct conn *c, struct worker *w)
 
 		if (why == PROC_CLOSE)
 			break;
+		if (why == PROC_BLOCKED && draining) {
+			/* shutdown: as Redis, a blocked client is closed unanswered
+			 * (what earlier commands replied is flushed first) */
+			(void)conn_flush(c, w);
+			return -1;
+		}
 		if (why == PROC_BUDGET) {
 			more = 1;
 			break;

@@ -97,6 +97,11 @@ struct net_opts {
 	 * conn_init returned (NULL if conn_init never ran: a connection closed
 	 * before it was attached). Frees the session. May be NULL. */
 	void (*conn_close)(struct conn *c, void *session);
+	/* A blocked connection (conn_block) runs: called on its runner; returns
+	 * true once the server appended the blocked command's reply (the
+	 * connection then runs its pipeline again), false while it still
+	 * waits. Required if the server calls conn_block. */
+	bool (*resume)(struct conn *c);
 };
 
 int net_setup(const struct net_opts *o, char *err, size_t errlen);

@@ -99,6 +99,8 @@ size_t conn_describe(struct conn *c, char *buf, size_t size, int64_t now)
 		*fp++ = 'O';
 	if (multi >= 0)
 		*fp++ = 'x';
+	if (conn_blocked(c))
+		*fp++ = 'b';
 	if (c->addr[0] == '/')
 		*fp++ = 'U';
 	if (sflags & CONN_DESC_NO_EVICT)

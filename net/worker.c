@@ -117,6 +117,7 @@
  * command returns; net/ cannot split it.
  */
 #include "net/worker.h"
+#include "net/conn.h"
 #include "concurrency/clock.h"
 #include "concurrency/mem.h"
 #include "concurrency/park.h"
@@ -526,14 +527,25 @@ static void cron_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	for (c = w->conns; c; c = next) {
+	/* acquire: pairs with the runners' release of the hint, so the walk
+	 * below sees their pause_wait; cleared before the walk, so a flag set
+	 * after it is seen next time */
+	if (atomic_exchange_explicit(&w->pause_hint, 0, memory_order_acquire) == 0 && timeout <= 0)
+		c = NULL; /* nothing to resume, no idle timeout: no walk */
+	else
+		c = w->conns;
+	for (; c; c = next) {
 		next = c->next;
 		/* relaxed: the pause flag is a hint; conn_schedule orders the run */
-		if (!paused && atomic_load_explicit(&c->pause_wait, memory_order_relaxed)) {
-			conn_schedule(c);
+		if (atomic_load_explicit(&c->pause_wait, memory_order_relaxed)) {
+			if (paused) /* look again at the next tick */
+				atomic_store_explicit(&w->pause_hint, 1, memory_order_relaxed);
+			else
+				conn_schedule(c);
 			continue;
 		}
-		if (timeout > 0) {
+		/* as Redis, a blocked client is never idle-timed-out */
+		if (timeout > 0 && !conn_blocked(c)) {
 			/* relaxed: the idle clock; the claim below orders the close */
 			int64_t last = atomic_load_explicit(&c->last_ms, memory_order_relaxed);
 
@@ -677,6 +689,7 @@ int workers_start(int n, char *err, size_t errlen)
 		atomic_init(&w->loop, LOOP_HELD);
 		w->unparked = 1;
 		atomic_init(&w->stop, 0);
+		atomic_init(&w->pause_hint, 0);
 		atomic_init(&w->nconns, 0);
 		if (wsq_init(&w->dq, DEQUE_SLOTS) != 0) {
 			snprintf(err, errlen, "cannot allocate worker %d's deque", i);

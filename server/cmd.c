@@ -25,6 +25,7 @@
  * arguments its handler redacted replaced by "(redacted)".
  */
 #include "server/cmd.h"
+#include "server/blocking.h"
 #include "server/bitpool.h"
 #include "concurrency/clock.h"
 #include "concurrency/wctx.h"
@@ -75,7 +76,8 @@ void cmd_setup(struct db *db)
 					  cmd_hll_table,    cmd_obs_table,   cmd_object_table,
 					  cmd_debug_table,  cmd_db_table,
 					  cmd_zsetops_table, cmd_zset_table, cmd_sort_table,
-					  cmd_set_table, cmd_hash_table, cmd_list_table};
+					  cmd_set_table, cmd_hash_table, cmd_list_table,
+					  cmd_blocking_table};
 
 	cmd_db = db;
 	bitpool_setup();
@@ -438,6 +440,12 @@ static void dispatch(struct conn *c, int argc, const char **argv, const size_t *
 	d->proc(&r);
 	db_coll_end(); /* an edit the handler did not put is dropped */
 	account(&r, d, idx, start_us, before);
+	if (kv_unlikely(conn_blocked(c))) {
+		/* as Redis 7.0, counted now (a call) and when answered (cmd_resume:
+		 * its time, and a failure if the answer is an error) */
+		session_of(c)->blk_stat = true;
+		session_of(c)->blk_stat_idx = idx;
+	}
 	cmd_feed_monitors(&r, d);
 }
 
@@ -456,6 +464,27 @@ void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *arg
 	s->reply_skip_next = false;
 	conn_set_described(c, s->multi ? multi_queued(c) : -1,
 			   s->no_evict ? CONN_DESC_NO_EVICT : 0);
+	/* keys this command created for blocked clients: served now that the
+	 * command (a whole EXEC, a multi-element push) is complete */
+	if (kv_unlikely(blk_have_ready()))
+		blk_serve_ready();
+}
+
+bool cmd_resume(struct conn *c)
+{
+	struct session *s = session_of(c);
+	size_t mark = conn_reply_mark(c);
+	int64_t t0 = clock_mono_us(), t1;
+
+	if (!blk_resume(c))
+		return false;
+	if (s->blk_stat) {
+		t1 = clock_mono_us();
+		cmdstat_unblocked(wctx_self(), s->blk_stat_idx, (uint64_t)(t1 > t0 ? t1 - t0 : 0),
+				  cmd_reply_failed(c, mark));
+		s->blk_stat = false;
+	}
+	return true;
 }
 
 int cmd_reply_failed(struct conn *c, size_t before)

@@ -103,6 +103,8 @@ extern const struct cmd_def cmd_zset_table[]; /* cmd_zset.c */
 extern const struct cmd_def cmd_set_table[];  /* cmd_set.c */
 extern const struct cmd_def cmd_hash_table[]; /* cmd_hash.c */
 extern const struct cmd_def cmd_list_table[]; /* cmd_list.c */
+/* cmd_blocking.c: BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP BZPOPMIN BZPOPMAX BZMPOP */
+extern const struct cmd_def cmd_blocking_table[];
 
 /* Builds the lookup table. Call once at start-up. */
 void cmd_setup(struct db *db);
@@ -110,6 +112,9 @@ void cmd_teardown(void);
 
 /* The net/ dispatch entry point. */
 void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *argl);
+/* net's resume hook for blocked connections (blk_resume), counting the
+ * blocked command in commandstats once it is answered. */
+bool cmd_resume(struct conn *c);
 
 /* Looks up a command (case-insensitive) or NULL. */
 const struct cmd_def *cmd_lookup(const char *name, size_t len);

@@ -10,6 +10,7 @@
 #include "net/net.h"
 #include "net/reply.h"
 #include "server/cmd.h"
+#include "server/blocking.h"
 #include "server/config.h"
 #include "server/session.h"
 #include "server/strutil.h"
@@ -397,6 +398,8 @@ static void client_help(struct cmd_req *r)
 	    "    Control the replies sent to the current connection.",
 	    "SETNAME <name>",
 	    "    Assign the name <name> to the current connection.",
+	    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+	    "    Unblock the specified blocked client.",
 	    "NO-EVICT (ON|OFF)",
 	    "    Protect current client connection from eviction.",
 	    NULL,
@@ -521,6 +524,36 @@ static void client_unpause(struct cmd_req *r)
 	reply_ok(r->c);
 }
 
+/* CLIENT UNBLOCK <id> [TIMEOUT|ERROR]: Redis checks the reason first, then
+ * the id; 1 if a blocked client was unblocked (it answers its timeout
+ * reply, or -UNBLOCKED), else 0. */
+static void client_unblock(struct cmd_req *r)
+{
+	long long id;
+	bool error = false;
+
+	if (r->argc > 4) {
+		reply_errorf(r->c,
+			     "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try "
+			     "CLIENT HELP.",
+			     (int)(r->argl[1] > 128 ? 128 : r->argl[1]), r->argv[1]);
+		return;
+	}
+	if (r->argc == 4) {
+		if (cmd_arg_is(r, 3, "timeout")) {
+			error = false;
+		} else if (cmd_arg_is(r, 3, "error")) {
+			error = true;
+		} else {
+			reply_error(r->c, "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+			return;
+		}
+	}
+	if (!cmd_arg_ll(r, 2, &id))
+		return;
+	reply_int(r->c, blk_unblock((uint64_t)id, error, r->in_exec || db_in_txn(r->view)));
+}
+
 /* What MONITOR shows is decided by cmd_feed_monitors() (cmd.c). */
 static void monitor_cmd(struct cmd_req *r)
 {
@@ -568,6 +601,10 @@ static const struct cmd_def client_subcmds[] = {
 	 "Instruct the server whether to reply to commands", "3.2.0", "O(1)", NULL},
 	{"client|setname", client_setname, 3, CONN_FLAGS, 0, 0, 0, "slow connection", "connection",
 	 "Set the current connection name", "2.6.9", "O(1)", NULL},
+	{"client|unblock", client_unblock, -3, CMD_ADMIN | CONN_FLAGS, 0, 0, 0,
+	 "admin slow dangerous connection", "connection",
+	 "Unblock a client blocked in a blocking command from a different connection", "5.0.0",
+	 "O(log N) where N is the number of client connections", NULL},
 	{"client|unpause", client_unpause, 2, CMD_ADMIN | CONN_FLAGS, 0, 0, 0,
 	 "admin slow dangerous connection", "connection",
 	 "Resume processing of clients that were paused", "6.2.0",

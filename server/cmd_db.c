@@ -17,6 +17,7 @@
  * the transaction's write context.
  */
 #include "server/cmd.h"
+#include "server/blocking.h"
 #include "concurrency/util.h"
 #include "net/reply.h"
 #include "net/resp.h"
@@ -120,6 +121,9 @@ static void cmd_swapdb(struct cmd_req *r)
 		return;
 	}
 	(void)db_swap(r->view, (int)a, (int)b);
+	/* clients blocked in either database may have keys now */
+	blk_note_db((int)a);
+	blk_note_db((int)b);
 	reply_ok(r->c);
 }
 

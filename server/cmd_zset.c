@@ -20,6 +20,7 @@
 #include "net/conn.h"
 #include "net/reply.h"
 #include "server/cmd.h"
+#include "server/cmd_zset.h"
 #include "server/multi.h"
 #include "server/strutil.h"
 #include "storage/db.h"
@@ -728,39 +729,27 @@ static void cmd_zremrangebylex(struct cmd_req *r)
 
 /* ---------------------------------------------------- ZPOPMIN ZPOPMAX ZMPOP */
 
-struct popped {
-	struct tz_item *items;
-	char *buf;
-	size_t n;
-};
-
-static void popped_free(struct popped *p)
-{
-	mem_free(p->items);
-	mem_free(p->buf);
-	p->items = NULL;
-	p->buf = NULL;
-	p->n = 0;
-}
-
-/* Pops up to count elements of the zset at argument ki (from the low end
- * unless max) into *p (copies). 0 after a WRONGTYPE reply; *found tells
- * whether the key held a zset. */
-static int zpop(struct cmd_req *r, int ki, bool max, long long count, struct popped *p, bool *found)
+/* Pops up to count elements of the zset at key in view v (from the low end
+ * unless max) into *p (copies). 1 when popped, 0 when the key is missing
+ * (or count is 0), -1 when it holds another type. Any worker thread (the
+ * blocking commands' serves run it for other clients). */
+int zset_pop(const struct db_view *v, const char *key, size_t klen, int64_t now_ms, bool max,
+	     long long count, struct zset_popped *p)
 {
 	for (;;) {
-		const struct kv_entry *old;
+		const struct kv_entry *old = db_lookup(v, key, klen, now_ms, NULL, 0);
 		struct tzset_w w;
 		struct tzset_iter it;
 		struct tz_item x;
 		size_t total, n, bytes = 0;
+		struct kv_entry *e;
 		char *q;
+		int rc;
 
-		if (!lookup_zset(r, ki, &old))
-			return 0;
-		*found = old != NULL;
+		if (old && kv_entry_type(old) != KV_ZSET)
+			return -1;
 		if (!old || count == 0)
-			return 1;
+			return 0;
 		total = tzset_count(old);
 		n = (unsigned long long)count < total ? (size_t)count : total;
 		/* copy what goes before editing: the edit may rewrite old's nodes */
@@ -776,15 +765,44 @@ static int zpop(struct cmd_req *r, int ki, bool max, long long count, struct pop
 			q += x.mlen;
 		}
 		p->n = n;
-		tzset_w_begin(&w, db_coll_ctx(r->view), old);
+		tzset_w_begin(&w, db_coll_ctx(v), old);
 		tzset_w_del_ranks(&w, max ? total - n : 0, max ? total : n);
-		if (publish(r, &w, old, ki) == 0)
+		e = tzset_w_finish(&w, key, klen, old->expire_ms);
+		rc = db_put(v, old, e);
+		tzset_w_end(&w);
+		if (rc == 0)
 			return 1;
-		popped_free(p);
+		lost_race(e);
+		zset_popped_free(p);
 	}
 }
 
-static void reply_popped(struct cmd_req *r, const struct popped *p, bool nested)
+void zset_popped_free(struct zset_popped *p)
+{
+	mem_free(p->items);
+	mem_free(p->buf);
+	p->items = NULL;
+	p->buf = NULL;
+	p->n = 0;
+}
+
+/* zset_pop for argument ki of r: 0 after a WRONGTYPE reply; *found tells
+ * whether the key held a zset. */
+static int zpop(struct cmd_req *r, int ki, bool max, long long count, struct zset_popped *p,
+		bool *found)
+{
+	int rc = zset_pop(r->view, r->argv[ki], r->argl[ki], r->now_ms, max, count, p);
+
+	if (rc < 0) {
+		cmd_reply_wrongtype(r);
+		return 0;
+	}
+	/* a key that exists holds at least one element (count 0: unused) */
+	*found = rc > 0;
+	return 1;
+}
+
+static void reply_popped(struct cmd_req *r, const struct zset_popped *p, bool nested)
 {
 	for (size_t i = 0; i < p->n; i++) {
 		if (nested)
@@ -797,7 +815,7 @@ static void reply_popped(struct cmd_req *r, const struct popped *p, bool nested)
 static void zpop_minmax(struct cmd_req *r, bool max)
 {
 	long long count = -1;
-	struct popped p = {0};
+	struct zset_popped p = {0};
 	bool found, nested;
 
 	if (r->argc > 3) {
@@ -813,7 +831,7 @@ static void zpop_minmax(struct cmd_req *r, bool max)
 		return;
 	reply_array(r->c, (long long)(nested ? p.n : 2 * p.n));
 	reply_popped(r, &p, nested);
-	popped_free(&p);
+	zset_popped_free(&p);
 }
 
 static void cmd_zpopmin(struct cmd_req *r)
@@ -864,7 +882,7 @@ static void zmpop_body(struct cmd_req *r)
 	if (count == -1)
 		count = 1;
 	for (int k = 2; k < wi; k++) {
-		struct popped p = {0};
+		struct zset_popped p = {0};
 		bool found;
 
 		if (!zpop(r, k, max, count, &p, &found))
@@ -875,7 +893,7 @@ static void zmpop_body(struct cmd_req *r)
 		reply_bulk(r->c, r->argv[k], r->argl[k]);
 		reply_array(r->c, (long long)p.n);
 		reply_popped(r, &p, true);
-		popped_free(&p);
+		zset_popped_free(&p);
 		return;
 	}
 	reply_null_array(r->c);

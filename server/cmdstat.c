@@ -93,6 +93,18 @@ void cmdstat_call(struct wctx *w, size_t idx, uint64_t usec, int failed)
 		lathist_record(w, idx, usec); /* LATENCY HISTOGRAM, INFO latencystats */
 }
 
+void cmdstat_unblocked(struct wctx *w, size_t idx, uint64_t usec, int failed)
+{
+	struct cmdstat_ctr *c;
+
+	if (idx >= ncmds)
+		return;
+	c = &mine(w)->c[idx];
+	bump(&c->usec, usec);
+	if (failed)
+		bump(&c->failed, 1);
+}
+
 void cmdstat_reject(struct wctx *w, size_t idx)
 {
 	if (idx < ncmds)

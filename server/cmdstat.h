@@ -36,6 +36,10 @@ void cmdstat_teardown(void);
 /* w: the calling thread's context (the request's). */
 void cmdstat_call(struct wctx *w, size_t idx, uint64_t usec, int failed);
 void cmdstat_reject(struct wctx *w, size_t idx);
+/* A blocked command answered (Redis 7.0's updateStatsOnUnblock): its call was
+ * counted when it ran; this adds the time its answer took, and a failed call
+ * if the answer is an error. */
+void cmdstat_unblocked(struct wctx *w, size_t idx, uint64_t usec, int failed);
 
 /* Calls fn for every command with at least one call or rejection since the
  * last reset, in index order. */

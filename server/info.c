@@ -7,6 +7,7 @@
  * default set, as in Redis) comes from cmdstat.c's per-thread counters.
  */
 #include "server/info.h"
+#include "server/blocking.h"
 #include "concurrency/clock.h"
 #include "concurrency/mem.h"
 #include "kvsd_build.h"
@@ -186,9 +187,10 @@ static void sec_clients(struct sb *b, struct db *db)
 	sb_printf(b,
 		  "# Clients\r\nconnected_clients:%ld\r\ncluster_connections:0\r\n"
 		  "maxclients:%lld\r\nclient_recent_max_input_buffer:0\r\n"
-		  "client_recent_max_output_buffer:0\r\nblocked_clients:0\r\n"
-		  "tracking_clients:0\r\nclients_in_timeout_table:0\r\n",
-		  s.connected_clients, cfg_int(CFG_MAXCLIENTS));
+		  "client_recent_max_output_buffer:0\r\nblocked_clients:%ld\r\n"
+		  "tracking_clients:0\r\nclients_in_timeout_table:%ld\r\n",
+		  s.connected_clients, cfg_int(CFG_MAXCLIENTS), blk_blocked_clients(),
+		  blk_timeout_clients());
 }
 
 static void sec_memory(struct sb *b, struct db *db)

@@ -16,6 +16,7 @@
 #include "net/conn.h"
 #include "net/net.h"
 #include "server/cmd.h"
+#include "server/blocking.h"
 #include "server/cmd_debug.h"
 #include "server/config.h"
 #include "server/latency.h"
@@ -79,6 +80,8 @@ static void on_thread_start(int idx)
 static void on_thread_stop(int idx)
 {
 	(void)idx;
+	blk_cmd_thread_exit();
+	blk_thread_exit();
 	db_coll_thread_exit();
 	kvmap_thread_unregister();
 }
@@ -113,6 +116,7 @@ static void on_conn_close(struct conn *c, void *session)
 	if (session == NULL)
 		return; /* closed before it was attached */
 	multi_conn_close(c);
+	blk_conn_close(c, session); /* no conn_wake(c) after this */
 	mem_free(session);
 }
 
@@ -271,6 +275,8 @@ int server_setup(int argc, char **argv)
 		return -1;
 	}
 	cmd_setup(the_db);
+	blk_setup(the_db);
+	blk_cmd_setup(the_db);
 	/* Every mutable row reaches its module the way CONFIG SET's values do. */
 	if (cfg_apply_start(the_db, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s\n", err);
@@ -296,6 +302,7 @@ int server_setup(int argc, char **argv)
 	o.online = kvmap_thread_online;
 	o.conn_init = on_conn_init;
 	o.conn_close = on_conn_close;
+	o.resume = cmd_resume;
 	/* The main thread touches the map only at teardown: keep it offline so it
 	 * never holds up reclamation. */
 	kvmap_thread_offline();
@@ -386,7 +393,9 @@ int server_teardown(void)
 		event_free(sighup_ev);
 		sighup_ev = NULL;
 	}
+	blk_stop(); /* no timeout wakes a connection of a stopped worker */
 	net_teardown();
+	blk_teardown(); /* after every connection (and its waiter) is gone */
 	kvmap_thread_online();
 	cmd_teardown();
 	db_destroy(&the_db);

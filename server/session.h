@@ -15,6 +15,7 @@
 #include <stdbool.h>
 
 struct multi_state;
+struct blk_waiter;
 
 struct session {
 	struct multi_state *multi; /* multi.c: MULTI/WATCH state; NULL until used */
@@ -23,6 +24,13 @@ struct session {
 	 * lasts one command, skip_next becomes skip after the current one */
 	bool reply_off, reply_skip, reply_skip_next;
 	bool no_evict; /* CLIENT NO-EVICT on: the 'e' flag (kvsd evicts no client) */
+	/* blocking.c: the blocking command's waiter; NULL until one blocks.
+	 * Its state is read by other threads (blocking.h); freed at close */
+	struct blk_waiter *blk;
+	/* cmd.c: a blocked command's commandstats row, updated again when it
+	 * is answered (Redis's updateStatsOnUnblock) */
+	bool blk_stat;
+	size_t blk_stat_idx;
 };
 
 static inline struct session *session_of(const struct conn *c)

@@ -959,9 +959,62 @@ void db_coll_thread_exit(void)
 	}
 }
 
+static const struct db_table *txn_table(struct db_txn *t);
+
+/* ---- the ready signal (db.h: db_set_ready_hook) */
+
+/* set once at start-up, before any worker runs: plain globals */
+static db_ready_fn ready_fn;
+static const _Atomic long *ready_armed;
+
+void db_set_ready_hook(db_ready_fn fn, const _Atomic long *armed)
+{
+	ready_fn = fn;
+	ready_armed = armed;
+}
+
+/* e (published over old) creates a list or a sorted set under its key */
+static inline bool ready_creation(const struct kv_entry *old, const struct kv_entry *e)
+{
+	enum kv_type t;
+
+	if (e == NULL || e->enc != KV_ENC_TYPED || ready_fn == NULL)
+		return false;
+	t = kv_entry_type(e);
+	return (t == KV_LIST || t == KV_ZSET) && (old == NULL || kv_entry_type(old) != t);
+}
+
+/* After a successful publish of a creation: tells the hook if armed. */
+static void ready_signal(int index, const struct kv_entry *e)
+{
+	/* seq_cst fence: orders our publishing CAS before the load of the
+	 * waiter count — the store-buffering pair of the fence a blocking
+	 * client runs between raising that count and re-checking its keys
+	 * (server/blocking.c, "No lost wakeup"): one of the two sees the other */
+	atomic_thread_fence(memory_order_seq_cst);
+	/* relaxed: ordered by the fence above */
+	if (atomic_load_explicit(ready_armed, memory_order_relaxed) == 0)
+		return;
+	ready_fn(index, kv_entry_key(e), e->klen);
+}
+
 static void txn_published(void *arg, const struct kvmap_mw *items, size_t n)
 {
-	coll_ctx_commit(arg, items, n);
+	struct db_txn *t = arg;
+
+	coll_ctx_commit(t->coll, items, n);
+	for (size_t i = 0; i < n; i++) {
+		const struct db_table *tab;
+
+		if (!items[i].write || !ready_creation(items[i].old, items[i].neww))
+			continue;
+		tab = txn_table(t);
+		for (int k = 0; k < tab->n; k++)
+			if (tab->space[k] == items[i].neww->space) {
+				ready_signal(k, items[i].neww);
+				break;
+			}
+	}
 }
 
 int db_put(const struct db_view *v, const struct kv_entry *old, struct kv_entry *e)
@@ -989,6 +1042,8 @@ int db_put(const struct db_view *v, const struct kv_entry *old, struct kv_entry 
 				coll_ctx_fail(plain_coll());
 		}
 	}
+	if (rc == 0 && !v->txn && ready_creation(old, e))
+		ready_signal(v->index, e);
 	if (rc == 0 && old == NULL) {
 		/* acquire: pairs with the release in db_set_memory_policy() */
 		struct db_touch *t = atomic_load_explicit(&db->touch, memory_order_acquire);
@@ -1167,7 +1222,7 @@ struct db_txn *db_txn_create(struct db *db)
 	t->w = NULL;
 	t->nw = 0;
 	t->coll = coll_ctx_create();
-	kvtxn_set_publish_hook(t->view.txn, txn_published, t->coll);
+	kvtxn_set_publish_hook(t->view.txn, txn_published, t);
 	return t;
 }
 

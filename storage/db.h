@@ -247,6 +247,22 @@ uint64_t db_key_hash(const struct db_view *v, const void *key, size_t klen);
 void db_watch(const struct db_view *v, const char *key, size_t klen, int64_t now_ms,
 	      struct kvtxn_watch *w);
 
+/*
+ * The ready signal, for blocking commands (server/blocking.c): fn(index,
+ * key, klen) runs on the writing thread after a write published a list or
+ * a sorted set under a key that held no value of that type — a creation:
+ * a plain db_put, or a transaction's commit (once per created key, with its
+ * final state: a key created and deleted in one transaction is not
+ * signalled) — but only while *armed is non-zero. Between the publishing
+ * CAS and the load of *armed runs a seq_cst fence; a blocked client raises
+ * *armed and runs a seq_cst fence before it re-checks its keys, so either
+ * the writer calls fn or the client sees the key (store buffering).
+ * Writes that create nothing pay one type check. Set once at start-up,
+ * before any worker runs.
+ */
+typedef void (*db_ready_fn)(int index, const char *key, size_t klen);
+void db_set_ready_hook(db_ready_fn fn, const _Atomic long *armed);
+
 /* ---- transactions: a reusable transactional view (one thread at a time)
  *
  *   t = db_txn_create(db);

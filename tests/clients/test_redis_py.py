@@ -699,6 +699,55 @@ def s_connection(c):
     assert all(c.r(db=n).get('ctr') == '50' for n in range(16))
 
 
+def wait_blocked(r, n):
+    deadline = time.time() + TIMEOUT
+    while r.info('clients')['blocked_clients'] != n and time.time() < deadline:
+        time.sleep(0.005)
+    assert r.info('clients')['blocked_clients'] == n, 'never %d blocked clients' % n
+
+
+def s_blocking(c):
+    """BLPOP / BRPOP / BRPOPLPUSH / BZPOPMIN: timeouts (None, not before the deadline)
+    and wake-ups by a push from another connection."""
+    r = c.r()
+    for fn, args in ((r.blpop, (['q'],)), (r.brpop, (['q1', 'q2'],)),
+                     (r.brpoplpush, ('src', 'dst')), (r.bzpopmin, (['z'],))):
+        t0 = time.monotonic()
+        assert fn(*args, timeout=0.2) is None
+        assert time.monotonic() - t0 >= 0.19, 'answered before its timeout'
+    got = {}
+
+    def waiter(name, fn, *args):
+        got[name] = fn(*args)
+
+    w = [threading.Thread(target=waiter, args=('brpop', c.r().brpop, ['q1', 'q2'], 0)),
+         threading.Thread(target=waiter, args=('blpop', c.r().blpop, ['q2'], 5))]
+    w[0].start()
+    wait_blocked(r, 1)
+    w[1].start()
+    wait_blocked(r, 2)
+    assert r.lpush('q2', 'a', 'b') == 2
+    for t in w:
+        t.join(TIMEOUT)
+    assert got == {'brpop': ('q2', 'a'), 'blpop': ('q2', 'b')}, got
+    assert r.exists('q2') == 0
+    t = threading.Thread(target=waiter, args=('bzpopmin', c.r().bzpopmin, ['z'], 5))
+    t.start()
+    wait_blocked(r, 1)
+    r.zadd('z', {'m': 2.5})
+    t.join(TIMEOUT)
+    assert got['bzpopmin'] == ('z', 'm', 2.5), got
+    t = threading.Thread(target=waiter, args=('blmove', c.r().blmove, 'src', 'dst', 5,
+                                              'RIGHT', 'LEFT'))
+    t.start()
+    wait_blocked(r, 1)
+    r.rpush('src', 'x', 'y')
+    t.join(TIMEOUT)
+    assert got['blmove'] == 'y' and r.lrange('dst', 0, -1) == ['y'], got
+    r.rpush('k', 'v')
+    assert r.blpop(['k'], timeout=0) == ('k', 'v')
+
+
 SCENARIOS = {
     'strings': s_strings,
     'lists': s_lists,
@@ -715,6 +764,7 @@ SCENARIOS = {
     'scan': s_scan,
     'errors': s_errors,
     'connection': s_connection,
+    'blocking': s_blocking,
 }
 
 

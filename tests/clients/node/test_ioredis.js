@@ -454,5 +454,42 @@ for (const kind of servers.KINDS) {
       assert.match(await c.client('INFO'), / db=0 /);
       assert.deepEqual(await c.call('ROLE'), ['master', 0, []]);
     });
+
+    // wait until the server counts n blocked clients
+    async function blocked(n) {
+      for (let i = 0; i < 1000; i++) {
+        if ((await admin.info('clients')).includes(`blocked_clients:${n}\r\n`)) return;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      assert.fail(`never ${n} blocked clients`);
+    }
+
+    it('BLPOP / BRPOP / BZPOPMIN: timeouts and wake-ups', T, async () => {
+      const c = await client();
+      let t0 = Date.now();
+      assert.equal(await c.blpop('q', 0.2), null);
+      assert.ok(Date.now() - t0 >= 190, 'answered before its timeout');
+      t0 = Date.now();
+      assert.equal(await c.brpop('q1', 'q2', 0.1), null);
+      assert.ok(Date.now() - t0 >= 90, 'answered before its timeout');
+      assert.equal(await c.brpoplpush('src', 'dst', 0.05), null);
+      const w1 = (await client()).brpop('q1', 'q2', 0);
+      await blocked(1);
+      const w2 = (await client()).blpop('q2', 5);
+      await blocked(2);
+      assert.equal(await c.lpush('q2', 'a', 'b'), 2);
+      assert.deepEqual(await w1, ['q2', 'a']);
+      assert.deepEqual(await w2, ['q2', 'b']);
+      assert.equal(await c.exists('q2'), 0);
+      const w3 = (await client()).bzpopmin('z', 5);
+      await blocked(1);
+      await c.zadd('z', 2.5, 'm');
+      assert.deepEqual(await w3, ['z', 'm', '2.5']);
+      const w4 = (await client()).blmove('s', 'd', 'RIGHT', 'LEFT', 5);
+      await blocked(1);
+      await c.rpush('s', 'x', 'y');
+      assert.equal(await w4, 'y');
+      assert.deepEqual(await c.lrange('d', 0, -1), ['y']);
+    });
   });
 }

@@ -454,5 +454,37 @@ for (const kind of servers.KINDS) {
       assert.equal(await c.sendCommand(['RESET']), 'RESET');
       assert.equal((await c.clientInfo()).db, 0);
     });
+
+    // wait until the server counts n blocked clients
+    async function blocked(n) {
+      for (let i = 0; i < 1000; i++) {
+        if ((await admin.info('clients')).includes(`blocked_clients:${n}\r\n`)) return;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      assert.fail(`never ${n} blocked clients`);
+    }
+
+    it('BLPOP / BRPOP / BZPOPMIN: timeouts and wake-ups', T, async () => {
+      const c = await client();
+      const t0 = Date.now();
+      assert.equal(await c.blPop('q', 0.2), null);
+      assert.ok(Date.now() - t0 >= 190, 'answered before its timeout');
+      assert.equal(await c.brPop(['q1', 'q2'], 0.1), null);
+      const w1 = (await client()).brPop(['q1', 'q2'], 0);
+      await blocked(1);
+      const w2 = (await client()).blPop('q2', 5);
+      await blocked(2);
+      assert.equal(await c.lPush('q2', ['a', 'b']), 2);
+      assert.deepEqual(await w1, { key: 'q2', element: 'a' });
+      assert.deepEqual(await w2, { key: 'q2', element: 'b' });
+      const w3 = (await client()).bzPopMin('z', 5);
+      await blocked(1);
+      await c.zAdd('z', { score: 2.5, value: 'm' });
+      assert.deepEqual(await w3, { key: 'z', value: 'm', score: 2.5 });
+      const w4 = (await client()).blMove('s', 'd', 'RIGHT', 'LEFT', 5);
+      await blocked(1);
+      await c.rPush('s', ['x', 'y']);
+      assert.equal(await w4, 'y');
+    });
   });
 }

@@ -1,0 +1,33 @@
+/*
+ * cmd_zset.h — what cmd_zset.c shares with other command files: the pop of
+ * ZPOPMIN / ZPOPMAX / ZMPOP, which the blocking BZPOP* commands reuse
+ * (server/cmd_blocking.c), so a served BZPOPMIN and a ZPOPMIN take the same
+ * path.
+ */
+#ifndef KVSD_CMD_ZSET_H
+#define KVSD_CMD_ZSET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "storage/tzset.h"
+
+struct db_view;
+
+/* popped elements: copies, in one buffer */
+struct zset_popped {
+	struct tz_item *items;
+	char *buf;
+	size_t n;
+};
+
+/* Pops up to count elements of the sorted set at key in view v, from the
+ * low end (or the high end if max), into *p. 1 when popped, 0 when the key
+ * is missing (or count is 0), -1 when it holds another type. Any worker
+ * thread, in its storage section. */
+int zset_pop(const struct db_view *v, const char *key, size_t klen, int64_t now_ms, bool max,
+	     long long count, struct zset_popped *p);
+void zset_popped_free(struct zset_popped *p);
+
+#endif
