@@ -74,10 +74,9 @@ void cmd_setup(struct db *db)
 	const struct cmd_def *tables[] = {cmd_string_table, cmd_keys_table,  cmd_conn_table,
 					  cmd_server_table, cmd_multi_table, cmd_bits_table,
 					  cmd_hll_table,    cmd_obs_table,   cmd_object_table,
-					  cmd_debug_table,  cmd_db_table,
-					  cmd_zsetops_table, cmd_zset_table, cmd_sort_table,
-					  cmd_set_table, cmd_hash_table, cmd_list_table,
-					  cmd_blocking_table};
+					  cmd_debug_table,  cmd_db_table,    cmd_zsetops_table,
+					  cmd_zset_table,   cmd_sort_table,  cmd_set_table,
+					  cmd_hash_table,   cmd_list_table,  cmd_blocking_table};
 
 	cmd_db = db;
 	bitpool_setup();
@@ -460,6 +459,8 @@ void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *arg
 	dispatch(c, argc, argv, argl);
 	if (kv_unlikely(s->reply_off || s->reply_skip))
 		conn_reply_truncate(c, mark);
+	if (kv_unlikely(conn_blocked(c)))
+		s->blk_quiet = s->reply_off || s->reply_skip;
 	s->reply_skip = s->reply_skip_next;
 	s->reply_skip_next = false;
 	conn_set_described(c, s->multi ? multi_queued(c) : -1,
@@ -483,6 +484,10 @@ bool cmd_resume(struct conn *c)
 		cmdstat_unblocked(wctx_self(), s->blk_stat_idx, (uint64_t)(t1 > t0 ? t1 - t0 : 0),
 				  cmd_reply_failed(c, mark));
 		s->blk_stat = false;
+	}
+	if (kv_unlikely(s->blk_quiet)) {
+		conn_reply_truncate(c, mark);
+		s->blk_quiet = false;
 	}
 	return true;
 }

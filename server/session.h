@@ -31,6 +31,10 @@ struct session {
 	 * is answered (Redis's updateStatsOnUnblock) */
 	bool blk_stat;
 	size_t blk_stat_idx;
+	/* cmd.c: the blocked command ran under CLIENT REPLY OFF or SKIP, so
+	 * its answer is dropped too (Redis keeps the flags of a blocked client
+	 * until it is answered) */
+	bool blk_quiet;
 };
 
 static inline struct session *session_of(const struct conn *c)

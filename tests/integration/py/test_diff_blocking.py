@@ -683,10 +683,40 @@ def sec_keyspace(d, p):
         bl.close()
 
 
+def sec_reply_modes(d, p):
+    """CLIENT REPLY OFF / SKIP before a blocking command: its answer, given
+    when a push serves it, is dropped too (a blocked client keeps its reply
+    flags until answered); the next command is answered."""
+    d.section = 'reply-modes'
+    p.c('FLUSHALL')
+    bl = Blockers(d, p, 1)
+    try:
+        for a, b in zip(bl.a, bl.b):
+            a.send(encode('CLIENT', 'REPLY', 'SKIP'))
+            b.send(encode('CLIENT', 'REPLY', 'SKIP'))
+        bl.block(0, 'BLPOP', 'q', '0')
+        p.c('RPUSH', 'q', 'x', 'y')
+        bl.a[0].send(encode('PING', 'after-skip'))
+        bl.b[0].send(encode('PING', 'after-skip'))
+        bl.reply(0, 'CLIENT REPLY SKIP; BLPOP q (served); PING: only the PING answers')
+        for a, b in zip(bl.a, bl.b):
+            a.send(encode('CLIENT', 'REPLY', 'OFF'))
+            b.send(encode('CLIENT', 'REPLY', 'OFF'))
+        bl.block(0, 'BZPOPMIN', 'z', '0')
+        p.c('ZADD', 'z', '1', 'm')
+        bl.a[0].send(encode('CLIENT', 'REPLY', 'ON'))
+        bl.b[0].send(encode('CLIENT', 'REPLY', 'ON'))
+        bl.reply(0, 'CLIENT REPLY OFF; BZPOPMIN z (served); CLIENT REPLY ON: only +OK')
+        p.c('LRANGE', 'q', '0', '-1')
+        p.c('EXISTS', 'z')
+    finally:
+        bl.close()
+
+
 SECTIONS = [sec_errors, sec_immediate, sec_multi, sec_order, sec_exec, sec_unblock,
             sec_disconnect, sec_list_errors, sec_list_immediate, sec_list_multi,
             sec_list_order, sec_list_exec, sec_blmove, sec_stats,
-            sec_keyspace]
+            sec_keyspace, sec_reply_modes]
 
 
 def main():
