@@ -526,6 +526,28 @@ int cmd_arg_ll(struct cmd_req *r, int i, long long *out)
 	return 1;
 }
 
+int cmd_arg_range(struct cmd_req *r, int i, long long min, long long max, long long *out,
+		  const char *msg)
+{
+	if (!resp_str2ll(r->argv[i], r->argl[i], out)) {
+		if (msg)
+			reply_errorf(r->c, "ERR %s", msg);
+		else
+			cmd_reply_not_integer(r);
+		return 0;
+	}
+	if (*out < min || *out > max) {
+		if (msg)
+			reply_errorf(r->c, "ERR %s", msg);
+		else
+			reply_errorf(r->c,
+				     "ERR value is out of range, value must between %lld and %lld",
+				     min, max);
+		return 0;
+	}
+	return 1;
+}
+
 int cmd_arg_is(const struct cmd_req *r, int i, const char *lit)
 {
 	return su_word_is(r->argv[i], r->argl[i], lit);

@@ -142,6 +142,11 @@ void cmd_reply_wrongtype(struct cmd_req *r);
 
 /* Argument helpers: 1 on success; on failure they reply with the error. */
 int cmd_arg_ll(struct cmd_req *r, int i, long long *out);
+/* An integer in [min, max], as Redis's getRangeLongFromObjectOrReply: msg
+ * (when set) is the error for both a non-integer and an out-of-range
+ * value ("ERR " is prefixed), else Redis's two generic texts. */
+int cmd_arg_range(struct cmd_req *r, int i, long long min, long long max, long long *out,
+		  const char *msg);
 /* Whether argument i is the option word lit (lower case): case-insensitive,
  * and, as Redis's strcasecmp on the NUL-terminated argument, the argument
  * ends at its first NUL byte (su_word_is). For every option and keyword. */

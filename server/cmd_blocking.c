@@ -35,15 +35,6 @@ static bool may_not_block(const struct cmd_req *r)
 }
 
 /* getRangeLongFromObjectOrReply(1, LONG_MAX) with Redis's message */
-static int arg_positive(struct cmd_req *r, int i, long long *out, const char *msg)
-{
-	if (!resp_str2ll(r->argv[i], r->argl[i], out) || *out < 1) {
-		reply_errorf(r->c, "ERR %s", msg);
-		return 0;
-	}
-	return 1;
-}
-
 /* The timeout reply of every blocking command (Redis 7.0's
  * replyToBlockedClientTimedOut: a null array, BLMOVE included). */
 static void reply_timeout(struct conn *c, struct blk_waiter *w)
@@ -167,38 +158,13 @@ static void cmd_bzpopmax(struct cmd_req *r)
  * (zmpopGenericCommand with numkeys at argument 2) */
 static void cmd_bzmpop(struct cmd_req *r)
 {
-	long long numkeys, count = -1;
-	int wi;
+	long long numkeys, count;
+	int first;
 	bool max;
 
-	if (!arg_positive(r, 2, &numkeys, "numkeys should be greater than 0"))
+	if (!zset_mpop_parse(r, 2, &first, &numkeys, &max, &count))
 		return;
-	if (numkeys > r->argc - 4) {
-		cmd_reply_syntax_error(r);
-		return;
-	}
-	wi = 3 + (int)numkeys;
-	if (cmd_arg_is(r, wi, "min")) {
-		max = false;
-	} else if (cmd_arg_is(r, wi, "max")) {
-		max = true;
-	} else {
-		cmd_reply_syntax_error(r);
-		return;
-	}
-	for (int j = wi + 1; j < r->argc; j++) {
-		if (count == -1 && cmd_arg_is(r, j, "count") && r->argc - 1 - j > 0) {
-			j++;
-			if (!arg_positive(r, j, &count, "count should be greater than 0"))
-				return;
-		} else {
-			cmd_reply_syntax_error(r);
-			return;
-		}
-	}
-	if (count == -1)
-		count = 1;
-	bzpop_generic(r, 3, (int)numkeys, 1, max, count);
+	bzpop_generic(r, first, (int)numkeys, 1, max, count);
 }
 
 /* ------------------------------------------------------------ lists */

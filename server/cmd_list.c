@@ -39,35 +39,11 @@ static int lookup_list(struct cmd_req *r, int i, const struct kv_entry **e, int 
 	return 1;
 }
 
-/* getRangeLongFromObjectOrReply: msg (when set) replaces both the
- * not-an-integer and the out-of-range errors, as in Redis. */
-static int arg_range(struct cmd_req *r, int i, long long min, long long max, long long *out,
-		     const char *msg)
-{
-	if (!resp_str2ll(r->argv[i], r->argl[i], out)) {
-		if (msg)
-			reply_errorf(r->c, "ERR %s", msg);
-		else
-			cmd_reply_not_integer(r);
-		return 0;
-	}
-	if (*out < min || *out > max) {
-		if (msg)
-			reply_errorf(r->c, "ERR %s", msg);
-		else
-			reply_errorf(r->c,
-				     "ERR value is out of range, value must between %lld and %lld",
-				     min, max);
-		return 0;
-	}
-	return 1;
-}
-
 /* getPositiveLongFromObjectOrReply */
 static int arg_positive(struct cmd_req *r, int i, long long *out, const char *msg)
 {
-	return arg_range(r, i, 0, LLONG_MAX, out,
-			 msg ? msg : "value is out of range, must be positive");
+	return cmd_arg_range(r, i, 0, LLONG_MAX, out,
+			     msg ? msg : "value is out of range, must be positive");
 }
 
 /* One CAS step of a session: 0 when published, -1 when the race was lost. */
@@ -562,7 +538,8 @@ int cmd_list_mpop_parse(struct cmd_req *r, int numkeys_idx, struct list_mpop_arg
 {
 	long long numkeys, count = -1;
 
-	if (!arg_range(r, numkeys_idx, 1, LLONG_MAX, &numkeys, "numkeys should be greater than 0"))
+	if (!cmd_arg_range(r, numkeys_idx, 1, LLONG_MAX, &numkeys,
+			   "numkeys should be greater than 0"))
 		return 0;
 	if (numkeys >= r->argc - numkeys_idx - 1) { /* no room for LEFT|RIGHT */
 		cmd_reply_syntax_error(r);
@@ -574,8 +551,8 @@ int cmd_list_mpop_parse(struct cmd_req *r, int numkeys_idx, struct list_mpop_arg
 	for (int j = where_idx + 1; j < r->argc; j++) {
 		if (count == -1 && cmd_arg_is(r, j, "count") && r->argc - 1 - j > 0) {
 			j++;
-			if (!arg_range(r, j, 1, LLONG_MAX, &count,
-				       "count should be greater than 0"))
+			if (!cmd_arg_range(r, j, 1, LLONG_MAX, &count,
+					   "count should be greater than 0"))
 				return 0;
 		} else {
 			cmd_reply_syntax_error(r);

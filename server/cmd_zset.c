@@ -46,30 +46,6 @@ static int lookup_zset(struct cmd_req *r, int i, const struct kv_entry **e)
 	return 1;
 }
 
-/* getRangeLongFromObjectOrReply: msg (when set) replaces both the
- * not-an-integer and the out-of-range errors, as in Redis. */
-static int arg_range(struct cmd_req *r, int i, long long min, long long max, long long *out,
-		     const char *msg)
-{
-	if (!resp_str2ll(r->argv[i], r->argl[i], out)) {
-		if (msg)
-			reply_errorf(r->c, "ERR %s", msg);
-		else
-			cmd_reply_not_integer(r);
-		return 0;
-	}
-	if (*out < min || *out > max) {
-		if (msg)
-			reply_errorf(r->c, "ERR %s", msg);
-		else
-			reply_errorf(r->c,
-				     "ERR value is out of range, value must between %lld and %lld",
-				     min, max);
-		return 0;
-	}
-	return 1;
-}
-
 static void reply_item(struct cmd_req *r, const struct tz_item *it, bool withscores)
 {
 	if (withscores && conn_resp(r->c) == 3)
@@ -823,7 +799,7 @@ static void zpop_minmax(struct cmd_req *r, bool max)
 		return;
 	}
 	if (r->argc == 3 &&
-	    !arg_range(r, 2, 0, LLONG_MAX, &count, "value is out of range, must be positive"))
+	    !cmd_arg_range(r, 2, 0, LLONG_MAX, &count, "value is out of range, must be positive"))
 		return;
 	/* RESP3 with a count: [member, score] pairs; else flat */
 	nested = conn_resp(r->c) > 2 && count != -1;
@@ -844,43 +820,57 @@ static void cmd_zpopmax(struct cmd_req *r)
 	zpop_minmax(r, true);
 }
 
+int zset_mpop_parse(struct cmd_req *r, int numkeys_idx, int *first_key, long long *numkeys,
+		    bool *max, long long *count)
+{
+	int wi;
+
+	*count = -1;
+	if (!cmd_arg_range(r, numkeys_idx, 1, LLONG_MAX, numkeys,
+			   "numkeys should be greater than 0"))
+		return 0;
+	if (*numkeys > r->argc - numkeys_idx - 2) {
+		cmd_reply_syntax_error(r);
+		return 0;
+	}
+	wi = numkeys_idx + 1 + (int)*numkeys;
+	if (cmd_arg_is(r, wi, "min")) {
+		*max = false;
+	} else if (cmd_arg_is(r, wi, "max")) {
+		*max = true;
+	} else {
+		cmd_reply_syntax_error(r);
+		return 0;
+	}
+	for (int j = wi + 1; j < r->argc; j++) {
+		if (*count == -1 && cmd_arg_is(r, j, "count") && r->argc - 1 - j > 0) {
+			j++;
+			if (!cmd_arg_range(r, j, 1, LLONG_MAX, count,
+					   "count should be greater than 0"))
+				return 0;
+		} else {
+			cmd_reply_syntax_error(r);
+			return 0;
+		}
+	}
+	if (*count == -1)
+		*count = 1;
+	*first_key = numkeys_idx + 1;
+	return 1;
+}
+
 /* ZMPOP numkeys key [key ...] MIN|MAX [COUNT count], in a transaction
  * (multi_atomic): the first existing key is popped if it holds a sorted
  * set, an error if it holds another type. */
 static void zmpop_body(struct cmd_req *r)
 {
-	long long numkeys, count = -1;
-	int wi;
+	long long numkeys, count;
+	int first, wi;
 	bool max;
 
-	if (!arg_range(r, 1, 1, LLONG_MAX, &numkeys, "numkeys should be greater than 0"))
+	if (!zset_mpop_parse(r, 1, &first, &numkeys, &max, &count))
 		return;
-	if (numkeys > r->argc - 3) {
-		cmd_reply_syntax_error(r);
-		return;
-	}
-	wi = 2 + (int)numkeys;
-	if (cmd_arg_is(r, wi, "min")) {
-		max = false;
-	} else if (cmd_arg_is(r, wi, "max")) {
-		max = true;
-	} else {
-		cmd_reply_syntax_error(r);
-		return;
-	}
-	for (int j = wi + 1; j < r->argc; j++) {
-		if (count == -1 && cmd_arg_is(r, j, "count") && r->argc - 1 - j > 0) {
-			j++;
-			if (!arg_range(r, j, 1, LLONG_MAX, &count,
-				       "count should be greater than 0"))
-				return;
-		} else {
-			cmd_reply_syntax_error(r);
-			return;
-		}
-	}
-	if (count == -1)
-		count = 1;
+	wi = first + (int)numkeys;
 	for (int k = 2; k < wi; k++) {
 		struct zset_popped p = {0};
 		bool found;
@@ -978,7 +968,7 @@ static void cmd_zrandmember(struct cmd_req *r)
 	long long l;
 
 	if (r->argc >= 3) {
-		if (!arg_range(r, 2, -LLONG_MAX, LLONG_MAX, &l, NULL))
+		if (!cmd_arg_range(r, 2, -LLONG_MAX, LLONG_MAX, &l, NULL))
 			return;
 		if (r->argc > 4 || (r->argc == 4 && !cmd_arg_is(r, 3, "withscores"))) {
 			cmd_reply_syntax_error(r);

@@ -30,4 +30,13 @@ int zset_pop(const struct db_view *v, const char *key, size_t klen, int64_t now_
 	     long long count, struct zset_popped *p);
 void zset_popped_free(struct zset_popped *p);
 
+struct cmd_req;
+/* ZMPOP's and BZMPOP's arguments from `numkeys_idx` on: numkeys key [key
+ * ...] MIN|MAX [COUNT count], checked in Redis's order with its errors
+ * (zmpopGenericCommand). On success *first_key is the first key's index,
+ * *numkeys their number, *max the end and *count (1 by default); 0 after
+ * replying the error. */
+int zset_mpop_parse(struct cmd_req *r, int numkeys_idx, int *first_key, long long *numkeys,
+		    bool *max, long long *count);
+
 #endif
