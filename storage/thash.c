@@ -15,49 +15,12 @@
 #include "storage/thash.h"
 #include "storage/kvmap.h"
 #include "concurrency/mem.h"
+#include "storage/varint.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 static void (*digest_sha1)(const void *p, size_t n, uint8_t out[20]);
-
-/* ---- LEB128 varints */
-
-static size_t varint_len(size_t v)
-{
-	size_t n = 1;
-
-	while (v >= 0x80) {
-		v >>= 7;
-		n++;
-	}
-	return n;
-}
-
-static char *varint_put(char *p, size_t v)
-{
-	while (v >= 0x80) {
-		*p++ = (char)(0x80 | (v & 0x7f));
-		v >>= 7;
-	}
-	*p++ = (char)v;
-	return p;
-}
-
-static const char *varint_get(const char *p, size_t *v)
-{
-	size_t r = 0;
-	unsigned shift = 0;
-	unsigned char b;
-
-	do {
-		b = (unsigned char)*p++;
-		r |= (size_t)(b & 0x7f) << shift;
-		shift += 7;
-	} while (b & 0x80);
-	*v = r;
-	return p;
-}
 
 static bool is_big(const struct kv_entry *e)
 {
