@@ -47,6 +47,9 @@ static long long cl_deadline_ms;
 static pthread_barrier_t cl_done;
 
 static atomic_int cl_failed;
+/* sessions and loaders whose connection the server has answered once (so it is registered and
+ * every listing must show it); relaxed: main only counts them, nothing is published */
+static atomic_int cl_ready;
 static pthread_mutex_t cl_fail_lock = PTHREAD_MUTEX_INITIALIZER;
 static char cl_fail_msg[2048]; /* under cl_fail_lock */
 
@@ -230,6 +233,19 @@ static int cl_cmd_simple(struct cl_conn *c, int argc, const char *const *argv)
 	if (cl_cmd(c, &p, &n, argc, argv) != 0)
 		return -1;
 	cl_consume(c, n);
+	return 0;
+}
+
+/* One PING round trip: the server has accepted and registered the connection. */
+static int cl_open_ready(struct cl_conn *c)
+{
+	const char *p;
+	size_t n;
+
+	if (cl_open(c) != 0 || cl_cmd(c, &p, &n, 1, (const char *[]){"PING"}) != 0)
+		return -1;
+	cl_consume(c, n);
+	atomic_fetch_add_explicit(&cl_ready, 1, memory_order_relaxed);
 	return 0;
 }
 
@@ -433,7 +449,7 @@ static void *session_main(void *arg)
 	const char *p;
 	size_t n;
 
-	if (cl_open(&c) != 0)
+	if (cl_open_ready(&c) != 0)
 		goto out;
 	while (cl_running()) {
 		int pad = (int)((w->ops * 7 + (unsigned)w->id * 13) % 64);
@@ -497,7 +513,7 @@ static void *loader_main(void *arg)
 	const char *p;
 	size_t n;
 
-	if (cl_open(&c) != 0)
+	if (cl_open_ready(&c) != 0)
 		goto out;
 	snprintf(key, sizeof(key), "ld:%d", w->id);
 	while (cl_running()) {
@@ -605,7 +621,15 @@ int main(int argc, char **argv)
 		ld[i] = (struct cl_worker){.id = i};
 		pthread_create(&ld[i].th, NULL, loader_main, &ld[i]);
 	}
-	kvsd_sleep_ms(100);
+	/* listers start once every session and loader is registered (bounded: 30 s) */
+	for (int i = 0;
+	     i < 3000 &&
+	     atomic_load_explicit(&cl_ready, memory_order_relaxed) < CL_SESSIONS + CL_LOADERS &&
+	     !atomic_load_explicit(&cl_failed, memory_order_relaxed);
+	     i++)
+		kvsd_sleep_ms(10);
+	if (atomic_load_explicit(&cl_ready, memory_order_relaxed) < CL_SESSIONS + CL_LOADERS)
+		cl_fail("sessions and loaders not all connected after 30 s");
 	for (int i = 0; i < CL_LISTERS; i++) {
 		ls[i] = (struct cl_worker){.id = i};
 		pthread_create(&ls[i].th, NULL, lister_main, &ls[i]);
