@@ -34,7 +34,27 @@ static bool may_not_block(const struct cmd_req *r)
 	return r->in_exec || db_in_txn(r->view);
 }
 
-/* getRangeLongFromObjectOrReply(1, LONG_MAX) with Redis's message */
+/* BZPOP*, BLPOP, BRPOP, BLMPOP found nothing: inside a transaction they
+ * answer a null array at once (Redis's rule), else the connection blocks on
+ * keys[0..n) with these callbacks. */
+static void block_or_null(struct cmd_req *r, const int *keys, int n, blk_serve_fn serve,
+			  blk_reply_fn reply, int where, long long count, int64_t deadline)
+{
+	struct blk_waiter *w;
+
+	if (may_not_block(r)) {
+		reply_null_array(r->c);
+		return;
+	}
+	w = blk_waiter_prepare(r, keys, n);
+	w->serve = serve;
+	w->reply = reply;
+	w->where = where;
+	w->count = count;
+	w->deadline_us = deadline;
+	blk_block(r, w);
+}
+
 /* The timeout reply of every blocking command (Redis 7.0's
  * replyToBlockedClientTimedOut: a null array, BLMOVE included). */
 static void reply_timeout(struct conn *c, struct blk_waiter *w)
@@ -102,7 +122,6 @@ static void bzpop_generic(struct cmd_req *r, int first, int n, int timeout_i, bo
 {
 	int64_t deadline;
 	int keys[n > 0 ? n : 1];
-	struct blk_waiter *w;
 
 	if (!blk_parse_timeout(r, timeout_i, &deadline))
 		return;
@@ -131,17 +150,7 @@ static void bzpop_generic(struct cmd_req *r, int first, int n, int timeout_i, bo
 		zset_popped_free(&p);
 		return;
 	}
-	if (may_not_block(r)) {
-		reply_null_array(r->c);
-		return;
-	}
-	w = blk_waiter_prepare(r, keys, n);
-	w->serve = zset_serve;
-	w->reply = zset_reply;
-	w->where = max;
-	w->count = count;
-	w->deadline_us = deadline;
-	blk_block(r, w);
+	block_or_null(r, keys, n, zset_serve, zset_reply, max, count, deadline);
 }
 
 static void cmd_bzpopmin(struct cmd_req *r)
@@ -220,7 +229,6 @@ static void blpop_generic(struct cmd_req *r, int first, int n, int timeout_i, en
 {
 	int64_t deadline;
 	int keys[n > 0 ? n : 1];
-	struct blk_waiter *w;
 
 	if (!blk_parse_timeout(r, timeout_i, &deadline))
 		return;
@@ -247,17 +255,7 @@ static void blpop_generic(struct cmd_req *r, int first, int n, int timeout_i, en
 		tlist_popped_free(&p);
 		return;
 	}
-	if (may_not_block(r)) {
-		reply_null_array(r->c);
-		return;
-	}
-	w = blk_waiter_prepare(r, keys, n);
-	w->serve = list_serve;
-	w->reply = list_reply;
-	w->where = end;
-	w->count = count;
-	w->deadline_us = deadline;
-	blk_block(r, w);
+	block_or_null(r, keys, n, list_serve, list_reply, end, count, deadline);
 }
 
 static void cmd_blpop(struct cmd_req *r)
