@@ -39,6 +39,26 @@ def command(port, *argv):
     return r
 
 
+def send_pipeline(c, cmds):
+    """Sends cmds (lists of bytes arguments) on socket c as one pipeline and reads their replies,
+    which must be one line each (integers, statuses): exits on an error reply or a closed
+    connection. For pipelined fills."""
+    out = bytearray()
+    for argv in cmds:
+        out += b"*%d\r\n" % len(argv)
+        for a in argv:
+            out += b"$%d\r\n%s\r\n" % (len(a), a)
+    c.sendall(out)
+    got = b""
+    while got.count(b"\r\n") < len(cmds):
+        chunk = c.recv(1 << 16)
+        if not chunk:
+            sys.exit("server closed the connection while filling")
+        got += chunk
+    if got[:1] == b"-" or b"\r\n-" in got:
+        sys.exit("error while filling: %r" % got[:200])
+
+
 def start(name, binary, core, procs, extra=()):
     """Starts a server pinned to core; appends its Popen to procs (the caller stops them)."""
     port = free_port()

@@ -49,22 +49,6 @@ MIX = [
 def fill(port, keys):
     c = socket.create_connection(("127.0.0.1", port))
 
-    def send(cmds):
-        out = bytearray()
-        for argv in cmds:
-            out += b"*%d\r\n" % len(argv)
-            for a in argv:
-                out += b"$%d\r\n%s\r\n" % (len(a), a)
-        c.sendall(out)
-        got = b""
-        while got.count(b"\r\n") < len(cmds):
-            chunk = c.recv(1 << 16)
-            if not chunk:
-                sys.exit("server closed the connection while filling")
-            got += chunk
-        if got[:1] == b"-" or b"\r\n-" in got:
-            sys.exit("error while filling: %r" % got[:200])
-
     for base in range(0, keys, 500):
         cmds = []
         for i in range(base, min(keys, base + 500)):
@@ -74,7 +58,7 @@ def fill(port, keys):
             cmds.append([b"SADD", b"s:%012d" % i] + [b"%d" % j for j in range(5)])
             cmds.append([b"ZADD", b"z:%012d" % i] +
                         [x for j in range(20) for x in (b"%d" % j, b"m%d" % j)])
-        send(cmds)
+        benchlib.send_pipeline(c, cmds)
     c.close()
 
 

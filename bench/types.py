@@ -37,27 +37,12 @@ def fill(port, nfill, nsmall):
     """Pipelined fill: the benchmark's three big keys and nsmall small ones of each type."""
     c = socket.create_connection(("127.0.0.1", port))
 
-    def send(cmds):
-        out = bytearray()
-        for argv in cmds:
-            out += b"*%d\r\n" % len(argv)
-            for a in argv:
-                out += b"$%d\r\n%s\r\n" % (len(a), a)
-        c.sendall(out)
-        got = b""
-        while got.count(b"\r\n") < len(cmds):
-            chunk = c.recv(1 << 16)
-            if not chunk:
-                sys.exit("server closed the connection while filling")
-            got += chunk
-        if b"-" in got[:1] or b"\r\n-" in got:
-            sys.exit("error while filling: %r" % got[:200])
-
     for base in range(0, nfill, 1000):
         ids = range(base, min(nfill, base + 1000))
-        send([[b"HSET", b"myhash"] + [x for i in ids for x in (b"element:%012d" % i, b"xxx")],
-              [b"SADD", b"myset"] + [b"element:%012d" % i for i in ids],
-              [b"ZADD", b"myzset"] + [x for i in ids for x in (b"%d" % i, b"element:%012d" % i)]])
+        benchlib.send_pipeline(c, [
+            [b"HSET", b"myhash"] + [x for i in ids for x in (b"element:%012d" % i, b"xxx")],
+            [b"SADD", b"myset"] + [b"element:%012d" % i for i in ids],
+            [b"ZADD", b"myzset"] + [x for i in ids for x in (b"%d" % i, b"element:%012d" % i)]])
     for base in range(0, nsmall, 500):
         cmds = []
         for i in range(base, min(nsmall, base + 500)):
@@ -66,7 +51,7 @@ def fill(port, nfill, nsmall):
             cmds.append([b"SADD", b"s:%012d" % i] + [b"%d" % j for j in range(5)])
             cmds.append([b"ZADD", b"z:%012d" % i] +
                         [x for j in range(20) for x in (b"%d" % j, b"m%d" % j)])
-        send(cmds)
+        benchlib.send_pipeline(c, cmds)
     c.close()
 
 
