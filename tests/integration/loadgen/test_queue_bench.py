@@ -22,6 +22,10 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'py'))
+sys.dont_write_bytecode = True  # keep the source tree clean
+import harness  # noqa: E402
+
 QB = sys.argv[1]
 SERVER = os.environ.get('QUEUE_TEST_SERVER') or os.environ.get('KVSD_BIN')
 TMP = tempfile.mkdtemp(prefix='kvsd-queue-bench-')
@@ -32,16 +36,6 @@ def check(cond, what):
     if not cond:
         failures.append(what)
         print('FAIL:', what)
-
-
-def free_port():
-    while True:
-        s = socket.socket()
-        s.bind(('127.0.0.1', 0))
-        port = s.getsockname()[1]
-        s.close()
-        if port != 6379:
-            return port
 
 
 def request(sock, *args):
@@ -57,7 +51,7 @@ def command(port, *args):
 
 
 def start():
-    port = free_port()
+    port = harness.free_port()
     argv = [SERVER, '--port', str(port), '--bind', '127.0.0.1', '--loglevel', 'warning']
     if os.path.basename(SERVER) == 'redis-server':
         argv += ['--save', '', '--appendonly', 'no']
