@@ -3,8 +3,8 @@
  *
  * config (two threads): the keys come from CONFIG GET * (read once by main() before the run),
  * minus those that legitimately cut clients off (requirepass, maxmemory, timeout, maxclients,
- * client-output-buffer-limit). Each key is owned by one of the two threads, so that, while both
- * run concurrently, each can check what it did:
+ * client-output-buffer-limit). Each key is owned by one of the two threads (a key and its
+ * alias by the same one), so that, while both run concurrently, each can check what it did:
  *  - a refused SET leaves CONFIG GET unchanged;
  *  - an accepted SET reads back as a value that can itself be set again, unchanged;
  *  - setting a key to its current value is accepted, unless the key cannot be set at run time
@@ -181,6 +181,21 @@ int tt_config_setup(redisContext *c)
 			}
 	for (int i = 0; i < nkeys; i++)
 		keys[i].owner = i % 2;
+	/* An alias names the same parameter as its primary (Redis 7.0's are the *-ziplist-*
+	 * names of *-listpack-* ones): one thread owns both, or the other thread's SET would
+	 * change what this one checks. */
+	for (int i = 0; i < nkeys; i++) {
+		const char *z = strstr(keys[i].name, "-ziplist-");
+		char primary[sizeof(keys[i].name)];
+
+		if (!z)
+			continue;
+		snprintf(primary, sizeof(primary), "%.*s-listpack-%s", (int)(z - keys[i].name),
+			 keys[i].name, z + strlen("-ziplist-"));
+		for (int j = 0; j < nkeys; j++)
+			if (!strcmp(keys[j].name, primary))
+				keys[i].owner = keys[j].owner;
+	}
 	return nkeys > 0 ? 0 : -1;
 }
 
