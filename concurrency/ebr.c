@@ -54,6 +54,12 @@ struct ebr_chunk {
 	uint32_t n;	  /* entries appended */
 	uint32_t pad;
 	size_t bytes; /* object bytes of entries [start, n) */
+	/* Valid in the first chunk of a donated list only (written by the donor
+	 * before its release store): the list's last chunk and its limbo_bytes,
+	 * so that taking a donation back or adopting it costs O(1), not a walk
+	 * of the list (a walk per offline/online made a long limbo quadratic). */
+	struct ebr_chunk *ltail;
+	size_t lcost;
 	struct ebr_entry ent[];
 };
 
@@ -153,14 +159,11 @@ static void chunk_release(struct ebr_thread *t, struct ebr_chunk *c)
 		mem_free(c);
 }
 
-static void list_append(struct ebr_list *l, struct ebr_chunk *head)
+/* Appends the list head..tail (tail known: no walk) to l. */
+static void list_splice(struct ebr_list *l, struct ebr_chunk *head, struct ebr_chunk *tail)
 {
-	struct ebr_chunk *tail = head;
-
 	if (head == NULL)
 		return;
-	while (tail->next != NULL)
-		tail = tail->next;
 	if (l->tail != NULL)
 		l->tail->next = head;
 	else
@@ -343,15 +346,6 @@ static bool try_advance(struct ebr *e)
 
 /* --- donation --------------------------------------------------------- */
 
-static size_t chunks_cost(const struct ebr_chunk *c)
-{
-	size_t b = 0;
-
-	for (; c != NULL; c = c->next)
-		b += c->bytes + (size_t)(c->n - c->start) * EBR_ENTRY_COST;
-	return b;
-}
-
 /* Takes back the list donated at the last ebr_offline, if nobody adopted it. */
 static void take_back(struct ebr_thread *t)
 {
@@ -361,17 +355,14 @@ static void take_back(struct ebr_thread *t)
 
 	if (c == NULL)
 		return;
-	t->limbo_bytes += chunks_cost(c);
+	t->limbo_bytes += c->lcost;
 	/* the donated list goes first: its entries are older */
 	if (t->limbo.head != NULL) {
-		struct ebr_list l = {NULL, NULL};
-
-		list_append(&l, c);
-		l.tail->next = t->limbo.head;
-		l.tail = t->limbo.tail;
-		t->limbo = l;
+		c->ltail->next = t->limbo.head;
+		t->limbo.head = c;
 	} else {
-		list_append(&t->limbo, c);
+		t->limbo.head = c;
+		t->limbo.tail = c->ltail;
 	}
 }
 
@@ -381,6 +372,8 @@ static void donate(struct ebr_thread *t)
 	if (t->limbo.head == NULL)
 		return;
 	take_back(t); /* merge with an earlier donation nobody adopted */
+	t->limbo.head->ltail = t->limbo.tail;
+	t->limbo.head->lcost = t->limbo_bytes;
 	/* release: chunk contents before the pointer; pairs with the acquire
 	 * exchange in adopt() and take_back(). Only the owner stores non-NULL,
 	 * and the slot is NULL after take_back(), so a store suffices. */
@@ -400,7 +393,11 @@ static void adopt(struct ebr *e, struct ebr_list *l)
 		if (atomic_load_explicit(&r->donated, memory_order_relaxed) == NULL)
 			continue;
 		/* acquire: pairs with the release in donate() */
-		list_append(l, atomic_exchange_explicit(&r->donated, NULL, memory_order_acquire));
+		struct ebr_chunk *c =
+		    atomic_exchange_explicit(&r->donated, NULL, memory_order_acquire);
+
+		if (c != NULL)
+			list_splice(l, c, c->ltail);
 	}
 }
 
@@ -443,16 +440,20 @@ void ebr_unregister(struct ebr_thread *t)
 {
 	struct ebr *e = t->dom;
 	struct ebr_list l = {NULL, NULL};
+	struct ebr_chunk *c;
 
 	if (t->online)
 		ebr_offline(t);
 	seal(t);
 	pthread_mutex_lock(&e->lock);
 	/* acquire: pairs with the release in donate() */
-	list_append(&l, atomic_exchange_explicit(&t->donated, NULL, memory_order_acquire));
-	list_append(&l, t->limbo.head);
+	c = atomic_exchange_explicit(&t->donated, NULL, memory_order_acquire);
+
+	if (c != NULL)
+		list_splice(&l, c, c->ltail);
+	list_splice(&l, t->limbo.head, t->limbo.tail);
 	if (l.head != NULL) {
-		list_append(&e->orphans, l.head);
+		list_splice(&e->orphans, l.head, l.tail);
 		/* relaxed: a hint; the list itself is under the lock */
 		atomic_store_explicit(&e->has_orphans, true, memory_order_relaxed);
 	}
@@ -543,7 +544,7 @@ size_t ebr_collect(struct ebr_thread *t)
 		n += list_collect(&work, g, &bytes, t, false);
 		if (work.head != NULL) {
 			pthread_mutex_lock(&e->lock);
-			list_append(&e->orphans, work.head);
+			list_splice(&e->orphans, work.head, work.tail);
 			atomic_store_explicit(&e->has_orphans, true, memory_order_relaxed);
 			pthread_mutex_unlock(&e->lock);
 		}

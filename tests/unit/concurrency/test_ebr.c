@@ -254,6 +254,62 @@ Test(ebr, cap_triggers_collection)
 	cr_assert_eq(freed, 20000);
 }
 
+/* Regression (torture stall, CI): taking a donation back and donating walked
+ * the whole limbo list, twice per offline/online pair, so a worker with a long
+ * limbo (the epoch held by a long command elsewhere) spent 100+ ms in those
+ * walks. Now the donated list carries its tail and cost. Donations that go
+ * back and forth, merge, and are adopted part of the time must keep every
+ * entry and the limbo accounting: all 10,000 are freed once the holder leaves,
+ * and afterwards the cap still bounds what is pending. */
+Test(ebr, donation_round_trips_keep_entries_and_accounting)
+{
+	struct ebr *small = ebr_create(4096);
+	struct ebr_thread *t = ebr_register(small), *h = ebr_register(small);
+	struct ebr_thread *c = ebr_register(small);
+	int64_t max = 0;
+
+	ebr_online(h); /* holds the epoch: nothing can be freed */
+	for (int i = 0; i < 200; i++) {
+		ebr_online(t);
+		for (int k = 0; k < 50; k++)
+			ebr_retire(t, obj(), 48, count_free);
+		ebr_offline(t);
+		if (i % 7 == 3) { /* another thread adopts it meanwhile */
+			ebr_online(c);
+			ebr_collect(c);
+			ebr_offline(c);
+		}
+		if (i % 5 == 1) /* retiring while offline donates at once */
+			ebr_retire(t, obj(), 48, count_free);
+	}
+	cr_assert_eq(freed, 0);
+	ebr_offline(h);
+	ebr_online(t);
+	for (int i = 0; i < 4; i++) {
+		ebr_quiescent(t);
+		ebr_collect(t);
+	}
+	cr_assert_eq(freed, 10040);
+	cr_assert_eq(ebr_pending_bytes(small), 0);
+	for (int i = 0; i < 20000; i++) {
+		ebr_retire(t, obj(), 48, count_free);
+		ebr_quiescent(t);
+		if (ebr_pending_bytes(small) > max)
+			max = ebr_pending_bytes(small);
+		if (i % 100 == 0) {
+			ebr_offline(t);
+			ebr_online(t);
+		}
+	}
+	cr_assert_lt(max, 3 * 48 * 4096 / 80, "max pending %lld", (long long)max);
+	ebr_offline(t);
+	ebr_unregister(t);
+	ebr_unregister(h);
+	ebr_unregister(c);
+	ebr_destroy(&small);
+	cr_assert_eq(freed, 30040);
+}
+
 static void no_free(void *p)
 {
 	(void)p;
