@@ -102,6 +102,13 @@ struct net_opts {
 	 * connection then runs its pipeline again), false while it still
 	 * waits. Required if the server calls conn_block. */
 	bool (*resume)(struct conn *c);
+	/* Background work in slices (active expiry): called online on a
+	 * worker's loop right after its thread_cron, and again on each later
+	 * pass of that loop while it returns true, so the worker's readiness,
+	 * tasks and clients are served between slices; a slice should last about
+	 * a millisecond. Called by the holder of the loop's token (the owner, or
+	 * a guest while the owner is stuck in a task). May be NULL. */
+	bool (*thread_slice)(int worker_idx);
 };
 
 int net_setup(const struct net_opts *o, char *err, size_t errlen);

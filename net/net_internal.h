@@ -63,13 +63,14 @@ struct worker {
 	struct event_base *base;
 	struct event *wake_ev; /* event_active()d by other threads (inbox, unpark) */
 	struct event *cron_ev;
-	struct wsq dq;	    /* scheduled connections: owner push/take, thieves steal */
-	struct mpscq inbox; /* from any thread: new, re-queued and to-close connections */
-	struct conn *conns; /* this worker's connections; loop side (token holder) */
-	unsigned rng;	    /* owner-only: victim selection */
-	int searching;	    /* owner-only: counted in the scheduler's searching count */
-	int unparked;	    /* owner-only: no task run since the last park */
-	int64_t polled_ns;  /* owner-only: when it last polled its own loop */
+	struct event *slice_ev; /* thread_slice again on the next pass */
+	struct wsq dq;		/* scheduled connections: owner push/take, thieves steal */
+	struct mpscq inbox;	/* from any thread: new, re-queued and to-close connections */
+	struct conn *conns;	/* this worker's connections; loop side (token holder) */
+	unsigned rng;		/* owner-only: victim selection */
+	int searching;		/* owner-only: counted in the scheduler's searching count */
+	int unparked;		/* owner-only: no task run since the last park */
+	int64_t polled_ns;	/* owner-only: when it last polled its own loop */
 	/* this worker's thread only: the worker whose loop it is polling as a
 	 * guest (sched_submit then queues onto this worker's deque), or NULL */
 	struct worker *guest_of;
@@ -83,7 +84,7 @@ struct worker {
 	 * (acquire) after; a guest CASes a stale start time to LOOP_GUEST
 	 * (acquire) and stores it back when done (release). */
 	_Atomic uint64_t loop;
-	_Atomic int stop;    /* set by workers_stop(); relaxed, the wake orders it */
+	_Atomic int stop; /* set by workers_stop(); relaxed, the wake orders it */
 	/* one of this worker's connections set pause_wait since the cron last
 	 * looked: the cron walks its connections only then or when an idle
 	 * timeout is configured, so that idle connections (10,000 blocked

@@ -517,6 +517,24 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
 	(void)arg; /* the loop returning is the point; the main loop drains */
 }
 
+/* One slice of the server's background work; while it has more, a zero
+ * timeout brings it back on the loop's next pass (after that pass's
+ * readiness), whether the loop then polls or parks. */
+static void slice_cb(evutil_socket_t fd, short what, void *arg)
+{
+	static const struct timeval now = {0, 0};
+	struct worker *w = arg;
+	bool more;
+
+	(void)fd;
+	(void)what;
+	net_g.opts.online();
+	more = net_g.opts.thread_slice(w->idx);
+	net_g.opts.offline();
+	if (more)
+		event_add(w->slice_ev, &now);
+}
+
 static void cron_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
@@ -558,6 +576,9 @@ static void cron_cb(evutil_socket_t fd, short what, void *arg)
 		net_g.opts.thread_cron(w->idx);
 		net_g.opts.offline();
 	}
+	/* the tick's first slice now, unless one is due on the next pass anyway */
+	if (net_g.opts.thread_slice && !event_pending(w->slice_ev, EV_TIMEOUT, NULL))
+		slice_cb(-1, 0, w);
 }
 
 static void close_all(struct worker *w)
@@ -703,7 +724,9 @@ int workers_start(int n, char *err, size_t errlen)
 		w->wake_ev = event_new(w->base, -1, 0, wake_cb, w);
 		w->cron_ev = event_new(w->base, -1, EV_PERSIST, cron_cb, w);
 		w->watch_ev = event_new(w->base, -1, 0, wake_cb, w);
-		if (!w->wake_ev || !w->cron_ev || !w->watch_ev || event_add(w->cron_ev, &tv) != 0) {
+		w->slice_ev = event_new(w->base, -1, 0, slice_cb, w);
+		if (!w->wake_ev || !w->cron_ev || !w->watch_ev || !w->slice_ev ||
+		    event_add(w->cron_ev, &tv) != 0) {
 			snprintf(err, errlen, "cannot create events for worker %d", i);
 			return -ENOMEM;
 		}
@@ -764,6 +787,7 @@ void workers_stop(void)
 		event_free(w->wake_ev);
 		event_free(w->cron_ev);
 		event_free(w->watch_ev);
+		event_free(w->slice_ev);
 		event_base_free(w->base);
 		wsq_deinit(&w->dq);
 	}

@@ -77,7 +77,8 @@
  * exclusive attempt's plain view.
  * db_cron (and its purge): any one thread at a time; a flusher may help the
  * purge (a try-lock).
- * db_active_expire: one thread at a time (the hz timer of worker 0).
+ * db_active_expire, db_active_expire_more: one thread at a time (worker 0's
+ * loop: its hz timer, then its slice events).
  * db_check_memory: any thread; one thread evicts at a time, the others go on.
  * Statistics are per-thread relaxed counters (they publish nothing).
  * Errors: 0 / -errno.
@@ -329,13 +330,20 @@ void db_reset_stats(struct db *db);
 /* ---- active expiry (expire.c) */
 
 /*
- * One active-expiry cycle: removes expired keys found from the persistent
- * cursor on, for at most (25 + 2 * (effort - 1))% of a 1/hz period, and
- * repeats while more than (10 - (effort - 1))% of the keys with a TTL it
- * sampled had expired. effort 1..10 (active-expire-effort), hz 1..500.
+ * Active expiry, one cycle per hz tick: removes expired keys found from the
+ * persistent cursor on, for at most (25 + 2 * (effort - 1))% of a 1/hz period
+ * of run time, and repeats while more than (10 - (effort - 1))% of the keys
+ * with a TTL it sampled had expired. effort 1..10 (active-expire-effort), hz
+ * 1..500. A cycle runs in slices of about slice_us (checked after each scan
+ * batch of ~20 keys), so that its caller can serve clients between them:
+ * db_active_expire begins a cycle (ending one still in progress) and runs its
+ * first slice; db_active_expire_more runs the next. Both return true while
+ * the cycle has work left. Both announce quiescent states between batches
+ * (kvmap_quiescent): the caller holds no entry across the call.
  * Call from one thread at a time, online (inside a storage section).
  */
-void db_active_expire(struct db *db, int hz, int effort);
+bool db_active_expire(struct db *db, int hz, int effort, int64_t slice_us);
+bool db_active_expire_more(struct db *db, int64_t slice_us);
 
 /* ---- maxmemory and eviction (evict.c) */
 

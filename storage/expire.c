@@ -37,7 +37,16 @@
 #define EXPIRE_VISIT_FLOOR   2000
 #define EXPIRE_COLLECT_MAX   1024
 
+/* Per-db scratch, kept between cycles and between the slices of one. */
 struct expire_ctx {
+	/* the cycle in progress (begun at an hz tick, run in slices) */
+	bool active, capped;
+	int64_t budget_us, spent_us;
+	size_t keys_per_loop, visit_floor, batch, size, cycle_visited;
+	uint64_t stale, sampled, expired;
+	/* the loop in progress */
+	size_t loop_ttl, loop_visited, loop_exp;
+	/* one scan batch */
 	int64_t now_ms;
 	size_t visited, with_ttl, nexp;
 	long long ttl_sum;
@@ -83,13 +92,66 @@ static void expire_visit(const struct kv_entry *e, void *arg)
 	}
 }
 
-void db_active_expire(struct db *db, int hz, int effort)
+/* Ends the cycle in progress: its statistics. */
+static void cycle_end(struct db *db, struct expire_ctx *x)
+{
+	x->active = false;
+	/* relaxed: statistics with one writer (the expiring thread) */
+	if (x->capped)
+		atomic_fetch_add_explicit(&db->time_cap_reached, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&db->cycle_us, (uint64_t)x->spent_us, memory_order_relaxed);
+	atomic_fetch_add_explicit(&db->cycles, 1, memory_order_relaxed);
+	if (x->sampled) {
+		uint64_t cur = x->expired * 10000 / x->sampled;
+		uint64_t old = atomic_load_explicit(&db->stale_perc_x1e4, memory_order_relaxed);
+
+		atomic_store_explicit(&db->stale_perc_x1e4, (cur * 5 + old * 95) / 100,
+				      memory_order_relaxed);
+	}
+}
+
+/* One scan batch from the cursor: removes what it found expired, feeds the
+ * TTL average. Returns true if the cursor wrapped. */
+static bool expire_batch(struct db *db, struct expire_ctx *x)
+{
+	x->now_ms = clock_wall_ms();
+	x->visited = x->with_ttl = x->nexp = 0;
+	x->ttl_sum = 0;
+	db->expire_cursor = kvmap_scan(db->map, db->expire_cursor, x->batch, expire_visit, x);
+	/* an exclusive transaction runs: its keys stay as they are; lookups
+	 * still see them expired */
+	if (x->nexp && !db_write_try(db))
+		x->nexp = 0;
+	for (size_t i = 0; i < x->nexp; i++) {
+		if (kvmap_remove(db->map, x->exp[i]) == 0) {
+			db_count(&db_my_slot(db)->expired, 1);
+			db_count_expires(db, -1);
+			x->loop_exp++;
+		}
+	}
+	if (x->nexp)
+		db_write_exit(db);
+	if (!avg_ttl_restart(db) && x->with_ttl > x->nexp) {
+		long long avg = x->ttl_sum / (long long)(x->with_ttl - x->nexp);
+		long long old = atomic_load_explicit(&db->avg_ttl, memory_order_relaxed);
+
+		/* Redis's running average: 2% weight per sample batch, the first
+		 * batch seeding it (relaxed: statistic; one writer, the expiring
+		 * thread) */
+		if (old == 0)
+			old = avg;
+		atomic_store_explicit(&db->avg_ttl, old / 50 * 49 + avg / 50, memory_order_relaxed);
+	}
+	x->loop_ttl += x->with_ttl;
+	x->loop_visited += x->visited;
+	/* the entries the batch saw are no longer held */
+	kvmap_quiescent();
+	return db->expire_cursor == 0;
+}
+
+bool db_active_expire(struct db *db, int hz, int effort, int64_t slice_us)
 {
 	struct expire_ctx *x = db->expire_scratch;
-	int64_t start = clock_mono_us(), budget_us, elapsed;
-	size_t keys_per_loop, visit_floor, batch, size, cycle_visited = 0;
-	uint64_t sampled = 0, expired = 0, stale;
-	bool capped = false;
 
 	if (hz < 1)
 		hz = 1;
@@ -99,94 +161,78 @@ void db_active_expire(struct db *db, int hz, int effort)
 		effort = DB_EXPIRE_EFFORT_MIN;
 	if (effort > DB_EXPIRE_EFFORT_MAX)
 		effort = DB_EXPIRE_EFFORT_MAX;
+	if (x != NULL && x->active)
+		cycle_end(db, x); /* its slices did not get to finish before this tick */
 	avg_ttl_restart(db);
 	if (db_expires(db) == 0) {
 		/* as Redis: no key with a TTL, no average (relaxed: statistic; one
 		 * writer, this thread) */
 		atomic_store_explicit(&db->avg_ttl, 0, memory_order_relaxed);
-		return;
+		return false;
 	}
 	if (x == NULL) {
 		/* kept until db_destroy: a cycle runs every 1/hz s */
 		x = mem_calloc(1, sizeof(*x));
 		db->expire_scratch = x;
 	}
-	keys_per_loop = EXPIRE_KEYS_PER_LOOP + EXPIRE_KEYS_PER_LOOP / 4 * (size_t)(effort - 1);
-	visit_floor = EXPIRE_VISIT_FLOOR * (size_t)effort;
-	stale = (uint64_t)(10 - (effort - 1));
-	budget_us = 1000000 / hz * (25 + 2 * (effort - 1)) / 100;
-	batch = db->scan_batch ? db->scan_batch : keys_per_loop;
-	size = kvmap_count(db->map);
+	x->active = true;
+	x->capped = false;
+	x->keys_per_loop = EXPIRE_KEYS_PER_LOOP + EXPIRE_KEYS_PER_LOOP / 4 * (size_t)(effort - 1);
+	x->visit_floor = EXPIRE_VISIT_FLOOR * (size_t)effort;
+	x->stale = (uint64_t)(10 - (effort - 1));
+	x->budget_us = 1000000 / hz * (25 + 2 * (effort - 1)) / 100;
+	x->spent_us = 0;
+	x->batch = db->scan_batch ? db->scan_batch : x->keys_per_loop;
+	x->size = kvmap_count(db->map);
+	x->cycle_visited = 0;
+	x->sampled = x->expired = 0;
+	x->loop_ttl = x->loop_visited = x->loop_exp = 0;
+	return db_active_expire_more(db, slice_us);
+}
 
-	for (;;) {
-		size_t loop_ttl = 0, loop_visited = 0, loop_exp = 0;
-		bool wrapped = false;
+bool db_active_expire_more(struct db *db, int64_t slice_us)
+{
+	struct expire_ctx *x = db->expire_scratch;
+	int64_t start = clock_mono_us(), elapsed;
 
-		/* one loop: keys_per_loop keys with a TTL, or visit_floor keys */
-		while (loop_ttl < keys_per_loop && loop_visited < visit_floor) {
-			x->now_ms = clock_wall_ms();
-			x->visited = x->with_ttl = x->nexp = 0;
-			x->ttl_sum = 0;
-			db->expire_cursor =
-			    kvmap_scan(db->map, db->expire_cursor, batch, expire_visit, x);
-			/* an exclusive transaction runs: its keys stay as they
-			 * are; lookups still see them expired */
-			if (x->nexp && !db_write_try(db))
-				x->nexp = 0;
-			for (size_t i = 0; i < x->nexp; i++) {
-				if (kvmap_remove(db->map, x->exp[i]) == 0) {
-					db_count(&db_my_slot(db)->expired, 1);
-					db_count_expires(db, -1);
-					loop_exp++;
-				}
-			}
-			if (x->nexp)
-				db_write_exit(db);
-			if (!avg_ttl_restart(db) && x->with_ttl > x->nexp) {
-				long long avg = x->ttl_sum / (long long)(x->with_ttl - x->nexp);
-				long long old =
-				    atomic_load_explicit(&db->avg_ttl, memory_order_relaxed);
-
-				/* Redis's running average: 2% weight per sample batch,
-				 * the first batch seeding it (relaxed: statistic; one
-				 * writer, the expiring thread) */
-				if (old == 0)
-					old = avg;
-				atomic_store_explicit(&db->avg_ttl, old / 50 * 49 + avg / 50,
-						      memory_order_relaxed);
-			}
-			loop_ttl += x->with_ttl;
-			loop_visited += x->visited;
-			if (db->expire_cursor == 0) {
-				wrapped = true;
-				break;
-			}
-		}
-		sampled += loop_ttl;
-		expired += loop_exp;
-		cycle_visited += loop_visited;
-		elapsed = clock_mono_us() - start;
-		if (elapsed > budget_us) {
-			capped = true;
-			break;
-		}
-		/* at most one full pass per cycle */
-		if (cycle_visited >= size + keys_per_loop || (wrapped && cycle_visited >= size))
-			break;
-		if (loop_ttl == 0 || loop_exp * 100 <= loop_ttl * stale)
-			break;
+	if (x == NULL || !x->active)
+		return false;
+	if (db_expires(db) == 0) {
+		cycle_end(db, x);
+		return false;
 	}
-	elapsed = clock_mono_us() - start;
-	/* relaxed: statistics with one writer (the expiring thread) */
-	if (capped)
-		atomic_fetch_add_explicit(&db->time_cap_reached, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&db->cycle_us, (uint64_t)elapsed, memory_order_relaxed);
-	atomic_fetch_add_explicit(&db->cycles, 1, memory_order_relaxed);
-	if (sampled) {
-		uint64_t cur = expired * 10000 / sampled;
-		uint64_t old = atomic_load_explicit(&db->stale_perc_x1e4, memory_order_relaxed);
+	for (;;) {
+		bool wrapped = expire_batch(db, x);
 
-		atomic_store_explicit(&db->stale_perc_x1e4, (cur * 5 + old * 95) / 100,
-				      memory_order_relaxed);
+		elapsed = clock_mono_us() - start;
+		if (wrapped || x->loop_ttl >= x->keys_per_loop ||
+		    x->loop_visited >= x->visit_floor) {
+			/* a loop ended: another only while it found enough expired */
+			bool again = x->loop_ttl > 0 && x->loop_exp * 100 > x->loop_ttl * x->stale;
+
+			x->sampled += x->loop_ttl;
+			x->expired += x->loop_exp;
+			x->cycle_visited += x->loop_visited;
+			x->loop_ttl = x->loop_visited = x->loop_exp = 0;
+			/* at most one full pass per cycle */
+			if (x->cycle_visited >= x->size + x->keys_per_loop ||
+			    (wrapped && x->cycle_visited >= x->size))
+				again = false;
+			if (!again) {
+				x->spent_us += elapsed;
+				cycle_end(db, x);
+				return false;
+			}
+		}
+		if (x->spent_us + elapsed > x->budget_us) {
+			x->spent_us += elapsed;
+			x->capped = true;
+			cycle_end(db, x);
+			return false;
+		}
+		if (elapsed >= slice_us) {
+			x->spent_us += elapsed;
+			return true;
+		}
 	}
 }
