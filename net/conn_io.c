@@ -6,8 +6,8 @@
  * One run executes the complete commands already in the query buffer, then
  * reads (until EAGAIN) and executes more, and writes the replies with as few
  * system calls as possible. It stops early, leaving the task re-queued, when
- * it has run run-budget-commands commands, read RUN_BYTE_BUDGET bytes or
- * made RUN_BYTE_BUDGET bytes of replies (a pipeline of large GETs from a
+ * it has run run-budget-commands commands, run for RUN_TIME_BUDGET_NS, read
+ * RUN_BYTE_BUDGET bytes or made RUN_BYTE_BUDGET bytes of replies (a pipeline of large GETs from a
  * client that does not read, with the pause limit off, would otherwise
  * copy 64 large values per turn while the worker's other clients wait)
  * (edge-triggered events do not fire again for bytes already waiting, so
@@ -72,7 +72,14 @@
 #define REDIS_IOBUF_LEN	 (16 * 1024)   /* PROTO_IOBUF_LEN: Redis's read size */
 #define SDS_MAX_PREALLOC (1024 * 1024) /* sds greedy growth stops doubling here */
 #define RUN_BYTE_BUDGET	 (1024 * 1024)
-#define OUT_FLUSH_AT	 (64 * 1024)
+/* A run also ends after this long (checked every RUN_TIME_EVERY commands):
+ * with run-budget-commands set high, two clients pipelining cheap commands
+ * kept both workers of the torture test in one run each for 100-200 ms (up to
+ * RUN_BYTE_BUDGET of requests), and with every worker inside a run nobody
+ * polls, so every other client waited that long. */
+#define RUN_TIME_BUDGET_NS (1000 * 1000ll)
+#define RUN_TIME_EVERY	   8
+#define OUT_FLUSH_AT	   (64 * 1024)
 
 struct conn_bigarg {
 	char *p;      /* mem_alloc(need) */
@@ -433,9 +440,10 @@ static void count_errors(struct conn *c, struct worker *w)
 }
 
 /* Parses and runs complete commands in the query buffer, at most *budget
- * commands and until their replies add up to *out_budget bytes. */
+ * commands, until their replies add up to *out_budget bytes and until the
+ * monotonic clock passes deadline_ns. */
 static enum proc_stop conn_process(struct conn *c, struct worker *w, long *budget,
-				   size_t *out_budget)
+				   size_t *out_budget, int64_t deadline_ns)
 {
 	uint64_t ncmd = 0;
 	enum proc_stop why = PROC_NEED_INPUT;
@@ -462,7 +470,8 @@ static enum proc_stop conn_process(struct conn *c, struct worker *w, long *budge
 			why = PROC_CLOSE;
 			break;
 		}
-		if (*budget <= 0 || *out_budget == 0) {
+		if (*budget <= 0 || *out_budget == 0 ||
+		    (ncmd % RUN_TIME_EVERY == 0 && clock_mono_ns() >= deadline_ns)) {
 			why = PROC_BUDGET;
 			break;
 		}
@@ -580,6 +589,7 @@ static int conn_run_once(struct conn *c, struct worker *w)
 	long budget = atomic_load_explicit(&net_g.limits.run_budget, memory_order_relaxed);
 	int draining = atomic_load_explicit(&net_g.limits.draining, memory_order_relaxed);
 	size_t bytes = RUN_BYTE_BUDGET, out_bytes = RUN_BYTE_BUDGET;
+	int64_t deadline = clock_mono_ns() + RUN_TIME_BUDGET_NS;
 	int more = 0;
 
 	if (budget <= 0)
@@ -591,7 +601,7 @@ static int conn_run_once(struct conn *c, struct worker *w)
 	if (c->flags & CONN_F_MONITOR)
 		monitor_take(c);
 	for (;;) {
-		enum proc_stop why = conn_process(c, w, &budget, &out_bytes);
+		enum proc_stop why = conn_process(c, w, &budget, &out_bytes, deadline);
 
 		if (why == PROC_CLOSE)
 			break;

@@ -597,7 +597,8 @@ const struct cfg_def cfg_rows[CFG_COUNT_] = {
     [CFG_RUN_BUDGET_COMMANDS] = {"run-budget-commands", CFG_T_INT, "64", NET_RUN_BUDGET_MIN,
 				 NET_RUN_BUDGET_MAX, NULL, 0,
 				 "Commands a connection runs before yielding to others on its "
-				 "worker.",
+				 "worker (a run also yields after about 1 ms, whatever this "
+				 "says).",
 				 .apply = apply_run_budget},
     [CFG_CLIENT_OUTPUT_BUFFER_LIMIT] =
 	{"client-output-buffer-limit", CFG_T_STRING,
