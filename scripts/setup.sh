@@ -38,7 +38,7 @@ done
 # they started does not exit after SIGTERM (a hang is then diagnosable from the CI log).
 packages=(
 	build-essential meson ninja-build pkg-config
-	libevent-dev libjemalloc-dev liburcu-dev libhiredis-dev libcriterion-dev libck-dev
+	libevent-dev libjemalloc-dev liburcu-dev libhiredis-dev libcriterion-dev libck-dev liblzf-dev
 	redis-server redis-tools
 	clang libclang-rt-14-dev
 	python3 netcat-openbsd procps util-linux gnuplot-nox python3-redis gdb

@@ -76,7 +76,8 @@ void cmd_setup(struct db *db)
 					  cmd_hll_table,    cmd_obs_table,   cmd_object_table,
 					  cmd_debug_table,  cmd_db_table,    cmd_zsetops_table,
 					  cmd_zset_table,   cmd_sort_table,  cmd_set_table,
-					  cmd_hash_table,   cmd_list_table,  cmd_blocking_table};
+					  cmd_hash_table,   cmd_list_table,  cmd_blocking_table,
+					  cmd_dump_table};
 
 	cmd_db = db;
 	bitpool_setup();

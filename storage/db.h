@@ -180,6 +180,12 @@ const struct kv_entry *db_lookup_notouch(const struct db_view *v, const void *ke
  * change). Any storage thread.
  */
 int db_key_access(struct db *db, uint64_t hash, int64_t now_ms, uint64_t *idle_ms, unsigned *freq);
+/* RESTORE's IDLETIME / FREQ (Redis's objectSetLRUOrLFU): with an LFU
+ * table and freq >= 0 the key's counter becomes freq; with an LRU table and
+ * idle_s >= 0 its last access is idle_s seconds ago (saturating where
+ * the LRU word does). Otherwise nothing. Any storage thread. */
+void db_key_set_access(struct db *db, uint64_t hash, int64_t now_ms, long long idle_s,
+		       long long freq);
 
 /*
  * One CAS step: if `old` is NULL, inserts `e` when the key is absent; else

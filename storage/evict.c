@@ -117,6 +117,33 @@ int db_key_access(struct db *db, uint64_t hash, int64_t now_ms, uint64_t *idle_m
 	return 1;
 }
 
+void db_key_set_access(struct db *db, uint64_t hash, int64_t now_ms, long long idle_s,
+		       long long freq)
+{
+	/* acquire: pairs with the release in db_set_memory_policy() */
+	struct db_touch *t = atomic_load_explicit(&db->touch, memory_order_acquire);
+	uint16_t nw;
+
+	if (t == NULL)
+		return;
+	if (t->lfu) {
+		if (freq < 0)
+			return;
+		nw = (uint16_t)(lfu_minutes(now_ms) << 8 | (uint8_t)freq);
+	} else {
+		uint64_t units;
+
+		if (idle_s < 0)
+			return;
+		units = idle_s > 65535LL * DB_LRU_UNIT_MS / 1000
+			    ? 65535
+			    : (uint64_t)idle_s * 1000 / DB_LRU_UNIT_MS;
+		nw = (uint16_t)(db_lru_now(now_ms) - units);
+	}
+	/* relaxed: see db_touch_access() */
+	atomic_store_explicit(db_touch_word(t, hash), nw, memory_order_relaxed);
+}
+
 void db_touch_new(struct db_touch *t, uint64_t hash, int64_t now_ms)
 {
 	uint16_t nw =
