@@ -748,6 +748,19 @@ static const struct cmd_doc_keyspec del_keyspecs[] = {
 
 /* DISCARD */
 
+/* DUMP */
+static const struct cmd_doc_arg dump_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+};
+static const struct cmd_doc_keyspec dump_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
 /* ECHO */
 static const struct cmd_doc_arg echo_args[] = {
     {.name = "message", .type = "string"},
@@ -1991,6 +2004,46 @@ static const struct cmd_doc_keyspec renamenx_keyspecs[] = {
 };
 
 /* RESET */
+
+/* RESTORE */
+static const struct cmd_doc_history restore_history[] = {
+    {"3.0.0", "Added the `REPLACE` modifier."},
+    {"5.0.0", "Added the `ABSTTL` modifier."},
+    {"5.0.0", "Added the `IDLETIME` and `FREQ` options."},
+};
+static const struct cmd_doc_arg restore_args[] = {
+    {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
+    {.name = "ttl", .type = "integer"},
+    {.name = "serialized-value", .type = "string"},
+    {.name = "replace",
+     .type = "pure-token",
+     .token = "REPLACE",
+     .since = "3.0.0",
+     .flags = CMD_DOC_ARG_OPTIONAL},
+    {.name = "absttl",
+     .type = "pure-token",
+     .token = "ABSTTL",
+     .since = "5.0.0",
+     .flags = CMD_DOC_ARG_OPTIONAL},
+    {.name = "seconds",
+     .type = "integer",
+     .token = "IDLETIME",
+     .since = "5.0.0",
+     .flags = CMD_DOC_ARG_OPTIONAL},
+    {.name = "frequency",
+     .type = "integer",
+     .token = "FREQ",
+     .since = "5.0.0",
+     .flags = CMD_DOC_ARG_OPTIONAL},
+};
+static const struct cmd_doc_keyspec restore_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "OW update",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
 
 /* ROLE */
 
@@ -4310,6 +4363,25 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@fast @transaction",
      .tips = ""},
+    {.name = "dump",
+     .summary = "Return a serialized version of the value stored at the specified key.",
+     .since = "2.6.0",
+     .group = "generic",
+     .complexity =
+	 "O(1) to access the key and additional O(N*M) to serialize it, where N is the number of "
+	 "Redis objects composing the value and M their average size. For small string values the "
+	 "time complexity is thus O(1)+O(1*M) where M is small, so simply O(1).",
+     .args = dump_args,
+     .nargs = 1,
+     .arity = 2,
+     .flags = "readonly",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@keyspace @read @slow",
+     .tips = "nondeterministic_output",
+     .keyspecs = dump_keyspecs,
+     .nkeyspecs = 1},
     {.name = "echo",
      .summary = "Echo the given string",
      .since = "1.0.0",
@@ -5792,6 +5864,28 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@fast @connection",
      .tips = ""},
+    {.name = "restore",
+     .summary = "Create a key using the provided serialized value, previously obtained using DUMP.",
+     .since = "2.6.0",
+     .group = "generic",
+     .complexity = "O(1) to create the new key and additional O(N*M) to reconstruct the serialized "
+		   "value, where N is the number of Redis objects composing the value and M their "
+		   "average size. For small string values the time complexity is thus O(1)+O(1*M) "
+		   "where M is small, so simply O(1). However for sorted set values the complexity "
+		   "is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).",
+     .history = restore_history,
+     .nhistory = 3,
+     .args = restore_args,
+     .nargs = 7,
+     .arity = -4,
+     .flags = "write denyoom",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@keyspace @write @slow @dangerous",
+     .tips = "",
+     .keyspecs = restore_keyspecs,
+     .nkeyspecs = 1},
     {.name = "role",
      .summary = "Return the role of the instance in the context of replication",
      .since = "2.8.12",
