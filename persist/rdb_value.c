@@ -780,18 +780,192 @@ static void items_free(struct items *it)
 	mem_free(it->len);
 }
 
+/* ---- the older compact forms 7.0 still loads (ziplist, zipmap) */
+
+#define ZL_HDR 10
+
+/* The ziplist entry at p (p < end): its element, the previous entry's
+ * length it records, and its total size, or 0 when malformed. */
+static size_t zl_entry(const unsigned char *p, const unsigned char *end, struct lp_el *el,
+		       size_t *prevlen)
+{
+	size_t avail = (size_t)(end - p), pl, hdr, dlen = 0;
+	unsigned char e;
+
+	el->s = NULL;
+	el->len = 0;
+	el->v = 0;
+	if (p[0] < 254) {
+		pl = 1;
+		*prevlen = p[0];
+	} else if (p[0] == 254 && avail >= 5) {
+		pl = 5;
+		*prevlen = get_le(p + 1, 4);
+	} else {
+		return 0;
+	}
+	if (avail < pl + 1)
+		return 0;
+	p += pl;
+	avail -= pl;
+	e = p[0];
+	if ((e >> 6) == 0) {
+		hdr = 1;
+		dlen = e & 0x3f;
+	} else if ((e >> 6) == 1) {
+		if (avail < 2)
+			return 0;
+		hdr = 2;
+		dlen = ((size_t)(e & 0x3f) << 8) | p[1];
+	} else if (e == 0x80) {
+		if (avail < 5)
+			return 0;
+		hdr = 5;
+		dlen = ((size_t)p[1] << 24) | ((size_t)p[2] << 16) | ((size_t)p[3] << 8) | p[4];
+	} else {
+		int n;
+
+		switch (e) {
+		case 0xc0:
+			n = 2;
+			break;
+		case 0xd0:
+			n = 4;
+			break;
+		case 0xe0:
+			n = 8;
+			break;
+		case 0xf0:
+			n = 3;
+			break;
+		case 0xfe:
+			n = 1;
+			break;
+		default:
+			if (e >= 0xf1 && e <= 0xfd) {
+				el->v = (e & 0x0f) - 1;
+				return pl + 1;
+			}
+			return 0;
+		}
+		if (avail < (size_t)n + 1)
+			return 0;
+		uint64_t u = get_le(p + 1, n);
+
+		el->v = n == 1	 ? (int8_t)u
+			: n == 2 ? (int16_t)u
+			: n == 3 ? (u >= (1 << 23) ? (long long)u - (1 << 24) : (long long)u)
+			: n == 4 ? (int32_t)u
+				 : (long long)u;
+		return pl + 1 + (size_t)n;
+	}
+	if (dlen > avail - hdr)
+		return 0;
+	el->s = (const char *)p + hdr;
+	el->len = dlen;
+	return pl + hdr + dlen;
+}
+
+static void el_add(struct items *it, struct arena *a, const struct lp_el *el)
+{
+	if (el->s) {
+		items_add(it, el->s, el->len);
+	} else {
+		char *out = arena_alloc(a, 24);
+
+		items_add(it, out, (size_t)snprintf(out, 24, "%lld", el->v));
+	}
+}
+
+/* ziplistValidateIntegrity (deep): header, every entry's bounds and
+ * prevlen, the tail offset and the count; the elements go to it. */
+static bool zl_items(const char *s, size_t n, struct arena *a, struct items *it)
+{
+	const unsigned char *zl = (const unsigned char *)s, *p, *end, *last = NULL;
+	size_t prev = 0, c = 0, hc;
+
+	if (n < ZL_HDR + 1 || get_le(zl, 4) != n || zl[n - 1] != 0xff)
+		return false;
+	hc = get_le(zl + 8, 2);
+	p = zl + ZL_HDR;
+	end = zl + n - 1;
+	while (p < end) {
+		struct lp_el el;
+		size_t prevlen, sz = zl_entry(p, end, &el, &prevlen);
+
+		if (sz == 0 || prevlen != prev)
+			return false;
+		el_add(it, a, &el);
+		last = p;
+		prev = sz;
+		p += sz;
+		c++;
+	}
+	if ((size_t)((last ? last : zl + ZL_HDR) - zl) != get_le(zl + 4, 4))
+		return false;
+	return hc == 65535 || hc == c;
+}
+
+/* zipmapValidateIntegrity: <zmlen> then (len key len free value pad)...,
+ * 0xff; the keys and values go to it. */
+static bool zm_items(const char *s, size_t n, struct arena *a, struct items *it)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	size_t c = 0;
+
+	(void)a;
+	if (n < 2 || p[n - 1] != 0xff)
+		return false;
+	p++;
+	while (p < end && *p != 0xff) {
+		for (int half = 0; half < 2; half++) {
+			size_t len, fr = 0;
+
+			if (p[0] < 254) {
+				len = p[0];
+				p += 1;
+			} else if (p[0] == 254 && end - p >= 5) {
+				len = get_le(p + 1, 4);
+				p += 5;
+			} else {
+				return false;
+			}
+			if (half == 1) {
+				if (p >= end)
+					return false;
+				fr = *p++;
+			}
+			if ((size_t)(end - p) < len + fr)
+				return false;
+			items_add(it, (const char *)p, len);
+			p += len + fr;
+		}
+		c++;
+	}
+	return p == end - 1;
+}
+
 static enum rdb_err dec_list(struct dec *d, int type, struct kv_entry **out)
 {
 	struct items it = {0};
 	uint64_t n;
 	enum rdb_err err = RDB_EBADFMT;
 
-	if (!rd_len(&d->r, &n, NULL))
+	if (type == RDB_TYPE_LIST_ZIPLIST) {
+		n = 1;
+	} else if (!rd_len(&d->r, &n, NULL)) {
 		goto out;
+	}
 	for (uint64_t i = 0; i < n; i++) {
 		const char *s;
 		size_t len;
 
+		if (type == RDB_TYPE_LIST_ZIPLIST || type == RDB_TYPE_LIST_QUICKLIST) {
+			/* one ziplist; a quicklist of them (an empty one is skipped) */
+			if (!rd_string(&d->r, &d->a, &s, &len) || !zl_items(s, len, &d->a, &it))
+				goto out;
+			continue;
+		}
 		if (type == RDB_TYPE_LIST) {
 			if (!rd_string(&d->r, &d->a, &s, &len))
 				goto out;
@@ -901,12 +1075,42 @@ static enum rdb_err hash_finish(struct dec *d, struct thash_op *ops, size_t n,
 	return e ? RDB_OK : RDB_EBADFMT;
 }
 
+/* A hash given as a flat element list (the old forms). */
+static enum rdb_err hash_from_items(struct dec *d, const struct items *it, struct kv_entry **out)
+{
+	struct thash_op *ops;
+	enum rdb_err err;
+	size_t n = it->n / 2;
+
+	if (it->n % 2 != 0)
+		return RDB_EBADFMT;
+	ops = mem_alloc((n + 1) * sizeof(*ops));
+	for (size_t i = 0; i < n; i++)
+		ops[i] = (struct thash_op){it->p[2 * i], it->len[2 * i], it->p[2 * i + 1],
+					   it->len[2 * i + 1], false};
+	err = hash_finish(d, ops, n, out);
+	mem_free(ops);
+	return err;
+}
+
 static enum rdb_err dec_hash(struct dec *d, int type, struct kv_entry **out)
 {
 	struct thash_op *ops = NULL;
 	size_t n = 0;
 	enum rdb_err err = RDB_EBADFMT;
 
+	if (type == RDB_TYPE_HASH_ZIPLIST || type == RDB_TYPE_HASH_ZIPMAP) {
+		struct items it = {0};
+		const char *s;
+		size_t len;
+
+		if (rd_string(&d->r, &d->a, &s, &len) &&
+		    (type == RDB_TYPE_HASH_ZIPLIST ? zl_items(s, len, &d->a, &it)
+						   : zm_items(s, len, &d->a, &it)))
+			err = hash_from_items(d, &it, out);
+		items_free(&it);
+		return err;
+	}
 	if (type == RDB_TYPE_HASH_LISTPACK) {
 		const unsigned char *p, *end;
 		size_t count;
@@ -987,7 +1191,23 @@ static enum rdb_err dec_zset(struct dec *d, int type, struct kv_entry **out)
 	size_t n = 0;
 	enum rdb_err err = RDB_EBADFMT;
 
-	if (type == RDB_TYPE_ZSET_LISTPACK) {
+	if (type == RDB_TYPE_ZSET_ZIPLIST) {
+		struct items it = {0};
+		const char *s;
+		size_t len;
+		bool ok = rd_string(&d->r, &d->a, &s, &len) && zl_items(s, len, &d->a, &it) &&
+			  it.n % 2 == 0;
+
+		items = mem_alloc((it.n / 2 + 1) * sizeof(*items));
+		for (; ok && n < it.n / 2; n++) {
+			items[n].m = it.p[2 * n];
+			items[n].mlen = it.len[2 * n];
+			ok = parse_score(it.p[2 * n + 1], it.len[2 * n + 1], &items[n].score);
+		}
+		items_free(&it);
+		if (!ok)
+			goto out;
+	} else if (type == RDB_TYPE_ZSET_LISTPACK) {
 		const unsigned char *p, *end;
 		size_t count;
 
@@ -1073,6 +1293,8 @@ enum rdb_err rdb_value_decode(struct coll_ctx *ctx, const void *p, size_t n, con
 		break;
 	}
 	case RDB_TYPE_LIST:
+	case RDB_TYPE_LIST_ZIPLIST:
+	case RDB_TYPE_LIST_QUICKLIST:
 	case RDB_TYPE_LIST_QUICKLIST_2:
 		err = dec_list(&d, t[0], out);
 		break;
@@ -1083,10 +1305,13 @@ enum rdb_err rdb_value_decode(struct coll_ctx *ctx, const void *p, size_t n, con
 		err = dec_intset(&d, out);
 		break;
 	case RDB_TYPE_HASH:
+	case RDB_TYPE_HASH_ZIPMAP:
+	case RDB_TYPE_HASH_ZIPLIST:
 	case RDB_TYPE_HASH_LISTPACK:
 		err = dec_hash(&d, t[0], out);
 		break;
 	case RDB_TYPE_ZSET:
+	case RDB_TYPE_ZSET_ZIPLIST:
 	case RDB_TYPE_ZSET_2:
 	case RDB_TYPE_ZSET_LISTPACK:
 		err = dec_zset(&d, t[0], out);

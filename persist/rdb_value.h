@@ -15,14 +15,14 @@
  *  - hashes: HASH_LISTPACK (16) for a listpack value, else HASH (4);
  *  - sorted sets: ZSET_LISTPACK (17) for a listpack value, else ZSET_2 (5)
  *    (binary double scores, greatest element first, as Redis saves them).
- * Decoding reads every type 7.0 writes (0, 18, 11, 2, 17, 5, 16, 4) plus
+ * Decoding reads every type 7.0 writes (0, 18, 11, 2, 17, 5, 16, 4) and
  * the older forms 7.0 still loads (1 list of strings, 3 zset with string
- * scores, 9 zipmap, 10 list ziplist, 12 zset ziplist, 13 hash ziplist, 14
- * quicklist of ziplists are NOT supported yet: refused as RDB_EUNSUPPORTED)
- * and builds a new kvsd entry with the type modules' builders, so the
+ * scores, 9 zipmap hash, 10 ziplist list, 12 ziplist zset, 13 ziplist
+ * hash, 14 quicklist of ziplists), and builds a new kvsd entry with the type modules' builders, so the
  * result takes the encoding kvsd (and Redis) choose for that content under
  * the current thresholds. Every length, count and listpack/intset is
- * checked against the bytes given (as lpValidateIntegrity does, deeply);
+ * checked against the bytes given (as lpValidateIntegrity and
+ * ziplistValidateIntegrity do, deeply: every entry, count, tail);
  * malformed input is refused, never read past.
  *
  * Threads: any storage thread. Encoding reads a published entry (inside the

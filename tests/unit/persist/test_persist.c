@@ -448,3 +448,134 @@ Test(rdb, dump_framing, .init = init, .fini = fini)
 	cr_assert(!rdb_dump_verify(b.p, 9, &vlen));
 	rdb_buf_free(&b);
 }
+
+/* A ziplist of el[0..n): small integers as the immediate form (0..12) or
+ * int8, everything else as a 6-bit string; one-byte prevlens. */
+static size_t zl_make(unsigned char *out, const char *const *el, int n)
+{
+	size_t pos = 10, prev = 0, last = 10;
+
+	for (int i = 0; i < n; i++) {
+		size_t start = pos, len = strlen(el[i]);
+		long long v;
+
+		out[pos++] = (unsigned char)prev;
+		if (tset_str2ll(el[i], len, &v) && v >= 0 && v <= 12) {
+			out[pos++] = (unsigned char)(0xf1 + v);
+		} else if (tset_str2ll(el[i], len, &v) && v >= -128 && v <= 127) {
+			out[pos++] = 0xfe;
+			out[pos++] = (unsigned char)(int8_t)v;
+		} else {
+			out[pos++] = (unsigned char)len;
+			memcpy(out + pos, el[i], len);
+			pos += len;
+		}
+		prev = pos - start;
+		last = start;
+	}
+	out[pos++] = 0xff;
+	for (int i = 0; i < 4; i++) {
+		out[i] = (unsigned char)(pos >> (8 * i));
+		out[4 + i] = (unsigned char)(last >> (8 * i));
+	}
+	out[8] = (unsigned char)n;
+	out[9] = 0;
+	return pos;
+}
+
+/* type byte + one string holding blob[0..n) */
+static void wrap(struct rdb_buf *b, unsigned char type, const void *blob, size_t n)
+{
+	rdb_buf_init(b);
+	rdb_buf_put(b, &type, 1);
+	rdb_put_len(b, n);
+	rdb_buf_put(b, blob, n);
+}
+
+static void abuse_and_free(struct rdb_buf *b)
+{
+	abuse(b);
+	rdb_buf_free(b);
+}
+
+Test(rdb, old_forms, .init = init, .fini = fini)
+{
+	static const char *const hash[] = {"a", "1", "bb", "xyz", "c", "-100", "d", "12"};
+	static const char *const zset[] = {"m", "1.5", "n", "7", "o", "-3"};
+	static const char *const list[] = {"x", "0", "yy", "-5", "zzz"};
+	unsigned char zl[256];
+	struct rdb_buf b;
+	const struct kv_entry *e;
+	const char *v;
+	size_t vlen;
+	double score;
+
+	/* 13: hash ziplist */
+	wrap(&b, RDB_TYPE_HASH_ZIPLIST, zl, zl_make(zl, hash, 8));
+	e = load(b.p, b.len);
+	cr_assert_eq(kv_entry_type(e), KV_HASH);
+	cr_assert_eq(coll_entry_enc(e), COLL_LISTPACK);
+	cr_assert_eq(thash_count(e), 4);
+	cr_assert(thash_get(e, "c", 1, &v, &vlen) && vlen == 4 && memcmp(v, "-100", 4) == 0);
+	cr_assert(thash_get(e, "d", 1, &v, &vlen) && vlen == 2 && memcmp(v, "12", 2) == 0);
+	abuse_and_free(&b);
+	/* 12: zset ziplist */
+	wrap(&b, RDB_TYPE_ZSET_ZIPLIST, zl, zl_make(zl, zset, 6));
+	e = load(b.p, b.len);
+	cr_assert_eq(kv_entry_type(e), KV_ZSET);
+	cr_assert(tzset_score(e, "m", 1, &score) && score == 1.5);
+	cr_assert(tzset_score(e, "o", 1, &score) && score == -3);
+	abuse_and_free(&b);
+	/* 10: list ziplist */
+	wrap(&b, RDB_TYPE_LIST_ZIPLIST, zl, zl_make(zl, list, 5));
+	e = load(b.p, b.len);
+	cr_assert_eq(tlist_len(e), 5);
+	cr_assert(tlist_index(e, 3, &v, &vlen) && vlen == 2 && memcmp(v, "-5", 2) == 0);
+	abuse_and_free(&b);
+	/* 14: quicklist of ziplists (an empty one skipped) */
+	{
+		size_t n1 = zl_make(zl, list, 5), n0;
+		unsigned char empty[16];
+
+		n0 = zl_make(empty, list, 0);
+		rdb_buf_init(&b);
+		rdb_buf_put(&b, "\x0e\x03", 2);
+		for (int i = 0; i < 2; i++) {
+			rdb_put_len(&b, n1);
+			rdb_buf_put(&b, zl, n1);
+		}
+		rdb_put_len(&b, n0);
+		rdb_buf_put(&b, empty, n0);
+		e = load(b.p, b.len);
+		cr_assert_eq(tlist_len(e), 10);
+		cr_assert(tlist_index(e, 9, &v, &vlen) && vlen == 3 && memcmp(v, "zzz", 3) == 0);
+		abuse_and_free(&b);
+	}
+	/* 9: zipmap: zmlen, (len key len free value pad)..., end */
+	{
+		static const unsigned char zm[] = {2, 1, 'a', 1,   0,	'v', 2,	  'b', 'c',
+						   3, 2, 'w', 'x', 'y', '!', '!', 0xff};
+
+		wrap(&b, RDB_TYPE_HASH_ZIPMAP, zm, sizeof(zm));
+		e = load(b.p, b.len);
+		cr_assert_eq(thash_count(e), 2);
+		cr_assert(thash_get(e, "bc", 2, &v, &vlen) && vlen == 3 &&
+			  memcmp(v, "wxy", 3) == 0);
+		abuse_and_free(&b);
+	}
+	/* a ziplist whose tail offset or prevlen lies is refused */
+	{
+		size_t n = zl_make(zl, list, 5);
+		enum rdb_err err;
+
+		zl[4]++;
+		wrap(&b, RDB_TYPE_LIST_ZIPLIST, zl, n);
+		cr_assert_null(decode(b.p, b.len, &err));
+		rdb_buf_free(&b);
+		zl[4]--;
+		zl[10 + 2 + 1]++; /* the second entry's prevlen */
+		wrap(&b, RDB_TYPE_LIST_ZIPLIST, zl, n);
+		cr_assert_null(decode(b.p, b.len, &err));
+		rdb_buf_free(&b);
+	}
+}
