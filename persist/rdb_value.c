@@ -921,6 +921,8 @@ static bool zm_items(const char *s, size_t n, struct arena *a, struct items *it)
 		for (int half = 0; half < 2; half++) {
 			size_t len, fr = 0;
 
+			if (p >= end)
+				return false;
 			if (p[0] < 254) {
 				len = p[0];
 				p += 1;
