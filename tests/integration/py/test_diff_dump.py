@@ -279,6 +279,22 @@ def sec_errors(d, p):
     p.c('EXISTS', 't1')
     p.c('RESTORE', 't4', '9223372036854775807', hello)     # overflows into the past
     p.c('EXISTS', 't4')
+    # FREQ under an LFU policy, IDLETIME ignored there (and the reverse)
+    p.c('CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lfu')
+    p.c('RESTORE', 'f1', '0', hello, 'FREQ', '100')
+    p.c('OBJECT', 'FREQ', 'f1')
+    p.c('RESTORE', 'f2', '0', hello, 'IDLETIME', '100')
+    p.c('OBJECT', 'FREQ', 'f2')
+    p.c('CONFIG', 'SET', 'maxmemory-policy', 'noeviction')
+    # inside MULTI / EXEC, and over a key of another type
+    p.c('MULTI')
+    p.c('RESTORE', 'mx', '0', hello)
+    p.c('DUMP', 'mx')
+    p.c('RESTORE', 'mx', '0', hello)
+    p.c('EXEC')
+    p.c('SADD', 'other', 'a')
+    p.c('RESTORE', 'other', '0', frame(b'\x04\x01\x01a\x01b'), 'REPLACE')
+    p.c('TYPE', 'other')
     # a restored key keeps its type against other commands
     p.c('RESTORE', 'h', '0', frame(b'\x04\x01\x01a\x01b'))
     p.c('TYPE', 'h')
