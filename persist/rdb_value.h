@@ -23,7 +23,14 @@
  * the current thresholds. Every length, count and listpack/intset is
  * checked against the bytes given (as lpValidateIntegrity and
  * ziplistValidateIntegrity do, deeply: every entry, count, tail);
- * malformed input is refused, never read past.
+ * malformed input is refused, never read past. Known differences from
+ * Redis's loader, all in what encoding a decoded value gets: an intset
+ * takes the narrowest width its members need (Redis keeps the width it
+ * loaded), and a listpack hash or sorted set holding a string longer than
+ * *-max-listpack-value converts (Redis 7.0 checks only the entry count of
+ * a loaded listpack). The first shows only in a re-DUMP of an intset that
+ * lost its widest members in Redis; the second needs a server with other
+ * limits.
  *
  * Threads: any storage thread. Encoding reads a published entry (inside the
  * caller's epoch section); decoding builds an unpublished entry in the
