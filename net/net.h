@@ -86,6 +86,9 @@ struct net_opts {
 	int tcp_backlog;
 	int threads;
 	net_dispatch_fn dispatch;
+	/* thread_start/thread_stop: on each worker thread as it starts and
+	 * ends. thread_cron: hz times a second on worker 0's loop (called with
+	 * 0; the other workers' ticks serve their own connections only). */
 	net_thread_fn thread_start, thread_stop, thread_cron;
 	net_quiesce_fn quiescent, offline, online;
 	/* Called when a connection joins its worker's loop, before its first
@@ -102,8 +105,8 @@ struct net_opts {
 	 * connection then runs its pipeline again), false while it still
 	 * waits. Required if the server calls conn_block. */
 	bool (*resume)(struct conn *c);
-	/* Background work in slices (active expiry): called online on a
-	 * worker's loop right after its thread_cron, and again on each later
+	/* Background work in slices (active expiry): called online on worker
+	 * 0's loop right after its thread_cron, and again on each later
 	 * pass of that loop while it returns true, so the worker's readiness,
 	 * tasks and clients are served between slices; a slice should last about
 	 * a millisecond. Called by the holder of the loop's token (the owner, or

@@ -71,6 +71,7 @@ void conn_attach(struct conn *c, struct worker *w)
 	if (w->conns)
 		w->conns->prev = c;
 	w->conns = c;
+	worker_cron_arm(w);
 	/* Read and write interest for the connection's whole life, edge-
 	 * triggered: whichever worker runs it, the owner's loop reports the
 	 * socket becoming readable or writable again; nothing is ever re-armed. */

@@ -493,7 +493,9 @@ static void park_worker(struct worker *w)
 			event_add(w->watch_ev, &watch_tv);
 		/* relaxed: statistics */
 		atomic_fetch_add_explicit(&w->st.parks, 1, memory_order_relaxed);
-		event_base_loop(w->base, EVLOOP_ONCE);
+		/* NO_EXIT_ON_EMPTY: a worker with no connections has no event
+		 * pending (its cron sleeps too) until a waker activates wake_ev */
+		event_base_loop(w->base, EVLOOP_ONCE | EVLOOP_NO_EXIT_ON_EMPTY);
 		if (watch) {
 			event_del(w->watch_ev);
 			/* seq_cst: the role is given up before we look at the others'
@@ -571,14 +573,19 @@ static void cron_cb(evutil_socket_t fd, short what, void *arg)
 				conn_close(c);
 		}
 	}
-	if (net_g.opts.thread_cron) {
+	if (w->idx == 0 && net_g.opts.thread_cron) {
 		net_g.opts.online();
 		net_g.opts.thread_cron(w->idx);
 		net_g.opts.offline();
 	}
 	/* the tick's first slice now, unless one is due on the next pass anyway */
-	if (net_g.opts.thread_slice && !event_pending(w->slice_ev, EV_TIMEOUT, NULL))
+	if (w->idx == 0 && net_g.opts.thread_slice && !event_pending(w->slice_ev, EV_TIMEOUT, NULL))
 		slice_cb(-1, 0, w);
+	/* Another worker's tick only walks its own connections: with none, it
+	 * sleeps until conn_attach gives it one (an idle server wakes once per
+	 * tick, not once per worker per tick). */
+	if (w->idx != 0 && w->conns == NULL)
+		event_del(w->cron_ev);
 }
 
 static void close_all(struct worker *w)
@@ -675,6 +682,16 @@ static struct timeval cron_interval(void)
 	if (hz == 1)
 		return (struct timeval){1, 0};
 	return (struct timeval){0, 1000000 / hz};
+}
+
+void worker_cron_arm(struct worker *w)
+{
+	struct timeval tv;
+
+	if (w->idx == 0 || event_pending(w->cron_ev, EV_TIMEOUT, NULL))
+		return;
+	tv = cron_interval();
+	event_add(w->cron_ev, &tv);
 }
 
 void net_set_hz(int hz)

@@ -23,5 +23,10 @@ void sched_submit(struct conn *c);
 /* Any thread: sends c to w's inbox with op (CONN_Q_*) and wakes w if it is
  * parked. */
 void inbox_push(struct worker *w, struct conn *c, int op);
+/* Holder of w's loop token, on attaching a connection: starts w's cron if it
+ * sleeps. Worker 0's cron (the server's thread_cron and thread_slice) always
+ * runs; another worker's runs only while it owns connections, whose idle
+ * timeouts and CLIENT PAUSE ends are all it does. */
+void worker_cron_arm(struct worker *w);
 
 #endif
