@@ -297,7 +297,12 @@ struct stripe_count {
 static void stripe_fn(const struct kv_entry *e, uint64_t hash, void *arg)
 {
 	struct stripe_count *c = arg;
-	int i = atoi(kv_entry_key(e) + 1);
+	char k[16];
+
+	cr_assert_lt(e->klen, sizeof(k));
+	memcpy(k, kv_entry_key(e), e->klen);
+	k[e->klen] = 0;
+	int i = atoi(k + 1);
 
 	cr_assert_eq(e->space, c->space);
 	cr_assert_eq(hash, kv_entry_hash(e));
