@@ -84,7 +84,8 @@ struct ebr_thread {
 	/* Statistics, written by the owner only (load + store, no RMW); read
 	 * relaxed by ebr_pending_bytes: they publish nothing. */
 	_Atomic int64_t retired_bytes;
-	_Atomic int64_t freed_bytes; /* bytes this thread freed, anyone's */
+	_Atomic int64_t freed_bytes;	    /* bytes this thread freed, anyone's */
+	_Atomic int64_t retired_n, freed_n; /* the same in entries (ebr_pending_cost) */
 
 	/* Own line, read by every advancer and collector. */
 	/* epoch << 1 | online. Written by the owner only; read by try_advance(). */
@@ -436,6 +437,8 @@ struct ebr_thread *ebr_register(struct ebr *e)
 		atomic_init(&t->donated, NULL);
 		atomic_init(&t->retired_bytes, 0);
 		atomic_init(&t->freed_bytes, 0);
+		atomic_init(&t->retired_n, 0);
+		atomic_init(&t->freed_n, 0);
 		t->next = atomic_load_explicit(&e->records, memory_order_relaxed);
 		/* release: the record's fields before it is reachable; pairs with
 		 * the acquire loads of the head in try_advance() and adopt() */
@@ -519,6 +522,7 @@ void ebr_retire(struct ebr_thread *t, void *p, size_t bytes, ebr_free_fn fn)
 	c->bytes += bytes;
 	t->limbo_bytes += bytes + EBR_ENTRY_COST;
 	stat_add(&t->retired_bytes, (int64_t)bytes);
+	stat_add(&t->retired_n, 1);
 	if (kv_unlikely(!t->online)) {
 		seal(t);
 		donate(t);
@@ -571,6 +575,7 @@ size_t ebr_collect(struct ebr_thread *t)
 		}
 	}
 	stat_add(&t->freed_bytes, bytes);
+	stat_add(&t->freed_n, (int64_t)n);
 	t->collect_at = t->limbo_bytes + e->cap / 2;
 	if (t->collect_at < e->cap)
 		t->collect_at = e->cap;
@@ -598,6 +603,24 @@ int64_t ebr_pending_bytes(const struct ebr *e)
 	for (r = head; r != NULL; r = r->next)
 		retired += atomic_load_explicit(&r->retired_bytes, memory_order_relaxed);
 	return retired > freed ? retired - freed : 0;
+}
+
+int64_t ebr_pending_cost(const struct ebr *e)
+{
+	struct ebr *d = (struct ebr *)e;
+	int64_t freed = 0, retired = 0;
+	struct ebr_thread *r, *head;
+
+	/* acquire: records are initialised before being pushed */
+	head = atomic_load_explicit(&d->records, memory_order_acquire);
+	/* as ebr_pending_bytes: freed first, so the difference errs high */
+	for (r = head; r != NULL; r = r->next)
+		/* relaxed: statistics */
+		freed += atomic_load_explicit(&r->freed_n, memory_order_relaxed);
+	for (r = head; r != NULL; r = r->next)
+		retired += atomic_load_explicit(&r->retired_n, memory_order_relaxed);
+	return ebr_pending_bytes(e) +
+	       (retired > freed ? retired - freed : 0) * (int64_t)EBR_ENTRY_COST;
 }
 
 void ebr_destroy(struct ebr **ep)

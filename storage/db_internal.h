@@ -165,6 +165,9 @@ struct db {
 	 * taken before the gate, so a second begin fails instead of waiting):
 	 * acq_rel CAS to take, release store to give back */
 	_Atomic int snap_busy;
+	/* bytes of the active snapshot's records (relaxed adds by touches, a
+	 * store of 0 at its end): maxmemory leaves them out (evict.c) */
+	_Atomic int64_t snap_bytes;
 };
 
 /* The exclusive gate (db.c, "Exclusive transactions") for snap.c: enter

@@ -266,6 +266,16 @@ int64_t kvmap_pending_bytes(void)
 	return sum;
 }
 
+int64_t kvmap_pending_cost(void)
+{
+	int64_t sum = kvmap_ebr ? ebr_pending_cost(kvmap_ebr) : 0;
+
+	for (unsigned i = 0; i < KVMAP_SHARDS; i++)
+		/* relaxed: statistic, as in kvmap_pending_bytes() */
+		sum += atomic_load_explicit(&kvmap_pending[i].v, memory_order_relaxed);
+	return sum;
+}
+
 size_t kvmap_count(const struct kvmap *m)
 {
 	int64_t sum = 0;

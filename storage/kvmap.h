@@ -323,6 +323,9 @@ void kvmap_collect(void);
 
 /* Retired-but-not-yet-freed bytes (both reclaimers), for INFO. */
 int64_t kvmap_pending_bytes(void);
+/* kvmap_pending_bytes plus the reclaimers' bookkeeping for them (the memory
+ * garbage holds: maxmemory while a snapshot holds it back). */
+int64_t kvmap_pending_cost(void);
 /* The epoch reclaimer's global epoch, for INFO (ebr_epoch). */
 uint64_t kvmap_epoch(void);
 

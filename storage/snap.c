@@ -242,6 +242,8 @@ void snap_touch(struct db *db, unsigned space, const void *key, size_t klen, uin
 		st->recs = r;
 		/* relaxed: statistics */
 		atomic_fetch_add_explicit(&s->records, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&db->snap_bytes, (int64_t)mem_usable(r),
+					  memory_order_relaxed);
 		if (!r->e)
 			atomic_fetch_add_explicit(&s->absent, 1, memory_order_relaxed);
 	}
@@ -379,6 +381,8 @@ void db_snap_end(struct db_snap **ps)
 	db_excl_enter(db);
 	/* relaxed: the gate is held (db_internal.h) */
 	atomic_store_explicit(&db->snap, NULL, memory_order_relaxed);
+	/* relaxed: a statistic; no touch runs (the gate is held) */
+	atomic_store_explicit(&db->snap_bytes, 0, memory_order_relaxed);
 	db_excl_exit(db);
 	for (unsigned i = 0; i < SNAP_STRIPES; i++)
 		for (struct snap_rec *r = s->stripes[i].recs, *next; r; r = next) {
