@@ -41,6 +41,11 @@
  * it removes, as any writer. FLUSHALL SYNC during a save therefore waits
  * for the save's end.
  *
+ * Memory. The records (about 40 bytes plus the key per key first touched)
+ * are counted in db->snap_bytes, and maxmemory leaves them out during the
+ * save together with the garbage the saver holds back (evict.c), as Redis
+ * does not count a fork child's copied pages in used_memory.
+ *
  * Stripes: 4096. The saver holds a stripe's lock while it walks the
  * stripe's buckets (1/4096 of the table: about 2,400 keys at 10M keys, a
  * few tens of microseconds) and a writer of an unvisited stripe waits for
@@ -125,7 +130,8 @@ struct db_snap *db_snap_begin(struct db *db, int *err)
 	s = mem_calloc(1, sizeof(*s));
 	if (s) {
 		s->stripes = mem_calloc(SNAP_STRIPES, sizeof(*s->stripes));
-		s->visited = mem_calloc((size_t)DB_COUNT_MAX * SNAP_STRIPES, 1);
+		/* `databases` is fixed at start-up: the cut's table has as many */
+		s->visited = mem_calloc((size_t)db_databases(db) * SNAP_STRIPES, 1);
 	}
 	if (!s || !s->stripes || !s->visited) {
 		if (s) {
@@ -141,6 +147,7 @@ struct db_snap *db_snap_begin(struct db *db, int *err)
 	s->db = db;
 	db_excl_enter(db); /* the cut: no write is in progress or can begin */
 	s->cut = *db_table_now(db);
+	KV_ASSERT(s->cut.n == db_databases(db)); /* visited's size */
 	memset(s->space_db, -1, sizeof(s->space_db));
 	for (int i = 0; i < s->cut.n; i++) {
 		s->space_db[s->cut.space[i]] = (int8_t)i;
