@@ -558,6 +558,11 @@ size_t kvmap_walk_stripe(struct kvmap *m, unsigned space, uint64_t stripe, unsig
 	return m->ops->walk_stripe(m, space, stripe, bits, fn, arg);
 }
 
+int kvmap_walk_stripe_linear(const struct kvmap *m)
+{
+	return m->ops->walk_linear;
+}
+
 void kvmap_defer(void *p, size_t bytes, void (*fn)(void *))
 {
 	kvmap_retire(p, bytes, fn);

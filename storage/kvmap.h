@@ -301,6 +301,9 @@ uint64_t kvmap_scan(struct kvmap *m, uint64_t cursor, size_t count, kvmap_visit_
 typedef void (*kvmap_stripe_fn)(const struct kv_entry *e, uint64_t hash, void *arg);
 size_t kvmap_walk_stripe(struct kvmap *m, unsigned space, uint64_t stripe, unsigned bits,
 			 kvmap_stripe_fn fn, void *arg);
+/* 1 if a stripe walk costs O(N) whatever the stripe's size (URCU), so that
+ * a caller picks few stripes; 0 for kvsd's map. */
+int kvmap_walk_stripe_linear(const struct kvmap *m);
 
 /* An entry chosen with the help of rnd (uniform enough for RANDOMKEY), or NULL if empty. */
 const struct kv_entry *kvmap_random(struct kvmap *m, uint64_t rnd);

@@ -60,6 +60,8 @@ struct kvmap_ops {
 		     const struct kvmap_mw_watch *watch, size_t nwatch);
 	/* whether the backend bumps stripes itself (else kvmap.c's wrappers do) */
 	bool bumps_stripes;
+	/* whether walk_stripe costs O(N) whatever the stripe (kvmap_walk_stripe_linear) */
+	bool walk_linear;
 };
 
 /* The part of every map that kvmap.c owns. Allocate with kvmap_base_alloc(). */

@@ -371,5 +371,6 @@ const struct kvmap_ops kvmap_urcu_ops = {
     .scan = urcu_scan,
     .random = urcu_random,
     .walk_stripe = urcu_walk_stripe,
+    .walk_linear = true,
     .maintain = NULL,
 };

@@ -5,7 +5,8 @@
  *
  * State. s->cut is the database table at the cut and s->space_db its
  * inverse (key space -> database, -1 for a space no database named then).
- * SNAP_STRIPES stripes by the hash's low SNAP_STRIPE_BITS bits; each
+ * 2^SNAP_STRIPE_BITS stripes by the hash's low bits (2^SNAP_STRIPE_BITS_LINEAR
+ * on a backend whose stripe walk costs O(N): cds_lfht, see below); each
  * stripe has a spin lock, the list of its records (one per key first
  * touched while its (database, stripe) was unvisited: the key's entry at
  * the cut, or NULL for "absent"), and per database a `visited` byte.
@@ -55,7 +56,10 @@
  * 16 mostly empty databases (databases with no key at the cut are marked
  * visited at the cut and never walked). More stripes shorten the waits but
  * multiply that fixed cost and the per-snapshot arrays (16 bytes per
- * stripe plus a byte per database and stripe).
+ * stripe plus a byte per database and stripe). On the URCU map a stripe
+ * walk reads the list from its head (kvmap_walk_stripe_linear), so there
+ * 16 stripes: a save reads each database's share of the list ~8 times
+ * over, and a writer of an unvisited stripe may wait for a 1/16 walk.
  */
 #include "storage/snap.h"
 #include "concurrency/mem.h"
@@ -68,9 +72,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SNAP_STRIPE_BITS 12
-#define SNAP_STRIPES	 (1u << SNAP_STRIPE_BITS)
-#define SNAP_BATCH	 1024 /* db_snap_next yields at least this many, or the rest */
+#define SNAP_STRIPE_BITS	12
+#define SNAP_STRIPE_BITS_LINEAR 4    /* a backend whose stripe walk is O(N) */
+#define SNAP_BATCH		1024 /* db_snap_next yields at least this many, or the rest */
 
 struct snap_rec {
 	struct snap_rec *next;
@@ -99,8 +103,9 @@ struct db_snap {
 	struct db_table cut;
 	int8_t space_db[KV_SPACES]; /* key space -> database at the cut, or -1 */
 	long long keys[DB_COUNT_MAX], expires[DB_COUNT_MAX];
-	struct snap_stripe *stripes; /* SNAP_STRIPES */
-	/* [database * SNAP_STRIPES + stripe]: 1 once walked (release store by
+	unsigned bits, nstripes;     /* stripes: the hash's low `bits` bits */
+	struct snap_stripe *stripes; /* nstripes */
+	/* [database * nstripes + stripe]: 1 once walked (release store by
 	 * the saver under the stripe lock; acquire load by touches) */
 	_Atomic uint8_t *visited;
 	/* the saver's walk position (saver only) */
@@ -129,9 +134,12 @@ struct db_snap *db_snap_begin(struct db *db, int *err)
 	}
 	s = mem_calloc(1, sizeof(*s));
 	if (s) {
-		s->stripes = mem_calloc(SNAP_STRIPES, sizeof(*s->stripes));
+		s->bits = kvmap_walk_stripe_linear(db_map(db)) ? SNAP_STRIPE_BITS_LINEAR
+							       : SNAP_STRIPE_BITS;
+		s->nstripes = 1u << s->bits;
+		s->stripes = mem_calloc(s->nstripes, sizeof(*s->stripes));
 		/* `databases` is fixed at start-up: the cut's table has as many */
-		s->visited = mem_calloc((size_t)db_databases(db) * SNAP_STRIPES, 1);
+		s->visited = mem_calloc((size_t)db_databases(db) * s->nstripes, 1);
 	}
 	if (!s || !s->stripes || !s->visited) {
 		if (s) {
@@ -157,7 +165,7 @@ struct db_snap *db_snap_begin(struct db *db, int *err)
 		if (s->keys[i] == 0)
 			/* nothing to save, nothing to record: walked already.
 			 * Plain stores: published with s by the gate's opening */
-			memset((void *)&s->visited[(size_t)i * SNAP_STRIPES], 1, SNAP_STRIPES);
+			memset((void *)&s->visited[(size_t)i * s->nstripes], 1, s->nstripes);
 	}
 	/* relaxed: the gate is held; its opening publishes s (db_internal.h) */
 	atomic_store_explicit(&db->snap, s, memory_order_relaxed);
@@ -228,8 +236,8 @@ void snap_touch(struct db *db, unsigned space, const void *key, size_t klen, uin
 	int d = s->space_db[space & (KV_SPACES - 1)];
 	if (d < 0)
 		return; /* a space created after the cut */
-	unsigned si = (unsigned)hash & (SNAP_STRIPES - 1);
-	_Atomic uint8_t *vis = &s->visited[(size_t)d * SNAP_STRIPES + si];
+	unsigned si = (unsigned)hash & (s->nstripes - 1);
+	_Atomic uint8_t *vis = &s->visited[(size_t)d * s->nstripes + si];
 	/* acquire: the saver's walk of the stripe happens-before our write */
 	if (atomic_load_explicit(vis, memory_order_acquire))
 		return;
@@ -305,7 +313,7 @@ static bool recorded(struct snap_rec **r, size_t n, const struct kv_entry *e, ui
 static size_t walk_stripe(struct db_snap *s, int d, unsigned si, db_snap_fn fn, void *arg)
 {
 	struct snap_stripe *st = &s->stripes[si];
-	_Atomic uint8_t *vis = &s->visited[(size_t)d * SNAP_STRIPES + si];
+	_Atomic uint8_t *vis = &s->visited[(size_t)d * s->nstripes + si];
 	unsigned space = s->cut.space[d];
 	struct walk_arg w = {s, 0};
 	struct snap_rec **pp, *mine = NULL;
@@ -315,7 +323,7 @@ static size_t walk_stripe(struct db_snap *s, int d, unsigned si, db_snap_fn fn, 
 	if (atomic_load_explicit(vis, memory_order_relaxed))
 		return 0; /* an empty database */
 	stripe_lock(st);
-	kvmap_walk_stripe(db_map(s->db), space, si, SNAP_STRIPE_BITS, walk_fn, &w);
+	kvmap_walk_stripe(db_map(s->db), space, si, s->bits, walk_fn, &w);
 	/* take this space's records out of the stripe's list */
 	for (pp = &st->recs; *pp;) {
 		struct snap_rec *r = *pp;
@@ -370,9 +378,9 @@ bool db_snap_next(struct db_snap *s, int index, db_snap_fn fn, void *arg)
 		s->index = index;
 		s->next_stripe = 0;
 	}
-	while (s->next_stripe < SNAP_STRIPES && n < SNAP_BATCH)
+	while (s->next_stripe < s->nstripes && n < SNAP_BATCH)
 		n += walk_stripe(s, index, s->next_stripe++, fn, arg);
-	return s->next_stripe < SNAP_STRIPES;
+	return s->next_stripe < s->nstripes;
 }
 
 void db_snap_end(struct db_snap **ps)
@@ -391,7 +399,7 @@ void db_snap_end(struct db_snap **ps)
 	/* relaxed: a statistic; no touch runs (the gate is held) */
 	atomic_store_explicit(&db->snap_bytes, 0, memory_order_relaxed);
 	db_excl_exit(db);
-	for (unsigned i = 0; i < SNAP_STRIPES; i++)
+	for (unsigned i = 0; i < s->nstripes; i++)
 		for (struct snap_rec *r = s->stripes[i].recs, *next; r; r = next) {
 			next = r->next;
 			mem_free(r);

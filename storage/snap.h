@@ -47,9 +47,10 @@
  * the save's end; the in-place fallback when no space is free touches as
  * any writer). db_snap_end closes the gate for an instant too, so that no
  * writer is still inside snap_touch when the snapshot's memory goes.
- * Backends: on the URCU map a stripe walk costs O(N), so a save costs
- * O(N * 4096 per non-empty database) there: the reference backend, for
- * tests; kvsd's map walks a stripe in O(N / 4096).
+ * Backends: kvsd's map walks a stripe in O(N / 4096); on the URCU map a
+ * stripe walk costs O(N) (kvmap_walk_stripe_linear), so there a snapshot
+ * uses 16 stripes: a save reads the list ~16 times per non-empty database
+ * (the reference backend), and writers may wait for a 1/16 walk.
  *
  * Threads: db_snap_begin/next/end on one registered storage thread holding
  * no entry at begin and end (both may wait for the gate, announcing
