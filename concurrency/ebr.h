@@ -129,5 +129,8 @@ static inline void ebr_quiescent(struct ebr_thread *t)
 uint64_t ebr_epoch(const struct ebr *e);
 /* Bytes retired and not yet freed, over all threads. */
 int64_t ebr_pending_bytes(const struct ebr *e);
+/* ebr_pending_bytes plus the limbo entries that track them: the memory that
+ * retired-but-unfreed objects hold (maxmemory during a snapshot). */
+int64_t ebr_pending_cost(const struct ebr *e);
 
 #endif

@@ -24,6 +24,7 @@
 
 #include "concurrency/util.h"
 #include "storage/db.h"
+#include "storage/snap.h"
 
 #include <stdalign.h>
 #include <stdatomic.h>
@@ -83,6 +84,8 @@ struct db_table {
 struct db_spaces {
 	_Atomic uint64_t w[KV_SPACES / 64];
 };
+
+struct db_snap;
 
 struct db {
 	struct kvmap *map;
@@ -151,7 +154,39 @@ struct db {
 	 * restarts avg_ttl from 0 (Redis's emptyDb resets it) and clears it;
 	 * db_get_stats() reports 0 while it is set */
 	_Atomic int avg_ttl_stale;
+
+	/* ---- the active snapshot (snap.c), or NULL. Written only with the
+	 * exclusive gate held (db_snap_begin, db_snap_end), so a writer inside
+	 * its write bracket (or an exclusive run) reads it relaxed: the gate's
+	 * seq_cst handshake orders the store before the bracket, and the
+	 * snapshot is freed only after the gate closed again on its end */
+	_Atomic(struct db_snap *) snap;
+	/* 1 from db_snap_begin's claim to db_snap_end (one snapshot at a time;
+	 * taken before the gate, so a second begin fails instead of waiting):
+	 * acq_rel CAS to take, release store to give back */
+	_Atomic int snap_busy;
+	/* bytes of the active snapshot's records (relaxed adds by touches, a
+	 * store of 0 at its end): maxmemory leaves them out (evict.c) */
+	_Atomic int64_t snap_bytes;
 };
+
+/* The exclusive gate (db.c, "Exclusive transactions") for snap.c: enter
+ * waits for its ticket and for the writes in progress (announcing quiescent
+ * states while it waits: the caller holds no entry); no other thread
+ * writes the map until exit. The current database table (acquire). */
+void db_excl_enter(struct db *db);
+void db_excl_exit(struct db *db);
+const struct db_table *db_table_now(struct db *db);
+
+/* snap_touch (snap.h) for a published entry e that the caller is about to
+ * replace or remove, inside its write bracket or exclusive run. Costs one
+ * relaxed load (db_internal.h's `snap`) while no snapshot is active. */
+static inline void db_snap_touch_entry(struct db *db, const struct kv_entry *e)
+{
+	/* relaxed: see `snap` in struct db */
+	if (kv_unlikely(atomic_load_explicit(&db->snap, memory_order_relaxed) != NULL))
+		snap_touch(db, e->space, kv_entry_key(e), e->klen, kv_entry_hash(e));
+}
 
 /* The background purge of flushed databases' key spaces (db.c); from
  * db_cron, one thread at a time. */

@@ -29,6 +29,13 @@
  * key found already expired is removed as expired, not evicted.
  *
  * The LRU/LFU data is the side table described in db_internal.h.
+ *
+ * During a snapshot (snap.h) the garbage retired since its cut cannot be
+ * freed before it ends; used memory leaves it out (kvmap_pending_cost: the
+ * garbage and its limbo entries) together with the snapshot's records
+ * (db->snap_bytes), and the evictor does not wait for reclamation. Without
+ * that, every overwrite during a save would evict a live key, and every
+ * eviction, whose own garbage cannot go either, one more: all of them.
  */
 #include "concurrency/clock.h"
 #include "concurrency/mem.h"
@@ -285,6 +292,16 @@ static int64_t used_estimate(struct db *db, int64_t now_ms)
 						    memory_order_relaxed, memory_order_relaxed)) {
 		int64_t v = mem_used();
 
+		/* a snapshot holds every entry retired since its cut (snap.h):
+		 * that garbage is the save's copy-on-write, not the dataset, so it
+		 * is not counted against maxmemory while the save runs — else each
+		 * overwrite during a save would evict a live key (as Redis does not
+		 * count a fork child's copied pages in used_memory) */
+		if (atomic_load_explicit(&db->snap, memory_order_relaxed) != NULL) {
+			int64_t held = kvmap_pending_cost() +
+				       atomic_load_explicit(&db->snap_bytes, memory_order_relaxed);
+			v = v > held ? v - held : 0;
+		}
 		atomic_store_explicit(&db->used_est, v, memory_order_relaxed);
 		return v;
 	}
@@ -301,6 +318,7 @@ static size_t drop(struct db *db, const struct kv_entry *e, int64_t now_ms)
 	bool expired = e->expire_ms && e->expire_ms <= now_ms;
 	bool ttl = e->expire_ms != 0;
 
+	db_snap_touch_entry(db, e);
 	if (kvmap_remove(db->map, e) != 0)
 		return 0;
 	db_count(expired ? &db_my_slot(db)->expired : &db_my_slot(db)->evicted, 1);
@@ -499,7 +517,9 @@ int db_check_memory(struct db *db, int64_t now_ms)
 			break;
 	}
 	db_write_exit(db);
-	reclaim_evicted(max);
+	/* relaxed: a hint; during a save nothing retired can be freed */
+	if (atomic_load_explicit(&db->snap, memory_order_relaxed) == NULL)
+		reclaim_evicted(max);
 	/* relaxed: statistic that gates eviction (see used_estimate) */
 	atomic_fetch_sub_explicit(&db->used_est, freed, memory_order_relaxed);
 	atomic_store_explicit(&db->evict_failed, freed == 0, memory_order_relaxed);

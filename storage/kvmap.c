@@ -266,6 +266,16 @@ int64_t kvmap_pending_bytes(void)
 	return sum;
 }
 
+int64_t kvmap_pending_cost(void)
+{
+	int64_t sum = kvmap_ebr ? ebr_pending_cost(kvmap_ebr) : 0;
+
+	for (unsigned i = 0; i < KVMAP_SHARDS; i++)
+		/* relaxed: statistic, as in kvmap_pending_bytes() */
+		sum += atomic_load_explicit(&kvmap_pending[i].v, memory_order_relaxed);
+	return sum;
+}
+
 size_t kvmap_count(const struct kvmap *m)
 {
 	int64_t sum = 0;
@@ -539,6 +549,18 @@ size_t kvmap_clear(struct kvmap *m)
 uint64_t kvmap_scan(struct kvmap *m, uint64_t cursor, size_t count, kvmap_visit_fn fn, void *arg)
 {
 	return m->ops->scan(m, cursor, count, fn, arg);
+}
+
+size_t kvmap_walk_stripe(struct kvmap *m, unsigned space, uint64_t stripe, unsigned bits,
+			 kvmap_stripe_fn fn, void *arg)
+{
+	KV_ASSERT(bits <= 32 && stripe < (1ull << bits) && space < KV_SPACES);
+	return m->ops->walk_stripe(m, space, stripe, bits, fn, arg);
+}
+
+int kvmap_walk_stripe_linear(const struct kvmap *m)
+{
+	return m->ops->walk_linear;
 }
 
 void kvmap_defer(void *p, size_t bytes, void (*fn)(void *))

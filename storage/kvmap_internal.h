@@ -52,12 +52,16 @@ struct kvmap_ops {
 	uint64_t (*scan)(struct kvmap *m, uint64_t cursor, size_t count, kvmap_visit_fn fn,
 			 void *arg);
 	const struct kv_entry *(*random)(struct kvmap *m, uint64_t rnd);
+	size_t (*walk_stripe)(struct kvmap *m, unsigned space, uint64_t stripe, unsigned bits,
+			      kvmap_stripe_fn fn, void *arg);
 	void (*maintain)(struct kvmap *m); /* may be NULL */
 	/* NULL: kvmap.c's serialised validate-then-apply fallback (not isolated) */
 	int (*mwcas)(struct kvmap *m, struct kvmap_mw *items, size_t n,
 		     const struct kvmap_mw_watch *watch, size_t nwatch);
 	/* whether the backend bumps stripes itself (else kvmap.c's wrappers do) */
 	bool bumps_stripes;
+	/* whether walk_stripe costs O(N) whatever the stripe (kvmap_walk_stripe_linear) */
+	bool walk_linear;
 };
 
 /* The part of every map that kvmap.c owns. Allocate with kvmap_base_alloc(). */

@@ -38,9 +38,26 @@
  * save ends. That is the "copy-on-write" of this design: the old entry that
  * already exists, kept, and nothing copied.
  *
+ * Decisions (snap.c tells why). SNAP_STRIPES is 4096 (by the hash's low 12
+ * bits); a database with no key at the cut is marked visited at once. The
+ * stripe walk is kvmap_walk_stripe (kvmap.h). A key space dropped after the
+ * cut (FLUSHDB, FLUSHALL) is not purged while the snapshot runs: its purge
+ * waits for a grace period, which cannot end while the saver is online, so
+ * the dropped keys stay as they were at the cut (FLUSHALL SYNC waits for
+ * the save's end; the in-place fallback when no space is free touches as
+ * any writer). db_snap_end closes the gate for an instant too, so that no
+ * writer is still inside snap_touch when the snapshot's memory goes.
+ * Backends: kvsd's map walks a stripe in O(N / 4096); on the URCU map a
+ * stripe walk costs O(N) (kvmap_walk_stripe_linear), so there a snapshot
+ * uses 16 stripes: a save reads the list ~16 times per non-empty database
+ * (the reference backend), and writers may wait for a 1/16 walk.
+ *
  * Threads: db_snap_begin/next/end on one registered storage thread holding
- * no entry at begin; at most one snapshot per db at a time. snap_touch: any
- * writing thread, inside its write bracket (or its exclusive run).
+ * no entry at begin and end (both may wait for the gate, announcing
+ * quiescent states); at most one snapshot per db at a time (a second begin
+ * fails with -EBUSY, also on the same thread). snap_touch: any writing
+ * thread, inside its write bracket (or its exclusive run); it may wait for
+ * the saver's walk of the key's stripe (one stripe: microseconds).
  * Cost when no snapshot is active: one relaxed load per write.
  */
 #ifndef KVSD_STORAGE_SNAP_H
@@ -64,10 +81,20 @@ long long db_snap_keys(const struct db_snap *s, int index);
 long long db_snap_expires(const struct db_snap *s, int index);
 /* Yields the next batch (one or more stripes) of database `index`'s entries
  * at the cut: fn(arg, e) once per key, in no particular order. Returns true
- * while batches remain. Call with index = 0, 1, ... in turn; each database
- * is walked once. Expired entries are yielded too (the caller decides). */
+ * while batches remain after this one, false once the database is complete
+ * (the call that returns false may have yielded the last batch, so loop
+ * `while (db_snap_next(s, i, fn, arg)) ;`). Call with index = 0, 1, ... in
+ * turn; each database is walked once. Expired entries are yielded too (the
+ * caller decides). fn must not write the map nor announce a quiescent state. */
 typedef void (*db_snap_fn)(void *arg, const struct kv_entry *e);
 bool db_snap_next(struct db_snap *s, int index, db_snap_fn fn, void *arg);
+/* For INFO and tests: records made by first touches (absent: of keys created
+ * after the cut), (database, stripe) pairs walked, entries yielded so far.
+ * The saving thread. */
+struct db_snap_stats {
+	uint64_t records, absent, stripes_walked, yielded;
+};
+void db_snap_stats(const struct db_snap *s, struct db_snap_stats *out);
 /* Ends the snapshot (complete or abandoned) and frees its records. */
 void db_snap_end(struct db_snap **s);
 
