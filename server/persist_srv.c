@@ -59,7 +59,7 @@ static uint64_t dirty_total(void)
 
 /* ---- shared state */
 
-#define MAX_RULES	 64
+#define MAX_RULES      64
 #define BGSAVE_RETRY_S 5 /* CONFIG_BGSAVE_RETRY_DELAY */
 
 struct rule {
@@ -75,12 +75,12 @@ static struct {
 	bool scheduled;	  /* BGSAVE in EXEC: the cron starts it */
 	pthread_t bg;
 	int64_t bg_start_ms;
-	long long last_bg_secs;	 /* rdb_last_bgsave_time_sec */
-	bool last_bg_ok;	 /* rdb_last_bgsave_status */
-	int64_t lastsave_s;	 /* LASTSAVE */
-	int64_t last_try_s;	 /* lastbgsave_try */
-	long long saves;	 /* rdb_saves */
-	uint64_t dirty_base;	 /* dirty_total() the last successful save covered */
+	long long last_bg_secs; /* rdb_last_bgsave_time_sec */
+	bool last_bg_ok;	/* rdb_last_bgsave_status */
+	int64_t lastsave_s;	/* LASTSAVE */
+	int64_t last_try_s;	/* lastbgsave_try */
+	long long saves;	/* rdb_saves */
+	uint64_t dirty_base;	/* dirty_total() the last successful save covered */
 	long long load_loaded, load_expired;
 	int shutdown_mode; /* 0 default, 1 SAVE, 2 NOSAVE */
 	bool shutdown_saved;
@@ -549,8 +549,7 @@ int psrv_load(char *err, size_t errlen)
 		LOG(LOG_WARNING, "RDB file was saved with checksum disabled: no check performed.");
 	LOG(LOG_NOTICE, "Done loading RDB, keys loaded: %lld, keys expired: %lld.", st.keys,
 	    st.expired);
-	LOG(LOG_NOTICE, "DB loaded from disk: %.3f seconds",
-	    (double)(clock_mono_us() - t0) / 1e6);
+	LOG(LOG_NOTICE, "DB loaded from disk: %.3f seconds", (double)(clock_mono_us() - t0) / 1e6);
 	ps.load_loaded = st.keys;
 	ps.load_expired = st.expired;
 	free(fname);

@@ -99,7 +99,7 @@ static void on_thread_cron(int idx)
 		db_cron(the_db, clock_wall_ms());
 		/* shrink, help a resize in progress, free garbage parked threads left */
 		kvmap_maintain(db_map(the_db));
-		bitpool_cron(); /* idle bitmaps keep no recycled buffers */
+		bitpool_cron();		    /* idle bitmaps keep no recycled buffers */
 		psrv_cron(clock_wall_ms()); /* save rules, BGSAVE's thread */
 	}
 }
@@ -239,6 +239,21 @@ static void make_run_id(void)
 	info.run_id[40] = '\0';
 }
 
+/* Start-up stops after storage and commands were set up, before net: frees
+ * them (LeakSanitizer clean) and saves nothing. */
+static void setup_abort_storage(void)
+{
+	blk_teardown();
+	cmd_teardown();
+	db_destroy(&the_db);
+	db_coll_thread_exit();
+	kvmap_thread_unregister();
+	kvmap_teardown();
+	coll_teardown();
+	cfg_deinit();
+	log_teardown();
+}
+
 int server_setup(int argc, char **argv)
 {
 	char err[512];
@@ -325,7 +340,7 @@ int server_setup(int argc, char **argv)
 		LOG(LOG_WARNING, "%s", err);
 		LOG(LOG_WARNING, "Fatal error loading the DB, exiting now.");
 		fprintf(stderr, "kvsd: %s\n", err);
-		server_teardown_nosave();
+		setup_abort_storage();
 		return -1;
 	}
 
