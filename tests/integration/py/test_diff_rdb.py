@@ -22,7 +22,11 @@ users see around them.
     the file and the byte offset; a redis-server file holding a stream and
     one holding a function library are refused naming the key / FUNCTION2.
 
-Usage: test_diff_rdb.py [--seed N]   (environment: see harness.py)
+(e) --big N (the `long` setup): N keys (strings, hashes, sets, sorted sets,
+    lists, a tenth with a TTL) saved by kvsd and loaded by redis-server, and
+    saved by redis-server and loaded by kvsd; DEBUG DIGEST equal each way.
+
+Usage: test_diff_rdb.py [--seed N] [--big N]   (environment: see harness.py)
 """
 
 import argparse
@@ -408,9 +412,67 @@ def sec_refusals(d):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def big_fill(cl, n, rng):
+    batch = []
+    for i in range(n):
+        k = 'big:%d' % i
+        t = i % 10
+        if t < 6:
+            batch.append(['SET', k, 'v' * rng.randint(1, 100)])
+        elif t == 6:
+            batch.append(['HSET', k, 'a', str(i), 'b', 'x' * 20])
+        elif t == 7:
+            batch.append(['SADD', k, str(i), str(i + 1), 'm%d' % i])
+        elif t == 8:
+            batch.append(['ZADD', k, '1.5', 'a', str(i), 'b'])
+        else:
+            batch.append(['RPUSH', k, 'a', str(i), 'c'])
+        if i % 10 == 3:
+            batch.append(['PEXPIRE', k, str(10**8 + i)])
+        if len(batch) >= 2000:
+            cl.send(b''.join(harness.encode(*c) for c in batch))
+            cl.read_replies(len(batch))
+            batch = []
+    if batch:
+        cl.send(b''.join(harness.encode(*c) for c in batch))
+        cl.read_replies(len(batch))
+
+
+def sec_big(d, n, rng):
+    d.section = 'big %d keys' % n
+    for first in ('kvsd', 'redis'):
+        tmp = tempfile.mkdtemp(prefix='kvsd-rdb-')
+        mk = {'kvsd': lambda: harness.kvsd_server(['--dir', tmp, '--enable-debug-command',
+                                                   'yes']),
+              'redis': lambda: harness.redis_server(['--dir', tmp, '--enable-debug-command',
+                                                     'yes'])}
+        src = mk[first]().start()
+        dst = None
+        try:
+            with src.client(timeout=600) as a:
+                big_fill(a, n, rng)
+                digest = a.cmd('DEBUG', 'DIGEST')
+                t0 = time.time()
+                expect(d, [first, 'SAVE'], a.cmd('SAVE'), b'+OK\r\n')
+                harness.log('diff-rdb: %s saved %d keys in %.2f s' % (first, n, time.time() - t0))
+            src.stop()
+            t0 = time.time()
+            dst = mk['redis' if first == 'kvsd' else 'kvsd']().start(timeout=600)
+            harness.log('diff-rdb: the other server started (loaded) in %.2f s' %
+                        (time.time() - t0))
+            with dst.client(timeout=600) as b:
+                expect(d, [first + '->', 'DEBUG DIGEST'], b.cmd('DEBUG', 'DIGEST'), digest)
+        finally:
+            src.stop()
+            if dst:
+                dst.stop()
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--seed', type=int, default=int(os.environ.get('DIFF_SEED', '1515')))
+    ap.add_argument('--big', type=int, default=0)
     args = ap.parse_args()
     sa = harness.kvsd_server()
     sb = harness.redis_server()
@@ -432,6 +494,8 @@ def main():
         sec_bgsave_while_writing(d)
         sec_shutdown_and_rules(d)
         sec_refusals(d)
+        if args.big:
+            sec_big(d, args.big, random.Random(args.seed + 3))
     except (OSError, socket.timeout, harness.ProtocolError, RuntimeError) as e:
         harness.log('diff-rdb: aborted in [%s]: %r' % (d.section, e))
         rc = 1
