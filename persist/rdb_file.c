@@ -53,6 +53,7 @@ struct writer {
 	struct rdb_buf b, val;
 	uint64_t crc, bytes;
 	const struct rdb_save_opts *o;
+	const struct rdb_source *src;
 	long long keys, expired;
 };
 
@@ -104,6 +105,19 @@ static void w_entry(void *arg, const struct kv_entry *e)
 			ms[i] = (unsigned char)((uint64_t)e->expire_ms >> (8 * i));
 		rdb_buf_put(&w->b, ms, 8);
 	}
+	if (w->src->access) {
+		uint64_t idle = 0;
+		unsigned freq = 0;
+		int k = w->src->access(w->src->arg, e, &idle, &freq);
+
+		if (k == 1) {
+			w_byte(w, RDB_OPCODE_IDLE);
+			rdb_put_len(&w->b, idle);
+		} else if (k == 2) {
+			w_byte(w, RDB_OPCODE_FREQ);
+			w_byte(w, (unsigned char)(freq > 255 ? 255 : freq));
+		}
+	}
 	/* the value encodes as type byte + payload; the key goes between */
 	w->val.len = 0;
 	rdb_value_encode(&w->val, e, w->o->compress);
@@ -121,7 +135,7 @@ static void w_entry(void *arg, const struct kv_entry *e)
 int rdb_save(int fd, const struct rdb_source *src, const struct rdb_save_opts *o,
 	     struct rdb_save_stats *st, char *err, size_t errlen)
 {
-	struct writer w = {.fd = fd, .o = o};
+	struct writer w = {.fd = fd, .o = o, .src = src};
 	char num[32];
 	unsigned char tail[8];
 	int dbs = src->databases(src->arg);

@@ -5,7 +5,8 @@
  * Writing. rdb_save streams a dataset to a file descriptor through a
  * buffer: "REDIS0010", the AUX fields 7.0 writes (redis-ver, redis-bits,
  * ctime, used-mem, aof-base), then per non-empty database SELECTDB and
- * RESIZEDB, per key EXPIRETIME_MS when it has a TTL, the type byte, the key
+ * RESIZEDB, per key EXPIRETIME_MS when it has a TTL, IDLE or FREQ when the
+ * source gives them (Redis: under an LRU / LFU policy), the type byte, the key
  * and the value (persist/rdb_value.h, the same bytes DUMP carries), then EOF
  * and the CRC-64 of everything before it (eight zero bytes when checksums
  * are off, as Redis writes with rdbchecksum no). The dataset comes from a
@@ -58,6 +59,10 @@ struct rdb_source {
 	/* yields the next batch of database index's entries through fn;
 	 * false when none remain */
 	bool (*next)(void *arg, int index, rdb_entry_fn fn, void *fnarg);
+	/* optional (NULL: none): the key's access data Redis saves under an
+	 * LRU policy (1: *idle_s, written as IDLE) or an LFU policy (2:
+	 * *freq, written as FREQ); 0 writes neither */
+	int (*access)(void *arg, const struct kv_entry *e, uint64_t *idle_s, unsigned *freq);
 	void *arg;
 };
 

@@ -144,6 +144,24 @@ static bool ss_next(void *arg, int i, rdb_entry_fn fn, void *fnarg)
 	return db_snap_next(((struct snap_src *)arg)->s, i, fn, fnarg);
 }
 
+/* IDLE / FREQ as Redis saves them: under an LRU policy the idle seconds,
+ * under an LFU policy the decayed counter (db_key_access, by the entry's
+ * own key space: the cut's). */
+static int ss_access(void *arg, const struct kv_entry *e, uint64_t *idle_s, unsigned *freq)
+{
+	enum db_policy p = (enum db_policy)cfg_int(CFG_MAXMEMORY_POLICY);
+	uint64_t idle_ms = 0;
+	int k;
+
+	(void)arg;
+	if (p != DB_VOLATILE_LRU && p != DB_ALLKEYS_LRU && p != DB_VOLATILE_LFU &&
+	    p != DB_ALLKEYS_LFU)
+		return 0;
+	k = db_key_access(ps.db, kv_entry_hash(e), clock_wall_ms(), &idle_ms, freq);
+	*idle_s = idle_ms / 1000;
+	return k;
+}
+
 static int fsync_dir(void)
 {
 	int fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
@@ -164,7 +182,7 @@ static int save_now(const char *who)
 {
 	char tmp[64], *fname = cfg_str_dup(CFG_DBFILENAME), err[256];
 	struct snap_src src = {NULL};
-	struct rdb_source s = {ss_databases, ss_keys, ss_expires, ss_next, &src};
+	struct rdb_source s = {ss_databases, ss_keys, ss_expires, ss_next, ss_access, &src};
 	struct rdb_save_opts o = {.compress = cfg_int(CFG_RDBCOMPRESSION) != 0,
 				  .checksum = cfg_int(CFG_RDBCHECKSUM) != 0,
 				  .now_ms = clock_wall_ms(),
@@ -238,7 +256,8 @@ static int save_now(const char *who)
 		LOG(LOG_WARNING, "Failed to fsync the directory after renaming %s: %s", fname,
 		    strerror(-e));
 	free(fname);
-	LOG(LOG_NOTICE, "DB saved on disk (%s: %lld keys, %llu bytes)", who, st.keys,
+	LOG(LOG_NOTICE, "DB saved on disk");
+	LOG(LOG_VERBOSE, "%s save: %lld keys, %llu bytes", who, st.keys,
 	    (unsigned long long)st.bytes);
 	pthread_mutex_lock(&ps.lock);
 	ps.dirty_base = before;
@@ -538,6 +557,11 @@ int psrv_load(char *err, size_t errlen)
 	int rc = rdb_load(ps.db, &o, &st, err, errlen);
 
 	if (rc == -ENOENT) {
+		char *cwd = cfg_str_dup(CFG_DIR);
+
+		/* where Redis logs nothing: say it, so a missing file is seen */
+		LOG(LOG_NOTICE, "No RDB file %s in %s: the dataset starts empty", fname, cwd);
+		free(cwd);
 		free(fname);
 		return 0;
 	}

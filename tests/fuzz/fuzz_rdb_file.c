@@ -112,7 +112,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	{
 		struct scan_src ss = {.db = db1};
-		struct rdb_source s = {s_databases, s_keys, s_expires, s_next, &ss};
+		struct rdb_source s = {s_databases, s_keys, s_expires, s_next, NULL, &ss};
 		struct rdb_save_opts so = {.compress = true, .checksum = true, .now_ms = o.now_ms};
 		struct rdb_save_stats sst;
 		struct rdb_load_opts o2 = o;

@@ -356,6 +356,32 @@ def sec_shutdown_and_rules(d):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def sec_lfu(d):
+    """Under an LFU policy kvsd writes each key's FREQ (as Redis does) and
+    redis-server loads it: OBJECT FREQ is the same on both."""
+    d.section = 'freq'
+    tmp = tempfile.mkdtemp(prefix='kvsd-rdb-')
+    ka = harness.kvsd_server(['--dir', tmp, '--maxmemory-policy', 'allkeys-lfu']).start()
+    rb = None
+    try:
+        with ka.client() as a:
+            a.cmd('SET', 'hot', 'x')
+            a.cmd('SET', 'cold', 'y')
+            for _ in range(300):
+                a.cmd('GET', 'hot')
+            fa = [a.cmd('OBJECT', 'FREQ', k) for k in ('hot', 'cold')]
+            expect(d, ['SAVE'], a.cmd('SAVE'), b'+OK\r\n')
+        rb = harness.redis_server(['--dir', tmp, '--maxmemory-policy', 'allkeys-lfu']).start()
+        with rb.client() as b:
+            fb = [b.cmd('OBJECT', 'FREQ', k) for k in ('hot', 'cold')]
+        expect(d, ['OBJECT FREQ hot, cold after load'], fb, fa)
+    finally:
+        ka.stop()
+        if rb:
+            rb.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def start_fails(d, label, tmp, want):
     """kvsd with --dir tmp must exit 1 with `want` in its stderr."""
     argv = [harness.kvsd_binary(), '--port', str(harness.free_port()), '--bind', '127.0.0.1',
@@ -494,6 +520,7 @@ def main():
         sec_bgsave_while_writing(d)
         sec_shutdown_and_rules(d)
         sec_refusals(d)
+        sec_lfu(d)
         if args.big:
             sec_big(d, args.big, random.Random(args.seed + 3))
     except (OSError, socket.timeout, harness.ProtocolError, RuntimeError) as e:

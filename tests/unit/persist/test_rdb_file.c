@@ -188,11 +188,24 @@ static bool s_next(void *arg, int i, rdb_entry_fn fn, void *fnarg)
 	return true;
 }
 
+/* The access data a source reports: every key FREQ 9 (LFU). */
+static int s_access_lfu(void *arg, const struct kv_entry *e, uint64_t *idle_s, unsigned *freq)
+{
+	(void)arg;
+	(void)e;
+	(void)idle_s;
+	*freq = 9;
+	return 2;
+}
+
+static bool with_access;
+
 /* Saves db to a buffer (through a temporary file). */
 static void save(struct db *db, bool compress, bool checksum, struct rdb_buf *out)
 {
 	struct scan_src ss = {.db = db};
-	struct rdb_source s = {s_databases, s_keys, s_expires, s_next, &ss};
+	struct rdb_source s = {
+	    s_databases, s_keys, s_expires, s_next, with_access ? s_access_lfu : NULL, &ss};
 	struct rdb_save_opts o = {
 	    .compress = compress, .checksum = checksum, .now_ms = NOW, .used_mem = 12345};
 	struct rdb_save_stats st;
@@ -422,6 +435,30 @@ Test(rdb_file, refused_opcodes_and_types, .init = init, .fini = fini)
 		cr_assert_not_null(e);
 		cr_assert_eq(e->expire_ms, 0x7fffffffLL * 1000);
 	}
+	rdb_buf_free(&b);
+}
+
+/* FREQ written per key when the source gives it, and applied at load to
+ * the key's LFU counter (IDLE the same way under an LRU policy). */
+Test(rdb_file, freq_round_trip, .init = init, .fini = fini)
+{
+	struct rdb_buf b;
+	struct rdb_load_stats st;
+	char err[256];
+	const struct kv_entry *e;
+	uint64_t idle;
+	unsigned freq = 0;
+
+	fill(false);
+	with_access = true;
+	save(src, false, true, &b);
+	with_access = false;
+	db_set_memory_policy(dst, 0, DB_ALLKEYS_LFU, 5);
+	cr_assert_eq(load(&b, b.len, &st, err, sizeof(err)), 0, "%s", err);
+	e = db_lookup_notouch(db_plain(dst), "s1", 2, NOW, NULL, 0);
+	cr_assert_not_null(e);
+	cr_assert_eq(db_key_access(dst, kv_entry_hash(e), NOW, &idle, &freq), 2);
+	cr_assert_eq(freq, 9);
 	rdb_buf_free(&b);
 }
 
