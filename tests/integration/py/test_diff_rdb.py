@@ -206,6 +206,26 @@ def sec_replies(d):
     p.c('MULTI')
     p.c('SAVE')
     p.c('DISCARD')
+    # BGSAVE inside EXEC is scheduled (the cron starts it) in both
+    p.c('MULTI')
+    p.c('BGSAVE')
+    p.c('EXEC')
+    # writes inside EXEC count as changes (3 here), as outside
+    p.c('CONFIG', 'SET', 'save', '')
+    for cl in (p.a, p.b):
+        wait_info(cl, 'rdb_bgsave_in_progress', lambda v: v == '0')
+        cl.cmd('SAVE')
+    p.c('MULTI')
+    p.c('SET', 'x', '1')
+    p.c('SET', 'y', '2')
+    p.c('INCR', 'x')
+    p.c('EXEC')
+    d.count += 1
+    ca = wait_info(p.a, 'rdb_changes_since_last_save', lambda v: True)
+    cb = wait_info(p.b, 'rdb_changes_since_last_save', lambda v: True)
+    if ca != cb:
+        d.report(['rdb_changes_since_last_save after EXEC'], repr(ca).encode(),
+                 repr(cb).encode())
     d.count += 1
     na = info_names(p.a.cmd('INFO', 'persistence'))
     nb = info_names(p.b.cmd('INFO', 'persistence'))
