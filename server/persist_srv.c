@@ -84,6 +84,10 @@ static struct {
 	long long load_loaded, load_expired;
 	int shutdown_mode; /* 0 default, 1 SAVE, 2 NOSAVE */
 	bool shutdown_saved;
+	/* mirrors !last_bg_ok for the command path (relaxed: a flag that
+	 * publishes nothing; a command that sees it a moment late is as if it
+	 * ran a moment earlier) */
+	_Atomic int bg_failed;
 	/* INFO current_save_keys_*: relaxed statistics */
 	_Atomic long long keys_done, keys_total;
 	_Atomic int cancel; /* a running save stops at its next batch */
@@ -281,6 +285,7 @@ static void *bg_main(void *arg)
 	kvmap_thread_unregister();
 	pthread_mutex_lock(&ps.lock);
 	ps.last_bg_ok = rc == 0;
+	atomic_store_explicit(&ps.bg_failed, rc != 0, memory_order_relaxed); /* see bg_failed */
 	ps.last_bg_secs = (clock_wall_ms() - t0 + 500) / 1000;
 	ps.busy = false;
 	ps.bg_running = false;
@@ -319,6 +324,7 @@ static int bgsave_locked(char *err, size_t errlen)
 	if (rc != 0) {
 		ps.busy = ps.bg_running = false;
 		ps.last_bg_ok = false;
+		atomic_store_explicit(&ps.bg_failed, 1, memory_order_relaxed); /* see bg_failed */
 		LOG(LOG_WARNING, "Can't save in background: thread: %s", strerror(rc));
 		snprintf(err, errlen, "ERR Can't save in background: %s", strerror(rc));
 		return -1;
@@ -373,8 +379,10 @@ static int save_sync(const char *who, char *err, size_t errlen)
 	rc = save_now(who);
 	pthread_mutex_lock(&ps.lock);
 	ps.busy = false;
-	if (rc == 0)
+	if (rc == 0) {
 		ps.last_bg_ok = true; /* rdbSave sets lastbgsave_status on success */
+		atomic_store_explicit(&ps.bg_failed, 0, memory_order_relaxed); /* see bg_failed */
+	}
 	pthread_mutex_unlock(&ps.lock);
 	if (rc != 0)
 		snprintf(err, errlen, "ERR");
@@ -384,6 +392,16 @@ static int save_sync(const char *who, char *err, size_t errlen)
 int psrv_save(char *err, size_t errlen)
 {
 	return save_sync("SAVE", err, errlen);
+}
+
+bool psrv_write_denied(void)
+{
+	struct rule r[MAX_RULES];
+
+	/* relaxed: see bg_failed */
+	if (!atomic_load_explicit(&ps.bg_failed, memory_order_relaxed))
+		return false;
+	return cfg_int(CFG_STOP_WRITES_ON_BGSAVE_ERROR) && read_rules(r) > 0;
 }
 
 long long psrv_lastsave(void)

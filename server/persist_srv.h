@@ -64,6 +64,11 @@ int psrv_bgsave(char *err, size_t errlen);
  * SAVE, 2 NOSAVE. Saves now when it must (see psrv_teardown); -1 when
  * that save failed (SHUTDOWN then answers its error and keeps running). */
 int psrv_shutdown_prepare(int mode);
+/* stop-writes-on-bgsave-error: whether write commands (and PING) are
+ * refused with -MISCONF now (save rules exist, the option is yes and the
+ * last BGSAVE failed). One relaxed load while saves succeed. Any thread. */
+bool psrv_write_denied(void);
+
 /* LASTSAVE: unix seconds of the last successful save (start-up time before one). */
 long long psrv_lastsave(void);
 

@@ -25,6 +25,7 @@ users see around them.
 (d') a BGSAVE is a consistent cut: MULTI/EXEC transfers between accounts
     run while BGSAVEs are taken; every saved file, loaded, adds up to the
     exact total (3 saves of 1000 accounts; with --big 20 saves of 10000).
+(d'') stop-writes-on-bgsave-error: -MISCONF after a failed BGSAVE, as Redis.
 (e) --big N (the `long` setup): N keys (strings, hashes, sets, sorted sets,
     lists, a tenth with a TTL) saved by kvsd and loaded by redis-server, and
     saved by redis-server and loaded by kvsd; DEBUG DIGEST equal each way.
@@ -466,6 +467,48 @@ def sec_lfu(d):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def sec_misconf(d):
+    """stop-writes-on-bgsave-error: after a failed BGSAVE (dump.rdb is a
+    directory, so the rename fails) writes and PING answer -MISCONF, reads
+    work; the option off, or no save rules, lets writes through again."""
+    d.section = 'misconf'
+    ta, tb = tempfile.mkdtemp(prefix='kvsd-rdb-'), tempfile.mkdtemp(prefix='kvsd-rdb-')
+    sa = harness.kvsd_server(['--dir', ta, '--save', '3600 1'])
+    sb = harness.redis_server(['--dir', tb, '--save', '3600 1'])
+    sa.start()
+    sb.start()
+    d2 = test_diff.Differ(sa, sb)
+    try:
+        for t in (ta, tb):
+            os.mkdir(os.path.join(t, 'dump.rdb'))
+        p = d2.pair()
+        p.c('SET', 'a', '1')
+        p.c('BGSAVE')
+        for cl in (p.a, p.b):
+            wait_info(cl, 'rdb_bgsave_in_progress', lambda v: v == '0')
+        p.c('SET', 'b', '1')
+        p.c('PING')
+        p.c('GET', 'a')
+        p.c('MULTI')
+        p.c('SET', 'c', '1')
+        p.c('EXEC')
+        p.c('CONFIG', 'SET', 'stop-writes-on-bgsave-error', 'no')
+        p.c('SET', 'b', '2')
+        p.c('CONFIG', 'SET', 'stop-writes-on-bgsave-error', 'yes')
+        p.c('INCR', 'a')
+        p.c('CONFIG', 'SET', 'save', '')
+        p.c('INCR', 'a')
+        p.c('CONFIG', 'GET', 'stop-writes-on-bgsave-error')
+        p.close()
+    finally:
+        sa.stop()
+        sb.stop()
+        d.count += d2.count
+        d.mismatches += d2.mismatches
+        shutil.rmtree(ta, ignore_errors=True)
+        shutil.rmtree(tb, ignore_errors=True)
+
+
 def start_fails(d, label, tmp, want):
     """kvsd with --dir tmp must exit 1 with `want` in its stderr."""
     argv = [harness.kvsd_binary(), '--port', str(harness.free_port()), '--bind', '127.0.0.1',
@@ -606,6 +649,7 @@ def main():
         sec_shutdown_and_rules(d)
         sec_refusals(d)
         sec_lfu(d)
+        sec_misconf(d)
         if args.big:
             sec_big(d, args.big, random.Random(args.seed + 3))
     except (OSError, socket.timeout, harness.ProtocolError, RuntimeError) as e:
