@@ -627,14 +627,10 @@ def main():
     ap.add_argument('--seed', type=int, default=int(os.environ.get('DIFF_SEED', '1515')))
     ap.add_argument('--big', type=int, default=0)
     args = ap.parse_args()
-    sa = harness.kvsd_server()
-    sb = harness.redis_server()
-    try:
-        sb.start()
-        sa.start()
-    except RuntimeError as e:
-        harness.log('diff-rdb: cannot start servers: %s' % e)
+    pair = test_diff.start_pair('diff-rdb')
+    if pair is None:
         return 1
+    sa, sb = pair
     d = test_diff.Differ(sa, sb)
     rc = 0
     harness.log('diff-rdb: seed %d' % args.seed)

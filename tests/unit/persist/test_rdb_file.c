@@ -27,30 +27,30 @@
 
 #define NOW 1700000000000LL
 
+#include "../storage/db_fixture.h"
+
+/* src: the fixture's db; dst: where files load */
 static struct db *src, *dst;
 
-static void init(void)
+static void types(void)
 {
-	kvmap_setup();
-	coll_setup();
 	thash_setup(sha1);
 	tset_setup(sha1);
 	tzset_setup(sha1);
 	tlist_setup(sha1);
-	kvmap_thread_register();
-	src = db_create(KVMAP_KVSD);
+}
+
+static void init(void)
+{
+	db_fixture_open(types);
+	src = db;
 	dst = db_create(KVMAP_KVSD);
 }
 
 static void fini(void)
 {
-	db_destroy(&src);
 	db_destroy(&dst);
-	db_coll_thread_exit();
-	kvmap_teardown();
-	kvmap_thread_unregister();
-	coll_drain();
-	coll_teardown();
+	db_fixture_close();
 }
 
 static void put_str(struct rdb_buf *b, const char *s)
