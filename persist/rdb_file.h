@@ -31,10 +31,16 @@
  * that db (kvsd exits before accepting clients), so nobody ever sees a
  * half-loaded dataset.
  *
+ * Loading may decode on several threads (rdb_load_opts.threads): the
+ * calling thread walks the framing and hands key-value records in batches
+ * to workers that decode and db_put them; the error at the smallest offset
+ * is the one reported.
+ *
  * Threads: rdb_save on one registered storage thread, online for the whole
  * call (the source's entries stay valid while it runs); rdb_load on one
  * registered storage thread before any other thread uses db (it announces
- * quiescent states between keys). Memory: mem_alloc. Errors: 0 or -1 with a
+ * quiescent states between keys, and goes offline while it waits for its
+ * workers, which register themselves). Memory: mem_alloc. Errors: 0 or -1 with a
  * message in err (save: the errno text of the failed write).
  */
 #ifndef KVSD_RDB_FILE_H
@@ -97,6 +103,10 @@ struct rdb_load_opts {
 	rdb_aux_fn aux;
 	rdb_progress_fn progress;
 	void *arg; /* for aux and progress */
+	/* decode on this many threads (<= 1: the calling thread alone) when
+	 * the file has at least parallel_min bytes */
+	int threads;
+	size_t parallel_min;
 };
 
 struct rdb_load_stats {

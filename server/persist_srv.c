@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "concurrency/clock.h"
@@ -570,9 +571,20 @@ int psrv_load(char *err, size_t errlen)
 				  .now_ms = clock_wall_ms(),
 				  .aux = on_aux,
 				  .progress = on_progress,
-				  .arg = &next};
+				  .arg = &next,
+				  /* decode on as many threads as will serve clients */
+				  .threads = (int)cfg_int(CFG_THREADS),
+				  .parallel_min = 1 << 20};
 	struct rdb_load_stats st;
-	int rc = rdb_load(ps.db, &o, &st, err, errlen);
+	struct stat sb;
+	int rc;
+
+	if (stat(fname, &sb) == 0)
+		LOG(LOG_NOTICE, "Loading %s (%lld bytes) on %d thread%s", fname,
+		    (long long)sb.st_size,
+		    (size_t)sb.st_size >= o.parallel_min && o.threads > 1 ? o.threads : 1,
+		    (size_t)sb.st_size >= o.parallel_min && o.threads > 1 ? "s" : "");
+	rc = rdb_load(ps.db, &o, &st, err, errlen);
 
 	if (rc == -ENOENT) {
 		char *cwd = cfg_str_dup(CFG_DIR);
