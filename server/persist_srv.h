@@ -20,7 +20,8 @@
  *
  * Loading happens before the listeners open (server_setup): clients cannot
  * connect while it runs, so INFO's loading is 0 whenever a client can ask
- * and -LOADING is never needed. A file that fails to load stops start-up
+ * and -LOADING is never needed. A file of 1 MB or more is decoded on
+ * `threads` threads (rdb_file.h). A file that fails to load stops start-up
  * (exit status 1) with a message naming the file and the byte offset.
  *
  * Threads: psrv_setup / psrv_load / psrv_teardown on the main thread (load
