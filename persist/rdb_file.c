@@ -698,6 +698,8 @@ int rdb_load_mem(struct db *db, const void *p, size_t n, const struct rdb_load_o
 	}
 	rc = load_body(&l, st);
 	if (l.par) {
+		bool walker_failed = rc != 0;
+
 		if (rc == 0)
 			rc = par_flush(&pp);
 		mem_free(pp.cur);
@@ -710,7 +712,7 @@ int rdb_load_mem(struct db *db, const void *p, size_t n, const struct rdb_load_o
 			pthread_join(pp.th[i], NULL);
 		kvmap_thread_online();
 		/* the error at the smallest offset: a worker's, or the walker's */
-		if (pp.has_err && (rc == 0 || pp.err_at <= l.fail_at)) {
+		if (pp.has_err && (!walker_failed || pp.err_at <= l.fail_at)) {
 			snprintf(err, errlen, "%s", pp.err);
 			rc = -1;
 		}
