@@ -1271,17 +1271,31 @@ out:
 enum rdb_err rdb_value_decode(struct coll_ctx *ctx, const void *p, size_t n, const void *key,
 			      size_t klen, int64_t expire_ms, struct kv_entry **out, size_t *used)
 {
+	enum rdb_err err;
+
+	*out = NULL;
+	*used = 0;
+	if (n == 0)
+		return RDB_EBADFMT;
+	err = rdb_value_decode_as(ctx, ((const unsigned char *)p)[0], (const unsigned char *)p + 1,
+				  n - 1, key, klen, expire_ms, out, used);
+	*used += 1;
+	return err;
+}
+
+enum rdb_err rdb_value_decode_as(struct coll_ctx *ctx, int type, const void *p, size_t n,
+				 const void *key, size_t klen, int64_t expire_ms,
+				 struct kv_entry **out, size_t *used)
+{
 	struct dec d = {.r = {p, (const unsigned char *)p + n},
 			.ctx = ctx,
 			.key = key,
 			.klen = klen,
 			.expire_ms = expire_ms};
-	const unsigned char *t;
+	const unsigned char tb = (unsigned char)type, *t = &tb;
 	enum rdb_err err;
 
 	*out = NULL;
-	if (!rd_bytes(&d.r, 1, &t))
-		return RDB_EBADFMT;
 	switch (t[0]) {
 	case RDB_TYPE_STRING: {
 		const char *s;
@@ -1335,6 +1349,102 @@ enum rdb_err rdb_value_decode(struct coll_ctx *ctx, const void *p, size_t n, con
 	}
 	*used = (size_t)(d.r.p - (const unsigned char *)p);
 	return err;
+}
+
+/* ---- skipping a value without building it (the parallel file loader) */
+
+static bool skip_str(struct rd *r)
+{
+	uint64_t len, clen, ulen;
+	bool enc;
+	const unsigned char *x;
+
+	if (!rd_len(r, &len, &enc))
+		return false;
+	if (!enc)
+		return rd_bytes(r, len, &x);
+	if (len <= RDB_ENC_INT32)
+		return rd_bytes(r, len == RDB_ENC_INT8 ? 1 : len == RDB_ENC_INT16 ? 2 : 4, &x);
+	return len == RDB_ENC_LZF && rd_len(r, &clen, NULL) && rd_len(r, &ulen, NULL) &&
+	       rd_bytes(r, clen, &x);
+}
+
+bool rdb_value_skip(int type, const void *p, size_t n, size_t *used)
+{
+	struct rd r = {p, (const unsigned char *)p + n};
+	const unsigned char *x;
+	uint64_t cnt, c;
+
+	switch (type) {
+	case RDB_TYPE_STRING:
+	case RDB_TYPE_HASH_ZIPMAP:
+	case RDB_TYPE_LIST_ZIPLIST:
+	case RDB_TYPE_SET_INTSET:
+	case RDB_TYPE_ZSET_ZIPLIST:
+	case RDB_TYPE_HASH_ZIPLIST:
+	case RDB_TYPE_HASH_LISTPACK:
+	case RDB_TYPE_ZSET_LISTPACK:
+		if (!skip_str(&r))
+			return false;
+		break;
+	case RDB_TYPE_LIST:
+	case RDB_TYPE_SET:
+	case RDB_TYPE_HASH:
+	case RDB_TYPE_LIST_QUICKLIST:
+	case RDB_TYPE_LIST_QUICKLIST_2:
+	case RDB_TYPE_ZSET:
+	case RDB_TYPE_ZSET_2:
+		if (!rd_len(&r, &cnt, NULL))
+			return false;
+		for (uint64_t i = 0; i < cnt; i++) {
+			if (r.p == r.end)
+				return false; /* every element takes a byte at least */
+			if (type == RDB_TYPE_LIST_QUICKLIST_2 && !rd_len(&r, &c, NULL))
+				return false;
+			if (!skip_str(&r))
+				return false;
+			if (type == RDB_TYPE_HASH && !skip_str(&r))
+				return false;
+			if (type == RDB_TYPE_ZSET_2 && !rd_bytes(&r, 8, &x))
+				return false;
+			if (type == RDB_TYPE_ZSET) {
+				if (!rd_bytes(&r, 1, &x))
+					return false;
+				if (x[0] < 253 && !rd_bytes(&r, x[0], &x))
+					return false;
+			}
+		}
+		break;
+	default:
+		return false;
+	}
+	*used = (size_t)(r.p - (const unsigned char *)p);
+	return true;
+}
+
+/* ---- lengths and strings for the file loader */
+
+size_t rdb_get_len(const void *p, size_t n, uint64_t *len)
+{
+	struct rd r = {p, (const unsigned char *)p + n};
+
+	return rd_len(&r, len, NULL) ? (size_t)(r.p - (const unsigned char *)p) : 0;
+}
+
+size_t rdb_get_string(const void *p, size_t n, struct rdb_buf *out)
+{
+	struct rd r = {p, (const unsigned char *)p + n};
+	struct arena a = {0};
+	const char *s;
+	size_t slen, used = 0;
+
+	out->len = 0;
+	if (rd_string(&r, &a, &s, &slen)) {
+		rdb_buf_put(out, s, slen);
+		used = (size_t)(r.p - (const unsigned char *)p);
+	}
+	arena_free(&a);
+	return used;
 }
 
 /* ---- DUMP framing (dumpCommand / verifyDumpPayload) */

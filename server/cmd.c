@@ -25,6 +25,7 @@
  * arguments its handler redacted replaced by "(redacted)".
  */
 #include "server/cmd.h"
+#include "server/persist_srv.h"
 #include "server/blocking.h"
 #include "server/bitpool.h"
 #include "concurrency/clock.h"
@@ -71,13 +72,12 @@ static int by_name(const void *a, const void *b)
 
 void cmd_setup(struct db *db)
 {
-	const struct cmd_def *tables[] = {cmd_string_table, cmd_keys_table,  cmd_conn_table,
-					  cmd_server_table, cmd_multi_table, cmd_bits_table,
-					  cmd_hll_table,    cmd_obs_table,   cmd_object_table,
-					  cmd_debug_table,  cmd_db_table,    cmd_zsetops_table,
-					  cmd_zset_table,   cmd_sort_table,  cmd_set_table,
-					  cmd_hash_table,   cmd_list_table,  cmd_blocking_table,
-					  cmd_dump_table};
+	const struct cmd_def *tables[] = {
+	    cmd_string_table, cmd_keys_table,	  cmd_conn_table, cmd_server_table,
+	    cmd_multi_table,  cmd_bits_table,	  cmd_hll_table,  cmd_obs_table,
+	    cmd_object_table, cmd_debug_table,	  cmd_db_table,	  cmd_zsetops_table,
+	    cmd_zset_table,   cmd_sort_table,	  cmd_set_table,  cmd_hash_table,
+	    cmd_list_table,   cmd_blocking_table, cmd_dump_table, cmd_persist_table};
 
 	cmd_db = db;
 	bitpool_setup();
@@ -293,6 +293,8 @@ static void account(struct cmd_req *r, const struct cmd_def *d, size_t idx, int6
 	long long slower = cfg_int(CFG_SLOWLOG_LOG_SLOWER_THAN);
 
 	cmdstat_call(r->ctx, idx, us, failed);
+	if ((d->flags & CMD_WRITE) && !failed)
+		psrv_dirty(r->ctx); /* rdb_changes_since_last_save, the save rules */
 	/* the latency monitor's command events, as Redis's call() */
 	latency_sample_if_needed(d->flags & CMD_FAST ? "fast-command" : "command", us / 1000);
 	if (kv_unlikely(slower >= 0 && us >= (uint64_t)slower)) {
@@ -429,6 +431,19 @@ static void dispatch(struct conn *c, int argc, const char **argv, const size_t *
 	if (db_check_memory(cmd_db, r.now_ms) == -ENOMEM && (d->flags & CMD_DENYOOM)) {
 		reject(&r, d, idx, "OOM command not allowed when used memory > 'maxmemory'.",
 		       "OOM command not allowed when used memory > 'maxmemory'.");
+		return;
+	}
+	/* stop-writes-on-bgsave-error (Redis's writeCommandsDeniedByDiskError) */
+	if (kv_unlikely(psrv_write_denied()) &&
+	    ((d->flags & CMD_WRITE) || strcmp(d->name, "ping") == 0)) {
+		static const char misconf[] =
+		    "MISCONF Redis is configured to save RDB snapshots, but it's currently unable "
+		    "to persist to disk. Commands that may modify the data set are disabled, "
+		    "because this instance is configured to report errors during writes if RDB "
+		    "snapshotting fails (stop-writes-on-bgsave-error option). Please check the "
+		    "Redis logs for details about the RDB error.";
+
+		reject(&r, d, idx, misconf, misconf);
 		return;
 	}
 	/* MULTI: queue (+QUEUED) instead of running, except the control commands */

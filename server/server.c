@@ -23,6 +23,7 @@
 #include "server/info.h"
 #include "server/log.h"
 #include "server/multi.h"
+#include "server/persist_srv.h"
 #include "server/session.h"
 #include "storage/coll.h"
 #include "storage/thash.h"
@@ -43,6 +44,7 @@
 #include <unistd.h>
 
 static struct server_info info;
+static void server_teardown_nosave(void);
 static struct db *the_db;
 static struct event *sigterm_ev, *sigint_ev, *sighup_ev;
 static _Atomic int shutting_down;
@@ -97,7 +99,8 @@ static void on_thread_cron(int idx)
 		db_cron(the_db, clock_wall_ms());
 		/* shrink, help a resize in progress, free garbage parked threads left */
 		kvmap_maintain(db_map(the_db));
-		bitpool_cron(); /* idle bitmaps keep no recycled buffers */
+		bitpool_cron();		    /* idle bitmaps keep no recycled buffers */
+		psrv_cron(clock_wall_ms()); /* save rules, BGSAVE's thread */
 	}
 }
 
@@ -236,6 +239,21 @@ static void make_run_id(void)
 	info.run_id[40] = '\0';
 }
 
+/* Start-up stops after storage and commands were set up, before net: frees
+ * them (LeakSanitizer clean) and saves nothing. */
+static void setup_abort_storage(void)
+{
+	blk_teardown();
+	cmd_teardown();
+	db_destroy(&the_db);
+	db_coll_thread_exit();
+	kvmap_thread_unregister();
+	kvmap_teardown();
+	coll_teardown();
+	cfg_deinit();
+	log_teardown();
+}
+
 int server_setup(int argc, char **argv)
 {
 	char err[512];
@@ -304,13 +322,25 @@ int server_setup(int argc, char **argv)
 		return -1;
 	}
 	cmd_setup(the_db);
+	psrv_setup(the_db);
 	blk_setup(the_db);
 	blk_cmd_setup(the_db);
 	/* Every mutable row reaches its module the way CONFIG SET's values do. */
 	if (cfg_apply_start(the_db, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s\n", err);
 		LOG(LOG_WARNING, "%s", err);
-		server_teardown();
+		server_teardown_nosave();
+		return -1;
+	}
+
+	/* The RDB file loads before the listeners open: no client ever sees a
+	 * dataset that is partly loaded, and a file that does not load stops
+	 * start-up (persist_srv.h). */
+	if (psrv_load(err, sizeof(err)) != 0) {
+		LOG(LOG_WARNING, "%s", err);
+		LOG(LOG_WARNING, "Fatal error loading the DB, exiting now.");
+		fprintf(stderr, "kvsd: %s\n", err);
+		setup_abort_storage();
 		return -1;
 	}
 
@@ -349,7 +379,7 @@ int server_setup(int argc, char **argv)
 	if (rc < 0) {
 		LOG(LOG_WARNING, "%s", err);
 		fprintf(stderr, "kvsd: %s\n", err);
-		server_teardown();
+		server_teardown_nosave();
 		return -1;
 	}
 	sigterm_ev = evsignal_new(net_main_base(), SIGTERM, signal_cb, NULL);
@@ -372,10 +402,9 @@ int server_setup(int argc, char **argv)
 		}
 	}
 	LOG(LOG_NOTICE, "Server initialized");
-	/* Where Redis reports what it loaded ("DB loaded from disk"): say plainly
-	 * that nothing was, until kvsd has persistence */
-	LOG(LOG_NOTICE, "No persistence configured (kvsd has none yet): the dataset starts empty "
-			"and is lost at shutdown");
+	if (cfg_str_equal(CFG_SAVE, "", 0))
+		LOG(LOG_NOTICE, "No save rules configured (save \"\"): the dataset is saved only "
+				"by SAVE, BGSAVE or SHUTDOWN SAVE");
 	LOG(LOG_NOTICE, "Ready to accept connections on port %d", net_tcp_port());
 	return 0;
 }
@@ -394,9 +423,20 @@ void server_run(void)
  * remaining connection closed (net_teardown), reclamation drains and
  * everything is freed.
  */
+/* Start-up failed after the keyspace existed: nothing of it may be saved
+ * (a half-loaded dataset must never overwrite the file). */
+static bool teardown_nosave;
+
+static void server_teardown_nosave(void)
+{
+	teardown_nosave = true;
+	(void)server_teardown();
+}
+
 int server_teardown(void)
 {
 	struct net_stats st;
+	int status = 0;
 
 	LOG(LOG_WARNING, "User requested shutdown...");
 	if (net_main_base()) {
@@ -427,6 +467,8 @@ int server_teardown(void)
 	net_teardown();
 	blk_teardown(); /* after every connection (and its waiter) is gone */
 	kvmap_thread_online();
+	if (!teardown_nosave && psrv_teardown() != 0)
+		status = 1;
 	cmd_teardown();
 	db_destroy(&the_db);
 	db_coll_thread_exit();
@@ -444,5 +486,5 @@ int server_teardown(void)
 	bind_str = unix_str = NULL;
 	cfg_deinit();
 	log_teardown();
-	return 0;
+	return status;
 }
