@@ -59,8 +59,10 @@ def send_pipeline(c, cmds):
         sys.exit("error while filling: %r" % got[:200])
 
 
-def start(name, binary, core, procs, extra=()):
-    """Starts a server pinned to core; appends its Popen to procs (the caller stops them)."""
+def start(name, binary, core, procs, extra=(), timeout=10):
+    """Starts a server pinned to core; appends its Popen to procs (the caller stops them).
+    Returns once it answers PING with +PONG (a server still loading its data answers -LOADING),
+    within timeout seconds."""
     port = free_port()
     cmd = ["taskset", "-c", core, binary, "--port", str(port), "--bind", "127.0.0.1",
            "--loglevel", "warning"]
@@ -72,7 +74,7 @@ def start(name, binary, core, procs, extra=()):
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                          stderr=subprocess.PIPE)
     procs.append(p)
-    deadline = time.time() + 10
+    deadline = time.time() + timeout
     while True:
         try:
             if command(port, "PING").startswith(b"+PONG"):

@@ -1,0 +1,262 @@
+#!/usr/bin/env python3
+"""Persistence figures (issue 15): latency during BGSAVE vs outside it, peak memory during a
+save, and save and load times, for kvsd (forkless snapshot) and redis-server (fork) in the
+same run.
+
+Each server runs pinned to the server core (kvsd --threads 1: its saver thread shares that
+core, as redis-server's forked child does), with --dir a fresh temporary directory and no
+save rules. It is filled with --keys strings key:000000000000.. of 16-100 bytes (kvsd-loadgen
+--prefill), 10% of them with a one-day TTL. Then, per run:
+  save:    BGSAVE on the quiet server, timed (INFO persistence until rdb_bgsave_in_progress:0)
+  quiet:   kvsd-loadgen -c 50 --ratio 1:4 (20% SET, 80% GET) -d 16-100 for the window
+  saving:  the same load while BGSAVE runs back to back for the whole window; the server's
+           RSS (VmRSS; for redis-server the parent's, plus the child's copy-on-write size
+           that it reports as rdb_last_cow_size) is sampled every 10 ms
+  load:    SAVE, restart on the same directory, time until PING answers +PONG
+The window is --seconds, or longer if one save takes longer (at least two saves fit in it).
+It prints p50/p99/p99.9/max of both phases for both servers, kvsd's p99 ratio saving/quiet
+(goal <= 1.5), its peak RSS over the pre-save RSS against the bytes written during the save
+(goal: peak <= pre + overwritten + 64 MB), redis-server's latest_fork_usec and
+rdb_last_cow_size, and medians over --runs.
+
+Usage: bench/persist.py [--keys N] [--seconds S] [--runs N] [--quick]
+Env: KVSD_BIN (build/server/kvsd), REDIS_BIN (redis-server), LOADGEN_BIN
+     (build/loadgen/kvsd-loadgen), BENCH_CORES ("0,1": server core, client core).
+"""
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CLIENTS = 50
+VALUE = "16-100"
+
+
+def info(port, section="persistence"):
+    r = benchlib.command(port, "INFO", section)
+    out = {}
+    for line in r.decode(errors="replace").split("\r\n"):
+        if ":" in line and not line.startswith("#"):
+            k, v = line.split(":", 1)
+            out[k] = v
+    return out
+
+
+def rss_kb(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def loadgen(binary, port, core, args, out):
+    cmd = ["taskset", "-c", core, binary, "-p", str(port), "--json", out] + args
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit("kvsd-loadgen failed: %s %s" % (" ".join(cmd), p.stderr[-500:]))
+    with open(out) as f:
+        rep = json.load(f)
+    os.unlink(out)
+    return rep
+
+
+def fill(lg, port, core, keys):
+    tmp = "/tmp/kvsd-persist-fill-%d.json" % os.getpid()
+    loadgen(lg, port, core, ["--prefill", "--keys", str(keys), "-d", VALUE, "--requests", "1",
+                             "-c", "1"], tmp)
+    ttl = max(1, keys // 10)
+    loadgen(lg, port, core, ["--command", "PEXPIRE key:__rand_int__ 86400000", "--dist",
+                             "sequential", "--keys", str(ttl), "--requests", str(ttl), "-c",
+                             "1", "-P", "64"], tmp)
+
+
+def wait_saved(port, timeout=600):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if info(port).get("rdb_bgsave_in_progress") == "0":
+            return
+        time.sleep(0.005)
+    sys.exit("BGSAVE did not finish in %d s" % timeout)
+
+
+def bgsave(port):
+    r = benchlib.command(port, "BGSAVE")
+    if not r.startswith(b"+Background saving started"):
+        sys.exit("BGSAVE refused: %r" % r)
+
+
+def timed_save(port):
+    t0 = time.monotonic()
+    bgsave(port)
+    wait_saved(port)
+    dt = time.monotonic() - t0
+    if info(port).get("rdb_last_bgsave_status") != "ok":
+        sys.exit("BGSAVE failed")
+    return dt
+
+
+def lat_args(keys, seconds):
+    return ["-c", str(CLIENTS), "--ratio", "1:4", "--keys", str(keys), "-d", VALUE,
+            "--duration", "%g" % seconds]
+
+
+def phase(lg, server, core, keys, seconds, saving):
+    port, pid = server["port"], server["proc"].pid
+    out = "/tmp/kvsd-persist-bench-%d.json" % os.getpid()
+    stop = threading.Event()
+    samples = {"peak_kb": 0, "saves": 0}
+    pre_kb = rss_kb(pid)
+
+    def saver():
+        time.sleep(0.3)
+        while not stop.is_set():
+            bgsave(port)
+            while not stop.is_set():
+                samples["peak_kb"] = max(samples["peak_kb"], rss_kb(pid))
+                if info(port).get("rdb_bgsave_in_progress") == "0":
+                    samples["saves"] += 1
+                    break
+                time.sleep(0.01)
+        wait_saved(port)
+
+    t = threading.Thread(target=saver) if saving else None
+    if t:
+        t.start()
+    rep = loadgen(lg, port, core, lat_args(keys, seconds), out)
+    stop.set()
+    if t:
+        t.join()
+    res = {k: rep[k] for k in ("p50_us", "p99_us", "p999_us", "max_us", "ops_per_sec")}
+    res["sets"] = rep["per_type"].get("SET", {}).get("requests", 0)
+    if saving:
+        pi = info(port)
+        st = info(port, "stats")
+        res.update(pre_kb=pre_kb, peak_kb=samples["peak_kb"], saves=samples["saves"],
+                   fork_usec=int(st.get("latest_fork_usec", "0") or 0),
+                   cow_bytes=int(pi.get("rdb_last_cow_size", "0") or 0))
+    return res
+
+
+def load_time(name, binary, core, dirpath):
+    procs = []
+    extra = ["--dir", dirpath, "--save", ""]
+    t0 = time.monotonic()
+    s = benchlib.start(name, binary, core, procs, extra, timeout=600)
+    # start() returns on the first +PONG: a loading server answers -LOADING
+    dt = time.monotonic() - t0
+    keys = benchlib.command(s["port"], "DBSIZE")
+    benchlib.stop(procs)
+    return dt, keys
+
+
+def run_server(name, binary, lg, cores, keys, seconds):
+    core_s, core_c = cores
+    d = tempfile.mkdtemp(prefix="kvsd-persist-bench-")
+    procs = []
+    try:
+        s = benchlib.start(name, binary, core_s, procs, ["--dir", d, "--save", ""])
+        fill(lg, s["port"], core_c, keys)
+        save_s = timed_save(s["port"])
+        window = max(seconds, 2 * save_s + 1)
+        quiet = phase(lg, s, core_c, keys, window, False)
+        saving = phase(lg, s, core_c, keys, window, True)
+        r = benchlib.command(s["port"], "SAVE")
+        if not r.startswith(b"+OK"):
+            sys.exit("SAVE failed on %s: %r" % (name, r))
+        benchlib.stop(procs)
+        procs = []
+        load_s, dbsize = load_time(name, binary, core_s, d)
+        return {"save_s": save_s, "window_s": window, "quiet": quiet, "saving": saving,
+                "load_s": load_s, "dbsize": dbsize.decode().strip()}
+    finally:
+        benchlib.stop(procs)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def med(rs, *path):
+    vals = []
+    for r in rs:
+        v = r
+        for p in path:
+            v = v[p]
+        vals.append(v)
+    return statistics.median(vals)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--keys", type=int, default=1000000)
+    ap.add_argument("--seconds", type=float, default=10)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--quick", action="store_true", help="100k keys, 3 s, one run")
+    args = ap.parse_args()
+    if args.quick:
+        args.keys, args.seconds, args.runs = 100000, 3, 1
+    kvsd = os.environ.get("KVSD_BIN", os.path.join(ROOT, "build/server/kvsd"))
+    redis = os.environ.get("REDIS_BIN", "redis-server")
+    lg = os.environ.get("LOADGEN_BIN", os.path.join(ROOT, "build/loadgen/kvsd-loadgen"))
+    cores = os.environ.get("BENCH_CORES", "0,1").split(",")
+    print("machine: %s" % benchlib.machine())
+    print("servers: %s" % benchlib.server_command(kvsd, cores[0], ["--dir", "TMP", "--save",
+                                                                     "''"]))
+    print("         %s --dir TMP" % benchlib.server_command(redis, cores[0]))
+    print("load:    taskset -c %s kvsd-loadgen -p PORT %s" % (cores[1], " ".join(
+        lat_args(args.keys, args.seconds))))
+    print("keys %d (16-100 B, 10%% with a TTL), %d run(s)" % (args.keys, args.runs))
+    res = {"kvsd": [], "redis": []}
+    for i in range(args.runs):
+        order = [("kvsd", kvsd), ("redis", redis)]
+        if i % 2:
+            order.reverse()
+        for name, binary in order:
+            r = run_server(name, binary, lg, cores, args.keys, args.seconds)
+            res[name].append(r)
+            print("run %d %-5s save %.2f s, load %.2f s (dbsize %s), window %.1f s, BGSAVEs "
+                  "under load %d" % (i + 1, name, r["save_s"], r["load_s"], r["dbsize"],
+                                      r["window_s"], r["saving"]["saves"]))
+    print()
+    print("%-6s %-7s %9s %9s %9s %9s %10s" % ("server", "phase", "p50 us", "p99 us",
+                                              "p99.9 us", "max us", "ops/s"))
+    for name in ("kvsd", "redis"):
+        for ph in ("quiet", "saving"):
+            print("%-6s %-7s %9.0f %9.0f %9.0f %9.0f %10.0f" % (
+                name, ph, med(res[name], ph, "p50_us"), med(res[name], ph, "p99_us"),
+                med(res[name], ph, "p999_us"), med(res[name], ph, "max_us"),
+                med(res[name], ph, "ops_per_sec")))
+    print()
+    for name in ("kvsd", "redis"):
+        rs = res[name]
+        ratio = med(rs, "saving", "p99_us") / max(1e-9, med(rs, "quiet", "p99_us"))
+        pre = med(rs, "saving", "pre_kb") / 1024
+        peak = med(rs, "saving", "peak_kb") / 1024
+        # bytes written during the window: SETs x (entry header + key + mean value)
+        over = med(rs, "saving", "sets") * (16 + 16 + 58) / 1048576
+        print("%-6s p99 saving/quiet %.2f; RSS pre %.0f MB, peak %.0f MB (+%.0f MB; SETs wrote "
+              "~%.0f MB); save %.2f s; load %.2f s" % (
+                  name, ratio, pre, peak, peak - pre, over, med(rs, "save_s"),
+                  med(rs, "load_s")))
+    print("redis  latest_fork_usec %d, rdb_last_cow_size %.1f MB" % (
+        med(res["redis"], "saving", "fork_usec"),
+        med(res["redis"], "saving", "cow_bytes") / 1048576))
+    print("ratios kvsd/redis: save time %.2f, load time %.2f (below 1 = kvsd faster)" % (
+        med(res["kvsd"], "save_s") / med(res["redis"], "save_s"),
+        med(res["kvsd"], "load_s") / med(res["redis"], "load_s")))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
