@@ -24,6 +24,7 @@
 struct conn;
 struct db;
 struct db_view;
+struct aof_prop;
 
 struct cmd_req {
 	struct conn *c;
@@ -46,6 +47,9 @@ struct cmd_req {
 	/* run by EXEC: the client waits for one reply per queued command, so the
 	 * command may not turn the connection into something else (MONITOR) */
 	bool in_exec;
+	/* what the command logs to the AOF (server/aof.h); NULL when nothing
+	 * is logged (no AOF, or the start-up loader) */
+	struct aof_prop *prop;
 };
 
 typedef void (*cmd_proc)(struct cmd_req *r);
@@ -116,6 +120,12 @@ void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *arg
 /* net's resume hook for blocked connections (blk_resume), counting the
  * blocked command in commandstats once it is answered. */
 bool cmd_resume(struct conn *c);
+
+/* A handler's propagation override (Redis's alsoPropagate / rewriting of
+ * its argv): the AOF logs this command, in the client's database, instead
+ * of the command as received; may be called several times. Nothing when
+ * no AOF is written. */
+void cmd_propagate(struct cmd_req *r, int argc, const char *const *argv, const size_t *argl);
 
 /* Looks up a command (case-insensitive) or NULL. */
 const struct cmd_def *cmd_lookup(const char *name, size_t len);

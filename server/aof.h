@@ -1,0 +1,133 @@
+/*
+ * aof.h — the append-only file: Redis 7.0's multi-part layout (a directory
+ * appenddirname inside dir with a manifest, a base file and incremental
+ * files of RESP commands), the AOF thread that writes and fsyncs them, the
+ * propagation of each write as a deterministic command, and the replay at
+ * start-up.
+ *
+ * Propagation (Redis's call() + feedAppendOnlyFile). Every command runs with
+ * a propagation record (struct aof_prop, in cmd_req.prop while the AOF is
+ * on). After the handler, aof_after_cmd() decides what the command logs: a
+ * handler may have called cmd_propagate() itself; otherwise the rule of its
+ * command (aof_prop.c) rewrites it into Redis's deterministic form (relative
+ * expiries as absolute PXAT / PEXPIREAT, INCRBYFLOAT as SET ... KEEPTTL,
+ * SPOP as SREM, blocking pops as their non-blocking form, RESTORE with
+ * ABSTTL) reading the key's state after the write; any other command is
+ * logged as received — in each case only if it changed something (the
+ * thread's db_writes counter moved: Redis's server.dirty). A transaction
+ * collects its commands' records and logs them as MULTI ... EXEC (a single
+ * record bare, as Redis 7.0). A SELECT precedes a record whose database is
+ * not the one the file last selected.
+ *
+ * Ordering (why replay reproduces the state). Writes to one key from
+ * different workers must reach the file in the order they took effect. While
+ * the AOF is on, dispatch takes striped mutexes (AOF_STRIPES, by a hash of
+ * the key bytes) for every key of a write command, in increasing stripe
+ * order, before the handler runs, and releases them only after the record is
+ * appended to the AOF queue (aof_append). So for two writes W1, W2 of the same
+ * key, the one that locks the stripe first both commits first (its CAS
+ * happens while the other waits) and appends first: file order = commit
+ * order for every key; writes to disjoint stripes commute, so their relative
+ * order in the file does not matter. Commands with keys in several stripes
+ * lock them all (sorted: no deadlock between them); commands without key
+ * specs that write (FLUSHALL, FLUSHDB, SWAPDB) and EXEC lock every stripe,
+ * which makes them exclusive with respect to every logged writer. A thread
+ * waits for a stripe offline (kvmap_thread_offline), so an epoch grace
+ * period (FLUSHALL SYNC's purge) never waits for a thread parked on a
+ * stripe. Exclusive transactions cannot deadlock with stripes: a stripe
+ * holder may wait for the exclusive gate, but the gate's holder took all its
+ * stripes before it entered the gate and takes none after.
+ *
+ * Group commit (appendfsync always). aof_append() copies a record into the
+ * shared queue under one mutex and returns its end offset (an LSN). The AOF
+ * thread swaps the queue out, writes it, fdatasyncs, then publishes the
+ * synced offset and wakes waiters: every record appended while the previous
+ * batch was being written is covered by the next single fsync. A reply is
+ * held back, not the worker's other work: net/ calls aof_before_write()
+ * before it writes a connection's pending replies, which waits (offline)
+ * until the synced offset covers the connection's last record; a pipeline of
+ * writes waits once. everysec: the AOF thread fsyncs at most once a second
+ * (a crash loses at most about 2 s); no: the kernel decides.
+ *
+ * Threads: aof_setup/aof_load/aof_teardown on the main thread; the rest on
+ * workers (dispatch) and the AOF thread. Errors: 0 / -errno with a reason.
+ */
+#ifndef KVSD_AOF_H
+#define KVSD_AOF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct cmd_req;
+struct cmd_def;
+struct conn;
+struct db;
+
+/* Values of appendfsync, in the config table's order. */
+enum aof_fsync { AOF_FSYNC_ALWAYS, AOF_FSYNC_EVERYSEC, AOF_FSYNC_NO };
+
+#define AOF_STRIPES 256
+
+/* What one command (or a whole transaction) logs. */
+struct aof_prop {
+	char *buf; /* formatted commands */
+	size_t len, cap;
+	struct aof_item {
+		int db;
+		size_t off, len;
+	} * items;
+	size_t n, ncap;
+	bool overridden; /* a handler called cmd_propagate */
+};
+
+/* Keys' stripes held by a running command. */
+struct aof_locks {
+	uint16_t idx[32];
+	int n;
+	bool all;
+};
+
+/* Whether appendonly was on at start-up (the AOF is being written). */
+bool aof_enabled(void);
+/* Whether aof_setup ran (config applies after it change nothing at start). */
+bool aof_started(void);
+void aof_set_fsync(enum aof_fsync policy);
+
+/*
+ * Start-up, after net_setup (workers run; listeners are not served until
+ * net_run): with appendonly yes, opens (or creates) the AOF directory,
+ * replays the base and incremental files through a connection of its own,
+ * then opens the current incremental file and starts the AOF thread.
+ * 0, or -errno with the reason in err (the server must not start).
+ */
+int aof_setup(struct db *db, char *err, size_t errlen);
+/* Writes and fsyncs what is queued, stops the AOF thread. Main thread. */
+void aof_teardown(void);
+
+/* ---- dispatch glue (server/cmd.c, server/multi.c) */
+
+/* Before a command's handler: takes the stripes of its keys when it may
+ * write (held in *l), and points r->prop at *p. Holding no entry. */
+void aof_before_cmd(struct cmd_req *r, const struct cmd_def *d, struct aof_prop *p,
+		    struct aof_locks *l);
+/* After its handler (reply_mark: where its reply starts; writes0: the
+ * thread's db_writes before it ran): adds what it logs to r->prop. */
+void aof_after_cmd(struct cmd_req *r, const struct cmd_def *d, size_t reply_mark, uint64_t writes0);
+/* Appends r->prop to the AOF (wrapped in MULTI/EXEC when it holds several
+ * commands: a transaction, SPOP with a count), remembers the record's LSN
+ * for the connection's replies, and releases the stripes. */
+void aof_finish_cmd(struct cmd_req *r, struct aof_prop *p, struct aof_locks *l);
+/* net's before_write hook: holds the connection's replies until its records
+ * are durable (appendfsync always). */
+void aof_before_write(struct conn *c);
+/* Whether the connection is the start-up loader's (no propagation). */
+bool aof_is_loader(const struct conn *c);
+
+/* A handler's propagation override: log this command (in the view's
+ * database) instead of the default; may be called several times. */
+void aof_prop_add(struct cmd_req *r, int argc, const char *const *argv, const size_t *argl);
+void aof_prop_reset(struct aof_prop *p, size_t len, size_t n);
+void aof_prop_free(struct aof_prop *p);
+
+#endif
