@@ -1271,17 +1271,31 @@ out:
 enum rdb_err rdb_value_decode(struct coll_ctx *ctx, const void *p, size_t n, const void *key,
 			      size_t klen, int64_t expire_ms, struct kv_entry **out, size_t *used)
 {
+	enum rdb_err err;
+
+	*out = NULL;
+	*used = 0;
+	if (n == 0)
+		return RDB_EBADFMT;
+	err = rdb_value_decode_as(ctx, ((const unsigned char *)p)[0], (const unsigned char *)p + 1,
+				  n - 1, key, klen, expire_ms, out, used);
+	*used += 1;
+	return err;
+}
+
+enum rdb_err rdb_value_decode_as(struct coll_ctx *ctx, int type, const void *p, size_t n,
+				 const void *key, size_t klen, int64_t expire_ms,
+				 struct kv_entry **out, size_t *used)
+{
 	struct dec d = {.r = {p, (const unsigned char *)p + n},
 			.ctx = ctx,
 			.key = key,
 			.klen = klen,
 			.expire_ms = expire_ms};
-	const unsigned char *t;
+	const unsigned char tb = (unsigned char)type, *t = &tb;
 	enum rdb_err err;
 
 	*out = NULL;
-	if (!rd_bytes(&d.r, 1, &t))
-		return RDB_EBADFMT;
 	switch (t[0]) {
 	case RDB_TYPE_STRING: {
 		const char *s;
@@ -1335,6 +1349,31 @@ enum rdb_err rdb_value_decode(struct coll_ctx *ctx, const void *p, size_t n, con
 	}
 	*used = (size_t)(d.r.p - (const unsigned char *)p);
 	return err;
+}
+
+/* ---- lengths and strings for the file loader */
+
+size_t rdb_get_len(const void *p, size_t n, uint64_t *len)
+{
+	struct rd r = {p, (const unsigned char *)p + n};
+
+	return rd_len(&r, len, NULL) ? (size_t)(r.p - (const unsigned char *)p) : 0;
+}
+
+size_t rdb_get_string(const void *p, size_t n, struct rdb_buf *out)
+{
+	struct rd r = {p, (const unsigned char *)p + n};
+	struct arena a = {0};
+	const char *s;
+	size_t slen, used = 0;
+
+	out->len = 0;
+	if (rd_string(&r, &a, &s, &slen)) {
+		rdb_buf_put(out, s, slen);
+		used = (size_t)(r.p - (const unsigned char *)p);
+	}
+	arena_free(&a);
+	return used;
 }
 
 /* ---- DUMP framing (dumpCommand / verifyDumpPayload) */

@@ -18,15 +18,13 @@
  * Decoding reads every type 7.0 writes (0, 18, 11, 2, 17, 5, 16, 4) and
  * the older forms 7.0 still loads (1 list of strings, 3 zset with string
  * scores, 9 zipmap hash, 10 ziplist list, 12 ziplist zset, 13 ziplist
- * hash, 14 quicklist of ziplists), and builds a new kvsd entry with the type modules' builders, so the
- * result takes the encoding kvsd (and Redis) choose for that content under
- * the current thresholds. Every length, count and listpack/intset is
- * checked against the bytes given (as lpValidateIntegrity and
- * ziplistValidateIntegrity do, deeply: every entry, count, tail);
- * malformed input is refused, never read past. Known differences from
- * Redis's loader, all in what encoding a decoded value gets: an intset
- * takes the narrowest width its members need (Redis keeps the width it
- * loaded), and a listpack hash or sorted set holding a string longer than
+ * hash, 14 quicklist of ziplists), and builds a new kvsd entry with the type modules' builders, so
+ * the result takes the encoding kvsd (and Redis) choose for that content under the current
+ * thresholds. Every length, count and listpack/intset is checked against the bytes given (as
+ * lpValidateIntegrity and ziplistValidateIntegrity do, deeply: every entry, count, tail); malformed
+ * input is refused, never read past. Known differences from Redis's loader, all in what encoding a
+ * decoded value gets: an intset takes the narrowest width its members need (Redis keeps the width
+ * it loaded), and a listpack hash or sorted set holding a string longer than
  * *-max-listpack-value converts (Redis 7.0 checks only the entry count of
  * a loaded listpack). The first shows only in a re-DUMP of an intset that
  * lost its widest members in Redis; the second needs a server with other
@@ -104,6 +102,20 @@ enum rdb_err {
  */
 enum rdb_err rdb_value_decode(struct coll_ctx *ctx, const void *p, size_t n, const void *key,
 			      size_t klen, int64_t expire_ms, struct kv_entry **out, size_t *used);
+
+/* rdb_value_decode with the type byte given apart: p[0..n) is the payload
+ * that follows it (an RDB file puts the key between the two). *used counts
+ * payload bytes only. */
+enum rdb_err rdb_value_decode_as(struct coll_ctx *ctx, int type, const void *p, size_t n,
+				 const void *key, size_t klen, int64_t expire_ms,
+				 struct kv_entry **out, size_t *used);
+
+/* The file loader's readers (rdbLoadLen, rdbGenericLoadStringObject): the
+ * bytes used, or 0 when p[0..n) does not start with a well-formed length
+ * (an encoded-string marker is not one) / string (any encoding: plain,
+ * integer, LZF; the bytes are copied into *out, whose len is reset). */
+size_t rdb_get_len(const void *p, size_t n, uint64_t *len);
+size_t rdb_get_string(const void *p, size_t n, struct rdb_buf *out);
 
 /* The DUMP payload of e: value + RDB version (2 bytes LE) + CRC-64 (8 LE). */
 void rdb_dump_payload(struct rdb_buf *b, const struct kv_entry *e);

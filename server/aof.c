@@ -19,6 +19,7 @@
 #include "net/net.h"
 #include "persist/aof_format.h"
 #include "persist/crc64.h"
+#include "persist/rdb_file.h"
 #include "server/cmd.h"
 #include "server/cmd_docs.h"
 #include "server/config.h"
@@ -57,6 +58,8 @@ static struct {
 	int last_db;	   /* the database the file last SELECTed */
 	bool stop;
 	pthread_t thr;
+	/* start-up: the manifest names files to replay; its base is RDB */
+	bool need_replay, base_is_rdb;
 
 	pthread_mutex_t stripe[AOF_STRIPES];
 	/* the start-up loader's connection id (0: none); written before the
@@ -572,90 +575,24 @@ static int feed(int fd, const char *buf, size_t len, const char *token)
 	}
 }
 
-/* Skips one RDB string at b[*p] (length-prefixed or an integer). */
-static int rdb_skip_str(const unsigned char *b, size_t len, size_t *p)
+/* Loads an RDB base file into db (persist/rdb_file.h). Main thread,
+ * online, before any other thread uses db. */
+static int load_rdb_base(struct db *db, const char *name, char *err, size_t errlen)
 {
-	size_t i = *p, l;
+	char *path = path_of(name);
+	struct rdb_load_opts o = {
+	    .path = path, .checksum = cfg_int(CFG_RDBCHECKSUM) != 0, .now_ms = clock_wall_ms()};
+	struct rdb_load_stats st;
+	int rc = rdb_load(db, &o, &st, err, errlen);
 
-	if (i >= len)
-		return -1;
-	switch (b[i] >> 6) {
-	case 0:
-		l = b[i] & 0x3f;
-		i += 1;
-		break;
-	case 1:
-		if (i + 1 >= len)
-			return -1;
-		l = ((size_t)(b[i] & 0x3f) << 8) | b[i + 1];
-		i += 2;
-		break;
-	case 2:
-		if (b[i] != 0x80 || i + 4 >= len)
-			return -1;
-		l = ((size_t)b[i + 1] << 24) | ((size_t)b[i + 2] << 16) | ((size_t)b[i + 3] << 8) |
-		    b[i + 4];
-		i += 5;
-		break;
-	default: /* 0xc0 int8, 0xc1 int16, 0xc2 int32 */
-		if ((b[i] & 0x3f) > 2)
-			return -1;
-		l = (size_t)1 << (b[i] & 0x3f);
-		i += 1;
-	}
-	if (l > len - i)
-		return -1;
-	*p = i + l;
-	return 0;
-}
-
-/*
- * An RDB base: kvsd reads the empty bases it writes (and Redis's) here;
- * one that holds keys needs the RDB file loader (persist/rdb_file, issue
- * 15's rdb part), refused clearly until it is joined. 0 or -EINVAL.
- */
-static int load_rdb_base(const char *name, const char *buf, size_t len, char *err, size_t errlen)
-{
-	const unsigned char *b = (const unsigned char *)buf;
-	size_t p = 9;
-
-	if (len < 9 || memcmp(buf, "REDIS", 5) != 0) {
-		snprintf(err, errlen, "Bad RDB header in the AOF base file %s", name);
+	mem_free(path);
+	if (rc == -ENOENT)
+		snprintf(err, errlen, "The AOF base file %s does not exist", name);
+	if (rc != 0)
 		return -EINVAL;
-	}
-	while (p < len) {
-		if (b[p] == 0xfa) {
-			p++;
-			if (rdb_skip_str(b, len, &p) < 0 || rdb_skip_str(b, len, &p) < 0)
-				break;
-			continue;
-		}
-		if (b[p] == 0xff) {
-			uint64_t want = 0, got;
-
-			if (p + 9 > len)
-				break;
-			for (int i = 0; i < 8; i++)
-				want |= (uint64_t)b[p + 1 + i] << (8 * i);
-			got = crc64(0, buf, p + 1);
-			if (want != 0 && want != got) {
-				snprintf(err, errlen,
-					 "Wrong RDB checksum in the AOF base file %s (expected "
-					 "%016" PRIx64 ", got %016" PRIx64 ")",
-					 name, want, got);
-				return -EINVAL;
-			}
-			return 0;
-		}
-		snprintf(err, errlen,
-			 "The AOF base file %s holds keys (offset %zu): loading an RDB base with "
-			 "data needs the RDB file loader, which this build lacks",
-			 name, p);
-		return -ENOTSUP;
-	}
-	snprintf(err, errlen, "Short read or bad format in the AOF base file %s at offset %zu",
-		 name, p);
-	return -EINVAL;
+	LOG(LOG_NOTICE, "DB loaded from base file %s: %lld keys (%lld expired)", name, st.keys,
+	    st.expired);
+	return 0;
 }
 
 /* Replays one command file through the loader connection. `last`: the
@@ -745,25 +682,8 @@ static int load_all(char *err, size_t errlen)
 	 * with release is for aof_is_loader's acquire on other threads */
 	atomic_store_explicit(&aof.loader_id, atomic_load_explicit(&id, memory_order_acquire),
 			      memory_order_release);
-	if (aof.man.base.name) {
-		const char *bn = aof.man.base.name;
-		char *path = path_of(bn), *buf = NULL;
-		size_t len = 0;
-
-		rc = read_file(path, &buf, &len);
-		mem_free(path);
-		if (rc < 0) {
-			snprintf(err, errlen, "Can't open the AOF base file %s: %s", bn,
-				 strerror(-rc));
-		} else if (len >= 5 && memcmp(buf, "REDIS", 5) == 0) {
-			rc = load_rdb_base(bn, buf, len, err, errlen);
-		} else {
-			mem_free(buf);
-			buf = NULL;
-			rc = load_cmd_file(sv[1], bn, false, err, errlen);
-		}
-		mem_free(buf);
-	}
+	if (aof.man.base.name && !aof.base_is_rdb)
+		rc = load_cmd_file(sv[1], aof.man.base.name, false, err, errlen);
 	for (size_t i = 0; rc == 0 && i < aof.man.nincr; i++)
 		rc =
 		    load_cmd_file(sv[1], aof.man.incr[i].name, i + 1 == aof.man.nincr, err, errlen);
@@ -825,13 +745,28 @@ static int create_new(char *err, size_t errlen)
 	return rc;
 }
 
+/* Whether a file starts like an RDB file (Redis's base test). */
+static int starts_with_redis(const char *name, bool *yes)
+{
+	char *path = path_of(name), magic[5];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	mem_free(path);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, magic, 5);
+	close(fd);
+	*yes = n == 5 && memcmp(magic, "REDIS", 5) == 0;
+	return 0;
+}
+
 int aof_setup(struct db *db, char *err, size_t errlen)
 {
 	char mname[512], *mpath, *text;
 	size_t len;
 	int rc;
 
-	(void)db;
 	pthread_mutex_init(&aof.lock, NULL);
 	pthread_cond_init(&aof.work, NULL);
 	pthread_cond_init(&aof.done, NULL);
@@ -859,27 +794,45 @@ int aof_setup(struct db *db, char *err, size_t errlen)
 	mpath = path_of(mname);
 	rc = read_file(mpath, &text, &len);
 	mem_free(mpath);
-	if (rc == -ENOENT) {
-		rc = create_new(err, errlen);
-		if (rc < 0)
-			return rc;
-	} else if (rc < 0) {
+	if (rc == -ENOENT)
+		return create_new(err, errlen);
+	if (rc < 0) {
 		snprintf(err, errlen, "Can't read the AOF manifest %s: %s", mname, strerror(-rc));
 		return rc;
-	} else {
-		rc = aof_manifest_parse(text, len, &aof.man, err, errlen);
-		mem_free(text);
-		if (rc < 0) {
-			size_t l = strlen(err);
+	}
+	rc = aof_manifest_parse(text, len, &aof.man, err, errlen);
+	mem_free(text);
+	if (rc < 0) {
+		size_t l = strlen(err);
 
-			snprintf(err + l, errlen - l, " (manifest %s/%s)", aof.dir, mname);
+		snprintf(err + l, errlen - l, " (manifest %s/%s)", aof.dir, mname);
+		return rc;
+	}
+	if (aof.man.nincr == 0) {
+		snprintf(err, errlen, "The AOF manifest %s names no incremental file", mname);
+		return -EINVAL;
+	}
+	aof.need_replay = true;
+	if (aof.man.base.name) {
+		rc = starts_with_redis(aof.man.base.name, &aof.base_is_rdb);
+		if (rc < 0) {
+			snprintf(err, errlen, "Can't open the AOF base file %s: %s",
+				 aof.man.base.name, strerror(-rc));
 			return rc;
 		}
-		if (aof.man.nincr == 0) {
-			snprintf(err, errlen, "The AOF manifest %s names no incremental file",
-				 mname);
-			return -EINVAL;
-		}
+		if (aof.base_is_rdb)
+			return load_rdb_base(db, aof.man.base.name, err, errlen);
+	}
+	return 0;
+}
+
+int aof_start(char *err, size_t errlen)
+{
+	int rc;
+
+	if (!aof_enabled())
+		return 0;
+	if (aof.need_replay) {
 		rc = load_all(err, errlen);
 		if (rc < 0)
 			return rc;

@@ -26,6 +26,7 @@
  */
 #include "server/cmd.h"
 #include "server/aof.h"
+#include "server/persist_srv.h"
 #include "server/blocking.h"
 #include "server/bitpool.h"
 #include "concurrency/clock.h"
@@ -72,12 +73,13 @@ static int by_name(const void *a, const void *b)
 
 void cmd_setup(struct db *db)
 {
-	const struct cmd_def *tables[] = {
-	    cmd_string_table, cmd_keys_table,	  cmd_conn_table, cmd_server_table,
-	    cmd_multi_table,  cmd_bits_table,	  cmd_hll_table,  cmd_obs_table,
-	    cmd_object_table, cmd_debug_table,	  cmd_db_table,	  cmd_zsetops_table,
-	    cmd_zset_table,   cmd_sort_table,	  cmd_set_table,  cmd_hash_table,
-	    cmd_list_table,   cmd_blocking_table, cmd_dump_table};
+	const struct cmd_def *tables[] = {cmd_string_table, cmd_keys_table,  cmd_conn_table,
+					  cmd_server_table, cmd_multi_table, cmd_bits_table,
+					  cmd_hll_table,    cmd_obs_table,   cmd_object_table,
+					  cmd_debug_table,  cmd_db_table,    cmd_zsetops_table,
+					  cmd_zset_table,   cmd_sort_table,  cmd_set_table,
+					  cmd_hash_table,   cmd_list_table,  cmd_blocking_table,
+					  cmd_dump_table,   cmd_persist_table};
 
 	cmd_db = db;
 	bitpool_setup();
@@ -293,6 +295,8 @@ static void account(struct cmd_req *r, const struct cmd_def *d, size_t idx, int6
 	long long slower = cfg_int(CFG_SLOWLOG_LOG_SLOWER_THAN);
 
 	cmdstat_call(r->ctx, idx, us, failed);
+	if ((d->flags & CMD_WRITE) && !failed)
+		psrv_dirty(r->ctx); /* rdb_changes_since_last_save, the save rules */
 	/* the latency monitor's command events, as Redis's call() */
 	latency_sample_if_needed(d->flags & CMD_FAST ? "fast-command" : "command", us / 1000);
 	if (kv_unlikely(slower >= 0 && us >= (uint64_t)slower)) {

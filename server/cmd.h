@@ -108,6 +108,7 @@ extern const struct cmd_def cmd_set_table[];  /* cmd_set.c */
 extern const struct cmd_def cmd_hash_table[]; /* cmd_hash.c */
 extern const struct cmd_def cmd_list_table[]; /* cmd_list.c */
 extern const struct cmd_def cmd_dump_table[]; /* cmd_dump.c: DUMP RESTORE */
+extern const struct cmd_def cmd_persist_table[]; /* cmd_persist.c: SAVE BGSAVE LASTSAVE */
 /* cmd_blocking.c: BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP BZPOPMIN BZPOPMAX BZMPOP */
 extern const struct cmd_def cmd_blocking_table[];
 

@@ -3,9 +3,9 @@
  * TIME, SHUTDOWN, SLOWLOG GET/LEN/RESET/HELP and MEMORY USAGE/DOCTOR/PURGE/
  * MALLOC-STATS/HELP.
  *
- * SHUTDOWN SAVE is refused while kvsd has no persistence: a user who asks to
- * keep data must never see it silently dropped, so the server answers an
- * error and keeps running.
+ * SHUTDOWN saves first (SAVE, or by default when save rules exist; NOSAVE
+ * never): when that save fails the server answers Redis's error and keeps
+ * running (persist_srv.h), so data is never silently dropped.
  */
 #include "concurrency/clock.h"
 #include "concurrency/mem.h"
@@ -18,6 +18,7 @@
 #include "server/errorstats.h"
 #include "server/info.h"
 #include "server/log.h"
+#include "server/persist_srv.h"
 #include "server/server.h"
 #include "server/slowlog.h"
 #include "server/strutil.h"
@@ -72,12 +73,8 @@ static void shutdown_cmd(struct cmd_req *r)
 		reply_error(r->c, "ERR No shutdown in progress.");
 		return;
 	}
-	if (save) {
-		LOG(LOG_WARNING,
-		    "SHUTDOWN SAVE refused: kvsd has no persistence yet; still running");
-		reply_error(r->c, "ERR Errors trying to SHUTDOWN. Check logs. (kvsd has no "
-				  "persistence: SAVE is refused and the server keeps running; use "
-				  "SHUTDOWN NOSAVE)");
+	if (psrv_shutdown_prepare(save ? 1 : nosave ? 2 : 0) != 0) {
+		reply_error(r->c, "ERR Errors trying to SHUTDOWN. Check logs.");
 		return;
 	}
 	/* As Redis: no reply; the client sees the connection close. */

@@ -68,6 +68,10 @@ static struct {
 	cfg_apply_hook_fn hook;
 	struct db *db;
 	unsigned rewrite_seq; /* under lock */
+	/* Under set_lock: the directive being loaded from a file or argv, and
+	 * the rows an earlier line of this load set (cfg_load_repeat). */
+	int loading_id;
+	unsigned char loaded[CFG_COUNT_];
 } st = {.lock = PTHREAD_MUTEX_INITIALIZER, .set_lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* A parsed value not yet stored. */
@@ -277,7 +281,14 @@ void cfg_init(void)
 	st.applying = 0;
 	st.hook = NULL;
 	st.db = NULL;
+	st.loading_id = -1;
+	memset(st.loaded, 0, sizeof(st.loaded));
 	pthread_mutex_unlock(&st.set_lock);
+}
+
+int cfg_load_repeat(enum cfg_id id)
+{
+	return st.loading_id == (int)id && st.loaded[id];
 }
 
 void cfg_deinit(void)
@@ -295,6 +306,8 @@ void cfg_deinit(void)
 	st.applying = 0;
 	st.hook = NULL;
 	st.db = NULL;
+	st.loading_id = -1;
+	memset(st.loaded, 0, sizeof(st.loaded));
 	pthread_mutex_unlock(&st.set_lock);
 }
 
@@ -505,14 +518,19 @@ static int load_directive(char **argv, size_t *lens, int argc, const char *origi
 		}
 		pthread_mutex_lock(&st.set_lock);
 		pthread_mutex_lock(&st.lock);
+		st.loading_id = id;
 		rc = parse_value(&table[id], sv, sl, sc, st.sval[id], &v, why, sizeof(why));
 		su_free_args(sv, sl, sc);
 	} else {
 		pthread_mutex_lock(&st.set_lock);
 		pthread_mutex_lock(&st.lock);
+		st.loading_id = id;
 		rc = parse_value(&table[id], argv + 1, lens + 1, argc - 1, st.sval[id], &v, why,
 				 sizeof(why));
 	}
+	st.loading_id = -1;
+	if (rc == 0)
+		st.loaded[id] = 1;
 	/* Loading stores without applying: it runs before cfg_apply_start(). */
 	if (rc == 0)
 		store_value((enum cfg_id)id, &v);

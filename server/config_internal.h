@@ -17,4 +17,10 @@ extern const struct cfg_def cfg_rows[CFG_COUNT_];
  * cfg_apply_start() (unit tests). */
 struct db *cfg_apply_db(void);
 
+/* For a parser: whether the value being parsed comes from a config file or
+ * argv line and an earlier line of the same load set this row already
+ * (Redis's `save` lines add to each other; the first one replaces the
+ * default). Called with the engine's locks held (from a parser only). */
+int cfg_load_repeat(enum cfg_id id);
+
 #endif

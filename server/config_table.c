@@ -33,6 +33,7 @@
 #include "storage/db.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -49,10 +50,6 @@ _Static_assert((int)CFG_LOG_DEBUG == (int)LOG_DEBUG && (int)CFG_LOG_WARNING == (
 	       "loglevel values are the log's levels");
 /* Map implementations selectable at start-up; kvsd's own map is added here. */
 static const char *const map_names[] = {"kvsd", "urcu", NULL};
-/* kvsd has no persistence yet: these exist so tools that read them (redis-benchmark
- * reads save and appendonly at start-up) see the truth, and setting them to anything
- * that promises persistence is refused rather than silently ignored. */
-static const char *const save_names[] = {"", NULL};
 /* In the order of enum aof_fsync (server/aof.h). */
 static const char *const appendfsync_names[] = {"always", "everysec", "no", NULL};
 /* In the order of enum db_policy (storage/db.h), which is Redis's (its
@@ -180,6 +177,64 @@ static char *parse_dir(char *const *argv, const size_t *lens, int argc, const ch
 	(void)argc;
 	if (lens[0] && chdir(argv[0]) != 0) {
 		snprintf(why, whylen, "%s", strerror(errno));
+		return NULL;
+	}
+	return dup_bytes(argv[0], lens[0], outlen);
+}
+
+/*
+ * save: Redis's setConfigSaveOption. A single "" is no rule; otherwise an
+ * even number of words, seconds >= 1 and changes >= 0 (strtoll, the whole
+ * word). CONFIG SET replaces the rules; in a config file (and argv) the
+ * first `save` line replaces the default and later lines add to it.
+ * Stored as CONFIG GET prints it: the pairs joined by spaces.
+ */
+static char *parse_save(char *const *argv, const size_t *lens, int argc, const char *cur,
+			size_t *outlen, char *why, size_t whylen)
+{
+	bool append = cur && cfg_load_repeat(CFG_SAVE) && cur[0];
+	size_t cap = (cur && append ? strlen(cur) : 0) + 1, pos = 0;
+	char *out;
+
+	if (argc == 1 && lens[0] == 0)
+		argc = 0;
+	for (int k = 0; k < argc; k++)
+		cap += lens[k] + 24;
+	if (argc & 1) {
+		snprintf(why, whylen, "Invalid save parameters");
+		return NULL;
+	}
+	out = malloc(cap);
+	if (!out)
+		abort();
+	if (append)
+		pos = (size_t)snprintf(out, cap, "%s", cur);
+	out[pos] = '\0';
+	for (int k = 0; k < argc; k++) {
+		char *z = dup_bytes(argv[k], lens[k], NULL), *end;
+		long long v = strtoll(z, &end, 10);
+		bool bad = *end != '\0' || ((k & 1) == 0 && v < 1) || ((k & 1) == 1 && v < 0);
+
+		free(z);
+		if (bad) {
+			free(out);
+			snprintf(why, whylen, "Invalid save parameters");
+			return NULL;
+		}
+		pos += (size_t)snprintf(out + pos, cap - pos, "%s%lld", pos ? " " : "", v);
+	}
+	*outlen = pos;
+	return out;
+}
+
+/* dbfilename: Redis's isValidDBfilename (a file name, not a path). */
+static char *parse_dbfilename(char *const *argv, const size_t *lens, int argc, const char *cur,
+			      size_t *outlen, char *why, size_t whylen)
+{
+	(void)cur;
+	(void)argc;
+	if (memchr(argv[0], '/', lens[0]) != NULL) {
+		snprintf(why, whylen, "dbfilename can't be a path, just a filename");
 		return NULL;
 	}
 	return dup_bytes(argv[0], lens[0], outlen);
@@ -472,15 +527,6 @@ static int apply_coll_limits(char *why, size_t whylen)
 	return 0;
 }
 
-/* save and appendonly accept only the value they have (kvsd has no
- * persistence yet), so a CONFIG SET that succeeds changes nothing. */
-static int apply_only_value(char *why, size_t whylen)
-{
-	(void)why;
-	(void)whylen;
-	return 0;
-}
-
 /* appendonly: the AOF is set up at start-up (server/aof.h); a change at run
  * time is refused rather than ignored. */
 static int apply_appendonly(char *why, size_t whylen)
@@ -586,12 +632,23 @@ const struct cfg_def cfg_rows[CFG_COUNT_] = {
 		 "relative to it); empty keeps the directory kvsd was started in. CONFIG GET "
 		 "dir reports the current working directory.",
 		 .parse = parse_dir},
+    [CFG_DBFILENAME] = {"dbfilename", CFG_T_STRING, "dump.rdb", 0, 0, NULL, CFG_PROTECTED,
+			"The RDB file's name, in dir: SAVE, BGSAVE and shutdown write it, "
+			"start-up loads it.",
+			.parse = parse_dbfilename},
+    [CFG_RDBCOMPRESSION] = {"rdbcompression", CFG_T_BOOL, "yes", 0, 1, NULL, 0,
+			    "Compress strings longer than 20 bytes with LZF in RDB files.",
+			    .apply = apply_read_at_use},
+    [CFG_RDBCHECKSUM] = {"rdbchecksum", CFG_T_BOOL, "yes", 0, 1, NULL, CFG_IMMUTABLE,
+			 "End RDB files with a CRC-64 and check it at load (no: write zeros, "
+			 "check nothing)."},
     [CFG_PIDFILE] = {"pidfile", CFG_T_STRING, "", 0, 0, NULL, CFG_IMMUTABLE | CFG_FREE_TEXT,
 		     "File to write the process id to at start-up; empty for none."},
-    [CFG_SAVE] = {"save", CFG_T_ENUM, "", 0, 0, save_names, 0,
-		  "RDB snapshot points. kvsd has no persistence yet, so only \"\" (never save) "
-		  "is accepted.",
-		  .apply = apply_only_value},
+    [CFG_SAVE] = {"save", CFG_T_STRING, "3600 1 300 100 60 10000", 0, 0, NULL, CFG_MULTIARG,
+		  "RDB snapshot points: pairs <seconds> <changes>; a BGSAVE starts when at least "
+		  "<changes> writes happened and <seconds> passed since the last save. \"\" "
+		  "disables them. With rules, shutdown saves too.",
+		  .parse = parse_save, .apply = apply_read_at_use},
     [CFG_APPENDONLY] = {"appendonly", CFG_T_BOOL, "no", 0, 1, NULL, 0,
 			"Append-only file (Redis 7's multi-part directory, appenddirname "
 			"inside dir): every write is logged and replayed at start-up. Set "

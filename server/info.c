@@ -16,6 +16,7 @@
 #include "server/config.h"
 #include "server/errorstats.h"
 #include "server/lathist.h"
+#include "server/persist_srv.h"
 #include "server/server.h"
 #include "server/strutil.h"
 #include "storage/coll.h"
@@ -231,20 +232,11 @@ static void sec_memory(struct sb *b, struct db *db)
 
 static void sec_persistence(struct sb *b, struct db *db)
 {
-	const struct server_info *si = server_info();
+	char buf[2048];
 
 	(void)db;
-	sb_printf(b,
-		  "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\n"
-		  "current_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\n"
-		  "current_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\n"
-		  "rdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\n"
-		  "rdb_last_save_time:%lld\r\nrdb_last_bgsave_status:ok\r\n"
-		  "rdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\n"
-		  "aof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\n"
-		  "aof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\n"
-		  "aof_last_bgrewrite_status:ok\r\naof_last_write_status:ok\r\n",
-		  (long long)(si->start_ms / 1000));
+	psrv_info(buf, sizeof(buf));
+	sb_printf(b, "%s", buf);
 }
 
 static void sec_stats(struct sb *b, struct db *db)

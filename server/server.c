@@ -24,6 +24,7 @@
 #include "server/info.h"
 #include "server/log.h"
 #include "server/multi.h"
+#include "server/persist_srv.h"
 #include "server/session.h"
 #include "storage/coll.h"
 #include "storage/thash.h"
@@ -44,6 +45,7 @@
 #include <unistd.h>
 
 static struct server_info info;
+static void server_teardown_nosave(void);
 static struct db *the_db;
 static struct event *sigterm_ev, *sigint_ev, *sighup_ev;
 static _Atomic int shutting_down;
@@ -98,7 +100,8 @@ static void on_thread_cron(int idx)
 		db_cron(the_db, clock_wall_ms());
 		/* shrink, help a resize in progress, free garbage parked threads left */
 		kvmap_maintain(db_map(the_db));
-		bitpool_cron(); /* idle bitmaps keep no recycled buffers */
+		bitpool_cron();		    /* idle bitmaps keep no recycled buffers */
+		psrv_cron(clock_wall_ms()); /* save rules, BGSAVE's thread */
 	}
 }
 
@@ -306,13 +309,28 @@ int server_setup(int argc, char **argv)
 		return -1;
 	}
 	cmd_setup(the_db);
+	psrv_setup(the_db);
 	blk_setup(the_db);
 	blk_cmd_setup(the_db);
 	/* Every mutable row reaches its module the way CONFIG SET's values do. */
 	if (cfg_apply_start(the_db, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s\n", err);
 		LOG(LOG_WARNING, "%s", err);
-		server_teardown();
+		server_teardown_nosave();
+		return -1;
+	}
+
+	/* The RDB file loads before the listeners open: no client ever sees a
+	 * dataset that is partly loaded, and a file that does not load stops
+	 * start-up (persist_srv.h). */
+	/* appendonly yes: the AOF is the dataset (its RDB base loads here, its
+	 * commands after net_setup), as Redis loads the AOF instead of dump.rdb */
+	if (cfg_int(CFG_APPENDONLY) ? aof_setup(the_db, err, sizeof(err)) != 0
+				    : psrv_load(err, sizeof(err)) != 0) {
+		LOG(LOG_WARNING, "%s", err);
+		LOG(LOG_WARNING, "Fatal error loading the DB, exiting now.");
+		fprintf(stderr, "kvsd: %s\n", err);
+		server_teardown_nosave();
 		return -1;
 	}
 
@@ -352,7 +370,7 @@ int server_setup(int argc, char **argv)
 	if (rc < 0) {
 		LOG(LOG_WARNING, "%s", err);
 		fprintf(stderr, "kvsd: %s\n", err);
-		server_teardown();
+		server_teardown_nosave();
 		return -1;
 	}
 	sigterm_ev = evsignal_new(net_main_base(), SIGTERM, signal_cb, NULL);
@@ -364,7 +382,7 @@ int server_setup(int argc, char **argv)
 	pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
 	/* appendonly: replay the AOF, then log every write (before net_run
 	 * serves the listeners, so no client sees a partial dataset) */
-	rc = aof_setup(the_db, err, sizeof(err));
+	rc = aof_start(err, sizeof(err));
 	if (rc < 0) {
 		LOG(LOG_WARNING, "%s", err);
 		fprintf(stderr, "kvsd: %s\n", err);
@@ -384,11 +402,11 @@ int server_setup(int argc, char **argv)
 		}
 	}
 	LOG(LOG_NOTICE, "Server initialized");
-	/* Where Redis reports what it loaded ("DB loaded from disk"): say plainly
-	 * that nothing was, until kvsd has persistence */
+	if (cfg_str_equal(CFG_SAVE, "", 0))
+		LOG(LOG_NOTICE, "No save rules configured (save \"\"): the dataset is saved only "
+				"by SAVE, BGSAVE or SHUTDOWN SAVE");
 	if (!aof_enabled())
-		LOG(LOG_NOTICE, "No persistence configured (appendonly no): the dataset starts "
-				"empty and is lost at shutdown");
+		LOG(LOG_NOTICE, "appendonly no: writes since the last save are lost at a crash");
 	LOG(LOG_NOTICE, "Ready to accept connections on port %d", net_tcp_port());
 	return 0;
 }
@@ -407,9 +425,20 @@ void server_run(void)
  * remaining connection closed (net_teardown), reclamation drains and
  * everything is freed.
  */
+/* Start-up failed after the keyspace existed: nothing of it may be saved
+ * (a half-loaded dataset must never overwrite the file). */
+static bool teardown_nosave;
+
+static void server_teardown_nosave(void)
+{
+	teardown_nosave = true;
+	(void)server_teardown();
+}
+
 int server_teardown(void)
 {
 	struct net_stats st;
+	int status = 0;
 
 	LOG(LOG_WARNING, "User requested shutdown...");
 	if (net_main_base()) {
@@ -441,6 +470,8 @@ int server_teardown(void)
 	aof_teardown(); /* after the last worker appended its last record */
 	blk_teardown(); /* after every connection (and its waiter) is gone */
 	kvmap_thread_online();
+	if (!teardown_nosave && psrv_teardown() != 0)
+		status = 1;
 	cmd_teardown();
 	db_destroy(&the_db);
 	db_coll_thread_exit();
@@ -458,5 +489,5 @@ int server_teardown(void)
 	bind_str = unix_str = NULL;
 	cfg_deinit();
 	log_teardown();
-	return 0;
+	return status;
 }

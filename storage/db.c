@@ -169,6 +169,16 @@ static void excl_exit(struct db *db)
 	atomic_fetch_add_explicit(&db->excl_serving, 1, memory_order_release);
 }
 
+void db_excl_enter(struct db *db)
+{
+	excl_enter(db);
+}
+
+void db_excl_exit(struct db *db)
+{
+	excl_exit(db);
+}
+
 struct db_txn {
 	struct db_view view; /* {db, the overlay, exclusive, index, this} */
 	unsigned failed;     /* attempts that failed in a row */
@@ -195,6 +205,11 @@ static const struct db_table *table_now(struct db *db)
 }
 
 static unsigned view_space(const struct db_view *v);
+
+const struct db_table *db_table_now(struct db *db)
+{
+	return table_now(db);
+}
 
 static void db_spaces_init(struct db *db)
 {

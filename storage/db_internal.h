@@ -84,6 +84,8 @@ struct db_spaces {
 	_Atomic uint64_t w[KV_SPACES / 64];
 };
 
+struct db_snap;
+
 struct db {
 	struct kvmap *map;
 	struct db_view plain; /* {this db, NULL, database 0} */
@@ -151,7 +153,26 @@ struct db {
 	 * restarts avg_ttl from 0 (Redis's emptyDb resets it) and clears it;
 	 * db_get_stats() reports 0 while it is set */
 	_Atomic int avg_ttl_stale;
+
+	/* ---- the active snapshot (snap.c), or NULL. Written only with the
+	 * exclusive gate held (db_snap_begin, db_snap_end), so a writer inside
+	 * its write bracket (or an exclusive run) reads it relaxed: the gate's
+	 * seq_cst handshake orders the store before the bracket, and the
+	 * snapshot is freed only after the gate closed again on its end */
+	_Atomic(struct db_snap *) snap;
+	/* 1 from db_snap_begin's claim to db_snap_end (one snapshot at a time;
+	 * taken before the gate, so a second begin fails instead of waiting):
+	 * acq_rel CAS to take, release store to give back */
+	_Atomic int snap_busy;
 };
+
+/* The exclusive gate (db.c, "Exclusive transactions") for snap.c: enter
+ * waits for its ticket and for the writes in progress (announcing quiescent
+ * states while it waits: the caller holds no entry); no other thread
+ * writes the map until exit. The current database table (acquire). */
+void db_excl_enter(struct db *db);
+void db_excl_exit(struct db *db);
+const struct db_table *db_table_now(struct db *db);
 
 /* The background purge of flushed databases' key spaces (db.c); from
  * db_cron, one thread at a time. */

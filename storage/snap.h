@@ -64,8 +64,11 @@ long long db_snap_keys(const struct db_snap *s, int index);
 long long db_snap_expires(const struct db_snap *s, int index);
 /* Yields the next batch (one or more stripes) of database `index`'s entries
  * at the cut: fn(arg, e) once per key, in no particular order. Returns true
- * while batches remain. Call with index = 0, 1, ... in turn; each database
- * is walked once. Expired entries are yielded too (the caller decides). */
+ * while batches remain after this one, false once the database is complete
+ * (the call that returns false may have yielded the last batch, so loop
+ * `while (db_snap_next(s, i, fn, arg)) ;`). Call with index = 0, 1, ... in
+ * turn; each database is walked once. Expired entries are yielded too (the
+ * caller decides). fn must not write the map nor announce a quiescent state. */
 typedef void (*db_snap_fn)(void *arg, const struct kv_entry *e);
 bool db_snap_next(struct db_snap *s, int index, db_snap_fn fn, void *arg);
 /* Ends the snapshot (complete or abandoned) and frees its records. */

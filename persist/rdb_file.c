@@ -1,0 +1,512 @@
+/*
+ * rdb_file.c — the RDB file writer and loader (rdb_file.h): Redis 7.0.15's
+ * rdbSaveRio and rdbLoadRioWithLoadingCtx for what kvsd holds.
+ *
+ * The writer appends to a buffer and writes it out (through the running
+ * CRC-64) whenever it passes WBUF_FLUSH bytes, so a save's memory is one
+ * buffer plus the largest single value's encoding. The loader maps the file
+ * and walks it with a bounds check before every read: a truncated or
+ * corrupt file ends in an error naming the byte where the damaged item
+ * starts, never in a read past the mapping.
+ */
+#include "persist/rdb_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "concurrency/mem.h"
+#include "persist/crc64.h"
+#include "persist/rdb_value.h"
+#include "storage/db.h"
+#include "storage/kvmap.h"
+
+/* Opcodes (rdb.h). */
+enum {
+	RDB_OPCODE_FUNCTION2 = 245,
+	RDB_OPCODE_FUNCTION = 246,
+	RDB_OPCODE_MODULE_AUX = 247,
+	RDB_OPCODE_IDLE = 248,
+	RDB_OPCODE_FREQ = 249,
+	RDB_OPCODE_AUX = 250,
+	RDB_OPCODE_RESIZEDB = 251,
+	RDB_OPCODE_EXPIRETIME_MS = 252,
+	RDB_OPCODE_EXPIRETIME = 253,
+	RDB_OPCODE_SELECTDB = 254,
+	RDB_OPCODE_EOF = 255,
+};
+
+/* The version redis-ver names: the Redis release whose format and
+ * behaviour kvsd follows (redis-check-rdb and redis-server only log it). */
+#define RDB_REDIS_VER "7.0.15"
+#define WBUF_FLUSH    (1u << 20)
+
+/* ---- writer */
+
+struct writer {
+	int fd, err; /* err: errno of the first failed write */
+	struct rdb_buf b, val;
+	uint64_t crc, bytes;
+	const struct rdb_save_opts *o;
+	long long keys, expired;
+};
+
+/* Writes the buffer out; crc: it is part of what the trailer checks. */
+static void w_flush(struct writer *w, bool crc)
+{
+	size_t off = 0;
+
+	if (crc && w->o->checksum)
+		w->crc = crc64(w->crc, w->b.p, w->b.len);
+	while (!w->err && off < w->b.len) {
+		ssize_t n = write(w->fd, w->b.p + off, w->b.len - off);
+
+		if (n < 0) {
+			if (errno != EINTR)
+				w->err = errno;
+			continue;
+		}
+		off += (size_t)n;
+	}
+	w->bytes += off;
+	w->b.len = 0;
+}
+
+static void w_byte(struct writer *w, unsigned char c)
+{
+	rdb_buf_put(&w->b, &c, 1);
+}
+
+static void w_aux(struct writer *w, const char *k, const char *v)
+{
+	w_byte(w, RDB_OPCODE_AUX);
+	rdb_put_string(&w->b, k, strlen(k), w->o->compress);
+	rdb_put_string(&w->b, v, strlen(v), w->o->compress);
+}
+
+static void w_entry(void *arg, const struct kv_entry *e)
+{
+	struct writer *w = arg;
+	unsigned char ms[8];
+
+	if (e->expire_ms != 0 && e->expire_ms < w->o->now_ms) {
+		w->expired++;
+		return;
+	}
+	if (e->expire_ms != 0) {
+		w_byte(w, RDB_OPCODE_EXPIRETIME_MS);
+		for (int i = 0; i < 8; i++)
+			ms[i] = (unsigned char)((uint64_t)e->expire_ms >> (8 * i));
+		rdb_buf_put(&w->b, ms, 8);
+	}
+	/* the value encodes as type byte + payload; the key goes between */
+	w->val.len = 0;
+	rdb_value_encode(&w->val, e, w->o->compress);
+	w_byte(w, w->val.p[0]);
+	rdb_put_string(&w->b, kv_entry_key(e), e->klen, w->o->compress);
+	rdb_buf_put(&w->b, w->val.p + 1, w->val.len - 1);
+	w->keys++;
+	if (w->b.len >= WBUF_FLUSH) {
+		w_flush(w, true);
+		if (w->o->progress) /* relaxed: a statistic for INFO; publishes nothing */
+			atomic_store_explicit(w->o->progress, w->keys, memory_order_relaxed);
+	}
+}
+
+int rdb_save(int fd, const struct rdb_source *src, const struct rdb_save_opts *o,
+	     struct rdb_save_stats *st, char *err, size_t errlen)
+{
+	struct writer w = {.fd = fd, .o = o};
+	char num[32];
+	unsigned char tail[8];
+	int dbs = src->databases(src->arg);
+
+	snprintf(num, sizeof(num), "REDIS%04d", RDB_VERSION);
+	rdb_buf_put(&w.b, num, 9);
+	/* rdbSaveInfoAuxFields: the order 7.0 writes them */
+	w_aux(&w, "redis-ver", RDB_REDIS_VER);
+	snprintf(num, sizeof(num), "%d", (int)(sizeof(void *) * 8));
+	w_aux(&w, "redis-bits", num);
+	snprintf(num, sizeof(num), "%lld", (long long)(o->now_ms / 1000));
+	w_aux(&w, "ctime", num);
+	snprintf(num, sizeof(num), "%lld", o->used_mem);
+	w_aux(&w, "used-mem", num);
+	w_aux(&w, "aof-base", o->aof_base ? "1" : "0");
+	for (int i = 0; i < dbs && !w.err; i++) {
+		long long keys = src->keys(src->arg, i);
+
+		if (keys <= 0)
+			continue;
+		w_byte(&w, RDB_OPCODE_SELECTDB);
+		rdb_put_len(&w.b, (uint64_t)i);
+		w_byte(&w, RDB_OPCODE_RESIZEDB);
+		rdb_put_len(&w.b, (uint64_t)keys);
+		rdb_put_len(&w.b, (uint64_t)src->expires(src->arg, i));
+		while (!w.err && src->next(src->arg, i, w_entry, &w))
+			;
+	}
+	w_byte(&w, RDB_OPCODE_EOF);
+	w_flush(&w, true); /* the CRC covers everything up to EOF */
+	for (int i = 0; i < 8; i++)
+		tail[i] = o->checksum ? (unsigned char)(w.crc >> (8 * i)) : 0;
+	rdb_buf_put(&w.b, tail, 8);
+	w_flush(&w, false);
+	rdb_buf_free(&w.b);
+	rdb_buf_free(&w.val);
+	if (st) {
+		st->keys = w.keys;
+		st->expired = w.expired;
+		st->bytes = w.bytes;
+	}
+	if (o->progress) /* relaxed: a statistic */
+		atomic_store_explicit(o->progress, w.keys, memory_order_relaxed);
+	if (w.err) {
+		snprintf(err, errlen, "%s", strerror(w.err));
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- loader */
+
+struct loader {
+	const unsigned char *base, *p, *end;
+	const struct rdb_load_opts *o;
+	const char *name;
+	struct db *db;
+	char *err;
+	size_t errlen;
+	struct rdb_buf key, aux;
+};
+
+/* A key as errors show it: printable bytes, others as \xHH, at most 64. */
+static const char *key_shown(const struct rdb_buf *k, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < k->len && o + 5 < outlen; i++) {
+		unsigned char c = k->p[i];
+
+		if (i == 64) {
+			o += (size_t)snprintf(out + o, outlen - o, "...");
+			break;
+		}
+		if (c >= 0x20 && c < 0x7f && c != '\\' && c != '\'')
+			out[o++] = (char)c;
+		else
+			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static int fail(struct loader *l, size_t at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(struct loader *l, size_t at, const char *fmt, ...)
+{
+	va_list ap;
+	int n = snprintf(l->err, l->errlen, "Bad RDB file %s at byte %zu: ", l->name, at);
+
+	if (n > 0 && (size_t)n < l->errlen) {
+		va_start(ap, fmt);
+		vsnprintf(l->err + n, l->errlen - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+static size_t off(const struct loader *l)
+{
+	return (size_t)(l->p - l->base);
+}
+
+static bool get_len(struct loader *l, uint64_t *v)
+{
+	size_t n = rdb_get_len(l->p, (size_t)(l->end - l->p), v);
+
+	l->p += n;
+	return n != 0;
+}
+
+static bool get_str(struct loader *l, struct rdb_buf *b)
+{
+	size_t n = rdb_get_string(l->p, (size_t)(l->end - l->p), b);
+
+	l->p += n;
+	return n != 0;
+}
+
+static bool get_bytes(struct loader *l, size_t n, const unsigned char **out)
+{
+	if ((size_t)(l->end - l->p) < n)
+		return false;
+	*out = l->p;
+	l->p += n;
+	return true;
+}
+
+static const char *type_name(int t)
+{
+	switch (t) {
+	case RDB_TYPE_STREAM_LISTPACKS:
+	case RDB_TYPE_STREAM_LISTPACKS_2:
+		return "stream";
+	case 6:
+	case 7:
+		return "module value";
+	default:
+		return "value";
+	}
+}
+
+/* One key-value pair whose type byte t was read at `at`. */
+static int load_pair(struct loader *l, struct rdb_load_stats *st, size_t at, int t, int dbi,
+		     bool has_exp, int64_t exp, long long idle, long long freq)
+{
+	struct db_view v;
+	struct kv_entry *e;
+	size_t used;
+	char shown[300];
+	enum rdb_err rc;
+
+	if (!get_str(l, &l->key))
+		return fail(l, at, "a key is cut short or malformed");
+	if (l->key.len > KV_KEY_MAX)
+		return fail(l, at, "key of %zu bytes is longer than kvsd holds", l->key.len);
+	db_view_init(l->db, dbi, &v);
+	rc = rdb_value_decode_as(db_coll_ctx(&v), t, l->p, (size_t)(l->end - l->p), l->key.p,
+				 l->key.len, has_exp ? (exp == 0 ? -1 : exp) : 0, &e, &used);
+	if (rc == RDB_EUNSUPPORTED) {
+		db_coll_end();
+		return fail(l, at,
+			    "key '%s' (db %d) holds a %s (RDB type %d), a type kvsd does not "
+			    "support",
+			    key_shown(&l->key, shown, sizeof(shown)), dbi, type_name(t), t);
+	}
+	if (rc != RDB_OK) {
+		db_coll_end();
+		if (t > RDB_TYPE_LIST_QUICKLIST_2 && t < RDB_OPCODE_FUNCTION2)
+			return fail(l, at, "unknown RDB type or opcode %d", t);
+		return fail(l, at, "the value of key '%s' (db %d, RDB type %d) is malformed",
+			    key_shown(&l->key, shown, sizeof(shown)), dbi, t);
+	}
+	l->p += used;
+	if (has_exp && exp < l->o->now_ms) {
+		/* rdbLoad on a master: an expired key is not loaded */
+		kv_entry_free(e);
+		db_coll_end();
+		st->expired++;
+		return 0;
+	}
+	if (db_put(&v, NULL, e) != 0) {
+		kv_entry_free(e);
+		db_coll_end();
+		return fail(l, at, "duplicated key '%s' in db %d",
+			    key_shown(&l->key, shown, sizeof(shown)), dbi);
+	}
+	db_coll_end();
+	if (idle >= 0 || freq >= 0)
+		db_key_set_access(l->db, db_key_hash(&v, l->key.p, l->key.len), l->o->now_ms, idle,
+				  freq);
+	st->keys++;
+	return 0;
+}
+
+static int load_body(struct loader *l, struct rdb_load_stats *st)
+{
+	const unsigned char *h;
+	int dbi = 0, dbs = db_databases(l->db);
+	bool has_exp = false;
+	int64_t exp = 0;
+	long long idle = -1, freq = -1;
+	uint64_t next_progress = 2u << 20;
+	int ver = 0;
+
+	if (!get_bytes(l, 9, &h))
+		return fail(l, 0, "too short for an RDB header");
+	if (memcmp(h, "REDIS", 5) != 0)
+		return fail(l, 0, "wrong signature trying to load DB from file");
+	for (int i = 5; i < 9; i++) {
+		if (h[i] < '0' || h[i] > '9')
+			return fail(l, 0, "bad RDB version");
+		ver = ver * 10 + (h[i] - '0');
+	}
+	if (ver < 1 || ver > RDB_VERSION)
+		return fail(l, 5, "can't handle RDB format version %d", ver);
+	st->version = ver;
+	for (;;) {
+		size_t at = off(l);
+		const unsigned char *x;
+		uint64_t a, b;
+		int t;
+
+		if ((uint64_t)at >= next_progress && l->o->progress) {
+			l->o->progress(l->o->arg, at, (uint64_t)(l->end - l->base), st->keys);
+			next_progress = at + (2u << 20);
+		}
+		if (!get_bytes(l, 1, &x))
+			return fail(l, at, "unexpected end of file (no EOF opcode)");
+		t = x[0];
+		switch (t) {
+		case RDB_OPCODE_EXPIRETIME:
+			if (!get_bytes(l, 4, &x))
+				return fail(l, at, "EXPIRETIME cut short");
+			exp = (int64_t)(int32_t)((uint32_t)x[0] | (uint32_t)x[1] << 8 |
+						 (uint32_t)x[2] << 16 | (uint32_t)x[3] << 24) *
+			      1000;
+			has_exp = true;
+			continue;
+		case RDB_OPCODE_EXPIRETIME_MS: {
+			uint64_t u = 0;
+
+			if (!get_bytes(l, 8, &x))
+				return fail(l, at, "EXPIRETIME_MS cut short");
+			for (int i = 7; i >= 0; i--)
+				u = (u << 8) | x[i];
+			exp = (int64_t)u;
+			has_exp = true;
+			continue;
+		}
+		case RDB_OPCODE_FREQ:
+			if (!get_bytes(l, 1, &x))
+				return fail(l, at, "FREQ cut short");
+			freq = x[0];
+			continue;
+		case RDB_OPCODE_IDLE:
+			if (!get_len(l, &a))
+				return fail(l, at, "IDLE cut short or malformed");
+			idle = a > (uint64_t)INT64_MAX / 1000 ? INT64_MAX / 1000 : (long long)a;
+			continue;
+		case RDB_OPCODE_SELECTDB:
+			if (!get_len(l, &a))
+				return fail(l, at, "SELECTDB cut short or malformed");
+			if (a >= (uint64_t)dbs)
+				return fail(l, at,
+					    "the file holds database %llu but kvsd is configured "
+					    "with %d databases",
+					    (unsigned long long)a, dbs);
+			dbi = (int)a;
+			continue;
+		case RDB_OPCODE_RESIZEDB:
+			if (!get_len(l, &a) || !get_len(l, &b))
+				return fail(l, at, "RESIZEDB cut short or malformed");
+			continue;
+		case RDB_OPCODE_AUX: {
+			struct rdb_buf k = {0};
+
+			if (!get_str(l, &k) || !get_str(l, &l->aux)) {
+				rdb_buf_free(&k);
+				return fail(l, at, "AUX field cut short or malformed");
+			}
+			if (l->o->aux)
+				l->o->aux(l->o->arg, (const char *)k.p, k.len,
+					  (const char *)l->aux.p, l->aux.len);
+			rdb_buf_free(&k);
+			continue;
+		}
+		case RDB_OPCODE_MODULE_AUX:
+			return fail(l, at,
+				    "module data (MODULE_AUX, opcode 247): kvsd has no "
+				    "modules");
+		case RDB_OPCODE_FUNCTION2:
+			return fail(l, at,
+				    "a function library (FUNCTION2, opcode 245): kvsd has no "
+				    "scripting yet; remove the libraries (FUNCTION FLUSH) "
+				    "before saving");
+		case RDB_OPCODE_FUNCTION:
+			return fail(l, at,
+				    "pre-release function format (opcode 246) not "
+				    "supported");
+		case RDB_OPCODE_EOF:
+			if (ver >= 5) {
+				uint64_t want = 0, got;
+
+				if (!get_bytes(l, 8, &x))
+					return fail(l, off(l), "the CRC-64 trailer is cut short");
+				for (int i = 7; i >= 0; i--)
+					want = (want << 8) | x[i];
+				st->checksum_found = want != 0;
+				if (want != 0 && l->o->checksum) {
+					got = crc64(0, l->base, at + 1);
+					if (got != want)
+						return fail(l, at + 1,
+							    "wrong RDB checksum: expected %016llx, "
+							    "computed %016llx",
+							    (unsigned long long)want,
+							    (unsigned long long)got);
+				}
+			}
+			return 0;
+		default:
+			if (load_pair(l, st, at, t, dbi, has_exp, exp, idle, freq) != 0)
+				return -1;
+			has_exp = false;
+			idle = freq = -1;
+			if ((st->keys & 1023) == 0)
+				kvmap_quiescent();
+			continue;
+		}
+	}
+}
+
+int rdb_load_mem(struct db *db, const void *p, size_t n, const struct rdb_load_opts *o,
+		 struct rdb_load_stats *st, char *err, size_t errlen)
+{
+	struct loader l = {.base = p,
+			   .p = p,
+			   .end = (const unsigned char *)p + n,
+			   .o = o,
+			   .name = o->path ? o->path : "(memory)",
+			   .db = db,
+			   .err = err,
+			   .errlen = errlen};
+	struct rdb_load_stats dummy;
+	int rc;
+
+	if (st == NULL)
+		st = &dummy;
+	memset(st, 0, sizeof(*st));
+	rc = load_body(&l, st);
+	rdb_buf_free(&l.key);
+	rdb_buf_free(&l.aux);
+	return rc;
+}
+
+int rdb_load(struct db *db, const struct rdb_load_opts *o, struct rdb_load_stats *st, char *err,
+	     size_t errlen)
+{
+	struct stat sb;
+	void *m;
+	int fd = open(o->path, O_RDONLY | O_CLOEXEC), rc;
+
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return -ENOENT;
+		snprintf(err, errlen, "Can't open RDB file %s: %s", o->path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &sb) != 0) {
+		snprintf(err, errlen, "Can't stat RDB file %s: %s", o->path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (sb.st_size == 0) {
+		close(fd);
+		return rdb_load_mem(db, "", 0, o, st, err, errlen);
+	}
+	m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED) {
+		snprintf(err, errlen, "Can't map RDB file %s: %s", o->path, strerror(errno));
+		return -1;
+	}
+	(void)madvise(m, (size_t)sb.st_size, MADV_SEQUENTIAL);
+	rc = rdb_load_mem(db, m, (size_t)sb.st_size, o, st, err, errlen);
+	munmap(m, (size_t)sb.st_size);
+	return rc;
+}

@@ -1,0 +1,113 @@
+/*
+ * rdb_file.h — whole RDB files as Redis 7.0.15 writes and reads them
+ * (rdb.c: rdbSaveRio, rdbLoadRioWithLoadingCtx), format version 10.
+ *
+ * Writing. rdb_save streams a dataset to a file descriptor through a
+ * buffer: "REDIS0010", the AUX fields 7.0 writes (redis-ver, redis-bits,
+ * ctime, used-mem, aof-base), then per non-empty database SELECTDB and
+ * RESIZEDB, per key EXPIRETIME_MS when it has a TTL, the type byte, the key
+ * and the value (persist/rdb_value.h, the same bytes DUMP carries), then EOF
+ * and the CRC-64 of everything before it (eight zero bytes when checksums
+ * are off, as Redis writes with rdbchecksum no). The dataset comes from a
+ * struct rdb_source (the server's is a storage/snap.h snapshot; tests use
+ * arrays), so this module never decides what a consistent cut is. Keys
+ * already expired when the saver meets them are left out (a master would
+ * drop them at load anyway). The writer neither fsyncs nor renames: the
+ * caller owns the temp-file protocol.
+ *
+ * Reading. rdb_load maps a whole file and reads every opcode 7.0 writes:
+ * AUX (handed to a callback, as Redis logs them), SELECTDB, RESIZEDB,
+ * EXPIRETIME_MS and the older EXPIRETIME (seconds), IDLE and FREQ (applied
+ * to the next key's access word), EOF and the checksum (checked unless it
+ * is zero or checking is off); versions 1..10. Refused, naming what: a
+ * function library (FUNCTION2, 245: kvsd has no scripting yet; FUNCTION,
+ * 246: Redis 7.0 refuses the pre-release form too), module data
+ * (MODULE_AUX, 247), a key of a type kvsd lacks (stream, module: the key is
+ * named), a duplicated key, a database index >= databases. Keys already
+ * expired at load time are skipped as Redis skips them on a master. Every
+ * error names the file and the byte offset where reading stopped. The
+ * loader writes keys into db as it goes: on error the caller must not serve
+ * that db (kvsd exits before accepting clients), so nobody ever sees a
+ * half-loaded dataset.
+ *
+ * Threads: rdb_save on one registered storage thread, online for the whole
+ * call (the source's entries stay valid while it runs); rdb_load on one
+ * registered storage thread before any other thread uses db (it announces
+ * quiescent states between keys). Memory: mem_alloc. Errors: 0 or -1 with a
+ * message in err (save: the errno text of the failed write).
+ */
+#ifndef KVSD_RDB_FILE_H
+#define KVSD_RDB_FILE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct db;
+struct kv_entry;
+
+/* What rdb_save writes: `databases` of them, walked in index order. */
+typedef void (*rdb_entry_fn)(void *fnarg, const struct kv_entry *e);
+struct rdb_source {
+	int (*databases)(void *arg);
+	/* key and volatile-key counts (RESIZEDB; 0 keys: the database is
+	 * skipped, as Redis skips an empty one) */
+	long long (*keys)(void *arg, int index);
+	long long (*expires)(void *arg, int index);
+	/* yields the next batch of database index's entries through fn;
+	 * false when none remain */
+	bool (*next)(void *arg, int index, rdb_entry_fn fn, void *fnarg);
+	void *arg;
+};
+
+struct rdb_save_opts {
+	bool compress;		     /* rdbcompression */
+	bool checksum;		     /* rdbchecksum */
+	bool aof_base;		     /* aof-base AUX field: 1 in an AOF's base file */
+	int64_t now_ms;		     /* ctime, and the expiry cut */
+	long long used_mem;	     /* used-mem AUX field */
+	_Atomic long long *progress; /* keys written so far (relaxed stores), or NULL */
+};
+
+struct rdb_save_stats {
+	long long keys;	   /* keys written */
+	long long expired; /* keys left out as already expired */
+	uint64_t bytes;	   /* file size */
+};
+
+int rdb_save(int fd, const struct rdb_source *src, const struct rdb_save_opts *o,
+	     struct rdb_save_stats *st, char *err, size_t errlen);
+
+/* AUX fields as read (key and value bytes, not NUL-terminated). */
+typedef void (*rdb_aux_fn)(void *arg, const char *key, size_t klen, const char *val, size_t vlen);
+/* Progress: called about every 2 MB of input with the offset reached and
+ * the file size, so the caller can log large loads. */
+typedef void (*rdb_progress_fn)(void *arg, uint64_t offset, uint64_t size, long long keys);
+
+struct rdb_load_opts {
+	const char *path; /* the file (also named in errors) */
+	bool checksum;	  /* rdbchecksum: verify the trailer */
+	int64_t now_ms;	  /* keys expiring before this are skipped */
+	rdb_aux_fn aux;
+	rdb_progress_fn progress;
+	void *arg; /* for aux and progress */
+};
+
+struct rdb_load_stats {
+	long long keys;	     /* keys loaded */
+	long long expired;   /* keys skipped as expired */
+	int version;	     /* the file's RDB version */
+	bool checksum_found; /* the trailer held a non-zero checksum */
+};
+
+/* Loads opts->path into db. Returns 0, -1 with err ("Bad file format
+ * reading dump.rdb at byte 123: ..."), or -ENOENT when the file does not
+ * exist (nothing to load: err unset). */
+int rdb_load(struct db *db, const struct rdb_load_opts *o, struct rdb_load_stats *st, char *err,
+	     size_t errlen);
+/* The same over bytes in memory (fuzzing, tests); name is used in errors. */
+int rdb_load_mem(struct db *db, const void *p, size_t n, const struct rdb_load_opts *o,
+		 struct rdb_load_stats *st, char *err, size_t errlen);
+
+#endif

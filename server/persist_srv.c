@@ -1,0 +1,592 @@
+/*
+ * persist_srv.c — SAVE, BGSAVE, the save rules, the save at shutdown, the
+ * load at start-up and INFO persistence (persist_srv.h), over
+ * persist/rdb_file and storage/snap.h.
+ *
+ * State that saves share (the running thread, the statuses INFO reports,
+ * the rules) lives under one mutex, taken by commands, the cron and INFO:
+ * never on a hot path. The save itself runs outside the mutex; `busy`
+ * (under it) keeps a second one from starting.
+ */
+#include "server/persist_srv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "concurrency/clock.h"
+#include "concurrency/mem.h"
+#include "concurrency/wctx.h"
+#include "persist/rdb_file.h"
+#include "server/config.h"
+#include "server/log.h"
+#include "storage/db.h"
+#include "storage/kvmap.h"
+#include "storage/snap.h"
+
+/* ---- changes since the last save: per-worker counters */
+
+#define DIRTY_SLOTS 64
+struct dirty_slot {
+	/* written by the workers that map to this slot (relaxed adds: a count
+	 * that publishes nothing); summed by any thread */
+	_Atomic uint64_t n;
+	char pad[64 - sizeof(uint64_t)];
+};
+static struct dirty_slot dirty[DIRTY_SLOTS];
+
+void psrv_dirty(struct wctx *w)
+{
+	unsigned i = w ? (unsigned)(w->index + 1) % DIRTY_SLOTS : 0;
+
+	/* relaxed: a statistic the cron compares with a threshold */
+	atomic_fetch_add_explicit(&dirty[i].n, 1, memory_order_relaxed);
+}
+
+static uint64_t dirty_total(void)
+{
+	uint64_t s = 0;
+
+	for (int i = 0; i < DIRTY_SLOTS; i++) /* relaxed: see psrv_dirty */
+		s += atomic_load_explicit(&dirty[i].n, memory_order_relaxed);
+	return s;
+}
+
+/* ---- shared state */
+
+#define MAX_RULES	 64
+#define BGSAVE_RETRY_S 5 /* CONFIG_BGSAVE_RETRY_DELAY */
+
+struct rule {
+	long long secs, changes;
+};
+
+static struct {
+	struct db *db;
+	pthread_mutex_t lock;
+	bool busy;	  /* a save runs (SAVE, BGSAVE or the final one) */
+	bool bg_running;  /* ... and it is a BGSAVE thread */
+	bool bg_joinable; /* a BGSAVE thread ended or runs: join it */
+	bool scheduled;	  /* BGSAVE in EXEC: the cron starts it */
+	pthread_t bg;
+	int64_t bg_start_ms;
+	long long last_bg_secs;	 /* rdb_last_bgsave_time_sec */
+	bool last_bg_ok;	 /* rdb_last_bgsave_status */
+	int64_t lastsave_s;	 /* LASTSAVE */
+	int64_t last_try_s;	 /* lastbgsave_try */
+	long long saves;	 /* rdb_saves */
+	uint64_t dirty_base;	 /* dirty_total() the last successful save covered */
+	long long load_loaded, load_expired;
+	int shutdown_mode; /* 0 default, 1 SAVE, 2 NOSAVE */
+	bool shutdown_saved;
+	/* INFO current_save_keys_*: relaxed statistics */
+	_Atomic long long keys_done, keys_total;
+	_Atomic int cancel; /* a running save stops at its next batch */
+} ps = {.lock = PTHREAD_MUTEX_INITIALIZER, .last_bg_secs = -1, .last_bg_ok = true};
+
+void psrv_setup(struct db *db)
+{
+	ps.db = db;
+	ps.lastsave_s = clock_wall_ms() / 1000;
+}
+
+/* ---- the save rules: "" or pairs "seconds changes" (setConfigSaveOption) */
+
+/* The rules, read from the config each time (10 times a second at most:
+ * the cron); r holds MAX_RULES. */
+static int read_rules(struct rule *r)
+{
+	char *s = cfg_str_dup(CFG_SAVE), *p = s, *end;
+	int n = 0;
+
+	for (;;) {
+		long long a, b;
+
+		a = strtoll(p, &end, 10);
+		if (end == p)
+			break;
+		b = strtoll(end, &p, 10);
+		if (n < MAX_RULES)
+			r[n++] = (struct rule){a, b};
+	}
+	free(s);
+	return n;
+}
+
+/* ---- one save */
+
+struct snap_src {
+	struct db_snap *s;
+};
+
+static int ss_databases(void *arg)
+{
+	return db_snap_databases(((struct snap_src *)arg)->s);
+}
+static long long ss_keys(void *arg, int i)
+{
+	return db_snap_keys(((struct snap_src *)arg)->s, i);
+}
+static long long ss_expires(void *arg, int i)
+{
+	return db_snap_expires(((struct snap_src *)arg)->s, i);
+}
+static bool ss_next(void *arg, int i, rdb_entry_fn fn, void *fnarg)
+{
+	/* relaxed: a request to stop; the saver acts on it at a batch boundary */
+	if (atomic_load_explicit(&ps.cancel, memory_order_relaxed))
+		return false;
+	return db_snap_next(((struct snap_src *)arg)->s, i, fn, fnarg);
+}
+
+static int fsync_dir(void)
+{
+	int fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return -errno;
+	rc = fsync(fd) == 0 ? 0 : -errno;
+	close(fd);
+	return rc;
+}
+
+/*
+ * Writes the snapshot to dir/dbfilename (rdbSave): temp-<pid>.rdb, fsync,
+ * rename over the file, fsync of the directory. On the calling thread,
+ * which must be online. Called with busy set (not holding the lock).
+ */
+static int save_now(const char *who)
+{
+	char tmp[64], *fname = cfg_str_dup(CFG_DBFILENAME), err[256];
+	struct snap_src src = {NULL};
+	struct rdb_source s = {ss_databases, ss_keys, ss_expires, ss_next, &src};
+	struct rdb_save_opts o = {.compress = cfg_int(CFG_RDBCOMPRESSION) != 0,
+				  .checksum = cfg_int(CFG_RDBCHECKSUM) != 0,
+				  .now_ms = clock_wall_ms(),
+				  .used_mem = mem_used(),
+				  .progress = &ps.keys_done};
+	struct rdb_save_stats st;
+	uint64_t before = dirty_total(); /* read before the cut: every change it counts is in it */
+	long long total = 0;
+	int fd, rc, e;
+
+	snprintf(tmp, sizeof(tmp), "temp-%d.rdb", (int)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		char *cwd = cfg_str_dup(CFG_DIR);
+
+		LOG(LOG_WARNING,
+		    "Failed opening the temp RDB file %s (in server root dir %s) for saving: %s",
+		    tmp, cwd, strerror(errno));
+		free(cwd);
+		free(fname);
+		return -1;
+	}
+	src.s = db_snap_begin(ps.db, &e);
+	if (src.s == NULL) {
+		LOG(LOG_WARNING, "Can't take a snapshot for saving: %s", strerror(-e));
+		close(fd);
+		unlink(tmp);
+		free(fname);
+		return -1;
+	}
+	for (int i = 0; i < db_snap_databases(src.s); i++)
+		total += db_snap_keys(src.s, i);
+	/* relaxed: statistics for INFO */
+	atomic_store_explicit(&ps.keys_total, total, memory_order_relaxed);
+	atomic_store_explicit(&ps.keys_done, 0, memory_order_relaxed);
+	rc = rdb_save(fd, &s, &o, &st, err, sizeof(err));
+	db_snap_end(&src.s);
+	/* relaxed: see ss_next */
+	if (rc == 0 && atomic_load_explicit(&ps.cancel, memory_order_relaxed)) {
+		snprintf(err, sizeof(err), "cancelled");
+		rc = -1;
+	}
+	if (rc == 0 && fsync(fd) != 0) {
+		snprintf(err, sizeof(err), "%s", strerror(errno));
+		rc = -1;
+	}
+	if (close(fd) != 0 && rc == 0) {
+		snprintf(err, sizeof(err), "%s", strerror(errno));
+		rc = -1;
+	}
+	if (rc != 0) {
+		LOG(LOG_WARNING, "Write error saving DB on disk: %s", err);
+		unlink(tmp);
+		free(fname);
+		return -1;
+	}
+	if (rename(tmp, fname) != 0) {
+		char *cwd = cfg_str_dup(CFG_DIR);
+
+		LOG(LOG_WARNING,
+		    "Error moving temp DB file %s on the final destination %s (in server root dir "
+		    "%s): %s",
+		    tmp, fname, cwd, strerror(errno));
+		free(cwd);
+		unlink(tmp);
+		free(fname);
+		return -1;
+	}
+	e = fsync_dir();
+	if (e != 0)
+		LOG(LOG_WARNING, "Failed to fsync the directory after renaming %s: %s", fname,
+		    strerror(-e));
+	free(fname);
+	LOG(LOG_NOTICE, "DB saved on disk (%s: %lld keys, %llu bytes)", who, st.keys,
+	    (unsigned long long)st.bytes);
+	pthread_mutex_lock(&ps.lock);
+	ps.dirty_base = before;
+	ps.lastsave_s = clock_wall_ms() / 1000;
+	ps.saves++;
+	pthread_mutex_unlock(&ps.lock);
+	return 0;
+}
+
+/* ---- BGSAVE's thread */
+
+static void *bg_main(void *arg)
+{
+	int64_t t0 = clock_wall_ms();
+	int rc;
+
+	(void)arg;
+	wctx_register(-1);
+	kvmap_thread_register(); /* online from here to the end of the save */
+	rc = save_now("background");
+	kvmap_thread_unregister();
+	pthread_mutex_lock(&ps.lock);
+	ps.last_bg_ok = rc == 0;
+	ps.last_bg_secs = (clock_wall_ms() - t0 + 500) / 1000;
+	ps.busy = false;
+	ps.bg_running = false;
+	pthread_mutex_unlock(&ps.lock);
+	if (rc == 0)
+		LOG(LOG_NOTICE, "Background saving terminated with success");
+	else
+		LOG(LOG_WARNING, "Background saving error");
+	return NULL;
+}
+
+/* Joins a BGSAVE thread that has ended. Called with the lock held. */
+static void reap_locked(void)
+{
+	if (ps.bg_joinable && !ps.bg_running) {
+		pthread_join(ps.bg, NULL);
+		ps.bg_joinable = false;
+	}
+}
+
+/* Starts BGSAVE with the lock held: 0, or -1 with err. */
+static int bgsave_locked(char *err, size_t errlen)
+{
+	int rc;
+
+	reap_locked();
+	if (ps.busy) {
+		snprintf(err, errlen, "ERR Background save already in progress");
+		return -1;
+	}
+	ps.last_try_s = clock_wall_ms() / 1000;
+	ps.busy = ps.bg_running = true;
+	ps.bg_start_ms = clock_wall_ms();
+	atomic_store_explicit(&ps.cancel, 0, memory_order_relaxed); /* relaxed: see ss_next */
+	rc = pthread_create(&ps.bg, NULL, bg_main, NULL);
+	if (rc != 0) {
+		ps.busy = ps.bg_running = false;
+		ps.last_bg_ok = false;
+		LOG(LOG_WARNING, "Can't save in background: thread: %s", strerror(rc));
+		snprintf(err, errlen, "ERR Can't save in background: %s", strerror(rc));
+		return -1;
+	}
+	ps.bg_joinable = true;
+	LOG(LOG_NOTICE, "Background saving started by thread (kvsd saves without fork)");
+	return 0;
+}
+
+bool psrv_bgsave_busy(void)
+{
+	bool b;
+
+	pthread_mutex_lock(&ps.lock);
+	b = ps.busy;
+	pthread_mutex_unlock(&ps.lock);
+	return b;
+}
+
+void psrv_bgsave_schedule(void)
+{
+	pthread_mutex_lock(&ps.lock);
+	ps.scheduled = true;
+	pthread_mutex_unlock(&ps.lock);
+}
+
+int psrv_bgsave(char *err, size_t errlen)
+{
+	int rc;
+
+	pthread_mutex_lock(&ps.lock);
+	rc = bgsave_locked(err, errlen);
+	pthread_mutex_unlock(&ps.lock);
+	return rc;
+}
+
+/* A synchronous save on this thread: -1 with err when one runs already. */
+static int save_sync(const char *who, char *err, size_t errlen)
+{
+	int rc;
+
+	pthread_mutex_lock(&ps.lock);
+	reap_locked();
+	if (ps.busy) {
+		pthread_mutex_unlock(&ps.lock);
+		snprintf(err, errlen, "ERR Background save already in progress");
+		return -1;
+	}
+	ps.busy = true;
+	pthread_mutex_unlock(&ps.lock);
+	atomic_store_explicit(&ps.cancel, 0, memory_order_relaxed); /* relaxed: see ss_next */
+	rc = save_now(who);
+	pthread_mutex_lock(&ps.lock);
+	ps.busy = false;
+	if (rc == 0)
+		ps.last_bg_ok = true; /* rdbSave sets lastbgsave_status on success */
+	pthread_mutex_unlock(&ps.lock);
+	if (rc != 0)
+		snprintf(err, errlen, "ERR");
+	return rc;
+}
+
+int psrv_save(char *err, size_t errlen)
+{
+	return save_sync("SAVE", err, errlen);
+}
+
+long long psrv_lastsave(void)
+{
+	long long v;
+
+	pthread_mutex_lock(&ps.lock);
+	v = ps.lastsave_s;
+	pthread_mutex_unlock(&ps.lock);
+	return v;
+}
+
+/* ---- the cron: save rules (serverCron) */
+
+void psrv_cron(int64_t now_ms)
+{
+	int64_t now = now_ms / 1000;
+	uint64_t changes;
+	char err[128];
+	struct rule rules[MAX_RULES];
+	int nrules = read_rules(rules);
+
+	pthread_mutex_lock(&ps.lock);
+	reap_locked();
+	if (ps.busy || (nrules == 0 && !ps.scheduled) || ps.shutdown_mode) {
+		pthread_mutex_unlock(&ps.lock);
+		return;
+	}
+	if (ps.scheduled) {
+		ps.scheduled = false;
+		(void)bgsave_locked(err, sizeof(err));
+		pthread_mutex_unlock(&ps.lock);
+		return;
+	}
+	changes = dirty_total() - ps.dirty_base;
+	for (int i = 0; i < nrules; i++) {
+		const struct rule *r = &rules[i];
+
+		if (changes >= (uint64_t)r->changes && now - ps.lastsave_s > r->secs &&
+		    (now - ps.last_try_s > BGSAVE_RETRY_S || ps.last_bg_ok)) {
+			LOG(LOG_NOTICE, "%lld changes in %lld seconds. Saving...",
+			    (long long)r->changes, r->secs);
+			(void)bgsave_locked(err, sizeof(err));
+			break;
+		}
+	}
+	pthread_mutex_unlock(&ps.lock);
+}
+
+/* ---- shutdown */
+
+static bool shutdown_wants_save(void)
+{
+	struct rule r[MAX_RULES];
+	bool rules = read_rules(r) > 0;
+	int mode;
+
+	pthread_mutex_lock(&ps.lock);
+	mode = ps.shutdown_mode;
+	pthread_mutex_unlock(&ps.lock);
+	return mode == 1 || (mode == 0 && rules);
+}
+
+/* Cancels a BGSAVE in progress and waits for its thread (Redis kills the
+ * child and removes its temp file). */
+static void cancel_bgsave(void)
+{
+	pthread_mutex_lock(&ps.lock);
+	if (ps.bg_joinable) {
+		if (ps.bg_running)
+			LOG(LOG_WARNING, "There is a child saving an .rdb. Killing it!");
+		atomic_store_explicit(&ps.cancel, 1, memory_order_relaxed); /* relaxed: ss_next */
+		pthread_mutex_unlock(&ps.lock);
+		pthread_join(ps.bg, NULL);
+		pthread_mutex_lock(&ps.lock);
+		ps.bg_joinable = false;
+	}
+	pthread_mutex_unlock(&ps.lock);
+}
+
+int psrv_shutdown_prepare(int mode)
+{
+	char err[64];
+
+	pthread_mutex_lock(&ps.lock);
+	ps.shutdown_mode = mode;
+	pthread_mutex_unlock(&ps.lock);
+	if (!shutdown_wants_save())
+		return 0;
+	cancel_bgsave();
+	LOG(LOG_NOTICE, "Saving the final RDB snapshot before exiting.");
+	if (save_sync("shutdown", err, sizeof(err)) != 0) {
+		LOG(LOG_WARNING, "Error trying to save the DB, can't exit.");
+		pthread_mutex_lock(&ps.lock);
+		ps.shutdown_mode = 0;
+		pthread_mutex_unlock(&ps.lock);
+		return -1;
+	}
+	pthread_mutex_lock(&ps.lock);
+	ps.shutdown_saved = true;
+	pthread_mutex_unlock(&ps.lock);
+	return 0;
+}
+
+int psrv_teardown(void)
+{
+	char err[64];
+	bool need;
+
+	if (ps.db == NULL)
+		return 0;
+	cancel_bgsave();
+	need = shutdown_wants_save();
+	if (need && ps.shutdown_saved && dirty_total() == ps.dirty_base)
+		need = false; /* SHUTDOWN's save has every change */
+	if (!need)
+		return 0;
+	if (!ps.shutdown_saved)
+		LOG(LOG_NOTICE, "Saving the final RDB snapshot before exiting.");
+	if (save_sync("shutdown", err, sizeof(err)) != 0) {
+		LOG(LOG_WARNING, "Error trying to save the DB before exiting: the changes since "
+				 "the last save are lost");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- loading */
+
+static void on_aux(void *arg, const char *k, size_t kl, const char *val, size_t vl)
+{
+	char v[32]; /* the numbers, NUL-terminated */
+
+	(void)arg;
+	snprintf(v, sizeof(v), "%.*s", (int)(vl < sizeof(v) ? vl : sizeof(v) - 1), val);
+	if (kl == 9 && !memcmp(k, "redis-ver", 9)) {
+		LOG(LOG_NOTICE, "Loading RDB produced by version %.*s", (int)vl, val);
+	} else if (kl == 5 && !memcmp(k, "ctime", 5)) {
+		long long t = strtoll(v, NULL, 10), age = clock_wall_ms() / 1000 - t;
+
+		(void)vl;
+		LOG(LOG_NOTICE, "RDB age %lld seconds", age < 0 ? 0 : age);
+	} else if (kl == 8 && !memcmp(k, "used-mem", 8)) {
+		LOG(LOG_NOTICE, "RDB memory usage when created %.2f Mb",
+		    (double)strtoll(v, NULL, 10) / (1024 * 1024));
+	}
+}
+
+static void on_progress(void *arg, uint64_t off, uint64_t size, long long keys)
+{
+	int64_t *next = arg, now = clock_mono_ms();
+
+	if (now < *next)
+		return;
+	*next = now + 1000;
+	LOG(LOG_NOTICE, "Loading RDB: %.1f%% of %llu bytes, %lld keys loaded",
+	    size ? 100.0 * (double)off / (double)size : 0.0, (unsigned long long)size, keys);
+}
+
+int psrv_load(char *err, size_t errlen)
+{
+	char *fname = cfg_str_dup(CFG_DBFILENAME);
+	int64_t t0 = clock_mono_us(), next = clock_mono_ms() + 1000;
+	struct rdb_load_opts o = {.path = fname,
+				  .checksum = cfg_int(CFG_RDBCHECKSUM) != 0,
+				  .now_ms = clock_wall_ms(),
+				  .aux = on_aux,
+				  .progress = on_progress,
+				  .arg = &next};
+	struct rdb_load_stats st;
+	int rc = rdb_load(ps.db, &o, &st, err, errlen);
+
+	if (rc == -ENOENT) {
+		free(fname);
+		return 0;
+	}
+	if (rc != 0) {
+		free(fname);
+		return -1;
+	}
+	if (!st.checksum_found && st.version >= 5)
+		LOG(LOG_WARNING, "RDB file was saved with checksum disabled: no check performed.");
+	LOG(LOG_NOTICE, "Done loading RDB, keys loaded: %lld, keys expired: %lld.", st.keys,
+	    st.expired);
+	LOG(LOG_NOTICE, "DB loaded from disk: %.3f seconds",
+	    (double)(clock_mono_us() - t0) / 1e6);
+	ps.load_loaded = st.keys;
+	ps.load_expired = st.expired;
+	free(fname);
+	return 0;
+}
+
+/* ---- INFO persistence (Redis 7.0.15's fields, in its order) */
+
+size_t psrv_info(char *buf, size_t len)
+{
+	int n;
+	int64_t now = clock_wall_ms();
+
+	pthread_mutex_lock(&ps.lock);
+	n = snprintf(
+	    buf, len,
+	    "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\n"
+	    "current_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\n"
+	    "current_save_keys_processed:%lld\r\ncurrent_save_keys_total:%lld\r\n"
+	    "rdb_changes_since_last_save:%llu\r\nrdb_bgsave_in_progress:%d\r\n"
+	    "rdb_last_save_time:%lld\r\nrdb_last_bgsave_status:%s\r\n"
+	    "rdb_last_bgsave_time_sec:%lld\r\nrdb_current_bgsave_time_sec:%lld\r\n"
+	    "rdb_saves:%lld\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:%lld\r\n"
+	    "rdb_last_load_keys_loaded:%lld\r\n"
+	    "aof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\n"
+	    "aof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\n"
+	    "aof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\n"
+	    "aof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\n"
+	    "aof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+	    /* relaxed: statistics */
+	    ps.busy ? atomic_load_explicit(&ps.keys_done, memory_order_relaxed) : 0,
+	    ps.busy ? atomic_load_explicit(&ps.keys_total, memory_order_relaxed) : 0,
+	    (unsigned long long)(dirty_total() - ps.dirty_base), ps.bg_running ? 1 : 0,
+	    (long long)ps.lastsave_s, ps.last_bg_ok ? "ok" : "err", ps.last_bg_secs,
+	    ps.bg_running ? (long long)((now - ps.bg_start_ms) / 1000) : -1LL, ps.saves,
+	    ps.load_expired, ps.load_loaded);
+	pthread_mutex_unlock(&ps.lock);
+	return n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n;
+}

@@ -1,0 +1,74 @@
+/*
+ * persist_srv.h — what the server does with RDB files (Redis 7.0.15's
+ * rdb.c / server.c behaviour around persist/rdb_file): SAVE and BGSAVE
+ * from a storage/snap.h snapshot into dir/dbfilename through a temp file
+ * (temp-<pid>.rdb: write, fsync, rename, fsync of the directory), the save
+ * rules (`save <seconds> <changes> ...`) checked on the hz cron, the save at
+ * shutdown, the load at start-up, and the INFO persistence fields.
+ *
+ * Changes since the last save (Redis's server.dirty): every write command
+ * that did not answer an error counts one (Redis counts changes: MSET of
+ * three keys counts three, a DEL of a missing key none), in a per-worker
+ * counter (a relaxed add on a line of its own); a save remembers the sum it
+ * read before its cut and subtracts it when it succeeds.
+ *
+ * BGSAVE runs on a thread of its own, registered with the map and online
+ * for the whole save (snap.h: that keeps the cut's entries alive); writers
+ * go on. At most one save (SAVE, BGSAVE, the cron's, the final one) runs at
+ * a time. SAVE runs on the calling worker (its client waits, as Redis's
+ * SAVE blocks, but only that worker).
+ *
+ * Loading happens before the listeners open (server_setup): clients cannot
+ * connect while it runs, so INFO's loading is 0 whenever a client can ask
+ * and -LOADING is never needed. A file that fails to load stops start-up
+ * (exit status 1) with a message naming the file and the byte offset.
+ *
+ * Threads: psrv_setup / psrv_load / psrv_teardown on the main thread (load
+ * and the final save online in the map); psrv_dirty from any worker;
+ * psrv_cron from worker 0's cron; commands from any worker; INFO anywhere.
+ * Errors: 0 / -1 with Redis's text.
+ */
+#ifndef KVSD_PERSIST_SRV_H
+#define KVSD_PERSIST_SRV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct db;
+struct wctx;
+
+void psrv_setup(struct db *db);
+/* Loads dir/dbfilename if it exists; logs as Redis. 0, or -1 with err. */
+int psrv_load(char *err, size_t errlen);
+/* Shutdown: cancels a BGSAVE in progress and joins it, then saves when the
+ * shutdown asks for it (SHUTDOWN SAVE, or save rules exist and it is not
+ * NOSAVE) unless SHUTDOWN's own save already wrote every change. 0, or -1
+ * when that final save failed (logged). Main thread, online. */
+int psrv_teardown(void);
+
+/* A write command succeeded on this worker. */
+void psrv_dirty(struct wctx *w);
+void psrv_cron(int64_t now_ms);
+
+/* SAVE, on the calling thread (online). 0, or -1 with the reply's text in
+ * err ("ERR Background save already in progress", "ERR"). */
+int psrv_save(char *err, size_t errlen);
+/* Whether a save (any) runs now. */
+bool psrv_bgsave_busy(void);
+/* BGSAVE inside EXEC: the cron starts it when no save runs. */
+void psrv_bgsave_schedule(void);
+/* BGSAVE: 0 when the thread started, or -1 with the error text. */
+int psrv_bgsave(char *err, size_t errlen);
+/* SHUTDOWN's save decision, before the server stops: mode 0 default, 1
+ * SAVE, 2 NOSAVE. Saves now when it must (see psrv_teardown); -1 when
+ * that save failed (SHUTDOWN then answers its error and keeps running). */
+int psrv_shutdown_prepare(int mode);
+/* LASTSAVE: unix seconds of the last successful save (start-up time before one). */
+long long psrv_lastsave(void);
+
+/* INFO persistence (the whole section, "# Persistence\r\n..."), into
+ * buf; returns its length (truncated to len - 1). */
+size_t psrv_info(char *buf, size_t len);
+
+#endif
