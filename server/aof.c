@@ -492,6 +492,46 @@ void aof_finish_cmd(struct cmd_req *r, struct aof_prop *p, struct aof_locks *l)
 	aof_prop_reset(p, 0, 0);
 }
 
+bool aof_serve_lock(void)
+{
+	if (!aof_started())
+		return false;
+	for (unsigned i = 0; i < AOF_STRIPES; i++)
+		stripe_lock(i);
+	return true;
+}
+
+void aof_serve_unlock(void)
+{
+	for (unsigned i = AOF_STRIPES; i-- > 0;)
+		pthread_mutex_unlock(&aof.stripe[i]);
+}
+
+uint64_t aof_log_served(int db, int argc, const char *const *argv, const size_t *argl)
+{
+	struct aof_prop p = {0};
+	struct aof_item it;
+	uint64_t lsn;
+
+	if (!aof_started())
+		return 0;
+	aof_format_cmd(&p.buf, &p.len, &p.cap, argc, argv, argl);
+	it = (struct aof_item){.db = db, .off = 0, .len = p.len};
+	p.items = &it;
+	p.n = 1;
+	lsn = append_prop(&p, false);
+	mem_free(p.buf);
+	return lsn;
+}
+
+void aof_note_lsn(struct conn *c, uint64_t lsn)
+{
+	struct session *s = session_of(c);
+
+	if (s && lsn > s->aof_lsn)
+		s->aof_lsn = lsn;
+}
+
 void aof_before_write(struct conn *c)
 {
 	struct session *s = session_of(c);

@@ -126,6 +126,18 @@ void aof_finish_cmd(struct cmd_req *r, struct aof_prop *p, struct aof_locks *l);
 /* net's before_write hook: holds the connection's replies until its records
  * are durable (appendfsync always). */
 void aof_before_write(struct conn *c);
+/*
+ * Blocked clients served by another command's thread (server/blocking.c):
+ * aof_serve_lock takes every stripe (false, and nothing, when no AOF is
+ * written) before the serve takes its shard lock; each served pop is
+ * logged with aof_log_served (returns its LSN, 0 when nothing is logged),
+ * which the served client's runner passes to aof_note_lsn before it
+ * formats the reply.
+ */
+bool aof_serve_lock(void);
+void aof_serve_unlock(void);
+uint64_t aof_log_served(int db, int argc, const char *const *argv, const size_t *argl);
+void aof_note_lsn(struct conn *c, uint64_t lsn);
 /* Whether the connection is the start-up loader's (no propagation). */
 bool aof_is_loader(const struct conn *c);
 

@@ -261,6 +261,61 @@ def scenario_propagation():
         shutil.rmtree(dr, ignore_errors=True)
 
 
+SERVED = [
+    (['BLPOP', 'q1', '0'], ['RPUSH', 'q1', 'a', 'b']),
+    (['BRPOP', 'q2', 'q0', '0'], ['LPUSH', 'q2', 'a', 'b', 'c']),
+    (['BLMPOP', '0', '1', 'q3', 'LEFT', 'COUNT', '5'], ['RPUSH', 'q3', 'a', 'b']),
+    (['BLMOVE', 'q4', 'd4', 'RIGHT', 'LEFT', '0'], ['RPUSH', 'q4', 'a', 'b']),
+    (['BZPOPMIN', 'z1', '0'], ['ZADD', 'z1', '1', 'a', '2', 'b']),
+    (['BZMPOP', '0', '1', 'z2', 'MAX', 'COUNT', '3'], ['ZADD', 'z2', '1', 'a', '2', 'b']),
+]
+
+
+def blocked_count(c):
+    info = c.cmd('INFO', 'clients')
+    m = re.search(rb'blocked_clients:(\d+)', info)
+    return int(m.group(1)) if m else -1
+
+
+def run_served(p):
+    """Each blocking command waits first; the push serves it."""
+    with p.client() as pusher:
+        for block, push in SERVED:
+            b = p.client()
+            b.send(harness.encode(*block))
+            for _ in range(200):
+                if blocked_count(pusher) == 1:
+                    break
+                time.sleep(0.01)
+            pusher.cmd(*push)
+            b.read_reply()
+            b.close()
+
+
+def scenario_served():
+    """A blocked client served by another client's push: the pop is logged
+    (as redis-server logs it) and survives a restart."""
+    dk, dr = tempfile.mkdtemp(prefix='aof-k-'), tempfile.mkdtemp(prefix='aof-r-')
+    k, r = Proc(kvsd_bin(), dk), Proc(redis_bin(), dr)
+    try:
+        k.start()
+        r.start()
+        run_served(k)
+        run_served(r)
+        a, b = split_cmds(incr_bytes(dk)), split_cmds(incr_bytes(dr))
+        check(a == b, 'served: kvsd logged %r, redis %r' % (a, b))
+        want = digest(k)
+        k.stop()
+        k.start()
+        check(digest(k) == want, 'served: digest after restart differs')
+        check(want == digest(r), 'served: kvsd and redis datasets differ')
+    finally:
+        k.stop()
+        r.stop()
+        shutil.rmtree(dk, ignore_errors=True)
+        shutil.rmtree(dr, ignore_errors=True)
+
+
 def fill_random(c, rnd, n=300):
     for i in range(n):
         t = rnd.randrange(7)
@@ -499,6 +554,7 @@ def scenario_crash():
 
 SCENARIOS = {
     'propagation': scenario_propagation,
+    'served': scenario_served,
     'interop': scenario_interop,
     'order': scenario_order,
     'truncated': scenario_truncated,
