@@ -60,6 +60,8 @@ static struct {
 	pthread_t thr;
 	/* start-up: the manifest names files to replay; its base is RDB */
 	bool need_replay, base_is_rdb;
+	/* the files' sizes at start-up (INFO aof_current_size / base_size) */
+	uint64_t start_size, base_size;
 
 	pthread_mutex_t stripe[AOF_STRIPES];
 	/* the start-up loader's connection id (0: none); written before the
@@ -558,6 +560,28 @@ void aof_before_write(struct conn *c)
 	s->aof_lsn = 0;
 }
 
+size_t aof_info(char *buf, size_t len)
+{
+	uint64_t appended, synced;
+	size_t pending;
+	int n;
+
+	if (!aof_started())
+		return 0;
+	pthread_mutex_lock(&aof.lock);
+	appended = aof.appended;
+	synced = aof.synced;
+	pending = aof.len;
+	pthread_mutex_unlock(&aof.lock);
+	n = snprintf(buf, len,
+		     "aof_current_size:%llu\r\naof_base_size:%llu\r\naof_pending_rewrite:0\r\n"
+		     "aof_buffer_length:%zu\r\naof_pending_bio_fsync:%d\r\n"
+		     "aof_delayed_fsync:0\r\n",
+		     (unsigned long long)(aof.start_size + appended),
+		     (unsigned long long)aof.base_size, pending, synced < appended ? 1 : 0);
+	return n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n;
+}
+
 /* ---- loading */
 
 /* Feeds bytes to the loader connection and drains its replies; with
@@ -887,6 +911,19 @@ int aof_start(char *err, size_t errlen)
 		snprintf(err, errlen, "Can't open the append-only file %s: %s",
 			 aof.man.incr[aof.man.nincr - 1].name, strerror(errno));
 		return -errno;
+	}
+	aof.start_size = 0;
+	for (size_t i = 0; i <= aof.man.nincr; i++) {
+		const char *name = i < aof.man.nincr ? aof.man.incr[i].name : aof.man.base.name;
+		char *p = name ? path_of(name) : NULL;
+		struct stat st;
+
+		if (p && stat(p, &st) == 0) {
+			aof.start_size += (uint64_t)st.st_size;
+			if (i == aof.man.nincr)
+				aof.base_size = (uint64_t)st.st_size;
+		}
+		mem_free(p);
 	}
 	if (pthread_create(&aof.thr, NULL, aof_thread, NULL) != 0) {
 		snprintf(err, errlen, "Can't start the AOF thread");

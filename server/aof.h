@@ -138,6 +138,10 @@ bool aof_serve_lock(void);
 void aof_serve_unlock(void);
 uint64_t aof_log_served(int db, int argc, const char *const *argv, const size_t *argl);
 void aof_note_lsn(struct conn *c, uint64_t lsn);
+/* INFO persistence's AOF fields that Redis prints when appendonly is on
+ * (aof_current_size ... aof_delayed_fsync), into buf; returns the length
+ * written (0 when the AOF is off). Any thread. */
+size_t aof_info(char *buf, size_t len);
 /* Whether the connection is the start-up loader's (no propagation). */
 bool aof_is_loader(const struct conn *c);
 

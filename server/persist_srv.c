@@ -9,6 +9,7 @@
  * (under it) keeps a second one from starting.
  */
 #include "server/persist_srv.h"
+#include "server/aof.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -59,7 +60,7 @@ static uint64_t dirty_total(void)
 
 /* ---- shared state */
 
-#define MAX_RULES	 64
+#define MAX_RULES      64
 #define BGSAVE_RETRY_S 5 /* CONFIG_BGSAVE_RETRY_DELAY */
 
 struct rule {
@@ -75,12 +76,12 @@ static struct {
 	bool scheduled;	  /* BGSAVE in EXEC: the cron starts it */
 	pthread_t bg;
 	int64_t bg_start_ms;
-	long long last_bg_secs;	 /* rdb_last_bgsave_time_sec */
-	bool last_bg_ok;	 /* rdb_last_bgsave_status */
-	int64_t lastsave_s;	 /* LASTSAVE */
-	int64_t last_try_s;	 /* lastbgsave_try */
-	long long saves;	 /* rdb_saves */
-	uint64_t dirty_base;	 /* dirty_total() the last successful save covered */
+	long long last_bg_secs; /* rdb_last_bgsave_time_sec */
+	bool last_bg_ok;	/* rdb_last_bgsave_status */
+	int64_t lastsave_s;	/* LASTSAVE */
+	int64_t last_try_s;	/* lastbgsave_try */
+	long long saves;	/* rdb_saves */
+	uint64_t dirty_base;	/* dirty_total() the last successful save covered */
 	long long load_loaded, load_expired;
 	int shutdown_mode; /* 0 default, 1 SAVE, 2 NOSAVE */
 	bool shutdown_saved;
@@ -549,8 +550,7 @@ int psrv_load(char *err, size_t errlen)
 		LOG(LOG_WARNING, "RDB file was saved with checksum disabled: no check performed.");
 	LOG(LOG_NOTICE, "Done loading RDB, keys loaded: %lld, keys expired: %lld.", st.keys,
 	    st.expired);
-	LOG(LOG_NOTICE, "DB loaded from disk: %.3f seconds",
-	    (double)(clock_mono_us() - t0) / 1e6);
+	LOG(LOG_NOTICE, "DB loaded from disk: %.3f seconds", (double)(clock_mono_us() - t0) / 1e6);
 	ps.load_loaded = st.keys;
 	ps.load_expired = st.expired;
 	free(fname);
@@ -575,7 +575,7 @@ size_t psrv_info(char *buf, size_t len)
 	    "rdb_last_bgsave_time_sec:%lld\r\nrdb_current_bgsave_time_sec:%lld\r\n"
 	    "rdb_saves:%lld\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:%lld\r\n"
 	    "rdb_last_load_keys_loaded:%lld\r\n"
-	    "aof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\n"
+	    "aof_enabled:%d\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\n"
 	    "aof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\n"
 	    "aof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\n"
 	    "aof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\n"
@@ -586,7 +586,9 @@ size_t psrv_info(char *buf, size_t len)
 	    (unsigned long long)(dirty_total() - ps.dirty_base), ps.bg_running ? 1 : 0,
 	    (long long)ps.lastsave_s, ps.last_bg_ok ? "ok" : "err", ps.last_bg_secs,
 	    ps.bg_running ? (long long)((now - ps.bg_start_ms) / 1000) : -1LL, ps.saves,
-	    ps.load_expired, ps.load_loaded);
+	    ps.load_expired, ps.load_loaded, aof_enabled() ? 1 : 0);
 	pthread_mutex_unlock(&ps.lock);
+	if (n >= 0 && (size_t)n < len)
+		n += (int)aof_info(buf + n, len - (size_t)n);
 	return n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n;
 }
