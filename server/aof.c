@@ -20,6 +20,7 @@
 #include "persist/aof_format.h"
 #include "persist/crc64.h"
 #include "persist/rdb_file.h"
+#include "storage/snap.h"
 #include "server/cmd.h"
 #include "server/cmd_docs.h"
 #include "server/config.h"
@@ -62,6 +63,18 @@ static struct {
 	bool need_replay, base_is_rdb;
 	/* the files' sizes at start-up (INFO aof_current_size / base_size) */
 	uint64_t start_size, base_size;
+	/* BGREWRITEAOF's cut (under lock): records before switch_at go to the
+	 * current file, the rest to switch_fd */
+	bool switch_pending;
+	int switch_fd;
+	uint64_t switch_at;
+	struct db *db;
+	/* the rewrite thread: rw_running is set by the command under rw_lock
+	 * and cleared by the thread when it ends; the next start (or teardown)
+	 * joins it */
+	pthread_mutex_t rw_lock;
+	bool rw_running, rw_joinable;
+	pthread_t rw_thr;
 
 	pthread_mutex_t stripe[AOF_STRIPES];
 	/* the start-up loader's connection id (0: none); written before the
@@ -256,10 +269,11 @@ static void *aof_thread(void *arg)
 	pthread_mutex_lock(&aof.lock);
 	for (;;) {
 		size_t n;
-		uint64_t end;
-		int policy;
+		uint64_t end, sw_at;
+		int policy, sw_fd;
+		bool sw;
 
-		while (aof.len == 0 && !aof.stop) {
+		while (aof.len == 0 && !aof.stop && !aof.switch_pending) {
 			struct timespec ts;
 
 			/* wake at least every 100 ms: everysec's fsync clock */
@@ -277,7 +291,7 @@ static void *aof_thread(void *arg)
 			    clock_mono_ns() - last_fsync >= 1000000000LL)
 				break;
 		}
-		if (aof.len == 0 && aof.stop)
+		if (aof.len == 0 && aof.stop && !aof.switch_pending)
 			break;
 		/* take the whole queue: everything appended so far is one batch,
 		 * covered by one write and one fsync (group commit) */
@@ -293,8 +307,28 @@ static void *aof_thread(void *arg)
 		n = aof.len;
 		aof.len = 0;
 		end = aof.appended;
+		sw = aof.switch_pending;
+		sw_at = aof.switch_at;
+		sw_fd = aof.switch_fd;
+		aof.switch_pending = false;
 		pthread_mutex_unlock(&aof.lock);
 
+		if (sw) {
+			/* BGREWRITEAOF's cut: what came before it ends the old file,
+			 * made durable before the new one takes over */
+			size_t k = (size_t)(sw_at - (end - n));
+			int rc = write_all(aof.fd, batch, k);
+
+			if (rc == 0 && fdatasync(aof.fd) < 0)
+				rc = -errno;
+			if (rc < 0)
+				fatal_write(rc);
+			close(aof.fd);
+			aof.fd = sw_fd;
+			memmove(batch, batch + k, n - k);
+			n -= k;
+			unsynced = 0;
+		}
 		if (n) {
 			int rc = write_all(aof.fd, batch, n);
 
@@ -314,7 +348,8 @@ static void *aof_thread(void *arg)
 		}
 
 		pthread_mutex_lock(&aof.lock);
-		aof.synced = end;
+		if (end > aof.synced)
+			aof.synced = end;
 		pthread_cond_broadcast(&aof.done);
 	}
 	pthread_mutex_unlock(&aof.lock);
@@ -582,6 +617,232 @@ size_t aof_info(char *buf, size_t len)
 	return n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n;
 }
 
+/* ---- BGREWRITEAOF without fork */
+
+static struct rw_src {
+	struct db_snap *s;
+} rw_src;
+
+static int rs_databases(void *arg)
+{
+	return db_snap_databases(((struct rw_src *)arg)->s);
+}
+
+static long long rs_keys(void *arg, int i)
+{
+	return db_snap_keys(((struct rw_src *)arg)->s, i);
+}
+
+static long long rs_expires(void *arg, int i)
+{
+	return db_snap_expires(((struct rw_src *)arg)->s, i);
+}
+
+static bool rs_next(void *arg, int i, rdb_entry_fn fn, void *fnarg)
+{
+	return db_snap_next(((struct rw_src *)arg)->s, i, fn, fnarg);
+}
+
+static int write_manifest(const struct aof_manifest *m, char *err, size_t errlen)
+{
+	char name[512], *text;
+	size_t len;
+	int rc;
+
+	text = aof_manifest_format(m, &len);
+	snprintf(name, sizeof(name), "%s.manifest", aof.fname);
+	rc = write_file_atomic(name, text, len);
+	mem_free(text);
+	if (rc < 0)
+		snprintf(err, errlen, "Can't write the AOF manifest %.200s: %s", name,
+			 strerror(-rc));
+	return rc;
+}
+
+/*
+ * The rewrite (Redis's rewriteAppendOnlyFileBackground, without fork): a
+ * new incr file is added to the manifest; then, holding every stripe (no
+ * logged write is between its commit and its record), the snapshot's cut
+ * is taken and the AOF thread is told to start the new incr file at the
+ * queue's current end: so every write is either in the cut and in the old
+ * files, or after it and in the new incr file. The stripes are released and
+ * the snapshot is written as the new base (RDB, aof-base 1); then the
+ * manifest names the new base and the new incr file only, and the old files
+ * are deleted.
+ */
+static int rewrite_run(char *err, size_t errlen)
+{
+	long long seq_b = (aof.man.base.name ? aof.man.base.seq : 0) + 1;
+	long long seq_i = aof.man.incr[aof.man.nincr - 1].seq + 1;
+	char incr_name[512], base_name[512], tmp_name[576];
+	struct rdb_source src = {rs_databases, rs_keys, rs_expires, rs_next, &rw_src};
+	struct rdb_save_opts o = {.compress = cfg_int(CFG_RDBCOMPRESSION) != 0,
+				  .checksum = cfg_int(CFG_RDBCHECKSUM) != 0,
+				  .aof_base = true,
+				  .used_mem = 0};
+	struct rdb_save_stats st;
+	struct aof_manifest next = {0}, old;
+	char *p;
+	int nfd, fd, rc, e;
+
+	snprintf(incr_name, sizeof(incr_name), "%s.%lld.incr.aof", aof.fname, seq_i);
+	snprintf(base_name, sizeof(base_name), "%s.%lld.base.rdb", aof.fname, seq_b);
+	snprintf(tmp_name, sizeof(tmp_name), "temp-rewriteaof-bg-%d.aof", (int)getpid());
+	p = path_of(incr_name);
+	nfd = open(p, O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	mem_free(p);
+	if (nfd < 0) {
+		snprintf(err, errlen, "Can't open the append-only file %s: %s", incr_name,
+			 strerror(errno));
+		return -errno;
+	}
+	aof_manifest_add(&aof.man, incr_name, seq_i, 'i');
+	rc = write_manifest(&aof.man, err, errlen);
+	if (rc < 0) {
+		close(nfd);
+		return rc;
+	}
+	/* the cut */
+	for (unsigned i = 0; i < AOF_STRIPES; i++)
+		stripe_lock(i);
+	rw_src.s = db_snap_begin(aof.db, &e);
+	if (rw_src.s) {
+		pthread_mutex_lock(&aof.lock);
+		aof.switch_fd = nfd;
+		aof.switch_at = aof.appended;
+		aof.switch_pending = true;
+		aof.last_db = -1; /* the new file starts with a SELECT */
+		pthread_cond_signal(&aof.work);
+		pthread_mutex_unlock(&aof.lock);
+	}
+	for (unsigned i = AOF_STRIPES; i-- > 0;)
+		pthread_mutex_unlock(&aof.stripe[i]);
+	if (rw_src.s == NULL) {
+		snprintf(err, errlen, "Can't take a snapshot for the AOF rewrite: %s",
+			 strerror(-e));
+		close(nfd); /* the manifest's extra empty incr file is harmless */
+		return e;
+	}
+	/* the base */
+	p = path_of(tmp_name);
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	o.now_ms = clock_wall_ms();
+	rc = fd < 0 ? -1 : rdb_save(fd, &src, &o, &st, err, errlen);
+	db_snap_end(&rw_src.s);
+	if (fd >= 0 && rc == 0 && fsync(fd) != 0) {
+		snprintf(err, errlen, "fsync: %s", strerror(errno));
+		rc = -1;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (fd < 0)
+		snprintf(err, errlen, "Can't open %s: %s", tmp_name, strerror(errno));
+	if (rc == 0) {
+		char *q = path_of(base_name);
+
+		if (rename(p, q) != 0) {
+			snprintf(err, errlen, "Can't rename %s to %s: %s", tmp_name, base_name,
+				 strerror(errno));
+			rc = -1;
+		}
+		mem_free(q);
+	}
+	if (rc != 0) {
+		unlink(p);
+		mem_free(p);
+		return -EIO;
+	}
+	mem_free(p);
+	/* the new manifest: the new base and the incr files from the cut on */
+	aof_manifest_add(&next, base_name, seq_b, 'b');
+	aof_manifest_add(&next, incr_name, seq_i, 'i');
+	rc = write_manifest(&next, err, errlen);
+	if (rc < 0) {
+		aof_manifest_free(&next);
+		return rc;
+	}
+	/* wait until the AOF thread left the old files */
+	pthread_mutex_lock(&aof.lock);
+	while (aof.switch_pending && !aof.stop)
+		pthread_cond_wait(&aof.done, &aof.lock);
+	pthread_mutex_unlock(&aof.lock);
+	old = aof.man;
+	aof.man = next;
+	if (old.base.name) {
+		p = path_of(old.base.name);
+		unlink(p);
+		mem_free(p);
+	}
+	for (size_t i = 0; i < old.nincr; i++) {
+		if (strcmp(old.incr[i].name, incr_name) == 0)
+			continue;
+		p = path_of(old.incr[i].name);
+		unlink(p);
+		mem_free(p);
+	}
+	aof_manifest_free(&old);
+	(void)fsync_dir(aof.dir);
+	LOG(LOG_NOTICE,
+	    "Background AOF rewrite finished successfully: base %s (%lld keys), incr %s", base_name,
+	    st.keys, incr_name);
+	return 0;
+}
+
+static void *rewrite_main(void *arg)
+{
+	char err[512] = "";
+
+	(void)arg;
+	kvmap_thread_register();
+	if (rewrite_run(err, sizeof(err)) != 0)
+		LOG(LOG_WARNING, "Background AOF rewrite failed: %s", err);
+	kvmap_thread_unregister();
+	pthread_mutex_lock(&aof.rw_lock);
+	aof.rw_running = false;
+	pthread_mutex_unlock(&aof.rw_lock);
+	return NULL;
+}
+
+int aof_rewrite_start(char *err, size_t errlen)
+{
+	int rc = 0;
+
+	if (!aof_started()) {
+		snprintf(err, errlen, "ERR kvsd rewrites the AOF only with appendonly yes");
+		return -1;
+	}
+	pthread_mutex_lock(&aof.rw_lock);
+	if (aof.rw_running) {
+		snprintf(err, errlen,
+			 "ERR Background append only file rewriting already in progress");
+		rc = -1;
+	} else {
+		if (aof.rw_joinable)
+			pthread_join(aof.rw_thr, NULL);
+		aof.rw_joinable = false;
+		aof.rw_running = true;
+		if (pthread_create(&aof.rw_thr, NULL, rewrite_main, NULL) != 0) {
+			aof.rw_running = false;
+			snprintf(err, errlen, "ERR Can't rewrite append only file in background");
+			rc = -1;
+		} else {
+			aof.rw_joinable = true;
+		}
+	}
+	pthread_mutex_unlock(&aof.rw_lock);
+	return rc;
+}
+
+bool aof_rewrite_running(void)
+{
+	bool r;
+
+	pthread_mutex_lock(&aof.rw_lock);
+	r = aof.rw_running;
+	pthread_mutex_unlock(&aof.rw_lock);
+	return r;
+}
+
 /* ---- loading */
 
 /* Feeds bytes to the loader connection and drains its replies; with
@@ -802,7 +1063,8 @@ static int create_new(char *err, size_t errlen)
 	rc = write_file_atomic(name, text, len);
 	mem_free(text);
 	if (rc < 0)
-		snprintf(err, errlen, "Can't write the AOF manifest %s: %s", name, strerror(-rc));
+		snprintf(err, errlen, "Can't write the AOF manifest %.200s: %s", name,
+			 strerror(-rc));
 	else
 		LOG(LOG_NOTICE, "Creating AOF base file %s.1.base.rdb and incr file %s.1.incr.aof",
 		    aof.fname, aof.fname);
@@ -832,6 +1094,8 @@ int aof_setup(struct db *db, char *err, size_t errlen)
 	int rc;
 
 	pthread_mutex_init(&aof.lock, NULL);
+	pthread_mutex_init(&aof.rw_lock, NULL);
+	aof.db = db;
 	pthread_cond_init(&aof.work, NULL);
 	pthread_cond_init(&aof.done, NULL);
 	for (unsigned i = 0; i < AOF_STRIPES; i++)
@@ -938,6 +1202,16 @@ void aof_teardown(void)
 {
 	if (!aof_started())
 		return;
+	pthread_mutex_lock(&aof.rw_lock);
+	if (aof.rw_joinable) {
+		pthread_mutex_unlock(&aof.rw_lock);
+		kvmap_thread_offline();
+		pthread_join(aof.rw_thr, NULL); /* a rewrite finishes first */
+		kvmap_thread_online();
+		pthread_mutex_lock(&aof.rw_lock);
+		aof.rw_joinable = false;
+	}
+	pthread_mutex_unlock(&aof.rw_lock);
 	pthread_mutex_lock(&aof.lock);
 	aof.stop = true;
 	pthread_cond_broadcast(&aof.work);

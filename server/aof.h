@@ -107,6 +107,10 @@ void aof_set_fsync(enum aof_fsync policy);
  */
 int aof_setup(struct db *db, char *err, size_t errlen);
 int aof_start(char *err, size_t errlen);
+/* BGREWRITEAOF: starts the forkless rewrite (rewrite_run in aof.c). 0, or
+ * -1 with the reply's error text in err. Any worker. */
+int aof_rewrite_start(char *err, size_t errlen);
+bool aof_rewrite_running(void);
 /* Writes and fsyncs what is queued, stops the AOF thread. Main thread. */
 void aof_teardown(void);
 

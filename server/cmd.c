@@ -73,13 +73,13 @@ static int by_name(const void *a, const void *b)
 
 void cmd_setup(struct db *db)
 {
-	const struct cmd_def *tables[] = {cmd_string_table, cmd_keys_table,  cmd_conn_table,
-					  cmd_server_table, cmd_multi_table, cmd_bits_table,
-					  cmd_hll_table,    cmd_obs_table,   cmd_object_table,
-					  cmd_debug_table,  cmd_db_table,    cmd_zsetops_table,
-					  cmd_zset_table,   cmd_sort_table,  cmd_set_table,
-					  cmd_hash_table,   cmd_list_table,  cmd_blocking_table,
-					  cmd_dump_table,   cmd_persist_table};
+	const struct cmd_def *tables[] = {cmd_string_table, cmd_keys_table,    cmd_conn_table,
+					  cmd_server_table, cmd_multi_table,   cmd_bits_table,
+					  cmd_hll_table,    cmd_obs_table,     cmd_object_table,
+					  cmd_debug_table,  cmd_db_table,      cmd_zsetops_table,
+					  cmd_zset_table,   cmd_sort_table,    cmd_set_table,
+					  cmd_hash_table,   cmd_list_table,    cmd_blocking_table,
+					  cmd_dump_table,   cmd_persist_table, cmd_aof_table};
 
 	cmd_db = db;
 	bitpool_setup();

@@ -102,15 +102,17 @@ extern const struct cmd_def cmd_debug_table[];	/* cmd_debug.c */
 extern const struct cmd_def cmd_db_table[];	/* cmd_db.c */
 extern const struct cmd_def
     cmd_zsetops_table[]; /* cmd_zsetops.c: ZUNION ZINTER ZDIFF Z*STORE ZINTERCARD */
-extern const struct cmd_def cmd_sort_table[]; /* cmd_sort.c: SORT SORT_RO */
-extern const struct cmd_def cmd_zset_table[]; /* cmd_zset.c */
-extern const struct cmd_def cmd_set_table[];  /* cmd_set.c */
-extern const struct cmd_def cmd_hash_table[]; /* cmd_hash.c */
-extern const struct cmd_def cmd_list_table[]; /* cmd_list.c */
-extern const struct cmd_def cmd_dump_table[]; /* cmd_dump.c: DUMP RESTORE */
+extern const struct cmd_def cmd_sort_table[];	 /* cmd_sort.c: SORT SORT_RO */
+extern const struct cmd_def cmd_zset_table[];	 /* cmd_zset.c */
+extern const struct cmd_def cmd_set_table[];	 /* cmd_set.c */
+extern const struct cmd_def cmd_hash_table[];	 /* cmd_hash.c */
+extern const struct cmd_def cmd_list_table[];	 /* cmd_list.c */
+extern const struct cmd_def cmd_dump_table[];	 /* cmd_dump.c: DUMP RESTORE */
 extern const struct cmd_def cmd_persist_table[]; /* cmd_persist.c: SAVE BGSAVE LASTSAVE */
 /* cmd_blocking.c: BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP BZPOPMIN BZPOPMAX BZMPOP */
 extern const struct cmd_def cmd_blocking_table[];
+
+extern const struct cmd_def cmd_aof_table[]; /* cmd_aof.c: BGREWRITEAOF */
 
 /* Builds the lookup table. Call once at start-up. */
 void cmd_setup(struct db *db);

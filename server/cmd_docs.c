@@ -37,6 +37,20 @@ static const struct cmd_doc_arg auth_args[] = {
     {.name = "password", .type = "string"},
 };
 
+/* BGREWRITEAOF */
+
+/* BGSAVE */
+static const struct cmd_doc_history bgsave_history[] = {
+    {"3.2.2", "Added the `SCHEDULE` option."},
+};
+static const struct cmd_doc_arg bgsave_args[] = {
+    {.name = "schedule",
+     .type = "pure-token",
+     .token = "SCHEDULE",
+     .since = "3.2.2",
+     .flags = CMD_DOC_ARG_OPTIONAL},
+};
+
 /* BITCOUNT */
 static const struct cmd_doc_history bitcount_history[] = {
     {"7.0.0", "Added the `BYTE|BIT` option."},
@@ -1325,6 +1339,8 @@ static const struct cmd_doc_arg keys_args[] = {
     {.name = "pattern", .type = "pattern"},
 };
 
+/* LASTSAVE */
+
 /* LATENCY */
 
 /* LATENCY DOCTOR */
@@ -2134,6 +2150,8 @@ static const struct cmd_doc_keyspec sadd_keyspecs[] = {
      .fk_type = CMD_DOC_FK_RANGE,
      .fk = {0, 1, 0}},
 };
+
+/* SAVE */
 
 /* SCAN */
 static const struct cmd_doc_history scan_history[] = {
@@ -3612,6 +3630,34 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@fast @connection",
      .tips = ""},
+    {.name = "bgrewriteaof",
+     .summary = "Asynchronously rewrite the append-only file",
+     .since = "1.0.0",
+     .group = "server",
+     .complexity = "O(1)",
+     .arity = 1,
+     .flags = "admin noscript no_async_loading",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = ""},
+    {.name = "bgsave",
+     .summary = "Asynchronously save the dataset to disk",
+     .since = "1.0.0",
+     .group = "server",
+     .complexity = "O(1)",
+     .history = bgsave_history,
+     .nhistory = 1,
+     .args = bgsave_args,
+     .nargs = 1,
+     .arity = -1,
+     .flags = "admin noscript no_async_loading",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = ""},
     {.name = "bitcount",
      .summary = "Count set bits in a string",
      .since = "2.6.0",
@@ -4973,6 +5019,18 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@keyspace @read @slow @dangerous",
      .tips = "request_policy:all_shards nondeterministic_output_order"},
+    {.name = "lastsave",
+     .summary = "Get the UNIX time stamp of the last successful save to disk",
+     .since = "1.0.0",
+     .group = "server",
+     .complexity = "O(1)",
+     .arity = 1,
+     .flags = "loading stale fast",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @fast @dangerous",
+     .tips = "nondeterministic_output"},
     {.name = "latency",
      .summary = "A container for latency diagnostics commands",
      .since = "2.8.13",
@@ -5992,6 +6050,18 @@ const struct cmd_doc cmd_docs_table[] = {
      .tips = "",
      .keyspecs = sadd_keyspecs,
      .nkeyspecs = 1},
+    {.name = "save",
+     .summary = "Synchronously save the dataset to disk",
+     .since = "1.0.0",
+     .group = "server",
+     .complexity = "O(N) where N is the total number of keys in all databases",
+     .arity = 1,
+     .flags = "admin noscript no_async_loading no_multi",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = ""},
     {.name = "scan",
      .summary = "Incrementally iterate the keys space",
      .since = "2.8.0",
