@@ -67,7 +67,7 @@ def start(name, binary, core, procs, extra=()):
     if os.path.basename(binary) == "redis-server":
         cmd += ["--save", "", "--appendonly", "no"]
     else:
-        cmd += ["--threads", "1"]
+        cmd += ["--threads", "1", "--save", ""]
     cmd += list(extra)
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                          stderr=subprocess.PIPE)

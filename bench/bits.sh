@@ -50,7 +50,7 @@ tmp=$(mktemp -d)
 
 kport=$(free_port)
 taskset -c "$srv_core" "$kvsd_bin" --port "$kport" --bind 127.0.0.1 --threads 1 \
-	--loglevel warning >/dev/null 2>&1 &
+	--loglevel warning --save '' >/dev/null 2>&1 &
 pids+=($!)
 rport=$(free_port)
 taskset -c "$srv_core" "$redis_bin" --port "$rport" --bind 127.0.0.1 --save '' \

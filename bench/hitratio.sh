@@ -67,7 +67,7 @@ json_field() {
 start() { # name
 	PORT=$(free_port)
 	if [ "$1" = kvsd ]; then
-		"$KVSD" --port "$PORT" --threads "$KVSD_THREADS" --loglevel warning \
+		"$KVSD" --port "$PORT" --threads "$KVSD_THREADS" --loglevel warning --save '' \
 			--maxmemory-samples "$SAMPLES" >"$TMP/$1.log" 2>&1 &
 	else
 		"$REDIS" --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no \

@@ -75,7 +75,7 @@ median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 k_all=(); r_all=()
 for run in $(seq "$runs"); do
 	# shellcheck disable=SC2086
-	k_all+=("$(measure "$kvsd" --threads 1 --loglevel warning ${KVSD_ARGS:-})")
+	k_all+=("$(measure "$kvsd" --threads 1 --loglevel warning --save '' ${KVSD_ARGS:-})")
 	r_all+=("$(measure redis-server --save '' --appendonly no --loglevel warning)")
 	echo "run $run: kvsd ${k_all[-1]} B/key, redis ${r_all[-1]} B/key" >&2
 done

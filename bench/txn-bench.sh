@@ -16,7 +16,7 @@ set -eu
 N=${1:-100000}
 BIN=${KVSD_BIN:-build/server/kvsd}
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$BIN" --port "$PORT" --bind 127.0.0.1 --threads 2 --loglevel warning &
+"$BIN" --port "$PORT" --bind 127.0.0.1 --threads 2 --loglevel warning --save '' &
 PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null' EXIT
 for i in $(seq 50); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done

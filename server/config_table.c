@@ -196,8 +196,11 @@ static char *parse_save(char *const *argv, const size_t *lens, int argc, const c
 	size_t cap = (cur && append ? strlen(cur) : 0) + 1, pos = 0;
 	char *out;
 
-	if (argc == 1 && lens[0] == 0)
+	if (argc == 1 && lens[0] == 0) {
+		/* "" clears every rule, in a file too */
 		argc = 0;
+		append = false;
+	}
 	for (int k = 0; k < argc; k++)
 		cap += lens[k] + 24;
 	if (argc & 1) {

@@ -447,7 +447,8 @@ def main():
                 die('give --kvsd BIN or --kvsd-port P')
             kvsd = os.path.abspath(ns.kvsd)
             p, kport, tmp = start(lambda port, d: [kvsd, '--port', str(port), '--bind',
-                                                   '127.0.0.1', '--loglevel', 'warning'], 'kvsd')
+                                                   '127.0.0.1', '--loglevel', 'warning',
+                                                   '--save', ''], 'kvsd')
             procs.append((p, tmp))
         rport = ns.redis_port
         if rport is None:

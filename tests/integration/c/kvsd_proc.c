@@ -420,9 +420,15 @@ static int proc_start_once(struct kvsd_proc *p, const char *const *extra_args)
 		argv[n++] = "";
 		argv[n++] = "--appendonly";
 		argv[n++] = "no";
-	} else if (!proc_has_arg(extra_args, "--threads")) {
-		argv[n++] = "--threads";
-		argv[n++] = "2";
+	} else {
+		/* kvsd's default save rules would write dump.rdb into the
+		 * working directory (a test that wants them passes --save) */
+		argv[n++] = "--save";
+		argv[n++] = "";
+		if (!proc_has_arg(extra_args, "--threads")) {
+			argv[n++] = "--threads";
+			argv[n++] = "2";
+		}
 	}
 	for (; extra_args && *extra_args && n < KVSD_PROC_MAX_ARGS - 16; extra_args++)
 		argv[n++] = (char *)*extra_args;

@@ -283,7 +283,8 @@ static const struct {
 		   "defect11_maxclients_beyond_descriptors_refused"},
     {"client-output-buffer-limit", "hiredis-config: defect11_reply_over_hard_limit_is_not_"
 				   "delivered"},
-    {"save", "accepts only its current value (no persistence yet): nothing can change"},
+    {"save", "test_diff_rdb.py: a rule fires a BGSAVE; CONFIG SET/GET vs redis"},
+    {"rdbcompression", "test_diff_rdb.py: kvsd's files with it yes and no load in redis"},
     {"appendonly", "accepts only its current value (no persistence yet): nothing can change"},
     /* Protected mode refuses non-loopback peers; the tests use loopback addresses only,
      * which it never refuses. Its apply function is the one requirepass shares. */

@@ -73,7 +73,7 @@ cli_start() {
 		if [ "$(basename "$KVSD_BIN")" = redis-server ]; then
 			args+=(--save '' --appendonly no)
 		else
-			args+=(--threads 2)
+			args+=(--threads 2 --save '')
 		fi
 		# shellcheck disable=SC2206 # KVSD_EXTRA_ARGS is a list of flags, split on purpose.
 		args+=(${KVSD_EXTRA_ARGS:-})

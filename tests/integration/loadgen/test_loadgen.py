@@ -80,7 +80,7 @@ def command(port, *args):
 def start_kvsd():
     port = free_port()
     p = subprocess.Popen([KVSD, '--port', str(port), '--bind', '127.0.0.1',
-                          '--threads', '2', '--loglevel', 'warning'] +
+                          '--threads', '2', '--loglevel', 'warning', '--save', ''] +
                          os.environ.get('KVSD_EXTRA_ARGS', '').split(),
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 10

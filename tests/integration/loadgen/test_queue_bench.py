@@ -56,7 +56,7 @@ def start():
     if os.path.basename(SERVER) == 'redis-server':
         argv += ['--save', '', '--appendonly', 'no']
     else:
-        argv += ['--threads', '2'] + os.environ.get('KVSD_EXTRA_ARGS', '').split()
+        argv += ['--threads', '2', '--save', ''] + os.environ.get('KVSD_EXTRA_ARGS', '').split()
     p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:

@@ -1,0 +1,506 @@
+#!/usr/bin/env python3
+"""RDB files (issue 15) against redis-server 7.0.15, both ways, and what
+users see around them.
+
+(a) kvsd -> redis: kvsd holds a seeded random dataset of every type and
+    encoding (test_diff_dump's), with TTLs and keys in several databases;
+    SAVE; `redis-check-rdb` passes on the file; redis-server started with
+    --dir of that file loads it, and every key is the same on both servers:
+    TYPE, contents (every element and score), OBJECT ENCODING, PEXPIRETIME.
+    Once with rdbcompression yes, once with no.
+(b) redis -> kvsd: redis-server holds the same dataset and SAVEs; kvsd
+    started with --dir of that file loads it; key by key as above.
+(c) Replies compared with redis-server byte for byte: CONFIG GET / SET of
+    save, dbfilename, rdbcompression, rdbchecksum (valid and invalid values),
+    BGSAVE's syntax error, SAVE inside MULTI, LASTSAVE's type, INFO
+    persistence's field names in Redis's order.
+(d) kvsd only: BGSAVE while a client keeps writing (status ok, the file
+    passes redis-check-rdb and loads), SHUTDOWN SAVE then a restart keeps
+    the data, SIGTERM with save rules saves, a save rule fires a BGSAVE
+    (rdb_saves, rdb_changes_since_last_save), LASTSAVE moves; a corrupt and
+    a truncated file stop start-up with exit status 1 and a message naming
+    the file and the byte offset; a redis-server file holding a stream and
+    one holding a function library are refused naming the key / FUNCTION2.
+
+(e) --big N (the `long` setup): N keys (strings, hashes, sets, sorted sets,
+    lists, a tenth with a TTL) saved by kvsd and loaded by redis-server, and
+    saved by redis-server and loaded by kvsd; DEBUG DIGEST equal each way.
+
+Usage: test_diff_rdb.py [--seed N] [--big N]   (environment: see harness.py)
+"""
+
+import argparse
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.dont_write_bytecode = True   # keep the source tree clean
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import parse  # noqa: E402
+import test_diff  # noqa: E402
+import test_diff_dump  # noqa: E402
+
+CHECK_RDB = shutil.which('redis-check-rdb') or '/usr/bin/redis-check-rdb'
+
+
+def fill(cl, rng):
+    """The dataset of test_diff_dump plus TTLs and other databases; returns
+    the list of (db, key)."""
+    keys = []
+    for key, _kind, cmds in test_diff_dump.gen_dataset(rng):
+        for c in cmds:
+            cl.cmd(*c)
+        keys.append((0, key))
+    for i, (_db, key) in enumerate(list(keys)):
+        if i % 4 == 0:
+            cl.cmd('PEXPIREAT', key, str(int(time.time() * 1000) + 10**7 + i))
+    for db in (1, 7):
+        cl.cmd('SELECT', str(db))
+        for i in range(30):
+            k = 'db%d:%d' % (db, i)
+            cl.cmd('SET', k, 'v%d' % (i * db))
+            if i % 3 == 0:
+                cl.cmd('EXPIRE', k, str(100000 + i))
+            keys.append((db, k))
+        cl.cmd('SELECT', '0')
+    return keys
+
+
+def same_keys(d, label, src, dst, keys):
+    """Every key of src is in dst with the same type, contents, encoding and
+    PEXPIRETIME, and the databases hold the same number of keys."""
+    for db in sorted({k[0] for k in keys}):
+        src.cmd('SELECT', str(db))
+        dst.cmd('SELECT', str(db))
+        d.count += 1
+        na, nb = src.cmd('DBSIZE'), dst.cmd('DBSIZE')
+        if na != nb:
+            d.report([label, 'DBSIZE', 'db%d' % db], nb, na)
+        for kdb, key in keys:
+            if kdb != db:
+                continue
+            d.count += 1
+            want, got = test_diff_dump.contents(src, key), test_diff_dump.contents(dst, key)
+            if want != got:
+                d.report([label, key, 'contents'], repr(got).encode()[:1000],
+                         repr(want).encode()[:1000])
+            for cmd in ('PEXPIRETIME', 'OBJECT'):
+                args = [cmd, key] if cmd != 'OBJECT' else ['OBJECT', 'ENCODING', key]
+                d.count += 1
+                ra, rb = src.cmd(*args), dst.cmd(*args)
+                if ra != rb:
+                    d.report([label] + args, rb, ra)
+    src.cmd('SELECT', '0')
+    dst.cmd('SELECT', '0')
+
+
+def check_rdb(d, label, path):
+    d.count += 1
+    r = subprocess.run([CHECK_RDB, path], capture_output=True, text=True, timeout=60)
+    if r.returncode != 0 or 'RDB looks OK' not in r.stdout:
+        d.report([label, 'redis-check-rdb', path],
+                 (r.stdout[-600:] + r.stderr[-300:]).encode(), b'RDB looks OK')
+
+
+def wait_info(cl, field, pred, timeout=20.0):
+    deadline = time.time() + timeout
+    v = None
+    while time.time() < deadline:
+        for line in parse(cl.cmd('INFO', 'persistence')).decode().split('\r\n'):
+            if line.startswith(field + ':'):
+                v = line.split(':', 1)[1]
+        if v is not None and pred(v):
+            return v
+        time.sleep(0.05)
+    return v
+
+
+# ---------------------------------------------------------------- (a) (b)
+
+def sec_kvsd_to_redis(d, rng, compression):
+    d.section = 'kvsd->redis rdbcompression %s' % compression
+    tmp = tempfile.mkdtemp(prefix='kvsd-rdb-')
+    ka = harness.kvsd_server(['--dir', tmp, '--rdbcompression', compression]).start()
+    rb = None
+    try:
+        with ka.client() as a:
+            keys = fill(a, rng)
+            d.count += 1
+            r = a.cmd('SAVE')
+            if r != b'+OK\r\n':
+                d.report(['SAVE'], r, b'+OK\r\n')
+                return
+            check_rdb(d, 'kvsd SAVE', os.path.join(tmp, 'dump.rdb'))
+            rb = harness.redis_server(['--dir', tmp]).start()
+            with rb.client() as b:
+                same_keys(d, 'kvsd->redis', a, b, keys)
+    finally:
+        ka.stop()
+        if rb:
+            rb.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def sec_redis_to_kvsd(d, rng):
+    d.section = 'redis->kvsd'
+    tmp = tempfile.mkdtemp(prefix='kvsd-rdb-')
+    rb = harness.redis_server(['--dir', tmp]).start()
+    ka = None
+    try:
+        with rb.client() as b:
+            keys = fill(b, rng)
+            if b.cmd('SAVE') != b'+OK\r\n':
+                d.report(['redis SAVE'], b'', b'+OK')
+                return
+            ka = harness.kvsd_server(['--dir', tmp]).start()
+            with ka.client() as a:
+                same_keys(d, 'redis->kvsd', b, a, keys)
+                # kvsd re-saves what it loaded: still a good file
+                d.count += 1
+                if a.cmd('SAVE') != b'+OK\r\n':
+                    d.report(['kvsd SAVE after load'], b'', b'+OK')
+                check_rdb(d, 'kvsd re-SAVE', os.path.join(tmp, 'dump.rdb'))
+    finally:
+        rb.stop()
+        if ka:
+            ka.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- (c)
+
+def info_names(r):
+    return [line.split(':', 1)[0] for line in parse(r).decode().split('\r\n') if ':' in line]
+
+
+def sec_replies(d):
+    d.section = 'replies'
+    p = d.pair()
+    for name in ('save', 'dbfilename', 'rdbcompression', 'rdbchecksum'):
+        p.c('CONFIG', 'GET', name)
+    for val in ('3600 1 300 100', '1 0', '', '100', '100 a', '0 1', '10 -1', '5 5 5',
+                ' ', '60 1 60 1'):
+        p.c('CONFIG', 'SET', 'save', val)
+        p.c('CONFIG', 'GET', 'save')
+    p.c('CONFIG', 'SET', 'save', '')
+    p.c('CONFIG', 'SET', 'dbfilename', 'x.rdb')
+    p.c('CONFIG', 'SET', 'rdbchecksum', 'no')
+    for val in ('no', 'maybe', 'yes'):
+        p.c('CONFIG', 'SET', 'rdbcompression', val)
+        p.c('CONFIG', 'GET', 'rdbcompression')
+    p.c('BGSAVE', 'foo')
+    p.c('BGSAVE', 'schedule', 'x')
+    p.c('SAVE', 'x')
+    p.c('LASTSAVE', 'x')
+    p.c('LASTSAVE', cmp=test_diff.both_integer)
+    p.c('MULTI')
+    p.c('SAVE')
+    p.c('DISCARD')
+    d.count += 1
+    na = info_names(p.a.cmd('INFO', 'persistence'))
+    nb = info_names(p.b.cmd('INFO', 'persistence'))
+    if na != nb:
+        d.report(['INFO', 'persistence', '(field names)'], ' '.join(na).encode(),
+                 ' '.join(nb).encode())
+    p.close()
+
+
+def sec_config_file(d):
+    """save lines from argv as a config file: the first replaces the
+    default, later ones add; "" clears."""
+    d.section = 'save lines'
+    for extra in ([], ['--save', '60 1', '--save', '10 2'], ['--save', '60 1', '--save', ''],
+                  ['--save', '', '--save', '5 5']):
+        ka = harness.Server(harness.kvsd_binary(), extra, name='kvsd')
+        ka.argv = (lambda port, ka=ka: [ka.binary, '--port', str(port), '--bind', '127.0.0.1',
+                                        '--threads', '2', '--loglevel', 'warning'] + ka.extra)
+        rb = harness.redis_server()
+        rb.argv = (lambda port, rb=rb: [rb.binary, '--port', str(port), '--bind',
+                                        '127.0.0.1', '--appendonly', 'no', '--dir', rb.dir] +
+                   rb.extra)
+        rb.extra = list(extra)
+        ka.start()
+        rb.start()
+        try:
+            with ka.client() as a, rb.client() as b:
+                d.count += 1
+                ra, rr = a.cmd('CONFIG', 'GET', 'save'), b.cmd('CONFIG', 'GET', 'save')
+                if ra != rr:
+                    d.report(['CONFIG GET save'] + extra, ra, rr)
+                # nothing to save at shutdown into the test's temporary dirs
+                a.cmd('CONFIG', 'SET', 'save', '')
+                b.cmd('CONFIG', 'SET', 'save', '')
+        finally:
+            ka.stop()
+            rb.stop()
+
+
+# ---------------------------------------------------------------- (d)
+
+def expect(d, what, got, want):
+    d.count += 1
+    if got != want:
+        d.report(what, repr(got).encode(), repr(want).encode())
+
+
+def sec_bgsave_while_writing(d):
+    d.section = 'bgsave under writes'
+    tmp = tempfile.mkdtemp(prefix='kvsd-rdb-')
+    ka = harness.kvsd_server(['--dir', tmp]).start()
+    stop = threading.Event()
+    written = [0]
+
+    def writer():
+        with ka.client() as w:
+            i = 0
+            while not stop.is_set():
+                w.cmd('SET', 'w:%d' % (i % 5000), 'x' * (i % 50))
+                w.cmd('INCR', 'counter')
+                i += 1
+            written[0] = i
+
+    try:
+        with ka.client() as a:
+            for i in range(0, 20000, 500):
+                a.send(b''.join(harness.encode('SET', 'k:%d' % j, 'v' * 30)
+                                for j in range(i, i + 500)))
+                a.read_replies(500)
+            before = int(parse(a.cmd('LASTSAVE')))
+            t = threading.Thread(target=writer)
+            t.start()
+            time.sleep(0.1)
+            expect(d, ['BGSAVE'], a.cmd('BGSAVE'), b'+Background saving started\r\n')
+            r = a.cmd('BGSAVE')
+            if r != b'-ERR Background save already in progress\r\n':
+                # the save may already have ended: then it starts again
+                expect(d, ['BGSAVE again'], r, b'+Background saving started\r\n')
+            expect(d, ['rdb_bgsave_in_progress ends'],
+                   wait_info(a, 'rdb_bgsave_in_progress', lambda v: v == '0'), '0')
+            expect(d, ['rdb_last_bgsave_status'],
+                   wait_info(a, 'rdb_last_bgsave_status', lambda v: True), 'ok')
+            stop.set()
+            t.join()
+            d.count += 1
+            if int(parse(a.cmd('LASTSAVE'))) < before:
+                d.report(['LASTSAVE moved back'], b'', b'')
+            check_rdb(d, 'BGSAVE under writes', os.path.join(tmp, 'dump.rdb'))
+            saves = wait_info(a, 'rdb_saves', lambda v: True)
+            d.count += 1
+            if saves is None or int(saves) < 1:
+                d.report(['rdb_saves'], repr(saves).encode(), b'>= 1')
+        ka.stop()
+        # the file loads: every k:* key is there, counter is a number
+        ka = harness.kvsd_server(['--dir', tmp]).start()
+        with ka.client() as a:
+            n = sum(1 for k in parse(a.cmd('KEYS', 'k:*')))
+            expect(d, ['k:* keys after reload'], n, 20000)
+            c = parse(a.cmd('GET', 'counter'))
+            d.count += 1
+            if c is not None and not c.isdigit():
+                d.report(['counter'], repr(c).encode(), b'a number')
+    finally:
+        stop.set()
+        ka.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def sec_shutdown_and_rules(d):
+    d.section = 'shutdown, rules'
+    tmp = tempfile.mkdtemp(prefix='kvsd-rdb-')
+    try:
+        ka = harness.kvsd_server(['--dir', tmp]).start()
+        with ka.client() as a:
+            a.cmd('SET', 'kept', 'yes')
+            a.cmd('RPUSH', 'l', 'a', 'b')
+            a.send(harness.encode('SHUTDOWN', 'SAVE'))
+            a.read_until_eof(10.0)
+        ka.proc.wait(20)
+        expect(d, ['exit status after SHUTDOWN SAVE'], ka.proc.returncode, 0)
+        ka.stop()
+        ka = harness.kvsd_server(['--dir', tmp]).start()
+        with ka.client() as a:
+            expect(d, ['GET kept after restart'], a.cmd('GET', 'kept'), b'$3\r\nyes\r\n')
+            expect(d, ['LRANGE after restart'], parse(a.cmd('LRANGE', 'l', '0', '-1')),
+                   [b'a', b'b'])
+            expect(d, ['rdb_last_load_keys_loaded'],
+                   wait_info(a, 'rdb_last_load_keys_loaded', lambda v: True), '2')
+            a.cmd('DEL', 'kept')
+            # a rule that fires at once: one change, more than 1 second
+            expect(d, ['CONFIG SET save 1 1'], a.cmd('CONFIG', 'SET', 'save', '1 1'),
+                   b'+OK\r\n')
+            changes = wait_info(a, 'rdb_changes_since_last_save', lambda v: True)
+            d.count += 1
+            if changes != '1':
+                d.report(['rdb_changes_since_last_save after DEL'], repr(changes).encode(),
+                         b'1')
+            expect(d, ['save rule fired'],
+                   wait_info(a, 'rdb_changes_since_last_save', lambda v: v == '0'), '0')
+            a.cmd('SET', 'after', 'rule')
+        # SIGTERM with rules: the final save keeps 'after'
+        expect(d, ['exit status after SIGTERM'], ka.stop(), 0)
+        ka = harness.kvsd_server(['--dir', tmp]).start()
+        with ka.client() as a:
+            expect(d, ['GET after (SIGTERM saved)'], a.cmd('GET', 'after'),
+                   b'$4\r\nrule\r\n')
+            expect(d, ['GET kept (deleted before the save)'], a.cmd('GET', 'kept'),
+                   b'$-1\r\n')
+        ka.stop()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def start_fails(d, label, tmp, want):
+    """kvsd with --dir tmp must exit 1 with `want` in its stderr."""
+    argv = [harness.kvsd_binary(), '--port', str(harness.free_port()), '--bind', '127.0.0.1',
+            '--threads', '2', '--dir', tmp]
+    try:
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=30,
+                           stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        d.report([label, 'kvsd kept running'], b'', b'exit 1')
+        return
+    d.count += 1
+    if r.returncode != 1 or want not in r.stderr:
+        d.report([label], ('exit %d: %s' % (r.returncode, r.stderr[-500:])).encode(),
+                 ('exit 1: ...%s...' % want).encode())
+
+
+def sec_refusals(d):
+    d.section = 'refusals'
+    tmp = tempfile.mkdtemp(prefix='kvsd-rdb-')
+    try:
+        ka = harness.kvsd_server(['--dir', tmp]).start()
+        with ka.client() as a:
+            for i in range(50):
+                a.cmd('SET', 'key:%d' % i, 'value %d' % i)
+            a.cmd('SAVE')
+        ka.stop()
+        path = os.path.join(tmp, 'dump.rdb')
+        with open(path, 'rb') as f:
+            good = f.read()
+        bad = bytearray(good)
+        bad[len(good) // 2] ^= 0x5a
+        with open(path, 'wb') as f:
+            f.write(bad)
+        start_fails(d, 'flipped byte', tmp, 'dump.rdb at byte ')
+        with open(path, 'wb') as f:
+            f.write(good[:len(good) - 20])
+        start_fails(d, 'truncated file', tmp, 'dump.rdb at byte ')
+        os.unlink(path)
+        # redis-server files kvsd cannot hold: a stream, a function library
+        rb = harness.redis_server(['--dir', tmp]).start()
+        with rb.client() as b:
+            b.cmd('XADD', 'mystream', '*', 'f', 'v')
+            b.cmd('SAVE')
+            shutil.copy(path, path + '.stream')
+            b.cmd('DEL', 'mystream')
+            b.cmd('FUNCTION', 'LOAD', "#!lua name=mylib\n"
+                  "redis.register_function('f', function() return 1 end)")
+            b.cmd('SAVE')
+        rb.stop(), None
+        start_fails(d, 'function library', tmp, 'FUNCTION2')
+        shutil.copy(path + '.stream', path)
+        start_fails(d, 'stream key', tmp, "key 'mystream' (db 0) holds a stream")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def big_fill(cl, n, rng):
+    batch = []
+    for i in range(n):
+        k = 'big:%d' % i
+        t = i % 10
+        if t < 6:
+            batch.append(['SET', k, 'v' * rng.randint(1, 100)])
+        elif t == 6:
+            batch.append(['HSET', k, 'a', str(i), 'b', 'x' * 20])
+        elif t == 7:
+            batch.append(['SADD', k, str(i), str(i + 1), 'm%d' % i])
+        elif t == 8:
+            batch.append(['ZADD', k, '1.5', 'a', str(i), 'b'])
+        else:
+            batch.append(['RPUSH', k, 'a', str(i), 'c'])
+        if i % 10 == 3:
+            batch.append(['PEXPIRE', k, str(10**8 + i)])
+        if len(batch) >= 2000:
+            cl.send(b''.join(harness.encode(*c) for c in batch))
+            cl.read_replies(len(batch))
+            batch = []
+    if batch:
+        cl.send(b''.join(harness.encode(*c) for c in batch))
+        cl.read_replies(len(batch))
+
+
+def sec_big(d, n, rng):
+    d.section = 'big %d keys' % n
+    for first in ('kvsd', 'redis'):
+        tmp = tempfile.mkdtemp(prefix='kvsd-rdb-')
+        mk = {'kvsd': lambda: harness.kvsd_server(['--dir', tmp, '--enable-debug-command',
+                                                   'yes']),
+              'redis': lambda: harness.redis_server(['--dir', tmp, '--enable-debug-command',
+                                                     'yes'])}
+        src = mk[first]().start()
+        dst = None
+        try:
+            with src.client(timeout=600) as a:
+                big_fill(a, n, rng)
+                digest = a.cmd('DEBUG', 'DIGEST')
+                t0 = time.time()
+                expect(d, [first, 'SAVE'], a.cmd('SAVE'), b'+OK\r\n')
+                harness.log('diff-rdb: %s saved %d keys in %.2f s' % (first, n, time.time() - t0))
+            src.stop()
+            t0 = time.time()
+            dst = mk['redis' if first == 'kvsd' else 'kvsd']().start(timeout=600)
+            harness.log('diff-rdb: the other server started (loaded) in %.2f s' %
+                        (time.time() - t0))
+            with dst.client(timeout=600) as b:
+                expect(d, [first + '->', 'DEBUG DIGEST'], b.cmd('DEBUG', 'DIGEST'), digest)
+        finally:
+            src.stop()
+            if dst:
+                dst.stop()
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--seed', type=int, default=int(os.environ.get('DIFF_SEED', '1515')))
+    ap.add_argument('--big', type=int, default=0)
+    args = ap.parse_args()
+    sa = harness.kvsd_server()
+    sb = harness.redis_server()
+    try:
+        sb.start()
+        sa.start()
+    except RuntimeError as e:
+        harness.log('diff-rdb: cannot start servers: %s' % e)
+        return 1
+    d = test_diff.Differ(sa, sb)
+    rc = 0
+    harness.log('diff-rdb: seed %d' % args.seed)
+    try:
+        sec_replies(d)
+        sec_kvsd_to_redis(d, random.Random(args.seed), 'yes')
+        sec_kvsd_to_redis(d, random.Random(args.seed + 1), 'no')
+        sec_redis_to_kvsd(d, random.Random(args.seed + 2))
+        sec_config_file(d)
+        sec_bgsave_while_writing(d)
+        sec_shutdown_and_rules(d)
+        sec_refusals(d)
+        if args.big:
+            sec_big(d, args.big, random.Random(args.seed + 3))
+    except (OSError, socket.timeout, harness.ProtocolError, RuntimeError) as e:
+        harness.log('diff-rdb: aborted in [%s]: %r' % (d.section, e))
+        rc = 1
+    return test_diff.finish('diff-rdb', d, sa, sb, rc)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
