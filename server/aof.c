@@ -692,7 +692,7 @@ static int rewrite_run(char *err, size_t errlen)
 	nfd = open(p, O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	mem_free(p);
 	if (nfd < 0) {
-		snprintf(err, errlen, "Can't open the append-only file %s: %s", incr_name,
+		snprintf(err, errlen, "Can't open the append-only file %.200s: %s", incr_name,
 			 strerror(errno));
 		return -errno;
 	}
@@ -736,13 +736,13 @@ static int rewrite_run(char *err, size_t errlen)
 	if (fd >= 0)
 		close(fd);
 	if (fd < 0)
-		snprintf(err, errlen, "Can't open %s: %s", tmp_name, strerror(errno));
+		snprintf(err, errlen, "Can't open %.200s: %s", tmp_name, strerror(errno));
 	if (rc == 0) {
 		char *q = path_of(base_name);
 
 		if (rename(p, q) != 0) {
-			snprintf(err, errlen, "Can't rename %s to %s: %s", tmp_name, base_name,
-				 strerror(errno));
+			snprintf(err, errlen, "Can't rename %.200s to %.200s: %s", tmp_name,
+				 base_name, strerror(errno));
 			rc = -1;
 		}
 		mem_free(q);
