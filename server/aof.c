@@ -76,6 +76,11 @@ static struct {
 	bool rw_running, rw_joinable;
 	pthread_t rw_thr;
 
+	/* taken shared by every logged write (then its stripes), exclusively
+	 * by what must order itself against every key (EXEC, FLUSHALL, a
+	 * served pop, the rewrite's cut); writer-preferring, so an exclusive
+	 * taker is not starved by a stream of writes */
+	pthread_rwlock_t gate;
 	pthread_mutex_t stripe[AOF_STRIPES];
 	/* the start-up loader's connection id (0: none); written before the
 	 * connection is handed to a worker (net_adopt's release), read by
@@ -467,6 +472,24 @@ static void stripe_lock(unsigned i)
 	kvmap_thread_online();
 }
 
+static void gate_shared(void)
+{
+	if (pthread_rwlock_tryrdlock(&aof.gate) == 0)
+		return;
+	kvmap_thread_offline();
+	pthread_rwlock_rdlock(&aof.gate);
+	kvmap_thread_online();
+}
+
+static void gate_exclusive(void)
+{
+	if (pthread_rwlock_trywrlock(&aof.gate) == 0)
+		return;
+	kvmap_thread_offline();
+	pthread_rwlock_wrlock(&aof.gate);
+	kvmap_thread_online();
+}
+
 static int cmp_u16(const void *a, const void *b)
 {
 	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
@@ -492,12 +515,12 @@ void aof_before_cmd(struct cmd_req *r, const struct cmd_def *d, struct aof_prop 
 		? keyspec_find(doc, r->argc, r->argv, r->argl, keys, 64)
 		: -1;
 	if (n <= 0 || n > (int)(sizeof(l->idx) / sizeof(l->idx[0]))) {
-		/* no keys found (EXEC, FLUSHALL, SWAPDB) or too many: every stripe */
+		/* no keys found (EXEC, FLUSHALL, SWAPDB) or too many: every key */
 		l->all = true;
-		for (unsigned i = 0; i < AOF_STRIPES; i++)
-			stripe_lock(i);
+		gate_exclusive();
 		return;
 	}
+	gate_shared();
 	for (int i = 0; i < n; i++)
 		l->idx[i] = stripe_of(r->argv[keys[i].pos], r->argl[keys[i].pos]);
 	qsort(l->idx, (size_t)n, sizeof(l->idx[0]), cmp_u16);
@@ -518,11 +541,11 @@ void aof_finish_cmd(struct cmd_req *r, struct aof_prop *p, struct aof_locks *l)
 			s->aof_lsn = lsn;
 	}
 	if (l->all) {
-		for (unsigned i = AOF_STRIPES; i-- > 0;)
-			pthread_mutex_unlock(&aof.stripe[i]);
-	} else {
+		pthread_rwlock_unlock(&aof.gate);
+	} else if (l->n) {
 		for (int i = l->n; i-- > 0;)
 			pthread_mutex_unlock(&aof.stripe[l->idx[i]]);
+		pthread_rwlock_unlock(&aof.gate);
 	}
 	l->n = 0;
 	l->all = false;
@@ -533,15 +556,13 @@ bool aof_serve_lock(void)
 {
 	if (!aof_started())
 		return false;
-	for (unsigned i = 0; i < AOF_STRIPES; i++)
-		stripe_lock(i);
+	gate_exclusive();
 	return true;
 }
 
 void aof_serve_unlock(void)
 {
-	for (unsigned i = AOF_STRIPES; i-- > 0;)
-		pthread_mutex_unlock(&aof.stripe[i]);
+	pthread_rwlock_unlock(&aof.gate);
 }
 
 uint64_t aof_log_served(int db, int argc, const char *const *argv, const size_t *argl)
@@ -703,8 +724,7 @@ static int rewrite_run(char *err, size_t errlen)
 		return rc;
 	}
 	/* the cut */
-	for (unsigned i = 0; i < AOF_STRIPES; i++)
-		stripe_lock(i);
+	gate_exclusive();
 	rw_src.s = db_snap_begin(aof.db, &e);
 	if (rw_src.s) {
 		pthread_mutex_lock(&aof.lock);
@@ -715,8 +735,7 @@ static int rewrite_run(char *err, size_t errlen)
 		pthread_cond_signal(&aof.work);
 		pthread_mutex_unlock(&aof.lock);
 	}
-	for (unsigned i = AOF_STRIPES; i-- > 0;)
-		pthread_mutex_unlock(&aof.stripe[i]);
+	pthread_rwlock_unlock(&aof.gate);
 	if (rw_src.s == NULL) {
 		snprintf(err, errlen, "Can't take a snapshot for the AOF rewrite: %s",
 			 strerror(-e));
@@ -1100,6 +1119,14 @@ int aof_setup(struct db *db, char *err, size_t errlen)
 	pthread_cond_init(&aof.done, NULL);
 	for (unsigned i = 0; i < AOF_STRIPES; i++)
 		pthread_mutex_init(&aof.stripe[i], NULL);
+	{
+		pthread_rwlockattr_t a;
+
+		pthread_rwlockattr_init(&a);
+		pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+		pthread_rwlock_init(&aof.gate, &a);
+		pthread_rwlockattr_destroy(&a);
+	}
 	/* relaxed: see aof_internal.h */
 	atomic_store_explicit(&aof_enabled_g, cfg_int(CFG_APPENDONLY) != 0, memory_order_relaxed);
 	atomic_store_explicit(&aof_fsync_g, (int)cfg_int(CFG_APPENDFSYNC), memory_order_relaxed);

@@ -29,14 +29,17 @@
  * happens while the other waits) and appends first: file order = commit
  * order for every key; writes to disjoint stripes commute, so their relative
  * order in the file does not matter. Commands with keys in several stripes
- * lock them all (sorted: no deadlock between them); commands without key
- * specs that write (FLUSHALL, FLUSHDB, SWAPDB) and EXEC lock every stripe,
- * which makes them exclusive with respect to every logged writer. A thread
- * waits for a stripe offline (kvmap_thread_offline), so an epoch grace
- * period (FLUSHALL SYNC's purge) never waits for a thread parked on a
- * stripe. Exclusive transactions cannot deadlock with stripes: a stripe
- * holder may wait for the exclusive gate, but the gate's holder took all its
- * stripes before it entered the gate and takes none after.
+ * lock them all (sorted: no deadlock between them). Above the stripes sits
+ * one writer-preferring rwlock, the gate: a keyed write holds it shared;
+ * what must be ordered against every key holds it exclusively instead of
+ * every stripe (EXEC, commands without key specs that write — FLUSHALL,
+ * FLUSHDB, SWAPDB —, a blocked client served by another's push, whose
+ * BLMOVE destination is known only per waiter, and BGREWRITEAOF's cut). A
+ * thread waits for the gate or a stripe offline (kvmap_thread_offline), so
+ * an epoch grace period (FLUSHALL SYNC's purge) never waits for a thread
+ * parked on them. No cycle with the storage's exclusive transactions: a
+ * holder may wait for the exclusive gate of db.c, but whoever holds that
+ * gate took the AOF gate and stripes before it and takes none after.
  *
  * Group commit (appendfsync always). aof_append() copies a record into the
  * shared queue under one mutex and returns its end offset (an LSN). The AOF

@@ -55,12 +55,17 @@ class Proc:
         if not self.redis:
             argv += ['--threads', '3']
         argv += self.extra
+        # stderr: start-up errors, and sanitizer reports (printed when the
+        # scenario fails)
+        self.errfile = os.path.join(self.dir, 'stderr.%d' % self.port)
         self.proc = subprocess.Popen(argv, cwd=self.dir, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=open(self.errfile, 'w'))
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                self.stderr = self.proc.stderr.read().decode(errors='replace')
+                with open(self.errfile, errors='replace') as f:
+                    self.stderr = f.read()
                 if expect_fail:
                     return False
                 raise RuntimeError('%s exited %d: %s' % (self.binary, self.proc.returncode,
@@ -80,7 +85,11 @@ class Proc:
     def stop(self):
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(20)
+            self.proc.wait(60)
+        if self.proc and self.proc.returncode not in (0, None):
+            with open(self.errfile, errors='replace') as f:
+                text = f.read()
+            check(False, '%s exited %d: %s' % (self.binary, self.proc.returncode, text[-3000:]))
         self.proc = None
 
     def kill9(self):
