@@ -536,7 +536,8 @@ def scenario_truncated():
     offset, whatever aof-load-truncated says."""
     d = tempfile.mkdtemp(prefix='aof-t-')
     try:
-        k = Proc(kvsd_bin(), d)
+        # always: the 20 answered SETs are in the file when kill -9 comes
+        k = Proc(kvsd_bin(), d, ['--appendfsync', 'always'])
         k.start()
         write_cmds(k, 20)
         k.kill9()
