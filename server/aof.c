@@ -82,16 +82,18 @@ static struct {
 	 * taker is not starved by a stream of writes */
 	pthread_rwlock_t gate;
 	pthread_mutex_t stripe[AOF_STRIPES];
-	/* the start-up loader's connection id (0: none); written before the
-	 * connection is handed to a worker (net_adopt's release), read by
-	 * conn_init / dispatch on that worker */
+	/* the start-up loader's connection id (0: none); written by net_adopt
+	 * before the connection is handed to a worker, read by conn_init and
+	 * dispatch */
 	_Atomic uint64_t loader_id;
 } aof = {.fd = -1, .last_db = -1};
 
 bool aof_is_loader(const struct conn *c)
 {
-	/* acquire: pairs with the release store in aof_load_bytes() */
-	uint64_t id = atomic_load_explicit(&aof.loader_id, memory_order_acquire);
+	/* relaxed: net_adopt stores it before the hand-off to the worker,
+	 * whose inbox pop (acquire) orders it before every run of the loader's
+	 * connection; any other connection only compares it */
+	uint64_t id = atomic_load_explicit(&aof.loader_id, memory_order_relaxed);
 
 	return id != 0 && conn_id(c) == id;
 }
@@ -1005,7 +1007,6 @@ out:
 static int load_all(char *err, size_t errlen)
 {
 	int sv[2], rc = 0;
-	_Atomic uint64_t id;
 	char token[41], echo[80];
 	unsigned char rnd[20];
 	int64_t t0 = clock_mono_ns();
@@ -1020,12 +1021,9 @@ static int load_all(char *err, size_t errlen)
 		close(sv[1]);
 		return -EIO;
 	}
-	atomic_init(&id, 0);
-	net_adopt(sv[0], &id);
-	/* release: net_adopt stored id before the hand-off; publishing it here
-	 * with release is for aof_is_loader's acquire on other threads */
-	atomic_store_explicit(&aof.loader_id, atomic_load_explicit(&id, memory_order_acquire),
-			      memory_order_release);
+	/* the id is stored before the connection reaches a worker (net_adopt),
+	 * so its conn_init already knows it is the loader's */
+	net_adopt(sv[0], &aof.loader_id);
 	if (aof.man.base.name && !aof.base_is_rdb)
 		rc = load_cmd_file(sv[1], aof.man.base.name, false, err, errlen);
 	for (size_t i = 0; rc == 0 && i < aof.man.nincr; i++)

@@ -12,11 +12,14 @@ _Atomic bool aof_enabled_g, aof_started_g;
 
 bool aof_enabled(void)
 {
+	/* relaxed: set before the workers serve clients (aof_internal.h) */
 	return atomic_load_explicit(&aof_enabled_g, memory_order_relaxed);
 }
 
 bool aof_started(void)
 {
+	/* relaxed: set before net_run serves the listeners, cleared after the
+	 * workers stopped (aof_internal.h) */
 	return atomic_load_explicit(&aof_started_g, memory_order_relaxed);
 }
 

@@ -72,7 +72,8 @@ class Proc:
                                                          self.stderr))
             try:
                 with Client(self.port, timeout=1.0) as c:
-                    if c.cmd('PING') == b'+PONG\r\n':
+                    r = c.cmd('PING') or b''
+                    if r == b'+PONG\r\n' or r.startswith(b'-NOAUTH'):
                         return True
             except OSError:
                 pass
@@ -524,6 +525,29 @@ def scenario_rewrite():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def scenario_requirepass():
+    """The start-up replay needs no password (its connection is the
+    server's own) while clients still do."""
+    d = tempfile.mkdtemp(prefix='aof-a-')
+    k = Proc(kvsd_bin(), d, ['--requirepass', 'sekret', '--appendfsync', 'always'])
+    try:
+        k.start()
+        with k.client() as c:
+            c.cmd('AUTH', 'sekret')
+            for i in range(50):
+                c.cmd('RPUSH', 'l', str(i))
+        k.stop()
+        k.start()
+        with k.client() as c:
+            check(c.cmd('LLEN', 'l').startswith(b'-NOAUTH'), 'requirepass: no auth needed')
+            c.cmd('AUTH', 'sekret')
+            check(c.cmd('LLEN', 'l') == b':50\r\n', 'requirepass: replay lost writes')
+        k.stop()
+    finally:
+        k.stop()
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def write_cmds(p, n):
     with p.client() as c:
         for i in range(n):
@@ -643,6 +667,7 @@ SCENARIOS = {
     'interop': scenario_interop,
     'order': scenario_order,
     'truncated': scenario_truncated,
+    'requirepass': scenario_requirepass,
     'rewrite': scenario_rewrite,
     'crash': scenario_crash,
 }
