@@ -13,6 +13,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -53,6 +55,7 @@ struct writer {
 	struct rdb_buf b, val;
 	uint64_t crc, bytes;
 	const struct rdb_save_opts *o;
+	const struct rdb_source *src;
 	long long keys, expired;
 };
 
@@ -104,6 +107,19 @@ static void w_entry(void *arg, const struct kv_entry *e)
 			ms[i] = (unsigned char)((uint64_t)e->expire_ms >> (8 * i));
 		rdb_buf_put(&w->b, ms, 8);
 	}
+	if (w->src->access) {
+		uint64_t idle = 0;
+		unsigned freq = 0;
+		int k = w->src->access(w->src->arg, e, &idle, &freq);
+
+		if (k == 1) {
+			w_byte(w, RDB_OPCODE_IDLE);
+			rdb_put_len(&w->b, idle);
+		} else if (k == 2) {
+			w_byte(w, RDB_OPCODE_FREQ);
+			w_byte(w, (unsigned char)(freq > 255 ? 255 : freq));
+		}
+	}
 	/* the value encodes as type byte + payload; the key goes between */
 	w->val.len = 0;
 	rdb_value_encode(&w->val, e, w->o->compress);
@@ -121,7 +137,7 @@ static void w_entry(void *arg, const struct kv_entry *e)
 int rdb_save(int fd, const struct rdb_source *src, const struct rdb_save_opts *o,
 	     struct rdb_save_stats *st, char *err, size_t errlen)
 {
-	struct writer w = {.fd = fd, .o = o};
+	struct writer w = {.fd = fd, .o = o, .src = src};
 	char num[32];
 	unsigned char tail[8];
 	int dbs = src->databases(src->arg);
@@ -181,7 +197,9 @@ struct loader {
 	struct db *db;
 	char *err;
 	size_t errlen;
+	size_t fail_at; /* where the error fail() reported is */
 	struct rdb_buf key, aux;
+	struct par *par; /* the parallel load, or NULL */
 };
 
 /* A key as errors show it: printable bytes, others as \xHH, at most 64. */
@@ -211,6 +229,8 @@ static int fail(struct loader *l, size_t at, const char *fmt, ...)
 {
 	va_list ap;
 	int n = snprintf(l->err, l->errlen, "Bad RDB file %s at byte %zu: ", l->name, at);
+
+	l->fail_at = at;
 
 	if (n > 0 && (size_t)n < l->errlen) {
 		va_start(ap, fmt);
@@ -314,6 +334,195 @@ static int load_pair(struct loader *l, struct rdb_load_stats *st, size_t at, int
 		db_key_set_access(l->db, db_key_hash(&v, l->key.p, l->key.len), l->o->now_ms, idle,
 				  freq);
 	st->keys++;
+	return 0;
+}
+
+/* ---- the parallel load
+ *
+ * The loading thread walks the file's framing (opcodes, and each value's
+ * extent by rdb_value_skip, which builds nothing) and hands records in
+ * batches to worker threads, which decode them and db_put them: building
+ * the values, the costly part, runs on every worker. Keys are distinct, so
+ * the order of puts does not matter; a record carries its database, expiry
+ * and access data. Errors: the one at the smallest offset is reported (a
+ * worker's or the walker's); any error stops the load.
+ */
+#define PAR_BATCH     512
+#define PAR_MAX	      64
+#define PAR_QUEUE_PER 4 /* batches queued per worker at most */
+
+struct prec {
+	size_t at, key_at, end;
+	int type, dbi;
+	bool has_exp;
+	int64_t exp;
+	long long idle, freq;
+};
+
+struct pbatch {
+	struct pbatch *next;
+	size_t n;
+	struct prec r[PAR_BATCH];
+};
+
+struct par {
+	const struct loader *main;
+	pthread_mutex_t mu; /* guards everything below but `stop` */
+	pthread_cond_t work, space;
+	struct pbatch *head, *tail, *cur; /* cur: being filled by the walker (walker only) */
+	int queued, nth;
+	bool done;
+	bool has_err;
+	size_t err_at;
+	char err[512];
+	long long keys, expired;
+	/* set by a worker that failed, read by everyone to stop early
+	 * (relaxed: the error itself is published under mu) */
+	_Atomic int stop;
+	pthread_t th[PAR_MAX];
+};
+
+static void par_error(struct par *pp, size_t at, const char *msg)
+{
+	pthread_mutex_lock(&pp->mu);
+	if (!pp->has_err || at < pp->err_at) {
+		pp->has_err = true;
+		pp->err_at = at;
+		snprintf(pp->err, sizeof(pp->err), "%s", msg);
+	}
+	pthread_mutex_unlock(&pp->mu);
+}
+
+static int load_pair(struct loader *l, struct rdb_load_stats *st, size_t at, int t, int dbi,
+		     bool has_exp, int64_t exp, long long idle, long long freq);
+
+static void *par_main(void *arg)
+{
+	struct par *pp = arg;
+	char err[512];
+	/* the walker's fields that never change after the workers start */
+	struct loader wl = {.base = pp->main->base,
+			    .o = pp->main->o,
+			    .name = pp->main->name,
+			    .db = pp->main->db,
+			    .err = err,
+			    .errlen = sizeof(err)};
+	struct rdb_load_stats st = {0};
+	kvmap_thread_register();
+	for (;;) {
+		struct pbatch *b;
+
+		kvmap_thread_offline(); /* waiting: hold nothing */
+		pthread_mutex_lock(&pp->mu);
+		while (pp->head == NULL && !pp->done)
+			pthread_cond_wait(&pp->work, &pp->mu);
+		b = pp->head;
+		if (b) {
+			pp->head = b->next;
+			if (pp->head == NULL)
+				pp->tail = NULL;
+			pp->queued--;
+			pthread_cond_signal(&pp->space);
+		}
+		pthread_mutex_unlock(&pp->mu);
+		kvmap_thread_online();
+		if (b == NULL)
+			break;
+		/* relaxed: see par.stop */
+		for (size_t i = 0;
+		     i < b->n && !atomic_load_explicit(&pp->stop, memory_order_relaxed); i++) {
+			const struct prec *r = &b->r[i];
+			int rc;
+
+			wl.p = wl.base + r->key_at;
+			wl.end = wl.base + r->end;
+			rc = load_pair(&wl, &st, r->at, r->type, r->dbi, r->has_exp, r->exp,
+				       r->idle, r->freq);
+			if (rc == 0 && wl.p != wl.end)
+				rc =
+				    fail(&wl, r->at, "a value's contents and its lengths disagree");
+			if (rc != 0) {
+				par_error(pp, wl.fail_at, err);
+				/* relaxed: see par.stop */
+				atomic_store_explicit(&pp->stop, 1, memory_order_relaxed);
+			}
+		}
+		mem_free(b);
+		kvmap_quiescent();
+	}
+	pthread_mutex_lock(&pp->mu);
+	pp->keys += st.keys;
+	pp->expired += st.expired;
+	pthread_mutex_unlock(&pp->mu);
+	rdb_buf_free(&wl.key);
+	db_coll_thread_exit();
+	kvmap_thread_unregister();
+	return NULL;
+}
+
+/* Queues the walker's current batch (waiting, offline, while the queue is
+ * full). -1 when a worker failed. */
+static int par_flush(struct par *pp)
+{
+	struct pbatch *b = pp->cur;
+
+	pp->cur = NULL;
+	if (b == NULL || b->n == 0) {
+		mem_free(b);
+	} else {
+		kvmap_thread_offline();
+		pthread_mutex_lock(&pp->mu);
+		while (pp->queued >= PAR_QUEUE_PER * pp->nth &&
+		       !atomic_load_explicit(&pp->stop, memory_order_relaxed)) /* relaxed: stop */
+			pthread_cond_wait(&pp->space, &pp->mu);
+		b->next = NULL;
+		if (pp->tail)
+			pp->tail->next = b;
+		else
+			pp->head = b;
+		pp->tail = b;
+		pp->queued++;
+		pthread_cond_signal(&pp->work);
+		pthread_mutex_unlock(&pp->mu);
+		kvmap_thread_online();
+	}
+	/* relaxed: see par.stop */
+	return atomic_load_explicit(&pp->stop, memory_order_relaxed) ? -1 : 0;
+}
+
+/* The walker's side of a key-value record whose type byte t is at `at`:
+ * its extent, queued for a worker. A record the skipper refuses is loaded
+ * here instead, so its error is the serial loader's. */
+static int par_record(struct loader *l, struct rdb_load_stats *st, size_t at, int t, int dbi,
+		      bool has_exp, int64_t exp, long long idle, long long freq)
+{
+	size_t key_at = off(l), u;
+	struct prec *r;
+
+	if (!rdb_value_skip(RDB_TYPE_STRING, l->p, (size_t)(l->end - l->p), &u))
+		return fail(l, at, "a key is cut short or malformed");
+	l->p += u;
+	if (!rdb_value_skip(t, l->p, (size_t)(l->end - l->p), &u)) {
+		l->p = l->base + key_at;
+		return load_pair(l, st, at, t, dbi, has_exp, exp, idle, freq);
+	}
+	l->p += u;
+	if (l->par->cur == NULL) {
+		l->par->cur = mem_alloc(sizeof(*l->par->cur));
+		l->par->cur->n = 0;
+	}
+	r = &l->par->cur->r[l->par->cur->n++];
+	*r = (struct prec){.at = at,
+			   .key_at = key_at,
+			   .end = off(l),
+			   .type = t,
+			   .dbi = dbi,
+			   .has_exp = has_exp,
+			   .exp = exp,
+			   .idle = idle,
+			   .freq = freq};
+	if (l->par->cur->n == PAR_BATCH && par_flush(l->par) != 0)
+		return fail(l, at, "(a worker failed)");
 	return 0;
 }
 
@@ -443,7 +652,8 @@ static int load_body(struct loader *l, struct rdb_load_stats *st)
 			}
 			return 0;
 		default:
-			if (load_pair(l, st, at, t, dbi, has_exp, exp, idle, freq) != 0)
+			if ((l->par ? par_record : load_pair)(l, st, at, t, dbi, has_exp, exp, idle,
+							      freq) != 0)
 				return -1;
 			has_exp = false;
 			idle = freq = -1;
@@ -466,12 +676,60 @@ int rdb_load_mem(struct db *db, const void *p, size_t n, const struct rdb_load_o
 			   .err = err,
 			   .errlen = errlen};
 	struct rdb_load_stats dummy;
+	struct par pp = {.main = &l};
 	int rc;
 
 	if (st == NULL)
 		st = &dummy;
 	memset(st, 0, sizeof(*st));
+	if (o->threads > 1 && n >= o->parallel_min) {
+		pp.nth = o->threads > PAR_MAX ? PAR_MAX : o->threads;
+		pthread_mutex_init(&pp.mu, NULL);
+		pthread_cond_init(&pp.work, NULL);
+		pthread_cond_init(&pp.space, NULL);
+		for (int i = 0; i < pp.nth; i++) {
+			if (pthread_create(&pp.th[i], NULL, par_main, &pp) != 0) {
+				pp.nth = i;
+				break;
+			}
+		}
+		if (pp.nth > 0)
+			l.par = &pp;
+	}
 	rc = load_body(&l, st);
+	if (l.par) {
+		bool walker_failed = rc != 0;
+
+		if (rc == 0)
+			rc = par_flush(&pp);
+		mem_free(pp.cur);
+		pthread_mutex_lock(&pp.mu);
+		pp.done = true;
+		pthread_cond_broadcast(&pp.work);
+		pthread_mutex_unlock(&pp.mu);
+		kvmap_thread_offline(); /* joining: hold nothing */
+		for (int i = 0; i < pp.nth; i++)
+			pthread_join(pp.th[i], NULL);
+		kvmap_thread_online();
+		/* the error at the smallest offset: a worker's, or the walker's */
+		if (pp.has_err && (!walker_failed || pp.err_at <= l.fail_at)) {
+			snprintf(err, errlen, "%s", pp.err);
+			rc = -1;
+		}
+		st->keys += pp.keys;
+		st->expired += pp.expired;
+		while (pp.head) {
+			struct pbatch *b = pp.head;
+
+			pp.head = b->next;
+			mem_free(b);
+		}
+	}
+	if (pp.nth > 0) {
+		pthread_mutex_destroy(&pp.mu);
+		pthread_cond_destroy(&pp.work);
+		pthread_cond_destroy(&pp.space);
+	}
 	rdb_buf_free(&l.key);
 	rdb_buf_free(&l.aux);
 	return rc;

@@ -5,7 +5,8 @@
  * Writing. rdb_save streams a dataset to a file descriptor through a
  * buffer: "REDIS0010", the AUX fields 7.0 writes (redis-ver, redis-bits,
  * ctime, used-mem, aof-base), then per non-empty database SELECTDB and
- * RESIZEDB, per key EXPIRETIME_MS when it has a TTL, the type byte, the key
+ * RESIZEDB, per key EXPIRETIME_MS when it has a TTL, IDLE or FREQ when the
+ * source gives them (Redis: under an LRU / LFU policy), the type byte, the key
  * and the value (persist/rdb_value.h, the same bytes DUMP carries), then EOF
  * and the CRC-64 of everything before it (eight zero bytes when checksums
  * are off, as Redis writes with rdbchecksum no). The dataset comes from a
@@ -30,10 +31,16 @@
  * that db (kvsd exits before accepting clients), so nobody ever sees a
  * half-loaded dataset.
  *
+ * Loading may decode on several threads (rdb_load_opts.threads): the
+ * calling thread walks the framing and hands key-value records in batches
+ * to workers that decode and db_put them; the error at the smallest offset
+ * is the one reported.
+ *
  * Threads: rdb_save on one registered storage thread, online for the whole
  * call (the source's entries stay valid while it runs); rdb_load on one
  * registered storage thread before any other thread uses db (it announces
- * quiescent states between keys). Memory: mem_alloc. Errors: 0 or -1 with a
+ * quiescent states between keys, and goes offline while it waits for its
+ * workers, which register themselves). Memory: mem_alloc. Errors: 0 or -1 with a
  * message in err (save: the errno text of the failed write).
  */
 #ifndef KVSD_RDB_FILE_H
@@ -58,6 +65,10 @@ struct rdb_source {
 	/* yields the next batch of database index's entries through fn;
 	 * false when none remain */
 	bool (*next)(void *arg, int index, rdb_entry_fn fn, void *fnarg);
+	/* optional (NULL: none): the key's access data Redis saves under an
+	 * LRU policy (1: *idle_s, written as IDLE) or an LFU policy (2:
+	 * *freq, written as FREQ); 0 writes neither */
+	int (*access)(void *arg, const struct kv_entry *e, uint64_t *idle_s, unsigned *freq);
 	void *arg;
 };
 
@@ -92,6 +103,10 @@ struct rdb_load_opts {
 	rdb_aux_fn aux;
 	rdb_progress_fn progress;
 	void *arg; /* for aux and progress */
+	/* decode on this many threads (<= 1: the calling thread alone) when
+	 * the file has at least parallel_min bytes */
+	int threads;
+	size_t parallel_min;
 };
 
 struct rdb_load_stats {

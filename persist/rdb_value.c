@@ -1351,6 +1351,77 @@ enum rdb_err rdb_value_decode_as(struct coll_ctx *ctx, int type, const void *p, 
 	return err;
 }
 
+/* ---- skipping a value without building it (the parallel file loader) */
+
+static bool skip_str(struct rd *r)
+{
+	uint64_t len, clen, ulen;
+	bool enc;
+	const unsigned char *x;
+
+	if (!rd_len(r, &len, &enc))
+		return false;
+	if (!enc)
+		return rd_bytes(r, len, &x);
+	if (len <= RDB_ENC_INT32)
+		return rd_bytes(r, len == RDB_ENC_INT8 ? 1 : len == RDB_ENC_INT16 ? 2 : 4, &x);
+	return len == RDB_ENC_LZF && rd_len(r, &clen, NULL) && rd_len(r, &ulen, NULL) &&
+	       rd_bytes(r, clen, &x);
+}
+
+bool rdb_value_skip(int type, const void *p, size_t n, size_t *used)
+{
+	struct rd r = {p, (const unsigned char *)p + n};
+	const unsigned char *x;
+	uint64_t cnt, c;
+
+	switch (type) {
+	case RDB_TYPE_STRING:
+	case RDB_TYPE_HASH_ZIPMAP:
+	case RDB_TYPE_LIST_ZIPLIST:
+	case RDB_TYPE_SET_INTSET:
+	case RDB_TYPE_ZSET_ZIPLIST:
+	case RDB_TYPE_HASH_ZIPLIST:
+	case RDB_TYPE_HASH_LISTPACK:
+	case RDB_TYPE_ZSET_LISTPACK:
+		if (!skip_str(&r))
+			return false;
+		break;
+	case RDB_TYPE_LIST:
+	case RDB_TYPE_SET:
+	case RDB_TYPE_HASH:
+	case RDB_TYPE_LIST_QUICKLIST:
+	case RDB_TYPE_LIST_QUICKLIST_2:
+	case RDB_TYPE_ZSET:
+	case RDB_TYPE_ZSET_2:
+		if (!rd_len(&r, &cnt, NULL))
+			return false;
+		for (uint64_t i = 0; i < cnt; i++) {
+			if (r.p == r.end)
+				return false; /* every element takes a byte at least */
+			if (type == RDB_TYPE_LIST_QUICKLIST_2 && !rd_len(&r, &c, NULL))
+				return false;
+			if (!skip_str(&r))
+				return false;
+			if (type == RDB_TYPE_HASH && !skip_str(&r))
+				return false;
+			if (type == RDB_TYPE_ZSET_2 && !rd_bytes(&r, 8, &x))
+				return false;
+			if (type == RDB_TYPE_ZSET) {
+				if (!rd_bytes(&r, 1, &x))
+					return false;
+				if (x[0] < 253 && !rd_bytes(&r, x[0], &x))
+					return false;
+			}
+		}
+		break;
+	default:
+		return false;
+	}
+	*used = (size_t)(r.p - (const unsigned char *)p);
+	return true;
+}
+
 /* ---- lengths and strings for the file loader */
 
 size_t rdb_get_len(const void *p, size_t n, uint64_t *len)

@@ -110,6 +110,12 @@ enum rdb_err rdb_value_decode_as(struct coll_ctx *ctx, int type, const void *p, 
 				 const void *key, size_t klen, int64_t expire_ms,
 				 struct kv_entry **out, size_t *used);
 
+/* The extent of a value of this type whose payload starts at p, without
+ * building it: true and *used, or false when it is cut short, malformed in
+ * its lengths, or of a type kvsd does not hold (decoding it then says
+ * which). A value it accepts may still fail to decode (its contents). */
+bool rdb_value_skip(int type, const void *p, size_t n, size_t *used);
+
 /* The file loader's readers (rdbLoadLen, rdbGenericLoadStringObject): the
  * bytes used, or 0 when p[0..n) does not start with a well-formed length
  * (an encoded-string marker is not one) / string (any encoding: plain,

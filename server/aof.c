@@ -698,7 +698,11 @@ static int rewrite_run(char *err, size_t errlen)
 	long long seq_b = (aof.man.base.name ? aof.man.base.seq : 0) + 1;
 	long long seq_i = aof.man.incr[aof.man.nincr - 1].seq + 1;
 	char incr_name[512], base_name[512], tmp_name[576];
-	struct rdb_source src = {rs_databases, rs_keys, rs_expires, rs_next, &rw_src};
+	struct rdb_source src = {.databases = rs_databases,
+				 .keys = rs_keys,
+				 .expires = rs_expires,
+				 .next = rs_next,
+				 .arg = &rw_src};
 	struct rdb_save_opts o = {.compress = cfg_int(CFG_RDBCOMPRESSION) != 0,
 				  .checksum = cfg_int(CFG_RDBCHECKSUM) != 0,
 				  .aof_base = true,
@@ -1083,7 +1087,9 @@ static int create_new(char *err, size_t errlen)
 		snprintf(err, errlen, "Can't write the AOF manifest %.200s: %s", name,
 			 strerror(-rc));
 	else
-		LOG(LOG_NOTICE, "Creating AOF base file %s.1.base.rdb and incr file %s.1.incr.aof",
+		LOG(LOG_NOTICE,
+		    "Creating AOF base file %s.1.base.rdb and incr file %s.1.incr.aof: the dataset "
+		    "starts empty",
 		    aof.fname, aof.fname);
 	return rc;
 }

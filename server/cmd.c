@@ -438,6 +438,19 @@ static void dispatch(struct conn *c, int argc, const char **argv, const size_t *
 		       "OOM command not allowed when used memory > 'maxmemory'.");
 		return;
 	}
+	/* stop-writes-on-bgsave-error (Redis's writeCommandsDeniedByDiskError) */
+	if (kv_unlikely(psrv_write_denied()) &&
+	    ((d->flags & CMD_WRITE) || strcmp(d->name, "ping") == 0)) {
+		static const char misconf[] =
+		    "MISCONF Redis is configured to save RDB snapshots, but it's currently unable "
+		    "to persist to disk. Commands that may modify the data set are disabled, "
+		    "because this instance is configured to report errors during writes if RDB "
+		    "snapshotting fails (stop-writes-on-bgsave-error option). Please check the "
+		    "Redis logs for details about the RDB error.";
+
+		reject(&r, d, idx, misconf, misconf);
+		return;
+	}
 	/* MULTI: queue (+QUEUED) instead of running, except the control commands */
 	if (session_of(c)->multi && multi_intercept(c, d, idx, argc, argv, argl))
 		return;

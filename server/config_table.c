@@ -645,6 +645,11 @@ const struct cfg_def cfg_rows[CFG_COUNT_] = {
     [CFG_RDBCHECKSUM] = {"rdbchecksum", CFG_T_BOOL, "yes", 0, 1, NULL, CFG_IMMUTABLE,
 			 "End RDB files with a CRC-64 and check it at load (no: write zeros, "
 			 "check nothing)."},
+    [CFG_STOP_WRITES_ON_BGSAVE_ERROR] = {"stop-writes-on-bgsave-error", CFG_T_BOOL, "yes", 0, 1,
+					 NULL, 0,
+					 "With save rules, refuse writes (and PING) with -MISCONF "
+					 "while the last background save failed.",
+					 .apply = apply_read_at_use},
     [CFG_PIDFILE] = {"pidfile", CFG_T_STRING, "", 0, 0, NULL, CFG_IMMUTABLE | CFG_FREE_TEXT,
 		     "File to write the process id to at start-up; empty for none."},
     [CFG_SAVE] = {"save", CFG_T_STRING, "3600 1 300 100 60 10000", 0, 0, NULL, CFG_MULTIARG,

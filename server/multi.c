@@ -20,6 +20,7 @@
 #include "server/multi.h"
 #include "server/aof.h"
 #include "concurrency/wctx.h"
+#include "server/persist_srv.h"
 #include "concurrency/clock.h"
 #include "server/cmdstat.h"
 
@@ -323,16 +324,22 @@ static void run_queued(struct cmd_req *r, const struct db_view *v, struct multi_
 	int64_t end = clock_mono_us();
 	q->usec = end > start ? (uint64_t)(end - start) : 0;
 	q->failed = cmd_reply_failed(r->c, before);
-	if (!map_only(q->d))
+	if (!map_only(q->d)) {
 		cmdstat_call(r->ctx, q->idx, q->usec, q->failed);
+		if ((q->d->flags & CMD_WRITE) && !q->failed)
+			psrv_dirty(r->ctx);
+	}
 }
 
 /* Commandstats of the map-only commands q[from, to) of a committed attempt. */
 static void count_committed(struct wctx *w, const struct multi_cmd *q, size_t from, size_t to)
 {
 	for (size_t i = from; i < to; i++)
-		if (map_only(q[i].d))
+		if (map_only(q[i].d)) {
 			cmdstat_call(w, q[i].idx, q[i].usec, q[i].failed);
+			if ((q[i].d->flags & CMD_WRITE) && !q[i].failed)
+				psrv_dirty(w); /* rdb_changes_since_last_save */
+		}
 }
 
 bool multi_is_exec(const struct cmd_def *d)

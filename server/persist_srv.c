@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "concurrency/clock.h"
@@ -85,6 +86,10 @@ static struct {
 	long long load_loaded, load_expired;
 	int shutdown_mode; /* 0 default, 1 SAVE, 2 NOSAVE */
 	bool shutdown_saved;
+	/* mirrors !last_bg_ok for the command path (relaxed: a flag that
+	 * publishes nothing; a command that sees it a moment late is as if it
+	 * ran a moment earlier) */
+	_Atomic int bg_failed;
 	/* INFO current_save_keys_*: relaxed statistics */
 	_Atomic long long keys_done, keys_total;
 	_Atomic int cancel; /* a running save stops at its next batch */
@@ -145,6 +150,24 @@ static bool ss_next(void *arg, int i, rdb_entry_fn fn, void *fnarg)
 	return db_snap_next(((struct snap_src *)arg)->s, i, fn, fnarg);
 }
 
+/* IDLE / FREQ as Redis saves them: under an LRU policy the idle seconds,
+ * under an LFU policy the decayed counter (db_key_access, by the entry's
+ * own key space: the cut's). */
+static int ss_access(void *arg, const struct kv_entry *e, uint64_t *idle_s, unsigned *freq)
+{
+	enum db_policy p = (enum db_policy)cfg_int(CFG_MAXMEMORY_POLICY);
+	uint64_t idle_ms = 0;
+	int k;
+
+	(void)arg;
+	if (p != DB_VOLATILE_LRU && p != DB_ALLKEYS_LRU && p != DB_VOLATILE_LFU &&
+	    p != DB_ALLKEYS_LFU)
+		return 0;
+	k = db_key_access(ps.db, kv_entry_hash(e), clock_wall_ms(), &idle_ms, freq);
+	*idle_s = idle_ms / 1000;
+	return k;
+}
+
 static int fsync_dir(void)
 {
 	int fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
@@ -165,7 +188,7 @@ static int save_now(const char *who)
 {
 	char tmp[64], *fname = cfg_str_dup(CFG_DBFILENAME), err[256];
 	struct snap_src src = {NULL};
-	struct rdb_source s = {ss_databases, ss_keys, ss_expires, ss_next, &src};
+	struct rdb_source s = {ss_databases, ss_keys, ss_expires, ss_next, ss_access, &src};
 	struct rdb_save_opts o = {.compress = cfg_int(CFG_RDBCOMPRESSION) != 0,
 				  .checksum = cfg_int(CFG_RDBCHECKSUM) != 0,
 				  .now_ms = clock_wall_ms(),
@@ -239,7 +262,8 @@ static int save_now(const char *who)
 		LOG(LOG_WARNING, "Failed to fsync the directory after renaming %s: %s", fname,
 		    strerror(-e));
 	free(fname);
-	LOG(LOG_NOTICE, "DB saved on disk (%s: %lld keys, %llu bytes)", who, st.keys,
+	LOG(LOG_NOTICE, "DB saved on disk");
+	LOG(LOG_VERBOSE, "%s save: %lld keys, %llu bytes", who, st.keys,
 	    (unsigned long long)st.bytes);
 	pthread_mutex_lock(&ps.lock);
 	ps.dirty_base = before;
@@ -263,6 +287,7 @@ static void *bg_main(void *arg)
 	kvmap_thread_unregister();
 	pthread_mutex_lock(&ps.lock);
 	ps.last_bg_ok = rc == 0;
+	atomic_store_explicit(&ps.bg_failed, rc != 0, memory_order_relaxed); /* see bg_failed */
 	ps.last_bg_secs = (clock_wall_ms() - t0 + 500) / 1000;
 	ps.busy = false;
 	ps.bg_running = false;
@@ -301,6 +326,7 @@ static int bgsave_locked(char *err, size_t errlen)
 	if (rc != 0) {
 		ps.busy = ps.bg_running = false;
 		ps.last_bg_ok = false;
+		atomic_store_explicit(&ps.bg_failed, 1, memory_order_relaxed); /* see bg_failed */
 		LOG(LOG_WARNING, "Can't save in background: thread: %s", strerror(rc));
 		snprintf(err, errlen, "ERR Can't save in background: %s", strerror(rc));
 		return -1;
@@ -355,8 +381,10 @@ static int save_sync(const char *who, char *err, size_t errlen)
 	rc = save_now(who);
 	pthread_mutex_lock(&ps.lock);
 	ps.busy = false;
-	if (rc == 0)
+	if (rc == 0) {
 		ps.last_bg_ok = true; /* rdbSave sets lastbgsave_status on success */
+		atomic_store_explicit(&ps.bg_failed, 0, memory_order_relaxed); /* see bg_failed */
+	}
 	pthread_mutex_unlock(&ps.lock);
 	if (rc != 0)
 		snprintf(err, errlen, "ERR");
@@ -366,6 +394,16 @@ static int save_sync(const char *who, char *err, size_t errlen)
 int psrv_save(char *err, size_t errlen)
 {
 	return save_sync("SAVE", err, errlen);
+}
+
+bool psrv_write_denied(void)
+{
+	struct rule r[MAX_RULES];
+
+	/* relaxed: see bg_failed */
+	if (!atomic_load_explicit(&ps.bg_failed, memory_order_relaxed))
+		return false;
+	return cfg_int(CFG_STOP_WRITES_ON_BGSAVE_ERROR) && read_rules(r) > 0;
 }
 
 long long psrv_lastsave(void)
@@ -534,11 +572,27 @@ int psrv_load(char *err, size_t errlen)
 				  .now_ms = clock_wall_ms(),
 				  .aux = on_aux,
 				  .progress = on_progress,
-				  .arg = &next};
+				  .arg = &next,
+				  /* decode on as many threads as will serve clients */
+				  .threads = (int)cfg_int(CFG_THREADS),
+				  .parallel_min = 1 << 20};
 	struct rdb_load_stats st;
-	int rc = rdb_load(ps.db, &o, &st, err, errlen);
+	struct stat sb;
+	int rc;
+
+	if (stat(fname, &sb) == 0)
+		LOG(LOG_NOTICE, "Loading %s (%lld bytes) on %d thread%s", fname,
+		    (long long)sb.st_size,
+		    (size_t)sb.st_size >= o.parallel_min && o.threads > 1 ? o.threads : 1,
+		    (size_t)sb.st_size >= o.parallel_min && o.threads > 1 ? "s" : "");
+	rc = rdb_load(ps.db, &o, &st, err, errlen);
 
 	if (rc == -ENOENT) {
+		char *cwd = cfg_str_dup(CFG_DIR);
+
+		/* where Redis logs nothing: say it, so a missing file is seen */
+		LOG(LOG_NOTICE, "No RDB file %s in %s: the dataset starts empty", fname, cwd);
+		free(cwd);
 		free(fname);
 		return 0;
 	}

@@ -20,7 +20,8 @@
  *
  * Loading happens before the listeners open (server_setup): clients cannot
  * connect while it runs, so INFO's loading is 0 whenever a client can ask
- * and -LOADING is never needed. A file that fails to load stops start-up
+ * and -LOADING is never needed. A file of 1 MB or more is decoded on
+ * `threads` threads (rdb_file.h). A file that fails to load stops start-up
  * (exit status 1) with a message naming the file and the byte offset.
  *
  * Threads: psrv_setup / psrv_load / psrv_teardown on the main thread (load
@@ -64,6 +65,11 @@ int psrv_bgsave(char *err, size_t errlen);
  * SAVE, 2 NOSAVE. Saves now when it must (see psrv_teardown); -1 when
  * that save failed (SHUTDOWN then answers its error and keeps running). */
 int psrv_shutdown_prepare(int mode);
+/* stop-writes-on-bgsave-error: whether write commands (and PING) are
+ * refused with -MISCONF now (save rules exist, the option is yes and the
+ * last BGSAVE failed). One relaxed load while saves succeed. Any thread. */
+bool psrv_write_denied(void);
+
 /* LASTSAVE: unix seconds of the last successful save (start-up time before one). */
 long long psrv_lastsave(void);
 

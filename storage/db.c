@@ -378,6 +378,7 @@ static void purge_remove(struct db *db, struct purge_buf *b, bool bracket)
 
 		if (bracket)
 			db_write_enter(db);
+		db_snap_touch_entry(db, b->e[i]);
 		int rc = kvmap_remove(db->map, b->e[i]);
 		if (bracket)
 			db_write_exit(db);
@@ -746,6 +747,7 @@ static const struct kv_entry *lookup(const struct db_view *v, const void *key, s
 			if (kvtxn_remove(v->txn, e) == 0) /* TTL count: at commit */
 				db_count(&db_my_slot(db)->expired, 1);
 		} else if (db_write_try(db)) { /* an exclusive run: leave it there */
+			db_snap_touch_entry(db, e);
 			if (kvmap_remove(db->map, e) == 0) {
 				db_count(&db_my_slot(db)->expired, 1);
 				db_count_expires(db, -1);
@@ -806,6 +808,7 @@ static int map_put(const struct db_view *v, const struct kv_entry *old, struct k
 	}
 	if (e)
 		kv_entry_set_space(e, space);
+	db_snap_touch_entry(db, old ? old : e);
 	if (old == NULL) {
 		rc = kvmap_insert(db->map, e, NULL);
 		if (rc == -EEXIST)
@@ -1032,6 +1035,21 @@ static void txn_published(void *arg, const struct kvmap_mw *items, size_t n)
 	}
 }
 
+/* A commit's MWCAS is about to write these items (inside the commit's write
+ * bracket or its exclusive run): first touches for a snapshot (snap.h). */
+static void txn_touch(void *arg, const struct kvmap_mw *items, size_t n)
+{
+	struct db *db = arg;
+
+	/* relaxed: see `snap` in struct db */
+	if (kv_likely(atomic_load_explicit(&db->snap, memory_order_relaxed) == NULL))
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (items[i].write)
+			snap_touch(db, kv_hash_space(items[i].hash), items[i].key, items[i].klen,
+				   items[i].hash);
+}
+
 int db_put(const struct db_view *v, const struct kv_entry *old, struct kv_entry *e)
 {
 	struct db *db = v->db;
@@ -1240,6 +1258,7 @@ struct db_txn *db_txn_create(struct db *db)
 	t->nw = 0;
 	t->coll = coll_ctx_create();
 	kvtxn_set_publish_hook(t->view.txn, txn_published, t);
+	kvtxn_set_touch_hook(t->view.txn, txn_touch, db);
 	return t;
 }
 

@@ -24,6 +24,7 @@
 
 #include "concurrency/util.h"
 #include "storage/db.h"
+#include "storage/snap.h"
 
 #include <stdalign.h>
 #include <stdatomic.h>
@@ -173,6 +174,16 @@ struct db {
 void db_excl_enter(struct db *db);
 void db_excl_exit(struct db *db);
 const struct db_table *db_table_now(struct db *db);
+
+/* snap_touch (snap.h) for a published entry e that the caller is about to
+ * replace or remove, inside its write bracket or exclusive run. Costs one
+ * relaxed load (db_internal.h's `snap`) while no snapshot is active. */
+static inline void db_snap_touch_entry(struct db *db, const struct kv_entry *e)
+{
+	/* relaxed: see `snap` in struct db */
+	if (kv_unlikely(atomic_load_explicit(&db->snap, memory_order_relaxed) != NULL))
+		snap_touch(db, e->space, kv_entry_key(e), e->klen, kv_entry_hash(e));
+}
 
 /* The background purge of flushed databases' key spaces (db.c); from
  * db_cron, one thread at a time. */

@@ -301,6 +301,7 @@ static size_t drop(struct db *db, const struct kv_entry *e, int64_t now_ms)
 	bool expired = e->expire_ms && e->expire_ms <= now_ms;
 	bool ttl = e->expire_ms != 0;
 
+	db_snap_touch_entry(db, e);
 	if (kvmap_remove(db->map, e) != 0)
 		return 0;
 	db_count(expired ? &db_my_slot(db)->expired : &db_my_slot(db)->evicted, 1);

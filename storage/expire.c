@@ -123,6 +123,7 @@ static bool expire_batch(struct db *db, struct expire_ctx *x)
 	if (x->nexp && !db_write_try(db))
 		x->nexp = 0;
 	for (size_t i = 0; i < x->nexp; i++) {
+		db_snap_touch_entry(db, x->exp[i]);
 		if (kvmap_remove(db->map, x->exp[i]) == 0) {
 			db_count(&db_my_slot(db)->expired, 1);
 			db_count_expires(db, -1);

@@ -541,6 +541,13 @@ uint64_t kvmap_scan(struct kvmap *m, uint64_t cursor, size_t count, kvmap_visit_
 	return m->ops->scan(m, cursor, count, fn, arg);
 }
 
+size_t kvmap_walk_stripe(struct kvmap *m, unsigned space, uint64_t stripe, unsigned bits,
+			 kvmap_stripe_fn fn, void *arg)
+{
+	KV_ASSERT(bits <= 32 && stripe < (1ull << bits) && space < KV_SPACES);
+	return m->ops->walk_stripe(m, space, stripe, bits, fn, arg);
+}
+
 void kvmap_defer(void *p, size_t bytes, void (*fn)(void *))
 {
 	kvmap_retire(p, bytes, fn);

@@ -272,6 +272,36 @@ typedef void (*kvmap_visit_fn)(const struct kv_entry *e, void *arg);
  */
 uint64_t kvmap_scan(struct kvmap *m, uint64_t cursor, size_t count, kvmap_visit_fn fn, void *arg);
 
+/*
+ * Stripe walk (snapshots: storage/snap.h): calls fn(e, hash, arg) for the
+ * live entries of key space `space` whose hash's low `bits` bits are
+ * `stripe` (hash & (2^bits - 1) == stripe; bits <= 32), hash being e's
+ * (kv_entry_hash). Returns how many it visited.
+ * Guarantee: an entry that is its key's current entry for the whole call is
+ * visited exactly once; entries written during the call (a key's previous
+ * or next entry) may each be visited or not, so a key written during the
+ * call may be visited zero, one or two times — the caller must not rely on
+ * what it gets for such keys. No entry of another space or stripe is
+ * visited. Nothing is stored to the map; fn must not write it.
+ * KVSD: one table, the one current at the call's start: its home buckets
+ * whose low bits are the stripe (stripe, stripe + 2^bits, ...; for a table
+ * of fewer buckets, the one bucket stripe & mask), each probe run filtered
+ * by home as SCAN does. Why one table is enough and nothing repeats: a
+ * migrating table's frozen slots still hold every key present (see SCAN in
+ * kvmap_kvsd.c), a table that finished migrating during the call still
+ * holds the final word of every key that nobody wrote since, and a key has
+ * at most one slot per table. Cost: O(buckets / 2^bits) home buckets plus
+ * their probe runs, one SipHash per same-space entry met.
+ * URCU: walks cds_lfht's split-ordered list from its head to the end of
+ * the stripe's run (entries with equal low hash bits are adjacent in
+ * reverse-bit order): O(N) per call — the reference backend.
+ * Threads: any registered thread, inside its epoch section; entries passed
+ * to fn are valid until its next quiescent state.
+ */
+typedef void (*kvmap_stripe_fn)(const struct kv_entry *e, uint64_t hash, void *arg);
+size_t kvmap_walk_stripe(struct kvmap *m, unsigned space, uint64_t stripe, unsigned bits,
+			 kvmap_stripe_fn fn, void *arg);
+
 /* An entry chosen with the help of rnd (uniform enough for RANDOMKEY), or NULL if empty. */
 const struct kv_entry *kvmap_random(struct kvmap *m, uint64_t rnd);
 

@@ -52,6 +52,8 @@ struct kvmap_ops {
 	uint64_t (*scan)(struct kvmap *m, uint64_t cursor, size_t count, kvmap_visit_fn fn,
 			 void *arg);
 	const struct kv_entry *(*random)(struct kvmap *m, uint64_t rnd);
+	size_t (*walk_stripe)(struct kvmap *m, unsigned space, uint64_t stripe, unsigned bits,
+			      kvmap_stripe_fn fn, void *arg);
 	void (*maintain)(struct kvmap *m); /* may be NULL */
 	/* NULL: kvmap.c's serialised validate-then-apply fallback (not isolated) */
 	int (*mwcas)(struct kvmap *m, struct kvmap_mw *items, size_t n,

@@ -1042,6 +1042,47 @@ static uint64_t kvsd_scan(struct kvmap *m, uint64_t cursor, size_t count, kvmap_
 	return v;
 }
 
+/* kvmap_walk_stripe (kvmap.h): one table, the stripe's home buckets, each
+ * probe run filtered by space, then by home and stripe (visit_home's walk). */
+static size_t kvsd_walk_stripe(struct kvmap *m, unsigned space, uint64_t stripe, unsigned bits,
+			       kvmap_stripe_fn fn, void *arg)
+{
+	/* acquire: pairs with publish() */
+	const struct kvsd_table *t = atomic_load_explicit(&kvsd_map(m)->cur, memory_order_acquire);
+	uint64_t smask = (1ull << bits) - 1, mask = t->mask;
+	uint64_t step = mask >= smask ? smask + 1 : mask + 1;
+	size_t n = 0;
+
+	for (uint64_t home = stripe & mask; home <= mask; home += step) {
+		for (size_t p = 0; p <= mask; p++) {
+			const struct kvsd_bucket *b = &t->b[(home + p) & mask];
+			int i;
+
+			for (i = 0; i < KVSD_SLOTS; i++) {
+				/* acquire: the entry's bytes (key hashed, fn reads it) */
+				uint64_t w = atomic_load_explicit(&b->s[i], memory_order_acquire);
+				if (w & W_DESC)
+					w = mw_resolve(w);
+				if (!(w & W_PTR))
+					break;
+				if (w & W_TOMB)
+					continue;
+				const struct kv_entry *e = w_entry(w);
+				if (e->space != space)
+					continue;
+				uint64_t h = entry_hash(e);
+				if ((h & mask) == home && (h & smask) == stripe) {
+					fn(e, h, arg);
+					n++;
+				}
+			}
+			if (i < KVSD_SLOTS)
+				break; /* the run's first NULL */
+		}
+	}
+	return n;
+}
+
 static uint64_t mix64(uint64_t x)
 {
 	x += 0x9e3779b97f4a7c15ULL;
@@ -1556,6 +1597,7 @@ const struct kvmap_ops kvmap_kvsd_ops = {
     .clear = kvsd_clear,
     .scan = kvsd_scan,
     .random = kvsd_random,
+    .walk_stripe = kvsd_walk_stripe,
     .maintain = kvsd_maintain,
     .mwcas = kvsd_mwcas,
     .bumps_stripes = true,

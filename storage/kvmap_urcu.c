@@ -306,6 +306,34 @@ static uint64_t urcu_scan(struct kvmap *m, uint64_t cursor, size_t count, kvmap_
 	return 0;
 }
 
+/* kvmap_walk_stripe (kvmap.h): the split order sorts by reversed hash, so
+ * the stripe's entries are one run whose reversed hashes start with the
+ * reversed stripe bits; walk from the head to the end of that run. */
+static size_t urcu_walk_stripe(struct kvmap *m, unsigned space, uint64_t stripe, unsigned bits,
+			       kvmap_stripe_fn fn, void *arg)
+{
+	struct cds_lfht *ht = urcu_map(m)->ht;
+	struct cds_lfht_iter iter;
+	struct cds_lfht_node *n;
+	uint64_t smask = (1ull << bits) - 1;
+	uint64_t last = bits ? kvmap_rev64(stripe | ~smask) : UINT64_MAX; /* run's largest */
+	size_t visited = 0;
+
+	for (cds_lfht_first(ht, &iter); (n = cds_lfht_iter_get_node(&iter));
+	     cds_lfht_next(ht, &iter)) {
+		const struct kv_entry *e = urcu_entry_of(n);
+		uint64_t h = urcu_hash(e);
+
+		if (kvmap_rev64(h) > last)
+			break;
+		if ((h & smask) == stripe && e->space == space) {
+			fn(e, h, arg);
+			visited++;
+		}
+	}
+	return visited;
+}
+
 static const struct kv_entry *urcu_random(struct kvmap *m, uint64_t rnd)
 {
 	struct cds_lfht *ht = urcu_map(m)->ht;
@@ -342,5 +370,6 @@ const struct kvmap_ops kvmap_urcu_ops = {
     .clear = urcu_clear,
     .scan = urcu_scan,
     .random = urcu_random,
+    .walk_stripe = urcu_walk_stripe,
     .maintain = NULL,
 };

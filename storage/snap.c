@@ -1,14 +1,56 @@
 /*
- * snap.c — point-in-time snapshots of a db (snap.h).
+ * snap.c — point-in-time snapshots of a db without fork (snap.h).
  *
- * Stage 1: the simple, correct version. db_snap_begin closes the exclusive
- * gate (db.c, "Exclusive transactions") and keeps it closed until
- * db_snap_end, so no thread writes the map during the save: writers wait.
- * Each database is walked once with SCAN over the whole map (keeping the
- * cut's key space only); SCAN may visit an entry twice (a shrink started by
- * kvmap_maintain needs no gate), so the walk's pointers are sorted and
- * deduplicated (entries are immutable: one pointer per key while nobody
- * writes) before they are handed out in batches.
+ * The design is snap.h's; here, what each piece is and why it is enough.
+ *
+ * State. s->cut is the database table at the cut and s->space_db its
+ * inverse (key space -> database, -1 for a space no database named then).
+ * SNAP_STRIPES stripes by the hash's low SNAP_STRIPE_BITS bits; each
+ * stripe has a spin lock, the list of its records (one per key first
+ * touched while its (database, stripe) was unvisited: the key's entry at
+ * the cut, or NULL for "absent"), and per database a `visited` byte.
+ *
+ * Why a record is the key's entry at the cut. Every map write after the
+ * cut runs inside a write bracket or an exclusive run (db.c) and calls
+ * snap_touch() for its key before it changes it; the cut itself closes the
+ * gate, so no write straddles it. The first touch of a key reads the map
+ * under the stripe lock: no post-cut write of that key can have happened
+ * yet (each is preceded by its own touch, which comes after this first
+ * one's critical section), so it reads the cut's entry.
+ *
+ * Why the saver's stripe walk is right. Under the stripe lock, no key of
+ * the (database, stripe) that has no record can be written: its writer
+ * would have to touch first, and that touch waits for the lock (or, once
+ * the saver released it, finds the pair visited and writes after the walk:
+ * the walk's loads happen-before the visited byte's release store, which
+ * the writer acquires). So every key without a record holds its cut entry
+ * for the whole walk, and kvmap_walk_stripe visits it exactly once (its
+ * contract); a key with a record may be visited zero, one or two times,
+ * and whatever the walk found for it is replaced by its record. A recorded
+ * key that the walk no longer finds (deleted after the cut) is added from
+ * its record; an "absent" record (created after the cut) is dropped.
+ * Keys of spaces not in the cut (FLUSHDB's fresh spaces) are never walked.
+ *
+ * Dropped spaces. A FLUSHDB/FLUSHALL after the cut drops a space from the
+ * table, and its keys are purged after a grace period; the saver stays
+ * online from begin to end, so no grace period that began after the cut
+ * ends before db_snap_end: that purge simply waits for the snapshot to end
+ * (its keys stay as they were at the cut, untouched). A purge already
+ * running at the cut empties a space no cut database names. The in-place
+ * fallback (no free space: purge_now with the gate held) touches each key
+ * it removes, as any writer. FLUSHALL SYNC during a save therefore waits
+ * for the save's end.
+ *
+ * Stripes: 4096. The saver holds a stripe's lock while it walks the
+ * stripe's buckets (1/4096 of the table: about 2,400 keys at 10M keys, a
+ * few tens of microseconds) and a writer of an unvisited stripe waits for
+ * at most that; a touch searches its stripe's records (touched keys / 4096
+ * of them on average); and the fixed cost of a walk, one lock and one pass
+ * over the stripe's home buckets per (database, stripe), stays small for
+ * 16 mostly empty databases (databases with no key at the cut are marked
+ * visited at the cut and never walked). More stripes shorten the waits but
+ * multiply that fixed cost and the per-snapshot arrays (16 bytes per
+ * stripe plus a byte per database and stripe).
  */
 #include "storage/snap.h"
 #include "concurrency/mem.h"
@@ -16,24 +58,57 @@
 #include "storage/db_internal.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define SNAP_BATCH 4096 /* entries per db_snap_next call */
+#define SNAP_STRIPE_BITS 12
+#define SNAP_STRIPES	 (1u << SNAP_STRIPE_BITS)
+#define SNAP_BATCH	 1024 /* db_snap_next yields at least this many, or the rest */
 
-struct snap_walk {
-	const struct kv_entry **e;
-	size_t n, cap, pos;
-	bool started;
+struct snap_rec {
+	struct snap_rec *next;
+	uint64_t hash;
+	const struct kv_entry *e; /* at the cut; NULL = absent */
+	size_t klen;
+	char key[];
+};
+
+struct snap_stripe {
+	/* 1 while held: by a touch (short) or the saver (one stripe walk).
+	 * acquire exchange to take, release store to give back: they order
+	 * the records list and the visited bytes of the stripe */
+	_Atomic int lock;
+	struct snap_rec *recs; /* under lock */
+};
+
+/* a walked entry and its hash */
+struct snap_item {
+	const struct kv_entry *e;
+	uint64_t hash;
 };
 
 struct db_snap {
 	struct db *db;
-	struct db_table cut; /* the database table at the cut */
+	struct db_table cut;
+	int8_t space_db[KV_SPACES]; /* key space -> database at the cut, or -1 */
 	long long keys[DB_COUNT_MAX], expires[DB_COUNT_MAX];
-	int walking; /* the database whose walk is in progress, or -1 */
-	struct snap_walk w;
+	struct snap_stripe *stripes; /* SNAP_STRIPES */
+	/* [database * SNAP_STRIPES + stripe]: 1 once walked (release store by
+	 * the saver under the stripe lock; acquire load by touches) */
+	_Atomic uint8_t *visited;
+	/* the saver's walk position (saver only) */
+	int index;
+	unsigned next_stripe;
+	struct snap_item *buf;
+	size_t cap;
+	struct snap_rec **recs;
+	size_t rcap;
+	/* statistics: records by any toucher (relaxed: counts only), the rest
+	 * by the saver */
+	_Atomic uint64_t records, absent;
+	uint64_t stripes_walked, yielded;
 };
 
 struct db_snap *db_snap_begin(struct db *db, int *err)
@@ -48,23 +123,38 @@ struct db_snap *db_snap_begin(struct db *db, int *err)
 		return NULL;
 	}
 	s = mem_calloc(1, sizeof(*s));
-	if (!s) {
+	if (s) {
+		s->stripes = mem_calloc(SNAP_STRIPES, sizeof(*s->stripes));
+		s->visited = mem_calloc((size_t)DB_COUNT_MAX * SNAP_STRIPES, 1);
+	}
+	if (!s || !s->stripes || !s->visited) {
+		if (s) {
+			mem_free(s->stripes);
+			mem_free((void *)s->visited);
+			mem_free(s);
+		}
 		/* release: gives the claim back */
 		atomic_store_explicit(&db->snap_busy, 0, memory_order_release);
 		*err = -ENOMEM;
 		return NULL;
 	}
-	db_excl_enter(db);
-	/* relaxed: written only with the gate held (db_internal.h) */
-	atomic_store_explicit(&db->snap, s, memory_order_relaxed);
 	s->db = db;
+	db_excl_enter(db); /* the cut: no write is in progress or can begin */
 	s->cut = *db_table_now(db);
+	memset(s->space_db, -1, sizeof(s->space_db));
 	for (int i = 0; i < s->cut.n; i++) {
+		s->space_db[s->cut.space[i]] = (int8_t)i;
 		/* exact: no write is in progress */
 		s->keys[i] = kvmap_count_space(db_map(db), s->cut.space[i]);
 		s->expires[i] = kvmap_expires_space(db_map(db), s->cut.space[i]);
+		if (s->keys[i] == 0)
+			/* nothing to save, nothing to record: walked already.
+			 * Plain stores: published with s by the gate's opening */
+			memset((void *)&s->visited[(size_t)i * SNAP_STRIPES], 1, SNAP_STRIPES);
 	}
-	s->walking = -1;
+	/* relaxed: the gate is held; its opening publishes s (db_internal.h) */
+	atomic_store_explicit(&db->snap, s, memory_order_relaxed);
+	db_excl_exit(db);
 	*err = 0;
 	return s;
 }
@@ -84,89 +174,223 @@ long long db_snap_expires(const struct db_snap *s, int index)
 	return index >= 0 && index < s->cut.n ? s->expires[index] : 0;
 }
 
-struct collect_arg {
-	struct snap_walk *w;
-	unsigned space;
-};
-
-static void collect(const struct kv_entry *e, void *arg)
+void db_snap_stats(const struct db_snap *s, struct db_snap_stats *out)
 {
-	struct collect_arg *c = arg;
-	struct snap_walk *w = c->w;
-
-	if (e->space != c->space)
-		return;
-	if (w->n == w->cap) {
-		w->cap = w->cap ? 2 * w->cap : 1024;
-		w->e = mem_realloc(w->e, w->cap * sizeof(*w->e));
-	}
-	w->e[w->n++] = e;
+	/* relaxed: statistics */
+	out->records = atomic_load_explicit(&s->records, memory_order_relaxed);
+	out->absent = atomic_load_explicit(&s->absent, memory_order_relaxed);
+	out->stripes_walked = s->stripes_walked;
+	out->yielded = s->yielded;
 }
 
-static int ptr_cmp(const void *a, const void *b)
+static void stripe_lock(struct snap_stripe *st)
 {
-	uintptr_t x = (uintptr_t) * (const struct kv_entry *const *)a;
-	uintptr_t y = (uintptr_t) * (const struct kv_entry *const *)b;
+	for (unsigned spins = 0;; spins++) {
+		/* acquire: the previous holder's records and visited bytes */
+		if (!atomic_exchange_explicit(&st->lock, 1, memory_order_acquire))
+			return;
+		/* relaxed: a hint when to try again */
+		while (atomic_load_explicit(&st->lock, memory_order_relaxed))
+			if (++spins > 64)
+				sched_yield(); /* the holder may be preempted */
+	}
+}
+
+static void stripe_unlock(struct snap_stripe *st)
+{
+	/* release: our records and visited bytes to the next holder */
+	atomic_store_explicit(&st->lock, 0, memory_order_release);
+}
+
+static struct snap_rec *rec_find(struct snap_rec *r, uint64_t hash, const void *key, size_t klen)
+{
+	for (; r; r = r->next)
+		if (r->hash == hash && r->klen == klen && memcmp(r->key, key, klen) == 0)
+			return r;
+	return NULL;
+}
+
+void snap_touch(struct db *db, unsigned space, const void *key, size_t klen, uint64_t hash)
+{
+	/* relaxed: written only with the gate held, read inside a write
+	 * bracket or an exclusive run (db_internal.h) */
+	struct db_snap *s = atomic_load_explicit(&db->snap, memory_order_relaxed);
+
+	if (kv_likely(s == NULL))
+		return;
+	int d = s->space_db[space & (KV_SPACES - 1)];
+	if (d < 0)
+		return; /* a space created after the cut */
+	unsigned si = (unsigned)hash & (SNAP_STRIPES - 1);
+	_Atomic uint8_t *vis = &s->visited[(size_t)d * SNAP_STRIPES + si];
+	/* acquire: the saver's walk of the stripe happens-before our write */
+	if (atomic_load_explicit(vis, memory_order_acquire))
+		return;
+	struct snap_stripe *st = &s->stripes[si];
+	stripe_lock(st);
+	/* relaxed: under the stripe lock, which orders the saver's store */
+	if (!atomic_load_explicit(vis, memory_order_relaxed) &&
+	    !rec_find(st->recs, hash, key, klen)) {
+		struct snap_rec *r = mem_alloc(sizeof(*r) + klen);
+
+		r->hash = hash;
+		r->klen = klen;
+		memcpy(r->key, key, klen);
+		/* the cut's entry: see the top of the file */
+		r->e = kvmap_get(db_map(db), key, klen, hash);
+		r->next = st->recs;
+		st->recs = r;
+		/* relaxed: statistics */
+		atomic_fetch_add_explicit(&s->records, 1, memory_order_relaxed);
+		if (!r->e)
+			atomic_fetch_add_explicit(&s->absent, 1, memory_order_relaxed);
+	}
+	stripe_unlock(st);
+}
+
+struct walk_arg {
+	struct db_snap *s;
+	size_t n;
+};
+
+static void walk_fn(const struct kv_entry *e, uint64_t hash, void *arg)
+{
+	struct walk_arg *w = arg;
+	struct db_snap *s = w->s;
+
+	if (w->n == s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 256;
+		s->buf = mem_realloc(s->buf, s->cap * sizeof(*s->buf));
+	}
+	s->buf[w->n++] = (struct snap_item){e, hash};
+}
+
+static int rec_cmp(const void *a, const void *b)
+{
+	uint64_t x = (*(struct snap_rec *const *)a)->hash;
+	uint64_t y = (*(struct snap_rec *const *)b)->hash;
 
 	return x < y ? -1 : x > y;
 }
 
-static void walk_start(struct db_snap *s, int index)
+/* Whether the walked entry e (hash h) has a record among r[0..n) (sorted by hash). */
+static bool recorded(struct snap_rec **r, size_t n, const struct kv_entry *e, uint64_t h)
 {
-	struct snap_walk *w = &s->w;
-	struct collect_arg c = {w, s->cut.space[index]};
-	uint64_t cur = 0;
-	size_t k = 0;
+	size_t lo = 0, hi = n;
 
-	w->n = w->pos = 0;
-	w->started = true;
-	s->walking = index;
-	do
-		cur = kvmap_scan(db_map(s->db), cur, 1024, collect, &c);
-	while (cur != 0);
-	qsort(w->e, w->n, sizeof(*w->e), ptr_cmp);
-	for (size_t i = 0; i < w->n; i++)
-		if (k == 0 || w->e[k - 1] != w->e[i])
-			w->e[k++] = w->e[i];
-	w->n = k;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (r[mid]->hash < h)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < n && r[lo]->hash == h; lo++)
+		if (r[lo]->klen == e->klen && memcmp(r[lo]->key, kv_entry_key(e), e->klen) == 0)
+			return true;
+	return false;
+}
+
+/* Walks stripe si of database d (see the top of the file) and yields its
+ * entries at the cut; returns how many. */
+static size_t walk_stripe(struct db_snap *s, int d, unsigned si, db_snap_fn fn, void *arg)
+{
+	struct snap_stripe *st = &s->stripes[si];
+	_Atomic uint8_t *vis = &s->visited[(size_t)d * SNAP_STRIPES + si];
+	unsigned space = s->cut.space[d];
+	struct walk_arg w = {s, 0};
+	struct snap_rec **pp, *mine = NULL;
+	size_t nr = 0, out = 0;
+
+	/* relaxed: only the saver stores it, and this is the saver */
+	if (atomic_load_explicit(vis, memory_order_relaxed))
+		return 0; /* an empty database */
+	stripe_lock(st);
+	kvmap_walk_stripe(db_map(s->db), space, si, SNAP_STRIPE_BITS, walk_fn, &w);
+	/* take this space's records out of the stripe's list */
+	for (pp = &st->recs; *pp;) {
+		struct snap_rec *r = *pp;
+		if (kv_hash_space(r->hash) == space) {
+			*pp = r->next;
+			r->next = mine;
+			mine = r;
+			nr++;
+		} else {
+			pp = &r->next;
+		}
+	}
+	/* release: the walk's loads happen-before any write a touch that
+	 * sees the byte lets through */
+	atomic_store_explicit(vis, 1, memory_order_release);
+	stripe_unlock(st);
+	s->stripes_walked++;
+
+	if (nr > s->rcap) {
+		s->rcap = nr * 2;
+		s->recs = mem_realloc(s->recs, s->rcap * sizeof(*s->recs));
+	}
+	nr = 0;
+	for (struct snap_rec *r = mine; r; r = r->next)
+		s->recs[nr++] = r;
+	if (nr > 1)
+		qsort(s->recs, nr, sizeof(*s->recs), rec_cmp);
+	for (size_t i = 0; i < w.n; i++) {
+		if (nr && recorded(s->recs, nr, s->buf[i].e, s->buf[i].hash))
+			continue;
+		fn(arg, s->buf[i].e);
+		out++;
+	}
+	for (size_t i = 0; i < nr; i++) {
+		if (s->recs[i]->e) {
+			fn(arg, s->recs[i]->e);
+			out++;
+		}
+		mem_free(s->recs[i]);
+	}
+	s->yielded += out;
+	return out;
 }
 
 bool db_snap_next(struct db_snap *s, int index, db_snap_fn fn, void *arg)
 {
-	struct snap_walk *w = &s->w;
-	size_t end;
+	size_t n = 0;
 
-	if (index < 0 || index >= s->cut.n)
+	if (index < 0 || index >= s->cut.n || index < s->index)
 		return false;
-	if (s->walking != index)
-		walk_start(s, index);
-	end = w->pos + SNAP_BATCH < w->n ? w->pos + SNAP_BATCH : w->n;
-	for (; w->pos < end; w->pos++)
-		fn(arg, w->e[w->pos]);
-	return w->pos < w->n;
+	if (index > s->index) { /* databases are walked in turn */
+		s->index = index;
+		s->next_stripe = 0;
+	}
+	while (s->next_stripe < SNAP_STRIPES && n < SNAP_BATCH)
+		n += walk_stripe(s, index, s->next_stripe++, fn, arg);
+	return s->next_stripe < SNAP_STRIPES;
 }
 
 void db_snap_end(struct db_snap **ps)
 {
 	struct db_snap *s = *ps;
+	struct db *db;
 
 	if (!s)
 		return;
-	/* relaxed: the gate is still held (db_internal.h) */
-	atomic_store_explicit(&s->db->snap, NULL, memory_order_relaxed);
-	db_excl_exit(s->db);
-	/* release: this snapshot's end before the next begin's claim */
-	atomic_store_explicit(&s->db->snap_busy, 0, memory_order_release);
-	mem_free(s->w.e);
+	db = s->db;
+	/* no writer may still be inside snap_touch with s: close the gate
+	 * (it waits for every write bracket) before s goes */
+	db_excl_enter(db);
+	/* relaxed: the gate is held (db_internal.h) */
+	atomic_store_explicit(&db->snap, NULL, memory_order_relaxed);
+	db_excl_exit(db);
+	for (unsigned i = 0; i < SNAP_STRIPES; i++)
+		for (struct snap_rec *r = s->stripes[i].recs, *next; r; r = next) {
+			next = r->next;
+			mem_free(r);
+		}
+	mem_free(s->stripes);
+	mem_free((void *)s->visited);
+	mem_free(s->buf);
+	mem_free(s->recs);
 	mem_free(s);
 	*ps = NULL;
-}
-
-void snap_touch(struct db *db, unsigned space, const void *key, size_t klen, uint64_t hash)
-{
-	(void)db;
-	(void)space;
-	(void)key;
-	(void)klen;
-	(void)hash;
+	/* release: this snapshot's end before the next begin's claim */
+	atomic_store_explicit(&db->snap_busy, 0, memory_order_release);
 }

@@ -71,6 +71,13 @@ long long db_snap_expires(const struct db_snap *s, int index);
  * caller decides). fn must not write the map nor announce a quiescent state. */
 typedef void (*db_snap_fn)(void *arg, const struct kv_entry *e);
 bool db_snap_next(struct db_snap *s, int index, db_snap_fn fn, void *arg);
+/* For INFO and tests: records made by first touches (absent: of keys created
+ * after the cut), (database, stripe) pairs walked, entries yielded so far.
+ * The saving thread. */
+struct db_snap_stats {
+	uint64_t records, absent, stripes_walked, yielded;
+};
+void db_snap_stats(const struct db_snap *s, struct db_snap_stats *out);
 /* Ends the snapshot (complete or abandoned) and frees its records. */
 void db_snap_end(struct db_snap **s);
 

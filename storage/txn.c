@@ -72,6 +72,8 @@ struct kvtxn {
 	size_t capw;
 	kvtxn_publish_fn on_publish; /* kvtxn_set_publish_hook */
 	void *on_publish_arg;
+	kvtxn_touch_fn on_touch; /* kvtxn_set_touch_hook */
+	void *on_touch_arg;
 };
 
 static const char *arena_copy(struct kvtxn *t, const void *key, size_t klen)
@@ -409,6 +411,19 @@ void kvtxn_set_publish_hook(struct kvtxn *t, kvtxn_publish_fn fn, void *arg)
 	t->on_publish_arg = arg;
 }
 
+void kvtxn_set_touch_hook(struct kvtxn *t, kvtxn_touch_fn fn, void *arg)
+{
+	t->on_touch = fn;
+	t->on_touch_arg = arg;
+}
+
+/* Before an MWCAS of items[0..n): tell the owner (snapshots' touches). */
+static void touching(struct kvtxn *t, size_t n)
+{
+	if (t->on_touch && n)
+		t->on_touch(t->on_touch_arg, t->items, n);
+}
+
 static int commit_exclusive(struct kvtxn *t)
 {
 	size_t n;
@@ -447,6 +462,7 @@ static int commit_exclusive(struct kvtxn *t)
 							  .neww = k->pend,
 							  .write = 1};
 		}
+		touching(t, n);
 		rc = n ? kvmap_mwcas(t->m, t->items, n, NULL, 0) : 0;
 	} while (rc != 0);
 	published(t, n);
@@ -506,6 +522,7 @@ static int commit_overlay(struct kvtxn *t)
 	}
 	if (n == 0 && nw == 0)
 		return 0;
+	touching(t, n);
 	rc = kvmap_mwcas(t->m, t->items, n, t->mww, nw);
 	if (rc == 0) {
 		published(t, n);

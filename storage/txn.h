@@ -89,6 +89,12 @@ int kvtxn_remove(struct kvtxn *t, const struct kv_entry *expected);
  * thread. The db layer resolves typed values' edits here (storage/coll.h). */
 typedef void (*kvtxn_publish_fn)(void *arg, const struct kvmap_mw *items, size_t n);
 void kvtxn_set_publish_hook(struct kvtxn *t, kvtxn_publish_fn fn, void *arg);
+/* fn(arg, items, n) runs before each MWCAS a commit tries (an exclusive
+ * commit may try more than once), inside the commit's calling context (the
+ * db's write bracket or exclusive run), with the items it is about to
+ * write or compare (items[i].write): snapshots' first touches (snap.h). */
+typedef void (*kvtxn_touch_fn)(void *arg, const struct kvmap_mw *items, size_t n);
+void kvtxn_set_touch_hook(struct kvtxn *t, kvtxn_touch_fn fn, void *arg);
 
 /* FLUSHALL inside the attempt: commits the overlay so far (a segment), then
  * clears the map. Returns the number of entries removed (0 if the segment

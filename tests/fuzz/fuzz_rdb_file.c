@@ -2,7 +2,9 @@
  * fuzz_rdb_file.c — libFuzzer target for persist/rdb_file.c's loader: the
  * input is a whole RDB file (what a user hands kvsd as dump.rdb, from
  * kvsd, redis-server or anywhere). The checksum is not verified, so the
- * fuzzer reaches past the header into every opcode and value.
+ * fuzzer reaches past the header into every opcode and value. Inputs of
+ * odd size load on three worker threads (the parallel loader), even ones
+ * on the calling thread.
  *
  * Checks: nothing reads or writes outside its buffer (ASan); a file the
  * loader accepts saves again (rdb_save) and that file loads into a second
@@ -100,7 +102,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/* now: before every expiry a real file holds, after none of the
 	 * fuzzer's small ones, so both the loaded and the skipped path run */
-	struct rdb_load_opts o = {.path = "fuzz.rdb", .checksum = false, .now_ms = 1700000000000LL};
+	struct rdb_load_opts o = {.path = "fuzz.rdb",
+				  .checksum = false,
+				  .now_ms = 1700000000000LL,
+				  /* odd sizes: the parallel loader from the first byte */
+				  .threads = size % 2 ? 3 : 1,
+				  .parallel_min = 0};
 	struct rdb_load_stats st;
 	char err[512];
 
@@ -112,7 +119,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	{
 		struct scan_src ss = {.db = db1};
-		struct rdb_source s = {s_databases, s_keys, s_expires, s_next, &ss};
+		struct rdb_source s = {s_databases, s_keys, s_expires, s_next, NULL, &ss};
 		struct rdb_save_opts so = {.compress = true, .checksum = true, .now_ms = o.now_ms};
 		struct rdb_save_stats sst;
 		struct rdb_load_opts o2 = o;

@@ -285,6 +285,7 @@ static const struct {
 				   "delivered"},
     {"save", "test_diff_rdb.py: a rule fires a BGSAVE; CONFIG SET/GET vs redis"},
     {"rdbcompression", "test_diff_rdb.py: kvsd's files with it yes and no load in redis"},
+    {"stop-writes-on-bgsave-error", "test_diff_rdb.py: -MISCONF after a failed BGSAVE vs redis"},
     {"appendonly", "accepts only its current value (no persistence yet): nothing can change"},
     /* Protected mode refuses non-loopback peers; the tests use loopback addresses only,
      * which it never refuses. Its apply function is the one requirepass shares. */

@@ -253,6 +253,23 @@ def command_info_core(a, b):
 
 # ---------------------------------------------------------------- the differ
 
+def start_pair(label, kvsd_args=None, redis_args=None):
+    """Starts kvsd and redis-server for a differential run (redis first, as
+    kvsd's start is the one a test watches). Returns (kvsd, redis), or None
+    after logging why they could not start (the caller then exits 1)."""
+    sa = harness.kvsd_server(kvsd_args) if kvsd_args else harness.kvsd_server()
+    sb = harness.redis_server(redis_args) if redis_args else harness.redis_server()
+    try:
+        sb.start()
+        sa.start()
+    except RuntimeError as e:
+        harness.log('%s: cannot start servers: %s' % (label, e))
+        sa.stop()
+        sb.stop()
+        return None
+    return sa, sb
+
+
 def finish(label, d, sa, sb, rc):
     """Ends a differential run: stops both servers, logs how many replies were
     compared, and returns the exit status: 1 when kvsd died during the run or
@@ -1558,14 +1575,10 @@ def main():
     ap.add_argument('--only', choices=['A', 'B', 'C'])
     args = ap.parse_args()
 
-    sa = harness.kvsd_server()
-    sb = harness.redis_server()
-    try:
-        sb.start()
-        sa.start()
-    except RuntimeError as e:
-        harness.log('diff: cannot start servers: %s' % e)
+    servers = start_pair('diff')
+    if servers is None:
         return 1
+    sa, sb = servers
     harness.log('diff: kvsd=%s port %d, redis=%s port %d, seed %d' % (
         sa.binary, sa.port, sb.binary, sb.port, args.seed))
     d = Differ(sa, sb)

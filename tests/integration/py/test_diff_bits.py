@@ -376,13 +376,10 @@ def main():
     ap.add_argument('--seed', type=int,
                     default=int(os.environ.get('DIFF_SEED', '20261203')))
     args = ap.parse_args()
-    sa, sb = harness.kvsd_server(), harness.redis_server()
-    try:
-        sb.start()
-        sa.start()
-    except RuntimeError as e:
-        harness.log('diff-bits: cannot start servers: %s' % e)
+    servers = test_diff.start_pair('diff-bits')
+    if servers is None:
         return 1
+    sa, sb = servers
     harness.log('diff-bits: kvsd port %d, redis port %d, seed %d'
                 % (sa.port, sb.port, args.seed))
     d = Differ(sa, sb)

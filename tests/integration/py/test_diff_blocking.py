@@ -720,14 +720,10 @@ SECTIONS = [sec_errors, sec_immediate, sec_multi, sec_order, sec_exec, sec_unblo
 
 
 def main():
-    sa = harness.kvsd_server()
-    sb = harness.redis_server()
-    try:
-        sb.start()
-        sa.start()
-    except RuntimeError as e:
-        harness.log('diff-blocking: cannot start servers: %s' % e)
+    servers = test_diff.start_pair('diff-blocking')
+    if servers is None:
         return 1
+    sa, sb = servers
     d = test_diff.Differ(sa, sb)
     rc = 0
     try:

@@ -372,14 +372,10 @@ def check_key_too_long(d):
 
 
 def main():
-    sa = harness.kvsd_server()
-    sb = harness.redis_server()
-    try:
-        sb.start()
-        sa.start()
-    except RuntimeError as e:
-        harness.log('diff-db: cannot start servers: %s' % e)
+    servers = test_diff.start_pair('diff-db')
+    if servers is None:
         return 1
+    sa, sb = servers
     d = test_diff.Differ(sa, sb)
     rc = 0
     try:

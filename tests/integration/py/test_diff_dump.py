@@ -398,17 +398,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--seed', type=int, default=int(os.environ.get('DIFF_SEED', '1515')))
     args = ap.parse_args()
-    sa = harness.kvsd_server()
     # kvsd always checks a payload as deeply as Redis does with
     # sanitize-dump-payload yes (not Redis's default, which lets a
     # malformed listpack become a key)
-    sb = harness.redis_server(['--sanitize-dump-payload', 'yes'])
-    try:
-        sb.start()
-        sa.start()
-    except RuntimeError as e:
-        harness.log('diff-dump: cannot start servers: %s' % e)
+    servers = test_diff.start_pair('diff-dump', None, ['--sanitize-dump-payload', 'yes'])
+    if servers is None:
         return 1
+    sa, sb = servers
     d = test_diff.Differ(sa, sb)
     rc = 0
     harness.log('diff-dump: seed %d' % args.seed)

@@ -495,14 +495,10 @@ def main():
     ap.add_argument('--seed', type=int, default=int(os.environ.get('DIFF_SEED', '12')))
     ap.add_argument('--big', type=int, default=200000)
     args = ap.parse_args()
-    sa = harness.kvsd_server()
-    sb = harness.redis_server()
-    try:
-        sb.start()
-        sa.start()
-    except RuntimeError as e:
-        harness.log('diff-hll: cannot start servers: %s' % e)
+    servers = test_diff.start_pair('diff-hll')
+    if servers is None:
         return 1
+    sa, sb = servers
     harness.log('diff-hll: kvsd port %d, redis port %d, seed %d' % (sa.port, sb.port, args.seed))
     d = Differ(sa, sb)
     rc = 0

@@ -666,14 +666,10 @@ def main():
     # the default configuration first: the regressions (which need no DEBUG,
     # so they also run against the code before issue 12) and DEBUG refused
     for extra, label in (([], 'default'), (DEBUG_ON, 'debug on')):
-        sa = harness.kvsd_server(extra)
-        sb = harness.redis_server(extra)
-        try:
-            sb.start()
-            sa.start()
-        except RuntimeError as e:
-            harness.log('diff_intro: cannot start servers: %s' % e)
+        servers = test_diff.start_pair('diff_intro', extra, extra)
+        if servers is None:
             return 1
+        sa, sb = servers
         d = Differ(sa, sb)
         try:
             if extra:

@@ -660,14 +660,10 @@ def check_large_flush_expire(d):
 
 
 def main():
-    sa = harness.kvsd_server(DEBUG)
-    sb = harness.redis_server(DEBUG)
-    try:
-        sb.start()
-        sa.start()
-    except RuntimeError as e:
-        harness.log('diff-keyspace-types: cannot start servers: %s' % e)
+    servers = test_diff.start_pair('diff-keyspace-types', DEBUG, DEBUG)
+    if servers is None:
         return 1
+    sa, sb = servers
     d = test_diff.Differ(sa, sb)
     rc = 0
     try:

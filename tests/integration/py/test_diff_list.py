@@ -549,14 +549,10 @@ def main():
     ap.add_argument('--seed', type=int, default=int(os.environ.get('DIFF_SEED', '1414')))
     ap.add_argument('--count', type=int, default=3000)
     args = ap.parse_args()
-    sa = harness.kvsd_server(DEBUG_ON)
-    sb = harness.redis_server(DEBUG_ON)
-    try:
-        sb.start()
-        sa.start()
-    except RuntimeError as e:
-        harness.log('diff-list: cannot start servers: %s' % e)
+    servers = test_diff.start_pair('diff-list', DEBUG_ON, DEBUG_ON)
+    if servers is None:
         return 1
+    sa, sb = servers
     d = test_diff.Differ(sa, sb)
     rc = 0
     harness.log('diff-list: seed %d' % args.seed)

@@ -22,6 +22,10 @@ users see around them.
     the file and the byte offset; a redis-server file holding a stream and
     one holding a function library are refused naming the key / FUNCTION2.
 
+(d') a BGSAVE is a consistent cut: MULTI/EXEC transfers between accounts
+    run while BGSAVEs are taken; every saved file, loaded, adds up to the
+    exact total (3 saves of 1000 accounts; with --big 20 saves of 10000).
+(d'') stop-writes-on-bgsave-error: -MISCONF after a failed BGSAVE, as Redis.
 (e) --big N (the `long` setup): N keys (strings, hashes, sets, sorted sets,
     lists, a tenth with a TTL) saved by kvsd and loaded by redis-server, and
     saved by redis-server and loaded by kvsd; DEBUG DIGEST equal each way.
@@ -203,6 +207,26 @@ def sec_replies(d):
     p.c('MULTI')
     p.c('SAVE')
     p.c('DISCARD')
+    # BGSAVE inside EXEC is scheduled (the cron starts it) in both
+    p.c('MULTI')
+    p.c('BGSAVE')
+    p.c('EXEC')
+    # writes inside EXEC count as changes (3 here), as outside
+    p.c('CONFIG', 'SET', 'save', '')
+    for cl in (p.a, p.b):
+        wait_info(cl, 'rdb_bgsave_in_progress', lambda v: v == '0')
+        cl.cmd('SAVE')
+    p.c('MULTI')
+    p.c('SET', 'x', '1')
+    p.c('SET', 'y', '2')
+    p.c('INCR', 'x')
+    p.c('EXEC')
+    d.count += 1
+    ca = wait_info(p.a, 'rdb_changes_since_last_save', lambda v: True)
+    cb = wait_info(p.b, 'rdb_changes_since_last_save', lambda v: True)
+    if ca != cb:
+        d.report(['rdb_changes_since_last_save after EXEC'], repr(ca).encode(),
+                 repr(cb).encode())
     d.count += 1
     na = info_names(p.a.cmd('INFO', 'persistence'))
     nb = info_names(p.b.cmd('INFO', 'persistence'))
@@ -311,6 +335,67 @@ def sec_bgsave_while_writing(d):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def sec_cut(d, accounts, saves):
+    """A BGSAVE is a consistent cut: while two clients move money between
+    `accounts` keys with MULTI/EXEC, each of `saves` BGSAVEs is loaded into
+    a fresh kvsd and the accounts add up to the exact total."""
+    d.section = 'cut under transfers'
+    tmp = tempfile.mkdtemp(prefix='kvsd-rdb-')
+    ka = harness.kvsd_server(['--dir', tmp]).start()
+    stop = threading.Event()
+    moved = [0, 0]
+
+    def mover(slot, seed):
+        rng = random.Random(seed)
+        with ka.client() as w:
+            while not stop.is_set():
+                a, b = rng.sample(range(accounts), 2)
+                amt = str(rng.randint(1, 5))
+                w.send(harness.encode('MULTI') + harness.encode('DECRBY', 'acct:%d' % a, amt) +
+                       harness.encode('INCRBY', 'acct:%d' % b, amt) + harness.encode('EXEC'))
+                w.read_replies(4)
+                moved[slot] += 1
+
+    copies = []
+    try:
+        with ka.client() as a:
+            a.send(b''.join(harness.encode('SET', 'acct:%d' % i, '100')
+                            for i in range(accounts)))
+            a.read_replies(accounts)
+            threads = [threading.Thread(target=mover, args=(i, 77 + i)) for i in range(2)]
+            for t in threads:
+                t.start()
+            for k in range(saves):
+                time.sleep(0.05)
+                expect(d, ['BGSAVE', k], a.cmd('BGSAVE'), b'+Background saving started\r\n')
+                expect(d, ['BGSAVE ends', k],
+                       wait_info(a, 'rdb_bgsave_in_progress', lambda v: v == '0'), '0')
+                cdir = os.path.join(tmp, 'copy%d' % k)
+                os.mkdir(cdir)
+                shutil.copy(os.path.join(tmp, 'dump.rdb'), cdir)
+                copies.append(cdir)
+            stop.set()
+            for t in threads:
+                t.join()
+        harness.log('diff-rdb: %d transfers during %d saves' % (sum(moved), saves))
+        for cdir in copies:
+            kb = harness.kvsd_server(['--dir', cdir]).start()
+            try:
+                with kb.client() as b:
+                    keys = ['acct:%d' % i for i in range(accounts)]
+                    vals = parse(b.cmd('MGET', *keys))
+                    total = sum(int(v) for v in vals if v is not None)
+                    expect(d, ['accounts in', os.path.basename(cdir)],
+                           sum(1 for v in vals if v is not None), accounts)
+                    expect(d, ['total in', os.path.basename(cdir)], total, 100 * accounts)
+            finally:
+                kb.stop()
+    finally:
+        stop.set()
+        ka.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def sec_shutdown_and_rules(d):
     d.section = 'shutdown, rules'
     tmp = tempfile.mkdtemp(prefix='kvsd-rdb-')
@@ -354,6 +439,74 @@ def sec_shutdown_and_rules(d):
         ka.stop()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def sec_lfu(d):
+    """Under an LFU policy kvsd writes each key's FREQ (as Redis does) and
+    redis-server loads it: OBJECT FREQ is the same on both."""
+    d.section = 'freq'
+    tmp = tempfile.mkdtemp(prefix='kvsd-rdb-')
+    ka = harness.kvsd_server(['--dir', tmp, '--maxmemory-policy', 'allkeys-lfu']).start()
+    rb = None
+    try:
+        with ka.client() as a:
+            a.cmd('SET', 'hot', 'x')
+            a.cmd('SET', 'cold', 'y')
+            for _ in range(300):
+                a.cmd('GET', 'hot')
+            fa = [a.cmd('OBJECT', 'FREQ', k) for k in ('hot', 'cold')]
+            expect(d, ['SAVE'], a.cmd('SAVE'), b'+OK\r\n')
+        rb = harness.redis_server(['--dir', tmp, '--maxmemory-policy', 'allkeys-lfu']).start()
+        with rb.client() as b:
+            fb = [b.cmd('OBJECT', 'FREQ', k) for k in ('hot', 'cold')]
+        expect(d, ['OBJECT FREQ hot, cold after load'], fb, fa)
+    finally:
+        ka.stop()
+        if rb:
+            rb.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def sec_misconf(d):
+    """stop-writes-on-bgsave-error: after a failed BGSAVE (dump.rdb is a
+    directory, so the rename fails) writes and PING answer -MISCONF, reads
+    work; the option off, or no save rules, lets writes through again."""
+    d.section = 'misconf'
+    ta, tb = tempfile.mkdtemp(prefix='kvsd-rdb-'), tempfile.mkdtemp(prefix='kvsd-rdb-')
+    sa = harness.kvsd_server(['--dir', ta, '--save', '3600 1'])
+    sb = harness.redis_server(['--dir', tb, '--save', '3600 1'])
+    sa.start()
+    sb.start()
+    d2 = test_diff.Differ(sa, sb)
+    try:
+        for t in (ta, tb):
+            os.mkdir(os.path.join(t, 'dump.rdb'))
+        p = d2.pair()
+        p.c('SET', 'a', '1')
+        p.c('BGSAVE')
+        for cl in (p.a, p.b):
+            wait_info(cl, 'rdb_bgsave_in_progress', lambda v: v == '0')
+        p.c('SET', 'b', '1')
+        p.c('PING')
+        p.c('GET', 'a')
+        p.c('MULTI')
+        p.c('SET', 'c', '1')
+        p.c('EXEC')
+        p.c('CONFIG', 'SET', 'stop-writes-on-bgsave-error', 'no')
+        p.c('SET', 'b', '2')
+        p.c('CONFIG', 'SET', 'stop-writes-on-bgsave-error', 'yes')
+        p.c('INCR', 'a')
+        p.c('CONFIG', 'SET', 'save', '')
+        p.c('INCR', 'a')
+        p.c('CONFIG', 'GET', 'stop-writes-on-bgsave-error')
+        p.close()
+    finally:
+        sa.stop()
+        sb.stop()
+        d.count += d2.count
+        d.mismatches += d2.mismatches
+        shutil.rmtree(ta, ignore_errors=True)
+        shutil.rmtree(tb, ignore_errors=True)
 
 
 def start_fails(d, label, tmp, want):
@@ -474,14 +627,10 @@ def main():
     ap.add_argument('--seed', type=int, default=int(os.environ.get('DIFF_SEED', '1515')))
     ap.add_argument('--big', type=int, default=0)
     args = ap.parse_args()
-    sa = harness.kvsd_server()
-    sb = harness.redis_server()
-    try:
-        sb.start()
-        sa.start()
-    except RuntimeError as e:
-        harness.log('diff-rdb: cannot start servers: %s' % e)
+    pair = test_diff.start_pair('diff-rdb')
+    if pair is None:
         return 1
+    sa, sb = pair
     d = test_diff.Differ(sa, sb)
     rc = 0
     harness.log('diff-rdb: seed %d' % args.seed)
@@ -492,8 +641,11 @@ def main():
         sec_redis_to_kvsd(d, random.Random(args.seed + 2))
         sec_config_file(d)
         sec_bgsave_while_writing(d)
+        sec_cut(d, 10000 if args.big else 1000, 20 if args.big else 3)
         sec_shutdown_and_rules(d)
         sec_refusals(d)
+        sec_lfu(d)
+        sec_misconf(d)
         if args.big:
             sec_big(d, args.big, random.Random(args.seed + 3))
     except (OSError, socket.timeout, harness.ProtocolError, RuntimeError) as e:

@@ -595,14 +595,10 @@ def sec_multi(sd):
 def main():
     seed = int(sys.argv[1]) if len(sys.argv) > 1 else random.randrange(1 << 30)
     harness.log('diff-set: seed %d' % seed)
-    sa = harness.kvsd_server()
-    sb = harness.redis_server()
-    try:
-        sb.start()
-        sa.start()
-    except RuntimeError as e:
-        harness.log('diff-set: cannot start servers: %s' % e)
+    servers = test_diff.start_pair('diff-set')
+    if servers is None:
         return 1
+    sa, sb = servers
     d = test_diff.Differ(sa, sb)
     rc = 0
     try:

@@ -640,14 +640,10 @@ def main():
     ap.add_argument('--seed', type=int, default=int(os.environ.get('DIFF_SEED', '13')))
     ap.add_argument('--count', type=int, default=6000)
     args = ap.parse_args()
-    sa = harness.kvsd_server()
-    sb = harness.redis_server()
-    try:
-        sb.start()
-        sa.start()
-    except RuntimeError as e:
-        harness.log('diff-zset: cannot start servers: %s' % e)
+    servers = test_diff.start_pair('diff-zset')
+    if servers is None:
         return 1
+    sa, sb = servers
     harness.log('diff-zset: kvsd port %d, redis port %d, seed %d' % (sa.port, sb.port, args.seed))
     d = Differ(sa, sb)
     rc = 0

@@ -443,14 +443,10 @@ def main():
     ap.add_argument('--seed', type=int, default=int(os.environ.get('DIFF_SEED', '1313')))
     ap.add_argument('--count', type=int, default=4000)
     args = ap.parse_args()
-    sa = harness.kvsd_server()
-    sb = harness.redis_server()
-    try:
-        sb.start()
-        sa.start()
-    except RuntimeError as e:
-        harness.log('diff-zsetops: cannot start servers: %s' % e)
+    servers = test_diff.start_pair('diff-zsetops')
+    if servers is None:
         return 1
+    sa, sb = servers
     d = test_diff.Differ(sa, sb)
     rc = 0
     try:

@@ -470,8 +470,9 @@ EMPTY_LINE = 'the dataset starts empty'
 
 
 def defect12f_startup_log_empty():
-    """kvsd has no persistence: every start-up says in its log that the
-    dataset starts empty (where Redis logs what it loaded), and it is."""
+    """Without an RDB file (the harness starts kvsd with save "", so
+    shutdown writes none) every start-up says in its log that the dataset
+    starts empty (where Redis logs what it loaded), and it is."""
     logdir = tempfile.mkdtemp(prefix='kvsd-log-')
     log = os.path.join(logdir, 'kvsd.log')
     srv = harness.kvsd_server(['--loglevel', 'notice', '--logfile', log])

@@ -17,35 +17,28 @@
 #include "server/sha1.h"
 #include "storage/coll.h"
 #include "storage/db.h"
+#include "../storage/db_fixture.h"
 #include "storage/thash.h"
 #include "storage/tlist.h"
 #include "storage/tset.h"
 #include "storage/tzset.h"
 
-static struct db *db;
-static struct db_view view;
-
-static void init(void)
+static void setup_types(void)
 {
-	kvmap_setup();
-	coll_setup();
 	thash_setup(sha1);
 	tset_setup(sha1);
 	tzset_setup(sha1);
 	tlist_setup(sha1);
-	kvmap_thread_register();
-	db = db_create(KVMAP_KVSD);
-	db_view_init(db, 0, &view);
+}
+
+static void init(void)
+{
+	db_fixture_open(setup_types);
 }
 
 static void fini(void)
 {
-	db_destroy(&db);
-	db_coll_thread_exit();
-	kvmap_teardown();
-	kvmap_thread_unregister();
-	coll_drain();
-	coll_teardown();
+	db_fixture_close();
 }
 
 Test(crc64, check_value)

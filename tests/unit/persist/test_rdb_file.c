@@ -27,30 +27,30 @@
 
 #define NOW 1700000000000LL
 
+#include "../storage/db_fixture.h"
+
+/* src: the fixture's db; dst: where files load */
 static struct db *src, *dst;
 
-static void init(void)
+static void types(void)
 {
-	kvmap_setup();
-	coll_setup();
 	thash_setup(sha1);
 	tset_setup(sha1);
 	tzset_setup(sha1);
 	tlist_setup(sha1);
-	kvmap_thread_register();
-	src = db_create(KVMAP_KVSD);
+}
+
+static void init(void)
+{
+	db_fixture_open(types);
+	src = db;
 	dst = db_create(KVMAP_KVSD);
 }
 
 static void fini(void)
 {
-	db_destroy(&src);
 	db_destroy(&dst);
-	db_coll_thread_exit();
-	kvmap_teardown();
-	kvmap_thread_unregister();
-	coll_drain();
-	coll_teardown();
+	db_fixture_close();
 }
 
 static void put_str(struct rdb_buf *b, const char *s)
@@ -188,11 +188,24 @@ static bool s_next(void *arg, int i, rdb_entry_fn fn, void *fnarg)
 	return true;
 }
 
+/* The access data a source reports: every key FREQ 9 (LFU). */
+static int s_access_lfu(void *arg, const struct kv_entry *e, uint64_t *idle_s, unsigned *freq)
+{
+	(void)arg;
+	(void)e;
+	(void)idle_s;
+	*freq = 9;
+	return 2;
+}
+
+static bool with_access;
+
 /* Saves db to a buffer (through a temporary file). */
 static void save(struct db *db, bool compress, bool checksum, struct rdb_buf *out)
 {
 	struct scan_src ss = {.db = db};
-	struct rdb_source s = {s_databases, s_keys, s_expires, s_next, &ss};
+	struct rdb_source s = {
+	    s_databases, s_keys, s_expires, s_next, with_access ? s_access_lfu : NULL, &ss};
 	struct rdb_save_opts o = {
 	    .compress = compress, .checksum = checksum, .now_ms = NOW, .used_mem = 12345};
 	struct rdb_save_stats st;
@@ -270,10 +283,17 @@ static void on_aux(void *arg, const char *k, size_t kl, const char *v, size_t vl
 		a->aofbase = vl == 1 && v[0] == '0';
 }
 
+/* Loads on this many threads (the parallel loader from the first byte). */
+static int load_threads = 1;
+
 static int load(const struct rdb_buf *b, size_t n, struct rdb_load_stats *st, char *err,
 		size_t errlen)
 {
-	struct rdb_load_opts o = {.path = "t.rdb", .checksum = true, .now_ms = NOW};
+	struct rdb_load_opts o = {.path = "t.rdb",
+				  .checksum = true,
+				  .now_ms = NOW,
+				  .threads = load_threads,
+				  .parallel_min = 0};
 
 	return rdb_load_mem(dst, b->p, n, &o, st, err, errlen);
 }
@@ -318,6 +338,37 @@ Test(rdb_file, round_trip, .init = init, .fini = fini)
 		same(dst, src);
 		rdb_buf_free(&b);
 	}
+}
+
+/* The parallel loader: the big dataset on 3 workers, key by key. */
+Test(rdb_file, parallel_round_trip, .init = init, .fini = fini)
+{
+	struct rdb_buf b;
+	struct rdb_load_stats st;
+	char err[512];
+
+	fill(true);
+	save(src, true, true, &b);
+	load_threads = 3;
+	cr_assert_eq(load(&b, b.len, &st, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(st.keys, 2013);
+	same(src, dst);
+	same(dst, src);
+	/* cut or flipped: an error naming an offset, never a crash */
+	for (size_t n = 0; n < b.len; n += b.len / 97 + 1) {
+		flush_dst();
+		cr_assert_eq(load(&b, n, &st, err, sizeof(err)), -1);
+		cr_assert(strstr(err, "t.rdb at byte ") != NULL, "%s", err);
+	}
+	for (size_t i = 9; i < b.len; i += b.len / 89 + 1) {
+		b.p[i] ^= 0x24;
+		flush_dst();
+		cr_assert_eq(load(&b, b.len, &st, err, sizeof(err)), -1, "flip at %zu loaded", i);
+		cr_assert(strstr(err, "t.rdb at byte ") != NULL, "%s", err);
+		b.p[i] ^= 0x24;
+	}
+	load_threads = 1;
+	rdb_buf_free(&b);
 }
 
 Test(rdb_file, expired_keys_skipped, .init = init, .fini = fini)
@@ -422,6 +473,30 @@ Test(rdb_file, refused_opcodes_and_types, .init = init, .fini = fini)
 		cr_assert_not_null(e);
 		cr_assert_eq(e->expire_ms, 0x7fffffffLL * 1000);
 	}
+	rdb_buf_free(&b);
+}
+
+/* FREQ written per key when the source gives it, and applied at load to
+ * the key's LFU counter (IDLE the same way under an LRU policy). */
+Test(rdb_file, freq_round_trip, .init = init, .fini = fini)
+{
+	struct rdb_buf b;
+	struct rdb_load_stats st;
+	char err[256];
+	const struct kv_entry *e;
+	uint64_t idle;
+	unsigned freq = 0;
+
+	fill(false);
+	with_access = true;
+	save(src, false, true, &b);
+	with_access = false;
+	db_set_memory_policy(dst, 0, DB_ALLKEYS_LFU, 5);
+	cr_assert_eq(load(&b, b.len, &st, err, sizeof(err)), 0, "%s", err);
+	e = db_lookup_notouch(db_plain(dst), "s1", 2, NOW, NULL, 0);
+	cr_assert_not_null(e);
+	cr_assert_eq(db_key_access(dst, kv_entry_hash(e), NOW, &idle, &freq), 2);
+	cr_assert_eq(freq, 9);
 	rdb_buf_free(&b);
 }
 

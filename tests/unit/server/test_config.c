@@ -117,6 +117,7 @@ Test(config, table_rows_in_enum_order)
 	    "dbfilename",
 	    "rdbcompression",
 	    "rdbchecksum",
+	    "stop-writes-on-bgsave-error",
 	    "pidfile",
 	    "save",
 	    "appendonly",
@@ -1042,7 +1043,8 @@ Test(config, match_glob)
 	cr_expect_str_eq(match("unixsocket*"), "unixsocket,unixsocketperm,");
 	cr_expect_str_eq(match("[bp]*"), "bind,port,protected-mode,proto-max-bulk-len,pidfile,");
 	cr_expect_str_eq(match("*-*-*"),
-			 "proto-max-bulk-len,client-query-buffer-limit,active-expire-effort,"
+			 "proto-max-bulk-len,client-query-buffer-limit,"
+			 "stop-writes-on-bgsave-error,active-expire-effort,"
 			 "slowlog-log-slower-than,slowlog-max-len,run-budget-commands,"
 			 "client-output-buffer-limit,client-output-pause-limit,"
 			 "hll-sparse-max-bytes,latency-monitor-threshold,"

@@ -14,25 +14,16 @@
 
 #include "storage/coll.h"
 #include "storage/db.h"
-
-static struct db *db;
+#include "db_fixture.h"
 
 static void init(void)
 {
-	kvmap_setup();
-	coll_setup();
-	kvmap_thread_register();
-	db = db_create(KVMAP_KVSD);
+	db_fixture_open(NULL);
 }
 
 static void fini(void)
 {
-	db_destroy(&db);
-	db_coll_thread_exit();
-	kvmap_teardown();
-	kvmap_thread_unregister();
-	coll_drain();
-	coll_teardown();
+	db_fixture_close();
 }
 
 static const struct kv_entry *look(const struct db_view *v, const char *k)

@@ -1,15 +1,20 @@
 /*
  * test_snap.c — point-in-time snapshots (storage/snap.h): a quiet db's
  * snapshot yields exactly its keys, database by database; counts at the cut;
- * one snapshot per db at a time.
+ * one snapshot per db at a time; writes after the cut (replace, delete,
+ * create, lazy and active expiry, transactions, SWAPDB, FLUSHDB, FLUSHALL)
+ * leave the snapshot as it was at the cut. And kvmap_walk_stripe (kvmap.h):
+ * the stripes of a table, also while it migrates, visit every key once.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "storage/db.h"
 #include "storage/kvmap.h"
+#include "storage/kvmap_internal.h"
 #include "storage/snap.h"
 
 static struct db *db;
@@ -19,6 +24,13 @@ static void init(void)
 	kvmap_setup();
 	kvmap_thread_register();
 	db = db_create(KVMAP_KVSD);
+}
+
+static void init_urcu(void)
+{
+	kvmap_setup();
+	kvmap_thread_register();
+	db = db_create(KVMAP_URCU);
 }
 
 static void fini(void)
@@ -127,4 +139,238 @@ Test(snap, quiet_db_yields_exactly_its_keys, .init = init, .fini = fini)
 	s = db_snap_begin(db, &err);
 	cr_assert_not_null(s);
 	db_snap_end(&s);
+}
+
+static void del(const struct db_view *v, const char *k)
+{
+	while (db_put(v, look(v, k), NULL) != 0)
+		;
+}
+
+static void after_cut(enum kvmap_backend backend)
+{
+	struct db_view v0, v1, v3;
+	char k[32], val[32];
+	int err;
+
+	db_view_init(db, 0, &v0);
+	db_view_init(db, 1, &v1);
+	db_view_init(db, 3, &v3);
+	for (int i = 0; i < 500; i++) {
+		snprintf(k, sizeof(k), "k%d", i);
+		snprintf(val, sizeof(val), "v%d", i);
+		put(&v0, k, val, 0);
+	}
+	put(&v0, "replaced", "cut", 0);
+	put(&v0, "deleted", "cut", 0);
+	put(&v0, "expires", "cut", 1000); /* expires at 1000 ms */
+	put(&v0, "expires2", "cut", 1000);
+	put(&v0, "txn", "cut", 0);
+	put(&v1, "one", "1", 0);
+	put(&v3, "three", "3", 0);
+	struct db_snap *s = db_snap_begin(db, &err);
+	cr_assert_not_null(s);
+	put(&v0, "replaced", "new", 0);
+	del(&v0, "deleted");
+	put(&v0, "created", "new", 0);
+	cr_assert_null(db_lookup(&v0, "expires", 7, 2000, NULL, 0)); /* lazy expiry */
+	/* active expiry */
+	for (int i = 0; i < 50 && db_lookup(&v0, "expires2", 8, 0, NULL, 0); i++)
+		db_active_expire(db, 10, 10, 100000);
+	if (backend == KVMAP_KVSD)
+		cr_assert_null(db_lookup(&v0, "expires2", 8, 0, NULL, 0));
+	/* a transaction writes two keys */
+	struct db_txn *t = db_txn_create(db);
+	const struct db_view *tv;
+	do {
+		tv = db_txn_begin(t, NULL, 0, false);
+		put(tv, "txn", "new", 0);
+		put(tv, "txn-created", "new", 0);
+	} while (db_txn_commit(t) == -EAGAIN);
+	/* an exclusive one */
+	do {
+		tv = db_txn_begin(t, NULL, 0, true);
+		put(tv, "k7", "excl", 0);
+		del(tv, "k8");
+	} while (db_txn_commit(t) == -EAGAIN);
+	db_txn_destroy(&t);
+	for (int i = 100; i < 200; i++) { /* a batch of replaces */
+		snprintf(k, sizeof(k), "k%d", i);
+		put(&v0, k, "later", 0);
+	}
+	db_swap(&v0, 0, 1);
+	db_flush(&v3, false);
+	put(&v3, "three", "after", 0);
+	db_flush_all(&v0, false);
+	put(&v0, "after-flushall", "x", 0);
+
+	struct db_snap_stats st;
+	db_snap_stats(s, &st);
+	cr_assert_geq(st.records, 4, "records %llu", (unsigned long long)st.records);
+	for (int i = 0; i < DB_COUNT_DEFAULT; i++) {
+		walk(s, i, &g);
+		if (i == 0) {
+			cr_assert_eq(g.n, 505, "db 0 yielded %d", g.n);
+			cr_assert(has(&g, "replaced=cut"));
+			cr_assert(has(&g, "deleted=cut"));
+			cr_assert(has(&g, "expires=cut"));
+			cr_assert(has(&g, "expires2=cut"));
+			cr_assert(has(&g, "txn=cut"));
+			cr_assert(has(&g, "k7=v7") && has(&g, "k8=v8") && has(&g, "k150=v150"));
+			cr_assert(!has(&g, "created=new"));
+		} else if (i == 1) {
+			cr_assert_eq(g.n, 1);
+			cr_assert(has(&g, "one=1"));
+		} else if (i == 3) {
+			cr_assert_eq(g.n, 1);
+			cr_assert(has(&g, "three=3"));
+		} else {
+			cr_assert_eq(g.n, 0, "database %d yielded %d", i, g.n);
+		}
+	}
+	db_snap_stats(s, &st);
+	cr_assert_eq(st.yielded, 507);
+	db_snap_end(&s);
+	/* the map now: only what was written after the FLUSHALL */
+	cr_assert(look(&v0, "after-flushall"));
+	cr_assert_null(look(&v0, "k1"));
+}
+
+Test(snap, writes_after_the_cut_change_nothing, .init = init, .fini = fini)
+{
+	after_cut(KVMAP_KVSD);
+}
+
+Test(snap, writes_after_the_cut_change_nothing_urcu, .init = init_urcu, .fini = fini)
+{
+	after_cut(KVMAP_URCU);
+}
+
+/* Writes after a stripe was saved are not in the snapshot and do not
+ * disturb the rest: the walk interleaved with writes, stripe by stripe. */
+static int interleave_n;
+static struct db_view iv;
+
+static void interleave_fn(void *arg, const struct kv_entry *e)
+{
+	(void)arg;
+	(void)e;
+	interleave_n++;
+}
+
+Test(snap, writes_between_batches, .init = init, .fini = fini)
+{
+	char k[32];
+	int err, rounds = 0;
+	bool more;
+
+	db_view_init(db, 0, &iv);
+	for (int i = 0; i < 20000; i++) {
+		snprintf(k, sizeof(k), "k%d", i);
+		put(&iv, k, "cut", 0);
+	}
+	struct db_snap *s = db_snap_begin(db, &err);
+	do {
+		more = db_snap_next(s, 0, interleave_fn, NULL);
+		/* between batches: delete some, replace some, add many (the table grows) */
+		for (int i = 0; i < 200; i++) {
+			snprintf(k, sizeof(k), "k%d", rounds * 200 + i);
+			if (i % 2)
+				del(&iv, k);
+			else
+				put(&iv, k, "new", 0);
+			snprintf(k, sizeof(k), "n%d-%d", rounds, i);
+			put(&iv, k, "new", 0);
+		}
+		rounds++;
+	} while (more);
+	cr_assert_eq(interleave_n, 20000, "yielded %d", interleave_n);
+	db_snap_end(&s);
+}
+
+struct stripe_count {
+	unsigned char seen[8192];
+	unsigned space;
+	uint64_t stripe, bits;
+};
+
+static void stripe_fn(const struct kv_entry *e, uint64_t hash, void *arg)
+{
+	struct stripe_count *c = arg;
+	int i = atoi(kv_entry_key(e) + 1);
+
+	cr_assert_eq(e->space, c->space);
+	cr_assert_eq(hash, kv_entry_hash(e));
+	cr_assert_eq(hash & ((1ull << c->bits) - 1), c->stripe);
+	c->seen[i]++;
+}
+
+static void stripes_once(struct kvmap *m, unsigned bits, int n)
+{
+	static struct stripe_count c;
+
+	memset(&c, 0, sizeof(c));
+	c.space = 5;
+	c.bits = bits;
+	for (uint64_t st = 0; st < (1ull << bits); st++) {
+		c.stripe = st;
+		kvmap_walk_stripe(m, 5, st, bits, stripe_fn, &c);
+	}
+	for (int i = 0; i < n; i++)
+		cr_assert_eq(c.seen[i], 1, "key %d seen %d times (bits %u)", i, c.seen[i], bits);
+}
+
+static void walk_stripe_test(enum kvmap_backend backend)
+{
+	struct kvmap *m = kvmap_create(backend, 0);
+	char k[32];
+	const int n = 5000;
+
+	for (int i = 0; i < n; i++) {
+		snprintf(k, sizeof(k), "k%d", i);
+		struct kv_entry *e = kv_entry_new(k, strlen(k), "v", 1, 0);
+		kv_entry_set_space(e, 5);
+		cr_assert_eq(kvmap_insert(m, e, NULL), 0);
+		e = kv_entry_new(k, strlen(k), "v", 1, 0); /* same bytes, another space */
+		kv_entry_set_space(e, 6);
+		cr_assert_eq(kvmap_insert(m, e, NULL), 0);
+	}
+	stripes_once(m, 0, n);
+	stripes_once(m, 3, n);
+	stripes_once(m, 12, n);
+	stripes_once(m, 16, n); /* more stripes than buckets */
+	if (backend == KVMAP_KVSD) {
+		/* half-migrated, to a larger and to a smaller table */
+		kvmap_kvsd_migrate_partial(m, kvmap_kvsd_buckets(m) * 4, 2);
+		stripes_once(m, 12, n);
+		stripes_once(m, 4, n);
+	}
+	kvmap_destroy(&m);
+}
+
+Test(snap, walk_stripe_visits_each_key_once, .init = init, .fini = fini)
+{
+	walk_stripe_test(KVMAP_KVSD);
+}
+
+Test(snap, walk_stripe_visits_each_key_once_urcu, .init = init, .fini = fini)
+{
+	walk_stripe_test(KVMAP_URCU);
+}
+
+Test(snap, walk_stripe_half_shrunk, .init = init, .fini = fini)
+{
+	struct kvmap *m = kvmap_create(KVMAP_KVSD, 8192);
+	char k[32];
+
+	for (int i = 0; i < 3000; i++) {
+		snprintf(k, sizeof(k), "k%d", i);
+		struct kv_entry *e = kv_entry_new(k, strlen(k), "v", 1, 0);
+		kv_entry_set_space(e, 5);
+		cr_assert_eq(kvmap_insert(m, e, NULL), 0);
+	}
+	kvmap_kvsd_migrate_partial(m, 1024, 3);
+	stripes_once(m, 12, 3000);
+	stripes_once(m, 7, 3000);
+	kvmap_destroy(&m);
 }

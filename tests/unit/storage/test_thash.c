@@ -14,11 +14,10 @@
 
 #include "storage/coll.h"
 #include "storage/db.h"
+#include "db_fixture.h"
 #include "storage/thash.h"
 #include "server/sha1.h"
 
-static struct db *db;
-static struct db_view view;
 static bool real_digest;
 
 /* A stand-in digest (the real one is server/sha1.c): FNV-1a spread over
@@ -35,24 +34,19 @@ static void fake_sha1(const void *p, size_t n, uint8_t out[20])
 	}
 }
 
+static void setup_types(void)
+{
+	thash_setup(real_digest ? sha1 : fake_sha1);
+}
+
 static void init(void)
 {
-	kvmap_setup();
-	coll_setup();
-	thash_setup(real_digest ? sha1 : fake_sha1);
-	kvmap_thread_register();
-	db = db_create(KVMAP_KVSD);
-	db_view_init(db, 0, &view);
+	db_fixture_open(setup_types);
 }
 
 static void fini(void)
 {
-	db_destroy(&db);
-	db_coll_thread_exit();
-	kvmap_teardown();
-	kvmap_thread_unregister();
-	coll_drain();
-	coll_teardown();
+	db_fixture_close();
 }
 
 static const struct kv_entry *look(const char *k)

@@ -22,30 +22,23 @@
 #include "server/sha1.h"
 #include "storage/coll.h"
 #include "storage/db.h"
+#include "db_fixture.h"
 #include "storage/tlist.h"
 
-static struct db *db;
-static struct db_view view;
+static void setup_types(void)
+{
+	tlist_setup(sha1);
+}
 
 static void init(void)
 {
-	kvmap_setup();
-	coll_setup();
-	tlist_setup(sha1);
-	kvmap_thread_register();
-	db = db_create(KVMAP_KVSD);
-	db_view_init(db, 0, &view);
+	db_fixture_open(setup_types);
 }
 
 static void fini(void)
 {
 	coll_set_limit(COLL_LIST_MAX_SIZE, -2);
-	db_destroy(&db);
-	db_coll_thread_exit();
-	kvmap_teardown();
-	kvmap_thread_unregister();
-	coll_drain();
-	coll_teardown();
+	db_fixture_close();
 }
 
 TestSuite(tlist, .init = init, .fini = fini);

@@ -13,28 +13,23 @@
 
 #include "storage/coll.h"
 #include "storage/db.h"
+#include "db_fixture.h"
 #include "storage/tset.h"
 #include "server/sha1.h"
 
-static struct db *db;
+static void setup_types(void)
+{
+	tset_setup(sha1);
+}
 
 static void init(void)
 {
-	kvmap_setup();
-	coll_setup();
-	tset_setup(sha1);
-	kvmap_thread_register();
-	db = db_create(KVMAP_KVSD);
+	db_fixture_open(setup_types);
 }
 
 static void fini(void)
 {
-	db_destroy(&db);
-	db_coll_thread_exit();
-	kvmap_teardown();
-	kvmap_thread_unregister();
-	coll_drain();
-	coll_teardown();
+	db_fixture_close();
 }
 
 TestSuite(tset, .init = init, .fini = fini);

@@ -15,30 +15,25 @@
 
 #include "storage/coll.h"
 #include "storage/db.h"
+#include "db_fixture.h"
 #include "server/sha1.h"
 #include "storage/tzset.h"
 
-static struct db *db;
+static void setup_types(void)
+{
+	tzset_setup(sha1);
+}
 
 static void init(void)
 {
-	kvmap_setup();
-	coll_setup();
-	tzset_setup(sha1);
-	kvmap_thread_register();
-	db = db_create(KVMAP_KVSD);
+	db_fixture_open(setup_types);
 }
 
 static void fini(void)
 {
 	coll_set_limit(COLL_ZSET_MAX_ENTRIES, 128);
 	coll_set_limit(COLL_ZSET_MAX_VALUE, 64);
-	db_destroy(&db);
-	db_coll_thread_exit();
-	kvmap_teardown();
-	kvmap_thread_unregister();
-	coll_drain();
-	coll_teardown();
+	db_fixture_close();
 }
 
 TestSuite(tzset, .init = init, .fini = fini);
