@@ -1189,6 +1189,8 @@ int aof_start(char *err, size_t errlen)
 {
 	int rc;
 
+	/* relaxed: see aof_internal.h; from here on appendonly is settled */
+	atomic_store_explicit(&aof_configured_g, true, memory_order_relaxed);
 	if (!aof_enabled())
 		return 0;
 	if (aof.need_replay) {

@@ -93,8 +93,10 @@ struct aof_locks {
 
 /* Whether appendonly was on at start-up (the AOF is being written). */
 bool aof_enabled(void);
-/* Whether aof_setup ran (config applies after it change nothing at start). */
+/* Whether the AOF is being written (aof_start done, not torn down). */
 bool aof_started(void);
+/* Whether aof_setup ran: appendonly's start-up value is settled. */
+bool aof_configured(void);
 void aof_set_fsync(enum aof_fsync policy);
 
 /*

@@ -8,12 +8,18 @@
 
 /* relaxed everywhere: see the declarations in aof_internal.h */
 _Atomic int aof_fsync_g = AOF_FSYNC_EVERYSEC;
-_Atomic bool aof_enabled_g, aof_started_g;
+_Atomic bool aof_enabled_g, aof_started_g, aof_configured_g;
 
 bool aof_enabled(void)
 {
 	/* relaxed: set before the workers serve clients (aof_internal.h) */
 	return atomic_load_explicit(&aof_enabled_g, memory_order_relaxed);
+}
+
+bool aof_configured(void)
+{
+	/* relaxed: see aof_internal.h */
+	return atomic_load_explicit(&aof_configured_g, memory_order_relaxed);
 }
 
 bool aof_started(void)

@@ -16,5 +16,8 @@
 
 extern _Atomic int aof_fsync_g;
 extern _Atomic bool aof_enabled_g, aof_started_g;
+/* aof_setup ran (whatever appendonly said): written once by the main
+ * thread at start-up; relaxed as the two above */
+extern _Atomic bool aof_configured_g;
 
 #endif

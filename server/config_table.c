@@ -50,6 +50,8 @@ _Static_assert((int)CFG_LOG_DEBUG == (int)LOG_DEBUG && (int)CFG_LOG_WARNING == (
 	       "loglevel values are the log's levels");
 /* Map implementations selectable at start-up; kvsd's own map is added here. */
 static const char *const map_names[] = {"kvsd", "urcu", NULL};
+/* aof-use-rdb-preamble: kvsd's base is always RDB (no is refused, not ignored). */
+static const char *const rdb_preamble_names[] = {"yes", NULL};
 /* In the order of enum aof_fsync (server/aof.h). */
 static const char *const appendfsync_names[] = {"always", "everysec", "no", NULL};
 /* In the order of enum db_policy (storage/db.h), which is Redis's (its
@@ -534,7 +536,7 @@ static int apply_coll_limits(char *why, size_t whylen)
  * time is refused rather than ignored. */
 static int apply_appendonly(char *why, size_t whylen)
 {
-	if (aof_started() && (bool)cfg_int(CFG_APPENDONLY) != aof_enabled()) {
+	if (aof_configured() && (bool)cfg_int(CFG_APPENDONLY) != aof_enabled()) {
 		snprintf(why, whylen, "kvsd switches appendonly only at start-up");
 		return -1;
 	}
@@ -800,8 +802,9 @@ const struct cfg_def cfg_rows[CFG_COUNT_] = {
 				"yes: an AOF whose last file ends inside a command is cut there "
 				"(logged) and loaded; no: start-up fails.",
 				.apply = apply_read_at_use},
-    [CFG_AOF_USE_RDB_PREAMBLE] = {"aof-use-rdb-preamble", CFG_T_BOOL, "yes", 0, 1, NULL, 0,
-				  "The AOF base file is written in RDB form (yes) or as "
-				  "commands (no).",
+    [CFG_AOF_USE_RDB_PREAMBLE] = {"aof-use-rdb-preamble", CFG_T_ENUM, "yes", 0, 0,
+				  rdb_preamble_names, 0,
+				  "The AOF base file is written in RDB form; kvsd writes no "
+				  "command-form base, so only yes is accepted.",
 				  .apply = apply_read_at_use},
 };

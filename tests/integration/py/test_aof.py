@@ -548,6 +548,33 @@ def scenario_requirepass():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def scenario_config():
+    """appendfsync set at run time: after CONFIG SET appendfsync always,
+    every answered write survives kill -9; appendonly keeps its start-up
+    value; the AOF rows read back as set."""
+    d = tempfile.mkdtemp(prefix='aof-g-')
+    k = Proc(kvsd_bin(), d, ['--appendfsync', 'no'])
+    try:
+        k.start()
+        with k.client() as c:
+            check(c.cmd('CONFIG', 'SET', 'appendfsync', 'always') == b'+OK\r\n',
+                  'config: set appendfsync')
+            check(c.cmd('CONFIG', 'GET', 'appendfsync') ==
+                  b'*2\r\n$11\r\nappendfsync\r\n$6\r\nalways\r\n', 'config: get')
+            check(c.cmd('CONFIG', 'SET', 'appendonly', 'no').startswith(b'-ERR'),
+                  'config: appendonly changed at run time')
+            c.send(b''.join(harness.encode('SET', 'g%d' % i, str(i)) for i in range(300)))
+            c.read_replies(300)
+        k.kill9()
+        k.start()
+        with k.client() as c:
+            check(c.cmd('DBSIZE') == b':300\r\n', 'config: writes lost after kill -9')
+        k.stop()
+    finally:
+        k.stop()
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def write_cmds(p, n):
     with p.client() as c:
         for i in range(n):
@@ -668,6 +695,7 @@ SCENARIOS = {
     'order': scenario_order,
     'truncated': scenario_truncated,
     'requirepass': scenario_requirepass,
+    'config': scenario_config,
     'rewrite': scenario_rewrite,
     'crash': scenario_crash,
 }
