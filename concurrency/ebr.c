@@ -108,6 +108,12 @@ struct ebr {
 	struct ebr_thread *_Atomic records KV_ALIGNED;
 	pthread_mutex_t lock;	 /* registry pushes, in_use, orphans */
 	struct ebr_list orphans; /* under lock */
+	/* Under lock: no orphan entry is freeable at a global epoch <= this
+	 * (each list spliced in was collected at an epoch >= it; 0 after an
+	 * unregister's uncollected leftovers), so a collector at such an
+	 * epoch leaves the list alone: while one thread holds the epoch back,
+	 * collects do not walk the whole orphan list again and again. */
+	uint64_t orphans_g;
 	/* Hint that orphans is non-empty, so collectors skip the lock; written
 	 * under lock, read relaxed (a stale value delays freeing by one call). */
 	atomic_bool has_orphans;
@@ -173,9 +179,16 @@ static void list_splice(struct ebr_list *l, struct ebr_chunk *head, struct ebr_c
 
 /* Frees the entries of l tagged at most g - 2, front of each chunk first;
  * unlinks emptied chunks (the tail is kept, emptied, when keep_tail: the owner
- * appends to it). Adds object bytes to *bytes and entries to the return. */
+ * appends to it). Adds object bytes to *bytes and entries to the return.
+ * own: l is a thread's own limbo, whose tags never decrease along the list
+ * (entries are sealed in retire order with the then global epoch, and a
+ * donation taken back goes in front: it is older), so the walk stops at
+ * the first chunk it cannot empty — without that, every over-cap collect
+ * walked the whole limbo, quadratic while one thread held the epoch back
+ * for long (a snapshot's saver: storage/snap.h). Spliced lists (orphans,
+ * adoptions) are in no order and are walked whole. */
 static size_t list_collect(struct ebr_list *l, uint64_t g, int64_t *bytes, struct ebr_thread *t,
-			   bool keep_tail)
+			   bool keep_tail, bool own)
 {
 	struct ebr_chunk *c, *prev = NULL, *next;
 	size_t n = 0;
@@ -191,6 +204,8 @@ static size_t list_collect(struct ebr_list *l, uint64_t g, int64_t *bytes, struc
 			x->fn(x->p);
 		}
 		if (c->start < c->n) {
+			if (own)
+				break; /* later chunks hold later tags */
 			prev = c;
 			continue;
 		}
@@ -454,6 +469,7 @@ void ebr_unregister(struct ebr_thread *t)
 	list_splice(&l, t->limbo.head, t->limbo.tail);
 	if (l.head != NULL) {
 		list_splice(&e->orphans, l.head, l.tail);
+		e->orphans_g = 0; /* not collected: the next collector walks it */
 		/* relaxed: a hint; the list itself is under the lock */
 		atomic_store_explicit(&e->has_orphans, true, memory_order_relaxed);
 	}
@@ -526,24 +542,29 @@ size_t ebr_collect(struct ebr_thread *t)
 	 * an advancer scanned happens-before the frees below */
 	g = atomic_load_explicit(&e->epoch, memory_order_acquire);
 
-	n = list_collect(&t->limbo, g, &bytes, t, true);
+	n = list_collect(&t->limbo, g, &bytes, t, true, true);
 	t->limbo_bytes -= (size_t)bytes + n * EBR_ENTRY_COST;
 
 	/* orphans and donations of parked threads: take them out, free without
 	 * the lock (free functions may be slow), put the rest back */
 	if (atomic_load_explicit(&e->has_orphans, memory_order_relaxed)) {
 		pthread_mutex_lock(&e->lock);
-		work = e->orphans;
-		e->orphans.head = e->orphans.tail = NULL;
-		/* relaxed: under the lock; a hint for lock-free readers */
-		atomic_store_explicit(&e->has_orphans, false, memory_order_relaxed);
+		if (e->orphans_g < g) { /* else nothing in it can be freed yet */
+			work = e->orphans;
+			e->orphans.head = e->orphans.tail = NULL;
+			/* relaxed: under the lock; a hint for lock-free readers */
+			atomic_store_explicit(&e->has_orphans, false, memory_order_relaxed);
+		}
 		pthread_mutex_unlock(&e->lock);
 	}
 	adopt(e, &work);
 	if (work.head != NULL) {
-		n += list_collect(&work, g, &bytes, t, false);
+		n += list_collect(&work, g, &bytes, t, false, false);
 		if (work.head != NULL) {
 			pthread_mutex_lock(&e->lock);
+			/* work was collected at g: nothing in it is freeable at g */
+			if (e->orphans.head == NULL || e->orphans_g > g)
+				e->orphans_g = g;
 			list_splice(&e->orphans, work.head, work.tail);
 			atomic_store_explicit(&e->has_orphans, true, memory_order_relaxed);
 			pthread_mutex_unlock(&e->lock);

@@ -38,9 +38,25 @@
  * save ends. That is the "copy-on-write" of this design: the old entry that
  * already exists, kept, and nothing copied.
  *
+ * Decisions (snap.c tells why). SNAP_STRIPES is 4096 (by the hash's low 12
+ * bits); a database with no key at the cut is marked visited at once. The
+ * stripe walk is kvmap_walk_stripe (kvmap.h). A key space dropped after the
+ * cut (FLUSHDB, FLUSHALL) is not purged while the snapshot runs: its purge
+ * waits for a grace period, which cannot end while the saver is online, so
+ * the dropped keys stay as they were at the cut (FLUSHALL SYNC waits for
+ * the save's end; the in-place fallback when no space is free touches as
+ * any writer). db_snap_end closes the gate for an instant too, so that no
+ * writer is still inside snap_touch when the snapshot's memory goes.
+ * Backends: on the URCU map a stripe walk costs O(N), so a save costs
+ * O(N * 4096 per non-empty database) there: the reference backend, for
+ * tests; kvsd's map walks a stripe in O(N / 4096).
+ *
  * Threads: db_snap_begin/next/end on one registered storage thread holding
- * no entry at begin; at most one snapshot per db at a time. snap_touch: any
- * writing thread, inside its write bracket (or its exclusive run).
+ * no entry at begin and end (both may wait for the gate, announcing
+ * quiescent states); at most one snapshot per db at a time (a second begin
+ * fails with -EBUSY, also on the same thread). snap_touch: any writing
+ * thread, inside its write bracket (or its exclusive run); it may wait for
+ * the saver's walk of the key's stripe (one stripe: microseconds).
  * Cost when no snapshot is active: one relaxed load per write.
  */
 #ifndef KVSD_STORAGE_SNAP_H
