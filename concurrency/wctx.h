@@ -56,6 +56,10 @@ struct wctx {
 	unsigned deletes;
 	/* storage/evict.c: when this thread last ran kvmap_maintain(). */
 	int64_t collect_ms;
+	/* storage/db.c: successful writes through views by this thread (db_put,
+	 * flushes, SWAPDB): the per-thread share of Redis's server.dirty, which
+	 * server/ compares around a command to see whether it changed anything. */
+	uint64_t db_writes;
 
 	/* server/cmdstat.c: this thread's command counters (opaque here). */
 	struct cmdstat_tls *stats;

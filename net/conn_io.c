@@ -189,6 +189,8 @@ void conn_free(struct conn *c)
 /* Writes pending replies. Returns 0, or -1 if the connection must close. */
 static int conn_flush(struct conn *c, struct worker *w)
 {
+	if (buf_pending(&c->out) > 0 && net_g.opts.before_write)
+		net_g.opts.before_write(c);
 	while (buf_pending(&c->out) > 0) {
 		ssize_t n =
 		    send(c->fd, c->out.data + c->out.rpos, buf_pending(&c->out), MSG_NOSIGNAL);

@@ -25,6 +25,7 @@
 #define KVSD_NET_H
 
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -112,9 +113,20 @@ struct net_opts {
 	 * a millisecond. Called by the holder of the loop's token (the owner, or
 	 * a guest while the owner is stuck in a task). May be NULL. */
 	bool (*thread_slice)(int worker_idx);
+	/* Called on the runner before a connection's pending replies are
+	 * written: the server may hold them there until it allows them to
+	 * leave (the AOF's appendfsync always waits for its fsync). May block;
+	 * the runner holds no map entry. May be NULL. */
+	void (*before_write)(struct conn *c);
 };
 
 int net_setup(const struct net_opts *o, char *err, size_t errlen);
+/* Serves fd (a connected socket, e.g. one end of a socketpair) as a client
+ * connection of its own, as if accepted on the unix socket: the AOF loader
+ * replays files through it. *id receives the connection's id before any
+ * worker can run it (relaxed store; the hand-off to the worker releases
+ * it). After net_setup. Any thread. */
+void net_adopt(int fd, _Atomic uint64_t *id);
 /* Runs the listener loop until net_stop(). */
 void net_run(void);
 /* Asks net_run to return (SHUTDOWN, signals). Thread-safe. */

@@ -204,6 +204,16 @@ void conn_reply_truncate(struct conn *c, size_t mark)
 	c->out.len = c->out.rpos + mark;
 }
 
+const char *conn_reply_since(const struct conn *c, size_t mark, size_t *len)
+{
+	if (buf_pending(&c->out) <= mark) {
+		*len = 0;
+		return NULL;
+	}
+	*len = buf_pending(&c->out) - mark;
+	return c->out.data + c->out.rpos + mark;
+}
+
 int conn_reply_first_byte(const struct conn *c, size_t mark)
 {
 	if (buf_pending(&c->out) <= mark)

@@ -68,5 +68,8 @@ void conn_reply_truncate(struct conn *c, size_t mark);
 /* The first reply byte appended since mark ('-' for an error, '+', ':' ...),
  * or -1 if nothing was. */
 int conn_reply_first_byte(const struct conn *c, size_t mark);
+/* The reply bytes appended since mark (*len of them; NULL when none), valid
+ * until the next append: the AOF reads back what SPOP or a pop took. */
+const char *conn_reply_since(const struct conn *c, size_t mark, size_t *len);
 
 #endif

@@ -56,6 +56,17 @@ void conn_accept(int fd, int is_unix)
 	worker_hand_off(c);
 }
 
+void net_adopt(int fd, _Atomic uint64_t *id)
+{
+	struct conn *c = conn_create(fd, 1);
+
+	/* relaxed: worker_hand_off's inbox push below releases it */
+	atomic_store_explicit(id, c->id, memory_order_relaxed);
+	atomic_store_explicit(&c->task, CONN_SCHEDULED, memory_order_relaxed);
+	conn_registry_add(c);
+	worker_hand_off(c);
+}
+
 static void conn_event_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;

@@ -37,6 +37,7 @@
  * can call conn_wake for its connection.
  */
 #include "server/blocking.h"
+#include "server/aof.h"
 #include "concurrency/clock.h"
 #include "concurrency/mem.h"
 #include "concurrency/util.h"
@@ -257,13 +258,19 @@ static void give_back(struct blk_waiter *w)
  * Serves the waiters of (db, key) in FIFO order (blocking.h, "Serving").
  * The caller holds no shard lock and is outside any transaction.
  */
-static void serve_key(int db, const char *p, size_t len)
+static void serve_key(int db, const char *p, size_t len, bool have_stripes)
 {
 	uint64_t h = key_hash(db, p, len);
 	struct blk_shard *sh = shard_of(h);
 	struct blk_queue *q;
 	struct db_view v;
 	int64_t now = clock_wall_ms();
+	/* the AOF's order (aof.h): a serve's pop (and BLMOVE's push, to a key
+	 * known only per waiter) is logged under every stripe, taken before
+	 * the shard lock — dispatch takes stripes before shard locks too
+	 * (blk_block) — unless the blocking command serving here already
+	 * holds its keys' stripes */
+	bool locked = !have_stripes && aof_serve_lock();
 
 	pthread_mutex_lock(&sh->mu);
 	q = *q_slot(sh, db, p, len, h);
@@ -293,6 +300,8 @@ static void serve_key(int db, const char *p, size_t len)
 			break;
 	}
 	pthread_mutex_unlock(&sh->mu);
+	if (locked)
+		aof_serve_unlock();
 }
 
 /* ------------------------------------------------------------ ready keys */
@@ -341,7 +350,7 @@ void blk_serve_ready(void)
 	while (ready.next < ready.n) {
 		struct ready_key k = ready.v[ready.next];
 
-		serve_key(k.db, k.p, k.len);
+		serve_key(k.db, k.p, k.len, false);
 		ready.next++;
 		mem_free(k.p);
 	}
@@ -705,7 +714,7 @@ void blk_block(struct cmd_req *r, struct blk_waiter *w)
 	atomic_thread_fence(memory_order_seq_cst);
 	conn_block(r->c);
 	for (int k = 0; k < w->nkeys; k++)
-		serve_key(w->db, w->keys[k].p, w->keys[k].len);
+		serve_key(w->db, w->keys[k].p, w->keys[k].len, true);
 }
 
 /* Unlinks w from every structure (holding no lock; w is not WAITING nor
@@ -757,6 +766,8 @@ bool blk_resume(struct conn *c)
 	if (st == BLK_IDLE)
 		return true;
 	unlink_all(w);
+	if (w->res.aof_lsn)
+		aof_note_lsn(c, w->res.aof_lsn);
 	if (st == BLK_UNBLOCKED_ERROR)
 		reply_error(c, "UNBLOCKED client unblocked via CLIENT UNBLOCK");
 	else

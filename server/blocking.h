@@ -91,6 +91,9 @@ struct blk_result {
 	char *buf;		      /* the items' bytes (mem_alloc'd) */
 	int err;		      /* a serve that answers an error (BLMOVE's WRONGTYPE) */
 	size_t cap, bytes, bytes_cap; /* blk_result_add's: grown by doubling */
+	/* the end of the serve's AOF record (server/aof.h); the runner's
+	 * replies wait for it (appendfsync always). 0: none */
+	uint64_t aof_lsn;
 };
 
 struct blk_waiter;

@@ -25,6 +25,7 @@
  * arguments its handler redacted replaced by "(redacted)".
  */
 #include "server/cmd.h"
+#include "server/aof.h"
 #include "server/persist_srv.h"
 #include "server/blocking.h"
 #include "server/bitpool.h"
@@ -72,12 +73,13 @@ static int by_name(const void *a, const void *b)
 
 void cmd_setup(struct db *db)
 {
-	const struct cmd_def *tables[] = {
-	    cmd_string_table, cmd_keys_table,	  cmd_conn_table, cmd_server_table,
-	    cmd_multi_table,  cmd_bits_table,	  cmd_hll_table,  cmd_obs_table,
-	    cmd_object_table, cmd_debug_table,	  cmd_db_table,	  cmd_zsetops_table,
-	    cmd_zset_table,   cmd_sort_table,	  cmd_set_table,  cmd_hash_table,
-	    cmd_list_table,   cmd_blocking_table, cmd_dump_table, cmd_persist_table};
+	const struct cmd_def *tables[] = {cmd_string_table, cmd_keys_table,    cmd_conn_table,
+					  cmd_server_table, cmd_multi_table,   cmd_bits_table,
+					  cmd_hll_table,    cmd_obs_table,     cmd_object_table,
+					  cmd_debug_table,  cmd_db_table,      cmd_zsetops_table,
+					  cmd_zset_table,   cmd_sort_table,    cmd_set_table,
+					  cmd_hash_table,   cmd_list_table,    cmd_blocking_table,
+					  cmd_dump_table,   cmd_persist_table, cmd_aof_table};
 
 	cmd_db = db;
 	bitpool_setup();
@@ -360,6 +362,9 @@ static void dispatch(struct conn *c, int argc, const char **argv, const size_t *
 	size_t idx, before;
 	int64_t start_us;
 	struct db_view view;
+	struct aof_prop prop = {0};
+	struct aof_locks locks;
+	uint64_t writes0;
 
 	if (top < 0) {
 		conn_set_last_cmd(c, NULL);
@@ -452,8 +457,16 @@ static void dispatch(struct conn *c, int argc, const char **argv, const size_t *
 	before = conn_reply_mark(c);
 	db_view_init(cmd_db, conn_db(c), &view); /* the selected database */
 	r.view = &view;
+	/* the AOF: the keys' stripes, then what the command logs (aof.h) */
+	aof_before_cmd(&r, d, &prop, &locks);
+	writes0 = r.ctx->db_writes;
 	d->proc(&r);
 	db_coll_end(); /* an edit the handler did not put is dropped */
+	if (r.prop) {
+		aof_after_cmd(&r, d, before, writes0);
+		aof_finish_cmd(&r, &prop, &locks);
+		aof_prop_free(&prop);
+	}
 	account(&r, d, idx, start_us, before);
 	if (kv_unlikely(conn_blocked(c))) {
 		/* as Redis 7.0, counted now (a call) and when answered (cmd_resume:

@@ -24,6 +24,7 @@
 struct conn;
 struct db;
 struct db_view;
+struct aof_prop;
 
 struct cmd_req {
 	struct conn *c;
@@ -46,6 +47,9 @@ struct cmd_req {
 	/* run by EXEC: the client waits for one reply per queued command, so the
 	 * command may not turn the connection into something else (MONITOR) */
 	bool in_exec;
+	/* what the command logs to the AOF (server/aof.h); NULL when nothing
+	 * is logged (no AOF, or the start-up loader) */
+	struct aof_prop *prop;
 };
 
 typedef void (*cmd_proc)(struct cmd_req *r);
@@ -98,15 +102,17 @@ extern const struct cmd_def cmd_debug_table[];	/* cmd_debug.c */
 extern const struct cmd_def cmd_db_table[];	/* cmd_db.c */
 extern const struct cmd_def
     cmd_zsetops_table[]; /* cmd_zsetops.c: ZUNION ZINTER ZDIFF Z*STORE ZINTERCARD */
-extern const struct cmd_def cmd_sort_table[]; /* cmd_sort.c: SORT SORT_RO */
-extern const struct cmd_def cmd_zset_table[]; /* cmd_zset.c */
-extern const struct cmd_def cmd_set_table[];  /* cmd_set.c */
-extern const struct cmd_def cmd_hash_table[]; /* cmd_hash.c */
-extern const struct cmd_def cmd_list_table[]; /* cmd_list.c */
-extern const struct cmd_def cmd_dump_table[]; /* cmd_dump.c: DUMP RESTORE */
+extern const struct cmd_def cmd_sort_table[];	 /* cmd_sort.c: SORT SORT_RO */
+extern const struct cmd_def cmd_zset_table[];	 /* cmd_zset.c */
+extern const struct cmd_def cmd_set_table[];	 /* cmd_set.c */
+extern const struct cmd_def cmd_hash_table[];	 /* cmd_hash.c */
+extern const struct cmd_def cmd_list_table[];	 /* cmd_list.c */
+extern const struct cmd_def cmd_dump_table[];	 /* cmd_dump.c: DUMP RESTORE */
 extern const struct cmd_def cmd_persist_table[]; /* cmd_persist.c: SAVE BGSAVE LASTSAVE */
 /* cmd_blocking.c: BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP BZPOPMIN BZPOPMAX BZMPOP */
 extern const struct cmd_def cmd_blocking_table[];
+
+extern const struct cmd_def cmd_aof_table[]; /* cmd_aof.c: BGREWRITEAOF */
 
 /* Builds the lookup table. Call once at start-up. */
 void cmd_setup(struct db *db);
@@ -117,6 +123,12 @@ void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *arg
 /* net's resume hook for blocked connections (blk_resume), counting the
  * blocked command in commandstats once it is answered. */
 bool cmd_resume(struct conn *c);
+
+/* A handler's propagation override (Redis's alsoPropagate / rewriting of
+ * its argv): the AOF logs this command, in the client's database, instead
+ * of the command as received; may be called several times. Nothing when
+ * no AOF is written. */
+void cmd_propagate(struct cmd_req *r, int argc, const char *const *argv, const size_t *argl);
 
 /* Looks up a command (case-insensitive) or NULL. */
 const struct cmd_def *cmd_lookup(const char *name, size_t len);

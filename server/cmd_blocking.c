@@ -15,6 +15,7 @@
 #include "net/conn.h"
 #include "net/reply.h"
 #include "server/blocking.h"
+#include "server/aof.h"
 #include "server/cmd.h"
 #include "server/cmd_list.h"
 #include "server/cmd_zset.h"
@@ -26,6 +27,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 
 /* a blocking command may not block here: inside EXEC (or any transaction) */
@@ -63,6 +65,18 @@ static void reply_timeout(struct conn *c, struct blk_waiter *w)
 	reply_null_array(c);
 }
 
+/* The AOF record of a served pop (Redis's serveClientBlockedOn*): cmd key
+ * [count] (count 0: none). */
+static void log_pop(struct blk_waiter *w, int k, const char *cmd, long long count)
+{
+	char num[24];
+	const char *argv[3] = {cmd, w->keys[k].p, num};
+	size_t argl[3] = {strlen(cmd), w->keys[k].len, 0};
+
+	argl[2] = (size_t)snprintf(num, sizeof(num), "%lld", count);
+	w->res.aof_lsn = aof_log_served(w->db, count ? 3 : 2, argv, argl);
+}
+
 /* ------------------------------------------------------------ sorted sets */
 
 /* w->where: 1 = MAX; w->count: -1 for BZPOPMIN/BZPOPMAX (one element, flat
@@ -80,6 +94,7 @@ static enum blk_serve_rc zset_serve(struct blk_waiter *w, const struct db_view *
 		return BLK_EMPTY;
 	for (size_t i = 0; i < p.n; i++)
 		blk_result_add(&w->res, p.items[i].m, p.items[i].mlen, p.items[i].score);
+	log_pop(w, k, w->where ? "ZPOPMAX" : "ZPOPMIN", w->count < 0 ? 0 : (long long)p.n);
 	zset_popped_free(&p);
 	return BLK_SERVED;
 }
@@ -193,6 +208,7 @@ static enum blk_serve_rc list_serve(struct blk_waiter *w, const struct db_view *
 		return BLK_EMPTY;
 	for (size_t i = 0; i < p.n; i++)
 		blk_result_add(&w->res, p.elem[i], p.len[i], 0);
+	log_pop(w, k, w->where == TLIST_HEAD ? "LPOP" : "RPOP", w->count < 0 ? 0 : (long long)p.n);
 	tlist_popped_free(&p);
 	return BLK_SERVED;
 }
@@ -321,6 +337,16 @@ static enum blk_serve_rc move_serve(struct blk_waiter *w, const struct db_view *
 	}
 	blk_result_add(&w->res, elem, len, 0);
 	mem_free(elem);
+	{
+		/* Redis logs a served BRPOPLPUSH as RPOPLPUSH; LMOVE RIGHT LEFT is
+		 * the same operation */
+		const char *wf = w->where == TLIST_HEAD ? "left" : "right";
+		const char *wt = w->whereto == TLIST_HEAD ? "left" : "right";
+		const char *argv[5] = {"LMOVE", w->keys[k].p, w->dst.p, wf, wt};
+		size_t argl[5] = {5, w->keys[k].len, w->dst.len, strlen(wf), strlen(wt)};
+
+		w->res.aof_lsn = aof_log_served(w->db, 5, argv, argl);
+	}
 	return BLK_SERVED;
 }
 

@@ -37,6 +37,8 @@ static const struct cmd_doc_arg auth_args[] = {
     {.name = "password", .type = "string"},
 };
 
+/* BGREWRITEAOF */
+
 /* BGSAVE */
 static const struct cmd_doc_history bgsave_history[] = {
     {"3.2.2", "Added the `SCHEDULE` option."},
@@ -3627,6 +3629,18 @@ const struct cmd_doc cmd_docs_table[] = {
      .last_key = 0,
      .key_step = 0,
      .acl = "@fast @connection",
+     .tips = ""},
+    {.name = "bgrewriteaof",
+     .summary = "Asynchronously rewrite the append-only file",
+     .since = "1.0.0",
+     .group = "server",
+     .complexity = "O(1)",
+     .arity = 1,
+     .flags = "admin noscript no_async_loading",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
      .tips = ""},
     {.name = "bgsave",
      .summary = "Asynchronously save the dataset to disk",

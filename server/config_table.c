@@ -23,6 +23,7 @@
 #include "concurrency/mem.h"
 #include "net/net.h"
 #include "server/config.h"
+#include "server/aof.h"
 #include "server/config_internal.h"
 #include "server/hll.h"
 #include "server/log.h"
@@ -38,6 +39,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -48,10 +50,10 @@ _Static_assert((int)CFG_LOG_DEBUG == (int)LOG_DEBUG && (int)CFG_LOG_WARNING == (
 	       "loglevel values are the log's levels");
 /* Map implementations selectable at start-up; kvsd's own map is added here. */
 static const char *const map_names[] = {"kvsd", "urcu", NULL};
-/* kvsd has no AOF yet: appendonly exists so tools that read it (redis-benchmark
- * reads save and appendonly at start-up) see the truth, and setting it to yes is
- * refused rather than silently ignored. */
-static const char *const appendonly_names[] = {"no", NULL};
+/* aof-use-rdb-preamble: kvsd's base is always RDB (no is refused, not ignored). */
+static const char *const rdb_preamble_names[] = {"yes", NULL};
+/* In the order of enum aof_fsync (server/aof.h). */
+static const char *const appendfsync_names[] = {"always", "everysec", "no", NULL};
 /* In the order of enum db_policy (storage/db.h), which is Redis's (its
  * CONFIG SET error lists them so). */
 static const char *const maxmemory_policy_names[] = {
@@ -530,13 +532,37 @@ static int apply_coll_limits(char *why, size_t whylen)
 	return 0;
 }
 
-/* appendonly accepts only the value it has (kvsd has no AOF yet), so a
- * CONFIG SET that succeeds changes nothing. */
-static int apply_only_value(char *why, size_t whylen)
+/* appendonly: the AOF is set up at start-up (server/aof.h); a change at run
+ * time is refused rather than ignored. */
+static int apply_appendonly(char *why, size_t whylen)
+{
+	if (aof_configured() && (bool)cfg_int(CFG_APPENDONLY) != aof_enabled()) {
+		snprintf(why, whylen, "kvsd switches appendonly only at start-up");
+		return -1;
+	}
+	return 0;
+}
+
+static int apply_appendfsync(char *why, size_t whylen)
 {
 	(void)why;
 	(void)whylen;
+	aof_set_fsync((enum aof_fsync)cfg_int(CFG_APPENDFSYNC));
 	return 0;
+}
+
+/* appendfilename / appenddirname: a file name, as Redis's isValidAOFfilename
+ * (and isValidAOFdirname): no path separators. */
+static char *parse_aof_name(char *const *argv, const size_t *lens, int argc, const char *cur,
+			    size_t *outlen, char *why, size_t whylen)
+{
+	(void)cur;
+	if (argc != 1 || lens[0] == 0 || memchr(argv[0], '/', lens[0]) ||
+	    (lens[0] <= 2 && argv[0][0] == '.' && (lens[0] == 1 || argv[0][1] == '.'))) {
+		snprintf(why, whylen, "appendfilename can't be a path, just a filename");
+		return NULL;
+	}
+	return dup_bytes(argv[0], lens[0], outlen);
 }
 
 /* ---------------------------------------------------------------- the table */
@@ -633,9 +659,11 @@ const struct cfg_def cfg_rows[CFG_COUNT_] = {
 		  "<changes> writes happened and <seconds> passed since the last save. \"\" "
 		  "disables them. With rules, shutdown saves too.",
 		  .parse = parse_save, .apply = apply_read_at_use},
-    [CFG_APPENDONLY] = {"appendonly", CFG_T_ENUM, "no", 0, 0, appendonly_names, 0,
-			"Append-only file. kvsd has no persistence yet, so only no is accepted.",
-			.apply = apply_only_value},
+    [CFG_APPENDONLY] = {"appendonly", CFG_T_BOOL, "no", 0, 1, NULL, 0,
+			"Append-only file (Redis 7's multi-part directory, appenddirname "
+			"inside dir): every write is logged and replayed at start-up. Set "
+			"at start-up; CONFIG SET refuses a change at run time.",
+			.apply = apply_appendonly},
     [CFG_MAXMEMORY] = {"maxmemory", CFG_T_MEMORY, "0", 0, DB_MAXMEMORY_MAX, NULL, 0,
 		       "Memory limit for used_memory, in bytes (memory units allowed); 0 means "
 		       "no limit. Over it, maxmemory-policy decides.",
@@ -757,4 +785,26 @@ const struct cfg_def cfg_rows[CFG_COUNT_] = {
 				 "Nodes at each end of a list left uncompressed (Redis's "
 				 "setting; kvsd keeps the value and compresses nothing).",
 				 .apply = apply_read_at_use},
+    [CFG_APPENDFILENAME] = {"appendfilename", CFG_T_STRING, "appendonly.aof", 0, 0, NULL,
+			    CFG_IMMUTABLE, "Base name of the AOF files (a file name, not a path).",
+			    .parse = parse_aof_name},
+    [CFG_APPENDDIRNAME] = {"appenddirname", CFG_T_STRING, "appendonlydir", 0, 0, NULL,
+			   CFG_IMMUTABLE,
+			   "Directory (inside dir) holding the AOF manifest, base and "
+			   "incremental files.",
+			   .parse = parse_aof_name},
+    [CFG_APPENDFSYNC] = {"appendfsync", CFG_T_ENUM, "everysec", 0, 0, appendfsync_names, 0,
+			 "always: no write is acknowledged before an fsync covers it (one fsync "
+			 "covers every write queued meanwhile); everysec: fsync about once a "
+			 "second; no: leave it to the kernel.",
+			 .apply = apply_appendfsync},
+    [CFG_AOF_LOAD_TRUNCATED] = {"aof-load-truncated", CFG_T_BOOL, "yes", 0, 1, NULL, 0,
+				"yes: an AOF whose last file ends inside a command is cut there "
+				"(logged) and loaded; no: start-up fails.",
+				.apply = apply_read_at_use},
+    [CFG_AOF_USE_RDB_PREAMBLE] = {"aof-use-rdb-preamble", CFG_T_ENUM, "yes", 0, 0,
+				  rdb_preamble_names, 0,
+				  "The AOF base file is written in RDB form; kvsd writes no "
+				  "command-form base, so only yes is accepted.",
+				  .apply = apply_read_at_use},
 };

@@ -18,6 +18,8 @@
  * dispatch then shows EXEC, Redis's order.
  */
 #include "server/multi.h"
+#include "server/aof.h"
+#include "concurrency/wctx.h"
 #include "server/persist_srv.h"
 #include "concurrency/clock.h"
 #include "server/cmdstat.h"
@@ -314,7 +316,9 @@ static void run_queued(struct cmd_req *r, const struct db_view *v, struct multi_
 	sub.redact = 0;
 	sub.redact_rest = false;
 	conn_set_last_cmd(r->c, q->d->name);
+	uint64_t writes0 = r->ctx->db_writes;
 	q->d->proc(&sub);
+	aof_after_cmd(&sub, q->d, before, writes0);
 	q->redact = sub.redact;
 	q->redact_rest = sub.redact_rest;
 	int64_t end = clock_mono_us();
@@ -363,6 +367,7 @@ static void exec_cmd(struct cmd_req *r)
 	size_t nw;
 	bool once = false;
 	int start_db;
+	size_t prop_len = 0, prop_n = 0;
 
 	if (!st || !st->active) {
 		reply_error(c, "ERR EXEC without MULTI");
@@ -395,6 +400,10 @@ static void exec_cmd(struct cmd_req *r)
 	for (;;) {
 		int rc;
 
+		/* the AOF record: what the committed part logged, no more */
+		if (r->prop)
+			aof_prop_reset(r->prop, prop_len, prop_n);
+
 		/* every attempt starts in the database EXEC was called in; a
 		 * queued SELECT moves the rest of the attempt (and the client) */
 		conn_set_db(c, start_db);
@@ -411,6 +420,10 @@ static void exec_cmd(struct cmd_req *r)
 			if (p > 0) { /* a flush committed everything so far */
 				count_committed(r->ctx, st->q, from, i + 1);
 				from = i + 1;
+				if (r->prop) {
+					prop_len = r->prop->len;
+					prop_n = r->prop->n;
+				}
 				mark = conn_reply_mark(c);
 				w = NULL;
 				nw = 0;
@@ -429,6 +442,8 @@ static void exec_cmd(struct cmd_req *r)
 			break;
 		}
 		if (rc == -ESTALE) {
+			if (r->prop)
+				aof_prop_reset(r->prop, prop_len, prop_n);
 			conn_set_db(c, start_db);
 			conn_reply_truncate(c, head);
 			reply_null_array(c);

@@ -9,6 +9,7 @@
  * (under it) keeps a second one from starting.
  */
 #include "server/persist_srv.h"
+#include "server/aof.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -628,7 +629,7 @@ size_t psrv_info(char *buf, size_t len)
 	    "rdb_last_bgsave_time_sec:%lld\r\nrdb_current_bgsave_time_sec:%lld\r\n"
 	    "rdb_saves:%lld\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:%lld\r\n"
 	    "rdb_last_load_keys_loaded:%lld\r\n"
-	    "aof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\n"
+	    "aof_enabled:%d\r\naof_rewrite_in_progress:%d\r\naof_rewrite_scheduled:0\r\n"
 	    "aof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\n"
 	    "aof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\n"
 	    "aof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\n"
@@ -639,7 +640,9 @@ size_t psrv_info(char *buf, size_t len)
 	    (unsigned long long)(dirty_total() - ps.dirty_base), ps.bg_running ? 1 : 0,
 	    (long long)ps.lastsave_s, ps.last_bg_ok ? "ok" : "err", ps.last_bg_secs,
 	    ps.bg_running ? (long long)((now - ps.bg_start_ms) / 1000) : -1LL, ps.saves,
-	    ps.load_expired, ps.load_loaded);
+	    ps.load_expired, ps.load_loaded, aof_enabled() ? 1 : 0, aof_rewrite_running() ? 1 : 0);
 	pthread_mutex_unlock(&ps.lock);
+	if (n >= 0 && (size_t)n < len)
+		n += (int)aof_info(buf + n, len - (size_t)n);
 	return n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n;
 }

@@ -8,6 +8,7 @@
  * entry are freed and reclamation drains, so LeakSanitizer sees nothing.
  */
 #include "server/server.h"
+#include "server/aof.h"
 #include "server/bitpool.h"
 #include "concurrency/clock.h"
 #include "concurrency/wctx.h"
@@ -139,7 +140,8 @@ static bool on_thread_slice(int idx)
 
 static void *on_conn_init(struct conn *c)
 {
-	conn_set_authenticated(c, cfg_str_equal(CFG_REQUIREPASS, "", 0));
+	/* the AOF loader replays what authenticated clients sent */
+	conn_set_authenticated(c, cfg_str_equal(CFG_REQUIREPASS, "", 0) || aof_is_loader(c));
 	return mem_calloc(1, sizeof(struct session));
 }
 
@@ -336,7 +338,10 @@ int server_setup(int argc, char **argv)
 	/* The RDB file loads before the listeners open: no client ever sees a
 	 * dataset that is partly loaded, and a file that does not load stops
 	 * start-up (persist_srv.h). */
-	if (psrv_load(err, sizeof(err)) != 0) {
+	/* appendonly yes: the AOF is the dataset (its RDB base loads here, its
+	 * commands after net_setup), as Redis loads the AOF instead of dump.rdb */
+	if (cfg_int(CFG_APPENDONLY) ? aof_setup(the_db, err, sizeof(err)) != 0
+				    : psrv_load(err, sizeof(err)) != 0) {
 		LOG(LOG_WARNING, "%s", err);
 		LOG(LOG_WARNING, "Fatal error loading the DB, exiting now.");
 		fprintf(stderr, "kvsd: %s\n", err);
@@ -363,6 +368,7 @@ int server_setup(int argc, char **argv)
 	o.conn_init = on_conn_init;
 	o.conn_close = on_conn_close;
 	o.resume = cmd_resume;
+	o.before_write = aof_before_write;
 	/* The main thread touches the map only at teardown: keep it offline so it
 	 * never holds up reclamation. */
 	kvmap_thread_offline();
@@ -389,6 +395,15 @@ int server_setup(int argc, char **argv)
 	sighup_ev = evsignal_new(net_main_base(), SIGHUP, sighup_cb, NULL);
 	event_add(sighup_ev, NULL);
 	pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
+	/* appendonly: replay the AOF, then log every write (before net_run
+	 * serves the listeners, so no client sees a partial dataset) */
+	rc = aof_start(err, sizeof(err));
+	if (rc < 0) {
+		LOG(LOG_WARNING, "%s", err);
+		fprintf(stderr, "kvsd: %s\n", err);
+		server_teardown();
+		return -1;
+	}
 	pid_path = cfg_str_dup(CFG_PIDFILE);
 	if (pid_path && pid_path[0]) {
 		FILE *f = fopen(pid_path, "w");
@@ -405,6 +420,8 @@ int server_setup(int argc, char **argv)
 	if (cfg_str_equal(CFG_SAVE, "", 0))
 		LOG(LOG_NOTICE, "No save rules configured (save \"\"): the dataset is saved only "
 				"by SAVE, BGSAVE or SHUTDOWN SAVE");
+	if (!aof_enabled())
+		LOG(LOG_NOTICE, "appendonly no: writes since the last save are lost at a crash");
 	LOG(LOG_NOTICE, "Ready to accept connections on port %d", net_tcp_port());
 	return 0;
 }
@@ -465,6 +482,7 @@ int server_teardown(void)
 	}
 	blk_stop(); /* no timeout wakes a connection of a stopped worker */
 	net_teardown();
+	aof_teardown(); /* after the last worker appended its last record */
 	blk_teardown(); /* after every connection (and its waiter) is gone */
 	kvmap_thread_online();
 	if (!teardown_nosave && psrv_teardown() != 0)

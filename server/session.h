@@ -13,6 +13,7 @@
 #include "net/conn.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct multi_state;
 struct blk_waiter;
@@ -35,6 +36,9 @@ struct session {
 	 * its answer is dropped too (Redis keeps the flags of a blocked client
 	 * until it is answered) */
 	bool blk_quiet;
+	/* aof.c: the end of this connection's last AOF record; its replies
+	 * wait until the AOF is durable that far (appendfsync always) */
+	uint64_t aof_lsn;
 };
 
 static inline struct session *session_of(const struct conn *c)

@@ -1075,6 +1075,8 @@ int db_put(const struct db_view *v, const struct kv_entry *old, struct kv_entry 
 				coll_ctx_fail(plain_coll());
 		}
 	}
+	if (rc == 0)
+		wctx_self()->db_writes++;
 	if (rc == 0 && !v->txn && ready_creation(old, e))
 		ready_signal(v->index, e);
 	if (rc == 0 && old == NULL) {

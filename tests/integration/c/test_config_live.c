@@ -286,7 +286,10 @@ static const struct {
     {"save", "test_diff_rdb.py: a rule fires a BGSAVE; CONFIG SET/GET vs redis"},
     {"rdbcompression", "test_diff_rdb.py: kvsd's files with it yes and no load in redis"},
     {"stop-writes-on-bgsave-error", "test_diff_rdb.py: -MISCONF after a failed BGSAVE vs redis"},
-    {"appendonly", "accepts only its current value (no persistence yet): nothing can change"},
+    {"appendonly", "accepts only its start-up value (hiredis-config: yes is refused)"},
+    {"appendfsync", "test_aof.py: runtime (CONFIG SET always, then kill -9 loses nothing)"},
+    {"aof-load-truncated", "read at each start-up's load: test_aof.py truncated (yes / no)"},
+    {"aof-use-rdb-preamble", "accepts only yes (the base is always RDB): nothing can change"},
     /* Protected mode refuses non-loopback peers; the tests use loopback addresses only,
      * which it never refuses. Its apply function is the one requirepass shares. */
     {"protected-mode", "needs a non-loopback client (tests use loopback only)"},

@@ -12,6 +12,7 @@
 
 #include "concurrency/clock.h"
 #include "net/conn.h"
+#include "server/aof.h"
 #include "server/blocking.h"
 #include "server/cmd.h"
 #include "server/session.h"
@@ -62,6 +63,19 @@ void reply_error(struct conn *c, const char *s)
 void reply_null_array(struct conn *c)
 {
 	snprintf(c->err, sizeof(c->err), "null");
+}
+/* no AOF here (server/aof.h) */
+bool aof_serve_lock(void)
+{
+	return false;
+}
+void aof_serve_unlock(void)
+{
+}
+void aof_note_lsn(struct conn *c, uint64_t lsn)
+{
+	(void)c;
+	(void)lsn;
 }
 
 /* ---- a fake command: serves pop from a counter of "elements" per key */

@@ -145,6 +145,11 @@ Test(config, table_rows_in_enum_order)
 	    "zset-max-listpack-value",
 	    "list-max-listpack-size",
 	    "list-compress-depth",
+	    "appendfilename",
+	    "appenddirname",
+	    "appendfsync",
+	    "aof-load-truncated",
+	    "aof-use-rdb-preamble",
 	};
 	const struct cfg_def *t = cfg_table();
 
@@ -1046,7 +1051,7 @@ Test(config, match_glob)
 			 "latency-tracking-info-percentiles,enable-debug-command,"
 			 "hash-max-listpack-entries,hash-max-listpack-value,set-max-intset-entries,"
 			 "zset-max-listpack-entries,zset-max-listpack-value,list-max-listpack-size,"
-			 "list-compress-depth,");
+			 "list-compress-depth,aof-load-truncated,aof-use-rdb-preamble,");
 	cr_expect_str_eq(match("nomatch*"), "");
 	cr_expect_str_eq(match(""), "");
 }

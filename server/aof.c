@@ -1,0 +1,1267 @@
+/*
+ * aof.c — the AOF directory, the AOF thread (write + group-commit fsync),
+ * the stripes that order writes per key, and start-up replay (aof.h).
+ *
+ * Replay runs every command of the files through the normal command path:
+ * one end of a socketpair becomes a client connection (net_adopt) and the
+ * main thread writes the files into the other end while it reads and drops
+ * the replies; an ECHO of a random token after the last command says when
+ * everything ran. The listeners are served only once net_run starts, after
+ * this, so no client sees a half-loaded dataset (they wait in the accept
+ * backlog instead of getting -LOADING).
+ */
+#include "server/aof.h"
+#include "server/aof_internal.h"
+#include "concurrency/clock.h"
+#include "concurrency/mem.h"
+#include "concurrency/wctx.h"
+#include "net/conn.h"
+#include "net/net.h"
+#include "persist/aof_format.h"
+#include "persist/crc64.h"
+#include "persist/rdb_file.h"
+#include "storage/snap.h"
+#include "server/cmd.h"
+#include "server/cmd_docs.h"
+#include "server/config.h"
+#include "server/keyspec.h"
+#include "server/log.h"
+#include "server/multi.h"
+#include "server/session.h"
+#include "storage/kvmap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static struct {
+	char *dir, *fname; /* appenddirname, appendfilename */
+	struct aof_manifest man;
+	int fd; /* the current incremental file; AOF thread (and teardown) */
+
+	/* the queue, under lock */
+	pthread_mutex_t lock;
+	pthread_cond_t work, done;
+	char *buf;
+	size_t len, cap;
+	uint64_t appended; /* bytes ever appended: a record's LSN is its end */
+	uint64_t synced;   /* bytes known durable (always) / written (others) */
+	int last_db;	   /* the database the file last SELECTed */
+	bool stop;
+	pthread_t thr;
+	/* start-up: the manifest names files to replay; its base is RDB */
+	bool need_replay, base_is_rdb;
+	/* the files' sizes at start-up (INFO aof_current_size / base_size) */
+	uint64_t start_size, base_size;
+	/* BGREWRITEAOF's cut (under lock): records before switch_at go to the
+	 * current file, the rest to switch_fd */
+	bool switch_pending;
+	int switch_fd;
+	uint64_t switch_at;
+	struct db *db;
+	/* the rewrite thread: rw_running is set by the command under rw_lock
+	 * and cleared by the thread when it ends; the next start (or teardown)
+	 * joins it */
+	pthread_mutex_t rw_lock;
+	bool rw_running, rw_joinable;
+	pthread_t rw_thr;
+
+	/* taken shared by every logged write (then its stripes), exclusively
+	 * by what must order itself against every key (EXEC, FLUSHALL, a
+	 * served pop, the rewrite's cut); writer-preferring, so an exclusive
+	 * taker is not starved by a stream of writes */
+	pthread_rwlock_t gate;
+	pthread_mutex_t stripe[AOF_STRIPES];
+	/* the start-up loader's connection id (0: none); written by net_adopt
+	 * before the connection is handed to a worker, read by conn_init and
+	 * dispatch */
+	_Atomic uint64_t loader_id;
+} aof = {.fd = -1, .last_db = -1};
+
+bool aof_is_loader(const struct conn *c)
+{
+	/* relaxed: net_adopt stores it before the hand-off to the worker,
+	 * whose inbox pop (acquire) orders it before every run of the loader's
+	 * connection; any other connection only compares it */
+	uint64_t id = atomic_load_explicit(&aof.loader_id, memory_order_relaxed);
+
+	return id != 0 && conn_id(c) == id;
+}
+
+/* ---- paths and files */
+
+static char *path_of(const char *name)
+{
+	size_t n = strlen(aof.dir) + strlen(name) + 2;
+	char *p = mem_alloc(n);
+
+	snprintf(p, n, "%s/%s", aof.dir, name);
+	return p;
+}
+
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+/* Writes all of buf to fd. 0 or -errno. */
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Replaces dir/name with the bytes: temp file, fsync, rename, fsync dir. */
+static int write_file_atomic(const char *name, const char *buf, size_t len)
+{
+	char *path = path_of(name), *tmp;
+	size_t n = strlen(path) + 16;
+	int fd, rc;
+
+	tmp = mem_alloc(n);
+	snprintf(tmp, n, "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	rc = write_all(fd, buf, len);
+	if (rc == 0 && fsync(fd) < 0)
+		rc = -errno;
+	close(fd);
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc == 0)
+		rc = fsync_dir(aof.dir);
+	if (rc < 0)
+		unlink(tmp);
+out:
+	mem_free(tmp);
+	mem_free(path);
+	return rc;
+}
+
+static int read_file(const char *path, char **out, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	char *buf;
+	size_t got = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return -errno;
+	}
+	buf = mem_alloc((size_t)st.st_size + 1);
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	buf[got] = '\0';
+	*out = buf;
+	*len = got;
+	return 0;
+}
+
+/* ---- an empty RDB base (Redis writes one when it creates the directory) */
+
+static void put_str(char **b, size_t *n, size_t *cap, const char *s)
+{
+	size_t l = strlen(s);
+	char hdr = (char)l; /* < 64: the 6-bit length form */
+
+	aof_format_raw(b, n, cap, &hdr, 1);
+	aof_format_raw(b, n, cap, s, l);
+}
+
+static void put_int32(char **b, size_t *n, size_t *cap, uint32_t v)
+{
+	unsigned char t[5] = {0xc2, (unsigned char)v, (unsigned char)(v >> 8),
+			      (unsigned char)(v >> 16), (unsigned char)(v >> 24)};
+
+	aof_format_raw(b, n, cap, (const char *)t, 5);
+}
+
+/* An RDB file with only Redis 7.0's AUX fields and "aof-base 1": the base
+ * of a dataset that was empty when the AOF began. */
+static char *empty_rdb(size_t *len)
+{
+	char *b = NULL;
+	size_t cap = 0;
+	unsigned char c;
+	uint64_t crc;
+
+	*len = 0;
+	aof_format_raw(&b, len, &cap, "REDIS0010", 9);
+	c = 0xfa;
+	aof_format_raw(&b, len, &cap, (const char *)&c, 1);
+	put_str(&b, len, &cap, "redis-ver");
+	put_str(&b, len, &cap, "7.0.15");
+	aof_format_raw(&b, len, &cap, "\xfa", 1);
+	put_str(&b, len, &cap, "redis-bits");
+	aof_format_raw(&b, len, &cap, "\xc0\x40", 2);
+	aof_format_raw(&b, len, &cap, "\xfa", 1);
+	put_str(&b, len, &cap, "ctime");
+	put_int32(&b, len, &cap, (uint32_t)(clock_wall_ms() / 1000));
+	aof_format_raw(&b, len, &cap, "\xfa", 1);
+	put_str(&b, len, &cap, "used-mem");
+	put_int32(&b, len, &cap, 1 << 20);
+	aof_format_raw(&b, len, &cap, "\xfa", 1);
+	put_str(&b, len, &cap, "aof-base");
+	aof_format_raw(&b, len, &cap, "\xc0\x01", 2);
+	aof_format_raw(&b, len, &cap, "\xff", 1);
+	crc = crc64(0, b, *len);
+	for (int i = 0; i < 8; i++) {
+		c = (unsigned char)(crc >> (8 * i));
+		aof_format_raw(&b, len, &cap, (const char *)&c, 1);
+	}
+	return b;
+}
+
+/* ---- the AOF thread */
+
+static void fatal_write(int rc)
+{
+	LOG(LOG_WARNING,
+	    "Error writing to the AOF file: %s. Exiting: kvsd acknowledges no write "
+	    "it could not log.",
+	    strerror(-rc));
+	_exit(1);
+}
+
+static void *aof_thread(void *arg)
+{
+	char *batch = NULL;
+	size_t bcap = 0;
+	int64_t last_fsync = clock_mono_ns();
+	uint64_t unsynced = 0;
+
+	(void)arg;
+	pthread_mutex_lock(&aof.lock);
+	for (;;) {
+		size_t n;
+		uint64_t end, sw_at;
+		int policy, sw_fd;
+		bool sw;
+
+		while (aof.len == 0 && !aof.stop && !aof.switch_pending) {
+			struct timespec ts;
+
+			/* wake at least every 100 ms: everysec's fsync clock */
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 100 * 1000 * 1000;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&aof.work, &aof.lock, &ts);
+			/* relaxed: see aof_internal.h */
+			if (unsynced &&
+			    atomic_load_explicit(&aof_fsync_g, memory_order_relaxed) ==
+				AOF_FSYNC_EVERYSEC &&
+			    clock_mono_ns() - last_fsync >= 1000000000LL)
+				break;
+		}
+		if (aof.len == 0 && aof.stop && !aof.switch_pending)
+			break;
+		/* take the whole queue: everything appended so far is one batch,
+		 * covered by one write and one fsync (group commit) */
+		{
+			char *t = aof.buf;
+			size_t tc = aof.cap;
+
+			aof.buf = batch;
+			aof.cap = bcap;
+			batch = t;
+			bcap = tc;
+		}
+		n = aof.len;
+		aof.len = 0;
+		end = aof.appended;
+		sw = aof.switch_pending;
+		sw_at = aof.switch_at;
+		sw_fd = aof.switch_fd;
+		aof.switch_pending = false;
+		pthread_mutex_unlock(&aof.lock);
+
+		if (sw) {
+			/* BGREWRITEAOF's cut: what came before it ends the old file,
+			 * made durable before the new one takes over */
+			size_t k = (size_t)(sw_at - (end - n));
+			int rc = write_all(aof.fd, batch, k);
+
+			if (rc == 0 && fdatasync(aof.fd) < 0)
+				rc = -errno;
+			if (rc < 0)
+				fatal_write(rc);
+			close(aof.fd);
+			aof.fd = sw_fd;
+			memmove(batch, batch + k, n - k);
+			n -= k;
+			unsynced = 0;
+		}
+		if (n) {
+			int rc = write_all(aof.fd, batch, n);
+
+			if (rc < 0)
+				fatal_write(rc);
+			unsynced += n;
+		}
+		/* relaxed: see aof_internal.h */
+		policy = atomic_load_explicit(&aof_fsync_g, memory_order_relaxed);
+		if (unsynced && (policy == AOF_FSYNC_ALWAYS ||
+				 (policy == AOF_FSYNC_EVERYSEC &&
+				  clock_mono_ns() - last_fsync >= 1000000000LL))) {
+			if (fdatasync(aof.fd) < 0)
+				fatal_write(-errno);
+			last_fsync = clock_mono_ns();
+			unsynced = 0;
+		}
+
+		pthread_mutex_lock(&aof.lock);
+		if (end > aof.synced)
+			aof.synced = end;
+		pthread_cond_broadcast(&aof.done);
+	}
+	pthread_mutex_unlock(&aof.lock);
+	if (unsynced)
+		(void)fdatasync(aof.fd);
+	mem_free(batch);
+	return NULL;
+}
+
+/* ---- appending */
+
+static void cat_select(int db)
+{
+	char num[16];
+	const char *argv[2] = {"SELECT", num};
+	size_t argl[2] = {6, 0};
+
+	argl[1] = (size_t)snprintf(num, sizeof(num), "%d", db);
+	aof_format_cmd(&aof.buf, &aof.len, &aof.cap, 2, argv, argl);
+}
+
+static void cat_word(const char *w)
+{
+	const char *argv[1] = {w};
+	size_t argl[1] = {strlen(w)};
+
+	aof_format_cmd(&aof.buf, &aof.len, &aof.cap, 1, argv, argl);
+}
+
+/* Appends the record; returns its LSN. Under no lock of ours but stripes. */
+static uint64_t append_prop(const struct aof_prop *p, bool wrap)
+{
+	uint64_t lsn;
+	size_t len0;
+
+	pthread_mutex_lock(&aof.lock);
+	len0 = aof.len;
+	if (wrap) {
+		if (p->items[0].db != aof.last_db) {
+			cat_select(p->items[0].db);
+			aof.last_db = p->items[0].db;
+		}
+		cat_word("MULTI");
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		const struct aof_item *it = &p->items[i];
+
+		if (it->db != aof.last_db) {
+			cat_select(it->db);
+			aof.last_db = it->db;
+		}
+		aof_format_raw(&aof.buf, &aof.len, &aof.cap, p->buf + it->off, it->len);
+	}
+	if (wrap)
+		cat_word("EXEC");
+	aof.appended += aof.len - len0;
+	lsn = aof.appended;
+	pthread_cond_signal(&aof.work);
+	pthread_mutex_unlock(&aof.lock);
+	return lsn;
+}
+
+void aof_prop_reset(struct aof_prop *p, size_t len, size_t n)
+{
+	p->len = len;
+	p->n = n;
+	if (n == 0)
+		p->overridden = false;
+}
+
+void aof_prop_free(struct aof_prop *p)
+{
+	mem_free(p->buf);
+	mem_free(p->items);
+	memset(p, 0, sizeof(*p));
+}
+
+void aof_prop_add(struct cmd_req *r, int argc, const char *const *argv, const size_t *argl)
+{
+	struct aof_prop *p = r->prop;
+	size_t off;
+
+	if (p == NULL)
+		return;
+	off = p->len;
+	aof_format_cmd(&p->buf, &p->len, &p->cap, argc, argv, argl);
+	if (p->n == p->ncap) {
+		p->ncap = p->ncap ? 2 * p->ncap : 4;
+		p->items = mem_realloc(p->items, p->ncap * sizeof(*p->items));
+	}
+	p->items[p->n++] = (struct aof_item){.db = conn_db(r->c), .off = off, .len = p->len - off};
+}
+
+/* ---- stripes */
+
+static uint16_t stripe_of(const char *k, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a: only spreads keys over stripes */
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)k[i];
+		h *= 0x100000001b3ULL;
+	}
+	return (uint16_t)(h % AOF_STRIPES);
+}
+
+/* Locks stripe i; waits for it offline, so that a grace period another
+ * thread waits for (while it holds stripes) never waits for us. */
+static void stripe_lock(unsigned i)
+{
+	if (pthread_mutex_trylock(&aof.stripe[i]) == 0)
+		return;
+	kvmap_thread_offline();
+	pthread_mutex_lock(&aof.stripe[i]);
+	kvmap_thread_online();
+}
+
+static void gate_shared(void)
+{
+	if (pthread_rwlock_tryrdlock(&aof.gate) == 0)
+		return;
+	kvmap_thread_offline();
+	pthread_rwlock_rdlock(&aof.gate);
+	kvmap_thread_online();
+}
+
+static void gate_exclusive(void)
+{
+	if (pthread_rwlock_trywrlock(&aof.gate) == 0)
+		return;
+	kvmap_thread_offline();
+	pthread_rwlock_wrlock(&aof.gate);
+	kvmap_thread_online();
+}
+
+static int cmp_u16(const void *a, const void *b)
+{
+	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
+}
+
+void aof_before_cmd(struct cmd_req *r, const struct cmd_def *d, struct aof_prop *p,
+		    struct aof_locks *l)
+{
+	const struct cmd_doc *doc;
+	struct keyspec_key keys[64];
+	int n;
+
+	l->n = 0;
+	l->all = false;
+	r->prop = NULL;
+	if (!aof_started() || aof_is_loader(r->c))
+		return;
+	r->prop = p;
+	if (!(d->flags & CMD_WRITE) && !multi_is_exec(d))
+		return;
+	doc = multi_is_exec(d) ? NULL : cmd_docs_find(d->name);
+	n = doc && keyspec_has_keys(doc) && r->argc * (doc->nkeyspecs + 1) <= 64
+		? keyspec_find(doc, r->argc, r->argv, r->argl, keys, 64)
+		: -1;
+	if (n <= 0 || n > (int)(sizeof(l->idx) / sizeof(l->idx[0]))) {
+		/* no keys found (EXEC, FLUSHALL, SWAPDB) or too many: every key */
+		l->all = true;
+		gate_exclusive();
+		return;
+	}
+	gate_shared();
+	for (int i = 0; i < n; i++)
+		l->idx[i] = stripe_of(r->argv[keys[i].pos], r->argl[keys[i].pos]);
+	qsort(l->idx, (size_t)n, sizeof(l->idx[0]), cmp_u16);
+	for (int i = 0; i < n; i++)
+		if (i == 0 || l->idx[i] != l->idx[i - 1])
+			l->idx[l->n++] = l->idx[i];
+	for (int i = 0; i < l->n; i++)
+		stripe_lock(l->idx[i]);
+}
+
+void aof_finish_cmd(struct cmd_req *r, struct aof_prop *p, struct aof_locks *l)
+{
+	if (r->prop && p->n) {
+		uint64_t lsn = append_prop(p, p->n > 1);
+		struct session *s = session_of(r->c);
+
+		if (s)
+			s->aof_lsn = lsn;
+	}
+	if (l->all) {
+		pthread_rwlock_unlock(&aof.gate);
+	} else if (l->n) {
+		for (int i = l->n; i-- > 0;)
+			pthread_mutex_unlock(&aof.stripe[l->idx[i]]);
+		pthread_rwlock_unlock(&aof.gate);
+	}
+	l->n = 0;
+	l->all = false;
+	aof_prop_reset(p, 0, 0);
+}
+
+bool aof_serve_lock(void)
+{
+	if (!aof_started())
+		return false;
+	gate_exclusive();
+	return true;
+}
+
+void aof_serve_unlock(void)
+{
+	pthread_rwlock_unlock(&aof.gate);
+}
+
+uint64_t aof_log_served(int db, int argc, const char *const *argv, const size_t *argl)
+{
+	struct aof_prop p = {0};
+	struct aof_item it;
+	uint64_t lsn;
+
+	if (!aof_started())
+		return 0;
+	aof_format_cmd(&p.buf, &p.len, &p.cap, argc, argv, argl);
+	it = (struct aof_item){.db = db, .off = 0, .len = p.len};
+	p.items = &it;
+	p.n = 1;
+	lsn = append_prop(&p, false);
+	mem_free(p.buf);
+	return lsn;
+}
+
+void aof_note_lsn(struct conn *c, uint64_t lsn)
+{
+	struct session *s = session_of(c);
+
+	if (s && lsn > s->aof_lsn)
+		s->aof_lsn = lsn;
+}
+
+void aof_before_write(struct conn *c)
+{
+	struct session *s = session_of(c);
+	uint64_t lsn;
+
+	if (!aof_started() || s == NULL || s->aof_lsn == 0)
+		return;
+	lsn = s->aof_lsn;
+	/* relaxed: see aof_internal.h */
+	if (atomic_load_explicit(&aof_fsync_g, memory_order_relaxed) != AOF_FSYNC_ALWAYS)
+		return;
+	pthread_mutex_lock(&aof.lock);
+	if (aof.synced < lsn) {
+		pthread_mutex_unlock(&aof.lock);
+		kvmap_thread_offline();
+		pthread_mutex_lock(&aof.lock);
+		while (aof.synced < lsn && !aof.stop)
+			pthread_cond_wait(&aof.done, &aof.lock);
+		pthread_mutex_unlock(&aof.lock);
+		kvmap_thread_online();
+	} else {
+		pthread_mutex_unlock(&aof.lock);
+	}
+	s->aof_lsn = 0;
+}
+
+size_t aof_info(char *buf, size_t len)
+{
+	uint64_t appended, synced;
+	size_t pending;
+	int n;
+
+	if (!aof_started())
+		return 0;
+	pthread_mutex_lock(&aof.lock);
+	appended = aof.appended;
+	synced = aof.synced;
+	pending = aof.len;
+	pthread_mutex_unlock(&aof.lock);
+	n = snprintf(buf, len,
+		     "aof_current_size:%llu\r\naof_base_size:%llu\r\naof_pending_rewrite:0\r\n"
+		     "aof_buffer_length:%zu\r\naof_pending_bio_fsync:%d\r\n"
+		     "aof_delayed_fsync:0\r\n",
+		     (unsigned long long)(aof.start_size + appended),
+		     (unsigned long long)aof.base_size, pending, synced < appended ? 1 : 0);
+	return n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n;
+}
+
+/* ---- BGREWRITEAOF without fork */
+
+static struct rw_src {
+	struct db_snap *s;
+} rw_src;
+
+static int rs_databases(void *arg)
+{
+	return db_snap_databases(((struct rw_src *)arg)->s);
+}
+
+static long long rs_keys(void *arg, int i)
+{
+	return db_snap_keys(((struct rw_src *)arg)->s, i);
+}
+
+static long long rs_expires(void *arg, int i)
+{
+	return db_snap_expires(((struct rw_src *)arg)->s, i);
+}
+
+static bool rs_next(void *arg, int i, rdb_entry_fn fn, void *fnarg)
+{
+	return db_snap_next(((struct rw_src *)arg)->s, i, fn, fnarg);
+}
+
+static int write_manifest(const struct aof_manifest *m, char *err, size_t errlen)
+{
+	char name[512], *text;
+	size_t len;
+	int rc;
+
+	text = aof_manifest_format(m, &len);
+	snprintf(name, sizeof(name), "%s.manifest", aof.fname);
+	rc = write_file_atomic(name, text, len);
+	mem_free(text);
+	if (rc < 0)
+		snprintf(err, errlen, "Can't write the AOF manifest %.200s: %s", name,
+			 strerror(-rc));
+	return rc;
+}
+
+/*
+ * The rewrite (Redis's rewriteAppendOnlyFileBackground, without fork): a
+ * new incr file is added to the manifest; then, holding every stripe (no
+ * logged write is between its commit and its record), the snapshot's cut
+ * is taken and the AOF thread is told to start the new incr file at the
+ * queue's current end: so every write is either in the cut and in the old
+ * files, or after it and in the new incr file. The stripes are released and
+ * the snapshot is written as the new base (RDB, aof-base 1); then the
+ * manifest names the new base and the new incr file only, and the old files
+ * are deleted.
+ */
+static int rewrite_run(char *err, size_t errlen)
+{
+	long long seq_b = (aof.man.base.name ? aof.man.base.seq : 0) + 1;
+	long long seq_i = aof.man.incr[aof.man.nincr - 1].seq + 1;
+	char incr_name[512], base_name[512], tmp_name[576];
+	struct rdb_source src = {.databases = rs_databases,
+				 .keys = rs_keys,
+				 .expires = rs_expires,
+				 .next = rs_next,
+				 .arg = &rw_src};
+	struct rdb_save_opts o = {.compress = cfg_int(CFG_RDBCOMPRESSION) != 0,
+				  .checksum = cfg_int(CFG_RDBCHECKSUM) != 0,
+				  .aof_base = true,
+				  .used_mem = 0};
+	struct rdb_save_stats st;
+	struct aof_manifest next = {0}, old;
+	char *p;
+	int nfd, fd, rc, e;
+
+	snprintf(incr_name, sizeof(incr_name), "%s.%lld.incr.aof", aof.fname, seq_i);
+	snprintf(base_name, sizeof(base_name), "%s.%lld.base.rdb", aof.fname, seq_b);
+	snprintf(tmp_name, sizeof(tmp_name), "temp-rewriteaof-bg-%d.aof", (int)getpid());
+	p = path_of(incr_name);
+	nfd = open(p, O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	mem_free(p);
+	if (nfd < 0) {
+		snprintf(err, errlen, "Can't open the append-only file %.200s: %s", incr_name,
+			 strerror(errno));
+		return -errno;
+	}
+	aof_manifest_add(&aof.man, incr_name, seq_i, 'i');
+	rc = write_manifest(&aof.man, err, errlen);
+	if (rc < 0) {
+		close(nfd);
+		return rc;
+	}
+	/* the cut */
+	gate_exclusive();
+	rw_src.s = db_snap_begin(aof.db, &e);
+	if (rw_src.s) {
+		pthread_mutex_lock(&aof.lock);
+		aof.switch_fd = nfd;
+		aof.switch_at = aof.appended;
+		aof.switch_pending = true;
+		aof.last_db = -1; /* the new file starts with a SELECT */
+		pthread_cond_signal(&aof.work);
+		pthread_mutex_unlock(&aof.lock);
+	}
+	pthread_rwlock_unlock(&aof.gate);
+	if (rw_src.s == NULL) {
+		snprintf(err, errlen, "Can't take a snapshot for the AOF rewrite: %s",
+			 strerror(-e));
+		close(nfd); /* the manifest's extra empty incr file is harmless */
+		return e;
+	}
+	/* the base */
+	p = path_of(tmp_name);
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	o.now_ms = clock_wall_ms();
+	rc = fd < 0 ? -1 : rdb_save(fd, &src, &o, &st, err, errlen);
+	db_snap_end(&rw_src.s);
+	if (fd >= 0 && rc == 0 && fsync(fd) != 0) {
+		snprintf(err, errlen, "fsync: %s", strerror(errno));
+		rc = -1;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (fd < 0)
+		snprintf(err, errlen, "Can't open %.200s: %s", tmp_name, strerror(errno));
+	if (rc == 0) {
+		char *q = path_of(base_name);
+
+		if (rename(p, q) != 0) {
+			snprintf(err, errlen, "Can't rename %.200s to %.200s: %s", tmp_name,
+				 base_name, strerror(errno));
+			rc = -1;
+		}
+		mem_free(q);
+	}
+	if (rc != 0) {
+		unlink(p);
+		mem_free(p);
+		return -EIO;
+	}
+	mem_free(p);
+	/* the new manifest: the new base and the incr files from the cut on */
+	aof_manifest_add(&next, base_name, seq_b, 'b');
+	aof_manifest_add(&next, incr_name, seq_i, 'i');
+	rc = write_manifest(&next, err, errlen);
+	if (rc < 0) {
+		aof_manifest_free(&next);
+		return rc;
+	}
+	/* wait until the AOF thread left the old files */
+	pthread_mutex_lock(&aof.lock);
+	while (aof.switch_pending && !aof.stop)
+		pthread_cond_wait(&aof.done, &aof.lock);
+	pthread_mutex_unlock(&aof.lock);
+	old = aof.man;
+	aof.man = next;
+	if (old.base.name) {
+		p = path_of(old.base.name);
+		unlink(p);
+		mem_free(p);
+	}
+	for (size_t i = 0; i < old.nincr; i++) {
+		if (strcmp(old.incr[i].name, incr_name) == 0)
+			continue;
+		p = path_of(old.incr[i].name);
+		unlink(p);
+		mem_free(p);
+	}
+	aof_manifest_free(&old);
+	(void)fsync_dir(aof.dir);
+	LOG(LOG_NOTICE,
+	    "Background AOF rewrite finished successfully: base %s (%lld keys), incr %s", base_name,
+	    st.keys, incr_name);
+	return 0;
+}
+
+static void *rewrite_main(void *arg)
+{
+	char err[512] = "";
+
+	(void)arg;
+	kvmap_thread_register();
+	if (rewrite_run(err, sizeof(err)) != 0)
+		LOG(LOG_WARNING, "Background AOF rewrite failed: %s", err);
+	kvmap_thread_unregister();
+	pthread_mutex_lock(&aof.rw_lock);
+	aof.rw_running = false;
+	pthread_mutex_unlock(&aof.rw_lock);
+	return NULL;
+}
+
+int aof_rewrite_start(char *err, size_t errlen)
+{
+	int rc = 0;
+
+	if (!aof_started()) {
+		snprintf(err, errlen, "ERR kvsd rewrites the AOF only with appendonly yes");
+		return -1;
+	}
+	pthread_mutex_lock(&aof.rw_lock);
+	if (aof.rw_running) {
+		snprintf(err, errlen,
+			 "ERR Background append only file rewriting already in progress");
+		rc = -1;
+	} else {
+		if (aof.rw_joinable)
+			pthread_join(aof.rw_thr, NULL);
+		aof.rw_joinable = false;
+		aof.rw_running = true;
+		if (pthread_create(&aof.rw_thr, NULL, rewrite_main, NULL) != 0) {
+			aof.rw_running = false;
+			snprintf(err, errlen, "ERR Can't rewrite append only file in background");
+			rc = -1;
+		} else {
+			aof.rw_joinable = true;
+		}
+	}
+	pthread_mutex_unlock(&aof.rw_lock);
+	return rc;
+}
+
+bool aof_rewrite_running(void)
+{
+	bool r;
+
+	pthread_mutex_lock(&aof.rw_lock);
+	r = aof.rw_running;
+	pthread_mutex_unlock(&aof.rw_lock);
+	return r;
+}
+
+/* ---- loading */
+
+/* Feeds bytes to the loader connection and drains its replies; with
+ * `token`, reads until the token's ECHO reply has arrived. */
+static int feed(int fd, const char *buf, size_t len, const char *token)
+{
+	char rd[65536];
+	size_t tl = token ? strlen(token) : 0;
+	/* the tail of what was read, to find a token cut across reads */
+	char tail[128];
+	size_t tailn = 0;
+
+	for (;;) {
+		struct pollfd pf = {.fd = fd, .events = POLLIN | (len ? POLLOUT : 0)};
+
+		if (len == 0 && token == NULL)
+			return 0;
+		if (poll(&pf, 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (pf.revents & POLLIN) {
+			ssize_t n = read(fd, rd, sizeof(rd));
+
+			if (n == 0)
+				return -EPIPE;
+			if (n > 0 && token) {
+				/* search tail + new bytes for the token */
+				size_t keep = tailn + (size_t)n;
+				char *scan = mem_alloc(keep + 1);
+
+				memcpy(scan, tail, tailn);
+				memcpy(scan + tailn, rd, (size_t)n);
+				scan[keep] = '\0';
+				if (memmem(scan, keep, token, tl)) {
+					mem_free(scan);
+					return 0;
+				}
+				tailn = keep < tl ? keep : tl;
+				memcpy(tail, scan + keep - tailn, tailn);
+				mem_free(scan);
+			}
+		} else if (pf.revents & (POLLERR | POLLHUP)) {
+			return -EPIPE;
+		}
+		if (len && (pf.revents & POLLOUT)) {
+			ssize_t n = write(fd, buf, len > 65536 ? 65536 : len);
+
+			if (n > 0) {
+				buf += n;
+				len -= (size_t)n;
+			}
+		}
+	}
+}
+
+/* Loads an RDB base file into db (persist/rdb_file.h). Main thread,
+ * online, before any other thread uses db. */
+static int load_rdb_base(struct db *db, const char *name, char *err, size_t errlen)
+{
+	char *path = path_of(name);
+	struct rdb_load_opts o = {
+	    .path = path, .checksum = cfg_int(CFG_RDBCHECKSUM) != 0, .now_ms = clock_wall_ms()};
+	struct rdb_load_stats st;
+	int rc = rdb_load(db, &o, &st, err, errlen);
+
+	mem_free(path);
+	if (rc == -ENOENT)
+		snprintf(err, errlen, "The AOF base file %s does not exist", name);
+	if (rc != 0)
+		return -EINVAL;
+	LOG(LOG_NOTICE, "DB loaded from base file %s: %lld keys (%lld expired)", name, st.keys,
+	    st.expired);
+	return 0;
+}
+
+/* Replays one command file through the loader connection. `last`: the
+ * file is the last incremental one (the only one a torn tail is allowed
+ * in). */
+static int load_cmd_file(int fd, const char *name, bool last, char *err, size_t errlen)
+{
+	char *path = path_of(name), *buf;
+	size_t len;
+	struct aof_scan_info si;
+	enum aof_scan_result sr;
+	int rc = read_file(path, &buf, &len);
+
+	if (rc < 0) {
+		snprintf(err, errlen, "Can't open the append-only file %s: %s", name,
+			 strerror(-rc));
+		mem_free(path);
+		return rc;
+	}
+	sr = aof_scan(buf, len, &si);
+	if (sr == AOF_SCAN_CORRUPT) {
+		snprintf(err, errlen,
+			 "Bad file format reading the append only file %s at offset %zu", name,
+			 si.bad);
+		rc = -EINVAL;
+		goto out;
+	}
+	if (sr == AOF_SCAN_TRUNCATED) {
+		if (!last || !cfg_int(CFG_AOF_LOAD_TRUNCATED)) {
+			snprintf(
+			    err, errlen,
+			    "Unexpected end of file reading the append only file %s at offset "
+			    "%zu (%s). You can: 1) Make a backup of your AOF file, then use "
+			    "./redis-check-aof --fix <filename.manifest>. 2) Alternatively you "
+			    "can set the 'aof-load-truncated' configuration option to yes and "
+			    "restart the server.",
+			    name, si.valid, si.why);
+			rc = -EINVAL;
+			goto out;
+		}
+		LOG(LOG_WARNING, "!!! Warning: short read while loading the AOF file %s!!! (%s)",
+		    name, si.why);
+		LOG(LOG_WARNING,
+		    "AOF %s loaded anyway because aof-load-truncated is enabled: cut from %zu to "
+		    "%zu bytes",
+		    name, len, si.valid);
+		if (truncate(path, (off_t)si.valid) < 0) {
+			rc = -errno;
+			snprintf(err, errlen, "Can't truncate the append only file %s: %s", name,
+				 strerror(errno));
+			goto out;
+		}
+	}
+	rc = feed(fd, buf, si.valid, NULL);
+	if (rc < 0)
+		snprintf(err, errlen, "The loader connection failed while loading %s", name);
+	else
+		LOG(LOG_NOTICE, "DB loaded from incr file %s: %" PRIu64 " commands", name,
+		    si.ncmds);
+out:
+	mem_free(buf);
+	mem_free(path);
+	return rc;
+}
+
+static int load_all(char *err, size_t errlen)
+{
+	int sv[2], rc = 0;
+	char token[41], echo[80];
+	unsigned char rnd[20];
+	int64_t t0 = clock_mono_ns();
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		snprintf(err, errlen, "socketpair: %s", strerror(errno));
+		return -errno;
+	}
+	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0 || fcntl(sv[1], F_SETFL, O_NONBLOCK) < 0) {
+		snprintf(err, errlen, "fcntl: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return -EIO;
+	}
+	/* the id is stored before the connection reaches a worker (net_adopt),
+	 * so its conn_init already knows it is the loader's */
+	net_adopt(sv[0], &aof.loader_id);
+	if (aof.man.base.name && !aof.base_is_rdb)
+		rc = load_cmd_file(sv[1], aof.man.base.name, false, err, errlen);
+	for (size_t i = 0; rc == 0 && i < aof.man.nincr; i++)
+		rc =
+		    load_cmd_file(sv[1], aof.man.incr[i].name, i + 1 == aof.man.nincr, err, errlen);
+	if (rc == 0) {
+		getrandom(rnd, sizeof(rnd), 0);
+		for (int i = 0; i < 20; i++)
+			snprintf(token + 2 * i, 3, "%02x", rnd[i]);
+		snprintf(echo, sizeof(echo), "*2\r\n$4\r\nECHO\r\n$40\r\n%s\r\n", token);
+		rc = feed(sv[1], echo, strlen(echo), token);
+		if (rc < 0)
+			snprintf(err, errlen, "The AOF loader connection failed");
+	}
+	close(sv[1]); /* the loader connection closes on EOF */
+	if (rc == 0)
+		LOG(LOG_NOTICE, "DB loaded from append only file: %.3f seconds",
+		    (double)(clock_mono_ns() - t0) / 1e9);
+	return rc;
+}
+
+/* ---- set-up */
+
+static int create_new(char *err, size_t errlen)
+{
+	char name[512], *rdb, *text;
+	size_t len;
+	int rc, fd;
+
+	snprintf(name, sizeof(name), "%s.1.base.rdb", aof.fname);
+	rdb = empty_rdb(&len);
+	rc = write_file_atomic(name, rdb, len);
+	mem_free(rdb);
+	if (rc < 0) {
+		snprintf(err, errlen, "Can't write the AOF base file %s: %s", name, strerror(-rc));
+		return rc;
+	}
+	aof_manifest_add(&aof.man, name, 1, 'b');
+	snprintf(name, sizeof(name), "%s.1.incr.aof", aof.fname);
+	{
+		char *p = path_of(name);
+
+		fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		mem_free(p);
+	}
+	if (fd < 0) {
+		snprintf(err, errlen, "Can't create the AOF file %s: %s", name, strerror(errno));
+		return -errno;
+	}
+	close(fd);
+	aof_manifest_add(&aof.man, name, 1, 'i');
+	text = aof_manifest_format(&aof.man, &len);
+	snprintf(name, sizeof(name), "%s.manifest", aof.fname);
+	rc = write_file_atomic(name, text, len);
+	mem_free(text);
+	if (rc < 0)
+		snprintf(err, errlen, "Can't write the AOF manifest %.200s: %s", name,
+			 strerror(-rc));
+	else
+		LOG(LOG_NOTICE,
+		    "Creating AOF base file %s.1.base.rdb and incr file %s.1.incr.aof: the dataset "
+		    "starts empty",
+		    aof.fname, aof.fname);
+	return rc;
+}
+
+/* Whether a file starts like an RDB file (Redis's base test). */
+static int starts_with_redis(const char *name, bool *yes)
+{
+	char *path = path_of(name), magic[5];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	mem_free(path);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, magic, 5);
+	close(fd);
+	*yes = n == 5 && memcmp(magic, "REDIS", 5) == 0;
+	return 0;
+}
+
+int aof_setup(struct db *db, char *err, size_t errlen)
+{
+	char mname[512], *mpath, *text;
+	size_t len;
+	int rc;
+
+	pthread_mutex_init(&aof.lock, NULL);
+	pthread_mutex_init(&aof.rw_lock, NULL);
+	aof.db = db;
+	pthread_cond_init(&aof.work, NULL);
+	pthread_cond_init(&aof.done, NULL);
+	for (unsigned i = 0; i < AOF_STRIPES; i++)
+		pthread_mutex_init(&aof.stripe[i], NULL);
+	{
+		pthread_rwlockattr_t a;
+
+		pthread_rwlockattr_init(&a);
+		pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+		pthread_rwlock_init(&aof.gate, &a);
+		pthread_rwlockattr_destroy(&a);
+	}
+	/* relaxed: see aof_internal.h */
+	atomic_store_explicit(&aof_enabled_g, cfg_int(CFG_APPENDONLY) != 0, memory_order_relaxed);
+	atomic_store_explicit(&aof_fsync_g, (int)cfg_int(CFG_APPENDFSYNC), memory_order_relaxed);
+	if (!aof_enabled())
+		return 0;
+	{
+		char *d = cfg_str_dup(CFG_APPENDDIRNAME), *f = cfg_str_dup(CFG_APPENDFILENAME);
+
+		aof.dir = mem_strndup(d, strlen(d));
+		aof.fname = mem_strndup(f, strlen(f));
+		free(d);
+		free(f);
+	}
+	if (mkdir(aof.dir, 0755) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "Can't open or create append-only dir %s: %s", aof.dir,
+			 strerror(errno));
+		return -errno;
+	}
+	snprintf(mname, sizeof(mname), "%s.manifest", aof.fname);
+	mpath = path_of(mname);
+	rc = read_file(mpath, &text, &len);
+	mem_free(mpath);
+	if (rc == -ENOENT)
+		return create_new(err, errlen);
+	if (rc < 0) {
+		snprintf(err, errlen, "Can't read the AOF manifest %s: %s", mname, strerror(-rc));
+		return rc;
+	}
+	rc = aof_manifest_parse(text, len, &aof.man, err, errlen);
+	mem_free(text);
+	if (rc < 0) {
+		size_t l = strlen(err);
+
+		snprintf(err + l, errlen - l, " (manifest %s/%s)", aof.dir, mname);
+		return rc;
+	}
+	if (aof.man.nincr == 0) {
+		snprintf(err, errlen, "The AOF manifest %s names no incremental file", mname);
+		return -EINVAL;
+	}
+	aof.need_replay = true;
+	if (aof.man.base.name) {
+		rc = starts_with_redis(aof.man.base.name, &aof.base_is_rdb);
+		if (rc < 0) {
+			snprintf(err, errlen, "Can't open the AOF base file %s: %s",
+				 aof.man.base.name, strerror(-rc));
+			return rc;
+		}
+		if (aof.base_is_rdb)
+			return load_rdb_base(db, aof.man.base.name, err, errlen);
+	}
+	return 0;
+}
+
+int aof_start(char *err, size_t errlen)
+{
+	int rc;
+
+	/* relaxed: see aof_internal.h; from here on appendonly is settled */
+	atomic_store_explicit(&aof_configured_g, true, memory_order_relaxed);
+	if (!aof_enabled())
+		return 0;
+	if (aof.need_replay) {
+		rc = load_all(err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+	{
+		char *p = path_of(aof.man.incr[aof.man.nincr - 1].name);
+
+		aof.fd = open(p, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+		mem_free(p);
+	}
+	if (aof.fd < 0) {
+		snprintf(err, errlen, "Can't open the append-only file %s: %s",
+			 aof.man.incr[aof.man.nincr - 1].name, strerror(errno));
+		return -errno;
+	}
+	aof.start_size = 0;
+	for (size_t i = 0; i <= aof.man.nincr; i++) {
+		const char *name = i < aof.man.nincr ? aof.man.incr[i].name : aof.man.base.name;
+		char *p = name ? path_of(name) : NULL;
+		struct stat st;
+
+		if (p && stat(p, &st) == 0) {
+			aof.start_size += (uint64_t)st.st_size;
+			if (i == aof.man.nincr)
+				aof.base_size = (uint64_t)st.st_size;
+		}
+		mem_free(p);
+	}
+	if (pthread_create(&aof.thr, NULL, aof_thread, NULL) != 0) {
+		snprintf(err, errlen, "Can't start the AOF thread");
+		return -EAGAIN;
+	}
+	/* relaxed: see aof_internal.h */
+	atomic_store_explicit(&aof_started_g, true, memory_order_relaxed);
+	return 0;
+}
+
+void aof_teardown(void)
+{
+	if (!aof_started())
+		return;
+	pthread_mutex_lock(&aof.rw_lock);
+	if (aof.rw_joinable) {
+		pthread_mutex_unlock(&aof.rw_lock);
+		kvmap_thread_offline();
+		pthread_join(aof.rw_thr, NULL); /* a rewrite finishes first */
+		kvmap_thread_online();
+		pthread_mutex_lock(&aof.rw_lock);
+		aof.rw_joinable = false;
+	}
+	pthread_mutex_unlock(&aof.rw_lock);
+	pthread_mutex_lock(&aof.lock);
+	aof.stop = true;
+	pthread_cond_broadcast(&aof.work);
+	pthread_cond_broadcast(&aof.done);
+	pthread_mutex_unlock(&aof.lock);
+	pthread_join(aof.thr, NULL);
+	if (aof.fd >= 0) {
+		(void)fsync(aof.fd);
+		close(aof.fd);
+		aof.fd = -1;
+	}
+	/* relaxed: see aof_internal.h */
+	atomic_store_explicit(&aof_started_g, false, memory_order_relaxed);
+	aof_manifest_free(&aof.man);
+	mem_free(aof.buf);
+	aof.buf = NULL;
+	mem_free(aof.dir);
+	mem_free(aof.fname);
+	aof.dir = aof.fname = NULL;
+}

@@ -1,0 +1,163 @@
+/*
+ * aof.h — the append-only file: Redis 7.0's multi-part layout (a directory
+ * appenddirname inside dir with a manifest, a base file and incremental
+ * files of RESP commands), the AOF thread that writes and fsyncs them, the
+ * propagation of each write as a deterministic command, and the replay at
+ * start-up.
+ *
+ * Propagation (Redis's call() + feedAppendOnlyFile). Every command runs with
+ * a propagation record (struct aof_prop, in cmd_req.prop while the AOF is
+ * on). After the handler, aof_after_cmd() decides what the command logs: a
+ * handler may have called cmd_propagate() itself; otherwise the rule of its
+ * command (aof_prop.c) rewrites it into Redis's deterministic form (relative
+ * expiries as absolute PXAT / PEXPIREAT, INCRBYFLOAT as SET ... KEEPTTL,
+ * SPOP as SREM, blocking pops as their non-blocking form, RESTORE with
+ * ABSTTL) reading the key's state after the write; any other command is
+ * logged as received — in each case only if it changed something (the
+ * thread's db_writes counter moved: Redis's server.dirty). A transaction
+ * collects its commands' records and logs them as MULTI ... EXEC (a single
+ * record bare, as Redis 7.0). A SELECT precedes a record whose database is
+ * not the one the file last selected.
+ *
+ * Ordering (why replay reproduces the state). Writes to one key from
+ * different workers must reach the file in the order they took effect. While
+ * the AOF is on, dispatch takes striped mutexes (AOF_STRIPES, by a hash of
+ * the key bytes) for every key of a write command, in increasing stripe
+ * order, before the handler runs, and releases them only after the record is
+ * appended to the AOF queue (aof_append). So for two writes W1, W2 of the same
+ * key, the one that locks the stripe first both commits first (its CAS
+ * happens while the other waits) and appends first: file order = commit
+ * order for every key; writes to disjoint stripes commute, so their relative
+ * order in the file does not matter. Commands with keys in several stripes
+ * lock them all (sorted: no deadlock between them). Above the stripes sits
+ * one writer-preferring rwlock, the gate: a keyed write holds it shared;
+ * what must be ordered against every key holds it exclusively instead of
+ * every stripe (EXEC, commands without key specs that write — FLUSHALL,
+ * FLUSHDB, SWAPDB —, a blocked client served by another's push, whose
+ * BLMOVE destination is known only per waiter, and BGREWRITEAOF's cut). A
+ * thread waits for the gate or a stripe offline (kvmap_thread_offline), so
+ * an epoch grace period (FLUSHALL SYNC's purge) never waits for a thread
+ * parked on them. No cycle with the storage's exclusive transactions: a
+ * holder may wait for the exclusive gate of db.c, but whoever holds that
+ * gate took the AOF gate and stripes before it and takes none after.
+ *
+ * Group commit (appendfsync always). aof_append() copies a record into the
+ * shared queue under one mutex and returns its end offset (an LSN). The AOF
+ * thread swaps the queue out, writes it, fdatasyncs, then publishes the
+ * synced offset and wakes waiters: every record appended while the previous
+ * batch was being written is covered by the next single fsync. A reply is
+ * held back, not the worker's other work: net/ calls aof_before_write()
+ * before it writes a connection's pending replies, which waits (offline)
+ * until the synced offset covers the connection's last record; a pipeline of
+ * writes waits once. everysec: the AOF thread fsyncs at most once a second
+ * (a crash loses at most about 2 s); no: the kernel decides.
+ *
+ * Threads: aof_setup/aof_load/aof_teardown on the main thread; the rest on
+ * workers (dispatch) and the AOF thread. Errors: 0 / -errno with a reason.
+ */
+#ifndef KVSD_AOF_H
+#define KVSD_AOF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct cmd_req;
+struct cmd_def;
+struct conn;
+struct db;
+
+/* Values of appendfsync, in the config table's order. */
+enum aof_fsync { AOF_FSYNC_ALWAYS, AOF_FSYNC_EVERYSEC, AOF_FSYNC_NO };
+
+#define AOF_STRIPES 256
+
+/* What one command (or a whole transaction) logs. */
+struct aof_prop {
+	char *buf; /* formatted commands */
+	size_t len, cap;
+	struct aof_item {
+		int db;
+		size_t off, len;
+	} * items;
+	size_t n, ncap;
+	bool overridden; /* a handler called cmd_propagate */
+};
+
+/* Keys' stripes held by a running command. */
+struct aof_locks {
+	uint16_t idx[32];
+	int n;
+	bool all;
+};
+
+/* Whether appendonly was on at start-up (the AOF is being written). */
+bool aof_enabled(void);
+/* Whether the AOF is being written (aof_start done, not torn down). */
+bool aof_started(void);
+/* Whether aof_setup ran: appendonly's start-up value is settled. */
+bool aof_configured(void);
+void aof_set_fsync(enum aof_fsync policy);
+
+/*
+ * Start-up, in two steps. aof_setup, before net_setup (main thread, online,
+ * nothing else uses db yet: where the RDB file would load): with
+ * appendonly yes, opens (or creates: an empty RDB base and an empty incr
+ * file, as Redis 7.0) the AOF directory, reads its manifest and loads an
+ * RDB base (persist/rdb_file.h). aof_start, after net_setup (workers run;
+ * the listeners are served only from net_run on): replays a RESP base and
+ * the incremental files through a connection of its own, then opens the
+ * last incremental file for appending and starts the AOF thread.
+ * Both: 0, or -errno with the reason in err (the server must not start).
+ */
+int aof_setup(struct db *db, char *err, size_t errlen);
+int aof_start(char *err, size_t errlen);
+/* BGREWRITEAOF: starts the forkless rewrite (rewrite_run in aof.c). 0, or
+ * -1 with the reply's error text in err. Any worker. */
+int aof_rewrite_start(char *err, size_t errlen);
+bool aof_rewrite_running(void);
+/* Writes and fsyncs what is queued, stops the AOF thread. Main thread. */
+void aof_teardown(void);
+
+/* ---- dispatch glue (server/cmd.c, server/multi.c) */
+
+/* Before a command's handler: takes the stripes of its keys when it may
+ * write (held in *l), and points r->prop at *p. Holding no entry. */
+void aof_before_cmd(struct cmd_req *r, const struct cmd_def *d, struct aof_prop *p,
+		    struct aof_locks *l);
+/* After its handler (reply_mark: where its reply starts; writes0: the
+ * thread's db_writes before it ran): adds what it logs to r->prop. */
+void aof_after_cmd(struct cmd_req *r, const struct cmd_def *d, size_t reply_mark, uint64_t writes0);
+/* Appends r->prop to the AOF (wrapped in MULTI/EXEC when it holds several
+ * commands: a transaction, SPOP with a count), remembers the record's LSN
+ * for the connection's replies, and releases the stripes. */
+void aof_finish_cmd(struct cmd_req *r, struct aof_prop *p, struct aof_locks *l);
+/* net's before_write hook: holds the connection's replies until its records
+ * are durable (appendfsync always). */
+void aof_before_write(struct conn *c);
+/*
+ * Blocked clients served by another command's thread (server/blocking.c):
+ * aof_serve_lock takes every stripe (false, and nothing, when no AOF is
+ * written) before the serve takes its shard lock; each served pop is
+ * logged with aof_log_served (returns its LSN, 0 when nothing is logged),
+ * which the served client's runner passes to aof_note_lsn before it
+ * formats the reply.
+ */
+bool aof_serve_lock(void);
+void aof_serve_unlock(void);
+uint64_t aof_log_served(int db, int argc, const char *const *argv, const size_t *argl);
+void aof_note_lsn(struct conn *c, uint64_t lsn);
+/* INFO persistence's AOF fields that Redis prints when appendonly is on
+ * (aof_current_size ... aof_delayed_fsync), into buf; returns the length
+ * written (0 when the AOF is off). Any thread. */
+size_t aof_info(char *buf, size_t len);
+/* Whether the connection is the start-up loader's (no propagation). */
+bool aof_is_loader(const struct conn *c);
+
+/* A handler's propagation override: log this command (in the view's
+ * database) instead of the default; may be called several times. */
+void aof_prop_add(struct cmd_req *r, int argc, const char *const *argv, const size_t *argl);
+void aof_prop_reset(struct aof_prop *p, size_t len, size_t n);
+void aof_prop_free(struct aof_prop *p);
+
+#endif
