@@ -18,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "concurrency/clock.h"
@@ -62,7 +64,8 @@ static uint64_t dirty_total(void)
 /* ---- shared state */
 
 #define MAX_RULES      64
-#define BGSAVE_RETRY_S 5 /* CONFIG_BGSAVE_RETRY_DELAY */
+#define BGSAVE_RETRY_S 5  /* CONFIG_BGSAVE_RETRY_DELAY */
+#define SAVER_NICE     10 /* BGSAVE's thread: below the workers (bg_main) */
 
 struct rule {
 	long long secs, changes;
@@ -282,6 +285,12 @@ static void *bg_main(void *arg)
 
 	(void)arg;
 	wctx_register(-1);
+	/* Below the workers (nice 10, this thread only: Linux's per-thread
+	 * nice): a worker sharing a core with the saver preempts it, so the
+	 * save takes the cycles the workers leave, as a forked child would
+	 * on an idle core, and not a half of each core it runs on. */
+	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), SAVER_NICE) != 0)
+		LOG(LOG_VERBOSE, "BGSAVE thread keeps the workers' priority: %s", strerror(errno));
 	kvmap_thread_register(); /* online from here to the end of the save */
 	rc = save_now("background");
 	kvmap_thread_unregister();
