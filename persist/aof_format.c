@@ -213,6 +213,12 @@ static int parse_line(struct aof_manifest *m, const char *p, const char *e, char
 		rc = fail(m, err, errlen, "Invalid AOF manifest file format (missing fields)");
 		goto out;
 	}
+	/* a name this manifest's writer could not read back (Redis would write
+	 * the line and then refuse its own manifest at the next start) */
+	if (aof_manifest_line_len(name, seq) > AOF_MANIFEST_LINE_MAX) {
+		rc = fail(m, err, errlen, "Invalid AOF manifest file name (too long)");
+		goto out;
+	}
 	if (type == 'b' && m->base.name) {
 		rc = fail(m, err, errlen, "Found duplicate base file information");
 		goto out;
@@ -332,6 +338,26 @@ static void cat_file(char **buf, size_t *len, size_t *cap, const struct aof_file
 		cat(buf, len, cap, f->name, strlen(f->name));
 	n = snprintf(tail, sizeof(tail), " seq %lld type %c\n", f->seq, f->type);
 	cat(buf, len, cap, tail, (size_t)n);
+}
+
+size_t aof_manifest_line_len(const char *name, long long seq)
+{
+	char tail[64];
+	size_t n = 5 + (size_t)snprintf(tail, sizeof(tail), " seq %lld type b\n", seq);
+
+	if (!needs_repr(name))
+		return n + strlen(name);
+	n += 2; /* the quotes */
+	for (; *name; name++) {
+		unsigned char c = (unsigned char)*name;
+
+		if (c == '\\' || c == '"' || c == '\n' || c == '\r' || c == '\t' || c == '\a' ||
+		    c == '\b')
+			n += 2;
+		else
+			n += isprint(c) ? 1 : 4;
+	}
+	return n;
 }
 
 char *aof_manifest_format(const struct aof_manifest *m, size_t *len)

@@ -27,6 +27,13 @@
 
 #define AOF_MANIFEST_LINE_MAX 1024 /* Redis's AOF_MANIFEST_LINE_MAX... its buffer */
 
+/* The length of the manifest line aof_manifest_format writes for a file of
+ * this name and seq (the name quoted and escaped as sdscatrepr when it must
+ * be). The parser refuses a name whose line would exceed
+ * AOF_MANIFEST_LINE_MAX, so every manifest it accepts formats into one it
+ * accepts again. */
+size_t aof_manifest_line_len(const char *name, long long seq);
+
 struct aof_file {
 	char *name;
 	long long seq;
