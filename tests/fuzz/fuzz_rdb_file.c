@@ -11,6 +11,7 @@
  * database with the same number of keys per database.
  */
 #include "persist/rdb_file.h"
+#include "../unit/persist/scan_source.h"
 #include "storage/coll.h"
 #include "storage/db.h"
 #include "storage/kvmap.h"
@@ -51,51 +52,6 @@ static void setup_once(void)
 	db2 = db_create(KVMAP_KVSD);
 	out_fd = memfd_create("fuzz_rdb_file", 0);
 	FUZZ_CHECK(out_fd >= 0);
-}
-
-/* A source over a quiet db: SCAN per database. */
-struct scan_src {
-	struct db *db;
-	uint64_t cursor;
-	bool started;
-};
-struct scan_visit {
-	rdb_entry_fn fn;
-	void *arg;
-};
-
-static int s_databases(void *arg)
-{
-	return db_databases(((struct scan_src *)arg)->db);
-}
-static long long s_keys(void *arg, int i)
-{
-	return db_size_of(((struct scan_src *)arg)->db, i);
-}
-static long long s_expires(void *arg, int i)
-{
-	return db_expires_of(((struct scan_src *)arg)->db, i);
-}
-static void s_visit(const struct kv_entry *e, void *arg)
-{
-	struct scan_visit *v = arg;
-
-	v->fn(v->arg, e);
-}
-static bool s_next(void *arg, int i, rdb_entry_fn fn, void *fnarg)
-{
-	struct scan_src *s = arg;
-	struct db_view v;
-	struct scan_visit sv = {fn, fnarg};
-
-	if (s->started && s->cursor == 0) {
-		s->started = false;
-		return false;
-	}
-	db_view_init(s->db, i, &v);
-	s->started = true;
-	s->cursor = db_scan(&v, s->cursor, 100, s_visit, &sv);
-	return true;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

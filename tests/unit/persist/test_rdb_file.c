@@ -16,6 +16,7 @@
 
 #include "persist/crc64.h"
 #include "persist/rdb_file.h"
+#include "scan_source.h"
 #include "persist/rdb_value.h"
 #include "server/sha1.h"
 #include "storage/coll.h"
@@ -143,50 +144,6 @@ static void fill(bool big)
 }
 
 /* ---- a source over a db: db_scan per database (the test is single-threaded) */
-
-struct scan_src {
-	struct db *db;
-	uint64_t cursor;
-	bool started;
-};
-struct scan_visit {
-	rdb_entry_fn fn;
-	void *arg;
-};
-
-static int s_databases(void *arg)
-{
-	return db_databases(((struct scan_src *)arg)->db);
-}
-static long long s_keys(void *arg, int i)
-{
-	return db_size_of(((struct scan_src *)arg)->db, i);
-}
-static long long s_expires(void *arg, int i)
-{
-	return db_expires_of(((struct scan_src *)arg)->db, i);
-}
-static void s_visit(const struct kv_entry *e, void *arg)
-{
-	struct scan_visit *v = arg;
-
-	v->fn(v->arg, e);
-}
-static bool s_next(void *arg, int i, rdb_entry_fn fn, void *fnarg)
-{
-	struct scan_src *s = arg;
-	struct db_view v;
-	struct scan_visit sv = {fn, fnarg};
-
-	if (s->started && s->cursor == 0) {
-		s->started = false;
-		return false;
-	}
-	db_view_init(s->db, i, &v);
-	s->started = true;
-	s->cursor = db_scan(&v, s->cursor, 100, s_visit, &sv);
-	return true;
-}
 
 /* The access data a source reports: every key FREQ 9 (LFU). */
 static int s_access_lfu(void *arg, const struct kv_entry *e, uint64_t *idle_s, unsigned *freq)
