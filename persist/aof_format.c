@@ -284,45 +284,35 @@ static void cat(char **buf, size_t *len, size_t *cap, const char *p, size_t n)
 	(*buf)[*len] = '\0';
 }
 
+/* One byte as sdscatrepr writes it inside quotes, into out; its length. */
+static size_t repr_char(unsigned char c, char out[5])
+{
+	static const char esc[][2] = {{'\\', '\\'}, {'"', '"'},	 {'\n', 'n'}, {'\r', 'r'},
+				      {'\t', 't'},  {'\a', 'a'}, {'\b', 'b'}};
+
+	for (size_t i = 0; i < sizeof(esc) / sizeof(esc[0]); i++) {
+		if (c == (unsigned char)esc[i][0]) {
+			out[0] = '\\';
+			out[1] = esc[i][1];
+			return 2;
+		}
+	}
+	if (isprint(c)) {
+		out[0] = (char)c;
+		return 1;
+	}
+	snprintf(out, 5, "\\x%02x", c);
+	return 4;
+}
+
 /* sdscatrepr */
 static void cat_repr(char **buf, size_t *len, size_t *cap, const char *s)
 {
-	cat(buf, len, cap, "\"", 1);
-	for (; *s; s++) {
-		char t[8];
-		unsigned char c = (unsigned char)*s;
+	char t[5];
 
-		switch (c) {
-		case '\\':
-		case '"':
-			t[0] = '\\';
-			t[1] = (char)c;
-			cat(buf, len, cap, t, 2);
-			break;
-		case '\n':
-			cat(buf, len, cap, "\\n", 2);
-			break;
-		case '\r':
-			cat(buf, len, cap, "\\r", 2);
-			break;
-		case '\t':
-			cat(buf, len, cap, "\\t", 2);
-			break;
-		case '\a':
-			cat(buf, len, cap, "\\a", 2);
-			break;
-		case '\b':
-			cat(buf, len, cap, "\\b", 2);
-			break;
-		default:
-			if (isprint(c)) {
-				cat(buf, len, cap, (const char *)&c, 1);
-			} else {
-				snprintf(t, sizeof(t), "\\x%02x", c);
-				cat(buf, len, cap, t, 4);
-			}
-		}
-	}
+	cat(buf, len, cap, "\"", 1);
+	for (; *s; s++)
+		cat(buf, len, cap, t, repr_char((unsigned char)*s, t));
 	cat(buf, len, cap, "\"", 1);
 }
 
@@ -349,13 +339,9 @@ size_t aof_manifest_line_len(const char *name, long long seq)
 		return n + strlen(name);
 	n += 2; /* the quotes */
 	for (; *name; name++) {
-		unsigned char c = (unsigned char)*name;
+		char t[5];
 
-		if (c == '\\' || c == '"' || c == '\n' || c == '\r' || c == '\t' || c == '\a' ||
-		    c == '\b')
-			n += 2;
-		else
-			n += isprint(c) ? 1 : 4;
+		n += repr_char((unsigned char)*name, t);
 	}
 	return n;
 }
