@@ -92,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (rc < 0)
 			break;
-		if (merged == 0)
+		if (merged == 0 && strict) /* a half XZERO's update corrupts it */
 			FUZZ_CHECK(will == rc);
 		if (i == 0) { /* any payload: PFADD's read-only test agrees */
 			FUZZ_CHECK(will >= 0 || rc < 0);
