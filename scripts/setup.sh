@@ -31,7 +31,7 @@ for arg in "$@"; do
 done
 
 # Packages: toolchain and build system; libraries (libevent, jemalloc, liburcu; hiredis,
-# Criterion for tests; Concurrency Kit for the peer benchmarks); redis-server/redis-tools for
+# Criterion for tests; Concurrency Kit for the peer benchmarks; Lua 5.1 for scripting); redis-server/redis-tools for
 # the differential and redis-cli tests; clang + compiler-rt for libFuzzer; python3, nc, ps,
 # taskset (util-linux) for tests and benchmarks; gnuplot for benchmark plots; python3-redis
 # (redis-py) for the client-library tests; gdb, whose thread stacks the tests print when a kvsd
@@ -39,6 +39,7 @@ done
 packages=(
 	build-essential meson ninja-build pkg-config
 	libevent-dev libjemalloc-dev liburcu-dev libhiredis-dev libcriterion-dev libck-dev liblzf-dev
+	liblua5.1-0-dev
 	redis-server redis-tools
 	clang libclang-rt-14-dev
 	python3 netcat-openbsd procps util-linux gnuplot-nox python3-redis gdb
