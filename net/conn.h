@@ -91,11 +91,12 @@ long conn_count(void);
  * appended the blocked command's reply — the pipeline then goes on.
  * A blocked connection is exempt from the idle timeout (as in Redis) and
  * shows flag 'b' in CLIENT LIST.
- * conn_wake(): any thread — makes the connection run (and so call resume)
- * soon. Lifetime: net frees c right after net_opts.conn_close returns, so
- * the server must never call conn_wake(c) once that hook has returned; the
- * server's hook unlinks the connection's waiter under the locks every waker
- * holds while it wakes, which guarantees it.
+ * conn_wake(): any thread — makes the connection run (and so call resume,
+ * or before_write again for replies it held: net.h) soon. Lifetime: net
+ * frees c right after net_opts.conn_close returns, so the server must never
+ * call conn_wake(c) once that hook has returned; the server's hook unlinks
+ * the connection's waiter under the locks every waker holds while it wakes,
+ * which guarantees it.
  * conn_blocked(): any thread, a relaxed read (statistics, CLIENT LIST).
  */
 void conn_block(struct conn *c);

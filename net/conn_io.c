@@ -21,6 +21,11 @@
  *    over soft for soft-seconds → close;
  *  - client-query-buffer-limit after each read (close, as Redis);
  *  - CLIENT PAUSE: the command waits, parsed, until the pause ends.
+ * Held replies (net_opts.before_write said false: appendfsync always, the
+ * fsync covering them has not happened yet): nothing is written, no further
+ * command runs and nothing is read (CONN_F_HELD) until the server's
+ * conn_wake() runs the connection again, which asks before_write once more;
+ * the worker meanwhile serves its other connections.
  * Blocking commands (conn_block): once dispatch blocked the connection, its
  * runs execute nothing more (the pipeline waits in the query buffer) until
  * net_opts.resume reports that the server answered, but it is still read —
@@ -189,8 +194,12 @@ void conn_free(struct conn *c)
 /* Writes pending replies. Returns 0, or -1 if the connection must close. */
 static int conn_flush(struct conn *c, struct worker *w)
 {
-	if (buf_pending(&c->out) > 0 && net_g.opts.before_write)
-		net_g.opts.before_write(c);
+	if (buf_pending(&c->out) > 0 && net_g.opts.before_write && !net_g.opts.before_write(c)) {
+		/* held (appendfsync always): the server's conn_wake brings us back */
+		c->flags |= CONN_F_HELD;
+		return 0;
+	}
+	c->flags &= ~CONN_F_HELD;
 	while (buf_pending(&c->out) > 0) {
 		ssize_t n =
 		    send(c->fd, c->out.data + c->out.rpos, buf_pending(&c->out), MSG_NOSIGNAL);
@@ -415,7 +424,7 @@ static int output_paused(struct conn *c)
 	return 0;
 }
 
-enum proc_stop { PROC_NEED_INPUT, PROC_BUDGET, PROC_PAUSED, PROC_BLOCKED, PROC_CLOSE };
+enum proc_stop { PROC_NEED_INPUT, PROC_BUDGET, PROC_PAUSED, PROC_BLOCKED, PROC_HELD, PROC_CLOSE };
 
 /* A blocked connection: asks the server whether its blocking command has
  * answered (net_opts.resume). true: it runs its pipeline again. */
@@ -562,6 +571,10 @@ static enum proc_stop conn_process(struct conn *c, struct worker *w, long *budge
 			why = PROC_CLOSE;
 			break;
 		}
+		if (c->flags & CONN_F_HELD) {
+			why = PROC_HELD; /* run nothing more until the replies leave */
+			break;
+		}
 	}
 	count_errors(c, w); /* a protocol error's reply */
 	if (ncmd) {
@@ -602,10 +615,18 @@ static int conn_run_once(struct conn *c, struct worker *w)
 	atomic_store_explicit(&c->pause_wait, 0, memory_order_relaxed);
 	if (c->flags & CONN_F_MONITOR)
 		monitor_take(c);
+	if (c->flags & CONN_F_HELD) {
+		/* held replies (before_write): this run is the server's conn_wake,
+		 * or readiness meanwhile — go on only once they may leave */
+		if (conn_flush(c, w) < 0)
+			return -1;
+		if (c->flags & CONN_F_HELD)
+			return 0;
+	}
 	for (;;) {
 		enum proc_stop why = conn_process(c, w, &budget, &out_bytes, deadline);
 
-		if (why == PROC_CLOSE)
+		if (why == PROC_CLOSE || why == PROC_HELD)
 			break;
 		if (why == PROC_BLOCKED && draining) {
 			/* shutdown: as Redis, a blocked client is closed unanswered
@@ -684,6 +705,8 @@ static int conn_run_once(struct conn *c, struct worker *w)
 		return -1;
 	if (conn_flush(c, w) < 0)
 		return -1;
+	if (c->flags & CONN_F_HELD)
+		return 0; /* the server's conn_wake runs it again */
 	if ((c->flags & CONN_F_CLOSE_AFTER_REPLY) && buf_pending(&c->out) == 0)
 		return -1;
 	if (draining && !more && buf_pending(&c->out) == 0 && !(c->flags & CONN_F_OUT_PAUSED) &&

@@ -114,10 +114,14 @@ struct net_opts {
 	 * a guest while the owner is stuck in a task). May be NULL. */
 	bool (*thread_slice)(int worker_idx);
 	/* Called on the runner before a connection's pending replies are
-	 * written: the server may hold them there until it allows them to
-	 * leave (the AOF's appendfsync always waits for its fsync). May block;
-	 * the runner holds no map entry. May be NULL. */
-	void (*before_write)(struct conn *c);
+	 * written (the AOF's appendfsync always: not before the fsync that
+	 * covers them). true: write them. false: hold them — net writes
+	 * nothing, runs and reads nothing more of the connection (its
+	 * handlers already ran; only their output waits) until the server
+	 * calls conn_wake(c); the next run calls before_write again. Must not
+	 * block. Rules of conn_wake's lifetime apply (conn.h): the server
+	 * keeps no pointer to c once conn_close returned. May be NULL. */
+	bool (*before_write)(struct conn *c);
 };
 
 int net_setup(const struct net_opts *o, char *err, size_t errlen);

@@ -117,6 +117,7 @@ enum { CONN_Q_NEW = 1, CONN_Q_RUN = 2, CONN_Q_CLOSE = 3 };
 #define CONN_F_STOP_READING	 0x10 /* shutdown: finish what was read, read no more */
 #define CONN_F_MONITOR		 0x20 /* MONITOR: receives every command */
 #define CONN_F_OUT_PAUSED	 0x40 /* replies over client-output-pause-limit: not reading */
+#define CONN_F_HELD		 0x80 /* before_write held the replies: idle until conn_wake */
 
 struct conn_bigarg;
 

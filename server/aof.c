@@ -55,14 +55,28 @@ static struct {
 	char *buf;
 	size_t len, cap;
 	uint64_t appended; /* bytes ever appended: a record's LSN is its end */
-	uint64_t synced;   /* bytes known durable (always) / written (others) */
-	int last_db;	   /* the database the file last SELECTed */
+	/* bytes known durable (always) / written (others): stored under lock
+	 * by the AOF thread, read there or by aof_before_write's fast path */
+	_Atomic uint64_t synced;
+	int last_db; /* the database the file last SELECTed */
 	bool stop;
+	/* the AOF thread waits for records (idle) or gathers them (everysec,
+	 * no): an append signals work only then, and while gathering only
+	 * once AOF_GATHER_BYTES are queued */
+	bool idle, gathering;
+	/* connections whose replies wait for the fsync (appendfsync always):
+	 * struct aof_hold in their sessions, a circular list with this head */
+	struct aof_hold held;
 	pthread_t thr;
 	/* start-up: the manifest names files to replay; its base is RDB */
 	bool need_replay, base_is_rdb;
-	/* the files' sizes at start-up (INFO aof_current_size / base_size) */
-	uint64_t start_size, base_size;
+	/* INFO aof_current_size = cur_base + appended - cur_from (the files'
+	 * sizes at start-up, or the base written by the last rewrite plus the
+	 * incr file it started at offset cur_from); base_size: Redis's
+	 * aof_rewrite_base_size (the base file at start-up, the whole AOF
+	 * after a rewrite), what auto-aof-rewrite-percentage grows from. Under
+	 * lock: the rewrite thread writes them, INFO and the AOF thread read */
+	uint64_t cur_base, cur_from, base_size;
 	/* BGREWRITEAOF's cut (under lock): records before switch_at go to the
 	 * current file, the rest to switch_fd */
 	bool switch_pending;
@@ -74,6 +88,11 @@ static struct {
 	 * joins it */
 	pthread_mutex_t rw_lock;
 	bool rw_running, rw_joinable;
+	/* consecutive failed rewrites and when the last one ended (mono ns),
+	 * under rw_lock: automatic rewrites back off after failures */
+	int rw_fails;
+	int64_t rw_end_ns;
+	bool rw_closed; /* teardown: no rewrite starts any more */
 	pthread_t rw_thr;
 
 	/* taken shared by every logged write (then its stripes), exclusively
@@ -265,6 +284,100 @@ static void fatal_write(int rc)
 	_exit(1);
 }
 
+/* A CLOCK_REALTIME deadline ns from now, for pthread_cond_timedwait. */
+static struct timespec deadline_in(long ns)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += ns;
+	while (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
+static void hold_unlink(struct aof_hold *h)
+{
+	h->prev->next = h->next;
+	h->next->prev = h->prev;
+	h->prev = h->next = NULL;
+	h->linked = false;
+}
+
+/* Wakes the held connections the synced offset covers (every one with
+ * `all`: the AOF stops). Under lock: a closing connection unlinks itself
+ * under it (aof_conn_close), so none is woken after its close hook. */
+static void wake_held(bool all)
+{
+	/* relaxed: stored by this thread, under the lock we hold */
+	uint64_t synced = atomic_load_explicit(&aof.synced, memory_order_relaxed);
+	struct aof_hold *h = aof.held.next;
+
+	while (h != &aof.held) {
+		struct aof_hold *next = h->next;
+
+		if (all || h->lsn <= synced) {
+			hold_unlink(h);
+			conn_wake(h->c);
+		}
+		h = next;
+	}
+}
+
+static int64_t auto_rw_checked;
+
+/* Whether an automatic rewrite may start now (Redis's aofRewriteLimited):
+ * not while one runs; after 3 consecutive failures, not before a delay of
+ * a minute, doubling with each further failure up to an hour. */
+static bool auto_rewrite_allowed(int64_t now)
+{
+	bool ok;
+
+	pthread_mutex_lock(&aof.rw_lock);
+	ok = !aof.rw_running;
+	if (ok && aof.rw_fails >= 3) {
+		int shift = aof.rw_fails - 3 < 6 ? aof.rw_fails - 3 : 6;
+		int64_t delay = (60LL << shift) * 1000000000LL;
+
+		if (delay > 3600LL * 1000000000LL)
+			delay = 3600LL * 1000000000LL;
+		ok = now - aof.rw_end_ns >= delay;
+	}
+	pthread_mutex_unlock(&aof.rw_lock);
+	return ok;
+}
+
+/* auto-aof-rewrite (Redis's serverCron rule): the AOF thread, every 100 ms,
+ * under no lock. */
+static void auto_rewrite_check(void)
+{
+	/* relaxed: settings; a change seen one check late is harmless */
+	long long perc = atomic_load_explicit(&aof_rw_perc_g, memory_order_relaxed);
+	long long min = atomic_load_explicit(&aof_rw_min_g, memory_order_relaxed);
+	int64_t now = clock_mono_ns();
+	uint64_t cur, base;
+	long long growth;
+	char err[256];
+
+	if (perc <= 0 || now - auto_rw_checked < 100 * 1000 * 1000LL)
+		return;
+	auto_rw_checked = now;
+	pthread_mutex_lock(&aof.lock);
+	cur = aof.cur_base + aof.appended - aof.cur_from;
+	base = aof.base_size ? aof.base_size : 1;
+	pthread_mutex_unlock(&aof.lock);
+	if ((long long)cur <= min || !auto_rewrite_allowed(now))
+		return;
+	growth = (long long)(cur * 100 / base) - 100;
+	if (growth < perc)
+		return;
+	LOG(LOG_NOTICE, "Starting automatic rewriting of AOF on %lld%% growth", growth);
+	if (aof_rewrite_start(err, sizeof(err)) != 0)
+		LOG(LOG_WARNING, "Automatic AOF rewrite could not start: %s", err);
+}
+
 static void *aof_thread(void *arg)
 {
 	char *batch = NULL;
@@ -281,16 +394,16 @@ static void *aof_thread(void *arg)
 		bool sw;
 
 		while (aof.len == 0 && !aof.stop && !aof.switch_pending) {
-			struct timespec ts;
+			struct timespec ts = deadline_in(100 * 1000 * 1000);
 
-			/* wake at least every 100 ms: everysec's fsync clock */
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += 100 * 1000 * 1000;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
+			/* wake at least every 100 ms: everysec's fsync clock and the
+			 * auto-rewrite check */
+			aof.idle = true;
 			pthread_cond_timedwait(&aof.work, &aof.lock, &ts);
+			aof.idle = false;
+			pthread_mutex_unlock(&aof.lock);
+			auto_rewrite_check();
+			pthread_mutex_lock(&aof.lock);
 			/* relaxed: see aof_internal.h */
 			if (unsynced &&
 			    atomic_load_explicit(&aof_fsync_g, memory_order_relaxed) ==
@@ -300,6 +413,20 @@ static void *aof_thread(void *arg)
 		}
 		if (aof.len == 0 && aof.stop && !aof.switch_pending)
 			break;
+		/* relaxed: see aof_internal.h */
+		policy = atomic_load_explicit(&aof_fsync_g, memory_order_relaxed);
+		if (policy != AOF_FSYNC_ALWAYS && aof.len && aof.len < AOF_GATHER_BYTES &&
+		    !aof.stop && !aof.switch_pending) {
+			/* everysec / no: nobody waits for this write, so let more
+			 * records share it (one write(2), fewer wake-ups) */
+			struct timespec ts = deadline_in(AOF_GATHER_NS);
+
+			aof.gathering = true;
+			while (aof.len < AOF_GATHER_BYTES && !aof.stop && !aof.switch_pending)
+				if (pthread_cond_timedwait(&aof.work, &aof.lock, &ts) == ETIMEDOUT)
+					break;
+			aof.gathering = false;
+		}
 		/* take the whole queue: everything appended so far is one batch,
 		 * covered by one write and one fsync (group commit) */
 		{
@@ -343,7 +470,8 @@ static void *aof_thread(void *arg)
 				fatal_write(rc);
 			unsynced += n;
 		}
-		/* relaxed: see aof_internal.h */
+		/* relaxed: see aof_internal.h (a policy changed meanwhile: the
+		 * next batch follows it) */
 		policy = atomic_load_explicit(&aof_fsync_g, memory_order_relaxed);
 		if (unsynced && (policy == AOF_FSYNC_ALWAYS ||
 				 (policy == AOF_FSYNC_EVERYSEC &&
@@ -355,13 +483,20 @@ static void *aof_thread(void *arg)
 		}
 
 		pthread_mutex_lock(&aof.lock);
-		if (end > aof.synced)
-			aof.synced = end;
+		/* release: the write (and fdatasync) above happen before any
+		 * reply that aof_before_write lets go on seeing this value */
+		if (end > atomic_load_explicit(&aof.synced, memory_order_relaxed))
+			atomic_store_explicit(&aof.synced, end, memory_order_release);
+		wake_held(false);
 		pthread_cond_broadcast(&aof.done);
+		pthread_mutex_unlock(&aof.lock);
+		auto_rewrite_check();
+		pthread_mutex_lock(&aof.lock);
 	}
-	pthread_mutex_unlock(&aof.lock);
 	if (unsynced)
 		(void)fdatasync(aof.fd);
+	wake_held(true); /* stopping: nothing more will be written */
+	pthread_mutex_unlock(&aof.lock);
 	mem_free(batch);
 	return NULL;
 }
@@ -414,7 +549,9 @@ static uint64_t append_prop(const struct aof_prop *p, bool wrap)
 		cat_word("EXEC");
 	aof.appended += aof.len - len0;
 	lsn = aof.appended;
-	pthread_cond_signal(&aof.work);
+	/* a busy AOF thread takes the queue when it comes back: no wake-up */
+	if (aof.idle || (aof.gathering && aof.len >= AOF_GATHER_BYTES))
+		pthread_cond_signal(&aof.work);
 	pthread_mutex_unlock(&aof.lock);
 	return lsn;
 }
@@ -427,8 +564,66 @@ void aof_prop_reset(struct aof_prop *p, size_t len, size_t n)
 		p->overridden = false;
 }
 
+/* Each thread keeps the buffers of its last freed propagation record (if
+ * small) for the next one: no malloc/free per logged command. Freed when
+ * the thread exits (the key's destructor). */
+#define PROP_SPARE_MAX (64 * 1024)
+
+struct prop_spare {
+	char *buf;
+	size_t cap;
+	struct aof_item *items;
+	size_t ncap;
+};
+
+static pthread_key_t spare_key;
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+
+static void spare_free(void *v)
+{
+	struct prop_spare *sp = v;
+
+	mem_free(sp->buf);
+	mem_free(sp->items);
+	mem_free(sp);
+}
+
+static void spare_key_init(void)
+{
+	if (pthread_key_create(&spare_key, spare_free) != 0)
+		abort();
+}
+
+static struct prop_spare *spare_get(void)
+{
+	struct prop_spare *sp;
+
+	pthread_once(&spare_once, spare_key_init);
+	sp = pthread_getspecific(spare_key);
+	if (sp == NULL) {
+		sp = mem_calloc(1, sizeof(*sp));
+		if (pthread_setspecific(spare_key, sp) != 0) {
+			mem_free(sp);
+			return NULL;
+		}
+	}
+	return sp;
+}
+
 void aof_prop_free(struct aof_prop *p)
 {
+	struct prop_spare *sp = p->cap || p->ncap ? spare_get() : NULL;
+
+	if (sp && sp->buf == NULL && p->cap <= PROP_SPARE_MAX) {
+		sp->buf = p->buf;
+		sp->cap = p->cap;
+		p->buf = NULL;
+	}
+	if (sp && sp->items == NULL && p->ncap <= PROP_SPARE_MAX / sizeof(*p->items)) {
+		sp->items = p->items;
+		sp->ncap = p->ncap;
+		p->items = NULL;
+	}
 	mem_free(p->buf);
 	mem_free(p->items);
 	memset(p, 0, sizeof(*p));
@@ -441,6 +636,21 @@ void aof_prop_add(struct cmd_req *r, int argc, const char *const *argv, const si
 
 	if (p == NULL)
 		return;
+	if (p->cap == 0 && p->ncap == 0) {
+		/* the thread's spare buffers, if it has them (aof_prop_free) */
+		struct prop_spare *sp = spare_get();
+
+		if (sp && sp->buf) {
+			p->buf = sp->buf;
+			p->cap = sp->cap;
+			sp->buf = NULL;
+		}
+		if (sp && sp->items) {
+			p->items = sp->items;
+			p->ncap = sp->ncap;
+			sp->items = NULL;
+		}
+	}
 	off = p->len;
 	aof_format_cmd(&p->buf, &p->len, &p->cap, argc, argv, argl);
 	if (p->n == p->ncap) {
@@ -592,35 +802,71 @@ void aof_note_lsn(struct conn *c, uint64_t lsn)
 		s->aof_lsn = lsn;
 }
 
-void aof_before_write(struct conn *c)
+bool aof_before_write(struct conn *c)
 {
 	struct session *s = session_of(c);
+	struct aof_hold *h;
 	uint64_t lsn;
+	bool go;
 
 	if (!aof_started() || s == NULL || s->aof_lsn == 0)
-		return;
+		return true;
 	lsn = s->aof_lsn;
-	/* relaxed: see aof_internal.h */
-	if (atomic_load_explicit(&aof_fsync_g, memory_order_relaxed) != AOF_FSYNC_ALWAYS)
+	/* not held before (so not linked): decide without the lock.
+	 * relaxed policy: see aof_internal.h. acquire: pairs with the AOF
+	 * thread's release, so the fsync covering lsn is done before the
+	 * reply leaves */
+	if (!s->aof_held &&
+	    (atomic_load_explicit(&aof_fsync_g, memory_order_relaxed) != AOF_FSYNC_ALWAYS ||
+	     atomic_load_explicit(&aof.synced, memory_order_acquire) >= lsn)) {
+		s->aof_lsn = 0;
+		return true;
+	}
+	h = &s->aof_hold;
+	pthread_mutex_lock(&aof.lock);
+	/* relaxed synced: stored under the lock we hold. relaxed policy: see
+	 * aof_internal.h; a policy no longer always lets the replies go (the
+	 * AOF thread's next pass would wake them anyway) */
+	go = atomic_load_explicit(&aof.synced, memory_order_relaxed) >= lsn || aof.stop ||
+	     atomic_load_explicit(&aof_fsync_g, memory_order_relaxed) != AOF_FSYNC_ALWAYS;
+	if (go) {
+		if (h->linked)
+			hold_unlink(h);
+	} else {
+		h->lsn = lsn;
+		if (!h->linked) {
+			h->c = c;
+			h->prev = aof.held.prev;
+			h->next = &aof.held;
+			aof.held.prev->next = h;
+			aof.held.prev = h;
+			h->linked = true;
+		}
+	}
+	pthread_mutex_unlock(&aof.lock);
+	s->aof_held = !go;
+	if (go)
+		s->aof_lsn = 0;
+	return go;
+}
+
+void aof_conn_close(struct conn *c, void *session)
+{
+	struct session *s = session;
+
+	(void)c;
+	if (s == NULL || !s->aof_held)
 		return;
 	pthread_mutex_lock(&aof.lock);
-	if (aof.synced < lsn) {
-		pthread_mutex_unlock(&aof.lock);
-		kvmap_thread_offline();
-		pthread_mutex_lock(&aof.lock);
-		while (aof.synced < lsn && !aof.stop)
-			pthread_cond_wait(&aof.done, &aof.lock);
-		pthread_mutex_unlock(&aof.lock);
-		kvmap_thread_online();
-	} else {
-		pthread_mutex_unlock(&aof.lock);
-	}
-	s->aof_lsn = 0;
+	if (s->aof_hold.linked)
+		hold_unlink(&s->aof_hold);
+	pthread_mutex_unlock(&aof.lock);
+	s->aof_held = false;
 }
 
 size_t aof_info(char *buf, size_t len)
 {
-	uint64_t appended, synced;
+	uint64_t appended, synced, cur, base;
 	size_t pending;
 	int n;
 
@@ -628,15 +874,18 @@ size_t aof_info(char *buf, size_t len)
 		return 0;
 	pthread_mutex_lock(&aof.lock);
 	appended = aof.appended;
-	synced = aof.synced;
+	/* relaxed: stored under the lock we hold */
+	synced = atomic_load_explicit(&aof.synced, memory_order_relaxed);
 	pending = aof.len;
+	cur = aof.cur_base + appended - aof.cur_from;
+	base = aof.base_size;
 	pthread_mutex_unlock(&aof.lock);
 	n = snprintf(buf, len,
 		     "aof_current_size:%llu\r\naof_base_size:%llu\r\naof_pending_rewrite:0\r\n"
 		     "aof_buffer_length:%zu\r\naof_pending_bio_fsync:%d\r\n"
 		     "aof_delayed_fsync:0\r\n",
-		     (unsigned long long)(aof.start_size + appended),
-		     (unsigned long long)aof.base_size, pending, synced < appended ? 1 : 0);
+		     (unsigned long long)cur, (unsigned long long)base, pending,
+		     synced < appended ? 1 : 0);
 	return n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n;
 }
 
@@ -711,6 +960,8 @@ static int rewrite_run(char *err, size_t errlen)
 	struct aof_manifest next = {0}, old;
 	char *p;
 	int nfd, fd, rc, e;
+	uint64_t cut = 0, base_bytes = 0;
+	struct stat bst;
 
 	snprintf(incr_name, sizeof(incr_name), "%s.%lld.incr.aof", aof.fname, seq_i);
 	snprintf(base_name, sizeof(base_name), "%s.%lld.base.rdb", aof.fname, seq_b);
@@ -735,7 +986,7 @@ static int rewrite_run(char *err, size_t errlen)
 	if (rw_src.s) {
 		pthread_mutex_lock(&aof.lock);
 		aof.switch_fd = nfd;
-		aof.switch_at = aof.appended;
+		aof.switch_at = cut = aof.appended;
 		aof.switch_pending = true;
 		aof.last_db = -1; /* the new file starts with a SELECT */
 		pthread_cond_signal(&aof.work);
@@ -765,6 +1016,8 @@ static int rewrite_run(char *err, size_t errlen)
 	if (rc == 0) {
 		char *q = path_of(base_name);
 
+		if (stat(p, &bst) == 0)
+			base_bytes = (uint64_t)bst.st_size;
 		if (rename(p, q) != 0) {
 			snprintf(err, errlen, "Can't rename %.200s to %.200s: %s", tmp_name,
 				 base_name, strerror(errno));
@@ -790,6 +1043,11 @@ static int rewrite_run(char *err, size_t errlen)
 	pthread_mutex_lock(&aof.lock);
 	while (aof.switch_pending && !aof.stop)
 		pthread_cond_wait(&aof.done, &aof.lock);
+	/* INFO's sizes and auto-rewrite's base from now on (Redis's
+	 * backgroundRewriteDoneHandler): the new base and the new incr file */
+	aof.cur_base = base_bytes;
+	aof.cur_from = cut;
+	aof.base_size = aof.cur_base + aof.appended - aof.cur_from;
 	pthread_mutex_unlock(&aof.lock);
 	old = aof.man;
 	aof.man = next;
@@ -817,12 +1075,17 @@ static void *rewrite_main(void *arg)
 {
 	char err[512] = "";
 
+	bool ok;
+
 	(void)arg;
 	kvmap_thread_register();
-	if (rewrite_run(err, sizeof(err)) != 0)
+	ok = rewrite_run(err, sizeof(err)) == 0;
+	if (!ok)
 		LOG(LOG_WARNING, "Background AOF rewrite failed: %s", err);
 	kvmap_thread_unregister();
 	pthread_mutex_lock(&aof.rw_lock);
+	aof.rw_fails = ok ? 0 : aof.rw_fails + 1;
+	aof.rw_end_ns = clock_mono_ns();
 	aof.rw_running = false;
 	pthread_mutex_unlock(&aof.rw_lock);
 	return NULL;
@@ -837,7 +1100,10 @@ int aof_rewrite_start(char *err, size_t errlen)
 		return -1;
 	}
 	pthread_mutex_lock(&aof.rw_lock);
-	if (aof.rw_running) {
+	if (aof.rw_closed) {
+		snprintf(err, errlen, "ERR kvsd is shutting down");
+		rc = -1;
+	} else if (aof.rw_running) {
 		snprintf(err, errlen,
 			 "ERR Background append only file rewriting already in progress");
 		rc = -1;
@@ -1121,6 +1387,7 @@ int aof_setup(struct db *db, char *err, size_t errlen)
 	aof.db = db;
 	pthread_cond_init(&aof.work, NULL);
 	pthread_cond_init(&aof.done, NULL);
+	aof.held.prev = aof.held.next = &aof.held;
 	for (unsigned i = 0; i < AOF_STRIPES; i++)
 		pthread_mutex_init(&aof.stripe[i], NULL);
 	{
@@ -1134,6 +1401,8 @@ int aof_setup(struct db *db, char *err, size_t errlen)
 	/* relaxed: see aof_internal.h */
 	atomic_store_explicit(&aof_enabled_g, cfg_int(CFG_APPENDONLY) != 0, memory_order_relaxed);
 	atomic_store_explicit(&aof_fsync_g, (int)cfg_int(CFG_APPENDFSYNC), memory_order_relaxed);
+	aof_set_auto_rewrite(cfg_int(CFG_AUTO_AOF_REWRITE_PERCENTAGE),
+			     cfg_int(CFG_AUTO_AOF_REWRITE_MIN_SIZE));
 	if (!aof_enabled())
 		return 0;
 	{
@@ -1209,14 +1478,14 @@ int aof_start(char *err, size_t errlen)
 			 aof.man.incr[aof.man.nincr - 1].name, strerror(errno));
 		return -errno;
 	}
-	aof.start_size = 0;
+	aof.cur_base = aof.cur_from = 0;
 	for (size_t i = 0; i <= aof.man.nincr; i++) {
 		const char *name = i < aof.man.nincr ? aof.man.incr[i].name : aof.man.base.name;
 		char *p = name ? path_of(name) : NULL;
 		struct stat st;
 
 		if (p && stat(p, &st) == 0) {
-			aof.start_size += (uint64_t)st.st_size;
+			aof.cur_base += (uint64_t)st.st_size;
 			if (i == aof.man.nincr)
 				aof.base_size = (uint64_t)st.st_size;
 		}
@@ -1236,6 +1505,7 @@ void aof_teardown(void)
 	if (!aof_started())
 		return;
 	pthread_mutex_lock(&aof.rw_lock);
+	aof.rw_closed = true; /* the AOF thread's auto-rewrite starts none now */
 	if (aof.rw_joinable) {
 		pthread_mutex_unlock(&aof.rw_lock);
 		kvmap_thread_offline();

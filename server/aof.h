@@ -47,10 +47,19 @@
  * synced offset and wakes waiters: every record appended while the previous
  * batch was being written is covered by the next single fsync. A reply is
  * held back, not the worker's other work: net/ calls aof_before_write()
- * before it writes a connection's pending replies, which waits (offline)
- * until the synced offset covers the connection's last record; a pipeline of
- * writes waits once. everysec: the AOF thread fsyncs at most once a second
- * (a crash loses at most about 2 s); no: the kernel decides.
+ * before it writes a connection's pending replies; while the synced offset
+ * is short of the connection's last record it puts the connection on the
+ * AOF thread's held list and net leaves it idle (a pipeline of writes waits
+ * once); after each fdatasync the AOF thread wakes (conn_wake) every held
+ * connection it covers, whose replies then leave. everysec and no: the AOF
+ * thread gathers records for up to AOF_GATHER_NS or AOF_GATHER_BYTES before
+ * one write(2); everysec fsyncs at most once a second (a crash loses at most
+ * about 2 s); no: the kernel decides.
+ *
+ * auto-aof-rewrite-percentage / -min-size (Redis's semantics): the AOF
+ * thread starts a rewrite when the AOF (base and incr files) is at least
+ * min-size and has grown by percentage over its size after the last rewrite
+ * (or at start-up); 0 percent turns it off.
  *
  * Threads: aof_setup/aof_load/aof_teardown on the main thread; the rest on
  * workers (dispatch) and the AOF thread. Errors: 0 / -errno with a reason.
@@ -66,6 +75,11 @@ struct cmd_req;
 struct cmd_def;
 struct conn;
 struct db;
+
+/* everysec / no: the AOF thread waits this long, or for this many queued
+ * bytes, before a write(2) */
+#define AOF_GATHER_NS	 (1000 * 1000)
+#define AOF_GATHER_BYTES (256 * 1024)
 
 /* Values of appendfsync, in the config table's order. */
 enum aof_fsync { AOF_FSYNC_ALWAYS, AOF_FSYNC_EVERYSEC, AOF_FSYNC_NO };
@@ -98,6 +112,9 @@ bool aof_started(void);
 /* Whether aof_setup ran: appendonly's start-up value is settled. */
 bool aof_configured(void);
 void aof_set_fsync(enum aof_fsync policy);
+/* auto-aof-rewrite-percentage (0: off) and auto-aof-rewrite-min-size
+ * (bytes), read by the AOF thread at its next check. Any thread. */
+void aof_set_auto_rewrite(long long percentage, long long min_size);
 
 /*
  * Start-up, in two steps. aof_setup, before net_setup (main thread, online,
@@ -132,9 +149,14 @@ void aof_after_cmd(struct cmd_req *r, const struct cmd_def *d, size_t reply_mark
  * commands: a transaction, SPOP with a count), remembers the record's LSN
  * for the connection's replies, and releases the stripes. */
 void aof_finish_cmd(struct cmd_req *r, struct aof_prop *p, struct aof_locks *l);
-/* net's before_write hook: holds the connection's replies until its records
- * are durable (appendfsync always). */
-void aof_before_write(struct conn *c);
+/* net's before_write hook (runner): false holds the connection's replies
+ * until its records are durable (appendfsync always): the connection joins
+ * the AOF thread's held list and is woken (conn_wake) by the fsync that
+ * covers it, or by the AOF's stop. true: they may leave. Never blocks. */
+bool aof_before_write(struct conn *c);
+/* The connection closes (net's conn_close hook, before its session is
+ * freed): leaves the held list, so no conn_wake(c) follows. */
+void aof_conn_close(struct conn *c, void *session);
 /*
  * Blocked clients served by another command's thread (server/blocking.c):
  * aof_serve_lock takes every stripe (false, and nothing, when no AOF is

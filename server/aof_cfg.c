@@ -9,6 +9,7 @@
 /* relaxed everywhere: see the declarations in aof_internal.h */
 _Atomic int aof_fsync_g = AOF_FSYNC_EVERYSEC;
 _Atomic bool aof_enabled_g, aof_started_g, aof_configured_g;
+_Atomic long long aof_rw_perc_g = 100, aof_rw_min_g = 64LL * 1024 * 1024;
 
 bool aof_enabled(void)
 {
@@ -33,4 +34,11 @@ void aof_set_fsync(enum aof_fsync policy)
 {
 	/* the AOF thread reads it at its next batch or 100 ms tick */
 	atomic_store_explicit(&aof_fsync_g, (int)policy, memory_order_relaxed);
+}
+
+void aof_set_auto_rewrite(long long percentage, long long min_size)
+{
+	/* relaxed: see aof_internal.h */
+	atomic_store_explicit(&aof_rw_perc_g, percentage, memory_order_relaxed);
+	atomic_store_explicit(&aof_rw_min_g, min_size, memory_order_relaxed);
 }

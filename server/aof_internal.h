@@ -19,5 +19,9 @@ extern _Atomic bool aof_enabled_g, aof_started_g;
 /* aof_setup ran (whatever appendonly said): written once by the main
  * thread at start-up; relaxed as the two above */
 extern _Atomic bool aof_configured_g;
+/* auto-aof-rewrite-percentage and -min-size: written by CONFIG SET, read by
+ * the AOF thread's check: relaxed, a setting seen one check late is
+ * harmless and publishes nothing */
+extern _Atomic long long aof_rw_perc_g, aof_rw_min_g;
 
 #endif

@@ -551,6 +551,15 @@ static int apply_appendfsync(char *why, size_t whylen)
 	return 0;
 }
 
+static int apply_auto_aof_rewrite(char *why, size_t whylen)
+{
+	(void)why;
+	(void)whylen;
+	aof_set_auto_rewrite(cfg_int(CFG_AUTO_AOF_REWRITE_PERCENTAGE),
+			     cfg_int(CFG_AUTO_AOF_REWRITE_MIN_SIZE));
+	return 0;
+}
+
 /* appendfilename / appenddirname: a file name, as Redis's isValidAOFfilename
  * (and isValidAOFdirname): no path separators. */
 static char *parse_aof_name(char *const *argv, const size_t *lens, int argc, const char *cur,
@@ -807,4 +816,15 @@ const struct cfg_def cfg_rows[CFG_COUNT_] = {
 				  "The AOF base file is written in RDB form; kvsd writes no "
 				  "command-form base, so only yes is accepted.",
 				  .apply = apply_read_at_use},
+    [CFG_AUTO_AOF_REWRITE_PERCENTAGE] =
+	{"auto-aof-rewrite-percentage", CFG_T_INT, "100", 0, INT_MAX, NULL, 0,
+	 "Rewrite the AOF (BGREWRITEAOF) once it has grown by this "
+	 "many percent over its size after the last rewrite (or "
+	 "start-up) and is over auto-aof-rewrite-min-size; 0: never.",
+	 .apply = apply_auto_aof_rewrite},
+    [CFG_AUTO_AOF_REWRITE_MIN_SIZE] = {"auto-aof-rewrite-min-size", CFG_T_MEMORY, "64mb", 0,
+				       LLONG_MAX, NULL, 0,
+				       "No automatic AOF rewrite while the AOF is at most this "
+				       "size.",
+				       .apply = apply_auto_aof_rewrite},
 };

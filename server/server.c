@@ -151,6 +151,7 @@ static void on_conn_close(struct conn *c, void *session)
 		return; /* closed before it was attached */
 	multi_conn_close(c);
 	blk_conn_close(c, session); /* no conn_wake(c) after this */
+	aof_conn_close(c, session); /* nor from the AOF thread */
 	mem_free(session);
 }
 

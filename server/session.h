@@ -5,7 +5,8 @@
  * authentication, name, db) stays in net/ behind conn.h's accessors.
  *
  * Threads: touched only by the thread running the connection (dispatch), and
- * by the closing thread in conn_close.
+ * by the closing thread in conn_close; aof_hold also by the AOF thread,
+ * under aof.lock.
  */
 #ifndef KVSD_SESSION_H
 #define KVSD_SESSION_H
@@ -17,6 +18,15 @@
 
 struct multi_state;
 struct blk_waiter;
+
+/* aof.c: a connection whose replies wait for the AOF's fsync (appendfsync
+ * always), on the AOF thread's held list. Every field is under aof.lock. */
+struct aof_hold {
+	struct aof_hold *prev, *next;
+	struct conn *c;
+	uint64_t lsn; /* woken once the synced offset reaches it */
+	bool linked;  /* on the list */
+};
 
 struct session {
 	struct multi_state *multi; /* multi.c: MULTI/WATCH state; NULL until used */
@@ -39,6 +49,10 @@ struct session {
 	/* aof.c: the end of this connection's last AOF record; its replies
 	 * wait until the AOF is durable that far (appendfsync always) */
 	uint64_t aof_lsn;
+	/* aof.c: before_write held the replies (runner only: the hold may be
+	 * linked still, so the next call or the close takes aof.lock) */
+	bool aof_held;
+	struct aof_hold aof_hold;
 };
 
 static inline struct session *session_of(const struct conn *c)

@@ -290,6 +290,8 @@ static const struct {
     {"appendfsync", "test_aof.py: runtime (CONFIG SET always, then kill -9 loses nothing)"},
     {"aof-load-truncated", "read at each start-up's load: test_aof.py truncated (yes / no)"},
     {"aof-use-rdb-preamble", "accepts only yes (the base is always RDB): nothing can change"},
+    {"auto-aof-rewrite-percentage", "test_aof.py auto-rewrite: set at run time, a rewrite follows"},
+    {"auto-aof-rewrite-min-size", "test_aof.py auto-rewrite: set at run time, a rewrite follows"},
     /* Protected mode refuses non-loopback peers; the tests use loopback addresses only,
      * which it never refuses. Its apply function is the one requirepass shares. */
     {"protected-mode", "needs a non-loopback client (tests use loopback only)"},

@@ -688,6 +688,179 @@ def scenario_crash():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def manifest_files(d):
+    """(base seq, {file name: size}) of the files the manifest names."""
+    with open(os.path.join(aofdir(d), 'appendonly.aof.manifest')) as f:
+        lines = [ln.split() for ln in f if ln.strip()]
+    seq = 0
+    sizes = {}
+    for ln in lines:
+        name = ln[1]
+        if ln[5] == 'b':
+            seq = int(ln[3])
+        sizes[name] = os.path.getsize(os.path.join(aofdir(d), name))
+    return seq, sizes
+
+
+def info_sizes(c):
+    info = c.cmd('INFO', 'persistence').decode()
+    cur = int(re.search(r'aof_current_size:(\d+)', info).group(1))
+    base = int(re.search(r'aof_base_size:(\d+)', info).group(1))
+    busy = 'aof_rewrite_in_progress:1' in info
+    return cur, base, busy
+
+
+def wait_until(pred, secs=20.0):
+    deadline = time.time() + secs
+    while time.time() < deadline:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return pred()
+
+
+def scenario_auto_rewrite():
+    """auto-aof-rewrite-percentage / -min-size set at run time (Redis's
+    rule): no rewrite under the 64mb default; a small min-size starts one
+    (the manifest's base moves on); with percentage 0 none starts; INFO's
+    aof_current_size is what the files on disk hold and aof_base_size the
+    AOF's size after the rewrite (at start-up: the base file's)."""
+    d = tempfile.mkdtemp(prefix='aof-ar-')
+    k = Proc(kvsd_bin(), d, ['--appendfsync', 'everysec'])
+    rnd = random.Random(1505)
+    # incompressible: the RDB base holds each about as big as its SET in the
+    # incr file, so the growths below are what the comments say
+    vals = ['%0100x' % rnd.getrandbits(400) for _ in range(700)]
+    try:
+        k.start()
+        with k.client() as c:
+            check(c.cmd('CONFIG', 'GET', 'auto-aof-rewrite-*') ==
+                  b'*4\r\n$27\r\nauto-aof-rewrite-percentage\r\n$3\r\n100\r\n'
+                  b'$25\r\nauto-aof-rewrite-min-size\r\n$8\r\n67108864\r\n',
+                  'auto-rewrite: defaults %r' % c.cmd('CONFIG', 'GET', 'auto-aof-rewrite-*'))
+            for i in range(200):
+                c.cmd('SET', 'a%d' % i, vals[i])
+
+            def files_match():
+                cur, base, busy = info_sizes(c)
+                return not busy and cur == sum(manifest_files(d)[1].values())
+            check(wait_until(files_match), 'auto-rewrite: INFO %r, files %r'
+                  % (info_sizes(c), manifest_files(d)))
+            check(manifest_files(d)[0] == 1, 'auto-rewrite: rewrote under the 64mb minimum')
+            check(c.cmd('CONFIG', 'SET', 'auto-aof-rewrite-min-size', '4kb') == b'+OK\r\n',
+                  'auto-rewrite: set min-size')
+            check(wait_until(lambda: manifest_files(d)[0] == 2 and files_match()),
+                  'auto-rewrite: no rewrite after min-size 4kb: %r' % (manifest_files(d),))
+            cur, base, _ = info_sizes(c)
+            check(base == cur, 'auto-rewrite: base %d after the rewrite, current %d'
+                  % (base, cur))
+            # 50 more SETs: about 30% growth, under 100%: no rewrite
+            for i in range(50):
+                c.cmd('SET', 'b%d' % i, vals[200 + i])
+            check(wait_until(files_match), 'auto-rewrite: INFO %r, files %r after more writes'
+                  % (info_sizes(c), manifest_files(d)))
+            cur2, base2, _ = info_sizes(c)
+            check(base2 == base and cur2 > cur and manifest_files(d)[0] == 2,
+                  'auto-rewrite: sizes %r then %r, seq %d' % ((cur, base), (cur2, base2),
+                                                               manifest_files(d)[0]))
+            check(c.cmd('CONFIG', 'SET', 'auto-aof-rewrite-percentage', '0') == b'+OK\r\n',
+                  'auto-rewrite: set percentage 0')
+            for i in range(400):  # about 250% growth
+                c.cmd('SET', 'c%d' % i, vals[250 + i])
+            check(wait_until(files_match), 'auto-rewrite: INFO %r, files %r (percentage 0)'
+                  % (info_sizes(c), manifest_files(d)))
+            time.sleep(0.3)  # several checks (every 100 ms) with growth > 100%
+            check(manifest_files(d)[0] == 2, 'auto-rewrite: rewrote with percentage 0')
+            c.cmd('CONFIG', 'SET', 'auto-aof-rewrite-percentage', '100')
+            check(wait_until(lambda: manifest_files(d)[0] == 3 and files_match()),
+                  'auto-rewrite: no rewrite after percentage 100 again: %r'
+                  % (manifest_files(d),))
+            c.cmd('SET', 'after', 'rewrite')
+        want = digest(k)
+        k.stop()
+        # start-up: current = the files, base = the base file (Redis 7.0)
+        k.start()
+        with k.client() as c:
+            check(digest(k) == want, 'auto-rewrite: digest after restart differs')
+            seq, sizes = manifest_files(d)
+            cur, base, _ = info_sizes(c)
+            check(cur == sum(sizes.values()) and
+                  base == sizes['appendonly.aof.%d.base.rdb' % seq],
+                  'auto-rewrite: after restart INFO %r, files %r' % ((cur, base), sizes))
+        k.stop()
+        out = subprocess.run(['redis-check-aof',
+                              os.path.join(aofdir(d), 'appendonly.aof.manifest')],
+                             capture_output=True, text=True)
+        check(out.returncode == 0, 'auto-rewrite: redis-check-aof: %s' % out.stdout[-300:])
+    finally:
+        k.stop()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def scenario_hold_close():
+    """appendfsync always: clients closed (CLIENT KILL) while their replies
+    wait for the fsync leave the AOF thread's held list (large values keep
+    the fsyncs long, so replies are held often); the server stays up and
+    exits cleanly, and what was answered to a survivor is there."""
+    d = tempfile.mkdtemp(prefix='aof-hc-')
+    k = Proc(kvsd_bin(), d, ['--appendfsync', 'always'])
+    stop = threading.Event()
+    try:
+        k.start()
+
+        def quitter(w):
+            for r in range(40):
+                try:
+                    with k.client() as c:
+                        c.send(b''.join(harness.encode('SET', 'q%d.%d' % (w, j), str(r))
+                                        for j in range(20)))
+                        c.read_reply()
+                except (OSError, harness.ProtocolError, ConnectionError):
+                    pass
+
+        def big():
+            while not stop.is_set():  # killed too: connects again
+                try:
+                    with k.client() as c:
+                        while not stop.is_set():
+                            c.cmd('SET', 'big', 'x' * (2 << 20))
+                except (OSError, harness.ProtocolError, ConnectionError):
+                    pass
+
+        def killer():
+            while not stop.is_set():
+                try:
+                    with k.client() as c:
+                        while not stop.is_set():
+                            c.cmd('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes')
+                            time.sleep(0.002)
+                except (OSError, harness.ProtocolError, ConnectionError):
+                    pass
+        ts = [threading.Thread(target=quitter, args=(w,)) for w in range(6)]
+        for t in ts:
+            t.start()
+        bs = [threading.Thread(target=big), threading.Thread(target=killer)]
+        for t in bs:
+            t.start()
+        for t in ts:
+            t.join()
+        stop.set()
+        for t in bs:
+            t.join()
+        with k.client() as c:
+            for i in range(100):
+                check(c.cmd('INCR', 'n') == b':%d\r\n' % (i + 1), 'hold-close: INCR')
+        k.kill9()
+        k.start()
+        with k.client() as c:
+            check(c.cmd('GET', 'n') == b'$3\r\n100\r\n', 'hold-close: acknowledged INCRs')
+        k.stop()
+    finally:
+        stop.set()
+        k.stop()
+        shutil.rmtree(d, ignore_errors=True)
+
+
 SCENARIOS = {
     'propagation': scenario_propagation,
     'served': scenario_served,
@@ -698,6 +871,8 @@ SCENARIOS = {
     'config': scenario_config,
     'rewrite': scenario_rewrite,
     'crash': scenario_crash,
+    'auto-rewrite': scenario_auto_rewrite,
+    'hold-close': scenario_hold_close,
 }
 
 
