@@ -150,6 +150,8 @@ Test(config, table_rows_in_enum_order)
 	    "appendfsync",
 	    "aof-load-truncated",
 	    "aof-use-rdb-preamble",
+	    "key-load-delay",
+	    "loading-process-events-interval-bytes",
 	};
 	const struct cfg_def *t = cfg_table();
 
