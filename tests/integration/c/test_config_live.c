@@ -289,6 +289,9 @@ static const struct {
     {"appendonly", "accepts only its start-up value (hiredis-config: yes is refused)"},
     {"appendfsync", "test_aof.py: runtime (CONFIG SET always, then kill -9 loses nothing)"},
     {"aof-load-truncated", "read at each start-up's load: test_aof.py truncated (yes / no)"},
+    {"key-load-delay", "read at each start-up's load: test_loading.py (-LOADING while it lasts)"},
+    {"loading-process-events-interval-bytes",
+     "read at each start-up's load: test_loading.py (loading_loaded_bytes advances)"},
     {"aof-use-rdb-preamble", "accepts only yes (the base is always RDB): nothing can change"},
     /* Protected mode refuses non-loopback peers; the tests use loopback addresses only,
      * which it never refuses. Its apply function is the one requirepass shares. */

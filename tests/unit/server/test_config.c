@@ -1053,7 +1053,8 @@ Test(config, match_glob)
 			 "latency-tracking-info-percentiles,enable-debug-command,"
 			 "hash-max-listpack-entries,hash-max-listpack-value,set-max-intset-entries,"
 			 "zset-max-listpack-entries,zset-max-listpack-value,list-max-listpack-size,"
-			 "list-compress-depth,aof-load-truncated,aof-use-rdb-preamble,");
+			 "list-compress-depth,aof-load-truncated,aof-use-rdb-preamble,"
+			 "key-load-delay,loading-process-events-interval-bytes,");
 	cr_expect_str_eq(match("nomatch*"), "");
 	cr_expect_str_eq(match(""), "");
 }
