@@ -52,8 +52,9 @@
  * writes waits once. everysec: the AOF thread fsyncs at most once a second
  * (a crash loses at most about 2 s); no: the kernel decides.
  *
- * Threads: aof_setup/aof_load/aof_teardown on the main thread; the rest on
- * workers (dispatch) and the AOF thread. Errors: 0 / -errno with a reason.
+ * Threads: aof_setup/aof_teardown on the main thread, aof_start on the
+ * loading thread (server/loading.h); the rest on workers (dispatch) and the
+ * AOF thread. Errors: 0 / -errno with a reason.
  */
 #ifndef KVSD_AOF_H
 #define KVSD_AOF_H
