@@ -929,6 +929,19 @@ static int feed(int fd, const char *buf, size_t len, const char *token)
 	}
 }
 
+/* INFO loading_rdb_used_mem: the base's used-mem AUX field, as Redis */
+static void base_aux(void *arg, const char *k, size_t kl, const char *v, size_t vl)
+{
+	char num[32];
+
+	(void)arg;
+	if (kl == 8 && memcmp(k, "used-mem", 8) == 0 && vl < sizeof(num)) {
+		memcpy(num, v, vl);
+		num[vl] = '\0';
+		loading_set_rdb_used_mem(strtoll(num, NULL, 10));
+	}
+}
+
 static void base_progress(void *arg, uint64_t off, uint64_t size, long long keys)
 {
 	(void)arg;
@@ -945,6 +958,7 @@ static int load_rdb_base(struct db *db, const char *name, char *err, size_t errl
 	struct rdb_load_opts o = {.path = path,
 				  .checksum = cfg_int(CFG_RDBCHECKSUM) != 0,
 				  .now_ms = clock_wall_ms(),
+				  .aux = base_aux,
 				  .progress = base_progress,
 				  .progress_bytes =
 				      (uint64_t)cfg_int(CFG_LOADING_PROCESS_EVENTS_INTERVAL_BYTES),

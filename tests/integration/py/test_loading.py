@@ -350,6 +350,7 @@ def sc_aof():
                       'INFO while loading the AOF: loading %r aof_enabled %r' %
                       (f.get('loading'), f.get('aof_enabled')))
                 check(name, int(f.get('loading_total_bytes', '0')) > 0, 'loading_total_bytes')
+                check(name, f.get('loading_rdb_used_mem', '').isdigit(), 'loading_rdb_used_mem')
             check(name, s.wait_loaded(), 'still loading after 60 s')
             with Client(s.port) as c:
                 check(name, c.cmd('DBSIZE') == b':%d\r\n' % KEYS, 'DBSIZE after the AOF load')
