@@ -167,8 +167,11 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 		LOG(LOG_WARNING, "You insist... exiting now.");
 		_exit(1);
 	}
-	LOG(LOG_WARNING, "Received %s scheduling shutdown...",
-	    sig == SIGINT ? "SIGINT" : "SIGTERM");
+	if (loading_active())
+		LOG(LOG_WARNING, "Received shutdown signal during loading, scheduling shutdown.");
+	else
+		LOG(LOG_WARNING, "Received %s scheduling shutdown...",
+		    sig == SIGINT ? "SIGINT" : "SIGTERM");
 	net_stop();
 }
 
