@@ -526,6 +526,24 @@ static int par_record(struct loader *l, struct rdb_load_stats *st, size_t at, in
 	return 0;
 }
 
+/* Redis's debugDelay() for key-load-delay: > 0 sleeps that many
+ * microseconds; < 0 sleeps 1 microsecond once every -usec keys (Redis
+ * draws it at random; a counter gives the same rate). */
+static void key_delay(int usec, long long *n)
+{
+	if (usec < 0)
+		usec = ++*n % -(long long)usec == 0 ? 1 : 0;
+	if (usec > 0)
+		usleep((useconds_t)usec);
+}
+
+static int cancelled(struct loader *l)
+{
+	snprintf(l->err, l->errlen, "loading cancelled");
+	l->fail_at = off(l);
+	return -ECANCELED;
+}
+
 static int load_body(struct loader *l, struct rdb_load_stats *st)
 {
 	const unsigned char *h;
@@ -533,7 +551,9 @@ static int load_body(struct loader *l, struct rdb_load_stats *st)
 	bool has_exp = false;
 	int64_t exp = 0;
 	long long idle = -1, freq = -1;
-	uint64_t next_progress = 2u << 20;
+	uint64_t every = l->o->progress_bytes ? l->o->progress_bytes : 2u << 20;
+	uint64_t next_progress = every;
+	long long records = 0, delayed = 0;
 	int ver = 0;
 
 	if (!get_bytes(l, 9, &h))
@@ -555,8 +575,8 @@ static int load_body(struct loader *l, struct rdb_load_stats *st)
 		int t;
 
 		if ((uint64_t)at >= next_progress && l->o->progress) {
-			l->o->progress(l->o->arg, at, (uint64_t)(l->end - l->base), st->keys);
-			next_progress = at + (2u << 20);
+			l->o->progress(l->o->arg, at, (uint64_t)(l->end - l->base), records);
+			next_progress = at + every;
 		}
 		if (!get_bytes(l, 1, &x))
 			return fail(l, at, "unexpected end of file (no EOF opcode)");
@@ -657,8 +677,16 @@ static int load_body(struct loader *l, struct rdb_load_stats *st)
 				return -1;
 			has_exp = false;
 			idle = freq = -1;
+			records++;
 			if ((st->keys & 1023) == 0)
 				kvmap_quiescent();
+			if (l->o->key_delay)
+				key_delay(l->o->key_delay, &delayed);
+			/* relaxed: a request to stop; the load's result is read
+			 * by the thread that ran it */
+			if (l->o->cancel &&
+			    atomic_load_explicit(l->o->cancel, memory_order_relaxed))
+				return cancelled(l);
 			continue;
 		}
 	}

@@ -92,8 +92,9 @@ int rdb_save(int fd, const struct rdb_source *src, const struct rdb_save_opts *o
 
 /* AUX fields as read (key and value bytes, not NUL-terminated). */
 typedef void (*rdb_aux_fn)(void *arg, const char *key, size_t klen, const char *val, size_t vlen);
-/* Progress: called about every 2 MB of input with the offset reached and
- * the file size, so the caller can log large loads. */
+/* Progress: called about every progress_bytes of input (2 MB when 0) with
+ * the offset reached, the file size and the key records read so far, so the
+ * caller can log large loads and report them (INFO's loading_loaded_bytes). */
 typedef void (*rdb_progress_fn)(void *arg, uint64_t offset, uint64_t size, long long keys);
 
 struct rdb_load_opts {
@@ -107,6 +108,14 @@ struct rdb_load_opts {
 	 * the file has at least parallel_min bytes */
 	int threads;
 	size_t parallel_min;
+	uint64_t progress_bytes;
+	/* Redis's key-load-delay, for tests: after each key record, sleep this
+	 * many microseconds (> 0), or 1 microsecond once every -key_delay
+	 * records (< 0); 0: none */
+	int key_delay;
+	/* when set and non-zero (relaxed loads between records), the load
+	 * stops: -ECANCELED with err "loading cancelled" */
+	const _Atomic int *cancel;
 };
 
 struct rdb_load_stats {
@@ -117,8 +126,9 @@ struct rdb_load_stats {
 };
 
 /* Loads opts->path into db. Returns 0, -1 with err ("Bad file format
- * reading dump.rdb at byte 123: ..."), or -ENOENT when the file does not
- * exist (nothing to load: err unset). */
+ * reading dump.rdb at byte 123: ..."), -ECANCELED when opts->cancel was
+ * set, or -ENOENT when the file does not exist (nothing to load: err
+ * unset). */
 int rdb_load(struct db *db, const struct rdb_load_opts *o, struct rdb_load_stats *st, char *err,
 	     size_t errlen);
 /* The same over bytes in memory (fuzzing, tests); name is used in errors. */

@@ -4,13 +4,14 @@
  *
  * Replay runs every command of the files through the normal command path:
  * one end of a socketpair becomes a client connection (net_adopt) and the
- * main thread writes the files into the other end while it reads and drops
- * the replies; an ECHO of a random token after the last command says when
- * everything ran. The listeners are served only once net_run starts, after
- * this, so no client sees a half-loaded dataset (they wait in the accept
- * backlog instead of getting -LOADING).
+ * loading thread (server/loading.h) writes the files into the other end
+ * while it reads and drops the replies; an ECHO of a random token after the
+ * last command says when everything ran. Meanwhile every other client gets
+ * -LOADING for what Redis refuses while loading, so none sees a half-loaded
+ * dataset; only the loader's connection runs everything.
  */
 #include "server/aof.h"
+#include "server/loading.h"
 #include "server/aof_internal.h"
 #include "concurrency/clock.h"
 #include "concurrency/mem.h"
@@ -1151,7 +1152,10 @@ static int feed(int fd, const char *buf, size_t len, const char *token)
 
 		if (len == 0 && token == NULL)
 			return 0;
-		if (poll(&pf, 1, -1) < 0) {
+		/* relaxed: a request to stop (loading.h) */
+		if (atomic_load_explicit(loading_cancel_flag(), memory_order_relaxed))
+			return -ECANCELED;
+		if (poll(&pf, 1, 100) < 0) { /* a shutdown is seen within 100 ms */
 			if (errno == EINTR)
 				continue;
 			return -errno;
@@ -1191,19 +1195,49 @@ static int feed(int fd, const char *buf, size_t len, const char *token)
 	}
 }
 
-/* Loads an RDB base file into db (persist/rdb_file.h). Main thread,
- * online, before any other thread uses db. */
+/* INFO loading_rdb_used_mem: the base's used-mem AUX field, as Redis */
+static void base_aux(void *arg, const char *k, size_t kl, const char *v, size_t vl)
+{
+	char num[32];
+
+	(void)arg;
+	if (kl == 8 && memcmp(k, "used-mem", 8) == 0 && vl < sizeof(num)) {
+		memcpy(num, v, vl);
+		num[vl] = '\0';
+		loading_set_rdb_used_mem(strtoll(num, NULL, 10));
+	}
+}
+
+static void base_progress(void *arg, uint64_t off, uint64_t size, long long keys)
+{
+	(void)arg;
+	(void)size;
+	(void)keys;
+	loading_set_loaded(off);
+}
+
+/* Loads an RDB base file into db (persist/rdb_file.h). The loading thread,
+ * online; clients get -LOADING meanwhile. */
 static int load_rdb_base(struct db *db, const char *name, char *err, size_t errlen)
 {
 	char *path = path_of(name);
-	struct rdb_load_opts o = {
-	    .path = path, .checksum = cfg_int(CFG_RDBCHECKSUM) != 0, .now_ms = clock_wall_ms()};
+	struct rdb_load_opts o = {.path = path,
+				  .checksum = cfg_int(CFG_RDBCHECKSUM) != 0,
+				  .now_ms = clock_wall_ms(),
+				  .aux = base_aux,
+				  .progress = base_progress,
+				  .progress_bytes =
+				      (uint64_t)cfg_int(CFG_LOADING_PROCESS_EVENTS_INTERVAL_BYTES),
+				  .key_delay = (int)cfg_int(CFG_KEY_LOAD_DELAY),
+				  .cancel = loading_cancel_flag()};
 	struct rdb_load_stats st;
 	int rc = rdb_load(db, &o, &st, err, errlen);
 
 	mem_free(path);
 	if (rc == -ENOENT)
 		snprintf(err, errlen, "The AOF base file %s does not exist", name);
+	if (rc == -ECANCELED)
+		return rc;
 	if (rc != 0)
 		return -EINVAL;
 	LOG(LOG_NOTICE, "DB loaded from base file %s: %lld keys (%lld expired)", name, st.keys,
@@ -1263,7 +1297,10 @@ static int load_cmd_file(int fd, const char *name, bool last, char *err, size_t 
 		}
 	}
 	rc = feed(fd, buf, si.valid, NULL);
-	if (rc < 0)
+	loading_add_loaded(len);
+	if (rc == -ECANCELED)
+		snprintf(err, errlen, "loading cancelled");
+	else if (rc < 0)
 		snprintf(err, errlen, "The loader connection failed while loading %s", name);
 	else
 		LOG(LOG_NOTICE, "DB loaded from incr file %s: %" PRIu64 " commands", name,
@@ -1448,10 +1485,25 @@ int aof_setup(struct db *db, char *err, size_t errlen)
 				 aof.man.base.name, strerror(-rc));
 			return rc;
 		}
-		if (aof.base_is_rdb)
-			return load_rdb_base(db, aof.man.base.name, err, errlen);
 	}
-	return 0;
+	return 0; /* aof_start loads the files, on the loading thread */
+}
+
+/* The base and incremental files' total size (INFO loading_total_bytes). */
+static uint64_t files_size(void)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i <= aof.man.nincr; i++) {
+		const char *name = i < aof.man.nincr ? aof.man.incr[i].name : aof.man.base.name;
+		char *p = name ? path_of(name) : NULL;
+		struct stat st;
+
+		if (p && stat(p, &st) == 0)
+			n += (uint64_t)st.st_size;
+		mem_free(p);
+	}
+	return n;
 }
 
 int aof_start(char *err, size_t errlen)
@@ -1463,7 +1515,13 @@ int aof_start(char *err, size_t errlen)
 	if (!aof_enabled())
 		return 0;
 	if (aof.need_replay) {
-		rc = load_all(err, errlen);
+		loading_set_total(files_size());
+		if (aof.base_is_rdb)
+			rc = load_rdb_base(aof.db, aof.man.base.name, err, errlen);
+		else
+			rc = 0;
+		if (rc == 0)
+			rc = load_all(err, errlen);
 		if (rc < 0)
 			return rc;
 	}

@@ -61,8 +61,9 @@
  * min-size and has grown by percentage over its size after the last rewrite
  * (or at start-up); 0 percent turns it off.
  *
- * Threads: aof_setup/aof_load/aof_teardown on the main thread; the rest on
- * workers (dispatch) and the AOF thread. Errors: 0 / -errno with a reason.
+ * Threads: aof_setup/aof_teardown on the main thread, aof_start on the
+ * loading thread (server/loading.h); the rest on workers (dispatch) and the
+ * AOF thread. Errors: 0 / -errno with a reason.
  */
 #ifndef KVSD_AOF_H
 #define KVSD_AOF_H
@@ -117,15 +118,15 @@ void aof_set_fsync(enum aof_fsync policy);
 void aof_set_auto_rewrite(long long percentage, long long min_size);
 
 /*
- * Start-up, in two steps. aof_setup, before net_setup (main thread, online,
- * nothing else uses db yet: where the RDB file would load): with
+ * Start-up, in two steps. aof_setup, before net_setup (main thread): with
  * appendonly yes, opens (or creates: an empty RDB base and an empty incr
- * file, as Redis 7.0) the AOF directory, reads its manifest and loads an
- * RDB base (persist/rdb_file.h). aof_start, after net_setup (workers run;
- * the listeners are served only from net_run on): replays a RESP base and
- * the incremental files through a connection of its own, then opens the
- * last incremental file for appending and starts the AOF thread.
- * Both: 0, or -errno with the reason in err (the server must not start).
+ * file, as Redis 7.0) the AOF directory and reads its manifest. aof_start,
+ * on the loading thread after net_setup (server/loading.h: clients are
+ * served and get -LOADING): loads an RDB base (persist/rdb_file.h), replays
+ * a RESP base and the incremental files through a connection of its own,
+ * then opens the last incremental file for appending and starts the AOF
+ * thread. Both: 0, -ECANCELED when a shutdown stopped the load, or -errno
+ * with the reason in err (the server must not start).
  */
 int aof_setup(struct db *db, char *err, size_t errlen);
 int aof_start(char *err, size_t errlen);

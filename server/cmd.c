@@ -32,6 +32,7 @@
 #include "concurrency/clock.h"
 #include "concurrency/wctx.h"
 #include "server/cmd_docs.h"
+#include "server/loading.h"
 #include "concurrency/mem.h"
 #include "concurrency/util.h"
 #include "net/conn.h"
@@ -62,6 +63,9 @@ static size_t ncmds;
 /* statistics index of cmds[i] is i; of cmds[i]->subcmds[j], sub_base[i] + j */
 static size_t sub_base[MAX_CMDS];
 static const char **stat_names;
+/* per statistics index: whether the command runs while the dataset loads
+ * (Redis's `loading` flag, from its cmd_docs.c row when it has one) */
+static bool *runs_loading;
 extern const struct cmd_def cmd_command_def;
 static struct db *cmd_db;
 
@@ -69,6 +73,21 @@ static int by_name(const void *a, const void *b)
 {
 	return strcmp((*(const struct cmd_def *const *)a)->name,
 		      (*(const struct cmd_def *const *)b)->name);
+}
+
+/* Whether d carries Redis's `loading` flag: its docs row's flags (what
+ * COMMAND INFO shows), or CMD_LOADING for a command Redis lacks. */
+static bool loading_flag(const struct cmd_def *d)
+{
+	const struct cmd_doc *doc = cmd_docs_find(d->name);
+	const char *f;
+
+	if (doc == NULL || doc->flags == NULL)
+		return (d->flags & CMD_LOADING) != 0;
+	for (f = doc->flags; (f = strstr(f, "loading")) != NULL; f += 7)
+		if ((f == doc->flags || f[-1] == ' ') && (f[7] == ' ' || f[7] == '\0'))
+			return true;
+	return false;
 }
 
 void cmd_setup(struct db *db)
@@ -108,6 +127,14 @@ void cmd_setup(struct db *db)
 		}
 		cmdstat_setup(stat_names, n);
 		obs_setup(stat_names, n);
+		runs_loading = mem_calloc(n, sizeof(*runs_loading));
+		for (size_t i = 0; i < ncmds; i++) {
+			size_t j = 0;
+
+			runs_loading[i] = loading_flag(cmds[i]);
+			for (const struct cmd_def *s = cmds[i]->subcmds; s && s->name; s++)
+				runs_loading[sub_base[i] + j++] = loading_flag(s);
+		}
 	}
 }
 
@@ -118,6 +145,8 @@ void cmd_teardown(void)
 	slowlog_teardown();
 	mem_free(stat_names);
 	stat_names = NULL;
+	mem_free(runs_loading);
+	runs_loading = NULL;
 	ncmds = 0;
 	cmd_db = NULL;
 }
@@ -365,6 +394,7 @@ static void dispatch(struct conn *c, int argc, const char **argv, const size_t *
 	struct aof_prop prop = {0};
 	struct aof_locks locks;
 	uint64_t writes0;
+	bool loading;
 
 	if (top < 0) {
 		conn_set_last_cmd(c, NULL);
@@ -430,10 +460,19 @@ static void dispatch(struct conn *c, int argc, const char **argv, const size_t *
 			return;
 		}
 	}
+	/* the dataset is loading (server/loading.h): as Redis's processCommand,
+	 * after authentication, before maxmemory (nothing is evicted while
+	 * loading); the AOF's own replay connection runs everything */
+	loading = kv_unlikely(loading_active());
+	if (loading && !runs_loading[idx] && !aof_is_loader(c)) {
+		reject(&r, d, idx, "LOADING Redis is loading the dataset in memory",
+		       "LOADING Redis is loading the dataset in memory");
+		return;
+	}
 	start_us = clock_mono_us(); /* the duration: commandstats, SLOWLOG */
 	r.now_ms = clock_wall_ms(); /* expiry times and SLOWLOG's timestamp */
 	/* maxmemory: evict, then refuse what may grow memory (Redis's processCommand) */
-	if (db_check_memory(cmd_db, r.now_ms) == -ENOMEM && (d->flags & CMD_DENYOOM)) {
+	if (!loading && db_check_memory(cmd_db, r.now_ms) == -ENOMEM && (d->flags & CMD_DENYOOM)) {
 		reject(&r, d, idx, "OOM command not allowed when used memory > 'maxmemory'.",
 		       "OOM command not allowed when used memory > 'maxmemory'.");
 		return;

@@ -17,6 +17,7 @@
 #include "server/config.h"
 #include "server/errorstats.h"
 #include "server/info.h"
+#include "server/loading.h"
 #include "server/log.h"
 #include "server/persist_srv.h"
 #include "server/server.h"
@@ -174,9 +175,36 @@ static void config_get(struct cmd_req *r)
 	}
 }
 
+/* Whether CONFIG SET names a row Redis refuses while loading
+ * (DENY_LOADING_CONFIG: appendonly); Redis gives that error precedence. */
+static bool denied_while_loading(const struct cmd_req *r)
+{
+	char name[128];
+
+	if (!loading_active() || r->argc % 2)
+		return false;
+	for (int i = 2; i + 1 < r->argc; i += 2) {
+		int id;
+
+		if (r->argl[i] >= sizeof(name))
+			continue;
+		memcpy(name, r->argv[i], r->argl[i]);
+		name[r->argl[i]] = '\0';
+		id = cfg_lookup(name);
+		if (id >= 0 && (cfg_table()[id].flags & CFG_DENY_LOADING))
+			return true;
+	}
+	return false;
+}
+
 static void config_set(struct cmd_req *r)
 {
 	char err[512];
+
+	if (denied_while_loading(r)) {
+		reply_error(r->c, "LOADING Redis is loading the dataset in memory");
+		return;
+	}
 
 	/* all-or-nothing, with Redis's error order (unknown, immutable, duplicate, value) */
 	if (cfg_set_many(r->argv + 2, r->argl + 2, r->argc - 2, err, sizeof(err)) != 0) {

@@ -97,6 +97,8 @@ enum cfg_id {
 	CFG_AOF_USE_RDB_PREAMBLE,
 	CFG_AUTO_AOF_REWRITE_PERCENTAGE,
 	CFG_AUTO_AOF_REWRITE_MIN_SIZE,
+	CFG_KEY_LOAD_DELAY, /* server/loading.h: the start-up load */
+	CFG_LOADING_PROCESS_EVENTS_INTERVAL_BYTES,
 	CFG_COUNT_
 };
 
@@ -118,6 +120,9 @@ enum cfg_type {
 #define CFG_PROTECTED 0x10
 /* CFG_T_STRING whose every value is valid (a password, a path): its bound. */
 #define CFG_FREE_TEXT 0x20
+/* CONFIG SET refuses it with -LOADING while the dataset loads (Redis's
+ * DENY_LOADING_CONFIG: appendonly; dir is protected anyway). */
+#define CFG_DENY_LOADING 0x40
 
 /* Values of enable-debug-command (Redis's protected_action_enum). */
 enum cfg_protected {

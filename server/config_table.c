@@ -668,7 +668,7 @@ const struct cfg_def cfg_rows[CFG_COUNT_] = {
 		  "<changes> writes happened and <seconds> passed since the last save. \"\" "
 		  "disables them. With rules, shutdown saves too.",
 		  .parse = parse_save, .apply = apply_read_at_use},
-    [CFG_APPENDONLY] = {"appendonly", CFG_T_BOOL, "no", 0, 1, NULL, 0,
+    [CFG_APPENDONLY] = {"appendonly", CFG_T_BOOL, "no", 0, 1, NULL, CFG_DENY_LOADING,
 			"Append-only file (Redis 7's multi-part directory, appenddirname "
 			"inside dir): every write is logged and replayed at start-up. Set "
 			"at start-up; CONFIG SET refuses a change at run time.",
@@ -827,4 +827,15 @@ const struct cfg_def cfg_rows[CFG_COUNT_] = {
 				       "No automatic AOF rewrite while the AOF is at most this "
 				       "size.",
 				       .apply = apply_auto_aof_rewrite},
+    /* Redis's test aids, with its bounds and defaults */
+    [CFG_KEY_LOAD_DELAY] = {"key-load-delay", CFG_T_INT, "0", INT_MIN, INT_MAX, NULL, 0,
+			    "Loading an RDB file sleeps this many microseconds after each "
+			    "key (a negative value: 1 microsecond every -value keys), so "
+			    "tests can watch a slow load; 0: none.",
+			    .apply = apply_read_at_use},
+    [CFG_LOADING_PROCESS_EVENTS_INTERVAL_BYTES] =
+	{"loading-process-events-interval-bytes", CFG_T_INT, "2097152", 1024, INT_MAX, NULL, 0,
+	 "While an RDB file loads, INFO's loading_loaded_bytes (and the cancel check of a "
+	 "shutdown) advance every this many bytes read (at least 1024).",
+	 .apply = apply_read_at_use},
 };

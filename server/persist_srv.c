@@ -28,6 +28,7 @@
 #include "concurrency/wctx.h"
 #include "persist/rdb_file.h"
 #include "server/config.h"
+#include "server/loading.h"
 #include "server/log.h"
 #include "storage/db.h"
 #include "storage/kvmap.h"
@@ -433,8 +434,11 @@ void psrv_cron(int64_t now_ms)
 	uint64_t changes;
 	char err[128];
 	struct rule rules[MAX_RULES];
-	int nrules = read_rules(rules);
+	int nrules;
 
+	if (loading_active())
+		return; /* as Redis's serverCron, which does not run while loading */
+	nrules = read_rules(rules);
 	pthread_mutex_lock(&ps.lock);
 	reap_locked();
 	if (ps.busy || (nrules == 0 && !ps.scheduled) || ps.shutdown_mode) {
@@ -497,6 +501,10 @@ int psrv_shutdown_prepare(int mode)
 {
 	char err[64];
 
+	/* as Redis's prepareForShutdown: while loading, never save (a partial
+	 * dataset must not overwrite the file) */
+	if (loading_active())
+		mode = 2;
 	pthread_mutex_lock(&ps.lock);
 	ps.shutdown_mode = mode;
 	pthread_mutex_unlock(&ps.lock);
@@ -558,13 +566,21 @@ static void on_aux(void *arg, const char *k, size_t kl, const char *val, size_t 
 	} else if (kl == 8 && !memcmp(k, "used-mem", 8)) {
 		LOG(LOG_NOTICE, "RDB memory usage when created %.2f Mb",
 		    (double)strtoll(v, NULL, 10) / (1024 * 1024));
+		loading_set_rdb_used_mem(strtoll(v, NULL, 10));
 	}
 }
 
+/* Every loading-process-events-interval-bytes of input: INFO's progress
+ * (loading_loaded_bytes, rdb_last_load_keys_loaded as Redis counts it
+ * live), and a log line at most once a second. */
 static void on_progress(void *arg, uint64_t off, uint64_t size, long long keys)
 {
 	int64_t *next = arg, now = clock_mono_ms();
 
+	loading_set_loaded(off);
+	pthread_mutex_lock(&ps.lock);
+	ps.load_loaded = keys;
+	pthread_mutex_unlock(&ps.lock);
 	if (now < *next)
 		return;
 	*next = now + 1000;
@@ -584,12 +600,22 @@ int psrv_load(char *err, size_t errlen)
 				  .arg = &next,
 				  /* decode on as many threads as will serve clients */
 				  .threads = (int)cfg_int(CFG_THREADS),
-				  .parallel_min = 1 << 20};
+				  .parallel_min = 1 << 20,
+				  .progress_bytes =
+				      (uint64_t)cfg_int(CFG_LOADING_PROCESS_EVENTS_INTERVAL_BYTES),
+				  .key_delay = (int)cfg_int(CFG_KEY_LOAD_DELAY),
+				  .cancel = loading_cancel_flag()};
 	struct rdb_load_stats st;
 	struct stat sb;
 	int rc;
 
-	if (stat(fname, &sb) == 0)
+	pthread_mutex_lock(&ps.lock);
+	ps.load_loaded = ps.load_expired = 0; /* Redis's startLoading */
+	pthread_mutex_unlock(&ps.lock);
+	if (stat(fname, &sb) != 0)
+		sb.st_size = 0;
+	loading_set_total((uint64_t)sb.st_size);
+	if (sb.st_size > 0)
 		LOG(LOG_NOTICE, "Loading %s (%lld bytes) on %d thread%s", fname,
 		    (long long)sb.st_size,
 		    (size_t)sb.st_size >= o.parallel_min && o.threads > 1 ? o.threads : 1,
@@ -607,15 +633,18 @@ int psrv_load(char *err, size_t errlen)
 	}
 	if (rc != 0) {
 		free(fname);
-		return -1;
+		return rc == -ECANCELED ? rc : -1;
 	}
+	loading_set_loaded((uint64_t)sb.st_size);
 	if (!st.checksum_found && st.version >= 5)
 		LOG(LOG_WARNING, "RDB file was saved with checksum disabled: no check performed.");
 	LOG(LOG_NOTICE, "Done loading RDB, keys loaded: %lld, keys expired: %lld.", st.keys,
 	    st.expired);
 	LOG(LOG_NOTICE, "DB loaded from disk: %.3f seconds", (double)(clock_mono_us() - t0) / 1e6);
+	pthread_mutex_lock(&ps.lock);
 	ps.load_loaded = st.keys;
 	ps.load_expired = st.expired;
+	pthread_mutex_unlock(&ps.lock);
 	free(fname);
 	return 0;
 }
@@ -630,7 +659,7 @@ size_t psrv_info(char *buf, size_t len)
 	pthread_mutex_lock(&ps.lock);
 	n = snprintf(
 	    buf, len,
-	    "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\n"
+	    "# Persistence\r\nloading:%d\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\n"
 	    "current_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\n"
 	    "current_save_keys_processed:%lld\r\ncurrent_save_keys_total:%lld\r\n"
 	    "rdb_changes_since_last_save:%llu\r\nrdb_bgsave_in_progress:%d\r\n"
@@ -643,6 +672,7 @@ size_t psrv_info(char *buf, size_t len)
 	    "aof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\n"
 	    "aof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\n"
 	    "aof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+	    loading_info_flag(),
 	    /* relaxed: statistics */
 	    ps.busy ? atomic_load_explicit(&ps.keys_done, memory_order_relaxed) : 0,
 	    ps.busy ? atomic_load_explicit(&ps.keys_total, memory_order_relaxed) : 0,
@@ -653,5 +683,7 @@ size_t psrv_info(char *buf, size_t len)
 	pthread_mutex_unlock(&ps.lock);
 	if (n >= 0 && (size_t)n < len)
 		n += (int)aof_info(buf + n, len - (size_t)n);
+	if (n >= 0 && (size_t)n < len)
+		n += (int)loading_info(buf + n, len - (size_t)n);
 	return n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n;
 }

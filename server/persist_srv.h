@@ -18,14 +18,16 @@
  * a time. SAVE runs on the calling worker (its client waits, as Redis's
  * SAVE blocks, but only that worker).
  *
- * Loading happens before the listeners open (server_setup): clients cannot
- * connect while it runs, so INFO's loading is 0 whenever a client can ask
- * and -LOADING is never needed. A file of 1 MB or more is decoded on
- * `threads` threads (rdb_file.h). A file that fails to load stops start-up
- * (exit status 1) with a message naming the file and the byte offset.
+ * Loading runs on the loading thread while clients are served (loading.h:
+ * they get -LOADING meanwhile, INFO shows loading:1 and the progress this
+ * module reports). A file of 1 MB or more is decoded on `threads` threads
+ * (rdb_file.h). A file that fails to load stops the server (exit status 1)
+ * with a message naming the file and the byte offset; key-load-delay and
+ * loading-process-events-interval-bytes act as in Redis. While loading, the
+ * save rules are not checked and SHUTDOWN never saves.
  *
- * Threads: psrv_setup / psrv_load / psrv_teardown on the main thread (load
- * and the final save online in the map); psrv_dirty from any worker;
+ * Threads: psrv_setup / psrv_teardown on the main thread, psrv_load on the
+ * loading thread (both online in the map); psrv_dirty from any worker;
  * psrv_cron from worker 0's cron; commands from any worker; INFO anywhere.
  * Errors: 0 / -1 with Redis's text.
  */
@@ -40,7 +42,8 @@ struct db;
 struct wctx;
 
 void psrv_setup(struct db *db);
-/* Loads dir/dbfilename if it exists; logs as Redis. 0, or -1 with err. */
+/* Loads dir/dbfilename if it exists; logs as Redis. 0, -ECANCELED (a
+ * shutdown stopped it), or -1 with err. */
 int psrv_load(char *err, size_t errlen);
 /* Shutdown: cancels a BGSAVE in progress and joins it, then saves when the
  * shutdown asks for it (SHUTDOWN SAVE, or save rules exist and it is not

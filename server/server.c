@@ -22,6 +22,7 @@
 #include "server/config.h"
 #include "server/latency.h"
 #include "server/info.h"
+#include "server/loading.h"
 #include "server/log.h"
 #include "server/multi.h"
 #include "server/persist_srv.h"
@@ -96,6 +97,10 @@ static void on_thread_cron(int idx)
 {
 	if (idx == 0) {
 		info_cron();
+		/* as Redis, whose serverCron does not run while it loads: no
+		 * active expiry, no save rules until the dataset is complete */
+		if (loading_active())
+			return;
 		expire_tick = true;
 		db_cron(the_db, clock_wall_ms());
 		/* shrink, help a resize in progress, free garbage parked threads left */
@@ -163,8 +168,11 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 		LOG(LOG_WARNING, "You insist... exiting now.");
 		_exit(1);
 	}
-	LOG(LOG_WARNING, "Received %s scheduling shutdown...",
-	    sig == SIGINT ? "SIGINT" : "SIGTERM");
+	if (loading_active())
+		LOG(LOG_WARNING, "Received shutdown signal during loading, scheduling shutdown.");
+	else
+		LOG(LOG_WARNING, "Received %s scheduling shutdown...",
+		    sig == SIGINT ? "SIGINT" : "SIGTERM");
 	net_stop();
 }
 
@@ -257,6 +265,26 @@ static void setup_abort_storage(void)
 	log_teardown();
 }
 
+/* The loading thread's work: the AOF (appendonly yes: Redis loads it
+ * instead of dump.rdb) or the RDB file, then the AOF is opened for writing
+ * (aof_start also settles appendonly with it off). */
+static int load_dataset(char *err, size_t errlen)
+{
+	int rc;
+
+	if (!cfg_int(CFG_APPENDONLY)) {
+		rc = psrv_load(err, errlen);
+		if (rc != 0)
+			return rc;
+	}
+	return aof_start(err, errlen);
+}
+
+static void load_failed(void)
+{
+	server_request_shutdown("the dataset failed to load");
+}
+
 int server_setup(int argc, char **argv)
 {
 	char err[512];
@@ -336,13 +364,10 @@ int server_setup(int argc, char **argv)
 		return -1;
 	}
 
-	/* The RDB file loads before the listeners open: no client ever sees a
-	 * dataset that is partly loaded, and a file that does not load stops
-	 * start-up (persist_srv.h). */
-	/* appendonly yes: the AOF is the dataset (its RDB base loads here, its
-	 * commands after net_setup), as Redis loads the AOF instead of dump.rdb */
-	if (cfg_int(CFG_APPENDONLY) ? aof_setup(the_db, err, sizeof(err)) != 0
-				    : psrv_load(err, sizeof(err)) != 0) {
+	/* appendonly yes: the AOF directory and its manifest are opened here
+	 * (a missing or unreadable manifest stops start-up); the dataset itself
+	 * loads on the loading thread once clients are served (load_dataset) */
+	if (aof_setup(the_db, err, sizeof(err)) != 0) {
 		LOG(LOG_WARNING, "%s", err);
 		LOG(LOG_WARNING, "Fatal error loading the DB, exiting now.");
 		fprintf(stderr, "kvsd: %s\n", err);
@@ -382,6 +407,7 @@ int server_setup(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	loading_begin(); /* before the first client can run a command */
 	rc = net_setup(&o, err, sizeof(err));
 	if (rc < 0) {
 		LOG(LOG_WARNING, "%s", err);
@@ -396,15 +422,6 @@ int server_setup(int argc, char **argv)
 	sighup_ev = evsignal_new(net_main_base(), SIGHUP, sighup_cb, NULL);
 	event_add(sighup_ev, NULL);
 	pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
-	/* appendonly: replay the AOF, then log every write (before net_run
-	 * serves the listeners, so no client sees a partial dataset) */
-	rc = aof_start(err, sizeof(err));
-	if (rc < 0) {
-		LOG(LOG_WARNING, "%s", err);
-		fprintf(stderr, "kvsd: %s\n", err);
-		server_teardown();
-		return -1;
-	}
 	pid_path = cfg_str_dup(CFG_PIDFILE);
 	if (pid_path && pid_path[0]) {
 		FILE *f = fopen(pid_path, "w");
@@ -423,7 +440,16 @@ int server_setup(int argc, char **argv)
 				"by SAVE, BGSAVE or SHUTDOWN SAVE");
 	if (!aof_enabled())
 		LOG(LOG_NOTICE, "appendonly no: writes since the last save are lost at a crash");
-	LOG(LOG_NOTICE, "Ready to accept connections on port %d", net_tcp_port());
+	/* The dataset loads while clients are served: they get -LOADING until
+	 * it is complete (loading.h), and the loading thread logs "Ready to
+	 * accept connections" then; a file that does not load stops the server
+	 * (exit status 1) */
+	if (loading_start(load_dataset, load_failed, net_tcp_port(), err, sizeof(err)) != 0) {
+		LOG(LOG_WARNING, "%s", err);
+		fprintf(stderr, "kvsd: %s\n", err);
+		server_teardown_nosave();
+		return -1;
+	}
 	return 0;
 }
 
@@ -454,8 +480,15 @@ static void server_teardown_nosave(void)
 int server_teardown(void)
 {
 	struct net_stats st;
-	int status = 0;
+	int status = 0, lr;
 
+	/* a load still running stops first (SHUTDOWN or a signal meanwhile):
+	 * nothing of a partial dataset may be saved; a failed load exits 1 */
+	lr = loading_stop();
+	if (lr != 0)
+		teardown_nosave = true;
+	if (lr < 0)
+		status = 1;
 	LOG(LOG_WARNING, "User requested shutdown...");
 	if (net_main_base()) {
 		struct net_drain_stats ds;

@@ -4,7 +4,8 @@
  *
  * A port is chosen by binding 127.0.0.1:0 and closing the socket; another process may take it
  * before the server binds, so kvsd_start() retries with a fresh port when the child exits
- * during start-up. Readiness is "a hiredis PING gets any reply". The child dies with its
+ * during start-up. Readiness is "a hiredis PING gets any reply but -LOADING" (the dataset
+ * loads while clients are served). The child dies with its
  * parent (PR_SET_PDEATHSIG) so a crashed test does not leave servers behind; its output goes
  * to a temporary file that failure messages print.
  */
@@ -350,7 +351,7 @@ size_t kvsd_raw_recv(int fd, char *buf, size_t cap, size_t want, int timeout_ms,
 	return got;
 }
 
-/* 1 when the server at p->port answers PING with any reply. */
+/* 1 when the server at p->port answers PING with any reply but -LOADING. */
 static int proc_answers_ping(const struct kvsd_proc *p)
 {
 	struct timeval tv = {0, 300000};
@@ -361,7 +362,8 @@ static int proc_answers_ping(const struct kvsd_proc *p)
 	if (c && !c->err) {
 		redisSetTimeout(c, tv);
 		r = redisCommand(c, "PING");
-		ok = r != NULL;
+		ok = r != NULL && !(r->type == REDIS_REPLY_ERROR && r->str &&
+				    strncmp(r->str, "LOADING", 7) == 0);
 		if (r)
 			freeReplyObject(r);
 	}

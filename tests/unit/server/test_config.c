@@ -152,6 +152,8 @@ Test(config, table_rows_in_enum_order)
 	    "aof-use-rdb-preamble",
 	    "auto-aof-rewrite-percentage",
 	    "auto-aof-rewrite-min-size",
+	    "key-load-delay",
+	    "loading-process-events-interval-bytes",
 	};
 	const struct cfg_def *t = cfg_table();
 
@@ -1054,7 +1056,8 @@ Test(config, match_glob)
 			 "hash-max-listpack-entries,hash-max-listpack-value,set-max-intset-entries,"
 			 "zset-max-listpack-entries,zset-max-listpack-value,list-max-listpack-size,"
 			 "list-compress-depth,aof-load-truncated,aof-use-rdb-preamble,"
-			 "auto-aof-rewrite-percentage,auto-aof-rewrite-min-size,");
+			 "auto-aof-rewrite-percentage,auto-aof-rewrite-min-size,"
+			 "key-load-delay,loading-process-events-interval-bytes,");
 	cr_expect_str_eq(match("nomatch*"), "");
 	cr_expect_str_eq(match(""), "");
 }
