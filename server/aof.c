@@ -436,18 +436,21 @@ void aof_prop_free(struct aof_prop *p)
 
 void aof_prop_add(struct cmd_req *r, int argc, const char *const *argv, const size_t *argl)
 {
-	struct aof_prop *p = r->prop;
-	size_t off;
+	if (r->prop)
+		aof_prop_add_db(r->prop, conn_db(r->c), argc, argv, argl);
+}
 
-	if (p == NULL)
-		return;
-	off = p->len;
+void aof_prop_add_db(struct aof_prop *p, int db, int argc, const char *const *argv,
+		     const size_t *argl)
+{
+	size_t off = p->len;
+
 	aof_format_cmd(&p->buf, &p->len, &p->cap, argc, argv, argl);
 	if (p->n == p->ncap) {
 		p->ncap = p->ncap ? 2 * p->ncap : 4;
 		p->items = mem_realloc(p->items, p->ncap * sizeof(*p->items));
 	}
-	p->items[p->n++] = (struct aof_item){.db = conn_db(r->c), .off = off, .len = p->len - off};
+	p->items[p->n++] = (struct aof_item){.db = db, .off = off, .len = p->len - off};
 }
 
 /* ---- stripes */
@@ -492,6 +495,31 @@ static void gate_exclusive(void)
 	kvmap_thread_online();
 }
 
+uint16_t aof_stripe_of(const char *k, size_t n)
+{
+	return stripe_of(k, n);
+}
+
+int aof_stripe_trylock(unsigned i)
+{
+	return pthread_mutex_trylock(&aof.stripe[i]);
+}
+
+void aof_stripe_unlock(unsigned i)
+{
+	pthread_mutex_unlock(&aof.stripe[i]);
+}
+
+int aof_gate_tryshared(void)
+{
+	return pthread_rwlock_tryrdlock(&aof.gate);
+}
+
+void aof_gate_unlock(void)
+{
+	pthread_rwlock_unlock(&aof.gate);
+}
+
 static int cmp_u16(const void *a, const void *b)
 {
 	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
@@ -506,10 +534,13 @@ void aof_before_cmd(struct cmd_req *r, const struct cmd_def *d, struct aof_prop 
 
 	l->n = 0;
 	l->all = false;
+	l->req = NULL;
 	r->prop = NULL;
 	if (!aof_started() || aof_is_loader(r->c))
 		return;
 	r->prop = p;
+	l->req = r;
+	r->ctx->aof_cmd = l; /* keys expired from here on join its record */
 	if (!(d->flags & CMD_WRITE) && !multi_is_exec(d))
 		return;
 	doc = multi_is_exec(d) ? NULL : cmd_docs_find(d->name);
@@ -535,6 +566,7 @@ void aof_before_cmd(struct cmd_req *r, const struct cmd_def *d, struct aof_prop 
 
 void aof_finish_cmd(struct cmd_req *r, struct aof_prop *p, struct aof_locks *l)
 {
+	r->ctx->aof_cmd = NULL;
 	if (r->prop && p->n) {
 		uint64_t lsn = append_prop(p, p->n > 1);
 		struct session *s = session_of(r->c);
@@ -569,12 +601,15 @@ void aof_serve_unlock(void)
 
 uint64_t aof_log_served(int db, int argc, const char *const *argv, const size_t *argl)
 {
+	return aof_started() ? aof_append_one(db, argc, argv, argl) : 0;
+}
+
+uint64_t aof_append_one(int db, int argc, const char *const *argv, const size_t *argl)
+{
 	struct aof_prop p = {0};
 	struct aof_item it;
 	uint64_t lsn;
 
-	if (!aof_started())
-		return 0;
 	aof_format_cmd(&p.buf, &p.len, &p.cap, argc, argv, argl);
 	it = (struct aof_item){.db = db, .off = 0, .len = p.len};
 	p.items = &it;
@@ -1227,6 +1262,7 @@ int aof_start(char *err, size_t errlen)
 		return -EAGAIN;
 	}
 	/* relaxed: see aof_internal.h */
+	aof_drop_install(aof.db);
 	atomic_store_explicit(&aof_started_g, true, memory_order_relaxed);
 	return 0;
 }

@@ -807,4 +807,25 @@ const struct cfg_def cfg_rows[CFG_COUNT_] = {
 				  "The AOF base file is written in RDB form; kvsd writes no "
 				  "command-form base, so only yes is accepted.",
 				  .apply = apply_read_at_use},
+    [CFG_LAZYFREE_LAZY_EVICTION] = {"lazyfree-lazy-eviction", CFG_T_BOOL, "no", 0, 1, NULL, 0,
+				    "An evicted key is logged to the AOF as UNLINK (yes) or DEL "
+				    "(no); kvsd frees values in the background either way.",
+				    .apply = apply_read_at_use},
+    [CFG_LAZYFREE_LAZY_EXPIRE] = {"lazyfree-lazy-expire", CFG_T_BOOL, "no", 0, 1, NULL, 0,
+				  "An expired key removed (on access or by the active cycle) is "
+				  "logged to the AOF as UNLINK (yes) or DEL (no).",
+				  .apply = apply_read_at_use},
+    [CFG_LAZYFREE_LAZY_SERVER_DEL] = {"lazyfree-lazy-server-del", CFG_T_BOOL, "no", 0, 1, NULL, 0,
+				      "Accepted for Redis compatibility: kvsd frees the value a "
+				      "command overwrites or deletes implicitly in the background "
+				      "either way.",
+				      .apply = apply_read_at_use},
+    [CFG_LAZYFREE_LAZY_USER_DEL] = {"lazyfree-lazy-user-del", CFG_T_BOOL, "no", 0, 1, NULL, 0,
+				    "Accepted for Redis compatibility (DEL as UNLINK): kvsd's DEL "
+				    "never frees a large value before its reply; logged as DEL.",
+				    .apply = apply_read_at_use},
+    [CFG_LAZYFREE_LAZY_USER_FLUSH] = {"lazyfree-lazy-user-flush", CFG_T_BOOL, "no", 0, 1, NULL, 0,
+				      "FLUSHALL / FLUSHDB without SYNC or ASYNC: yes frees the old "
+				      "keys in the background (ASYNC), no before the reply (SYNC).",
+				      .apply = apply_read_at_use},
 };

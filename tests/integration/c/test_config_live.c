@@ -290,6 +290,12 @@ static const struct {
     {"appendfsync", "test_aof.py: runtime (CONFIG SET always, then kill -9 loses nothing)"},
     {"aof-load-truncated", "read at each start-up's load: test_aof.py truncated (yes / no)"},
     {"aof-use-rdb-preamble", "accepts only yes (the base is always RDB): nothing can change"},
+    {"lazyfree-lazy-eviction", "DEL or UNLINK for an evicted key: test_diff_aof.py eviction"},
+    {"lazyfree-lazy-expire", "DEL or UNLINK for an expired key: test_diff_aof.py expiry"},
+    {"lazyfree-lazy-server-del", "accepted: kvsd frees in the background either way"},
+    {"lazyfree-lazy-user-del", "accepted; DEL still logged as DEL: test_diff_aof.py expiry"},
+    {"lazyfree-lazy-user-flush", "FLUSH* without an option frees in the background: "
+				 "not visible in replies"},
     /* Protected mode refuses non-loopback peers; the tests use loopback addresses only,
      * which it never refuses. Its apply function is the one requirepass shares. */
     {"protected-mode", "needs a non-loopback client (tests use loopback only)"},

@@ -150,6 +150,11 @@ Test(config, table_rows_in_enum_order)
 	    "appendfsync",
 	    "aof-load-truncated",
 	    "aof-use-rdb-preamble",
+	    "lazyfree-lazy-eviction",
+	    "lazyfree-lazy-expire",
+	    "lazyfree-lazy-server-del",
+	    "lazyfree-lazy-user-del",
+	    "lazyfree-lazy-user-flush",
 	};
 	const struct cfg_def *t = cfg_table();
 
@@ -1051,7 +1056,9 @@ Test(config, match_glob)
 			 "latency-tracking-info-percentiles,enable-debug-command,"
 			 "hash-max-listpack-entries,hash-max-listpack-value,set-max-intset-entries,"
 			 "zset-max-listpack-entries,zset-max-listpack-value,list-max-listpack-size,"
-			 "list-compress-depth,aof-load-truncated,aof-use-rdb-preamble,");
+			 "list-compress-depth,aof-load-truncated,aof-use-rdb-preamble,"
+			 "lazyfree-lazy-eviction,lazyfree-lazy-expire,lazyfree-lazy-server-del,"
+			 "lazyfree-lazy-user-del,lazyfree-lazy-user-flush,");
 	cr_expect_str_eq(match("nomatch*"), "");
 	cr_expect_str_eq(match(""), "");
 }
