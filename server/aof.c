@@ -12,6 +12,7 @@
  */
 #include "server/aof.h"
 #include "server/aof_internal.h"
+#include "server/aof_base.h"
 #include "concurrency/clock.h"
 #include "concurrency/mem.h"
 #include "concurrency/wctx.h"
@@ -748,7 +749,10 @@ static int rewrite_run(char *err, size_t errlen)
 	int nfd, fd, rc, e;
 
 	snprintf(incr_name, sizeof(incr_name), "%s.%lld.incr.aof", aof.fname, seq_i);
-	snprintf(base_name, sizeof(base_name), "%s.%lld.base.rdb", aof.fname, seq_b);
+	bool rdb_base = cfg_int(CFG_AOF_USE_RDB_PREAMBLE) != 0; /* no: aof_base.c's form */
+
+	snprintf(base_name, sizeof(base_name), "%s.%lld.base.%s", aof.fname, seq_b,
+		 rdb_base ? "rdb" : "aof");
 	snprintf(tmp_name, sizeof(tmp_name), "temp-rewriteaof-bg-%d.aof", (int)getpid());
 	p = path_of(incr_name);
 	nfd = open(p, O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -787,7 +791,9 @@ static int rewrite_run(char *err, size_t errlen)
 	p = path_of(tmp_name);
 	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	o.now_ms = clock_wall_ms();
-	rc = fd < 0 ? -1 : rdb_save(fd, &src, &o, &st, err, errlen);
+	rc = fd < 0	? -1
+	     : rdb_base ? rdb_save(fd, &src, &o, &st, err, errlen)
+			: aof_base_write(fd, &src, o.now_ms, &st, err, errlen);
 	db_snap_end(&rw_src.s);
 	if (fd >= 0 && rc == 0 && fsync(fd) != 0) {
 		snprintf(err, errlen, "fsync: %s", strerror(errno));
@@ -1092,8 +1098,13 @@ static int create_new(char *err, size_t errlen)
 	size_t len;
 	int rc, fd;
 
-	snprintf(name, sizeof(name), "%s.1.base.rdb", aof.fname);
-	rdb = empty_rdb(&len);
+	/* aof-use-rdb-preamble no: an empty command-form base, as Redis 7.0 */
+	bool rdb_base = cfg_int(CFG_AOF_USE_RDB_PREAMBLE) != 0;
+
+	snprintf(name, sizeof(name), "%s.1.base.%s", aof.fname, rdb_base ? "rdb" : "aof");
+	rdb = rdb_base ? empty_rdb(&len) : mem_alloc(1);
+	if (!rdb_base)
+		len = 0;
 	rc = write_file_atomic(name, rdb, len);
 	mem_free(rdb);
 	if (rc < 0) {

@@ -50,8 +50,6 @@ _Static_assert((int)CFG_LOG_DEBUG == (int)LOG_DEBUG && (int)CFG_LOG_WARNING == (
 	       "loglevel values are the log's levels");
 /* Map implementations selectable at start-up; kvsd's own map is added here. */
 static const char *const map_names[] = {"kvsd", "urcu", NULL};
-/* aof-use-rdb-preamble: kvsd's base is always RDB (no is refused, not ignored). */
-static const char *const rdb_preamble_names[] = {"yes", NULL};
 /* In the order of enum aof_fsync (server/aof.h). */
 static const char *const appendfsync_names[] = {"always", "everysec", "no", NULL};
 /* In the order of enum db_policy (storage/db.h), which is Redis's (its
@@ -802,10 +800,10 @@ const struct cfg_def cfg_rows[CFG_COUNT_] = {
 				"yes: an AOF whose last file ends inside a command is cut there "
 				"(logged) and loaded; no: start-up fails.",
 				.apply = apply_read_at_use},
-    [CFG_AOF_USE_RDB_PREAMBLE] = {"aof-use-rdb-preamble", CFG_T_ENUM, "yes", 0, 0,
-				  rdb_preamble_names, 0,
-				  "The AOF base file is written in RDB form; kvsd writes no "
-				  "command-form base, so only yes is accepted.",
+    [CFG_AOF_USE_RDB_PREAMBLE] = {"aof-use-rdb-preamble", CFG_T_BOOL, "yes", 0, 1, NULL, 0,
+				  "The base file an AOF rewrite (or a new AOF directory) starts "
+				  "with: yes, RDB form (.base.rdb); no, the commands that rebuild "
+				  "the dataset (.base.aof), as Redis 7.0.",
 				  .apply = apply_read_at_use},
     [CFG_LAZYFREE_LAZY_EVICTION] = {"lazyfree-lazy-eviction", CFG_T_BOOL, "no", 0, 1, NULL, 0,
 				    "An evicted key is logged to the AOF as UNLINK (yes) or DEL "

@@ -289,7 +289,7 @@ static const struct {
     {"appendonly", "accepts only its start-up value (hiredis-config: yes is refused)"},
     {"appendfsync", "test_aof.py: runtime (CONFIG SET always, then kill -9 loses nothing)"},
     {"aof-load-truncated", "read at each start-up's load: test_aof.py truncated (yes / no)"},
-    {"aof-use-rdb-preamble", "accepts only yes (the base is always RDB): nothing can change"},
+    {"aof-use-rdb-preamble", "test_aof.py preamble: a command-form base, loaded both ways"},
     {"lazyfree-lazy-eviction", "DEL or UNLINK for an evicted key: test_diff_aof.py eviction"},
     {"lazyfree-lazy-expire", "DEL or UNLINK for an expired key: test_diff_aof.py expiry"},
     {"lazyfree-lazy-server-del", "accepted: kvsd frees in the background either way"},
