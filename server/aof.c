@@ -1134,9 +1134,9 @@ static int create_new(char *err, size_t errlen)
 			 strerror(-rc));
 	else
 		LOG(LOG_NOTICE,
-		    "Creating AOF base file %s.1.base.rdb and incr file %s.1.incr.aof: the dataset "
+		    "Creating AOF base file %s.1.base.%s and incr file %s.1.incr.aof: the dataset "
 		    "starts empty",
-		    aof.fname, aof.fname);
+		    aof.fname, rdb_base ? "rdb" : "aof", aof.fname);
 	return rc;
 }
 
