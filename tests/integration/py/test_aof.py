@@ -420,7 +420,7 @@ def scenario_order():
             with k.client() as c:
                 for i in range(1500):
                     key = 'o%d' % rnd.randrange(6)
-                    t = rnd.randrange(6)
+                    t = rnd.randrange(8)
                     v = '%d.%d' % (seed, i)
                     if t == 0:
                         c.cmd('SET', key, v)
@@ -435,16 +435,31 @@ def scenario_order():
                         c.cmd('APPEND', key, v)
                         c.cmd('APPEND', 'o%d' % rnd.randrange(6), v)
                         c.cmd('EXEC')
-                    else:
+                    elif t == 5:
                         c.cmd('RPUSH', 'L' + key, v)
+                    elif t == 6:
+                        # expires while the others write it: the DEL of a
+                        # lazy or active expiry is ordered with them
+                        c.cmd('SET', key, v, 'PX', str(rnd.randrange(1, 20)))
+                    else:
+                        c.cmd('GET', key)
         ts = [threading.Thread(target=writer, args=(s,)) for s in range(4)]
         for t in ts:
             t.start()
         for t in ts:
             t.join()
+        time.sleep(0.03)  # every short TTL has passed
+
+        def expire_all():
+            # DEBUG DIGEST counts an expired key not yet removed (as
+            # Redis's): touch every key so both sides have removed them
+            with k.client() as c:
+                c.cmd('EXISTS', *['o%d' % i for i in range(6)])
+        expire_all()
         want = digest(k)
         k.stop()
         k.start()
+        expire_all()
         check(digest(k) == want, 'order: digest after restart differs')
         k.stop()
     finally:
