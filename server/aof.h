@@ -17,7 +17,9 @@
  * thread's db_writes counter moved: Redis's server.dirty). A transaction
  * collects its commands' records and logs them as MULTI ... EXEC (a single
  * record bare, as Redis 7.0). A SELECT precedes a record whose database is
- * not the one the file last selected.
+ * not the one the file last selected. Keys the db layer removes by itself
+ * (expiry, eviction) are logged as DEL / UNLINK by aof_drop.c: inside the
+ * running command's record, or as a record of their own.
  *
  * Ordering (why replay reproduces the state). Writes to one key from
  * different workers must reach the file in the order they took effect. While
