@@ -37,6 +37,7 @@ struct ebr_thread;
 struct cmdstat_tls;
 struct lathist_tls;
 struct errstat_tls;
+struct aof_locks;
 
 struct wctx {
 	int index;	 /* net/'s worker index; -1 on any other thread */
@@ -60,6 +61,11 @@ struct wctx {
 	 * flushes, SWAPDB): the per-thread share of Redis's server.dirty, which
 	 * server/ compares around a command to see whether it changed anything. */
 	uint64_t db_writes;
+
+	/* server/aof.c: the command this thread runs while the AOF is written
+	 * (set by aof_before_cmd, cleared by aof_finish_cmd), so that a key the
+	 * db layer expires during it is logged in its record (aof_drop.c). */
+	struct aof_locks *aof_cmd;
 
 	/* server/cmdstat.c: this thread's command counters (opaque here). */
 	struct cmdstat_tls *stats;

@@ -13,6 +13,7 @@
 #include "server/aof.h"
 #include "server/loading.h"
 #include "server/aof_internal.h"
+#include "server/aof_base.h"
 #include "concurrency/clock.h"
 #include "concurrency/mem.h"
 #include "concurrency/wctx.h"
@@ -632,7 +633,13 @@ void aof_prop_free(struct aof_prop *p)
 
 void aof_prop_add(struct cmd_req *r, int argc, const char *const *argv, const size_t *argl)
 {
-	struct aof_prop *p = r->prop;
+	if (r->prop)
+		aof_prop_add_db(r->prop, conn_db(r->c), argc, argv, argl);
+}
+
+void aof_prop_add_db(struct aof_prop *p, int db, int argc, const char *const *argv,
+		     const size_t *argl)
+{
 	size_t off;
 
 	if (p == NULL)
@@ -658,7 +665,7 @@ void aof_prop_add(struct cmd_req *r, int argc, const char *const *argv, const si
 		p->ncap = p->ncap ? 2 * p->ncap : 4;
 		p->items = mem_realloc(p->items, p->ncap * sizeof(*p->items));
 	}
-	p->items[p->n++] = (struct aof_item){.db = conn_db(r->c), .off = off, .len = p->len - off};
+	p->items[p->n++] = (struct aof_item){.db = db, .off = off, .len = p->len - off};
 }
 
 /* ---- stripes */
@@ -703,6 +710,31 @@ static void gate_exclusive(void)
 	kvmap_thread_online();
 }
 
+uint16_t aof_stripe_of(const char *k, size_t n)
+{
+	return stripe_of(k, n);
+}
+
+int aof_stripe_trylock(unsigned i)
+{
+	return pthread_mutex_trylock(&aof.stripe[i]);
+}
+
+void aof_stripe_unlock(unsigned i)
+{
+	pthread_mutex_unlock(&aof.stripe[i]);
+}
+
+int aof_gate_tryshared(void)
+{
+	return pthread_rwlock_tryrdlock(&aof.gate);
+}
+
+void aof_gate_unlock(void)
+{
+	pthread_rwlock_unlock(&aof.gate);
+}
+
 static int cmp_u16(const void *a, const void *b)
 {
 	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
@@ -717,10 +749,13 @@ void aof_before_cmd(struct cmd_req *r, const struct cmd_def *d, struct aof_prop 
 
 	l->n = 0;
 	l->all = false;
+	l->req = NULL;
 	r->prop = NULL;
 	if (!aof_started() || aof_is_loader(r->c))
 		return;
 	r->prop = p;
+	l->req = r;
+	r->ctx->aof_cmd = l; /* keys expired from here on join its record */
 	if (!(d->flags & CMD_WRITE) && !multi_is_exec(d))
 		return;
 	doc = multi_is_exec(d) ? NULL : cmd_docs_find(d->name);
@@ -746,6 +781,7 @@ void aof_before_cmd(struct cmd_req *r, const struct cmd_def *d, struct aof_prop 
 
 void aof_finish_cmd(struct cmd_req *r, struct aof_prop *p, struct aof_locks *l)
 {
+	r->ctx->aof_cmd = NULL;
 	if (r->prop && p->n) {
 		uint64_t lsn = append_prop(p, p->n > 1);
 		struct session *s = session_of(r->c);
@@ -780,12 +816,15 @@ void aof_serve_unlock(void)
 
 uint64_t aof_log_served(int db, int argc, const char *const *argv, const size_t *argl)
 {
+	return aof_started() ? aof_append_one(db, argc, argv, argl) : 0;
+}
+
+uint64_t aof_append_one(int db, int argc, const char *const *argv, const size_t *argl)
+{
 	struct aof_prop p = {0};
 	struct aof_item it;
 	uint64_t lsn;
 
-	if (!aof_started())
-		return 0;
 	aof_format_cmd(&p.buf, &p.len, &p.cap, argc, argv, argl);
 	it = (struct aof_item){.db = db, .off = 0, .len = p.len};
 	p.items = &it;
@@ -965,7 +1004,10 @@ static int rewrite_run(char *err, size_t errlen)
 	struct stat bst;
 
 	snprintf(incr_name, sizeof(incr_name), "%s.%lld.incr.aof", aof.fname, seq_i);
-	snprintf(base_name, sizeof(base_name), "%s.%lld.base.rdb", aof.fname, seq_b);
+	bool rdb_base = cfg_int(CFG_AOF_USE_RDB_PREAMBLE) != 0; /* no: aof_base.c's form */
+
+	snprintf(base_name, sizeof(base_name), "%s.%lld.base.%s", aof.fname, seq_b,
+		 rdb_base ? "rdb" : "aof");
 	snprintf(tmp_name, sizeof(tmp_name), "temp-rewriteaof-bg-%d.aof", (int)getpid());
 	p = path_of(incr_name);
 	nfd = open(p, O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -1004,7 +1046,9 @@ static int rewrite_run(char *err, size_t errlen)
 	p = path_of(tmp_name);
 	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	o.now_ms = clock_wall_ms();
-	rc = fd < 0 ? -1 : rdb_save(fd, &src, &o, &st, err, errlen);
+	rc = fd < 0	? -1
+	     : rdb_base ? rdb_save(fd, &src, &o, &st, err, errlen)
+			: aof_base_write(fd, &src, o.now_ms, &st, err, errlen);
 	db_snap_end(&rw_src.s);
 	if (fd >= 0 && rc == 0 && fsync(fd) != 0) {
 		snprintf(err, errlen, "fsync: %s", strerror(errno));
@@ -1360,8 +1404,13 @@ static int create_new(char *err, size_t errlen)
 	size_t len;
 	int rc, fd;
 
-	snprintf(name, sizeof(name), "%s.1.base.rdb", aof.fname);
-	rdb = empty_rdb(&len);
+	/* aof-use-rdb-preamble no: an empty command-form base, as Redis 7.0 */
+	bool rdb_base = cfg_int(CFG_AOF_USE_RDB_PREAMBLE) != 0;
+
+	snprintf(name, sizeof(name), "%s.1.base.%s", aof.fname, rdb_base ? "rdb" : "aof");
+	rdb = rdb_base ? empty_rdb(&len) : mem_alloc(1);
+	if (!rdb_base)
+		len = 0;
 	rc = write_file_atomic(name, rdb, len);
 	mem_free(rdb);
 	if (rc < 0) {
@@ -1391,9 +1440,9 @@ static int create_new(char *err, size_t errlen)
 			 strerror(-rc));
 	else
 		LOG(LOG_NOTICE,
-		    "Creating AOF base file %s.1.base.rdb and incr file %s.1.incr.aof: the dataset "
+		    "Creating AOF base file %s.1.base.%s and incr file %s.1.incr.aof: the dataset "
 		    "starts empty",
-		    aof.fname, aof.fname);
+		    aof.fname, rdb_base ? "rdb" : "aof", aof.fname);
 	return rc;
 }
 
@@ -1554,6 +1603,7 @@ int aof_start(char *err, size_t errlen)
 		return -EAGAIN;
 	}
 	/* relaxed: see aof_internal.h */
+	aof_drop_install(aof.db);
 	atomic_store_explicit(&aof_started_g, true, memory_order_relaxed);
 	return 0;
 }

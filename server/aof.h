@@ -17,7 +17,9 @@
  * thread's db_writes counter moved: Redis's server.dirty). A transaction
  * collects its commands' records and logs them as MULTI ... EXEC (a single
  * record bare, as Redis 7.0). A SELECT precedes a record whose database is
- * not the one the file last selected.
+ * not the one the file last selected. Keys the db layer removes by itself
+ * (expiry, eviction) are logged as DEL / UNLINK by aof_drop.c: inside the
+ * running command's record, or as a record of their own.
  *
  * Ordering (why replay reproduces the state). Writes to one key from
  * different workers must reach the file in the order they took effect. While
@@ -99,11 +101,14 @@ struct aof_prop {
 	bool overridden; /* a handler called cmd_propagate */
 };
 
-/* Keys' stripes held by a running command. */
+/* Keys' stripes held by a running command (n > 0: the gate is held shared
+ * too; all: the gate is held exclusively), and the command (req), so that
+ * a key expired during it is logged in its record (aof_drop.c). */
 struct aof_locks {
 	uint16_t idx[32];
 	int n;
 	bool all;
+	struct cmd_req *req;
 };
 
 /* Whether appendonly was on at start-up (the AOF is being written). */
@@ -174,12 +179,19 @@ void aof_note_lsn(struct conn *c, uint64_t lsn);
  * (aof_current_size ... aof_delayed_fsync), into buf; returns the length
  * written (0 when the AOF is off). Any thread. */
 size_t aof_info(char *buf, size_t len);
+/* The drop hooks (storage/db.h) that log keys the db layer expires or
+ * evicts as DEL / UNLINK (aof_drop.c); installed by aof_start. */
+void aof_drop_install(struct db *db);
+
 /* Whether the connection is the start-up loader's (no propagation). */
 bool aof_is_loader(const struct conn *c);
 
 /* A handler's propagation override: log this command (in the view's
  * database) instead of the default; may be called several times. */
 void aof_prop_add(struct cmd_req *r, int argc, const char *const *argv, const size_t *argl);
+/* The same into p, in database db (aof_drop.c: the view's database). */
+void aof_prop_add_db(struct aof_prop *p, int db, int argc, const char *const *argv,
+		     const size_t *argl);
 void aof_prop_reset(struct aof_prop *p, size_t len, size_t n);
 void aof_prop_free(struct aof_prop *p);
 

@@ -13,6 +13,8 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 extern _Atomic int aof_fsync_g;
 extern _Atomic bool aof_enabled_g, aof_started_g;
@@ -23,5 +25,16 @@ extern _Atomic bool aof_configured_g;
  * the AOF thread's check: relaxed, a setting seen one check late is
  * harmless and publishes nothing */
 extern _Atomic long long aof_rw_perc_g, aof_rw_min_g;
+
+/* aof.c's ordering locks and queue for aof_drop.c (aof.h, "Ordering").
+ * The try-forms never wait: 0 when taken, else nonzero. */
+uint16_t aof_stripe_of(const char *k, size_t n);
+int aof_stripe_trylock(unsigned i);
+void aof_stripe_unlock(unsigned i);
+int aof_gate_tryshared(void);
+void aof_gate_unlock(void);
+/* Appends one command in database db as its own record (a lone DEL of an
+ * expired key); returns its LSN. Holding the key's stripe. */
+uint64_t aof_append_one(int db, int argc, const char *const *argv, const size_t *argl);
 
 #endif

@@ -338,14 +338,15 @@ static enum blk_serve_rc move_serve(struct blk_waiter *w, const struct db_view *
 	blk_result_add(&w->res, elem, len, 0);
 	mem_free(elem);
 	{
-		/* Redis logs a served BRPOPLPUSH as RPOPLPUSH; LMOVE RIGHT LEFT is
-		 * the same operation */
+		/* as Redis 7.0's serveClientBlockedOnList: a served BRPOPLPUSH
+		 * (count -2) is logged as RPOPLPUSH, a BLMOVE as LMOVE */
 		const char *wf = w->where == TLIST_HEAD ? "left" : "right";
 		const char *wt = w->whereto == TLIST_HEAD ? "left" : "right";
-		const char *argv[5] = {"LMOVE", w->keys[k].p, w->dst.p, wf, wt};
-		size_t argl[5] = {5, w->keys[k].len, w->dst.len, strlen(wf), strlen(wt)};
+		bool rpl = w->count == -2;
+		const char *argv[5] = {rpl ? "RPOPLPUSH" : "LMOVE", w->keys[k].p, w->dst.p, wf, wt};
+		size_t argl[5] = {rpl ? 9 : 5, w->keys[k].len, w->dst.len, strlen(wf), strlen(wt)};
 
-		w->res.aof_lsn = aof_log_served(w->db, 5, argv, argl);
+		w->res.aof_lsn = aof_log_served(w->db, rpl ? 3 : 5, argv, argl);
 	}
 	return BLK_SERVED;
 }
@@ -411,7 +412,7 @@ static void blmove_generic(struct cmd_req *r, enum tlist_end from, enum tlist_en
 	w->reply = move_reply;
 	w->where = from;
 	w->whereto = to;
-	w->count = -1;
+	w->count = ti == 3 ? -2 : -1; /* -2: BRPOPLPUSH (move_serve logs RPOPLPUSH) */
 	w->deadline_us = deadline;
 	blk_block(r, w);
 }

@@ -39,6 +39,7 @@
  * its bytes. SCAN's TYPE compares with TYPE's names.
  */
 #include "server/cmd.h"
+#include "server/config.h"
 #include "server/multi.h"
 #include "server/strutil.h"
 #include "net/reply.h"
@@ -404,8 +405,9 @@ static void cmd_flush(struct cmd_req *r)
 		cmd_reply_syntax_error(r);
 		return;
 	}
-	/* no option: SYNC, as Redis with lazyfree-lazy-user-flush no */
-	bool sync = r->argc == 1 || cmd_arg_is(r, 1, "sync");
+	/* no option: lazyfree-lazy-user-flush decides (Redis's default no: SYNC) */
+	bool sync =
+	    r->argc == 1 ? !cfg_int(CFG_LAZYFREE_LAZY_USER_FLUSH) : cmd_arg_is(r, 1, "sync");
 
 	if (r->argv[0][5] == 'a' || r->argv[0][5] == 'A') /* flushall */
 		(void)db_flush_all(r->view, sync);

@@ -99,6 +99,11 @@ enum cfg_id {
 	CFG_AUTO_AOF_REWRITE_MIN_SIZE,
 	CFG_KEY_LOAD_DELAY, /* server/loading.h: the start-up load */
 	CFG_LOADING_PROCESS_EVENTS_INTERVAL_BYTES,
+	CFG_LAZYFREE_LAZY_EVICTION, /* server/aof_drop.c: DEL or UNLINK in the AOF */
+	CFG_LAZYFREE_LAZY_EXPIRE,
+	CFG_LAZYFREE_LAZY_SERVER_DEL,
+	CFG_LAZYFREE_LAZY_USER_DEL,
+	CFG_LAZYFREE_LAZY_USER_FLUSH, /* server/cmd_keys.c: FLUSH* without an option */
 	CFG_COUNT_
 };
 

@@ -50,8 +50,6 @@ _Static_assert((int)CFG_LOG_DEBUG == (int)LOG_DEBUG && (int)CFG_LOG_WARNING == (
 	       "loglevel values are the log's levels");
 /* Map implementations selectable at start-up; kvsd's own map is added here. */
 static const char *const map_names[] = {"kvsd", "urcu", NULL};
-/* aof-use-rdb-preamble: kvsd's base is always RDB (no is refused, not ignored). */
-static const char *const rdb_preamble_names[] = {"yes", NULL};
 /* In the order of enum aof_fsync (server/aof.h). */
 static const char *const appendfsync_names[] = {"always", "everysec", "no", NULL};
 /* In the order of enum db_policy (storage/db.h), which is Redis's (its
@@ -811,10 +809,10 @@ const struct cfg_def cfg_rows[CFG_COUNT_] = {
 				"yes: an AOF whose last file ends inside a command is cut there "
 				"(logged) and loaded; no: start-up fails.",
 				.apply = apply_read_at_use},
-    [CFG_AOF_USE_RDB_PREAMBLE] = {"aof-use-rdb-preamble", CFG_T_ENUM, "yes", 0, 0,
-				  rdb_preamble_names, 0,
-				  "The AOF base file is written in RDB form; kvsd writes no "
-				  "command-form base, so only yes is accepted.",
+    [CFG_AOF_USE_RDB_PREAMBLE] = {"aof-use-rdb-preamble", CFG_T_BOOL, "yes", 0, 1, NULL, 0,
+				  "The base file an AOF rewrite (or a new AOF directory) starts "
+				  "with: yes, RDB form (.base.rdb); no, the commands that rebuild "
+				  "the dataset (.base.aof), as Redis 7.0.",
 				  .apply = apply_read_at_use},
     [CFG_AUTO_AOF_REWRITE_PERCENTAGE] =
 	{"auto-aof-rewrite-percentage", CFG_T_INT, "100", 0, INT_MAX, NULL, 0,
@@ -838,4 +836,25 @@ const struct cfg_def cfg_rows[CFG_COUNT_] = {
 	 "While an RDB file loads, INFO's loading_loaded_bytes (and the cancel check of a "
 	 "shutdown) advance every this many bytes read (at least 1024).",
 	 .apply = apply_read_at_use},
+    [CFG_LAZYFREE_LAZY_EVICTION] = {"lazyfree-lazy-eviction", CFG_T_BOOL, "no", 0, 1, NULL, 0,
+				    "An evicted key is logged to the AOF as UNLINK (yes) or DEL "
+				    "(no); kvsd frees values in the background either way.",
+				    .apply = apply_read_at_use},
+    [CFG_LAZYFREE_LAZY_EXPIRE] = {"lazyfree-lazy-expire", CFG_T_BOOL, "no", 0, 1, NULL, 0,
+				  "An expired key removed (on access or by the active cycle) is "
+				  "logged to the AOF as UNLINK (yes) or DEL (no).",
+				  .apply = apply_read_at_use},
+    [CFG_LAZYFREE_LAZY_SERVER_DEL] = {"lazyfree-lazy-server-del", CFG_T_BOOL, "no", 0, 1, NULL, 0,
+				      "Accepted for Redis compatibility: kvsd frees the value a "
+				      "command overwrites or deletes implicitly in the background "
+				      "either way.",
+				      .apply = apply_read_at_use},
+    [CFG_LAZYFREE_LAZY_USER_DEL] = {"lazyfree-lazy-user-del", CFG_T_BOOL, "no", 0, 1, NULL, 0,
+				    "Accepted for Redis compatibility (DEL as UNLINK): kvsd's DEL "
+				    "never frees a large value before its reply; logged as DEL.",
+				    .apply = apply_read_at_use},
+    [CFG_LAZYFREE_LAZY_USER_FLUSH] = {"lazyfree-lazy-user-flush", CFG_T_BOOL, "no", 0, 1, NULL, 0,
+				      "FLUSHALL / FLUSHDB without SYNC or ASYNC: yes frees the old "
+				      "keys in the background (ASYNC), no before the reply (SYNC).",
+				      .apply = apply_read_at_use},
 };

@@ -211,6 +211,47 @@ const struct db_table *db_table_now(struct db *db)
 	return table_now(db);
 }
 
+int db_space_index(struct db *db, unsigned space)
+{
+	const struct db_table *t = table_now(db);
+
+	for (int i = 0; i < t->n; i++)
+		if (t->space[i] == space)
+			return i;
+	return -1;
+}
+
+void db_set_drop_hooks(struct db *db, const struct db_drop_hooks *h)
+{
+	/* release: the hooks' bytes before the pointer; pairs with the acquire
+	 * in db_drop_claim() */
+	atomic_store_explicit(&db->drop_hooks, h, memory_order_release);
+}
+
+bool db_drop_claim(struct db *db, const struct kv_entry *e, int index, bool evicted, bool txn,
+		   struct db_drop *d)
+{
+	/* acquire: pairs with the release in db_set_drop_hooks() */
+	const struct db_drop_hooks *h = atomic_load_explicit(&db->drop_hooks, memory_order_acquire);
+
+	*d = (struct db_drop){.key = kv_entry_key(e),
+			      .klen = e->klen,
+			      .space = e->space,
+			      .index = index,
+			      .evicted = evicted,
+			      .txn = txn};
+	return h == NULL || h->claim(db, d);
+}
+
+void db_drop_done(struct db *db, struct db_drop *d, bool removed)
+{
+	/* acquire: as in db_drop_claim (the same pointer: set once) */
+	const struct db_drop_hooks *h = atomic_load_explicit(&db->drop_hooks, memory_order_acquire);
+
+	if (h)
+		h->done(db, d, removed);
+}
+
 static void db_spaces_init(struct db *db)
 {
 	for (int i = 0; i < KV_SPACES / 64; i++) {
@@ -743,16 +784,29 @@ static const struct kv_entry *lookup(const struct db_view *v, const void *key, s
 	if (hashp)
 		*hashp = h;
 	if (e && e->expire_ms && e->expire_ms <= now_ms) {
-		if (v->txn) {
-			if (kvtxn_remove(v->txn, e) == 0) /* TTL count: at commit */
+		struct db_drop d;
+
+		if (!db_drop_claim(db, e, v->index, false, v->txn != NULL, &d)) {
+			/* the hook could not order the removal now: leave it */
+		} else if (v->txn) {
+			bool gone = kvtxn_remove(v->txn, e) == 0;
+
+			if (gone) /* TTL count: at commit */
 				db_count(&db_my_slot(db)->expired, 1);
+			db_drop_done(db, &d, gone);
 		} else if (db_write_try(db)) { /* an exclusive run: leave it there */
+			bool gone;
+
 			db_snap_touch_entry(db, e);
-			if (kvmap_remove(db->map, e) == 0) {
+			gone = kvmap_remove(db->map, e) == 0;
+			if (gone) {
 				db_count(&db_my_slot(db)->expired, 1);
 				db_count_expires(db, -1);
 			}
 			db_write_exit(db);
+			db_drop_done(db, &d, gone);
+		} else {
+			db_drop_done(db, &d, false);
 		}
 		e = NULL;
 	}

@@ -351,6 +351,39 @@ void db_reset_stats(struct db *db);
 bool db_active_expire(struct db *db, int hz, int effort, int64_t slice_us);
 bool db_active_expire_more(struct db *db, int64_t slice_us);
 
+/* ---- keys the db layer removes by itself */
+
+/*
+ * Lazy expiry (db_lookup), active expiry and eviction remove keys without a
+ * command asking: the drop hooks let server/ log each removal (the AOF's
+ * DEL / UNLINK) in the order it takes effect. For each removal the db layer
+ * fills a struct db_drop and calls claim() before the compare-and-swap that
+ * removes the entry: false leaves the key where it is (a lookup still
+ * reports it missing; the cycle tries again later). After the attempt it
+ * calls done() with whether the removal won — only after a true claim.
+ * claim() must not wait for anything (it runs holding an entry, inside the
+ * epoch section, possibly inside the db write bracket): try-locks only.
+ * Any thread; the hooks are set once, before workers serve clients
+ * (db_set_drop_hooks, release; read with acquire at each removal).
+ */
+struct db_drop {
+	const char *key;
+	size_t klen;
+	unsigned space; /* the entry's key space */
+	int index;	/* the view's database, or -1: the hook finds it (db_space_index) */
+	bool evicted;	/* eviction (lazyfree-lazy-eviction), else expiry */
+	bool txn;	/* inside a transaction's view (the removal lands at commit) */
+	int state;	/* the hook's own, from claim() to done() */
+};
+struct db_drop_hooks {
+	bool (*claim)(struct db *db, struct db_drop *d);
+	void (*done)(struct db *db, struct db_drop *d, bool removed);
+};
+void db_set_drop_hooks(struct db *db, const struct db_drop_hooks *h);
+/* The database index whose table names key space `space` now, -1 if none
+ * (a flushed database's keys). Stable while SWAPDB/FLUSH* cannot run. */
+int db_space_index(struct db *db, unsigned space);
+
 /* ---- maxmemory and eviction (evict.c) */
 
 /* Values of maxmemory-policy, in config order (Redis's). */

@@ -131,6 +131,10 @@ struct db {
 	struct db_evcand pool[DB_EVPOOL]; /* under `evicting` */
 	uint64_t rnd;			  /* under `evicting` */
 
+	/* drop hooks (db.h): set once (release) before workers serve, read
+	 * (acquire) at each removal: the struct's bytes */
+	_Atomic(const struct db_drop_hooks *) drop_hooks;
+
 	/* ---- exclusive transactions (db.c). gate: 1 while one runs; set
 	 * (seq_cst) by the holder of the current ticket, read by every map
 	 * writer (seq_cst, the Dekker pair with slots[].writers). Tickets make
@@ -214,6 +218,12 @@ static inline void db_count_expires(struct db *db, int64_t d)
  * an exclusive transaction runs. For writes that can be skipped: lazy and
  * active expiry. */
 bool db_write_try(struct db *db);
+/* The drop hooks around one removal (db.h, "keys the db layer removes by
+ * itself"): db_drop_claim fills d from e and asks the hook (true without
+ * one); db_drop_done reports the outcome after a true claim. */
+bool db_drop_claim(struct db *db, const struct kv_entry *e, int index, bool evicted, bool txn,
+		   struct db_drop *d);
+void db_drop_done(struct db *db, struct db_drop *d, bool removed);
 
 /* ---- side table accessors (evict.c) */
 

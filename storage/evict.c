@@ -317,9 +317,15 @@ static size_t drop(struct db *db, const struct kv_entry *e, int64_t now_ms)
 	size_t sz = kv_entry_size(e) + sizeof(void *);
 	bool expired = e->expire_ms && e->expire_ms <= now_ms;
 	bool ttl = e->expire_ms != 0;
+	struct db_drop d;
+	bool gone;
 
+	if (!db_drop_claim(db, e, -1, !expired, false, &d))
+		return 0; /* the AOF cannot order it now: another victim */
 	db_snap_touch_entry(db, e);
-	if (kvmap_remove(db->map, e) != 0)
+	gone = kvmap_remove(db->map, e) == 0;
+	db_drop_done(db, &d, gone);
+	if (!gone)
 		return 0;
 	db_count(expired ? &db_my_slot(db)->expired : &db_my_slot(db)->evicted, 1);
 	if (ttl)

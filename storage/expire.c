@@ -123,12 +123,19 @@ static bool expire_batch(struct db *db, struct expire_ctx *x)
 	if (x->nexp && !db_write_try(db))
 		x->nexp = 0;
 	for (size_t i = 0; i < x->nexp; i++) {
+		struct db_drop d;
+		bool gone;
+
+		if (!db_drop_claim(db, x->exp[i], -1, false, false, &d))
+			continue; /* the AOF cannot order it now: a later cycle will */
 		db_snap_touch_entry(db, x->exp[i]);
-		if (kvmap_remove(db->map, x->exp[i]) == 0) {
+		gone = kvmap_remove(db->map, x->exp[i]) == 0;
+		if (gone) {
 			db_count(&db_my_slot(db)->expired, 1);
 			db_count_expires(db, -1);
 			x->loop_exp++;
 		}
+		db_drop_done(db, &d, gone);
 	}
 	if (x->nexp)
 		db_write_exit(db);

@@ -292,9 +292,15 @@ static const struct {
     {"key-load-delay", "read at each start-up's load: test_loading.py (-LOADING while it lasts)"},
     {"loading-process-events-interval-bytes",
      "read at each start-up's load: test_loading.py (loading_loaded_bytes advances)"},
-    {"aof-use-rdb-preamble", "accepts only yes (the base is always RDB): nothing can change"},
     {"auto-aof-rewrite-percentage", "test_aof.py auto-rewrite: set at run time, a rewrite follows"},
     {"auto-aof-rewrite-min-size", "test_aof.py auto-rewrite: set at run time, a rewrite follows"},
+    {"aof-use-rdb-preamble", "test_aof.py preamble: a command-form base, loaded both ways"},
+    {"lazyfree-lazy-eviction", "DEL or UNLINK for an evicted key: test_diff_aof.py eviction"},
+    {"lazyfree-lazy-expire", "DEL or UNLINK for an expired key: test_diff_aof.py expiry"},
+    {"lazyfree-lazy-server-del", "accepted: kvsd frees in the background either way"},
+    {"lazyfree-lazy-user-del", "accepted; DEL still logged as DEL: test_diff_aof.py expiry"},
+    {"lazyfree-lazy-user-flush", "FLUSH* without an option frees in the background: "
+				 "not visible in replies"},
     /* Protected mode refuses non-loopback peers; the tests use loopback addresses only,
      * which it never refuses. Its apply function is the one requirepass shares. */
     {"protected-mode", "needs a non-loopback client (tests use loopback only)"},

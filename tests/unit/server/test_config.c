@@ -154,6 +154,11 @@ Test(config, table_rows_in_enum_order)
 	    "auto-aof-rewrite-min-size",
 	    "key-load-delay",
 	    "loading-process-events-interval-bytes",
+	    "lazyfree-lazy-eviction",
+	    "lazyfree-lazy-expire",
+	    "lazyfree-lazy-server-del",
+	    "lazyfree-lazy-user-del",
+	    "lazyfree-lazy-user-flush",
 	};
 	const struct cfg_def *t = cfg_table();
 
@@ -1057,7 +1062,9 @@ Test(config, match_glob)
 			 "zset-max-listpack-entries,zset-max-listpack-value,list-max-listpack-size,"
 			 "list-compress-depth,aof-load-truncated,aof-use-rdb-preamble,"
 			 "auto-aof-rewrite-percentage,auto-aof-rewrite-min-size,"
-			 "key-load-delay,loading-process-events-interval-bytes,");
+			 "key-load-delay,loading-process-events-interval-bytes,"
+			 "lazyfree-lazy-eviction,lazyfree-lazy-expire,lazyfree-lazy-server-del,"
+			 "lazyfree-lazy-user-del,lazyfree-lazy-user-flush,");
 	cr_expect_str_eq(match("nomatch*"), "");
 	cr_expect_str_eq(match(""), "");
 }

@@ -160,3 +160,62 @@ Test(db, bounded_retries_then_exclusive, .init = init, .fini = fini)
 	cr_expect_eq(s.txn_exclusive, 2);
 	db_txn_destroy(&t);
 }
+
+/* ---- drop hooks (db.h, "keys the db layer removes by itself") */
+
+static struct {
+	bool allow;
+	int claims, dones, removed, index;
+	char key[16];
+} dh;
+
+static bool dh_claim(struct db *d, struct db_drop *x)
+{
+	(void)d;
+	dh.claims++;
+	dh.index = x->index;
+	memcpy(dh.key, x->key, x->klen < 15 ? x->klen : 15);
+	x->state = 7;
+	return dh.allow;
+}
+
+static void dh_done(struct db *d, struct db_drop *x, bool removed)
+{
+	(void)d;
+	cr_expect_eq(x->state, 7); /* the claim's state reaches done */
+	dh.dones++;
+	dh.removed += removed;
+}
+
+static const struct db_drop_hooks dh_hooks = {.claim = dh_claim, .done = dh_done};
+
+/* A lazy expiry asks the hook first: refused, the key stays in the map
+ * (still reported missing) and done is not called; allowed, it is removed
+ * and done reports it, with the view's database and the key's bytes. */
+Test(db, drop_hooks_lazy_expiry, .init = init, .fini = fini)
+{
+	const struct db_view *p = db_plain(db);
+	struct kv_entry *e = mk("ttl", "v");
+
+	memset(&dh, 0, sizeof(dh));
+	e->expire_ms = 1000;
+	cr_assert_eq(db_put(p, NULL, e), 0);
+	db_set_drop_hooks(db, &dh_hooks);
+	cr_expect_null(db_lookup(p, "ttl", 3, 2000, NULL, 0));
+	cr_expect_eq(dh.claims, 1);
+	cr_expect_eq(dh.dones, 0);
+	cr_expect_eq(db_size(p), 1, "a refused claim removed the key");
+	dh.allow = true;
+	cr_expect_null(db_lookup(p, "ttl", 3, 2000, NULL, 0));
+	cr_expect_eq(dh.claims, 2);
+	cr_expect_eq(dh.dones, 1);
+	cr_expect_eq(dh.removed, 1);
+	cr_expect_eq(dh.index, 0);
+	cr_expect_str_eq(dh.key, "ttl");
+	cr_expect_eq(db_size(p), 0);
+	/* a live key never reaches the hook */
+	put(p, "live", "v");
+	cr_expect_not_null(look(p, "live"));
+	cr_expect_eq(dh.claims, 2);
+	db_set_drop_hooks(db, NULL);
+}
