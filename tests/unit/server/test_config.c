@@ -1039,7 +1039,7 @@ static const char *match(const char *pat)
 
 Test(config, match_glob)
 {
-	char all[1024] = "";
+	char all[4096] = "";
 
 	for (int i = 0; i < CFG_COUNT_; i++) {
 		strcat(all, cfg_table()[i].name);
