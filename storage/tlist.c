@@ -296,6 +296,9 @@ static bool fits_node(const struct tlist_item *v, size_t n)
 
 /* ---- per-thread buffers */
 
+/* Buffers larger than this are not kept (the spare's, tlist_index's). */
+#define W_KEEP_BYTES (64 * 1024)
+
 /* One finished session per thread is kept with its buffers for the next
  * command (a push or pop then allocates nothing of its own but the new
  * chunk and entry). A slot, not a pool: a session begun while another is
@@ -373,6 +376,8 @@ bool tlist_index(const struct kv_entry *e, size_t i, const char **p, size_t *len
 		if (!pt_find_at(coll_big_of(e)->root[0], i, &el, &st))
 			return false;
 		size_t rl;
+		if (tl_rbuf.cap > W_KEEP_BYTES) /* the last call's item is no longer valid */
+			zbuf_free(&tl_rbuf);
 		skip_to(chunk_raw(&el, &tl_rbuf, &rl), i - st, p, len);
 		tl_keyed();
 		return true;
@@ -473,9 +478,6 @@ struct tlist_w {
 	struct zbuf cz;	  /* compression output; tlist_w_get's chunk */
 	size_t ins;	  /* chunks inserted (settle_ends) */
 };
-
-/* Buffers larger than this are not kept in the spare. */
-#define W_KEEP_BYTES (64 * 1024)
 
 struct tlist_w *tlist_w_begin(struct coll_ctx *c, const struct kv_entry *old)
 {
