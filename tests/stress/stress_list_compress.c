@@ -252,7 +252,7 @@ static void *consumer(void *arg)
 		redisReply *r = hs_cmd(c, "LLEN queue");
 		long long len = r && r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
 		freeReplyObject(r);
-		int n = consume(c, len > 3000 ? 300 + rand_r(&seed) % 600 : 1 + rand_r(&seed) % 5);
+		int n = consume(c, len > 1000 ? 300 + rand_r(&seed) % 600 : 1 + rand_r(&seed) % 5);
 		if (len > maxq)
 			maxq = len;
 		atomic_fetch_add_explicit(&dequeued, n, memory_order_relaxed);
