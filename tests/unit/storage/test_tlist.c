@@ -420,15 +420,15 @@ Test(tlist, random_compress_depth)
 {
 	compressed_seen = 0;
 	coll_set_limit(COLL_LIST_COMPRESS, 1);
-	run(11, -2, 30, 500);
-	run(12, 4, 20, 250);
+	run(11, -2, 30, 400);
+	run(12, 4, 20, 200);
 	cr_assert_gt(compressed_seen, 0, "some chunks were compressed");
 	coll_set_limit(COLL_LIST_COMPRESS, 2);
-	run(13, -2, 30, 500);
-	run(14, -1, 300, 200);
+	run(13, -2, 30, 300);
+	run(14, -1, 300, 150);
 	/* a changed setting applies as the lists are next modified */
 	coll_set_limit(COLL_LIST_COMPRESS, 3);
-	run(15, 1, 40, 200);
+	run(15, 1, 40, 150);
 }
 
 /* The codec: Redis's MIN_COMPRESS_BYTES (48) and MIN_COMPRESS_IMPROVE (8),
