@@ -527,6 +527,7 @@ static int apply_coll_limits(char *why, size_t whylen)
 	coll_set_limit(COLL_ZSET_MAX_ENTRIES, cfg_int(CFG_ZSET_MAX_LISTPACK_ENTRIES));
 	coll_set_limit(COLL_ZSET_MAX_VALUE, cfg_int(CFG_ZSET_MAX_LISTPACK_VALUE));
 	coll_set_limit(COLL_LIST_MAX_SIZE, cfg_int(CFG_LIST_MAX_LISTPACK_SIZE));
+	coll_set_limit(COLL_LIST_COMPRESS, cfg_int(CFG_LIST_COMPRESS_DEPTH));
 	return 0;
 }
 
@@ -787,11 +788,11 @@ const struct cfg_def cfg_rows[CFG_COUNT_] = {
 				    "16, 32, 64 KB, a positive count = that many entries. A list "
 				    "that fits one node is kept packed in its entry.",
 				    .apply = apply_coll_limits, .alias = "list-max-ziplist-size"},
-    /* accepted and kept; kvsd compresses no list node */
     [CFG_LIST_COMPRESS_DEPTH] = {"list-compress-depth", CFG_T_INT, "0", 0, INT_MAX, NULL, 0,
-				 "Nodes at each end of a list left uncompressed (Redis's "
-				 "setting; kvsd keeps the value and compresses nothing).",
-				 .apply = apply_read_at_use},
+				 "Chunks at each end of a list kept uncompressed; the inner "
+				 "ones are stored LZF-compressed (0 = off). Applies to a list "
+				 "as it is next modified.",
+				 .apply = apply_coll_limits},
     [CFG_APPENDFILENAME] = {"appendfilename", CFG_T_STRING, "appendonly.aof", 0, 0, NULL,
 			    CFG_IMMUTABLE, "Base name of the AOF files (a file name, not a path).",
 			    .parse = parse_aof_name},

@@ -224,6 +224,7 @@ enum coll_limit {
 	COLL_ZSET_MAX_ENTRIES, /* 128 */
 	COLL_ZSET_MAX_VALUE,   /* 64 */
 	COLL_LIST_MAX_SIZE,    /* -2 (list-max-listpack-size) */
+	COLL_LIST_COMPRESS,    /* 0 (list-compress-depth; storage/tlist.h) */
 	COLL_LIMITS,
 };
 long long coll_limit(enum coll_limit l);

@@ -17,6 +17,7 @@
 #include "storage/tlist.h"
 
 #include <limits.h>
+#include <lzf.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -30,6 +31,136 @@ static void (*digest_sha1)(const void *p, size_t n, uint8_t out[20]);
 static bool is_big(const struct kv_entry *e)
 {
 	return coll_entry_enc(e) == COLL_QUICKLIST_BIG;
+}
+
+/* ---- chunk compression (Redis's quicklist LZF of inner nodes)
+ *
+ * A large list's chunk is a positional tree element (ptree.h) whose weight
+ * is its item count and whose b holds its items in the item format: a
+ * raw chunk has no a (alen 0). A compressed chunk's b holds the LZF of
+ * those bytes and its a the varint of their length (alen 1 to 10), so one
+ * load of alen tells them apart and the readers need nothing else.
+ * Compression never changes a published chunk: like any write it builds a
+ * new element through the session's edit (a path copy), so a lock-free
+ * reader of the previous version keeps reading the bytes it found, whole,
+ * and decompresses into a buffer of its own (its iterator's, or its
+ * thread's for tlist_index).
+ *
+ * Which chunks (Redis's __quicklistCompress): with depth d =
+ * list-compress-depth > 0, the first d and the last d chunks stay raw and
+ * every chunk between them is compressed when tlist_lzf_pack accepts it.
+ * A session keeps that true for what it touches: every chunk it writes is
+ * settled (compressed or not) where it lands, and at the end
+ * (settle_ends) the first and last d + ins + 1 chunks are settled, ins
+ * being the chunks the session inserted. That suffices: a chunk's distance
+ * (in chunks) from an end only grows by inserts between it and that end, so
+ * a raw chunk that was within d of an end when it was last settled (or when
+ * the session began) is now within d + ins; and a compressed one that came
+ * within d of an end (deletes) is in the walked region too. So a push or pop
+ * at an end touches only the raw end chunks plus the O(d) settling walk,
+ * as in Redis. Depth 0 settles nothing (chunks written are raw; compressed
+ * ones from an earlier setting stay so until they are rewritten), and a
+ * setting changed at run time applies to a list as it is next modified.
+ */
+
+size_t tlist_lzf_pack(const char *raw, size_t len, char *out)
+{
+	if (len < TLIST_MIN_COMPRESS_BYTES || len > UINT_MAX)
+		return 0;
+	unsigned c = lzf_compress(raw, (unsigned)len, out, (unsigned)len);
+	if (c == 0 || c + TLIST_MIN_COMPRESS_IMPROVE >= len)
+		return 0;
+	return c;
+}
+
+bool tlist_lzf_unpack(const char *in, size_t inlen, char *out, size_t rawlen)
+{
+	if (inlen > UINT_MAX || rawlen > UINT_MAX || rawlen == 0)
+		return false;
+	return lzf_decompress(in, (unsigned)inlen, out, (unsigned)rawlen) == rawlen;
+}
+
+struct zbuf {
+	char *p;
+	size_t cap;
+};
+
+static char *zbuf_get(struct zbuf *z, size_t n)
+{
+	if (n > z->cap) {
+		mem_free(z->p);
+		z->cap = n < 1024 ? 1024 : n;
+		z->p = mem_alloc(z->cap);
+	}
+	return z->p;
+}
+
+static void zbuf_free(struct zbuf *z)
+{
+	mem_free(z->p);
+	z->p = NULL;
+	z->cap = 0;
+}
+
+/* A chunk's item bytes: its own when raw, else decompressed into z (valid
+ * until z's next use). */
+static const char *chunk_raw(const struct pt_elem *el, struct zbuf *z, size_t *len)
+{
+	if (el->alen == 0) {
+		*len = el->blen;
+		return el->b;
+	}
+	size_t raw;
+	varint_get(el->a, &raw);
+	char *out = zbuf_get(z, raw);
+	bool ok = tlist_lzf_unpack(el->b, el->blen, out, raw);
+	KV_ASSERT(ok);
+	*len = raw;
+	return out;
+}
+
+static size_t compress_depth(void)
+{
+	long long d = coll_limit(COLL_LIST_COMPRESS);
+	return d > 0 ? (size_t)d : 0;
+}
+
+/* Units covered by the first k chunks of r (all of them if fewer). */
+static size_t head_units(const struct pt_node *r, size_t k)
+{
+	struct pt_iter it;
+	struct pt_elem el;
+	size_t u = 0;
+
+	if (!r || !pt_count(r))
+		return 0;
+	pt_iter_seek_at(&it, r, 0, NULL);
+	for (size_t i = 0; i < k && pt_iter_next(&it, &el); i++)
+		u += el.key;
+	return u;
+}
+
+/* The first unit of the last k chunks of r (0 if there are no more). */
+static size_t tail_start(const struct pt_node *r, size_t k)
+{
+	struct pt_iter it;
+	struct pt_elem el;
+	size_t u = pt_count(r);
+
+	if (!u)
+		return 0;
+	pt_iter_seek_at(&it, r, u - 1, NULL);
+	for (size_t i = 0; i < k && pt_iter_prev(&it, &el); i++)
+		u -= el.key;
+	return u;
+}
+
+/* Whether a chunk's state is the one depth d asks (d > 0). */
+static bool chunk_settled(const struct pt_elem *el, bool inner, struct zbuf *z)
+{
+	if (!inner)
+		return el->alen == 0;
+	return el->alen != 0 || tlist_lzf_pack(el->b, el->blen, zbuf_get(z, el->blen)) == 0;
 }
 
 /* ---- item arrays */
@@ -163,6 +294,53 @@ static bool fits_node(const struct tlist_item *v, size_t n)
 	return true;
 }
 
+/* ---- per-thread buffers */
+
+/* Buffers larger than this are not kept (the spare's, tlist_index's). */
+#define W_KEEP_BYTES (64 * 1024)
+
+/* One finished session per thread is kept with its buffers for the next
+ * command (a push or pop then allocates nothing of its own but the new
+ * chunk and entry). A slot, not a pool: a session begun while another is
+ * open simply allocates. */
+static _Thread_local struct tlist_w *w_spare;
+/* tlist_index's decompressed chunk */
+static _Thread_local struct zbuf tl_rbuf;
+/* set once the thread registered with the key, whose destructor frees the
+ * spare and the buffer when the thread ends */
+static _Thread_local bool w_spare_keyed;
+static pthread_key_t w_spare_key;
+static pthread_once_t w_spare_once = PTHREAD_ONCE_INIT;
+static void w_release(struct tlist_w *w);
+
+static void w_spare_free(void *unused)
+{
+	(void)unused;
+	if (w_spare) {
+		struct tlist_w *w = w_spare;
+		w_spare = NULL;
+		w_release(w);
+	}
+	zbuf_free(&tl_rbuf);
+}
+
+static void w_spare_key_init(void)
+{
+	int rc = pthread_key_create(&w_spare_key, w_spare_free);
+	KV_ASSERT(rc == 0);
+}
+
+/* Registers the thread's spare and buffer for freeing at thread exit. */
+static void tl_keyed(void)
+{
+	if (!w_spare_keyed) {
+		pthread_once(&w_spare_once, w_spare_key_init);
+		/* any non-NULL value: the destructor runs when the thread ends */
+		pthread_setspecific(w_spare_key, &w_spare_keyed);
+		w_spare_keyed = true;
+	}
+}
+
 /* ---- readers */
 
 size_t tlist_len(const struct kv_entry *e)
@@ -197,7 +375,11 @@ bool tlist_index(const struct kv_entry *e, size_t i, const char **p, size_t *len
 		size_t st;
 		if (!pt_find_at(coll_big_of(e)->root[0], i, &el, &st))
 			return false;
-		skip_to(el.b, i - st, p, len);
+		size_t rl;
+		if (tl_rbuf.cap > W_KEEP_BYTES) /* the last call's item is no longer valid */
+			zbuf_free(&tl_rbuf);
+		skip_to(chunk_raw(&el, &tl_rbuf, &rl), i - st, p, len);
+		tl_keyed();
 		return true;
 	}
 	size_t bl, n;
@@ -213,6 +395,8 @@ void tlist_iter_init(struct tlist_iter *it, const struct kv_entry *e, size_t i, 
 	it->fwd = forward;
 	it->v = NULL;
 	it->n = it->cap = it->pos = 0;
+	it->zb = NULL;
+	it->zcap = 0;
 	if (i >= tlist_len(e)) {
 		it->big = false;
 		return;
@@ -225,7 +409,11 @@ void tlist_iter_init(struct tlist_iter *it, const struct kv_entry *e, size_t i, 
 			pt_iter_next(&it->pit, &el);
 		else
 			pt_iter_prev(&it->pit, &el);
-		decode(el.b, el.key, &a);
+		struct zbuf z = {NULL, 0};
+		size_t rl;
+		decode(chunk_raw(&el, &z, &rl), el.key, &a);
+		it->zb = z.p;
+		it->zcap = z.cap;
 		i -= st;
 	} else {
 		size_t bl, n;
@@ -250,7 +438,11 @@ bool tlist_iter_next(struct tlist_iter *it, const char **p, size_t *len)
 			return false;
 		}
 		struct items a = {it->v, 0, it->cap};
-		decode(el.b, el.key, &a);
+		struct zbuf z = {it->zb, it->zcap};
+		size_t rl;
+		decode(chunk_raw(&el, &z, &rl), el.key, &a);
+		it->zb = z.p;
+		it->zcap = z.cap;
 		it->v = a.v;
 		it->cap = a.cap;
 		it->n = a.n;
@@ -265,8 +457,10 @@ bool tlist_iter_next(struct tlist_iter *it, const char **p, size_t *len)
 void tlist_iter_done(struct tlist_iter *it)
 {
 	mem_free(it->v);
+	mem_free(it->zb);
 	it->v = NULL;
-	it->n = it->cap = it->pos = 0;
+	it->zb = NULL;
+	it->n = it->cap = it->pos = it->zcap = 0;
 }
 
 /* ---- write sessions */
@@ -280,38 +474,10 @@ struct tlist_w {
 	char *scratch;
 	size_t scap;
 	struct items tmp; /* combined views for chunk writes */
+	struct zbuf z;	  /* the decompressed chunk w->a's views point into */
+	struct zbuf cz;	  /* compression output; tlist_w_get's chunk */
+	size_t ins;	  /* chunks inserted (settle_ends) */
 };
-
-/* One finished session per thread is kept with its buffers for the next
- * command (a push or pop then allocates nothing of its own but the new
- * chunk and entry). A slot, not a pool: a session begun while another is
- * open simply allocates. */
-static _Thread_local struct tlist_w *w_spare;
-/* set once the thread registered its spare with the key, whose destructor
- * frees the spare when the thread ends */
-static _Thread_local bool w_spare_keyed;
-static pthread_key_t w_spare_key;
-static pthread_once_t w_spare_once = PTHREAD_ONCE_INIT;
-static void w_release(struct tlist_w *w);
-
-static void w_spare_free(void *unused)
-{
-	(void)unused;
-	if (w_spare) {
-		struct tlist_w *w = w_spare;
-		w_spare = NULL;
-		w_release(w);
-	}
-}
-
-static void w_spare_key_init(void)
-{
-	int rc = pthread_key_create(&w_spare_key, w_spare_free);
-	KV_ASSERT(rc == 0);
-}
-
-/* Buffers larger than this are not kept in the spare. */
-#define W_KEEP_BYTES (64 * 1024)
 
 struct tlist_w *tlist_w_begin(struct coll_ctx *c, const struct kv_entry *old)
 {
@@ -323,6 +489,7 @@ struct tlist_w *tlist_w_begin(struct coll_ctx *c, const struct kv_entry *old)
 		w->big = false;
 		w->ed = NULL;
 		w->lin = 0;
+		w->ins = 0;
 	} else {
 		w = mem_alloc(sizeof(*w));
 		memset(w, 0, sizeof(*w));
@@ -352,6 +519,59 @@ static char *scratch(struct tlist_w *w, size_t n)
 		w->scratch = mem_alloc(w->scap);
 	}
 	return w->scratch;
+}
+
+/* Large: brings the chunks that start in units [from, to) (and the one
+ * covering `from`) to the state depth d asks — inner ones compressed when
+ * LZF accepts them, the first and last d raw. d == 0: nothing to do. */
+static void settle(struct tlist_w *w, size_t d, size_t from, size_t to)
+{
+	size_t n = pt_count(w->ed->root[0]);
+	if (d == 0 || n == 0)
+		return;
+	size_t h = head_units(w->ed->root[0], d), t = tail_start(w->ed->root[0], d);
+	if (to > n)
+		to = n;
+	for (size_t u = from; u < to;) {
+		struct pt_elem el;
+		size_t st;
+		bool ok = pt_find_at(w->ed->root[0], u, &el, &st);
+		KV_ASSERT(ok);
+		bool inner = st >= h && st < t;
+		if (inner && el.alen == 0) {
+			char *out = zbuf_get(&w->cz, el.blen);
+			size_t c = tlist_lzf_pack(el.b, el.blen, out);
+			if (c) {
+				char a[10];
+				size_t al = (size_t)(varint_put(a, el.blen) - a);
+				struct pt_elem ne = {el.key, a, al, out, c};
+				pt_set_at(w->ed, 0, st, &ne);
+			}
+		} else if (!inner && el.alen) {
+			size_t rl;
+			const char *raw = chunk_raw(&el, &w->cz, &rl);
+			struct pt_elem ne = {el.key, NULL, 0, raw, rl};
+			pt_set_at(w->ed, 0, st, &ne);
+		}
+		u = st + el.key;
+	}
+}
+
+/* Large, at the end of a session: settles the first and last
+ * depth + ins + 1 chunks (see "Which chunks" above). */
+static void settle_ends(struct tlist_w *w)
+{
+	size_t d = compress_depth();
+	if (!w->big || d == 0 || !pt_count(w->ed->root[0]))
+		return;
+	size_t k = d + w->ins + 1;
+	size_t hu = head_units(w->ed->root[0], k), ts = tail_start(w->ed->root[0], k);
+	if (ts <= hu) {
+		settle(w, d, 0, pt_count(w->ed->root[0]));
+		return;
+	}
+	settle(w, d, 0, hu);
+	settle(w, d, ts, pt_count(w->ed->root[0]));
 }
 
 /* chunk_write's cut array, doubled (it starts on the stack). */
@@ -428,15 +648,19 @@ static void chunk_write(struct tlist_w *w, size_t u, uint64_t old_w, const struc
 		size_t cnt = cut[k + 1] - cut[k];
 		size_t bytes = items_bytes(v + cut[k], cnt);
 		struct pt_elem el = {cnt, NULL, 0, buf + off, bytes};
-		if (k == 0 && old_w)
+		if (k == 0 && old_w) {
 			pt_set_at(w->ed, 0, at, &el);
-		else
+		} else {
 			pt_insert_at(w->ed, 0, at, &el);
+			w->ins++;
+		}
 		off += bytes;
 		at += cnt;
 	}
 	if (cut != cut_local)
 		mem_free(cut);
+	/* the pieces were written raw: compress those that landed inside */
+	settle(w, compress_depth(), u, at);
 }
 
 /* Large: the chunk covering unit i, decoded into w->a; its start and weight. */
@@ -446,7 +670,8 @@ static void chunk_get(struct tlist_w *w, size_t i, size_t *start, uint64_t *weig
 	bool ok = pt_find_at(w->ed->root[0], i, &el, start);
 	KV_ASSERT(ok);
 	*weight = el.key;
-	decode(el.b, el.key, &w->a);
+	size_t rl;
+	decode(chunk_raw(&el, &w->z, &rl), el.key, &w->a);
 }
 
 /* Compact: the array as the new list's items, converted to large when it
@@ -485,14 +710,15 @@ void tlist_w_push(struct tlist_w *w, enum tlist_end end, size_t n, const char *c
 
 	if (len) {
 		/* the common case: the items fit in the end chunk, whose bytes
-		 * are extended as they are (no decoding) */
+		 * are extended as they are (no decoding); an end chunk is raw
+		 * unless list-compress-depth was 0 when it became the end */
 		struct pt_elem el;
 		size_t nb = 0;
 		bool ok = pt_find_at(w->ed->root[0], end == TLIST_HEAD ? 0 : len - 1, &el, &st);
 		KV_ASSERT(ok);
 		for (size_t i = 0; i < n && el.blen + nb <= TLIST_CHUNK_MAX; i++)
 			nb += varint_len(lens[i]) + lens[i];
-		if (el.blen + nb <= TLIST_CHUNK_MAX) {
+		if (el.alen == 0 && el.blen + nb <= TLIST_CHUNK_MAX) {
 			char *buf = scratch(w, el.blen + nb), *p = buf;
 			if (end == TLIST_HEAD) {
 				for (size_t i = n; i-- > 0;) {
@@ -586,8 +812,9 @@ size_t tlist_w_pop(struct tlist_w *w, enum tlist_end end, size_t count, struct t
 		bool ok = pt_find_at(w->ed->root[0], end == TLIST_HEAD ? 0 : len - 1, &el, &st);
 		KV_ASSERT(ok);
 		size_t k = (size_t)el.key, m = count - done < k ? count - done : k;
-		const char *p = el.b, *cut;
-		size_t l;
+		size_t l, blen;
+		/* a compressed chunk only when the pops reach past the raw ends */
+		const char *b = chunk_raw(&el, &w->z, &blen), *p = b, *cut;
 		/* copies of what goes first (the write may free the chunk); the
 		 * rest of the chunk is a slice of its bytes: no re-encoding */
 		if (end == TLIST_HEAD) {
@@ -613,10 +840,10 @@ size_t tlist_w_pop(struct tlist_w *w, enum tlist_end end, size_t count, struct t
 			struct pt_elem ne = {k - m, NULL, 0, NULL, 0};
 			if (end == TLIST_HEAD) {
 				ne.b = cut;
-				ne.blen = (size_t)(el.b + el.blen - cut);
+				ne.blen = (size_t)(b + blen - cut);
 			} else {
-				ne.b = el.b;
-				ne.blen = (size_t)(cut - el.b);
+				ne.b = b;
+				ne.blen = (size_t)(cut - b);
 			}
 			pt_set_at(w->ed, 0, st, &ne);
 		}
@@ -637,7 +864,8 @@ bool tlist_w_get(struct tlist_w *w, size_t i, const char **p, size_t *len)
 	struct pt_elem el;
 	size_t st;
 	pt_find_at(w->ed->root[0], i, &el, &st);
-	skip_to(el.b, i - st, p, len);
+	size_t rl;
+	skip_to(chunk_raw(&el, &w->cz, &rl), i - st, p, len);
 	return true;
 }
 
@@ -813,13 +1041,12 @@ static void w_free(struct tlist_w *w)
 		w->scratch = NULL;
 		w->scap = 0;
 	}
+	if (w->z.cap > W_KEEP_BYTES)
+		zbuf_free(&w->z);
+	if (w->cz.cap > W_KEEP_BYTES)
+		zbuf_free(&w->cz);
 	if (!w_spare) {
-		if (!w_spare_keyed) {
-			pthread_once(&w_spare_once, w_spare_key_init);
-			/* any non-NULL value: the destructor runs when the thread ends */
-			pthread_setspecific(w_spare_key, &w_spare_keyed);
-			w_spare_keyed = true;
-		}
+		tl_keyed();
 		w_spare = w;
 		return;
 	}
@@ -831,6 +1058,8 @@ static void w_release(struct tlist_w *w)
 	mem_free(w->a.v);
 	mem_free(w->tmp.v);
 	mem_free(w->scratch);
+	zbuf_free(&w->z);
+	zbuf_free(&w->cz);
 	mem_free(w);
 }
 
@@ -838,6 +1067,7 @@ struct kv_entry *tlist_w_finish(struct tlist_w *w, const void *key, size_t klen,
 {
 	struct kv_entry *e = NULL;
 	maybe_convert(w);
+	settle_ends(w);
 	if (w->big) {
 		if (pt_count(w->ed->root[0]))
 			e = coll_new_big(key, klen, KV_LIST, COLL_QUICKLIST_BIG, w->lin,
@@ -1101,15 +1331,44 @@ void tlist_node_info(const struct kv_entry *e, size_t *nodes, size_t *bytes)
 	}
 	struct pt_iter it;
 	struct pt_elem el;
+	struct zbuf z = {NULL, 0};
+	size_t rl;
 	pt_iter_seek_at(&it, coll_big_of(e)->root[0], 0, NULL);
 	while (pt_iter_next(&it, &el)) {
-		decode(el.b, el.key, &a);
+		decode(chunk_raw(&el, &z, &rl), el.key, &a);
 		(*nodes)++;
 		*bytes += 7;
 		for (size_t i = 0; i < a.n; i++)
 			*bytes += lp_entry_bytes(a.v[i].p, a.v[i].len);
 	}
 	mem_free(a.v);
+	zbuf_free(&z);
+}
+
+void tlist_chunk_stats(const struct kv_entry *e, size_t *chunks, size_t *compressed,
+		       size_t *misplaced)
+{
+	struct pt_iter it;
+	struct pt_elem el;
+	struct zbuf z = {NULL, 0};
+	size_t d = compress_depth(), k = 0, c = 0, bad = 0, total = 0;
+
+	if (is_big(e)) {
+		pt_iter_seek_at(&it, coll_big_of(e)->root[0], 0, NULL);
+		while (pt_iter_next(&it, &el))
+			total++;
+		pt_iter_seek_at(&it, coll_big_of(e)->root[0], 0, NULL);
+		for (; pt_iter_next(&it, &el); k++) {
+			c += el.alen != 0;
+			if (d && !chunk_settled(&el, k >= d && k + d < total, &z))
+				bad++;
+		}
+	}
+	zbuf_free(&z);
+	*chunks = is_big(e) ? total : 1;
+	*compressed = c;
+	if (misplaced)
+		*misplaced = bad;
 }
 
 /* ---- the type row */

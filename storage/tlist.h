@@ -15,6 +15,13 @@
  *    consecutive items in the compact item format, its key (the weight) is
  *    its item count, so pt_count is the list's length and an index finds
  *    its chunk in O(log n). Pushes and pops touch only the end chunk.
+ *    With list-compress-depth d > 0 (coll_limit(COLL_LIST_COMPRESS)) the
+ *    chunks between the first d and the last d are stored LZF-compressed
+ *    (Redis's quicklist node compression: a chunk of at least
+ *    TLIST_MIN_COMPRESS_BYTES that LZF shrinks by at least
+ *    TLIST_MIN_COMPRESS_IMPROVE bytes), as each write session leaves them;
+ *    readers and sessions decompress into buffers of their own, so a
+ *    published chunk is never changed in place (tlist.c, "Which chunks").
  * Conversion (Redis's quicklist node limit, list-max-listpack-size =
  * coll_limit(COLL_LIST_MAX_SIZE)): a compact list becomes large when it
  * would no longer fit one quicklist node — with a negative setting -1..-5
@@ -54,11 +61,16 @@ enum tlist_end { TLIST_HEAD = 0, TLIST_TAIL = 1 };
 
 /* Items in the list. */
 size_t tlist_len(const struct kv_entry *e);
-/* The item at index i (0-based from the head), if i < length. */
+/* The item at index i (0-based from the head), if i < length. *p may point
+ * into a buffer of the calling thread (a compressed chunk, decompressed):
+ * valid until the thread's next tlist_index or quiescent state. */
 bool tlist_index(const struct kv_entry *e, size_t i, const char **p, size_t *len);
 
 /* Iteration from an index, toward the tail (forward) or the head. The
- * entry must stay valid meanwhile; tlist_iter_done frees its buffer. */
+ * entry must stay valid meanwhile; tlist_iter_done frees its buffers. An
+ * item's pointer is valid until the iterator moves to the next chunk (a
+ * compressed chunk is decompressed into the iterator's buffer): copy what
+ * must outlive the next tlist_iter_next. */
 struct tlist_item {
 	const char *p;
 	size_t len;
@@ -68,6 +80,8 @@ struct tlist_iter {
 	struct pt_iter pit;
 	struct tlist_item *v; /* the current chunk's (or the blob's) items */
 	size_t n, cap, pos;   /* pos: the next item of v (backward: pos - 1) */
+	char *zb;	      /* the current chunk decompressed (if it was compressed) */
+	size_t zcap;
 };
 void tlist_iter_init(struct tlist_iter *it, const struct kv_entry *e, size_t i, bool forward);
 bool tlist_iter_next(struct tlist_iter *it, const char **p, size_t *len);
@@ -139,6 +153,24 @@ int tlist_move(const struct db_view *v, const void *src, size_t slen, const void
  * chunks of a large one) and *bytes, the listpack bytes they would take in
  * Redis (estimated as Redis encodes entries). O(n). */
 void tlist_node_info(const struct kv_entry *e, size_t *nodes, size_t *bytes);
+
+/* ---- chunk compression (list-compress-depth)
+ *
+ * Redis's quicklist thresholds: a chunk shorter than MIN_COMPRESS_BYTES is
+ * not compressed, nor one LZF does not shrink by MIN_COMPRESS_IMPROVE. */
+#define TLIST_MIN_COMPRESS_BYTES   48
+#define TLIST_MIN_COMPRESS_IMPROVE 8
+/* LZF of raw[0..len) into out (room for len bytes): the compressed length,
+ * or 0 when the chunk stays raw (below the thresholds above). */
+size_t tlist_lzf_pack(const char *raw, size_t len, char *out);
+/* true when in[0..inlen) decompresses to exactly rawlen bytes at out. */
+bool tlist_lzf_unpack(const char *in, size_t inlen, char *out, size_t rawlen);
+/* The list's chunks (1 for a compact list), how many are stored compressed,
+ * and (misplaced, may be NULL) how many are not as the current depth asks:
+ * an end chunk compressed, or an inner one raw that LZF would shrink enough.
+ * Tests; O(chunks) with an LZF attempt per inner raw chunk. */
+void tlist_chunk_stats(const struct kv_entry *e, size_t *chunks, size_t *compressed,
+		       size_t *misplaced);
 
 /* ---- the type row */
 void tlist_digest(const struct kv_entry *e, unsigned char out[20]);

@@ -20,6 +20,13 @@ commands on a few keys (so WRONGTYPE paths and keys that appear and vanish
 are crossed), compared reply by reply, LRANGE 0 -1 and DEBUG DIGEST-VALUE of
 every key checked after each batch.
 
+The same stream again with list-compress-depth 1 and 2 on both servers,
+longer lists of compressible elements (so kvsd holds many inner chunks
+LZF-compressed and redis-server compresses its inner nodes, with small and
+default node sizes), plus DUMP payloads of each server RESTOREd on both,
+MEMORY USAGE (an integer on both), and, after the stream, kvsd's MEMORY
+USAGE of a long compressible list checked to shrink with compression on.
+
 Usage: test_diff_list.py [--seed N] [--count N]   (environment: see harness.py)
 """
 
@@ -467,19 +474,75 @@ def rnd_idx(rng):
     return str(rng.choice([0, 1, 2, -1, -2, 5, -5, 20, -20, 100, 1000]) + rng.randint(-2, 2))
 
 
-def sec_random(d, p, rng, count):
-    d.section = 'random'
+def comp_elem(rng):
+    """An element of the compression runs: mostly compressible."""
+    if rng.random() < 0.6:
+        return 'job:%d:payload-payload-payload' % rng.randint(0, 30)
+    return rnd_elem(rng)
+
+
+def cross_restore(p, k, k2):
+    """k's DUMP payload from each server RESTOREd (as k2) on both."""
+    for side in (p.a, p.b):
+        payload = harness.parse(side.cmd('DUMP', k))
+        if isinstance(payload, bytes):
+            p.c('RESTORE', k2, '0', payload, 'REPLACE')
+            p.c('LRANGE', k2, '0', '-1')
+
+
+def mem_usage_eq(a, b):
+    """MEMORY USAGE: the same reply type (sizes differ between servers)."""
+    return a[:1] == b[:1] and (a[:1] != b':' or harness.parse(a) > 0)
+
+
+def sec_compress_memory(d, p):
+    """kvsd's MEMORY USAGE of a 10k-element compressible list built with
+    list-compress-depth 0 and then 1: smaller compressed (Redis's shrinks
+    too, and LRANGE / DEBUG DIGEST-VALUE stay equal on both servers)."""
+    d.section = 'compress-memory'
+    p.c('FLUSHALL')
+    usage = {}
+    for depth in ('0', '1'):
+        p.c('CONFIG', 'SET', 'list-compress-depth', depth)
+        key = 'mem' + depth
+        for j in range(0, 10000, 500):
+            p.c('RPUSH', key, *['job:%d:payload-payload-payload' % ((j + m) % 31)
+                                for m in range(500)])
+        ra, rb = p.c('MEMORY', 'USAGE', key, cmp=mem_usage_eq)
+        usage[depth] = (harness.parse(ra), harness.parse(rb))
+        p.c('DEBUG', 'DIGEST-VALUE', key)
+        p.c('LRANGE', key, '4990', '5010')
+    harness.log('diff-list: MEMORY USAGE of 10k compressible items, depth 0 / 1: '
+                'kvsd %d / %d, redis %d / %d' % (usage['0'][0], usage['1'][0],
+                                                 usage['0'][1], usage['1'][1]))
+    expect(d, ['MEMORY USAGE kvsd depth 1 < half of depth 0'],
+           usage['1'][0] * 2 < usage['0'][0], usage)
+    p.c('CONFIG', 'SET', 'list-compress-depth', '0')
+
+
+def sec_random(d, p, rng, count, depth=None):
+    d.section = 'random' if depth is None else 'random-compress-%s' % depth
     p.c('FLUSHALL')
     keys = ['k1', 'k2', 'k3', 'h', 's']
+    el = rnd_elem if depth is None else comp_elem
+    sizes = [1, 1, 2, 3, 10, 60] if depth is None else [1, 2, 10, 60, 150, 300]
     p.c('CONFIG', 'SET', 'list-max-listpack-size', rng.choice(['-2', '-1', '8', '3']))
+    if depth is not None:
+        p.c('CONFIG', 'SET', 'list-compress-depth', depth)
     for i in range(count):
         k = rng.choice(keys)
         k2 = rng.choice(keys)
         r = rng.random()
+        if depth is not None and r < 0.03:
+            cross_restore(p, k, k2)
+            continue
+        if depth is not None and r < 0.05:
+            p.c('MEMORY', 'USAGE', k, cmp=mem_usage_eq)
+            continue
         if r < 0.20:
-            n = rng.choice([1, 1, 2, 3, 10, 60])
+            n = rng.choice(sizes)
             p.c(rng.choice(['LPUSH', 'RPUSH', 'LPUSH', 'RPUSH', 'LPUSHX', 'RPUSHX']), k,
-                *[rnd_elem(rng) for _ in range(n)])
+                *[el(rng) for _ in range(n)])
         elif r < 0.32:
             args = [rng.choice(['LPOP', 'RPOP']), k]
             if rng.random() < 0.5:
@@ -490,15 +553,15 @@ def sec_random(d, p, rng, count):
         elif r < 0.44:
             p.c('LINDEX', k, rnd_idx(rng))
         elif r < 0.48:
-            p.c('LSET', k, rnd_idx(rng), rnd_elem(rng))
+            p.c('LSET', k, rnd_idx(rng), el(rng))
         elif r < 0.52:
-            p.c('LINSERT', k, rng.choice(['BEFORE', 'AFTER']), rnd_elem(rng), rnd_elem(rng))
+            p.c('LINSERT', k, rng.choice(['BEFORE', 'AFTER']), el(rng), el(rng))
         elif r < 0.56:
-            p.c('LREM', k, str(rng.randint(-3, 3)), rnd_elem(rng))
+            p.c('LREM', k, str(rng.randint(-3, 3)), el(rng))
         elif r < 0.59:
             p.c('LTRIM', k, rnd_idx(rng), rnd_idx(rng))
         elif r < 0.63:
-            args = ['LPOS', k, rnd_elem(rng)]
+            args = ['LPOS', k, el(rng)]
             for opt in ('RANK', 'COUNT', 'MAXLEN'):
                 if rng.random() < 0.3:
                     args += [opt, str(rng.choice([-2, -1, 1, 2, 0, 3]))]
@@ -516,9 +579,9 @@ def sec_random(d, p, rng, count):
         elif r < 0.77:
             p.c('LLEN', k)
         elif r < 0.80:
-            p.c('SET', k, rnd_elem(rng))
+            p.c('SET', k, el(rng))
         elif r < 0.83:
-            p.c('HSET', k, rnd_elem(rng), rnd_elem(rng))
+            p.c('HSET', k, el(rng), el(rng))
         elif r < 0.85:
             p.c('DEL', k)
         elif r < 0.87:
@@ -542,6 +605,8 @@ def sec_random(d, p, rng, count):
                 p.c('DEBUG', 'DIGEST-VALUE', key)
     p.c('DEBUG', 'DIGEST')
     p.c('CONFIG', 'SET', 'list-max-listpack-size', '-2')
+    if depth is not None:
+        p.c('CONFIG', 'SET', 'list-compress-depth', '0')
 
 
 def main():
@@ -573,6 +638,11 @@ def main():
             sec_sort(d, p)
             sec_random(d, p, random.Random(args.seed + resp),
                        args.count if resp == 2 else args.count // 3)
+            if resp == 2:
+                sec_compress_memory(d, p)
+                for depth in ('1', '2'):
+                    sec_random(d, p, random.Random(args.seed + 10 + int(depth)),
+                               args.count // 2, depth=depth)
         p.close()
     except (OSError, socket.timeout, harness.ProtocolError) as e:
         harness.log('diff-list: aborted in [%s]: %r' % (d.section, e))

@@ -7,9 +7,13 @@ users see around them.
     SAVE; `redis-check-rdb` passes on the file; redis-server started with
     --dir of that file loads it, and every key is the same on both servers:
     TYPE, contents (every element and score), OBJECT ENCODING, PEXPIRETIME.
-    Once with rdbcompression yes, once with no.
+    Once with rdbcompression yes, once with no, and once with
+    list-compress-depth 1 on both servers and long compressible lists added
+    (kvsd's inner list chunks held LZF-compressed when saved and loaded).
 (b) redis -> kvsd: redis-server holds the same dataset and SAVEs; kvsd
-    started with --dir of that file loads it; key by key as above.
+    started with --dir of that file loads it; key by key as above. Also
+    with list-compress-depth 2 on both (redis-server then writes its
+    compressed quicklist nodes as LZF blobs) and the long lists.
 (c) Replies compared with redis-server byte for byte: CONFIG GET / SET of
     save, dbfilename, rdbcompression, rdbchecksum (valid and invalid values),
     BGSAVE's syntax error, SAVE inside MULTI, LASTSAVE's type, INFO
@@ -54,10 +58,20 @@ import test_diff_dump  # noqa: E402
 CHECK_RDB = shutil.which('redis-check-rdb') or '/usr/bin/redis-check-rdb'
 
 
-def fill(cl, rng):
-    """The dataset of test_diff_dump plus TTLs and other databases; returns
-    the list of (db, key)."""
+def fill(cl, rng, long_lists=False):
+    """The dataset of test_diff_dump plus TTLs and other databases (and
+    with long_lists, a few lists of thousands of compressible elements);
+    returns the list of (db, key)."""
     keys = []
+    if long_lists:
+        for i in range(4):
+            k = 'longlist:%d' % i
+            for j in range(0, 3000 + 500 * i, 250):
+                cl.cmd('RPUSH', k, *['job:%d:%s' % ((j + m) % 97, 'x' * (m % 20))
+                                     for m in range(250)])
+            cl.cmd('LSET', k, '1000', rng.choice(['changed', '12345', 'y' * 300]))
+            cl.cmd('LINSERT', k, 'BEFORE', 'job:50:', 'inserted')
+            keys.append((0, k))
     for key, _kind, cmds in test_diff_dump.gen_dataset(rng):
         for c in cmds:
             cl.cmd(*c)
@@ -128,21 +142,24 @@ def wait_info(cl, field, pred, timeout=20.0):
 
 # ---------------------------------------------------------------- (a) (b)
 
-def sec_kvsd_to_redis(d, rng, compression):
+def sec_kvsd_to_redis(d, rng, compression, depth=None):
     d.section = 'kvsd->redis rdbcompression %s' % compression
+    extra = ['--list-compress-depth', depth] if depth else []
+    if depth:
+        d.section += ' list-compress-depth %s' % depth
     tmp = tempfile.mkdtemp(prefix='kvsd-rdb-')
-    ka = harness.kvsd_server(['--dir', tmp, '--rdbcompression', compression]).start()
+    ka = harness.kvsd_server(['--dir', tmp, '--rdbcompression', compression] + extra).start()
     rb = None
     try:
         with ka.client() as a:
-            keys = fill(a, rng)
+            keys = fill(a, rng, long_lists=bool(depth))
             d.count += 1
             r = a.cmd('SAVE')
             if r != b'+OK\r\n':
                 d.report(['SAVE'], r, b'+OK\r\n')
                 return
             check_rdb(d, 'kvsd SAVE', os.path.join(tmp, 'dump.rdb'))
-            rb = harness.redis_server(['--dir', tmp]).start()
+            rb = harness.redis_server(['--dir', tmp] + extra).start()
             with rb.client() as b:
                 same_keys(d, 'kvsd->redis', a, b, keys)
     finally:
@@ -152,18 +169,21 @@ def sec_kvsd_to_redis(d, rng, compression):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def sec_redis_to_kvsd(d, rng):
+def sec_redis_to_kvsd(d, rng, depth=None):
     d.section = 'redis->kvsd'
+    extra = ['--list-compress-depth', depth] if depth else []
+    if depth:
+        d.section += ' list-compress-depth %s' % depth
     tmp = tempfile.mkdtemp(prefix='kvsd-rdb-')
-    rb = harness.redis_server(['--dir', tmp]).start()
+    rb = harness.redis_server(['--dir', tmp] + extra).start()
     ka = None
     try:
         with rb.client() as b:
-            keys = fill(b, rng)
+            keys = fill(b, rng, long_lists=bool(depth))
             if b.cmd('SAVE') != b'+OK\r\n':
                 d.report(['redis SAVE'], b'', b'+OK')
                 return
-            ka = harness.kvsd_server(['--dir', tmp]).start()
+            ka = harness.kvsd_server(['--dir', tmp] + extra).start()
             with ka.client() as a:
                 same_keys(d, 'redis->kvsd', b, a, keys)
                 # kvsd re-saves what it loaded: still a good file
@@ -639,6 +659,8 @@ def main():
         sec_kvsd_to_redis(d, random.Random(args.seed), 'yes')
         sec_kvsd_to_redis(d, random.Random(args.seed + 1), 'no')
         sec_redis_to_kvsd(d, random.Random(args.seed + 2))
+        sec_kvsd_to_redis(d, random.Random(args.seed + 4), 'yes', depth='1')
+        sec_redis_to_kvsd(d, random.Random(args.seed + 5), depth='2')
         sec_config_file(d)
         sec_bgsave_while_writing(d)
         sec_cut(d, 10000 if args.big else 1000, 20 if args.big else 3)

@@ -11,9 +11,14 @@
  * compared with the model through every reader: tlist_len, tlist_index,
  * forward and backward iteration from random indexes, the type row's
  * foreach and digest (equal for equal lists whatever their encodings), and
- * COPY (tlist_copy).
+ * COPY (tlist_copy). The same runs with list-compress-depth 1 and 2 also
+ * check, after every command, that every chunk is stored as the depth asks
+ * (tlist_chunk_stats: ends raw, inner ones compressed when LZF shrinks
+ * them enough); and the chunk codec itself (tlist_lzf_pack / _unpack) is
+ * checked against Redis's thresholds, incompressible data staying raw.
  */
 #include <criterion/criterion.h>
+#include <lzf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +43,7 @@ static void init(void)
 static void fini(void)
 {
 	coll_set_limit(COLL_LIST_MAX_SIZE, -2);
+	coll_set_limit(COLL_LIST_COMPRESS, 0);
 	db_fixture_close();
 }
 
@@ -96,6 +102,7 @@ static const struct kv_entry *look(const char *k)
 }
 
 static unsigned maxlen = 30;
+static size_t compressed_seen; /* compressed chunks met by check() */
 
 /* a random item: mostly short strings, some integers, some long */
 static size_t gen(char *buf)
@@ -185,6 +192,14 @@ static void check(const char *k, const struct model *m)
 	coll_ops(KV_LIST)->digest(e, d1);
 	model_digest(m, d2);
 	cr_assert(memcmp(d1, d2, 20) == 0, "digest");
+	size_t chunks, comp, bad;
+	tlist_chunk_stats(e, &chunks, &comp, &bad);
+	cr_assert_eq(bad, 0, "%zu of %zu chunks not as depth %lld asks", bad, chunks,
+		     coll_limit(COLL_LIST_COMPRESS));
+	if (coll_limit(COLL_LIST_COMPRESS) == 0)
+		cr_assert_eq(comp, 0);
+	else
+		compressed_seen += comp;
 }
 
 /* one session command through the CAS loop */
@@ -397,6 +412,127 @@ Test(tlist, random_long_items)
 {
 	run(4, -1, 300, 500);
 	run(5, 128, 600, 300);
+}
+
+/* list-compress-depth: the same mixes with the inner chunks compressed; the
+ * checks after every command also look at each chunk's state. */
+Test(tlist, random_compress_depth)
+{
+	compressed_seen = 0;
+	coll_set_limit(COLL_LIST_COMPRESS, 1);
+	run(11, -2, 30, 400);
+	run(12, 4, 20, 200);
+	cr_assert_gt(compressed_seen, 0, "some chunks were compressed");
+	coll_set_limit(COLL_LIST_COMPRESS, 2);
+	run(13, -2, 30, 300);
+	run(14, -1, 300, 150);
+	/* a changed setting applies as the lists are next modified */
+	coll_set_limit(COLL_LIST_COMPRESS, 3);
+	run(15, 1, 40, 150);
+}
+
+/* The codec: Redis's MIN_COMPRESS_BYTES (48) and MIN_COMPRESS_IMPROVE (8),
+ * round trips, incompressible bytes left raw. */
+Test(tlist, chunk_codec)
+{
+	char raw[4096], out[4096], back[4096];
+	/* compressible: below 48 bytes stays raw, from 48 compresses */
+	memset(raw, 'x', sizeof(raw));
+	cr_assert_eq(tlist_lzf_pack(raw, 47, out), 0);
+	size_t c = tlist_lzf_pack(raw, 48, out);
+	cr_assert(c > 0 && c + 8 < 48);
+	cr_assert(tlist_lzf_unpack(out, c, back, 48));
+	cr_assert(memcmp(raw, back, 48) == 0);
+	cr_assert_not(tlist_lzf_unpack(out, c, back, 47), "a wrong length is refused");
+	/* incompressible (xorshift bytes) stays raw */
+	rng = 99;
+	for (size_t i = 0; i < sizeof(raw); i++)
+		raw[i] = (char)rnd();
+	cr_assert_eq(tlist_lzf_pack(raw, 1008, out), 0);
+	/* mixed: a compressible run of r bytes then noise; the rule is
+	 * exactly Redis's (compressed only when it saves >= 8 bytes) */
+	size_t accepted = 0, refused = 0;
+	for (size_t len = 40; len <= 1100; len += 7) {
+		for (size_t run = 0; run <= len; run += 1 + len / 16) {
+			for (size_t i = 0; i < len; i++)
+				raw[i] = i < run ? 'a' : (char)rnd();
+			char ref[4096];
+			unsigned rc = lzf_compress(raw, (unsigned)len, ref, (unsigned)len);
+			bool want = len >= 48 && rc != 0 && rc + 8 < len;
+			size_t got = tlist_lzf_pack(raw, len, out);
+			cr_assert_eq(got != 0, want, "len %zu run %zu: lzf %u", len, run, rc);
+			if (got) {
+				accepted++;
+				cr_assert_eq(got, rc);
+				memset(back, 0, len);
+				cr_assert(tlist_lzf_unpack(out, got, back, len));
+				cr_assert(memcmp(raw, back, len) == 0);
+			} else {
+				refused++;
+			}
+		}
+	}
+	cr_assert(accepted > 0 && refused > 0);
+}
+
+/* A long compressible list: with depth 1 every chunk but the two ends is
+ * compressed, reads see the same items, MEMORY USAGE shrinks, and pops and
+ * pushes at the ends leave the inner chunks alone. */
+Test(tlist, compressed_long_list)
+{
+	char item[64];
+	size_t n = 10000;
+	size_t mem[2];
+	for (int depth = 0; depth < 2; depth++) {
+		coll_set_limit(COLL_LIST_COMPRESS, depth);
+		for (size_t i = 0; i < n; i++) {
+			int l =
+			    snprintf(item, sizeof(item), "element:%zu:padding-padding", i % 100);
+			const char *p = item;
+			size_t len = (size_t)l;
+			tlist_push(&view, "L", 1, TLIST_TAIL, 1, &p, &len, true, 0);
+			db_coll_end();
+			if (i % 1024 == 0)
+				kvmap_quiescent();
+		}
+		const struct kv_entry *e = look("L");
+		size_t chunks, comp, bad;
+		tlist_chunk_stats(e, &chunks, &comp, &bad);
+		cr_assert_eq(bad, 0);
+		cr_assert_eq(comp, depth ? chunks - 2 : 0, "%zu chunks, %zu compressed", chunks,
+			     comp);
+		mem[depth] = tlist_memory(e, 0);
+		for (size_t i = 0; i < n; i += 997) {
+			const char *p;
+			size_t len;
+			int l =
+			    snprintf(item, sizeof(item), "element:%zu:padding-padding", i % 100);
+			cr_assert(tlist_index(e, i, &p, &len));
+			cr_assert(len == (size_t)l && memcmp(p, item, len) == 0);
+		}
+		/* pop from the head through the compressed chunks */
+		for (size_t i = 0; i < n / 2; i++) {
+			struct tlist_popped pp;
+			cr_assert_eq(tlist_pop(&view, "L", 1, TLIST_HEAD, 1, 0, &pp), 1);
+			int l =
+			    snprintf(item, sizeof(item), "element:%zu:padding-padding", i % 100);
+			cr_assert(pp.len[0] == (size_t)l &&
+				  memcmp(pp.elem[0], item, pp.len[0]) == 0);
+			tlist_popped_free(&pp);
+			db_coll_end();
+			if (i % 1024 == 0)
+				kvmap_quiescent();
+		}
+		e = look("L");
+		tlist_chunk_stats(e, &chunks, &comp, &bad);
+		cr_assert_eq(bad, 0);
+		cr_assert_eq(db_put(&view, e, NULL), 0);
+		db_coll_end();
+		kvmap_quiescent();
+	}
+	fprintf(stderr, "tlist: %zu compressible items: %zu B at depth 0, %zu B at depth 1\n", n,
+		mem[0], mem[1]);
+	cr_assert_lt(mem[1], mem[0] / 2);
 }
 
 /* The conversion point: entry counts and byte sizes (list-max-listpack-size). */
