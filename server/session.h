@@ -17,6 +17,7 @@
 
 struct multi_state;
 struct blk_waiter;
+struct ps_client;
 
 struct session {
 	struct multi_state *multi; /* multi.c: MULTI/WATCH state; NULL until used */
@@ -39,6 +40,13 @@ struct session {
 	/* aof.c: the end of this connection's last AOF record; its replies
 	 * wait until the AOF is durable that far (appendfsync always) */
 	uint64_t aof_lsn;
+	/* pubsub.c: subscriptions and the mailbox; NULL until the first
+	 * subscribe. Publishers on other threads reach it through the registry
+	 * (pubsub.h); freed at close */
+	struct ps_client *ps;
+	/* pubsub.c: this command's replies were (un)subscribe confirmations,
+	 * which CLIENT REPLY OFF / SKIP do not swallow (Redis's CLIENT_PUSHING) */
+	bool ps_pushed;
 };
 
 static inline struct session *session_of(const struct conn *c)
