@@ -278,7 +278,42 @@ def sec_modes(d, p):
     p.c('QUIT')
 
 
-SECTIONS = [sec_basic, sec_unsub_many, sec_messages, sec_patterns, sec_pubsub_cmd, sec_modes]
+def sec_limits(d, p):
+    """client-output-buffer-limit pubsub: a subscriber that does not read is
+    disconnected once its pending messages pass the hard limit; the publisher
+    is answered all along."""
+    d.section = 'output limit RESP%d' % RESP[0]
+    if RESP[0] == 3:
+        return  # the protocol makes no difference here: once is enough
+    hello(p)
+    p.c('CONFIG', 'SET', 'client-output-buffer-limit', 'pubsub 1mb 0 0')
+    p.c('CONFIG', 'GET', 'client-output-buffer-limit')
+    sub = d.pair()
+    hello(sub)
+    sub.c('SUBSCRIBE', 'flood')
+    payload = 'x' * 100000
+    for cl in (p.a, p.b):
+        # 30 MB: beyond what the loopback socket buffers absorb, then the limit
+        for _ in range(300):
+            r = cl.cmd('PUBLISH', 'flood', payload)
+            if not r or not r.startswith(b':'):
+                d.report(['PUBLISH', 'flood', '(100 KB)'], r or b'<none>', b':<n>')
+                break
+    closed = []
+    for cl in (sub.a, sub.b):
+        _, c = cl.read_until_eof(10.0)
+        closed.append(c)
+    d.count += 1
+    if closed != [True, True]:
+        d.report(['(flooded subscriber closed)'], repr(closed[0]).encode(),
+                 repr(closed[1]).encode())
+    sub.close()
+    p.c('PUBSUB', 'NUMSUB', 'flood')
+    p.c('CONFIG', 'SET', 'client-output-buffer-limit', 'pubsub 32mb 8mb 60')
+
+
+SECTIONS = [sec_basic, sec_unsub_many, sec_messages, sec_patterns, sec_pubsub_cmd, sec_modes,
+            sec_limits]
 
 
 def main():
