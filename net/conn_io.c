@@ -27,6 +27,11 @@
  * EOF closes it, the query-buffer limit applies, CLIENT KILL works — so a
  * blocked client costs no CPU and no worker, and a disconnect is seen.
  * During shutdown a blocked connection is closed unanswered, as Redis does.
+ * Messages other threads queue for a connection (Pub/Sub: net_opts.deliver)
+ * are formatted into its reply buffer by its own runner, at the start of a
+ * run and again whenever the buffer was written out, DELIVER_WINDOW bytes at
+ * a time: the rest stays queued (shared with other receivers) while the
+ * client does not read.
  * During shutdown (net_drain) nothing more is read: the buffered commands run,
  * the replies are flushed, and the run reports -1 to close — except that a
  * command CLIENT PAUSE holds back never runs (Redis exits without running
