@@ -504,13 +504,14 @@ out:
 	mem_free(laddr);
 }
 
-/* CLIENT PAUSE WRITE blocks the commands that write (Redis also blocks
- * may-replicate ones such as EVAL and PUBLISH, which kvsd does not have). */
+/* CLIENT PAUSE WRITE blocks the commands that write, and Redis's
+ * may-replicate ones: of those kvsd has PUBLISH and SPUBLISH (not EVAL). */
 static int is_write_cmd(int argc, const char **argv, const size_t *argl)
 {
 	const struct cmd_def *d = argc > 0 ? cmd_lookup(argv[0], argl[0]) : NULL;
 
-	return d && (d->flags & CMD_WRITE);
+	return d && ((d->flags & CMD_WRITE) || strcmp(d->name, "publish") == 0 ||
+		     strcmp(d->name, "spublish") == 0);
 }
 
 static void client_pause(struct cmd_req *r)
