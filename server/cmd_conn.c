@@ -487,7 +487,7 @@ static void client_kill(struct cmd_req *r)
 			goto out;
 		}
 	}
-	killed = none	      ? 0
+	killed = none	    ? 0
 		 : type < 0 ? net_client_kill(r->c, (uint64_t)id, addr, laddr, skipme ? r->c : NULL)
 			    : net_client_kill_type(r->c, (uint64_t)id, addr, laddr,
 						   skipme ? r->c : NULL, type == 1);
