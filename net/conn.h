@@ -72,7 +72,7 @@ bool conn_is_monitor(const struct conn *c);
 
 /* Calls fn for every open connection under the registry lock (CLIENT LIST,
  * INFO). fn must not block or call back into net/ except conn_id,
- * conn_killed and conn_describe. Any thread. */
+ * conn_killed, conn_is_pubsub and conn_describe. Any thread. */
 void conn_foreach(void (*fn)(struct conn *c, void *arg), void *arg);
 
 /* CLIENT KILL killed c (it is closing: not listed). Under conn_foreach. */
@@ -102,6 +102,17 @@ long conn_count(void);
 void conn_block(struct conn *c);
 void conn_wake(struct conn *c);
 bool conn_blocked(const struct conn *c);
+/* Any thread, under conn_wake's lifetime rule: closes c as CLIENT KILL does
+ * (nothing more is written), e.g. a subscriber over its output limit. */
+void conn_kill(struct conn *c);
+
+/* Pub/Sub (server/pubsub.h): the connection's subscription counts, shown by
+ * CLIENT LIST as sub= psub= ssub= and, when any is non-zero, flag 'P'.
+ * Runner only. */
+void conn_set_pubsub(struct conn *c, int sub, int psub, int ssub);
+/* c has a subscription (CLIENT LIST / KILL TYPE pubsub). Under conn_foreach
+ * or any thread: relaxed mirrors, a moment late. */
+bool conn_is_pubsub(struct conn *c);
 
 /* What CLIENT LIST shows of the server's state: multi=<queued> (-1 outside
  * MULTI, and flag 'x' inside) and these flags. Runner only; stores only

@@ -110,3 +110,11 @@ void conn_wake(struct conn *c)
 {
 	conn_schedule(c);
 }
+
+void conn_kill(struct conn *c)
+{
+	/* relaxed: conn_schedule's acq_rel CAS (or the runner's NOTIFIED round)
+	 * publishes it to the runner, as CLIENT KILL's store */
+	atomic_store_explicit(&c->kill, 1, memory_order_relaxed);
+	conn_schedule(c);
+}

@@ -32,6 +32,11 @@
  * EOF closes it, the query-buffer limit applies, CLIENT KILL works — so a
  * blocked client costs no CPU and no worker, and a disconnect is seen.
  * During shutdown a blocked connection is closed unanswered, as Redis does.
+ * Messages other threads queue for a connection (Pub/Sub: net_opts.deliver)
+ * are formatted into its reply buffer by its own runner, at the start of a
+ * run and again whenever the buffer was written out, DELIVER_WINDOW bytes at
+ * a time: the rest stays queued (shared with other receivers) while the
+ * client does not read.
  * During shutdown (net_drain) nothing more is read: the buffered commands run,
  * the replies are flushed, and the run reports -1 to close — except that a
  * command CLIENT PAUSE holds back never runs (Redis exits without running
@@ -85,6 +90,8 @@
 #define RUN_TIME_BUDGET_NS (1000 * 1000ll)
 #define RUN_TIME_EVERY	   8
 #define OUT_FLUSH_AT	   (64 * 1024)
+/* formatted queued messages (net_opts.deliver) a reply buffer holds at most */
+#define DELIVER_WINDOW (64 * 1024)
 
 struct conn_bigarg {
 	char *p;      /* mem_alloc(need) */
@@ -139,6 +146,9 @@ struct conn *conn_create(int fd, int is_unix)
 	atomic_init(&c->st_monitor, 0);
 	atomic_init(&c->st_multi, -1);
 	atomic_init(&c->st_sflags, 0);
+	atomic_init(&c->st_sub, 0);
+	atomic_init(&c->st_psub, 0);
+	atomic_init(&c->st_ssub, 0);
 	resp_req_init(&c->req);
 	atomic_init(&c->resp, 2);
 	atomic_init(&c->db, 0);
@@ -596,6 +606,34 @@ static void publish_mirrors(struct conn *c)
 }
 
 /*
+ * Queued messages (net_opts.deliver) beyond what the run started with: more
+ * each time the reply buffer was written out, a window at a time, so that a
+ * subscriber that does not read keeps its backlog queued (shared) rather
+ * than formatted in its buffer. Returns -1 to close, 1 when the run's
+ * output budget is spent with messages left (the task is re-queued), else 0
+ * (nothing left, or the socket is full and its writable edge brings the
+ * connection back).
+ */
+static int deliver_more(struct conn *c, struct worker *w, size_t *out_budget)
+{
+	while (c->deliver_more) {
+		size_t before;
+
+		if (buf_pending(&c->out) > 0)
+			return 0;
+		if (*out_budget == 0)
+			return 1;
+		before = buf_pending(&c->out);
+		c->deliver_more = net_g.opts.deliver(c, DELIVER_WINDOW);
+		before = buf_pending(&c->out) - before;
+		*out_budget = before >= *out_budget ? 0 : *out_budget - before;
+		if (conn_flush(c, w) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
  * Runs the connection once. Returns 1 if it still has work (budget spent),
  * 0 if it is waiting for readiness, -1 if it must close.
  */
@@ -623,6 +661,8 @@ static int conn_run_once(struct conn *c, struct worker *w)
 		if (c->flags & CONN_F_HELD)
 			return 0;
 	}
+	if (net_g.opts.deliver && buf_pending(&c->out) < DELIVER_WINDOW)
+		c->deliver_more = net_g.opts.deliver(c, DELIVER_WINDOW - buf_pending(&c->out));
 	for (;;) {
 		enum proc_stop why = conn_process(c, w, &budget, &out_bytes, deadline);
 
@@ -707,6 +747,13 @@ static int conn_run_once(struct conn *c, struct worker *w)
 		return -1;
 	if (c->flags & CONN_F_HELD)
 		return 0; /* the server's conn_wake runs it again */
+	if (c->deliver_more) {
+		int r = deliver_more(c, w, &out_bytes);
+
+		if (r < 0)
+			return -1;
+		more |= r;
+	}
 	if ((c->flags & CONN_F_CLOSE_AFTER_REPLY) && buf_pending(&c->out) == 0)
 		return -1;
 	if (draining && !more && buf_pending(&c->out) == 0 && !(c->flags & CONN_F_OUT_PAUSED) &&

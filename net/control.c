@@ -90,6 +90,7 @@ void net_monitor_feed(struct conn *c, int argc, const char **argv, const size_t 
 
 struct kill_ctx {
 	struct conn *self, *skip;
+	int type; /* -1 any, 0 normal, 1 pubsub */
 	uint64_t id;
 	const char *addr, *laddr;
 	long killed;
@@ -101,7 +102,8 @@ static void kill_one(struct conn *c, void *arg)
 	struct kill_ctx *k = arg;
 
 	if (c == k->skip || (k->id && c->id != k->id) || (k->addr && strcmp(c->addr, k->addr)) ||
-	    (k->laddr && strcmp(c->laddr, k->laddr)))
+	    (k->laddr && strcmp(c->laddr, k->laddr)) ||
+	    (k->type >= 0 && (int)conn_is_pubsub(c) != k->type))
 		return;
 	/* relaxed: set and read only under the registry lock here; killed already,
 	 * it is gone for Redis, which frees a killed client at once */
@@ -121,7 +123,18 @@ static void kill_one(struct conn *c, void *arg)
 long net_client_kill(struct conn *self, uint64_t id, const char *addr, const char *laddr,
 		     struct conn *skip)
 {
-	struct kill_ctx k = {self, skip, id, addr, laddr, 0, 0};
+	struct kill_ctx k = {self, skip, -1, id, addr, laddr, 0, 0};
+
+	conn_foreach(kill_one, &k);
+	if (k.kill_self)
+		self->flags |= CONN_F_CLOSE_AFTER_REPLY;
+	return k.killed;
+}
+
+long net_client_kill_type(struct conn *self, uint64_t id, const char *addr, const char *laddr,
+			  struct conn *skip, bool pubsub)
+{
+	struct kill_ctx k = {self, skip, pubsub, id, addr, laddr, 0, 0};
 
 	conn_foreach(kill_one, &k);
 	if (k.kill_self)

@@ -122,6 +122,13 @@ struct net_opts {
 	 * block. Rules of conn_wake's lifetime apply (conn.h): the server
 	 * keeps no pointer to c once conn_close returned. May be NULL. */
 	bool (*before_write)(struct conn *c);
+	/* Messages other threads queued for the connection (Pub/Sub): called
+	 * on the runner at the start of each run and, while it returns true
+	 * (more queued), again each time the pending replies were written out,
+	 * with the bytes the server may append (about; at least one message).
+	 * A thread that queues a message wakes the connection (conn_wake).
+	 * May be NULL. */
+	bool (*deliver)(struct conn *c, size_t max_bytes);
 };
 
 int net_setup(const struct net_opts *o, char *err, size_t errlen);
@@ -193,6 +200,11 @@ void net_set_run_budget(long commands);
  */
 #define NET_REPLY_STATIC_BYTES (16 * 1024)
 void net_set_output_limit(long long hard, long long soft, long soft_seconds);
+/* client-output-buffer-limit, pubsub class: kept here beside the normal
+ * class and read by the server's Pub/Sub mailboxes (server/pubsub.h), which
+ * apply it to the messages queued for a subscriber. Any thread (relaxed). */
+void net_set_pubsub_output_limit(long long hard, long long soft, long soft_seconds);
+void net_pubsub_output_limit(long long *hard, long long *soft, long *soft_seconds);
 /* client-output-pause-limit: stop reading a client whose pending replies
  * exceed this many bytes until they drain; 0 = never. */
 void net_set_output_pause_limit(long long bytes);
@@ -227,6 +239,10 @@ void net_drain(long timeout_ms, struct net_drain_stats *st);
  * closed after its reply. Returns how many were killed. Any worker thread. */
 long net_client_kill(struct conn *self, uint64_t id, const char *addr, const char *laddr,
 		     struct conn *skip);
+/* The same, limited by client type: pubsub true kills only clients with a
+ * subscription (Redis's type pubsub), false only those without (normal). */
+long net_client_kill_type(struct conn *self, uint64_t id, const char *addr, const char *laddr,
+			  struct conn *skip, bool pubsub);
 /* CLIENT PAUSE until now+ms (all = 1: every command; 0: write commands, as
  * decided by is_write). CLIENT UNPAUSE ends it and resumes waiting clients. */
 typedef int (*net_cmd_class_fn)(int argc, const char **argv, const size_t *argl);

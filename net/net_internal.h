@@ -186,6 +186,7 @@ struct conn {
 	 * flag shown or a timeout skipped a moment late publishes nothing */
 	_Atomic int blocked;
 	int64_t soft_since_ms; /* runner: over the soft output limit since (0: not) */
+	bool deliver_more;     /* runner: net_opts.deliver left messages queued */
 	/* mirrors for CLIENT LIST from other threads, updated by the runner after
 	 * each run: relaxed statistics */
 	_Atomic uint64_t st_qbuf, st_omem;
@@ -195,6 +196,7 @@ struct conn {
 	 * commands (-1: none) and CONN_DESC_* flags */
 	_Atomic int st_multi;
 	_Atomic unsigned st_sflags;
+	_Atomic int st_sub, st_psub, st_ssub; /* Pub/Sub counts (conn_set_pubsub) */
 	/* MONITOR: lines fed by other threads, under the monitor lock (monitor.c) */
 	struct buf mon_pending;
 	struct conn *mon_next;
@@ -218,6 +220,8 @@ struct net_limits {
 	_Atomic long run_budget;
 	_Atomic long long out_hard, out_soft; /* client-output-buffer-limit normal; 0 = none */
 	_Atomic long out_soft_secs;
+	_Atomic long long ps_hard, ps_soft; /* the pubsub class; 0 = none */
+	_Atomic long ps_soft_secs;
 	_Atomic long long pause_limit; /* client-output-pause-limit; 0 = none */
 	_Atomic int hz;		       /* cron frequency, NET_HZ_MIN..NET_HZ_MAX */
 	_Atomic int draining;	       /* shutdown: read nothing more */

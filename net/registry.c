@@ -78,6 +78,23 @@ void conn_set_described(struct conn *c, int multi, unsigned flags)
 		atomic_store_explicit(&c->st_sflags, flags, memory_order_relaxed);
 }
 
+void conn_set_pubsub(struct conn *c, int sub, int psub, int ssub)
+{
+	/* relaxed: mirrors for CLIENT LIST, like st_multi; publish nothing */
+	atomic_store_explicit(&c->st_sub, sub, memory_order_relaxed);
+	atomic_store_explicit(&c->st_psub, psub, memory_order_relaxed);
+	atomic_store_explicit(&c->st_ssub, ssub, memory_order_relaxed);
+}
+
+bool conn_is_pubsub(struct conn *c)
+{
+	/* relaxed: see conn_set_pubsub */
+	return atomic_load_explicit(&c->st_sub, memory_order_relaxed) +
+		   atomic_load_explicit(&c->st_psub, memory_order_relaxed) +
+		   atomic_load_explicit(&c->st_ssub, memory_order_relaxed) >
+	       0;
+}
+
 size_t conn_describe(struct conn *c, char *buf, size_t size, int64_t now)
 {
 	/* relaxed: the idle clock, a statistic */
@@ -93,10 +110,15 @@ size_t conn_describe(struct conn *c, char *buf, size_t size, int64_t now)
 	int mon = atomic_load_explicit(&c->st_monitor, memory_order_relaxed);
 	int multi = atomic_load_explicit(&c->st_multi, memory_order_relaxed);
 	unsigned sflags = atomic_load_explicit(&c->st_sflags, memory_order_relaxed);
+	int sub = atomic_load_explicit(&c->st_sub, memory_order_relaxed);
+	int psub = atomic_load_explicit(&c->st_psub, memory_order_relaxed);
+	int ssub = atomic_load_explicit(&c->st_ssub, memory_order_relaxed);
 
 	/* Redis's getClientInfoString order, for the flags kvsd has */
 	if (mon)
 		*fp++ = 'O';
+	if (sub + psub + ssub > 0)
+		*fp++ = 'P';
 	if (multi >= 0)
 		*fp++ = 'x';
 	if (conn_blocked(c))
@@ -112,14 +134,15 @@ size_t conn_describe(struct conn *c, char *buf, size_t size, int64_t now)
 	 * Buffer sizes are the runner's last published figures. */
 	n = snprintf(buf, size,
 		     "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d "
-		     "sub=0 psub=0 ssub=0 multi=%d qbuf=%llu qbuf-free=0 argv-mem=0 multi-mem=0 "
+		     "sub=%d psub=%d ssub=%d multi=%d qbuf=%llu qbuf-free=0 argv-mem=0 multi-mem=0 "
 		     "rbs=%llu rbp=0 obl=0 oll=0 omem=%llu tot-mem=%llu events=%s cmd=%s "
 		     "user=default redir=-1 resp=%d",
 		     (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
 		     (long long)((now - c->ctime_ms) / 1000), (long long)((now - last) / 1000),
-		     flags, conn_db(c), multi, (unsigned long long)qbuf, (unsigned long long)qbuf,
-		     (unsigned long long)omem, (unsigned long long)(sizeof(*c) + qbuf + omem),
-		     events ? "rw" : "r", cmd, conn_resp(c));
+		     flags, conn_db(c), sub, psub, ssub, multi, (unsigned long long)qbuf,
+		     (unsigned long long)qbuf, (unsigned long long)omem,
+		     (unsigned long long)(sizeof(*c) + qbuf + omem), events ? "rw" : "r", cmd,
+		     conn_resp(c));
 	if (n < 0)
 		return 0;
 	return (size_t)n < size ? (size_t)n : size - 1;

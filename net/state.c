@@ -61,6 +61,20 @@ void net_set_output_limit(long long hard, long long soft, long soft_seconds)
 	atomic_store_explicit(&net_g.limits.out_soft_secs, soft_seconds, memory_order_relaxed);
 }
 
+void net_set_pubsub_output_limit(long long hard, long long soft, long soft_seconds)
+{
+	atomic_store_explicit(&net_g.limits.ps_hard, hard, memory_order_relaxed);
+	atomic_store_explicit(&net_g.limits.ps_soft, soft, memory_order_relaxed);
+	atomic_store_explicit(&net_g.limits.ps_soft_secs, soft_seconds, memory_order_relaxed);
+}
+
+void net_pubsub_output_limit(long long *hard, long long *soft, long *soft_seconds)
+{
+	*hard = atomic_load_explicit(&net_g.limits.ps_hard, memory_order_relaxed);
+	*soft = atomic_load_explicit(&net_g.limits.ps_soft, memory_order_relaxed);
+	*soft_seconds = atomic_load_explicit(&net_g.limits.ps_soft_secs, memory_order_relaxed);
+}
+
 void net_set_output_pause_limit(long long bytes)
 {
 	atomic_store_explicit(&net_g.limits.pause_limit, bytes, memory_order_relaxed);

@@ -28,6 +28,7 @@
 #include "server/aof.h"
 #include "server/persist_srv.h"
 #include "server/blocking.h"
+#include "server/pubsub.h"
 #include "server/bitpool.h"
 #include "concurrency/clock.h"
 #include "concurrency/wctx.h"
@@ -92,13 +93,13 @@ static bool loading_flag(const struct cmd_def *d)
 
 void cmd_setup(struct db *db)
 {
-	const struct cmd_def *tables[] = {cmd_string_table, cmd_keys_table,    cmd_conn_table,
-					  cmd_server_table, cmd_multi_table,   cmd_bits_table,
-					  cmd_hll_table,    cmd_obs_table,     cmd_object_table,
-					  cmd_debug_table,  cmd_db_table,      cmd_zsetops_table,
-					  cmd_zset_table,   cmd_sort_table,    cmd_set_table,
-					  cmd_hash_table,   cmd_list_table,    cmd_blocking_table,
-					  cmd_dump_table,   cmd_persist_table, cmd_aof_table};
+	const struct cmd_def *tables[] = {
+	    cmd_string_table, cmd_keys_table,	  cmd_conn_table, cmd_server_table,
+	    cmd_multi_table,  cmd_bits_table,	  cmd_hll_table,  cmd_obs_table,
+	    cmd_object_table, cmd_debug_table,	  cmd_db_table,	  cmd_zsetops_table,
+	    cmd_zset_table,   cmd_sort_table,	  cmd_set_table,  cmd_hash_table,
+	    cmd_list_table,   cmd_blocking_table, cmd_dump_table, cmd_persist_table,
+	    cmd_aof_table,    cmd_pubsub_table};
 
 	cmd_db = db;
 	bitpool_setup();
@@ -490,6 +491,20 @@ static void dispatch(struct conn *c, int argc, const char **argv, const size_t *
 		reject(&r, d, idx, misconf, misconf);
 		return;
 	}
+	/* RESP2 subscribed mode (Redis's processCommand, after the MISCONF check):
+	 * only the (un)subscribe commands, PING, QUIT and RESET */
+	if (kv_unlikely(session_of(c)->ps != NULL) && conn_resp(c) == 2 && pubsub_active(c) &&
+	    !pubsub_cmd_allowed(d)) {
+		char why[224], err[232];
+
+		snprintf(why, sizeof(why),
+			 "Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT "
+			 "/ RESET are allowed in this context",
+			 d->name);
+		snprintf(err, sizeof(err), "ERR %s", why);
+		reject(&r, d, idx, why, err);
+		return;
+	}
 	/* MULTI: queue (+QUEUED) instead of running, except the control commands */
 	if (session_of(c)->multi && multi_intercept(c, d, idx, argc, argv, argl))
 		return;
@@ -522,11 +537,17 @@ static void dispatch(struct conn *c, int argc, const char **argv, const size_t *
 void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *argl)
 {
 	struct session *s = session_of(c);
-	size_t mark = conn_reply_mark(c);
+	size_t mark;
 
+	/* a subscriber's messages queued so far precede this command's reply
+	 * (and CLIENT REPLY OFF does not swallow them) */
+	if (kv_unlikely(s->ps != NULL))
+		pubsub_deliver(c, SIZE_MAX);
+	mark = conn_reply_mark(c);
 	dispatch(c, argc, argv, argl);
-	if (kv_unlikely(s->reply_off || s->reply_skip))
+	if (kv_unlikely(s->reply_off || s->reply_skip) && !s->ps_pushed)
 		conn_reply_truncate(c, mark);
+	s->ps_pushed = false;
 	if (kv_unlikely(conn_blocked(c)))
 		s->blk_quiet = s->reply_off || s->reply_skip;
 	s->reply_skip = s->reply_skip_next;

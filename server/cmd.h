@@ -113,6 +113,8 @@ extern const struct cmd_def cmd_persist_table[]; /* cmd_persist.c: SAVE BGSAVE L
 extern const struct cmd_def cmd_blocking_table[];
 
 extern const struct cmd_def cmd_aof_table[]; /* cmd_aof.c: BGREWRITEAOF */
+/* pubsub.c: (P|S)SUBSCRIBE (P|S)UNSUBSCRIBE PUBLISH SPUBLISH PUBSUB */
+extern const struct cmd_def cmd_pubsub_table[];
 
 /* Builds the lookup table. Call once at start-up. */
 void cmd_setup(struct db *db);

@@ -12,6 +12,7 @@
 #include "server/cmd.h"
 #include "server/blocking.h"
 #include "server/config.h"
+#include "server/pubsub.h"
 #include "server/session.h"
 #include "server/strutil.h"
 #include "storage/db.h"
@@ -24,6 +25,16 @@ static void ping_cmd(struct cmd_req *r)
 {
 	if (r->argc > 2) {
 		cmd_reply_arity(r);
+		return;
+	}
+	if (conn_resp(r->c) == 2 && pubsub_active(r->c)) {
+		/* Redis's RESP2 subscribed-mode PONG: [pong, argument or ""] */
+		reply_array(r->c, 2);
+		reply_bulk(r->c, "pong", 4);
+		if (r->argc == 2)
+			reply_bulk(r->c, r->argv[1], r->argl[1]);
+		else
+			reply_bulk(r->c, "", 0);
 		return;
 	}
 	if (r->argc == 2)
@@ -188,6 +199,7 @@ static void reset_cmd(struct cmd_req *r)
 	conn_set_resp(c, 2);
 	conn_set_db(c, 0);
 	conn_set_name(c, NULL, 0);
+	pubsub_reset(c); /* subscriptions dropped without replies */
 	/* clearClientConnectionState: REPLY OFF and SKIP-next end (a skip
 	 * already in force still swallows this reply); 7.0 keeps NO-EVICT */
 	session_of(c)->reply_off = false;
@@ -249,6 +261,7 @@ struct list_ctx {
 	int64_t now;
 	long long *ids;
 	int nids;
+	int type; /* -1 any, 0 normal, 1 pubsub */
 };
 
 static void list_one(struct conn *c, void *arg)
@@ -259,6 +272,8 @@ static void list_one(struct conn *c, void *arg)
 
 	if (conn_killed(c))
 		return; /* closing; Redis has freed a killed client already */
+	if (x->type >= 0 && (int)conn_is_pubsub(c) != x->type)
+		return;
 	if (x->nids) {
 		int found = 0;
 
@@ -284,12 +299,15 @@ static void client_list(struct cmd_req *r)
 	long long ids[64];
 
 	x.now = r->now_ms;
+	x.type = -1;
 	if (r->argc > 2) {
 		if (r->argc == 4 && cmd_arg_is(r, 2, "type")) {
 			if (cmd_arg_is(r, 3, "normal")) {
-				/* every kvsd client is normal */
+				x.type = 0; /* kvsd's clients are normal or pubsub */
+			} else if (cmd_arg_is(r, 3, "pubsub")) {
+				x.type = 1;
 			} else if (cmd_arg_is(r, 3, "master") || cmd_arg_is(r, 3, "replica") ||
-				   cmd_arg_is(r, 3, "pubsub") || cmd_arg_is(r, 3, "slave")) {
+				   cmd_arg_is(r, 3, "slave")) {
 				reply_verbatim(r->c, "", 0);
 				return;
 			} else {
@@ -414,7 +432,7 @@ static void client_kill(struct cmd_req *r)
 {
 	char *addr = NULL, *laddr = NULL;
 	long long id = 0;
-	int skipme = 1, none = 0;
+	int skipme = 1, none = 0, type = -1;
 	long killed;
 
 	if (r->argc == 3) {
@@ -438,9 +456,13 @@ static void client_kill(struct cmd_req *r)
 			laddr = mem_strndup(r->argv[i + 1], r->argl[i + 1]);
 		} else if (cmd_arg_is(r, i, "type")) {
 			if (cmd_arg_is(r, i + 1, "master") || cmd_arg_is(r, i + 1, "replica") ||
-			    cmd_arg_is(r, i + 1, "slave") || cmd_arg_is(r, i + 1, "pubsub")) {
-				none = 1; /* kvsd has only normal clients */
-			} else if (!cmd_arg_is(r, i + 1, "normal")) {
+			    cmd_arg_is(r, i + 1, "slave")) {
+				none = 1; /* kvsd has no replicas */
+			} else if (cmd_arg_is(r, i + 1, "pubsub")) {
+				type = 1;
+			} else if (cmd_arg_is(r, i + 1, "normal")) {
+				type = 0;
+			} else {
 				reply_errorf(r->c, "ERR Unknown client type '%.*s'",
 					     (int)r->argl[i + 1], r->argv[i + 1]);
 				goto out;
@@ -465,8 +487,10 @@ static void client_kill(struct cmd_req *r)
 			goto out;
 		}
 	}
-	killed = none ? 0
-		      : net_client_kill(r->c, (uint64_t)id, addr, laddr, skipme ? r->c : NULL);
+	killed = none	    ? 0
+		 : type < 0 ? net_client_kill(r->c, (uint64_t)id, addr, laddr, skipme ? r->c : NULL)
+			    : net_client_kill_type(r->c, (uint64_t)id, addr, laddr,
+						   skipme ? r->c : NULL, type == 1);
 	if (r->argc == 3) {
 		if (killed == 0)
 			reply_error(r->c, "ERR No such client");
@@ -480,13 +504,14 @@ out:
 	mem_free(laddr);
 }
 
-/* CLIENT PAUSE WRITE blocks the commands that write (Redis also blocks
- * may-replicate ones such as EVAL and PUBLISH, which kvsd does not have). */
+/* CLIENT PAUSE WRITE blocks the commands that write, and Redis's
+ * may-replicate ones: of those kvsd has PUBLISH and SPUBLISH (not EVAL). */
 static int is_write_cmd(int argc, const char **argv, const size_t *argl)
 {
 	const struct cmd_def *d = argc > 0 ? cmd_lookup(argv[0], argl[0]) : NULL;
 
-	return d && (d->flags & CMD_WRITE);
+	return d && ((d->flags & CMD_WRITE) || strcmp(d->name, "publish") == 0 ||
+		     strcmp(d->name, "spublish") == 0);
 }
 
 static void client_pause(struct cmd_req *r)

@@ -1955,6 +1955,18 @@ static const struct cmd_doc_keyspec psetex_keyspecs[] = {
      .fk = {0, 1, 0}},
 };
 
+/* PSUBSCRIBE */
+static const struct cmd_doc_arg psubscribe_args_0[] = {
+    {.name = "pattern", .type = "pattern"},
+};
+static const struct cmd_doc_arg psubscribe_args[] = {
+    {.name = "pattern",
+     .type = "block",
+     .flags = CMD_DOC_ARG_MULTIPLE,
+     .args = psubscribe_args_0,
+     .nargs = 1},
+};
+
 /* PTTL */
 static const struct cmd_doc_history pttl_history[] = {
     {"2.8.0", "Added the -2 reply."},
@@ -1969,6 +1981,45 @@ static const struct cmd_doc_keyspec pttl_keyspecs[] = {
      .bs_index = 1,
      .fk_type = CMD_DOC_FK_RANGE,
      .fk = {0, 1, 0}},
+};
+
+/* PUBLISH */
+static const struct cmd_doc_arg publish_args[] = {
+    {.name = "channel", .type = "string"},
+    {.name = "message", .type = "string"},
+};
+
+/* PUBSUB */
+
+/* PUBSUB CHANNELS */
+static const struct cmd_doc_arg pubsub_channels_args[] = {
+    {.name = "pattern", .type = "pattern", .flags = CMD_DOC_ARG_OPTIONAL},
+};
+
+/* PUBSUB HELP */
+
+/* PUBSUB NUMPAT */
+
+/* PUBSUB NUMSUB */
+static const struct cmd_doc_arg pubsub_numsub_args[] = {
+    {.name = "channel", .type = "string", .flags = CMD_DOC_ARG_OPTIONAL | CMD_DOC_ARG_MULTIPLE},
+};
+
+/* PUBSUB SHARDCHANNELS */
+static const struct cmd_doc_arg pubsub_shardchannels_args[] = {
+    {.name = "pattern", .type = "pattern", .flags = CMD_DOC_ARG_OPTIONAL},
+};
+
+/* PUBSUB SHARDNUMSUB */
+static const struct cmd_doc_arg pubsub_shardnumsub_args[] = {
+    {.name = "shardchannel",
+     .type = "string",
+     .flags = CMD_DOC_ARG_OPTIONAL | CMD_DOC_ARG_MULTIPLE},
+};
+
+/* PUNSUBSCRIBE */
+static const struct cmd_doc_arg punsubscribe_args[] = {
+    {.name = "pattern", .type = "pattern", .flags = CMD_DOC_ARG_OPTIONAL | CMD_DOC_ARG_MULTIPLE},
 };
 
 /* QUIT */
@@ -2622,6 +2673,20 @@ static const struct cmd_doc_keyspec spop_keyspecs[] = {
      .fk = {0, 1, 0}},
 };
 
+/* SPUBLISH */
+static const struct cmd_doc_arg spublish_args[] = {
+    {.name = "shardchannel", .type = "string"},
+    {.name = "message", .type = "string"},
+};
+static const struct cmd_doc_keyspec spublish_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "not_key",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {0, 1, 0}},
+};
+
 /* SRANDMEMBER */
 static const struct cmd_doc_history srandmember_history[] = {
     {"2.6.0", "Added the optional `count` argument."},
@@ -2672,6 +2737,19 @@ static const struct cmd_doc_keyspec sscan_keyspecs[] = {
      .fk = {0, 1, 0}},
 };
 
+/* SSUBSCRIBE */
+static const struct cmd_doc_arg ssubscribe_args[] = {
+    {.name = "shardchannel", .type = "string", .flags = CMD_DOC_ARG_MULTIPLE},
+};
+static const struct cmd_doc_keyspec ssubscribe_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "not_key",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {-1, 1, 0}},
+};
+
 /* STRLEN */
 static const struct cmd_doc_arg strlen_args[] = {
     {.name = "key", .type = "key", .key_spec_index = 0, .flags = CMD_DOC_ARG_KEY_SPEC},
@@ -2683,6 +2761,11 @@ static const struct cmd_doc_keyspec strlen_keyspecs[] = {
      .bs_index = 1,
      .fk_type = CMD_DOC_FK_RANGE,
      .fk = {0, 1, 0}},
+};
+
+/* SUBSCRIBE */
+static const struct cmd_doc_arg subscribe_args[] = {
+    {.name = "channel", .type = "string", .flags = CMD_DOC_ARG_MULTIPLE},
 };
 
 /* SUBSTR */
@@ -2735,6 +2818,21 @@ static const struct cmd_doc_keyspec sunionstore_keyspecs[] = {
      .flags = "RO access",
      .bs_type = CMD_DOC_BS_INDEX,
      .bs_index = 2,
+     .fk_type = CMD_DOC_FK_RANGE,
+     .fk = {-1, 1, 0}},
+};
+
+/* SUNSUBSCRIBE */
+static const struct cmd_doc_arg sunsubscribe_args[] = {
+    {.name = "shardchannel",
+     .type = "string",
+     .flags = CMD_DOC_ARG_OPTIONAL | CMD_DOC_ARG_MULTIPLE},
+};
+static const struct cmd_doc_keyspec sunsubscribe_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "not_key",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 1,
      .fk_type = CMD_DOC_FK_RANGE,
      .fk = {-1, 1, 0}},
 };
@@ -2806,6 +2904,11 @@ static const struct cmd_doc_keyspec unlink_keyspecs[] = {
      .bs_index = 1,
      .fk_type = CMD_DOC_FK_RANGE,
      .fk = {-1, 1, 0}},
+};
+
+/* UNSUBSCRIBE */
+static const struct cmd_doc_arg unsubscribe_args[] = {
+    {.name = "channel", .type = "string", .flags = CMD_DOC_ARG_OPTIONAL | CMD_DOC_ARG_MULTIPLE},
 };
 
 /* UNWATCH */
@@ -5834,6 +5937,20 @@ const struct cmd_doc cmd_docs_table[] = {
      .tips = "",
      .keyspecs = psetex_keyspecs,
      .nkeyspecs = 1},
+    {.name = "psubscribe",
+     .summary = "Listen for messages published to channels matching the given patterns",
+     .since = "2.0.0",
+     .group = "pubsub",
+     .complexity = "O(N) where N is the number of patterns the client is already subscribed to.",
+     .args = psubscribe_args,
+     .nargs = 1,
+     .arity = -2,
+     .flags = "pubsub noscript loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@pubsub @slow",
+     .tips = ""},
     {.name = "pttl",
      .summary = "Get the time to live for a key in milliseconds",
      .since = "2.6.0",
@@ -5852,6 +5969,131 @@ const struct cmd_doc cmd_docs_table[] = {
      .tips = "nondeterministic_output",
      .keyspecs = pttl_keyspecs,
      .nkeyspecs = 1},
+    {.name = "publish",
+     .summary = "Post a message to a channel",
+     .since = "2.0.0",
+     .group = "pubsub",
+     .complexity = "O(N+M) where N is the number of clients subscribed to the receiving channel "
+		   "and M is the total number of subscribed patterns (by any client).",
+     .args = publish_args,
+     .nargs = 2,
+     .arity = 3,
+     .flags = "pubsub loading stale fast",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@pubsub @fast",
+     .tips = ""},
+    {.name = "pubsub",
+     .summary = "A container for Pub/Sub commands",
+     .since = "2.8.0",
+     .group = "pubsub",
+     .complexity = "Depends on subcommand.",
+     .arity = -2,
+     .flags = "",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow",
+     .tips = ""},
+    {.name = "pubsub|channels",
+     .summary = "List active channels",
+     .since = "2.8.0",
+     .group = "pubsub",
+     .complexity = "O(N) where N is the number of active channels, and assuming constant time "
+		   "pattern matching (relatively short channels and patterns)",
+     .args = pubsub_channels_args,
+     .nargs = 1,
+     .arity = -2,
+     .flags = "pubsub loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@pubsub @slow",
+     .tips = ""},
+    {.name = "pubsub|help",
+     .summary = "Show helpful text about the different subcommands",
+     .since = "6.2.0",
+     .group = "pubsub",
+     .complexity = "O(1)",
+     .arity = 2,
+     .flags = "loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow",
+     .tips = ""},
+    {.name = "pubsub|numpat",
+     .summary = "Get the count of unique patterns pattern subscriptions",
+     .since = "2.8.0",
+     .group = "pubsub",
+     .complexity = "O(1)",
+     .arity = 2,
+     .flags = "pubsub loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@pubsub @slow",
+     .tips = ""},
+    {.name = "pubsub|numsub",
+     .summary = "Get the count of subscribers for channels",
+     .since = "2.8.0",
+     .group = "pubsub",
+     .complexity = "O(N) for the NUMSUB subcommand, where N is the number of requested channels",
+     .args = pubsub_numsub_args,
+     .nargs = 1,
+     .arity = -2,
+     .flags = "pubsub loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@pubsub @slow",
+     .tips = ""},
+    {.name = "pubsub|shardchannels",
+     .summary = "List active shard channels",
+     .since = "7.0.0",
+     .group = "pubsub",
+     .complexity = "O(N) where N is the number of active shard channels, and assuming constant "
+		   "time pattern matching (relatively short shard channels).",
+     .args = pubsub_shardchannels_args,
+     .nargs = 1,
+     .arity = -2,
+     .flags = "pubsub loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@pubsub @slow",
+     .tips = ""},
+    {.name = "pubsub|shardnumsub",
+     .summary = "Get the count of subscribers for shard channels",
+     .since = "7.0.0",
+     .group = "pubsub",
+     .complexity =
+	 "O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard channels",
+     .args = pubsub_shardnumsub_args,
+     .nargs = 1,
+     .arity = -2,
+     .flags = "pubsub loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@pubsub @slow",
+     .tips = ""},
+    {.name = "punsubscribe",
+     .summary = "Stop listening for messages posted to channels matching the given patterns",
+     .since = "2.0.0",
+     .group = "pubsub",
+     .complexity = "O(N+M) where N is the number of patterns the client is already subscribed and "
+		   "M is the number of total patterns subscribed in the system (by any client).",
+     .args = punsubscribe_args,
+     .nargs = 1,
+     .arity = -1,
+     .flags = "pubsub noscript loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@pubsub @slow",
+     .tips = ""},
     {.name = "quit",
      .summary = "Close the connection",
      .since = "1.0.0",
@@ -6477,6 +6719,23 @@ const struct cmd_doc cmd_docs_table[] = {
      .tips = "nondeterministic_output",
      .keyspecs = spop_keyspecs,
      .nkeyspecs = 1},
+    {.name = "spublish",
+     .summary = "Post a message to a shard channel",
+     .since = "7.0.0",
+     .group = "pubsub",
+     .complexity =
+	 "O(N) where N is the number of clients subscribed to the receiving shard channel.",
+     .args = spublish_args,
+     .nargs = 2,
+     .arity = 3,
+     .flags = "pubsub loading stale fast",
+     .first_key = 1,
+     .last_key = 1,
+     .key_step = 1,
+     .acl = "@pubsub @fast",
+     .tips = "",
+     .keyspecs = spublish_keyspecs,
+     .nkeyspecs = 1},
     {.name = "srandmember",
      .summary = "Get one or multiple random members from a set",
      .since = "1.0.0",
@@ -6532,6 +6791,22 @@ const struct cmd_doc cmd_docs_table[] = {
      .tips = "nondeterministic_output",
      .keyspecs = sscan_keyspecs,
      .nkeyspecs = 1},
+    {.name = "ssubscribe",
+     .summary = "Listen for messages published to the given shard channels",
+     .since = "7.0.0",
+     .group = "pubsub",
+     .complexity = "O(N) where N is the number of shard channels to subscribe to.",
+     .args = ssubscribe_args,
+     .nargs = 1,
+     .arity = -2,
+     .flags = "pubsub noscript loading stale",
+     .first_key = 1,
+     .last_key = -1,
+     .key_step = 1,
+     .acl = "@pubsub @slow",
+     .tips = "",
+     .keyspecs = ssubscribe_keyspecs,
+     .nkeyspecs = 1},
     {.name = "strlen",
      .summary = "Get the length of the value stored in a key",
      .since = "2.2.0",
@@ -6548,6 +6823,20 @@ const struct cmd_doc cmd_docs_table[] = {
      .tips = "",
      .keyspecs = strlen_keyspecs,
      .nkeyspecs = 1},
+    {.name = "subscribe",
+     .summary = "Listen for messages published to the given channels",
+     .since = "2.0.0",
+     .group = "pubsub",
+     .complexity = "O(N) where N is the number of channels to subscribe to.",
+     .args = subscribe_args,
+     .nargs = 1,
+     .arity = -2,
+     .flags = "pubsub noscript loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@pubsub @slow",
+     .tips = ""},
     {.name = "substr",
      .summary = "Get a substring of the string stored at a key",
      .since = "1.0.0",
@@ -6602,6 +6891,22 @@ const struct cmd_doc cmd_docs_table[] = {
      .tips = "",
      .keyspecs = sunionstore_keyspecs,
      .nkeyspecs = 2},
+    {.name = "sunsubscribe",
+     .summary = "Stop listening for messages posted to the given shard channels",
+     .since = "7.0.0",
+     .group = "pubsub",
+     .complexity = "O(N) where N is the number of clients already subscribed to a shard channel.",
+     .args = sunsubscribe_args,
+     .nargs = 1,
+     .arity = -1,
+     .flags = "pubsub noscript loading stale",
+     .first_key = 1,
+     .last_key = -1,
+     .key_step = 1,
+     .acl = "@pubsub @slow",
+     .tips = "",
+     .keyspecs = sunsubscribe_keyspecs,
+     .nkeyspecs = 1},
     {.name = "swapdb",
      .summary = "Swaps two Redis databases",
      .since = "4.0.0",
@@ -6699,6 +7004,20 @@ const struct cmd_doc cmd_docs_table[] = {
      .tips = "request_policy:multi_shard response_policy:agg_sum",
      .keyspecs = unlink_keyspecs,
      .nkeyspecs = 1},
+    {.name = "unsubscribe",
+     .summary = "Stop listening for messages posted to the given channels",
+     .since = "2.0.0",
+     .group = "pubsub",
+     .complexity = "O(N) where N is the number of clients already subscribed to a channel.",
+     .args = unsubscribe_args,
+     .nargs = 1,
+     .arity = -1,
+     .flags = "pubsub noscript loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@pubsub @slow",
+     .tips = ""},
     {.name = "unwatch",
      .summary = "Forget about all watched keys",
      .since = "2.2.0",

@@ -470,8 +470,9 @@ static int apply_run_budget(char *why, size_t whylen)
 	return 0;
 }
 
-/* kvsd's clients are all of the normal class; replica and pubsub limits are
- * kept for CONFIG GET / REWRITE until such clients exist. */
+/* The normal class applies in net/, the pubsub class to subscribers'
+ * queued messages (pubsub.h); the replica class is kept for CONFIG GET /
+ * REWRITE until kvsd has replicas. */
 static int apply_output_buffer_limit(char *why, size_t whylen)
 {
 	char *s = cfg_str_dup(CFG_CLIENT_OUTPUT_BUFFER_LIMIT);
@@ -491,6 +492,12 @@ static int apply_output_buffer_limit(char *why, size_t whylen)
 	    l[OBUF_NORMAL].soft > NET_OUTPUT_LIMIT_MAX ? NET_OUTPUT_LIMIT_MAX
 						       : (long long)l[OBUF_NORMAL].soft,
 	    l[OBUF_NORMAL].secs);
+	net_set_pubsub_output_limit(
+	    l[OBUF_PUBSUB].hard > NET_OUTPUT_LIMIT_MAX ? NET_OUTPUT_LIMIT_MAX
+						       : (long long)l[OBUF_PUBSUB].hard,
+	    l[OBUF_PUBSUB].soft > NET_OUTPUT_LIMIT_MAX ? NET_OUTPUT_LIMIT_MAX
+						       : (long long)l[OBUF_PUBSUB].soft,
+	    l[OBUF_PUBSUB].secs);
 	return 0;
 }
 

@@ -17,6 +17,7 @@
 #include "server/errorstats.h"
 #include "server/lathist.h"
 #include "server/persist_srv.h"
+#include "server/pubsub.h"
 #include "server/server.h"
 #include "server/strutil.h"
 #include "storage/coll.h"
@@ -249,27 +250,28 @@ static void sec_stats(struct sb *b, struct db *db)
 	net_get_stats(&s);
 	db_get_stats(db, &d);
 	inst(&ops, &in_k, &out_k);
-	sb_printf(b,
-		  "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
-		  "instantaneous_ops_per_sec:%llu\r\ntotal_net_input_bytes:%llu\r\n"
-		  "total_net_output_bytes:%llu\r\ninstantaneous_input_kbps:%.2f\r\n"
-		  "instantaneous_output_kbps:%.2f\r\nrejected_connections:%llu\r\n"
-		  "expired_keys:%llu\r\nexpired_stale_perc:%.2f\r\n"
-		  "expired_time_cap_reached_count:%llu\r\nexpire_cycle_cpu_milliseconds:%llu\r\n"
-		  "evicted_keys:%llu\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\n"
-		  "current_eviction_exceeded_time:0\r\n"
-		  "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\n"
-		  "pubsub_channels:0\r\npubsub_patterns:0\r\nlatest_fork_usec:0\r\n"
-		  "total_forks:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:%llu\r\n",
-		  (unsigned long long)s.connections_received,
-		  (unsigned long long)s.commands_processed, (unsigned long long)ops,
-		  (unsigned long long)s.net_input_bytes, (unsigned long long)s.net_output_bytes,
-		  in_k, out_k, (unsigned long long)s.rejected_connections,
-		  (unsigned long long)d.expired_keys, d.expired_stale_perc,
-		  (unsigned long long)d.expired_time_cap_reached,
-		  (unsigned long long)(d.expire_cycle_us / 1000),
-		  (unsigned long long)d.evicted_keys, (unsigned long long)d.hits,
-		  (unsigned long long)d.misses, (unsigned long long)s.error_replies);
+	sb_printf(
+	    b,
+	    "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
+	    "instantaneous_ops_per_sec:%llu\r\ntotal_net_input_bytes:%llu\r\n"
+	    "total_net_output_bytes:%llu\r\ninstantaneous_input_kbps:%.2f\r\n"
+	    "instantaneous_output_kbps:%.2f\r\nrejected_connections:%llu\r\n"
+	    "expired_keys:%llu\r\nexpired_stale_perc:%.2f\r\n"
+	    "expired_time_cap_reached_count:%llu\r\nexpire_cycle_cpu_milliseconds:%llu\r\n"
+	    "evicted_keys:%llu\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\n"
+	    "current_eviction_exceeded_time:0\r\n"
+	    "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\n"
+	    "pubsub_channels:%ld\r\npubsub_patterns:%ld\r\npubsubshard_channels:%ld\r\n"
+	    "latest_fork_usec:0\r\n"
+	    "total_forks:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:%llu\r\n",
+	    (unsigned long long)s.connections_received, (unsigned long long)s.commands_processed,
+	    (unsigned long long)ops, (unsigned long long)s.net_input_bytes,
+	    (unsigned long long)s.net_output_bytes, in_k, out_k,
+	    (unsigned long long)s.rejected_connections, (unsigned long long)d.expired_keys,
+	    d.expired_stale_perc, (unsigned long long)d.expired_time_cap_reached,
+	    (unsigned long long)(d.expire_cycle_us / 1000), (unsigned long long)d.evicted_keys,
+	    (unsigned long long)d.hits, (unsigned long long)d.misses, pubsub_nchannels(),
+	    pubsub_npatterns(), pubsub_nshard_channels(), (unsigned long long)s.error_replies);
 }
 
 static void sec_replication(struct sb *b, struct db *db)

@@ -18,6 +18,7 @@
 #include "net/net.h"
 #include "server/cmd.h"
 #include "server/blocking.h"
+#include "server/pubsub.h"
 #include "server/cmd_debug.h"
 #include "server/config.h"
 #include "server/latency.h"
@@ -155,8 +156,9 @@ static void on_conn_close(struct conn *c, void *session)
 	if (session == NULL)
 		return; /* closed before it was attached */
 	multi_conn_close(c);
-	blk_conn_close(c, session); /* no conn_wake(c) after this */
-	aof_conn_close(c, session); /* nor from the AOF thread */
+	blk_conn_close(c, session);    /* no conn_wake(c) after this */
+	aof_conn_close(c, session);    /* nor from the AOF thread */
+	pubsub_conn_close(c, session); /* nor from a publisher */
 	mem_free(session);
 }
 
@@ -355,6 +357,7 @@ int server_setup(int argc, char **argv)
 	cmd_setup(the_db);
 	psrv_setup(the_db);
 	blk_setup(the_db);
+	pubsub_setup();
 	blk_cmd_setup(the_db);
 	/* Every mutable row reaches its module the way CONFIG SET's values do. */
 	if (cfg_apply_start(the_db, err, sizeof(err)) != 0) {
@@ -394,6 +397,7 @@ int server_setup(int argc, char **argv)
 	o.conn_init = on_conn_init;
 	o.conn_close = on_conn_close;
 	o.resume = cmd_resume;
+	o.deliver = pubsub_deliver;
 	o.before_write = aof_before_write;
 	/* The main thread touches the map only at teardown: keep it offline so it
 	 * never holds up reclamation. */
@@ -518,6 +522,7 @@ int server_teardown(void)
 	net_teardown();
 	aof_teardown(); /* after the last worker appended its last record */
 	blk_teardown(); /* after every connection (and its waiter) is gone */
+	pubsub_teardown();
 	kvmap_thread_online();
 	if (!teardown_nosave && psrv_teardown() != 0)
 		status = 1;

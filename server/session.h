@@ -18,6 +18,7 @@
 
 struct multi_state;
 struct blk_waiter;
+struct ps_client;
 
 /* aof.c: a connection whose replies wait for the AOF's fsync (appendfsync
  * always), on the AOF thread's held list. Every field is under aof.lock. */
@@ -53,6 +54,13 @@ struct session {
 	 * linked still, so the next call or the close takes aof.lock) */
 	bool aof_held;
 	struct aof_hold aof_hold;
+	/* pubsub.c: subscriptions and the mailbox; NULL until the first
+	 * subscribe. Publishers on other threads reach it through the registry
+	 * (pubsub.h); freed at close */
+	struct ps_client *ps;
+	/* pubsub.c: this command's replies were (un)subscribe confirmations,
+	 * which CLIENT REPLY OFF / SKIP do not swallow (Redis's CLIENT_PUSHING) */
+	bool ps_pushed;
 };
 
 static inline struct session *session_of(const struct conn *c)

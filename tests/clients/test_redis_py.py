@@ -748,6 +748,74 @@ def s_blocking(c):
     assert r.blpop(['k'], timeout=0) == ('k', 'v')
 
 
+def get_msg(ps, timeout=TIMEOUT):
+    """The next message redis-py's PubSub returns (subscribe confirmations
+    included), waiting at most timeout."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        m = ps.get_message(timeout=0.1)
+        if m is not None:
+            return m
+    raise AssertionError('no message within %.1f s' % timeout)
+
+
+def s_pubsub(c):
+    """PubSub: subscribe / psubscribe confirmations, messages and pmessages from
+    another connection (a client on the channel and a matching pattern gets both),
+    PUBSUB CHANNELS / NUMSUB / NUMPAT, unsubscribe, a handler thread (run_in_thread),
+    and the connection going back to normal commands after unsubscribing."""
+    r = c.r()
+    ps = r.pubsub()
+    ps.subscribe('news', 'sport')
+    assert get_msg(ps) == {'type': 'subscribe', 'pattern': None, 'channel': 'news', 'data': 1}
+    assert get_msg(ps) == {'type': 'subscribe', 'pattern': None, 'channel': 'sport',
+                           'data': 2}
+    ps.psubscribe('n*')
+    assert get_msg(ps)['type'] == 'psubscribe'
+    pub = c.r()
+    assert pub.publish('news', 'hello') == 2
+    assert get_msg(ps) == {'type': 'message', 'pattern': None, 'channel': 'news',
+                           'data': 'hello'}
+    assert get_msg(ps) == {'type': 'pmessage', 'pattern': 'n*', 'channel': 'news',
+                           'data': 'hello'}
+    assert pub.publish('none', 'x') == 1
+    assert get_msg(ps)['channel'] == 'none'
+    assert sorted(pub.pubsub_channels()) == ['news', 'sport']
+    assert pub.pubsub_numsub('news', 'nope') == [('news', 1), ('nope', 0)]
+    assert pub.pubsub_numpat() == 1
+    for i in range(100):
+        pub.publish('sport', 'm%d' % i)
+    assert [get_msg(ps)['data'] for _ in range(100)] == ['m%d' % i for i in range(100)]
+    ps.unsubscribe()
+    ps.punsubscribe()
+    kinds = sorted(get_msg(ps)['type'] for _ in range(3))
+    assert kinds == ['punsubscribe', 'unsubscribe', 'unsubscribe'], kinds
+    assert pub.publish('news', 'gone') == 0
+    assert pub.pubsub_numpat() == 0
+    ps.close()
+    # a handler thread, as applications run it
+    got = []
+    done = threading.Event()
+
+    def handler(m):
+        got.append(m['data'])
+        if len(got) == 50:
+            done.set()
+    ps2 = c.r().pubsub(ignore_subscribe_messages=True)
+    ps2.subscribe(**{'chat': handler})
+    t = ps2.run_in_thread(sleep_time=0.01, daemon=True)
+    deadline = time.time() + TIMEOUT
+    while pub.pubsub_numsub('chat') != [('chat', 1)] and time.time() < deadline:
+        time.sleep(0.005)
+    for i in range(50):
+        assert pub.publish('chat', str(i)) == 1
+    assert done.wait(TIMEOUT), got
+    t.stop()
+    t.join(TIMEOUT)
+    ps2.close()
+    assert got == [str(i) for i in range(50)], got
+
+
 SCENARIOS = {
     'strings': s_strings,
     'lists': s_lists,
@@ -765,6 +833,7 @@ SCENARIOS = {
     'errors': s_errors,
     'connection': s_connection,
     'blocking': s_blocking,
+    'pubsub': s_pubsub,
 }
 
 

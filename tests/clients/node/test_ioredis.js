@@ -491,5 +491,35 @@ for (const kind of servers.KINDS) {
       assert.equal(await w4, 'y');
       assert.deepEqual(await c.lrange('d', 0, -1), ['y']);
     });
+
+    it('subscriber: message, pmessage, order, unsubscribe', T, async () => {
+      const sub = await client();
+      const pub = await client();
+      const got = [];
+      sub.on('message', (ch, m) => got.push(['message', ch, m]));
+      sub.on('pmessage', (pat, ch, m) => got.push(['pmessage', pat, ch, m]));
+      assert.equal(await sub.subscribe('news', 'sport'), 2);
+      assert.equal(await sub.psubscribe('n*'), 3);
+      assert.equal(await pub.publish('news', 'hello'), 2);
+      for (let i = 0; i < 100; i++) await pub.publish('sport', `m${i}`);
+      const deadline = Date.now() + 5000;
+      while (got.length < 102 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      assert.deepEqual(got.slice(0, 2), [
+        ['message', 'news', 'hello'],
+        ['pmessage', 'n*', 'news', 'hello'],
+      ]);
+      assert.deepEqual(
+        got.slice(2).map((x) => x[2]),
+        Array.from({ length: 100 }, (_, i) => `m${i}`),
+      );
+      assert.deepEqual(await pub.pubsub('NUMSUB', 'news', 'none'), ['news', 1, 'none', 0]);
+      assert.equal(await pub.pubsub('NUMPAT'), 1);
+      assert.equal(await sub.unsubscribe('news', 'sport'), 1);
+      assert.equal(await sub.punsubscribe('n*'), 0);
+      assert.equal(await pub.publish('news', 'gone'), 0);
+      assert.equal(await sub.get('k'), null); // back to normal commands
+    });
   });
 }

@@ -1,0 +1,1017 @@
+/*
+ * pubsub.c — the Pub/Sub registry, mailboxes and commands (pubsub.h
+ * explains the model, the ordering and the lock order).
+ *
+ * Structures:
+ *  - two channel tables (channels, shard channels), each PS_SHARDS shards of
+ *    a mutex and a chained hash of channel records; a record lists the links
+ *    of its subscribers and is freed with its last one;
+ *  - the patterns: an array of pattern records under one rwlock, each with
+ *    its subscribers' links; npat (atomic) lets PUBLISH skip the lock when
+ *    there is none;
+ *  - per subscribed client (struct ps_client, in its session): the links it
+ *    holds, by type (touched only by its runner and its closing thread: the
+ *    link's list pointers are under the registry lock it sits in), and the
+ *    mailbox, a ring of entries under the client's mutex.
+ * A message (struct ps_msg) and a pattern name (struct ps_str) are reference
+ * counted: the publisher holds one reference while it fans out, each queued
+ * entry one, a pattern record one.
+ */
+#include "server/pubsub.h"
+#include "concurrency/clock.h"
+#include "concurrency/mem.h"
+#include "net/conn.h"
+#include "net/net.h"
+#include "net/reply.h"
+#include "server/cmd.h"
+#include "server/session.h"
+#include "server/strutil.h"
+#include "storage/siphash.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#define PS_SHARDS  64
+#define PS_BUCKETS 256 /* per shard */
+#define PS_BATCH   32  /* entries a runner takes from its mailbox per lock */
+
+enum { PS_CHANNEL, PS_PATTERN, PS_SHARD, PS_TYPES };
+enum ps_kind { PS_MESSAGE, PS_PMESSAGE, PS_SMESSAGE };
+
+/* A shared byte string: a pattern's name. refs: see msg_unref. */
+struct ps_str {
+	_Atomic long refs;
+	size_t len;
+	char p[];
+};
+
+/* A published message: the channel's bytes, then the payload's. */
+struct ps_msg {
+	_Atomic long refs;
+	size_t chlen, len;
+	char data[];
+};
+
+struct ps_client;
+
+struct ps_link {
+	struct ps_link *prev, *next; /* under the lock of the list it is in */
+	struct ps_client *cl;
+	void *owner; /* struct ps_chan or struct ps_pat; fixed while linked */
+};
+
+struct ps_chan {
+	struct ps_chan *next; /* bucket chain */
+	uint64_t h;
+	long nsubs;
+	struct ps_link *head;
+	size_t len;
+	char name[];
+};
+
+struct ps_pat {
+	struct ps_str *name;
+	long nsubs;
+	struct ps_link *head;
+};
+
+struct ps_entry {
+	struct ps_msg *m;
+	struct ps_str *pat; /* pmessage only */
+	int kind;	    /* enum ps_kind */
+	size_t bytes;	    /* what it counts against the limit */
+};
+
+struct ps_client {
+	struct conn *c;
+	/* runner / closing thread only */
+	struct ps_link **links[PS_TYPES];
+	size_t nlinks[PS_TYPES], caplinks[PS_TYPES];
+	/* the mailbox, under mu */
+	pthread_mutex_t mu;
+	struct ps_entry *q;
+	size_t qhead, qn, qcap;
+	size_t bytes;
+	int64_t soft_since_ms;
+	bool dead; /* over a limit or closing: takes nothing more */
+};
+
+struct ps_shard {
+	pthread_mutex_t mu;
+	struct ps_chan *b[PS_BUCKETS];
+} __attribute__((aligned(64)));
+
+struct ps_table {
+	struct ps_shard shards[PS_SHARDS];
+	/* channels with subscribers: changed under a shard lock, read by INFO
+	 * and PUBSUB: relaxed, a statistic that publishes nothing */
+	_Atomic long nchannels;
+};
+
+static struct ps_table tables[2]; /* PS_CHANNEL, and PS_SHARD at [1] */
+static const uint8_t hash_key[16] = {0x70, 0x75, 0x62, 0x73, 0x75, 0x62, 0x6b, 0x76,
+				     0x9e, 0x37, 0x79, 0xb9, 0x7f, 0x4a, 0x7c, 0x15};
+
+static pthread_rwlock_t pat_lock = PTHREAD_RWLOCK_INITIALIZER;
+static struct ps_pat **pats; /* under pat_lock */
+static size_t npats_v, cap_pats;
+/* Pattern records. Written under the write lock; PUBLISH loads it before
+ * taking the read lock, to skip the lock when there is no pattern.
+ * release/acquire: a PSUBSCRIBE's store (before its reply is sent) is seen
+ * by a PUBLISH that starts after the reply was received. */
+static _Atomic long npat;
+
+static const char *const sub_word[PS_TYPES] = {"subscribe", "psubscribe", "ssubscribe"};
+static const char *const unsub_word[PS_TYPES] = {"unsubscribe", "punsubscribe", "sunsubscribe"};
+
+/* ------------------------------------------------------------ setup */
+
+void pubsub_setup(void)
+{
+	for (int t = 0; t < 2; t++)
+		for (int i = 0; i < PS_SHARDS; i++)
+			pthread_mutex_init(&tables[t].shards[i].mu, NULL);
+}
+
+void pubsub_teardown(void)
+{
+	/* every client closed: every record was freed with its last link */
+	mem_free(pats);
+	pats = NULL;
+	npats_v = cap_pats = 0;
+	for (int t = 0; t < 2; t++)
+		for (int i = 0; i < PS_SHARDS; i++)
+			pthread_mutex_destroy(&tables[t].shards[i].mu);
+}
+
+long pubsub_nchannels(void)
+{
+	return atomic_load_explicit(&tables[0].nchannels, memory_order_relaxed);
+}
+
+long pubsub_nshard_channels(void)
+{
+	return atomic_load_explicit(&tables[1].nchannels, memory_order_relaxed);
+}
+
+long pubsub_npatterns(void)
+{
+	/* acquire: pairs with the release in the pattern edits; a count only */
+	return atomic_load_explicit(&npat, memory_order_acquire);
+}
+
+/* ------------------------------------------------------------ references */
+
+static struct ps_str *str_new(const char *p, size_t len)
+{
+	struct ps_str *s = mem_alloc(sizeof(*s) + len);
+
+	atomic_init(&s->refs, 1);
+	s->len = len;
+	memcpy(s->p, p, len);
+	return s;
+}
+
+static void str_ref(struct ps_str *s)
+{
+	/* relaxed: the caller holds a reference, so the count cannot reach 0 */
+	atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+}
+
+static void str_unref(struct ps_str *s)
+{
+	/* acq_rel: every holder's reads happen before the free (release by
+	 * each dropper, acquire by the last one) */
+	if (s && atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1)
+		mem_free(s);
+}
+
+static struct ps_msg *msg_new(const char *ch, size_t chlen, const char *p, size_t len)
+{
+	struct ps_msg *m = mem_alloc(sizeof(*m) + chlen + len);
+
+	atomic_init(&m->refs, 1);
+	m->chlen = chlen;
+	m->len = len;
+	memcpy(m->data, ch, chlen);
+	memcpy(m->data + chlen, p, len);
+	return m;
+}
+
+static void msg_unref(struct ps_msg *m)
+{
+	/* acq_rel: as str_unref */
+	if (atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) == 1)
+		mem_free(m);
+}
+
+/* ------------------------------------------------------------ mailbox */
+
+static size_t digits(size_t n)
+{
+	size_t d = 1;
+
+	while (n >= 10) {
+		n /= 10;
+		d++;
+	}
+	return d;
+}
+
+/* The bytes an entry is formatted to (the limit counts them). */
+static size_t entry_bytes(int kind, const struct ps_msg *m, const struct ps_str *pat)
+{
+	size_t b = 4 + 14 + 5 + digits(m->chlen) + m->chlen + 5 + digits(m->len) + m->len;
+
+	if (pat)
+		b += 5 + digits(pat->len) + pat->len;
+	return b + (kind != PS_MESSAGE);
+}
+
+static void drop_entries(struct ps_client *cl)
+{
+	for (size_t i = 0; i < cl->qn; i++) {
+		struct ps_entry *e = &cl->q[(cl->qhead + i) % cl->qcap];
+
+		msg_unref(e->m);
+		str_unref(e->pat);
+	}
+	cl->qhead = cl->qn = 0;
+	cl->bytes = 0;
+}
+
+/* Mailbox lock held: over client-output-buffer-limit pubsub? */
+static bool over_limit(struct ps_client *cl)
+{
+	long long hard, soft, used = (long long)cl->bytes;
+	long secs;
+
+	net_pubsub_output_limit(&hard, &soft, &secs);
+	if (hard > 0 && used >= hard)
+		return true;
+	if (soft > 0 && used >= soft) {
+		int64_t now = clock_wall_ms();
+
+		if (cl->soft_since_ms == 0) {
+			cl->soft_since_ms = now;
+			return false;
+		}
+		/* Redis: elapsed seconds strictly over soft-seconds */
+		return (now - cl->soft_since_ms) / 1000 > (int64_t)secs;
+	}
+	cl->soft_since_ms = 0;
+	return false;
+}
+
+/* Called holding the lock of a registry list cl is linked in. */
+static void enqueue(struct ps_client *cl, int kind, struct ps_msg *m, struct ps_str *pat)
+{
+	size_t bytes = entry_bytes(kind, m, pat);
+	struct ps_entry *e;
+
+	pthread_mutex_lock(&cl->mu);
+	if (cl->dead) {
+		pthread_mutex_unlock(&cl->mu);
+		return;
+	}
+	if (cl->qn == cl->qcap) {
+		size_t ncap = cl->qcap ? 2 * cl->qcap : 16;
+		struct ps_entry *nq = mem_alloc(ncap * sizeof(*nq));
+
+		for (size_t i = 0; i < cl->qn; i++)
+			nq[i] = cl->q[(cl->qhead + i) % cl->qcap];
+		mem_free(cl->q);
+		cl->q = nq;
+		cl->qcap = ncap;
+		cl->qhead = 0;
+	}
+	e = &cl->q[(cl->qhead + cl->qn) % cl->qcap];
+	e->m = m;
+	e->pat = pat;
+	e->kind = kind;
+	e->bytes = bytes;
+	/* relaxed: the publisher holds a reference (see str_ref) */
+	atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
+	if (pat)
+		str_ref(pat);
+	cl->qn++;
+	cl->bytes += bytes;
+	if (over_limit(cl)) {
+		/* Redis frees such a client asynchronously: nothing more is sent */
+		cl->dead = true;
+		drop_entries(cl);
+		conn_kill(cl->c);
+	} else if (cl->qn == 1) {
+		/* the runner empties the mailbox, or leaves it non-empty only when
+		 * it will come back by itself (pubsub_deliver's return) */
+		conn_wake(cl->c);
+	}
+	pthread_mutex_unlock(&cl->mu);
+}
+
+static void reply_hdr(struct conn *c, int resp, int n)
+{
+	char h[4] = {resp >= 3 ? '>' : '*', (char)('0' + n), '\r', '\n'};
+
+	reply_raw(c, h, 4);
+}
+
+static void format_entry(struct conn *c, int resp, const struct ps_entry *e)
+{
+	const struct ps_msg *m = e->m;
+
+	switch (e->kind) {
+	case PS_MESSAGE:
+		reply_hdr(c, resp, 3);
+		reply_raw(c, "$7\r\nmessage\r\n", 13);
+		break;
+	case PS_SMESSAGE:
+		reply_hdr(c, resp, 3);
+		reply_raw(c, "$8\r\nsmessage\r\n", 14);
+		break;
+	default:
+		reply_hdr(c, resp, 4);
+		reply_raw(c, "$8\r\npmessage\r\n", 14);
+		reply_bulk(c, e->pat->p, e->pat->len);
+		break;
+	}
+	reply_bulk(c, m->data, m->chlen);
+	reply_bulk(c, m->data + m->chlen, m->len);
+}
+
+bool pubsub_deliver(struct conn *c, size_t max_bytes)
+{
+	struct session *s = session_of(c);
+	struct ps_client *cl = s ? s->ps : NULL;
+	int resp;
+	size_t done = 0;
+
+	if (cl == NULL)
+		return false;
+	resp = conn_resp(c);
+	for (;;) {
+		struct ps_entry batch[PS_BATCH];
+		size_t k = 0;
+		bool more;
+
+		pthread_mutex_lock(&cl->mu);
+		while (cl->qn > 0 && k < PS_BATCH && (done < max_bytes || (k == 0 && done == 0))) {
+			batch[k] = cl->q[cl->qhead];
+			cl->qhead = (cl->qhead + 1) % cl->qcap;
+			cl->qn--;
+			cl->bytes -= batch[k].bytes;
+			done += batch[k].bytes;
+			k++;
+		}
+		more = cl->qn > 0;
+		pthread_mutex_unlock(&cl->mu);
+		for (size_t i = 0; i < k; i++) {
+			format_entry(c, resp, &batch[i]);
+			msg_unref(batch[i].m);
+			str_unref(batch[i].pat);
+		}
+		if (!more || done >= max_bytes)
+			return more;
+	}
+}
+
+/* ------------------------------------------------------------ registry */
+
+static uint64_t chan_hash(const char *p, size_t len)
+{
+	return siphash_1_2(hash_key, p, len);
+}
+
+static struct ps_shard *shard_of(struct ps_table *t, uint64_t h)
+{
+	return &t->shards[h % PS_SHARDS];
+}
+
+/* Shard lock held. */
+static struct ps_chan **chan_slot(struct ps_shard *sh, const char *p, size_t len, uint64_t h)
+{
+	struct ps_chan **pp = &sh->b[(h / PS_SHARDS) % PS_BUCKETS];
+
+	for (; *pp; pp = &(*pp)->next)
+		if ((*pp)->h == h && (*pp)->len == len && memcmp((*pp)->name, p, len) == 0)
+			break;
+	return pp;
+}
+
+static void link_push(struct ps_link **head, struct ps_link *l)
+{
+	l->prev = NULL;
+	l->next = *head;
+	if (*head)
+		(*head)->prev = l;
+	*head = l;
+}
+
+static void link_remove(struct ps_link **head, struct ps_link *l)
+{
+	if (l->prev)
+		l->prev->next = l->next;
+	else
+		*head = l->next;
+	if (l->next)
+		l->next->prev = l->prev;
+}
+
+static struct ps_table *table_of(int type)
+{
+	return &tables[type == PS_SHARD];
+}
+
+static void chan_link(int type, struct ps_link *l, const char *p, size_t len)
+{
+	struct ps_table *t = table_of(type);
+	uint64_t h = chan_hash(p, len);
+	struct ps_shard *sh = shard_of(t, h);
+	struct ps_chan **pp, *ch;
+
+	pthread_mutex_lock(&sh->mu);
+	pp = chan_slot(sh, p, len, h);
+	ch = *pp;
+	if (ch == NULL) {
+		ch = mem_calloc(1, sizeof(*ch) + len);
+		ch->h = h;
+		ch->len = len;
+		memcpy(ch->name, p, len);
+		*pp = ch;
+		/* relaxed: see ps_table.nchannels */
+		atomic_fetch_add_explicit(&t->nchannels, 1, memory_order_relaxed);
+	}
+	l->owner = ch;
+	link_push(&ch->head, l);
+	ch->nsubs++;
+	pthread_mutex_unlock(&sh->mu);
+}
+
+static void chan_unlink(int type, struct ps_link *l)
+{
+	struct ps_table *t = table_of(type);
+	struct ps_chan *ch = l->owner;
+	struct ps_shard *sh = shard_of(t, ch->h);
+
+	pthread_mutex_lock(&sh->mu);
+	link_remove(&ch->head, l);
+	if (--ch->nsubs == 0) {
+		*chan_slot(sh, ch->name, ch->len, ch->h) = ch->next;
+		mem_free(ch);
+		/* relaxed: see ps_table.nchannels */
+		atomic_fetch_sub_explicit(&t->nchannels, 1, memory_order_relaxed);
+	}
+	pthread_mutex_unlock(&sh->mu);
+}
+
+static void pat_link(struct ps_link *l, const char *p, size_t len)
+{
+	struct ps_pat *pt = NULL;
+
+	pthread_rwlock_wrlock(&pat_lock);
+	for (size_t i = 0; i < npats_v; i++)
+		if (pats[i]->name->len == len && memcmp(pats[i]->name->p, p, len) == 0) {
+			pt = pats[i];
+			break;
+		}
+	if (pt == NULL) {
+		if (npats_v == cap_pats) {
+			cap_pats = cap_pats ? 2 * cap_pats : 8;
+			pats = mem_realloc(pats, cap_pats * sizeof(*pats));
+		}
+		pt = mem_calloc(1, sizeof(*pt));
+		pt->name = str_new(p, len);
+		pats[npats_v++] = pt;
+		/* release: pairs with the acquire in pubsub_publish (see npat) */
+		atomic_store_explicit(&npat, (long)npats_v, memory_order_release);
+	}
+	l->owner = pt;
+	link_push(&pt->head, l);
+	pt->nsubs++;
+	pthread_rwlock_unlock(&pat_lock);
+}
+
+static void pat_unlink(struct ps_link *l)
+{
+	struct ps_pat *pt = l->owner;
+
+	pthread_rwlock_wrlock(&pat_lock);
+	link_remove(&pt->head, l);
+	if (--pt->nsubs == 0) {
+		for (size_t i = 0; i < npats_v; i++)
+			if (pats[i] == pt) {
+				/* keep the order: PUBSUB and delivery follow creation */
+				memmove(&pats[i], &pats[i + 1], (npats_v - i - 1) * sizeof(*pats));
+				npats_v--;
+				break;
+			}
+		/* release: see npat */
+		atomic_store_explicit(&npat, (long)npats_v, memory_order_release);
+		str_unref(pt->name);
+		mem_free(pt);
+	}
+	pthread_rwlock_unlock(&pat_lock);
+}
+
+/* The name a link subscribes to (fixed while it is linked). */
+static const char *link_name(int type, const struct ps_link *l, size_t *len)
+{
+	if (type == PS_PATTERN) {
+		const struct ps_pat *pt = l->owner;
+
+		*len = pt->name->len;
+		return pt->name->p;
+	}
+	*len = ((const struct ps_chan *)l->owner)->len;
+	return ((const struct ps_chan *)l->owner)->name;
+}
+
+long pubsub_publish(const char *channel, size_t chlen, const char *msg, size_t len, bool shard)
+{
+	struct ps_table *t = &tables[shard];
+	uint64_t h = chan_hash(channel, chlen);
+	struct ps_shard *sh = shard_of(t, h);
+	struct ps_msg *m = NULL;
+	struct ps_chan *ch;
+	long n = 0;
+
+	pthread_mutex_lock(&sh->mu);
+	ch = *chan_slot(sh, channel, chlen, h);
+	if (ch) {
+		m = msg_new(channel, chlen, msg, len);
+		for (struct ps_link *l = ch->head; l; l = l->next) {
+			enqueue(l->cl, shard ? PS_SMESSAGE : PS_MESSAGE, m, NULL);
+			n++;
+		}
+	}
+	pthread_mutex_unlock(&sh->mu);
+	/* acquire: pairs with the release in pat_link / pat_unlink */
+	if (!shard && atomic_load_explicit(&npat, memory_order_acquire) > 0) {
+		pthread_rwlock_rdlock(&pat_lock);
+		for (size_t i = 0; i < npats_v; i++) {
+			struct ps_pat *pt = pats[i];
+
+			if (!su_glob_match(pt->name->p, pt->name->len, channel, chlen, 0))
+				continue;
+			if (m == NULL)
+				m = msg_new(channel, chlen, msg, len);
+			for (struct ps_link *l = pt->head; l; l = l->next) {
+				enqueue(l->cl, PS_PMESSAGE, m, pt->name);
+				n++;
+			}
+		}
+		pthread_rwlock_unlock(&pat_lock);
+	}
+	if (m)
+		msg_unref(m);
+	return n;
+}
+
+/* ------------------------------------------------------------ clients */
+
+static struct ps_client *client_get(struct conn *c)
+{
+	struct session *s = session_of(c);
+
+	if (s->ps == NULL) {
+		struct ps_client *cl = mem_calloc(1, sizeof(*cl));
+
+		cl->c = c;
+		pthread_mutex_init(&cl->mu, NULL);
+		s->ps = cl;
+	}
+	return s->ps;
+}
+
+static long find_link(struct ps_client *cl, int type, const char *p, size_t len)
+{
+	for (size_t i = 0; i < cl->nlinks[type]; i++) {
+		size_t n;
+		const char *name = link_name(type, cl->links[type][i], &n);
+
+		if (n == len && memcmp(name, p, len) == 0)
+			return (long)i;
+	}
+	return -1;
+}
+
+/* Redis's subscription counts: channels and patterns together; shard
+ * channels on their own. */
+static long sub_count(const struct ps_client *cl, int type)
+{
+	if (cl == NULL)
+		return 0;
+	return type == PS_SHARD ? (long)cl->nlinks[PS_SHARD]
+				: (long)(cl->nlinks[PS_CHANNEL] + cl->nlinks[PS_PATTERN]);
+}
+
+static void describe(struct conn *c, const struct ps_client *cl)
+{
+	conn_set_pubsub(c, (int)cl->nlinks[PS_CHANNEL], (int)cl->nlinks[PS_PATTERN],
+			(int)cl->nlinks[PS_SHARD]);
+}
+
+bool pubsub_active(const struct conn *c)
+{
+	const struct ps_client *cl = session_of(c)->ps;
+
+	return cl && cl->nlinks[PS_CHANNEL] + cl->nlinks[PS_PATTERN] + cl->nlinks[PS_SHARD] > 0;
+}
+
+/* One (un)subscribe confirmation: [kind, name or nil, count], a push in RESP3. */
+static void reply_confirm(struct conn *c, const char *kind, const char *p, size_t len, long count)
+{
+	reply_hdr(c, conn_resp(c), 3);
+	reply_bulk_cstr(c, kind);
+	if (p)
+		reply_bulk(c, p, len);
+	else
+		reply_null(c);
+	reply_int(c, count);
+}
+
+static void subscribe_one(struct conn *c, int type, const char *p, size_t len)
+{
+	struct ps_client *cl = client_get(c);
+
+	if (find_link(cl, type, p, len) < 0) {
+		struct ps_link *l = mem_calloc(1, sizeof(*l));
+
+		l->cl = cl;
+		if (type == PS_PATTERN)
+			pat_link(l, p, len);
+		else
+			chan_link(type, l, p, len);
+		if (cl->nlinks[type] == cl->caplinks[type]) {
+			cl->caplinks[type] = cl->caplinks[type] ? 2 * cl->caplinks[type] : 4;
+			cl->links[type] = mem_realloc(
+			    cl->links[type], cl->caplinks[type] * sizeof(*cl->links[type]));
+		}
+		cl->links[type][cl->nlinks[type]++] = l;
+	}
+	reply_confirm(c, sub_word[type], p, len, sub_count(cl, type));
+}
+
+/* Drops cl's link number i of type (order kept). */
+static void unlink_at(struct ps_client *cl, int type, size_t i)
+{
+	struct ps_link *l = cl->links[type][i];
+
+	if (type == PS_PATTERN)
+		pat_unlink(l);
+	else
+		chan_unlink(type, l);
+	mem_free(l);
+	memmove(&cl->links[type][i], &cl->links[type][i + 1],
+		(cl->nlinks[type] - i - 1) * sizeof(*cl->links[type]));
+	cl->nlinks[type]--;
+}
+
+static void unsubscribe_all(struct conn *c, int type, bool notify)
+{
+	struct ps_client *cl = session_of(c)->ps;
+
+	if (cl == NULL || cl->nlinks[type] == 0) {
+		if (notify)
+			reply_confirm(c, unsub_word[type], NULL, 0, sub_count(cl, type));
+		return;
+	}
+	while (cl->nlinks[type] > 0) {
+		size_t len;
+		/* the name lives in the record the link holds: copy before unlinking */
+		const char *p = link_name(type, cl->links[type][0], &len);
+		char small[256], *name = len <= sizeof(small) ? small : mem_alloc(len);
+
+		memcpy(name, p, len);
+		unlink_at(cl, type, 0);
+		if (notify)
+			reply_confirm(c, unsub_word[type], name, len, sub_count(cl, type));
+		if (name != small)
+			mem_free(name);
+	}
+}
+
+static void unsubscribe_one(struct conn *c, int type, const char *p, size_t len)
+{
+	struct ps_client *cl = session_of(c)->ps;
+	long i = cl ? find_link(cl, type, p, len) : -1;
+
+	if (i >= 0)
+		unlink_at(cl, type, (size_t)i);
+	reply_confirm(c, unsub_word[type], p, len, sub_count(cl, type));
+}
+
+void pubsub_reset(struct conn *c)
+{
+	struct ps_client *cl = session_of(c)->ps;
+
+	if (cl == NULL)
+		return;
+	for (int t = 0; t < PS_TYPES; t++)
+		unsubscribe_all(c, t, false);
+	describe(c, cl);
+}
+
+void pubsub_conn_close(struct conn *c, void *session)
+{
+	struct session *s = session;
+	struct ps_client *cl = s->ps;
+
+	(void)c;
+	if (cl == NULL)
+		return;
+	for (int t = 0; t < PS_TYPES; t++) {
+		for (size_t i = 0; i < cl->nlinks[t]; i++) {
+			if (t == PS_PATTERN)
+				pat_unlink(cl->links[t][i]);
+			else
+				chan_unlink(t, cl->links[t][i]);
+			mem_free(cl->links[t][i]);
+		}
+		mem_free(cl->links[t]);
+	}
+	/* unlinked everywhere: no publisher reaches cl any more */
+	pthread_mutex_lock(&cl->mu);
+	cl->dead = true;
+	drop_entries(cl);
+	pthread_mutex_unlock(&cl->mu);
+	pthread_mutex_destroy(&cl->mu);
+	mem_free(cl->q);
+	mem_free(cl);
+	s->ps = NULL;
+}
+
+/* ------------------------------------------------------------ commands */
+
+bool pubsub_cmd_allowed(const struct cmd_def *d)
+{
+	static const char *const ok[] = {"ping",	 "subscribe",	 "ssubscribe",
+					 "unsubscribe",	 "sunsubscribe", "psubscribe",
+					 "punsubscribe", "quit",	 "reset"};
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (strcmp(d->name, ok[i]) == 0)
+			return true;
+	return false;
+}
+
+static void sub_generic(struct cmd_req *r, int type)
+{
+	session_of(r->c)->ps_pushed = true;
+	for (int i = 1; i < r->argc; i++)
+		subscribe_one(r->c, type, r->argv[i], r->argl[i]);
+	describe(r->c, session_of(r->c)->ps);
+}
+
+static void unsub_generic(struct cmd_req *r, int type)
+{
+	session_of(r->c)->ps_pushed = true;
+	if (r->argc == 1)
+		unsubscribe_all(r->c, type, true);
+	else
+		for (int i = 1; i < r->argc; i++)
+			unsubscribe_one(r->c, type, r->argv[i], r->argl[i]);
+	if (session_of(r->c)->ps)
+		describe(r->c, session_of(r->c)->ps);
+}
+
+static void subscribe_cmd(struct cmd_req *r)
+{
+	sub_generic(r, PS_CHANNEL);
+}
+
+static void psubscribe_cmd(struct cmd_req *r)
+{
+	sub_generic(r, PS_PATTERN);
+}
+
+static void ssubscribe_cmd(struct cmd_req *r)
+{
+	sub_generic(r, PS_SHARD);
+}
+
+static void unsubscribe_cmd(struct cmd_req *r)
+{
+	unsub_generic(r, PS_CHANNEL);
+}
+
+static void punsubscribe_cmd(struct cmd_req *r)
+{
+	unsub_generic(r, PS_PATTERN);
+}
+
+static void sunsubscribe_cmd(struct cmd_req *r)
+{
+	unsub_generic(r, PS_SHARD);
+}
+
+/* A client that receives its own message gets it before PUBLISH's reply,
+ * as in Redis (which writes it into the client's buffer during PUBLISH). */
+static void publish_generic(struct cmd_req *r, bool shard)
+{
+	long n = pubsub_publish(r->argv[1], r->argl[1], r->argv[2], r->argl[2], shard);
+
+	if (session_of(r->c)->ps)
+		pubsub_deliver(r->c, SIZE_MAX);
+	reply_int(r->c, n);
+}
+
+static void publish_cmd(struct cmd_req *r)
+{
+	publish_generic(r, false);
+}
+
+static void spublish_cmd(struct cmd_req *r)
+{
+	publish_generic(r, true);
+}
+
+/* Redis's addReplySubcommandSyntaxError (PUBSUB's own argument checks). */
+static void reply_sub_syntax(struct cmd_req *r)
+{
+	reply_errorf(r->c,
+		     "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try "
+		     "PUBSUB HELP.",
+		     (int)(r->argl[1] < 128 ? r->argl[1] : 128), r->argv[1]);
+}
+
+struct name_vec {
+	char **p;
+	size_t *len;
+	size_t n, cap;
+};
+
+/* PUBSUB CHANNELS / SHARDCHANNELS [pattern]. */
+static void channels_generic(struct cmd_req *r, struct ps_table *t)
+{
+	struct name_vec v = {0};
+	const char *pat = r->argc == 3 ? r->argv[2] : NULL;
+	size_t plen = r->argc == 3 ? r->argl[2] : 0;
+
+	if (r->argc > 3) {
+		reply_sub_syntax(r);
+		return;
+	}
+	for (int i = 0; i < PS_SHARDS; i++) {
+		struct ps_shard *sh = &t->shards[i];
+
+		pthread_mutex_lock(&sh->mu);
+		for (int b = 0; b < PS_BUCKETS; b++)
+			for (struct ps_chan *ch = sh->b[b]; ch; ch = ch->next) {
+				if (pat && !su_glob_match(pat, plen, ch->name, ch->len, 0))
+					continue;
+				if (v.n == v.cap) {
+					v.cap = v.cap ? 2 * v.cap : 16;
+					v.p = mem_realloc(v.p, v.cap * sizeof(*v.p));
+					v.len = mem_realloc(v.len, v.cap * sizeof(*v.len));
+				}
+				v.p[v.n] = mem_strndup(ch->name, ch->len);
+				v.len[v.n++] = ch->len;
+			}
+		pthread_mutex_unlock(&sh->mu);
+	}
+	reply_array(r->c, (long long)v.n);
+	for (size_t i = 0; i < v.n; i++) {
+		reply_bulk(r->c, v.p[i], v.len[i]);
+		mem_free(v.p[i]);
+	}
+	mem_free(v.p);
+	mem_free(v.len);
+}
+
+static void numsub_generic(struct cmd_req *r, struct ps_table *t)
+{
+	reply_array(r->c, (long long)(r->argc - 2) * 2);
+	for (int i = 2; i < r->argc; i++) {
+		uint64_t h = chan_hash(r->argv[i], r->argl[i]);
+		struct ps_shard *sh = shard_of(t, h);
+		struct ps_chan *ch;
+		long n;
+
+		pthread_mutex_lock(&sh->mu);
+		ch = *chan_slot(sh, r->argv[i], r->argl[i], h);
+		n = ch ? ch->nsubs : 0;
+		pthread_mutex_unlock(&sh->mu);
+		reply_bulk(r->c, r->argv[i], r->argl[i]);
+		reply_int(r->c, n);
+	}
+}
+
+static void pubsub_channels(struct cmd_req *r)
+{
+	channels_generic(r, &tables[0]);
+}
+
+static void pubsub_shardchannels(struct cmd_req *r)
+{
+	channels_generic(r, &tables[1]);
+}
+
+static void pubsub_numsub(struct cmd_req *r)
+{
+	numsub_generic(r, &tables[0]);
+}
+
+static void pubsub_shardnumsub(struct cmd_req *r)
+{
+	numsub_generic(r, &tables[1]);
+}
+
+static void pubsub_numpat(struct cmd_req *r)
+{
+	if (r->argc != 2) {
+		reply_sub_syntax(r);
+		return;
+	}
+	reply_int(r->c, pubsub_npatterns());
+}
+
+static void pubsub_help(struct cmd_req *r)
+{
+	static const char *const lines[] = {
+	    "CHANNELS [<pattern>]",
+	    "    Return the currently active channels matching a <pattern> (default: '*').",
+	    "NUMPAT",
+	    "    Return number of subscriptions to patterns.",
+	    "NUMSUB [<channel> ...]",
+	    "    Return the number of subscribers for the specified channels, excluding",
+	    "    pattern subscriptions(default: no channels).",
+	    "SHARDCHANNELS [<pattern>]",
+	    "    Return the currently active shard level channels matching a <pattern> "
+	    "(default: '*').",
+	    "SHARDNUMSUB [<shardchannel> ...]",
+	    "    Return the number of subscribers for the specified shard level channel(s)",
+	    NULL};
+
+	cmd_reply_help(r, lines);
+}
+
+#define PS_FLAGS (CMD_NOSCRIPT | CMD_LOADING | CMD_STALE)
+
+static const struct cmd_def pubsub_subcmds[] = {
+    {"pubsub|channels", pubsub_channels, -2, CMD_LOADING | CMD_STALE, 0, 0, 0, "pubsub slow",
+     "pubsub", "List active channels", "2.8.0",
+     "O(N) where N is the number of active channels, and assuming constant time pattern "
+     "matching (relatively short channels and patterns)",
+     NULL},
+    {"pubsub|help", pubsub_help, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow", "pubsub",
+     "Show helpful text about the different subcommands", "6.2.0", "O(1)", NULL},
+    {"pubsub|numpat", pubsub_numpat, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "pubsub slow", "pubsub",
+     "Get the count of unique patterns pattern subscriptions", "2.8.0", "O(1)", NULL},
+    {"pubsub|numsub", pubsub_numsub, -2, CMD_LOADING | CMD_STALE, 0, 0, 0, "pubsub slow", "pubsub",
+     "Get the count of subscribers for channels", "2.8.0",
+     "O(N) for the NUMSUB subcommand, where N is the number of requested channels", NULL},
+    {"pubsub|shardchannels", pubsub_shardchannels, -2, CMD_LOADING | CMD_STALE, 0, 0, 0,
+     "pubsub slow", "pubsub", "List active shard channels", "7.0.0",
+     "O(N) where N is the number of active shard channels, and assuming constant time "
+     "pattern matching (relatively short shard channels).",
+     NULL},
+    {"pubsub|shardnumsub", pubsub_shardnumsub, -2, CMD_LOADING | CMD_STALE, 0, 0, 0, "pubsub slow",
+     "pubsub", "Get the count of subscribers for shard channels", "7.0.0",
+     "O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard channels",
+     NULL},
+    {NULL},
+};
+
+static void pubsub_cmd(struct cmd_req *r)
+{
+	/* the container alone: arity -2 answers before this */
+	reply_sub_syntax(r);
+}
+
+const struct cmd_def cmd_pubsub_table[] = {
+    {"psubscribe", psubscribe_cmd, -2, PS_FLAGS, 0, 0, 0, "pubsub slow", "pubsub",
+     "Listen for messages published to channels matching the given patterns", "2.0.0",
+     "O(N) where N is the number of patterns the client is already subscribed to.", NULL},
+    {"publish", publish_cmd, 3, CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0, "pubsub fast",
+     "pubsub", "Post a message to a channel", "2.0.0",
+     "O(N+M) where N is the number of clients subscribed to the receiving channel and M is "
+     "the total number of subscribed patterns (by any client).",
+     NULL},
+    {"pubsub", pubsub_cmd, -2, 0, 0, 0, 0, "slow", "pubsub", "A container for Pub/Sub commands",
+     "2.8.0", "Depends on subcommand.", pubsub_subcmds},
+    {"punsubscribe", punsubscribe_cmd, -1, PS_FLAGS, 0, 0, 0, "pubsub slow", "pubsub",
+     "Stop listening for messages posted to channels matching the given patterns", "2.0.0",
+     "O(N+M) where N is the number of patterns the client is already subscribed and M is "
+     "the number of total patterns subscribed in the system (by any client).",
+     NULL},
+    {"spublish", spublish_cmd, 3, CMD_LOADING | CMD_STALE | CMD_FAST, 1, 1, 1, "pubsub fast",
+     "pubsub", "Post a message to a shard channel", "7.0.0",
+     "O(N) where N is the number of clients subscribed to the receiving shard channel.", NULL},
+    {"ssubscribe", ssubscribe_cmd, -2, PS_FLAGS, 1, -1, 1, "pubsub slow", "pubsub",
+     "Listen for messages published to the given shard channels", "7.0.0",
+     "O(N) where N is the number of shard channels to subscribe to.", NULL},
+    {"subscribe", subscribe_cmd, -2, PS_FLAGS, 0, 0, 0, "pubsub slow", "pubsub",
+     "Listen for messages published to the given channels", "2.0.0",
+     "O(N) where N is the number of channels to subscribe to.", NULL},
+    {"sunsubscribe", sunsubscribe_cmd, -1, PS_FLAGS, 1, -1, 1, "pubsub slow", "pubsub",
+     "Stop listening for messages posted to the given shard channels", "7.0.0",
+     "O(N) where N is the number of clients already subscribed to a shard channel.", NULL},
+    {"unsubscribe", unsubscribe_cmd, -1, PS_FLAGS, 0, 0, 0, "pubsub slow", "pubsub",
+     "Stop listening for messages posted to the given channels", "2.0.0",
+     "O(N) where N is the number of clients already subscribed to a channel.", NULL},
+    {NULL},
+};

@@ -1,0 +1,99 @@
+/*
+ * pubsub.h — Pub/Sub across workers: SUBSCRIBE / PSUBSCRIBE / SSUBSCRIBE and
+ * their UNSUBSCRIBEs, PUBLISH / SPUBLISH, PUBSUB's subcommands, with Redis
+ * 7.0.15's replies; and pubsub_publish(), the seam other modules (keyspace
+ * notifications) publish through.
+ *
+ * Model. A subscriber's connection may run on any worker, and so may a
+ * publisher's. The registry maps a channel (or shard channel) to the links
+ * of its subscribers, in PS_SHARDS mutex-protected hash shards, and keeps
+ * the patterns in one list under a read-write lock (PUBLISH takes it for
+ * reading, and only while some pattern exists). Each subscribed client has
+ * a mailbox: a FIFO of (message, pattern) references under the client's own
+ * mutex. PUBLISH builds the message once (channel and payload in one
+ * reference-counted allocation), and appends a reference to the mailbox of
+ * every receiver, waking its connection (conn_wake) when its mailbox turns
+ * non-empty. The subscriber's runner (net's deliver hook, pubsub_deliver)
+ * formats what its mailbox holds into its reply buffer, in its own protocol
+ * (RESP2 array or RESP3 push), a window at a time: so a subscriber that does
+ * not read holds references, not copies — 1,000 such subscribers cost about
+ * one copy of the backlog plus 24 bytes per message each, beside a window
+ * of formatted bytes (PS_OUT_WINDOW) in their reply buffers.
+ *
+ * Ordering. One publisher's PUBLISH appends to each mailbox before it
+ * returns, and a mailbox is FIFO: per publisher, a subscriber receives in
+ * publish order. A subscription is linked (under the shard or pattern lock)
+ * before its confirmation is appended, and an unsubscription unlinked before
+ * its reply: a PUBLISH that starts after SUBSCRIBE's reply was sent finds
+ * the subscriber; one that starts after UNSUBSCRIBE's reply does not.
+ * Before running a command of a subscribed client, dispatch drains its
+ * mailbox (pubsub_deliver with no window), so a message queued before a
+ * command precedes that command's reply (UNSUBSCRIBE's confirmation follows
+ * the messages of the channel published before it).
+ *
+ * Backpressure (client-output-buffer-limit pubsub, which net/ keeps:
+ * net_pubsub_output_limit): PUBLISH checks the
+ * receiver's queued bytes (each message counted as the bytes it will be
+ * formatted to) at each append: over the hard limit, or over the soft one
+ * for more than soft-seconds, the mailbox is emptied, takes nothing more,
+ * and the connection is killed (conn_kill). A publisher only appends under
+ * a short lock: it never waits for a subscriber. The bytes already in the
+ * reply buffer (at most the window, plus replies to the client's own
+ * commands) are not counted.
+ *
+ * Threads: the command handlers and pubsub_deliver on the connection's
+ * runner; pubsub_publish from any worker thread (inside or outside a
+ * command); pubsub_conn_close on the closing thread; the statistics from
+ * any thread. Lock order: a shard lock or the pattern lock, then a mailbox
+ * lock; shard locks are never held together, nor with the pattern lock.
+ * Lifetime: a publisher calls conn_wake / conn_kill only while holding the
+ * lock of a structure the subscriber is linked in; pubsub_conn_close unlinks
+ * the client from all of them before returning (net/conn.h's rule).
+ * Progress: blocking (short critical sections).
+ */
+#ifndef KVSD_PUBSUB_H
+#define KVSD_PUBSUB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct conn;
+struct cmd_def;
+
+/* Formatted bytes a runner keeps in a subscriber's reply buffer at most
+ * (beyond that, messages wait in the mailbox as references). */
+#define PS_OUT_WINDOW (64 * 1024)
+
+void pubsub_setup(void);
+/* After every connection is closed. */
+void pubsub_teardown(void);
+
+/*
+ * Publishes msg on channel (shard: a shard channel, SPUBLISH's) to every
+ * subscriber of the channel and, unless shard, of each pattern matching it.
+ * Returns the number of receivers as Redis counts them (a client subscribed
+ * to the channel and to a matching pattern counts twice). Any worker thread;
+ * never blocks on a subscriber.
+ */
+long pubsub_publish(const char *channel, size_t chlen, const char *msg, size_t len, bool shard);
+
+/* net's deliver hook, c's runner: formats up to about max_bytes of c's
+ * queued messages into its reply buffer (at least one message when any is
+ * queued). True if messages remain queued. */
+bool pubsub_deliver(struct conn *c, size_t max_bytes);
+
+/* c has a subscription (Redis's CLIENT_PUBSUB flag). Runner. */
+bool pubsub_active(const struct conn *c);
+/* RESP2 subscribed mode refuses every command but these (by name). */
+bool pubsub_cmd_allowed(const struct cmd_def *d);
+/* RESET: drops every subscription, without replies. Runner. */
+void pubsub_reset(struct conn *c);
+/* net's close hook: unlinks c's subscriptions and frees its mailbox. */
+void pubsub_conn_close(struct conn *c, void *session);
+
+/* INFO: distinct channels, patterns and shard channels with subscribers. */
+long pubsub_nchannels(void);
+long pubsub_npatterns(void);
+long pubsub_nshard_channels(void);
+
+#endif
