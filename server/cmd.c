@@ -40,6 +40,7 @@
 #include "server/cmd_debug.h"
 #include "server/cmdstat.h"
 #include "server/multi.h"
+#include "server/script.h"
 #include "server/session.h"
 #include "server/config.h"
 #include "server/keyspec.h"
@@ -73,13 +74,13 @@ static int by_name(const void *a, const void *b)
 
 void cmd_setup(struct db *db)
 {
-	const struct cmd_def *tables[] = {cmd_string_table, cmd_keys_table,    cmd_conn_table,
-					  cmd_server_table, cmd_multi_table,   cmd_bits_table,
-					  cmd_hll_table,    cmd_obs_table,     cmd_object_table,
-					  cmd_debug_table,  cmd_db_table,      cmd_zsetops_table,
-					  cmd_zset_table,   cmd_sort_table,    cmd_set_table,
-					  cmd_hash_table,   cmd_list_table,    cmd_blocking_table,
-					  cmd_dump_table,   cmd_persist_table, cmd_aof_table};
+	const struct cmd_def *tables[] = {
+	    cmd_string_table, cmd_keys_table,	  cmd_conn_table, cmd_server_table,
+	    cmd_multi_table,  cmd_bits_table,	  cmd_hll_table,  cmd_obs_table,
+	    cmd_object_table, cmd_debug_table,	  cmd_db_table,	  cmd_zsetops_table,
+	    cmd_zset_table,   cmd_sort_table,	  cmd_set_table,  cmd_hash_table,
+	    cmd_list_table,   cmd_blocking_table, cmd_dump_table, cmd_persist_table,
+	    cmd_aof_table,    cmd_script_table};
 
 	cmd_db = db;
 	bitpool_setup();
@@ -449,6 +450,15 @@ static void dispatch(struct conn *c, int argc, const char **argv, const size_t *
 		    "Redis logs for details about the RDB error.";
 
 		reject(&r, d, idx, misconf, misconf);
+		return;
+	}
+	/* a script past busy-reply-threshold (script.h): Redis's processCommand */
+	if (kv_unlikely(script_busy_reject(d))) {
+		static const char busy[] =
+		    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or "
+		    "SHUTDOWN NOSAVE.";
+
+		reject(&r, d, idx, busy, busy);
 		return;
 	}
 	/* MULTI: queue (+QUEUED) instead of running, except the control commands */
