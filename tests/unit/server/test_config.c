@@ -150,6 +150,7 @@ Test(config, table_rows_in_enum_order)
 	    "appendfsync",
 	    "aof-load-truncated",
 	    "aof-use-rdb-preamble",
+	    "busy-reply-threshold",
 	};
 	const struct cfg_def *t = cfg_table();
 
@@ -1030,7 +1031,7 @@ static const char *match(const char *pat)
 
 Test(config, match_glob)
 {
-	char all[1024] = "";
+	char all[2048] = "";
 
 	for (int i = 0; i < CFG_COUNT_; i++) {
 		strcat(all, cfg_table()[i].name);
@@ -1041,17 +1042,20 @@ Test(config, match_glob)
 	cr_expect_str_eq(match("PORT"), "port,");
 	cr_expect_str_eq(match("*port*"), "port,");
 	cr_expect_str_eq(match("unixsocket*"), "unixsocket,unixsocketperm,");
-	cr_expect_str_eq(match("[bp]*"), "bind,port,protected-mode,proto-max-bulk-len,pidfile,");
-	cr_expect_str_eq(match("*-*-*"),
-			 "proto-max-bulk-len,client-query-buffer-limit,"
-			 "stop-writes-on-bgsave-error,active-expire-effort,"
-			 "slowlog-log-slower-than,slowlog-max-len,run-budget-commands,"
-			 "client-output-buffer-limit,client-output-pause-limit,"
-			 "hll-sparse-max-bytes,latency-monitor-threshold,"
-			 "latency-tracking-info-percentiles,enable-debug-command,"
-			 "hash-max-listpack-entries,hash-max-listpack-value,set-max-intset-entries,"
-			 "zset-max-listpack-entries,zset-max-listpack-value,list-max-listpack-size,"
-			 "list-compress-depth,aof-load-truncated,aof-use-rdb-preamble,");
+	cr_expect_str_eq(
+	    match("[bp]*"),
+	    "bind,port,protected-mode,proto-max-bulk-len,pidfile,busy-reply-threshold,");
+	cr_expect_str_eq(
+	    match("*-*-*"),
+	    "proto-max-bulk-len,client-query-buffer-limit,"
+	    "stop-writes-on-bgsave-error,active-expire-effort,"
+	    "slowlog-log-slower-than,slowlog-max-len,run-budget-commands,"
+	    "client-output-buffer-limit,client-output-pause-limit,"
+	    "hll-sparse-max-bytes,latency-monitor-threshold,"
+	    "latency-tracking-info-percentiles,enable-debug-command,"
+	    "hash-max-listpack-entries,hash-max-listpack-value,set-max-intset-entries,"
+	    "zset-max-listpack-entries,zset-max-listpack-value,list-max-listpack-size,"
+	    "list-compress-depth,aof-load-truncated,aof-use-rdb-preamble,busy-reply-threshold,");
 	cr_expect_str_eq(match("nomatch*"), "");
 	cr_expect_str_eq(match(""), "");
 }
