@@ -48,9 +48,6 @@ static long long cache_count, cache_bytes;  /* under cache_lock */
  * start. acquire/release: a state that sees the new generation drops its
  * functions, and the flush happened before. */
 static _Atomic uint64_t cache_gen = 1;
-/* Bytes held by every Lua state: each worker adds its own changes (relaxed:
- * a statistic, publishes nothing). */
-static _Atomic long long lua_mem_total;
 
 static unsigned bucket_of(const char *sha)
 {
@@ -154,14 +151,6 @@ long long script_cached_bytes(void)
 	return n;
 }
 
-long long script_lua_memory(void)
-{
-	/* relaxed: a statistic */
-	long long v = atomic_load_explicit(&lua_mem_total, memory_order_relaxed);
-
-	return v > 0 ? v : 37888; /* an empty state's size in Redis, before any */
-}
-
 void script_teardown(void)
 {
 	cache_flush();
@@ -177,6 +166,9 @@ struct slot {
 	_Atomic int state;
 	_Atomic bool wrote;
 	_Atomic bool kill;
+	/* the worker's Lua state's bytes: written by the owner after each
+	 * script, summed by INFO (relaxed: a statistic, publishes nothing) */
+	_Atomic long long mem;
 };
 static struct slot slots[SLOTS];
 static _Atomic int slots_used;
@@ -206,6 +198,23 @@ static void slot_leave(struct script_worker *w)
 	atomic_store_explicit(&s->kill, false, memory_order_relaxed);
 }
 
+static void mem_publish(struct script_worker *w)
+{
+	if (w->slot >= 0)
+		atomic_store_explicit(&slots[w->slot].mem, (long long)w->lua_mem,
+				      memory_order_relaxed);
+}
+
+long long script_lua_memory(void)
+{
+	int n = atomic_load_explicit(&slots_used, memory_order_relaxed);
+	long long v = 0;
+
+	for (int i = 0; i < n && i < SLOTS; i++)
+		v += atomic_load_explicit(&slots[i].mem, memory_order_relaxed);
+	return v > 0 ? v : 37888; /* an empty state's size in Redis, before any */
+}
+
 /* ---- per-worker states */
 
 static struct script_worker *worker_get(struct wctx *ctx)
@@ -222,15 +231,11 @@ static struct script_worker *worker_get(struct wctx *ctx)
 		ctx->script = w;
 	}
 	if (!w->L) {
-		size_t before = w->lua_mem;
-
 		w->L = script_lua_create(w);
 		if (!w->L)
 			return NULL;
 		w->gen = gen;
-		/* relaxed: a statistic */
-		atomic_fetch_add_explicit(&lua_mem_total, (long long)(w->lua_mem - before),
-					  memory_order_relaxed);
+		mem_publish(w);
 	}
 	if (w->gen != gen) {
 		lua_newtable(w->L);
@@ -238,8 +243,6 @@ static struct script_worker *worker_get(struct wctx *ctx)
 		lua_gc(w->L, LUA_GCCOLLECT, 0);
 		w->gen = gen;
 	}
-	if (!w->txn)
-		w->txn = NULL; /* created with the first EVAL's db */
 	return w;
 }
 
@@ -252,8 +255,9 @@ void script_thread_exit(void)
 		return;
 	if (w->L)
 		lua_close(w->L);
-	/* relaxed: a statistic */
-	atomic_fetch_sub_explicit(&lua_mem_total, (long long)w->lua_mem, memory_order_relaxed);
+	w->lua_mem = 0;
+	mem_publish(w);
+	mem_free(w->scratch);
 	db_txn_destroy(&w->txn);
 	mem_free(w);
 	ctx->script = NULL;
@@ -294,7 +298,6 @@ static int push_function(struct script_worker *w, struct cmd_req *r, const char 
 		}
 		body = copy;
 	}
-	size_t m0 = w->lua_mem;
 	if (luaL_loadbuffer(L, body, len, "@user_script")) {
 		reply_errorf(r->c, "ERR Error compiling script (new function): %s",
 			     lua_tostring(L, -1));
@@ -308,9 +311,7 @@ static int push_function(struct script_worker *w, struct cmd_req *r, const char 
 	lua_pushvalue(L, -1);
 	lua_setfield(L, -3, sha);
 	lua_remove(L, -2);
-	/* relaxed: a statistic */
-	atomic_fetch_add_explicit(&lua_mem_total, (long long)(w->lua_mem - m0),
-				  memory_order_relaxed);
+	mem_publish(w);
 	return 1;
 }
 
@@ -482,11 +483,23 @@ static int do_call(lua_State *L, bool raise)
 			run->restart = true; /* SWAPDB/FLUSHDB: run exclusively */
 			lua_sethook(L, hook, LUA_MASKLINE | LUA_MASKCOUNT, 1);
 		}
+		/* copied out and truncated before any Lua call that may raise
+		 * (out of memory): the client's buffer never keeps it */
 		p = conn_reply_since(c, before, &len);
-		lua_settop(L, 0);
-		if (!script_lua_push_reply(L, p, len))
-			lua_pushboolean(L, 0);
+		mem_free(w->scratch);
+		w->scratch = mem_alloc(len ? len : 1);
+		memcpy(w->scratch, p, len);
 		conn_reply_truncate(c, before);
+		if (argv != sv) {
+			mem_free(argv);
+			mem_free(argl);
+			argv = sv;
+		}
+		mem_free(nums);
+		nums = NULL;
+		lua_settop(L, 0);
+		if (!script_lua_push_reply(L, w->scratch, len))
+			lua_pushboolean(L, 0);
 		ret = 0;
 	}
 out:
@@ -640,7 +653,6 @@ static void eval_generic(struct cmd_req *r, bool sha_given, bool ro)
 		atomic_store_explicit(&slots[w->slot].state, SLOT_RUNNING, memory_order_relaxed);
 	}
 
-	size_t m0 = w->lua_mem;
 	if (db_in_txn(r->view)) {
 		/* queued in MULTI: EXEC's transaction (exclusive: EVAL is not map-only) */
 		run.v = r->view;
@@ -691,12 +703,15 @@ static void eval_generic(struct cmd_req *r, bool sha_given, bool ro)
 	}
 	conn_set_db(c, start_db); /* SELECT inside a script is its own */
 	slot_leave(w);
-	if (w->lua_mem != m0)
-		/* relaxed: a statistic */
-		atomic_fetch_add_explicit(&lua_mem_total, (long long)w->lua_mem - (long long)m0,
-					  memory_order_relaxed);
-	/* a script's garbage is collected between scripts, not during one */
-	if (w->lua_mem > ((size_t)8 << 20))
+	mem_free(w->scratch);
+	w->scratch = NULL;
+	mem_publish(w);
+	/* a script's garbage is collected between scripts: all of it once it is
+	 * large, so the next script starts far below the cap (Lua 5.1 has no
+	 * emergency collection) */
+	if (w->lua_mem > SCRIPT_LUA_MEM_MAX / 4)
+		lua_gc(w->L, LUA_GCCOLLECT, 0);
+	else if (w->lua_mem > ((size_t)8 << 20))
 		lua_gc(w->L, LUA_GCSTEP, 100);
 }
 

@@ -47,6 +47,7 @@ struct script_worker {
 	struct script_run *run; /* the running script, or NULL */
 	size_t lua_mem;		/* bytes the state holds (its allocator) */
 	int slot;		/* its busy/kill slot (script.c) */
+	char *scratch;		/* the last call's reply bytes, owned */
 };
 
 static inline struct script_worker *script_worker_of(lua_State *L)

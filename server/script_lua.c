@@ -387,7 +387,9 @@ static void *lua_alloc_capped(void *ud, void *ptr, size_t osize, size_t nsize)
 		mem_free(ptr);
 		return NULL;
 	}
-	if (nsize > osize && w->lua_mem + (nsize - osize) > SCRIPT_LUA_MEM_MAX)
+	/* the cap applies while a script runs (its errors are caught there); the
+	 * set-up around it (KEYS, ARGV: the client's arguments) runs unprotected */
+	if (nsize > osize && w->run && w->lua_mem + (nsize - osize) > SCRIPT_LUA_MEM_MAX)
 		return NULL; /* Lua raises "not enough memory" */
 	void *p = mem_realloc(ptr, nsize);
 	if (p)
