@@ -274,15 +274,96 @@ static void sha_of(const char *body, size_t len, char out[41])
 /* Pushes the compiled function for sha, compiling body (when given) or the
  * cached body. 1 on success; 0 with the error (compile) or NOSCRIPT
  * replied, nothing pushed. */
+/*
+ * A `#!lua [flags=f1,f2]` first line (Redis 7.0's evalExtractShebangFlags):
+ * *skip is the length of that line (without its newline, so line numbers
+ * stay), *no_writes the no-writes flag. 0, or -1 after writing the error
+ * text into err.
+ */
+static int shebang(const char *body, size_t len, size_t *skip, bool *no_writes, char *err,
+		   size_t errlen)
+{
+	static const char *const known[] = {"no-writes", "allow-oom", "allow-stale", "no-cluster",
+					    "allow-cross-slot-keys"};
+	const char *end, *p;
+
+	*skip = 0;
+	*no_writes = false;
+	if (len < 2 || body[0] != '#' || body[1] != '!')
+		return 0;
+	end = memchr(body, '\n', len);
+	if (!end) {
+		snprintf(err, errlen, "ERR Invalid script shebang");
+		return -1;
+	}
+	*skip = (size_t)(end - body);
+	p = body;
+	for (int part = 0;; part++) {
+		while (p < end && (*p == ' ' || *p == '\t' || *p == '\r'))
+			p++;
+		if (p >= end) {
+			if (part == 0) {
+				snprintf(err, errlen, "ERR Invalid engine in script shebang");
+				return -1;
+			}
+			return 0;
+		}
+		const char *w = p;
+		while (p < end && *p != ' ' && *p != '\t' && *p != '\r')
+			p++;
+		int wl = (int)(p - w);
+		if (part == 0) {
+			if (wl != 5 || memcmp(w, "#!lua", 5) != 0) {
+				snprintf(err, errlen,
+					 "ERR Unexpected engine in script shebang: %.*s", wl, w);
+				return -1;
+			}
+			continue;
+		}
+		if (wl < 6 || memcmp(w, "flags=", 6) != 0) {
+			snprintf(err, errlen, "ERR Unknown lua shebang option: %.*s", wl, w);
+			return -1;
+		}
+		for (const char *f = w + 6; f < p;) {
+			const char *c = memchr(f, ',', (size_t)(p - f));
+			int fl = (int)((c ? c : p) - f);
+			size_t k;
+
+			for (k = 0; k < sizeof(known) / sizeof(known[0]); k++)
+				if (strlen(known[k]) == (size_t)fl &&
+				    memcmp(known[k], f, (size_t)fl) == 0)
+					break;
+			if (k == sizeof(known) / sizeof(known[0])) {
+				snprintf(err, errlen, "ERR Unexpected flag in script shebang: %.*s",
+					 fl, f);
+				return -1;
+			}
+			if (k == 0)
+				*no_writes = true;
+			f += fl + 1;
+		}
+	}
+}
+
+/* Pushes the compiled function for sha, compiling body (when given) or the
+ * cached body; *no_writes: its shebang says no-writes. 1 on success; 0 with
+ * the error (compile, shebang) or NOSCRIPT replied, nothing pushed. */
 static int push_function(struct script_worker *w, struct cmd_req *r, const char *sha,
-			 const char *body, size_t len)
+			 const char *body, size_t len, bool *no_writes)
 {
 	lua_State *L = w->L;
-	char *copy = NULL;
+	char *copy = NULL, err[256], key[42];
+	size_t skip;
 
+	memcpy(key, sha, 40);
+	key[40] = '!'; /* fns[sha .. "!"]: the no-writes flag */
+	key[41] = '\0';
 	lua_getfield(L, LUA_REGISTRYINDEX, SCRIPT_FNS_KEY);
 	lua_getfield(L, -1, sha);
 	if (lua_isfunction(L, -1)) {
+		lua_getfield(L, -2, key);
+		*no_writes = lua_toboolean(L, -1);
+		lua_pop(L, 1);
 		lua_remove(L, -2);
 		if (body)
 			cache_add(sha, body, len); /* after a flush another state may lack it */
@@ -298,7 +379,13 @@ static int push_function(struct script_worker *w, struct cmd_req *r, const char 
 		}
 		body = copy;
 	}
-	if (luaL_loadbuffer(L, body, len, "@user_script")) {
+	if (shebang(body, len, &skip, no_writes, err, sizeof(err))) {
+		reply_error(r->c, err);
+		lua_pop(L, 1);
+		mem_free(copy);
+		return 0;
+	}
+	if (luaL_loadbuffer(L, body + skip, len - skip, "@user_script")) {
 		reply_errorf(r->c, "ERR Error compiling script (new function): %s",
 			     lua_tostring(L, -1));
 		lua_pop(L, 2);
@@ -308,6 +395,8 @@ static int push_function(struct script_worker *w, struct cmd_req *r, const char 
 	if (!copy)
 		cache_add(sha, body, len);
 	mem_free(copy);
+	lua_pushboolean(L, *no_writes);
+	lua_setfield(L, -3, key);
 	lua_pushvalue(L, -1);
 	lua_setfield(L, -3, sha);
 	lua_remove(L, -2);
@@ -604,6 +693,7 @@ static void eval_generic(struct cmd_req *r, bool sha_given, bool ro)
 	struct script_run run = {0};
 	char sha[41];
 	int start_db = conn_db(c);
+	bool no_writes = false;
 
 	if (!cmd_arg_ll(r, 2, &numkeys))
 		return;
@@ -630,11 +720,11 @@ static void eval_generic(struct cmd_req *r, bool sha_given, bool ro)
 			sha[i] = ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
 		}
 		sha[40] = '\0';
-		if (!push_function(w, r, sha, NULL, 0))
+		if (!push_function(w, r, sha, NULL, 0, &no_writes))
 			return;
 	} else {
 		sha_of(r->argv[1], r->argl[1], sha);
-		if (!push_function(w, r, sha, r->argv[1], r->argl[1]))
+		if (!push_function(w, r, sha, r->argv[1], r->argl[1], &no_writes))
 			return;
 	}
 	int fn = lua_gettop(w->L);
@@ -643,7 +733,7 @@ static void eval_generic(struct cmd_req *r, bool sha_given, bool ro)
 	script_lua_set_array(w->L, "ARGV", r->argv + 3 + numkeys, r->argl + 3 + numkeys,
 			     r->argc - 3 - (int)numkeys);
 	run.r = r;
-	run.ro = ro;
+	run.ro = ro || no_writes;
 	memcpy(run.sha, sha, 41);
 	run.start_us = clock_mono_us();
 	if (w->slot >= 0) {
@@ -753,7 +843,9 @@ static void script_load_cmd(struct cmd_req *r)
 		return;
 	}
 	sha_of(r->argv[2], r->argl[2], sha);
-	if (!push_function(w, r, sha, r->argv[2], r->argl[2]))
+	bool no_writes;
+
+	if (!push_function(w, r, sha, r->argv[2], r->argl[2], &no_writes))
 		return;
 	lua_pop(w->L, 1);
 	reply_bulk(r->c, sha, 40);

@@ -120,6 +120,14 @@ SCRIPTS = [
     # compile errors
     "return 1 +", "retur 1", "if then", "return 'unterminated", "end",
     "return {", "local = 1", "\x00", "return [[a",
+    # shebang lines (7.0): engine, flags, no-writes
+    "#!lua\nreturn 1", "#!lua flags=no-writes\nreturn redis.call('set','x',1)",
+    "#!lua flags=no-writes,allow-oom\nreturn 2", "#!lua flags=bad\nreturn 1",
+    "#!python\nreturn 1", "#!lua bad=1\nreturn 1", "#!lua\nreturn 1 +",
+    "#!lua flags=\nreturn 3", "#!lua name=x\nreturn 1", "#!lua  flags=no-writes \nreturn 4",
+    "#!lua", "#!lua flags=allow-stale,no-cluster,allow-cross-slot-keys\n"
+    "return redis.call('set','x',1)", "#!lua\nerror('x')", "#!", "#! lua\nreturn 1",
+    "#!lua flags=no-writes\nreturn redis.call('get','x')",
 ]
 
 # Scripts that run commands; run after keys are prepared.
