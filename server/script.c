@@ -528,6 +528,10 @@ static int do_call(lua_State *L, bool raise)
 		err = "This Redis command is not allowed from script";
 	else if (run->ro && (d->flags & CMD_WRITE))
 		err = "Write commands are not allowed from read-only scripts.";
+	else if (run->oom && !run->dirty && (d->flags & CMD_DENYOOM))
+		/* Redis's scriptVerifyOOM: over maxmemory when the script began,
+		 * refused until its first write (it cannot stop half-way) */
+		err = "-OOM command not allowed when used memory > 'maxmemory'.";
 	if (err) {
 		ret = -2;
 		goto out;
@@ -562,6 +566,8 @@ static int do_call(lua_State *L, bool raise)
 		d->proc(&sub);
 		aof_after_cmd(&sub, d, before, writes0);
 		conn_set_resp(c, resp0);
+		if (r->ctx->db_writes != writes0)
+			run->dirty = true;
 		if (r->ctx->db_writes != writes0 && w->slot >= 0)
 			/* relaxed: read by SCRIPT KILL, which only needs the
 			 * eventual value; the hook orders the kill decision */
@@ -675,6 +681,7 @@ static int run_once(struct script_worker *w, struct script_run *run)
 	lua_insert(L, -2);
 	run->restart = false;
 	run->killed = false;
+	run->dirty = false;
 	run->resp = 2;
 	lua_sethook(L, hook, LUA_MASKCOUNT, 100000);
 	w->run = run;
@@ -734,6 +741,7 @@ static void eval_generic(struct cmd_req *r, bool sha_given, bool ro)
 			     r->argc - 3 - (int)numkeys);
 	run.r = r;
 	run.ro = ro || no_writes;
+	run.oom = cfg_int(CFG_MAXMEMORY) > 0 && db_check_memory(r->db, r->now_ms) == -ENOMEM;
 	memcpy(run.sha, sha, 41);
 	run.start_us = clock_mono_us();
 	if (w->slot >= 0) {

@@ -35,6 +35,8 @@ struct script_run {
 	bool ro;		 /* EVAL_RO / EVALSHA_RO */
 	bool restart;		 /* abandon the attempt; re-run exclusively */
 	bool killed;		 /* SCRIPT KILL reached it */
+	bool oom;		 /* over maxmemory when it began */
+	bool dirty;		 /* this attempt wrote */
 	int resp;		 /* redis.setresp */
 	int64_t start_us;
 	char sha[41];
