@@ -793,6 +793,13 @@ static void eval_generic(struct cmd_req *r, bool sha_given, bool ro)
 			else
 				script_lua_reply(w->L, c, -1, 0);
 			lua_settop(w->L, fn);
+			if (run.killed && !run.exclusive) {
+				/* killed: whatever it wrote (a write racing with SCRIPT
+				 * KILL's check) is dropped with the attempt */
+				db_txn_need_exclusive(w->txn);
+				(void)db_txn_commit(w->txn);
+				break;
+			}
 			if (db_txn_commit(w->txn) == 0)
 				break;
 			conn_reply_truncate(c, mark);

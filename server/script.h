@@ -39,7 +39,17 @@
  * a Lua count hook) marks itself busy; while any script is busy, every
  * command without the allow-busy flag gets -BUSY as in Redis (all clients,
  * not only conflicting ones). SCRIPT KILL stops busy scripts that have not
- * written (-UNKILLABLE if one did, -NOTBUSY if none is busy).
+ * written (-UNKILLABLE if one did, -NOTBUSY if none is busy); a killed
+ * optimistic attempt publishes nothing. Beyond Redis: a write racing with
+ * SCRIPT KILL's check may still commit when the script runs exclusively.
+ * Only other workers can answer -BUSY: connections waiting on the busy
+ * script's own worker wait for it (Redis answers them from its event loop);
+ * and a writer already waiting for an exclusive script's gate waits too.
+ *
+ * Also as Redis 7.0: a `#!lua flags=...` first line (no-writes makes the
+ * script read-only; the other flags are accepted), deny-oom commands refused
+ * until the script's first write when over maxmemory at its start, SELECT
+ * inside a script not changing the caller's database.
  *
  * AOF: the writes a script made are logged (Redis 7's effects replication),
  * wrapped in MULTI/EXEC when more than one; EVAL itself is never logged.
