@@ -170,6 +170,24 @@ static const struct cmd_def *sub_lookup(const struct cmd_def *parent, const char
 	return NULL;
 }
 
+const struct cmd_def *cmd_lookup_argv(int argc, const char *const *argv, const size_t *argl,
+				      size_t *idx)
+{
+	long top = find_in(cmds, ncmds, argv[0], argl[0]);
+	const struct cmd_def *d, *s;
+
+	if (top < 0)
+		return NULL;
+	d = cmds[top];
+	*idx = (size_t)top;
+	if (!d->subcmds || argc < 2)
+		return d;
+	s = sub_lookup(d, argv[1], argl[1]);
+	if (s)
+		*idx = sub_base[top] + (size_t)(s - d->subcmds);
+	return s;
+}
+
 void cmd_foreach(void (*fn)(const struct cmd_def *d, void *arg), void *arg)
 {
 	for (size_t i = 0; i < ncmds; i++)

@@ -26,6 +26,7 @@
 #include "concurrency/mem.h"
 #include "concurrency/wctx.h"
 #include "server/aof.h"
+#include "server/cmdstat.h"
 #include "server/config.h"
 #include "server/multi.h"
 #include "server/sha1.h"
@@ -445,25 +446,6 @@ static void hook(lua_State *L, lua_Debug *ar)
 
 /* ---- redis.call / redis.pcall */
 
-static const struct cmd_def *find_cmd(const char *const *argv, const size_t *argl, int argc)
-{
-	const struct cmd_def *d = cmd_lookup(argv[0], argl[0]);
-
-	if (d && d->subcmds) {
-		if (argc < 2)
-			return d;
-		for (const struct cmd_def *s = d->subcmds; s->name; s++) {
-			const char *bar = strchr(s->name, '|');
-			const char *sn = bar ? bar + 1 : s->name;
-
-			if (strlen(sn) == argl[1] && strncasecmp(sn, argv[1], argl[1]) == 0)
-				return s;
-		}
-		return NULL;
-	}
-	return d;
-}
-
 static bool arity_ok(const struct cmd_def *d, int argc)
 {
 	return d->arity >= 0 ? argc == d->arity : argc >= -d->arity;
@@ -517,7 +499,8 @@ static int do_call(lua_State *L, bool raise)
 			goto bad_args;
 		}
 	}
-	const struct cmd_def *d = find_cmd(argv, argl, argc);
+	size_t idx = 0;
+	const struct cmd_def *d = cmd_lookup_argv(argc, argv, argl, &idx);
 	const char *err = NULL;
 
 	if (!d)
@@ -533,6 +516,8 @@ static int do_call(lua_State *L, bool raise)
 		 * refused until its first write (it cannot stop half-way) */
 		err = "-OOM command not allowed when used memory > 'maxmemory'.";
 	if (err) {
+		if (d) /* Redis's scriptCall: a known command refused counts as rejected */
+			cmdstat_reject(run->r->ctx, idx);
 		ret = -2;
 		goto out;
 	}
@@ -563,9 +548,15 @@ static int do_call(lua_State *L, bool raise)
 		sub.redact_rest = false;
 		conn_set_resp(c, run->resp);
 		before = conn_reply_mark(c);
+		int64_t t0 = clock_mono_us();
 		d->proc(&sub);
+		int64_t t1 = clock_mono_us();
 		aof_after_cmd(&sub, d, before, writes0);
 		conn_set_resp(c, resp0);
+		/* commandstats count the scripts' commands as Redis does (once per
+		 * run: a re-run attempt counts again) */
+		cmdstat_call(r->ctx, idx, t1 > t0 ? (uint64_t)(t1 - t0) : 0,
+			     cmd_reply_failed(c, before));
 		if (r->ctx->db_writes != writes0)
 			run->dirty = true;
 		if (r->ctx->db_writes != writes0 && w->slot >= 0)
@@ -663,11 +654,21 @@ static void reply_lua_error(lua_State *L, struct conn *c, const char *sha)
 	line = lua_tostring(L, -1);
 	if (!msg)
 		msg = "";
+	lua_getfield(L, -4, "ignore_error_stats_update");
+	bool quiet = lua_toboolean(L, -1);
+	size_t n = strlen(msg) + strlen(sha) + (source ? strlen(source) : 0) +
+		   (line ? strlen(line) : 0) + 32;
+	char *b = mem_alloc(n);
+
 	if (line && source)
-		reply_errorf(c, "%s script: %s, on %s:%s.", msg, sha, source, line);
+		snprintf(b, n, "%s script: %s, on %s:%s.", msg, sha, source, line);
 	else
-		reply_errorf(c, "%s", msg);
-	lua_pop(L, 3);
+		snprintf(b, n, "%s", msg);
+	/* an error a command already answered inside the script was counted
+	 * in errorstats then (Redis's ignore_error_stats_update) */
+	script_reply_error(c, b, quiet);
+	mem_free(b);
+	lua_pop(L, 4);
 }
 
 /* One attempt: runs the function at the top of the stack (popped), leaves

@@ -70,6 +70,9 @@ void script_lua_set_array(lua_State *L, const char *name, const char *const *v, 
 bool script_lua_push_reply(lua_State *L, const char *p, size_t len);
 /* Replies the Lua value at idx to c (luaReplyToRedisReply). */
 void script_lua_reply(lua_State *L, struct conn *c, int idx, int depth);
+/* Replies the error msg (without '-'); quiet: not counted in errorstats
+ * (the command that produced it was). */
+void script_reply_error(struct conn *c, const char *msg, bool quiet);
 /* Pushes {err="CODE msg"} for err ("-CODE msg" or "msg"). */
 void script_lua_push_error(lua_State *L, const char *err);
 

@@ -746,6 +746,14 @@ static void reply_sanitized(struct conn *c, char kind, const char *s, size_t n)
 	mem_free(b);
 }
 
+void script_reply_error(struct conn *c, const char *msg, bool quiet)
+{
+	if (quiet)
+		reply_sanitized(c, '-', msg, strlen(msg));
+	else
+		reply_error(c, msg);
+}
+
 /* the string field `name` of the table at idx, or NULL */
 static const char *str_field(lua_State *L, int idx, const char *name, size_t *n)
 {
@@ -792,7 +800,14 @@ void script_lua_reply(lua_State *L, struct conn *c, int idx, int depth)
 		return;
 	}
 	if ((s = str_field(L, idx, "err", &n)) != NULL) {
-		reply_sanitized(c, '-', s, n);
+		lua_getfield(L, idx, "ignore_error_stats_update");
+		bool quiet = lua_toboolean(L, -1);
+		lua_pop(L, 1);
+		char *b = mem_alloc(n + 1);
+		memcpy(b, s, n);
+		b[n] = '\0';
+		script_reply_error(c, b, quiet);
+		mem_free(b);
 		return;
 	}
 	if ((s = str_field(L, idx, "ok", &n)) != NULL) {

@@ -298,6 +298,37 @@ def sec_ro(d, p):
     p.c('EVAL_RO', "return redis.call('incr', 'x')", '0')
 
 
+def stats_lines(r, prefixes):
+    """The lines of an INFO reply that start with one of prefixes, without
+    the timing fields (usec, usec_per_call) that differ run to run."""
+    import re
+    out = []
+    for line in harness.parse(r).decode().split('\r\n'):
+        if line.startswith(prefixes):
+            out.append(re.sub(r'usec=\d+,usec_per_call=[\d.]+,', '', line))
+    return sorted(out)
+
+
+def sec_stats(d, p):
+    """errorstats and commandstats after scripts whose commands fail, are
+    refused, or return error tables: counted once, where Redis counts them."""
+    d.section = 'stats'
+    p.c('CONFIG', 'RESETSTAT')
+    p.c('SET', 's', 'v')
+    for s in ("return redis.call('incr','s')", "return redis.pcall('incr','s')",
+              "error('x')", "return redis.error_reply('MY err')", "return 1 +",
+              "return redis.call('nosuch')", "return redis.call('config','get','x')",
+              "return redis.call('get')", "return {err='OWN e'}",
+              "return redis.call('get','s')"):
+        p.c('EVAL', s, '0')
+    p.c('EVAL_RO', "return redis.call('set','s','w')", '0')
+    def same(prefixes):
+        return lambda a, b: stats_lines(a, prefixes) == stats_lines(b, prefixes)
+    p.c('INFO', 'errorstats', cmp=same(('errorstat_', 'total_error')))
+    p.c('INFO', 'commandstats', cmp=same(('cmdstat_',)))
+    p.c('INFO', 'stats', cmp=same(('total_error_replies',)))
+
+
 def main():
     servers = test_diff.start_pair('diff-script')
     if servers is None:
@@ -318,6 +349,7 @@ def main():
             sec_evalsha(d, p)
             sec_multi(d, p)
             sec_ro(d, p)
+        sec_stats(d, p)
         p.close()
         # inputs that crash redis-server 7.0.15 itself: kvsd answers an error
         d.section = 'kvsd only'
