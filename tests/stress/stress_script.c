@@ -11,7 +11,9 @@
  *  - loaders SCRIPT LOAD a fresh script and at once EVALSHA it on another connection
  *    (another worker, likely): NOSCRIPT after LOAD returned is a failure; one of them
  *    SCRIPT FLUSHes now and then, after which NOSCRIPT is allowed until the next LOAD.
- * At the end: the total is exact, SIGTERM, exit status 0. Exits 1 on the first violation.
+ * At the end: the total is exact, INFO commandstats counts one ECHO per script that
+ * called it (an effect outside the map never runs twice), SIGTERM, exit status 0. Exits 1 on the
+ * first violation.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -31,7 +33,7 @@
 static struct kvsd_proc srv;
 static long long deadline_ms;
 static atomic_int failed;
-static atomic_llong transfers, audits, loads;
+static atomic_llong transfers, audits, loads, named;
 static char transfer_sha[41];
 
 static const char transfer_src[] =
@@ -91,6 +93,8 @@ static void *teller(void *arg)
 			fail("transfer reply", r->str);
 		freeReplyObject(r);
 		atomic_fetch_add(&transfers, 1);
+		if (mode[0] == 'n')
+			atomic_fetch_add(&named, 1);
 	}
 	redisFree(c);
 	return NULL;
@@ -261,6 +265,22 @@ int main(int argc, char **argv)
 		for (int i = 0; i < nth; i++)
 			pthread_join(th[i], NULL);
 	}
+	/* the ECHO of "named" transfers has effects outside the map: it ran exactly
+	 * once per script (restarted exclusively before it, never re-run) */
+	r = redisCommand(c, "INFO commandstats");
+	if (r && r->type == REDIS_REPLY_STRING && !kvsd_bin_is_redis()) {
+		const char *e = strstr(r->str, "cmdstat_echo:calls=");
+		long long calls = e ? atoll(e + 19) : 0;
+		char buf[64];
+
+		if (calls != atomic_load(&named)) {
+			snprintf(buf, sizeof(buf), "%lld ECHO calls for %lld scripts", calls,
+				 (long long)atomic_load(&named));
+			fail("an outside effect ran twice or never", buf);
+		}
+	}
+	if (r)
+		freeReplyObject(r);
 	r = redisCommand(c, "EVAL_RO %s 0", audit_src);
 	if (!r || r->type != REDIS_REPLY_INTEGER)
 		fail("final audit", NULL);
@@ -275,8 +295,9 @@ int main(int argc, char **argv)
 		fail("server exit status", NULL);
 	}
 	kvsd_kill(&srv);
-	printf("stress_script: %s: %lld transfers, %lld audits, %lld load+evalsha in %ds\n",
-	       atomic_load(&failed) ? "FAIL" : "ok", (long long)transfers, (long long)audits,
-	       (long long)loads, seconds);
+	printf("stress_script: %s: %lld transfers (%lld with ECHO), %lld audits, %lld "
+	       "load+evalsha in %ds\n",
+	       atomic_load(&failed) ? "FAIL" : "ok", (long long)transfers, (long long)named,
+	       (long long)audits, (long long)loads, seconds);
 	return atomic_load(&failed) ? 1 : 0;
 }
