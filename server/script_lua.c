@@ -37,7 +37,9 @@ int luaopen_cjson(lua_State *L);
 int luaopen_bit(lua_State *L);
 
 /* cmsgpack and struct (server/lua_cmsgpack.c, server/lua_struct.c) register
- * here once they exist: weak, so the build works without them. */
+ * here once they exist: weak, so the build works without them. When they are
+ * added to server_lib, drop `weak` (and the two ifs below): a weak reference
+ * does not pull an object out of a static library, so they would stay NULL. */
 int luaopen_cmsgpack(lua_State *L) __attribute__((weak));
 int luaopen_struct(lua_State *L) __attribute__((weak));
 
