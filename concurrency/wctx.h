@@ -38,6 +38,7 @@ struct cmdstat_tls;
 struct lathist_tls;
 struct errstat_tls;
 struct aof_locks;
+struct script_worker;
 
 struct wctx {
 	int index;	 /* net/'s worker index; -1 on any other thread */
@@ -72,6 +73,9 @@ struct wctx {
 	/* server/lathist.c, server/errorstats.c: this thread's latency
 	 * histograms and error-code counters (opaque here). */
 	struct lathist_tls *lathist;
+	/* server/script.c: this thread's Lua state and script transaction
+	 * (opaque here), created on its first script. */
+	struct script_worker *script;
 	struct errstat_tls *errstat;
 
 	struct wctx *next, *prev; /* registry: under wctx.c's lock */

@@ -44,6 +44,7 @@ packages=(
 	redis-server redis-tools
 	clang libclang-rt-14-dev
 	python3 netcat-openbsd procps util-linux gnuplot-nox python3-redis gdb
+	liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
 )
 
 missing=()

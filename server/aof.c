@@ -28,6 +28,7 @@
 #include "server/config.h"
 #include "server/keyspec.h"
 #include "server/log.h"
+#include "server/script.h"
 #include "server/multi.h"
 #include "server/session.h"
 #include "storage/kvmap.h"
@@ -756,9 +757,9 @@ void aof_before_cmd(struct cmd_req *r, const struct cmd_def *d, struct aof_prop 
 	r->prop = p;
 	l->req = r;
 	r->ctx->aof_cmd = l; /* keys expired from here on join its record */
-	if (!(d->flags & CMD_WRITE) && !multi_is_exec(d))
+	if (!(d->flags & CMD_WRITE) && !multi_is_exec(d) && !script_is_eval(d))
 		return;
-	doc = multi_is_exec(d) ? NULL : cmd_docs_find(d->name);
+	doc = multi_is_exec(d) || script_is_eval(d) ? NULL : cmd_docs_find(d->name);
 	n = doc && keyspec_has_keys(doc) && r->argc * (doc->nkeyspecs + 1) <= 64
 		? keyspec_find(doc, r->argc, r->argv, r->argl, keys, 64)
 		: -1;

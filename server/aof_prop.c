@@ -15,6 +15,7 @@
 #include "net/reply.h"
 #include "server/aof.h"
 #include "server/cmd.h"
+#include "server/script.h"
 #include "server/multi.h"
 #include "storage/db.h"
 #include "storage/kvmap.h"
@@ -459,7 +460,7 @@ void aof_after_cmd(struct cmd_req *r, const struct cmd_def *d, size_t reply_mark
 	const struct rule *rule = NULL;
 	bool wrote;
 
-	if (r->prop == NULL || multi_is_exec(d))
+	if (r->prop == NULL || multi_is_exec(d) || script_is_eval(d))
 		return;
 	if (r->prop->overridden) {
 		r->prop->overridden = false;

@@ -42,6 +42,7 @@
 #include "server/cmd_debug.h"
 #include "server/cmdstat.h"
 #include "server/multi.h"
+#include "server/script.h"
 #include "server/session.h"
 #include "server/config.h"
 #include "server/keyspec.h"
@@ -99,7 +100,7 @@ void cmd_setup(struct db *db)
 	    cmd_object_table, cmd_debug_table,	  cmd_db_table,	  cmd_zsetops_table,
 	    cmd_zset_table,   cmd_sort_table,	  cmd_set_table,  cmd_hash_table,
 	    cmd_list_table,   cmd_blocking_table, cmd_dump_table, cmd_persist_table,
-	    cmd_aof_table,    cmd_pubsub_table};
+	    cmd_aof_table,    cmd_pubsub_table, cmd_script_table};
 
 	cmd_db = db;
 	bitpool_setup();
@@ -197,6 +198,24 @@ static const struct cmd_def *sub_lookup(const struct cmd_def *parent, const char
 			return s;
 	}
 	return NULL;
+}
+
+const struct cmd_def *cmd_lookup_argv(int argc, const char *const *argv, const size_t *argl,
+				      size_t *idx)
+{
+	long top = find_in(cmds, ncmds, argv[0], argl[0]);
+	const struct cmd_def *d, *s;
+
+	if (top < 0)
+		return NULL;
+	d = cmds[top];
+	*idx = (size_t)top;
+	if (!d->subcmds || argc < 2)
+		return d;
+	s = sub_lookup(d, argv[1], argl[1]);
+	if (s)
+		*idx = sub_base[top] + (size_t)(s - d->subcmds);
+	return s;
 }
 
 void cmd_foreach(void (*fn)(const struct cmd_def *d, void *arg), void *arg)
@@ -503,6 +522,15 @@ static void dispatch(struct conn *c, int argc, const char **argv, const size_t *
 			 d->name);
 		snprintf(err, sizeof(err), "ERR %s", why);
 		reject(&r, d, idx, why, err);
+		return;
+	}
+	/* a script past busy-reply-threshold (script.h): Redis's processCommand */
+	if (kv_unlikely(script_busy_reject(d))) {
+		static const char busy[] =
+		    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or "
+		    "SHUTDOWN NOSAVE.";
+
+		reject(&r, d, idx, busy, busy);
 		return;
 	}
 	/* MULTI: queue (+QUEUED) instead of running, except the control commands */

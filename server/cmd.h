@@ -134,6 +134,11 @@ void cmd_propagate(struct cmd_req *r, int argc, const char *const *argv, const s
 
 /* Looks up a command (case-insensitive) or NULL. */
 const struct cmd_def *cmd_lookup(const char *name, size_t len);
+/* Looks up the command argv names as dispatch does (a container's
+ * subcommand from argv[1] when argc >= 2): the row and its commandstats
+ * index (*idx), or NULL. For commands run by scripts. */
+const struct cmd_def *cmd_lookup_argv(int argc, const char *const *argv, const size_t *argl,
+				      size_t *idx);
 /* Iterates every top-level command. */
 void cmd_foreach(void (*fn)(const struct cmd_def *d, void *arg), void *arg);
 

@@ -780,6 +780,82 @@ static const struct cmd_doc_arg echo_args[] = {
     {.name = "message", .type = "string"},
 };
 
+/* EVAL */
+static const struct cmd_doc_arg eval_args[] = {
+    {.name = "script", .type = "string"},
+    {.name = "numkeys", .type = "integer"},
+    {.name = "key",
+     .type = "key",
+     .key_spec_index = 0,
+     .flags = CMD_DOC_ARG_OPTIONAL | CMD_DOC_ARG_MULTIPLE | CMD_DOC_ARG_KEY_SPEC},
+    {.name = "arg", .type = "string", .flags = CMD_DOC_ARG_OPTIONAL | CMD_DOC_ARG_MULTIPLE},
+};
+static const struct cmd_doc_keyspec eval_keyspecs[] = {
+    {.notes = "We cannot tell how the keys will be used so we assume the worst, RW and UPDATE",
+     .flags = "RW access update",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 2,
+     .fk_type = CMD_DOC_FK_KEYNUM,
+     .fk = {0, 1, 1}},
+};
+
+/* EVAL_RO */
+static const struct cmd_doc_arg eval_ro_args[] = {
+    {.name = "script", .type = "string"},
+    {.name = "numkeys", .type = "integer"},
+    {.name = "key",
+     .type = "key",
+     .key_spec_index = 0,
+     .flags = CMD_DOC_ARG_OPTIONAL | CMD_DOC_ARG_MULTIPLE | CMD_DOC_ARG_KEY_SPEC},
+    {.name = "arg", .type = "string", .flags = CMD_DOC_ARG_OPTIONAL | CMD_DOC_ARG_MULTIPLE},
+};
+static const struct cmd_doc_keyspec eval_ro_keyspecs[] = {
+    {.notes = "We cannot tell how the keys will be used so we assume the worst, RO and ACCESS",
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 2,
+     .fk_type = CMD_DOC_FK_KEYNUM,
+     .fk = {0, 1, 1}},
+};
+
+/* EVALSHA */
+static const struct cmd_doc_arg evalsha_args[] = {
+    {.name = "sha1", .type = "string"},
+    {.name = "numkeys", .type = "integer"},
+    {.name = "key",
+     .type = "key",
+     .key_spec_index = 0,
+     .flags = CMD_DOC_ARG_OPTIONAL | CMD_DOC_ARG_MULTIPLE | CMD_DOC_ARG_KEY_SPEC},
+    {.name = "arg", .type = "string", .flags = CMD_DOC_ARG_OPTIONAL | CMD_DOC_ARG_MULTIPLE},
+};
+static const struct cmd_doc_keyspec evalsha_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RW access update",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 2,
+     .fk_type = CMD_DOC_FK_KEYNUM,
+     .fk = {0, 1, 1}},
+};
+
+/* EVALSHA_RO */
+static const struct cmd_doc_arg evalsha_ro_args[] = {
+    {.name = "sha1", .type = "string"},
+    {.name = "numkeys", .type = "integer"},
+    {.name = "key",
+     .type = "key",
+     .key_spec_index = 0,
+     .flags = CMD_DOC_ARG_OPTIONAL | CMD_DOC_ARG_MULTIPLE | CMD_DOC_ARG_KEY_SPEC},
+    {.name = "arg", .type = "string", .flags = CMD_DOC_ARG_OPTIONAL | CMD_DOC_ARG_MULTIPLE},
+};
+static const struct cmd_doc_keyspec evalsha_ro_keyspecs[] = {
+    {.notes = NULL,
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 2,
+     .fk_type = CMD_DOC_FK_KEYNUM,
+     .fk = {0, 1, 1}},
+};
+
 /* EXEC */
 
 /* EXISTS */
@@ -2230,6 +2306,49 @@ static const struct cmd_doc_keyspec scard_keyspecs[] = {
      .bs_index = 1,
      .fk_type = CMD_DOC_FK_RANGE,
      .fk = {0, 1, 0}},
+};
+
+/* SCRIPT */
+
+/* SCRIPT DEBUG */
+static const struct cmd_doc_arg script_debug_args_0[] = {
+    {.name = "yes", .type = "pure-token", .token = "YES"},
+    {.name = "sync", .type = "pure-token", .token = "SYNC"},
+    {.name = "no", .type = "pure-token", .token = "NO"},
+};
+static const struct cmd_doc_arg script_debug_args[] = {
+    {.name = "mode", .type = "oneof", .args = script_debug_args_0, .nargs = 3},
+};
+
+/* SCRIPT EXISTS */
+static const struct cmd_doc_arg script_exists_args[] = {
+    {.name = "sha1", .type = "string", .flags = CMD_DOC_ARG_MULTIPLE},
+};
+
+/* SCRIPT FLUSH */
+static const struct cmd_doc_history script_flush_history[] = {
+    {"6.2.0", "Added the `ASYNC` and `SYNC` flushing mode modifiers."},
+};
+static const struct cmd_doc_arg script_flush_args_0[] = {
+    {.name = "async", .type = "pure-token", .token = "ASYNC"},
+    {.name = "sync", .type = "pure-token", .token = "SYNC"},
+};
+static const struct cmd_doc_arg script_flush_args[] = {
+    {.name = "async",
+     .type = "oneof",
+     .since = "6.2.0",
+     .flags = CMD_DOC_ARG_OPTIONAL,
+     .args = script_flush_args_0,
+     .nargs = 2},
+};
+
+/* SCRIPT HELP */
+
+/* SCRIPT KILL */
+
+/* SCRIPT LOAD */
+static const struct cmd_doc_arg script_load_args[] = {
+    {.name = "script", .type = "string"},
 };
 
 /* SDIFF */
@@ -4545,6 +4664,70 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@fast @connection",
      .tips = ""},
+    {.name = "eval",
+     .summary = "Execute a Lua script server side",
+     .since = "2.6.0",
+     .group = "scripting",
+     .complexity = "Depends on the script that is executed.",
+     .args = eval_args,
+     .nargs = 4,
+     .arity = -3,
+     .flags = "noscript stale skip_monitor no_mandatory_keys movablekeys",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow @scripting",
+     .tips = "",
+     .keyspecs = eval_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "eval_ro",
+     .summary = "Execute a read-only Lua script server side",
+     .since = "7.0.0",
+     .group = "scripting",
+     .complexity = "Depends on the script that is executed.",
+     .args = eval_ro_args,
+     .nargs = 4,
+     .arity = -3,
+     .flags = "readonly noscript stale skip_monitor no_mandatory_keys movablekeys",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow @scripting",
+     .tips = "",
+     .keyspecs = eval_ro_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "evalsha",
+     .summary = "Execute a Lua script server side",
+     .since = "2.6.0",
+     .group = "scripting",
+     .complexity = "Depends on the script that is executed.",
+     .args = evalsha_args,
+     .nargs = 4,
+     .arity = -3,
+     .flags = "noscript stale skip_monitor no_mandatory_keys movablekeys",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow @scripting",
+     .tips = "",
+     .keyspecs = evalsha_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "evalsha_ro",
+     .summary = "Execute a read-only Lua script server side",
+     .since = "7.0.0",
+     .group = "scripting",
+     .complexity = "Depends on the script that is executed.",
+     .args = evalsha_ro_args,
+     .nargs = 4,
+     .arity = -3,
+     .flags = "readonly noscript stale skip_monitor no_mandatory_keys movablekeys",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow @scripting",
+     .tips = "",
+     .keyspecs = evalsha_ro_keyspecs,
+     .nkeyspecs = 1},
     {.name = "exec",
      .summary = "Execute all commands issued after MULTI",
      .since = "1.2.0",
@@ -6338,6 +6521,101 @@ const struct cmd_doc cmd_docs_table[] = {
      .tips = "",
      .keyspecs = scard_keyspecs,
      .nkeyspecs = 1},
+    {.name = "script",
+     .summary = "A container for Lua scripts management commands",
+     .since = "2.6.0",
+     .group = "scripting",
+     .complexity = "Depends on subcommand.",
+     .arity = -2,
+     .flags = "",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow",
+     .tips = ""},
+    {.name = "script|debug",
+     .summary = "Set the debug mode for executed scripts.",
+     .since = "3.2.0",
+     .group = "scripting",
+     .complexity = "O(1)",
+     .args = script_debug_args,
+     .nargs = 1,
+     .arity = 3,
+     .flags = "noscript",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow @scripting",
+     .tips = ""},
+    {.name = "script|exists",
+     .summary = "Check existence of scripts in the script cache.",
+     .since = "2.6.0",
+     .group = "scripting",
+     .complexity = "O(N) with N being the number of scripts to check (so checking a single script "
+		   "is an O(1) operation).",
+     .args = script_exists_args,
+     .nargs = 1,
+     .arity = -3,
+     .flags = "noscript",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow @scripting",
+     .tips = "request_policy:all_shards response_policy:agg_logical_and"},
+    {.name = "script|flush",
+     .summary = "Remove all the scripts from the script cache.",
+     .since = "2.6.0",
+     .group = "scripting",
+     .complexity = "O(N) with N being the number of scripts in cache",
+     .history = script_flush_history,
+     .nhistory = 1,
+     .args = script_flush_args,
+     .nargs = 1,
+     .arity = -2,
+     .flags = "noscript",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow @scripting",
+     .tips = "request_policy:all_nodes response_policy:all_succeeded"},
+    {.name = "script|help",
+     .summary = "Show helpful text about the different subcommands",
+     .since = "5.0.0",
+     .group = "scripting",
+     .complexity = "O(1)",
+     .arity = 2,
+     .flags = "loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow @scripting",
+     .tips = ""},
+    {.name = "script|kill",
+     .summary = "Kill the script currently in execution.",
+     .since = "2.6.0",
+     .group = "scripting",
+     .complexity = "O(1)",
+     .arity = 2,
+     .flags = "noscript allow_busy",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow @scripting",
+     .tips = "request_policy:all_shards response_policy:one_succeeded"},
+    {.name = "script|load",
+     .summary = "Load the specified Lua script into the script cache.",
+     .since = "2.6.0",
+     .group = "scripting",
+     .complexity = "O(N) with N being the length in bytes of the script body.",
+     .args = script_load_args,
+     .nargs = 1,
+     .arity = 3,
+     .flags = "noscript stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow @scripting",
+     .tips = "request_policy:all_nodes response_policy:all_succeeded"},
     {.name = "sdiff",
      .summary = "Subtract multiple sets",
      .since = "1.0.0",

@@ -761,6 +761,10 @@ const struct cfg_def cfg_rows[CFG_COUNT_] = {
 				  "loopback or the unix socket)."},
     /* Redis's SIZE_T configs: 0 up to LLONG_MAX; the *-value ones take
      * memory units */
+    [CFG_BUSY_REPLY_THRESHOLD] = {"busy-reply-threshold", CFG_T_INT, "5000", 0, LLONG_MAX, NULL, 0,
+				  "Milliseconds a script may run before other clients get -BUSY "
+				  "and SCRIPT KILL may stop it; 0 = never busy.",
+				  .apply = apply_read_at_use, .alias = "lua-time-limit"},
     [CFG_HASH_MAX_LISTPACK_ENTRIES] = {"hash-max-listpack-entries", CFG_T_INT, "512", 0, LLONG_MAX,
 				       NULL, 0,
 				       "A hash with at most this many fields (and no value "

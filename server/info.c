@@ -6,6 +6,7 @@
  * honest zeros of a server that has neither; commandstats (not in the
  * default set, as in Redis) comes from cmdstat.c's per-thread counters.
  */
+#include "server/script.h"
 #include "server/info.h"
 #include "server/blocking.h"
 #include "concurrency/clock.h"
@@ -200,7 +201,9 @@ static void sec_memory(struct sb *b, struct db *db)
 	int64_t used = mem_used(), rss = mem_rss(), peak = mem_peak();
 	long long maxmem = cfg_int(CFG_MAXMEMORY);
 	const char *policy = cfg_enum_name(CFG_MAXMEMORY_POLICY);
-	char h1[32], h2[32], h3[32], h4[32], h5[32];
+	char h1[32], h2[32], h3[32], h4[32], h5[32], hl[32], hs[32];
+	long long lua = script_lua_memory(), scr = script_cached_bytes(),
+		  nscr = script_cached_count();
 	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
 	long long total = pages > 0 && psize > 0 ? (long long)pages * psize : 0;
 
@@ -210,6 +213,8 @@ static void sec_memory(struct sb *b, struct db *db)
 	human(h3, sizeof(h3), (double)peak);
 	human(h4, sizeof(h4), (double)maxmem);
 	human(h5, sizeof(h5), (double)total);
+	human(hl, sizeof(hl), (double)lua);
+	human(hs, sizeof(hs), (double)scr);
 	sb_printf(b,
 		  "# Memory\r\nused_memory:%lld\r\nused_memory_human:%s\r\n"
 		  "used_memory_rss:%lld\r\nused_memory_rss_human:%s\r\n"
@@ -217,7 +222,12 @@ static void sec_memory(struct sb *b, struct db *db)
 		  "used_memory_peak_perc:%.2f%%\r\n"
 		  "used_memory_dataset:%lld\r\nallocator_allocated:%lld\r\n"
 		  "total_system_memory:%lld\r\ntotal_system_memory_human:%s\r\n"
-		  "used_memory_lua:0\r\nused_memory_scripts:0\r\n"
+		  "used_memory_lua:%lld\r\nused_memory_vm_eval:%lld\r\nused_memory_lua_human:%s\r\n"
+		  "used_memory_scripts_eval:%lld\r\nnumber_of_cached_scripts:%lld\r\n"
+		  "number_of_functions:0\r\nused_memory_vm_functions:0\r\n"
+		  "used_memory_vm_total:%lld\r\nused_memory_vm_total_human:%s\r\n"
+		  "used_memory_functions:0\r\nused_memory_scripts:%lld\r\n"
+		  "used_memory_scripts_human:%s\r\n"
 		  "maxmemory:%lld\r\nmaxmemory_human:%s\r\nmaxmemory_policy:%s\r\n"
 		  "mem_fragmentation_ratio:%.2f\r\nmem_fragmentation_bytes:%lld\r\n"
 		  "mem_not_counted_for_evict:0\r\nmem_replication_backlog:0\r\n"
@@ -226,9 +236,10 @@ static void sec_memory(struct sb *b, struct db *db)
 		  "lazyfreed_objects:0\r\n",
 		  (long long)used, h1, (long long)rss, h2, (long long)peak, h3,
 		  peak > 0 ? (double)used * 100.0 / (double)peak : 0.0, (long long)used,
-		  (long long)mem_jemalloc_allocated(), total, h5, maxmem, h4,
-		  policy ? policy : "noeviction", used > 0 ? (double)rss / (double)used : 0.0,
-		  (long long)(rss - used), mem_allocator_name(), coll_lazyfree_pending());
+		  (long long)mem_jemalloc_allocated(), total, h5, lua, lua, hl, scr, nscr, lua, hl,
+		  scr, hs, maxmem, h4, policy ? policy : "noeviction",
+		  used > 0 ? (double)rss / (double)used : 0.0, (long long)(rss - used),
+		  mem_allocator_name(), coll_lazyfree_pending());
 }
 
 static void sec_persistence(struct sb *b, struct db *db)

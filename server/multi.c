@@ -148,7 +148,7 @@ static struct db_txn *txn_of(struct cmd_req *r)
  * numkeys argument (SINTERCARD, ZUNION, ZMPOP, ...) have no legacy key
  * range (first_key 0, as in Redis) but act only on the map all the same.
  */
-static bool map_only(const struct cmd_def *d)
+bool multi_map_only(const struct cmd_def *d)
 {
 	static const char *const data_groups[] = {"string", "hash",   "set",	    "sorted-set",
 						  "list",   "bitmap", "hyperloglog"};
@@ -324,7 +324,7 @@ static void run_queued(struct cmd_req *r, const struct db_view *v, struct multi_
 	int64_t end = clock_mono_us();
 	q->usec = end > start ? (uint64_t)(end - start) : 0;
 	q->failed = cmd_reply_failed(r->c, before);
-	if (!map_only(q->d)) {
+	if (!multi_map_only(q->d)) {
 		cmdstat_call(r->ctx, q->idx, q->usec, q->failed);
 		if ((q->d->flags & CMD_WRITE) && !q->failed)
 			psrv_dirty(r->ctx);
@@ -335,7 +335,7 @@ static void run_queued(struct cmd_req *r, const struct db_view *v, struct multi_
 static void count_committed(struct wctx *w, const struct multi_cmd *q, size_t from, size_t to)
 {
 	for (size_t i = from; i < to; i++)
-		if (map_only(q[i].d)) {
+		if (multi_map_only(q[i].d)) {
 			cmdstat_call(w, q[i].idx, q[i].usec, q[i].failed);
 			if ((q[i].d->flags & CMD_WRITE) && !q[i].failed)
 				psrv_dirty(w); /* rdb_changes_since_last_save */
@@ -391,7 +391,7 @@ static void exec_cmd(struct cmd_req *r)
 	txn_of(r);
 	start_db = conn_db(c);
 	for (size_t i = 0; i < st->n && !once; i++)
-		once = !map_only(st->q[i].d);
+		once = !multi_map_only(st->q[i].d);
 	w = st->w;
 	nw = st->nw;
 	head = conn_reply_mark(c);

@@ -63,6 +63,11 @@ void multi_exec_abort(struct conn *c, const char *why);
 /* Frees the connection's transaction state (from net's close hook). */
 void multi_conn_close(struct conn *c);
 
+/* Whether d acts only on the keyspace (it names keys, or is a @keyspace or
+ * data-type command): it may run again in a new attempt unnoticed. Any
+ * other may have effects outside the map and must run exactly once. */
+bool multi_map_only(const struct cmd_def *d);
+
 /* Runs fn(r) as one isolated transaction (re-run on conflict) in the
  * connection's transactional view, or directly when r already runs in one
  * (a command queued in MULTI). */

@@ -7,6 +7,7 @@
  * listeners close first, workers finish and join, then the map and every
  * entry are freed and reclamation drains, so LeakSanitizer sees nothing.
  */
+#include "server/script.h"
 #include "server/server.h"
 #include "server/aof.h"
 #include "server/bitpool.h"
@@ -87,6 +88,7 @@ static void on_thread_stop(int idx)
 	(void)idx;
 	blk_cmd_thread_exit();
 	blk_thread_exit();
+	script_thread_exit();
 	db_coll_thread_exit();
 	kvmap_thread_unregister();
 }
@@ -521,6 +523,8 @@ int server_teardown(void)
 	blk_stop(); /* no timeout wakes a connection of a stopped worker */
 	net_teardown();
 	aof_teardown(); /* after the last worker appended its last record */
+	script_thread_exit();
+	script_teardown();
 	blk_teardown(); /* after every connection (and its waiter) is gone */
 	pubsub_teardown();
 	kvmap_thread_online();

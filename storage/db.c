@@ -1391,6 +1391,11 @@ int db_txn_commit(struct db_txn *t)
 	return rc;
 }
 
+void db_txn_need_exclusive(struct db_txn *t)
+{
+	t->need_excl = true;
+}
+
 int db_txn_poll(struct db_txn *t)
 {
 	if (t->need_excl)

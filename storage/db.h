@@ -315,6 +315,10 @@ int db_txn_commit(struct db_txn *t);
 /* kvtxn_poll(): after each command, 1 if a flush committed the attempt so
  * far, a negative commit code if that failed, else 0. */
 int db_txn_poll(struct db_txn *t);
+/* Abandons the running optimistic attempt: its commit publishes nothing and
+ * answers -EAGAIN, and the next attempt runs exclusively (a script about to
+ * run a command with effects outside the map, server/script.h). */
+void db_txn_need_exclusive(struct db_txn *t);
 
 struct db_stats {
 	uint64_t hits, misses, expired_keys, evicted_keys;

@@ -324,6 +324,9 @@ static const struct {
     {"list-max-listpack-size", "diff-list: sec_config_effects (MEMORY USAGE at once)"},
     {"list-max-ziplist-size", "alias of list-max-listpack-size (diff-list)"},
     {"list-compress-depth", "diff-list: sec_config_effects (DEBUG OBJECT ql_compressed vs redis)"},
+    /* issue 16: -BUSY after the threshold, SCRIPT KILL, against redis-server */
+    {"busy-reply-threshold", "script-busy: CONFIG SET 100, then -BUSY (test_script_busy.py)"},
+    {"lua-time-limit", "alias of busy-reply-threshold (script-busy reads it back)"},
 };
 
 static int listed(const char *name)

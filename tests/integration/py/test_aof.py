@@ -226,6 +226,12 @@ SCRIPT = [
     ['MULTI'], ['GET', 't2'], ['DEL', 'missing'], ['EXEC'],
     ['MULTI'], ['SET', 't3', '1', 'EX', '100'], ['SELECT', '4'], ['SET', 't4', 'x'], ['EXEC'],
     ['SELECT', '0'],
+    # scripts (issue 16): their writes, in MULTI/EXEC when several; never the EVAL
+    ['EVAL', "redis.call('set', KEYS[1], '1') redis.call('incr', KEYS[1]) return 1", '1', 'sc'],
+    ['EVAL', "return redis.call('set', 'sc2', 'v')", '0'],
+    ['EVAL', "return redis.call('get', 'sc2')", '0'],
+    ['EVAL', "redis.call('select', 5) redis.call('set', 'sc5', 'x') return 1", '0'],
+    ['EVAL', "redis.call('set', 'sc3', 'x') error('after a write')", '0'],
     ['PEXPIRE', 'n', '-1'],
     ['SET', 'r', 'payload'],
     ['SETBIT', 'bits', '7', '1'],

@@ -159,6 +159,7 @@ Test(config, table_rows_in_enum_order)
 	    "lazyfree-lazy-server-del",
 	    "lazyfree-lazy-user-del",
 	    "lazyfree-lazy-user-flush",
+	    "busy-reply-threshold",
 	};
 	const struct cfg_def *t = cfg_table();
 
@@ -1050,7 +1051,7 @@ Test(config, match_glob)
 	cr_expect_str_eq(match("PORT"), "port,");
 	cr_expect_str_eq(match("*port*"), "port,");
 	cr_expect_str_eq(match("unixsocket*"), "unixsocket,unixsocketperm,");
-	cr_expect_str_eq(match("[bp]*"), "bind,port,protected-mode,proto-max-bulk-len,pidfile,");
+	cr_expect_str_eq(match("[bp]*"), "bind,port,protected-mode,proto-max-bulk-len,pidfile,busy-reply-threshold,");
 	cr_expect_str_eq(match("*-*-*"),
 			 "proto-max-bulk-len,client-query-buffer-limit,"
 			 "stop-writes-on-bgsave-error,active-expire-effort,"
@@ -1064,7 +1065,7 @@ Test(config, match_glob)
 			 "auto-aof-rewrite-percentage,auto-aof-rewrite-min-size,"
 			 "key-load-delay,loading-process-events-interval-bytes,"
 			 "lazyfree-lazy-eviction,lazyfree-lazy-expire,lazyfree-lazy-server-del,"
-			 "lazyfree-lazy-user-del,lazyfree-lazy-user-flush,");
+			 "lazyfree-lazy-user-del,lazyfree-lazy-user-flush,busy-reply-threshold,");
 	cr_expect_str_eq(match("nomatch*"), "");
 	cr_expect_str_eq(match(""), "");
 }

@@ -1,0 +1,90 @@
+/*
+ * script.h — Lua scripting: EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT
+ * LOAD / EXISTS / FLUSH / KILL / HELP, with Redis 7.0.15's semantics and
+ * reply bytes (RESP2 and RESP3), over Debian's stock Lua 5.1 plus cjson and
+ * bit (cmsgpack and struct: script_lua.c, "Libraries").
+ *
+ * States. Lua states are not thread-safe: each worker thread owns one,
+ * created on its first script. The script cache (sha1 -> body) is shared by
+ * every worker under a mutex: SCRIPT LOAD (or EVAL) inserts the body before
+ * it replies, so an EVALSHA on any worker that starts after that reply finds
+ * it; a worker meeting a sha its state has not compiled yet compiles the
+ * body from the cache. SCRIPT FLUSH empties the cache and bumps a
+ * generation counter; each state drops its compiled functions when it sees
+ * a new generation (at its next script).
+ *
+ * Atomicity (the path each script takes). A script runs as one transaction
+ * of storage/db.h (like EXEC, server/multi.h): every redis.call runs the
+ * command's handler against the script's private overlay, so no client sees
+ * part of a script, its reads come from one consistent state, and this holds
+ * for keys the script did not declare. Paths:
+ *  - optimistic (the default): the attempt runs against the overlay and
+ *    commits with one validating multi-word CAS; on a conflict the attempt's
+ *    reply is discarded and the script runs again from the start. Its only
+ *    effects outside the overlay are Lua-side (redis.log lines, math.random's
+ *    sequence), which are harmless to repeat.
+ *  - exclusive: after DB_TXN_OPTIMISTIC failed attempts the next one runs
+ *    exclusively (no other client writes meanwhile; waiting exclusive
+ *    transactions are served in FIFO order), so a script cannot starve.
+ *  - restart exclusive: a redis.call of a command with effects outside the
+ *    map (CONFIG SET, CLIENT KILL, ... : multi.c's map_only() is false), or
+ *    a SWAPDB/FLUSHDB met optimistically, is detected BEFORE that command
+ *    runs: the attempt is abandoned (nothing of it is published) and the
+ *    script runs again exclusively from the start, where that command runs
+ *    exactly once.
+ * A script queued in MULTI runs inside EXEC's transaction (EXEC runs
+ * exclusively: EVAL is not a map-only command).
+ *
+ * Busy scripts. A script past busy-reply-threshold milliseconds (checked by
+ * a Lua count hook) marks itself busy; while any script is busy, every
+ * command without the allow-busy flag gets -BUSY as in Redis (all clients,
+ * not only conflicting ones). SCRIPT KILL stops busy scripts that have not
+ * written (-UNKILLABLE if one did, -NOTBUSY if none is busy); a killed
+ * optimistic attempt publishes nothing. Beyond Redis: a write racing with
+ * SCRIPT KILL's check may still commit when the script runs exclusively.
+ * Only other workers can answer -BUSY: connections waiting on the busy
+ * script's own worker wait for it (Redis answers them from its event loop);
+ * and a writer already waiting for an exclusive script's gate waits too.
+ *
+ * Also as Redis 7.0: a `#!lua flags=...` first line (no-writes makes the
+ * script read-only; the other flags are accepted), deny-oom commands refused
+ * until the script's first write when over maxmemory at its start, SELECT
+ * inside a script not changing the caller's database.
+ *
+ * AOF: the writes a script made are logged (Redis 7's effects replication),
+ * wrapped in MULTI/EXEC when more than one; EVAL itself is never logged.
+ *
+ * Threads: the handlers run on worker threads; script_busy_reject() from
+ * any worker's dispatch. Errors: replies with Redis's texts.
+ */
+#ifndef KVSD_SCRIPT_H
+#define KVSD_SCRIPT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "server/cmd.h"
+
+/* EVAL EVALSHA EVAL_RO EVALSHA_RO SCRIPT; terminated by name == NULL. */
+extern const struct cmd_def cmd_script_table[];
+
+/* d is one of the EVAL family (it runs other commands: the AOF logs what
+ * they wrote, not the script). */
+bool script_is_eval(const struct cmd_def *d);
+
+/* cmd_dispatch(): whether d must be refused with -BUSY (a script is past
+ * busy-reply-threshold and d lacks allow-busy). One relaxed load when no
+ * script is busy. */
+bool script_busy_reject(const struct cmd_def *d);
+
+/* INFO memory: bytes held by the Lua states, cached scripts' count and bytes. */
+long long script_lua_memory(void);
+long long script_cached_count(void);
+long long script_cached_bytes(void);
+
+/* Frees the calling worker's Lua state (thread exit); the shared cache at
+ * shutdown (script_teardown). */
+void script_thread_exit(void);
+void script_teardown(void);
+
+#endif

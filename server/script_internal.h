@@ -1,0 +1,83 @@
+/*
+ * script_internal.h — what script.c (commands, cache, runs) and
+ * script_lua.c (the Lua environment, conversions) share. Everything here
+ * runs on the worker thread that owns the state.
+ */
+#ifndef KVSD_SCRIPT_INTERNAL_H
+#define KVSD_SCRIPT_INTERNAL_H
+
+#include <lua.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "net/conn.h"
+#include "net/reply.h"
+#include "server/cmd.h"
+
+#define SCRIPT_REDIS_VERSION	 "7.0.15"
+#define SCRIPT_REDIS_VERSION_NUM 0x0007000f
+/* a state's memory cap: a script allocating without bound gets "not enough
+ * memory" and the server survives */
+#define SCRIPT_LUA_MEM_MAX ((size_t)256 << 20)
+#define SCRIPT_ERRH_KEY	   "kvsd_err_handler" /* registry: the error handler */
+#define SCRIPT_FNS_KEY	   "kvsd_fns"	      /* registry: sha -> compiled function */
+
+struct db_txn;
+struct db_view;
+
+/* One script run (attempt), seen by redis.call and the hook. */
+struct script_run {
+	struct cmd_req *r;	 /* the EVAL's request */
+	const struct db_view *v; /* the transactional view it runs in */
+	struct db_txn *txn;	 /* NULL inside EXEC's transaction */
+	bool exclusive;		 /* this attempt cannot fail */
+	bool ro;		 /* EVAL_RO / EVALSHA_RO */
+	bool restart;		 /* abandon the attempt; re-run exclusively */
+	bool killed;		 /* SCRIPT KILL reached it */
+	bool oom;		 /* over maxmemory when it began */
+	bool dirty;		 /* this attempt wrote */
+	int resp;		 /* redis.setresp */
+	int64_t start_us;
+	char sha[41];
+};
+
+struct script_worker {
+	lua_State *L;
+	uint64_t gen; /* cache generation its compiled functions belong to */
+	struct db_txn *txn;
+	struct script_run *run; /* the running script, or NULL */
+	size_t lua_mem;		/* bytes the state holds (its allocator) */
+	int slot;		/* its busy/kill slot (script.c) */
+	char *scratch;		/* the last call's reply bytes, owned */
+};
+
+static inline struct script_worker *script_worker_of(lua_State *L)
+{
+	void *ud;
+
+	lua_getallocf(L, &ud);
+	return ud;
+}
+
+/* script_lua.c */
+lua_State *script_lua_create(struct script_worker *w);
+void script_lua_redis_lib(lua_State *L, int globals);
+/* Sets global name to an array of strings (KEYS, ARGV). */
+void script_lua_set_array(lua_State *L, const char *name, const char *const *v, const size_t *l,
+			  int n);
+/* Pushes the RESP reply p[0, len) as Redis's redisProtocolToLuaType. */
+bool script_lua_push_reply(lua_State *L, const char *p, size_t len);
+/* Replies the Lua value at idx to c (luaReplyToRedisReply). */
+void script_lua_reply(lua_State *L, struct conn *c, int idx, int depth);
+/* Replies the error msg (without '-'); quiet: not counted in errorstats
+ * (the command that produced it was). */
+void script_reply_error(struct conn *c, const char *msg, bool quiet);
+/* Pushes {err="CODE msg"} for err ("-CODE msg" or "msg"). */
+void script_lua_push_error(lua_State *L, const char *err);
+
+/* script.c: redis.call / redis.pcall */
+int script_lua_call(lua_State *L);
+int script_lua_pcall(lua_State *L);
+
+#endif
