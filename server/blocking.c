@@ -203,12 +203,25 @@ static bool shard_held(const struct blk_shard *sh)
 	return (held >> (sh - shards)) & 1;
 }
 
+/* Locks sh; a busy one is waited for offline (as the AOF's stripes are):
+ * its holder may be a guard running a command that waits for a grace
+ * period (FLUSHALL SYNC inside EXEC). Callers hold no entry: the end of a
+ * command, a handler's last step (blk_block), the runner, the closer. */
+static void shard_lock_offline(struct blk_shard *sh)
+{
+	if (pthread_mutex_trylock(&sh->mu) == 0)
+		return;
+	kvmap_thread_offline();
+	pthread_mutex_lock(&sh->mu);
+	kvmap_thread_online();
+}
+
 /* Locks sh unless this thread's guard holds it; true if it locked. */
 static bool shard_lock(struct blk_shard *sh)
 {
 	if (shard_held(sh))
 		return false;
-	pthread_mutex_lock(&sh->mu);
+	shard_lock_offline(sh);
 	return true;
 }
 
@@ -308,7 +321,7 @@ static void serve_key(int db, const char *p, size_t len, bool have_stripes)
 	bool locked = !have_stripes && !mine && aof_serve_lock();
 
 	if (!mine)
-		pthread_mutex_lock(&sh->mu);
+		shard_lock_offline(sh);
 	q = *q_slot(sh, db, p, len, h);
 	db_view_init(g_db, db, &v);
 	for (struct blk_node *n = q ? q->head : NULL, *next; n; n = next) {
@@ -511,11 +524,7 @@ void blk_guard_enter(struct blk_guard *g, struct conn *c, const struct cmd_def *
 	for (int i = 0; i < BLK_SHARDS; i++) {
 		if (!((gk.mask >> i) & 1))
 			continue;
-		if (pthread_mutex_trylock(&shards[i].mu) != 0) {
-			kvmap_thread_offline();
-			pthread_mutex_lock(&shards[i].mu);
-			kvmap_thread_online();
-		}
+		shard_lock_offline(&shards[i]);
 	}
 	g->mask = gk.mask;
 	held |= gk.mask;
