@@ -35,12 +35,16 @@
  * outside any transaction; blk_conn_close on the closing thread;
  * blk_unblock any worker; blk_note_ready from the db layer's hook (the
  * writing thread). One timer thread of its own.
- * Lock order: a shard lock, the timer's lock and the id table's lock are
- * never held together; waiter states are atomics (no lock). A serve holds
+ * Lock order: the timer's lock and the id table's lock are never held
+ * together, and no shard lock is taken under either (a guard's command may
+ * take them under its shard locks: blk_block, CLIENT UNBLOCK); waiter
+ * states are atomics (no lock). A serve holds
  * its key's shard lock across the pop: it may wait for the db layer's
  * exclusive gate, which is safe because no thread holding the gate (an
  * exclusive transaction) ever takes a shard lock: blocking commands inside
- * a transaction do not block, and serving runs after the transaction.
+ * a transaction do not block, and serving runs after the transaction
+ * (an EXEC's guard locks its shards before the transaction begins).
+ *
  * Redis's order: the guard. In Redis the clients blocked on a key are served
  * right after the command (or transaction) that pushed, before any other
  * command runs. Here a push's serve runs at the end of its command on its
