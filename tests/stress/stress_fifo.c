@@ -7,7 +7,8 @@
  * --seconds S (default 3), each on keys of its own, in rounds:
  *  1. 1..NCONS consumer connections block on the lane's key one after the other (the next
  *     one is sent only once CLIENT LIST ID shows the previous one blocked: flags=b), with
- *     BLPOP, BRPOP, BLPOP on a never-pushed key and the key (a multi-key waiter), BLMPOP
+ *     BLPOP, BRPOP, BLPOP on the key and fifo:side (a multi-key waiter; fifo:side is never
+ *     pushed, and one more client waits on it for the whole run), BLMPOP
  *     ... COUNT 1..2, BLMOVE and BRPOPLPUSH (to keys of their own);
  *  2. a producer connection pipelines LPUSH / RPUSH commands of 1..3 sequence-numbered
  *     elements (some pairs inside MULTI/EXEC) until every consumer is served, while the
@@ -357,7 +358,12 @@ static void send_consumer(struct lane *l, int i, struct consumer *c)
 		redisAppendCommand(x, "BRPOP %s 10", k);
 		break;
 	case C_BLPOP2:
-		redisAppendCommand(x, "BLPOP %s:never%d %s 10", k, i, k);
+		/* fifo:side has a waiter for the whole run: this one's guard
+		 * spans two shards with queues */
+		if (i % 2)
+			redisAppendCommand(x, "BLPOP fifo:side %s 10", k);
+		else
+			redisAppendCommand(x, "BLPOP %s fifo:side 10", k);
 		break;
 	case C_BLMPOP:
 		redisAppendCommand(x, "BLMPOP 10 1 %s %s COUNT %d", k, c->left ? "LEFT" : "RIGHT",
@@ -578,6 +584,8 @@ int main(int argc, char **argv)
 	double seconds = 3;
 	static struct lane_arg lanes[LANES];
 	pthread_t th[LANES];
+	redisContext *side;
+	long long side_id;
 	int rc, bad = 0;
 
 	for (int i = 1; i + 1 < argc; i += 2)
@@ -614,6 +622,15 @@ int main(int argc, char **argv)
 		kvsd_kill(&srv);
 		return 1;
 	}
+	/* the waiter on fifo:side, for the whole run (dropped at the end) */
+	side = kvsd_connect(&srv);
+	side_id = side ? client_id(0, side) : 0;
+	if (!side || redisAppendCommand(side, "BLPOP fifo:side 0") != REDIS_OK ||
+	    !flush_out(side) || !wait_blocked(&lanes[0].l, side_id)) {
+		fprintf(stderr, "stress_fifo: the fifo:side waiter did not block\n");
+		kvsd_kill(&srv);
+		return 1;
+	}
 	for (int i = 0; i < LANES; i++) {
 		pthread_create(&lanes[i].l.racer, NULL, racer_main, &lanes[i].l);
 		pthread_create(&th[i], NULL, lane_main, &lanes[i]);
@@ -632,6 +649,7 @@ int main(int argc, char **argv)
 		for (int j = 0; j < NCONS; j++)
 			redisFree(l->cons[j]);
 	}
+	redisFree(side);
 	rc = kvsd_stop(&srv, 20000);
 	printf("stress_fifo: %lld rounds, %lld elements (%lld surplus), %lld racing ops: %s\n",
 	       atomic_load(&rounds_n), atomic_load(&elements_n), atomic_load(&surplus_n),
