@@ -57,22 +57,29 @@
  * cmd_dispatch around the handler): it holds the shard locks of all its
  * keys (a blocking command links and re-checks each of them; every shard
  * for an EXEC queueing SWAPDB), in shard order, from before its handler
- * until after it, and first serves those keys itself. A push's serve (or a guard's) and the other
- * commands on the key are thus serialised by the shard lock, and each command runs as if after the
- * serves of every push before it: a pop, a read, MULTI/EXEC or a later blocking command on that key
- * never gets or sees an element a waiter is owed, and the waiters get elements in the order they
- * blocked (first blocked, first served, on whatever worker), as in Redis. A waiter on several keys
- * that another server is deciding on is waited for, never passed by (claim_for_serve). Cost: when
- * nobody is blocked, one relaxed load (blk_guard_armed); otherwise the command's keys are hashed
- * and their buckets' queue counts loaded (relaxed); only a key with waiters in its bucket takes a
- * lock. Not covered: commands without key arguments that read the keyspace (KEYS, SCAN, RANDOMKEY,
- * DBSIZE, INFO keyspace) may see a pushed element not yet served; a key moved between databases by
- * a queued SWAPDB inside EXEC is guarded by its database before the swap. The races a guard cannot
- * order are the ones no client can order either: a command whose guard check runs before a waiter
- * links (the waiter blocked concurrently with it, not before it). Lock order, with the guard: the
- * AOF's stripes (or its exclusive gate: aof_serve_lock) → shard locks in increasing order → the
- * db's exclusive gate; a thread holding the db's gate never takes a shard lock (an exclusive EXEC's
- * guard is taken before its transaction begins).
+ * until after it, and first serves those keys itself. A push's serve (or a
+ * guard's) and the other commands on the key are thus serialised by the
+ * shard lock, and each command runs as if after the serves of every push
+ * before it: a pop, a read, MULTI/EXEC or a later blocking command on that
+ * key never gets or sees an element a waiter is owed, and the waiters get
+ * elements in the order they blocked (first blocked, first served, on
+ * whatever worker), as in Redis. A waiter on several keys that another
+ * server is deciding on is waited for, never passed by (claim_for_serve).
+ * Cost: when nobody is blocked, one relaxed load (blk_guard_armed);
+ * otherwise the command's keys are hashed and their buckets' queue counts
+ * loaded (relaxed); only a command with a key whose bucket has waiters
+ * takes locks. Not covered: commands without key arguments that read the keyspace (KEYS,
+ * SCAN, RANDOMKEY, DBSIZE, INFO keyspace) may see a pushed element not yet
+ * served; a key moved between databases by a queued SWAPDB inside EXEC is
+ * guarded by its database before the swap. The races a guard cannot order
+ * are the ones no client can order either: a command whose guard check runs
+ * before a waiter links (the waiter blocked concurrently with it, not
+ * before it).
+ *
+ * Lock order, with the guard: the AOF's stripes (or its exclusive gate:
+ * aof_serve_lock) → shard locks in increasing order → the db's exclusive
+ * gate; a thread holding the db's gate never takes a shard lock (an
+ * exclusive EXEC's guard is taken before its transaction begins).
  *
  * Lifetime: a waker (serve, timer, CLIENT UNBLOCK) calls conn_wake only while
  * holding the lock of a structure the waiter is linked in; blk_conn_close
