@@ -430,27 +430,35 @@ struct guard_keys {
 		int db;
 		const char *p;
 		size_t len;
-	} * v;
+	} * v; /* the keys with waiters: served first */
 	size_t n, cap;
-	uint64_t mask; /* the shards of every key */
-	bool need;     /* some key's bucket has a queue (a waiter may be on it) */
+	uint64_t mask; /* the shards of the keys with waiters */
+	uint64_t all;  /* the shards of every key */
 };
 
 /*
- * Adds (db, key). The guard, when one is needed, holds the shards of all
- * the command's keys, not only those with waiters: a blocking command links
- * its waiter and re-checks every one of its keys, and locking one more
- * shard inside the guard would break the increasing order (a cycle with
- * another guard).
+ * Notes (db, key): its shard in gk->all; and when it has waiters (its
+ * bucket's count, then its queue, looked up under the shard lock: a bucket
+ * shared with another key's queue is no reason to hold the lock across the
+ * command) in gk->v and gk->mask. A waiter linking after the look-up
+ * blocked concurrently with the command, not before it.
  */
 static void guard_note(struct guard_keys *gk, int db, const char *p, size_t len)
 {
 	uint64_t h = key_hash(db, p, len);
 	struct blk_shard *sh = shard_of(h);
+	uint64_t bit = 1ULL << (sh - shards);
+	bool has;
 
+	gk->all |= bit;
 	/* relaxed: a hint (struct blk_shard) */
-	if (atomic_load_explicit(&sh->nq[bucket_of(h)], memory_order_relaxed) != 0)
-		gk->need = true;
+	if (atomic_load_explicit(&sh->nq[bucket_of(h)], memory_order_relaxed) == 0)
+		return;
+	shard_lock_offline(sh);
+	has = *q_slot(sh, db, p, len, h) != NULL;
+	pthread_mutex_unlock(&sh->mu);
+	if (!has)
+		return;
 	if (gk->n == gk->cap) {
 		gk->cap = gk->cap ? 2 * gk->cap : 8;
 		gk->v = mem_realloc(gk->v, gk->cap * sizeof(*gk->v));
@@ -459,7 +467,7 @@ static void guard_note(struct guard_keys *gk, int db, const char *p, size_t len)
 	gk->v[gk->n].p = p;
 	gk->v[gk->n].len = len;
 	gk->n++;
-	gk->mask |= 1ULL << (sh - shards);
+	gk->mask |= bit;
 }
 
 /* The keys of one command (its key specs, as the AOF's stripes find them). */
@@ -485,6 +493,7 @@ static void guard_cmd_keys(struct guard_keys *gk, int db, const struct cmd_def *
 struct guard_exec {
 	struct guard_keys *gk;
 	int db; /* followed through the queue's SELECTs */
+	bool swapdb;
 };
 
 static void guard_queued(void *arg, const struct cmd_def *d, int argc, const char *const *argv,
@@ -494,7 +503,8 @@ static void guard_queued(void *arg, const struct cmd_def *d, int argc, const cha
 
 	if (strcmp(d->name, "swapdb") == 0) {
 		/* blk_note_db walks every shard: all of them, in order */
-		ge->gk->mask = ~0ULL >> (64 - BLK_SHARDS);
+		ge->gk->all = ~0ULL >> (64 - BLK_SHARDS);
+		ge->swapdb = true;
 		return;
 	}
 	if (strcmp(d->name, "select") == 0 && argc == 2) {
@@ -515,6 +525,11 @@ void blk_guard_enter(struct blk_guard *g, struct conn *c, const struct cmd_def *
 		     const char *const *argv, const size_t *argl, bool have_stripes)
 {
 	struct guard_keys gk = {0};
+	/* a command that takes shard locks itself while guarded holds the
+	 * shards of all its keys (of every key: SWAPDB in EXEC), since locking
+	 * one more inside the guard would break the increasing order: a
+	 * blocking command links its waiter and re-checks each of its keys */
+	bool all = false;
 
 	g->mask = 0;
 	g->aof = false;
@@ -522,13 +537,15 @@ void blk_guard_enter(struct blk_guard *g, struct conn *c, const struct cmd_def *
 		struct guard_exec ge = {.gk = &gk, .db = conn_db(c)};
 
 		multi_each_queued(c, guard_queued, &ge);
+		all = ge.swapdb;
 	} else {
 		guard_cmd_keys(&gk, conn_db(c), d, argc, argv, argl);
+		all = d->acl && strstr(d->acl, "blocking");
 	}
-	if (!gk.need) {
-		g->mask = 0;
-		goto out;
-	}
+	if (gk.mask == 0)
+		goto out; /* no key with waiters */
+	if (all)
+		gk.mask |= gk.all;
 	/* the AOF's order first (serve_key's): a command holding none of its
 	 * stripes (a read) takes them all, as a serve does */
 	g->aof = !have_stripes && aof_serve_lock();
