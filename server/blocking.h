@@ -45,36 +45,37 @@
  * a transaction do not block, and serving runs after the transaction
  * (an EXEC's guard locks its shards before the transaction begins).
  *
- * Redis's order: the guard. In Redis the clients blocked on a key are served
- * right after the command (or transaction) that pushed, before any other
- * command runs. Here a push's serve runs at the end of its command on its
- * own worker, so a command on another worker could come between: a pop
- * taking the element that the longest-waiting client is owed, a read
- * (LLEN, LRANGE, EXISTS, TYPE, DEL...) seeing it, a later push or a new
- * blocking command reordering what the waiters get. So every command whose
- * keys (key specs; for EXEC those of every queued command, following queued
- * SELECTs) may have waiters runs guarded (blk_guard_enter / _exit, from
- * cmd_dispatch around the handler): it holds the shard locks of all its
- * keys (a blocking command links and re-checks each of them; every shard
- * for an EXEC queueing SWAPDB), in shard order, from before its handler
- * until after it, and first serves those keys itself. A push's serve (or a
- * guard's) and the other commands on the key are thus serialised by the
- * shard lock, and each command runs as if after the serves of every push
- * before it: a pop, a read, MULTI/EXEC or a later blocking command on that
- * key never gets or sees an element a waiter is owed, and the waiters get
- * elements in the order they blocked (first blocked, first served, on
- * whatever worker), as in Redis. A waiter on several keys that another
- * server is deciding on is waited for, never passed by (claim_for_serve).
- * Cost: when nobody is blocked, one relaxed load (blk_guard_armed);
- * otherwise the command's keys are hashed and their buckets' queue counts
- * loaded (relaxed); only a command with a key whose bucket has waiters
- * takes locks. Not covered: commands without key arguments that read the keyspace (KEYS,
- * SCAN, RANDOMKEY, DBSIZE, INFO keyspace) may see a pushed element not yet
- * served; a key moved between databases by a queued SWAPDB inside EXEC is
- * guarded by its database before the swap. The races a guard cannot order
- * are the ones no client can order either: a command whose guard check runs
- * before a waiter links (the waiter blocked concurrently with it, not
- * before it).
+ * Redis's order: the guard. In Redis the clients blocked on a key are
+ * served right after the command (or transaction) that pushed, before any
+ * other command runs. Here a push's serve runs at the end of its command on
+ * its own worker, so a command on another worker could come between: a pop
+ * taking the element that the longest-waiting client is owed, a read (LLEN,
+ * LRANGE, EXISTS, TYPE, DEL...) seeing it, a later push or a new blocking
+ * command reordering what the waiters get. So every command whose keys (key
+ * specs; for EXEC those of every queued command, following queued SELECTs)
+ * may have waiters runs guarded (blk_guard_enter / _exit, from cmd_dispatch
+ * around the handler): it holds the shard locks of its keys that have
+ * waiters (of all its keys for a blocking command, which links and re-
+ * checks each of them; of every shard for an EXEC queueing SWAPDB), in
+ * shard order, from before its handler until after it, and first serves
+ * those keys itself. A push's serve (or a guard's) and the other commands
+ * on the key are thus serialised by the shard lock, and each command runs
+ * as if after the serves of every push before it: a pop, a read, MULTI/EXEC
+ * or a later blocking command on that key never gets or sees an element a
+ * waiter is owed, and the waiters get elements in the order they blocked
+ * (first blocked, first served, on whatever worker), as in Redis. A waiter
+ * on several keys that another server is deciding on is waited for, never
+ * passed by (claim_for_serve). Cost: when nobody is blocked, one relaxed
+ * load (blk_guard_armed); otherwise the command's keys are hashed and their
+ * buckets' queue counts loaded (relaxed); a key whose bucket has a queue is
+ * looked up under its shard lock, and only a command with a key that has
+ * waiters holds locks across its handler. Not covered: commands without key
+ * arguments that read the keyspace (KEYS, SCAN, RANDOMKEY, DBSIZE, INFO
+ * keyspace) may see a pushed element not yet served; a key moved between
+ * databases by a queued SWAPDB inside EXEC is guarded by its database
+ * before the swap. The races a guard cannot order are the ones no client
+ * can order either: a command whose guard check runs before a waiter links
+ * (the waiter blocked concurrently with it, not before it).
  *
  * Lock order, with the guard: the AOF's stripes (or its exclusive gate:
  * aof_serve_lock) → shard locks in increasing order → the db's exclusive
