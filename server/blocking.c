@@ -20,12 +20,16 @@
  * (under the same lock) came first and P sees B's waiter, or P's serve came
  * first — then P's key creation happens before B's link and so before B's
  * re-check, which sees it. A serve is idempotent under races (claims are
- * CASes, pops are atomic db writes), so both serving is harmless. One more
- * window: a waiter on several keys that a server on key A is deciding on
- * (SERVING) is passed by a server on key B; if A had nothing for it after
- * all, B's element would stay while it waits. The passing server marks it
- * (missed) and the one giving it back serves all its keys again
- * (claim_for_serve / give_back: another store-buffering pair).
+ * CASes, pops are atomic db writes), so both serving is harmless. A waiter
+ * on several keys that a server on key A is deciding on (SERVING) is waited
+ * for by a server on key B, never passed by (claim_for_serve).
+ *
+ * The guard (blocking.h, "Redis's order"): the guard of a command on a key
+ * with waiters holds the key's shard lock from before the command's first
+ * step until after its last, and serves the key first, so it runs as if
+ * after the serve of every earlier push. The fast path: a relaxed load of
+ * blk_waiters (nobody blocked: nothing more); else the key's hash and a
+ * relaxed load of its bucket's queue count.
  *
  * Lifetime. A waiter is referenced only through structures it is linked
  * in: shard queues, the timer heap, the id table. Each waker calls
@@ -44,9 +48,13 @@
 #include "net/conn.h"
 #include "net/reply.h"
 #include "server/cmd.h"
+#include "server/cmd_docs.h"
+#include "server/keyspec.h"
+#include "server/multi.h"
 #include "server/session.h"
 #include "server/strutil.h"
 #include "storage/db.h"
+#include "storage/kvmap.h"
 #include "storage/siphash.h"
 
 #include <errno.h>
@@ -54,6 +62,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <sched.h>
+#include <assert.h>
 #include <string.h>
 #include <time.h>
 
@@ -80,6 +89,10 @@ struct blk_node {
 struct blk_shard {
 	pthread_mutex_t mu;
 	struct blk_queue *b[BLK_BUCKETS];
+	/* queues per bucket: written under mu (a queue created or freed),
+	 * read without it by blk_guard_enter (relaxed: a hint; a waiter
+	 * linking concurrently re-checks its keys itself, "No lost wakeup") */
+	_Atomic uint32_t nq[BLK_BUCKETS];
 } __attribute__((aligned(64)));
 
 static struct db *g_db;
@@ -89,8 +102,17 @@ static const uint8_t hash_key[16] = {0x6b, 0x76, 0x73, 0x64, 0x62, 0x6c, 0x6b, 0
 
 /* Linked waiters: raised by blk_block, lowered when unlinked. seq_cst: the
  * store-buffering pair described above (storage/db.c's ready_signal loads
- * it after its fence); it also answers INFO blocked_clients. */
-static _Atomic long waiters;
+ * it after its fence); it also answers INFO blocked_clients, and
+ * blk_guard_armed's relaxed load (blocking.h). */
+_Atomic long blk_waiters;
+#define waiters blk_waiters
+
+/* The shards this thread's guard holds (bit i: shards[i].mu), so that the
+ * command it guards (a blocking command linking its waiter, SWAPDB's
+ * blk_note_db inside EXEC) and the serves it runs do not lock them again.
+ * Per thread as the ready list: it describes locks this thread holds. */
+static _Thread_local uint64_t held;
+static_assert(BLK_SHARDS <= 64, "held is a 64-bit mask");
 
 /* the timer */
 static struct {
@@ -171,11 +193,43 @@ static struct blk_shard *shard_of(uint64_t h)
 	return &shards[h % BLK_SHARDS];
 }
 
+static uint32_t bucket_of(uint64_t h)
+{
+	return (uint32_t)((h / BLK_SHARDS) % BLK_BUCKETS);
+}
+
+static bool shard_held(const struct blk_shard *sh)
+{
+	return (held >> (sh - shards)) & 1;
+}
+
+/* Locks sh; a busy one is waited for offline (as the AOF's stripes are):
+ * its holder may be a guard running a command that waits for a grace
+ * period (FLUSHALL SYNC inside EXEC). Callers hold no entry: the end of a
+ * command, a handler's last step (blk_block), the runner, the closer. */
+static void shard_lock_offline(struct blk_shard *sh)
+{
+	if (pthread_mutex_trylock(&sh->mu) == 0)
+		return;
+	kvmap_thread_offline();
+	pthread_mutex_lock(&sh->mu);
+	kvmap_thread_online();
+}
+
+/* Locks sh unless this thread's guard holds it; true if it locked. */
+static bool shard_lock(struct blk_shard *sh)
+{
+	if (shard_held(sh))
+		return false;
+	shard_lock_offline(sh);
+	return true;
+}
+
 /* Shard lock held. */
 static struct blk_queue **q_slot(struct blk_shard *sh, int db, const char *p, size_t len,
 				 uint64_t h)
 {
-	struct blk_queue **pp = &sh->b[(h / BLK_SHARDS) % BLK_BUCKETS];
+	struct blk_queue **pp = &sh->b[bucket_of(h)];
 
 	for (; *pp; pp = &(*pp)->next)
 		if ((*pp)->h == h && (*pp)->db == db && (*pp)->len == len &&
@@ -205,6 +259,8 @@ static void node_unlink(struct blk_shard *sh, struct blk_node *n)
 		struct blk_queue **pp = q_slot(sh, q->db, q->key, q->len, q->h);
 
 		*pp = q->next;
+		/* relaxed: a hint for blk_guard_enter (struct blk_shard) */
+		atomic_fetch_sub_explicit(&sh->nq[bucket_of(q->h)], 1, memory_order_relaxed);
 		mem_free(q);
 	}
 }
@@ -212,46 +268,37 @@ static void node_unlink(struct blk_shard *sh, struct blk_node *n)
 static void note_ready(int db, const char *p, size_t len);
 
 /*
- * Claims w for a serve (WAITING → SERVING). A waiter another server is
- * deciding on (SERVING, through another of its keys) is passed by, but
- * marked: if that server gives it back, it serves w's keys again (else the
- * element here could stay while w waits — a lost wakeup). The mark and the
- * state are the two sides of a store-buffering pair (seq_cst): either the
- * other server sees the mark, or this one sees w given back and claims it.
+ * Claims w for a serve (WAITING -> SERVING). A waiter another server is
+ * deciding on (SERVING, through another of its keys) is waited for, not
+ * passed by: if that server gives it back, w is still first here (Redis's
+ * order: a client blocked on several keys is not passed by a later one).
+ * The wait is short and cannot cycle: a server in SERVING only pops for w
+ * (db writes, which wait for nothing but an exclusive transaction, and no
+ * thread holding the db's gate waits for a shard lock or a waiter).
  * Shard lock held.
  */
 static bool claim_for_serve(struct blk_waiter *w)
 {
-	int st = BLK_WAITING;
+	for (;;) {
+		int st = BLK_WAITING;
 
-	/* acq_rel: acquire the waiter's set-up (also ordered by the shard lock
-	 * it was linked under) and the previous serve's writes */
-	if (atomic_compare_exchange_strong_explicit(&w->state, &st, BLK_SERVING,
-						    memory_order_acq_rel, memory_order_acquire))
-		return true;
-	if (st != BLK_SERVING)
-		return false;
-	/* seq_cst: the mark before the state's re-load; pairs with give_back's
-	 * store of WAITING before its exchange of the mark */
-	atomic_store_explicit(&w->missed, 1, memory_order_seq_cst);
-	st = BLK_WAITING;
-	/* seq_cst: after the mark (see above) */
-	return atomic_load_explicit(&w->state, memory_order_seq_cst) == BLK_WAITING &&
-	       atomic_compare_exchange_strong_explicit(&w->state, &st, BLK_SERVING,
-						       memory_order_seq_cst, memory_order_acquire);
+		/* acq_rel: acquire the waiter's set-up (also ordered by the shard
+		 * lock it was linked under) and the previous serve's writes */
+		if (atomic_compare_exchange_strong_explicit(
+			&w->state, &st, BLK_SERVING, memory_order_acq_rel, memory_order_acquire))
+			return true;
+		if (st != BLK_SERVING)
+			return false;
+		sched_yield();
+	}
 }
 
-/* Nothing for w here: back to WAITING; its keys are served again by this
- * thread if another server passed it by meanwhile. Shard lock held (so w,
- * linked on this key, cannot be freed). */
+/* Nothing for w here: back to WAITING. Shard lock held (so w, linked on
+ * this key, cannot be freed). */
 static void give_back(struct blk_waiter *w)
 {
-	/* seq_cst: the state before the mark's exchange (claim_for_serve);
-	 * also releases the serve's writes to the next claimer */
-	atomic_store_explicit(&w->state, BLK_WAITING, memory_order_seq_cst);
-	if (atomic_exchange_explicit(&w->missed, 0, memory_order_seq_cst))
-		for (int k = 0; k < w->nkeys; k++)
-			note_ready(w->db, w->keys[k].p, w->keys[k].len);
+	/* release: the serve's writes to the next claimer (its acq_rel CAS) */
+	atomic_store_explicit(&w->state, BLK_WAITING, memory_order_release);
 }
 
 /*
@@ -270,9 +317,11 @@ static void serve_key(int db, const char *p, size_t len, bool have_stripes)
 	 * the shard lock — dispatch takes stripes before shard locks too
 	 * (blk_block) — unless the blocking command serving here already
 	 * holds its keys' stripes */
-	bool locked = !have_stripes && aof_serve_lock();
+	bool mine = shard_held(sh); /* the guard holds it, and the AOF's lock */
+	bool locked = !have_stripes && !mine && aof_serve_lock();
 
-	pthread_mutex_lock(&sh->mu);
+	if (!mine)
+		shard_lock_offline(sh);
 	q = *q_slot(sh, db, p, len, h);
 	db_view_init(g_db, db, &v);
 	for (struct blk_node *n = q ? q->head : NULL, *next; n; n = next) {
@@ -299,7 +348,8 @@ static void serve_key(int db, const char *p, size_t len, bool have_stripes)
 		if (rc == BLK_EMPTY)
 			break;
 	}
-	pthread_mutex_unlock(&sh->mu);
+	if (!mine)
+		pthread_mutex_unlock(&sh->mu);
 	if (locked)
 		aof_serve_unlock();
 }
@@ -330,12 +380,14 @@ void blk_note_db(int db)
 	if (atomic_load_explicit(&waiters, memory_order_relaxed) == 0)
 		return;
 	for (int i = 0; i < BLK_SHARDS; i++) {
-		pthread_mutex_lock(&shards[i].mu);
+		bool lk = shard_lock(&shards[i]); /* EXEC's guard may hold it */
+
 		for (int b = 0; b < BLK_BUCKETS; b++)
 			for (struct blk_queue *q = shards[i].b[b]; q; q = q->next)
 				if (q->db == db)
 					note_ready(db, q->key, q->len);
-		pthread_mutex_unlock(&shards[i].mu);
+		if (lk)
+			pthread_mutex_unlock(&shards[i].mu);
 	}
 }
 
@@ -369,6 +421,161 @@ void blk_thread_exit(void)
 	mem_free(ready.v);
 	ready.v = NULL;
 	ready.n = ready.next = ready.cap = 0;
+}
+
+/* ------------------------------------------------------------ the guard */
+
+struct guard_keys {
+	struct {
+		int db;
+		const char *p;
+		size_t len;
+	} * v; /* the keys with waiters: served first */
+	size_t n, cap;
+	uint64_t mask; /* the shards of the keys with waiters */
+	uint64_t all;  /* the shards of every key */
+};
+
+/*
+ * Notes (db, key): its shard in gk->all; and when it has waiters (its
+ * bucket's count, then its queue, looked up under the shard lock: a bucket
+ * shared with another key's queue is no reason to hold the lock across the
+ * command) in gk->v and gk->mask. A waiter linking after the look-up
+ * blocked concurrently with the command, not before it.
+ */
+static void guard_note(struct guard_keys *gk, int db, const char *p, size_t len)
+{
+	uint64_t h = key_hash(db, p, len);
+	struct blk_shard *sh = shard_of(h);
+	uint64_t bit = 1ULL << (sh - shards);
+	bool has;
+
+	gk->all |= bit;
+	/* relaxed: a hint (struct blk_shard) */
+	if (atomic_load_explicit(&sh->nq[bucket_of(h)], memory_order_relaxed) == 0)
+		return;
+	shard_lock_offline(sh);
+	has = *q_slot(sh, db, p, len, h) != NULL;
+	pthread_mutex_unlock(&sh->mu);
+	if (!has)
+		return;
+	if (gk->n == gk->cap) {
+		gk->cap = gk->cap ? 2 * gk->cap : 8;
+		gk->v = mem_realloc(gk->v, gk->cap * sizeof(*gk->v));
+	}
+	gk->v[gk->n].db = db;
+	gk->v[gk->n].p = p;
+	gk->v[gk->n].len = len;
+	gk->n++;
+	gk->mask |= bit;
+}
+
+/* The keys of one command (its key specs, as the AOF's stripes find them). */
+static void guard_cmd_keys(struct guard_keys *gk, int db, const struct cmd_def *d, int argc,
+			   const char *const *argv, const size_t *argl)
+{
+	const struct cmd_doc *doc = cmd_docs_find(d->name);
+	struct keyspec_key stack[64], *keys = stack;
+	int cap, n;
+
+	if (doc == NULL || !keyspec_has_keys(doc))
+		return;
+	cap = argc * (doc->nkeyspecs + 1);
+	if (cap > 64)
+		keys = mem_alloc((size_t)cap * sizeof(*keys));
+	n = keyspec_find(doc, argc, argv, argl, keys, cap);
+	for (int i = 0; i < n; i++)
+		guard_note(gk, db, argv[keys[i].pos], argl[keys[i].pos]);
+	if (keys != stack)
+		mem_free(keys);
+}
+
+struct guard_exec {
+	struct guard_keys *gk;
+	int db; /* followed through the queue's SELECTs */
+	bool swapdb;
+};
+
+static void guard_queued(void *arg, const struct cmd_def *d, int argc, const char *const *argv,
+			 const size_t *argl)
+{
+	struct guard_exec *ge = arg;
+
+	if (strcmp(d->name, "swapdb") == 0) {
+		/* blk_note_db walks every shard: all of them, in order */
+		ge->gk->all = ~0ULL >> (64 - BLK_SHARDS);
+		ge->swapdb = true;
+		return;
+	}
+	if (strcmp(d->name, "select") == 0 && argc == 2) {
+		long v = 0;
+		size_t i;
+
+		/* SELECT's own check runs later; a bad index fails it there */
+		for (i = 0; i < argl[1] && i < 9 && argv[1][i] >= '0' && argv[1][i] <= '9'; i++)
+			v = v * 10 + (argv[1][i] - '0');
+		if (i == argl[1] && i > 0)
+			ge->db = (int)v;
+		return;
+	}
+	guard_cmd_keys(ge->gk, ge->db, d, argc, argv, argl);
+}
+
+void blk_guard_enter(struct blk_guard *g, struct conn *c, const struct cmd_def *d, int argc,
+		     const char *const *argv, const size_t *argl, bool have_stripes)
+{
+	struct guard_keys gk = {0};
+	/* a command that takes shard locks itself while guarded holds the
+	 * shards of all its keys (of every key: SWAPDB in EXEC), since locking
+	 * one more inside the guard would break the increasing order: a
+	 * blocking command links its waiter and re-checks each of its keys */
+	bool all = false;
+
+	g->mask = 0;
+	g->aof = false;
+	if (multi_is_exec(d)) {
+		struct guard_exec ge = {.gk = &gk, .db = conn_db(c)};
+
+		multi_each_queued(c, guard_queued, &ge);
+		all = ge.swapdb;
+	} else {
+		guard_cmd_keys(&gk, conn_db(c), d, argc, argv, argl);
+		all = d->acl && strstr(d->acl, "blocking");
+	}
+	if (gk.mask == 0)
+		goto out; /* no key with waiters */
+	if (all)
+		gk.mask |= gk.all;
+	/* the AOF's order first (serve_key's): a command holding none of its
+	 * stripes (a read) takes them all, as a serve does */
+	g->aof = !have_stripes && aof_serve_lock();
+	/* shards in increasing order (the only thread taking several); a busy
+	 * one is waited for offline, as the AOF's stripes are: the holder may
+	 * run a command that waits for a grace period */
+	for (int i = 0; i < BLK_SHARDS; i++) {
+		if (!((gk.mask >> i) & 1))
+			continue;
+		shard_lock_offline(&shards[i]);
+	}
+	g->mask = gk.mask;
+	held |= gk.mask;
+	/* the pushes before this command are served before it runs */
+	for (size_t i = 0; i < gk.n; i++)
+		serve_key(gk.v[i].db, gk.v[i].p, gk.v[i].len, true);
+out:
+	mem_free(gk.v);
+}
+
+void blk_guard_exit(struct blk_guard *g)
+{
+	for (int i = BLK_SHARDS; i-- > 0;)
+		if ((g->mask >> i) & 1)
+			pthread_mutex_unlock(&shards[i].mu);
+	held &= ~g->mask;
+	g->mask = 0;
+	if (g->aof)
+		aof_serve_unlock();
+	g->aof = false;
 }
 
 /* ------------------------------------------------------------ the timer */
@@ -588,7 +795,6 @@ static struct blk_waiter *waiter_of(struct conn *c)
 	if (s->blk == NULL) {
 		s->blk = mem_calloc(1, sizeof(*s->blk));
 		atomic_init(&s->blk->state, BLK_IDLE);
-		atomic_init(&s->blk->missed, 0);
 		s->blk->heap_idx = -1;
 	}
 	return s->blk;
@@ -641,8 +847,6 @@ struct blk_waiter *blk_waiter_prepare(struct cmd_req *r, const int *key_args, in
 	w->where = w->whereto = 0;
 	w->count = 1;
 	w->deadline_us = 0;
-	/* relaxed: w is linked nowhere yet */
-	atomic_store_explicit(&w->missed, 0, memory_order_relaxed);
 	return w;
 }
 
@@ -665,9 +869,11 @@ void blk_block(struct cmd_req *r, struct blk_waiter *w)
 		struct blk_shard *sh = shard_of(h);
 		struct blk_queue **pp, *q;
 
+		bool lk;
+
 		n->w = w;
 		n->k = k;
-		pthread_mutex_lock(&sh->mu);
+		lk = shard_lock(sh); /* the command's guard may hold it */
 		pp = q_slot(sh, w->db, w->keys[k].p, w->keys[k].len, h);
 		q = *pp;
 		if (q == NULL) {
@@ -679,6 +885,8 @@ void blk_block(struct cmd_req *r, struct blk_waiter *w)
 			q->head = q->tail = NULL;
 			memcpy(q->key, w->keys[k].p, q->len);
 			*pp = q;
+			/* relaxed: a hint for blk_guard_enter (struct blk_shard) */
+			atomic_fetch_add_explicit(&sh->nq[bucket_of(h)], 1, memory_order_relaxed);
 		}
 		n->q = q;
 		n->prev = q->tail;
@@ -688,7 +896,8 @@ void blk_block(struct cmd_req *r, struct blk_waiter *w)
 		else
 			q->head = n;
 		q->tail = n;
-		pthread_mutex_unlock(&sh->mu);
+		if (lk)
+			pthread_mutex_unlock(&sh->mu);
 	}
 	pthread_mutex_lock(&ids.mu);
 	{
@@ -728,9 +937,11 @@ static void unlink_all(struct blk_waiter *w)
 		uint64_t h = key_hash(w->db, w->keys[k].p, w->keys[k].len);
 		struct blk_shard *sh = shard_of(h);
 
-		pthread_mutex_lock(&sh->mu);
+		bool lk = shard_lock(sh);
+
 		node_unlink(sh, n);
-		pthread_mutex_unlock(&sh->mu);
+		if (lk)
+			pthread_mutex_unlock(&sh->mu);
 	}
 	pthread_mutex_lock(&tm.mu);
 	heap_remove(w);

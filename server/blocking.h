@@ -35,12 +35,53 @@
  * outside any transaction; blk_conn_close on the closing thread;
  * blk_unblock any worker; blk_note_ready from the db layer's hook (the
  * writing thread). One timer thread of its own.
- * Lock order: a shard lock, the timer's lock and the id table's lock are
- * never held together; waiter states are atomics (no lock). A serve holds
+ * Lock order: the timer's lock and the id table's lock are never held
+ * together, and no shard lock is taken under either (a guard's command may
+ * take them under its shard locks: blk_block, CLIENT UNBLOCK); waiter
+ * states are atomics (no lock). A serve holds
  * its key's shard lock across the pop: it may wait for the db layer's
  * exclusive gate, which is safe because no thread holding the gate (an
  * exclusive transaction) ever takes a shard lock: blocking commands inside
- * a transaction do not block, and serving runs after the transaction.
+ * a transaction do not block, and serving runs after the transaction
+ * (an EXEC's guard locks its shards before the transaction begins).
+ *
+ * Redis's order: the guard. In Redis the clients blocked on a key are
+ * served right after the command (or transaction) that pushed, before any
+ * other command runs. Here a push's serve runs at the end of its command on
+ * its own worker, so a command on another worker could come between: a pop
+ * taking the element that the longest-waiting client is owed, a read (LLEN,
+ * LRANGE, EXISTS, TYPE, DEL...) seeing it, a later push or a new blocking
+ * command reordering what the waiters get. So every command whose keys (key
+ * specs; for EXEC those of every queued command, following queued SELECTs)
+ * may have waiters runs guarded (blk_guard_enter / _exit, from cmd_dispatch
+ * around the handler): it holds the shard locks of its keys that have
+ * waiters (of all its keys for a blocking command, which links and re-
+ * checks each of them; of every shard for an EXEC queueing SWAPDB), in
+ * shard order, from before its handler until after it, and first serves
+ * those keys itself. A push's serve (or a guard's) and the other commands
+ * on the key are thus serialised by the shard lock, and each command runs
+ * as if after the serves of every push before it: a pop, a read, MULTI/EXEC
+ * or a later blocking command on that key never gets or sees an element a
+ * waiter is owed, and the waiters get elements in the order they blocked
+ * (first blocked, first served, on whatever worker), as in Redis. A waiter
+ * on several keys that another server is deciding on is waited for, never
+ * passed by (claim_for_serve). Cost: when nobody is blocked, one relaxed
+ * load (blk_guard_armed); otherwise the command's keys are hashed and their
+ * buckets' queue counts loaded (relaxed); a key whose bucket has a queue is
+ * looked up under its shard lock, and only a command with a key that has
+ * waiters holds locks across its handler. Not covered: commands without key
+ * arguments that read the keyspace (KEYS, SCAN, RANDOMKEY, DBSIZE, INFO
+ * keyspace) may see a pushed element not yet served; a key moved between
+ * databases by a queued SWAPDB inside EXEC is guarded by its database
+ * before the swap. The races a guard cannot order are the ones no client
+ * can order either: a command whose guard check runs before a waiter links
+ * (the waiter blocked concurrently with it, not before it).
+ *
+ * Lock order, with the guard: the AOF's stripes (or its exclusive gate:
+ * aof_serve_lock) → shard locks in increasing order → the db's exclusive
+ * gate; a thread holding the db's gate never takes a shard lock (an
+ * exclusive EXEC's guard is taken before its transaction begins).
+ *
  * Lifetime: a waker (serve, timer, CLIENT UNBLOCK) calls conn_wake only while
  * holding the lock of a structure the waiter is linked in; blk_conn_close
  * cancels the waiter, then unlinks it from every structure under those
@@ -117,11 +158,6 @@ struct blk_waiter {
 	 * (acq_rel); the final store of DONE releases w->res to the runner's
 	 * acquire load in blk_resume */
 	_Atomic int state;
-	/* a server found the waiter SERVING (another server deciding on
-	 * another of its keys) and passed it by: if that server gives it back
-	 * (WAITING), it serves all its keys again. seq_cst with the state's
-	 * stores and loads around it (blocking.c, serve_key) */
-	_Atomic int missed;
 	struct conn *c;
 	uint64_t id; /* the connection's id (CLIENT UNBLOCK) */
 	int db;
@@ -192,6 +228,33 @@ void blk_serve_ready(void);
  * clients wait on is ready (served at the end of the command if it holds
  * something now). Cheap when nobody is blocked. */
 void blk_note_db(int db);
+/*
+ * The guard ("Redis's order" above). blk_guard_armed: whether any client is
+ * blocked (relaxed: a command racing with a client that blocks is not
+ * ordered after it; one that the blocking happened before, as a client can
+ * see it, reads the raised count). When armed, cmd_dispatch calls
+ * blk_guard_enter before the handler (after the AOF's stripes; have_stripes:
+ * the command holds its keys' stripes or the AOF's exclusive gate) and
+ * blk_guard_exit after it (and after its AOF record), on the same thread,
+ * holding no shard lock; inside the pair the thread holds the guarded keys'
+ * shard locks, which blk_block, blk_note_db and the serves then do not take
+ * again. Blocking: waits for a serve in progress on the same shards.
+ */
+struct blk_guard {
+	uint64_t mask; /* shards held */
+	bool aof;      /* aof_serve_lock taken */
+};
+struct cmd_def;
+extern _Atomic long blk_waiters;
+static inline bool blk_guard_armed(void)
+{
+	/* relaxed: see above */
+	return atomic_load_explicit(&blk_waiters, memory_order_relaxed) != 0;
+}
+void blk_guard_enter(struct blk_guard *g, struct conn *c, const struct cmd_def *d, int argc,
+		     const char *const *argv, const size_t *argl, bool have_stripes);
+void blk_guard_exit(struct blk_guard *g);
+
 /* True when this thread has ready keys (cheap). */
 bool blk_have_ready(void);
 /* A worker thread stops: frees its ready list (net's thread_stop hook). */

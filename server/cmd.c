@@ -413,6 +413,7 @@ static void dispatch(struct conn *c, int argc, const char **argv, const size_t *
 	struct db_view view;
 	struct aof_prop prop = {0};
 	struct aof_locks locks;
+	struct blk_guard guard = {0};
 	uint64_t writes0;
 	bool loading;
 
@@ -541,6 +542,10 @@ static void dispatch(struct conn *c, int argc, const char **argv, const size_t *
 	r.view = &view;
 	/* the AOF: the keys' stripes, then what the command logs (aof.h) */
 	aof_before_cmd(&r, d, &prop, &locks);
+	/* Redis's order for keys with blocked clients (server/blocking.h, the
+	 * guard): one relaxed load when nobody is blocked */
+	if (kv_unlikely(blk_guard_armed()))
+		blk_guard_enter(&guard, c, d, argc, argv, argl, locks.n || locks.all);
 	writes0 = r.ctx->db_writes;
 	d->proc(&r);
 	db_coll_end(); /* an edit the handler did not put is dropped */
@@ -549,6 +554,8 @@ static void dispatch(struct conn *c, int argc, const char **argv, const size_t *
 		aof_finish_cmd(&r, &prop, &locks);
 		aof_prop_free(&prop);
 	}
+	if (kv_unlikely(guard.mask != 0))
+		blk_guard_exit(&guard);
 	account(&r, d, idx, start_us, before);
 	if (kv_unlikely(conn_blocked(c))) {
 		/* as Redis 7.0, counted now (a call) and when answered (cmd_resume:

@@ -342,6 +342,19 @@ static void count_committed(struct wctx *w, const struct multi_cmd *q, size_t fr
 		}
 }
 
+void multi_each_queued(struct conn *c,
+		       void (*fn)(void *arg, const struct cmd_def *d, int argc,
+				  const char *const *argv, const size_t *argl),
+		       void *arg)
+{
+	struct multi_state *st = session_of(c)->multi;
+
+	if (st == NULL || !st->active || st->failed)
+		return;
+	for (size_t i = 0; i < st->n; i++)
+		fn(arg, st->q[i].d, st->q[i].argc, st->q[i].argv, st->q[i].argl);
+}
+
 bool multi_is_exec(const struct cmd_def *d)
 {
 	return d->proc == exec_cmd;

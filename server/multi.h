@@ -53,6 +53,14 @@ void multi_flag_error(struct conn *c);
 /* Commands queued since MULTI, or -1 outside one (CLIENT LIST's multi=). */
 int multi_queued(const struct conn *c);
 
+/* Calls fn for each command queued in c's transaction (MULTI ... before
+ * EXEC runs them), in order: the blocking guard finds EXEC's keys
+ * (server/blocking.h). c's runner. */
+struct cmd_def;
+void multi_each_queued(struct conn *c,
+		       void (*fn)(void *arg, const struct cmd_def *d, int argc,
+				  const char *const *argv, const size_t *argl),
+		       void *arg);
 /* d is EXEC. */
 bool multi_is_exec(const struct cmd_def *d);
 /* EXEC refused before it ran (arity, authentication): discards the
