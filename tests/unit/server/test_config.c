@@ -1018,7 +1018,7 @@ Test(config, str_equal)
 /* ---------------------------------------------------------- CONFIG GET */
 
 struct names {
-	char buf[1024];
+	char buf[4096];
 };
 
 static void collect(enum cfg_id id, void *arg)
