@@ -182,16 +182,19 @@ int tt_config_setup(redisContext *c)
 	for (int i = 0; i < nkeys; i++)
 		keys[i].owner = i % 2;
 	/* An alias names the same parameter as its primary (Redis 7.0's are the *-ziplist-*
-	 * names of *-listpack-* ones): one thread owns both, or the other thread's SET would
-	 * change what this one checks. */
+	 * names of *-listpack-* ones, and lua-time-limit of busy-reply-threshold): one thread
+	 * owns both, or the other thread's SET would change what this one checks. */
 	for (int i = 0; i < nkeys; i++) {
 		const char *z = strstr(keys[i].name, "-ziplist-");
 		char primary[sizeof(keys[i].name)];
 
-		if (!z)
+		if (!strcmp(keys[i].name, "lua-time-limit"))
+			snprintf(primary, sizeof(primary), "busy-reply-threshold");
+		else if (z)
+			snprintf(primary, sizeof(primary), "%.*s-listpack-%s",
+				 (int)(z - keys[i].name), keys[i].name, z + strlen("-ziplist-"));
+		else
 			continue;
-		snprintf(primary, sizeof(primary), "%.*s-listpack-%s", (int)(z - keys[i].name),
-			 keys[i].name, z + strlen("-ziplist-"));
 		for (int j = 0; j < nkeys; j++)
 			if (!strcmp(keys[j].name, primary))
 				keys[i].owner = keys[j].owner;
