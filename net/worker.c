@@ -153,7 +153,8 @@ static struct {
 
 static struct worker *workers;
 static int nworkers;
-static unsigned rr_next; /* listener thread only */
+/* the listener thread, and the loading thread adopting its loader connection */
+static _Atomic unsigned rr_next;
 
 /* The worker the calling thread runs, from its context (wctx.h), or NULL. */
 static struct worker *self_worker(void)
@@ -776,7 +777,9 @@ void worker_hand_off(struct conn *c)
 			    atomic_load_explicit(&w->nconns, memory_order_relaxed))
 				w = &workers[i];
 	} else {
-		w = &workers[rr_next++ % (unsigned)nworkers];
+		/* relaxed: only spreads connections; any order is fine */
+		w = &workers[atomic_fetch_add_explicit(&rr_next, 1, memory_order_relaxed) %
+			     (unsigned)nworkers];
 	}
 	c->owner = w;
 	atomic_fetch_add_explicit(&w->nconns, 1, memory_order_relaxed);
