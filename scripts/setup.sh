@@ -4,7 +4,8 @@
 # 1. Installs the Debian packages kvsd needs to build and test that are missing (apt-get, and
 #    apt-get update first, only when something is missing; as root directly, else via sudo).
 # 2. Installs the client libraries the client-library tests (tests/clients/) drive: redis-py
-#    (Debian's python3-redis, for /usr/bin/python3) in step 1, and node-redis + ioredis with
+#    (Debian's python3-redis, for /usr/bin/python3) in step 1, and node-redis, ioredis and the
+#    script-based libraries (redlock, rate-limiter-flexible, rate-limit-redis, bee-queue) with
 #    `npm ci` into tests/clients/node/node_modules, only when that is missing or the lock file
 #    changed (Node.js and npm must already be on PATH; Debian's nodejs/npm are not used).
 # 3. Stops and disables the redis-server service Debian's package starts on port 6379 (the
@@ -23,7 +24,7 @@ for arg in "$@"; do
 	case "$arg" in
 	--no-build) build=0 ;;
 	-h | --help)
-		sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*) kvsd_die "setup.sh: unknown option '$arg' (try --help)" ;;
@@ -67,7 +68,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
 		apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# node-redis and ioredis for tests/clients/node, pinned by its package-lock.json. `npm ci` runs
+# node-redis, ioredis and the script-based libraries for tests/clients/node, pinned by its package-lock.json. `npm ci` runs
 # only when node_modules is missing or was installed from another lock (the stamp file holds
 # the lock's checksum), so a second run costs one sha256sum.
 install_node_clients() {
@@ -79,7 +80,7 @@ install_node_clients() {
 	if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 		kvsd_die "node and npm not found: install Node.js >= 18 with its npm (not Debian's nodejs/npm packages) and re-run"
 	fi
-	kvsd_say "npm ci in tests/clients/node (node-redis, ioredis)"
+	kvsd_say "npm ci in tests/clients/node (node-redis, ioredis, redlock, rate limiters, bee-queue)"
 	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
 	printf '%s\n' "$want" >"$stamp"
 }
