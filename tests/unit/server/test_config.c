@@ -160,6 +160,7 @@ Test(config, table_rows_in_enum_order)
 	    "lazyfree-lazy-user-del",
 	    "lazyfree-lazy-user-flush",
 	    "busy-reply-threshold",
+	    "notify-keyspace-events",
 	};
 	const struct cfg_def *t = cfg_table();
 
