@@ -1066,7 +1066,8 @@ Test(config, match_glob)
 			 "auto-aof-rewrite-percentage,auto-aof-rewrite-min-size,"
 			 "key-load-delay,loading-process-events-interval-bytes,"
 			 "lazyfree-lazy-eviction,lazyfree-lazy-expire,lazyfree-lazy-server-del,"
-			 "lazyfree-lazy-user-del,lazyfree-lazy-user-flush,busy-reply-threshold,");
+			 "lazyfree-lazy-user-del,lazyfree-lazy-user-flush,busy-reply-threshold,"
+			 "notify-keyspace-events,");
 	cr_expect_str_eq(match("nomatch*"), "");
 	cr_expect_str_eq(match(""), "");
 }
