@@ -97,8 +97,14 @@ void ntf_end(struct wctx *ctx, struct ntf_buf *b)
 	int flags;
 
 	ctx->ntf = NULL;
-	if (b->len == 0)
-		return; /* nothing collected: no load (a disabled config costs none here) */
+	if (b->len == 0) {
+		/* nothing to publish (none collected, or a dropped attempt's
+		 * only): no load, so a disabled config costs none here */
+		mem_free(b->p);
+		b->p = NULL;
+		b->cap = 0;
+		return;
+	}
 	flags = ntf_flags();
 	for (size_t off = 0; off < b->len;) {
 		struct ent e;
