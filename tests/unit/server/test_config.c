@@ -1019,7 +1019,7 @@ Test(config, str_equal)
 /* ---------------------------------------------------------- CONFIG GET */
 
 struct names {
-	char buf[1024];
+	char buf[4096]; /* the *-*-* names outgrew 1 KB */
 };
 
 static void collect(enum cfg_id id, void *arg)
