@@ -84,6 +84,10 @@ def diff(sa, sb, name, flags, cmds, setup=()):
     check('%s [%s]' % (name, flags), ea, eb)
 
 
+# DUMP payloads (Redis 7.0's RDB 10 format) of the string "v" and the list [a, b]
+DUMP_V = b'\x00\x01v\n\x00\x91\x08\xce\xb2\x198\x8a\xce'
+DUMP_LIST = b'\x12\x01\x02\r\r\x00\x00\x00\x02\x00\x81a\x02\x81b\x02\xff\n\x00h\xeb\n\x89\x13A\xbb\xb1'
+
 GENERIC = [
     ('SET', 'a', '1'), ('SET', 'b', '2'), ('DEL', 'a', 'nope', 'b'),
     ('SET', 'k', 'v'), ('EXPIRE', 'k', '100'), ('PEXPIRE', 'k', '100000'),
@@ -96,7 +100,8 @@ GENERIC = [
     ('SET', 'd', 'v'), ('EXPIRE', 'd', '-1'), ('SET', 'd', 'v'), ('PEXPIREAT', 'd', '1'),
     ('RPUSH', 'src', '3', '1', '2'), ('SORT', 'src', 'STORE', 'dst'),
     ('SORT', 'src', 'STORE', 'dst'), ('SORT', 'nope', 'STORE', 'dst'),
-    ('SET', 'r', 'v'), ('DUMP', 'r'),
+    ('SET', 'r', 'v'), ('DUMP', 'r'), ('RESTORE', 'r2', '0', DUMP_V), ('RESTORE', 'r2', '0', DUMP_V),
+    ('RESTORE', 'r2', '0', DUMP_V, 'REPLACE'), ('RESTORE', 'rl', '100000', DUMP_LIST),
     ('SET', 'g', 'v'), ('GETDEL', 'g'), ('GETDEL', 'g'),
     ('SET', 'g', 'v'), ('GETEX', 'g', 'EX', '100'), ('GETEX', 'g', 'PERSIST'),
     ('GETEX', 'g'), ('SWAPDB', '0', '1'), ('SWAPDB', '0', '1'), ('FLUSHDB',),
