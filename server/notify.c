@@ -561,30 +561,88 @@ static void after(struct nctx *n, const struct rule *ru, const bool *pre, int np
 	}
 }
 
-/* Readonly commands: keymiss for each key absent before (Redis's
- * lookupKeyRead on a miss). */
-static void keymiss(struct nctx *n, const struct cmd_def *d, const bool *pre, int npre)
+static bool name_in(const char *name, const char *const *names)
+{
+	for (; *names; names++)
+		if (strcmp(*names, name) == 0)
+			return true;
+	return false;
+}
+
+/* The keys a command looks up for reading (Redis's lookupKeyRead, which
+ * sends keymiss on a miss) beyond a read-only command's key positions: the
+ * sources of the store commands, the numkeys forms, PFMERGE's every key,
+ * COPY's, GETDEL's and GETEX's key. Arguments [*from, *to). */
+static bool read_keys(struct cmd_req *r, const struct cmd_def *d, int *from, int *to)
+{
+	static const char *const store[] = {"sunionstore", "sinterstore", "sdiffstore", NULL};
+	static const char *const zstore[] = {"zunionstore", "zinterstore", "zdiffstore", NULL};
+	static const char *const numkeys[] = {"zunion", "zinter", "zdiff", "sintercard", NULL};
+	static const char *const first[] = {"sort",  "sort_ro",	 "copy",	"getdel",
+					    "getex", "bitfield", "zrangestore", NULL};
+	const char *name = d->name;
+	int argc = r->argc;
+
+	*to = argc;
+	if (name_in(name, store)) {
+		*from = 2;
+	} else if (strcmp(name, "bitop") == 0) {
+		*from = 3;
+	} else if (strcmp(name, "pfmerge") == 0) {
+		*from = 1;
+	} else if (name_in(name, zstore) || name_in(name, numkeys)) {
+		int ni = name_in(name, zstore) ? 2 : 1;
+		long long nk = argc > ni ? atoll(r->argv[ni]) : 0;
+
+		*from = ni + 1;
+		if (nk >= 0 && nk < argc - *from)
+			*to = *from + (int)nk;
+	} else if (name_in(name, first)) {
+		/* ZRANGESTORE dst src: its source; BITFIELD: only GET-only */
+		*from = strcmp(name, "zrangestore") == 0 ? 2 : 1;
+		*to = *from + 1;
+		if (strcmp(name, "bitfield") == 0 &&
+		    (find_opt(r, 2, "set") > 0 || find_opt(r, 2, "incrby") > 0))
+			return false;
+	} else if ((d->flags & CMD_READONLY) && d->first_key > 0 && d->key_step > 0) {
+		*from = d->first_key;
+		*to = (d->last_key < 0 ? argc + d->last_key : d->last_key) + 1;
+	} else {
+		return false;
+	}
+	if (*to > argc)
+		*to = argc;
+	return *from < *to;
+}
+
+/* Marks in miss[] each key the command reads that is absent now (before
+ * it runs, where Redis's lookups send keymiss). */
+static void keymiss_scan(struct nctx *n, const struct cmd_def *d, bool *miss)
 {
 	struct cmd_req *r = n->r;
-	int last = d->last_key < 0 ? r->argc + d->last_key : d->last_key;
+	int from, to, step = 1;
 
-	if (d->first_key <= 0 || d->key_step <= 0)
+	if (!read_keys(r, d, &from, &to))
 		return;
-	for (int i = d->first_key; i <= last && i < r->argc; i += d->key_step)
-		if (!PRE(i))
+	if ((d->flags & CMD_READONLY) && d->first_key > 0 && from == d->first_key)
+		step = d->key_step;
+	for (int i = from; i < to; i += step)
+		miss[i] = !exists(r, i);
+}
+
+static void keymiss_emit(struct nctx *n, const bool *miss, int nargs)
+{
+	for (int i = 1; i < nargs; i++)
+		if (miss[i])
 			ev_arg(n, NTF_KEY_MISS, "keymiss", i);
 }
 
 /* Whether argument i is a key whose existence before the command a rule
- * (or keymiss) needs. */
-static bool is_key(struct cmd_req *r, const struct cmd_def *d, const struct rule *ru, int i)
+ * needs. */
+static bool is_key(struct cmd_req *r, const struct rule *ru, int i)
 {
-	if (ru == NULL) {
-		int last = d->last_key < 0 ? r->argc + d->last_key : d->last_key;
-
-		return d->first_key > 0 && d->key_step > 0 && i >= d->first_key && i <= last &&
-		       (i - d->first_key) % d->key_step == 0;
-	}
+	if (ru == NULL)
+		return false;
 	switch (ru->kind) {
 	case K_DEL:
 		return true;
@@ -611,7 +669,7 @@ void ntf_call(struct cmd_req *r, const struct cmd_def *d)
 {
 	int flags = ntf_flags(); /* the only cost of a disabled config */
 	const struct rule *ru;
-	bool small[64], *pre = small;
+	bool small[128], *pre = small, *miss = NULL;
 	int npre = r->argc;
 	size_t mark;
 	uint64_t writes0;
@@ -631,18 +689,28 @@ void ntf_call(struct cmd_req *r, const struct cmd_def *d)
 		d->proc(r);
 		return;
 	}
-	if (npre > (int)(sizeof(small) / sizeof(small[0])))
-		pre = mem_alloc((size_t)npre * sizeof(bool));
+	if (2 * npre > (int)(sizeof(small) / sizeof(small[0])))
+		pre = mem_alloc(2 * (size_t)npre * sizeof(bool)); /* pre[], then miss[] */
 	/* which arguments name existing keys (lazy expiry happens here, so
 	 * "expired" precedes the command's events, as in Redis's lookups) */
 	for (int i = 0; i < npre; i++)
-		pre[i] = i > 0 && is_key(r, d, ru, i) && exists(r, i);
+		pre[i] = i > 0 && is_key(r, ru, i) && exists(r, i);
 	n = (struct nctx){.r = r, .ctx = r->ctx, .flags = flags, .db = db_view_index(r->view)};
-	if (ru == NULL)
-		keymiss(&n, d, pre, npre);
+	if (flags & NTF_KEY_MISS) {
+		/* after pre[]: its lookups' lazy expiry comes first, as in Redis */
+		miss = pre + npre;
+		memset(miss, 0, (size_t)npre * sizeof(bool));
+		keymiss_scan(&n, d, miss);
+		if (ru == NULL)
+			keymiss_emit(&n, miss, npre);
+	}
 	mark = conn_reply_mark(r->c);
 	writes0 = r->ctx->db_writes;
 	d->proc(r);
+	/* a write command's misses: unless it failed (Redis stops at the
+	 * error, e.g. PFMERGE's WRONGTYPE on its destination) */
+	if (ru && miss && !cmd_reply_failed(r->c, mark))
+		keymiss_emit(&n, miss, npre);
 	if (ru && ru->kind == K_ONE && npre > 1 && pre[1] && same_bit(r, d, mark))
 		ru = NULL;
 	if (ru && (r->ctx->db_writes != writes0 ||

@@ -178,6 +178,16 @@ READS = [
     ('EXISTS', 'n3'), ('TYPE', 'n4'), ('LRANGE', 'n5', '0', '-1'), ('HGET', 'n6', 'f'),
     ('SMEMBERS', 'n7'), ('ZRANGE', 'n8', '0', '-1'), ('STRLEN', 'n9'), ('TTL', 'n10'),
     ('SET', 'k2', 'v'), ('INCR', 'n11'),
+    # the keys write commands read (Redis's lookupKeyRead), the numkeys forms
+    ('SADD', 'st', 'a'), ('SUNIONSTORE', 'd', 'st', 'm1', 'm2'), ('SINTERSTORE', 'd', 'm1'),
+    ('SDIFFSTORE', 'd', 'm1', 'st'), ('ZUNIONSTORE', 'd', '2', 'm1', 'm2'),
+    ('ZINTERSTORE', 'd', '1', 'm1'), ('ZDIFFSTORE', 'd', '1', 'm1'),
+    ('ZRANGESTORE', 'd', 'm1', '0', '-1'), ('SORT', 'm1', 'STORE', 'd'), ('SORT', 'm1'),
+    ('BITOP', 'AND', 'd', 'm1', 'k'), ('PFMERGE', 'd', 'm1'), ('COPY', 'm1', 'd'),
+    ('GETDEL', 'm1'), ('GETEX', 'm1'), ('BITFIELD', 'm1', 'GET', 'u8', '0'),
+    ('BITFIELD', 'm2', 'SET', 'u8', '0', '1'), ('SINTERCARD', '1', 'm1'),
+    ('ZUNION', '2', 'm1', 'm3'), ('ZINTER', '1', 'm1'), ('ZDIFF', '1', 'm1'),
+    ('RENAME', 'm4', 'd'), ('LPOP', 'm4'), ('OBJECT', 'ENCODING', 'm4'),
 ]
 
 MULTI = [
