@@ -38,6 +38,7 @@ struct cmdstat_tls;
 struct lathist_tls;
 struct errstat_tls;
 struct aof_locks;
+struct ntf_buf;
 struct script_worker;
 
 struct wctx {
@@ -67,6 +68,10 @@ struct wctx {
 	 * (set by aof_before_cmd, cleared by aof_finish_cmd), so that a key the
 	 * db layer expires during it is logged in its record (aof_drop.c). */
 	struct aof_locks *aof_cmd;
+	/* server/notify.c: the keyspace events of the command this thread
+	 * runs (ntf_begin .. ntf_end), published after it completed; NULL
+	 * outside a command (events are then published at once). */
+	struct ntf_buf *ntf;
 
 	/* server/cmdstat.c: this thread's command counters (opaque here). */
 	struct cmdstat_tls *stats;

@@ -32,6 +32,7 @@
 #include "server/aof_internal.h"
 #include "server/cmd.h"
 #include "server/config.h"
+#include "server/notify.h"
 #include "storage/db.h"
 
 enum { DROP_NONE, DROP_IN_CMD, DROP_ALONE };
@@ -84,6 +85,8 @@ static void drop_done(struct db *db, struct db_drop *d, bool removed)
 {
 	struct aof_locks *l = wctx_self()->aof_cmd;
 
+	if (removed) /* keyspace notifications: "expired" / "evicted" */
+		ntf_drop(db, d);
 	if (d->state == DROP_NONE)
 		return;
 	if (removed) {

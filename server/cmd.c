@@ -29,6 +29,7 @@
 #include "server/persist_srv.h"
 #include "server/blocking.h"
 #include "server/pubsub.h"
+#include "server/notify.h"
 #include "server/bitpool.h"
 #include "concurrency/clock.h"
 #include "concurrency/wctx.h"
@@ -414,6 +415,7 @@ static void dispatch(struct conn *c, int argc, const char **argv, const size_t *
 	struct aof_prop prop = {0};
 	struct aof_locks locks;
 	struct blk_guard guard = {0};
+	struct ntf_buf events = {0};
 	uint64_t writes0;
 	bool loading;
 
@@ -547,13 +549,16 @@ static void dispatch(struct conn *c, int argc, const char **argv, const size_t *
 	if (kv_unlikely(blk_guard_armed()))
 		blk_guard_enter(&guard, c, d, argc, argv, argl, locks.n || locks.all);
 	writes0 = r.ctx->db_writes;
-	d->proc(&r);
+	ntf_begin(r.ctx, &events);
+	ntf_call(&r, d);
 	db_coll_end(); /* an edit the handler did not put is dropped */
 	if (r.prop) {
 		aof_after_cmd(&r, d, before, writes0);
 		aof_finish_cmd(&r, &prop, &locks);
 		aof_prop_free(&prop);
 	}
+	/* keyspace events: after the command (and its AOF record) completed */
+	ntf_end(r.ctx, &events);
 	if (kv_unlikely(guard.mask != 0))
 		blk_guard_exit(&guard);
 	account(&r, d, idx, start_us, before);

@@ -20,6 +20,7 @@
 #include "server/cmd_list.h"
 #include "server/cmd_zset.h"
 #include "server/multi.h"
+#include "server/notify.h"
 #include "server/strutil.h"
 #include "storage/coll.h"
 #include "storage/db.h"
@@ -77,6 +78,20 @@ static void log_pop(struct blk_waiter *w, int k, const char *cmd, long long coun
 	w->res.aof_lsn = aof_log_served(w->db, count ? 3 : 2, argv, argl);
 }
 
+/* Keyspace notifications of a served pop (Redis's serveClientBlockedOn*):
+ * the pop's event, then "del" when it emptied the key. */
+static void served_events(struct blk_waiter *w, const struct db_view *v, int k, int cls,
+			  const char *ev, int64_t now_ms)
+{
+	int flags = ntf_flags();
+
+	if (flags == 0)
+		return;
+	ntf_event(flags, cls, ev, w->db, w->keys[k].p, w->keys[k].len);
+	if (!db_lookup_notouch(v, w->keys[k].p, w->keys[k].len, now_ms, NULL, 0))
+		ntf_event(flags, NTF_GENERIC, "del", w->db, w->keys[k].p, w->keys[k].len);
+}
+
 /* ------------------------------------------------------------ sorted sets */
 
 /* w->where: 1 = MAX; w->count: -1 for BZPOPMIN/BZPOPMAX (one element, flat
@@ -96,6 +111,7 @@ static enum blk_serve_rc zset_serve(struct blk_waiter *w, const struct db_view *
 		blk_result_add(&w->res, p.items[i].m, p.items[i].mlen, p.items[i].score);
 	log_pop(w, k, w->where ? "ZPOPMAX" : "ZPOPMIN", w->count < 0 ? 0 : (long long)p.n);
 	zset_popped_free(&p);
+	served_events(w, v, k, NTF_ZSET, w->where ? "zpopmax" : "zpopmin", now_ms);
 	return BLK_SERVED;
 }
 
@@ -210,6 +226,7 @@ static enum blk_serve_rc list_serve(struct blk_waiter *w, const struct db_view *
 		blk_result_add(&w->res, p.elem[i], p.len[i], 0);
 	log_pop(w, k, w->where == TLIST_HEAD ? "LPOP" : "RPOP", w->count < 0 ? 0 : (long long)p.n);
 	tlist_popped_free(&p);
+	served_events(w, v, k, NTF_LIST, w->where == TLIST_HEAD ? "lpop" : "rpop", now_ms);
 	return BLK_SERVED;
 }
 
@@ -308,8 +325,9 @@ static enum blk_serve_rc move_serve(struct blk_waiter *w, const struct db_view *
 	int rc, cr;
 	char *elem = NULL;
 	size_t len = 0;
+	int flags = ntf_flags();
+	bool dst_new = flags && !db_lookup_notouch(plain, w->dst.p, w->dst.len, now_ms, NULL, 0);
 
-	(void)plain;
 	if (move_txn == NULL)
 		move_txn = db_txn_create(move_db);
 	do {
@@ -347,6 +365,19 @@ static enum blk_serve_rc move_serve(struct blk_waiter *w, const struct db_view *
 		size_t argl[5] = {rpl ? 9 : 5, w->keys[k].len, w->dst.len, strlen(wf), strlen(wt)};
 
 		w->res.aof_lsn = aof_log_served(w->db, rpl ? 3 : 5, argv, argl);
+	}
+	if (flags) { /* keyspace notifications: as LMOVE (notify.c) */
+		bool same =
+		    w->dst.len == w->keys[k].len && memcmp(w->dst.p, w->keys[k].p, w->dst.len) == 0;
+
+		if (dst_new && !same)
+			ntf_event(flags, NTF_NEW, "new", w->db, w->dst.p, w->dst.len);
+		ntf_event(flags, NTF_LIST, w->whereto == TLIST_HEAD ? "lpush" : "rpush", w->db,
+			  w->dst.p, w->dst.len);
+		ntf_event(flags, NTF_LIST, w->where == TLIST_HEAD ? "lpop" : "rpop", w->db,
+			  w->keys[k].p, w->keys[k].len);
+		if (!db_lookup_notouch(plain, w->keys[k].p, w->keys[k].len, now_ms, NULL, 0))
+			ntf_event(flags, NTF_GENERIC, "del", w->db, w->keys[k].p, w->keys[k].len);
 	}
 	return BLK_SERVED;
 }

@@ -104,7 +104,8 @@ enum cfg_id {
 	CFG_LAZYFREE_LAZY_SERVER_DEL,
 	CFG_LAZYFREE_LAZY_USER_DEL,
 	CFG_LAZYFREE_LAZY_USER_FLUSH, /* server/cmd_keys.c: FLUSH* without an option */
-	CFG_BUSY_REPLY_THRESHOLD, /* server/script.h */
+	CFG_BUSY_REPLY_THRESHOLD,     /* server/script.h */
+	CFG_NOTIFY_KEYSPACE_EVENTS,   /* server/notify.h */
 	CFG_COUNT_
 };
 

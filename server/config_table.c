@@ -27,6 +27,7 @@
 #include "server/config_internal.h"
 #include "server/hll.h"
 #include "server/log.h"
+#include "server/notify.h"
 #include "server/slowlog.h"
 #include "server/strutil.h"
 #include "storage/coll.h"
@@ -227,6 +228,38 @@ static char *parse_save(char *const *argv, const size_t *lens, int argc, const c
 		pos += (size_t)snprintf(out + pos, cap - pos, "%s%lld", pos ? " " : "", v);
 	}
 	*outlen = pos;
+	return out;
+}
+
+/* notify-keyspace-events: Redis's setConfigNotifyKeyspaceEventsOption; stored
+ * as CONFIG GET prints it (keyspaceEventsFlagsToString). */
+static char *parse_notify(char *const *argv, const size_t *lens, int argc, const char *cur,
+			  size_t *outlen, char *why, size_t whylen)
+{
+	char *out;
+
+	(void)cur;
+	if (argc == 0) { /* "" */
+		out = malloc(1);
+		if (!out)
+			abort();
+		out[0] = '\0';
+		*outlen = 0;
+		return out;
+	}
+	if (argc != 1) {
+		snprintf(why, whylen, "wrong number of arguments");
+		return NULL;
+	}
+	out = malloc(16);
+	if (!out)
+		abort();
+	*outlen = ntf_config_parse(argv[0], lens[0], out);
+	if (*outlen == (size_t)-1) {
+		free(out);
+		snprintf(why, whylen, "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
+		return NULL;
+	}
 	return out;
 }
 
@@ -765,6 +798,12 @@ const struct cfg_def cfg_rows[CFG_COUNT_] = {
 				  "Milliseconds a script may run before other clients get -BUSY "
 				  "and SCRIPT KILL may stop it; 0 = never busy.",
 				  .apply = apply_read_at_use, .alias = "lua-time-limit"},
+    [CFG_NOTIFY_KEYSPACE_EVENTS] =
+	{"notify-keyspace-events", CFG_T_STRING, "", 0, 0, NULL, 0,
+	 "Keyspace notifications through Pub/Sub: K (__keyspace@<db>__ "
+	 "channels) and/or E (__keyevent@<db>__), with the classes g $ l "
+	 "s h z x e t m d n (A = g$lshzxetd); \"\" disables them.",
+	 .parse = parse_notify, .apply = ntf_apply},
     [CFG_HASH_MAX_LISTPACK_ENTRIES] = {"hash-max-listpack-entries", CFG_T_INT, "512", 0, LLONG_MAX,
 				       NULL, 0,
 				       "A hash with at most this many fields (and no value "

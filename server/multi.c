@@ -23,6 +23,7 @@
 #include "server/persist_srv.h"
 #include "concurrency/clock.h"
 #include "server/cmdstat.h"
+#include "server/notify.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -317,7 +318,7 @@ static void run_queued(struct cmd_req *r, const struct db_view *v, struct multi_
 	sub.redact_rest = false;
 	conn_set_last_cmd(r->c, q->d->name);
 	uint64_t writes0 = r->ctx->db_writes;
-	q->d->proc(&sub);
+	ntf_call(&sub, q->d);
 	aof_after_cmd(&sub, q->d, before, writes0);
 	q->redact = sub.redact;
 	q->redact_rest = sub.redact_rest;
@@ -381,6 +382,7 @@ static void exec_cmd(struct cmd_req *r)
 	bool once = false;
 	int start_db;
 	size_t prop_len = 0, prop_n = 0;
+	size_t ntf_at = ntf_mark(r->ctx); /* keyspace events of the committed part */
 
 	if (!st || !st->active) {
 		reply_error(c, "ERR EXEC without MULTI");
@@ -416,6 +418,7 @@ static void exec_cmd(struct cmd_req *r)
 		/* the AOF record: what the committed part logged, no more */
 		if (r->prop)
 			aof_prop_reset(r->prop, prop_len, prop_n);
+		ntf_reset(r->ctx, ntf_at);
 
 		/* every attempt starts in the database EXEC was called in; a
 		 * queued SELECT moves the rest of the attempt (and the client) */
@@ -437,6 +440,7 @@ static void exec_cmd(struct cmd_req *r)
 					prop_len = r->prop->len;
 					prop_n = r->prop->n;
 				}
+				ntf_at = ntf_mark(r->ctx);
 				mark = conn_reply_mark(c);
 				w = NULL;
 				nw = 0;
@@ -457,6 +461,7 @@ static void exec_cmd(struct cmd_req *r)
 		if (rc == -ESTALE) {
 			if (r->prop)
 				aof_prop_reset(r->prop, prop_len, prop_n);
+			ntf_reset(r->ctx, ntf_at);
 			conn_set_db(c, start_db);
 			conn_reply_truncate(c, head);
 			reply_null_array(c);

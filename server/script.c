@@ -28,6 +28,7 @@
 #include "server/aof.h"
 #include "server/cmdstat.h"
 #include "server/config.h"
+#include "server/notify.h"
 #include "server/multi.h"
 #include "server/sha1.h"
 #include "storage/db.h"
@@ -549,7 +550,7 @@ static int do_call(lua_State *L, bool raise)
 		conn_set_resp(c, run->resp);
 		before = conn_reply_mark(c);
 		int64_t t0 = clock_mono_us();
-		d->proc(&sub);
+		ntf_call(&sub, d);
 		int64_t t1 = clock_mono_us();
 		aof_after_cmd(&sub, d, before, writes0);
 		conn_set_resp(c, resp0);
@@ -767,6 +768,7 @@ static void eval_generic(struct cmd_req *r, bool sha_given, bool ro)
 	} else {
 		bool excl = false;
 		size_t mark = conn_reply_mark(c);
+		size_t ntf_at = ntf_mark(r->ctx); /* keyspace events before the run */
 
 		if (!w->txn)
 			w->txn = db_txn_create(r->db);
@@ -774,6 +776,7 @@ static void eval_generic(struct cmd_req *r, bool sha_given, bool ro)
 		for (;;) {
 			if (r->prop)
 				aof_prop_reset(r->prop, 0, 0);
+			ntf_reset(r->ctx, ntf_at);
 			conn_set_db(c, start_db);
 			db_txn_select(w->txn, start_db);
 			run.v = db_txn_begin(w->txn, NULL, 0, excl);

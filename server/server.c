@@ -360,6 +360,9 @@ int server_setup(int argc, char **argv)
 	psrv_setup(the_db);
 	blk_setup(the_db);
 	pubsub_setup();
+	/* the drop hooks: keyspace notifications of expiry and eviction
+	 * (notify.h), and the AOF's DELs once it starts */
+	aof_drop_install(the_db);
 	blk_cmd_setup(the_db);
 	/* Every mutable row reaches its module the way CONFIG SET's values do. */
 	if (cfg_apply_start(the_db, err, sizeof(err)) != 0) {

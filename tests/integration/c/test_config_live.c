@@ -327,6 +327,8 @@ static const struct {
     /* issue 16: -BUSY after the threshold, SCRIPT KILL, against redis-server */
     {"busy-reply-threshold", "script-busy: CONFIG SET 100, then -BUSY (test_script_busy.py)"},
     {"lua-time-limit", "alias of busy-reply-threshold (script-busy reads it back)"},
+    /* issue 17: keyspace notifications, event streams compared with redis-server */
+    {"notify-keyspace-events", "notify: CONFIG SET flag sets, events vs redis (test_notify.py)"},
 };
 
 static int listed(const char *name)

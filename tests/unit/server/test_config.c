@@ -160,6 +160,7 @@ Test(config, table_rows_in_enum_order)
 	    "lazyfree-lazy-user-del",
 	    "lazyfree-lazy-user-flush",
 	    "busy-reply-threshold",
+	    "notify-keyspace-events",
 	};
 	const struct cfg_def *t = cfg_table();
 
@@ -1018,7 +1019,7 @@ Test(config, str_equal)
 /* ---------------------------------------------------------- CONFIG GET */
 
 struct names {
-	char buf[4096];
+	char buf[4096]; /* the *-*-* names outgrew 1 KB */
 };
 
 static void collect(enum cfg_id id, void *arg)
@@ -1065,7 +1066,8 @@ Test(config, match_glob)
 			 "auto-aof-rewrite-percentage,auto-aof-rewrite-min-size,"
 			 "key-load-delay,loading-process-events-interval-bytes,"
 			 "lazyfree-lazy-eviction,lazyfree-lazy-expire,lazyfree-lazy-server-del,"
-			 "lazyfree-lazy-user-del,lazyfree-lazy-user-flush,busy-reply-threshold,");
+			 "lazyfree-lazy-user-del,lazyfree-lazy-user-flush,busy-reply-threshold,"
+			 "notify-keyspace-events,");
 	cr_expect_str_eq(match("nomatch*"), "");
 	cr_expect_str_eq(match(""), "");
 }
