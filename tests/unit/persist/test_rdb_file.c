@@ -470,7 +470,7 @@ Test(rdb_file, missing_file, .init = init, .fini = fini)
  * callback fails the load naming it; no callback refuses the record. */
 struct fn_seen {
 	int n;
-	char code[2][64];
+	char code[2][128];
 	bool refuse;
 };
 
