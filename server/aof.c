@@ -462,7 +462,8 @@ static void *aof_thread(void *arg)
 				fatal_write(rc);
 			close(aof.fd);
 			aof.fd = sw_fd;
-			memmove(batch, batch + k, n - k);
+			if (n > k) /* batch is NULL before the first append */
+				memmove(batch, batch + k, n - k);
 			n -= k;
 			unsynced = 0;
 		}
