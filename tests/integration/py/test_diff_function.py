@@ -441,6 +441,11 @@ def sec_busy(d, sa, sb):
         r.append(c.read_reply())
         r.append(o.cmd('FUNCTION', 'KILL'))
         r.append(o.cmd('SCRIPT', 'KILL'))
+        # an EVAL busy: FUNCTION STATS and FUNCTION KILL name SCRIPT KILL
+        c.send(harness.encode('EVAL', 'while true do end', '0'))
+        r += [busy_until(o, time.time() + 10), o.cmd('FUNCTION', 'STATS'),
+              o.cmd('FUNCTION', 'KILL'), o.cmd('SCRIPT', 'KILL')]
+        r.append(c.read_reply())
         o.cmd('FUNCTION', 'DELETE', 'loop')
         o.cmd('CONFIG', 'SET', 'busy-reply-threshold', '5000')
         out[name] = r
