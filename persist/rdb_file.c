@@ -153,6 +153,10 @@ int rdb_save(int fd, const struct rdb_source *src, const struct rdb_save_opts *o
 	snprintf(num, sizeof(num), "%lld", o->used_mem);
 	w_aux(&w, "used-mem", num);
 	w_aux(&w, "aof-base", o->aof_base ? "1" : "0");
+	for (int i = 0; i < o->nlibs; i++) { /* rdbSaveFunctions */
+		w_byte(&w, RDB_OPCODE_FUNCTION2);
+		rdb_put_string(&w.b, o->libs[i], o->lib_lens[i], o->compress);
+	}
 	for (int i = 0; i < dbs && !w.err; i++) {
 		long long keys = src->keys(src->arg, i);
 
@@ -642,11 +646,21 @@ static int load_body(struct loader *l, struct rdb_load_stats *st)
 			return fail(l, at,
 				    "module data (MODULE_AUX, opcode 247): kvsd has no "
 				    "modules");
-		case RDB_OPCODE_FUNCTION2:
-			return fail(l, at,
-				    "a function library (FUNCTION2, opcode 245): kvsd has no "
-				    "scripting yet; remove the libraries (FUNCTION FLUSH) "
-				    "before saving");
+		case RDB_OPCODE_FUNCTION2: {
+			char ferr[512];
+
+			if (!get_str(l, &l->aux))
+				return fail(l, at,
+					    "function library (FUNCTION2) cut short or malformed");
+			if (!l->o->function)
+				return fail(l, at,
+					    "a function library (FUNCTION2, opcode 245) "
+					    "where none is accepted");
+			if (l->o->function(l->o->arg, (const char *)l->aux.p, l->aux.len, ferr,
+					   sizeof(ferr)) != 0)
+				return fail(l, at, "Failed loading library: %s", ferr);
+			continue;
+		}
 		case RDB_OPCODE_FUNCTION:
 			return fail(l, at,
 				    "pre-release function format (opcode 246) not "

@@ -4,7 +4,8 @@
  *
  * Writing. rdb_save streams a dataset to a file descriptor through a
  * buffer: "REDIS0010", the AUX fields 7.0 writes (redis-ver, redis-bits,
- * ctime, used-mem, aof-base), then per non-empty database SELECTDB and
+ * ctime, used-mem, aof-base), the function libraries (FUNCTION2), then per
+ * non-empty database SELECTDB and
  * RESIZEDB, per key EXPIRETIME_MS when it has a TTL, IDLE or FREQ when the
  * source gives them (Redis: under an LRU / LFU policy), the type byte, the key
  * and the value (persist/rdb_value.h, the same bytes DUMP carries), then EOF
@@ -20,9 +21,9 @@
  * AUX (handed to a callback, as Redis logs them), SELECTDB, RESIZEDB,
  * EXPIRETIME_MS and the older EXPIRETIME (seconds), IDLE and FREQ (applied
  * to the next key's access word), EOF and the checksum (checked unless it
- * is zero or checking is off); versions 1..10. Refused, naming what: a
- * function library (FUNCTION2, 245: kvsd has no scripting yet; FUNCTION,
- * 246: Redis 7.0 refuses the pre-release form too), module data
+ * is zero or checking is off); versions 1..10; function libraries
+ * (FUNCTION2, 245) handed to opts->function. Refused, naming what: the
+ * pre-release function form (FUNCTION, 246: Redis 7.0 refuses it too), module data
  * (MODULE_AUX, 247), a key of a type kvsd lacks (stream, module: the key is
  * named), a duplicated key, a database index >= databases. Keys already
  * expired at load time are skipped as Redis skips them on a master. Every
@@ -79,6 +80,11 @@ struct rdb_save_opts {
 	int64_t now_ms;		     /* ctime, and the expiry cut */
 	long long used_mem;	     /* used-mem AUX field */
 	_Atomic long long *progress; /* keys written so far (relaxed stores), or NULL */
+	/* function libraries' code, written as FUNCTION2 records (opcode 245)
+	 * after the AUX fields and before the keys, as Redis 7.0 does */
+	char *const *libs;
+	const size_t *lib_lens;
+	int nlibs;
 };
 
 struct rdb_save_stats {
@@ -116,6 +122,9 @@ struct rdb_load_opts {
 	/* when set and non-zero (relaxed loads between records), the load
 	 * stops: -ECANCELED with err "loading cancelled" */
 	const _Atomic int *cancel;
+	/* a FUNCTION2 record's library code (arg as for aux): 0, or -1 with
+	 * err set, which fails the load; NULL: such a record fails the load */
+	int (*function)(void *arg, const char *code, size_t len, char *err, size_t errlen);
 };
 
 struct rdb_load_stats {

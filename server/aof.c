@@ -462,7 +462,8 @@ static void *aof_thread(void *arg)
 				fatal_write(rc);
 			close(aof.fd);
 			aof.fd = sw_fd;
-			memmove(batch, batch + k, n - k);
+			if (n > k) /* batch is NULL before the first append */
+				memmove(batch, batch + k, n - k);
 			n -= k;
 			unsynced = 0;
 		}
@@ -1047,9 +1048,18 @@ static int rewrite_run(char *err, size_t errlen)
 	p = path_of(tmp_name);
 	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	o.now_ms = clock_wall_ms();
-	rc = fd < 0	? -1
-	     : rdb_base ? rdb_save(fd, &src, &o, &st, err, errlen)
-			: aof_base_write(fd, &src, o.now_ms, &st, err, errlen);
+	char **libs;
+	size_t *lib_lens;
+	int nlibs = script_func_codes(&libs, &lib_lens);
+
+	o.libs = libs;
+	o.lib_lens = lib_lens;
+	o.nlibs = nlibs;
+	rc = fd < 0 ? -1
+	     : rdb_base
+		 ? rdb_save(fd, &src, &o, &st, err, errlen)
+		 : aof_base_write(fd, &src, libs, lib_lens, nlibs, o.now_ms, &st, err, errlen);
+	script_func_codes_free(libs, lib_lens, nlibs);
 	db_snap_end(&rw_src.s);
 	if (fd >= 0 && rc == 0 && fsync(fd) != 0) {
 		snprintf(err, errlen, "fsync: %s", strerror(errno));
@@ -1274,7 +1284,8 @@ static int load_rdb_base(struct db *db, const char *name, char *err, size_t errl
 				  .progress_bytes =
 				      (uint64_t)cfg_int(CFG_LOADING_PROCESS_EVENTS_INTERVAL_BYTES),
 				  .key_delay = (int)cfg_int(CFG_KEY_LOAD_DELAY),
-				  .cancel = loading_cancel_flag()};
+				  .cancel = loading_cancel_flag(),
+				  .function = script_func_rdb_load};
 	struct rdb_load_stats st;
 	int rc = rdb_load(db, &o, &st, err, errlen);
 

@@ -225,13 +225,19 @@ static void put_entry(void *arg, const struct kv_entry *e)
 	w->st->keys++;
 }
 
-int aof_base_write(int fd, const struct rdb_source *src, int64_t now_ms, struct rdb_save_stats *st,
-		   char *err, size_t errlen)
+int aof_base_write(int fd, const struct rdb_source *src, char *const *libs, const size_t *lib_lens,
+		   int nlibs, int64_t now_ms, struct rdb_save_stats *st, char *err, size_t errlen)
 {
 	struct bw w = {.fd = fd, .now_ms = now_ms, .st = st};
 	int n = src->databases(src->arg);
 
 	memset(st, 0, sizeof(*st));
+	for (int i = 0; i < nlibs && w.err == 0; i++) { /* rewriteFunctions */
+		const char *argv[3] = {"FUNCTION", "LOAD", libs[i]};
+		size_t argl[3] = {8, 4, lib_lens[i]};
+
+		emit(&w, 3, argv, argl);
+	}
 	for (int i = 0; i < n && w.err == 0; i++) {
 		char num[16];
 		const char *argv[2] = {"SELECT", num};

@@ -1,7 +1,8 @@
 /*
  * aof_base.h — the AOF base file in command form (aof-use-rdb-preamble no):
  * what Redis 7.0.15's rewriteAppendOnlyFileRio writes instead of an RDB
- * base. Per non-empty database a SELECT, then per key (already expired keys
+ * base. First a FUNCTION LOAD per function library, then per non-empty
+ * database a SELECT, then per key (already expired keys
  * left out, as the RDB writer does):
  *   string: SET key value
  *   list:   RPUSH key e1 .. e64, repeated per 64 elements (head to tail)
@@ -25,9 +26,10 @@
 struct rdb_source;
 struct rdb_save_stats;
 
-/* Writes src to fd in command form (above); now_ms: the expiry cut. st
- * counts keys written and left out as expired, and bytes written. */
-int aof_base_write(int fd, const struct rdb_source *src, int64_t now_ms, struct rdb_save_stats *st,
-		   char *err, size_t errlen);
+/* Writes the nlibs libraries' code and src to fd in command form (above);
+ * now_ms: the expiry cut. st counts keys written and left out as expired,
+ * and bytes written. */
+int aof_base_write(int fd, const struct rdb_source *src, char *const *libs, const size_t *lib_lens,
+		   int nlibs, int64_t now_ms, struct rdb_save_stats *st, char *err, size_t errlen);
 
 #endif

@@ -453,6 +453,11 @@ static const struct rule {
     {"flushall", rule_always, true},
     {"flushdb", rule_always, true},
     {"swapdb", rule_always, true},
+    /* functions change no key: logged as received when they succeed */
+    {"function|load", rule_always, true},
+    {"function|delete", rule_always, true},
+    {"function|flush", rule_always, true},
+    {"function|restore", rule_always, true},
 };
 
 void aof_after_cmd(struct cmd_req *r, const struct cmd_def *d, size_t reply_mark, uint64_t writes0)

@@ -96,12 +96,12 @@ static bool loading_flag(const struct cmd_def *d)
 void cmd_setup(struct db *db)
 {
 	const struct cmd_def *tables[] = {
-	    cmd_string_table, cmd_keys_table,	  cmd_conn_table, cmd_server_table,
-	    cmd_multi_table,  cmd_bits_table,	  cmd_hll_table,  cmd_obs_table,
-	    cmd_object_table, cmd_debug_table,	  cmd_db_table,	  cmd_zsetops_table,
-	    cmd_zset_table,   cmd_sort_table,	  cmd_set_table,  cmd_hash_table,
-	    cmd_list_table,   cmd_blocking_table, cmd_dump_table, cmd_persist_table,
-	    cmd_aof_table,    cmd_pubsub_table, cmd_script_table};
+	    cmd_string_table, cmd_keys_table,	  cmd_conn_table,   cmd_server_table,
+	    cmd_multi_table,  cmd_bits_table,	  cmd_hll_table,    cmd_obs_table,
+	    cmd_object_table, cmd_debug_table,	  cmd_db_table,	    cmd_zsetops_table,
+	    cmd_zset_table,   cmd_sort_table,	  cmd_set_table,    cmd_hash_table,
+	    cmd_list_table,   cmd_blocking_table, cmd_dump_table,   cmd_persist_table,
+	    cmd_aof_table,    cmd_pubsub_table,	  cmd_script_table, cmd_function_table};
 
 	cmd_db = db;
 	bitpool_setup();
@@ -529,9 +529,11 @@ static void dispatch(struct conn *c, int argc, const char **argv, const size_t *
 	}
 	/* a script past busy-reply-threshold (script.h): Redis's processCommand */
 	if (kv_unlikely(script_busy_reject(d))) {
-		static const char busy[] =
-		    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or "
-		    "SHUTDOWN NOSAVE.";
+		const char *busy = script_busy_is_function()
+				       ? "BUSY Redis is busy running a script. You can only call "
+					 "FUNCTION KILL or SHUTDOWN NOSAVE."
+				       : "BUSY Redis is busy running a script. You can only call "
+					 "SCRIPT KILL or SHUTDOWN NOSAVE.";
 
 		reject(&r, d, idx, busy, busy);
 		return;

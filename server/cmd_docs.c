@@ -948,6 +948,44 @@ static const struct cmd_doc_keyspec expiretime_keyspecs[] = {
      .fk = {0, 1, 0}},
 };
 
+/* FCALL */
+static const struct cmd_doc_arg fcall_args[] = {
+    {.name = "function", .type = "string"},
+    {.name = "numkeys", .type = "integer"},
+    {.name = "key",
+     .type = "key",
+     .key_spec_index = 0,
+     .flags = CMD_DOC_ARG_OPTIONAL | CMD_DOC_ARG_MULTIPLE | CMD_DOC_ARG_KEY_SPEC},
+    {.name = "arg", .type = "string", .flags = CMD_DOC_ARG_OPTIONAL | CMD_DOC_ARG_MULTIPLE},
+};
+static const struct cmd_doc_keyspec fcall_keyspecs[] = {
+    {.notes = "We cannot tell how the keys will be used so we assume the worst, RW and UPDATE",
+     .flags = "RW access update",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 2,
+     .fk_type = CMD_DOC_FK_KEYNUM,
+     .fk = {0, 1, 1}},
+};
+
+/* FCALL_RO */
+static const struct cmd_doc_arg fcall_ro_args[] = {
+    {.name = "function", .type = "string"},
+    {.name = "numkeys", .type = "integer"},
+    {.name = "key",
+     .type = "key",
+     .key_spec_index = 0,
+     .flags = CMD_DOC_ARG_OPTIONAL | CMD_DOC_ARG_MULTIPLE | CMD_DOC_ARG_KEY_SPEC},
+    {.name = "arg", .type = "string", .flags = CMD_DOC_ARG_OPTIONAL | CMD_DOC_ARG_MULTIPLE},
+};
+static const struct cmd_doc_keyspec fcall_ro_keyspecs[] = {
+    {.notes = "We cannot tell how the keys will be used so we assume the worst, RO and ACCESS",
+     .flags = "RO access",
+     .bs_type = CMD_DOC_BS_INDEX,
+     .bs_index = 2,
+     .fk_type = CMD_DOC_FK_KEYNUM,
+     .fk = {0, 1, 1}},
+};
+
 /* FLUSHALL */
 static const struct cmd_doc_history flushall_history[] = {
     {"4.0.0", "Added the `ASYNC` flushing mode modifier."},
@@ -981,6 +1019,64 @@ static const struct cmd_doc_arg flushdb_args[] = {
      .args = flushdb_args_0,
      .nargs = 2},
 };
+
+/* FUNCTION */
+
+/* FUNCTION DELETE */
+static const struct cmd_doc_arg function_delete_args[] = {
+    {.name = "library-name", .type = "string"},
+};
+
+/* FUNCTION DUMP */
+
+/* FUNCTION FLUSH */
+static const struct cmd_doc_arg function_flush_args_0[] = {
+    {.name = "async", .type = "pure-token", .token = "ASYNC"},
+    {.name = "sync", .type = "pure-token", .token = "SYNC"},
+};
+static const struct cmd_doc_arg function_flush_args[] = {
+    {.name = "async",
+     .type = "oneof",
+     .flags = CMD_DOC_ARG_OPTIONAL,
+     .args = function_flush_args_0,
+     .nargs = 2},
+};
+
+/* FUNCTION HELP */
+
+/* FUNCTION KILL */
+
+/* FUNCTION LIST */
+static const struct cmd_doc_arg function_list_args[] = {
+    {.name = "library-name-pattern",
+     .type = "string",
+     .token = "LIBRARYNAME",
+     .flags = CMD_DOC_ARG_OPTIONAL},
+    {.name = "withcode", .type = "pure-token", .token = "WITHCODE", .flags = CMD_DOC_ARG_OPTIONAL},
+};
+
+/* FUNCTION LOAD */
+static const struct cmd_doc_arg function_load_args[] = {
+    {.name = "replace", .type = "pure-token", .token = "REPLACE", .flags = CMD_DOC_ARG_OPTIONAL},
+    {.name = "function-code", .type = "string"},
+};
+
+/* FUNCTION RESTORE */
+static const struct cmd_doc_arg function_restore_args_1[] = {
+    {.name = "flush", .type = "pure-token", .token = "FLUSH"},
+    {.name = "append", .type = "pure-token", .token = "APPEND"},
+    {.name = "replace", .type = "pure-token", .token = "REPLACE"},
+};
+static const struct cmd_doc_arg function_restore_args[] = {
+    {.name = "serialized-value", .type = "string"},
+    {.name = "policy",
+     .type = "oneof",
+     .flags = CMD_DOC_ARG_OPTIONAL,
+     .args = function_restore_args_1,
+     .nargs = 3},
+};
+
+/* FUNCTION STATS */
 
 /* GET */
 static const struct cmd_doc_arg get_args[] = {
@@ -4810,6 +4906,38 @@ const struct cmd_doc cmd_docs_table[] = {
      .tips = "",
      .keyspecs = expiretime_keyspecs,
      .nkeyspecs = 1},
+    {.name = "fcall",
+     .summary = "Invoke a function",
+     .since = "7.0.0",
+     .group = "scripting",
+     .complexity = "Depends on the function that is executed.",
+     .args = fcall_args,
+     .nargs = 4,
+     .arity = -3,
+     .flags = "noscript stale skip_monitor no_mandatory_keys movablekeys",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow @scripting",
+     .tips = "",
+     .keyspecs = fcall_keyspecs,
+     .nkeyspecs = 1},
+    {.name = "fcall_ro",
+     .summary = "Invoke a read-only function",
+     .since = "7.0.0",
+     .group = "scripting",
+     .complexity = "Depends on the function that is executed.",
+     .args = fcall_ro_args,
+     .nargs = 4,
+     .arity = -3,
+     .flags = "readonly noscript stale skip_monitor no_mandatory_keys movablekeys",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow @scripting",
+     .tips = "",
+     .keyspecs = fcall_ro_keyspecs,
+     .nkeyspecs = 1},
     {.name = "flushall",
      .summary = "Remove all keys from all databases",
      .since = "1.0.0",
@@ -4842,6 +4970,137 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@keyspace @write @slow @dangerous",
      .tips = "request_policy:all_shards response_policy:all_succeeded"},
+    {.name = "function",
+     .summary = "A container for function commands",
+     .since = "7.0.0",
+     .group = "scripting",
+     .complexity = "Depends on subcommand.",
+     .arity = -2,
+     .flags = "",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow",
+     .tips = ""},
+    {.name = "function|delete",
+     .summary = "Delete a function by name",
+     .since = "7.0.0",
+     .group = "scripting",
+     .complexity = "O(1)",
+     .args = function_delete_args,
+     .nargs = 1,
+     .arity = 3,
+     .flags = "write noscript",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@write @slow @scripting",
+     .tips = "request_policy:all_shards response_policy:all_succeeded"},
+    {.name = "function|dump",
+     .summary = "Dump all functions into a serialized binary payload",
+     .since = "7.0.0",
+     .group = "scripting",
+     .complexity = "O(N) where N is the number of functions",
+     .arity = 2,
+     .flags = "noscript",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow @scripting",
+     .tips = ""},
+    {.name = "function|flush",
+     .summary = "Deleting all functions",
+     .since = "7.0.0",
+     .group = "scripting",
+     .complexity = "O(N) where N is the number of functions deleted",
+     .args = function_flush_args,
+     .nargs = 1,
+     .arity = -2,
+     .flags = "write noscript",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@write @slow @scripting",
+     .tips = "request_policy:all_shards response_policy:all_succeeded"},
+    {.name = "function|help",
+     .summary = "Show helpful text about the different subcommands",
+     .since = "7.0.0",
+     .group = "scripting",
+     .complexity = "O(1)",
+     .arity = 2,
+     .flags = "loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow @scripting",
+     .tips = ""},
+    {.name = "function|kill",
+     .summary = "Kill the function currently in execution.",
+     .since = "7.0.0",
+     .group = "scripting",
+     .complexity = "O(1)",
+     .arity = 2,
+     .flags = "noscript allow_busy",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow @scripting",
+     .tips = "request_policy:all_shards response_policy:one_succeeded"},
+    {.name = "function|list",
+     .summary = "List information about all the functions",
+     .since = "7.0.0",
+     .group = "scripting",
+     .complexity = "O(N) where N is the number of functions",
+     .args = function_list_args,
+     .nargs = 2,
+     .arity = -2,
+     .flags = "noscript",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow @scripting",
+     .tips = "nondeterministic_output_order"},
+    {.name = "function|load",
+     .summary = "Create a function with the given arguments (name, code, description)",
+     .since = "7.0.0",
+     .group = "scripting",
+     .complexity = "O(1) (considering compilation time is redundant)",
+     .args = function_load_args,
+     .nargs = 2,
+     .arity = -3,
+     .flags = "write denyoom noscript",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@write @slow @scripting",
+     .tips = "request_policy:all_shards response_policy:all_succeeded"},
+    {.name = "function|restore",
+     .summary = "Restore all the functions on the given payload",
+     .since = "7.0.0",
+     .group = "scripting",
+     .complexity = "O(N) where N is the number of functions on the payload",
+     .args = function_restore_args,
+     .nargs = 2,
+     .arity = -3,
+     .flags = "write denyoom noscript",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@write @slow @scripting",
+     .tips = "request_policy:all_shards response_policy:all_succeeded"},
+    {.name = "function|stats",
+     .summary =
+	 "Return information about the function currently running (name, description, duration)",
+     .since = "7.0.0",
+     .group = "scripting",
+     .complexity = "O(1)",
+     .arity = 2,
+     .flags = "noscript allow_busy",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow @scripting",
+     .tips = "nondeterministic_output request_policy:all_shards response_policy:special"},
     {.name = "get",
      .summary = "Get the value of a key",
      .since = "1.0.0",

@@ -224,7 +224,7 @@ static void sec_memory(struct sb *b, struct db *db)
 		  "total_system_memory:%lld\r\ntotal_system_memory_human:%s\r\n"
 		  "used_memory_lua:%lld\r\nused_memory_vm_eval:%lld\r\nused_memory_lua_human:%s\r\n"
 		  "used_memory_scripts_eval:%lld\r\nnumber_of_cached_scripts:%lld\r\n"
-		  "number_of_functions:0\r\nused_memory_vm_functions:0\r\n"
+		  "number_of_functions:%lld\r\nused_memory_vm_functions:0\r\n"
 		  "used_memory_vm_total:%lld\r\nused_memory_vm_total_human:%s\r\n"
 		  "used_memory_functions:0\r\nused_memory_scripts:%lld\r\n"
 		  "used_memory_scripts_human:%s\r\n"
@@ -236,10 +236,10 @@ static void sec_memory(struct sb *b, struct db *db)
 		  "lazyfreed_objects:0\r\n",
 		  (long long)used, h1, (long long)rss, h2, (long long)peak, h3,
 		  peak > 0 ? (double)used * 100.0 / (double)peak : 0.0, (long long)used,
-		  (long long)mem_jemalloc_allocated(), total, h5, lua, lua, hl, scr, nscr, lua, hl,
-		  scr, hs, maxmem, h4, policy ? policy : "noeviction",
-		  used > 0 ? (double)rss / (double)used : 0.0, (long long)(rss - used),
-		  mem_allocator_name(), coll_lazyfree_pending());
+		  (long long)mem_jemalloc_allocated(), total, h5, lua, lua, hl, scr, nscr,
+		  script_func_count(false), lua, hl, scr, hs, maxmem, h4,
+		  policy ? policy : "noeviction", used > 0 ? (double)rss / (double)used : 0.0,
+		  (long long)(rss - used), mem_allocator_name(), coll_lazyfree_pending());
 }
 
 static void sec_persistence(struct sb *b, struct db *db)

@@ -29,6 +29,7 @@
 #include "persist/rdb_file.h"
 #include "server/config.h"
 #include "server/loading.h"
+#include "server/script.h"
 #include "server/log.h"
 #include "storage/db.h"
 #include "storage/kvmap.h"
@@ -228,7 +229,15 @@ static int save_now(const char *who)
 	/* relaxed: statistics for INFO */
 	atomic_store_explicit(&ps.keys_total, total, memory_order_relaxed);
 	atomic_store_explicit(&ps.keys_done, 0, memory_order_relaxed);
+	char **libs;
+	size_t *lib_lens;
+	int nlibs = script_func_codes(&libs, &lib_lens);
+
+	o.libs = libs;
+	o.lib_lens = lib_lens;
+	o.nlibs = nlibs;
 	rc = rdb_save(fd, &s, &o, &st, err, sizeof(err));
+	script_func_codes_free(libs, lib_lens, nlibs);
 	db_snap_end(&src.s);
 	/* relaxed: see ss_next */
 	if (rc == 0 && atomic_load_explicit(&ps.cancel, memory_order_relaxed)) {
@@ -604,10 +613,13 @@ int psrv_load(char *err, size_t errlen)
 				  .progress_bytes =
 				      (uint64_t)cfg_int(CFG_LOADING_PROCESS_EVENTS_INTERVAL_BYTES),
 				  .key_delay = (int)cfg_int(CFG_KEY_LOAD_DELAY),
-				  .cancel = loading_cancel_flag()};
+				  .cancel = loading_cancel_flag(),
+				  .function = script_func_rdb_load};
 	struct rdb_load_stats st;
 	struct stat sb;
 	int rc;
+
+	script_func_flush(); /* Redis's emptyData: the file's libraries replace all */
 
 	pthread_mutex_lock(&ps.lock);
 	ps.load_loaded = ps.load_expired = 0; /* Redis's startLoading */

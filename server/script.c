@@ -127,7 +127,7 @@ static void cache_flush(void)
 	}
 	cache_count = 0;
 	cache_bytes = 0;
-	/* release: pairs with the acquire in worker_get(): states compiled
+	/* release: pairs with the acquire in script_worker_get(): states compiled
 	 * before the flush drop their functions */
 	atomic_fetch_add_explicit(&cache_gen, 1, memory_order_release);
 	pthread_mutex_unlock(&cache_lock);
@@ -156,6 +156,7 @@ long long script_cached_bytes(void)
 void script_teardown(void)
 {
 	cache_flush();
+	script_func_teardown();
 }
 
 /* ---- busy / kill slots: one per worker state */
@@ -171,8 +172,18 @@ struct slot {
 	/* the worker's Lua state's bytes: written by the owner after each
 	 * script, summed by INFO (relaxed: a statistic, publishes nothing) */
 	_Atomic long long mem;
+	/* set by the owner before the run can turn busy; read by KILL and
+	 * the busy rejection (relaxed: ordered by the acquire of state) */
+	_Atomic bool func;
+	/* a busy run's name and command, for FUNCTION STATS: under busy_lock */
+	char *name;
+	char **argv;
+	size_t *argl;
+	int argc;
+	int64_t start_us;
 };
 static struct slot slots[SLOTS];
+static pthread_mutex_t busy_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic int slots_used;
 /* scripts past busy-reply-threshold now; read by every dispatch */
 static _Atomic int busy_count;
@@ -186,15 +197,99 @@ bool script_busy_reject(const struct cmd_def *d)
 	return !(d->flags & CMD_ALLOW_BUSY);
 }
 
+/* Records the busy run's name and command (hook, at the threshold). */
+static void slot_record(struct slot *s, const struct script_run *run)
+{
+	const struct cmd_req *r = run->r;
+
+	pthread_mutex_lock(&busy_lock);
+	s->name = mem_alloc(strlen(run->name) + 1);
+	memcpy(s->name, run->name, strlen(run->name) + 1);
+	s->argc = r->argc;
+	s->argv = mem_alloc((size_t)r->argc * sizeof(*s->argv));
+	s->argl = mem_alloc((size_t)r->argc * sizeof(*s->argl));
+	for (int i = 0; i < r->argc; i++) {
+		s->argv[i] = mem_alloc(r->argl[i] + 1);
+		memcpy(s->argv[i], r->argv[i], r->argl[i]);
+		s->argl[i] = r->argl[i];
+	}
+	s->start_us = run->start_us;
+	pthread_mutex_unlock(&busy_lock);
+}
+
+static void slot_forget(struct slot *s)
+{
+	pthread_mutex_lock(&busy_lock);
+	for (int i = 0; i < s->argc; i++)
+		mem_free(s->argv[i]);
+	mem_free(s->argv);
+	mem_free(s->argl);
+	mem_free(s->name);
+	s->name = NULL;
+	s->argv = NULL;
+	s->argl = NULL;
+	s->argc = 0;
+	pthread_mutex_unlock(&busy_lock);
+}
+
+int script_busy_function(char **name, char ***argv, size_t **argl, int *argc, long long *ms)
+{
+	int n = atomic_load_explicit(&slots_used, memory_order_relaxed);
+	int found = 0;
+
+	if (n > SLOTS)
+		n = SLOTS;
+	pthread_mutex_lock(&busy_lock);
+	for (int i = 0; i < n && !found; i++) {
+		struct slot *s = &slots[i];
+
+		if (!s->name)
+			continue;
+		if (!atomic_load_explicit(&s->func, memory_order_relaxed)) {
+			found = -1;
+			break;
+		}
+		found = 1;
+		*name = mem_alloc(strlen(s->name) + 1);
+		memcpy(*name, s->name, strlen(s->name) + 1);
+		*argc = s->argc;
+		*argv = mem_alloc((size_t)s->argc * sizeof(**argv));
+		*argl = mem_alloc((size_t)s->argc * sizeof(**argl));
+		for (int j = 0; j < s->argc; j++) {
+			(*argv)[j] = mem_alloc(s->argl[j] + 1);
+			memcpy((*argv)[j], s->argv[j], s->argl[j]);
+			(*argl)[j] = s->argl[j];
+		}
+		*ms = (clock_mono_us() - s->start_us) / 1000;
+	}
+	pthread_mutex_unlock(&busy_lock);
+	return found;
+}
+
+bool script_busy_is_function(void)
+{
+	int n = atomic_load_explicit(&slots_used, memory_order_relaxed);
+
+	if (n > SLOTS)
+		n = SLOTS;
+	for (int i = 0; i < n; i++)
+		/* acquire: pairs with the hook's release of SLOT_BUSY */
+		if (atomic_load_explicit(&slots[i].state, memory_order_acquire) == SLOT_BUSY)
+			return atomic_load_explicit(&slots[i].func, memory_order_relaxed);
+	return false;
+}
+
 static void slot_leave(struct script_worker *w)
 {
 	struct slot *s = w->slot >= 0 ? &slots[w->slot] : NULL;
 
 	if (!s)
 		return;
-	if (atomic_load_explicit(&s->state, memory_order_relaxed) == SLOT_BUSY)
+	if (atomic_load_explicit(&s->state, memory_order_relaxed) == SLOT_BUSY) {
 		/* relaxed: busy_count is a hint (script_busy_reject) */
 		atomic_fetch_sub_explicit(&busy_count, 1, memory_order_relaxed);
+		slot_forget(s);
+	}
 	/* release: pairs with SCRIPT KILL's acquire; it sees the run ended */
 	atomic_store_explicit(&s->state, SLOT_IDLE, memory_order_release);
 	atomic_store_explicit(&s->kill, false, memory_order_relaxed);
@@ -219,7 +314,7 @@ long long script_lua_memory(void)
 
 /* ---- per-worker states */
 
-static struct script_worker *worker_get(struct wctx *ctx)
+struct script_worker *script_worker_get(struct wctx *ctx)
 {
 	struct script_worker *w = ctx->script;
 	/* acquire: pairs with the release in cache_flush() */
@@ -430,7 +525,10 @@ static void hook(lua_State *L, lua_Debug *ar)
 		long long limit = cfg_int(CFG_BUSY_REPLY_THRESHOLD);
 
 		if (limit > 0 && clock_mono_us() - run->start_us > limit * 1000) {
-			atomic_store_explicit(&s->state, SLOT_BUSY, memory_order_relaxed);
+			slot_record(s, run);
+			/* release: the func flag and the record before BUSY; pairs
+			 * with the acquire in script_busy_is_function() */
+			atomic_store_explicit(&s->state, SLOT_BUSY, memory_order_release);
 			/* relaxed: busy_count is a hint (script_busy_reject) */
 			atomic_fetch_add_explicit(&busy_count, 1, memory_order_relaxed);
 		}
@@ -674,81 +772,70 @@ static void reply_lua_error(lua_State *L, struct conn *c, const char *sha)
 
 /* One attempt: runs the function at the top of the stack (popped), leaves
  * the result or error at the top. Returns the pcall code. */
-static int run_once(struct script_worker *w, struct script_run *run)
+/* One attempt: runs the function and its nargs arguments at the top of the
+ * stack (popped), leaves the result or error at the top. Returns the pcall
+ * code. */
+static int run_once(struct script_worker *w, struct script_run *run, int nargs)
 {
 	lua_State *L = w->L;
 	int rc;
 
 	lua_getfield(L, LUA_REGISTRYINDEX, SCRIPT_ERRH_KEY);
-	lua_insert(L, -2);
+	lua_insert(L, -2 - nargs);
 	run->restart = false;
 	run->killed = false;
 	run->dirty = false;
 	run->resp = 2;
 	lua_sethook(L, hook, LUA_MASKCOUNT, 100000);
 	w->run = run;
-	rc = lua_pcall(L, 0, 1, -2);
+	rc = lua_pcall(L, nargs, 1, -2 - nargs);
 	w->run = NULL;
 	lua_sethook(L, NULL, 0, 0);
 	lua_remove(L, -2); /* the handler */
 	return rc;
 }
 
-static void eval_generic(struct cmd_req *r, bool sha_given, bool ro)
+/* Pushes the function at fn and, for FCALL, its (keys, args) tables;
+ * returns the argument count. Fresh tables per attempt: a function may
+ * change its own. */
+static int push_call(struct script_worker *w, struct cmd_req *r, int fn,
+		     const struct script_exec *x)
+{
+	lua_State *L = w->L;
+
+	lua_pushvalue(L, fn);
+	if (!x->is_func)
+		return 0;
+	for (int part = 0; part < 2; part++) {
+		int from = part == 0 ? 3 : 3 + x->nkeys;
+		int n = part == 0 ? x->nkeys : r->argc - 3 - x->nkeys;
+
+		lua_createtable(L, n, 0);
+		for (int i = 0; i < n; i++) {
+			lua_pushlstring(L, r->argv[from + i], r->argl[from + i]);
+			lua_rawseti(L, -2, i + 1);
+		}
+	}
+	return 2;
+}
+
+void script_exec(struct cmd_req *r, struct script_worker *w, int fn, const struct script_exec *x)
 {
 	struct conn *c = r->c;
-	long long numkeys;
-	struct script_worker *w;
 	struct script_run run = {0};
-	char sha[41];
 	int start_db = conn_db(c);
-	bool no_writes = false;
 
-	if (!cmd_arg_ll(r, 2, &numkeys))
-		return;
-	if (numkeys > r->argc - 3) {
-		reply_error(c, "ERR Number of keys can't be greater than number of args");
-		return;
-	}
-	if (numkeys < 0) {
-		reply_error(c, "ERR Number of keys can't be negative");
-		return;
-	}
-	w = worker_get(r->ctx);
-	if (!w) {
-		reply_error(c, "ERR could not create the Lua state");
-		return;
-	}
-	if (sha_given) {
-		if (r->argl[1] != 40) {
-			reply_error(c, "NOSCRIPT No matching script. Please use EVAL.");
-			return;
-		}
-		for (int i = 0; i < 40; i++) {
-			char ch = r->argv[1][i];
-			sha[i] = ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
-		}
-		sha[40] = '\0';
-		if (!push_function(w, r, sha, NULL, 0, &no_writes))
-			return;
-	} else {
-		sha_of(r->argv[1], r->argl[1], sha);
-		if (!push_function(w, r, sha, r->argv[1], r->argl[1], &no_writes))
-			return;
-	}
-	int fn = lua_gettop(w->L);
-
-	script_lua_set_array(w->L, "KEYS", r->argv + 3, r->argl + 3, (int)numkeys);
-	script_lua_set_array(w->L, "ARGV", r->argv + 3 + numkeys, r->argl + 3 + numkeys,
-			     r->argc - 3 - (int)numkeys);
 	run.r = r;
-	run.ro = ro || no_writes;
-	run.oom = cfg_int(CFG_MAXMEMORY) > 0 && db_check_memory(r->db, r->now_ms) == -ENOMEM;
-	memcpy(run.sha, sha, 41);
+	run.ro = x->ro;
+	run.oom = x->oom;
+	run.is_func = x->is_func;
+	run.name = x->name;
 	run.start_us = clock_mono_us();
 	if (w->slot >= 0) {
 		atomic_store_explicit(&slots[w->slot].wrote, false, memory_order_relaxed);
 		atomic_store_explicit(&slots[w->slot].kill, false, memory_order_relaxed);
+		/* relaxed: published by the release that marks the slot busy */
+		atomic_store_explicit(&slots[w->slot].func, x->is_func, memory_order_relaxed);
 		/* relaxed: SCRIPT KILL acts only on BUSY slots, set by the hook */
 		atomic_store_explicit(&slots[w->slot].state, SLOT_RUNNING, memory_order_relaxed);
 	}
@@ -758,10 +845,9 @@ static void eval_generic(struct cmd_req *r, bool sha_given, bool ro)
 		run.v = r->view;
 		run.txn = NULL;
 		run.exclusive = true;
-		lua_pushvalue(w->L, fn);
-		int rc = run_once(w, &run);
+		int rc = run_once(w, &run, push_call(w, r, fn, x));
 		if (rc)
-			reply_lua_error(w->L, c, sha);
+			reply_lua_error(w->L, c, x->name);
 		else
 			script_lua_reply(w->L, c, -1, 0);
 		lua_settop(w->L, fn - 1);
@@ -781,8 +867,7 @@ static void eval_generic(struct cmd_req *r, bool sha_given, bool ro)
 			db_txn_select(w->txn, start_db);
 			run.v = db_txn_begin(w->txn, NULL, 0, excl);
 			run.exclusive = run.v->exclusive;
-			lua_pushvalue(w->L, fn);
-			int rc = run_once(w, &run);
+			int rc = run_once(w, &run, push_call(w, r, fn, x));
 
 			if (run.restart) {
 				db_txn_need_exclusive(w->txn);
@@ -793,7 +878,7 @@ static void eval_generic(struct cmd_req *r, bool sha_given, bool ro)
 				continue;
 			}
 			if (rc)
-				reply_lua_error(w->L, c, sha);
+				reply_lua_error(w->L, c, x->name);
 			else
 				script_lua_reply(w->L, c, -1, 0);
 			lua_settop(w->L, fn);
@@ -824,6 +909,60 @@ static void eval_generic(struct cmd_req *r, bool sha_given, bool ro)
 		lua_gc(w->L, LUA_GCSTEP, 100);
 }
 
+static void eval_generic(struct cmd_req *r, bool sha_given, bool ro)
+{
+	struct conn *c = r->c;
+	long long numkeys;
+	struct script_worker *w;
+	char sha[41];
+	bool no_writes = false;
+
+	if (!cmd_arg_ll(r, 2, &numkeys))
+		return;
+	if (numkeys > r->argc - 3) {
+		reply_error(c, "ERR Number of keys can't be greater than number of args");
+		return;
+	}
+	if (numkeys < 0) {
+		reply_error(c, "ERR Number of keys can't be negative");
+		return;
+	}
+	w = script_worker_get(r->ctx);
+	if (!w) {
+		reply_error(c, "ERR could not create the Lua state");
+		return;
+	}
+	if (sha_given) {
+		if (r->argl[1] != 40) {
+			reply_error(c, "NOSCRIPT No matching script. Please use EVAL.");
+			return;
+		}
+		for (int i = 0; i < 40; i++) {
+			char ch = r->argv[1][i];
+			sha[i] = ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
+		}
+		sha[40] = '\0';
+		if (!push_function(w, r, sha, NULL, 0, &no_writes))
+			return;
+	} else {
+		sha_of(r->argv[1], r->argl[1], sha);
+		if (!push_function(w, r, sha, r->argv[1], r->argl[1], &no_writes))
+			return;
+	}
+	int fn = lua_gettop(w->L);
+	struct script_exec x = {
+	    .name = sha,
+	    .ro = ro || no_writes,
+	    .oom = cfg_int(CFG_MAXMEMORY) > 0 && db_check_memory(r->db, r->now_ms) == -ENOMEM,
+	    .nkeys = (int)numkeys,
+	};
+
+	script_lua_set_array(w->L, "KEYS", r->argv + 3, r->argl + 3, (int)numkeys);
+	script_lua_set_array(w->L, "ARGV", r->argv + 3 + numkeys, r->argl + 3 + numkeys,
+			     r->argc - 3 - (int)numkeys);
+	script_exec(r, w, fn, &x);
+}
+
 static void eval_cmd(struct cmd_req *r)
 {
 	eval_generic(r, false, false);
@@ -847,14 +986,14 @@ static void evalsha_ro_cmd(struct cmd_req *r)
 bool script_is_eval(const struct cmd_def *d)
 {
 	return d->proc == eval_cmd || d->proc == evalsha_cmd || d->proc == eval_ro_cmd ||
-	       d->proc == evalsha_ro_cmd;
+	       d->proc == evalsha_ro_cmd || script_func_is_fcall(d);
 }
 
 /* ---- SCRIPT */
 
 static void script_load_cmd(struct cmd_req *r)
 {
-	struct script_worker *w = worker_get(r->ctx);
+	struct script_worker *w = script_worker_get(r->ctx);
 	char sha[41];
 
 	if (!w) {
@@ -900,7 +1039,7 @@ static void script_flush_cmd(struct cmd_req *r)
 	reply_ok(r->c);
 }
 
-static void script_kill_cmd(struct cmd_req *r)
+void script_kill(struct cmd_req *r, bool is_eval)
 {
 	int n = atomic_load_explicit(&slots_used, memory_order_relaxed);
 	bool any = false;
@@ -908,7 +1047,7 @@ static void script_kill_cmd(struct cmd_req *r)
 	if (n > SLOTS)
 		n = SLOTS;
 	for (int i = 0; i < n; i++) {
-		/* acquire: pairs with slot_leave's release */
+		/* acquire: pairs with slot_leave's release and the hook's */
 		if (atomic_load_explicit(&slots[i].state, memory_order_acquire) != SLOT_BUSY)
 			continue;
 		if (atomic_load_explicit(&slots[i].wrote, memory_order_relaxed)) {
@@ -917,6 +1056,17 @@ static void script_kill_cmd(struct cmd_req *r)
 				    "against the dataset. You can either wait the script "
 				    "termination or kill the server in a hard way using the "
 				    "SHUTDOWN NOSAVE command.");
+			return;
+		}
+		bool func = atomic_load_explicit(&slots[i].func, memory_order_relaxed);
+		if (is_eval && func) {
+			reply_error(r->c, "BUSY Redis is busy running a script. You can only call "
+					  "FUNCTION KILL or SHUTDOWN NOSAVE.");
+			return;
+		}
+		if (!is_eval && !func) {
+			reply_error(r->c, "BUSY Redis is busy running a script. You can only call "
+					  "SCRIPT KILL or SHUTDOWN NOSAVE.");
 			return;
 		}
 		any = true;
@@ -930,6 +1080,11 @@ static void script_kill_cmd(struct cmd_req *r)
 			/* release: pairs with the hook's acquire */
 			atomic_store_explicit(&slots[i].kill, true, memory_order_release);
 	reply_ok(r->c);
+}
+
+static void script_kill_cmd(struct cmd_req *r)
+{
+	script_kill(r, true);
 }
 
 static void script_help_cmd(struct cmd_req *r)

@@ -54,6 +54,13 @@
  * AOF: the writes a script made are logged (Redis 7's effects replication),
  * wrapped in MULTI/EXEC when more than one; EVAL itself is never logged.
  *
+ * Functions (Redis 7.0): FUNCTION LOAD / LIST / DELETE / FLUSH / DUMP /
+ * RESTORE / STATS / KILL, FCALL, FCALL_RO (script_func.c: the library
+ * registry shared by every worker, each worker's state loading the
+ * libraries lazily by a generation counter). A function runs as a script
+ * does. FUNCTION LOAD / DELETE / FLUSH / RESTORE are logged to the AOF as
+ * received; the libraries are saved in RDB files (FUNCTION2).
+ *
  * Threads: the handlers run on worker threads; script_busy_reject() from
  * any worker's dispatch. Errors: replies with Redis's texts.
  */
@@ -67,15 +74,33 @@
 
 /* EVAL EVALSHA EVAL_RO EVALSHA_RO SCRIPT; terminated by name == NULL. */
 extern const struct cmd_def cmd_script_table[];
+/* FCALL FCALL_RO FUNCTION (script_func.c). */
+extern const struct cmd_def cmd_function_table[];
 
-/* d is one of the EVAL family (it runs other commands: the AOF logs what
- * they wrote, not the script). */
+/* d is one of the EVAL or FCALL family (it runs other commands: the AOF
+ * logs what they wrote, not the script). */
 bool script_is_eval(const struct cmd_def *d);
 
 /* cmd_dispatch(): whether d must be refused with -BUSY (a script is past
  * busy-reply-threshold and d lacks allow-busy). One relaxed load when no
  * script is busy. */
 bool script_busy_reject(const struct cmd_def *d);
+/* Whether the busy script is a function (the -BUSY text names FUNCTION
+ * KILL then). Any thread. */
+bool script_busy_is_function(void);
+
+/* Functions (script_func.c). The libraries' code, copied, for an RDB save
+ * (FUNCTION2 records): the count; free with script_func_codes_free. */
+int script_func_codes(char ***codes, size_t **lens);
+void script_func_codes_free(char **codes, size_t *lens, int n);
+/* rdb_load_opts.function: links a library read from an RDB file
+ * (replacing one of its name). 0, or -1 with err. Any thread. */
+int script_func_rdb_load(void *arg, const char *code, size_t len, char *err, size_t errlen);
+/* Removes every library (DEBUG RELOAD's and a load's empty start). */
+void script_func_flush(void);
+/* Libraries (libraries) or functions registered. */
+long long script_func_count(bool libraries);
+void script_func_teardown(void);
 
 /* INFO memory: bytes held by the Lua states, cached scripts' count and bytes. */
 long long script_lua_memory(void);

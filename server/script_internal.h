@@ -15,6 +15,8 @@
 #include "net/reply.h"
 #include "server/cmd.h"
 
+struct wctx;
+
 #define SCRIPT_REDIS_VERSION	 "7.0.15"
 #define SCRIPT_REDIS_VERSION_NUM 0x0007000f
 /* a state's memory cap: a script allocating without bound gets "not enough
@@ -22,6 +24,15 @@
 #define SCRIPT_LUA_MEM_MAX ((size_t)256 << 20)
 #define SCRIPT_ERRH_KEY	   "kvsd_err_handler" /* registry: the error handler */
 #define SCRIPT_FNS_KEY	   "kvsd_fns"	      /* registry: sha -> compiled function */
+#define SCRIPT_FENV_KEY	   "kvsd_fenv"	      /* registry: the functions' globals */
+#define SCRIPT_FUNCS_KEY   "kvsd_funcs"	      /* registry: lower-case name -> function */
+
+/* Function flags (Redis's scripts_flags_def, in its order). */
+#define SCRIPT_FLAG_NO_WRITES	     0x01
+#define SCRIPT_FLAG_ALLOW_OOM	     0x02
+#define SCRIPT_FLAG_ALLOW_STALE	     0x04
+#define SCRIPT_FLAG_NO_CLUSTER	     0x08
+#define SCRIPT_FLAG_ALLOW_CROSS_SLOT 0x20
 
 struct db_txn;
 struct db_view;
@@ -38,13 +49,18 @@ struct script_run {
 	bool oom;		 /* over maxmemory when it began */
 	bool dirty;		 /* this attempt wrote */
 	int resp;		 /* redis.setresp */
+	bool is_func;		 /* FCALL / FCALL_RO */
 	int64_t start_us;
-	char sha[41];
+	const char *name; /* the sha or the function's name */
 };
+
+struct script_fload; /* script_func.c: a FUNCTION LOAD in progress */
 
 struct script_worker {
 	lua_State *L;
-	uint64_t gen; /* cache generation its compiled functions belong to */
+	uint64_t gen;		   /* cache generation its compiled functions belong to */
+	uint64_t fgen;		   /* function registry generation its libraries belong to */
+	struct script_fload *load; /* the library being loaded, or NULL */
 	struct db_txn *txn;
 	struct script_run *run; /* the running script, or NULL */
 	size_t lua_mem;		/* bytes the state holds (its allocator) */
@@ -76,8 +92,36 @@ void script_reply_error(struct conn *c, const char *msg, bool quiet);
 /* Pushes {err="CODE msg"} for err ("-CODE msg" or "msg"). */
 void script_lua_push_error(lua_State *L, const char *err);
 
+/* Switches the functions' environment (SCRIPT_FENV_KEY) to the load API
+ * (load) or to the run-time globals. */
+void script_lua_fenv_mode(lua_State *L, bool load);
+
 /* script.c: redis.call / redis.pcall */
 int script_lua_call(lua_State *L);
 int script_lua_pcall(lua_State *L);
+
+/* script.c: the calling worker's state (created on first use), or NULL. */
+struct script_worker *script_worker_get(struct wctx *ctx);
+
+/* What script_exec runs: the function at stack index fn of w->L. */
+struct script_exec {
+	const char *name; /* the sha (EVAL) or the function's name (FCALL) */
+	bool ro;	  /* refuse write commands */
+	bool oom;	  /* refuse deny-oom commands until the first write */
+	bool is_func;	  /* FCALL: called with (keys, args) tables from r->argv + 3 */
+	int nkeys;
+};
+/* Runs it atomically (script.h: the paths), replying to r->c. */
+void script_exec(struct cmd_req *r, struct script_worker *w, int fn, const struct script_exec *x);
+/* SCRIPT KILL (is_eval) / FUNCTION KILL. */
+void script_kill(struct cmd_req *r, bool is_eval);
+/* FUNCTION STATS' running_script: 1 and a busy function's name, command
+ * and duration (mem_free name and each argv[i], then argv and argl); -1
+ * when the busy script is an EVAL; 0 when none is busy. */
+int script_busy_function(char **name, char ***argv, size_t **argl, int *argc, long long *ms);
+
+/* script_func.c */
+int script_lua_register_function(lua_State *L);
+bool script_func_is_fcall(const struct cmd_def *d);
 
 #endif

@@ -14,6 +14,10 @@
  * wrapped against CVE-2025-46817, CVE-2024-31449 and CVE-2022-24834. io,
  * os, loadfile, dofile, load, loadstring, require and module are absent.
  *
+ * Functions (script_func.c) run in their own globals table (fenv_create):
+ * the load API while FUNCTION LOAD runs a library's code, the scripts'
+ * globals without KEYS and ARGV when a function runs.
+ *
  * Libraries: base, table, string, math, debug (read only), cjson, bit, and
  * the hook script_lua_extra_libs() where cmsgpack and struct register.
  */
@@ -38,9 +42,10 @@
 int luaopen_cjson(lua_State *L);
 int luaopen_bit(lua_State *L);
 
-
 static const char READONLY_KEY[] = "kvsd_readonly"; /* registry: set of proxies */
 static const char HIDDEN_KEY[] = "kvsd_globals";    /* registry: the real globals */
+#define FENV_LOAD_KEY "kvsd_fenv_load"		    /* registry: F's __index during FUNCTION LOAD */
+#define FENV_RUN_KEY  "kvsd_fenv_run"		    /* registry: F's __index when a function runs */
 
 /* ---- math.random as Redis 7.0 (rand.c's rand48, one sequence per process) */
 
@@ -421,6 +426,88 @@ static int lua_panic_log(lua_State *L)
 	return 0;
 }
 
+/*
+ * The functions' environment (Redis 7.0's function engine): one table F,
+ * the environment of every library's code, empty itself; its metatable's
+ * __index is switched between the load API (only redis.register_function,
+ * redis.log and its levels, REDIS_VERSION and REDIS_VERSION_NUM, as Redis's
+ * LIBRARY_API) while FUNCTION LOAD runs the code, and the globals scripts
+ * see (without KEYS and ARGV: functions get theirs as arguments) when a
+ * function runs. Assigning a global fails in both.
+ */
+static int fenv_run_index(lua_State *L)
+{
+	const char *k = lua_tostring(L, 2);
+
+	if (k && (strcmp(k, "KEYS") == 0 || strcmp(k, "ARGV") == 0))
+		return luaL_error(L, "Script attempted to access nonexistent global variable '%s'",
+				  k);
+	return globals_index(L);
+}
+
+static void fenv_create(lua_State *L, int h)
+{
+	/* the load API's redis table, as a readonly proxy that raises on a
+	 * missing name (redis.call during load) */
+	lua_newtable(L);
+	int real = lua_gettop(L);
+	lua_pushcfunction(L, script_lua_register_function);
+	lua_setfield(L, real, "register_function");
+	lua_getfield(L, h, "redis");
+	lua_getfield(L, -1, "log");
+	lua_setfield(L, real, "log");
+	static const char *const copied[] = {"LOG_DEBUG",   "LOG_VERBOSE",   "LOG_NOTICE",
+					     "LOG_WARNING", "REDIS_VERSION", "REDIS_VERSION_NUM"};
+	for (size_t i = 0; i < sizeof(copied) / sizeof(copied[0]); i++) {
+		lua_getfield(L, -1, copied[i]);
+		lua_setfield(L, real, copied[i]);
+	}
+	lua_pop(L, 1);
+	lua_newtable(L); /* the proxy */
+	lua_newtable(L); /* its metatable */
+	lua_pushvalue(L, real);
+	lua_pushcclosure(L, globals_index, 1);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, proxy_newindex);
+	lua_setfield(L, -2, "__newindex");
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	lua_setmetatable(L, -2);
+	lua_getfield(L, LUA_REGISTRYINDEX, READONLY_KEY);
+	lua_pushvalue(L, -2);
+	lua_pushvalue(L, real);
+	lua_rawset(L, -3);
+	lua_pop(L, 1);
+	/* the load globals: redis only */
+	lua_newtable(L);
+	lua_insert(L, -2);
+	lua_setfield(L, -2, "redis");
+	lua_pushcclosure(L, globals_index, 1);
+	lua_setfield(L, LUA_REGISTRYINDEX, FENV_LOAD_KEY);
+	lua_pop(L, 1); /* real */
+	lua_pushvalue(L, h);
+	lua_pushcclosure(L, fenv_run_index, 1);
+	lua_setfield(L, LUA_REGISTRYINDEX, FENV_RUN_KEY);
+	/* F and its metatable */
+	lua_newtable(L);
+	lua_newtable(L);
+	lua_getfield(L, LUA_REGISTRYINDEX, FENV_RUN_KEY);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, proxy_newindex);
+	lua_setfield(L, -2, "__newindex");
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	lua_setmetatable(L, -2);
+	lua_getfield(L, LUA_REGISTRYINDEX, READONLY_KEY);
+	lua_pushvalue(L, -2);
+	lua_pushvalue(L, h);
+	lua_rawset(L, -3);
+	lua_pop(L, 1);
+	lua_setfield(L, LUA_REGISTRYINDEX, SCRIPT_FENV_KEY);
+	lua_newtable(L);
+	lua_setfield(L, LUA_REGISTRYINDEX, SCRIPT_FUNCS_KEY);
+}
+
 lua_State *script_lua_create(struct script_worker *w)
 {
 	lua_State *L = lua_newstate(lua_alloc_capped, w);
@@ -540,8 +627,19 @@ lua_State *script_lua_create(struct script_worker *w)
 	lua_pushvalue(L, g);
 	lua_pushvalue(L, h);
 	lua_rawset(L, -3);
+	lua_settop(L, h);
+	fenv_create(L, h);
 	lua_settop(L, 0);
 	return L;
+}
+
+void script_lua_fenv_mode(lua_State *L, bool load)
+{
+	lua_getfield(L, LUA_REGISTRYINDEX, SCRIPT_FENV_KEY);
+	lua_getmetatable(L, -1);
+	lua_getfield(L, LUA_REGISTRYINDEX, load ? FENV_LOAD_KEY : FENV_RUN_KEY);
+	lua_setfield(L, -2, "__index");
+	lua_pop(L, 2);
 }
 
 void script_lua_set_array(lua_State *L, const char *name, const char *const *v, const size_t *l,

@@ -10,7 +10,12 @@
  *    the total never changes;
  *  - loaders SCRIPT LOAD a fresh script and at once EVALSHA it on another connection
  *    (another worker, likely): NOSCRIPT after LOAD returned is a failure; one of them
- *    SCRIPT FLUSHes now and then, after which NOSCRIPT is allowed until the next LOAD.
+ *    SCRIPT FLUSHes now and then, after which NOSCRIPT is allowed until the next LOAD;
+ *  - functions: every other transfer is FCALL of the same transfer as a library
+ *    function, every third script audit FCALL_RO of a no-writes one, and a function
+ *    loader FUNCTION LOAD REPLACEs a library whose function returns a new number and
+ *    at once FCALLs it on another connection: it must answer that number (the
+ *    registry is shared; every worker reloads its libraries on the new generation).
  * At the end: the total is exact, INFO commandstats counts one ECHO per script that
  * called it (an effect outside the map never runs twice), SIGTERM, exit status 0. Exits 1 on the
  * first violation.
@@ -46,6 +51,23 @@ static const char transfer_src[] =
     "redis.call('SET', KEYS[2], b + n) "
     "if ARGV[2] == 'extra' then redis.call('INCR', 'undeclared:count') end "
     "return 1";
+
+static const char bank_lib[] =
+    "#!lua name=bank\n"
+    "redis.register_function('transfer', function(keys, args) "
+    "local a = tonumber(redis.call('GET', keys[1])) "
+    "local b = tonumber(redis.call('GET', keys[2])) "
+    "local n = tonumber(args[1]) "
+    "if args[2] == 'named' then redis.call('ECHO', 'teller') end "
+    "if a < n then return 0 end "
+    "redis.call('SET', keys[1], a - n) "
+    "redis.call('SET', keys[2], b + n) "
+    "if args[2] == 'extra' then redis.call('INCR', 'undeclared:count') end "
+    "return 1 end)\n"
+    "redis.register_function{function_name='audit', flags={'no-writes'}, "
+    "callback=function() local t = 0 "
+    "for i = 0, 15 do t = t + tonumber(redis.call('GET', 'bal:' .. i)) end "
+    "return t end}\n";
 
 static const char audit_src[] =
     "local t = 0 "
@@ -84,7 +106,9 @@ static void *teller(void *arg)
 		snprintf(amt, sizeof(amt), "%d", 1 + rand_r(&seed) % 50);
 		const char *mode = i % 8 == 7 ? "named" : i % 4 == 3 ? "extra" : "plain";
 		redisReply *r =
-		    redisCommand(c, "EVALSHA %s 2 %s %s %s %s", transfer_sha, ka, kb, amt, mode);
+		    i % 2 ? redisCommand(c, "FCALL transfer 2 %s %s %s %s", ka, kb, amt, mode)
+			  : redisCommand(c, "EVALSHA %s 2 %s %s %s %s", transfer_sha, ka, kb, amt,
+					 mode);
 		if (!r) {
 			fail("connection lost", c->errstr);
 			break;
@@ -123,7 +147,8 @@ static void *auditor(void *arg)
 		redisReply *r;
 
 		if (i % 2 == 0) {
-			r = redisCommand(c, "EVAL_RO %s 0", audit_src);
+			r = i % 3 ? redisCommand(c, "EVAL_RO %s 0", audit_src)
+				  : redisCommand(c, "FCALL_RO audit 0");
 			if (!r) {
 				fail("connection lost", c->errstr);
 				break;
@@ -215,6 +240,51 @@ out:
 	return NULL;
 }
 
+/* FUNCTION LOAD REPLACE on one connection, FCALL at once on another. */
+static void *func_loader(void *arg)
+{
+	redisContext *a = kvsd_connect(&srv), *b = kvsd_connect(&srv);
+
+	(void)arg;
+	if (!a || !b) {
+		fail("connect", NULL);
+		goto out;
+	}
+	for (long i = 0; running(); i++) {
+		char src[128];
+		redisReply *r;
+
+		snprintf(src, sizeof(src),
+			 "#!lua name=gen\nredis.register_function('gen', function() return %ld "
+			 "end)",
+			 i);
+		r = redisCommand(a, "FUNCTION LOAD REPLACE %s", src);
+		if (!r || r->type != REDIS_REPLY_STRING) {
+			fail("FUNCTION LOAD", r ? r->str : a->errstr);
+			if (r)
+				freeReplyObject(r);
+			break;
+		}
+		freeReplyObject(r);
+		r = redisCommand(b, "FCALL gen 0");
+		if (!r) {
+			fail("connection lost", b->errstr);
+			break;
+		}
+		if (r->type != REDIS_REPLY_INTEGER || r->integer != i)
+			fail("FCALL after FUNCTION LOAD returned ran another version",
+			     r->type == REDIS_REPLY_ERROR ? r->str : NULL);
+		freeReplyObject(r);
+		atomic_fetch_add(&loads, 1);
+	}
+out:
+	if (a)
+		redisFree(a);
+	if (b)
+		redisFree(b);
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	int seconds = 3, st;
@@ -247,6 +317,13 @@ int main(int argc, char **argv)
 	}
 	snprintf(transfer_sha, sizeof(transfer_sha), "%s", r->str);
 	freeReplyObject(r);
+	r = redisCommand(c, "FUNCTION LOAD %s", bank_lib);
+	if (!r || r->type != REDIS_REPLY_STRING) {
+		fprintf(stderr, "stress_script: FAIL: FUNCTION LOAD: %s\n", r ? r->str : "?");
+		kvsd_kill(&srv);
+		return 1;
+	}
+	freeReplyObject(r);
 	deadline_ms = kvsd_now_ms() + seconds * 1000LL;
 	for (int i = 0; i < 4; i++)
 		pthread_create(&th[nth++], NULL, teller, (void *)(uintptr_t)(7 * i + 1));
@@ -255,6 +332,7 @@ int main(int argc, char **argv)
 	/* loader 1 flushes; loader 0 never expects NOSCRIPT... unless loader 1 flushed: so
 	 * loader 0 runs alone in the first half, both in the second */
 	pthread_create(&th[nth++], NULL, loader, (void *)(uintptr_t)0);
+	pthread_create(&th[nth++], NULL, func_loader, NULL);
 	for (int i = 0; i < nth; i++)
 		pthread_join(th[i], NULL);
 	nth = 0;

@@ -15,6 +15,10 @@ ones (within the run) become 'T', RESTORE payloads 'P'
 (b) blocking pops served at once and served after blocking (BLPOP, BRPOP,
     BRPOPLPUSH, BLMOVE, BZPOPMIN, BZPOPMAX, BLMPOP, BZMPOP): logged as the
     pops done.
+(d) functions: FUNCTION LOAD / LOAD REPLACE / DELETE / RESTORE / FLUSH
+    logged as received (failed ones not at all), FCALL's writes as the
+    writes (MULTI/EXEC when several), FCALL_RO and FUNCTION LIST nothing;
+    the replay restores the libraries.
 (c) eviction (kvsd and redis-server pick different victims, so each is
     checked on its own): every evicted key is logged as DEL (UNLINK with
     lazyfree-lazy-eviction yes), nothing else is, and the file replays to
@@ -161,6 +165,38 @@ def compare(name, script):
         shutil.rmtree(dr, ignore_errors=True)
 
 
+FLIB = ("#!lua name=flib\n"
+        "redis.register_function('two', function(keys, args)\n"
+        "  redis.call('set', keys[1], args[1]) redis.call('incr', keys[2]) return 1 end)\n"
+        "redis.register_function('one', function(keys, args)\n"
+        "  return redis.call('lpush', keys[1], args[1]) end)\n"
+        "redis.register_function{function_name='get', flags={'no-writes'},\n"
+        "  callback=function(keys) return redis.call('get', keys[1]) end}\n")
+
+
+def functions_script(c, p):
+    c.cmd('FUNCTION', 'LOAD', FLIB)
+    c.cmd('FUNCTION', 'LOAD', FLIB)  # exists: not logged
+    c.cmd('FUNCTION', 'LOAD', '#!lua name=bad\nreturn 1')
+    c.cmd('FCALL', 'two', '2', 'fa', 'fb', 'v')
+    c.cmd('FCALL', 'one', '1', 'fl', 'x')
+    c.cmd('FCALL_RO', 'get', '1', 'fa')
+    c.cmd('FCALL', 'get', '1', 'fa')
+    c.cmd('FUNCTION', 'LIST')
+    c.cmd('FUNCTION', 'LOAD', 'REPLACE', FLIB)
+    dump = harness.parse(c.cmd('FUNCTION', 'DUMP'))
+    c.cmd('FUNCTION', 'DELETE', 'flib')
+    c.cmd('FUNCTION', 'DELETE', 'flib')  # not found: not logged
+    c.cmd('FUNCTION', 'RESTORE', dump)
+    c.cmd('FUNCTION', 'FLUSH', 'SYNC')
+    c.cmd('FUNCTION', 'RESTORE', dump, 'FLUSH')
+    c.cmd('FCALL', 'two', '2', 'fc', 'fb', 'w')
+
+
+def scenario_functions():
+    compare('functions', functions_script)
+
+
 def scenario_expiry():
     compare('expiry', lambda c, p: expiry_script(c))
 
@@ -228,6 +264,7 @@ def scenario_eviction():
 SCENARIOS = {
     'expiry': scenario_expiry,
     'blocking': scenario_blocking,
+    'functions': scenario_functions,
     'eviction': scenario_eviction,
 }
 

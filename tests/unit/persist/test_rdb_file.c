@@ -464,3 +464,78 @@ Test(rdb_file, missing_file, .init = init, .fini = fini)
 
 	cr_assert_eq(rdb_load(dst, &o, NULL, err, sizeof(err)), -ENOENT);
 }
+
+/* Function libraries: FUNCTION2 records after the AUX fields and before the
+ * keys, handed back to the loader's callback in order; a refusal from the
+ * callback fails the load naming it; no callback refuses the record. */
+struct fn_seen {
+	int n;
+	char code[2][128];
+	bool refuse;
+};
+
+static int on_function(void *arg, const char *code, size_t len, char *err, size_t errlen)
+{
+	struct fn_seen *f = arg;
+
+	if (f->refuse) {
+		snprintf(err, errlen, "no thanks");
+		return -1;
+	}
+	cr_assert_lt(f->n, 2);
+	cr_assert_lt(len, sizeof(f->code[0]));
+	memcpy(f->code[f->n], code, len);
+	f->code[f->n][len] = '\0';
+	f->n++;
+	return 0;
+}
+
+Test(rdb_file, function_libraries, .init = init, .fini = fini)
+{
+	static char lib_a[] = "#!lua name=a\nredis.register_function('f', function() return 1 end)";
+	static char lib_b[] = "#!lua name=b\n";
+	char *libs[] = {lib_a, lib_b};
+	size_t lens[] = {sizeof(lib_a) - 1, sizeof(lib_b) - 1};
+	struct scan_src ss = {.db = src};
+	struct rdb_source s = {s_databases, s_keys, s_expires, s_next, NULL, &ss};
+	struct rdb_save_opts so = {.compress = true,
+				   .checksum = true,
+				   .now_ms = NOW,
+				   .libs = libs,
+				   .lib_lens = lens,
+				   .nlibs = 2};
+	struct rdb_save_stats sst;
+	struct rdb_load_stats st;
+	struct fn_seen seen = {0};
+	struct rdb_load_opts o = {.path = "t.rdb",
+				  .checksum = true,
+				  .now_ms = NOW,
+				  .function = on_function,
+				  .arg = &seen};
+	struct rdb_buf b = {0};
+	char err[512], chunk[4096];
+	FILE *f = tmpfile();
+	ssize_t n;
+
+	fill(true);
+	cr_assert_eq(rdb_save(fileno(f), &s, &so, &sst, err, sizeof(err)), 0, "%s", err);
+	lseek(fileno(f), 0, SEEK_SET);
+	while ((n = read(fileno(f), chunk, sizeof(chunk))) > 0)
+		rdb_buf_put(&b, chunk, (size_t)n);
+	fclose(f);
+	flush_dst();
+	cr_assert_eq(rdb_load_mem(dst, b.p, b.len, &o, &st, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(seen.n, 2);
+	cr_assert_str_eq(seen.code[0], lib_a);
+	cr_assert_str_eq(seen.code[1], lib_b);
+	same(src, dst);
+	seen.refuse = true;
+	flush_dst();
+	cr_assert_eq(rdb_load_mem(dst, b.p, b.len, &o, &st, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "Failed loading library: no thanks") != NULL, "%s", err);
+	o.function = NULL;
+	flush_dst();
+	cr_assert_eq(rdb_load_mem(dst, b.p, b.len, &o, &st, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "FUNCTION2") != NULL, "%s", err);
+	rdb_buf_free(&b);
+}
