@@ -341,14 +341,16 @@ static int redis_acl_check_cmd(lua_State *L)
 	return 1;
 }
 
-/* Replaces the table at the top of the stack by a readonly proxy of it. */
-static void make_proxy(lua_State *L)
+/* Pushes a readonly proxy of the table at stack index real: reads go to
+ * it (through index, a closure over it, when not NULL), writes raise, and
+ * the READONLY_KEY registry maps the proxy to it. */
+static void push_proxy(lua_State *L, int real, lua_CFunction index)
 {
-	int real = lua_gettop(L);
-
 	lua_newtable(L); /* the proxy */
 	lua_newtable(L); /* its metatable */
 	lua_pushvalue(L, real);
+	if (index)
+		lua_pushcclosure(L, index, 1);
 	lua_setfield(L, -2, "__index");
 	lua_pushcfunction(L, proxy_newindex);
 	lua_setfield(L, -2, "__newindex");
@@ -360,6 +362,14 @@ static void make_proxy(lua_State *L)
 	lua_pushvalue(L, real);
 	lua_rawset(L, -3);
 	lua_pop(L, 1);
+}
+
+/* Replaces the table at the top of the stack by a readonly proxy of it. */
+static void make_proxy(lua_State *L)
+{
+	int real = lua_gettop(L);
+
+	push_proxy(L, real, NULL);
 	lua_replace(L, real);
 }
 
@@ -463,21 +473,7 @@ static void fenv_create(lua_State *L, int h)
 		lua_setfield(L, real, copied[i]);
 	}
 	lua_pop(L, 1);
-	lua_newtable(L); /* the proxy */
-	lua_newtable(L); /* its metatable */
-	lua_pushvalue(L, real);
-	lua_pushcclosure(L, globals_index, 1);
-	lua_setfield(L, -2, "__index");
-	lua_pushcfunction(L, proxy_newindex);
-	lua_setfield(L, -2, "__newindex");
-	lua_pushboolean(L, 0);
-	lua_setfield(L, -2, "__metatable");
-	lua_setmetatable(L, -2);
-	lua_getfield(L, LUA_REGISTRYINDEX, READONLY_KEY);
-	lua_pushvalue(L, -2);
-	lua_pushvalue(L, real);
-	lua_rawset(L, -3);
-	lua_pop(L, 1);
+	push_proxy(L, real, globals_index);
 	/* the load globals: redis only */
 	lua_newtable(L);
 	lua_insert(L, -2);
