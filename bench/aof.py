@@ -15,7 +15,6 @@ Usage: python3 bench/aof.py [--requests N] [--runs R] [--modes always,everysec,n
 import argparse
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 
@@ -56,15 +55,11 @@ def main():
     print("%-9s %14s %14s %7s   (medians of %d runs; server CPU share)"
           % ("fsync", "kvsd SET/s", "redis SET/s", "ratio", a.runs))
     for mode in a.modes.split(","):
-        k, r = [], []
-        for _ in range(a.runs):
-            k.append(one_run("kvsd", a.kvsd, mode, a.requests))
-            r.append(one_run("redis-server", a.redis, mode, a.requests))
-        km = statistics.median(x[0] for x in k)
-        rm = statistics.median(x[0] for x in r)
+        km, rm, kc, rc = benchlib.alternate(
+            a.runs, lambda: one_run("kvsd", a.kvsd, mode, a.requests),
+            lambda: one_run("redis-server", a.redis, mode, a.requests))
         print("%-9s %14.0f %14.0f %6.2fx   (cpu %.2f / %.2f)"
-              % (mode, km, rm, km / rm, statistics.median(x[1] for x in k),
-                 statistics.median(x[1] for x in r)))
+              % (mode, km, rm, km / rm, kc, rc))
 
 
 if __name__ == "__main__":

@@ -152,3 +152,15 @@ def server_command(binary, core, extra=()):
     else:
         cmd += ["--threads", "1"]
     return " ".join(cmd + list(extra))
+
+
+def alternate(runs, kvsd_run, redis_run):
+    """Runs kvsd_run() and redis_run() by turns, runs times each; each returns (rate, server CPU
+    share). Returns the medians: (kvsd rate, redis rate, kvsd CPU share, redis CPU share)."""
+    import statistics
+    k, r = [], []
+    for _ in range(runs):
+        k.append(kvsd_run())
+        r.append(redis_run())
+    return (statistics.median(x[0] for x in k), statistics.median(x[0] for x in r),
+            statistics.median(x[1] for x in k), statistics.median(x[1] for x in r))

@@ -15,7 +15,6 @@ Usage: python3 bench/script.py [--requests N] [--runs R] [--kvsd BIN] [--redis B
 import argparse
 import os
 import shutil
-import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -71,15 +70,11 @@ def main():
     print("%-8s %14s %14s %7s   (medians of %d runs; server CPU share)"
           % ("script", "kvsd/s", "redis/s", "ratio", a.runs))
     for which in a.scripts.split(","):
-        k, r = [], []
-        for _ in range(a.runs):
-            k.append(one_run("kvsd", a.kvsd, which, a.requests))
-            r.append(one_run("redis-server", a.redis, which, a.requests))
-        km = statistics.median(x[0] for x in k)
-        rm = statistics.median(x[0] for x in r)
+        km, rm, kc, rc = benchlib.alternate(
+            a.runs, lambda: one_run("kvsd", a.kvsd, which, a.requests),
+            lambda: one_run("redis-server", a.redis, which, a.requests))
         print("%-8s %14.0f %14.0f %6.2fx   (cpu %.2f / %.2f)"
-              % (which, km, rm, km / rm, statistics.median(x[1] for x in k),
-                 statistics.median(x[1] for x in r)))
+              % (which, km, rm, km / rm, kc, rc))
 
 
 if __name__ == "__main__":
