@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "loadgen/cluster.h"
 #include "loadgen/dist.h"
 #include "loadgen/hist.h"
 #include "loadgen/mix.h"
@@ -42,9 +43,10 @@
 #define LG_VALUE_SKEW 256 /* values start at one of 256 offsets of a random block */
 #define LG_DRAIN_NS   (2ULL * 1000000000ULL) /* replies still awaited after --duration */
 
-/* LG_SELECT (--dbs) is a slot type only: it has no statistics of its own */
+/* LG_SELECT (--dbs) and LG_ASKING (--cluster) are slot types only: they have
+ * no statistics of their own */
 /* LG_CMD: the --command template, or one of the --mix templates */
-enum lg_type { LG_GET = 0, LG_SET = 1, LG_CMD = 2, LG_NTYPES, LG_SELECT = LG_NTYPES };
+enum lg_type { LG_GET = 0, LG_SET = 1, LG_CMD = 2, LG_NTYPES, LG_SELECT = LG_NTYPES, LG_ASKING };
 /* redis-benchmark's placeholder: replaced by a key index from the key
  * distribution, LG_KEY_DIGITS digits zero-padded (as many as it has) */
 #define LG_RAND_INT "__rand_int__"
@@ -87,6 +89,9 @@ struct lg_config {
 	struct lg_tmpl mix[LG_MAX_MIX];
 	int nmix;
 	uint32_t mix_total;
+	/* --cluster (cluster.h): the masters and the slot map from CLUSTER SLOTS
+	 * of the seed (host, port); NULL: one server */
+	struct lg_cluster *cl;
 	/* derived */
 	size_t req_max;			     /* bytes of the longest encoded request */
 	unsigned set_permille, rmw_permille; /* share of SETs; share of GET-then-SET */
@@ -112,6 +117,10 @@ struct lg_stats {
 	uint64_t get_hits, get_misses, verify_failures, other_errors;
 	uint64_t selects;	/* --dbs: SELECTs sent in the measured window (not in ops) */
 	uint64_t last_reply_ns; /* latest measured reply */
+	/* --cluster: redirects followed (not requests, not errors), and the
+	 * measured replies of each node (index into cfg->cl->node) */
+	uint64_t moved, asks;
+	uint64_t node_requests[LG_MAX_NODES];
 	struct lg_errtext texts[LG_ERR_TEXTS];
 	unsigned ntexts;
 	uint64_t texts_dropped;
@@ -148,6 +157,7 @@ struct lg_worker {
 	int64_t ival_sec;
 	char errbuf[160];
 	int failed;
+	uint8_t *slotmap; /* --cluster: this worker's copy of cfg->cl->owner, updated by MOVED */
 };
 
 /* Shared run control, written by main. */

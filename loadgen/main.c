@@ -47,6 +47,7 @@ enum {
 	OPT_DBS,
 	OPT_COMMAND,
 	OPT_MIX,
+	OPT_CLUSTER,
 	OPT_HELP,
 };
 
@@ -97,6 +98,11 @@ static void usage(FILE *f)
 	    "                       (per_command), so GET's row stays GET alone; e.g.\n"
 	    "                       --mix \"10:HGET h:__rand_int__ f3\" --mix \"10:SADD "
 	    "s:__rand_int__ 3\"\n"
+	    "  --cluster            Redis Cluster: read CLUSTER SLOTS from -h/-p, open -c\n"
+	    "                       connections per thread to every master, send each\n"
+	    "                       request to the master of its key's slot (a template's\n"
+	    "                       key is its first argument), follow -MOVED and -ASK;\n"
+	    "                       reports requests and ops/s per node\n"
 	    "  --help\n");
 }
 
@@ -201,6 +207,7 @@ static void parse_args(struct lg_config *c, int argc, char **argv)
 	    {"dbs", required_argument, NULL, OPT_DBS},
 	    {"command", required_argument, NULL, OPT_COMMAND},
 	    {"mix", required_argument, NULL, OPT_MIX},
+	    {"cluster", no_argument, NULL, OPT_CLUSTER},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {NULL, 0, NULL, 0},
 	};
@@ -321,6 +328,9 @@ static void parse_args(struct lg_config *c, int argc, char **argv)
 		case OPT_MIX:
 			parse_mix(c, optarg);
 			break;
+		case OPT_CLUSTER:
+			c->cl = mem_calloc(1, sizeof(*c->cl));
+			break;
 		case OPT_HELP:
 			usage(stdout);
 			exit(0);
@@ -331,6 +341,8 @@ static void parse_args(struct lg_config *c, int argc, char **argv)
 	}
 	if (optind < argc)
 		die("unexpected argument %s", argv[optind]);
+	if (c->dbs > 1 && c->cl)
+		die("%s", "--dbs and --cluster exclude each other (a cluster has database 0 only)");
 	if (c->dbs > 1 && c->rate > 0)
 		die("%s", "--dbs works in the closed loop only (no --rate)");
 	if (c->nmix && c->command)
@@ -478,6 +490,15 @@ int main(int argc, char **argv)
 
 	parse_args(c, argc, argv);
 	resolve(c);
+	if (c->cl) {
+		char err[200];
+
+		if (lg_cluster_discover(c, c->cl, err, sizeof(err)) < 0)
+			die("--cluster: %s", err);
+		/* tests wait for this line before they change the slot map */
+		fprintf(stderr, "cluster: %d masters from CLUSTER SLOTS of %s:%d\n", c->cl->nnodes,
+			c->host, c->port);
+	}
 	c->req_max = 64 + c->dmax;
 	if (c->command && lg_tmpl_req_max(&c->cmd) > c->req_max)
 		c->req_max = lg_tmpl_req_max(&c->cmd);
@@ -594,5 +615,6 @@ int main(int argc, char **argv)
 	mem_free(tl);
 	mem_free(c->values);
 	mem_free(c->written);
+	mem_free(c->cl);
 	return 0;
 }

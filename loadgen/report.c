@@ -132,6 +132,8 @@ static int write_json(const struct lg_config *c, const struct lg_total *t, doubl
 		(unsigned long long)t->hits, (unsigned long long)t->misses);
 	fprintf(f, "\"verify_failures\": %llu, \"loadgen_cpu\": %.3f, \"selects\": %llu,",
 		(unsigned long long)t->verify_failures, cpu_share, (unsigned long long)t->selects);
+	if (c->cl)
+		lg_cluster_json(f, c->cl, secs);
 	fprintf(f, "\n  \"per_type\": {");
 	for (int i = 0, n = 0; i < LG_NTYPES; i++) {
 		if (!t->type[i].total && !t->type_errors[i])
@@ -282,6 +284,10 @@ int lg_report(const struct lg_config *c, struct lg_worker *w, int nworkers,
 	for (unsigned i = 0; i < t->ntexts; i++)
 		printf("error x%llu: %s\n", (unsigned long long)t->texts[i].count,
 		       t->texts[i].text);
+	if (c->cl) {
+		lg_cluster_sum(c->cl, w, nworkers);
+		lg_cluster_print(c->cl, secs);
+	}
 	fflush(stdout);
 
 	if (c->json && (rc = write_json(c, t, secs, pts, npts, cpu_share)) < 0)

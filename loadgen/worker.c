@@ -27,6 +27,18 @@
  * one of the templates by weight, else the GET/SET mix); a template's slot is
  * type LG_CMD with its index in .tmpl, so its reply is counted both under CMD
  * and in the template's own histogram.
+ *
+ * With --cluster (cluster.h), the connections come in groups of one per
+ * node. Every member of a group generates requests as a connection does
+ * without --cluster (its own quota, schedule and at most -P requests in
+ * flight), but sends each on the member whose node serves the key's slot in
+ * this worker's copy of the slot map; the slot records which member it came
+ * from (.origin), so replies free that member's pipeline and its dependent
+ * SETs queue there. A -MOVED reply updates the map and re-queues the request
+ * on its origin like a dependent SET (its latency still counts from the first
+ * send); -ASK re-queues it with SLOT_ASK, which sends ASKING and the request
+ * to the named node. A member's ring therefore holds what the whole group may
+ * have in flight (ring_size). A connection that fails takes its group down.
  */
 #include "loadgen/loadgen.h"
 
@@ -51,6 +63,7 @@
 #define SLOT_CACHE    8u  /* workload cache: SET the key if the GET misses */
 #define SLOT_PRIMARY  16u /* counts against --requests */
 #define SLOT_SELECT   32u /* --dbs: a SELECT of database .key; not an operation */
+#define SLOT_ASK      64u /* --cluster: goes to .node behind ASKING (an -ASK reply) */
 
 #define IDLE_WAIT_NS 10000000ULL /* poll at least every 10 ms (timeline, end) */
 #define MAX_EVENTS   64
@@ -60,7 +73,9 @@ struct lg_slot {
 	uint64_t key;
 	uint8_t type;
 	uint8_t flags;
-	uint8_t tmpl; /* LG_CMD: 0 the --command template, 1 + i --mix template i */
+	uint8_t tmpl;	/* LG_CMD: 0 the --command template, 1 + i --mix template i */
+	uint8_t origin; /* --cluster: the member of the group that generated it */
+	uint8_t node;	/* SLOT_ASK: the node the -ASK named */
 };
 
 struct lg_conn {
@@ -81,6 +96,9 @@ struct lg_conn {
 	uint64_t pre_quota, pre_next; /* prefill: keys still to write, next key */
 	unsigned db;		      /* --dbs: the database the server has for it */
 	bool selected;		      /* --dbs: a SELECT went out for the next operation */
+	struct lg_conn *group;	      /* --cluster: its group's first member; else NULL */
+	unsigned node;		      /* --cluster: the node it is connected to */
+	unsigned inflight;	      /* --cluster: requests it generated, unanswered */
 };
 
 struct lg_phase {
@@ -97,6 +115,21 @@ uint64_t lg_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Entries of a connection's slot and dependent-request rings: -P, or with
+ * --cluster what a group's members may have in flight together (each -P, plus
+ * an ASKING and a re-sent request). */
+static unsigned ring_size(const struct lg_config *c)
+{
+	return c->cl ? (unsigned)c->cl->nnodes * ((unsigned)c->pipeline + 2)
+		     : (unsigned)c->pipeline;
+}
+
+/* Requests a connection has in flight as a generator (see the file comment). */
+static unsigned gen_count(const struct lg_conn *cn)
+{
+	return cn->group ? cn->inflight : cn->count;
 }
 
 void lg_key_format(char *dst, uint64_t idx)
@@ -196,22 +229,35 @@ static char *encode_cmd(const struct lg_config *c, const struct lg_tmpl *t, stru
 	return p;
 }
 
-/* Append one request; the caller guarantees room (see conn_open's sizing). */
-static void encode(const struct lg_config *c, struct lg_conn *cn, struct dist_rng *rng, int type,
-		   unsigned tmpl, uint64_t key)
+/* Make room for one more request at the end of the output buffer. */
+static void out_room(const struct lg_config *c, struct lg_conn *cn)
 {
-	static const char get_hdr[] = "*2\r\n$3\r\nGET\r\n$16\r\n";
-	static const char set_hdr[] = "*3\r\n$3\r\nSET\r\n$16\r\n";
-	char *p;
-	uint64_t vlen;
-
 	if (cn->out_off && cn->out_len + c->req_max > cn->out_cap) {
 		memmove(cn->out, cn->out + cn->out_off, cn->out_len - cn->out_off);
 		cn->out_len -= cn->out_off;
 		cn->out_off = 0;
 	}
+}
+
+/* Append one request; the caller guarantees room (see conn_open's sizing).
+ * Returns the offset in cn->out where it starts. */
+static size_t encode(const struct lg_config *c, struct lg_conn *cn, struct dist_rng *rng, int type,
+		     unsigned tmpl, uint64_t key)
+{
+	static const char get_hdr[] = "*2\r\n$3\r\nGET\r\n$16\r\n";
+	static const char set_hdr[] = "*3\r\n$3\r\nSET\r\n$16\r\n";
+	static const char asking[] = "*1\r\n$6\r\nASKING\r\n";
+	char *p;
+	uint64_t vlen;
+	size_t start;
+
+	out_room(c, cn);
+	start = cn->out_len;
 	p = cn->out + cn->out_len;
-	if (type == LG_CMD) {
+	if (type == LG_ASKING) {
+		memcpy(p, asking, sizeof(asking) - 1);
+		p += sizeof(asking) - 1;
+	} else if (type == LG_CMD) {
 		p = encode_cmd(c, tmpl ? &c->mix[tmpl - 1] : &c->cmd, cn, rng, p, key);
 	} else if (type == LG_SELECT) {
 		static const char sel_hdr[] = "*2\r\n$6\r\nSELECT\r\n$";
@@ -254,6 +300,7 @@ static void encode(const struct lg_config *c, struct lg_conn *cn, struct dist_rn
 		*p++ = '\n';
 	}
 	cn->out_len = (size_t)(p - cn->out);
+	return start;
 }
 
 static bool key_written(const struct lg_config *c, uint64_t key)
@@ -275,6 +322,9 @@ static void conn_kill(struct lg_worker *w, struct lg_conn *cn, const char *why)
 	cn->dead = true;
 	cn->count = 0;
 	cn->fcount = 0;
+	if (cn->group) /* its group's requests may be on any member */
+		for (int i = 0; i < w->cfg->cl->nnodes; i++)
+			conn_kill(w, &cn->group[i], why);
 }
 
 static void conn_flush(struct lg_worker *w, int ep, struct lg_conn *cn)
@@ -338,17 +388,80 @@ static void choose(struct lg_worker *w, struct dist_rng *rng, struct lg_conn *cn
 	}
 }
 
+/* Queue slot s on dst (a member of its group) for its origin g. */
+static void cluster_queue(const struct lg_config *c, struct lg_conn *g, struct lg_conn *dst,
+			  struct lg_slot s)
+{
+	s.origin = (uint8_t)(g - g->group);
+	dst->slots[(dst->head + dst->count) % ring_size(c)] = s;
+	dst->count++;
+	g->inflight++;
+}
+
+/* --cluster: encode g's request s and queue it on the member of g's group
+ * that serves its key's slot (or, after -ASK, behind ASKING on the node the
+ * -ASK named). The request is encoded at the end of g's own buffer first, as
+ * a --command template's key is only known once its placeholders are filled. */
+static void cluster_send(struct lg_worker *w, struct lg_conn *g, struct dist_rng *rng,
+			 struct lg_slot s)
+{
+	const struct lg_config *c = w->cfg;
+	struct lg_conn *dst;
+	size_t start, len;
+	unsigned node;
+
+	if (s.flags & SLOT_ASK) {
+		dst = &g->group[s.node];
+		s.flags &= (uint8_t)~SLOT_ASK;
+		encode(c, dst, rng, LG_ASKING, 0, 0);
+		cluster_queue(
+		    c, g, dst,
+		    (struct lg_slot){.t_ns = s.t_ns, .type = LG_ASKING, .flags = SLOT_SELECT});
+		encode(c, dst, rng, s.type, s.tmpl, s.key);
+		cluster_queue(c, g, dst, s);
+		return;
+	}
+	start = encode(c, g, rng, s.type, s.tmpl, s.key);
+	len = g->out_len - start;
+	node = w->slotmap[lg_req_slot(g->out + start, len)];
+	if (node == LG_NO_NODE)
+		node = g->node; /* no master serves it: the server's error says so */
+	dst = &g->group[node];
+	if (dst != g) {
+		out_room(c, dst);
+		memcpy(dst->out + dst->out_len, g->out + start, len);
+		dst->out_len += len;
+		g->out_len = start;
+	}
+	cluster_queue(c, g, dst, s);
+}
+
+/* Write what the members of cn's group (or cn alone) have buffered. */
+static void flush_group(struct lg_worker *w, int ep, struct lg_conn *cn)
+{
+	if (!cn->group) {
+		conn_flush(w, ep, cn);
+		return;
+	}
+	for (int i = 0; i < w->cfg->cl->nnodes; i++) {
+		struct lg_conn *m = &cn->group[i];
+
+		if (!m->dead && m->out_off < m->out_len && !m->want_out)
+			conn_flush(w, ep, m);
+	}
+}
+
 /* Send whatever this connection may send now. */
 static void conn_fill(struct lg_worker *w, int ep, struct lg_conn *cn, const struct lg_phase *ph,
 		      struct dist_rng *rng, uint64_t now)
 {
 	const struct lg_config *c = w->cfg;
-	unsigned P = (unsigned)c->pipeline;
+	unsigned P = (unsigned)c->pipeline, R = ring_size(c);
 	bool ending = ph->t_end && now >= ph->t_end;
 	bool stopping = atomic_load_explicit(&lg_run.stop, memory_order_relaxed); /* a hint */
 	bool any = false;
 
-	while (!cn->dead && cn->count < P) {
+	while (!cn->dead && gen_count(cn) < P) {
 		struct lg_slot s;
 		int type;
 
@@ -356,7 +469,7 @@ static void conn_fill(struct lg_worker *w, int ep, struct lg_conn *cn, const str
 			cn->fcount = 0; /* dependent SETs are not started after the run */
 		if (cn->fcount) {
 			s = cn->fups[cn->fhead];
-			cn->fhead = (cn->fhead + 1) % P;
+			cn->fhead = (cn->fhead + 1) % R;
 			cn->fcount--;
 		} else if (ph->prefill) {
 			if (!cn->pre_quota)
@@ -414,27 +527,60 @@ static void conn_fill(struct lg_worker *w, int ep, struct lg_conn *cn, const str
 			s.flags = (uint8_t)flags;
 		}
 	queue:
-		encode(c, cn, rng, s.type, s.tmpl, s.key);
-		cn->slots[(cn->head + cn->count) % P] = s;
-		cn->count++;
 		any = true;
+		if (cn->group) {
+			cluster_send(w, cn, rng, s);
+			continue;
+		}
+		encode(c, cn, rng, s.type, s.tmpl, s.key);
+		cn->slots[(cn->head + cn->count) % R] = s;
+		cn->count++;
 	}
 	if (any)
-		conn_flush(w, ep, cn);
+		flush_group(w, ep, cn);
+}
+
+/* --cluster: a -MOVED or -ASK reply to s, which g generated: re-queue s on g
+ * to go where the reply says. False when text is no redirect to a known node
+ * (then it is an error reply like any other). */
+static bool redirect(struct lg_worker *w, struct lg_conn *g, const struct lg_slot *s,
+		     const char *text, size_t len)
+{
+	unsigned slot, R = ring_size(w->cfg);
+	int node, kind = lg_cluster_redirect(w->cfg->cl, text, len, &slot, &node);
+	struct lg_slot *f;
+
+	if (!kind || node < 0)
+		return false;
+	f = &g->fups[(g->fhead + g->fcount) % R];
+	*f = *s;
+	if (kind == 1) {
+		w->slotmap[slot] = (uint8_t)node;
+		w->stats.moved++;
+	} else {
+		f->flags |= SLOT_ASK;
+		f->node = (uint8_t)node;
+		w->stats.asks++;
+	}
+	g->fcount++;
+	return true;
 }
 
 static void on_reply(struct lg_worker *w, struct lg_conn *cn, const struct lg_phase *ph,
 		     uint64_t now)
 {
 	const struct lg_config *c = w->cfg;
-	unsigned P = (unsigned)c->pipeline;
+	unsigned R = ring_size(c);
 	struct lg_slot *s = &cn->slots[cn->head];
 	const struct resp_value *v = &cn->rp.top;
 	const char *base = cn->in + cn->in_off;
+	struct lg_conn *g = cn->group ? &cn->group[s->origin] : cn; /* who generated it */
 	bool err = false;
 
-	cn->head = (cn->head + 1) % P;
+	cn->head = (cn->head + 1) % R;
 	cn->count--;
+	if (cn->group && g->inflight) /* 0 after the drain timeout gave up on it */
+		g->inflight--;
 	if (s->flags & SLOT_SELECT) {
 		/* not an operation: no latency, no count; an error still shows */
 		if (v->type == RESP_T_ERROR || v->type == RESP_T_BLOBERR) {
@@ -443,6 +589,9 @@ static void on_reply(struct lg_worker *w, struct lg_conn *cn, const struct lg_ph
 		}
 		return;
 	}
+	if (cn->group && v->type == RESP_T_ERROR &&
+	    redirect(w, g, s, base + v->str_off, v->str_len))
+		return;
 	if (v->type == RESP_T_ERROR || v->type == RESP_T_BLOBERR) {
 		err = true;
 		lg_stats_error(&w->stats, base + v->str_off, v->str_len);
@@ -472,13 +621,13 @@ static void on_reply(struct lg_worker *w, struct lg_conn *cn, const struct lg_ph
 			lg_stats_error(&w->stats, t, sizeof(t) - 1);
 		}
 		if ((s->flags & SLOT_RMW) || ((s->flags & SLOT_CACHE) && miss)) {
-			struct lg_slot *f = &cn->fups[(cn->fhead + cn->fcount) % P];
+			struct lg_slot *f = &g->fups[(g->fhead + g->fcount) % R];
 
 			*f = (struct lg_slot){.t_ns = now,
 					      .key = s->key,
 					      .type = LG_SET,
 					      .flags = (uint8_t)(s->flags & SLOT_MEASURED)};
-			cn->fcount++;
+			g->fcount++;
 		}
 	} else if (c->written && v->type == RESP_T_SIMPLE) {
 		/* relaxed: a statistic-like hint for --verify; see key_written() */
@@ -495,6 +644,8 @@ static void on_reply(struct lg_worker *w, struct lg_conn *cn, const struct lg_ph
 		hist_record(&w->stats.hist[s->type], now - s->t_ns);
 		if (err)
 			w->stats.errors[s->type]++;
+		if (cn->group)
+			w->stats.node_requests[cn->node]++;
 		if (s->tmpl) {
 			hist_record(&w->stats.mix_hist[s->tmpl - 1], now - s->t_ns);
 			if (err)
@@ -591,10 +742,13 @@ static int conn_open(struct lg_worker *w, int ep, struct lg_conn *cn)
 	int one = 1, rc;
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = cn};
 
-	cn->fd = socket(c->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	const struct sockaddr_storage *sa = cn->group ? &c->cl->node[cn->node].sa : &c->addr;
+	unsigned salen = cn->group ? c->cl->node[cn->node].salen : c->addrlen, R = ring_size(c);
+
+	cn->fd = socket(sa->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (cn->fd < 0)
 		return -errno;
-	if (connect(cn->fd, (const struct sockaddr *)&c->addr, c->addrlen) < 0) {
+	if (connect(cn->fd, (const struct sockaddr *)sa, salen) < 0) {
 		rc = -errno;
 		close(cn->fd);
 		return rc;
@@ -605,13 +759,14 @@ static int conn_open(struct lg_worker *w, int ep, struct lg_conn *cn)
 		return rc == -EACCES ? -EACCES : rc;
 	}
 	fcntl(cn->fd, F_SETFL, fcntl(cn->fd, F_GETFL) | O_NONBLOCK);
-	cn->out_cap = (size_t)c->pipeline * c->req_max + 64;
+	/* --cluster: plus one request being routed (cluster_send) */
+	cn->out_cap = (size_t)(R + (c->cl != NULL)) * c->req_max + 64;
 	cn->out = mem_alloc(cn->out_cap);
 	/* a --command's replies may be larger than a GET's */
 	cn->in_cap = (c->command || c->nmix ? (1u << 20) : 65536) + 2 * (64 + c->dmax);
 	cn->in = mem_alloc(cn->in_cap);
-	cn->slots = mem_calloc((size_t)c->pipeline, sizeof(*cn->slots));
-	cn->fups = mem_calloc((size_t)c->pipeline, sizeof(*cn->fups));
+	cn->slots = mem_calloc(R, sizeof(*cn->slots));
+	cn->fups = mem_calloc(R, sizeof(*cn->fups));
 	resp_reply_init(&cn->rp);
 	return epoll_ctl(ep, EPOLL_CTL_ADD, cn->fd, &ev) < 0 ? -errno : 0;
 }
@@ -701,7 +856,7 @@ static void run_phase(struct lg_worker *w, int ep, struct lg_conn *cs, int nc, s
 					cn->rate.k += unsent;
 				}
 			}
-			if (!more && !cn->count && !cn->fcount) {
+			if (!more && !gen_count(cn) && !cn->fcount) {
 				cn->finished = true;
 				continue;
 			}
@@ -712,13 +867,15 @@ static void run_phase(struct lg_worker *w, int ep, struct lg_conn *cs, int nc, s
 				    "timeout: no reply within 2 s after the run";
 
 				lg_stats_error(&w->stats, t, sizeof(t) - 1);
-				w->stats.other_errors += cn->count;
-				cn->count = 0;
+				w->stats.other_errors += gen_count(cn);
+				if (!cn->group) /* a member's socket carries others' requests */
+					cn->count = 0;
+				cn->inflight = 0;
 				cn->fcount = 0;
 				cn->finished = true;
 				continue;
 			}
-			if (ph->open && cn->count < (unsigned)w->cfg->pipeline && more) {
+			if (ph->open && gen_count(cn) < (unsigned)w->cfg->pipeline && more) {
 				uint64_t due = rate_due(&cn->rate);
 
 				if (due <= now)
@@ -746,8 +903,15 @@ static void run_phase(struct lg_worker *w, int ep, struct lg_conn *cs, int nc, s
 				conn_flush(w, ep, cn);
 			if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
 				conn_read(w, cn, ph);
-			if (!cn->dead)
+			if (cn->dead)
+				continue;
+			if (!cn->group) {
 				conn_fill(w, ep, cn, ph, rng, lg_now_ns());
+				continue;
+			}
+			/* the replies freed the pipelines of the members that sent them */
+			for (int k = 0; k < w->cfg->cl->nnodes; k++)
+				conn_fill(w, ep, &cn->group[k], ph, rng, lg_now_ns());
 		}
 	}
 }
@@ -762,8 +926,9 @@ void *lg_worker_main(void *arg)
 {
 	struct lg_worker *w = arg;
 	struct lg_config *c = w->cfg;
-	int nc = c->conns, ep = epoll_create1(EPOLL_CLOEXEC), rc;
-	uint64_t nall = (uint64_t)c->threads * (uint64_t)c->conns;
+	int nn = c->cl ? c->cl->nnodes : 1, nc = c->conns * nn, ep = epoll_create1(EPOLL_CLOEXEC),
+	    rc;
+	uint64_t nall = (uint64_t)c->threads * (uint64_t)nc;
 	struct lg_conn *cs = mem_calloc((size_t)nc, sizeof(*cs));
 	struct dist_rng rng;
 	struct lg_phase ph = {0};
@@ -777,6 +942,14 @@ void *lg_worker_main(void *arg)
 	}
 	dist_rng_seed(&rng, c->seed * 1000003ULL + (uint64_t)w->id);
 	hist_init(&w->ival);
+	if (c->cl) {
+		w->slotmap = mem_alloc(LG_SLOTS);
+		memcpy(w->slotmap, c->cl->owner, LG_SLOTS);
+		for (int i = 0; i < nc; i++) {
+			cs[i].group = &cs[i - i % nn];
+			cs[i].node = (unsigned)(i % nn);
+		}
+	}
 	for (int i = 0; i < nc && !w->failed; i++) {
 		uint64_t g = (uint64_t)w->id * (uint64_t)nc + (uint64_t)i;
 
@@ -826,6 +999,7 @@ void *lg_worker_main(void *arg)
 		mem_free(cs[i].fups);
 	}
 	mem_free(cs);
+	mem_free(w->slotmap);
 	close(ep);
 	return NULL;
 }
