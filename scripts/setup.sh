@@ -42,7 +42,7 @@ packages=(
 	build-essential meson ninja-build pkg-config
 	libevent-dev libjemalloc-dev liburcu-dev libhiredis-dev libcriterion-dev libck-dev liblzf-dev
 	liblua5.1-0-dev
-	redis-server redis-tools
+	redis-server redis-tools nutcracker
 	clang libclang-rt-14-dev
 	python3 netcat-openbsd procps util-linux gnuplot-nox python3-redis gdb
 	liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
