@@ -15,7 +15,8 @@ request costs in each topology. The workload is kvsd-loadgen's GET/SET 1:10 over
 (64-byte values, --prefill first, not measured); direct and twemproxy use -c CONNS
 connections, cluster -c CONNS/3 per master (the same total). The servers take turns, run by
 run, each run on freshly started servers; the table shows medians, the ratio kvsd/redis per
-topology, each topology against direct for the same server, and the servers' CPU share.
+topology, each topology against direct for the same server, and the servers' CPU share
+(shards and nutcracker together).
 
 kvsd's cluster mode: each master gets --kvsd-cluster-args (placeholders: {i} the node's index,
 {port} its port, {ports} the three ports comma-separated, {dir} a scratch directory, {src}
