@@ -35,7 +35,8 @@ done
 # Criterion for tests; Concurrency Kit for the peer benchmarks; Lua 5.1 for scripting);
 # redis-server/redis-tools for the differential and redis-cli tests; clang + compiler-rt for
 # libFuzzer; python3, nc, ps, taskset (util-linux) for tests and benchmarks; gnuplot for
-# benchmark plots; python3-redis (redis-py) for the client-library tests; gdb, whose thread
+# benchmark plots; nutcracker (twemproxy) for the twemproxy tests and bench/scaleout.py;
+# python3-redis (redis-py) for the client-library tests; gdb, whose thread
 # stacks the tests print when a kvsd they started does not exit after SIGTERM (a hang is then
 # diagnosable from the CI log).
 packages=(
