@@ -130,17 +130,21 @@ def cmd(port, *args):
     return cmds(port, args)[0]
 
 
-def start_cluster():
+def start_nodes():
+    """Three cluster-enabled redis-servers answering PING; None when one could not start
+    (a port taken between the check and the bind)."""
     ports = cluster_ports(3)
+    mine = []
     for p in ports:
         d = os.path.join(TMP, str(p))
         os.mkdir(d)
-        procs.append(subprocess.Popen(
+        mine.append(subprocess.Popen(
             ['redis-server', '--port', str(p), '--bind', '127.0.0.1', '--cluster-enabled', 'yes',
              '--cluster-config-file', os.path.join(d, 'nodes.conf'), '--cluster-node-timeout',
              '2000', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--dir', d,
              '--loglevel', 'warning'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-    for p in ports:
+    procs.extend(mine)
+    for p, proc in zip(ports, mine):
         deadline = time.monotonic() + 10
         while True:
             try:
@@ -148,9 +152,24 @@ def start_cluster():
                     break
             except OSError:
                 pass
+            if proc.poll() is not None:
+                for q in mine:
+                    q.kill()
+                    q.wait()
+                return None
             if time.monotonic() > deadline:
                 sys.exit('redis-server on %d did not start' % p)
             time.sleep(0.05)
+    return ports
+
+
+def start_cluster():
+    for _ in range(3):
+        ports = start_nodes()
+        if ports:
+            break
+    else:
+        sys.exit('redis-server did not start on three free ports')
     r = subprocess.run(['redis-cli', '--cluster', 'create'] +
                        ['127.0.0.1:%d' % p for p in ports] + ['--cluster-yes'],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
