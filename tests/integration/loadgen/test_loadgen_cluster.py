@@ -12,6 +12,8 @@ route:    --prefill --verify with the GET/SET mix over 6,000 keys: zero errors a
           master holds exactly the keys whose slots it serves.
 template: --command "INCR c:__rand_int__" (the key is the first argument): zero errors,
           zero redirects, and the counters on the three masters add up to the requests.
+tags:     templates with {} (empty: the whole key), x{N}y{z}, {{N}} and an unclosed {:
+          zero redirects, every master served some.
 moved:    a stale map: once kvsd-loadgen has read CLUSTER SLOTS (its "cluster:" line),
           1,000 of the first master's slots are handed to the second (CLUSTER SETSLOT
           IMPORTING + NODE, which the cluster bus spreads); the run must report moved > 0
@@ -279,6 +281,22 @@ def test_template(ports):
           'template: INCRs %d, requests %d' % (total, r['requests']))
 
 
+def test_tags(ports):
+    """Hash tags as Redis Cluster reads them: an empty {} hashes the whole key, the first
+    '{' pairs with the next '}', a '{' inside a tag is part of it. A wrong slot would show
+    as -MOVED."""
+    flush(ports)
+    for tmpl in ['INCR {}e:__rand_int__', 'INCR x{__rand_int__}y{z}',
+                 'INCR {{__rand_int__}}', 'INCR {__rand_int__']:
+        r = loadgen(ports[0], '-c', '2', '-P', '4', '--keys', '300', '--requests', '1500',
+                    '--command', tmpl)
+        check(r['errors'] == 0 and r['moved'] == 0 and r['asks'] == 0,
+              'tags %s: errors %d moved %d asks %d' % (tmpl, r['errors'], r['moved'],
+                                                      r['asks']))
+        per = check_nodes(r, ports, 'tags')
+        check(all(per.get(p, 0) > 0 for p in ports), 'tags %s: per node %s' % (tmpl, per))
+
+
 def test_moved(ports):
     flush(ports)
     ids = node_ids(ports)
@@ -339,6 +357,7 @@ def main():
         ports = start_cluster()
         test_route(ports)
         test_template(ports)
+        test_tags(ports)
         test_ask(ports)
         test_moved(ports)
     finally:
