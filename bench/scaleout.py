@@ -20,9 +20,10 @@ topology, each topology against direct for the same server, and the servers' CPU
 
 kvsd's cluster mode: each master gets --kvsd-cluster-args (placeholders: {i} the node's index,
 {port} its port, {ports} the three ports comma-separated, {dir} a scratch directory, {src}
-the source tree), default "--cluster-enabled yes". When kvsd refuses to start with them, or
-answers CLUSTER SLOTS with an error, the kvsd cluster row is skipped with a message (the
-redis rows still run).
+the source tree, {map} a static slot map of the three nodes in docs/CLUSTER.md's format
+with redis-cli --cluster create's default ranges), default "--cluster-enabled yes
+--cluster-config-file {map}". When kvsd refuses to start with them, or its cluster_state is
+not ok, the kvsd cluster row is skipped with a message (the redis rows still run).
 
 Usage: python3 bench/scaleout.py [--duration S] [--runs R] [--pipeline 1,16] [--conns N]
          [--keys N] [--topologies direct,twemproxy,cluster] [--kvsd-cluster-args ARGS]
@@ -136,6 +137,16 @@ def cluster_ok(port):
     return b"cluster_state:ok" in info
 
 
+def slot_map(d, ports):
+    """kvsd's static slot map (docs/CLUSTER.md: "<40-hex id> <ip>:<port> <first>-<last>")."""
+    path = os.path.join(d, "cluster-map.conf")
+    ranges = ["0-5460", "5461-10922", "10923-16383"]
+    with open(path, "w") as f:
+        for i, (port, r) in enumerate(zip(ports, ranges)):
+            f.write("%040x 127.0.0.1:%d %s\n" % (0xb0 + i, port, r))
+    return path
+
+
 def start_cluster(kind, binary, procs, d, kvsd_args):
     ports = cluster_ports()
     srvs = []
@@ -146,7 +157,7 @@ def start_cluster(kind, binary, procs, d, kvsd_args):
         else:
             extra = shlex.split(kvsd_args.format(i=i, port=port,
                                                  ports=",".join(map(str, ports)), dir=d,
-                                                 src=ROOT))
+                                                 src=ROOT, map=slot_map(d, ports)))
         srvs.append(start_on(kind, binary, port, procs, extra))
     if kind == "redis":
         r = subprocess.run(["redis-cli", "--cluster", "create"] +
@@ -216,7 +227,8 @@ def main():
     ap.add_argument("--conns", type=int, default=48)
     ap.add_argument("--keys", type=int, default=100000)
     ap.add_argument("--topologies", default="direct,twemproxy,cluster")
-    ap.add_argument("--kvsd-cluster-args", default="--cluster-enabled yes")
+    ap.add_argument("--kvsd-cluster-args",
+                    default="--cluster-enabled yes --cluster-config-file {map}")
     ap.add_argument("--kvsd", default=os.path.join(ROOT, "build", "server", "kvsd"))
     ap.add_argument("--redis", default=shutil.which("redis-server") or "redis-server")
     ap.add_argument("--loadgen", default=os.path.join(ROOT, "build", "loadgen", "kvsd-loadgen"))
