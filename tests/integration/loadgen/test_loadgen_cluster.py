@@ -23,6 +23,10 @@ ask:      one slot MIGRATING on its master and IMPORTING on another with no keys
           source: every INCR {tag}:... is answered -ASK; kvsd-loadgen sends ASKING + the
           request to the importing master, so asks == requests, zero errors, and the
           counters (on the importing master only) add up to the requests.
+
+When KVSD_BIN's kvsd has a cluster mode (cluster-enabled, a static slot map), route and
+template run again against three kvsd masters; otherwise that part is skipped with a line
+saying so.
 """
 
 import json
@@ -349,6 +353,42 @@ def test_ask(ports):
     check(cmd(src, 'DBSIZE') == 0, 'ask: the migrating master got keys')
 
 
+def start_kvsd_cluster():
+    """Three kvsd masters in cluster mode over a static slot map (docs/CLUSTER.md's format,
+    redis-cli --cluster create's ranges); None when this kvsd has no cluster mode."""
+    kvsd = os.environ.get('KVSD_BIN')
+    if not kvsd:
+        return None
+    ports = cluster_ports(3)
+    mp = os.path.join(TMP, 'kvsd-cluster-map.conf')
+    with open(mp, 'w') as f:
+        for i, (p, r) in enumerate(zip(ports, ['0-5460', '5461-10922', '10923-16383'])):
+            f.write('%040x 127.0.0.1:%d %s\n' % (0xa0 + i, p, r))
+    for p in ports:
+        proc = subprocess.Popen([kvsd, '--port', str(p), '--bind', '127.0.0.1', '--save', '',
+                                 '--loglevel', 'warning', '--cluster-enabled', 'yes',
+                                 '--cluster-config-file', mp], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+        procs.append(proc)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                if cmd(p, 'PING') == b'PONG':
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None:
+                err = proc.stderr.read()
+                if 'cluster-enabled' in err:
+                    print('kvsd has no cluster mode (%s): its part skipped' % err.strip())
+                    return None
+                sys.exit('kvsd --cluster-enabled yes exited: %s' % err)
+            if time.monotonic() > deadline:
+                sys.exit('kvsd on %d did not start' % p)
+            time.sleep(0.05)
+    return ports
+
+
 def main():
     if not shutil.which('redis-server') or not shutil.which('redis-cli'):
         print('SKIP: redis-server / redis-cli not installed')
@@ -360,6 +400,11 @@ def main():
         test_tags(ports)
         test_ask(ports)
         test_moved(ports)
+        # the same routing checks against kvsd's own cluster mode, where it exists
+        kports = start_kvsd_cluster()
+        if kports:
+            test_route(kports)
+            test_template(kports)
     finally:
         for p in procs:
             p.kill()
