@@ -8,6 +8,7 @@
  */
 #include "server/script.h"
 #include "server/info.h"
+#include "server/cluster.h"
 #include "server/blocking.h"
 #include "concurrency/clock.h"
 #include "concurrency/mem.h"
@@ -372,7 +373,7 @@ static void sec_latencystats(struct sb *b, struct db *db)
 static void sec_cluster(struct sb *b, struct db *db)
 {
 	(void)db;
-	sb_printf(b, "# Cluster\r\ncluster_enabled:0\r\n");
+	sb_printf(b, "# Cluster\r\ncluster_enabled:%d\r\n", cluster_on ? 1 : 0);
 }
 
 static void sec_kvsd(struct sb *b, struct db *db)
