@@ -22,6 +22,7 @@
 #include "server/config.h"
 #include "server/keyspec.h"
 #include "server/multi.h"
+#include "server/strutil.h"
 #include "storage/db.h"
 
 #include <errno.h>
@@ -163,6 +164,25 @@ static void route_key(struct route *rt, const char *key, size_t len)
 		rt->code = REDIR_CROSSSLOT;
 }
 
+/* SORT's keys (its STORE spec is 'unknown'): Redis's sortGetKeys, the last
+ * STORE counting, LIMIT / GET / BY skipping their arguments. */
+static void sort_keys(struct route *rt, int argc, const char *const *argv, const size_t *argl)
+{
+	int store = -1;
+
+	for (int i = 2; i < argc; i++) {
+		if (su_word_is(argv[i], argl[i], "limit"))
+			i += 2;
+		else if (su_word_is(argv[i], argl[i], "get") || su_word_is(argv[i], argl[i], "by"))
+			i += 1;
+		else if (su_word_is(argv[i], argl[i], "store") && i + 1 < argc)
+			store = i + 1;
+	}
+	route_key(rt, argv[1], argl[1]);
+	if (store > 0)
+		route_key(rt, argv[store], argl[store]);
+}
+
 /* Folds one command's keys into rt (Redis's per-key loop). */
 static void route_cmd(struct route *rt, const struct cmd_def *d, int argc, const char *const *argv,
 		      const size_t *argl)
@@ -178,6 +198,10 @@ static void route_cmd(struct route *rt, const struct cmd_def *d, int argc, const
 		/* shard channels route like keys (their specs say not_key) */
 		for (int i = 1; i < (d->name[1] == 'p' ? 2 : argc); i++)
 			route_key(rt, argv[i], argl[i]);
+		return;
+	}
+	if (!strcmp(d->name, "sort") || !strcmp(d->name, "sort_ro")) {
+		sort_keys(rt, argc, argv, argl);
 		return;
 	}
 	doc = cmd_docs_find(d->name);

@@ -186,7 +186,7 @@ static void hello_cmd(struct cmd_req *r)
 	reply_bulk_cstr(c, "id");
 	reply_int(c, (long long)conn_id(c));
 	reply_bulk_cstr(c, "mode");
-	reply_bulk_cstr(c, "standalone");
+	reply_bulk_cstr(c, cluster_on ? "cluster" : "standalone");
 	reply_bulk_cstr(c, "role");
 	reply_bulk_cstr(c, "master");
 	reply_bulk_cstr(c, "modules");
