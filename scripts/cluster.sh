@@ -34,6 +34,7 @@ fi
 ports=("$base" $((base + 1)) $((base + 2)))
 rundir="${KVSD_CLUSTER_DIR:-$KVSD_ROOT/$KVSD_BUILD/cluster-$base}"
 bin="${KVSD_BIN:-$KVSD_ROOT/$KVSD_BUILD/server/kvsd}"
+case "$bin" in /*) ;; *) bin="$PWD/$bin" ;; esac
 
 # alive PIDFILE PORT: the pid in PIDFILE when it is a running kvsd started for PORT
 alive() {

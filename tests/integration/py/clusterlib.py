@@ -85,7 +85,7 @@ class KvsdCluster:
         self.base = base
         self.ports = [base, base + 1, base + 2]
         self.dir = tempfile.mkdtemp(prefix='kvsd-cluster-')
-        self.env = dict(os.environ, KVSD_BIN=binary, KVSD_CLUSTER_DIR=self.dir)
+        self.env = dict(os.environ, KVSD_BIN=os.path.abspath(binary), KVSD_CLUSTER_DIR=self.dir)
         self.up = False
 
     def sh(self, action, base=None, check=True):
