@@ -80,6 +80,9 @@ SEQS = [
     [('EVAL', "return redis.pcall('get','foo')", '0')],
     [('EVAL', "redis.call('get','b'); return redis.call('get','key3')", '0')],
     [('EVAL', "return redis.call('mset','b','1','key3','2')", '0')],
+    [('FUNCTION', 'LOAD', "#!lua name=nc\nredis.register_function{function_name='ncf', "
+      "callback=function() return 1 end, flags={'no-cluster'}}"),
+     ('FCALL', 'ncf', '0'), ('FCALL_RO', 'ncf', '0'), ('FUNCTION', 'DELETE', 'nc')],
     [('CLUSTER', 'KEYSLOT', 'foo')], [('CLUSTER', 'KEYSLOT', '{user}a')], [('CLUSTER', 'KEYSLOT')],
     [('CLUSTER', 'KEYSLOT', 'a', 'b')],
     [('CLUSTER', 'COUNTKEYSINSLOT', '3300')], [('CLUSTER', 'COUNTKEYSINSLOT', '16384')],
