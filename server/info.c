@@ -170,7 +170,8 @@ static void sec_server(struct sb *b, struct db *db)
 		  "hz:%lld\r\nconfigured_hz:%lld\r\nlru_clock:%lld\r\nexecutable:%s\r\n"
 		  "config_file:%s\r\nio_threads_active:0\r\n"
 		  "kvsd_version:%s\r\n",
-		  cluster_on ? "cluster" : "standalone", un.sysname, un.release, un.machine, (int)(sizeof(long) * 8),
+		  cluster_on ? "cluster" : "standalone", un.sysname, un.release, un.machine,
+		  (int)(sizeof(long) * 8),
 #ifdef __GNUC__
 		  __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__,
 #else
