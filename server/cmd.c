@@ -489,7 +489,7 @@ static void dispatch(struct conn *c, int argc, const char **argv, const size_t *
 	 * after authentication, before anything else; EXEC checks the keys of
 	 * every queued command and drops the transaction when they span slots
 	 * or live elsewhere */
-	if (kv_unlikely(cluster_on)) {
+	if (kv_unlikely(cluster_on) && !aof_is_loader(c)) { /* the AOF replays everything */
 		char err[128];
 
 		if (cluster_refuse(c, d, argc, argv, argl, err, sizeof(err))) {
