@@ -80,6 +80,12 @@ describe('ioredis Cluster against three kvsd nodes', { timeout: 300000 }, () => 
     if (cluster) cluster.disconnect();
     try {
       clusterSh('stop', base, dir);
+      // the nodes' stderr: a sanitizer report there fails the test
+      for (const p of [base, base + 1, base + 2]) {
+        const f = path.join(dir, `${p}.out`);
+        const out = fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '';
+        assert.ok(!/Sanitizer|runtime error:/.test(out), `node ${p}: ${out.slice(-4000)}`);
+      }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -112,10 +112,23 @@ class KvsdCluster:
         return out
 
     def stop(self):
+        """Stops the nodes; raises RuntimeError when a node's output shows a
+        sanitizer report (the nodes' stderr goes to <dir>/<port>.out)."""
         if self.up:
             self.sh('stop', check=False)
             self.up = False
+        reports = []
+        for p in self.ports:
+            try:
+                with open(os.path.join(self.dir, '%d.out' % p), 'rb') as f:
+                    out = f.read()
+            except OSError:
+                continue
+            if b'Sanitizer' in out or b'runtime error:' in out:
+                reports.append('node %d:\n%s' % (p, out[-4000:].decode(errors='replace')))
         shutil.rmtree(self.dir, ignore_errors=True)
+        if reports:
+            raise RuntimeError('sanitizer report from kvsd: ' + '\n'.join(reports))
 
 
 class RedisCluster:
