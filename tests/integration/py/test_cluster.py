@@ -124,13 +124,20 @@ def views(port, ids):
         shards = harness.parse(norm(c.cmd('CLUSTER', 'SHARDS')))
         nodes = harness.parse(norm(c.cmd('CLUSTER', 'NODES')))
         info = harness.parse(c.cmd('CLUSTER', 'INFO'))
+        # RESP3: maps for SHARDS and SLOTS' metadata, verbatim strings for NODES / INFO
+        c.cmd('HELLO', '3')
+        slots3 = norm(c.cmd('CLUSTER', 'SLOTS'))
+        shards3 = norm(c.cmd('CLUSTER', 'SHARDS'))
+        nodes3 = c.cmd('CLUSTER', 'NODES')[:8]
+    # one shard's bytes in RESP3, sorted, so the dict order of Redis does not matter
+    shards3 = sorted(b'%' + x.rstrip(b'\r\n') for x in shards3.split(b'\r\n%2\r\n')[1:])
     shards = sorted(shards, key=lambda s: s[1][0])
     lines = []
     for ln in nodes.decode().strip().split('\n'):
         w = ln.split()
         lines.append(' '.join(w[:4] + ['-', '-'] + w[6:]))
     info = [ln for ln in info.decode().split('\r\n') if not ln.startswith('cluster_stats_messages')]
-    return slots, repr(shards), sorted(lines), info
+    return slots, repr(shards), sorted(lines), info, slots3, shards3, nodes3[:1]
 
 
 def keyslot_replies(port, keys):
@@ -167,7 +174,8 @@ def vs_redis():
         kc.stop()
     for s, w, g in zip(SEQS, want, got):
         check('vs-redis %r' % (s,), w == g, '\n  redis: %r\n  kvsd:  %r' % (w, g))
-    names = ['CLUSTER SLOTS', 'CLUSTER SHARDS', 'CLUSTER NODES', 'CLUSTER INFO']
+    names = ['CLUSTER SLOTS', 'CLUSTER SHARDS', 'CLUSTER NODES', 'CLUSTER INFO',
+             'RESP3 CLUSTER SLOTS', 'RESP3 CLUSTER SHARDS', 'RESP3 CLUSTER NODES type']
     for i in range(3):
         for n, w, g in zip(names, want_views[i], got_views[i]):
             check('vs-redis node %d %s' % (i, n), w == g, '\n  redis: %r\n  kvsd:  %r' % (w, g))
