@@ -41,6 +41,7 @@
 #include "net/net.h"
 #include "net/reply.h"
 #include "server/cmd_debug.h"
+#include "server/cluster.h"
 #include "server/cmdstat.h"
 #include "server/multi.h"
 #include "server/script.h"
@@ -101,7 +102,8 @@ void cmd_setup(struct db *db)
 	    cmd_object_table, cmd_debug_table,	  cmd_db_table,	    cmd_zsetops_table,
 	    cmd_zset_table,   cmd_sort_table,	  cmd_set_table,    cmd_hash_table,
 	    cmd_list_table,   cmd_blocking_table, cmd_dump_table,   cmd_persist_table,
-	    cmd_aof_table,    cmd_pubsub_table,	  cmd_script_table, cmd_function_table};
+	    cmd_aof_table,    cmd_pubsub_table,	  cmd_script_table, cmd_function_table,
+	    cmd_cluster_table};
 
 	cmd_db = db;
 	bitpool_setup();
@@ -480,6 +482,23 @@ static void dispatch(struct conn *c, int argc, const char **argv, const size_t *
 		} else {
 			reject(&r, d, idx, "NOAUTH Authentication required.",
 			       "NOAUTH Authentication required.");
+			return;
+		}
+	}
+	/* cluster mode (server/cluster.h): Redis's processCommand redirects
+	 * after authentication, before anything else; EXEC checks the keys of
+	 * every queued command and drops the transaction when they span slots
+	 * or live elsewhere */
+	if (kv_unlikely(cluster_on) && !aof_is_loader(c)) { /* the AOF replays everything */
+		char err[128];
+
+		if (cluster_refuse(c, d, argc, argv, argl, err, sizeof(err))) {
+			cmdstat_reject(r.ctx, idx);
+			if (multi_is_exec(d))
+				multi_discard(c);
+			else
+				multi_flag_error(c);
+			reply_error(c, err);
 			return;
 		}
 	}

@@ -10,6 +10,7 @@
 #include "net/net.h"
 #include "net/reply.h"
 #include "server/cmd.h"
+#include "server/cluster.h"
 #include "server/blocking.h"
 #include "server/config.h"
 #include "server/pubsub.h"
@@ -185,7 +186,7 @@ static void hello_cmd(struct cmd_req *r)
 	reply_bulk_cstr(c, "id");
 	reply_int(c, (long long)conn_id(c));
 	reply_bulk_cstr(c, "mode");
-	reply_bulk_cstr(c, "standalone");
+	reply_bulk_cstr(c, cluster_on ? "cluster" : "standalone");
 	reply_bulk_cstr(c, "role");
 	reply_bulk_cstr(c, "master");
 	reply_bulk_cstr(c, "modules");
@@ -219,6 +220,10 @@ static void select_cmd(struct cmd_req *r)
 	if (id < -2147483648LL || id > 2147483647LL) {
 		reply_error(r->c, "ERR value is out of range, value must between -2147483648 and "
 				  "2147483647");
+		return;
+	}
+	if (cluster_on && id != 0) {
+		reply_error(r->c, "ERR SELECT is not allowed in cluster mode");
 		return;
 	}
 	if (id < 0 || id >= cfg_int(CFG_DATABASES)) {

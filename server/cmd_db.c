@@ -18,6 +18,7 @@
  */
 #include "server/cmd.h"
 #include "server/blocking.h"
+#include "server/cluster.h"
 #include "concurrency/util.h"
 #include "net/reply.h"
 #include "net/resp.h"
@@ -99,6 +100,10 @@ static void move_body(struct cmd_req *r)
 
 static void cmd_move(struct cmd_req *r)
 {
+	if (kv_unlikely(cluster_on)) {
+		reply_error(r->c, "ERR MOVE is not allowed in cluster mode");
+		return;
+	}
 	multi_atomic(r, move_body);
 }
 
@@ -108,6 +113,10 @@ static void cmd_swapdb(struct cmd_req *r)
 {
 	long long a, b;
 
+	if (kv_unlikely(cluster_on)) {
+		reply_error(r->c, "ERR SWAPDB is not allowed in cluster mode");
+		return;
+	}
 	if (!resp_str2ll(r->argv[1], r->argl[1], &a) || a < -2147483648LL || a > 2147483647LL) {
 		reply_error(r->c, "ERR invalid first DB index");
 		return;
@@ -152,6 +161,10 @@ static void copy_body(struct cmd_req *r)
 			cmd_reply_syntax_error(r);
 			return;
 		}
+	}
+	if (kv_unlikely(cluster_on) && (id != 0 || db_view_index(r->view) != 0)) {
+		reply_error(r->c, "ERR Copying to another database is not allowed in cluster mode");
+		return;
 	}
 	if (id == db_view_index(r->view) && r->argl[1] == r->argl[2] &&
 	    memcmp(r->argv[1], r->argv[2], r->argl[1]) == 0) {

@@ -28,6 +28,8 @@ static const struct cmd_doc_keyspec append_keyspecs[] = {
      .fk = {0, 1, 0}},
 };
 
+/* ASKING */
+
 /* AUTH */
 static const struct cmd_doc_history auth_history[] = {
     {"6.0.0", "Added ACL style (username and password)."},
@@ -609,6 +611,165 @@ static const struct cmd_doc_arg client_unblock_args[] = {
 };
 
 /* CLIENT UNPAUSE */
+
+/* CLUSTER */
+
+/* CLUSTER ADDSLOTS */
+static const struct cmd_doc_arg cluster_addslots_args[] = {
+    {.name = "slot", .type = "integer", .flags = CMD_DOC_ARG_MULTIPLE},
+};
+
+/* CLUSTER ADDSLOTSRANGE */
+static const struct cmd_doc_arg cluster_addslotsrange_args_0[] = {
+    {.name = "start-slot", .type = "integer"},
+    {.name = "end-slot", .type = "integer"},
+};
+static const struct cmd_doc_arg cluster_addslotsrange_args[] = {
+    {.name = "start-slot_end-slot",
+     .type = "block",
+     .flags = CMD_DOC_ARG_MULTIPLE,
+     .args = cluster_addslotsrange_args_0,
+     .nargs = 2},
+};
+
+/* CLUSTER BUMPEPOCH */
+
+/* CLUSTER COUNT-FAILURE-REPORTS */
+static const struct cmd_doc_arg cluster_count_failure_reports_args[] = {
+    {.name = "node-id", .type = "string"},
+};
+
+/* CLUSTER COUNTKEYSINSLOT */
+static const struct cmd_doc_arg cluster_countkeysinslot_args[] = {
+    {.name = "slot", .type = "integer"},
+};
+
+/* CLUSTER DELSLOTS */
+static const struct cmd_doc_arg cluster_delslots_args[] = {
+    {.name = "slot", .type = "integer", .flags = CMD_DOC_ARG_MULTIPLE},
+};
+
+/* CLUSTER DELSLOTSRANGE */
+static const struct cmd_doc_arg cluster_delslotsrange_args_0[] = {
+    {.name = "start-slot", .type = "integer"},
+    {.name = "end-slot", .type = "integer"},
+};
+static const struct cmd_doc_arg cluster_delslotsrange_args[] = {
+    {.name = "start-slot_end-slot",
+     .type = "block",
+     .flags = CMD_DOC_ARG_MULTIPLE,
+     .args = cluster_delslotsrange_args_0,
+     .nargs = 2},
+};
+
+/* CLUSTER FAILOVER */
+static const struct cmd_doc_arg cluster_failover_args_0[] = {
+    {.name = "force", .type = "pure-token", .token = "FORCE"},
+    {.name = "takeover", .type = "pure-token", .token = "TAKEOVER"},
+};
+static const struct cmd_doc_arg cluster_failover_args[] = {
+    {.name = "options",
+     .type = "oneof",
+     .flags = CMD_DOC_ARG_OPTIONAL,
+     .args = cluster_failover_args_0,
+     .nargs = 2},
+};
+
+/* CLUSTER FLUSHSLOTS */
+
+/* CLUSTER FORGET */
+static const struct cmd_doc_arg cluster_forget_args[] = {
+    {.name = "node-id", .type = "string"},
+};
+
+/* CLUSTER GETKEYSINSLOT */
+static const struct cmd_doc_arg cluster_getkeysinslot_args[] = {
+    {.name = "slot", .type = "integer"},
+    {.name = "count", .type = "integer"},
+};
+
+/* CLUSTER HELP */
+
+/* CLUSTER INFO */
+
+/* CLUSTER KEYSLOT */
+static const struct cmd_doc_arg cluster_keyslot_args[] = {
+    {.name = "key", .type = "string"},
+};
+
+/* CLUSTER LINKS */
+
+/* CLUSTER MEET */
+static const struct cmd_doc_history cluster_meet_history[] = {
+    {"4.0.0", "Added the optional `cluster_bus_port` argument."},
+};
+static const struct cmd_doc_arg cluster_meet_args[] = {
+    {.name = "ip", .type = "string"},
+    {.name = "port", .type = "integer"},
+    {.name = "cluster_bus_port",
+     .type = "integer",
+     .since = "4.0.0",
+     .flags = CMD_DOC_ARG_OPTIONAL},
+};
+
+/* CLUSTER MYID */
+
+/* CLUSTER NODES */
+
+/* CLUSTER REPLICAS */
+static const struct cmd_doc_arg cluster_replicas_args[] = {
+    {.name = "node-id", .type = "string"},
+};
+
+/* CLUSTER REPLICATE */
+static const struct cmd_doc_arg cluster_replicate_args[] = {
+    {.name = "node-id", .type = "string"},
+};
+
+/* CLUSTER RESET */
+static const struct cmd_doc_arg cluster_reset_args_0[] = {
+    {.name = "hard", .type = "pure-token", .token = "HARD"},
+    {.name = "soft", .type = "pure-token", .token = "SOFT"},
+};
+static const struct cmd_doc_arg cluster_reset_args[] = {
+    {.name = "hard_soft",
+     .type = "oneof",
+     .flags = CMD_DOC_ARG_OPTIONAL,
+     .args = cluster_reset_args_0,
+     .nargs = 2},
+};
+
+/* CLUSTER SAVECONFIG */
+
+/* CLUSTER SET-CONFIG-EPOCH */
+static const struct cmd_doc_arg cluster_set_config_epoch_args[] = {
+    {.name = "config-epoch", .type = "integer"},
+};
+
+/* CLUSTER SETSLOT */
+static const struct cmd_doc_arg cluster_setslot_args_1[] = {
+    {.name = "node-id", .type = "string", .token = "IMPORTING"},
+    {.name = "node-id", .type = "string", .token = "MIGRATING"},
+    {.name = "node-id", .type = "string", .token = "NODE"},
+    {.name = "stable", .type = "pure-token", .token = "STABLE"},
+};
+static const struct cmd_doc_arg cluster_setslot_args[] = {
+    {.name = "slot", .type = "integer"},
+    {.name = "subcommand", .type = "oneof", .args = cluster_setslot_args_1, .nargs = 4},
+};
+
+/* CLUSTER SHARDS */
+
+/* CLUSTER SLAVES */
+static const struct cmd_doc_arg cluster_slaves_args[] = {
+    {.name = "node-id", .type = "string"},
+};
+
+/* CLUSTER SLOTS */
+static const struct cmd_doc_history cluster_slots_history[] = {
+    {"4.0.0", "Added node IDs."},
+    {"7.0.0", "Added additional networking metadata field."},
+};
 
 /* COMMAND */
 
@@ -2197,6 +2358,10 @@ static const struct cmd_doc_arg punsubscribe_args[] = {
 /* QUIT */
 
 /* RANDOMKEY */
+
+/* READONLY */
+
+/* READWRITE */
 
 /* RENAME */
 static const struct cmd_doc_arg rename_args[] = {
@@ -3932,6 +4097,18 @@ const struct cmd_doc cmd_docs_table[] = {
      .tips = "",
      .keyspecs = append_keyspecs,
      .nkeyspecs = 1},
+    {.name = "asking",
+     .summary = "Sent by cluster clients after an -ASK redirect",
+     .since = "3.0.0",
+     .group = "cluster",
+     .complexity = "O(1)",
+     .arity = 1,
+     .flags = "fast",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@fast @connection",
+     .tips = ""},
     {.name = "auth",
      .summary = "Authenticate to the server",
      .since = "1.0.0",
@@ -4438,6 +4615,389 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@admin @slow @dangerous @connection",
      .tips = ""},
+    {.name = "cluster",
+     .summary = "A container for cluster commands",
+     .since = "3.0.0",
+     .group = "cluster",
+     .complexity = "Depends on subcommand.",
+     .arity = -2,
+     .flags = "",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow",
+     .tips = ""},
+    {.name = "cluster|addslots",
+     .summary = "Assign new hash slots to receiving node",
+     .since = "3.0.0",
+     .group = "cluster",
+     .complexity = "O(N) where N is the total number of hash slot arguments",
+     .args = cluster_addslots_args,
+     .nargs = 1,
+     .arity = -3,
+     .flags = "admin stale no_async_loading",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = ""},
+    {.name = "cluster|addslotsrange",
+     .summary = "Assign new hash slots to receiving node",
+     .since = "7.0.0",
+     .group = "cluster",
+     .complexity = "O(N) where N is the total number of the slots between the start slot and end "
+		   "slot arguments.",
+     .args = cluster_addslotsrange_args,
+     .nargs = 1,
+     .arity = -4,
+     .flags = "admin stale no_async_loading",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = ""},
+    {.name = "cluster|bumpepoch",
+     .summary = "Advance the cluster config epoch",
+     .since = "3.0.0",
+     .group = "cluster",
+     .complexity = "O(1)",
+     .arity = 2,
+     .flags = "admin stale no_async_loading",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = "nondeterministic_output"},
+    {.name = "cluster|count-failure-reports",
+     .summary = "Return the number of failure reports active for a given node",
+     .since = "3.0.0",
+     .group = "cluster",
+     .complexity = "O(N) where N is the number of failure reports",
+     .args = cluster_count_failure_reports_args,
+     .nargs = 1,
+     .arity = 3,
+     .flags = "admin stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = "nondeterministic_output"},
+    {.name = "cluster|countkeysinslot",
+     .summary = "Return the number of local keys in the specified hash slot",
+     .since = "3.0.0",
+     .group = "cluster",
+     .complexity = "O(1)",
+     .args = cluster_countkeysinslot_args,
+     .nargs = 1,
+     .arity = 3,
+     .flags = "stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow",
+     .tips = ""},
+    {.name = "cluster|delslots",
+     .summary = "Set hash slots as unbound in receiving node",
+     .since = "3.0.0",
+     .group = "cluster",
+     .complexity = "O(N) where N is the total number of hash slot arguments",
+     .args = cluster_delslots_args,
+     .nargs = 1,
+     .arity = -3,
+     .flags = "admin stale no_async_loading",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = ""},
+    {.name = "cluster|delslotsrange",
+     .summary = "Set hash slots as unbound in receiving node",
+     .since = "7.0.0",
+     .group = "cluster",
+     .complexity = "O(N) where N is the total number of the slots between the start slot and end "
+		   "slot arguments.",
+     .args = cluster_delslotsrange_args,
+     .nargs = 1,
+     .arity = -4,
+     .flags = "admin stale no_async_loading",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = ""},
+    {.name = "cluster|failover",
+     .summary = "Forces a replica to perform a manual failover of its master.",
+     .since = "3.0.0",
+     .group = "cluster",
+     .complexity = "O(1)",
+     .args = cluster_failover_args,
+     .nargs = 1,
+     .arity = -2,
+     .flags = "admin stale no_async_loading",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = ""},
+    {.name = "cluster|flushslots",
+     .summary = "Delete a node's own slots information",
+     .since = "3.0.0",
+     .group = "cluster",
+     .complexity = "O(1)",
+     .arity = 2,
+     .flags = "admin stale no_async_loading",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = ""},
+    {.name = "cluster|forget",
+     .summary = "Remove a node from the nodes table",
+     .since = "3.0.0",
+     .group = "cluster",
+     .complexity = "O(1)",
+     .args = cluster_forget_args,
+     .nargs = 1,
+     .arity = 3,
+     .flags = "admin stale no_async_loading",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = ""},
+    {.name = "cluster|getkeysinslot",
+     .summary = "Return local key names in the specified hash slot",
+     .since = "3.0.0",
+     .group = "cluster",
+     .complexity = "O(log(N)) where N is the number of requested keys",
+     .args = cluster_getkeysinslot_args,
+     .nargs = 2,
+     .arity = 4,
+     .flags = "stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow",
+     .tips = "nondeterministic_output"},
+    {.name = "cluster|help",
+     .summary = "Show helpful text about the different subcommands",
+     .since = "5.0.0",
+     .group = "cluster",
+     .complexity = "O(1)",
+     .arity = 2,
+     .flags = "loading stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow",
+     .tips = ""},
+    {.name = "cluster|info",
+     .summary = "Provides info about Redis Cluster node state",
+     .since = "3.0.0",
+     .group = "cluster",
+     .complexity = "O(1)",
+     .arity = 2,
+     .flags = "stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow",
+     .tips = "nondeterministic_output"},
+    {.name = "cluster|keyslot",
+     .summary = "Returns the hash slot of the specified key",
+     .since = "3.0.0",
+     .group = "cluster",
+     .complexity = "O(N) where N is the number of bytes in the key",
+     .args = cluster_keyslot_args,
+     .nargs = 1,
+     .arity = 3,
+     .flags = "stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow",
+     .tips = ""},
+    {.name = "cluster|links",
+     .summary = "Returns a list of all TCP links to and from peer nodes in cluster",
+     .since = "7.0.0",
+     .group = "cluster",
+     .complexity = "O(N) where N is the total number of Cluster nodes",
+     .arity = 2,
+     .flags = "stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow",
+     .tips = "nondeterministic_output"},
+    {.name = "cluster|meet",
+     .summary = "Force a node cluster to handshake with another node",
+     .since = "3.0.0",
+     .group = "cluster",
+     .complexity = "O(1)",
+     .history = cluster_meet_history,
+     .nhistory = 1,
+     .args = cluster_meet_args,
+     .nargs = 3,
+     .arity = -4,
+     .flags = "admin stale no_async_loading",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = ""},
+    {.name = "cluster|myid",
+     .summary = "Return the node id",
+     .since = "3.0.0",
+     .group = "cluster",
+     .complexity = "O(1)",
+     .arity = 2,
+     .flags = "stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow",
+     .tips = ""},
+    {.name = "cluster|nodes",
+     .summary = "Get Cluster config for the node",
+     .since = "3.0.0",
+     .group = "cluster",
+     .complexity = "O(N) where N is the total number of Cluster nodes",
+     .arity = 2,
+     .flags = "stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow",
+     .tips = "nondeterministic_output"},
+    {.name = "cluster|replicas",
+     .summary = "List replica nodes of the specified master node",
+     .since = "5.0.0",
+     .group = "cluster",
+     .complexity = "O(1)",
+     .args = cluster_replicas_args,
+     .nargs = 1,
+     .arity = 3,
+     .flags = "admin stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = "nondeterministic_output"},
+    {.name = "cluster|replicate",
+     .summary = "Reconfigure a node as a replica of the specified master node",
+     .since = "3.0.0",
+     .group = "cluster",
+     .complexity = "O(1)",
+     .args = cluster_replicate_args,
+     .nargs = 1,
+     .arity = 3,
+     .flags = "admin stale no_async_loading",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = ""},
+    {.name = "cluster|reset",
+     .summary = "Reset a Redis Cluster node",
+     .since = "3.0.0",
+     .group = "cluster",
+     .complexity = "O(N) where N is the number of known nodes. The command may execute a FLUSHALL "
+		   "as a side effect.",
+     .args = cluster_reset_args,
+     .nargs = 1,
+     .arity = -2,
+     .flags = "admin noscript stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = ""},
+    {.name = "cluster|saveconfig",
+     .summary = "Forces the node to save cluster state on disk",
+     .since = "3.0.0",
+     .group = "cluster",
+     .complexity = "O(1)",
+     .arity = 2,
+     .flags = "admin stale no_async_loading",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = ""},
+    {.name = "cluster|set-config-epoch",
+     .summary = "Set the configuration epoch in a new node",
+     .since = "3.0.0",
+     .group = "cluster",
+     .complexity = "O(1)",
+     .args = cluster_set_config_epoch_args,
+     .nargs = 1,
+     .arity = 3,
+     .flags = "admin stale no_async_loading",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = ""},
+    {.name = "cluster|setslot",
+     .summary = "Bind a hash slot to a specific node",
+     .since = "3.0.0",
+     .group = "cluster",
+     .complexity = "O(1)",
+     .args = cluster_setslot_args,
+     .nargs = 2,
+     .arity = -4,
+     .flags = "admin stale no_async_loading",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = ""},
+    {.name = "cluster|shards",
+     .summary = "Get array of cluster slots to node mappings",
+     .since = "7.0.0",
+     .group = "cluster",
+     .complexity = "O(N) where N is the total number of cluster nodes",
+     .arity = 2,
+     .flags = "stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow",
+     .tips = "nondeterministic_output"},
+    {.name = "cluster|slaves",
+     .summary = "List replica nodes of the specified master node",
+     .since = "3.0.0",
+     .group = "cluster",
+     .complexity = "O(1)",
+     .doc_flags = "deprecated",
+     .deprecated_since = "5.0.0",
+     .replaced_by = "`CLUSTER REPLICAS`",
+     .args = cluster_slaves_args,
+     .nargs = 1,
+     .arity = 3,
+     .flags = "admin stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@admin @slow @dangerous",
+     .tips = "nondeterministic_output"},
+    {.name = "cluster|slots",
+     .summary = "Get array of Cluster slot to node mappings",
+     .since = "3.0.0",
+     .group = "cluster",
+     .complexity = "O(N) where N is the total number of Cluster nodes",
+     .doc_flags = "deprecated",
+     .deprecated_since = "7.0.0",
+     .replaced_by = "`CLUSTER SHARDS`",
+     .history = cluster_slots_history,
+     .nhistory = 2,
+     .arity = 2,
+     .flags = "stale",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@slow",
+     .tips = "nondeterministic_output"},
     {.name = "command",
      .summary = "Get array of Redis command details",
      .since = "2.8.13",
@@ -6560,6 +7120,30 @@ const struct cmd_doc cmd_docs_table[] = {
      .key_step = 0,
      .acl = "@keyspace @read @slow",
      .tips = "request_policy:all_shards nondeterministic_output"},
+    {.name = "readonly",
+     .summary = "Enables read queries for a connection to a cluster replica node",
+     .since = "3.0.0",
+     .group = "cluster",
+     .complexity = "O(1)",
+     .arity = 1,
+     .flags = "loading stale fast",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@fast @connection",
+     .tips = ""},
+    {.name = "readwrite",
+     .summary = "Disables read queries for a connection to a cluster replica node",
+     .since = "3.0.0",
+     .group = "cluster",
+     .complexity = "O(1)",
+     .arity = 1,
+     .flags = "loading stale fast",
+     .first_key = 0,
+     .last_key = 0,
+     .key_step = 0,
+     .acl = "@fast @connection",
+     .tips = ""},
     {.name = "rename",
      .summary = "Rename a key",
      .since = "1.0.0",

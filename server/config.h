@@ -106,6 +106,10 @@ enum cfg_id {
 	CFG_LAZYFREE_LAZY_USER_FLUSH, /* server/cmd_keys.c: FLUSH* without an option */
 	CFG_BUSY_REPLY_THRESHOLD,     /* server/script.h */
 	CFG_NOTIFY_KEYSPACE_EVENTS,   /* server/notify.h */
+	CFG_CLUSTER_ENABLED,	      /* server/cluster.h */
+	CFG_CLUSTER_CONFIG_FILE,
+	CFG_CLUSTER_ANNOUNCE_IP,
+	CFG_CLUSTER_ANNOUNCE_PORT,
 	CFG_COUNT_
 };
 

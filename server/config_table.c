@@ -908,4 +908,22 @@ const struct cfg_def cfg_rows[CFG_COUNT_] = {
 				      "FLUSHALL / FLUSHDB without SYNC or ASYNC: yes frees the old "
 				      "keys in the background (ASYNC), no before the reply (SYNC).",
 				      .apply = apply_read_at_use},
+    /* server/cluster.h: read once at start-up (the map is static) */
+    [CFG_CLUSTER_ENABLED] = {"cluster-enabled", CFG_T_BOOL, "no", 0, 1, NULL, CFG_IMMUTABLE,
+			     "yes: answer as a node of a Redis Cluster whose slot map is "
+			     "cluster-config-file (docs/CLUSTER.md); no gossip, failover or "
+			     "resharding."},
+    [CFG_CLUSTER_CONFIG_FILE] = {"cluster-config-file", CFG_T_STRING, "nodes.conf", 0, 0, NULL,
+				 CFG_IMMUTABLE | CFG_FREE_TEXT,
+				 "The static slot map (the same file on every node): lines "
+				 "<node id> <ip>:<port> <slot ranges>; relative to dir. kvsd "
+				 "reads it, never writes it."},
+    [CFG_CLUSTER_ANNOUNCE_IP] = {"cluster-announce-ip", CFG_T_STRING, "", 0, 0, NULL,
+				 CFG_IMMUTABLE | CFG_FREE_TEXT,
+				 "This node's address in the slot map, when its port alone "
+				 "does not tell which entry it is; empty: by port (and bind)."},
+    [CFG_CLUSTER_ANNOUNCE_PORT] = {"cluster-announce-port", CFG_T_INT, "0", 0, NET_PORT_MAX, NULL,
+				   CFG_IMMUTABLE,
+				   "This node's port in the slot map when it differs from port "
+				   "(behind NAT); 0: port."},
 };

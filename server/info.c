@@ -8,6 +8,7 @@
  */
 #include "server/script.h"
 #include "server/info.h"
+#include "server/cluster.h"
 #include "server/blocking.h"
 #include "concurrency/clock.h"
 #include "concurrency/mem.h"
@@ -161,7 +162,7 @@ static void sec_server(struct sb *b, struct db *db)
 	cf = (char *)(si->config_file ? si->config_file : "");
 	sb_printf(b,
 		  "# Server\r\nredis_version:" INFO_REDIS_VERSION "\r\nredis_git_sha1:00000000\r\n"
-		  "redis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\n"
+		  "redis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:%s\r\n"
 		  "os:%s %s %s\r\narch_bits:%d\r\nmonotonic_clock:POSIX clock_gettime\r\n"
 		  "multiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\ngcc_version:%d.%d.%d\r\n"
 		  "process_id:%d\r\nprocess_supervised:no\r\nrun_id:%s\r\ntcp_port:%d\r\n"
@@ -169,7 +170,8 @@ static void sec_server(struct sb *b, struct db *db)
 		  "hz:%lld\r\nconfigured_hz:%lld\r\nlru_clock:%lld\r\nexecutable:%s\r\n"
 		  "config_file:%s\r\nio_threads_active:0\r\n"
 		  "kvsd_version:%s\r\n",
-		  un.sysname, un.release, un.machine, (int)(sizeof(long) * 8),
+		  cluster_on ? "cluster" : "standalone", un.sysname, un.release, un.machine,
+		  (int)(sizeof(long) * 8),
 #ifdef __GNUC__
 		  __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__,
 #else
@@ -372,7 +374,7 @@ static void sec_latencystats(struct sb *b, struct db *db)
 static void sec_cluster(struct sb *b, struct db *db)
 {
 	(void)db;
-	sb_printf(b, "# Cluster\r\ncluster_enabled:0\r\n");
+	sb_printf(b, "# Cluster\r\ncluster_enabled:%d\r\n", cluster_on ? 1 : 0);
 }
 
 static void sec_kvsd(struct sb *b, struct db *db)

@@ -116,6 +116,16 @@ void multi_conn_close(struct conn *c)
 	session_of(c)->multi = NULL;
 }
 
+void multi_discard(struct conn *c)
+{
+	struct multi_state *st = session_of(c)->multi;
+
+	if (st) {
+		discard_queue(st);
+		unwatch(st);
+	}
+}
+
 void multi_flag_error(struct conn *c)
 {
 	struct multi_state *st = session_of(c)->multi;

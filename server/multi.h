@@ -68,6 +68,10 @@ bool multi_is_exec(const struct cmd_def *d);
  * because of: <why>" as Redis's execCommandAbort, in MULTI or not. */
 void multi_exec_abort(struct conn *c, const char *why);
 
+/* Drops the transaction and its watches without a reply (Redis's
+ * discardTransaction: EXEC refused by cluster routing, server/cluster.h). */
+void multi_discard(struct conn *c);
+
 /* Frees the connection's transaction state (from net's close hook). */
 void multi_conn_close(struct conn *c);
 

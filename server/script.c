@@ -11,6 +11,7 @@
  * each call wrote; it is reset with every new attempt.
  */
 #include "server/script.h"
+#include "server/cluster.h"
 #include "server/script_internal.h"
 
 #include <errno.h>
@@ -614,6 +615,10 @@ static int do_call(lua_State *L, bool raise)
 		/* Redis's scriptVerifyOOM: over maxmemory when the script began,
 		 * refused until its first write (it cannot stop half-way) */
 		err = "-OOM command not allowed when used memory > 'maxmemory'.";
+	else if (cluster_on && !cluster_script_local(d, argc, argv, argl))
+		/* Redis's scriptVerifyClusterState: keys it did not declare may
+		 * not live on another node */
+		err = "Script attempted to access a non local key in a cluster node";
 	if (err) {
 		if (d) /* Redis's scriptCall: a known command refused counts as rejected */
 			cmdstat_reject(run->r->ctx, idx);

@@ -21,14 +21,16 @@
  * only while its effects stayed private; busy/kill; the AOF gets its
  * writes). Its flags: no-writes makes it read-only (and FCALL_RO refuses a
  * function without it), allow-oom lets it run and write over maxmemory;
- * allow-stale, no-cluster and allow-cross-slot-keys are kept and listed
- * (kvsd has no replication or cluster).
+ * no-cluster refuses to run in cluster mode (server/cluster.h); allow-stale
+ * and allow-cross-slot-keys are kept and listed (kvsd has no replication,
+ * and its cluster lets scripts use local keys of any slot, as Redis 7.0).
  *
  * Persistence: script_func_codes() gives the libraries' code to the RDB
  * writer (FUNCTION2 records, Redis's opcode 245), script_func_rdb_load()
  * takes them back; FUNCTION DUMP's payload is the same records followed by
  * the RDB version and a CRC-64, as Redis's.
  */
+#include "server/cluster.h"
 #include "server/script.h"
 #include "server/script_internal.h"
 
@@ -633,6 +635,10 @@ static void fcall_generic(struct cmd_req *r, bool ro)
 	}
 	if (numkeys < 0) {
 		reply_error(c, "ERR Number of keys can't be negative");
+		goto out;
+	}
+	if ((flags & SCRIPT_FLAG_NO_CLUSTER) && cluster_on) { /* Redis's scriptPrepareForRun */
+		reply_error(c, "ERR Can not run script on cluster, 'no-cluster' flag is set.");
 		goto out;
 	}
 	if (!(flags & SCRIPT_FLAG_NO_WRITES) && ro) {

@@ -9,6 +9,7 @@
  */
 #include "server/script.h"
 #include "server/server.h"
+#include "server/cluster.h"
 #include "server/aof.h"
 #include "server/bitpool.h"
 #include "concurrency/clock.h"
@@ -260,6 +261,7 @@ static void setup_abort_storage(void)
 {
 	blk_teardown();
 	cmd_teardown();
+	cluster_teardown();
 	db_destroy(&the_db);
 	db_coll_thread_exit();
 	kvmap_thread_unregister();
@@ -327,6 +329,14 @@ int server_setup(int argc, char **argv)
 			return -1;
 		}
 		free(lf);
+	}
+	/* the slot map: a bad one stops the start before anything is built */
+	if (cluster_setup(err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		LOG(LOG_WARNING, "%s", err);
+		cfg_deinit();
+		log_teardown();
+		return -1;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if (adjust_open_files() != 0) {
@@ -534,6 +544,7 @@ int server_teardown(void)
 	if (!teardown_nosave && psrv_teardown() != 0)
 		status = 1;
 	cmd_teardown();
+	cluster_teardown();
 	db_destroy(&the_db);
 	db_coll_thread_exit();
 	kvmap_thread_unregister();

@@ -161,6 +161,10 @@ Test(config, table_rows_in_enum_order)
 	    "lazyfree-lazy-user-flush",
 	    "busy-reply-threshold",
 	    "notify-keyspace-events",
+	    "cluster-enabled",
+	    "cluster-config-file",
+	    "cluster-announce-ip",
+	    "cluster-announce-port",
 	};
 	const struct cfg_def *t = cfg_table();
 
@@ -1050,7 +1054,7 @@ Test(config, match_glob)
 	cr_expect_str_eq(match("*"), all);
 	cr_expect_str_eq(match("h?"), "hz,");
 	cr_expect_str_eq(match("PORT"), "port,");
-	cr_expect_str_eq(match("*port*"), "port,");
+	cr_expect_str_eq(match("*port*"), "port,cluster-announce-port,");
 	cr_expect_str_eq(match("unixsocket*"), "unixsocket,unixsocketperm,");
 	cr_expect_str_eq(match("[bp]*"), "bind,port,protected-mode,proto-max-bulk-len,pidfile,busy-reply-threshold,");
 	cr_expect_str_eq(match("*-*-*"),
@@ -1067,7 +1071,8 @@ Test(config, match_glob)
 			 "key-load-delay,loading-process-events-interval-bytes,"
 			 "lazyfree-lazy-eviction,lazyfree-lazy-expire,lazyfree-lazy-server-del,"
 			 "lazyfree-lazy-user-del,lazyfree-lazy-user-flush,busy-reply-threshold,"
-			 "notify-keyspace-events,");
+			 "notify-keyspace-events,cluster-config-file,cluster-announce-ip,"
+			 "cluster-announce-port,");
 	cr_expect_str_eq(match("nomatch*"), "");
 	cr_expect_str_eq(match(""), "");
 }
