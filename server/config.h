@@ -106,6 +106,7 @@ enum cfg_id {
 	CFG_LAZYFREE_LAZY_USER_FLUSH, /* server/cmd_keys.c: FLUSH* without an option */
 	CFG_BUSY_REPLY_THRESHOLD,     /* server/script.h */
 	CFG_NOTIFY_KEYSPACE_EVENTS,   /* server/notify.h */
+	CFG_TRACKING_TABLE_MAX_KEYS,  /* server/tracking.h */
 	CFG_COUNT_
 };
 
