@@ -145,9 +145,8 @@ static void hello_cmd(struct cmd_req *r)
 					r->argl[j + 2]) &&
 			    !(!password_set() && r->argl[j + 1] == 7 &&
 			      !memcmp(r->argv[j + 1], "default", 7))) {
-				reply_error(c,
-					    "WRONGPASS invalid username-password pair or user is "
-					    "disabled.");
+				reply_error(c, "WRONGPASS invalid username-password pair or user is "
+					       "disabled.");
 				return;
 			}
 			conn_set_authenticated(c, true);
@@ -156,9 +155,8 @@ static void hello_cmd(struct cmd_req *r)
 			setname = r->argv[j + 1];
 			setname_len = r->argl[j + 1];
 			if (!valid_client_name(setname, setname_len)) {
-				reply_error(c,
-					    "ERR Client names cannot contain spaces, newlines or "
-					    "special characters.");
+				reply_error(c, "ERR Client names cannot contain spaces, newlines or "
+					       "special characters.");
 				return;
 			}
 			j++;
@@ -243,9 +241,8 @@ static void client_id(struct cmd_req *r)
 static void client_setname(struct cmd_req *r)
 {
 	if (!valid_client_name(r->argv[2], r->argl[2])) {
-		reply_error(
-		    r->c,
-		    "ERR Client names cannot contain spaces, newlines or special characters.");
+		reply_error(r->c,
+			    "ERR Client names cannot contain spaces, newlines or special characters.");
 		return;
 	}
 	conn_set_name(r->c, r->argv[2], r->argl[2]);
@@ -607,79 +604,80 @@ static void client_cmd(struct cmd_req *r)
 #define CONN_FLAGS (CMD_NOSCRIPT | CMD_LOADING | CMD_STALE)
 
 static const struct cmd_def client_subcmds[] = {
-    {"client|caching", trk_cmd_caching, 3, CONN_FLAGS, 0, 0, 0, "slow connection", "connection",
-     "Instruct the server about tracking or not keys in the next request", "6.0.0", "O(1)", NULL},
-    {"client|getname", client_getname, 2, CONN_FLAGS, 0, 0, 0, "slow connection", "connection",
-     "Get the current connection name", "2.6.9", "O(1)", NULL},
-    {"client|getredir", trk_cmd_getredir, 2, CONN_FLAGS, 0, 0, 0, "slow connection", "connection",
-     "Get tracking notifications redirection client ID if any", "6.0.0", "O(1)", NULL},
-    {"client|help", client_help, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow connection",
-     "connection", "Show helpful text about the different subcommands", "5.0.0", "O(1)", NULL},
-    {"client|id", client_id, 2, CONN_FLAGS, 0, 0, 0, "slow connection", "connection",
-     "Returns the client ID for the current connection", "5.0.0", "O(1)", NULL},
-    {"client|info", client_info, 2, CONN_FLAGS, 0, 0, 0, "slow connection", "connection",
-     "Returns information about the current client connection.", "6.2.0", "O(1)", NULL},
-    {"client|kill", client_kill, -3, CMD_ADMIN | CONN_FLAGS, 0, 0, 0,
-     "admin slow dangerous connection", "connection", "Kill the connection of a client", "2.4.0",
-     "O(N) where N is the number of client connections", NULL},
-    {"client|list", client_list, -2, CMD_ADMIN | CONN_FLAGS, 0, 0, 0,
-     "admin slow dangerous connection", "connection", "Get the list of client connections", "2.4.0",
-     "O(N) where N is the number of client connections", NULL},
-    {"client|pause", client_pause, -3, CMD_ADMIN | CONN_FLAGS, 0, 0, 0,
-     "admin slow dangerous connection", "connection",
-     "Stop processing commands from clients for some time", "2.9.50", "O(1)", NULL},
-    {"client|no-evict", client_no_evict, 3, CMD_ADMIN | CONN_FLAGS, 0, 0, 0,
-     "admin slow dangerous connection", "connection",
-     "Set client eviction mode for the current connection", "7.0.0", "O(1)", NULL},
-    {"client|reply", client_reply, 3, CONN_FLAGS, 0, 0, 0, "slow connection", "connection",
-     "Instruct the server whether to reply to commands", "3.2.0", "O(1)", NULL},
-    {"client|setname", client_setname, 3, CONN_FLAGS, 0, 0, 0, "slow connection", "connection",
-     "Set the current connection name", "2.6.9", "O(1)", NULL},
-    {"client|tracking", trk_cmd_tracking, -3, CONN_FLAGS, 0, 0, 0, "slow connection", "connection",
-     "Enable or disable server assisted client side caching support", "6.0.0",
-     "O(1). Some options may introduce additional complexity.", NULL},
-    {"client|trackinginfo", trk_cmd_trackinginfo, 2, CONN_FLAGS, 0, 0, 0, "slow connection",
-     "connection",
-     "Return information about server assisted client side caching for the "
-     "current connection",
-     "6.2.0", "O(1)", NULL},
-    {"client|unblock", client_unblock, -3, CMD_ADMIN | CONN_FLAGS, 0, 0, 0,
-     "admin slow dangerous connection", "connection",
-     "Unblock a client blocked in a blocking command from a different connection", "5.0.0",
-     "O(log N) where N is the number of client connections", NULL},
-    {"client|unpause", client_unpause, 2, CMD_ADMIN | CONN_FLAGS, 0, 0, 0,
-     "admin slow dangerous connection", "connection",
-     "Resume processing of clients that were paused", "6.2.0",
-     "O(N) Where N is the number of paused clients", NULL},
-    {NULL},
+	{"client|caching", trk_cmd_caching, 3, CONN_FLAGS, 0, 0, 0, "slow connection", "connection",
+	 "Instruct the server about tracking or not keys in the next request", "6.0.0", "O(1)",
+	 NULL},
+	{"client|getname", client_getname, 2, CONN_FLAGS, 0, 0, 0, "slow connection", "connection",
+	 "Get the current connection name", "2.6.9", "O(1)", NULL},
+	{"client|getredir", trk_cmd_getredir, 2, CONN_FLAGS, 0, 0, 0, "slow connection",
+	 "connection", "Get tracking notifications redirection client ID if any", "6.0.0", "O(1)",
+	 NULL},
+	{"client|help", client_help, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow connection",
+	 "connection", "Show helpful text about the different subcommands", "5.0.0", "O(1)", NULL},
+	{"client|id", client_id, 2, CONN_FLAGS, 0, 0, 0, "slow connection", "connection",
+	 "Returns the client ID for the current connection", "5.0.0", "O(1)", NULL},
+	{"client|info", client_info, 2, CONN_FLAGS, 0, 0, 0, "slow connection", "connection",
+	 "Returns information about the current client connection.", "6.2.0", "O(1)", NULL},
+	{"client|kill", client_kill, -3, CMD_ADMIN | CONN_FLAGS, 0, 0, 0,
+	 "admin slow dangerous connection", "connection", "Kill the connection of a client",
+	 "2.4.0", "O(N) where N is the number of client connections", NULL},
+	{"client|list", client_list, -2, CMD_ADMIN | CONN_FLAGS, 0, 0, 0,
+	 "admin slow dangerous connection", "connection", "Get the list of client connections",
+	 "2.4.0", "O(N) where N is the number of client connections", NULL},
+	{"client|pause", client_pause, -3, CMD_ADMIN | CONN_FLAGS, 0, 0, 0,
+	 "admin slow dangerous connection", "connection",
+	 "Stop processing commands from clients for some time", "2.9.50", "O(1)", NULL},
+	{"client|no-evict", client_no_evict, 3, CMD_ADMIN | CONN_FLAGS, 0, 0, 0,
+	 "admin slow dangerous connection", "connection",
+	 "Set client eviction mode for the current connection", "7.0.0", "O(1)", NULL},
+	{"client|reply", client_reply, 3, CONN_FLAGS, 0, 0, 0, "slow connection", "connection",
+	 "Instruct the server whether to reply to commands", "3.2.0", "O(1)", NULL},
+	{"client|setname", client_setname, 3, CONN_FLAGS, 0, 0, 0, "slow connection", "connection",
+	 "Set the current connection name", "2.6.9", "O(1)", NULL},
+	{"client|tracking", trk_cmd_tracking, -3, CONN_FLAGS, 0, 0, 0, "slow connection",
+	 "connection", "Enable or disable server assisted client side caching support", "6.0.0",
+	 "O(1). Some options may introduce additional complexity.", NULL},
+	{"client|trackinginfo", trk_cmd_trackinginfo, 2, CONN_FLAGS, 0, 0, 0, "slow connection",
+	 "connection",
+	 "Return information about server assisted client side caching for the current connection",
+	 "6.2.0", "O(1)", NULL},
+	{"client|unblock", client_unblock, -3, CMD_ADMIN | CONN_FLAGS, 0, 0, 0,
+	 "admin slow dangerous connection", "connection",
+	 "Unblock a client blocked in a blocking command from a different connection", "5.0.0",
+	 "O(log N) where N is the number of client connections", NULL},
+	{"client|unpause", client_unpause, 2, CMD_ADMIN | CONN_FLAGS, 0, 0, 0,
+	 "admin slow dangerous connection", "connection",
+	 "Resume processing of clients that were paused", "6.2.0",
+	 "O(N) Where N is the number of paused clients", NULL},
+	{NULL},
 };
 
 const struct cmd_def cmd_conn_table[] = {
-    {"auth", auth_cmd, -2,
-     CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NOAUTH | CMD_ALLOW_BUSY, 0, 0, 0,
-     "fast connection", "connection", "Authenticate to the server", "1.0.0",
-     "O(N) where N is the number of passwords defined for the user", NULL},
-    {"client", client_cmd, -2, 0, 0, 0, 0, "slow", "connection",
-     "A container for client connection commands", "2.4.0", "Depends on subcommand.",
-     client_subcmds},
-    {"echo", echo_cmd, 2, CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0, "fast connection",
-     "connection", "Echo the given string", "1.0.0", "O(1)", NULL},
-    {"hello", hello_cmd, -1,
-     CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NOAUTH | CMD_ALLOW_BUSY, 0, 0, 0,
-     "fast connection", "connection", "Handshake with Redis", "6.0.0", "O(1)", NULL},
-    {"monitor", monitor_cmd, 1, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0,
-     "admin slow dangerous", "server",
-     "Listen for all requests received by the server in real time", "1.0.0", NULL, NULL},
-    {"ping", ping_cmd, -1, CMD_FAST, 0, 0, 0, "fast connection", "connection", "Ping the server",
-     "1.0.0", "O(1)", NULL},
-    {"quit", quit_cmd, -1,
-     CMD_ALLOW_BUSY | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NOAUTH, 0, 0, 0,
-     "fast connection", "connection", "Close the connection", "1.0.0", "O(1)", NULL},
-    {"reset", reset_cmd, 1,
-     CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NOAUTH | CMD_ALLOW_BUSY, 0, 0, 0,
-     "fast connection", "connection", "Reset the connection", "6.2.0", "O(1)", NULL},
-    {"select", select_cmd, 2, CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0, "fast connection",
-     "connection", "Change the selected database for the current connection", "1.0.0", "O(1)",
-     NULL},
-    {NULL},
+	{"auth", auth_cmd, -2, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NOAUTH |
+				   CMD_ALLOW_BUSY,
+	 0, 0, 0, "fast connection", "connection", "Authenticate to the server", "1.0.0",
+	 "O(N) where N is the number of passwords defined for the user", NULL},
+	{"client", client_cmd, -2, 0, 0, 0, 0, "slow", "connection",
+	 "A container for client connection commands", "2.4.0", "Depends on subcommand.",
+	 client_subcmds},
+	{"echo", echo_cmd, 2, CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0, "fast connection", "connection",
+	 "Echo the given string", "1.0.0", "O(1)", NULL},
+	{"hello", hello_cmd, -1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NOAUTH |
+				     CMD_ALLOW_BUSY,
+	 0, 0, 0, "fast connection", "connection", "Handshake with Redis", "6.0.0", "O(1)", NULL},
+	{"monitor", monitor_cmd, 1, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0,
+	 "admin slow dangerous", "server",
+	 "Listen for all requests received by the server in real time", "1.0.0", NULL, NULL},
+	{"ping", ping_cmd, -1, CMD_FAST, 0, 0, 0, "fast connection", "connection", "Ping the server",
+	 "1.0.0", "O(1)", NULL},
+	{"quit", quit_cmd, -1, CMD_ALLOW_BUSY | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST |
+				   CMD_NOAUTH,
+	 0, 0, 0, "fast connection", "connection", "Close the connection", "1.0.0", "O(1)", NULL},
+	{"reset", reset_cmd, 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NOAUTH |
+				    CMD_ALLOW_BUSY,
+	 0, 0, 0, "fast connection", "connection", "Reset the connection", "6.2.0", "O(1)", NULL},
+	{"select", select_cmd, 2, CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0, "fast connection",
+	 "connection", "Change the selected database for the current connection", "1.0.0", "O(1)",
+	 NULL},
+	{NULL},
 };
