@@ -899,7 +899,10 @@ static bool prefix_overlap(const char *a, size_t al, const char *b, size_t bl)
 	return memcmp(a, b, al < bl ? al : bl) == 0;
 }
 
-/* Redis's checkPrefixCollisionsOrReply. */
+/* Redis 7.0.15's checkPrefixCollisionsOrReply: false after an error reply.
+ * As in 7.0.15, two given prefixes that overlap, found at a given prefix
+ * other than the first, answer the error and yet return true (so tracking
+ * is enabled with them all, and +OK follows the error). */
 static bool prefixes_ok(struct cmd_req *r, const struct trk_client *t, const int *pi, int np)
 {
 	for (int i = 0; i < np; i++) {
@@ -923,7 +926,7 @@ static bool prefixes_ok(struct cmd_req *r, const struct trk_client *t, const int
 				    "'%.*s'. Prefixes for a single client must not overlap.",
 				    (int)strnlen(p, pl), p,
 				    (int)strnlen(r->argv[pi[j]], r->argl[pi[j]]), r->argv[pi[j]]);
-				return false;
+				return i > 0;
 			}
 	}
 	return true;
@@ -990,7 +993,7 @@ void trk_cmd_tracking(struct cmd_req *r)
 			goto out;
 		}
 		if ((opts & TF_OPTIN) && (opts & TF_OPTOUT)) {
-			reply_error(r->c, "ERR You can't use both OPTIN and OPTOUT");
+			reply_error(r->c, "ERR You can't specify both OPTIN mode and OPTOUT mode");
 			goto out;
 		}
 		if (((opts & TF_OPTIN) && (f & TF_OPTOUT)) ||
