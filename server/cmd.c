@@ -588,6 +588,9 @@ void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *arg
 	 * (and CLIENT REPLY OFF does not swallow them) */
 	if (kv_unlikely(s->ps != NULL))
 		pubsub_deliver(c, SIZE_MAX);
+	/* so are invalidations (Redis writes them at once) */
+	if (kv_unlikely(trk_active()))
+		trk_deliver(c, SIZE_MAX);
 	mark = conn_reply_mark(c);
 	dispatch(c, argc, argv, argl);
 	if (kv_unlikely(s->reply_off || s->reply_skip) && !s->ps_pushed)
