@@ -296,6 +296,34 @@ def sec_multi_script(d, p):
     w.close()
 
 
+def sec_blocked(d, p):
+    """Keys changed by serving a blocked client (BLPOP's source, BLMOVE's
+    destination) are invalidated."""
+    d.section = 'blocked clients'
+    resp3(p)
+    w = d.pair()
+    b = d.pair()
+    p.c('CLIENT', 'TRACKING', 'on')
+    p.c('LRANGE', 'bl', '0', '-1')
+    p.c('LRANGE', 'bdst', '0', '-1')
+    b.send_both(encode('BLMOVE', 'bl', 'bdst', 'LEFT', 'RIGHT', '0'), 0, ['BLMOVE'])
+    time.sleep(0.2)
+    w.c('LPUSH', 'bl', 'x')
+    b.raw(b'', n=1)
+    p.raw(b'', n=2)             # bl (the push), bdst (the move)
+    quiet(p)
+    p.c('LRANGE', 'bdst', '0', '-1')
+    b.send_both(encode('BLPOP', 'bl2', '0'), 0, ['BLPOP'])
+    time.sleep(0.2)
+    w.c('RPUSH', 'bl2', 'y')
+    b.raw(b'', n=1)
+    quiet(p)
+    p.c('FLUSHALL')
+    p.raw(b'', n=1)
+    b.close()
+    w.close()
+
+
 def sec_optin_optout(d, p):
     d.section = 'optin optout'
     resp3(p)
@@ -468,7 +496,7 @@ def sec_max_keys(d, p):
     info_tracking(p)
 
 
-SECTIONS = [sec_default, sec_multi_script, sec_optin_optout, sec_bcast, sec_redirect,
+SECTIONS = [sec_default, sec_multi_script, sec_blocked, sec_optin_optout, sec_bcast, sec_redirect,
             sec_max_keys]
 
 
