@@ -89,7 +89,7 @@ static void served_events(struct blk_waiter *w, const struct db_view *v, int k, 
 	int flags = ntf_flags();
 
 	/* client tracking: the served pop changed the key (signalModifiedKey) */
-	if (kv_unlikely(trk_active()))
+	if (kv_unlikely(trk_after_write()))
 		ntf_track(wctx_self(), w->keys[k].p, w->keys[k].len);
 	if (flags == 0)
 		return;
@@ -372,7 +372,7 @@ static enum blk_serve_rc move_serve(struct blk_waiter *w, const struct db_view *
 
 		w->res.aof_lsn = aof_log_served(w->db, rpl ? 3 : 5, argv, argl);
 	}
-	if (kv_unlikely(trk_active())) { /* client tracking: both keys changed */
+	if (kv_unlikely(trk_after_write())) { /* client tracking: both keys changed */
 		ntf_track(wctx_self(), w->keys[k].p, w->keys[k].len);
 		ntf_track(wctx_self(), w->dst.p, w->dst.len);
 	}

@@ -225,7 +225,7 @@ void ntf_drop(struct db *db, const struct db_drop *d)
 
 	/* client tracking: expired or evicted keys change (Redis's
 	 * signalModifiedKey in deleteExpiredKeyAndPropagate / performEvictions) */
-	if (kv_unlikely(trk_active()))
+	if (kv_unlikely(trk_after_write()))
 		ntf_track(wctx_self(), d->key, d->klen);
 	if (flags == 0)
 		return;
@@ -760,12 +760,16 @@ static void call_inner(struct cmd_req *r, const struct cmd_def *d);
 
 void ntf_call(struct cmd_req *r, const struct cmd_def *d)
 {
-	/* client tracking wraps the handler (tracking.h); one relaxed load
-	 * while nobody ever enabled it */
+	uint64_t writes0 = r->ctx->db_writes;
+	size_t mark = conn_reply_mark(r->c);
+
+	/* client tracking (tracking.h): a read registers before the handler,
+	 * a write collects its invalidations after it committed */
 	if (kv_unlikely(trk_active()))
-		trk_call(r, d, call_inner);
-	else
-		call_inner(r, d);
+		trk_before_read(r, d);
+	call_inner(r, d);
+	if ((d->flags & CMD_WRITE) && kv_unlikely(trk_after_write()))
+		trk_written(r, d, writes0, mark);
 }
 
 static void call_inner(struct cmd_req *r, const struct cmd_def *d)

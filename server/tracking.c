@@ -483,10 +483,12 @@ static bool has_prefix(const char *key, size_t klen, const struct trk_pfx *p)
  * for one command's keys: per prefix, one message with the keys it covers. */
 static void broadcast(uint64_t writer, const char *const *keys, const size_t *lens, size_t n)
 {
-	/* relaxed: see nprefixes; a prefix registered before the write's commit
-	 * is seen through pfx_lock below, whatever this load says, only when
-	 * it is non-zero: a client enabling BCAST reads keys after, so a write
-	 * that sees no prefix committed before its reads (as in trk_active) */
+	/* seq_cst fence: orders the write's commit before the load of
+	 * nprefixes; pairs with the fence after pfx_add's increment, so either
+	 * this load sees the prefix, or the BCAST client's later reads see the
+	 * write (store buffering: both sides fence). Relaxed load: the count is
+	 * only the fast path; the prefixes themselves are read under pfx_lock */
+	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load_explicit(&nprefixes, memory_order_relaxed) == 0)
 		return;
 	pthread_rwlock_rdlock(&pfx_lock);
@@ -570,6 +572,8 @@ static void pfx_add(struct trk_client *t, const char *p, size_t len)
 	}
 	x->ids[x->nids++] = t->id;
 	pthread_rwlock_unlock(&pfx_lock);
+	/* seq_cst: pairs with the fence in broadcast() */
+	atomic_thread_fence(memory_order_seq_cst);
 }
 
 /* Drops every BCAST prefix of t (disableTracking). Runner / closing thread. */
@@ -711,30 +715,29 @@ static bool tracks_reads(const struct trk_client *t, const struct cmd_def *d)
 	return !(((f & TF_OPTIN) && !t->caching) || ((f & TF_OPTOUT) && t->caching));
 }
 
-void trk_call(struct cmd_req *r, const struct cmd_def *d,
-	      void (*run)(struct cmd_req *, const struct cmd_def *))
+void trk_before_read(struct cmd_req *r, const struct cmd_def *d)
 {
 	struct trk_client *t = session_of(r->c)->trk;
 	struct keyspec_key small[64], *keys;
-	uint64_t writes0;
-	size_t mark;
 	int n;
 
 	/* before the handler reads: see tracking.h, Model */
-	if (tracks_reads(t, d)) {
-		n = keys_of(r, d, small, 64, &keys);
-		for (int i = 0; i < n; i++)
-			remember(t->id, r->argv[keys[i].pos], r->argl[keys[i].pos]);
-		if (keys != small)
-			mem_free(keys);
-		if (n > 0)
-			limit_keys(t->id);
-	}
-	writes0 = r->ctx->db_writes;
-	mark = conn_reply_mark(r->c);
-	run(r, d);
-	if (!(d->flags & CMD_WRITE))
+	if (!tracks_reads(t, d))
 		return;
+	n = keys_of(r, d, small, 64, &keys);
+	for (int i = 0; i < n; i++)
+		remember(t->id, r->argv[keys[i].pos], r->argl[keys[i].pos]);
+	if (keys != small)
+		mem_free(keys);
+	if (n > 0)
+		limit_keys(t->id);
+}
+
+void trk_written(struct cmd_req *r, const struct cmd_def *d, uint64_t writes0, size_t mark)
+{
+	struct keyspec_key small[64], *keys;
+	int n;
+
 	if (is_flush(d)) {
 		/* Redis signals a flush even of an empty database */
 		if (!cmd_reply_failed(r->c, mark))
@@ -1010,8 +1013,13 @@ void trk_cmd_tracking(struct cmd_req *r)
 		if (!(f & TF_ON))
 			/* relaxed: see nclients */
 			atomic_fetch_add_explicit(&nclients, 1, memory_order_relaxed);
-		/* relaxed: see trk_used_g */
-		atomic_store_explicit(&trk_used_g, true, memory_order_relaxed);
+		if (!atomic_load_explicit(&trk_used_g, memory_order_relaxed)) {
+			/* relaxed store, then seq_cst fence: pairs with the fence in
+			 * trk_after_write (a write that missed the flag committed
+			 * before the reads this client makes after +OK) */
+			atomic_store_explicit(&trk_used_g, true, memory_order_relaxed);
+			atomic_thread_fence(memory_order_seq_cst);
+		}
 		/* relaxed: see trk_client.redir */
 		atomic_store_explicit(&t->redir, (uint64_t)redir, memory_order_relaxed);
 		flags_set(t, TF_ON | (opts & (TF_BCAST | TF_OPTIN | TF_OPTOUT | TF_NOLOOP)));

@@ -9,7 +9,7 @@
  * each write, sends and forgets. In kvsd a reader and a writer of a key may
  * run on different workers at the same moment, so:
  *  - a read-only command of a tracking client remembers its keys BEFORE its
- *    handler reads them (trk_call), and
+ *    handler reads them (trk_before_read), and
  *  - a write forgets and invalidates them AFTER it committed (the keys are
  *    collected in the command's keyspace-event buffer, notify.h, and sent by
  *    ntf_end, so EXEC and script attempts that are dropped send nothing).
@@ -34,7 +34,7 @@
  *  - the BCAST prefixes: one array under a read-write lock, each prefix with
  *    the ids of its clients.
  *
- * Threads: the command handlers, trk_call's read side and trk_deliver on
+ * Threads: the command handlers, trk_before_read and trk_deliver on
  * the connection's runner; trk_invalidate / trk_flush from any worker
  * thread (inside ntf_end, or wherever the db layer drops a key outside a
  * command); trk_conn_close on the closing thread; statistics anywhere.
@@ -65,15 +65,29 @@ struct cmd_def;
 struct session;
 struct trk_client;
 
-/* Some client ever enabled tracking: until then the command path costs one
- * relaxed load (trk_active). Set once, never cleared. */
+/* Some client ever enabled tracking: until then a read costs one relaxed
+ * load (trk_active) and a write one seq_cst fence and a load (trk_after_write).
+ * Set once, never cleared. */
 extern _Atomic bool trk_used_g;
 
 static inline bool trk_active(void)
 {
-	/* relaxed: a client enables tracking on its own runner before the
-	 * reads it wants tracked; a writer that misses the flag had no table
-	 * entry to find (the registration takes a shard mutex after the store) */
+	/* relaxed: a hint for the read side (a reader that enables tracking
+	 * stores it on its own thread before the reads it wants tracked); the
+	 * write side orders its load with trk_after_write's fence */
+	return atomic_load_explicit(&trk_used_g, memory_order_relaxed);
+}
+
+/* After a write committed: whether its invalidations must be collected.
+ * The seq_cst fence orders the commit before the load, and pairs with the
+ * fence after the first enabling store (trk_cmd_tracking): either this load
+ * sees the flag, or the enabling client's later reads see this write (the
+ * store-buffering pattern: both sides fence). Any thread. */
+static inline bool trk_after_write(void)
+{
+	if (atomic_load_explicit(&trk_used_g, memory_order_relaxed))
+		return true; /* relaxed: set once, and this thread saw it */
+	atomic_thread_fence(memory_order_seq_cst);
 	return atomic_load_explicit(&trk_used_g, memory_order_relaxed);
 }
 
@@ -85,13 +99,15 @@ void trk_teardown(void);
 void trk_conn_init(struct conn *c, struct session *s);
 void trk_conn_close(struct conn *c, struct session *s);
 
-/* Runs d->proc(r) (through run) remembering r's keys first when r's client
- * tracks them (a read-only command, not BCAST, per OPTIN/OPTOUT/CACHING);
- * after a write that changed something, collects the keys it wrote (key
- * specs marked RW/OW/RM), or a flush for FLUSHDB/FLUSHALL, into the
- * command's buffer. Only when trk_active(). */
-void trk_call(struct cmd_req *r, const struct cmd_def *d,
-	      void (*run)(struct cmd_req *, const struct cmd_def *));
+/* Around a command's handler (ntf_call). trk_before_read, before it runs
+ * (when trk_active()): remembers r's keys when r's client tracks them (a
+ * read-only command, not BCAST, per OPTIN/OPTOUT/CACHING). trk_written,
+ * after a write command ran (when trk_after_write()): if it changed
+ * something (db_writes moved since writes0; FLUSHDB/FLUSHALL unless their
+ * reply since mark is an error), collects the keys it wrote (key specs
+ * marked RW/OW/RM), or a flush, into the command's buffer (ntf_track). */
+void trk_before_read(struct cmd_req *r, const struct cmd_def *d);
+void trk_written(struct cmd_req *r, const struct cmd_def *d, uint64_t writes0, size_t mark);
 
 /* Invalidates keys (n of them, written by the client with id writer, 0 for
  * none) / everything (FLUSHDB, FLUSHALL). Any worker thread. */
