@@ -16,7 +16,6 @@
 #include "server/cmd_docs.h"
 #include "server/config.h"
 #include "server/keyspec.h"
-#include "server/multi.h"
 #include "server/notify.h"
 #include "server/pubsub.h"
 #include "server/session.h"
@@ -25,7 +24,6 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #define TRK_SHARDS   64
 #define REG_BUCKETS  64 /* per client shard */
@@ -111,8 +109,11 @@ static const uint8_t hash_key[16] = {0x74, 0x72, 0x61, 0x63, 0x6b, 0x69, 0x6e, 0
 				     0x9e, 0x37, 0x79, 0xb9, 0x7f, 0x4a, 0x7c, 0x15};
 
 _Atomic bool trk_used_g;
-/* Statistics (INFO): changed under the lock of what they count, read
- * anywhere. Relaxed: counts that publish nothing. */
+/* Statistics (INFO): nkeys / nitems changed under the table shard lock of
+ * what they count, nprefixes under pfx_lock, nclients by each client's
+ * runner; read anywhere. Relaxed: counts that publish nothing — but for
+ * nprefixes' use as broadcast()'s fast path, which a seq_cst fence on each
+ * side orders (see broadcast and pfx_add). */
 static _Atomic long nclients, nkeys, nitems, nprefixes;
 /* trackingLimitUsedSlots' effort multiplier (runs without success) and
  * the shard eviction starts from. Relaxed: heuristics only. */
@@ -342,7 +343,8 @@ static void tbl_grow(struct tbl_shard *t)
 	t->nb = nb;
 }
 
-/* Redis's trackingRememberKeys, for one key. */
+/* Redis's trackingRememberKeys, for one key. A key read by n clients costs
+ * O(n) per registration (the ids are a plain array; Redis's a rax). */
 static void remember(uint64_t id, const char *p, size_t len)
 {
 	uint64_t h = key_hash(p, len);
@@ -650,8 +652,9 @@ void trk_flush(void)
 			key_free(k);
 		}
 	}
-	if (trk_nclients() == 0)
-		return;
+	/* a client that registered a read before the emptying is seen ON here:
+	 * its flags store precedes that registration, which the shard lock
+	 * ordered before the emptying (no count shortcut: it would race) */
 	for (int i = 0; i < TRK_SHARDS; i++) {
 		struct reg_shard *sh = &reg[i];
 

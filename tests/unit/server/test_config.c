@@ -161,6 +161,7 @@ Test(config, table_rows_in_enum_order)
 	    "lazyfree-lazy-user-flush",
 	    "busy-reply-threshold",
 	    "notify-keyspace-events",
+	    "tracking-table-max-keys",
 	};
 	const struct cfg_def *t = cfg_table();
 
@@ -1067,7 +1068,7 @@ Test(config, match_glob)
 			 "key-load-delay,loading-process-events-interval-bytes,"
 			 "lazyfree-lazy-eviction,lazyfree-lazy-expire,lazyfree-lazy-server-del,"
 			 "lazyfree-lazy-user-del,lazyfree-lazy-user-flush,busy-reply-threshold,"
-			 "notify-keyspace-events,");
+			 "notify-keyspace-events,tracking-table-max-keys,");
 	cr_expect_str_eq(match("nomatch*"), "");
 	cr_expect_str_eq(match(""), "");
 }
