@@ -412,6 +412,13 @@ def sec_redirect(d, p):
     __redis__:invalidate; redirect to RESP3; the redirect client gone."""
     d.section = 'redirect'
     w = d.pair()
+    # RESP2 without a redirect: accepted, and nothing can be sent
+    p.c('CLIENT', 'TRACKING', 'on')
+    p.c('GET', 'r0')
+    w.c('SET', 'r0', 'x')
+    quiet(p)
+    p.c('CLIENT', 'TRACKINGINFO')
+    p.c('CLIENT', 'TRACKING', 'off')
     r = d.pair()
     ra_id, rb_id = ids(r)
     r.c('SUBSCRIBE', '__redis__:invalidate')
