@@ -18,6 +18,11 @@
  * committed before the registration and the read sees the written value:
  * no write after a tracked read goes unannounced (a read that raced with a
  * write may get one invalidation too many, which costs the client a fetch).
+ * Two flags are read without a lock by every write — whether any client
+ * ever enabled tracking (trk_after_write) and whether any BCAST prefix
+ * exists (nprefixes) — so a write loads them after it committed, behind a
+ * seq_cst fence that pairs with one after the enabling store: either the
+ * write sees the flag, or the client's later reads see the write.
  *
  * Structures:
  *  - the table: TRK_SHARDS mutex-protected hash shards of key -> ids of the
@@ -45,9 +50,14 @@
  * (net/conn.h's rule). Client ids are never reused, so a table entry of a
  * closed client is skipped when its key changes (as Redis's, it stays counted
  * in tracking_total_items until then).
+ * Ownership: a detached table record belongs to the write that detached it
+ * (freed once announced); a queued message to the mailbox, freed by the
+ * runner that formats it or by trk_conn_close.
  * Ordering to clients: a write's invalidations for the writer itself follow
- * that command's reply (Redis's tracking_pending_keys); BCAST keys are sent
- * one message per prefix per command (Redis batches per event-loop turn).
+ * that command's reply (Redis's tracking_pending_keys); whatever is queued
+ * for a client is written before its next command's reply; BCAST keys are
+ * sent one message per prefix per command (Redis batches per event-loop
+ * turn). Errors: Redis's error replies; nothing else fails.
  * Progress: blocking, short critical sections; a writer never waits for a
  * reader.
  */
