@@ -7,9 +7,9 @@
  *  - WRITERS writers INCR random keys of KEYS;
  *  - READERS readers keep a client-side cache: each GETs random keys and caches the
  *    value, and drops a key when its invalidation arrives (a null drops everything).
- *    Readers 0..READERS-2 use RESP3 (pushes on their own connection); the last one
- *    uses RESP2 and REDIRECT to a second connection subscribed to
- *    __redis__:invalidate;
+ *    Readers 0..READERS-2 use RESP3 (pushes on their own connection), reader
+ *    READERS-2 in BCAST mode with the keys' prefix; the last one uses RESP2 and
+ *    REDIRECT to a second connection subscribed to __redis__:invalidate;
  *  - churners connect, enable tracking (plain, BCAST with a prefix, OPTIN with
  *    CACHING yes, NOLOOP, or a REDIRECT to a connection they close first), read and
  *    write a few keys and disconnect without reading what they were sent;
@@ -40,7 +40,7 @@
 #include "kvsd_proc.h"
 
 #define WRITERS	 2
-#define READERS	 4
+#define READERS	 5
 #define CHURNERS 2
 #define KEYS	 32
 #define VAL_MAX	 32
@@ -232,7 +232,7 @@ static int read_frame(struct conn *c, struct frame *f)
 
 struct reader {
 	int idx;
-	bool resp2;
+	bool resp2, bcast;
 	struct conn c, sub; /* sub: the RESP2 reader's redirect connection */
 	bool cached[KEYS];
 	char val[KEYS][VAL_MAX];
@@ -347,9 +347,10 @@ static int reader_setup(struct reader *r)
 		return -1;
 	if (!r->resp2) {
 		const char *hello[] = {"HELLO", "3"};
-		const char *on[] = {"CLIENT", "TRACKING", "on"};
+		const char *on[] = {"CLIENT", "TRACKING", "on", "bcast", "prefix", "tk:"};
 
-		return simple(r, &r->c, 2, hello) || simple(r, &r->c, 3, on) ? -1 : 0;
+		return simple(r, &r->c, 2, hello) || simple(r, &r->c, r->bcast ? 6 : 3, on) ? -1
+											    : 0;
 	}
 	{
 		const char *id[] = {"CLIENT", "ID"};
@@ -643,6 +644,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < READERS; i++) {
 		readers[i].idx = i;
 		readers[i].resp2 = i == READERS - 1;
+		readers[i].bcast = i == READERS - 2;
 		readers[i].c.fd = readers[i].sub.fd = -1;
 		if (reader_setup(&readers[i]) != 0) {
 			fail("reader setup", i, 0);
