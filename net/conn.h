@@ -120,6 +120,13 @@ bool conn_is_pubsub(struct conn *c);
 #define CONN_DESC_NO_EVICT 0x1 /* 'e': CLIENT NO-EVICT on */
 void conn_set_described(struct conn *c, int multi, unsigned flags);
 
+/* Client tracking (server/tracking.h) as CLIENT LIST shows it: flags t
+ * (on), R (broken redirect), B (BCAST), and redir= (-1 when off). Runner. */
+#define CONN_TRK_ON	0x1
+#define CONN_TRK_BROKEN 0x2
+#define CONN_TRK_BCAST	0x4
+void conn_set_tracking(struct conn *c, unsigned flags, long long redir);
+
 /* Formats a CLIENT LIST / CLIENT INFO line for c into buf (NUL-terminated).
  * Under conn_foreach, or on c's runner. */
 size_t conn_describe(struct conn *c, char *buf, size_t size, int64_t now_ms);

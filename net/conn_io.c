@@ -149,6 +149,8 @@ struct conn *conn_create(int fd, int is_unix)
 	atomic_init(&c->st_sub, 0);
 	atomic_init(&c->st_psub, 0);
 	atomic_init(&c->st_ssub, 0);
+	atomic_init(&c->st_tflags, 0);
+	atomic_init(&c->st_redir, -1);
 	resp_req_init(&c->req);
 	atomic_init(&c->resp, 2);
 	atomic_init(&c->db, 0);

@@ -197,6 +197,9 @@ struct conn {
 	_Atomic int st_multi;
 	_Atomic unsigned st_sflags;
 	_Atomic int st_sub, st_psub, st_ssub; /* Pub/Sub counts (conn_set_pubsub) */
+	/* client tracking (conn_set_tracking): CONN_TRK_* flags, redir= */
+	_Atomic unsigned st_tflags;
+	_Atomic long long st_redir;
 	/* MONITOR: lines fed by other threads, under the monitor lock (monitor.c) */
 	struct buf mon_pending;
 	struct conn *mon_next;

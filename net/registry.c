@@ -86,6 +86,13 @@ void conn_set_pubsub(struct conn *c, int sub, int psub, int ssub)
 	atomic_store_explicit(&c->st_ssub, ssub, memory_order_relaxed);
 }
 
+void conn_set_tracking(struct conn *c, unsigned flags, long long redir)
+{
+	/* relaxed: mirrors for CLIENT LIST, like st_multi; publish nothing */
+	atomic_store_explicit(&c->st_tflags, flags, memory_order_relaxed);
+	atomic_store_explicit(&c->st_redir, redir, memory_order_relaxed);
+}
+
 bool conn_is_pubsub(struct conn *c)
 {
 	/* relaxed: see conn_set_pubsub */
@@ -100,7 +107,7 @@ size_t conn_describe(struct conn *c, char *buf, size_t size, int64_t now)
 	/* relaxed: the idle clock, a statistic */
 	int64_t last = atomic_load_explicit(&c->last_ms, memory_order_relaxed);
 	const char *cmd = conn_last_cmd(c) ? conn_last_cmd(c) : "NULL";
-	char flags[8], *fp = flags;
+	char flags[16], *fp = flags;
 	int n;
 
 	/* relaxed: mirrors the runner updates after each run; statistics */
@@ -113,6 +120,9 @@ size_t conn_describe(struct conn *c, char *buf, size_t size, int64_t now)
 	int sub = atomic_load_explicit(&c->st_sub, memory_order_relaxed);
 	int psub = atomic_load_explicit(&c->st_psub, memory_order_relaxed);
 	int ssub = atomic_load_explicit(&c->st_ssub, memory_order_relaxed);
+	unsigned tflags = atomic_load_explicit(&c->st_tflags, memory_order_relaxed);
+	long long redir =
+	    (tflags & CONN_TRK_ON) ? atomic_load_explicit(&c->st_redir, memory_order_relaxed) : -1;
 
 	/* Redis's getClientInfoString order, for the flags kvsd has */
 	if (mon)
@@ -123,6 +133,12 @@ size_t conn_describe(struct conn *c, char *buf, size_t size, int64_t now)
 		*fp++ = 'x';
 	if (conn_blocked(c))
 		*fp++ = 'b';
+	if (tflags & CONN_TRK_ON)
+		*fp++ = 't';
+	if (tflags & CONN_TRK_BROKEN)
+		*fp++ = 'R';
+	if (tflags & CONN_TRK_BCAST)
+		*fp++ = 'B';
 	if (c->addr[0] == '/')
 		*fp++ = 'U';
 	if (sflags & CONN_DESC_NO_EVICT)
@@ -136,13 +152,13 @@ size_t conn_describe(struct conn *c, char *buf, size_t size, int64_t now)
 		     "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d "
 		     "sub=%d psub=%d ssub=%d multi=%d qbuf=%llu qbuf-free=0 argv-mem=0 multi-mem=0 "
 		     "rbs=%llu rbp=0 obl=0 oll=0 omem=%llu tot-mem=%llu events=%s cmd=%s "
-		     "user=default redir=-1 resp=%d",
+		     "user=default redir=%lld resp=%d",
 		     (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
 		     (long long)((now - c->ctime_ms) / 1000), (long long)((now - last) / 1000),
 		     flags, conn_db(c), sub, psub, ssub, multi, (unsigned long long)qbuf,
 		     (unsigned long long)qbuf, (unsigned long long)omem,
 		     (unsigned long long)(sizeof(*c) + qbuf + omem), events ? "rw" : "r", cmd,
-		     conn_resp(c));
+		     redir, conn_resp(c));
 	if (n < 0)
 		return 0;
 	return (size_t)n < size ? (size_t)n : size - 1;

@@ -29,6 +29,7 @@
 #include "server/persist_srv.h"
 #include "server/blocking.h"
 #include "server/pubsub.h"
+#include "server/tracking.h"
 #include "server/notify.h"
 #include "server/bitpool.h"
 #include "concurrency/clock.h"
@@ -59,6 +60,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define MAX_CMDS 256
 
@@ -570,6 +572,7 @@ static void dispatch(struct conn *c, int argc, const char **argv, const size_t *
 	if (kv_unlikely(blk_guard_armed()))
 		blk_guard_enter(&guard, c, d, argc, argv, argl, locks.n || locks.all);
 	writes0 = r.ctx->db_writes;
+	events.writer = conn_id(c);
 	ntf_begin(r.ctx, &events);
 	ntf_call(&r, d);
 	db_coll_end(); /* an edit the handler did not put is dropped */
@@ -604,6 +607,9 @@ void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *arg
 	 * (and CLIENT REPLY OFF does not swallow them) */
 	if (kv_unlikely(s->ps != NULL))
 		pubsub_deliver(c, SIZE_MAX);
+	/* so are invalidations (Redis writes them at once) */
+	if (kv_unlikely(trk_active()))
+		trk_deliver(c, SIZE_MAX);
 	mark = conn_reply_mark(c);
 	dispatch(c, argc, argv, argl);
 	if (kv_unlikely(s->reply_off || s->reply_skip) && !s->ps_pushed)
@@ -615,6 +621,11 @@ void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *arg
 	s->reply_skip_next = false;
 	conn_set_described(c, s->multi ? multi_queued(c) : -1,
 			   s->no_evict ? CONN_DESC_NO_EVICT : 0);
+	/* CLIENT CACHING lasts one command (or transaction); the client's own
+	 * invalidations follow this reply (Redis's tracking_pending_keys) */
+	if (kv_unlikely(trk_active()))
+		trk_after_command(c, argl[0] == 6 && strncasecmp(argv[0], "client", 6) == 0,
+				  s->multi && multi_queued(c) >= 0);
 	/* keys this command created for blocked clients: served now that the
 	 * command (a whole EXEC, a multi-element push) is complete */
 	if (kv_unlikely(blk_have_ready()))

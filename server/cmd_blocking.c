@@ -12,6 +12,8 @@
  * reply callback formats the result on its own runner.
  */
 #include "concurrency/mem.h"
+#include "concurrency/util.h"
+#include "concurrency/wctx.h"
 #include "net/conn.h"
 #include "net/reply.h"
 #include "server/blocking.h"
@@ -22,6 +24,7 @@
 #include "server/multi.h"
 #include "server/notify.h"
 #include "server/strutil.h"
+#include "server/tracking.h"
 #include "storage/coll.h"
 #include "storage/db.h"
 #include "storage/tlist.h"
@@ -85,6 +88,9 @@ static void served_events(struct blk_waiter *w, const struct db_view *v, int k, 
 {
 	int flags = ntf_flags();
 
+	/* client tracking: the served pop changed the key (signalModifiedKey) */
+	if (kv_unlikely(trk_after_write()))
+		ntf_track(wctx_self(), w->keys[k].p, w->keys[k].len);
 	if (flags == 0)
 		return;
 	ntf_event(flags, cls, ev, w->db, w->keys[k].p, w->keys[k].len);
@@ -365,6 +371,10 @@ static enum blk_serve_rc move_serve(struct blk_waiter *w, const struct db_view *
 		size_t argl[5] = {rpl ? 9 : 5, w->keys[k].len, w->dst.len, strlen(wf), strlen(wt)};
 
 		w->res.aof_lsn = aof_log_served(w->db, rpl ? 3 : 5, argv, argl);
+	}
+	if (kv_unlikely(trk_after_write())) { /* client tracking: both keys changed */
+		ntf_track(wctx_self(), w->keys[k].p, w->keys[k].len);
+		ntf_track(wctx_self(), w->dst.p, w->dst.len);
 	}
 	if (flags) { /* keyspace notifications: as LMOVE (notify.c) */
 		bool same =

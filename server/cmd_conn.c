@@ -14,6 +14,7 @@
 #include "server/blocking.h"
 #include "server/config.h"
 #include "server/pubsub.h"
+#include "server/tracking.h"
 #include "server/session.h"
 #include "server/strutil.h"
 #include "storage/db.h"
@@ -201,6 +202,7 @@ static void reset_cmd(struct cmd_req *r)
 	conn_set_db(c, 0);
 	conn_set_name(c, NULL, 0);
 	pubsub_reset(c); /* subscriptions dropped without replies */
+	trk_reset(c);
 	/* clearClientConnectionState: REPLY OFF and SKIP-next end (a skip
 	 * already in force still swallows this reply); 7.0 keeps NO-EVICT */
 	session_of(c)->reply_off = false;
@@ -607,8 +609,14 @@ static void client_cmd(struct cmd_req *r)
 #define CONN_FLAGS (CMD_NOSCRIPT | CMD_LOADING | CMD_STALE)
 
 static const struct cmd_def client_subcmds[] = {
+	{"client|caching", trk_cmd_caching, 3, CONN_FLAGS, 0, 0, 0, "slow connection", "connection",
+	 "Instruct the server about tracking or not keys in the next request", "6.0.0", "O(1)",
+	 NULL},
 	{"client|getname", client_getname, 2, CONN_FLAGS, 0, 0, 0, "slow connection", "connection",
 	 "Get the current connection name", "2.6.9", "O(1)", NULL},
+	{"client|getredir", trk_cmd_getredir, 2, CONN_FLAGS, 0, 0, 0, "slow connection",
+	 "connection", "Get tracking notifications redirection client ID if any", "6.0.0", "O(1)",
+	 NULL},
 	{"client|help", client_help, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow connection",
 	 "connection", "Show helpful text about the different subcommands", "5.0.0", "O(1)", NULL},
 	{"client|id", client_id, 2, CONN_FLAGS, 0, 0, 0, "slow connection", "connection",
@@ -631,6 +639,13 @@ static const struct cmd_def client_subcmds[] = {
 	 "Instruct the server whether to reply to commands", "3.2.0", "O(1)", NULL},
 	{"client|setname", client_setname, 3, CONN_FLAGS, 0, 0, 0, "slow connection", "connection",
 	 "Set the current connection name", "2.6.9", "O(1)", NULL},
+	{"client|tracking", trk_cmd_tracking, -3, CONN_FLAGS, 0, 0, 0, "slow connection",
+	 "connection", "Enable or disable server assisted client side caching support", "6.0.0",
+	 "O(1). Some options may introduce additional complexity.", NULL},
+	{"client|trackinginfo", trk_cmd_trackinginfo, 2, CONN_FLAGS, 0, 0, 0, "slow connection",
+	 "connection",
+	 "Return information about server assisted client side caching for the current connection",
+	 "6.2.0", "O(1)", NULL},
 	{"client|unblock", client_unblock, -3, CMD_ADMIN | CONN_FLAGS, 0, 0, 0,
 	 "admin slow dangerous connection", "connection",
 	 "Unblock a client blocked in a blocking command from a different connection", "5.0.0",

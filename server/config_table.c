@@ -30,6 +30,7 @@
 #include "server/notify.h"
 #include "server/slowlog.h"
 #include "server/strutil.h"
+#include "server/tracking.h"
 #include "storage/coll.h"
 #include "storage/db.h"
 
@@ -804,6 +805,11 @@ const struct cfg_def cfg_rows[CFG_COUNT_] = {
 	 "channels) and/or E (__keyevent@<db>__), with the classes g $ l "
 	 "s h z x e t m d n (A = g$lshzxetd); \"\" disables them.",
 	 .parse = parse_notify, .apply = ntf_apply},
+    [CFG_TRACKING_TABLE_MAX_KEYS] = {"tracking-table-max-keys", CFG_T_INT, "1000000", 0, LLONG_MAX,
+				     NULL, 0,
+				     "Client tracking: keys the invalidation table holds at most "
+				     "(past it, keys are invalidated to make room); 0 = unlimited.",
+				     .apply = trk_apply_max_keys},
     [CFG_HASH_MAX_LISTPACK_ENTRIES] = {"hash-max-listpack-entries", CFG_T_INT, "512", 0, LLONG_MAX,
 				       NULL, 0,
 				       "A hash with at most this many fields (and no value "

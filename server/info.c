@@ -22,6 +22,7 @@
 #include "server/pubsub.h"
 #include "server/server.h"
 #include "server/strutil.h"
+#include "server/tracking.h"
 #include "storage/coll.h"
 #include "storage/db.h"
 
@@ -193,9 +194,9 @@ static void sec_clients(struct sb *b, struct db *db)
 		  "# Clients\r\nconnected_clients:%ld\r\ncluster_connections:0\r\n"
 		  "maxclients:%lld\r\nclient_recent_max_input_buffer:0\r\n"
 		  "client_recent_max_output_buffer:0\r\nblocked_clients:%ld\r\n"
-		  "tracking_clients:0\r\nclients_in_timeout_table:%ld\r\n",
+		  "tracking_clients:%ld\r\nclients_in_timeout_table:%ld\r\n",
 		  s.connected_clients, cfg_int(CFG_MAXCLIENTS), blk_blocked_clients(),
-		  blk_timeout_clients());
+		  trk_nclients(), blk_timeout_clients());
 }
 
 static void sec_memory(struct sb *b, struct db *db)
@@ -276,7 +277,9 @@ static void sec_stats(struct sb *b, struct db *db)
 	    "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\n"
 	    "pubsub_channels:%ld\r\npubsub_patterns:%ld\r\npubsubshard_channels:%ld\r\n"
 	    "latest_fork_usec:0\r\n"
-	    "total_forks:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:%llu\r\n",
+	    "total_forks:0\r\ntracking_total_keys:%ld\r\ntracking_total_items:%ld\r\n"
+	    "tracking_total_prefixes:%ld\r\nunexpected_error_replies:0\r\n"
+	    "total_error_replies:%llu\r\n",
 	    (unsigned long long)s.connections_received, (unsigned long long)s.commands_processed,
 	    (unsigned long long)ops, (unsigned long long)s.net_input_bytes,
 	    (unsigned long long)s.net_output_bytes, in_k, out_k,
@@ -284,7 +287,8 @@ static void sec_stats(struct sb *b, struct db *db)
 	    d.expired_stale_perc, (unsigned long long)d.expired_time_cap_reached,
 	    (unsigned long long)(d.expire_cycle_us / 1000), (unsigned long long)d.evicted_keys,
 	    (unsigned long long)d.hits, (unsigned long long)d.misses, pubsub_nchannels(),
-	    pubsub_npatterns(), pubsub_nshard_channels(), (unsigned long long)s.error_replies);
+	    pubsub_npatterns(), pubsub_nshard_channels(), trk_nkeys(), trk_nitems(),
+	    trk_nprefixes(), (unsigned long long)s.error_replies);
 }
 
 static void sec_replication(struct sb *b, struct db *db)

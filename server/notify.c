@@ -9,11 +9,13 @@
  */
 #include "server/notify.h"
 #include "concurrency/mem.h"
+#include "concurrency/util.h"
 #include "concurrency/wctx.h"
 #include "net/reply.h"
 #include "server/cmd.h"
 #include "server/config.h"
 #include "server/pubsub.h"
+#include "server/tracking.h"
 #include "storage/db.h"
 
 #include <stdatomic.h>
@@ -46,26 +48,20 @@ static void publish(int flags, int db, const char *ev, size_t evlen, const char 
 		mem_free(ch);
 }
 
-/* An entry in a buffer: int db, uint32 evlen, uint32 klen, event, key. */
+/* An entry in a buffer: int db, uint32 evlen, uint32 klen, event, key.
+ * evlen TRK_EV: a key for client tracking to invalidate (no event bytes;
+ * db -1: a flush). */
+#define TRK_EV UINT32_MAX
 struct ent {
 	int db;
 	uint32_t evlen, klen;
 };
 
-static void emit(struct wctx *ctx, int flags, int cls, int db, const char *ev, const char *key,
-		 size_t klen)
+/* Appends an entry to b. */
+static void buf_put(struct ntf_buf *b, const struct ent *e, const char *ev, const char *key)
 {
-	struct ntf_buf *b = ctx ? ctx->ntf : NULL;
-	size_t evlen = strlen(ev), need;
-	struct ent e = {db, (uint32_t)evlen, (uint32_t)klen};
+	size_t need = sizeof(*e) + (e->evlen == TRK_EV ? 0 : e->evlen) + e->klen;
 
-	if (!(flags & cls) || !(flags & (NTF_KEYSPACE | NTF_KEYEVENT)))
-		return;
-	if (b == NULL) {
-		publish(flags, db, ev, evlen, key, klen);
-		return;
-	}
-	need = sizeof(e) + evlen + klen;
 	if (b->len + need > b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 256;
 		char *p;
@@ -79,10 +75,93 @@ static void emit(struct wctx *ctx, int flags, int cls, int db, const char *ev, c
 		b->p = p;
 		b->cap = cap;
 	}
-	memcpy(b->p + b->len, &e, sizeof(e));
-	memcpy(b->p + b->len + sizeof(e), ev, evlen);
-	memcpy(b->p + b->len + sizeof(e) + evlen, key, klen);
-	b->len += need;
+	memcpy(b->p + b->len, e, sizeof(*e));
+	b->len += sizeof(*e);
+	if (e->evlen != TRK_EV) {
+		memcpy(b->p + b->len, ev, e->evlen);
+		b->len += e->evlen;
+	}
+	if (e->klen) {
+		memcpy(b->p + b->len, key, e->klen);
+		b->len += e->klen;
+	}
+}
+
+static void emit(struct wctx *ctx, int flags, int cls, int db, const char *ev, const char *key,
+		 size_t klen)
+{
+	struct ntf_buf *b = ctx ? ctx->ntf : NULL;
+	size_t evlen = strlen(ev);
+	struct ent e = {db, (uint32_t)evlen, (uint32_t)klen};
+
+	if (!(flags & cls) || !(flags & (NTF_KEYSPACE | NTF_KEYEVENT)))
+		return;
+	if (b == NULL) {
+		publish(flags, db, ev, evlen, key, klen);
+		return;
+	}
+	buf_put(b, &e, ev, key);
+}
+
+void ntf_track(struct wctx *ctx, const char *key, size_t klen)
+{
+	struct ntf_buf *b = ctx ? ctx->ntf : NULL;
+	struct ent e = {key ? 0 : -1, TRK_EV, (uint32_t)klen};
+
+	if (b == NULL) {
+		if (key)
+			trk_invalidate(0, &key, &klen, 1);
+		else
+			trk_flush();
+		return;
+	}
+	buf_put(b, &e, "", key);
+}
+
+/* The tracking entries of b: invalidated after the events are out. */
+static void end_tracking(struct ntf_buf *b)
+{
+	const char *small_k[16], **keys = small_k;
+	size_t small_l[16], *lens = small_l, n = 0, cap = 16;
+	bool flush = false;
+
+	for (size_t off = 0; off < b->len;) {
+		struct ent e;
+
+		memcpy(&e, b->p + off, sizeof(e));
+		off += sizeof(e);
+		if (e.evlen != TRK_EV) {
+			off += e.evlen + e.klen;
+			continue;
+		}
+		if (e.db < 0) {
+			flush = true;
+			continue;
+		}
+		if (n == cap) {
+			cap *= 2;
+			if (keys == small_k) {
+				keys = mem_alloc(cap * sizeof(*keys));
+				lens = mem_alloc(cap * sizeof(*lens));
+				memcpy(keys, small_k, sizeof(small_k));
+				memcpy(lens, small_l, sizeof(small_l));
+			} else {
+				keys = mem_realloc(keys, cap * sizeof(*keys));
+				lens = mem_realloc(lens, cap * sizeof(*lens));
+			}
+		}
+		keys[n] = b->p + off;
+		lens[n++] = e.klen;
+		off += e.klen;
+	}
+	if (n)
+		trk_invalidate(b->writer, keys, lens, n);
+	if (flush)
+		trk_flush();
+	if (keys != small_k) {
+		mem_free(keys);
+		mem_free(lens);
+	}
 }
 
 void ntf_begin(struct wctx *ctx, struct ntf_buf *b)
@@ -95,6 +174,7 @@ void ntf_end(struct wctx *ctx, struct ntf_buf *b)
 	/* events collected under old flags are published under the new ones
 	 * (K/E decide only the channels) */
 	int flags;
+	bool tracked = false;
 
 	ctx->ntf = NULL;
 	if (b->len == 0) {
@@ -111,9 +191,16 @@ void ntf_end(struct wctx *ctx, struct ntf_buf *b)
 
 		memcpy(&e, b->p + off, sizeof(e));
 		off += sizeof(e);
+		if (e.evlen == TRK_EV) {
+			tracked = true;
+			off += e.klen;
+			continue;
+		}
 		publish(flags, e.db, b->p + off, e.evlen, b->p + off + e.evlen, e.klen);
 		off += e.evlen + e.klen;
 	}
+	if (tracked)
+		end_tracking(b);
 	if (b->p)
 		mem_free(b->p);
 	b->p = NULL;
@@ -136,6 +223,10 @@ void ntf_drop(struct db *db, const struct db_drop *d)
 	int flags = ntf_flags();
 	int index;
 
+	/* client tracking: expired or evicted keys change (Redis's
+	 * signalModifiedKey in deleteExpiredKeyAndPropagate / performEvictions) */
+	if (kv_unlikely(trk_after_write()))
+		ntf_track(wctx_self(), d->key, d->klen);
 	if (flags == 0)
 		return;
 	/* a key of a database flushed meanwhile has none: no event */
@@ -665,7 +756,23 @@ static bool is_key(struct cmd_req *r, const struct rule *ru, int i)
 	}
 }
 
+static void call_inner(struct cmd_req *r, const struct cmd_def *d);
+
 void ntf_call(struct cmd_req *r, const struct cmd_def *d)
+{
+	uint64_t writes0 = r->ctx->db_writes;
+	size_t mark = conn_reply_mark(r->c);
+
+	/* client tracking (tracking.h): a read registers before the handler,
+	 * a write collects its invalidations after it committed */
+	if (kv_unlikely(trk_active()))
+		trk_before_read(r, d);
+	call_inner(r, d);
+	if ((d->flags & CMD_WRITE) && kv_unlikely(trk_after_write()))
+		trk_written(r, d, writes0, mark);
+}
+
+static void call_inner(struct cmd_req *r, const struct cmd_def *d)
 {
 	int flags = ntf_flags(); /* the only cost of a disabled config */
 	const struct rule *ru;

@@ -42,6 +42,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct cmd_req;
 struct cmd_def;
@@ -78,6 +79,9 @@ extern _Atomic int ntf_flags_g;
 struct ntf_buf {
 	char *p;
 	size_t len, cap;
+	/* the client running the command (conn_id; 0: none): client tracking's
+	 * NOLOOP leaves it out of its own invalidations */
+	uint64_t writer;
 };
 
 /* Redis's keyspaceEventsStringToFlags: the flags, or -1 for an unknown
@@ -114,6 +118,12 @@ static inline int ntf_flags(void)
 	return atomic_load_explicit(&ntf_flags_g, memory_order_relaxed);
 }
 void ntf_event(int flags, int cls, const char *ev, int db, const char *key, size_t klen);
+
+/* Client tracking (tracking.h): key (NULL: a flush) was changed; its
+ * invalidation is collected with the command's events and sent by ntf_end,
+ * after the command committed (cut back by ntf_reset with them), or sent
+ * at once outside a command. */
+void ntf_track(struct wctx *ctx, const char *key, size_t klen);
 
 /* The db layer removed d->key by itself (storage/db.h's drop hook, after
  * a removal that won): "expired" or "evicted". Any thread. */

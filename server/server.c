@@ -21,6 +21,7 @@
 #include "server/cmd.h"
 #include "server/blocking.h"
 #include "server/pubsub.h"
+#include "server/tracking.h"
 #include "server/cmd_debug.h"
 #include "server/config.h"
 #include "server/latency.h"
@@ -147,11 +148,22 @@ static bool on_thread_slice(int idx)
 	return more;
 }
 
+/* net's deliver hook: Pub/Sub messages, then tracking invalidations. */
+static bool on_deliver(struct conn *c, size_t max_bytes)
+{
+	bool more = pubsub_deliver(c, max_bytes);
+
+	return trk_deliver(c, max_bytes) || more;
+}
+
 static void *on_conn_init(struct conn *c)
 {
 	/* the AOF loader replays what authenticated clients sent */
+	struct session *s = mem_calloc(1, sizeof(struct session));
+
 	conn_set_authenticated(c, cfg_str_equal(CFG_REQUIREPASS, "", 0) || aof_is_loader(c));
-	return mem_calloc(1, sizeof(struct session));
+	trk_conn_init(c, s); /* a REDIRECT target from now on */
+	return s;
 }
 
 static void on_conn_close(struct conn *c, void *session)
@@ -162,6 +174,7 @@ static void on_conn_close(struct conn *c, void *session)
 	blk_conn_close(c, session);    /* no conn_wake(c) after this */
 	aof_conn_close(c, session);    /* nor from the AOF thread */
 	pubsub_conn_close(c, session); /* nor from a publisher */
+	trk_conn_close(c, session);    /* nor from a tracking sender */
 	mem_free(session);
 }
 
@@ -370,6 +383,7 @@ int server_setup(int argc, char **argv)
 	psrv_setup(the_db);
 	blk_setup(the_db);
 	pubsub_setup();
+	trk_setup();
 	/* the drop hooks: keyspace notifications of expiry and eviction
 	 * (notify.h), and the AOF's DELs once it starts */
 	aof_drop_install(the_db);
@@ -412,7 +426,7 @@ int server_setup(int argc, char **argv)
 	o.conn_init = on_conn_init;
 	o.conn_close = on_conn_close;
 	o.resume = cmd_resume;
-	o.deliver = pubsub_deliver;
+	o.deliver = on_deliver;
 	o.before_write = aof_before_write;
 	/* The main thread touches the map only at teardown: keep it offline so it
 	 * never holds up reclamation. */
@@ -540,6 +554,7 @@ int server_teardown(void)
 	script_teardown();
 	blk_teardown(); /* after every connection (and its waiter) is gone */
 	pubsub_teardown();
+	trk_teardown();
 	kvmap_thread_online();
 	if (!teardown_nosave && psrv_teardown() != 0)
 		status = 1;

@@ -19,6 +19,7 @@
 struct multi_state;
 struct blk_waiter;
 struct ps_client;
+struct trk_client;
 
 /* aof.c: a connection whose replies wait for the AOF's fsync (appendfsync
  * always), on the AOF thread's held list. Every field is under aof.lock. */
@@ -61,6 +62,10 @@ struct session {
 	/* pubsub.c: this command's replies were (un)subscribe confirmations,
 	 * which CLIENT REPLY OFF / SKIP do not swallow (Redis's CLIENT_PUSHING) */
 	bool ps_pushed;
+	/* tracking.c: client tracking's state and invalidation mailbox, linked
+	 * at connect (any client may be a REDIRECT target); senders on other
+	 * threads reach it through tracking's client registry; freed at close */
+	struct trk_client *trk;
 };
 
 static inline struct session *session_of(const struct conn *c)

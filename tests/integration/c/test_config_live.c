@@ -329,6 +329,7 @@ static const struct {
     {"lua-time-limit", "alias of busy-reply-threshold (script-busy reads it back)"},
     /* issue 17: keyspace notifications, event streams compared with redis-server */
     {"notify-keyspace-events", "notify: CONFIG SET flag sets, events vs redis (test_notify.py)"},
+    {"tracking-table-max-keys", "diff-tracking: sec_max_keys (CONFIG SET 2, then evictions)"},
 };
 
 static int listed(const char *name)

@@ -165,6 +165,7 @@ Test(config, table_rows_in_enum_order)
 	    "cluster-config-file",
 	    "cluster-announce-ip",
 	    "cluster-announce-port",
+	    "tracking-table-max-keys",
 	};
 	const struct cfg_def *t = cfg_table();
 
@@ -1072,7 +1073,7 @@ Test(config, match_glob)
 			 "lazyfree-lazy-eviction,lazyfree-lazy-expire,lazyfree-lazy-server-del,"
 			 "lazyfree-lazy-user-del,lazyfree-lazy-user-flush,busy-reply-threshold,"
 			 "notify-keyspace-events,cluster-config-file,cluster-announce-ip,"
-			 "cluster-announce-port,");
+			 "cluster-announce-port,tracking-table-max-keys,");
 	cr_expect_str_eq(match("nomatch*"), "");
 	cr_expect_str_eq(match(""), "");
 }
