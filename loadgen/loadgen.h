@@ -87,6 +87,9 @@ struct lg_config {
 	struct lg_tmpl mix[LG_MAX_MIX];
 	int nmix;
 	uint32_t mix_total;
+	/* --pubsub (pubsub.h): subscribers and publishers instead of requests */
+	bool pubsub, psubscribe;
+	unsigned subscribers, publishers, channels;
 	/* derived */
 	size_t req_max;			     /* bytes of the longest encoded request */
 	unsigned set_permille, rmw_permille; /* share of SETs; share of GET-then-SET */
@@ -160,6 +163,8 @@ extern struct lg_run lg_run;
 
 uint64_t lg_now_ns(void);
 void *lg_worker_main(void *arg);
+/* Add the worker's current second (ival_*) to the timeline and start the next. */
+void lg_ival_publish(struct lg_worker *w);
 void lg_key_format(char *dst, uint64_t idx);
 uint64_t lg_value_len(const struct lg_config *c, uint64_t idx);
 static inline const char *lg_value_ptr(const struct lg_config *c, uint64_t idx)

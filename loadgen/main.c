@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "concurrency/mem.h"
+#include "loadgen/pubsub.h"
 
 enum {
 	OPT_RATIO = 256,
@@ -47,6 +48,11 @@ enum {
 	OPT_DBS,
 	OPT_COMMAND,
 	OPT_MIX,
+	OPT_PUBSUB,
+	OPT_PSUBSCRIBE,
+	OPT_SUBSCRIBERS,
+	OPT_PUBLISHERS,
+	OPT_CHANNELS,
 	OPT_HELP,
 };
 
@@ -97,6 +103,16 @@ static void usage(FILE *f)
 	    "                       (per_command), so GET's row stays GET alone; e.g.\n"
 	    "                       --mix \"10:HGET h:__rand_int__ f3\" --mix \"10:SADD "
 	    "s:__rand_int__ 3\"\n"
+	    "  --pubsub             Pub/Sub fan-out instead of requests (loadgen/pubsub.h):\n"
+	    "                       subscribers SUBSCRIBE, publishers PUBLISH -d byte\n"
+	    "                       messages (>= 46) carrying send time and sequence;\n"
+	    "                       reports delivered msgs/s, publish-to-receive\n"
+	    "                       latency, loss/duplicates/order; --requests counts\n"
+	    "                       PUBLISHes, --rate is PUBLISHes/s, -P per publisher\n"
+	    "  --subscribers N      --pubsub: subscriber connections (default 50)\n"
+	    "  --publishers N       --pubsub: publisher connections (default 1)\n"
+	    "  --channels N         --pubsub: channels, subscriber i on i %% N (default 1)\n"
+	    "  --psubscribe         --pubsub with PSUBSCRIBE of the channel's name + '*'\n"
 	    "  --help\n");
 }
 
@@ -201,6 +217,11 @@ static void parse_args(struct lg_config *c, int argc, char **argv)
 	    {"dbs", required_argument, NULL, OPT_DBS},
 	    {"command", required_argument, NULL, OPT_COMMAND},
 	    {"mix", required_argument, NULL, OPT_MIX},
+	    {"pubsub", no_argument, NULL, OPT_PUBSUB},
+	    {"psubscribe", no_argument, NULL, OPT_PSUBSCRIBE},
+	    {"subscribers", required_argument, NULL, OPT_SUBSCRIBERS},
+	    {"publishers", required_argument, NULL, OPT_PUBLISHERS},
+	    {"channels", required_argument, NULL, OPT_CHANNELS},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {NULL, 0, NULL, 0},
 	};
@@ -320,6 +341,21 @@ static void parse_args(struct lg_config *c, int argc, char **argv)
 			break;
 		case OPT_MIX:
 			parse_mix(c, optarg);
+			break;
+		case OPT_PSUBSCRIBE:
+			c->psubscribe = true;
+			/* fall through */
+		case OPT_PUBSUB:
+			c->pubsub = true;
+			break;
+		case OPT_SUBSCRIBERS:
+			c->subscribers = (unsigned)parse_u64(optarg, "--subscribers", 0);
+			break;
+		case OPT_PUBLISHERS:
+			c->publishers = (unsigned)parse_u64(optarg, "--publishers", 1);
+			break;
+		case OPT_CHANNELS:
+			c->channels = (unsigned)parse_u64(optarg, "--channels", 1);
 			break;
 		case OPT_HELP:
 			usage(stdout);
@@ -463,6 +499,9 @@ int main(int argc, char **argv)
 	    .dmax = 64,
 	    .seed = 1,
 	    .dbs = 1,
+	    .subscribers = 50,
+	    .publishers = 1,
+	    .channels = 1,
 	};
 	struct lg_config *c = &cfg;
 	struct lg_timeline *tl;
@@ -484,6 +523,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < c->nmix; i++)
 		if (lg_tmpl_req_max(&c->mix[i]) > c->req_max)
 			c->req_max = lg_tmpl_req_max(&c->mix[i]);
+	if (c->pubsub)
+		lg_pubsub_setup(c);
 	signal(SIGPIPE, SIG_IGN);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -511,7 +552,8 @@ int main(int argc, char **argv)
 		ws[i].cfg = c;
 		ws[i].tl = tl;
 		atomic_init(&ws[i].reported_sec, -1);
-		if (pthread_create(&ws[i].thread, NULL, lg_worker_main, &ws[i]) != 0)
+		if (pthread_create(&ws[i].thread, NULL,
+				   c->pubsub ? lg_pubsub_worker_main : lg_worker_main, &ws[i]) != 0)
 			die("%s", "cannot start a thread");
 	}
 	pthread_barrier_wait(&lg_run.ready);
