@@ -143,7 +143,6 @@ def test_channels():
     check(list(r['per_type']) == ['CMD'] and r['per_type']['CMD']['requests'] == 3000,
           'channels: per_type %r, want CMD (PUBLISH) x 3000' % list(r['per_type']))
     check(r['requests'] == 3000, 'channels: requests %d' % r['requests'])
-    check(sum(p['ops_per_sec'] for p in r['timeline']) > 0, 'channels: empty timeline')
 
 
 def test_patterns():
@@ -179,6 +178,9 @@ def test_open_loop():
           ps['published_measured'])
     check(ps['delivered_measured'] == 5 * 2000, 'open loop: delivered %d, want 10000' %
           ps['delivered_measured'])
+    # the timeline counts deliveries: its seconds add up to about the 10,000 delivered
+    tl = sum(p['ops_per_sec'] for p in r['timeline'] if not p['warmup'])
+    check(5000 <= tl <= 15000, 'open loop: the timeline has %d deliveries/s in all' % tl)
 
 
 def test_loss_detected():
