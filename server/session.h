@@ -61,6 +61,10 @@ struct session {
 	/* pubsub.c: this command's replies were (un)subscribe confirmations,
 	 * which CLIENT REPLY OFF / SKIP do not swallow (Redis's CLIENT_PUSHING) */
 	bool ps_pushed;
+	/* pubsub.c: the reply bytes pending up to the end of this command's
+	 * own messages (a subscriber's PUBLISH to itself), which CLIENT REPLY
+	 * OFF / SKIP do not swallow either; 0: none. Reset by cmd_dispatch */
+	size_t ps_keep;
 };
 
 static inline struct session *session_of(const struct conn *c)
