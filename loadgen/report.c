@@ -228,9 +228,12 @@ int lg_report(const struct lg_config *c, struct lg_worker *w, int nworkers,
 	}
 	secs = t->last_reply_ns > t_measure ? (double)(t->last_reply_ns - t_measure) / 1e9 : 0.0;
 
-	printf("kvsd-loadgen %s:%d  threads %d  connections %d/thread  pipeline %d  %s", c->host,
-	       c->port, c->threads, c->conns, c->pipeline,
-	       c->rate > 0 ? "open loop" : "closed loop");
+	printf("kvsd-loadgen %s:%d  threads %d  ", c->host, c->port, c->threads);
+	if (c->pubsub)
+		printf("subscribers %u  publishers %u", c->subscribers, c->publishers);
+	else
+		printf("connections %d/thread", c->conns);
+	printf("  pipeline %d  %s", c->pipeline, c->rate > 0 ? "open loop" : "closed loop");
 	if (c->rate > 0)
 		printf(" at %.0f ops/s", c->rate);
 	printf("\nworkload %s", c->pubsub    ? "pubsub (CMD = PUBLISH)"
