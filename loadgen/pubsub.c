@@ -634,8 +634,9 @@ static void pubs_finish(struct lg_worker *w, struct ps_conn *cs, int nc)
 	for (int i = 0; i < nc; i++) {
 		if (cs[i].sub)
 			continue;
-		memcpy(&ps.published[(size_t)cs[i].id * ps.nch], cs[i].acked,
-		       ps.nch * sizeof(*cs[i].acked));
+		if (cs[i].acked) /* NULL: never connected */
+			memcpy(&ps.published[(size_t)cs[i].id * ps.nch], cs[i].acked,
+			       ps.nch * sizeof(*cs[i].acked));
 		mine++;
 	}
 	(void)w;
@@ -807,6 +808,8 @@ void *lg_pubsub_worker_main(void *arg)
 		}
 		run(w, ep, cs, nc, &ph);
 		lg_ival_publish(w);
+	} else {
+		pubs_finish(w, cs, nc); /* the other threads wait for every publisher */
 	}
 	/* release: every second this thread produced is in the timeline */
 	atomic_store_explicit(&w->done, 1, memory_order_release);
