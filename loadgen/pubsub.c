@@ -89,7 +89,7 @@ struct ps_conn {
 };
 
 struct ps_phase {
-	bool setup, open;
+	bool open;
 	uint64_t t_start, t_measure, t_end;
 };
 
@@ -577,7 +577,7 @@ static void fail(struct lg_worker *w, const char *what, int err)
 /* Wait (before the start barrier) until every subscriber here is confirmed. */
 static void setup_wait(struct lg_worker *w, int ep, struct ps_conn *cs, int nc)
 {
-	struct ps_phase ph = {.setup = true};
+	struct ps_phase ph = {0};
 	struct epoll_event evs[MAX_EVENTS];
 	uint64_t deadline = lg_now_ns() + SETUP_NS;
 
@@ -777,7 +777,7 @@ void *lg_pubsub_worker_main(void *arg)
 
 		cn->sub = i < nsub;
 		cn->id = cn->sub ? id + (unsigned)i * T : id + (unsigned)(i - nsub) * T;
-		cn->ch = cn->sub ? cn->id % ps.nch : cn->id % ps.nch;
+		cn->ch = cn->id % ps.nch; /* a subscriber's channel; a publisher's first */
 		cn->fd = -1;
 	}
 	for (int i = 0; i < nc && !w->failed; i++) {
