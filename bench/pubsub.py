@@ -16,8 +16,8 @@ ratios (raw, and per server CPU second = "per core").
    messages, and how many subscribers the server disconnected (1,000 - PUBSUB NUMSUB).
 
 Usage: python3 bench/pubsub.py [--duration S] [--runs R] [--only fanout,publish,rss]
-         [--subs 100,1000] [--rss-steps 250,1000,2000,5000] [--kvsd BIN] [--redis BIN]
-         [--loadgen BIN] [--cores2 0,2]
+         [--subs 100,1000] [--pub-rate R] [--rss-steps 250,1000,2000,5000] [--kvsd BIN]
+         [--redis BIN] [--loadgen BIN] [--cores2 0,2]
 A smoke run: --duration 0.5 --runs 1 --subs 20 --publish-requests 20000 --rss-subs 50
 """
 
@@ -68,6 +68,8 @@ def fanout_once(a, label, binary, core, extra, subs, pattern):
                "--psubscribe" if pattern else "--pubsub", "--subscribers", str(subs),
                "--publishers", "1", "-P", str(a.pipeline), "-d", str(a.size), "-t", "1",
                "--duration", str(a.duration), "--warmup", str(a.warmup), "--json", out]
+        if a.pub_rate > 0:
+            cmd += ["--rate", str(a.pub_rate)]
         pid = srv["proc"].pid
         c0, t0 = benchlib.cpu_seconds(pid), time.monotonic()
         p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True)
@@ -95,8 +97,9 @@ def med(runs, key):
 
 def fanout(a):
     print("\n1. fan-out: taskset -c 1 kvsd-loadgen --pubsub|--psubscribe --subscribers N "
-          "--publishers 1 -P %d -d %d -t 1 --duration %g --warmup %g"
-          % (a.pipeline, a.size, a.duration, a.warmup))
+          "--publishers 1 -P %d -d %d -t 1 --duration %g --warmup %g%s"
+          % (a.pipeline, a.size, a.duration, a.warmup,
+             " --rate %g" % a.pub_rate if a.pub_rate > 0 else " (closed loop)"))
     print("%-9s %-6s %-8s %12s %10s %10s %6s %12s" % ("mode", "subs", "server", "msgs/s",
                                                      "p50 us", "p99 us", "cpu", "msgs/cpu-s"))
     for pattern in (False, True):
@@ -231,6 +234,9 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--subs", default="100,1000")
     ap.add_argument("--pipeline", type=int, default=8)
+    ap.add_argument("--pub-rate", type=float, default=0,
+                    help="PUBLISHes/s for the fan-out runs (open loop; latency at a fixed "
+                    "load); 0: closed loop, -P in flight (the default: throughput)")
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--publish-requests", type=int, default=2000000)
     ap.add_argument("--rss-subs", type=int, default=1000)
