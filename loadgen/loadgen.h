@@ -92,6 +92,9 @@ struct lg_config {
 	/* --cluster (cluster.h): the masters and the slot map from CLUSTER SLOTS
 	 * of the seed (host, port); NULL: one server */
 	struct lg_cluster *cl;
+	/* --pubsub (pubsub.h): subscribers and publishers instead of requests */
+	bool pubsub, psubscribe;
+	unsigned subscribers, publishers, channels;
 	/* derived */
 	size_t req_max;			     /* bytes of the longest encoded request */
 	unsigned set_permille, rmw_permille; /* share of SETs; share of GET-then-SET */
@@ -170,6 +173,8 @@ extern struct lg_run lg_run;
 
 uint64_t lg_now_ns(void);
 void *lg_worker_main(void *arg);
+/* Add the worker's current second (ival_*) to the timeline and start the next. */
+void lg_ival_publish(struct lg_worker *w);
 void lg_key_format(char *dst, uint64_t idx);
 uint64_t lg_value_len(const struct lg_config *c, uint64_t idx);
 static inline const char *lg_value_ptr(const struct lg_config *c, uint64_t idx)

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "concurrency/mem.h"
+#include "loadgen/pubsub.h"
 
 enum {
 	OPT_RATIO = 256,
@@ -48,6 +49,11 @@ enum {
 	OPT_COMMAND,
 	OPT_MIX,
 	OPT_CLUSTER,
+	OPT_PUBSUB,
+	OPT_PSUBSCRIBE,
+	OPT_SUBSCRIBERS,
+	OPT_PUBLISHERS,
+	OPT_CHANNELS,
 	OPT_HELP,
 };
 
@@ -103,6 +109,16 @@ static void usage(FILE *f)
 	    "                       request to the master of its key's slot (a template's\n"
 	    "                       key is its first argument), follow -MOVED and -ASK;\n"
 	    "                       reports requests and ops/s per node\n"
+	    "  --pubsub             Pub/Sub fan-out instead of requests (loadgen/pubsub.h):\n"
+	    "                       subscribers SUBSCRIBE, publishers PUBLISH -d byte\n"
+	    "                       messages (>= 46) carrying send time and sequence;\n"
+	    "                       reports delivered msgs/s, publish-to-receive\n"
+	    "                       latency, loss/duplicates/order; --requests counts\n"
+	    "                       PUBLISHes, --rate is PUBLISHes/s, -P per publisher\n"
+	    "  --subscribers N      --pubsub: subscriber connections (default 50)\n"
+	    "  --publishers N       --pubsub: publisher connections (default 1)\n"
+	    "  --channels N         --pubsub: channels, subscriber i on i %% N (default 1)\n"
+	    "  --psubscribe         --pubsub with PSUBSCRIBE of the channel's name + '*'\n"
 	    "  --help\n");
 }
 
@@ -208,6 +224,11 @@ static void parse_args(struct lg_config *c, int argc, char **argv)
 	    {"command", required_argument, NULL, OPT_COMMAND},
 	    {"mix", required_argument, NULL, OPT_MIX},
 	    {"cluster", no_argument, NULL, OPT_CLUSTER},
+	    {"pubsub", no_argument, NULL, OPT_PUBSUB},
+	    {"psubscribe", no_argument, NULL, OPT_PSUBSCRIBE},
+	    {"subscribers", required_argument, NULL, OPT_SUBSCRIBERS},
+	    {"publishers", required_argument, NULL, OPT_PUBLISHERS},
+	    {"channels", required_argument, NULL, OPT_CHANNELS},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {NULL, 0, NULL, 0},
 	};
@@ -331,6 +352,21 @@ static void parse_args(struct lg_config *c, int argc, char **argv)
 		case OPT_CLUSTER:
 			c->cl = mem_calloc(1, sizeof(*c->cl));
 			break;
+		case OPT_PSUBSCRIBE:
+			c->psubscribe = true;
+			/* fall through */
+		case OPT_PUBSUB:
+			c->pubsub = true;
+			break;
+		case OPT_SUBSCRIBERS:
+			c->subscribers = (unsigned)parse_u64(optarg, "--subscribers", 0);
+			break;
+		case OPT_PUBLISHERS:
+			c->publishers = (unsigned)parse_u64(optarg, "--publishers", 1);
+			break;
+		case OPT_CHANNELS:
+			c->channels = (unsigned)parse_u64(optarg, "--channels", 1);
+			break;
 		case OPT_HELP:
 			usage(stdout);
 			exit(0);
@@ -341,6 +377,8 @@ static void parse_args(struct lg_config *c, int argc, char **argv)
 	}
 	if (optind < argc)
 		die("unexpected argument %s", argv[optind]);
+	if (c->pubsub && c->cl)
+		die("%s", "--pubsub and --cluster exclude each other");
 	if (c->dbs > 1 && c->cl)
 		die("%s", "--dbs and --cluster exclude each other (a cluster has database 0 only)");
 	if (c->dbs > 1 && c->rate > 0)
@@ -475,6 +513,9 @@ int main(int argc, char **argv)
 	    .dmax = 64,
 	    .seed = 1,
 	    .dbs = 1,
+	    .subscribers = 50,
+	    .publishers = 1,
+	    .channels = 1,
 	};
 	struct lg_config *c = &cfg;
 	struct lg_timeline *tl;
@@ -505,6 +546,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < c->nmix; i++)
 		if (lg_tmpl_req_max(&c->mix[i]) > c->req_max)
 			c->req_max = lg_tmpl_req_max(&c->mix[i]);
+	if (c->pubsub)
+		lg_pubsub_setup(c);
 	signal(SIGPIPE, SIG_IGN);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -532,7 +575,8 @@ int main(int argc, char **argv)
 		ws[i].cfg = c;
 		ws[i].tl = tl;
 		atomic_init(&ws[i].reported_sec, -1);
-		if (pthread_create(&ws[i].thread, NULL, lg_worker_main, &ws[i]) != 0)
+		if (pthread_create(&ws[i].thread, NULL,
+				   c->pubsub ? lg_pubsub_worker_main : lg_worker_main, &ws[i]) != 0)
 			die("%s", "cannot start a thread");
 	}
 	pthread_barrier_wait(&lg_run.ready);

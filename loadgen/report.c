@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "concurrency/mem.h"
+#include "loadgen/pubsub.h"
 
 const char *const lg_type_names[LG_NTYPES] = {"GET", "SET", "CMD"};
 
@@ -119,7 +120,7 @@ static void json_config(FILE *f, const struct lg_config *c)
 }
 
 static int write_json(const struct lg_config *c, const struct lg_total *t, double secs,
-		      const struct lg_point *pts, size_t npts, double cpu_share)
+		      const struct lg_point *pts, size_t npts, double cpu_share, uint64_t t_measure)
 {
 	FILE *f = fopen(c->json, "w");
 	int rc;
@@ -168,6 +169,11 @@ static int write_json(const struct lg_config *c, const struct lg_total *t, doubl
 			(unsigned long long)pts[i].ops, (unsigned long long)pts[i].errors,
 			pts[i].p50 / 1e3, pts[i].p99 / 1e3, pts[i].max / 1e3);
 	fprintf(f, "],\n");
+	if (c->pubsub) { /* --pubsub: the delivery figures (CMD above is PUBLISH) */
+		fprintf(f, "  ");
+		lg_pubsub_json(f, c, t_measure);
+		fprintf(f, ",\n");
+	}
 	json_config(f, c);
 	fprintf(f, "\n}\n");
 	rc = ferror(f) ? -EIO : 0;
@@ -224,15 +230,20 @@ int lg_report(const struct lg_config *c, struct lg_worker *w, int nworkers,
 	}
 	secs = t->last_reply_ns > t_measure ? (double)(t->last_reply_ns - t_measure) / 1e9 : 0.0;
 
-	printf("kvsd-loadgen %s:%d  threads %d  connections %d/thread  pipeline %d  %s", c->host,
-	       c->port, c->threads, c->conns, c->pipeline,
-	       c->rate > 0 ? "open loop" : "closed loop");
+	printf("kvsd-loadgen %s:%d  threads %d  ", c->host, c->port, c->threads);
+	if (c->pubsub)
+		printf("subscribers %u  publishers %u", c->subscribers, c->publishers);
+	else
+		printf("connections %d/thread", c->conns);
+	printf("  pipeline %d  %s", c->pipeline, c->rate > 0 ? "open loop" : "closed loop");
 	if (c->rate > 0)
 		printf(" at %.0f ops/s", c->rate);
-	printf("\nworkload %s", c->command ? "command" : c->workload_name);
+	printf("\nworkload %s", c->pubsub    ? "pubsub (CMD = PUBLISH)"
+				: c->command ? "command"
+					     : c->workload_name);
 	if (c->command)
 		printf(" \"%s\"", c->command);
-	else if (c->workload == LG_WL_RATIO)
+	else if (c->workload == LG_WL_RATIO && !c->pubsub)
 		printf(" SET:GET %u:%u", c->set_ratio, c->get_ratio);
 	if (c->nmix)
 		printf(" (%g%% of requests) + %d --mix templates (%g%%)",
@@ -288,9 +299,11 @@ int lg_report(const struct lg_config *c, struct lg_worker *w, int nworkers,
 		lg_cluster_sum(c->cl, w, nworkers);
 		lg_cluster_print(c->cl, secs);
 	}
+	if (c->pubsub)
+		lg_pubsub_print(c, t_measure);
 	fflush(stdout);
 
-	if (c->json && (rc = write_json(c, t, secs, pts, npts, cpu_share)) < 0)
+	if (c->json && (rc = write_json(c, t, secs, pts, npts, cpu_share, t_measure)) < 0)
 		fprintf(stderr, "kvsd-loadgen: --json %s: %s\n", c->json, strerror(-rc));
 	if (c->hist_out) {
 		FILE *f = fopen(c->hist_out, "w");

@@ -772,7 +772,7 @@ static int conn_open(struct lg_worker *w, int ep, struct lg_conn *cn)
 }
 
 /* Add the current second's samples to the shared timeline. */
-static void ival_publish(struct lg_worker *w)
+void lg_ival_publish(struct lg_worker *w)
 {
 	struct lg_timeline *tl = w->tl;
 	unsigned i = (unsigned)(w->ival_sec % LG_RING);
@@ -796,7 +796,7 @@ static void ival_tick(struct lg_worker *w, const struct lg_phase *ph, uint64_t n
 		return;
 	sec = (int64_t)((now - ph->t_start) / 1000000000ULL);
 	while (sec > w->ival_sec) {
-		ival_publish(w);
+		lg_ival_publish(w);
 		w->ival_sec++;
 	}
 }
@@ -986,7 +986,7 @@ void *lg_worker_main(void *arg)
 				rate_init(&cs[i].rate, ph.t_start, c->rate, g, nall);
 		}
 		run_phase(w, ep, cs, nc, &ph, &rng);
-		ival_publish(w);
+		lg_ival_publish(w);
 	}
 	/* release: every second this thread produced is in the timeline */
 	atomic_store_explicit(&w->done, 1, memory_order_release);

@@ -611,9 +611,10 @@ void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *arg
 	if (kv_unlikely(trk_active()))
 		trk_deliver(c, SIZE_MAX);
 	mark = conn_reply_mark(c);
+	s->ps_keep = 0;
 	dispatch(c, argc, argv, argl);
 	if (kv_unlikely(s->reply_off || s->reply_skip) && !s->ps_pushed)
-		conn_reply_truncate(c, mark);
+		conn_reply_truncate(c, s->ps_keep > mark ? s->ps_keep : mark);
 	s->ps_pushed = false;
 	if (kv_unlikely(conn_blocked(c)))
 		s->blk_quiet = s->reply_off || s->reply_skip;

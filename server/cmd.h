@@ -47,6 +47,10 @@ struct cmd_req {
 	/* run by EXEC: the client waits for one reply per queued command, so the
 	 * command may not turn the connection into something else (MONITOR) */
 	bool in_exec;
+	/* run by a script's redis.call (in_exec is set too): its replies are
+	 * the script's, so a subscriber's own messages wait for the script's
+	 * reply (pubsub_deliver_before) */
+	bool in_script;
 	/* what the command logs to the AOF (server/aof.h); NULL when nothing
 	 * is logged (no AOF, or the start-up loader) */
 	struct aof_prop *prop;

@@ -809,14 +809,42 @@ static void sunsubscribe_cmd(struct cmd_req *r)
 }
 
 /* A client that receives its own message gets it before PUBLISH's reply,
- * as in Redis (which writes it into the client's buffer during PUBLISH). */
+ * as in Redis (which writes it into the client's buffer during PUBLISH),
+ * also under CLIENT REPLY OFF / SKIP (Redis's CLIENT_PUSHING; not inside
+ * EXEC, whose array header precedes it). From a script the reply buffer is
+ * the script's: the message waits for pubsub_deliver_before. */
 static void publish_generic(struct cmd_req *r, bool shard)
 {
 	long n = pubsub_publish(r->argv[1], r->argl[1], r->argv[2], r->argl[2], shard);
+	struct session *s = session_of(r->c);
 
-	if (session_of(r->c)->ps)
+	if (s->ps && !r->in_script) {
 		pubsub_deliver(r->c, SIZE_MAX);
+		if (!r->in_exec)
+			s->ps_keep = conn_reply_mark(r->c);
+	}
 	reply_int(r->c, n);
+}
+
+void pubsub_deliver_before(struct cmd_req *r, size_t mark)
+{
+	struct session *s = session_of(r->c);
+	const char *p;
+	char *reply;
+	size_t len;
+
+	if (s->ps == NULL)
+		return;
+	p = conn_reply_since(r->c, mark, &len);
+	reply = mem_alloc(len ? len : 1);
+	if (len)
+		memcpy(reply, p, len);
+	conn_reply_truncate(r->c, mark);
+	pubsub_deliver(r->c, SIZE_MAX);
+	if (!r->in_exec)
+		s->ps_keep = conn_reply_mark(r->c);
+	reply_raw(r->c, reply, len);
+	mem_free(reply);
 }
 
 static void publish_cmd(struct cmd_req *r)

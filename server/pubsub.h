@@ -59,6 +59,7 @@
 
 struct conn;
 struct cmd_def;
+struct cmd_req;
 
 /* Formatted bytes a runner keeps in a subscriber's reply buffer at most
  * (beyond that, messages wait in the mailbox as references). */
@@ -81,6 +82,14 @@ long pubsub_publish(const char *channel, size_t chlen, const char *msg, size_t l
  * queued messages into its reply buffer (at least one message when any is
  * queued). True if messages remain queued. */
 bool pubsub_deliver(struct conn *c, size_t max_bytes);
+/*
+ * After a script (EVAL, FCALL) wrote its reply since reply mark `mark`:
+ * deliver the client's queued messages ahead of that reply — what Redis
+ * sends when a subscribed RESP3 client's script publishes to it (the
+ * message is written into the client's buffer while the script runs). No-op
+ * for a client without subscriptions. On the client's own thread.
+ */
+void pubsub_deliver_before(struct cmd_req *r, size_t mark);
 
 /* c has a subscription (Redis's CLIENT_PUBSUB flag). Runner. */
 bool pubsub_active(const struct conn *c);

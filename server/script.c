@@ -31,6 +31,7 @@
 #include "server/config.h"
 #include "server/notify.h"
 #include "server/multi.h"
+#include "server/pubsub.h"
 #include "server/sha1.h"
 #include "storage/db.h"
 
@@ -648,6 +649,7 @@ static int do_call(lua_State *L, bool raise)
 		sub.argv = argv;
 		sub.argl = argl;
 		sub.in_exec = true;
+		sub.in_script = true;
 		sub.redact = 0;
 		sub.redact_rest = false;
 		conn_set_resp(c, run->resp);
@@ -847,6 +849,8 @@ void script_exec(struct cmd_req *r, struct script_worker *w, int fn, const struc
 
 	if (db_in_txn(r->view)) {
 		/* queued in MULTI: EXEC's transaction (exclusive: EVAL is not map-only) */
+		size_t mark = conn_reply_mark(c);
+
 		run.v = r->view;
 		run.txn = NULL;
 		run.exclusive = true;
@@ -855,6 +859,7 @@ void script_exec(struct cmd_req *r, struct script_worker *w, int fn, const struc
 			reply_lua_error(w->L, c, x->name);
 		else
 			script_lua_reply(w->L, c, -1, 0);
+		pubsub_deliver_before(r, mark);
 		lua_settop(w->L, fn - 1);
 	} else {
 		bool excl = false;
@@ -898,6 +903,7 @@ void script_exec(struct cmd_req *r, struct script_worker *w, int fn, const struc
 				break;
 			conn_reply_truncate(c, mark);
 		}
+		pubsub_deliver_before(r, mark);
 		lua_settop(w->L, fn - 1);
 	}
 	conn_set_db(c, start_db); /* SELECT inside a script is its own */

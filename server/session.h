@@ -66,6 +66,10 @@ struct session {
 	 * at connect (any client may be a REDIRECT target); senders on other
 	 * threads reach it through tracking's client registry; freed at close */
 	struct trk_client *trk;
+	/* pubsub.c: the reply bytes pending up to the end of this command's
+	 * own messages (a subscriber's PUBLISH to itself), which CLIENT REPLY
+	 * OFF / SKIP do not swallow either; 0: none. Reset by cmd_dispatch */
+	size_t ps_keep;
 };
 
 static inline struct session *session_of(const struct conn *c)

@@ -312,8 +312,39 @@ def sec_limits(d, p):
     p.c('CONFIG', 'SET', 'client-output-buffer-limit', 'pubsub 32mb 8mb 60')
 
 
+def sec_own_push(d, p):
+    """RESP3: a client's own messages come before the reply of the command that published
+    them: from a script (EVAL, FCALL; redis.call still returns PUBLISH's count), inside
+    MULTI, and under CLIENT REPLY OFF / SKIP, which swallow the reply but not the push."""
+    if RESP[0] != 3:
+        return
+    d.section = 'own pushes RESP3'
+    hello(p)
+    p.raw(encode('SUBSCRIBE', 'me'), n=1)
+    p.c('PSUBSCRIBE', 'm*')
+    p.raw(encode('EVAL', "redis.call('PUBLISH', 'me', 'e1') return 5", '0'), n=3)
+    p.raw(encode('EVAL', "return redis.call('PUBLISH', 'me', 'e2')", '0'), n=3)
+    p.raw(encode('EVAL', "redis.call('PUBLISH', 'me', 'a') redis.call('SPUBLISH', 'me', 'b') "
+                 "return {1, 2}", '0'), n=3)
+    p.raw(encode('EVAL', "redis.call('PUBLISH', 'me', 'a') return redis.error_reply('x')",
+                 '0'), n=3)
+    p.raw(encode('EVAL', "redis.call('PUBLISH', 'me', 'a') error('boom')", '0'), n=3)
+    p.raw(encode('FUNCTION', 'LOAD', 'REPLACE', "#!lua name=ownpush\nredis.register_function("
+                 "'f', function() return redis.call('PUBLISH', 'me', 'fc') end)"), n=1)
+    p.raw(encode('FCALL', 'f', '0'), n=3)
+    p.c('FUNCTION', 'DELETE', 'ownpush')
+    p.raw(encode('MULTI') + encode('EVAL', "return redis.call('PUBLISH', 'me', 'm')", '0') +
+          encode('PUBLISH', 'me', 'n') + encode('EXEC'), n=4)
+    p.raw(encode('CLIENT', 'REPLY', 'OFF') + encode('PUBLISH', 'me', 'off') +
+          encode('GET', 'k') + encode('EVAL', "redis.call('PUBLISH', 'me', 'eo') return 1",
+                                      '0') + encode('CLIENT', 'REPLY', 'ON'), n=5)
+    p.raw(encode('CLIENT', 'REPLY', 'SKIP') + encode('PUBLISH', 'me', 'skip') +
+          encode('PING'), n=3)
+    p.c('PING')
+
+
 SECTIONS = [sec_basic, sec_unsub_many, sec_messages, sec_patterns, sec_pubsub_cmd, sec_modes,
-            sec_limits]
+            sec_limits, sec_own_push]
 
 
 def main():
