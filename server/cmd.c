@@ -528,7 +528,7 @@ static void dispatch(struct conn *c, int argc, const char **argv, const size_t *
 		return;
 	}
 	/* a script past busy-reply-threshold (script.h): Redis's processCommand */
-	if (kv_unlikely(script_busy_reject(d))) {
+	if (kv_unlikely(script_busy_reject(d, cmd_db, conn_db(c), argc, argv, argl))) {
 		const char *busy = script_busy_is_function()
 				       ? "BUSY Redis is busy running a script. You can only call "
 					 "FUNCTION KILL or SHUTDOWN NOSAVE."

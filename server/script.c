@@ -26,8 +26,10 @@
 #include "concurrency/mem.h"
 #include "concurrency/wctx.h"
 #include "server/aof.h"
+#include "server/cmd_docs.h"
 #include "server/cmdstat.h"
 #include "server/config.h"
+#include "server/keyspec.h"
 #include "server/notify.h"
 #include "server/multi.h"
 #include "server/sha1.h"
@@ -162,6 +164,10 @@ void script_teardown(void)
 /* ---- busy / kill slots: one per worker state */
 
 #define SLOTS 1024
+/* The keys a busy script has touched: one bit per hash bucket (a key shares
+ * its bit with the keys that collide on it: those get -BUSY too). */
+#define FILT_BITS  16384
+#define FILT_WORDS (FILT_BITS / 64)
 enum { SLOT_IDLE, SLOT_RUNNING, SLOT_BUSY };
 struct slot {
 	/* state: written by the owner; read by SCRIPT KILL (any thread).
@@ -175,6 +181,15 @@ struct slot {
 	/* set by the owner before the run can turn busy; read by KILL and
 	 * the busy rejection (relaxed: ordered by the acquire of state) */
 	_Atomic bool func;
+	/* while BUSY: the attempt runs exclusively (or may be about to), and
+	 * the keys its attempts have read or written (db_key_hash buckets).
+	 * Written by the owner, set before the slot turns BUSY and cleared
+	 * after it left BUSY; read by script_busy_reject (relaxed: hints
+	 * ordered by the acquire of state; a command racing with an update is
+	 * served as if it came before it, and the transaction keeps the
+	 * script atomic whatever is served) */
+	_Atomic bool excl;
+	_Atomic uint64_t filt[FILT_WORDS];
 	/* a busy run's name and command, for FUNCTION STATS: under busy_lock */
 	char *name;
 	char **argv;
@@ -188,13 +203,100 @@ static _Atomic int slots_used;
 /* scripts past busy-reply-threshold now; read by every dispatch */
 static _Atomic int busy_count;
 
-bool script_busy_reject(const struct cmd_def *d)
+static unsigned filt_bit(uint64_t h)
+{
+	return (unsigned)((h ^ (h >> 29) ^ (h >> 47)) & (FILT_BITS - 1));
+}
+
+/* Whether d (a command without allow-busy) must wait for a busy script:
+ * script.h, "Busy scripts". */
+static bool busy_conflict(const struct cmd_def *d, struct db *db, int index, int argc,
+			  const char *const *argv, const size_t *argl)
+{
+	struct keyspec_key keys[64];
+	uint64_t h[64];
+	const struct cmd_doc *doc;
+	int n = 0, ns = atomic_load_explicit(&slots_used, memory_order_relaxed);
+
+	/* a script may touch any key; EXEC's queued commands are not looked
+	 * at; administration has effects beyond keys */
+	if (script_is_eval(d) || multi_is_exec(d) || (d->flags & CMD_ADMIN))
+		return true;
+	/* with the AOF on, a script holds the log's gate (aof.h) that every
+	 * write takes */
+	if ((d->flags & CMD_WRITE) && aof_started())
+		return true;
+	doc = cmd_docs_find(d->name);
+	if (doc && keyspec_has_keys(doc)) {
+		if (argc * (doc->nkeyspecs + 1) > 64)
+			return true;
+		n = keyspec_find(doc, argc, argv, argl, keys, 64);
+		if (n < 0)
+			return true;
+	}
+	/* a write without keys is a whole-database one (FLUSHALL, SWAPDB) */
+	if (n == 0 && (d->flags & CMD_WRITE))
+		return true;
+	if (n > 0) {
+		struct db_view v;
+
+		db_view_init(db, index, &v);
+		for (int i = 0; i < n; i++)
+			h[i] = db_key_hash(&v, argv[keys[i].pos], argl[keys[i].pos]);
+	}
+	if (ns > SLOTS)
+		ns = SLOTS;
+	for (int i = 0; i < ns; i++) {
+		struct slot *s = &slots[i];
+
+		/* acquire: pairs with the hook's release of SLOT_BUSY (excl and
+		 * the filter are set before it) */
+		if (atomic_load_explicit(&s->state, memory_order_acquire) != SLOT_BUSY)
+			continue;
+		if (atomic_load_explicit(&s->excl, memory_order_relaxed))
+			return true;
+		for (int k = 0; k < n; k++) {
+			unsigned b = filt_bit(h[k]);
+
+			if (atomic_load_explicit(&s->filt[b / 64], memory_order_relaxed) &
+			    ((uint64_t)1 << (b % 64)))
+				return true;
+		}
+	}
+	return false;
+}
+
+bool script_busy_reject(const struct cmd_def *d, struct db *db, int index, int argc,
+			const char *const *argv, const size_t *argl)
 {
 	/* relaxed: a hint; a command racing with the script crossing the
 	 * threshold is served as if it came just before */
 	if (__builtin_expect(atomic_load_explicit(&busy_count, memory_order_relaxed) == 0, 1))
 		return false;
-	return !(d->flags & CMD_ALLOW_BUSY);
+	if (d->flags & CMD_ALLOW_BUSY)
+		return false;
+	return busy_conflict(d, db, index, argc, argv, argl);
+}
+
+/* Adds the keys the running attempt touched since the last call to the
+ * slot's filter. The owner's thread, while the run is (turning) busy. */
+static void slot_publish_keys(struct script_worker *w, struct slot *s, const struct script_run *run)
+{
+	uint64_t h[64];
+	size_t n;
+
+	if (!run->txn) /* inside EXEC: exclusive, everything gets -BUSY */
+		return;
+	while ((n = db_txn_key_hashes(run->txn, w->published, h, 64)) > 0) {
+		for (size_t i = 0; i < n; i++) {
+			unsigned b = filt_bit(h[i]);
+
+			/* relaxed: a hint (struct slot) */
+			atomic_fetch_or_explicit(&s->filt[b / 64], (uint64_t)1 << (b % 64),
+						 memory_order_relaxed);
+		}
+		w->published += n;
+	}
 }
 
 /* Records the busy run's name and command (hook, at the threshold). */
@@ -289,6 +391,10 @@ static void slot_leave(struct script_worker *w)
 		/* relaxed: busy_count is a hint (script_busy_reject) */
 		atomic_fetch_sub_explicit(&busy_count, 1, memory_order_relaxed);
 		slot_forget(s);
+		/* relaxed: readers test it only while BUSY; the release of the
+		 * next BUSY orders these stores before its bits */
+		for (int i = 0; i < FILT_WORDS; i++)
+			atomic_store_explicit(&s->filt[i], 0, memory_order_relaxed);
 	}
 	/* release: pairs with SCRIPT KILL's acquire; it sees the run ended */
 	atomic_store_explicit(&s->state, SLOT_IDLE, memory_order_release);
@@ -526,6 +632,9 @@ static void hook(lua_State *L, lua_Debug *ar)
 
 		if (limit > 0 && clock_mono_us() - run->start_us > limit * 1000) {
 			slot_record(s, run);
+			/* relaxed: published by the release below */
+			atomic_store_explicit(&s->excl, run->exclusive, memory_order_relaxed);
+			slot_publish_keys(w, s, run);
 			/* release: the func flag and the record before BUSY; pairs
 			 * with the acquire in script_busy_is_function() */
 			atomic_store_explicit(&s->state, SLOT_BUSY, memory_order_release);
@@ -668,6 +777,10 @@ static int do_call(lua_State *L, bool raise)
 			run->restart = true; /* SWAPDB/FLUSHDB: run exclusively */
 			lua_sethook(L, hook, LUA_MASKLINE | LUA_MASKCOUNT, 1);
 		}
+		/* relaxed: only the owner writes state */
+		if (w->slot >= 0 &&
+		    atomic_load_explicit(&slots[w->slot].state, memory_order_relaxed) == SLOT_BUSY)
+			slot_publish_keys(w, &slots[w->slot], run);
 		/* copied out and truncated before any Lua call that may raise
 		 * (out of memory): the client's buffer never keeps it */
 		p = conn_reply_since(c, before, &len);
@@ -845,6 +958,9 @@ void script_exec(struct cmd_req *r, struct script_worker *w, int fn, const struc
 		run.v = r->view;
 		run.txn = NULL;
 		run.exclusive = true;
+		if (w->slot >= 0)
+			/* relaxed: published by the release that marks the slot busy */
+			atomic_store_explicit(&slots[w->slot].excl, true, memory_order_relaxed);
 		int rc = run_once(w, &run, push_call(w, r, fn, x));
 		if (rc)
 			reply_lua_error(w->L, c, x->name);
@@ -853,6 +969,7 @@ void script_exec(struct cmd_req *r, struct script_worker *w, int fn, const struc
 		lua_settop(w->L, fn - 1);
 	} else {
 		bool excl = false;
+		int attempts = 0;
 		size_t mark = conn_reply_mark(c);
 		size_t ntf_at = ntf_mark(r->ctx); /* keyspace events before the run */
 
@@ -865,8 +982,18 @@ void script_exec(struct cmd_req *r, struct script_worker *w, int fn, const struc
 			ntf_reset(r->ctx, ntf_at);
 			conn_set_db(c, start_db);
 			db_txn_select(w->txn, start_db);
+			if (w->slot >= 0 && attempts++ > 0)
+				/* relaxed (struct slot): a re-run may turn exclusive
+				 * inside begin, and writers must not queue behind it */
+				atomic_store_explicit(&slots[w->slot].excl, true,
+						      memory_order_relaxed);
 			run.v = db_txn_begin(w->txn, NULL, 0, excl);
 			run.exclusive = run.v->exclusive;
+			w->published = 0;
+			if (w->slot >= 0)
+				/* relaxed (struct slot) */
+				atomic_store_explicit(&slots[w->slot].excl, run.exclusive,
+						      memory_order_relaxed);
 			int rc = run_once(w, &run, push_call(w, r, fn, x));
 
 			if (run.restart) {
@@ -884,9 +1011,9 @@ void script_exec(struct cmd_req *r, struct script_worker *w, int fn, const struc
 			lua_settop(w->L, fn);
 			if (run.killed && !run.exclusive) {
 				/* killed: whatever it wrote (a write racing with SCRIPT
-				 * KILL's check) is dropped with the attempt */
-				db_txn_need_exclusive(w->txn);
-				(void)db_txn_commit(w->txn);
+				 * KILL's check) is dropped with the attempt, and the
+				 * worker's next script starts optimistic again */
+				db_txn_abort(w->txn);
 				break;
 			}
 			if (db_txn_commit(w->txn) == 0)

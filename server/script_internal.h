@@ -65,6 +65,7 @@ struct script_worker {
 	struct script_run *run; /* the running script, or NULL */
 	size_t lua_mem;		/* bytes the state holds (its allocator) */
 	int slot;		/* its busy/kill slot (script.c) */
+	size_t published;	/* the attempt's keys in the slot's busy filter */
 	char *scratch;		/* the last call's reply bytes, owned */
 };
 
