@@ -367,6 +367,18 @@ void cmd_redact(struct cmd_req *r, int i)
 		r->redact_rest = true;
 }
 
+void cmd_monitor_format(struct buf *line, const struct cmd_req *r, const struct cmd_def *d,
+			const char *who)
+{
+	struct shown_args v;
+
+	if (d->flags & (CMD_ADMIN | CMD_SKIP_MONITOR))
+		return;
+	shown_args_init(&v, r);
+	net_monitor_format(line, r->c, who, r->argc, v.argv, v.argl);
+	shown_args_deinit(&v);
+}
+
 void cmd_feed_monitors(const struct cmd_req *r, const struct cmd_def *d)
 {
 	struct shown_args v;

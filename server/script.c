@@ -25,6 +25,7 @@
 #include "concurrency/clock.h"
 #include "concurrency/mem.h"
 #include "concurrency/wctx.h"
+#include "net/net.h"
 #include "server/aof.h"
 #include "server/cmd_docs.h"
 #include "server/cmdstat.h"
@@ -461,6 +462,7 @@ void script_thread_exit(void)
 	w->lua_mem = 0;
 	mem_publish(w);
 	mem_free(w->scratch);
+	buf_deinit(&w->mon);
 	db_txn_destroy(&w->txn);
 	mem_free(w);
 	ctx->script = NULL;
@@ -765,6 +767,10 @@ static int do_call(lua_State *L, bool raise)
 		 * run: a re-run attempt counts again) */
 		cmdstat_call(r->ctx, idx, t1 > t0 ? (uint64_t)(t1 - t0) : 0,
 			     cmd_reply_failed(c, before));
+		/* MONITOR: "[<db> lua]" lines, sent when the attempt ends (a
+		 * re-run attempt's are dropped: Redis runs a script once) */
+		if (net_monitor_any())
+			cmd_monitor_format(&w->mon, &sub, d, "lua");
 		if (r->ctx->db_writes != writes0)
 			run->dirty = true;
 		if (r->ctx->db_writes != writes0 && w->slot >= 0)
@@ -895,6 +901,7 @@ static int run_once(struct script_worker *w, struct script_run *run, int nargs)
 
 	lua_getfield(L, LUA_REGISTRYINDEX, SCRIPT_ERRH_KEY);
 	lua_insert(L, -2 - nargs);
+	w->mon.rpos = w->mon.len = 0; /* this attempt's MONITOR lines */
 	run->restart = false;
 	run->killed = false;
 	run->dirty = false;
@@ -1023,6 +1030,9 @@ void script_exec(struct cmd_req *r, struct script_worker *w, int fn, const struc
 		lua_settop(w->L, fn - 1);
 	}
 	conn_set_db(c, start_db); /* SELECT inside a script is its own */
+	net_monitor_feed_lines(&w->mon);
+	w->mon.rpos = w->mon.len = 0;
+	buf_shrink_idle(&w->mon, 4096);
 	slot_leave(w);
 	mem_free(w->scratch);
 	w->scratch = NULL;
@@ -1044,6 +1054,9 @@ static void eval_generic(struct cmd_req *r, bool sha_given, bool ro)
 	char sha[41];
 	bool no_writes = false;
 
+	/* MONITOR: Redis shows the EVAL when it starts, before the script's
+	 * commands (and whatever it answers) */
+	net_monitor_feed(c, r->argc, r->argv, r->argl);
 	if (!cmd_arg_ll(r, 2, &numkeys))
 		return;
 	if (numkeys > r->argc - 3) {

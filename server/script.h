@@ -73,6 +73,13 @@
  * until the script's first write when over maxmemory at its start, SELECT
  * inside a script not changing the caller's database.
  *
+ * MONITOR, as Redis 7.0: the EVAL / EVALSHA / FCALL line when it starts
+ * (whatever it answers), then "[<db> lua]" lines for the commands the
+ * script ran (not those refused before running: unknown, arity, noscript,
+ * read-only), in the database each ran in. They are sent when the attempt
+ * that counts ends: a re-run attempt's lines are dropped, so a command is
+ * shown once as Redis runs it once.
+ *
  * AOF: the writes a script made are logged (Redis 7's effects replication),
  * wrapped in MULTI/EXEC when more than one; EVAL itself is never logged.
  *

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "net/buf.h"
 #include "net/conn.h"
 #include "net/reply.h"
 #include "server/cmd.h"
@@ -67,6 +68,7 @@ struct script_worker {
 	int slot;		/* its busy/kill slot (script.c) */
 	size_t published;	/* the attempt's keys in the slot's busy filter */
 	char *scratch;		/* the last call's reply bytes, owned */
+	struct buf mon;		/* the attempt's MONITOR lines (script.c) */
 };
 
 static inline struct script_worker *script_worker_of(lua_State *L)

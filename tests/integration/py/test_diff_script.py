@@ -8,14 +8,18 @@ RESP3 (redis.setresp), the sandbox (globals, library tables, rawset,
 removed functions), the redis.* helpers, cjson and bit, math.random's
 per-process sequence, the three CVE inputs of the issue, wrong numkeys,
 NOSCRIPT, write commands from read-only scripts, commands scripts may not
-call. Reply bytes are compared exactly.
+call. Reply bytes are compared exactly. MONITOR's lines for scripts (the
+EVAL / FCALL line, then "[<db> lua]" for each command the script ran) are
+compared with the timestamps and the client's address masked.
 
 Usage: test_diff_script.py   (environment: see harness.py)
 """
 
 import os
+import re
 import socket
 import sys
+import time
 
 sys.dont_write_bytecode = True   # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -329,6 +333,75 @@ def sec_stats(d, p):
     p.c('INFO', 'stats', cmp=same(('total_error_replies',)))
 
 
+MONITOR_SCRIPTS = [
+    ('SELECT', '3'),
+    ('EVAL', "redis.call('set', KEYS[1], ARGV[1]) redis.call('select', '5') "
+     "redis.pcall('incr', 'k') return redis.call('get', KEYS[1])", '1', 'k', 'v'),
+    ('EVAL', "return redis.call('incrbyfloat', 'fl', 1.5)", '0'),
+    ('EVAL', "return redis.call('get', 'a', 'b')", '0'),           # arity: not run
+    ('EVAL', "return redis.pcall('nosuch')", '0'),                # unknown: not run
+    ('EVAL', "return redis.pcall('auth', 'x')", '0'),             # noscript: not run
+    ('EVAL', "redis.call('set', 'a', 'b', 'ex', '0')", '0'),      # runs, fails
+    ('EVAL', 'return 1', '5'),                                    # numkeys: shown
+    ('EVAL', 'return +', '0'),                                    # syntax: shown
+    ('EVALSHA', 'a' * 40, '0'),                                   # NOSCRIPT: shown
+    ('EVAL_RO', "return redis.call('set', 'a', 'b')", '0'),
+    ('EVAL', "#!lua flags=no-writes\nreturn redis.call('set', 'a', 'b')", '0'),
+    ('EVAL', "return redis.call('set', 'x', '\\1\\r\\n\"')", '0'),  # quoting
+    ('FUNCTION', 'LOAD', 'REPLACE', "#!lua name=monlib\nredis.register_function("
+     "'monf', function(k, a) return redis.call('set', k[1], a[1]) end)"),
+    ('FCALL', 'monf', '1', 'fk', 'fv'),
+    ('FCALL_RO', 'monf', '1', 'fk', 'fv'),                        # refused: shown
+    ('FCALL', 'nosuch', '0'),
+    ('MULTI',), ('EVAL', "return redis.call('ping')", '0'), ('EXEC',),
+    ('FUNCTION', 'DELETE', 'monlib'),
+    ('SELECT', '0'),
+]
+MON_HEAD = re.compile(rb'^\+\d+\.\d{6} \[(\d+) ([^\]]+)\]')
+
+
+def monitor_lines(srv, cmds):
+    """The MONITOR lines of cmds run by one client of srv, timestamps and
+    the client's address masked."""
+    m = srv.client(timeout=10)
+    c = srv.client(timeout=10)
+    m.cmd('MONITOR')
+    for cmd in cmds:
+        c.cmd(*cmd)
+    c.cmd('ECHO', 'monitor-end')
+    data = b''
+    deadline = time.time() + 10
+    while b'monitor-end' not in data and time.time() < deadline:
+        chunk = m.sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    m.close()
+    c.close()
+    out = []
+    for line in data.split(b'\r\n'):
+        mm = MON_HEAD.match(line)
+        if not mm:
+            continue
+        who = mm.group(2) if mm.group(2) == b'lua' else b'client'
+        out.append(b'[%s %s]%s' % (mm.group(1), who, line[mm.end():]))
+    return out
+
+
+def sec_monitor(d, sa, sb):
+    """MONITOR shows the EVAL / FCALL line first, then each command the
+    script ran as "[<db> lua]" (not those refused before running)."""
+    d.section = 'monitor'
+    got, want = monitor_lines(sa, MONITOR_SCRIPTS), monitor_lines(sb, MONITOR_SCRIPTS)
+    for i in range(max(len(got), len(want))):
+        a = got[i] if i < len(got) else b'<none>'
+        b = want[i] if i < len(want) else b'<none>'
+        if a != b:
+            d.report(('MONITOR', 'line', str(i)), a, b)
+    if len(want) < len(MONITOR_SCRIPTS):
+        d.report(('MONITOR', 'lines'), b'%d' % len(want), b'>= %d' % len(MONITOR_SCRIPTS))
+
+
 def main():
     servers = test_diff.start_pair('diff-script')
     if servers is None:
@@ -351,6 +424,7 @@ def main():
             sec_ro(d, p)
         sec_stats(d, p)
         p.close()
+        sec_monitor(d, sa, sb)
         # inputs that crash redis-server 7.0.15 itself: kvsd answers an error
         d.section = 'kvsd only'
         a = sa.client(timeout=10)
