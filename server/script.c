@@ -1249,9 +1249,22 @@ static void script_help_cmd(struct cmd_req *r)
 	cmd_reply_help(r, lines);
 }
 
+/* Redis's checks and replies, except that YES and SYNC (its Lua debugger,
+ * LDB) are refused: kvsd has no debugger. NO is what a client sends to make
+ * sure it is off, and it is. */
 static void script_debug_cmd(struct cmd_req *r)
 {
-	reply_error(r->c, "ERR SCRIPT DEBUG is not supported by kvsd");
+	/* Redis's clientHasPendingReplies: earlier replies not yet written (a
+	 * pipeline), or EXEC's */
+	if (r->in_exec || conn_reply_mark(r->c) > 0)
+		reply_error(r->c, "ERR SCRIPT DEBUG must be called outside a pipeline");
+	else if (cmd_arg_is(r, 2, "no"))
+		reply_ok(r->c);
+	else if (cmd_arg_is(r, 2, "yes") || cmd_arg_is(r, 2, "sync"))
+		reply_error(r->c, "ERR SCRIPT DEBUG YES/SYNC is not supported by kvsd (it has no "
+				  "Lua debugger)");
+	else
+		reply_error(r->c, "ERR Use SCRIPT DEBUG YES/SYNC/NO");
 }
 
 static const struct cmd_def script_subcmds[] = {

@@ -281,6 +281,18 @@ def sec_evalsha(d, p):
     p.c('SCRIPT')
     p.c('SCRIPT', 'HELP')
     p.c('SCRIPT', 'EXISTS', sha)
+    # SCRIPT DEBUG: NO as Redis, its checks and errors; YES / SYNC (Redis's
+    # Lua debugger) are refused by kvsd and not compared
+    p.c('SCRIPT', 'DEBUG', 'NO')
+    p.c('SCRIPT', 'debug', 'no')
+    p.c('SCRIPT', 'DEBUG', 'maybe')
+    p.c('SCRIPT', 'DEBUG')
+    p.c('SCRIPT', 'DEBUG', 'NO', 'x')
+    p.raw(harness.encode('PING') + harness.encode('SCRIPT', 'DEBUG', 'NO'), n=2)
+    p.c('MULTI')
+    p.c('SCRIPT', 'DEBUG', 'NO')
+    p.c('EXEC')
+    p.c('EVAL', "return redis.pcall('script', 'debug', 'no')", '0')
 
 
 def sec_multi(d, p):
@@ -432,6 +444,13 @@ def main():
             r = a.cmd('EVAL', s, '0')
             harness.log('diff-script: %s -> %s' % (s, harness.escape(r, 120)))
             if not r.startswith(b'-'):
+                rc = 1
+        # no Lua debugger: YES and SYNC are refused with a clear error
+        for mode in ('YES', 'sync'):
+            r = a.cmd('SCRIPT', 'DEBUG', mode)
+            if r != b'-ERR SCRIPT DEBUG YES/SYNC is not supported by kvsd (it has no Lua ' \
+                    b'debugger)\r\n':
+                harness.log('diff-script: SCRIPT DEBUG %s -> %s' % (mode, harness.escape(r)))
                 rc = 1
         a.close()
         # the CVE inputs that allocate: an error or a reply, never a crash
