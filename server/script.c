@@ -442,6 +442,10 @@ struct script_worker *script_worker_get(struct wctx *ctx)
 		mem_publish(w);
 	}
 	if (w->gen != gen) {
+		if (w->fn_ref > 0)
+			luaL_unref(w->L, LUA_REGISTRYINDEX, w->fn_ref);
+		w->fn_ref = 0;
+		w->fn_sha[0] = '\0';
 		lua_newtable(w->L);
 		lua_setfield(w->L, LUA_REGISTRYINDEX, SCRIPT_FNS_KEY);
 		lua_gc(w->L, LUA_GCCOLLECT, 0);
@@ -553,6 +557,18 @@ static int shebang(const char *body, size_t len, size_t *skip, bool *no_writes, 
 /* Pushes the compiled function for sha, compiling body (when given) or the
  * cached body; *no_writes: its shebang says no-writes. 1 on success; 0 with
  * the error (compile, shebang) or NOSCRIPT replied, nothing pushed. */
+/* Makes the function at the top of w->L the one push_function finds first. */
+static void remember_fn(struct script_worker *w, const char *sha, bool no_writes)
+{
+	if (w->fn_ref > 0)
+		luaL_unref(w->L, LUA_REGISTRYINDEX, w->fn_ref);
+	lua_pushvalue(w->L, -1);
+	w->fn_ref = luaL_ref(w->L, LUA_REGISTRYINDEX);
+	memcpy(w->fn_sha, sha, 40);
+	w->fn_sha[40] = '\0';
+	w->fn_no_writes = no_writes;
+}
+
 static int push_function(struct script_worker *w, struct cmd_req *r, const char *sha,
 			 const char *body, size_t len, bool *no_writes)
 {
@@ -560,6 +576,14 @@ static int push_function(struct script_worker *w, struct cmd_req *r, const char 
 	char *copy = NULL, err[256], key[42];
 	size_t skip;
 
+	if (w->fn_ref > 0 && memcmp(w->fn_sha, sha, 40) == 0) {
+		/* the same script as last time: no lookups by 40-byte strings */
+		lua_rawgeti(L, LUA_REGISTRYINDEX, w->fn_ref);
+		*no_writes = w->fn_no_writes;
+		if (body)
+			cache_add(sha, body, len); /* after a flush another state may lack it */
+		return 1;
+	}
 	memcpy(key, sha, 40);
 	key[40] = '!'; /* fns[sha .. "!"]: the no-writes flag */
 	key[41] = '\0';
@@ -570,6 +594,7 @@ static int push_function(struct script_worker *w, struct cmd_req *r, const char 
 		*no_writes = lua_toboolean(L, -1);
 		lua_pop(L, 1);
 		lua_remove(L, -2);
+		remember_fn(w, sha, *no_writes);
 		if (body)
 			cache_add(sha, body, len); /* after a flush another state may lack it */
 		return 1;
@@ -605,6 +630,7 @@ static int push_function(struct script_worker *w, struct cmd_req *r, const char 
 	lua_pushvalue(L, -1);
 	lua_setfield(L, -3, sha);
 	lua_remove(L, -2);
+	remember_fn(w, sha, *no_writes);
 	mem_publish(w);
 	return 1;
 }
@@ -710,8 +736,21 @@ static int do_call(lua_State *L, bool raise)
 		}
 	}
 	size_t idx = 0;
-	const struct cmd_def *d = cmd_lookup_argv(argc, argv, argl, &idx);
+	const struct cmd_def *d;
 	const char *err = NULL;
+
+	if (w->call_d && argl[0] == w->call_len && memcmp(argv[0], w->call_name, argl[0]) == 0) {
+		d = w->call_d; /* a script calls the same command over and over */
+		idx = w->call_idx;
+	} else {
+		d = cmd_lookup_argv(argc, argv, argl, &idx);
+		if (d && !d->subcmds && argl[0] <= sizeof(w->call_name)) {
+			memcpy(w->call_name, argv[0], argl[0]);
+			w->call_len = argl[0];
+			w->call_d = d;
+			w->call_idx = idx;
+		}
+	}
 
 	if (!d)
 		err = "Unknown Redis command called from script";
@@ -790,8 +829,11 @@ static int do_call(lua_State *L, bool raise)
 		/* copied out and truncated before any Lua call that may raise
 		 * (out of memory): the client's buffer never keeps it */
 		p = conn_reply_since(c, before, &len);
-		mem_free(w->scratch);
-		w->scratch = mem_alloc(len ? len : 1);
+		if (len > w->scratch_cap || !w->scratch) {
+			mem_free(w->scratch);
+			w->scratch_cap = len > 256 ? len : 256;
+			w->scratch = mem_alloc(w->scratch_cap);
+		}
 		memcpy(w->scratch, p, len);
 		conn_reply_truncate(c, before);
 		if (argv != sv) {
@@ -899,7 +941,7 @@ static int run_once(struct script_worker *w, struct script_run *run, int nargs)
 	lua_State *L = w->L;
 	int rc;
 
-	lua_getfield(L, LUA_REGISTRYINDEX, SCRIPT_ERRH_KEY);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, w->errh_ref);
 	lua_insert(L, -2 - nargs);
 	w->mon.rpos = w->mon.len = 0; /* this attempt's MONITOR lines */
 	run->restart = false;
@@ -1034,8 +1076,11 @@ void script_exec(struct cmd_req *r, struct script_worker *w, int fn, const struc
 	w->mon.rpos = w->mon.len = 0;
 	buf_shrink_idle(&w->mon, 4096);
 	slot_leave(w);
-	mem_free(w->scratch);
-	w->scratch = NULL;
+	if (w->scratch_cap > 65536) { /* a large reply's copy is not kept */
+		mem_free(w->scratch);
+		w->scratch = NULL;
+		w->scratch_cap = 0;
+	}
 	mem_publish(w);
 	/* a script's garbage is collected between scripts: all of it once it is
 	 * large, so the next script starts far below the cap (Lua 5.1 has no
@@ -1077,11 +1122,15 @@ static void eval_generic(struct cmd_req *r, bool sha_given, bool ro)
 			reply_error(c, "NOSCRIPT No matching script. Please use EVAL.");
 			return;
 		}
-		for (int i = 0; i < 40; i++) {
-			char ch = r->argv[1][i];
-			sha[i] = ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
+		if (w->fn_ref > 0 && memcmp(r->argv[1], w->fn_sha, 40) == 0) {
+			memcpy(sha, w->fn_sha, 41); /* the last one, as sent: lower case */
+		} else {
+			for (int i = 0; i < 40; i++) {
+				char ch = r->argv[1][i];
+				sha[i] = ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
+			}
+			sha[40] = '\0';
 		}
-		sha[40] = '\0';
 		if (!push_function(w, r, sha, NULL, 0, &no_writes))
 			return;
 	} else {
@@ -1097,8 +1146,8 @@ static void eval_generic(struct cmd_req *r, bool sha_given, bool ro)
 	    .nkeys = (int)numkeys,
 	};
 
-	script_lua_set_array(w->L, "KEYS", r->argv + 3, r->argl + 3, (int)numkeys);
-	script_lua_set_array(w->L, "ARGV", r->argv + 3 + numkeys, r->argl + 3 + numkeys,
+	script_lua_set_array(w->L, 0, r->argv + 3, r->argl + 3, (int)numkeys);
+	script_lua_set_array(w->L, 1, r->argv + 3 + numkeys, r->argl + 3 + numkeys,
 			     r->argc - 3 - (int)numkeys);
 	script_exec(r, w, fn, &x);
 }

@@ -241,6 +241,16 @@ def sec_keys_argv(d, p):
     p.c('EVAL_RO', 'return 1')
     p.c('EVAL', 'return 1', '1.5')
     p.c('EVAL', 'return 1', ' 1')
+    # what a script does to KEYS / ARGV is not seen by the next one (kvsd
+    # refills the same tables)
+    p.c('EVAL', 'table.insert(KEYS, "x") KEYS[7] = "y" rawset(KEYS, "z", 1) '
+        'setmetatable(KEYS, {__index=function() return "meta" end}) return #KEYS', '1', 'a')
+    p.c('EVAL', 'return {#KEYS, KEYS[2], KEYS[7], KEYS.z, KEYS[9], #ARGV, '
+        'tostring(getmetatable(KEYS))}', '1', 'b')
+    p.c('EVAL', 'ARGV[1] = nil ARGV.q = 1 ARGV[1.5] = 2 return #ARGV', '0', 'p', 'q')
+    p.c('EVAL', 'return {ARGV[1], ARGV[2], ARGV.q, ARGV[1.5], #ARGV}', '0', 'r')
+    p.c('EVAL', 'local n = 0 for k in pairs(ARGV) do n = n + 1 end return n', '0', 's', 't')
+    p.c('EVAL', 'return nosuchglobal', '0')
 
 
 def sec_evalsha(d, p):
