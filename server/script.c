@@ -1063,6 +1063,10 @@ void script_exec(struct cmd_req *r, struct script_worker *w, int fn, const struc
 				 * KILL's check) is dropped with the attempt, and the
 				 * worker's next script starts optimistic again */
 				db_txn_abort(w->txn);
+				/* nor is it logged or notified */
+				if (r->prop)
+					aof_prop_reset(r->prop, 0, 0);
+				ntf_reset(r->ctx, ntf_at);
 				break;
 			}
 			if (db_txn_commit(w->txn) == 0)

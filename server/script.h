@@ -1,8 +1,9 @@
 /*
  * script.h — Lua scripting: EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT
- * LOAD / EXISTS / FLUSH / KILL / HELP, with Redis 7.0.15's semantics and
- * reply bytes (RESP2 and RESP3), over Debian's stock Lua 5.1 plus cjson and
- * bit (cmsgpack and struct: script_lua.c, "Libraries").
+ * LOAD / EXISTS / FLUSH / KILL / HELP / DEBUG, with Redis 7.0.15's semantics
+ * and reply bytes (RESP2 and RESP3; SCRIPT DEBUG: NO only — YES and SYNC,
+ * Redis's Lua debugger, answer an error), over Debian's stock Lua 5.1 plus
+ * cjson and bit (cmsgpack and struct: script_lua.c, "Libraries").
  *
  * States. Lua states are not thread-safe: each worker thread owns one,
  * created on its first script. The script cache (sha1 -> body) is shared by
