@@ -554,9 +554,6 @@ static int shebang(const char *body, size_t len, size_t *skip, bool *no_writes, 
 	}
 }
 
-/* Pushes the compiled function for sha, compiling body (when given) or the
- * cached body; *no_writes: its shebang says no-writes. 1 on success; 0 with
- * the error (compile, shebang) or NOSCRIPT replied, nothing pushed. */
 /* Makes the function at the top of w->L the one push_function finds first. */
 static void remember_fn(struct script_worker *w, const char *sha, bool no_writes)
 {
@@ -569,6 +566,9 @@ static void remember_fn(struct script_worker *w, const char *sha, bool no_writes
 	w->fn_no_writes = no_writes;
 }
 
+/* Pushes the compiled function for sha, compiling body (when given) or the
+ * cached body; *no_writes: its shebang says no-writes. 1 on success; 0 with
+ * the error (compile, shebang) or NOSCRIPT replied, nothing pushed. */
 static int push_function(struct script_worker *w, struct cmd_req *r, const char *sha,
 			 const char *body, size_t len, bool *no_writes)
 {

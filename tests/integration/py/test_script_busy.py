@@ -35,6 +35,11 @@ WRITE_LOOP = ("redis.call('set', 'w', 'done') redis.call('get', 'x') "
 # kvsd alone: reads k1 and k2, loops until killed (it wrote nothing: SCRIPT
 # KILL stops it)
 NARROW = "redis.call('get', 'k1') redis.call('get', 'k2') local i = 0 while true do i = i + 1 end"
+# writes, loops (%d iterations), writes again: sum goes 5 then back to 0
+WROTE = ("redis.call('set', 'w2', 'a') redis.call('incrby', 'sum', 5) "
+         "local i = 0 while i < %d do i = i + 1 end "
+         "redis.call('set', 'w2', 'b') redis.call('incrby', 'sum', -5) "
+         "return redis.call('get', 'sum')")
 # PING has effects outside the keys: the script runs exclusively
 EXCL = "redis.call('ping') local i = 0 while true do i = i + 1 end"
 BUSY = b'-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n'
@@ -117,6 +122,24 @@ def kvsd_narrow(srv):
     rc |= check('served again', clients[0].cmd('GET', 'other0'), b'$2\r\nv0\r\n')
     rc |= check('kill again', ctl.cmd('SCRIPT', 'KILL'), b'+OK\r\n')
     rc |= check('killed again', a.read_reply()[:45], b'-ERR Script killed by user with SCRIPT KILL..')
+    # a script that wrote: its keys wait, the others are served meanwhile,
+    # and nobody sees half of it. Its loop is sized to run about 1.5 s here.
+    t = time.time()
+    a.cmd('EVAL', 'local i = 0 while i < 1e7 do i = i + 1 end', '0')
+    n = int(min(max(1e7 * 1.5 / max(time.time() - t, 1e-3), 1e7), 2e9))
+    a.send(harness.encode('EVAL', WROTE % n, '0'))
+    rc |= check('busy wrote', busy_key(ctl, 'w2', time.time() + 10), BUSY)
+    seen_busy = 0
+    for i, c in enumerate(clients):
+        rc |= check('served while wrote', c.cmd('INCR', 'ctr'), b':%d\r\n' % (i + 1))
+        r = c.cmd('GET', 'sum')
+        seen_busy += r == BUSY
+        if r not in (BUSY, b'$1\r\n0\r\n'):
+            rc |= check('half a script', r, b'-BUSY or 0')
+    rc |= check('some busy', b'%d' % min(seen_busy, 1), b'1')
+    rc |= check('wrote reply', a.read_reply(), b'$1\r\n0\r\n')
+    rc |= check('wrote whole', ctl.cmd('MGET', 'w2', 'sum', 'ctr'),
+                b'*3\r\n$1\r\nb\r\n$1\r\n0\r\n$1\r\n8\r\n')
     # exclusive: everything waits
     a.send(harness.encode('EVAL', EXCL, '0'))
     rc |= check('busy excl', busy_key(ctl, 'other0', time.time() + 10), BUSY)
