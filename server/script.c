@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <lauxlib.h>
 #include <lua.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #include "concurrency/mem.h"
 #include "concurrency/wctx.h"
 #include "net/net.h"
+#include "net/resp.h"
 #include "server/aof.h"
 #include "server/cmd_docs.h"
 #include "server/cmdstat.h"
@@ -694,6 +696,17 @@ static int call_error(lua_State *L, bool raise, const char *err)
 	return raise ? lua_error(L) : 1;
 }
 
+/* A Lua number as redis.call passes it: Redis 7.0's "%.17g". An integral
+ * value below 2^53 prints the same digits, without printf's cost (a
+ * token bucket's arguments are such numbers). At most 31 bytes. */
+static size_t format_number(char out[32], double v)
+{
+	if (v > -9007199254740992.0 && v < 9007199254740992.0 && v == (double)(long long)v &&
+	    (v != 0 || !signbit(v)))
+		return resp_ll2str(out, (long long)v);
+	return (size_t)snprintf(out, 32, "%.17g", v);
+}
+
 static int do_call(lua_State *L, bool raise)
 {
 	struct script_worker *w = script_worker_of(L);
@@ -703,6 +716,7 @@ static int do_call(lua_State *L, bool raise)
 	size_t sl[16];
 	const char **argv = sv;
 	size_t *argl = sl;
+	char snums[16][32]; /* numbers' text (nums: here up to 16 arguments) */
 	char(*nums)[32] = NULL;
 	int ret;
 
@@ -724,9 +738,8 @@ static int do_call(lua_State *L, bool raise)
 
 		if (t == LUA_TNUMBER) {
 			if (!nums)
-				nums = mem_alloc((size_t)argc * sizeof(*nums));
-			argl[j] = (size_t)snprintf(nums[j], sizeof(nums[j]), "%.17g",
-						   (double)lua_tonumber(L, j + 1));
+				nums = argc <= 16 ? snums : mem_alloc((size_t)argc * sizeof(*nums));
+			argl[j] = format_number(nums[j], (double)lua_tonumber(L, j + 1));
 			argv[j] = nums[j];
 		} else if (t == LUA_TSTRING) {
 			argv[j] = lua_tolstring(L, j + 1, &argl[j]);
@@ -841,7 +854,8 @@ static int do_call(lua_State *L, bool raise)
 			mem_free(argl);
 			argv = sv;
 		}
-		mem_free(nums);
+		if (nums != snums)
+			mem_free(nums);
 		nums = NULL;
 		lua_settop(L, 0);
 		if (!script_lua_push_reply(L, w->scratch, len))
@@ -853,7 +867,8 @@ out:
 		mem_free(argv);
 		mem_free(argl);
 	}
-	mem_free(nums);
+	if (nums != snums)
+		mem_free(nums);
 	if (ret == -2)
 		return call_error(L, raise, err);
 	if (ret == -3) {
@@ -877,7 +892,8 @@ bad_args:
 		mem_free(argv);
 		mem_free(argl);
 	}
-	mem_free(nums);
+	if (nums != snums)
+		mem_free(nums);
 	(void)ret;
 	return call_error(L, raise, "Lua redis lib command arguments must be strings or integers");
 }

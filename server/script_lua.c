@@ -797,15 +797,22 @@ static bool rp_value(lua_State *L, struct rp *x, int depth)
 			lua_pushboolean(L, 0);
 			return true;
 		}
-		lua_newtable(L);
-		if (t != '*')
+		/* sized up front (a table grown one element at a time is
+		 * rehashed at each power of two) */
+		int pre = cnt < 4096 ? (int)cnt : 4096;
+
+		if (t == '*') {
+			lua_createtable(L, pre, 0);
+		} else {
 			lua_newtable(L);
+			lua_createtable(L, 0, pre);
+		}
 		for (long long i = 0; i < cnt; i++) {
 			if (t == '*') {
-				lua_pushnumber(L, (lua_Number)(i + 1));
 				if (!rp_value(L, x, depth + 1))
 					return false;
-				lua_settable(L, -3);
+				/* a fresh table: no metamethod to skip */
+				lua_rawseti(L, -2, (int)(i + 1));
 			} else if (t == '~') {
 				if (!rp_value(L, x, depth + 1))
 					return false;

@@ -251,6 +251,11 @@ def sec_keys_argv(d, p):
     p.c('EVAL', 'return {ARGV[1], ARGV[2], ARGV.q, ARGV[1.5], #ARGV}', '0', 'r')
     p.c('EVAL', 'local n = 0 for k in pairs(ARGV) do n = n + 1 end return n', '0', 's', 't')
     p.c('EVAL', 'return nosuchglobal', '0')
+    # numbers passed to redis.call: "%.17g" (kvsd prints integers itself)
+    for v in ('-0.0', '0', '-5', '2^53', '2^53-1', '-(2^53)', '1e15', '1e16', '1e17',
+              '123456789012345678', '0.1', '1/0', '-1/0', '3.0', '-7.5', '2^63', '1e300'):
+        p.c('EVAL', "redis.call('set', 'n', %s) return redis.call('get', 'n')" % v, '0')
+    p.c('EVAL', "return redis.call('mget', 'n', 'nosuch', 'n')", '0')
 
 
 def sec_evalsha(d, p):
