@@ -13,7 +13,10 @@ Then kvsd alone (--threads 2, eight clients, so that some share the busy
 script's worker): while an optimistic script is busy, commands on keys it
 has not touched are served (GET, SET, PING) and those on keys it read, its
 writes' keys, whole-database writes and other scripts get -BUSY, every
-client within its socket timeout; while a script runs exclusively (it
+client within its socket timeout; a killed script does not leave its
+worker's next script exclusive; a busy script that wrote lands whole (its
+keys answer -BUSY or the final value, never the half-way one) while other
+keys are written meanwhile; while a script runs exclusively (it
 called PING, a command with effects outside the keys) every command
 without allow-busy gets -BUSY, as in Redis.
 
