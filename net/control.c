@@ -53,21 +53,27 @@ static void feed_one(struct conn *m, void *arg)
 {
 	const struct buf *line = arg;
 
-	buf_append(&m->mon_pending, line->data, buf_pending(line));
+	buf_append(&m->mon_pending, line->data + line->rpos, buf_pending(line));
 	conn_schedule(m);
 }
 
-void net_monitor_feed(struct conn *c, int argc, const char **argv, const size_t *argl)
+int net_monitor_any(void)
 {
-	struct buf line;
-	int64_t now_us;
+	return monitor_any();
+}
+
+void net_monitor_format(struct buf *line, struct conn *c, const char *who, int argc,
+			const char **argv, const size_t *argl)
+{
+	int64_t now_us = clock_wall_us();
 	char head[160];
 	int n;
 
-	if (!monitor_any())
-		return;
-	now_us = clock_wall_us();
-	if (c->flags & CONN_F_UNIX)
+	if (who)
+		n = snprintf(head, sizeof(head), "+%lld.%06lld [%d %s]",
+			     (long long)(now_us / 1000000), (long long)(now_us % 1000000),
+			     conn_db(c), who);
+	else if (c->flags & CONN_F_UNIX)
 		n = snprintf(head, sizeof(head), "+%lld.%06lld [%d unix:%s]",
 			     (long long)(now_us / 1000000), (long long)(now_us % 1000000),
 			     conn_db(c), net_g.opts.unixsocket ? net_g.opts.unixsocket : "");
@@ -75,13 +81,28 @@ void net_monitor_feed(struct conn *c, int argc, const char **argv, const size_t 
 		n = snprintf(head, sizeof(head), "+%lld.%06lld [%d %s]",
 			     (long long)(now_us / 1000000), (long long)(now_us % 1000000),
 			     conn_db(c), c->addr);
-	buf_init(&line);
-	buf_append(&line, head, (size_t)n);
+	buf_append(line, head, (size_t)n);
 	for (int i = 0; i < argc; i++) {
-		buf_append(&line, " ", 1);
-		append_repr(&line, argv[i], argl[i]);
+		buf_append(line, " ", 1);
+		append_repr(line, argv[i], argl[i]);
 	}
-	buf_append(&line, "\r\n", 2);
+	buf_append(line, "\r\n", 2);
+}
+
+void net_monitor_feed_lines(const struct buf *lines)
+{
+	if (buf_pending(lines) && monitor_any())
+		monitor_each_locked(feed_one, (void *)lines);
+}
+
+void net_monitor_feed(struct conn *c, int argc, const char **argv, const size_t *argl)
+{
+	struct buf line;
+
+	if (!monitor_any())
+		return;
+	buf_init(&line);
+	net_monitor_format(&line, c, NULL, argc, argv, argl);
 	monitor_each_locked(feed_one, &line);
 	buf_deinit(&line);
 }

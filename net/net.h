@@ -256,6 +256,18 @@ void net_monitor_start(struct conn *c);
  * and calls it on c's runner after the command ran. One relaxed load when no
  * client monitors. */
 void net_monitor_feed(struct conn *c, int argc, const char **argv, const size_t *argl);
+/* The same in two steps, for lines shown later than their command ran (a
+ * script's commands, shown once its attempt is the one that counts):
+ * net_monitor_format appends the line (timestamped now, c's database, and
+ * who — "lua" — in place of c's address unless NULL) to *line;
+ * net_monitor_feed_lines sends every line in *lines to every MONITOR
+ * client. net_monitor_any: 1 if some client may be monitoring (a relaxed
+ * hint: formatting can be skipped when 0). */
+struct buf;
+void net_monitor_format(struct buf *line, struct conn *c, const char *who, int argc,
+			const char **argv, const size_t *argl);
+void net_monitor_feed_lines(const struct buf *lines);
+int net_monitor_any(void);
 
 /*
  * Large arguments without a copy. A bulk argument of NET_BIG_ARG bytes or

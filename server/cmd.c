@@ -371,6 +371,18 @@ void cmd_redact(struct cmd_req *r, int i)
 		r->redact_rest = true;
 }
 
+void cmd_monitor_format(struct buf *line, const struct cmd_req *r, const struct cmd_def *d,
+			const char *who)
+{
+	struct shown_args v;
+
+	if (d->flags & (CMD_ADMIN | CMD_SKIP_MONITOR))
+		return;
+	shown_args_init(&v, r);
+	net_monitor_format(line, r->c, who, r->argc, v.argv, v.argl);
+	shown_args_deinit(&v);
+}
+
 void cmd_feed_monitors(const struct cmd_req *r, const struct cmd_def *d)
 {
 	struct shown_args v;
@@ -549,7 +561,7 @@ static void dispatch(struct conn *c, int argc, const char **argv, const size_t *
 		return;
 	}
 	/* a script past busy-reply-threshold (script.h): Redis's processCommand */
-	if (kv_unlikely(script_busy_reject(d))) {
+	if (kv_unlikely(script_busy_reject(d, cmd_db, conn_db(c), argc, argv, argl))) {
 		const char *busy = script_busy_is_function()
 				       ? "BUSY Redis is busy running a script. You can only call "
 					 "FUNCTION KILL or SHUTDOWN NOSAVE."

@@ -154,6 +154,12 @@ void cmd_redact(struct cmd_req *r, int i);
  * all for admin and skip-monitor commands, and with redacted arguments
  * replaced by "(redacted)". Cheap when no client monitors. */
 void cmd_feed_monitors(const struct cmd_req *r, const struct cmd_def *d);
+/* The line cmd_feed_monitors would send, appended to *line, with who (if
+ * not NULL) in place of the client's address: a script's commands ("lua"),
+ * sent later with net_monitor_feed_lines (net/net.h). */
+struct buf;
+void cmd_monitor_format(struct buf *line, const struct cmd_req *r, const struct cmd_def *d,
+			const char *who);
 /* Whether the reply that starts `before` bytes after c's pending replies
  * is an error (commandstats' failed_calls). */
 int cmd_reply_failed(struct conn *c, size_t before);

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <lauxlib.h>
 #include <lua.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -26,9 +27,13 @@
 #include "concurrency/clock.h"
 #include "concurrency/mem.h"
 #include "concurrency/wctx.h"
+#include "net/net.h"
+#include "net/resp.h"
 #include "server/aof.h"
+#include "server/cmd_docs.h"
 #include "server/cmdstat.h"
 #include "server/config.h"
+#include "server/keyspec.h"
 #include "server/notify.h"
 #include "server/multi.h"
 #include "server/pubsub.h"
@@ -164,6 +169,10 @@ void script_teardown(void)
 /* ---- busy / kill slots: one per worker state */
 
 #define SLOTS 1024
+/* The keys a busy script has touched: one bit per hash bucket (a key shares
+ * its bit with the keys that collide on it: those get -BUSY too). */
+#define FILT_BITS  16384
+#define FILT_WORDS (FILT_BITS / 64)
 enum { SLOT_IDLE, SLOT_RUNNING, SLOT_BUSY };
 struct slot {
 	/* state: written by the owner; read by SCRIPT KILL (any thread).
@@ -177,6 +186,15 @@ struct slot {
 	/* set by the owner before the run can turn busy; read by KILL and
 	 * the busy rejection (relaxed: ordered by the acquire of state) */
 	_Atomic bool func;
+	/* while BUSY: the attempt runs exclusively (or may be about to), and
+	 * the keys its attempts have read or written (db_key_hash buckets).
+	 * Written by the owner, set before the slot turns BUSY and cleared
+	 * after it left BUSY; read by script_busy_reject (relaxed: hints
+	 * ordered by the acquire of state; a command racing with an update is
+	 * served as if it came before it, and the transaction keeps the
+	 * script atomic whatever is served) */
+	_Atomic bool excl;
+	_Atomic uint64_t filt[FILT_WORDS];
 	/* a busy run's name and command, for FUNCTION STATS: under busy_lock */
 	char *name;
 	char **argv;
@@ -190,13 +208,100 @@ static _Atomic int slots_used;
 /* scripts past busy-reply-threshold now; read by every dispatch */
 static _Atomic int busy_count;
 
-bool script_busy_reject(const struct cmd_def *d)
+static unsigned filt_bit(uint64_t h)
+{
+	return (unsigned)((h ^ (h >> 29) ^ (h >> 47)) & (FILT_BITS - 1));
+}
+
+/* Whether d (a command without allow-busy) must wait for a busy script:
+ * script.h, "Busy scripts". */
+static bool busy_conflict(const struct cmd_def *d, struct db *db, int index, int argc,
+			  const char *const *argv, const size_t *argl)
+{
+	struct keyspec_key keys[64];
+	uint64_t h[64];
+	const struct cmd_doc *doc;
+	int n = 0, ns = atomic_load_explicit(&slots_used, memory_order_relaxed);
+
+	/* a script may touch any key; EXEC's queued commands are not looked
+	 * at; administration has effects beyond keys */
+	if (script_is_eval(d) || multi_is_exec(d) || (d->flags & CMD_ADMIN))
+		return true;
+	/* with the AOF on, a script holds the log's gate (aof.h) that every
+	 * write takes */
+	if ((d->flags & CMD_WRITE) && aof_started())
+		return true;
+	doc = cmd_docs_find(d->name);
+	if (doc && keyspec_has_keys(doc)) {
+		if (argc * (doc->nkeyspecs + 1) > 64)
+			return true;
+		n = keyspec_find(doc, argc, argv, argl, keys, 64);
+		if (n < 0)
+			return true;
+	}
+	/* a write without keys is a whole-database one (FLUSHALL, SWAPDB) */
+	if (n == 0 && (d->flags & CMD_WRITE))
+		return true;
+	if (n > 0) {
+		struct db_view v;
+
+		db_view_init(db, index, &v);
+		for (int i = 0; i < n; i++)
+			h[i] = db_key_hash(&v, argv[keys[i].pos], argl[keys[i].pos]);
+	}
+	if (ns > SLOTS)
+		ns = SLOTS;
+	for (int i = 0; i < ns; i++) {
+		struct slot *s = &slots[i];
+
+		/* acquire: pairs with the hook's release of SLOT_BUSY (excl and
+		 * the filter are set before it) */
+		if (atomic_load_explicit(&s->state, memory_order_acquire) != SLOT_BUSY)
+			continue;
+		if (atomic_load_explicit(&s->excl, memory_order_relaxed))
+			return true;
+		for (int k = 0; k < n; k++) {
+			unsigned b = filt_bit(h[k]);
+
+			if (atomic_load_explicit(&s->filt[b / 64], memory_order_relaxed) &
+			    ((uint64_t)1 << (b % 64)))
+				return true;
+		}
+	}
+	return false;
+}
+
+bool script_busy_reject(const struct cmd_def *d, struct db *db, int index, int argc,
+			const char *const *argv, const size_t *argl)
 {
 	/* relaxed: a hint; a command racing with the script crossing the
 	 * threshold is served as if it came just before */
 	if (__builtin_expect(atomic_load_explicit(&busy_count, memory_order_relaxed) == 0, 1))
 		return false;
-	return !(d->flags & CMD_ALLOW_BUSY);
+	if (d->flags & CMD_ALLOW_BUSY)
+		return false;
+	return busy_conflict(d, db, index, argc, argv, argl);
+}
+
+/* Adds the keys the running attempt touched since the last call to the
+ * slot's filter. The owner's thread, while the run is (turning) busy. */
+static void slot_publish_keys(struct script_worker *w, struct slot *s, const struct script_run *run)
+{
+	uint64_t h[64];
+	size_t n;
+
+	if (!run->txn) /* inside EXEC: exclusive, everything gets -BUSY */
+		return;
+	while ((n = db_txn_key_hashes(run->txn, w->published, h, 64)) > 0) {
+		for (size_t i = 0; i < n; i++) {
+			unsigned b = filt_bit(h[i]);
+
+			/* relaxed: a hint (struct slot) */
+			atomic_fetch_or_explicit(&s->filt[b / 64], (uint64_t)1 << (b % 64),
+						 memory_order_relaxed);
+		}
+		w->published += n;
+	}
 }
 
 /* Records the busy run's name and command (hook, at the threshold). */
@@ -291,6 +396,10 @@ static void slot_leave(struct script_worker *w)
 		/* relaxed: busy_count is a hint (script_busy_reject) */
 		atomic_fetch_sub_explicit(&busy_count, 1, memory_order_relaxed);
 		slot_forget(s);
+		/* relaxed: readers test it only while BUSY; the release of the
+		 * next BUSY orders these stores before its bits */
+		for (int i = 0; i < FILT_WORDS; i++)
+			atomic_store_explicit(&s->filt[i], 0, memory_order_relaxed);
 	}
 	/* release: pairs with SCRIPT KILL's acquire; it sees the run ended */
 	atomic_store_explicit(&s->state, SLOT_IDLE, memory_order_release);
@@ -337,6 +446,10 @@ struct script_worker *script_worker_get(struct wctx *ctx)
 		mem_publish(w);
 	}
 	if (w->gen != gen) {
+		if (w->fn_ref > 0)
+			luaL_unref(w->L, LUA_REGISTRYINDEX, w->fn_ref);
+		w->fn_ref = 0;
+		w->fn_sha[0] = '\0';
 		lua_newtable(w->L);
 		lua_setfield(w->L, LUA_REGISTRYINDEX, SCRIPT_FNS_KEY);
 		lua_gc(w->L, LUA_GCCOLLECT, 0);
@@ -357,6 +470,7 @@ void script_thread_exit(void)
 	w->lua_mem = 0;
 	mem_publish(w);
 	mem_free(w->scratch);
+	buf_deinit(&w->mon);
 	db_txn_destroy(&w->txn);
 	mem_free(w);
 	ctx->script = NULL;
@@ -444,6 +558,18 @@ static int shebang(const char *body, size_t len, size_t *skip, bool *no_writes, 
 	}
 }
 
+/* Makes the function at the top of w->L the one push_function finds first. */
+static void remember_fn(struct script_worker *w, const char *sha, bool no_writes)
+{
+	if (w->fn_ref > 0)
+		luaL_unref(w->L, LUA_REGISTRYINDEX, w->fn_ref);
+	lua_pushvalue(w->L, -1);
+	w->fn_ref = luaL_ref(w->L, LUA_REGISTRYINDEX);
+	memcpy(w->fn_sha, sha, 40);
+	w->fn_sha[40] = '\0';
+	w->fn_no_writes = no_writes;
+}
+
 /* Pushes the compiled function for sha, compiling body (when given) or the
  * cached body; *no_writes: its shebang says no-writes. 1 on success; 0 with
  * the error (compile, shebang) or NOSCRIPT replied, nothing pushed. */
@@ -454,6 +580,14 @@ static int push_function(struct script_worker *w, struct cmd_req *r, const char 
 	char *copy = NULL, err[256], key[42];
 	size_t skip;
 
+	if (w->fn_ref > 0 && memcmp(w->fn_sha, sha, 40) == 0) {
+		/* the same script as last time: no lookups by 40-byte strings */
+		lua_rawgeti(L, LUA_REGISTRYINDEX, w->fn_ref);
+		*no_writes = w->fn_no_writes;
+		if (body)
+			cache_add(sha, body, len); /* after a flush another state may lack it */
+		return 1;
+	}
 	memcpy(key, sha, 40);
 	key[40] = '!'; /* fns[sha .. "!"]: the no-writes flag */
 	key[41] = '\0';
@@ -464,6 +598,7 @@ static int push_function(struct script_worker *w, struct cmd_req *r, const char 
 		*no_writes = lua_toboolean(L, -1);
 		lua_pop(L, 1);
 		lua_remove(L, -2);
+		remember_fn(w, sha, *no_writes);
 		if (body)
 			cache_add(sha, body, len); /* after a flush another state may lack it */
 		return 1;
@@ -499,6 +634,7 @@ static int push_function(struct script_worker *w, struct cmd_req *r, const char 
 	lua_pushvalue(L, -1);
 	lua_setfield(L, -3, sha);
 	lua_remove(L, -2);
+	remember_fn(w, sha, *no_writes);
 	mem_publish(w);
 	return 1;
 }
@@ -528,6 +664,9 @@ static void hook(lua_State *L, lua_Debug *ar)
 
 		if (limit > 0 && clock_mono_us() - run->start_us > limit * 1000) {
 			slot_record(s, run);
+			/* relaxed: published by the release below */
+			atomic_store_explicit(&s->excl, run->exclusive, memory_order_relaxed);
+			slot_publish_keys(w, s, run);
 			/* release: the func flag and the record before BUSY; pairs
 			 * with the acquire in script_busy_is_function() */
 			atomic_store_explicit(&s->state, SLOT_BUSY, memory_order_release);
@@ -559,6 +698,17 @@ static int call_error(lua_State *L, bool raise, const char *err)
 	return raise ? lua_error(L) : 1;
 }
 
+/* A Lua number as redis.call passes it: Redis 7.0's "%.17g". An integral
+ * value below 2^53 prints the same digits, without printf's cost (a
+ * token bucket's arguments are such numbers). At most 31 bytes. */
+static size_t format_number(char out[32], double v)
+{
+	if (v > -9007199254740992.0 && v < 9007199254740992.0 && v == (double)(long long)v &&
+	    (v != 0 || !signbit(v)))
+		return resp_ll2str(out, (long long)v);
+	return (size_t)snprintf(out, 32, "%.17g", v);
+}
+
 static int do_call(lua_State *L, bool raise)
 {
 	struct script_worker *w = script_worker_of(L);
@@ -568,6 +718,7 @@ static int do_call(lua_State *L, bool raise)
 	size_t sl[16];
 	const char **argv = sv;
 	size_t *argl = sl;
+	char snums[16][32]; /* numbers' text (nums: here up to 16 arguments) */
 	char(*nums)[32] = NULL;
 	int ret;
 
@@ -589,9 +740,8 @@ static int do_call(lua_State *L, bool raise)
 
 		if (t == LUA_TNUMBER) {
 			if (!nums)
-				nums = mem_alloc((size_t)argc * sizeof(*nums));
-			argl[j] = (size_t)snprintf(nums[j], sizeof(nums[j]), "%.17g",
-						   (double)lua_tonumber(L, j + 1));
+				nums = argc <= 16 ? snums : mem_alloc((size_t)argc * sizeof(*nums));
+			argl[j] = format_number(nums[j], (double)lua_tonumber(L, j + 1));
 			argv[j] = nums[j];
 		} else if (t == LUA_TSTRING) {
 			argv[j] = lua_tolstring(L, j + 1, &argl[j]);
@@ -601,8 +751,21 @@ static int do_call(lua_State *L, bool raise)
 		}
 	}
 	size_t idx = 0;
-	const struct cmd_def *d = cmd_lookup_argv(argc, argv, argl, &idx);
+	const struct cmd_def *d;
 	const char *err = NULL;
+
+	if (w->call_d && argl[0] == w->call_len && memcmp(argv[0], w->call_name, argl[0]) == 0) {
+		d = w->call_d; /* a script calls the same command over and over */
+		idx = w->call_idx;
+	} else {
+		d = cmd_lookup_argv(argc, argv, argl, &idx);
+		if (d && !d->subcmds && argl[0] <= sizeof(w->call_name)) {
+			memcpy(w->call_name, argv[0], argl[0]);
+			w->call_len = argl[0];
+			w->call_d = d;
+			w->call_idx = idx;
+		}
+	}
 
 	if (!d)
 		err = "Unknown Redis command called from script";
@@ -663,6 +826,10 @@ static int do_call(lua_State *L, bool raise)
 		 * run: a re-run attempt counts again) */
 		cmdstat_call(r->ctx, idx, t1 > t0 ? (uint64_t)(t1 - t0) : 0,
 			     cmd_reply_failed(c, before));
+		/* MONITOR: "[<db> lua]" lines, sent when the attempt ends (a
+		 * re-run attempt's are dropped: Redis runs a script once) */
+		if (net_monitor_any())
+			cmd_monitor_format(&w->mon, &sub, d, "lua");
 		if (r->ctx->db_writes != writes0)
 			run->dirty = true;
 		if (r->ctx->db_writes != writes0 && w->slot >= 0)
@@ -675,11 +842,18 @@ static int do_call(lua_State *L, bool raise)
 			run->restart = true; /* SWAPDB/FLUSHDB: run exclusively */
 			lua_sethook(L, hook, LUA_MASKLINE | LUA_MASKCOUNT, 1);
 		}
+		/* relaxed: only the owner writes state */
+		if (w->slot >= 0 &&
+		    atomic_load_explicit(&slots[w->slot].state, memory_order_relaxed) == SLOT_BUSY)
+			slot_publish_keys(w, &slots[w->slot], run);
 		/* copied out and truncated before any Lua call that may raise
 		 * (out of memory): the client's buffer never keeps it */
 		p = conn_reply_since(c, before, &len);
-		mem_free(w->scratch);
-		w->scratch = mem_alloc(len ? len : 1);
+		if (len > w->scratch_cap || !w->scratch) {
+			mem_free(w->scratch);
+			w->scratch_cap = len > 256 ? len : 256;
+			w->scratch = mem_alloc(w->scratch_cap);
+		}
 		memcpy(w->scratch, p, len);
 		conn_reply_truncate(c, before);
 		if (argv != sv) {
@@ -687,7 +861,8 @@ static int do_call(lua_State *L, bool raise)
 			mem_free(argl);
 			argv = sv;
 		}
-		mem_free(nums);
+		if (nums != snums)
+			mem_free(nums);
 		nums = NULL;
 		lua_settop(L, 0);
 		if (!script_lua_push_reply(L, w->scratch, len))
@@ -699,7 +874,8 @@ out:
 		mem_free(argv);
 		mem_free(argl);
 	}
-	mem_free(nums);
+	if (nums != snums)
+		mem_free(nums);
 	if (ret == -2)
 		return call_error(L, raise, err);
 	if (ret == -3) {
@@ -723,7 +899,8 @@ bad_args:
 		mem_free(argv);
 		mem_free(argl);
 	}
-	mem_free(nums);
+	if (nums != snums)
+		mem_free(nums);
 	(void)ret;
 	return call_error(L, raise, "Lua redis lib command arguments must be strings or integers");
 }
@@ -787,8 +964,9 @@ static int run_once(struct script_worker *w, struct script_run *run, int nargs)
 	lua_State *L = w->L;
 	int rc;
 
-	lua_getfield(L, LUA_REGISTRYINDEX, SCRIPT_ERRH_KEY);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, w->errh_ref);
 	lua_insert(L, -2 - nargs);
+	w->mon.rpos = w->mon.len = 0; /* this attempt's MONITOR lines */
 	run->restart = false;
 	run->killed = false;
 	run->dirty = false;
@@ -854,6 +1032,9 @@ void script_exec(struct cmd_req *r, struct script_worker *w, int fn, const struc
 		run.v = r->view;
 		run.txn = NULL;
 		run.exclusive = true;
+		if (w->slot >= 0)
+			/* relaxed: published by the release that marks the slot busy */
+			atomic_store_explicit(&slots[w->slot].excl, true, memory_order_relaxed);
 		int rc = run_once(w, &run, push_call(w, r, fn, x));
 		if (rc)
 			reply_lua_error(w->L, c, x->name);
@@ -863,6 +1044,7 @@ void script_exec(struct cmd_req *r, struct script_worker *w, int fn, const struc
 		lua_settop(w->L, fn - 1);
 	} else {
 		bool excl = false;
+		int attempts = 0;
 		size_t mark = conn_reply_mark(c);
 		size_t ntf_at = ntf_mark(r->ctx); /* keyspace events before the run */
 
@@ -875,8 +1057,18 @@ void script_exec(struct cmd_req *r, struct script_worker *w, int fn, const struc
 			ntf_reset(r->ctx, ntf_at);
 			conn_set_db(c, start_db);
 			db_txn_select(w->txn, start_db);
+			if (w->slot >= 0 && attempts++ > 0)
+				/* relaxed (struct slot): a re-run may turn exclusive
+				 * inside begin, and writers must not queue behind it */
+				atomic_store_explicit(&slots[w->slot].excl, true,
+						      memory_order_relaxed);
 			run.v = db_txn_begin(w->txn, NULL, 0, excl);
 			run.exclusive = run.v->exclusive;
+			w->published = 0;
+			if (w->slot >= 0)
+				/* relaxed (struct slot) */
+				atomic_store_explicit(&slots[w->slot].excl, run.exclusive,
+						      memory_order_relaxed);
 			int rc = run_once(w, &run, push_call(w, r, fn, x));
 
 			if (run.restart) {
@@ -894,9 +1086,13 @@ void script_exec(struct cmd_req *r, struct script_worker *w, int fn, const struc
 			lua_settop(w->L, fn);
 			if (run.killed && !run.exclusive) {
 				/* killed: whatever it wrote (a write racing with SCRIPT
-				 * KILL's check) is dropped with the attempt */
-				db_txn_need_exclusive(w->txn);
-				(void)db_txn_commit(w->txn);
+				 * KILL's check) is dropped with the attempt, and the
+				 * worker's next script starts optimistic again */
+				db_txn_abort(w->txn);
+				/* nor is it logged or notified */
+				if (r->prop)
+					aof_prop_reset(r->prop, 0, 0);
+				ntf_reset(r->ctx, ntf_at);
 				break;
 			}
 			if (db_txn_commit(w->txn) == 0)
@@ -907,9 +1103,15 @@ void script_exec(struct cmd_req *r, struct script_worker *w, int fn, const struc
 		lua_settop(w->L, fn - 1);
 	}
 	conn_set_db(c, start_db); /* SELECT inside a script is its own */
+	net_monitor_feed_lines(&w->mon);
+	w->mon.rpos = w->mon.len = 0;
+	buf_shrink_idle(&w->mon, 4096);
 	slot_leave(w);
-	mem_free(w->scratch);
-	w->scratch = NULL;
+	if (w->scratch_cap > 65536) { /* a large reply's copy is not kept */
+		mem_free(w->scratch);
+		w->scratch = NULL;
+		w->scratch_cap = 0;
+	}
 	mem_publish(w);
 	/* a script's garbage is collected between scripts: all of it once it is
 	 * large, so the next script starts far below the cap (Lua 5.1 has no
@@ -928,6 +1130,9 @@ static void eval_generic(struct cmd_req *r, bool sha_given, bool ro)
 	char sha[41];
 	bool no_writes = false;
 
+	/* MONITOR: Redis shows the EVAL when it starts, before the script's
+	 * commands (and whatever it answers) */
+	net_monitor_feed(c, r->argc, r->argv, r->argl);
 	if (!cmd_arg_ll(r, 2, &numkeys))
 		return;
 	if (numkeys > r->argc - 3) {
@@ -948,11 +1153,15 @@ static void eval_generic(struct cmd_req *r, bool sha_given, bool ro)
 			reply_error(c, "NOSCRIPT No matching script. Please use EVAL.");
 			return;
 		}
-		for (int i = 0; i < 40; i++) {
-			char ch = r->argv[1][i];
-			sha[i] = ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
+		if (w->fn_ref > 0 && memcmp(r->argv[1], w->fn_sha, 40) == 0) {
+			memcpy(sha, w->fn_sha, 41); /* the last one, as sent: lower case */
+		} else {
+			for (int i = 0; i < 40; i++) {
+				char ch = r->argv[1][i];
+				sha[i] = ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
+			}
+			sha[40] = '\0';
 		}
-		sha[40] = '\0';
 		if (!push_function(w, r, sha, NULL, 0, &no_writes))
 			return;
 	} else {
@@ -968,8 +1177,8 @@ static void eval_generic(struct cmd_req *r, bool sha_given, bool ro)
 	    .nkeys = (int)numkeys,
 	};
 
-	script_lua_set_array(w->L, "KEYS", r->argv + 3, r->argl + 3, (int)numkeys);
-	script_lua_set_array(w->L, "ARGV", r->argv + 3 + numkeys, r->argl + 3 + numkeys,
+	script_lua_set_array(w->L, 0, r->argv + 3, r->argl + 3, (int)numkeys);
+	script_lua_set_array(w->L, 1, r->argv + 3 + numkeys, r->argl + 3 + numkeys,
 			     r->argc - 3 - (int)numkeys);
 	script_exec(r, w, fn, &x);
 }
@@ -1120,9 +1329,22 @@ static void script_help_cmd(struct cmd_req *r)
 	cmd_reply_help(r, lines);
 }
 
+/* Redis's checks and replies, except that YES and SYNC (its Lua debugger,
+ * LDB) are refused: kvsd has no debugger. NO is what a client sends to make
+ * sure it is off, and it is. */
 static void script_debug_cmd(struct cmd_req *r)
 {
-	reply_error(r->c, "ERR SCRIPT DEBUG is not supported by kvsd");
+	/* Redis's clientHasPendingReplies: earlier replies not yet written (a
+	 * pipeline), or EXEC's */
+	if (r->in_exec || conn_reply_mark(r->c) > 0)
+		reply_error(r->c, "ERR SCRIPT DEBUG must be called outside a pipeline");
+	else if (cmd_arg_is(r, 2, "no"))
+		reply_ok(r->c);
+	else if (cmd_arg_is(r, 2, "yes") || cmd_arg_is(r, 2, "sync"))
+		reply_error(r->c, "ERR SCRIPT DEBUG YES/SYNC is not supported by kvsd (it has no "
+				  "Lua debugger)");
+	else
+		reply_error(r->c, "ERR Use SCRIPT DEBUG YES/SYNC/NO");
 }
 
 static const struct cmd_def script_subcmds[] = {

@@ -1,8 +1,9 @@
 /*
  * script.h — Lua scripting: EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT
- * LOAD / EXISTS / FLUSH / KILL / HELP, with Redis 7.0.15's semantics and
- * reply bytes (RESP2 and RESP3), over Debian's stock Lua 5.1 plus cjson and
- * bit (cmsgpack and struct: script_lua.c, "Libraries").
+ * LOAD / EXISTS / FLUSH / KILL / HELP / DEBUG, with Redis 7.0.15's semantics
+ * and reply bytes (RESP2 and RESP3; SCRIPT DEBUG: NO only — YES and SYNC,
+ * Redis's Lua debugger, answer an error), over Debian's stock Lua 5.1 plus
+ * cjson and bit (cmsgpack and struct: script_lua.c, "Libraries").
  *
  * States. Lua states are not thread-safe: each worker thread owns one,
  * created on its first script. The script cache (sha1 -> body) is shared by
@@ -36,20 +37,49 @@
  * exclusively: EVAL is not a map-only command).
  *
  * Busy scripts. A script past busy-reply-threshold milliseconds (checked by
- * a Lua count hook) marks itself busy; while any script is busy, every
- * command without the allow-busy flag gets -BUSY as in Redis (all clients,
- * not only conflicting ones). SCRIPT KILL stops busy scripts that have not
- * written (-UNKILLABLE if one did, -NOTBUSY if none is busy); a killed
- * optimistic attempt publishes nothing. Beyond Redis: a write racing with
- * SCRIPT KILL's check may still commit when the script runs exclusively.
- * Only other workers can answer -BUSY: connections waiting on the busy
- * script's own worker wait for it (Redis answers them from its event loop);
- * and a writer already waiting for an exclusive script's gate waits too.
+ * a Lua count hook) marks itself busy, publishing whether its attempt runs
+ * exclusively and the keys it has read or written so far (then after each
+ * redis.call): a filter of db_key_hash buckets per busy script. While any
+ * script is busy, a command without allow-busy (SCRIPT KILL, FUNCTION KILL
+ * / STATS, SHUTDOWN NOSAVE, ... as in Redis) gets Redis's -BUSY error when
+ * it would have to wait for the script or would make it re-run:
+ *  - every command while a busy script runs exclusively (other writers wait
+ *    for its commit);
+ *  - EVAL / FCALL and their variants (a script may touch any key), EXEC
+ *    (its queued commands are not looked at), admin commands (CONFIG,
+ *    DEBUG, CLIENT, SAVE, ...: effects beyond keys), writes without keys
+ *    (FLUSHALL, FLUSHDB, SWAPDB), and every write when the AOF is on (a
+ *    running script holds the log's gate, server/aof.h);
+ *  - a command naming a key (in its database) the busy script has touched:
+ *    a write there would make the script's commit fail, a read would see
+ *    the state before the script while the script is under way.
+ * Everything else is served (beyond Redis, which answers -BUSY to all):
+ * GET / SET / ... of keys the script has not touched, PING, INFO, DBSIZE,
+ * SCAN, KEYS, SELECT, PUBLISH, ... A command racing with the script's next
+ * redis.call may be served just before the script touches its key; a write
+ * there then makes the script's attempt conflict and re-run (the
+ * transaction keeps it atomic whatever is served). Keys sharing a filter
+ * bucket (16384 of them) with a touched key get -BUSY too. SCRIPT KILL
+ * stops busy scripts that have not written (-UNKILLABLE if one did,
+ * -NOTBUSY if none is busy); a killed optimistic attempt publishes nothing.
+ * Beyond Redis: a write racing with SCRIPT KILL's check may still commit
+ * when the script runs exclusively. Connections of the busy script's own
+ * worker are answered by another worker's guest poll (net/worker.c), as
+ * other workers' are; with --threads 1 they wait for the script (Redis
+ * answers them from its event loop); and a writer already waiting for an
+ * exclusive script's gate waits too.
  *
  * Also as Redis 7.0: a `#!lua flags=...` first line (no-writes makes the
  * script read-only; the other flags are accepted), deny-oom commands refused
  * until the script's first write when over maxmemory at its start, SELECT
  * inside a script not changing the caller's database.
+ *
+ * MONITOR, as Redis 7.0: the EVAL / EVALSHA / FCALL line when it starts
+ * (whatever it answers), then "[<db> lua]" lines for the commands the
+ * script ran (not those refused before running: unknown, arity, noscript,
+ * read-only), in the database each ran in. They are sent when the attempt
+ * that counts ends: a re-run attempt's lines are dropped, so a command is
+ * shown once as Redis runs it once.
  *
  * AOF: the writes a script made are logged (Redis 7's effects replication),
  * wrapped in MULTI/EXEC when more than one; EVAL itself is never logged.
@@ -81,10 +111,13 @@ extern const struct cmd_def cmd_function_table[];
  * logs what they wrote, not the script). */
 bool script_is_eval(const struct cmd_def *d);
 
-/* cmd_dispatch(): whether d must be refused with -BUSY (a script is past
- * busy-reply-threshold and d lacks allow-busy). One relaxed load when no
- * script is busy. */
-bool script_busy_reject(const struct cmd_def *d);
+/* cmd_dispatch(): whether d, with its arguments, run in database index,
+ * must be refused with -BUSY (a script is past busy-reply-threshold, d
+ * lacks allow-busy and conflicts with it: "Busy scripts" above). One
+ * relaxed load when no script is busy. */
+struct db;
+bool script_busy_reject(const struct cmd_def *d, struct db *db, int index, int argc,
+			const char *const *argv, const size_t *argl);
 /* Whether the busy script is a function (the -BUSY text names FUNCTION
  * KILL then). Any thread. */
 bool script_busy_is_function(void);

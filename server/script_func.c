@@ -47,6 +47,7 @@
 #include "concurrency/mem.h"
 #include "concurrency/wctx.h"
 #include "net/conn.h"
+#include "net/net.h"
 #include "net/resp.h"
 #include "persist/crc64.h"
 #include "persist/rdb_value.h"
@@ -599,7 +600,11 @@ static int codes_locked(char ***codes, size_t **lens)
 static void fcall_generic(struct cmd_req *r, bool ro)
 {
 	struct conn *c = r->c;
-	struct script_worker *w = script_worker_get(r->ctx);
+	struct script_worker *w;
+
+	/* MONITOR: shown when it starts, as EVAL (script.c) */
+	net_monitor_feed(c, r->argc, r->argv, r->argl);
+	w = script_worker_get(r->ctx);
 	char **codes = NULL, *fname = NULL, *key;
 	size_t *lens = NULL;
 	int ncodes = 0;

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "net/buf.h"
 #include "net/conn.h"
 #include "net/reply.h"
 #include "server/cmd.h"
@@ -65,7 +66,25 @@ struct script_worker {
 	struct script_run *run; /* the running script, or NULL */
 	size_t lua_mem;		/* bytes the state holds (its allocator) */
 	int slot;		/* its busy/kill slot (script.c) */
+	size_t published;	/* the attempt's keys in the slot's busy filter */
 	char *scratch;		/* the last call's reply bytes, owned */
+	size_t scratch_cap;	/* its size (kept between calls unless large) */
+	struct buf mon;		/* the attempt's MONITOR lines (script.c) */
+	/* Per-call costs avoided (all owned by the state's thread). Registry
+	 * refs (0: not yet): the error handler, and KEYS / ARGV, whose tables
+	 * are refilled for each EVAL (script_lua_set_array) */
+	int errh_ref;
+	int arr_ref[2];
+	/* the last EVAL / EVALSHA's compiled function (ref 0: none; dropped
+	 * with the compiled functions at SCRIPT FLUSH) */
+	int fn_ref;
+	bool fn_no_writes;
+	char fn_sha[41];
+	/* redis.call's last command name, as sent, and its row (not for
+	 * containers: their row depends on the subcommand) */
+	const struct cmd_def *call_d;
+	size_t call_idx, call_len;
+	char call_name[24];
 };
 
 static inline struct script_worker *script_worker_of(lua_State *L)
@@ -79,9 +98,10 @@ static inline struct script_worker *script_worker_of(lua_State *L)
 /* script_lua.c */
 lua_State *script_lua_create(struct script_worker *w);
 void script_lua_redis_lib(lua_State *L, int globals);
-/* Sets global name to an array of strings (KEYS, ARGV). */
-void script_lua_set_array(lua_State *L, const char *name, const char *const *v, const size_t *l,
-			  int n);
+/* Sets global KEYS (which 0) or ARGV (1) to an array of the n strings v:
+ * the same table every time, emptied of whatever the last script left in
+ * it (extra fields, a metatable) and refilled. */
+void script_lua_set_array(lua_State *L, int which, const char *const *v, const size_t *l, int n);
 /* Pushes the RESP reply p[0, len) as Redis's redisProtocolToLuaType. */
 bool script_lua_push_reply(lua_State *L, const char *p, size_t len);
 /* Replies the Lua value at idx to c (luaReplyToRedisReply). */

@@ -567,7 +567,9 @@ lua_State *script_lua_create(struct script_worker *w)
 	}
 	lua_pushvalue(L, -1);
 	lua_setfield(L, g, "__redis__err__handler");
+	lua_pushvalue(L, -1);
 	lua_setfield(L, LUA_REGISTRYINDEX, SCRIPT_ERRH_KEY);
+	w->errh_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	lua_pushnil(L);
 	lua_setfield(L, g, "debug"); /* the handler keeps its own reference */
 	lua_newtable(L);
@@ -610,9 +612,17 @@ lua_State *script_lua_create(struct script_worker *w)
 	lua_setfield(L, h, "_G");
 	lua_pushvalue(L, h);
 	lua_setfield(L, LUA_REGISTRYINDEX, HIDDEN_KEY);
-	lua_newtable(L); /* G's metatable */
+	/* a missing name raises from H's own metatable, so that G's __index
+	 * can be H itself: a script's global reads (redis, KEYS, ...) are the
+	 * VM's table lookups, not a C call each. Nothing reads H with a
+	 * non-raw get of a name it may lack. */
+	lua_newtable(L);
 	lua_pushvalue(L, h);
 	lua_pushcclosure(L, globals_index, 1);
+	lua_setfield(L, -2, "__index");
+	lua_setmetatable(L, h);
+	lua_newtable(L); /* G's metatable */
+	lua_pushvalue(L, h);
 	lua_setfield(L, -2, "__index");
 	lua_pushcfunction(L, proxy_newindex);
 	lua_setfield(L, -2, "__newindex");
@@ -638,16 +648,45 @@ void script_lua_fenv_mode(lua_State *L, bool load)
 	lua_pop(L, 2);
 }
 
-void script_lua_set_array(lua_State *L, const char *name, const char *const *v, const size_t *l,
-			  int n)
+void script_lua_set_array(lua_State *L, int which, const char *const *v, const size_t *l, int n)
 {
-	lua_getfield(L, LUA_REGISTRYINDEX, HIDDEN_KEY);
-	lua_createtable(L, n, 0);
+	static const char *const names[2] = {"KEYS", "ARGV"};
+	struct script_worker *w = script_worker_of(L);
+
+	/* a new table per EVAL (as Redis) cost two allocations and their
+	 * collection; globals are readonly, so no script can keep this one
+	 * past its run, and what it changed in it is undone here */
+	if (w->arr_ref[which] <= 0) {
+		lua_getfield(L, LUA_REGISTRYINDEX, HIDDEN_KEY);
+		lua_createtable(L, n, 0);
+		lua_pushvalue(L, -1);
+		lua_setfield(L, -3, names[which]);
+		w->arr_ref[which] = luaL_ref(L, LUA_REGISTRYINDEX);
+		lua_pop(L, 1);
+	}
+	lua_rawgeti(L, LUA_REGISTRYINDEX, w->arr_ref[which]);
+	if (lua_getmetatable(L, -1)) {
+		lua_pop(L, 1);
+		lua_pushnil(L);
+		lua_setmetatable(L, -2);
+	}
+	lua_pushnil(L);
+	while (lua_next(L, -2)) {
+		lua_Number k;
+
+		lua_pop(L, 1);
+		/* clearing an existing field while traversing is allowed */
+		if (lua_type(L, -1) != LUA_TNUMBER || (k = lua_tonumber(L, -1)) < 1 || k > n ||
+		    k != (lua_Number)(int)k) {
+			lua_pushvalue(L, -1);
+			lua_pushnil(L);
+			lua_rawset(L, -4);
+		}
+	}
 	for (int i = 0; i < n; i++) {
 		lua_pushlstring(L, v[i], l[i]);
 		lua_rawseti(L, -2, i + 1);
 	}
-	lua_setfield(L, -2, name);
 	lua_pop(L, 1);
 }
 
@@ -672,6 +711,17 @@ static bool rp_line(struct rp *x, const char **s, size_t *n)
 static long long rp_ll(const char *s, size_t n)
 {
 	char buf[32];
+
+	/* the usual case: a short run of digits (bulk and array lengths) */
+	if (n > 0 && n < 10) {
+		long long v = 0;
+		size_t i = 0;
+
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+			v = v * 10 + (s[i++] - '0');
+		if (i == n)
+			return v;
+	}
 
 	if (n >= sizeof(buf))
 		n = sizeof(buf) - 1;
@@ -747,15 +797,22 @@ static bool rp_value(lua_State *L, struct rp *x, int depth)
 			lua_pushboolean(L, 0);
 			return true;
 		}
-		lua_newtable(L);
-		if (t != '*')
+		/* sized up front (a table grown one element at a time is
+		 * rehashed at each power of two) */
+		int pre = cnt < 4096 ? (int)cnt : 4096;
+
+		if (t == '*') {
+			lua_createtable(L, pre, 0);
+		} else {
 			lua_newtable(L);
+			lua_createtable(L, 0, pre);
+		}
 		for (long long i = 0; i < cnt; i++) {
 			if (t == '*') {
-				lua_pushnumber(L, (lua_Number)(i + 1));
 				if (!rp_value(L, x, depth + 1))
 					return false;
-				lua_settable(L, -3);
+				/* a fresh table: no metamethod to skip */
+				lua_rawseti(L, -2, (int)(i + 1));
 			} else if (t == '~') {
 				if (!rp_value(L, x, depth + 1))
 					return false;

@@ -1396,6 +1396,19 @@ void db_txn_need_exclusive(struct db_txn *t)
 	t->need_excl = true;
 }
 
+void db_txn_abort(struct db_txn *t)
+{
+	kvtxn_abort(t->view.txn);
+	coll_ctx_abort(t->coll);
+	t->table = NULL;
+	t->need_excl = false;
+}
+
+size_t db_txn_key_hashes(const struct db_txn *t, size_t from, uint64_t *out, size_t cap)
+{
+	return kvtxn_key_hashes(t->view.txn, from, out, cap);
+}
+
 int db_txn_poll(struct db_txn *t)
 {
 	if (t->need_excl)

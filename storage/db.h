@@ -315,6 +315,15 @@ int db_txn_commit(struct db_txn *t);
 /* kvtxn_poll(): after each command, 1 if a flush committed the attempt so
  * far, a negative commit code if that failed, else 0. */
 int db_txn_poll(struct db_txn *t);
+/* Drops the running optimistic attempt: nothing of it is published, and
+ * it does not count as a conflict (the next begin starts as if it had not
+ * run: a killed script, server/script.h). Never on an exclusive attempt. */
+void db_txn_abort(struct db_txn *t);
+/* kvtxn_key_hashes(): the db_key_hash of each key the running attempt read
+ * or wrote, from the from-th on (at most cap; returns how many). What a
+ * busy script publishes so that other clients' commands on other keys go
+ * on (server/script.h). The transaction's thread only. */
+size_t db_txn_key_hashes(const struct db_txn *t, size_t from, uint64_t *out, size_t cap);
 /* Abandons the running optimistic attempt: its commit publishes nothing and
  * answers -EAGAIN, and the next attempt runs exclusively (a script about to
  * run a command with effects outside the map, server/script.h). */

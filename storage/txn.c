@@ -344,6 +344,21 @@ int kvtxn_remove(struct kvtxn *t, const struct kv_entry *expected)
 	return 0;
 }
 
+void kvtxn_abort(struct kvtxn *t)
+{
+	reset(t, false);
+	t->poll = 0;
+}
+
+size_t kvtxn_key_hashes(const struct kvtxn *t, size_t from, uint64_t *out, size_t cap)
+{
+	size_t n = 0;
+
+	for (size_t i = from; i < t->n && n < cap; i++)
+		out[n++] = t->k[i].hash;
+	return n;
+}
+
 int64_t kvtxn_count_delta(const struct kvtxn *t)
 {
 	return t->delta;

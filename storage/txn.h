@@ -101,6 +101,13 @@ void kvtxn_set_touch_hook(struct kvtxn *t, kvtxn_touch_fn fn, void *arg);
  * failed: kvtxn_poll() then reports it). */
 size_t kvtxn_clear(struct kvtxn *t);
 
+/* Ends an optimistic attempt without publishing anything (its pending
+ * writes are freed); the next kvtxn_begin starts afresh. */
+void kvtxn_abort(struct kvtxn *t);
+/* The hashes of the keys the attempt has read or written, in the order it
+ * first touched them, from the from-th on: up to cap into out; returns how
+ * many (0 once from reaches the count). The owner's thread only. */
+size_t kvtxn_key_hashes(const struct kvtxn *t, size_t from, uint64_t *out, size_t cap);
 /* Entries the overlay adds to the map minus those it removes (DBSIZE);
  * _space: of one key space only (O(keys in the overlay)). */
 int64_t kvtxn_count_delta(const struct kvtxn *t);

@@ -8,14 +8,18 @@ RESP3 (redis.setresp), the sandbox (globals, library tables, rawset,
 removed functions), the redis.* helpers, cjson and bit, math.random's
 per-process sequence, the three CVE inputs of the issue, wrong numkeys,
 NOSCRIPT, write commands from read-only scripts, commands scripts may not
-call. Reply bytes are compared exactly.
+call. Reply bytes are compared exactly. MONITOR's lines for scripts (the
+EVAL / FCALL line, then "[<db> lua]" for each command the script ran) are
+compared with the timestamps and the client's address masked.
 
 Usage: test_diff_script.py   (environment: see harness.py)
 """
 
 import os
+import re
 import socket
 import sys
+import time
 
 sys.dont_write_bytecode = True   # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -237,6 +241,21 @@ def sec_keys_argv(d, p):
     p.c('EVAL_RO', 'return 1')
     p.c('EVAL', 'return 1', '1.5')
     p.c('EVAL', 'return 1', ' 1')
+    # what a script does to KEYS / ARGV is not seen by the next one (kvsd
+    # refills the same tables)
+    p.c('EVAL', 'table.insert(KEYS, "x") KEYS[7] = "y" rawset(KEYS, "z", 1) '
+        'setmetatable(KEYS, {__index=function() return "meta" end}) return #KEYS', '1', 'a')
+    p.c('EVAL', 'return {#KEYS, KEYS[2], KEYS[7], KEYS.z, KEYS[9], #ARGV, '
+        'tostring(getmetatable(KEYS))}', '1', 'b')
+    p.c('EVAL', 'ARGV[1] = nil ARGV.q = 1 ARGV[1.5] = 2 return #ARGV', '0', 'p', 'q')
+    p.c('EVAL', 'return {ARGV[1], ARGV[2], ARGV.q, ARGV[1.5], #ARGV}', '0', 'r')
+    p.c('EVAL', 'local n = 0 for k in pairs(ARGV) do n = n + 1 end return n', '0', 's', 't')
+    p.c('EVAL', 'return nosuchglobal', '0')
+    # numbers passed to redis.call: "%.17g" (kvsd prints integers itself)
+    for v in ('-0.0', '0', '-5', '2^53', '2^53-1', '-(2^53)', '1e15', '1e16', '1e17',
+              '123456789012345678', '0.1', '1/0', '-1/0', '3.0', '-7.5', '2^63', '1e300'):
+        p.c('EVAL', "redis.call('set', 'n', %s) return redis.call('get', 'n')" % v, '0')
+    p.c('EVAL', "return redis.call('mget', 'n', 'nosuch', 'n')", '0')
 
 
 def sec_evalsha(d, p):
@@ -277,6 +296,18 @@ def sec_evalsha(d, p):
     p.c('SCRIPT')
     p.c('SCRIPT', 'HELP')
     p.c('SCRIPT', 'EXISTS', sha)
+    # SCRIPT DEBUG: NO as Redis, its checks and errors; YES / SYNC (Redis's
+    # Lua debugger) are refused by kvsd and not compared
+    p.c('SCRIPT', 'DEBUG', 'NO')
+    p.c('SCRIPT', 'debug', 'no')
+    p.c('SCRIPT', 'DEBUG', 'maybe')
+    p.c('SCRIPT', 'DEBUG')
+    p.c('SCRIPT', 'DEBUG', 'NO', 'x')
+    p.raw(harness.encode('PING') + harness.encode('SCRIPT', 'DEBUG', 'NO'), n=2)
+    p.c('MULTI')
+    p.c('SCRIPT', 'DEBUG', 'NO')
+    p.c('EXEC')
+    p.c('EVAL', "return redis.pcall('script', 'debug', 'no')", '0')
 
 
 def sec_multi(d, p):
@@ -329,6 +360,75 @@ def sec_stats(d, p):
     p.c('INFO', 'stats', cmp=same(('total_error_replies',)))
 
 
+MONITOR_SCRIPTS = [
+    ('SELECT', '3'),
+    ('EVAL', "redis.call('set', KEYS[1], ARGV[1]) redis.call('select', '5') "
+     "redis.pcall('incr', 'k') return redis.call('get', KEYS[1])", '1', 'k', 'v'),
+    ('EVAL', "return redis.call('incrbyfloat', 'fl', 1.5)", '0'),
+    ('EVAL', "return redis.call('get', 'a', 'b')", '0'),           # arity: not run
+    ('EVAL', "return redis.pcall('nosuch')", '0'),                # unknown: not run
+    ('EVAL', "return redis.pcall('auth', 'x')", '0'),             # noscript: not run
+    ('EVAL', "redis.call('set', 'a', 'b', 'ex', '0')", '0'),      # runs, fails
+    ('EVAL', 'return 1', '5'),                                    # numkeys: shown
+    ('EVAL', 'return +', '0'),                                    # syntax: shown
+    ('EVALSHA', 'a' * 40, '0'),                                   # NOSCRIPT: shown
+    ('EVAL_RO', "return redis.call('set', 'a', 'b')", '0'),
+    ('EVAL', "#!lua flags=no-writes\nreturn redis.call('set', 'a', 'b')", '0'),
+    ('EVAL', "return redis.call('set', 'x', '\\1\\r\\n\"')", '0'),  # quoting
+    ('FUNCTION', 'LOAD', 'REPLACE', "#!lua name=monlib\nredis.register_function("
+     "'monf', function(k, a) return redis.call('set', k[1], a[1]) end)"),
+    ('FCALL', 'monf', '1', 'fk', 'fv'),
+    ('FCALL_RO', 'monf', '1', 'fk', 'fv'),                        # refused: shown
+    ('FCALL', 'nosuch', '0'),
+    ('MULTI',), ('EVAL', "return redis.call('ping')", '0'), ('EXEC',),
+    ('FUNCTION', 'DELETE', 'monlib'),
+    ('SELECT', '0'),
+]
+MON_HEAD = re.compile(rb'^\+\d+\.\d{6} \[(\d+) ([^\]]+)\]')
+
+
+def monitor_lines(srv, cmds):
+    """The MONITOR lines of cmds run by one client of srv, timestamps and
+    the client's address masked."""
+    m = srv.client(timeout=10)
+    c = srv.client(timeout=10)
+    m.cmd('MONITOR')
+    for cmd in cmds:
+        c.cmd(*cmd)
+    c.cmd('ECHO', 'monitor-end')
+    data = b''
+    deadline = time.time() + 10
+    while b'monitor-end' not in data and time.time() < deadline:
+        chunk = m.sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    m.close()
+    c.close()
+    out = []
+    for line in data.split(b'\r\n'):
+        mm = MON_HEAD.match(line)
+        if not mm:
+            continue
+        who = mm.group(2) if mm.group(2) == b'lua' else b'client'
+        out.append(b'[%s %s]%s' % (mm.group(1), who, line[mm.end():]))
+    return out
+
+
+def sec_monitor(d, sa, sb):
+    """MONITOR shows the EVAL / FCALL line first, then each command the
+    script ran as "[<db> lua]" (not those refused before running)."""
+    d.section = 'monitor'
+    got, want = monitor_lines(sa, MONITOR_SCRIPTS), monitor_lines(sb, MONITOR_SCRIPTS)
+    for i in range(max(len(got), len(want))):
+        a = got[i] if i < len(got) else b'<none>'
+        b = want[i] if i < len(want) else b'<none>'
+        if a != b:
+            d.report(('MONITOR', 'line', str(i)), a, b)
+    if len(want) < len(MONITOR_SCRIPTS):
+        d.report(('MONITOR', 'lines'), b'%d' % len(want), b'>= %d' % len(MONITOR_SCRIPTS))
+
+
 def main():
     servers = test_diff.start_pair('diff-script')
     if servers is None:
@@ -351,6 +451,7 @@ def main():
             sec_ro(d, p)
         sec_stats(d, p)
         p.close()
+        sec_monitor(d, sa, sb)
         # inputs that crash redis-server 7.0.15 itself: kvsd answers an error
         d.section = 'kvsd only'
         a = sa.client(timeout=10)
@@ -358,6 +459,13 @@ def main():
             r = a.cmd('EVAL', s, '0')
             harness.log('diff-script: %s -> %s' % (s, harness.escape(r, 120)))
             if not r.startswith(b'-'):
+                rc = 1
+        # no Lua debugger: YES and SYNC are refused with a clear error
+        for mode in ('YES', 'sync'):
+            r = a.cmd('SCRIPT', 'DEBUG', mode)
+            if r != b'-ERR SCRIPT DEBUG YES/SYNC is not supported by kvsd (it has no Lua ' \
+                    b'debugger)\r\n':
+                harness.log('diff-script: SCRIPT DEBUG %s -> %s' % (mode, harness.escape(r)))
                 rc = 1
         a.close()
         # the CVE inputs that allocate: an error or a reply, never a crash

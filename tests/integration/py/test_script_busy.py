@@ -2,11 +2,23 @@
 """busy-reply-threshold, -BUSY and SCRIPT KILL (issue 16), kvsd against redis-server 7.0.
 
 On each server (busy-reply-threshold 100 ms): a script that loops forever
-makes other clients' commands answer -BUSY, SCRIPT KILL stops it (the
-script's client gets Redis's kill error), then SCRIPT KILL answers -NOTBUSY;
-a script that wrote before looping is -UNKILLABLE and its write stays
-once it ends; lua-time-limit is busy-reply-threshold's alias. The replies
-of both servers are compared (the script's sha in the kill error included).
+makes other clients' commands on the key it read answer -BUSY, SCRIPT KILL
+stops it (the script's client gets Redis's kill error), then SCRIPT KILL
+answers -NOTBUSY; a script that wrote before looping is -UNKILLABLE and its
+write stays once it ends; lua-time-limit is busy-reply-threshold's alias.
+The replies of both servers are compared (the script's sha in the kill
+error included).
+
+Then kvsd alone (--threads 2, eight clients, so that some share the busy
+script's worker): while an optimistic script is busy, commands on keys it
+has not touched are served (GET, SET, PING) and those on keys it read, its
+writes' keys, whole-database writes and other scripts get -BUSY, every
+client within its socket timeout; a killed script does not leave its
+worker's next script exclusive; a busy script that wrote lands whole (its
+keys answer -BUSY or the final value, never the half-way one) while other
+keys are written meanwhile; while a script runs exclusively (it
+called PING, a command with effects outside the keys) every command
+without allow-busy gets -BUSY, as in Redis.
 
 Usage: test_script_busy.py   (environment: see harness.py)
 """
@@ -19,9 +31,21 @@ sys.dont_write_bytecode = True   # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 
-LOOP = 'local i = 0 while true do i = i + 1 end'
+LOOP = "redis.call('get', 'x') local i = 0 while true do i = i + 1 end"
 # writes, then runs a while (about a second of plain Lua), then returns
-WRITE_LOOP = "redis.call('set', 'w', 'done') local i = 0 while i < 6e7 do i = i + 1 end return 1"
+WRITE_LOOP = ("redis.call('set', 'w', 'done') redis.call('get', 'x') "
+              "local i = 0 while i < 6e7 do i = i + 1 end return 1")
+# kvsd alone: reads k1 and k2, loops until killed (it wrote nothing: SCRIPT
+# KILL stops it)
+NARROW = "redis.call('get', 'k1') redis.call('get', 'k2') local i = 0 while true do i = i + 1 end"
+# writes, loops (%d iterations), writes again: sum goes 5 then back to 0
+WROTE = ("redis.call('set', 'w2', 'a') redis.call('incrby', 'sum', 5) "
+         "local i = 0 while i < %d do i = i + 1 end "
+         "redis.call('set', 'w2', 'b') redis.call('incrby', 'sum', -5) "
+         "return redis.call('get', 'sum')")
+# PING has effects outside the keys: the script runs exclusively
+EXCL = "redis.call('ping') local i = 0 while true do i = i + 1 end"
+BUSY = b'-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n'
 
 
 def busy_until(cl, deadline):
@@ -44,7 +68,7 @@ def run(srv):
     a.send(harness.encode('EVAL', LOOP, '0'))
     out.append(busy_until(b, time.time() + 10))
     out.append(b.cmd('SET', 'x', '1'))
-    out.append(b.cmd('PING'))
+    out.append(b.cmd('MGET', 'y', 'x'))
     out.append(b.cmd('SCRIPT', 'KILL'))
     out.append(a.read_reply())
     out.append(b.cmd('SCRIPT', 'KILL'))
@@ -58,6 +82,90 @@ def run(srv):
     a.close()
     b.close()
     return out
+
+
+def check(what, got, want):
+    if got != want:
+        harness.log('test_script_busy: %s: got %s, want %s'
+                    % (what, harness.escape(got), harness.escape(want)))
+        return 1
+    return 0
+
+
+def kvsd_narrow(srv):
+    """kvsd only: which commands a busy script makes answer -BUSY."""
+    rc = 0
+    ctl = srv.client(timeout=30)
+    rc |= check('config', ctl.cmd('CONFIG', 'SET', 'busy-reply-threshold', '100'), b'+OK\r\n')
+    # eight clients connected first: with two workers some share the script's
+    clients = [srv.client(timeout=20) for _ in range(8)]
+    for c in clients:
+        rc |= check('ping before', c.cmd('PING'), b'+PONG\r\n')
+    a = srv.client(timeout=30)
+    a.send(harness.encode('EVAL', NARROW, '0'))
+    rc |= check('busy', busy_key(ctl, 'k1', time.time() + 10), BUSY)
+    for i, c in enumerate(clients):
+        mine = 'other%d' % i
+        rc |= check('set other', c.cmd('SET', mine, 'v%d' % i), b'+OK\r\n')
+        rc |= check('get other', c.cmd('GET', mine), b'$2\r\nv%d\r\n' % i)
+        rc |= check('ping', c.cmd('PING'), b'+PONG\r\n')
+        rc |= check('get read key', c.cmd('GET', 'k1'), BUSY)
+        rc |= check('set read key', c.cmd('SET', 'k2', 'x'), BUSY)
+        rc |= check('mset with one', c.cmd('MSET', mine, 'w', 'k1', 'x'), BUSY)
+        rc |= check('flushall', c.cmd('FLUSHALL'), BUSY)
+        rc |= check('eval', c.cmd('EVAL', 'return 1', '0'), BUSY)
+    rc |= check('kill', ctl.cmd('SCRIPT', 'KILL'), b'+OK\r\n')
+    r = a.read_reply()
+    rc |= check('killed', r[:45], b'-ERR Script killed by user with SCRIPT KILL..')
+    rc |= check('after', ctl.cmd('EXISTS', 'k1', 'k2', 'other0'), b':1\r\n')
+    # the worker's next script starts optimistic again (a killed attempt
+    # once left its transaction bound to run exclusively)
+    a.send(harness.encode('EVAL', NARROW, '0'))
+    rc |= check('busy again', busy_key(ctl, 'k1', time.time() + 10), BUSY)
+    rc |= check('served again', clients[0].cmd('GET', 'other0'), b'$2\r\nv0\r\n')
+    rc |= check('kill again', ctl.cmd('SCRIPT', 'KILL'), b'+OK\r\n')
+    rc |= check('killed again', a.read_reply()[:45], b'-ERR Script killed by user with SCRIPT KILL..')
+    # a script that wrote: its keys wait, the others are served meanwhile,
+    # and nobody sees half of it. Its loop is sized to run about 1.5 s here.
+    t = time.time()
+    a.cmd('EVAL', 'local i = 0 while i < 1e7 do i = i + 1 end', '0')
+    n = int(min(max(1e7 * 1.5 / max(time.time() - t, 1e-3), 1e7), 2e9))
+    a.send(harness.encode('EVAL', WROTE % n, '0'))
+    rc |= check('busy wrote', busy_key(ctl, 'w2', time.time() + 10), BUSY)
+    seen_busy = 0
+    for i, c in enumerate(clients):
+        rc |= check('served while wrote', c.cmd('INCR', 'ctr'), b':%d\r\n' % (i + 1))
+        r = c.cmd('GET', 'sum')
+        seen_busy += r == BUSY
+        if r not in (BUSY, b'$1\r\n0\r\n'):
+            rc |= check('half a script', r, b'-BUSY or 0')
+    rc |= check('some busy', b'%d' % min(seen_busy, 1), b'1')
+    rc |= check('wrote reply', a.read_reply(), b'$1\r\n0\r\n')
+    rc |= check('wrote whole', ctl.cmd('MGET', 'w2', 'sum', 'ctr'),
+                b'*3\r\n$1\r\nb\r\n$1\r\n0\r\n$1\r\n8\r\n')
+    # exclusive: everything waits
+    a.send(harness.encode('EVAL', EXCL, '0'))
+    rc |= check('busy excl', busy_key(ctl, 'other0', time.time() + 10), BUSY)
+    for c in clients:
+        rc |= check('excl get', c.cmd('GET', 'other1'), BUSY)
+        rc |= check('excl set', c.cmd('SET', 'fresh', '1'), BUSY)
+    rc |= check('kill excl', ctl.cmd('SCRIPT', 'KILL'), b'+OK\r\n')
+    r = a.read_reply()
+    rc |= check('killed excl', r[:45], b'-ERR Script killed by user with SCRIPT KILL..')
+    rc |= check('after excl', ctl.cmd('EXISTS', 'fresh'), b':0\r\n')
+    for c in clients + [a, ctl]:
+        c.close()
+    return rc
+
+
+def busy_key(cl, key, deadline):
+    """Sends GET key until it answers -BUSY (the script crossed the threshold)."""
+    while time.time() < deadline:
+        r = cl.cmd('GET', key)
+        if r.startswith(b'-BUSY'):
+            return r
+        time.sleep(0.02)
+    return b'<never busy>'
 
 
 def main():
@@ -85,6 +193,19 @@ def main():
     if len(want) != len(got):
         rc = 1
     harness.log('test_script_busy: %d steps compared, %s' % (len(got), 'FAIL' if rc else 'ok'))
+    srv = harness.kvsd_server(['--threads', '2'])
+    try:
+        srv.start()
+        rc |= kvsd_narrow(srv)
+    except Exception as e:  # noqa: BLE001 - any failure fails the test
+        harness.log('test_script_busy: narrow: %r' % (e,))
+        rc = 1
+    finally:
+        code = srv.stop()
+        if code != 0:
+            harness.log('test_script_busy: kvsd exited with %s' % code)
+            rc = 1
+    harness.log('test_script_busy: kvsd narrowed -BUSY %s' % ('FAIL' if rc else 'ok'))
     return rc
 
 
