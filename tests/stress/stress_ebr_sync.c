@@ -5,7 +5,7 @@
  * "command" that read the flag off must be complete by then.
  *
  * Workers loop: announce a quiescent state (between commands), read the
- * flag (relaxed, as aof_started()), and if it is off run a "command" that
+ * flag, and if it is off run a "command" that
  * yields a few times and then bumps the worker's own counter of off-commits
  * (a plain variable: only the owner writes it). Now and then a worker goes
  * offline for a while (the event loop's poll). The switcher: flag on,
@@ -62,8 +62,12 @@ static void *worker(void *arg)
 	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
 		ebr_quiescent(t); /* between commands */
 		r = r * 1103515245u + 12345u;
-		/* relaxed: as aof_started(); the grace period orders it */
-		if (!atomic_load_explicit(&flag, memory_order_relaxed)) {
+		/* acquire: pairs with the switcher's release of "off", so that
+		 * its reads of the counters before it happen-before our next
+		 * bump (the server's snapshot has its own locks for that); the
+		 * "on" direction is left to the grace period alone, as the
+		 * server's relaxed aof_started() */
+		if (!atomic_load_explicit(&flag, memory_order_acquire)) {
 			for (unsigned y = r >> 28; y > 0; y--) /* a long command */
 				sched_yield();
 			counts[i].off_commits++;
@@ -122,8 +126,9 @@ int main(int argc, char **argv)
 					i, counts[i].off_commits - cut[i]);
 				fails++;
 			}
-		/* relaxed: off again; the workers see it when they see it */
-		atomic_store_explicit(&flag, false, memory_order_relaxed);
+		/* release: our reads of the counters above happen-before the
+		 * workers' bumps once they see it off (pairs with their acquire) */
+		atomic_store_explicit(&flag, false, memory_order_release);
 		nanosleep(&ts, NULL);
 		rounds++;
 	}
