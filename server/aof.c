@@ -1526,7 +1526,11 @@ static int load_rdb_base(struct db *db, const char *name, char *err, size_t errl
 				      (uint64_t)cfg_int(CFG_LOADING_PROCESS_EVENTS_INTERVAL_BYTES),
 				  .key_delay = (int)cfg_int(CFG_KEY_LOAD_DELAY),
 				  .cancel = loading_cancel_flag(),
-				  .function = script_func_rdb_load};
+				  .function = script_func_rdb_load,
+				  /* decode and insert on every worker's share, as the
+				   * dump.rdb load (persist_srv.c) */
+				  .threads = (int)cfg_int(CFG_THREADS),
+				  .parallel_min = 1 << 20};
 	struct rdb_load_stats st;
 	int rc = rdb_load(db, &o, &st, err, errlen);
 

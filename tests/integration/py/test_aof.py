@@ -1103,6 +1103,50 @@ def scenario_everysec_bound():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def scenario_big_base():
+    """An RDB base over 1 MB loads on every worker (the parallel load of
+    persist/rdb_file.c, as dump.rdb): the same digest after the restart;
+    a byte flipped inside it stops the start-up naming the file."""
+    d = tempfile.mkdtemp(prefix='aof-bb-')
+    k = Proc(kvsd_bin(), d, ['--appendfsync', 'no'])
+    try:
+        k.start()
+        with k.client() as c:
+            n = 60000  # values under 20 bytes: not LZF-compressed
+            for s0 in range(0, n, 1000):
+                args = []
+                for i in range(s0, s0 + 1000):
+                    args += ['big:%d' % i, '%018d' % (i * 7919)]
+                c.send(harness.encode('MSET', *args))
+            c.read_replies(n // 1000)
+            c.cmd('RPUSH', 'lst', *[str(i) for i in range(2000)])
+            c.cmd('BGREWRITEAOF')
+            deadline = time.time() + 60
+            while b'aof_rewrite_in_progress:1' in c.cmd('INFO', 'persistence') and \
+                    time.time() < deadline:
+                time.sleep(0.05)
+            c.cmd('INCR', 'after')  # in the incr file
+            want = c.cmd('DEBUG', 'DIGEST')
+        k.stop()
+        base = [f for f in os.listdir(aofdir(d)) if '.base.rdb' in f][0]
+        size = os.path.getsize(os.path.join(aofdir(d), base))
+        check(size > 1 << 20, 'big-base: the base has %d bytes, not over 1 MB' % size)
+        k.start()
+        with k.client() as c:
+            check(c.cmd('DEBUG', 'DIGEST') == want, 'big-base: another dataset after restart')
+        k.stop()
+        with open(os.path.join(aofdir(d), base), 'r+b') as f:
+            f.seek(size // 2)
+            b = f.read(1)
+            f.seek(size // 2)
+            f.write(bytes([b[0] ^ 0xff]))
+        check(k.start(expect_fail=True) is False, 'big-base: a corrupt base loaded')
+        check(base in k.log_text(), 'big-base: the error does not name %s' % base)
+    finally:
+        k.kill9()
+        shutil.rmtree(d, ignore_errors=True)
+
+
 SCENARIOS = {
     'propagation': scenario_propagation,
     'served': scenario_served,
@@ -1117,6 +1161,7 @@ SCENARIOS = {
     'hold-close': scenario_hold_close,
     'everysec': scenario_everysec,
     'everysec-bound': scenario_everysec_bound,
+    'big-base': scenario_big_base,
     'preamble': scenario_preamble,
 }
 
