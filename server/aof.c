@@ -1221,7 +1221,8 @@ static int rewrite_run(bool enabling, char *err, size_t errlen)
 		bool handed = false;
 
 		pthread_mutex_lock(&aof.lock);
-		if (!aof.closed) { /* else switched off meanwhile: no AOF thread */
+		/* else switched off meanwhile (maybe on again: not ours) */
+		if (!aof.closed && !rw_cancelled()) {
 			handed = true;
 			aof.switch_fd = nfd;
 			aof.switch_at = cut = aof.appended;
@@ -1911,6 +1912,10 @@ static int thread_start(int fd, bool precut)
 	aof.stop = false;
 	aof.closed = false;
 	aof.precut = precut;
+	if (precut) { /* INFO aof_current_size: 0 until the first base, as Redis */
+		aof.cur_base = aof.base_size = 0;
+		aof.cur_from = aof.appended;
+	}
 	aof.switch_pending = false;
 	aof.last_db = -1;
 	aof.idle = aof.gathering = false;
@@ -1968,6 +1973,13 @@ int aof_switch_on(bool in_exec, char *why, size_t whylen)
 		rc = open_dir(err, sizeof(err));
 		if (rc == -ENOENT)
 			rc = 0;
+		if (rc < 0) { /* read again at the next try */
+			aof_manifest_free(&aof.man);
+			mem_free(aof.dir);
+			mem_free(aof.fname);
+			aof.dir = aof.fname = NULL;
+			aof.man_loaded = false;
+		}
 	}
 	if (rc == 0 && thread_start(-1, true) != 0) {
 		snprintf(err, sizeof(err), "Can't start the AOF thread");
