@@ -407,7 +407,7 @@ static void auto_rewrite_check(void)
 	if (aof_rewrite_scheduled() && !psrv_bgsave_busy() && auto_rewrite_allowed(now)) {
 		/* Redis's serverCron: a rewrite that waited for a BGSAVE (or that
 		 * failed while appendonly was being switched on) */
-		if (aof_rewrite_start(err, sizeof(err)) != 0)
+		if (aof_rewrite_start(err, sizeof(err)) < 0)
 			LOG(LOG_WARNING, "Scheduled AOF rewrite could not start: %s", err);
 		return;
 	}
@@ -423,7 +423,7 @@ static void auto_rewrite_check(void)
 	if (growth < perc)
 		return;
 	LOG(LOG_NOTICE, "Starting automatic rewriting of AOF on %lld%% growth", growth);
-	if (aof_rewrite_start(err, sizeof(err)) != 0)
+	if (aof_rewrite_start(err, sizeof(err)) < 0)
 		LOG(LOG_WARNING, "Automatic AOF rewrite could not start: %s", err);
 }
 
@@ -1335,7 +1335,7 @@ static void *rewrite_main(void *arg)
 	pthread_mutex_unlock(&aof.rw_lock);
 	kvmap_thread_register();
 	rc = rewrite_run(enabling, err, sizeof(err));
-	if (rc == -EBUSY && enabling) /* Redis: scheduled while another save runs */
+	if (rc == -EBUSY) /* Redis: scheduled while another save runs */
 		LOG(LOG_WARNING, "AOF rewrite scheduled: a background save is in progress");
 	else if (rc == -ECANCELED)
 		LOG(LOG_NOTICE, "Background AOF rewrite abandoned: appendonly was switched off");
@@ -1343,7 +1343,7 @@ static void *rewrite_main(void *arg)
 		LOG(LOG_WARNING, "Background AOF rewrite failed: %s", err);
 	kvmap_thread_unregister();
 	pthread_mutex_lock(&aof.rw_lock);
-	if (rc != -ECANCELED && !(rc == -EBUSY && enabling)) {
+	if (rc != -ECANCELED && rc != -EBUSY) {
 		aof.rw_fails = rc == 0 ? 0 : aof.rw_fails + 1;
 		aof.rw_end_ns = clock_mono_ns();
 		aof.rw_last_secs = (aof.rw_end_ns - aof.rw_start_ns) / 1000000000LL;
@@ -1351,7 +1351,8 @@ static void *rewrite_main(void *arg)
 	}
 	/* still switching on (Redis: aof_rewrite_scheduled, retried by the
 	 * AOF thread's check) */
-	if (rc != 0 && !rw_cancelled() && aof.state == AOF_WAIT_REWRITE)
+	if (!rw_cancelled() && aof.state != AOF_OFF &&
+	    (rc == -EBUSY || (rc != 0 && aof.state == AOF_WAIT_REWRITE)))
 		aof.rw_scheduled = true;
 	aof.rw_running = false;
 	pthread_mutex_unlock(&aof.rw_lock);
@@ -1392,6 +1393,10 @@ int aof_rewrite_start(char *err, size_t errlen)
 		snprintf(err, errlen,
 			 "ERR Background append only file rewriting already in progress");
 		rc = -1;
+	} else if (psrv_bgsave_busy()) {
+		/* Redis: scheduled while a BGSAVE runs (the snapshot is its) */
+		aof.rw_scheduled = true;
+		rc = 1;
 	} else {
 		rc = rewrite_spawn(err, errlen);
 	}

@@ -143,8 +143,9 @@ void aof_set_auto_rewrite(long long percentage, long long min_size);
  */
 int aof_setup(struct db *db, char *err, size_t errlen);
 int aof_start(char *err, size_t errlen);
-/* BGREWRITEAOF: starts the forkless rewrite (rewrite_run in aof.c). 0, or
- * -1 with the reply's error text in err. Any worker. */
+/* BGREWRITEAOF: starts the forkless rewrite (rewrite_run in aof.c). 0;
+ * 1: scheduled (a BGSAVE runs; the AOF thread starts it after, as Redis's
+ * cron); or -1 with the reply's error text in err. Any thread. */
 int aof_rewrite_start(char *err, size_t errlen);
 bool aof_rewrite_running(void);
 /* INFO aof_rewrite_scheduled: a rewrite waits to start (a BGSAVE runs, or

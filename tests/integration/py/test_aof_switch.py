@@ -17,7 +17,7 @@ diff: against redis-server with rdb-key-save-delay making the rewrite last:
 the replies of CONFIG SET appendonly yes / yes again / BGREWRITEAOF / no,
 and INFO persistence's aof_enabled, aof_rewrite_in_progress and
 aof_rewrite_scheduled (and which aof_* fields exist) after each; a BGSAVE in
-progress makes the rewrite scheduled on both.
+progress makes the switch-on's rewrite, and BGREWRITEAOF, scheduled on both.
 
 Usage: test_aof_switch.py [--rounds N] [scenario ...]
 """
@@ -237,6 +237,14 @@ def scenario_diff():
                 wait_rewrite_done(c, 'diff %s' % os.path.basename(binary))
                 seen.append(('info done', strip_info(info_fields(c))))
                 seen.append(('incr', c.cmd('INCR', 'after')))
+                # BGREWRITEAOF while a BGSAVE runs: scheduled, then run
+                c.cmd('CONFIG', 'SET', 'rdb-key-save-delay', '1000')
+                seen.append(('bgsave 2', c.cmd('BGSAVE')))
+                seen.append(('bgrewriteaof in bgsave', c.cmd('BGREWRITEAOF')))
+                seen.append(('info scheduled', strip_info(info_fields(c))))
+                c.cmd('CONFIG', 'SET', 'rdb-key-save-delay', '0')
+                wait_rewrite_done(c, 'diff scheduled %s' % os.path.basename(binary))
+                seen.append(('info scheduled done', strip_info(info_fields(c))))
             k.stop()
         finally:
             k.kill9()
