@@ -64,8 +64,11 @@
  * (or at start-up); 0 percent turns it off.
  *
  * Threads: aof_setup/aof_teardown on the main thread, aof_start on the
- * loading thread (server/loading.h); the rest on workers (dispatch) and the
- * AOF thread. Errors: 0 / -errno with a reason.
+ * loading thread (server/loading.h); the switches (below, "Switching") on
+ * a worker under the config's set lock; the rest on workers (dispatch), the
+ * AOF thread and the rewrite thread. Locks, in order: sw_lock (switches),
+ * rw_lock (state, rewrite thread), the gate, stripes, the db's gate, lock
+ * (the queue). Errors: 0 / -errno with a reason.
  */
 #ifndef KVSD_AOF_H
 #define KVSD_AOF_H
@@ -117,7 +120,9 @@ struct aof_locks {
 /* Whether appendonly is on (Redis's aof_state != AOF_OFF: INFO
  * aof_enabled), switching on included. */
 bool aof_enabled(void);
-/* Whether the AOF is being written (aof_start done, not torn down). */
+/* Whether writes log themselves: from aof_start, or from the switch-on's
+ * rewrite setting it before its grace period, until the switch-off or
+ * teardown. */
 bool aof_started(void);
 /* Whether aof_setup ran: appendonly's start-up value is settled. */
 bool aof_configured(void);
