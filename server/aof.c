@@ -2026,6 +2026,12 @@ int aof_switch_on(bool in_exec, char *why, size_t whylen)
 	return 0;
 }
 
+/* The switch-off waits this long at most for the gate and for an
+ * abandoned rewrite: it runs under the config's set lock, which a CONFIG
+ * SET inside EXEC (holding the gate, maybe making the rewrite wait) may be
+ * waiting for. Normally both come in microseconds. */
+#define SWITCH_WAIT_NS (500 * 1000 * 1000L)
+
 void aof_switch_off(bool gate_held)
 {
 	bool join = false;
@@ -2056,18 +2062,34 @@ void aof_switch_off(bool gate_held)
 	atomic_store_explicit(&aof_enabled_g, false, memory_order_relaxed);
 	pthread_mutex_unlock(&aof.rw_lock);
 	if (join) {
+		struct timespec ts = deadline_in(SWITCH_WAIT_NS);
+		int jr;
+
 		/* offline: a grace period of the storage never waits for us */
 		kvmap_thread_offline();
-		pthread_join(aof.rw_thr, NULL);
+		jr = pthread_timedjoin_np(aof.rw_thr, NULL, &ts);
 		kvmap_thread_online();
+		if (jr != 0) { /* still ending: a later start joins it */
+			LOG(LOG_WARNING, "The abandoned AOF rewrite is still ending");
+			pthread_mutex_lock(&aof.rw_lock);
+			aof.rw_joinable = true;
+			pthread_mutex_unlock(&aof.rw_lock);
+		}
 	}
 	/* Every write that saw the AOF on holds the gate until its record is
 	 * queued: once we had it exclusively, each is queued; a later one
 	 * sees the flag off (the gate's unlock and lock order it), or its
 	 * record is dropped by the closed queue. Inside EXEC we hold it. */
 	if (!gate_held) {
-		gate_exclusive();
-		pthread_rwlock_unlock(&aof.gate);
+		struct timespec ts = deadline_in(SWITCH_WAIT_NS);
+
+		kvmap_thread_offline();
+		if (pthread_rwlock_timedwrlock(&aof.gate, &ts) == 0)
+			pthread_rwlock_unlock(&aof.gate);
+		else /* their records are dropped by the closed queue */
+			LOG(LOG_WARNING, "Switching appendonly off without waiting for the "
+					 "writes in flight");
+		kvmap_thread_online();
 	}
 	/* not under rw_lock: the AOF thread's rewrite check takes it */
 	thread_stop();

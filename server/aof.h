@@ -66,9 +66,13 @@
  * Threads: aof_setup/aof_teardown on the main thread, aof_start on the
  * loading thread (server/loading.h); the switches (below, "Switching") on
  * a worker under the config's set lock; the rest on workers (dispatch), the
- * AOF thread and the rewrite thread. Locks, in order: sw_lock (switches),
- * rw_lock (state, rewrite thread), the gate, stripes, the db's gate, lock
- * (the queue). Errors: 0 / -errno with a reason.
+ * AOF thread and the rewrite thread. Locks: sw_lock (switches) before
+ * rw_lock (state, rewrite thread) and lock (the queue); the gate before
+ * stripes, the db's gate and lock; nobody waits for the gate holding
+ * rw_lock. The switch-off waits for the gate and for an abandoned rewrite
+ * only for a bounded time (it holds the config's set lock, which a CONFIG
+ * SET inside EXEC, holding the gate, may be waiting for). Errors: 0 /
+ * -errno with a reason.
  */
 #ifndef KVSD_AOF_H
 #define KVSD_AOF_H

@@ -245,6 +245,19 @@ def scenario_diff():
                 c.cmd('CONFIG', 'SET', 'rdb-key-save-delay', '0')
                 wait_rewrite_done(c, 'diff scheduled %s' % os.path.basename(binary))
                 seen.append(('info scheduled done', strip_info(info_fields(c))))
+                # inside MULTI/EXEC: off at once; on is scheduled (Redis: "AOF
+                # was enabled during a transaction"), then runs
+                c.send(harness.encode('MULTI') + harness.encode('SET', 'm', '1') +
+                       harness.encode('CONFIG', 'SET', 'appendonly', 'no') +
+                       harness.encode('EXEC'))
+                seen.append(('exec off', c.read_replies(4)))
+                seen.append(('info exec off', strip_info(info_fields(c))))
+                c.send(harness.encode('MULTI') + harness.encode('SET', 'm', '2') +
+                       harness.encode('CONFIG', 'SET', 'appendonly', 'yes') +
+                       harness.encode('EXEC'))
+                seen.append(('exec on', c.read_replies(4)))
+                wait_rewrite_done(c, 'diff exec %s' % os.path.basename(binary))
+                seen.append(('info exec on done', strip_info(info_fields(c))))
             k.stop()
         finally:
             k.kill9()
