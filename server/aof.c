@@ -1991,6 +1991,10 @@ int aof_switch_on(bool in_exec, char *why, size_t whylen)
 		rc = -EAGAIN;
 	}
 	if (rc < 0) {
+		/* Redis: the rewrite failed before it began (INFO's status) */
+		pthread_mutex_lock(&aof.rw_lock);
+		aof.rw_last_ok = false;
+		pthread_mutex_unlock(&aof.rw_lock);
 		pthread_mutex_unlock(&aof.sw_lock);
 		LOG(LOG_WARNING, "Unable to turn on AOF: %s", err);
 		snprintf(why, whylen, "Unable to turn on AOF. Check server logs.");

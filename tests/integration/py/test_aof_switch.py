@@ -17,7 +17,8 @@ diff: against redis-server with rdb-key-save-delay making the rewrite last:
 the replies of CONFIG SET appendonly yes / yes again / BGREWRITEAOF / no,
 and INFO persistence's aof_enabled, aof_rewrite_in_progress and
 aof_rewrite_scheduled (and which aof_* fields exist) after each; a BGSAVE in
-progress makes the switch-on's rewrite, and BGREWRITEAOF, scheduled on both.
+progress makes the switch-on's rewrite, and BGREWRITEAOF, scheduled on both;
+inside MULTI/EXEC; and (diff-baddir) a directory that cannot be created.
 
 Usage: test_aof_switch.py [--rounds N] [scenario ...]
 """
@@ -270,6 +271,38 @@ def scenario_diff():
         check(a == b, 'diff %s: redis %r, kvsd %r' % (what, a, b))
 
 
+def scenario_diff_baddir():
+    """A switch-on that cannot create the AOF directory (a file has its
+    name): Redis's error, appendonly stays no; once the file is gone the
+    next CONFIG SET appendonly yes works. Against redis-server."""
+    out = {}
+    for binary in (redis_bin(), kvsd_bin()):
+        d = tempfile.mkdtemp(prefix='aof-swb-')
+        k = Proc(binary, d, ['--appendonly', 'no'])
+        seen = []
+        try:
+            k.start()
+            with open(os.path.join(d, 'appendonlydir'), 'w') as f:
+                f.write('not a directory')
+            with k.client() as c:
+                c.cmd('SET', 'a', '1')
+                seen.append(('set yes', c.cmd('CONFIG', 'SET', 'appendonly', 'yes')))
+                seen.append(('get', c.cmd('CONFIG', 'GET', 'appendonly')))
+                seen.append(('info', strip_info(info_fields(c))))
+                os.unlink(os.path.join(d, 'appendonlydir'))
+                seen.append(('set yes 2', c.cmd('CONFIG', 'SET', 'appendonly', 'yes')))
+                wait_rewrite_done(c, 'baddir %s' % os.path.basename(binary))
+                seen.append(('info 2', strip_info(info_fields(c))))
+                seen.append(('dir', os.path.isdir(os.path.join(d, 'appendonlydir'))))
+            k.stop()
+        finally:
+            k.kill9()
+            shutil.rmtree(d, ignore_errors=True)
+        out[binary] = seen
+    for (what, a), (_, b) in zip(out[redis_bin()], out[kvsd_bin()]):
+        check(a == b, 'diff-baddir %s: redis %r, kvsd %r' % (what, a, b))
+
+
 def main(argv):
     rounds = 3 if not SANITIZED else 2
     names = []
@@ -283,7 +316,8 @@ def main(argv):
             i += 1
     scenarios = {'on': lambda: scenario_on(rounds),
                  'toggle': lambda: scenario_toggle(rounds),
-                 'diff': scenario_diff}
+                 'diff': scenario_diff,
+                 'diff-baddir': scenario_diff_baddir}
     for name in names or list(scenarios):
         t0 = time.time()
         scenarios[name]()
