@@ -1153,9 +1153,10 @@ static int write_base(const char *tmp_name, bool rdb_base, struct rdb_save_stats
  * since logging was switched on, so no write that saw the AOF off can land
  * after the cut. At the end the temporary file gets the new incr name, the
  * manifest names the new base and it, the files of an older manifest go,
- * and the state is AOF_ON. A switch-off (rw_cancel) abandons a rewrite at
- * its next step: -ECANCELED, and its files are deleted. -EBUSY: a BGSAVE
- * holds the snapshot (the caller schedules the rewrite again).
+ * and the state is AOF_ON. A switch-off (a new generation: rw_cancelled)
+ * abandons a rewrite at its next step: -ECANCELED, and its files are
+ * deleted. -EBUSY: a BGSAVE holds the snapshot (the caller schedules the
+ * rewrite again).
  */
 static int rewrite_run(bool enabling, char *err, size_t errlen)
 {
