@@ -33,6 +33,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define EBR_DEFAULT_CAP ((size_t)1 << 20)
 #define EBR_CHUNK_BYTES 4096
@@ -580,6 +581,29 @@ size_t ebr_collect(struct ebr_thread *t)
 	if (t->collect_at < e->cap)
 		t->collect_at = e->cap;
 	return n;
+}
+
+int ebr_synchronize(struct ebr *e, bool (*cancel)(void *), void *arg)
+{
+	uint64_t g;
+
+	/* F_T of the proof: the caller's stores before it (its "unlink") are
+	 * ordered before the epoch load below */
+	atomic_thread_fence(memory_order_seq_cst);
+	/* seq_cst: T's tag load in the proof */
+	g = atomic_load_explicit(&e->epoch, memory_order_seq_cst);
+	/* acquire: pairs with the acq_rel CAS in try_advance(), as a freer's
+	 * load: every release an advancer scanned happens-before our return */
+	while (atomic_load_explicit(&e->epoch, memory_order_acquire) < g + 2) {
+		struct timespec ts = {0, 100 * 1000};
+
+		if (try_advance(e))
+			continue;
+		if (cancel && cancel(arg))
+			return -1;
+		nanosleep(&ts, NULL);
+	}
+	return 0;
 }
 
 uint64_t ebr_epoch(const struct ebr *e)

@@ -60,6 +60,7 @@
 #define KVSD_EBR_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -125,6 +126,16 @@ static inline void ebr_quiescent(struct ebr_thread *t)
 	ebr_quiescent_slow(t);
 }
 
+/* A grace period without retiring anything (liburcu's synchronize_rcu):
+ * returns 0 once every thread that was online in e when it was called has
+ * announced a quiescent state or gone offline since; so every load a thread
+ * made before that point happened-before the return, and every load a
+ * thread makes after its next announcement sees the caller's stores made
+ * before the call. The caller must not be online in e (it would wait for
+ * itself); it needs no record. Polls (100 us sleeps) while it cannot
+ * advance the epoch; returns -1 early once cancel(arg) (polled between
+ * attempts; cancel may be NULL) returns true. Any thread; blocking. */
+int ebr_synchronize(struct ebr *e, bool (*cancel)(void *), void *arg);
 /* Current global epoch (starts at 1). */
 uint64_t ebr_epoch(const struct ebr *e);
 /* Bytes retired and not yet freed, over all threads. */

@@ -68,6 +68,9 @@ struct wctx {
 	 * (set by aof_before_cmd, cleared by aof_finish_cmd), so that a key the
 	 * db layer expires during it is logged in its record (aof_drop.c). */
 	struct aof_locks *aof_cmd;
+	/* server/aof.c: this worker's record in the domain of command
+	 * boundaries that switching appendonly on waits for (aof.h). */
+	struct ebr_thread *aof_qs;
 	/* server/notify.c: the keyspace events of the command this thread
 	 * runs (ntf_begin .. ntf_end), published after it completed; NULL
 	 * outside a command (events are then published at once). */

@@ -57,7 +57,10 @@ struct writer {
 	const struct rdb_save_opts *o;
 	const struct rdb_source *src;
 	long long keys, expired;
+	long long delayed; /* key_delay's counter (rdb-key-save-delay < 0) */
 };
+
+static void key_delay(int usec, long long *n);
 
 /* Writes the buffer out; crc: it is part of what the trailer checks. */
 static void w_flush(struct writer *w, bool crc)
@@ -127,6 +130,8 @@ static void w_entry(void *arg, const struct kv_entry *e)
 	rdb_put_string(&w->b, kv_entry_key(e), e->klen, w->o->compress);
 	rdb_buf_put(&w->b, w->val.p + 1, w->val.len - 1);
 	w->keys++;
+	if (w->o->key_delay)
+		key_delay(w->o->key_delay, &w->delayed);
 	if (w->b.len >= WBUF_FLUSH) {
 		w_flush(w, true);
 		if (w->o->progress) /* relaxed: a statistic for INFO; publishes nothing */
@@ -530,7 +535,7 @@ static int par_record(struct loader *l, struct rdb_load_stats *st, size_t at, in
 	return 0;
 }
 
-/* Redis's debugDelay() for key-load-delay: > 0 sleeps that many
+/* Redis's debugDelay() for key-load-delay and rdb-key-save-delay: > 0 sleeps that many
  * microseconds; < 0 sleeps 1 microsecond once every -usec keys (Redis
  * draws it at random; a counter gives the same rate). */
 static void key_delay(int usec, long long *n)

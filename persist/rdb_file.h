@@ -80,6 +80,7 @@ struct rdb_save_opts {
 	int64_t now_ms;		     /* ctime, and the expiry cut */
 	long long used_mem;	     /* used-mem AUX field */
 	_Atomic long long *progress; /* keys written so far (relaxed stores), or NULL */
+	int key_delay; /* rdb-key-save-delay: as rdb_load_opts' key_delay, per key written */
 	/* function libraries' code, written as FUNCTION2 records (opcode 245)
 	 * after the AUX fields and before the keys, as Redis 7.0 does */
 	char *const *libs;

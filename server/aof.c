@@ -15,6 +15,7 @@
 #include "server/aof_internal.h"
 #include "server/aof_base.h"
 #include "concurrency/clock.h"
+#include "concurrency/ebr.h"
 #include "concurrency/mem.h"
 #include "concurrency/wctx.h"
 #include "net/conn.h"
@@ -31,6 +32,7 @@
 #include "server/script.h"
 #include "server/multi.h"
 #include "server/session.h"
+#include "server/persist_srv.h"
 #include "storage/kvmap.h"
 
 #include <errno.h>
@@ -46,6 +48,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* Redis's aof_state */
+enum { AOF_OFF, AOF_WAIT_REWRITE, AOF_ON };
 
 static struct {
 	char *dir, *fname; /* appenddirname, appendfilename */
@@ -95,6 +100,13 @@ static struct {
 	 * under rw_lock: automatic rewrites back off after failures */
 	int rw_fails;
 	int64_t rw_end_ns;
+	/* INFO persistence (Redis's aof_rewrites, aof_last_rewrite_time_sec,
+	 * aof_last_bgrewrite_status), under rw_lock: rewrites started, when
+	 * the running one started (mono ns), the last one's seconds (-1:
+	 * none) and whether it succeeded */
+	long long rw_count, rw_last_secs;
+	int64_t rw_start_ns;
+	bool rw_last_ok;
 	bool rw_closed; /* teardown: no rewrite starts any more */
 	pthread_t rw_thr;
 
@@ -104,11 +116,36 @@ static struct {
 	 * taker is not starved by a stream of writes */
 	pthread_rwlock_t gate;
 	pthread_mutex_t stripe[AOF_STRIPES];
+	/* CONFIG SET appendonly at run time (aof.h, "Switching"). state:
+	 * Redis's aof_state, under rw_lock. rw_scheduled: a rewrite waits for
+	 * a BGSAVE or an abandoned rewrite to end, or retries a failed one
+	 * while switching on (INFO aof_rewrite_scheduled), under rw_lock. gen:
+	 * bumped by every switch (under rw_lock); a rewrite that started in
+	 * another generation gives up at its next step (rw_cancelled).
+	 * precut (under lock): records are dropped, not queued — the switch-
+	 * on's rewrite has not taken its cut yet, whose base will hold them.
+	 * closed (under lock): no AOF thread takes records. thr_running: the
+	 * AOF thread runs (under sw_lock). man_loaded: dir, fname and man are
+	 * set (under sw_lock; read by the rewrite thread it starts later). */
+	int state;
+	bool rw_scheduled;
+	_Atomic uint64_t gen;
+	bool precut, closed, thr_running, man_loaded;
+	/* serialises the switches (and teardown): thread_start/stop, thr,
+	 * thr_running, man_loaded's setting; taken before rw_lock */
+	pthread_mutex_t sw_lock;
+	/* the workers' command boundaries as an epoch domain (aof.h,
+	 * "Switching"); created by aof_setup */
+	struct ebr *qs;
+	/* DEBUG AOF-FSYNC (aof.h): fdatasyncs of incr files so far, and the
+	 * byte count (LSN) the last one covered; written by the AOF thread,
+	 * read by DEBUG: relaxed, statistics */
+	_Atomic uint64_t nfsync, fsynced, written;
 	/* the start-up loader's connection id (0: none); written by net_adopt
 	 * before the connection is handed to a worker, read by conn_init and
 	 * dispatch */
 	_Atomic uint64_t loader_id;
-} aof = {.fd = -1, .last_db = -1};
+} aof = {.fd = -1, .last_db = -1, .closed = true, .rw_last_secs = -1, .rw_last_ok = true};
 
 bool aof_is_loader(const struct conn *c)
 {
@@ -364,9 +401,18 @@ static void auto_rewrite_check(void)
 	long long growth;
 	char err[256];
 
-	if (perc <= 0 || now - auto_rw_checked < 100 * 1000 * 1000LL)
+	if (now - auto_rw_checked < 100 * 1000 * 1000LL)
 		return;
 	auto_rw_checked = now;
+	if (aof_rewrite_scheduled() && !psrv_bgsave_busy() && auto_rewrite_allowed(now)) {
+		/* Redis's serverCron: a rewrite that waited for a BGSAVE (or that
+		 * failed while appendonly was being switched on) */
+		if (aof_rewrite_start(err, sizeof(err)) < 0)
+			LOG(LOG_WARNING, "Scheduled AOF rewrite could not start: %s", err);
+		return;
+	}
+	if (perc <= 0)
+		return;
 	pthread_mutex_lock(&aof.lock);
 	cur = aof.cur_base + aof.appended - aof.cur_from;
 	base = aof.base_size ? aof.base_size : 1;
@@ -377,8 +423,18 @@ static void auto_rewrite_check(void)
 	if (growth < perc)
 		return;
 	LOG(LOG_NOTICE, "Starting automatic rewriting of AOF on %lld%% growth", growth);
-	if (aof_rewrite_start(err, sizeof(err)) != 0)
+	if (aof_rewrite_start(err, sizeof(err)) < 0)
 		LOG(LOG_WARNING, "Automatic AOF rewrite could not start: %s", err);
+}
+
+/* The AOF thread: an fdatasync covered the records up to lsn. */
+static void fsync_note(uint64_t lsn)
+{
+	/* relaxed: statistics for DEBUG AOF-FSYNC; single writer */
+	atomic_store_explicit(&aof.fsynced, lsn, memory_order_relaxed);
+	atomic_store_explicit(&aof.nfsync,
+			      atomic_load_explicit(&aof.nfsync, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
 }
 
 static void *aof_thread(void *arg)
@@ -454,13 +510,18 @@ static void *aof_thread(void *arg)
 			/* BGREWRITEAOF's cut: what came before it ends the old file,
 			 * made durable before the new one takes over */
 			size_t k = (size_t)(sw_at - (end - n));
-			int rc = write_all(aof.fd, batch, k);
 
-			if (rc == 0 && fdatasync(aof.fd) < 0)
-				rc = -errno;
-			if (rc < 0)
-				fatal_write(rc);
-			close(aof.fd);
+			/* no file yet (appendonly switched on: k is 0, the
+			 * records before the cut were dropped) */
+			if (aof.fd >= 0) {
+				int rc = write_all(aof.fd, batch, k);
+
+				if (rc == 0 && fdatasync(aof.fd) < 0)
+					rc = -errno;
+				if (rc < 0)
+					fatal_write(rc);
+				close(aof.fd);
+			}
 			aof.fd = sw_fd;
 			if (n > k) /* batch is NULL before the first append */
 				memmove(batch, batch + k, n - k);
@@ -474,6 +535,8 @@ static void *aof_thread(void *arg)
 				fatal_write(rc);
 			unsynced += n;
 		}
+		/* relaxed: statistics for DEBUG AOF-FSYNC */
+		atomic_store_explicit(&aof.written, end, memory_order_relaxed);
 		/* relaxed: see aof_internal.h (a policy changed meanwhile: the
 		 * next batch follows it) */
 		policy = atomic_load_explicit(&aof_fsync_g, memory_order_relaxed);
@@ -484,6 +547,7 @@ static void *aof_thread(void *arg)
 				fatal_write(-errno);
 			last_fsync = clock_mono_ns();
 			unsynced = 0;
+			fsync_note(end);
 		}
 
 		pthread_mutex_lock(&aof.lock);
@@ -497,8 +561,8 @@ static void *aof_thread(void *arg)
 		auto_rewrite_check();
 		pthread_mutex_lock(&aof.lock);
 	}
-	if (unsynced)
-		(void)fdatasync(aof.fd);
+	if (unsynced && fdatasync(aof.fd) == 0)
+		fsync_note(aof.appended - aof.len);
 	wake_held(true); /* stopping: nothing more will be written */
 	pthread_mutex_unlock(&aof.lock);
 	mem_free(batch);
@@ -553,6 +617,15 @@ static uint64_t append_prop(const struct aof_prop *p, bool wrap)
 		cat_word("EXEC");
 	aof.appended += aof.len - len0;
 	lsn = aof.appended;
+	if (aof.precut || aof.closed) {
+		/* switching on, before the cut (the base will hold this write),
+		 * or switched off: nothing to write, nobody waits for it */
+		aof.len = len0;
+		/* release: as the AOF thread's (a reply seeing it may leave) */
+		atomic_store_explicit(&aof.synced, lsn, memory_order_release);
+		pthread_mutex_unlock(&aof.lock);
+		return lsn;
+	}
 	/* a busy AOF thread takes the queue when it comes back: no wake-up */
 	if (aof.idle || (aof.gathering && aof.len >= AOF_GATHER_BYTES))
 		pthread_cond_signal(&aof.work);
@@ -912,7 +985,7 @@ size_t aof_info(char *buf, size_t len)
 	size_t pending;
 	int n;
 
-	if (!aof_started())
+	if (!aof_enabled())
 		return 0;
 	pthread_mutex_lock(&aof.lock);
 	appended = aof.appended;
@@ -935,6 +1008,8 @@ size_t aof_info(char *buf, size_t len)
 
 static struct rw_src {
 	struct db_snap *s;
+	rdb_entry_fn fn; /* the writer's, for rs_entry */
+	void *fnarg;
 } rw_src;
 
 static int rs_databases(void *arg)
@@ -952,9 +1027,28 @@ static long long rs_expires(void *arg, int i)
 	return db_snap_expires(((struct rw_src *)arg)->s, i);
 }
 
+static bool rw_cancelled(void);
+
+/* Each key: none more once switched off (the switch-off waits for the
+ * rewrite's end, which must come soon however large the batch) */
+static void rs_entry(void *arg, const struct kv_entry *e)
+{
+	struct rw_src *r = arg;
+
+	if (!rw_cancelled())
+		r->fn(r->fnarg, e);
+}
+
 static bool rs_next(void *arg, int i, rdb_entry_fn fn, void *fnarg)
 {
-	return db_snap_next(((struct rw_src *)arg)->s, i, fn, fnarg);
+	struct rw_src *r = arg;
+
+	/* switched off: the file written so far is thrown away (rewrite_run) */
+	if (rw_cancelled())
+		return false;
+	r->fn = fn;
+	r->fnarg = fnarg;
+	return db_snap_next(r->s, i, rs_entry, r);
 }
 
 static int write_manifest(const struct aof_manifest *m, char *err, size_t errlen)
@@ -973,6 +1067,74 @@ static int write_manifest(const struct aof_manifest *m, char *err, size_t errlen
 	return rc;
 }
 
+static void unlink_name(const char *name)
+{
+	char *p = path_of(name);
+
+	unlink(p);
+	mem_free(p);
+}
+
+/* The generation the running rewrite belongs to: the rewrite thread's. */
+static uint64_t rw_gen;
+
+static bool rw_cancelled(void)
+{
+	/* relaxed: a request to give up; what the rewrite then touches is
+	 * under rw_lock or lock */
+	return atomic_load_explicit(&aof.gen, memory_order_relaxed) != rw_gen;
+}
+
+static bool rw_cancelled_cb(void *arg)
+{
+	(void)arg;
+	return rw_cancelled();
+}
+
+/* Writes the snapshot as the base file tmp_name (RDB, aof-base 1, or
+ * aof_base.c's command form); its size in *bytes. 0, or -1 with err. */
+static int write_base(const char *tmp_name, bool rdb_base, struct rdb_save_stats *st,
+		      uint64_t *bytes, char *err, size_t errlen)
+{
+	struct rdb_source src = {.databases = rs_databases,
+				 .keys = rs_keys,
+				 .expires = rs_expires,
+				 .next = rs_next,
+				 .arg = &rw_src};
+	struct rdb_save_opts o = {.compress = cfg_int(CFG_RDBCOMPRESSION) != 0,
+				  .checksum = cfg_int(CFG_RDBCHECKSUM) != 0,
+				  .aof_base = true,
+				  .used_mem = 0,
+				  .key_delay = (int)cfg_int(CFG_RDB_KEY_SAVE_DELAY)};
+	char *p = path_of(tmp_name), **libs;
+	size_t *lib_lens;
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), rc, nlibs;
+	struct stat bst;
+
+	o.now_ms = clock_wall_ms();
+	nlibs = script_func_codes(&libs, &lib_lens);
+	o.libs = libs;
+	o.lib_lens = lib_lens;
+	o.nlibs = nlibs;
+	rc = fd < 0 ? -1
+	     : rdb_base
+		 ? rdb_save(fd, &src, &o, st, err, errlen)
+		 : aof_base_write(fd, &src, libs, lib_lens, nlibs, o.now_ms, st, err, errlen);
+	script_func_codes_free(libs, lib_lens, nlibs);
+	if (fd >= 0 && rc == 0 && fsync(fd) != 0) {
+		snprintf(err, errlen, "fsync: %s", strerror(errno));
+		rc = -1;
+	}
+	if (fd >= 0 && rc == 0 && fstat(fd, &bst) == 0)
+		*bytes = (uint64_t)bst.st_size;
+	if (fd >= 0)
+		close(fd);
+	else
+		snprintf(err, errlen, "Can't open %.200s: %s", tmp_name, strerror(errno));
+	mem_free(p);
+	return rc == 0 ? 0 : -1;
+}
+
 /*
  * The rewrite (Redis's rewriteAppendOnlyFileBackground, without fork): a
  * new incr file is added to the manifest; then, holding every stripe (no
@@ -983,110 +1145,144 @@ static int write_manifest(const struct aof_manifest *m, char *err, size_t errlen
  * the snapshot is written as the new base (RDB, aof-base 1); then the
  * manifest names the new base and the new incr file only, and the old files
  * are deleted.
+ *
+ * Switching on (`enabling`: state AOF_WAIT_REWRITE, aof.h "Switching"):
+ * the manifest is left alone until the end, the new records go to a
+ * temporary incr file (Redis's temp-<appendfilename>.incr); before the
+ * cut, ebr_synchronize waits until every worker passed a command boundary
+ * since logging was switched on, so no write that saw the AOF off can land
+ * after the cut. At the end the temporary file gets the new incr name, the
+ * manifest names the new base and it, the files of an older manifest go,
+ * and the state is AOF_ON. A switch-off (a new generation: rw_cancelled)
+ * abandons a rewrite at its next step: -ECANCELED, and its files are
+ * deleted. -EBUSY: a BGSAVE holds the snapshot (the caller schedules the
+ * rewrite again).
  */
-static int rewrite_run(char *err, size_t errlen)
+static int rewrite_run(bool enabling, char *err, size_t errlen)
 {
 	long long seq_b = (aof.man.base.name ? aof.man.base.seq : 0) + 1;
-	long long seq_i = aof.man.incr[aof.man.nincr - 1].seq + 1;
-	char incr_name[512], base_name[512], tmp_name[576];
-	struct rdb_source src = {.databases = rs_databases,
-				 .keys = rs_keys,
-				 .expires = rs_expires,
-				 .next = rs_next,
-				 .arg = &rw_src};
-	struct rdb_save_opts o = {.compress = cfg_int(CFG_RDBCOMPRESSION) != 0,
-				  .checksum = cfg_int(CFG_RDBCHECKSUM) != 0,
-				  .aof_base = true,
-				  .used_mem = 0};
-	struct rdb_save_stats st;
+	long long seq_i = (aof.man.nincr ? aof.man.incr[aof.man.nincr - 1].seq : 0) + 1;
+	char incr_name[512], base_name[512], tmp_name[576], tmp_incr[576];
+	struct rdb_save_stats st = {0};
 	struct aof_manifest next = {0}, old;
 	char *p;
-	int nfd, fd, rc, e;
+	int nfd, rc, e;
 	uint64_t cut = 0, base_bytes = 0;
-	struct stat bst;
-
-	snprintf(incr_name, sizeof(incr_name), "%s.%lld.incr.aof", aof.fname, seq_i);
 	bool rdb_base = cfg_int(CFG_AOF_USE_RDB_PREAMBLE) != 0; /* no: aof_base.c's form */
 
+	snprintf(incr_name, sizeof(incr_name), "%s.%lld.incr.aof", aof.fname, seq_i);
+	snprintf(tmp_incr, sizeof(tmp_incr), "temp-%s.incr", aof.fname);
 	snprintf(base_name, sizeof(base_name), "%s.%lld.base.%s", aof.fname, seq_b,
 		 rdb_base ? "rdb" : "aof");
 	snprintf(tmp_name, sizeof(tmp_name), "temp-rewriteaof-bg-%d.aof", (int)getpid());
-	p = path_of(incr_name);
+	/* enabling: a fresh inode (an earlier attempt's file may still be
+	 * the AOF thread's until this cut) */
+	if (enabling)
+		unlink_name(tmp_incr);
+	p = path_of(enabling ? tmp_incr : incr_name);
 	nfd = open(p, O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	mem_free(p);
 	if (nfd < 0) {
-		snprintf(err, errlen, "Can't open the append-only file %.200s: %s", incr_name,
-			 strerror(errno));
+		snprintf(err, errlen, "Can't open the append-only file %.200s: %s",
+			 enabling ? tmp_incr : incr_name, strerror(errno));
 		return -errno;
 	}
-	aof_manifest_add(&aof.man, incr_name, seq_i, 'i');
-	rc = write_manifest(&aof.man, err, errlen);
-	if (rc < 0) {
-		close(nfd);
-		return rc;
+	if (!enabling) {
+		aof_manifest_add(&aof.man, incr_name, seq_i, 'i');
+		rc = write_manifest(&aof.man, err, errlen);
+		if (rc < 0) {
+			close(nfd);
+			return rc;
+		}
+	} else {
+		bool on;
+
+		/* Log every write from here on: under rw_lock, so a switch-off
+		 * (which clears it under the same lock) cannot come between
+		 * the check and the store. relaxed: ebr_synchronize's first
+		 * fence orders it before the grace period (aof.h, "Switching") */
+		pthread_mutex_lock(&aof.rw_lock);
+		on = !rw_cancelled();
+		if (on)
+			atomic_store_explicit(&aof_started_g, true, memory_order_relaxed);
+		pthread_mutex_unlock(&aof.rw_lock);
+		/* then every worker's commands that saw the AOF off are done */
+		if (!on || ebr_synchronize(aof.qs, rw_cancelled_cb, NULL) != 0) {
+			close(nfd);
+			unlink_name(tmp_incr);
+			snprintf(err, errlen, "appendonly was switched off");
+			return -ECANCELED;
+		}
 	}
 	/* the cut */
 	gate_exclusive();
-	rw_src.s = db_snap_begin(aof.db, &e);
+	e = -ECANCELED;
+	rw_src.s = rw_cancelled() ? NULL : db_snap_begin(aof.db, &e);
 	if (rw_src.s) {
+		bool handed = false;
+
 		pthread_mutex_lock(&aof.lock);
-		aof.switch_fd = nfd;
-		aof.switch_at = cut = aof.appended;
-		aof.switch_pending = true;
-		aof.last_db = -1; /* the new file starts with a SELECT */
-		pthread_cond_signal(&aof.work);
+		/* else switched off meanwhile (maybe on again: not ours) */
+		if (!aof.closed && !rw_cancelled()) {
+			handed = true;
+			aof.switch_fd = nfd;
+			aof.switch_at = cut = aof.appended;
+			aof.switch_pending = true;
+			aof.last_db = -1; /* the new file starts with a SELECT */
+			aof.precut = false;
+			pthread_cond_signal(&aof.work);
+		}
 		pthread_mutex_unlock(&aof.lock);
+		if (!handed) /* not under lock: it waits for writers */
+			db_snap_end(&rw_src.s);
 	}
 	pthread_rwlock_unlock(&aof.gate);
 	if (rw_src.s == NULL) {
 		snprintf(err, errlen, "Can't take a snapshot for the AOF rewrite: %s",
 			 strerror(-e));
 		close(nfd); /* the manifest's extra empty incr file is harmless */
+		if (enabling)
+			unlink_name(tmp_incr);
 		return e;
 	}
 	/* the base */
-	p = path_of(tmp_name);
-	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	o.now_ms = clock_wall_ms();
-	char **libs;
-	size_t *lib_lens;
-	int nlibs = script_func_codes(&libs, &lib_lens);
-
-	o.libs = libs;
-	o.lib_lens = lib_lens;
-	o.nlibs = nlibs;
-	rc = fd < 0 ? -1
-	     : rdb_base
-		 ? rdb_save(fd, &src, &o, &st, err, errlen)
-		 : aof_base_write(fd, &src, libs, lib_lens, nlibs, o.now_ms, &st, err, errlen);
-	script_func_codes_free(libs, lib_lens, nlibs);
+	rc = write_base(tmp_name, rdb_base, &st, &base_bytes, err, errlen);
 	db_snap_end(&rw_src.s);
-	if (fd >= 0 && rc == 0 && fsync(fd) != 0) {
-		snprintf(err, errlen, "fsync: %s", strerror(errno));
-		rc = -1;
+	if (rc == 0 && rw_cancelled()) {
+		snprintf(err, errlen, "appendonly was switched off");
+		rc = -ECANCELED;
 	}
-	if (fd >= 0)
-		close(fd);
-	if (fd < 0)
-		snprintf(err, errlen, "Can't open %.200s: %s", tmp_name, strerror(errno));
 	if (rc == 0) {
 		char *q = path_of(base_name);
 
-		if (stat(p, &bst) == 0)
-			base_bytes = (uint64_t)bst.st_size;
+		p = path_of(tmp_name);
 		if (rename(p, q) != 0) {
 			snprintf(err, errlen, "Can't rename %.200s to %.200s: %s", tmp_name,
 				 base_name, strerror(errno));
-			rc = -1;
+			rc = -EIO;
 		}
 		mem_free(q);
+		mem_free(p);
+	}
+	if (rc == 0 && enabling) {
+		/* the AOF thread keeps appending to the same inode */
+		char *q = path_of(incr_name);
+
+		p = path_of(tmp_incr);
+		if (rename(p, q) != 0) {
+			snprintf(err, errlen, "Can't rename %.200s to %.200s: %s", tmp_incr,
+				 incr_name, strerror(errno));
+			rc = -EIO;
+		}
+		mem_free(q);
+		mem_free(p);
 	}
 	if (rc != 0) {
-		unlink(p);
-		mem_free(p);
-		return -EIO;
+		unlink_name(tmp_name);
+		if (enabling) /* the AOF thread's file until the next cut */
+			unlink_name(tmp_incr);
+		return rc == -ECANCELED ? rc : -EIO;
 	}
-	mem_free(p);
 	/* the new manifest: the new base and the incr files from the cut on */
 	aof_manifest_add(&next, base_name, seq_b, 'b');
 	aof_manifest_add(&next, incr_name, seq_i, 'i');
@@ -1107,20 +1303,19 @@ static int rewrite_run(char *err, size_t errlen)
 	pthread_mutex_unlock(&aof.lock);
 	old = aof.man;
 	aof.man = next;
-	if (old.base.name) {
-		p = path_of(old.base.name);
-		unlink(p);
-		mem_free(p);
-	}
-	for (size_t i = 0; i < old.nincr; i++) {
-		if (strcmp(old.incr[i].name, incr_name) == 0)
-			continue;
-		p = path_of(old.incr[i].name);
-		unlink(p);
-		mem_free(p);
-	}
+	if (old.base.name)
+		unlink_name(old.base.name);
+	for (size_t i = 0; i < old.nincr; i++)
+		if (strcmp(old.incr[i].name, incr_name) != 0)
+			unlink_name(old.incr[i].name);
 	aof_manifest_free(&old);
 	(void)fsync_dir(aof.dir);
+	if (enabling) {
+		pthread_mutex_lock(&aof.rw_lock);
+		if (!rw_cancelled() && aof.state == AOF_WAIT_REWRITE)
+			aof.state = AOF_ON;
+		pthread_mutex_unlock(&aof.rw_lock);
+	}
 	LOG(LOG_NOTICE,
 	    "Background AOF rewrite finished successfully: base %s (%lld keys), incr %s", base_name,
 	    st.keys, incr_name);
@@ -1130,54 +1325,107 @@ static int rewrite_run(char *err, size_t errlen)
 static void *rewrite_main(void *arg)
 {
 	char err[512] = "";
-
-	bool ok;
+	bool enabling;
+	int rc;
 
 	(void)arg;
+	pthread_mutex_lock(&aof.rw_lock);
+	enabling = aof.state == AOF_WAIT_REWRITE;
+	/* relaxed: written under rw_lock, which we hold */
+	rw_gen = atomic_load_explicit(&aof.gen, memory_order_relaxed);
+	pthread_mutex_unlock(&aof.rw_lock);
 	kvmap_thread_register();
-	ok = rewrite_run(err, sizeof(err)) == 0;
-	if (!ok)
+	rc = rewrite_run(enabling, err, sizeof(err));
+	if (rc == -EBUSY) /* Redis: scheduled while another save runs */
+		LOG(LOG_WARNING, "AOF rewrite scheduled: a background save is in progress");
+	else if (rc == -ECANCELED)
+		LOG(LOG_NOTICE, "Background AOF rewrite abandoned: appendonly was switched off");
+	else if (rc != 0)
 		LOG(LOG_WARNING, "Background AOF rewrite failed: %s", err);
 	kvmap_thread_unregister();
 	pthread_mutex_lock(&aof.rw_lock);
-	aof.rw_fails = ok ? 0 : aof.rw_fails + 1;
-	aof.rw_end_ns = clock_mono_ns();
+	if (rc != -ECANCELED && rc != -EBUSY) {
+		aof.rw_fails = rc == 0 ? 0 : aof.rw_fails + 1;
+		aof.rw_end_ns = clock_mono_ns();
+		aof.rw_last_secs = (aof.rw_end_ns - aof.rw_start_ns) / 1000000000LL;
+		aof.rw_last_ok = rc == 0;
+	}
+	/* still switching on (Redis: aof_rewrite_scheduled, retried by the
+	 * AOF thread's check) */
+	if (!rw_cancelled() && aof.state != AOF_OFF &&
+	    (rc == -EBUSY || (rc != 0 && aof.state == AOF_WAIT_REWRITE)))
+		aof.rw_scheduled = true;
 	aof.rw_running = false;
 	pthread_mutex_unlock(&aof.rw_lock);
 	return NULL;
+}
+
+/* Starts the rewrite thread. rw_lock held. */
+static int rewrite_spawn(char *err, size_t errlen)
+{
+	if (aof.rw_joinable)
+		pthread_join(aof.rw_thr, NULL); /* it ended: rw_running is false */
+	aof.rw_joinable = false;
+	aof.rw_running = true;
+	aof.rw_scheduled = false;
+	aof.rw_count++;
+	aof.rw_start_ns = clock_mono_ns();
+	if (pthread_create(&aof.rw_thr, NULL, rewrite_main, NULL) != 0) {
+		aof.rw_running = false;
+		snprintf(err, errlen, "ERR Can't rewrite append only file in background");
+		return -1;
+	}
+	aof.rw_joinable = true;
+	return 0;
 }
 
 int aof_rewrite_start(char *err, size_t errlen)
 {
 	int rc = 0;
 
-	if (!aof_started()) {
-		snprintf(err, errlen, "ERR kvsd rewrites the AOF only with appendonly yes");
-		return -1;
-	}
 	pthread_mutex_lock(&aof.rw_lock);
-	if (aof.rw_closed) {
+	if (aof.state == AOF_OFF) {
+		snprintf(err, errlen, "ERR kvsd rewrites the AOF only with appendonly yes");
+		rc = -1;
+	} else if (aof.rw_closed) {
 		snprintf(err, errlen, "ERR kvsd is shutting down");
 		rc = -1;
 	} else if (aof.rw_running) {
 		snprintf(err, errlen,
 			 "ERR Background append only file rewriting already in progress");
 		rc = -1;
+	} else if (psrv_bgsave_busy()) {
+		/* Redis: scheduled while a BGSAVE runs (the snapshot is its) */
+		aof.rw_scheduled = true;
+		rc = 1;
 	} else {
-		if (aof.rw_joinable)
-			pthread_join(aof.rw_thr, NULL);
-		aof.rw_joinable = false;
-		aof.rw_running = true;
-		if (pthread_create(&aof.rw_thr, NULL, rewrite_main, NULL) != 0) {
-			aof.rw_running = false;
-			snprintf(err, errlen, "ERR Can't rewrite append only file in background");
-			rc = -1;
-		} else {
-			aof.rw_joinable = true;
-		}
+		rc = rewrite_spawn(err, errlen);
 	}
 	pthread_mutex_unlock(&aof.rw_lock);
 	return rc;
+}
+
+void aof_rewrite_info(struct aof_rewrite_info *ri)
+{
+	pthread_mutex_lock(&aof.rw_lock);
+	ri->running = aof.rw_running;
+	ri->scheduled = aof.rw_scheduled;
+	ri->count = aof.rw_count;
+	ri->last_secs = aof.rw_last_secs;
+	ri->current_secs = aof.rw_running ? (clock_mono_ns() - aof.rw_start_ns) / 1000000000LL : -1;
+	ri->last_ok = aof.rw_last_ok;
+	ri->fails = aof.rw_fails;
+	pthread_mutex_unlock(&aof.rw_lock);
+}
+
+bool aof_rewrite_scheduled(void)
+{
+	bool r;
+
+	pthread_mutex_lock(&aof.rw_lock);
+	r = aof.rw_scheduled;
+	pthread_mutex_unlock(&aof.rw_lock);
+	return r;
 }
 
 bool aof_rewrite_running(void)
@@ -1285,7 +1533,11 @@ static int load_rdb_base(struct db *db, const char *name, char *err, size_t errl
 				      (uint64_t)cfg_int(CFG_LOADING_PROCESS_EVENTS_INTERVAL_BYTES),
 				  .key_delay = (int)cfg_int(CFG_KEY_LOAD_DELAY),
 				  .cancel = loading_cancel_flag(),
-				  .function = script_func_rdb_load};
+				  .function = script_func_rdb_load,
+				  /* decode and insert on every worker's share, as the
+				   * dump.rdb load (persist_srv.c) */
+				  .threads = (int)cfg_int(CFG_THREADS),
+				  .parallel_min = 1 << 20};
 	struct rdb_load_stats st;
 	int rc = rdb_load(db, &o, &st, err, errlen);
 
@@ -1410,6 +1662,17 @@ static int load_all(char *err, size_t errlen)
 
 /* ---- set-up */
 
+/* aof_set_appendonly's target (the config's apply, on a worker) */
+static int switch_apply(bool on, char *why, size_t whylen)
+{
+	if (on)
+		return aof_switch_on(aof_gate_held(), why, whylen);
+	aof_switch_off(aof_gate_held());
+	return 0;
+}
+
+static int thread_start(int fd, bool precut);
+
 static int create_new(char *err, size_t errlen)
 {
 	char name[512], *rdb, *text;
@@ -1474,14 +1737,59 @@ static int starts_with_redis(const char *name, bool *yes)
 	return 0;
 }
 
-int aof_setup(struct db *db, char *err, size_t errlen)
+/* Sets aof.dir and aof.fname from the config, creates the directory and
+ * reads its manifest into aof.man: 0, -ENOENT when there is none (aof.man
+ * stays empty), or -errno with the reason in err. The main thread at
+ * start-up, or the switch-on (rw_lock held). */
+static int open_dir(char *err, size_t errlen)
 {
 	char mname[512], *mpath, *text;
 	size_t len;
 	int rc;
 
+	{
+		char *d = cfg_str_dup(CFG_APPENDDIRNAME), *f = cfg_str_dup(CFG_APPENDFILENAME);
+
+		aof.dir = mem_strndup(d, strlen(d));
+		aof.fname = mem_strndup(f, strlen(f));
+		free(d);
+		free(f);
+	}
+	aof.man_loaded = true;
+	if (mkdir(aof.dir, 0755) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "Can't open or create append-only dir %s: %s", aof.dir,
+			 strerror(errno));
+		return -errno;
+	}
+	snprintf(mname, sizeof(mname), "%s.manifest", aof.fname);
+	mpath = path_of(mname);
+	rc = read_file(mpath, &text, &len);
+	mem_free(mpath);
+	if (rc == -ENOENT)
+		return rc;
+	if (rc < 0) {
+		snprintf(err, errlen, "Can't read the AOF manifest %s: %s", mname, strerror(-rc));
+		return rc;
+	}
+	rc = aof_manifest_parse(text, len, &aof.man, err, errlen);
+	mem_free(text);
+	if (rc < 0) {
+		size_t l = strlen(err);
+
+		snprintf(err + l, errlen - l, " (manifest %s/%s)", aof.dir, mname);
+		return rc;
+	}
+	return 0;
+}
+
+int aof_setup(struct db *db, char *err, size_t errlen)
+{
+	char mname[512];
+	int rc;
+
 	pthread_mutex_init(&aof.lock, NULL);
 	pthread_mutex_init(&aof.rw_lock, NULL);
+	pthread_mutex_init(&aof.sw_lock, NULL);
 	aof.db = db;
 	pthread_cond_init(&aof.work, NULL);
 	pthread_cond_init(&aof.done, NULL);
@@ -1501,39 +1809,17 @@ int aof_setup(struct db *db, char *err, size_t errlen)
 	atomic_store_explicit(&aof_fsync_g, (int)cfg_int(CFG_APPENDFSYNC), memory_order_relaxed);
 	aof_set_auto_rewrite(cfg_int(CFG_AUTO_AOF_REWRITE_PERCENTAGE),
 			     cfg_int(CFG_AUTO_AOF_REWRITE_MIN_SIZE));
+	aof.qs = ebr_create(0);
+	aof_switch_fn = switch_apply;
 	if (!aof_enabled())
 		return 0;
-	{
-		char *d = cfg_str_dup(CFG_APPENDDIRNAME), *f = cfg_str_dup(CFG_APPENDFILENAME);
-
-		aof.dir = mem_strndup(d, strlen(d));
-		aof.fname = mem_strndup(f, strlen(f));
-		free(d);
-		free(f);
-	}
-	if (mkdir(aof.dir, 0755) < 0 && errno != EEXIST) {
-		snprintf(err, errlen, "Can't open or create append-only dir %s: %s", aof.dir,
-			 strerror(errno));
-		return -errno;
-	}
-	snprintf(mname, sizeof(mname), "%s.manifest", aof.fname);
-	mpath = path_of(mname);
-	rc = read_file(mpath, &text, &len);
-	mem_free(mpath);
+	aof.state = AOF_ON;
+	rc = open_dir(err, errlen);
 	if (rc == -ENOENT)
 		return create_new(err, errlen);
-	if (rc < 0) {
-		snprintf(err, errlen, "Can't read the AOF manifest %s: %s", mname, strerror(-rc));
+	if (rc < 0)
 		return rc;
-	}
-	rc = aof_manifest_parse(text, len, &aof.man, err, errlen);
-	mem_free(text);
-	if (rc < 0) {
-		size_t l = strlen(err);
-
-		snprintf(err + l, errlen - l, " (manifest %s/%s)", aof.dir, mname);
-		return rc;
-	}
+	snprintf(mname, sizeof(mname), "%s.manifest", aof.fname);
 	if (aof.man.nincr == 0) {
 		snprintf(err, errlen, "The AOF manifest %s names no incremental file", mname);
 		return -EINVAL;
@@ -1610,20 +1896,252 @@ int aof_start(char *err, size_t errlen)
 		}
 		mem_free(p);
 	}
-	if (pthread_create(&aof.thr, NULL, aof_thread, NULL) != 0) {
+	aof.state = AOF_ON;
+	if (thread_start(aof.fd, false) != 0) {
 		snprintf(err, errlen, "Can't start the AOF thread");
 		return -EAGAIN;
 	}
 	/* relaxed: see aof_internal.h */
-	aof_drop_install(aof.db);
 	atomic_store_explicit(&aof_started_g, true, memory_order_relaxed);
 	return 0;
 }
 
+/* ---- switching at run time (aof.h, "Switching") */
+
+/* Starts the AOF thread writing to fd (-1: no file before the switch-on's
+ * cut; precut: records are dropped until then). sw_lock held, or start-up.
+ * 0 or -EAGAIN. */
+static int thread_start(int fd, bool precut)
+{
+	pthread_mutex_lock(&aof.lock);
+	aof.len = 0;
+	aof.stop = false;
+	aof.closed = false;
+	aof.precut = precut;
+	if (precut) { /* INFO aof_current_size: 0 until the first base, as Redis */
+		aof.cur_base = aof.base_size = 0;
+		aof.cur_from = aof.appended;
+	}
+	aof.switch_pending = false;
+	aof.last_db = -1;
+	aof.idle = aof.gathering = false;
+	pthread_mutex_unlock(&aof.lock);
+	aof.fd = fd; /* the thread's from its creation on */
+	if (pthread_create(&aof.thr, NULL, aof_thread, NULL) != 0) {
+		pthread_mutex_lock(&aof.lock);
+		aof.closed = true;
+		pthread_mutex_unlock(&aof.lock);
+		aof.fd = -1;
+		return -EAGAIN;
+	}
+	aof.thr_running = true;
+	return 0;
+}
+
+/* Stops the AOF thread once it wrote (and fsynced) what is queued, then
+ * fsyncs and closes its file (Redis's stopAppendOnly). Records appended
+ * from the stop on are dropped. sw_lock held (not rw_lock: the thread's
+ * rewrite check takes it). */
+static void thread_stop(void)
+{
+	if (!aof.thr_running)
+		return;
+	pthread_mutex_lock(&aof.lock);
+	aof.stop = true;
+	aof.closed = true;
+	pthread_cond_broadcast(&aof.work);
+	pthread_cond_broadcast(&aof.done);
+	pthread_mutex_unlock(&aof.lock);
+	pthread_join(aof.thr, NULL);
+	aof.thr_running = false;
+	if (aof.fd >= 0) {
+		if (fsync(aof.fd) < 0)
+			LOG(LOG_WARNING, "Fail to fsync the AOF file: %s", strerror(errno));
+		close(aof.fd);
+		aof.fd = -1;
+	}
+}
+
+int aof_switch_on(bool in_exec, char *why, size_t whylen)
+{
+	char err[512] = "";
+	int rc = 0;
+
+	pthread_mutex_lock(&aof.sw_lock);
+	pthread_mutex_lock(&aof.rw_lock);
+	rc = aof.state != AOF_OFF || aof.rw_closed;
+	pthread_mutex_unlock(&aof.rw_lock);
+	if (rc) {
+		pthread_mutex_unlock(&aof.sw_lock);
+		return 0;
+	}
+	if (!aof.man_loaded) {
+		rc = open_dir(err, sizeof(err));
+		if (rc == -ENOENT)
+			rc = 0;
+		if (rc < 0) { /* read again at the next try */
+			aof_manifest_free(&aof.man);
+			mem_free(aof.dir);
+			mem_free(aof.fname);
+			aof.dir = aof.fname = NULL;
+			aof.man_loaded = false;
+		}
+	}
+	if (rc == 0 && thread_start(-1, true) != 0) {
+		snprintf(err, sizeof(err), "Can't start the AOF thread");
+		rc = -EAGAIN;
+	}
+	if (rc < 0) {
+		/* Redis: the rewrite failed before it began (INFO's status) */
+		pthread_mutex_lock(&aof.rw_lock);
+		aof.rw_last_ok = false;
+		pthread_mutex_unlock(&aof.rw_lock);
+		pthread_mutex_unlock(&aof.sw_lock);
+		LOG(LOG_WARNING, "Unable to turn on AOF: %s", err);
+		snprintf(why, whylen, "Unable to turn on AOF. Check server logs.");
+		return -1;
+	}
+	pthread_mutex_lock(&aof.rw_lock);
+	aof.state = AOF_WAIT_REWRITE;
+	/* relaxed: read under rw_lock, or by rw_cancelled (a request) */
+	atomic_store_explicit(&aof.gen, atomic_load_explicit(&aof.gen, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+	/* relaxed: INFO's flag (aof_internal.h) */
+	atomic_store_explicit(&aof_enabled_g, true, memory_order_relaxed);
+	if (aof.rw_running || in_exec || psrv_bgsave_busy()) {
+		/* Redis: scheduled, started by the AOF thread's check once
+		 * nothing is in the way */
+		LOG(LOG_WARNING,
+		    "AOF was enabled but there is already another background operation (or a "
+		    "transaction). An AOF background was scheduled to start when possible.");
+		aof.rw_scheduled = true;
+	} else if (rewrite_spawn(err, sizeof(err)) != 0) {
+		rc = -1;
+	}
+	pthread_mutex_unlock(&aof.rw_lock);
+	pthread_mutex_unlock(&aof.sw_lock);
+	if (rc < 0) {
+		aof_switch_off(in_exec);
+		LOG(LOG_WARNING, "Redis needs to enable the AOF but can't trigger a background "
+				 "AOF rewrite operation.");
+		snprintf(why, whylen, "Unable to turn on AOF. Check server logs.");
+		return -1;
+	}
+	LOG(LOG_NOTICE, "appendonly switched on: writing the AOF base while logging new writes");
+	return 0;
+}
+
+/* The switch-off waits this long at most for the gate and for an
+ * abandoned rewrite: it runs under the config's set lock, which a CONFIG
+ * SET inside EXEC (holding the gate, maybe making the rewrite wait) may be
+ * waiting for. Normally both come in microseconds. */
+#define SWITCH_WAIT_NS (500 * 1000 * 1000L)
+
+void aof_switch_off(bool gate_held)
+{
+	bool join = false;
+
+	pthread_mutex_lock(&aof.sw_lock);
+	pthread_mutex_lock(&aof.rw_lock);
+	if (aof.state == AOF_OFF) {
+		pthread_mutex_unlock(&aof.rw_lock);
+		pthread_mutex_unlock(&aof.sw_lock);
+		return;
+	}
+	/* Redis kills the rewrite child and waits for it: we wait for the
+	 * thread, which gives up at its next key. Not while we hold the gate
+	 * (inside EXEC): the rewrite may be waiting for it; it then ends by
+	 * itself a little later. */
+	if (aof.rw_joinable && !gate_held) {
+		join = true;
+		aof.rw_joinable = false;
+	}
+	aof.state = AOF_OFF;
+	aof.rw_scheduled = false;
+	/* relaxed: a running rewrite sees a new generation at its next step
+	 * and gives up (rw_cancelled); the started flag below is written
+	 * under rw_lock, as the switch-on's rewrite writes it */
+	atomic_store_explicit(&aof.gen, atomic_load_explicit(&aof.gen, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+	atomic_store_explicit(&aof_started_g, false, memory_order_relaxed);
+	atomic_store_explicit(&aof_enabled_g, false, memory_order_relaxed);
+	pthread_mutex_unlock(&aof.rw_lock);
+	if (join) {
+		struct timespec ts = deadline_in(SWITCH_WAIT_NS);
+		int jr;
+
+		/* offline: a grace period of the storage never waits for us */
+		kvmap_thread_offline();
+		jr = pthread_timedjoin_np(aof.rw_thr, NULL, &ts);
+		kvmap_thread_online();
+		if (jr != 0) { /* still ending: a later start joins it */
+			LOG(LOG_WARNING, "The abandoned AOF rewrite is still ending");
+			pthread_mutex_lock(&aof.rw_lock);
+			aof.rw_joinable = true;
+			pthread_mutex_unlock(&aof.rw_lock);
+		}
+	}
+	/* Every write that saw the AOF on holds the gate until its record is
+	 * queued: once we had it exclusively, each is queued; a later one
+	 * sees the flag off (the gate's unlock and lock order it), or its
+	 * record is dropped by the closed queue. Inside EXEC we hold it. */
+	if (!gate_held) {
+		struct timespec ts = deadline_in(SWITCH_WAIT_NS);
+
+		kvmap_thread_offline();
+		if (pthread_rwlock_timedwrlock(&aof.gate, &ts) == 0)
+			pthread_rwlock_unlock(&aof.gate);
+		else /* their records are dropped by the closed queue */
+			LOG(LOG_WARNING, "Switching appendonly off without waiting for the "
+					 "writes in flight");
+		kvmap_thread_online();
+	}
+	/* not under rw_lock: the AOF thread's rewrite check takes it */
+	thread_stop();
+	pthread_mutex_unlock(&aof.sw_lock);
+	LOG(LOG_NOTICE, "appendonly switched off: the AOF was fsynced and closed");
+}
+
+void aof_qs_register(void)
+{
+	struct wctx *w = wctx_self();
+
+	if (aof.qs == NULL || w->aof_qs != NULL)
+		return;
+	w->aof_qs = ebr_register(aof.qs);
+	if (w->aof_qs == NULL)
+		abort();
+	ebr_online(w->aof_qs);
+}
+
+void aof_qs_unregister(void)
+{
+	struct wctx *w = wctx_self();
+
+	if (w->aof_qs == NULL)
+		return;
+	ebr_unregister(w->aof_qs);
+	w->aof_qs = NULL;
+}
+
+void aof_qs_offline(void)
+{
+	struct ebr_thread *t = wctx_self()->aof_qs;
+
+	if (t)
+		ebr_offline(t);
+}
+
+void aof_qs_online(void)
+{
+	struct ebr_thread *t = wctx_self()->aof_qs;
+
+	if (t)
+		ebr_online(t);
+}
+
 void aof_teardown(void)
 {
-	if (!aof_started())
-		return;
 	pthread_mutex_lock(&aof.rw_lock);
 	aof.rw_closed = true; /* the AOF thread's auto-rewrite starts none now */
 	if (aof.rw_joinable) {
@@ -1634,18 +2152,13 @@ void aof_teardown(void)
 		pthread_mutex_lock(&aof.rw_lock);
 		aof.rw_joinable = false;
 	}
+	if (aof.state == AOF_WAIT_REWRITE)
+		LOG(LOG_WARNING, "Shutting down while appendonly was being switched on: the "
+				 "AOF directory was left as it was");
 	pthread_mutex_unlock(&aof.rw_lock);
-	pthread_mutex_lock(&aof.lock);
-	aof.stop = true;
-	pthread_cond_broadcast(&aof.work);
-	pthread_cond_broadcast(&aof.done);
-	pthread_mutex_unlock(&aof.lock);
-	pthread_join(aof.thr, NULL);
-	if (aof.fd >= 0) {
-		(void)fsync(aof.fd);
-		close(aof.fd);
-		aof.fd = -1;
-	}
+	pthread_mutex_lock(&aof.sw_lock);
+	thread_stop(); /* not under rw_lock: the AOF thread's check takes it */
+	pthread_mutex_unlock(&aof.sw_lock);
 	/* relaxed: see aof_internal.h */
 	atomic_store_explicit(&aof_started_g, false, memory_order_relaxed);
 	aof_manifest_free(&aof.man);
@@ -1654,4 +2167,25 @@ void aof_teardown(void)
 	mem_free(aof.dir);
 	mem_free(aof.fname);
 	aof.dir = aof.fname = NULL;
+	aof.man_loaded = false;
+	if (aof.qs) /* every worker unregistered (net_teardown ran) */
+		ebr_destroy(&aof.qs);
+}
+
+bool aof_gate_held(void)
+{
+	const struct aof_locks *l = wctx_self()->aof_cmd;
+
+	return l != NULL && l->all;
+}
+
+void aof_fsync_stats(struct aof_fsync_stats *st)
+{
+	pthread_mutex_lock(&aof.lock);
+	st->appended = aof.appended;
+	pthread_mutex_unlock(&aof.lock);
+	/* relaxed: statistics (the AOF thread is their single writer) */
+	st->written = atomic_load_explicit(&aof.written, memory_order_relaxed);
+	st->fsynced = atomic_load_explicit(&aof.fsynced, memory_order_relaxed);
+	st->nfsync = atomic_load_explicit(&aof.nfsync, memory_order_relaxed);
 }

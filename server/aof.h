@@ -64,11 +64,21 @@
  * (or at start-up); 0 percent turns it off.
  *
  * Threads: aof_setup/aof_teardown on the main thread, aof_start on the
- * loading thread (server/loading.h); the rest on workers (dispatch) and the
- * AOF thread. Errors: 0 / -errno with a reason.
+ * loading thread (server/loading.h); the switches (below, "Switching") on
+ * a worker under the config's set lock; the rest on workers (dispatch), the
+ * AOF thread and the rewrite thread. Locks: sw_lock (switches) before
+ * rw_lock (state, rewrite thread) and lock (the queue); the gate before
+ * stripes, the db's gate and lock; nobody waits for the gate holding
+ * rw_lock. The switch-off waits for the gate and for an abandoned rewrite
+ * only for a bounded time (it holds the config's set lock, which a CONFIG
+ * SET inside EXEC, holding the gate, may be waiting for). Errors: 0 /
+ * -errno with a reason.
  */
 #ifndef KVSD_AOF_H
 #define KVSD_AOF_H
+
+#include "concurrency/ebr.h"
+#include "concurrency/wctx.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -111,13 +121,20 @@ struct aof_locks {
 	struct cmd_req *req;
 };
 
-/* Whether appendonly was on at start-up (the AOF is being written). */
+/* Whether appendonly is on (Redis's aof_state != AOF_OFF: INFO
+ * aof_enabled), switching on included. */
 bool aof_enabled(void);
-/* Whether the AOF is being written (aof_start done, not torn down). */
+/* Whether writes log themselves: from aof_start, or from the switch-on's
+ * rewrite setting it before its grace period, until the switch-off or
+ * teardown. */
 bool aof_started(void);
 /* Whether aof_setup ran: appendonly's start-up value is settled. */
 bool aof_configured(void);
 void aof_set_fsync(enum aof_fsync policy);
+/* CONFIG SET appendonly (the config's apply): before aof_start settles
+ * appendonly, nothing; then aof_switch_on / aof_switch_off (below). 0, or
+ * -1 with Redis's reason in why. */
+int aof_set_appendonly(bool on, char *why, size_t whylen);
 /* auto-aof-rewrite-percentage (0: off) and auto-aof-rewrite-min-size
  * (bytes), read by the AOF thread at its next check. Any thread. */
 void aof_set_auto_rewrite(long long percentage, long long min_size);
@@ -135,10 +152,83 @@ void aof_set_auto_rewrite(long long percentage, long long min_size);
  */
 int aof_setup(struct db *db, char *err, size_t errlen);
 int aof_start(char *err, size_t errlen);
-/* BGREWRITEAOF: starts the forkless rewrite (rewrite_run in aof.c). 0, or
- * -1 with the reply's error text in err. Any worker. */
+/* BGREWRITEAOF: starts the forkless rewrite (rewrite_run in aof.c). 0;
+ * 1: scheduled (a BGSAVE runs; the AOF thread starts it after, as Redis's
+ * cron); or -1 with the reply's error text in err. Any thread. */
 int aof_rewrite_start(char *err, size_t errlen);
 bool aof_rewrite_running(void);
+/* INFO aof_rewrite_scheduled: a rewrite waits to start (a BGSAVE runs, or
+ * switching on needs one again). Any thread. */
+bool aof_rewrite_scheduled(void);
+/* INFO persistence's rewrite fields (Redis's names): in progress,
+ * scheduled, started so far, the last one's and the running one's
+ * seconds (-1: none), the last one's status, consecutive failures. */
+struct aof_rewrite_info {
+	bool running, scheduled, last_ok;
+	long long count, last_secs, current_secs;
+	int fails;
+};
+void aof_rewrite_info(struct aof_rewrite_info *ri);
+
+/*
+ * Switching (CONFIG SET appendonly at run time, as Redis 7.0's
+ * startAppendOnly / stopAppendOnly). Called by the config's apply on a
+ * worker, under the config's set lock.
+ *
+ * aof_switch_on: state AOF_WAIT_REWRITE (INFO aof_enabled:1), the AOF
+ * thread starts with no file, and a rewrite starts (or is scheduled while a
+ * BGSAVE runs or inside EXEC: aof_rewrite_scheduled). The rewrite then (1)
+ * sets the flag that makes every write log itself, (2) waits for a grace
+ * period of the workers' command boundaries (ebr_synchronize on a domain of
+ * its own, below), (3) takes the cut under the gate and points the AOF
+ * thread at a fresh temporary incr file, (4) writes the base, renames the
+ * incr file and writes the manifest: state AOF_ON. Records appended between
+ * (1) and (3) are dropped: they were committed before the cut (they hold
+ * the gate until queued), so the base has them. A write that read the flag
+ * off is one whose command began before its worker's next boundary; (2)
+ * waits until every worker passed one, so each such write is in the map
+ * before the cut: in the base. So every write is in the base or in the
+ * incr file, never in both, never in neither.
+ *
+ * The boundaries: every worker is a thread of the domain, online while it
+ * runs tasks, offline while it polls (net's online/offline hooks), and
+ * announces a quiescent state between commands (net's quiescent hook):
+ * one relaxed load and a compare per command while nothing switches, as
+ * the storage's own epochs. Nothing else reads or waits on the domain.
+ *
+ * aof_switch_off: the flag off, the gate taken once exclusively (every
+ * write that saw it on has queued its record), the AOF thread writes what
+ * is queued and stops, the file is fsynced and closed; a running rewrite
+ * gives up at its next step (its files are deleted). `gate_held`: the
+ * caller holds the gate exclusively (CONFIG SET inside EXEC). Never waits
+ * for a rewrite. 0, or -1 with Redis's reason in why.
+ */
+int aof_switch_on(bool in_exec, char *why, size_t whylen);
+void aof_switch_off(bool gate_held);
+/* net's hooks on each worker (server.c): register once at thread start
+ * (and unregister at its end), online/offline around the event loop's
+ * poll, quiescent between commands. */
+void aof_qs_register(void);
+void aof_qs_unregister(void);
+void aof_qs_online(void);
+void aof_qs_offline(void);
+static inline void aof_qs_quiescent(void)
+{
+	struct ebr_thread *t = wctx_self()->aof_qs;
+
+	if (t)
+		ebr_quiescent(t);
+}
+/* Whether the calling thread holds the gate exclusively (runs EXEC or a
+ * write without key specs while the AOF is written). */
+bool aof_gate_held(void);
+/* DEBUG AOF-FSYNC (everysec's loss bound, testable): the byte counts
+ * (LSNs) appended, written to the file and covered by the last fdatasync,
+ * and the number of fdatasyncs. Any thread; statistics. */
+struct aof_fsync_stats {
+	uint64_t appended, written, fsynced, nfsync;
+};
+void aof_fsync_stats(struct aof_fsync_stats *st);
 /* Writes and fsyncs what is queued, stops the AOF thread. Main thread. */
 void aof_teardown(void);
 

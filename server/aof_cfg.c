@@ -42,3 +42,12 @@ void aof_set_auto_rewrite(long long percentage, long long min_size)
 	atomic_store_explicit(&aof_rw_perc_g, percentage, memory_order_relaxed);
 	atomic_store_explicit(&aof_rw_min_g, min_size, memory_order_relaxed);
 }
+
+int (*aof_switch_fn)(bool on, char *why, size_t whylen);
+
+int aof_set_appendonly(bool on, char *why, size_t whylen)
+{
+	if (!aof_configured() || aof_switch_fn == NULL)
+		return 0;
+	return aof_switch_fn(on, why, whylen);
+}

@@ -3,10 +3,13 @@
  *
  * aof_fsync_g: appendfsync (enum aof_fsync), written by CONFIG SET, read by
  * the AOF thread and by connections' reply hooks: relaxed, a policy seen a
- * moment late publishes nothing. aof_enabled_g / aof_started_g: written by
- * the main thread in aof_setup / aof_teardown, before workers serve clients
- * (net_run) and after they stopped; read anywhere: relaxed, the thread
- * start and the listeners' start order them.
+ * moment late publishes nothing. aof_enabled_g (appendonly on: INFO
+ * aof_enabled) / aof_started_g (writes log themselves): written by the
+ * main thread at start-up (before workers serve clients) and teardown
+ * (after they stopped), and at run time under aof.c's rw_lock by the
+ * switches (aof.h, "Switching"); read anywhere: relaxed — at start-up the
+ * thread and listener starts order them; at run time what must see the
+ * flag is ordered by the switch's grace period (on) or gate (off).
  */
 #ifndef KVSD_AOF_INTERNAL_H
 #define KVSD_AOF_INTERNAL_H
@@ -25,6 +28,11 @@ extern _Atomic bool aof_configured_g;
  * the AOF thread's check: relaxed, a setting seen one check late is
  * harmless and publishes nothing */
 extern _Atomic long long aof_rw_perc_g, aof_rw_min_g;
+
+/* aof_set_appendonly's target (aof.c's switches), set by aof_setup on the
+ * main thread before workers start; NULL where only aof_cfg.c is linked
+ * (the config table's unit tests) */
+extern int (*aof_switch_fn)(bool on, char *why, size_t whylen);
 
 /* aof.c's ordering locks and queue for aof_drop.c (aof.h, "Ordering").
  * The try-forms never wait: 0 when taken, else nonzero. */

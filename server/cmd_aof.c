@@ -17,11 +17,16 @@ static void cmd_bgrewriteaof(struct cmd_req *r)
 		reply_error(r->c, "ERR Background append only file rewriting already in progress");
 		return;
 	}
-	if (aof_rewrite_start(err, sizeof(err)) != 0) {
+	switch (aof_rewrite_start(err, sizeof(err))) {
+	case 0:
+		reply_simple(r->c, "Background append only file rewriting started");
+		break;
+	case 1: /* a BGSAVE runs */
+		reply_simple(r->c, "Background append only file rewriting scheduled");
+		break;
+	default:
 		reply_error(r->c, err);
-		return;
 	}
-	reply_simple(r->c, "Background append only file rewriting started");
 }
 
 const struct cmd_def cmd_aof_table[] = {

@@ -97,7 +97,8 @@ enum cfg_id {
 	CFG_AOF_USE_RDB_PREAMBLE,
 	CFG_AUTO_AOF_REWRITE_PERCENTAGE,
 	CFG_AUTO_AOF_REWRITE_MIN_SIZE,
-	CFG_KEY_LOAD_DELAY, /* server/loading.h: the start-up load */
+	CFG_KEY_LOAD_DELAY,	/* server/loading.h: the start-up load */
+	CFG_RDB_KEY_SAVE_DELAY, /* persist/rdb_file.h: BGSAVE, SAVE, the AOF's RDB base */
 	CFG_LOADING_PROCESS_EVENTS_INTERVAL_BYTES,
 	CFG_LAZYFREE_LAZY_EVICTION, /* server/aof_drop.c: DEL or UNLINK in the AOF */
 	CFG_LAZYFREE_LAZY_EXPIRE,

@@ -572,15 +572,12 @@ static int apply_coll_limits(char *why, size_t whylen)
 	return 0;
 }
 
-/* appendonly: the AOF is set up at start-up (server/aof.h); a change at run
- * time is refused rather than ignored. */
+/* appendonly: at start-up aof_setup reads it; at run time the AOF is
+ * switched on (a rewrite writes its base) or off, as Redis's
+ * updateAppendonly (server/aof.h, "Switching"). */
 static int apply_appendonly(char *why, size_t whylen)
 {
-	if (aof_configured() && (bool)cfg_int(CFG_APPENDONLY) != aof_enabled()) {
-		snprintf(why, whylen, "kvsd switches appendonly only at start-up");
-		return -1;
-	}
-	return 0;
+	return aof_set_appendonly(cfg_int(CFG_APPENDONLY) != 0, why, whylen);
 }
 
 static int apply_appendfsync(char *why, size_t whylen)
@@ -710,8 +707,9 @@ const struct cfg_def cfg_rows[CFG_COUNT_] = {
 		  .parse = parse_save, .apply = apply_read_at_use},
     [CFG_APPENDONLY] = {"appendonly", CFG_T_BOOL, "no", 0, 1, NULL, CFG_DENY_LOADING,
 			"Append-only file (Redis 7's multi-part directory, appenddirname "
-			"inside dir): every write is logged and replayed at start-up. Set "
-			"at start-up; CONFIG SET refuses a change at run time.",
+			"inside dir): every write is logged and replayed at start-up. "
+			"CONFIG SET yes starts a rewrite whose base is the dataset, "
+			"as Redis; no stops appending (fsync, close).",
 			.apply = apply_appendonly},
     [CFG_MAXMEMORY] = {"maxmemory", CFG_T_MEMORY, "0", 0, DB_MAXMEMORY_MAX, NULL, 0,
 		       "Memory limit for used_memory, in bytes (memory units allowed); 0 means "
@@ -888,6 +886,12 @@ const struct cfg_def cfg_rows[CFG_COUNT_] = {
 			    "key (a negative value: 1 microsecond every -value keys), so "
 			    "tests can watch a slow load; 0: none.",
 			    .apply = apply_read_at_use},
+    [CFG_RDB_KEY_SAVE_DELAY] = {"rdb-key-save-delay", CFG_T_INT, "0", INT_MIN, INT_MAX, NULL, 0,
+				"Writing an RDB file (SAVE, BGSAVE, an AOF base in RDB form) "
+				"sleeps this many microseconds after each key (negative: 1 "
+				"microsecond every -value keys), so tests can watch a slow "
+				"save; 0: none.",
+				.apply = apply_read_at_use},
     [CFG_LOADING_PROCESS_EVENTS_INTERVAL_BYTES] =
 	{"loading-process-events-interval-bytes", CFG_T_INT, "2097152", 1024, INT_MAX, NULL, 0,
 	 "While an RDB file loads, INFO's loading_loaded_bytes (and the cancel check of a "

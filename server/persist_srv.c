@@ -198,7 +198,8 @@ static int save_now(const char *who)
 				  .checksum = cfg_int(CFG_RDBCHECKSUM) != 0,
 				  .now_ms = clock_wall_ms(),
 				  .used_mem = mem_used(),
-				  .progress = &ps.keys_done};
+				  .progress = &ps.keys_done,
+				  .key_delay = (int)cfg_int(CFG_RDB_KEY_SAVE_DELAY)};
 	struct rdb_save_stats st;
 	uint64_t before = dirty_total(); /* read before the cut: every change it counts is in it */
 	long long total = 0;
@@ -667,7 +668,9 @@ size_t psrv_info(char *buf, size_t len)
 {
 	int n;
 	int64_t now = clock_wall_ms();
+	struct aof_rewrite_info ri;
 
+	aof_rewrite_info(&ri); /* not under ps.lock: rw_lock is the AOF's */
 	pthread_mutex_lock(&ps.lock);
 	n = snprintf(
 	    buf, len,
@@ -679,10 +682,10 @@ size_t psrv_info(char *buf, size_t len)
 	    "rdb_last_bgsave_time_sec:%lld\r\nrdb_current_bgsave_time_sec:%lld\r\n"
 	    "rdb_saves:%lld\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:%lld\r\n"
 	    "rdb_last_load_keys_loaded:%lld\r\n"
-	    "aof_enabled:%d\r\naof_rewrite_in_progress:%d\r\naof_rewrite_scheduled:0\r\n"
-	    "aof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\n"
-	    "aof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\n"
-	    "aof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\n"
+	    "aof_enabled:%d\r\naof_rewrite_in_progress:%d\r\naof_rewrite_scheduled:%d\r\n"
+	    "aof_last_rewrite_time_sec:%lld\r\naof_current_rewrite_time_sec:%lld\r\n"
+	    "aof_last_bgrewrite_status:%s\r\naof_rewrites:%lld\r\n"
+	    "aof_rewrites_consecutive_failures:%d\r\naof_last_write_status:ok\r\n"
 	    "aof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
 	    loading_info_flag(),
 	    /* relaxed: statistics */
@@ -691,7 +694,9 @@ size_t psrv_info(char *buf, size_t len)
 	    (unsigned long long)(dirty_total() - ps.dirty_base), ps.bg_running ? 1 : 0,
 	    (long long)ps.lastsave_s, ps.last_bg_ok ? "ok" : "err", ps.last_bg_secs,
 	    ps.bg_running ? (long long)((now - ps.bg_start_ms) / 1000) : -1LL, ps.saves,
-	    ps.load_expired, ps.load_loaded, aof_enabled() ? 1 : 0, aof_rewrite_running() ? 1 : 0);
+	    ps.load_expired, ps.load_loaded, aof_enabled() ? 1 : 0, ri.running ? 1 : 0,
+	    ri.scheduled ? 1 : 0, ri.last_secs, ri.current_secs, ri.last_ok ? "ok" : "err",
+	    ri.count, ri.fails);
 	pthread_mutex_unlock(&ps.lock);
 	if (n >= 0 && (size_t)n < len)
 		n += (int)aof_info(buf + n, len - (size_t)n);

@@ -83,6 +83,27 @@ static void on_thread_start(int idx)
 {
 	(void)idx;
 	kvmap_thread_register();
+	aof_qs_register();
+}
+
+/* net's boundaries: the storage's epochs, and the AOF's domain of command
+ * boundaries that switching appendonly on waits for (aof.h, "Switching") */
+static void on_quiescent(void)
+{
+	kvmap_quiescent();
+	aof_qs_quiescent();
+}
+
+static void on_offline(void)
+{
+	kvmap_thread_offline();
+	aof_qs_offline();
+}
+
+static void on_online(void)
+{
+	kvmap_thread_online();
+	aof_qs_online();
 }
 
 static void on_thread_stop(int idx)
@@ -92,6 +113,7 @@ static void on_thread_stop(int idx)
 	blk_thread_exit();
 	script_thread_exit();
 	db_coll_thread_exit();
+	aof_qs_unregister();
 	kvmap_thread_unregister();
 }
 
@@ -420,9 +442,9 @@ int server_setup(int argc, char **argv)
 	o.thread_stop = on_thread_stop;
 	o.thread_cron = on_thread_cron;
 	o.thread_slice = on_thread_slice;
-	o.quiescent = kvmap_quiescent;
-	o.offline = kvmap_thread_offline;
-	o.online = kvmap_thread_online;
+	o.quiescent = on_quiescent;
+	o.offline = on_offline;
+	o.online = on_online;
 	o.conn_init = on_conn_init;
 	o.conn_close = on_conn_close;
 	o.resume = cmd_resume;

@@ -153,6 +153,7 @@ Test(config, table_rows_in_enum_order)
 	    "auto-aof-rewrite-percentage",
 	    "auto-aof-rewrite-min-size",
 	    "key-load-delay",
+	    "rdb-key-save-delay",
 	    "loading-process-events-interval-bytes",
 	    "lazyfree-lazy-eviction",
 	    "lazyfree-lazy-expire",
@@ -1069,7 +1070,7 @@ Test(config, match_glob)
 			 "zset-max-listpack-entries,zset-max-listpack-value,list-max-listpack-size,"
 			 "list-compress-depth,aof-load-truncated,aof-use-rdb-preamble,"
 			 "auto-aof-rewrite-percentage,auto-aof-rewrite-min-size,"
-			 "key-load-delay,loading-process-events-interval-bytes,"
+			 "key-load-delay,rdb-key-save-delay,loading-process-events-interval-bytes,"
 			 "lazyfree-lazy-eviction,lazyfree-lazy-expire,lazyfree-lazy-server-del,"
 			 "lazyfree-lazy-user-del,lazyfree-lazy-user-flush,busy-reply-threshold,"
 			 "notify-keyspace-events,cluster-config-file,cluster-announce-ip,"
