@@ -96,6 +96,10 @@ static struct {
 	 * joins it */
 	pthread_mutex_t rw_lock;
 	bool rw_running, rw_joinable;
+	/* the running rewrite was given up by a switch-off that did not wait
+	 * for its end (SWITCH_WAIT_NS): INFO no longer shows it, as Redis
+	 * shows no killed child; cleared by the next start. Under rw_lock */
+	bool rw_abandoned;
 	/* consecutive failed rewrites and when the last one ended (mono ns),
 	 * under rw_lock: automatic rewrites back off after failures */
 	int rw_fails;
@@ -1367,6 +1371,7 @@ static int rewrite_spawn(char *err, size_t errlen)
 		pthread_join(aof.rw_thr, NULL); /* it ended: rw_running is false */
 	aof.rw_joinable = false;
 	aof.rw_running = true;
+	aof.rw_abandoned = false;
 	aof.rw_scheduled = false;
 	aof.rw_count++;
 	aof.rw_start_ns = clock_mono_ns();
@@ -1408,11 +1413,11 @@ int aof_rewrite_start(char *err, size_t errlen)
 void aof_rewrite_info(struct aof_rewrite_info *ri)
 {
 	pthread_mutex_lock(&aof.rw_lock);
-	ri->running = aof.rw_running;
+	ri->running = aof.rw_running && !aof.rw_abandoned;
 	ri->scheduled = aof.rw_scheduled;
 	ri->count = aof.rw_count;
 	ri->last_secs = aof.rw_last_secs;
-	ri->current_secs = aof.rw_running ? (clock_mono_ns() - aof.rw_start_ns) / 1000000000LL : -1;
+	ri->current_secs = ri->running ? (clock_mono_ns() - aof.rw_start_ns) / 1000000000LL : -1;
 	ri->last_ok = aof.rw_last_ok;
 	ri->fails = aof.rw_fails;
 	pthread_mutex_unlock(&aof.rw_lock);
@@ -2058,6 +2063,8 @@ void aof_switch_off(bool gate_held)
 	}
 	aof.state = AOF_OFF;
 	aof.rw_scheduled = false;
+	if (aof.rw_running && !join)
+		aof.rw_abandoned = true; /* nobody waits for it below */
 	/* relaxed: a running rewrite sees a new generation at its next step
 	 * and gives up (rw_cancelled); the started flag below is written
 	 * under rw_lock, as the switch-on's rewrite writes it */
@@ -2078,6 +2085,7 @@ void aof_switch_off(bool gate_held)
 			LOG(LOG_WARNING, "The abandoned AOF rewrite is still ending");
 			pthread_mutex_lock(&aof.rw_lock);
 			aof.rw_joinable = true;
+			aof.rw_abandoned = aof.rw_running;
 			pthread_mutex_unlock(&aof.rw_lock);
 		}
 	}
