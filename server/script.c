@@ -490,18 +490,21 @@ static void sha_of(const char *body, size_t len, char out[41])
 /*
  * A `#!lua [flags=f1,f2]` first line (Redis 7.0's evalExtractShebangFlags):
  * *skip is the length of that line (without its newline, so line numbers
- * stay), *no_writes the no-writes flag. 0, or -1 after writing the error
+ * stay), *flags its SCRIPT_FLAG_* bits. 0, or -1 after writing the error
  * text into err.
  */
-static int shebang(const char *body, size_t len, size_t *skip, bool *no_writes, char *err,
+static int shebang(const char *body, size_t len, size_t *skip, unsigned *flags, char *err,
 		   size_t errlen)
 {
 	static const char *const known[] = {"no-writes", "allow-oom", "allow-stale", "no-cluster",
 					    "allow-cross-slot-keys"};
+	static const unsigned bits[] = {SCRIPT_FLAG_NO_WRITES, SCRIPT_FLAG_ALLOW_OOM,
+					SCRIPT_FLAG_ALLOW_STALE, SCRIPT_FLAG_NO_CLUSTER,
+					SCRIPT_FLAG_ALLOW_CROSS_SLOT};
 	const char *end, *p;
 
 	*skip = 0;
-	*no_writes = false;
+	*flags = 0;
 	if (len < 2 || body[0] != '#' || body[1] != '!')
 		return 0;
 	end = memchr(body, '\n', len);
@@ -551,15 +554,14 @@ static int shebang(const char *body, size_t len, size_t *skip, bool *no_writes, 
 					 fl, f);
 				return -1;
 			}
-			if (k == 0)
-				*no_writes = true;
+			*flags |= bits[k];
 			f += fl + 1;
 		}
 	}
 }
 
 /* Makes the function at the top of w->L the one push_function finds first. */
-static void remember_fn(struct script_worker *w, const char *sha, bool no_writes)
+static void remember_fn(struct script_worker *w, const char *sha, unsigned flags)
 {
 	if (w->fn_ref > 0)
 		luaL_unref(w->L, LUA_REGISTRYINDEX, w->fn_ref);
@@ -567,14 +569,14 @@ static void remember_fn(struct script_worker *w, const char *sha, bool no_writes
 	w->fn_ref = luaL_ref(w->L, LUA_REGISTRYINDEX);
 	memcpy(w->fn_sha, sha, 40);
 	w->fn_sha[40] = '\0';
-	w->fn_no_writes = no_writes;
+	w->fn_flags = flags;
 }
 
 /* Pushes the compiled function for sha, compiling body (when given) or the
- * cached body; *no_writes: its shebang says no-writes. 1 on success; 0 with
+ * cached body; *flags: its shebang's SCRIPT_FLAG_* bits. 1 on success; 0 with
  * the error (compile, shebang) or NOSCRIPT replied, nothing pushed. */
 static int push_function(struct script_worker *w, struct cmd_req *r, const char *sha,
-			 const char *body, size_t len, bool *no_writes)
+			 const char *body, size_t len, unsigned *flags)
 {
 	lua_State *L = w->L;
 	char *copy = NULL, err[256], key[42];
@@ -583,22 +585,22 @@ static int push_function(struct script_worker *w, struct cmd_req *r, const char 
 	if (w->fn_ref > 0 && memcmp(w->fn_sha, sha, 40) == 0) {
 		/* the same script as last time: no lookups by 40-byte strings */
 		lua_rawgeti(L, LUA_REGISTRYINDEX, w->fn_ref);
-		*no_writes = w->fn_no_writes;
+		*flags = w->fn_flags;
 		if (body)
 			cache_add(sha, body, len); /* after a flush another state may lack it */
 		return 1;
 	}
 	memcpy(key, sha, 40);
-	key[40] = '!'; /* fns[sha .. "!"]: the no-writes flag */
+	key[40] = '!'; /* fns[sha .. "!"]: the shebang's flags */
 	key[41] = '\0';
 	lua_getfield(L, LUA_REGISTRYINDEX, SCRIPT_FNS_KEY);
 	lua_getfield(L, -1, sha);
 	if (lua_isfunction(L, -1)) {
 		lua_getfield(L, -2, key);
-		*no_writes = lua_toboolean(L, -1);
+		*flags = (unsigned)lua_tointeger(L, -1);
 		lua_pop(L, 1);
 		lua_remove(L, -2);
-		remember_fn(w, sha, *no_writes);
+		remember_fn(w, sha, *flags);
 		if (body)
 			cache_add(sha, body, len); /* after a flush another state may lack it */
 		return 1;
@@ -613,7 +615,7 @@ static int push_function(struct script_worker *w, struct cmd_req *r, const char 
 		}
 		body = copy;
 	}
-	if (shebang(body, len, &skip, no_writes, err, sizeof(err))) {
+	if (shebang(body, len, &skip, flags, err, sizeof(err))) {
 		reply_error(r->c, err);
 		lua_pop(L, 1);
 		mem_free(copy);
@@ -629,12 +631,12 @@ static int push_function(struct script_worker *w, struct cmd_req *r, const char 
 	if (!copy)
 		cache_add(sha, body, len);
 	mem_free(copy);
-	lua_pushboolean(L, *no_writes);
+	lua_pushinteger(L, (lua_Integer)*flags);
 	lua_setfield(L, -3, key);
 	lua_pushvalue(L, -1);
 	lua_setfield(L, -3, sha);
 	lua_remove(L, -2);
-	remember_fn(w, sha, *no_writes);
+	remember_fn(w, sha, *flags);
 	mem_publish(w);
 	return 1;
 }
@@ -1128,7 +1130,7 @@ static void eval_generic(struct cmd_req *r, bool sha_given, bool ro)
 	long long numkeys;
 	struct script_worker *w;
 	char sha[41];
-	bool no_writes = false;
+	unsigned flags = 0;
 
 	/* MONITOR: Redis shows the EVAL when it starts, before the script's
 	 * commands (and whatever it answers) */
@@ -1162,17 +1164,22 @@ static void eval_generic(struct cmd_req *r, bool sha_given, bool ro)
 			}
 			sha[40] = '\0';
 		}
-		if (!push_function(w, r, sha, NULL, 0, &no_writes))
+		if (!push_function(w, r, sha, NULL, 0, &flags))
 			return;
 	} else {
 		sha_of(r->argv[1], r->argl[1], sha);
-		if (!push_function(w, r, sha, r->argv[1], r->argl[1], &no_writes))
+		if (!push_function(w, r, sha, r->argv[1], r->argl[1], &flags))
 			return;
+	}
+	if ((flags & SCRIPT_FLAG_NO_CLUSTER) && cluster_on) { /* Redis's scriptPrepareForRun */
+		lua_pop(w->L, 1);
+		reply_error(c, "ERR Can not run script on cluster, 'no-cluster' flag is set.");
+		return;
 	}
 	int fn = lua_gettop(w->L);
 	struct script_exec x = {
 	    .name = sha,
-	    .ro = ro || no_writes,
+	    .ro = ro || (flags & SCRIPT_FLAG_NO_WRITES),
 	    .oom = cfg_int(CFG_MAXMEMORY) > 0 && db_check_memory(r->db, r->now_ms) == -ENOMEM,
 	    .nkeys = (int)numkeys,
 	};
@@ -1221,9 +1228,9 @@ static void script_load_cmd(struct cmd_req *r)
 		return;
 	}
 	sha_of(r->argv[2], r->argl[2], sha);
-	bool no_writes;
+	unsigned flags;
 
-	if (!push_function(w, r, sha, r->argv[2], r->argl[2], &no_writes))
+	if (!push_function(w, r, sha, r->argv[2], r->argl[2], &flags))
 		return;
 	lua_pop(w->L, 1);
 	reply_bulk(r->c, sha, 40);

@@ -78,7 +78,7 @@ struct script_worker {
 	/* the last EVAL / EVALSHA's compiled function (ref 0: none; dropped
 	 * with the compiled functions at SCRIPT FLUSH) */
 	int fn_ref;
-	bool fn_no_writes;
+	unsigned fn_flags;
 	char fn_sha[41];
 	/* redis.call's last command name, as sent, and its row (not for
 	 * containers: their row depends on the subcommand) */

@@ -87,6 +87,12 @@ SEQS = [
     [('EVAL', "return redis.pcall('get','foo')", '0')],
     [('EVAL', "redis.call('get','b'); return redis.call('get','key3')", '0')],
     [('EVAL', "return redis.call('mset','b','1','key3','2')", '0')],
+    [('EVAL', "#!lua flags=no-cluster\nreturn 1", '0')],
+    [('EVAL', "#!lua flags=no-writes,no-cluster\nreturn 1", '1', 'b')],
+    [('SCRIPT', 'LOAD', "#!lua flags=no-cluster\nreturn 2"),
+     ('EVALSHA', '02cc52c2c536fd15336e1bc52c58b4555e8a6332', '0')],
+    [('EVAL', "#!lua flags=allow-cross-slot-keys\n"
+      "redis.call('get','b'); return redis.call('get','key3')", '0')],
     [('FUNCTION', 'LOAD', "#!lua name=nc\nredis.register_function{function_name='ncf', "
       "callback=function() return 1 end, flags={'no-cluster'}}"),
      ('FCALL', 'ncf', '0'), ('FCALL_RO', 'ncf', '0'), ('FUNCTION', 'DELETE', 'nc')],
