@@ -151,24 +151,26 @@ def option_word_nul():
         ('EXPIRE', 'k', '50', b'gt' + Z),
         ('EXPIRE', 'k', '100', b'gtx' + Z),
         ('FLUSHALL', b'async' + Z),
-        # parameter names are looked up whole
-        ('CONFIG', 'SET', b'hz' + Z, '10'),
-        ('CONFIG', 'GET', b'hz' + Z),
         ('HELLO', b'3' + Z),
     ]
     run_diff(steps)
-    # Command and subcommand names too. Redis's answer here depends on its
-    # seeded dict hash (a longer name found in the bucket of the shorter one
-    # compares equal under strcasecmp: 1 start in 256 for a command, more
-    # often for a small subcommand table), so kvsd's is checked directly: the
-    # answer Redis gives in the other starts.
+    # Command, subcommand and parameter names are looked up whole. Redis's
+    # answer here depends on its seeded dict hash (a longer name found in the
+    # bucket of the shorter one compares equal under strcasecmp: 1 start in
+    # 256 for a command, more often for the small subcommand and config
+    # tables: CI saw redis-server answer +OK to CONFIG SET "hz\0junk"), so
+    # kvsd's is checked directly: the answer Redis gives in the other starts.
     with harness.kvsd_server() as k, k.client() as c:
         for args, want in (((b'get' + Z, 'k'),
                             b"-ERR unknown command 'get', with args beginning with: 'k' \r\n"),
                            (('CONFIG', b'get' + Z, 'hz'),
                             b"-ERR unknown subcommand 'get'. Try CONFIG HELP.\r\n"),
                            (('SLOWLOG', b'len' + Z),
-                            b"-ERR unknown subcommand 'len'. Try SLOWLOG HELP.\r\n")):
+                            b"-ERR unknown subcommand 'len'. Try SLOWLOG HELP.\r\n"),
+                           (('CONFIG', 'SET', b'hz' + Z, '10'),
+                            b"-ERR Unknown option or number of arguments for CONFIG SET - "
+                            b"'hz'\r\n"),
+                           (('CONFIG', 'GET', b'hz' + Z), b'*0\r\n')):
             got = c.cmd(*args)
             check(got == want, '%s: %s, want %s' % (escape(b' '.join(harness._b(a) for a in args)),
                                                     escape(got), escape(want)))
