@@ -15,6 +15,7 @@ Usage: test_diff_pubsub.py   (environment: see harness.py)
 """
 
 import os
+import random
 import re
 import socket
 import sys
@@ -110,6 +111,32 @@ def sec_unsub_many(d, p):
     p.raw(encode('PSUBSCRIBE', 'p1', 'p2', 'p3'), n=3)
     unsub_all(p, 'UNSUBSCRIBE', len(chans))
     unsub_all(p, 'PUNSUBSCRIBE', 3)
+    p.c('PING')
+
+
+def sec_many_channels(d, p):
+    """One client with thousands of channels and shard channels: random
+    SUBSCRIBE / UNSUBSCRIBE churn with repeats (the per-client index, its
+    growth and its deletions), each confirmation compared, then an
+    SUNSUBSCRIBE of everything."""
+    d.section = 'many channels RESP%d' % RESP[0]
+    hello(p)
+    rnd = random.Random(1234)
+    names = ['m%d' % rnd.randrange(4000) for _ in range(3000)]
+    for cmd in ('SUBSCRIBE', 'SSUBSCRIBE'):
+        for i in range(0, len(names), 500):
+            batch = names[i:i + 500]
+            p.raw(encode(cmd, *batch), n=len(batch))
+    shard = set(names)
+    for _ in range(4):
+        gone = rnd.sample(names, 400) + ['m%d' % rnd.randrange(4000) for _ in range(50)]
+        p.raw(encode('UNSUBSCRIBE', *gone), n=len(gone))
+        p.raw(encode('SUNSUBSCRIBE', *gone[:200]), n=200)
+        shard -= set(gone[:200])
+        back = rnd.sample(names, 300)
+        p.raw(encode('SUBSCRIBE', *back), n=len(back))
+    p.raw(encode('PING'), n=1)
+    unsub_all(p, 'SUNSUBSCRIBE', len(shard))
     p.c('PING')
 
 
@@ -343,7 +370,7 @@ def sec_own_push(d, p):
     p.c('PING')
 
 
-SECTIONS = [sec_basic, sec_unsub_many, sec_messages, sec_patterns, sec_pubsub_cmd, sec_modes,
+SECTIONS = [sec_basic, sec_unsub_many, sec_many_channels, sec_messages, sec_patterns, sec_pubsub_cmd, sec_modes,
             sec_limits, sec_own_push]
 
 
