@@ -4,9 +4,10 @@
  * run or close it, is task.c's.
  *
  * One run executes the complete commands already in the query buffer, then
- * reads (until EAGAIN) and executes more, and writes the replies with as few
- * system calls as possible. It stops early, leaving the task re-queued, when
- * it has run run-budget-commands commands, run for RUN_TIME_BUDGET_NS, read
+ * reads (until a read comes back short, which emptied the socket, or EAGAIN)
+ * and executes more, and writes the replies with as few system calls as
+ * possible: at pipeline 1 a request costs one read and one send. It stops early, leaving the task
+ * re-queued, when it has run run-budget-commands commands, run for RUN_TIME_BUDGET_NS, read
  * RUN_BYTE_BUDGET bytes or made RUN_BYTE_BUDGET bytes of replies (a pipeline of large GETs from a
  * client that does not read, with the pause limit off, would otherwise
  * copy 64 large values per turn while the worker's other clients wait)
@@ -138,6 +139,7 @@ struct conn *conn_create(int fd, int is_unix)
 	buf_init(&c->out);
 	buf_init(&c->mon_pending);
 	atomic_init(&c->kill, 0);
+	atomic_init(&c->rdhup, 0);
 	atomic_init(&c->pause_wait, 0);
 	atomic_init(&c->blocked, 0);
 	atomic_init(&c->st_qbuf, 0);
@@ -216,6 +218,8 @@ static int conn_flush(struct conn *c, struct worker *w)
 		ssize_t n =
 		    send(c->fd, c->out.data + c->out.rpos, buf_pending(&c->out), MSG_NOSIGNAL);
 
+		/* relaxed: statistics */
+		atomic_fetch_add_explicit(&w->st.writes, 1, memory_order_relaxed);
 		if (n > 0) {
 			buf_consume(&c->out, (size_t)n);
 			/* relaxed: statistic */
@@ -233,6 +237,7 @@ static int conn_flush(struct conn *c, struct worker *w)
 			/* EV_WRITE is registered edge-triggered on the owner's loop:
 			 * the socket draining schedules us again. */
 			c->flags |= CONN_F_WANT_WRITE;
+			atomic_fetch_add_explicit(&w->st.writes_eagain, 1, memory_order_relaxed);
 			return 0;
 		}
 		return -1;
@@ -645,7 +650,7 @@ static int conn_run_once(struct conn *c, struct worker *w)
 	int draining = atomic_load_explicit(&net_g.limits.draining, memory_order_relaxed);
 	size_t bytes = RUN_BYTE_BUDGET, out_bytes = RUN_BYTE_BUDGET;
 	int64_t deadline = clock_mono_ns() + RUN_TIME_BUDGET_NS;
-	int more = 0;
+	int more = 0, drained = 0;
 
 	if (budget <= 0)
 		budget = LONG_MAX;
@@ -693,6 +698,8 @@ static int conn_run_once(struct conn *c, struct worker *w)
 		}
 		if (draining || (c->flags & CONN_F_STOP_READING))
 			break;
+		if (drained)
+			break; /* the last read emptied the socket: nothing more to read */
 		if (bytes == 0) {
 			more = 1;
 			break;
@@ -700,18 +707,33 @@ static int conn_run_once(struct conn *c, struct worker *w)
 		{
 			struct conn_bigarg *b = big_filling(c);
 			long long qlimit;
+			size_t want;
 			ssize_t n;
 
 			if (b) {
 				/* exactly what the large bulk still lacks */
-				n = read(c->fd, b->p + b->got, b->need - b->got);
+				want = b->need - b->got;
+				n = read(c->fd, b->p + b->got, want);
 			} else {
-				size_t want = read_window(c);
-
+				want = read_window(c);
 				buf_reserve(&c->in, want);
 				n = read(c->fd, c->in.data + c->in.len, want);
 			}
+			/* relaxed: statistics */
+			atomic_fetch_add_explicit(&w->st.reads, 1, memory_order_relaxed);
 			if (n > 0) {
+				/* A read that returned less than it asked for emptied the
+				 * socket's receive queue (stream sockets: epoll(7), Q9): run
+				 * what it brought, then stop without the read that would
+				 * only say EAGAIN — one read per request at pipeline 1, as
+				 * Redis. Bytes arriving after it raise a new edge on the
+				 * owner's loop (EPOLLET), which schedules us again. A FIN
+				 * that arrived with the data raises none: the loop's
+				 * EPOLLRDHUP sets rdhup, and then we read to EOF.
+				 * relaxed: conn_schedule()'s CAS ordered the flag. */
+				if ((size_t)n < want &&
+				    !atomic_load_explicit(&c->rdhup, memory_order_relaxed))
+					drained = 1;
 				if (b) {
 					b->got += (size_t)n;
 					c->big_bytes += (size_t)n;
@@ -734,12 +756,21 @@ static int conn_run_once(struct conn *c, struct worker *w)
 					return -1;
 				continue;
 			}
-			if (n == 0)
+			if (n == 0) {
+				/* EOF (the peer shut its side): what the commands read
+				 * before it replied still goes out, best effort, as Redis
+				 * writes them before its next read sees the EOF */
+				if (!(c->flags & CONN_F_CLOSE_ASAP))
+					(void)conn_flush(c, w);
 				return -1;
+			}
 			if (errno == EINTR)
 				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				atomic_fetch_add_explicit(&w->st.reads_eagain, 1,
+							  memory_order_relaxed);
 				break;
+			}
 			return -1;
 		}
 	}

@@ -214,6 +214,10 @@ struct net_worker_stats {
 	uint64_t tasks, steals, failed_steals, parks, wakeups;
 	uint64_t polled_by_guest; /* this worker's loop polled by another while it was stuck */
 	uint64_t guest_polls;	  /* stuck workers' loops this worker polled */
+	/* system calls by kind: client reads (and those that got EAGAIN),
+	 * client writes (and those that found the socket full), non-blocking
+	 * polls of the own loop; epoll_wait calls = polls + parks + guest_polls */
+	uint64_t reads, reads_eagain, writes, writes_eagain, polls;
 };
 int net_worker_stats(int idx, struct net_worker_stats *out);
 int net_workers(void);

@@ -45,6 +45,13 @@ struct worker_stats {
 	 * worker's loop while it was stuck in a task */
 	_Atomic uint64_t polled_by_guest;
 	_Atomic uint64_t guest_polls; /* stuck workers' loops this worker polled */
+	/* system calls on client sockets and the loop, by kind (CPU per request,
+	 * issue 19): read() calls and those that found nothing (EAGAIN), send()
+	 * calls and those that found the socket full, and non-blocking polls of
+	 * the own loop (one epoll_wait each; parks and guest_polls are the rest) */
+	_Atomic uint64_t reads, reads_eagain;
+	_Atomic uint64_t writes, writes_eagain;
+	_Atomic uint64_t polls;
 };
 
 /* worker.parked */
@@ -179,6 +186,11 @@ struct conn {
 	/* set by any thread (CLIENT KILL, shutdown), read by the runner: relaxed,
 	 * the conn_schedule() that follows orders it */
 	_Atomic int kill;
+	/* the owner's loop saw the peer shut its side (EPOLLRDHUP): from then on
+	 * runs read until EOF instead of stopping at a short read (conn_io.c).
+	 * Set (relaxed) before the conn_schedule() whose CAS orders it, never
+	 * cleared */
+	_Atomic int rdhup;
 	_Atomic int pause_wait; /* runner: stopped for CLIENT PAUSE; cron re-schedules */
 	/* conn_block(): the runner runs no command until net_opts.resume says
 	 * the blocking command answered. Written by the runner only; read by

@@ -70,5 +70,10 @@ int net_worker_stats(int idx, struct net_worker_stats *out)
 	out->wakeups = atomic_load_explicit(&w->st.wakeups, memory_order_relaxed);
 	out->polled_by_guest = atomic_load_explicit(&w->st.polled_by_guest, memory_order_relaxed);
 	out->guest_polls = atomic_load_explicit(&w->st.guest_polls, memory_order_relaxed);
+	out->reads = atomic_load_explicit(&w->st.reads, memory_order_relaxed);
+	out->reads_eagain = atomic_load_explicit(&w->st.reads_eagain, memory_order_relaxed);
+	out->writes = atomic_load_explicit(&w->st.writes, memory_order_relaxed);
+	out->writes_eagain = atomic_load_explicit(&w->st.writes_eagain, memory_order_relaxed);
+	out->polls = atomic_load_explicit(&w->st.polls, memory_order_relaxed);
 	return 0;
 }

@@ -69,9 +69,14 @@ void net_adopt(int fd, _Atomic uint64_t *id)
 
 static void conn_event_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct conn *c = arg;
+
 	(void)fd;
-	(void)what;
-	conn_schedule(arg);
+	/* the peer shut its side: runs read to EOF from now on (conn_io.c);
+	 * relaxed: the schedule's CAS below orders it for the runner */
+	if ((what & EV_CLOSED) && !atomic_load_explicit(&c->rdhup, memory_order_relaxed))
+		atomic_store_explicit(&c->rdhup, 1, memory_order_relaxed);
+	conn_schedule(c);
 }
 
 void conn_attach(struct conn *c, struct worker *w)
@@ -85,9 +90,11 @@ void conn_attach(struct conn *c, struct worker *w)
 	worker_cron_arm(w);
 	/* Read and write interest for the connection's whole life, edge-
 	 * triggered: whichever worker runs it, the owner's loop reports the
-	 * socket becoming readable or writable again; nothing is ever re-armed. */
-	c->ev =
-	    event_new(w->base, c->fd, EV_READ | EV_WRITE | EV_PERSIST | EV_ET, conn_event_cb, c);
+	 * socket becoming readable or writable again; nothing is ever re-armed.
+	 * EV_CLOSED (EPOLLRDHUP) tells a run to read to EOF: runs stop at a
+	 * short read, and a FIN that came with the last data raises no edge. */
+	c->ev = event_new(w->base, c->fd, EV_READ | EV_WRITE | EV_CLOSED | EV_PERSIST | EV_ET,
+			  conn_event_cb, c);
 	if (c->ev == NULL || event_add(c->ev, NULL) != 0)
 		KV_PANIC("cannot register connection with the event loop");
 	if (net_g.opts.conn_init)
@@ -157,7 +164,7 @@ void conn_task_after(struct worker *w, struct conn *c, int r)
 		return;
 	}
 	/* Budget spent: queue behind everyone else. A NOTIFIED bit is dropped:
-	 * the next run reads and writes until EAGAIN anyway. release: this run's
+	 * the next run reads (until a short read or EAGAIN) and writes anyway. release: this run's
 	 * writes are visible to the next runner (its exchange acquires). */
 	atomic_store_explicit(&c->task, CONN_SCHEDULED, memory_order_release);
 	inbox_push(w, c, CONN_Q_RUN);

@@ -635,7 +635,13 @@ static void *worker_main(void *arg)
 			 * POLL_EVERY_NS: a pipelining client that yields its budget
 			 * comes back through the inbox every time, and without this
 			 * the readiness of every other client waits for it to finish. */
-			if (c == NULL || now - w->polled_ns >= POLL_EVERY_NS) {
+			/* With one worker a dry deque goes straight to park, whose
+			 * blocking poll returns at once if anything is ready: the
+			 * non-blocking poll before it would be a second epoll_wait
+			 * per idle moment (nobody to steal from, no peer to watch). */
+			if ((c == NULL && nworkers > 1) || now - w->polled_ns >= POLL_EVERY_NS) {
+				/* relaxed: statistics */
+				atomic_fetch_add_explicit(&w->st.polls, 1, memory_order_relaxed);
 				event_base_loop(w->base, EVLOOP_NONBLOCK);
 				w->polled_ns = now;
 				if (c == NULL)
@@ -647,6 +653,7 @@ static void *worker_main(void *arg)
 		} else if (now - w->polled_ns >= POLL_EVERY_NS) {
 			/* never dry: our own loop and stuck peers get a look anyway */
 			net_g.opts.offline();
+			atomic_fetch_add_explicit(&w->st.polls, 1, memory_order_relaxed);
 			event_base_loop(w->base, EVLOOP_NONBLOCK);
 			w->polled_ns = now;
 			if (nworkers > 1)

@@ -414,6 +414,14 @@ static void sec_kvsd(struct sb *b, struct db *db)
 				  (unsigned long long)w.wakeups,
 				  (unsigned long long)w.polled_by_guest,
 				  (unsigned long long)w.guest_polls);
+		/* its system calls by kind (CPU per request, issue 19) */
+		if (net_worker_stats(i, &w) == 0)
+			sb_printf(b,
+				  "worker%d_io:reads=%llu,reads_eagain=%llu,writes=%llu,"
+				  "writes_eagain=%llu,polls=%llu\r\n",
+				  i, (unsigned long long)w.reads,
+				  (unsigned long long)w.reads_eagain, (unsigned long long)w.writes,
+				  (unsigned long long)w.writes_eagain, (unsigned long long)w.polls);
 	}
 }
 
