@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""Server CPU time per request at pipeline 1 (issue 19's first goal: redis/kvsd >= 1.2x for GET
+and SET), kvsd --threads 1 vs redis-server --save '' --appendonly no, each pinned to core 0,
+redis-benchmark on core 1, 50 connections, -P 1, 64-byte values (-d 64, keyspace of 100k keys
+with -r so GETs hit after the SET run).
+
+Per run and server: the server's utime + stime (/proc/PID/stat) over the redis-benchmark run,
+divided by the requests; runs alternate kvsd / redis, and the medians of --runs N are printed
+as microseconds per request (user, system, total) and redis/kvsd (> 1: kvsd spends less).
+For kvsd it also prints, from INFO kvsd worker0 / worker0_io, the system calls per request by
+kind (reads, of which EAGAIN, writes, epoll_waits = polls + parks) and wake-ups per request, so
+the CPU figure can be explained by counts (redis-server has no such counters: strace -c -f -p
+gives its counts, see docs/BENCHMARKS.md).
+
+Usage: bench/cpu-per-req.py [--runs N] [-n REQUESTS] [--tests get,set] [--cores 0,1]
+Env: KVSD_BIN (default build/server/kvsd), REDIS_BIN (default redis-server).
+"""
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def cpu_split(pid):
+    """(utime, stime) of a running process, in seconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) / benchlib.HZ, int(fields[12]) / benchlib.HZ
+
+
+def kvsd_io(port):
+    """Sums of worker0's scheduler and I/O counters (INFO kvsd), as a dict."""
+    out = subprocess.run(["redis-cli", "-p", str(port), "INFO", "kvsd"], capture_output=True,
+                         text=True).stdout
+    d = {}
+    for line in out.splitlines():
+        if re.match(r"worker\d+(_io)?:", line):
+            for kv in line.split(":", 1)[1].strip().split(","):
+                k, v = kv.split("=")
+                d[k] = d.get(k, 0) + int(v)
+    return d
+
+
+def one_run(server, core, test, n, kvsd):
+    """Runs redis-benchmark once; returns (user us/req, system us/req, counters/req or None)."""
+    pid = server["proc"].pid
+    before = kvsd_io(server["port"]) if kvsd else None
+    u0, s0 = cpu_split(pid)
+    cmd = ["taskset", "-c", core, "redis-benchmark", "-p", str(server["port"]), "-c", "50",
+           "-P", "1", "-d", "64", "-r", "100000", "-n", str(n), "-t", test, "-q"]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit("redis-benchmark failed against %s: %s" % (server["name"], r.stdout + r.stderr))
+    u1, s1 = cpu_split(pid)
+    per = None
+    if kvsd:
+        after = kvsd_io(server["port"])
+        per = {k: (after[k] - before.get(k, 0)) / n for k in after}
+    return (u1 - u0) * 1e6 / n, (s1 - s0) * 1e6 / n, per
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("-n", type=int, default=1000000, help="requests per run")
+    ap.add_argument("--tests", default="get,set")
+    ap.add_argument("--cores", default="0,1", help="server core, client core")
+    a = ap.parse_args()
+    srv_core, cli_core = a.cores.split(",")
+    kvsd_bin = os.environ.get("KVSD_BIN", os.path.join(ROOT, "build/server/kvsd"))
+    redis_bin = os.environ.get("REDIS_BIN", "redis-server")
+    print("machine: %s" % benchlib.machine())
+    print("kvsd:  %s" % benchlib.server_command(kvsd_bin, srv_core, ["--save", "''"]))
+    print("redis: %s" % benchlib.server_command(redis_bin, srv_core))
+    print("client: taskset -c %s redis-benchmark -c 50 -P 1 -d 64 -r 100000 -n %d -t TEST"
+          % (cli_core, a.n))
+    procs = []
+    try:
+        k = benchlib.start("kvsd", kvsd_bin, srv_core, procs)
+        r = benchlib.start("redis", redis_bin, srv_core, procs)
+        # the GET runs read what a SET run wrote: fill both first
+        for s in (k, r):
+            subprocess.run(["redis-benchmark", "-p", str(s["port"]), "-c", "50", "-P", "16",
+                            "-d", "64", "-r", "100000", "-n", "200000", "-t", "set", "-q"],
+                           capture_output=True, check=True)
+        print("%-4s %8s %8s %8s  %8s %8s %8s  %8s  %s" % (
+            "test", "k_user", "k_sys", "k_us", "r_user", "r_sys", "r_us", "redis/kvsd",
+            "kvsd per request"))
+        for test in a.tests.split(","):
+            kr, rr = [], []
+            for _ in range(a.runs):
+                kr.append(one_run(k, cli_core, test, a.n, True))
+                rr.append(one_run(r, cli_core, test, a.n, False))
+                time.sleep(0.2)
+            ku = statistics.median(x[0] for x in kr)
+            ks = statistics.median(x[1] for x in kr)
+            kt = statistics.median(x[0] + x[1] for x in kr)
+            ru = statistics.median(x[0] for x in rr)
+            rs = statistics.median(x[1] for x in rr)
+            rt = statistics.median(x[0] + x[1] for x in rr)
+            keys = ["reads", "reads_eagain", "writes", "writes_eagain", "polls", "parks",
+                    "wakeups", "steals", "tasks"]
+            per = {key: statistics.median(x[2].get(key, 0) for x in kr) for key in keys}
+            per["epoll_waits"] = per["polls"] + per["parks"]
+            desc = " ".join("%s=%.3f" % (key, per[key]) for key in
+                            ["reads", "reads_eagain", "writes", "epoll_waits", "wakeups",
+                             "steals", "tasks"])
+            ratio = rt / kt if kt > 0 else float("nan")
+            print("%-4s %8.2f %8.2f %8.2f  %8.2f %8.2f %8.2f  %8.2fx  %s" % (
+                test, ku, ks, kt, ru, rs, rt, ratio, desc))
+        print("(microseconds of server CPU per request, medians of %d alternating runs)"
+              % a.runs)
+    finally:
+        benchlib.stop(procs)
+
+
+if __name__ == "__main__":
+    main()
