@@ -22,7 +22,9 @@
  *
  * One loop iteration of a worker:
  *   take from own deque; else drain own inbox; else poll own event loop
- *   without blocking (readiness → deque); else poll the loop of any worker
+ *   without blocking (readiness → deque; a worker alone skips this: its park
+ *   below polls the same loop and returns at once when anything is ready, so
+ *   an idle moment costs one epoll_wait, not two); else poll the loop of any worker
  *   stuck in a long task (guest polling, below); else, if stealing is on and
  *   fewer than half the workers are searching, search: steal from random
  *   victims; else park.
