@@ -1,0 +1,46 @@
+#!/bin/sh
+# System calls per request at pipeline 1 (issue 19), kvsd --threads 1 vs redis-server, counted
+# with strace -c -f -p around one redis-benchmark run (load-independent, unlike CPU time): 50
+# connections, -P 1, N requests of each test after 2,000 warm-up requests. Prints, per server
+# and test, read (of which errors: EAGAIN), send/write, epoll_wait and all system calls, each
+# per request. Needs strace and permission to ptrace (root or ptrace_scope 0).
+# Usage: bench/syscalls-per-req.sh [KVSD_BIN] [N] [TESTS]   (defaults build/server/kvsd 20000 "get set")
+set -eu
+KVSD=${1:-build/server/kvsd}
+N=${2:-20000}
+TESTS=${3:-get set}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+printf '%-6s %-4s %8s %8s %8s %10s %8s\n' server test read eagain write epoll_wait total
+for t in $TESTS; do
+	for srv in kvsd redis; do
+		port=$(free_port)
+		if [ $srv = kvsd ]; then
+			"$KVSD" --port "$port" --bind 127.0.0.1 --threads 1 --save '' >/dev/null 2>&1 &
+		else
+			redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no >/dev/null 2>&1 &
+		fi
+		pid=$!
+		i=0
+		until redis-cli -p "$port" ping >/dev/null 2>&1; do
+			i=$((i + 1)); [ $i -lt 100 ] || { echo "$srv did not start" >&2; exit 1; }
+			sleep 0.1
+		done
+		redis-benchmark -p "$port" -c 50 -P 1 -n 2000 -t "$t" -q >/dev/null 2>&1
+		strace -c -f -p "$pid" -o "$tmp/$srv.$t" 2>/dev/null &
+		sp=$!
+		sleep 0.5
+		redis-benchmark -p "$port" -c 50 -P 1 -n "$N" -t "$t" -q >/dev/null 2>&1
+		sleep 0.3
+		kill -INT $sp; wait $sp || true
+		kill $pid; wait $pid 2>/dev/null || true
+		awk -v s=$srv -v t=$t -v n="$N" '
+			$NF == "read" { r = $4; e = (NF == 6) ? $5 : 0 }
+			$NF == "sendto" || $NF == "write" { w += $4 }
+			$NF == "epoll_wait" { p = $4 }
+			$NF == "total" { tot = $4 }
+			END { printf "%-6s %-4s %8.3f %8.3f %8.3f %10.3f %8.3f\n", s, t, r/n, e/n, w/n, p/n, tot/n }
+		' "$tmp/$srv.$t"
+	done
+done
