@@ -6,9 +6,10 @@
  * One run executes the complete commands already in the query buffer, then
  * reads (until a read comes back short, which emptied the socket, or EAGAIN)
  * and executes more, and writes the replies with as few system calls as
- * possible: at pipeline 1 a request costs one read and one send. It stops early, leaving the task
- * re-queued, when it has run run-budget-commands commands, run for RUN_TIME_BUDGET_NS, read
- * RUN_BYTE_BUDGET bytes or made RUN_BYTE_BUDGET bytes of replies (a pipeline of large GETs from a
+ * possible: at pipeline 1 a request costs one read and one send. It stops
+ * early, leaving the task re-queued, when it has run run-budget-commands
+ * commands, run for RUN_TIME_BUDGET_NS, read RUN_BYTE_BUDGET bytes or made
+ * RUN_BYTE_BUDGET bytes of replies (a pipeline of large GETs from a
  * client that does not read, with the pause limit off, would otherwise
  * copy 64 large values per turn while the worker's other clients wait)
  * (edge-triggered events do not fire again for bytes already waiting, so
