@@ -296,6 +296,19 @@ static int proxy_next(lua_State *L)
 	return 1;
 }
 
+/* rawget() reads through proxies too: Redis's readonly tables hold their
+ * fields, so rawget(_G, 'redis') is the redis table there, not nil. */
+static int proxy_rawget(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TTABLE);
+	luaL_checkany(L, 2);
+	lua_settop(L, 2);
+	push_real(L, 1);
+	lua_replace(L, 1);
+	lua_rawget(L, 1);
+	return 1;
+}
+
 static int proxy_pairs(lua_State *L)
 {
 	luaL_checktype(L, 1, LUA_TTABLE);
@@ -545,6 +558,8 @@ lua_State *script_lua_create(struct script_worker *w)
 	lua_setfield(L, g, "next");
 	lua_pushcfunction(L, proxy_pairs);
 	lua_setfield(L, g, "pairs");
+	lua_pushcfunction(L, proxy_rawget);
+	lua_setfield(L, g, "rawget");
 	lua_getfield(L, g, "math");
 	lua_pushcfunction(L, math_random);
 	lua_setfield(L, -2, "random");
