@@ -203,23 +203,22 @@ static void name_index_build(void)
 
 static long find_in(const char *name, size_t len)
 {
+	char low[256];
+	unsigned h = 2166136261u;
+
 	if (len == 0 || len > 255)
 		return -1;
-	for (unsigned h = name_hash(name, len) & (NAME_SLOTS - 1);;
-	     h = (h + 1) & (NAME_SLOTS - 1)) {
+	for (size_t i = 0; i < len; i++) { /* name_hash, keeping the lower case */
+		low[i] = (char)lower_ascii((unsigned char)name[i]);
+		h = (h ^ (unsigned char)low[i]) * 16777619u;
+	}
+	for (h &= NAME_SLOTS - 1;; h = (h + 1) & (NAME_SLOTS - 1)) {
 		int i = name_slot[h] - 1;
-		const char *n;
-		size_t k;
 
 		if (i < 0)
 			return -1;
-		if (name_len[i] != len)
-			continue;
-		n = cmds[i]->name; /* lower case; a NUL in name never matches */
-		for (k = 0; k < len && lower_ascii((unsigned char)name[k]) == (unsigned char)n[k];
-		     k++)
-			;
-		if (k == len)
+		/* lower case; a NUL in name never matches */
+		if (name_len[i] == len && memcmp(low, cmds[i]->name, len) == 0)
 			return i;
 	}
 }

@@ -651,8 +651,8 @@ lua_State *script_lua_create(struct script_worker *w)
 	lua_settop(L, 0);
 	/* the permanent slots (SCRIPT_SLOT_*) */
 	lua_getfield(L, LUA_REGISTRYINDEX, SCRIPT_ERRH_KEY);
-	lua_createtable(L, 8, 0);
-	lua_createtable(L, 8, 0);
+	lua_newtable(L);
+	lua_newtable(L);
 	w->arr_named[0] = w->arr_named[1] = false;
 	return L;
 }
