@@ -308,6 +308,22 @@ int resp_str2ll(const char *s, size_t len, long long *out)
 	/* no valid number is this long; the bound keeps the loop short */
 	if (len == 0 || len >= RESP_LONG_STR_SIZE)
 		return 0;
+	if (len < 10 && s[0] >= '1' && s[0] <= '9') {
+		/* the lengths and counts of requests: at most 9 digits, no sign,
+		 * no overflow to check (the same answers as the loop below) */
+		unsigned u = (unsigned)(s[0] - '0');
+
+		for (i = 1; i < len; i++) {
+			unsigned d = (unsigned)(unsigned char)s[i] - '0';
+
+			if (d > 9)
+				return 0;
+			u = u * 10 + d;
+		}
+		if (out)
+			*out = (long long)u;
+		return 1;
+	}
 	if (len == 1 && s[0] == '0') {
 		if (out)
 			*out = 0;

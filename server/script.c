@@ -723,6 +723,7 @@ static int do_call(lua_State *L, bool raise)
 	char snums[16][32]; /* numbers' text (nums: here up to 16 arguments) */
 	char(*nums)[32] = NULL;
 	int ret;
+	bool maybe_err = false;
 
 	if (!run)
 		return luaL_error(L, "redis.call outside a script");
@@ -867,6 +868,9 @@ static int do_call(lua_State *L, bool raise)
 			mem_free(nums);
 		nums = NULL;
 		lua_settop(L, 0);
+		/* only an error reply (after any attributes) becomes an error
+		 * table: the "err" lookup below is skipped for the rest */
+		maybe_err = len > 0 && (w->scratch[0] == '-' || w->scratch[0] == '|');
 		if (!script_lua_push_reply(L, w->scratch, len))
 			lua_pushboolean(L, 0);
 		ret = 0;
@@ -884,7 +888,7 @@ out:
 		lua_pushstring(L, "kvsd: attempt abandoned");
 		return lua_error(L);
 	}
-	if (raise && lua_istable(L, -1)) {
+	if (raise && maybe_err && lua_istable(L, -1)) {
 		lua_getfield(L, -1, "err");
 		bool is_err = lua_isstring(L, -1);
 		lua_pop(L, 1);
@@ -966,8 +970,6 @@ static int run_once(struct script_worker *w, struct script_run *run, int nargs)
 	lua_State *L = w->L;
 	int rc;
 
-	lua_rawgeti(L, LUA_REGISTRYINDEX, w->errh_ref);
-	lua_insert(L, -2 - nargs);
 	w->mon.rpos = w->mon.len = 0; /* this attempt's MONITOR lines */
 	run->restart = false;
 	run->killed = false;
@@ -975,10 +977,9 @@ static int run_once(struct script_worker *w, struct script_run *run, int nargs)
 	run->resp = 2;
 	lua_sethook(L, hook, LUA_MASKCOUNT, 100000);
 	w->run = run;
-	rc = lua_pcall(L, nargs, 1, -2 - nargs);
+	rc = lua_pcall(L, nargs, 1, SCRIPT_SLOT_ERRH);
 	w->run = NULL;
 	lua_sethook(L, NULL, 0, 0);
-	lua_remove(L, -2); /* the handler */
 	return rc;
 }
 

@@ -70,11 +70,11 @@ struct script_worker {
 	char *scratch;		/* the last call's reply bytes, owned */
 	size_t scratch_cap;	/* its size (kept between calls unless large) */
 	struct buf mon;		/* the attempt's MONITOR lines (script.c) */
-	/* Per-call costs avoided (all owned by the state's thread). Registry
-	 * refs (0: not yet): the error handler, and KEYS / ARGV, whose tables
-	 * are refilled for each EVAL (script_lua_set_array) */
-	int errh_ref;
-	int arr_ref[2];
+	/* Per-call costs avoided (all owned by the state's thread): the
+	 * error handler and KEYS / ARGV live in the state's bottom stack slots
+	 * (SCRIPT_SLOT_*); arr_named: KEYS / ARGV are globals yet (the first
+	 * script_lua_set_array names them, as Redis's first EVAL does) */
+	bool arr_named[2];
 	/* the last EVAL / EVALSHA's compiled function (ref 0: none; dropped
 	 * with the compiled functions at SCRIPT FLUSH) */
 	int fn_ref;
@@ -86,6 +86,13 @@ struct script_worker {
 	size_t call_idx, call_len;
 	char call_name[24];
 };
+
+/* The bottom of every state's stack, set up by script_lua_create and kept
+ * for the state's life (no one pops below them: scripts run above, and C
+ * functions have frames of their own): the error handler that lua_pcall
+ * names by index, and the KEYS and ARGV tables script_lua_set_array
+ * refills. Reaching them is an index, not a registry lookup and a push. */
+enum { SCRIPT_SLOT_ERRH = 1, SCRIPT_SLOT_KEYS = 2, SCRIPT_SLOT_ARGV = 3 };
 
 static inline struct script_worker *script_worker_of(lua_State *L)
 {

@@ -296,6 +296,19 @@ static int proxy_next(lua_State *L)
 	return 1;
 }
 
+/* rawget() reads through proxies too: Redis's readonly tables hold their
+ * fields, so rawget(_G, 'redis') is the redis table there, not nil. */
+static int proxy_rawget(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TTABLE);
+	luaL_checkany(L, 2);
+	lua_settop(L, 2);
+	push_real(L, 1);
+	lua_replace(L, 1);
+	lua_rawget(L, 1);
+	return 1;
+}
+
 static int proxy_pairs(lua_State *L)
 {
 	luaL_checktype(L, 1, LUA_TTABLE);
@@ -545,6 +558,8 @@ lua_State *script_lua_create(struct script_worker *w)
 	lua_setfield(L, g, "next");
 	lua_pushcfunction(L, proxy_pairs);
 	lua_setfield(L, g, "pairs");
+	lua_pushcfunction(L, proxy_rawget);
+	lua_setfield(L, g, "rawget");
 	lua_getfield(L, g, "math");
 	lua_pushcfunction(L, math_random);
 	lua_setfield(L, -2, "random");
@@ -567,9 +582,7 @@ lua_State *script_lua_create(struct script_worker *w)
 	}
 	lua_pushvalue(L, -1);
 	lua_setfield(L, g, "__redis__err__handler");
-	lua_pushvalue(L, -1);
 	lua_setfield(L, LUA_REGISTRYINDEX, SCRIPT_ERRH_KEY);
-	w->errh_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	lua_pushnil(L);
 	lua_setfield(L, g, "debug"); /* the handler keeps its own reference */
 	lua_newtable(L);
@@ -636,6 +649,11 @@ lua_State *script_lua_create(struct script_worker *w)
 	lua_settop(L, h);
 	fenv_create(L, h);
 	lua_settop(L, 0);
+	/* the permanent slots (SCRIPT_SLOT_*) */
+	lua_getfield(L, LUA_REGISTRYINDEX, SCRIPT_ERRH_KEY);
+	lua_newtable(L);
+	lua_newtable(L);
+	w->arr_named[0] = w->arr_named[1] = false;
 	return L;
 }
 
@@ -652,26 +670,25 @@ void script_lua_set_array(lua_State *L, int which, const char *const *v, const s
 {
 	static const char *const names[2] = {"KEYS", "ARGV"};
 	struct script_worker *w = script_worker_of(L);
+	int t = SCRIPT_SLOT_KEYS + which;
 
 	/* a new table per EVAL (as Redis) cost two allocations and their
 	 * collection; globals are readonly, so no script can keep this one
 	 * past its run, and what it changed in it is undone here */
-	if (w->arr_ref[which] <= 0) {
+	if (!w->arr_named[which]) {
 		lua_getfield(L, LUA_REGISTRYINDEX, HIDDEN_KEY);
-		lua_createtable(L, n, 0);
-		lua_pushvalue(L, -1);
-		lua_setfield(L, -3, names[which]);
-		w->arr_ref[which] = luaL_ref(L, LUA_REGISTRYINDEX);
+		lua_pushvalue(L, t);
+		lua_setfield(L, -2, names[which]);
 		lua_pop(L, 1);
+		w->arr_named[which] = true;
 	}
-	lua_rawgeti(L, LUA_REGISTRYINDEX, w->arr_ref[which]);
-	if (lua_getmetatable(L, -1)) {
+	if (lua_getmetatable(L, t)) {
 		lua_pop(L, 1);
 		lua_pushnil(L);
-		lua_setmetatable(L, -2);
+		lua_setmetatable(L, t);
 	}
 	lua_pushnil(L);
-	while (lua_next(L, -2)) {
+	while (lua_next(L, t)) {
 		lua_Number k;
 
 		lua_pop(L, 1);
@@ -680,14 +697,13 @@ void script_lua_set_array(lua_State *L, int which, const char *const *v, const s
 		    k != (lua_Number)(int)k) {
 			lua_pushvalue(L, -1);
 			lua_pushnil(L);
-			lua_rawset(L, -4);
+			lua_rawset(L, t);
 		}
 	}
 	for (int i = 0; i < n; i++) {
 		lua_pushlstring(L, v[i], l[i]);
-		lua_rawseti(L, -2, i + 1);
+		lua_rawseti(L, t, i + 1);
 	}
-	lua_pop(L, 1);
 }
 
 /* ---- RESP -> Lua (redisProtocolToLuaType) */

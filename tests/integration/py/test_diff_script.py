@@ -99,6 +99,10 @@ SCRIPTS = [
     "return loadstring('return 5')()", "return type(load)", "return type(gcinfo)", "return type(rawget)", "return type(pcall)",
     "local t = {} rawset(t, 'a', 1) return t.a", "local t = {} setmetatable(t, {}) return 1",
     "return #KEYS", "return #ARGV", "return type(KEYS)",
+    "return {type(rawget(_G, 'redis')), type(rawget(redis, 'call')), type(rawget(string, 'len'))}",
+    "return {tostring(rawget(_G, 'nosuch')), type(rawget(_G, 'KEYS'))}",
+    "return {rawget(_G, 'redis') == redis, rawget(cjson, 'encode') == cjson.encode}",
+    "return rawget(1, 2)", "return rawget({})", "local t = {a=1} return rawget(t, 'a')",
     # libraries
     "return cjson.encode({1,2,3})", "return cjson.encode({a=1})",
     "return cjson.encode('x\\ty')", "return cjson.decode('[1,2,3]')",
