@@ -24,7 +24,7 @@ that poll finds goes onto worker 0's deque, and a single new entry wakes no thie
 assumes the owner runs it next, but the owner already holds the flooder's next slice). So the
 idle worker has nothing to steal until the flood's connection itself is stolen. A candidate fix
 (poll every 500 us with stealing on, and wake a thief after a poll that queued work behind the
-task the owner holds) gave p50 1.2-3.1 ms on vs 4.1-5.2 ms off in the same runs; it is not on
+task the owner holds) gave p50 0.9-3.1 ms on vs 4.1-5.2 ms off in the same runs; it is not on
 this branch because no test that passes reliably on the shared machine could be made for it
 in time (see docs/BENCHMARKS.md).
 
