@@ -332,6 +332,9 @@ def main():
     c1 = res["kvsd1"]["cpu_us_per_req"]
     c2 = res["kvsd2"]["cpu_us_per_req"]
     cr = res["redis"]["cpu_us_per_req"]
+    if min(c1, c2, cr) <= 0:
+        sys.exit("a server used no measurable CPU (clock ticks are 1/%d s): run longer "
+                 "(--duration)" % benchlib.HZ)
     total = res["callgrind"]["atomic_rmw_per_req"] if "callgrind" in res else 0.0
     cases = [("shared estimate", shared or 0.0), ("every RMW a transfer", total)]
     res["model"] = {"c1_us": c1, "c2_us": c2, "redis_us": cr, "t_xfer_ns": args.t_xfer_ns,
