@@ -318,7 +318,7 @@ static void enqueue(struct ps_client *cl, int kind, struct ps_msg *m, struct ps_
 	} else if (cl->qn == 1) {
 		/* the runner empties the mailbox, or leaves it non-empty only when
 		 * it will come back by itself (pubsub_deliver's return) */
-		conn_wake(cl->c);
+		conn_wake_fair(cl->c);
 	}
 	pthread_mutex_unlock(&cl->mu);
 }
