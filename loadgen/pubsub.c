@@ -58,6 +58,14 @@ struct ps_stats {
 static struct {
 	unsigned nsub, npub, nch;
 	uint64_t *published; /* [publisher * nch + channel], by the publisher's thread */
+	/* PUBLISHes encoded so far, [publisher * nch + channel]: written by the
+	 * publisher's thread, read by the subscribers' (relaxed: a statistic,
+	 * a lag estimate that orders nothing) */
+	_Atomic uint64_t *sent;
+	/* per subscriber: the most messages its publisher had sent beyond the
+	 * one it just received (measured ones); by its thread, read after the
+	 * join */
+	uint64_t *lag;
 	_Atomic unsigned pubs_done;
 	struct ps_stats *st; /* per thread, read by the report after the join */
 } ps;
@@ -120,6 +128,8 @@ void lg_pubsub_setup(struct lg_config *c)
 	ps.npub = c->publishers;
 	ps.nch = c->channels;
 	ps.published = mem_calloc((size_t)ps.npub * ps.nch, sizeof(*ps.published));
+	ps.sent = mem_calloc((size_t)ps.npub * ps.nch, sizeof(*ps.sent));
+	ps.lag = mem_calloc(ps.nsub ? ps.nsub : 1, sizeof(*ps.lag));
 	ps.st = mem_calloc((size_t)c->threads, sizeof(*ps.st));
 	for (int i = 0; i < c->threads; i++)
 		hist_init(&ps.st[i].lat);
@@ -238,6 +248,10 @@ static void pub_encode(const struct lg_config *c, struct ps_conn *cn, unsigned c
 	static const char hdr[] = "*3\r\n$7\r\nPUBLISH\r\n$11\r\n";
 	uint64_t seq = cn->seq[ch]++;
 	char *p;
+
+	/* relaxed: see ps.sent */
+	atomic_store_explicit(&ps.sent[(size_t)cn->id * ps.nch + ch], seq + 1,
+			      memory_order_relaxed);
 
 	if (cn->out_off && cn->out_len + c->req_max > cn->out_cap) {
 		memmove(cn->out, cn->out + cn->out_off, cn->out_len - cn->out_off);
@@ -413,6 +427,12 @@ static void sub_push(struct lg_worker *w, struct ps_conn *cn, const struct ps_ph
 	}
 	if (t >= ph->t_measure) {
 		uint64_t lat = now > t ? now - t : 0;
+		/* relaxed: see ps.sent */
+		uint64_t sent = atomic_load_explicit(&ps.sent[(size_t)pub * ps.nch + cn->ch],
+						     memory_order_relaxed);
+
+		if (sent > seq + 1 && sent - seq - 1 > ps.lag[cn->id])
+			ps.lag[cn->id] = sent - seq - 1;
 
 		st->delivered_measured++;
 		hist_record(&st->lat, lat);
@@ -855,6 +875,30 @@ static void total(const struct lg_config *c, struct ps_stats *t)
 	}
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The slowest subscriber's lag (in messages) and the median subscriber's:
+ * how unevenly the server serves its subscribers. After the join. */
+static void lags(uint64_t *max, uint64_t *median)
+{
+	uint64_t *v;
+
+	*max = *median = 0;
+	if (ps.nsub == 0)
+		return;
+	v = mem_alloc(ps.nsub * sizeof(*v));
+	memcpy(v, ps.lag, ps.nsub * sizeof(*v));
+	qsort(v, ps.nsub, sizeof(*v), cmp_u64);
+	*max = v[ps.nsub - 1];
+	*median = v[ps.nsub / 2];
+	mem_free(v);
+}
+
 static double window(const struct ps_stats *t, uint64_t t_measure)
 {
 	return t->last_delivery_ns > t_measure ? (double)(t->last_delivery_ns - t_measure) / 1e9
@@ -864,6 +908,7 @@ static double window(const struct ps_stats *t, uint64_t t_measure)
 void lg_pubsub_print(const struct lg_config *c, uint64_t t_measure)
 {
 	struct ps_stats *t = mem_alloc(sizeof(*t));
+	uint64_t lag_max, lag_med;
 	double secs;
 
 	total(c, t);
@@ -882,6 +927,10 @@ void lg_pubsub_print(const struct lg_config *c, uint64_t t_measure)
 	       hist_percentile(&t->lat, 50) / 1e3, hist_percentile(&t->lat, 99) / 1e3,
 	       hist_percentile(&t->lat, 99.9) / 1e3,
 	       (t->lat.total ? (double)t->lat.max : 0.0) / 1e3);
+	lags(&lag_max, &lag_med);
+	printf("lag (messages its publisher had sent beyond the one received): slowest "
+	       "subscriber %llu, median subscriber %llu\n",
+	       (unsigned long long)lag_max, (unsigned long long)lag_med);
 	printf("expected %llu  lost %llu  duplicates %llu  out of order %llu  unexpected %llu  "
 	       "subscribers disconnected %llu",
 	       (unsigned long long)t->expected, (unsigned long long)t->lost,
@@ -896,6 +945,7 @@ void lg_pubsub_print(const struct lg_config *c, uint64_t t_measure)
 void lg_pubsub_json(FILE *f, const struct lg_config *c, uint64_t t_measure)
 {
 	struct ps_stats *t = mem_alloc(sizeof(*t));
+	uint64_t lag_max, lag_med;
 	double secs;
 
 	total(c, t);
@@ -922,6 +972,9 @@ void lg_pubsub_json(FILE *f, const struct lg_config *c, uint64_t t_measure)
 		hist_percentile(&t->lat, 90) / 1e3, hist_percentile(&t->lat, 99) / 1e3,
 		hist_percentile(&t->lat, 99.9) / 1e3,
 		(t->lat.total ? (double)t->lat.max : 0.0) / 1e3);
+	lags(&lag_max, &lag_med);
+	fprintf(f, "\"lag_max_msgs\": %llu, \"lag_median_msgs\": %llu,\n    ",
+		(unsigned long long)lag_max, (unsigned long long)lag_med);
 	fprintf(f,
 		"\"expected\": %llu, \"lost\": %llu, \"duplicates\": %llu, \"out_of_order\": %llu, "
 		"\"unexpected\": %llu, \"subscribers_disconnected\": %llu, "

@@ -101,6 +101,10 @@ long conn_count(void);
  */
 void conn_block(struct conn *c);
 void conn_wake(struct conn *c);
+/* As conn_wake, but c runs after what its worker has queued already: for a
+ * waker that wakes many connections over and over (PUBLISH's fan-out), so
+ * that the first woken do not wait behind those woken since. */
+void conn_wake_fair(struct conn *c);
 bool conn_blocked(const struct conn *c);
 /* Any thread, under conn_wake's lifetime rule: closes c as CLIENT KILL does
  * (nothing more is written), e.g. a subscriber over its output limit. */

@@ -111,6 +111,11 @@ void conn_wake(struct conn *c)
 	conn_schedule(c);
 }
 
+void conn_wake_fair(struct conn *c)
+{
+	conn_schedule_back(c);
+}
+
 void conn_kill(struct conn *c)
 {
 	/* relaxed: conn_schedule's acq_rel CAS (or the runner's NOTIFIED round)

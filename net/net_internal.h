@@ -81,6 +81,9 @@ struct worker {
 	/* this worker's thread only: the worker whose loop it is polling as a
 	 * guest (sched_submit then queues onto this worker's deque), or NULL */
 	struct worker *guest_of;
+	/* this worker's thread only: it polls its loop with work still queued
+	 * (sched_submit then queues behind that work: the inbox) */
+	int poll_busy;
 	struct event *watch_ev; /* timer ending a watcher's park (worker.c) */
 	/* WORKER_RUNNING / PARKED / NOTIFIED: exchanged by the worker, CAS
 	 * PARKED → NOTIFIED by the one waker that then writes the eventfd */

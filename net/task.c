@@ -104,7 +104,8 @@ void conn_attach(struct conn *c, struct worker *w)
 	sched_submit(c);
 }
 
-void conn_schedule(struct conn *c)
+/* IDLE → SCHEDULED (true: the caller queues it) or NOTIFIED while RUNNING. */
+static bool schedule_claim(struct conn *c)
 {
 	uint32_t s = atomic_load_explicit(&c->task, memory_order_relaxed);
 
@@ -112,7 +113,7 @@ void conn_schedule(struct conn *c)
 		uint32_t n;
 
 		if ((s & CONN_STATE_MASK) == CONN_SCHEDULED || (s & CONN_NOTIFIED))
-			return;
+			return false;
 		n = (s & CONN_STATE_MASK) == CONN_IDLE ? CONN_SCHEDULED : (s | CONN_NOTIFIED);
 		/* acq_rel: acquire — the last runner's writes (its release CAS to
 		 * IDLE) happen before we queue it; release — what we wrote before
@@ -121,9 +122,20 @@ void conn_schedule(struct conn *c)
 							  memory_order_relaxed))
 			break;
 	}
-	if ((s & CONN_STATE_MASK) != CONN_IDLE)
-		return; /* the runner will go round again */
-	sched_submit(c);
+	/* else the runner will go round again */
+	return (s & CONN_STATE_MASK) == CONN_IDLE;
+}
+
+void conn_schedule(struct conn *c)
+{
+	if (schedule_claim(c))
+		sched_submit(c);
+}
+
+void conn_schedule_back(struct conn *c)
+{
+	if (schedule_claim(c))
+		sched_submit_back(c);
 }
 
 int conn_task_run(struct worker *w, struct conn *c)

@@ -21,6 +21,11 @@ void conn_accept(int fd, int is_unix);
 void conn_attach(struct conn *c, struct worker *w);
 /* Any thread: IDLE → SCHEDULED (queued), or NOTIFIED while RUNNING. */
 void conn_schedule(struct conn *c);
+/* As conn_schedule, but queued behind the work the scheduling worker already
+ * has (its inbox, as a yield), not on top of its LIFO deque: for fan-outs,
+ * where one waker keeps scheduling many connections and those pushed first
+ * would otherwise wait until the deque runs dry (sched_submit_back). */
+void conn_schedule_back(struct conn *c);
 /* Worker w's thread, holding no loop token: runs scheduled c until it waits
  * (0), spent its budget (1) or must close (-1). */
 int conn_task_run(struct worker *w, struct conn *c);

@@ -19,6 +19,11 @@
  * that is not a worker go to a worker's MPSC inbox instead, which is drained
  * into the deque whenever the deque runs dry — so yielded connections queue
  * behind everyone else (fairness) and the deque stays a batch of one poll.
+ * So does readiness found by a poll made while work is still queued (the
+ * POLL_EVERY_NS polls of a busy worker), and a PUBLISH's wake-ups of its
+ * subscribers (conn_schedule_back): each ready connection then runs about
+ * once per round, as Redis serves each ready client once per loop, instead
+ * of a client seen at every poll running ahead of those queued before it.
  *
  * One loop iteration of a worker:
  *   take from own deque; else drain own inbox; else poll own event loop
@@ -239,6 +244,14 @@ void sched_submit(struct conn *c)
 	 * for those a guest poll of a stuck owner's loop found (only the owner may
 	 * push onto the owner's deque). */
 	if (me && (me == c->owner || stealing_on() || me->guest_of)) {
+		if (me->poll_busy) {
+			/* readiness found while work is queued runs after that work, as
+			 * Redis serves each ready client once per loop: on the LIFO deque
+			 * a publisher seen at every poll ran ahead of the subscribers it
+			 * had woken before (seconds of lag for some of 1,000) */
+			inbox_push(me, c, CONN_Q_RUN);
+			return;
+		}
 		if (wsq_push(&me->dq, c) == 0) {
 			if (wsq_size_approx(&me->dq) > 1)
 				notify_work(me); /* more than we are about to run */
@@ -248,6 +261,16 @@ void sched_submit(struct conn *c)
 		return;
 	}
 	inbox_push(c->owner, c, CONN_Q_RUN);
+}
+
+void sched_submit_back(struct conn *c)
+{
+	struct worker *me = self_worker();
+
+	if (me && (me == c->owner || stealing_on() || me->guest_of))
+		inbox_push(me, c, CONN_Q_RUN);
+	else
+		inbox_push(c->owner, c, CONN_Q_RUN);
 }
 
 /* Takes w's loop token back after a task that started at `since` (the value
@@ -644,7 +667,9 @@ static void *worker_main(void *arg)
 			if ((c == NULL && nworkers > 1) || now - w->polled_ns >= POLL_EVERY_NS) {
 				/* relaxed: statistics */
 				atomic_fetch_add_explicit(&w->st.polls, 1, memory_order_relaxed);
+				w->poll_busy = c != NULL;
 				event_base_loop(w->base, EVLOOP_NONBLOCK);
+				w->poll_busy = 0;
 				w->polled_ns = now;
 				if (c == NULL)
 					c = wsq_take(&w->dq);
@@ -656,7 +681,9 @@ static void *worker_main(void *arg)
 			/* never dry: our own loop and stuck peers get a look anyway */
 			net_g.opts.offline();
 			atomic_fetch_add_explicit(&w->st.polls, 1, memory_order_relaxed);
+			w->poll_busy = 1;
 			event_base_loop(w->base, EVLOOP_NONBLOCK);
+			w->poll_busy = 0;
 			w->polled_ns = now;
 			if (nworkers > 1)
 				(void)poll_stuck(w, now);

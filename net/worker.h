@@ -20,6 +20,9 @@ struct worker *worker_get(int i);
 void worker_hand_off(struct conn *c);
 /* Any thread: puts a SCHEDULED connection where a worker will run it. */
 void sched_submit(struct conn *c);
+/* As sched_submit, but to the back: the inbox of the worker whose deque
+ * sched_submit would use, drained into the deque only when that runs dry. */
+void sched_submit_back(struct conn *c);
 /* Any thread: sends c to w's inbox with op (CONN_Q_*) and wakes w if it is
  * parked. */
 void inbox_push(struct worker *w, struct conn *c, int op);

@@ -42,17 +42,22 @@
 enum { PS_CHANNEL, PS_PATTERN, PS_SHARD, PS_TYPES };
 enum ps_kind { PS_MESSAGE, PS_PMESSAGE, PS_SMESSAGE };
 
-/* A shared byte string: a pattern's name. refs: see msg_unref. */
+/* A shared byte string: a pattern's name, then the same formatted as a
+ * RESP bulk ($len CRLF name CRLF: fmt, flen bytes), which every pmessage
+ * copies. refs: see msg_unref. */
 struct ps_str {
 	_Atomic long refs;
-	size_t len;
+	size_t len, flen;
+	char *fmt;
 	char p[];
 };
 
-/* A published message: the channel's bytes, then the payload's. */
+/* A published message, formatted once for every receiver: the channel and
+ * the payload as two RESP bulks ($n CRLF channel CRLF $n CRLF payload CRLF),
+ * flen bytes, the same in RESP2 and RESP3. */
 struct ps_msg {
 	_Atomic long refs;
-	size_t chlen, len;
+	size_t flen;
 	char data[];
 };
 
@@ -118,7 +123,9 @@ struct ps_shard {
 struct ps_table {
 	struct ps_shard shards[PS_SHARDS];
 	/* channels with subscribers: changed under a shard lock, read by INFO
-	 * and PUBSUB: relaxed, a statistic that publishes nothing */
+	 * and PUBSUB (relaxed, a statistic) and by PUBLISH, which skips the
+	 * table when it is 0 (release/acquire, as npat: a SUBSCRIBE's increment,
+	 * before its reply, is seen by a PUBLISH started after the reply) */
 	_Atomic long nchannels;
 };
 
@@ -176,13 +183,38 @@ long pubsub_npatterns(void)
 
 /* ------------------------------------------------------------ references */
 
+/* Writes p as a RESP bulk at dst (room for len + 25 bytes); returns its
+ * length. */
+static size_t put_bulk(char *dst, const char *p, size_t len)
+{
+	char num[24];
+	size_t nd = 0, o = 0, v = len;
+
+	do {
+		num[nd++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	dst[o++] = '$';
+	while (nd)
+		dst[o++] = num[--nd];
+	dst[o++] = '\r';
+	dst[o++] = '\n';
+	memcpy(dst + o, p, len);
+	o += len;
+	dst[o++] = '\r';
+	dst[o++] = '\n';
+	return o;
+}
+
 static struct ps_str *str_new(const char *p, size_t len)
 {
-	struct ps_str *s = mem_alloc(sizeof(*s) + len);
+	struct ps_str *s = mem_alloc(sizeof(*s) + 2 * len + 32);
 
 	atomic_init(&s->refs, 1);
 	s->len = len;
 	memcpy(s->p, p, len);
+	s->fmt = s->p + len;
+	s->flen = put_bulk(s->fmt, p, len);
 	return s;
 }
 
@@ -202,13 +234,11 @@ static void str_unref(struct ps_str *s)
 
 static struct ps_msg *msg_new(const char *ch, size_t chlen, const char *p, size_t len)
 {
-	struct ps_msg *m = mem_alloc(sizeof(*m) + chlen + len);
+	struct ps_msg *m = mem_alloc(sizeof(*m) + chlen + len + 50);
 
 	atomic_init(&m->refs, 1);
-	m->chlen = chlen;
-	m->len = len;
-	memcpy(m->data, ch, chlen);
-	memcpy(m->data + chlen, p, len);
+	m->flen = put_bulk(m->data, ch, chlen);
+	m->flen += put_bulk(m->data + m->flen, p, len);
 	return m;
 }
 
@@ -221,31 +251,23 @@ static void msg_unref(struct ps_msg *m)
 
 /* ------------------------------------------------------------ mailbox */
 
-static size_t digits(size_t n)
-{
-	size_t d = 1;
-
-	while (n >= 10) {
-		n /= 10;
-		d++;
-	}
-	return d;
-}
+/* The fixed start of each kind's frame (array header and kind bulk), RESP2
+ * and RESP3 (push), and its length. */
+static const char *const frame_head[2][3] = {
+    {"*3\r\n$7\r\nmessage\r\n", "*4\r\n$8\r\npmessage\r\n", "*3\r\n$8\r\nsmessage\r\n"},
+    {">3\r\n$7\r\nmessage\r\n", ">4\r\n$8\r\npmessage\r\n", ">3\r\n$8\r\nsmessage\r\n"}};
+static const size_t frame_head_len[3] = {17, 18, 18};
 
 /* The bytes an entry is formatted to (the limit counts them). */
 static size_t entry_bytes(int kind, const struct ps_msg *m, const struct ps_str *pat)
 {
-	size_t b = 4 + 14 + 5 + digits(m->chlen) + m->chlen + 5 + digits(m->len) + m->len;
-
-	if (pat)
-		b += 5 + digits(pat->len) + pat->len;
-	return b + (kind != PS_MESSAGE);
+	return frame_head_len[kind] + m->flen + (pat ? pat->flen : 0);
 }
 
 static void drop_entries(struct ps_client *cl)
 {
 	for (size_t i = 0; i < cl->qn; i++) {
-		struct ps_entry *e = &cl->q[(cl->qhead + i) % cl->qcap];
+		struct ps_entry *e = &cl->q[(cl->qhead + i) & (cl->qcap - 1)];
 
 		msg_unref(e->m);
 		str_unref(e->pat);
@@ -254,13 +276,18 @@ static void drop_entries(struct ps_client *cl)
 	cl->bytes = 0;
 }
 
-/* Mailbox lock held: over client-output-buffer-limit pubsub? */
-static bool over_limit(struct ps_client *cl)
-{
-	long long hard, soft, used = (long long)cl->bytes;
+/* client-output-buffer-limit pubsub, read once per PUBLISH. */
+struct ps_limits {
+	long long hard, soft;
 	long secs;
+};
 
-	net_pubsub_output_limit(&hard, &soft, &secs);
+/* Mailbox lock held: over client-output-buffer-limit pubsub? */
+static bool over_limit(struct ps_client *cl, const struct ps_limits *lim)
+{
+	long long hard = lim->hard, soft = lim->soft, used = (long long)cl->bytes;
+	long secs = lim->secs;
+
 	if (hard > 0 && used >= hard)
 		return true;
 	if (soft > 0 && used >= soft) {
@@ -278,7 +305,8 @@ static bool over_limit(struct ps_client *cl)
 }
 
 /* Called holding the lock of a registry list cl is linked in. */
-static void enqueue(struct ps_client *cl, int kind, struct ps_msg *m, struct ps_str *pat)
+static void enqueue(struct ps_client *cl, int kind, struct ps_msg *m, struct ps_str *pat,
+		    const struct ps_limits *lim)
 {
 	size_t bytes = entry_bytes(kind, m, pat);
 	struct ps_entry *e;
@@ -293,13 +321,13 @@ static void enqueue(struct ps_client *cl, int kind, struct ps_msg *m, struct ps_
 		struct ps_entry *nq = mem_alloc(ncap * sizeof(*nq));
 
 		for (size_t i = 0; i < cl->qn; i++)
-			nq[i] = cl->q[(cl->qhead + i) % cl->qcap];
+			nq[i] = cl->q[(cl->qhead + i) & (cl->qcap - 1)];
 		mem_free(cl->q);
 		cl->q = nq;
 		cl->qcap = ncap;
 		cl->qhead = 0;
 	}
-	e = &cl->q[(cl->qhead + cl->qn) % cl->qcap];
+	e = &cl->q[(cl->qhead + cl->qn) & (cl->qcap - 1)];
 	e->m = m;
 	e->pat = pat;
 	e->kind = kind;
@@ -310,7 +338,7 @@ static void enqueue(struct ps_client *cl, int kind, struct ps_msg *m, struct ps_
 		str_ref(pat);
 	cl->qn++;
 	cl->bytes += bytes;
-	if (over_limit(cl)) {
+	if (over_limit(cl, lim)) {
 		/* Redis frees such a client asynchronously: nothing more is sent */
 		cl->dead = true;
 		drop_entries(cl);
@@ -318,7 +346,7 @@ static void enqueue(struct ps_client *cl, int kind, struct ps_msg *m, struct ps_
 	} else if (cl->qn == 1) {
 		/* the runner empties the mailbox, or leaves it non-empty only when
 		 * it will come back by itself (pubsub_deliver's return) */
-		conn_wake(cl->c);
+		conn_wake_fair(cl->c);
 	}
 	pthread_mutex_unlock(&cl->mu);
 }
@@ -334,23 +362,10 @@ static void format_entry(struct conn *c, int resp, const struct ps_entry *e)
 {
 	const struct ps_msg *m = e->m;
 
-	switch (e->kind) {
-	case PS_MESSAGE:
-		reply_hdr(c, resp, 3);
-		reply_raw(c, "$7\r\nmessage\r\n", 13);
-		break;
-	case PS_SMESSAGE:
-		reply_hdr(c, resp, 3);
-		reply_raw(c, "$8\r\nsmessage\r\n", 14);
-		break;
-	default:
-		reply_hdr(c, resp, 4);
-		reply_raw(c, "$8\r\npmessage\r\n", 14);
-		reply_bulk(c, e->pat->p, e->pat->len);
-		break;
-	}
-	reply_bulk(c, m->data, m->chlen);
-	reply_bulk(c, m->data + m->chlen, m->len);
+	reply_raw(c, frame_head[resp >= 3][e->kind], frame_head_len[e->kind]);
+	if (e->pat)
+		reply_raw(c, e->pat->fmt, e->pat->flen);
+	reply_raw(c, m->data, m->flen);
 }
 
 bool pubsub_deliver(struct conn *c, size_t max_bytes)
@@ -371,7 +386,7 @@ bool pubsub_deliver(struct conn *c, size_t max_bytes)
 		pthread_mutex_lock(&cl->mu);
 		while (cl->qn > 0 && k < PS_BATCH && (done < max_bytes || (k == 0 && done == 0))) {
 			batch[k] = cl->q[cl->qhead];
-			cl->qhead = (cl->qhead + 1) % cl->qcap;
+			cl->qhead = (cl->qhead + 1) & (cl->qcap - 1);
 			cl->qn--;
 			cl->bytes -= batch[k].bytes;
 			done += batch[k].bytes;
@@ -452,8 +467,8 @@ static void chan_link(int type, struct ps_link *l, const char *p, size_t len)
 		ch->len = len;
 		memcpy(ch->name, p, len);
 		*pp = ch;
-		/* relaxed: see ps_table.nchannels */
-		atomic_fetch_add_explicit(&t->nchannels, 1, memory_order_relaxed);
+		/* release: see ps_table.nchannels */
+		atomic_fetch_add_explicit(&t->nchannels, 1, memory_order_release);
 	}
 	l->owner = ch;
 	link_push(&ch->head, l);
@@ -543,18 +558,27 @@ static const char *link_name(int type, const struct ps_link *l, size_t *len)
 long pubsub_publish(const char *channel, size_t chlen, const char *msg, size_t len, bool shard)
 {
 	struct ps_table *t = &tables[shard];
-	uint64_t h = chan_hash(channel, chlen);
-	struct ps_shard *sh = shard_of(t, h);
+	uint64_t h;
+	struct ps_shard *sh;
 	struct ps_msg *m = NULL;
 	struct ps_chan *ch;
+	struct ps_limits lim;
 	long n = 0;
 
+	/* acquire: see ps_table.nchannels and npat. No subscriber anywhere (the
+	 * PUBLISH-only and notification-only cases): no hash, no lock. */
+	if (atomic_load_explicit(&t->nchannels, memory_order_acquire) == 0 &&
+	    (shard || atomic_load_explicit(&npat, memory_order_acquire) == 0))
+		return 0;
+	net_pubsub_output_limit(&lim.hard, &lim.soft, &lim.secs);
+	h = chan_hash(channel, chlen);
+	sh = shard_of(t, h);
 	pthread_mutex_lock(&sh->mu);
 	ch = *chan_slot(sh, channel, chlen, h);
 	if (ch) {
 		m = msg_new(channel, chlen, msg, len);
 		for (struct ps_link *l = ch->head; l; l = l->next) {
-			enqueue(l->cl, shard ? PS_SMESSAGE : PS_MESSAGE, m, NULL);
+			enqueue(l->cl, shard ? PS_SMESSAGE : PS_MESSAGE, m, NULL, &lim);
 			n++;
 		}
 	}
@@ -570,7 +594,7 @@ long pubsub_publish(const char *channel, size_t chlen, const char *msg, size_t l
 			if (m == NULL)
 				m = msg_new(channel, chlen, msg, len);
 			for (struct ps_link *l = pt->head; l; l = l->next) {
-				enqueue(l->cl, PS_PMESSAGE, m, pt->name);
+				enqueue(l->cl, PS_PMESSAGE, m, pt->name, &lim);
 				n++;
 			}
 		}
