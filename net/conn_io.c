@@ -141,6 +141,7 @@ struct conn *conn_create(int fd, int is_unix)
 	buf_init(&c->mon_pending);
 	atomic_init(&c->kill, 0);
 	atomic_init(&c->rdhup, 0);
+	atomic_init(&c->readable, 1); /* bytes may precede the registration */
 	atomic_init(&c->pause_wait, 0);
 	atomic_init(&c->blocked, 0);
 	atomic_init(&c->st_qbuf, 0);
@@ -711,6 +712,13 @@ static int conn_run_once(struct conn *c, struct worker *w)
 			size_t want;
 			ssize_t n;
 
+			/* nothing arrived since a read found the socket empty: the
+			 * read would only say EAGAIN (net_internal.h, readable) */
+			if (!atomic_exchange_explicit(&c->readable, 0, memory_order_relaxed)) {
+				atomic_fetch_add_explicit(&w->st.reads_skipped, 1,
+							  memory_order_relaxed);
+				break;
+			}
 			if (b) {
 				/* exactly what the large bulk still lacks */
 				want = b->need - b->got;
@@ -735,6 +743,9 @@ static int conn_run_once(struct conn *c, struct worker *w)
 				if ((size_t)n < want &&
 				    !atomic_load_explicit(&c->rdhup, memory_order_relaxed))
 					drained = 1;
+				else
+					atomic_store_explicit(&c->readable, 1,
+							      memory_order_relaxed);
 				if (b) {
 					b->got += (size_t)n;
 					c->big_bytes += (size_t)n;
@@ -765,8 +776,10 @@ static int conn_run_once(struct conn *c, struct worker *w)
 					(void)conn_flush(c, w);
 				return -1;
 			}
-			if (errno == EINTR)
+			if (errno == EINTR) {
+				atomic_store_explicit(&c->readable, 1, memory_order_relaxed);
 				continue;
+			}
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
 				atomic_fetch_add_explicit(&w->st.reads_eagain, 1,
 							  memory_order_relaxed);

@@ -218,6 +218,7 @@ struct net_worker_stats {
 	 * client writes (and those that found the socket full), non-blocking
 	 * polls of the own loop; epoll_wait calls = polls + parks + guest_polls */
 	uint64_t reads, reads_eagain, writes, writes_eagain, polls;
+	uint64_t reads_skipped; /* reads not made: no readable edge since the last empty one */
 };
 int net_worker_stats(int idx, struct net_worker_stats *out);
 int net_workers(void);

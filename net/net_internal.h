@@ -48,8 +48,10 @@ struct worker_stats {
 	/* system calls on client sockets and the loop, by kind (CPU per request,
 	 * issue 19): read() calls and those that found nothing (EAGAIN), send()
 	 * calls and those that found the socket full, and non-blocking polls of
-	 * the own loop (one epoll_wait each; parks and guest_polls are the rest) */
-	_Atomic uint64_t reads, reads_eagain;
+	 * the own loop (one epoll_wait each; parks and guest_polls are the rest);
+	 * reads_skipped: runs that made no read, no readable edge having come
+	 * since the socket was found empty (conn.readable) */
+	_Atomic uint64_t reads, reads_eagain, reads_skipped;
 	_Atomic uint64_t writes, writes_eagain;
 	_Atomic uint64_t polls;
 };
@@ -194,6 +196,16 @@ struct conn {
 	 * Set (relaxed) before the conn_schedule() whose CAS orders it, never
 	 * cleared */
 	_Atomic int rdhup;
+	/* the owner's loop saw a readable edge (EPOLLET) since the run that last
+	 * found the socket empty: a run started by anything else (a Pub/Sub
+	 * delivery, a writable edge, an unblock) makes no read that could only
+	 * say EAGAIN. Set by the loop's callback, exchanged to 0 by the runner
+	 * before each read and set again when the read did not empty the socket.
+	 * relaxed: both sides are RMWs or stores on this one flag, so the
+	 * runner's exchange reads the newest value in its modification order;
+	 * a store that lands after the exchange is followed by the callback's
+	 * conn_schedule(), which runs us again (no edge is lost) */
+	_Atomic int readable;
 	_Atomic int pause_wait; /* runner: stopped for CLIENT PAUSE; cron re-schedules */
 	/* conn_block(): the runner runs no command until net_opts.resume says
 	 * the blocking command answered. Written by the runner only; read by

@@ -72,6 +72,7 @@ int net_worker_stats(int idx, struct net_worker_stats *out)
 	out->guest_polls = atomic_load_explicit(&w->st.guest_polls, memory_order_relaxed);
 	out->reads = atomic_load_explicit(&w->st.reads, memory_order_relaxed);
 	out->reads_eagain = atomic_load_explicit(&w->st.reads_eagain, memory_order_relaxed);
+	out->reads_skipped = atomic_load_explicit(&w->st.reads_skipped, memory_order_relaxed);
 	out->writes = atomic_load_explicit(&w->st.writes, memory_order_relaxed);
 	out->writes_eagain = atomic_load_explicit(&w->st.writes_eagain, memory_order_relaxed);
 	out->polls = atomic_load_explicit(&w->st.polls, memory_order_relaxed);

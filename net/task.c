@@ -76,6 +76,10 @@ static void conn_event_cb(evutil_socket_t fd, short what, void *arg)
 	 * relaxed: the schedule's CAS below orders it for the runner */
 	if ((what & EV_CLOSED) && !atomic_load_explicit(&c->rdhup, memory_order_relaxed))
 		atomic_store_explicit(&c->rdhup, 1, memory_order_relaxed);
+	/* bytes (or the FIN) arrived: the next run reads (net_internal.h);
+	 * relaxed: see there */
+	if (what & (EV_READ | EV_CLOSED))
+		atomic_store_explicit(&c->readable, 1, memory_order_relaxed);
 	conn_schedule(c);
 }
 

@@ -12,6 +12,9 @@ at pipeline 1, issue 19) without losing what the stop could hide.
 - counters: INFO kvsd worker<i>_io counts reads, EAGAIN reads, writes and
   polls; N sequential PINGs on one connection cost at most N + small reads
   (reading to EAGAIN cost 2N).
+- subscriber: a subscriber that only receives makes no reads (a delivery
+  run reads only after a readable edge, conn.readable): N PUBLISHes to it
+  cost about N reads in all (the publisher's), not 2N.
 """
 import re
 import socket
@@ -71,7 +74,39 @@ def io_fields(c):
     return out
 
 
-FIELDS = {'reads', 'reads_eagain', 'writes', 'writes_eagain', 'polls'}
+FIELDS = {'reads', 'reads_eagain', 'writes', 'writes_eagain', 'polls', 'reads_skipped'}
+
+
+def subscriber(k, c):
+    """N PUBLISHes, each waited for, to one raw subscriber: reads in all."""
+    n = 200
+    sub = socket.create_connection(('127.0.0.1', k.port), timeout=5.0)
+    try:
+        sub.sendall(b'*2\r\n$9\r\nSUBSCRIBE\r\n$2\r\nro\r\n')
+        got = b''
+        while got.count(b'\r\n') < 6:
+            got += sub.recv(4096)
+        frame = b'*3\r\n$7\r\nmessage\r\n$2\r\nro\r\n$1\r\nx\r\n'
+        before = io_fields(c)
+        got = b''
+        for i in range(n):
+            if c.cmd('PUBLISH', 'ro', 'x') != b':1\r\n':
+                return ['PUBLISH to the subscriber']
+            while len(got) < (i + 1) * len(frame):
+                d = sub.recv(65536)
+                if not d:
+                    return ['subscriber closed']
+                got += d
+        after = io_fields(c)
+        if got != frame * n:
+            return ['subscriber got %r...' % got[:80]]
+        reads = sum(after[i]['reads'] - before[i]['reads'] for i in after)
+        if not n <= reads <= n + n // 10:
+            return ['%d PUBLISHes to a subscriber: %d reads (the publisher makes %d)'
+                    % (n, reads, n)]
+        return []
+    finally:
+        sub.close()
 
 
 def main():
@@ -102,6 +137,7 @@ def main():
                 # the INFO calls themselves add a read and a write each
                 if not (n <= reads <= n + n // 10 and n <= writes <= n + 5):
                     fails.append('%d PINGs: %d reads, %d writes' % (n, reads, writes))
+            fails += subscriber(k, c)
     for f in fails:
         print('FAIL: ' + f)
     print('read_once: %d failures' % len(fails))
