@@ -1338,6 +1338,7 @@ static void *rewrite_main(void *arg)
 	/* relaxed: written under rw_lock, which we hold */
 	rw_gen = atomic_load_explicit(&aof.gen, memory_order_relaxed);
 	pthread_mutex_unlock(&aof.rw_lock);
+	psrv_background_prio("AOF rewrite");
 	kvmap_thread_register();
 	rc = rewrite_run(enabling, err, sizeof(err));
 	if (rc == -EBUSY) /* Redis: scheduled while another save runs */
