@@ -1326,25 +1326,102 @@ static int rewrite_run(bool enabling, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The rewrite while appendonly is no (Redis 7.0's BGREWRITEAOF with the AOF
+ * off): the directory and its manifest are read if they were not (the
+ * directory is created), the snapshot is written as the new base
+ * (<appendfilename>.<seq>.base.rdb, or .aof without the preamble), and the
+ * manifest then names that base alone: the old base and every incr file
+ * are history and deleted, as Redis's rewriteAppendOnlyFileBackground does
+ * with no AOF file open (no new incr file). A switch-on meanwhile (a new
+ * generation) abandons it before the manifest changes: -ECANCELED, and
+ * the switch-on's own rewrite (scheduled, as while any rewrite runs)
+ * writes the directory after this one ended.
+ */
+static int rewrite_off_run(char *err, size_t errlen)
+{
+	long long seq_b = (aof.man.base.name ? aof.man.base.seq : 0) + 1;
+	char base_name[512], tmp_name[576];
+	struct rdb_save_stats st = {0};
+	struct aof_manifest next = {0}, old;
+	uint64_t base_bytes = 0;
+	bool rdb_base = cfg_int(CFG_AOF_USE_RDB_PREAMBLE) != 0;
+	int rc, e = -ECANCELED;
+
+	snprintf(base_name, sizeof(base_name), "%s.%lld.base.%s", aof.fname, seq_b,
+		 rdb_base ? "rdb" : "aof");
+	snprintf(tmp_name, sizeof(tmp_name), "temp-rewriteaof-bg-%d.aof", (int)getpid());
+	/* the cut: no AOF thread to hand a new file to */
+	rw_src.s = rw_cancelled() ? NULL : db_snap_begin(aof.db, &e);
+	if (rw_src.s == NULL) {
+		snprintf(err, errlen, "Can't take a snapshot for the AOF rewrite: %s",
+			 strerror(-e));
+		return e;
+	}
+	rc = write_base(tmp_name, rdb_base, &st, &base_bytes, err, errlen);
+	db_snap_end(&rw_src.s);
+	if (rc == 0 && rw_cancelled()) {
+		snprintf(err, errlen, "appendonly was switched on");
+		rc = -ECANCELED;
+	}
+	if (rc == 0) {
+		char *p = path_of(tmp_name), *q = path_of(base_name);
+
+		if (rename(p, q) != 0) {
+			snprintf(err, errlen, "Can't rename %.200s to %.200s: %s", tmp_name,
+				 base_name, strerror(errno));
+			rc = -EIO;
+		}
+		mem_free(q);
+		mem_free(p);
+	}
+	if (rc != 0) {
+		unlink_name(tmp_name);
+		return rc == -ECANCELED ? rc : -EIO;
+	}
+	aof_manifest_add(&next, base_name, seq_b, 'b');
+	rc = write_manifest(&next, err, errlen);
+	if (rc < 0) {
+		aof_manifest_free(&next);
+		unlink_name(base_name);
+		return rc;
+	}
+	old = aof.man;
+	aof.man = next;
+	if (old.base.name)
+		unlink_name(old.base.name);
+	for (size_t i = 0; i < old.nincr; i++)
+		unlink_name(old.incr[i].name);
+	aof_manifest_free(&old);
+	(void)fsync_dir(aof.dir);
+	LOG(LOG_NOTICE,
+	    "Background AOF rewrite finished successfully: base %s (%lld keys, appendonly no: "
+	    "no incr file)",
+	    base_name, st.keys);
+	return 0;
+}
+
 static void *rewrite_main(void *arg)
 {
 	char err[512] = "";
-	bool enabling;
+	bool enabling, off;
 	int rc;
 
 	(void)arg;
 	pthread_mutex_lock(&aof.rw_lock);
 	enabling = aof.state == AOF_WAIT_REWRITE;
+	off = aof.state == AOF_OFF;
 	/* relaxed: written under rw_lock, which we hold */
 	rw_gen = atomic_load_explicit(&aof.gen, memory_order_relaxed);
 	pthread_mutex_unlock(&aof.rw_lock);
 	psrv_background_prio("AOF rewrite");
 	kvmap_thread_register();
-	rc = rewrite_run(enabling, err, sizeof(err));
+	rc = off ? rewrite_off_run(err, sizeof(err)) : rewrite_run(enabling, err, sizeof(err));
 	if (rc == -EBUSY) /* Redis: scheduled while another save runs */
 		LOG(LOG_WARNING, "AOF rewrite scheduled: a background save is in progress");
 	else if (rc == -ECANCELED)
-		LOG(LOG_NOTICE, "Background AOF rewrite abandoned: appendonly was switched off");
+		LOG(LOG_NOTICE, "Background AOF rewrite abandoned: appendonly was switched %s",
+		    off ? "on" : "off");
 	else if (rc != 0)
 		LOG(LOG_WARNING, "Background AOF rewrite failed: %s", err);
 	kvmap_thread_unregister();
@@ -1364,6 +1441,8 @@ static void *rewrite_main(void *arg)
 	pthread_mutex_unlock(&aof.rw_lock);
 	return NULL;
 }
+
+static int open_dir(char *err, size_t errlen);
 
 /* Starts the rewrite thread. rw_lock held. */
 static int rewrite_spawn(char *err, size_t errlen)
@@ -1389,11 +1468,34 @@ int aof_rewrite_start(char *err, size_t errlen)
 {
 	int rc = 0;
 
+	/* appendonly no: Redis 7.0 rewrites too (a base and a manifest naming
+	 * it alone: rewrite_off_run); the directory and its manifest first,
+	 * under sw_lock as the switch-on reads them */
+	pthread_mutex_lock(&aof.sw_lock);
 	pthread_mutex_lock(&aof.rw_lock);
-	if (aof.state == AOF_OFF) {
-		snprintf(err, errlen, "ERR kvsd rewrites the AOF only with appendonly yes");
-		rc = -1;
-	} else if (aof.rw_closed) {
+	if (aof.state == AOF_OFF && !aof.man_loaded && !aof.rw_closed && !aof.rw_running &&
+	    !psrv_bgsave_busy()) {
+		char why[512] = "";
+		int r = open_dir(why, sizeof(why));
+
+		if (r < 0 && r != -ENOENT) { /* read again at the next try */
+			aof_manifest_free(&aof.man);
+			mem_free(aof.dir);
+			mem_free(aof.fname);
+			aof.dir = aof.fname = NULL;
+			aof.man_loaded = false;
+			LOG(LOG_WARNING, "Can't rewrite append only file in background: %s", why);
+			aof.rw_last_ok = false;
+			pthread_mutex_unlock(&aof.rw_lock);
+			pthread_mutex_unlock(&aof.sw_lock);
+			snprintf(err, errlen,
+				 "ERR Can't execute an AOF background rewriting. Please "
+				 "check the server logs for more information.");
+			return -1;
+		}
+	}
+	pthread_mutex_unlock(&aof.sw_lock);
+	if (aof.rw_closed) {
 		snprintf(err, errlen, "ERR kvsd is shutting down");
 		rc = -1;
 	} else if (aof.rw_running) {
@@ -1409,6 +1511,18 @@ int aof_rewrite_start(char *err, size_t errlen)
 	}
 	pthread_mutex_unlock(&aof.rw_lock);
 	return rc;
+}
+
+void aof_rewrite_cron(void)
+{
+	char err[256];
+	bool go;
+
+	pthread_mutex_lock(&aof.rw_lock);
+	go = aof.state == AOF_OFF && aof.rw_scheduled && !aof.rw_running && !aof.rw_closed;
+	pthread_mutex_unlock(&aof.rw_lock);
+	if (go && !psrv_bgsave_busy() && aof_rewrite_start(err, sizeof(err)) < 0)
+		LOG(LOG_WARNING, "Scheduled AOF rewrite could not start: %s", err);
 }
 
 void aof_rewrite_info(struct aof_rewrite_info *ri)
@@ -1826,8 +1940,11 @@ int aof_setup(struct db *db, char *err, size_t errlen)
 	if (rc < 0)
 		return rc;
 	snprintf(mname, sizeof(mname), "%s.manifest", aof.fname);
-	if (aof.man.nincr == 0) {
-		snprintf(err, errlen, "The AOF manifest %s names no incremental file", mname);
+	/* a base alone (BGREWRITEAOF while appendonly was no) loads, and
+	 * aof_start adds a first incr file, as Redis's
+	 * aofOpenIfNeededOnServerStart */
+	if (aof.man.nincr == 0 && !aof.man.base.name) {
+		snprintf(err, errlen, "The AOF manifest %s names no file", mname);
 		return -EINVAL;
 	}
 	aof.need_replay = true;
@@ -1875,6 +1992,27 @@ int aof_start(char *err, size_t errlen)
 			rc = 0;
 		if (rc == 0)
 			rc = load_all(err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+	if (aof.man.nincr == 0) { /* a base alone: the first incr file */
+		char name[512];
+
+		char *p;
+		int fd;
+
+		snprintf(name, sizeof(name), "%s.1.incr.aof", aof.fname);
+		p = path_of(name);
+		fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		mem_free(p);
+		if (fd < 0) {
+			snprintf(err, errlen, "Can't create the AOF file %s: %s", name,
+				 strerror(errno));
+			return -errno;
+		}
+		close(fd); /* before the manifest names it */
+		aof_manifest_add(&aof.man, name, 1, 'i');
+		rc = write_manifest(&aof.man, err, errlen);
 		if (rc < 0)
 			return rc;
 	}

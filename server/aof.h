@@ -154,8 +154,14 @@ int aof_setup(struct db *db, char *err, size_t errlen);
 int aof_start(char *err, size_t errlen);
 /* BGREWRITEAOF: starts the forkless rewrite (rewrite_run in aof.c). 0;
  * 1: scheduled (a BGSAVE runs; the AOF thread starts it after, as Redis's
- * cron); or -1 with the reply's error text in err. Any thread. */
+ * cron, or aof_rewrite_cron while appendonly is no); or -1 with the
+ * reply's error text in err. With appendonly no it writes a base and a
+ * manifest naming it alone, as Redis 7.0 (no incr file). Any thread. */
 int aof_rewrite_start(char *err, size_t errlen);
+/* The hz cron (psrv_cron, holding no lock): starts a rewrite scheduled
+ * while appendonly is no once no BGSAVE runs (with the AOF on, the AOF
+ * thread's check does). */
+void aof_rewrite_cron(void);
 bool aof_rewrite_running(void);
 /* INFO aof_rewrite_scheduled: a rewrite waits to start (a BGSAVE runs, or
  * switching on needs one again). Any thread. */

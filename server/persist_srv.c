@@ -457,7 +457,8 @@ void psrv_cron(int64_t now_ms)
 	int nrules;
 
 	if (loading_active())
-		return; /* as Redis's serverCron, which does not run while loading */
+		return;	    /* as Redis's serverCron, which does not run while loading */
+	aof_rewrite_cron(); /* before ps.lock: it asks psrv_bgsave_busy */
 	nrules = read_rules(rules);
 	pthread_mutex_lock(&ps.lock);
 	reap_locked();
