@@ -1513,6 +1513,30 @@ int aof_rewrite_start(char *err, size_t errlen)
 	return rc;
 }
 
+int aof_shutdown_prepare(bool force)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&aof.rw_lock);
+	if (aof.rw_running && !aof.rw_abandoned) {
+		if (aof.state == AOF_WAIT_REWRITE && !force) {
+			LOG(LOG_WARNING, "Writing initial AOF, can't exit.");
+			rc = -1;
+		} else {
+			if (aof.state == AOF_WAIT_REWRITE)
+				LOG(LOG_WARNING, "Writing initial AOF. Exit anyway.");
+			LOG(LOG_WARNING, "There is a rewrite of the AOF running. Abandoning it!");
+			/* relaxed: as the switch-off's (rw_cancelled): the rewrite
+			 * gives up at its next key; the teardown joins it */
+			atomic_store_explicit(
+			    &aof.gen, atomic_load_explicit(&aof.gen, memory_order_relaxed) + 1,
+			    memory_order_relaxed);
+		}
+	}
+	pthread_mutex_unlock(&aof.rw_lock);
+	return rc;
+}
+
 void aof_rewrite_cron(void)
 {
 	char err[256];

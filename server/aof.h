@@ -162,6 +162,14 @@ int aof_rewrite_start(char *err, size_t errlen);
  * while appendonly is no once no BGSAVE runs (with the AOF on, the AOF
  * thread's check does). */
 void aof_rewrite_cron(void);
+/* SHUTDOWN, before its save (Redis's prepareForShutdown): while the
+ * switch-on's rewrite writes the initial AOF, -1 unless force (logged
+ * "Writing initial AOF, can't exit."; SHUTDOWN then answers its error and
+ * the server keeps running). Otherwise a running rewrite is abandoned (it
+ * stops at its next key, its files deleted; the manifest stays valid), as
+ * Redis kills its rewrite child, and 0. A SIGTERM does not come here: it
+ * waits for the rewrite (aof_teardown). Any thread. */
+int aof_shutdown_prepare(bool force);
 bool aof_rewrite_running(void);
 /* INFO aof_rewrite_scheduled: a rewrite waits to start (a BGSAVE runs, or
  * switching on needs one again). Any thread. */

@@ -24,6 +24,9 @@ diff-off-rewrite: BGREWRITEAOF with appendonly no against redis-server (a
 base alone in the manifest, scheduled during a BGSAVE, a restart with
 appendonly yes on such a directory).
 
+diff-shutdown: SHUTDOWN [NOSAVE|FORCE] while the switch-on writes the
+initial AOF, and SHUTDOWN during a plain rewrite, against redis-server.
+
 Usage: test_aof_switch.py [--rounds N] [scenario ...]
 """
 
@@ -387,6 +390,77 @@ def scenario_diff_off_rewrite():
         check(a == b, 'diff-off-rewrite %s: redis %r, kvsd %r' % (what, a, b))
 
 
+def shutdown_reply(c, *args):
+    """SHUTDOWN's reply, or 'closed' when the server closed the connection."""
+    try:
+        r = c.cmd('SHUTDOWN', *args)
+    except (OSError, harness.ProtocolError):
+        return 'closed'
+    return r if r else 'closed'
+
+
+def scenario_diff_shutdown():
+    """SHUTDOWN while CONFIG SET appendonly yes writes the initial AOF (the
+    rewrite slowed by rdb-key-save-delay: 30 keys x 200 ms), against
+    redis-server 7.0.15: SHUTDOWN and SHUTDOWN NOSAVE are refused ("Writing
+    initial AOF, can't exit." in the log) and the server keeps serving;
+    SHUTDOWN FORCE exits at once, without waiting for the rewrite. Then a
+    plain BGREWRITEAOF with the AOF on: SHUTDOWN abandons it and exits at
+    once, and the directory still loads every key."""
+    out = {}
+    for binary in (redis_bin(), kvsd_bin()):
+        name = os.path.basename(binary)
+        d = tempfile.mkdtemp(prefix='aof-sws-')
+        k = Proc(binary, d, ['--appendonly', 'no', '--rdb-key-save-delay', '200000'])
+        seen = []
+        try:
+            k.start()
+            with k.client() as c:
+                preload(c, 30)
+                seen.append(('set yes', c.cmd('CONFIG', 'SET', 'appendonly', 'yes')))
+                seen.append(('shutdown', shutdown_reply(c)))
+                seen.append(('shutdown nosave', shutdown_reply(c, 'NOSAVE')))
+                seen.append(('ping', c.cmd('PING')))
+                seen.append(('info', strip_info(info_fields(c))))
+                t0 = time.time()
+                seen.append(('shutdown force', shutdown_reply(c, 'FORCE')))
+            k.proc.wait(20)
+            seen.append(('force exits before the rewrite could end', time.time() - t0 < 4.0))
+            seen.append(('exit status', k.proc.returncode))
+            log_text = k.log_text()
+            seen.append(('logged', ("Writing initial AOF, can't exit." in log_text,
+                                    'Writing initial AOF. Exit anyway.' in log_text)))
+            k.proc = None
+            shutil.rmtree(d, ignore_errors=True)
+            os.mkdir(d)
+            # the AOF on, a rewrite running: SHUTDOWN abandons it
+            k = Proc(binary, d, [])
+            k.start()
+            with k.client() as c:
+                preload(c, 30)
+                c.cmd('CONFIG', 'SET', 'rdb-key-save-delay', '200000')
+                seen.append(('bgrewriteaof', c.cmd('BGREWRITEAOF')))
+                time.sleep(0.3)
+                t0 = time.time()
+                seen.append(('shutdown in rewrite', shutdown_reply(c)))
+            k.proc.wait(20)
+            seen.append(('exits before the rewrite could end', time.time() - t0 < 4.0))
+            seen.append(('exit status 2', k.proc.returncode))
+            k.proc = None
+            k = Proc(binary, d, [])
+            k.start()
+            with k.client() as c:
+                seen.append(('dbsize after restart', c.cmd('DBSIZE')))
+            k.stop()
+        finally:
+            k.kill9()
+            shutil.rmtree(d, ignore_errors=True)
+        out[binary] = seen
+        log('diff-shutdown %s: %r' % (name, seen))
+    for (what, a), (_, b) in zip(out[redis_bin()], out[kvsd_bin()]):
+        check(a == b, 'diff-shutdown %s: redis %r, kvsd %r' % (what, a, b))
+
+
 def main(argv):
     rounds = 3 if not SANITIZED else 2
     names = []
@@ -402,7 +476,8 @@ def main(argv):
                  'toggle': lambda: scenario_toggle(rounds),
                  'diff': scenario_diff,
                  'diff-baddir': scenario_diff_baddir,
-                 'diff-off-rewrite': scenario_diff_off_rewrite}
+                 'diff-off-rewrite': scenario_diff_off_rewrite,
+                 'diff-shutdown': scenario_diff_shutdown}
     for name in names or list(scenarios):
         t0 = time.time()
         scenarios[name]()
