@@ -30,6 +30,8 @@ users see around them.
     run while BGSAVEs are taken; every saved file, loaded, adds up to the
     exact total (3 saves of 1000 accounts; with --big 20 saves of 10000).
 (d'') stop-writes-on-bgsave-error: -MISCONF after a failed BGSAVE, as Redis.
+(d3) the saver runs under SCHED_IDLE, and a BGSAVE ends while two clients
+    keep kvsd's one worker busy (every thread on one CPU).
 (e) --big N (the `long` setup): N keys (strings, hashes, sets, sorted sets,
     lists, a tenth with a TTL) saved by kvsd and loaded by redis-server, and
     saved by redis-server and loaded by kvsd; DEBUG DIGEST equal each way.
