@@ -152,7 +152,7 @@ void aof_set_auto_rewrite(long long percentage, long long min_size);
  */
 int aof_setup(struct db *db, char *err, size_t errlen);
 int aof_start(char *err, size_t errlen);
-/* BGREWRITEAOF: starts the forkless rewrite (rewrite_run in aof.c). 0;
+/* BGREWRITEAOF: starts the forkless rewrite (rewrite_run in aof_rewrite.c). 0;
  * 1: scheduled (a BGSAVE runs; the AOF thread starts it after, as Redis's
  * cron, or aof_rewrite_cron while appendonly is no); or -1 with the
  * reply's error text in err. With appendonly no it writes a base and a
