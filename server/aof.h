@@ -166,10 +166,14 @@ void aof_rewrite_cron(void);
  * switch-on's rewrite writes the initial AOF, -1 unless force (logged
  * "Writing initial AOF, can't exit."; SHUTDOWN then answers its error and
  * the server keeps running). Otherwise a running rewrite is abandoned (it
- * stops at its next key, its files deleted; the manifest stays valid), as
- * Redis kills its rewrite child, and 0. A SIGTERM does not come here: it
- * waits for the rewrite (aof_teardown). Any thread. */
+ * stops at its next key, its files deleted; the manifest stays valid) and
+ * waited for (at most 0.5 s; not inside EXEC), as Redis kills its rewrite
+ * child, and 0. A worker, online. A SIGTERM does not come here: it
+ * waits for the rewrite (aof_teardown). */
 int aof_shutdown_prepare(bool force);
+/* SHUTDOWN failed after aof_shutdown_prepare (its save failed): a
+ * switch-on whose rewrite it abandoned is scheduled again. */
+void aof_shutdown_cancelled(void);
 bool aof_rewrite_running(void);
 /* INFO aof_rewrite_scheduled: a rewrite waits to start (a BGSAVE runs, or
  * switching on needs one again). Any thread. */

@@ -548,8 +548,13 @@ int aof_rewrite_start(char *err, size_t errlen)
 	return rc;
 }
 
+/* SHUTDOWN waits this long at most for an abandoned rewrite to end (it
+ * gives up at its next key: normally microseconds), as the switch-off. */
+#define SHUTDOWN_WAIT_NS (500 * 1000 * 1000L)
+
 int aof_shutdown_prepare(bool force)
 {
+	bool join = false;
 	int rc = 0;
 
 	pthread_mutex_lock(&aof.rw_lock);
@@ -561,15 +566,45 @@ int aof_shutdown_prepare(bool force)
 			if (aof.state == AOF_WAIT_REWRITE)
 				LOG(LOG_WARNING, "Writing initial AOF. Exit anyway.");
 			LOG(LOG_WARNING, "There is a rewrite of the AOF running. Abandoning it!");
-			/* relaxed: as the switch-off's (aof_rw_cancelled): the rewrite
-			 * gives up at its next key; the teardown joins it */
+			/* relaxed: as the switch-off's (aof_rw_cancelled): the
+			 * rewrite gives up at its next key */
 			atomic_store_explicit(
 			    &aof.gen, atomic_load_explicit(&aof.gen, memory_order_relaxed) + 1,
 			    memory_order_relaxed);
+			/* Redis waits for its killed child too: the rewrite's
+			 * snapshot must end before SHUTDOWN's save takes one. Not
+			 * inside EXEC (the gate held: the rewrite may wait for it) */
+			if (aof.rw_joinable && !aof_gate_held()) {
+				join = true;
+				aof.rw_joinable = false;
+			}
 		}
 	}
 	pthread_mutex_unlock(&aof.rw_lock);
+	if (join) {
+		struct timespec ts = aof_deadline_in(SHUTDOWN_WAIT_NS);
+		int jr;
+
+		/* offline: a grace period of the storage never waits for us */
+		kvmap_thread_offline();
+		jr = pthread_timedjoin_np(aof.rw_thr, NULL, &ts);
+		kvmap_thread_online();
+		if (jr != 0) { /* still ending: the teardown (or a later start) joins it */
+			pthread_mutex_lock(&aof.rw_lock);
+			aof.rw_joinable = true;
+			pthread_mutex_unlock(&aof.rw_lock);
+		}
+	}
 	return rc;
+}
+
+void aof_shutdown_cancelled(void)
+{
+	pthread_mutex_lock(&aof.rw_lock);
+	/* a switch-on whose rewrite SHUTDOWN FORCE abandoned: run it again */
+	if (aof.state == AOF_WAIT_REWRITE && !aof.rw_running && !aof.rw_closed)
+		aof.rw_scheduled = true;
+	pthread_mutex_unlock(&aof.rw_lock);
 }
 
 void aof_rewrite_cron(void)

@@ -77,9 +77,12 @@ static void shutdown_cmd(struct cmd_req *r)
 		reply_error(r->c, "ERR No shutdown in progress.");
 		return;
 	}
-	if (aof_shutdown_prepare(force != 0) != 0 || psrv_shutdown_prepare(save	    ? 1
-									   : nosave ? 2
-										    : 0) != 0) {
+	if (aof_shutdown_prepare(force != 0) != 0) {
+		reply_error(r->c, "ERR Errors trying to SHUTDOWN. Check logs.");
+		return;
+	}
+	if (psrv_shutdown_prepare(save ? 1 : nosave ? 2 : 0) != 0) {
+		aof_shutdown_cancelled();
 		reply_error(r->c, "ERR Errors trying to SHUTDOWN. Check logs.");
 		return;
 	}
