@@ -29,7 +29,7 @@
  * expects that run to fail.
  *
  * --stripe-bits B forces 2^B stripes (snap.h's db_snap_force_bits): with
- * 17, more stripes than the table has buckets (a large map's path).
+ * 17, more stripes than the small tables have buckets (a large map's path).
  *
  * Usage: stress_snap [--seconds S] [--scan-walk] [--map kvsd|urcu] [--stripe-bits B]
  */
