@@ -12,14 +12,25 @@ save rules. It is filled with --keys strings key:000000000000.. of 16-100 bytes 
   saving:  the same load while BGSAVE runs back to back for the whole window; the server's
            RSS (VmRSS; for redis-server the parent's, plus the child's copy-on-write size
            that it reports as rdb_last_cow_size) is sampled every 10 ms
-  load:    SAVE, restart on the same directory, time until PING answers +PONG
+  load:    SAVE, restart on the same directory, time until PING answers +PONG (with
+           --load-threads N: kvsd restarted with --threads N on N cores, redis-server on the
+           same cores; kvsd decodes a large file on every worker)
+Fill (--fill): "pipe" (default) streams pipelined SETs (SET key val, every 10th with PX one day)
+through `redis-cli --pipe`, the same bytes to both servers: 10M keys fill in about a minute;
+"loadgen" is the older kvsd-loadgen --prefill + PEXPIRE pass. Datasets live in a fresh
+directory under --dir (default $TMPDIR or /tmp; the filesystem is printed): save and load
+time are measured with the file on that disk (--drop-caches: drop the page cache before each
+load, needs root; off by default as it slows every other process on the machine).
+--no-latency skips the quiet/saving windows (save and load time only: the 10M-key figures).
 The window is --seconds, or longer if one save takes longer (at least two saves fit in it).
 It prints p50/p99/p99.9/max of both phases for both servers, kvsd's p99 ratio saving/quiet
 (goal <= 1.5), its peak RSS over the pre-save RSS against the bytes written during the save
 (goal: peak <= pre + overwritten + 64 MB), redis-server's latest_fork_usec and
 rdb_last_cow_size, and medians over --runs.
 
-Usage: bench/persist.py [--keys N] [--seconds S] [--runs N] [--quick]
+Usage: bench/persist.py [--keys N] [--seconds S] [--runs N] [--quick] [--fill pipe|loadgen]
+                        [--load-threads N] [--no-latency] [--dir PATH] [--drop-caches]
+  e.g. the 10M figures: bench/persist.py --keys 10000000 --runs 3 --no-latency --load-threads 2
 Env: KVSD_BIN (build/server/kvsd), REDIS_BIN (redis-server), LOADGEN_BIN
      (build/loadgen/kvsd-loadgen), BENCH_CORES ("0,1": server core, client core).
 """
@@ -74,7 +85,47 @@ def loadgen(binary, port, core, args, out):
     return rep
 
 
-def fill(lg, port, core, keys):
+def resp(*args):
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
+def pipe_fill(port, core, keys):
+    """SET key:%012d (16-100 B of random letters; every 10th key with PX one day) for every
+    key, streamed through redis-cli --pipe (the same bytes for both servers)."""
+    import random
+    rng = random.Random(15)
+    pool = bytes(rng.choice(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+                 for _ in range(8192))
+    cli = shutil.which("redis-cli") or "redis-cli"
+    p = subprocess.Popen(["taskset", "-c", core, cli, "-p", str(port), "--pipe"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    chunk = []
+    px = b"86400000"
+    for i in range(keys):
+        n = 16 + (i * 7919) % 85
+        o = (i * 131) % (len(pool) - 100)
+        k = b"key:%012d" % i
+        if i % 10 == 0:
+            chunk.append(resp(b"SET", k, pool[o:o + n], b"PX", px))
+        else:
+            chunk.append(resp(b"SET", k, pool[o:o + n]))
+        if len(chunk) == 10000:
+            p.stdin.write(b"".join(chunk))
+            chunk = []
+    p.stdin.write(b"".join(chunk))
+    p.stdin.close()
+    out = p.stdout.read().decode(errors="replace")
+    if p.wait() != 0 or "errors: 0" not in out:
+        sys.exit("redis-cli --pipe failed: %s" % out[-500:])
+
+
+def fill(lg, port, core, keys, how="loadgen"):
+    if how == "pipe":
+        pipe_fill(port, core, keys)
+        return
     tmp = "/tmp/kvsd-persist-fill-%d.json" % os.getpid()
     loadgen(lg, port, core, ["--prefill", "--keys", str(keys), "-d", VALUE, "--requests", "1",
                              "-c", "1"], tmp)
@@ -151,9 +202,22 @@ def phase(lg, server, core, keys, seconds, saving):
     return res
 
 
-def load_time(name, binary, core, dirpath):
+def drop_caches():
+    subprocess.run(["sync"])
+    try:
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("3\n")
+    except OSError as e:
+        sys.exit("--drop-caches: %s" % e)
+
+
+def load_time(name, binary, core, dirpath, threads=1, drop=False):
     procs = []
     extra = ["--dir", dirpath, "--save", ""]
+    if name == "kvsd":
+        extra += ["--threads", str(threads)]
+    if drop:
+        drop_caches()
     t0 = time.monotonic()
     s = benchlib.start(name, binary, core, procs, extra, timeout=600)
     # start() returns on the first +PONG: a loading server answers -LOADING
@@ -163,25 +227,33 @@ def load_time(name, binary, core, dirpath):
     return dt, keys
 
 
-def run_server(name, binary, lg, cores, keys, seconds):
-    core_s, core_c = cores
-    d = tempfile.mkdtemp(prefix="kvsd-persist-bench-")
+def run_server(name, binary, lg, cores, keys, seconds, opts):
+    core_s, core_c = cores[0], cores[1]
+    d = tempfile.mkdtemp(prefix="kvsd-persist-bench-", dir=opts.dir)
     procs = []
     try:
         s = benchlib.start(name, binary, core_s, procs, ["--dir", d, "--save", ""])
-        fill(lg, s["port"], core_c, keys)
+        t0 = time.monotonic()
+        fill(lg, s["port"], core_c, keys, opts.fill)
+        fill_s = time.monotonic() - t0
         save_s = timed_save(s["port"])
         window = max(seconds, 2 * save_s + 1)
-        quiet = phase(lg, s, core_c, keys, window, False)
-        saving = phase(lg, s, core_c, keys, window, True)
-        r = benchlib.command(s["port"], "SAVE")
-        if not r.startswith(b"+OK"):
-            sys.exit("SAVE failed on %s: %r" % (name, r))
+        quiet = saving = None
+        if not opts.no_latency:
+            quiet = phase(lg, s, core_c, keys, window, False)
+            saving = phase(lg, s, core_c, keys, window, True)
+            r = benchlib.command(s["port"], "SAVE")
+            if not r.startswith(b"+OK"):
+                sys.exit("SAVE failed on %s: %r" % (name, r))
         benchlib.stop(procs)
         procs = []
-        load_s, dbsize = load_time(name, binary, core_s, d)
+        rdb = os.path.getsize(os.path.join(d, "dump.rdb"))
+        # the load: on --load-threads cores (the server core first, then the others)
+        lcores = ",".join(cores[:max(1, opts.load_threads)])
+        load_s, dbsize = load_time(name, binary, lcores, d, opts.load_threads, opts.drop_caches)
         return {"save_s": save_s, "window_s": window, "quiet": quiet, "saving": saving,
-                "load_s": load_s, "dbsize": dbsize.decode().strip()}
+                "load_s": load_s, "dbsize": dbsize.decode().strip().lstrip(":"), "fill_s": fill_s,
+                "rdb_bytes": rdb}
     finally:
         benchlib.stop(procs)
         shutil.rmtree(d, ignore_errors=True)
@@ -203,6 +275,14 @@ def main():
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="100k keys, 3 s, one run")
+    ap.add_argument("--fill", choices=("pipe", "loadgen"), default="pipe")
+    ap.add_argument("--load-threads", type=int, default=1,
+                    help="kvsd's --threads for the load (on as many cores of BENCH_CORES)")
+    ap.add_argument("--no-latency", action="store_true",
+                    help="save and load time only (no quiet/saving windows)")
+    ap.add_argument("--dir", default=None, help="parent directory of the datasets")
+    ap.add_argument("--drop-caches", action="store_true",
+                    help="drop the page cache before each load (root)")
     args = ap.parse_args()
     if args.quick:
         args.keys, args.seconds, args.runs = 100000, 3, 1
@@ -216,19 +296,41 @@ def main():
     print("         %s --dir TMP" % benchlib.server_command(redis, cores[0]))
     print("load:    taskset -c %s kvsd-loadgen -p PORT %s" % (cores[1], " ".join(
         lat_args(args.keys, args.seconds))))
-    print("keys %d (16-100 B, 10%% with a TTL), %d run(s)" % (args.keys, args.runs))
+    if args.load_threads > len(cores):
+        sys.exit("--load-threads %d needs as many cores in BENCH_CORES (%s)" % (
+            args.load_threads, ",".join(cores)))
+    ddir = args.dir or tempfile.gettempdir()
+    fs = subprocess.run(["df", "-T", ddir], capture_output=True, text=True).stdout.split("\n")
+    print("datasets under %s (%s)" % (ddir, " ".join((fs[1] if len(fs) > 1 else "?").split()[:2])))
+    print("restart: kvsd --threads %d, both servers on cores %s%s" % (
+        args.load_threads, ",".join(cores[:args.load_threads]),
+        ", page cache dropped first" if args.drop_caches else ""))
+    print("keys %d (16-100 B, 10%% with a TTL), fill %s, %d run(s)" % (args.keys, args.fill,
+                                                                       args.runs))
     res = {"kvsd": [], "redis": []}
     for i in range(args.runs):
         order = [("kvsd", kvsd), ("redis", redis)]
         if i % 2:
             order.reverse()
         for name, binary in order:
-            r = run_server(name, binary, lg, cores, args.keys, args.seconds)
+            r = run_server(name, binary, lg, cores, args.keys, args.seconds, args)
             res[name].append(r)
-            print("run %d %-5s save %.2f s, load %.2f s (dbsize %s), window %.1f s, BGSAVEs "
-                  "under load %d" % (i + 1, name, r["save_s"], r["load_s"], r["dbsize"],
-                                      r["window_s"], r["saving"]["saves"]))
+            print("run %d %-5s fill %.1f s, save %.2f s, load %.2f s (dbsize %s, dump.rdb %.1f "
+                  "MB)%s" % (i + 1, name, r["fill_s"], r["save_s"], r["load_s"], r["dbsize"],
+                             r["rdb_bytes"] / 1048576, "" if args.no_latency else
+                             ", window %.1f s, BGSAVEs under load %d" % (
+                                 r["window_s"], r["saving"]["saves"])))
     print()
+    if args.no_latency:
+        for name in ("kvsd", "redis"):
+            print("%-6s save %.2f s; load %.2f s" % (name, med(res[name], "save_s"),
+                                                     med(res[name], "load_s")))
+        print("ratios kvsd/redis: save time %.2f, load time %.2f (below 1 = kvsd faster; "
+              "load speed-up redis/kvsd %.2fx)" % (
+                  med(res["kvsd"], "save_s") / med(res["redis"], "save_s"),
+                  med(res["kvsd"], "load_s") / med(res["redis"], "load_s"),
+                  med(res["redis"], "load_s") / med(res["kvsd"], "load_s")))
+        return 0
     print("%-6s %-7s %9s %9s %9s %9s %10s" % ("server", "phase", "p50 us", "p99 us",
                                               "p99.9 us", "max us", "ops/s"))
     for name in ("kvsd", "redis"):

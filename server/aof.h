@@ -152,10 +152,28 @@ void aof_set_auto_rewrite(long long percentage, long long min_size);
  */
 int aof_setup(struct db *db, char *err, size_t errlen);
 int aof_start(char *err, size_t errlen);
-/* BGREWRITEAOF: starts the forkless rewrite (rewrite_run in aof.c). 0;
+/* BGREWRITEAOF: starts the forkless rewrite (rewrite_run in aof_rewrite.c). 0;
  * 1: scheduled (a BGSAVE runs; the AOF thread starts it after, as Redis's
- * cron); or -1 with the reply's error text in err. Any thread. */
+ * cron, or aof_rewrite_cron while appendonly is no); or -1 with the
+ * reply's error text in err. With appendonly no it writes a base and a
+ * manifest naming it alone, as Redis 7.0 (no incr file). Any thread. */
 int aof_rewrite_start(char *err, size_t errlen);
+/* The hz cron (psrv_cron, holding no lock): starts a rewrite scheduled
+ * while appendonly is no once no BGSAVE runs (with the AOF on, the AOF
+ * thread's check does). */
+void aof_rewrite_cron(void);
+/* SHUTDOWN, before its save (Redis's prepareForShutdown): while the
+ * switch-on's rewrite writes the initial AOF, -1 unless force (logged
+ * "Writing initial AOF, can't exit."; SHUTDOWN then answers its error and
+ * the server keeps running). Otherwise a running rewrite is abandoned (it
+ * stops at its next key, its files deleted; the manifest stays valid) and
+ * waited for (at most 0.5 s; not inside EXEC), as Redis kills its rewrite
+ * child, and 0. A worker, online. A SIGTERM does not come here: it
+ * waits for the rewrite (aof_teardown). */
+int aof_shutdown_prepare(bool force);
+/* SHUTDOWN failed after aof_shutdown_prepare (its save failed): a
+ * switch-on whose rewrite it abandoned is scheduled again. */
+void aof_shutdown_cancelled(void);
 bool aof_rewrite_running(void);
 /* INFO aof_rewrite_scheduled: a rewrite waits to start (a BGSAVE runs, or
  * switching on needs one again). Any thread. */

@@ -6,7 +6,7 @@
  * moment late publishes nothing. aof_enabled_g (appendonly on: INFO
  * aof_enabled) / aof_started_g (writes log themselves): written by the
  * main thread at start-up (before workers serve clients) and teardown
- * (after they stopped), and at run time under aof.c's rw_lock by the
+ * (after they stopped), and at run time under aof_state.h's rw_lock by the
  * switches (aof.h, "Switching"); read anywhere: relaxed — at start-up the
  * thread and listener starts order them; at run time what must see the
  * flag is ordered by the switch's grace period (on) or gate (off).

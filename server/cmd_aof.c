@@ -1,8 +1,8 @@
 /*
  * cmd_aof.c — BGREWRITEAOF with Redis 7.0.15's replies (aof.c:
- * bgrewriteaofCommand); the forkless rewrite itself is server/aof.c's.
- * kvsd rewrites only while the AOF is on (appendonly yes); Redis 7.0 also
- * writes a base without one, which kvsd refuses plainly instead.
+ * bgrewriteaofCommand); the forkless rewrite itself is server/aof_rewrite.c's.
+ * With appendonly no it writes a base and a manifest naming it alone, as
+ * Redis 7.0 does (aof_rewrite.c's rewrite_off_run).
  */
 #include "server/cmd.h"
 

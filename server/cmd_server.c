@@ -13,6 +13,7 @@
 #include "net/net.h"
 #include "net/reply.h"
 #include "server/cmd.h"
+#include "server/aof.h"
 #include "server/cmdstat.h"
 #include "server/config.h"
 #include "server/errorstats.h"
@@ -50,15 +51,17 @@ static void time_cmd(struct cmd_req *r)
 
 static void shutdown_cmd(struct cmd_req *r)
 {
-	int save = 0, nosave = 0, abort_ = 0;
+	int save = 0, nosave = 0, abort_ = 0, force = 0;
 
 	for (int i = 1; i < r->argc; i++) {
 		if (cmd_arg_is(r, i, "nosave"))
 			nosave = 1;
 		else if (cmd_arg_is(r, i, "save"))
 			save = 1;
-		else if (cmd_arg_is(r, i, "now") || cmd_arg_is(r, i, "force"))
+		else if (cmd_arg_is(r, i, "now"))
 			;
+		else if (cmd_arg_is(r, i, "force"))
+			force = 1;
 		else if (cmd_arg_is(r, i, "abort"))
 			abort_ = 1;
 		else {
@@ -74,7 +77,12 @@ static void shutdown_cmd(struct cmd_req *r)
 		reply_error(r->c, "ERR No shutdown in progress.");
 		return;
 	}
+	if (aof_shutdown_prepare(force != 0) != 0) {
+		reply_error(r->c, "ERR Errors trying to SHUTDOWN. Check logs.");
+		return;
+	}
 	if (psrv_shutdown_prepare(save ? 1 : nosave ? 2 : 0) != 0) {
+		aof_shutdown_cancelled();
 		reply_error(r->c, "ERR Errors trying to SHUTDOWN. Check logs.");
 		return;
 	}

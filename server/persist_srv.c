@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,7 +68,7 @@ static uint64_t dirty_total(void)
 
 #define MAX_RULES      64
 #define BGSAVE_RETRY_S 5  /* CONFIG_BGSAVE_RETRY_DELAY */
-#define SAVER_NICE     10 /* BGSAVE's thread: below the workers (bg_main) */
+#define SAVER_NICE     19 /* a saver's fallback when SCHED_IDLE is refused */
 
 struct rule {
 	long long secs, changes;
@@ -289,6 +290,20 @@ static int save_now(const char *who)
 
 /* ---- BGSAVE's thread */
 
+void psrv_background_prio(const char *who)
+{
+	struct sched_param sp = {.sched_priority = 0};
+	int rc = pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
+
+	if (rc == 0)
+		return;
+	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), SAVER_NICE) == 0)
+		LOG(LOG_VERBOSE, "%s thread: SCHED_IDLE refused (%s), runs at nice %d", who,
+		    strerror(rc), SAVER_NICE);
+	else
+		LOG(LOG_VERBOSE, "%s thread keeps the workers' priority: %s", who, strerror(errno));
+}
+
 static void *bg_main(void *arg)
 {
 	int64_t t0 = clock_wall_ms();
@@ -296,12 +311,7 @@ static void *bg_main(void *arg)
 
 	(void)arg;
 	wctx_register(-1);
-	/* Below the workers (nice 10, this thread only: Linux's per-thread
-	 * nice): a worker sharing a core with the saver preempts it, so the
-	 * save takes the cycles the workers leave, as a forked child would
-	 * on an idle core, and not a half of each core it runs on. */
-	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), SAVER_NICE) != 0)
-		LOG(LOG_VERBOSE, "BGSAVE thread keeps the workers' priority: %s", strerror(errno));
+	psrv_background_prio("BGSAVE");
 	kvmap_thread_register(); /* online from here to the end of the save */
 	rc = save_now("background");
 	kvmap_thread_unregister();
@@ -447,7 +457,8 @@ void psrv_cron(int64_t now_ms)
 	int nrules;
 
 	if (loading_active())
-		return; /* as Redis's serverCron, which does not run while loading */
+		return;	    /* as Redis's serverCron, which does not run while loading */
+	aof_rewrite_cron(); /* before ps.lock: it asks psrv_bgsave_busy */
 	nrules = read_rules(rules);
 	pthread_mutex_lock(&ps.lock);
 	reap_locked();

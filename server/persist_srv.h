@@ -51,6 +51,17 @@ int psrv_load(char *err, size_t errlen);
  * when that final save failed (logged). Main thread, online. */
 int psrv_teardown(void);
 
+/* Puts the calling thread (a BGSAVE or AOF rewrite thread) below the
+ * workers: SCHED_IDLE, so a worker that wakes on its core preempts it at
+ * once and the save runs in the workers' idle time, as a forked child
+ * would on an idle core; nice 19 if SCHED_IDLE is refused (logged at
+ * verbose). A SCHED_IDLE thread still gets a sliver of a busy core (about
+ * 0.3% against one nice-0 worker), so a save under a load that never idles
+ * ends, slowly. No lock a worker spins on is held across a long stretch
+ * by such a thread (snap.h: one stripe's walk, with sleeping waiters).
+ * who names the thread in the log. */
+void psrv_background_prio(const char *who);
+
 /* A write command succeeded on this worker. */
 void psrv_dirty(struct wctx *w);
 void psrv_cron(int64_t now_ms);

@@ -21,7 +21,7 @@ struct blk_waiter;
 struct ps_client;
 struct trk_client;
 
-/* aof.c: a connection whose replies wait for the AOF's fsync (appendfsync
+/* aof_writer.c: a connection whose replies wait for the AOF's fsync (appendfsync
  * always), on the AOF thread's held list. Every field is under aof.lock. */
 struct aof_hold {
 	struct aof_hold *prev, *next;
@@ -48,10 +48,10 @@ struct session {
 	 * its answer is dropped too (Redis keeps the flags of a blocked client
 	 * until it is answered) */
 	bool blk_quiet;
-	/* aof.c: the end of this connection's last AOF record; its replies
+	/* aof_writer.c: the end of this connection's last AOF record; its replies
 	 * wait until the AOF is durable that far (appendfsync always) */
 	uint64_t aof_lsn;
-	/* aof.c: before_write held the replies (runner only: the hold may be
+	/* aof_writer.c: before_write held the replies (runner only: the hold may be
 	 * linked still, so the next call or the close takes aof.lock) */
 	bool aof_held;
 	struct aof_hold aof_hold;

@@ -96,6 +96,21 @@ struct db_slot *db_my_slot(struct db *db)
 
 /* ---- write brackets and the exclusive gate (see "Exclusive transactions") */
 
+/* A writer's n-th wait for the gate: yields, and after a few yields
+ * sleeps 20 us each time: the holder may be a SCHED_IDLE saver (snap.h's
+ * cut and end) preempted on this core, and yielding to an idle-class
+ * thread hands the core straight back to the yielder. */
+static void gate_wait(unsigned n)
+{
+	if (n < 16) {
+		sched_yield();
+	} else {
+		struct timespec ts = {0, 20000};
+
+		nanosleep(&ts, NULL);
+	}
+}
+
 void db_write_enter(struct db *db)
 {
 	struct db_slot *s = db_my_slot(db);
@@ -110,8 +125,8 @@ void db_write_enter(struct db *db)
 		/* relaxed: taking back an increment that published nothing */
 		atomic_fetch_sub_explicit(&s->writers, 1, memory_order_relaxed);
 		/* relaxed: only a hint when to try again (the loop re-checks) */
-		while (atomic_load_explicit(&db->gate, memory_order_relaxed))
-			sched_yield(); /* the caller may hold entries: no quiescent state */
+		for (unsigned n = 0; atomic_load_explicit(&db->gate, memory_order_relaxed); n++)
+			gate_wait(n); /* the caller may hold entries: no quiescent state */
 	}
 }
 

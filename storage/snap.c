@@ -47,17 +47,23 @@
  * save together with the garbage the saver holds back (evict.c), as Redis
  * does not count a fork child's copied pages in used_memory.
  *
- * Stripes: 4096. The saver holds a stripe's lock while it walks the
- * stripe's buckets (1/4096 of the table: about 2,400 keys at 10M keys, a
- * few tens of microseconds) and a writer of an unvisited stripe waits for
- * at most that; a touch searches its stripe's records (touched keys / 4096
- * of them on average); and the fixed cost of a walk, one lock and one pass
- * over the stripe's home buckets per (database, stripe), stays small for
- * 16 mostly empty databases (databases with no key at the cut are marked
- * visited at the cut and never walked). More stripes shorten the waits but
- * multiply that fixed cost and the per-snapshot arrays (16 bytes per
- * stripe plus a byte per database and stripe). On the URCU map a stripe
- * walk reads the list from its head (kvmap_walk_stripe_linear), so there
+ * Stripes: 4096, or more for a large map (stripe_bits: about 128 keys per
+ * stripe, at most 2^17 stripes). The saver holds a stripe's lock while it
+ * walks the stripe's buckets (with a fixed 4096: about 2,400 keys at 10M
+ * keys, a few hundred microseconds with the cache misses; with 2^17
+ * stripes about 80 keys) and a writer of an unvisited stripe waits for at
+ * most that; so the stripes are the saver's small batches, with the lock
+ * dropped between them. A touch searches its stripe's records (touched
+ * keys / stripes of them on average); and the fixed cost of a walk, one
+ * lock and one pass over the stripe's home buckets per (database,
+ * stripe), stays small for 16 mostly empty databases (databases with no
+ * key at the cut are marked visited at the cut and never walked). More
+ * stripes multiply that fixed cost and the per-snapshot arrays (16 bytes
+ * per stripe plus a byte per database and stripe: 4 MB at 2^17 stripes and
+ * 16 databases, for a map of more than 8M keys). A writer that finds the
+ * stripe held spins briefly and then sleeps on a futex (stripe_lock: the
+ * saver may be a SCHED_IDLE thread preempted inside its walk). On the URCU
+ * map a stripe walk reads the list from its head (kvmap_walk_stripe_linear), so there
  * 16 stripes: a save reads each database's share of the list ~8 times
  * over, and a writer of an unvisited stripe may wait for a 1/16 walk.
  */
@@ -67,12 +73,17 @@
 #include "storage/db_internal.h"
 
 #include <errno.h>
-#include <sched.h>
+#include <linux/futex.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
-#define SNAP_STRIPE_BITS	12
+#define SNAP_STRIPE_BITS	12 /* at least; more for large databases (stripe_bits) */
+#define SNAP_STRIPE_BITS_MAX	17
+#define SNAP_STRIPE_KEYS	128  /* keys per stripe the bits aim at (stripe_bits) */
+#define SNAP_SPINS		100  /* a stripe lock's waiter spins this often, then sleeps */
 #define SNAP_STRIPE_BITS_LINEAR 4    /* a backend whose stripe walk is O(N) */
 #define SNAP_BATCH		1024 /* db_snap_next yields at least this many, or the rest */
 
@@ -88,7 +99,7 @@ struct snap_stripe {
 	/* 1 while held: by a touch (short) or the saver (one stripe walk).
 	 * acquire exchange to take, release store to give back: they order
 	 * the records list and the visited bytes of the stripe */
-	_Atomic int lock;
+	_Atomic int lock;      /* 0, 1, 2: see stripe_lock */
 	struct snap_rec *recs; /* under lock */
 };
 
@@ -121,6 +132,31 @@ struct db_snap {
 	uint64_t stripes_walked, yielded;
 };
 
+/* Stripe bits for a map of about n keys (all databases): 12, or more so that
+ * a stripe holds about SNAP_STRIPE_KEYS keys (the saver's critical section:
+ * a few microseconds whatever the size), at most SNAP_STRIPE_BITS_MAX. */
+static _Atomic unsigned forced_bits; /* db_snap_force_bits; relaxed: a test knob set before use */
+
+static unsigned stripe_bits(size_t n)
+{
+	unsigned bits = SNAP_STRIPE_BITS;
+	unsigned f = atomic_load_explicit(&forced_bits, memory_order_relaxed);
+
+	if (f)
+		return f;
+	while (bits < SNAP_STRIPE_BITS_MAX && (n >> bits) > SNAP_STRIPE_KEYS)
+		bits++;
+	return bits;
+}
+
+void db_snap_force_bits(unsigned bits)
+{
+	/* relaxed: set by a test before it takes snapshots */
+	atomic_store_explicit(&forced_bits,
+			      bits > SNAP_STRIPE_BITS_MAX ? SNAP_STRIPE_BITS_MAX : bits,
+			      memory_order_relaxed);
+}
+
 struct db_snap *db_snap_begin(struct db *db, int *err)
 {
 	struct db_snap *s;
@@ -134,8 +170,9 @@ struct db_snap *db_snap_begin(struct db *db, int *err)
 	}
 	s = mem_calloc(1, sizeof(*s));
 	if (s) {
-		s->bits = kvmap_walk_stripe_linear(db_map(db)) ? SNAP_STRIPE_BITS_LINEAR
-							       : SNAP_STRIPE_BITS;
+		s->bits = kvmap_walk_stripe_linear(db_map(db))
+			      ? SNAP_STRIPE_BITS_LINEAR
+			      : stripe_bits(kvmap_count(db_map(db)));
 		s->nstripes = 1u << s->bits;
 		s->stripes = mem_calloc(s->nstripes, sizeof(*s->stripes));
 		/* `databases` is fixed at start-up: the cut's table has as many */
@@ -198,23 +235,46 @@ void db_snap_stats(const struct db_snap *s, struct db_snap_stats *out)
 	out->yielded = s->yielded;
 }
 
+static void futex_op(_Atomic int *w, int op, int val)
+{
+	/* the kernel reads the int itself; _Atomic int has int's layout */
+	syscall(SYS_futex, (int *)w, op, val, NULL, NULL, 0);
+}
+
+/* 0 free, 1 held, 2 held and someone may sleep on it (Drepper's "Futexes
+ * are tricky", mutex 3). A waiter spins briefly, then sleeps in the kernel
+ * rather than yielding in a loop: the saver runs under SCHED_IDLE
+ * (psrv_background_prio), and a worker that yields to a preempted idle
+ * thread gets the CPU straight back (the idle class runs only when nothing
+ * else wants the core), so spinning would keep the holder off the core;
+ * sleeping hands the core to the holder at once, which ends its short
+ * critical section and wakes the worker. */
 static void stripe_lock(struct snap_stripe *st)
 {
-	for (unsigned spins = 0;; spins++) {
-		/* acquire: the previous holder's records and visited bytes */
-		if (!atomic_exchange_explicit(&st->lock, 1, memory_order_acquire))
+	int c = 0;
+
+	/* acquire: the previous holder's records and visited bytes */
+	if (atomic_compare_exchange_strong_explicit(&st->lock, &c, 1, memory_order_acquire,
+						    memory_order_relaxed))
+		return;
+	for (unsigned spins = 0; spins < SNAP_SPINS; spins++) {
+		c = 0;
+		/* relaxed: a hint; the CAS below orders (acquire, as above) */
+		if (atomic_load_explicit(&st->lock, memory_order_relaxed) == 0 &&
+		    atomic_compare_exchange_strong_explicit(&st->lock, &c, 1, memory_order_acquire,
+							    memory_order_relaxed))
 			return;
-		/* relaxed: a hint when to try again */
-		while (atomic_load_explicit(&st->lock, memory_order_relaxed))
-			if (++spins > 64)
-				sched_yield(); /* the holder may be preempted */
 	}
+	/* acquire: as above; 2 tells the holder to wake a sleeper */
+	while (atomic_exchange_explicit(&st->lock, 2, memory_order_acquire) != 0)
+		futex_op(&st->lock, FUTEX_WAIT_PRIVATE, 2);
 }
 
 static void stripe_unlock(struct snap_stripe *st)
 {
 	/* release: our records and visited bytes to the next holder */
-	atomic_store_explicit(&st->lock, 0, memory_order_release);
+	if (atomic_exchange_explicit(&st->lock, 0, memory_order_release) == 2)
+		futex_op(&st->lock, FUTEX_WAKE_PRIVATE, 1);
 }
 
 static struct snap_rec *rec_find(struct snap_rec *r, uint64_t hash, const void *key, size_t klen)

@@ -11,7 +11,7 @@
  * nothing that the snapshot yields. Writers keep running during the save.
  *
  * How (first touch hands over the old entry). The key hash space is cut into
- * SNAP_STRIPES stripes by the hash's low bits, so each stripe is a run of
+ * stripes by the hash's low bits, so each stripe is a run of
  * home buckets in SCAN's reverse-bit order, whatever the table size. The
  * saver takes the cut's databases in turn (RDB groups keys by database) and
  * each one's stripes in order; each stripe has a lock, and each (database,
@@ -38,19 +38,18 @@
  * save ends. That is the "copy-on-write" of this design: the old entry that
  * already exists, kept, and nothing copied.
  *
- * Decisions (snap.c tells why). SNAP_STRIPES is 4096 (by the hash's low 12
- * bits); a database with no key at the cut is marked visited at once. The
- * stripe walk is kvmap_walk_stripe (kvmap.h). A key space dropped after the
- * cut (FLUSHDB, FLUSHALL) is not purged while the snapshot runs: its purge
- * waits for a grace period, which cannot end while the saver is online, so
- * the dropped keys stay as they were at the cut (FLUSHALL SYNC waits for
- * the save's end; the in-place fallback when no space is free touches as
- * any writer). db_snap_end closes the gate for an instant too, so that no
- * writer is still inside snap_touch when the snapshot's memory goes.
- * Backends: kvsd's map walks a stripe in O(N / 4096); on the URCU map a
- * stripe walk costs O(N) (kvmap_walk_stripe_linear), so there a snapshot
- * uses 16 stripes: a save reads the list ~16 times per non-empty database
- * (the reference backend), and writers may wait for a 1/16 walk.
+ * Decisions (snap.c tells why). 4096 stripes (by the hash's low 12 bits),
+ * more for a map of more than 512k keys (about 128 keys per stripe, at most
+ * 2^17 stripes, fixed at db_snap_begin); a database with no key at the cut is marked visited at
+ * once. The stripe walk is kvmap_walk_stripe (kvmap.h). A key space dropped after the cut (FLUSHDB,
+ * FLUSHALL) is not purged while the snapshot runs: its purge waits for a grace period, which cannot
+ * end while the saver is online, so the dropped keys stay as they were at the cut (FLUSHALL SYNC
+ * waits for the save's end; the in-place fallback when no space is free touches as any writer).
+ * db_snap_end closes the gate for an instant too, so that no writer is still inside snap_touch when
+ * the snapshot's memory goes. Backends: kvsd's map walks a stripe in O(N / stripes); on the URCU
+ * map a stripe walk costs O(N) (kvmap_walk_stripe_linear), so there a snapshot uses 16 stripes: a
+ * save reads the list ~16 times per non-empty database (the reference backend), and writers may
+ * wait for a 1/16 walk.
  *
  * Threads: db_snap_begin/next/end on one registered storage thread holding
  * no entry at begin and end (both may wait for the gate, announcing
@@ -95,6 +94,11 @@ struct db_snap_stats {
 	uint64_t records, absent, stripes_walked, yielded;
 };
 void db_snap_stats(const struct db_snap *s, struct db_snap_stats *out);
+/* Tests: kvsd's map uses 2^bits stripes in the snapshots begun from now
+ * on (at most 2^17), whatever the map's size; 0 restores the automatic
+ * choice. Lets a small map run the many-stripes path (more stripes than
+ * buckets). Any thread. */
+void db_snap_force_bits(unsigned bits);
 /* Ends the snapshot (complete or abandoned) and frees its records. */
 void db_snap_end(struct db_snap **s);
 

@@ -28,7 +28,10 @@
  * a snapshot (no cut: writers move money while the walk runs); meson
  * expects that run to fail.
  *
- * Usage: stress_snap [--seconds S] [--scan-walk] [--map kvsd|urcu]
+ * --stripe-bits B forces 2^B stripes (snap.h's db_snap_force_bits): with
+ * 17, more stripes than the small tables have buckets (a large map's path).
+ *
+ * Usage: stress_snap [--seconds S] [--scan-walk] [--map kvsd|urcu] [--stripe-bits B]
  */
 #include <errno.h>
 #include <pthread.h>
@@ -362,9 +365,11 @@ int main(int argc, char **argv)
 			scan_walk = true;
 		else if (strcmp(argv[i], "--map") == 0 && i + 1 < argc)
 			backend = strcmp(argv[++i], "urcu") == 0 ? KVMAP_URCU : KVMAP_KVSD;
+		else if (strcmp(argv[i], "--stripe-bits") == 0 && i + 1 < argc)
+			db_snap_force_bits((unsigned)atoi(argv[++i]));
 		else {
 			fprintf(stderr, "usage: stress_snap [--seconds S] [--scan-walk] "
-					"[--map kvsd|urcu]\n");
+					"[--map kvsd|urcu] [--stripe-bits B]\n");
 			return 2;
 		}
 	}

@@ -20,12 +20,20 @@ aof_rewrite_scheduled (and which aof_* fields exist) after each; a BGSAVE in
 progress makes the switch-on's rewrite, and BGREWRITEAOF, scheduled on both;
 inside MULTI/EXEC; and (diff-baddir) a directory that cannot be created.
 
+diff-off-rewrite: BGREWRITEAOF with appendonly no against redis-server (a
+base alone in the manifest, scheduled during a BGSAVE, a restart with
+appendonly yes on such a directory).
+
+diff-shutdown: SHUTDOWN [NOSAVE|FORCE] while the switch-on writes the
+initial AOF, and SHUTDOWN during a plain rewrite, against redis-server.
+
 Usage: test_aof_switch.py [--rounds N] [scenario ...]
 """
 
 import os
 import random
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -303,6 +311,156 @@ def scenario_diff_baddir():
         check(a == b, 'diff-baddir %s: redis %r, kvsd %r' % (what, a, b))
 
 
+def aof_dir_state(d):
+    """The AOF directory's file names and its manifest's text."""
+    ad = os.path.join(d, 'appendonlydir')
+    if not os.path.isdir(ad):
+        return None
+    names = sorted(n for n in os.listdir(ad) if not n.startswith('temp-'))
+    man = os.path.join(ad, 'appendonly.aof.manifest')
+    text = open(man).read() if os.path.exists(man) else None
+    return names, text
+
+
+def wait_rewrites(c, n, what, timeout=60.0):
+    """Until aof_rewrites reaches n and no rewrite runs or waits."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        f = info_fields(c)
+        if int(f.get('aof_rewrites', '0')) >= n and f.get('aof_rewrite_in_progress') == '0' \
+                and f.get('aof_rewrite_scheduled') == '0':
+            return
+        time.sleep(0.02)
+    check(False, '%s: rewrite %d did not end' % (what, n))
+
+
+def scenario_diff_off_rewrite():
+    """BGREWRITEAOF while appendonly is no, against redis-server 7.0.15: the
+    reply, INFO, the directory (a base alone in the manifest: no incr file;
+    the next one replaces it, the old base deleted), BGREWRITEAOF during a
+    BGSAVE scheduled and then run by the cron, redis-check-aof passes,
+    CONFIG SET appendonly yes afterwards (base 3 and incr 1), and a restart
+    with appendonly yes on a base alone loads it and adds incr 1."""
+    out = {}
+    check_aof = shutil.which('redis-check-aof') or '/usr/bin/redis-check-aof'
+    for binary in (redis_bin(), kvsd_bin()):
+        name = os.path.basename(binary)
+        d = tempfile.mkdtemp(prefix='aof-swo-')
+        k = Proc(binary, d, ['--appendonly', 'no'])
+        seen = []
+        try:
+            k.start()
+            with k.client() as c:
+                preload(c, 300)
+                seen.append(('bgrewriteaof off', c.cmd('BGREWRITEAOF')))
+                wait_rewrites(c, 1, 'off-rewrite %s' % name)
+                seen.append(('info 1', strip_info(info_fields(c))))
+                seen.append(('dir 1', aof_dir_state(d)))
+                c.cmd('SET', 'between', '1')
+                seen.append(('bgrewriteaof off 2', c.cmd('BGREWRITEAOF')))
+                wait_rewrites(c, 2, 'off-rewrite 2 %s' % name)
+                seen.append(('dir 2', aof_dir_state(d)))
+                r = subprocess.run([check_aof, os.path.join(d, 'appendonlydir',
+                                                            'appendonly.aof.manifest')],
+                                   capture_output=True, text=True)
+                seen.append(('redis-check-aof', r.returncode))
+                # during a BGSAVE: scheduled, then started by the cron
+                c.cmd('CONFIG', 'SET', 'rdb-key-save-delay', '2000')
+                seen.append(('bgsave', c.cmd('BGSAVE')))
+                seen.append(('bgrewriteaof in bgsave', c.cmd('BGREWRITEAOF')))
+                seen.append(('info scheduled', strip_info(info_fields(c))))
+                c.cmd('CONFIG', 'SET', 'rdb-key-save-delay', '0')
+                wait_rewrites(c, 3, 'off-rewrite scheduled %s' % name)
+                seen.append(('dir 3', aof_dir_state(d)))
+            k.stop()
+            # a base alone, loaded with appendonly yes: incr 1 is added
+            k = Proc(binary, d, [])
+            k.start()
+            with k.client() as c:
+                seen.append(('dbsize base alone', c.cmd('DBSIZE')))
+                c.cmd('SET', 'after', '1')
+                seen.append(('dir 4', aof_dir_state(d)))
+                seen.append(('info 4', strip_info(info_fields(c))))
+            k.stop()
+        finally:
+            k.kill9()
+            shutil.rmtree(d, ignore_errors=True)
+        out[binary] = seen
+    for (what, a), (_, b) in zip(out[redis_bin()], out[kvsd_bin()]):
+        check(a == b, 'diff-off-rewrite %s: redis %r, kvsd %r' % (what, a, b))
+
+
+def shutdown_reply(c, *args):
+    """SHUTDOWN's reply, or 'closed' when the server closed the connection."""
+    try:
+        r = c.cmd('SHUTDOWN', *args)
+    except (OSError, harness.ProtocolError):
+        return 'closed'
+    return r if r else 'closed'
+
+
+def scenario_diff_shutdown():
+    """SHUTDOWN while CONFIG SET appendonly yes writes the initial AOF (the
+    rewrite slowed by rdb-key-save-delay: 30 keys x 200 ms), against
+    redis-server 7.0.15: SHUTDOWN and SHUTDOWN NOSAVE are refused ("Writing
+    initial AOF, can't exit." in the log) and the server keeps serving;
+    SHUTDOWN FORCE exits at once, without waiting for the rewrite. Then a
+    plain BGREWRITEAOF with the AOF on: SHUTDOWN abandons it and exits at
+    once, and the directory still loads every key."""
+    out = {}
+    for binary in (redis_bin(), kvsd_bin()):
+        name = os.path.basename(binary)
+        d = tempfile.mkdtemp(prefix='aof-sws-')
+        k = Proc(binary, d, ['--appendonly', 'no', '--rdb-key-save-delay', '200000'])
+        seen = []
+        try:
+            k.start()
+            with k.client() as c:
+                preload(c, 30)
+                seen.append(('set yes', c.cmd('CONFIG', 'SET', 'appendonly', 'yes')))
+                seen.append(('shutdown', shutdown_reply(c)))
+                seen.append(('shutdown nosave', shutdown_reply(c, 'NOSAVE')))
+                seen.append(('ping', c.cmd('PING')))
+                seen.append(('info', strip_info(info_fields(c))))
+                t0 = time.time()
+                seen.append(('shutdown force', shutdown_reply(c, 'FORCE')))
+            k.proc.wait(20)
+            seen.append(('force exits before the rewrite could end', time.time() - t0 < 4.0))
+            seen.append(('exit status', k.proc.returncode))
+            log_text = k.log_text()
+            seen.append(('logged', ("Writing initial AOF, can't exit." in log_text,
+                                    'Writing initial AOF. Exit anyway.' in log_text)))
+            k.proc = None
+            shutil.rmtree(d, ignore_errors=True)
+            os.mkdir(d)
+            # the AOF on, a rewrite running: SHUTDOWN abandons it
+            k = Proc(binary, d, [])
+            k.start()
+            with k.client() as c:
+                preload(c, 30)
+                c.cmd('CONFIG', 'SET', 'rdb-key-save-delay', '200000')
+                seen.append(('bgrewriteaof', c.cmd('BGREWRITEAOF')))
+                time.sleep(0.3)
+                t0 = time.time()
+                seen.append(('shutdown in rewrite', shutdown_reply(c)))
+            k.proc.wait(20)
+            seen.append(('exits before the rewrite could end', time.time() - t0 < 4.0))
+            seen.append(('exit status 2', k.proc.returncode))
+            k.proc = None
+            k = Proc(binary, d, [])
+            k.start()
+            with k.client() as c:
+                seen.append(('dbsize after restart', c.cmd('DBSIZE')))
+            k.stop()
+        finally:
+            k.kill9()
+            shutil.rmtree(d, ignore_errors=True)
+        out[binary] = seen
+        log('diff-shutdown %s: %r' % (name, seen))
+    for (what, a), (_, b) in zip(out[redis_bin()], out[kvsd_bin()]):
+        check(a == b, 'diff-shutdown %s: redis %r, kvsd %r' % (what, a, b))
+
+
 def main(argv):
     rounds = 3 if not SANITIZED else 2
     names = []
@@ -317,7 +475,9 @@ def main(argv):
     scenarios = {'on': lambda: scenario_on(rounds),
                  'toggle': lambda: scenario_toggle(rounds),
                  'diff': scenario_diff,
-                 'diff-baddir': scenario_diff_baddir}
+                 'diff-baddir': scenario_diff_baddir,
+                 'diff-off-rewrite': scenario_diff_off_rewrite,
+                 'diff-shutdown': scenario_diff_shutdown}
     for name in names or list(scenarios):
         t0 = time.time()
         scenarios[name]()

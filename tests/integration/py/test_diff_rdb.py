@@ -30,6 +30,8 @@ users see around them.
     run while BGSAVEs are taken; every saved file, loaded, adds up to the
     exact total (3 saves of 1000 accounts; with --big 20 saves of 10000).
 (d'') stop-writes-on-bgsave-error: -MISCONF after a failed BGSAVE, as Redis.
+(d3) the saver runs under SCHED_IDLE, and a BGSAVE ends while two clients
+    keep kvsd's one worker busy (every thread on one CPU).
 (e) --big N (the `long` setup): N keys (strings, hashes, sets, sorted sets,
     lists, a tenth with a TTL) saved by kvsd and loaded by redis-server, and
     saved by redis-server and loaded by kvsd; DEBUG DIGEST equal each way.
@@ -354,6 +356,122 @@ def sec_bgsave_while_writing(d):
         ka.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
+def thread_sched(pid):
+    """{tid: (policy, nice)} of every thread of pid (/proc/<pid>/task/*/stat:
+    fields 19 and 41 after the command's closing parenthesis)."""
+    out = {}
+    for tid in os.listdir('/proc/%d/task' % pid):
+        try:
+            with open('/proc/%d/task/%s/stat' % (pid, tid)) as f:
+                rest = f.read().rsplit(')', 1)[1].split()
+        except OSError:
+            continue   # the thread ended meanwhile
+        out[int(tid)] = (int(rest[38]), int(rest[16]))
+    return out
+
+
+def pin_threads(pid, cpu):
+    """Every thread of pid on one CPU (threads created later inherit it)."""
+    for tid in os.listdir('/proc/%d/task' % pid):
+        try:
+            os.sched_setaffinity(int(tid), {cpu})
+        except OSError:
+            pass
+
+
+def fill_strings(a, n):
+    for i in range(0, n, 500):
+        a.send(b''.join(harness.encode('SET', 'k:%d' % j, 'v' * 30)
+                        for j in range(i, min(i + 500, n))))
+        a.read_replies(min(500, n - i))
+
+
+def sec_bgsave_busy_worker(d, n):
+    """The saver stays out of the worker's way and still ends (issue 15's
+    p99 during BGSAVE): kvsd with one worker, every thread pinned to one
+    CPU. (1) While a BGSAVE runs (slowed by rdb-key-save-delay; SIGTERM
+    then cancels it), a thread of kvsd runs under SCHED_IDLE (policy 5), or
+    at nice 19 where SCHED_IDLE is refused. (2) Two clients keep the worker
+    busy with pipelined SETs and GETs; a BGSAVE of n keys still ends within
+    120 s with status ok (a SCHED_IDLE saver gets a sliver of a busy core),
+    the clients were served during it, and the file loads with every key.
+    """
+    d.section = 'bgsave under a busy worker'
+    tmp = tempfile.mkdtemp(prefix='kvsd-rdb-')
+    cpus = sorted(os.sched_getaffinity(0))
+    stop = threading.Event()
+    ops = [0, 0]
+    threads = []
+    ka = harness.kvsd_server(['--dir', tmp, '--threads', '1']).start()
+
+    def loader(slot):
+        with ka.client(timeout=60) as w:
+            i = 0
+            while not stop.is_set():
+                w.send(b''.join(harness.encode('SET', 'b:%d' % ((i + j) % 1000), 'x' * 40)
+                                + harness.encode('GET', 'k:%d' % ((i + j) % n))
+                                for j in range(50)))
+                w.read_replies(100)
+                i += 50
+                ops[slot] = i
+
+    try:
+        # (1) the saver's scheduling policy, seen while it runs
+        pin_threads(ka.proc.pid, cpus[0])
+        with ka.client(timeout=60) as a:
+            fill_strings(a, 2000)
+            expect(d, ['CONFIG SET rdb-key-save-delay'],
+                   a.cmd('CONFIG', 'SET', 'rdb-key-save-delay', '5000'), b'+OK\r\n')
+            expect(d, ['BGSAVE (slow)'], a.cmd('BGSAVE'), b'+Background saving started\r\n')
+            seen = set()
+            deadline = time.time() + 10
+            while time.time() < deadline and not seen:
+                seen = {v for v in thread_sched(ka.proc.pid).values()
+                        if v[0] == 5 or v[1] == 19}
+                time.sleep(0.01)
+            d.count += 1
+            if not seen:
+                d.report(['a SCHED_IDLE (or nice 19) thread during BGSAVE'],
+                         repr(thread_sched(ka.proc.pid)).encode(), b'policy 5')
+        ka.stop()   # cancels the slow save (--save '': nothing saved at exit)
+        shutil.rmtree(tmp, ignore_errors=True)
+        os.mkdir(tmp)
+        # (2) the save ends while the worker is kept busy
+        ka = harness.kvsd_server(['--dir', tmp, '--threads', '1']).start()
+        pin_threads(ka.proc.pid, cpus[0])
+        with ka.client(timeout=60) as a:
+            fill_strings(a, n)
+            for slot in range(2):
+                t = threading.Thread(target=loader, args=(slot,))
+                t.start()
+                threads.append(t)
+            time.sleep(0.3)
+            before = sum(ops)
+            expect(d, ['BGSAVE (busy)'], a.cmd('BGSAVE'), b'+Background saving started\r\n')
+            expect(d, ['BGSAVE under a busy worker ends'],
+                   wait_info(a, 'rdb_bgsave_in_progress', lambda v: v == '0', 120), '0')
+            served = sum(ops) - before
+            expect(d, ['rdb_last_bgsave_status (busy)'],
+                   wait_info(a, 'rdb_last_bgsave_status', lambda v: True), 'ok')
+            stop.set()
+            for t in threads:
+                t.join()
+            d.count += 1
+            if served <= 0:
+                d.report(['clients served during the save'], repr(served).encode(), b'> 0')
+            harness.log('diff-rdb: busy worker: %d SET+GET pairs served during the save'
+                        % served)
+        ka.stop()
+        ka = harness.kvsd_server(['--dir', tmp]).start()
+        with ka.client(timeout=60) as a:
+            expect(d, ['DBSIZE after the busy save'], parse(a.cmd('DBSIZE')), n + 1000)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+        ka.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
 
 def sec_cut(d, accounts, saves):
     """A BGSAVE is a consistent cut: while two clients move money between
@@ -657,6 +775,7 @@ def main():
         sec_redis_to_kvsd(d, random.Random(args.seed + 5), depth='2')
         sec_config_file(d)
         sec_bgsave_while_writing(d)
+        sec_bgsave_busy_worker(d, 10000 if harness.sanitized() else 30000)
         sec_cut(d, 10000 if args.big else 1000, 20 if args.big else 3)
         sec_shutdown_and_rules(d)
         sec_refusals(d)

@@ -1,0 +1,740 @@
+/*
+ * aof_writer.c — the AOF thread and what feeds it (aof.h, "Ordering" and
+ * "Group commit"): records appended by the workers into aof.buf under
+ * aof.lock, the thread that writes them to the current incremental file and
+ * fsyncs as appendfsync says (one fsync covers every record queued
+ * meanwhile, by every worker), the held replies it releases, the switch to
+ * a new incr file at a rewrite's cut, the auto-aof-rewrite check, and the
+ * striped locks and the gate that order writes per key. State: aof
+ * (aof_state.h), under the locks its fields name.
+ */
+#include "server/aof.h"
+#include "server/loading.h"
+#include "server/aof_internal.h"
+#include "server/aof_state.h"
+#include "server/aof_base.h"
+#include "concurrency/clock.h"
+#include "concurrency/ebr.h"
+#include "concurrency/mem.h"
+#include "concurrency/wctx.h"
+#include "net/conn.h"
+#include "net/net.h"
+#include "persist/aof_format.h"
+#include "persist/crc64.h"
+#include "persist/rdb_file.h"
+#include "storage/snap.h"
+#include "server/cmd.h"
+#include "server/cmd_docs.h"
+#include "server/config.h"
+#include "server/keyspec.h"
+#include "server/log.h"
+#include "server/script.h"
+#include "server/multi.h"
+#include "server/session.h"
+#include "server/persist_srv.h"
+#include "storage/kvmap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- the AOF thread */
+
+static void fatal_write(int rc)
+{
+	LOG(LOG_WARNING,
+	    "Error writing to the AOF file: %s. Exiting: kvsd acknowledges no write "
+	    "it could not log.",
+	    strerror(-rc));
+	_exit(1);
+}
+
+/* A CLOCK_REALTIME deadline ns from now, for pthread_cond_timedwait. */
+struct timespec aof_deadline_in(long ns)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += ns;
+	while (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
+static void hold_unlink(struct aof_hold *h)
+{
+	h->prev->next = h->next;
+	h->next->prev = h->prev;
+	h->prev = h->next = NULL;
+	h->linked = false;
+}
+
+/* Wakes the held connections the synced offset covers (every one with
+ * `all`: the AOF stops). Under lock: a closing connection unlinks itself
+ * under it (aof_conn_close), so none is woken after its close hook. */
+static void wake_held(bool all)
+{
+	/* relaxed: stored by this thread, under the lock we hold */
+	uint64_t synced = atomic_load_explicit(&aof.synced, memory_order_relaxed);
+	struct aof_hold *h = aof.held.next;
+
+	while (h != &aof.held) {
+		struct aof_hold *next = h->next;
+
+		if (all || h->lsn <= synced) {
+			hold_unlink(h);
+			conn_wake(h->c);
+		}
+		h = next;
+	}
+}
+
+static int64_t auto_rw_checked;
+
+/* Whether an automatic rewrite may start now (Redis's aofRewriteLimited):
+ * not while one runs; after 3 consecutive failures, not before a delay of
+ * a minute, doubling with each further failure up to an hour. */
+static bool auto_rewrite_allowed(int64_t now)
+{
+	bool ok;
+
+	pthread_mutex_lock(&aof.rw_lock);
+	ok = !aof.rw_running;
+	if (ok && aof.rw_fails >= 3) {
+		int shift = aof.rw_fails - 3 < 6 ? aof.rw_fails - 3 : 6;
+		int64_t delay = (60LL << shift) * 1000000000LL;
+
+		if (delay > 3600LL * 1000000000LL)
+			delay = 3600LL * 1000000000LL;
+		ok = now - aof.rw_end_ns >= delay;
+	}
+	pthread_mutex_unlock(&aof.rw_lock);
+	return ok;
+}
+
+/* auto-aof-rewrite (Redis's serverCron rule): the AOF thread, every 100 ms,
+ * under no lock. */
+static void auto_rewrite_check(void)
+{
+	/* relaxed: settings; a change seen one check late is harmless */
+	long long perc = atomic_load_explicit(&aof_rw_perc_g, memory_order_relaxed);
+	long long min = atomic_load_explicit(&aof_rw_min_g, memory_order_relaxed);
+	int64_t now = clock_mono_ns();
+	uint64_t cur, base;
+	long long growth;
+	char err[256];
+
+	if (now - auto_rw_checked < 100 * 1000 * 1000LL)
+		return;
+	auto_rw_checked = now;
+	if (aof_rewrite_scheduled() && !psrv_bgsave_busy() && auto_rewrite_allowed(now)) {
+		/* Redis's serverCron: a rewrite that waited for a BGSAVE (or that
+		 * failed while appendonly was being switched on) */
+		if (aof_rewrite_start(err, sizeof(err)) < 0)
+			LOG(LOG_WARNING, "Scheduled AOF rewrite could not start: %s", err);
+		return;
+	}
+	if (perc <= 0)
+		return;
+	pthread_mutex_lock(&aof.lock);
+	cur = aof.cur_base + aof.appended - aof.cur_from;
+	base = aof.base_size ? aof.base_size : 1;
+	pthread_mutex_unlock(&aof.lock);
+	if ((long long)cur <= min || !auto_rewrite_allowed(now))
+		return;
+	growth = (long long)(cur * 100 / base) - 100;
+	if (growth < perc)
+		return;
+	LOG(LOG_NOTICE, "Starting automatic rewriting of AOF on %lld%% growth", growth);
+	if (aof_rewrite_start(err, sizeof(err)) < 0)
+		LOG(LOG_WARNING, "Automatic AOF rewrite could not start: %s", err);
+}
+
+/* The AOF thread: an fdatasync covered the records up to lsn. */
+static void fsync_note(uint64_t lsn)
+{
+	/* relaxed: statistics for DEBUG AOF-FSYNC; single writer */
+	atomic_store_explicit(&aof.fsynced, lsn, memory_order_relaxed);
+	atomic_store_explicit(&aof.nfsync,
+			      atomic_load_explicit(&aof.nfsync, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+}
+
+void *aof_thread(void *arg)
+{
+	char *batch = NULL;
+	size_t bcap = 0;
+	int64_t last_fsync = clock_mono_ns();
+	uint64_t unsynced = 0;
+
+	(void)arg;
+	pthread_mutex_lock(&aof.lock);
+	for (;;) {
+		size_t n;
+		uint64_t end, sw_at;
+		int policy, sw_fd;
+		bool sw;
+
+		while (aof.len == 0 && !aof.stop && !aof.switch_pending) {
+			struct timespec ts = aof_deadline_in(100 * 1000 * 1000);
+
+			/* wake at least every 100 ms: everysec's fsync clock and the
+			 * auto-rewrite check */
+			aof.idle = true;
+			pthread_cond_timedwait(&aof.work, &aof.lock, &ts);
+			aof.idle = false;
+			pthread_mutex_unlock(&aof.lock);
+			auto_rewrite_check();
+			pthread_mutex_lock(&aof.lock);
+			/* relaxed: see aof_internal.h */
+			if (unsynced &&
+			    atomic_load_explicit(&aof_fsync_g, memory_order_relaxed) ==
+				AOF_FSYNC_EVERYSEC &&
+			    clock_mono_ns() - last_fsync >= 1000000000LL)
+				break;
+		}
+		if (aof.len == 0 && aof.stop && !aof.switch_pending)
+			break;
+		/* relaxed: see aof_internal.h */
+		policy = atomic_load_explicit(&aof_fsync_g, memory_order_relaxed);
+		if (policy != AOF_FSYNC_ALWAYS && aof.len && aof.len < AOF_GATHER_BYTES &&
+		    !aof.stop && !aof.switch_pending) {
+			/* everysec / no: nobody waits for this write, so let more
+			 * records share it (one write(2), fewer wake-ups) */
+			struct timespec ts = aof_deadline_in(AOF_GATHER_NS);
+
+			aof.gathering = true;
+			while (aof.len < AOF_GATHER_BYTES && !aof.stop && !aof.switch_pending)
+				if (pthread_cond_timedwait(&aof.work, &aof.lock, &ts) == ETIMEDOUT)
+					break;
+			aof.gathering = false;
+		}
+		/* take the whole queue: everything appended so far is one batch,
+		 * covered by one write and one fsync (group commit) */
+		{
+			char *t = aof.buf;
+			size_t tc = aof.cap;
+
+			aof.buf = batch;
+			aof.cap = bcap;
+			batch = t;
+			bcap = tc;
+		}
+		n = aof.len;
+		aof.len = 0;
+		end = aof.appended;
+		sw = aof.switch_pending;
+		sw_at = aof.switch_at;
+		sw_fd = aof.switch_fd;
+		aof.switch_pending = false;
+		pthread_mutex_unlock(&aof.lock);
+
+		if (sw) {
+			/* BGREWRITEAOF's cut: what came before it ends the old file,
+			 * made durable before the new one takes over */
+			size_t k = (size_t)(sw_at - (end - n));
+
+			/* no file yet (appendonly switched on: k is 0, the
+			 * records before the cut were dropped) */
+			if (aof.fd >= 0) {
+				int rc = aof_write_all(aof.fd, batch, k);
+
+				if (rc == 0 && fdatasync(aof.fd) < 0)
+					rc = -errno;
+				if (rc < 0)
+					fatal_write(rc);
+				close(aof.fd);
+			}
+			aof.fd = sw_fd;
+			if (n > k) /* batch is NULL before the first append */
+				memmove(batch, batch + k, n - k);
+			n -= k;
+			unsynced = 0;
+		}
+		if (n) {
+			int rc = aof_write_all(aof.fd, batch, n);
+
+			if (rc < 0)
+				fatal_write(rc);
+			unsynced += n;
+		}
+		/* relaxed: statistics for DEBUG AOF-FSYNC */
+		atomic_store_explicit(&aof.written, end, memory_order_relaxed);
+		/* relaxed: see aof_internal.h (a policy changed meanwhile: the
+		 * next batch follows it) */
+		policy = atomic_load_explicit(&aof_fsync_g, memory_order_relaxed);
+		if (unsynced && (policy == AOF_FSYNC_ALWAYS ||
+				 (policy == AOF_FSYNC_EVERYSEC &&
+				  clock_mono_ns() - last_fsync >= 1000000000LL))) {
+			if (fdatasync(aof.fd) < 0)
+				fatal_write(-errno);
+			last_fsync = clock_mono_ns();
+			unsynced = 0;
+			fsync_note(end);
+		}
+
+		pthread_mutex_lock(&aof.lock);
+		/* release: the write (and fdatasync) above happen before any
+		 * reply that aof_before_write lets go on seeing this value */
+		if (end > atomic_load_explicit(&aof.synced, memory_order_relaxed))
+			atomic_store_explicit(&aof.synced, end, memory_order_release);
+		wake_held(false);
+		pthread_cond_broadcast(&aof.done);
+		pthread_mutex_unlock(&aof.lock);
+		auto_rewrite_check();
+		pthread_mutex_lock(&aof.lock);
+	}
+	if (unsynced && fdatasync(aof.fd) == 0)
+		fsync_note(aof.appended - aof.len);
+	wake_held(true); /* stopping: nothing more will be written */
+	pthread_mutex_unlock(&aof.lock);
+	mem_free(batch);
+	return NULL;
+}
+
+/* ---- appending */
+
+static void cat_select(int db)
+{
+	char num[16];
+	const char *argv[2] = {"SELECT", num};
+	size_t argl[2] = {6, 0};
+
+	argl[1] = (size_t)snprintf(num, sizeof(num), "%d", db);
+	aof_format_cmd(&aof.buf, &aof.len, &aof.cap, 2, argv, argl);
+}
+
+static void cat_word(const char *w)
+{
+	const char *argv[1] = {w};
+	size_t argl[1] = {strlen(w)};
+
+	aof_format_cmd(&aof.buf, &aof.len, &aof.cap, 1, argv, argl);
+}
+
+/* Appends the record; returns its LSN. Under no lock of ours but stripes. */
+static uint64_t append_prop(const struct aof_prop *p, bool wrap)
+{
+	uint64_t lsn;
+	size_t len0;
+
+	pthread_mutex_lock(&aof.lock);
+	len0 = aof.len;
+	if (wrap) {
+		if (p->items[0].db != aof.last_db) {
+			cat_select(p->items[0].db);
+			aof.last_db = p->items[0].db;
+		}
+		cat_word("MULTI");
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		const struct aof_item *it = &p->items[i];
+
+		if (it->db != aof.last_db) {
+			cat_select(it->db);
+			aof.last_db = it->db;
+		}
+		aof_format_raw(&aof.buf, &aof.len, &aof.cap, p->buf + it->off, it->len);
+	}
+	if (wrap)
+		cat_word("EXEC");
+	aof.appended += aof.len - len0;
+	lsn = aof.appended;
+	if (aof.precut || aof.closed) {
+		/* switching on, before the cut (the base will hold this write),
+		 * or switched off: nothing to write, nobody waits for it */
+		aof.len = len0;
+		/* release: as the AOF thread's (a reply seeing it may leave) */
+		atomic_store_explicit(&aof.synced, lsn, memory_order_release);
+		pthread_mutex_unlock(&aof.lock);
+		return lsn;
+	}
+	/* a busy AOF thread takes the queue when it comes back: no wake-up */
+	if (aof.idle || (aof.gathering && aof.len >= AOF_GATHER_BYTES))
+		pthread_cond_signal(&aof.work);
+	pthread_mutex_unlock(&aof.lock);
+	return lsn;
+}
+
+void aof_prop_reset(struct aof_prop *p, size_t len, size_t n)
+{
+	p->len = len;
+	p->n = n;
+	if (n == 0)
+		p->overridden = false;
+}
+
+/* Each thread keeps the buffers of its last freed propagation record (if
+ * small) for the next one: no malloc/free per logged command. Freed when
+ * the thread exits (the key's destructor). */
+#define PROP_SPARE_MAX (64 * 1024)
+
+struct prop_spare {
+	char *buf;
+	size_t cap;
+	struct aof_item *items;
+	size_t ncap;
+};
+
+static pthread_key_t spare_key;
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+
+static void spare_free(void *v)
+{
+	struct prop_spare *sp = v;
+
+	mem_free(sp->buf);
+	mem_free(sp->items);
+	mem_free(sp);
+}
+
+static void spare_key_init(void)
+{
+	if (pthread_key_create(&spare_key, spare_free) != 0)
+		abort();
+}
+
+static struct prop_spare *spare_get(void)
+{
+	struct prop_spare *sp;
+
+	pthread_once(&spare_once, spare_key_init);
+	sp = pthread_getspecific(spare_key);
+	if (sp == NULL) {
+		sp = mem_calloc(1, sizeof(*sp));
+		if (pthread_setspecific(spare_key, sp) != 0) {
+			mem_free(sp);
+			return NULL;
+		}
+	}
+	return sp;
+}
+
+void aof_prop_free(struct aof_prop *p)
+{
+	struct prop_spare *sp = p->cap || p->ncap ? spare_get() : NULL;
+
+	if (sp && sp->buf == NULL && p->cap <= PROP_SPARE_MAX) {
+		sp->buf = p->buf;
+		sp->cap = p->cap;
+		p->buf = NULL;
+	}
+	if (sp && sp->items == NULL && p->ncap <= PROP_SPARE_MAX / sizeof(*p->items)) {
+		sp->items = p->items;
+		sp->ncap = p->ncap;
+		p->items = NULL;
+	}
+	mem_free(p->buf);
+	mem_free(p->items);
+	memset(p, 0, sizeof(*p));
+}
+
+void aof_prop_add(struct cmd_req *r, int argc, const char *const *argv, const size_t *argl)
+{
+	if (r->prop)
+		aof_prop_add_db(r->prop, conn_db(r->c), argc, argv, argl);
+}
+
+void aof_prop_add_db(struct aof_prop *p, int db, int argc, const char *const *argv,
+		     const size_t *argl)
+{
+	size_t off;
+
+	if (p == NULL)
+		return;
+	if (p->cap == 0 && p->ncap == 0) {
+		/* the thread's spare buffers, if it has them (aof_prop_free) */
+		struct prop_spare *sp = spare_get();
+
+		if (sp && sp->buf) {
+			p->buf = sp->buf;
+			p->cap = sp->cap;
+			sp->buf = NULL;
+		}
+		if (sp && sp->items) {
+			p->items = sp->items;
+			p->ncap = sp->ncap;
+			sp->items = NULL;
+		}
+	}
+	off = p->len;
+	aof_format_cmd(&p->buf, &p->len, &p->cap, argc, argv, argl);
+	if (p->n == p->ncap) {
+		p->ncap = p->ncap ? 2 * p->ncap : 4;
+		p->items = mem_realloc(p->items, p->ncap * sizeof(*p->items));
+	}
+	p->items[p->n++] = (struct aof_item){.db = db, .off = off, .len = p->len - off};
+}
+
+/* ---- stripes */
+
+static uint16_t stripe_of(const char *k, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a: only spreads keys over stripes */
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)k[i];
+		h *= 0x100000001b3ULL;
+	}
+	return (uint16_t)(h % AOF_STRIPES);
+}
+
+/* Locks stripe i; waits for it offline, so that a grace period another
+ * thread waits for (while it holds stripes) never waits for us. */
+static void stripe_lock(unsigned i)
+{
+	if (pthread_mutex_trylock(&aof.stripe[i]) == 0)
+		return;
+	kvmap_thread_offline();
+	pthread_mutex_lock(&aof.stripe[i]);
+	kvmap_thread_online();
+}
+
+static void gate_shared(void)
+{
+	if (pthread_rwlock_tryrdlock(&aof.gate) == 0)
+		return;
+	kvmap_thread_offline();
+	pthread_rwlock_rdlock(&aof.gate);
+	kvmap_thread_online();
+}
+
+void aof_gate_exclusive(void)
+{
+	if (pthread_rwlock_trywrlock(&aof.gate) == 0)
+		return;
+	kvmap_thread_offline();
+	pthread_rwlock_wrlock(&aof.gate);
+	kvmap_thread_online();
+}
+
+uint16_t aof_stripe_of(const char *k, size_t n)
+{
+	return stripe_of(k, n);
+}
+
+int aof_stripe_trylock(unsigned i)
+{
+	return pthread_mutex_trylock(&aof.stripe[i]);
+}
+
+void aof_stripe_unlock(unsigned i)
+{
+	pthread_mutex_unlock(&aof.stripe[i]);
+}
+
+int aof_gate_tryshared(void)
+{
+	return pthread_rwlock_tryrdlock(&aof.gate);
+}
+
+void aof_gate_unlock(void)
+{
+	pthread_rwlock_unlock(&aof.gate);
+}
+
+static int cmp_u16(const void *a, const void *b)
+{
+	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
+}
+
+void aof_before_cmd(struct cmd_req *r, const struct cmd_def *d, struct aof_prop *p,
+		    struct aof_locks *l)
+{
+	const struct cmd_doc *doc;
+	struct keyspec_key keys[64];
+	int n;
+
+	l->n = 0;
+	l->all = false;
+	l->req = NULL;
+	r->prop = NULL;
+	if (!aof_started() || aof_is_loader(r->c))
+		return;
+	r->prop = p;
+	l->req = r;
+	r->ctx->aof_cmd = l; /* keys expired from here on join its record */
+	if (!(d->flags & CMD_WRITE) && !multi_is_exec(d) && !script_is_eval(d))
+		return;
+	doc = multi_is_exec(d) || script_is_eval(d) ? NULL : cmd_docs_find(d->name);
+	n = doc && keyspec_has_keys(doc) && r->argc * (doc->nkeyspecs + 1) <= 64
+		? keyspec_find(doc, r->argc, r->argv, r->argl, keys, 64)
+		: -1;
+	if (n <= 0 || n > (int)(sizeof(l->idx) / sizeof(l->idx[0]))) {
+		/* no keys found (EXEC, FLUSHALL, SWAPDB) or too many: every key */
+		l->all = true;
+		aof_gate_exclusive();
+		return;
+	}
+	gate_shared();
+	for (int i = 0; i < n; i++)
+		l->idx[i] = stripe_of(r->argv[keys[i].pos], r->argl[keys[i].pos]);
+	qsort(l->idx, (size_t)n, sizeof(l->idx[0]), cmp_u16);
+	for (int i = 0; i < n; i++)
+		if (i == 0 || l->idx[i] != l->idx[i - 1])
+			l->idx[l->n++] = l->idx[i];
+	for (int i = 0; i < l->n; i++)
+		stripe_lock(l->idx[i]);
+}
+
+void aof_finish_cmd(struct cmd_req *r, struct aof_prop *p, struct aof_locks *l)
+{
+	r->ctx->aof_cmd = NULL;
+	if (r->prop && p->n) {
+		uint64_t lsn = append_prop(p, p->n > 1);
+		struct session *s = session_of(r->c);
+
+		if (s)
+			s->aof_lsn = lsn;
+	}
+	if (l->all) {
+		pthread_rwlock_unlock(&aof.gate);
+	} else if (l->n) {
+		for (int i = l->n; i-- > 0;)
+			pthread_mutex_unlock(&aof.stripe[l->idx[i]]);
+		pthread_rwlock_unlock(&aof.gate);
+	}
+	l->n = 0;
+	l->all = false;
+	aof_prop_reset(p, 0, 0);
+}
+
+bool aof_serve_lock(void)
+{
+	if (!aof_started())
+		return false;
+	aof_gate_exclusive();
+	return true;
+}
+
+void aof_serve_unlock(void)
+{
+	pthread_rwlock_unlock(&aof.gate);
+}
+
+uint64_t aof_log_served(int db, int argc, const char *const *argv, const size_t *argl)
+{
+	return aof_started() ? aof_append_one(db, argc, argv, argl) : 0;
+}
+
+uint64_t aof_append_one(int db, int argc, const char *const *argv, const size_t *argl)
+{
+	struct aof_prop p = {0};
+	struct aof_item it;
+	uint64_t lsn;
+
+	aof_format_cmd(&p.buf, &p.len, &p.cap, argc, argv, argl);
+	it = (struct aof_item){.db = db, .off = 0, .len = p.len};
+	p.items = &it;
+	p.n = 1;
+	lsn = append_prop(&p, false);
+	mem_free(p.buf);
+	return lsn;
+}
+
+void aof_note_lsn(struct conn *c, uint64_t lsn)
+{
+	struct session *s = session_of(c);
+
+	if (s && lsn > s->aof_lsn)
+		s->aof_lsn = lsn;
+}
+
+bool aof_before_write(struct conn *c)
+{
+	struct session *s = session_of(c);
+	struct aof_hold *h;
+	uint64_t lsn;
+	bool go;
+
+	if (!aof_started() || s == NULL || s->aof_lsn == 0)
+		return true;
+	lsn = s->aof_lsn;
+	/* not held before (so not linked): decide without the lock.
+	 * relaxed policy: see aof_internal.h. acquire: pairs with the AOF
+	 * thread's release, so the fsync covering lsn is done before the
+	 * reply leaves */
+	if (!s->aof_held &&
+	    (atomic_load_explicit(&aof_fsync_g, memory_order_relaxed) != AOF_FSYNC_ALWAYS ||
+	     atomic_load_explicit(&aof.synced, memory_order_acquire) >= lsn)) {
+		s->aof_lsn = 0;
+		return true;
+	}
+	h = &s->aof_hold;
+	pthread_mutex_lock(&aof.lock);
+	/* relaxed synced: stored under the lock we hold. relaxed policy: see
+	 * aof_internal.h; a policy no longer always lets the replies go (the
+	 * AOF thread's next pass would wake them anyway) */
+	go = atomic_load_explicit(&aof.synced, memory_order_relaxed) >= lsn || aof.stop ||
+	     atomic_load_explicit(&aof_fsync_g, memory_order_relaxed) != AOF_FSYNC_ALWAYS;
+	if (go) {
+		if (h->linked)
+			hold_unlink(h);
+	} else {
+		h->lsn = lsn;
+		if (!h->linked) {
+			h->c = c;
+			h->prev = aof.held.prev;
+			h->next = &aof.held;
+			aof.held.prev->next = h;
+			aof.held.prev = h;
+			h->linked = true;
+		}
+	}
+	pthread_mutex_unlock(&aof.lock);
+	s->aof_held = !go;
+	if (go)
+		s->aof_lsn = 0;
+	return go;
+}
+
+void aof_conn_close(struct conn *c, void *session)
+{
+	struct session *s = session;
+
+	(void)c;
+	if (s == NULL || !s->aof_held)
+		return;
+	pthread_mutex_lock(&aof.lock);
+	if (s->aof_hold.linked)
+		hold_unlink(&s->aof_hold);
+	pthread_mutex_unlock(&aof.lock);
+	s->aof_held = false;
+}
+
+size_t aof_info(char *buf, size_t len)
+{
+	uint64_t appended, synced, cur, base;
+	size_t pending;
+	int n;
+
+	if (!aof_enabled())
+		return 0;
+	pthread_mutex_lock(&aof.lock);
+	appended = aof.appended;
+	/* relaxed: stored under the lock we hold */
+	synced = atomic_load_explicit(&aof.synced, memory_order_relaxed);
+	pending = aof.len;
+	cur = aof.cur_base + appended - aof.cur_from;
+	base = aof.base_size;
+	pthread_mutex_unlock(&aof.lock);
+	n = snprintf(buf, len,
+		     "aof_current_size:%llu\r\naof_base_size:%llu\r\naof_pending_rewrite:0\r\n"
+		     "aof_buffer_length:%zu\r\naof_pending_bio_fsync:%d\r\n"
+		     "aof_delayed_fsync:0\r\n",
+		     (unsigned long long)cur, (unsigned long long)base, pending,
+		     synced < appended ? 1 : 0);
+	return n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n;
+}
