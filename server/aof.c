@@ -489,21 +489,11 @@ void aof_switch_off(bool gate_held)
 	atomic_store_explicit(&aof_started_g, false, memory_order_relaxed);
 	atomic_store_explicit(&aof_enabled_g, false, memory_order_relaxed);
 	pthread_mutex_unlock(&aof.rw_lock);
-	if (join) {
-		struct timespec ts = aof_deadline_in(SWITCH_WAIT_NS);
-		int jr;
-
-		/* offline: a grace period of the storage never waits for us */
-		kvmap_thread_offline();
-		jr = pthread_timedjoin_np(aof.rw_thr, NULL, &ts);
-		kvmap_thread_online();
-		if (jr != 0) { /* still ending: a later start joins it */
-			LOG(LOG_WARNING, "The abandoned AOF rewrite is still ending");
-			pthread_mutex_lock(&aof.rw_lock);
-			aof.rw_joinable = true;
-			aof.rw_abandoned = aof.rw_running;
-			pthread_mutex_unlock(&aof.rw_lock);
-		}
+	if (join && !aof_rw_join_within(SWITCH_WAIT_NS)) {
+		LOG(LOG_WARNING, "The abandoned AOF rewrite is still ending");
+		pthread_mutex_lock(&aof.rw_lock);
+		aof.rw_abandoned = aof.rw_running;
+		pthread_mutex_unlock(&aof.rw_lock);
 	}
 	/* Every write that saw the AOF on holds the gate until its record is
 	 * queued: once we had it exclusively, each is queued; a later one

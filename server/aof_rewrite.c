@@ -581,21 +581,27 @@ int aof_shutdown_prepare(bool force)
 		}
 	}
 	pthread_mutex_unlock(&aof.rw_lock);
-	if (join) {
-		struct timespec ts = aof_deadline_in(SHUTDOWN_WAIT_NS);
-		int jr;
-
-		/* offline: a grace period of the storage never waits for us */
-		kvmap_thread_offline();
-		jr = pthread_timedjoin_np(aof.rw_thr, NULL, &ts);
-		kvmap_thread_online();
-		if (jr != 0) { /* still ending: the teardown (or a later start) joins it */
-			pthread_mutex_lock(&aof.rw_lock);
-			aof.rw_joinable = true;
-			pthread_mutex_unlock(&aof.rw_lock);
-		}
-	}
+	if (join)
+		(void)aof_rw_join_within(SHUTDOWN_WAIT_NS);
 	return rc;
+}
+
+bool aof_rw_join_within(long ns)
+{
+	struct timespec ts = aof_deadline_in(ns);
+	int jr;
+
+	/* offline: a grace period of the storage never waits for us */
+	kvmap_thread_offline();
+	jr = pthread_timedjoin_np(aof.rw_thr, NULL, &ts);
+	kvmap_thread_online();
+	if (jr == 0)
+		return true;
+	/* still ending: the teardown (or a later start) joins it */
+	pthread_mutex_lock(&aof.rw_lock);
+	aof.rw_joinable = true;
+	pthread_mutex_unlock(&aof.rw_lock);
+	return false;
 }
 
 void aof_shutdown_cancelled(void)

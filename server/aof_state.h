@@ -147,6 +147,10 @@ int aof_write_file_atomic(const char *name, const char *buf, size_t len);
 void *aof_thread(void *arg);
 /* CLOCK_REALTIME now + ns, for pthread timed waits */
 struct timespec aof_deadline_in(long ns);
+/* Joins the rewrite thread within ns nanoseconds, offline meanwhile. false:
+ * it is still ending; rw_joinable is set, so the teardown or a later start
+ * joins it. Caller: not holding rw_lock. */
+bool aof_rw_join_within(long ns);
 /* takes aof.gate exclusively (no logged write between commit and record) */
 void aof_gate_exclusive(void);
 /* aof_rewrite.c */
