@@ -321,12 +321,11 @@ def scenario_served():
         r.start()
         run_served(k)
         run_served(r)
-        b = split_cmds(incr_bytes(dr))
-        # everysec: kvsd's AOF thread may write(2) the last pop just after
-        # its reply went out (acknowledged writes are bounded by the fsync
-        # policy, not ordered before the reply): wait for it, bounded
+        # everysec: either server may write(2) the last pop just after its
+        # reply went out (kvsd's AOF thread; acknowledged writes are bounded
+        # by the fsync policy, not ordered before the reply): wait, bounded
         for _ in range(200):
-            a = split_cmds(incr_bytes(dk))
+            a, b = split_cmds(incr_bytes(dk)), split_cmds(incr_bytes(dr))
             if a == b:
                 break
             time.sleep(0.01)
