@@ -1763,6 +1763,20 @@ void tlist_chunk_stats(const struct kv_entry *e, size_t *chunks, size_t *compres
 		*misplaced = bad;
 }
 
+bool tlist_end_appendable(const struct kv_entry *e, enum tlist_end end, size_t *room)
+{
+	*room = 0;
+	if (!is_big(e) || !ext_of(e)->end[end].c)
+		return false;
+	const struct tlist_win *x = &ext_of(e)->end[end];
+	uint32_t edge = end == TLIST_HEAD ? x->off : x->off + x->len;
+	/* relaxed: a test's look at the boundary; orders nothing */
+	if (atomic_load_explicit(&x->c->claim, memory_order_relaxed) != edge)
+		return false;
+	*room = end == TLIST_HEAD ? edge : x->c->cap - edge;
+	return true;
+}
+
 /* ---- the type row */
 
 /* xorObjectDigest's list part: for each item, mixDigest(digest, item):

@@ -198,6 +198,12 @@ bool tlist_lzf_unpack(const char *in, size_t inlen, char *out, size_t rawlen);
 void tlist_chunk_stats(const struct kv_entry *e, size_t *chunks, size_t *compressed,
 		       size_t *misplaced);
 
+/* Tests: whether a push at `end` of this large version would append in
+ * place (it has an end chunk whose claim is at its window's edge: no other
+ * session took the bytes beyond it and no pop narrowed it there), and then
+ * in *room the free bytes there. false for a compact list. */
+bool tlist_end_appendable(const struct kv_entry *e, enum tlist_end end, size_t *room);
+
 /* ---- the type row */
 void tlist_digest(const struct kv_entry *e, unsigned char out[20]);
 size_t tlist_memory(const struct kv_entry *e, long long samples);
