@@ -1445,7 +1445,8 @@ struct kv_entry *tlist_w_finish(struct tlist_w *w, const void *key, size_t klen,
 	maybe_convert(w);
 	settle_ends(w);
 	if (w->big) {
-		if (tlist_w_len(w)) {
+		/* an end window with items answers without counting the tree */
+		if (w->end[0].cnt || w->end[1].cnt || pt_count(w->ed->root[0])) {
 			e = coll_new_big_ext(key, klen, KV_LIST, COLL_QUICKLIST_BIG, w->lin,
 					     w->ed->root[0], NULL, sizeof(struct tlist_ext),
 					     expire_ms);
