@@ -42,9 +42,9 @@ measure() {
 	for op in lpush rpush lpop rpop; do
 		local args=(mylist)
 		[[ $op == *push ]] && args+=(xxx)
-		callgrind_control -z "$pid" >/dev/null
+		callgrind_control -z "$pid" >/dev/null 2>&1
 		redis-benchmark -p "$port" -c 10 -P 16 -n 20000 "$op" "${args[@]}" >/dev/null
-		callgrind_control -d "$op" "$pid" >/dev/null
+		callgrind_control -d "$op" "$pid" >/dev/null 2>&1
 		local f="" ir=""
 		for _ in $(seq 50); do
 			f=$(ls -t "$tmp/$name.$pid.out."* 2>/dev/null | head -1 || true)
