@@ -44,6 +44,11 @@
  * hands its roots to the background freer (a large collection is never
  * freed on a worker's hot path). Entries freed without having been
  * published (kv_entry_free) never free a tree.
+ * Blocks a type keeps outside its trees (a list's end chunks, named from
+ * the entry's extension bytes: coll_new_big_ext) follow the same rules:
+ * the edit adopts the ones it allocates and disposes of the ones it stops
+ * using (ptree.h, pt_edit_adopt / pt_edit_dispose), and the owning
+ * version's retired hook frees the rest through the type's release op.
  * Rules this relies on: a lineage lives in one published entry at a time
  * (RENAME, MOVE and EXPIRE keep the lineage; COPY makes a new one with
  * coll_copy(), a deep copy); a handler never reads a version it has
