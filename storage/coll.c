@@ -47,7 +47,19 @@ struct kv_entry *coll_new_big(const void *key, size_t klen, enum kv_type type, e
 			      uint64_t lineage, struct pt_node *r0, struct pt_node *r1,
 			      int64_t expire_ms)
 {
-	size_t vlen = coll_big_offset(klen) + sizeof(struct coll_big) - klen;
+	return coll_new_big_ext(key, klen, type, enc, lineage, r0, r1, 0, expire_ms);
+}
+
+static size_t big_vlen(size_t klen)
+{
+	return coll_big_offset(klen) + sizeof(struct coll_big) - klen;
+}
+
+struct kv_entry *coll_new_big_ext(const void *key, size_t klen, enum kv_type type,
+				  enum coll_enc enc, uint64_t lineage, struct pt_node *r0,
+				  struct pt_node *r1, size_t ext, int64_t expire_ms)
+{
+	size_t vlen = big_vlen(klen) + ext;
 	struct kv_entry *e = kv_entry_new(key, klen, NULL, vlen, expire_ms);
 	char *v = kv_entry_mutval(e);
 	struct coll_big *b;
@@ -74,9 +86,13 @@ struct kv_entry *coll_clone(const struct kv_entry *e, const void *key, size_t kl
 
 	if (e->enc == KV_ENC_TYPED && coll_enc_is_big(coll_entry_enc(e))) {
 		const struct coll_big *b = coll_big_of(e);
+		size_t ext = e->vlen - big_vlen(e->klen);
 
-		return coll_new_big(key, klen, kv_entry_type(e), coll_entry_enc(e), b->lineage,
-				    b->root[0], b->root[1], expire_ms);
+		n = coll_new_big_ext(key, klen, kv_entry_type(e), coll_entry_enc(e), b->lineage,
+				     b->root[0], b->root[1], ext, expire_ms);
+		if (ext)
+			memcpy(coll_big_ext(n), coll_big_ext(e), ext);
+		return n;
 	}
 	n = kv_entry_new(key, klen, kv_entry_val(e), e->vlen, expire_ms);
 	n->enc = e->enc;
@@ -367,6 +383,9 @@ static void typed_free(struct kv_entry *e)
 	/* relaxed: the grace period ordered a disowning store before us */
 	if (!atomic_load_explicit(&b->owns, memory_order_relaxed))
 		return;
+	const struct coll_type_ops *o = coll_ops(kv_entry_type(e));
+	if (o && o->release)
+		o->release(e);
 	lazy_push(b->root[0]);
 	lazy_push(b->root[1]);
 }

@@ -44,6 +44,11 @@
  * hands its roots to the background freer (a large collection is never
  * freed on a worker's hot path). Entries freed without having been
  * published (kv_entry_free) never free a tree.
+ * Blocks a type keeps outside its trees (a list's end chunks, named from
+ * the entry's extension bytes: coll_new_big_ext) follow the same rules:
+ * the edit adopts the ones it allocates and disposes of the ones it stops
+ * using (ptree.h, pt_edit_adopt / pt_edit_dispose), and the owning
+ * version's retired hook frees the rest through the type's release op.
  * Rules this relies on: a lineage lives in one published entry at a time
  * (RENAME, MOVE and EXPIRE keep the lineage; COPY makes a new one with
  * coll_copy(), a deep copy); a handler never reads a version it has
@@ -149,6 +154,16 @@ static inline char *coll_blob_mut(struct kv_entry *e)
 struct kv_entry *coll_new_big(const void *key, size_t klen, enum kv_type type, enum coll_enc enc,
 			      uint64_t lineage, struct pt_node *r0, struct pt_node *r1,
 			      int64_t expire_ms);
+/* coll_new_big with `ext` zeroed bytes after the struct coll_big (a
+ * type's per-version extension: a list's end chunks, tlist.c), at
+ * coll_big_ext(e), 8-aligned. coll_clone copies them with the roots. */
+struct kv_entry *coll_new_big_ext(const void *key, size_t klen, enum kv_type type,
+				  enum coll_enc enc, uint64_t lineage, struct pt_node *r0,
+				  struct pt_node *r1, size_t ext, int64_t expire_ms);
+static inline void *coll_big_ext(const struct kv_entry *e)
+{
+	return (char *)coll_big_of(e) + sizeof(struct coll_big);
+}
 /* The same value under another key or expiry (RENAME, MOVE, EXPIRE,
  * PERSIST): the same lineage for a large one. For strings too. */
 struct kv_entry *coll_clone(const struct kv_entry *e, const void *key, size_t klen,
@@ -206,6 +221,9 @@ struct coll_type_ops {
 	 * freed by the caller; built in ctx */
 	struct kv_entry *(*copy)(struct coll_ctx *c, const struct kv_entry *e, const void *key,
 				 size_t klen, int64_t expire_ms);
+	/* optional: the last version of a large value's lineage was retired
+	 * (its trees go to the freer): free what its extension bytes own */
+	void (*release)(const struct kv_entry *e);
 };
 /* Registers the row of type t (at start-up, before any thread runs). */
 void coll_register(enum kv_type t, const struct coll_type_ops *ops);

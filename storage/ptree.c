@@ -321,6 +321,33 @@ void pt_edit_begin(struct pt_edit *ed, struct pt_node *r0, struct pt_node *r1)
 	ed->root[1] = r1;
 	ed->old = NULL;
 	ed->nold = ed->capold = 0;
+	ed->priv = NULL;
+	ed->npriv = ed->cappriv = 0;
+}
+
+void pt_edit_adopt(struct pt_edit *ed, void *p)
+{
+	if (ed->npriv == ed->cappriv) {
+		ed->cappriv = ed->cappriv ? ed->cappriv * 2 : 4;
+		ed->priv = mem_realloc(ed->priv, ed->cappriv * sizeof(void *));
+	}
+	ed->priv[ed->npriv++] = p;
+}
+
+void pt_edit_dispose(struct pt_edit *ed, void *p, bool is_private)
+{
+	if (!is_private) {
+		push_old(ed, p);
+		return;
+	}
+	for (size_t i = ed->npriv; i-- > 0;) {
+		if (ed->priv[i] == p) {
+			ed->priv[i] = ed->priv[--ed->npriv];
+			mem_free(p);
+			return;
+		}
+	}
+	KV_ASSERT(false); /* a private block the edit did not adopt */
 }
 
 static void free_old_batch(void *p)
@@ -344,6 +371,7 @@ void pt_edit_retire(struct pt_edit *ed)
 	} else {
 		mem_free(ed->old);
 	}
+	mem_free(ed->priv); /* the blocks now belong to the published version */
 	memset(ed, 0, sizeof(*ed));
 }
 
@@ -368,6 +396,9 @@ void pt_edit_drop(struct pt_edit *ed)
 {
 	drop_private(ed->gen, ed->root[0]);
 	drop_private(ed->gen, ed->root[1]);
+	for (size_t i = 0; i < ed->npriv; i++)
+		mem_free(ed->priv[i]);
+	mem_free(ed->priv);
 	mem_free(ed->old);
 	memset(ed, 0, sizeof(*ed));
 }

@@ -84,6 +84,8 @@ struct pt_edit {
 	struct pt_node *root[2]; /* the trees being edited (NULL = empty) */
 	void **old;		 /* published nodes this edit replaced or removed */
 	size_t nold, capold;
+	void **priv; /* blocks outside the trees private to the edit (pt_edit_adopt) */
+	size_t npriv, cappriv;
 };
 
 /* A generation no edit has used (process-wide counter). Any thread. */
@@ -97,6 +99,16 @@ void pt_edit_retire(struct pt_edit *ed);
 /* The edit's roots will never be published: free its private nodes, forget
  * `old`, reset the edit. */
 void pt_edit_drop(struct pt_edit *ed);
+/* Blocks a version holds outside its trees (a list's end chunks, tlist.h),
+ * under the same rules as nodes. pt_edit_adopt: p (mem_alloc'd by the edit's
+ * thread, written by it) is private to the edit: pt_edit_drop frees it,
+ * pt_edit_retire hands it to the published version (whose owner frees it
+ * later). pt_edit_dispose: p leaves the edit's result: freed now when it was
+ * adopted by this edit (removed from the private list), else (published,
+ * older readers may hold it) freed by pt_edit_retire's grace period or
+ * forgotten by pt_edit_drop. */
+void pt_edit_adopt(struct pt_edit *ed, void *p);
+void pt_edit_dispose(struct pt_edit *ed, void *p, bool is_private);
 /* Frees every node of a version nobody can read any more. */
 void pt_free(struct pt_node *root);
 /* pt_free's work in bounded slices, for a background freer: frees up to

@@ -33,6 +33,82 @@ static bool is_big(const struct kv_entry *e)
 	return coll_entry_enc(e) == COLL_QUICKLIST_BIG;
 }
 
+/* ---- End chunks
+ *
+ * A large list is three parts: the head chunk's window, the tree, the tail
+ * chunk's window (tlist.h). An end chunk is one allocation (1 KB for a
+ * TLIST_CHUNK_MAX buffer) shared by the successive versions that use it,
+ * each of which names its own window [off, off + len) holding cnt items in
+ * the item format. A tail chunk fills its buffer upward from 0, a head
+ * chunk downward from cap, so a push at either end only adds bytes next to
+ * the window, outside it.
+ *
+ * The claim. Bytes of a chunk past the windows of all its versions are
+ * free; `claim` is their boundary (tail chunk: [claim, cap) is free; head
+ * chunk: [0, claim)). A session that pushes onto its version's window CASes
+ * the claim from exactly that window's edge to the edge after the new bytes
+ * and only then writes them. Why that is enough:
+ *  - two sessions from the same version (or from versions whose windows
+ *    end at the same edge) race for the same bytes: one CAS wins; the loser
+ *    finds claim != its edge and copies its window into a chunk of its own;
+ *  - a pop narrows a window but leaves the claim where it is, so a later
+ *    push from the popped version finds claim != its edge and copies: bytes
+ *    an older version (a snapshot, a reader still iterating) can read are
+ *    never written again, and no byte is written twice;
+ *  - a session whose result is never published (lost CAS, aborted
+ *    transaction) leaves its claimed bytes unused: wasted, not reused.
+ * Readers read only inside their version's window, whose bytes were
+ * written before the version was published (the entry CAS releases them).
+ * A chunk is private to the edit whose gen it carries: still reachable from
+ * no published version (freed by the edit's drop); the claim rule holds for
+ * it too, so private and published chunks take the same path.
+ */
+struct tlist_chunk {
+	uint64_t gen; /* the edit that allocated it (ptree.h's private rule) */
+	/* tail chunk: bytes [0, claim) are taken; head chunk: [claim, cap).
+	 * Written by pushing sessions (CAS, any thread), read by them only. */
+	_Atomic uint32_t claim;
+	uint32_t cap;
+	/* tail chunks: ix[j] is the offset of the chunk's j-th item (in buffer
+	 * order), so a pop at the tail finds the last items without walking
+	 * the window. Slot j is written with item j's bytes, by the session
+	 * that claimed them, and never again (the claim covers it); a reader
+	 * reads the slots of its window's items only. NULL in head chunks
+	 * (their pops at the head need none). TLIST_CHUNK_MAX slots: an item
+	 * takes at least a byte, and a chunk larger than that holds one. */
+	uint16_t *ix;
+	char buf[];
+};
+
+/* One end's part of a version: the chunk (NULL: none, cnt 0) and the
+ * window: bytes [off, off + len) of buf hold cnt items, the first of them
+ * the chunk's item number `first` (tail chunks: its ix slot). */
+struct tlist_win {
+	struct tlist_chunk *c;
+	uint32_t off, len, cnt, first;
+};
+
+/* A large list entry's extension (coll_big_ext). */
+struct tlist_ext {
+	struct tlist_win end[2];
+};
+
+static const struct tlist_ext *ext_of(const struct kv_entry *e)
+{
+	return coll_big_ext(e);
+}
+
+static size_t big_len(const struct kv_entry *e)
+{
+	const struct tlist_ext *x = ext_of(e);
+	return pt_count(coll_big_of(e)->root[0]) + x->end[0].cnt + x->end[1].cnt;
+}
+
+static const char *win(const struct tlist_win *x)
+{
+	return x->c->buf + x->off;
+}
+
 /* ---- chunk compression (Redis's quicklist LZF of inner nodes)
  *
  * A large list's chunk is a positional tree element (ptree.h) whose weight
@@ -346,7 +422,7 @@ static void tl_keyed(void)
 size_t tlist_len(const struct kv_entry *e)
 {
 	if (is_big(e))
-		return pt_count(coll_big_of(e)->root[0]);
+		return big_len(e);
 	size_t len, n;
 	varint_get(coll_blob(e, &len), &n);
 	return n;
@@ -371,9 +447,20 @@ bool tlist_index(const struct kv_entry *e, size_t i, const char **p, size_t *len
 	if (i >= tlist_len(e))
 		return false;
 	if (is_big(e)) {
+		const struct tlist_ext *x = ext_of(e);
+		const struct pt_node *r = coll_big_of(e)->root[0];
+		if (i < x->end[0].cnt) {
+			skip_to(win(&x->end[0]), i, p, len);
+			return true;
+		}
+		i -= x->end[0].cnt;
+		if (i >= pt_count(r)) {
+			skip_to(win(&x->end[1]), i - pt_count(r), p, len);
+			return true;
+		}
 		struct pt_elem el;
 		size_t st;
-		if (!pt_find_at(coll_big_of(e)->root[0], i, &el, &st))
+		if (!pt_find_at(r, i, &el, &st))
 			return false;
 		size_t rl;
 		if (tl_rbuf.cap > W_KEEP_BYTES) /* the last call's item is no longer valid */
@@ -388,11 +475,64 @@ bool tlist_index(const struct kv_entry *e, size_t i, const char **p, size_t *len
 	return true;
 }
 
+/* Large: positions the iterator at unit u of part `part` (0 the head
+ * window, 1 the tree, 2 the tail window), the chunk holding it decoded;
+ * false if the part is empty. */
+static bool iter_enter(struct tlist_iter *it, int part, size_t u)
+{
+	struct items a = {it->v, 0, it->cap};
+	const struct tlist_ext *x = ext_of(it->e);
+	size_t st = 0;
+
+	it->part = part;
+	if (part != 1) {
+		const struct tlist_win *en = &x->end[part / 2];
+		if (!en->cnt)
+			return false;
+		decode(win(en), en->cnt, &a);
+	} else {
+		const struct pt_node *r = coll_big_of(it->e)->root[0];
+		struct pt_elem el;
+		if (!pt_count(r))
+			return false;
+		pt_iter_seek_at(&it->pit, r, u, &st);
+		if (it->fwd)
+			pt_iter_next(&it->pit, &el);
+		else
+			pt_iter_prev(&it->pit, &el);
+		struct zbuf z = {it->zb, it->zcap};
+		size_t rl;
+		decode(chunk_raw(&el, &z, &rl), el.key, &a);
+		it->zb = z.p;
+		it->zcap = z.cap;
+	}
+	it->v = a.v;
+	it->cap = a.cap;
+	it->n = a.n;
+	it->pos = it->fwd ? u - st : u - st + 1;
+	return true;
+}
+
+/* Large: the next non-empty part in the iterator's direction, entered at
+ * its first (forward) or last unit; false at the end of the list. */
+static bool iter_next_part(struct tlist_iter *it)
+{
+	const struct tlist_ext *x = ext_of(it->e);
+	for (int p = it->part + (it->fwd ? 1 : -1); p >= 0 && p <= 2; p += it->fwd ? 1 : -1) {
+		size_t n = p == 1 ? pt_count(coll_big_of(it->e)->root[0]) : x->end[p / 2].cnt;
+		if (n && iter_enter(it, p, it->fwd ? 0 : n - 1))
+			return true;
+	}
+	return false;
+}
+
 void tlist_iter_init(struct tlist_iter *it, const struct kv_entry *e, size_t i, bool forward)
 {
 	struct items a = {0};
 	it->big = is_big(e);
 	it->fwd = forward;
+	it->e = e;
+	it->part = 0;
 	it->v = NULL;
 	it->n = it->cap = it->pos = 0;
 	it->zb = NULL;
@@ -402,24 +542,21 @@ void tlist_iter_init(struct tlist_iter *it, const struct kv_entry *e, size_t i, 
 		return;
 	}
 	if (it->big) {
-		struct pt_elem el;
-		size_t st;
-		pt_iter_seek_at(&it->pit, coll_big_of(e)->root[0], i, &st);
-		if (forward)
-			pt_iter_next(&it->pit, &el);
+		const struct tlist_ext *x = ext_of(e);
+		size_t h = x->end[0].cnt, tn = pt_count(coll_big_of(e)->root[0]);
+		bool ok;
+		if (i < h)
+			ok = iter_enter(it, 0, i);
+		else if (i - h < tn)
+			ok = iter_enter(it, 1, i - h);
 		else
-			pt_iter_prev(&it->pit, &el);
-		struct zbuf z = {NULL, 0};
-		size_t rl;
-		decode(chunk_raw(&el, &z, &rl), el.key, &a);
-		it->zb = z.p;
-		it->zcap = z.cap;
-		i -= st;
-	} else {
-		size_t bl, n;
-		const char *b = varint_get(coll_blob(e, &bl), &n);
-		decode(b, n, &a);
+			ok = iter_enter(it, 2, i - h - tn);
+		KV_ASSERT(ok);
+		return;
 	}
+	size_t bl, n;
+	const char *b = varint_get(coll_blob(e, &bl), &n);
+	decode(b, n, &a);
 	it->v = a.v;
 	it->n = a.n;
 	it->cap = a.cap;
@@ -432,21 +569,28 @@ bool tlist_iter_next(struct tlist_iter *it, const char **p, size_t *len)
 		struct pt_elem el;
 		if (!it->big)
 			return false;
-		if (!(it->fwd ? pt_iter_next(&it->pit, &el) : pt_iter_prev(&it->pit, &el))) {
+		bool more = false;
+		if (it->part == 1 &&
+		    (it->fwd ? pt_iter_next(&it->pit, &el) : pt_iter_prev(&it->pit, &el))) {
+			struct items a = {it->v, 0, it->cap};
+			struct zbuf z = {it->zb, it->zcap};
+			size_t rl;
+			decode(chunk_raw(&el, &z, &rl), el.key, &a);
+			it->zb = z.p;
+			it->zcap = z.cap;
+			it->v = a.v;
+			it->cap = a.cap;
+			it->n = a.n;
+			it->pos = it->fwd ? 0 : a.n;
+			more = true;
+		} else {
+			more = iter_next_part(it);
+		}
+		if (!more) {
 			it->big = false;
 			it->n = it->pos = 0;
 			return false;
 		}
-		struct items a = {it->v, 0, it->cap};
-		struct zbuf z = {it->zb, it->zcap};
-		size_t rl;
-		decode(chunk_raw(&el, &z, &rl), el.key, &a);
-		it->zb = z.p;
-		it->zcap = z.cap;
-		it->v = a.v;
-		it->cap = a.cap;
-		it->n = a.n;
-		it->pos = it->fwd ? 0 : a.n;
 	}
 	const struct tlist_item *x = &it->v[it->fwd ? it->pos++ : --it->pos];
 	*p = x->p;
@@ -473,11 +617,84 @@ struct tlist_w {
 	uint64_t lin;
 	char *scratch;
 	size_t scap;
-	struct items tmp; /* combined views for chunk writes */
-	struct zbuf z;	  /* the decompressed chunk w->a's views point into */
-	struct zbuf cz;	  /* compression output; tlist_w_get's chunk */
-	size_t ins;	  /* chunks inserted (settle_ends) */
+	struct items tmp;	 /* combined views for chunk writes */
+	struct zbuf z;		 /* the decompressed chunk w->a's views point into */
+	struct zbuf cz;		 /* compression output; tlist_w_get's chunk */
+	size_t ins;		 /* chunks inserted (settle_ends) */
+	struct tlist_win end[2]; /* large: the result's end chunks */
+	bool use_ends;		 /* large: pushes and pops go through end chunks */
 };
+
+/* Large: the end chunk leaves the session's result. */
+static void chunk_dispose(struct tlist_w *w, struct tlist_chunk *c)
+{
+	pt_edit_dispose(w->ed, c, c->gen == w->ed->gen);
+}
+
+/* Large: a new chunk of `cap` bytes private to the session's edit, for the
+ * head (filled downward) or the tail; its window is empty, at its fill
+ * side. Replaces nothing: the caller disposed of the old one. */
+static void chunk_new(struct tlist_w *w, enum tlist_end end, size_t cap)
+{
+	size_t ixo = (cap + 1) & ~(size_t)1; /* ix after buf, 2-aligned */
+	struct tlist_chunk *c = mem_alloc(
+	    sizeof(*c) + ixo + (end == TLIST_TAIL ? TLIST_CHUNK_MAX * sizeof(uint16_t) : 0));
+	c->gen = w->ed->gen;
+	c->cap = (uint32_t)cap;
+	c->ix = end == TLIST_TAIL ? (uint16_t *)(void *)(c->buf + ixo) : NULL;
+	uint32_t edge = end == TLIST_HEAD ? (uint32_t)cap : 0;
+	/* relaxed: not yet visible to any other thread */
+	atomic_store_explicit(&c->claim, edge, memory_order_relaxed);
+	pt_edit_adopt(w->ed, c);
+	w->end[end] = (struct tlist_win){c, edge, 0, 0, 0};
+}
+
+/* Large: the end chunk just made (chunk_new) receives `len` bytes of
+ * `cnt` items as its window, placed at its fill side (its ix filled). */
+static void chunk_fill(struct tlist_w *w, enum tlist_end end, const char *p, size_t len, size_t cnt)
+{
+	struct tlist_win *x = &w->end[end];
+	struct tlist_chunk *c = x->c;
+	uint32_t off = end == TLIST_HEAD ? c->cap - (uint32_t)len : 0;
+	memcpy(c->buf + off, p, len);
+	if (c->ix) {
+		const char *q = c->buf;
+		for (size_t j = 0; j < cnt; j++) {
+			size_t l;
+			c->ix[j] = (uint16_t)(q - c->buf);
+			q = varint_get(q, &l) + l;
+		}
+	}
+	/* relaxed: the chunk is private (unpublished) */
+	atomic_store_explicit(&c->claim, end == TLIST_HEAD ? off : (uint32_t)len,
+			      memory_order_relaxed);
+	*x = (struct tlist_win){c, off, (uint32_t)len, (uint32_t)cnt, 0};
+}
+
+/* Large: moves the end chunk's window into the tree (a copy of its bytes
+ * as a tree element at that end) and disposes of the chunk. */
+static void chunk_spill(struct tlist_w *w, enum tlist_end end)
+{
+	struct tlist_win *x = &w->end[end];
+	if (!x->c)
+		return;
+	if (x->cnt) {
+		struct pt_elem el = {x->cnt, NULL, 0, win(x), x->len};
+		pt_insert_at(w->ed, 0, end == TLIST_HEAD ? 0 : pt_count(w->ed->root[0]), &el);
+		w->ins++;
+	}
+	chunk_dispose(w, x->c);
+	*x = (struct tlist_win){0};
+}
+
+/* Large: the whole list into the tree (for the edits that work on the tree
+ * alone: LSET, LINSERT, LREM, LTRIM, and every write under
+ * list-compress-depth > 0). */
+static void fold(struct tlist_w *w)
+{
+	chunk_spill(w, TLIST_HEAD);
+	chunk_spill(w, TLIST_TAIL);
+}
 
 struct tlist_w *tlist_w_begin(struct coll_ctx *c, const struct kv_entry *old)
 {
@@ -495,9 +712,15 @@ struct tlist_w *tlist_w_begin(struct coll_ctx *c, const struct kv_entry *old)
 		memset(w, 0, sizeof(*w));
 	}
 	w->c = c;
+	memset(w->end, 0, sizeof(w->end));
+	/* list-compress-depth > 0: the tree alone (its settling counts chunks) */
+	w->use_ends = compress_depth() == 0;
 	if (old && is_big(old)) {
 		w->big = true;
 		w->ed = coll_edit(c, old, &w->lin);
+		memcpy(w->end, ext_of(old)->end, sizeof(w->end));
+		if (!w->use_ends)
+			fold(w);
 	} else if (old) {
 		size_t bl, n;
 		const char *b = varint_get(coll_blob(old, &bl), &n);
@@ -508,7 +731,7 @@ struct tlist_w *tlist_w_begin(struct coll_ctx *c, const struct kv_entry *old)
 
 size_t tlist_w_len(const struct tlist_w *w)
 {
-	return w->big ? pt_count(w->ed->root[0]) : w->a.n;
+	return w->big ? pt_count(w->ed->root[0]) + w->end[0].cnt + w->end[1].cnt : w->a.n;
 }
 
 static char *scratch(struct tlist_w *w, size_t n)
@@ -686,6 +909,72 @@ static void maybe_convert(struct tlist_w *w)
 	w->a.n = 0;
 }
 
+/* Large: a copy of the end chunk's window in a new chunk (another session
+ * claimed the bytes next to it, or this version popped from that side). */
+static void chunk_copy(struct tlist_w *w, enum tlist_end end)
+{
+	struct tlist_win old = w->end[end];
+	chunk_new(w, end, TLIST_CHUNK_MAX);
+	chunk_fill(w, end, win(&old), old.len, old.cnt);
+	chunk_dispose(w, old.c);
+}
+
+/* Large: pushes a prefix of the n items (at least one) at `end` through
+ * the end chunk ("End chunks": claim, write, widen the window); returns
+ * how many. */
+static size_t end_push(struct tlist_w *w, enum tlist_end end, size_t n, const char *const *elems,
+		       const size_t *lens)
+{
+	struct tlist_win *x = &w->end[end];
+	size_t first = varint_len(lens[0]) + lens[0];
+	for (;;) {
+		if (x->c) {
+			struct tlist_chunk *c = x->c;
+			size_t room = end == TLIST_HEAD ? x->off : c->cap - (x->off + x->len);
+			size_t k = 0, nb = 0;
+			while (k < n && nb + varint_len(lens[k]) + lens[k] <= room) {
+				nb += varint_len(lens[k]) + lens[k];
+				k++;
+			}
+			if (k) {
+				uint32_t edge = end == TLIST_HEAD ? x->off : x->off + x->len;
+				uint32_t to =
+				    end == TLIST_HEAD ? edge - (uint32_t)nb : edge + (uint32_t)nb;
+				/* relaxed: the claim only decides which session may
+				 * write the bytes past the windows; those bytes are
+				 * published by the entry's CAS (release), and a
+				 * session that loses reads nothing through it */
+				if (atomic_compare_exchange_strong_explicit(&c->claim, &edge, to,
+									    memory_order_relaxed,
+									    memory_order_relaxed)) {
+					char *p = c->buf + (end == TLIST_HEAD ? to : edge);
+					for (size_t j = 0; j < k; j++) {
+						size_t i = end == TLIST_HEAD ? k - 1 - j : j;
+						if (c->ix)
+							c->ix[x->first + x->cnt + j] =
+							    (uint16_t)(p - c->buf);
+						p = varint_put(p, lens[i]);
+						if (lens[i])
+							memcpy(p, elems[i], lens[i]);
+						p += lens[i];
+					}
+					if (end == TLIST_HEAD)
+						x->off = to;
+					x->len += (uint32_t)nb;
+					x->cnt += (uint32_t)k;
+					return k;
+				}
+				if (x->len + first <= TLIST_CHUNK_MAX) {
+					chunk_copy(w, end);
+					continue;
+				}
+			}
+			chunk_spill(w, end);
+		}
+		chunk_new(w, end, first > TLIST_CHUNK_MAX ? first : TLIST_CHUNK_MAX);
+	}
+}
+
 void tlist_w_push(struct tlist_w *w, enum tlist_end end, size_t n, const char *const *elems,
 		  const size_t *lens)
 {
@@ -702,6 +991,11 @@ void tlist_w_push(struct tlist_w *w, enum tlist_end end, size_t n, const char *c
 				w->a.v[w->a.n + i] = (struct tlist_item){elems[i], lens[i]};
 		}
 		w->a.n += n;
+		return;
+	}
+	if (w->use_ends) {
+		for (size_t i = 0; i < n;)
+			i += end_push(w, end, n - i, elems + i, lens + i);
 		return;
 	}
 	size_t len = pt_count(w->ed->root[0]);
@@ -777,9 +1071,18 @@ void tlist_w_push(struct tlist_w *w, enum tlist_end end, size_t n, const char *c
 static void popped_add(struct tlist_popped *out, const char *p, size_t len)
 {
 	if ((out->n & (out->n - 1)) == 0) { /* 0, 1, 2, 4, ...: grow to the next power */
+		/* one allocation for both arrays (len after elem): a pop of
+		 * one item costs two allocations, not three */
 		size_t c = out->n ? 2 * out->n : 1;
-		out->elem = mem_realloc(out->elem, c * sizeof(*out->elem));
-		out->len = mem_realloc(out->len, c * sizeof(*out->len));
+		char **ne = mem_alloc(c * (sizeof(*out->elem) + sizeof(*out->len)));
+		size_t *nl = (size_t *)(void *)(ne + c);
+		if (out->n) {
+			memcpy(ne, out->elem, out->n * sizeof(*ne));
+			memcpy(nl, out->len, out->n * sizeof(*nl));
+			mem_free(out->elem);
+		}
+		out->elem = ne;
+		out->len = nl;
 	}
 	char *c = mem_alloc(len ? len : 1);
 	if (len)
@@ -787,6 +1090,70 @@ static void popped_add(struct tlist_popped *out, const char *p, size_t len)
 	out->elem[out->n] = c;
 	out->len[out->n] = len;
 	out->n++;
+}
+
+/* Large: the tree's element at `end` becomes that end's chunk (its end
+ * chunk is empty). */
+static void chunk_refill(struct tlist_w *w, enum tlist_end end)
+{
+	size_t tn = pt_count(w->ed->root[0]), st, rl;
+	struct pt_elem el;
+	bool ok = pt_find_at(w->ed->root[0], end == TLIST_HEAD ? 0 : tn - 1, &el, &st);
+	KV_ASSERT(ok);
+	const char *raw = chunk_raw(&el, &w->z, &rl);
+	chunk_new(w, end, rl > TLIST_CHUNK_MAX ? rl : TLIST_CHUNK_MAX);
+	chunk_fill(w, end, raw, rl, el.key);
+	pt_del_at(w->ed, 0, st);
+}
+
+/* Large: pops through the end chunks: the window narrows (nothing
+ * copied); an emptied chunk is disposed of and refilled from the tree. */
+static size_t end_pop(struct tlist_w *w, enum tlist_end end, size_t count, struct tlist_popped *out)
+{
+	size_t done = 0;
+	while (done < count) {
+		struct tlist_win *x = &w->end[end];
+		if (!x->c) {
+			if (pt_count(w->ed->root[0]))
+				chunk_refill(w, end);
+			else if (w->end[end == TLIST_HEAD ? TLIST_TAIL : TLIST_HEAD].c)
+				x = &w->end[end == TLIST_HEAD ? TLIST_TAIL : TLIST_HEAD];
+			else
+				break;
+		}
+		size_t m = count - done < x->cnt ? count - done : x->cnt, l;
+		const char *b = win(x), *p = b;
+		if (end == TLIST_HEAD) {
+			for (size_t i = 0; i < m; i++) {
+				p = varint_get(p, &l);
+				popped_add(out, p, l);
+				p += l;
+			}
+			x->off += (uint32_t)(p - b);
+			x->len -= (uint32_t)(p - b);
+			x->first += (uint32_t)m;
+		} else {
+			if (x->c->ix) { /* the first item popped, by its ix slot */
+				p = x->c->buf + x->c->ix[x->first + x->cnt - m];
+			} else {
+				for (size_t i = 0; i < x->cnt - m; i++) {
+					p = varint_get(p, &l);
+					p += l;
+				}
+			}
+			decode(p, m, &w->a);
+			for (size_t i = m; i-- > 0;)
+				popped_add(out, w->a.v[i].p, w->a.v[i].len);
+			x->len = (uint32_t)(p - b);
+		}
+		x->cnt -= (uint32_t)m;
+		if (!x->cnt) {
+			chunk_dispose(w, x->c);
+			*x = (struct tlist_win){0};
+		}
+		done += m;
+	}
+	return done;
 }
 
 size_t tlist_w_pop(struct tlist_w *w, enum tlist_end end, size_t count, struct tlist_popped *out)
@@ -804,6 +1171,8 @@ size_t tlist_w_pop(struct tlist_w *w, enum tlist_end end, size_t count, struct t
 		w->a.n -= m;
 		return m;
 	}
+	if (w->use_ends)
+		return end_pop(w, end, count, out);
 	while (done < count) {
 		size_t len = pt_count(w->ed->root[0]), st;
 		struct pt_elem el;
@@ -856,6 +1225,8 @@ bool tlist_w_get(struct tlist_w *w, size_t i, const char **p, size_t *len)
 {
 	if (i >= tlist_w_len(w))
 		return false;
+	if (w->big)
+		fold(w);
 	if (!w->big) {
 		*p = w->a.v[i].p;
 		*len = w->a.v[i].len;
@@ -876,6 +1247,7 @@ void tlist_w_set(struct tlist_w *w, size_t i, const char *p, size_t len)
 		w->a.v[i] = (struct tlist_item){p, len};
 		return;
 	}
+	fold(w);
 	size_t st;
 	uint64_t k;
 	chunk_get(w, i, &st, &k);
@@ -898,6 +1270,7 @@ void tlist_w_insert(struct tlist_w *w, size_t i, const char *p, size_t len)
 		w->a.n++;
 		return;
 	}
+	fold(w);
 	size_t st;
 	uint64_t k;
 	chunk_get(w, i, &st, &k);
@@ -948,6 +1321,7 @@ size_t tlist_w_rem(struct tlist_w *w, long long count, const char *p, size_t len
 	bool from_right = count < 0;
 	if (!w->big)
 		return filter(w->a.v, &w->a.n, limit, from_right, p, len);
+	fold(w);
 	size_t removed = 0;
 	if (!from_right) {
 		size_t u = 0;
@@ -981,6 +1355,8 @@ size_t tlist_w_rem(struct tlist_w *w, long long count, const char *p, size_t len
 
 void tlist_w_trim(struct tlist_w *w, size_t start, size_t stop)
 {
+	if (w->big)
+		fold(w);
 	size_t n = tlist_w_len(w);
 	if (start > stop || start >= n) {
 		if (!w->big) {
@@ -1069,9 +1445,14 @@ struct kv_entry *tlist_w_finish(struct tlist_w *w, const void *key, size_t klen,
 	maybe_convert(w);
 	settle_ends(w);
 	if (w->big) {
-		if (pt_count(w->ed->root[0]))
-			e = coll_new_big(key, klen, KV_LIST, COLL_QUICKLIST_BIG, w->lin,
-					 w->ed->root[0], NULL, expire_ms);
+		/* an end window with items answers without counting the tree */
+		if (w->end[0].cnt || w->end[1].cnt || pt_count(w->ed->root[0])) {
+			e = coll_new_big_ext(key, klen, KV_LIST, COLL_QUICKLIST_BIG, w->lin,
+					     w->ed->root[0], NULL, sizeof(struct tlist_ext),
+					     expire_ms);
+			struct tlist_ext *x = coll_big_ext(e);
+			memcpy(x->end, w->end, sizeof(w->end));
+		}
 	} else if (w->a.n) {
 		size_t bytes = varint_len(w->a.n) + items_bytes(w->a.v, w->a.n);
 		e = coll_new_compact(key, klen, KV_LIST, COLL_QUICKLIST, NULL, bytes, expire_ms);
@@ -1192,8 +1573,7 @@ void tlist_popped_free(struct tlist_popped *p)
 {
 	for (size_t i = 0; i < p->n; i++)
 		mem_free(p->elem[i]);
-	mem_free(p->elem);
-	mem_free(p->len);
+	mem_free(p->elem); /* len is in the same allocation */
 	memset(p, 0, sizeof(*p));
 }
 
@@ -1279,8 +1659,7 @@ int tlist_move(const struct db_view *v, const void *src, size_t slen, const void
 			if (db_put(v, so, e) == 0) {
 				*elem = pp.elem[0];
 				*len = pp.len[0];
-				mem_free(pp.elem);
-				mem_free(pp.len);
+				mem_free(pp.elem); /* and len (one allocation) */
 				return 1;
 			}
 			kv_entry_free(e);
@@ -1306,8 +1685,7 @@ int tlist_move(const struct db_view *v, const void *src, size_t slen, const void
 		}
 		*elem = pp.elem[0];
 		*len = pp.len[0];
-		mem_free(pp.elem);
-		mem_free(pp.len);
+		mem_free(pp.elem); /* and len (one allocation) */
 		return 1;
 	}
 }
@@ -1333,13 +1711,23 @@ void tlist_node_info(const struct kv_entry *e, size_t *nodes, size_t *bytes)
 	struct pt_elem el;
 	struct zbuf z = {NULL, 0};
 	size_t rl;
+	const struct tlist_ext *x = ext_of(e);
 	pt_iter_seek_at(&it, coll_big_of(e)->root[0], 0, NULL);
-	while (pt_iter_next(&it, &el)) {
-		decode(chunk_raw(&el, &z, &rl), el.key, &a);
+	for (int part = 0; part < 3; part++) {
+		if (part != 1 && !x->end[part / 2].cnt)
+			continue;
+		if (part != 1)
+			decode(win(&x->end[part / 2]), x->end[part / 2].cnt, &a);
+		else if (pt_iter_next(&it, &el))
+			decode(chunk_raw(&el, &z, &rl), el.key, &a);
+		else
+			continue;
 		(*nodes)++;
 		*bytes += 7;
 		for (size_t i = 0; i < a.n; i++)
 			*bytes += lp_entry_bytes(a.v[i].p, a.v[i].len);
+		if (part == 1)
+			part--; /* the tree's next chunk */
 	}
 	mem_free(a.v);
 	zbuf_free(&z);
@@ -1354,9 +1742,14 @@ void tlist_chunk_stats(const struct kv_entry *e, size_t *chunks, size_t *compres
 	size_t d = compress_depth(), k = 0, c = 0, bad = 0, total = 0;
 
 	if (is_big(e)) {
+		/* end chunks are raw, and first and last when present */
+		const struct tlist_ext *x = ext_of(e);
+		size_t h = x->end[0].cnt != 0;
+		total = h + (x->end[1].cnt != 0);
 		pt_iter_seek_at(&it, coll_big_of(e)->root[0], 0, NULL);
 		while (pt_iter_next(&it, &el))
 			total++;
+		k = h;
 		pt_iter_seek_at(&it, coll_big_of(e)->root[0], 0, NULL);
 		for (; pt_iter_next(&it, &el); k++) {
 			c += el.alen != 0;
@@ -1369,6 +1762,20 @@ void tlist_chunk_stats(const struct kv_entry *e, size_t *chunks, size_t *compres
 	*compressed = c;
 	if (misplaced)
 		*misplaced = bad;
+}
+
+bool tlist_end_appendable(const struct kv_entry *e, enum tlist_end end, size_t *room)
+{
+	*room = 0;
+	if (!is_big(e) || !ext_of(e)->end[end].c)
+		return false;
+	const struct tlist_win *x = &ext_of(e)->end[end];
+	uint32_t edge = end == TLIST_HEAD ? x->off : x->off + x->len;
+	/* relaxed: a test's look at the boundary; orders nothing */
+	if (atomic_load_explicit(&x->c->claim, memory_order_relaxed) != edge)
+		return false;
+	*room = end == TLIST_HEAD ? edge : x->c->cap - edge;
+	return true;
 }
 
 /* ---- the type row */
@@ -1396,8 +1803,15 @@ void tlist_digest(const struct kv_entry *e, unsigned char out[20])
 size_t tlist_memory(const struct kv_entry *e, long long samples)
 {
 	(void)samples;
-	if (is_big(e))
-		return pt_bytes(coll_big_of(e)->root[0]);
+	if (is_big(e)) {
+		const struct tlist_ext *x = ext_of(e);
+		size_t b = pt_bytes(coll_big_of(e)->root[0]);
+		for (int i = 0; i < 2; i++)
+			if (x->end[i].c)
+				b += sizeof(struct tlist_chunk) + x->end[i].c->cap +
+				     (x->end[i].c->ix ? TLIST_CHUNK_MAX * sizeof(uint16_t) : 0);
+		return b;
+	}
 	return 0; /* the blob is inside the entry */
 }
 
@@ -1429,13 +1843,33 @@ struct kv_entry *tlist_copy(struct coll_ctx *c, const struct kv_entry *e, const 
 	struct pt_elem el;
 	size_t at = 0;
 
+	const struct tlist_ext *x = ext_of(e);
+
+	/* the end windows become tree elements of the copy */
+	if (x->end[0].cnt) {
+		struct pt_elem h = {x->end[0].cnt, NULL, 0, win(&x->end[0]), x->end[0].len};
+		pt_insert_at(ed, 0, at, &h);
+		at += h.key;
+	}
 	pt_iter_seek_at(&it, coll_big_of(e)->root[0], 0, NULL);
 	while (pt_iter_next(&it, &el)) {
 		pt_insert_at(ed, 0, at, &el);
 		at += el.key;
 	}
-	return coll_new_big(key, klen, KV_LIST, COLL_QUICKLIST_BIG, lin, ed->root[0], NULL,
-			    expire_ms);
+	if (x->end[1].cnt) {
+		struct pt_elem t = {x->end[1].cnt, NULL, 0, win(&x->end[1]), x->end[1].len};
+		pt_insert_at(ed, 0, at, &t);
+	}
+	return coll_new_big_ext(key, klen, KV_LIST, COLL_QUICKLIST_BIG, lin, ed->root[0], NULL,
+				sizeof(struct tlist_ext), expire_ms);
+}
+
+/* The lineage's last version was retired: its end chunks go with it. */
+static void tlist_release(const struct kv_entry *e)
+{
+	const struct tlist_ext *x = ext_of(e);
+	mem_free(x->end[0].c);
+	mem_free(x->end[1].c);
 }
 
 static const struct coll_type_ops tlist_ops = {
@@ -1445,6 +1879,7 @@ static const struct coll_type_ops tlist_ops = {
     .memory = tlist_memory,
     .foreach = tlist_foreach,
     .copy = tlist_copy,
+    .release = tlist_release,
 };
 
 void tlist_setup(void (*sha1)(const void *p, size_t n, uint8_t out[20]))

@@ -14,7 +14,17 @@
  *    root[0]) of chunks: each element packs up to TLIST_CHUNK_MAX bytes of
  *    consecutive items in the compact item format, its key (the weight) is
  *    its item count, so pt_count is the list's length and an index finds
- *    its chunk in O(log n). Pushes and pops touch only the end chunk.
+ *    its chunk in O(log n). The two END chunks live outside the tree
+ *    (list-compress-depth 0, the default): the entry's extension
+ *    (coll_big_ext) names a head chunk and a tail chunk, each with this
+ *    version's window (offset, bytes, items) into it; the list is head
+ *    window, tree, tail window. A push appends IN PLACE into the end
+ *    chunk's free space beyond every published window and publishes a new
+ *    entry with a wider window (no chunk or tree node copied); a pop
+ *    publishes a narrower window. See tlist.c, "End chunks", for the claim
+ *    that makes the in-place append safe against concurrent writers and
+ *    old readers. A full end chunk moves into the tree (one path copy per
+ *    ~60 items); an emptied one is refilled from the tree's end element.
  *    With list-compress-depth d > 0 (coll_limit(COLL_LIST_COMPRESS)) the
  *    chunks between the first d and the last d are stored LZF-compressed
  *    (Redis's quicklist node compression: a chunk of at least
@@ -32,6 +42,20 @@
  *
  * Threads: readers read published entries (any storage thread, inside its
  * epoch section); a write session belongs to its coll_ctx's thread.
+ * Several sessions (any threads, plain or transactional views) may start
+ * from the same published version: each end chunk's atomic claim decides
+ * which of them may write its free bytes (the others copy the window);
+ * bytes inside any version's window are never written again, so readers
+ * of every version (snapshots, iterators, LRANGE, DUMP) see it unchanged.
+ * Ordering: the entry CAS that publishes a version releases the bytes its
+ * pushes wrote; the lookup that finds it acquires them (kvmap.h). The
+ * claim itself publishes nothing (relaxed).
+ * Ownership: end chunks follow the lineage rules of tree nodes
+ * (storage/coll.h): a chunk a session allocates is private to its edit
+ * (pt_edit_adopt: freed if the result is dropped), a published chunk a
+ * version stops using is retired by the edit (pt_edit_dispose), and the
+ * lineage's last version frees the chunks it still holds (the row's
+ * release hook).
  * Progress: readers are lock-free and store-free; tlist_pop / tlist_push
  * are optimistic CAS loops (lock-free: a retry means another write won).
  * Pointers returned point into the entry (or its tree, or the caller's
@@ -77,6 +101,8 @@ struct tlist_item {
 };
 struct tlist_iter {
 	bool big, fwd;
+	int part; /* large: 0 the head chunk, 1 the tree, 2 the tail chunk */
+	const struct kv_entry *e;
 	struct pt_iter pit;
 	struct tlist_item *v; /* the current chunk's (or the blob's) items */
 	size_t n, cap, pos;   /* pos: the next item of v (backward: pos - 1) */
@@ -124,8 +150,8 @@ void tlist_w_abort(struct tlist_w *w);
 
 struct tlist_popped {
 	size_t n;
-	char **elem; /* mem_alloc'd copies */
-	size_t *len;
+	char **elem; /* mem_alloc'd copies; the array is one allocation with len's */
+	size_t *len; /* inside elem's allocation: never freed on its own */
 };
 /* Pops min(count, length) elements (count >= 1) from `end` of the list at
  * key (in pop order), deleting the key when it empties. 1: popped (n >= 1);
@@ -171,6 +197,12 @@ bool tlist_lzf_unpack(const char *in, size_t inlen, char *out, size_t rawlen);
  * Tests; O(chunks) with an LZF attempt per inner raw chunk. */
 void tlist_chunk_stats(const struct kv_entry *e, size_t *chunks, size_t *compressed,
 		       size_t *misplaced);
+
+/* Tests: whether a push at `end` of this large version would append in
+ * place (it has an end chunk whose claim is at its window's edge: no other
+ * session took the bytes beyond it and no pop narrowed it there), and then
+ * in *room the free bytes there. false for a compact list. */
+bool tlist_end_appendable(const struct kv_entry *e, enum tlist_end end, size_t *room);
 
 /* ---- the type row */
 void tlist_digest(const struct kv_entry *e, unsigned char out[20]);
