@@ -66,6 +66,8 @@ def info_workers(port):
     for line in data.decode().splitlines():
         if line.startswith("worker") and line[6:7].isdigit() and ":" in line:
             name, rest = line.split(":", 1)
+            if not name[6:].isdigit():
+                continue  # worker<i>_io: system calls, not the scheduler's line
             out[name] = {k: int(v) for k, v in (kv.split("=") for kv in rest.split(","))}
     return out
 
