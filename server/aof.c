@@ -72,7 +72,7 @@ static int thread_start(int fd, bool precut);
 
 static int create_new(char *err, size_t errlen)
 {
-	char name[512], *rdb, *text;
+	char name[512], *rdb;
 	size_t len;
 	int rc, fd;
 
@@ -103,14 +103,8 @@ static int create_new(char *err, size_t errlen)
 	}
 	close(fd);
 	aof_manifest_add(&aof.man, name, 1, 'i');
-	text = aof_manifest_format(&aof.man, &len);
-	snprintf(name, sizeof(name), "%s.manifest", aof.fname);
-	rc = aof_write_file_atomic(name, text, len);
-	mem_free(text);
-	if (rc < 0)
-		snprintf(err, errlen, "Can't write the AOF manifest %.200s: %s", name,
-			 strerror(-rc));
-	else
+	rc = aof_write_manifest(&aof.man, err, errlen);
+	if (rc == 0)
 		LOG(LOG_NOTICE,
 		    "Creating AOF base file %s.1.base.%s and incr file %s.1.incr.aof: the dataset "
 		    "starts empty",

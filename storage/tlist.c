@@ -475,6 +475,21 @@ bool tlist_index(const struct kv_entry *e, size_t i, const char **p, size_t *len
 	return true;
 }
 
+/* Decodes tree chunk el into the iterator's item array (*a, whose storage
+ * it then keeps), through its decompression buffer. */
+static void iter_decode_chunk(struct tlist_iter *it, const struct pt_elem *el, struct items *a)
+{
+	struct zbuf z = {it->zb, it->zcap};
+	size_t rl;
+
+	decode(chunk_raw(el, &z, &rl), el->key, a);
+	it->zb = z.p;
+	it->zcap = z.cap;
+	it->v = a->v;
+	it->cap = a->cap;
+	it->n = a->n;
+}
+
 /* Large: positions the iterator at unit u of part `part` (0 the head
  * window, 1 the tree, 2 the tail window), the chunk holding it decoded;
  * false if the part is empty. */
@@ -500,11 +515,7 @@ static bool iter_enter(struct tlist_iter *it, int part, size_t u)
 			pt_iter_next(&it->pit, &el);
 		else
 			pt_iter_prev(&it->pit, &el);
-		struct zbuf z = {it->zb, it->zcap};
-		size_t rl;
-		decode(chunk_raw(&el, &z, &rl), el.key, &a);
-		it->zb = z.p;
-		it->zcap = z.cap;
+		iter_decode_chunk(it, &el, &a);
 	}
 	it->v = a.v;
 	it->cap = a.cap;
@@ -573,14 +584,8 @@ bool tlist_iter_next(struct tlist_iter *it, const char **p, size_t *len)
 		if (it->part == 1 &&
 		    (it->fwd ? pt_iter_next(&it->pit, &el) : pt_iter_prev(&it->pit, &el))) {
 			struct items a = {it->v, 0, it->cap};
-			struct zbuf z = {it->zb, it->zcap};
-			size_t rl;
-			decode(chunk_raw(&el, &z, &rl), el.key, &a);
-			it->zb = z.p;
-			it->zcap = z.cap;
-			it->v = a.v;
-			it->cap = a.cap;
-			it->n = a.n;
+
+			iter_decode_chunk(it, &el, &a);
 			it->pos = it->fwd ? 0 : a.n;
 			more = true;
 		} else {
