@@ -29,14 +29,32 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / HZ
 
 
-def command(port, *argv):
+def command(port, *argv, timeout=10):
     """Sends one command on a new connection; returns the first bytes of the reply."""
-    c = socket.create_connection(("127.0.0.1", port), timeout=10)
+    c = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     c.sendall(b"*%d\r\n" % len(argv) + b"".join(
         b"$%d\r\n%s\r\n" % (len(a), a if isinstance(a, bytes) else a.encode()) for a in argv))
     r = c.recv(4096)
     c.close()
     return r
+
+
+def info_text(port, section, timeout=30):
+    """INFO <section>'s whole bulk reply, decoded."""
+    c = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    c.sendall(b"*2\r\n$4\r\nINFO\r\n$%d\r\n%s\r\n" % (len(section), section.encode()))
+    data = b""
+    while True:
+        chunk = c.recv(1 << 16)
+        if not chunk:
+            break
+        data += chunk
+        if data.startswith(b"$"):
+            hdr = data.index(b"\r\n")
+            if len(data) >= hdr + 2 + int(data[1:hdr]) + 2:
+                break
+    c.close()
+    return data.decode()
 
 
 def send_pipeline(c, cmds):

@@ -54,7 +54,6 @@ import collections
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -82,21 +81,8 @@ PRIVATE_FN_DEFAULT = ["asynccancel", "ebr_", "worker_main", "conn_task_run", "co
 
 
 def info(port, section):
-    c = socket.create_connection(("127.0.0.1", port), timeout=30)
-    c.sendall(b"*2\r\n$4\r\nINFO\r\n$%d\r\n%s\r\n" % (len(section), section.encode()))
-    data = b""
-    while True:
-        chunk = c.recv(1 << 16)
-        if not chunk:
-            break
-        data += chunk
-        if data.startswith(b"$"):
-            hdr = data.index(b"\r\n")
-            if len(data) >= hdr + 2 + int(data[1:hdr]) + 2:
-                break
-    c.close()
     out = {}
-    for line in data.decode().splitlines():
+    for line in benchlib.info_text(port, section).splitlines():
         if ":" not in line or line.startswith("#"):
             continue
         k, v = line.split(":", 1)

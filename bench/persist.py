@@ -242,7 +242,8 @@ def run_server(name, binary, lg, cores, keys, seconds, opts):
         if not opts.no_latency:
             quiet = phase(lg, s, core_c, keys, window, False)
             saving = phase(lg, s, core_c, keys, window, True)
-            r = benchlib.command(s["port"], "SAVE")
+            # a BGSAVE of the saving phase may still run: SAVE waits for it
+            r = benchlib.command(s["port"], "SAVE", timeout=600)
             if not r.startswith(b"+OK"):
                 sys.exit("SAVE failed on %s: %r" % (name, r))
         benchlib.stop(procs)

@@ -49,21 +49,8 @@ import benchlib  # noqa: E402
 
 def info_workers(port):
     """{'worker0': {'tasks': .., 'steals': ..}, ...} from INFO kvsd."""
-    c = socket.create_connection(("127.0.0.1", port), timeout=10)
-    c.sendall(b"*2\r\n$4\r\nINFO\r\n$4\r\nkvsd\r\n")
-    data = b""
-    while True:
-        chunk = c.recv(1 << 16)
-        if not chunk:
-            break
-        data += chunk
-        if data.startswith(b"$"):
-            n = int(data[1:data.index(b"\r\n")])
-            if len(data) >= data.index(b"\r\n") + 2 + n + 2:
-                break
-    c.close()
     out = {}
-    for line in data.decode().splitlines():
+    for line in benchlib.info_text(port, "kvsd").splitlines():
         if line.startswith("worker") and line[6:7].isdigit() and ":" in line:
             name, rest = line.split(":", 1)
             if not name[6:].isdigit():
