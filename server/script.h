@@ -65,9 +65,9 @@
  * Beyond Redis: a write racing with SCRIPT KILL's check may still commit
  * when the script runs exclusively. Connections of the busy script's own
  * worker are answered by another worker's guest poll (net/worker.c), as
- * other workers' are; with --threads 1 they wait for the script (Redis
- * answers them from its event loop); and a writer already waiting for an
- * exclusive script's gate waits too.
+ * other workers' are — with --threads 1 by the reserve guest thread net/
+ * adds for this (Redis answers them from its event loop); and a writer
+ * already waiting for an exclusive script's gate waits too.
  *
  * Also as Redis 7.0: a `#!lua flags=...` first line (no-writes makes the
  * script read-only; the other flags are accepted), deny-oom commands refused
