@@ -20,6 +20,14 @@ keys are written meanwhile; while a script runs exclusively (it
 called PING, a command with effects outside the keys) every command
 without allow-busy gets -BUSY, as in Redis.
 
+Last, kvsd --threads 1 against redis-server: with one worker only the
+reserve guest thread (net/worker.c) can answer while the script runs. A
+read-only script that runs exclusively gets another client's PING and GET
+Redis's -BUSY bytes, SCRIPT KILL stops it (same kill error), the server
+then serves normally; kvsd alone: `while true do end` (optimistic, no key)
+lets PING be served and SCRIPT KILL through. Every client has a socket timeout, so a server that cannot
+answer (kvsd before the reserve guest) fails the test instead of hanging it.
+
 Usage: test_script_busy.py   (environment: see harness.py)
 """
 
@@ -158,6 +166,60 @@ def kvsd_narrow(srv):
     return rc
 
 
+def run_single(srv):
+    """One worker (kvsd --threads 1) or redis-server: -BUSY and SCRIPT KILL
+    reach the server while a script loops."""
+    out = []
+    a = srv.client(timeout=30)
+    b = srv.client(timeout=5)
+    out.append(b.cmd('CONFIG', 'SET', 'busy-reply-threshold', '100'))
+    out.append(b.cmd('SET', 'x', '1'))
+    a.send(harness.encode('EVAL', EXCL, '0'))
+    out.append(busy_ping(b, time.time() + 10))
+    out.append(b.cmd('PING'))
+    out.append(b.cmd('GET', 'x'))
+    out.append(srv.client(timeout=5).cmd('PING'))  # a new connection too
+    out.append(b.cmd('SCRIPT', 'KILL'))
+    out.append(a.read_reply())
+    out.append(b.cmd('PING'))
+    out.append(b.cmd('INCR', 'x'))
+    out.append(a.cmd('GET', 'x'))
+    out.append(b.cmd('SCRIPT', 'KILL'))
+    if not srv.redis:
+        # kvsd only (Redis answers -BUSY to everything): a script that
+        # touched nothing leaves PING served, and SCRIPT KILL stops it
+        a.send(harness.encode('EVAL', 'while true do end', '0'))
+        r = busy_eval(b, time.time() + 10)
+        if r != BUSY or b.cmd('PING') != b'+PONG\r\n' or \
+           b.cmd('SCRIPT', 'KILL') != b'+OK\r\n' or \
+           not (a.read_reply() or b'').startswith(b'-ERR Script killed by user') or \
+           a.cmd('PING') != b'+PONG\r\n':
+            out.append(b'<kvsd: optimistic busy script not served/killed>')
+    a.close()
+    b.close()
+    return out
+
+
+def busy_ping(cl, deadline):
+    """Sends PING until it answers -BUSY (the script crossed the threshold)."""
+    while time.time() < deadline:
+        r = cl.cmd('PING')
+        if r.startswith(b'-BUSY'):
+            return r
+        time.sleep(0.02)
+    return b'<never busy>'
+
+
+def busy_eval(cl, deadline):
+    """Sends EVAL until it answers -BUSY (another script is busy)."""
+    while time.time() < deadline:
+        r = cl.cmd('EVAL', 'return 1', '0')
+        if r.startswith(b'-BUSY'):
+            return r
+        time.sleep(0.02)
+    return b'<never busy>'
+
+
 def busy_key(cl, key, deadline):
     """Sends GET key until it answers -BUSY (the script crossed the threshold)."""
     while time.time() < deadline:
@@ -206,6 +268,34 @@ def main():
             harness.log('test_script_busy: kvsd exited with %s' % code)
             rc = 1
     harness.log('test_script_busy: kvsd narrowed -BUSY %s' % ('FAIL' if rc else 'ok'))
+    rc |= single()
+    return rc
+
+
+def single():
+    """kvsd --threads 1 against redis-server (run_single)."""
+    rc = 0
+    results = []
+    for srv in (harness.redis_server(), harness.kvsd_server(['--threads', '1'])):
+        try:
+            srv.start()
+            results.append(run_single(srv))
+        except Exception as e:  # noqa: BLE001 - any failure fails the test
+            harness.log('test_script_busy: single: %s: %r' % (srv.name, e))
+            rc = 1
+            results.append([])
+        finally:
+            srv.stop()
+    want, got = results
+    for i, (w, g) in enumerate(zip(want, got)):
+        if w != g:
+            harness.log('MISMATCH --threads 1 step %d\n   kvsd : %s\n   redis: %s'
+                        % (i, harness.escape(g), harness.escape(w)))
+            rc = 1
+    if len(want) != len(got):
+        rc = 1
+    harness.log('test_script_busy: --threads 1, %d steps compared, %s'
+                % (len(got), 'FAIL' if rc else 'ok'))
     return rc
 
 
