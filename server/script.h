@@ -121,6 +121,14 @@ bool script_busy_reject(const struct cmd_def *d, struct db *db, int index, int a
 /* Whether the busy script is a function (the -BUSY text names FUNCTION
  * KILL then). Any thread. */
 bool script_busy_is_function(void);
+/* SHUTDOWN while a script is past busy-reply-threshold (Redis's
+ * shutdownCommand): true if one is busy. Then only SHUTDOWN NOSAVE goes on,
+ * after script_stop_for_shutdown(): every running script, killable or not
+ * (one that wrote too), stops at its next hook without committing, logging
+ * or replying (its client is closed), as Redis exits from inside the script;
+ * the workers can then drain. Any thread. */
+bool script_busy_any(void);
+void script_stop_for_shutdown(void);
 
 /* Functions (script_func.c). The libraries' code, copied, for an RDB save
  * (FUNCTION2 records): the count; free with script_func_codes_free. */

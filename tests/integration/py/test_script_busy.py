@@ -200,6 +200,40 @@ def run_single(srv):
     return out
 
 
+def closed_reply(cl):
+    """What a command's reply was: its bytes, or <closed> when the server
+    closed the connection without one."""
+    try:
+        r = cl.read_reply()
+    except (OSError, EOFError, RuntimeError):
+        return b'<closed>'
+    return r if r else b'<closed>'
+
+
+def run_shutdown(srv):
+    """A script that wrote and never ends: SHUTDOWN gets -BUSY, SCRIPT KILL
+    -UNKILLABLE, and SHUTDOWN NOSAVE ends the process with neither client
+    answered."""
+    out = []
+    a = srv.client(timeout=30)
+    b = srv.client(timeout=5)
+    out.append(b.cmd('CONFIG', 'SET', 'busy-reply-threshold', '100'))
+    a.send(harness.encode('EVAL', "redis.call('set', 'w', '1') " + EXCL, '0'))
+    out.append(busy_key(b, 'w', time.time() + 10))
+    out.append(b.cmd('SHUTDOWN'))
+    out.append(b.cmd('SCRIPT', 'KILL'))
+    b.send(harness.encode('SHUTDOWN', 'NOSAVE'))
+    out.append(closed_reply(b))
+    out.append(closed_reply(a))
+    deadline = time.time() + 10
+    while srv.alive() and time.time() < deadline:
+        time.sleep(0.05)
+    out.append(b'<exited>' if not srv.alive() else b'<still running>')
+    a.close()
+    b.close()
+    return out
+
+
 def busy_ping(cl, deadline):
     """Sends PING until it answers -BUSY (the script crossed the threshold)."""
     while time.time() < deadline:
@@ -273,15 +307,26 @@ def main():
 
 
 def single():
-    """kvsd --threads 1 against redis-server (run_single)."""
+    """kvsd --threads 1 against redis-server (run_single), then SHUTDOWN
+    during a script that wrote (run_shutdown), kvsd with 1 and 2 workers."""
+    rc = compare('--threads 1', run_single, [harness.redis_server(),
+                                             harness.kvsd_server(['--threads', '1'])])
+    for t in ('1', '2'):
+        rc |= compare('shutdown --threads ' + t, run_shutdown,
+                      [harness.redis_server(), harness.kvsd_server(['--threads', t])])
+    return rc
+
+
+def compare(what, fn, servers):
+    """fn on redis-server then kvsd: the same steps."""
     rc = 0
     results = []
-    for srv in (harness.redis_server(), harness.kvsd_server(['--threads', '1'])):
+    for srv in servers:
         try:
             srv.start()
-            results.append(run_single(srv))
+            results.append(fn(srv))
         except Exception as e:  # noqa: BLE001 - any failure fails the test
-            harness.log('test_script_busy: single: %s: %r' % (srv.name, e))
+            harness.log('test_script_busy: %s: %s: %r' % (what, srv.name, e))
             rc = 1
             results.append([])
         finally:
@@ -289,13 +334,13 @@ def single():
     want, got = results
     for i, (w, g) in enumerate(zip(want, got)):
         if w != g:
-            harness.log('MISMATCH --threads 1 step %d\n   kvsd : %s\n   redis: %s'
-                        % (i, harness.escape(g), harness.escape(w)))
+            harness.log('MISMATCH %s step %d\n   kvsd : %s\n   redis: %s'
+                        % (what, i, harness.escape(g), harness.escape(w)))
             rc = 1
     if len(want) != len(got):
         rc = 1
-    harness.log('test_script_busy: --threads 1, %d steps compared, %s'
-                % (len(got), 'FAIL' if rc else 'ok'))
+    harness.log('test_script_busy: %s, %d steps compared, %s'
+                % (what, len(got), 'FAIL' if rc else 'ok'))
     return rc
 
 
