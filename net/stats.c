@@ -14,7 +14,8 @@ void net_get_stats(struct net_stats *s)
 	struct net_counters *k = &net_g.stats;
 	uint64_t cmds = 0, in = 0, out = 0, errs = 0;
 
-	for (int i = 0; i < workers_count(); i++) {
+	/* the reserve guest's too: it runs commands of worker 0's clients */
+	for (int i = 0; i < workers_total(); i++) {
 		struct worker *w = worker_get(i);
 
 		cmds += atomic_load_explicit(&w->st.commands, memory_order_relaxed);

@@ -112,7 +112,29 @@
  * With work-stealing no, guests still poll stuck loops and run what they
  * find: "no stealing" keeps busy workers' queues to themselves for balance,
  * but a stuck worker's clients must not wait for it. With one worker nothing
- * can help: a long command delays every client, as in Redis.
+ * can help by itself, so workers_start() adds the reserve guest below.
+ *
+ * The reserve guest (--threads 1 only). A lone worker stuck in one task (a
+ * Lua script past busy-reply-threshold) would leave every other client
+ * unanswered, SCRIPT KILL and SHUTDOWN NOSAVE included: nobody could receive
+ * them. So with one serving worker an extra thread runs workers[1], a worker
+ * that owns no connections (the listener never hands it any: hand-off picks
+ * among the nworkers serving ones), never steals (stealing needs two serving
+ * workers) and never polls its own loop, which has nothing on it. It only
+ * watches and guests: it parks like any worker, and becomes the watcher
+ * while worker 0 runs (worker 0's first task after a park wakes it when no
+ * watcher exists, ensure_watcher, as a second worker would be woken); every
+ * WATCH_NS it looks whether worker 0 has been in one task for STALL_NS and,
+ * if so, polls worker 0's loop as a guest and runs what it finds, exactly
+ * as a second worker with work-stealing no would: -BUSY answers, SCRIPT
+ * KILL, SHUTDOWN NOSAVE. With worker 0 parked it parks without a timer, so an
+ * idle server costs nothing more; under load it is one timer wake-up per
+ * WATCH_NS. It registers with the upper layers as a worker (thread_start
+ * with index 1) but is not counted in workers_count() (INFO's workers:); its
+ * command counts are in the totals (workers_total()). We chose a thread
+ * over a timer signal that would interrupt worker 0 (a signal handler can
+ * run none of this) and over making worker 0 poll from inside its task
+ * (net/ cannot reach into a running command).
  *
  * Storage sections: a worker is online while it runs connections and
  * announces a quiescent state after each command (conn_io.c) and after each
@@ -159,7 +181,9 @@ static struct {
 } sched;
 
 static struct worker *workers;
-static int nworkers;
+static int nworkers; /* serving workers: workers[0 .. nworkers-1] */
+/* nworkers, plus the reserve guest (workers[1], see above) when nworkers is 1 */
+static int nthreads;
 /* the listener thread, and the loading thread adopting its loader connection */
 static _Atomic unsigned rr_next;
 
@@ -168,12 +192,17 @@ static struct worker *self_worker(void)
 {
 	int i = wctx_self()->index;
 
-	return i >= 0 && i < nworkers ? &workers[i] : NULL;
+	return i >= 0 && i < nthreads ? &workers[i] : NULL;
 }
 
 int workers_count(void)
 {
 	return nworkers;
+}
+
+int workers_total(void)
+{
+	return nthreads;
 }
 
 struct worker *worker_get(int i)
@@ -349,12 +378,17 @@ static int poll_stuck(struct worker *w, int64_t now)
 {
 	int polled = 0;
 
-	for (int k = 1; k < nworkers; k++) {
+	/* the serving workers other than w, starting after w (the reserve,
+	 * index nworkers, starts at worker 0) */
+	for (int k = 1; k <= nworkers; k++) {
 		struct worker *v = &workers[(w->idx + k) % nworkers];
-		/* relaxed: a hint; the CAS below is what takes the loop */
-		uint64_t t = atomic_load_explicit(&v->loop, memory_order_relaxed);
+		uint64_t t;
 		void *x;
 
+		if (v == w)
+			continue;
+		/* relaxed: a hint; the CAS below is what takes the loop */
+		t = atomic_load_explicit(&v->loop, memory_order_relaxed);
 		if (t < LOOP_SINCE_BIAS || now - (int64_t)(t - LOOP_SINCE_BIAS) < STALL_NS)
 			continue;
 		/* acquire: v's loop side as v left it when its task began; pairs
@@ -461,9 +495,12 @@ static int become_watcher(struct worker *w)
 {
 	int none = 0;
 
-	for (int k = 1; k < nworkers; k++) {
+	/* the serving workers other than w (see poll_stuck) */
+	for (int k = 1; k <= nworkers; k++) {
 		struct worker *v = &workers[(w->idx + k) % nworkers];
 
+		if (v == w)
+			continue;
 		/* relaxed: ordered by the fence in park_worker() (Dekker with the
 		 * runner's fence in ensure_watcher()) */
 		if (atomic_load_explicit(&v->parked, memory_order_relaxed) == WORKER_RUNNING)
@@ -480,7 +517,7 @@ static int become_watcher(struct worker *w)
 static void ensure_watcher(struct worker *w)
 {
 	w->unparked = 0;
-	if (nworkers < 2)
+	if (nthreads < 2)
 		return;
 	/* seq_cst: our exchange to RUNNING (park_worker) is ordered before reading
 	 * the watcher count; pairs with the fence a parker runs between its
@@ -489,8 +526,9 @@ static void ensure_watcher(struct worker *w)
 	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load_explicit(&sched.watchers, memory_order_relaxed) > 0)
 		return;
-	for (int k = 1; k < nworkers; k++)
-		if (wake_worker(&workers[(w->idx + k) % nworkers]))
+	/* with the reserve guest, the one to wake is the reserve */
+	for (int k = 1; k < nthreads; k++)
+		if (wake_worker(&workers[(w->idx + k) % nthreads]))
 			return;
 }
 
@@ -706,6 +744,47 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/*
+ * The reserve guest's thread (--threads 1; see the header comment): runs what
+ * its guest polls of worker 0 found, and parks otherwise — as the watcher
+ * with a WATCH_NS timer while worker 0 runs, without one while it is parked.
+ * Online while running connections, offline while polling or parked, as
+ * worker_main.
+ */
+static void *reserve_main(void *arg)
+{
+	struct worker *w = arg;
+
+	wctx_register(w->idx);
+	if (net_g.opts.thread_start)
+		net_g.opts.thread_start(w->idx);
+	w->polled_ns = clock_mono_ns();
+	while (!atomic_load_explicit(&w->stop, memory_order_relaxed)) {
+		int64_t now = clock_mono_ns();
+		struct conn *c = wsq_take(&w->dq);
+
+		if (c == NULL || now - w->polled_ns >= POLL_EVERY_NS) {
+			net_g.opts.offline();
+			/* our inbox: yielded runs (conn_task_after) and overflow */
+			drain_inbox(w, w);
+			if (c == NULL)
+				c = wsq_take(&w->dq);
+			if (poll_stuck(w, now) > 0 && c == NULL)
+				c = wsq_take(&w->dq);
+			w->polled_ns = now;
+			net_g.opts.online();
+		}
+		if (c == NULL) {
+			park_worker(w);
+			continue;
+		}
+		run_task(w, c, now);
+	}
+	if (net_g.opts.thread_stop)
+		net_g.opts.thread_stop(w->idx);
+	return NULL;
+}
+
 /* The cron interval for the current hz (net_set_hz; 10 before it is set). */
 static struct timeval cron_interval(void)
 {
@@ -749,12 +828,13 @@ void net_set_hz(int hz)
 int workers_start(int n, char *err, size_t errlen)
 {
 	struct timeval tv = cron_interval();
+	int all = n == 1 ? 2 : n; /* one worker gets the reserve guest */
 
 	park_init(&sched.ec);
 	atomic_init(&sched.searching, 0);
 	atomic_init(&sched.watchers, 0);
-	workers = mem_calloc((size_t)n, sizeof(*workers));
-	for (int i = 0; i < n; i++) {
+	workers = mem_calloc((size_t)all, sizeof(*workers));
+	for (int i = 0; i < all; i++) {
 		struct worker *w = &workers[i];
 
 		w->idx = i;
@@ -779,19 +859,23 @@ int workers_start(int n, char *err, size_t errlen)
 		w->cron_ev = event_new(w->base, -1, EV_PERSIST, cron_cb, w);
 		w->watch_ev = event_new(w->base, -1, 0, wake_cb, w);
 		w->slice_ev = event_new(w->base, -1, 0, slice_cb, w);
+		/* the reserve's cron never runs: it has no connections */
 		if (!w->wake_ev || !w->cron_ev || !w->watch_ev || !w->slice_ev ||
-		    event_add(w->cron_ev, &tv) != 0) {
+		    (i < n && event_add(w->cron_ev, &tv) != 0)) {
 			snprintf(err, errlen, "cannot create events for worker %d", i);
 			return -ENOMEM;
 		}
 	}
 	nworkers = n;
-	for (int i = 0; i < n; i++) {
-		int rc = pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]);
+	nthreads = all;
+	for (int i = 0; i < all; i++) {
+		int rc = pthread_create(&workers[i].thread, NULL,
+					i < n ? worker_main : reserve_main, &workers[i]);
 
 		if (rc != 0) {
 			snprintf(err, errlen, "cannot start worker thread: %s", strerror(rc));
-			nworkers = i;
+			nworkers = i < n ? i : n;
+			nthreads = i;
 			return -rc;
 		}
 	}
@@ -824,20 +908,21 @@ void worker_hand_off(struct conn *c)
 
 void workers_stop(void)
 {
-	for (int i = 0; i < nworkers; i++) {
+	/* the reserve guest (if any) too: it may be running a task of worker 0's */
+	for (int i = 0; i < nthreads; i++) {
 		atomic_store_explicit(&workers[i].stop, 1, memory_order_relaxed);
 		/* seq_cst: stop is visible before we look at `parked` (as inbox_push) */
 		atomic_thread_fence(memory_order_seq_cst);
 		wake_worker(&workers[i]);
 	}
-	for (int i = 0; i < nworkers; i++)
+	for (int i = 0; i < nthreads; i++)
 		pthread_join(workers[i].thread, NULL);
-	for (int i = 0; i < nworkers; i++) {
+	for (int i = 0; i < nthreads; i++) {
 		struct worker *w = &workers[i];
 
 		close_all(w);
 	}
-	for (int i = 0; i < nworkers; i++) {
+	for (int i = 0; i < nthreads; i++) {
 		struct worker *w = &workers[i];
 
 		event_free(w->wake_ev);
@@ -850,4 +935,5 @@ void workers_stop(void)
 	mem_free(workers);
 	workers = NULL;
 	nworkers = 0;
+	nthreads = 0;
 }

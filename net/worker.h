@@ -12,7 +12,11 @@
 /* Main thread, from net_setup / net_teardown. */
 int workers_start(int n, char *err, size_t errlen);
 void workers_stop(void);
+/* The serving workers (INFO's workers:; worker_get(0 .. count-1)). */
 int workers_count(void);
+/* workers_count() plus the reserve guest, worker_get(1), that --threads 1
+ * adds (worker.c): for sums of the workers' statistics. */
+int workers_total(void);
 struct worker *worker_get(int i);
 
 /* Listener thread: picks c's owner (conn-assign) and sends it there as

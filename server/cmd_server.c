@@ -21,6 +21,7 @@
 #include "server/loading.h"
 #include "server/log.h"
 #include "server/persist_srv.h"
+#include "server/script.h"
 #include "server/server.h"
 #include "server/slowlog.h"
 #include "server/strutil.h"
@@ -76,6 +77,19 @@ static void shutdown_cmd(struct cmd_req *r)
 	if (abort_) {
 		reply_error(r->c, "ERR No shutdown in progress.");
 		return;
+	}
+	/* As Redis's shutdownCommand: past busy-reply-threshold only SHUTDOWN
+	 * NOSAVE goes on, and it stops the script (script.h) */
+	if (script_busy_any()) {
+		if (!nosave) {
+			reply_error(r->c, script_busy_is_function()
+					      ? "BUSY Redis is busy running a script. You can only "
+						"call FUNCTION KILL or SHUTDOWN NOSAVE."
+					      : "BUSY Redis is busy running a script. You can only "
+						"call SCRIPT KILL or SHUTDOWN NOSAVE.");
+			return;
+		}
+		script_stop_for_shutdown();
 	}
 	if (aof_shutdown_prepare(force != 0) != 0) {
 		reply_error(r->c, "ERR Errors trying to SHUTDOWN. Check logs.");

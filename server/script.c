@@ -373,6 +373,23 @@ int script_busy_function(char **name, char ***argv, size_t **argl, int *argc, lo
 	return found;
 }
 
+/* script_stop_for_shutdown(): every run's hook stops it (never cleared: the
+ * server is exiting) */
+static _Atomic bool stop_all;
+
+bool script_busy_any(void)
+{
+	/* relaxed: a hint, as in script_busy_reject */
+	return atomic_load_explicit(&busy_count, memory_order_relaxed) > 0;
+}
+
+void script_stop_for_shutdown(void)
+{
+	/* relaxed: the hook only needs to see it eventually; the stopped run
+	 * publishes nothing (it aborts) */
+	atomic_store_explicit(&stop_all, true, memory_order_relaxed);
+}
+
 bool script_busy_is_function(void)
 {
 	int n = atomic_load_explicit(&slots_used, memory_order_relaxed);
@@ -652,6 +669,11 @@ static void hook(lua_State *L, lua_Debug *ar)
 	(void)ar;
 	if (!run)
 		return;
+	/* relaxed: see script_stop_for_shutdown */
+	if (__builtin_expect(atomic_load_explicit(&stop_all, memory_order_relaxed), 0)) {
+		run->killed = run->shut = true;
+		lua_sethook(L, hook, LUA_MASKLINE | LUA_MASKCOUNT, 1);
+	}
 	if (run->restart || run->killed) {
 		/* keep raising so that pcall cannot swallow it */
 		lua_sethook(L, hook, LUA_MASKLINE | LUA_MASKCOUNT, 1);
@@ -1039,7 +1061,9 @@ void script_exec(struct cmd_req *r, struct script_worker *w, int fn, const struc
 			/* relaxed: published by the release that marks the slot busy */
 			atomic_store_explicit(&slots[w->slot].excl, true, memory_order_relaxed);
 		int rc = run_once(w, &run, push_call(w, r, fn, x));
-		if (rc)
+		if (run.shut)
+			conn_close_asap(c); /* SHUTDOWN NOSAVE: unanswered, as Redis */
+		else if (rc)
 			reply_lua_error(w->L, c, x->name);
 		else
 			script_lua_reply(w->L, c, -1, 0);
@@ -1074,6 +1098,18 @@ void script_exec(struct cmd_req *r, struct script_worker *w, int fn, const struc
 						      memory_order_relaxed);
 			int rc = run_once(w, &run, push_call(w, r, fn, x));
 
+			if (run.shut) {
+				/* SHUTDOWN NOSAVE: as Redis exiting inside the script,
+				 * nothing of it is kept, logged or answered */
+				db_txn_abort(w->txn);
+				if (r->prop)
+					aof_prop_reset(r->prop, 0, 0);
+				ntf_reset(r->ctx, ntf_at);
+				conn_reply_truncate(c, mark);
+				lua_settop(w->L, fn);
+				conn_close_asap(c);
+				break;
+			}
 			if (run.restart) {
 				db_txn_need_exclusive(w->txn);
 				(void)db_txn_commit(w->txn);

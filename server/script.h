@@ -65,9 +65,9 @@
  * Beyond Redis: a write racing with SCRIPT KILL's check may still commit
  * when the script runs exclusively. Connections of the busy script's own
  * worker are answered by another worker's guest poll (net/worker.c), as
- * other workers' are; with --threads 1 they wait for the script (Redis
- * answers them from its event loop); and a writer already waiting for an
- * exclusive script's gate waits too.
+ * other workers' are — with --threads 1 by the reserve guest thread net/
+ * adds for this (Redis answers them from its event loop); and a writer
+ * already waiting for an exclusive script's gate waits too.
  *
  * Also as Redis 7.0: a `#!lua flags=...` first line (no-writes makes the
  * script read-only; the other flags are accepted), deny-oom commands refused
@@ -121,6 +121,14 @@ bool script_busy_reject(const struct cmd_def *d, struct db *db, int index, int a
 /* Whether the busy script is a function (the -BUSY text names FUNCTION
  * KILL then). Any thread. */
 bool script_busy_is_function(void);
+/* SHUTDOWN while a script is past busy-reply-threshold (Redis's
+ * shutdownCommand): true if one is busy. Then only SHUTDOWN NOSAVE goes on,
+ * after script_stop_for_shutdown(): every running script, killable or not
+ * (one that wrote too), stops at its next hook without committing, logging
+ * or replying (its client is closed), as Redis exits from inside the script;
+ * the workers can then drain. Any thread. */
+bool script_busy_any(void);
+void script_stop_for_shutdown(void);
 
 /* Functions (script_func.c). The libraries' code, copied, for an RDB save
  * (FUNCTION2 records): the count; free with script_func_codes_free. */

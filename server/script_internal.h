@@ -47,6 +47,7 @@ struct script_run {
 	bool ro;		 /* EVAL_RO / EVALSHA_RO */
 	bool restart;		 /* abandon the attempt; re-run exclusively */
 	bool killed;		 /* SCRIPT KILL reached it */
+	bool shut;		 /* stopped by SHUTDOWN NOSAVE (script_stop_for_shutdown) */
 	bool oom;		 /* over maxmemory when it began */
 	bool dirty;		 /* this attempt wrote */
 	int resp;		 /* redis.setresp */

@@ -20,6 +20,14 @@ keys are written meanwhile; while a script runs exclusively (it
 called PING, a command with effects outside the keys) every command
 without allow-busy gets -BUSY, as in Redis.
 
+Last, kvsd --threads 1 against redis-server: with one worker only the
+reserve guest thread (net/worker.c) can answer while the script runs. A
+read-only script that runs exclusively gets another client's PING and GET
+Redis's -BUSY bytes, SCRIPT KILL stops it (same kill error), the server
+then serves normally; kvsd alone: `while true do end` (optimistic, no key)
+lets PING be served and SCRIPT KILL through. Every client has a socket timeout, so a server that cannot
+answer (kvsd before the reserve guest) fails the test instead of hanging it.
+
 Usage: test_script_busy.py   (environment: see harness.py)
 """
 
@@ -158,6 +166,94 @@ def kvsd_narrow(srv):
     return rc
 
 
+def run_single(srv):
+    """One worker (kvsd --threads 1) or redis-server: -BUSY and SCRIPT KILL
+    reach the server while a script loops."""
+    out = []
+    a = srv.client(timeout=30)
+    b = srv.client(timeout=5)
+    out.append(b.cmd('CONFIG', 'SET', 'busy-reply-threshold', '100'))
+    out.append(b.cmd('SET', 'x', '1'))
+    a.send(harness.encode('EVAL', EXCL, '0'))
+    out.append(busy_ping(b, time.time() + 10))
+    out.append(b.cmd('PING'))
+    out.append(b.cmd('GET', 'x'))
+    out.append(srv.client(timeout=5).cmd('PING'))  # a new connection too
+    out.append(b.cmd('SCRIPT', 'KILL'))
+    out.append(a.read_reply())
+    out.append(b.cmd('PING'))
+    out.append(b.cmd('INCR', 'x'))
+    out.append(a.cmd('GET', 'x'))
+    out.append(b.cmd('SCRIPT', 'KILL'))
+    if not srv.redis:
+        # kvsd only (Redis answers -BUSY to everything): a script that
+        # touched nothing leaves PING served, and SCRIPT KILL stops it
+        a.send(harness.encode('EVAL', 'while true do end', '0'))
+        r = busy_eval(b, time.time() + 10)
+        if r != BUSY or b.cmd('PING') != b'+PONG\r\n' or \
+           b.cmd('SCRIPT', 'KILL') != b'+OK\r\n' or \
+           not (a.read_reply() or b'').startswith(b'-ERR Script killed by user') or \
+           a.cmd('PING') != b'+PONG\r\n':
+            out.append(b'<kvsd: optimistic busy script not served/killed>')
+    a.close()
+    b.close()
+    return out
+
+
+def closed_reply(cl):
+    """What a command's reply was: its bytes, or <closed> when the server
+    closed the connection without one."""
+    try:
+        r = cl.read_reply()
+    except (OSError, EOFError, RuntimeError):
+        return b'<closed>'
+    return r if r else b'<closed>'
+
+
+def run_shutdown(srv):
+    """A script that wrote and never ends: SHUTDOWN gets -BUSY, SCRIPT KILL
+    -UNKILLABLE, and SHUTDOWN NOSAVE ends the process with neither client
+    answered."""
+    out = []
+    a = srv.client(timeout=30)
+    b = srv.client(timeout=5)
+    out.append(b.cmd('CONFIG', 'SET', 'busy-reply-threshold', '100'))
+    a.send(harness.encode('EVAL', "redis.call('set', 'w', '1') " + EXCL, '0'))
+    out.append(busy_key(b, 'w', time.time() + 10))
+    out.append(b.cmd('SHUTDOWN'))
+    out.append(b.cmd('SCRIPT', 'KILL'))
+    b.send(harness.encode('SHUTDOWN', 'NOSAVE'))
+    out.append(closed_reply(b))
+    out.append(closed_reply(a))
+    deadline = time.time() + 10
+    while srv.alive() and time.time() < deadline:
+        time.sleep(0.05)
+    out.append(b'<exited>' if not srv.alive() else b'<still running>')
+    a.close()
+    b.close()
+    return out
+
+
+def busy_ping(cl, deadline):
+    """Sends PING until it answers -BUSY (the script crossed the threshold)."""
+    while time.time() < deadline:
+        r = cl.cmd('PING')
+        if r.startswith(b'-BUSY'):
+            return r
+        time.sleep(0.02)
+    return b'<never busy>'
+
+
+def busy_eval(cl, deadline):
+    """Sends EVAL until it answers -BUSY (another script is busy)."""
+    while time.time() < deadline:
+        r = cl.cmd('EVAL', 'return 1', '0')
+        if r.startswith(b'-BUSY'):
+            return r
+        time.sleep(0.02)
+    return b'<never busy>'
+
+
 def busy_key(cl, key, deadline):
     """Sends GET key until it answers -BUSY (the script crossed the threshold)."""
     while time.time() < deadline:
@@ -206,6 +302,45 @@ def main():
             harness.log('test_script_busy: kvsd exited with %s' % code)
             rc = 1
     harness.log('test_script_busy: kvsd narrowed -BUSY %s' % ('FAIL' if rc else 'ok'))
+    rc |= single()
+    return rc
+
+
+def single():
+    """kvsd --threads 1 against redis-server (run_single), then SHUTDOWN
+    during a script that wrote (run_shutdown), kvsd with 1 and 2 workers."""
+    rc = compare('--threads 1', run_single, [harness.redis_server(),
+                                             harness.kvsd_server(['--threads', '1'])])
+    for t in ('1', '2'):
+        rc |= compare('shutdown --threads ' + t, run_shutdown,
+                      [harness.redis_server(), harness.kvsd_server(['--threads', t])])
+    return rc
+
+
+def compare(what, fn, servers):
+    """fn on redis-server then kvsd: the same steps."""
+    rc = 0
+    results = []
+    for srv in servers:
+        try:
+            srv.start()
+            results.append(fn(srv))
+        except Exception as e:  # noqa: BLE001 - any failure fails the test
+            harness.log('test_script_busy: %s: %s: %r' % (what, srv.name, e))
+            rc = 1
+            results.append([])
+        finally:
+            srv.stop()
+    want, got = results
+    for i, (w, g) in enumerate(zip(want, got)):
+        if w != g:
+            harness.log('MISMATCH %s step %d\n   kvsd : %s\n   redis: %s'
+                        % (what, i, harness.escape(g), harness.escape(w)))
+            rc = 1
+    if len(want) != len(got):
+        rc = 1
+    harness.log('test_script_busy: %s, %d steps compared, %s'
+                % (what, len(got), 'FAIL' if rc else 'ok'))
     return rc
 
 
