@@ -86,6 +86,10 @@ struct worker {
 	/* this worker's thread only: it polls its loop with work still queued
 	 * (sched_submit then queues behind that work: the inbox) */
 	int poll_busy;
+	/* owner-only: the length of a round (tasks one inbox drain queued; the
+	 * longest lately) and the tasks run since the last mid-round poll
+	 * (worker.c) */
+	long round_len, since_mid;
 	struct event *watch_ev; /* timer ending a watcher's park (worker.c) */
 	/* WORKER_RUNNING / PARKED / NOTIFIED: exchanged by the worker, CAS
 	 * PARKED → NOTIFIED by the one waker that then writes the eventfd */

@@ -170,6 +170,9 @@
 #define WATCH_NS (5 * 1000000ll)
 /* A worker that always has work still polls its own loop this often. */
 #define POLL_EVERY_NS WATCH_NS
+/* Rounds (what one drain of the inbox queued) of at least this many tasks
+ * get a poll half-way through (worker_main). */
+#define MID_POLL_MIN 16
 
 /* Scheduler state shared by all workers. */
 static struct {
@@ -302,6 +305,27 @@ void sched_submit_back(struct conn *c)
 		inbox_push(c->owner, c, CONN_Q_RUN);
 }
 
+/*
+ * Whether a poll of w's loop made now, with work queued, puts the readiness
+ * it finds ahead of that work (the deque's top) rather than behind it (the
+ * inbox): true once 1/part of a long round (MID_POLL_MIN tasks or more) has
+ * run since the last such poll, and then the count starts again. The one
+ * exception to "readiness found while busy queues behind": a publisher whose
+ * next batch arrived while its subscribers were being written publishes it
+ * before the round's other half is written, so those get two batches in one
+ * write(2) — twice the messages per system call of Redis, which writes each
+ * client once per loop — and a client's command waits half a round of
+ * deliveries, not all of it. At most twice per round: the round's other
+ * connections still run within about two rounds.
+ */
+static bool mid_round(struct worker *w, long part)
+{
+	if (w->round_len < MID_POLL_MIN || w->since_mid < w->round_len / part)
+		return false;
+	w->since_mid = 0;
+	return true;
+}
+
 /* Takes w's loop token back after a task that started at `since` (the value
  * stored in w->loop), waiting while a guest polls the loop. Owner only. */
 static void loop_take_back(struct worker *w, uint64_t since)
@@ -335,10 +359,12 @@ static void run_task(struct worker *w, struct conn *c, int64_t now)
 }
 
 /* Moves o's inbox into w's deque (or acts on it). Called offline by the
- * holder of o's loop token: o itself (w == o) or a guest w. */
-static void drain_inbox(struct worker *w, struct worker *o)
+ * holder of o's loop token: o itself (w == o) or a guest w. Returns the
+ * tasks it queued. */
+static long drain_inbox(struct worker *w, struct worker *o)
 {
 	struct mpscq_node *n = mpscq_take_all(&o->inbox);
+	long queued = 0;
 
 	while (n) {
 		struct conn *c = (struct conn *)((char *)n - offsetof(struct conn, qnode));
@@ -352,8 +378,10 @@ static void drain_inbox(struct worker *w, struct worker *o)
 			conn_close(c);
 			break;
 		default:
-			if (wsq_push(&w->dq, c) == 0)
+			if (wsq_push(&w->dq, c) == 0) {
+				queued++;
 				break;
+			}
 			if (w != o) {
 				/* a guest's deque is full: its own inbox takes it */
 				inbox_push(w, c, CONN_Q_RUN);
@@ -366,6 +394,7 @@ static void drain_inbox(struct worker *w, struct worker *o)
 			break;
 		}
 	}
+	return queued;
 }
 
 /*
@@ -691,8 +720,16 @@ static void *worker_main(void *arg)
 		struct conn *c = wsq_take(&w->dq);
 
 		if (c == NULL) {
+			long queued;
+
 			net_g.opts.offline();
-			drain_inbox(w, w);
+			queued = drain_inbox(w, w);
+			/* the longest round lately: a mid-round poll splits the next
+			 * drain's round in two, and that must not halve the interval */
+			if (queued > w->round_len)
+				w->round_len = queued;
+			else if (queued > 0)
+				w->round_len -= w->round_len / 16;
 			c = wsq_take(&w->dq);
 			/* Poll when dry, and also when the inbox alone kept us busy for
 			 * POLL_EVERY_NS: a pipelining client that yields its budget
@@ -705,7 +742,7 @@ static void *worker_main(void *arg)
 			if ((c == NULL && nworkers > 1) || now - w->polled_ns >= POLL_EVERY_NS) {
 				/* relaxed: statistics */
 				atomic_fetch_add_explicit(&w->st.polls, 1, memory_order_relaxed);
-				w->poll_busy = c != NULL;
+				w->poll_busy = c != NULL && !mid_round(w, 4);
 				event_base_loop(w->base, EVLOOP_NONBLOCK);
 				w->poll_busy = 0;
 				w->polled_ns = now;
@@ -719,12 +756,19 @@ static void *worker_main(void *arg)
 			/* never dry: our own loop and stuck peers get a look anyway */
 			net_g.opts.offline();
 			atomic_fetch_add_explicit(&w->st.polls, 1, memory_order_relaxed);
-			w->poll_busy = 1;
+			w->poll_busy = !mid_round(w, 4);
 			event_base_loop(w->base, EVLOOP_NONBLOCK);
 			w->poll_busy = 0;
 			w->polled_ns = now;
 			if (nworkers > 1)
 				(void)poll_stuck(w, now);
+			net_g.opts.online();
+		} else if (mid_round(w, 2)) {
+			/* Half-way through a long round: see mid_round() */
+			net_g.opts.offline();
+			atomic_fetch_add_explicit(&w->st.polls, 1, memory_order_relaxed);
+			event_base_loop(w->base, EVLOOP_NONBLOCK);
+			w->polled_ns = now;
 			net_g.opts.online();
 		}
 		if (c == NULL && stealing_on())
@@ -736,6 +780,7 @@ static void *worker_main(void *arg)
 		stop_searching(w, 1);
 		if (w->unparked)
 			ensure_watcher(w);
+		w->since_mid++;
 		run_task(w, c, now);
 	}
 	stop_searching(w, 0);
