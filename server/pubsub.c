@@ -10,8 +10,11 @@
  *    its subscribers' links; npat (atomic) lets PUBLISH skip the lock when
  *    there is none;
  *  - per subscribed client (struct ps_client, in its session): the links it
- *    holds, by type (touched only by its runner and its closing thread: the
- *    link's list pointers are under the registry lock it sits in), and the
+ *    holds, by type, in a list in subscription order and, for channels and
+ *    shard channels, a hash index by name, so that SUBSCRIBE's lookup and
+ *    UNSUBSCRIBE's removal are O(1) (both touched only by its runner and its
+ *    closing thread; the link's registry list pointers are under the
+ *    registry lock it sits in), and the
  *    mailbox, a ring of entries under the client's mutex.
  * A message (struct ps_msg) and a pattern name (struct ps_str) are reference
  * counted: the publisher holds one reference while it fans out, each queued
@@ -65,6 +68,9 @@ struct ps_client;
 
 struct ps_link {
 	struct ps_link *prev, *next; /* under the lock of the list it is in */
+	/* the client's links of this type in subscription order (UNSUBSCRIBE
+	 * with no argument replies in it): runner / closing thread only */
+	struct ps_link *cprev, *cnext;
 	struct ps_client *cl;
 	void *owner; /* struct ps_chan or struct ps_pat; fixed while linked */
 };
@@ -102,9 +108,9 @@ struct ps_index {
 
 struct ps_client {
 	struct conn *c;
-	/* runner / closing thread only */
-	struct ps_link **links[PS_TYPES];
-	size_t nlinks[PS_TYPES], caplinks[PS_TYPES];
+	/* runner / closing thread only: each type's links, oldest first */
+	struct ps_link *head[PS_TYPES], *tail[PS_TYPES];
+	size_t nlinks[PS_TYPES];
 	struct ps_index idx[2]; /* PS_CHANNEL at [0], PS_SHARD at [1] */
 	/* the mailbox, under mu */
 	pthread_mutex_t mu;
@@ -688,26 +694,20 @@ static void idx_remove(struct ps_index *x, struct ps_link *l)
 	x->n--;
 }
 
-static long find_link(struct ps_client *cl, int type, const char *p, size_t len)
+/* cl's link of type to p, or NULL: O(1) for channels (the index), a walk
+ * of the patterns (Redis 7.0 searches its pattern list too). */
+static struct ps_link *find_link(struct ps_client *cl, int type, const char *p, size_t len)
 {
-	if (type != PS_PATTERN) {
-		struct ps_link *l = idx_find(&cl->idx[type == PS_SHARD], p, len);
-
-		if (l == NULL)
-			return -1;
-		for (size_t i = cl->nlinks[type]; i-- > 0;) /* pointers only: no names */
-			if (cl->links[type][i] == l)
-				return (long)i;
-		abort(); /* indexed but not linked */
-	}
-	for (size_t i = 0; i < cl->nlinks[type]; i++) {
+	if (type != PS_PATTERN)
+		return idx_find(&cl->idx[type == PS_SHARD], p, len);
+	for (struct ps_link *l = cl->head[type]; l; l = l->cnext) {
 		size_t n;
-		const char *name = link_name(type, cl->links[type][i], &n);
+		const char *name = link_name(type, l, &n);
 
 		if (n == len && memcmp(name, p, len) == 0)
-			return (long)i;
+			return l;
 	}
-	return -1;
+	return NULL;
 }
 
 /* Redis's subscription counts: channels and patterns together; shard
@@ -749,8 +749,7 @@ static void subscribe_one(struct conn *c, int type, const char *p, size_t len)
 {
 	struct ps_client *cl = client_get(c);
 
-	if (type == PS_PATTERN ? find_link(cl, type, p, len) < 0
-			       : idx_find(&cl->idx[type == PS_SHARD], p, len) == NULL) {
+	if (find_link(cl, type, p, len) == NULL) {
 		struct ps_link *l = mem_calloc(1, sizeof(*l));
 
 		l->cl = cl;
@@ -760,20 +759,30 @@ static void subscribe_one(struct conn *c, int type, const char *p, size_t len)
 			chan_link(type, l, p, len);
 			idx_insert(&cl->idx[type == PS_SHARD], l);
 		}
-		if (cl->nlinks[type] == cl->caplinks[type]) {
-			cl->caplinks[type] = cl->caplinks[type] ? 2 * cl->caplinks[type] : 4;
-			cl->links[type] = mem_realloc(
-			    cl->links[type], cl->caplinks[type] * sizeof(*cl->links[type]));
-		}
-		cl->links[type][cl->nlinks[type]++] = l;
+		l->cprev = cl->tail[type];
+		if (cl->tail[type])
+			cl->tail[type]->cnext = l;
+		else
+			cl->head[type] = l;
+		cl->tail[type] = l;
+		cl->nlinks[type]++;
 	}
 	reply_confirm(c, sub_word[type], p, len, sub_count(cl, type));
 }
 
-/* Unlinks l (one of cl's links of type) from the registry and frees it; the
- * caller fixes cl->links. */
+/* Unlinks l (one of cl's links of type) from the registry and from cl's
+ * list, and frees it. */
 static void drop_link(struct ps_client *cl, int type, struct ps_link *l)
 {
+	if (l->cprev)
+		l->cprev->cnext = l->cnext;
+	else
+		cl->head[type] = l->cnext;
+	if (l->cnext)
+		l->cnext->cprev = l->cprev;
+	else
+		cl->tail[type] = l->cprev;
+	cl->nlinks[type]--;
 	if (type == PS_PATTERN) {
 		pat_unlink(l);
 	} else {
@@ -783,31 +792,18 @@ static void drop_link(struct ps_client *cl, int type, struct ps_link *l)
 	mem_free(l);
 }
 
-/* Drops cl's link number i of type (order kept). */
-static void unlink_at(struct ps_client *cl, int type, size_t i)
-{
-	drop_link(cl, type, cl->links[type][i]);
-	memmove(&cl->links[type][i], &cl->links[type][i + 1],
-		(cl->nlinks[type] - i - 1) * sizeof(*cl->links[type]));
-	cl->nlinks[type]--;
-}
-
 static void unsubscribe_all(struct conn *c, int type, bool notify)
 {
 	struct ps_client *cl = session_of(c)->ps;
-	size_t n;
-
 	if (cl == NULL || cl->nlinks[type] == 0) {
 		if (notify)
 			reply_confirm(c, unsub_word[type], NULL, 0, sub_count(cl, type));
 		return;
 	}
-	/* front to back, in subscription order, without moving the rest of
-	 * the array each time (a client with 100k channels would pay 100k
-	 * memmoves); nlinks is the count the confirmation shows */
-	n = cl->nlinks[type];
-	for (size_t i = 0; i < n; i++) {
-		struct ps_link *l = cl->links[type][i];
+	/* front to back, in subscription order; nlinks is the count the
+	 * confirmation shows */
+	while (cl->head[type]) {
+		struct ps_link *l = cl->head[type];
 		size_t len;
 		/* the name lives in the record the link holds: copy before unlinking */
 		const char *p = link_name(type, l, &len);
@@ -815,7 +811,6 @@ static void unsubscribe_all(struct conn *c, int type, bool notify)
 
 		memcpy(name, p, len);
 		drop_link(cl, type, l);
-		cl->nlinks[type] = n - i - 1;
 		if (notify)
 			reply_confirm(c, unsub_word[type], name, len, sub_count(cl, type));
 		if (name != small)
@@ -826,10 +821,10 @@ static void unsubscribe_all(struct conn *c, int type, bool notify)
 static void unsubscribe_one(struct conn *c, int type, const char *p, size_t len)
 {
 	struct ps_client *cl = session_of(c)->ps;
-	long i = cl ? find_link(cl, type, p, len) : -1;
+	struct ps_link *l = cl ? find_link(cl, type, p, len) : NULL;
 
-	if (i >= 0)
-		unlink_at(cl, type, (size_t)i);
+	if (l)
+		drop_link(cl, type, l);
 	reply_confirm(c, unsub_word[type], p, len, sub_count(cl, type));
 }
 
@@ -853,14 +848,14 @@ void pubsub_conn_close(struct conn *c, void *session)
 	if (cl == NULL)
 		return;
 	for (int t = 0; t < PS_TYPES; t++) {
-		for (size_t i = 0; i < cl->nlinks[t]; i++) {
+		for (struct ps_link *l = cl->head[t], *next; l; l = next) {
+			next = l->cnext;
 			if (t == PS_PATTERN)
-				pat_unlink(cl->links[t][i]);
+				pat_unlink(l);
 			else
-				chan_unlink(t, cl->links[t][i]);
-			mem_free(cl->links[t][i]);
+				chan_unlink(t, l);
+			mem_free(l);
 		}
-		mem_free(cl->links[t]);
 	}
 	mem_free(cl->idx[0].slot);
 	mem_free(cl->idx[1].slot);
