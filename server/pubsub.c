@@ -16,9 +16,9 @@
  *    closing thread; the link's registry list pointers are under the
  *    registry lock it sits in), and the
  *    mailbox, a ring of entries under the client's mutex.
- * A message (struct ps_msg) and a pattern name (struct ps_str) are reference
- * counted: the publisher holds one reference while it fans out, each queued
- * entry one, a pattern record one.
+ * A message (struct ps_msg) is reference counted: the publisher holds one
+ * reference while it fans out, each queued entry one. A pattern name (struct
+ * ps_str) too: its pattern record holds it.
  */
 #include "server/pubsub.h"
 #include "concurrency/clock.h"
@@ -57,7 +57,10 @@ struct ps_str {
 
 /* A published message, formatted once for every receiver: the channel and
  * the payload as two RESP bulks ($n CRLF channel CRLF $n CRLF payload CRLF),
- * flen bytes, the same in RESP2 and RESP3. */
+ * flen bytes, the same in RESP2 and RESP3; for a pattern's receivers, one
+ * per matching pattern with the pattern's bulk in front (pmessage's three
+ * bulks). Aligned to 8 or more (mem_alloc), so a queue entry carries the
+ * kind in its low bits. */
 struct ps_msg {
 	_Atomic long refs;
 	size_t flen;
@@ -90,12 +93,10 @@ struct ps_pat {
 	struct ps_link *head;
 };
 
-struct ps_entry {
-	struct ps_msg *m;
-	struct ps_str *pat; /* pmessage only */
-	int kind;	    /* enum ps_kind */
-	size_t bytes;	    /* what it counts against the limit */
-};
+/* A queued message: a struct ps_msg pointer | its enum ps_kind (low bits):
+ * 8 bytes per subscriber per message. */
+typedef uintptr_t ps_entry;
+#define PS_KIND_MASK ((uintptr_t)3)
 
 /* A client's channel (or shard channel) links by name: open addressing with
  * linear probing over the channels' hashes, so SUBSCRIBE's "already
@@ -114,7 +115,7 @@ struct ps_client {
 	struct ps_index idx[2]; /* PS_CHANNEL at [0], PS_SHARD at [1] */
 	/* the mailbox, under mu */
 	pthread_mutex_t mu;
-	struct ps_entry *q;
+	ps_entry *q;
 	size_t qhead, qn, qcap;
 	size_t bytes;
 	int64_t soft_since_ms;
@@ -224,12 +225,6 @@ static struct ps_str *str_new(const char *p, size_t len)
 	return s;
 }
 
-static void str_ref(struct ps_str *s)
-{
-	/* relaxed: the caller holds a reference, so the count cannot reach 0 */
-	atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
-}
-
 static void str_unref(struct ps_str *s)
 {
 	/* acq_rel: every holder's reads happen before the free (release by
@@ -248,6 +243,19 @@ static struct ps_msg *msg_new(const char *ch, size_t chlen, const char *p, size_
 	return m;
 }
 
+/* m's bulks behind pattern pat's bulk: what a pmessage frame carries after
+ * its head, one allocation per matching pattern, not per receiver. */
+static struct ps_msg *msg_new_pat(const struct ps_str *pat, const struct ps_msg *m)
+{
+	struct ps_msg *pm = mem_alloc(sizeof(*pm) + pat->flen + m->flen);
+
+	atomic_init(&pm->refs, 1);
+	memcpy(pm->data, pat->fmt, pat->flen);
+	memcpy(pm->data + pat->flen, m->data, m->flen);
+	pm->flen = pat->flen + m->flen;
+	return pm;
+}
+
 static void msg_unref(struct ps_msg *m)
 {
 	/* acq_rel: as str_unref */
@@ -264,20 +272,21 @@ static const char *const frame_head[2][3] = {
     {">3\r\n$7\r\nmessage\r\n", ">4\r\n$8\r\npmessage\r\n", ">3\r\n$8\r\nsmessage\r\n"}};
 static const size_t frame_head_len[3] = {17, 18, 18};
 
-/* The bytes an entry is formatted to (the limit counts them). */
-static size_t entry_bytes(int kind, const struct ps_msg *m, const struct ps_str *pat)
+static struct ps_msg *entry_msg(ps_entry e)
 {
-	return frame_head_len[kind] + m->flen + (pat ? pat->flen : 0);
+	return (struct ps_msg *)(e & ~PS_KIND_MASK);
+}
+
+/* The bytes an entry is formatted to (the limit counts them). */
+static size_t entry_bytes(ps_entry e)
+{
+	return frame_head_len[e & PS_KIND_MASK] + entry_msg(e)->flen;
 }
 
 static void drop_entries(struct ps_client *cl)
 {
-	for (size_t i = 0; i < cl->qn; i++) {
-		struct ps_entry *e = &cl->q[(cl->qhead + i) & (cl->qcap - 1)];
-
-		msg_unref(e->m);
-		str_unref(e->pat);
-	}
+	for (size_t i = 0; i < cl->qn; i++)
+		msg_unref(entry_msg(cl->q[(cl->qhead + i) & (cl->qcap - 1)]));
 	cl->qhead = cl->qn = 0;
 	cl->bytes = 0;
 }
@@ -311,11 +320,10 @@ static bool over_limit(struct ps_client *cl, const struct ps_limits *lim)
 }
 
 /* Called holding the lock of a registry list cl is linked in. */
-static void enqueue(struct ps_client *cl, int kind, struct ps_msg *m, struct ps_str *pat,
-		    const struct ps_limits *lim)
+static void enqueue(struct ps_client *cl, int kind, struct ps_msg *m, const struct ps_limits *lim)
 {
-	size_t bytes = entry_bytes(kind, m, pat);
-	struct ps_entry *e;
+	ps_entry e = (uintptr_t)m | (uintptr_t)kind;
+	size_t bytes = entry_bytes(e);
 
 	pthread_mutex_lock(&cl->mu);
 	if (cl->dead) {
@@ -324,7 +332,7 @@ static void enqueue(struct ps_client *cl, int kind, struct ps_msg *m, struct ps_
 	}
 	if (cl->qn == cl->qcap) {
 		size_t ncap = cl->qcap ? 2 * cl->qcap : 16;
-		struct ps_entry *nq = mem_alloc(ncap * sizeof(*nq));
+		ps_entry *nq = mem_alloc(ncap * sizeof(*nq));
 
 		for (size_t i = 0; i < cl->qn; i++)
 			nq[i] = cl->q[(cl->qhead + i) & (cl->qcap - 1)];
@@ -333,15 +341,10 @@ static void enqueue(struct ps_client *cl, int kind, struct ps_msg *m, struct ps_
 		cl->qcap = ncap;
 		cl->qhead = 0;
 	}
-	e = &cl->q[(cl->qhead + cl->qn) & (cl->qcap - 1)];
-	e->m = m;
-	e->pat = pat;
-	e->kind = kind;
-	e->bytes = bytes;
-	/* relaxed: the publisher holds a reference (see str_ref) */
+	cl->q[(cl->qhead + cl->qn) & (cl->qcap - 1)] = e;
+	/* relaxed: the publisher holds a reference, so the count cannot
+	 * reach 0 meanwhile */
 	atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
-	if (pat)
-		str_ref(pat);
 	cl->qn++;
 	cl->bytes += bytes;
 	if (over_limit(cl, lim)) {
@@ -364,13 +367,12 @@ static void reply_hdr(struct conn *c, int resp, int n)
 	reply_raw(c, h, 4);
 }
 
-static void format_entry(struct conn *c, int resp, const struct ps_entry *e)
+static void format_entry(struct conn *c, int resp, ps_entry e)
 {
-	const struct ps_msg *m = e->m;
+	const struct ps_msg *m = entry_msg(e);
+	int kind = (int)(e & PS_KIND_MASK);
 
-	reply_raw(c, frame_head[resp >= 3][e->kind], frame_head_len[e->kind]);
-	if (e->pat)
-		reply_raw(c, e->pat->fmt, e->pat->flen);
+	reply_raw(c, frame_head[resp >= 3][kind], frame_head_len[kind]);
 	reply_raw(c, m->data, m->flen);
 }
 
@@ -385,7 +387,7 @@ bool pubsub_deliver(struct conn *c, size_t max_bytes)
 		return false;
 	resp = conn_resp(c);
 	for (;;) {
-		struct ps_entry batch[PS_BATCH];
+		ps_entry batch[PS_BATCH];
 		size_t k = 0;
 		bool more;
 
@@ -394,16 +396,17 @@ bool pubsub_deliver(struct conn *c, size_t max_bytes)
 			batch[k] = cl->q[cl->qhead];
 			cl->qhead = (cl->qhead + 1) & (cl->qcap - 1);
 			cl->qn--;
-			cl->bytes -= batch[k].bytes;
-			done += batch[k].bytes;
+			size_t b = entry_bytes(batch[k]);
+
+			cl->bytes -= b;
+			done += b;
 			k++;
 		}
 		more = cl->qn > 0;
 		pthread_mutex_unlock(&cl->mu);
 		for (size_t i = 0; i < k; i++) {
-			format_entry(c, resp, &batch[i]);
-			msg_unref(batch[i].m);
-			str_unref(batch[i].pat);
+			format_entry(c, resp, batch[i]);
+			msg_unref(entry_msg(batch[i]));
 		}
 		if (!more || done >= max_bytes)
 			return more;
@@ -584,7 +587,7 @@ long pubsub_publish(const char *channel, size_t chlen, const char *msg, size_t l
 	if (ch) {
 		m = msg_new(channel, chlen, msg, len);
 		for (struct ps_link *l = ch->head; l; l = l->next) {
-			enqueue(l->cl, shard ? PS_SMESSAGE : PS_MESSAGE, m, NULL, &lim);
+			enqueue(l->cl, shard ? PS_SMESSAGE : PS_MESSAGE, m, &lim);
 			n++;
 		}
 	}
@@ -594,15 +597,18 @@ long pubsub_publish(const char *channel, size_t chlen, const char *msg, size_t l
 		pthread_rwlock_rdlock(&pat_lock);
 		for (size_t i = 0; i < npats_v; i++) {
 			struct ps_pat *pt = pats[i];
+			struct ps_msg *pm;
 
 			if (!su_glob_match(pt->name->p, pt->name->len, channel, chlen, 0))
 				continue;
 			if (m == NULL)
 				m = msg_new(channel, chlen, msg, len);
+			pm = msg_new_pat(pt->name, m);
 			for (struct ps_link *l = pt->head; l; l = l->next) {
-				enqueue(l->cl, PS_PMESSAGE, m, pt->name, &lim);
+				enqueue(l->cl, PS_PMESSAGE, pm, &lim);
 				n++;
 			}
+			msg_unref(pm);
 		}
 		pthread_rwlock_unlock(&pat_lock);
 	}

@@ -9,11 +9,12 @@
  * of its subscribers, in PS_SHARDS mutex-protected hash shards, and keeps
  * the patterns in one list under a read-write lock (PUBLISH takes it for
  * reading, and only while some pattern exists). Each subscribed client has
- * a mailbox: a FIFO of (message, pattern) references under the client's own
- * mutex. PUBLISH builds the message once (channel and payload already
- * formatted as the two RESP bulks that end every receiver's frame, in one
- * reference-counted allocation; a pattern's bulk is formatted once with the
- * pattern), and appends a reference to the mailbox of every receiver,
+ * a mailbox: a FIFO of message references (8 bytes each) under the
+ * client's own mutex. PUBLISH builds the message once (channel and payload
+ * already formatted as the two RESP bulks that end every receiver's frame,
+ * in one reference-counted allocation; for the receivers of each matching
+ * pattern, one more with the pattern's bulk in front), and appends a
+ * reference to the mailbox of every receiver,
  * waking its connection (conn_wake_fair: behind what its worker has queued,
  * so that the subscribers woken first are not left behind those woken
  * since) when its mailbox turns non-empty. With no channel and no pattern
@@ -22,7 +23,7 @@
  * its reply buffer behind the frame's head in its own protocol (RESP2 array
  * or RESP3 push), a window at a time: so a subscriber that does
  * not read holds references, not copies — 1,000 such subscribers cost about
- * one copy of the backlog plus 24 bytes per message each, beside a window
+ * one copy of the backlog plus 8 bytes per message each, beside a window
  * of formatted bytes (PS_OUT_WINDOW) in their reply buffers.
  *
  * Ordering. One publisher's PUBLISH appends to each mailbox before it
