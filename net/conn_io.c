@@ -92,8 +92,10 @@
 #define RUN_TIME_BUDGET_NS (1000 * 1000ll)
 #define RUN_TIME_EVERY	   8
 #define OUT_FLUSH_AT	   (64 * 1024)
-/* formatted queued messages (net_opts.deliver) a reply buffer holds at most */
-#define DELIVER_WINDOW (64 * 1024)
+/* formatted queued messages (net_opts.deliver) a reply buffer holds at most:
+ * what a subscriber whose socket is full keeps formatted beside its queued
+ * references (16 KB: 1,000 such subscribers held 64 MB at 64 KB) */
+#define DELIVER_WINDOW (16 * 1024)
 
 struct conn_bigarg {
 	char *p;      /* mem_alloc(need) */

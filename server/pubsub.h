@@ -69,7 +69,7 @@ struct cmd_req;
 
 /* Formatted bytes a runner keeps in a subscriber's reply buffer at most
  * (beyond that, messages wait in the mailbox as references). */
-#define PS_OUT_WINDOW (64 * 1024)
+#define PS_OUT_WINDOW (16 * 1024)
 
 void pubsub_setup(void);
 /* After every connection is closed. */
