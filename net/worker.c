@@ -24,6 +24,9 @@
  * subscribers (conn_schedule_back): each ready connection then runs about
  * once per round, as Redis serves each ready client once per loop, instead
  * of a client seen at every poll running ahead of those queued before it.
+ * One exception (mid_round()): in a long round, a poll half-way through
+ * puts what it finds ahead of the round's other half, so a publisher's next
+ * batch reaches that half before it is written (two batches per write).
  *
  * One loop iteration of a worker:
  *   take from own deque; else drain own inbox; else poll own event loop
