@@ -15,16 +15,20 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+/* A header (type, number, CRLF) written straight into the buffer. */
 static inline void hdr(struct conn *c, char type, long long n)
 {
-	char b[32];
-	size_t l = 0;
+	struct buf *o = &c->out;
+	char *b;
 
-	b[l++] = type;
-	l += resp_ll2str(b + l, n);
-	b[l++] = '\r';
-	b[l++] = '\n';
-	buf_append(&c->out, b, l);
+	if (o->cap - o->len < RESP_LL_STR_MAX + 3)
+		buf_reserve(o, RESP_LL_STR_MAX + 3);
+	b = o->data + o->len;
+	b[0] = type;
+	size_t l = 1 + resp_ll2str(b + 1, n);
+	b[l] = '\r';
+	b[l + 1] = '\n';
+	o->len += l + 2;
 }
 
 void reply_ok(struct conn *c)
@@ -122,10 +126,22 @@ void reply_int(struct conn *c, long long v)
 
 void reply_bulk(struct conn *c, const void *p, size_t n)
 {
-	buf_reserve(&c->out, n + 32);
-	hdr(c, '$', (long long)n);
-	buf_append(&c->out, p, n);
-	buf_append(&c->out, "\r\n", 2);
+	struct buf *o = &c->out;
+	char *b;
+	size_t l;
+
+	if (o->cap - o->len < n + RESP_LL_STR_MAX + 5)
+		buf_reserve(o, n + RESP_LL_STR_MAX + 5);
+	b = o->data + o->len;
+	b[0] = '$';
+	l = 1 + resp_ll2str(b + 1, (long long)n);
+	b[l++] = '\r';
+	b[l++] = '\n';
+	memcpy(b + l, p, n);
+	l += n;
+	b[l++] = '\r';
+	b[l++] = '\n';
+	o->len += l;
 }
 
 void reply_bulk_cstr(struct conn *c, const char *s)

@@ -72,6 +72,8 @@ static size_t ncmds;
 static short name_slot[NAME_SLOTS]; /* index + 1 in cmds; 0: empty */
 static unsigned char name_len[MAX_CMDS];
 static void name_index_build(void);
+/* cmd_setup's count: names cached by find_cached belong to that setup */
+static unsigned cmd_gen;
 /* statistics index of cmds[i] is i; of cmds[i]->subcmds[j], sub_base[i] + j */
 static size_t sub_base[MAX_CMDS];
 static const char **stat_names;
@@ -123,6 +125,7 @@ void cmd_setup(struct db *db)
 	cmds[ncmds++] = &cmd_command_def;
 	qsort(cmds, ncmds, sizeof(cmds[0]), by_name);
 	name_index_build();
+	cmd_gen++; /* before the workers start: they read it plainly */
 	{
 		size_t n = ncmds;
 
@@ -222,6 +225,31 @@ static long find_in(const char *name, size_t len)
 		if (name_len[i] == len && memcmp(low, cmds[i]->name, len) == 0)
 			return i;
 	}
+}
+
+/* find_in with the last name this thread dispatched remembered (its exact
+ * bytes): a pipeline of one command looks its name up once. */
+static _Thread_local struct {
+	unsigned gen; /* cmd_gen when cached; 0: empty */
+	unsigned len;
+	long idx;
+	char name[24];
+} last_cmd;
+
+static inline long find_cached(const char *name, size_t len)
+{
+	long i;
+
+	if (len == last_cmd.len && last_cmd.gen == cmd_gen && memcmp(name, last_cmd.name, len) == 0)
+		return last_cmd.idx;
+	i = find_in(name, len);
+	if (i >= 0 && len <= sizeof(last_cmd.name)) {
+		memcpy(last_cmd.name, name, len);
+		last_cmd.len = (unsigned)len;
+		last_cmd.idx = i;
+		last_cmd.gen = cmd_gen;
+	}
+	return i;
 }
 
 const struct cmd_def *cmd_lookup(const char *name, size_t len)
@@ -455,7 +483,7 @@ static void reject(struct cmd_req *r, const struct cmd_def *d, size_t idx, const
 
 static void dispatch(struct conn *c, int argc, const char **argv, const size_t *argl)
 {
-	long top = find_in(argv[0], argl[0]);
+	long top = find_cached(argv[0], argl[0]);
 	const struct cmd_def *d;
 	struct cmd_req r = {.c = c,
 			    .db = cmd_db,
