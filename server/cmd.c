@@ -481,6 +481,28 @@ static void reject(struct cmd_req *r, const struct cmd_def *d, size_t idx, const
 	reply_error(r->c, err);
 }
 
+/*
+ * The wall clock in ms at monotonic time mono_us: the monotonic reading plus
+ * the wall-minus-monotonic offset, read again once a millisecond has passed
+ * since this thread last read it. A command thus reads one clock, not two;
+ * the answer is the wall clock's to within the microsecond the offset's two
+ * reads take (or a step of the wall clock, for at most a millisecond).
+ */
+static _Thread_local struct {
+	int64_t at_us;	/* monotonic time of the last offset read; 0: none */
+	int64_t off_us; /* wall - monotonic then */
+} wall_off;
+
+static inline int64_t wall_ms_at(int64_t mono_us)
+{
+	if (kv_unlikely(wall_off.at_us == 0 || mono_us - wall_off.at_us >= 1000 ||
+			mono_us < wall_off.at_us)) {
+		wall_off.off_us = clock_wall_us() - clock_mono_us();
+		wall_off.at_us = mono_us;
+	}
+	return (mono_us + wall_off.off_us) / 1000;
+}
+
 static void dispatch(struct conn *c, int argc, const char **argv, const size_t *argl)
 {
 	long top = find_cached(argv[0], argl[0]);
@@ -592,8 +614,8 @@ static void dispatch(struct conn *c, int argc, const char **argv, const size_t *
 		       "LOADING Redis is loading the dataset in memory");
 		return;
 	}
-	start_us = clock_mono_us(); /* the duration: commandstats, SLOWLOG */
-	r.now_ms = clock_wall_ms(); /* expiry times and SLOWLOG's timestamp */
+	start_us = clock_mono_us();	 /* the duration: commandstats, SLOWLOG */
+	r.now_ms = wall_ms_at(start_us); /* expiry times and SLOWLOG's timestamp */
 	/* maxmemory: evict, then refuse what may grow memory (Redis's processCommand) */
 	if (!loading && db_check_memory(cmd_db, r.now_ms) == -ENOMEM && (d->flags & CMD_DENYOOM)) {
 		reject(&r, d, idx, "OOM command not allowed when used memory > 'maxmemory'.",
