@@ -38,13 +38,28 @@ size_t mem_usable(void *p)
 	return malloc_usable_size(p);
 }
 
+/* What malloc(size) gives, as malloc_usable_size() on the result would
+ * answer: jemalloc's size class (arithmetic on the size, no lookup of the
+ * pointer), else the pointer's usable size. */
+static inline size_t alloc_usable(void *p, size_t size)
+{
+#if KVSD_HAVE_JEMALLOC
+	(void)p;
+	return nallocx(size, 0);
+#else
+	(void)size;
+	return malloc_usable_size(p);
+#endif
+}
+
 void *mem_alloc(size_t size)
 {
-	void *p = malloc(size ? size : 1);
+	size_t n = size ? size : 1;
+	void *p = malloc(n);
 
 	if (kv_unlikely(p == NULL))
 		KV_PANIC("out of memory allocating %zu bytes", size);
-	account((int64_t)malloc_usable_size(p));
+	account((int64_t)alloc_usable(p, n));
 	return p;
 }
 

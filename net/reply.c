@@ -11,20 +11,25 @@
 #include "net/net_internal.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <stdarg.h>
 #include <stdio.h>
 
+/* A header (type, number, CRLF) written straight into the buffer. */
 static inline void hdr(struct conn *c, char type, long long n)
 {
-	char b[32];
-	size_t l = 0;
+	struct buf *o = &c->out;
+	char *b;
 
-	b[l++] = type;
-	l += resp_ll2str(b + l, n);
-	b[l++] = '\r';
-	b[l++] = '\n';
-	buf_append(&c->out, b, l);
+	if (o->cap - o->len < RESP_LL_STR_MAX + 3)
+		buf_reserve(o, RESP_LL_STR_MAX + 3);
+	b = o->data + o->len;
+	b[0] = type;
+	size_t l = 1 + resp_ll2str(b + 1, n);
+	b[l] = '\r';
+	b[l + 1] = '\n';
+	o->len += l + 2;
 }
 
 void reply_ok(struct conn *c)
@@ -120,12 +125,51 @@ void reply_int(struct conn *c, long long v)
 	hdr(c, ':', v);
 }
 
+/* memcpy for the short values most replies carry, without a call: two
+ * overlapping loads and stores cover 1..16 bytes. */
+static inline void copy_short(char *d, const char *p, size_t n)
+{
+	if (n >= 8 && n <= 16) {
+		uint64_t a, b;
+
+		memcpy(&a, p, 8);
+		memcpy(&b, p + n - 8, 8);
+		memcpy(d, &a, 8);
+		memcpy(d + n - 8, &b, 8);
+	} else if (n >= 4 && n < 8) {
+		uint32_t a, b;
+
+		memcpy(&a, p, 4);
+		memcpy(&b, p + n - 4, 4);
+		memcpy(d, &a, 4);
+		memcpy(d + n - 4, &b, 4);
+	} else if (n > 0 && n < 4) {
+		d[0] = p[0];
+		d[n / 2] = p[n / 2];
+		d[n - 1] = p[n - 1];
+	} else if (n > 16) {
+		memcpy(d, p, n);
+	}
+}
+
 void reply_bulk(struct conn *c, const void *p, size_t n)
 {
-	buf_reserve(&c->out, n + 32);
-	hdr(c, '$', (long long)n);
-	buf_append(&c->out, p, n);
-	buf_append(&c->out, "\r\n", 2);
+	struct buf *o = &c->out;
+	char *b;
+	size_t l;
+
+	if (o->cap - o->len < n + RESP_LL_STR_MAX + 5)
+		buf_reserve(o, n + RESP_LL_STR_MAX + 5);
+	b = o->data + o->len;
+	b[0] = '$';
+	l = 1 + resp_ll2str(b + 1, (long long)n);
+	b[l++] = '\r';
+	b[l++] = '\n';
+	copy_short(b + l, p, n);
+	l += n;
+	b[l++] = '\r';
+	b[l++] = '\n';
+	o->len += l;
 }
 
 void reply_bulk_cstr(struct conn *c, const char *s)

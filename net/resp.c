@@ -117,6 +117,27 @@ void resp_req_put_bulk(struct resp_req *r, const char *p)
 	r->mbulk--;
 }
 
+/* resp_str2ll for a request's counts and lengths, with the one- and two-digit
+ * ones (nearly all of them) read inline; s[n] is readable (the line's CR). */
+static inline int count_parse(const char *s, size_t n, long long *out)
+{
+	unsigned d0 = (unsigned)(unsigned char)s[0] - '0';
+
+	if (n == 1 && d0 <= 9) {
+		*out = d0;
+		return 1;
+	}
+	if (n == 2 && d0 - 1 < 9) {
+		unsigned d1 = (unsigned)(unsigned char)s[1] - '0';
+
+		if (d1 > 9)
+			return 0;
+		*out = d0 * 10 + d1;
+		return 1;
+	}
+	return resp_str2ll(s, n, out);
+}
+
 enum line_result { LINE_FOUND, LINE_MORE, LINE_TOOBIG };
 
 /*
@@ -162,7 +183,7 @@ static enum resp_status req_multibulk(struct resp_req *r, const char *buf, size_
 		}
 		if (nl + 1 >= len) /* Redis wants one more byte (the \n), unchecked */
 			return RESP_INCOMPLETE;
-		if (!resp_str2ll(buf + 1, nl - 1, &ll))
+		if (!count_parse(buf + 1, nl - 1, &ll))
 			return req_fail(r, RESP_EPROTO,
 					"ERR Protocol error: invalid multibulk length");
 		if (ll > RESP_MBULK_MAX)
@@ -201,7 +222,7 @@ static enum resp_status req_multibulk(struct resp_req *r, const char *buf, size_
 				r->kind = 'E';
 				return RESP_EPROTO;
 			}
-			if (!resp_str2ll(buf + r->pos + 1, nl - r->pos - 1, &ll) || ll < 0)
+			if (!count_parse(buf + r->pos + 1, nl - r->pos - 1, &ll) || ll < 0)
 				return req_fail(r, RESP_EPROTO,
 						"ERR Protocol error: invalid bulk length");
 			if (ll > r->max_bulk_len)

@@ -185,21 +185,52 @@ int resp_str2ll(const char *s, size_t len, long long *out);
  * resp_str2ll() reads back. Returns the length; no NUL is added. Inline: the
  * reply encoder calls it for every header. */
 #define RESP_LL_STR_MAX 20
+static inline size_t resp_digits10(unsigned long long v)
+{
+	if (v < 10)
+		return 1;
+	if (v < 100)
+		return 2;
+	if (v < 1000)
+		return 3;
+	if (v < 1000000000000ULL) {
+		if (v < 100000000ULL) {
+			if (v < 1000000)
+				return v < 10000 ? 4 : 5 + (v >= 100000);
+			return 7 + (v >= 10000000ULL);
+		}
+		if (v < 10000000000ULL)
+			return 9 + (v >= 1000000000ULL);
+		return 11 + (v >= 100000000000ULL);
+	}
+	return 12 + resp_digits10(v / 1000000000000ULL);
+}
+
 static inline size_t resp_ll2str(char *dst, long long v)
 {
-	char tmp[RESP_LL_STR_MAX];
+	/* two digits per division, written from the end (Redis's ll2string) */
+	static const char pairs[201] = "00010203040506070809101112131415161718192021222324"
+				       "25262728293031323334353637383940414243444546474849"
+				       "50515253545556575859606162636465666768697071727374"
+				       "75767778798081828384858687888990919293949596979899";
 	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-	size_t n = 0, i = 0;
+	size_t n = resp_digits10(u), i = v < 0;
 
-	do {
-		tmp[n++] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
 	if (v < 0)
-		dst[i++] = '-';
-	while (n)
-		dst[i++] = tmp[--n];
-	return i;
+		dst[0] = '-';
+	for (size_t k = i + n; u >= 100; u /= 100) {
+		unsigned r = (unsigned)(u % 100) * 2;
+
+		dst[--k] = pairs[r + 1];
+		dst[--k] = pairs[r];
+	}
+	if (u >= 10) {
+		dst[i + 1] = pairs[u * 2 + 1];
+		dst[i] = pairs[u * 2];
+	} else {
+		dst[i] = (char)('0' + u);
+	}
+	return i + n;
 }
 
 /* One word found by resp_split_word(). */

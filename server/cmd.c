@@ -39,6 +39,7 @@
 #include "concurrency/mem.h"
 #include "concurrency/util.h"
 #include "net/conn.h"
+#include "net/monitor.h"
 #include "net/net.h"
 #include "net/reply.h"
 #include "server/cmd_debug.h"
@@ -71,6 +72,8 @@ static size_t ncmds;
 static short name_slot[NAME_SLOTS]; /* index + 1 in cmds; 0: empty */
 static unsigned char name_len[MAX_CMDS];
 static void name_index_build(void);
+/* cmd_setup's count: names cached by find_cached belong to that setup */
+static unsigned cmd_gen;
 /* statistics index of cmds[i] is i; of cmds[i]->subcmds[j], sub_base[i] + j */
 static size_t sub_base[MAX_CMDS];
 static const char **stat_names;
@@ -122,6 +125,7 @@ void cmd_setup(struct db *db)
 	cmds[ncmds++] = &cmd_command_def;
 	qsort(cmds, ncmds, sizeof(cmds[0]), by_name);
 	name_index_build();
+	cmd_gen++; /* before the workers start: they read it plainly */
 	{
 		size_t n = ncmds;
 
@@ -221,6 +225,31 @@ static long find_in(const char *name, size_t len)
 		if (name_len[i] == len && memcmp(low, cmds[i]->name, len) == 0)
 			return i;
 	}
+}
+
+/* find_in with the last name this thread dispatched remembered (its exact
+ * bytes): a pipeline of one command looks its name up once. */
+static _Thread_local struct {
+	unsigned gen; /* cmd_gen when cached; 0: empty */
+	unsigned len;
+	long idx;
+	char name[24];
+} last_cmd;
+
+static inline long find_cached(const char *name, size_t len)
+{
+	long i;
+
+	if (len == last_cmd.len && last_cmd.gen == cmd_gen && memcmp(name, last_cmd.name, len) == 0)
+		return last_cmd.idx;
+	i = find_in(name, len);
+	if (i >= 0 && len <= sizeof(last_cmd.name)) {
+		memcpy(last_cmd.name, name, len);
+		last_cmd.len = (unsigned)len;
+		last_cmd.idx = i;
+		last_cmd.gen = cmd_gen;
+	}
+	return i;
 }
 
 const struct cmd_def *cmd_lookup(const char *name, size_t len)
@@ -424,7 +453,8 @@ void cmd_feed_monitors(const struct cmd_req *r, const struct cmd_def *d)
 {
 	struct shown_args v;
 
-	if (d->flags & (CMD_ADMIN | CMD_SKIP_MONITOR))
+	/* one relaxed load when nobody monitors (the common case) */
+	if (!monitor_any() || (d->flags & (CMD_ADMIN | CMD_SKIP_MONITOR)))
 		return;
 	shown_args_init(&v, r);
 	net_monitor_feed(r->c, r->argc, v.argv, v.argl);
@@ -451,9 +481,31 @@ static void reject(struct cmd_req *r, const struct cmd_def *d, size_t idx, const
 	reply_error(r->c, err);
 }
 
+/*
+ * The wall clock in ms at monotonic time mono_us: the monotonic reading plus
+ * the wall-minus-monotonic offset, read again once a millisecond has passed
+ * since this thread last read it. A command thus reads one clock, not two;
+ * the answer is the wall clock's to within the microsecond the offset's two
+ * reads take (or a step of the wall clock, for at most a millisecond).
+ */
+static _Thread_local struct {
+	int64_t at_us;	/* monotonic time of the last offset read; 0: none */
+	int64_t off_us; /* wall - monotonic then */
+} wall_off;
+
+static inline int64_t wall_ms_at(int64_t mono_us)
+{
+	if (kv_unlikely(wall_off.at_us == 0 || mono_us - wall_off.at_us >= 1000 ||
+			mono_us < wall_off.at_us)) {
+		wall_off.off_us = clock_wall_us() - clock_mono_us();
+		wall_off.at_us = mono_us;
+	}
+	return (mono_us + wall_off.off_us) / 1000;
+}
+
 static void dispatch(struct conn *c, int argc, const char **argv, const size_t *argl)
 {
-	long top = find_in(argv[0], argl[0]);
+	long top = find_cached(argv[0], argl[0]);
 	const struct cmd_def *d;
 	struct cmd_req r = {.c = c,
 			    .db = cmd_db,
@@ -562,8 +614,8 @@ static void dispatch(struct conn *c, int argc, const char **argv, const size_t *
 		       "LOADING Redis is loading the dataset in memory");
 		return;
 	}
-	start_us = clock_mono_us(); /* the duration: commandstats, SLOWLOG */
-	r.now_ms = clock_wall_ms(); /* expiry times and SLOWLOG's timestamp */
+	start_us = clock_mono_us();	 /* the duration: commandstats, SLOWLOG */
+	r.now_ms = wall_ms_at(start_us); /* expiry times and SLOWLOG's timestamp */
 	/* maxmemory: evict, then refuse what may grow memory (Redis's processCommand) */
 	if (!loading && db_check_memory(cmd_db, r.now_ms) == -ENOMEM && (d->flags & CMD_DENYOOM)) {
 		reject(&r, d, idx, "OOM command not allowed when used memory > 'maxmemory'.",

@@ -187,6 +187,7 @@ void kvmap_thread_unregister(void)
 {
 	struct wctx *w = wctx_self();
 
+	kvmap_kvsd_memo_forget();
 	if (!w->kv_registered)
 		return;
 	kvmap_tsan_quiescent();
@@ -202,6 +203,7 @@ void kvmap_quiescent(void)
 	struct wctx *w = wctx_self();
 
 	kvmap_tsan_quiescent();
+	kvmap_kvsd_memo_forget();
 	rcu_quiescent_state();
 	if (w->ebr)
 		ebr_quiescent(w->ebr);
@@ -211,6 +213,7 @@ void kvmap_thread_offline(void)
 {
 	struct wctx *w = wctx_self();
 
+	kvmap_kvsd_memo_forget();
 	if (!w->kv_online)
 		return;
 	kvmap_tsan_quiescent();

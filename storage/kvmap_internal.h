@@ -110,6 +110,25 @@ static inline uint64_t *kv_entry_prefix_hash(const struct kv_entry *e)
 	return (uint64_t *)(void *)((char *)(uintptr_t)e - sizeof(uint64_t));
 }
 
+/*
+ * The KVSD backend's hash memo: the last entry a lookup on this thread found
+ * and its key's hash, so that replacing or removing that entry (usually in
+ * the same command) does not hash the key again. An entry cannot be
+ * reclaimed before this thread's next quiescent state or offline period
+ * (EBR), so until then its address names the same entry; kvmap.c forgets the
+ * memo at each of them (kvmap_kvsd_memo_forget).
+ */
+struct kvsd_hash_memo {
+	const struct kv_entry *e;
+	uint64_t h;
+};
+extern _Thread_local struct kvsd_hash_memo kvsd_memo;
+
+static inline void kvmap_kvsd_memo_forget(void)
+{
+	kvsd_memo.e = NULL;
+}
+
 /* Test hooks of the KVSD backend (single-threaded use): buckets of the
  * current table; and a migration to nbuckets started and left after `chunks`
  * chunks (of 256 buckets), so tests can observe a half-done migration. */

@@ -490,6 +490,10 @@ static const struct kv_entry *kvsd_get_witness(struct kvmap *m, const void *key,
 			/* a slot address names its table: t cannot be freed and
 			 * reused while the caller's epoch section lasts */
 			*witness = (uintptr_t)end;
+			if (e) { /* for swap(): see kvsd_hash_memo */
+				kvsd_memo.e = e;
+				kvsd_memo.h = h;
+			}
 			return e;
 		}
 		/* acquire: the new table's slots as the copiers left them */
@@ -912,9 +916,12 @@ static int table_swap(struct kvmap *m, struct kvsd_table *t, uint64_t h,
 	return -ENOENT;
 }
 
+_Thread_local struct kvsd_hash_memo kvsd_memo;
+
 static int swap(struct kvsd_map *km, const struct kv_entry *expected, struct kv_entry *e)
 {
-	uint64_t h = entry_hash(expected);
+	bool memo = kvsd_memo.e == expected;
+	uint64_t h = memo ? kvsd_memo.h : entry_hash(expected);
 
 	for (;;) {
 		struct kvsd_table *t = writable_table(km);
@@ -922,6 +929,14 @@ static int swap(struct kvsd_map *km, const struct kv_entry *expected, struct kv_
 		int rc = table_swap(&km->base, t, h, expected, neww);
 		if (rc == -EAGAIN) {
 			help(km, t);
+			continue;
+		}
+		if (rc == -ENOENT && memo) {
+			/* not found under the memo's hash: look again under the
+			 * entry's own before answering (a stale memo would be a
+			 * reclamation bug; this keeps even that harmless) */
+			memo = false;
+			h = entry_hash(expected);
 			continue;
 		}
 		if (rc == 0 && !e)

@@ -71,12 +71,24 @@ static inline uint64_t sip_hash(const uint8_t key[16], const void *in, size_t le
 	for (size_t i = 0; i < full; i += 8)
 		sip_compress(&s, sip_load64(p + i), c);
 
-	/* Last block: the 0..7 trailing bytes, then len mod 256 in the top byte. */
-	uint8_t tail[8] = {0};
-	if (len > full)
-		memcpy(tail, p + full, len - full);
-	tail[7] = (uint8_t)len;
-	sip_compress(&s, sip_load64(tail), c);
+	/* Last block: the 0..7 trailing bytes, then len mod 256 in the top byte
+	 * (assembled in a register: no call to memcpy for a short key). */
+	const uint8_t *t = p + full;
+	uint64_t last = (uint64_t)(uint8_t)len << 56;
+
+	if (len & 4) {
+		size_t r = len & 3;
+		uint64_t lo = (uint64_t)t[0] | (uint64_t)t[1] << 8 | (uint64_t)t[2] << 16 |
+			      (uint64_t)t[3] << 24;
+
+		for (size_t i = 0; i < r; i++)
+			lo |= (uint64_t)t[4 + i] << (32 + 8 * i);
+		last |= lo;
+	} else {
+		for (size_t i = 0; i < (len & 3); i++)
+			last |= (uint64_t)t[i] << (8 * i);
+	}
+	sip_compress(&s, last, c);
 
 	s.v2 ^= 0xff;
 	for (int i = 0; i < d; i++)

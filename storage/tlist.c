@@ -1075,17 +1075,37 @@ void tlist_w_push(struct tlist_w *w, enum tlist_end end, size_t n, const char *c
 
 static void popped_add(struct tlist_popped *out, const char *p, size_t len)
 {
-	if ((out->n & (out->n - 1)) == 0) { /* 0, 1, 2, 4, ...: grow to the next power */
-		/* one allocation for both arrays (len after elem): a pop of
-		 * one item costs two allocations, not three */
-		size_t c = out->n ? 2 * out->n : 1;
+	if (out->n == 0) {
+		/* the first item shares the arrays' allocation: a pop of one
+		 * item costs one allocation (tlist_popped_free knows) */
+		char **ne = mem_alloc(sizeof(*out->elem) + sizeof(*out->len) + (len ? len : 1));
+		size_t *nl = (size_t *)(void *)(ne + 1);
+		char *c = (char *)(nl + 1);
+
+		if (len)
+			memcpy(c, p, len);
+		out->elem = ne;
+		out->len = nl;
+		ne[0] = c;
+		nl[0] = len;
+		out->inline0 = true;
+		out->n = 1;
+		return;
+	}
+	if ((out->n & (out->n - 1)) == 0) { /* 1, 2, 4, ...: grow to the next power */
+		/* one allocation for both arrays (len after elem) */
+		size_t c = 2 * out->n;
 		char **ne = mem_alloc(c * (sizeof(*out->elem) + sizeof(*out->len)));
 		size_t *nl = (size_t *)(void *)(ne + c);
-		if (out->n) {
-			memcpy(ne, out->elem, out->n * sizeof(*ne));
-			memcpy(nl, out->len, out->n * sizeof(*nl));
-			mem_free(out->elem);
+
+		memcpy(ne, out->elem, out->n * sizeof(*ne));
+		memcpy(nl, out->len, out->n * sizeof(*nl));
+		if (out->inline0) { /* the first item moves out of the old arrays */
+			ne[0] = mem_alloc(nl[0] ? nl[0] : 1);
+			memcpy(ne[0], out->elem[0], nl[0]);
+			out->inline0 = false;
 		}
+		mem_free(out->elem);
 		out->elem = ne;
 		out->len = nl;
 	}
@@ -1095,6 +1115,24 @@ static void popped_add(struct tlist_popped *out, const char *p, size_t len)
 	out->elem[out->n] = c;
 	out->len[out->n] = len;
 	out->n++;
+}
+
+/* The first popped item as its own allocation (the caller's), and p freed. */
+static char *popped_take0(struct tlist_popped *p)
+{
+	char *e = p->elem[0];
+
+	if (p->inline0) {
+		e = mem_alloc(p->len[0] ? p->len[0] : 1);
+		memcpy(e, p->elem[0], p->len[0]);
+		p->inline0 = false;
+	} else {
+		for (size_t i = 1; i < p->n; i++)
+			mem_free(p->elem[i]);
+	}
+	mem_free(p->elem); /* and len (one allocation) */
+	memset(p, 0, sizeof(*p));
+	return e;
 }
 
 /* Large: the tree's element at `end` becomes that end's chunk (its end
@@ -1576,7 +1614,7 @@ static struct kv_entry *compact_pop(const struct kv_entry *old, const void *key,
 
 void tlist_popped_free(struct tlist_popped *p)
 {
-	for (size_t i = 0; i < p->n; i++)
+	for (size_t i = p->inline0 ? 1 : 0; i < p->n; i++)
 		mem_free(p->elem[i]);
 	mem_free(p->elem); /* len is in the same allocation */
 	memset(p, 0, sizeof(*p));
@@ -1662,9 +1700,8 @@ int tlist_move(const struct db_view *v, const void *src, size_t slen, const void
 			tlist_w_push(w, to, 1, &p, &pp.len[0]);
 			struct kv_entry *e = tlist_w_finish(w, src, slen, so->expire_ms);
 			if (db_put(v, so, e) == 0) {
-				*elem = pp.elem[0];
 				*len = pp.len[0];
-				mem_free(pp.elem); /* and len (one allocation) */
+				*elem = popped_take0(&pp);
 				return 1;
 			}
 			kv_entry_free(e);
@@ -1688,9 +1725,8 @@ int tlist_move(const struct db_view *v, const void *src, size_t slen, const void
 			tlist_popped_free(&pp);
 			return -2;
 		}
-		*elem = pp.elem[0];
 		*len = pp.len[0];
-		mem_free(pp.elem); /* and len (one allocation) */
+		*elem = popped_take0(&pp);
 		return 1;
 	}
 }

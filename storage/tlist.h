@@ -150,8 +150,10 @@ void tlist_w_abort(struct tlist_w *w);
 
 struct tlist_popped {
 	size_t n;
-	char **elem; /* mem_alloc'd copies; the array is one allocation with len's */
-	size_t *len; /* inside elem's allocation: never freed on its own */
+	char **elem;  /* copies; the array is one allocation with len's */
+	size_t *len;  /* inside elem's allocation: never freed on its own */
+	bool inline0; /* elem[0] is inside elem's allocation too, else each
+		       * elem[i] is its own mem_alloc'd copy */
 };
 /* Pops min(count, length) elements (count >= 1) from `end` of the list at
  * key (in pop order), deleting the key when it empties. 1: popped (n >= 1);
