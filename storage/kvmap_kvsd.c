@@ -363,22 +363,6 @@ static struct kvsd_table *table_new(size_t nbuckets)
 	struct kvsd_table *t = (struct kvsd_table *)(((uintptr_t)base + KV_CACHELINE - 1) &
 						     ~(uintptr_t)(KV_CACHELINE - 1));
 
-#ifdef MADV_HUGEPAGE
-	/* A big table is read at random, one bucket per operation: with 4 KiB
-	 * pages nearly every access of a table of millions of buckets also
-	 * misses the TLB (a 10M-key load spent a quarter of its time there).
-	 * Ask for transparent huge pages (Linux's default "madvise" mode gives
-	 * them only on request); the pages are still untouched (calloc of a
-	 * fresh extent), so the first faults get them. A hint: errors ignored. */
-	if (size >= KVSD_HUGE_TABLE) {
-		uintptr_t lo =
-		    ((uintptr_t)base + KVSD_HUGE_PAGE - 1) & ~(uintptr_t)(KVSD_HUGE_PAGE - 1);
-		uintptr_t hi = ((uintptr_t)base + size) & ~(uintptr_t)(KVSD_HUGE_PAGE - 1);
-
-		if (hi > lo)
-			(void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
-	}
-#endif
 	t->mask = nbuckets - 1;
 	t->nchunks = nchunks;
 	t->base = base;
@@ -1564,14 +1548,42 @@ static size_t reserve_buckets(size_t keys)
 	return pow2_at_least(nb < max ? nb : max);
 }
 
+/*
+ * A big table is read at random, one bucket per operation: with 4 KiB pages
+ * nearly every access of a table of millions of buckets also misses the TLB
+ * (a 10M-key load spent a quarter of its time there). Asks for transparent
+ * huge pages (Linux's default THP mode, "madvise", gives them only on
+ * request) for a table a reserve just made, whose pages are still
+ * untouched, so the load's faults get them. Only there: a migration under
+ * client load keeps 4 KiB pages, as a huge-page fault may compact memory
+ * synchronously. A hint: errors ignored.
+ */
+static void table_hugepages(struct kvsd_table *t)
+{
+#ifdef MADV_HUGEPAGE
+	uintptr_t lo = ((uintptr_t)t->base + KVSD_HUGE_PAGE - 1) & ~(uintptr_t)(KVSD_HUGE_PAGE - 1);
+	uintptr_t hi = ((uintptr_t)t->base + t->bytes) & ~(uintptr_t)(KVSD_HUGE_PAGE - 1);
+
+	if (t->bytes >= KVSD_HUGE_TABLE && hi > lo)
+		(void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+#else
+	(void)t;
+#endif
+}
+
 static void kvsd_reserve(struct kvmap *m, size_t keys)
 {
 	struct kvsd_map *km = kvsd_map(m);
 	struct kvsd_table *t = writable_table(km);
 	size_t nb = reserve_buckets(keys);
 
-	if (nb > t->mask + 1)
-		start_migration(km, t, nb);
+	if (nb <= t->mask + 1)
+		return;
+	start_migration(km, t, nb);
+	/* the new table (or a bigger one a concurrent writer made) */
+	t = writable_table(km);
+	if (t->mask + 1 >= nb)
+		table_hugepages(t);
 }
 
 static struct kvmap *kvsd_create(size_t initial_buckets)
