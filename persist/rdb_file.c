@@ -199,6 +199,19 @@ int rdb_save(int fd, const struct rdb_source *src, const struct rdb_save_opts *o
 
 /* ---- loader */
 
+/* A decoded string waiting for its insert: the loader hashes a key, starts
+ * fetching its bucket (kvmap_prefetch) and inserts it LOAD_PIPE keys later,
+ * when the bucket is in cache, instead of stalling on each insert's miss. */
+#define LOAD_PIPE 8
+
+struct pend {
+	struct kv_entry *e;
+	uint64_t hash;
+	size_t at;
+	int dbi;
+	long long idle, freq;
+};
+
 struct loader {
 	const unsigned char *base, *p, *end;
 	const struct rdb_load_opts *o;
@@ -209,15 +222,33 @@ struct loader {
 	size_t fail_at; /* where the error fail() reported is */
 	struct rdb_buf key, aux;
 	struct par *par; /* the parallel load, or NULL */
+	/* the trailer's CRC-64 of base[0..crc_at), computed as the walk goes
+	 * (crc_to), on bytes it just read */
+	uint64_t crc;
+	size_t crc_at;
+	size_t map_keys;	     /* the map's keys when the load began (RESIZEDB) */
+	struct pend pipe[LOAD_PIPE]; /* pending inserts, oldest at pipe_head */
+	unsigned pipe_head, pipe_n;
 };
 
+/* How far the CRC may lag the walk: computed on bytes still in cache. */
+#define CRC_STEP (256u << 10)
+
+static void crc_to(struct loader *l, size_t to)
+{
+	if (l->o->checksum && to > l->crc_at) {
+		l->crc = crc64(l->crc, l->base + l->crc_at, to - l->crc_at);
+		l->crc_at = to;
+	}
+}
+
 /* A key as errors show it: printable bytes, others as \xHH, at most 64. */
-static const char *key_shown(const struct rdb_buf *k, char *out, size_t outlen)
+static const char *key_shown_n(const void *key, size_t len, char *out, size_t outlen)
 {
 	size_t o = 0;
 
-	for (size_t i = 0; i < k->len && o + 5 < outlen; i++) {
-		unsigned char c = k->p[i];
+	for (size_t i = 0; i < len && o + 5 < outlen; i++) {
+		unsigned char c = ((const unsigned char *)key)[i];
 
 		if (i == 64) {
 			o += (size_t)snprintf(out + o, outlen - o, "...");
@@ -230,6 +261,11 @@ static const char *key_shown(const struct rdb_buf *k, char *out, size_t outlen)
 	}
 	out[o] = '\0';
 	return out;
+}
+
+static const char *key_shown(const struct rdb_buf *k, char *out, size_t outlen)
+{
+	return key_shown_n(k->p, k->len, out, outlen);
 }
 
 static int fail(struct loader *l, size_t at, const char *fmt, ...)
@@ -293,7 +329,56 @@ static const char *type_name(int t)
 	}
 }
 
-/* One key-value pair whose type byte t was read at `at`. */
+/* Inserts the oldest pending string. 0, or -1 (a duplicated key) with the
+ * error at that key's record. */
+static int pipe_put(struct loader *l, struct rdb_load_stats *st)
+{
+	struct pend *p = &l->pipe[l->pipe_head];
+	struct db_view v;
+	char shown[300];
+
+	l->pipe_head = (l->pipe_head + 1) % LOAD_PIPE;
+	l->pipe_n--;
+	db_view_init(l->db, p->dbi, &v);
+	if (db_load_put(&v, p->e, p->hash, l->o->now_ms) != 0) {
+		int rc =
+		    fail(l, p->at, "duplicated key '%s' in db %d",
+			 key_shown_n(kv_entry_key(p->e), p->e->klen, shown, sizeof(shown)), p->dbi);
+
+		kv_entry_free(p->e);
+		return rc;
+	}
+	db_coll_end();
+	if (p->idle >= 0 || p->freq >= 0)
+		db_key_set_access(l->db, p->hash, l->o->now_ms, p->idle, p->freq);
+	st->keys++;
+	return 0;
+}
+
+/* Inserts every pending string (they are the load's before any later
+ * record's). */
+static int pipe_drain(struct loader *l, struct rdb_load_stats *st)
+{
+	while (l->pipe_n > 0)
+		if (pipe_put(l, st) != 0)
+			return -1;
+	return 0;
+}
+
+/* Frees the pending strings (a failed load). */
+static void pipe_discard(struct loader *l)
+{
+	while (l->pipe_n > 0) {
+		kv_entry_free(l->pipe[l->pipe_head].e);
+		l->pipe_head = (l->pipe_head + 1) % LOAD_PIPE;
+		l->pipe_n--;
+	}
+}
+
+/* One key-value pair whose type byte t was read at `at`. A string joins
+ * the insert pipeline; another type (its edits live in the thread's
+ * collection context until its put) is put at once, after the pending
+ * strings. */
 static int load_pair(struct loader *l, struct rdb_load_stats *st, size_t at, int t, int dbi,
 		     bool has_exp, int64_t exp, long long idle, long long freq)
 {
@@ -308,6 +393,8 @@ static int load_pair(struct loader *l, struct rdb_load_stats *st, size_t at, int
 	if (l->key.len > KV_KEY_MAX)
 		return fail(l, at, "key of %zu bytes is longer than kvsd holds", l->key.len);
 	db_view_init(l->db, dbi, &v);
+	if (t != RDB_TYPE_STRING && pipe_drain(l, st) != 0)
+		return -1;
 	rc = rdb_value_decode_as(db_coll_ctx(&v), t, l->p, (size_t)(l->end - l->p), l->key.p,
 				 l->key.len, has_exp ? (exp == 0 ? -1 : exp) : 0, &e, &used);
 	if (rc == RDB_EUNSUPPORTED) {
@@ -332,6 +419,23 @@ static int load_pair(struct loader *l, struct rdb_load_stats *st, size_t at, int
 		st->expired++;
 		return 0;
 	}
+	if (t == RDB_TYPE_STRING) {
+		struct pend *p;
+
+		if (l->pipe_n == LOAD_PIPE && pipe_put(l, st) != 0) {
+			kv_entry_free(e);
+			return -1;
+		}
+		p = &l->pipe[(l->pipe_head + l->pipe_n++) % LOAD_PIPE];
+		*p = (struct pend){.e = e,
+				   .hash = db_key_hash(&v, l->key.p, l->key.len),
+				   .at = at,
+				   .dbi = dbi,
+				   .idle = idle,
+				   .freq = freq};
+		kvmap_prefetch(db_map(l->db), p->hash);
+		return 0;
+	}
 	if (db_put(&v, NULL, e) != 0) {
 		kv_entry_free(e);
 		db_coll_end();
@@ -348,17 +452,22 @@ static int load_pair(struct loader *l, struct rdb_load_stats *st, size_t at, int
 
 /* ---- the parallel load
  *
- * The loading thread walks the file's framing (opcodes, and each value's
- * extent by rdb_value_skip, which builds nothing) and hands records in
- * batches to worker threads, which decode them and db_put them: building
- * the values, the costly part, runs on every worker. Keys are distinct, so
- * the order of puts does not matter; a record carries its database, expiry
- * and access data. Errors: the one at the smallest offset is reported (a
- * worker's or the walker's); any error stops the load.
+ * The loading thread (the walker) walks the file's framing (opcodes, and
+ * each value's extent by rdb_value_skip, which builds nothing) and the
+ * CRC, and hands records in batches to threads - 1 worker threads, which
+ * decode them and db_put them: building and inserting the values, the
+ * costly part. The walker's own work is light, so it works too: whenever
+ * the queue holds PAR_QUEUE_PER batches per worker it decodes the oldest
+ * batch itself instead of waiting, and once the walk is over it drains
+ * the queue with the workers; so `threads` threads are busy for the whole
+ * load and none sleeps on a full queue. Keys are distinct, so the order
+ * of puts does not matter; a record carries its database, expiry and
+ * access data. Errors: the one at the smallest offset is reported (a
+ * batch's or the walker's); any error stops the load.
  */
 #define PAR_BATCH     512
 #define PAR_MAX	      64
-#define PAR_QUEUE_PER 4 /* batches queued per worker at most */
+#define PAR_QUEUE_PER 2 /* batches queued per worker before the walker decodes one */
 
 struct prec {
 	size_t at, key_at, end;
@@ -374,20 +483,28 @@ struct pbatch {
 	struct prec r[PAR_BATCH];
 };
 
+/* One thread's decoding state (a worker's, or the walker's when it helps). */
+struct pdec {
+	struct loader l; /* the walker's immutable fields; p/end per record */
+	struct rdb_load_stats st;
+	char err[512];
+};
+
 struct par {
 	const struct loader *main;
 	pthread_mutex_t mu; /* guards everything below but `stop` */
-	pthread_cond_t work, space;
+	pthread_cond_t work;
 	struct pbatch *head, *tail, *cur; /* cur: being filled by the walker (walker only) */
-	int queued, nth;
+	int queued, nth;		  /* nth: worker threads */
 	bool done;
 	bool has_err;
 	size_t err_at;
 	char err[512];
 	long long keys, expired;
-	/* set by a worker that failed, read by everyone to stop early
+	/* set by a thread whose batch failed, read by everyone to stop early
 	 * (relaxed: the error itself is published under mu) */
 	_Atomic int stop;
+	struct pdec walker; /* the walker's decoding state (walker only) */
 	pthread_t th[PAR_MAX];
 };
 
@@ -405,18 +522,79 @@ static void par_error(struct par *pp, size_t at, const char *msg)
 static int load_pair(struct loader *l, struct rdb_load_stats *st, size_t at, int t, int dbi,
 		     bool has_exp, int64_t exp, long long idle, long long freq);
 
+static void pdec_init(struct pdec *d, const struct par *pp)
+{
+	memset(d, 0, sizeof(*d));
+	d->l = (struct loader){.base = pp->main->base,
+			       .o = pp->main->o,
+			       .name = pp->main->name,
+			       .db = pp->main->db,
+			       .err = d->err,
+			       .errlen = sizeof(d->err)};
+}
+
+/* Decodes and puts batch b's records (then frees b), inside the caller's
+ * epoch section. */
+static void par_run(struct par *pp, struct pdec *d, struct pbatch *b)
+{
+	/* relaxed: see par.stop */
+	for (size_t i = 0; i < b->n && !atomic_load_explicit(&pp->stop, memory_order_relaxed);
+	     i++) {
+		const struct prec *r = &b->r[i];
+		int rc;
+
+		d->l.p = d->l.base + r->key_at;
+		d->l.end = d->l.base + r->end;
+		rc = load_pair(&d->l, &d->st, r->at, r->type, r->dbi, r->has_exp, r->exp, r->idle,
+			       r->freq);
+		if (rc == 0 && d->l.p != d->l.end)
+			rc = fail(&d->l, r->at, "a value's contents and its lengths disagree");
+		if (rc != 0) {
+			par_error(pp, d->l.fail_at, d->err);
+			/* relaxed: see par.stop */
+			atomic_store_explicit(&pp->stop, 1, memory_order_relaxed);
+		}
+	}
+	/* relaxed: see par.stop */
+	if (!atomic_load_explicit(&pp->stop, memory_order_relaxed) &&
+	    pipe_drain(&d->l, &d->st) != 0) {
+		par_error(pp, d->l.fail_at, d->err);
+		/* relaxed: see par.stop */
+		atomic_store_explicit(&pp->stop, 1, memory_order_relaxed);
+	}
+	pipe_discard(&d->l);
+	mem_free(b);
+}
+
+/* The queue's oldest batch, or NULL (called with mu held). */
+static struct pbatch *par_pop(struct par *pp)
+{
+	struct pbatch *b = pp->head;
+
+	if (b) {
+		pp->head = b->next;
+		if (pp->head == NULL)
+			pp->tail = NULL;
+		pp->queued--;
+	}
+	return b;
+}
+
+static void pdec_fini(struct par *pp, struct pdec *d)
+{
+	pthread_mutex_lock(&pp->mu);
+	pp->keys += d->st.keys;
+	pp->expired += d->st.expired;
+	pthread_mutex_unlock(&pp->mu);
+	rdb_buf_free(&d->l.key);
+}
+
 static void *par_main(void *arg)
 {
 	struct par *pp = arg;
-	char err[512];
-	/* the walker's fields that never change after the workers start */
-	struct loader wl = {.base = pp->main->base,
-			    .o = pp->main->o,
-			    .name = pp->main->name,
-			    .db = pp->main->db,
-			    .err = err,
-			    .errlen = sizeof(err)};
-	struct rdb_load_stats st = {0};
+	struct pdec *d = mem_alloc(sizeof(*d));
+
+	pdec_init(d, pp);
 	kvmap_thread_register();
 	for (;;) {
 		struct pbatch *b;
@@ -425,65 +603,32 @@ static void *par_main(void *arg)
 		pthread_mutex_lock(&pp->mu);
 		while (pp->head == NULL && !pp->done)
 			pthread_cond_wait(&pp->work, &pp->mu);
-		b = pp->head;
-		if (b) {
-			pp->head = b->next;
-			if (pp->head == NULL)
-				pp->tail = NULL;
-			pp->queued--;
-			pthread_cond_signal(&pp->space);
-		}
+		b = par_pop(pp);
 		pthread_mutex_unlock(&pp->mu);
 		kvmap_thread_online();
 		if (b == NULL)
 			break;
-		/* relaxed: see par.stop */
-		for (size_t i = 0;
-		     i < b->n && !atomic_load_explicit(&pp->stop, memory_order_relaxed); i++) {
-			const struct prec *r = &b->r[i];
-			int rc;
-
-			wl.p = wl.base + r->key_at;
-			wl.end = wl.base + r->end;
-			rc = load_pair(&wl, &st, r->at, r->type, r->dbi, r->has_exp, r->exp,
-				       r->idle, r->freq);
-			if (rc == 0 && wl.p != wl.end)
-				rc =
-				    fail(&wl, r->at, "a value's contents and its lengths disagree");
-			if (rc != 0) {
-				par_error(pp, wl.fail_at, err);
-				/* relaxed: see par.stop */
-				atomic_store_explicit(&pp->stop, 1, memory_order_relaxed);
-			}
-		}
-		mem_free(b);
+		par_run(pp, d, b);
 		kvmap_quiescent();
 	}
-	pthread_mutex_lock(&pp->mu);
-	pp->keys += st.keys;
-	pp->expired += st.expired;
-	pthread_mutex_unlock(&pp->mu);
-	rdb_buf_free(&wl.key);
+	pdec_fini(pp, d);
+	mem_free(d);
 	db_coll_thread_exit();
 	kvmap_thread_unregister();
 	return NULL;
 }
 
-/* Queues the walker's current batch (waiting, offline, while the queue is
- * full). -1 when a worker failed. */
-static int par_flush(struct par *pp)
+/* Queues the walker's current batch; then, while the queue is full, the
+ * walker decodes its oldest batch itself (drain: every batch, the walk
+ * being over). -1 when a batch failed. */
+static int par_flush(struct par *pp, bool drain)
 {
 	struct pbatch *b = pp->cur;
+	int limit = drain ? 0 : PAR_QUEUE_PER * pp->nth;
 
 	pp->cur = NULL;
-	if (b == NULL || b->n == 0) {
-		mem_free(b);
-	} else {
-		kvmap_thread_offline();
-		pthread_mutex_lock(&pp->mu);
-		while (pp->queued >= PAR_QUEUE_PER * pp->nth &&
-		       !atomic_load_explicit(&pp->stop, memory_order_relaxed)) /* relaxed: stop */
-			pthread_cond_wait(&pp->space, &pp->mu);
+	pthread_mutex_lock(&pp->mu);
+	if (b && b->n > 0) {
 		b->next = NULL;
 		if (pp->tail)
 			pp->tail->next = b;
@@ -492,9 +637,18 @@ static int par_flush(struct par *pp)
 		pp->tail = b;
 		pp->queued++;
 		pthread_cond_signal(&pp->work);
-		pthread_mutex_unlock(&pp->mu);
-		kvmap_thread_online();
+		b = NULL;
 	}
+	mem_free(b); /* an empty one */
+	while (pp->queued > limit) {
+		struct pbatch *mine = par_pop(pp);
+
+		pthread_mutex_unlock(&pp->mu);
+		par_run(pp, &pp->walker, mine);
+		kvmap_quiescent();
+		pthread_mutex_lock(&pp->mu);
+	}
+	pthread_mutex_unlock(&pp->mu);
 	/* relaxed: see par.stop */
 	return atomic_load_explicit(&pp->stop, memory_order_relaxed) ? -1 : 0;
 }
@@ -530,7 +684,7 @@ static int par_record(struct loader *l, struct rdb_load_stats *st, size_t at, in
 			   .exp = exp,
 			   .idle = idle,
 			   .freq = freq};
-	if (l->par->cur->n == PAR_BATCH && par_flush(l->par) != 0)
+	if (l->par->cur->n == PAR_BATCH && par_flush(l->par, false) != 0)
 		return fail(l, at, "(a worker failed)");
 	return 0;
 }
@@ -630,10 +784,21 @@ static int load_body(struct loader *l, struct rdb_load_stats *st)
 					    (unsigned long long)a, dbs);
 			dbi = (int)a;
 			continue;
-		case RDB_OPCODE_RESIZEDB:
+		case RDB_OPCODE_RESIZEDB: {
+			/* a record takes 3 bytes at least: a size beyond what
+			 * the rest of the file can hold is not believed */
+			uint64_t most;
+
 			if (!get_len(l, &a) || !get_len(l, &b))
 				return fail(l, at, "RESIZEDB cut short or malformed");
+			most = (uint64_t)(l->end - l->p) / 3;
+			/* as Redis's dictExpand on RESIZEDB: the map grows once,
+			 * now, instead of migrating every key present at each
+			 * doubling while they arrive */
+			kvmap_reserve(db_map(l->db), l->map_keys + (size_t)records +
+							 (size_t)(a < most ? a : most));
 			continue;
+		}
 		case RDB_OPCODE_AUX: {
 			struct rdb_buf k = {0};
 
@@ -671,6 +836,8 @@ static int load_body(struct loader *l, struct rdb_load_stats *st)
 				    "pre-release function format (opcode 246) not "
 				    "supported");
 		case RDB_OPCODE_EOF:
+			if (pipe_drain(l, st) != 0)
+				return -1;
 			if (ver >= 5) {
 				uint64_t want = 0, got;
 
@@ -680,7 +847,8 @@ static int load_body(struct loader *l, struct rdb_load_stats *st)
 					want = (want << 8) | x[i];
 				st->checksum_found = want != 0;
 				if (want != 0 && l->o->checksum) {
-					got = crc64(0, l->base, at + 1);
+					crc_to(l, at + 1);
+					got = l->crc;
 					if (got != want)
 						return fail(l, at + 1,
 							    "wrong RDB checksum: expected %016llx, "
@@ -697,8 +865,10 @@ static int load_body(struct loader *l, struct rdb_load_stats *st)
 			has_exp = false;
 			idle = freq = -1;
 			records++;
-			if ((st->keys & 1023) == 0)
+			if ((records & 1023) == 0)
 				kvmap_quiescent();
+			if (off(l) - l->crc_at >= CRC_STEP)
+				crc_to(l, off(l));
 			if (l->o->key_delay)
 				key_delay(l->o->key_delay, &delayed);
 			/* relaxed: a request to stop; the load's result is read
@@ -721,7 +891,8 @@ int rdb_load_mem(struct db *db, const void *p, size_t n, const struct rdb_load_o
 			   .name = o->path ? o->path : "(memory)",
 			   .db = db,
 			   .err = err,
-			   .errlen = errlen};
+			   .errlen = errlen,
+			   .map_keys = kvmap_count(db_map(db))};
 	struct rdb_load_stats dummy;
 	struct par pp = {.main = &l};
 	int rc;
@@ -730,10 +901,11 @@ int rdb_load_mem(struct db *db, const void *p, size_t n, const struct rdb_load_o
 		st = &dummy;
 	memset(st, 0, sizeof(*st));
 	if (o->threads > 1 && n >= o->parallel_min) {
-		pp.nth = o->threads > PAR_MAX ? PAR_MAX : o->threads;
+		/* threads - 1 workers: the walker decodes too (par_flush) */
+		pp.nth = o->threads - 1 > PAR_MAX ? PAR_MAX : o->threads - 1;
 		pthread_mutex_init(&pp.mu, NULL);
 		pthread_cond_init(&pp.work, NULL);
-		pthread_cond_init(&pp.space, NULL);
+		pdec_init(&pp.walker, &pp);
 		for (int i = 0; i < pp.nth; i++) {
 			if (pthread_create(&pp.th[i], NULL, par_main, &pp) != 0) {
 				pp.nth = i;
@@ -744,11 +916,14 @@ int rdb_load_mem(struct db *db, const void *p, size_t n, const struct rdb_load_o
 			l.par = &pp;
 	}
 	rc = load_body(&l, st);
+	pipe_discard(&l); /* what a failed load left pending */
 	if (l.par) {
 		bool walker_failed = rc != 0;
 
 		if (rc == 0)
-			rc = par_flush(&pp);
+			rc = par_flush(&pp, true); /* the rest, with the workers */
+		else /* relaxed: see par.stop; the queued batches are moot */
+			atomic_store_explicit(&pp.stop, 1, memory_order_relaxed);
 		mem_free(pp.cur);
 		pthread_mutex_lock(&pp.mu);
 		pp.done = true;
@@ -758,7 +933,8 @@ int rdb_load_mem(struct db *db, const void *p, size_t n, const struct rdb_load_o
 		for (int i = 0; i < pp.nth; i++)
 			pthread_join(pp.th[i], NULL);
 		kvmap_thread_online();
-		/* the error at the smallest offset: a worker's, or the walker's */
+		pdec_fini(&pp, &pp.walker);
+		/* the error at the smallest offset: a batch's, or the walker's */
 		if (pp.has_err && (!walker_failed || pp.err_at <= l.fail_at)) {
 			snprintf(err, errlen, "%s", pp.err);
 			rc = -1;
@@ -775,7 +951,6 @@ int rdb_load_mem(struct db *db, const void *p, size_t n, const struct rdb_load_o
 	if (pp.nth > 0) {
 		pthread_mutex_destroy(&pp.mu);
 		pthread_cond_destroy(&pp.work);
-		pthread_cond_destroy(&pp.space);
 	}
 	rdb_buf_free(&l.key);
 	rdb_buf_free(&l.aux);

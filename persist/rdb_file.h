@@ -32,15 +32,19 @@
  * that db (kvsd exits before accepting clients), so nobody ever sees a
  * half-loaded dataset.
  *
- * Loading may decode on several threads (rdb_load_opts.threads): the
- * calling thread walks the framing and hands key-value records in batches
- * to workers that decode and db_put them; the error at the smallest offset
- * is the one reported.
+ * Loading may decode on several threads (rdb_load_opts.threads = N): the
+ * calling thread walks the framing and the CRC and hands key-value records
+ * in batches to N - 1 workers that decode and db_put them, and decodes a
+ * batch itself whenever the queue is full (N threads busy, none waiting);
+ * the error at the smallest offset is the one reported. Either way
+ * RESIZEDB sizes the map once (kvmap_reserve, at most what the rest of the
+ * file can hold), strings are inserted a few keys after their bucket was
+ * prefetched, and the trailer's CRC is computed as the walk goes.
  *
  * Threads: rdb_save on one registered storage thread, online for the whole
  * call (the source's entries stay valid while it runs); rdb_load on one
  * registered storage thread before any other thread uses db (it announces
- * quiescent states between keys, and goes offline while it waits for its
+ * quiescent states between keys, and goes offline while it joins its
  * workers, which register themselves). Memory: mem_alloc. Errors: 0 or -1 with a
  * message in err (save: the errno text of the failed write).
  */

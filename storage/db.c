@@ -1158,6 +1158,45 @@ int db_put(const struct db_view *v, const struct kv_entry *old, struct kv_entry 
 	return rc;
 }
 
+int db_load_put(const struct db_view *v, struct kv_entry *e, uint64_t hash, int64_t now_ms)
+{
+	struct db *db = v->db;
+	struct db_touch *t;
+	int rc;
+
+	KV_ASSERT(v->txn == NULL);
+	/* db_put's insert without its per-key clock read and second hash;
+	 * a load takes no hot-key lock (nothing else writes) */
+	db_write_enter(db);
+	unsigned space = table_now(db)->space[v->index];
+	kv_entry_set_space(e, space);
+	if (kv_hash_space(hash) != space) /* the view's space moved meanwhile */
+		hash = kvmap_key_hash(space, kv_entry_key(e), e->klen);
+	db_snap_touch_entry(db, e);
+	rc = kvmap_insert_hashed(db->map, e, hash);
+	db_write_exit(db);
+	if (rc == -EEXIST)
+		rc = -EAGAIN;
+	if (rc == 0)
+		db_count_expires(db, e->expire_ms ? 1 : 0);
+	if (e->enc == KV_ENC_TYPED || coll_ctx_busy(plain_coll())) {
+		if (rc == 0)
+			coll_ctx_publish(plain_coll(), NULL, e);
+		else
+			coll_ctx_fail(plain_coll());
+	}
+	if (rc != 0)
+		return rc;
+	wctx_self()->db_writes++;
+	if (ready_creation(NULL, e))
+		ready_signal(v->index, e);
+	/* acquire: pairs with the release in db_set_memory_policy() */
+	t = atomic_load_explicit(&db->touch, memory_order_acquire);
+	if (t)
+		db_touch_new(t, hash, now_ms);
+	return 0;
+}
+
 long long db_size(const struct db_view *v)
 {
 	unsigned space = view_space(v);

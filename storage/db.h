@@ -194,6 +194,11 @@ void db_key_set_access(struct db *db, uint64_t hash, int64_t now_ms, long long i
  * On -EAGAIN (lost a race) e is still the caller's to retry with or free.
  */
 int db_put(const struct db_view *v, const struct kv_entry *old, struct kv_entry *e);
+/* A loader's db_put(v, NULL, e) (RDB load at start-up, in a plain view):
+ * `hash` is db_key_hash of e's key (computed once, by the caller, who
+ * also prefetched with it: kvmap_prefetch), now_ms the access time a new
+ * key gets. 0, or -EAGAIN when the key exists (e stays the caller's). */
+int db_load_put(const struct db_view *v, struct kv_entry *e, uint64_t hash, int64_t now_ms);
 
 /*
  * The write context collection edits in this view go to (storage/coll.h):

@@ -584,6 +584,30 @@ void kvmap_collect(void)
 		(void)ebr_collect(t);
 }
 
+int kvmap_insert_hashed(struct kvmap *m, struct kv_entry *e, uint64_t hash)
+{
+	int rc;
+
+	if (!m->ops->insert_hashed || !m->ops->bumps_stripes)
+		return kvmap_insert(m, e, NULL);
+	rc = m->ops->insert_hashed(m, e, hash);
+	if (rc == 0)
+		space_count(m, NULL, e);
+	return rc;
+}
+
+void kvmap_prefetch(struct kvmap *m, uint64_t hash)
+{
+	if (m->ops->prefetch)
+		m->ops->prefetch(m, hash);
+}
+
+void kvmap_reserve(struct kvmap *m, size_t keys)
+{
+	if (m->ops->reserve)
+		m->ops->reserve(m, keys);
+}
+
 void kvmap_maintain(struct kvmap *m)
 {
 	if (m->ops->maintain)

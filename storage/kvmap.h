@@ -308,6 +308,26 @@ int kvmap_walk_stripe_linear(const struct kvmap *m);
 /* An entry chosen with the help of rnd (uniform enough for RANDOMKEY), or NULL if empty. */
 const struct kv_entry *kvmap_random(struct kvmap *m, uint64_t rnd);
 
+/* A sizing hint for a bulk load (an RDB file's RESIZEDB): grows the table
+ * now, while it is small, so that it holds `keys` entries in all without
+ * migrating again (a migration rehashes and moves every entry present).
+ * The map may shrink again later as usual (deletes, kvmap_maintain) if
+ * the keys do not come. KVSD: a migration to the smallest table whose
+ * growth threshold (3/4 of its slots) is above `keys`, the size growth
+ * alone would reach; nothing when the table is that large already.
+ * URCU: nothing (cds_lfht resizes itself). Any registered thread, concurrent
+ * with anything. */
+void kvmap_reserve(struct kvmap *m, size_t keys);
+
+/* Bulk loading. kvmap_insert_hashed: kvmap_insert (no *existing) of e
+ * whose hash (kvmap_key_hash of its space and key) the caller computed
+ * already, so it is not hashed again. kvmap_prefetch: starts fetching
+ * the memory an insert or lookup of `hash` reads first (KVSD: the home
+ * bucket; a hint, nothing is read or written), so that a loader that
+ * hashes a few keys ahead finds their buckets in cache. */
+int kvmap_insert_hashed(struct kvmap *m, struct kv_entry *e, uint64_t hash);
+void kvmap_prefetch(struct kvmap *m, uint64_t hash);
+
 /* Periodic upkeep (the server's hz timer; any registered thread): shrinks a
  * KVSD table whose load fell below 1/8, helps a migration in progress and
  * collects epoch garbage of parked threads. No-op work for URCU. */

@@ -54,7 +54,12 @@ struct kvmap_ops {
 	const struct kv_entry *(*random)(struct kvmap *m, uint64_t rnd);
 	size_t (*walk_stripe)(struct kvmap *m, unsigned space, uint64_t stripe, unsigned bits,
 			      kvmap_stripe_fn fn, void *arg);
-	void (*maintain)(struct kvmap *m); /* may be NULL */
+	void (*maintain)(struct kvmap *m);	       /* may be NULL */
+	void (*reserve)(struct kvmap *m, size_t keys); /* may be NULL: no-op */
+	/* kvmap_insert_hashed, kvmap_prefetch (kvmap.h); may be NULL: insert,
+	 * and no prefetch */
+	int (*insert_hashed)(struct kvmap *m, struct kv_entry *e, uint64_t hash);
+	void (*prefetch)(struct kvmap *m, uint64_t hash);
 	/* NULL: kvmap.c's serialised validate-then-apply fallback (not isolated) */
 	int (*mwcas)(struct kvmap *m, struct kvmap_mw *items, size_t n,
 		     const struct kvmap_mw_watch *watch, size_t nwatch);

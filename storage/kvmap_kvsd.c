@@ -154,6 +154,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "concurrency/mem.h"
 #include "concurrency/util.h"
@@ -167,6 +168,8 @@
 #define KVSD_CHUNK	     256 /* buckets per migration chunk (16 KiB) */
 #define KVSD_PROBE_GROW	     64	 /* buckets an insert may probe before it migrates */
 #define KVSD_SHRINK_EVERY    64	 /* deletes per thread between shrink checks */
+#define KVSD_HUGE_PAGE	     (2u << 20)
+#define KVSD_HUGE_TABLE	     (8u << 20) /* tables from this size ask for huge pages */
 
 #define W_TOMB	   1ull
 #define W_FROZEN   2ull
@@ -834,10 +837,8 @@ static int table_put(struct kvmap *m, struct kvsd_table *t, struct kv_entry *e, 
 }
 
 static int put(struct kvsd_map *km, struct kv_entry *e, enum put_mode mode,
-	       const struct kv_entry **old)
+	       const struct kv_entry **old, uint64_t h)
 {
-	uint64_t h = entry_hash(e);
-
 	for (;;) {
 		struct kvsd_table *t = writable_table(km);
 		size_t probed = 0;
@@ -864,17 +865,32 @@ static int put(struct kvsd_map *km, struct kv_entry *e, enum put_mode mode,
 static int kvsd_insert(struct kvmap *m, struct kv_entry *e, const struct kv_entry **existing)
 {
 	const struct kv_entry *old = NULL;
-	int rc = put(kvsd_map(m), e, PUT_INSERT, &old);
+	int rc = put(kvsd_map(m), e, PUT_INSERT, &old, entry_hash(e));
 
 	if (rc == -EEXIST && existing)
 		*existing = old;
 	return rc;
 }
 
+static int kvsd_insert_hashed(struct kvmap *m, struct kv_entry *e, uint64_t h)
+{
+	const struct kv_entry *old = NULL;
+
+	return put(kvsd_map(m), e, PUT_INSERT, &old, h);
+}
+
+static void kvsd_prefetch(struct kvmap *m, uint64_t h)
+{
+	/* acquire: as every operation's load of the current table */
+	const struct kvsd_table *t = atomic_load_explicit(&kvsd_map(m)->cur, memory_order_acquire);
+
+	__builtin_prefetch(&t->b[h & t->mask], 1);
+}
+
 static int kvsd_set(struct kvmap *m, struct kv_entry *e)
 {
 	const struct kv_entry *old = NULL;
-	int rc = put(kvsd_map(m), e, PUT_SET, &old);
+	int rc = put(kvsd_map(m), e, PUT_SET, &old, entry_hash(e));
 
 	if (rc == 1)
 		retire_entry(old);
@@ -1536,6 +1552,55 @@ static void kvsd_maintain(struct kvmap *m)
 	maybe_shrink(km, t, true);
 }
 
+/* Buckets of the smallest table in which `keys` entries stay below the
+ * growth threshold of note_claim() (3/4 of the slots). */
+static size_t reserve_buckets(size_t keys)
+{
+	size_t max = ((size_t)1 << 40) / sizeof(struct kvsd_bucket); /* 1 TiB of table */
+	size_t slots = keys / 3 * 4 + keys % 3 * 2 + 1;		     /* > keys * 4/3 */
+	size_t nb = (slots + KVSD_SLOTS - 1) / KVSD_SLOTS;
+
+	return pow2_at_least(nb < max ? nb : max);
+}
+
+/*
+ * A big table is read at random, one bucket per operation: with 4 KiB pages
+ * nearly every access of a table of millions of buckets also misses the TLB
+ * (a 10M-key load spent a quarter of its time there). Asks for transparent
+ * huge pages (Linux's default THP mode, "madvise", gives them only on
+ * request) for a table a reserve just made, whose pages are still
+ * untouched, so the load's faults get them. Only there: a migration under
+ * client load keeps 4 KiB pages, as a huge-page fault may compact memory
+ * synchronously. A hint: errors ignored.
+ */
+static void table_hugepages(struct kvsd_table *t)
+{
+#ifdef MADV_HUGEPAGE
+	uintptr_t lo = ((uintptr_t)t->base + KVSD_HUGE_PAGE - 1) & ~(uintptr_t)(KVSD_HUGE_PAGE - 1);
+	uintptr_t hi = ((uintptr_t)t->base + t->bytes) & ~(uintptr_t)(KVSD_HUGE_PAGE - 1);
+
+	if (t->bytes >= KVSD_HUGE_TABLE && hi > lo)
+		(void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+#else
+	(void)t;
+#endif
+}
+
+static void kvsd_reserve(struct kvmap *m, size_t keys)
+{
+	struct kvsd_map *km = kvsd_map(m);
+	struct kvsd_table *t = writable_table(km);
+	size_t nb = reserve_buckets(keys);
+
+	if (nb <= t->mask + 1)
+		return;
+	start_migration(km, t, nb);
+	/* the new table (or a bigger one a concurrent writer made) */
+	t = writable_table(km);
+	if (t->mask + 1 >= nb)
+		table_hugepages(t);
+}
+
 static struct kvmap *kvsd_create(size_t initial_buckets)
 {
 	size_t nb = initial_buckets ? pow2_at_least(initial_buckets) : KVSD_DEFAULT_BUCKETS;
@@ -1614,6 +1679,9 @@ const struct kvmap_ops kvmap_kvsd_ops = {
     .random = kvsd_random,
     .walk_stripe = kvsd_walk_stripe,
     .maintain = kvsd_maintain,
+    .reserve = kvsd_reserve,
+    .insert_hashed = kvsd_insert_hashed,
+    .prefetch = kvsd_prefetch,
     .mwcas = kvsd_mwcas,
     .bumps_stripes = true,
 };

@@ -754,6 +754,41 @@ def sec_big(d, n, rng):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def sec_parallel_load(d, n, rng):
+    """redis-server's file of n keys of every type (10% with a TTL) over 1 MB, so kvsd
+    loads it on its parallel loader: kvsd --threads 2 and --threads 1 both end with
+    redis-server's DEBUG DIGEST (values and expiry times), DBSIZE and the TTLs of a
+    sample of keys."""
+    d.section = 'parallel load %d keys' % n
+    tmp = tempfile.mkdtemp(prefix='kvsd-rdb-')
+    try:
+        rb = harness.redis_server(['--dir', tmp, '--enable-debug-command', 'yes']).start()
+        with rb.client(timeout=120) as b:
+            big_fill(b, n, rng)
+            digest = b.cmd('DEBUG', 'DIGEST')
+            size = b.cmd('DBSIZE')
+            sample = ['big:%d' % i for i in range(3, n, n // 50 * 10 + 10)]
+            ttls = [b.cmd('PEXPIRETIME', k) for k in sample]
+            expect(d, ['redis SAVE'], b.cmd('SAVE'), b'+OK\r\n')
+        rb.stop()
+        expect(d, ['dump.rdb over 1 MB (the parallel loader)'],
+               os.path.getsize(os.path.join(tmp, 'dump.rdb')) > (1 << 20), True)
+        for threads in ('2', '1'):
+            ka = harness.kvsd_server(['--dir', tmp, '--threads', threads, '--save', '',
+                                      '--enable-debug-command', 'yes']).start(timeout=120)
+            try:
+                with ka.client(timeout=120) as a:
+                    expect(d, ['--threads', threads, 'DEBUG DIGEST'], a.cmd('DEBUG', 'DIGEST'),
+                           digest)
+                    expect(d, ['--threads', threads, 'DBSIZE'], a.cmd('DBSIZE'), size)
+                    expect(d, ['--threads', threads, 'PEXPIRETIME sample'],
+                           [a.cmd('PEXPIRETIME', k) for k in sample], ttls)
+            finally:
+                ka.stop()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--seed', type=int, default=int(os.environ.get('DIFF_SEED', '1515')))
@@ -781,6 +816,7 @@ def main():
         sec_refusals(d)
         sec_lfu(d)
         sec_misconf(d)
+        sec_parallel_load(d, 40000, random.Random(args.seed + 6))
         if args.big:
             sec_big(d, args.big, random.Random(args.seed + 3))
     except (OSError, socket.timeout, harness.ProtocolError, RuntimeError) as e:

@@ -47,6 +47,43 @@ Test(crc64, check_value)
 	/* incremental = one shot */
 	cr_assert_eq(crc64(crc64(0, "1234", 4), "56789", 5), 0xe9c6d914c4b8d9caULL);
 	cr_assert_eq(crc64(0, "", 0), 0);
+	cr_assert_eq(crc64_bytewise(0, "123456789", 9), 0xe9c6d914c4b8d9caULL);
+}
+
+/* Redis's crc64.c self-test vector: the text with its terminating NUL. */
+Test(crc64, lorem_vector)
+{
+	static const char li[] =
+	    "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor "
+	    "incididunt ut labore et dolore magna aliqua. Ut enim ad minim veniam, quis nostrud "
+	    "exercitation ullamco laboris nisi ut aliquip ex ea commodo consequat. Duis aute "
+	    "irure dolor in reprehenderit in voluptate velit esse cillum dolore eu fugiat nulla "
+	    "pariatur. Excepteur sint occaecat cupidatat non proident, sunt in culpa qui officia "
+	    "deserunt mollit anim id est laborum.";
+
+	cr_assert_eq(crc64(0, li, sizeof(li)), 0xc7794709e69683b3ULL);
+	cr_assert_eq(crc64_bytewise(0, li, sizeof(li)), 0xc7794709e69683b3ULL);
+}
+
+/* The eight-byte steps against the bytewise reference: every length 0..300,
+ * every start offset 0..7 (unaligned loads), and every split point of an
+ * incremental computation (a tail of 1..7 bytes then 8-byte steps again). */
+Test(crc64, sliced_matches_bytewise)
+{
+	unsigned char buf[320];
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+
+	for (size_t i = 0; i < sizeof(buf); i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		buf[i] = (unsigned char)x;
+	}
+	for (size_t at = 0; at < 8; at++)
+		for (size_t n = 0; n + at <= 300; n++)
+			cr_assert_eq(crc64(0, buf + at, n), crc64_bytewise(0, buf + at, n),
+				     "offset %zu length %zu", at, n);
+	for (size_t cut = 0; cut <= 300; cut++)
+		cr_assert_eq(crc64(crc64(0x1234, buf, cut), buf + cut, 300 - cut),
+			     crc64_bytewise(0x1234, buf, 300), "split at %zu", cut);
 }
 
 /* Decodes p[0..n) as key k: the entry or NULL (the error in *err). */

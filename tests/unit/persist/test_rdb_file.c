@@ -21,6 +21,8 @@
 #include "server/sha1.h"
 #include "storage/coll.h"
 #include "storage/db.h"
+#include "storage/kvmap.h"
+#include "storage/kvmap_internal.h"
 #include "storage/thash.h"
 #include "storage/tlist.h"
 #include "storage/tset.h"
@@ -325,6 +327,107 @@ Test(rdb_file, parallel_round_trip, .init = init, .fini = fini)
 		b.p[i] ^= 0x24;
 	}
 	load_threads = 1;
+	rdb_buf_free(&b);
+}
+
+/* A file of n strings "k<i>" (every 10th with an expiry), RESIZEDB
+ * saying `resize` keys, and key "k<dup>" again at the end when dup >= 0;
+ * *dup_at: the offset of that last record. */
+static void strings_file(struct rdb_buf *b, int n, uint64_t resize, int dup, size_t *dup_at)
+{
+	char k[32];
+	unsigned char ms[8];
+
+	b->len = 0;
+	rdb_buf_put(b, "REDIS0010\xfe\x00\xfb", 12);
+	rdb_put_len(b, resize);
+	rdb_put_len(b, 0);
+	for (int i = 0; i < n + (dup >= 0); i++) {
+		int kn = snprintf(k, sizeof(k), "k%d", i < n ? i : dup);
+
+		if (i == n)
+			*dup_at = b->len;
+		if (i % 10 == 3) {
+			for (int j = 0; j < 8; j++)
+				ms[j] = (unsigned char)((uint64_t)(NOW + 100000 + i) >> (8 * j));
+			rdb_buf_put(b, "\xfc", 1);
+			rdb_buf_put(b, ms, 8);
+		}
+		rdb_buf_put(b, "\x00", 1);
+		rdb_put_string(b, k, (size_t)kn, false);
+		rdb_put_string(b, k, (size_t)kn, false);
+	}
+	rdb_buf_put(b, "\xff\0\0\0\0\0\0\0\0", 9);
+}
+
+/* The insert pipeline (strings inserted a few keys after their decode)
+ * on one and on two threads (one worker and the walker, which decodes a
+ * batch whenever the queue is full): every key and expiry; a duplicated
+ * key is refused, at its own record's offset on one thread. */
+Test(rdb_file, pipelined_strings_and_duplicate, .init = init, .fini = fini)
+{
+	struct rdb_buf b = {0};
+	struct rdb_load_stats st;
+	char err[512], want[64];
+	size_t dup_at = 0;
+	int n = 5000;
+
+	strings_file(&b, n, (uint64_t)n, -1, &dup_at);
+	for (load_threads = 1; load_threads <= 2; load_threads++) {
+		flush_dst();
+		cr_assert_eq(load(&b, b.len, &st, err, sizeof(err)), 0, "%s", err);
+		cr_assert_eq(st.keys, n);
+		for (int i = 0; i < n; i++) {
+			char k[32];
+			int kn = snprintf(k, sizeof(k), "k%d", i);
+			const struct kv_entry *e =
+			    db_lookup(db_plain(dst), k, (size_t)kn, NOW, NULL, 0);
+
+			cr_assert_not_null(e, "%s missing on %d threads", k, load_threads);
+			cr_assert_eq(e->vlen, (uint32_t)kn);
+			cr_assert_eq(e->expire_ms, i % 10 == 3 ? NOW + 100000 + i : 0);
+		}
+	}
+	strings_file(&b, n, (uint64_t)n, 4321, &dup_at);
+	snprintf(want, sizeof(want), "at byte %zu: duplicated key 'k4321'", dup_at);
+	for (load_threads = 1; load_threads <= 2; load_threads++) {
+		flush_dst();
+		cr_assert_eq(load(&b, b.len, &st, err, sizeof(err)), -1);
+		/* two threads: whichever copy is inserted second is named */
+		cr_assert(strstr(err, load_threads == 1 ? want : "duplicated key 'k4321'") != NULL,
+			  "%d threads: %s", load_threads, err);
+	}
+	load_threads = 1;
+	rdb_buf_free(&b);
+}
+
+/* RESIZEDB grows the map once, before the keys (no migration while they
+ * arrive); a size the rest of the file cannot hold is not believed. */
+Test(rdb_file, resizedb_reserves, .init = init, .fini = fini)
+{
+	struct rdb_buf b = {0};
+	struct rdb_load_stats st;
+	char err[512];
+	size_t dup_at, buckets;
+
+	/* 20000 keys said to be 40000: the table 40000 keys need (under 3/4
+	 * of the slots: 6667 buckets, a power of two), where growth alone
+	 * stops at 4096 buckets for 20000 */
+	strings_file(&b, 20000, 40000, -1, &dup_at);
+	flush_dst();
+	cr_assert_eq(load(&b, b.len, &st, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(st.keys, 20000);
+	cr_assert_eq(kvmap_kvsd_buckets(db_map(dst)), 8192, "%zu buckets",
+		     kvmap_kvsd_buckets(db_map(dst)));
+	/* 2^50 keys in a file of 10: at most (bytes after RESIZEDB) / 3 */
+	strings_file(&b, 10, (uint64_t)1 << 50, -1, &dup_at);
+	db_destroy(&dst);
+	dst = db_create(KVMAP_KVSD);
+	buckets = kvmap_kvsd_buckets(db_map(dst));
+	cr_assert_eq(load(&b, b.len, &st, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(st.keys, 10);
+	cr_assert_leq(kvmap_kvsd_buckets(db_map(dst)), buckets < 64 ? 64 : buckets, "%zu buckets",
+		      kvmap_kvsd_buckets(db_map(dst)));
 	rdb_buf_free(&b);
 }
 

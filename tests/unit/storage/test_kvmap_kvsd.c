@@ -82,6 +82,45 @@ Test(kvsd, grows_from_a_tiny_table_and_shrinks_on_maintain)
 	kvmap_quiescent();
 }
 
+/* kvmap_reserve (an RDB load's RESIZEDB): one growth up front to the table
+ * growth alone would end with, then no migration while the keys arrive
+ * (inserted with kvmap_insert_hashed after a prefetch, as the loader
+ * does); a smaller reserve does nothing. */
+Test(kvsd, reserve_grows_once_then_inserts_do_not_migrate)
+{
+	size_t reserved;
+
+	kvmap_reserve(m, 100000);
+	reserved = kvmap_kvsd_buckets(m);
+	/* 100000 keys below 3/4 of the slots: 16667 buckets, a power of two */
+	cr_assert_eq(reserved, 32768, "%zu buckets", reserved);
+	kvmap_reserve(m, 10);
+	cr_assert_eq(kvmap_kvsd_buckets(m), reserved);
+	for (int i = 0; i < 100000; i++) {
+		char k[32];
+		int n = snprintf(k, sizeof(k), "r:%d", i);
+		uint64_t h = kvmap_hash(k, (size_t)n);
+
+		kvmap_prefetch(m, h);
+		cr_assert_eq(kvmap_insert_hashed(m, kv_entry_new(k, (size_t)n, k, (size_t)n, 0), h),
+			     0);
+		if (i % 1000 == 0)
+			kvmap_quiescent();
+	}
+	cr_assert_eq(kvmap_kvsd_buckets(m), reserved, "migrated to %zu buckets",
+		     kvmap_kvsd_buckets(m));
+	cr_assert_eq(kvmap_count(m), 100000);
+	for (int i = 0; i < 100000; i++)
+		cr_assert_not_null(getf("r:%d", i), "r:%d lost", i);
+	{
+		struct kv_entry *dup = mkf("r:%d", 7);
+
+		cr_assert_eq(kvmap_insert_hashed(m, dup, kvmap_hash("r:7", 3)), -EEXIST);
+		kv_entry_free(dup);
+	}
+	kvmap_quiescent();
+}
+
 Test(kvsd, churn_purges_tombstones_without_growing)
 {
 	/* 200 live keys, 100000 distinct insert/delete pairs: tombstones fill
