@@ -534,10 +534,14 @@ void aof_qs_unregister(void)
 
 void aof_qs_offline(void)
 {
-	struct ebr_thread *t = wctx_self()->aof_qs;
+	struct wctx *w = wctx_self();
 
-	if (t)
-		ebr_offline(t);
+	if (w->aof_qs)
+		ebr_offline(w->aof_qs);
+	/* the worker leaves its batch of tasks (it polls or parks): the
+	 * records they appended go to the next fsync together */
+	if (w->aof_unkicked)
+		aof_batch_end();
 }
 
 void aof_qs_online(void)
