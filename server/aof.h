@@ -180,8 +180,8 @@ void aof_rewrite_cron(void);
  * the server keeps running). Otherwise a running rewrite is abandoned (it
  * stops at its next key, its files deleted; the manifest stays valid) and
  * waited for (at most 0.5 s; not inside EXEC), as Redis kills its rewrite
- * child, and 0. A worker, online. A SIGTERM does not come here: it
- * waits for the rewrite (aof_teardown). */
+ * child, and 0. A worker, online. A SIGTERM does not come here: the
+ * teardown abandons the rewrite the same way (aof_teardown). */
 int aof_shutdown_prepare(bool force);
 /* SHUTDOWN failed after aof_shutdown_prepare (its save failed): a
  * switch-on whose rewrite it abandoned is scheduled again. */
@@ -259,7 +259,9 @@ struct aof_fsync_stats {
 	uint64_t appended, written, fsynced, nfsync;
 };
 void aof_fsync_stats(struct aof_fsync_stats *st);
-/* Writes and fsyncs what is queued, stops the AOF thread. Main thread. */
+/* Abandons a running rewrite (not switching on's, which it lets finish) as
+ * aof_shutdown_prepare does and joins it, then writes and fsyncs what is
+ * queued and stops the AOF thread. Main thread. */
 void aof_teardown(void);
 
 /* ---- dispatch glue (server/cmd.c, server/multi.c) */

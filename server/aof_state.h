@@ -82,6 +82,9 @@ struct aof_state {
 	 * for its end (SWITCH_WAIT_NS): INFO no longer shows it, as Redis
 	 * shows no killed child; cleared by the next start. Under rw_lock */
 	bool rw_abandoned;
+	/* the running rewrite was given up by SHUTDOWN or by the teardown (a
+	 * SIGTERM), not by a switch: its log line says so. Under rw_lock */
+	bool rw_shutdown;
 	/* consecutive failed rewrites and when the last one ended (mono ns),
 	 * under rw_lock: automatic rewrites back off after failures */
 	int rw_fails;
