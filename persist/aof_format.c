@@ -513,6 +513,10 @@ static size_t u64_len(uint64_t v)
 {
 	size_t n = 1;
 
+	if (v < 10) /* argument counts, most lengths: no loop */
+		return 1;
+	if (v < 100)
+		return 2;
 	while (v >= 10) {
 		v /= 10;
 		n++;
@@ -523,12 +527,19 @@ static size_t u64_len(uint64_t v)
 /* "<t><v>\r\n" at p; returns the byte after it. */
 static char *put_hdr(char *p, char t, uint64_t v)
 {
-	char tmp[24], *d = put_u64(tmp + sizeof(tmp), v);
-	size_t n = (size_t)(tmp + sizeof(tmp) - d);
-
 	*p++ = t;
-	memcpy(p, d, n);
-	p += n;
+	if (v < 10) {
+		*p++ = (char)('0' + v);
+	} else if (v < 100) {
+		*p++ = (char)('0' + v / 10);
+		*p++ = (char)('0' + v % 10);
+	} else {
+		char tmp[24], *d = put_u64(tmp + sizeof(tmp), v);
+		size_t n = (size_t)(tmp + sizeof(tmp) - d);
+
+		memcpy(p, d, n);
+		p += n;
+	}
 	*p++ = '\r';
 	*p++ = '\n';
 	return p;

@@ -95,6 +95,7 @@
 
 struct cmd_req;
 struct cmd_def;
+struct aof_cmd_info;
 struct conn;
 struct db;
 
@@ -131,6 +132,9 @@ struct aof_locks {
 	int n;
 	bool all;
 	struct cmd_req *req;
+	/* the command's row in aof_prop.c's table (NULL: not found), for
+	 * aof_after_cmd */
+	const struct aof_cmd_info *info;
 };
 
 /* Whether appendonly is on (Redis's aof_state != AOF_OFF: INFO

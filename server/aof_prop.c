@@ -559,7 +559,11 @@ void aof_after_cmd(struct cmd_req *r, const struct cmd_def *d, size_t reply_mark
 
 	if (r->prop == NULL)
 		return;
-	in = aof_cmd_info_of(d);
+	/* aof_before_cmd found the row (a transaction's commands run inside
+	 * EXEC's: then look) */
+	in = r->ctx->aof_cmd && r->ctx->aof_cmd->info && r->ctx->aof_cmd->info->d == d
+		 ? r->ctx->aof_cmd->info
+		 : aof_cmd_info_of(d);
 	if (in ? in->exec_or_eval : multi_is_exec(d) || script_is_eval(d))
 		return;
 	if (r->prop->overridden) {
