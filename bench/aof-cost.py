@@ -12,7 +12,9 @@ that appendfsync), each server started on a free loopback port with a fresh --di
 and, per SET:
 
   ir     instructions (callgrind Ir, every thread of the server; counters zeroed with
-         callgrind_control -z after the warm-up, dumped with -d after the load)
+         callgrind_control -z after the warm-up, dumped with -d after the load), the timer
+         callbacks left out (kvsd's cron_cb, redis's serverCron, inclusive: their work
+         grows with the wall time, which valgrind and the fsyncs stretch)
   sys    system calls at full speed, counted by perf stat's syscall tracepoints on every
          thread of the server (-t): all, read, write (write + sendto + writev; kvsd's
          eventfd wake-ups are writes), epoll_wait, futex; SETs per fdatasync (the group
@@ -45,6 +47,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CPU = None  # --cpu: the server's core (sys runs), as bench/aof.py pins it
 
 
 def free_port():
@@ -81,7 +84,8 @@ class Server:
         self.dir = tempfile.mkdtemp(prefix="aof-cost-")
         self.port = free_port()
         self.name = name
-        argv = list(prefix) + server_argv(name, binary, mode, self.port, self.dir)
+        pin = ["taskset", "-c", CPU] if CPU and not prefix else []
+        argv = pin + list(prefix) + server_argv(name, binary, mode, self.port, self.dir)
         self.log = open(os.path.join(self.dir, "log"), "w")
         self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT)
         for _ in range(600):
@@ -128,11 +132,36 @@ def ctx_switches(pid):
     return total
 
 
+TIMERS = ("cron_cb", "serverCron")
+
+
+def ir_totals(path):
+    """The dump's total Ir, and the inclusive Ir of the timer callbacks (kvsd's
+    cron_cb, redis's serverCron): their work grows with the wall time, which
+    valgrind and the fsyncs stretch, so it is left out of both servers'
+    figures, as bench/script-ir.sh does."""
+    total = timers = 0
+    fn, after_call = None, False
+    for line in open(path):
+        if line.startswith(("summary:", "totals:")):
+            total = int(line.split()[1])
+        elif line.startswith("fn="):
+            fn = line[3:].strip()
+        elif line.startswith("calls="):
+            after_call = True
+        elif line[:1].isdigit() or line[:1] in "+-*":
+            if fn in TIMERS:
+                f = line.split()
+                timers += int(f[1]) if len(f) > 1 else 0
+            after_call = False
+    return total, timers
+
+
 def measure_ir(name, binary, mode, n):
     tmp = tempfile.mkdtemp(prefix="aof-cg-")
     out = os.path.join(tmp, "cg.out")
-    s = Server(name, binary, mode, ["valgrind", "--tool=callgrind", "--callgrind-out-file=" +
-                                    out])
+    s = Server(name, binary, mode, ["valgrind", "--tool=callgrind", "--compress-strings=no",
+                                    "--compress-pos=no", "--callgrind-out-file=" + out])
     try:
         bench(s.port, 2000)
         subprocess.run(["callgrind_control", "-z", str(s.proc.pid)], capture_output=True,
@@ -141,13 +170,9 @@ def measure_ir(name, binary, mode, n):
         subprocess.run(["callgrind_control", "-d", str(s.proc.pid)], capture_output=True,
                        check=True, timeout=120)
         dumps = sorted(glob.glob(out + ".*"), key=os.path.getmtime)
-        total = 0
-        for f in dumps[-1:]:
-            for line in open(f):
-                if line.startswith(("summary:", "totals:")):
-                    total = int(line.split()[1])
-        # the dump covers the whole process when one file per thread is not asked for
-        return total / n
+        # the dump covers every thread (one file: no --separate-threads)
+        total, timers = ir_totals(dumps[-1])
+        return (total - timers) / n
     finally:
         s.stop()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -269,9 +294,12 @@ def main():
     ap.add_argument("--modes", default="off,no,everysec,always")
     ap.add_argument("--what", default="ir,sys")
     ap.add_argument("--servers", default="kvsd,redis")
+    ap.add_argument("--cpu", help="pin the server to this core (taskset -c) for sys runs")
     ap.add_argument("--kvsd", default=os.path.join(ROOT, "build", "server", "kvsd"))
     ap.add_argument("--redis", default=shutil.which("redis-server") or "redis-server")
     a = ap.parse_args()
+    global CPU
+    CPU = a.cpu
     what = a.what.split(",")
     bins = {"kvsd": a.kvsd, "redis": a.redis}
     print("client: redis-benchmark -t set -c 50 -P 1 -r 100000 -d 64 -n %d (after 2,000 "
