@@ -480,6 +480,29 @@ static size_t info_slot(const struct cmd_def *d)
 	return (size_t)(h >> 32) & (INFO_SLOTS - 1);
 }
 
+/* Whether the shortcut finds what keyspec_find finds: the positions of a
+ * fixed range do not depend on argc once argc > last (and neither finds
+ * keys below that), so one argv of last + 1 words settles it. */
+static bool range_agrees(const struct aof_cmd_info *in, const struct cmd_doc *doc)
+{
+	const char *argv[64];
+	size_t argl[64];
+	struct keyspec_key keys[64];
+	int argc = in->last + 1, n, k = 0;
+
+	if (argc > 64 || argc * (doc->nkeyspecs + 1) > 64)
+		return false;
+	for (int i = 0; i < argc; i++) {
+		argv[i] = i ? "k" : in->d->name;
+		argl[i] = strlen(argv[i]);
+	}
+	n = keyspec_find(doc, argc, argv, argl, keys, 64);
+	for (int i = in->first; i <= in->last; i += in->step, k++)
+		if (k >= n || keys[k].pos != i)
+			return false;
+	return k == n;
+}
+
 static void info_fill(struct aof_cmd_info *in, const struct cmd_def *d)
 {
 	const struct cmd_doc *doc;
@@ -516,6 +539,8 @@ static void info_fill(struct aof_cmd_info *in, const struct cmd_def *d)
 			in->step = ks->fk[1];
 		}
 	}
+	if (in->keys == AOF_KEYS_RANGE && !range_agrees(in, doc))
+		in->keys = AOF_KEYS_SPECS; /* the search stays the authority */
 }
 
 static void info_add(const struct cmd_def *d, void *arg)
