@@ -71,6 +71,9 @@ struct wctx {
 	/* server/aof.c: this worker's record in the domain of command
 	 * boundaries that switching appendonly on waits for (aof.h). */
 	struct ebr_thread *aof_qs;
+	/* server/aof_writer.c: this worker appended AOF records since it last
+	 * ended a batch (aof.h, "Group commit"); its own thread only. */
+	bool aof_unkicked;
 	/* server/notify.c: the keyspace events of the command this thread
 	 * runs (ntf_begin .. ntf_end), published after it completed; NULL
 	 * outside a command (events are then published at once). */

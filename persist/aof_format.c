@@ -498,17 +498,78 @@ void aof_format_raw(char **buf, size_t *len, size_t *cap, const char *p, size_t 
 	cat(buf, len, cap, p, n);
 }
 
+/* The decimal digits of v written backwards from end; returns where they
+ * start. */
+static char *put_u64(char *end, uint64_t v)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return end;
+}
+
+static size_t u64_len(uint64_t v)
+{
+	size_t n = 1;
+
+	if (v < 10) /* argument counts, most lengths: no loop */
+		return 1;
+	if (v < 100)
+		return 2;
+	while (v >= 10) {
+		v /= 10;
+		n++;
+	}
+	return n;
+}
+
+/* "<t><v>\r\n" at p; returns the byte after it. */
+static char *put_hdr(char *p, char t, uint64_t v)
+{
+	*p++ = t;
+	if (v < 10) {
+		*p++ = (char)('0' + v);
+	} else if (v < 100) {
+		*p++ = (char)('0' + v / 10);
+		*p++ = (char)('0' + v % 10);
+	} else {
+		char tmp[24], *d = put_u64(tmp + sizeof(tmp), v);
+		size_t n = (size_t)(tmp + sizeof(tmp) - d);
+
+		memcpy(p, d, n);
+		p += n;
+	}
+	*p++ = '\r';
+	*p++ = '\n';
+	return p;
+}
+
 void aof_format_cmd(char **buf, size_t *len, size_t *cap, int argc, const char *const *argv,
 		    const size_t *argl)
 {
-	char hdr[32];
-	int n = snprintf(hdr, sizeof(hdr), "*%d\r\n", argc);
+	/* every write logs through here: size it once, grow once, no printf */
+	size_t need = 3 + u64_len((uint64_t)argc);
+	char *p;
 
-	cat(buf, len, cap, hdr, (size_t)n);
-	for (int i = 0; i < argc; i++) {
-		n = snprintf(hdr, sizeof(hdr), "$%zu\r\n", argl[i]);
-		cat(buf, len, cap, hdr, (size_t)n);
-		cat(buf, len, cap, argv[i], argl[i]);
-		cat(buf, len, cap, "\r\n", 2);
+	for (int i = 0; i < argc; i++)
+		need += 5 + u64_len(argl[i]) + argl[i];
+	if (*len + need + 1 > *cap) {
+		size_t c = *cap ? *cap : 64;
+
+		while (*len + need + 1 > c)
+			c *= 2;
+		*buf = mem_realloc(*buf, c);
+		*cap = c;
 	}
+	p = put_hdr(*buf + *len, '*', (uint64_t)argc);
+	for (int i = 0; i < argc; i++) {
+		p = put_hdr(p, '$', argl[i]);
+		memcpy(p, argv[i], argl[i]);
+		p += argl[i];
+		*p++ = '\r';
+		*p++ = '\n';
+	}
+	*len = (size_t)(p - *buf);
+	(*buf)[*len] = '\0';
 }

@@ -534,10 +534,14 @@ void aof_qs_unregister(void)
 
 void aof_qs_offline(void)
 {
-	struct ebr_thread *t = wctx_self()->aof_qs;
+	struct wctx *w = wctx_self();
 
-	if (t)
-		ebr_offline(t);
+	if (w->aof_qs)
+		ebr_offline(w->aof_qs);
+	/* the worker leaves its batch of tasks (it polls or parks): the
+	 * records they appended go to the next fsync together */
+	if (w->aof_unkicked)
+		aof_batch_end();
 }
 
 void aof_qs_online(void)
@@ -552,6 +556,21 @@ void aof_teardown(void)
 {
 	pthread_mutex_lock(&aof.rw_lock);
 	aof.rw_closed = true; /* the AOF thread's auto-rewrite starts none now */
+	if (aof.rw_running && !aof.rw_abandoned && !aof.rw_shutdown &&
+	    aof.state != AOF_WAIT_REWRITE) {
+		/* a SIGTERM during BGREWRITEAOF (or an automatic rewrite): as
+		 * Redis kills its rewrite child, the rewrite gives up at its next
+		 * key and deletes its files (the manifest stays the last one
+		 * written: it names every record) rather than finishing a base
+		 * nobody will use. Switching on is left to finish: its base is
+		 * the only copy of the dataset the directory will have. relaxed:
+		 * as the switch-off's (aof_rw_cancelled) */
+		LOG(LOG_WARNING, "There is a rewrite of the AOF running. Abandoning it!");
+		aof.rw_shutdown = true;
+		atomic_store_explicit(&aof.gen,
+				      atomic_load_explicit(&aof.gen, memory_order_relaxed) + 1,
+				      memory_order_relaxed);
+	}
 	if (aof.rw_joinable) {
 		pthread_mutex_unlock(&aof.rw_lock);
 		kvmap_thread_offline();

@@ -47,7 +47,16 @@
  * shared queue under one mutex and returns its end offset (an LSN). The AOF
  * thread swaps the queue out, writes it, fdatasyncs, then publishes the
  * synced offset and wakes waiters: every record appended while the previous
- * batch was being written is covered by the next single fsync. A reply is
+ * batch was being written is covered by the next single fsync. The batch
+ * boundary is the workers' own: a worker's append does not wake the AOF
+ * thread; when the worker leaves its batch of ready tasks (net's offline
+ * hook: it polls or parks) it kicks the queue (aof_batch_end), so one
+ * fdatasync covers every write of that batch, as Redis's one fsync per
+ * event-loop pass, while the next batch is parsed and run meanwhile (a
+ * record waits for its batch end at most AOF_KICK_NS; a thread that is not
+ * a worker kicks at once). Before this, the first append woke the idle AOF
+ * thread, which fsynced 1-5 records while the rest of the batch waited for
+ * the next fsync. A reply is
  * held back, not the worker's other work: net/ calls aof_before_write()
  * before it writes a connection's pending replies; while the synced offset
  * is short of the connection's last record it puts the connection on the
@@ -86,6 +95,7 @@
 
 struct cmd_req;
 struct cmd_def;
+struct aof_cmd_info;
 struct conn;
 struct db;
 
@@ -93,6 +103,9 @@ struct db;
  * bytes, before a write(2) */
 #define AOF_GATHER_NS	 (1000 * 1000)
 #define AOF_GATHER_BYTES (256 * 1024)
+/* always: queued records wait at most this long for the end of the batch
+ * of the worker that appended them (aof_batch_end) */
+#define AOF_KICK_NS (500 * 1000)
 
 /* Values of appendfsync, in the config table's order. */
 enum aof_fsync { AOF_FSYNC_ALWAYS, AOF_FSYNC_EVERYSEC, AOF_FSYNC_NO };
@@ -119,6 +132,9 @@ struct aof_locks {
 	int n;
 	bool all;
 	struct cmd_req *req;
+	/* the command's row in aof_prop.c's table (NULL: not found), for
+	 * aof_after_cmd */
+	const struct aof_cmd_info *info;
 };
 
 /* Whether appendonly is on (Redis's aof_state != AOF_OFF: INFO
@@ -168,8 +184,8 @@ void aof_rewrite_cron(void);
  * the server keeps running). Otherwise a running rewrite is abandoned (it
  * stops at its next key, its files deleted; the manifest stays valid) and
  * waited for (at most 0.5 s; not inside EXEC), as Redis kills its rewrite
- * child, and 0. A worker, online. A SIGTERM does not come here: it
- * waits for the rewrite (aof_teardown). */
+ * child, and 0. A worker, online. A SIGTERM does not come here: the
+ * teardown abandons the rewrite the same way (aof_teardown). */
 int aof_shutdown_prepare(bool force);
 /* SHUTDOWN failed after aof_shutdown_prepare (its save failed): a
  * switch-on whose rewrite it abandoned is scheduled again. */
@@ -247,7 +263,9 @@ struct aof_fsync_stats {
 	uint64_t appended, written, fsynced, nfsync;
 };
 void aof_fsync_stats(struct aof_fsync_stats *st);
-/* Writes and fsyncs what is queued, stops the AOF thread. Main thread. */
+/* Abandons a running rewrite (not switching on's, which it lets finish) as
+ * aof_shutdown_prepare does and joins it, then writes and fsyncs what is
+ * queued and stops the AOF thread. Main thread. */
 void aof_teardown(void);
 
 /* ---- dispatch glue (server/cmd.c, server/multi.c) */

@@ -14,6 +14,9 @@
 #include "net/conn.h"
 #include "net/reply.h"
 #include "server/aof.h"
+#include "server/aof_state.h"
+#include "server/cmd_docs.h"
+#include "server/keyspec.h"
 #include "server/cmd.h"
 #include "server/script.h"
 #include "server/multi.h"
@@ -21,6 +24,7 @@
 #include "storage/kvmap.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -460,22 +464,146 @@ static const struct rule {
     {"function|restore", rule_always, true},
 };
 
+/* ---- the per-command table (aof_state.h, aof_cmd_info_of) */
+
+#define INFO_SLOTS 1024 /* a power of two, over twice the rows */
+
+static struct aof_cmd_info infos[INFO_SLOTS];
+static pthread_once_t infos_once = PTHREAD_ONCE_INIT;
+
+static size_t info_slot(const struct cmd_def *d)
+{
+	uintptr_t h = (uintptr_t)d;
+
+	h ^= h >> 17;
+	h *= 0x9e3779b97f4a7c15ULL;
+	return (size_t)(h >> 32) & (INFO_SLOTS - 1);
+}
+
+/* Whether the shortcut finds what keyspec_find finds: the positions of a
+ * fixed range do not depend on argc once argc > last (and neither finds
+ * keys below that), so one argv of last + 1 words settles it. */
+static bool range_agrees(const struct aof_cmd_info *in, const struct cmd_doc *doc)
+{
+	const char *argv[64];
+	size_t argl[64];
+	struct keyspec_key keys[64];
+	int argc = in->last + 1, n, k = 0;
+
+	if (argc > 64 || argc * (doc->nkeyspecs + 1) > 64)
+		return false;
+	for (int i = 0; i < argc; i++) {
+		argv[i] = i ? "k" : in->d->name;
+		argl[i] = strlen(argv[i]);
+	}
+	n = keyspec_find(doc, argc, argv, argl, keys, 64);
+	for (int i = in->first; i <= in->last; i += in->step, k++)
+		if (k >= n || keys[k].pos != i)
+			return false;
+	return k == n;
+}
+
+static void info_fill(struct aof_cmd_info *in, const struct cmd_def *d)
+{
+	const struct cmd_doc *doc;
+
+	in->d = d;
+	in->exec_or_eval = multi_is_exec(d) || script_is_eval(d);
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+		if (strcmp(rules[i].name, d->name) == 0) {
+			in->rule = &rules[i];
+			break;
+		}
+	doc = in->exec_or_eval ? NULL : cmd_docs_find(d->name);
+	in->doc = doc;
+	in->keys = doc && keyspec_has_keys(doc) ? AOF_KEYS_SPECS : AOF_KEYS_NONE;
+	if (in->keys != AOF_KEYS_SPECS)
+		return;
+	if (strcmp(d->name, "set") == 0) {
+		/* variable flags (GET): Redis's setGetKeys, argv[1] */
+		in->keys = AOF_KEYS_RANGE;
+		in->first = in->last = in->step = 1;
+	} else if (doc->nkeyspecs == 1) {
+		const struct cmd_doc_keyspec *ks = &doc->keyspecs[0];
+		unsigned f = keyspec_flags(ks->flags);
+
+		/* keyspec_find's by_specs for one index/range spec of fixed
+		 * length; at most 32 keys (struct aof_locks) */
+		if (!(f & (KS_NOT_KEY | KS_INCOMPLETE | KS_VARIABLE_FLAGS)) &&
+		    ks->bs_type == CMD_DOC_BS_INDEX && ks->fk_type == CMD_DOC_FK_RANGE &&
+		    ks->bs_index > 0 && ks->fk[0] >= 0 && ks->fk[1] > 0 &&
+		    ks->fk[0] / ks->fk[1] < 32) {
+			in->keys = AOF_KEYS_RANGE;
+			in->first = ks->bs_index;
+			in->last = ks->bs_index + ks->fk[0];
+			in->step = ks->fk[1];
+		}
+	}
+	if (in->keys == AOF_KEYS_RANGE && !range_agrees(in, doc))
+		in->keys = AOF_KEYS_SPECS; /* the search stays the authority */
+}
+
+static void info_add(const struct cmd_def *d, void *arg)
+{
+	size_t i = info_slot(d);
+
+	(void)arg;
+	while (infos[i].d != NULL && infos[i].d != d)
+		i = (i + 1) & (INFO_SLOTS - 1);
+	if (infos[i].d == NULL)
+		info_fill(&infos[i], d);
+	for (const struct cmd_def *s = d->subcmds; s && s->name; s++)
+		info_add(s, NULL);
+}
+
+static void infos_build(void)
+{
+	cmd_foreach(info_add, NULL);
+}
+
+const struct aof_cmd_info *aof_cmd_info_of(const struct cmd_def *d)
+{
+	size_t i = info_slot(d);
+
+	/* built once, read-only after: pthread_once orders the filling before
+	 * every reader's use */
+	pthread_once(&infos_once, infos_build);
+	while (infos[i].d != NULL) {
+		if (infos[i].d == d)
+			return &infos[i];
+		i = (i + 1) & (INFO_SLOTS - 1);
+	}
+	return NULL;
+}
+
 void aof_after_cmd(struct cmd_req *r, const struct cmd_def *d, size_t reply_mark, uint64_t writes0)
 {
+	const struct aof_cmd_info *in;
 	const struct rule *rule = NULL;
 	bool wrote;
 
-	if (r->prop == NULL || multi_is_exec(d) || script_is_eval(d))
+	if (r->prop == NULL)
+		return;
+	/* aof_before_cmd found the row (a transaction's commands run inside
+	 * EXEC's: then look) */
+	in = r->ctx->aof_cmd && r->ctx->aof_cmd->info && r->ctx->aof_cmd->info->d == d
+		 ? r->ctx->aof_cmd->info
+		 : aof_cmd_info_of(d);
+	if (in ? in->exec_or_eval : multi_is_exec(d) || script_is_eval(d))
 		return;
 	if (r->prop->overridden) {
 		r->prop->overridden = false;
 		return;
 	}
-	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
-		if (strcmp(rules[i].name, d->name) == 0) {
-			rule = &rules[i];
-			break;
-		}
+	if (in) {
+		rule = in->rule;
+	} else {
+		for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+			if (strcmp(rules[i].name, d->name) == 0) {
+				rule = &rules[i];
+				break;
+			}
+	}
 	if (rule && rule->always)
 		wrote = conn_reply_first_byte(r->c, reply_mark) != '-';
 	else

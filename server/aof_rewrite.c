@@ -162,7 +162,8 @@ static int write_base(const char *tmp_name, bool rdb_base, struct rdb_save_stats
 		 ? rdb_save(fd, &src, &o, st, err, errlen)
 		 : aof_base_write(fd, &src, libs, lib_lens, nlibs, o.now_ms, st, err, errlen);
 	script_func_codes_free(libs, lib_lens, nlibs);
-	if (fd >= 0 && rc == 0 && fsync(fd) != 0) {
+	/* abandoned: the file is deleted, no fsync (a shutdown waits) */
+	if (fd >= 0 && rc == 0 && !aof_rw_cancelled() && fsync(fd) != 0) {
 		snprintf(err, errlen, "fsync: %s", strerror(errno));
 		rc = -1;
 	}
@@ -456,13 +457,16 @@ static void *rewrite_main(void *arg)
 	rc = off ? rewrite_off_run(err, sizeof(err)) : rewrite_run(enabling, err, sizeof(err));
 	if (rc == -EBUSY) /* Redis: scheduled while another save runs */
 		LOG(LOG_WARNING, "AOF rewrite scheduled: a background save is in progress");
-	else if (rc == -ECANCELED)
-		LOG(LOG_NOTICE, "Background AOF rewrite abandoned: appendonly was switched %s",
-		    off ? "on" : "off");
-	else if (rc != 0)
+	else if (rc != 0 && rc != -ECANCELED)
 		LOG(LOG_WARNING, "Background AOF rewrite failed: %s", err);
 	kvmap_thread_unregister();
 	pthread_mutex_lock(&aof.rw_lock);
+	if (rc == -ECANCELED && aof.rw_shutdown)
+		LOG(LOG_NOTICE, "Background AOF rewrite abandoned: shutting down (its temporary "
+				"files were removed)");
+	else if (rc == -ECANCELED)
+		LOG(LOG_NOTICE, "Background AOF rewrite abandoned: appendonly was switched %s",
+		    off ? "on" : "off");
 	if (rc != -ECANCELED && rc != -EBUSY) {
 		aof.rw_fails = rc == 0 ? 0 : aof.rw_fails + 1;
 		aof.rw_end_ns = clock_mono_ns();
@@ -487,6 +491,7 @@ int aof_rewrite_spawn(char *err, size_t errlen)
 	aof.rw_joinable = false;
 	aof.rw_running = true;
 	aof.rw_abandoned = false;
+	aof.rw_shutdown = false;
 	aof.rw_scheduled = false;
 	aof.rw_count++;
 	aof.rw_start_ns = clock_mono_ns();
@@ -566,6 +571,7 @@ int aof_shutdown_prepare(bool force)
 			if (aof.state == AOF_WAIT_REWRITE)
 				LOG(LOG_WARNING, "Writing initial AOF. Exit anyway.");
 			LOG(LOG_WARNING, "There is a rewrite of the AOF running. Abandoning it!");
+			aof.rw_shutdown = true;
 			/* relaxed: as the switch-off's (aof_rw_cancelled): the
 			 * rewrite gives up at its next key */
 			atomic_store_explicit(

@@ -23,6 +23,8 @@
 #include <time.h>
 
 struct db;
+struct cmd_doc;
+struct cmd_def;
 struct ebr;
 
 /* Redis's aof_state */
@@ -48,6 +50,10 @@ struct aof_state {
 	 * no): an append signals work only then, and while gathering only
 	 * once AOF_GATHER_BYTES are queued */
 	bool idle, gathering;
+	/* appendfsync always: a worker ended the batch that appended some of
+	 * the queued records (aof_batch_end), so the queue goes to the next
+	 * write and fdatasync; the AOF thread clears it when it takes the queue */
+	bool kicked;
 	/* connections whose replies wait for the fsync (appendfsync always):
 	 * struct aof_hold in their sessions, a circular list with this head */
 	struct aof_hold held;
@@ -76,6 +82,9 @@ struct aof_state {
 	 * for its end (SWITCH_WAIT_NS): INFO no longer shows it, as Redis
 	 * shows no killed child; cleared by the next start. Under rw_lock */
 	bool rw_abandoned;
+	/* the running rewrite was given up by SHUTDOWN or by the teardown (a
+	 * SIGTERM), not by a switch: its log line says so. Under rw_lock */
+	bool rw_shutdown;
 	/* consecutive failed rewrites and when the last one ended (mono ns),
 	 * under rw_lock: automatic rewrites back off after failures */
 	int rw_fails;
@@ -151,6 +160,10 @@ struct timespec aof_deadline_in(long ns);
  * it is still ending; rw_joinable is set, so the teardown or a later start
  * joins it. Caller: not holding rw_lock. */
 bool aof_rw_join_within(long ns);
+/* appendfsync always: the calling worker ended a batch of tasks (net's
+ * offline hook, aof_qs_offline); the records it appended since its last
+ * batch end go to the next fdatasync (aof.kicked). Its own thread. */
+void aof_batch_end(void);
 /* takes aof.gate exclusively (no logged write between commit and record) */
 void aof_gate_exclusive(void);
 /* aof_rewrite.c */
@@ -160,6 +173,25 @@ int aof_rewrite_spawn(char *err, size_t errlen);
 bool aof_rw_cancelled(void);
 /* m as the directory's manifest, crash-safe: 0 or -errno with err */
 int aof_write_manifest(const struct aof_manifest *m, char *err, size_t errlen);
+/* aof_prop.c: what dispatch's AOF glue needs of a command row, worked out
+ * once for every row (top-level and subcommands) when the table is first
+ * asked for, then read-only: the docs row, whether it is EXEC or a script
+ * (ordered against every key, logged by their own path), its propagation
+ * rule, and where its keys are. keys: AOF_KEYS_RANGE — argv[first..last]
+ * step `step` when argc > last (SET's argv[1]; any row with one static
+ * index/range key spec of fixed length), else no keys found;
+ * AOF_KEYS_SPECS — keyspec_find; AOF_KEYS_NONE — the docs name none. */
+enum { AOF_KEYS_NONE, AOF_KEYS_RANGE, AOF_KEYS_SPECS };
+struct aof_cmd_info {
+	const struct cmd_def *d;
+	const struct cmd_doc *doc;
+	const void *rule; /* aof_prop.c's, or NULL */
+	bool exec_or_eval;
+	unsigned char keys;
+	int first, last, step;
+};
+/* d's row, or NULL for a row not in the command table. Any thread. */
+const struct aof_cmd_info *aof_cmd_info_of(const struct cmd_def *d);
 /* aof_load.c */
 /* replays the command-form base and the incr files: loading thread; 0 or -errno with err */
 int aof_load_all(char *err, size_t errlen);

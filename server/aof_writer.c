@@ -172,6 +172,21 @@ static void fsync_note(uint64_t lsn)
 			      memory_order_relaxed);
 }
 
+/* Whether the AOF thread takes the queue now: it stops or switches files;
+ * or records are queued and either the policy is not always (everysec and
+ * no gather below), or a worker ended the batch that appended them (a
+ * kick: aof_batch_end), or they fill AOF_GATHER_BYTES. Under lock. */
+static bool batch_ready(void)
+{
+	if (aof.stop || aof.switch_pending)
+		return true;
+	if (aof.len == 0)
+		return false;
+	/* relaxed: see aof_internal.h */
+	return atomic_load_explicit(&aof_fsync_g, memory_order_relaxed) != AOF_FSYNC_ALWAYS ||
+	       aof.kicked || aof.len >= AOF_GATHER_BYTES;
+}
+
 void *aof_thread(void *arg)
 {
 	char *batch = NULL;
@@ -187,14 +202,22 @@ void *aof_thread(void *arg)
 		int policy, sw_fd;
 		bool sw;
 
-		while (aof.len == 0 && !aof.stop && !aof.switch_pending) {
-			struct timespec ts = aof_deadline_in(100 * 1000 * 1000);
-
+		while (!batch_ready()) {
 			/* wake at least every 100 ms: everysec's fsync clock and the
-			 * auto-rewrite check */
+			 * auto-rewrite check; records that wait for their worker's
+			 * batch end wait at most AOF_KICK_NS */
+			bool waiting = aof.len > 0;
+			struct timespec ts =
+			    aof_deadline_in(waiting ? AOF_KICK_NS : 100 * 1000 * 1000);
+			int rc;
+
 			aof.idle = true;
-			pthread_cond_timedwait(&aof.work, &aof.lock, &ts);
+			rc = pthread_cond_timedwait(&aof.work, &aof.lock, &ts);
 			aof.idle = false;
+			if (rc == ETIMEDOUT && waiting && aof.len > 0)
+				break; /* a worker still busy in its batch: write what is here */
+			if (waiting)
+				continue;
 			pthread_mutex_unlock(&aof.lock);
 			auto_rewrite_check();
 			pthread_mutex_lock(&aof.lock);
@@ -221,6 +244,7 @@ void *aof_thread(void *arg)
 					break;
 			aof.gathering = false;
 		}
+		aof.kicked = false;
 		/* take the whole queue: everything appended so far is one batch,
 		 * covered by one write and one fsync (group commit) */
 		{
@@ -361,11 +385,43 @@ static uint64_t append_prop(const struct aof_prop *p, bool wrap)
 		pthread_mutex_unlock(&aof.lock);
 		return lsn;
 	}
-	/* a busy AOF thread takes the queue when it comes back: no wake-up */
-	if (aof.idle || (aof.gathering && aof.len >= AOF_GATHER_BYTES))
+	/* Under always, a worker's records wait for its batch end
+	 * (aof_batch_end): one write and one fdatasync for the whole batch;
+	 * a thread that is not a worker has no batch end: its record goes at
+	 * once. A busy AOF thread takes the queue when it comes back: no
+	 * wake-up. relaxed policy: see aof_internal.h */
+	if (atomic_load_explicit(&aof_fsync_g, memory_order_relaxed) == AOF_FSYNC_ALWAYS &&
+	    aof.len < AOF_GATHER_BYTES) {
+		struct wctx *w = wctx_self();
+
+		if (w->index >= 0)
+			w->aof_unkicked = true;
+		else
+			aof.kicked = true;
+		if (aof.idle && aof.kicked)
+			pthread_cond_signal(&aof.work);
+	} else if (aof.idle || (aof.gathering && aof.len >= AOF_GATHER_BYTES)) {
 		pthread_cond_signal(&aof.work);
+	}
 	pthread_mutex_unlock(&aof.lock);
 	return lsn;
+}
+
+void aof_batch_end(void)
+{
+	struct wctx *w = wctx_self();
+
+	if (!w->aof_unkicked)
+		return;
+	w->aof_unkicked = false;
+	pthread_mutex_lock(&aof.lock);
+	/* nothing queued: the AOF thread took this worker's records already */
+	if (aof.len > 0) {
+		aof.kicked = true;
+		if (aof.idle)
+			pthread_cond_signal(&aof.work);
+	}
+	pthread_mutex_unlock(&aof.lock);
 }
 
 void aof_prop_reset(struct aof_prop *p, size_t len, size_t n)
@@ -482,12 +538,22 @@ void aof_prop_add_db(struct aof_prop *p, int db, int argc, const char *const *ar
 
 static uint16_t stripe_of(const char *k, size_t n)
 {
-	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a: only spreads keys over stripes */
+	/* only spreads keys over stripes: 8 bytes a step (FNV-1a's constants) */
+	uint64_t h = 0xcbf29ce484222325ULL ^ n;
+	size_t i = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)k[i];
-		h *= 0x100000001b3ULL;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, k + i, 8);
+		h = (h ^ w) * 0x100000001b3ULL;
+		h ^= h >> 32;
 	}
+	for (; i < n; i++)
+		h = (h ^ (unsigned char)k[i]) * 0x100000001b3ULL;
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 32;
 	return (uint16_t)(h % AOF_STRIPES);
 }
 
@@ -550,41 +616,70 @@ static int cmp_u16(const void *a, const void *b)
 	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
 }
 
+/* The stripes of r's keys into l->idx (sorted, distinct), l->n of them;
+ * false when the keys are unknown or too many (the caller takes every key:
+ * the gate exclusively). */
+static bool keys_stripes(struct cmd_req *r, const struct cmd_def *d, const struct aof_cmd_info *in,
+			 struct aof_locks *l)
+{
+	struct keyspec_key keys[64];
+	const struct cmd_doc *doc;
+	int n = 0;
+
+	if (in && in->keys == AOF_KEYS_RANGE) {
+		/* the common case (SET, INCR, HSET...): no search */
+		if (r->argc <= in->last)
+			return false;
+		for (int i = in->first; i <= in->last; i += in->step)
+			l->idx[n++] = stripe_of(r->argv[i], r->argl[i]);
+	} else {
+		if (in)
+			doc = in->keys == AOF_KEYS_SPECS ? in->doc : NULL;
+		else
+			doc = multi_is_exec(d) || script_is_eval(d) ? NULL : cmd_docs_find(d->name);
+		n = doc && (in || keyspec_has_keys(doc)) && r->argc * (doc->nkeyspecs + 1) <= 64
+			? keyspec_find(doc, r->argc, r->argv, r->argl, keys, 64)
+			: -1;
+		if (n <= 0 || n > (int)(sizeof(l->idx) / sizeof(l->idx[0])))
+			return false;
+		for (int i = 0; i < n; i++)
+			l->idx[i] = stripe_of(r->argv[keys[i].pos], r->argl[keys[i].pos]);
+	}
+	if (n > 1)
+		qsort(l->idx, (size_t)n, sizeof(l->idx[0]), cmp_u16);
+	for (int i = 0; i < n; i++)
+		if (i == 0 || l->idx[i] != l->idx[i - 1])
+			l->idx[l->n++] = l->idx[i];
+	return true;
+}
+
 void aof_before_cmd(struct cmd_req *r, const struct cmd_def *d, struct aof_prop *p,
 		    struct aof_locks *l)
 {
-	const struct cmd_doc *doc;
-	struct keyspec_key keys[64];
-	int n;
+	const struct aof_cmd_info *in;
 
 	l->n = 0;
 	l->all = false;
 	l->req = NULL;
+	l->info = NULL;
 	r->prop = NULL;
 	if (!aof_started() || aof_is_loader(r->c))
 		return;
 	r->prop = p;
 	l->req = r;
 	r->ctx->aof_cmd = l; /* keys expired from here on join its record */
-	if (!(d->flags & CMD_WRITE) && !multi_is_exec(d) && !script_is_eval(d))
+	in = l->info = aof_cmd_info_of(d);
+	if (!(d->flags & CMD_WRITE) &&
+	    !(in ? in->exec_or_eval : multi_is_exec(d) || script_is_eval(d)))
 		return;
-	doc = multi_is_exec(d) || script_is_eval(d) ? NULL : cmd_docs_find(d->name);
-	n = doc && keyspec_has_keys(doc) && r->argc * (doc->nkeyspecs + 1) <= 64
-		? keyspec_find(doc, r->argc, r->argv, r->argl, keys, 64)
-		: -1;
-	if (n <= 0 || n > (int)(sizeof(l->idx) / sizeof(l->idx[0]))) {
+	if (!keys_stripes(r, d, in, l)) {
 		/* no keys found (EXEC, FLUSHALL, SWAPDB) or too many: every key */
+		l->n = 0;
 		l->all = true;
 		aof_gate_exclusive();
 		return;
 	}
 	gate_shared();
-	for (int i = 0; i < n; i++)
-		l->idx[i] = stripe_of(r->argv[keys[i].pos], r->argl[keys[i].pos]);
-	qsort(l->idx, (size_t)n, sizeof(l->idx[0]), cmp_u16);
-	for (int i = 0; i < n; i++)
-		if (i == 0 || l->idx[i] != l->idx[i - 1])
-			l->idx[l->n++] = l->idx[i];
 	for (int i = 0; i < l->n; i++)
 		stripe_lock(l->idx[i]);
 }

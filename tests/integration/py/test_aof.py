@@ -1110,6 +1110,53 @@ def scenario_everysec_bound():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def scenario_always_bound():
+    """appendfsync always, group commit at the workers' batch ends: no reply
+    leaves before the fdatasync that covers its record. Eight clients on
+    three workers each read DEBUG AOF-FSYNC, SET a key, and read it again:
+    the SET's record ends at least `len(record)` bytes after the offset
+    appended before it, so the offset fsynced when its reply has arrived
+    must reach that far (with appendfsync no, AOF_BOUND_FSYNC=no, it does
+    not: the check fails). Then one client pipelines 200 SETs in one write:
+    one batch of one worker, covered by few fdatasyncs (not one each)."""
+    fsync = os.environ.get('AOF_BOUND_FSYNC', 'always')
+    d = tempfile.mkdtemp(prefix='aof-ab-')
+    k = Proc(kvsd_bin(), d, ['--appendfsync', fsync])
+    bad = []
+    try:
+        k.start()
+
+        def client(w):
+            with k.client() as c:
+                for i in range(60):
+                    key, val = 'ab%d.%d' % (w, i), 'v' * (i % 7)
+                    rec = len(harness.encode('SET', key, val))
+                    before = aof_fsync(c)['appended']
+                    if c.cmd('SET', key, val) != b'+OK\r\n':
+                        bad.append('SET failed')
+                    after = aof_fsync(c)['fsynced']
+                    if after < before + rec:
+                        bad.append((w, i, before + rec, after))
+        ts = [threading.Thread(target=client, args=(w,)) for w in range(8)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        check(not bad, 'always-bound: replies before their fsync: %r' % bad[:5])
+        with k.client() as c:
+            f0 = aof_fsync(c)['fsyncs']
+            c.send(b''.join(harness.encode('SET', 'p%d' % i, 'v') for i in range(200)))
+            replies = c.read_replies(200)
+            check(all(r == b'+OK\r\n' for r in replies), 'always-bound: pipeline replies')
+            n = aof_fsync(c)['fsyncs'] - f0
+            log('always-bound: 200 pipelined SETs, %d fdatasync(s)' % n)
+            if fsync == 'always':
+                check(1 <= n <= 50, 'always-bound: 200 pipelined SETs took %d fdatasyncs' % n)
+    finally:
+        k.stop()
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def scenario_big_base():
     """An RDB base over 1 MB loads on every worker (the parallel load of
     persist/rdb_file.c, as dump.rdb): the same digest after the restart;
@@ -1169,6 +1216,7 @@ SCENARIOS = {
     'everysec': scenario_everysec,
     'everysec-bound': scenario_everysec_bound,
     'big-base': scenario_big_base,
+    'always-bound': scenario_always_bound,
     'preamble': scenario_preamble,
 }
 

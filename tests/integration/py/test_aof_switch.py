@@ -27,12 +27,17 @@ appendonly yes on such a directory).
 diff-shutdown: SHUTDOWN [NOSAVE|FORCE] while the switch-on writes the
 initial AOF, and SHUTDOWN during a plain rewrite, against redis-server.
 
+diff-sigterm: SIGTERM during BGREWRITEAOF (the AOF on, and off), against
+redis-server: a prompt exit, no temporary file, the same manifest, every key
+after a restart.
+
 Usage: test_aof_switch.py [--rounds N] [scenario ...]
 """
 
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -461,6 +466,61 @@ def scenario_diff_shutdown():
         check(a == b, 'diff-shutdown %s: redis %r, kvsd %r' % (what, a, b))
 
 
+def scenario_diff_sigterm():
+    """SIGTERM while BGREWRITEAOF runs (the rewrite slowed by
+    rdb-key-save-delay: 30 keys x 200 ms, about 6 s), with the AOF on and
+    with it off, against redis-server 7.0.15, which kills its rewrite child
+    and exits: both exit 0 well before the rewrite could end (< 5 s; kvsd
+    used to wait for it), log that the rewrite was given up, leave no
+    temporary file and the same manifest, and the directory loads every key
+    with its value after a restart."""
+    out = {}
+    for binary in (redis_bin(), kvsd_bin()):
+        name = os.path.basename(binary)
+        seen = []
+        for aof_on in ('yes', 'no'):
+            d = tempfile.mkdtemp(prefix='aof-sigterm-')
+            k = Proc(binary, d, ['--appendonly', aof_on])
+            try:
+                k.start()
+                with k.client() as c:
+                    preload(c, 30)
+                    c.cmd('SET', 'last', 'value')
+                    c.cmd('CONFIG', 'SET', 'rdb-key-save-delay', '200000')
+                    seen.append(('bgrewriteaof ' + aof_on, c.cmd('BGREWRITEAOF')))
+                    time.sleep(0.3)
+                    seen.append(('in progress', b'aof_rewrite_in_progress:1' in
+                                 c.cmd('INFO', 'persistence')))
+                t0 = time.time()
+                k.proc.send_signal(signal.SIGTERM)
+                k.proc.wait(30)
+                seen.append(('exits before the rewrite could end', time.time() - t0 < 5.0))
+                seen.append(('exit status', k.proc.returncode))
+                text = k.log_text()
+                seen.append(('logged', 'Killing it!' in text if 'redis' in name
+                             else 'Abandoning it!' in text))
+                k.proc = None
+                ad = os.path.join(d, 'appendonlydir')
+                files = sorted(os.listdir(ad)) if os.path.isdir(ad) else []
+                seen.append(('no temp file', [f for f in files if 'temp' in f]))
+                man = os.path.join(ad, 'appendonly.aof.manifest')
+                seen.append(('manifest', open(man).read() if os.path.exists(man) else None))
+                k = Proc(binary, d, ['--appendonly', 'yes'])
+                k.start()
+                with k.client() as c:
+                    seen.append(('dbsize after restart', c.cmd('DBSIZE')))
+                    seen.append(('values', [c.cmd('GET', 'pre:%d' % i) for i in (0, 7, 29)] +
+                                 [c.cmd('GET', 'last')]))
+                k.stop()
+            finally:
+                k.kill9()
+                shutil.rmtree(d, ignore_errors=True)
+        out[binary] = seen
+        log('diff-sigterm %s: %r' % (name, seen))
+    for (what, a), (_, b) in zip(out[redis_bin()], out[kvsd_bin()]):
+        check(a == b, 'diff-sigterm %s: redis %r, kvsd %r' % (what, a, b))
+
+
 def main(argv):
     rounds = 3 if not SANITIZED else 2
     names = []
@@ -477,7 +537,8 @@ def main(argv):
                  'diff': scenario_diff,
                  'diff-baddir': scenario_diff_baddir,
                  'diff-off-rewrite': scenario_diff_off_rewrite,
-                 'diff-shutdown': scenario_diff_shutdown}
+                 'diff-shutdown': scenario_diff_shutdown,
+                 'diff-sigterm': scenario_diff_sigterm}
     for name in names or list(scenarios):
         t0 = time.time()
         scenarios[name]()
