@@ -177,12 +177,12 @@ def main():
             rs = statistics.median(x[1] for x in rr)
             rt = statistics.median(x[0] + x[1] for x in rr)
             keys = ["reads", "reads_eagain", "writes", "writes_eagain", "polls", "parks",
-                    "wakeups", "steals", "tasks", "deferred", "flushes"]
+                    "wakeups", "steals", "tasks"]
             per = {key: statistics.median(x[2].get(key, 0) for x in kr) for key in keys}
             per["epoll_waits"] = per["polls"] + per["parks"]
             desc = " ".join("%s=%.3f" % (key, per[key]) for key in
                             ["reads", "reads_eagain", "writes", "epoll_waits", "parks",
-                             "wakeups", "steals", "tasks", "deferred", "flushes"])
+                             "wakeups", "steals", "tasks"])
             ratio = rt / kt if kt > 0 else float("nan")
             print("%-4s %8.2f %8.2f %8.2f  %8.2f %8.2f %8.2f  %8.2fx  %s" % (
                 test, ku, ks, kt, ru, rs, rt, ratio, desc))

@@ -69,7 +69,6 @@
 #include "net/monitor.h"
 #include "net/reply.h"
 #include "net/state.h"
-#include "net/worker.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -104,8 +103,6 @@ struct conn_bigarg {
 };
 
 static void big_release(struct conn *c);
-static int conn_run_tail(struct conn *c, struct worker *w, int more, size_t *out_bytes,
-			 int draining);
 
 /* relaxed: ids only need to be unique; they order nothing */
 static _Atomic uint64_t next_id = 1;
@@ -791,25 +788,6 @@ static int conn_run_once(struct conn *c, struct worker *w)
 			return -1;
 		}
 	}
-	/* At pipeline 1 with many clients ready, their replies leave together
-	 * at the end of the worker's pass (worker_may_defer): nothing else is
-	 * left for this run to do but the send (no budget left over, no close,
-	 * no held or queued messages, no shutdown). */
-	if (!more && buf_pending(&c->out) > 0 && !draining && !c->deliver_more &&
-	    !(c->flags &
-	      (CONN_F_CLOSE_ASAP | CONN_F_CLOSE_AFTER_REPLY | CONN_F_HELD | CONN_F_OUT_PAUSED)) &&
-	    worker_may_defer(w)) {
-		/* relaxed: statistics */
-		atomic_fetch_add_explicit(&w->st.deferred, 1, memory_order_relaxed);
-		return CONN_RUN_DEFER;
-	}
-	return conn_run_tail(c, w, more, &out_bytes, draining);
-}
-
-/* The end of a run: send the replies and decide what the run returns. */
-static int conn_run_tail(struct conn *c, struct worker *w, int more, size_t *out_bytes,
-			 int draining)
-{
 	if (c->flags & CONN_F_CLOSE_ASAP)
 		return -1;
 	if (conn_flush(c, w) < 0)
@@ -817,7 +795,7 @@ static int conn_run_tail(struct conn *c, struct worker *w, int more, size_t *out
 	if (c->flags & CONN_F_HELD)
 		return 0; /* the server's conn_wake runs it again */
 	if (c->deliver_more) {
-		int r = deliver_more(c, w, out_bytes);
+		int r = deliver_more(c, w, &out_bytes);
 
 		if (r < 0)
 			return -1;
@@ -838,16 +816,6 @@ static int conn_run_tail(struct conn *c, struct worker *w, int more, size_t *out
 int conn_run(struct conn *c, struct worker *w)
 {
 	int r = conn_run_once(c, w);
-
-	publish_mirrors(c);
-	return r;
-}
-
-int conn_run_finish(struct conn *c, struct worker *w)
-{
-	size_t out_bytes = RUN_BYTE_BUDGET;
-	int draining = atomic_load_explicit(&net_g.limits.draining, memory_order_relaxed);
-	int r = conn_run_tail(c, w, 0, &out_bytes, draining);
 
 	publish_mirrors(c);
 	return r;

@@ -15,17 +15,9 @@ struct worker;
 
 /* A connection for accepted socket fd, task word IDLE, in no list. */
 struct conn *conn_create(int fd, int is_unix);
-/* conn_run's result when the run is complete but for sending its replies,
- * which w sends at the end of its pass (conn_run_finish; the connection
- * stays RUNNING, owned by w, until then). */
-#define CONN_RUN_DEFER 2
 /* Runs c once on worker w's thread. 1: more work (budget spent), 0: waiting
- * for readiness, -1: must close, CONN_RUN_DEFER (only when
- * worker_may_defer(w) said yes). */
+ * for readiness, -1: must close. */
 int conn_run(struct conn *c, struct worker *w);
-/* w's thread, after conn_run returned CONN_RUN_DEFER for c: sends the replies
- * and ends the run as conn_run would have: 1, 0 or -1. */
-int conn_run_finish(struct conn *c, struct worker *w);
 /* Closes the socket (during shutdown after sending FIN and discarding
  * unread input). */
 void conn_shut(struct conn *c);

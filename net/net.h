@@ -219,9 +219,6 @@ struct net_worker_stats {
 	 * polls of the own loop; epoll_wait calls = polls + parks + guest_polls */
 	uint64_t reads, reads_eagain, writes, writes_eagain, polls;
 	uint64_t reads_skipped; /* reads not made: no readable edge since the last empty one */
-	/* runs whose replies were sent at the end of the worker's pass, with
-	 * the other connections' (deferred), and those end-of-pass flushes */
-	uint64_t deferred, flushes;
 };
 int net_worker_stats(int idx, struct net_worker_stats *out);
 int net_workers(void);

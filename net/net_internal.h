@@ -54,9 +54,6 @@ struct worker_stats {
 	_Atomic uint64_t reads, reads_eagain, reads_skipped;
 	_Atomic uint64_t writes, writes_eagain;
 	_Atomic uint64_t polls;
-	/* runs whose replies waited for the end of the worker's pass (sent
-	 * together with the others' before it polls), and those flushes */
-	_Atomic uint64_t deferred, flushes;
 };
 
 /* worker.parked */
@@ -89,12 +86,6 @@ struct worker {
 	/* this worker's thread only: it polls its loop with work still queued
 	 * (sched_submit then queues behind that work: the inbox) */
 	int poll_busy;
-	/* this worker's thread only: connections it ran whose replies wait for
-	 * the end of the pass (CONN_RUN_DEFER; task.c's conn_task_flush), linked
-	 * by conn.wnext, still RUNNING; how many, and since when */
-	struct conn *pending;
-	int npending;
-	int64_t pending_since;
 	struct event *watch_ev; /* timer ending a watcher's park (worker.c) */
 	/* WORKER_RUNNING / PARKED / NOTIFIED: exchanged by the worker, CAS
 	 * PARKED → NOTIFIED by the one waker that then writes the eventfd */
@@ -197,8 +188,6 @@ struct conn {
 	 * time; inbox_op (CONN_Q_*) is written before the push, which releases it */
 	struct mpscq_node qnode;
 	int inbox_op;
-	/* runner only: next on its worker's pending-reply list (worker.pending) */
-	struct conn *wnext;
 	/* set by any thread (CLIENT KILL, shutdown), read by the runner: relaxed,
 	 * the conn_schedule() that follows orders it */
 	_Atomic int kill;

@@ -77,7 +77,5 @@ int net_worker_stats(int idx, struct net_worker_stats *out)
 	out->writes = atomic_load_explicit(&w->st.writes, memory_order_relaxed);
 	out->writes_eagain = atomic_load_explicit(&w->st.writes_eagain, memory_order_relaxed);
 	out->polls = atomic_load_explicit(&w->st.polls, memory_order_relaxed);
-	out->deferred = atomic_load_explicit(&w->st.deferred, memory_order_relaxed);
-	out->flushes = atomic_load_explicit(&w->st.flushes, memory_order_relaxed);
 	return 0;
 }

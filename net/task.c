@@ -23,18 +23,6 @@
  *    end RUNNING → IDLE by CAS, or, if NOTIFIED arrived, RUNNING again.
  *  - yield (conn_task_after, r = 1: budget spent): RUNNING → SCHEDULED and
  *    to the back of the runner's inbox (fairness).
- *  - defer (conn_task_after, r = CONN_RUN_DEFER): the run is done but for
- *    sending its replies, and its worker has other connections queued: it
- *    stays RUNNING, owned by the runner, on the runner's pending list until
- *    conn_task_flush sends the replies of every connection on it — when the
- *    runner's deque runs dry (before it polls or parks, as Redis writes all
- *    replies in beforeSleep), after WORKER_PENDING_MAX of them or once the
- *    oldest has waited WORKER_PENDING_NS (worker.c). Then it ends as a run
- *    does: RUNNING → IDLE by CAS; if NOTIFIED arrived meanwhile (readiness,
- *    CLIENT KILL, the shutdown drain, a MONITOR line: they all only
- *    conn_schedule), or the ending asks for more, it is queued again as a
- *    yield; a close goes the close's way. While it waits nobody else can
- *    run, steal, claim or close it: it is RUNNING, on no queue.
  *  - close (conn_task_after, r = -1): closing is the owner loop's — the
  *    runner closes if it owns the connection, else sends it to the owner's
  *    inbox (CONN_Q_CLOSE) still RUNNING, so nobody can schedule it meanwhile.
@@ -50,7 +38,6 @@
  */
 #include "net/task.h"
 #include "net/conn_io.h"
-#include "concurrency/clock.h"
 #include "net/monitor.h"
 #include "net/registry.h"
 #include "net/state.h"
@@ -155,19 +142,6 @@ void conn_schedule_back(struct conn *c)
 		sched_submit_back(c);
 }
 
-/* RUNNING → IDLE at the end of a run, unless NOTIFIED arrived meanwhile
- * (false: the caller runs or queues it again, still RUNNING).
- * release on success: this run's writes are visible to whoever schedules
- * the connection next (pairs with conn_schedule()'s CAS); acquire on
- * failure: the notifier's writes are seen by the next round */
-static bool run_end(struct conn *c)
-{
-	uint32_t s = CONN_RUNNING;
-
-	return atomic_compare_exchange_strong_explicit(&c->task, &s, CONN_IDLE,
-						       memory_order_acq_rel, memory_order_acquire);
-}
-
 int conn_task_run(struct worker *w, struct conn *c)
 {
 	/* acquire: the scheduler's CAS (acq_rel) released what it wrote before
@@ -176,12 +150,18 @@ int conn_task_run(struct worker *w, struct conn *c)
 	/* relaxed: statistics */
 	atomic_fetch_add_explicit(&w->st.tasks, 1, memory_order_relaxed);
 	for (;;) {
+		uint32_t s = CONN_RUNNING;
 		int r = conn_run(c, w);
 
 		net_g.opts.quiescent();
 		if (r != 0)
-			return r; /* CONN_RUN_DEFER too: NOTIFIED is looked at by the flush */
-		if (run_end(c))
+			return r;
+		/* RUNNING → IDLE unless NOTIFIED arrived meanwhile.
+		 * release on success: this run's writes are visible to whoever
+		 * schedules the connection next (pairs with conn_schedule()'s CAS);
+		 * acquire on failure: the notifier's writes are seen by the next round */
+		if (atomic_compare_exchange_strong_explicit(
+			&c->task, &s, CONN_IDLE, memory_order_acq_rel, memory_order_acquire))
 			return 0;
 		/* NOTIFIED was set: clear it and run again (relaxed: we hold it) */
 		atomic_store_explicit(&c->task, CONN_RUNNING, memory_order_relaxed);
@@ -192,13 +172,6 @@ void conn_task_after(struct worker *w, struct conn *c, int r)
 {
 	if (r == 0)
 		return;
-	if (r == CONN_RUN_DEFER) {
-		if (w->npending++ == 0)
-			w->pending_since = clock_mono_ns();
-		c->wnext = w->pending;
-		w->pending = c;
-		return;
-	}
 	if (r < 0) {
 		if (c->owner == w)
 			conn_close(c);
@@ -211,36 +184,6 @@ void conn_task_after(struct worker *w, struct conn *c, int r)
 	 * writes are visible to the next runner (its exchange acquires). */
 	atomic_store_explicit(&c->task, CONN_SCHEDULED, memory_order_release);
 	inbox_push(w, c, CONN_Q_RUN);
-}
-
-void conn_task_flush(struct worker *w)
-{
-	struct conn *c = w->pending, *order = NULL;
-
-	if (c == NULL)
-		return;
-	w->pending = NULL;
-	w->npending = 0;
-	/* relaxed: statistics */
-	atomic_fetch_add_explicit(&w->st.flushes, 1, memory_order_relaxed);
-	/* the list is newest first: reverse it, so replies leave in run order */
-	while (c) {
-		struct conn *next = c->wnext;
-
-		c->wnext = order;
-		order = c;
-		c = next;
-	}
-	for (c = order; c; c = order) {
-		int r;
-
-		order = c->wnext;
-		c->wnext = NULL;
-		r = conn_run_finish(c, w);
-		if (r == 0 && !run_end(c))
-			r = 1; /* NOTIFIED while it waited: queue it again */
-		conn_task_after(w, c, r);
-	}
 }
 
 int conn_task_claim_idle(struct conn *c)

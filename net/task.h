@@ -27,17 +27,11 @@ void conn_schedule(struct conn *c);
  * would otherwise wait until the deque runs dry (sched_submit_back). */
 void conn_schedule_back(struct conn *c);
 /* Worker w's thread, holding no loop token: runs scheduled c until it waits
- * (0), spent its budget (1) or must close (-1), or until only sending its
- * replies is left and w may defer that (CONN_RUN_DEFER: c stays RUNNING). */
+ * (0), spent its budget (1) or must close (-1). */
 int conn_task_run(struct worker *w, struct conn *c);
 /* Worker w's thread, holding its own loop token again: what conn_task_run's
- * result r asks for — nothing (0), queue behind the others (1), close (-1),
- * wait on w's pending list for conn_task_flush (CONN_RUN_DEFER). */
+ * result r asks for — nothing (0), queue behind the others (1), close (-1). */
 void conn_task_after(struct worker *w, struct conn *c, int r);
-/* Worker w's thread, holding its own loop token: ends the runs w deferred
- * (CONN_RUN_DEFER): sends their replies, then each goes IDLE, is queued
- * again (NOTIFIED meanwhile, or more to do) or is closed. */
-void conn_task_flush(struct worker *w);
 /* Holder of the owner's loop token (idle-timeout cron): claims an IDLE
  * connection so that it may be closed. 1 if claimed. */
 int conn_task_claim_idle(struct conn *c);

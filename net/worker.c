@@ -136,23 +136,6 @@
  * run none of this) and over making worker 0 poll from inside its task
  * (net/ cannot reach into a running command).
  *
- * Replies at the end of the pass. At pipeline 1 a connection's run is one
- * read, one command and one send. When a poll made several connections ready
- * at once, a worker that sent each reply in its run handed them to the
- * clients one by one, so the clients came back one by one too: it found one
- * or two ready at each poll and parked between them. Like Redis, which writes
- * every reply in beforeSleep, a serving worker with more connections on its
- * deque leaves a finished run's replies for later (conn_run returns
- * CONN_RUN_DEFER; the connection stays RUNNING on worker.pending) and sends
- * them all when its deque runs dry, before it drains its inbox, polls or
- * parks (conn_task_flush) — or before its next task once WORKER_PENDING_MAX
- * connections wait or the oldest has waited WORKER_PENDING_NS. The last
- * connection of a pass, and a connection alone, are sent at once (nothing
- * to batch with). A reply can so wait for the runs queued after it in the
- * same pass — at most one run past WORKER_PENDING_NS, the run budget
- * bounding a pipeline and one command bounding itself — as a Redis client
- * waits for the rest of its event loop's pass.
- *
  * Storage sections: a worker is online while it runs connections and
  * announces a quiescent state after each command (conn_io.c) and after each
  * task, and is offline whenever it calls into an event loop — its own or a
@@ -187,11 +170,6 @@
 #define WATCH_NS (5 * 1000000ll)
 /* A worker that always has work still polls its own loop this often. */
 #define POLL_EVERY_NS WATCH_NS
-/* Deferred replies (conn_task_flush): at most this many connections' wait,
- * and none longer than WORKER_PENDING_NS as seen between tasks, for the end
- * of the pass. */
-#define WORKER_PENDING_MAX 64
-#define WORKER_PENDING_NS  (200 * 1000ll)
 
 /* Scheduler state shared by all workers. */
 static struct {
@@ -322,12 +300,6 @@ void sched_submit_back(struct conn *c)
 		inbox_push(me, c, CONN_Q_RUN);
 	else
 		inbox_push(c->owner, c, CONN_Q_RUN);
-}
-
-int worker_may_defer(struct worker *w)
-{
-	return w->idx < nworkers && w->guest_of == NULL && w->npending < WORKER_PENDING_MAX &&
-	       wsq_size_approx(&w->dq) > 0;
 }
 
 /* Takes w's loop token back after a task that started at `since` (the value
@@ -719,8 +691,6 @@ static void *worker_main(void *arg)
 		struct conn *c = wsq_take(&w->dq);
 
 		if (c == NULL) {
-			/* the pass is over: its deferred replies leave now */
-			conn_task_flush(w);
 			net_g.opts.offline();
 			drain_inbox(w, w);
 			c = wsq_take(&w->dq);
@@ -766,12 +736,8 @@ static void *worker_main(void *arg)
 		stop_searching(w, 1);
 		if (w->unparked)
 			ensure_watcher(w);
-		if (w->npending && (w->npending >= WORKER_PENDING_MAX ||
-				    now - w->pending_since >= WORKER_PENDING_NS))
-			conn_task_flush(w);
 		run_task(w, c, now);
 	}
-	conn_task_flush(w);
 	stop_searching(w, 0);
 	if (net_g.opts.thread_stop)
 		net_g.opts.thread_stop(w->idx);

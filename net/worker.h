@@ -30,13 +30,6 @@ void sched_submit_back(struct conn *c);
 /* Any thread: sends c to w's inbox with op (CONN_Q_*) and wakes w if it is
  * parked. */
 void inbox_push(struct worker *w, struct conn *c, int op);
-/* w's thread, at the end of a run whose only work left is sending: may the
- * replies wait for the end of w's pass (conn_run's CONN_RUN_DEFER)? Yes when
- * w is a serving worker with more connections queued on its deque (their
- * runs come first, then everybody's replies leave together); no when
- * nothing else is ready (sending at once costs no batching) or when it
- * already holds WORKER_PENDING_MAX connections' replies. */
-int worker_may_defer(struct worker *w);
 /* Holder of w's loop token, on attaching a connection: starts w's cron if it
  * sleeps. Worker 0's cron (the server's thread_cron and thread_slice) always
  * runs; another worker's runs only while it owns connections, whose idle

@@ -74,8 +74,7 @@ def io_fields(c):
     return out
 
 
-FIELDS = {'reads', 'reads_eagain', 'writes', 'writes_eagain', 'polls', 'reads_skipped',
-          'deferred', 'flushes'}
+FIELDS = {'reads', 'reads_eagain', 'writes', 'writes_eagain', 'polls', 'reads_skipped'}
 
 
 def subscriber(k, c):
