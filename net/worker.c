@@ -108,12 +108,12 @@
  * watcher that stopped watching whenever its timer found the runner parked
  * was woken again by the runner's next first task — an eventfd write and a
  * context switch every few requests (with --threads 1 the reserve guest, on
- * the same core: about a fifth of kvsd's sleeps in a redis-benchmark GET run).
- * That only adds watching, so the pair above still holds. When everybody has
- * been parked for WATCH_NS nobody watches, so an idle server makes no extra
- * wake-ups; under load the cost is one timer wake-up per WATCH_NS on one
- * worker. A busy worker that never runs dry
- * also polls its own loop (and looks for stuck peers) every POLL_EVERY_NS, so
+ * the same core: a quarter to a third of kvsd's sleeps in a redis-benchmark
+ * GET run). That only adds watching, so the pair above still holds. When
+ * everybody has been parked for WATCH_NS nobody watches, so an idle server
+ * makes no extra wake-ups; under load the cost is one timer wake-up per
+ * WATCH_NS on one worker. A busy worker that never runs dry also polls its
+ * own loop (and looks for stuck peers) every POLL_EVERY_NS, so
  * its own quiet connections do not wait behind its deque. The PING of a
  * client whose worker is stuck is therefore answered after at most about
  * STALL_NS + WATCH_NS plus the guest's own scheduling delay.
