@@ -12,7 +12,14 @@ kind (reads, of which EAGAIN, writes, epoll_waits = polls + parks) and wake-ups 
 the CPU figure can be explained by counts (redis-server has no such counters: strace -c -f -p
 gives its counts, see docs/BENCHMARKS.md).
 
-Usage: bench/cpu-per-req.py [--runs N] [-n REQUESTS] [--tests get,set] [--cores 0,1]
+For both servers it also prints context switches per request (voluntary: the server slept,
+mostly in a blocking epoll_wait; involuntary: preempted), summed over the process's threads from
+/proc/PID/task/*/status. With --perf it counts, for both servers, system calls per request by
+kind with `perf stat -e` on the syscall tracepoints attached to the server (in-kernel counting:
+unlike strace it does not stop the server at each call, so it does not change the batching):
+all system calls, epoll_wait (+ epoll_pwait, epoll_pwait2), read (+ recvfrom), write (+ sendto).
+
+Usage: bench/cpu-per-req.py [--runs N] [-n REQUESTS] [--tests get,set] [--cores 0,1] [--perf]
 Env: KVSD_BIN (default build/server/kvsd), REDIS_BIN (default redis-server).
 """
 import argparse
@@ -36,6 +43,56 @@ def cpu_split(pid):
     return int(fields[11]) / benchlib.HZ, int(fields[12]) / benchlib.HZ
 
 
+def minor_faults(pid):
+    """Minor page faults of the process so far (/proc/PID/stat minflt)."""
+    with open("/proc/%d/stat" % pid) as f:
+        return int(f.read().rsplit(")", 1)[1].split()[7])
+
+
+def ctx_switches(pid):
+    """(voluntary, involuntary) context switches summed over the threads of pid."""
+    vol = inv = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+                for line in f:
+                    if line.startswith("voluntary_ctxt_switches:"):
+                        vol += int(line.split()[1])
+                    elif line.startswith("nonvoluntary_ctxt_switches:"):
+                        inv += int(line.split()[1])
+        except OSError:
+            pass  # the thread ended meanwhile
+    return vol, inv
+
+
+PERF_EVENTS = {
+    "sys": ["raw_syscalls:sys_enter"],
+    "epoll": ["syscalls:sys_enter_epoll_wait", "syscalls:sys_enter_epoll_pwait",
+              "syscalls:sys_enter_epoll_pwait2"],
+    "rd": ["syscalls:sys_enter_read", "syscalls:sys_enter_recvfrom"],
+    "wr": ["syscalls:sys_enter_write", "syscalls:sys_enter_sendto"],
+}
+
+
+def perf_start(pid):
+    events = ",".join(e for es in PERF_EVENTS.values() for e in es)
+    return subprocess.Popen(["perf", "stat", "-x", ",", "-e", events, "-p", str(pid)],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def perf_stop(p):
+    """Stops perf stat (SIGINT prints its counts); returns {kind: count}."""
+    p.send_signal(2)
+    err = p.communicate(timeout=30)[1]
+    counts = {}
+    for line in err.splitlines():
+        cols = line.split(",")
+        if len(cols) > 2 and cols[0].strip().isdigit():
+            counts[cols[2]] = int(cols[0])
+    return {k: sum(counts.get(e, 0) for e in es) for k, es in PERF_EVENTS.items()}
+
+
 def kvsd_io(port):
     """Sums of worker0's scheduler and I/O counters (INFO kvsd), as a dict."""
     out = subprocess.run(["redis-cli", "-p", str(port), "INFO", "kvsd"], capture_output=True,
@@ -49,10 +106,16 @@ def kvsd_io(port):
     return d
 
 
-def one_run(server, core, test, n, kvsd):
-    """Runs redis-benchmark once; returns (user us/req, system us/req, counters/req or None)."""
+def one_run(server, core, test, n, kvsd, perf):
+    """Runs redis-benchmark once; returns (user us/req, system us/req, kvsd counters/req or
+    None, {context switches and perf counts}/req)."""
     pid = server["proc"].pid
     before = kvsd_io(server["port"]) if kvsd else None
+    pp = perf_start(pid) if perf else None
+    if pp:
+        time.sleep(0.3)  # perf attaches before the run starts
+    v0, i0 = ctx_switches(pid)
+    f0 = minor_faults(pid)
     u0, s0 = cpu_split(pid)
     cmd = ["taskset", "-c", core, "redis-benchmark", "-p", str(server["port"]), "-c", "50",
            "-P", "1", "-d", "64", "-r", "100000", "-n", str(n), "-t", test, "-q"]
@@ -60,11 +123,16 @@ def one_run(server, core, test, n, kvsd):
     if r.returncode != 0:
         sys.exit("redis-benchmark failed against %s: %s" % (server["name"], r.stdout + r.stderr))
     u1, s1 = cpu_split(pid)
+    v1, i1 = ctx_switches(pid)
+    extra = {"vcsw": (v1 - v0) / n, "icsw": (i1 - i0) / n,
+             "minflt": (minor_faults(pid) - f0) / n}
+    if pp:
+        extra.update({k: v / n for k, v in perf_stop(pp).items()})
     per = None
     if kvsd:
         after = kvsd_io(server["port"])
         per = {k: (after[k] - before.get(k, 0)) / n for k in after}
-    return (u1 - u0) * 1e6 / n, (s1 - s0) * 1e6 / n, per
+    return (u1 - u0) * 1e6 / n, (s1 - s0) * 1e6 / n, per, extra
 
 
 def main():
@@ -73,6 +141,8 @@ def main():
     ap.add_argument("-n", type=int, default=1000000, help="requests per run")
     ap.add_argument("--tests", default="get,set")
     ap.add_argument("--cores", default="0,1", help="server core, client core")
+    ap.add_argument("--perf", action="store_true",
+                    help="also count system calls per request with perf stat (root)")
     a = ap.parse_args()
     srv_core, cli_core = a.cores.split(",")
     kvsd_bin = os.environ.get("KVSD_BIN", os.path.join(ROOT, "build/server/kvsd"))
@@ -97,8 +167,8 @@ def main():
         for test in a.tests.split(","):
             kr, rr = [], []
             for _ in range(a.runs):
-                kr.append(one_run(k, cli_core, test, a.n, True))
-                rr.append(one_run(r, cli_core, test, a.n, False))
+                kr.append(one_run(k, cli_core, test, a.n, True, a.perf))
+                rr.append(one_run(r, cli_core, test, a.n, False, a.perf))
                 time.sleep(0.2)
             ku = statistics.median(x[0] for x in kr)
             ks = statistics.median(x[1] for x in kr)
@@ -111,11 +181,16 @@ def main():
             per = {key: statistics.median(x[2].get(key, 0) for x in kr) for key in keys}
             per["epoll_waits"] = per["polls"] + per["parks"]
             desc = " ".join("%s=%.3f" % (key, per[key]) for key in
-                            ["reads", "reads_eagain", "writes", "epoll_waits", "wakeups",
-                             "steals", "tasks"])
+                            ["reads", "reads_eagain", "writes", "epoll_waits", "parks",
+                             "wakeups", "steals", "tasks"])
             ratio = rt / kt if kt > 0 else float("nan")
             print("%-4s %8.2f %8.2f %8.2f  %8.2f %8.2f %8.2f  %8.2fx  %s" % (
                 test, ku, ks, kt, ru, rs, rt, ratio, desc))
+            ekeys = ["vcsw", "icsw", "minflt"] + (list(PERF_EVENTS) if a.perf else [])
+            for name, runs in (("kvsd", kr), ("redis", rr)):
+                print("     %-5s per request: %s" % (name, " ".join(
+                    "%s=%.3f" % (key, statistics.median(x[3][key] for x in runs))
+                    for key in ekeys)))
         print("(microseconds of server CPU per request, medians of %d alternating runs)"
               % a.runs)
     finally:

@@ -108,6 +108,10 @@ struct worker {
 	 * exchanged to 0 (acquire) by the owner's cron before its walk */
 	_Atomic int pause_hint;
 	_Atomic long nconns; /* connections owned (least-loaded assignment) */
+	/* when the worker last started running after a park (its first task),
+	 * CLOCK_MONOTONIC ns: written by the worker, read by parking peers
+	 * deciding whether to watch (worker.c); relaxed, a hint */
+	_Atomic int64_t ran_ns;
 	struct worker_stats st KV_ALIGNED;
 };
 

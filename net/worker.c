@@ -105,10 +105,18 @@
  * stuck loops, and parks again (as the watcher while anyone runs). The Dekker
  * pair here is the parked words against the watcher count, both seq_cst:
  * either the parker sees the runner RUNNING and watches, or the runner sees
- * no watcher and wakes the parker. When everybody is parked nobody watches,
- * so an idle server makes no extra wake-ups; under load the cost is one
- * timer wake-up per WATCH_NS on one worker. A busy worker that never runs dry
- * also polls its own loop (and looks for stuck peers) every POLL_EVERY_NS, so
+ * no watcher and wakes the parker. A parker also watches while a peer that
+ * is parked itself started running within the last WATCH_NS (worker.ran_ns):
+ * at pipeline 1 a worker parks and unparks about every other request, and a
+ * watcher that stopped watching whenever its timer found the runner parked
+ * was woken again by the runner's next first task — an eventfd write and a
+ * context switch every few requests (with --threads 1 the reserve guest, on
+ * the same core: a quarter to a third of kvsd's sleeps in a redis-benchmark
+ * GET run). That only adds watching, so the pair above still holds. When
+ * everybody has been parked for WATCH_NS nobody watches, so an idle server
+ * makes no extra wake-ups; under load the cost is one timer wake-up per
+ * WATCH_NS on one worker. A busy worker that never runs dry also polls its
+ * own loop (and looks for stuck peers) every POLL_EVERY_NS, so
  * its own quiet connections do not wait behind its deque. The PING of a
  * client whose worker is stuck is therefore answered after at most about
  * STALL_NS + WATCH_NS plus the guest's own scheduling delay.
@@ -522,10 +530,12 @@ static struct conn *steal_task(struct worker *w)
 }
 
 /* Called after the seq_cst fence that follows our exchange to PARKED: if
- * another worker is running and nobody watches, we watch (park with a timer). */
+ * another worker is running, or started running within the last WATCH_NS,
+ * and nobody watches, we watch (park with a timer). */
 static int become_watcher(struct worker *w)
 {
 	int none = 0;
+	int64_t now = 0;
 
 	/* the serving workers other than w (see poll_stuck) */
 	for (int k = 1; k <= nworkers; k++) {
@@ -535,10 +545,17 @@ static int become_watcher(struct worker *w)
 			continue;
 		/* relaxed: ordered by the fence in park_worker() (Dekker with the
 		 * runner's fence in ensure_watcher()) */
-		if (atomic_load_explicit(&v->parked, memory_order_relaxed) == WORKER_RUNNING)
-			/* seq_cst: one watcher; ordered with ensure_watcher()'s load */
-			return atomic_compare_exchange_strong_explicit(
-			    &sched.watchers, &none, 1, memory_order_seq_cst, memory_order_relaxed);
+		if (atomic_load_explicit(&v->parked, memory_order_relaxed) != WORKER_RUNNING) {
+			if (now == 0)
+				now = clock_mono_ns();
+			/* relaxed: a hint that only makes us watch more */
+			if (now - atomic_load_explicit(&v->ran_ns, memory_order_relaxed) >=
+			    WATCH_NS)
+				continue;
+		}
+		/* seq_cst: one watcher; ordered with ensure_watcher()'s load */
+		return atomic_compare_exchange_strong_explicit(
+		    &sched.watchers, &none, 1, memory_order_seq_cst, memory_order_relaxed);
 	}
 	return 0;
 }
@@ -546,9 +563,11 @@ static int become_watcher(struct worker *w)
 /* First task after a park: make sure someone will notice if we get stuck in
  * it. Wakes one parked worker (which then sees us running and watches) unless
  * a watcher exists. */
-static void ensure_watcher(struct worker *w)
+static void ensure_watcher(struct worker *w, int64_t now)
 {
 	w->unparked = 0;
+	/* relaxed: read by parking peers as a hint (become_watcher) */
+	atomic_store_explicit(&w->ran_ns, now, memory_order_relaxed);
 	if (nthreads < 2)
 		return;
 	/* seq_cst: our exchange to RUNNING (park_worker) is ordered before reading
@@ -782,7 +801,7 @@ static void *worker_main(void *arg)
 		}
 		stop_searching(w, 1);
 		if (w->unparked)
-			ensure_watcher(w);
+			ensure_watcher(w, now);
 		w->since_mid++;
 		run_task(w, c, now);
 	}
@@ -894,6 +913,7 @@ int workers_start(int n, char *err, size_t errlen)
 		atomic_init(&w->stop, 0);
 		atomic_init(&w->pause_hint, 0);
 		atomic_init(&w->nconns, 0);
+		atomic_init(&w->ran_ns, INT64_MIN / 2);
 		if (wsq_init(&w->dq, DEQUE_SLOTS) != 0) {
 			snprintf(err, errlen, "cannot allocate worker %d's deque", i);
 			return -ENOMEM;
