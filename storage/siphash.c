@@ -73,7 +73,8 @@ static inline uint64_t sip_hash(const uint8_t key[16], const void *in, size_t le
 
 	/* Last block: the 0..7 trailing bytes, then len mod 256 in the top byte
 	 * (assembled in a register: no call to memcpy for a short key). */
-	const uint8_t *t = p + full;
+	/* len 0 may come with in == NULL: no arithmetic on it (UB) */
+	const uint8_t *t = len ? p + full : p;
 	uint64_t last = (uint64_t)(uint8_t)len << 56;
 
 	if (len & 4) {
