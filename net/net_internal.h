@@ -88,8 +88,10 @@ struct worker {
 	int poll_busy;
 	/* owner-only: the length of a round (tasks one inbox drain queued; the
 	 * longest lately) and the tasks run since the last mid-round poll
-	 * (worker.c) */
+	 * (worker.c); mid_token: 1 when a drain queued work, taken by the one
+	 * mid-round poll it allows (worker.c: mid_round) */
 	long round_len, since_mid;
+	int mid_token;
 	struct event *watch_ev; /* timer ending a watcher's park (worker.c) */
 	/* WORKER_RUNNING / PARKED / NOTIFIED: exchanged by the worker, CAS
 	 * PARKED → NOTIFIED by the one waker that then writes the eventfd */
