@@ -116,7 +116,8 @@ static void unlink_name(const char *name)
 	mem_free(p);
 }
 
-/* The generation the running rewrite belongs to: the rewrite thread's. */
+/* The generation the running rewrite belongs to: set by aof_rewrite_spawn
+ * before the thread starts, read by the rewrite thread. */
 static uint64_t rw_gen;
 
 bool aof_rw_cancelled(void)
@@ -449,8 +450,6 @@ static void *rewrite_main(void *arg)
 	pthread_mutex_lock(&aof.rw_lock);
 	enabling = aof.state == AOF_WAIT_REWRITE;
 	off = aof.state == AOF_OFF;
-	/* relaxed: written under rw_lock, which we hold */
-	rw_gen = atomic_load_explicit(&aof.gen, memory_order_relaxed);
 	pthread_mutex_unlock(&aof.rw_lock);
 	psrv_background_prio("AOF rewrite");
 	kvmap_thread_register();
@@ -495,6 +494,13 @@ int aof_rewrite_spawn(char *err, size_t errlen)
 	aof.rw_scheduled = false;
 	aof.rw_count++;
 	aof.rw_start_ns = clock_mono_ns();
+	/* The generation is taken here, not by the thread when it first runs: a
+	 * SHUTDOWN FORCE (or switch) between the spawn and a late start of the
+	 * thread (idle-class, on a busy machine) bumped aof.gen already, and a
+	 * thread that took the bumped value as its own ran the whole rewrite
+	 * (test_aof_switch diff-shutdown, under load). relaxed: aof.gen changes
+	 * under rw_lock, held; pthread_create orders rw_gen for the thread. */
+	rw_gen = atomic_load_explicit(&aof.gen, memory_order_relaxed);
 	if (pthread_create(&aof.rw_thr, NULL, rewrite_main, NULL) != 0) {
 		aof.rw_running = false;
 		snprintf(err, errlen, "ERR Can't rewrite append only file in background");
@@ -599,6 +605,7 @@ bool aof_rw_join_within(long ns)
 
 	/* offline: a grace period of the storage never waits for us */
 	kvmap_thread_offline();
+	psrv_foreground_prio(aof.rw_thr); /* waited for now: not idle-class */
 	jr = pthread_timedjoin_np(aof.rw_thr, NULL, &ts);
 	kvmap_thread_online();
 	if (jr == 0)
