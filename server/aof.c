@@ -574,7 +574,8 @@ void aof_teardown(void)
 	if (aof.rw_joinable) {
 		pthread_mutex_unlock(&aof.rw_lock);
 		kvmap_thread_offline();
-		pthread_join(aof.rw_thr, NULL); /* a rewrite finishes first */
+		psrv_foreground_prio(aof.rw_thr); /* waited for now: not idle-class */
+		pthread_join(aof.rw_thr, NULL);	  /* a rewrite finishes first */
 		kvmap_thread_online();
 		pthread_mutex_lock(&aof.rw_lock);
 		aof.rw_joinable = false;

@@ -304,6 +304,14 @@ void psrv_background_prio(const char *who)
 		LOG(LOG_VERBOSE, "%s thread keeps the workers' priority: %s", who, strerror(errno));
 }
 
+void psrv_foreground_prio(pthread_t thr)
+{
+	struct sched_param sp = {.sched_priority = 0};
+
+	/* fails harmlessly where lowering the nice fallback needs privilege */
+	(void)pthread_setschedparam(thr, SCHED_OTHER, &sp);
+}
+
 static void *bg_main(void *arg)
 {
 	int64_t t0 = clock_wall_ms();

@@ -34,6 +34,7 @@
 #ifndef KVSD_PERSIST_SRV_H
 #define KVSD_PERSIST_SRV_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -61,6 +62,11 @@ int psrv_teardown(void);
  * by such a thread (snap.h: one stripe's walk, with sleeping waiters).
  * who names the thread in the log. */
 void psrv_background_prio(const char *who);
+/* Puts a background thread (psrv_background_prio) back at the workers'
+ * priority, best effort: for a thread somebody now waits for (a rewrite that
+ * SHUTDOWN abandoned and joins), which under SCHED_IDLE on a busy machine
+ * could take seconds to reach its next cancellation check. Not yet joined. */
+void psrv_foreground_prio(pthread_t thr);
 
 /* A write command succeeded on this worker. */
 void psrv_dirty(struct wctx *w);
