@@ -95,7 +95,9 @@ start() {
 				ok=1
 				break
 			fi
-			alive "$rundir/$p.pid" "$p" >/dev/null || break
+			# kill -0, not alive(): until the subshell has exec'd kvsd its cmdline is bash's,
+			# without --port, and alive() would call a node that is still starting dead
+			kill -0 "$(cat "$rundir/$p.pid")" 2>/dev/null || break
 			sleep 0.05
 		done
 		if [ "$ok" -ne 1 ]; then
