@@ -17,24 +17,10 @@ MODE=${4:-channel}
 LG=${LOADGEN:-$(dirname "$KVSD")/../loadgen/kvsd-loadgen}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. "$(dirname "$0")/lib.sh"
 flag=--pubsub
 [ "$MODE" = pattern ] && flag=--psubscribe
-start() {
-	port=$(free_port)
-	if [ "$1" = kvsd ]; then
-		taskset -c 0 "$KVSD" --port "$port" --bind 127.0.0.1 --threads 1 --save '' >/dev/null 2>&1 &
-	else
-		taskset -c 0 redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
-			>/dev/null 2>&1 &
-	fi
-	pid=$!
-	i=0
-	until redis-cli -p "$port" ping >/dev/null 2>&1; do
-		i=$((i + 1)); [ $i -lt 100 ] || { echo "$1 did not start" >&2; exit 1; }
-		sleep 0.1
-	done
-}
+start() { bench_start "$1" "$KVSD" 0; }
 load() {
 	taskset -c 1 "$LG" -p "$port" $flag --subscribers "$S" --publishers 1 -P 8 -d 64 -t 1 \
 		--warmup 0 --requests "$N" >"$tmp/lg" 2>&1 || { cat "$tmp/lg"; exit 1; }

@@ -11,22 +11,11 @@ N=${2:-20000}
 TESTS=${3:-get set}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. "$(dirname "$0")/lib.sh"
 printf '%-6s %-4s %8s %8s %8s %10s %8s\n' server test read eagain write epoll_wait total
 for t in $TESTS; do
 	for srv in kvsd redis; do
-		port=$(free_port)
-		if [ $srv = kvsd ]; then
-			"$KVSD" --port "$port" --bind 127.0.0.1 --threads 1 --save '' >/dev/null 2>&1 &
-		else
-			redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no >/dev/null 2>&1 &
-		fi
-		pid=$!
-		i=0
-		until redis-cli -p "$port" ping >/dev/null 2>&1; do
-			i=$((i + 1)); [ $i -lt 100 ] || { echo "$srv did not start" >&2; exit 1; }
-			sleep 0.1
-		done
+		bench_start "$srv" "$KVSD"
 		redis-benchmark -p "$port" -c 50 -P 1 -n 2000 -t "$t" -q >/dev/null 2>&1
 		strace -c -f -p "$pid" -o "$tmp/$srv.$t" 2>/dev/null &
 		sp=$!
