@@ -289,6 +289,7 @@ static void drop_entries(struct ps_client *cl)
 		msg_unref(entry_msg(cl->q[(cl->qhead + i) & (cl->qcap - 1)]));
 	cl->qhead = cl->qn = 0;
 	cl->bytes = 0;
+	conn_set_queued(cl->c, 0);
 }
 
 /* client-output-buffer-limit pubsub, read once per PUBLISH. */
@@ -300,7 +301,8 @@ struct ps_limits {
 /* Mailbox lock held: over client-output-buffer-limit pubsub? */
 static bool over_limit(struct ps_client *cl, const struct ps_limits *lim)
 {
-	long long hard = lim->hard, soft = lim->soft, used = (long long)cl->bytes;
+	long long hard = lim->hard, soft = lim->soft;
+	long long used = (long long)net_reply_list_bytes(cl->bytes);
 	long secs = lim->secs;
 
 	if (hard > 0 && used >= hard)
@@ -347,6 +349,7 @@ static void enqueue(struct ps_client *cl, int kind, struct ps_msg *m, const stru
 	atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
 	cl->qn++;
 	cl->bytes += bytes;
+	conn_set_queued(cl->c, net_reply_list_bytes(cl->bytes));
 	if (over_limit(cl, lim)) {
 		/* Redis frees such a client asynchronously: nothing more is sent */
 		cl->dead = true;
@@ -403,6 +406,8 @@ bool pubsub_deliver(struct conn *c, size_t max_bytes)
 			k++;
 		}
 		more = cl->qn > 0;
+		if (k)
+			conn_set_queued(c, net_reply_list_bytes(cl->bytes));
 		pthread_mutex_unlock(&cl->mu);
 		for (size_t i = 0; i < k; i++) {
 			format_entry(c, resp, batch[i]);
