@@ -163,6 +163,7 @@ def main():
             s.fill('few', ['keep'])  # at most a batch (66 KB) beyond: under soft
         for s in sides:
             s.fill('ch', ['slow1', 'slow2'])
+        for s in sides:  # both past the soft limit at about the same time
             s.publish('ch', 32)  # ~263 KB more
         time.sleep(0.2 * SLOW)
         cl = [s.clients() for s in sides]
@@ -192,6 +193,7 @@ def main():
         # 3. the hard limit: closed as soon as its backlog passes 256 KB
         for s in sides:
             s.fill('ch2', ['hard'])
+        for s in sides:
             s.publish('ch2', 40)  # ~330 KB: over soft, under hard
         got = [s.numsub('ch2') for s in sides]
         check('NUMSUB ch2 under hard', got == [1, 1], got)
