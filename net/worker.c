@@ -136,7 +136,8 @@
  * while worker 0 runs (worker 0's first task after a park wakes it when no
  * watcher exists, ensure_watcher, as a second worker would be woken); every
  * WATCH_NS it looks whether worker 0 has been in one task for STALL_NS and,
- * if so, polls worker 0's loop as a guest and runs what it finds, exactly
+ * if so, polls worker 0's loop as a guest and runs what it finds (oldest
+ * first: reserve_take), exactly
  * as a second worker with work-stealing no would: -BUSY answers, SCRIPT
  * KILL, SHUTDOWN NOSAVE. With worker 0 parked it parks without a timer, so an
  * idle server costs nothing more; under load it is one timer wake-up per
