@@ -114,6 +114,13 @@ void conn_kill(struct conn *c);
  * CLIENT LIST as sub= psub= ssub= and, when any is non-zero, flag 'P'.
  * Runner only. */
 void conn_set_pubsub(struct conn *c, int sub, int psub, int ssub);
+/* Pub/Sub: what the messages queued for c and not yet formatted by its
+ * runner (net_opts.deliver) count as Redis's reply list
+ * (net_reply_list_bytes of their bytes; 0: none). CLIENT LIST shows it as
+ * omem, plus what c's formatted replies hold beyond Redis's static buffer.
+ * Any thread under conn_wake's lifetime rule; the caller serialises its
+ * stores (a relaxed mirror). */
+void conn_set_queued(struct conn *c, size_t bytes);
 /* c has a subscription (CLIENT LIST / KILL TYPE pubsub). Under conn_foreach
  * or any thread: relaxed mirrors, a moment late. */
 bool conn_is_pubsub(struct conn *c);

@@ -148,6 +148,7 @@ struct conn *conn_create(int fd, int is_unix)
 	atomic_init(&c->blocked, 0);
 	atomic_init(&c->st_qbuf, 0);
 	atomic_init(&c->st_omem, 0);
+	atomic_init(&c->st_queued, 0);
 	atomic_init(&c->st_events, 0);
 	atomic_init(&c->st_monitor, 0);
 	atomic_init(&c->st_multi, -1);

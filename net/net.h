@@ -205,6 +205,22 @@ void net_set_output_limit(long long hard, long long soft, long soft_seconds);
  * apply it to the messages queued for a subscriber. Any thread (relaxed). */
 void net_set_pubsub_output_limit(long long hard, long long soft, long soft_seconds);
 void net_pubsub_output_limit(long long *hard, long long *soft, long *soft_seconds);
+/*
+ * What Redis 7.0 counts for n bytes of replies in its reply list
+ * (getClientOutputBufferMemoryUsage: the allocated size of each block plus
+ * its list node and block header, 40 bytes): n is cut into blocks of
+ * NET_REPLY_BLOCK_BYTES, the usable size of the 16 KB chunk
+ * (PROTO_REPLY_CHUNK_BYTES + its 16-byte header) that jemalloc rounds to
+ * 20,480; the last block counts whole. Exact for replies of at most 16 KB
+ * (a Pub/Sub message up to about that size); for larger ones Redis's
+ * blocks are sized to the reply and this undercounts their rounding. 0 for 0.
+ */
+#define NET_REPLY_BLOCK_BYTES (20480 - 16)
+static inline size_t net_reply_list_bytes(size_t n)
+{
+	return (n + NET_REPLY_BLOCK_BYTES - 1) / NET_REPLY_BLOCK_BYTES *
+	       (NET_REPLY_BLOCK_BYTES + 40);
+}
 /* client-output-pause-limit: stop reading a client whose pending replies
  * exceed this many bytes until they drain; 0 = never. */
 void net_set_output_pause_limit(long long bytes);

@@ -227,6 +227,10 @@ struct conn {
 	/* mirrors for CLIENT LIST from other threads, updated by the runner after
 	 * each run: relaxed statistics */
 	_Atomic uint64_t st_qbuf, st_omem;
+	/* bytes the server queued for the connection and not yet handed to
+	 * net_opts.deliver (conn_set_queued, any thread under the server's
+	 * lock): CLIENT LIST counts them in omem. relaxed: a statistic */
+	_Atomic uint64_t st_queued;
 	_Atomic int st_events;	/* 1 = waiting to write (events=rw) */
 	_Atomic int st_monitor; /* 1 = MONITOR client (flags=O) */
 	/* the server's part of the line (conn_set_described): queued MULTI

@@ -86,6 +86,12 @@ void conn_set_pubsub(struct conn *c, int sub, int psub, int ssub)
 	atomic_store_explicit(&c->st_ssub, ssub, memory_order_relaxed);
 }
 
+void conn_set_queued(struct conn *c, size_t bytes)
+{
+	/* relaxed: a mirror for CLIENT LIST; publishes nothing */
+	atomic_store_explicit(&c->st_queued, bytes, memory_order_relaxed);
+}
+
 void conn_set_tracking(struct conn *c, unsigned flags, long long redir)
 {
 	/* relaxed: mirrors for CLIENT LIST, like st_multi; publish nothing */
@@ -113,6 +119,7 @@ size_t conn_describe(struct conn *c, char *buf, size_t size, int64_t now)
 	/* relaxed: mirrors the runner updates after each run; statistics */
 	uint64_t qbuf = atomic_load_explicit(&c->st_qbuf, memory_order_relaxed);
 	uint64_t omem = atomic_load_explicit(&c->st_omem, memory_order_relaxed);
+	uint64_t queued = atomic_load_explicit(&c->st_queued, memory_order_relaxed);
 	int events = atomic_load_explicit(&c->st_events, memory_order_relaxed);
 	int mon = atomic_load_explicit(&c->st_monitor, memory_order_relaxed);
 	int multi = atomic_load_explicit(&c->st_multi, memory_order_relaxed);
@@ -124,6 +131,12 @@ size_t conn_describe(struct conn *c, char *buf, size_t size, int64_t now)
 	long long redir =
 	    (tflags & CONN_TRK_ON) ? atomic_load_explicit(&c->st_redir, memory_order_relaxed) : -1;
 
+	/* A subscriber with messages queued: its formatted replies stand for
+	 * Redis's static buffer (whose first NET_REPLY_STATIC_BYTES omem leaves
+	 * out) and the queue for the reply list, counted as Redis counts it
+	 * (conn_set_queued): the figure the pubsub output limit compares. */
+	if (queued)
+		omem = queued + (omem > NET_REPLY_STATIC_BYTES ? omem - NET_REPLY_STATIC_BYTES : 0);
 	/* Redis's getClientInfoString order, for the flags kvsd has */
 	if (mon)
 		*fp++ = 'O';

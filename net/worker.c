@@ -136,9 +136,9 @@
  * while worker 0 runs (worker 0's first task after a park wakes it when no
  * watcher exists, ensure_watcher, as a second worker would be woken); every
  * WATCH_NS it looks whether worker 0 has been in one task for STALL_NS and,
- * if so, polls worker 0's loop as a guest and runs what it finds, exactly
- * as a second worker with work-stealing no would: -BUSY answers, SCRIPT
- * KILL, SHUTDOWN NOSAVE. With worker 0 parked it parks without a timer, so an
+ * if so, polls worker 0's loop as a guest and runs what it finds (oldest
+ * first: reserve_take), exactly as a second worker with work-stealing no
+ * would: -BUSY answers, SCRIPT KILL, SHUTDOWN NOSAVE. With worker 0 parked it parks without a timer, so an
  * idle server costs nothing more; under load it is one timer wake-up per
  * WATCH_NS. It registers with the upper layers as a worker (thread_start
  * with index 1) but is not counted in workers_count() (INFO's workers:); its
@@ -819,6 +819,30 @@ static void *worker_main(void *arg)
 }
 
 /*
+ * The reserve's next task: the oldest on its deque (a steal from its own
+ * top), not the newest. Each guest poll of a stuck worker 0 moves what that
+ * loop found (a publisher's freshly woken subscribers) onto this deque; taken
+ * LIFO, every poll's tasks ran ahead of all that earlier polls had queued,
+ * and while a publisher kept worker 0 busy the bottom of the deque waited for
+ * seconds (1,000 never-reading subscribers: a third of them not written for
+ * 3,000 messages, so their backlog sat in kvsd, not in their socket, and
+ * passed the output limit first). Nobody else steals from the reserve; the
+ * loop only retries a lost race.
+ */
+static struct conn *reserve_take(struct worker *w)
+{
+	for (;;) {
+		void *x;
+		int rc = wsq_steal(&w->dq, &x);
+
+		if (rc == 0)
+			return x;
+		if (rc == -ENOENT)
+			return NULL;
+	}
+}
+
+/*
  * The reserve guest's thread (--threads 1; see the header comment): runs what
  * its guest polls of worker 0 found, and parks otherwise — as the watcher
  * with a WATCH_NS timer while worker 0 runs, without one while it is parked.
@@ -835,16 +859,16 @@ static void *reserve_main(void *arg)
 	w->polled_ns = clock_mono_ns();
 	while (!atomic_load_explicit(&w->stop, memory_order_relaxed)) {
 		int64_t now = clock_mono_ns();
-		struct conn *c = wsq_take(&w->dq);
+		struct conn *c = reserve_take(w);
 
 		if (c == NULL || now - w->polled_ns >= POLL_EVERY_NS) {
 			net_g.opts.offline();
 			/* our inbox: yielded runs (conn_task_after) and overflow */
 			drain_inbox(w, w);
 			if (c == NULL)
-				c = wsq_take(&w->dq);
+				c = reserve_take(w);
 			if (poll_stuck(w, now) > 0 && c == NULL)
-				c = wsq_take(&w->dq);
+				c = reserve_take(w);
 			w->polled_ns = now;
 			net_g.opts.online();
 		}

@@ -120,6 +120,9 @@ struct ps_client {
 	size_t bytes;
 	int64_t soft_since_ms;
 	bool dead; /* over a limit or closing: takes nothing more */
+	/* in the soft list (pubsub_cron), under soft_mu */
+	struct ps_client *soft_prev, *soft_next;
+	bool soft_listed;
 };
 
 struct ps_shard {
@@ -148,6 +151,15 @@ static size_t npats_v, cap_pats;
  * release/acquire: a PSUBSCRIBE's store (before its reply is sent) is seen
  * by a PUBLISH that starts after the reply was received. */
 static _Atomic long npat;
+
+/* Subscribers whose soft-limit clock runs (soft_since_ms set): pubsub_cron
+ * looks at them hz times a second, as Redis 7.0's clientsCron checks every
+ * client's output limits (closeClientOnOutputBufferLimitReached), so that a
+ * subscriber over the soft limit is closed once its seconds have passed even
+ * when nothing more is published to it. Lock order: soft_mu, then a mailbox
+ * lock; enqueue lists a client after it let go of its mailbox lock. */
+static pthread_mutex_t soft_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct ps_client *soft_head; /* under soft_mu */
 
 static const char *const sub_word[PS_TYPES] = {"subscribe", "psubscribe", "ssubscribe"};
 static const char *const unsub_word[PS_TYPES] = {"unsubscribe", "punsubscribe", "sunsubscribe"};
@@ -289,6 +301,7 @@ static void drop_entries(struct ps_client *cl)
 		msg_unref(entry_msg(cl->q[(cl->qhead + i) & (cl->qcap - 1)]));
 	cl->qhead = cl->qn = 0;
 	cl->bytes = 0;
+	conn_set_queued(cl->c, 0);
 }
 
 /* client-output-buffer-limit pubsub, read once per PUBLISH. */
@@ -300,7 +313,8 @@ struct ps_limits {
 /* Mailbox lock held: over client-output-buffer-limit pubsub? */
 static bool over_limit(struct ps_client *cl, const struct ps_limits *lim)
 {
-	long long hard = lim->hard, soft = lim->soft, used = (long long)cl->bytes;
+	long long hard = lim->hard, soft = lim->soft;
+	long long used = (long long)net_reply_list_bytes(cl->bytes);
 	long secs = lim->secs;
 
 	if (hard > 0 && used >= hard)
@@ -319,11 +333,74 @@ static bool over_limit(struct ps_client *cl, const struct ps_limits *lim)
 	return false;
 }
 
+/* soft_mu held. */
+static void soft_unlist(struct ps_client *cl)
+{
+	if (!cl->soft_listed)
+		return;
+	if (cl->soft_prev)
+		cl->soft_prev->soft_next = cl->soft_next;
+	else
+		soft_head = cl->soft_next;
+	if (cl->soft_next)
+		cl->soft_next->soft_prev = cl->soft_prev;
+	cl->soft_prev = cl->soft_next = NULL;
+	cl->soft_listed = false;
+}
+
+/* Puts cl in the soft list (once). Called holding the lock of a registry
+ * list cl is linked in (so it is not freed), not its mailbox lock. */
+static void soft_list(struct ps_client *cl)
+{
+	pthread_mutex_lock(&soft_mu);
+	if (!cl->soft_listed) {
+		cl->soft_prev = NULL;
+		cl->soft_next = soft_head;
+		if (soft_head)
+			soft_head->soft_prev = cl;
+		soft_head = cl;
+		cl->soft_listed = true;
+	}
+	pthread_mutex_unlock(&soft_mu);
+}
+
+/* Mailbox lock held: cl is over its limit. Redis frees such a client
+ * asynchronously: nothing more is sent. */
+static void kill_over_limit(struct ps_client *cl)
+{
+	cl->dead = true;
+	drop_entries(cl);
+	conn_kill(cl->c);
+}
+
+void pubsub_cron(void)
+{
+	struct ps_limits lim;
+
+	net_pubsub_output_limit(&lim.hard, &lim.soft, &lim.secs);
+	pthread_mutex_lock(&soft_mu);
+	for (struct ps_client *cl = soft_head, *next; cl; cl = next) {
+		next = cl->soft_next;
+		pthread_mutex_lock(&cl->mu);
+		if (cl->dead) {
+			soft_unlist(cl);
+		} else if (over_limit(cl, &lim)) {
+			kill_over_limit(cl);
+			soft_unlist(cl);
+		} else if (cl->soft_since_ms == 0) {
+			soft_unlist(cl); /* back under the soft limit */
+		}
+		pthread_mutex_unlock(&cl->mu);
+	}
+	pthread_mutex_unlock(&soft_mu);
+}
+
 /* Called holding the lock of a registry list cl is linked in. */
 static void enqueue(struct ps_client *cl, int kind, struct ps_msg *m, const struct ps_limits *lim)
 {
 	ps_entry e = (uintptr_t)m | (uintptr_t)kind;
 	size_t bytes = entry_bytes(e);
+	bool watch = false;
 
 	pthread_mutex_lock(&cl->mu);
 	if (cl->dead) {
@@ -347,17 +424,20 @@ static void enqueue(struct ps_client *cl, int kind, struct ps_msg *m, const stru
 	atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
 	cl->qn++;
 	cl->bytes += bytes;
+	conn_set_queued(cl->c, net_reply_list_bytes(cl->bytes));
 	if (over_limit(cl, lim)) {
-		/* Redis frees such a client asynchronously: nothing more is sent */
-		cl->dead = true;
-		drop_entries(cl);
-		conn_kill(cl->c);
-	} else if (cl->qn == 1) {
-		/* the runner empties the mailbox, or leaves it non-empty only when
-		 * it will come back by itself (pubsub_deliver's return) */
-		conn_wake_fair(cl->c);
+		kill_over_limit(cl);
+	} else {
+		watch = cl->soft_since_ms != 0;
+		if (cl->qn == 1) {
+			/* the runner empties the mailbox, or leaves it non-empty only
+			 * when it will come back by itself (pubsub_deliver's return) */
+			conn_wake_fair(cl->c);
+		}
 	}
 	pthread_mutex_unlock(&cl->mu);
+	if (watch)
+		soft_list(cl);
 }
 
 static void reply_hdr(struct conn *c, int resp, int n)
@@ -403,6 +483,8 @@ bool pubsub_deliver(struct conn *c, size_t max_bytes)
 			k++;
 		}
 		more = cl->qn > 0;
+		if (k)
+			conn_set_queued(c, net_reply_list_bytes(cl->bytes));
 		pthread_mutex_unlock(&cl->mu);
 		for (size_t i = 0; i < k; i++) {
 			format_entry(c, resp, batch[i]);
@@ -865,7 +947,11 @@ void pubsub_conn_close(struct conn *c, void *session)
 	}
 	mem_free(cl->idx[0].slot);
 	mem_free(cl->idx[1].slot);
-	/* unlinked everywhere: no publisher reaches cl any more */
+	/* unlinked everywhere: no publisher reaches cl any more, and out of
+	 * the soft list, pubsub_cron does not either */
+	pthread_mutex_lock(&soft_mu);
+	soft_unlist(cl);
+	pthread_mutex_unlock(&soft_mu);
 	pthread_mutex_lock(&cl->mu);
 	cl->dead = true;
 	drop_entries(cl);

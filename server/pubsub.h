@@ -42,10 +42,13 @@
  * receiver's queued bytes (each message counted as the bytes it will be
  * formatted to) at each append: over the hard limit, or over the soft one
  * for more than soft-seconds, the mailbox is emptied, takes nothing more,
- * and the connection is killed (conn_kill). A publisher only appends under
- * a short lock: it never waits for a subscriber. The bytes already in the
- * reply buffer (at most the window, plus replies to the client's own
- * commands) are not counted.
+ * and the connection is killed (conn_kill); pubsub_cron checks the
+ * subscribers over the soft limit again without a PUBLISH. The queued bytes
+ * count as Redis counts its reply list (net_reply_list_bytes: 20,464-byte
+ * blocks at 20,504 bytes each), the formatted window standing for Redis's
+ * static 16 KB buffer, which Redis does not count either; CLIENT LIST shows
+ * the same figure as omem. A publisher only appends under a short lock: it
+ * never waits for a subscriber.
  *
  * Threads: the command handlers and pubsub_deliver on the connection's
  * runner; pubsub_publish from any worker thread (inside or outside a
@@ -105,6 +108,11 @@ bool pubsub_cmd_allowed(const struct cmd_def *d);
 void pubsub_reset(struct conn *c);
 /* net's close hook: unlinks c's subscriptions and frees its mailbox. */
 void pubsub_conn_close(struct conn *c, void *session);
+
+/* hz times a second (worker 0's cron): closes the subscribers that have been
+ * over the soft limit for more than soft-seconds although nothing was
+ * published to them since, as Redis's clientsCron does. Any one thread. */
+void pubsub_cron(void);
 
 /* INFO: distinct channels, patterns and shard channels with subscribers. */
 long pubsub_nchannels(void);

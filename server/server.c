@@ -124,6 +124,7 @@ static void on_thread_cron(int idx)
 {
 	if (idx == 0) {
 		info_cron();
+		pubsub_cron(); /* soft output limits of subscribers nobody publishes to */
 		/* as Redis, whose serverCron does not run while it loads: no
 		 * active expiry, no save rules until the dataset is complete */
 		if (loading_active())
