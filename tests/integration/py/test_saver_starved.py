@@ -5,20 +5,23 @@ clients, and no save finished in 10 s; concurrency/lend.h).
 
 kvsd runs with one worker, every thread pinned to one CPU; two client
 threads pinned to the other CPUs keep that worker busy with pipelined
-SINTERCARDs of two 20000-member sets (much server work per client byte, so
+SINTERCARDs of two 6000-member sets (much server work per client byte, so
 the worker stays saturated even when the clients get a small share of a
 busy machine) and SETs (writes during the save). Then:
   (1) BGSAVE ends within 30 s with status ok; if it took a second or more,
       INFO kvsd's rdb_saver_lends is above 0 (a worker lent its core:
-      without lending the save ran on the idle class's sliver); the clients
-      were served during it;
+      without lending the save runs on the idle class's sliver); the
+      clients were served during it;
   (2) CONFIG SET appendonly yes (an AOF rewrite of the same data) ends
       within 30 s with status ok, aof_rewrite_lends above 0 likewise;
   (3) a restart on the RDB file has every filled key.
-The bound is generous (sanitizer builds included): a save of this size on
-a core of its own takes well under a second, with the worker lending it
-one eighth of the core a few seconds; on the sliver alone (~0.3%) minutes.
-No throughput is asserted. Skipped (77) with fewer than two usable CPUs.
+The bound: a save of this size takes well under a second of CPU, so with
+one eighth of the core a few seconds, on the idle class's sliver (~0.3%)
+about half a minute or more. It is not checked when the loans show that
+other processes held kvsd's core (loans 4x too long, under 1/4 used: a
+loaded machine, where no loan can reach the saver); the save must still
+end within 120 s. No throughput is asserted. Skipped (77) with fewer than
+two usable CPUs.
 
 Usage: test_saver_starved.py   (environment: see harness.py)
 """
@@ -40,7 +43,9 @@ BOUND_S = 30.0
 # worker must have lent it the core (lends > 0); a shorter one may have run in
 # idle moments of a machine whose other load slowed the flood's clients.
 LENDS_AFTER_S = 1.0
-SET_N = 20000   # members of each set: ~10k in common, a SINTERCARD is ~0.1-0.3 ms
+HARD_CAP_S = 120.0   # the wait, bound or not (a loaded machine)
+LEND_US = 100        # concurrency/lend.h LEND_NS
+SET_N = 6000    # members of each set, half in common: a SINTERCARD is ~0.1-0.3 ms
 
 
 def info(cl, section='persistence'):
@@ -80,7 +85,7 @@ def main():
     if len(cpus) < 2:
         harness.log('saver-starved: skipped: one usable CPU')
         return 77
-    n = 10000 if harness.sanitized() else 30000
+    n = 20000 if harness.sanitized() else 100000
     fails = []
     tmp = tempfile.mkdtemp(prefix='kvsd-starved-')
     stop = threading.Event()
@@ -99,13 +104,34 @@ def main():
         with ka.client(timeout=60) as w:
             i = 0
             batch = b''.join(harness.encode('SINTERCARD', '2', 's:a', 's:b')
-                             for _ in range(12))
+                             for _ in range(6))
             while not stop.is_set():
                 w.send(batch + b''.join(harness.encode('SET', 'w:%d:%d' % (slot, (i + j) % 500),
-                                                       'x' * 40) for j in range(4)))
-                w.read_replies(16)
-                i += 4
-                served[slot] += 16
+                                                       'x' * 40) for j in range(2)))
+                w.read_replies(8)
+                i += 2
+                served[slot] += 8
+
+    def timed(what, a, t0, fields, prefix):
+        """Waits (HARD_CAP_S at most) until every (field, value) holds; checks
+        the bound unless the loans show a core other processes kept."""
+        done = all(wait_field(a, f, v, HARD_CAP_S) for f, v in fields)
+        took = time.time() - t0
+        p = info(a)
+        lends, used = int(p.get(prefix + '_lends', '0')), int(p.get(prefix + '_lends_used', '0'))
+        lent = int(p.get(prefix + '_lent_us', '0'))
+        detail = '%.2f s; %d loans, %d used, %d us' % (took, lends, used, lent)
+        check('%s ends' % what, done, detail)
+        if lends and used * 4 < lends and lent > 4 * LEND_US * lends:
+            # loans 4x too long and few used: other processes held kvsd's
+            # core (a loaded machine), which no loan can give the saver
+            harness.log('saver-starved: %s: core contested by other processes: '
+                        '%.0f s bound not checked (%s)' % (what, BOUND_S, detail))
+        else:
+            check('%s ends within %.0f s' % (what, BOUND_S), took <= BOUND_S, detail)
+        check('%s: %s_lends > 0 (it took %.2f s)' % (what, prefix, took),
+              lends > 0 or took < LENDS_AFTER_S, detail)
+        return p
 
     try:
         ka.start()
@@ -129,35 +155,19 @@ def main():
             before, t0 = sum(served), time.time()
             r = a.cmd('BGSAVE')
             check('BGSAVE starts', r == b'+Background saving started\r\n', repr(r))
-            done = wait_field(a, 'rdb_bgsave_in_progress', '0', BOUND_S)
-            took = time.time() - t0
-            p = info(a)
-            check('BGSAVE ends within %.0f s' % BOUND_S, done, '%.2f s' % took)
+            p = timed('BGSAVE', a, t0, [('rdb_bgsave_in_progress', '0')], 'rdb_saver')
             check('rdb_last_bgsave_status ok', p.get('rdb_last_bgsave_status') == 'ok',
                   p.get('rdb_last_bgsave_status'))
-            lends = int(p.get('rdb_saver_lends', '0'))
-            check('rdb_saver_lends > 0 (a save of %.2f s)' % took,
-                  lends > 0 or took < LENDS_AFTER_S,
-                  '%d lends, %s used, %s us' % (lends, p.get('rdb_saver_lends_used'),
-                                                 p.get('rdb_saver_lent_us')))
             check('clients served during the save', sum(served) > before,
                   '%d requests' % (sum(served) - before))
             # (2) the AOF rewrite that switching appendonly on starts
             t0 = time.time()
             r = a.cmd('CONFIG', 'SET', 'appendonly', 'yes')
             check('CONFIG SET appendonly yes', r == b'+OK\r\n', repr(r))
-            done = wait_field(a, 'aof_rewrite_in_progress', '0', BOUND_S) and \
-                wait_field(a, 'aof_rewrite_scheduled', '0', BOUND_S)
-            took = time.time() - t0
-            p = info(a)
-            check('AOF rewrite ends within %.0f s' % BOUND_S, done, '%.2f s' % took)
+            p = timed('AOF rewrite', a, t0, [('aof_rewrite_in_progress', '0'),
+                                             ('aof_rewrite_scheduled', '0')], 'aof_rewrite')
             check('aof_last_bgrewrite_status ok', p.get('aof_last_bgrewrite_status') == 'ok',
                   p.get('aof_last_bgrewrite_status'))
-            lends = int(p.get('aof_rewrite_lends', '0'))
-            check('aof_rewrite_lends > 0 (a rewrite of %.2f s)' % took,
-                  lends > 0 or took < LENDS_AFTER_S,
-                  '%d lends, %s used, %s us' % (lends, p.get('aof_rewrite_lends_used'),
-                                                 p.get('aof_rewrite_lent_us')))
             stop.set()
             for t in threads:
                 t.join()
