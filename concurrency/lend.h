@@ -16,7 +16,7 @@
  * CAP_SYS_NICE, so an unprivileged server cannot switch back and forth.
  *
  * Lending instead keeps the thread idle-class and gives it idle time on
- * purpose: the thread beats (lend_beat) after each batch of its work; a
+ * purpose: the thread beats (lend_beat) per key it writes; a
  * worker at its loop boundary (between two tasks, replies sent, offline)
  * that finds the thread without a beat for LEND_PERIOD_NS sleeps for
  * LEND_NS (lend_run). Its core idles, the idle-class thread runs there, and
@@ -35,7 +35,11 @@
  * processes kept the core); a used loan resets it. With several
  * workers, the one that lends may not share the thread's core (the
  * kernel's idle balancing usually pulls the runnable thread to the core
- * that went idle; if not, the loan is unused and backs off).
+ * that went idle; if not, the loan is unused and backs off). Workers that
+ * run chunks of the save themselves would progress under any load, but
+ * the save's state lives on the thread's stack (persist/rdb_file.c's
+ * rdb_save), and an idle-class thread preempted while holding that state
+ * would stall every helper: not done.
  *
  * Threads: lend_begin / lend_beat / lend_end on the background thread (at
  * most one kind at a time is expected: the db has one snapshot at a time;
