@@ -20,7 +20,8 @@ one eighth of the core a few seconds, on the idle class's sliver (~0.3%)
 about half a minute or more. It is not checked when the loans show that
 other processes held kvsd's core (loans 4x too long, under 1/4 used: a
 loaded machine, where no loan can reach the saver); the save must still
-end within 120 s. No throughput is asserted. Skipped (77) with fewer than
+end within 120 s (a TSan build on a machine loaded 7x over took 110 s for
+20k keys: sanitized builds use 10k). No throughput is asserted. Skipped (77) with fewer than
 two usable CPUs.
 
 Usage: test_saver_starved.py   (environment: see harness.py)
@@ -85,7 +86,7 @@ def main():
     if len(cpus) < 2:
         harness.log('saver-starved: skipped: one usable CPU')
         return 77
-    n = 20000 if harness.sanitized() else 100000
+    n = 10000 if harness.sanitized() else 100000
     fails = []
     tmp = tempfile.mkdtemp(prefix='kvsd-starved-')
     stop = threading.Event()
