@@ -9,7 +9,9 @@ save rules. It is filled with --keys strings key:000000000000.. of 16-100 bytes 
 --prefill), 10% of them with a one-day TTL. Then, per run:
   save:    BGSAVE on the quiet server, timed (INFO persistence until rdb_bgsave_in_progress:0)
   quiet:   kvsd-loadgen -c 50 --ratio 1:4 (20% SET, 80% GET) -d 16-100 for the window
-  saving:  the same load while BGSAVE runs back to back for the whole window; the server's
+  saving:  the same load while BGSAVE runs back to back for the whole window (kvsd: with
+           the loans of the worker's core to its starving saver, INFO kvsd rdb_saver_lends,
+           counted since start-up, the timed save's included); the server's
            RSS (VmRSS; for redis-server the parent's, plus the child's copy-on-write size
            that it reports as rdb_last_cow_size) is sampled every 10 ms
   load:    SAVE, restart on the same directory, time until PING answers +PONG (with
@@ -196,9 +198,13 @@ def phase(lg, server, core, keys, seconds, saving):
     if saving:
         pi = info(port)
         st = info(port, "stats")
+        kv = info(port, "kvsd")  # redis-server: an empty section
         res.update(pre_kb=pre_kb, peak_kb=samples["peak_kb"], saves=samples["saves"],
                    fork_usec=int(st.get("latest_fork_usec", "0") or 0),
-                   cow_bytes=int(pi.get("rdb_last_cow_size", "0") or 0))
+                   cow_bytes=int(pi.get("rdb_last_cow_size", "0") or 0),
+                   lends=int(kv.get("rdb_saver_lends", "0") or 0),
+                   lends_used=int(kv.get("rdb_saver_lends_used", "0") or 0),
+                   lent_us=int(kv.get("rdb_saver_lent_us", "0") or 0))
     return res
 
 
@@ -319,8 +325,12 @@ def main():
             print("run %d %-5s fill %.1f s, save %.2f s, load %.2f s (dbsize %s, dump.rdb %.1f "
                   "MB)%s" % (i + 1, name, r["fill_s"], r["save_s"], r["load_s"], r["dbsize"],
                              r["rdb_bytes"] / 1048576, "" if args.no_latency else
-                             ", window %.1f s, BGSAVEs under load %d" % (
-                                 r["window_s"], r["saving"]["saves"])))
+                             ", window %.1f s, BGSAVEs under load %d%s" % (
+                                 r["window_s"], r["saving"]["saves"],
+                                 "" if name != "kvsd" else
+                                 " (saver starving: %d loans of the worker's core, %d used, "
+                                 "%.0f ms)" % (r["saving"]["lends"], r["saving"]["lends_used"],
+                                               r["saving"]["lent_us"] / 1000))))
     print()
     if args.no_latency:
         for name in ("kvsd", "redis"):

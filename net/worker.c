@@ -159,6 +159,7 @@
 #include "net/worker.h"
 #include "net/conn.h"
 #include "concurrency/clock.h"
+#include "concurrency/lend.h"
 #include "concurrency/mem.h"
 #include "concurrency/park.h"
 #include "concurrency/wctx.h"
@@ -744,7 +745,17 @@ static void *worker_main(void *arg)
 	/* Online while running connections; offline inside any event loop. */
 	while (!atomic_load_explicit(&w->stop, memory_order_relaxed)) {
 		int64_t now = clock_mono_ns();
-		struct conn *c = wsq_take(&w->dq);
+		struct conn *c;
+
+		if (lend_due(now)) {
+			/* between two tasks: a starving idle-class saver gets
+			 * this core for a moment (concurrency/lend.h) */
+			net_g.opts.offline();
+			lend_run(now);
+			net_g.opts.online();
+			now = clock_mono_ns();
+		}
+		c = wsq_take(&w->dq);
 
 		if (c == NULL) {
 			long queued;

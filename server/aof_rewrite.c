@@ -14,6 +14,7 @@
 #include "server/aof_base.h"
 #include "concurrency/clock.h"
 #include "concurrency/ebr.h"
+#include "concurrency/lend.h"
 #include "concurrency/mem.h"
 #include "concurrency/wctx.h"
 #include "net/conn.h"
@@ -76,6 +77,7 @@ static void rs_entry(void *arg, const struct kv_entry *e)
 {
 	struct rw_src *r = arg;
 
+	lend_beat(); /* progress, for the workers that lend (concurrency/lend.h) */
 	if (!aof_rw_cancelled())
 		r->fn(r->fnarg, e);
 }
@@ -158,10 +160,14 @@ static int write_base(const char *tmp_name, bool rdb_base, struct rdb_save_stats
 	o.libs = libs;
 	o.lib_lens = lib_lens;
 	o.nlibs = nlibs;
+	/* on the idle-class rewrite thread: workers lend their core while it
+	 * starves (lend.h); not over the fsync */
+	lend_begin(LEND_AOF);
 	rc = fd < 0 ? -1
 	     : rdb_base
 		 ? rdb_save(fd, &src, &o, st, err, errlen)
 		 : aof_base_write(fd, &src, libs, lib_lens, nlibs, o.now_ms, st, err, errlen);
+	lend_end();
 	script_func_codes_free(libs, lib_lens, nlibs);
 	/* abandoned: the file is deleted, no fsync (a shutdown waits) */
 	if (fd >= 0 && rc == 0 && !aof_rw_cancelled() && fsync(fd) != 0) {

@@ -11,6 +11,7 @@
 #include "server/cluster.h"
 #include "server/blocking.h"
 #include "concurrency/clock.h"
+#include "concurrency/lend.h"
 #include "concurrency/mem.h"
 #include "kvsd_build.h"
 #include "net/net.h"
@@ -401,6 +402,18 @@ static void sec_kvsd(struct sb *b, struct db *db)
 	sb_printf(b, "put_cas_retries:%llu\r\nput_hot_fallbacks:%llu\r\n",
 		  (unsigned long long)d.put_retries, (unsigned long long)d.hot_fallbacks);
 	free(map);
+	/* issue 15: loans of a worker's core to a starving BGSAVE / AOF rewrite
+	 * thread (concurrency/lend.h): loans, loans it used, their total time */
+	for (int k = 0; k < LEND_KINDS; k++) {
+		struct lend_stats l;
+
+		lend_stats((enum lend_kind)k, &l);
+		sb_printf(b, "%s_lends:%llu\r\n%s_lends_used:%llu\r\n%s_lent_us:%llu\r\n",
+			  k == LEND_RDB ? "rdb_saver" : "aof_rewrite", (unsigned long long)l.lends,
+			  k == LEND_RDB ? "rdb_saver" : "aof_rewrite", (unsigned long long)l.used,
+			  k == LEND_RDB ? "rdb_saver" : "aof_rewrite",
+			  (unsigned long long)(l.lent_ns / 1000));
+	}
 	/* scheduler, per worker (work-stealing issue) */
 	for (int i = 0; i < net_workers(); i++) {
 		struct net_worker_stats w;

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "concurrency/clock.h"
+#include "concurrency/lend.h"
 #include "concurrency/mem.h"
 #include "concurrency/wctx.h"
 #include "persist/rdb_file.h"
@@ -134,6 +135,9 @@ static int read_rules(struct rule *r)
 
 struct snap_src {
 	struct db_snap *s;
+	bool bg;	 /* a BGSAVE thread (idle-class): it beats (lend.h) */
+	rdb_entry_fn fn; /* ss_next's caller's, for ss_entry */
+	void *fnarg;
 };
 
 static int ss_databases(void *arg)
@@ -148,12 +152,29 @@ static long long ss_expires(void *arg, int i)
 {
 	return db_snap_expires(((struct snap_src *)arg)->s, i);
 }
+/* One entry for the writer, and a beat: progress the workers watch to tell
+ * a starving saver (concurrency/lend.h). A batch is 1024 keys or more, too
+ * coarse for that: on a core of its own the saver would look starved. */
+static void ss_entry(void *arg, const struct kv_entry *e)
+{
+	struct snap_src *src = arg;
+
+	lend_beat();
+	src->fn(src->fnarg, e);
+}
+
 static bool ss_next(void *arg, int i, rdb_entry_fn fn, void *fnarg)
 {
+	struct snap_src *src = arg;
+
 	/* relaxed: a request to stop; the saver acts on it at a batch boundary */
 	if (atomic_load_explicit(&ps.cancel, memory_order_relaxed))
 		return false;
-	return db_snap_next(((struct snap_src *)arg)->s, i, fn, fnarg);
+	if (!src->bg)
+		return db_snap_next(src->s, i, fn, fnarg);
+	src->fn = fn;
+	src->fnarg = fnarg;
+	return db_snap_next(src->s, i, ss_entry, src);
 }
 
 /* IDLE / FREQ as Redis saves them: under an LRU policy the idle seconds,
@@ -190,10 +211,10 @@ static int fsync_dir(void)
  * rename over the file, fsync of the directory. On the calling thread,
  * which must be online. Called with busy set (not holding the lock).
  */
-static int save_now(const char *who)
+static int save_now(const char *who, bool bg)
 {
 	char tmp[64], *fname = cfg_str_dup(CFG_DBFILENAME), err[256];
-	struct snap_src src = {NULL};
+	struct snap_src src = {.bg = bg};
 	struct rdb_source s = {ss_databases, ss_keys, ss_expires, ss_next, ss_access, &src};
 	struct rdb_save_opts o = {.compress = cfg_int(CFG_RDBCOMPRESSION) != 0,
 				  .checksum = cfg_int(CFG_RDBCHECKSUM) != 0,
@@ -238,7 +259,11 @@ static int save_now(const char *who)
 	o.libs = libs;
 	o.lib_lens = lib_lens;
 	o.nlibs = nlibs;
+	if (bg) /* workers lend their core while it starves; not over the fsync */
+		lend_begin(LEND_RDB);
 	rc = rdb_save(fd, &s, &o, &st, err, sizeof(err));
+	if (bg)
+		lend_end();
 	script_func_codes_free(libs, lib_lens, nlibs);
 	db_snap_end(&src.s);
 	/* relaxed: see ss_next */
@@ -321,7 +346,7 @@ static void *bg_main(void *arg)
 	wctx_register(-1);
 	psrv_background_prio("BGSAVE");
 	kvmap_thread_register(); /* online from here to the end of the save */
-	rc = save_now("background");
+	rc = save_now("background", true);
 	kvmap_thread_unregister();
 	pthread_mutex_lock(&ps.lock);
 	ps.last_bg_ok = rc == 0;
@@ -416,7 +441,7 @@ static int save_sync(const char *who, char *err, size_t errlen)
 	ps.busy = true;
 	pthread_mutex_unlock(&ps.lock);
 	atomic_store_explicit(&ps.cancel, 0, memory_order_relaxed); /* relaxed: see ss_next */
-	rc = save_now(who);
+	rc = save_now(who, false);
 	pthread_mutex_lock(&ps.lock);
 	ps.busy = false;
 	if (rc == 0) {

@@ -56,11 +56,14 @@ int psrv_teardown(void);
  * workers: SCHED_IDLE, so a worker that wakes on its core preempts it at
  * once and the save runs in the workers' idle time, as a forked child
  * would on an idle core; nice 19 if SCHED_IDLE is refused (logged at
- * verbose). A SCHED_IDLE thread still gets a sliver of a busy core (about
- * 0.3% against one nice-0 worker), so a save under a load that never idles
- * ends, slowly. No lock a worker spins on is held across a long stretch
- * by such a thread (snap.h: one stripe's walk, with sleeping waiters).
- * who names the thread in the log. */
+ * verbose). A SCHED_IDLE thread alone gets only a sliver of a busy core
+ * (about 0.3% against one nice-0 worker): under a load that never idles a
+ * 1M-key save did not end in 10 s. So while such a thread writes its file
+ * it beats per key, and a worker that sees it starving lends it the core
+ * for 100 us in every 800 (concurrency/lend.h; INFO kvsd:
+ * rdb_saver_lends, aof_rewrite_lends). No lock a worker spins on is held
+ * across a long stretch by such a thread (snap.h: one stripe's walk, with
+ * sleeping waiters). who names the thread in the log. */
 void psrv_background_prio(const char *who);
 /* Puts a background thread (psrv_background_prio) back at the workers'
  * priority, best effort: for a thread somebody now waits for (a rewrite that
