@@ -16,7 +16,15 @@
 #   publish         PUBLISH chan xxx (nobody subscribed)
 # Prints one line per test: kvsd Ir/request, redis Ir/request, kvsd/redis.
 #
-# Usage: bench/lists_ir.sh [--requests N] [--tests lpush,rpush,...]   (default N 20000, all)
+# With --cache, callgrind also simulates the caches (--cache-sim=yes: 32 KB 8-way I1 and D1,
+# and a last level given as 512 KB 8-way, --LL=524288,8,64, the size of a Zen or Skylake-SP
+# core's L2, so "LL" misses approximate L2 misses; callgrind would otherwise take the host's
+# whole L3) and each line adds, per request, both servers: I1 misses, D1 misses (reads +
+# writes) and LL misses (instructions + data). These are the stalls instruction counts do not
+# show (callgrind's LRU model, not the CPU's prefetchers); like Ir they do not depend on load.
+#
+# Usage: bench/lists_ir.sh [--requests N] [--tests lpush,rpush,...] [--cache]
+#        (default N 20000, all)
 # Environment: KVSD_BIN (default build/server/kvsd), REDIS_BIN (default redis-server).
 set -euo pipefail
 
@@ -25,10 +33,12 @@ kvsd="${KVSD_BIN:-$root/build/server/kvsd}"
 redis="${REDIS_BIN:-redis-server}"
 N=20000
 TESTS=lpush,rpush,lpop,rpop,lrange_100,get,set,publish
+CACHE=0
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--requests) N=$2; shift 2 ;;
 	--tests) TESTS=$2; shift 2 ;;
+	--cache) CACHE=1; shift ;;
 	*) echo "usage: $0 [--requests N] [--tests lpush,rpush,...]" >&2; exit 2 ;;
 	esac
 done
@@ -56,7 +66,9 @@ measure() {
 	local name=$1 port pid
 	shift
 	port=$(free_port)
-	valgrind --tool=callgrind --callgrind-out-file="$tmp/$name.%p.out" "$@" --port "$port" \
+	local sim=()
+	[[ $CACHE == 1 ]] && sim=(--cache-sim=yes --LL=524288,8,64)
+	valgrind --tool=callgrind "${sim[@]}" --callgrind-out-file="$tmp/$name.%p.out" "$@" --port "$port" \
 		>"$tmp/$name.log" 2>&1 &
 	pid=$!
 	for _ in $(seq 200); do
@@ -72,13 +84,16 @@ measure() {
 		callgrind_control -z "$pid" >/dev/null 2>&1
 		redis-benchmark -p "$port" -c 10 -P 16 -n "$N" "${args[@]}" >/dev/null
 		callgrind_control -d "$t" "$pid" >/dev/null 2>&1
-		local f="" ir=""
+		local f="" sum=""
 		for _ in $(seq 50); do
 			f=$(ls -t "$tmp/$name.$pid.out."* 2>/dev/null | head -1 || true)
-			[[ -n $f ]] && ir=$(grep -h '^summary:' "$f" | awk '{print $2}') && [[ -n $ir ]] && break
+			[[ -n $f ]] && sum=$(grep -h '^summary:' "$f") && [[ -n $sum ]] && break
 			sleep 0.2
 		done
-		echo "$name $t $((ir / N))"
+		# summary: Ir [Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw] (with --cache-sim)
+		echo "$sum" | awk -v n="$name" -v t="$t" -v N="$N" '{
+			if (NF >= 10) printf "%s %s %d %.1f %.2f %.2f\n", n, t, $2 / N, $5 / N, ($6 + $7) / N, ($8 + $9 + $10) / N
+			else printf "%s %s %d\n", n, t, $2 / N }'
 		rm -f "$f"
 	done
 	kill "$pid"
@@ -90,8 +105,18 @@ echo "redis:  valgrind --tool=callgrind $redis --save '' --appendonly no"
 echo "client: redis-benchmark -c 10 -P 16 -n $N <test>"
 measure kvsd "$kvsd" --threads 1 --save '' >"$tmp/k"
 measure redis "$redis" --save '' --appendonly no >"$tmp/r"
-printf '%-11s %10s %10s %11s\n' test kvsd_Ir redis_Ir kvsd/redis
-while read -r _ t k; do
-	r=$(awk -v o="$t" '$2 == o {print $3}' "$tmp/r")
-	printf '%-11s %10d %10d %10.2fx\n' "$t" "$k" "$r" "$(echo "$k / $r" | bc -l)"
+if [[ $CACHE == 1 ]]; then
+	printf '%-11s %8s %8s %10s %7s %7s %7s %7s %7s %7s\n' test kvsd_Ir redis_Ir kvsd/redis \
+		kvsd_I1 redis_I1 kvsd_D1 redis_D1 kvsd_LL redis_LL
+else
+	printf '%-11s %10s %10s %11s\n' test kvsd_Ir redis_Ir kvsd/redis
+fi
+while read -r _ t k ki kd kl; do
+	read -r r ri rd rl <<<"$(awk -v o="$t" '$2 == o {print $3, $4, $5, $6}' "$tmp/r")"
+	if [[ $CACHE == 1 ]]; then
+		printf '%-11s %8d %8d %9.2fx %7.1f %7.1f %7.2f %7.2f %7.2f %7.2f\n' "$t" "$k" "$r" \
+			"$(echo "$k / $r" | bc -l)" "$ki" "$ri" "$kd" "$rd" "$kl" "$rl"
+	else
+		printf '%-11s %10d %10d %10.2fx\n' "$t" "$k" "$r" "$(echo "$k / $r" | bc -l)"
+	fi
 done <"$tmp/k"

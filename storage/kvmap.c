@@ -106,8 +106,13 @@ static void kvmap_seed_init(void)
 		x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
 		kvmap_salt[i] = x ^ (x >> 31);
 	}
-	/* 4 MiB per thread before a retire collects: one hz tick of heavy SETs */
-	kvmap_ebr = ebr_create((size_t)4 << 20);
+	/* 64 KiB per thread before a retire collects (a few hundred replaced
+	 * entries): what is freed is reused while still in the core's L2. Every
+	 * write publishes a new entry and retires the old one, so at 4 MiB the
+	 * allocator handed out lines evicted long ago and the frees overflowed
+	 * its thread cache: ~3 L2 misses per LPUSH more (bench/lists_ir.sh
+	 * --cache, a 512 KB L2 model: 3.2 at 4 MiB, 0.5 at 64 KiB) */
+	kvmap_ebr = ebr_create((size_t)64 << 10);
 	if (!kvmap_ebr)
 		KV_PANIC("kvmap: out of memory creating the epoch domain");
 }
