@@ -104,6 +104,40 @@ void mem_free(void *p)
 	free(p);
 }
 
+void *mem_block_alloc(void)
+{
+#if KVSD_HAVE_JEMALLOC
+	struct wctx *w = wctx_self();
+	void *p = w->mem_blocks;
+
+	if (p) {
+		memcpy(&w->mem_blocks, p, sizeof(void *));
+		w->mem_nblocks--;
+		account(MEM_BLOCK); /* nallocx(MEM_BLOCK) == MEM_BLOCK: a size class */
+		return p;
+	}
+#endif
+	return mem_alloc(MEM_BLOCK);
+}
+
+void mem_block_free(void *p)
+{
+#if KVSD_HAVE_JEMALLOC
+	struct wctx *w = wctx_self();
+
+	account(-(int64_t)MEM_BLOCK);
+	if (w->mem_nblocks < MEM_BLOCK_CACHE) {
+		memcpy(p, &w->mem_blocks, sizeof(void *));
+		w->mem_blocks = p;
+		w->mem_nblocks++;
+	} else {
+		sdallocx(p, MEM_BLOCK, 0); /* the size is known: no lookup of the pointer */
+	}
+#else
+	mem_free(p);
+#endif
+}
+
 char *mem_strndup(const char *s, size_t n)
 {
 	char *d = mem_alloc(n + 1);

@@ -280,6 +280,28 @@ static size_t node_size(const struct pt_node *n)
 	return n->leaf ? LEAF_BYTES : sizeof(struct pt_inode) + cin(n)->sepbytes;
 }
 
+/* Nodes of up to MEM_BLOCK bytes (every leaf, interior nodes with short
+ * separators) come from mem.h's per-thread block cache. */
+_Static_assert(LEAF_BYTES == MEM_BLOCK, "a leaf is one cached block");
+
+static void *node_alloc(size_t sz)
+{
+	return sz <= MEM_BLOCK ? mem_block_alloc() : mem_alloc(sz);
+}
+
+static void node_free(struct pt_node *n)
+{
+	if (node_size(n) <= MEM_BLOCK)
+		mem_block_free(n);
+	else
+		mem_free(n);
+}
+
+/* ed->old holds nodes and other blocks; a node from the block cache is
+ * tagged in bit 0 (allocations are aligned) so the batch that frees them
+ * knows its size without asking the allocator. */
+#define OLD_BLOCK ((uintptr_t)1)
+
 /* ---- the edit's bookkeeping */
 
 static void push_old(struct pt_edit *ed, void *p)
@@ -292,7 +314,7 @@ static void push_old(struct pt_edit *ed, void *p)
 	ed->old[ed->nold++] = p;
 }
 
-/* p (a node or a pt_big) leaves the edit's trees. */
+/* p (a pt_big) leaves the edit's trees. */
 static void dispose(struct pt_edit *ed, void *p)
 {
 	if (gen_of(p) == ed->gen)
@@ -301,16 +323,31 @@ static void dispose(struct pt_edit *ed, void *p)
 		push_old(ed, p);
 }
 
+/* A published node n was replaced or removed. */
+static void retire_node(struct pt_edit *ed, struct pt_node *n)
+{
+	push_old(ed, node_size(n) <= MEM_BLOCK ? (void *)((uintptr_t)n | OLD_BLOCK) : n);
+}
+
+/* The node n leaves the edit's trees. */
+static void dispose_node(struct pt_edit *ed, struct pt_node *n)
+{
+	if (n->gen == ed->gen)
+		node_free(n);
+	else
+		retire_node(ed, n);
+}
+
 /* n, made private: the node itself when it is, else a copy. */
 static struct pt_node *own(struct pt_edit *ed, struct pt_node *n)
 {
 	if (n->gen == ed->gen)
 		return n;
 	size_t sz = node_size(n);
-	struct pt_node *c = mem_alloc(sz);
+	struct pt_node *c = node_alloc(sz);
 	memcpy(c, n, sz);
 	c->gen = ed->gen;
-	push_old(ed, n);
+	retire_node(ed, n);
 	return c;
 }
 
@@ -353,8 +390,13 @@ void pt_edit_dispose(struct pt_edit *ed, void *p, bool is_private)
 static void free_old_batch(void *p)
 {
 	void **v = p;
-	for (size_t i = 0; v[i]; i++)
-		mem_free(v[i]);
+	for (size_t i = 0; v[i]; i++) {
+		uintptr_t u = (uintptr_t)v[i];
+		if (u & OLD_BLOCK)
+			mem_block_free((void *)(u & ~OLD_BLOCK));
+		else
+			mem_free(v[i]);
+	}
 	mem_free(v);
 }
 
@@ -389,7 +431,7 @@ static void drop_private(uint64_t gen, struct pt_node *n)
 		for (unsigned i = 0; i < n->n; i++)
 			drop_private(gen, in_of(n)->child[i]);
 	}
-	mem_free(n);
+	node_free(n);
 }
 
 void pt_edit_drop(struct pt_edit *ed)
@@ -682,7 +724,7 @@ static size_t lent_bytes(const struct lent *v, size_t from, size_t to)
 static struct pt_node *leaf_build(uint64_t gen, uint8_t wt, const struct lent *v, size_t n)
 {
 	KV_ASSERT(n >= 1 && lent_bytes(v, 0, n) <= LEAF_DATA);
-	struct pt_node *l = mem_alloc(LEAF_BYTES);
+	struct pt_node *l = mem_block_alloc();
 	l->gen = gen;
 	l->n = (uint16_t)n;
 	l->leaf = 1;
@@ -714,7 +756,7 @@ static struct pt_node *in_build(uint64_t gen, uint8_t wt, const struct ient *v, 
 	for (size_t i = 0; i < n; i++)
 		seps += v[i].alen;
 	KV_ASSERT(seps <= UINT32_MAX);
-	struct pt_inode *in = mem_alloc(sizeof(*in) + seps);
+	struct pt_inode *in = node_alloc(sizeof(*in) + seps);
 	in->h.gen = gen;
 	in->h.n = (uint16_t)n;
 	in->h.leaf = 0;
@@ -911,7 +953,7 @@ static struct pt_node *leaf_ins(struct ins_ctx *c, struct pt_node *l, bool lmost
 	}
 	struct pt_node *left = leaf_build(c->ed->gen, l->wt, v, k);
 	struct pt_node *right = leaf_build(c->ed->gen, l->wt, v + k, m - k);
-	mem_free(l); /* private: own() made it so */
+	node_free(l); /* private: own() made it so */
 	c->right = right;
 	leaf_sep(left, right, &c->sep);
 	return left;
@@ -966,9 +1008,9 @@ static size_t leaf_spread(struct pt_edit *ed, struct pt_node *l, struct pt_node 
 	}
 	for (size_t q = 1; q < np; q++)
 		leaf_sep(pieces[q - 1], pieces[q], &psep[q]);
-	mem_free(l);
-	mem_free(r);
-	dispose(ed, s);
+	node_free(l);
+	node_free(r);
+	dispose_node(ed, s);
 	return np;
 }
 
@@ -1032,7 +1074,7 @@ static struct pt_node *ins(struct ins_ctx *c, struct pt_node *n, bool lmost, boo
 		c->right = r;
 		c->sep = (struct ient){NULL, 0, in_of(r)->key[0], in_of(r)->sep, in_of(r)->slen[0]};
 	}
-	mem_free(n);
+	node_free(n);
 	return out;
 }
 
@@ -1189,9 +1231,9 @@ static struct pt_node *rebalance(struct pt_edit *ed, struct pt_inode *in, unsign
 		pm++;
 	}
 	struct pt_node *out = in_build(ed->gen, l->wt, pv, pm);
-	dispose(ed, l);
-	dispose(ed, r);
-	mem_free(in);
+	dispose_node(ed, l);
+	dispose_node(ed, r);
+	node_free(&in->h);
 	return out;
 }
 
@@ -1229,7 +1271,7 @@ static struct pt_node *del(struct del_ctx *c, struct pt_node *n, bool lmost, boo
 		leaf_remove(n, pos);
 		if (n->n)
 			return n;
-		mem_free(n);
+		node_free(n);
 		return NULL;
 	}
 	struct pt_inode *in = in_of(n);
@@ -1245,7 +1287,7 @@ static struct pt_node *del(struct del_ctx *c, struct pt_node *n, bool lmost, boo
 		memmove(in->slen + i, in->slen + i + 1, m * sizeof(in->slen[0]));
 		if (--n->n)
 			return n;
-		mem_free(n);
+		node_free(n);
 		return NULL;
 	}
 	in->child[i] = ch;
@@ -1260,7 +1302,7 @@ static void del_root(struct pt_edit *ed, int t, struct del_ctx *c)
 	struct pt_node *root = del(c, ed->root[t], true, true);
 	while (root && !root->leaf && root->n == 1) {
 		struct pt_node *ch = in_of(root)->child[0];
-		dispose(ed, root);
+		dispose_node(ed, root);
 		root = ch;
 	}
 	ed->root[t] = root;
