@@ -338,6 +338,30 @@ static void dispose_node(struct pt_edit *ed, struct pt_node *n)
 		retire_node(ed, n);
 }
 
+/* Copies the bytes of n that are in use into c (a block of node_size(n)):
+ * a leaf's header and slots and its record area [top, LEAF_BYTES), an
+ * interior node's first n entries of each array and its separator bytes.
+ * Nodes are mostly 70-90% full, and the copy is the bulk of a path copy. */
+static void node_copy(struct pt_node *c, const struct pt_node *n)
+{
+	if (n->leaf) {
+		memcpy(c, n, HDR + 2u * n->n);
+		memcpy((char *)c + n->top, (const char *)n + n->top, LEAF_BYTES - n->top);
+		return;
+	}
+	const struct pt_inode *s = cin(n);
+	struct pt_inode *d = in_of(c);
+	size_t k = n->n;
+	memcpy(d, s, offsetof(struct pt_inode, child));
+	memcpy(d->child, s->child, k * sizeof(s->child[0]));
+	memcpy(d->cnt, s->cnt, k * sizeof(s->cnt[0]));
+	memcpy(d->key, s->key, k * sizeof(s->key[0]));
+	memcpy(d->soff, s->soff, k * sizeof(s->soff[0]));
+	memcpy(d->slen, s->slen, k * sizeof(s->slen[0]));
+	if (s->sepbytes)
+		memcpy(d->sep, s->sep, s->sepbytes);
+}
+
 /* n, made private: the node itself when it is, else a copy. */
 static struct pt_node *own(struct pt_edit *ed, struct pt_node *n)
 {
@@ -345,7 +369,7 @@ static struct pt_node *own(struct pt_edit *ed, struct pt_node *n)
 		return n;
 	size_t sz = node_size(n);
 	struct pt_node *c = node_alloc(sz);
-	memcpy(c, n, sz);
+	node_copy(c, n);
 	c->gen = ed->gen;
 	retire_node(ed, n);
 	return c;
@@ -1313,9 +1337,15 @@ bool pt_del(struct pt_edit *ed, int t, uint64_t key, const void *a, size_t alen)
 	struct pt_node *root = ed->root[t];
 	if (!pt_get(root, key, a, alen, NULL))
 		return false;
+	pt_del_present(ed, t, key, a, alen);
+	return true;
+}
+
+void pt_del_present(struct pt_edit *ed, int t, uint64_t key, const void *a, size_t alen)
+{
+	KV_ASSERT(ed->root[t] && !ed->root[t]->wt);
 	struct del_ctx c = {.ed = ed, .key = key, .a = a, .alen = alen};
 	del_root(ed, t, &c);
-	return true;
 }
 
 /* ---- positional writes */

@@ -156,6 +156,10 @@ bool pt_iter_prev(struct pt_iter *it, struct pt_elem *out);
 bool pt_put(struct pt_edit *ed, int t, const struct pt_elem *e);
 /* Removes (key, a): true if it was present. */
 bool pt_del(struct pt_edit *ed, int t, uint64_t key, const void *a, size_t alen);
+/* Removes (key, a), which the caller knows is present (it just read it, or
+ * an invariant says so): pt_del without its lookup first. Absent: a bug
+ * (asserted). */
+void pt_del_present(struct pt_edit *ed, int t, uint64_t key, const void *a, size_t alen);
 
 /*
  * ---- positional trees (lists)

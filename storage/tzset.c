@@ -689,8 +689,8 @@ bool tzset_w_put(struct tzset_w *w, const char *m, size_t mlen, double score)
 		bool had = tree_score(w_root(w, 1), m, mlen, &old);
 		struct pt_edit *ed = w_edit(w);
 
-		if (had)
-			pt_del(ed, 0, pt_score_key(old), m, mlen);
+		if (had) /* the member tree has it: so has the score tree */
+			pt_del_present(ed, 0, pt_score_key(old), m, mlen);
 		tree_put(ed, m, mlen, score);
 		return !had;
 	}
@@ -725,8 +725,8 @@ bool tzset_w_del(struct tzset_w *w, const char *m, size_t mlen)
 			return false;
 		struct pt_edit *ed = w_edit(w);
 
-		pt_del(ed, 0, pt_score_key(old), m, mlen);
-		pt_del(ed, 1, kvmap_hash(m, mlen), m, mlen);
+		pt_del_present(ed, 0, pt_score_key(old), m, mlen);
+		pt_del_present(ed, 1, kvmap_hash(m, mlen), m, mlen);
 		return true;
 	}
 	long i = lp_find(w, m, mlen);
@@ -770,8 +770,9 @@ size_t tzset_w_del_ranks(struct tzset_w *w, size_t start, size_t end)
 	struct pt_edit *ed = w_edit(w);
 
 	for (size_t i = 0; i < cnt; i++) {
-		pt_del(ed, 0, pt_score_key(v[i].score), v[i].m, v[i].mlen);
-		pt_del(ed, 1, kvmap_hash(v[i].m, v[i].mlen), v[i].m, v[i].mlen);
+		/* read from the tree above (both trees hold every member) */
+		pt_del_present(ed, 0, pt_score_key(v[i].score), v[i].m, v[i].mlen);
+		pt_del_present(ed, 1, kvmap_hash(v[i].m, v[i].mlen), v[i].m, v[i].mlen);
 	}
 	mem_free(buf);
 	mem_free(v);
