@@ -57,7 +57,7 @@ size_t mem_usable(void *p);
  * Threads: any; a thread's cache is its own (wctx).
  */
 #define MEM_BLOCK	1024
-#define MEM_BLOCK_CACHE 4096
+#define MEM_BLOCK_CACHE 8192
 void *mem_block_alloc(void);
 void mem_block_free(void *p);
 

@@ -304,12 +304,34 @@ static void node_free(struct pt_node *n)
 
 /* ---- the edit's bookkeeping */
 
+/* ed->old starts as one cached block (OLD_FIRST slots: a write replaces a
+ * few nodes) and grows into plain allocations; an array holding at most
+ * OLD_FIRST - 2 entries is always the block (it grows when nold + 2 would
+ * exceed its capacity), which is how free_old_batch tells them apart. */
+#define OLD_FIRST (MEM_BLOCK / sizeof(void *))
+
+static void old_array_free(void **v, size_t n)
+{
+	if (n <= OLD_FIRST - 2)
+		mem_block_free(v);
+	else
+		mem_free(v);
+}
+
 static void push_old(struct pt_edit *ed, void *p)
 {
 	/* one spare slot for pt_edit_retire's terminator */
 	if (ed->nold + 2 > ed->capold) {
-		ed->capold = ed->capold ? ed->capold * 2 : 16;
-		ed->old = mem_realloc(ed->old, ed->capold * sizeof(void *));
+		if (!ed->capold) {
+			ed->capold = OLD_FIRST;
+			ed->old = mem_block_alloc();
+		} else {
+			void **v = mem_alloc(ed->capold * 2 * sizeof(void *));
+			memcpy(v, ed->old, ed->nold * sizeof(void *));
+			old_array_free(ed->old, ed->nold);
+			ed->old = v;
+			ed->capold *= 2;
+		}
 	}
 	ed->old[ed->nold++] = p;
 }
@@ -414,14 +436,15 @@ void pt_edit_dispose(struct pt_edit *ed, void *p, bool is_private)
 static void free_old_batch(void *p)
 {
 	void **v = p;
-	for (size_t i = 0; v[i]; i++) {
+	size_t i;
+	for (i = 0; v[i]; i++) {
 		uintptr_t u = (uintptr_t)v[i];
 		if (u & OLD_BLOCK)
 			mem_block_free((void *)(u & ~OLD_BLOCK));
 		else
 			mem_free(v[i]);
 	}
-	mem_free(v);
+	old_array_free(v, i);
 }
 
 void pt_edit_retire(struct pt_edit *ed)
@@ -434,8 +457,6 @@ void pt_edit_retire(struct pt_edit *ed)
 		size_t bytes = (ed->nold + 1) * LEAF_BYTES;
 		ed->old[ed->nold] = NULL; /* push_old kept room for it */
 		kvmap_defer(ed->old, bytes, free_old_batch);
-	} else {
-		mem_free(ed->old);
 	}
 	mem_free(ed->priv); /* the blocks now belong to the published version */
 	memset(ed, 0, sizeof(*ed));
@@ -465,7 +486,8 @@ void pt_edit_drop(struct pt_edit *ed)
 	for (size_t i = 0; i < ed->npriv; i++)
 		mem_free(ed->priv[i]);
 	mem_free(ed->priv);
-	mem_free(ed->old);
+	if (ed->old)
+		old_array_free(ed->old, ed->nold);
 	memset(ed, 0, sizeof(*ed));
 }
 
