@@ -758,8 +758,11 @@ size_t tzset_w_del_ranks(struct tzset_w *w, size_t start, size_t end)
 	pt_iter_seek(&it, w_root(w, 0), start);
 	for (size_t i = 0; i < cnt && pt_iter_next(&it, &el); i++)
 		bytes += el.alen;
-	struct tz_item *v = mem_alloc(cnt * sizeof(*v));
-	char *buf = mem_alloc(bytes ? bytes : 1), *p = buf;
+	/* ZPOPMIN / ZPOPMAX of one member: no allocation */
+	struct tz_item sv[4];
+	char sbuf[512];
+	struct tz_item *v = cnt <= 4 ? sv : mem_alloc(cnt * sizeof(*v));
+	char *buf = bytes <= sizeof(sbuf) ? sbuf : mem_alloc(bytes), *p = buf;
 
 	pt_iter_seek(&it, w_root(w, 0), start);
 	for (size_t i = 0; i < cnt && pt_iter_next(&it, &el); i++) {
@@ -774,8 +777,10 @@ size_t tzset_w_del_ranks(struct tzset_w *w, size_t start, size_t end)
 		pt_del_present(ed, 0, pt_score_key(v[i].score), v[i].m, v[i].mlen);
 		pt_del_present(ed, 1, kvmap_hash(v[i].m, v[i].mlen), v[i].m, v[i].mlen);
 	}
-	mem_free(buf);
-	mem_free(v);
+	if (buf != sbuf)
+		mem_free(buf);
+	if (v != sv)
+		mem_free(v);
 	return cnt;
 }
 
