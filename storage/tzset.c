@@ -716,6 +716,18 @@ bool tzset_w_put(struct tzset_w *w, const char *m, size_t mlen, double score)
 	return i < 0;
 }
 
+void tzset_w_update(struct tzset_w *w, const char *m, size_t mlen, double old, double score)
+{
+	if (!w->big) {
+		(void)tzset_w_put(w, m, mlen, score);
+		return;
+	}
+	struct pt_edit *ed = w_edit(w);
+
+	pt_del_present(ed, 0, pt_score_key(old), m, mlen);
+	tree_put(ed, m, mlen, score);
+}
+
 bool tzset_w_del(struct tzset_w *w, const char *m, size_t mlen)
 {
 	if (w->big) {
