@@ -964,14 +964,21 @@ static struct pt_node *leaf_ins(struct ins_ctx *c, struct pt_node *l, bool lmost
 		pos = leaf_lower(l, c->key, c->a, c->alen, &exact);
 	}
 	c->delta = l->wt ? c->key : 1;
+	c->inserted = !exact;
 	if (exact) {
-		struct pt_big *b = rec_big(lrec(l, pos));
-		c->delta -= l->wt ? rec_key(lrec(l, pos)) : 1;
+		unsigned char *r = (unsigned char *)l + lslots(l)[pos];
+		struct pt_big *b = rec_big(r);
+		c->delta -= l->wt ? rec_key(r) : 1;
+		if (!b && rec_len(r) == c->reclen) {
+			/* same size (HSET of a same-length value): overwrite in place,
+			 * no hole to compact later */
+			memcpy(r, c->rec, c->reclen);
+			return l;
+		}
 		if (b)
 			dispose(c->ed, b);
 		leaf_remove(l, pos);
 	}
-	c->inserted = !exact;
 	if (leaf_room(l, c->reclen)) {
 		leaf_insert(l, pos, c->rec, c->reclen);
 		return l;
