@@ -47,7 +47,8 @@ if (( (WARM + N) * 2 > FILL )); then
 	exit 2
 fi
 tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
+srv=""
+trap '[[ -n $srv ]] && kill "$srv" 2>/dev/null; rm -rf "$tmp"' EXIT
 [[ -n $KEEP ]] && mkdir -p "$KEEP"
 
 free_port() {
@@ -78,6 +79,7 @@ measure() {
 	valgrind --tool=callgrind --instr-atstart=no --cache-sim="$CACHE" \
 		--callgrind-out-file="$tmp/$name.%p.out" "$@" --port "$port" >"$tmp/$name.log" 2>&1 &
 	pid=$!
+	srv=$pid
 	for _ in $(seq 300); do
 		redis-cli -p "$port" ping >/dev/null 2>&1 && break
 		sleep 0.2
@@ -106,6 +108,7 @@ measure() {
 	done
 	kill "$pid"
 	wait "$pid" 2>/dev/null || true
+	srv=""
 }
 
 echo "kvsd:   valgrind --tool=callgrind --instr-atstart=no --cache-sim=$CACHE $kvsd --threads 1 --save ''"

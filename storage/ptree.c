@@ -433,18 +433,26 @@ void pt_edit_dispose(struct pt_edit *ed, void *p, bool is_private)
 	KV_ASSERT(false); /* a private block the edit did not adopt */
 }
 
-static void free_old_batch(void *p)
+void pt_old_free(void **old, size_t n)
 {
-	void **v = p;
-	size_t i;
-	for (i = 0; v[i]; i++) {
-		uintptr_t u = (uintptr_t)v[i];
+	for (size_t i = 0; i < n; i++) {
+		uintptr_t u = (uintptr_t)old[i];
 		if (u & OLD_BLOCK)
 			mem_block_free((void *)(u & ~OLD_BLOCK));
 		else
-			mem_free(v[i]);
+			mem_free(old[i]);
 	}
-	old_array_free(v, i);
+	if (old)
+		old_array_free(old, n);
+}
+
+static void free_old_batch(void *p)
+{
+	void **v = p;
+	size_t n = 0;
+	while (v[n])
+		n++;
+	pt_old_free(v, n);
 }
 
 void pt_edit_retire(struct pt_edit *ed)
