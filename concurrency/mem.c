@@ -243,7 +243,17 @@ int mem_purge(void)
 {
 #if KVSD_HAVE_JEMALLOC
 	char name[48];
+	struct wctx *w = wctx_self();
 
+	/* the calling thread's cached blocks go back first (already out of
+	 * mem_used); other threads keep theirs */
+	while (w->mem_blocks) {
+		void *b = w->mem_blocks;
+
+		memcpy(&w->mem_blocks, b, sizeof(void *));
+		sdallocx(b, MEM_BLOCK, 0);
+	}
+	w->mem_nblocks = 0;
 	/* MALLCTL_ARENAS_ALL: every arena */
 	snprintf(name, sizeof(name), "arena.%u.purge", (unsigned)MALLCTL_ARENAS_ALL);
 	return mallctl(name, NULL, NULL, NULL, 0) == 0 ? 0 : -EIO;

@@ -79,7 +79,8 @@ struct mem_allocator_stats {
 	int64_t allocated, active, resident;
 };
 int mem_allocator_stats(struct mem_allocator_stats *s);
-/* Returns unused dirty pages of every arena to the OS (MEMORY PURGE):
+/* Returns unused dirty pages of every arena to the OS (MEMORY PURGE), after
+ * the calling thread's cached MEM_BLOCK blocks:
  * 0, -ENOTSUP without jemalloc, -EIO if jemalloc refused. */
 int mem_purge(void);
 /* jemalloc's malloc_stats_print() text (MEMORY MALLOC-STATS), NUL-terminated,
