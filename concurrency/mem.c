@@ -104,6 +104,40 @@ void mem_free(void *p)
 	free(p);
 }
 
+void *mem_block_alloc(void)
+{
+#if KVSD_HAVE_JEMALLOC
+	struct wctx *w = wctx_self();
+	void *p = w->mem_blocks;
+
+	if (p) {
+		memcpy(&w->mem_blocks, p, sizeof(void *));
+		w->mem_nblocks--;
+		account(MEM_BLOCK); /* nallocx(MEM_BLOCK) == MEM_BLOCK: a size class */
+		return p;
+	}
+#endif
+	return mem_alloc(MEM_BLOCK);
+}
+
+void mem_block_free(void *p)
+{
+#if KVSD_HAVE_JEMALLOC
+	struct wctx *w = wctx_self();
+
+	account(-(int64_t)MEM_BLOCK);
+	if (w->mem_nblocks < MEM_BLOCK_CACHE) {
+		memcpy(p, &w->mem_blocks, sizeof(void *));
+		w->mem_blocks = p;
+		w->mem_nblocks++;
+	} else {
+		sdallocx(p, MEM_BLOCK, 0); /* the size is known: no lookup of the pointer */
+	}
+#else
+	mem_free(p);
+#endif
+}
+
 char *mem_strndup(const char *s, size_t n)
 {
 	char *d = mem_alloc(n + 1);
@@ -209,7 +243,17 @@ int mem_purge(void)
 {
 #if KVSD_HAVE_JEMALLOC
 	char name[48];
+	struct wctx *w = wctx_self();
 
+	/* the calling thread's cached blocks go back first (already out of
+	 * mem_used); other threads keep theirs */
+	while (w->mem_blocks) {
+		void *b = w->mem_blocks;
+
+		memcpy(&w->mem_blocks, b, sizeof(void *));
+		sdallocx(b, MEM_BLOCK, 0);
+	}
+	w->mem_nblocks = 0;
 	/* MALLCTL_ARENAS_ALL: every arena */
 	snprintf(name, sizeof(name), "arena.%u.purge", (unsigned)MALLCTL_ARENAS_ALL);
 	return mallctl(name, NULL, NULL, NULL, 0) == 0 ? 0 : -EIO;

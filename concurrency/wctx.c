@@ -38,6 +38,13 @@ static void wctx_exit(void *arg)
 	if (w->next)
 		w->next->prev = w->prev;
 	pthread_mutex_unlock(&registry_lock);
+	/* mem.c's cached blocks: malloc'd, already out of mem_used */
+	while (w->mem_blocks) {
+		void *b = w->mem_blocks;
+
+		memcpy(&w->mem_blocks, b, sizeof(void *));
+		free(b);
+	}
 	wctx_tls = NULL;
 	free(w);
 }

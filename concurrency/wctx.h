@@ -49,6 +49,11 @@ struct wctx {
 	/* concurrency/mem.c: bytes this thread allocated minus freed. Written by
 	 * the owner only; summed by wctx_mem_total(). A statistic: relaxed. */
 	_Atomic int64_t mem_used;
+	/* concurrency/mem.c: the cache of free MEM_BLOCK blocks (linked through
+	 * their first word; not counted in mem_used), owner only; wctx.c frees
+	 * them at thread exit. */
+	void *mem_blocks;
+	unsigned mem_nblocks;
 
 	/* storage/kvmap.c: reclamation state while registered with the map. */
 	struct ebr_thread *ebr;

@@ -133,7 +133,7 @@ static void zadd_apply(struct cmd_req *r, int flags, bool ch, int si, const doub
 				processed++;
 				/* as doubles: -0 over 0 changes nothing */
 				if (s != cur) {
-					tzset_w_put(&w, m, mlen, s);
+					tzset_w_update(&w, m, mlen, cur, s);
 					updated++;
 				}
 			} else if (!xx) {

@@ -280,19 +280,63 @@ static size_t node_size(const struct pt_node *n)
 	return n->leaf ? LEAF_BYTES : sizeof(struct pt_inode) + cin(n)->sepbytes;
 }
 
+/* Nodes of up to MEM_BLOCK bytes (every leaf, interior nodes with short
+ * separators) come from mem.h's per-thread block cache. */
+_Static_assert(LEAF_BYTES == MEM_BLOCK, "a leaf is one cached block");
+
+static void *node_alloc(size_t sz)
+{
+	return sz <= MEM_BLOCK ? mem_block_alloc() : mem_alloc(sz);
+}
+
+static void node_free(struct pt_node *n)
+{
+	if (node_size(n) <= MEM_BLOCK)
+		mem_block_free(n);
+	else
+		mem_free(n);
+}
+
+/* ed->old holds nodes and other blocks; a node from the block cache is
+ * tagged in bit 0 (allocations are aligned) so the batch that frees them
+ * knows its size without asking the allocator. */
+#define OLD_BLOCK ((uintptr_t)1)
+
 /* ---- the edit's bookkeeping */
+
+/* ed->old starts as one cached block (OLD_FIRST slots: a write replaces a
+ * few nodes) and grows into plain allocations; an array holding at most
+ * OLD_FIRST - 2 entries is always the block (it grows when nold + 2 would
+ * exceed its capacity), which is how free_old_batch tells them apart. */
+#define OLD_FIRST (MEM_BLOCK / sizeof(void *))
+
+static void old_array_free(void **v, size_t n)
+{
+	if (n <= OLD_FIRST - 2)
+		mem_block_free(v);
+	else
+		mem_free(v);
+}
 
 static void push_old(struct pt_edit *ed, void *p)
 {
 	/* one spare slot for pt_edit_retire's terminator */
 	if (ed->nold + 2 > ed->capold) {
-		ed->capold = ed->capold ? ed->capold * 2 : 16;
-		ed->old = mem_realloc(ed->old, ed->capold * sizeof(void *));
+		if (!ed->capold) {
+			ed->capold = OLD_FIRST;
+			ed->old = mem_block_alloc();
+		} else {
+			void **v = mem_alloc(ed->capold * 2 * sizeof(void *));
+			memcpy(v, ed->old, ed->nold * sizeof(void *));
+			old_array_free(ed->old, ed->nold);
+			ed->old = v;
+			ed->capold *= 2;
+		}
 	}
 	ed->old[ed->nold++] = p;
 }
 
-/* p (a node or a pt_big) leaves the edit's trees. */
+/* p (a pt_big) leaves the edit's trees. */
 static void dispose(struct pt_edit *ed, void *p)
 {
 	if (gen_of(p) == ed->gen)
@@ -301,16 +345,55 @@ static void dispose(struct pt_edit *ed, void *p)
 		push_old(ed, p);
 }
 
+/* A published node n was replaced or removed. */
+static void retire_node(struct pt_edit *ed, struct pt_node *n)
+{
+	push_old(ed, node_size(n) <= MEM_BLOCK ? (void *)((uintptr_t)n | OLD_BLOCK) : n);
+}
+
+/* The node n leaves the edit's trees. */
+static void dispose_node(struct pt_edit *ed, struct pt_node *n)
+{
+	if (n->gen == ed->gen)
+		node_free(n);
+	else
+		retire_node(ed, n);
+}
+
+/* Copies the bytes of n that are in use into c (a block of node_size(n)):
+ * a leaf's header and slots and its record area [top, LEAF_BYTES), an
+ * interior node's first n entries of each array and its separator bytes.
+ * Nodes are mostly 70-90% full, and the copy is the bulk of a path copy. */
+static void node_copy(struct pt_node *c, const struct pt_node *n)
+{
+	if (n->leaf) {
+		memcpy(c, n, HDR + 2u * n->n);
+		memcpy((char *)c + n->top, (const char *)n + n->top, LEAF_BYTES - n->top);
+		return;
+	}
+	const struct pt_inode *s = cin(n);
+	struct pt_inode *d = in_of(c);
+	size_t k = n->n;
+	memcpy(d, s, offsetof(struct pt_inode, child));
+	memcpy(d->child, s->child, k * sizeof(s->child[0]));
+	memcpy(d->cnt, s->cnt, k * sizeof(s->cnt[0]));
+	memcpy(d->key, s->key, k * sizeof(s->key[0]));
+	memcpy(d->soff, s->soff, k * sizeof(s->soff[0]));
+	memcpy(d->slen, s->slen, k * sizeof(s->slen[0]));
+	if (s->sepbytes)
+		memcpy(d->sep, s->sep, s->sepbytes);
+}
+
 /* n, made private: the node itself when it is, else a copy. */
 static struct pt_node *own(struct pt_edit *ed, struct pt_node *n)
 {
 	if (n->gen == ed->gen)
 		return n;
 	size_t sz = node_size(n);
-	struct pt_node *c = mem_alloc(sz);
-	memcpy(c, n, sz);
+	struct pt_node *c = node_alloc(sz);
+	node_copy(c, n);
 	c->gen = ed->gen;
-	push_old(ed, n);
+	retire_node(ed, n);
 	return c;
 }
 
@@ -350,12 +433,26 @@ void pt_edit_dispose(struct pt_edit *ed, void *p, bool is_private)
 	KV_ASSERT(false); /* a private block the edit did not adopt */
 }
 
+void pt_old_free(void **old, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uintptr_t u = (uintptr_t)old[i];
+		if (u & OLD_BLOCK)
+			mem_block_free((void *)(u & ~OLD_BLOCK));
+		else
+			mem_free(old[i]);
+	}
+	if (old)
+		old_array_free(old, n);
+}
+
 static void free_old_batch(void *p)
 {
 	void **v = p;
-	for (size_t i = 0; v[i]; i++)
-		mem_free(v[i]);
-	mem_free(v);
+	size_t n = 0;
+	while (v[n])
+		n++;
+	pt_old_free(v, n);
 }
 
 void pt_edit_retire(struct pt_edit *ed)
@@ -368,8 +465,6 @@ void pt_edit_retire(struct pt_edit *ed)
 		size_t bytes = (ed->nold + 1) * LEAF_BYTES;
 		ed->old[ed->nold] = NULL; /* push_old kept room for it */
 		kvmap_defer(ed->old, bytes, free_old_batch);
-	} else {
-		mem_free(ed->old);
 	}
 	mem_free(ed->priv); /* the blocks now belong to the published version */
 	memset(ed, 0, sizeof(*ed));
@@ -389,7 +484,7 @@ static void drop_private(uint64_t gen, struct pt_node *n)
 		for (unsigned i = 0; i < n->n; i++)
 			drop_private(gen, in_of(n)->child[i]);
 	}
-	mem_free(n);
+	node_free(n);
 }
 
 void pt_edit_drop(struct pt_edit *ed)
@@ -399,7 +494,8 @@ void pt_edit_drop(struct pt_edit *ed)
 	for (size_t i = 0; i < ed->npriv; i++)
 		mem_free(ed->priv[i]);
 	mem_free(ed->priv);
-	mem_free(ed->old);
+	if (ed->old)
+		old_array_free(ed->old, ed->nold);
 	memset(ed, 0, sizeof(*ed));
 }
 
@@ -682,7 +778,7 @@ static size_t lent_bytes(const struct lent *v, size_t from, size_t to)
 static struct pt_node *leaf_build(uint64_t gen, uint8_t wt, const struct lent *v, size_t n)
 {
 	KV_ASSERT(n >= 1 && lent_bytes(v, 0, n) <= LEAF_DATA);
-	struct pt_node *l = mem_alloc(LEAF_BYTES);
+	struct pt_node *l = mem_block_alloc();
 	l->gen = gen;
 	l->n = (uint16_t)n;
 	l->leaf = 1;
@@ -714,7 +810,7 @@ static struct pt_node *in_build(uint64_t gen, uint8_t wt, const struct ient *v, 
 	for (size_t i = 0; i < n; i++)
 		seps += v[i].alen;
 	KV_ASSERT(seps <= UINT32_MAX);
-	struct pt_inode *in = mem_alloc(sizeof(*in) + seps);
+	struct pt_inode *in = node_alloc(sizeof(*in) + seps);
 	in->h.gen = gen;
 	in->h.n = (uint16_t)n;
 	in->h.leaf = 0;
@@ -876,14 +972,21 @@ static struct pt_node *leaf_ins(struct ins_ctx *c, struct pt_node *l, bool lmost
 		pos = leaf_lower(l, c->key, c->a, c->alen, &exact);
 	}
 	c->delta = l->wt ? c->key : 1;
+	c->inserted = !exact;
 	if (exact) {
-		struct pt_big *b = rec_big(lrec(l, pos));
-		c->delta -= l->wt ? rec_key(lrec(l, pos)) : 1;
+		unsigned char *r = (unsigned char *)l + lslots(l)[pos];
+		struct pt_big *b = rec_big(r);
+		c->delta -= l->wt ? rec_key(r) : 1;
+		if (!b && rec_len(r) == c->reclen) {
+			/* same size (HSET of a same-length value): overwrite in place,
+			 * no hole to compact later */
+			memcpy(r, c->rec, c->reclen);
+			return l;
+		}
 		if (b)
 			dispose(c->ed, b);
 		leaf_remove(l, pos);
 	}
-	c->inserted = !exact;
 	if (leaf_room(l, c->reclen)) {
 		leaf_insert(l, pos, c->rec, c->reclen);
 		return l;
@@ -911,7 +1014,7 @@ static struct pt_node *leaf_ins(struct ins_ctx *c, struct pt_node *l, bool lmost
 	}
 	struct pt_node *left = leaf_build(c->ed->gen, l->wt, v, k);
 	struct pt_node *right = leaf_build(c->ed->gen, l->wt, v + k, m - k);
-	mem_free(l); /* private: own() made it so */
+	node_free(l); /* private: own() made it so */
 	c->right = right;
 	leaf_sep(left, right, &c->sep);
 	return left;
@@ -966,9 +1069,9 @@ static size_t leaf_spread(struct pt_edit *ed, struct pt_node *l, struct pt_node 
 	}
 	for (size_t q = 1; q < np; q++)
 		leaf_sep(pieces[q - 1], pieces[q], &psep[q]);
-	mem_free(l);
-	mem_free(r);
-	dispose(ed, s);
+	node_free(l);
+	node_free(r);
+	dispose_node(ed, s);
 	return np;
 }
 
@@ -1032,7 +1135,7 @@ static struct pt_node *ins(struct ins_ctx *c, struct pt_node *n, bool lmost, boo
 		c->right = r;
 		c->sep = (struct ient){NULL, 0, in_of(r)->key[0], in_of(r)->sep, in_of(r)->slen[0]};
 	}
-	mem_free(n);
+	node_free(n);
 	return out;
 }
 
@@ -1189,9 +1292,9 @@ static struct pt_node *rebalance(struct pt_edit *ed, struct pt_inode *in, unsign
 		pm++;
 	}
 	struct pt_node *out = in_build(ed->gen, l->wt, pv, pm);
-	dispose(ed, l);
-	dispose(ed, r);
-	mem_free(in);
+	dispose_node(ed, l);
+	dispose_node(ed, r);
+	node_free(&in->h);
 	return out;
 }
 
@@ -1229,7 +1332,7 @@ static struct pt_node *del(struct del_ctx *c, struct pt_node *n, bool lmost, boo
 		leaf_remove(n, pos);
 		if (n->n)
 			return n;
-		mem_free(n);
+		node_free(n);
 		return NULL;
 	}
 	struct pt_inode *in = in_of(n);
@@ -1245,7 +1348,7 @@ static struct pt_node *del(struct del_ctx *c, struct pt_node *n, bool lmost, boo
 		memmove(in->slen + i, in->slen + i + 1, m * sizeof(in->slen[0]));
 		if (--n->n)
 			return n;
-		mem_free(n);
+		node_free(n);
 		return NULL;
 	}
 	in->child[i] = ch;
@@ -1260,7 +1363,7 @@ static void del_root(struct pt_edit *ed, int t, struct del_ctx *c)
 	struct pt_node *root = del(c, ed->root[t], true, true);
 	while (root && !root->leaf && root->n == 1) {
 		struct pt_node *ch = in_of(root)->child[0];
-		dispose(ed, root);
+		dispose_node(ed, root);
 		root = ch;
 	}
 	ed->root[t] = root;
@@ -1271,9 +1374,15 @@ bool pt_del(struct pt_edit *ed, int t, uint64_t key, const void *a, size_t alen)
 	struct pt_node *root = ed->root[t];
 	if (!pt_get(root, key, a, alen, NULL))
 		return false;
+	pt_del_present(ed, t, key, a, alen);
+	return true;
+}
+
+void pt_del_present(struct pt_edit *ed, int t, uint64_t key, const void *a, size_t alen)
+{
+	KV_ASSERT(ed->root[t] && !ed->root[t]->wt);
 	struct del_ctx c = {.ed = ed, .key = key, .a = a, .alen = alen};
 	del_root(ed, t, &c);
-	return true;
 }
 
 /* ---- positional writes */

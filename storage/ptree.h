@@ -54,7 +54,11 @@
  * state; for an edit's roots, until the edit's next write.
  * Ordering: none of its own — the entry CAS that publishes a root releases
  * the nodes, the lookup that finds the entry acquires them (kvmap.h).
- * Memory: mem_alloc; allocation failure aborts (as mem_alloc does).
+ * Memory: mem_alloc; nodes of up to MEM_BLOCK bytes (every leaf, most
+ * interior nodes) and the edit's list of replaced nodes come from the
+ * per-thread block cache (mem_block_alloc, concurrency/mem.h), since every
+ * write allocates a path of them and the reclaimer frees them in bursts.
+ * Allocation failure aborts (as mem_alloc does).
  * Errors: none; lookups report absence with false / counts.
  */
 #ifndef KVSD_PTREE_H
@@ -82,7 +86,8 @@ struct pt_elem {
 struct pt_edit {
 	uint64_t gen;		 /* nodes with this gen are private: written in place */
 	struct pt_node *root[2]; /* the trees being edited (NULL = empty) */
-	void **old;		 /* published nodes this edit replaced or removed */
+	void **old;		 /* published nodes this edit replaced or removed (tagged:
+				  * free a list taken out of an edit with pt_old_free) */
 	size_t nold, capold;
 	void **priv; /* blocks outside the trees private to the edit (pt_edit_adopt) */
 	size_t npriv, cappriv;
@@ -109,6 +114,10 @@ void pt_edit_drop(struct pt_edit *ed);
  * forgotten by pt_edit_drop. */
 void pt_edit_adopt(struct pt_edit *ed, void *p);
 void pt_edit_dispose(struct pt_edit *ed, void *p, bool is_private);
+/* Frees an edit's `old` list (n entries, and the array) that the caller took
+ * out of the edit instead of retiring it (tests that keep versions readable
+ * by holding their replaced nodes back). */
+void pt_old_free(void **old, size_t n);
 /* Frees every node of a version nobody can read any more. */
 void pt_free(struct pt_node *root);
 /* pt_free's work in bounded slices, for a background freer: frees up to
@@ -156,6 +165,10 @@ bool pt_iter_prev(struct pt_iter *it, struct pt_elem *out);
 bool pt_put(struct pt_edit *ed, int t, const struct pt_elem *e);
 /* Removes (key, a): true if it was present. */
 bool pt_del(struct pt_edit *ed, int t, uint64_t key, const void *a, size_t alen);
+/* Removes (key, a), which the caller knows is present (it just read it, or
+ * an invariant says so): pt_del without its lookup first. Absent: a bug
+ * (asserted). */
+void pt_del_present(struct pt_edit *ed, int t, uint64_t key, const void *a, size_t alen);
 
 /*
  * ---- positional trees (lists)

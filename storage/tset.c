@@ -376,6 +376,14 @@ bool tset_build_add(struct tset_build *b, const char *m, size_t len)
 	return ins;
 }
 
+void tset_build_del_present(struct tset_build *b, const char *m, size_t len)
+{
+	if (b->big)
+		pt_del_present(b->ed, 0, kvmap_hash(m, len), m, len);
+	else
+		(void)tset_build_del(b, m, len);
+}
+
 bool tset_build_del(struct tset_build *b, const char *m, size_t len)
 {
 	if (b->big)

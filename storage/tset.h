@@ -117,6 +117,9 @@ void tset_build_from(struct tset_build *b, struct coll_ctx *ctx, const struct kv
 bool tset_build_add(struct tset_build *b, const char *m, size_t len);
 /* setTypeRemove: true if m was a member. Never converts. */
 bool tset_build_del(struct tset_build *b, const char *m, size_t len);
+/* tset_build_del of a member known to be in b (just read from it, copied
+ * out): a large set skips the lookup before the delete. */
+void tset_build_del_present(struct tset_build *b, const char *m, size_t len);
 size_t tset_build_count(const struct tset_build *b);
 /* The builder's current set, readable until its next change. */
 void tset_build_src(const struct tset_build *b, struct tset_src *s);

@@ -689,8 +689,8 @@ bool tzset_w_put(struct tzset_w *w, const char *m, size_t mlen, double score)
 		bool had = tree_score(w_root(w, 1), m, mlen, &old);
 		struct pt_edit *ed = w_edit(w);
 
-		if (had)
-			pt_del(ed, 0, pt_score_key(old), m, mlen);
+		if (had) /* the member tree has it: so has the score tree */
+			pt_del_present(ed, 0, pt_score_key(old), m, mlen);
 		tree_put(ed, m, mlen, score);
 		return !had;
 	}
@@ -716,6 +716,18 @@ bool tzset_w_put(struct tzset_w *w, const char *m, size_t mlen, double score)
 	return i < 0;
 }
 
+void tzset_w_update(struct tzset_w *w, const char *m, size_t mlen, double old, double score)
+{
+	if (!w->big) {
+		(void)tzset_w_put(w, m, mlen, score);
+		return;
+	}
+	struct pt_edit *ed = w_edit(w);
+
+	pt_del_present(ed, 0, pt_score_key(old), m, mlen);
+	tree_put(ed, m, mlen, score);
+}
+
 bool tzset_w_del(struct tzset_w *w, const char *m, size_t mlen)
 {
 	if (w->big) {
@@ -725,8 +737,8 @@ bool tzset_w_del(struct tzset_w *w, const char *m, size_t mlen)
 			return false;
 		struct pt_edit *ed = w_edit(w);
 
-		pt_del(ed, 0, pt_score_key(old), m, mlen);
-		pt_del(ed, 1, kvmap_hash(m, mlen), m, mlen);
+		pt_del_present(ed, 0, pt_score_key(old), m, mlen);
+		pt_del_present(ed, 1, kvmap_hash(m, mlen), m, mlen);
 		return true;
 	}
 	long i = lp_find(w, m, mlen);
@@ -758,8 +770,11 @@ size_t tzset_w_del_ranks(struct tzset_w *w, size_t start, size_t end)
 	pt_iter_seek(&it, w_root(w, 0), start);
 	for (size_t i = 0; i < cnt && pt_iter_next(&it, &el); i++)
 		bytes += el.alen;
-	struct tz_item *v = mem_alloc(cnt * sizeof(*v));
-	char *buf = mem_alloc(bytes ? bytes : 1), *p = buf;
+	/* ZPOPMIN / ZPOPMAX of one member: no allocation */
+	struct tz_item sv[4];
+	char sbuf[512];
+	struct tz_item *v = cnt <= 4 ? sv : mem_alloc(cnt * sizeof(*v));
+	char *buf = bytes <= sizeof(sbuf) ? sbuf : mem_alloc(bytes), *p = buf;
 
 	pt_iter_seek(&it, w_root(w, 0), start);
 	for (size_t i = 0; i < cnt && pt_iter_next(&it, &el); i++) {
@@ -770,11 +785,14 @@ size_t tzset_w_del_ranks(struct tzset_w *w, size_t start, size_t end)
 	struct pt_edit *ed = w_edit(w);
 
 	for (size_t i = 0; i < cnt; i++) {
-		pt_del(ed, 0, pt_score_key(v[i].score), v[i].m, v[i].mlen);
-		pt_del(ed, 1, kvmap_hash(v[i].m, v[i].mlen), v[i].m, v[i].mlen);
+		/* read from the tree above (both trees hold every member) */
+		pt_del_present(ed, 0, pt_score_key(v[i].score), v[i].m, v[i].mlen);
+		pt_del_present(ed, 1, kvmap_hash(v[i].m, v[i].mlen), v[i].m, v[i].mlen);
 	}
-	mem_free(buf);
-	mem_free(v);
+	if (buf != sbuf)
+		mem_free(buf);
+	if (v != sv)
+		mem_free(v);
 	return cnt;
 }
 

@@ -154,6 +154,9 @@ size_t tzset_w_count(const struct tzset_w *w);
 bool tzset_w_score(const struct tzset_w *w, const char *m, size_t mlen, double *score);
 /* Inserts m with score, or changes its score. true if it inserted. */
 bool tzset_w_put(struct tzset_w *w, const char *m, size_t mlen, double score);
+/* tzset_w_put of a member known to have score old (tzset_w_score just said
+ * so): a skiplist skips looking it up again. */
+void tzset_w_update(struct tzset_w *w, const char *m, size_t mlen, double old, double score);
 /* Removes m: true if it was present. */
 bool tzset_w_del(struct tzset_w *w, const char *m, size_t mlen);
 /* Removes the ascending ranks [start, end) and returns how many. */

@@ -293,9 +293,7 @@ struct version {
 
 static void free_old(void **old, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		mem_free(old[i]);
-	mem_free(old);
+	pt_old_free(old, n); /* entries are tagged (ptree.h) */
 }
 
 static void run(uint64_t seed, const struct mix *m, size_t ops, size_t batch)

@@ -180,9 +180,7 @@ struct version {
 
 static void free_old(void **old, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		mem_free(old[i]);
-	mem_free(old);
+	pt_old_free(old, n); /* entries are tagged (ptree.h) */
 }
 
 /* one random positional op on (ed, m); ends: percentage of ops at the ends */
