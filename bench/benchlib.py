@@ -39,22 +39,31 @@ def command(port, *argv, timeout=10):
     return r
 
 
-def info_text(port, section, timeout=30):
-    """INFO <section>'s whole bulk reply, decoded."""
+def bulk_reply(port, *argv, timeout=30):
+    """One command's whole reply on a new connection, decoded: a bulk string (INFO, CLIENT
+    LIST) read to its announced length, or a short array of two bulks (CONFIG GET's pair)."""
     c = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    c.sendall(b"*2\r\n$4\r\nINFO\r\n$%d\r\n%s\r\n" % (len(section), section.encode()))
+    c.sendall(b"*%d\r\n" % len(argv) + b"".join(
+        b"$%d\r\n%s\r\n" % (len(x), x.encode()) for x in argv))
     data = b""
     while True:
         chunk = c.recv(1 << 16)
         if not chunk:
             break
         data += chunk
-        if data.startswith(b"$"):
+        if data.startswith(b"$") and b"\r\n" in data:
             hdr = data.index(b"\r\n")
             if len(data) >= hdr + 2 + int(data[1:hdr]) + 2:
                 break
+        elif data.startswith(b"*") and data.endswith(b"\r\n") and data.count(b"\r\n") >= 5:
+            break
     c.close()
-    return data.decode()
+    return data.decode(errors="replace")
+
+
+def info_text(port, section, timeout=30):
+    """INFO <section>'s whole bulk reply, decoded."""
+    return bulk_reply(port, "INFO", section, timeout=timeout)
 
 
 def send_pipeline(c, cmds):

@@ -159,31 +159,10 @@ def numsub(port, ch):
     return int(r.split(b"\r\n")[-2][1:])
 
 
-def bulk_reply(port, *argv):
-    """One command's whole bulk-string reply (CLIENT LIST, CONFIG GET's value)."""
-    c = socket.create_connection(("127.0.0.1", port), timeout=30)
-    c.sendall(b"*%d\r\n" % len(argv) + b"".join(
-        b"$%d\r\n%s\r\n" % (len(x), x.encode()) for x in argv))
-    data = b""
-    while True:
-        chunk = c.recv(1 << 16)
-        if not chunk:
-            break
-        data += chunk
-        if data.startswith(b"$") and b"\r\n" in data:
-            n = int(data[1:data.index(b"\r\n")])
-            if len(data) >= data.index(b"\r\n") + 2 + n + 2:
-                break
-        elif data.startswith(b"*") and data.endswith(b"\r\n") and data.count(b"\r\n") >= 5:
-            break
-    c.close()
-    return data.decode(errors="replace")
-
-
 def subscriber_omem(port):
     """(median, max) omem of the subscribed clients CLIENT LIST shows."""
     om = []
-    for line in bulk_reply(port, "CLIENT", "LIST").splitlines():
+    for line in benchlib.bulk_reply(port, "CLIENT", "LIST").splitlines():
         if " sub=1 " in line:
             for kv in line.split():
                 if kv.startswith("omem="):
@@ -199,7 +178,7 @@ def rss_once(a, label, binary):
     try:
         srv = benchlib.start(label, binary, "0", procs, OBUF)
         pid, port = srv["proc"].pid, srv["port"]
-        conf = bulk_reply(port, "CONFIG", "GET", "client-output-buffer-limit").split("\r\n")[-2]
+        conf = benchlib.bulk_reply(port, "CONFIG", "GET", "client-output-buffer-limit").split("\r\n")[-2]
         print("%-8s client-output-buffer-limit: %s" % (label, conf))
         for _ in range(a.rss_subs):
             s = socket.socket()

@@ -433,6 +433,15 @@ def log(*a):
     sys.stdout.flush()
 
 
+def pin_threads(pid, cpu):
+    """Every thread of pid on one CPU (threads created later inherit it)."""
+    for tid in os.listdir('/proc/%d/task' % pid):
+        try:
+            os.sched_setaffinity(int(tid), {cpu})
+        except OSError:
+            pass
+
+
 def sanitized():
     """True if the kvsd binary is built with ASan or TSan (slower: wider bounds)."""
     try:

@@ -370,15 +370,6 @@ def thread_sched(pid):
     return out
 
 
-def pin_threads(pid, cpu):
-    """Every thread of pid on one CPU (threads created later inherit it)."""
-    for tid in os.listdir('/proc/%d/task' % pid):
-        try:
-            os.sched_setaffinity(int(tid), {cpu})
-        except OSError:
-            pass
-
-
 def fill_strings(a, n):
     for i in range(0, n, 500):
         a.send(b''.join(harness.encode('SET', 'k:%d' % j, 'v' * 30)
@@ -417,7 +408,7 @@ def sec_bgsave_busy_worker(d, n):
 
     try:
         # (1) the saver's scheduling policy, seen while it runs
-        pin_threads(ka.proc.pid, cpus[0])
+        harness.pin_threads(ka.proc.pid, cpus[0])
         with ka.client(timeout=60) as a:
             fill_strings(a, 2000)
             expect(d, ['CONFIG SET rdb-key-save-delay'],
@@ -438,7 +429,7 @@ def sec_bgsave_busy_worker(d, n):
         os.mkdir(tmp)
         # (2) the save ends while the worker is kept busy
         ka = harness.kvsd_server(['--dir', tmp, '--threads', '1']).start()
-        pin_threads(ka.proc.pid, cpus[0])
+        harness.pin_threads(ka.proc.pid, cpus[0])
         with ka.client(timeout=60) as a:
             fill_strings(a, n)
             for slot in range(2):

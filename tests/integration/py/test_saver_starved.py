@@ -72,15 +72,6 @@ def wait_field(cl, field, want, timeout):
     return False
 
 
-def pin_threads(pid, cpu):
-    """Every thread of pid on one CPU (threads created later inherit it)."""
-    for tid in os.listdir('/proc/%d/task' % pid):
-        try:
-            os.sched_setaffinity(int(tid), {cpu})
-        except OSError:
-            pass
-
-
 def main():
     cpus = sorted(os.sched_getaffinity(0))
     if len(cpus) < 2:
@@ -136,7 +127,7 @@ def main():
 
     try:
         ka.start()
-        pin_threads(ka.proc.pid, cpus[0])
+        harness.pin_threads(ka.proc.pid, cpus[0])
         with ka.client(timeout=60) as a:
             for i in range(0, n, 500):
                 a.send(b''.join(harness.encode('SET', 'k:%d' % j, 'v' * 30)
