@@ -66,6 +66,19 @@ def info_text(port, section, timeout=30):
     return bulk_reply(port, "INFO", section, timeout=timeout)
 
 
+def fill_big_collections(port, n):
+    """redis-benchmark's three collection keys, pipelined: myhash, myset and myzset with n
+    members `element:` + 12 digits each (zset scores 0..n-1), as its -r runs meet them."""
+    c = socket.create_connection(("127.0.0.1", port))
+    for base in range(0, n, 1000):
+        ids = range(base, min(n, base + 1000))
+        send_pipeline(c, [
+            [b"HSET", b"myhash"] + [x for i in ids for x in (b"element:%012d" % i, b"xxx")],
+            [b"SADD", b"myset"] + [b"element:%012d" % i for i in ids],
+            [b"ZADD", b"myzset"] + [x for i in ids for x in (b"%d" % i, b"element:%012d" % i)]])
+    return c
+
+
 def send_pipeline(c, cmds):
     """Sends cmds (lists of bytes arguments) on socket c as one pipeline and reads their replies,
     which must be one line each (integers, statuses): exits on an error reply or a closed

@@ -20,7 +20,6 @@ Env: KVSD_BIN (default build/server/kvsd), REDIS_BIN (default redis-server),
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,14 +34,7 @@ CLIENTS = 50
 
 def fill(port, nfill, nsmall):
     """Pipelined fill: the benchmark's three big keys and nsmall small ones of each type."""
-    c = socket.create_connection(("127.0.0.1", port))
-
-    for base in range(0, nfill, 1000):
-        ids = range(base, min(nfill, base + 1000))
-        benchlib.send_pipeline(c, [
-            [b"HSET", b"myhash"] + [x for i in ids for x in (b"element:%012d" % i, b"xxx")],
-            [b"SADD", b"myset"] + [b"element:%012d" % i for i in ids],
-            [b"ZADD", b"myzset"] + [x for i in ids for x in (b"%d" % i, b"element:%012d" % i)]])
+    c = benchlib.fill_big_collections(port, nfill)
     for base in range(0, nsmall, 500):
         cmds = []
         for i in range(base, min(nsmall, base + 500)):

@@ -51,24 +51,12 @@ srv=""
 trap '[[ -n $srv ]] && kill "$srv" 2>/dev/null; rm -rf "$tmp"' EXIT
 [[ -n $KEEP ]] && mkdir -p "$KEEP"
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+# shellcheck source=lib.sh
+. "$root/bench/lib.sh" # free_port
 
 fill() {
-	python3 - "$1" "$FILL" <<'EOF'
-import socket, sys
-sys.path.insert(0, "bench")
-import benchlib
-port, n = int(sys.argv[1]), int(sys.argv[2])
-c = socket.create_connection(("127.0.0.1", port))
-for base in range(0, n, 1000):
-    ids = range(base, min(n, base + 1000))
-    benchlib.send_pipeline(c, [
-        [b"HSET", b"myhash"] + [x for i in ids for x in (b"element:%012d" % i, b"xxx")],
-        [b"SADD", b"myset"] + [b"element:%012d" % i for i in ids],
-        [b"ZADD", b"myzset"] + [x for i in ids for x in (b"%d" % i, b"element:%012d" % i)]])
-EOF
+	python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import benchlib
+benchlib.fill_big_collections(int(sys.argv[2]), int(sys.argv[3])).close()' "$root/bench" "$1" "$FILL"
 }
 
 # measure NAME CMD...: prints "NAME test Ir/request [D1miss LLmiss]" lines
