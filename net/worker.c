@@ -138,8 +138,8 @@
  * WATCH_NS it looks whether worker 0 has been in one task for STALL_NS and,
  * if so, polls worker 0's loop as a guest and runs what it finds (oldest
  * first: reserve_take), exactly as a second worker with work-stealing no
- * would: -BUSY answers, SCRIPT KILL, SHUTDOWN NOSAVE. With worker 0 parked it parks without a timer, so an
- * idle server costs nothing more; under load it is one timer wake-up per
+ * would: -BUSY answers, SCRIPT KILL, SHUTDOWN NOSAVE. With worker 0 parked it parks without
+ * a timer, so an idle server costs nothing more; under load it is one timer wake-up per
  * WATCH_NS. It registers with the upper layers as a worker (thread_start
  * with index 1) but is not counted in workers_count() (INFO's workers:); its
  * command counts are in the totals (workers_total()). We chose a thread
