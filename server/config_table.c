@@ -480,6 +480,17 @@ static int apply_maxmemory(char *why, size_t whylen)
 	return 0;
 }
 
+static int apply_eviction_tenacity(char *why, size_t whylen)
+{
+	struct db *db = cfg_apply_db();
+
+	(void)why;
+	(void)whylen;
+	if (db)
+		db_set_eviction_tenacity(db, (int)cfg_int(CFG_MAXMEMORY_EVICTION_TENACITY));
+	return 0;
+}
+
 static int apply_work_stealing(char *why, size_t whylen)
 {
 	(void)why;
@@ -726,6 +737,13 @@ const struct cfg_def cfg_rows[CFG_COUNT_] = {
 			       "Keys sampled per eviction by the approximated LRU/LFU/TTL "
 			       "policies (kvsd uses at most 64).",
 			       .apply = apply_maxmemory},
+    [CFG_MAXMEMORY_EVICTION_TENACITY] = {"maxmemory-eviction-tenacity", CFG_T_INT, "10",
+					 DB_TENACITY_MIN, DB_TENACITY_MAX, NULL, 0,
+					 "How long one eviction pass may run before the command "
+					 "goes on over the limit (Redis's scale): 0-10 give "
+					 "50 us per step, above 10 each step is 15% longer, "
+					 "100 means no limit.",
+					 .apply = apply_eviction_tenacity},
     [CFG_ACTIVE_EXPIRE_EFFORT] = {"active-expire-effort", CFG_T_INT, "1", DB_EXPIRE_EFFORT_MIN,
 				  DB_EXPIRE_EFFORT_MAX, NULL, 0,
 				  "Effort of active expiry, 1-10: more CPU per cycle for fewer "

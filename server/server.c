@@ -131,6 +131,7 @@ static void on_thread_cron(int idx)
 			return;
 		expire_tick = true;
 		db_cron(the_db, clock_wall_ms());
+		db_evict_cron(the_db, clock_wall_ms());
 		/* shrink, help a resize in progress, free garbage parked threads left */
 		kvmap_maintain(db_map(the_db));
 		bitpool_cron();		    /* idle bitmaps keep no recycled buffers */

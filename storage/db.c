@@ -706,6 +706,7 @@ struct db *db_create(enum kvmap_backend backend)
 
 	memset(db, 0, sizeof(*db));
 	db->samples = 5;
+	db->evict_limit_us = 50 * DB_TENACITY_DEFAULT;
 	db->policy = DB_NOEVICTION;
 	/* cds_lfht has no seek by hash: each SCAN call walks from the head, so
 	 * active expiry takes fewer, larger steps there */

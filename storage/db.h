@@ -111,6 +111,10 @@
 #define DB_SAMPLES_MIN	1
 #define DB_SAMPLES_MAX	INT_MAX
 #define DB_SAMPLES_USED 64
+/* maxmemory-eviction-tenacity (Redis 7's range and default) */
+#define DB_TENACITY_MIN	    0
+#define DB_TENACITY_MAX	    100
+#define DB_TENACITY_DEFAULT 10
 /* active-expire-effort */
 #define DB_EXPIRE_EFFORT_MIN 1
 #define DB_EXPIRE_EFFORT_MAX 10
@@ -432,6 +436,21 @@ void db_set_memory_policy(struct db *db, long long maxmemory, enum db_policy pol
  * call it only while holding no entry pointer — before a command.
  */
 int db_check_memory(struct db *db, int64_t now_ms);
+
+/* maxmemory-eviction-tenacity, DB_TENACITY_MIN..DB_TENACITY_MAX: how long one
+ * db_check_memory pass may evict before the command goes on over the limit
+ * (the next write evicts more). Redis's scale: 50 us per step up to 10
+ * (500 us, the default), 15% more per step above it, no limit at 100. With a
+ * limit a writer that outpaces eviction can leave used memory over maxmemory
+ * for a while; with none every pass ends under the limit or with nothing left
+ * to evict. Any thread; takes effect for passes that start afterwards. */
+void db_set_eviction_tenacity(struct db *db, int tenacity);
+
+/* The hz timer's share of eviction: when the last db_check_memory pass was
+ * cut short by its time limit, runs another, so used memory comes back under
+ * maxmemory even if no write follows (Redis's eviction time proc). Any
+ * thread holding no entry pointer. */
+void db_evict_cron(struct db *db, int64_t now_ms);
 
 /* The hz timer's upkeep for eviction data (ages the LRU/LFU side table so its
  * 16-bit clocks never wrap). Any one thread, online. */

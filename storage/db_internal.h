@@ -114,6 +114,8 @@ struct db {
 	_Atomic long long maxmemory;
 	_Atomic int policy;
 	_Atomic int samples;
+	_Atomic int64_t evict_limit_us; /* one pass's time limit; < 0: none */
+	_Atomic bool evict_cut;		/* the last pass stopped on its time limit */
 	/* acquire/release: the table's words are initialised before publication */
 	_Atomic(struct db_touch *) touch;
 	struct db_touch *retired_touch; /* under touch_lock */

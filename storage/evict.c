@@ -49,10 +49,9 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#define EVICT_TIME_LIMIT_US 500
-#define TOUCH_MIN_BITS	    16
-#define TOUCH_MAX_BITS	    24
-#define TOUCH_SWEEP	    4096
+#define TOUCH_MIN_BITS 16
+#define TOUCH_MAX_BITS 24
+#define TOUCH_SWEEP    4096
 
 /* ---- LRU / LFU words ---------------------------------------------------- */
 
@@ -462,15 +461,18 @@ static size_t evict_one(struct db *db, int policy, int samples, int64_t now_ms)
  * on, as Redis's eviction waits for its lazy-free thread to make progress.
  */
 #define RECLAIM_WAIT_US 1000
+/* At tenacity 100 (no time limit) the wait is this long at most: a thread
+ * inside one long command announces nothing until it ends. */
+#define RECLAIM_WAIT_MAX_US 1000000
 
-static void reclaim_evicted(long long max)
+static void reclaim_evicted(long long max, int64_t wait_us)
 {
 	int64_t start = 0;
 
 	for (int i = 0; kvmap_pending_bytes() > max / 64; i++) {
 		if (i == 0)
 			start = clock_mono_us();
-		else if (clock_mono_us() - start > RECLAIM_WAIT_US)
+		else if (clock_mono_us() - start > wait_us)
 			break;
 		kvmap_quiescent();
 		kvmap_collect();
@@ -479,13 +481,40 @@ static void reclaim_evicted(long long max)
 	}
 }
 
+void db_evict_cron(struct db *db, int64_t now_ms)
+{
+	/* relaxed: a hint; a pass missed now runs at the next write or tick */
+	if (atomic_load_explicit(&db->evict_cut, memory_order_relaxed))
+		(void)db_check_memory(db, now_ms);
+}
+
+void db_set_eviction_tenacity(struct db *db, int tenacity)
+{
+	int64_t us = -1; /* 100: no limit */
+
+	if (tenacity < DB_TENACITY_MIN)
+		tenacity = DB_TENACITY_MIN;
+	if (tenacity <= 10)
+		us = 50 * (int64_t)tenacity; /* linear up to Redis's default 500 us */
+	else if (tenacity < DB_TENACITY_MAX) {
+		double d = 500.0; /* 15% more per step above 10: ~2 min at 99 */
+
+		for (int i = 10; i < tenacity; i++)
+			d *= 1.15;
+		us = (int64_t)d;
+	}
+	/* relaxed: a setting read by each pass; seen a moment late is harmless */
+	atomic_store_explicit(&db->evict_limit_us, us, memory_order_relaxed);
+}
+
 int db_check_memory(struct db *db, int64_t now_ms)
 {
 	/* relaxed: settings (see db_set_memory_policy) */
 	long long max = atomic_load_explicit(&db->maxmemory, memory_order_relaxed);
 	int policy, samples;
-	int64_t used, excess, freed = 0, start;
+	int64_t used, excess, freed = 0, start, limit_us;
 	size_t n = 0;
+	bool cut = false;
 
 	if (max <= 0)
 		return 0;
@@ -510,6 +539,8 @@ int db_check_memory(struct db *db, int64_t now_ms)
 		/* relaxed: a hint from the running evictor */
 		return atomic_load_explicit(&db->evict_failed, memory_order_relaxed) ? -ENOMEM : 0;
 	samples = atomic_load_explicit(&db->samples, memory_order_relaxed);
+	/* relaxed: a setting, like samples */
+	limit_us = atomic_load_explicit(&db->evict_limit_us, memory_order_relaxed);
 	excess = used - max;
 	start = clock_mono_us();
 	db_write_enter(db); /* waits while an exclusive transaction runs */
@@ -519,13 +550,19 @@ int db_check_memory(struct db *db, int64_t now_ms)
 		if (sz == 0)
 			break;
 		freed += (int64_t)sz;
-		if ((++n & 15) == 0 && clock_mono_us() - start > EVICT_TIME_LIMIT_US)
+		if ((++n & 15) == 0 && limit_us >= 0 && clock_mono_us() - start > limit_us) {
+			cut = true;
 			break;
+		}
 	}
 	db_write_exit(db);
 	/* relaxed: a hint; during a save nothing retired can be freed */
 	if (atomic_load_explicit(&db->snap, memory_order_relaxed) == NULL)
-		reclaim_evicted(max);
+		reclaim_evicted(max, limit_us < 0		  ? RECLAIM_WAIT_MAX_US
+				     : limit_us > RECLAIM_WAIT_US ? limit_us
+								  : RECLAIM_WAIT_US);
+	/* relaxed: a hint for db_evict_cron */
+	atomic_store_explicit(&db->evict_cut, cut, memory_order_relaxed);
 	/* relaxed: statistic that gates eviction (see used_estimate) */
 	atomic_fetch_sub_explicit(&db->used_est, freed, memory_order_relaxed);
 	atomic_store_explicit(&db->evict_failed, freed == 0, memory_order_relaxed);

@@ -278,6 +278,8 @@ static const char *const covered[] = {
 static const struct {
 	const char *name, *where;
 } elsewhere[] = {
+    {"maxmemory-eviction-tenacity", "test_ops.py: check_eviction_policies (100: every "
+				    "sample under the limit; 10: under it again once writes stop)"},
     {"timeout", "hiredis-config: config_set_timeout_runtime"},
     {"maxclients", "hiredis-config: config_set_maxclients_runtime, "
 		   "defect11_maxclients_beyond_descriptors_refused"},

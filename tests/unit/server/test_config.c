@@ -124,6 +124,7 @@ Test(config, table_rows_in_enum_order)
 	    "maxmemory",
 	    "maxmemory-policy",
 	    "maxmemory-samples",
+	    "maxmemory-eviction-tenacity",
 	    "active-expire-effort",
 	    "slowlog-log-slower-than",
 	    "slowlog-max-len",
@@ -1058,23 +1059,26 @@ Test(config, match_glob)
 	cr_expect_str_eq(match("PORT"), "port,");
 	cr_expect_str_eq(match("*port*"), "port,cluster-announce-port,");
 	cr_expect_str_eq(match("unixsocket*"), "unixsocket,unixsocketperm,");
-	cr_expect_str_eq(match("[bp]*"), "bind,port,protected-mode,proto-max-bulk-len,pidfile,busy-reply-threshold,");
-	cr_expect_str_eq(match("*-*-*"),
-			 "proto-max-bulk-len,client-query-buffer-limit,"
-			 "stop-writes-on-bgsave-error,active-expire-effort,"
-			 "slowlog-log-slower-than,slowlog-max-len,run-budget-commands,"
-			 "client-output-buffer-limit,client-output-pause-limit,"
-			 "hll-sparse-max-bytes,latency-monitor-threshold,"
-			 "latency-tracking-info-percentiles,enable-debug-command,"
-			 "hash-max-listpack-entries,hash-max-listpack-value,set-max-intset-entries,"
-			 "zset-max-listpack-entries,zset-max-listpack-value,list-max-listpack-size,"
-			 "list-compress-depth,aof-load-truncated,aof-use-rdb-preamble,"
-			 "auto-aof-rewrite-percentage,auto-aof-rewrite-min-size,"
-			 "key-load-delay,rdb-key-save-delay,loading-process-events-interval-bytes,"
-			 "lazyfree-lazy-eviction,lazyfree-lazy-expire,lazyfree-lazy-server-del,"
-			 "lazyfree-lazy-user-del,lazyfree-lazy-user-flush,busy-reply-threshold,"
-			 "notify-keyspace-events,cluster-config-file,cluster-announce-ip,"
-			 "cluster-announce-port,tracking-table-max-keys,");
+	cr_expect_str_eq(
+	    match("[bp]*"),
+	    "bind,port,protected-mode,proto-max-bulk-len,pidfile,busy-reply-threshold,");
+	cr_expect_str_eq(
+	    match("*-*-*"),
+	    "proto-max-bulk-len,client-query-buffer-limit,"
+	    "stop-writes-on-bgsave-error,maxmemory-eviction-tenacity,active-expire-effort,"
+	    "slowlog-log-slower-than,slowlog-max-len,run-budget-commands,"
+	    "client-output-buffer-limit,client-output-pause-limit,"
+	    "hll-sparse-max-bytes,latency-monitor-threshold,"
+	    "latency-tracking-info-percentiles,enable-debug-command,"
+	    "hash-max-listpack-entries,hash-max-listpack-value,set-max-intset-entries,"
+	    "zset-max-listpack-entries,zset-max-listpack-value,list-max-listpack-size,"
+	    "list-compress-depth,aof-load-truncated,aof-use-rdb-preamble,"
+	    "auto-aof-rewrite-percentage,auto-aof-rewrite-min-size,"
+	    "key-load-delay,rdb-key-save-delay,loading-process-events-interval-bytes,"
+	    "lazyfree-lazy-eviction,lazyfree-lazy-expire,lazyfree-lazy-server-del,"
+	    "lazyfree-lazy-user-del,lazyfree-lazy-user-flush,busy-reply-threshold,"
+	    "notify-keyspace-events,cluster-config-file,cluster-announce-ip,"
+	    "cluster-announce-port,tracking-table-max-keys,");
 	cr_expect_str_eq(match("nomatch*"), "");
 	cr_expect_str_eq(match(""), "");
 }
