@@ -57,10 +57,34 @@ void reply_set_error_observer(reply_error_observer_fn fn)
 	error_observer = fn;
 }
 
+int reply_fmt_double(char *buf, size_t size, double d)
+{
+	/* %.17g prints an integer below 10^17 in full, without exponent or
+	 * point; -0.0 ("-0") and NaN (the comparisons fail) go to printf */
+	if (d > -1e15 && d < 1e15 && d == (double)(long long)d && !(d == 0 && signbit(d))) {
+		long long v = (long long)d;
+		unsigned long long u = v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v;
+		char tmp[20];
+		int n = 0, len = 0;
+
+		do {
+			tmp[n++] = (char)('0' + u % 10);
+			u /= 10;
+		} while (u);
+		if (v < 0)
+			buf[len++] = '-';
+		while (n)
+			buf[len++] = tmp[--n];
+		buf[len] = '\0';
+		return len;
+	}
+	return snprintf(buf, size, "%.17g", d);
+}
+
 void reply_double(struct conn *c, double d)
 {
 	char buf[64];
-	int n = snprintf(buf, sizeof(buf), "%.17g", d);
+	int n = reply_fmt_double(buf, sizeof(buf), d);
 
 	if (conn_resp(c) == 3) {
 		buf_append(&c->out, ",", 1);

@@ -44,6 +44,10 @@ void reply_bulk_cstr(struct conn *c, const char *s);
 void reply_bulk_ll(struct conn *c, long long v);
 /* A double as Redis's addReplyDouble: RESP3 ",<%.17g>", RESP2 its bulk string. */
 void reply_double(struct conn *c, double d);
+/* The bytes snprintf(buf, size, "%.17g", d) writes, and their count; an
+ * integral d below 10^15 in magnitude (most sorted-set scores) is printed
+ * without printf, which is what makes it worth calling. size >= 32. */
+int reply_fmt_double(char *buf, size_t size, double d);
 /* RESP2 "$-1", RESP3 "_" */
 void reply_null(struct conn *c);
 /* RESP2 "*-1", RESP3 "_" */

@@ -2,13 +2,18 @@
  * test_buf.c — net/buf.c: contents survive growth and compaction, and the
  * copying that growth and compaction do stays linear in the bytes appended
  * (a client that never reads its replies once made each 256 KB reply copy
- * the whole backlog: the torture client's TSan stalls).
+ * the whole backlog: the torture client's TSan stalls). Also net/reply.c's
+ * double formatting, which needs no connection.
  */
 #include "net/buf.h"
+#include "net/reply.h"
 
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define CHUNK (256u << 10)
 
@@ -130,4 +135,64 @@ Test(buf, compaction_keeps_pending_bytes)
 	for (size_t i = 0; i < buf_pending(&b); i++)
 		cr_assert_eq(b.data[b.rpos + i], (char)('a' + (666 + i) % 26));
 	buf_deinit(&b);
+}
+
+/* reply_fmt_double writes exactly what "%.17g" writes: the integral fast
+ * path's edges (signs, -0, 10^15 and its neighbours, 2^53), fractions, the
+ * non-finite values, and random doubles and integers. */
+Test(reply_fmt, same_bytes_as_printf)
+{
+	static const double fixed[] = {0.0,
+				       -0.0,
+				       1.0,
+				       -1.0,
+				       7.0,
+				       10.0,
+				       -10.0,
+				       99.0,
+				       1e14,
+				       -1e14,
+				       1e15 - 1,
+				       -(1e15 - 1),
+				       1e15,
+				       -1e15,
+				       1e15 + 1,
+				       1e16,
+				       9007199254740992.0,
+				       1e17,
+				       1e300,
+				       0.5,
+				       -0.5,
+				       1.5,
+				       0.1,
+				       3.14159,
+				       1e-300,
+				       5e-324,
+				       INFINITY,
+				       -INFINITY,
+				       NAN};
+	char a[64], b[64];
+	uint64_t x = 88172645463325252ULL;
+
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		int n = reply_fmt_double(a, sizeof(a), fixed[i]);
+		int m = snprintf(b, sizeof(b), "%.17g", fixed[i]);
+		cr_expect(n == m && strcmp(a, b) == 0, "%.17g: got \"%s\" (%d), want \"%s\" (%d)",
+			  fixed[i], a, n, b, m);
+	}
+	for (int i = 0; i < 200000; i++) {
+		double d;
+
+		x ^= x << 13; /* xorshift64 */
+		x ^= x >> 7;
+		x ^= x << 17;
+		if (i % 2) {
+			memcpy(&d, &x, sizeof(d)); /* any bit pattern */
+		} else {
+			d = (double)(int64_t)(x >> (x % 60)) * ((x & 1) ? -1 : 1);
+		}
+		int n = reply_fmt_double(a, sizeof(a), d);
+		int m = snprintf(b, sizeof(b), "%.17g", d);
+		cr_assert(n == m && strcmp(a, b) == 0, "%.17g: got \"%s\", want \"%s\"", d, a, b);
+	}
 }
