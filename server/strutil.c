@@ -293,6 +293,23 @@ int su_str2d(const char *s, size_t len, double *out)
 
 	if (len == 0)
 		return 0;
+	/* most scores are short integers: up to 15 digits (after an optional
+	 * '-') the value is exact, so strtod's answer is known without it
+	 * ("-0" is -0.0, as strtod gives) */
+	if (len <= 16) {
+		size_t i = s[0] == '-';
+		unsigned long long u = 0;
+
+		if (i < len && len - i <= 15) {
+			while (i < len && s[i] >= '0' && s[i] <= '9')
+				u = u * 10 + (unsigned)(s[i++] - '0');
+			if (i == len) {
+				if (out)
+					*out = s[0] == '-' ? -(double)u : (double)u;
+				return 1;
+			}
+		}
+	}
 	if (len >= sizeof(small))
 		buf = mem_alloc(len + 1);
 	memcpy(buf, s, len);

@@ -12,6 +12,7 @@
 
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct glob_case {
@@ -353,4 +354,36 @@ Test(strutil, d2str_as_d2string)
 		cr_expect_eq((size_t)n, strlen(cases[i].s), "%s", cases[i].s);
 		cr_expect_str_eq(buf, cases[i].s);
 	}
+}
+
+/* su_str2d's integer fast path gives strtod's exact double (sign of zero
+ * included) for digit strings of every length around its 15-digit limit,
+ * and what it does not take still goes through the strict checks. */
+Test(strutil, str2d_integers_as_strtod)
+{
+	unsigned long long x = 0x9E3779B97F4A7C15ULL;
+	char s[32];
+	double v;
+
+	for (int i = 0; i < 100000; i++) {
+		x ^= x << 13; /* xorshift64 */
+		x ^= x >> 7;
+		x ^= x << 17;
+		size_t n = 0, digits = 1 + x % 20;
+		if (x & 0x100000)
+			s[n++] = '-';
+		for (size_t d = 0; d < digits; d++)
+			s[n++] = (char)('0' + (x >> (d * 3 % 60)) % 10);
+		s[n] = '\0';
+		double want = strtod(s, NULL);
+		cr_assert(su_str2d(s, n, &v), "%s rejected", s);
+		cr_assert(memcmp(&v, &want, sizeof(v)) == 0, "%s: got %.17g, want %.17g", s, v,
+			  want);
+	}
+	cr_expect(!su_str2d("-", 1, &v));
+	cr_expect(!su_str2d("12a", 3, &v));
+	cr_expect(!su_str2d(" 12", 3, &v));
+	cr_expect(!su_str2d("1 2", 3, &v));
+	cr_expect(su_str2d("+12", 3, &v) && v == 12);
+	cr_expect(su_str2d("000000000000000000007", 21, &v) && v == 7);
 }
