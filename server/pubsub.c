@@ -277,7 +277,8 @@ static void chunk_unref(struct ps_chunk *ck)
 		mem_free(ck);
 }
 
-/* The log's chunks: the first is small (a channel with one message, or
+/* The log's chunks, allocated whole sizes (header included) that are
+ * jemalloc size classes: the first is small (a channel with one message, or
  * whose receivers keep up, holds a few hundred bytes), each next twice the
  * last up to PS_CHUNK_MAX, or one message's size when bigger. */
 #define PS_CHUNK_MIN 512
@@ -296,17 +297,17 @@ static struct ps_chunk *log_reserve(struct ps_log *lg, size_t n, size_t *start)
 	if (ck && atomic_load_explicit(&ck->refs, memory_order_acquire) == 1)
 		ck->used = 0; /* nobody reads it: reuse it */
 	if (ck == NULL || ck->cap - ck->used < n) {
-		size_t cap = ck ? 2 * ck->cap : PS_CHUNK_MIN;
+		size_t size = ck ? 2 * (sizeof(*ck) + ck->cap) : PS_CHUNK_MIN;
 
-		if (cap > PS_CHUNK_MAX)
-			cap = PS_CHUNK_MAX;
-		if (cap < n)
-			cap = n;
+		if (size > PS_CHUNK_MAX)
+			size = PS_CHUNK_MAX;
+		if (size < sizeof(*ck) + n)
+			size = sizeof(*ck) + n;
 		if (ck)
 			chunk_unref(ck);
-		ck = mem_alloc(sizeof(*ck) + cap);
+		ck = mem_alloc(size);
 		atomic_init(&ck->refs, 1);
-		ck->cap = cap;
+		ck->cap = size - sizeof(*ck);
 		ck->used = 0;
 		lg->cur = ck;
 	}
