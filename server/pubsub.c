@@ -141,6 +141,7 @@ struct ps_client {
 	struct ps_run *q; /* a ring of qcap (a power of two) runs */
 	size_t qhead, qn, qcap;
 	size_t bytes; /* the runs' bytes: what they are formatted to */
+	size_t shown; /* net_reply_list_bytes(bytes) as last given to conn_set_queued */
 	int64_t soft_since_ms;
 	bool dead; /* over a limit or closing: takes nothing more */
 	/* in the soft list (pubsub_cron), under soft_mu */
@@ -398,13 +399,26 @@ static struct ps_chunk *log_append(struct ps_log *lg, const struct ps_frame *f, 
 	return ck;
 }
 
+/* Mailbox lock held: CLIENT LIST's omem after cl->bytes changed. Only when
+ * the figure changes (every 20 KB): the store lands in the subscriber's
+ * connection, a cache line its own worker uses. */
+static void show_queued(struct ps_client *cl)
+{
+	size_t b = net_reply_list_bytes(cl->bytes);
+
+	if (b != cl->shown) {
+		cl->shown = b;
+		conn_set_queued(cl->c, b);
+	}
+}
+
 static void drop_entries(struct ps_client *cl)
 {
 	for (size_t i = 0; i < cl->qn; i++)
 		chunk_unref(cl->q[(cl->qhead + i) & (cl->qcap - 1)].ck);
 	cl->qhead = cl->qn = 0;
 	cl->bytes = 0;
-	conn_set_queued(cl->c, 0);
+	show_queued(cl);
 }
 
 /* client-output-buffer-limit pubsub, read once per PUBLISH. */
@@ -536,7 +550,7 @@ static void enqueue(struct ps_client *cl, struct ps_chunk *ck, size_t start, siz
 		cl->qn++;
 	}
 	cl->bytes += end - start;
-	conn_set_queued(cl->c, net_reply_list_bytes(cl->bytes));
+	show_queued(cl);
 	if (over_limit(cl, lim)) {
 		kill_over_limit(cl);
 	} else {
@@ -619,7 +633,7 @@ bool pubsub_deliver(struct conn *c, size_t max_bytes)
 		}
 		more = cl->qn > 0;
 		if (k)
-			conn_set_queued(c, net_reply_list_bytes(cl->bytes));
+			show_queued(cl);
 		pthread_mutex_unlock(&cl->mu);
 		for (size_t i = 0; i < k; i++) {
 			format_run(c, resp, &batch[i]);
