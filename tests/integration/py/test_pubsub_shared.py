@@ -13,6 +13,11 @@ logs, each queued message cost 8 bytes per subscriber on top: here
 M * (CH + PAT) * 8 = 8 MB against 2 MB of frames, and the test failed.
 Then the subscribers close: used_memory must come back to about where it
 was before the burst (the chunks are freed with the last run into them).
+Last, the bytes: RESP2 and RESP3 subscribers of a channel and of a pattern
+that read only after N messages of mixed sizes were published receive
+exactly the frames Redis sends (a run is copied as it is for RESP2, with
+'>' for each frame's first byte for RESP3, and cut between frames at each
+16 KB window).
 
 Usage: test_pubsub_shared.py   (environment: see harness.py)
 """
@@ -64,6 +69,81 @@ def publish(c, msg, n):
             r = c.read_reply()
             if r != b':%d\r\n' % (CH + PAT):
                 raise harness.ProtocolError('PUBLISH answered %r' % (r,))
+
+
+def bulk(b):
+    return b'$%d\r\n%s\r\n' % (len(b), b)
+
+
+def frames(resp, pattern, n):
+    """The bytes Redis sends a subscriber for the messages of exact()."""
+    out = []
+    a = b'>' if resp == 3 else b'*'
+    for i in range(n):
+        body = bulk(b'xch') + bulk(payload(i))
+        if pattern:
+            out.append(a + b'4\r\n$8\r\npmessage\r\n' + bulk(b'x*') + body)
+        else:
+            out.append(a + b'3\r\n$7\r\nmessage\r\n' + body)
+    return b''.join(out)
+
+
+def payload(i):
+    return (b'%d:' % i) + b'y' * ((i * 7919) % 3000)
+
+
+def exact(srv, fails):
+    """4 subscribers (RESP2/3, channel/pattern) receive exact frames."""
+    n = 1200
+    kinds = [(2, False), (3, False), (2, True), (3, True)]
+    subs = []
+    c = srv.client()
+    try:
+        for resp, pattern in kinds:
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.settimeout(10 * SLOW)
+            s.connect(('127.0.0.1', srv.port))
+            hello = encode('HELLO', '3') if resp == 3 else b''
+            s.sendall(hello + encode(*(('PSUBSCRIBE', 'x*') if pattern else ('SUBSCRIBE', 'xch'))))
+            want = (b'%s3\r\n' % (b'>' if resp == 3 else b'*')
+                    + bulk(b'psubscribe' if pattern else b'subscribe')
+                    + bulk(b'x*' if pattern else b'xch') + b':1\r\n')
+            got = b''
+            while not got.endswith(want):
+                chunk = s.recv(65536)
+                if not chunk:
+                    raise harness.ProtocolError('closed at SUBSCRIBE')
+                got += chunk
+            subs.append(s)
+        for done in range(0, n, 200):
+            c.send(b''.join(encode('PUBLISH', 'xch', payload(i)) for i in range(done, done + 200)))
+            for _ in range(200):
+                r = c.read_reply()
+                if r != b':4\r\n':
+                    raise harness.ProtocolError('PUBLISH answered %r' % (r,))
+        for s, (resp, pattern) in zip(subs, kinds):
+            want = frames(resp, pattern, n)
+            got = bytearray()
+            while len(got) < len(want):
+                chunk = s.recv(1 << 20)
+                if not chunk:
+                    break
+                got += chunk
+            ok = bytes(got) == want
+            harness.log('RESP%d %s subscriber: %d bytes of %d messages, %s'
+                        % (resp, 'pattern' if pattern else 'channel', len(got), n,
+                           'exact' if ok else 'DIFFERENT'))
+            if not ok:
+                at = next((i for i in range(min(len(got), len(want))) if got[i] != want[i]),
+                          min(len(got), len(want)))
+                fails.append('RESP%d %s: bytes differ at %d of %d: got %r want %r'
+                             % (resp, 'pattern' if pattern else 'channel', at, len(want),
+                                bytes(got[at:at + 40]), want[at:at + 40]))
+    finally:
+        for s in subs:
+            s.close()
+        c.close()
 
 
 def main():
@@ -130,6 +210,7 @@ def main():
         if m2 - before > SLACK:
             fails.append('used_memory %+d bytes after every subscriber closed' % (m2 - before))
         c.close()
+        exact(srv, fails)
     except (OSError, socket.timeout, harness.ProtocolError) as e:
         fails.append('aborted: %r' % (e,))
     finally:
