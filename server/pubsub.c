@@ -19,7 +19,7 @@
  *  - per channel and per pattern record, a log (struct ps_log): the chunk
  *    PUBLISH writes the next frame into.
  * A chunk (struct ps_chunk) is reference counted: its log holds one
- * reference while it is current, each queued run one, a pattern's publisher
+ * reference while it is current, each queued run one, a publisher
  * one while it fans out. A pattern name (struct ps_str) too: its pattern
  * record holds it.
  */
@@ -62,7 +62,7 @@ struct ps_str {
  * frame (*3 message / *4 pmessage / *3 smessage and their bulks; a RESP3
  * receiver gets the same bytes with '>' for the first). refs: the log that
  * appends to it (while it is the log's current chunk), each queued run that
- * points into it, and a pattern's publisher while it fans out. Bytes are
+ * points into it, and a publisher while it fans out. Bytes are
  * written only by the log's appender, under the log's lock, and before any
  * run covering them is queued (under the mailbox lock, which orders them
  * before the runner's read); an appender rewinds a chunk (used = 0) only
@@ -278,10 +278,12 @@ static void chunk_unref(struct ps_chunk *ck)
 		mem_free(ck);
 }
 
-/* The log's chunks, allocated whole sizes (header included) that are
- * jemalloc size classes: the first is small (a channel with one message, or
- * whose receivers keep up, holds a few hundred bytes), each next twice the
- * last up to PS_CHUNK_MAX, or one message's size when bigger. */
+/* The log's chunks, allocated in powers of two (header included: jemalloc
+ * size classes): the first is small (a channel with one message, or whose
+ * receivers keep up, holds a few hundred bytes), each next twice the last
+ * up to PS_CHUNK_MAX. A log keeps its current chunk until its next message
+ * or its last subscriber leaves: at most 64 KB per channel or pattern, as
+ * each of its subscribers' reply buffers may keep after a burst. */
 #define PS_CHUNK_MIN 512
 #define PS_CHUNK_MAX (64 * 1024)
 
@@ -302,8 +304,8 @@ static struct ps_chunk *log_reserve(struct ps_log *lg, size_t n, size_t *start)
 
 		if (size > PS_CHUNK_MAX)
 			size = PS_CHUNK_MAX;
-		if (size < sizeof(*ck) + n)
-			size = sizeof(*ck) + n;
+		while (size < sizeof(*ck) + n) /* n fits PS_CHUNK_MAX (log_append) */
+			size *= 2;
 		if (ck)
 			chunk_unref(ck);
 		ck = mem_alloc(size);
@@ -389,13 +391,30 @@ static void frame_put(char *dst, const struct ps_frame *f)
 	put_bulk(dst + o, f->msg, f->len);
 }
 
-/* Log lock held: appends f to lg; returns its chunk, *start its offset. */
+/* Log lock held: appends f to lg; returns its chunk, with a reference for
+ * the caller (who drops it after the fan-out), and *start its offset. A
+ * frame too big for a chunk gets one of its own, which the log does not
+ * keep: it is freed once delivered, as the log's next message would leave
+ * a big chunk waiting. */
 static struct ps_chunk *log_append(struct ps_log *lg, const struct ps_frame *f, size_t *start)
 {
-	struct ps_chunk *ck = log_reserve(lg, f->bytes, start);
+	struct ps_chunk *ck;
 
+	if (sizeof(*ck) + f->bytes > PS_CHUNK_MAX) {
+		ck = mem_alloc(sizeof(*ck) + f->bytes);
+		atomic_init(&ck->refs, 1);
+		ck->cap = ck->used = f->bytes;
+		*start = 0;
+		frame_put(ck->data, f);
+		return ck;
+	}
+	ck = log_reserve(lg, f->bytes, start);
 	frame_put(ck->data + *start, f);
 	ck->used += f->bytes;
+	/* relaxed: taken under the log's lock, which orders it before the
+	 * next appender's rewind check (log_reserve); keeps ck once another
+	 * publisher moves the log on */
+	atomic_fetch_add_explicit(&ck->refs, 1, memory_order_relaxed);
 	return ck;
 }
 
@@ -827,12 +846,12 @@ long pubsub_publish(const char *channel, size_t chlen, const char *msg, size_t l
 
 		f.kind = shard ? PS_SMESSAGE : PS_MESSAGE;
 		f.bytes = frame_head_len[f.kind] + tail;
-		/* the log's reference keeps ck while the shard lock is held */
 		ck = log_append(&ch->log, &f, &start);
 		for (struct ps_link *l = ch->head; l; l = l->next) {
 			enqueue(l->cl, ck, start, start + f.bytes, &lim);
 			n++;
 		}
+		chunk_unref(ck);
 	}
 	pthread_mutex_unlock(&sh->mu);
 	/* acquire: pairs with the release in pat_link / pat_unlink */
@@ -850,10 +869,6 @@ long pubsub_publish(const char *channel, size_t chlen, const char *msg, size_t l
 			f.bytes = frame_head_len[PS_PMESSAGE] + pt->name->flen + tail;
 			pthread_mutex_lock(&pt->mu);
 			ck = log_append(&pt->log, &f, &start);
-			/* relaxed: taken under mu, which orders it before another
-			 * appender's rewind check; keeps ck once another publisher
-			 * moves the log on */
-			atomic_fetch_add_explicit(&ck->refs, 1, memory_order_relaxed);
 			pthread_mutex_unlock(&pt->mu);
 			for (struct ps_link *l = pt->head; l; l = l->next) {
 				enqueue(l->cl, ck, start, start + f.bytes, &lim);

@@ -17,7 +17,7 @@ Last, the bytes: RESP2 and RESP3 subscribers of a channel and of a pattern
 that read only after N messages of mixed sizes were published receive
 exactly the frames Redis sends (a run is copied as it is for RESP2, with
 '>' for each frame's first byte for RESP3, and cut between frames at each
-16 KB window).
+16 KB window; a frame bigger than a chunk in a chunk of its own).
 
 Usage: test_pubsub_shared.py   (environment: see harness.py)
 """
@@ -89,7 +89,8 @@ def frames(resp, pattern, n):
 
 
 def payload(i):
-    return (b'%d:' % i) + b'y' * ((i * 7919) % 3000)
+    """Mixed sizes; every 400th past a log chunk (64 KB), in a chunk of its own."""
+    return (b'%d:' % i) + b'y' * (70000 if i % 400 == 399 else (i * 7919) % 3000)
 
 
 def exact(srv, fails):
