@@ -15,10 +15,13 @@
  *    UNSUBSCRIBE's removal are O(1) (both touched only by its runner and its
  *    closing thread; the link's registry list pointers are under the
  *    registry lock it sits in), and the
- *    mailbox, a ring of entries under the client's mutex.
- * A message (struct ps_msg) is reference counted: the publisher holds one
- * reference while it fans out, each queued entry one. A pattern name (struct
- * ps_str) too: its pattern record holds it.
+ *    mailbox, a ring of runs under the client's mutex;
+ *  - per channel and per pattern record, a log (struct ps_log): the chunk
+ *    PUBLISH writes the next frame into.
+ * A chunk (struct ps_chunk) is reference counted: its log holds one
+ * reference while it is current, each queued run one, a publisher
+ * one while it fans out. A pattern name (struct ps_str) too: its pattern
+ * record holds it.
  */
 #include "server/pubsub.h"
 #include "concurrency/clock.h"
@@ -40,14 +43,13 @@
 
 #define PS_SHARDS  64
 #define PS_BUCKETS 256 /* per shard */
-#define PS_BATCH   32  /* entries a runner takes from its mailbox per lock */
+#define PS_BATCH   32  /* runs a runner takes from its mailbox per lock */
 
 enum { PS_CHANNEL, PS_PATTERN, PS_SHARD, PS_TYPES };
-enum ps_kind { PS_MESSAGE, PS_PMESSAGE, PS_SMESSAGE };
 
 /* A shared byte string: a pattern's name, then the same formatted as a
  * RESP bulk ($len CRLF name CRLF: fmt, flen bytes), which every pmessage
- * copies. refs: see msg_unref. */
+ * copies. refs: see chunk_unref. */
 struct ps_str {
 	_Atomic long refs;
 	size_t len, flen;
@@ -55,16 +57,27 @@ struct ps_str {
 	char p[];
 };
 
-/* A published message, formatted once for every receiver: the channel and
- * the payload as two RESP bulks ($n CRLF channel CRLF $n CRLF payload CRLF),
- * flen bytes, the same in RESP2 and RESP3; for a pattern's receivers, one
- * per matching pattern with the pattern's bulk in front (pmessage's three
- * bulks). Aligned to 8 or more (mem_alloc), so a queue entry carries the
- * kind in its low bits. */
-struct ps_msg {
+/*
+ * A log chunk: frames appended back to back, each a whole RESP2 message
+ * frame (*3 message / *4 pmessage / *3 smessage and their bulks; a RESP3
+ * receiver gets the same bytes with '>' for the first). refs: the log that
+ * appends to it (while it is the log's current chunk), each queued run that
+ * points into it, and a publisher while it fans out. Bytes are
+ * written only by the log's appender, under the log's lock, and before any
+ * run covering them is queued (under the mailbox lock, which orders them
+ * before the runner's read); an appender rewinds a chunk (used = 0) only
+ * when it holds the last reference, so no run points into it.
+ */
+struct ps_chunk {
 	_Atomic long refs;
-	size_t flen;
+	size_t cap, used; /* used: the log's appender only */
 	char data[];
+};
+
+/* A channel's or a pattern's log: where PUBLISH writes the frame its
+ * receivers share. Under the channel's shard lock, or the pattern's mu. */
+struct ps_log {
+	struct ps_chunk *cur; /* one reference; NULL until the first message */
 };
 
 struct ps_client;
@@ -83,6 +96,7 @@ struct ps_chan {
 	uint64_t h;
 	long nsubs;
 	struct ps_link *head;
+	struct ps_log log; /* under the shard lock */
 	size_t len;
 	char name[];
 };
@@ -91,12 +105,21 @@ struct ps_pat {
 	struct ps_str *name;
 	long nsubs;
 	struct ps_link *head;
+	/* publishers fan out under the pattern lock read-held, several at
+	 * once: the log takes its own lock */
+	pthread_mutex_t mu;
+	struct ps_log log; /* under mu */
 };
 
-/* A queued message: a struct ps_msg pointer | its enum ps_kind (low bits):
- * 8 bytes per subscriber per message. */
-typedef uintptr_t ps_entry;
-#define PS_KIND_MASK ((uintptr_t)3)
+/* Queued messages: the frames [start, end) of one chunk, consecutive
+ * messages of one log. A message that follows the last run's end in the
+ * same chunk extends it, so a subscriber's backlog costs one run (and one
+ * chunk reference) per chunk of each source it falls behind on, not a word
+ * per message. */
+struct ps_run {
+	struct ps_chunk *ck; /* one reference */
+	size_t start, end;
+};
 
 /* A client's channel (or shard channel) links by name: open addressing with
  * linear probing over the channels' hashes, so SUBSCRIBE's "already
@@ -115,9 +138,10 @@ struct ps_client {
 	struct ps_index idx[2]; /* PS_CHANNEL at [0], PS_SHARD at [1] */
 	/* the mailbox, under mu */
 	pthread_mutex_t mu;
-	ps_entry *q;
+	struct ps_run *q; /* a ring of qcap (a power of two) runs */
 	size_t qhead, qn, qcap;
-	size_t bytes;
+	size_t bytes; /* the runs' bytes: what they are formatted to */
+	size_t shown; /* net_reply_list_bytes(bytes) as last given to conn_set_queued */
 	int64_t soft_since_ms;
 	bool dead; /* over a limit or closing: takes nothing more */
 	/* in the soft list (pubsub_cron), under soft_mu */
@@ -245,63 +269,175 @@ static void str_unref(struct ps_str *s)
 		mem_free(s);
 }
 
-static struct ps_msg *msg_new(const char *ch, size_t chlen, const char *p, size_t len)
+static void chunk_unref(struct ps_chunk *ck)
 {
-	struct ps_msg *m = mem_alloc(sizeof(*m) + chlen + len + 50);
-
-	atomic_init(&m->refs, 1);
-	m->flen = put_bulk(m->data, ch, chlen);
-	m->flen += put_bulk(m->data + m->flen, p, len);
-	return m;
+	/* acq_rel: every holder's reads happen before the free or the rewind
+	 * (release by each dropper, acquire by the last one, and by the
+	 * appender's load in log_reserve) */
+	if (atomic_fetch_sub_explicit(&ck->refs, 1, memory_order_acq_rel) == 1)
+		mem_free(ck);
 }
 
-/* m's bulks behind pattern pat's bulk: what a pmessage frame carries after
- * its head, one allocation per matching pattern, not per receiver. */
-static struct ps_msg *msg_new_pat(const struct ps_str *pat, const struct ps_msg *m)
-{
-	struct ps_msg *pm = mem_alloc(sizeof(*pm) + pat->flen + m->flen);
+/* The log's chunks, allocated in powers of two (header included: jemalloc
+ * size classes): the first is small (a channel with one message, or whose
+ * receivers keep up, holds a few hundred bytes), each next twice the last
+ * up to PS_CHUNK_MAX. A log keeps its current chunk until its next message
+ * or its last subscriber leaves: at most 64 KB per channel or pattern, as
+ * each of its subscribers' reply buffers may keep after a burst. */
+#define PS_CHUNK_MIN 512
+#define PS_CHUNK_MAX (64 * 1024)
 
-	atomic_init(&pm->refs, 1);
-	memcpy(pm->data, pat->fmt, pat->flen);
-	memcpy(pm->data + pat->flen, m->data, m->flen);
-	pm->flen = pat->flen + m->flen;
-	return pm;
+/* Log lock held: room for n bytes at the end of the log's current chunk
+ * (a new chunk when the current one is full and still referenced; a
+ * rewound one when nobody else references it). Returns the chunk, *start
+ * the offset of the room; the caller writes there and adds n to used. */
+static struct ps_chunk *log_reserve(struct ps_log *lg, size_t n, size_t *start)
+{
+	struct ps_chunk *ck = lg->cur;
+
+	/* acquire: pairs with the release in chunk_unref, so the last
+	 * reader's reads of the chunk precede the rewind's writes */
+	if (ck && atomic_load_explicit(&ck->refs, memory_order_acquire) == 1)
+		ck->used = 0; /* nobody reads it: reuse it */
+	if (ck == NULL || ck->cap - ck->used < n) {
+		size_t size = ck ? 2 * (sizeof(*ck) + ck->cap) : PS_CHUNK_MIN;
+
+		if (size > PS_CHUNK_MAX)
+			size = PS_CHUNK_MAX;
+		while (size < sizeof(*ck) + n) /* n fits PS_CHUNK_MAX (log_append) */
+			size *= 2;
+		if (ck)
+			chunk_unref(ck);
+		ck = mem_alloc(size);
+		atomic_init(&ck->refs, 1);
+		ck->cap = size - sizeof(*ck);
+		ck->used = 0;
+		lg->cur = ck;
+	}
+	*start = ck->used;
+	return ck;
 }
 
-static void msg_unref(struct ps_msg *m)
+static void log_deinit(struct ps_log *lg)
 {
-	/* acq_rel: as str_unref */
-	if (atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) == 1)
-		mem_free(m);
+	if (lg->cur)
+		chunk_unref(lg->cur);
+	lg->cur = NULL;
+}
+
+/* The bytes of p as a RESP bulk. */
+static size_t bulk_len(size_t len)
+{
+	size_t nd = 1;
+
+	for (size_t v = len; v >= 10; v /= 10)
+		nd++;
+	return 1 + nd + 2 + len + 2;
+}
+
+/* The length of the frame at p (written by frame_put: "*N\r\n" and N
+ * bulks, N < 10). */
+static size_t frame_len(const char *p)
+{
+	int n = p[1] - '0';
+	size_t o = 4;
+
+	while (n-- > 0) {
+		size_t len = 0;
+
+		for (o++; p[o] != '\r'; o++)
+			len = len * 10 + (size_t)(p[o] - '0');
+		o += 2 + len + 2;
+	}
+	return o;
 }
 
 /* ------------------------------------------------------------ mailbox */
 
-/* The fixed start of each kind's frame (array header and kind bulk), RESP2
- * and RESP3 (push), and its length. */
-static const char *const frame_head[2][3] = {
-    {"*3\r\n$7\r\nmessage\r\n", "*4\r\n$8\r\npmessage\r\n", "*3\r\n$8\r\nsmessage\r\n"},
-    {">3\r\n$7\r\nmessage\r\n", ">4\r\n$8\r\npmessage\r\n", ">3\r\n$8\r\nsmessage\r\n"}};
-static const size_t frame_head_len[3] = {17, 18, 18};
-
-static struct ps_msg *entry_msg(ps_entry e)
+static void reply_hdr(struct conn *c, int resp, int n)
 {
-	return (struct ps_msg *)(e & ~PS_KIND_MASK);
+	char h[4] = {resp >= 3 ? '>' : '*', (char)('0' + n), '\r', '\n'};
+
+	reply_raw(c, h, 4);
 }
 
-/* The bytes an entry is formatted to (the limit counts them). */
-static size_t entry_bytes(ps_entry e)
+/* The fixed start of each kind's RESP2 frame (array header and kind bulk);
+ * RESP3's push differs in its first byte only. */
+enum ps_kind { PS_MESSAGE, PS_PMESSAGE, PS_SMESSAGE };
+static const char *const frame_head[3] = {"*3\r\n$7\r\nmessage\r\n", "*4\r\n$8\r\npmessage\r\n",
+					  "*3\r\n$8\r\nsmessage\r\n"};
+static const size_t frame_head_len[3] = {17, 18, 18};
+
+/* A message's frame, as it will be appended: head, the pattern's bulk
+ * (pmessage), the channel's and the payload's bulks. */
+struct ps_frame {
+	int kind;
+	const struct ps_str *pat; /* PS_PMESSAGE only */
+	const char *ch, *msg;
+	size_t chlen, len;
+	size_t bytes; /* the whole frame */
+};
+
+static void frame_put(char *dst, const struct ps_frame *f)
 {
-	return frame_head_len[e & PS_KIND_MASK] + entry_msg(e)->flen;
+	size_t o = frame_head_len[f->kind];
+
+	memcpy(dst, frame_head[f->kind], o);
+	if (f->pat) {
+		memcpy(dst + o, f->pat->fmt, f->pat->flen);
+		o += f->pat->flen;
+	}
+	o += put_bulk(dst + o, f->ch, f->chlen);
+	put_bulk(dst + o, f->msg, f->len);
+}
+
+/* Log lock held: appends f to lg; returns its chunk, with a reference for
+ * the caller (who drops it after the fan-out), and *start its offset. A
+ * frame too big for a chunk gets one of its own, which the log does not
+ * keep: it is freed once delivered, as the log's next message would leave
+ * a big chunk waiting. */
+static struct ps_chunk *log_append(struct ps_log *lg, const struct ps_frame *f, size_t *start)
+{
+	struct ps_chunk *ck;
+
+	if (sizeof(*ck) + f->bytes > PS_CHUNK_MAX) {
+		ck = mem_alloc(sizeof(*ck) + f->bytes);
+		atomic_init(&ck->refs, 1);
+		ck->cap = ck->used = f->bytes;
+		*start = 0;
+		frame_put(ck->data, f);
+		return ck;
+	}
+	ck = log_reserve(lg, f->bytes, start);
+	frame_put(ck->data + *start, f);
+	ck->used += f->bytes;
+	/* relaxed: taken under the log's lock, which orders it before the
+	 * next appender's rewind check (log_reserve); keeps ck once another
+	 * publisher moves the log on */
+	atomic_fetch_add_explicit(&ck->refs, 1, memory_order_relaxed);
+	return ck;
+}
+
+/* Mailbox lock held: CLIENT LIST's omem after cl->bytes changed. Only when
+ * the figure changes (every 20 KB): the store lands in the subscriber's
+ * connection, a cache line its own worker uses. */
+static void show_queued(struct ps_client *cl)
+{
+	size_t b = net_reply_list_bytes(cl->bytes);
+
+	if (b != cl->shown) {
+		cl->shown = b;
+		conn_set_queued(cl->c, b);
+	}
 }
 
 static void drop_entries(struct ps_client *cl)
 {
 	for (size_t i = 0; i < cl->qn; i++)
-		msg_unref(entry_msg(cl->q[(cl->qhead + i) & (cl->qcap - 1)]));
+		chunk_unref(cl->q[(cl->qhead + i) & (cl->qcap - 1)].ck);
 	cl->qhead = cl->qn = 0;
 	cl->bytes = 0;
-	conn_set_queued(cl->c, 0);
+	show_queued(cl);
 }
 
 /* client-output-buffer-limit pubsub, read once per PUBLISH. */
@@ -395,41 +531,50 @@ void pubsub_cron(void)
 	pthread_mutex_unlock(&soft_mu);
 }
 
-/* Called holding the lock of a registry list cl is linked in. */
-static void enqueue(struct ps_client *cl, int kind, struct ps_msg *m, const struct ps_limits *lim)
+/* Called holding the lock of a registry list cl is linked in, and a
+ * reference to ck (the log's or the publisher's): queues the frame
+ * [start, end) of ck, extending cl's last run when it ends where the frame
+ * starts. */
+static void enqueue(struct ps_client *cl, struct ps_chunk *ck, size_t start, size_t end,
+		    const struct ps_limits *lim)
 {
-	ps_entry e = (uintptr_t)m | (uintptr_t)kind;
-	size_t bytes = entry_bytes(e);
-	bool watch = false;
+	struct ps_run *last;
+	bool watch = false, was_empty;
 
 	pthread_mutex_lock(&cl->mu);
 	if (cl->dead) {
 		pthread_mutex_unlock(&cl->mu);
 		return;
 	}
-	if (cl->qn == cl->qcap) {
-		size_t ncap = cl->qcap ? 2 * cl->qcap : 16;
-		ps_entry *nq = mem_alloc(ncap * sizeof(*nq));
+	was_empty = cl->qn == 0;
+	last = was_empty ? NULL : &cl->q[(cl->qhead + cl->qn - 1) & (cl->qcap - 1)];
+	if (last && last->ck == ck && last->end == start) {
+		last->end = end;
+	} else {
+		if (cl->qn == cl->qcap) {
+			size_t ncap = cl->qcap ? 2 * cl->qcap : 8;
+			struct ps_run *nq = mem_alloc(ncap * sizeof(*nq));
 
-		for (size_t i = 0; i < cl->qn; i++)
-			nq[i] = cl->q[(cl->qhead + i) & (cl->qcap - 1)];
-		mem_free(cl->q);
-		cl->q = nq;
-		cl->qcap = ncap;
-		cl->qhead = 0;
+			for (size_t i = 0; i < cl->qn; i++)
+				nq[i] = cl->q[(cl->qhead + i) & (cl->qcap - 1)];
+			mem_free(cl->q);
+			cl->q = nq;
+			cl->qcap = ncap;
+			cl->qhead = 0;
+		}
+		cl->q[(cl->qhead + cl->qn) & (cl->qcap - 1)] = (struct ps_run){ck, start, end};
+		/* relaxed: the caller holds a reference, so the count cannot
+		 * reach 0 (nor 1, for a rewind) meanwhile */
+		atomic_fetch_add_explicit(&ck->refs, 1, memory_order_relaxed);
+		cl->qn++;
 	}
-	cl->q[(cl->qhead + cl->qn) & (cl->qcap - 1)] = e;
-	/* relaxed: the publisher holds a reference, so the count cannot
-	 * reach 0 meanwhile */
-	atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
-	cl->qn++;
-	cl->bytes += bytes;
-	conn_set_queued(cl->c, net_reply_list_bytes(cl->bytes));
+	cl->bytes += end - start;
+	show_queued(cl);
 	if (over_limit(cl, lim)) {
 		kill_over_limit(cl);
 	} else {
 		watch = cl->soft_since_ms != 0;
-		if (cl->qn == 1) {
+		if (was_empty) {
 			/* the runner empties the mailbox, or leaves it non-empty only
 			 * when it will come back by itself (pubsub_deliver's return) */
 			conn_wake_fair(cl->c);
@@ -440,20 +585,35 @@ static void enqueue(struct ps_client *cl, int kind, struct ps_msg *m, const stru
 		soft_list(cl);
 }
 
-static void reply_hdr(struct conn *c, int resp, int n)
+/* Where to cut run r to format about room more bytes: after its frames
+ * that start within room (at least one). */
+static size_t run_cut(const struct ps_run *r, size_t room)
 {
-	char h[4] = {resp >= 3 ? '>' : '*', (char)('0' + n), '\r', '\n'};
+	size_t o = r->start;
 
-	reply_raw(c, h, 4);
+	if (r->end - r->start <= room)
+		return r->end;
+	do
+		o += frame_len(r->ck->data + o);
+	while (o < r->end && o - r->start < room);
+	return o;
 }
 
-static void format_entry(struct conn *c, int resp, ps_entry e)
+/* Formats a run: RESP2 copies its frames as they are, RESP3 puts '>' in
+ * front of each instead of '*'. */
+static void format_run(struct conn *c, int resp, const struct ps_run *r)
 {
-	const struct ps_msg *m = entry_msg(e);
-	int kind = (int)(e & PS_KIND_MASK);
+	const char *p = r->ck->data;
 
-	reply_raw(c, frame_head[resp >= 3][kind], frame_head_len[kind]);
-	reply_raw(c, m->data, m->flen);
+	if (resp < 3) {
+		reply_raw(c, p + r->start, r->end - r->start);
+		return;
+	}
+	for (size_t o = r->start, n; o < r->end; o += n) {
+		n = frame_len(p + o);
+		reply_raw(c, ">", 1);
+		reply_raw(c, p + o + 1, n - 1);
+	}
 }
 
 bool pubsub_deliver(struct conn *c, size_t max_bytes)
@@ -467,28 +627,36 @@ bool pubsub_deliver(struct conn *c, size_t max_bytes)
 		return false;
 	resp = conn_resp(c);
 	for (;;) {
-		ps_entry batch[PS_BATCH];
+		struct ps_run batch[PS_BATCH];
 		size_t k = 0;
 		bool more;
 
 		pthread_mutex_lock(&cl->mu);
 		while (cl->qn > 0 && k < PS_BATCH && (done < max_bytes || (k == 0 && done == 0))) {
-			batch[k] = cl->q[cl->qhead];
-			cl->qhead = (cl->qhead + 1) & (cl->qcap - 1);
-			cl->qn--;
-			size_t b = entry_bytes(batch[k]);
+			struct ps_run *r = &cl->q[cl->qhead];
+			size_t cut = run_cut(r, done < max_bytes ? max_bytes - done : 0);
 
-			cl->bytes -= b;
-			done += b;
+			batch[k] = *r;
+			if (cut == r->end) { /* the whole run: its reference moves */
+				cl->qhead = (cl->qhead + 1) & (cl->qcap - 1);
+				cl->qn--;
+			} else {
+				batch[k].end = cut;
+				r->start = cut;
+				/* relaxed: the run still queued holds a reference */
+				atomic_fetch_add_explicit(&r->ck->refs, 1, memory_order_relaxed);
+			}
+			cl->bytes -= cut - batch[k].start;
+			done += cut - batch[k].start;
 			k++;
 		}
 		more = cl->qn > 0;
 		if (k)
-			conn_set_queued(c, net_reply_list_bytes(cl->bytes));
+			show_queued(cl);
 		pthread_mutex_unlock(&cl->mu);
 		for (size_t i = 0; i < k; i++) {
-			format_entry(c, resp, batch[i]);
-			msg_unref(entry_msg(batch[i]));
+			format_run(c, resp, &batch[i]);
+			chunk_unref(batch[i].ck);
 		}
 		if (!more || done >= max_bytes)
 			return more;
@@ -577,6 +745,7 @@ static void chan_unlink(int type, struct ps_link *l)
 	link_remove(&ch->head, l);
 	if (--ch->nsubs == 0) {
 		*chan_slot(sh, ch->name, ch->len, ch->h) = ch->next;
+		log_deinit(&ch->log);
 		mem_free(ch);
 		/* relaxed: see ps_table.nchannels */
 		atomic_fetch_sub_explicit(&t->nchannels, 1, memory_order_relaxed);
@@ -601,6 +770,7 @@ static void pat_link(struct ps_link *l, const char *p, size_t len)
 		}
 		pt = mem_calloc(1, sizeof(*pt));
 		pt->name = str_new(p, len);
+		pthread_mutex_init(&pt->mu, NULL);
 		pats[npats_v++] = pt;
 		/* release: pairs with the acquire in pubsub_publish (see npat) */
 		atomic_store_explicit(&npat, (long)npats_v, memory_order_release);
@@ -628,6 +798,8 @@ static void pat_unlink(struct ps_link *l)
 		/* release: see npat */
 		atomic_store_explicit(&npat, (long)npats_v, memory_order_release);
 		str_unref(pt->name);
+		log_deinit(&pt->log);
+		pthread_mutex_destroy(&pt->mu);
 		mem_free(pt);
 	}
 	pthread_rwlock_unlock(&pat_lock);
@@ -649,11 +821,12 @@ static const char *link_name(int type, const struct ps_link *l, size_t *len)
 long pubsub_publish(const char *channel, size_t chlen, const char *msg, size_t len, bool shard)
 {
 	struct ps_table *t = &tables[shard];
+	struct ps_frame f = {.ch = channel, .chlen = chlen, .msg = msg, .len = len};
 	uint64_t h;
 	struct ps_shard *sh;
-	struct ps_msg *m = NULL;
 	struct ps_chan *ch;
 	struct ps_limits lim;
+	size_t tail;
 	long n = 0;
 
 	/* acquire: see ps_table.nchannels and npat. No subscriber anywhere (the
@@ -662,40 +835,49 @@ long pubsub_publish(const char *channel, size_t chlen, const char *msg, size_t l
 	    (shard || atomic_load_explicit(&npat, memory_order_acquire) == 0))
 		return 0;
 	net_pubsub_output_limit(&lim.hard, &lim.soft, &lim.secs);
+	tail = bulk_len(chlen) + bulk_len(len); /* every frame ends with these */
 	h = chan_hash(channel, chlen);
 	sh = shard_of(t, h);
 	pthread_mutex_lock(&sh->mu);
 	ch = *chan_slot(sh, channel, chlen, h);
 	if (ch) {
-		m = msg_new(channel, chlen, msg, len);
+		struct ps_chunk *ck;
+		size_t start;
+
+		f.kind = shard ? PS_SMESSAGE : PS_MESSAGE;
+		f.bytes = frame_head_len[f.kind] + tail;
+		ck = log_append(&ch->log, &f, &start);
 		for (struct ps_link *l = ch->head; l; l = l->next) {
-			enqueue(l->cl, shard ? PS_SMESSAGE : PS_MESSAGE, m, &lim);
+			enqueue(l->cl, ck, start, start + f.bytes, &lim);
 			n++;
 		}
+		chunk_unref(ck);
 	}
 	pthread_mutex_unlock(&sh->mu);
 	/* acquire: pairs with the release in pat_link / pat_unlink */
 	if (!shard && atomic_load_explicit(&npat, memory_order_acquire) > 0) {
+		f.kind = PS_PMESSAGE;
 		pthread_rwlock_rdlock(&pat_lock);
 		for (size_t i = 0; i < npats_v; i++) {
 			struct ps_pat *pt = pats[i];
-			struct ps_msg *pm;
+			struct ps_chunk *ck;
+			size_t start;
 
 			if (!su_glob_match(pt->name->p, pt->name->len, channel, chlen, 0))
 				continue;
-			if (m == NULL)
-				m = msg_new(channel, chlen, msg, len);
-			pm = msg_new_pat(pt->name, m);
+			f.pat = pt->name;
+			f.bytes = frame_head_len[PS_PMESSAGE] + pt->name->flen + tail;
+			pthread_mutex_lock(&pt->mu);
+			ck = log_append(&pt->log, &f, &start);
+			pthread_mutex_unlock(&pt->mu);
 			for (struct ps_link *l = pt->head; l; l = l->next) {
-				enqueue(l->cl, PS_PMESSAGE, pm, &lim);
+				enqueue(l->cl, ck, start, start + f.bytes, &lim);
 				n++;
 			}
-			msg_unref(pm);
+			chunk_unref(ck);
 		}
 		pthread_rwlock_unlock(&pat_lock);
 	}
-	if (m)
-		msg_unref(m);
 	return n;
 }
 

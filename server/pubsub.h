@@ -8,23 +8,30 @@
  * publisher's. The registry maps a channel (or shard channel) to the links
  * of its subscribers, in PS_SHARDS mutex-protected hash shards, and keeps
  * the patterns in one list under a read-write lock (PUBLISH takes it for
- * reading, and only while some pattern exists). Each subscribed client has
- * a mailbox: a FIFO of message references (8 bytes each) under the
- * client's own mutex. PUBLISH builds the message once (channel and payload
- * already formatted as the two RESP bulks that end every receiver's frame,
- * in one reference-counted allocation; for the receivers of each matching
- * pattern, one more with the pattern's bulk in front), and appends a
- * reference to the mailbox of every receiver,
- * waking its connection (conn_wake_fair: behind what its worker has queued,
- * so that the subscribers woken first are not left behind those woken
- * since) when its mailbox turns non-empty. With no channel and no pattern
- * subscribed anywhere, PUBLISH is two atomic loads. The subscriber's runner
- * (net's deliver hook, pubsub_deliver) copies what its mailbox holds into
- * its reply buffer behind the frame's head in its own protocol (RESP2 array
- * or RESP3 push), a window at a time: so a subscriber that does
- * not read holds references, not copies — 1,000 such subscribers cost about
- * one copy of the backlog plus 8 bytes per message each, beside a window
- * of formatted bytes (PS_OUT_WINDOW) in their reply buffers.
+ * reading, and only while some pattern exists). Each channel and each
+ * pattern has a log: PUBLISH writes the message's frame once into the log's
+ * current chunk (reference counted, up to 64 KB; for the receivers of each
+ * matching pattern, once more into that pattern's log, with the pattern's
+ * bulk), and each subscribed client has a mailbox, a FIFO of runs (a chunk
+ * and a byte range in it) under the client's own mutex. PUBLISH appends the
+ * frame to the mailbox of every receiver: when the mailbox's last run ends
+ * where the frame starts, the run grows; else a run is added, which takes a
+ * reference to the chunk. It wakes the receiver's connection
+ * (conn_wake_fair: behind what its worker has queued, so that the
+ * subscribers woken first are not left behind those woken since) when its
+ * mailbox turns non-empty. With no channel and no pattern subscribed
+ * anywhere, PUBLISH is two atomic loads. The subscriber's runner (net's
+ * deliver hook, pubsub_deliver) copies what its mailbox holds into its
+ * reply buffer in its own protocol (a RESP2 run is copied as it is; RESP3
+ * puts '>' for the first byte of each frame), a window at a time, and drops
+ * the chunk references of the runs it took: a chunk is freed once every
+ * run into it was delivered or dropped (unsubscribe, close, output limit)
+ * and its log moved on or was freed (its last subscriber gone). So
+ * subscribers that do not read share one copy of the backlog: each holds
+ * one run (24 bytes) per chunk of each source it lags on, beside a window
+ * of formatted bytes (PS_OUT_WINDOW) in its reply buffer. A log whose
+ * chunk nobody else references rewinds it, so a channel whose receivers
+ * keep up holds one small chunk.
  *
  * Ordering. One publisher's PUBLISH appends to each mailbox before it
  * returns, and a mailbox is FIFO: per publisher, a subscriber receives in
