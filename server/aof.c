@@ -185,6 +185,7 @@ int aof_setup(struct db *db, char *err, size_t errlen)
 	pthread_cond_init(&aof.work, NULL);
 	pthread_cond_init(&aof.done, NULL);
 	aof.held.prev = aof.held.next = &aof.held;
+	aof.ret_wait = true; /* until a pass shows its returners do not come back */
 	for (unsigned i = 0; i < AOF_STRIPES; i++)
 		pthread_mutex_init(&aof.stripe[i], NULL);
 	{
@@ -592,6 +593,9 @@ void aof_teardown(void)
 	aof_manifest_free(&aof.man);
 	mem_free(aof.buf);
 	aof.buf = NULL;
+	mem_free(aof.ibuf);
+	aof.ibuf = NULL;
+	aof.icap = 0;
 	mem_free(aof.dir);
 	mem_free(aof.fname);
 	aof.dir = aof.fname = NULL;

@@ -106,6 +106,11 @@ struct db;
 /* always: queued records wait at most this long for the end of the batch
  * of the worker that appended them (aof_batch_end) */
 #define AOF_KICK_NS (500 * 1000)
+/* appendfsync always: the next fdatasync waits for the connections the
+ * last one released to write again (the returners) while they come back
+ * at most AOF_RETURN_GAP_NS apart, AOF_RETURN_MAX_NS in all */
+#define AOF_RETURN_GAP_NS (200 * 1000)
+#define AOF_RETURN_MAX_NS (1000 * 1000)
 
 /* Values of appendfsync, in the config table's order. */
 enum aof_fsync { AOF_FSYNC_ALWAYS, AOF_FSYNC_EVERYSEC, AOF_FSYNC_NO };
@@ -305,6 +310,12 @@ void aof_note_lsn(struct conn *c, uint64_t lsn);
  * (aof_current_size ... aof_delayed_fsync), into buf; returns the length
  * written (0 when the AOF is off). Any thread. */
 size_t aof_info(char *buf, size_t len);
+/* INFO kvsd's group-commit counters while appendonly is on (0 bytes when
+ * off): records appended, write(2)s, fdatasyncs, records they covered,
+ * the AOF thread's waits for work and the signals that woke it, replies
+ * held for an fdatasync, held connections woken and in how many passes.
+ * Into buf; returns the length written. Any thread. */
+size_t aof_group_info(char *buf, size_t len);
 /* The drop hooks (storage/db.h) that log keys the db layer expires or
  * evicts as DEL / UNLINK (aof_drop.c); installed by aof_start. */
 void aof_drop_install(struct db *db);

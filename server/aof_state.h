@@ -54,6 +54,36 @@ struct aof_state {
 	 * the queued records (aof_batch_end), so the queue goes to the next
 	 * write and fdatasync; the AOF thread clears it when it takes the queue */
 	bool kicked;
+	/* appendfsync always, the connections the last wake pass released
+	 * (the "returners", aof.h "Group commit"): the pass's number (ret_gen,
+	 * 0 before the first), how many it released (ret_total), how many of
+	 * them have not come back yet (ret_out), when (ret_start) and until
+	 * when the next fdatasync may wait for them (ret_deadline,
+	 * clock_mono_ns: AOF_RETURN_GAP_NS after the last one came back, at
+	 * most AOF_RETURN_MAX_NS after the pass), and whether it does
+	 * (ret_wait: most returners of the sampled pass came back in time).
+	 * Under lock. */
+	uint64_t ret_gen;
+	uint64_t ret_total, ret_out;
+	int64_t ret_start, ret_deadline;
+	bool ret_wait;
+	/* the end of the AOF thread's current timed wait (clock_mono_ns) */
+	int64_t wait_until;
+	/* the sampled pass that decides ret_wait: its number, how many it
+	 * released, how many came back before eval_deadline */
+	uint64_t eval_gen, eval_total, eval_back;
+	int64_t eval_deadline;
+	/* appendfsync always: a worker writes and fdatasyncs the queue itself
+	 * at its batch end (commit_inline in aof_writer.c) while the AOF thread
+	 * waits: set under lock by that worker, which then owns fd, the write
+	 * and the fsync statistics as the AOF thread does while it writes; the
+	 * AOF thread takes no batch meanwhile. ibuf/icap: the buffer the queue
+	 * is swapped into. recs_synced: records covered by fdatasyncs so far
+	 * (INFO), kept by whoever writes. */
+	bool inline_busy;
+	char *ibuf;
+	size_t icap;
+	uint64_t recs_synced;
 	/* connections whose replies wait for the fsync (appendfsync always):
 	 * struct aof_hold in their sessions, a circular list with this head */
 	struct aof_hold held;
@@ -130,6 +160,14 @@ struct aof_state {
 	 * byte count (LSN) the last one covered; written by the AOF thread,
 	 * read by DEBUG: relaxed, statistics */
 	_Atomic uint64_t nfsync, fsynced, written;
+	/* INFO's group-commit counters (aof_info): records appended (nrec,
+	 * under lock), records covered by fdatasyncs (fsync_recs), write(2)
+	 * batches (nwrite), waits of the AOF thread for work (nwait) and the
+	 * signals that woke it (nsignal), replies held (nheld) and
+	 * connections the AOF thread woke (nwake) in how many passes
+	 * (nwake_pass). Each has one writer or is written under lock, read by
+	 * INFO: relaxed, statistics */
+	_Atomic uint64_t nrec, fsync_recs, nwrite, nwait, nsignal, nheld, nwake, nwake_pass;
 	/* the start-up loader's connection id (0: none); written by net_adopt
 	 * before the connection is handed to a worker, read by conn_init and
 	 * dispatch */

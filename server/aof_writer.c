@@ -73,6 +73,21 @@ struct timespec aof_deadline_in(long ns)
 	return ts;
 }
 
+/* Adds n to an INFO counter of aof_state.h. relaxed: statistics */
+static void stat_add(_Atomic uint64_t *x, uint64_t n)
+{
+	atomic_fetch_add_explicit(x, n, memory_order_relaxed);
+}
+
+/* Wakes the AOF thread (waiting for work or gathering), once per wait: it
+ * sets idle again if it waits again. Under lock. */
+static void signal_work(void)
+{
+	stat_add(&aof.nsignal, 1);
+	aof.idle = false;
+	pthread_cond_signal(&aof.work);
+}
+
 static void hold_unlink(struct aof_hold *h)
 {
 	h->prev->next = h->next;
@@ -89,16 +104,86 @@ static void wake_held(bool all)
 	/* relaxed: stored by this thread, under the lock we hold */
 	uint64_t synced = atomic_load_explicit(&aof.synced, memory_order_relaxed);
 	struct aof_hold *h = aof.held.next;
+	uint64_t woken = 0;
+	int64_t now;
+
+	uint64_t gen = aof.ret_gen + 1;
 
 	while (h != &aof.held) {
 		struct aof_hold *next = h->next;
 
 		if (all || h->lsn <= synced) {
 			hold_unlink(h);
+			/* relaxed: read under the lock, or as a hint (session.h) */
+			atomic_store_explicit(&h->ret_gen, all ? 0 : gen, memory_order_relaxed);
 			conn_wake(h->c);
+			woken++;
 		}
 		h = next;
 	}
+	if (woken == 0)
+		return;
+	stat_add(&aof.nwake, woken);
+	stat_add(&aof.nwake_pass, 1);
+	if (all)
+		return;
+	/* a new group of returners; the next fdatasync waits for them while
+	 * returners come back in time: of the sampled pass (one at a time,
+	 * each watched for AOF_RETURN_NS), at least 3 in 4 wrote again by
+	 * its deadline (clients that write in a loop, as a benchmark's, not
+	 * now and then) */
+	now = clock_mono_ns();
+	if (now >= aof.eval_deadline) {
+		if (aof.eval_total)
+			aof.ret_wait = aof.eval_back * 4 >= aof.eval_total * 3;
+		aof.eval_gen = gen;
+		aof.eval_total = woken;
+		aof.eval_back = 0;
+		aof.eval_deadline = now + AOF_RETURN_MAX_NS;
+	}
+	aof.ret_gen = gen;
+	aof.ret_total = aof.ret_out = woken;
+	aof.ret_start = now;
+	aof.ret_deadline = now + AOF_RETURN_GAP_NS;
+}
+
+/* A connection ran commands again after the wake pass that released its
+ * replies (aof_before_write), or closed: it is no longer a returner. The
+ * last returner of the newest pass lets the AOF thread take the queue.
+ * Under lock. */
+static void note_return(struct aof_hold *h)
+{
+	/* relaxed: stored under the lock we hold */
+	uint64_t g = atomic_load_explicit(&h->ret_gen, memory_order_relaxed);
+	struct wctx *w = wctx_self();
+	int64_t now;
+
+	if (g == 0)
+		return;
+	atomic_store_explicit(&h->ret_gen, 0, memory_order_relaxed);
+	now = clock_mono_ns();
+	if (g == aof.eval_gen && now < aof.eval_deadline)
+		aof.eval_back++;
+	if (g != aof.ret_gen || aof.ret_out == 0)
+		return;
+	/* the wait goes on while they keep coming back */
+	if (now + AOF_RETURN_GAP_NS < aof.ret_start + AOF_RETURN_MAX_NS)
+		aof.ret_deadline = now + AOF_RETURN_GAP_NS;
+	else
+		aof.ret_deadline = aof.ret_start + AOF_RETURN_MAX_NS;
+	if (--aof.ret_out > 0 || aof.len == 0)
+		return;
+	if (w && w->index >= 0)
+		w->aof_unkicked = true; /* its batch end commits (aof_batch_end) */
+	else if (aof.idle && aof.kicked)
+		signal_work();
+}
+
+/* Whether the returners of the last wake pass are back (or not awaited,
+ * or awaited long enough). Under lock. */
+static bool returners_done(void)
+{
+	return !aof.ret_wait || aof.ret_out == 0 || clock_mono_ns() >= aof.ret_deadline;
 }
 
 static int64_t auto_rw_checked;
@@ -162,10 +247,16 @@ static void auto_rewrite_check(void)
 		LOG(LOG_WARNING, "Automatic AOF rewrite could not start: %s", err);
 }
 
-/* The AOF thread: an fdatasync covered the records up to lsn. */
-static void fsync_note(uint64_t lsn)
+/* An fdatasync covered the records up to lsn, and the first recs records
+ * ever appended. The writer: the AOF thread, or a worker in commit_inline
+ * (one at a time: aof.inline_busy). */
+static void fsync_note(uint64_t lsn, uint64_t recs)
 {
-	/* relaxed: statistics for DEBUG AOF-FSYNC; single writer */
+	if (recs > aof.recs_synced) {
+		stat_add(&aof.fsync_recs, recs - aof.recs_synced);
+		aof.recs_synced = recs;
+	}
+	/* relaxed: statistics for DEBUG AOF-FSYNC; one writer at a time */
 	atomic_store_explicit(&aof.fsynced, lsn, memory_order_relaxed);
 	atomic_store_explicit(&aof.nfsync,
 			      atomic_load_explicit(&aof.nfsync, memory_order_relaxed) + 1,
@@ -184,7 +275,7 @@ static bool batch_ready(void)
 		return false;
 	/* relaxed: see aof_internal.h */
 	return atomic_load_explicit(&aof_fsync_g, memory_order_relaxed) != AOF_FSYNC_ALWAYS ||
-	       aof.kicked || aof.len >= AOF_GATHER_BYTES;
+	       (aof.kicked && returners_done()) || aof.len >= AOF_GATHER_BYTES;
 }
 
 void *aof_thread(void *arg)
@@ -192,7 +283,7 @@ void *aof_thread(void *arg)
 	char *batch = NULL;
 	size_t bcap = 0;
 	int64_t last_fsync = clock_mono_ns();
-	uint64_t unsynced = 0;
+	uint64_t unsynced = 0, recs_taken = 0;
 
 	(void)arg;
 	pthread_mutex_lock(&aof.lock);
@@ -202,16 +293,30 @@ void *aof_thread(void *arg)
 		int policy, sw_fd;
 		bool sw;
 
-		while (!batch_ready()) {
+		while (aof.inline_busy || !batch_ready()) {
+			if (aof.inline_busy) {
+				/* a worker writes the queue (commit_inline) */
+				pthread_cond_wait(&aof.done, &aof.lock);
+				continue;
+			}
 			/* wake at least every 100 ms: everysec's fsync clock and the
 			 * auto-rewrite check; records that wait for their worker's
 			 * batch end wait at most AOF_KICK_NS */
 			bool waiting = aof.len > 0;
-			struct timespec ts =
-			    aof_deadline_in(waiting ? AOF_KICK_NS : 100 * 1000 * 1000);
+			long ns = waiting ? AOF_KICK_NS : 100 * 1000 * 1000;
+			struct timespec ts;
 			int rc;
 
+			if (waiting && aof.kicked) {
+				/* kicked, waiting for the returners (batch_ready) */
+				int64_t left = aof.ret_deadline - clock_mono_ns();
+
+				ns = left < 1000 ? 1000 : (long)left;
+			}
+			ts = aof_deadline_in(ns);
+			aof.wait_until = clock_mono_ns() + ns;
 			aof.idle = true;
+			stat_add(&aof.nwait, 1);
 			rc = pthread_cond_timedwait(&aof.work, &aof.lock, &ts);
 			aof.idle = false;
 			if (rc == ETIMEDOUT && waiting && aof.len > 0)
@@ -228,6 +333,8 @@ void *aof_thread(void *arg)
 			    clock_mono_ns() - last_fsync >= 1000000000LL)
 				break;
 		}
+		if (aof.inline_busy)
+			continue; /* a worker began writing while we waited */
 		if (aof.len == 0 && aof.stop && !aof.switch_pending)
 			break;
 		/* relaxed: see aof_internal.h */
@@ -259,6 +366,8 @@ void *aof_thread(void *arg)
 		n = aof.len;
 		aof.len = 0;
 		end = aof.appended;
+		/* relaxed: written under the lock we hold */
+		recs_taken = atomic_load_explicit(&aof.nrec, memory_order_relaxed);
 		sw = aof.switch_pending;
 		sw_at = aof.switch_at;
 		sw_fd = aof.switch_fd;
@@ -293,6 +402,7 @@ void *aof_thread(void *arg)
 			if (rc < 0)
 				fatal_write(rc);
 			unsynced += n;
+			stat_add(&aof.nwrite, 1);
 		}
 		/* relaxed: statistics for DEBUG AOF-FSYNC */
 		atomic_store_explicit(&aof.written, end, memory_order_relaxed);
@@ -306,7 +416,7 @@ void *aof_thread(void *arg)
 				fatal_write(-errno);
 			last_fsync = clock_mono_ns();
 			unsynced = 0;
-			fsync_note(end);
+			fsync_note(end, recs_taken);
 		}
 
 		pthread_mutex_lock(&aof.lock);
@@ -321,7 +431,7 @@ void *aof_thread(void *arg)
 		pthread_mutex_lock(&aof.lock);
 	}
 	if (unsynced && fdatasync(aof.fd) == 0)
-		fsync_note(aof.appended - aof.len);
+		fsync_note(aof.appended - aof.len, recs_taken);
 	wake_held(true); /* stopping: nothing more will be written */
 	pthread_mutex_unlock(&aof.lock);
 	mem_free(batch);
@@ -385,6 +495,7 @@ static uint64_t append_prop(const struct aof_prop *p, bool wrap)
 		pthread_mutex_unlock(&aof.lock);
 		return lsn;
 	}
+	stat_add(&aof.nrec, p->n);
 	/* Under always, a worker's records wait for its batch end
 	 * (aof_batch_end): one write and one fdatasync for the whole batch;
 	 * a thread that is not a worker has no batch end: its record goes at
@@ -399,12 +510,75 @@ static uint64_t append_prop(const struct aof_prop *p, bool wrap)
 		else
 			aof.kicked = true;
 		if (aof.idle && aof.kicked)
-			pthread_cond_signal(&aof.work);
+			signal_work();
 	} else if (aof.idle || (aof.gathering && aof.len >= AOF_GATHER_BYTES)) {
-		pthread_cond_signal(&aof.work);
+		signal_work();
 	}
 	pthread_mutex_unlock(&aof.lock);
 	return lsn;
+}
+
+/* appendfsync always, a worker's batch end with records queued and the
+ * AOF thread waiting for them: the worker writes and fdatasyncs the queue
+ * itself and releases the replies it covers, as Redis's event loop does
+ * before it sleeps, instead of waking the AOF thread and being woken back
+ * by it (two thread switches and a futex wake more per fdatasync on a
+ * shared core). The worker is offline here (net's offline hook, between
+ * tasks: no stripe, gate or epoch held), so nothing waits for it but its
+ * own connections' next runs, which this fdatasync would hold back anyway
+ * if they write. Not while the AOF thread writes, switches files or stops,
+ * nor while the returners are awaited (batch_ready). Under lock; returns
+ * whether it committed (the lock was dropped meanwhile). */
+static bool commit_inline(void)
+{
+	char *b;
+	size_t n, cap;
+	uint64_t end, recs;
+	int rc;
+
+	/* relaxed policy: see aof_internal.h */
+	if (!aof.idle || aof.inline_busy || aof.stop || aof.switch_pending || aof.len == 0 ||
+	    aof.fd < 0 || aof.precut || aof.closed ||
+	    atomic_load_explicit(&aof_fsync_g, memory_order_relaxed) != AOF_FSYNC_ALWAYS ||
+	    !returners_done())
+		return false;
+	aof.inline_busy = true;
+	aof.kicked = false;
+	b = aof.buf;
+	cap = aof.cap;
+	aof.buf = aof.ibuf;
+	aof.cap = aof.icap;
+	n = aof.len;
+	aof.len = 0;
+	end = aof.appended;
+	/* relaxed: written under the lock we hold */
+	recs = atomic_load_explicit(&aof.nrec, memory_order_relaxed);
+	pthread_mutex_unlock(&aof.lock);
+
+	rc = aof_write_all(aof.fd, b, n);
+	if (rc == 0 && fdatasync(aof.fd) < 0)
+		rc = -errno;
+	if (rc < 0)
+		fatal_write(rc);
+	stat_add(&aof.nwrite, 1);
+	fsync_note(end, recs);
+	/* relaxed: statistics for DEBUG AOF-FSYNC */
+	atomic_store_explicit(&aof.written, end, memory_order_relaxed);
+
+	pthread_mutex_lock(&aof.lock);
+	aof.ibuf = b;
+	aof.icap = cap;
+	/* release: as the AOF thread's, the write and fdatasync above happen
+	 * before any reply that aof_before_write lets go on seeing it */
+	if (end > atomic_load_explicit(&aof.synced, memory_order_relaxed))
+		atomic_store_explicit(&aof.synced, end, memory_order_release);
+	wake_held(false);
+	aof.inline_busy = false;
+	pthread_cond_broadcast(&aof.done);
+	/* records other workers queued meanwhile, already kicked */
+	if (aof.len > 0 && aof.kicked && aof.idle)
+		signal_work();
+	return true;
 }
 
 void aof_batch_end(void)
@@ -416,10 +590,12 @@ void aof_batch_end(void)
 	w->aof_unkicked = false;
 	pthread_mutex_lock(&aof.lock);
 	/* nothing queued: the AOF thread took this worker's records already */
-	if (aof.len > 0) {
+	if (aof.len > 0 && !commit_inline()) {
 		aof.kicked = true;
-		if (aof.idle)
-			pthread_cond_signal(&aof.work);
+		/* waiting for the returners: the AOF thread need not hear of
+		 * the kick unless it would sleep past their deadline */
+		if (aof.idle && (returners_done() || aof.wait_until > aof.ret_deadline))
+			signal_work();
 	}
 	pthread_mutex_unlock(&aof.lock);
 }
@@ -747,16 +923,33 @@ void aof_note_lsn(struct conn *c, uint64_t lsn)
 		s->aof_lsn = lsn;
 }
 
+/* A connection released by a wake pass replies again (not held, so not
+ * the run that released it): it came back (note_return). */
+static void returned(struct session *s)
+{
+	/* relaxed: a hint (session.h); the lock re-checks it */
+	if (atomic_load_explicit(&s->aof_hold.ret_gen, memory_order_relaxed) == 0)
+		return;
+	pthread_mutex_lock(&aof.lock);
+	note_return(&s->aof_hold);
+	pthread_mutex_unlock(&aof.lock);
+}
+
 bool aof_before_write(struct conn *c)
 {
 	struct session *s = session_of(c);
 	struct aof_hold *h;
 	uint64_t lsn;
-	bool go;
+	bool go, was_held;
 
-	if (!aof_started() || s == NULL || s->aof_lsn == 0)
+	if (!aof_started() || s == NULL)
 		return true;
+	if (s->aof_lsn == 0) {
+		returned(s);
+		return true;
+	}
 	lsn = s->aof_lsn;
+	was_held = s->aof_held;
 	/* not held before (so not linked): decide without the lock.
 	 * relaxed policy: see aof_internal.h. acquire: pairs with the AOF
 	 * thread's release, so the fsync covering lsn is done before the
@@ -765,10 +958,13 @@ bool aof_before_write(struct conn *c)
 	    (atomic_load_explicit(&aof_fsync_g, memory_order_relaxed) != AOF_FSYNC_ALWAYS ||
 	     atomic_load_explicit(&aof.synced, memory_order_acquire) >= lsn)) {
 		s->aof_lsn = 0;
+		returned(s);
 		return true;
 	}
 	h = &s->aof_hold;
 	pthread_mutex_lock(&aof.lock);
+	if (!was_held)
+		note_return(h);
 	/* relaxed synced: stored under the lock we hold. relaxed policy: see
 	 * aof_internal.h; a policy no longer always lets the replies go (the
 	 * AOF thread's next pass would wake them anyway) */
@@ -780,6 +976,7 @@ bool aof_before_write(struct conn *c)
 	} else {
 		h->lsn = lsn;
 		if (!h->linked) {
+			stat_add(&aof.nheld, 1);
 			h->c = c;
 			h->prev = aof.held.prev;
 			h->next = &aof.held;
@@ -800,11 +997,14 @@ void aof_conn_close(struct conn *c, void *session)
 	struct session *s = session;
 
 	(void)c;
-	if (s == NULL || !s->aof_held)
+	/* relaxed ret_gen: a hint (session.h) */
+	if (s == NULL ||
+	    (!s->aof_held && atomic_load_explicit(&s->aof_hold.ret_gen, memory_order_relaxed) == 0))
 		return;
 	pthread_mutex_lock(&aof.lock);
 	if (s->aof_hold.linked)
 		hold_unlink(&s->aof_hold);
+	note_return(&s->aof_hold); /* it will not come back */
 	pthread_mutex_unlock(&aof.lock);
 	s->aof_held = false;
 }
@@ -831,5 +1031,25 @@ size_t aof_info(char *buf, size_t len)
 		     "aof_delayed_fsync:0\r\n",
 		     (unsigned long long)cur, (unsigned long long)base, pending,
 		     synced < appended ? 1 : 0);
+	return n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n;
+}
+
+size_t aof_group_info(char *buf, size_t len)
+{
+	int n;
+
+	if (!aof_enabled())
+		return 0;
+		/* relaxed: statistics */
+#define AOF_STAT(x) (unsigned long long)atomic_load_explicit(&aof.x, memory_order_relaxed)
+	n = snprintf(buf, len,
+		     "aof_gc_records:%llu\r\naof_gc_writes:%llu\r\naof_gc_fsyncs:%llu\r\n"
+		     "aof_gc_fsync_records:%llu\r\naof_gc_thread_waits:%llu\r\n"
+		     "aof_gc_thread_signals:%llu\r\naof_gc_replies_held:%llu\r\n"
+		     "aof_gc_held_woken:%llu\r\naof_gc_wake_passes:%llu\r\n",
+		     AOF_STAT(nrec), AOF_STAT(nwrite), AOF_STAT(nfsync), AOF_STAT(fsync_recs),
+		     AOF_STAT(nwait), AOF_STAT(nsignal), AOF_STAT(nheld), AOF_STAT(nwake),
+		     AOF_STAT(nwake_pass));
+#undef AOF_STAT
 	return n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n;
 }
