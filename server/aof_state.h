@@ -200,7 +200,9 @@ struct timespec aof_deadline_in(long ns);
 bool aof_rw_join_within(long ns);
 /* appendfsync always: the calling worker ended a batch of tasks (net's
  * offline hook, aof_qs_offline); the records it appended since its last
- * batch end go to the next fdatasync (aof.kicked). Its own thread. */
+ * batch end go to the next fdatasync (aof.kicked), which this thread runs
+ * itself when the AOF thread waits (commit_inline: it may block for one
+ * write and fdatasync). Its own thread, offline, holding no lock. */
 void aof_batch_end(void);
 /* takes aof.gate exclusively (no logged write between commit and record) */
 void aof_gate_exclusive(void);
