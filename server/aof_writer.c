@@ -284,6 +284,7 @@ void *aof_thread(void *arg)
 	size_t bcap = 0;
 	int64_t last_fsync = clock_mono_ns();
 	uint64_t unsynced = 0, recs_taken = 0;
+	bool recent = false; /* the last pass wrote records */
 
 	(void)arg;
 	pthread_mutex_lock(&aof.lock);
@@ -291,8 +292,25 @@ void *aof_thread(void *arg)
 		size_t n;
 		uint64_t end, sw_at;
 		int policy, sw_fd;
-		bool sw;
+		bool sw, pre = false;
 
+		/* relaxed: see aof_internal.h */
+		if (recent && !aof.stop && !aof.switch_pending && !aof.inline_busy &&
+		    atomic_load_explicit(&aof_fsync_g, memory_order_relaxed) != AOF_FSYNC_ALWAYS) {
+			/* everysec / no, and the last pass wrote: gather for
+			 * AOF_GATHER_NS on a timer rather than wait idle for an
+			 * append's signal, so that a steady write load costs one
+			 * timed wait and one write(2) a round, and the workers no
+			 * futex wake */
+			struct timespec ts = aof_deadline_in(AOF_GATHER_NS);
+
+			aof.gathering = true;
+			while (aof.len < AOF_GATHER_BYTES && !aof.stop && !aof.switch_pending)
+				if (pthread_cond_timedwait(&aof.work, &aof.lock, &ts) == ETIMEDOUT)
+					break;
+			aof.gathering = false;
+			pre = true;
+		}
 		while (aof.inline_busy || !batch_ready()) {
 			if (aof.inline_busy) {
 				/* a worker writes the queue (commit_inline) */
@@ -339,7 +357,7 @@ void *aof_thread(void *arg)
 			break;
 		/* relaxed: see aof_internal.h */
 		policy = atomic_load_explicit(&aof_fsync_g, memory_order_relaxed);
-		if (policy != AOF_FSYNC_ALWAYS && aof.len && aof.len < AOF_GATHER_BYTES &&
+		if (!pre && policy != AOF_FSYNC_ALWAYS && aof.len && aof.len < AOF_GATHER_BYTES &&
 		    !aof.stop && !aof.switch_pending) {
 			/* everysec / no: nobody waits for this write, so let more
 			 * records share it (one write(2), fewer wake-ups) */
@@ -396,6 +414,7 @@ void *aof_thread(void *arg)
 			n -= k;
 			unsynced = 0;
 		}
+		recent = n > 0;
 		if (n) {
 			int rc = aof_write_all(aof.fd, batch, n);
 
