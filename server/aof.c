@@ -185,7 +185,6 @@ int aof_setup(struct db *db, char *err, size_t errlen)
 	pthread_cond_init(&aof.work, NULL);
 	pthread_cond_init(&aof.done, NULL);
 	aof.held.prev = aof.held.next = &aof.held;
-	aof.ret_wait = true; /* until a pass shows its returners do not come back */
 	for (unsigned i = 0; i < AOF_STRIPES; i++)
 		pthread_mutex_init(&aof.stripe[i], NULL);
 	{

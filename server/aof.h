@@ -62,13 +62,10 @@
  * the replies it covers: on a shared core the handoff to the AOF thread and
  * back (a futex wake, an eventfd write, two thread switches per fdatasync)
  * cost more than the overlap it bought; the AOF thread keeps everything
- * else (file switches, timeouts, non-workers, everysec and no). The
- * connections a wake pass released are "returners": while a sampled pass
- * shows that 3 in 4 of them write again within AOF_RETURN_MAX_NS (clients
- * writing in a loop), the next fdatasync waits for them as long as they
- * keep coming back AOF_RETURN_GAP_NS apart (AOF_RETURN_MAX_NS in all), so
- * one round's fdatasync covers all of them rather than the two halves an
- * fdatasync started at once would split them into. A reply is
+ * else (file switches, timeouts, non-workers, everysec and no). A batch
+ * ends when the worker's own tasks ran dry (net_worker_has_tasks): a poll
+ * in the middle of a batch does not commit it, unless its records have
+ * waited AOF_KICK_NS. A reply is
  * held back, not the worker's other work: net/ calls aof_before_write()
  * before it writes a connection's pending replies; while the synced offset
  * is short of the connection's last record it puts the connection on the
@@ -118,11 +115,6 @@ struct db;
 /* always: queued records wait at most this long for the end of the batch
  * of the worker that appended them (aof_batch_end) */
 #define AOF_KICK_NS (500 * 1000)
-/* appendfsync always: the next fdatasync waits for the connections the
- * last one released to write again (the returners) while they come back
- * at most AOF_RETURN_GAP_NS apart, AOF_RETURN_MAX_NS in all */
-#define AOF_RETURN_GAP_NS (200 * 1000)
-#define AOF_RETURN_MAX_NS (1000 * 1000)
 
 /* Values of appendfsync, in the config table's order. */
 enum aof_fsync { AOF_FSYNC_ALWAYS, AOF_FSYNC_EVERYSEC, AOF_FSYNC_NO };
@@ -325,8 +317,9 @@ size_t aof_info(char *buf, size_t len);
 /* INFO kvsd's group-commit counters while appendonly is on (0 bytes when
  * off): records appended, write(2)s, fdatasyncs, records they covered,
  * the AOF thread's waits for work and the signals that woke it, replies
- * held for an fdatasync, held connections woken and in how many passes.
- * Into buf; returns the length written. Any thread. */
+ * held for an fdatasync, held connections woken and in how many passes,
+ * fdatasyncs a worker ran itself and the time it spent in them. Into buf; returns the length
+ * written. Any thread. */
 size_t aof_group_info(char *buf, size_t len);
 /* The drop hooks (storage/db.h) that log keys the db layer expires or
  * evicts as DEL / UNLINK (aof_drop.c); installed by aof_start. */

@@ -54,25 +54,10 @@ struct aof_state {
 	 * the queued records (aof_batch_end), so the queue goes to the next
 	 * write and fdatasync; the AOF thread clears it when it takes the queue */
 	bool kicked;
-	/* appendfsync always, the connections the last wake pass released
-	 * (the "returners", aof.h "Group commit"): the pass's number (ret_gen,
-	 * 0 before the first), how many it released (ret_total), how many of
-	 * them have not come back yet (ret_out), when (ret_start) and until
-	 * when the next fdatasync may wait for them (ret_deadline,
-	 * clock_mono_ns: AOF_RETURN_GAP_NS after the last one came back, at
-	 * most AOF_RETURN_MAX_NS after the pass), and whether it does
-	 * (ret_wait: most returners of the sampled pass came back in time).
-	 * Under lock. */
-	uint64_t ret_gen;
-	uint64_t ret_total, ret_out;
-	int64_t ret_start, ret_deadline;
-	bool ret_wait;
-	/* the end of the AOF thread's current timed wait (clock_mono_ns) */
-	int64_t wait_until;
-	/* the sampled pass that decides ret_wait: its number, how many it
-	 * released, how many came back before eval_deadline */
-	uint64_t eval_gen, eval_total, eval_back;
-	int64_t eval_deadline;
+	/* when the queue last went from empty to not (clock_mono_ns): a
+	 * worker's records wait for its batch's end at most AOF_KICK_NS from
+	 * then (aof_batch_end). Under lock */
+	int64_t queued_since;
 	/* appendfsync always: a worker writes and fdatasyncs the queue itself
 	 * at its batch end (commit_inline in aof_writer.c) while the AOF thread
 	 * waits: set under lock by that worker, which then owns fd, the write
@@ -165,9 +150,11 @@ struct aof_state {
 	 * batches (nwrite), waits of the AOF thread for work (nwait) and the
 	 * signals that woke it (nsignal), replies held (nheld) and
 	 * connections the AOF thread woke (nwake) in how many passes
-	 * (nwake_pass). Each has one writer or is written under lock, read by
-	 * INFO: relaxed, statistics */
+	 * (nwake_pass), fdatasyncs run by workers themselves (ninline,
+	 * commit_inline) and the time they spent in them with the write
+	 * (inline_ns). Read by INFO: relaxed, statistics */
 	_Atomic uint64_t nrec, fsync_recs, nwrite, nwait, nsignal, nheld, nwake, nwake_pass;
+	_Atomic uint64_t ninline, inline_ns;
 	/* the start-up loader's connection id (0: none); written by net_adopt
 	 * before the connection is handed to a worker, read by conn_init and
 	 * dispatch */

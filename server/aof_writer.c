@@ -105,85 +105,21 @@ static void wake_held(bool all)
 	uint64_t synced = atomic_load_explicit(&aof.synced, memory_order_relaxed);
 	struct aof_hold *h = aof.held.next;
 	uint64_t woken = 0;
-	int64_t now;
-
-	uint64_t gen = aof.ret_gen + 1;
 
 	while (h != &aof.held) {
 		struct aof_hold *next = h->next;
 
 		if (all || h->lsn <= synced) {
 			hold_unlink(h);
-			/* relaxed: read under the lock, or as a hint (session.h) */
-			atomic_store_explicit(&h->ret_gen, all ? 0 : gen, memory_order_relaxed);
 			conn_wake(h->c);
 			woken++;
 		}
 		h = next;
 	}
-	if (woken == 0)
-		return;
-	stat_add(&aof.nwake, woken);
-	stat_add(&aof.nwake_pass, 1);
-	if (all)
-		return;
-	/* a new group of returners; the next fdatasync waits for them while
-	 * returners come back in time: of the sampled pass (one at a time,
-	 * each watched for AOF_RETURN_NS), at least 3 in 4 wrote again by
-	 * its deadline (clients that write in a loop, as a benchmark's, not
-	 * now and then) */
-	now = clock_mono_ns();
-	if (now >= aof.eval_deadline) {
-		if (aof.eval_total)
-			aof.ret_wait = aof.eval_back * 4 >= aof.eval_total * 3;
-		aof.eval_gen = gen;
-		aof.eval_total = woken;
-		aof.eval_back = 0;
-		aof.eval_deadline = now + AOF_RETURN_MAX_NS;
+	if (woken) {
+		stat_add(&aof.nwake, woken);
+		stat_add(&aof.nwake_pass, 1);
 	}
-	aof.ret_gen = gen;
-	aof.ret_total = aof.ret_out = woken;
-	aof.ret_start = now;
-	aof.ret_deadline = now + AOF_RETURN_GAP_NS;
-}
-
-/* A connection ran commands again after the wake pass that released its
- * replies (aof_before_write), or closed: it is no longer a returner. The
- * last returner of the newest pass lets the AOF thread take the queue.
- * Under lock. */
-static void note_return(struct aof_hold *h)
-{
-	/* relaxed: stored under the lock we hold */
-	uint64_t g = atomic_load_explicit(&h->ret_gen, memory_order_relaxed);
-	struct wctx *w = wctx_self();
-	int64_t now;
-
-	if (g == 0)
-		return;
-	atomic_store_explicit(&h->ret_gen, 0, memory_order_relaxed);
-	now = clock_mono_ns();
-	if (g == aof.eval_gen && now < aof.eval_deadline)
-		aof.eval_back++;
-	if (g != aof.ret_gen || aof.ret_out == 0)
-		return;
-	/* the wait goes on while they keep coming back */
-	if (now + AOF_RETURN_GAP_NS < aof.ret_start + AOF_RETURN_MAX_NS)
-		aof.ret_deadline = now + AOF_RETURN_GAP_NS;
-	else
-		aof.ret_deadline = aof.ret_start + AOF_RETURN_MAX_NS;
-	if (--aof.ret_out > 0 || aof.len == 0)
-		return;
-	if (w && w->index >= 0)
-		w->aof_unkicked = true; /* its batch end commits (aof_batch_end) */
-	else if (aof.idle && aof.kicked)
-		signal_work();
-}
-
-/* Whether the returners of the last wake pass are back (or not awaited,
- * or awaited long enough). Under lock. */
-static bool returners_done(void)
-{
-	return !aof.ret_wait || aof.ret_out == 0 || clock_mono_ns() >= aof.ret_deadline;
 }
 
 static int64_t auto_rw_checked;
@@ -275,7 +211,7 @@ static bool batch_ready(void)
 		return false;
 	/* relaxed: see aof_internal.h */
 	return atomic_load_explicit(&aof_fsync_g, memory_order_relaxed) != AOF_FSYNC_ALWAYS ||
-	       (aof.kicked && returners_done()) || aof.len >= AOF_GATHER_BYTES;
+	       aof.kicked || aof.len >= AOF_GATHER_BYTES;
 }
 
 void *aof_thread(void *arg)
@@ -321,18 +257,10 @@ void *aof_thread(void *arg)
 			 * auto-rewrite check; records that wait for their worker's
 			 * batch end wait at most AOF_KICK_NS */
 			bool waiting = aof.len > 0;
-			long ns = waiting ? AOF_KICK_NS : 100 * 1000 * 1000;
-			struct timespec ts;
+			struct timespec ts =
+			    aof_deadline_in(waiting ? AOF_KICK_NS : 100 * 1000 * 1000);
 			int rc;
 
-			if (waiting && aof.kicked) {
-				/* kicked, waiting for the returners (batch_ready) */
-				int64_t left = aof.ret_deadline - clock_mono_ns();
-
-				ns = left < 1000 ? 1000 : (long)left;
-			}
-			ts = aof_deadline_in(ns);
-			aof.wait_until = clock_mono_ns() + ns;
 			aof.idle = true;
 			stat_add(&aof.nwait, 1);
 			rc = pthread_cond_timedwait(&aof.work, &aof.lock, &ts);
@@ -515,6 +443,8 @@ static uint64_t append_prop(const struct aof_prop *p, bool wrap)
 		return lsn;
 	}
 	stat_add(&aof.nrec, p->n);
+	if (len0 == 0)
+		aof.queued_since = clock_mono_ns();
 	/* Under always, a worker's records wait for its batch end
 	 * (aof_batch_end): one write and one fdatasync for the whole batch;
 	 * a thread that is not a worker has no batch end: its record goes at
@@ -545,21 +475,21 @@ static uint64_t append_prop(const struct aof_prop *p, bool wrap)
  * shared core). The worker is offline here (net's offline hook, between
  * tasks: no stripe, gate or epoch held), so nothing waits for it but its
  * own connections' next runs, which this fdatasync would hold back anyway
- * if they write. Not while the AOF thread writes, switches files or stops,
- * nor while the returners are awaited (batch_ready). Under lock; returns
- * whether it committed (the lock was dropped meanwhile). */
+ * if they write. Not while the AOF thread writes, switches files or stops.
+ * Under lock; returns whether it committed (the lock was dropped
+ * meanwhile). */
 static bool commit_inline(void)
 {
 	char *b;
 	size_t n, cap;
 	uint64_t end, recs;
+	int64_t t0;
 	int rc;
 
 	/* relaxed policy: see aof_internal.h */
 	if (!aof.idle || aof.inline_busy || aof.stop || aof.switch_pending || aof.len == 0 ||
 	    aof.fd < 0 || aof.precut || aof.closed ||
-	    atomic_load_explicit(&aof_fsync_g, memory_order_relaxed) != AOF_FSYNC_ALWAYS ||
-	    !returners_done())
+	    atomic_load_explicit(&aof_fsync_g, memory_order_relaxed) != AOF_FSYNC_ALWAYS)
 		return false;
 	aof.inline_busy = true;
 	aof.kicked = false;
@@ -574,12 +504,15 @@ static bool commit_inline(void)
 	recs = atomic_load_explicit(&aof.nrec, memory_order_relaxed);
 	pthread_mutex_unlock(&aof.lock);
 
+	t0 = clock_mono_ns();
 	rc = aof_write_all(aof.fd, b, n);
 	if (rc == 0 && fdatasync(aof.fd) < 0)
 		rc = -errno;
 	if (rc < 0)
 		fatal_write(rc);
 	stat_add(&aof.nwrite, 1);
+	stat_add(&aof.ninline, 1);
+	stat_add(&aof.inline_ns, (uint64_t)(clock_mono_ns() - t0));
 	fsync_note(end, recs);
 	/* relaxed: statistics for DEBUG AOF-FSYNC */
 	atomic_store_explicit(&aof.written, end, memory_order_relaxed);
@@ -603,17 +536,22 @@ static bool commit_inline(void)
 void aof_batch_end(void)
 {
 	struct wctx *w = wctx_self();
+	bool busy;
 
 	if (!w->aof_unkicked)
 		return;
-	w->aof_unkicked = false;
+	/* tasks still queued: a poll in the middle of the batch, not its end */
+	busy = net_worker_has_tasks(w->index);
 	pthread_mutex_lock(&aof.lock);
+	if (busy && aof.len > 0 && clock_mono_ns() - aof.queued_since < AOF_KICK_NS) {
+		pthread_mutex_unlock(&aof.lock);
+		return; /* the batch's end (or a later poll) kicks */
+	}
+	w->aof_unkicked = false;
 	/* nothing queued: the AOF thread took this worker's records already */
 	if (aof.len > 0 && !commit_inline()) {
 		aof.kicked = true;
-		/* waiting for the returners: the AOF thread need not hear of
-		 * the kick unless it would sleep past their deadline */
-		if (aof.idle && (returners_done() || aof.wait_until > aof.ret_deadline))
+		if (aof.idle)
 			signal_work();
 	}
 	pthread_mutex_unlock(&aof.lock);
@@ -942,33 +880,16 @@ void aof_note_lsn(struct conn *c, uint64_t lsn)
 		s->aof_lsn = lsn;
 }
 
-/* A connection released by a wake pass replies again (not held, so not
- * the run that released it): it came back (note_return). */
-static void returned(struct session *s)
-{
-	/* relaxed: a hint (session.h); the lock re-checks it */
-	if (atomic_load_explicit(&s->aof_hold.ret_gen, memory_order_relaxed) == 0)
-		return;
-	pthread_mutex_lock(&aof.lock);
-	note_return(&s->aof_hold);
-	pthread_mutex_unlock(&aof.lock);
-}
-
 bool aof_before_write(struct conn *c)
 {
 	struct session *s = session_of(c);
 	struct aof_hold *h;
 	uint64_t lsn;
-	bool go, was_held;
+	bool go;
 
-	if (!aof_started() || s == NULL)
+	if (!aof_started() || s == NULL || s->aof_lsn == 0)
 		return true;
-	if (s->aof_lsn == 0) {
-		returned(s);
-		return true;
-	}
 	lsn = s->aof_lsn;
-	was_held = s->aof_held;
 	/* not held before (so not linked): decide without the lock.
 	 * relaxed policy: see aof_internal.h. acquire: pairs with the AOF
 	 * thread's release, so the fsync covering lsn is done before the
@@ -977,13 +898,10 @@ bool aof_before_write(struct conn *c)
 	    (atomic_load_explicit(&aof_fsync_g, memory_order_relaxed) != AOF_FSYNC_ALWAYS ||
 	     atomic_load_explicit(&aof.synced, memory_order_acquire) >= lsn)) {
 		s->aof_lsn = 0;
-		returned(s);
 		return true;
 	}
 	h = &s->aof_hold;
 	pthread_mutex_lock(&aof.lock);
-	if (!was_held)
-		note_return(h);
 	/* relaxed synced: stored under the lock we hold. relaxed policy: see
 	 * aof_internal.h; a policy no longer always lets the replies go (the
 	 * AOF thread's next pass would wake them anyway) */
@@ -1016,14 +934,11 @@ void aof_conn_close(struct conn *c, void *session)
 	struct session *s = session;
 
 	(void)c;
-	/* relaxed ret_gen: a hint (session.h) */
-	if (s == NULL ||
-	    (!s->aof_held && atomic_load_explicit(&s->aof_hold.ret_gen, memory_order_relaxed) == 0))
+	if (s == NULL || !s->aof_held)
 		return;
 	pthread_mutex_lock(&aof.lock);
 	if (s->aof_hold.linked)
 		hold_unlink(&s->aof_hold);
-	note_return(&s->aof_hold); /* it will not come back */
 	pthread_mutex_unlock(&aof.lock);
 	s->aof_held = false;
 }
@@ -1065,10 +980,11 @@ size_t aof_group_info(char *buf, size_t len)
 		     "aof_gc_records:%llu\r\naof_gc_writes:%llu\r\naof_gc_fsyncs:%llu\r\n"
 		     "aof_gc_fsync_records:%llu\r\naof_gc_thread_waits:%llu\r\n"
 		     "aof_gc_thread_signals:%llu\r\naof_gc_replies_held:%llu\r\n"
-		     "aof_gc_held_woken:%llu\r\naof_gc_wake_passes:%llu\r\n",
+		     "aof_gc_held_woken:%llu\r\naof_gc_wake_passes:%llu\r\n"
+		     "aof_gc_inline_commits:%llu\r\naof_gc_inline_us:%llu\r\n",
 		     AOF_STAT(nrec), AOF_STAT(nwrite), AOF_STAT(nfsync), AOF_STAT(fsync_recs),
 		     AOF_STAT(nwait), AOF_STAT(nsignal), AOF_STAT(nheld), AOF_STAT(nwake),
-		     AOF_STAT(nwake_pass));
+		     AOF_STAT(nwake_pass), AOF_STAT(ninline), AOF_STAT(inline_ns) / 1000);
 #undef AOF_STAT
 	return n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n;
 }

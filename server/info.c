@@ -417,7 +417,7 @@ static void sec_kvsd(struct sb *b, struct db *db)
 	}
 	{
 		/* issue 15: the AOF's group commit (aof.h, aof_group_info) */
-		char t[512];
+		char t[1024];
 
 		if (aof_group_info(t, sizeof(t)))
 			sb_printf(b, "%s", t);

@@ -13,7 +13,6 @@
 
 #include "net/conn.h"
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -29,11 +28,6 @@ struct aof_hold {
 	struct conn *c;
 	uint64_t lsn; /* woken once the synced offset reaches it */
 	bool linked;  /* on the list */
-	/* the wake pass (aof.ret_gen) that released this connection's replies
-	 * and whose group it has not come back to yet (aof.h, "Group
-	 * commit"), else 0: written under aof.lock, read without it as a hint
-	 * by aof_before_write (relaxed: the lock re-checks it) */
-	_Atomic uint64_t ret_gen;
 };
 
 struct session {
