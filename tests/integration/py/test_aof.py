@@ -1205,7 +1205,8 @@ def scenario_group():
         sets = 12 * n_ops + 4 * (n_ops // 2)
         g = {'aof_' + x[7:]: int(f.get(x, -1)) - int(f0.get(x, 0)) for x in (
             'aof_gc_records', 'aof_gc_writes', 'aof_gc_fsyncs', 'aof_gc_fsync_records',
-            'aof_gc_replies_held', 'aof_gc_held_woken', 'aof_gc_wake_passes')}
+            'aof_gc_replies_held', 'aof_gc_held_woken', 'aof_gc_wake_passes',
+            'aof_gc_inline_commits')}
         log('group: %r' % g)
         check(g['aof_records'] == sets, 'group: %d records for %d SETs'
               % (g['aof_records'], sets))
