@@ -974,8 +974,8 @@ size_t aof_group_info(char *buf, size_t len)
 
 	if (!aof_enabled())
 		return 0;
-		/* relaxed: statistics */
 #define AOF_STAT(x) (unsigned long long)atomic_load_explicit(&aof.x, memory_order_relaxed)
+	/* AOF_STAT: relaxed, statistics */
 	n = snprintf(buf, len,
 		     "aof_gc_records:%llu\r\naof_gc_writes:%llu\r\naof_gc_fsyncs:%llu\r\n"
 		     "aof_gc_fsync_records:%llu\r\naof_gc_thread_waits:%llu\r\n"
