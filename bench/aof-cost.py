@@ -18,7 +18,9 @@ and, per SET:
   sys    system calls at full speed, counted by perf stat's syscall tracepoints on every
          thread of the server (-t): all, read, write (write + sendto + writev; kvsd's
          eventfd wake-ups are writes), epoll_wait, futex; SETs per fdatasync (the group
-         commit's size) and context switches per SET
+         commit's size) and context switches per SET; for kvsd also, from INFO kvsd's
+         aof_gc_* counters, the fdatasyncs its worker ran itself and the AOF thread's waits
+         and wake-up signals per SET
   strace, group, ctx (optional) the same through strace -c -f (which slows the server about
          tenfold, so whatever happens per millisecond, as everysec's and no's gathering
          wake-ups, counts more per SET), fdatasyncs through strace --seccomp-bpf, and
@@ -253,6 +255,7 @@ def measure_perf(name, binary, mode, n):
     out = os.path.join(s.dir, "perf.out")
     try:
         bench(s.port, 2000)
+        gc0 = gc_counters(s)
         tids = ",".join(os.path.basename(t) for t in glob.glob("/proc/%d/task/*" % s.pid()))
         st = subprocess.Popen(["perf", "stat", "-x", ",", "-o", out, "-t", tids, "-e",
                                ",".join(PERF_EVENTS)],
@@ -261,6 +264,7 @@ def measure_perf(name, binary, mode, n):
         bench(s.port, n)
         st.send_signal(signal.SIGINT)
         st.wait(timeout=60)
+        gc1 = gc_counters(s)
         c = {}
         for line in open(out):
             f = line.strip().split(",")
@@ -277,9 +281,20 @@ def measure_perf(name, binary, mode, n):
             "futex": g("syscalls:sys_enter_futex"),
             "group": n / fs if fs else None,
             "cs": g("context-switches"),
+            "gc": {k: (gc1[k] - gc0.get(k, 0)) / n for k in gc1},
         }
     finally:
         s.stop()
+
+
+def gc_counters(s):
+    """kvsd's group-commit counters (INFO kvsd's aof_gc_*), {} for redis-server."""
+    out = {}
+    for line in cli(s.port, "info", "kvsd").splitlines():
+        if line.startswith("aof_gc_") and ":" in line:
+            k, v = line.strip().split(":", 1)
+            out[k[7:]] = int(v)
+    return out
 
 
 def main():
@@ -314,6 +329,13 @@ def main():
                            "SETs/fdatasync %s ctxsw/SET %.3f"
                            % (r["all"], r["read"], r["write"], r["epoll"], r["futex"],
                               "%.1f" % r["group"] if r["group"] else "-", r["cs"]))
+                gc = r["gc"]
+                if gc:
+                    # per SET: fdatasyncs run by the worker itself, the AOF
+                    # thread's waits for work and the signals that woke it
+                    row.append("inline-fsyncs %.3f aof-thread-waits %.3f signals %.3f"
+                               % (gc.get("inline_commits", 0), gc.get("thread_waits", 0),
+                                  gc.get("thread_signals", 0)))
             if "group" in what:
                 fs = measure_group(name, bins[name], mode, a.requests)
                 row.append("SETs/fdatasync %s" % ("%.1f" % (a.requests / fs) if fs else "-"))

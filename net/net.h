@@ -238,6 +238,10 @@ struct net_worker_stats {
 };
 int net_worker_stats(int idx, struct net_worker_stats *out);
 int net_workers(void);
+/* Whether worker idx has tasks queued (its deque or inbox): called by that
+ * worker itself (wctx index), between tasks; a hint, exact for the owner's
+ * own pushes. -1 (not a worker) or an unknown index: false. */
+bool net_worker_has_tasks(int idx);
 
 /*
  * Graceful shutdown, second step (after net_close_listeners): stop reading,

@@ -230,6 +230,16 @@ static int stealing_on(void)
 	return nworkers > 1 && atomic_load_explicit(&net_g.limits.stealing, memory_order_relaxed);
 }
 
+bool net_worker_has_tasks(int idx)
+{
+	struct worker *w;
+
+	if (idx < 0 || idx >= nthreads || workers == NULL)
+		return false;
+	w = &workers[idx];
+	return wsq_size_approx(&w->dq) > 0 || !mpscq_empty(&w->inbox);
+}
+
 /* Wakes w if it is parked; the CAS makes the eventfd write happen once per park. */
 static int wake_worker(struct worker *w)
 {

@@ -592,6 +592,9 @@ void aof_teardown(void)
 	aof_manifest_free(&aof.man);
 	mem_free(aof.buf);
 	aof.buf = NULL;
+	mem_free(aof.ibuf);
+	aof.ibuf = NULL;
+	aof.icap = 0;
 	mem_free(aof.dir);
 	mem_free(aof.fname);
 	aof.dir = aof.fname = NULL;

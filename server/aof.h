@@ -56,7 +56,16 @@
  * record waits for its batch end at most AOF_KICK_NS; a thread that is not
  * a worker kicks at once). Before this, the first append woke the idle AOF
  * thread, which fsynced 1-5 records while the rest of the batch waited for
- * the next fsync. A reply is
+ * the next fsync. When that worker's batch ends while the AOF thread
+ * waits (no batch of its own in flight), the worker writes and fdatasyncs
+ * the queue itself, still offline (commit_inline in aof_writer.c), and wakes
+ * the replies it covers: on a shared core the handoff to the AOF thread and
+ * back (a futex wake, an eventfd write, two thread switches per fdatasync)
+ * cost more than the overlap it bought; the AOF thread keeps everything
+ * else (file switches, timeouts, non-workers, everysec and no). A batch
+ * ends when the worker's own tasks ran dry (net_worker_has_tasks): a poll
+ * in the middle of a batch does not commit it, unless its records have
+ * waited AOF_KICK_NS. A reply is
  * held back, not the worker's other work: net/ calls aof_before_write()
  * before it writes a connection's pending replies; while the synced offset
  * is short of the connection's last record it puts the connection on the
@@ -305,6 +314,13 @@ void aof_note_lsn(struct conn *c, uint64_t lsn);
  * (aof_current_size ... aof_delayed_fsync), into buf; returns the length
  * written (0 when the AOF is off). Any thread. */
 size_t aof_info(char *buf, size_t len);
+/* INFO kvsd's group-commit counters while appendonly is on (0 bytes when
+ * off): records appended, write(2)s, fdatasyncs, records they covered,
+ * the AOF thread's waits for work and the signals that woke it, replies
+ * held for an fdatasync, held connections woken and in how many passes,
+ * fdatasyncs a worker ran itself and the time it spent in them. Into buf; returns the length
+ * written. Any thread. */
+size_t aof_group_info(char *buf, size_t len);
 /* The drop hooks (storage/db.h) that log keys the db layer expires or
  * evicts as DEL / UNLINK (aof_drop.c); installed by aof_start. */
 void aof_drop_install(struct db *db);

@@ -54,6 +54,21 @@ struct aof_state {
 	 * the queued records (aof_batch_end), so the queue goes to the next
 	 * write and fdatasync; the AOF thread clears it when it takes the queue */
 	bool kicked;
+	/* when the queue last went from empty to not (clock_mono_ns): a
+	 * worker's records wait for its batch's end at most AOF_KICK_NS from
+	 * then (aof_batch_end). Under lock */
+	int64_t queued_since;
+	/* appendfsync always: a worker writes and fdatasyncs the queue itself
+	 * at its batch end (commit_inline in aof_writer.c) while the AOF thread
+	 * waits: set under lock by that worker, which then owns fd, the write
+	 * and the fsync statistics as the AOF thread does while it writes; the
+	 * AOF thread takes no batch meanwhile. ibuf/icap: the buffer the queue
+	 * is swapped into. recs_synced: records covered by fdatasyncs so far
+	 * (INFO), kept by whoever writes. */
+	bool inline_busy;
+	char *ibuf;
+	size_t icap;
+	uint64_t recs_synced;
 	/* connections whose replies wait for the fsync (appendfsync always):
 	 * struct aof_hold in their sessions, a circular list with this head */
 	struct aof_hold held;
@@ -130,6 +145,16 @@ struct aof_state {
 	 * byte count (LSN) the last one covered; written by the AOF thread,
 	 * read by DEBUG: relaxed, statistics */
 	_Atomic uint64_t nfsync, fsynced, written;
+	/* INFO's group-commit counters (aof_info): records appended (nrec,
+	 * under lock), records covered by fdatasyncs (fsync_recs), write(2)
+	 * batches (nwrite), waits of the AOF thread for work (nwait) and the
+	 * signals that woke it (nsignal), replies held (nheld) and
+	 * connections the AOF thread woke (nwake) in how many passes
+	 * (nwake_pass), fdatasyncs run by workers themselves (ninline,
+	 * commit_inline) and the time they spent in them with the write
+	 * (inline_ns). Read by INFO: relaxed, statistics */
+	_Atomic uint64_t nrec, fsync_recs, nwrite, nwait, nsignal, nheld, nwake, nwake_pass;
+	_Atomic uint64_t ninline, inline_ns;
 	/* the start-up loader's connection id (0: none); written by net_adopt
 	 * before the connection is handed to a worker, read by conn_init and
 	 * dispatch */
@@ -162,7 +187,9 @@ struct timespec aof_deadline_in(long ns);
 bool aof_rw_join_within(long ns);
 /* appendfsync always: the calling worker ended a batch of tasks (net's
  * offline hook, aof_qs_offline); the records it appended since its last
- * batch end go to the next fdatasync (aof.kicked). Its own thread. */
+ * batch end go to the next fdatasync (aof.kicked), which this thread runs
+ * itself when the AOF thread waits (commit_inline: it may block for one
+ * write and fdatasync). Its own thread, offline, holding no lock. */
 void aof_batch_end(void);
 /* takes aof.gate exclusively (no logged write between commit and record) */
 void aof_gate_exclusive(void);

@@ -73,6 +73,21 @@ struct timespec aof_deadline_in(long ns)
 	return ts;
 }
 
+/* Adds n to an INFO counter of aof_state.h. relaxed: statistics */
+static void stat_add(_Atomic uint64_t *x, uint64_t n)
+{
+	atomic_fetch_add_explicit(x, n, memory_order_relaxed);
+}
+
+/* Wakes the AOF thread (waiting for work or gathering), once per wait: it
+ * sets idle again if it waits again. Under lock. */
+static void signal_work(void)
+{
+	stat_add(&aof.nsignal, 1);
+	aof.idle = false;
+	pthread_cond_signal(&aof.work);
+}
+
 static void hold_unlink(struct aof_hold *h)
 {
 	h->prev->next = h->next;
@@ -89,6 +104,7 @@ static void wake_held(bool all)
 	/* relaxed: stored by this thread, under the lock we hold */
 	uint64_t synced = atomic_load_explicit(&aof.synced, memory_order_relaxed);
 	struct aof_hold *h = aof.held.next;
+	uint64_t woken = 0;
 
 	while (h != &aof.held) {
 		struct aof_hold *next = h->next;
@@ -96,8 +112,13 @@ static void wake_held(bool all)
 		if (all || h->lsn <= synced) {
 			hold_unlink(h);
 			conn_wake(h->c);
+			woken++;
 		}
 		h = next;
+	}
+	if (woken) {
+		stat_add(&aof.nwake, woken);
+		stat_add(&aof.nwake_pass, 1);
 	}
 }
 
@@ -162,10 +183,16 @@ static void auto_rewrite_check(void)
 		LOG(LOG_WARNING, "Automatic AOF rewrite could not start: %s", err);
 }
 
-/* The AOF thread: an fdatasync covered the records up to lsn. */
-static void fsync_note(uint64_t lsn)
+/* An fdatasync covered the records up to lsn, and the first recs records
+ * ever appended. The writer: the AOF thread, or a worker in commit_inline
+ * (one at a time: aof.inline_busy). */
+static void fsync_note(uint64_t lsn, uint64_t recs)
 {
-	/* relaxed: statistics for DEBUG AOF-FSYNC; single writer */
+	if (recs > aof.recs_synced) {
+		stat_add(&aof.fsync_recs, recs - aof.recs_synced);
+		aof.recs_synced = recs;
+	}
+	/* relaxed: statistics for DEBUG AOF-FSYNC; one writer at a time */
 	atomic_store_explicit(&aof.fsynced, lsn, memory_order_relaxed);
 	atomic_store_explicit(&aof.nfsync,
 			      atomic_load_explicit(&aof.nfsync, memory_order_relaxed) + 1,
@@ -192,7 +219,8 @@ void *aof_thread(void *arg)
 	char *batch = NULL;
 	size_t bcap = 0;
 	int64_t last_fsync = clock_mono_ns();
-	uint64_t unsynced = 0;
+	uint64_t unsynced = 0, recs_taken = 0;
+	bool recent = false; /* the last pass wrote records */
 
 	(void)arg;
 	pthread_mutex_lock(&aof.lock);
@@ -200,9 +228,31 @@ void *aof_thread(void *arg)
 		size_t n;
 		uint64_t end, sw_at;
 		int policy, sw_fd;
-		bool sw;
+		bool sw, pre = false;
 
-		while (!batch_ready()) {
+		/* relaxed: see aof_internal.h */
+		if (recent && !aof.stop && !aof.switch_pending && !aof.inline_busy &&
+		    atomic_load_explicit(&aof_fsync_g, memory_order_relaxed) != AOF_FSYNC_ALWAYS) {
+			/* everysec / no, and the last pass wrote: gather for
+			 * AOF_GATHER_NS on a timer rather than wait idle for an
+			 * append's signal, so that a steady write load costs one
+			 * timed wait and one write(2) a round, and the workers no
+			 * futex wake */
+			struct timespec ts = aof_deadline_in(AOF_GATHER_NS);
+
+			aof.gathering = true;
+			while (aof.len < AOF_GATHER_BYTES && !aof.stop && !aof.switch_pending)
+				if (pthread_cond_timedwait(&aof.work, &aof.lock, &ts) == ETIMEDOUT)
+					break;
+			aof.gathering = false;
+			pre = true;
+		}
+		while (aof.inline_busy || !batch_ready()) {
+			if (aof.inline_busy) {
+				/* a worker writes the queue (commit_inline) */
+				pthread_cond_wait(&aof.done, &aof.lock);
+				continue;
+			}
 			/* wake at least every 100 ms: everysec's fsync clock and the
 			 * auto-rewrite check; records that wait for their worker's
 			 * batch end wait at most AOF_KICK_NS */
@@ -212,6 +262,7 @@ void *aof_thread(void *arg)
 			int rc;
 
 			aof.idle = true;
+			stat_add(&aof.nwait, 1);
 			rc = pthread_cond_timedwait(&aof.work, &aof.lock, &ts);
 			aof.idle = false;
 			if (rc == ETIMEDOUT && waiting && aof.len > 0)
@@ -228,11 +279,13 @@ void *aof_thread(void *arg)
 			    clock_mono_ns() - last_fsync >= 1000000000LL)
 				break;
 		}
+		if (aof.inline_busy)
+			continue; /* a worker began writing while we waited */
 		if (aof.len == 0 && aof.stop && !aof.switch_pending)
 			break;
 		/* relaxed: see aof_internal.h */
 		policy = atomic_load_explicit(&aof_fsync_g, memory_order_relaxed);
-		if (policy != AOF_FSYNC_ALWAYS && aof.len && aof.len < AOF_GATHER_BYTES &&
+		if (!pre && policy != AOF_FSYNC_ALWAYS && aof.len && aof.len < AOF_GATHER_BYTES &&
 		    !aof.stop && !aof.switch_pending) {
 			/* everysec / no: nobody waits for this write, so let more
 			 * records share it (one write(2), fewer wake-ups) */
@@ -259,6 +312,8 @@ void *aof_thread(void *arg)
 		n = aof.len;
 		aof.len = 0;
 		end = aof.appended;
+		/* relaxed: written under the lock we hold */
+		recs_taken = atomic_load_explicit(&aof.nrec, memory_order_relaxed);
 		sw = aof.switch_pending;
 		sw_at = aof.switch_at;
 		sw_fd = aof.switch_fd;
@@ -287,12 +342,14 @@ void *aof_thread(void *arg)
 			n -= k;
 			unsynced = 0;
 		}
+		recent = n > 0;
 		if (n) {
 			int rc = aof_write_all(aof.fd, batch, n);
 
 			if (rc < 0)
 				fatal_write(rc);
 			unsynced += n;
+			stat_add(&aof.nwrite, 1);
 		}
 		/* relaxed: statistics for DEBUG AOF-FSYNC */
 		atomic_store_explicit(&aof.written, end, memory_order_relaxed);
@@ -306,7 +363,7 @@ void *aof_thread(void *arg)
 				fatal_write(-errno);
 			last_fsync = clock_mono_ns();
 			unsynced = 0;
-			fsync_note(end);
+			fsync_note(end, recs_taken);
 		}
 
 		pthread_mutex_lock(&aof.lock);
@@ -321,7 +378,7 @@ void *aof_thread(void *arg)
 		pthread_mutex_lock(&aof.lock);
 	}
 	if (unsynced && fdatasync(aof.fd) == 0)
-		fsync_note(aof.appended - aof.len);
+		fsync_note(aof.appended - aof.len, recs_taken);
 	wake_held(true); /* stopping: nothing more will be written */
 	pthread_mutex_unlock(&aof.lock);
 	mem_free(batch);
@@ -385,6 +442,9 @@ static uint64_t append_prop(const struct aof_prop *p, bool wrap)
 		pthread_mutex_unlock(&aof.lock);
 		return lsn;
 	}
+	stat_add(&aof.nrec, p->n);
+	if (len0 == 0)
+		aof.queued_since = clock_mono_ns();
 	/* Under always, a worker's records wait for its batch end
 	 * (aof_batch_end): one write and one fdatasync for the whole batch;
 	 * a thread that is not a worker has no batch end: its record goes at
@@ -399,27 +459,100 @@ static uint64_t append_prop(const struct aof_prop *p, bool wrap)
 		else
 			aof.kicked = true;
 		if (aof.idle && aof.kicked)
-			pthread_cond_signal(&aof.work);
+			signal_work();
 	} else if (aof.idle || (aof.gathering && aof.len >= AOF_GATHER_BYTES)) {
-		pthread_cond_signal(&aof.work);
+		signal_work();
 	}
 	pthread_mutex_unlock(&aof.lock);
 	return lsn;
 }
 
+/* appendfsync always, a worker's batch end with records queued and the
+ * AOF thread waiting for them: the worker writes and fdatasyncs the queue
+ * itself and releases the replies it covers, as Redis's event loop does
+ * before it sleeps, instead of waking the AOF thread and being woken back
+ * by it (two thread switches and a futex wake more per fdatasync on a
+ * shared core). The worker is offline here (net's offline hook, between
+ * tasks: no stripe, gate or epoch held), so nothing waits for it but its
+ * own connections' next runs, which this fdatasync would hold back anyway
+ * if they write. Not while the AOF thread writes, switches files or stops.
+ * Under lock; returns whether it committed (the lock was dropped
+ * meanwhile). */
+static bool commit_inline(void)
+{
+	char *b;
+	size_t n, cap;
+	uint64_t end, recs;
+	int64_t t0;
+	int rc;
+
+	/* relaxed policy: see aof_internal.h */
+	if (!aof.idle || aof.inline_busy || aof.stop || aof.switch_pending || aof.len == 0 ||
+	    aof.fd < 0 || aof.precut || aof.closed ||
+	    atomic_load_explicit(&aof_fsync_g, memory_order_relaxed) != AOF_FSYNC_ALWAYS)
+		return false;
+	aof.inline_busy = true;
+	aof.kicked = false;
+	b = aof.buf;
+	cap = aof.cap;
+	aof.buf = aof.ibuf;
+	aof.cap = aof.icap;
+	n = aof.len;
+	aof.len = 0;
+	end = aof.appended;
+	/* relaxed: written under the lock we hold */
+	recs = atomic_load_explicit(&aof.nrec, memory_order_relaxed);
+	pthread_mutex_unlock(&aof.lock);
+
+	t0 = clock_mono_ns();
+	rc = aof_write_all(aof.fd, b, n);
+	if (rc == 0 && fdatasync(aof.fd) < 0)
+		rc = -errno;
+	if (rc < 0)
+		fatal_write(rc);
+	stat_add(&aof.nwrite, 1);
+	stat_add(&aof.ninline, 1);
+	stat_add(&aof.inline_ns, (uint64_t)(clock_mono_ns() - t0));
+	fsync_note(end, recs);
+	/* relaxed: statistics for DEBUG AOF-FSYNC */
+	atomic_store_explicit(&aof.written, end, memory_order_relaxed);
+
+	pthread_mutex_lock(&aof.lock);
+	aof.ibuf = b;
+	aof.icap = cap;
+	/* release: as the AOF thread's, the write and fdatasync above happen
+	 * before any reply that aof_before_write lets go on seeing it */
+	if (end > atomic_load_explicit(&aof.synced, memory_order_relaxed))
+		atomic_store_explicit(&aof.synced, end, memory_order_release);
+	wake_held(false);
+	aof.inline_busy = false;
+	pthread_cond_broadcast(&aof.done);
+	/* records other workers queued meanwhile, already kicked */
+	if (aof.len > 0 && aof.kicked && aof.idle)
+		signal_work();
+	return true;
+}
+
 void aof_batch_end(void)
 {
 	struct wctx *w = wctx_self();
+	bool busy;
 
 	if (!w->aof_unkicked)
 		return;
-	w->aof_unkicked = false;
+	/* tasks still queued: a poll in the middle of the batch, not its end */
+	busy = net_worker_has_tasks(w->index);
 	pthread_mutex_lock(&aof.lock);
+	if (busy && aof.len > 0 && clock_mono_ns() - aof.queued_since < AOF_KICK_NS) {
+		pthread_mutex_unlock(&aof.lock);
+		return; /* the batch's end (or a later poll) kicks */
+	}
+	w->aof_unkicked = false;
 	/* nothing queued: the AOF thread took this worker's records already */
-	if (aof.len > 0) {
+	if (aof.len > 0 && !commit_inline()) {
 		aof.kicked = true;
 		if (aof.idle)
-			pthread_cond_signal(&aof.work);
+			signal_work();
 	}
 	pthread_mutex_unlock(&aof.lock);
 }
@@ -780,6 +913,7 @@ bool aof_before_write(struct conn *c)
 	} else {
 		h->lsn = lsn;
 		if (!h->linked) {
+			stat_add(&aof.nheld, 1);
 			h->c = c;
 			h->prev = aof.held.prev;
 			h->next = &aof.held;
@@ -831,5 +965,26 @@ size_t aof_info(char *buf, size_t len)
 		     "aof_delayed_fsync:0\r\n",
 		     (unsigned long long)cur, (unsigned long long)base, pending,
 		     synced < appended ? 1 : 0);
+	return n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n;
+}
+
+size_t aof_group_info(char *buf, size_t len)
+{
+	int n;
+
+	if (!aof_enabled())
+		return 0;
+#define AOF_STAT(x) (unsigned long long)atomic_load_explicit(&aof.x, memory_order_relaxed)
+	/* AOF_STAT: relaxed, statistics */
+	n = snprintf(buf, len,
+		     "aof_gc_records:%llu\r\naof_gc_writes:%llu\r\naof_gc_fsyncs:%llu\r\n"
+		     "aof_gc_fsync_records:%llu\r\naof_gc_thread_waits:%llu\r\n"
+		     "aof_gc_thread_signals:%llu\r\naof_gc_replies_held:%llu\r\n"
+		     "aof_gc_held_woken:%llu\r\naof_gc_wake_passes:%llu\r\n"
+		     "aof_gc_inline_commits:%llu\r\naof_gc_inline_us:%llu\r\n",
+		     AOF_STAT(nrec), AOF_STAT(nwrite), AOF_STAT(nfsync), AOF_STAT(fsync_recs),
+		     AOF_STAT(nwait), AOF_STAT(nsignal), AOF_STAT(nheld), AOF_STAT(nwake),
+		     AOF_STAT(nwake_pass), AOF_STAT(ninline), AOF_STAT(inline_ns) / 1000);
+#undef AOF_STAT
 	return n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n;
 }

@@ -7,6 +7,7 @@
  * default set, as in Redis) comes from cmdstat.c's per-thread counters.
  */
 #include "server/script.h"
+#include "server/aof.h"
 #include "server/info.h"
 #include "server/cluster.h"
 #include "server/blocking.h"
@@ -413,6 +414,13 @@ static void sec_kvsd(struct sb *b, struct db *db)
 			  k == LEND_RDB ? "rdb_saver" : "aof_rewrite", (unsigned long long)l.used,
 			  k == LEND_RDB ? "rdb_saver" : "aof_rewrite",
 			  (unsigned long long)(l.lent_ns / 1000));
+	}
+	{
+		/* issue 15: the AOF's group commit (aof.h, aof_group_info) */
+		char t[1024];
+
+		if (aof_group_info(t, sizeof(t)))
+			sb_printf(b, "%s", t);
 	}
 	/* scheduler, per worker (work-stealing issue) */
 	for (int i = 0; i < net_workers(); i++) {

@@ -1157,6 +1157,74 @@ def scenario_always_bound():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def info_fields(c, section='persistence'):
+    """INFO section as a dict of str -> str."""
+    out = {}
+    for line in c.cmd('INFO', section).decode(errors='replace').split('\r\n'):
+        if ':' in line and not line.startswith('$'):
+            k, v = line.split(':', 1)
+            out[k] = v
+    return out
+
+
+def scenario_group():
+    """appendfsync always, the group commit's counters (INFO kvsd's
+    aof_gc_records ... aof_gc_wake_passes): 16 clients on three workers write in a
+    loop at pipeline 1, some mixing GETs in (they come back without a
+    record), four closing half-way (released, never back): once every reply
+    has arrived, every record is covered by an fdatasync (aof_fsync_records
+    == aof_records: with AOF_GROUP_FSYNC=no it is not, the check fails),
+    every held reply was woken, fdatasyncs are fewer than records, and a
+    reply read back says what was written."""
+    fsync = os.environ.get('AOF_GROUP_FSYNC', 'always')
+    d = tempfile.mkdtemp(prefix='aof-gr-')
+    k = Proc(kvsd_bin(), d, ['--appendfsync', fsync])
+    bad = []
+    n_clients, n_ops = 16, 40
+    try:
+        k.start()
+        with k.client() as c:
+            f0 = info_fields(c, 'kvsd')
+
+        def client(w):
+            with k.client() as c:
+                for i in range(n_ops if w >= 4 else n_ops // 2):
+                    key = 'gr%d' % w
+                    if c.cmd('SET', key, str(i)) != b'+OK\r\n':
+                        bad.append((w, i, 'SET'))
+                    if w % 3 == 0 and c.cmd('GET', key) != b'$%d\r\n%d\r\n' % (len(str(i)), i):
+                        bad.append((w, i, 'GET'))
+        ts = [threading.Thread(target=client, args=(w,)) for w in range(n_clients)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(60)
+        check(not bad, 'group: wrong replies %r' % bad[:5])
+        with k.client() as c:
+            f = info_fields(c, 'kvsd')
+        sets = 12 * n_ops + 4 * (n_ops // 2)
+        g = {'aof_' + x[7:]: int(f.get(x, -1)) - int(f0.get(x, 0)) for x in (
+            'aof_gc_records', 'aof_gc_writes', 'aof_gc_fsyncs', 'aof_gc_fsync_records',
+            'aof_gc_replies_held', 'aof_gc_held_woken', 'aof_gc_wake_passes',
+            'aof_gc_inline_commits')}
+        log('group: %r' % g)
+        check(g['aof_records'] == sets, 'group: %d records for %d SETs'
+              % (g['aof_records'], sets))
+        check(g['aof_fsync_records'] == g['aof_records'],
+              'group: %d of %d acknowledged records covered by an fdatasync'
+              % (g['aof_fsync_records'], g['aof_records']))
+        check(0 < g['aof_fsyncs'] < sets and g['aof_writes'] >= g['aof_fsyncs'],
+              'group: %d fdatasyncs, %d writes for %d SETs'
+              % (g['aof_fsyncs'], g['aof_writes'], sets))
+        check(g['aof_held_woken'] == g['aof_replies_held'] and
+              g['aof_wake_passes'] <= g['aof_fsyncs'],
+              'group: %d replies held, %d woken in %d passes'
+              % (g['aof_replies_held'], g['aof_held_woken'], g['aof_wake_passes']))
+    finally:
+        k.stop()
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def scenario_big_base():
     """An RDB base over 1 MB loads on every worker (the parallel load of
     persist/rdb_file.c, as dump.rdb): the same digest after the restart;
@@ -1217,6 +1285,7 @@ SCENARIOS = {
     'everysec-bound': scenario_everysec_bound,
     'big-base': scenario_big_base,
     'always-bound': scenario_always_bound,
+    'group': scenario_group,
     'preamble': scenario_preamble,
 }
 
