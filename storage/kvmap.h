@@ -264,8 +264,9 @@ typedef void (*kvmap_visit_fn)(const struct kv_entry *e, void *arg);
  * SCAN: visits about `count` entries starting at `cursor` (0 = start) and
  * returns the cursor to continue from (0 when the scan is complete). Every
  * entry present for the whole scan is visited at least once; entries may be
- * visited twice. Cost: kvsd's map walks home buckets in reverse-bit cursor
- * order (Redis's dictScan), O(COUNT) per call (at most 10*COUNT empty
+ * visited twice. Cost: kvsd's map walks home buckets in the order of the
+ * hash's reversed bits (Redis's dictScan order, for any table size; the
+ * cursor is a position in that order), O(COUNT) per call (at most 10*COUNT empty
  * buckets), and the guarantee holds while the table grows, shrinks or
  * migrates between or during calls. The cds_lfht backend has no seek by hash,
  * so resuming at a cursor walks the list from its head — O(N) per call.
@@ -283,10 +284,11 @@ uint64_t kvmap_scan(struct kvmap *m, uint64_t cursor, size_t count, kvmap_visit_
  * call may be visited zero, one or two times — the caller must not rely on
  * what it gets for such keys. No entry of another space or stripe is
  * visited. Nothing is stored to the map; fn must not write it.
- * KVSD: one table, the one current at the call's start: its home buckets
- * whose low bits are the stripe (stripe, stripe + 2^bits, ...; for a table
- * of fewer buckets, the one bucket stripe & mask), each probe run filtered
- * by home as SCAN does. Why one table is enough and nothing repeats: a
+ * KVSD: one table, the one current at the call's start: the stripe is one
+ * contiguous range of the hash order (rev64(hash) starts with the stripe's
+ * bits reversed), so its home buckets are consecutive (for a table of fewer
+ * buckets than stripes, one bucket), each probe run filtered by home and
+ * stripe as SCAN does. Why one table is enough and nothing repeats: a
  * migrating table's frozen slots still hold every key present (see SCAN in
  * kvmap_kvsd.c), a table that finished migrating during the call still
  * holds the final word of every key that nobody wrote since, and a key has
