@@ -52,13 +52,15 @@
  * that meets a FROZEN slot in `next` stops: `next` itself is migrating, so
  * the old table is long finished.
  *
- * Table size: the hash order is x = rev64(hash) (the hash's bits reversed,
- * the order cds_lfht's split-ordered list uses too), and bucket i of a table
- * of nb buckets is home to the x in [ceil(i * 2^64 / nb), ceil((i+1) * 2^64
- * / nb)): home = x * nb >> 64 (t_home; one multiply, no mask), so nb need not
- * be a power of two and each bucket is a contiguous range of the order. The
- * tag (the hash's top 16 bits) is x's low 16 bits: no part of the home for
- * tables under 2^40 buckets, so it still tells apart the keys of a bucket.
+ * Table size: the hash order is x = the hash with its 32-bit halves swapped
+ * (hash_order: one rotate), and bucket i of a table of nb buckets is home to
+ * the x in [ceil(i * 2^64 / nb), ceil((i+1) * 2^64 / nb)): home = x * nb >>
+ * 64 (t_home; one multiply, no mask), so nb need not be a power of two and
+ * each bucket is a contiguous range of the order. x's top bits are the
+ * hash's bits under 32, so a snapshot stripe (kvmap_stripe_of) is a run of
+ * consecutive buckets; the tag (the hash's top 16 bits) is x's bits 16-31:
+ * no part of the home for tables under 2^32 buckets, so it still tells
+ * apart the keys of a bucket.
  * A power of two would keep 1M keys in 2^21 slots (48% full, 16.8 bytes per
  * key); this sizing keeps every table between 3/5 and 7/8 full (9.1 to 13.3
  * bytes per key) at the price of 1.46x steps instead of 2x ones (about 2.2
@@ -113,8 +115,8 @@
  *  `next` sizes one itself (install_next; any sizer reads after the seal)
  *  and the losers of the CAS free theirs, so the migration stays lock-free.
  *
- * SCAN: the cursor is a position x of the hash order (Redis's dictScan's
- * reverse-bit cursor, generalised to any table size): a call visits home
+ * SCAN: the cursor is a position x of the hash order (as Redis's dictScan's
+ * reverse-bit cursor is, for power-of-two tables only): a call visits home
  * bucket t_bucket_at(cursor) and the ones after it, and returns the first
  * position of the next unvisited bucket (0 after the last). Visiting home
  * bucket i = every live entry whose home is i, found between bucket i and
@@ -387,10 +389,17 @@ static inline uint64_t t_bucket_start(const struct kvsd_table *t, size_t bi)
 	return (uint64_t)((((unsigned __int128)bi << 64) + t->nb - 1) / t->nb);
 }
 
-/* The home bucket of hash h: its position in the hash order is rev64(h). */
+/* The position of hash h in the hash order: its halves swapped, so that
+ * the stripe bits (kvmap_stripe_of: just under bit 32) lead. */
+static inline uint64_t hash_order(uint64_t h)
+{
+	return h >> 32 | h << 32;
+}
+
+/* The home bucket of hash h. */
 static inline size_t t_home(const struct kvsd_table *t, uint64_t h)
 {
-	return t_bucket_at(t, kvmap_rev64(h));
+	return t_bucket_at(t, hash_order(h));
 }
 
 /* The bucket after bi in probe order (wrapping). */
@@ -1144,9 +1153,8 @@ static size_t kvsd_walk_stripe(struct kvmap *m, unsigned space, uint64_t stripe,
 {
 	/* acquire: pairs with publish() */
 	const struct kvsd_table *t = atomic_load_explicit(&kvsd_map(m)->cur, memory_order_acquire);
-	uint64_t smask = (1ull << bits) - 1;
-	/* the stripe's positions in the hash order: rev64 of its low bits on top */
-	uint64_t lo = kvmap_rev64(stripe), hi = lo | (bits ? ~0ull >> bits : ~0ull);
+	/* the stripe's positions in the hash order: its bits on top */
+	uint64_t lo = bits ? stripe << (64 - bits) : 0, hi = lo | (bits ? ~0ull >> bits : ~0ull);
 	size_t n = 0;
 
 	for (size_t home = t_bucket_at(t, lo), last = t_bucket_at(t, hi); home <= last; home++) {
@@ -1168,7 +1176,7 @@ static size_t kvsd_walk_stripe(struct kvmap *m, unsigned space, uint64_t stripe,
 				if (e->space != space)
 					continue;
 				uint64_t h = entry_hash(e);
-				if (t_home(t, h) == home && (h & smask) == stripe) {
+				if (t_home(t, h) == home && kvmap_stripe_of(h, bits) == stripe) {
 					fn(e, h, arg);
 					n++;
 				}

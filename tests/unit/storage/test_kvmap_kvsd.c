@@ -235,7 +235,8 @@ Test(kvsd, scan_is_bounded_by_count)
 
 struct odd_hits {
 	unsigned char h[ODD_KEYS];
-	uint64_t stripe, smask;
+	uint64_t stripe;
+	unsigned bits;
 	int bad;
 };
 
@@ -257,7 +258,7 @@ static void odd_stripe_visit(const struct kv_entry *e, uint64_t hash, void *arg)
 {
 	struct odd_hits *o = arg;
 
-	if ((hash & o->smask) != o->stripe || hash != kv_entry_hash(e))
+	if (kvmap_stripe_of(hash, o->bits) != o->stripe || hash != kv_entry_hash(e))
 		o->bad = 1;
 	odd_visit(e, arg);
 }
@@ -302,9 +303,9 @@ Test(kvsd, scan_and_stripe_walk_over_tables_of_any_size)
 		migrate_to(sizes[s]);
 		for (size_t b = 0; b < sizeof(bits) / sizeof(bits[0]); b++) {
 			memset(&o, 0, sizeof(o));
-			o.smask = (1ull << bits[b]) - 1;
+			o.bits = bits[b];
 			size_t n = 0;
-			for (o.stripe = 0; o.stripe <= o.smask; o.stripe++)
+			for (o.stripe = 0; o.stripe < (1ull << bits[b]); o.stripe++)
 				n += kvmap_walk_stripe(m, 0, o.stripe, bits[b], odd_stripe_visit,
 						       &o);
 			cr_assert_eq(n, ODD_KEYS, "%zu buckets, %u bits: %zu visits", sizes[s],

@@ -334,7 +334,7 @@ static void stripe_fn(const struct kv_entry *e, uint64_t hash, void *arg)
 
 	cr_assert_eq(e->space, c->space);
 	cr_assert_eq(hash, kv_entry_hash(e));
-	cr_assert_eq(hash & ((1ull << c->bits) - 1), c->stripe);
+	cr_assert_eq(kvmap_stripe_of(hash, c->bits), c->stripe);
 	c->seen[i]++;
 }
 
