@@ -1135,15 +1135,15 @@ static uint64_t kvsd_scan(struct kvmap *m, uint64_t cursor, size_t count, kvmap_
 	if (count == 0)
 		count = 1;
 	empty_max = count > SIZE_MAX / 10 ? SIZE_MAX : count * 10;
+	size_t home = t_bucket_at(t, v);
 	do {
-		size_t home = t_bucket_at(t, v);
 		size_t n = visit_home(t, home, fn, arg);
 		visited += n;
 		empty += n == 0;
-		/* the next bucket's first position (0 after the last bucket) */
-		v = home + 1 == t->nb ? 0 : t_bucket_start(t, home + 1);
-	} while (v != 0 && visited < count && empty < empty_max);
-	return v;
+	} while (++home < t->nb && visited < count && empty < empty_max);
+	/* the next bucket's first position (0 after the last bucket): one
+	 * division per call, not per bucket (KEYS walks every bucket) */
+	return home == t->nb ? 0 : t_bucket_start(t, home);
 }
 
 /* kvmap_walk_stripe (kvmap.h): one table, the stripe's home buckets, each
