@@ -53,10 +53,12 @@
  * the old table is long finished.
  *
  * Table size: the hash order is x = the hash with its 32-bit halves swapped
- * (hash_order: one rotate), and bucket i of a table of nb buckets is home to
- * the x in [ceil(i * 2^64 / nb), ceil((i+1) * 2^64 / nb)): home = x * nb >>
- * 64 (t_home; one multiply, no mask), so nb need not be a power of two and
- * each bucket is a contiguous range of the order. x's top bits are the
+ * (hash_order: one rotate). A table of nb buckets, 2^(k-1) < nb <= 2^k,
+ * reads x's top k bits u and makes bucket i home to the u in [ceil(i * 2^k
+ * / nb), ceil((i+1) * 2^k / nb)): home = u * nb >> k (t_bucket_at: a mask
+ * and one multiply), so nb need not be a power of two, each bucket is a
+ * contiguous range of the order (one or two u each), and every bucket
+ * starts at a multiple of 2^(64-k), which keeps SCAN's cursors small. x's top bits are the
  * hash's bits under 32, so a snapshot stripe (kvmap_stripe_of) is a run of
  * consecutive buckets; the tag (the hash's top 16 bits) is x's bits 16-31:
  * no part of the home for tables under 2^32 buckets, so it still tells
@@ -115,21 +117,23 @@
  *  `next` sizes one itself (install_next; any sizer reads after the seal)
  *  and the losers of the CAS free theirs, so the migration stays lock-free.
  *
- * SCAN: the cursor is a position x of the hash order (as Redis's dictScan's
- * reverse-bit cursor is, for power-of-two tables only): a call visits home
- * bucket t_bucket_at(cursor) and the ones after it, and returns the first
- * position of the next unvisited bucket (0 after the last). Visiting home
- * bucket i = every live entry whose home is i, found between bucket i and
- * the first NULL slot after it (SipHash is recomputed per entry; nothing per
- * entry is stored). Invariant: every key present since the scan began whose
- * x is below the cursor was returned. A key keeps its x whatever the table,
- * and the bucket that holds the cursor's position in a table of any size
- * starts at or before it, so visiting that bucket returns every such key at
- * or after the cursor up to the bucket's end: a table grown or shrunk (by
- * any factor) between calls never makes the scan skip one. Keys of that
- * bucket before the cursor may be returned twice, as Redis's may. Each call uses
- * the table current at its start; during a migration that table's frozen
- * slots still hold every key present, so one table suffices.
+ * SCAN: the cursor is a position x of the hash order, bit-reversed (as
+ * Redis's dictScan's cursor is, for power-of-two tables only), so that it
+ * is below 2^k (clients such as node-redis parse cursors as doubles, exact
+ * below 2^53): a call visits home bucket t_bucket_at(x) and the ones after
+ * it, and returns the first position of the next unvisited bucket (0 after
+ * the last bucket), exactly: a quiet table's scan visits each key once.
+ * Visiting home bucket i = every live entry whose home is i, found between
+ * bucket i and the first NULL slot after it (SipHash is recomputed per
+ * entry; nothing per entry is stored). Invariant: every key present since
+ * the scan began whose x is below the cursor's was returned. A key keeps
+ * its x whatever the table, and the bucket that holds the cursor's position
+ * in a table of any size starts at or before it, so visiting that bucket
+ * returns every such key at or after the cursor up to the bucket's end: a
+ * table grown or shrunk (by any factor) between calls never makes the scan
+ * skip one. Keys before the cursor may be returned twice, as Redis's may.
+ * Each call uses the table current at its start; during a migration that
+ * table's frozen slots still hold every key present, so one table suffices.
  *
  * Reclamation: replaced and removed entries and old tables go to the epoch
  * reclaimer (kvmap_retire); every public call runs inside the caller's epoch
@@ -209,6 +213,8 @@ static_assert(sizeof(struct kvsd_bucket) == KV_CACHELINE, "a bucket is one cache
 struct kvsd_table {
 	/* Immutable after creation. */
 	size_t nb;	/* buckets (any number >= KVSD_MIN_BUCKETS) */
+	unsigned k;	/* the least k with 2^k >= nb ("Table size") */
+	uint64_t keep;	/* the top k bits: ~0 << (64 - k) */
 	size_t nchunks; /* ceil(buckets / KVSD_CHUNK) */
 	size_t batch;	/* claims a thread adds to `used` at once */
 	void *base;	/* the allocation */
@@ -376,17 +382,18 @@ static inline size_t t_slots(const struct kvsd_table *t)
 	return t->nb * KVSD_SLOTS;
 }
 
-/* The bucket of position x of the hash order (see "Table size"): x * nb / 2^64. */
+/* The bucket of position x of the hash order (see "Table size"): of x's
+ * top k bits u, u * nb / 2^k. */
 static inline size_t t_bucket_at(const struct kvsd_table *t, uint64_t x)
 {
-	return (size_t)(((unsigned __int128)x * t->nb) >> 64);
+	return (size_t)(((unsigned __int128)(x & t->keep) * t->nb) >> 64);
 }
 
-/* The first position of the hash order whose bucket is bi (bi <= nb; nb's
- * is 2^64, returned as 0): ceil(bi * 2^64 / nb). */
+/* The first position of the hash order whose bucket is bi (0 < bi < nb):
+ * u = ceil(bi * 2^k / nb) in the top k bits. */
 static inline uint64_t t_bucket_start(const struct kvsd_table *t, size_t bi)
 {
-	return (uint64_t)((((unsigned __int128)bi << 64) + t->nb - 1) / t->nb);
+	return (uint64_t)((((unsigned __int128)bi << t->k) + t->nb - 1) / t->nb) << (64 - t->k);
 }
 
 /* The position of hash h in the hash order: its halves swapped, so that
@@ -420,6 +427,8 @@ static struct kvsd_table *table_new(size_t nbuckets)
 						     ~(uintptr_t)(KV_CACHELINE - 1));
 
 	t->nb = nbuckets;
+	t->k = 64 - (unsigned)__builtin_clzll((unsigned long long)nbuckets - 1); /* nb >= 8 */
+	t->keep = ~0ull << (64 - t->k);
 	t->nchunks = nchunks;
 	t->base = base;
 	t->bytes = mem_usable(base);
@@ -1129,21 +1138,20 @@ static uint64_t kvsd_scan(struct kvmap *m, uint64_t cursor, size_t count, kvmap_
 {
 	/* acquire: pairs with publish() */
 	const struct kvsd_table *t = atomic_load_explicit(&kvsd_map(m)->cur, memory_order_acquire);
-	uint64_t v = cursor;
 	size_t visited = 0, empty = 0, empty_max;
 
 	if (count == 0)
 		count = 1;
 	empty_max = count > SIZE_MAX / 10 ? SIZE_MAX : count * 10;
-	size_t home = t_bucket_at(t, v);
+	size_t home = t_bucket_at(t, kvmap_rev64(cursor));
 	do {
 		size_t n = visit_home(t, home, fn, arg);
 		visited += n;
 		empty += n == 0;
 	} while (++home < t->nb && visited < count && empty < empty_max);
-	/* the next bucket's first position (0 after the last bucket): one
-	 * division per call, not per bucket (KEYS walks every bucket) */
-	return home == t->nb ? 0 : t_bucket_start(t, home);
+	/* the next bucket's first position, reversed (0 after the last
+	 * bucket): one division per call, not per bucket (KEYS walks them all) */
+	return home == t->nb ? 0 : kvmap_rev64(t_bucket_start(t, home));
 }
 
 /* kvmap_walk_stripe (kvmap.h): one table, the stripe's home buckets, each
