@@ -537,11 +537,17 @@ static const struct kv_entry *table_find(const struct kvsd_table *t, const void 
 			uint64_t w = atomic_load_explicit(&b->s[i], memory_order_acquire);
 			if (w & W_FROZEN)
 				*frozen = true;
-			if (w & W_DESC) {
-				if ((w >> W_TAGSHIFT) != tag)
-					continue;  /* another key's, whatever its outcome */
-				w = mw_resolve(w); /* read around: old or new */
+			if ((w >> W_TAGSHIFT) != tag) {
+				/* the common case first: another key's slot (live,
+				 * tombstone or descriptor, whatever its outcome: all
+				 * carry their key's tag), or NULL */
+				if (w & W_PTR)
+					continue;
+				*end = &b->s[i];
+				return NULL; /* NULL (frozen or not): end of the sequence */
 			}
+			if (w & W_DESC)
+				w = mw_resolve(w); /* read around: old or new */
 			if (!(w & W_PTR)) {
 				*end = &b->s[i];
 				return NULL; /* NULL (frozen or not): end of the sequence */
