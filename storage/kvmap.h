@@ -264,8 +264,9 @@ typedef void (*kvmap_visit_fn)(const struct kv_entry *e, void *arg);
  * SCAN: visits about `count` entries starting at `cursor` (0 = start) and
  * returns the cursor to continue from (0 when the scan is complete). Every
  * entry present for the whole scan is visited at least once; entries may be
- * visited twice. Cost: kvsd's map walks home buckets in reverse-bit cursor
- * order (Redis's dictScan), O(COUNT) per call (at most 10*COUNT empty
+ * visited twice. Cost: kvsd's map walks home buckets in its hash order
+ * (the hash's halves swapped, for any table size; the cursor is a position
+ * in that order), O(COUNT) per call (at most 10*COUNT empty
  * buckets), and the guarantee holds while the table grows, shrinks or
  * migrates between or during calls. The cds_lfht backend has no seek by hash,
  * so resuming at a cursor walks the list from its head — O(N) per call.
@@ -273,9 +274,20 @@ typedef void (*kvmap_visit_fn)(const struct kv_entry *e, void *arg);
 uint64_t kvmap_scan(struct kvmap *m, uint64_t cursor, size_t count, kvmap_visit_fn fn, void *arg);
 
 /*
+ * The stripe of a hash among 2^bits stripes (bits <= 32): its `bits` bits
+ * just under bit 32 (bits 32-bits .. 31), the top of kvsd's map's hash
+ * order (kvmap_kvsd.c, "Table size"), so that a stripe is one run of
+ * consecutive buckets there; bits 32.. are the key space and the tag.
+ */
+static inline uint64_t kvmap_stripe_of(uint64_t hash, unsigned bits)
+{
+	return bits ? (hash >> (32 - bits)) & ((1ull << bits) - 1) : 0;
+}
+
+/*
  * Stripe walk (snapshots: storage/snap.h): calls fn(e, hash, arg) for the
- * live entries of key space `space` whose hash's low `bits` bits are
- * `stripe` (hash & (2^bits - 1) == stripe; bits <= 32), hash being e's
+ * live entries of key space `space` whose stripe is `stripe`
+ * (kvmap_stripe_of(hash, bits) == stripe; bits <= 32), hash being e's
  * (kv_entry_hash). Returns how many it visited.
  * Guarantee: an entry that is its key's current entry for the whole call is
  * visited exactly once; entries written during the call (a key's previous
@@ -283,18 +295,18 @@ uint64_t kvmap_scan(struct kvmap *m, uint64_t cursor, size_t count, kvmap_visit_
  * call may be visited zero, one or two times — the caller must not rely on
  * what it gets for such keys. No entry of another space or stripe is
  * visited. Nothing is stored to the map; fn must not write it.
- * KVSD: one table, the one current at the call's start: its home buckets
- * whose low bits are the stripe (stripe, stripe + 2^bits, ...; for a table
- * of fewer buckets, the one bucket stripe & mask), each probe run filtered
- * by home as SCAN does. Why one table is enough and nothing repeats: a
+ * KVSD: one table, the one current at the call's start: the stripe is one
+ * contiguous range of the hash order (whose top bits are the stripe's), so
+ * its home buckets are consecutive (for a table of fewer buckets than
+ * stripes, one bucket), each probe run filtered by home and stripe as SCAN
+ * does. Why one table is enough and nothing repeats: a
  * migrating table's frozen slots still hold every key present (see SCAN in
  * kvmap_kvsd.c), a table that finished migrating during the call still
  * holds the final word of every key that nobody wrote since, and a key has
  * at most one slot per table. Cost: O(buckets / 2^bits) home buckets plus
  * their probe runs, one SipHash per same-space entry met.
- * URCU: walks cds_lfht's split-ordered list from its head to the end of
- * the stripe's run (entries with equal low hash bits are adjacent in
- * reverse-bit order): O(N) per call — the reference backend.
+ * URCU: walks all of cds_lfht's split-ordered list, filtered by stripe:
+ * O(N) per call — the reference backend.
  * Threads: any registered thread, inside its epoch section; entries passed
  * to fn are valid until its next quiescent state.
  */

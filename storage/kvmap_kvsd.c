@@ -1,10 +1,9 @@
 /*
  * kvmap_kvsd.c — the KVMAP_KVSD backend: kvsd's own lock-free hash map.
  *
- * Table: a power-of-two array of 64-byte buckets, each eight atomic 64-bit
- * slot words. A word is  tag (16 high hash bits) << 48 | entry pointer
- * (x86-64 user pointers fit in 48 bits, entries are 8-aligned) | flags:
- *   0                      NULL: never used
+ * Table: an array of 64-byte buckets (any number of them: see "Table
+ * size"), each eight atomic 64-bit slot words. A word is  tag (16 high hash bits) << 48 | entry
+ * pointer (x86-64 user pointers fit in 48 bits, entries are 8-aligned) | flags: 0 NULL: never used
  *   tag | e                a live entry
  *   tag | e | TOMB         deleted (tag and pointer kept: see "late helpers")
  *   ... | FROZEN           the slot was migrated; its value is final here
@@ -12,8 +11,8 @@
  * a bucket's eight slots in one cache line and dereferences only entries
  * whose tag matches; it makes no store.
  *
- * Probing: home bucket = hash & mask, then the following buckets in order
- * (bucketized linear probing). Every slot goes NULL -> live -> (live')* ->
+ * Probing: home bucket = t_home(hash), then the following buckets in order,
+ * wrapping at the end (bucketized linear probing). Every slot goes NULL -> live -> (live')* ->
  * TOMB and never back; tombstones are not reused, only a migration drops
  * them. An insert claims the FIRST NULL slot of its probe sequence, having
  * examined every earlier slot for its key; a lookup stops at the first NULL.
@@ -53,11 +52,27 @@
  * that meets a FROZEN slot in `next` stops: `next` itself is migrating, so
  * the old table is long finished.
  *
+ * Table size: the hash order is x = the hash with its 32-bit halves swapped
+ * (hash_order: one rotate). A table of nb buckets, 2^(k-1) < nb <= 2^k,
+ * reads x's top k bits u and makes bucket i home to the u in [ceil(i * 2^k
+ * / nb), ceil((i+1) * 2^k / nb)): home = u * nb >> k (t_bucket_at: a mask
+ * and one multiply), so nb need not be a power of two, each bucket is a
+ * contiguous range of the order (one or two u each), and every bucket
+ * starts at a multiple of 2^(64-k), which keeps SCAN's cursors small. x's top bits are the
+ * hash's bits under 32, so a snapshot stripe (kvmap_stripe_of) is a run of
+ * consecutive buckets; the tag (the hash's top 16 bits) is x's bits 16-31:
+ * no part of the home for tables under 2^32 buckets, so it still tells
+ * apart the keys of a bucket.
+ * A power of two would keep 1M keys in 2^21 slots (48% full, 16.8 bytes per
+ * key); this sizing keeps every table between 3/5 and 7/8 full (9.1 to 13.3
+ * bytes per key) at the price of 1.46x steps instead of 2x ones (about 2.2
+ * copies per key over a fill from empty instead of 1-2).
+ *
  * Load factor without a contended counter: each thread counts the NULL slots
  * it claims and adds them to the table's `used` word in batches (up to 32);
- * `used` >= 3/4 of the slots starts a migration sized from the entry count
- * (itself sharded per thread): target slots = pow2(2 * live + 64), so a
- * grown table is at most half full and tombstones are purged. An insert that
+ * `used` >= 7/8 of the slots (t_full) starts a migration sized from the
+ * entry count (itself sharded per thread): target slots = 5/3 * live + 64,
+ * so a grown table is at most 3/5 full and tombstones are purged. An insert that
  * probed more than PROBE_GROW buckets also starts one: with a keyed SipHash an
  * attacker who does not know the seed cannot aim keys at one run, so long
  * probes only come from load or tombstones, which the migration removes.
@@ -102,14 +117,23 @@
  *  `next` sizes one itself (install_next; any sizer reads after the seal)
  *  and the losers of the CAS free theirs, so the migration stays lock-free.
  *
- * SCAN: the cursor runs over home buckets in reverse-bit order (Redis's
- * dictScan): visiting home bucket i = every live entry whose hash & mask is
- * i, found between bucket i and the first NULL slot after it (SipHash is
- * recomputed per entry; nothing per entry is stored). A key present for the
- * whole scan keeps its home bits, so when the table doubles or halves
- * between calls the reverse-bit increment never skips it. Each call uses
- * the table current at its start; during a migration that table's frozen
- * slots still hold every key present, so one table suffices.
+ * SCAN: the cursor is a position x of the hash order, bit-reversed (as
+ * Redis's dictScan's cursor is, for power-of-two tables only), so that it
+ * is below 2^k (clients such as node-redis parse cursors as doubles, exact
+ * below 2^53): a call visits home bucket t_bucket_at(x) and the ones after
+ * it, and returns the first position of the next unvisited bucket (0 after
+ * the last bucket), exactly: a quiet table's scan visits each key once.
+ * Visiting home bucket i = every live entry whose home is i, found between
+ * bucket i and the first NULL slot after it (SipHash is recomputed per
+ * entry; nothing per entry is stored). Invariant: every key present since
+ * the scan began whose x is below the cursor's was returned. A key keeps
+ * its x whatever the table, and the bucket that holds the cursor's position
+ * in a table of any size starts at or before it, so visiting that bucket
+ * returns every such key at or after the cursor up to the bucket's end: a
+ * table grown or shrunk (by any factor) between calls never makes the scan
+ * skip one. Keys before the cursor may be returned twice, as Redis's may.
+ * Each call uses the table current at its start; during a migration that
+ * table's frozen slots still hold every key present, so one table suffices.
  *
  * Reclamation: replaced and removed entries and old tables go to the epoch
  * reclaimer (kvmap_retire); every public call runs inside the caller's epoch
@@ -168,8 +192,12 @@
 #define KVSD_CHUNK	     256 /* buckets per migration chunk (16 KiB) */
 #define KVSD_PROBE_GROW	     64	 /* buckets an insert may probe before it migrates */
 #define KVSD_SHRINK_EVERY    64	 /* deletes per thread between shrink checks */
+#define KVSD_GROW_NUM	     7	 /* a table with this many eighths of its slots */
+#define KVSD_GROW_DEN	     8	 /* claimed migrates (t_full) */
 #define KVSD_HUGE_PAGE	     (2u << 20)
 #define KVSD_HUGE_TABLE	     (8u << 20) /* tables from this size ask for huge pages */
+#define KVSD_RELEASE_TABLE   (1u << 20) /* retired tables from this size return their pages */
+#define KVSD_PAGE	     4096u
 
 #define W_TOMB	   1ull
 #define W_FROZEN   2ull
@@ -184,7 +212,9 @@ static_assert(sizeof(struct kvsd_bucket) == KV_CACHELINE, "a bucket is one cache
 
 struct kvsd_table {
 	/* Immutable after creation. */
-	size_t mask;	/* buckets - 1 */
+	size_t nb;	/* buckets (any number >= KVSD_MIN_BUCKETS) */
+	unsigned k;	/* the least k with 2^k >= nb ("Table size") */
+	uint64_t keep;	/* the top k bits: ~0 << (64 - k) */
 	size_t nchunks; /* ceil(buckets / KVSD_CHUNK) */
 	size_t batch;	/* claims a thread adds to `used` at once */
 	void *base;	/* the allocation */
@@ -349,7 +379,40 @@ static inline uint64_t entry_hash(const struct kv_entry *e)
 
 static inline size_t t_slots(const struct kvsd_table *t)
 {
-	return (t->mask + 1) * KVSD_SLOTS;
+	return t->nb * KVSD_SLOTS;
+}
+
+/* The bucket of position x of the hash order (see "Table size"): of x's
+ * top k bits u, u * nb / 2^k. */
+static inline size_t t_bucket_at(const struct kvsd_table *t, uint64_t x)
+{
+	return (size_t)(((unsigned __int128)(x & t->keep) * t->nb) >> 64);
+}
+
+/* The first position of the hash order whose bucket is bi (0 < bi < nb):
+ * u = ceil(bi * 2^k / nb) in the top k bits. */
+static inline uint64_t t_bucket_start(const struct kvsd_table *t, size_t bi)
+{
+	return (uint64_t)((((unsigned __int128)bi << t->k) + t->nb - 1) / t->nb) << (64 - t->k);
+}
+
+/* The position of hash h in the hash order: its halves swapped, so that
+ * the stripe bits (kvmap_stripe_of: just under bit 32) lead. */
+static inline uint64_t hash_order(uint64_t h)
+{
+	return h >> 32 | h << 32;
+}
+
+/* The home bucket of hash h. */
+static inline size_t t_home(const struct kvsd_table *t, uint64_t h)
+{
+	return t_bucket_at(t, hash_order(h));
+}
+
+/* The bucket after bi in probe order (wrapping). */
+static inline size_t t_next(const struct kvsd_table *t, size_t bi)
+{
+	return bi + 1 == t->nb ? 0 : bi + 1;
 }
 
 /* ---- tables. */
@@ -363,7 +426,9 @@ static struct kvsd_table *table_new(size_t nbuckets)
 	struct kvsd_table *t = (struct kvsd_table *)(((uintptr_t)base + KV_CACHELINE - 1) &
 						     ~(uintptr_t)(KV_CACHELINE - 1));
 
-	t->mask = nbuckets - 1;
+	t->nb = nbuckets;
+	t->k = 64 - (unsigned)__builtin_clzll((unsigned long long)nbuckets - 1); /* nb >= 8 */
+	t->keep = ~0ull << (64 - t->k);
 	t->nchunks = nchunks;
 	t->base = base;
 	t->bytes = mem_usable(base);
@@ -373,9 +438,28 @@ static struct kvsd_table *table_new(size_t nbuckets)
 	return t;
 }
 
+/*
+ * Frees a table. A big one's bucket pages go back to the OS first
+ * (MADV_DONTNEED) rather than wait in the allocator's dirty pages for its
+ * decay (jemalloc: 10 s): growth by 1.46x steps retires about 2.2 times the
+ * final table over a fill, which would otherwise stay in RSS. Safe: nobody
+ * reads a table the reclaimer frees, and the allocator keeps no data inside
+ * a large block. Tables never published take the same path.
+ */
 static void table_free(void *p)
 {
-	mem_free(((struct kvsd_table *)p)->base);
+	struct kvsd_table *t = p;
+	void *base = t->base;
+
+#ifdef MADV_DONTNEED
+	if (t->bytes >= KVSD_RELEASE_TABLE) {
+		uintptr_t lo = ((uintptr_t)&t->b[0] + KVSD_PAGE - 1) & ~(uintptr_t)(KVSD_PAGE - 1);
+		uintptr_t hi = (uintptr_t)&t->b[t->nb] & ~(uintptr_t)(KVSD_PAGE - 1);
+		if (hi > lo)
+			(void)madvise((void *)lo, hi - lo, MADV_DONTNEED); /* a hint */
+	}
+#endif
+	mem_free(base);
 }
 
 static void entry_free_cb(void *p)
@@ -416,21 +500,19 @@ static bool count_claim(struct kvmap *m, struct kvsd_table *t)
 	return false;
 }
 
-static size_t pow2_at_least(size_t n)
+/* Whether `used` claimed slots make t due for a migration ("Table size"). */
+static inline bool t_full(const struct kvsd_table *t, size_t used)
 {
-	size_t p = 1;
-
-	while (p < n)
-		p <<= 1;
-	return p;
+	return used * KVSD_GROW_DEN >= t_slots(t) * KVSD_GROW_NUM;
 }
 
-/* Buckets for a table holding `live` entries at most half full, plus slack
+/* Buckets for a table holding `live` entries at most 3/5 full, plus slack
  * so that a small table is not full again at once (not needed for safety:
  * see "Sizing the target"). */
 static size_t target_buckets(size_t live)
 {
-	size_t nb = pow2_at_least((2 * live + 64 + KVSD_SLOTS - 1) / KVSD_SLOTS);
+	size_t slots = live / 3 * 5 + live % 3 * 2 + 64; /* >= live * 5/3 + 64 */
+	size_t nb = (slots + KVSD_SLOTS - 1) / KVSD_SLOTS;
 
 	return nb < KVSD_MIN_BUCKETS ? KVSD_MIN_BUCKETS : nb;
 }
@@ -445,21 +527,27 @@ static const struct kv_entry *table_find(const struct kvsd_table *t, const void 
 					 uint64_t h, bool *frozen, const void **end)
 {
 	uint64_t tag = h >> W_TAGSHIFT;
-	size_t idx = h & t->mask;
+	size_t bi = t_home(t, h);
 
-	for (size_t p = 0; p <= t->mask; p++) {
-		const struct kvsd_bucket *b = &t->b[(idx + p) & t->mask];
+	for (size_t p = 0; p < t->nb; p++, bi = t_next(t, bi)) {
+		const struct kvsd_bucket *b = &t->b[bi];
 		for (int i = 0; i < KVSD_SLOTS; i++) {
 			/* acquire: pairs with the release CAS that published the
 			 * entry, so its bytes are visible before the key compare */
 			uint64_t w = atomic_load_explicit(&b->s[i], memory_order_acquire);
 			if (w & W_FROZEN)
 				*frozen = true;
-			if (w & W_DESC) {
-				if ((w >> W_TAGSHIFT) != tag)
-					continue;  /* another key's, whatever its outcome */
-				w = mw_resolve(w); /* read around: old or new */
+			if ((w >> W_TAGSHIFT) != tag) {
+				/* the common case first: another key's slot (live,
+				 * tombstone or descriptor, whatever its outcome: all
+				 * carry their key's tag), or NULL */
+				if (w & W_PTR)
+					continue;
+				*end = &b->s[i];
+				return NULL; /* NULL (frozen or not): end of the sequence */
 			}
+			if (w & W_DESC)
+				w = mw_resolve(w); /* read around: old or new */
 			if (!(w & W_PTR)) {
 				*end = &b->s[i];
 				return NULL; /* NULL (frozen or not): end of the sequence */
@@ -537,10 +625,10 @@ static enum copy_rc copy_into(struct kvsd_table *n, struct kv_entry *e, uint64_t
 {
 	uint64_t mine = w_make(h, e);
 	uint64_t tag = h >> W_TAGSHIFT;
-	size_t idx = h & n->mask;
+	size_t bi = t_home(n, h);
 
-	for (size_t p = 0; p <= n->mask; p++) {
-		struct kvsd_bucket *b = &n->b[(idx + p) & n->mask];
+	for (size_t p = 0; p < n->nb; p++, bi = t_next(n, bi)) {
+		struct kvsd_bucket *b = &n->b[bi];
 		for (int i = 0; i < KVSD_SLOTS; i++) {
 			/* acquire: another helper's (or a late writer's) entry bytes */
 			uint64_t w = atomic_load_explicit(&b->s[i], memory_order_acquire);
@@ -563,7 +651,7 @@ static enum copy_rc copy_into(struct kvsd_table *n, struct kv_entry *e, uint64_t
 				return COPY_OK; /* first copy already there (maybe since changed) */
 		}
 	}
-	KV_PANIC("kvsd map: migration target full (%zu buckets)", n->mask + 1);
+	KV_PANIC("kvsd map: migration target full (%zu buckets)", n->nb);
 }
 
 static void publish(struct kvsd_map *km, struct kvsd_table *t, struct kvsd_table *n)
@@ -584,8 +672,8 @@ static bool migrate_chunk(struct kvsd_map *km, struct kvsd_table *t, struct kvsd
 {
 	size_t lo = c * KVSD_CHUNK, hi = lo + KVSD_CHUNK, copied = 0;
 
-	if (hi > t->mask + 1)
-		hi = t->mask + 1;
+	if (hi > t->nb)
+		hi = t->nb;
 	for (size_t bi = lo; bi < hi; bi++) {
 		struct kvsd_bucket *b = &t->b[bi];
 		for (int i = 0; i < KVSD_SLOTS; i++) {
@@ -735,11 +823,11 @@ static void note_claim(struct kvsd_map *km, struct kvsd_table *t, size_t probed)
 		       w->claims;
 		w->claims = 0;
 	}
-	if (used * 4 >= t_slots(t) * 3 || probed >= KVSD_PROBE_GROW) {
+	if (t_full(t, used) || probed >= KVSD_PROBE_GROW) {
 		size_t live = kvmap_count(&km->base);
 		size_t nb = target_buckets(live);
-		if (probed >= KVSD_PROBE_GROW && nb <= t->mask + 1 && live * 4 > t_slots(t))
-			nb = 2 * (t->mask + 1);
+		if (probed >= KVSD_PROBE_GROW && nb <= t->nb && live * 4 > t_slots(t))
+			nb = 2 * t->nb;
 		start_migration(km, t, nb);
 	}
 }
@@ -749,13 +837,13 @@ static void maybe_shrink(struct kvsd_map *km, struct kvsd_table *t, bool now)
 {
 	if (!now && ++wctx_self()->deletes % KVSD_SHRINK_EVERY != 0)
 		return;
-	if (t->mask + 1 <= KVSD_MIN_BUCKETS)
+	if (t->nb <= KVSD_MIN_BUCKETS)
 		return;
 	size_t live = kvmap_count(&km->base);
 	if (live * 8 >= t_slots(t))
 		return;
 	size_t nb = target_buckets(live);
-	if (nb < t->mask + 1)
+	if (nb < t->nb)
 		start_migration(km, t, nb);
 }
 
@@ -789,10 +877,10 @@ static int table_put(struct kvmap *m, struct kvsd_table *t, struct kv_entry *e, 
 {
 	uint64_t mine = w_make(h, e);
 	uint64_t tag = h >> W_TAGSHIFT;
-	size_t idx = h & t->mask;
+	size_t bi = t_home(t, h);
 
-	for (size_t p = 0; p <= t->mask; p++) {
-		struct kvsd_bucket *b = &t->b[(idx + p) & t->mask];
+	for (size_t p = 0; p < t->nb; p++, bi = t_next(t, bi)) {
+		struct kvsd_bucket *b = &t->b[bi];
 		for (int i = 0; i < KVSD_SLOTS; i++) {
 			/* acquire: a matching entry's key bytes */
 			uint64_t w = atomic_load_explicit(&b->s[i], memory_order_acquire);
@@ -853,7 +941,7 @@ static int put(struct kvsd_map *km, struct kv_entry *e, enum put_mode mode,
 			continue;
 		}
 		if (rc == -ENOSPC) {
-			start_migration(km, t, 2 * (t->mask + 1));
+			start_migration(km, t, 2 * t->nb);
 			continue;
 		}
 		if (rc == 0)
@@ -884,7 +972,7 @@ static void kvsd_prefetch(struct kvmap *m, uint64_t h)
 	/* acquire: as every operation's load of the current table */
 	const struct kvsd_table *t = atomic_load_explicit(&kvsd_map(m)->cur, memory_order_acquire);
 
-	__builtin_prefetch(&t->b[h & t->mask], 1);
+	__builtin_prefetch(&t->b[t_home(t, h)], 1);
 }
 
 static int kvsd_set(struct kvmap *m, struct kv_entry *e)
@@ -905,10 +993,10 @@ static int table_swap(struct kvmap *m, struct kvsd_table *t, uint64_t h,
 		      const struct kv_entry *expected, uint64_t neww)
 {
 	uint64_t want = w_make(h, expected);
-	size_t idx = h & t->mask;
+	size_t bi = t_home(t, h);
 
-	for (size_t p = 0; p <= t->mask; p++) {
-		struct kvsd_bucket *b = &t->b[(idx + p) & t->mask];
+	for (size_t p = 0; p < t->nb; p++, bi = t_next(t, bi)) {
+		struct kvsd_bucket *b = &t->b[bi];
 		for (int i = 0; i < KVSD_SLOTS; i++) {
 			/* acquire: a descriptor's record (else we compare words only) */
 			uint64_t w = atomic_load_explicit(&b->s[i], memory_order_acquire);
@@ -987,7 +1075,7 @@ static size_t kvsd_clear(struct kvmap *m)
 
 restart:
 	t = writable_table(km);
-	for (size_t bi = 0; bi <= t->mask; bi++) {
+	for (size_t bi = 0; bi < t->nb; bi++) {
 		for (int i = 0; i < KVSD_SLOTS; i++) {
 			_Atomic uint64_t *s = &t->b[bi].s[i];
 			/* acquire: retiring reads the entry's header (its size) */
@@ -1028,8 +1116,10 @@ static size_t visit_home(const struct kvsd_table *t, size_t home, kvmap_visit_fn
 {
 	size_t n = 0;
 
-	for (size_t p = 0; p <= t->mask; p++) {
-		const struct kvsd_bucket *b = &t->b[(home + p) & t->mask];
+	size_t bi = home;
+
+	for (size_t p = 0; p < t->nb; p++, bi = t_next(t, bi)) {
+		const struct kvsd_bucket *b = &t->b[bi];
 		for (int i = 0; i < KVSD_SLOTS; i++) {
 			/* acquire: the entry's bytes (key hashed, visitor reads it) */
 			uint64_t w = atomic_load_explicit(&b->s[i], memory_order_acquire);
@@ -1040,7 +1130,7 @@ static size_t visit_home(const struct kvsd_table *t, size_t home, kvmap_visit_fn
 			if (w & W_TOMB)
 				continue;
 			const struct kv_entry *e = w_entry(w);
-			if ((entry_hash(e) & t->mask) == home) {
+			if (t_home(t, entry_hash(e)) == home) {
 				fn(e, arg);
 				n++;
 			}
@@ -1054,23 +1144,20 @@ static uint64_t kvsd_scan(struct kvmap *m, uint64_t cursor, size_t count, kvmap_
 {
 	/* acquire: pairs with publish() */
 	const struct kvsd_table *t = atomic_load_explicit(&kvsd_map(m)->cur, memory_order_acquire);
-	uint64_t v = cursor, mask = t->mask;
 	size_t visited = 0, empty = 0, empty_max;
 
 	if (count == 0)
 		count = 1;
 	empty_max = count > SIZE_MAX / 10 ? SIZE_MAX : count * 10;
+	size_t home = t_bucket_at(t, kvmap_rev64(cursor));
 	do {
-		size_t n = visit_home(t, v & mask, fn, arg);
+		size_t n = visit_home(t, home, fn, arg);
 		visited += n;
 		empty += n == 0;
-		/* reverse-bit increment of the bits under mask (dictScan) */
-		v |= ~mask;
-		v = kvmap_rev64(v);
-		v++;
-		v = kvmap_rev64(v);
-	} while (v != 0 && visited < count && empty < empty_max);
-	return v;
+	} while (++home < t->nb && visited < count && empty < empty_max);
+	/* the next bucket's first position, reversed (0 after the last
+	 * bucket): one division per call, not per bucket (KEYS walks them all) */
+	return home == t->nb ? 0 : kvmap_rev64(t_bucket_start(t, home));
 }
 
 /* kvmap_walk_stripe (kvmap.h): one table, the stripe's home buckets, each
@@ -1080,13 +1167,14 @@ static size_t kvsd_walk_stripe(struct kvmap *m, unsigned space, uint64_t stripe,
 {
 	/* acquire: pairs with publish() */
 	const struct kvsd_table *t = atomic_load_explicit(&kvsd_map(m)->cur, memory_order_acquire);
-	uint64_t smask = (1ull << bits) - 1, mask = t->mask;
-	uint64_t step = mask >= smask ? smask + 1 : mask + 1;
+	/* the stripe's positions in the hash order: its bits on top */
+	uint64_t lo = bits ? stripe << (64 - bits) : 0, hi = lo | (bits ? ~0ull >> bits : ~0ull);
 	size_t n = 0;
 
-	for (uint64_t home = stripe & mask; home <= mask; home += step) {
-		for (size_t p = 0; p <= mask; p++) {
-			const struct kvsd_bucket *b = &t->b[(home + p) & mask];
+	for (size_t home = t_bucket_at(t, lo), last = t_bucket_at(t, hi); home <= last; home++) {
+		size_t bi = home;
+		for (size_t p = 0; p < t->nb; p++, bi = t_next(t, bi)) {
+			const struct kvsd_bucket *b = &t->b[bi];
 			int i;
 
 			for (i = 0; i < KVSD_SLOTS; i++) {
@@ -1102,7 +1190,7 @@ static size_t kvsd_walk_stripe(struct kvmap *m, unsigned space, uint64_t stripe,
 				if (e->space != space)
 					continue;
 				uint64_t h = entry_hash(e);
-				if ((h & mask) == home && (h & smask) == stripe) {
+				if (t_home(t, h) == home && kvmap_stripe_of(h, bits) == stripe) {
 					fn(e, h, arg);
 					n++;
 				}
@@ -1150,12 +1238,12 @@ static const struct kv_entry *kvsd_random(struct kvmap *m, uint64_t rnd)
 	 * is at least 1/8 full; bias follows bucket occupancy (as Redis's). */
 	for (int i = 0; i < 32; i++) {
 		r = mix64(r);
-		if ((e = bucket_pick(&t->b[r & t->mask], r >> 32)))
+		if ((e = bucket_pick(&t->b[t_bucket_at(t, r)], r >> 32)))
 			return e;
 	}
 	/* Sparse table (a concurrent clear): walk from a random bucket. */
-	for (size_t p = 0; p <= t->mask; p++)
-		if ((e = bucket_pick(&t->b[(r + p) & t->mask], r >> 32)))
+	for (size_t p = 0, bi = t_bucket_at(t, r); p < t->nb; p++, bi = t_next(t, bi))
+		if ((e = bucket_pick(&t->b[bi], r >> 32)))
 			return e;
 	return NULL;
 }
@@ -1382,10 +1470,10 @@ static int mw_locate(struct kvsd_table *t, const struct kvmap_mw *it, struct mw_
 		     struct mw_claims *claims)
 {
 	uint64_t h = it->hash, tag = h >> W_TAGSHIFT;
-	size_t idx = h & t->mask;
+	size_t bi = t_home(t, h);
 
-	for (size_t p = 0; p <= t->mask; p++) {
-		struct kvsd_bucket *b = &t->b[(idx + p) & t->mask];
+	for (size_t p = 0; p < t->nb; p++, bi = t_next(t, bi)) {
+		struct kvsd_bucket *b = &t->b[bi];
 		for (int i = 0; i < KVSD_SLOTS; i++) {
 			/* acquire: a matching entry's key bytes */
 			uint64_t w = atomic_load_explicit(&b->s[i], memory_order_acquire);
@@ -1451,10 +1539,9 @@ static int kvsd_mwcas(struct kvmap *m, struct kvmap_mw *items, size_t n,
 
 		/* relaxed: the load statistic, as in note_claim() */
 		if (nabsent &&
-		    (atomic_load_explicit(&t->used, memory_order_relaxed) + nabsent) * 4 >=
-			t_slots(t) * 3) {
+		    t_full(t, atomic_load_explicit(&t->used, memory_order_relaxed) + nabsent)) {
 			size_t nb = target_buckets(kvmap_count(m) + nabsent - (size_t)ins);
-			start_migration(km, t, nb > t->mask + 1 ? nb : 2 * (t->mask + 1));
+			start_migration(km, t, nb > t->nb ? nb : 2 * t->nb);
 			continue;
 		}
 		d = mem_alloc(bytes);
@@ -1496,8 +1583,7 @@ static int kvsd_mwcas(struct kvmap *m, struct kvmap_mw *items, size_t n,
 				break;
 			if (rc == -ENOSPC) {
 				size_t nb = target_buckets(kvmap_count(m));
-				start_migration(km, t,
-						nb > 2 * (t->mask + 1) ? nb : 2 * (t->mask + 1));
+				start_migration(km, t, nb > 2 * t->nb ? nb : 2 * t->nb);
 			} else {
 				help(km, t);
 			}
@@ -1552,15 +1638,17 @@ static void kvsd_maintain(struct kvmap *m)
 	maybe_shrink(km, t, true);
 }
 
-/* Buckets of the smallest table in which `keys` entries stay below the
- * growth threshold of note_claim() (3/4 of the slots). */
+/* Buckets of a table in which `keys` entries stay below the growth
+ * threshold of note_claim() (t_full: 7/8 of the slots), at most 4/5 full so
+ * that the load's probes stay short. */
 static size_t reserve_buckets(size_t keys)
 {
 	size_t max = ((size_t)1 << 40) / sizeof(struct kvsd_bucket); /* 1 TiB of table */
-	size_t slots = keys / 3 * 4 + keys % 3 * 2 + 1;		     /* > keys * 4/3 */
+	size_t slots = keys / 4 * 5 + keys % 4 * 2 + KVSD_SLOTS;     /* > keys * 5/4 */
 	size_t nb = (slots + KVSD_SLOTS - 1) / KVSD_SLOTS;
 
-	return pow2_at_least(nb < max ? nb : max);
+	nb = nb < max ? nb : max;
+	return nb < KVSD_MIN_BUCKETS ? KVSD_MIN_BUCKETS : nb;
 }
 
 /*
@@ -1592,18 +1680,18 @@ static void kvsd_reserve(struct kvmap *m, size_t keys)
 	struct kvsd_table *t = writable_table(km);
 	size_t nb = reserve_buckets(keys);
 
-	if (nb <= t->mask + 1)
+	if (nb <= t->nb)
 		return;
 	start_migration(km, t, nb);
 	/* the new table (or a bigger one a concurrent writer made) */
 	t = writable_table(km);
-	if (t->mask + 1 >= nb)
+	if (t->nb >= nb)
 		table_hugepages(t);
 }
 
 static struct kvmap *kvsd_create(size_t initial_buckets)
 {
-	size_t nb = initial_buckets ? pow2_at_least(initial_buckets) : KVSD_DEFAULT_BUCKETS;
+	size_t nb = initial_buckets ? initial_buckets : KVSD_DEFAULT_BUCKETS;
 	struct kvsd_map *km;
 
 	if (nb < KVSD_MIN_BUCKETS)
@@ -1623,7 +1711,7 @@ static void kvsd_destroy(struct kvmap *m)
 
 	/* Every helper returns only when the migration is done, so n is an
 	 * unfinished target at most: its entries are also in t; free them once. */
-	for (size_t bi = 0; bi <= t->mask; bi++)
+	for (size_t bi = 0; bi < t->nb; bi++)
 		for (int i = 0; i < KVSD_SLOTS; i++) {
 			uint64_t w = atomic_load_explicit(&t->b[bi].s[i], memory_order_relaxed);
 			if (w_live(w))
@@ -1640,14 +1728,14 @@ static void kvsd_destroy(struct kvmap *m)
 size_t kvmap_kvsd_buckets(struct kvmap *m)
 {
 	/* acquire: pairs with publish() */
-	return atomic_load_explicit(&kvsd_map(m)->cur, memory_order_acquire)->mask + 1;
+	return atomic_load_explicit(&kvsd_map(m)->cur, memory_order_acquire)->nb;
 }
 
 void kvmap_kvsd_migrate_partial(struct kvmap *m, size_t nbuckets, size_t chunks)
 {
 	struct kvsd_map *km = kvsd_map(m);
 	struct kvsd_table *t = writable_table(km);
-	struct kvsd_table *n = table_new(pow2_at_least(nbuckets));
+	struct kvsd_table *n = table_new(nbuckets < KVSD_MIN_BUCKETS ? KVSD_MIN_BUCKETS : nbuckets);
 	struct kvsd_table *none = NULL;
 
 	/* seq_cst: as in start_migration() (here single-threaded) */

@@ -306,17 +306,14 @@ static uint64_t urcu_scan(struct kvmap *m, uint64_t cursor, size_t count, kvmap_
 	return 0;
 }
 
-/* kvmap_walk_stripe (kvmap.h): the split order sorts by reversed hash, so
- * the stripe's entries are one run whose reversed hashes start with the
- * reversed stripe bits; walk from the head to the end of that run. */
+/* kvmap_walk_stripe (kvmap.h): the split order sorts by reversed hash, in
+ * which a stripe (bits under bit 32) is scattered: the whole list, filtered. */
 static size_t urcu_walk_stripe(struct kvmap *m, unsigned space, uint64_t stripe, unsigned bits,
 			       kvmap_stripe_fn fn, void *arg)
 {
 	struct cds_lfht *ht = urcu_map(m)->ht;
 	struct cds_lfht_iter iter;
 	struct cds_lfht_node *n;
-	uint64_t smask = (1ull << bits) - 1;
-	uint64_t last = bits ? kvmap_rev64(stripe | ~smask) : UINT64_MAX; /* run's largest */
 	size_t visited = 0;
 
 	for (cds_lfht_first(ht, &iter); (n = cds_lfht_iter_get_node(&iter));
@@ -324,9 +321,7 @@ static size_t urcu_walk_stripe(struct kvmap *m, unsigned space, uint64_t stripe,
 		const struct kv_entry *e = urcu_entry_of(n);
 		uint64_t h = urcu_hash(e);
 
-		if (kvmap_rev64(h) > last)
-			break;
-		if ((h & smask) == stripe && e->space == space) {
+		if (kvmap_stripe_of(h, bits) == stripe && e->space == space) {
 			fn(e, h, arg);
 			visited++;
 		}

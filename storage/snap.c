@@ -5,7 +5,7 @@
  *
  * State. s->cut is the database table at the cut and s->space_db its
  * inverse (key space -> database, -1 for a space no database named then).
- * 2^SNAP_STRIPE_BITS stripes by the hash's low bits (2^SNAP_STRIPE_BITS_LINEAR
+ * 2^SNAP_STRIPE_BITS stripes by kvmap_stripe_of (2^SNAP_STRIPE_BITS_LINEAR
  * on a backend whose stripe walk costs O(N): cds_lfht, see below); each
  * stripe has a spin lock, the list of its records (one per key first
  * touched while its (database, stripe) was unvisited: the key's entry at
@@ -114,7 +114,7 @@ struct db_snap {
 	struct db_table cut;
 	int8_t space_db[KV_SPACES]; /* key space -> database at the cut, or -1 */
 	long long keys[DB_COUNT_MAX], expires[DB_COUNT_MAX];
-	unsigned bits, nstripes;     /* stripes: the hash's low `bits` bits */
+	unsigned bits, nstripes;     /* stripes: kvmap_stripe_of(hash, bits) */
 	struct snap_stripe *stripes; /* nstripes */
 	/* [database * nstripes + stripe]: 1 once walked (release store by
 	 * the saver under the stripe lock; acquire load by touches) */
@@ -296,7 +296,7 @@ void snap_touch(struct db *db, unsigned space, const void *key, size_t klen, uin
 	int d = s->space_db[space & (KV_SPACES - 1)];
 	if (d < 0)
 		return; /* a space created after the cut */
-	unsigned si = (unsigned)hash & (s->nstripes - 1);
+	unsigned si = (unsigned)kvmap_stripe_of(hash, s->bits);
 	_Atomic uint8_t *vis = &s->visited[(size_t)d * s->nstripes + si];
 	/* acquire: the saver's walk of the stripe happens-before our write */
 	if (atomic_load_explicit(vis, memory_order_acquire))

@@ -38,7 +38,7 @@
  * save ends. That is the "copy-on-write" of this design: the old entry that
  * already exists, kept, and nothing copied.
  *
- * Decisions (snap.c tells why). 4096 stripes (by the hash's low 12 bits),
+ * Decisions (snap.c tells why). 4096 stripes (by 12 hash bits: kvmap_stripe_of),
  * more for a map of more than 512k keys (about 128 keys per stripe, at most
  * 2^17 stripes, fixed at db_snap_begin); a database with no key at the cut is marked visited at
  * once. The stripe walk is kvmap_walk_stripe (kvmap.h). A key space dropped after the cut (FLUSHDB,
@@ -48,7 +48,7 @@
  * db_snap_end closes the gate for an instant too, so that no writer is still inside snap_touch when
  * the snapshot's memory goes. Backends: kvsd's map walks a stripe in O(N / stripes); on the URCU
  * map a stripe walk costs O(N) (kvmap_walk_stripe_linear), so there a snapshot uses 16 stripes: a
- * save reads the list ~16 times per non-empty database (the reference backend), and writers may
+ * save reads the whole list 16 times per non-empty database (the reference backend), and writers may
  * wait for a 1/16 walk.
  *
  * Threads: db_snap_begin/next/end on one registered storage thread holding

@@ -334,7 +334,7 @@ static void stripe_fn(const struct kv_entry *e, uint64_t hash, void *arg)
 
 	cr_assert_eq(e->space, c->space);
 	cr_assert_eq(hash, kv_entry_hash(e));
-	cr_assert_eq(hash & ((1ull << c->bits) - 1), c->stripe);
+	cr_assert_eq(kvmap_stripe_of(hash, c->bits), c->stripe);
 	c->seen[i]++;
 }
 
@@ -371,8 +371,10 @@ static void walk_stripe_test(enum kvmap_backend backend)
 	stripes_once(m, 0, n);
 	stripes_once(m, 3, n);
 	stripes_once(m, 12, n);
-	stripes_once(m, 16, n); /* more stripes than buckets */
 	if (backend == KVMAP_KVSD) {
+		/* more stripes than buckets (URCU has none: each of its stripe
+		 * walks reads the whole list, 2^16 of them would take seconds) */
+		stripes_once(m, 16, n);
 		/* half-migrated, to a larger and to a smaller table */
 		kvmap_kvsd_migrate_partial(m, kvmap_kvsd_buckets(m) * 4, 2);
 		stripes_once(m, 12, n);
