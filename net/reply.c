@@ -9,6 +9,7 @@
 #include "concurrency/mem.h"
 #include "net/conn.h"
 #include "net/net_internal.h"
+#include "net/resp.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -62,21 +63,10 @@ int reply_fmt_double(char *buf, size_t size, double d)
 	/* %.17g prints an integer below 10^17 in full, without exponent or
 	 * point; -0.0 ("-0") and NaN (the comparisons fail) go to printf */
 	if (d > -1e15 && d < 1e15 && d == (double)(long long)d && !(d == 0 && signbit(d))) {
-		long long v = (long long)d;
-		unsigned long long u = v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v;
-		char tmp[20];
-		int n = 0, len = 0;
+		size_t len = resp_ll2str(buf, (long long)d);
 
-		do {
-			tmp[n++] = (char)('0' + u % 10);
-			u /= 10;
-		} while (u);
-		if (v < 0)
-			buf[len++] = '-';
-		while (n)
-			buf[len++] = tmp[--n];
 		buf[len] = '\0';
-		return len;
+		return (int)len;
 	}
 	return snprintf(buf, size, "%.17g", d);
 }

@@ -183,6 +183,20 @@ static void auto_rewrite_check(void)
 		LOG(LOG_WARNING, "Automatic AOF rewrite could not start: %s", err);
 }
 
+/* everysec / no: waits up to AOF_GATHER_NS for AOF_GATHER_BYTES of records
+ * to share one write(2), unless the writer is asked to stop or switch files.
+ * Under lock (the wait drops it). */
+static void gather(void)
+{
+	struct timespec ts = aof_deadline_in(AOF_GATHER_NS);
+
+	aof.gathering = true;
+	while (aof.len < AOF_GATHER_BYTES && !aof.stop && !aof.switch_pending)
+		if (pthread_cond_timedwait(&aof.work, &aof.lock, &ts) == ETIMEDOUT)
+			break;
+	aof.gathering = false;
+}
+
 /* An fdatasync covered the records up to lsn, and the first recs records
  * ever appended. The writer: the AOF thread, or a worker in commit_inline
  * (one at a time: aof.inline_busy). */
@@ -233,18 +247,11 @@ void *aof_thread(void *arg)
 		/* relaxed: see aof_internal.h */
 		if (recent && !aof.stop && !aof.switch_pending && !aof.inline_busy &&
 		    atomic_load_explicit(&aof_fsync_g, memory_order_relaxed) != AOF_FSYNC_ALWAYS) {
-			/* everysec / no, and the last pass wrote: gather for
-			 * AOF_GATHER_NS on a timer rather than wait idle for an
-			 * append's signal, so that a steady write load costs one
-			 * timed wait and one write(2) a round, and the workers no
-			 * futex wake */
-			struct timespec ts = aof_deadline_in(AOF_GATHER_NS);
-
-			aof.gathering = true;
-			while (aof.len < AOF_GATHER_BYTES && !aof.stop && !aof.switch_pending)
-				if (pthread_cond_timedwait(&aof.work, &aof.lock, &ts) == ETIMEDOUT)
-					break;
-			aof.gathering = false;
+			/* everysec / no, and the last pass wrote: gather on a
+			 * timer rather than wait idle for an append's signal, so
+			 * that a steady write load costs one timed wait and one
+			 * write(2) a round, and the workers no futex wake */
+			gather();
 			pre = true;
 		}
 		while (aof.inline_busy || !batch_ready()) {
@@ -289,13 +296,7 @@ void *aof_thread(void *arg)
 		    !aof.stop && !aof.switch_pending) {
 			/* everysec / no: nobody waits for this write, so let more
 			 * records share it (one write(2), fewer wake-ups) */
-			struct timespec ts = aof_deadline_in(AOF_GATHER_NS);
-
-			aof.gathering = true;
-			while (aof.len < AOF_GATHER_BYTES && !aof.stop && !aof.switch_pending)
-				if (pthread_cond_timedwait(&aof.work, &aof.lock, &ts) == ETIMEDOUT)
-					break;
-			aof.gathering = false;
+			gather();
 		}
 		aof.kicked = false;
 		/* take the whole queue: everything appended so far is one batch,
