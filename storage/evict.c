@@ -461,8 +461,9 @@ static size_t evict_one(struct db *db, int policy, int samples, int64_t now_ms)
  * on, as Redis's eviction waits for its lazy-free thread to make progress.
  */
 #define RECLAIM_WAIT_US 1000
-/* At tenacity 100 (no time limit) the wait is this long at most: a thread
- * inside one long command announces nothing until it ends. */
+/* The wait follows the pass's time limit, but is this long at most (tenacity
+ * 100 has no limit, 99 about two minutes): a thread inside one long command
+ * announces nothing until it ends. */
 #define RECLAIM_WAIT_MAX_US 1000000
 
 static void reclaim_evicted(long long max, int64_t wait_us)
@@ -558,9 +559,10 @@ int db_check_memory(struct db *db, int64_t now_ms)
 	db_write_exit(db);
 	/* relaxed: a hint; during a save nothing retired can be freed */
 	if (atomic_load_explicit(&db->snap, memory_order_relaxed) == NULL)
-		reclaim_evicted(max, limit_us < 0		  ? RECLAIM_WAIT_MAX_US
-				     : limit_us > RECLAIM_WAIT_US ? limit_us
-								  : RECLAIM_WAIT_US);
+		reclaim_evicted(max,
+				limit_us < 0 || limit_us > RECLAIM_WAIT_MAX_US
+				    ? RECLAIM_WAIT_MAX_US
+				    : (limit_us > RECLAIM_WAIT_US ? limit_us : RECLAIM_WAIT_US));
 	/* relaxed: a hint for db_evict_cron */
 	atomic_store_explicit(&db->evict_cut, cut, memory_order_relaxed);
 	/* relaxed: statistic that gates eviction (see used_estimate) */
