@@ -214,6 +214,11 @@ def test_fairness():
     try:
         r = loadgen(p1, '--pubsub', '--subscribers', '1000', '--publishers', '1', '-P', '8',
                     '-d', '64', '-t', '1', '--duration', '3', '--warmup', '1')
+        # the scheduler's counters, for a failure's diagnosis (a reserve guest
+        # that took worker 0's queued subscribers away from its publisher?)
+        for line in command(p1, 'INFO', 'kvsd').decode().split('\r\n'):
+            if 'polled_by_guest' in line or line.startswith('worker'):
+                print(line)
     finally:
         srv.send_signal(signal.SIGTERM)
         try:
