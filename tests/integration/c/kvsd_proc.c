@@ -351,7 +351,13 @@ size_t kvsd_raw_recv(int fd, char *buf, size_t cap, size_t want, int timeout_ms,
 	return got;
 }
 
-/* 1 when the server at p->port answers PING with any reply but -LOADING. */
+/*
+ * 1 when the server at p->port answers PING with any reply but -LOADING and is
+ * our child. Another test's server may have bound the port between
+ * kvsd_free_port() and our child's bind: it answers PING too, while our child
+ * exits on "Address already in use". So INFO's process_id must be the child's
+ * (a server that refuses INFO, e.g. -NOAUTH, is taken on PING alone).
+ */
 static int proc_answers_ping(const struct kvsd_proc *p)
 {
 	struct timeval tv = {0, 300000};
@@ -364,6 +370,15 @@ static int proc_answers_ping(const struct kvsd_proc *p)
 		r = redisCommand(c, "PING");
 		ok = r != NULL && !(r->type == REDIS_REPLY_ERROR && r->str &&
 				    strncmp(r->str, "LOADING", 7) == 0);
+		if (r)
+			freeReplyObject(r);
+		r = ok ? redisCommand(c, "INFO server") : NULL;
+		if (r && r->type == REDIS_REPLY_STRING && r->str) {
+			const char *pid = strstr(r->str, "process_id:");
+
+			if (pid && atol(pid + strlen("process_id:")) != (long)p->pid)
+				ok = 0; /* someone else's server on our port */
+		}
 		if (r)
 			freeReplyObject(r);
 	}
