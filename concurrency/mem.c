@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,6 +24,50 @@
 #endif
 
 static _Atomic int64_t peak;
+
+#if KVSD_HAVE_JEMALLOC
+/*
+ * jemalloc's size classes by arithmetic: nallocx() costs ~35 instructions a
+ * call (it fetches the thread's state first), and every mem_alloc and sized
+ * free asks it. Its classes (lg quantum 16 bytes, four per doubling): 8,
+ * then multiples of 16 up to 128, then for 2^k < n <= 2^(k+1) multiples of
+ * 2^(k-2) (160, 192, 224, 256, 320, ...), small and large alike. A jemalloc
+ * built otherwise would differ, so class_formula() is compared with nallocx
+ * at start-up over every size to 64 KB and every class boundary to 2 GB, and
+ * used only if they all agree. Written once before main(); read-only after.
+ */
+#define CLASS_FORMULA_MAX ((size_t)1 << 31)
+static bool class_formula_ok;
+
+static inline size_t class_formula(size_t n)
+{
+	if (n <= 8)
+		return 8;
+	if (n <= 128)
+		return (n + 15) & ~(size_t)15;
+	size_t delta = (size_t)1 << (63 - __builtin_clzll((unsigned long long)(n - 1)) - 2);
+
+	return (n + delta - 1) & ~(delta - 1);
+}
+
+__attribute__((constructor)) static void class_formula_check(void)
+{
+	for (size_t n = 1; n <= 65536; n++)
+		if (class_formula(n) != nallocx(n, 0))
+			return;
+	for (size_t c = 65536; c < CLASS_FORMULA_MAX; c = class_formula(c + 1))
+		if (class_formula(c) != nallocx(c, 0) || class_formula(c + 1) != nallocx(c + 1, 0))
+			return;
+	class_formula_ok = true;
+}
+
+static inline size_t je_class(size_t n)
+{
+	if (kv_likely(class_formula_ok && n <= CLASS_FORMULA_MAX))
+		return class_formula(n ? n : 1);
+	return nallocx(n ? n : 1, 0);
+}
+#endif
 
 static inline void account(int64_t delta)
 {
@@ -45,7 +90,7 @@ static inline size_t alloc_usable(void *p, size_t size)
 {
 #if KVSD_HAVE_JEMALLOC
 	(void)p;
-	return nallocx(size, 0);
+	return je_class(size);
 #else
 	(void)size;
 	return malloc_usable_size(p);
@@ -102,6 +147,45 @@ void mem_free(void *p)
 		return;
 	account(-(int64_t)malloc_usable_size(p));
 	free(p);
+}
+
+size_t mem_size_class(size_t n)
+{
+#if KVSD_HAVE_JEMALLOC
+	return je_class(n);
+#else
+	return n;
+#endif
+}
+
+void mem_free_sized(void *p, size_t size)
+{
+	if (p == NULL)
+		return;
+#if KVSD_MEM_CHECK
+	{
+		size_t u = malloc_usable_size(p);
+
+#if KVSD_HAVE_JEMALLOC
+		/* every size from the request to the usable size has the block's class */
+		if (nallocx(size ? size : 1, 0) != u || je_class(size) != u)
+#elif defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+		/* the sanitizers' allocators report the requested size exactly */
+		if (size != u && !(size == 0 && u <= 1))
+#else
+		if (size > u)
+#endif
+			KV_PANIC("mem_free_sized(%p, %zu): the block's usable size is %zu", p, size,
+				 u);
+	}
+#endif
+#if KVSD_HAVE_JEMALLOC
+	size = size ? size : 1;
+	account(-(int64_t)je_class(size));
+	sdallocx(p, size, 0); /* the size is known: no lookup of the pointer */
+#else
+	mem_free(p);
+#endif
 }
 
 void *mem_block_alloc(void)

@@ -37,6 +37,23 @@ void *mem_realloc(void *p, size_t size);
 /* size bytes aligned to align (a power of two, e.g. a cache line); mem_free() it. */
 void *mem_alloc_aligned(size_t align, size_t size);
 void mem_free(void *p);
+/*
+ * Sized free, for hot paths that know the block's size: size is any value
+ * from the size passed to mem_alloc (or mem_calloc's n * size, mem_realloc's
+ * last size) up to the block's usable size (mem_usable, mem_size_class of
+ * the request). With jemalloc the accounting is mem_size_class(size) and the
+ * block goes back through sdallocx(): no lookup of the pointer in jemalloc's
+ * radix tree, where mem_free() makes two (malloc_usable_size, free), each
+ * a likely cache miss. Without jemalloc (sanitizer builds) it is mem_free(),
+ * so the sanitizers see every free. A size outside the range mis-accounts
+ * used_memory and may corrupt jemalloc's bins: debug and sanitizer builds
+ * (KVSD_MEM_CHECK) check it against the block and panic. NULL is a no-op.
+ * Not for mem_alloc_aligned blocks (their class depends on the alignment).
+ */
+void mem_free_sized(void *p, size_t size);
+/* The usable size mem_alloc(n) gives, without allocating: jemalloc's size
+ * class of n (arithmetic, nallocx); n itself without jemalloc. */
+size_t mem_size_class(size_t n);
 char *mem_strndup(const char *s, size_t n);
 /* Usable size of a block from mem_alloc (>= requested). */
 size_t mem_usable(void *p);

@@ -21,6 +21,7 @@
 
 #include "concurrency/mem.h"
 #include "concurrency/util.h"
+#include "kvsd_build.h"
 #include "storage/kvmap.h"
 #include "storage/kvmap_internal.h"
 
@@ -78,10 +79,42 @@ void kv_entry_respace(struct kv_entry *e, unsigned space)
 		*kv_entry_prefix_hash(e) = kv_entry_hash(e);
 }
 
+/*
+ * The entry's block size from its header: the header, key and value (or the
+ * value's address) as kv_entry_new() requested, plus the spare byte of an
+ * entry built without a value, which the header does not record. Returns
+ * the block's usable size (its size class) when that byte cannot change it,
+ * else 0 (a request ending exactly on a class): then only the allocator
+ * knows. Arithmetic only, so retiring and freeing an entry reads no
+ * allocator metadata (a likely cache miss per lookup).
+ */
+static size_t block_class(const struct kv_entry *e, char **base)
+{
+	size_t pre = e->prefix ? KV_PREFIX_BYTES : 0;
+	size_t n = pre + sizeof(*e) + e->klen + (e->ext ? sizeof(char *) : e->vlen);
+	size_t c = mem_size_class(n);
+
+	*base = (char *)(uintptr_t)e - pre;
+#if KVSD_MEM_CHECK && (defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__))
+	/* no size classes here (the sanitizers' allocators report the request):
+	 * check the computation the jemalloc build relies on */
+	KV_ASSERT(mem_usable(*base) == n || mem_usable(*base) == n + 1);
+#endif
+	return c == mem_size_class(n + 1) ? c : 0;
+}
+
 void kv_entry_free_shell(struct kv_entry *e)
 {
-	if (e)
-		mem_free((char *)e - (e->prefix ? KV_PREFIX_BYTES : 0));
+	char *base;
+	size_t c;
+
+	if (e == NULL)
+		return;
+	c = block_class(e, &base);
+	if (c)
+		mem_free_sized(base, c); /* c is within [request, usable] */
+	else
+		mem_free(base);
 }
 
 /* Written once at start-up, before the threads that free entries exist. */
@@ -100,7 +133,7 @@ void kv_entry_free(struct kv_entry *e)
 		if (e->recycle && value_recycler)
 			value_recycler(v, e->vlen);
 		else
-			mem_free(v);
+			mem_free(v); /* adopted: its size is its owner's (net/conn_io.c) */
 	}
 	kv_entry_free_shell(e);
 }
@@ -122,8 +155,11 @@ void kv_entry_free_retired(struct kv_entry *e)
 
 size_t kv_entry_size(const struct kv_entry *e)
 {
-	/* mem_usable() only reads the allocator's metadata for the block */
-	size_t n = mem_usable((char *)(uintptr_t)e - (e->prefix ? KV_PREFIX_BYTES : 0));
+	char *base;
+	size_t n = block_class(e, &base);
+
+	if (n == 0)
+		n = mem_usable(base); /* reads only the allocator's metadata */
 
 	if (e->ext)
 		n += mem_usable((void *)(uintptr_t)kv_entry_val(e));

@@ -3,9 +3,11 @@
  * threads, and (with jemalloc linked) agree with jemalloc's stats.allocated.
  */
 #include "concurrency/mem.h"
+#include "kvsd_build.h"
 
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 
 Test(mem, alloc_free_balances)
@@ -71,4 +73,54 @@ Test(mem, agrees_with_jemalloc)
 	for (int i = 0; i < N; i++)
 		mem_free(p[i]);
 	cr_assert_eq(mem_used(), u0);
+}
+
+/* mem_free_sized with the requested size, or the usable size, balances the
+ * counters exactly and (with jemalloc) jemalloc agrees: the sized path
+ * accounts what mem_free would have. */
+Test(mem, free_sized_balances)
+{
+	enum { N = 4000 };
+	static void *p[N];
+	int64_t u0 = mem_used(), je0 = mem_jemalloc_allocated();
+
+	for (int i = 0; i < N; i++)
+		p[i] = mem_alloc((size_t)(i % 700));
+	for (int i = 0; i < N; i++)
+		cr_assert_geq(mem_size_class((size_t)(i % 700)), (size_t)(i % 700));
+	for (int i = 0; i < N; i++) {
+		size_t n = (size_t)(i % 700);
+		/* half with the request, half with the usable size */
+		mem_free_sized(p[i], i % 2 ? n : mem_usable(p[i]));
+	}
+	mem_free_sized(NULL, 10);
+	cr_assert_eq(mem_used(), u0);
+	if (je0 >= 0)
+		cr_assert_lt(llabs((long long)(mem_jemalloc_allocated() - je0)), 64 * 1024,
+			     "jemalloc moved %lld after sized frees",
+			     (long long)(mem_jemalloc_allocated() - je0));
+}
+
+#if KVSD_MEM_CHECK
+/* A size of another class than the block's is caught, not mis-accounted. */
+Test(mem, free_sized_wrong_size_panics, .signal = SIGABRT)
+{
+	void *p = mem_alloc(100);
+
+	mem_free_sized(p, 4096);
+}
+#endif
+
+/* mem_size_class(n) is what mem_alloc(n) gives: with jemalloc its size
+ * class (mem.c computes it by arithmetic, checked against nallocx at
+ * start-up), without it n (the sanitizers' allocators report the request). */
+Test(mem, size_class_is_usable_size)
+{
+	for (size_t n = 1; n < 300000; n += n < 4096 ? 1 : n / 7) {
+		void *p = mem_alloc(n);
+
+		cr_assert_eq(mem_size_class(n), mem_usable(p), "n %zu: class %zu, usable %zu", n,
+			     mem_size_class(n), mem_usable(p));
+		mem_free_sized(p, n);
+	}
 }
