@@ -19,9 +19,11 @@ void buf_init(struct buf *b)
 	b->rpos = b->len = b->cap = 0;
 }
 
+/* b->cap is the block's usable size (buf_reserve): a sized free, without
+ * a lookup of the block in the allocator's metadata */
 void buf_deinit(struct buf *b)
 {
-	mem_free(b->data);
+	mem_free_sized(b->data, b->cap);
 	buf_init(b);
 }
 
@@ -64,7 +66,7 @@ void buf_reserve(struct buf *b, size_t n)
 		/* one copy of the pending bytes, not a memmove then a realloc */
 		d = mem_alloc(cap);
 		memcpy(d, b->data + b->rpos, live);
-		mem_free(b->data);
+		mem_free_sized(b->data, b->cap);
 		b->data = d;
 		b->len = live;
 		b->rpos = 0;
@@ -75,7 +77,7 @@ void buf_reserve(struct buf *b, size_t n)
 void buf_shrink_idle(struct buf *b, size_t keep)
 {
 	if (b->len == 0 && b->cap > keep) {
-		mem_free(b->data);
+		mem_free_sized(b->data, b->cap);
 		b->data = NULL;
 		b->cap = 0;
 		b->rpos = 0;

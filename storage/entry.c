@@ -84,9 +84,9 @@ void kv_entry_respace(struct kv_entry *e, unsigned space)
  * value's address) as kv_entry_new() requested, plus the spare byte of an
  * entry built without a value, which the header does not record. Returns
  * the block's usable size (its size class) when that byte cannot change it,
- * else 0 (a request ending exactly on a class): then only the allocator
- * knows. Arithmetic only, so retiring and freeing an entry reads no
- * allocator metadata (a likely cache miss per lookup).
+ * else 0 (a request ending exactly on a class; always without jemalloc,
+ * where mem_size_class(n) is n): then only the allocator knows. Arithmetic only, so retiring and
+ * freeing an entry reads no allocator metadata (a likely cache miss per lookup).
  */
 static size_t block_class(const struct kv_entry *e, char **base)
 {
@@ -100,7 +100,7 @@ static size_t block_class(const struct kv_entry *e, char **base)
 	 * check the computation the jemalloc build relies on */
 	KV_ASSERT(mem_usable(*base) == n || mem_usable(*base) == n + 1);
 #endif
-	return c == mem_size_class(n + 1) ? c : 0;
+	return c > n ? c : 0; /* c > n: c is also the class of n + 1 */
 }
 
 void kv_entry_free_shell(struct kv_entry *e)
