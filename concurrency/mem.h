@@ -8,7 +8,9 @@
  * mem_used() sums them. In normal builds the allocator is jemalloc and
  * mem_jemalloc_allocated() reads its "stats.allocated" so tests can prove the
  * counters agree; sanitizer builds link without jemalloc (sanitizers replace
- * malloc) and use libc's malloc_usable_size().
+ * malloc) and use libc's malloc_usable_size(). mem.c sets jemalloc's
+ * options (malloc_conf: larger per-thread caches of small blocks; the
+ * environment's MALLOC_CONF overrides them).
  *
  * Threads: all functions may be called from any thread. A thread's counter is
  * created on its first allocation and folded into a global remainder when the
