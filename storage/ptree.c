@@ -68,17 +68,33 @@ struct pt_node {
 };
 _Static_assert(sizeof(struct pt_node) == HDR, "leaf header is HDR bytes");
 
+/* key[] first: a lookup reads the header and the keys it probes from the
+ * node's first two cache lines, then one line of child[] (and the
+ * separator bytes only when a key ties). */
 struct pt_inode {
 	struct pt_node h;
 	uint32_t sepbytes; /* size of sep[] */
 	uint32_t pad;
+	uint64_t key[FAN]; /* separator i: (key[i], sep_at(i), sep_len(i)) */
 	struct pt_node *child[FAN];
 	uint64_t cnt[FAN]; /* elements under child[i] */
-	uint64_t key[FAN]; /* separator i: (key[i], sep + soff[i], slen[i]) */
+	/* soff / slen: only when sepbytes > 0 (else every separator is its key
+	 * alone, and the arrays are neither written nor copied: most nodes of a
+	 * hash's or set's tree, whose keys differ) */
 	uint32_t soff[FAN];
 	uint32_t slen[FAN];
 	char sep[];
 };
+
+static inline size_t sep_len(const struct pt_inode *in, unsigned i)
+{
+	return in->sepbytes ? in->slen[i] : 0;
+}
+
+static inline const char *sep_at(const struct pt_inode *in, unsigned i)
+{
+	return in->sepbytes ? in->sep + in->soff[i] : in->sep;
+}
 
 /* An element kept out of line: a and b back to back. */
 struct pt_big {
@@ -188,42 +204,64 @@ static inline size_t leaf_used(const struct pt_node *n)
 }
 
 /* First position whose element is >= (key, a); *exact if equal. */
+/* cmp_ka of record r against (key, a): the keys alone unless they tie. */
+static inline int rec_cmp(const unsigned char *r, uint64_t key, const void *a, size_t alen)
+{
+	uint64_t k = rec_key(r);
+	if (k != key)
+		return k < key ? -1 : 1;
+	struct pt_elem e;
+	rec_elem(r, &e);
+	return cmp_ka(k, e.a, e.alen, key, a, alen);
+}
+
 static unsigned leaf_lower(const struct pt_node *n, uint64_t key, const void *a, size_t alen,
 			   bool *exact)
 {
 	unsigned lo = 0, hi = n->n;
 	while (lo < hi) {
 		unsigned mid = (lo + hi) / 2;
-		struct pt_elem e;
-		rec_elem(lrec(n, mid), &e);
-		if (cmp_ka(e.key, e.a, e.alen, key, a, alen) < 0)
+		if (rec_cmp(lrec(n, mid), key, a, alen) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if (exact) {
-		*exact = false;
-		if (lo < n->n) {
-			struct pt_elem e;
-			rec_elem(lrec(n, lo), &e);
-			*exact = cmp_ka(e.key, e.a, e.alen, key, a, alen) == 0;
-		}
-	}
+	if (exact)
+		*exact = lo < n->n && rec_cmp(lrec(n, lo), key, a, alen) == 0;
 	return lo;
 }
 
-/* Last child whose separator is <= (key, a) (child 0 if none). */
-static unsigned in_route(const struct pt_inode *in, uint64_t key, const void *a, size_t alen)
+/* in_route's tie: from separator i on, those that share `key` and are still
+ * <= (key, a) (rare in a hash's or set's tree: its keys are hashes). */
+static __attribute__((noinline)) unsigned in_route_tie(const struct pt_inode *in, unsigned i,
+						       uint64_t key, const void *a, size_t alen)
 {
-	unsigned lo = 1, hi = in->h.n;
-	while (lo < hi) {
-		unsigned mid = (lo + hi) / 2;
-		if (cmp_ka(in->key[mid], in->sep + in->soff[mid], in->slen[mid], key, a, alen) <= 0)
-			lo = mid + 1;
-		else
-			hi = mid;
+	while (i < in->h.n && in->key[i] == key &&
+	       cmp_ka(key, sep_at(in, i), sep_len(in, i), key, a, alen) <= 0)
+		i++;
+	return i;
+}
+
+/* Last child whose separator is <= (key, a) (child 0 if none): a
+ * branch-free lower bound over the keys of separators 1 .. n - 1, then the
+ * separator bytes only where a key ties (soff / slen / sep untouched
+ * otherwise). */
+static inline unsigned in_route(const struct pt_inode *in, uint64_t key, const void *a, size_t alen)
+{
+	const uint64_t *first = in->key + 1, *b = first;
+	unsigned len = in->h.n - 1u;
+	if (!len)
+		return 0;
+	while (len > 1) {
+		unsigned half = len / 2;
+		b = b[half - 1] < key ? b + half : b;
+		len -= half;
 	}
-	return lo - 1;
+	/* i: the first separator whose key is >= key (n if none) */
+	unsigned i = (unsigned)(b - first) + (*b < key) + 1u;
+	if (i < in->h.n && in->key[i] == key)
+		i = in_route_tie(in, i, key, a, alen);
+	return i - 1u;
 }
 
 /* A positional leaf: the position of the element covering unit u
@@ -374,14 +412,15 @@ static void node_copy(struct pt_node *c, const struct pt_node *n)
 	const struct pt_inode *s = cin(n);
 	struct pt_inode *d = in_of(c);
 	size_t k = n->n;
-	memcpy(d, s, offsetof(struct pt_inode, child));
+	memcpy(d, s, offsetof(struct pt_inode, key));
+	memcpy(d->key, s->key, k * sizeof(s->key[0]));
 	memcpy(d->child, s->child, k * sizeof(s->child[0]));
 	memcpy(d->cnt, s->cnt, k * sizeof(s->cnt[0]));
-	memcpy(d->key, s->key, k * sizeof(s->key[0]));
-	memcpy(d->soff, s->soff, k * sizeof(s->soff[0]));
-	memcpy(d->slen, s->slen, k * sizeof(s->slen[0]));
-	if (s->sepbytes)
+	if (s->sepbytes) {
+		memcpy(d->soff, s->soff, k * sizeof(s->soff[0]));
+		memcpy(d->slen, s->slen, k * sizeof(s->slen[0]));
 		memcpy(d->sep, s->sep, s->sepbytes);
+	}
 }
 
 /* n, made private: the node itself when it is, else a copy. */
@@ -823,6 +862,8 @@ static struct pt_node *in_build(uint64_t gen, uint8_t wt, const struct ient *v, 
 		in->child[i] = v[i].child;
 		in->cnt[i] = v[i].cnt;
 		in->key[i] = v[i].key;
+		if (!seps)
+			continue;
 		in->soff[i] = (uint32_t)off;
 		in->slen[i] = (uint32_t)v[i].alen;
 		if (v[i].alen)
@@ -838,8 +879,8 @@ static size_t in_views(const struct pt_inode *in, struct ient *v)
 		v[i].child = in->child[i];
 		v[i].cnt = in->cnt[i];
 		v[i].key = in->key[i];
-		v[i].a = in->sep + in->soff[i];
-		v[i].alen = in->slen[i];
+		v[i].a = sep_at(in, i);
+		v[i].alen = sep_len(in, i);
 	}
 	return in->h.n;
 }
@@ -1108,8 +1149,8 @@ static struct pt_node *ins(struct ins_ctx *c, struct pt_node *n, bool lmost, boo
 		v[m].child = in->child[j];
 		v[m].cnt = in->cnt[j];
 		v[m].key = in->key[j];
-		v[m].a = in->sep + in->soff[j];
-		v[m].alen = in->slen[j];
+		v[m].a = sep_at(in, j);
+		v[m].alen = sep_len(in, j);
 		if (j == lo) {
 			for (size_t q = 0; q < np; q++) {
 				if (q)
@@ -1133,7 +1174,8 @@ static struct pt_node *ins(struct ins_ctx *c, struct pt_node *n, bool lmost, boo
 		out = in_build(c->ed->gen, n->wt, v, k);
 		struct pt_node *r = in_build(c->ed->gen, n->wt, v + k, m - k);
 		c->right = r;
-		c->sep = (struct ient){NULL, 0, in_of(r)->key[0], in_of(r)->sep, in_of(r)->slen[0]};
+		c->sep = (struct ient){NULL, 0, in_of(r)->key[0], sep_at(in_of(r), 0),
+				       sep_len(in_of(r), 0)};
 	}
 	node_free(n);
 	return out;
@@ -1257,16 +1299,16 @@ static struct pt_node *rebalance(struct pt_edit *ed, struct pt_inode *in, unsign
 		m += in_views(cin(r), v + m);
 		/* r's first child is bounded below by in's separator i + 1 */
 		v[ml].key = in->key[i + 1];
-		v[ml].a = in->sep + in->soff[i + 1];
-		v[ml].alen = in->slen[i + 1];
+		v[ml].a = sep_at(in, i + 1);
+		v[ml].alen = sep_len(in, i + 1);
 		if (m <= FAN) {
 			nl = in_build(ed->gen, l->wt, v, m);
 		} else {
 			size_t k = m / 2;
 			nl = in_build(ed->gen, l->wt, v, k);
 			nr = in_build(ed->gen, l->wt, v + k, m - k);
-			s = (struct ient){NULL, 0, in_of(nr)->key[0], in_of(nr)->sep,
-					  in_of(nr)->slen[0]};
+			s = (struct ient){NULL, 0, in_of(nr)->key[0], sep_at(in_of(nr), 0),
+					  sep_len(in_of(nr), 0)};
 		}
 	}
 	struct ient pv[FAN];
@@ -1277,8 +1319,8 @@ static struct pt_node *rebalance(struct pt_edit *ed, struct pt_inode *in, unsign
 		pv[pm].child = in->child[j];
 		pv[pm].cnt = in->cnt[j];
 		pv[pm].key = in->key[j];
-		pv[pm].a = in->sep + in->soff[j];
-		pv[pm].alen = in->slen[j];
+		pv[pm].a = sep_at(in, j);
+		pv[pm].alen = sep_len(in, j);
 		if (j == i) {
 			pv[pm].child = nl;
 			pv[pm].cnt = node_count(nl);
@@ -1344,8 +1386,10 @@ static struct pt_node *del(struct del_ctx *c, struct pt_node *n, bool lmost, boo
 		memmove(in->child + i, in->child + i + 1, m * sizeof(in->child[0]));
 		memmove(in->cnt + i, in->cnt + i + 1, m * sizeof(in->cnt[0]));
 		memmove(in->key + i, in->key + i + 1, m * sizeof(in->key[0]));
-		memmove(in->soff + i, in->soff + i + 1, m * sizeof(in->soff[0]));
-		memmove(in->slen + i, in->slen + i + 1, m * sizeof(in->slen[0]));
+		if (in->sepbytes) {
+			memmove(in->soff + i, in->soff + i + 1, m * sizeof(in->soff[0]));
+			memmove(in->slen + i, in->slen + i + 1, m * sizeof(in->slen[0]));
+		}
 		if (--n->n)
 			return n;
 		node_free(n);
