@@ -694,9 +694,8 @@ static void park_worker(struct worker *w)
 	atomic_exchange_explicit(&w->parked, WORKER_PARKED, memory_order_seq_cst);
 	(void)park_prepare(&sched.ec); /* seq_cst: pairs with notify_work() */
 	atomic_thread_fence(memory_order_seq_cst);
-	work = !mpscq_empty(&w->inbox) || wsq_size_approx(&w->dq) > 0 ||
-	       !mpscq_empty(&w->defer) || w->defer_round != NULL ||
-	       (may_steal && any_deque_nonempty()) ||
+	work = !mpscq_empty(&w->inbox) || wsq_size_approx(&w->dq) > 0 || !mpscq_empty(&w->defer) ||
+	       w->defer_round != NULL || (may_steal && any_deque_nonempty()) ||
 	       atomic_load_explicit(&w->stop, memory_order_relaxed);
 	if (!work) {
 		int watch = become_watcher(w);
