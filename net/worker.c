@@ -21,9 +21,13 @@
  * behind everyone else (fairness) and the deque stays a batch of one poll.
  * So does readiness found by a poll made while work is still queued (the
  * POLL_EVERY_NS polls of a busy worker), and a PUBLISH's wake-ups of its
- * subscribers (conn_schedule_back): each ready connection then runs about
- * once per round, as Redis serves each ready client once per loop, instead
- * of a client seen at every poll running ahead of those queued before it.
+ * subscribers (conn_schedule_back) on other workers or with stealing on:
+ * each ready connection then runs about once per round, as Redis serves
+ * each ready client once per loop, instead of a client seen at every poll
+ * running ahead of those queued before it. A worker's wake-ups of its own
+ * subscribers without stealing (--threads 1) are deferred instead
+ * (defer_take): run when nothing else is queued, with polls between, so
+ * each write carries every batch published meanwhile.
  * One exception (mid_round()): in a long round, a poll half-way through
  * puts what it finds ahead of the round's other half, so a publisher's next
  * batch reaches that half before it is written (two batches per write).
