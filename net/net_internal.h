@@ -92,6 +92,16 @@ struct worker {
 	 * mid-round poll it allows (worker.c: mid_round) */
 	long round_len, since_mid;
 	int mid_token;
+	/* PUBLISH's wake-ups of subscribers this worker runs (sched_submit_back
+	 * with the owner running the publisher): pushed by this worker's own
+	 * tasks, taken by whoever holds the loop token; run only when nothing
+	 * else is queued (worker.c: defer_take) */
+	struct mpscq defer;
+	/* loop side (token holder): the deferred round being run, oldest first
+	 * (linked through conn.qnode), its tasks run since the last poll, and
+	 * how many run between two polls (worker.c: defer_take) */
+	struct mpscq_node *defer_round;
+	long defer_since_poll, defer_poll_every;
 	struct event *watch_ev; /* timer ending a watcher's park (worker.c) */
 	/* WORKER_RUNNING / PARKED / NOTIFIED: exchanged by the worker, CAS
 	 * PARKED → NOTIFIED by the one waker that then writes the eventfd */

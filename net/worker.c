@@ -21,9 +21,13 @@
  * behind everyone else (fairness) and the deque stays a batch of one poll.
  * So does readiness found by a poll made while work is still queued (the
  * POLL_EVERY_NS polls of a busy worker), and a PUBLISH's wake-ups of its
- * subscribers (conn_schedule_back): each ready connection then runs about
- * once per round, as Redis serves each ready client once per loop, instead
- * of a client seen at every poll running ahead of those queued before it.
+ * subscribers (conn_schedule_back) on other workers or with stealing on:
+ * each ready connection then runs about once per round, as Redis serves
+ * each ready client once per loop, instead of a client seen at every poll
+ * running ahead of those queued before it. A worker's wake-ups of its own
+ * subscribers without stealing (--threads 1) are deferred instead
+ * (defer_take): run when nothing else is queued, with polls between, so
+ * each write carries every batch published meanwhile.
  * One exception (mid_round()): in a long round, a poll half-way through
  * puts what it finds ahead of the round's other half, so a publisher's next
  * batch reaches that half before it is written (two batches per write).
@@ -185,6 +189,11 @@
 /* Rounds (what one drain of the inbox queued) of at least this many tasks
  * get a poll half-way through (worker_main). */
 #define MID_POLL_MIN 16
+/* A deferred round (defer_take) polls the loop before every this many of
+ * its tasks, or fewer times for a long round: at most DEFER_ROUND_POLLS
+ * polls per round. */
+#define DEFER_POLL_EVERY  8
+#define DEFER_ROUND_POLLS 8
 
 /* Scheduler state shared by all workers. */
 static struct {
@@ -237,7 +246,7 @@ bool net_worker_has_tasks(int idx)
 	if (idx < 0 || idx >= nthreads || workers == NULL)
 		return false;
 	w = &workers[idx];
-	return wsq_size_approx(&w->dq) > 0 || !mpscq_empty(&w->inbox);
+	return wsq_size_approx(&w->dq) > 0 || !mpscq_empty(&w->inbox) || !mpscq_empty(&w->defer);
 }
 
 /* Wakes w if it is parked; the CAS makes the eventfd write happen once per park. */
@@ -321,6 +330,13 @@ void sched_submit_back(struct conn *c)
 {
 	struct worker *me = self_worker();
 
+	/* our own connection woken by our own task (a PUBLISH): deferred, see
+	 * defer_take(). With stealing on it goes to the inbox and the deque as
+	 * before, where idle peers can steal it (a deferred round cannot be). */
+	if (me && me == c->owner && !me->guest_of && !stealing_on()) {
+		mpscq_push(&me->defer, &c->qnode); /* release: as inbox_push */
+		return;
+	}
 	if (me && (me == c->owner || stealing_on() || me->guest_of))
 		inbox_push(me, c, CONN_Q_RUN);
 	else
@@ -425,6 +441,73 @@ static long drain_inbox(struct worker *w, struct worker *o)
 }
 
 /*
+ * The next deferred task (PUBLISH's wake-ups, sched_submit_back), called by
+ * the holder of w's loop token, offline, when w has nothing else queued:
+ * subscribers are written only once every connection with readiness has
+ * run, as Redis writes its clients in beforeSleep. A round is what was
+ * deferred when the last one ended, run oldest first; every
+ * DEFER_POLL_EVERY of its tasks the loop is polled without blocking, and
+ * what that finds (the publisher's next batch) runs first, onto the deque:
+ * so the round's remaining subscribers carry every batch published while
+ * the round runs in one write(2) each (one write per pass over the
+ * subscribers, not one per publisher batch). The round itself still
+ * advances DEFER_POLL_EVERY tasks per poll, whatever the polls find, and
+ * what they find runs once each (a poll never finds a connection twice
+ * before it has run), so neither side waits behind the other for long.
+ * Returns a task, or NULL with nothing deferred.
+ */
+static struct conn *defer_take(struct worker *w, int64_t now)
+{
+	struct mpscq_node *n = w->defer_round;
+
+	if (n == NULL) {
+		long len = 0;
+
+		n = mpscq_take_all(&w->defer);
+		if (n == NULL)
+			return NULL;
+		for (struct mpscq_node *m = n; m; m = m->next)
+			len++;
+		w->defer_since_poll = 0;
+		w->defer_poll_every = len / DEFER_ROUND_POLLS > DEFER_POLL_EVERY
+					  ? len / DEFER_ROUND_POLLS
+					  : DEFER_POLL_EVERY;
+	} else if (++w->defer_since_poll >= w->defer_poll_every) {
+		struct conn *c;
+
+		w->defer_since_poll = 0;
+		/* relaxed: statistics */
+		atomic_fetch_add_explicit(&w->st.polls, 1, memory_order_relaxed);
+		event_base_loop(w->base, EVLOOP_NONBLOCK);
+		w->polled_ns = now;
+		c = wsq_take(&w->dq);
+		if (c)
+			return c;
+	}
+	w->defer_round = n->next;
+	return (struct conn *)((char *)n - offsetof(struct conn, qnode));
+}
+
+/* A guest's share of stuck v's deferred tasks: all of them, onto w's deque
+ * (its inbox when full), as drain_inbox moves v's inbox. Holder of v's loop
+ * token. */
+static void take_deferred(struct worker *w, struct worker *v)
+{
+	struct mpscq_node *lists[2] = {v->defer_round, mpscq_take_all(&v->defer)};
+
+	v->defer_round = NULL;
+	for (int i = 0; i < 2; i++) {
+		for (struct mpscq_node *n = lists[i]; n;) {
+			struct conn *c = (struct conn *)((char *)n - offsetof(struct conn, qnode));
+
+			n = n->next;
+			if (wsq_push(&w->dq, c) != 0)
+				inbox_push(w, c, CONN_Q_RUN);
+		}
+	}
+}
+
+/*
  * Polls, as a guest, the loop of every other worker that has been inside one
  * task for STALL_NS or more: drains its inbox, runs its loop once without
  * blocking and moves its queued tasks here. Called offline. Returns the number
@@ -454,6 +537,7 @@ static int poll_stuck(struct worker *w, int64_t now)
 			continue;
 		w->guest_of = v;
 		drain_inbox(w, v);
+		take_deferred(w, v);
 		event_base_loop(v->base, EVLOOP_NONBLOCK);
 		/* v cannot run what it queued either; a failed push goes to our inbox */
 		for (;;) {
@@ -614,8 +698,8 @@ static void park_worker(struct worker *w)
 	atomic_exchange_explicit(&w->parked, WORKER_PARKED, memory_order_seq_cst);
 	(void)park_prepare(&sched.ec); /* seq_cst: pairs with notify_work() */
 	atomic_thread_fence(memory_order_seq_cst);
-	work = !mpscq_empty(&w->inbox) || wsq_size_approx(&w->dq) > 0 ||
-	       (may_steal && any_deque_nonempty()) ||
+	work = !mpscq_empty(&w->inbox) || wsq_size_approx(&w->dq) > 0 || !mpscq_empty(&w->defer) ||
+	       w->defer_round != NULL || (may_steal && any_deque_nonempty()) ||
 	       atomic_load_explicit(&w->stop, memory_order_relaxed);
 	if (!work) {
 		int watch = become_watcher(w);
@@ -801,6 +885,8 @@ static void *worker_main(void *arg)
 			}
 			if (c == NULL && nworkers > 1 && poll_stuck(w, now) > 0)
 				c = wsq_take(&w->dq);
+			if (c == NULL)
+				c = defer_take(w, now);
 			net_g.opts.online();
 		} else if (now - w->polled_ns >= POLL_EVERY_NS) {
 			/* never dry: our own loop and stuck peers get a look anyway */
@@ -959,6 +1045,7 @@ int workers_start(int n, char *err, size_t errlen)
 		w->idx = i;
 		w->rng = 0x9e3779b9u * (unsigned)(i + 1);
 		mpscq_init(&w->inbox);
+		mpscq_init(&w->defer);
 		atomic_init(&w->parked, WORKER_RUNNING);
 		atomic_init(&w->loop, LOOP_HELD);
 		w->unparked = 1;

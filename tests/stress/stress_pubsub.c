@@ -2,8 +2,9 @@
  * stress_pubsub.c — Pub/Sub across workers against a real kvsd ($KVSD_BIN).
  *
  * A plain executable (also run in the ThreadSanitizer build, where the server is
- * instrumented and a race report makes it fail). kvsd runs 4 workers and the clients'
- * connections spread over them. For --seconds S (default 3):
+ * instrumented and a race report makes it fail). kvsd runs 4 workers (--threads N: N;
+ * --no-stealing: with work-stealing no) and the clients' connections spread over them.
+ * For --seconds S (default 3):
  *  - PUBLISHERS publishers each PUBLISH "<p>:<seq>" (seq 0, 1, 2, ...) on channels
  *    ch0 ch1 ch2 in turn; every PUBLISH must count at least the stable receivers;
  *  - stable subscribers, subscribed before publishing starts and never leaving: two to
@@ -310,13 +311,22 @@ static void *killer(void *arg)
 
 int main(int argc, char **argv)
 {
-	const char *extra[] = {"--threads", "4", NULL};
+	const char *extra[] = {"--threads", "4", NULL, NULL, NULL};
 	pthread_t pubs[PUBLISHERS], readers[STABLE], churners[CHURNERS], kt;
 	int seconds = 3;
 
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
 			seconds = atoi(argv[++i]);
+		} else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
+			extra[1] = argv[++i];
+		} else if (strcmp(argv[i], "--no-stealing") == 0) {
+			/* a worker's own subscribers then take the deferred path
+			 * (net/worker.c: defer_take), as with --threads 1 */
+			extra[2] = "--work-stealing";
+			extra[3] = "no";
+		}
+	}
 	if (kvsd_start(&srv, extra) != 0) {
 		fprintf(stderr, "stress_pubsub: cannot start the server\n");
 		return 1;

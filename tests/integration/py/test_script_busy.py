@@ -24,7 +24,8 @@ Last, kvsd --threads 1 against redis-server: with one worker only the
 reserve guest thread (net/worker.c) can answer while the script runs. A
 read-only script that runs exclusively gets another client's PING and GET
 Redis's -BUSY bytes, SCRIPT KILL stops it (same kill error), the server
-then serves normally; kvsd alone: `while true do end` (optimistic, no key)
+then serves normally; a subscriber gets what a busy script published while
+it still runs; kvsd alone: `while true do end` (optimistic, no key)
 lets PING be served and SCRIPT KILL through. Every client has a socket timeout, so a server that cannot
 answer (kvsd before the reserve guest) fails the test instead of hanging it.
 
@@ -53,6 +54,8 @@ WROTE = ("redis.call('set', 'w2', 'a') redis.call('incrby', 'sum', 5) "
          "return redis.call('get', 'sum')")
 # PING has effects outside the keys: the script runs exclusively
 EXCL = "redis.call('ping') local i = 0 while true do i = i + 1 end"
+# publishes, then loops until killed (PUBLISH is no write: SCRIPT KILL stops it)
+PUB_LOOP = "redis.call('publish', 'bch', 'm') local i = 0 while true do i = i + 1 end"
 BUSY = b'-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n'
 
 
@@ -200,6 +203,28 @@ def run_single(srv):
     return out
 
 
+def run_pub_busy(srv):
+    """A message the busy script published reaches its subscriber while the
+    script still runs (Redis writes it from processEventsWhileBlocked; in
+    kvsd --threads 1 the subscriber's wake-up is deferred on the stuck worker
+    0, and the reserve guest must take it: net/worker.c, take_deferred)."""
+    out = []
+    a = srv.client(timeout=30)
+    b = srv.client(timeout=5)
+    s = srv.client(timeout=5)
+    out.append(b.cmd('CONFIG', 'SET', 'busy-reply-threshold', '100'))
+    out.append(s.cmd('SUBSCRIBE', 'bch'))
+    a.send(harness.encode('EVAL', PUB_LOOP, '0'))
+    out.append(s.read_reply())
+    out.append(kill_when_busy(b, time.time() + 10))
+    out.append(a.read_reply())
+    out.append(b.cmd('PUBLISH', 'bch', 'after'))
+    out.append(s.read_reply())
+    for cl in (a, b, s):
+        cl.close()
+    return out
+
+
 def closed_reply(cl):
     """What a command's reply was: its bytes, or <closed> when the server
     closed the connection without one."""
@@ -232,6 +257,17 @@ def run_shutdown(srv):
     a.close()
     b.close()
     return out
+
+
+def kill_when_busy(cl, deadline):
+    """SCRIPT KILL until it finds the script busy (kvsd answers -NOTBUSY
+    until busy-reply-threshold has passed)."""
+    while time.time() < deadline:
+        r = cl.cmd('SCRIPT', 'KILL')
+        if not r.startswith(b'-NOTBUSY'):
+            return r
+        time.sleep(0.02)
+    return b'<never busy>'
 
 
 def busy_ping(cl, deadline):
@@ -311,6 +347,8 @@ def single():
     during a script that wrote (run_shutdown), kvsd with 1 and 2 workers."""
     rc = compare('--threads 1', run_single, [harness.redis_server(),
                                              harness.kvsd_server(['--threads', '1'])])
+    rc |= compare('publish while busy --threads 1', run_pub_busy,
+                  [harness.redis_server(), harness.kvsd_server(['--threads', '1'])])
     for t in ('1', '2'):
         rc |= compare('shutdown --threads ' + t, run_shutdown,
                       [harness.redis_server(), harness.kvsd_server(['--threads', t])])
