@@ -78,23 +78,22 @@
  * task it stores the task's start time instead (release): the loop is free
  * and says since when. A worker with nothing to do (or a busy one every
  * POLL_EVERY_NS) looks at its peers' tokens; one whose task has run for
- * STALL_NS or more is stuck, and the looker takes its token by CAS (start
- * time → LOOP_GUEST, acquire) and, as a guest: drains the owner's inbox
- * (attaching new connections to the owner, closing those sent to close),
- * runs the owner's loop once without blocking (readiness, the owner's cron),
- * and moves the owner's queued tasks to itself; then stores the start time
- * back (release). Everything the guest's callbacks schedule lands on the
- * guest's own deque — sched_submit sees worker.guest_of — because only the
- * owner may push onto the owner's deque. The owner, leaving its task, takes
- * the token back by CAS (acquire), yielding while a guest holds it (a guest
- * never blocks: its poll is non-blocking). The connections stay the owner's:
- * whoever holds the owner's token closes them. libevent's own base lock
- * (evthread) covers cross-thread event_active/event_add as before; the token
- * keeps the one-loop-runner rule and the owner-only structures exclusive.
- * We chose this over moving connections between loops (deregistering and
- * re-registering each socket costs system calls and makes ownership mobile)
- * and over one shared loop (readiness of every connection would then cross
- * threads on every request, not only while a worker is stuck).
+ * STALL_NS or more, and has been on a CPU for STALL_NS of it (a preempted
+ * worker is not stuck: stuck_on_cpu), is stuck, and the looker takes its
+ * token by CAS (start time → LOOP_GUEST, acquire) and, as a guest: drains
+ * the owner's inbox (attaching new connections to the owner, closing those
+ * sent to close), runs the owner's loop once without blocking (readiness,
+ * the owner's cron), and moves the owner's queued tasks to itself; then
+ * stores the start time back (release). Everything the guest's callbacks
+ * schedule lands on the guest's own deque — sched_submit sees
+ * worker.guest_of — because only the owner may push onto the owner's deque. The owner, leaving its
+ * task, takes the token back by CAS (acquire), yielding while a guest holds it (a guest never
+ * blocks: its poll is non-blocking). The connections stay the owner's: whoever holds the owner's
+ * token closes them. libevent's own base lock (evthread) covers cross-thread event_active/event_add
+ * as before; the token keeps the one-loop-runner rule and the owner-only structures exclusive. We
+ * chose this over moving connections between loops (deregistering and re-registering each socket
+ * costs system calls and makes ownership mobile) and over one shared loop (readiness of every
+ * connection would then cross threads on every request, not only while a worker is stuck).
  *
  * Watching — someone must be awake to notice a stuck worker. A worker that
  * starts running tasks after a park (its first task; ensure_watcher) makes
@@ -119,7 +118,8 @@
  * own loop (and looks for stuck peers) every POLL_EVERY_NS, so
  * its own quiet connections do not wait behind its deque. The PING of a
  * client whose worker is stuck is therefore answered after at most about
- * STALL_NS + WATCH_NS plus the guest's own scheduling delay.
+ * STALL_NS + 2 WATCH_NS (the second look confirms the CPU time) plus the
+ * guest's own scheduling delay.
  * With work-stealing no, guests still poll stuck loops and run what they
  * find: "no stealing" keeps busy workers' queues to themselves for balance,
  * but a stuck worker's clients must not wait for it. With one worker nothing
@@ -424,9 +424,62 @@ static long drain_inbox(struct worker *w, struct worker *o)
 	return queued;
 }
 
+/* Called by each worker thread before its first task: its CPU-time clock,
+ * for stuck_on_cpu(). */
+static void cpu_clock_init(struct worker *w)
+{
+	if (pthread_getcpuclockid(pthread_self(), &w->cpu_clock) != 0)
+		return; /* stays unknown: lookers judge by the wall clock alone */
+	/* release: cpu_clock is set before lookers may read it; pairs with the
+	 * acquire load in stuck_on_cpu() */
+	atomic_store_explicit(&w->cpu_clock_ok, 1, memory_order_release);
+}
+
+/*
+ * Whether v, found by the wall clock inside one task (loop token value t)
+ * for STALL_NS or more, is stuck in it: it has run on a CPU for STALL_NS
+ * since a look first found this task that old. A worker that was merely
+ * preempted (a loaded machine: its thread waits for a core) is not stuck:
+ * a guest taking its loop then gains nothing — the guest waits for a core
+ * as well — and splits its clients over two threads that run unequally
+ * (the suspected cause of loadgen-pubsub's fairness case once finding every
+ * subscriber ~950 messages behind at once: a publisher the reserve guest
+ * took kept publishing while the subscribers it woke waited on a preempted
+ * worker 0; on a shared 2-core machine that case's runs saw 115-228 guest
+ * polls of worker 0 in 4 s, all of short tasks, and none with this). The first
+ * such look records v's CPU time and says no; a later look at the same
+ * task compares. So a stuck worker is polled one look later than by the
+ * wall clock alone (about WATCH_NS: the reserve looks once per watch).
+ * Reading another thread's CPU clock is a system call, made only by looks
+ * that found a task STALL_NS old. Called offline by any looker.
+ */
+static bool stuck_on_cpu(struct worker *v, uint64_t t)
+{
+	struct timespec ts;
+	int64_t cpu;
+
+	/* acquire: cpu_clock as v's thread set it (cpu_clock_init) */
+	if (!atomic_load_explicit(&v->cpu_clock_ok, memory_order_acquire) ||
+	    clock_gettime(v->cpu_clock, &ts) != 0)
+		return true; /* no CPU clock: the wall clock alone, as before */
+	cpu = (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
+	/* acquire: the stall_cpu_ns recorded with this task (below) */
+	if (atomic_load_explicit(&v->stall_task, memory_order_acquire) != t) {
+		/* relaxed: published by the release store of stall_task below */
+		atomic_store_explicit(&v->stall_cpu_ns, cpu, memory_order_relaxed);
+		/* release: the CPU time recorded is read with the task that owns
+		 * it; pairs with the acquire load above */
+		atomic_store_explicit(&v->stall_task, t, memory_order_release);
+		return false;
+	}
+	/* relaxed: ordered by the acquire load of stall_task above */
+	return cpu - atomic_load_explicit(&v->stall_cpu_ns, memory_order_relaxed) >= STALL_NS;
+}
+
 /*
  * Polls, as a guest, the loop of every other worker that has been inside one
- * task for STALL_NS or more: drains its inbox, runs its loop once without
+ * task for STALL_NS or more (and has run on a CPU for STALL_NS of it:
+ * stuck_on_cpu): drains its inbox, runs its loop once without
  * blocking and moves its queued tasks here. Called offline. Returns the number
  * of loops polled.
  */
@@ -445,7 +498,8 @@ static int poll_stuck(struct worker *w, int64_t now)
 			continue;
 		/* relaxed: a hint; the CAS below is what takes the loop */
 		t = atomic_load_explicit(&v->loop, memory_order_relaxed);
-		if (t < LOOP_SINCE_BIAS || now - (int64_t)(t - LOOP_SINCE_BIAS) < STALL_NS)
+		if (t < LOOP_SINCE_BIAS || now - (int64_t)(t - LOOP_SINCE_BIAS) < STALL_NS ||
+		    !stuck_on_cpu(v, t))
 			continue;
 		/* acquire: v's loop side as v left it when its task began; pairs
 		 * with the release store in run_task() */
@@ -749,6 +803,7 @@ static void *worker_main(void *arg)
 
 	/* the thread's one registration; thread_start joins the upper layers */
 	wctx_register(w->idx);
+	cpu_clock_init(w);
 	if (net_g.opts.thread_start)
 		net_g.opts.thread_start(w->idx);
 	w->polled_ns = clock_mono_ns();
@@ -875,6 +930,7 @@ static void *reserve_main(void *arg)
 	struct worker *w = arg;
 
 	wctx_register(w->idx);
+	cpu_clock_init(w);
 	if (net_g.opts.thread_start)
 		net_g.opts.thread_start(w->idx);
 	w->polled_ns = clock_mono_ns();
@@ -966,6 +1022,9 @@ int workers_start(int n, char *err, size_t errlen)
 		atomic_init(&w->pause_hint, 0);
 		atomic_init(&w->nconns, 0);
 		atomic_init(&w->ran_ns, INT64_MIN / 2);
+		atomic_init(&w->cpu_clock_ok, 0);
+		atomic_init(&w->stall_task, LOOP_HELD); /* no task: never a start time */
+		atomic_init(&w->stall_cpu_ns, 0);
 		if (wsq_init(&w->dq, DEQUE_SLOTS) != 0) {
 			snprintf(err, errlen, "cannot allocate worker %d's deque", i);
 			return -ENOMEM;
