@@ -138,7 +138,9 @@
  * WATCH_NS it looks whether worker 0 has been in one task for STALL_NS and,
  * if so, polls worker 0's loop as a guest and runs what it finds (oldest
  * first: reserve_take), exactly as a second worker with work-stealing no
- * would: -BUSY answers, SCRIPT KILL, SHUTDOWN NOSAVE. With worker 0 parked it parks without
+ * would: -BUSY answers, SCRIPT KILL, SHUTDOWN NOSAVE. It keeps nothing: a
+ * connection whose run spent its budget queues on worker 0's inbox, not the
+ * reserve's (worker_yield_home). With worker 0 parked it parks without
  * a timer, so an idle server costs nothing more; under load it is one timer wake-up per
  * WATCH_NS. It registers with the upper layers as a worker (thread_start
  * with index 1) but is not counted in workers_count() (INFO's workers:); its
@@ -288,6 +290,15 @@ void inbox_push(struct worker *w, struct conn *c, int op)
 	atomic_thread_fence(memory_order_seq_cst);
 	if (w != self_worker())
 		wake_worker(w);
+}
+
+struct worker *worker_yield_home(struct worker *w, struct conn *c)
+{
+	/* the reserve is workers[nworkers] with one serving worker: a connection
+	 * it ran goes home, so that a guest poll made while worker 0 was stuck
+	 * does not keep a publisher on the reserve and its subscribers on worker
+	 * 0, each thread then running at its own pace */
+	return nworkers == 1 && w != c->owner ? c->owner : w;
 }
 
 void sched_submit(struct conn *c)
@@ -940,7 +951,7 @@ static void *reserve_main(void *arg)
 
 		if (c == NULL || now - w->polled_ns >= POLL_EVERY_NS) {
 			net_g.opts.offline();
-			/* our inbox: yielded runs (conn_task_after) and overflow */
+			/* our inbox: a guest poll's overflow (drain_inbox, poll_stuck) */
 			drain_inbox(w, w);
 			if (c == NULL)
 				c = reserve_take(w);
