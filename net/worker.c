@@ -78,22 +78,25 @@
  * task it stores the task's start time instead (release): the loop is free
  * and says since when. A worker with nothing to do (or a busy one every
  * POLL_EVERY_NS) looks at its peers' tokens; one whose task has run for
- * STALL_NS or more, and has been on a CPU for STALL_NS of it (a preempted
- * worker is not stuck: stuck_on_cpu), is stuck, and the looker takes its
- * token by CAS (start time → LOOP_GUEST, acquire) and, as a guest: drains
- * the owner's inbox (attaching new connections to the owner, closing those
- * sent to close), runs the owner's loop once without blocking (readiness,
- * the owner's cron), and moves the owner's queued tasks to itself; then
- * stores the start time back (release). Everything the guest's callbacks
- * schedule lands on the guest's own deque — sched_submit sees
- * worker.guest_of — because only the owner may push onto the owner's deque. The owner, leaving its
- * task, takes the token back by CAS (acquire), yielding while a guest holds it (a guest never
- * blocks: its poll is non-blocking). The connections stay the owner's: whoever holds the owner's
- * token closes them. libevent's own base lock (evthread) covers cross-thread event_active/event_add
- * as before; the token keeps the one-loop-runner rule and the owner-only structures exclusive. We
- * chose this over moving connections between loops (deregistering and re-registering each socket
- * costs system calls and makes ownership mobile) and over one shared loop (readiness of every
- * connection would then cross threads on every request, not only while a worker is stuck).
+ * STALL_NS or more, and has been on a CPU for STALL_NS of it (a worker
+ * preempted for less than STALL_WALL_CAP_NS is not stuck: stuck_on_cpu), is
+ * stuck, and the looker takes its token by CAS (start time → LOOP_GUEST,
+ * acquire) and, as a guest: drains the owner's inbox (attaching new
+ * connections to the owner, closing those sent to close), runs the owner's
+ * loop once without blocking (readiness, the owner's cron), and moves the
+ * owner's queued tasks to itself; then stores the start time back (release).
+ * Everything the guest's callbacks schedule lands on the guest's own deque —
+ * sched_submit sees worker.guest_of — because only the owner may push onto
+ * the owner's deque. The owner, leaving its task, takes the token back by CAS
+ * (acquire), yielding while a guest holds it (a guest never blocks: its poll
+ * is non-blocking). The connections stay the owner's: whoever holds the
+ * owner's token closes them. libevent's own base lock (evthread) covers
+ * cross-thread event_active/event_add as before; the token keeps the
+ * one-loop-runner rule and the owner-only structures exclusive. We chose this
+ * over moving connections between loops (deregistering and re-registering
+ * each socket costs system calls and makes ownership mobile) and over one
+ * shared loop (readiness of every connection would then cross threads on
+ * every request, not only while a worker is stuck).
  *
  * Watching — someone must be awake to notice a stuck worker. A worker that
  * starts running tasks after a park (its first task; ensure_watcher) makes
@@ -180,6 +183,10 @@
 #define DEQUE_SLOTS 4096
 /* A task running this long makes its loop fair game for a guest. */
 #define STALL_NS (2 * 1000000ll)
+/* A task this old by the wall clock makes its loop fair game even if its
+ * thread has not had STALL_NS of CPU time in it (stuck_on_cpu): a worker
+ * starved of CPU that long leaves its clients waiting all the same. */
+#define STALL_WALL_CAP_NS (50 * 1000000ll)
 /* The watcher's park timeout while some worker runs. */
 #define WATCH_NS (5 * 1000000ll)
 /* A worker that always has work still polls its own loop this often. */
@@ -460,15 +467,20 @@ static void cpu_clock_init(struct worker *w)
  * polls of worker 0 in 4 s, all of short tasks, and none with this). The first
  * such look records v's CPU time and says no; a later look at the same
  * task compares. So a stuck worker is polled one look later than by the
- * wall clock alone (about WATCH_NS: the reserve looks once per watch).
+ * wall clock alone (about WATCH_NS: the reserve looks once per watch). A
+ * task `age` ns old by the wall clock counts as stuck from
+ * STALL_WALL_CAP_NS on whatever its CPU time: under heavy load the loop is
+ * then taken as before, only 50 ms into a task rather than 2 ms.
  * Reading another thread's CPU clock is a system call, made only by looks
  * that found a task STALL_NS old. Called offline by any looker.
  */
-static bool stuck_on_cpu(struct worker *v, uint64_t t)
+static bool stuck_on_cpu(struct worker *v, uint64_t t, int64_t age)
 {
 	struct timespec ts;
 	int64_t cpu;
 
+	if (age >= STALL_WALL_CAP_NS)
+		return true;
 	/* acquire: cpu_clock as v's thread set it (cpu_clock_init) */
 	if (!atomic_load_explicit(&v->cpu_clock_ok, memory_order_acquire) ||
 	    clock_gettime(v->cpu_clock, &ts) != 0)
@@ -510,7 +522,7 @@ static int poll_stuck(struct worker *w, int64_t now)
 		/* relaxed: a hint; the CAS below is what takes the loop */
 		t = atomic_load_explicit(&v->loop, memory_order_relaxed);
 		if (t < LOOP_SINCE_BIAS || now - (int64_t)(t - LOOP_SINCE_BIAS) < STALL_NS ||
-		    !stuck_on_cpu(v, t))
+		    !stuck_on_cpu(v, t, now - (int64_t)(t - LOOP_SINCE_BIAS)))
 			continue;
 		/* acquire: v's loop side as v left it when its task began; pairs
 		 * with the release store in run_task() */
