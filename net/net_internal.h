@@ -124,6 +124,17 @@ struct worker {
 	 * CLOCK_MONOTONIC ns: written by the worker, read by parking peers
 	 * deciding whether to watch (worker.c); relaxed, a hint */
 	_Atomic int64_t ran_ns;
+	/* the thread's CPU-time clock (pthread_getcpuclockid), set by the
+	 * thread itself before its first task; cpu_clock_ok publishes it (the
+	 * thread's release store, lookers' acquire load) */
+	clockid_t cpu_clock;
+	_Atomic int cpu_clock_ok;
+	/* Guest polling's "stuck" test (worker.c: stuck_on_cpu): the loop token
+	 * value (task start) a looker last found STALL_NS old by the wall clock,
+	 * and this thread's CPU time at that look. Lookers only; a hint: two
+	 * lookers racing just record the same task twice */
+	_Atomic uint64_t stall_task;
+	_Atomic int64_t stall_cpu_ns;
 	struct worker_stats st KV_ALIGNED;
 };
 

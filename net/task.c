@@ -22,7 +22,8 @@
  *    that did this touches the buffers, the parser and the attributes. At the
  *    end RUNNING → IDLE by CAS, or, if NOTIFIED arrived, RUNNING again.
  *  - yield (conn_task_after, r = 1: budget spent): RUNNING → SCHEDULED and
- *    to the back of the runner's inbox (fairness).
+ *    to the back of the runner's inbox (fairness); the reserve guest's
+ *    runs to the owner's (worker_yield_home).
  *  - close (conn_task_after, r = -1): closing is the owner loop's — the
  *    runner closes if it owns the connection, else sends it to the owner's
  *    inbox (CONN_Q_CLOSE) still RUNNING, so nobody can schedule it meanwhile.
@@ -183,7 +184,7 @@ void conn_task_after(struct worker *w, struct conn *c, int r)
 	 * the next run reads (until a short read or EAGAIN) and writes anyway. release: this run's
 	 * writes are visible to the next runner (its exchange acquires). */
 	atomic_store_explicit(&c->task, CONN_SCHEDULED, memory_order_release);
-	inbox_push(w, c, CONN_Q_RUN);
+	inbox_push(worker_yield_home(w, c), c, CONN_Q_RUN);
 }
 
 int conn_task_claim_idle(struct conn *c)

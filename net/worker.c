@@ -82,23 +82,22 @@
  * task it stores the task's start time instead (release): the loop is free
  * and says since when. A worker with nothing to do (or a busy one every
  * POLL_EVERY_NS) looks at its peers' tokens; one whose task has run for
- * STALL_NS or more is stuck, and the looker takes its token by CAS (start
- * time → LOOP_GUEST, acquire) and, as a guest: drains the owner's inbox
- * (attaching new connections to the owner, closing those sent to close),
- * runs the owner's loop once without blocking (readiness, the owner's cron),
- * and moves the owner's queued tasks to itself; then stores the start time
- * back (release). Everything the guest's callbacks schedule lands on the
- * guest's own deque — sched_submit sees worker.guest_of — because only the
- * owner may push onto the owner's deque. The owner, leaving its task, takes
- * the token back by CAS (acquire), yielding while a guest holds it (a guest
- * never blocks: its poll is non-blocking). The connections stay the owner's:
- * whoever holds the owner's token closes them. libevent's own base lock
- * (evthread) covers cross-thread event_active/event_add as before; the token
- * keeps the one-loop-runner rule and the owner-only structures exclusive.
- * We chose this over moving connections between loops (deregistering and
- * re-registering each socket costs system calls and makes ownership mobile)
- * and over one shared loop (readiness of every connection would then cross
- * threads on every request, not only while a worker is stuck).
+ * STALL_NS or more (for the reserve guest, below, also on a CPU for
+ * STALL_NS of it: stuck_on_cpu), is stuck, and the looker takes its token
+ * by CAS (start time → LOOP_GUEST, acquire) and, as a guest: drains the owner's inbox (attaching
+ * new connections to the owner, closing those sent to close), runs the owner's loop once without
+ * blocking (readiness, the owner's cron), and moves the owner's queued tasks to itself; then stores
+ * the start time back (release). Everything the guest's callbacks schedule lands on the guest's own
+ * deque — sched_submit sees worker.guest_of — because only the owner may push onto the owner's
+ * deque. The owner, leaving its task, takes the token back by CAS (acquire), yielding while a guest
+ * holds it (a guest never blocks: its poll is non-blocking). The connections stay the owner's:
+ * whoever holds the owner's token closes them. libevent's own base lock (evthread) covers
+ * cross-thread event_active/event_add as before; the token keeps the
+ * one-loop-runner rule and the owner-only structures exclusive. We chose this
+ * over moving connections between loops (deregistering and re-registering
+ * each socket costs system calls and makes ownership mobile) and over one
+ * shared loop (readiness of every connection would then cross threads on
+ * every request, not only while a worker is stuck).
  *
  * Watching — someone must be awake to notice a stuck worker. A worker that
  * starts running tasks after a park (its first task; ensure_watcher) makes
@@ -123,7 +122,8 @@
  * own loop (and looks for stuck peers) every POLL_EVERY_NS, so
  * its own quiet connections do not wait behind its deque. The PING of a
  * client whose worker is stuck is therefore answered after at most about
- * STALL_NS + WATCH_NS plus the guest's own scheduling delay.
+ * STALL_NS + 2 WATCH_NS (the second look confirms the CPU time) plus the
+ * guest's own scheduling delay.
  * With work-stealing no, guests still poll stuck loops and run what they
  * find: "no stealing" keeps busy workers' queues to themselves for balance,
  * but a stuck worker's clients must not wait for it. With one worker nothing
@@ -142,7 +142,9 @@
  * WATCH_NS it looks whether worker 0 has been in one task for STALL_NS and,
  * if so, polls worker 0's loop as a guest and runs what it finds (oldest
  * first: reserve_take), exactly as a second worker with work-stealing no
- * would: -BUSY answers, SCRIPT KILL, SHUTDOWN NOSAVE. With worker 0 parked it parks without
+ * would: -BUSY answers, SCRIPT KILL, SHUTDOWN NOSAVE. It keeps nothing: a
+ * connection whose run spent its budget queues on worker 0's inbox, not the
+ * reserve's (worker_yield_home). With worker 0 parked it parks without
  * a timer, so an idle server costs nothing more; under load it is one timer wake-up per
  * WATCH_NS. It registers with the upper layers as a worker (thread_start
  * with index 1) but is not counted in workers_count() (INFO's workers:); its
@@ -182,6 +184,10 @@
 #define DEQUE_SLOTS 4096
 /* A task running this long makes its loop fair game for a guest. */
 #define STALL_NS (2 * 1000000ll)
+/* A task this old by the wall clock makes its loop fair game even if its
+ * thread has not had STALL_NS of CPU time in it (stuck_on_cpu): a worker
+ * starved of CPU that long leaves its clients waiting all the same. */
+#define STALL_WALL_CAP_NS (50 * 1000000ll)
 /* The watcher's park timeout while some worker runs. */
 #define WATCH_NS (5 * 1000000ll)
 /* A worker that always has work still polls its own loop this often. */
@@ -297,6 +303,15 @@ void inbox_push(struct worker *w, struct conn *c, int op)
 	atomic_thread_fence(memory_order_seq_cst);
 	if (w != self_worker())
 		wake_worker(w);
+}
+
+struct worker *worker_yield_home(struct worker *w, struct conn *c)
+{
+	/* the reserve is workers[nworkers] with one serving worker: a connection
+	 * it ran goes home, so that a guest poll made while worker 0 was stuck
+	 * does not keep a publisher on the reserve and its subscribers on worker
+	 * 0, each thread then running at its own pace */
+	return nworkers == 1 && w != c->owner ? c->owner : w;
 }
 
 void sched_submit(struct conn *c)
@@ -440,6 +455,63 @@ static long drain_inbox(struct worker *w, struct worker *o)
 	return queued;
 }
 
+/* Called by each worker thread before its first task: its CPU-time clock,
+ * for stuck_on_cpu(). */
+static void cpu_clock_init(struct worker *w)
+{
+	if (pthread_getcpuclockid(pthread_self(), &w->cpu_clock) != 0)
+		return; /* stays unknown: lookers judge by the wall clock alone */
+	/* release: cpu_clock is set before lookers may read it; pairs with the
+	 * acquire load in stuck_on_cpu() */
+	atomic_store_explicit(&w->cpu_clock_ok, 1, memory_order_release);
+}
+
+/*
+ * Whether v, found by the wall clock inside one task (loop token value t)
+ * for STALL_NS or more, is stuck in it: it has run on a CPU for STALL_NS
+ * since a look first found this task that old. A worker that was merely
+ * preempted (a loaded machine: its thread waits for a core) is not stuck:
+ * a guest taking its loop then gains nothing — the guest waits for a core
+ * as well — and splits its clients over two threads that run unequally
+ * (the suspected cause of loadgen-pubsub's fairness case once finding every
+ * subscriber ~950 messages behind at once: a publisher the reserve guest
+ * took kept publishing while the subscribers it woke waited on a preempted
+ * worker 0; on a shared 2-core machine that case's runs saw 115-228 guest
+ * polls of worker 0 in 4 s, all of short tasks, and none with this). The first
+ * such look records v's CPU time and says no; a later look at the same
+ * task compares. So a stuck worker is polled one look later than by the
+ * wall clock alone (about WATCH_NS: the reserve looks once per watch). A
+ * task `age` ns old by the wall clock counts as stuck from
+ * STALL_WALL_CAP_NS on whatever its CPU time: under heavy load the loop is
+ * then taken as before, only 50 ms into a task rather than 2 ms.
+ * Reading another thread's CPU clock is a system call, made only by looks
+ * that found a task STALL_NS old. Called offline by any looker.
+ */
+static bool stuck_on_cpu(struct worker *v, uint64_t t, int64_t age)
+{
+	struct timespec ts;
+	int64_t cpu;
+
+	if (age >= STALL_WALL_CAP_NS)
+		return true;
+	/* acquire: cpu_clock as v's thread set it (cpu_clock_init) */
+	if (!atomic_load_explicit(&v->cpu_clock_ok, memory_order_acquire) ||
+	    clock_gettime(v->cpu_clock, &ts) != 0)
+		return true; /* no CPU clock: the wall clock alone, as before */
+	cpu = (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
+	/* acquire: the stall_cpu_ns recorded with this task (below) */
+	if (atomic_load_explicit(&v->stall_task, memory_order_acquire) != t) {
+		/* relaxed: published by the release store of stall_task below */
+		atomic_store_explicit(&v->stall_cpu_ns, cpu, memory_order_relaxed);
+		/* release: the CPU time recorded is read with the task that owns
+		 * it; pairs with the acquire load above */
+		atomic_store_explicit(&v->stall_task, t, memory_order_release);
+		return false;
+	}
+	/* relaxed: ordered by the acquire load of stall_task above */
+	return cpu - atomic_load_explicit(&v->stall_cpu_ns, memory_order_relaxed) >= STALL_NS;
+}
+
 /*
  * The next deferred task (PUBLISH's wake-ups, sched_submit_back), called by
  * the holder of w's loop token, offline, when w has nothing else queued:
@@ -509,7 +581,8 @@ static void take_deferred(struct worker *w, struct worker *v)
 
 /*
  * Polls, as a guest, the loop of every other worker that has been inside one
- * task for STALL_NS or more: drains its inbox, runs its loop once without
+ * task for STALL_NS or more (and has run on a CPU for STALL_NS of it:
+ * stuck_on_cpu): drains its inbox, runs its loop once without
  * blocking and moves its queued tasks here. Called offline. Returns the number
  * of loops polled.
  */
@@ -528,7 +601,12 @@ static int poll_stuck(struct worker *w, int64_t now)
 			continue;
 		/* relaxed: a hint; the CAS below is what takes the loop */
 		t = atomic_load_explicit(&v->loop, memory_order_relaxed);
-		if (t < LOOP_SINCE_BIAS || now - (int64_t)(t - LOOP_SINCE_BIAS) < STALL_NS)
+		/* the CPU-time test for the reserve guest only (w->idx == nworkers):
+		 * between serving workers it lengthened long-command-latency's
+		 * keys_single PINGs under load (worst 417-480 ms against 24-194 ms) */
+		if (t < LOOP_SINCE_BIAS || now - (int64_t)(t - LOOP_SINCE_BIAS) < STALL_NS ||
+		    (w->idx >= nworkers &&
+		     !stuck_on_cpu(v, t, now - (int64_t)(t - LOOP_SINCE_BIAS))))
 			continue;
 		/* acquire: v's loop side as v left it when its task began; pairs
 		 * with the release store in run_task() */
@@ -833,6 +911,7 @@ static void *worker_main(void *arg)
 
 	/* the thread's one registration; thread_start joins the upper layers */
 	wctx_register(w->idx);
+	cpu_clock_init(w);
 	if (net_g.opts.thread_start)
 		net_g.opts.thread_start(w->idx);
 	w->polled_ns = clock_mono_ns();
@@ -961,6 +1040,7 @@ static void *reserve_main(void *arg)
 	struct worker *w = arg;
 
 	wctx_register(w->idx);
+	cpu_clock_init(w);
 	if (net_g.opts.thread_start)
 		net_g.opts.thread_start(w->idx);
 	w->polled_ns = clock_mono_ns();
@@ -970,7 +1050,7 @@ static void *reserve_main(void *arg)
 
 		if (c == NULL || now - w->polled_ns >= POLL_EVERY_NS) {
 			net_g.opts.offline();
-			/* our inbox: yielded runs (conn_task_after) and overflow */
+			/* our inbox: a guest poll's overflow (drain_inbox, poll_stuck) */
 			drain_inbox(w, w);
 			if (c == NULL)
 				c = reserve_take(w);
@@ -1053,6 +1133,9 @@ int workers_start(int n, char *err, size_t errlen)
 		atomic_init(&w->pause_hint, 0);
 		atomic_init(&w->nconns, 0);
 		atomic_init(&w->ran_ns, INT64_MIN / 2);
+		atomic_init(&w->cpu_clock_ok, 0);
+		atomic_init(&w->stall_task, LOOP_HELD); /* no task: never a start time */
+		atomic_init(&w->stall_cpu_ns, 0);
 		if (wsq_init(&w->dq, DEQUE_SLOTS) != 0) {
 			snprintf(err, errlen, "cannot allocate worker %d's deque", i);
 			return -ENOMEM;

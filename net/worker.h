@@ -30,6 +30,10 @@ void sched_submit_back(struct conn *c);
 /* Any thread: sends c to w's inbox with op (CONN_Q_*) and wakes w if it is
  * parked. */
 void inbox_push(struct worker *w, struct conn *c, int op);
+/* Runner w of c, c's run having spent its budget: the worker whose inbox c
+ * queues on — w itself, except on the reserve guest (which keeps nothing:
+ * c's owner, worker 0, or the reserve's next guest poll of it takes it). */
+struct worker *worker_yield_home(struct worker *w, struct conn *c);
 /* Holder of w's loop token, on attaching a connection: starts w's cron if it
  * sleeps. Worker 0's cron (the server's thread_cron and thread_slice) always
  * runs; another worker's runs only while it owns connections, whose idle

@@ -11,6 +11,11 @@
 # NODES. Each node's log, pidfile and the generated slot map are in the run directory,
 # $KVSD_CLUSTER_DIR or else <build dir>/cluster-BASEPORT. KVSD_BIN overrides the binary.
 # Then: redis-cli -c -p BASEPORT.
+#
+# Exit status of start: 0 up; 3 when a port was taken (the node could not bind it, or the server
+# answering on it is not the node started: another process bound it after the caller found it
+# free), the nodes started are stopped again and the caller may retry on other ports (the tests'
+# helpers do, tests/integration/py/clusterlib.py); 1 any other failure.
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -82,6 +87,12 @@ start() {
 		-e "s/127\.0\.0\.1:30002 /127.0.0.1:${ports[1]} /" \
 		-e "s/127\.0\.0\.1:30003 /127.0.0.1:${ports[2]} /" \
 		"$KVSD_ROOT/conf/cluster-nodes.example" >"$rundir/nodes.conf"
+	# where this start's output begins in each node's (appended) .out and .log
+	local -A mark
+	for p in "${ports[@]}"; do
+		mark[$p.out]=$(($(stat -c %s "$rundir/$p.out" 2>/dev/null || echo 0) + 1))
+		mark[$p.log]=$(($(stat -c %s "$rundir/$p.log" 2>/dev/null || echo 0) + 1))
+	done
 	for p in "${ports[@]}"; do
 		(cd "$rundir" && exec "$bin" "$KVSD_ROOT/conf/cluster-example.conf" --port "$p" \
 			--cluster-config-file "$rundir/nodes.conf" --logfile "$rundir/$p.log" \
@@ -89,23 +100,41 @@ start() {
 		echo $! >"$rundir/$p.pid"
 	done
 	for p in "${ports[@]}"; do
-		local ok=0
+		local ok=0 pid answering
+		pid="$(cat "$rundir/$p.pid")"
 		for _ in $(seq 200); do
-			if [ "$(redis-cli -h 127.0.0.1 -p "$p" ping 2>/dev/null)" = PONG ]; then
+			# kill -0, not alive(): until the subshell has exec'd kvsd its cmdline is bash's,
+			# without --port, and alive() would call a node that is still starting dead
+			kill -0 "$pid" 2>/dev/null || break
+			# timeout: whatever took the port may accept and never answer
+			if [ "$(timeout 5 redis-cli -h 127.0.0.1 -p "$p" ping 2>/dev/null)" = PONG ]; then
 				ok=1
 				break
 			fi
-			# kill -0, not alive(): until the subshell has exec'd kvsd its cmdline is bash's,
-			# without --port, and alive() would call a node that is still starting dead
-			kill -0 "$(cat "$rundir/$p.pid")" 2>/dev/null || break
 			sleep 0.05
 		done
-		if [ "$ok" -ne 1 ]; then
-			printf 'error: node 127.0.0.1:%s did not start; its output:\n' "$p" >&2
-			cat "$rundir/$p.out" "$rundir/$p.log" >&2 2>/dev/null || true
-			for q in "${ports[@]}"; do stop_one "$q" >/dev/null; done
-			exit 1
+		if [ "$ok" -eq 1 ]; then
+			# the PONG may come from another process that bound the port first (ours
+			# then exits on EADDRINUSE): the node counts only if it is our child
+			answering="$(timeout 5 redis-cli -h 127.0.0.1 -p "$p" info server 2>/dev/null |
+				tr -d '\r' | sed -n 's/^process_id://p')"
+			if [ "$answering" != "$pid" ]; then
+				printf 'error: port %s is taken: pid %s answers on it, not node pid %s\n' \
+					"$p" "${answering:-?}" "$pid" >&2
+				for q in "${ports[@]}"; do stop_one "$q" >/dev/null; done
+				exit 3
+			fi
+			continue
 		fi
+		for q in "${ports[@]}"; do stop_one "$q" >/dev/null; done
+		if { tail -c "+${mark[$p.out]}" "$rundir/$p.out"; tail -c "+${mark[$p.log]}" "$rundir/$p.log"; } \
+			2>/dev/null | grep 'Address already in use' >/dev/null; then
+			printf 'error: port %s is taken: node 127.0.0.1:%s could not bind it\n' "$p" "$p" >&2
+			exit 3
+		fi
+		printf 'error: node 127.0.0.1:%s did not start; its output:\n' "$p" >&2
+		cat "$rundir/$p.out" "$rundir/$p.log" >&2 2>/dev/null || true
+		exit 1
 	done
 	kvsd_say "cluster up: 127.0.0.1:${ports[0]}-${ports[2]} (logs in $rundir); try: redis-cli -c -p ${ports[0]}"
 }

@@ -34,7 +34,7 @@ def main():
     if harness.sanitized():
         n = max(1000, n // 4)
     errors = []
-    kc = clusterlib.KvsdCluster(clusterlib.free_base(), harness.kvsd_binary()).start()
+    kc = clusterlib.start_kvsd_cluster(harness.kvsd_binary())
     try:
         rc = RedisCluster(host='127.0.0.1', port=kc.ports[1], decode_responses=True,
                           socket_timeout=10)

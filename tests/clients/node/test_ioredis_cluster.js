@@ -53,7 +53,28 @@ function clusterSh(action, base, dir) {
     encoding: 'utf8',
     timeout: 120000,
   });
-  if (r.status !== 0) throw new Error(`cluster.sh ${action}: ${r.stdout}${r.stderr}`);
+  if (r.status !== 0) {
+    const e = new Error(`cluster.sh ${action}: ${r.stdout}${r.stderr}`);
+    e.status = r.status;
+    throw e;
+  }
+}
+
+// cluster.sh start on fresh free ports while it exits 3 (a port was taken between freeBase()
+// and a node's bind; its nodes are stopped again), at most 5 times; returns the base.
+async function startOnFreePorts(dir) {
+  const why = [];
+  for (let i = 0; i < 5; i++) {
+    const base = await freeBase();
+    try {
+      clusterSh('start', base, dir);
+      return base;
+    } catch (e) {
+      if (e.status !== 3) throw e;
+      why.push(e.message);
+    }
+  }
+  throw new Error(`ports taken on 5 tries in a row: ${why.join('; ')}`);
 }
 
 function ownerOf(slot) {
@@ -66,9 +87,8 @@ describe('ioredis Cluster against three kvsd nodes', { timeout: 300000 }, () => 
   let cluster;
 
   before(async () => {
-    base = await freeBase();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvsd-cluster-'));
-    clusterSh('start', base, dir);
+    base = await startOnFreePorts(dir);
     cluster = new Redis.Cluster([{ host: '127.0.0.1', port: base + 2 }], {
       enableAutoPipelining: true,
       redisOptions: { connectTimeout: 5000 },

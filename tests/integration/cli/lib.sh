@@ -63,7 +63,9 @@ rcli() {
 }
 
 # cli_start: start the server on a free port (up to 3 ports, in case one was taken between
-# choosing it and binding it) and wait up to 10 s until it answers PING.
+# choosing it and binding it) and wait up to 10 s until it answers PING. The PONG counts only
+# when the server answering is ours (INFO process_id): another test's server may have bound
+# the port first, answering while ours exits on 'Address already in use'.
 cli_start() {
 	local try args
 	[ -x "$KVSD_BIN" ] || cli_fail "KVSD_BIN=$KVSD_BIN is not an executable (build it first)"
@@ -83,8 +85,12 @@ cli_start() {
 			if ! kill -0 "$SERVER_PID" 2>/dev/null; then
 				break
 			fi
-			if [ "$(redis-cli -p "$PORT" ping 2>/dev/null </dev/null)" = PONG ]; then
-				return 0
+			if [ "$(timeout 5 redis-cli -p "$PORT" ping 2>/dev/null </dev/null)" = PONG ]; then
+				[ "$(timeout 5 redis-cli -p "$PORT" info server 2>/dev/null </dev/null |
+					tr -d '\r' | sed -n 's/^process_id://p')" = "$SERVER_PID" ] && return 0
+				echo "port $PORT answers, but not as our server (pid $SERVER_PID)" >&2
+				kill -KILL "$SERVER_PID" 2>/dev/null || true
+				break
 			fi
 			sleep 0.1
 		done

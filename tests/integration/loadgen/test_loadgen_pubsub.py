@@ -60,19 +60,26 @@ def command(port, *args):
 
 
 def start_kvsd(threads=2):
-    port = free_port()
-    p = subprocess.Popen([KVSD, '--port', str(port), '--bind', '127.0.0.1',
-                          '--threads', str(threads), '--loglevel', 'warning', '--save', ''] +
-                         os.environ.get('KVSD_EXTRA_ARGS', '').split(),
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            if command(port, 'PING') == b'+PONG\r\n':
-                return p, port
-        except OSError:
-            time.sleep(0.05)
-    p.kill()
+    for _attempt in range(3):  # a port taken meanwhile: a fresh one
+        port = free_port()
+        p = subprocess.Popen([KVSD, '--port', str(port), '--bind', '127.0.0.1',
+                              '--threads', str(threads), '--loglevel', 'warning', '--save', ''] +
+                             os.environ.get('KVSD_EXTRA_ARGS', '').split(),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                if p.poll() is not None:
+                    break  # exited: the port was taken (EADDRINUSE)?
+                if command(port, 'PING') == b'+PONG\r\n':
+                    # ours, or another test's server that bound the port first?
+                    if b'process_id:%d\r\n' % p.pid in command(port, 'INFO', 'server'):
+                        return p, port
+                    break
+            except OSError:
+                time.sleep(0.05)
+        p.kill()
+        p.wait()
     sys.exit('kvsd did not start')
 
 

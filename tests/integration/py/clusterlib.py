@@ -78,6 +78,31 @@ def free_base(bus=False):
     raise RuntimeError('no free port range')
 
 
+class PortsTaken(RuntimeError):
+    """A node could not have its port: another process bound it between
+    free_base() and the node's bind (the node exited on EADDRINUSE, or the
+    server answering there is not the node started). The nodes are stopped;
+    on_free_ports() tries again on fresh ports."""
+
+
+def on_free_ports(fn, bus=False, tries=5):
+    """fn(base) on a fresh free_base(bus) each time it raises PortsTaken, at
+    most `tries` times; returns what fn returns. RuntimeError when every try
+    found a port taken (each try's reason in the message)."""
+    why = []
+    for _ in range(tries):
+        try:
+            return fn(free_base(bus))
+        except PortsTaken as e:
+            why.append(str(e))
+    raise RuntimeError('ports taken on %d tries in a row: %s' % (tries, '; '.join(why)))
+
+
+def start_kvsd_cluster(binary):
+    """A started KvsdCluster on free ports (retried as on_free_ports)."""
+    return on_free_ports(lambda base: KvsdCluster(base, binary).start())
+
+
 class KvsdCluster:
     """Three kvsd nodes started and stopped by scripts/cluster.sh."""
 
@@ -96,6 +121,10 @@ class KvsdCluster:
     def start(self):
         atexit.register(self.stop)
         r = self.sh('start', check=False)
+        if r.returncode == 3:  # cluster.sh: a port was taken (its nodes stopped)
+            self.stop()
+            raise PortsTaken('cluster.sh start %d: %s' % (self.base,
+                                                          r.stdout.decode(errors='replace')))
         if r.returncode != 0:
             raise RuntimeError('cluster.sh start failed: %s' % r.stdout.decode(errors='replace'))
         self.up = True
@@ -142,15 +171,25 @@ class RedisCluster:
         self.procs = []
 
     def start(self):
+        """Raises PortsTaken (the nodes stopped) when a node's port or bus
+        port (+10000) was taken."""
         atexit.register(self.stop)
         for p in self.ports:
-            self.procs.append(subprocess.Popen(
-                [self.binary, '--port', str(p), '--bind', '127.0.0.1', '--cluster-enabled', 'yes',
-                 '--cluster-config-file', 'nodes-%d.conf' % p, '--save', '', '--appendonly', 'no',
-                 '--dir', self.dir], cwd=self.dir, stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        for p in self.ports:
-            wait_pong(p)
+            with open(os.path.join(self.dir, '%d.out' % p), 'wb') as out:
+                self.procs.append(subprocess.Popen(
+                    [self.binary, '--port', str(p), '--bind', '127.0.0.1', '--cluster-enabled',
+                     'yes', '--cluster-config-file', 'nodes-%d.conf' % p, '--save', '',
+                     '--appendonly', 'no', '--dir', self.dir], cwd=self.dir,
+                    stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT))
+        for p, pr in zip(self.ports, self.procs):
+            try:
+                wait_pong(p, proc=pr)
+            except RuntimeError as e:
+                with open(os.path.join(self.dir, '%d.out' % p), 'rb') as f:
+                    taken = b'Address already in use' in f.read()
+                self.stop()
+                raise (PortsTaken if taken or isinstance(e, PortsTaken) else RuntimeError)(
+                    'redis-server node %d: %s' % (p, e))
         r = subprocess.run(['redis-cli', '--cluster', 'create'] +
                            ['127.0.0.1:%d' % p for p in self.ports] + ['--cluster-yes'],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
@@ -182,18 +221,43 @@ class RedisCluster:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def wait_pong(port, timeout=10.0):
+def wait_pong(port, timeout=10.0, proc=None):
+    """Waits for a PONG on port. With proc (a Popen), the server answering
+    must be that process (INFO process_id), else PortsTaken; and proc exiting
+    first is a RuntimeError."""
     deadline = time.time() + timeout
     while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError('exited with %d before answering' % proc.returncode)
         try:
             with socket.create_connection(('127.0.0.1', port), timeout=1.0) as s:
                 s.sendall(b'PING\r\n')
                 if s.recv(64).startswith(b'+PONG'):
+                    if proc is not None:
+                        _check_pid(s, port, proc.pid)
                     return
         except OSError:
             pass
         time.sleep(0.05)
     raise RuntimeError('port %d: no PONG' % port)
+
+
+def _check_pid(s, port, pid):
+    s.sendall(b'INFO server\r\n')
+    info = b''
+    while True:  # one bulk reply: $N CRLF, N bytes, CRLF
+        head, sep, _ = info.partition(b'\r\n')
+        if sep and (not head.startswith(b'$') or
+                    len(info) >= len(head) + 2 + int(head[1:]) + 2):
+            break
+        d = s.recv(65536)
+        if not d:
+            break
+        info += d
+    at = info.find(b'process_id:')
+    got = int(info[at + 11:].split(b'\r\n', 1)[0]) if at >= 0 else None
+    if got != pid:
+        raise PortsTaken('port %d is served by pid %s, not ours (%d)' % (port, got, pid))
 
 
 def scan_keys(port):

@@ -372,11 +372,25 @@ class Server:
                     # -NOAUTH also proves it is serving (requirepass set)
                     r = c.cmd('PING')
                     if r == b'+PONG\r\n' or (r or b'').startswith(b'-NOAUTH'):
+                        self._check_ours(c)
                         return
             except OSError:
                 pass
             time.sleep(0.05)
         raise RuntimeError('no PONG within %.0f s' % timeout)
+
+    def _check_ours(self, c):
+        """Another test's server may bind the port between free_port() and our
+        server's bind: it answers PING while ours exits on 'Address already in
+        use'. INFO's process_id must be our child's (a server that refuses INFO,
+        -NOAUTH, is taken on PING alone); else start() retries on a fresh port."""
+        info = c.cmd('INFO', 'server') or b''
+        at = info.find(b'process_id:')
+        if at >= 0:
+            pid = int(info[at + 11:].split(b'\r\n', 1)[0])
+            if pid != self.proc.pid:
+                raise RuntimeError('port %d is served by pid %d, not ours (%d)'
+                                   % (self.port, pid, self.proc.pid))
 
     def client(self, timeout=10.0):
         return Client(self.port, timeout=timeout)

@@ -157,27 +157,34 @@ def keyslot_replies(port, keys):
 
 
 def vs_redis():
-    base = clusterlib.free_base(bus=True)
     rnd = random.Random(18)
     alphabet = b'ab{}xyz019\r\n\x00\xff'
     keys = [bytes(rnd.choice(alphabet) for _ in range(rnd.randrange(0, 24)))
             for _ in range(n_keys('CLUSTER_KEYSLOT_KEYS', 100000))]
-    rc = clusterlib.RedisCluster(base, harness.redis_binary()).start()
-    try:
-        want = [run_seq(base, s) for s in SEQS]
-        rids = ids_of(base)
-        want_views = [views(p, rids) for p in rc.ports]
-        want_slots = keyslot_replies(base, keys)
-    finally:
-        rc.stop()
-    kc = clusterlib.KvsdCluster(base, harness.kvsd_binary()).start()
-    try:
-        got = [run_seq(base, s) for s in SEQS]
-        kids = ids_of(base)
-        got_views = [views(p, kids) for p in kc.ports]
-        got_slots = keyslot_replies(base, keys)
-    finally:
-        kc.stop()
+
+    # both clusters on the same ports (the replies name them); a port taken
+    # in either phase starts both again on fresh ones
+    def both(base):
+        rc = clusterlib.RedisCluster(base, harness.redis_binary()).start()
+        try:
+            want = [run_seq(base, s) for s in SEQS]
+            rids = ids_of(base)
+            want_views = [views(p, rids) for p in rc.ports]
+            want_slots = keyslot_replies(base, keys)
+        finally:
+            rc.stop()
+        kc = clusterlib.KvsdCluster(base, harness.kvsd_binary()).start()
+        try:
+            got = [run_seq(base, s) for s in SEQS]
+            kids = ids_of(base)
+            got_views = [views(p, kids) for p in kc.ports]
+            got_slots = keyslot_replies(base, keys)
+        finally:
+            kc.stop()
+        return want, want_views, want_slots, got, got_views, got_slots
+
+    want, want_views, want_slots, got, got_views, got_slots = clusterlib.on_free_ports(
+        both, bus=True)
     for s, w, g in zip(SEQS, want, got):
         check('vs-redis %r' % (s,), w == g, '\n  redis: %r\n  kvsd:  %r' % (w, g))
     names = ['CLUSTER SLOTS', 'CLUSTER SHARDS', 'CLUSTER NODES', 'CLUSTER INFO',
@@ -196,8 +203,8 @@ def vs_redis():
 
 def redis_cli():
     n = n_keys('CLUSTER_KEYS', 6000)
-    base = clusterlib.free_base()
-    kc = clusterlib.KvsdCluster(base, harness.kvsd_binary()).start()
+    kc = clusterlib.start_kvsd_cluster(harness.kvsd_binary())
+    base = kc.base
     try:
         errors = []
         # half untagged (spread by slot), half tagged (a few slots each)
@@ -293,8 +300,7 @@ def maps():
     check('cluster.sh refuses BASEPORT 55526', r.returncode != 0 and b'55525' in r.stdout,
           repr(r.stdout))
     kc.stop()
-    base = clusterlib.free_base()
-    kc = clusterlib.KvsdCluster(base, harness.kvsd_binary()).start()
+    kc = clusterlib.start_kvsd_cluster(harness.kvsd_binary())
     other = harness.kvsd_server().start()
     try:
         pids = kc.pids()
