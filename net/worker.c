@@ -82,22 +82,24 @@
  * task it stores the task's start time instead (release): the loop is free
  * and says since when. A worker with nothing to do (or a busy one every
  * POLL_EVERY_NS) looks at its peers' tokens; one whose task has run for
- * STALL_NS or more (for the reserve guest, below, also on a CPU for
- * STALL_NS of it: stuck_on_cpu), is stuck, and the looker takes its token
- * by CAS (start time → LOOP_GUEST, acquire) and, as a guest: drains the owner's inbox (attaching
- * new connections to the owner, closing those sent to close), runs the owner's loop once without
- * blocking (readiness, the owner's cron), and moves the owner's queued tasks to itself; then stores
- * the start time back (release). Everything the guest's callbacks schedule lands on the guest's own
- * deque — sched_submit sees worker.guest_of — because only the owner may push onto the owner's
- * deque. The owner, leaving its task, takes the token back by CAS (acquire), yielding while a guest
- * holds it (a guest never blocks: its poll is non-blocking). The connections stay the owner's:
- * whoever holds the owner's token closes them. libevent's own base lock (evthread) covers
+ * STALL_NS or more (for the reserve guest, below, also on a CPU for STALL_NS of
+ * it: stuck_on_cpu), is stuck, and the looker takes its token by CAS (start
+ * time → LOOP_GUEST, acquire) and, as a guest: drains the owner's inbox
+ * (attaching new connections to the owner, closing those sent to close), runs
+ * the owner's loop once without blocking (readiness, the owner's cron), and
+ * moves the owner's queued tasks to itself; then stores the start time back
+ * (release). Everything the guest's callbacks schedule lands on the guest's own
+ * deque — sched_submit sees worker.guest_of — because only the owner may push
+ * onto the owner's deque. The owner, leaving its task, takes the token back by
+ * CAS (acquire), yielding while a guest holds it (a guest never blocks: its
+ * poll is non-blocking). The connections stay the owner's: whoever holds the
+ * owner's token closes them. libevent's own base lock (evthread) covers
  * cross-thread event_active/event_add as before; the token keeps the
  * one-loop-runner rule and the owner-only structures exclusive. We chose this
- * over moving connections between loops (deregistering and re-registering
- * each socket costs system calls and makes ownership mobile) and over one
- * shared loop (readiness of every connection would then cross threads on
- * every request, not only while a worker is stuck).
+ * over moving connections between loops (deregistering and re-registering each
+ * socket costs system calls and makes ownership mobile) and over one shared
+ * loop (readiness of every connection would then cross threads on every
+ * request, not only while a worker is stuck).
  *
  * Watching — someone must be awake to notice a stuck worker. A worker that
  * starts running tasks after a park (its first task; ensure_watcher) makes
