@@ -37,11 +37,12 @@ import math
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+
+from kvsd_server import command, start_kvsd
 
 LOADGEN = sys.argv[1]
 MODE = sys.argv[2]
@@ -55,50 +56,6 @@ def check(cond, what):
     if not cond:
         failures.append(what)
         print('FAIL:', what)
-
-
-def free_port():
-    while True:
-        s = socket.socket()
-        s.bind(('127.0.0.1', 0))
-        port = s.getsockname()[1]
-        s.close()
-        if port != 6379:
-            return port
-
-
-def command(port, *args):
-    """One RESP command over a raw socket; returns the raw reply bytes."""
-    req = b'*%d\r\n' % len(args) + b''.join(
-        b'$%d\r\n%s\r\n' % (len(a), a) for a in (x.encode() for x in args))
-    with socket.create_connection(('127.0.0.1', port), timeout=5) as s:
-        s.sendall(req)
-        time.sleep(0.05)
-        return s.recv(65536)
-
-
-def start_kvsd():
-    for _attempt in range(3):  # a port taken meanwhile: a fresh one
-        port = free_port()
-        p = subprocess.Popen([KVSD, '--port', str(port), '--bind', '127.0.0.1',
-                              '--threads', '2', '--loglevel', 'warning', '--save', ''] +
-                             os.environ.get('KVSD_EXTRA_ARGS', '').split(),
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                if p.poll() is not None:
-                    break  # exited: the port was taken (EADDRINUSE)?
-                if command(port, 'PING') == b'+PONG\r\n':
-                    # ours, or another test's server that bound the port first?
-                    if b'process_id:%d\r\n' % p.pid in command(port, 'INFO', 'server'):
-                        return p, port
-                    break
-            except OSError:
-                time.sleep(0.05)
-        p.kill()
-        p.wait()
-    sys.exit('kvsd did not start')
 
 
 def stop_kvsd(p):
@@ -361,7 +318,7 @@ def test_mix():
               'mix: %r exited %d: %s' % (bad, p.returncode, p.stderr.strip()))
 
 
-server, port = start_kvsd()
+server, port = start_kvsd(KVSD)
 try:
     {'json': test_json, 'stall': test_stall, 'dbs': test_dbs, 'command': test_command,
      'mix': test_mix}[MODE]()

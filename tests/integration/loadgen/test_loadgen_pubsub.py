@@ -20,11 +20,12 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+
+from kvsd_server import command, start_kvsd
 
 LOADGEN = sys.argv[1]
 KVSD = os.environ.get('KVSD_BIN') or os.path.join(
@@ -37,50 +38,6 @@ def check(cond, what):
     if not cond:
         failures.append(what)
         print('FAIL:', what)
-
-
-def free_port():
-    while True:
-        s = socket.socket()
-        s.bind(('127.0.0.1', 0))
-        port = s.getsockname()[1]
-        s.close()
-        if port != 6379:
-            return port
-
-
-def command(port, *args):
-    """One RESP command over a raw socket; returns the raw reply bytes."""
-    req = b'*%d\r\n' % len(args) + b''.join(
-        b'$%d\r\n%s\r\n' % (len(a), a) for a in (x.encode() for x in args))
-    with socket.create_connection(('127.0.0.1', port), timeout=5) as s:
-        s.sendall(req)
-        time.sleep(0.05)
-        return s.recv(65536)
-
-
-def start_kvsd(threads=2):
-    for _attempt in range(3):  # a port taken meanwhile: a fresh one
-        port = free_port()
-        p = subprocess.Popen([KVSD, '--port', str(port), '--bind', '127.0.0.1',
-                              '--threads', str(threads), '--loglevel', 'warning', '--save', ''] +
-                             os.environ.get('KVSD_EXTRA_ARGS', '').split(),
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                if p.poll() is not None:
-                    break  # exited: the port was taken (EADDRINUSE)?
-                if command(port, 'PING') == b'+PONG\r\n':
-                    # ours, or another test's server that bound the port first?
-                    if b'process_id:%d\r\n' % p.pid in command(port, 'INFO', 'server'):
-                        return p, port
-                    break
-            except OSError:
-                time.sleep(0.05)
-        p.kill()
-        p.wait()
-    sys.exit('kvsd did not start')
 
 
 def cmdstats(port):
@@ -217,7 +174,7 @@ def test_fairness():
     lags 30-80 (8 per publisher run, a few runs per round). A generous bound in messages,
     not time: the publisher only sends 8 ahead of its replies, so a slower server (ASan)
     makes the rounds longer but also the publisher slower."""
-    srv, p1 = start_kvsd(threads=1)
+    srv, p1 = start_kvsd(KVSD, threads=1)
     try:
         r = loadgen(p1, '--pubsub', '--subscribers', '1000', '--publishers', '1', '-P', '8',
                     '-d', '64', '-t', '1', '--duration', '3', '--warmup', '1')
@@ -250,7 +207,7 @@ def test_usage():
               'usage: %r exited %d: %s' % (bad, p.returncode, p.stderr.strip()))
 
 
-server, port = start_kvsd()
+server, port = start_kvsd(KVSD)
 try:
     test_channels()
     test_patterns()
