@@ -162,26 +162,22 @@ def vs_redis():
     keys = [bytes(rnd.choice(alphabet) for _ in range(rnd.randrange(0, 24)))
             for _ in range(n_keys('CLUSTER_KEYSLOT_KEYS', 100000))]
 
+    # one cluster's replies: the sequences, each node's views, the KEYSLOTs
+    def phase(cluster, base):
+        cl = cluster.start()
+        try:
+            seqs = [run_seq(base, s) for s in SEQS]
+            ids = ids_of(base)
+            return seqs, [views(p, ids) for p in cl.ports], keyslot_replies(base, keys)
+        finally:
+            cl.stop()
+
     # both clusters on the same ports (the replies name them); a port taken
     # in either phase starts both again on fresh ones
     def both(base):
-        rc = clusterlib.RedisCluster(base, harness.redis_binary()).start()
-        try:
-            want = [run_seq(base, s) for s in SEQS]
-            rids = ids_of(base)
-            want_views = [views(p, rids) for p in rc.ports]
-            want_slots = keyslot_replies(base, keys)
-        finally:
-            rc.stop()
-        kc = clusterlib.KvsdCluster(base, harness.kvsd_binary()).start()
-        try:
-            got = [run_seq(base, s) for s in SEQS]
-            kids = ids_of(base)
-            got_views = [views(p, kids) for p in kc.ports]
-            got_slots = keyslot_replies(base, keys)
-        finally:
-            kc.stop()
-        return want, want_views, want_slots, got, got_views, got_slots
+        want = phase(clusterlib.RedisCluster(base, harness.redis_binary()), base)
+        got = phase(clusterlib.KvsdCluster(base, harness.kvsd_binary()), base)
+        return want + got
 
     want, want_views, want_slots, got, got_views, got_slots = clusterlib.on_free_ports(
         both, bus=True)
