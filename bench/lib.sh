@@ -2,7 +2,7 @@
 # and a server started the way every comparison starts both servers.
 #
 #   bench_start kvsd|redis KVSD_BIN [CPU]
-#       starts kvsd --threads 1 or redis-server --save '' --appendonly no on a free port of
+#       starts kvsd --threads 1 (--threads $KVSD_THREADS when set) or redis-server --save '' --appendonly no on a free port of
 #       127.0.0.1 (pinned to CPU with taskset when given); sets $port and $pid and returns once
 #       the server answers PING (exits 1 after 10 s).
 
@@ -15,7 +15,7 @@ bench_start() {
 	[ -n "${3:-}" ] && _pin="taskset -c $3"
 	port=$(free_port)
 	if [ "$1" = kvsd ]; then
-		$_pin "$2" --port "$port" --bind 127.0.0.1 --threads 1 --save '' >/dev/null 2>&1 &
+		$_pin "$2" --port "$port" --bind 127.0.0.1 --threads "${KVSD_THREADS:-1}" --save '' >/dev/null 2>&1 &
 	else
 		$_pin redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
 			>/dev/null 2>&1 &

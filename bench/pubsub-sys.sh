@@ -14,7 +14,9 @@
 # slows each system call, and how many messages a kvsd write carries depends on timing) and
 # the polls of its loop by the reserve guest per 1,000 (gst/1k: INFO worker0 polled_by_guest;
 # each one means worker 0 looked stuck for STALL_NS and a second thread ran its tasks).
-# Servers on core 0, kvsd-loadgen on core 1.
+# Servers on core 0, kvsd-loadgen on core 1. KVSD_THREADS=2 runs kvsd --threads 2 (both workers
+# on core 0, stealing on); nsw/msg and gst/1k then sum every worker's INFO line (with --threads 1
+# they include the reserve guest's line too).
 # Needs strace and permission to ptrace (root or ptrace_scope 0).
 # Usage: bench/pubsub-sys.sh [KVSD_BIN] [S] [N] [MODE]  (defaults build/server/kvsd 100 5000 channel)
 set -eu
@@ -55,9 +57,9 @@ for srv in kvsd redis; do
 	cs1=$(ctxsw $pid)
 	lg=$(awk '{print $1 + $2}' "$tmp/time" 2>/dev/null || true)
 	nsw=$(redis-cli -p "$port" info everything 2>/dev/null | tr -d '\r' |
-		awk -F'[=,:]' '/^worker0_io:/ { print $7 }')
+		awk -F'[=,:]' '/^worker[0-9]+_io:/ { n += $7 } END { print n }')
 	gst=$(redis-cli -p "$port" info everything 2>/dev/null | tr -d '\r' |
-		awk -F'[=,:]' '/^worker0:/ { print $13 }')
+		awk -F'[=,:]' '/^worker[0-9]+:/ { n += $13 } END { print n }')
 	kill $pid; wait $pid 2>/dev/null || true
 	start $srv
 	strace -c -f -p "$pid" -o "$tmp/$srv" 2>/dev/null &

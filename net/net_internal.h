@@ -93,9 +93,9 @@ struct worker {
 	long round_len, since_mid;
 	int mid_token;
 	/* PUBLISH's wake-ups of subscribers this worker runs (sched_submit_back
-	 * with the owner running the publisher): pushed by this worker's own
-	 * tasks, taken by whoever holds the loop token; run only when nothing
-	 * else is queued (worker.c: defer_take) */
+	 * with the owner running the publisher, or any worker with stealing on):
+	 * pushed by this worker's own tasks, taken by whoever holds the loop
+	 * token; run only when nothing else is queued (worker.c: defer_take) */
 	struct mpscq defer;
 	/* loop side (token holder): the deferred round being run, oldest first
 	 * (linked through conn.qnode), its tasks run since the last poll, and

@@ -21,13 +21,14 @@
  * behind everyone else (fairness) and the deque stays a batch of one poll.
  * So does readiness found by a poll made while work is still queued (the
  * POLL_EVERY_NS polls of a busy worker), and a PUBLISH's wake-ups of its
- * subscribers (conn_schedule_back) on other workers or with stealing on:
+ * subscribers (conn_schedule_back) on other workers without stealing:
  * each ready connection then runs about once per round, as Redis serves
  * each ready client once per loop, instead of a client seen at every poll
  * running ahead of those queued before it. A worker's wake-ups of its own
- * subscribers without stealing (--threads 1) are deferred instead
+ * subscribers (of any subscriber with stealing on) are deferred instead
  * (defer_take): run when nothing else is queued, with polls between, so
- * each write carries every batch published meanwhile.
+ * each write carries every batch published meanwhile; with stealing on they
+ * reach the deque a slice at a time, stealable (defer_share).
  * One exception (mid_round()): in a long round, a poll half-way through
  * puts what it finds ahead of the round's other half, so a publisher's next
  * batch reaches that half before it is written (two batches per write).
@@ -347,10 +348,12 @@ void sched_submit_back(struct conn *c)
 {
 	struct worker *me = self_worker();
 
-	/* our own connection woken by our own task (a PUBLISH): deferred, see
-	 * defer_take(). With stealing on it goes to the inbox and the deque as
-	 * before, where idle peers can steal it (a deferred round cannot be). */
-	if (me && me == c->owner && !me->guest_of && !stealing_on()) {
+	/* a connection woken by our own task (a PUBLISH): deferred, see
+	 * defer_take(). Without stealing only our own connections (the others'
+	 * owners run theirs); with stealing on any, as any worker may run any
+	 * connection: defer_take then moves the round onto our deque a slice at
+	 * a time, where idle peers can steal it. */
+	if (me && !me->guest_of && (me == c->owner || stealing_on())) {
 		mpscq_push(&me->defer, &c->qnode); /* release: as inbox_push */
 		return;
 	}
@@ -514,6 +517,56 @@ static bool stuck_on_cpu(struct worker *v, uint64_t t, int64_t age)
 	return cpu - atomic_load_explicit(&v->stall_cpu_ns, memory_order_relaxed) >= STALL_NS;
 }
 
+/* Starts w's next deferred round: its length sets how many tasks run
+ * between two polls. Returns the round's first node, or NULL. Token holder. */
+static struct mpscq_node *defer_round_start(struct worker *w)
+{
+	struct mpscq_node *n = mpscq_take_all(&w->defer);
+	long len = 0;
+
+	for (struct mpscq_node *m = n; m; m = m->next)
+		len++;
+	w->defer_since_poll = 0;
+	w->defer_poll_every =
+	    len / DEFER_ROUND_POLLS > DEFER_POLL_EVERY ? len / DEFER_ROUND_POLLS : DEFER_POLL_EVERY;
+	return n;
+}
+
+/*
+ * defer_take with stealing on: the round goes onto w's deque a slice
+ * (defer_poll_every tasks) at a time, so an idle peer can steal any task of
+ * the slice, and w polls its loop after pushing every slice but the round's
+ * first: what the poll finds (the publisher's next batch) lands on top and
+ * runs first, so the slice's subscribers carry it in the same write, as in
+ * defer_take. The rest of the round stays on w's private list; it is w's to
+ * run next time its deque and inbox are dry (w checks the list before it
+ * parks), or a guest's (take_deferred) if w is stuck in a task. Returns the
+ * deque's next task, or NULL with nothing deferred.
+ */
+static struct conn *defer_share(struct worker *w, int64_t now)
+{
+	struct mpscq_node *n = w->defer_round;
+	bool poll = n != NULL;
+
+	if (n == NULL && (n = defer_round_start(w)) == NULL)
+		return NULL;
+	for (long k = 0; n && k < w->defer_poll_every; k++) {
+		struct conn *c = (struct conn *)((char *)n - offsetof(struct conn, qnode));
+
+		n = n->next;
+		if (wsq_push(&w->dq, c) != 0)
+			inbox_push(w, c, CONN_Q_RUN); /* full: behind, in our inbox */
+	}
+	w->defer_round = n;
+	if (poll) {
+		/* relaxed: statistics */
+		atomic_fetch_add_explicit(&w->st.polls, 1, memory_order_relaxed);
+		event_base_loop(w->base, EVLOOP_NONBLOCK);
+		w->polled_ns = now;
+	}
+	return wsq_take(&w->dq);
+}
+
 /*
  * The next deferred task (PUBLISH's wake-ups, sched_submit_back), called by
  * the holder of w's loop token, offline, when w has nothing else queued:
@@ -534,18 +587,11 @@ static struct conn *defer_take(struct worker *w, int64_t now)
 {
 	struct mpscq_node *n = w->defer_round;
 
+	if (stealing_on())
+		return defer_share(w, now);
 	if (n == NULL) {
-		long len = 0;
-
-		n = mpscq_take_all(&w->defer);
-		if (n == NULL)
+		if ((n = defer_round_start(w)) == NULL)
 			return NULL;
-		for (struct mpscq_node *m = n; m; m = m->next)
-			len++;
-		w->defer_since_poll = 0;
-		w->defer_poll_every = len / DEFER_ROUND_POLLS > DEFER_POLL_EVERY
-					  ? len / DEFER_ROUND_POLLS
-					  : DEFER_POLL_EVERY;
 	} else if (++w->defer_since_poll >= w->defer_poll_every) {
 		struct conn *c;
 
@@ -946,6 +992,12 @@ static void *worker_main(void *arg)
 			if (queued > 0)
 				w->mid_token = 1; /* one mid-round poll per drain: mid_round() */
 			c = wsq_take(&w->dq);
+			/* With stealing on, deferred wake-ups come before the poll of a
+			 * dry deque, as they do with one worker (which does not poll
+			 * here): a poll that always finds something (many busy
+			 * clients) would otherwise keep them waiting. */
+			if (c == NULL && stealing_on())
+				c = defer_take(w, now);
 			/* Poll when dry, and also when the inbox alone kept us busy for
 			 * POLL_EVERY_NS: a pipelining client that yields its budget
 			 * comes back through the inbox every time, and without this
