@@ -32,6 +32,7 @@ rdb_last_cow_size, and medians over --runs.
 
 Usage: bench/persist.py [--keys N] [--seconds S] [--runs N] [--quick] [--fill pipe|loadgen]
                         [--load-threads N] [--no-latency] [--dir PATH] [--drop-caches]
+                        [--kvsd-arg ARG]...
   e.g. the 10M figures: bench/persist.py --keys 10000000 --runs 3 --no-latency --load-threads 2
 Env: KVSD_BIN (build/server/kvsd), REDIS_BIN (redis-server), LOADGEN_BIN
      (build/loadgen/kvsd-loadgen), BENCH_CORES ("0,1": server core, client core).
@@ -238,7 +239,8 @@ def run_server(name, binary, lg, cores, keys, seconds, opts):
     d = tempfile.mkdtemp(prefix="kvsd-persist-bench-", dir=opts.dir)
     procs = []
     try:
-        s = benchlib.start(name, binary, core_s, procs, ["--dir", d, "--save", ""])
+        s = benchlib.start(name, binary, core_s, procs, ["--dir", d, "--save", ""] +
+                           (opts.kvsd_arg if name == "kvsd" else []))
         t0 = time.monotonic()
         fill(lg, s["port"], core_c, keys, opts.fill)
         fill_s = time.monotonic() - t0
@@ -290,6 +292,9 @@ def main():
     ap.add_argument("--dir", default=None, help="parent directory of the datasets")
     ap.add_argument("--drop-caches", action="store_true",
                     help="drop the page cache before each load (root)")
+    ap.add_argument("--kvsd-arg", action="append", default=[],
+                    help="one more argument for kvsd (repeat), e.g. "
+                    "--kvsd-arg=--rdb-save-incremental-fsync --kvsd-arg=no")
     args = ap.parse_args()
     if args.quick:
         args.keys, args.seconds, args.runs = 100000, 3, 1
@@ -299,7 +304,7 @@ def main():
     cores = os.environ.get("BENCH_CORES", "0,1").split(",")
     print("machine: %s" % benchlib.machine())
     print("servers: %s" % benchlib.server_command(kvsd, cores[0], ["--dir", "TMP", "--save",
-                                                                     "''"]))
+                                                                     "''"] + args.kvsd_arg))
     print("         %s --dir TMP" % benchlib.server_command(redis, cores[0]))
     print("load:    taskset -c %s kvsd-loadgen -p PORT %s" % (cores[1], " ".join(
         lat_args(args.keys, args.seconds))))

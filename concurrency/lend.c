@@ -67,6 +67,20 @@ void lend_end(void)
 	atomic_fetch_sub_explicit(&lend_active, 1, memory_order_relaxed);
 }
 
+void lend_io_wait(bool begin)
+{
+	/* relaxed: see lend_active */
+	if (begin) {
+		atomic_fetch_sub_explicit(&lend_active, 1, memory_order_relaxed);
+		return;
+	}
+	/* relaxed: a period starts from now, as in lend_begin */
+	atomic_store_explicit(&ld.seen, atomic_load_explicit(&ld.beat, memory_order_relaxed),
+			      memory_order_relaxed);
+	atomic_store_explicit(&ld.next_ns, clock_mono_ns() + LEND_PERIOD_NS, memory_order_relaxed);
+	atomic_fetch_add_explicit(&lend_active, 1, memory_order_relaxed); /* see lend_active */
+}
+
 bool lend_due_slow(int64_t now_ns)
 {
 	/* relaxed throughout: see the fields */

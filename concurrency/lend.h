@@ -70,6 +70,12 @@ void lend_beat(void);
 /* Background thread: no more lending for it (before an fsync or a wait:
  * time with no beat that lending would not shorten). */
 void lend_end(void);
+/* Background thread, between lend_begin and lend_end, around a blocking
+ * wait in the middle of its work (begin: true before, false after; an
+ * incremental sync of the file being written, persist/autosync.h): no
+ * lending while it waits on the disk, and the period restarts after it, so
+ * the time blocked does not look like starving. The backoff is kept. */
+void lend_io_wait(bool begin);
 
 /* Background threads that want lending now (lend_begin - lend_end); read
  * by lend_due's fast path. Written by lend_begin / lend_end only. */

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "concurrency/mem.h"
+#include "persist/autosync.h"
 #include "persist/crc64.h"
 #include "persist/rdb_value.h"
 #include "storage/db.h"
@@ -53,6 +54,7 @@ enum {
 struct writer {
 	int fd, err; /* err: errno of the first failed write */
 	struct rdb_buf b, val;
+	struct autosync as;
 	uint64_t crc, bytes;
 	const struct rdb_save_opts *o;
 	const struct rdb_source *src;
@@ -81,6 +83,12 @@ static void w_flush(struct writer *w, bool crc)
 	}
 	w->bytes += off;
 	w->b.len = 0;
+	if (!w->err) {
+		int rc = autosync_wrote(&w->as, off);
+
+		if (rc != 0)
+			w->err = -rc;
+	}
 }
 
 static void w_byte(struct writer *w, unsigned char c)
@@ -147,6 +155,7 @@ int rdb_save(int fd, const struct rdb_source *src, const struct rdb_save_opts *o
 	unsigned char tail[8];
 	int dbs = src->databases(src->arg);
 
+	autosync_init(&w.as, fd, o->autosync, o->io_wait);
 	snprintf(num, sizeof(num), "REDIS%04d", RDB_VERSION);
 	rdb_buf_put(&w.b, num, 9);
 	/* rdbSaveInfoAuxFields: the order 7.0 writes them */
@@ -187,6 +196,7 @@ int rdb_save(int fd, const struct rdb_source *src, const struct rdb_save_opts *o
 		st->keys = w.keys;
 		st->expired = w.expired;
 		st->bytes = w.bytes;
+		st->syncs = w.as.waits;
 	}
 	if (o->progress) /* relaxed: a statistic */
 		atomic_store_explicit(o->progress, w.keys, memory_order_relaxed);

@@ -10,7 +10,9 @@
  * source gives them (Redis: under an LRU / LFU policy), the type byte, the key
  * and the value (persist/rdb_value.h, the same bytes DUMP carries), then EOF
  * and the CRC-64 of everything before it (eight zero bytes when checksums
- * are off, as Redis writes with rdbchecksum no). The dataset comes from a
+ * are off, as Redis writes with rdbchecksum no). With opts->autosync the
+ * file is written out every that many bytes as it grows (persist/autosync.h:
+ * rdb-save-incremental-fsync). The dataset comes from a
  * struct rdb_source (the server's is a storage/snap.h snapshot; tests use
  * arrays), so this module never decides what a consistent cut is. Keys
  * already expired when the saver meets them are left out (a master would
@@ -85,6 +87,10 @@ struct rdb_save_opts {
 	long long used_mem;	     /* used-mem AUX field */
 	_Atomic long long *progress; /* keys written so far (relaxed stores), or NULL */
 	int key_delay; /* rdb-key-save-delay: as rdb_load_opts' key_delay, per key written */
+	/* write the file out every this many bytes (AUTOSYNC_BYTES under
+	 * rdb-save-incremental-fsync); 0: not before the caller's fsync */
+	uint64_t autosync;
+	void (*io_wait)(bool begin); /* autosync.h's hook, or NULL */
 	/* function libraries' code, written as FUNCTION2 records (opcode 245)
 	 * after the AUX fields and before the keys, as Redis 7.0 does */
 	char *const *libs;
@@ -96,6 +102,7 @@ struct rdb_save_stats {
 	long long keys;	   /* keys written */
 	long long expired; /* keys left out as already expired */
 	uint64_t bytes;	   /* file size */
+	uint64_t syncs;	   /* autosync: chunks waited for */
 };
 
 int rdb_save(int fd, const struct rdb_source *src, const struct rdb_save_opts *o,

@@ -7,6 +7,7 @@
 #include "server/aof_base.h"
 #include "concurrency/mem.h"
 #include "persist/aof_format.h"
+#include "persist/autosync.h"
 #include "persist/rdb_file.h"
 #include "storage/coll.h"
 #include "storage/kvmap.h"
@@ -29,6 +30,7 @@
 struct bw {
 	int fd, err; /* err: errno of the first failed write */
 	int64_t now_ms;
+	struct autosync as;
 	char *buf; /* the output, flushed at FLUSH_AT */
 	size_t len, cap;
 	/* one command's arguments being gathered */
@@ -55,6 +57,12 @@ static void flush(struct bw *w)
 	}
 	w->st->bytes += off;
 	w->len = 0;
+	if (w->err == 0) {
+		int rc = autosync_wrote(&w->as, off);
+
+		if (rc != 0)
+			w->err = -rc;
+	}
 }
 
 static void emit(struct bw *w, int argc, const char *const *argv, const size_t *argl)
@@ -225,16 +233,17 @@ static void put_entry(void *arg, const struct kv_entry *e)
 	w->st->keys++;
 }
 
-int aof_base_write(int fd, const struct rdb_source *src, char *const *libs, const size_t *lib_lens,
-		   int nlibs, int64_t now_ms, struct rdb_save_stats *st, char *err, size_t errlen)
+int aof_base_write(int fd, const struct rdb_source *src, const struct rdb_save_opts *o,
+		   struct rdb_save_stats *st, char *err, size_t errlen)
 {
-	struct bw w = {.fd = fd, .now_ms = now_ms, .st = st};
+	struct bw w = {.fd = fd, .now_ms = o->now_ms, .st = st};
 	int n = src->databases(src->arg);
 
 	memset(st, 0, sizeof(*st));
-	for (int i = 0; i < nlibs && w.err == 0; i++) { /* rewriteFunctions */
-		const char *argv[3] = {"FUNCTION", "LOAD", libs[i]};
-		size_t argl[3] = {8, 4, lib_lens[i]};
+	autosync_init(&w.as, fd, o->autosync, o->io_wait);
+	for (int i = 0; i < o->nlibs && w.err == 0; i++) { /* rewriteFunctions */
+		const char *argv[3] = {"FUNCTION", "LOAD", o->libs[i]};
+		size_t argl[3] = {8, 4, o->lib_lens[i]};
 
 		emit(&w, 3, argv, argl);
 	}
@@ -251,6 +260,7 @@ int aof_base_write(int fd, const struct rdb_source *src, char *const *libs, cons
 			;
 	}
 	flush(&w);
+	st->syncs = w.as.waits;
 	mem_free(w.buf);
 	if (w.err) {
 		snprintf(err, errlen, "Write error writing the AOF base: %s", strerror(w.err));

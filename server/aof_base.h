@@ -24,12 +24,15 @@
 #include <stdint.h>
 
 struct rdb_source;
+struct rdb_save_opts;
 struct rdb_save_stats;
 
-/* Writes the nlibs libraries' code and src to fd in command form (above);
- * now_ms: the expiry cut. st counts keys written and left out as expired,
- * and bytes written. */
-int aof_base_write(int fd, const struct rdb_source *src, char *const *libs, const size_t *lib_lens,
-		   int nlibs, int64_t now_ms, struct rdb_save_stats *st, char *err, size_t errlen);
+/* Writes o's libraries' code and src to fd in command form (above); of o
+ * it uses libs, lib_lens, nlibs, now_ms (the expiry cut), and autosync and
+ * io_wait (written out as it grows, as rdb_save does: persist/autosync.h,
+ * aof-rewrite-incremental-fsync). st counts keys written and left out as
+ * expired, bytes written and the chunks synced. */
+int aof_base_write(int fd, const struct rdb_source *src, const struct rdb_save_opts *o,
+		   struct rdb_save_stats *st, char *err, size_t errlen);
 
 #endif

@@ -20,6 +20,7 @@
 #include "net/conn.h"
 #include "net/net.h"
 #include "persist/aof_format.h"
+#include "persist/autosync.h"
 #include "persist/crc64.h"
 #include "persist/rdb_file.h"
 #include "storage/snap.h"
@@ -145,11 +146,15 @@ static int write_base(const char *tmp_name, bool rdb_base, struct rdb_save_stats
 				 .expires = rs_expires,
 				 .next = rs_next,
 				 .arg = &rw_src};
-	struct rdb_save_opts o = {.compress = cfg_int(CFG_RDBCOMPRESSION) != 0,
-				  .checksum = cfg_int(CFG_RDBCHECKSUM) != 0,
-				  .aof_base = true,
-				  .used_mem = 0,
-				  .key_delay = (int)cfg_int(CFG_RDB_KEY_SAVE_DELAY)};
+	struct rdb_save_opts o = {
+	    .compress = cfg_int(CFG_RDBCOMPRESSION) != 0,
+	    .checksum = cfg_int(CFG_RDBCHECKSUM) != 0,
+	    .aof_base = true,
+	    .used_mem = 0,
+	    .key_delay = (int)cfg_int(CFG_RDB_KEY_SAVE_DELAY),
+	    /* aof-rewrite-incremental-fsync; the thread lends (below) */
+	    .autosync = cfg_int(CFG_AOF_REWRITE_INCREMENTAL_FSYNC) ? AUTOSYNC_BYTES : 0,
+	    .io_wait = lend_io_wait};
 	char *p = aof_path_of(tmp_name), **libs;
 	size_t *lib_lens;
 	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), rc, nlibs;
@@ -163,10 +168,9 @@ static int write_base(const char *tmp_name, bool rdb_base, struct rdb_save_stats
 	/* on the idle-class rewrite thread: workers lend their core while it
 	 * starves (lend.h); not over the fsync */
 	lend_begin(LEND_AOF);
-	rc = fd < 0 ? -1
-	     : rdb_base
-		 ? rdb_save(fd, &src, &o, st, err, errlen)
-		 : aof_base_write(fd, &src, libs, lib_lens, nlibs, o.now_ms, st, err, errlen);
+	rc = fd < 0	? -1
+	     : rdb_base ? rdb_save(fd, &src, &o, st, err, errlen)
+			: aof_base_write(fd, &src, &o, st, err, errlen);
 	lend_end();
 	script_func_codes_free(libs, lib_lens, nlibs);
 	/* abandoned: the file is deleted, no fsync (a shutdown waits) */
@@ -174,8 +178,13 @@ static int write_base(const char *tmp_name, bool rdb_base, struct rdb_save_stats
 		snprintf(err, errlen, "fsync: %s", strerror(errno));
 		rc = -1;
 	}
-	if (fd >= 0 && rc == 0 && fstat(fd, &bst) == 0)
+	if (fd >= 0 && rc == 0 && o.autosync)
+		autosync_drop_cache(fd);
+	if (fd >= 0 && rc == 0 && fstat(fd, &bst) == 0) {
 		*bytes = (uint64_t)bst.st_size;
+		LOG(LOG_VERBOSE, "AOF base %s: %llu bytes, %llu incremental syncs", tmp_name,
+		    (unsigned long long)*bytes, (unsigned long long)st->syncs);
+	}
 	if (fd >= 0)
 		close(fd);
 	else

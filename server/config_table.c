@@ -887,6 +887,16 @@ const struct cfg_def cfg_rows[CFG_COUNT_] = {
 				  "with: yes, RDB form (.base.rdb); no, the commands that rebuild "
 				  "the dataset (.base.aof), as Redis 7.0.",
 				  .apply = apply_read_at_use},
+    [CFG_RDB_SAVE_INCREMENTAL_FSYNC] = {"rdb-save-incremental-fsync", CFG_T_BOOL, "yes", 0, 1, NULL,
+					0,
+					"While SAVE or BGSAVE writes the RDB file, write it out "
+					"every 4 MB (sync_file_range, as Redis) instead of leaving "
+					"it all dirty in the page cache until the final fsync.",
+					.apply = apply_read_at_use},
+    [CFG_AOF_REWRITE_INCREMENTAL_FSYNC] = {"aof-rewrite-incremental-fsync", CFG_T_BOOL, "yes", 0, 1,
+					   NULL, 0,
+					   "The same for the base file an AOF rewrite writes.",
+					   .apply = apply_read_at_use},
     [CFG_AUTO_AOF_REWRITE_PERCENTAGE] =
 	{"auto-aof-rewrite-percentage", CFG_T_INT, "100", 0, INT_MAX, NULL, 0,
 	 "Rewrite the AOF (BGREWRITEAOF) once it has grown by this "

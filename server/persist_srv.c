@@ -28,6 +28,7 @@
 #include "concurrency/lend.h"
 #include "concurrency/mem.h"
 #include "concurrency/wctx.h"
+#include "persist/autosync.h"
 #include "persist/rdb_file.h"
 #include "server/config.h"
 #include "server/loading.h"
@@ -221,7 +222,12 @@ static int save_now(const char *who, bool bg)
 				  .now_ms = clock_wall_ms(),
 				  .used_mem = mem_used(),
 				  .progress = &ps.keys_done,
-				  .key_delay = (int)cfg_int(CFG_RDB_KEY_SAVE_DELAY)};
+				  .key_delay = (int)cfg_int(CFG_RDB_KEY_SAVE_DELAY),
+				  /* rdb-save-incremental-fsync (SAVE too, as rdbSave) */
+				  .autosync =
+				      cfg_int(CFG_RDB_SAVE_INCREMENTAL_FSYNC) ? AUTOSYNC_BYTES : 0,
+				  /* a BGSAVE lends (below): not while it waits on the disk */
+				  .io_wait = bg ? lend_io_wait : NULL};
 	struct rdb_save_stats st;
 	uint64_t before = dirty_total(); /* read before the cut: every change it counts is in it */
 	long long total = 0;
@@ -275,6 +281,8 @@ static int save_now(const char *who, bool bg)
 		snprintf(err, sizeof(err), "%s", strerror(errno));
 		rc = -1;
 	}
+	if (rc == 0 && o.autosync)
+		autosync_drop_cache(fd);
 	if (close(fd) != 0 && rc == 0) {
 		snprintf(err, sizeof(err), "%s", strerror(errno));
 		rc = -1;
@@ -303,8 +311,8 @@ static int save_now(const char *who, bool bg)
 		    strerror(-e));
 	free(fname);
 	LOG(LOG_NOTICE, "DB saved on disk");
-	LOG(LOG_VERBOSE, "%s save: %lld keys, %llu bytes", who, st.keys,
-	    (unsigned long long)st.bytes);
+	LOG(LOG_VERBOSE, "%s save: %lld keys, %llu bytes, %llu incremental syncs", who, st.keys,
+	    (unsigned long long)st.bytes, (unsigned long long)st.syncs);
 	pthread_mutex_lock(&ps.lock);
 	ps.dirty_base = before;
 	ps.lastsave_s = clock_wall_ms() / 1000;

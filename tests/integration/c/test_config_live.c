@@ -298,6 +298,8 @@ static const struct {
     {"auto-aof-rewrite-percentage", "test_aof.py auto-rewrite: set at run time, a rewrite follows"},
     {"auto-aof-rewrite-min-size", "test_aof.py auto-rewrite: set at run time, a rewrite follows"},
     {"aof-use-rdb-preamble", "test_aof.py preamble: a command-form base, loaded both ways"},
+    {"rdb-save-incremental-fsync", "test_diff_rdb.py incremental fsync: chunks synced yes/no"},
+    {"aof-rewrite-incremental-fsync", "test_diff_rdb.py incremental fsync: the AOF base's chunks"},
     {"lazyfree-lazy-eviction", "DEL or UNLINK for an evicted key: test_diff_aof.py eviction"},
     {"lazyfree-lazy-expire", "DEL or UNLINK for an expired key: test_diff_aof.py expiry"},
     {"lazyfree-lazy-server-del", "accepted: kvsd frees in the background either way"},

@@ -15,7 +15,8 @@ users see around them.
     with list-compress-depth 2 on both (redis-server then writes its
     compressed quicklist nodes as LZF blobs) and the long lists.
 (c) Replies compared with redis-server byte for byte: CONFIG GET / SET of
-    save, dbfilename, rdbcompression, rdbchecksum (valid and invalid values),
+    save, dbfilename, rdbcompression, rdbchecksum, rdb-save-incremental-fsync,
+    aof-rewrite-incremental-fsync (valid and invalid values),
     BGSAVE's syntax error, SAVE inside MULTI, LASTSAVE's type, INFO
     persistence's field names in Redis's order.
 (d) kvsd only: BGSAVE while a client keeps writing (status ok, the file
@@ -29,6 +30,10 @@ users see around them.
 (d') a BGSAVE is a consistent cut: MULTI/EXEC transfers between accounts
     run while BGSAVEs are taken; every saved file, loaded, adds up to the
     exact total (3 saves of 1000 accounts; with --big 20 saves of 10000).
+(d4) rdb-save-incremental-fsync / aof-rewrite-incremental-fsync: an 18 MB
+    save (BGSAVE, SAVE, the AOF base in both forms) is written out in 4 MB
+    chunks with yes and not with no (kvsd's verbose log counts them); the
+    files pass redis-check-rdb and load with every key.
 (d'') stop-writes-on-bgsave-error: -MISCONF after a failed BGSAVE, as Redis.
 (d3) the saver runs under SCHED_IDLE, and a BGSAVE ends while two clients
     keep kvsd's one worker busy (every thread on one CPU).
@@ -206,6 +211,14 @@ def info_names(r):
     return [line.split(':', 1)[0] for line in parse(r).decode().split('\r\n') if ':' in line]
 
 
+def config_pairs(a, b):
+    """CONFIG GET of a pattern: the same name/value pairs in any order."""
+    va, vb = parse(a), parse(b)
+    if not (isinstance(va, list) and isinstance(vb, list)):
+        return a == b
+    return sorted(zip(va[::2], va[1::2])) == sorted(zip(vb[::2], vb[1::2]))
+
+
 def sec_replies(d):
     d.section = 'replies'
     p = d.pair()
@@ -221,6 +234,13 @@ def sec_replies(d):
     for val in ('no', 'maybe', 'yes'):
         p.c('CONFIG', 'SET', 'rdbcompression', val)
         p.c('CONFIG', 'GET', 'rdbcompression')
+    for name in ('rdb-save-incremental-fsync', 'aof-rewrite-incremental-fsync'):
+        p.c('CONFIG', 'GET', name)
+        for val in ('no', 'maybe', 'YES', '1', '', 'yes'):
+            p.c('CONFIG', 'SET', name, val)
+            p.c('CONFIG', 'GET', name)
+    # a pattern's pairs come in redis-server's dict order (seeded per process)
+    p.c('CONFIG', 'GET', '*incremental-fsync', cmp=config_pairs)
     p.c('BGSAVE', 'foo')
     p.c('BGSAVE', 'schedule', 'x')
     p.c('SAVE', 'x')
@@ -355,6 +375,88 @@ def sec_bgsave_while_writing(d):
         stop.set()
         ka.stop()
         shutil.rmtree(tmp, ignore_errors=True)
+
+def logged_syncs(logf, pos, what):
+    """The incremental syncs of the last `what` line (kvsd's verbose log
+    line of a save or an AOF base) written to logf after offset pos."""
+    with open(logf) as f:
+        f.seek(pos)
+        lines = [l for l in f.read().splitlines() if what in l and 'incremental syncs' in l]
+    if not lines:
+        return None
+    return int(lines[-1].rsplit(',', 1)[1].split()[0])
+
+
+def sec_incremental_fsync(d):
+    """rdb-save-incremental-fsync / aof-rewrite-incremental-fsync: with yes a
+    save of 18 MB is written out in 4 MB chunks (the log counts the chunks
+    waited for: 3), with no it is not (0); either way redis-check-rdb
+    accepts the file and it loads with every key."""
+    d.section = 'incremental fsync'
+    tmp = tempfile.mkdtemp(prefix='kvsd-rdb-')
+    logf = os.path.join(tmp, 'kvsd.log')
+    extra = ['--dir', tmp, '--loglevel', 'verbose', '--logfile', logf]
+    n = 44000  # values that LZF cannot shrink: about 18 MB in either form
+
+    def val(j):
+        return random.Random(j).getrandbits(1600).to_bytes(200, 'little').hex()
+
+    ka = harness.kvsd_server(extra).start()
+    try:
+        with ka.client() as a:
+            for i in range(0, n, 500):
+                a.send(b''.join(harness.encode('SET', 'k:%d' % j, val(j))
+                                for j in range(i, i + 500)))
+                a.read_replies(500)
+            for setting, want in (('yes', 3), ('no', 0)):
+                a.cmd('CONFIG', 'SET', 'rdb-save-incremental-fsync', setting)
+                pos = os.path.getsize(logf)
+                expect(d, ['BGSAVE', setting], a.cmd('BGSAVE'),
+                       b'+Background saving started\r\n')
+                expect(d, ['rdb_bgsave_in_progress ends', setting],
+                       wait_info(a, 'rdb_bgsave_in_progress', lambda v: v == '0'), '0')
+                expect(d, ['rdb_last_bgsave_status', setting],
+                       wait_info(a, 'rdb_last_bgsave_status', lambda v: True), 'ok')
+                expect(d, ['chunks synced by BGSAVE', setting],
+                       logged_syncs(logf, pos, 'background save:'), want)
+                check_rdb(d, 'BGSAVE incremental %s' % setting, os.path.join(tmp, 'dump.rdb'))
+            a.cmd('CONFIG', 'SET', 'rdb-save-incremental-fsync', 'yes')
+            pos = os.path.getsize(logf)
+            expect(d, ['SAVE'], a.cmd('SAVE'), b'+OK\r\n')
+            expect(d, ['chunks synced by SAVE'], logged_syncs(logf, pos, 'SAVE save:'), 3)
+            check_rdb(d, 'SAVE incremental yes', os.path.join(tmp, 'dump.rdb'))
+            # the AOF rewrite's base, in RDB and in command form
+            a.cmd('CONFIG', 'SET', 'aof-use-rdb-preamble', 'yes')
+            for preamble, setting, want in (('yes', 'yes', 3), ('no', 'yes', 3),
+                                            ('yes', 'no', 0)):
+                a.cmd('CONFIG', 'SET', 'aof-use-rdb-preamble', preamble)
+                a.cmd('CONFIG', 'SET', 'aof-rewrite-incremental-fsync', setting)
+                pos = os.path.getsize(logf)
+                if parse(a.cmd('CONFIG', 'GET', 'appendonly'))[1] == b'no':
+                    expect(d, ['appendonly yes'], a.cmd('CONFIG', 'SET', 'appendonly', 'yes'),
+                           b'+OK\r\n')
+                else:
+                    a.cmd('BGREWRITEAOF')
+                time.sleep(0.05)
+                wait_info(a, 'aof_rewrite_in_progress', lambda v: v == '0')
+                wait_info(a, 'aof_rewrite_scheduled', lambda v: v == '0')
+                expect(d, ['aof_last_bgrewrite_status', preamble, setting],
+                       wait_info(a, 'aof_last_bgrewrite_status', lambda v: True), 'ok')
+                expect(d, ['chunks synced by the AOF base', preamble, setting],
+                       logged_syncs(logf, pos, 'AOF base'), want)
+            a.cmd('CONFIG', 'SET', 'save', '')
+        ka.stop()
+        for args in ([], ['--appendonly', 'yes']):
+            ka = harness.kvsd_server(['--dir', tmp] + args).start()
+            with ka.client() as a:
+                expect(d, ['DBSIZE after reload'] + args, parse(a.cmd('DBSIZE')), n)
+                expect(d, ['a value after reload'] + args, parse(a.cmd('GET', 'k:43999')),
+                       val(43999).encode())
+            ka.stop()
+    finally:
+        ka.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
 
 def thread_sched(pid):
     """{tid: (policy, nice)} of every thread of pid (/proc/<pid>/task/*/stat:
@@ -801,6 +903,7 @@ def main():
         sec_redis_to_kvsd(d, random.Random(args.seed + 5), depth='2')
         sec_config_file(d)
         sec_bgsave_while_writing(d)
+        sec_incremental_fsync(d)
         sec_bgsave_busy_worker(d, 10000 if harness.sanitized() else 30000)
         sec_cut(d, 10000 if args.big else 1000, 20 if args.big else 3)
         sec_shutdown_and_rules(d)

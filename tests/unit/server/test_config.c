@@ -151,6 +151,8 @@ Test(config, table_rows_in_enum_order)
 	    "appendfsync",
 	    "aof-load-truncated",
 	    "aof-use-rdb-preamble",
+	    "rdb-save-incremental-fsync",
+	    "aof-rewrite-incremental-fsync",
 	    "auto-aof-rewrite-percentage",
 	    "auto-aof-rewrite-min-size",
 	    "key-load-delay",
@@ -1073,6 +1075,7 @@ Test(config, match_glob)
 	    "hash-max-listpack-entries,hash-max-listpack-value,set-max-intset-entries,"
 	    "zset-max-listpack-entries,zset-max-listpack-value,list-max-listpack-size,"
 	    "list-compress-depth,aof-load-truncated,aof-use-rdb-preamble,"
+	    "rdb-save-incremental-fsync,aof-rewrite-incremental-fsync,"
 	    "auto-aof-rewrite-percentage,auto-aof-rewrite-min-size,"
 	    "key-load-delay,rdb-key-save-delay,loading-process-events-interval-bytes,"
 	    "lazyfree-lazy-eviction,lazyfree-lazy-expire,lazyfree-lazy-server-del,"
