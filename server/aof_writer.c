@@ -543,12 +543,16 @@ static uint64_t append_prop(const struct aof_prop *p, bool wrap, struct aof_hold
 	    aof.len < AOF_GATHER_BYTES) {
 		struct wctx *w = wctx_self();
 
-		if (w->index >= 0)
+		/* a worker's append does not signal even when the queue is
+		 * kicked already: a kick that waits (the group wait) would
+		 * otherwise wake the AOF thread once per returning client */
+		if (w->index >= 0) {
 			w->aof_unkicked = true;
-		else
+		} else {
 			aof.kicked = true;
-		if (aof.idle && aof.kicked)
-			signal_work();
+			if (aof.idle)
+				signal_work();
+		}
 	} else if (aof.idle || (aof.gathering && aof.len >= AOF_GATHER_BYTES)) {
 		signal_work();
 	}
