@@ -9,7 +9,10 @@ pipeline 1, random keys from -r 100000, 64-byte values). The servers take turns,
 the table shows the median requests/s of the runs and kvsd's ratio to redis-server.
 
 Usage: python3 bench/aof.py [--requests N] [--runs R] [--modes always,everysec,no]
-                            [--kvsd BIN] [--redis BIN]
+                            [--kvsd BIN] [--redis BIN] [--kvsd-args "ARGS"]
+
+--kvsd-args: more kvsd arguments, e.g. "--aof-group-wait-us 0" to turn the group wait of
+appendfsync always off (an A/B of the same binary).
 """
 
 import argparse
@@ -24,11 +27,11 @@ import benchlib  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def one_run(name, binary, mode, requests):
+def one_run(name, binary, mode, requests, more=()):
     d = tempfile.mkdtemp(prefix="bench-aof-")
     procs = []
     try:
-        extra = ["--dir", d, "--appendonly", "yes", "--appendfsync", mode]
+        extra = ["--dir", d, "--appendonly", "yes", "--appendfsync", mode] + list(more)
         srv = benchlib.start(name, binary, "0", procs, extra)
         rps, srv_cpu, _ = benchlib.redis_benchmark(
             srv, "1", ["-t", "set", "-c", "50", "-P", "1", "-r", "100000", "-d", "64",
@@ -46,9 +49,11 @@ def main():
     ap.add_argument("--modes", default="always,everysec,no")
     ap.add_argument("--kvsd", default=os.path.join(ROOT, "build", "server", "kvsd"))
     ap.add_argument("--redis", default=shutil.which("redis-server") or "redis-server")
+    ap.add_argument("--kvsd-args", default="", help="more kvsd arguments")
     a = ap.parse_args()
+    more = a.kvsd_args.split()
     print("machine: %s" % benchlib.machine())
-    print("kvsd:  %s" % benchlib.server_command(a.kvsd, "0", ["--appendonly", "yes"]))
+    print("kvsd:  %s" % benchlib.server_command(a.kvsd, "0", ["--appendonly", "yes"] + more))
     print("redis: %s" % benchlib.server_command(a.redis, "0", ["--appendonly", "yes"]))
     print("client: taskset -c 1 redis-benchmark -t set -c 50 -P 1 -r 100000 -d 64 -n %d"
           % a.requests)
@@ -56,7 +61,7 @@ def main():
           % ("fsync", "kvsd SET/s", "redis SET/s", "ratio", a.runs))
     for mode in a.modes.split(","):
         km, rm, kc, rc = benchlib.alternate(
-            a.runs, lambda: one_run("kvsd", a.kvsd, mode, a.requests),
+            a.runs, lambda: one_run("kvsd", a.kvsd, mode, a.requests, more),
             lambda: one_run("redis-server", a.redis, mode, a.requests))
         print("%-9s %14.0f %14.0f %6.2fx   (cpu %.2f / %.2f)"
               % (mode, km, rm, km / rm, kc, rc))

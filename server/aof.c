@@ -198,6 +198,7 @@ int aof_setup(struct db *db, char *err, size_t errlen)
 	/* relaxed: see aof_internal.h */
 	atomic_store_explicit(&aof_enabled_g, cfg_int(CFG_APPENDONLY) != 0, memory_order_relaxed);
 	atomic_store_explicit(&aof_fsync_g, (int)cfg_int(CFG_APPENDFSYNC), memory_order_relaxed);
+	aof_set_group_wait(cfg_int(CFG_AOF_GROUP_WAIT_US));
 	aof_set_auto_rewrite(cfg_int(CFG_AUTO_AOF_REWRITE_PERCENTAGE),
 			     cfg_int(CFG_AUTO_AOF_REWRITE_MIN_SIZE));
 	aof.qs = ebr_create(0);

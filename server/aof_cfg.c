@@ -10,6 +10,7 @@
 _Atomic int aof_fsync_g = AOF_FSYNC_EVERYSEC;
 _Atomic bool aof_enabled_g, aof_started_g, aof_configured_g;
 _Atomic long long aof_rw_perc_g = 100, aof_rw_min_g = 64LL * 1024 * 1024;
+_Atomic long long aof_group_wait_us_g = AOF_GROUP_WAIT_US;
 
 bool aof_enabled(void)
 {
@@ -41,6 +42,12 @@ void aof_set_auto_rewrite(long long percentage, long long min_size)
 	/* relaxed: see aof_internal.h */
 	atomic_store_explicit(&aof_rw_perc_g, percentage, memory_order_relaxed);
 	atomic_store_explicit(&aof_rw_min_g, min_size, memory_order_relaxed);
+}
+
+void aof_set_group_wait(long long us)
+{
+	/* relaxed: see aof_internal.h */
+	atomic_store_explicit(&aof_group_wait_us_g, us, memory_order_relaxed);
 }
 
 int (*aof_switch_fn)(bool on, char *why, size_t whylen);

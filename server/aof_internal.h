@@ -28,6 +28,10 @@ extern _Atomic bool aof_configured_g;
  * the AOF thread's check: relaxed, a setting seen one check late is
  * harmless and publishes nothing */
 extern _Atomic long long aof_rw_perc_g, aof_rw_min_g;
+/* aof-group-wait-us (aof.h, "Group wait"), in microseconds, 0: off: written
+ * by CONFIG SET, read by workers' batch ends and the AOF thread under
+ * aof.lock: relaxed, a bound seen one batch late is harmless */
+extern _Atomic long long aof_group_wait_us_g;
 
 /* aof_set_appendonly's target (aof.c's switches), set by aof_setup on the
  * main thread before workers start; NULL where only aof_cfg.c is linked

@@ -66,9 +66,23 @@ struct aof_state {
 	 * is swapped into. recs_synced: records covered by fdatasyncs so far
 	 * (INFO), kept by whoever writes. */
 	bool inline_busy;
+	/* the AOF thread is in its wait loop, so it checks inline_busy
+	 * before it takes a batch: commit_inline may run (under lock) */
+	bool thr_waiting;
 	char *ibuf;
 	size_t icap;
 	uint64_t recs_synced;
+	/* appendfsync always, the group wait (aof.h, "Group wait"), under
+	 * lock: wake passes that released connections so far (rel_gen), how
+	 * many the last one released (rel_last) and when (rel_at, mono ns);
+	 * of the connections released by the last pass (exp_cur) and by the
+	 * one before (exp_prev), those that have not appended since; the last
+	 * write + fdatasync's duration, smoothed (fsync_ns); when the queued
+	 * records were first held back for them (wait_since, 0: not); when the
+	 * AOF thread's timed wait ends while it is idle (thr_wake_at) */
+	uint64_t rel_gen;
+	uint32_t rel_last, exp_cur, exp_prev;
+	int64_t rel_at, fsync_ns, wait_since, thr_wake_at;
 	/* connections whose replies wait for the fsync (appendfsync always):
 	 * struct aof_hold in their sessions, a circular list with this head */
 	struct aof_hold held;
@@ -155,6 +169,11 @@ struct aof_state {
 	 * (inline_ns). Read by INFO: relaxed, statistics */
 	_Atomic uint64_t nrec, fsync_recs, nwrite, nwait, nsignal, nheld, nwake, nwake_pass;
 	_Atomic uint64_t ninline, inline_ns;
+	/* the group wait: batches held back for expected writes (ngwait), the
+	 * time they were held (gwait_ns), and those the bound ended
+	 * (ngtimeout) rather than the expected writes' arrival. Relaxed,
+	 * statistics */
+	_Atomic uint64_t ngwait, gwait_ns, ngtimeout;
 	/* the start-up loader's connection id (0: none); written by net_adopt
 	 * before the connection is handed to a worker, read by conn_init and
 	 * dispatch */

@@ -96,6 +96,20 @@ static void hold_unlink(struct aof_hold *h)
 	h->linked = false;
 }
 
+/* The group wait (aof.h): h's connection, released by one of the last
+ * two wake passes, has appended again or closes, so it is no longer
+ * expected back. Under lock. */
+static void expect_clear(struct aof_hold *h)
+{
+	if (h->exp_gen == 0)
+		return;
+	if (h->exp_gen == aof.rel_gen && aof.exp_cur > 0)
+		aof.exp_cur--;
+	else if (h->exp_gen + 1 == aof.rel_gen && aof.exp_prev > 0)
+		aof.exp_prev--;
+	h->exp_gen = 0;
+}
+
 /* Wakes the held connections the synced offset covers (every one with
  * `all`: the AOF stops). Under lock: a closing connection unlinks itself
  * under it (aof_conn_close), so none is woken after its close hook. */
@@ -104,13 +118,15 @@ static void wake_held(bool all)
 	/* relaxed: stored by this thread, under the lock we hold */
 	uint64_t synced = atomic_load_explicit(&aof.synced, memory_order_relaxed);
 	struct aof_hold *h = aof.held.next;
-	uint64_t woken = 0;
+	uint64_t woken = 0, gen = aof.rel_gen + 1;
 
 	while (h != &aof.held) {
 		struct aof_hold *next = h->next;
 
 		if (all || h->lsn <= synced) {
 			hold_unlink(h);
+			expect_clear(h);
+			h->exp_gen = gen; /* its next write is expected back */
 			conn_wake(h->c);
 			woken++;
 		}
@@ -119,7 +135,51 @@ static void wake_held(bool all)
 	if (woken) {
 		stat_add(&aof.nwake, woken);
 		stat_add(&aof.nwake_pass, 1);
+		aof.rel_gen = gen;
+		aof.exp_prev = aof.exp_cur;
+		aof.exp_cur = (uint32_t)woken;
+		aof.rel_last = (uint32_t)woken;
+		aof.rel_at = clock_mono_ns();
 	}
+}
+
+/* appendfsync always, the group wait (aof.h, "Group wait"): how much
+ * longer (ns) the queued records should wait for the writes expected back
+ * before their fdatasync starts; 0: start it now. Under lock. */
+static int64_t group_wait_ns(int64_t now)
+{
+	/* relaxed: see aof_internal.h */
+	int64_t cap = atomic_load_explicit(&aof_group_wait_us_g, memory_order_relaxed) * 1000;
+	int64_t bound, left;
+
+	/* relaxed policy: see aof_internal.h */
+	if (cap <= 0 || aof.rel_last <= 1 || aof.exp_cur + aof.exp_prev == 0 ||
+	    aof.len >= AOF_GATHER_BYTES || aof.stop || aof.switch_pending ||
+	    atomic_load_explicit(&aof_fsync_g, memory_order_relaxed) != AOF_FSYNC_ALWAYS)
+		return 0;
+	bound = aof.fsync_ns < cap ? aof.fsync_ns : cap;
+	left = aof.rel_at + bound - now;
+	return left > 0 ? left : 0;
+}
+
+/* The queue is taken for a write and fdatasync: ends its group wait, if
+ * it waited. Under lock. */
+static void group_taken(int64_t now, bool timeout)
+{
+	if (aof.wait_since == 0)
+		return;
+	stat_add(&aof.ngwait, 1);
+	stat_add(&aof.gwait_ns, (uint64_t)(now - aof.wait_since));
+	if (timeout)
+		stat_add(&aof.ngtimeout, 1);
+	aof.wait_since = 0;
+}
+
+/* A write + fdatasync took d ns: the group wait's bound follows it
+ * (smoothed over about four). Under lock. */
+static void fsync_time_note(int64_t d)
+{
+	aof.fsync_ns = aof.fsync_ns ? (3 * aof.fsync_ns + d) / 4 : d;
 }
 
 static int64_t auto_rw_checked;
@@ -216,7 +276,8 @@ static void fsync_note(uint64_t lsn, uint64_t recs)
 /* Whether the AOF thread takes the queue now: it stops or switches files;
  * or records are queued and either the policy is not always (everysec and
  * no gather below), or a worker ended the batch that appended them (a
- * kick: aof_batch_end), or they fill AOF_GATHER_BYTES. Under lock. */
+ * kick: aof_batch_end) and the group wait is over, or they fill
+ * AOF_GATHER_BYTES. Under lock. */
 static bool batch_ready(void)
 {
 	if (aof.stop || aof.switch_pending)
@@ -225,7 +286,7 @@ static bool batch_ready(void)
 		return false;
 	/* relaxed: see aof_internal.h */
 	return atomic_load_explicit(&aof_fsync_g, memory_order_relaxed) != AOF_FSYNC_ALWAYS ||
-	       aof.kicked || aof.len >= AOF_GATHER_BYTES;
+	       (aof.kicked && group_wait_ns(clock_mono_ns()) == 0) || aof.len >= AOF_GATHER_BYTES;
 }
 
 void *aof_thread(void *arg)
@@ -242,7 +303,8 @@ void *aof_thread(void *arg)
 		size_t n;
 		uint64_t end, sw_at;
 		int policy, sw_fd;
-		bool sw, pre = false;
+		bool sw, pre = false, timed_out = false;
+		int64_t t0;
 
 		/* relaxed: see aof_internal.h */
 		if (recent && !aof.stop && !aof.switch_pending && !aof.inline_busy &&
@@ -254,6 +316,7 @@ void *aof_thread(void *arg)
 			gather();
 			pre = true;
 		}
+		aof.thr_waiting = true;
 		while (aof.inline_busy || !batch_ready()) {
 			if (aof.inline_busy) {
 				/* a worker writes the queue (commit_inline) */
@@ -262,18 +325,34 @@ void *aof_thread(void *arg)
 			}
 			/* wake at least every 100 ms: everysec's fsync clock and the
 			 * auto-rewrite check; records that wait for their worker's
-			 * batch end wait at most AOF_KICK_NS */
+			 * batch end wait at most AOF_KICK_NS, kicked ones at most
+			 * for the group wait's bound */
 			bool waiting = aof.len > 0;
-			struct timespec ts =
-			    aof_deadline_in(waiting ? AOF_KICK_NS : 100 * 1000 * 1000);
+			int64_t now = clock_mono_ns(), left = 0;
+			long ns = waiting ? AOF_KICK_NS : 100 * 1000 * 1000;
 			int rc;
 
+			if (waiting && aof.kicked) {
+				left = group_wait_ns(now);
+				if (left > 0) {
+					ns = (long)left;
+					if (aof.wait_since == 0)
+						aof.wait_since = now;
+				}
+			}
+			struct timespec ts = aof_deadline_in(ns);
+
 			aof.idle = true;
+			aof.thr_wake_at = now + ns;
 			stat_add(&aof.nwait, 1);
 			rc = pthread_cond_timedwait(&aof.work, &aof.lock, &ts);
 			aof.idle = false;
-			if (rc == ETIMEDOUT && waiting && aof.len > 0)
-				break; /* a worker still busy in its batch: write what is here */
+			if (rc == ETIMEDOUT && waiting && aof.len > 0) {
+				/* a worker still busy in its batch, or the group
+				 * wait's bound: write what is here */
+				timed_out = left > 0 && aof.kicked;
+				break;
+			}
 			if (waiting)
 				continue;
 			pthread_mutex_unlock(&aof.lock);
@@ -286,6 +365,7 @@ void *aof_thread(void *arg)
 			    clock_mono_ns() - last_fsync >= 1000000000LL)
 				break;
 		}
+		aof.thr_waiting = false;
 		if (aof.inline_busy)
 			continue; /* a worker began writing while we waited */
 		if (aof.len == 0 && aof.stop && !aof.switch_pending)
@@ -299,6 +379,7 @@ void *aof_thread(void *arg)
 			gather();
 		}
 		aof.kicked = false;
+		group_taken(clock_mono_ns(), timed_out);
 		/* take the whole queue: everything appended so far is one batch,
 		 * covered by one write and one fsync (group commit) */
 		{
@@ -344,6 +425,7 @@ void *aof_thread(void *arg)
 			unsynced = 0;
 		}
 		recent = n > 0;
+		t0 = clock_mono_ns();
 		if (n) {
 			int rc = aof_write_all(aof.fd, batch, n);
 
@@ -368,6 +450,8 @@ void *aof_thread(void *arg)
 		}
 
 		pthread_mutex_lock(&aof.lock);
+		if (policy == AOF_FSYNC_ALWAYS && n)
+			fsync_time_note(clock_mono_ns() - t0);
 		/* release: the write (and fdatasync) above happen before any
 		 * reply that aof_before_write lets go on seeing this value */
 		if (end > atomic_load_explicit(&aof.synced, memory_order_relaxed))
@@ -406,13 +490,17 @@ static void cat_word(const char *w)
 	aof_format_cmd(&aof.buf, &aof.len, &aof.cap, 1, argv, argl);
 }
 
-/* Appends the record; returns its LSN. Under no lock of ours but stripes. */
-static uint64_t append_prop(const struct aof_prop *p, bool wrap)
+/* Appends the record; returns its LSN. h: the hold of the connection
+ * that writes, when the group wait may expect it back (else NULL). Under
+ * no lock of ours but stripes. */
+static uint64_t append_prop(const struct aof_prop *p, bool wrap, struct aof_hold *h)
 {
 	uint64_t lsn;
 	size_t len0;
 
 	pthread_mutex_lock(&aof.lock);
+	if (h)
+		expect_clear(h);
 	len0 = aof.len;
 	if (wrap) {
 		if (p->items[0].db != aof.last_db) {
@@ -455,12 +543,16 @@ static uint64_t append_prop(const struct aof_prop *p, bool wrap)
 	    aof.len < AOF_GATHER_BYTES) {
 		struct wctx *w = wctx_self();
 
-		if (w->index >= 0)
+		/* a worker's append does not signal even when the queue is
+		 * kicked already: a kick that waits (the group wait) would
+		 * otherwise wake the AOF thread once per returning client */
+		if (w->index >= 0) {
 			w->aof_unkicked = true;
-		else
+		} else {
 			aof.kicked = true;
-		if (aof.idle && aof.kicked)
-			signal_work();
+			if (aof.idle)
+				signal_work();
+		}
 	} else if (aof.idle || (aof.gathering && aof.len >= AOF_GATHER_BYTES)) {
 		signal_work();
 	}
@@ -476,7 +568,9 @@ static uint64_t append_prop(const struct aof_prop *p, bool wrap)
  * shared core). The worker is offline here (net's offline hook, between
  * tasks: no stripe, gate or epoch held), so nothing waits for it but its
  * own connections' next runs, which this fdatasync would hold back anyway
- * if they write. Not while the AOF thread writes, switches files or stops.
+ * if they write. Only while the AOF thread is in its wait loop (waiting,
+ * or woken but not yet past its checks of inline_busy: thr_waiting), not
+ * while it writes, switches files or stops.
  * Under lock; returns whether it committed (the lock was dropped
  * meanwhile). */
 static bool commit_inline(void)
@@ -488,12 +582,13 @@ static bool commit_inline(void)
 	int rc;
 
 	/* relaxed policy: see aof_internal.h */
-	if (!aof.idle || aof.inline_busy || aof.stop || aof.switch_pending || aof.len == 0 ||
+	if (!aof.thr_waiting || aof.inline_busy || aof.stop || aof.switch_pending || aof.len == 0 ||
 	    aof.fd < 0 || aof.precut || aof.closed ||
 	    atomic_load_explicit(&aof_fsync_g, memory_order_relaxed) != AOF_FSYNC_ALWAYS)
 		return false;
 	aof.inline_busy = true;
 	aof.kicked = false;
+	group_taken(clock_mono_ns(), false);
 	b = aof.buf;
 	cap = aof.cap;
 	aof.buf = aof.ibuf;
@@ -519,6 +614,7 @@ static bool commit_inline(void)
 	atomic_store_explicit(&aof.written, end, memory_order_relaxed);
 
 	pthread_mutex_lock(&aof.lock);
+	fsync_time_note(clock_mono_ns() - t0);
 	aof.ibuf = b;
 	aof.icap = cap;
 	/* release: as the AOF thread's, the write and fdatasync above happen
@@ -550,10 +646,23 @@ void aof_batch_end(void)
 	}
 	w->aof_unkicked = false;
 	/* nothing queued: the AOF thread took this worker's records already */
-	if (aof.len > 0 && !commit_inline()) {
-		aof.kicked = true;
-		if (aof.idle)
-			signal_work();
+	if (aof.len > 0) {
+		int64_t now = clock_mono_ns(), left = group_wait_ns(now);
+
+		if (left > 0) {
+			/* the group wait: the writes expected back commit them at
+			 * a later batch end; else the AOF thread, at the bound
+			 * (woken now if its timed wait ends later) */
+			aof.kicked = true;
+			if (aof.wait_since == 0)
+				aof.wait_since = now;
+			if (aof.idle && aof.thr_wake_at > now + left)
+				signal_work();
+		} else if (!commit_inline()) {
+			aof.kicked = true;
+			if (aof.idle)
+				signal_work();
+		}
 	}
 	pthread_mutex_unlock(&aof.lock);
 }
@@ -822,11 +931,13 @@ void aof_finish_cmd(struct cmd_req *r, struct aof_prop *p, struct aof_locks *l)
 {
 	r->ctx->aof_cmd = NULL;
 	if (r->prop && p->n) {
-		uint64_t lsn = append_prop(p, p->n > 1);
 		struct session *s = session_of(r->c);
+		uint64_t lsn = append_prop(p, p->n > 1, s && s->aof_expect ? &s->aof_hold : NULL);
 
-		if (s)
+		if (s) {
 			s->aof_lsn = lsn;
+			s->aof_expect = false;
+		}
 	}
 	if (l->all) {
 		pthread_rwlock_unlock(&aof.gate);
@@ -868,7 +979,7 @@ uint64_t aof_append_one(int db, int argc, const char *const *argv, const size_t 
 	it = (struct aof_item){.db = db, .off = 0, .len = p.len};
 	p.items = &it;
 	p.n = 1;
-	lsn = append_prop(&p, false);
+	lsn = append_prop(&p, false, NULL);
 	mem_free(p.buf);
 	return lsn;
 }
@@ -924,6 +1035,8 @@ bool aof_before_write(struct conn *c)
 		}
 	}
 	pthread_mutex_unlock(&aof.lock);
+	if (go && s->aof_held)
+		s->aof_expect = true; /* held, now released: maybe expected back */
 	s->aof_held = !go;
 	if (go)
 		s->aof_lsn = 0;
@@ -935,13 +1048,15 @@ void aof_conn_close(struct conn *c, void *session)
 	struct session *s = session;
 
 	(void)c;
-	if (s == NULL || !s->aof_held)
+	if (s == NULL || (!s->aof_held && !s->aof_expect))
 		return;
 	pthread_mutex_lock(&aof.lock);
 	if (s->aof_hold.linked)
 		hold_unlink(&s->aof_hold);
+	expect_clear(&s->aof_hold); /* closed: never back */
 	pthread_mutex_unlock(&aof.lock);
 	s->aof_held = false;
+	s->aof_expect = false;
 }
 
 size_t aof_info(char *buf, size_t len)
@@ -982,10 +1097,13 @@ size_t aof_group_info(char *buf, size_t len)
 		     "aof_gc_fsync_records:%llu\r\naof_gc_thread_waits:%llu\r\n"
 		     "aof_gc_thread_signals:%llu\r\naof_gc_replies_held:%llu\r\n"
 		     "aof_gc_held_woken:%llu\r\naof_gc_wake_passes:%llu\r\n"
-		     "aof_gc_inline_commits:%llu\r\naof_gc_inline_us:%llu\r\n",
+		     "aof_gc_inline_commits:%llu\r\naof_gc_inline_us:%llu\r\n"
+		     "aof_gc_group_waits:%llu\r\naof_gc_group_wait_us:%llu\r\n"
+		     "aof_gc_group_timeouts:%llu\r\n",
 		     AOF_STAT(nrec), AOF_STAT(nwrite), AOF_STAT(nfsync), AOF_STAT(fsync_recs),
 		     AOF_STAT(nwait), AOF_STAT(nsignal), AOF_STAT(nheld), AOF_STAT(nwake),
-		     AOF_STAT(nwake_pass), AOF_STAT(ninline), AOF_STAT(inline_ns) / 1000);
+		     AOF_STAT(nwake_pass), AOF_STAT(ninline), AOF_STAT(inline_ns) / 1000,
+		     AOF_STAT(ngwait), AOF_STAT(gwait_ns) / 1000, AOF_STAT(ngtimeout));
 #undef AOF_STAT
 	return n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n;
 }

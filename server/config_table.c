@@ -599,6 +599,14 @@ static int apply_appendfsync(char *why, size_t whylen)
 	return 0;
 }
 
+static int apply_aof_group_wait(char *why, size_t whylen)
+{
+	(void)why;
+	(void)whylen;
+	aof_set_group_wait(cfg_int(CFG_AOF_GROUP_WAIT_US));
+	return 0;
+}
+
 static int apply_auto_aof_rewrite(char *why, size_t whylen)
 {
 	(void)why;
@@ -878,6 +886,12 @@ const struct cfg_def cfg_rows[CFG_COUNT_] = {
 			 "covers every write queued meanwhile); everysec: fsync about once a "
 			 "second; no: leave it to the kernel.",
 			 .apply = apply_appendfsync},
+    [CFG_AOF_GROUP_WAIT_US] = {"aof-group-wait-us", CFG_T_INT, "1000", 0, 100000, NULL, 0,
+			       "kvsd extension. appendfsync always: after an fsync releases "
+			       "several clients, the next fsync waits for their next writes "
+			       "at most this many microseconds (and at most one fsync's "
+			       "duration), so one fsync covers them all; 0: off.",
+			       .apply = apply_aof_group_wait},
     [CFG_AOF_LOAD_TRUNCATED] = {"aof-load-truncated", CFG_T_BOOL, "yes", 0, 1, NULL, 0,
 				"yes: an AOF whose last file ends inside a command is cut there "
 				"(logged) and loaded; no: start-up fails.",

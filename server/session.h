@@ -27,7 +27,10 @@ struct aof_hold {
 	struct aof_hold *prev, *next;
 	struct conn *c;
 	uint64_t lsn; /* woken once the synced offset reaches it */
-	bool linked;  /* on the list */
+	/* the wake pass (aof.rel_gen) that released this connection, whose
+	 * next write the group wait expects back; 0: none expected */
+	uint64_t exp_gen;
+	bool linked; /* on the list */
 };
 
 struct session {
@@ -54,6 +57,10 @@ struct session {
 	/* aof_writer.c: before_write held the replies (runner only: the hold may be
 	 * linked still, so the next call or the close takes aof.lock) */
 	bool aof_held;
+	/* aof_writer.c: its replies were held and have left: its next record
+	 * may be one the group wait expects back (aof_hold.exp_gen; runner
+	 * only, so the next append or the close takes aof.lock) */
+	bool aof_expect;
 	struct aof_hold aof_hold;
 	/* pubsub.c: subscriptions and the mailbox; NULL until the first
 	 * subscribe. Publishers on other threads reach it through the registry

@@ -290,6 +290,7 @@ static const struct {
     {"stop-writes-on-bgsave-error", "test_diff_rdb.py: -MISCONF after a failed BGSAVE vs redis"},
     {"appendonly", "test_aof_switch.py: switched on and off under writes, then reloaded"},
     {"appendfsync", "test_aof.py: runtime (CONFIG SET always, then kill -9 loses nothing)"},
+    {"aof-group-wait-us", "test_aof.py group-wait: CONFIG SET 0 at run time, no batch waits"},
     {"aof-load-truncated", "read at each start-up's load: test_aof.py truncated (yes / no)"},
     {"key-load-delay", "read at each start-up's load: test_loading.py (-LOADING while it lasts)"},
     {"rdb-key-save-delay", "read at each save: test_aof_switch.py (a rewrite in progress)"},

@@ -1225,6 +1225,126 @@ def scenario_group():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def gc_delta(f0, f1):
+    """aof_gc_* counters of INFO kvsd between two readings, without the prefix."""
+    return {x[7:]: int(f1[x]) - int(f0.get(x, 0)) for x in f1 if x.startswith('aof_gc_')}
+
+
+def scenario_group_wait():
+    """appendfsync always, the group wait (aof-group-wait-us, server/aof.h
+    "Group wait"), checked by counting, not timing. A lone client doing
+    sequential SETs never waits: aof_gc_group_waits stays 0 and every SET has
+    an fdatasync of its own. With the bound at 0 (CONFIG SET) eight
+    concurrent clients never wait. With it on, once seven of them go idle
+    (connected, released, never back) the eighth's 100 SETs wait at most
+    twice (an expectation is dropped after two wake passes; a pass that
+    released one client starts no wait), not once per SET. Acknowledged writes of eight concurrent
+    clients, which do wait for each other, are all there after kill -9
+    (AOF_GW_FSYNC=no: with appendfsync no they need not be, and the lone
+    client's fdatasync count fails)."""
+    fsync = os.environ.get('AOF_GW_FSYNC', 'always')
+    d = tempfile.mkdtemp(prefix='aof-gw-')
+    k = Proc(kvsd_bin(), d, ['--appendfsync', fsync])
+    n = 100
+    try:
+        k.start()
+        with k.client() as c:
+            check(c.cmd('CONFIG', 'GET', 'aof-group-wait-us') ==
+                  b'*2\r\n$17\r\naof-group-wait-us\r\n$4\r\n1000\r\n',
+                  'group-wait: default bound is not 1000 us')
+            f0 = info_fields(c, 'kvsd')
+            for i in range(n):
+                c.cmd('SET', 'lone%d' % i, 'v')
+            g = gc_delta(f0, info_fields(c, 'kvsd'))
+        log('group-wait: lone client %r' % {x: g[x] for x in (
+            'records', 'fsyncs', 'group_waits', 'group_timeouts')})
+        check(g['group_waits'] == 0, 'group-wait: a lone client waited %d times'
+              % g['group_waits'])
+        check(g['records'] == n and g['fsyncs'] == n,
+              'group-wait: lone client, %d records, %d fdatasyncs for %d SETs'
+              % (g['records'], g['fsyncs'], n))
+
+        with k.client() as c:
+            check(c.cmd('CONFIG', 'SET', 'aof-group-wait-us', '0') == b'+OK\r\n',
+                  'group-wait: CONFIG SET aof-group-wait-us 0')
+            f0 = info_fields(c, 'kvsd')
+        acked = []
+
+        def client(w, tag):
+            with k.client() as c:
+                for i in range(30):
+                    key = 'gw:%s:%d:%d' % (tag, w, i)
+                    if c.cmd('SET', key, key) == b'+OK\r\n':
+                        acked.append(key)
+        ts = [threading.Thread(target=client, args=(w, 'off')) for w in range(8)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(60)
+        with k.client() as c:
+            g = gc_delta(f0, info_fields(c, 'kvsd'))
+            check(g['group_waits'] == 0, 'group-wait: %d waits with the bound at 0'
+                  % g['group_waits'])
+            c.cmd('CONFIG', 'SET', 'aof-group-wait-us', '1000')
+            f0 = info_fields(c, 'kvsd')
+        # the same with the bound on; then seven stay connected but idle
+        # (released, expected back, never back) while the eighth goes on
+        # alone: at most two waits of its 100 SETs
+        idle, done7, lone = threading.Event(), threading.Semaphore(0), {}
+
+        def waiter(w):
+            client(w, 'on')
+            with k.client() as c:  # a fresh connection keeps nothing held
+                pass
+            done7.release()
+            idle.wait(60)
+
+        def loner():
+            with k.client() as c:
+                for i in range(30):
+                    key = 'gw:on:0:%d' % i
+                    if c.cmd('SET', key, key) == b'+OK\r\n':
+                        acked.append(key)
+                for _ in range(7):
+                    done7.acquire(timeout=60)
+                with k.client() as c2:
+                    g0 = info_fields(c2, 'kvsd')
+                for i in range(n):
+                    c.cmd('SET', 'gw:lone', str(i))
+                with k.client() as c2:
+                    lone['g'] = gc_delta(g0, info_fields(c2, 'kvsd'))
+            idle.set()
+        ts = [threading.Thread(target=waiter, args=(w,)) for w in range(1, 8)]
+        ts.append(threading.Thread(target=loner))
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(90)
+        with k.client() as c:
+            g = gc_delta(f0, info_fields(c, 'kvsd'))
+        log('group-wait: 8 clients %r' % {x: g[x] for x in (
+            'records', 'fsyncs', 'group_waits', 'group_timeouts', 'group_wait_us')})
+        g = lone.get('g', {})
+        log('group-wait: then one alone %r' % {x: g.get(x) for x in (
+            'records', 'fsyncs', 'group_waits', 'group_timeouts')})
+        check(g.get('group_waits', 99) <= 2,
+              'group-wait: clients gone idle made the last one wait %s times in %d SETs'
+              % (g.get('group_waits'), n))
+        check(g.get('fsyncs') == n, 'group-wait: the last client alone had %s fdatasyncs '
+              'for %d SETs' % (g.get('fsyncs'), n))
+        check(len(acked) == 8 * 60, 'group-wait: %d of %d SETs acknowledged'
+              % (len(acked), 8 * 60))
+        k.kill9()
+        k.start()
+        with k.client() as c:
+            lost = [key for key in acked if c.cmd('GET', key) != b'$%d\r\n%s\r\n' % (len(key), key.encode())]
+        check(not lost, 'group-wait: %d acknowledged SETs lost after kill -9: %r'
+              % (len(lost), lost[:5]))
+    finally:
+        k.stop()
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def scenario_big_base():
     """An RDB base over 1 MB loads on every worker (the parallel load of
     persist/rdb_file.c, as dump.rdb): the same digest after the restart;
@@ -1286,6 +1406,7 @@ SCENARIOS = {
     'big-base': scenario_big_base,
     'always-bound': scenario_always_bound,
     'group': scenario_group,
+    'group-wait': scenario_group_wait,
     'preamble': scenario_preamble,
 }
 

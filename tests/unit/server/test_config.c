@@ -149,6 +149,7 @@ Test(config, table_rows_in_enum_order)
 	    "appendfilename",
 	    "appenddirname",
 	    "appendfsync",
+	    "aof-group-wait-us",
 	    "aof-load-truncated",
 	    "aof-use-rdb-preamble",
 	    "rdb-save-incremental-fsync",
@@ -1074,7 +1075,7 @@ Test(config, match_glob)
 	    "latency-tracking-info-percentiles,enable-debug-command,"
 	    "hash-max-listpack-entries,hash-max-listpack-value,set-max-intset-entries,"
 	    "zset-max-listpack-entries,zset-max-listpack-value,list-max-listpack-size,"
-	    "list-compress-depth,aof-load-truncated,aof-use-rdb-preamble,"
+	    "list-compress-depth,aof-group-wait-us,aof-load-truncated,aof-use-rdb-preamble,"
 	    "rdb-save-incremental-fsync,aof-rewrite-incremental-fsync,"
 	    "auto-aof-rewrite-percentage,auto-aof-rewrite-min-size,"
 	    "key-load-delay,rdb-key-save-delay,loading-process-events-interval-bytes,"
