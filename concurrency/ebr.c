@@ -36,7 +36,10 @@
 #include <time.h>
 
 #define EBR_DEFAULT_CAP ((size_t)1 << 20)
-#define EBR_CHUNK_BYTES 4096
+/* A small size class (jemalloc: 3584), not a page: 4 KB blocks are page
+ * aligned, so every chunk's header (read and written by each retire) would
+ * share one of the L1's 64 sets with every other page-aligned hot line. */
+#define EBR_CHUNK_BYTES 3584
 #define EBR_UNSEALED	UINT64_MAX
 
 struct ebr_entry {
@@ -80,7 +83,6 @@ struct ebr_thread {
 	bool in_use;
 	struct ebr_list limbo;
 	struct ebr_chunk *spare; /* one emptied chunk kept for reuse */
-	size_t limbo_bytes;	 /* bytes + EBR_ENTRY_COST per entry, in limbo */
 	size_t collect_at;	 /* limbo_bytes at which ebr_retire collects */
 	/* Statistics, written by the owner only (load + store, no RMW); read
 	 * relaxed by ebr_pending_bytes: they publish nothing. */
@@ -372,7 +374,7 @@ static void take_back(struct ebr_thread *t)
 
 	if (c == NULL)
 		return;
-	t->limbo_bytes += c->lcost;
+	t->head.limbo_bytes += c->lcost;
 	/* the donated list goes first: its entries are older */
 	if (t->limbo.head != NULL) {
 		c->ltail->next = t->limbo.head;
@@ -390,13 +392,14 @@ static void donate(struct ebr_thread *t)
 		return;
 	take_back(t); /* merge with an earlier donation nobody adopted */
 	t->limbo.head->ltail = t->limbo.tail;
-	t->limbo.head->lcost = t->limbo_bytes;
+	t->limbo.head->lcost = t->head.limbo_bytes;
 	/* release: chunk contents before the pointer; pairs with the acquire
 	 * exchange in adopt() and take_back(). Only the owner stores non-NULL,
 	 * and the slot is NULL after take_back(), so a store suffices. */
 	atomic_store_explicit(&t->donated, t->limbo.head, memory_order_release);
 	t->limbo.head = t->limbo.tail = NULL;
-	t->limbo_bytes = 0;
+	t->head.limbo_bytes = 0;
+	t->head.qs_collect_at = 0;
 }
 
 /* Moves every donation into l. */
@@ -449,7 +452,8 @@ struct ebr_thread *ebr_register(struct ebr *e)
 	t->online = false;
 	t->head.local = 0;
 	t->limbo.head = t->limbo.tail = NULL;
-	t->limbo_bytes = 0;
+	t->head.limbo_bytes = 0;
+	t->head.qs_collect_at = 0;
 	t->collect_at = e->cap;
 	pthread_mutex_unlock(&e->lock);
 	return t;
@@ -478,7 +482,8 @@ void ebr_unregister(struct ebr_thread *t)
 		atomic_store_explicit(&e->has_orphans, true, memory_order_relaxed);
 	}
 	t->limbo.head = t->limbo.tail = NULL;
-	t->limbo_bytes = 0;
+	t->head.limbo_bytes = 0;
+	t->head.qs_collect_at = 0;
 	t->in_use = false;
 	pthread_mutex_unlock(&e->lock);
 }
@@ -521,15 +526,70 @@ void ebr_retire(struct ebr_thread *t, void *p, size_t bytes, ebr_free_fn fn)
 	}
 	c->ent[c->n++] = (struct ebr_entry){p, fn, bytes, EBR_UNSEALED};
 	c->bytes += bytes;
-	t->limbo_bytes += bytes + EBR_ENTRY_COST;
+	t->head.limbo_bytes += bytes + EBR_ENTRY_COST;
 	stat_add(&t->retired_bytes, (int64_t)bytes);
 	stat_add(&t->retired_n, 1);
 	if (kv_unlikely(!t->online)) {
 		seal(t);
 		donate(t);
-	} else if (kv_unlikely(t->limbo_bytes >= t->collect_at)) {
+	} else if (kv_unlikely(t->head.limbo_bytes >= t->collect_at)) {
 		ebr_collect(t);
 	}
+}
+
+/* The epoch up to which a collector may free. */
+static uint64_t epoch_for_freeing(const struct ebr *e)
+{
+	/* acquire: pairs with the acq_rel CAS in try_advance(); every release
+	 * an advancer scanned happens-before the frees that follow */
+	return atomic_load_explicit(&e->epoch, memory_order_acquire);
+}
+
+/* Frees what t's own limbo holds that is safe at epoch g (read by
+ * epoch_for_freeing); adds the bytes to *bytes, returns the number freed.
+ * Owner only. */
+static size_t collect_own(struct ebr_thread *t, uint64_t g, int64_t *bytes)
+{
+	size_t n = list_collect(&t->limbo, g, bytes, t, true, true);
+
+	t->head.limbo_bytes -= (size_t)*bytes + n * EBR_ENTRY_COST;
+	return n;
+}
+
+/* After a collect: the limbo size at which ebr_retire collects again. */
+static void set_collect_at(struct ebr_thread *t)
+{
+	t->collect_at = t->head.limbo_bytes + t->dom->cap / 2;
+	if (t->collect_at < t->dom->cap)
+		t->collect_at = t->dom->cap;
+}
+
+/* noinline: the inline caller runs at every command boundary; keep it small */
+__attribute__((noinline)) size_t ebr_quiescent_collect_slow(struct ebr_thread *t, size_t min_bytes)
+{
+	int64_t bytes = 0;
+	size_t n;
+	/* Everything retired since the last quiescent state is tagged with the
+	 * epoch G this thread announced (seal), and is freeable at G + 2. The
+	 * first advance (G -> G + 1) needs every online thread at G; then this
+	 * thread, holding nothing, announces G + 1, so a second advance only
+	 * waits for the others: with no other thread online (one busy worker)
+	 * the whole limbo is freed here, while its lines are still in cache. */
+	seal(t);
+	if (!try_advance(t->dom)) {
+		/* another thread holds the epoch: try again min_bytes later
+		 * (not at every quiescent state: each try costs two fences) */
+		t->head.qs_collect_at = t->head.limbo_bytes + min_bytes;
+		return 0;
+	}
+	announce(t);
+	try_advance(t->dom);
+	n = collect_own(t, epoch_for_freeing(t->dom), &bytes);
+	stat_add(&t->freed_bytes, bytes);
+	stat_add(&t->freed_n, (int64_t)n);
+	set_collect_at(t);
+	t->head.qs_collect_at = t->head.limbo_bytes + min_bytes;
+	return n;
 }
 
 size_t ebr_collect(struct ebr_thread *t)
@@ -543,12 +603,8 @@ size_t ebr_collect(struct ebr_thread *t)
 	seal(t);
 	if (try_advance(e))
 		try_advance(e);
-	/* acquire: pairs with the acq_rel CAS in try_advance(); every release
-	 * an advancer scanned happens-before the frees below */
-	g = atomic_load_explicit(&e->epoch, memory_order_acquire);
-
-	n = list_collect(&t->limbo, g, &bytes, t, true, true);
-	t->limbo_bytes -= (size_t)bytes + n * EBR_ENTRY_COST;
+	g = epoch_for_freeing(e);
+	n = collect_own(t, g, &bytes);
 
 	/* orphans and donations of parked threads: take them out, free without
 	 * the lock (free functions may be slow), put the rest back */
@@ -577,9 +633,7 @@ size_t ebr_collect(struct ebr_thread *t)
 	}
 	stat_add(&t->freed_bytes, bytes);
 	stat_add(&t->freed_n, (int64_t)n);
-	t->collect_at = t->limbo_bytes + e->cap / 2;
-	if (t->collect_at < e->cap)
-		t->collect_at = e->cap;
+	set_collect_at(t);
 	return n;
 }
 
