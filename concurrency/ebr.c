@@ -36,9 +36,8 @@
 #include <time.h>
 
 #define EBR_DEFAULT_CAP ((size_t)1 << 20)
-/* A small size class (jemalloc: 3584), not a page: 4 KB blocks are page
- * aligned, so every chunk's header (read and written by each retire) would
- * share one of the L1's 64 sets with every other page-aligned hot line. */
+/* A small size class (jemalloc: 3584), not a page: 4 KB blocks are all
+ * page aligned (see struct ebr_chunk). */
 #define EBR_CHUNK_BYTES 3584
 #define EBR_UNSEALED	UINT64_MAX
 
@@ -49,9 +48,16 @@ struct ebr_entry {
 	uint64_t epoch; /* global epoch read after the fence that sealed it */
 };
 
+/* Entries per chunk: the chunk less 64 bytes for the fields after them. */
+#define EBR_CHUNK_CAP ((EBR_CHUNK_BYTES - 64) / sizeof(struct ebr_entry))
+
 /* Owned by one thread at a time (its limbo, an adopting collector, or the
- * orphan list under the domain lock): plain fields. */
+ * orphan list under the domain lock): plain fields. The entries come first
+ * and the counts last: a chunk may start a page (region 0 of its slab), and
+ * the counts, read and written by every retire, would share that L1 set
+ * with every other page-aligned hot line. */
 struct ebr_chunk {
+	struct ebr_entry ent[EBR_CHUNK_CAP];
 	struct ebr_chunk *next;
 	uint32_t start;	  /* entries before start have been freed */
 	uint32_t nsealed; /* entries before nsealed carry their epoch tag */
@@ -64,10 +70,8 @@ struct ebr_chunk {
 	 * of the list (a walk per offline/online made a long limbo quadratic). */
 	struct ebr_chunk *ltail;
 	size_t lcost;
-	struct ebr_entry ent[];
 };
 
-#define EBR_CHUNK_CAP  ((EBR_CHUNK_BYTES - sizeof(struct ebr_chunk)) / sizeof(struct ebr_entry))
 #define EBR_ENTRY_COST sizeof(struct ebr_entry)
 
 struct ebr_list {
@@ -104,6 +108,7 @@ static_assert(offsetof(struct ebr_thread, head) == 0, "ebr_quiescent() casts to 
 static_assert(offsetof(struct ebr_thread, state) % KV_CACHELINE == 0, "shared line apart");
 static_assert(sizeof(struct ebr_thread) % KV_CACHELINE == 0, "records padded to lines");
 static_assert(EBR_CHUNK_CAP >= 64, "chunk too small");
+static_assert(sizeof(struct ebr_chunk) <= EBR_CHUNK_BYTES, "chunk fields fit");
 
 struct ebr {
 	/* Global epoch: CAS by try_advance(), read by everyone. Own line. */
