@@ -23,7 +23,15 @@
 # writes) and LL misses (instructions + data). These are the stalls instruction counts do not
 # show (callgrind's LRU model, not the CPU's prefetchers); like Ir they do not depend on load.
 #
-# Usage: bench/lists_ir.sh [--requests N] [--tests lpush,rpush,...] [--cache]
+# With --hz N, both servers run their timer work (kvsd's cron and active-expiry slices,
+# redis-server's serverCron) N times a second instead of 10: that work costs per second, not
+# per request, so under valgrind it is a larger share of a run the slower the machine is
+# (Ir and D1 moved ~10% between runs at hz 10); --hz 1 leaves mostly the requests' own cost.
+#
+# With --keep DIR, each test's callgrind output is kept as DIR/<server>.<test>.out (for
+# `callgrind_annotate --auto=yes` per function) instead of being deleted.
+#
+# Usage: bench/lists_ir.sh [--requests N] [--tests lpush,rpush,...] [--cache] [--hz N] [--keep DIR]
 #        (default N 20000, all)
 # Environment: KVSD_BIN (default build/server/kvsd), REDIS_BIN (default redis-server).
 set -euo pipefail
@@ -34,12 +42,16 @@ redis="${REDIS_BIN:-redis-server}"
 N=20000
 TESTS=lpush,rpush,lpop,rpop,lrange_100,get,set,publish
 CACHE=0
+KEEP=""
+HZ=10
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--requests) N=$2; shift 2 ;;
 	--tests) TESTS=$2; shift 2 ;;
 	--cache) CACHE=1; shift ;;
-	*) echo "usage: $0 [--requests N] [--tests lpush,rpush,...]" >&2; exit 2 ;;
+	--hz) HZ=$2; shift 2 ;;
+	--keep) KEEP=$2; mkdir -p "$KEEP"; shift 2 ;;
+	*) echo "usage: $0 [--requests N] [--tests lpush,rpush,...] [--cache] [--hz N] [--keep DIR]" >&2; exit 2 ;;
 	esac
 done
 tmp="$(mktemp -d)"
@@ -67,7 +79,7 @@ measure() {
 	shift
 	port=$(free_port)
 	local sim=()
-	[[ $CACHE == 1 ]] && sim=(--cache-sim=yes --LL=524288,8,64)
+	[[ $CACHE == 1 ]] && sim=(--cache-sim=yes --I1=32768,8,64 --D1=32768,8,64 --LL=524288,8,64)
 	valgrind --tool=callgrind "${sim[@]}" --callgrind-out-file="$tmp/$name.%p.out" "$@" --port "$port" \
 		>"$tmp/$name.log" 2>&1 &
 	pid=$!
@@ -94,17 +106,17 @@ measure() {
 		echo "$sum" | awk -v n="$name" -v t="$t" -v N="$N" '{
 			if (NF >= 10) printf "%s %s %d %.1f %.2f %.2f\n", n, t, $2 / N, $5 / N, ($6 + $7) / N, ($8 + $9 + $10) / N
 			else printf "%s %s %d\n", n, t, $2 / N }'
-		rm -f "$f"
+		if [[ -n $KEEP ]]; then mv "$f" "$KEEP/$name.$t.out"; else rm -f "$f"; fi
 	done
 	kill "$pid"
 	wait "$pid" 2>/dev/null || true
 }
 
-echo "kvsd:   valgrind --tool=callgrind $kvsd --threads 1 --save ''"
-echo "redis:  valgrind --tool=callgrind $redis --save '' --appendonly no"
+echo "kvsd:   valgrind --tool=callgrind $kvsd --threads 1 --save '' --hz $HZ"
+echo "redis:  valgrind --tool=callgrind $redis --save '' --appendonly no --hz $HZ"
 echo "client: redis-benchmark -c 10 -P 16 -n $N <test>"
-measure kvsd "$kvsd" --threads 1 --save '' >"$tmp/k"
-measure redis "$redis" --save '' --appendonly no >"$tmp/r"
+measure kvsd "$kvsd" --threads 1 --save '' --hz "$HZ" >"$tmp/k"
+measure redis "$redis" --save '' --appendonly no --hz "$HZ" >"$tmp/r"
 if [[ $CACHE == 1 ]]; then
 	printf '%-11s %8s %8s %10s %7s %7s %7s %7s %7s %7s\n' test kvsd_Ir redis_Ir kvsd/redis \
 		kvsd_I1 redis_I1 kvsd_D1 redis_D1 kvsd_LL redis_LL

@@ -36,7 +36,9 @@
 #include <time.h>
 
 #define EBR_DEFAULT_CAP ((size_t)1 << 20)
-#define EBR_CHUNK_BYTES 4096
+/* A small size class (jemalloc: 3584), not a page: 4 KB blocks are all
+ * page aligned (see struct ebr_chunk). */
+#define EBR_CHUNK_BYTES 3584
 #define EBR_UNSEALED	UINT64_MAX
 
 struct ebr_entry {
@@ -46,9 +48,16 @@ struct ebr_entry {
 	uint64_t epoch; /* global epoch read after the fence that sealed it */
 };
 
+/* Entries per chunk: the chunk less 64 bytes for the fields after them. */
+#define EBR_CHUNK_CAP ((EBR_CHUNK_BYTES - 64) / sizeof(struct ebr_entry))
+
 /* Owned by one thread at a time (its limbo, an adopting collector, or the
- * orphan list under the domain lock): plain fields. */
+ * orphan list under the domain lock): plain fields. The entries come first
+ * and the counts last: a chunk may start a page (region 0 of its slab), and
+ * the counts, read and written by every retire, would share that L1 set
+ * with every other page-aligned hot line. */
 struct ebr_chunk {
+	struct ebr_entry ent[EBR_CHUNK_CAP];
 	struct ebr_chunk *next;
 	uint32_t start;	  /* entries before start have been freed */
 	uint32_t nsealed; /* entries before nsealed carry their epoch tag */
@@ -61,10 +70,8 @@ struct ebr_chunk {
 	 * of the list (a walk per offline/online made a long limbo quadratic). */
 	struct ebr_chunk *ltail;
 	size_t lcost;
-	struct ebr_entry ent[];
 };
 
-#define EBR_CHUNK_CAP  ((EBR_CHUNK_BYTES - sizeof(struct ebr_chunk)) / sizeof(struct ebr_entry))
 #define EBR_ENTRY_COST sizeof(struct ebr_entry)
 
 struct ebr_list {
@@ -80,7 +87,6 @@ struct ebr_thread {
 	bool in_use;
 	struct ebr_list limbo;
 	struct ebr_chunk *spare; /* one emptied chunk kept for reuse */
-	size_t limbo_bytes;	 /* bytes + EBR_ENTRY_COST per entry, in limbo */
 	size_t collect_at;	 /* limbo_bytes at which ebr_retire collects */
 	/* Statistics, written by the owner only (load + store, no RMW); read
 	 * relaxed by ebr_pending_bytes: they publish nothing. */
@@ -102,6 +108,7 @@ static_assert(offsetof(struct ebr_thread, head) == 0, "ebr_quiescent() casts to 
 static_assert(offsetof(struct ebr_thread, state) % KV_CACHELINE == 0, "shared line apart");
 static_assert(sizeof(struct ebr_thread) % KV_CACHELINE == 0, "records padded to lines");
 static_assert(EBR_CHUNK_CAP >= 64, "chunk too small");
+static_assert(sizeof(struct ebr_chunk) <= EBR_CHUNK_BYTES, "chunk fields fit");
 
 struct ebr {
 	/* Global epoch: CAS by try_advance(), read by everyone. Own line. */
@@ -372,7 +379,7 @@ static void take_back(struct ebr_thread *t)
 
 	if (c == NULL)
 		return;
-	t->limbo_bytes += c->lcost;
+	t->head.limbo_bytes += c->lcost;
 	/* the donated list goes first: its entries are older */
 	if (t->limbo.head != NULL) {
 		c->ltail->next = t->limbo.head;
@@ -390,13 +397,14 @@ static void donate(struct ebr_thread *t)
 		return;
 	take_back(t); /* merge with an earlier donation nobody adopted */
 	t->limbo.head->ltail = t->limbo.tail;
-	t->limbo.head->lcost = t->limbo_bytes;
+	t->limbo.head->lcost = t->head.limbo_bytes;
 	/* release: chunk contents before the pointer; pairs with the acquire
 	 * exchange in adopt() and take_back(). Only the owner stores non-NULL,
 	 * and the slot is NULL after take_back(), so a store suffices. */
 	atomic_store_explicit(&t->donated, t->limbo.head, memory_order_release);
 	t->limbo.head = t->limbo.tail = NULL;
-	t->limbo_bytes = 0;
+	t->head.limbo_bytes = 0;
+	t->head.qs_collect_at = 0;
 }
 
 /* Moves every donation into l. */
@@ -449,7 +457,8 @@ struct ebr_thread *ebr_register(struct ebr *e)
 	t->online = false;
 	t->head.local = 0;
 	t->limbo.head = t->limbo.tail = NULL;
-	t->limbo_bytes = 0;
+	t->head.limbo_bytes = 0;
+	t->head.qs_collect_at = 0;
 	t->collect_at = e->cap;
 	pthread_mutex_unlock(&e->lock);
 	return t;
@@ -478,7 +487,8 @@ void ebr_unregister(struct ebr_thread *t)
 		atomic_store_explicit(&e->has_orphans, true, memory_order_relaxed);
 	}
 	t->limbo.head = t->limbo.tail = NULL;
-	t->limbo_bytes = 0;
+	t->head.limbo_bytes = 0;
+	t->head.qs_collect_at = 0;
 	t->in_use = false;
 	pthread_mutex_unlock(&e->lock);
 }
@@ -521,15 +531,70 @@ void ebr_retire(struct ebr_thread *t, void *p, size_t bytes, ebr_free_fn fn)
 	}
 	c->ent[c->n++] = (struct ebr_entry){p, fn, bytes, EBR_UNSEALED};
 	c->bytes += bytes;
-	t->limbo_bytes += bytes + EBR_ENTRY_COST;
+	t->head.limbo_bytes += bytes + EBR_ENTRY_COST;
 	stat_add(&t->retired_bytes, (int64_t)bytes);
 	stat_add(&t->retired_n, 1);
 	if (kv_unlikely(!t->online)) {
 		seal(t);
 		donate(t);
-	} else if (kv_unlikely(t->limbo_bytes >= t->collect_at)) {
+	} else if (kv_unlikely(t->head.limbo_bytes >= t->collect_at)) {
 		ebr_collect(t);
 	}
+}
+
+/* The epoch up to which a collector may free. */
+static uint64_t epoch_for_freeing(const struct ebr *e)
+{
+	/* acquire: pairs with the acq_rel CAS in try_advance(); every release
+	 * an advancer scanned happens-before the frees that follow */
+	return atomic_load_explicit(&e->epoch, memory_order_acquire);
+}
+
+/* Frees what t's own limbo holds that is safe at epoch g (read by
+ * epoch_for_freeing); adds the bytes to *bytes, returns the number freed.
+ * Owner only. */
+static size_t collect_own(struct ebr_thread *t, uint64_t g, int64_t *bytes)
+{
+	size_t n = list_collect(&t->limbo, g, bytes, t, true, true);
+
+	t->head.limbo_bytes -= (size_t)*bytes + n * EBR_ENTRY_COST;
+	return n;
+}
+
+/* After a collect: the limbo size at which ebr_retire collects again. */
+static void set_collect_at(struct ebr_thread *t)
+{
+	t->collect_at = t->head.limbo_bytes + t->dom->cap / 2;
+	if (t->collect_at < t->dom->cap)
+		t->collect_at = t->dom->cap;
+}
+
+/* noinline: the inline caller runs at every command boundary; keep it small */
+__attribute__((noinline)) size_t ebr_quiescent_collect_slow(struct ebr_thread *t, size_t min_bytes)
+{
+	int64_t bytes = 0;
+	size_t n;
+	/* Everything retired since the last quiescent state is tagged with the
+	 * epoch G this thread announced (seal), and is freeable at G + 2. The
+	 * first advance (G -> G + 1) needs every online thread at G; then this
+	 * thread, holding nothing, announces G + 1, so a second advance only
+	 * waits for the others: with no other thread online (one busy worker)
+	 * the whole limbo is freed here, while its lines are still in cache. */
+	seal(t);
+	if (!try_advance(t->dom)) {
+		/* another thread holds the epoch: try again min_bytes later
+		 * (not at every quiescent state: each try costs two fences) */
+		t->head.qs_collect_at = t->head.limbo_bytes + min_bytes;
+		return 0;
+	}
+	announce(t);
+	try_advance(t->dom);
+	n = collect_own(t, epoch_for_freeing(t->dom), &bytes);
+	stat_add(&t->freed_bytes, bytes);
+	stat_add(&t->freed_n, (int64_t)n);
+	set_collect_at(t);
+	t->head.qs_collect_at = t->head.limbo_bytes + min_bytes;
+	return n;
 }
 
 size_t ebr_collect(struct ebr_thread *t)
@@ -543,12 +608,8 @@ size_t ebr_collect(struct ebr_thread *t)
 	seal(t);
 	if (try_advance(e))
 		try_advance(e);
-	/* acquire: pairs with the acq_rel CAS in try_advance(); every release
-	 * an advancer scanned happens-before the frees below */
-	g = atomic_load_explicit(&e->epoch, memory_order_acquire);
-
-	n = list_collect(&t->limbo, g, &bytes, t, true, true);
-	t->limbo_bytes -= (size_t)bytes + n * EBR_ENTRY_COST;
+	g = epoch_for_freeing(e);
+	n = collect_own(t, g, &bytes);
 
 	/* orphans and donations of parked threads: take them out, free without
 	 * the lock (free functions may be slow), put the rest back */
@@ -577,9 +638,7 @@ size_t ebr_collect(struct ebr_thread *t)
 	}
 	stat_add(&t->freed_bytes, bytes);
 	stat_add(&t->freed_n, (int64_t)n);
-	t->collect_at = t->limbo_bytes + e->cap / 2;
-	if (t->collect_at < e->cap)
-		t->collect_at = e->cap;
+	set_collect_at(t);
 	return n;
 }
 

@@ -109,10 +109,14 @@ size_t ebr_collect(struct ebr_thread *t);
 struct ebr_thread_head {
 	_Atomic uint64_t *global; /* the domain's epoch */
 	uint64_t local;		  /* epoch the owner announced last */
+	size_t limbo_bytes;	  /* bytes + bookkeeping per entry, in limbo */
+	size_t qs_collect_at;	  /* limbo_bytes at which ebr_quiescent_collect tries */
 };
 
 /* Announces the current epoch; the slow half of ebr_quiescent(). */
 void ebr_quiescent_slow(struct ebr_thread *t);
+/* The slow half of ebr_quiescent_collect(), past the announcement. */
+size_t ebr_quiescent_collect_slow(struct ebr_thread *t, size_t min_bytes);
 
 /* Online only: the thread holds no shared pointer at this point. Cost: one
  * load and a compare unless the epoch moved since the last announcement. */
@@ -124,6 +128,25 @@ static inline void ebr_quiescent(struct ebr_thread *t)
 	if (__builtin_expect(atomic_load_explicit(h->global, memory_order_relaxed) == h->local, 1))
 		return;
 	ebr_quiescent_slow(t);
+}
+/* Online only, at a quiescent state (as ebr_quiescent, which it includes):
+ * once t retired min_bytes (ebr_retire's count: object bytes plus the
+ * bookkeeping) since its last try, tries to advance the epoch twice,
+ * announcing in between, and frees what t's own limbo then allows. With no other thread
+ * online that is everything t retired before this call, freed while its
+ * lines are still in the core's cache (the cap's collect, from inside a
+ * section, advances at most once per call and frees a cap's worth later).
+ * Does nothing more when the first advance fails (another thread holds the
+ * epoch). Returns the number of objects freed. Owner only; wait-free
+ * except for the free functions. */
+static inline size_t ebr_quiescent_collect(struct ebr_thread *t, size_t min_bytes)
+{
+	const struct ebr_thread_head *h = (const struct ebr_thread_head *)(void *)t;
+
+	ebr_quiescent(t);
+	if (__builtin_expect(h->limbo_bytes < h->qs_collect_at, 1))
+		return 0;
+	return ebr_quiescent_collect_slow(t, min_bytes);
 }
 
 /* A grace period without retiring anything (liburcu's synchronize_rcu):

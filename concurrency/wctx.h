@@ -89,6 +89,11 @@ struct wctx {
 	/* server/lathist.c, server/errorstats.c: this thread's latency
 	 * histograms and error-code counters (opaque here). */
 	struct lathist_tls *lathist;
+	/* server/lathist.c: the generation `lathist` was last zeroed for, the
+	 * owner's copy of the block's own (which readers load), so recording
+	 * does not read the block's header: that line is page-aligned, in the
+	 * L1 set every page-aligned hot line shares. */
+	uint64_t lathist_gen;
 	/* server/script.c: this thread's Lua state and script transaction
 	 * (opaque here), created on its first script. */
 	struct script_worker *script;

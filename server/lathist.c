@@ -99,9 +99,12 @@ static struct lathist_tls *mine(struct wctx *w)
 
 	if (t == NULL) {
 		t = mem_calloc(1, sizeof(*t) + ncmds * sizeof(t->cmd[0]));
+		/* relaxed: a reset seen late attributes the first calls to the old period */
+		uint64_t g = atomic_load_explicit(&gen, memory_order_relaxed);
+
 		/* relaxed: not yet visible to readers (published by the lock) */
-		atomic_store_explicit(&t->gen, atomic_load_explicit(&gen, memory_order_relaxed),
-				      memory_order_relaxed);
+		atomic_store_explicit(&t->gen, g, memory_order_relaxed);
+		w->lathist_gen = g;
 		pthread_mutex_lock(&lock);
 		t->next = threads;
 		threads = t;
@@ -153,8 +156,10 @@ void lathist_record(struct wctx *w, size_t idx, uint64_t usec)
 	t = mine(w);
 	/* relaxed: a reset seen late only attributes this call to the old period */
 	g = atomic_load_explicit(&gen, memory_order_relaxed);
-	if (kv_unlikely(atomic_load_explicit(&t->gen, memory_order_relaxed) != g))
+	if (kv_unlikely(w->lathist_gen != g)) { /* the block's own gen, without its line */
 		zero_block(t, g);
+		w->lathist_gen = g;
+	}
 	h = atomic_load_explicit(&t->cmd[idx], memory_order_relaxed); /* own pointer */
 	if (kv_unlikely(h == NULL)) {
 		h = mem_calloc(1, sizeof(*h));

@@ -137,7 +137,9 @@ uint64_t kv_entry_hash(const struct kv_entry *e);
 /* ---- per-thread reclamation state. */
 void kvmap_thread_register(void);
 void kvmap_thread_unregister(void);
-/* This thread holds no entry pointer from now on. Cheap; call between tasks. */
+/* This thread holds no entry pointer from now on. Cheap; call between tasks.
+ * Every few KB this thread retired it also tries to free them (two epoch
+ * advances): the entries' free hooks may run here. */
 void kvmap_quiescent(void);
 /* Before blocking (poll): this thread holds nothing and will not until online. */
 void kvmap_thread_offline(void);

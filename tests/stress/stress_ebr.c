@@ -8,10 +8,11 @@
  * reads (load a slot, validate, keep up to HOLD pointers and validate them
  * again at the end of the batch) and writes (build an object, exchange it
  * into a slot, retire the old one). Between batches a worker announces a
- * quiescent state, and now and then goes offline for a while (parking).
- * Thread 0 also parks for long with garbage pending and checks that other
- * threads free it while it sleeps; the last thread sometimes unregisters and
- * registers again (orphans). The main thread samples ebr_pending_bytes and
+ * quiescent state (half the time with ebr_quiescent_collect, as kvsd
+ * does), and now and then goes offline for a while (parking). Thread 0 also
+ * parks for long with garbage pending and checks that other threads free
+ * it while it sleeps; the last thread sometimes unregisters and registers
+ * again (orphans). The main thread samples ebr_pending_bytes and
  * collects every 10 ms, as kvsd's hz timer does. The free function poisons
  * an object before freeing it, so a use after free shows as a bad magic even
  * without AddressSanitizer; ThreadSanitizer sees any free that is not ordered
@@ -231,7 +232,10 @@ static void *worker_main(void *arg)
 		}
 		for (int i = 0; i < nheld; i++)
 			check(held[i]); /* still valid at the end of the section */
-		ebr_quiescent(t);
+		if (rnd(&rs) % 2)
+			ebr_quiescent(t);
+		else /* kvsd's command boundary (storage/kvmap.c) */
+			ebr_quiescent_collect(t, 256);
 		if (rnd(&rs) % 32 == 0)
 			park(t, &rs);
 		if (w->idx == 0) {

@@ -69,6 +69,59 @@ Test(ebr, frees_after_two_epochs_not_before)
 	ebr_unregister(t);
 }
 
+/* Alone online, a quiescent collect frees everything retired before it
+ * (two advances, announcing in between); the next one tries only once
+ * min_bytes more were retired, and until then only announces. */
+Test(ebr, quiescent_collect_alone_frees_what_was_retired)
+{
+	struct ebr_thread *t = ebr_register(e);
+	uint64_t e0 = ebr_epoch(e);
+
+	ebr_online(t);
+	for (int i = 0; i < 3; i++)
+		ebr_retire(t, obj(), 48, count_free);
+	cr_assert_eq(ebr_quiescent_collect(t, 4096), 3);
+	cr_assert_eq(freed, 3);
+	cr_assert_eq(ebr_epoch(e), e0 + 2);
+	cr_assert_eq(ebr_pending_bytes(e), 0);
+	/* one object (48 bytes and its bookkeeping) is less than 4096 */
+	ebr_retire(t, obj(), 48, count_free);
+	cr_assert_eq(ebr_quiescent_collect(t, 4096), 0);
+	cr_assert_eq(ebr_quiescent_collect(t, 4096), 0);
+	cr_assert_eq(ebr_epoch(e), e0 + 2);
+	cr_assert_eq(freed, 3);
+	ebr_offline(t);
+	ebr_unregister(t);
+	cr_assert_eq(freed, 3); /* orphaned, freed by destroy */
+}
+
+/* Another online thread that has not announced holds the second advance:
+ * nothing retired since its announcement is freed until it quiesces. */
+Test(ebr, quiescent_collect_waits_for_other_online_threads)
+{
+	struct ebr_thread *a = ebr_register(e), *b = ebr_register(e);
+	uint64_t e0 = ebr_epoch(e);
+
+	ebr_online(a);
+	ebr_online(b); /* announces e0 */
+	ebr_retire(a, obj(), 48, count_free);
+	/* e0 -> e0+1 (both at e0), a announces e0+1, then b at e0 blocks */
+	cr_assert_eq(ebr_quiescent_collect(a, 0), 0);
+	cr_assert_eq(ebr_epoch(e), e0 + 1);
+	cr_assert_eq(freed, 0);
+	/* a failed first advance: nothing freed, no epoch change */
+	cr_assert_eq(ebr_quiescent_collect(a, 0), 0);
+	cr_assert_eq(ebr_epoch(e), e0 + 1);
+	cr_assert_eq(freed, 0);
+	ebr_quiescent(b); /* announces e0+1 */
+	cr_assert_eq(ebr_quiescent_collect(a, 0), 1);
+	cr_assert_eq(freed, 1);
+	ebr_offline(b);
+	ebr_unregister(b);
+	ebr_offline(a);
+	ebr_unregister(a);
+}
+
 Test(ebr, quiescent_without_epoch_change_is_noop)
 {
 	struct ebr_thread *t = ebr_register(e);
