@@ -44,7 +44,8 @@ struct worker_stats {
 	/* written by guests (several may): how often another worker polled this
 	 * worker's loop while it was stuck in a task */
 	_Atomic uint64_t polled_by_guest;
-	_Atomic uint64_t guest_polls; /* stuck workers' loops this worker polled */
+	_Atomic uint64_t guest_polls;	/* stuck workers' loops this worker polled */
+	_Atomic uint64_t defer_overdue; /* deferred rounds run early (DEFER_MAX_NS) */
 	/* system calls on client sockets and the loop, by kind (CPU per request,
 	 * issue 19): read() calls and those that found nothing (EAGAIN), send()
 	 * calls and those that found the socket full, and non-blocking polls of
@@ -102,6 +103,9 @@ struct worker {
 	 * how many run between two polls (worker.c: defer_take) */
 	struct mpscq_node *defer_round;
 	long defer_since_poll, defer_poll_every;
+	/* owner's worker_main only: when it first saw deferred tasks waiting
+	 * (0: none seen), for the DEFER_MAX_NS bound (worker.c: defer_overdue) */
+	int64_t defer_seen_ns;
 	struct event *watch_ev; /* timer ending a watcher's park (worker.c) */
 	/* WORKER_RUNNING / PARKED / NOTIFIED: exchanged by the worker, CAS
 	 * PARKED → NOTIFIED by the one waker that then writes the eventfd */

@@ -203,6 +203,13 @@
  * polls per round. */
 #define DEFER_POLL_EVERY  8
 #define DEFER_ROUND_POLLS 8
+/* Deferred wake-ups wait for a dry deque, but never longer than this: under
+ * a load that never lets the worker run dry (many pipelining clients coming
+ * back through the inbox) they go onto the deque at once (defer_overdue), as
+ * Redis writes its subscribers once per loop however busy the loop is.
+ * Without it a subscriber waited up to seconds behind such a load
+ * (bench/pubsub-busy.py). */
+#define DEFER_MAX_NS (2 * 1000000ll)
 
 /* Scheduler state shared by all workers. */
 static struct {
@@ -628,6 +635,30 @@ static void take_deferred(struct worker *w, struct worker *v)
 }
 
 /*
+ * Whether w's deferred wake-ups have waited DEFER_MAX_NS since w first saw
+ * them (at a dry deque or a busy poll): then the caller moves them all onto
+ * w's deque (take_deferred(w, w)), where they run next and stay stealable.
+ * Owner, in worker_main, holding its loop token.
+ */
+static bool defer_overdue(struct worker *w, int64_t now)
+{
+	if (w->defer_round == NULL && mpscq_empty(&w->defer)) {
+		w->defer_seen_ns = 0;
+		return false;
+	}
+	if (w->defer_seen_ns == 0) {
+		w->defer_seen_ns = now;
+		return false;
+	}
+	if (now - w->defer_seen_ns < DEFER_MAX_NS)
+		return false;
+	w->defer_seen_ns = 0;
+	/* relaxed: statistics */
+	atomic_fetch_add_explicit(&w->st.defer_overdue, 1, memory_order_relaxed);
+	return true;
+}
+
+/*
  * Polls, as a guest, the loop of every other worker that has been inside one
  * task for STALL_NS or more (and has run on a CPU for STALL_NS of it:
  * stuck_on_cpu): drains its inbox, runs its loop once without
@@ -991,6 +1022,8 @@ static void *worker_main(void *arg)
 				w->round_len -= w->round_len / 16;
 			if (queued > 0)
 				w->mid_token = 1; /* one mid-round poll per drain: mid_round() */
+			if (defer_overdue(w, now))
+				take_deferred(w, w);
 			c = wsq_take(&w->dq);
 			/* With stealing on, deferred wake-ups come before the poll of a
 			 * dry deque, as they do with one worker (which does not poll
@@ -1031,6 +1064,8 @@ static void *worker_main(void *arg)
 			w->polled_ns = now;
 			if (nworkers > 1)
 				(void)poll_stuck(w, now);
+			if (defer_overdue(w, now))
+				take_deferred(w, w);
 			net_g.opts.online();
 		} else if (mid_round(w, 2)) {
 			/* Half-way through a long round: see mid_round() */
