@@ -636,9 +636,10 @@ static void take_deferred(struct worker *w, struct worker *v)
 
 /*
  * Whether w's deferred wake-ups have waited DEFER_MAX_NS since w first saw
- * them (at a dry deque or a busy poll): then the caller moves them all onto
- * w's deque (take_deferred(w, w)), where they run next and stay stealable.
- * Owner, in worker_main, holding its loop token.
+ * them (at a dry deque or a busy poll) without serving any of them (a
+ * deferred round in progress, with its polls, is not overdue): then the
+ * caller moves them all onto w's deque (take_deferred(w, w)), where they
+ * run next and stay stealable. Owner, in worker_main, holding its loop token.
  */
 static bool defer_overdue(struct worker *w, int64_t now)
 {
@@ -1029,8 +1030,8 @@ static void *worker_main(void *arg)
 			 * dry deque, as they do with one worker (which does not poll
 			 * here): a poll that always finds something (many busy
 			 * clients) would otherwise keep them waiting. */
-			if (c == NULL && stealing_on())
-				c = defer_take(w, now);
+			if (c == NULL && stealing_on() && (c = defer_take(w, now)) != NULL)
+				w->defer_seen_ns = 0; /* being served: not overdue */
 			/* Poll when dry, and also when the inbox alone kept us busy for
 			 * POLL_EVERY_NS: a pipelining client that yields its budget
 			 * comes back through the inbox every time, and without this
@@ -1051,8 +1052,8 @@ static void *worker_main(void *arg)
 			}
 			if (c == NULL && nworkers > 1 && poll_stuck(w, now) > 0)
 				c = wsq_take(&w->dq);
-			if (c == NULL)
-				c = defer_take(w, now);
+			if (c == NULL && (c = defer_take(w, now)) != NULL)
+				w->defer_seen_ns = 0; /* being served: not overdue */
 			net_g.opts.online();
 		} else if (now - w->polled_ns >= POLL_EVERY_NS) {
 			/* never dry: our own loop and stuck peers get a look anyway */
