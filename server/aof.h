@@ -131,8 +131,10 @@ struct db;
  * of the worker that appended them (aof_batch_end) */
 #define AOF_KICK_NS (500 * 1000)
 /* always: aof-group-wait-us's default, the most a batch is held back for
- * the writes expected back (see "Group wait" above) */
-#define AOF_GROUP_WAIT_US 1000
+ * the writes expected back (see "Group wait" above): off, because on a
+ * disk whose fdatasync is short next to the CPU time of bringing the
+ * clients back it cost throughput (docs/BENCHMARKS.md, group wait) */
+#define AOF_GROUP_WAIT_US 0
 
 /* Values of appendfsync, in the config table's order. */
 enum aof_fsync { AOF_FSYNC_ALWAYS, AOF_FSYNC_EVERYSEC, AOF_FSYNC_NO };

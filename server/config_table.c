@@ -886,11 +886,11 @@ const struct cfg_def cfg_rows[CFG_COUNT_] = {
 			 "covers every write queued meanwhile); everysec: fsync about once a "
 			 "second; no: leave it to the kernel.",
 			 .apply = apply_appendfsync},
-    [CFG_AOF_GROUP_WAIT_US] = {"aof-group-wait-us", CFG_T_INT, "1000", 0, 100000, NULL, 0,
+    [CFG_AOF_GROUP_WAIT_US] = {"aof-group-wait-us", CFG_T_INT, "0", 0, 100000, NULL, 0,
 			       "kvsd extension. appendfsync always: after an fsync releases "
 			       "several clients, the next fsync waits for their next writes "
 			       "at most this many microseconds (and at most one fsync's "
-			       "duration), so one fsync covers them all; 0: off.",
+			       "duration), so one fsync covers them all; 0 (the default): off.",
 			       .apply = apply_aof_group_wait},
     [CFG_AOF_LOAD_TRUNCATED] = {"aof-load-truncated", CFG_T_BOOL, "yes", 0, 1, NULL, 0,
 				"yes: an AOF whose last file ends inside a command is cut there "
