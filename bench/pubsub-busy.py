@@ -12,18 +12,15 @@ Usage: python3 bench/pubsub-busy.py [--kvsd BIN ...] [--threads 1,2] [--clients 
        [--pipeline 64] [--messages 10] [--no-redis]
 """
 import argparse
+import os
 import socket
 import statistics
 import subprocess
+import sys
 import time
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import free_port  # noqa: E402
 
 
 def one(cmd, port, a):

@@ -24,7 +24,6 @@ Env: KVSD_BIN (build/server/kvsd).
 import argparse
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,14 +32,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 KVSD = os.environ.get("KVSD_BIN", os.path.join(HERE, "..", "build", "server", "kvsd"))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+sys.path.insert(0, HERE)
+from benchlib import free_port  # noqa: E402
 
 
 def cli(port, *args):
