@@ -45,7 +45,7 @@ struct worker_stats {
 	 * worker's loop while it was stuck in a task */
 	_Atomic uint64_t polled_by_guest;
 	_Atomic uint64_t guest_polls;	/* stuck workers' loops this worker polled */
-	_Atomic uint64_t defer_overdue; /* deferred rounds run early (DEFER_MAX_NS) */
+	_Atomic uint64_t defer_overdue; /* deferred tasks moved early (DEFER_MAX_NS) */
 	/* system calls on client sockets and the loop, by kind (CPU per request,
 	 * issue 19): read() calls and those that found nothing (EAGAIN), send()
 	 * calls and those that found the socket full, and non-blocking polls of
@@ -104,7 +104,8 @@ struct worker {
 	struct mpscq_node *defer_round;
 	long defer_since_poll, defer_poll_every;
 	/* owner's worker_main only: when it first saw deferred tasks waiting
-	 * (0: none seen), for the DEFER_MAX_NS bound (worker.c: defer_overdue) */
+	 * since it last served one (0: none seen), for the DEFER_MAX_NS bound
+	 * (worker.c: defer_overdue) */
 	int64_t defer_seen_ns;
 	struct event *watch_ev; /* timer ending a watcher's park (worker.c) */
 	/* WORKER_RUNNING / PARKED / NOTIFIED: exchanged by the worker, CAS

@@ -28,7 +28,9 @@
  * subscribers (of any subscriber with stealing on) are deferred instead
  * (defer_take): run when nothing else is queued, with polls between, so
  * each write carries every batch published meanwhile; with stealing on they
- * reach the deque a slice at a time, stealable (defer_share).
+ * reach the deque a slice at a time, stealable (defer_share). Unserved for
+ * DEFER_MAX_NS (a load that never lets the worker run dry), they all go
+ * onto the deque at once (defer_overdue).
  * One exception (mid_round()): in a long round, a poll half-way through
  * puts what it finds ahead of the round's other half, so a publisher's next
  * batch reaches that half before it is written (two batches per write).
