@@ -317,7 +317,7 @@ Test(ptree_pos, queue_and_deque)
 {
 	struct pt_edit ed;
 	pt_edit_begin(&ed, NULL, NULL);
-	char b[16];
+	char b[24]; /* %015zu of a size_t may need 20 digits (-Wformat-truncation); ours fit 15 */
 	size_t head = 0, tail = 0;
 	for (int round = 0; round < 200000; round++) {
 		snprintf(b, sizeof(b), "%015zu", tail++);
