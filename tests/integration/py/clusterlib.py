@@ -226,6 +226,7 @@ def wait_pong(port, timeout=10.0, proc=None):
     must be that process (INFO process_id), else PortsTaken; and proc exiting
     first is a RuntimeError."""
     deadline = time.time() + timeout
+    pause = 0.002  # doubling to 50 ms, as harness.poll_pauses()
     while time.time() < deadline:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError('exited with %d before answering' % proc.returncode)
@@ -238,7 +239,8 @@ def wait_pong(port, timeout=10.0, proc=None):
                     return
         except OSError:
             pass
-        time.sleep(0.05)
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
     raise RuntimeError('port %d: no PONG' % port)
 
 

@@ -65,6 +65,7 @@ class Proc:
                                      stdout=subprocess.DEVNULL,
                                      stderr=open(self.errfile, 'w'))
         deadline = time.time() + timeout
+        pause = harness.poll_pauses()
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 with open(self.errfile, errors='replace') as f:
@@ -80,7 +81,7 @@ class Proc:
                         return True
             except OSError:
                 pass
-            time.sleep(0.05)
+            time.sleep(next(pause))
         raise RuntimeError('no PONG')
 
     def client(self):

@@ -31,6 +31,8 @@ diff-sigterm: SIGTERM during BGREWRITEAOF (the AOF on, and off), against
 redis-server: a prompt exit, no temporary file, the same manifest, every key
 after a restart.
 
+on-everysec: one round of on with appendfsync everysec (on's second round).
+
 Usage: test_aof_switch.py [--rounds N] [scenario ...]
 """
 
@@ -195,8 +197,9 @@ def one_round(switches, what, fsync):
         shutil.rmtree(d, ignore_errors=True)
 
 
-def scenario_on(rounds):
-    for i in range(rounds):
+def scenario_on(rounds, first=0):
+    """Rounds alternate appendfsync always (even) and everysec (odd)."""
+    for i in range(first, first + rounds):
         one_round(['yes'], 'on round %d' % i, 'always' if i % 2 == 0 else 'everysec')
 
 
@@ -533,13 +536,15 @@ def main(argv):
             names.append(argv[i])
             i += 1
     scenarios = {'on': lambda: scenario_on(rounds),
+                 # the odd rounds alone: what --rounds 1 on (always) leaves out
+                 'on-everysec': lambda: scenario_on(1, first=1),
                  'toggle': lambda: scenario_toggle(rounds),
                  'diff': scenario_diff,
                  'diff-baddir': scenario_diff_baddir,
                  'diff-off-rewrite': scenario_diff_off_rewrite,
                  'diff-shutdown': scenario_diff_shutdown,
                  'diff-sigterm': scenario_diff_sigterm}
-    for name in names or list(scenarios):
+    for name in names or [n for n in scenarios if n != 'on-everysec']:
         t0 = time.time()
         scenarios[name]()
         log('%s: %.1f s' % (name, time.time() - t0))

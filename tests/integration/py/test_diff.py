@@ -376,6 +376,28 @@ class Pair:
     def raw(self, data, n=1, cmp=exact):
         return self.send_both(data, n, data, cmp)
 
+    def quiet(self, what, secs=0.5):
+        """Neither server sends anything more within secs (e.g. no push after a
+        command that must not cause one): what each sent meanwhile must agree,
+        nothing being the expected case. A raw(b'') for a reply that never
+        comes checks the same but waits REPLY_TIMEOUT on each side."""
+        got = []
+        for cl in (self.a, self.b):
+            cl.sock.settimeout(secs)
+            try:
+                r = cl.read_reply()
+            except socket.timeout:
+                r = b'<nothing>'
+            finally:
+                cl.sock.settimeout(REPLY_TIMEOUT)
+            got.append(r)
+        self.d.count += 1
+        if got[0] != got[1] or got[0] is None:
+            self.d.report(what + ' (then nothing)', got[0], got[1])
+        for side, r in zip('ab', got):
+            if r != b'<nothing>':
+                self._resync(side)
+
     def raw_eof(self, data):
         """Send raw bytes; the server answers and then closes."""
         for cl in (self.a, self.b):

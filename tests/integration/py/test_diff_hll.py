@@ -139,16 +139,15 @@ def sec_promotion(d, p, seed):
         cmds.append(['GET', 'pb'])
     pipeline(p, cmds)
     p.c('PFDEBUG', 'ENCODING', 'pb')
-    # a register above 32 promotes a tiny HLL: find such an element
-    big = None
-    for i in range(2000000):
-        e = b'x%d' % i
-        h = murmur64a(e)
-        h >>= 14
-        h |= 1 << 50
-        if (h & -h).bit_length() > 32:
-            big = e
-            break
+    # a register above 32 promotes a tiny HLL. Such an element is 1 in 2^32:
+    # this one was made by inverting MurmurHash64A for the hash 1 << 46 | 5
+    # (register 5, count 33). (A search over b'x0'..b'x1999999' used to run
+    # here on every run, 5-6 s of Python, and never found one: it sent
+    # PFADD p33 None.)
+    big = b'I\x9b\xde_a\xa0\x9cU'
+    h = murmur64a(big) >> 14 | 1 << 50
+    if (h & -h).bit_length() <= 32:
+        raise RuntimeError('promotion: %r has no register above 32' % big)
     p.c('DEL', 'p33')
     p.c('PFADD', 'p33', 'a', 'b')
     p.c('PFADD', 'p33', big)

@@ -132,7 +132,7 @@ LISTS = [
     ('LMOVE', 'l', 'l2', 'LEFT', 'RIGHT'), ('LMOVE', 'l', 'l2', 'RIGHT', 'LEFT'),
     ('RPOPLPUSH', 'l', 'l'), ('RPOPLPUSH', 'l', 'l3'), ('RPOPLPUSH', 'l', 'l3'),
     ('RPOPLPUSH', 'nope', 'l3'), ('LMPOP', '2', 'nope', 'l2', 'RIGHT', 'COUNT', '5'),
-    ('LMPOP', '1', 'l3', 'LEFT'), ('BLPOP', 'nope', 'l3', '1'), ('BRPOP', 'l3', '1'),
+    ('LMPOP', '1', 'l3', 'LEFT'), ('BLPOP', 'nope', 'l3', '1'), ('BRPOP', 'l3', '0.1'),
     ('RPUSH', 'l4', 'a'), ('BLMOVE', 'l4', 'l5', 'LEFT', 'LEFT', '1'),
     ('BRPOPLPUSH', 'l5', 'l4', '1'), ('BLMPOP', '1', '2', 'l4', 'l5', 'RIGHT'),
     ('RPUSH', 'l6', 'a', 'b'), ('LTRIM', 'l6', '5', '6'), ('RPUSH', 'l7', 'a', 'b'),

@@ -19,7 +19,8 @@
  * older version is kept. Everything is freed at the end (kvmap_teardown
  * flushes the deferred frees), so the ASan build's leak check covers the
  * ownership rules. A 1M-element build checks the depth and prints the bytes
- * per element of the two shapes the types use.
+ * per element of the two shapes the types use. Sanitizer builds run each random
+ * configuration under its first seed only (tests/unit/sanitized.h).
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@
 #include "concurrency/mem.h"
 #include "storage/kvmap.h"
 #include "storage/ptree.h"
+#include "tests/unit/sanitized.h"
 
 static void setup(void)
 {
@@ -385,21 +387,21 @@ static void run(uint64_t seed, const struct mix *m, size_t ops, size_t batch)
 Test(ptree, random_wide_keys)
 {
 	struct mix m = {0, 12, 0, 2, false};
-	for (uint64_t s = 1; s <= 3; s++)
+	for (uint64_t s = 1; s <= TEST_SEEDS(3); s++)
 		run(s, &m, 100000, 500);
 }
 
 Test(ptree, random_colliding_keys)
 {
 	struct mix m = {8, 10, 0, 3, false};
-	for (uint64_t s = 11; s <= 13; s++)
+	for (uint64_t s = 11; s < 11 + TEST_SEEDS(3); s++)
 		run(s, &m, 100000, 300);
 }
 
 Test(ptree, random_long_prefixes)
 {
 	struct mix m = {2, 8, 120, 5, false};
-	for (uint64_t s = 21; s <= 22; s++)
+	for (uint64_t s = 21; s < 21 + TEST_SEEDS(2); s++)
 		run(s, &m, 100000, 300);
 }
 
@@ -412,7 +414,7 @@ Test(ptree, random_big_elements)
 Test(ptree, random_fat_records)
 {
 	struct mix m = {3, 30, 0, 0, true};
-	for (uint64_t s = 51; s <= 52; s++)
+	for (uint64_t s = 51; s < 51 + TEST_SEEDS(2); s++)
 		run(s, &m, 40000, 200);
 }
 

@@ -1,0 +1,31 @@
+/*
+ * sanitized.h — TEST_SANITIZED: 1 when the test is built with AddressSanitizer or
+ * ThreadSanitizer (gcc's __SANITIZE_ADDRESS__ / __SANITIZE_THREAD__, clang's __has_feature),
+ * else 0.
+ *
+ * Contract: a randomised model test that repeats the same configuration (operation mix,
+ * sizes, operation count) under several seeds runs it under TEST_SEEDS(n) seeds: all n in
+ * release builds, the first one in sanitizer builds, whose instrumented code runs 3-5x
+ * slower (the ptree model tests were 63 of the ASan kvmap binary's 134 s). Every
+ * configuration, and with it every code path and assertion, still runs under the sanitizer;
+ * only the repetitions with other random streams are left to the release build. Tests whose
+ * seeds differ in configuration are not reduced.
+ */
+#ifndef KVSD_TESTS_UNIT_SANITIZED_H
+#define KVSD_TESTS_UNIT_SANITIZED_H
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define TEST_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define TEST_SANITIZED 1
+#endif
+#endif
+#ifndef TEST_SANITIZED
+#define TEST_SANITIZED 0
+#endif
+
+/* seeds to run of a configuration written for n: n, or 1 under a sanitizer */
+#define TEST_SEEDS(n) (TEST_SANITIZED ? 1 : (n))
+
+#endif
