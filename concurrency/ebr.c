@@ -196,8 +196,8 @@ static void list_splice(struct ebr_list *l, struct ebr_chunk *head, struct ebr_c
  * walked the whole limbo, quadratic while one thread held the epoch back
  * for long (a snapshot's saver: storage/snap.h). Spliced lists (orphans,
  * adoptions) are in no order and are walked whole. */
-static size_t list_collect(struct ebr_list *l, uint64_t g, int64_t *bytes, struct ebr_thread *t,
-			   bool keep_tail, bool own)
+static KV_HOT size_t list_collect(struct ebr_list *l, uint64_t g, int64_t *bytes,
+				  struct ebr_thread *t, bool keep_tail, bool own)
 {
 	struct ebr_chunk *c, *prev = NULL, *next;
 	size_t n = 0;
@@ -570,7 +570,8 @@ static void set_collect_at(struct ebr_thread *t)
 }
 
 /* noinline: the inline caller runs at every command boundary; keep it small */
-__attribute__((noinline)) size_t ebr_quiescent_collect_slow(struct ebr_thread *t, size_t min_bytes)
+__attribute__((noinline)) KV_HOT size_t ebr_quiescent_collect_slow(struct ebr_thread *t,
+								   size_t min_bytes)
 {
 	int64_t bytes = 0;
 	size_t n;

@@ -117,7 +117,7 @@ static inline size_t alloc_usable(void *p, size_t size)
 #endif
 }
 
-void *mem_alloc(size_t size)
+KV_HOT void *mem_alloc(size_t size)
 {
 	size_t n = size ? size : 1;
 	void *p = malloc(n);

@@ -20,6 +20,14 @@
 #define kv_likely(x)   __builtin_expect(!!(x), 1)
 #define kv_unlikely(x) __builtin_expect(!!(x), 0)
 
+/* On the definitions of the per-request path's functions (parse, dispatch, the
+ * map, the list's push/pop, replies, reclamation): gcc places them in
+ * .text.hot, which the linker lays out together, so the path's code is a few
+ * KB of consecutive lines instead of ~100 lines scattered over the binary that
+ * conflict in the 64 sets of a 32 KB L1i. List the function where it is
+ * defined, not where it is declared. */
+#define KV_HOT __attribute__((hot))
+
 #define KV_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 #define KV_PANIC(...)                                                                              \

@@ -816,7 +816,7 @@ static int conn_run_once(struct conn *c, struct worker *w)
 	return more;
 }
 
-int conn_run(struct conn *c, struct worker *w)
+KV_HOT int conn_run(struct conn *c, struct worker *w)
 {
 	int r = conn_run_once(c, w);
 

@@ -125,7 +125,7 @@ void reply_errorf(struct conn *c, const char *fmt, ...)
 		mem_free(p);
 }
 
-void reply_int(struct conn *c, long long v)
+KV_HOT void reply_int(struct conn *c, long long v)
 {
 	/* Shared small integers, as Redis keeps shared.integers. */
 	if (v == 0) {
@@ -166,7 +166,7 @@ static inline void copy_short(char *d, const char *p, size_t n)
 	}
 }
 
-void reply_bulk(struct conn *c, const void *p, size_t n)
+KV_HOT void reply_bulk(struct conn *c, const void *p, size_t n)
 {
 	struct buf *o = &c->out;
 	char *b;

@@ -143,7 +143,7 @@ void conn_schedule_back(struct conn *c)
 		sched_submit_back(c);
 }
 
-int conn_task_run(struct worker *w, struct conn *c)
+KV_HOT int conn_task_run(struct worker *w, struct conn *c)
 {
 	/* acquire: the scheduler's CAS (acq_rel) released what it wrote before
 	 * queueing the connection; SCHEDULED → RUNNING observes it */

@@ -417,7 +417,7 @@ static void loop_take_back(struct worker *w, uint64_t since)
 /* Runs one scheduled connection to completion of this run; `now` is the
  * task's start time. Called online, holding our own loop token, which is free
  * for a guest while the connection runs. */
-static void run_task(struct worker *w, struct conn *c, int64_t now)
+static KV_HOT void run_task(struct worker *w, struct conn *c, int64_t now)
 {
 	uint64_t since = (uint64_t)now + LOOP_SINCE_BIAS;
 	int r;

@@ -503,7 +503,7 @@ static inline int64_t wall_ms_at(int64_t mono_us)
 	return (mono_us + wall_off.off_us) / 1000;
 }
 
-static void dispatch(struct conn *c, int argc, const char **argv, const size_t *argl)
+static KV_HOT void dispatch(struct conn *c, int argc, const char **argv, const size_t *argl)
 {
 	long top = find_cached(argv[0], argl[0]);
 	const struct cmd_def *d;
@@ -699,7 +699,7 @@ static void dispatch(struct conn *c, int argc, const char **argv, const size_t *
 /* Runs one command; then applies CLIENT REPLY as Redis does (replies are
  * not written while off or skip is set, and resetClient() turns skip_next
  * into skip after each command, refused ones included). */
-void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *argl)
+KV_HOT void cmd_dispatch(struct conn *c, int argc, const char **argv, const size_t *argl)
 {
 	struct session *s = session_of(c);
 	size_t mark;

@@ -24,6 +24,7 @@
 #include "server/multi.h"
 #include "server/strutil.h"
 #include "storage/db.h"
+#include "concurrency/util.h"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -86,12 +87,12 @@ static void push_generic(struct cmd_req *r, enum tlist_end end, bool create)
 		reply_int(r->c, n);
 }
 
-static void cmd_lpush(struct cmd_req *r)
+static KV_HOT void cmd_lpush(struct cmd_req *r)
 {
 	push_generic(r, TLIST_HEAD, true);
 }
 
-static void cmd_rpush(struct cmd_req *r)
+static KV_HOT void cmd_rpush(struct cmd_req *r)
 {
 	push_generic(r, TLIST_TAIL, true);
 }
@@ -160,12 +161,12 @@ static void pop_generic(struct cmd_req *r, enum tlist_end end)
 	tlist_popped_free(&p);
 }
 
-static void cmd_lpop(struct cmd_req *r)
+static KV_HOT void cmd_lpop(struct cmd_req *r)
 {
 	pop_generic(r, TLIST_HEAD);
 }
 
-static void cmd_rpop(struct cmd_req *r)
+static KV_HOT void cmd_rpop(struct cmd_req *r)
 {
 	pop_generic(r, TLIST_TAIL);
 }

@@ -31,6 +31,7 @@
 #include "server/log.h"
 #include "server/strutil.h"
 #include "concurrency/mem.h"
+#include "concurrency/util.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -331,7 +332,7 @@ void cfg_set_apply_hook(cfg_apply_hook_fn fn)
 
 /* -------------------------------------------------------------- reading */
 
-long long cfg_int(enum cfg_id id)
+KV_HOT long long cfg_int(enum cfg_id id)
 {
 	/* relaxed: see the declaration of ival. */
 	long long v = atomic_load_explicit(&st.ival[id], memory_order_relaxed);

@@ -143,7 +143,7 @@ static void zero_block(struct lathist_tls *t, uint64_t g)
 	atomic_store_explicit(&t->gen, g, memory_order_release);
 }
 
-void lathist_record(struct wctx *w, size_t idx, uint64_t usec)
+KV_HOT void lathist_record(struct wctx *w, size_t idx, uint64_t usec)
 {
 	struct lathist_tls *t;
 	struct lathist_one *h;

@@ -758,7 +758,7 @@ static bool is_key(struct cmd_req *r, const struct rule *ru, int i)
 
 static void call_inner(struct cmd_req *r, const struct cmd_def *d);
 
-void ntf_call(struct cmd_req *r, const struct cmd_def *d)
+KV_HOT void ntf_call(struct cmd_req *r, const struct cmd_def *d)
 {
 	uint64_t writes0 = r->ctx->db_writes;
 	size_t mark = conn_reply_mark(r->c);

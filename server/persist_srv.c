@@ -37,6 +37,7 @@
 #include "storage/db.h"
 #include "storage/kvmap.h"
 #include "storage/snap.h"
+#include "concurrency/util.h"
 
 /* ---- changes since the last save: per-worker counters */
 
@@ -49,7 +50,7 @@ struct dirty_slot {
 };
 static struct dirty_slot dirty[DIRTY_SLOTS];
 
-void psrv_dirty(struct wctx *w)
+KV_HOT void psrv_dirty(struct wctx *w)
 {
 	unsigned i = w ? (unsigned)(w->index + 1) % DIRTY_SLOTS : 0;
 

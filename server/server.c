@@ -38,6 +38,7 @@
 #include "storage/tset.h"
 #include "storage/tzset.h"
 #include "storage/tlist.h"
+#include "concurrency/util.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -88,7 +89,7 @@ static void on_thread_start(int idx)
 
 /* net's boundaries: the storage's epochs, and the AOF's domain of command
  * boundaries that switching appendonly on waits for (aof.h, "Switching") */
-static void on_quiescent(void)
+static KV_HOT void on_quiescent(void)
 {
 	kvmap_quiescent();
 	aof_qs_quiescent();

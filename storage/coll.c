@@ -55,9 +55,9 @@ static size_t big_vlen(size_t klen)
 	return coll_big_offset(klen) + sizeof(struct coll_big) - klen;
 }
 
-struct kv_entry *coll_new_big_ext(const void *key, size_t klen, enum kv_type type,
-				  enum coll_enc enc, uint64_t lineage, struct pt_node *r0,
-				  struct pt_node *r1, size_t ext, int64_t expire_ms)
+KV_HOT struct kv_entry *coll_new_big_ext(const void *key, size_t klen, enum kv_type type,
+					 enum coll_enc enc, uint64_t lineage, struct pt_node *r0,
+					 struct pt_node *r1, size_t ext, int64_t expire_ms)
 {
 	size_t vlen = big_vlen(klen) + ext;
 	struct kv_entry *e = kv_entry_new(key, klen, NULL, vlen, expire_ms);
@@ -143,7 +143,7 @@ static uint64_t big_lineage(const struct kv_entry *e)
 	return coll_big_of(e)->lineage;
 }
 
-struct pt_edit *coll_edit(struct coll_ctx *c, const struct kv_entry *cur, uint64_t *lineage)
+KV_HOT struct pt_edit *coll_edit(struct coll_ctx *c, const struct kv_entry *cur, uint64_t *lineage)
 {
 	uint64_t lin = big_lineage(cur);
 	struct coll_rec *r;
@@ -178,7 +178,8 @@ static void disown(const struct kv_entry *old)
 	atomic_store_explicit(&coll_big_of(old)->owns, 0, memory_order_relaxed);
 }
 
-void coll_ctx_publish(struct coll_ctx *c, const struct kv_entry *old, const struct kv_entry *neww)
+KV_HOT void coll_ctx_publish(struct coll_ctx *c, const struct kv_entry *old,
+			     const struct kv_entry *neww)
 {
 	uint64_t ln = big_lineage(neww), lo = big_lineage(old);
 
@@ -373,7 +374,7 @@ static void *lazy_main(void *arg)
 }
 
 /* kv_entry_free_retired's hook: a typed entry no reader can hold any more. */
-static void typed_free(struct kv_entry *e)
+static KV_HOT void typed_free(struct kv_entry *e)
 {
 	struct coll_big *b;
 

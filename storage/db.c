@@ -111,7 +111,7 @@ static void gate_wait(unsigned n)
 	}
 }
 
-void db_write_enter(struct db *db)
+KV_HOT void db_write_enter(struct db *db)
 {
 	struct db_slot *s = db_my_slot(db);
 
@@ -772,8 +772,9 @@ int db_in_txn(const struct db_view *v)
 }
 
 /* db_lookup, and db_lookup_notouch when touch is false. */
-static const struct kv_entry *lookup(const struct db_view *v, const void *key, size_t klen,
-				     int64_t now_ms, uint64_t *hashp, int count_stats, bool touch)
+static KV_HOT const struct kv_entry *lookup(const struct db_view *v, const void *key, size_t klen,
+					    int64_t now_ms, uint64_t *hashp, int count_stats,
+					    bool touch)
 {
 	struct db *db = v->db;
 	uint64_t h;
@@ -862,7 +863,7 @@ static int txn_put(struct kvtxn *t, const struct kv_entry *old, struct kv_entry 
 	return kvtxn_replace(t, old, e);
 }
 
-static int map_put(const struct db_view *v, const struct kv_entry *old, struct kv_entry *e)
+static KV_HOT int map_put(const struct db_view *v, const struct kv_entry *old, struct kv_entry *e)
 {
 	struct db *db = v->db;
 	int rc;
@@ -983,7 +984,8 @@ static bool hot_may_try(const struct kv_entry *old, const struct kv_entry *e)
 	return false;
 }
 
-static void hot_after(struct db *db, const struct kv_entry *old, const struct kv_entry *e, int rc)
+static KV_HOT void hot_after(struct db *db, const struct kv_entry *old, const struct kv_entry *e,
+			     int rc)
 {
 	if (rc == 0) {
 		hot_fails = 0;
@@ -1016,7 +1018,7 @@ static void plain_key_init(void)
 	KV_ASSERT(rc == 0);
 }
 
-static struct coll_ctx *plain_coll(void)
+static KV_HOT struct coll_ctx *plain_coll(void)
 {
 	if (!plain_ctx) {
 		pthread_once(&plain_once, plain_key_init);
@@ -1031,7 +1033,7 @@ struct coll_ctx *db_coll_ctx(const struct db_view *v)
 	return v->txn ? v->owner->coll : plain_coll();
 }
 
-void db_coll_end(void)
+KV_HOT void db_coll_end(void)
 {
 	if (plain_ctx && coll_ctx_busy(plain_ctx))
 		coll_ctx_abort(plain_ctx);
@@ -1120,7 +1122,7 @@ static void txn_touch(void *arg, const struct kvmap_mw *items, size_t n)
 				   items[i].hash);
 }
 
-int db_put(const struct db_view *v, const struct kv_entry *old, struct kv_entry *e)
+KV_HOT int db_put(const struct db_view *v, const struct kv_entry *old, struct kv_entry *e)
 {
 	struct db *db = v->db;
 	int rc;

@@ -28,8 +28,8 @@
 static_assert(sizeof(struct kv_entry) == 16, "the entry header is 16 bytes");
 static_assert(KV_PREFIX_BYTES % 8 == 0, "slot words need 8-aligned entries");
 
-struct kv_entry *kv_entry_new(const void *key, size_t klen, const void *val, size_t vlen,
-			      int64_t expire_ms)
+KV_HOT struct kv_entry *kv_entry_new(const void *key, size_t klen, const void *val, size_t vlen,
+				     int64_t expire_ms)
 {
 	KV_ASSERT(klen <= KV_KEY_MAX && vlen <= KV_LEN_MAX);
 	/* relaxed: the flag only sizes this allocation; an URCU map created
@@ -125,7 +125,7 @@ void kv_entry_set_recycler(kv_value_recycle_fn fn)
 	value_recycler = fn;
 }
 
-void kv_entry_free(struct kv_entry *e)
+KV_HOT void kv_entry_free(struct kv_entry *e)
 {
 	if (e && e->ext) {
 		char *v = (char *)(uintptr_t)kv_entry_val(e);
@@ -153,7 +153,7 @@ void kv_entry_free_retired(struct kv_entry *e)
 	kv_entry_free(e);
 }
 
-size_t kv_entry_size(const struct kv_entry *e)
+KV_HOT size_t kv_entry_size(const struct kv_entry *e)
 {
 	char *base;
 	size_t n = block_class(e, &base);

@@ -508,7 +508,7 @@ void db_set_eviction_tenacity(struct db *db, int tenacity)
 	atomic_store_explicit(&db->evict_limit_us, us, memory_order_relaxed);
 }
 
-int db_check_memory(struct db *db, int64_t now_ms)
+KV_HOT int db_check_memory(struct db *db, int64_t now_ms)
 {
 	/* relaxed: settings (see db_set_memory_policy) */
 	long long max = atomic_load_explicit(&db->maxmemory, memory_order_relaxed);

@@ -152,7 +152,7 @@ uint64_t kvmap_hash(const void *key, size_t len)
 	return kvmap_key_hash(0, key, len);
 }
 
-uint64_t kvmap_key_hash(unsigned space, const void *key, size_t len)
+KV_HOT uint64_t kvmap_key_hash(unsigned space, const void *key, size_t len)
 {
 	uint64_t h = siphash_1_2(kvmap_seed, key, len) ^ kvmap_salt[space];
 
@@ -211,7 +211,7 @@ void kvmap_thread_unregister(void)
  * (bench/lists_ir.sh --cache --hz 1, 32 KB L1 model). */
 #define KVMAP_QS_COLLECT ((size_t)2 << 10)
 
-void kvmap_quiescent(void)
+KV_HOT void kvmap_quiescent(void)
 {
 	struct wctx *w = wctx_self();
 
@@ -259,7 +259,7 @@ void kvmap_pending_add(int64_t d)
 	atomic_fetch_add_explicit(&kvmap_pending[kvmap_thread_shard()].v, d, memory_order_relaxed);
 }
 
-void kvmap_retire(void *p, size_t bytes, void (*fn)(void *))
+KV_HOT void kvmap_retire(void *p, size_t bytes, void (*fn)(void *))
 {
 	struct ebr_thread *t = wctx_self()->ebr;
 

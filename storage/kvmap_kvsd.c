@@ -462,7 +462,7 @@ static void table_free(void *p)
 	mem_free(base);
 }
 
-static void entry_free_cb(void *p)
+static KV_HOT void entry_free_cb(void *p)
 {
 	kv_entry_free_retired(p);
 }
@@ -565,8 +565,8 @@ static const struct kv_entry *table_find(const struct kvsd_table *t, const void 
 	return NULL;
 }
 
-static const struct kv_entry *kvsd_get_witness(struct kvmap *m, const void *key, size_t klen,
-					       uint64_t h, uintptr_t *witness)
+static KV_HOT const struct kv_entry *kvsd_get_witness(struct kvmap *m, const void *key, size_t klen,
+						      uint64_t h, uintptr_t *witness)
 {
 	/* acquire: pairs with the release CAS that installed the table */
 	struct kvsd_table *t = atomic_load_explicit(&kvsd_map(m)->cur, memory_order_acquire);
@@ -609,7 +609,8 @@ static int kvsd_unchanged(struct kvmap *m, const void *key, size_t klen, uint64_
 	return e != NULL || (witness != 0 && now == witness);
 }
 
-static const struct kv_entry *kvsd_get(struct kvmap *m, const void *key, size_t klen, uint64_t h)
+static KV_HOT const struct kv_entry *kvsd_get(struct kvmap *m, const void *key, size_t klen,
+					      uint64_t h)
 {
 	uintptr_t witness;
 
@@ -1022,7 +1023,7 @@ static int table_swap(struct kvmap *m, struct kvsd_table *t, uint64_t h,
 
 _Thread_local struct kvsd_hash_memo kvsd_memo;
 
-static int swap(struct kvsd_map *km, const struct kv_entry *expected, struct kv_entry *e)
+static KV_HOT int swap(struct kvsd_map *km, const struct kv_entry *expected, struct kv_entry *e)
 {
 	bool memo = kvsd_memo.e == expected;
 	uint64_t h = memo ? kvsd_memo.h : entry_hash(expected);
@@ -1049,7 +1050,7 @@ static int swap(struct kvsd_map *km, const struct kv_entry *expected, struct kv_
 	}
 }
 
-static int kvsd_replace(struct kvmap *m, const struct kv_entry *expected, struct kv_entry *e)
+static KV_HOT int kvsd_replace(struct kvmap *m, const struct kv_entry *expected, struct kv_entry *e)
 {
 	KV_ASSERT(e->klen == expected->klen && e->space == expected->space);
 	if (swap(kvsd_map(m), expected, e) != 0)

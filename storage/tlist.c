@@ -258,7 +258,7 @@ static void items_reserve(struct items *a, size_t n)
 }
 
 /* Decodes `count` items of the item format at p into a (replacing it). */
-static void decode(const char *p, size_t count, struct items *a)
+static KV_HOT void decode(const char *p, size_t count, struct items *a)
 {
 	items_reserve(a, count);
 	for (size_t i = 0; i < count; i++) {
@@ -701,7 +701,7 @@ static void fold(struct tlist_w *w)
 	chunk_spill(w, TLIST_TAIL);
 }
 
-struct tlist_w *tlist_w_begin(struct coll_ctx *c, const struct kv_entry *old)
+KV_HOT struct tlist_w *tlist_w_begin(struct coll_ctx *c, const struct kv_entry *old)
 {
 	struct tlist_w *w = w_spare;
 
@@ -980,8 +980,8 @@ static size_t end_push(struct tlist_w *w, enum tlist_end end, size_t n, const ch
 	}
 }
 
-void tlist_w_push(struct tlist_w *w, enum tlist_end end, size_t n, const char *const *elems,
-		  const size_t *lens)
+KV_HOT void tlist_w_push(struct tlist_w *w, enum tlist_end end, size_t n, const char *const *elems,
+			 const size_t *lens)
 {
 	if (n == 0)
 		return;
@@ -1073,7 +1073,7 @@ void tlist_w_push(struct tlist_w *w, enum tlist_end end, size_t n, const char *c
 	}
 }
 
-static void popped_add(struct tlist_popped *out, const char *p, size_t len)
+static KV_HOT void popped_add(struct tlist_popped *out, const char *p, size_t len)
 {
 	if (out->n == 0) {
 		/* the first item shares the arrays' allocation: a pop of one
@@ -1199,7 +1199,8 @@ static size_t end_pop(struct tlist_w *w, enum tlist_end end, size_t count, struc
 	return done;
 }
 
-size_t tlist_w_pop(struct tlist_w *w, enum tlist_end end, size_t count, struct tlist_popped *out)
+KV_HOT size_t tlist_w_pop(struct tlist_w *w, enum tlist_end end, size_t count,
+			  struct tlist_popped *out)
 {
 	size_t done = 0;
 	if (!w->big) {
@@ -1443,7 +1444,7 @@ void tlist_w_trim(struct tlist_w *w, size_t start, size_t stop)
 	}
 }
 
-static void w_free(struct tlist_w *w)
+static KV_HOT void w_free(struct tlist_w *w)
 {
 	if (w->a.cap * sizeof(*w->a.v) > W_KEEP_BYTES) {
 		mem_free(w->a.v);
@@ -1482,7 +1483,8 @@ static void w_release(struct tlist_w *w)
 	mem_free(w);
 }
 
-struct kv_entry *tlist_w_finish(struct tlist_w *w, const void *key, size_t klen, int64_t expire_ms)
+KV_HOT struct kv_entry *tlist_w_finish(struct tlist_w *w, const void *key, size_t klen,
+				       int64_t expire_ms)
 {
 	struct kv_entry *e = NULL;
 	maybe_convert(w);
@@ -1612,7 +1614,7 @@ static struct kv_entry *compact_pop(const struct kv_entry *old, const void *key,
 	return e;
 }
 
-void tlist_popped_free(struct tlist_popped *p)
+KV_HOT void tlist_popped_free(struct tlist_popped *p)
 {
 	for (size_t i = p->inline0 ? 1 : 0; i < p->n; i++)
 		mem_free(p->elem[i]);
@@ -1620,8 +1622,8 @@ void tlist_popped_free(struct tlist_popped *p)
 	memset(p, 0, sizeof(*p));
 }
 
-int tlist_pop(const struct db_view *v, const void *key, size_t klen, enum tlist_end end,
-	      long long count, int64_t now_ms, struct tlist_popped *out)
+KV_HOT int tlist_pop(const struct db_view *v, const void *key, size_t klen, enum tlist_end end,
+		     long long count, int64_t now_ms, struct tlist_popped *out)
 {
 	memset(out, 0, sizeof(*out));
 	KV_ASSERT(count >= 1);
@@ -1648,9 +1650,9 @@ int tlist_pop(const struct db_view *v, const void *key, size_t klen, enum tlist_
 	}
 }
 
-long long tlist_push(const struct db_view *v, const void *key, size_t klen, enum tlist_end end,
-		     size_t n, const char *const *elems, const size_t *lens, bool create,
-		     int64_t now_ms)
+KV_HOT long long tlist_push(const struct db_view *v, const void *key, size_t klen,
+			    enum tlist_end end, size_t n, const char *const *elems,
+			    const size_t *lens, bool create, int64_t now_ms)
 {
 	for (;;) {
 		const struct kv_entry *old = db_lookup(v, key, klen, now_ms, NULL, 0);
