@@ -37,16 +37,19 @@
  * half the nominal interval apart. One check and at most one loan at a
  * time, server-wide (the first worker to see the check due does it).
  *
- * Why CPU time and not progress seen: an earlier version lent when the
- * thread had made no progress (no lend_beat) since the last check, one
- * loan per 800 us. Any progress, even a few keys in an idle moment of a
- * worker whose client runs on another core, cancelled that period's loan,
- * and a loan in which the thread ran only inside a system call (a 4 MB
- * sync_file_range or fadvise: on a kernel without preemption the worker's
- * timer cannot take the core back before it returns, so the loan also
- * overran) counted as unused and backed off the loans all the way (90 ms):
- * a 10M-key save got 1.6 s of loans in 30 s instead of the nominal 3.75.
- * The thread's CPU clock counts both correctly.
+ * Why CPU time and not progress seen: an earlier version lent 100 us when
+ * the thread had not beaten since the last check (one loan per 800 us at
+ * most: 1/8) and doubled the wait after a loan without a beat (to 128x at
+ * once if it also overran 4x). About 9% of loans had no beat although the
+ * thread ran: it spent them inside a system call (write, a 4 MB
+ * sync_file_range, fadvise; on a kernel without preemption the worker's
+ * timer cannot take the core back before it returns, so some overran
+ * too). On a shared machine under a saturating load of slow commands their
+ * backoffs scheduled 23.5 s of waiting in a 33.7 s save of 1M keys, and
+ * the thread got 2.3-3.3% of the core; at 10M keys on a quiet machine
+ * it got 1.6 s of loans in 30 s. Counted in CPU time, a loan spent in a
+ * system call is used, and idle time the thread used counts for what it is
+ * (where any beat had cancelled a whole period's loan).
  *
  * What it does not cover: a core shared with other busy processes (a
  * worker that sleeps hands the core to them, not to the idle-class thread,

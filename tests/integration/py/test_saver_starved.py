@@ -13,8 +13,9 @@ busy machine) and SETs (writes during the save). Then:
       INFO kvsd's rdb_saver_lends is above 0 (a worker lent its core:
       without lending the save runs on the idle class's sliver); the
       saver's CPU time during the save (INFO rdb_saver_cpu_us) is at least
-      a third of the share of kvsd's CPU time (the loans deliver the share;
-      before the loans were counted in CPU time it got 3-5% of it); the
+      a fifth of the share of kvsd's CPU time (the loans deliver the share:
+      11-22% of it on a shared machine; before the loans were counted in CPU
+      time the saver got 2.7-3.3% under such a load); the
       clients were served during it;
   (2) CONFIG SET appendonly yes (an AOF rewrite of the same data) ends
       within 30 s with status ok, aof_rewrite_lends and its share likewise;
@@ -95,7 +96,7 @@ def main():
     if len(cpus) < 2:
         harness.log('saver-starved: skipped: one usable CPU')
         return 77
-    n = 10000 if harness.sanitized() else 100000
+    n = 10000 if harness.sanitized() else 200000
     fails = []
     tmp = tempfile.mkdtemp(prefix='kvsd-starved-')
     stop = threading.Event()
@@ -147,10 +148,10 @@ def main():
         else:
             check('%s ends within %.0f s' % (what, BOUND_S), took <= BOUND_S, detail)
             # the share: of kvsd's CPU time during the save, the saver had at
-            # least a third of bgsave-cpu-percent (idle time it used counts)
+            # least a fifth of bgsave-cpu-percent (idle time it used counts)
             check('%s: the saver got its share (%.1f%% of kvsd\'s CPU time, want >= %.1f%%)'
-                  % (what, 100 * saver / max(cpu, 1e-9), SHARE / 3.0),
-                  saver > 0 and saver >= cpu * SHARE / 300.0, detail)
+                  % (what, 100 * saver / max(cpu, 1e-9), SHARE / 5.0),
+                  saver > 0 and saver >= cpu * SHARE / 500.0, detail)
         check('%s: %s_lends > 0 (it took %.2f s)' % (what, prefix, took),
               lends > 0 or took < LENDS_AFTER_S, detail)
         return p
