@@ -7,7 +7,9 @@
  * the CPU time its clock shows, clamped to [-LEND_CREDIT_NS,
  * LEND_OWED_MAX]. It is brought up to date at each check and at each
  * loan's end, by the worker doing the check or the loan, against acct_ns /
- * acct_cpu (the wall time and the thread's CPU time at the last update).
+ * acct_cpu (the wall time and the thread's CPU time at the last update;
+ * the thread itself moves acct_cpu on when it stops wanting lending, to
+ * count its last CPU time in the statistics).
  *
  * The check: next_ns is when the next one is due; the worker whose CAS
  * moves it forward (to a far hold) does the check, and the loan if the
@@ -31,8 +33,9 @@
 
 #include "concurrency/clock.h"
 
-/* a check's hold on next_ns while it runs (lend_ran or the check sets it) */
-#define LEND_HOLD_NS (100 * LEND_NS)
+/* a check's hold on next_ns while it runs (lend_ran or the check sets it):
+ * longer than any loan, oversleeps on a loaded machine included */
+#define LEND_HOLD_NS 1000000000LL
 
 /* written by lend_begin / lend_end (the background threads); read by
  * every worker's loop (relaxed: a hint, see lend_due) */
@@ -56,7 +59,7 @@ static struct {
 	_Atomic int cpu_clock, has_clock;
 	/* the account (file comment): the checking worker's (relaxed: only the
 	 * CAS winner of next_ns writes them, besides lend_begin / lend_io_wait
-	 * starting a period, lend.h's race note) */
+	 * starting a period and settle_self, lend.h's race note) */
 	_Atomic int64_t owed_ns, acct_ns, acct_cpu;
 	/* the length of the loan granted by the last check: the checking
 	 * worker's (relaxed: see the account) */

@@ -60,7 +60,10 @@
  * loan also overran 4x: other processes kept the core); a used loan resets
  * it. With several workers, the one that lends may not share the thread's
  * core (the kernel's idle balancing usually pulls the runnable thread to
- * the core that went idle; if not, the loan is unused and backs off).
+ * the core that went idle; if not, the loan is unused and backs off), and
+ * with more workers than cores a sleeping worker's core goes to another
+ * worker, not to the thread (two workers pinned to one core under a
+ * saturating load: a 300k-key save took 42 s, 82 s before this version).
  * Workers that run chunks of the save themselves would progress under any
  * load, but the save's state lives on the thread's stack
  * (persist/rdb_file.c's rdb_save), and an idle-class thread preempted
@@ -73,7 +76,9 @@
  * iteration (one relaxed load while no background thread wants lending);
  * lend_set_share and lend_stats anywhere. A check that races with
  * lend_begin or lend_io_wait may count a little of the time around them
- * as owed or not; the cap on what is owed bounds the error to one loan.
+ * as owed or not (the cap on what is owed bounds the error to one loan),
+ * and as they restart the period a second worker may lend while a loan
+ * runs.
  * Ordering: none promised; the flags, counters and clocks publish nothing.
  * Progress: the beat is wait-free; lend_due is one relaxed load, and one
  * clock_gettime of the thread's CPU clock when a check is due (at most
