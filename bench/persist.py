@@ -9,9 +9,12 @@ save rules. It is filled with --keys strings key:000000000000.. of 16-100 bytes 
 --prefill), 10% of them with a one-day TTL. Then, per run:
   save:    BGSAVE on the quiet server, timed (INFO persistence until rdb_bgsave_in_progress:0)
   quiet:   kvsd-loadgen -c 50 --ratio 1:4 (20% SET, 80% GET) -d 16-100 for the window
-  saving:  the same load while BGSAVE runs back to back for the whole window (kvsd: with
-           the loans of the worker's core to its starving saver, INFO kvsd rdb_saver_lends,
-           counted since start-up, the timed save's included); the server's
+  saving:  the same load while BGSAVE runs back to back for the whole window, each one
+           timed from BGSAVE to rdb_bgsave_in_progress:0 (the time a save takes under a
+           saturating load; kvsd: with the loans of the worker's core to its starving
+           saver, INFO kvsd rdb_saver_lends, _lends_used, _lent_us, rdb_saver_cpu_us,
+           counted over the window, and bgsave-cpu-percent, settable with --kvsd-arg); the
+           server's
            RSS (VmRSS; for redis-server the parent's, plus the child's copy-on-write size
            that it reports as rdb_last_cow_size) is sampled every 10 ms
   load:    SAVE, restart on the same directory, time until PING answers +PONG (with
@@ -172,19 +175,25 @@ def phase(lg, server, core, keys, seconds, saving):
     port, pid = server["port"], server["proc"].pid
     out = "/tmp/kvsd-persist-bench-%d.json" % os.getpid()
     stop = threading.Event()
-    samples = {"peak_kb": 0, "saves": 0}
+    samples = {"peak_kb": 0, "saves": 0, "save_times": [], "unfinished_s": 0.0}
     pre_kb = rss_kb(pid)
+    kv0 = info(port, "kvsd") if saving else {}
 
     def saver():
         time.sleep(0.3)
         while not stop.is_set():
+            t0 = time.monotonic()
             bgsave(port)
             while not stop.is_set():
                 samples["peak_kb"] = max(samples["peak_kb"], rss_kb(pid))
                 if info(port).get("rdb_bgsave_in_progress") == "0":
                     samples["saves"] += 1
+                    # each BGSAVE's time from start to end, all of it under the load
+                    samples["save_times"].append(time.monotonic() - t0)
                     break
                 time.sleep(0.01)
+            else:
+                samples["unfinished_s"] = time.monotonic() - t0  # cut by the window's end
         wait_saved(port)
 
     t = threading.Thread(target=saver) if saving else None
@@ -200,12 +209,16 @@ def phase(lg, server, core, keys, seconds, saving):
         pi = info(port)
         st = info(port, "stats")
         kv = info(port, "kvsd")  # redis-server: an empty section
+
+        def kvd(f):  # kvsd's counter over the window
+            return int(kv.get(f, "0") or 0) - int(kv0.get(f, "0") or 0)
         res.update(pre_kb=pre_kb, peak_kb=samples["peak_kb"], saves=samples["saves"],
                    fork_usec=int(st.get("latest_fork_usec", "0") or 0),
                    cow_bytes=int(pi.get("rdb_last_cow_size", "0") or 0),
-                   lends=int(kv.get("rdb_saver_lends", "0") or 0),
-                   lends_used=int(kv.get("rdb_saver_lends_used", "0") or 0),
-                   lent_us=int(kv.get("rdb_saver_lent_us", "0") or 0))
+                   save_times=samples["save_times"], unfinished_s=samples["unfinished_s"],
+                   lends=kvd("rdb_saver_lends"), lends_used=kvd("rdb_saver_lends_used"),
+                   lent_us=kvd("rdb_saver_lent_us"), saver_cpu_us=kvd("rdb_saver_cpu_us"),
+                   lent_cpu_us=kvd("rdb_saver_lent_cpu_us"))
     return res
 
 
@@ -334,8 +347,11 @@ def main():
                                  r["window_s"], r["saving"]["saves"],
                                  "" if name != "kvsd" else
                                  " (saver starving: %d loans of the worker's core, %d used, "
-                                 "%.0f ms)" % (r["saving"]["lends"], r["saving"]["lends_used"],
-                                               r["saving"]["lent_us"] / 1000))))
+                                 "%.0f ms lent; saver CPU %.2f s, %.1f%% of the window)" % (
+                                     r["saving"]["lends"], r["saving"]["lends_used"],
+                                     r["saving"]["lent_us"] / 1000,
+                                     r["saving"]["saver_cpu_us"] / 1e6,
+                                     r["saving"]["saver_cpu_us"] / 1e4 / r["window_s"]))))
     print()
     if args.no_latency:
         for name in ("kvsd", "redis"):
@@ -367,6 +383,25 @@ def main():
               "~%.0f MB); save %.2f s; load %.2f s" % (
                   name, ratio, pre, peak, peak - pre, over, med(rs, "save_s"),
                   med(rs, "load_s")))
+    print("BGSAVE under the saturating load (each from BGSAVE to its end; medians over runs "
+          "of each run's median):")
+    under = {}
+    for name in ("kvsd", "redis"):
+        rs = res[name]
+        done = [statistics.median(r["saving"]["save_times"]) for r in rs
+                if r["saving"]["save_times"]]
+        cut = max(r["saving"]["unfinished_s"] for r in rs)
+        if done:
+            under[name] = statistics.median(done)
+            print("%-6s %.2f s (%s finished in the window%s)" % (
+                name, under[name], "+".join(str(len(r["saving"]["save_times"])) for r in rs),
+                "" if not cut else "; one still running after %.1f s at its end" % cut))
+        else:
+            print("%-6s none finished in the %.0f s window (one still running after %.1f s: "
+                  "use a longer --seconds)" % (name, med(rs, "window_s"), cut))
+    if len(under) == 2:
+        print("ratio kvsd/redis, BGSAVE under load: %.2f (below 1 = kvsd's save ends sooner)" % (
+            under["kvsd"] / under["redis"]))
     print("redis  latest_fork_usec %d, rdb_last_cow_size %.1f MB" % (
         med(res["redis"], "saving", "fork_usec"),
         med(res["redis"], "saving", "cow_bytes") / 1048576))

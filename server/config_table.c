@@ -20,6 +20,7 @@
  * with cfg_int / cfg_str_*. The engine serialises CONFIG SETs, so two never
  * apply concurrently.
  */
+#include "concurrency/lend.h"
 #include "concurrency/mem.h"
 #include "net/net.h"
 #include "server/config.h"
@@ -607,6 +608,14 @@ static int apply_aof_group_wait(char *why, size_t whylen)
 	return 0;
 }
 
+static int apply_bgsave_cpu(char *why, size_t whylen)
+{
+	(void)why;
+	(void)whylen;
+	lend_set_share((int)cfg_int(CFG_BGSAVE_CPU_PERCENT));
+	return 0;
+}
+
 static int apply_auto_aof_rewrite(char *why, size_t whylen)
 {
 	(void)why;
@@ -911,6 +920,13 @@ const struct cfg_def cfg_rows[CFG_COUNT_] = {
 					   NULL, 0,
 					   "The same for the base file an AOF rewrite writes.",
 					   .apply = apply_read_at_use},
+    [CFG_BGSAVE_CPU_PERCENT] = {"bgsave-cpu-percent", CFG_T_INT, "25", LEND_SHARE_MIN,
+				LEND_SHARE_MAX, NULL, 0,
+				"kvsd extension. The share of a worker's core, in percent, that "
+				"a BGSAVE or AOF rewrite thread gets while the workers never "
+				"idle (the workers lend it their core, 100 us at a time); with "
+				"idle time to spare it uses that instead.",
+				.apply = apply_bgsave_cpu},
     [CFG_AUTO_AOF_REWRITE_PERCENTAGE] =
 	{"auto-aof-rewrite-percentage", CFG_T_INT, "100", 0, INT_MAX, NULL, 0,
 	 "Rewrite the AOF (BGREWRITEAOF) once it has grown by this "

@@ -404,16 +404,21 @@ static void sec_kvsd(struct sb *b, struct db *db)
 		  (unsigned long long)d.put_retries, (unsigned long long)d.hot_fallbacks);
 	free(map);
 	/* issue 15: loans of a worker's core to a starving BGSAVE / AOF rewrite
-	 * thread (concurrency/lend.h): loans, loans it used, their total time */
+	 * thread (concurrency/lend.h): loans, loans it used, loans that overran
+	 * (2x), their total time, the thread's CPU time during them, and its
+	 * CPU time while it wanted lending (loans and idle time) */
 	for (int k = 0; k < LEND_KINDS; k++) {
+		const char *p = k == LEND_RDB ? "rdb_saver" : "aof_rewrite";
 		struct lend_stats l;
 
 		lend_stats((enum lend_kind)k, &l);
-		sb_printf(b, "%s_lends:%llu\r\n%s_lends_used:%llu\r\n%s_lent_us:%llu\r\n",
-			  k == LEND_RDB ? "rdb_saver" : "aof_rewrite", (unsigned long long)l.lends,
-			  k == LEND_RDB ? "rdb_saver" : "aof_rewrite", (unsigned long long)l.used,
-			  k == LEND_RDB ? "rdb_saver" : "aof_rewrite",
-			  (unsigned long long)(l.lent_ns / 1000));
+		sb_printf(b, "%s_lends:%llu\r\n%s_lends_used:%llu\r\n%s_lends_overrun:%llu\r\n", p,
+			  (unsigned long long)l.lends, p, (unsigned long long)l.used, p,
+			  (unsigned long long)l.overrun);
+		sb_printf(b, "%s_lent_us:%llu\r\n%s_lent_cpu_us:%llu\r\n%s_cpu_us:%llu\r\n", p,
+			  (unsigned long long)(l.lent_ns / 1000), p,
+			  (unsigned long long)(l.lent_cpu_ns / 1000), p,
+			  (unsigned long long)(l.cpu_ns / 1000));
 	}
 	{
 		/* issue 15: the AOF's group commit (aof.h, aof_group_info) */

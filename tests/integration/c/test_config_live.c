@@ -336,6 +336,9 @@ static const struct {
     /* issue 17: keyspace notifications, event streams compared with redis-server */
     {"notify-keyspace-events", "notify: CONFIG SET flag sets, events vs redis (test_notify.py)"},
     {"tracking-table-max-keys", "diff-tracking: sec_max_keys (CONFIG SET 2, then evictions)"},
+    /* issue 15: the share of a saturated core lent to a BGSAVE / AOF rewrite thread */
+    {"bgsave-cpu-percent", "saver-starved: CONFIG SET 25, then 50 for the AOF rewrite, each "
+			   "save's CPU share checked (test_saver_starved.py)"},
 };
 
 static int listed(const char *name)

@@ -1,10 +1,16 @@
 /*
- * test_lend.c — concurrency/lend.h: when a worker lends its core to a
- * background thread (no beat for LEND_PERIOD_NS since the last check or
- * loan), that at most one worker per period checks, that a beat cancels
- * the loan, that unused loans back off and a used one resets the backoff,
- * and the statistics per kind. Driven with synthetic clock values (the
- * worker's `now`); lend_run really sleeps LEND_NS.
+ * test_lend.c — concurrency/lend.h: a background thread that wants lending
+ * is lent its share of the core (bgsave-cpu-percent) and no more, counting
+ * the CPU time it got on its own; one worker at a time checks; unused loans
+ * back off and a used one (a beat, or CPU time inside a system call) resets
+ * the backoff; a blocking wait is not owed; the statistics per kind.
+ *
+ * The test's own thread plays the background thread (lend_begin watches
+ * the caller's CPU clock) and the worker: wall time is synthetic (the
+ * worker's `now`, and lend_ran's loan ends), the thread's CPU time is real
+ * but spent on purpose (burn: so many nanoseconds of this thread's CPU
+ * clock, whatever the machine's load). One test lends for real
+ * (lend_run sleeps LEND_NS while another thread beats).
  */
 #include <criterion/criterion.h>
 #include <pthread.h>
@@ -22,34 +28,233 @@ static void stats(enum lend_kind k, uint64_t *lends, uint64_t *used)
 	*used = s.used;
 }
 
-Test(lend, nothing_wanted_nothing_due)
+/* Spends ns of this thread's CPU time. */
+static void burn(int64_t ns)
 {
-	cr_assert(!lend_due(clock_mono_ns() + 1000 * LEND_PERIOD_NS));
+	int64_t end = clock_ns_(CLOCK_THREAD_CPUTIME_ID) + ns;
+
+	while (clock_ns_(CLOCK_THREAD_CPUTIME_ID) < end)
+		;
 }
 
-Test(lend, starving_thread_gets_a_loan_once_per_period)
+static int64_t interval(int share)
 {
-	int64_t t0 = clock_mono_ns();
-	uint64_t lends, used;
-	int64_t end;
+	return LEND_NS * (100 - share) / share;
+}
 
+/* Runs `ms` of synthetic wall time in 10 us steps with the thread getting
+ * nothing but its loans (each used: it spends the loan in CPU); returns
+ * the time lent, in us. */
+static uint64_t saturated(int share_set, int64_t ms)
+{
+	int64_t t, end;
+	uint64_t n = 0;
+
+	lend_set_share(share_set);
 	lend_begin(LEND_RDB);
-	cr_assert(!lend_due(t0 - LEND_PERIOD_NS), "not before a period has passed");
-	/* a period without a beat: starving; one worker takes the check */
-	end = t0 + 10 * LEND_PERIOD_NS;
-	cr_assert(lend_due(end));
-	cr_assert(!lend_due(end), "a second worker in the same period does not lend");
-	lend_run(clock_mono_ns());
-	stats(LEND_RDB, &lends, &used);
-	cr_assert_eq(lends, 1);
-	cr_assert_eq(used, 0, "no beat during the loan");
-	/* an unused loan doubles the wait before the next check (or more: a
-	 * loan that overran on a busy machine backs off all the way) */
-	end = clock_mono_ns();
-	cr_assert(!lend_due(end + LEND_PERIOD_NS + LEND_PERIOD_NS / 2));
-	cr_assert(lend_due(end + (LEND_PERIOD_NS << LEND_BACKOFF_MAX) + LEND_NS));
+	t = clock_mono_ns();
+	for (end = t + ms * 1000000; t < end; t += 10000) {
+		int64_t loan;
+
+		if (!lend_due(t))
+			continue;
+		loan = lend_loan_ns();
+		/* on time: about LEND_NS (a check that found a little less waits half
+		 * the interval, in which a little more is owed) */
+		cr_assert(loan >= LEND_NS && loan <= LEND_NS * 3 / 2 + 10000, "loan %lld us",
+			  (long long)loan / 1000);
+		burn(loan);
+		lend_ran(t, t + loan);
+		t += loan;
+		n += (uint64_t)loan;
+	}
 	lend_end();
-	cr_assert(!lend_due(end + 1000 * LEND_PERIOD_NS), "nobody wants lending any more");
+	return n / 1000;
+}
+
+Test(lend, nothing_wanted_nothing_due)
+{
+	cr_assert(!lend_due(clock_mono_ns() + 1000 * LEND_NS));
+}
+
+/* The share: a thread that gets no idle time is lent share% of the wall
+ * time, within the test loop's own CPU time (a few percent fewer loans). */
+Test(lend, a_saturated_thread_gets_its_share)
+{
+	uint64_t us = saturated(LEND_SHARE_DEFAULT, 100), lends, used;
+	struct lend_stats s;
+	uint64_t want = 100000 * LEND_SHARE_DEFAULT / 100; /* 25 ms */
+
+	cr_assert(us >= want * 85 / 100 && us <= want + LEND_OWED_MAX / 1000,
+		  "%llu us lent in 100 ms at %d%%, want ~%llu", (unsigned long long)us,
+		  LEND_SHARE_DEFAULT, (unsigned long long)want);
+	stats(LEND_RDB, &lends, &used);
+	cr_assert(lends >= us * 1000 / (LEND_NS * 3 / 2 + 10000) && lends <= us * 1000 / LEND_NS,
+		  "%llu loans of about LEND_NS", (unsigned long long)lends);
+	cr_assert_eq(used, lends, "every loan was spent in CPU");
+	lend_stats(LEND_RDB, &s);
+	cr_assert(s.lent_cpu_ns >= us * 1000, "the loans' CPU time is counted");
+	cr_assert(s.cpu_ns >= s.lent_cpu_ns);
+	cr_assert_eq(s.overrun, 0);
+}
+
+Test(lend, the_share_is_a_setting)
+{
+	uint64_t n10 = saturated(10, 100);
+	uint64_t n50 = saturated(50, 100);
+	uint64_t n_max = saturated(LEND_SHARE_MAX + 40, 100); /* clamped to the maximum */
+	uint64_t n_min = saturated(0, 100);		      /* clamped to 1% */
+
+	/* lent in 100 ms: share% of it, less the test loop's own CPU time,
+	 * plus what may be owed at the end */
+	cr_assert(n10 >= 8500 && n10 <= 10400, "%llu us lent in 100 ms at 10%%",
+		  (unsigned long long)n10);
+	cr_assert(n50 >= 42500 && n50 <= 50400, "%llu us lent in 100 ms at 50%%",
+		  (unsigned long long)n50);
+	cr_assert(n_max >= 42500 && n_max <= 50400, "%llu us lent at the maximum",
+		  (unsigned long long)n_max);
+	cr_assert(n_min >= 800 && n_min <= 1400, "%llu us lent in 100 ms at 1%%",
+		  (unsigned long long)n_min);
+}
+
+/* A worker that reaches its loop boundary late (long tasks: here every
+ * 1 ms) lends what was owed meanwhile, up to LEND_OWED_MAX: the share holds. */
+Test(lend, late_boundaries_lend_longer_loans_and_keep_the_share)
+{
+	int64_t t, end, longest = 0;
+	uint64_t n = 0, lent = 0;
+
+	lend_set_share(25);
+	lend_begin(LEND_RDB);
+	t = clock_mono_ns();
+	for (end = t + 200000000; t < end; t += 1000000) {
+		int64_t loan;
+
+		if (!lend_due(t))
+			continue;
+		loan = lend_loan_ns();
+		longest = loan > longest ? loan : longest;
+		burn(loan);
+		lend_ran(t, t + loan);
+		t += loan;
+		lent += (uint64_t)loan;
+		n++;
+	}
+	lend_end();
+	cr_assert(longest > LEND_NS && longest <= LEND_OWED_MAX, "longest loan %lld us",
+		  (long long)longest / 1000);
+	/* 25% of 200 ms is 50 ms: the cap on a loan costs a little of it */
+	cr_assert(lent >= 40000000 && lent <= 51000000, "%llu loans, %llu us lent",
+		  (unsigned long long)n, (unsigned long long)lent / 1000);
+}
+
+/* CPU time the thread got on its own (idle time) counts: a thread that
+ * gets more than its share needs no loan. The credit it banks is bounded:
+ * once it gets nothing, a loan is owed within (LEND_CREDIT_NS + LEND_NS) /
+ * share of wall time. */
+Test(lend, cpu_it_got_on_its_own_counts_and_its_credit_is_bounded)
+{
+	int64_t t, t_end;
+
+	lend_set_share(25);
+	lend_begin(LEND_AOF);
+	t = clock_mono_ns();
+	for (int i = 0; i < 1000; i++) { /* 100 ms, 30% of it in CPU */
+		t += 100000;
+		burn(30000);
+		cr_assert(!lend_due(t), "step %d: it got more than its share", i);
+	}
+	/* now nothing: the credit (1 ms, at most) runs out at 25% in 4 ms */
+	for (t_end = t + 10 * (LEND_CREDIT_NS + LEND_NS); t < t_end; t += 10000)
+		if (lend_due(t))
+			break;
+	t_end -= 10 * (LEND_CREDIT_NS + LEND_NS);
+	cr_assert(t < t_end + 6000000, "a loan is due at last (%lld us later)",
+		  (long long)(t - t_end) / 1000);
+	cr_assert(t >= t_end + 4000000, "the credit is used first (%lld us later)",
+		  (long long)(t - t_end) / 1000);
+	lend_ran(t, t + LEND_NS);
+	lend_end();
+	cr_assert(!lend_due(t + 1000 * LEND_NS), "nobody wants lending any more");
+}
+
+Test(lend, one_check_at_a_time_and_unused_loans_back_off)
+{
+	int64_t t, iv = interval(25);
+	uint64_t lends, used;
+
+	lend_set_share(25);
+	lend_begin(LEND_RDB);
+	t = clock_mono_ns();
+	cr_assert(!lend_due(t + LEND_NS), "nothing owed yet");
+	t += 10 * LEND_NS;
+	cr_assert(lend_due(t), "owed a loan after 4 loans' worth of wall time");
+	cr_assert(lend_loan_ns() >= 2 * LEND_NS, "late: a longer loan, of what is owed");
+	cr_assert(!lend_due(t), "a second worker does not check meanwhile");
+	cr_assert(!lend_due(t + 50 * LEND_NS), "nor later, while the loan runs");
+	/* unused (no CPU, no beat): the next loan waits twice the interval */
+	lend_ran(t, t + LEND_NS);
+	t += LEND_NS;
+	stats(LEND_RDB, &lends, &used);
+	cr_assert(lends == 1 && used == 0);
+	cr_assert(!lend_due(t + 2 * iv - 10000));
+	cr_assert(lend_due(t + 2 * iv));
+	t += 2 * iv;
+	lend_ran(t, t + LEND_NS); /* unused again: 4x */
+	t += LEND_NS;
+	cr_assert(!lend_due(t + 4 * iv - 10000));
+	cr_assert(lend_due(t + 4 * iv));
+	t += 4 * iv;
+	/* unused and 4x too long: other processes had the core; all the way */
+	lend_ran(t, t + 5 * lend_loan_ns());
+	t += 5 * lend_loan_ns();
+	cr_assert(!lend_due(t + (iv << LEND_BACKOFF_MAX) - 10000));
+	cr_assert(lend_due(t + (iv << LEND_BACKOFF_MAX)));
+	t += iv << LEND_BACKOFF_MAX;
+	/* a beat during the loan: used, the backoff resets */
+	lend_beat();
+	lend_ran(t, t + LEND_NS);
+	t += LEND_NS;
+	stats(LEND_RDB, &lends, &used);
+	cr_assert(lends == 4 && used == 1);
+	cr_assert(lend_due(t + iv + 10000), "one interval later, as at first");
+	/* CPU time without a beat (inside a system call) is used too, and a
+	 * long one is an overrun */
+	t += iv + 10000;
+	{
+		int64_t loan = lend_loan_ns();
+
+		burn(3 * loan);
+		lend_ran(t, t + 3 * loan);
+		t += 3 * loan;
+	}
+	stats(LEND_RDB, &lends, &used);
+	cr_assert(lends == 5 && used == 2);
+	{
+		struct lend_stats s;
+
+		lend_stats(LEND_RDB, &s);
+		cr_assert_eq(s.overrun, 2);
+	}
+	/* it got more than a loan: the next one waits longer than the interval */
+	cr_assert(!lend_due(t + iv));
+	lend_end();
+}
+
+Test(lend, a_blocking_wait_is_not_owed)
+{
+	int64_t t;
+
+	lend_set_share(25);
+	lend_begin(LEND_RDB);
+	lend_io_wait(true);
+	cr_assert(!lend_due(clock_mono_ns() + 1000 * LEND_NS), "waiting on the disk");
+	lend_io_wait(false);
+	t = clock_mono_ns();
+	cr_assert(!lend_due(t + 3 * LEND_NS), "the wait is not owed");
+	cr_assert(lend_due(t + 5 * LEND_NS));
+	lend_ran(t + 5 * LEND_NS, t + 6 * LEND_NS);
+	lend_end();
 }
 
 /* Beats once, 20 us after it starts: inside the caller's loan, unless the
@@ -64,32 +269,28 @@ static void *beater(void *arg)
 	return NULL;
 }
 
-Test(lend, progress_cancels_loans_and_used_loans_reset_backoff)
+/* A real loan: lend_run sleeps LEND_NS at least, and a beat from another
+ * thread during it makes it used. */
+Test(lend, a_real_loan_sleeps_and_sees_a_beat)
 {
-	int64_t t0 = clock_mono_ns(), t1 = 0;
 	uint64_t lends, used, l0, u0;
 	pthread_t th;
 	int tries = 0;
+	int64_t t;
 
 	lend_begin(LEND_AOF);
-	stats(LEND_AOF, &l0, &u0);
-	lend_beat();
-	cr_assert(!lend_due(t0 + 2 * LEND_PERIOD_NS), "it beat since the last check");
-	do { /* a loan the thread uses: it beats meanwhile */
+	do {
 		stats(LEND_AOF, &l0, &u0);
-		t1 = clock_mono_ns() + 1000 * LEND_PERIOD_NS;
-		/* false once if the last try's beat came after its loan */
-		cr_assert(lend_due(t1) || lend_due(t1 + 1000 * LEND_PERIOD_NS));
+		t = clock_mono_ns() + 1000 * LEND_NS;
+		cr_assert(lend_due(t) || lend_due(t + (interval(25) << LEND_BACKOFF_MAX)));
 		cr_assert_eq(pthread_create(&th, NULL, beater, NULL), 0);
-		lend_run(clock_mono_ns());
+		t = clock_mono_ns();
+		lend_run(t);
+		cr_assert(clock_mono_ns() - t >= LEND_NS, "the loan lasted LEND_NS");
 		pthread_join(th, NULL);
-		t1 = clock_mono_ns();
 		stats(LEND_AOF, &lends, &used);
 		cr_assert_eq(lends - l0, 1);
 	} while (used == u0 && ++tries < 50);
 	cr_assert_eq(used - u0, 1, "the thread beat during one of 50 loans");
-	/* backoff reset: the next check is one period after the loan, and no
-	 * beat came since, so it lends */
-	cr_assert(lend_due(t1 + LEND_PERIOD_NS));
 	lend_end();
 }

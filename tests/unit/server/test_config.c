@@ -154,6 +154,7 @@ Test(config, table_rows_in_enum_order)
 	    "aof-use-rdb-preamble",
 	    "rdb-save-incremental-fsync",
 	    "aof-rewrite-incremental-fsync",
+	    "bgsave-cpu-percent",
 	    "auto-aof-rewrite-percentage",
 	    "auto-aof-rewrite-min-size",
 	    "key-load-delay",
@@ -1062,9 +1063,9 @@ Test(config, match_glob)
 	cr_expect_str_eq(match("PORT"), "port,");
 	cr_expect_str_eq(match("*port*"), "port,cluster-announce-port,");
 	cr_expect_str_eq(match("unixsocket*"), "unixsocket,unixsocketperm,");
-	cr_expect_str_eq(
-	    match("[bp]*"),
-	    "bind,port,protected-mode,proto-max-bulk-len,pidfile,busy-reply-threshold,");
+	cr_expect_str_eq(match("[bp]*"),
+			 "bind,port,protected-mode,proto-max-bulk-len,pidfile,bgsave-cpu-percent,"
+			 "busy-reply-threshold,");
 	cr_expect_str_eq(
 	    match("*-*-*"),
 	    "proto-max-bulk-len,client-query-buffer-limit,"
@@ -1076,7 +1077,7 @@ Test(config, match_glob)
 	    "hash-max-listpack-entries,hash-max-listpack-value,set-max-intset-entries,"
 	    "zset-max-listpack-entries,zset-max-listpack-value,list-max-listpack-size,"
 	    "list-compress-depth,aof-group-wait-us,aof-load-truncated,aof-use-rdb-preamble,"
-	    "rdb-save-incremental-fsync,aof-rewrite-incremental-fsync,"
+	    "rdb-save-incremental-fsync,aof-rewrite-incremental-fsync,bgsave-cpu-percent,"
 	    "auto-aof-rewrite-percentage,auto-aof-rewrite-min-size,"
 	    "key-load-delay,rdb-key-save-delay,loading-process-events-interval-bytes,"
 	    "lazyfree-lazy-eviction,lazyfree-lazy-expire,lazyfree-lazy-server-del,"
