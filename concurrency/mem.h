@@ -68,15 +68,15 @@ size_t mem_usable(void *p);
  * this size class, so without it most of those allocations and frees take
  * jemalloc's slow paths (bin locks, slab bitmaps: ~40% of the instructions
  * of an HSET to a 2M-field hash, callgrind). A cached block counts as freed
- * in mem_used(); the cache holds at most MEM_BLOCK_CACHE blocks per thread
- * (more are returned to jemalloc) and is freed when the thread exits.
+ * in mem_used(); the cache holds at most MEM_BLOCK_CACHE blocks (8 MB) per
+ * thread (more are returned to jemalloc) and is freed when the thread exits.
  * Without jemalloc (sanitizer builds) both are plain mem_alloc / mem_free,
  * so the sanitizers see every free. A block from mem_block_alloc may also be
  * freed with mem_free, and mem_block_free takes mem_alloc(MEM_BLOCK) blocks.
  * Threads: any; a thread's cache is its own (wctx).
  */
-#define MEM_BLOCK	1024
-#define MEM_BLOCK_CACHE 8192
+#define MEM_BLOCK	768
+#define MEM_BLOCK_CACHE ((8 << 20) / MEM_BLOCK)
 void *mem_block_alloc(void);
 void mem_block_free(void *p);
 

@@ -728,14 +728,21 @@ int zset_pop(const struct db_view *v, const char *key, size_t klen, int64_t now_
 			return 0;
 		total = tzset_count(old);
 		n = (unsigned long long)count < total ? (size_t)count : total;
-		/* copy what goes before editing: the edit may rewrite old's nodes */
+		/* copy what goes before editing: the edit may rewrite old's nodes
+		 * (one element, ZPOPMIN's usual case, in one pass: each pass is a
+		 * seek from the root) */
 		tzset_iter_init(&it, old, max ? total - 1 : 0, max);
-		for (size_t i = 0; i < n && tzset_iter_next(&it, &x); i++)
-			bytes += x.mlen;
+		if (n == 1) {
+			tzset_iter_next(&it, &x);
+			bytes = x.mlen;
+		} else {
+			for (size_t i = 0; i < n && tzset_iter_next(&it, &x); i++)
+				bytes += x.mlen;
+			tzset_iter_init(&it, old, max ? total - 1 : 0, max);
+		}
 		p->items = mem_alloc(n * sizeof(*p->items));
 		p->buf = q = mem_alloc(bytes ? bytes : 1);
-		tzset_iter_init(&it, old, max ? total - 1 : 0, max);
-		for (size_t i = 0; i < n && tzset_iter_next(&it, &x); i++) {
+		for (size_t i = 0; i < n && (n == 1 || tzset_iter_next(&it, &x)); i++) {
 			memcpy(q, x.m, x.mlen);
 			p->items[i] = (struct tz_item){.m = q, .mlen = x.mlen, .score = x.score};
 			q += x.mlen;

@@ -47,7 +47,16 @@
 #include "concurrency/util.h"
 #include "storage/kvmap.h"
 
-#define LEAF_BYTES 1024
+/* 768 B nodes (a jemalloc size class). A write copies a path of them, and
+ * the copies' first reads of cold nodes are most of its cache misses. At
+ * 768 B the depth at 2M elements is unchanged (5) and memory per element
+ * ~2-3% higher than with 1 KB; callgrind per write to a 2M-member
+ * collection, both binaries run side by side (bench/types_ir.sh --cache):
+ * LL read misses down 7-12%, L1 read misses down 13-29% (SPOP +6%),
+ * instructions within 1%. 512 B nodes add a level and 9-12% memory (a
+ * 1M-member sorted set over issue 13's 0.8x of Redis); 256 B more so.
+ * docs/BENCHMARKS.md, "Node size". */
+#define LEAF_BYTES 768
 #define HDR	   16
 #define LEAF_DATA  (LEAF_BYTES - HDR)
 #define REC_HDR	   10
@@ -55,8 +64,8 @@
 #define OOL_REC	   (REC_HDR + sizeof(void *))
 /* The most records a leaf can hold (each >= REC_HDR bytes + a 2-byte slot). */
 #define LEAF_MAXN (LEAF_DATA / (REC_HDR + 2))
-/* 31: an interior node with short separators fits in 1 KB (24 + 31 * 32 bytes) */
-#define FAN 31
+/* 23: an interior node with short separators fits in LEAF_BYTES (24 + 23 * 32) */
+#define FAN 23
 
 struct pt_node {
 	uint64_t gen;
@@ -412,10 +421,10 @@ static void node_copy(struct pt_node *c, const struct pt_node *n)
 	const struct pt_inode *s = cin(n);
 	struct pt_inode *d = in_of(c);
 	size_t k = n->n;
-	memcpy(d, s, offsetof(struct pt_inode, key));
-	memcpy(d->key, s->key, k * sizeof(s->key[0]));
-	memcpy(d->child, s->child, k * sizeof(s->child[0]));
-	memcpy(d->cnt, s->cnt, k * sizeof(s->cnt[0]));
+	/* header, key[], child[] and cnt[0 .. k) as one copy: the unused tails
+	 * of key[] and child[] (a few words each) cost less than three more
+	 * memcpy calls per level (callgrind) */
+	memcpy(d, s, offsetof(struct pt_inode, cnt) + k * sizeof(s->cnt[0]));
 	if (s->sepbytes) {
 		memcpy(d->soff, s->soff, k * sizeof(s->soff[0]));
 		memcpy(d->slen, s->slen, k * sizeof(s->slen[0]));
@@ -1062,7 +1071,14 @@ static struct pt_node *leaf_ins(struct ins_ctx *c, struct pt_node *l, bool lmost
 }
 
 /* Free room a leaf keeps after leaf_spread, so the next insert fits. */
-#define SPREAD_ROOM 64
+#define SPREAD_ROOM (LEAF_BYTES / 16)
+/* The largest inline record with its slot, and leaf_spread's three-way
+ * bound for it (see there). */
+#define REC_MAX	     (REC_HDR + PT_INLINE_MAX + 2)
+#define SPREAD_TOTAL (2 * LEAF_DATA + REC_MAX)
+_Static_assert(SPREAD_TOTAL / 3 + REC_MAX / 2 <= LEAF_DATA &&
+		   (2 * SPREAD_TOTAL / 3 + REC_MAX / 2) / 2 + REC_MAX / 2 <= LEAF_DATA,
+	       "leaf_spread's three pieces fit in leaves");
 
 /*
  * A leaf split into l and r (private) beside sibling s (after them when
@@ -1094,9 +1110,11 @@ static size_t leaf_spread(struct pt_edit *ed, struct pt_node *l, struct pt_node 
 		pieces[1] = leaf_build(ed->gen, l->wt, v + k, m - k);
 		np = 2;
 	} else {
-		/* a third, then the rest in halves: with records of at most 270
-		 * bytes (slot included) and total <= 1276 + 1008, the pieces are at
-		 * most total / 3 + 135 and (2 * total / 3 + 135) / 2 + 135 bytes */
+		/* a third, then the rest in halves: with records of at most
+		 * REC_MAX bytes (slot included) and total <= 2 * LEAF_DATA +
+		 * REC_MAX, the pieces are at most total / 3 + REC_MAX / 2 and
+		 * (2 * total / 3 + REC_MAX / 2) / 2 + REC_MAX / 2 bytes (asserted
+		 * at compile time above: SPREAD_FITS) */
 		size_t c1 = 0, c2, acc = 0;
 		while (c1 < m - 2 && acc + (v[c1].len + 2) / 2 < total / 3)
 			acc += v[c1++].len + 2;

@@ -69,8 +69,9 @@
 #include <stdint.h>
 
 /* Elements longer than this (a + b bytes), or whose a or b alone has 255
- * bytes or more, are kept out of line. */
-#define PT_INLINE_MAX 256
+ * bytes or more, are kept out of line. A quarter of a 768 B leaf: a leaf
+ * split shared among three leaves must fit (ptree.c, leaf_spread). */
+#define PT_INLINE_MAX 192
 
 struct pt_node;
 

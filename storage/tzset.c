@@ -766,18 +766,25 @@ size_t tzset_w_del_ranks(struct tzset_w *w, size_t start, size_t end)
 	size_t cnt = end - start, bytes = 0;
 	struct pt_iter it;
 	struct pt_elem el;
-
-	pt_iter_seek(&it, w_root(w, 0), start);
-	for (size_t i = 0; i < cnt && pt_iter_next(&it, &el); i++)
-		bytes += el.alen;
-	/* ZPOPMIN / ZPOPMAX of one member: no allocation */
+	/* ZPOPMIN / ZPOPMAX of one member: no allocation, and one seek (the
+	 * sizes are counted first only when the stack buffers may not do) */
 	struct tz_item sv[4];
 	char sbuf[512];
 	struct tz_item *v = cnt <= 4 ? sv : mem_alloc(cnt * sizeof(*v));
-	char *buf = bytes <= sizeof(sbuf) ? sbuf : mem_alloc(bytes), *p = buf;
+	char *buf = sbuf, *p;
 
+	if (cnt > 1) {
+		pt_iter_seek(&it, w_root(w, 0), start);
+		for (size_t i = 0; i < cnt && pt_iter_next(&it, &el); i++)
+			bytes += el.alen;
+		if (bytes > sizeof(sbuf))
+			buf = mem_alloc(bytes);
+	}
+	p = buf;
 	pt_iter_seek(&it, w_root(w, 0), start);
 	for (size_t i = 0; i < cnt && pt_iter_next(&it, &el); i++) {
+		if (cnt == 1 && el.alen > sizeof(sbuf))
+			buf = p = mem_alloc(el.alen);
 		memcpy(p, el.a, el.alen);
 		v[i] = (struct tz_item){.m = p, .mlen = el.alen, .score = elem_score(&el)};
 		p += el.alen;
