@@ -77,6 +77,12 @@ class Proc:
             try:
                 with Client(self.port, timeout=1.0) as c:
                     r = c.cmd('PING') or b''
+                    # kvsd answers PING while it loads (redis-server -LOADING):
+                    # ready once the load is over (a caller on -NOAUTH waits
+                    # for it itself)
+                    if r == b'+PONG\r\n' and \
+                            b'\r\nloading:1\r\n' in (c.cmd('INFO', 'persistence') or b''):
+                        r = b''
                     if r == b'+PONG\r\n' or r.startswith(b'-NOAUTH'):
                         return True
             except OSError:
