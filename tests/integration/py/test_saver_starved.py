@@ -19,7 +19,7 @@ busy machine) and SETs (writes during the save). Then:
       clients were served during it;
   (2) CONFIG SET bgsave-cpu-percent 50, then CONFIG SET appendonly yes (an
       AOF rewrite of the same data) ends within 30 s with status ok,
-      aof_rewrite_lends and its share (of 50%) likewise;
+      aof_rewrite_lends likewise (its share is not checked: see (2) below);
   (3) a restart on the RDB file has every filled key.
 The bound: a save of this size takes well under a second of CPU, so with
 a quarter of the core a few seconds, on the idle class's sliver (~0.3%)
@@ -124,7 +124,7 @@ def main():
                 i += 2
                 served[slot] += 4
 
-    def timed(what, a, t0, fields, prefix, before, cpu0, share):
+    def timed(what, a, t0, fields, prefix, before, cpu0, share, check_share=True):
         """Waits (HARD_CAP_S at most) until every (field, value) holds; checks
         the bound and the share unless the loans show a core other processes
         kept. before: INFO before the start; cpu0: kvsd's CPU time then."""
@@ -150,9 +150,10 @@ def main():
             check('%s ends within %.0f s' % (what, BOUND_S), took <= BOUND_S, detail)
             # the share: of kvsd's CPU time during the save, the saver had at
             # least a fifth of bgsave-cpu-percent (idle time it used counts)
-            check('%s: the saver got its share (%.1f%% of kvsd\'s CPU time, want >= %.1f%%)'
-                  % (what, 100 * saver / max(cpu, 1e-9), share / 5.0),
-                  saver > 0 and saver >= cpu * share / 500.0, detail)
+            if check_share:
+                check('%s: the saver got its share (%.1f%% of kvsd\'s CPU time, want >= %.1f%%)'
+                      % (what, 100 * saver / max(cpu, 1e-9), share / 5.0),
+                      saver > 0 and saver >= cpu * share / 500.0, detail)
         check('%s: %s_lends > 0 (it took %.2f s)' % (what, prefix, took),
               lends > 0 or took < LENDS_AFTER_S, detail)
         return p
@@ -195,9 +196,15 @@ def main():
             i0, c0, t0 = info(a), process_cpu(ka.proc.pid), time.time()
             r = a.cmd('CONFIG', 'SET', 'appendonly', 'yes')
             check('CONFIG SET appendonly yes', r == b'+OK\r\n', repr(r))
+            # Its share is not checked: the window runs from CONFIG SET to the
+            # end of the switch (scheduling, the base file's fsync and rename,
+            # the manifest, the switch to the incremental file), in which the
+            # saver wants no CPU for much of the time: a CI run measured 5.1%
+            # of kvsd's CPU over 0.89 s with every one of 47 loans used (the
+            # saver needed 0.05 s). The BGSAVE above, a CPU-bound walk, checks it.
             p = timed('AOF rewrite', a, t0, [('aof_rewrite_in_progress', '0'),
                                              ('aof_rewrite_scheduled', '0')], 'aof_rewrite',
-                      i0, c0, 2 * SHARE)
+                      i0, c0, 2 * SHARE, check_share=False)
             check('aof_last_bgrewrite_status ok', p.get('aof_last_bgrewrite_status') == 'ok',
                   p.get('aof_last_bgrewrite_status'))
             stop.set()
