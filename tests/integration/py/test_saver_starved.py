@@ -15,7 +15,8 @@ busy machine) and SETs (writes during the save). Then:
       saver's CPU time during the save (INFO rdb_saver_cpu_us) is at least
       a fifth of the share of kvsd's CPU time (the loans deliver the share:
       11-22% of it on a shared machine; before the loans were counted in CPU
-      time the saver got 2.7-3.3% under such a load); the
+      time the saver got 2.7-3.3% under such a load), when the save needed at
+      least MIN_SAVER_CPU_S of CPU (the long setup's --keys 3000000); the
       clients were served during it;
   (2) CONFIG SET bgsave-cpu-percent 50, then CONFIG SET appendonly yes (an
       AOF rewrite of the same data) ends within 30 s with status ok,
@@ -33,7 +34,7 @@ end within 120 s (a TSan build on a machine loaded 7x over took 110 s for
 20k keys: sanitized builds use 10k). No throughput is asserted. Skipped (77) with fewer than
 two usable CPUs.
 
-Usage: test_saver_starved.py   (environment: see harness.py)
+Usage: test_saver_starved.py [--keys N]   (environment: see harness.py)
 """
 
 import os
@@ -55,6 +56,12 @@ BOUND_S = 30.0
 LENDS_AFTER_S = 1.0
 HARD_CAP_S = 120.0   # the wait, bound or not (a loaded machine)
 SHARE = 25           # bgsave-cpu-percent (its default)
+# The share is checked only for a save that needed this much CPU: in a small
+# one the fixed costs (the cut, the fsync and rename), where the saver wants
+# no CPU, dominate the window (CI's ASan run: 10k keys, 0.01 s of saver CPU in
+# a 0.63 s window, 2.1%). The default suites' saves are that small; the long
+# setup's saver-starved-long (--keys 3000000) checks the share.
+MIN_SAVER_CPU_S = 0.2
 # Flood clients, each with 2 SINTERCARDs and 2 SETs in flight: the worker's
 # tasks stay under a millisecond, so it reaches its loop boundary (where it
 # lends) about as often as under short requests.
@@ -98,6 +105,8 @@ def main():
         harness.log('saver-starved: skipped: one usable CPU')
         return 77
     n = 10000 if harness.sanitized() else 200000
+    if '--keys' in sys.argv:
+        n = int(sys.argv[sys.argv.index('--keys') + 1])
     fails = []
     tmp = tempfile.mkdtemp(prefix='kvsd-starved-')
     stop = threading.Event()
@@ -150,7 +159,12 @@ def main():
             check('%s ends within %.0f s' % (what, BOUND_S), took <= BOUND_S, detail)
             # the share: of kvsd's CPU time during the save, the saver had at
             # least a fifth of bgsave-cpu-percent (idle time it used counts)
-            if check_share:
+            if check_share and saver < MIN_SAVER_CPU_S:
+                harness.log('saver-starved: %s: the save needed %.3f s of CPU, under %.1f s: '
+                            'its fixed costs (the cut, the fsync and rename) dominate the '
+                            'window, share not checked (%s)' % (what, saver, MIN_SAVER_CPU_S,
+                                                                detail))
+            elif check_share:
                 check('%s: the saver got its share (%.1f%% of kvsd\'s CPU time, want >= %.1f%%)'
                       % (what, 100 * saver / max(cpu, 1e-9), share / 5.0),
                       saver > 0 and saver >= cpu * share / 500.0, detail)
