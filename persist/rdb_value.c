@@ -148,23 +148,113 @@ static bool put_int_encoded(struct rdb_buf *b, const char *s, size_t n)
 	return true;
 }
 
+/*
+ * Whether s[0..n) holds some 3-byte sequence twice (3 <= n <= TRI_MAX). LZF
+ * cannot shorten a string that does not: its only way to save bytes is a
+ * back-reference, which copies at least 3 bytes that occurred before (the
+ * format's shortest match), so without a repeated 3-byte sequence the
+ * output is every byte as a literal plus a header per 32 of them, longer
+ * than the input, and lzf_compress fails (put_lzf gives it n - 4 bytes).
+ * So a string this check clears is one where lzf_compress would return 0,
+ * whatever its hash table holds: skipping the attempt writes the same
+ * bytes. Values of random or already compressed bytes almost never repeat
+ * a 3-byte sequence at these sizes (62 random letters: about 1 in 150 at
+ * 60 bytes), and for them the attempt was most of a save's CPU
+ * (docs/BENCHMARKS.md, saver15).
+ *
+ * The set of sequences seen is an open-addressed table of TRI_SLOTS words
+ * (the sequence, and in the top byte the call's stamp: a slot of another
+ * stamp is empty), per thread, so nothing is cleared per call (all of it
+ * once every 255 calls) and it stays in L1: 4 KB where liblzf's hash table
+ * is 256 KB, touched at random by every attempt. At most TRI_MAX - 2
+ * sequences in TRI_SLOTS slots: probes stay short.
+ */
+#define TRI_MAX	  256
+#define TRI_SLOTS 1024
+
+struct tri_set {
+	uint32_t slot[TRI_SLOTS];
+	uint32_t stamp; /* this call's, in the top byte; 0 never (cleared) */
+};
+static _Thread_local struct tri_set tri;
+
+/* The 3 bytes at p as a number (p[0] lowest). */
+static inline uint32_t tri_at(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
+}
+
+/* Adds sequence v (24 bits) to the set of this call's stamp; true if it
+ * was there. A slot xored with the stamp is below 2^24 when it is this
+ * call's, and then it is the sequence it holds. */
+static inline bool tri_seen(uint32_t *slot, uint32_t stamp, uint32_t v)
+{
+	unsigned h = (v * 2654435761u) >> 22;
+	uint32_t y = slot[h] ^ stamp;
+
+	while (kv_unlikely(y < (1u << 24))) {
+		if (y == v)
+			return true;
+		h = (h + 1) & (TRI_SLOTS - 1);
+		y = slot[h] ^ stamp;
+	}
+	slot[h] = stamp | v;
+	return false;
+}
+
+static bool repeats_trigram(const unsigned char *s, size_t n)
+{
+	struct tri_set *t = &tri;
+
+	/* the address in a register: gcc otherwise recomputes the TLS address
+	 * at every probe and spills the loop's variables */
+	__asm__("" : "+r"(t));
+	uint32_t *slot = t->slot;
+	uint32_t stamp = t->stamp += 1u << 24;
+	size_t i = 0;
+
+	if (stamp == 0) { /* the stamp wrapped: every slot could look current */
+		memset(slot, 0, sizeof(t->slot));
+		stamp = t->stamp = 1u << 24;
+	}
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	/* one 4-byte load per sequence while one fits: tri_at's number */
+	for (; i + 3 < n; i++) {
+		uint32_t w;
+
+		memcpy(&w, s + i, 4);
+		if (tri_seen(slot, stamp, w & 0xffffff))
+			return true;
+	}
+#endif
+	for (; i + 2 < n; i++)
+		if (tri_seen(slot, stamp, tri_at(s + i)))
+			return true;
+	return false;
+}
+
 /* rdbSaveLzfStringObject: worth it only when it saves 4 bytes or more. */
+#define LZF_STACK 1024
+
 static bool put_lzf(struct rdb_buf *b, const char *s, size_t n)
 {
 	size_t outlen = n - 4;
-	unsigned char *out = mem_alloc(outlen + 1);
-	unsigned int clen = lzf_compress(s, (unsigned int)n, out, (unsigned int)outlen);
+	unsigned char stack[LZF_STACK], *out;
+	unsigned int clen;
 
-	if (clen == 0) {
-		mem_free(out);
-		return false;
+	if (n <= TRI_MAX && !repeats_trigram((const unsigned char *)s, n))
+		return false; /* lzf_compress would fail: see repeats_trigram */
+	out = outlen + 1 <= sizeof(stack) ? stack : mem_alloc(outlen + 1);
+	clen = lzf_compress(s, (unsigned int)n, out, (unsigned int)outlen);
+	if (clen != 0) {
+		buf_byte(b, (RDB_ENCVAL << 6) | RDB_ENC_LZF);
+		rdb_put_len(b, clen);
+		rdb_put_len(b, n);
+		rdb_buf_put(b, out, clen);
 	}
-	buf_byte(b, (RDB_ENCVAL << 6) | RDB_ENC_LZF);
-	rdb_put_len(b, clen);
-	rdb_put_len(b, n);
-	rdb_buf_put(b, out, clen);
-	mem_free(out);
-	return true;
+	if (out != stack)
+		mem_free(out);
+	return clen != 0;
 }
 
 void rdb_put_string(struct rdb_buf *b, const void *s, size_t n, bool compress)

@@ -8,6 +8,7 @@
  * ASan in CI).
  */
 #include <criterion/criterion.h>
+#include <lzf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,35 @@ Test(crc64, sliced_matches_bytewise)
 	for (size_t cut = 0; cut <= 300; cut++)
 		cr_assert_eq(crc64(crc64(0x1234, buf, cut), buf + cut, 300 - cut),
 			     crc64_bytewise(0x1234, buf, 300), "split at %zu", cut);
+}
+
+/* Long buffers (folded with carry-less multiplies where the CPU has them,
+ * persist/crc64.c) against the bytewise reference: every length up to 4 KB
+ * past the fold's threshold (every tail after the 64-byte and 16-byte
+ * steps), unaligned starts, CRCs continued from random values, and one
+ * 1 MB buffer, the size the RDB writer hands over. */
+Test(crc64, long_buffers_match_bytewise)
+{
+	size_t big = 1u << 20;
+	unsigned char *buf = malloc(big);
+	uint64_t x = 0x2545f4914f6cdd1dULL;
+
+	cr_assert_not_null(buf);
+	for (size_t i = 0; i < big; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		buf[i] = (unsigned char)x;
+	}
+	for (size_t n = 100; n <= 4200; n++) {
+		size_t at = n % 16;
+
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		cr_assert_eq(crc64(x, buf + at, n), crc64_bytewise(x, buf + at, n),
+			     "offset %zu length %zu", at, n);
+	}
+	cr_assert_eq(crc64(0, buf, big), crc64_bytewise(0, buf, big));
+	cr_assert_eq(crc64(crc64(7, buf, 333333), buf + 333333, big - 333333),
+		     crc64_bytewise(7, buf, big));
+	free(buf);
 }
 
 /* Decodes p[0..n) as key k: the entry or NULL (the error in *err). */
@@ -254,6 +284,75 @@ Test(rdb, string_encodings, .init = init, .fini = fini)
 		cr_assert_lt(b.len, 20);
 		rdb_buf_free(&b);
 	}
+}
+
+/* rdbSaveRawString as Redis 7.0 writes it: an LZF attempt on every string
+ * over 20 bytes (kept if it saves 4 bytes), else the raw form; no integer
+ * forms (the strings below are never decimal integers). */
+static void reference_string(struct rdb_buf *b, const unsigned char *s, size_t n)
+{
+	unsigned char out[600];
+	unsigned int clen =
+	    n > 20 ? lzf_compress(s, (unsigned int)n, out, (unsigned int)(n - 4)) : 0;
+
+	if (clen) {
+		unsigned char c = 0xc3;
+
+		rdb_buf_put(b, &c, 1);
+		rdb_put_len(b, clen);
+		rdb_put_len(b, n);
+		rdb_buf_put(b, out, clen);
+	} else {
+		rdb_put_len(b, n);
+		rdb_buf_put(b, s, n);
+	}
+}
+
+/* The encoder skips LZF attempts that cannot succeed (a string with no
+ * repeated 3-byte sequence): the bytes must be those of an attempt on
+ * every string, for strings that repeat one and strings that do not, over
+ * alphabets from 2 to 256 symbols, at the lengths the check covers and
+ * past them. */
+Test(rdb, lzf_skip_writes_the_same_bytes, .init = init, .fini = fini)
+{
+	static const unsigned alphabets[] = {2, 4, 16, 62, 200, 256};
+	unsigned long long x = 0x9e3779b97f4a7c15ULL;
+	unsigned char s[520];
+	size_t lzf = 0, raw = 0;
+
+	for (size_t a = 0; a < sizeof(alphabets) / sizeof(alphabets[0]); a++) {
+		for (size_t n = 21; n <= sizeof(s); n += n < 300 ? 1 : 37) {
+			for (int rep = 0; rep < 4; rep++) {
+				struct rdb_buf got, want;
+
+				for (size_t i = 0; i < n; i++) {
+					x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+					s[i] = (unsigned char)('0' + x % alphabets[a]);
+				}
+				if (rep == 3) /* one repeated run: compressible at any size */
+					memcpy(s + n / 2, s, n / 2 < 12 ? n / 2 : 12);
+				rdb_buf_init(&got);
+				rdb_buf_init(&want);
+				rdb_put_string(&got, s, n, true);
+				reference_string(&want, s, n);
+				cr_assert_eq(got.len, want.len,
+					     "alphabet %u, %zu bytes: %zu, want %zu", alphabets[a],
+					     n, got.len, want.len);
+				cr_assert_arr_eq(got.p, want.p, got.len,
+						 "alphabet %u, %zu bytes: other bytes",
+						 alphabets[a], n);
+				if (got.p[0] == 0xc3)
+					lzf++;
+				else
+					raw++;
+				rdb_buf_free(&got);
+				rdb_buf_free(&want);
+			}
+		}
+	}
+	/* both outcomes were exercised */
+	cr_assert_gt(lzf, 100);
+	cr_assert_gt(raw, 100);
 }
 
 Test(rdb, strings_round_trip, .init = init, .fini = fini)
