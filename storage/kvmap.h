@@ -300,13 +300,14 @@ static inline uint64_t kvmap_stripe_of(uint64_t hash, unsigned bits)
  * KVSD: one table, the one current at the call's start: the stripe is one
  * contiguous range of the hash order (whose top bits are the stripe's), so
  * its home buckets are consecutive (for a table of fewer buckets than
- * stripes, one bucket), each probe run filtered by home and stripe as SCAN
- * does. Why one table is enough and nothing repeats: a
+ * stripes, one bucket), and the walk reads them and the rest of the last
+ * one's probe run once each, filtered by stripe (kvmap_kvsd.c). Why one
+ * table is enough and nothing repeats: a
  * migrating table's frozen slots still hold every key present (see SCAN in
  * kvmap_kvsd.c), a table that finished migrating during the call still
  * holds the final word of every key that nobody wrote since, and a key has
  * at most one slot per table. Cost: O(buckets / 2^bits) home buckets plus
- * their probe runs, one SipHash per same-space entry met.
+ * the last one's probe run, one SipHash per same-space entry met.
  * URCU: walks all of cds_lfht's split-ordered list, filtered by stripe:
  * O(N) per call — the reference backend.
  * Threads: any registered thread, inside its epoch section; entries passed

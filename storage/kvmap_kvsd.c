@@ -1161,8 +1161,40 @@ static uint64_t kvsd_scan(struct kvmap *m, uint64_t cursor, size_t count, kvmap_
 	return home == t->nb ? 0 : kvmap_rev64(t_bucket_start(t, home));
 }
 
-/* kvmap_walk_stripe (kvmap.h): one table, the stripe's home buckets, each
- * probe run filtered by space, then by home and stripe (visit_home's walk). */
+/* Starts fetching the entries of bucket b (a stripe walk reads each one's
+ * key next, and at a million keys or more each is a cache miss). */
+static inline void prefetch_entries(const struct kvsd_bucket *b)
+{
+	for (int i = 0; i < KVSD_SLOTS; i++) {
+		/* relaxed: a hint; the walk's own load of the slot orders */
+		uint64_t w = atomic_load_explicit(&b->s[i], memory_order_relaxed);
+
+		if (!(w & W_PTR))
+			break;
+		if (!(w & (W_DESC | W_TOMB)))
+			__builtin_prefetch(w_entry(w));
+	}
+}
+
+/*
+ * kvmap_walk_stripe (kvmap.h): one table; the stripe's home buckets are
+ * first..last (consecutive: "Table size"), and its entries lie in their
+ * homes' probe runs, which together are first .. the first bucket from
+ * last on that has a NULL slot. So the walk reads each of those buckets
+ * once (a home bucket whatever its NULLs; past `last`, up to the first
+ * NULL) and keeps the entries of its space and stripe: an entry of the
+ * stripe found there is in its home's run, and nothing is visited twice
+ * (one slot per key per table). Visiting each home's run separately, as
+ * SCAN does, hashed each entry about 2.6 times at 1M keys (callgrind,
+ * docs/BENCHMARKS.md saver15), the runs of consecutive homes overlapping.
+ * An entry present for the whole call is found: every slot on its probe
+ * path before its own was non-NULL when it was inserted and stays so
+ * (slots never return to NULL; a claimed one that resolves to NULL is an
+ * MWCAS in flight, which the entry's insert would have helped to its end
+ * first), so the walk does not stop before it. The next bucket's entries
+ * are prefetched while this one's are hashed, and an entry's second cache
+ * line while the walk goes on (the caller encodes its value after the walk).
+ */
 static size_t kvsd_walk_stripe(struct kvmap *m, unsigned space, uint64_t stripe, unsigned bits,
 			       kvmap_stripe_fn fn, void *arg)
 {
@@ -1170,35 +1202,39 @@ static size_t kvsd_walk_stripe(struct kvmap *m, unsigned space, uint64_t stripe,
 	const struct kvsd_table *t = atomic_load_explicit(&kvsd_map(m)->cur, memory_order_acquire);
 	/* the stripe's positions in the hash order: its bits on top */
 	uint64_t lo = bits ? stripe << (64 - bits) : 0, hi = lo | (bits ? ~0ull >> bits : ~0ull);
-	size_t n = 0;
+	size_t first = t_bucket_at(t, lo), homes = t_bucket_at(t, hi) - first + 1;
+	size_t n = 0, bi = first;
 
-	for (size_t home = t_bucket_at(t, lo), last = t_bucket_at(t, hi); home <= last; home++) {
-		size_t bi = home;
-		for (size_t p = 0; p < t->nb; p++, bi = t_next(t, bi)) {
-			const struct kvsd_bucket *b = &t->b[bi];
-			int i;
+	prefetch_entries(&t->b[bi]);
+	for (size_t p = 0; p < t->nb; p++, bi = t_next(t, bi)) {
+		const struct kvsd_bucket *b = &t->b[bi];
+		int i;
 
-			for (i = 0; i < KVSD_SLOTS; i++) {
-				/* acquire: the entry's bytes (key hashed, fn reads it) */
-				uint64_t w = atomic_load_explicit(&b->s[i], memory_order_acquire);
-				if (w & W_DESC)
-					w = mw_resolve(w);
-				if (!(w & W_PTR))
-					break;
-				if (w & W_TOMB)
-					continue;
-				const struct kv_entry *e = w_entry(w);
-				if (e->space != space)
-					continue;
-				uint64_t h = entry_hash(e);
-				if (t_home(t, h) == home && kvmap_stripe_of(h, bits) == stripe) {
-					fn(e, h, arg);
-					n++;
-				}
-			}
-			if (i < KVSD_SLOTS)
-				break; /* the run's first NULL */
+		prefetch_entries(&t->b[t_next(t, bi)]);
+		for (i = 0; i < KVSD_SLOTS; i++) {
+			/* acquire: the entry's bytes (key hashed, fn reads it) */
+			uint64_t w = atomic_load_explicit(&b->s[i], memory_order_acquire);
+			if (w & W_DESC)
+				w = mw_resolve(w);
+			if (!(w & W_PTR))
+				break; /* the bucket's first NULL */
+			if (w & W_TOMB)
+				continue;
+			const struct kv_entry *e = w_entry(w);
+			if (e->space != space)
+				continue;
+			uint64_t h = entry_hash(e);
+			if (kvmap_stripe_of(h, bits) != stripe)
+				continue;
+			size_t end = ((uintptr_t)e & (KV_CACHELINE - 1)) + sizeof(*e) + e->klen +
+				     (e->ext ? sizeof(char *) : e->vlen);
+			if (end > KV_CACHELINE)
+				__builtin_prefetch((const char *)e + KV_CACHELINE);
+			fn(e, h, arg);
+			n++;
 		}
+		if (i < KVSD_SLOTS && p + 1 >= homes)
+			break; /* past the last home bucket: its run's first NULL */
 	}
 	return n;
 }
