@@ -139,33 +139,6 @@ KV_HOT void reply_int(struct conn *c, long long v)
 	hdr(c, ':', v);
 }
 
-/* memcpy for the short values most replies carry, without a call: two
- * overlapping loads and stores cover 1..16 bytes. */
-static inline void copy_short(char *d, const char *p, size_t n)
-{
-	if (n >= 8 && n <= 16) {
-		uint64_t a, b;
-
-		memcpy(&a, p, 8);
-		memcpy(&b, p + n - 8, 8);
-		memcpy(d, &a, 8);
-		memcpy(d + n - 8, &b, 8);
-	} else if (n >= 4 && n < 8) {
-		uint32_t a, b;
-
-		memcpy(&a, p, 4);
-		memcpy(&b, p + n - 4, 4);
-		memcpy(d, &a, 4);
-		memcpy(d + n - 4, &b, 4);
-	} else if (n > 0 && n < 4) {
-		d[0] = p[0];
-		d[n / 2] = p[n / 2];
-		d[n - 1] = p[n - 1];
-	} else if (n > 16) {
-		memcpy(d, p, n);
-	}
-}
-
 KV_HOT void reply_bulk(struct conn *c, const void *p, size_t n)
 {
 	struct buf *o = &c->out;
@@ -179,7 +152,7 @@ KV_HOT void reply_bulk(struct conn *c, const void *p, size_t n)
 	l = 1 + resp_ll2str(b + 1, (long long)n);
 	b[l++] = '\r';
 	b[l++] = '\n';
-	copy_short(b + l, p, n);
+	kv_copy_short(b + l, p, n);
 	l += n;
 	b[l++] = '\r';
 	b[l++] = '\n';

@@ -240,7 +240,7 @@ static inline long find_cached(const char *name, size_t len)
 {
 	long i;
 
-	if (len == last_cmd.len && last_cmd.gen == cmd_gen && memcmp(name, last_cmd.name, len) == 0)
+	if (len == last_cmd.len && last_cmd.gen == cmd_gen && kv_bytes_eq(name, last_cmd.name, len))
 		return last_cmd.idx;
 	i = find_in(name, len);
 	if (i >= 0 && len <= sizeof(last_cmd.name)) {

@@ -49,12 +49,13 @@
 
 static const struct cfg_def *const table = cfg_rows;
 
+/* Bool / int / memory / enum values (config.h: read inline by cfg_int).
+ * Written under st.lock by loaders and cfg_set_many; read by any thread
+ * without the lock (relaxed: each value stands alone and publishes no other
+ * memory; a reader seeing a change a moment late is fine). */
+_Atomic long long cfg_ival[CFG_COUNT_];
+
 static struct {
-	/* Bool / int / memory / enum values. Written under `lock` by loaders and
-	 * cfg_set_many; read by any thread without the lock (relaxed: each value
-	 * stands alone and publishes no other memory; a reader seeing a change a
-	 * moment late is fine). */
-	_Atomic long long ival[CFG_COUNT_];
 	pthread_mutex_t lock; /* guards sval, slen, file */
 	char *sval[CFG_COUNT_];
 	size_t slen[CFG_COUNT_];
@@ -228,7 +229,7 @@ static int store_value(enum cfg_id id, struct cfg_val *v)
 		return changed;
 	}
 	/* relaxed: see the declaration of ival; the lock orders writers. */
-	return atomic_exchange_explicit(&st.ival[id], v->i, memory_order_relaxed) != v->i;
+	return atomic_exchange_explicit(&cfg_ival[id], v->i, memory_order_relaxed) != v->i;
 }
 
 /*
@@ -332,14 +333,9 @@ void cfg_set_apply_hook(cfg_apply_hook_fn fn)
 
 /* -------------------------------------------------------------- reading */
 
-KV_HOT long long cfg_int(enum cfg_id id)
+long long cfg_ncpu(void)
 {
-	/* relaxed: see the declaration of ival. */
-	long long v = atomic_load_explicit(&st.ival[id], memory_order_relaxed);
-
-	if (id == CFG_THREADS && v == 0)
-		return st.ncpu;
-	return v;
+	return st.ncpu;
 }
 
 const char *cfg_enum_name(enum cfg_id id)
@@ -396,7 +392,7 @@ int cfg_str_equal(enum cfg_id id, const char *s, size_t len)
 static char *format_locked(enum cfg_id id, int raw)
 {
 	const struct cfg_def *d = &table[id];
-	long long v = atomic_load_explicit(&st.ival[id], memory_order_relaxed); /* see ival */
+	long long v = atomic_load_explicit(&cfg_ival[id], memory_order_relaxed); /* see ival */
 	char buf[64];
 
 	switch (d->type) {
@@ -798,7 +794,7 @@ static struct cfg_val current_value(enum cfg_id id)
 		v.slen = st.slen[id];
 	} else {
 		/* relaxed: see ival; writers hold the locks */
-		v.i = atomic_load_explicit(&st.ival[id], memory_order_relaxed);
+		v.i = atomic_load_explicit(&cfg_ival[id], memory_order_relaxed);
 	}
 	return v;
 }
@@ -1081,7 +1077,7 @@ static int is_default(enum cfg_id id)
 		return same;
 	}
 	/* relaxed: see ival */
-	return v.i == atomic_load_explicit(&st.ival[id], memory_order_relaxed);
+	return v.i == atomic_load_explicit(&cfg_ival[id], memory_order_relaxed);
 }
 
 /*

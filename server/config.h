@@ -34,6 +34,7 @@
 #ifndef KVSD_CONFIG_H
 #define KVSD_CONFIG_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -222,10 +223,22 @@ int cfg_load_string(const char *text, size_t len, const char *origin, char *err,
 /* Path of the loaded config file, or NULL. */
 const char *cfg_file(void);
 
+/* The values behind cfg_int (config.c owns them; read only through it). */
+extern _Atomic long long cfg_ival[CFG_COUNT_];
+/* Online CPUs, as CFG_THREADS 0 resolves. */
+long long cfg_ncpu(void);
 /* Value of a bool / int / memory / enum parameter (enum: index into def->enums).
  * CFG_THREADS reports the resolved count (0 in the file means online CPUs).
  * Any thread; lock-free (relaxed load). */
-long long cfg_int(enum cfg_id id);
+static inline long long cfg_int(enum cfg_id id)
+{
+	/* relaxed: see the definition of cfg_ival (config.c) */
+	long long v = atomic_load_explicit(&cfg_ival[id], memory_order_relaxed);
+
+	if (id == CFG_THREADS && v == 0)
+		return cfg_ncpu();
+	return v;
+}
 /* Name of an enum parameter's current value (static storage), e.g. "notice";
  * NULL for other types. Any thread. */
 const char *cfg_enum_name(enum cfg_id id);

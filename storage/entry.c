@@ -53,9 +53,9 @@ KV_HOT struct kv_entry *kv_entry_new(const void *key, size_t klen, const void *v
 	e->recycle = 0;
 	e->enc = KV_ENC_AUTO;
 	if (klen)
-		memcpy(e->data, key, klen);
+		kv_copy_short(e->data, key, klen);
 	if (val && vlen)
-		memcpy(e->data + klen, val, vlen);
+		kv_copy_short(e->data + klen, val, vlen);
 	return e;
 }
 

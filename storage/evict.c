@@ -508,17 +508,13 @@ void db_set_eviction_tenacity(struct db *db, int tenacity)
 	atomic_store_explicit(&db->evict_limit_us, us, memory_order_relaxed);
 }
 
-KV_HOT int db_check_memory(struct db *db, int64_t now_ms)
+static __attribute__((noinline)) int check_memory_set(struct db *db, int64_t now_ms, long long max)
 {
-	/* relaxed: settings (see db_set_memory_policy) */
-	long long max = atomic_load_explicit(&db->maxmemory, memory_order_relaxed);
 	int policy, samples;
 	int64_t used, excess, freed = 0, start, limit_us;
 	size_t n = 0;
 	bool cut = false;
 
-	if (max <= 0)
-		return 0;
 	used = used_estimate(db, now_ms);
 	if (used <= max)
 		return 0;
@@ -571,4 +567,17 @@ KV_HOT int db_check_memory(struct db *db, int64_t now_ms)
 	/* release: pairs with the acquire above */
 	atomic_store_explicit(&db->evicting, 0, memory_order_release);
 	return freed == 0 ? -ENOMEM : 0;
+}
+
+/* Every command calls this: without maxmemory it is one load and a compare,
+ * small enough to inline into the dispatch (the work above saves and restores
+ * six registers and cost ~20 instructions and an I1 line per command). */
+KV_HOT int db_check_memory(struct db *db, int64_t now_ms)
+{
+	/* relaxed: settings (see db_set_memory_policy) */
+	long long max = atomic_load_explicit(&db->maxmemory, memory_order_relaxed);
+
+	if (max <= 0)
+		return 0;
+	return check_memory_set(db, now_ms, max);
 }

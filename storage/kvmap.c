@@ -32,6 +32,14 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+/* liburcu's inline fast paths (its headers' _LGPL_SOURCE, as bench/ebr_bench.c
+ * uses them): kvmap_quiescent's rcu_quiescent_state() becomes a load and a
+ * compare with no call into the library and no __tls_get_addr for its
+ * thread-local reader (~35 instructions and an I1 line per command at P16,
+ * bench/lists_ir.sh). Not under TSan, whose build keeps the library's calls. */
+#ifndef __SANITIZE_THREAD__
+#define _LGPL_SOURCE
+#endif
 #include <urcu-qsbr.h>
 
 #include "concurrency/ebr.h"

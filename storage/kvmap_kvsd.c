@@ -362,14 +362,14 @@ static inline uint64_t w_make(uint64_t h, const struct kv_entry *e)
 static inline bool key_eq(const struct kv_entry *e, const void *key, size_t klen, uint64_t h)
 {
 	return e->klen == klen && e->space == kv_hash_space(h) &&
-	       memcmp(kv_entry_key(e), key, klen) == 0;
+	       kv_bytes_eq(kv_entry_key(e), key, klen);
 }
 
 /* Whether a and b have the same key (space and bytes). */
 static inline bool entry_key_eq(const struct kv_entry *a, const struct kv_entry *b)
 {
 	return a->klen == b->klen && a->space == b->space &&
-	       memcmp(kv_entry_key(a), kv_entry_key(b), a->klen) == 0;
+	       kv_bytes_eq(kv_entry_key(a), kv_entry_key(b), a->klen);
 }
 
 static inline uint64_t entry_hash(const struct kv_entry *e)

@@ -191,6 +191,23 @@ Test(resp_req, unchecked_crlf_like_redis)
 	check_req(S("*1\r\n$4\rzPING\r\n"), "OK argc=1 [PING] n=14\n");
 }
 
+Test(resp_req, short_count_lines)
+{
+	/* one-, two- and three-digit counts (the parser reads the first two
+	 * without a loop), each split at every byte by check_req */
+	check_req(S("*1\r\n$12\r\nhello world!\r\n"), "OK argc=1 [hello world!] n=23\n");
+	check_req(S("*1\r\n$100\r\n"), "INCOMPLETE\n");
+	check_req(S("*10\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n"
+		    "$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n$2\r\nab\r\n"),
+		  "OK argc=10 [a] [a] [a] [a] [a] [a] [a] [a] [a] [ab] n=76\n");
+	/* a NUL or a CR among the first bytes: as the byte-by-byte search */
+	check_req(S("*1\r\n$1\0\r\nx\r\n"), "INCOMPLETE\n");
+	check_req(S("*1\r\n$\0\r\r\nx\r\n"), "INCOMPLETE\n");
+	check_req(S("*1\r\n$\r\n\r\n"), "EPROTO ERR Protocol error: invalid bulk length\n");
+	check_req(S("*1\r\n$1\t\r\nx\r\n"), "EPROTO ERR Protocol error: invalid bulk length\n");
+	check_req(S("*\r\n"), "EPROTO ERR Protocol error: invalid multibulk length\n");
+}
+
 Test(resp_req, nul_hides_the_terminator)
 {
 	/* strchr() on Redis's query buffer stops at a NUL: never completes */
