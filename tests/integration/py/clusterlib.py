@@ -16,6 +16,8 @@ import subprocess
 import tempfile
 import time
 
+from polling import poll_pauses
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, '..', '..', '..'))
 CLUSTER_SH = os.path.join(REPO, 'scripts', 'cluster.sh')
@@ -226,7 +228,7 @@ def wait_pong(port, timeout=10.0, proc=None):
     must be that process (INFO process_id), else PortsTaken; and proc exiting
     first is a RuntimeError."""
     deadline = time.time() + timeout
-    pause = 0.002  # doubling to 50 ms, as harness.poll_pauses()
+    pause = poll_pauses()
     while time.time() < deadline:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError('exited with %d before answering' % proc.returncode)
@@ -239,8 +241,7 @@ def wait_pong(port, timeout=10.0, proc=None):
                     return
         except OSError:
             pass
-        time.sleep(pause)
-        pause = min(pause * 2, 0.05)
+        time.sleep(next(pause))
     raise RuntimeError('port %d: no PONG' % port)
 
 

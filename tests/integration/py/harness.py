@@ -27,6 +27,8 @@ import sys
 import tempfile
 import time
 
+from polling import poll_pauses, still_loading  # noqa: F401 (poll_pauses: re-exported)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, '..', '..', '..'))
 
@@ -300,18 +302,6 @@ class Client:
 
 # ---------------------------------------------------------------- servers
 
-def poll_pauses(first=0.002, most=0.05):
-    """The pauses of a poll loop: 2 ms doubling up to 50 ms. A server is
-    listening 10-30 ms after its exec, so a start-up wait polled at a fixed
-    50 ms cost each start a whole 50 ms (hundreds of starts per suite run);
-    later polls back off to the old 50 ms, so a slow start costs no more
-    connection attempts than before."""
-    p = first
-    while True:
-        yield p
-        p = min(p * 2, most)
-
-
 def _is_redis(binary):
     return 'redis-server' in os.path.basename(binary)
 
@@ -394,11 +384,9 @@ class Server:
         raise RuntimeError('no PONG within %.0f s' % timeout)
 
     def _loading(self, c, ping_reply):
-        """True while the server still loads its data set at start-up: kvsd
-        answers PING (and -NOAUTH) then, but other commands get -LOADING, so a
-        test's first commands would fail. (A poll every 50 ms hid this: loading
-        an empty data set ends within it.) Behind requirepass, the password
-        given in the server's flags, if any, is used to ask."""
+        """True while the server still loads its data set at start-up
+        (polling.still_loading). Behind requirepass, the password given in
+        the server's flags, if any, is used to ask."""
         if ping_reply.startswith(b'-NOAUTH'):
             pw = None
             for i, a in enumerate(self.extra[:-1]):
@@ -406,8 +394,7 @@ class Server:
                     pw = self.extra[i + 1]
             if pw is None or not (c.cmd('AUTH', pw) or b'').startswith(b'+OK'):
                 return False
-        info = c.cmd('INFO', 'persistence') or b''
-        return b'\r\nloading:1\r\n' in info or info.startswith(b'-LOADING')
+        return still_loading(c.cmd('INFO', 'persistence'))
 
     def _check_ours(self, c):
         """Another test's server may bind the port between free_port() and our

@@ -81,7 +81,7 @@ class Proc:
                     # ready once the load is over (a caller on -NOAUTH waits
                     # for it itself)
                     if r == b'+PONG\r\n' and \
-                            b'\r\nloading:1\r\n' in (c.cmd('INFO', 'persistence') or b''):
+                            harness.still_loading(c.cmd('INFO', 'persistence')):
                         r = b''
                     if r == b'+PONG\r\n' or r.startswith(b'-NOAUTH'):
                         return True
