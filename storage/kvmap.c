@@ -37,7 +37,14 @@
  * compare with no call into the library and no __tls_get_addr for its
  * thread-local reader (~35 instructions and an I1 line per command at P16,
  * bench/lists_ir.sh). Not under TSan, whose build keeps the library's calls. */
-#ifndef __SANITIZE_THREAD__
+#if defined(__SANITIZE_THREAD__) /* gcc */
+#define KVMAP_URCU_CALLS 1
+#elif defined(__has_feature) /* clang */
+#if __has_feature(thread_sanitizer)
+#define KVMAP_URCU_CALLS 1
+#endif
+#endif
+#ifndef KVMAP_URCU_CALLS
 #define _LGPL_SOURCE
 #endif
 #include <urcu-qsbr.h>
