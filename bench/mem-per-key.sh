@@ -67,10 +67,10 @@ measure() { # name cmd... -> prints bytes per key
 	sleep 1
 	after="$(rss_kb "$pid")"
 	kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
-	echo $(( (after - before) * 1024 / keys ))
+	awk -v a="$after" -v b="$before" -v k="$keys" 'BEGIN { printf "%.1f\n", (a - b) * 1024 / k }'
 }
 
-median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 k_all=(); r_all=()
 for run in $(seq "$runs"); do
@@ -82,5 +82,5 @@ done
 k="$(printf '%s\n' "${k_all[@]}" | median)"
 r="$(printf '%s\n' "${r_all[@]}" | median)"
 printf 'dbs=%d  ' "$dbs"
-printf 'keys=%d  kvsd=%d B/key  redis-server=%d B/key  ratio=%.3f  (medians of %d runs; RSS growth)\n' \
+printf 'keys=%d  kvsd=%s B/key  redis-server=%s B/key  ratio=%.3f  (medians of %d runs; RSS growth)\n' \
 	"$keys" "$k" "$r" "$(awk -v a="$k" -v b="$r" 'BEGIN { print a / b }')" "$runs"

@@ -76,6 +76,13 @@
  * probed more than PROBE_GROW buckets also starts one: with a keyed SipHash an
  * attacker who does not know the seed cannot aim keys at one run, so long
  * probes only come from load or tombstones, which the migration removes.
+ * That is a backstop only (`used` counts every claim, tombstones and MWCAS
+ * claims included), so PROBE_GROW sits above the longest probe the load
+ * alone makes: linear probing's runs are long near 7/8 (simulated, random
+ * homes, a fill to 7/8: the longest insert probe was 71-95 buckets at 150K
+ * buckets, 99-155 at 1.5M, 118-120 at 12M). At 64 it fired by chance on
+ * most large fills, so a table grew at a random load between 4/5 and 7/8,
+ * and a 1M-key load ended in 1.19M or 1.82M slots depending on the seed.
  * Shrink: when live < slots/8 (checked every 64 deletes per thread and by
  * kvmap_maintain).
  *
@@ -190,7 +197,7 @@
 #define KVSD_MIN_BUCKETS     8
 #define KVSD_DEFAULT_BUCKETS 64
 #define KVSD_CHUNK	     256 /* buckets per migration chunk (16 KiB) */
-#define KVSD_PROBE_GROW	     64	 /* buckets an insert may probe before it migrates */
+#define KVSD_PROBE_GROW	     256 /* buckets an insert may probe before it migrates */
 #define KVSD_SHRINK_EVERY    64	 /* deletes per thread between shrink checks */
 #define KVSD_GROW_NUM	     7	 /* a table with this many eighths of its slots */
 #define KVSD_GROW_DEN	     8	 /* claimed migrates (t_full) */
