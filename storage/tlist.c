@@ -1075,6 +1075,17 @@ KV_HOT void tlist_w_push(struct tlist_w *w, enum tlist_end end, size_t n, const 
 
 static KV_HOT void popped_add(struct tlist_popped *out, const char *p, size_t len)
 {
+	if (out->n == 0 && len <= sizeof(out->b0)) {
+		/* a short first item: into the struct, no allocation */
+		memcpy(out->b0, p, len);
+		out->e0 = out->b0;
+		out->l0 = len;
+		out->elem = &out->e0;
+		out->len = &out->l0;
+		out->local0 = true;
+		out->n = 1;
+		return;
+	}
 	if (out->n == 0) {
 		/* the first item shares the arrays' allocation: a pop of one
 		 * item costs one allocation (tlist_popped_free knows) */
@@ -1100,12 +1111,15 @@ static KV_HOT void popped_add(struct tlist_popped *out, const char *p, size_t le
 
 		memcpy(ne, out->elem, out->n * sizeof(*ne));
 		memcpy(nl, out->len, out->n * sizeof(*nl));
-		if (out->inline0) { /* the first item moves out of the old arrays */
+		if (out->inline0 || out->local0) { /* the first item moves out */
 			ne[0] = mem_alloc(nl[0] ? nl[0] : 1);
 			memcpy(ne[0], out->elem[0], nl[0]);
 			out->inline0 = false;
 		}
-		mem_free(out->elem);
+		if (out->local0)
+			out->local0 = false; /* its arrays were the struct's */
+		else
+			mem_free(out->elem);
 		out->elem = ne;
 		out->len = nl;
 	}
@@ -1122,6 +1136,12 @@ static char *popped_take0(struct tlist_popped *p)
 {
 	char *e = p->elem[0];
 
+	if (p->local0) {
+		e = mem_alloc(p->l0 ? p->l0 : 1);
+		memcpy(e, p->b0, p->l0);
+		tlist_popped_init(p);
+		return e;
+	}
 	if (p->inline0) {
 		e = mem_alloc(p->len[0] ? p->len[0] : 1);
 		memcpy(e, p->elem[0], p->len[0]);
@@ -1131,7 +1151,7 @@ static char *popped_take0(struct tlist_popped *p)
 			mem_free(p->elem[i]);
 	}
 	mem_free(p->elem); /* and len (one allocation) */
-	memset(p, 0, sizeof(*p));
+	tlist_popped_init(p);
 	return e;
 }
 
@@ -1184,9 +1204,14 @@ static size_t end_pop(struct tlist_w *w, enum tlist_end end, size_t count, struc
 					p += l;
 				}
 			}
-			decode(p, m, &w->a);
-			for (size_t i = m; i-- > 0;)
-				popped_add(out, w->a.v[i].p, w->a.v[i].len);
+			if (m == 1) { /* RPOP: the one item, not decoded into w->a */
+				const char *q = varint_get(p, &l);
+				popped_add(out, q, l);
+			} else {
+				decode(p, m, &w->a);
+				for (size_t i = m; i-- > 0;)
+					popped_add(out, w->a.v[i].p, w->a.v[i].len);
+			}
 			x->len = (uint32_t)(p - b);
 		}
 		x->cnt -= (uint32_t)m;
@@ -1592,16 +1617,21 @@ static struct kv_entry *compact_pop(const struct kv_entry *old, const void *key,
 		}
 		cut = p;
 	} else {
-		struct items a = {0};
 		for (size_t i = 0; i < n - m; i++) {
 			p = varint_get(p, &l);
 			p += l;
 		}
 		cut = p;
-		decode(cut, m, &a);
-		for (size_t i = m; i-- > 0;)
-			popped_add(out, a.v[i].p, a.v[i].len);
-		mem_free(a.v);
+		if (m == 1) { /* RPOP: the last item, no item array */
+			p = varint_get(cut, &l);
+			popped_add(out, p, l);
+		} else {
+			struct items a = {0};
+			decode(cut, m, &a);
+			for (size_t i = m; i-- > 0;)
+				popped_add(out, a.v[i].p, a.v[i].len);
+			mem_free(a.v);
+		}
 	}
 	if (m == n)
 		return NULL;
@@ -1616,16 +1646,18 @@ static struct kv_entry *compact_pop(const struct kv_entry *old, const void *key,
 
 KV_HOT void tlist_popped_free(struct tlist_popped *p)
 {
-	for (size_t i = p->inline0 ? 1 : 0; i < p->n; i++)
-		mem_free(p->elem[i]);
-	mem_free(p->elem); /* len is in the same allocation */
-	memset(p, 0, sizeof(*p));
+	if (!p->local0) {
+		for (size_t i = p->inline0 ? 1 : 0; i < p->n; i++)
+			mem_free(p->elem[i]);
+		mem_free(p->elem); /* len is in the same allocation */
+	}
+	tlist_popped_init(p);
 }
 
 KV_HOT int tlist_pop(const struct db_view *v, const void *key, size_t klen, enum tlist_end end,
 		     long long count, int64_t now_ms, struct tlist_popped *out)
 {
-	memset(out, 0, sizeof(*out));
+	tlist_popped_init(out);
 	KV_ASSERT(count >= 1);
 	for (;;) {
 		const struct kv_entry *old = db_lookup(v, key, klen, now_ms, NULL, 0);
