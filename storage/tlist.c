@@ -1654,6 +1654,98 @@ KV_HOT void tlist_popped_free(struct tlist_popped *p)
 	tlist_popped_init(p);
 }
 
+/* ---- one item at an end of a large list, without a write session
+ *
+ * The common LPUSH / RPUSH / LPOP / RPOP of one item on a large list in a
+ * plain view only moves an end window: a push claims the bytes next to its
+ * version's window and writes the item there (the claim of "End chunks",
+ * exactly as end_push does), a pop narrows the window and leaves at least
+ * one item in it (no chunk is allocated, spilled, refilled or disposed of).
+ * The new version is then the old one's entry with one window changed: no
+ * tree node and no chunk changes hands, so no edit (coll_edit) is needed,
+ * and db_put's publish only disowns the old version (same lineage). Anything
+ * else (a claim lost, a full or emptied end chunk, list-compress-depth > 0,
+ * a transaction, a write context already editing) returns NULL and the
+ * caller takes the session path, which handles every case. */
+
+/* The new version: old's entry with `end`'s window replaced by *x. */
+static KV_HOT struct kv_entry *end_version(const struct kv_entry *old, const void *key, size_t klen,
+					   enum tlist_end end, const struct tlist_win *x)
+{
+	const struct coll_big *b = coll_big_of(old);
+	struct kv_entry *e =
+	    coll_new_big_ext(key, klen, KV_LIST, COLL_QUICKLIST_BIG, b->lineage, b->root[0], NULL,
+			     sizeof(struct tlist_ext), old->expire_ms);
+	struct tlist_ext *nx = coll_big_ext(e);
+	memcpy(nx->end, ext_of(old)->end, sizeof(nx->end));
+	nx->end[end] = *x;
+	return e;
+}
+
+/* Whether the one-item paths may take this version in view v. */
+static KV_HOT bool end_fast_ok(const struct db_view *v, const struct kv_entry *old)
+{
+	return v->txn == NULL && is_big(old) && compress_depth() == 0 &&
+	       !coll_ctx_busy(db_coll_ctx(v));
+}
+
+/* LPUSH / RPUSH of one item: the new version, or NULL (session path). */
+static KV_HOT struct kv_entry *end_push1(const struct kv_entry *old, const void *key, size_t klen,
+					 enum tlist_end end, const char *p, size_t len)
+{
+	struct tlist_win x = ext_of(old)->end[end];
+	struct tlist_chunk *c = x.c;
+	size_t nb = varint_len(len) + len;
+	if (!c || nb > (end == TLIST_HEAD ? x.off : c->cap - (x.off + x.len)))
+		return NULL;
+	uint32_t edge = end == TLIST_HEAD ? x.off : x.off + x.len;
+	uint32_t to = end == TLIST_HEAD ? edge - (uint32_t)nb : edge + (uint32_t)nb;
+	/* relaxed: as end_push's claim */
+	if (!atomic_compare_exchange_strong_explicit(&c->claim, &edge, to, memory_order_relaxed,
+						     memory_order_relaxed))
+		return NULL;
+	char *q = c->buf + (end == TLIST_HEAD ? to : edge);
+	if (c->ix)
+		c->ix[x.first + x.cnt] = (uint16_t)(q - c->buf);
+	q = varint_put(q, len);
+	if (len)
+		memcpy(q, p, len);
+	if (end == TLIST_HEAD)
+		x.off = to;
+	x.len += (uint32_t)nb;
+	x.cnt++;
+	return end_version(old, key, klen, end, &x);
+}
+
+/* LPOP / RPOP of one item from an end window that keeps at least one: the
+ * item copied into out and the new version, or NULL (session path). */
+static KV_HOT struct kv_entry *end_pop1(const struct kv_entry *old, const void *key, size_t klen,
+					enum tlist_end end, struct tlist_popped *out)
+{
+	struct tlist_win x = ext_of(old)->end[end];
+	size_t l;
+	if (x.cnt < 2)
+		return NULL;
+	const char *b = win(&x), *p;
+	if (end == TLIST_HEAD) {
+		p = varint_get(b, &l);
+		popped_add(out, p, l);
+		uint32_t nb = (uint32_t)(p + l - b);
+		x.off += nb;
+		x.len -= nb;
+		x.first++;
+	} else {
+		if (!x.c->ix)
+			return NULL;
+		const char *it = x.c->buf + x.c->ix[x.first + x.cnt - 1];
+		p = varint_get(it, &l);
+		popped_add(out, p, l);
+		x.len = (uint32_t)(it - b);
+	}
+	x.cnt--;
+	return end_version(old, key, klen, end, &x);
+}
+
 KV_HOT int tlist_pop(const struct db_view *v, const void *key, size_t klen, enum tlist_end end,
 		     long long count, int64_t now_ms, struct tlist_popped *out)
 {
@@ -1669,6 +1761,9 @@ KV_HOT int tlist_pop(const struct db_view *v, const void *key, size_t klen, enum
 		struct kv_entry *e;
 		if (!is_big(old)) {
 			e = compact_pop(old, key, klen, end, (size_t)count, out);
+		} else if (count == 1 && end_fast_ok(v, old) &&
+			   (e = end_pop1(old, key, klen, end, out)) != NULL) {
+			/* one item from an end window: no session */
 		} else {
 			struct tlist_w *w = tlist_w_begin(db_coll_ctx(v), old);
 			tlist_w_pop(w, end, (size_t)count, out);
@@ -1698,6 +1793,9 @@ KV_HOT long long tlist_push(const struct db_view *v, const void *key, size_t kle
 									elems, lens, &fast_len)
 							 : NULL;
 		long long len = (long long)fast_len;
+		if (!e && n == 1 && old && end_fast_ok(v, old) &&
+		    (e = end_push1(old, key, klen, end, elems[0], lens[0])) != NULL)
+			len = (long long)big_len(old) + 1;
 		if (!e) {
 			struct tlist_w *w = tlist_w_begin(db_coll_ctx(v), old);
 			tlist_w_push(w, end, n, elems, lens);
