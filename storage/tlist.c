@@ -1077,7 +1077,7 @@ static KV_HOT void popped_add(struct tlist_popped *out, const char *p, size_t le
 {
 	if (out->n == 0 && len <= sizeof(out->b0)) {
 		/* a short first item: into the struct, no allocation */
-		memcpy(out->b0, p, len);
+		kv_copy_short(out->b0, p, len);
 		out->e0 = out->b0;
 		out->l0 = len;
 		out->elem = &out->e0;
@@ -1708,8 +1708,7 @@ static KV_HOT struct kv_entry *end_push1(const struct kv_entry *old, const void 
 	if (c->ix)
 		c->ix[x.first + x.cnt] = (uint16_t)(q - c->buf);
 	q = varint_put(q, len);
-	if (len)
-		memcpy(q, p, len);
+	kv_copy_short(q, p, len);
 	if (end == TLIST_HEAD)
 		x.off = to;
 	x.len += (uint32_t)nb;
