@@ -45,10 +45,18 @@ passed=0
 failed=0
 skipped=0
 phases=()
+declare -A bg_pids=() # background builds by name (bg_start, bg_wait)
 t_all="$(kvsd_now)"
 
 summary() {
 	local rc=$?
+	# a background build still running (a phase failed, or the run was interrupted) must not
+	# go on writing into a build directory the next run uses
+	local pid
+	for pid in "${bg_pids[@]}"; do
+		pkill -TERM -P "$pid" 2>/dev/null || true
+		kill -TERM "$pid" 2>/dev/null || true
+	done
 	echo
 	echo "---- kvsd test summary ----"
 	local p
@@ -162,7 +170,6 @@ build_and_test() {
 # nothing else wants one), output to a log. bg_wait NAME: wait for it; its failure is not an
 # error here (the phase builds the same directory again in the foreground, which shows what
 # failed), but its log is printed then.
-declare -A bg_pids=()
 bg_start() {
 	local name="$1"
 	shift
@@ -173,10 +180,24 @@ bg_start() {
 	bg_pids[$name]=$!
 	kvsd_say "background build '$name' started (pid $!, at SCHED_IDLE)"
 }
+# bg_tree PID: PID and all its descendants, one per line.
+bg_tree() {
+	local c
+	echo "$1"
+	for c in $(pgrep -P "$1" 2>/dev/null); do
+		bg_tree "$c"
+	done
+}
 bg_wait() {
-	local name="$1" rc=0 t0
+	local name="$1" rc=0 t0 p
 	[ -n "${bg_pids[$name]:-}" ] || return 0
 	t0="$(kvsd_now)"
+	# now the phase waits for it: back to the normal policy (the compilers it starts from
+	# here on inherit it), so other load on the machine cannot starve it
+	for p in $(bg_tree "${bg_pids[$name]}"); do
+		chrt --other -p 0 "$p" >/dev/null 2>&1 || true
+		renice -n "$(nice)" -p "$p" >/dev/null 2>&1 || true
+	done
 	wait "${bg_pids[$name]}" || rc=$?
 	unset "bg_pids[$name]"
 	kvsd_say "background build '$name' done (status $rc; waited $(kvsd_elapsed "$t0") s)"
