@@ -7,6 +7,7 @@
 #   target              default: every fuzz_* target meson defines (fuzz_config and
 #                       fuzz_argv appear once server/config.c implements the loaders)
 #   FUZZ_JOBS           targets fuzzed at once (default: the online CPUs)
+#   FUZZ_BUILD_ONLY=1   build the targets and stop (scripts/test.sh builds them ahead)
 #
 # Each target starts from its seed corpus (tests/fuzz/corpus/<target>/, never
 # written to) plus a scratch corpus in build-fuzz/fuzz-corpus/<target>/ that keeps
@@ -28,7 +29,7 @@ if [ ! -f "$build/build.ninja" ]; then
 		-Db_sanitize=address,undefined \
 		-Db_lundef=false \
 		-Dbuildtype=debugoptimized \
-		-Dc_args='-fsanitize=fuzzer-no-link -fno-sanitize-recover=undefined'
+		-Dc_args='-g1 -fsanitize=fuzzer-no-link -fno-sanitize-recover=undefined'
 fi
 
 ninja -C "$build" build.ninja >/dev/null # reconfigure if meson files changed
@@ -82,6 +83,10 @@ buildfail=""
 if ! ninja -C "$build" -k 0 $(for t in $targets; do printf 'tests/fuzz/%s ' "$t"; done); then
 	echo "=== some fuzz targets did not build"
 	buildfail=" (the build)" # a target left from an earlier build must not pass for this one
+fi
+if [ "${FUZZ_BUILD_ONLY:-0}" = 1 ]; then
+	[ -z "$buildfail" ]
+	exit
 fi
 
 lane=0

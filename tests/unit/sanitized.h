@@ -9,7 +9,10 @@
  * slower (the ptree model tests were 63 of the ASan kvmap binary's 134 s). Every
  * configuration, and with it every code path and assertion, still runs under the sanitizer;
  * only the repetitions with other random streams are left to the release build. Tests whose
- * seeds differ in configuration are not reduced.
+ * seeds differ in configuration are not reduced in seeds; where such a test checks the whole
+ * structure after every operation (cost growing with the square of its length), TEST_OPS(n)
+ * runs half of each random stream under a sanitizer: every configuration still runs there,
+ * and the release build runs the streams whole.
  */
 #ifndef KVSD_TESTS_UNIT_SANITIZED_H
 #define KVSD_TESTS_UNIT_SANITIZED_H
@@ -27,5 +30,7 @@
 
 /* seeds to run of a configuration written for n: n, or 1 under a sanitizer */
 #define TEST_SEEDS(n) (TEST_SANITIZED ? 1 : (n))
+/* operations to run of a random stream written for n: n, or half under a sanitizer */
+#define TEST_OPS(n) (TEST_SANITIZED ? (n) / 2 : (n))
 
 #endif

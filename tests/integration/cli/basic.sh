@@ -15,7 +15,7 @@ expect_out "DECR" "10" DECR counter
 expect_out "INCR non-integer" "ERR value is not an integer or out of range" INCR greeting
 expect_out "EXISTS" "2" EXISTS greeting counter missing
 expect_out "EXPIRE" "1" EXPIRE greeting 100
-expect_out "TTL" "100" TTL greeting
+expect_ttl "TTL" "" TTL greeting
 expect_out "TTL no expiry" "-1" TTL counter
 expect_out "TTL missing" "-2" TTL missing
 expect_out "PERSIST" "1" PERSIST greeting
@@ -30,7 +30,7 @@ expect_out "SET EX (no-raw)" "OK" --no-raw SET k v EX 100
 expect_out "GET (no-raw)" '"v"' --no-raw GET k
 expect_out "GET missing (no-raw)" "(nil)" --no-raw GET missing
 expect_out "INCR (no-raw)" "(integer) 1" --no-raw INCR n
-expect_out "TTL (no-raw)" "(integer) 100" --no-raw TTL k
+expect_ttl "TTL (no-raw)" "(integer) " --no-raw TTL k
 expect_out "MSET (no-raw)" "OK" --no-raw MSET a 1 b 2
 expect_out "MGET (no-raw)" '1) "1"
 2) "2"

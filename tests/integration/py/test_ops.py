@@ -155,8 +155,10 @@ def check_oom_volatile_without_ttl():
               'volatile-lru without TTL keys: no -OOM')
 
 
-def eviction_run(policy, extra=(), n=120000, size=200, limit_mb=8, tenacity=100):
-    """Writes ~3x the limit and samples used_memory while writing. Tenacity
+def eviction_run(policy, extra=(), n=80000, size=200, limit_mb=8, tenacity=100):
+    """Writes about 2.5x the limit (~250 bytes per key with its entry and
+    slot; eviction runs for the last 60% of the writes) and samples
+    used_memory while writing. Tenacity
     100 (no time limit per eviction pass) makes every write's pass end under
     the limit, so every sample can be held to it however slow the machine;
     at a lower tenacity a pass stops after its time (500 us at the default)

@@ -28,6 +28,7 @@
 #include "storage/coll.h"
 #include "storage/db.h"
 #include "db_fixture.h"
+#include "tests/unit/sanitized.h"
 #include "storage/tlist.h"
 
 static void setup_types(void)
@@ -304,8 +305,11 @@ static void insert_cmd(const char *k, struct model *m)
 	m_insert(m, at, buf, len);
 }
 
+/* ops: the stream's length, halved under a sanitizer (TEST_OPS: every list is checked whole
+ * after each operation) */
 static void run(uint64_t seed, long long fill, unsigned mlen, size_t ops)
 {
+	ops = TEST_OPS(ops);
 	rng = seed * 0x9E3779B97F4A7C15ULL + 7;
 	maxlen = mlen;
 	coll_set_limit(COLL_LIST_MAX_SIZE, fill);
