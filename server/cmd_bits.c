@@ -74,7 +74,7 @@ static struct kv_entry *entry_grown(struct cmd_req *r, int ki, const struct kv_e
 {
 	size_t olen = old ? old->vlen : 0;
 	struct kv_entry *e =
-	    kv_entry_new(r->argv[ki], r->argl[ki], NULL, len, old ? old->expire_ms : 0);
+	    kv_entry_new(r->argv[ki], r->argl[ki], NULL, len, old ? kv_entry_expire(old) : 0);
 	char *p = kv_entry_mutval(e);
 
 	e->enc = KV_ENC_RAW; /* Redis unshares the value into a raw string */

@@ -1,15 +1,17 @@
 /*
  * entry.c — building and freeing struct kv_entry.
  *
- * An entry is a single mem_alloc() block: a 16-byte header (expiry, key and
- * value lengths, flags), then the key bytes and the value bytes. 16-byte keys
- * with 64-byte values make 96 bytes, exactly one jemalloc size class, which
- * is why there is no stored hash (kvsd's map keeps a 16-bit tag in the slot
- * and recomputes SipHash when it migrates an entry) and no NUL terminator
- * (commands parse values by length). The URCU backend needs a cds_lfht node,
- * an rcu_head and the hash per entry: while an URCU map exists, entries get
- * a KV_PREFIX_BYTES prefix in front of the header, flagged in the header so
- * kv_entry_free() can find the block's start whichever map the entry met.
+ * An entry is a single mem_alloc() block: the expiry word (only when the
+ * entry has a TTL: `ttl`), an 8-byte header (key and value lengths, flags),
+ * then the key bytes and the value bytes. 16-byte keys with 64-byte values
+ * make 88 bytes without a TTL, which is why there is no stored hash (kvsd's
+ * map keeps a 16-bit tag in the slot and recomputes SipHash when it migrates
+ * an entry) and no NUL terminator (commands parse values by length). The
+ * URCU backend needs a cds_lfht node, an rcu_head and the hash per entry:
+ * while an URCU map exists, entries get a KV_PREFIX_BYTES prefix in front of
+ * the header (its last word is the expiry word, so such an entry always has
+ * `ttl` set), flagged in the header so kv_entry_free() can find the block's
+ * start whichever map the entry met.
  *
  * A large value that arrived in an allocation of its own (the network layer
  * reads big bulks so) is adopted rather than copied: the entry holds the key
@@ -25,7 +27,8 @@
 #include "storage/kvmap.h"
 #include "storage/kvmap_internal.h"
 
-static_assert(sizeof(struct kv_entry) == 16, "the entry header is 16 bytes");
+static_assert(sizeof(struct kv_entry) == 8, "the entry header is 8 bytes");
+static_assert(KV_PREFIX_BYTES >= sizeof(int64_t), "the prefix ends with the expiry word");
 static_assert(KV_PREFIX_BYTES % 8 == 0, "slot words need 8-aligned entries");
 
 KV_HOT struct kv_entry *kv_entry_new(const void *key, size_t klen, const void *val, size_t vlen,
@@ -35,7 +38,8 @@ KV_HOT struct kv_entry *kv_entry_new(const void *key, size_t klen, const void *v
 	/* relaxed: the flag only sizes this allocation; an URCU map created
 	 * concurrently with entry building is a caller bug its insert asserts */
 	bool prefix = atomic_load_explicit(&kvmap_urcu_maps, memory_order_relaxed) > 0;
-	size_t pre = prefix ? KV_PREFIX_BYTES : 0;
+	bool ttl = prefix || expire_ms != 0;
+	size_t pre = prefix ? KV_PREFIX_BYTES : ttl ? sizeof(int64_t) : 0;
 	size_t spare = val ? 0 : 1;
 	char *base = mem_alloc(pre + sizeof(struct kv_entry) + klen + vlen + spare);
 	struct kv_entry *e = (struct kv_entry *)(void *)(base + pre);
@@ -44,13 +48,14 @@ KV_HOT struct kv_entry *kv_entry_new(const void *key, size_t klen, const void *v
 		memset(base, 0, pre);
 		*kv_entry_prefix_hash(e) = kvmap_key_hash(0, key, klen);
 	}
-	e->expire_ms = expire_ms;
+	if (ttl)
+		memcpy((char *)e - sizeof(expire_ms), &expire_ms, sizeof(expire_ms));
 	e->klen = (uint32_t)klen;
 	e->space = 0;
 	e->prefix = prefix;
 	e->ext = 0;
+	e->ttl = ttl;
 	e->vlen = (uint32_t)vlen;
-	e->recycle = 0;
 	e->enc = KV_ENC_AUTO;
 	if (klen)
 		kv_copy_short(e->data, key, klen);
@@ -69,6 +74,42 @@ struct kv_entry *kv_entry_new_adopt(const void *key, size_t klen, char *val, siz
 	e->vlen = (uint32_t)vlen;
 	e->ext = 1;
 	return e;
+}
+
+struct kv_entry *kv_entry_with_expire(struct kv_entry *e, int64_t expire_ms)
+{
+	struct kv_entry *c;
+
+	if (e->prefix || e->ttl == (expire_ms != 0)) {
+		if (e->ttl)
+			memcpy((char *)e - sizeof(expire_ms), &expire_ms, sizeof(expire_ms));
+		return e;
+	}
+	if (e->ext) {
+		c = kv_entry_new_adopt(kv_entry_key(e), e->klen, (char *)(uintptr_t)kv_entry_val(e),
+				       e->vlen, expire_ms);
+		if (kv_entry_recycles(e))
+			kv_entry_set_recycle(c);
+	} else {
+		/* built without a value: the copy has the spare byte too, zeroed */
+		c = kv_entry_new(kv_entry_key(e), e->klen, NULL, e->vlen, expire_ms);
+		memcpy(kv_entry_mutval(c), kv_entry_val(e), e->vlen);
+		kv_entry_mutval(c)[e->vlen] = '\0';
+	}
+	c->enc = e->enc;
+	kv_entry_set_space(c, e->space);
+	kv_entry_free_shell(e); /* an ext value is c's now */
+	return c;
+}
+
+void kv_entry_set_recycle(struct kv_entry *e)
+{
+	uintptr_t a;
+
+	KV_ASSERT(e->ext);
+	memcpy(&a, e->data + e->klen, sizeof(a));
+	a |= KV_EXT_RECYCLE;
+	memcpy(e->data + e->klen, &a, sizeof(a));
 }
 
 void kv_entry_respace(struct kv_entry *e, unsigned space)
@@ -90,7 +131,7 @@ void kv_entry_respace(struct kv_entry *e, unsigned space)
  */
 static size_t block_class(const struct kv_entry *e, char **base)
 {
-	size_t pre = e->prefix ? KV_PREFIX_BYTES : 0;
+	size_t pre = e->prefix ? KV_PREFIX_BYTES : e->ttl ? sizeof(int64_t) : 0;
 	size_t n = pre + sizeof(*e) + e->klen + (e->ext ? sizeof(char *) : e->vlen);
 	size_t c = mem_size_class(n);
 
@@ -130,7 +171,7 @@ KV_HOT void kv_entry_free(struct kv_entry *e)
 	if (e && e->ext) {
 		char *v = (char *)(uintptr_t)kv_entry_val(e);
 
-		if (e->recycle && value_recycler)
+		if (kv_entry_recycles(e) && value_recycler)
 			value_recycler(v, e->vlen);
 		else
 			mem_free(v); /* adopted: its size is its owner's (net/conn_io.c) */

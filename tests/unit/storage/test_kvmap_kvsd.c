@@ -357,7 +357,7 @@ static int same_value(const struct kv_entry *a, const struct kv_entry *b)
 {
 	if (!a || !b)
 		return a == b;
-	return a->vlen == b->vlen && a->expire_ms == b->expire_ms &&
+	return a->vlen == b->vlen && kv_entry_expire(a) == kv_entry_expire(b) &&
 	       memcmp(kv_entry_val(a), kv_entry_val(b), a->vlen) == 0;
 }
 
