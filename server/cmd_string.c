@@ -87,9 +87,7 @@ static struct kv_entry *entry_sized(struct cmd_req *r, int ki, struct kv_entry *
 		return kv_entry_with_expire(e, expire_ms);
 	if (e)
 		kv_entry_free(e);
-	e = kv_entry_new(r->argv[ki], r->argl[ki], NULL, vlen, expire_ms);
-	kv_entry_mutval(e)[vlen] = '\0';
-	return e;
+	return kv_entry_new(r->argv[ki], r->argl[ki], NULL, vlen, expire_ms);
 }
 
 /* checkType(c, o, OBJ_STRING): 1 if e is absent or a string, else 0 after

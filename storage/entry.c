@@ -4,7 +4,8 @@
  * An entry is a single mem_alloc() block: the expiry word (only when the
  * entry has a TTL: `ttl`), an 8-byte header (key and value lengths, flags),
  * then the key bytes and the value bytes. 16-byte keys with 64-byte values
- * make 88 bytes without a TTL, which is why there is no stored hash (kvsd's
+ * make 88 bytes without a TTL (a block of the 88-byte pool, below, where
+ * jemalloc would round to 96), which is why there is no stored hash (kvsd's
  * map keeps a 16-bit tag in the slot and recomputes SipHash when it migrates
  * an entry) and no NUL terminator (commands parse values by length). The
  * URCU backend needs a cds_lfht node, an rcu_head and the hash per entry:
@@ -21,6 +22,7 @@
 #include <assert.h>
 #include <string.h>
 
+#include "concurrency/epool.h"
 #include "concurrency/mem.h"
 #include "concurrency/util.h"
 #include "kvsd_build.h"
@@ -31,6 +33,23 @@ static_assert(sizeof(struct kv_entry) == 8, "the entry header is 8 bytes");
 static_assert(KV_PREFIX_BYTES >= sizeof(int64_t), "the prefix ends with the expiry word");
 static_assert(KV_PREFIX_BYTES % 8 == 0, "slot words need 8-aligned entries");
 
+/*
+ * The 88-byte class. jemalloc rounds an 81-88-byte block up to 96; those
+ * come from concurrency/epool.h's pool instead, in builds with jemalloc
+ * (sanitizer builds keep every entry in the sanitizers' allocator, so they
+ * see every use after free; the pool has its own tests there). Entries with
+ * the URCU prefix never do (tests and benchmarks only). Whether an entry's
+ * block is a pool block is a function of its header (block_class), fixed
+ * when it is built, so nothing asks the allocator.
+ */
+#define ENTRY_POOL KVSD_HAVE_JEMALLOC
+static_assert(EPOOL_BLOCK % 8 == 0, "pool blocks keep entries 8-aligned");
+
+static inline bool in_pool(size_t n, bool prefix)
+{
+	return ENTRY_POOL && !prefix && n > EPOOL_BLOCK - 8 && n <= EPOOL_BLOCK;
+}
+
 KV_HOT struct kv_entry *kv_entry_new(const void *key, size_t klen, const void *val, size_t vlen,
 				     int64_t expire_ms)
 {
@@ -40,8 +59,8 @@ KV_HOT struct kv_entry *kv_entry_new(const void *key, size_t klen, const void *v
 	bool prefix = atomic_load_explicit(&kvmap_urcu_maps, memory_order_relaxed) > 0;
 	bool ttl = prefix || expire_ms != 0;
 	size_t pre = prefix ? KV_PREFIX_BYTES : ttl ? sizeof(int64_t) : 0;
-	size_t spare = val ? 0 : 1;
-	char *base = mem_alloc(pre + sizeof(struct kv_entry) + klen + vlen + spare);
+	size_t n = pre + sizeof(struct kv_entry) + klen + vlen;
+	char *base = in_pool(n, prefix) ? epool_alloc() : mem_alloc(n);
 	struct kv_entry *e = (struct kv_entry *)(void *)(base + pre);
 
 	if (prefix) {
@@ -91,10 +110,7 @@ struct kv_entry *kv_entry_with_expire(struct kv_entry *e, int64_t expire_ms)
 		if (kv_entry_recycles(e))
 			kv_entry_set_recycle(c);
 	} else {
-		/* built without a value: the copy has the spare byte too, zeroed */
-		c = kv_entry_new(kv_entry_key(e), e->klen, NULL, e->vlen, expire_ms);
-		memcpy(kv_entry_mutval(c), kv_entry_val(e), e->vlen);
-		kv_entry_mutval(c)[e->vlen] = '\0';
+		c = kv_entry_new(kv_entry_key(e), e->klen, kv_entry_val(e), e->vlen, expire_ms);
 	}
 	c->enc = e->enc;
 	kv_entry_set_space(c, e->space);
@@ -121,41 +137,43 @@ void kv_entry_respace(struct kv_entry *e, unsigned space)
 }
 
 /*
- * The entry's block size from its header: the header, key and value (or the
- * value's address) as kv_entry_new() requested, plus the spare byte of an
- * entry built without a value, which the header does not record. Returns
- * the block's usable size (its size class) when that byte cannot change it,
- * else 0 (a request ending exactly on a class; always without jemalloc,
- * where mem_size_class(n) is n): then only the allocator knows. Arithmetic only, so retiring and
- * freeing an entry reads no allocator metadata (a likely cache miss per lookup).
+ * The entry's block from its header alone: its start (*base) and its size,
+ * the header, key and value (or the value's address) as kv_entry_new()
+ * requested them: EPOOL_BLOCK for a block of the pool (*pool set), else the
+ * allocator's usable size (its size class; without jemalloc the request
+ * itself). Arithmetic only, so retiring and freeing an entry reads no
+ * allocator metadata (a likely cache miss per lookup).
  */
-static size_t block_class(const struct kv_entry *e, char **base)
+static inline size_t block_class(const struct kv_entry *e, char **base, bool *pool)
 {
 	size_t pre = e->prefix ? KV_PREFIX_BYTES : e->ttl ? sizeof(int64_t) : 0;
 	size_t n = pre + sizeof(*e) + e->klen + (e->ext ? sizeof(char *) : e->vlen);
-	size_t c = mem_size_class(n);
 
 	*base = (char *)(uintptr_t)e - pre;
+	*pool = in_pool(n, e->prefix);
+	if (*pool)
+		return EPOOL_BLOCK;
 #if KVSD_MEM_CHECK && (defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__))
 	/* no size classes here (the sanitizers' allocators report the request):
 	 * check the computation the jemalloc build relies on */
-	KV_ASSERT(mem_usable(*base) == n || mem_usable(*base) == n + 1);
+	KV_ASSERT(mem_usable(*base) == n);
 #endif
-	return c > n ? c : 0; /* c > n: c is also the class of n + 1 */
+	return mem_size_class(n);
 }
 
 void kv_entry_free_shell(struct kv_entry *e)
 {
 	char *base;
+	bool pool;
 	size_t c;
 
 	if (e == NULL)
 		return;
-	c = block_class(e, &base);
-	if (c)
-		mem_free_sized(base, c); /* c is within [request, usable] */
+	c = block_class(e, &base, &pool);
+	if (pool)
+		epool_free(base);
 	else
-		mem_free(base);
+		mem_free_sized(base, c); /* c is within [request, usable] */
 }
 
 /* Written once at start-up, before the threads that free entries exist. */
@@ -197,10 +215,8 @@ void kv_entry_free_retired(struct kv_entry *e)
 KV_HOT size_t kv_entry_size(const struct kv_entry *e)
 {
 	char *base;
-	size_t n = block_class(e, &base);
-
-	if (n == 0)
-		n = mem_usable(base); /* reads only the allocator's metadata */
+	bool pool;
+	size_t n = block_class(e, &base, &pool);
 
 	if (e->ext)
 		n += mem_usable((void *)(uintptr_t)kv_entry_val(e));

@@ -177,8 +177,7 @@ void kvmap_thread_online(void);
  * space 0 (the db layer stamps the view's space on it before publishing:
  * db_put). value may be NULL:
  * the vlen bytes are left for the caller to fill through kv_entry_mutval()
- * before publishing, and one spare byte follows them (room for a terminator
- * the caller may write; entries built from a value have no such byte). */
+ * before publishing (no byte follows them: values are not terminated). */
 struct kv_entry *kv_entry_new(const void *key, size_t klen, const void *val, size_t vlen,
 			      int64_t expire_ms);
 static inline char *kv_entry_mutval(struct kv_entry *e)
@@ -238,7 +237,8 @@ static inline int kv_entry_recycles(const struct kv_entry *e)
 struct kv_entry *kv_entry_with_expire(struct kv_entry *e, int64_t expire_ms);
 /* Frees an unpublished kv_entry_new_adopt() entry but not its value. */
 void kv_entry_free_shell(struct kv_entry *e);
-/* Bytes this entry occupies (allocator usable size). */
+/* Bytes this entry occupies: its block's usable size (EPOOL_BLOCK for a
+ * block of the 88-byte pool, else the allocator's), plus an ext value's. */
 size_t kv_entry_size(const struct kv_entry *e);
 
 /* ---- the map. */
