@@ -32,6 +32,12 @@
  * Progress: epool_alloc is lock-free (it takes a lock only to adopt a
  * parked heap, on a thread's first call); epool_free is lock-free (a CAS
  * loop on one slab's or one heap's stack head).
+ * Limits: blocks other threads free go back to their owner's slabs only
+ * when the owner next runs dry (or, once it exited, when another thread
+ * adopts its heap), so a thread that allocated many entries and then stops
+ * allocating keeps their slabs until then (RSS, not used_memory); kvsd's
+ * workers allocate all the time. A periodic collect by idle owners would
+ * bound this; not built.
  * Accounting: each block in use counts EPOOL_BLOCK bytes in mem_used() (as
  * jemalloc's usable size counts for its blocks); a slab's header and free
  * blocks count nothing, as jemalloc's free regions do not.
