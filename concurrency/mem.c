@@ -111,6 +111,11 @@ static inline void account(int64_t delta)
 	atomic_store_explicit(&w->mem_used, v + delta, memory_order_relaxed);
 }
 
+void mem_count(int64_t delta)
+{
+	account(delta);
+}
+
 size_t mem_usable(void *p)
 {
 	return malloc_usable_size(p);

@@ -8,7 +8,8 @@
  * mem_used() sums them. In normal builds the allocator is jemalloc and
  * mem_jemalloc_allocated() reads its "stats.allocated" so tests can prove the
  * counters agree; sanitizer builds link without jemalloc (sanitizers replace
- * malloc) and use libc's malloc_usable_size(). mem.c sets jemalloc's
+ * malloc) and use libc's malloc_usable_size(). Blocks of the 88-byte pool
+ * (epool.h) count 88 bytes each through mem_count(). mem.c sets jemalloc's
  * options (malloc_conf: larger per-thread caches of small blocks; the
  * environment's MALLOC_CONF overrides them).
  *
@@ -79,6 +80,10 @@ size_t mem_usable(void *p);
 #define MEM_BLOCK_CACHE ((8 << 20) / MEM_BLOCK)
 void *mem_block_alloc(void);
 void mem_block_free(void *p);
+
+/* Adds delta to the calling thread's count: for concurrency/'s own pools
+ * (epool.c), whose blocks count their size while in use. */
+void mem_count(int64_t delta);
 
 /* Bytes currently allocated through this module, over all threads. */
 int64_t mem_used(void);

@@ -8,6 +8,7 @@
  * retires the context; wctx_tls is the one thread-local pointer of the tree.
  */
 #include "concurrency/wctx.h"
+#include "concurrency/epool.h"
 #include "concurrency/clock.h"
 #include "concurrency/util.h"
 
@@ -45,6 +46,7 @@ static void wctx_exit(void *arg)
 		memcpy(&w->mem_blocks, b, sizeof(void *));
 		free(b);
 	}
+	epool_thread_exit(w->epool);
 	wctx_tls = NULL;
 	free(w);
 }

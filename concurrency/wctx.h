@@ -34,6 +34,7 @@
 #include <stdint.h>
 
 struct ebr_thread;
+struct epool_heap;
 struct cmdstat_tls;
 struct lathist_tls;
 struct errstat_tls;
@@ -54,6 +55,9 @@ struct wctx {
 	 * them at thread exit. */
 	void *mem_blocks;
 	unsigned mem_nblocks;
+	/* concurrency/epool.c: this thread's heap of 88-byte blocks (NULL until
+	 * its first epool_alloc); parked for the next thread at exit. */
+	struct epool_heap *epool;
 
 	/* storage/kvmap.c: reclamation state while registered with the map. */
 	struct ebr_thread *ebr;

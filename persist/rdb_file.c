@@ -114,14 +114,14 @@ static void w_entry(void *arg, const struct kv_entry *e)
 	struct writer *w = arg;
 	unsigned char ms[8];
 
-	if (e->expire_ms != 0 && e->expire_ms < w->o->now_ms) {
+	if (kv_entry_expire(e) != 0 && kv_entry_expire(e) < w->o->now_ms) {
 		w->expired++;
 		return;
 	}
-	if (e->expire_ms != 0) {
+	if (kv_entry_expire(e) != 0) {
 		w_byte(w, RDB_OPCODE_EXPIRETIME_MS);
 		for (int i = 0; i < 8; i++)
-			ms[i] = (unsigned char)((uint64_t)e->expire_ms >> (8 * i));
+			ms[i] = (unsigned char)((uint64_t)kv_entry_expire(e) >> (8 * i));
 		rdb_buf_put(&w->b, ms, 8);
 	}
 	if (w->src->access) {

@@ -197,7 +197,7 @@ static void put_entry(void *arg, const struct kv_entry *e)
 {
 	struct bw *w = arg;
 
-	if (e->expire_ms != 0 && e->expire_ms < w->now_ms) {
+	if (kv_entry_expire(e) != 0 && kv_entry_expire(e) < w->now_ms) {
 		w->st->expired++;
 		return;
 	}
@@ -222,12 +222,12 @@ static void put_entry(void *arg, const struct kv_entry *e)
 		break;
 	}
 	}
-	if (e->expire_ms != 0) {
+	if (kv_entry_expire(e) != 0) {
 		char ms[24];
 		const char *argv[3] = {"PEXPIREAT", kv_entry_key(e), ms};
 		size_t argl[3] = {9, e->klen, 0};
 
-		argl[2] = (size_t)snprintf(ms, sizeof(ms), "%" PRId64, e->expire_ms);
+		argl[2] = (size_t)snprintf(ms, sizeof(ms), "%" PRId64, kv_entry_expire(e));
 		emit(w, 3, argv, argl);
 	}
 	w->st->keys++;

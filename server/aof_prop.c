@@ -122,7 +122,7 @@ static void log_set_pxat(struct cmd_req *r, int ki, int vi)
 	const struct kv_entry *e = after(r, ki);
 	char ms[24];
 
-	if (e == NULL || e->expire_ms == 0) {
+	if (e == NULL || kv_entry_expire(e) == 0) {
 		if (e == NULL)
 			log_del(r, ki);
 		return;
@@ -131,7 +131,7 @@ static void log_set_pxat(struct cmd_req *r, int ki, int vi)
 		const char *argv[5] = {"SET", r->argv[ki], r->argv[vi], "PXAT", ms};
 		size_t argl[5] = {3, r->argl[ki], r->argl[vi], 4, 0};
 
-		argl[4] = (size_t)snprintf(ms, sizeof(ms), "%" PRId64, e->expire_ms);
+		argl[4] = (size_t)snprintf(ms, sizeof(ms), "%" PRId64, kv_entry_expire(e));
 		aof_prop_add(r, 5, argv, argl);
 	}
 }
@@ -168,7 +168,7 @@ static void rule_expire(struct cmd_req *r, size_t mark)
 	char ms[24];
 
 	(void)mark;
-	if (e == NULL || e->expire_ms == 0 || r->argc > 8) {
+	if (e == NULL || kv_entry_expire(e) == 0 || r->argc > 8) {
 		if (e == NULL)
 			log_del(r, 1);
 		else
@@ -182,7 +182,7 @@ static void rule_expire(struct cmd_req *r, size_t mark)
 	argv[0] = "PEXPIREAT";
 	argl[0] = 9;
 	argv[2] = ms;
-	argl[2] = (size_t)snprintf(ms, sizeof(ms), "%" PRId64, e->expire_ms);
+	argl[2] = (size_t)snprintf(ms, sizeof(ms), "%" PRId64, kv_entry_expire(e));
 	aof_prop_add(r, r->argc, argv, argl);
 }
 
@@ -197,7 +197,7 @@ static void rule_getex(struct cmd_req *r, size_t mark)
 		log_del(r, 1);
 		return;
 	}
-	if (e->expire_ms == 0) {
+	if (kv_entry_expire(e) == 0) {
 		const char *argv[2] = {"PERSIST", r->argv[1]};
 		size_t argl[2] = {7, r->argl[1]};
 
@@ -208,7 +208,7 @@ static void rule_getex(struct cmd_req *r, size_t mark)
 		const char *argv[3] = {"PEXPIREAT", r->argv[1], ms};
 		size_t argl[3] = {9, r->argl[1], 0};
 
-		argl[2] = (size_t)snprintf(ms, sizeof(ms), "%" PRId64, e->expire_ms);
+		argl[2] = (size_t)snprintf(ms, sizeof(ms), "%" PRId64, kv_entry_expire(e));
 		aof_prop_add(r, 3, argv, argl);
 	}
 }
@@ -294,7 +294,7 @@ static void rule_restore(struct cmd_req *r, size_t mark)
 	(void)mark;
 	for (int i = 4; i < r->argc; i++)
 		abs |= cmd_arg_is(r, i, "absttl");
-	if (e == NULL || e->expire_ms == 0 || abs || r->argc > 15) {
+	if (e == NULL || kv_entry_expire(e) == 0 || abs || r->argc > 15) {
 		as_received(r);
 		return;
 	}
@@ -303,7 +303,7 @@ static void rule_restore(struct cmd_req *r, size_t mark)
 		argl[i] = r->argl[i];
 	}
 	argv[2] = ms;
-	argl[2] = (size_t)snprintf(ms, sizeof(ms), "%" PRId64, e->expire_ms);
+	argl[2] = (size_t)snprintf(ms, sizeof(ms), "%" PRId64, kv_entry_expire(e));
 	argv[r->argc] = "ABSTTL";
 	argl[r->argc] = 6;
 	aof_prop_add(r, r->argc + 1, argv, argl);

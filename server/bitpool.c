@@ -241,7 +241,7 @@ struct kv_entry *bitpool_build(const char *key, size_t klen, const struct kv_ent
 	uint64_t s = 0;
 	char *b = NULL;
 
-	if (old->recycle) {
+	if (kv_entry_recycles(old)) {
 		struct bp_trailer *t = trailer((char *)(uintptr_t)ov, vlen);
 		struct bitpool_lineage *ol = t->lin;
 
@@ -283,8 +283,8 @@ struct kv_entry *bitpool_build(const char *key, size_t klen, const struct kv_ent
 	}
 	b[byte] = (char)val;
 	trailer(b, vlen)->seq = s + 1;
-	struct kv_entry *e = kv_entry_new_adopt(key, klen, b, vlen, old->expire_ms);
-	e->recycle = 1;
+	struct kv_entry *e = kv_entry_new_adopt(key, klen, b, vlen, kv_entry_expire(old));
+	kv_entry_set_recycle(e);
 	e->enc = KV_ENC_RAW; /* as every SETBIT result in Redis */
 	*tx = (struct bitpool_tx){.lin = l,
 				  .buf = b,

@@ -448,7 +448,7 @@ static void slot_visit(const struct kv_entry *e, void *arg)
 {
 	struct slot_scan *ss = arg;
 
-	if (e->expire_ms != 0 && e->expire_ms <= ss->now_ms)
+	if (kv_entry_expire(e) != 0 && kv_entry_expire(e) <= ss->now_ms)
 		return;
 	if (cluster_keyslot(kv_entry_key(e), e->klen) != ss->slot)
 		return;

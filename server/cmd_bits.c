@@ -74,13 +74,13 @@ static struct kv_entry *entry_grown(struct cmd_req *r, int ki, const struct kv_e
 {
 	size_t olen = old ? old->vlen : 0;
 	struct kv_entry *e =
-	    kv_entry_new(r->argv[ki], r->argl[ki], NULL, len, old ? old->expire_ms : 0);
+	    kv_entry_new(r->argv[ki], r->argl[ki], NULL, len, old ? kv_entry_expire(old) : 0);
 	char *p = kv_entry_mutval(e);
 
 	e->enc = KV_ENC_RAW; /* Redis unshares the value into a raw string */
 	if (olen)
 		memcpy(p, kv_entry_val(old), olen);
-	memset(p + olen, 0, len - olen + 1); /* the padding and the spare byte */
+	memset(p + olen, 0, len - olen); /* the padding */
 	return e;
 }
 
@@ -368,7 +368,6 @@ static void bitop_body(struct cmd_req *r)
 		unsigned char *res = (unsigned char *)kv_entry_mutval(e);
 		size_t i = 0;
 
-		res[maxlen] = 0;
 		/* where every source has bytes: word at a time */
 		for (; i + 8 <= minlen; i += 8) {
 			uint64_t w, x;

@@ -91,7 +91,8 @@ static void move_body(struct cmd_req *r)
 		reply_int(r->c, 0);
 		return;
 	}
-	e = coll_clone(src, r->argv[1], r->argl[1], src->expire_ms); /* the same object moves */
+	e = coll_clone(src, r->argv[1], r->argl[1],
+		       kv_entry_expire(src)); /* the same object moves */
 	/* in the overlay neither step can lose a race */
 	if (db_put(r->view, src, NULL) != 0 || db_put(&dv, NULL, e) != 0)
 		KV_PANIC("move: overlay write failed");
@@ -185,11 +186,11 @@ static void copy_body(struct cmd_req *r)
 	if (kv_entry_type(src) == KV_STRING) {
 		/* dupStringObject keeps the encoding */
 		e = kv_entry_new(r->argv[2], r->argl[2], kv_entry_val(src), src->vlen,
-				 src->expire_ms);
+				 kv_entry_expire(src));
 		e->enc = src->enc;
 	} else {
 		e = coll_ops(kv_entry_type(src))
-			->copy(db_coll_ctx(&dv), src, r->argv[2], r->argl[2], src->expire_ms);
+			->copy(db_coll_ctx(&dv), src, r->argv[2], r->argl[2], kv_entry_expire(src));
 	}
 	if (db_put(&dv, dst, e) != 0)
 		KV_PANIC("copy: overlay write failed");

@@ -70,7 +70,7 @@ static int put_ops(struct cmd_req *r, const struct kv_entry *old, const struct t
 		   size_t n, size_t *added, size_t *removed)
 {
 	struct kv_entry *e = thash_apply(db_coll_ctx(r->view), old, r->argv[1], r->argl[1],
-					 old ? old->expire_ms : 0, ops, n, added, removed);
+					 old ? kv_entry_expire(old) : 0, ops, n, added, removed);
 
 	if (db_put(r->view, old, e) == 0)
 		return 0;

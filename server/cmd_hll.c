@@ -105,7 +105,7 @@ static int pfadd_existing(struct cmd_req *r, const struct kv_entry *old, struct 
 	if (v[4] == HLL_ENC_DENSE) {
 		/* stays dense: add straight into the new entry's bytes */
 		struct kv_entry *e =
-		    kv_entry_new(r->argv[1], r->argl[1], v, old->vlen, old->expire_ms);
+		    kv_entry_new(r->argv[1], r->argl[1], v, old->vlen, kv_entry_expire(old));
 		e->enc = KV_ENC_RAW;
 		struct hll_buf b = {(uint8_t *)kv_entry_mutval(e), old->vlen, old->vlen};
 
@@ -131,7 +131,7 @@ static int pfadd_existing(struct cmd_req *r, const struct kv_entry *old, struct 
 	if (updated) {
 		if (!err)
 			hll_cache_invalidate(b.p);
-		*e_out = entry_of(r, 1, &b, old->expire_ms);
+		*e_out = entry_of(r, 1, &b, kv_entry_expire(old));
 	}
 	hll_buf_free(&b);
 	return err ? -1 : updated;
@@ -197,7 +197,7 @@ static void pfcount_one(struct cmd_req *r)
 			return;
 		}
 		struct kv_entry *e =
-		    kv_entry_new(r->argv[1], r->argl[1], v, old->vlen, old->expire_ms);
+		    kv_entry_new(r->argv[1], r->argl[1], v, old->vlen, kv_entry_expire(old));
 		e->enc = KV_ENC_RAW;
 		hll_cache_set((uint8_t *)kv_entry_mutval(e), card);
 		if (db_put(r->view, old, e) == 0) {
@@ -278,7 +278,7 @@ static void pfmerge_body(struct cmd_req *r)
 			if (max[j])
 				hll_set(&b, j, max[j], sparse_max());
 		hll_cache_invalidate(b.p);
-		struct kv_entry *e = entry_of(r, 1, &b, old ? old->expire_ms : 0);
+		struct kv_entry *e = entry_of(r, 1, &b, old ? kv_entry_expire(old) : 0);
 		hll_buf_free(&b);
 		if (db_put(r->view, old, e) == 0) {
 			reply_ok(r->c);
@@ -308,7 +308,7 @@ static int pfdebug_todense(struct cmd_req *r, const struct kv_entry *old, struct
 		reply_error(r->c, err_invalid);
 		return -1;
 	}
-	struct kv_entry *e = entry_of(r, 2, b, old->expire_ms);
+	struct kv_entry *e = entry_of(r, 2, b, kv_entry_expire(old));
 	if (db_put(r->view, old, e) == 0)
 		return 1;
 	kv_entry_free(e);

@@ -63,7 +63,7 @@ static const struct kv_entry *lookup(struct cmd_req *r, int i, int count_stats)
 
 static int entry_expired(const struct kv_entry *e, int64_t now_ms)
 {
-	return e->expire_ms != 0 && e->expire_ms <= now_ms;
+	return kv_entry_expire(e) != 0 && kv_entry_expire(e) <= now_ms;
 }
 
 /* A copy of e (same key and value) with another expiry, unpublished. */
@@ -358,7 +358,7 @@ static void rename_generic(struct cmd_req *r, int nx)
 		reply_int(r->c, 0);
 		return;
 	}
-	e = coll_clone(src, r->argv[2], r->argl[2], src->expire_ms); /* the same lineage */
+	e = coll_clone(src, r->argv[2], r->argl[2], kv_entry_expire(src)); /* the same lineage */
 	/* in the overlay neither step can lose a race */
 	if (db_put(r->view, src, NULL) != 0 || db_put(r->view, dst, e) != 0)
 		KV_PANIC("rename: overlay write failed");
@@ -499,7 +499,8 @@ static void expire_generic(struct cmd_req *r, long long basetime, int secs, cons
 		const struct kv_entry *old = lookup(r, 1, 0);
 		struct kv_entry *e;
 
-		if (!old || !expire_allowed(flags, old->expire_ms ? old->expire_ms : -1, when)) {
+		if (!old || !expire_allowed(flags, kv_entry_expire(old) ? kv_entry_expire(old) : -1,
+					    when)) {
 			reply_int(r->c, 0);
 			return;
 		}
@@ -542,7 +543,7 @@ static void cmd_persist(struct cmd_req *r)
 		const struct kv_entry *old = lookup(r, 1, 0);
 		struct kv_entry *e;
 
-		if (!old || old->expire_ms == 0) {
+		if (!old || kv_entry_expire(old) == 0) {
 			reply_int(r->c, 0);
 			return;
 		}
@@ -566,11 +567,11 @@ static void ttl_generic(struct cmd_req *r, int ms, int absolute)
 		reply_int(r->c, -2);
 		return;
 	}
-	if (e->expire_ms == 0) {
+	if (kv_entry_expire(e) == 0) {
 		reply_int(r->c, -1);
 		return;
 	}
-	t = absolute ? e->expire_ms : e->expire_ms - r->now_ms;
+	t = absolute ? kv_entry_expire(e) : kv_entry_expire(e) - r->now_ms;
 	if (t < 0)
 		t = 0;
 	/* t >= 0 here; rounded without forming t + 500, which overflows near LLONG_MAX */

@@ -50,7 +50,8 @@ static int arg_positive(struct cmd_req *r, int i, long long *out, const char *ms
 /* One CAS step of a session: 0 when published, -1 when the race was lost. */
 static int publish(struct cmd_req *r, struct tlist_w *w, const struct kv_entry *old, int ki)
 {
-	struct kv_entry *e = tlist_w_finish(w, r->argv[ki], r->argl[ki], old ? old->expire_ms : 0);
+	struct kv_entry *e =
+	    tlist_w_finish(w, r->argv[ki], r->argl[ki], old ? kv_entry_expire(old) : 0);
 
 	if (!e && !old)
 		return 0;

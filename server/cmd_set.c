@@ -196,7 +196,7 @@ static void cmd_sadd(struct cmd_req *r)
 			tset_build_done(&b);
 			break;
 		}
-		int rc = put_build(r, 1, old, &b, old ? old->expire_ms : 0);
+		int rc = put_build(r, 1, old, &b, old ? kv_entry_expire(old) : 0);
 
 		tset_build_done(&b);
 		if (rc == 0)
@@ -225,7 +225,7 @@ static void cmd_srem(struct cmd_req *r)
 			tset_build_done(&b);
 			break;
 		}
-		int rc = put_build(r, 1, old, &b, old->expire_ms);
+		int rc = put_build(r, 1, old, &b, kv_entry_expire(old));
 
 		tset_build_done(&b);
 		if (rc == 0)
@@ -613,11 +613,11 @@ static void smove_body(struct cmd_req *r)
 		reply_int(r->c, 0);
 		return;
 	}
-	put_build_txn(r, 1, src, &bs, src->expire_ms);
+	put_build_txn(r, 1, src, &bs, kv_entry_expire(src));
 	tset_build_done(&bs);
 	tset_build_from(&bd, ctx_of(r), dst);
 	if (tset_build_add(&bd, r->argv[3], r->argl[3]))
-		put_build_txn(r, 2, dst, &bd, dst ? dst->expire_ms : 0);
+		put_build_txn(r, 2, dst, &bd, dst ? kv_entry_expire(dst) : 0);
 	tset_build_done(&bd);
 	reply_int(r->c, 1);
 }
@@ -656,7 +656,7 @@ static void spop_one(struct cmd_req *r)
 		ml_reset(&l);
 		tset_build_from(&b, ctx_of(r), old);
 		pick_remove(&b, wctx_rand64(r->ctx), &l);
-		int rc = put_build(r, 1, old, &b, old->expire_ms);
+		int rc = put_build(r, 1, old, &b, kv_entry_expire(old));
 
 		tset_build_done(&b);
 		if (rc == 0)
@@ -713,7 +713,7 @@ static void spop_count(struct cmd_req *r)
 			tset_build_from(&b, ctx_of(r), old);
 			for (long long i = 0; i < count; i++)
 				pick_remove(&b, wctx_rand64(r->ctx), &l);
-			rc = put_build(r, 1, old, &b, old->expire_ms);
+			rc = put_build(r, 1, old, &b, kv_entry_expire(old));
 			tset_build_done(&b);
 		} else {
 			/* case 3: move the few that stay into a new set (which
@@ -736,7 +736,7 @@ static void spop_count(struct cmd_req *r)
 			ml_free(&keep);
 			tset_build_src(&b, &s);
 			ml_add_all(&l, &s);
-			rc = put_build(r, 1, old, &nb, old->expire_ms);
+			rc = put_build(r, 1, old, &nb, kv_entry_expire(old));
 			tset_build_done(&nb);
 			tset_build_done(&b);
 		}

@@ -83,15 +83,11 @@ static const struct kv_entry *lookup(struct cmd_req *r, int i, int count_stats)
 static struct kv_entry *entry_sized(struct cmd_req *r, int ki, struct kv_entry *e, size_t vlen,
 				    int64_t expire_ms)
 {
-	if (e && e->vlen == vlen) {
-		e->expire_ms = expire_ms;
-		return e;
-	}
+	if (e && e->vlen == vlen)
+		return kv_entry_with_expire(e, expire_ms);
 	if (e)
 		kv_entry_free(e);
-	e = kv_entry_new(r->argv[ki], r->argl[ki], NULL, vlen, expire_ms);
-	kv_entry_mutval(e)[vlen] = '\0';
-	return e;
+	return kv_entry_new(r->argv[ki], r->argl[ki], NULL, vlen, expire_ms);
 }
 
 /* checkType(c, o, OBJ_STRING): 1 if e is absent or a string, else 0 after
@@ -256,11 +252,11 @@ static void set_generic(struct cmd_req *r, unsigned flags, int vi, int xi, const
 				reply_null(r->c);
 			return;
 		}
-		int64_t x = xi ? when : ((flags & XF_KEEPTTL) && old ? old->expire_ms : 0);
+		int64_t x = xi ? when : ((flags & XF_KEEPTTL) && old ? kv_entry_expire(old) : 0);
 		if (!e)
 			e = set_entry(r, vi, x, &adopt);
 		else
-			e->expire_ms = x;
+			e = kv_entry_with_expire(e, x); /* an ext copy keeps the adopted value */
 		if (db_put(r->view, old, e) == 0)
 			break;
 	}
@@ -362,7 +358,7 @@ static void cmd_getex(struct cmd_req *r)
 				break;
 			continue;
 		}
-		if (!xi && (!(flags & XF_PERSIST) || old->expire_ms == 0))
+		if (!xi && (!(flags & XF_PERSIST) || kv_entry_expire(old) == 0))
 			break; /* nothing to change */
 		if (e)
 			kv_entry_free(e);
@@ -489,7 +485,7 @@ static void cmd_append(struct cmd_req *r)
 						  "(proto-max-bulk-len)");
 				return;
 			}
-			e = entry_sized(r, 1, e, total, old->expire_ms);
+			e = entry_sized(r, 1, e, total, kv_entry_expire(old));
 			e->enc = KV_ENC_RAW;
 			memcpy(kv_entry_mutval(e), kv_entry_val(old), old->vlen);
 			memcpy(kv_entry_mutval(e) + old->vlen, add, alen);
@@ -543,7 +539,7 @@ static void incr_generic(struct cmd_req *r, long long incr)
 		}
 		v += incr;
 		int len = (int)resp_ll2str(buf, v);
-		e = entry_sized(r, 1, e, (size_t)len, old ? old->expire_ms : 0);
+		e = entry_sized(r, 1, e, (size_t)len, old ? kv_entry_expire(old) : 0);
 		memcpy(kv_entry_mutval(e), buf, (size_t)len);
 		if (db_put(r->view, old, e) == 0)
 			break;
@@ -619,7 +615,7 @@ static void cmd_incrbyfloat(struct cmd_req *r)
 			reply_error(r->c, err);
 			return;
 		}
-		e = entry_sized(r, 1, e, (size_t)len, old ? old->expire_ms : 0);
+		e = entry_sized(r, 1, e, (size_t)len, old ? kv_entry_expire(old) : 0);
 		e->enc = KV_ENC_NOINT; /* createStringObjectFromLongDouble: never int */
 		memcpy(kv_entry_mutval(e), buf, (size_t)len);
 		if (db_put(r->view, old, e) == 0)
@@ -693,7 +689,7 @@ static void cmd_setrange(struct cmd_req *r)
 			return;
 		}
 		newlen = offset + (long long)vlen > olen ? offset + (long long)vlen : olen;
-		e = entry_sized(r, 1, e, (size_t)newlen, old ? old->expire_ms : 0);
+		e = entry_sized(r, 1, e, (size_t)newlen, old ? kv_entry_expire(old) : 0);
 		e->enc = KV_ENC_RAW; /* a new sds, or the old one unshared */
 		char *p = kv_entry_mutval(e);
 		if (olen)

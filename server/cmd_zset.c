@@ -73,7 +73,8 @@ static void lost_race(struct kv_entry *e)
  * 0 when published. */
 static int publish(struct cmd_req *r, struct tzset_w *w, const struct kv_entry *old, int ki)
 {
-	struct kv_entry *e = tzset_w_finish(w, r->argv[ki], r->argl[ki], old ? old->expire_ms : 0);
+	struct kv_entry *e =
+	    tzset_w_finish(w, r->argv[ki], r->argl[ki], old ? kv_entry_expire(old) : 0);
 	int rc = db_put(r->view, old, e);
 
 	tzset_w_end(w);
@@ -750,7 +751,7 @@ int zset_pop(const struct db_view *v, const char *key, size_t klen, int64_t now_
 		p->n = n;
 		tzset_w_begin(&w, db_coll_ctx(v), old);
 		tzset_w_del_ranks(&w, max ? total - n : 0, max ? total : n);
-		e = tzset_w_finish(&w, key, klen, old->expire_ms);
+		e = tzset_w_finish(&w, key, klen, kv_entry_expire(old));
 		rc = db_put(v, old, e);
 		tzset_w_end(&w);
 		if (rc == 0)

@@ -99,7 +99,7 @@ void digest_value(const struct kv_entry *e, uint8_t d[DIGEST_LEN])
 		for (int i = 0; i < DIGEST_LEN; i++)
 			d[i] ^= x[i];
 	}
-	if (e->expire_ms)
+	if (kv_entry_expire(e))
 		xor_digest(d, "!!expire!!", 10);
 }
 

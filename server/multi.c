@@ -287,7 +287,8 @@ static void watch_cmd(struct cmd_req *r)
 		char *key = mem_alloc(r->argl[i] ? r->argl[i] : 1);
 		memcpy(key, r->argv[i], r->argl[i]);
 		db_watch(r->view, key, r->argl[i], r->now_ms, &st->w[st->nw]);
-		st->wx[st->nw].expire_ms = st->w[st->nw].ptr ? st->w[st->nw].ptr->expire_ms : 0;
+		st->wx[st->nw].expire_ms =
+		    st->w[st->nw].ptr ? kv_entry_expire(st->w[st->nw].ptr) : 0;
 		st->widx[at] = (uint32_t)(++st->nw);
 	}
 	reply_ok(r->c);

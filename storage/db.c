@@ -430,7 +430,7 @@ static void purge_visit(const struct kv_entry *e, void *arg)
 static void purge_remove(struct db *db, struct purge_buf *b, bool bracket)
 {
 	for (size_t i = 0; i < b->n; i++) {
-		bool ttl = b->e[i]->expire_ms != 0;
+		bool ttl = kv_entry_expire(b->e[i]) != 0;
 
 		if (bracket)
 			db_write_enter(db);
@@ -800,7 +800,7 @@ static KV_HOT const struct kv_entry *lookup(const struct db_view *v, const void 
 	}
 	if (hashp)
 		*hashp = h;
-	if (e && e->expire_ms && e->expire_ms <= now_ms) {
+	if (e && kv_entry_expire(e) && kv_entry_expire(e) <= now_ms) {
 		struct db_drop d;
 
 		if (!db_drop_claim(db, e, v->index, false, v->txn != NULL, &d)) {
@@ -893,7 +893,8 @@ static KV_HOT int map_put(const struct db_view *v, const struct kv_entry *old, s
 	}
 	db_write_exit(db);
 	if (rc == 0)
-		db_count_expires(db, (e && e->expire_ms ? 1 : 0) - (old && old->expire_ms ? 1 : 0));
+		db_count_expires(db, (e && kv_entry_expire(e) ? 1 : 0) -
+					 (old && kv_entry_expire(old) ? 1 : 0));
 	return rc;
 }
 
@@ -1181,7 +1182,7 @@ int db_load_put(const struct db_view *v, struct kv_entry *e, uint64_t hash, int6
 	if (rc == -EEXIST)
 		rc = -EAGAIN;
 	if (rc == 0)
-		db_count_expires(db, e->expire_ms ? 1 : 0);
+		db_count_expires(db, kv_entry_expire(e) ? 1 : 0);
 	if (e->enc == KV_ENC_TYPED || coll_ctx_busy(plain_coll())) {
 		if (rc == 0)
 			coll_ctx_publish(plain_coll(), NULL, e);
@@ -1532,7 +1533,7 @@ long long db_key_memory(const struct db_view *v, const void *key, size_t klen, i
 	const struct kv_entry *e =
 	    v->txn ? kvtxn_get(v->txn, key, klen, h) : kvmap_get(v->db->map, key, klen, h);
 
-	if (e == NULL || (e->expire_ms && e->expire_ms <= now_ms))
+	if (e == NULL || (kv_entry_expire(e) && kv_entry_expire(e) <= now_ms))
 		return -1;
 	/* the entry's allocation plus its slot word in the map's table */
 	return (long long)(kv_entry_size(e) + sizeof(void *));

@@ -314,8 +314,8 @@ static int64_t used_estimate(struct db *db, int64_t now_ms)
 static size_t drop(struct db *db, const struct kv_entry *e, int64_t now_ms)
 {
 	size_t sz = kv_entry_size(e) + sizeof(void *);
-	bool expired = e->expire_ms && e->expire_ms <= now_ms;
-	bool ttl = e->expire_ms != 0;
+	bool expired = kv_entry_expire(e) && kv_entry_expire(e) <= now_ms;
+	bool ttl = kv_entry_expire(e) != 0;
 	struct db_drop d;
 	bool gone;
 
@@ -340,7 +340,7 @@ static const struct kv_entry *sample(struct db *db, bool vol)
 
 		if (e == NULL)
 			return NULL;
-		if (!vol || e->expire_ms)
+		if (!vol || kv_entry_expire(e))
 			return e;
 	}
 	return NULL;
@@ -351,7 +351,7 @@ static uint64_t score(struct db_touch *t, int policy, const struct kv_entry *e, 
 	uint16_t w;
 
 	if (policy == DB_VOLATILE_TTL)
-		return UINT64_MAX - (uint64_t)e->expire_ms;
+		return UINT64_MAX - (uint64_t)kv_entry_expire(e);
 	if (t == NULL || t->lfu != policy_lfu(policy))
 		return 1; /* the table is being replaced: all alike */
 	/* relaxed: see db_touch_access() */
@@ -426,7 +426,7 @@ static size_t evict_one(struct db *db, int policy, int samples, int64_t now_ms)
 
 			if (e == NULL)
 				continue;
-			if (e->expire_ms && e->expire_ms <= now_ms) {
+			if (kv_entry_expire(e) && kv_entry_expire(e) <= now_ms) {
 				if ((sz = drop(db, e, now_ms)) > 0)
 					return sz;
 				continue;
@@ -443,7 +443,7 @@ static size_t evict_one(struct db *db, int policy, int samples, int64_t now_ms)
 			c->idle = 0;
 			e = kvmap_get(db->map, c->key, c->klen,
 				      kvmap_key_hash(c->space, c->key, c->klen));
-			if (e && (!vol || e->expire_ms) && (sz = drop(db, e, now_ms)) > 0)
+			if (e && (!vol || kv_entry_expire(e)) && (sz = drop(db, e, now_ms)) > 0)
 				return sz;
 		}
 	}

@@ -77,10 +77,10 @@ static void expire_visit(const struct kv_entry *e, void *arg)
 	struct expire_ctx *x = arg;
 
 	x->visited++;
-	if (e->expire_ms == 0)
+	if (kv_entry_expire(e) == 0)
 		return;
 	x->with_ttl++;
-	if (e->expire_ms <= x->now_ms) {
+	if (kv_entry_expire(e) <= x->now_ms) {
 		/* removed after the scan returns: the map's visitor must not mutate */
 		if (x->nexp < EXPIRE_COLLECT_MAX)
 			x->exp[x->nexp++] = e;
@@ -88,7 +88,7 @@ static void expire_visit(const struct kv_entry *e, void *arg)
 		/* TTLs near LLONG_MAX ms are legal: sum modulo 2^64 (unsigned, no
 		 * UB), which is what Redis's long long sum gives in practice */
 		x->ttl_sum = (long long)((unsigned long long)x->ttl_sum +
-					 (unsigned long long)(e->expire_ms - x->now_ms));
+					 (unsigned long long)(kv_entry_expire(e) - x->now_ms));
 	}
 }
 

@@ -346,12 +346,12 @@ static void space_count_slow(struct kvmap *m, const struct kv_entry *old,
 	/* relaxed: statistics only; they publish nothing */
 	if (old) {
 		atomic_fetch_sub_explicit(&c[old->space][0], 1, memory_order_relaxed);
-		if (old->expire_ms)
+		if (kv_entry_expire(old))
 			atomic_fetch_sub_explicit(&c[old->space][1], 1, memory_order_relaxed);
 	}
 	if (neww) {
 		atomic_fetch_add_explicit(&c[neww->space][0], 1, memory_order_relaxed);
-		if (neww->expire_ms)
+		if (kv_entry_expire(neww))
 			atomic_fetch_add_explicit(&c[neww->space][1], 1, memory_order_relaxed);
 	}
 }
@@ -360,7 +360,8 @@ static inline void space_count(struct kvmap *m, const struct kv_entry *old,
 			       const struct kv_entry *neww)
 {
 	/* a value replaced in place (SET of an existing key): nothing moves */
-	if (old && neww && old->space == neww->space && !old->expire_ms == !neww->expire_ms)
+	if (old && neww && old->space == neww->space &&
+	    !kv_entry_expire(old) == !kv_entry_expire(neww))
 		return;
 	space_count_slow(m, old, neww);
 }

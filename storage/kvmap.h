@@ -1,8 +1,9 @@
 /*
  * kvmap.h — the key-value map every command runs against, and its entries.
  *
- * An entry (struct kv_entry) is one allocation holding the expiry time, the
- * key and the value (16 header bytes, then the bytes; no terminator) — or,
+ * An entry (struct kv_entry) is one allocation holding the expiry time (only
+ * when it has one), the key and the value (an 8-byte header, then the bytes;
+ * no terminator) — or,
  * for a large value the network layer read into an allocation of its own,
  * the key and that allocation's address (kv_entry_new_adopt: no copy). Once
  * published in a map it is immutable: a write builds a new entry and swaps it
@@ -67,15 +68,22 @@
 #define KV_SPACES      256
 #define KV_SPACE_SHIFT 40
 
+/*
+ * The header is 8 bytes. The expiry time, when the entry has one, is the
+ * 8-byte word just before it in the same allocation (`ttl` set): an entry
+ * without a TTL saves the word, and the key stays at a fixed offset from
+ * the header, so key compares do not depend on the flag. Entries are
+ * immutable once published, so the layout is fixed by kv_entry_new();
+ * read the time with kv_entry_expire().
+ */
 struct kv_entry {
-	int64_t expire_ms; /* absolute unix time in ms; 0 = no expiry */
-	/* word 1: the key (its length and space) and how the value is held */
-	uint32_t klen : 21;   /* key bytes (<= KV_KEY_MAX) */
-	uint32_t space : 8;   /* key space (see above); part of the key */
-	uint32_t prefix : 1;  /* allocation starts 40 bytes earlier (URCU node); entry.c only */
-	uint32_t ext : 1;     /* the value is elsewhere: data holds its address after the key */
-	uint32_t recycle : 1; /* ext value goes to the recycler, not mem_free (kv_entry_free) */
-	/* word 2: the value */
+	/* word 0: the key (its length and space) and how the entry is laid out */
+	uint32_t klen : 21;  /* key bytes (<= KV_KEY_MAX) */
+	uint32_t space : 8;  /* key space (see above); part of the key */
+	uint32_t prefix : 1; /* allocation starts earlier (URCU node + expiry word); entry.c only */
+	uint32_t ext : 1;    /* the value is elsewhere: data holds its address after the key */
+	uint32_t ttl : 1;    /* an expiry word precedes the header (kv_entry_expire) */
+	/* word 1: the value */
 	uint32_t vlen : 30; /* value bytes */
 	/* how Redis would encode this string (enum kv_enc): set by the server's
 	 * string commands, kept by copies that keep the value (EXPIRE, RENAME);
@@ -83,6 +91,17 @@ struct kv_entry {
 	uint32_t enc : 2;
 	char data[]; /* klen key bytes, then vlen value bytes (no terminator) */
 };
+
+/* The entry's absolute expiry time in unix ms; 0 = none. */
+static inline int64_t kv_entry_expire(const struct kv_entry *e)
+{
+	int64_t t;
+
+	if (!e->ttl)
+		return 0;
+	memcpy(&t, (const char *)e - sizeof(t), sizeof(t));
+	return t;
+}
 
 /* kv_entry.enc: OBJECT ENCODING's answer, Redis's rules (server/cmd_object.c). */
 enum kv_enc {
@@ -104,12 +123,20 @@ static inline const char *kv_entry_key(const struct kv_entry *e)
 	return e->data;
 }
 
+/* An ext value's address with bit 0 set goes to the recycler when the entry
+ * is freed (kv_entry_set_recycle); values are at least 2-aligned. */
+#define KV_EXT_RECYCLE ((uintptr_t)1)
+
 static inline const char *kv_entry_val(const struct kv_entry *e)
 {
 	const char *v = e->data + e->klen;
 
-	if (e->ext)
-		memcpy(&v, v, sizeof(v)); /* unaligned after the key */
+	if (e->ext) {
+		uintptr_t a;
+
+		memcpy(&a, v, sizeof(a)); /* unaligned after the key */
+		v = (const char *)(a & ~KV_EXT_RECYCLE);
+	}
 	return v;
 }
 
@@ -150,8 +177,7 @@ void kvmap_thread_online(void);
  * space 0 (the db layer stamps the view's space on it before publishing:
  * db_put). value may be NULL:
  * the vlen bytes are left for the caller to fill through kv_entry_mutval()
- * before publishing, and one spare byte follows them (room for a terminator
- * the caller may write; entries built from a value have no such byte). */
+ * before publishing (no byte follows them: values are not terminated). */
 struct kv_entry *kv_entry_new(const void *key, size_t klen, const void *val, size_t vlen,
 			      int64_t expire_ms);
 static inline char *kv_entry_mutval(struct kv_entry *e)
@@ -181,17 +207,38 @@ typedef void (*kv_typed_free_fn)(struct kv_entry *e);
 /* Set once at start-up (coll_setup), before any typed entry exists. */
 void kv_entry_set_typed_free(kv_typed_free_fn fn);
 /*
- * Value recycling: an adopted (ext) value whose entry has .recycle set is
+ * Value recycling: an adopted (ext) value whose entry is marked with
+ * kv_entry_set_recycle() (a tag bit in the stored address) is
  * handed to fn(val, vlen) by kv_entry_free() instead of being freed — for a
  * retired entry that is after its grace period, when no reader can hold it,
  * so its owner (server/bitpool.c) may write into it again. Set once at
- * start-up, before any entry with .recycle exists; fn runs on any thread.
+ * start-up, before any marked entry exists; fn runs on any thread.
  */
 typedef void (*kv_value_recycle_fn)(char *val, size_t vlen);
 void kv_entry_set_recycler(kv_value_recycle_fn fn);
+/* Marks an unpublished ext entry's value for the recycler. */
+void kv_entry_set_recycle(struct kv_entry *e);
+/* Whether e is an ext entry whose value goes to the recycler. */
+static inline int kv_entry_recycles(const struct kv_entry *e)
+{
+	uintptr_t a;
+
+	if (!e->ext)
+		return 0;
+	memcpy(&a, e->data + e->klen, sizeof(a));
+	return (a & KV_EXT_RECYCLE) != 0;
+}
+/*
+ * Gives an unpublished entry the expiry time expire_ms (0 = none). Written
+ * in place when e's layout has room for it (or needs none); otherwise
+ * returns a copy laid out for it (same key, space, value, encoding; an ext
+ * copy takes over the value) and frees e's block. Use the result, not e.
+ */
+struct kv_entry *kv_entry_with_expire(struct kv_entry *e, int64_t expire_ms);
 /* Frees an unpublished kv_entry_new_adopt() entry but not its value. */
 void kv_entry_free_shell(struct kv_entry *e);
-/* Bytes this entry occupies (allocator usable size). */
+/* Bytes this entry occupies: its block's usable size (EPOOL_BLOCK for a
+ * block of the 88-byte pool, else the allocator's), plus an ext value's. */
 size_t kv_entry_size(const struct kv_entry *e);
 
 /* ---- the map. */

@@ -101,18 +101,19 @@ extern const struct kvmap_ops kvmap_urcu_ops;
 extern const struct kvmap_ops kvmap_kvsd_ops;
 
 /*
- * The URCU backend's per-entry prefix: cds_lfht node (16), rcu_head (16) and
- * the hash (8), in front of struct kv_entry in the same allocation.
+ * The URCU backend's per-entry prefix: cds_lfht node (16), rcu_head (16),
+ * the hash (8) and the entry's expiry word (8: such entries always have
+ * `ttl` set), in front of struct kv_entry in the same allocation.
  * kv_entry_new() adds it while kvmap_urcu_maps > 0 (an URCU map exists), and
  * marks the entry (kv_entry.prefix) so that kv_entry_free() finds the start.
  */
-#define KV_PREFIX_BYTES 40
+#define KV_PREFIX_BYTES 48
 /* Live URCU maps; written by create/destroy, read relaxed by kv_entry_new. */
 extern _Atomic int kvmap_urcu_maps;
 
 static inline uint64_t *kv_entry_prefix_hash(const struct kv_entry *e)
 {
-	return (uint64_t *)(void *)((char *)(uintptr_t)e - sizeof(uint64_t));
+	return (uint64_t *)(void *)((char *)(uintptr_t)e - 2 * sizeof(uint64_t));
 }
 
 /*

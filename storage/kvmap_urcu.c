@@ -59,8 +59,8 @@ struct urcu_node {
 	};
 };
 
-static_assert(sizeof(struct urcu_node) + sizeof(uint64_t) == KV_PREFIX_BYTES,
-	      "cds_lfht node + rcu_head + hash make the entry prefix");
+static_assert(sizeof(struct urcu_node) + 2 * sizeof(uint64_t) == KV_PREFIX_BYTES,
+	      "cds_lfht node + rcu_head + hash + expiry word make the entry prefix");
 static_assert(alignof(struct urcu_node) <= 8, "the prefix is 8-aligned");
 static_assert(sizeof(unsigned long) == sizeof(uint64_t), "cds_lfht hashes are unsigned long");
 

@@ -1580,7 +1580,7 @@ static struct kv_entry *compact_push(const struct kv_entry *old, const void *key
 		return NULL;
 	size_t bytes = varint_len(count + n) + ib + nb;
 	struct kv_entry *e =
-	    coll_new_compact(key, klen, KV_LIST, COLL_QUICKLIST, NULL, bytes, old->expire_ms);
+	    coll_new_compact(key, klen, KV_LIST, COLL_QUICKLIST, NULL, bytes, kv_entry_expire(old));
 	char *p = varint_put(coll_blob_mut(e), count + n);
 	if (end == TLIST_TAIL) {
 		memcpy(p, items, ib);
@@ -1638,7 +1638,7 @@ static struct kv_entry *compact_pop(const struct kv_entry *old, const void *key,
 	const char *from = end == TLIST_HEAD ? cut : items;
 	size_t ib = end == TLIST_HEAD ? (size_t)(blob + bl - cut) : (size_t)(cut - items);
 	struct kv_entry *e = coll_new_compact(key, klen, KV_LIST, COLL_QUICKLIST, NULL,
-					      varint_len(n - m) + ib, old->expire_ms);
+					      varint_len(n - m) + ib, kv_entry_expire(old));
 	char *q = varint_put(coll_blob_mut(e), n - m);
 	memcpy(q, from, ib);
 	return e;
@@ -1675,7 +1675,7 @@ static KV_HOT struct kv_entry *end_version(const struct kv_entry *old, const voi
 	const struct coll_big *b = coll_big_of(old);
 	struct kv_entry *e =
 	    coll_new_big_ext(key, klen, KV_LIST, COLL_QUICKLIST_BIG, b->lineage, b->root[0], NULL,
-			     sizeof(struct tlist_ext), old->expire_ms);
+			     sizeof(struct tlist_ext), kv_entry_expire(old));
 	struct tlist_ext *nx = coll_big_ext(e);
 	memcpy(nx->end, ext_of(old)->end, sizeof(nx->end));
 	nx->end[end] = *x;
@@ -1756,7 +1756,7 @@ KV_HOT int tlist_pop(const struct db_view *v, const void *key, size_t klen, enum
 			return 0;
 		if (kv_entry_type(old) != KV_LIST)
 			return -1;
-		int64_t exp = old->expire_ms;
+		int64_t exp = kv_entry_expire(old);
 		struct kv_entry *e;
 		if (!is_big(old)) {
 			e = compact_pop(old, key, klen, end, (size_t)count, out);
@@ -1786,7 +1786,7 @@ KV_HOT long long tlist_push(const struct db_view *v, const void *key, size_t kle
 			return -1;
 		if (!old && !create)
 			return 0;
-		int64_t exp = old ? old->expire_ms : 0;
+		int64_t exp = old ? kv_entry_expire(old) : 0;
 		size_t fast_len = 0;
 		struct kv_entry *e = old && !is_big(old) ? compact_push(old, key, klen, end, n,
 									elems, lens, &fast_len)
@@ -1829,7 +1829,7 @@ int tlist_move(const struct db_view *v, const void *src, size_t slen, const void
 		if (one) {
 			const char *p = pp.elem[0];
 			tlist_w_push(w, to, 1, &p, &pp.len[0]);
-			struct kv_entry *e = tlist_w_finish(w, src, slen, so->expire_ms);
+			struct kv_entry *e = tlist_w_finish(w, src, slen, kv_entry_expire(so));
 			if (db_put(v, so, e) == 0) {
 				*len = pp.len[0];
 				*elem = popped_take0(&pp);
@@ -1839,7 +1839,7 @@ int tlist_move(const struct db_view *v, const void *src, size_t slen, const void
 			tlist_popped_free(&pp);
 			continue;
 		}
-		struct kv_entry *se = tlist_w_finish(w, src, slen, so->expire_ms);
+		struct kv_entry *se = tlist_w_finish(w, src, slen, kv_entry_expire(so));
 		if (db_put(v, so, se) != 0) {
 			if (se)
 				kv_entry_free(se);

@@ -291,7 +291,7 @@ static void set_pend(struct kvtxn *t, struct txn_key *k, struct kv_entry *e)
 		t->dead[t->nd++] = k->pend;
 	}
 	t->delta += (e != NULL) - (cur(k) != NULL);
-	t->ttl_delta += (e && e->expire_ms) - (cur(k) && cur(k)->expire_ms);
+	t->ttl_delta += (e && kv_entry_expire(e)) - (cur(k) && kv_entry_expire(cur(k)));
 	t->nwritten += !k->written;
 	k->pend = e;
 	k->written = true;

@@ -126,7 +126,7 @@ bool tzset_iter_next(struct tzset_iter *it, struct tz_item *out);
  *   struct tzset_w w;
  *   tzset_w_begin(&w, db_coll_ctx(r->view), old);   // old: zset or NULL
  *   tzset_w_put(&w, m, mlen, score); tzset_w_del(&w, m, mlen); ...
- *   e = tzset_w_finish(&w, key, klen, old ? old->expire_ms : 0); // NULL: empty
+ *   e = tzset_w_finish(&w, key, klen, old ? kv_entry_expire(old) : 0); // NULL: empty
  *   rc = db_put(r->view, old, e);   // e NULL deletes the key
  *   tzset_w_end(&w);                // always, after db_put
  *

@@ -282,7 +282,8 @@ static void zset_write(struct op *o)
 			o->rc = 0;
 			break;
 		}
-		struct kv_entry *e = tzset_w_finish(&w, k, strlen(k), old ? old->expire_ms : 0);
+		struct kv_entry *e =
+		    tzset_w_finish(&w, k, strlen(k), old ? kv_entry_expire(old) : 0);
 		int rc = db_put(v, old, e);
 		tzset_w_end(&w);
 		if (rc == 0) {
@@ -328,7 +329,7 @@ static void set_write(struct op *o)
 		}
 		struct kv_entry *e =
 		    tset_build_count(&b)
-			? tset_build_entry(&b, k, strlen(k), old ? old->expire_ms : 0)
+			? tset_build_entry(&b, k, strlen(k), old ? kv_entry_expire(old) : 0)
 			: NULL;
 		int rc = db_put(v, old, e);
 		tset_build_done(&b);
@@ -377,8 +378,8 @@ static void hash_write(struct op *o)
 			break;
 		}
 		struct kv_entry *e =
-		    thash_apply(db_coll_ctx(v), old, k, strlen(k), old ? old->expire_ms : 0, ops, n,
-				&added, &removed);
+		    thash_apply(db_coll_ctx(v), old, k, strlen(k), old ? kv_entry_expire(old) : 0,
+				ops, n, &added, &removed);
 		if (db_put(v, old, e) == 0) {
 			o->rc = (int)(o->kind == OP_HSET ? added : removed);
 			break;

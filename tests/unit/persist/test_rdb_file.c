@@ -199,7 +199,7 @@ static void cmp_visit(const struct kv_entry *e, void *arg)
 	o = db_lookup(&v, kv_entry_key(e), e->klen, NOW, NULL, 0);
 	cr_assert_not_null(o, "key %.*s missing from db %d", (int)e->klen, kv_entry_key(e),
 			   c->index);
-	cr_assert_eq(o->expire_ms, e->expire_ms);
+	cr_assert_eq(kv_entry_expire(o), kv_entry_expire(e));
 	rdb_value_encode(&a, e, false);
 	rdb_value_encode(&b, o, false);
 	cr_assert_eq(a.len, b.len, "key %.*s", (int)e->klen, kv_entry_key(e));
@@ -385,7 +385,7 @@ Test(rdb_file, pipelined_strings_and_duplicate, .init = init, .fini = fini)
 
 			cr_assert_not_null(e, "%s missing on %d threads", k, load_threads);
 			cr_assert_eq(e->vlen, (uint32_t)kn);
-			cr_assert_eq(e->expire_ms, i % 10 == 3 ? NOW + 100000 + i : 0);
+			cr_assert_eq(kv_entry_expire(e), i % 10 == 3 ? NOW + 100000 + i : 0);
 		}
 	}
 	strings_file(&b, n, (uint64_t)n, 4321, &dup_at);
@@ -531,7 +531,7 @@ Test(rdb_file, refused_opcodes_and_types, .init = init, .fini = fini)
 		const struct kv_entry *e = db_lookup(db_plain(dst), "k", 1, NOW, NULL, 0);
 
 		cr_assert_not_null(e);
-		cr_assert_eq(e->expire_ms, 0x7fffffffLL * 1000);
+		cr_assert_eq(kv_entry_expire(e), 0x7fffffffLL * 1000);
 	}
 	rdb_buf_free(&b);
 }

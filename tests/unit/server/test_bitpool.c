@@ -29,7 +29,7 @@ static struct kv_entry *step(const struct kv_entry *old, size_t i, unsigned char
 	struct bitpool_tx tx;
 	struct kv_entry *e = bitpool_build("k", 1, old, i, v, &tx);
 
-	cr_assert(e->recycle && e->ext);
+	cr_assert(kv_entry_recycles(e) && e->ext);
 	bitpool_published(&tx);
 	model[i] = v;
 	check_value(e);

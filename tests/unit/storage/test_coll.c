@@ -52,8 +52,9 @@ static void add_fields(const struct db_view *v, const char *k, int from, int to)
 			    .key = fkey(f), .a = f, .alen = strlen(f), .b = "v", .blen = 1};
 			pt_put(ed, 0, &el);
 		}
-		struct kv_entry *e = coll_new_big(k, strlen(k), KV_HASH, COLL_HASHTABLE, lin,
-						  ed->root[0], NULL, old ? old->expire_ms : 0);
+		struct kv_entry *e =
+		    coll_new_big(k, strlen(k), KV_HASH, COLL_HASHTABLE, lin, ed->root[0], NULL,
+				 old ? kv_entry_expire(old) : 0);
 		if (db_put(v, old, e) == 0)
 			return;
 		kv_entry_free(e);
@@ -119,7 +120,7 @@ Test(coll, big_layout_and_clone, .init = init, .fini = fini)
 		cr_expect_eq(coll_big_of(c)->lineage, 7);
 		cr_expect_eq(kv_entry_type(c), KV_ZSET);
 		cr_expect_eq(coll_entry_enc(c), COLL_SKIPLIST);
-		cr_expect_eq(c->expire_ms, 99);
+		cr_expect_eq(kv_entry_expire(c), 99);
 		kv_entry_free(c);
 		kv_entry_free(e);
 	}

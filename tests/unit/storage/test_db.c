@@ -198,7 +198,7 @@ Test(db, drop_hooks_lazy_expiry, .init = init, .fini = fini)
 	struct kv_entry *e = mk("ttl", "v");
 
 	memset(&dh, 0, sizeof(dh));
-	e->expire_ms = 1000;
+	e = kv_entry_with_expire(e, 1000);
 	cr_assert_eq(db_put(p, NULL, e), 0);
 	db_set_drop_hooks(db, &dh_hooks);
 	cr_expect_null(db_lookup(p, "ttl", 3, 2000, NULL, 0));

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "concurrency/mem.h"
 #include "storage/kvmap.h"
 #include "storage/kvmap_internal.h"
 
@@ -92,10 +93,11 @@ static const struct kv_entry *getf(const char *fmt, int i)
 MAP_TEST(entry_layout)
 {
 	struct kv_entry *e = kv_entry_new("key", 3, "value", 5, 1234);
-	cr_expect_eq(sizeof(struct kv_entry), 16);
+	cr_expect_eq(sizeof(struct kv_entry), 8);
+	cr_expect(e->ttl);
 	cr_expect_eq(e->klen, 3);
 	cr_expect_eq(e->vlen, 5);
-	cr_expect_eq(e->expire_ms, 1234);
+	cr_expect_eq(kv_entry_expire(e), 1234);
 	/* The URCU prefix exists exactly while an URCU map does. */
 	cr_expect_eq(e->prefix, backend == KVMAP_URCU);
 	if (backend == KVMAP_URCU)
@@ -106,11 +108,10 @@ MAP_TEST(entry_layout)
 	cr_expect_geq(kv_entry_size(e), sizeof(struct kv_entry) + 3 + 5);
 	kv_entry_free(e);
 
-	/* NULL value: the caller fills it, and may terminate it (one spare byte). */
+	/* NULL value: the caller fills it (no terminator). */
 	e = kv_entry_new("k", 1, NULL, 4, 0);
 	memcpy(kv_entry_mutval(e), "abcd", 4);
-	kv_entry_mutval(e)[4] = '\0';
-	cr_expect_str_eq(kv_entry_val(e), "abcd");
+	cr_expect_eq(memcmp(kv_entry_val(e), "abcd", 4), 0);
 	kv_entry_free(e);
 
 	/* Binary-safe, empty key and value. */
@@ -123,6 +124,52 @@ MAP_TEST(entry_layout)
 	e = kv_entry_new("k", 1, NULL, (1u << 29) + 3, 0);
 	cr_expect_eq(e->vlen, (1u << 29) + 3);
 	kv_entry_free(e);
+}
+
+/* The expiry word exists only when the entry has a TTL (or an URCU prefix,
+ * which ends with it): no TTL, 8 bytes less; kv_entry_with_expire() moves an
+ * unpublished entry between the layouts keeping everything else. */
+MAP_TEST(entry_ttl_layout)
+{
+	struct kv_entry *e = kv_entry_new("key", 3, "value", 5, 0);
+	struct kv_entry *t = kv_entry_new("key", 3, "value", 5, 77);
+
+	cr_expect_eq(e->ttl, backend == KVMAP_URCU);
+	cr_expect_eq(kv_entry_expire(e), 0);
+	cr_expect_eq(kv_entry_expire(t), 77);
+	if (backend == KVMAP_KVSD)
+		cr_expect_eq(mem_usable((char *)t - 8), kv_entry_size(t));
+	kv_entry_free(t);
+
+	kv_entry_set_space(e, 5);
+	e->enc = KV_ENC_RAW;
+	e = kv_entry_with_expire(e, 123); /* gains the word: a copy */
+	cr_expect_eq(kv_entry_expire(e), 123);
+	cr_expect(e->ttl);
+	cr_expect_eq(e->space, 5);
+	cr_expect_eq(e->enc, KV_ENC_RAW);
+	cr_expect_eq(kv_entry_hash(e), kvmap_key_hash(5, "key", 3));
+	cr_expect_eq(memcmp(kv_entry_key(e), "key", 3), 0);
+	cr_expect_eq(memcmp(kv_entry_val(e), "value", 5), 0);
+	e = kv_entry_with_expire(e, 456); /* in place */
+	cr_expect_eq(kv_entry_expire(e), 456);
+	e = kv_entry_with_expire(e, 0); /* loses it */
+	cr_expect_eq(kv_entry_expire(e), 0);
+	cr_expect_eq(e->ttl, backend == KVMAP_URCU);
+	cr_expect_eq(e->vlen, 5);
+	cr_expect_eq(memcmp(kv_entry_val(e), "value", 5), 0);
+	kv_entry_free(e);
+
+	/* ext: the copy takes over the value and its recycle mark */
+	char *v = mem_alloc(64);
+	memcpy(v, "big", 3);
+	e = kv_entry_new_adopt("k", 1, v, 3, 0);
+	cr_expect(!kv_entry_recycles(e));
+	e = kv_entry_with_expire(e, 9);
+	cr_expect(e->ext);
+	cr_expect_eq(kv_entry_val(e), v);
+	cr_expect_eq(kv_entry_expire(e), 9);
+	kv_entry_free(e); /* frees v too (no recycler registered) */
 }
 
 MAP_TEST(backend_name)

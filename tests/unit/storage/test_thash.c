@@ -61,8 +61,9 @@ static size_t apply(const char *k, const struct thash_op *ops, size_t n, size_t 
 
 	for (;;) {
 		const struct kv_entry *old = look(k);
-		struct kv_entry *e = thash_apply(db_coll_ctx(&view), old, k, strlen(k),
-						 old ? old->expire_ms : 0, ops, n, &added, &rem);
+		struct kv_entry *e =
+		    thash_apply(db_coll_ctx(&view), old, k, strlen(k),
+				old ? kv_entry_expire(old) : 0, ops, n, &added, &rem);
 		if (!e && !old)
 			break;
 		if (db_put(&view, old, e) == 0)

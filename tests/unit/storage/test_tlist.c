@@ -238,7 +238,7 @@ static void session(const char *k, struct model *m, enum wop op)
 			tlist_w_trim(w, a, b);
 			break;
 		}
-		struct kv_entry *e = tlist_w_finish(w, k, strlen(k), old->expire_ms);
+		struct kv_entry *e = tlist_w_finish(w, k, strlen(k), kv_entry_expire(old));
 		if (db_put(&view, old, e) == 0)
 			break;
 		if (e)
@@ -297,7 +297,8 @@ static void insert_cmd(const char *k, struct model *m)
 		const struct kv_entry *old = look(k);
 		struct tlist_w *w = tlist_w_begin(db_coll_ctx(&view), old);
 		tlist_w_insert(w, at, buf, len);
-		struct kv_entry *e = tlist_w_finish(w, k, strlen(k), old ? old->expire_ms : 0);
+		struct kv_entry *e =
+		    tlist_w_finish(w, k, strlen(k), old ? kv_entry_expire(old) : 0);
 		if (db_put(&view, old, e) == 0)
 			break;
 		kv_entry_free(e);

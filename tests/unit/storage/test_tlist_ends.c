@@ -187,7 +187,7 @@ static struct kv_entry *push_from(struct coll_ctx *c, const struct kv_entry *fro
 	size_t l = item(id, b);
 	struct tlist_w *w = tlist_w_begin(c, from);
 	tlist_w_push(w, end, 1, &p, &l);
-	return tlist_w_finish(w, "L", 1, from->expire_ms);
+	return tlist_w_finish(w, "L", 1, kv_entry_expire(from));
 }
 
 static void race(enum tlist_end end)
