@@ -319,6 +319,20 @@ def redis_binary():
         or '/usr/bin/redis-server'
 
 
+def redis_shutdown(port):
+    """Stops the redis-server on port with SHUTDOWN, for a caller that would
+    send SIGTERM: redis-server acts on SIGTERM in its next cron, up to 100 ms
+    later (hz 10); SHUTDOWN does what SIGTERM does (a save if save points are
+    set, the AOF flushed) at once. True if the server closed the connection
+    on it (it exits); False if it refused (-NOAUTH, a failed save) or did not
+    answer within a second: the caller sends SIGTERM as before."""
+    try:
+        with Client(port, timeout=1.0) as c:
+            return c.cmd('SHUTDOWN') is None
+    except (OSError, ProtocolError):
+        return False
+
+
 class Server:
     """One server process on a free loopback port."""
 
@@ -421,7 +435,7 @@ class Server:
             return None
         p = self.proc
         if p.poll() is None:
-            if not (self.redis and self._shutdown_cmd()):
+            if not (self.redis and redis_shutdown(self.port)):
                 try:
                     p.send_signal(signal.SIGTERM)
                 except ProcessLookupError:
@@ -437,18 +451,6 @@ class Server:
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
         return p.returncode
-
-    def _shutdown_cmd(self):
-        """redis-server acts on SIGTERM in its next cron, up to 100 ms later
-        (hz 10): SHUTDOWN, which does what SIGTERM does (a save if save
-        points are set) at once. True if the server closed the connection on
-        it (it exits); False if it refused (-NOAUTH, a failed save) or did not
-        answer within a second: the caller sends SIGTERM as before."""
-        try:
-            with Client(self.port, timeout=1.0) as c:
-                return c.cmd('SHUTDOWN') is None
-        except (OSError, ProtocolError):
-            return False
 
     def __enter__(self):
         if self.proc is None:

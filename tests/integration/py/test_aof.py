@@ -95,7 +95,8 @@ class Proc:
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            if not (self.redis and harness.redis_shutdown(self.port)):
+                self.proc.send_signal(signal.SIGTERM)
             self.proc.wait(60)
         if self.proc and self.proc.returncode not in (0, None):
             with open(self.errfile, errors='replace') as f:
