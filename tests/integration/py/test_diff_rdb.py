@@ -249,7 +249,13 @@ def sec_replies(d):
     p.c('MULTI')
     p.c('SAVE')
     p.c('DISCARD')
-    # BGSAVE inside EXEC is scheduled (the cron starts it) in both
+    # BGSAVE inside EXEC is scheduled (the cron starts it) in both. A save
+    # rule set above ('1 0': a second since the last save, any changes) may
+    # have started a BGSAVE in a cron tick that fell between two CONFIG SETs,
+    # on a server over a second old (a loaded machine): then redis answers
+    # -ERR Background save already in progress. Both idle first.
+    for cl in (p.a, p.b):
+        wait_info(cl, 'rdb_bgsave_in_progress', lambda v: v == '0')
     p.c('MULTI')
     p.c('BGSAVE')
     p.c('EXEC')
