@@ -157,13 +157,18 @@ static long long ss_expires(void *arg, int i)
 }
 /* One entry for the writer, and a beat: progress the workers watch to tell
  * a starving saver (concurrency/lend.h). A batch is 1024 keys or more, too
- * coarse for that: on a core of its own the saver would look starved. */
+ * coarse for that: on a core of its own the saver would look starved. Once
+ * cancelled, none more (as the AOF rewrite's rs_entry): the file is thrown
+ * away, and under rdb-key-save-delay the rest of a batch would hold a
+ * SIGTERM or SHUTDOWN up for seconds. */
 static void ss_entry(void *arg, const struct kv_entry *e)
 {
 	struct snap_src *src = arg;
 
 	lend_beat();
-	src->fn(src->fnarg, e);
+	/* relaxed: see ss_next */
+	if (!atomic_load_explicit(&ps.cancel, memory_order_relaxed))
+		src->fn(src->fnarg, e);
 }
 
 static bool ss_next(void *arg, int i, rdb_entry_fn fn, void *fnarg)

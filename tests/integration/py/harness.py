@@ -319,6 +319,20 @@ def redis_binary():
         or '/usr/bin/redis-server'
 
 
+def redis_shutdown(port):
+    """Stops the redis-server on port with SHUTDOWN, for a caller that would
+    send SIGTERM: redis-server acts on SIGTERM in its next cron, up to 100 ms
+    later (hz 10); SHUTDOWN does what SIGTERM does (a save if save points are
+    set, the AOF flushed) at once. True if the server closed the connection
+    on it (it exits); False if it refused (-NOAUTH, a failed save) or did not
+    answer within a second: the caller sends SIGTERM as before."""
+    try:
+        with Client(port, timeout=1.0) as c:
+            return c.cmd('SHUTDOWN') is None
+    except (OSError, ProtocolError):
+        return False
+
+
 class Server:
     """One server process on a free loopback port."""
 
@@ -421,10 +435,11 @@ class Server:
             return None
         p = self.proc
         if p.poll() is None:
-            try:
-                p.send_signal(signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+            if not (self.redis and redis_shutdown(self.port)):
+                try:
+                    p.send_signal(signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
             try:
                 p.wait(timeout)
             except subprocess.TimeoutExpired:

@@ -95,7 +95,8 @@ class Proc:
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            if not (self.redis and harness.redis_shutdown(self.port)):
+                self.proc.send_signal(signal.SIGTERM)
             self.proc.wait(60)
         if self.proc and self.proc.returncode not in (0, None):
             with open(self.errfile, errors='replace') as f:
@@ -409,12 +410,12 @@ def scenario_interop():
         with r.client() as c:
             fill_random(c, rnd)
             c.cmd('BGREWRITEAOF')
-            for _ in range(100):
+            for _ in range(500):  # 5 s
                 info = c.cmd('INFO', 'persistence')
                 if b'aof_rewrite_in_progress:0' in info and \
                         b'aof_rewrite_scheduled:0' in info:
                     break
-                time.sleep(0.05)
+                time.sleep(0.01)
             fill_random(c, rnd, 100)
         want = digest(r)
         r.stop()
@@ -761,7 +762,7 @@ def wait_until(pred, secs=20.0):
     while time.time() < deadline:
         if pred():
             return True
-        time.sleep(0.05)
+        time.sleep(0.01)
     return pred()
 
 
@@ -1375,7 +1376,7 @@ def scenario_big_base():
             deadline = time.time() + 60
             while b'aof_rewrite_in_progress:1' in c.cmd('INFO', 'persistence') and \
                     time.time() < deadline:
-                time.sleep(0.05)
+                time.sleep(0.01)
             c.cmd('INCR', 'after')  # in the incr file
             want = c.cmd('DEBUG', 'DIGEST')
         k.stop()

@@ -19,6 +19,7 @@ import random
 import re
 import socket
 import sys
+import threading
 import time
 
 sys.dont_write_bytecode = True   # keep the source tree clean
@@ -410,8 +411,22 @@ class Pair:
 
     def eof(self, what):
         """Both servers close the connection with nothing more to say."""
-        xa, ca = self.a.read_until_eof(3.0)
+        # the two waits side by side: a connection that stays open (the
+        # answer may be that neither closes) costs 3 s, not 3 s per server
+        got = {}
+
+        def read_a():
+            try:
+                got['a'] = self.a.read_until_eof(3.0)
+            except OSError as e:  # raised here, as before, once b is read
+                got['err'] = e
+        t = threading.Thread(target=read_a)
+        t.start()
         xb, cb = self.b.read_until_eof(3.0)
+        t.join()
+        if 'err' in got:
+            raise got['err']
+        xa, ca = got['a']
         if TRACE:
             harness.log('%s -> %s %s' % (_fmt_cmd(what), escape(xb), cb))
         self.d.count += 1

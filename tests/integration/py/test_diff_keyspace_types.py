@@ -657,7 +657,7 @@ def check_large_flush_expire(d):
             deadline = time.monotonic() + 5
             used = info_field(c, 'used_memory')
             while used > grown - size // 2 and time.monotonic() < deadline:
-                time.sleep(0.05)
+                time.sleep(0.01)
                 used = info_field(c, 'used_memory')
             expect(d, [name, how, 'memory back'], used <= grown - size // 2,
                    (base, grown, size, used))

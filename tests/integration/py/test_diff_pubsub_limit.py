@@ -125,7 +125,7 @@ def wait_numsub(sides, channel, want, timeout=5.0):
         got = [s.numsub(channel) for s in sides]
         if all(g == want for g in got) or time.time() > deadline:
             return got
-        time.sleep(0.05)
+        time.sleep(0.01)
 
 
 def main():

@@ -143,7 +143,7 @@ def wait_info(cl, field, pred, timeout=20.0):
                 v = line.split(':', 1)[1]
         if v is not None and pred(v):
             return v
-        time.sleep(0.05)
+        time.sleep(0.01)
     return v
 
 
@@ -249,7 +249,13 @@ def sec_replies(d):
     p.c('MULTI')
     p.c('SAVE')
     p.c('DISCARD')
-    # BGSAVE inside EXEC is scheduled (the cron starts it) in both
+    # BGSAVE inside EXEC is scheduled (the cron starts it) in both. A save
+    # rule set above ('1 0': a second since the last save, any changes) may
+    # have started a BGSAVE in a cron tick that fell between two CONFIG SETs,
+    # on a server over a second old (a loaded machine): then redis answers
+    # -ERR Background save already in progress. Both idle first.
+    for cl in (p.a, p.b):
+        wait_info(cl, 'rdb_bgsave_in_progress', lambda v: v == '0')
     p.c('MULTI')
     p.c('BGSAVE')
     p.c('EXEC')
@@ -894,23 +900,28 @@ def main():
     d = test_diff.Differ(sa, sb)
     rc = 0
     harness.log('diff-rdb: seed %d' % args.seed)
+
+    def timed(sec, *a, **kw):
+        t = time.time()
+        sec(*a, **kw)
+        harness.log('== %s  %.1f s' % (d.section, time.time() - t))
     try:
-        sec_replies(d)
-        sec_kvsd_to_redis(d, random.Random(args.seed), 'yes')
-        sec_kvsd_to_redis(d, random.Random(args.seed + 1), 'no')
-        sec_redis_to_kvsd(d, random.Random(args.seed + 2))
-        sec_kvsd_to_redis(d, random.Random(args.seed + 4), 'yes', depth='1')
-        sec_redis_to_kvsd(d, random.Random(args.seed + 5), depth='2')
-        sec_config_file(d)
-        sec_bgsave_while_writing(d)
-        sec_incremental_fsync(d)
-        sec_bgsave_busy_worker(d, 10000 if harness.sanitized() else 30000)
-        sec_cut(d, 10000 if args.big else 1000, 20 if args.big else 3)
-        sec_shutdown_and_rules(d)
-        sec_refusals(d)
-        sec_lfu(d)
-        sec_misconf(d)
-        sec_parallel_load(d, 40000, random.Random(args.seed + 6))
+        timed(sec_replies, d)
+        timed(sec_kvsd_to_redis, d, random.Random(args.seed), 'yes')
+        timed(sec_kvsd_to_redis, d, random.Random(args.seed + 1), 'no')
+        timed(sec_redis_to_kvsd, d, random.Random(args.seed + 2))
+        timed(sec_kvsd_to_redis, d, random.Random(args.seed + 4), 'yes', depth='1')
+        timed(sec_redis_to_kvsd, d, random.Random(args.seed + 5), depth='2')
+        timed(sec_config_file, d)
+        timed(sec_bgsave_while_writing, d)
+        timed(sec_incremental_fsync, d)
+        timed(sec_bgsave_busy_worker, d, 10000 if harness.sanitized() else 30000)
+        timed(sec_cut, d, 10000 if args.big else 1000, 20 if args.big else 3)
+        timed(sec_shutdown_and_rules, d)
+        timed(sec_refusals, d)
+        timed(sec_lfu, d)
+        timed(sec_misconf, d)
+        timed(sec_parallel_load, d, 40000, random.Random(args.seed + 6))
         if args.big:
             sec_big(d, args.big, random.Random(args.seed + 3))
     except (OSError, socket.timeout, harness.ProtocolError, RuntimeError) as e:

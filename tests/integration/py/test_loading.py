@@ -88,7 +88,7 @@ class Loader:
             with Client(self.port) as c:
                 if info_fields(c).get('loading') == '0':
                     return True
-            time.sleep(0.05)
+            time.sleep(0.01)
         return False
 
     def wait_exit(self, timeout=30.0):
