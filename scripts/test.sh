@@ -220,7 +220,7 @@ if [ "$quick" -eq 0 ]; then
 		KVSD_ROOT='$KVSD_ROOT'; kvsd_configure '$asan_dir' ${asan_opts[*]} && ninja -C '$asan_dir'"
 fi
 
-phase "a: default suites, release ($KVSD_BUILD)" meson_tests "$KVSD_BUILD"
+phase "a: default suites, release ($KVSD_BUILD$([ "$quick" -eq 0 ] && echo "; $asan_dir compiling beside it"))" meson_tests "$KVSD_BUILD"
 
 if [ "$quick" -eq 0 ]; then
 	# UBSan recovers by default: halt_on_error makes each report fatal. LSan runs at exit.

@@ -187,8 +187,11 @@ Test(lend, one_check_at_a_time_and_unused_loans_back_off)
 	lend_begin(LEND_RDB);
 	t = clock_mono_ns();
 	cr_assert(!lend_due(t + LEND_NS), "nothing owed yet");
-	t += 10 * LEND_NS;
-	cr_assert(lend_due(t), "owed a loan after 4 loans' worth of wall time");
+	/* 4 ms of wall time: 1 ms owed at 25% (LEND_OWED_MAX), less the CPU time
+	 * this thread really got meanwhile (microseconds; an ASan CI run once
+	 * counted over 150 us of it, which a 1 ms jump did not survive) */
+	t += 40 * LEND_NS;
+	cr_assert(lend_due(t), "owed a loan after 10 loans' worth of wall time");
 	cr_assert(lend_loan_ns() >= 2 * LEND_NS, "late: a longer loan, of what is owed");
 	cr_assert(!lend_due(t), "a second worker does not check meanwhile");
 	cr_assert(!lend_due(t + 50 * LEND_NS), "nor later, while the loan runs");
