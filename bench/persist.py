@@ -35,7 +35,7 @@ rdb_last_cow_size, and medians over --runs.
 
 Usage: bench/persist.py [--keys N] [--seconds S] [--runs N] [--quick] [--fill pipe|loadgen]
                         [--load-threads N] [--no-latency] [--dir PATH] [--drop-caches]
-                        [--kvsd-arg ARG]...
+                        [--servers both|kvsd|redis] [--kvsd-arg ARG]...
   e.g. the 10M figures: bench/persist.py --keys 10000000 --runs 3 --no-latency --load-threads 2
 Env: KVSD_BIN (build/server/kvsd), REDIS_BIN (redis-server), LOADGEN_BIN
      (build/loadgen/kvsd-loadgen), BENCH_CORES ("0,1": server core, client core).
@@ -67,6 +67,62 @@ def info(port, section="persistence"):
             k, v = line.split(":", 1)
             out[k] = v
     return out
+
+
+def vmstat():
+    """nr_dirty and nr_writeback of the whole machine, in pages."""
+    out = {}
+    try:
+        with open("/proc/vmstat") as f:
+            for line in f:
+                k, v = line.split()
+                if k in ("nr_dirty", "nr_writeback"):
+                    out[k] = int(v)
+    except OSError:
+        pass
+    return out
+
+
+def tasks(pid):
+    """Per thread of pid: run ns, runqueue-wait ns (/proc schedstat), voluntary and involuntary
+    context switches (status)."""
+    out = {}
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return out
+    for t in tids:
+        try:
+            with open("/proc/%d/task/%s/schedstat" % (pid, t)) as f:
+                run, wait = (int(x) for x in f.read().split()[:2])
+            vol = invol = 0
+            with open("/proc/%d/task/%s/status" % (pid, t)) as f:
+                for line in f:
+                    if line.startswith("voluntary_ctxt_switches:"):
+                        vol = int(line.split()[1])
+                    elif line.startswith("nonvoluntary_ctxt_switches:"):
+                        invol = int(line.split()[1])
+            out[t] = (run, wait, vol, invol)
+        except (OSError, ValueError):
+            pass
+    return out
+
+
+def worker_delta(before, after):
+    """The busiest thread's (the worker's, kvsd --threads 1; redis-server's main thread) run
+    ms, runqueue-wait ms, voluntary and involuntary switches between two tasks() samples."""
+    best = None
+    for t, a in after.items():
+        b = before.get(t)
+        if b is None:
+            continue
+        d = tuple(x - y for x, y in zip(a, b))
+        if best is None or d[0] > best[0]:
+            best = d
+    if best is None:
+        return {}
+    return {"run_ms": best[0] / 1e6, "rq_wait_ms": best[1] / 1e6, "vol_cs": best[2],
+            "invol_cs": best[3]}
 
 
 def rss_kb(pid):
@@ -175,8 +231,11 @@ def phase(lg, server, core, keys, seconds, saving):
     port, pid = server["port"], server["proc"].pid
     out = "/tmp/kvsd-persist-bench-%d.json" % os.getpid()
     stop = threading.Event()
-    samples = {"peak_kb": 0, "saves": 0, "save_times": [], "unfinished_s": 0.0}
+    samples = {"peak_kb": 0, "saves": 0, "save_times": [], "unfinished_s": 0.0,
+               "dirty_peak": 0, "wb_peak": 0}
     pre_kb = rss_kb(pid)
+    vm0 = vmstat()
+    t0s = tasks(pid)
     kv0 = info(port, "kvsd") if saving else {}
 
     def saver():
@@ -186,6 +245,9 @@ def phase(lg, server, core, keys, seconds, saving):
             bgsave(port)
             while not stop.is_set():
                 samples["peak_kb"] = max(samples["peak_kb"], rss_kb(pid))
+                vm = vmstat()
+                samples["dirty_peak"] = max(samples["dirty_peak"], vm.get("nr_dirty", 0))
+                samples["wb_peak"] = max(samples["wb_peak"], vm.get("nr_writeback", 0))
                 if info(port).get("rdb_bgsave_in_progress") == "0":
                     samples["saves"] += 1
                     # each BGSAVE's time from start to end, all of it under the load
@@ -200,11 +262,13 @@ def phase(lg, server, core, keys, seconds, saving):
     if t:
         t.start()
     rep = loadgen(lg, port, core, lat_args(keys, seconds), out)
+    wk = worker_delta(t0s, tasks(pid))
     stop.set()
     if t:
         t.join()
     res = {k: rep[k] for k in ("p50_us", "p99_us", "p999_us", "max_us", "ops_per_sec")}
     res["sets"] = rep["per_type"].get("SET", {}).get("requests", 0)
+    res["worker"] = wk
     if saving:
         pi = info(port)
         st = info(port, "stats")
@@ -218,7 +282,9 @@ def phase(lg, server, core, keys, seconds, saving):
                    save_times=samples["save_times"], unfinished_s=samples["unfinished_s"],
                    lends=kvd("rdb_saver_lends"), lends_used=kvd("rdb_saver_lends_used"),
                    lent_us=kvd("rdb_saver_lent_us"), saver_cpu_us=kvd("rdb_saver_cpu_us"),
-                   lent_cpu_us=kvd("rdb_saver_lent_cpu_us"))
+                   lent_cpu_us=kvd("rdb_saver_lent_cpu_us"),
+                   dirty_peak_mb=(samples["dirty_peak"] - vm0.get("nr_dirty", 0)) * 4096 / 1048576,
+                   wb_peak_mb=samples["wb_peak"] * 4096 / 1048576)
     return res
 
 
@@ -305,6 +371,8 @@ def main():
     ap.add_argument("--dir", default=None, help="parent directory of the datasets")
     ap.add_argument("--drop-caches", action="store_true",
                     help="drop the page cache before each load (root)")
+    ap.add_argument("--servers", choices=("both", "kvsd", "redis"), default="both",
+                    help="measure only one server (the other's figures and ratios are left out)")
     ap.add_argument("--kvsd-arg", action="append", default=[],
                     help="one more argument for kvsd (repeat), e.g. "
                     "--kvsd-arg=--rdb-save-incremental-fsync --kvsd-arg=no")
@@ -333,8 +401,9 @@ def main():
     print("keys %d (16-100 B, 10%% with a TTL), fill %s, %d run(s)" % (args.keys, args.fill,
                                                                        args.runs))
     res = {"kvsd": [], "redis": []}
+    names = ("kvsd", "redis") if args.servers == "both" else (args.servers,)
     for i in range(args.runs):
-        order = [("kvsd", kvsd), ("redis", redis)]
+        order = [(n, b) for n, b in (("kvsd", kvsd), ("redis", redis)) if n in names]
         if i % 2:
             order.reverse()
         for name, binary in order:
@@ -353,26 +422,42 @@ def main():
                                      r["saving"]["saver_cpu_us"] / 1e6,
                                      r["saving"]["saver_cpu_us"] / 1e4 / r["window_s"]))))
     print()
+    both = len(names) == 2
     if args.no_latency:
-        for name in ("kvsd", "redis"):
+        for name in names:
             print("%-6s save %.2f s; load %.2f s" % (name, med(res[name], "save_s"),
                                                      med(res[name], "load_s")))
-        print("ratios kvsd/redis: save time %.2f, load time %.2f (below 1 = kvsd faster; "
-              "load speed-up redis/kvsd %.2fx)" % (
-                  med(res["kvsd"], "save_s") / med(res["redis"], "save_s"),
-                  med(res["kvsd"], "load_s") / med(res["redis"], "load_s"),
-                  med(res["redis"], "load_s") / med(res["kvsd"], "load_s")))
+        if both:
+            print("ratios kvsd/redis: save time %.2f, load time %.2f (below 1 = kvsd faster; "
+                  "load speed-up redis/kvsd %.2fx)" % (
+                      med(res["kvsd"], "save_s") / med(res["redis"], "save_s"),
+                      med(res["kvsd"], "load_s") / med(res["redis"], "load_s"),
+                      med(res["redis"], "load_s") / med(res["kvsd"], "load_s")))
         return 0
     print("%-6s %-7s %9s %9s %9s %9s %10s" % ("server", "phase", "p50 us", "p99 us",
                                               "p99.9 us", "max us", "ops/s"))
-    for name in ("kvsd", "redis"):
+    for name in names:
         for ph in ("quiet", "saving"):
             print("%-6s %-7s %9.0f %9.0f %9.0f %9.0f %10.0f" % (
                 name, ph, med(res[name], ph, "p50_us"), med(res[name], ph, "p99_us"),
                 med(res[name], ph, "p999_us"), med(res[name], ph, "max_us"),
                 med(res[name], ph, "ops_per_sec")))
     print()
-    for name in ("kvsd", "redis"):
+    # the worker's scheduling in each phase (its own /proc counters: the time it waited on
+    # the runqueue for its core, and how often it was switched out while runnable)
+    print("%-6s %-7s %9s %12s %9s %9s" % ("server", "phase", "run ms", "rq wait ms",
+                                          "vol cs", "invol cs"))
+    for name in names:
+        for ph in ("quiet", "saving"):
+            w = [r[ph]["worker"] for r in res[name] if r[ph].get("worker")]
+            if w:
+                print("%-6s %-7s %9.0f %12.1f %9.0f %9.0f" % (
+                    name, ph, statistics.median(x["run_ms"] for x in w),
+                    statistics.median(x["rq_wait_ms"] for x in w),
+                    statistics.median(x["vol_cs"] for x in w),
+                    statistics.median(x["invol_cs"] for x in w)))
+    print()
+    for name in names:
         rs = res[name]
         ratio = med(rs, "saving", "p99_us") / max(1e-9, med(rs, "quiet", "p99_us"))
         pre = med(rs, "saving", "pre_kb") / 1024
@@ -380,13 +465,15 @@ def main():
         # bytes written during the window: SETs x (entry header + key + mean value)
         over = med(rs, "saving", "sets") * (16 + 16 + 58) / 1048576
         print("%-6s p99 saving/quiet %.2f; RSS pre %.0f MB, peak %.0f MB (+%.0f MB; SETs wrote "
-              "~%.0f MB); save %.2f s; load %.2f s" % (
+              "~%.0f MB); save %.2f s; load %.2f s; while saving, machine's nr_dirty peak "
+              "+%.1f MB over the start, nr_writeback peak %.1f MB" % (
                   name, ratio, pre, peak, peak - pre, over, med(rs, "save_s"),
-                  med(rs, "load_s")))
+                  med(rs, "load_s"), med(rs, "saving", "dirty_peak_mb"),
+                  med(rs, "saving", "wb_peak_mb")))
     print("BGSAVE under the saturating load (each from BGSAVE to its end; medians over runs "
           "of each run's median):")
     under = {}
-    for name in ("kvsd", "redis"):
+    for name in names:
         rs = res[name]
         done = [statistics.median(r["saving"]["save_times"]) for r in rs
                 if r["saving"]["save_times"]]
@@ -402,12 +489,14 @@ def main():
     if len(under) == 2:
         print("ratio kvsd/redis, BGSAVE under load: %.2f (below 1 = kvsd's save ends sooner)" % (
             under["kvsd"] / under["redis"]))
-    print("redis  latest_fork_usec %d, rdb_last_cow_size %.1f MB" % (
-        med(res["redis"], "saving", "fork_usec"),
-        med(res["redis"], "saving", "cow_bytes") / 1048576))
-    print("ratios kvsd/redis: save time %.2f, load time %.2f (below 1 = kvsd faster)" % (
-        med(res["kvsd"], "save_s") / med(res["redis"], "save_s"),
-        med(res["kvsd"], "load_s") / med(res["redis"], "load_s")))
+    if "redis" in names:
+        print("redis  latest_fork_usec %d, rdb_last_cow_size %.1f MB" % (
+            med(res["redis"], "saving", "fork_usec"),
+            med(res["redis"], "saving", "cow_bytes") / 1048576))
+    if both:
+        print("ratios kvsd/redis: save time %.2f, load time %.2f (below 1 = kvsd faster)" % (
+            med(res["kvsd"], "save_s") / med(res["redis"], "save_s"),
+            med(res["kvsd"], "load_s") / med(res["redis"], "load_s")))
     return 0
 
 

@@ -466,7 +466,7 @@ static void *rewrite_main(void *arg)
 	enabling = aof.state == AOF_WAIT_REWRITE;
 	off = aof.state == AOF_OFF;
 	pthread_mutex_unlock(&aof.rw_lock);
-	psrv_background_prio("AOF rewrite");
+	psrv_background_prio("AOF rewrite", "aof-rewrite"); /* Redis: redis-aof-rewrite */
 	kvmap_thread_register();
 	rc = off ? rewrite_off_run(err, sizeof(err)) : rewrite_run(enabling, err, sizeof(err));
 	if (rc == -EBUSY) /* Redis: scheduled while another save runs */

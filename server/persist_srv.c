@@ -330,10 +330,14 @@ static int save_now(const char *who, bool bg)
 
 /* ---- BGSAVE's thread */
 
-void psrv_background_prio(const char *who)
+void psrv_background_prio(const char *who, const char *comm)
 {
 	struct sched_param sp = {.sched_priority = 0};
-	int rc = pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
+	int rc;
+
+	/* best effort: the name only labels the thread for top -H, perf, ftrace */
+	(void)pthread_setname_np(pthread_self(), comm);
+	rc = pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
 
 	if (rc == 0)
 		return;
@@ -359,7 +363,8 @@ static void *bg_main(void *arg)
 
 	(void)arg;
 	wctx_register(-1);
-	psrv_background_prio("BGSAVE");
+	/* named as Redis names its child: redis-rdb-bgsave */
+	psrv_background_prio("BGSAVE", "rdb-bgsave");
 	kvmap_thread_register(); /* online from here to the end of the save */
 	rc = save_now("background", true);
 	kvmap_thread_unregister();

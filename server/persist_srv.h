@@ -64,8 +64,10 @@ int psrv_teardown(void);
  * time (concurrency/lend.h; INFO kvsd: rdb_saver_lends, rdb_saver_cpu_us,
  * aof_rewrite_lends). No lock a worker spins on is held
  * across a long stretch by such a thread (snap.h: one stripe's walk, with
- * sleeping waiters). who names the thread in the log. */
-void psrv_background_prio(const char *who);
+ * sleeping waiters). who names the thread in the log, comm (15 bytes at
+ * most) in the system's tools (top -H, perf, ftrace: as Redis names its
+ * children redis-rdb-bgsave and redis-aof-rewrite). */
+void psrv_background_prio(const char *who, const char *comm);
 /* Puts a background thread (psrv_background_prio) back at the workers'
  * priority, best effort: for a thread somebody now waits for (a rewrite that
  * SHUTDOWN abandoned and joins), which under SCHED_IDLE on a busy machine
