@@ -23,6 +23,21 @@
  * drops it from the page cache, so a save does not grow the page cache by
  * the file's size and push the server's own memory towards reclaim.
  *
+ * And one more, for a kernel that does not preempt in kernel mode
+ * (preempt=none, as the Linux 6.18 VMs kvsd is measured on): a system call
+ * holds its core until it returns or reaches a cond_resched(). On ext4 a
+ * SYNC_FILE_RANGE_WRITE of a whole 4 MB chunk allocates the chunk's blocks
+ * (delayed allocation) and builds its bios in one stretch: 0.1-2.2 ms of
+ * the saver's CPU during which a worker woken on that core (a request, the
+ * end of a loan) waits (ftrace of a 1M-key BGSAVE under load, docs/
+ * BENCHMARKS.md "BGSAVE writeback on ext4"); on tmpfs the call does
+ * nothing, which is most of the p99 difference between the two. So the
+ * write-out is started in pieces of `piece` bytes (AUTOSYNC_PIECE, whole
+ * pages) as the writer passes them, each its own call, and a chunk waited
+ * for is dropped in pieces too: the I/O is the same, the longest stretch
+ * the saver holds its core in the kernel several times shorter. The waits stay once per chunk, as
+ * in Redis.
+ *
  * Threads: one autosync per file, used by the thread that writes it.
  * Blocking: autosync_wrote may wait for the device; around that wait it
  * calls the caller's io_wait hook (server/: the saver stops asking the
@@ -39,23 +54,36 @@
 #include <stdint.h>
 
 #define AUTOSYNC_BYTES (4u << 20) /* REDIS_AUTOSYNC_BYTES */
+/* The write-out is started (and a waited-for chunk dropped) this many bytes
+ * at a time, on multiples of it (so a page still being filled is not
+ * started; a chunk's last piece may be shorter when `every` is not a
+ * multiple). Each call has a fixed cost (on a VM the device's doorbell is
+ * an exit): writing 256 MB on the ext4 VM, the write-out's CPU was about
+ * the same in 512 KB or 1 MB pieces as in whole chunks, +60% in 128 KB
+ * ones, and the 99th percentile of one call 112 us against 250-384 us for
+ * a whole chunk (docs/BENCHMARKS.md, "BGSAVE writeback on ext4"). */
+#define AUTOSYNC_PIECE (512u << 10)
 
 struct autosync {
 	int fd;
 	uint64_t every; /* chunk size; 0: off (autosync_wrote does nothing) */
 	uint64_t written;
 	uint64_t next;		     /* the end of the chunk the writer is in */
+	uint64_t piece;		     /* AUTOSYNC_PIECE; 0: whole chunks (Redis's calls) */
+	uint64_t started;	     /* bytes whose write-out was started */
 	bool fallback;		     /* sync_file_range refused: fdatasync per chunk */
 	void (*io_wait)(bool begin); /* around a blocking call, or NULL */
 	uint64_t waits;		     /* chunks waited for (statistics) */
+	uint64_t starts;	     /* SYNC_FILE_RANGE_WRITE calls (statistics) */
 };
 
-/* Starts tracking fd, written from offset 0 on; every 0 turns it off. */
+/* Starts tracking fd, written from offset 0 on; every 0 turns it off.
+ * piece is AUTOSYNC_PIECE (a test may set a.piece after it). */
 void autosync_init(struct autosync *a, int fd, uint64_t every, void (*io_wait)(bool begin));
 /* n more bytes were written: 0, or -errno of a failed write-out. */
 int autosync_wrote(struct autosync *a, uint64_t n);
 /* After the caller's final fsync (the file is clean): drops what is still
- * cached of it, the last chunk or two. */
+ * cached of it, the last chunk or two (a piece per call). */
 void autosync_drop_cache(int fd);
 
 #endif

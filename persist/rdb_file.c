@@ -203,6 +203,7 @@ int rdb_save(int fd, const struct rdb_source *src, const struct rdb_save_opts *o
 		st->expired = w.expired;
 		st->bytes = w.bytes;
 		st->syncs = w.as.waits;
+		st->starts = w.as.starts;
 	}
 	if (o->progress) /* relaxed: a statistic */
 		atomic_store_explicit(o->progress, w.keys, memory_order_relaxed);

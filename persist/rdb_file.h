@@ -103,6 +103,7 @@ struct rdb_save_stats {
 	long long expired; /* keys left out as already expired */
 	uint64_t bytes;	   /* file size */
 	uint64_t syncs;	   /* autosync: chunks waited for */
+	uint64_t starts;   /* autosync: write-out started (sync_file_range calls) */
 };
 
 int rdb_save(int fd, const struct rdb_source *src, const struct rdb_save_opts *o,

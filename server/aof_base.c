@@ -261,6 +261,7 @@ int aof_base_write(int fd, const struct rdb_source *src, const struct rdb_save_o
 	}
 	flush(&w);
 	st->syncs = w.as.waits;
+	st->starts = w.as.starts;
 	mem_free(w.buf);
 	if (w.err) {
 		snprintf(err, errlen, "Write error writing the AOF base: %s", strerror(w.err));

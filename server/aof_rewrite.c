@@ -182,8 +182,10 @@ static int write_base(const char *tmp_name, bool rdb_base, struct rdb_save_stats
 		autosync_drop_cache(fd);
 	if (fd >= 0 && rc == 0 && fstat(fd, &bst) == 0) {
 		*bytes = (uint64_t)bst.st_size;
-		LOG(LOG_VERBOSE, "AOF base %s: %llu bytes, %llu incremental syncs", tmp_name,
-		    (unsigned long long)*bytes, (unsigned long long)st->syncs);
+		LOG(LOG_VERBOSE,
+		    "AOF base %s: %llu bytes, %llu write-out starts, %llu incremental syncs",
+		    tmp_name, (unsigned long long)*bytes, (unsigned long long)st->starts,
+		    (unsigned long long)st->syncs);
 	}
 	if (fd >= 0)
 		close(fd);

@@ -913,8 +913,9 @@ const struct cfg_def cfg_rows[CFG_COUNT_] = {
     [CFG_RDB_SAVE_INCREMENTAL_FSYNC] = {"rdb-save-incremental-fsync", CFG_T_BOOL, "yes", 0, 1, NULL,
 					0,
 					"While SAVE or BGSAVE writes the RDB file, write it out "
-					"every 4 MB (sync_file_range, as Redis) instead of leaving "
-					"it all dirty in the page cache until the final fsync.",
+					"every 4 MB (sync_file_range, as Redis; started 512 KB per "
+					"call) instead of leaving it all dirty in the page cache "
+					"until the final fsync.",
 					.apply = apply_read_at_use},
     [CFG_AOF_REWRITE_INCREMENTAL_FSYNC] = {"aof-rewrite-incremental-fsync", CFG_T_BOOL, "yes", 0, 1,
 					   NULL, 0,

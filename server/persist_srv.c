@@ -318,8 +318,10 @@ static int save_now(const char *who, bool bg)
 		    strerror(-e));
 	free(fname);
 	LOG(LOG_NOTICE, "DB saved on disk");
-	LOG(LOG_VERBOSE, "%s save: %lld keys, %llu bytes, %llu incremental syncs", who, st.keys,
-	    (unsigned long long)st.bytes, (unsigned long long)st.syncs);
+	LOG(LOG_VERBOSE,
+	    "%s save: %lld keys, %llu bytes, %llu write-out starts, %llu incremental syncs", who,
+	    st.keys, (unsigned long long)st.bytes, (unsigned long long)st.starts,
+	    (unsigned long long)st.syncs);
 	pthread_mutex_lock(&ps.lock);
 	ps.dirty_base = before;
 	ps.lastsave_s = clock_wall_ms() / 1000;

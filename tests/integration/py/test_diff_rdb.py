@@ -32,8 +32,11 @@ users see around them.
     exact total (3 saves of 1000 accounts; with --big 20 saves of 10000).
 (d4) rdb-save-incremental-fsync / aof-rewrite-incremental-fsync: an 18 MB
     save (BGSAVE, SAVE, the AOF base in both forms) is written out in 4 MB
-    chunks with yes and not with no (kvsd's verbose log counts them); the
-    files pass redis-check-rdb and load with every key.
+    chunks with yes and not with no (kvsd's verbose log counts them), its
+    write-out started in 512 KB pieces with yes (persist/autosync.h: short
+    system calls); the files pass redis-check-rdb and load with every key,
+    and the BGSAVE files of yes and no hold the same bytes past the header's
+    AUX fields.
 (d'') stop-writes-on-bgsave-error: -MISCONF after a failed BGSAVE, as Redis.
 (d3) the saver runs under SCHED_IDLE, and a BGSAVE ends while two clients
     keep kvsd's one worker busy (every thread on one CPU).
@@ -393,6 +396,25 @@ def logged_syncs(logf, pos, what):
     return int(lines[-1].rsplit(',', 1)[1].split()[0])
 
 
+def logged_starts(logf, pos, what):
+    """The write-out starts (sync_file_range calls) of the last `what` line
+    written to logf after offset pos."""
+    with open(logf) as f:
+        f.seek(pos)
+        lines = [l for l in f.read().splitlines() if what in l and 'write-out starts' in l]
+    if not lines:
+        return None
+    return int(lines[-1].split(' write-out starts')[0].rsplit(',', 1)[1].split()[0])
+
+
+def rdb_body(path):
+    """A dump's bytes from the first SELECTDB to the CRC (the AUX fields
+    before it carry the save's time and memory, the CRC covers them)."""
+    with open(path, 'rb') as f:
+        b = f.read()
+    return b[b.find(b'\xfe\x00\xfb'):-8]
+
+
 def sec_incremental_fsync(d):
     """rdb-save-incremental-fsync / aof-rewrite-incremental-fsync: with yes a
     save of 18 MB is written out in 4 MB chunks (the log counts the chunks
@@ -414,6 +436,7 @@ def sec_incremental_fsync(d):
                 a.send(b''.join(harness.encode('SET', 'k:%d' % j, val(j))
                                 for j in range(i, i + 500)))
                 a.read_replies(500)
+            bodies = {}
             for setting, want in (('yes', 3), ('no', 0)):
                 a.cmd('CONFIG', 'SET', 'rdb-save-incremental-fsync', setting)
                 pos = os.path.getsize(logf)
@@ -425,7 +448,18 @@ def sec_incremental_fsync(d):
                        wait_info(a, 'rdb_last_bgsave_status', lambda v: True), 'ok')
                 expect(d, ['chunks synced by BGSAVE', setting],
                        logged_syncs(logf, pos, 'background save:'), want)
+                # started a piece at a time: about one call per 512 KB
+                # (AUTOSYNC_PIECE), not one per 4 MB chunk
+                size = os.path.getsize(os.path.join(tmp, 'dump.rdb'))
+                starts = logged_starts(logf, pos, 'background save:')
+                expect(d, ['write-out started in 512 KB pieces', setting],
+                       starts is not None and (starts == 0 if setting == 'no' else
+                                               size // (512 << 10) - 1 <= starts
+                                               <= size // (512 << 10) + 3), True)
                 check_rdb(d, 'BGSAVE incremental %s' % setting, os.path.join(tmp, 'dump.rdb'))
+                bodies[setting] = rdb_body(os.path.join(tmp, 'dump.rdb'))
+            expect(d, ['BGSAVE files of yes and no hold the same keys and values'],
+                   len(bodies['yes']) > 16000000 and bodies['yes'] == bodies['no'], True)
             a.cmd('CONFIG', 'SET', 'rdb-save-incremental-fsync', 'yes')
             pos = os.path.getsize(logf)
             expect(d, ['SAVE'], a.cmd('SAVE'), b'+OK\r\n')
