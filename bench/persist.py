@@ -31,7 +31,11 @@ The window is --seconds, or longer if one save takes longer (at least two saves 
 It prints p50/p99/p99.9/max of both phases for both servers, kvsd's p99 ratio saving/quiet
 (goal <= 1.5), its peak RSS over the pre-save RSS against the bytes written during the save
 (goal: peak <= pre + overwritten + 64 MB), redis-server's latest_fork_usec and
-rdb_last_cow_size, and medians over --runs.
+rdb_last_cow_size, and medians over --runs. Per phase it also prints the worker's (the server's
+busiest thread's) CPU, runqueue wait and voluntary / involuntary context switches
+(/proc/PID/task/*/schedstat and status), and, while saving, the machine's nr_dirty peak over its
+value at the start and nr_writeback peak (/proc/vmstat, sampled every 10 ms with the RSS).
+--servers kvsd (or redis) measures one server only (A/B runs of two kvsd builds via KVSD_BIN).
 
 Usage: bench/persist.py [--keys N] [--seconds S] [--runs N] [--quick] [--fill pipe|loadgen]
                         [--load-threads N] [--no-latency] [--dir PATH] [--drop-caches]
