@@ -58,10 +58,11 @@
  * at a time, on multiples of it (so a page still being filled is not
  * started; a chunk's last piece may be shorter when `every` is not a
  * multiple). Each call has a fixed cost (on a VM the device's doorbell is
- * an exit): writing 256 MB on the ext4 VM, the write-out's CPU was about
- * the same in 512 KB or 1 MB pieces as in whole chunks, +60% in 128 KB
- * ones, and the 99th percentile of one call 112 us against 250-384 us for
- * a whole chunk (docs/BENCHMARKS.md, "BGSAVE writeback on ext4"). */
+ * an exit): writing 256 MB on the ext4 VM (bench/save-pieces.c), the
+ * write-out's own CPU was 1.5-2x that of whole chunks in 512 KB pieces
+ * (about +0.05 ms per MB written) and 5x in 128 KB ones, and the 99th
+ * percentile of one call 112-249 us against 250-642 us for a whole chunk
+ * (docs/BENCHMARKS.md, "BGSAVE writeback on ext4"). */
 #define AUTOSYNC_PIECE (512u << 10)
 
 struct autosync {
