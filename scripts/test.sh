@@ -14,6 +14,8 @@
 #   --quick    phase a only
 #   --fuzz     run phase d even without CI=true; --no-fuzz skips it even with CI=true
 # KVSD_BUILD_DIR=dir uses dir, dir-asan and dir-tsan instead of build, build-asan, build-tsan.
+# KVSD_TEST_PROCESSES=n: phase a runs n tests at a time outside the latency suite (default:
+# 1.5 per CPU).
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -28,7 +30,7 @@ for arg in "$@"; do
 	--fuzz) fuzz=1 ;;
 	--no-fuzz) fuzz=0 ;;
 	-h | --help)
-		sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*) kvsd_die "test.sh: unknown option '$arg' (try --help)" ;;
@@ -212,7 +214,18 @@ asan_opts=(-Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugopti
 	-Dc_args=-g1 -Dwerror=true)
 tsan_opts=(-Db_sanitize=thread -Dbuildtype=debugoptimized -Dc_args=-g1 -Dwerror=true)
 
-phase "a: default suites, release ($KVSD_BUILD)" meson_tests "$KVSD_BUILD"
+# Phase a: all but the latency suite 1.5 per CPU at a time (3 on 2 cores: most of those tests
+# mostly wait on sockets, crons and save delays; 2 at a time left about half of the 2 cores
+# idle), then the latency suite's tests (tests/meson.build), which hold kvsd to latency or CPU
+# bounds, one per CPU at a time as before (meson's default). Their log: meson-logs/
+# testlog-latency.*. The sanitizer phases keep one per CPU: their tests are CPU-bound, and
+# the background builds use what they leave idle.
+release_phase() {
+	local n=$(($(nproc) * 3 / 2))
+	meson_tests "$KVSD_BUILD" --num-processes "${KVSD_TEST_PROCESSES:-$n}" --no-suite latency &&
+		meson_tests "$KVSD_BUILD" --no-rebuild --suite latency --logbase testlog-latency
+}
+phase "a: default suites, release ($KVSD_BUILD)" release_phase
 
 if [ "$quick" -eq 0 ]; then
 	# UBSan recovers by default: halt_on_error makes each report fatal. LSan runs at exit.
