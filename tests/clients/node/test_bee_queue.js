@@ -157,6 +157,13 @@ for (const kind of servers.KINDS) {
       note('removed', await producer.getJob('1'));
       note('health after remove', await producer.checkHealth());
       await worker.close(2000); // so that the manual retry stays in waiting
+      // close() drops the worker's BRPOPLPUSH connection without waiting for the server: until
+      // the server has seen it go, the retry's push could still be served to it (seen on kvsd
+      // on a loaded machine, where the close and the push ran on two workers)
+      for (let i = 0; i < 1000; i++) {
+        if ((await admin.info('clients')).includes('blocked_clients:0\r\n')) break;
+        await sleep(5);
+      }
       const retried = await producer.getJob(doomed.id);
       await retried.retry();
       note('health after manual retry', await producer.checkHealth());

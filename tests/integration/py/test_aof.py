@@ -9,7 +9,8 @@ the kill, and (everysec-bound, through DEBUG AOF-FSYNC, since the page cache
 survives kill -9) the fsynced offset never more than 2 s of writes behind,
 with an fdatasync about once a second.
 
-Usage: test_aof.py [--crash-iters N] [scenario ...]; N (or AOF_CRASH_ITERS,
+Usage: test_aof.py [--crash-iters N] [--without S1,S2...] [scenario ...]: the
+named scenarios, or all but those after --without; N (or AOF_CRASH_ITERS,
 default 6) is the number of kill -9 iterations (the `long` setup runs 50); AOF_CRASH_FSYNC=no runs them
 with replies that do not wait for the log, to see the check fail.
 """
@@ -1427,10 +1428,17 @@ CRASH_ITERS = int(os.environ.get('AOF_CRASH_ITERS', '6'))
 def main():
     global CRASH_ITERS
     args = sys.argv[1:]
-    if args[:1] == ['--crash-iters']:
-        CRASH_ITERS = int(args[1])
+    without = []
+    while args[:1] in (['--crash-iters'], ['--without']):
+        if args[0] == '--crash-iters':
+            CRASH_ITERS = int(args[1])
+        else:
+            without = args[1].split(',')
+            for n in without:
+                if n not in SCENARIOS:
+                    sys.exit('test_aof.py: no scenario %r' % n)
         args = args[2:]
-    names = args or list(SCENARIOS)
+    names = args or [n for n in SCENARIOS if n not in without]
     for n in names:
         t = time.time()
         SCENARIOS[n]()

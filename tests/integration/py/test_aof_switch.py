@@ -220,8 +220,7 @@ def strip_info(f):
 
 def scenario_diff():
     """Replies and INFO against redis-server while a rewrite runs."""
-    out = {}
-    for binary in (redis_bin(), kvsd_bin()):
+    def run(binary):
         d = tempfile.mkdtemp(prefix='aof-swd-')
         k = Proc(binary, d, ['--appendonly', 'no', '--rdb-key-save-delay', '2000'])
         seen = []
@@ -279,8 +278,9 @@ def scenario_diff():
         finally:
             k.kill9()
             shutil.rmtree(d, ignore_errors=True)
-        out[binary] = seen
-    r, v = out[redis_bin()], out[kvsd_bin()]
+        return seen
+    # side by side: each run is mostly the save delays' waits
+    r, v = harness.side_by_side(run, (redis_bin(), kvsd_bin()))
     for (what, a), (_, b) in zip(r, v):
         # the rewrite counter: the abandoned one counts in both; kvsd may
         # count the scheduled one differently only if it never ran

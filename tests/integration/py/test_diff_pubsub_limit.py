@@ -159,10 +159,10 @@ def main():
             s.subscribe('hard', 'ch2', False)
 
         # 1. over the soft limit, under the hard one: both keep everybody
-        for s in sides:
-            s.fill('few', ['keep'])  # at most a batch (66 KB) beyond: under soft
-        for s in sides:
-            s.fill('ch', ['slow1', 'slow2'])
+        # the fills side by side (each is mostly its pauses); 'keep' gets at
+        # most a batch (66 KB) beyond: under soft
+        harness.side_by_side(lambda s: s.fill('few', ['keep']), sides)
+        harness.side_by_side(lambda s: s.fill('ch', ['slow1', 'slow2']), sides)
         for s in sides:  # both past the soft limit at about the same time
             s.publish('ch', 32)  # ~263 KB more
         time.sleep(0.2 * SLOW)
@@ -191,8 +191,7 @@ def main():
         check('CLIENT LIST after soft', names[0] == names[1] == ['keep', 'reader'], names)
 
         # 3. the hard limit: closed as soon as its backlog passes 256 KB
-        for s in sides:
-            s.fill('ch2', ['hard'])
+        harness.side_by_side(lambda s: s.fill('ch2', ['hard']), sides)
         for s in sides:
             s.publish('ch2', 40)  # ~330 KB: over soft, under hard
         got = [s.numsub('ch2') for s in sides]

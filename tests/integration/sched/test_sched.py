@@ -327,7 +327,9 @@ TESTS = {
 
 
 def main():
-    return harness.run_all(TESTS, failures, check, 'sched')
+    # idle_cpu waits 6 s and counts only its own server's CPU time: beside the
+    # others (after them, the run took those 6 s longer)
+    return harness.run_all(TESTS, failures, check, 'sched', beside=('idle_cpu',))
 
 
 if __name__ == '__main__':

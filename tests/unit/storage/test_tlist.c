@@ -62,6 +62,7 @@ static uint64_t rnd(void)
 struct str {
 	char *p;
 	size_t len;
+	uint8_t h[20]; /* sha1 of p: model_digest's per-item step, done once per item */
 };
 
 struct model {
@@ -79,6 +80,7 @@ static void m_insert(struct model *m, size_t i, const char *p, size_t len)
 	m->v[i].p = malloc(len + 1);
 	memcpy(m->v[i].p, p, len);
 	m->v[i].len = len;
+	sha1(m->v[i].p, len, m->v[i].h);
 	m->n++;
 }
 
@@ -131,8 +133,7 @@ static void model_digest(const struct model *m, unsigned char out[20])
 {
 	memset(out, 0, 20);
 	for (size_t i = 0; i < m->n; i++) {
-		uint8_t h[20];
-		sha1(m->v[i].p, m->v[i].len, h);
+		const uint8_t *h = m->v[i].h;
 		for (int j = 0; j < 20; j++)
 			out[j] ^= h[j];
 		sha1(out, 20, out);
@@ -251,6 +252,7 @@ static void session(const char *k, struct model *m, enum wop op)
 		m->v[pick].p = malloc(len + 1);
 		memcpy(m->v[pick].p, buf, len);
 		m->v[pick].len = len;
+		sha1(m->v[pick].p, len, m->v[pick].h);
 		break;
 	case W_INSERT:
 		break; /* handled by the caller: needs the position; see below */
