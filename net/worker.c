@@ -176,6 +176,7 @@
 #include "concurrency/wctx.h"
 #include "net/state.h"
 #include "net/task.h"
+#include "net/uring.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -197,6 +198,9 @@
 #define WATCH_NS (5 * 1000000ll)
 /* A worker that always has work still polls its own loop this often. */
 #define POLL_EVERY_NS WATCH_NS
+/* A send queued on the ring (task.c) waits at most this long for the deque
+ * to run dry; checked between tasks. */
+#define SENDQ_NS (200 * 1000ll)
 /* Rounds (what one drain of the inbox queued) of at least this many tasks
  * get a poll half-way through (worker_main). */
 #define MID_POLL_MIN 16
@@ -997,6 +1001,10 @@ static void *worker_main(void *arg)
 	if (net_g.opts.thread_start)
 		net_g.opts.thread_start(w->idx);
 	w->polled_ns = clock_mono_ns();
+	/* Batched sends (net/uring.h, task.c): without a ring, send(2) as before */
+	if (net_g.opts.io_uring && (w->ring = net_ring_create()) != NULL)
+		/* relaxed: shown by INFO (worker<i>_io ring=1) */
+		atomic_store_explicit(&w->st.ring_on, 1, memory_order_relaxed);
 	/* Online while running connections; offline inside any event loop. */
 	while (!atomic_load_explicit(&w->stop, memory_order_relaxed)) {
 		int64_t now = clock_mono_ns();
@@ -1011,6 +1019,9 @@ static void *worker_main(void *arg)
 			now = clock_mono_ns();
 		}
 		c = wsq_take(&w->dq);
+		/* the send queue waits no longer than SENDQ_NS for a dry deque */
+		if (w->sq_head && now - w->sq_since >= SENDQ_NS)
+			conn_task_flush(w);
 
 		if (c == NULL) {
 			long queued;
@@ -1078,6 +1089,15 @@ static void *worker_main(void *arg)
 			w->polled_ns = now;
 			net_g.opts.online();
 		}
+		if (c == NULL && w->sq_head) {
+			/* Dry (the inbox drained, the loop polled, deferred wake-ups
+			 * run): the replies of every run since the last flush leave
+			 * together, before we steal or park (task.c), as Redis writes
+			 * its clients in beforeSleep. What they were notified of
+			 * meanwhile lands on our deque. */
+			conn_task_flush(w);
+			c = wsq_take(&w->dq);
+		}
 		if (c == NULL && stealing_on())
 			c = steal_task(w);
 		if (c == NULL) {
@@ -1091,6 +1111,8 @@ static void *worker_main(void *arg)
 		run_task(w, c, now);
 	}
 	stop_searching(w, 0);
+	conn_task_flush(w);
+	net_ring_destroy(&w->ring);
 	if (net_g.opts.thread_stop)
 		net_g.opts.thread_stop(w->idx);
 	return NULL;
