@@ -114,10 +114,11 @@ struct worker {
 	 * (worker.c: defer_overdue) */
 	int64_t defer_seen_ns;
 	struct event *watch_ev; /* timer ending a watcher's park (worker.c) */
-	/* this worker's thread only: its ring (NULL: plain send(2), net/uring.h)
-	 * and the send queue — connections whose run ended with their last
-	 * write queued on the ring, still RUNNING, linked through conn.sq_next
-	 * in queue order, with their count and bytes (task.c: conn_task_flush);
+	/* ring: this worker's thread only (NULL: plain send(2), net/uring.h).
+	 * The send queue, loop side (the holder of the loop token: the worker
+	 * between tasks, or a guest): connections whose run ended with their
+	 * last write still to make, RUNNING, linked through conn.sq_next in
+	 * queue order, with their count and bytes (task.c: conn_task_flush);
 	 * each send is prepared on the ring at the flush */
 	struct net_ring *ring;
 	struct conn *sq_head, **sq_tail;

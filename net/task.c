@@ -44,6 +44,12 @@
  *    (conn_io.c), then the end-of-run CAS to IDLE as conn_task_run does —
  *    and if NOTIFIED came meanwhile, RUNNING → SCHEDULED (release) and
  *    sched_submit, where conn_task_run would have gone round at once.
+ *    A worker stuck in one long task after queueing sends would hold those
+ *    replies for the task's length, so a guest that takes its loop token
+ *    (worker.c: poll_stuck) also ends the runs on its send queue, with
+ *    send(2)s of its own (conn_task_flush_guest): the send queue is loop
+ *    side, touched only by the holder of its worker's token (the worker
+ *    queues and flushes only between tasks, holding it).
  *    Only a run's last write is queued; writes in the middle of a run
  *    (large replies, held AOF replies, deliveries past the first window)
  *    are send(2)s as before.
@@ -218,29 +224,10 @@ static void sendq_done(void *tag, int res, void *arg)
 	c->sq_res = res;
 }
 
-void conn_task_flush(struct worker *w)
+/* Ends the runs of the connections on send queue c (each conn_sent with its
+ * sq_res) on runner w, which holds its own loop token. */
+static void sendq_finish(struct worker *w, struct conn *c)
 {
-	struct conn *c = w->sq_head;
-	int n = w->sq_count;
-
-	if (c == NULL)
-		return;
-	w->sq_head = NULL;
-	w->sq_count = 0;
-	w->sq_bytes = 0;
-	if (n == 1) {
-		/* one send: send(2) costs less than a ring's submit of one */
-		c->sq_res = CONN_SENT_PLAIN;
-	} else {
-		for (struct conn *x = c; x; x = x->sq_next)
-			KV_ASSERT(net_ring_send(w->ring, x->fd, x->out.data + x->out.rpos,
-						buf_pending(&x->out), x) == 0);
-		/* relaxed: statistics */
-		atomic_fetch_add_explicit(&w->st.ring_submits,
-					  (uint64_t)net_ring_flush(w->ring, sendq_done, w),
-					  memory_order_relaxed);
-		atomic_fetch_add_explicit(&w->st.ring_sends, (uint64_t)n, memory_order_relaxed);
-	}
 	while (c) {
 		struct conn *next = c->sq_next;
 		uint32_t s = CONN_RUNNING;
@@ -263,6 +250,53 @@ void conn_task_flush(struct worker *w)
 		}
 		c = next;
 	}
+}
+
+/* Takes v's send queue (its holder of v's loop token). */
+static struct conn *sendq_take(struct worker *v)
+{
+	struct conn *c = v->sq_head;
+
+	v->sq_head = NULL;
+	v->sq_count = 0;
+	v->sq_bytes = 0;
+	return c;
+}
+
+void conn_task_flush_guest(struct worker *w, struct worker *v)
+{
+	struct conn *c = sendq_take(v);
+
+	if (c == NULL)
+		return;
+	for (struct conn *x = c; x; x = x->sq_next)
+		x->sq_res = CONN_SENT_PLAIN;
+	net_g.opts.online();
+	sendq_finish(w, c);
+	net_g.opts.offline();
+}
+
+void conn_task_flush(struct worker *w)
+{
+	int n = w->sq_count;
+	struct conn *c = sendq_take(w);
+
+	if (c == NULL)
+		return;
+	if (n == 1) {
+		/* one send: send(2) costs less than a ring's submit of one */
+		c->sq_res = CONN_SENT_PLAIN;
+	} else {
+		for (struct conn *x = c; x; x = x->sq_next)
+			KV_ASSERT(net_ring_send(w->ring, x->fd, x->out.data + x->out.rpos,
+						buf_pending(&x->out), x) == 0);
+		/* relaxed: statistics */
+		atomic_fetch_add_explicit(&w->st.ring_submits,
+					  (uint64_t)net_ring_flush(w->ring, sendq_done, w),
+					  memory_order_relaxed);
+		atomic_fetch_add_explicit(&w->st.ring_sends, (uint64_t)n, memory_order_relaxed);
+	}
+	sendq_finish(w, c);
 }
 
 void conn_task_after(struct worker *w, struct conn *c, int r)

@@ -37,6 +37,10 @@ void conn_task_after(struct worker *w, struct conn *c, int r);
 /* Worker w's thread, online, holding its own loop token: sends everything on
  * w's send queue with one submit and ends each of those runs (task.c). */
 void conn_task_flush(struct worker *w);
+/* Guest w holding stuck v's loop token, offline: ends the runs on v's send
+ * queue with send(2)s made by w (v's ring is v's own), so replies queued
+ * before v's long task do not wait for its end (task.c). */
+void conn_task_flush_guest(struct worker *w, struct worker *v);
 /* Holder of the owner's loop token (idle-timeout cron): claims an IDLE
  * connection so that it may be closed. 1 if claimed. */
 int conn_task_claim_idle(struct conn *c);

@@ -702,6 +702,7 @@ static int poll_stuck(struct worker *w, int64_t now)
 		w->guest_of = v;
 		drain_inbox(w, v);
 		take_deferred(w, v);
+		conn_task_flush_guest(w, v);
 		event_base_loop(v->base, EVLOOP_NONBLOCK);
 		/* v cannot run what it queued either; a failed push goes to our inbox */
 		for (;;) {
