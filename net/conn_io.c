@@ -6,7 +6,11 @@
  * One run executes the complete commands already in the query buffer, then
  * reads (until a read comes back short, which emptied the socket, or EAGAIN)
  * and executes more, and writes the replies with as few system calls as
- * possible: at pipeline 1 a request costs one read and one send. It stops
+ * possible: at pipeline 1 a request costs one read and one send — or, on a
+ * worker with an io_uring (io-uring yes), one read and a share of one
+ * io_uring_enter: the run's last write is left to the worker, which sends
+ * the last writes of all the runs of one pass together (task.c: the send
+ * queue; conn_run returns CONN_RUN_SEND, conn_sent ends the run). It stops
  * early, leaving the task re-queued, when it has run run-budget-commands
  * commands, run for RUN_TIME_BUDGET_NS, read RUN_BYTE_BUDGET bytes or made
  * RUN_BYTE_BUDGET bytes of replies (a pipeline of large GETs from a

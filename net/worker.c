@@ -42,7 +42,11 @@
  *   an idle moment costs one epoll_wait, not two); else poll the loop of any worker
  *   stuck in a long task (guest polling, below); else, if stealing is on and
  *   fewer than half the workers are searching, search: steal from random
- *   victims; else park.
+ *   victims; else park. Before it steals or parks, a worker that ran dry
+ *   sends the replies its runs left on its send queue with one io_uring
+ *   submit (task.c, net/uring.h; also when SENDQ_NS passed since the first
+ *   was queued, or the queue is full), as Redis writes its clients in
+ *   beforeSleep; a guest polling a stuck worker sends them too.
  *
  * Parking: the worker marks itself PARKED and registers with the eventcount
  * (sched.ec: seq_cst), then re-checks its inbox and deque — and every
