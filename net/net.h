@@ -65,7 +65,7 @@ struct conn;
 #define NET_HZ_MAX	  500
 /* Descriptors kvsd keeps beside its clients: Redis's CONFIG_MIN_RESERVED_FDS
  * for listeners, the log and files, plus each worker's event loop (epoll and
- * its wake-up eventfd) with room to spare. */
+ * its wake-up eventfd) and io_uring (net/uring.h) with room to spare. */
 #define NET_RESERVED_FDS   32
 #define NET_FDS_PER_WORKER 4
 
