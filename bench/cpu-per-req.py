@@ -26,7 +26,7 @@ and loop system calls per request from the counters: reads + writes - ring_sends
 (row kvsd-send), so the two are compared under the same load.
 
 Usage: bench/cpu-per-req.py [--runs N] [-n REQUESTS] [--tests get,set] [--cores 0,1] [--perf]
-       [--uring-ab]
+       [--uring-ab] [-P PIPELINE]
 Env: KVSD_BIN (default build/server/kvsd), REDIS_BIN (default redis-server).
 """
 import argparse
@@ -113,7 +113,7 @@ def kvsd_io(port):
     return d
 
 
-def one_run(server, core, test, n, kvsd, perf):
+def one_run(server, core, test, n, kvsd, perf, pipeline=1):
     """Runs redis-benchmark once; returns (user us/req, system us/req, kvsd counters/req or
     None, {context switches and perf counts}/req)."""
     pid = server["proc"].pid
@@ -125,7 +125,7 @@ def one_run(server, core, test, n, kvsd, perf):
     f0 = minor_faults(pid)
     u0, s0 = cpu_split(pid)
     cmd = ["taskset", "-c", core, "redis-benchmark", "-p", str(server["port"]), "-c", "50",
-           "-P", "1", "-d", "64", "-r", "100000", "-n", str(n), "-t", test, "-q"]
+           "-P", str(pipeline), "-d", "64", "-r", "100000", "-n", str(n), "-t", test, "-q"]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit("redis-benchmark failed against %s: %s" % (server["name"], r.stdout + r.stderr))
@@ -150,6 +150,8 @@ def main():
     ap.add_argument("--cores", default="0,1", help="server core, client core")
     ap.add_argument("--perf", action="store_true",
                     help="also count system calls per request with perf stat (root)")
+    ap.add_argument("-P", "--pipeline", type=int, default=1,
+                    help="redis-benchmark -P (default 1, issue 19's setting)")
     ap.add_argument("--uring-ab", action="store_true",
                     help="also run kvsd --io-uring no in the same alternation")
     a = ap.parse_args()
@@ -159,8 +161,8 @@ def main():
     print("machine: %s" % benchlib.machine())
     print("kvsd:  %s" % benchlib.server_command(kvsd_bin, srv_core, ["--save", "''"]))
     print("redis: %s" % benchlib.server_command(redis_bin, srv_core))
-    print("client: taskset -c %s redis-benchmark -c 50 -P 1 -d 64 -r 100000 -n %d -t TEST"
-          % (cli_core, a.n))
+    print("client: taskset -c %s redis-benchmark -c 50 -P %d -d 64 -r 100000 -n %d -t TEST"
+          % (cli_core, a.pipeline, a.n))
     procs = []
     try:
         k = benchlib.start("kvsd", kvsd_bin, srv_core, procs)
@@ -183,8 +185,8 @@ def main():
             rr = []
             for _ in range(a.runs):
                 for name, srv in kvsds:
-                    kr[name].append(one_run(srv, cli_core, test, a.n, True, a.perf))
-                rr.append(one_run(r, cli_core, test, a.n, False, a.perf))
+                    kr[name].append(one_run(srv, cli_core, test, a.n, True, a.perf, a.pipeline))
+                rr.append(one_run(r, cli_core, test, a.n, False, a.perf, a.pipeline))
                 time.sleep(0.2)
             ru = statistics.median(x[0] for x in rr)
             rs = statistics.median(x[1] for x in rr)
