@@ -33,13 +33,15 @@
  *
  *  - send (conn_task_after, r = CONN_RUN_SEND): a run that ended with
  *    replies to write, on a worker with a ring (net/uring.h), is not over:
- *    its send is queued on the runner's ring and the connection on the
- *    runner's send queue, still RUNNING — so nobody else runs, steals or
- *    closes it, and a conn_schedule() meanwhile sets NOTIFIED as during
- *    any run. When the worker's deque runs dry (before it drains its inbox,
- *    polls or parks: Redis's beforeSleep) or the queue reaches SENDQ_MAX
- *    connections or SENDQ_BYTES, conn_task_flush() sends them all with
- *    one io_uring_enter and, in queue order, ends each run: conn_sent()
+ *    the connection goes on the runner's send queue, still RUNNING — so
+ *    nobody else runs, steals or closes it, and a conn_schedule()
+ *    meanwhile sets NOTIFIED as during any run. When the worker runs dry
+ *    (its inbox drained and its loop polled, before it steals or parks:
+ *    Redis's beforeSleep), SENDQ_NS after the first was queued (worker.c),
+ *    or when the queue reaches SENDQ_MAX connections or SENDQ_BYTES,
+ *    conn_task_flush() prepares a send for each on the ring and submits
+ *    them with one io_uring_enter (a queue of one: send(2), cheaper than a
+ *    submit of one) and, in queue order, ends each run: conn_sent()
  *    applies the result as a send(2)'s and runs what the run had left
  *    (conn_io.c), then the end-of-run CAS to IDLE as conn_task_run does —
  *    and if NOTIFIED came meanwhile, RUNNING → SCHEDULED (release) and
