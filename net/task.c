@@ -35,9 +35,10 @@
  *    replies to write, on a worker with a ring (net/uring.h), is not over:
  *    the connection goes on the runner's send queue, still RUNNING — so
  *    nobody else runs, steals or closes it, and a conn_schedule()
- *    meanwhile sets NOTIFIED as during any run. When the worker runs dry
- *    (its inbox drained and its loop polled, before it steals or parks:
- *    Redis's beforeSleep), SENDQ_NS after the first was queued (worker.c),
+ *    meanwhile sets NOTIFIED as during any run. When the worker goes
+ *    offline (its deque ran dry, or it polls or lends its core: Redis's
+ *    beforeSleep; worker.c: worker_offline), SENDQ_NS after the first was
+ *    queued,
  *    or when the queue reaches SENDQ_MAX connections or SENDQ_BYTES,
  *    conn_task_flush() prepares a send for each on the ring and submits
  *    them with one io_uring_enter (a queue of one: send(2), cheaper than a

@@ -42,11 +42,12 @@
  *   an idle moment costs one epoll_wait, not two); else poll the loop of any worker
  *   stuck in a long task (guest polling, below); else, if stealing is on and
  *   fewer than half the workers are searching, search: steal from random
- *   victims; else park. Before it steals or parks, a worker that ran dry
- *   sends the replies its runs left on its send queue with one io_uring
- *   submit (task.c, net/uring.h; also when SENDQ_NS passed since the first
- *   was queued, or the queue is full), as Redis writes its clients in
- *   beforeSleep; a guest polling a stuck worker sends them too.
+ *   victims; else park. Whenever it goes offline (ran dry, polls, lends its
+ *   core: worker_offline) a worker first sends the replies its runs left
+ *   on its send queue with one io_uring submit (task.c, net/uring.h; also
+ *   when SENDQ_NS passed since the first was queued, or the queue is
+ *   full), as Redis writes its clients in beforeSleep; a guest polling a
+ *   stuck worker sends them too.
  *
  * Parking: the worker marks itself PARKED and registers with the eventcount
  * (sched.ec: seq_cst), then re-checks its inbox and deque — and every
@@ -852,6 +853,19 @@ static void ensure_watcher(struct worker *w, int64_t now)
 			return;
 }
 
+/*
+ * Goes offline (net_opts.offline) from worker_main: first sends what the
+ * runs left on w's send queue (task.c). Offline is where the server may
+ * block for a moment (the AOF's inline fdatasync under appendfsync always,
+ * an idle-class loan) and where the loop is polled: replies already made,
+ * by runs that need no fsync, must not wait for either.
+ */
+static void worker_offline(struct worker *w)
+{
+	conn_task_flush(w);
+	net_g.opts.offline();
+}
+
 /* Blocks in the event loop until readiness, a timer or a wake-up. Called
  * online; returns online. */
 static void park_worker(struct worker *w)
@@ -1018,7 +1032,7 @@ static void *worker_main(void *arg)
 		if (lend_due(now)) {
 			/* between two tasks: a starving idle-class saver gets
 			 * this core for a moment (concurrency/lend.h) */
-			net_g.opts.offline();
+			worker_offline(w);
 			lend_run(now);
 			net_g.opts.online();
 			now = clock_mono_ns();
@@ -1031,7 +1045,7 @@ static void *worker_main(void *arg)
 		if (c == NULL) {
 			long queued;
 
-			net_g.opts.offline();
+			worker_offline(w);
 			queued = drain_inbox(w, w);
 			/* the longest round lately: a mid-round poll splits the next
 			 * drain's round in two, and that must not halve the interval */
@@ -1075,7 +1089,7 @@ static void *worker_main(void *arg)
 			net_g.opts.online();
 		} else if (now - w->polled_ns >= POLL_EVERY_NS) {
 			/* never dry: our own loop and stuck peers get a look anyway */
-			net_g.opts.offline();
+			worker_offline(w);
 			atomic_fetch_add_explicit(&w->st.polls, 1, memory_order_relaxed);
 			w->poll_busy = !mid_round(w, 4);
 			event_base_loop(w->base, EVLOOP_NONBLOCK);
@@ -1088,18 +1102,15 @@ static void *worker_main(void *arg)
 			net_g.opts.online();
 		} else if (mid_round(w, 2)) {
 			/* Half-way through a long round: see mid_round() */
-			net_g.opts.offline();
+			worker_offline(w);
 			atomic_fetch_add_explicit(&w->st.polls, 1, memory_order_relaxed);
 			event_base_loop(w->base, EVLOOP_NONBLOCK);
 			w->polled_ns = now;
 			net_g.opts.online();
 		}
 		if (c == NULL && w->sq_head) {
-			/* Dry (the inbox drained, the loop polled, deferred wake-ups
-			 * run): the replies of every run since the last flush leave
-			 * together, before we steal or park (task.c), as Redis writes
-			 * its clients in beforeSleep. What they were notified of
-			 * meanwhile lands on our deque. */
+			/* runs made inline by drain_inbox (a full deque) since
+			 * worker_offline flushed: before we steal or park */
 			conn_task_flush(w);
 			c = wsq_take(&w->dq);
 		}
