@@ -19,7 +19,14 @@ kind with `perf stat -e` on the syscall tracepoints attached to the server (in-k
 unlike strace it does not stop the server at each call, so it does not change the batching):
 all system calls, epoll_wait (+ epoll_pwait, epoll_pwait2), read (+ recvfrom), write (+ sendto).
 
+Batched sends (io-uring yes, net/uring.h): the counters include ring_submits (io_uring_enter
+calls) and ring_sends (sends made through the ring, also counted in writes); "sys" is the socket
+and loop system calls per request from the counters: reads + writes - ring_sends + ring_submits
++ epoll_waits. With --uring-ab a second kvsd with --io-uring no runs in the same alternation
+(row kvsd-send), so the two are compared under the same load.
+
 Usage: bench/cpu-per-req.py [--runs N] [-n REQUESTS] [--tests get,set] [--cores 0,1] [--perf]
+       [--uring-ab] [-P PIPELINE]
 Env: KVSD_BIN (default build/server/kvsd), REDIS_BIN (default redis-server).
 """
 import argparse
@@ -106,7 +113,7 @@ def kvsd_io(port):
     return d
 
 
-def one_run(server, core, test, n, kvsd, perf):
+def one_run(server, core, test, n, kvsd, perf, pipeline=1):
     """Runs redis-benchmark once; returns (user us/req, system us/req, kvsd counters/req or
     None, {context switches and perf counts}/req)."""
     pid = server["proc"].pid
@@ -118,7 +125,7 @@ def one_run(server, core, test, n, kvsd, perf):
     f0 = minor_faults(pid)
     u0, s0 = cpu_split(pid)
     cmd = ["taskset", "-c", core, "redis-benchmark", "-p", str(server["port"]), "-c", "50",
-           "-P", "1", "-d", "64", "-r", "100000", "-n", str(n), "-t", test, "-q"]
+           "-P", str(pipeline), "-d", "64", "-r", "100000", "-n", str(n), "-t", test, "-q"]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit("redis-benchmark failed against %s: %s" % (server["name"], r.stdout + r.stderr))
@@ -143,6 +150,10 @@ def main():
     ap.add_argument("--cores", default="0,1", help="server core, client core")
     ap.add_argument("--perf", action="store_true",
                     help="also count system calls per request with perf stat (root)")
+    ap.add_argument("-P", "--pipeline", type=int, default=1,
+                    help="redis-benchmark -P (default 1, issue 19's setting)")
+    ap.add_argument("--uring-ab", action="store_true",
+                    help="also run kvsd --io-uring no in the same alternation")
     a = ap.parse_args()
     srv_core, cli_core = a.cores.split(",")
     kvsd_bin = os.environ.get("KVSD_BIN", os.path.join(ROOT, "build/server/kvsd"))
@@ -150,45 +161,60 @@ def main():
     print("machine: %s" % benchlib.machine())
     print("kvsd:  %s" % benchlib.server_command(kvsd_bin, srv_core, ["--save", "''"]))
     print("redis: %s" % benchlib.server_command(redis_bin, srv_core))
-    print("client: taskset -c %s redis-benchmark -c 50 -P 1 -d 64 -r 100000 -n %d -t TEST"
-          % (cli_core, a.n))
+    print("client: taskset -c %s redis-benchmark -c 50 -P %d -d 64 -r 100000 -n %d -t TEST"
+          % (cli_core, a.pipeline, a.n))
     procs = []
     try:
         k = benchlib.start("kvsd", kvsd_bin, srv_core, procs)
         r = benchlib.start("redis", redis_bin, srv_core, procs)
-        # the GET runs read what a SET run wrote: fill both first
-        for s in (k, r):
+        kvsds = [("kvsd", k)]
+        if a.uring_ab:
+            print("kvsd-send: the kvsd command with --io-uring no")
+            kvsds.append(("kvsd-send", benchlib.start("kvsd-send", kvsd_bin, srv_core, procs,
+                                                      ["--io-uring", "no"])))
+        # the GET runs read what a SET run wrote: fill them first
+        for s in [x[1] for x in kvsds] + [r]:
             subprocess.run(["redis-benchmark", "-p", str(s["port"]), "-c", "50", "-P", "16",
                             "-d", "64", "-r", "100000", "-n", "200000", "-t", "set", "-q"],
                            capture_output=True, check=True)
-        print("%-4s %8s %8s %8s  %8s %8s %8s  %8s  %s" % (
+        print("%-9s %8s %8s %8s  %8s %8s %8s  %8s  %s" % (
             "test", "k_user", "k_sys", "k_us", "r_user", "r_sys", "r_us", "redis/kvsd",
             "kvsd per request"))
         for test in a.tests.split(","):
-            kr, rr = [], []
+            kr = {name: [] for name, _ in kvsds}
+            rr = []
             for _ in range(a.runs):
-                kr.append(one_run(k, cli_core, test, a.n, True, a.perf))
-                rr.append(one_run(r, cli_core, test, a.n, False, a.perf))
+                for name, srv in kvsds:
+                    kr[name].append(one_run(srv, cli_core, test, a.n, True, a.perf, a.pipeline))
+                rr.append(one_run(r, cli_core, test, a.n, False, a.perf, a.pipeline))
                 time.sleep(0.2)
-            ku = statistics.median(x[0] for x in kr)
-            ks = statistics.median(x[1] for x in kr)
-            kt = statistics.median(x[0] + x[1] for x in kr)
             ru = statistics.median(x[0] for x in rr)
             rs = statistics.median(x[1] for x in rr)
             rt = statistics.median(x[0] + x[1] for x in rr)
-            keys = ["reads", "reads_eagain", "writes", "writes_eagain", "polls", "parks",
-                    "wakeups", "steals", "tasks"]
-            per = {key: statistics.median(x[2].get(key, 0) for x in kr) for key in keys}
-            per["epoll_waits"] = per["polls"] + per["parks"]
-            desc = " ".join("%s=%.3f" % (key, per[key]) for key in
-                            ["reads", "reads_eagain", "writes", "epoll_waits", "parks",
-                             "wakeups", "steals", "tasks"])
-            ratio = rt / kt if kt > 0 else float("nan")
-            print("%-4s %8.2f %8.2f %8.2f  %8.2f %8.2f %8.2f  %8.2fx  %s" % (
-                test, ku, ks, kt, ru, rs, rt, ratio, desc))
+            for name, _ in kvsds:
+                runs = kr[name]
+                ku = statistics.median(x[0] for x in runs)
+                ks = statistics.median(x[1] for x in runs)
+                kt = statistics.median(x[0] + x[1] for x in runs)
+                keys = ["reads", "reads_eagain", "writes", "writes_eagain", "polls", "parks",
+                        "wakeups", "steals", "tasks", "ring_submits", "ring_sends"]
+                per = {key: statistics.median(x[2].get(key, 0) for x in runs) for key in keys}
+                per["epoll_waits"] = per["polls"] + per["parks"]
+                per["sys"] = statistics.median(
+                    x[2].get("reads", 0) + x[2].get("writes", 0) - x[2].get("ring_sends", 0) +
+                    x[2].get("ring_submits", 0) + x[2].get("polls", 0) + x[2].get("parks", 0)
+                    for x in runs)
+                desc = " ".join("%s=%.3f" % (key, per[key]) for key in
+                                ["sys", "reads", "reads_eagain", "writes", "ring_submits",
+                                 "ring_sends", "epoll_waits", "parks", "wakeups", "steals",
+                                 "tasks"])
+                ratio = rt / kt if kt > 0 else float("nan")
+                label = test if name == "kvsd" else "%s/%s" % (test, name)
+                print("%-9s %8.2f %8.2f %8.2f  %8.2f %8.2f %8.2f  %8.2fx  %s" % (
+                    label, ku, ks, kt, ru, rs, rt, ratio, desc))
             ekeys = ["vcsw", "icsw", "minflt"] + (list(PERF_EVENTS) if a.perf else [])
-            for name, runs in (("kvsd", kr), ("redis", rr)):
-                print("     %-5s per request: %s" % (name, " ".join(
+            for name, runs in list(kr.items()) + [("redis", rr)]:
+                print("     %-9s per request: %s" % (name, " ".join(
                     "%s=%.3f" % (key, statistics.median(x[3][key] for x in runs))
                     for key in ekeys)))
         print("(microseconds of server CPU per request, medians of %d alternating runs)"

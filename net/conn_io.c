@@ -6,7 +6,11 @@
  * One run executes the complete commands already in the query buffer, then
  * reads (until a read comes back short, which emptied the socket, or EAGAIN)
  * and executes more, and writes the replies with as few system calls as
- * possible: at pipeline 1 a request costs one read and one send. It stops
+ * possible: at pipeline 1 a request costs one read and one send — or, on a
+ * worker with an io_uring (io-uring yes), one read and a share of one
+ * io_uring_enter: the run's last write is left to the worker, which sends
+ * the last writes of all the runs of one pass together (task.c: the send
+ * queue; conn_run returns CONN_RUN_SEND, conn_sent ends the run). It stops
  * early, leaving the task re-queued, when it has run run-budget-commands
  * commands, run for RUN_TIME_BUDGET_NS, read RUN_BYTE_BUDGET bytes or made
  * RUN_BYTE_BUDGET bytes of replies (a pipeline of large GETs from a
@@ -105,6 +109,7 @@ struct conn_bigarg {
 };
 
 static void big_release(struct conn *c);
+static int run_tail(struct conn *c, struct worker *w, int more, size_t out_bytes, int draining);
 
 /* relaxed: ids only need to be unique; they order nothing */
 static _Atomic uint64_t next_id = 1;
@@ -210,15 +215,44 @@ void conn_free(struct conn *c)
 	mem_free(c);
 }
 
-/* Writes pending replies. Returns 0, or -1 if the connection must close. */
-static int conn_flush(struct conn *c, struct worker *w)
+/* Whether pending replies must wait (net_opts.before_write said no:
+ * appendfsync always): sets or clears CONN_F_HELD. */
+static bool flush_held(struct conn *c)
 {
 	if (buf_pending(&c->out) > 0 && net_g.opts.before_write && !net_g.opts.before_write(c)) {
 		/* held (appendfsync always): the server's conn_wake brings us back */
 		c->flags |= CONN_F_HELD;
-		return 0;
+		return true;
 	}
 	c->flags &= ~CONN_F_HELD;
+	return false;
+}
+
+/* Counts n bytes sent and consumes them (a send(2)'s or a ring send's). */
+static void flush_sent(struct conn *c, struct worker *w, size_t n)
+{
+	buf_consume(&c->out, n);
+	/* relaxed: statistic */
+	atomic_fetch_add_explicit(&w->st.out_bytes, (uint64_t)n, memory_order_relaxed);
+	/* relaxed: the idle clock, read by the cron only. As Redis, a reply
+	 * written is an interaction: a client whose command ran longer than
+	 * `timeout` is not idle when its reply leaves. */
+	atomic_store_explicit(&c->last_ms, clock_wall_ms(), memory_order_relaxed);
+}
+
+/* The socket is full: EV_WRITE is registered edge-triggered on the owner's
+ * loop, so the socket draining schedules us again. */
+static void flush_full(struct conn *c, struct worker *w)
+{
+	c->flags |= CONN_F_WANT_WRITE;
+	/* relaxed: statistic */
+	atomic_fetch_add_explicit(&w->st.writes_eagain, 1, memory_order_relaxed);
+}
+
+/* Writes pending replies with send(2), not asking before_write. Returns 0,
+ * or -1 if the connection must close. */
+static int flush_send(struct conn *c, struct worker *w)
+{
 	while (buf_pending(&c->out) > 0) {
 		ssize_t n =
 		    send(c->fd, c->out.data + c->out.rpos, buf_pending(&c->out), MSG_NOSIGNAL);
@@ -226,23 +260,13 @@ static int conn_flush(struct conn *c, struct worker *w)
 		/* relaxed: statistics */
 		atomic_fetch_add_explicit(&w->st.writes, 1, memory_order_relaxed);
 		if (n > 0) {
-			buf_consume(&c->out, (size_t)n);
-			/* relaxed: statistic */
-			atomic_fetch_add_explicit(&w->st.out_bytes, (uint64_t)n,
-						  memory_order_relaxed);
-			/* relaxed: the idle clock, read by the cron only. As Redis, a
-			 * reply written is an interaction: a client whose command ran
-			 * longer than `timeout` is not idle when its reply leaves. */
-			atomic_store_explicit(&c->last_ms, clock_wall_ms(), memory_order_relaxed);
+			flush_sent(c, w, (size_t)n);
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			/* EV_WRITE is registered edge-triggered on the owner's loop:
-			 * the socket draining schedules us again. */
-			c->flags |= CONN_F_WANT_WRITE;
-			atomic_fetch_add_explicit(&w->st.writes_eagain, 1, memory_order_relaxed);
+			flush_full(c, w);
 			return 0;
 		}
 		return -1;
@@ -250,6 +274,14 @@ static int conn_flush(struct conn *c, struct worker *w)
 	c->flags &= ~CONN_F_WANT_WRITE;
 	buf_shrink_idle(&c->out, 64 * 1024);
 	return 0;
+}
+
+/* Writes pending replies. Returns 0, or -1 if the connection must close. */
+static int conn_flush(struct conn *c, struct worker *w)
+{
+	if (flush_held(c))
+		return 0;
+	return flush_send(c, w);
 }
 
 /* ---- read sizes: Redis 7.0's query buffer, mirrored ------------------- */
@@ -793,8 +825,27 @@ static int conn_run_once(struct conn *c, struct worker *w)
 	}
 	if (c->flags & CONN_F_CLOSE_ASAP)
 		return -1;
-	if (conn_flush(c, w) < 0)
-		return -1;
+	if (!flush_held(c)) {
+		if (w->ring && buf_pending(&c->out) > 0) {
+			/* the run's last write goes out with the worker's other
+			 * connections' (task.c: the send queue); run_tail follows
+			 * in conn_sent */
+			c->sq_more = more != 0;
+			c->sq_draining = draining != 0;
+			c->sq_out_budget = out_bytes;
+			return CONN_RUN_SEND;
+		}
+		if (flush_send(c, w) < 0)
+			return -1;
+	}
+	return run_tail(c, w, more, out_bytes, draining);
+}
+
+/* The end of a run, after its last write: deliveries beyond the first
+ * window, close after the reply, shutdown's close, trimming the idle query
+ * buffer. Returns conn_run's result. */
+static int run_tail(struct conn *c, struct worker *w, int more, size_t out_bytes, int draining)
+{
 	if (c->flags & CONN_F_HELD)
 		return 0; /* the server's conn_wake runs it again */
 	if (c->deliver_more) {
@@ -820,6 +871,36 @@ KV_HOT int conn_run(struct conn *c, struct worker *w)
 {
 	int r = conn_run_once(c, w);
 
+	publish_mirrors(c);
+	return r;
+}
+
+int conn_sent(struct conn *c, struct worker *w, int res)
+{
+	int r;
+
+	if (res == CONN_SENT_PLAIN) {
+		r = flush_send(c, w);
+		goto tail;
+	}
+	/* relaxed: statistics (a ring send is a write, as a send(2) is) */
+	atomic_fetch_add_explicit(&w->st.writes, 1, memory_order_relaxed);
+	if (res > 0)
+		flush_sent(c, w, (size_t)res);
+	if (res == -EAGAIN || res == -EWOULDBLOCK) {
+		flush_full(c, w);
+		r = 0;
+	} else if (res >= 0 || res == -EINTR) {
+		/* sent (the rest, after a short count, with send(2): it then
+		 * finds the socket full, as conn_flush's loop would), or
+		 * interrupted: as conn_flush goes on */
+		r = flush_send(c, w);
+	} else {
+		r = -1;
+	}
+tail:
+	if (r == 0)
+		r = run_tail(c, w, c->sq_more, c->sq_out_budget, c->sq_draining);
 	publish_mirrors(c);
 	return r;
 }

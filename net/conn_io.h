@@ -10,14 +10,27 @@
 #ifndef KVSD_NET_CONN_IO_H
 #define KVSD_NET_CONN_IO_H
 
+#include <limits.h>
+
 struct conn;
 struct worker;
 
 /* A connection for accepted socket fd, task word IDLE, in no list. */
 struct conn *conn_create(int fd, int is_unix);
+/* conn_run: the run's last write is to go through w's ring (task.c) */
+#define CONN_RUN_SEND 2
 /* Runs c once on worker w's thread. 1: more work (budget spent), 0: waiting
- * for readiness, -1: must close. */
+ * for readiness, -1: must close; CONN_RUN_SEND (only when w has a ring):
+ * the run ended with replies pending and allowed to leave, and the rest of
+ * it waits for them — the caller queues their send on w's ring, leaves c
+ * RUNNING, and passes the send's result to conn_sent. */
 int conn_run(struct conn *c, struct worker *w);
+/* The send of a run that returned CONN_RUN_SEND completed with res (what
+ * send(2) returns, or -errno): applies it as a send(2)'s result and ends the
+ * run. Returns what conn_run would have. Runner w's thread. */
+int conn_sent(struct conn *c, struct worker *w, int res);
+/* conn_sent's res for a send not made: conn_sent makes it with send(2) */
+#define CONN_SENT_PLAIN INT_MIN
 /* Closes the socket (during shutdown after sending FIN and discarding
  * unread input). */
 void conn_shut(struct conn *c);

@@ -65,7 +65,7 @@ struct conn;
 #define NET_HZ_MAX	  500
 /* Descriptors kvsd keeps beside its clients: Redis's CONFIG_MIN_RESERVED_FDS
  * for listeners, the log and files, plus each worker's event loop (epoll and
- * its wake-up eventfd) with room to spare. */
+ * its wake-up eventfd) and io_uring (net/uring.h) with room to spare. */
 #define NET_RESERVED_FDS   32
 #define NET_FDS_PER_WORKER 4
 
@@ -86,6 +86,10 @@ struct net_opts {
 	int unixsocketperm;
 	int tcp_backlog;
 	int threads;
+	/* io-uring: each worker sends the last replies of its runs in batches
+	 * through an io_uring of its own (net/uring.h); without it, or if the
+	 * kernel refuses io_uring, one send(2) per run */
+	bool io_uring;
 	net_dispatch_fn dispatch;
 	/* thread_start/thread_stop: on each worker thread as it starts and
 	 * ends. thread_cron: hz times a second on worker 0's loop (called with
@@ -236,6 +240,11 @@ struct net_worker_stats {
 	 * polls of the own loop; epoll_wait calls = polls + parks + guest_polls */
 	uint64_t reads, reads_eagain, writes, writes_eagain, polls;
 	uint64_t reads_skipped; /* reads not made: no readable edge since the last empty one */
+	/* batched sends (io-uring yes: net/uring.h): ring 1 if the worker has a
+	 * ring; ring_submits io_uring_enter calls; ring_sends the sends they
+	 * made, counted in writes too (socket system calls: reads + writes -
+	 * ring_sends + ring_submits) */
+	uint64_t ring, ring_submits, ring_sends;
 };
 int net_worker_stats(int idx, struct net_worker_stats *out);
 int net_workers(void);

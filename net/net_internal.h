@@ -27,6 +27,7 @@
 
 struct event_base;
 struct event;
+struct net_ring;
 
 /* ---- a worker ------------------------------------------------------------ */
 
@@ -55,6 +56,11 @@ struct worker_stats {
 	_Atomic uint64_t reads, reads_eagain, reads_skipped;
 	_Atomic uint64_t writes, writes_eagain;
 	_Atomic uint64_t polls;
+	/* batched sends (net/uring.h): io_uring_enter calls, and the sends they
+	 * made (counted in writes too: system calls on client sockets are
+	 * writes - ring_sends + ring_submits) */
+	_Atomic uint64_t ring_submits, ring_sends;
+	_Atomic uint64_t ring_on; /* 1: the worker has a ring (io-uring yes, kernel allows) */
 };
 
 /* worker.parked */
@@ -108,6 +114,17 @@ struct worker {
 	 * (worker.c: defer_overdue) */
 	int64_t defer_seen_ns;
 	struct event *watch_ev; /* timer ending a watcher's park (worker.c) */
+	/* ring: this worker's thread only (NULL: plain send(2), net/uring.h).
+	 * The send queue, loop side (the holder of the loop token: the worker
+	 * between tasks, or a guest): connections whose run ended with their
+	 * last write still to make, RUNNING, linked through conn.sq_next in
+	 * queue order, with their count and bytes (task.c: conn_task_flush);
+	 * each send is prepared on the ring at the flush */
+	struct net_ring *ring;
+	struct conn *sq_head, **sq_tail;
+	int sq_count;
+	size_t sq_bytes;
+	int64_t sq_since; /* CLOCK_MONOTONIC ns of the first send queued */
 	/* WORKER_RUNNING / PARKED / NOTIFIED: exchanged by the worker, CAS
 	 * PARKED → NOTIFIED by the one waker that then writes the eventfd */
 	_Atomic int parked KV_ALIGNED;
@@ -250,6 +267,12 @@ struct conn {
 	_Atomic int blocked;
 	int64_t soft_since_ms; /* runner: over the soft output limit since (0: not) */
 	bool deliver_more;     /* runner: net_opts.deliver left messages queued */
+	/* runner: on its send queue (worker.sq_head) while its last write is
+	 * queued on the ring, and what the rest of the run needs (conn_sent) */
+	struct conn *sq_next;
+	int sq_res;
+	bool sq_more, sq_draining;
+	size_t sq_out_budget;
 	/* mirrors for CLIENT LIST from other threads, updated by the runner after
 	 * each run: relaxed statistics */
 	_Atomic uint64_t st_qbuf, st_omem;

@@ -78,5 +78,8 @@ int net_worker_stats(int idx, struct net_worker_stats *out)
 	out->writes = atomic_load_explicit(&w->st.writes, memory_order_relaxed);
 	out->writes_eagain = atomic_load_explicit(&w->st.writes_eagain, memory_order_relaxed);
 	out->polls = atomic_load_explicit(&w->st.polls, memory_order_relaxed);
+	out->ring = atomic_load_explicit(&w->st.ring_on, memory_order_relaxed);
+	out->ring_submits = atomic_load_explicit(&w->st.ring_submits, memory_order_relaxed);
+	out->ring_sends = atomic_load_explicit(&w->st.ring_sends, memory_order_relaxed);
 	return 0;
 }

@@ -31,6 +31,32 @@
  *    before it closes. Other threads only ask: the kill word, then
  *    conn_schedule().
  *
+ *  - send (conn_task_after, r = CONN_RUN_SEND): a run that ended with
+ *    replies to write, on a worker with a ring (net/uring.h), is not over:
+ *    the connection goes on the runner's send queue, still RUNNING — so
+ *    nobody else runs, steals or closes it, and a conn_schedule()
+ *    meanwhile sets NOTIFIED as during any run. When the worker goes
+ *    offline (its deque ran dry, or it polls or lends its core: Redis's
+ *    beforeSleep; worker.c: worker_offline), SENDQ_NS after the first was
+ *    queued,
+ *    or when the queue reaches SENDQ_MAX connections or SENDQ_BYTES,
+ *    conn_task_flush() prepares a send for each on the ring and submits
+ *    them with one io_uring_enter (a queue of one: send(2), cheaper than a
+ *    submit of one) and, in queue order, ends each run: conn_sent()
+ *    applies the result as a send(2)'s and runs what the run had left
+ *    (conn_io.c), then the end-of-run CAS to IDLE as conn_task_run does —
+ *    and if NOTIFIED came meanwhile, RUNNING → SCHEDULED (release) and
+ *    sched_submit, where conn_task_run would have gone round at once.
+ *    A worker stuck in one long task after queueing sends would hold those
+ *    replies for the task's length, so a guest that takes its loop token
+ *    (worker.c: poll_stuck) also ends the runs on its send queue, with
+ *    send(2)s of its own (conn_task_flush_guest): the send queue is loop
+ *    side, touched only by the holder of its worker's token (the worker
+ *    queues and flushes only between tasks, holding it).
+ *    Only a run's last write is queued; writes in the middle of a run
+ *    (large replies, held AOF replies, deliveries past the first window)
+ *    are send(2)s as before.
+ *
  * Orderings: each hand-off publishes the previous holder's writes to the
  * next — the schedule CAS (acq_rel) and the run's exchange (acquire), the
  * end-of-run CAS (release) and the next schedule CAS (acquire), the yield's
@@ -38,13 +64,21 @@
  * releases, its consumer acquires (mpscq).
  */
 #include "net/task.h"
+#include "concurrency/clock.h"
 #include "net/conn_io.h"
 #include "net/monitor.h"
 #include "net/registry.h"
 #include "net/state.h"
+#include "net/uring.h"
 #include "net/worker.h"
 
 #include <event2/event.h>
+
+/* The send queue's bounds: connections (below NET_RING_ENTRIES) and bytes.
+ * A reply queued waits for the sends queued after it, up to these, or until
+ * the worker's deque runs dry. */
+#define SENDQ_MAX   32
+#define SENDQ_BYTES (256 * 1024)
 
 void conn_accept(int fd, int is_unix)
 {
@@ -169,10 +203,113 @@ KV_HOT int conn_task_run(struct worker *w, struct conn *c)
 	}
 }
 
+/* c's run returned CONN_RUN_SEND: c onto w's send queue (still RUNNING). */
+static void sendq_add(struct worker *w, struct conn *c)
+{
+	c->sq_next = NULL;
+	if (w->sq_head == NULL) {
+		w->sq_tail = &w->sq_head;
+		w->sq_since = clock_mono_ns();
+	}
+	*w->sq_tail = c;
+	w->sq_tail = &c->sq_next;
+	w->sq_count++;
+	w->sq_bytes += buf_pending(&c->out);
+	if (w->sq_count >= SENDQ_MAX || w->sq_bytes >= SENDQ_BYTES)
+		conn_task_flush(w);
+}
+
+static void sendq_done(void *tag, int res, void *arg)
+{
+	struct conn *c = tag;
+
+	(void)arg;
+	c->sq_res = res;
+}
+
+/* Ends the runs of the connections on send queue c (each conn_sent with its
+ * sq_res) on runner w, which holds its own loop token. */
+static void sendq_finish(struct worker *w, struct conn *c)
+{
+	while (c) {
+		struct conn *next = c->sq_next;
+		uint32_t s = CONN_RUNNING;
+		int r = conn_sent(c, w, c->sq_res);
+
+		c->sq_next = NULL;
+		net_g.opts.quiescent();
+		if (r != 0) {
+			/* close or yield (conn_sent never asks for another send) */
+			conn_task_after(w, c, r);
+		} else if (!atomic_compare_exchange_strong_explicit(&c->task, &s, CONN_IDLE,
+								    memory_order_acq_rel,
+								    memory_order_acquire)) {
+			/* NOTIFIED came while the send was queued: run again, soon.
+			 * The CAS as conn_task_run's (release on success, acquire of
+			 * the notifier's writes on failure); release: this run's
+			 * writes before the next runner's exchange acquires them */
+			atomic_store_explicit(&c->task, CONN_SCHEDULED, memory_order_release);
+			sched_submit(c);
+		}
+		c = next;
+	}
+}
+
+/* Takes v's send queue (its holder of v's loop token). */
+static struct conn *sendq_take(struct worker *v)
+{
+	struct conn *c = v->sq_head;
+
+	v->sq_head = NULL;
+	v->sq_count = 0;
+	v->sq_bytes = 0;
+	return c;
+}
+
+void conn_task_flush_guest(struct worker *w, struct worker *v)
+{
+	struct conn *c = sendq_take(v);
+
+	if (c == NULL)
+		return;
+	for (struct conn *x = c; x; x = x->sq_next)
+		x->sq_res = CONN_SENT_PLAIN;
+	net_g.opts.online();
+	sendq_finish(w, c);
+	net_g.opts.offline();
+}
+
+void conn_task_flush(struct worker *w)
+{
+	int n = w->sq_count;
+	struct conn *c = sendq_take(w);
+
+	if (c == NULL)
+		return;
+	if (n == 1) {
+		/* one send: send(2) costs less than a ring's submit of one */
+		c->sq_res = CONN_SENT_PLAIN;
+	} else {
+		for (struct conn *x = c; x; x = x->sq_next)
+			KV_ASSERT(net_ring_send(w->ring, x->fd, x->out.data + x->out.rpos,
+						buf_pending(&x->out), x) == 0);
+		/* relaxed: statistics */
+		atomic_fetch_add_explicit(&w->st.ring_submits,
+					  (uint64_t)net_ring_flush(w->ring, sendq_done, w),
+					  memory_order_relaxed);
+		atomic_fetch_add_explicit(&w->st.ring_sends, (uint64_t)n, memory_order_relaxed);
+	}
+	sendq_finish(w, c);
+}
+
 void conn_task_after(struct worker *w, struct conn *c, int r)
 {
 	if (r == 0)
 		return;
+	if (r == CONN_RUN_SEND) {
+		sendq_add(w, c);
+		return;
+	}
 	if (r < 0) {
 		if (c->owner == w)
 			conn_close(c);

@@ -30,8 +30,17 @@ void conn_schedule_back(struct conn *c);
  * (0), spent its budget (1) or must close (-1). */
 int conn_task_run(struct worker *w, struct conn *c);
 /* Worker w's thread, holding its own loop token again: what conn_task_run's
- * result r asks for — nothing (0), queue behind the others (1), close (-1). */
+ * result r asks for — nothing (0), queue behind the others (1), close (-1),
+ * or (CONN_RUN_SEND, conn_io.h) its last write onto w's send queue, which
+ * this flushes when full. */
 void conn_task_after(struct worker *w, struct conn *c, int r);
+/* Worker w's thread, online, holding its own loop token: sends everything on
+ * w's send queue with one submit and ends each of those runs (task.c). */
+void conn_task_flush(struct worker *w);
+/* Guest w holding stuck v's loop token, offline: ends the runs on v's send
+ * queue with send(2)s made by w (v's ring is v's own), so replies queued
+ * before v's long task do not wait for its end (task.c). */
+void conn_task_flush_guest(struct worker *w, struct worker *v);
 /* Holder of the owner's loop token (idle-timeout cron): claims an IDLE
  * connection so that it may be closed. 1 if claimed. */
 int conn_task_claim_idle(struct conn *c);

@@ -42,7 +42,12 @@
  *   an idle moment costs one epoll_wait, not two); else poll the loop of any worker
  *   stuck in a long task (guest polling, below); else, if stealing is on and
  *   fewer than half the workers are searching, search: steal from random
- *   victims; else park.
+ *   victims; else park. Whenever it goes offline (ran dry, polls, lends its
+ *   core: worker_offline) a worker first sends the replies its runs left
+ *   on its send queue with one io_uring submit (task.c, net/uring.h; also
+ *   when SENDQ_NS passed since the first was queued, or the queue is
+ *   full), as Redis writes its clients in beforeSleep; a guest polling a
+ *   stuck worker sends them too.
  *
  * Parking: the worker marks itself PARKED and registers with the eventcount
  * (sched.ec: seq_cst), then re-checks its inbox and deque — and every
@@ -176,6 +181,7 @@
 #include "concurrency/wctx.h"
 #include "net/state.h"
 #include "net/task.h"
+#include "net/uring.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -197,6 +203,9 @@
 #define WATCH_NS (5 * 1000000ll)
 /* A worker that always has work still polls its own loop this often. */
 #define POLL_EVERY_NS WATCH_NS
+/* A send queued on the ring (task.c) waits at most this long for the deque
+ * to run dry; checked between tasks. */
+#define SENDQ_NS (200 * 1000ll)
 /* Rounds (what one drain of the inbox queued) of at least this many tasks
  * get a poll half-way through (worker_main). */
 #define MID_POLL_MIN 16
@@ -698,6 +707,7 @@ static int poll_stuck(struct worker *w, int64_t now)
 		w->guest_of = v;
 		drain_inbox(w, v);
 		take_deferred(w, v);
+		conn_task_flush_guest(w, v);
 		event_base_loop(v->base, EVLOOP_NONBLOCK);
 		/* v cannot run what it queued either; a failed push goes to our inbox */
 		for (;;) {
@@ -841,6 +851,19 @@ static void ensure_watcher(struct worker *w, int64_t now)
 	for (int k = 1; k < nthreads; k++)
 		if (wake_worker(&workers[(w->idx + k) % nthreads]))
 			return;
+}
+
+/*
+ * Goes offline (net_opts.offline) from worker_main: first sends what the
+ * runs left on w's send queue (task.c). Offline is where the server may
+ * block for a moment (the AOF's inline fdatasync under appendfsync always,
+ * an idle-class loan) and where the loop is polled: replies already made,
+ * by runs that need no fsync, must not wait for either.
+ */
+static void worker_offline(struct worker *w)
+{
+	conn_task_flush(w);
+	net_g.opts.offline();
 }
 
 /* Blocks in the event loop until readiness, a timer or a wake-up. Called
@@ -997,6 +1020,10 @@ static void *worker_main(void *arg)
 	if (net_g.opts.thread_start)
 		net_g.opts.thread_start(w->idx);
 	w->polled_ns = clock_mono_ns();
+	/* Batched sends (net/uring.h, task.c): without a ring, send(2) as before */
+	if (net_g.opts.io_uring && (w->ring = net_ring_create()) != NULL)
+		/* relaxed: shown by INFO (worker<i>_io ring=1) */
+		atomic_store_explicit(&w->st.ring_on, 1, memory_order_relaxed);
 	/* Online while running connections; offline inside any event loop. */
 	while (!atomic_load_explicit(&w->stop, memory_order_relaxed)) {
 		int64_t now = clock_mono_ns();
@@ -1005,17 +1032,20 @@ static void *worker_main(void *arg)
 		if (lend_due(now)) {
 			/* between two tasks: a starving idle-class saver gets
 			 * this core for a moment (concurrency/lend.h) */
-			net_g.opts.offline();
+			worker_offline(w);
 			lend_run(now);
 			net_g.opts.online();
 			now = clock_mono_ns();
 		}
 		c = wsq_take(&w->dq);
+		/* the send queue waits no longer than SENDQ_NS for a dry deque */
+		if (w->sq_head && now - w->sq_since >= SENDQ_NS)
+			conn_task_flush(w);
 
 		if (c == NULL) {
 			long queued;
 
-			net_g.opts.offline();
+			worker_offline(w);
 			queued = drain_inbox(w, w);
 			/* the longest round lately: a mid-round poll splits the next
 			 * drain's round in two, and that must not halve the interval */
@@ -1059,7 +1089,7 @@ static void *worker_main(void *arg)
 			net_g.opts.online();
 		} else if (now - w->polled_ns >= POLL_EVERY_NS) {
 			/* never dry: our own loop and stuck peers get a look anyway */
-			net_g.opts.offline();
+			worker_offline(w);
 			atomic_fetch_add_explicit(&w->st.polls, 1, memory_order_relaxed);
 			w->poll_busy = !mid_round(w, 4);
 			event_base_loop(w->base, EVLOOP_NONBLOCK);
@@ -1072,11 +1102,17 @@ static void *worker_main(void *arg)
 			net_g.opts.online();
 		} else if (mid_round(w, 2)) {
 			/* Half-way through a long round: see mid_round() */
-			net_g.opts.offline();
+			worker_offline(w);
 			atomic_fetch_add_explicit(&w->st.polls, 1, memory_order_relaxed);
 			event_base_loop(w->base, EVLOOP_NONBLOCK);
 			w->polled_ns = now;
 			net_g.opts.online();
+		}
+		if (c == NULL && w->sq_head) {
+			/* runs made inline by drain_inbox (a full deque) since
+			 * worker_offline flushed: before we steal or park */
+			conn_task_flush(w);
+			c = wsq_take(&w->dq);
 		}
 		if (c == NULL && stealing_on())
 			c = steal_task(w);
@@ -1091,6 +1127,8 @@ static void *worker_main(void *arg)
 		run_task(w, c, now);
 	}
 	stop_searching(w, 0);
+	conn_task_flush(w);
+	net_ring_destroy(&w->ring);
 	if (net_g.opts.thread_stop)
 		net_g.opts.thread_stop(w->idx);
 	return NULL;

@@ -42,6 +42,7 @@ done
 packages=(
 	build-essential meson ninja-build pkg-config
 	libevent-dev libjemalloc-dev liburcu-dev libhiredis-dev libcriterion-dev libck-dev liblzf-dev
+	liburing-dev
 	liblua5.1-0-dev
 	redis-server redis-tools nutcracker
 	clang libclang-rt-14-dev

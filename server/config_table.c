@@ -777,6 +777,9 @@ const struct cfg_def cfg_rows[CFG_COUNT_] = {
     [CFG_WORK_STEALING] = {"work-stealing", CFG_T_BOOL, "yes", 0, 1, NULL, 0,
 			   "Idle workers steal scheduled connections from busy ones.",
 			   .apply = apply_work_stealing},
+    [CFG_IO_URING] = {"io-uring", CFG_T_BOOL, "yes", 0, 1, NULL, CFG_IMMUTABLE,
+		      "Each worker sends its connections' replies in batches through an "
+		      "io_uring (one system call for many sends); no: one send(2) each."},
     [CFG_CONN_ASSIGN] = {"conn-assign", CFG_T_ENUM, "round-robin", 0, 0, conn_assign_names, 0,
 			 "Which worker owns a new connection: round-robin, least-loaded or "
 			 "single (all on worker 0).",

@@ -440,6 +440,7 @@ int server_setup(int argc, char **argv)
 	o.unixsocketperm = (int)cfg_int(CFG_UNIXSOCKETPERM);
 	o.tcp_backlog = (int)cfg_int(CFG_TCP_BACKLOG);
 	o.threads = (int)cfg_int(CFG_THREADS);
+	o.io_uring = cfg_int(CFG_IO_URING) != 0;
 	o.dispatch = cmd_dispatch;
 	o.thread_start = on_thread_start;
 	o.thread_stop = on_thread_stop;

@@ -74,7 +74,8 @@ def io_fields(c):
     return out
 
 
-FIELDS = {'reads', 'reads_eagain', 'writes', 'writes_eagain', 'polls', 'reads_skipped'}
+FIELDS = {'reads', 'reads_eagain', 'writes', 'writes_eagain', 'polls', 'reads_skipped',
+          'ring', 'ring_submits', 'ring_sends'}
 
 
 def subscriber(k, c):

@@ -129,6 +129,7 @@ Test(config, table_rows_in_enum_order)
 	    "slowlog-log-slower-than",
 	    "slowlog-max-len",
 	    "work-stealing",
+	    "io-uring",
 	    "conn-assign",
 	    "run-budget-commands",
 	    "client-output-buffer-limit",

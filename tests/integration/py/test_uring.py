@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+"""test_uring: batched sends through each worker's io_uring (io-uring yes,
+net/uring.h, net/task.c's send queue) answer exactly what send(2) answers
+(io-uring no), under a short mixed workload run against both, and against
+one worker too:
+
+- many connections at once, each a series of SET/GET/INCR at pipeline 1 and
+  pipelines of 50, with replies checked byte for byte (a reply sent on the
+  wrong connection, twice, or lost, fails);
+- a large reply that fills the socket (the client reads only after a pause,
+  so the send completes short or with -EAGAIN and the writable edge must
+  bring the rest), checked in full;
+- clients that close in the middle of a large reply, and one that sends a
+  pipeline and closes at once: the server goes on serving (PING, and
+  connected_clients drops back);
+- QUIT's reply arrives before the close (a run that ends with a send queued
+  and CLOSE_AFTER_REPLY);
+- CLIENT PAUSE: the paused clients' replies, released together, go out in
+  one batch: with a ring (INFO kvsd worker<i>_io ring=1) ring_sends grows;
+  with io-uring no the workers report ring=0 and no ring sends.
+"""
+import re
+import socket
+import sys
+import threading
+import time
+
+import harness
+
+CONNS = 24
+ROUNDS = 40
+BIG = 4 * 1024 * 1024
+
+
+def io_fields(c):
+    info = c.cmd('INFO', 'kvsd').decode()
+    out = {}
+    for line in info.split('\r\n'):
+        m = re.fullmatch(r'worker(\d+)_io:(.*)', line)
+        if m:
+            f = dict(kv.split('=') for kv in m.group(2).split(','))
+            out[int(m.group(1))] = {k: int(v) for k, v in f.items()}
+    return out
+
+
+def bulk(v):
+    return b'$%d\r\n%s\r\n' % (len(v), v)
+
+
+def client_work(port, idx, fails):
+    """Pipeline-1 and pipelined rounds on one connection, each reply checked."""
+    try:
+        with harness.Client(port, timeout=20.0) as c:
+            for r in range(ROUNDS):
+                key = 'k:%d:%d' % (idx, r)
+                val = b'v%d-%d-' % (idx, r) + b'x' * (r * 37 % 300)
+                if c.cmd('SET', key, val) != b'+OK\r\n':
+                    fails.append('conn %d round %d: SET' % (idx, r))
+                    return
+                got = c.cmd('GET', key)
+                if got != bulk(val):
+                    fails.append('conn %d round %d: GET %r' % (idx, r, got[:60]))
+                    return
+                if r % 8 == 0:
+                    # a pipeline of 50: INCRs on our own counter, then a GET
+                    n = 50
+                    c.send(b''.join(harness.encode('INCR', 'ctr:%d' % idx)
+                                    for _ in range(n)) +
+                           harness.encode('GET', 'ctr:%d' % idx))
+                    replies = c.read_replies(n + 1)
+                    base = (r // 8) * n
+                    want = [b':%d\r\n' % (base + i + 1) for i in range(n)]
+                    want.append(bulk(b'%d' % (base + n)))
+                    if replies != want:
+                        fails.append('conn %d round %d: pipeline %r' % (idx, r, replies[:3]))
+                        return
+    except Exception as e:  # noqa: BLE001 -- any failure is the test's
+        fails.append('conn %d: %r' % (idx, e))
+
+
+def big_reply(port, fails):
+    """GET of a BIG value, three times pipelined, read only after a pause."""
+    s = socket.create_connection(('127.0.0.1', port), timeout=20.0)
+    try:
+        s.sendall(harness.encode('GET', 'big') * 3 + harness.encode('PING'))
+        time.sleep(0.3)  # the replies fill both socket buffers meanwhile
+        want = bulk(b'b' * BIG) * 3 + b'+PONG\r\n'
+        got = bytearray()
+        while len(got) < len(want):
+            d = s.recv(1 << 20)
+            if not d:
+                break
+            got += d
+        if bytes(got) != want:
+            fails.append('big reply: %d bytes of %d, equal prefix %s'
+                         % (len(got), len(want), bytes(got[:len(want)]) == want[:len(got)]))
+    finally:
+        s.close()
+
+
+def closers(port):
+    """Clients that close mid-reply or right after sending a pipeline."""
+    for i in range(8):
+        s = socket.create_connection(('127.0.0.1', port), timeout=5.0)
+        s.sendall(harness.encode('GET', 'big') * 2)
+        if i % 2:
+            s.recv(1000)  # part of the first reply, then gone
+        s.close()
+        s = socket.create_connection(('127.0.0.1', port), timeout=5.0)
+        s.sendall(harness.encode('PING') * 100)
+        s.close()
+
+
+def quit_reply(port, fails):
+    s = socket.create_connection(('127.0.0.1', port), timeout=5.0)
+    try:
+        s.sendall(harness.encode('PING') + harness.encode('QUIT'))
+        got = b''
+        while True:
+            d = s.recv(100)
+            if not d:
+                break
+            got += d
+        if got != b'+PONG\r\n+OK\r\n':
+            fails.append('QUIT: %r' % got)
+    finally:
+        s.close()
+
+
+def paused_batch(port, fails, ring_expected):
+    """CLIENT PAUSE holds N clients' GETs; its end releases them together."""
+    n = 8
+    socks = [socket.create_connection(('127.0.0.1', port), timeout=10.0) for _ in range(n)]
+    try:
+        with harness.Client(port) as c:
+            before = io_fields(c)
+            if c.cmd('CLIENT', 'PAUSE', '300', 'ALL') != b'+OK\r\n':
+                fails.append('CLIENT PAUSE')
+                return
+            for i, s in enumerate(socks):
+                s.sendall(harness.encode('ECHO', 'p%d' % i))
+            for i, s in enumerate(socks):
+                want = bulk(b'p%d' % i)
+                got = b''
+                while len(got) < len(want):
+                    d = s.recv(100)
+                    if not d:
+                        break
+                    got += d
+                if got != want:
+                    fails.append('paused client %d: %r' % (i, got))
+            after = io_fields(c)
+        rings = {w['ring'] for w in after.values()}
+        sends = sum(after[w]['ring_sends'] - before[w]['ring_sends'] for w in after)
+        if ring_expected is False and (rings != {0} or sends):
+            fails.append('io-uring no: ring=%r, %d ring sends' % (rings, sends))
+        if ring_expected and rings == {1} and sends < 2:
+            fails.append('paused clients released together: %d ring sends' % sends)
+    finally:
+        for s in socks:
+            s.close()
+
+
+def workload(k, ring_expected):
+    fails = []
+    port = k.port
+    with k.client() as c:
+        if c.cmd('SET', 'big', b'b' * BIG) != b'+OK\r\n':
+            return ['SET big']
+        clients0 = int(re.search(rb'connected_clients:(\d+)', c.cmd('INFO', 'clients')).group(1))
+    threads = [threading.Thread(target=client_work, args=(port, i, fails))
+               for i in range(CONNS)]
+    threads.append(threading.Thread(target=big_reply, args=(port, fails)))
+    threads.append(threading.Thread(target=closers, args=(port,)))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    quit_reply(port, fails)
+    paused_batch(port, fails, ring_expected)
+    with k.client() as c:
+        if c.cmd('PING') != b'+PONG\r\n':
+            fails.append('PING after the workload')
+        deadline = time.time() + 10
+        while True:
+            n = int(re.search(rb'connected_clients:(\d+)', c.cmd('INFO', 'clients')).group(1))
+            if n <= clients0 or time.time() > deadline:
+                break
+            time.sleep(0.05)
+        if n > clients0:
+            fails.append('connected_clients %d after the closers (was %d)' % (n, clients0))
+    return fails
+
+
+def main():
+    fails = []
+    for extra, ring in ((['--io-uring', 'yes'], True), (['--io-uring', 'no'], False),
+                        (['--io-uring', 'yes', '--threads', '1'], True)):
+        with harness.kvsd_server(extra) as k:
+            got = workload(k, ring)
+            if not k.alive():
+                got.append('kvsd exited')
+        fails += ['%s: %s' % (' '.join(extra), f) for f in got]
+    for f in fails:
+        print('FAIL: ' + f)
+    print('uring: %d failures' % len(fails))
+    return 1 if fails else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
