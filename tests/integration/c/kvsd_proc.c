@@ -357,8 +357,11 @@ size_t kvsd_raw_recv(int fd, char *buf, size_t cap, size_t want, int timeout_ms,
  * kvsd_free_port() and our child's bind: it answers PING too, while our child
  * exits on "Address already in use". So INFO's process_id must be the child's
  * (a server that refuses INFO, e.g. -NOAUTH, is taken on PING alone).
+ * A server started with --requirepass answers -NOAUTH before it looks at
+ * whether it is loading (Redis's order, and kvsd's): with `auth`, that
+ * password is sent first, so -LOADING is still seen while the dataset loads.
  */
-static int proc_answers_ping(const struct kvsd_proc *p)
+static int proc_answers_ping(const struct kvsd_proc *p, const char *auth)
 {
 	struct timeval tv = {0, 300000};
 	redisContext *c = redisConnectWithTimeout("127.0.0.1", p->port, tv);
@@ -367,6 +370,11 @@ static int proc_answers_ping(const struct kvsd_proc *p)
 
 	if (c && !c->err) {
 		redisSetTimeout(c, tv);
+		if (auth) {
+			r = redisCommand(c, "AUTH %s", auth);
+			if (r)
+				freeReplyObject(r);
+		}
 		r = redisCommand(c, "PING");
 		ok = r != NULL && !(r->type == REDIS_REPLY_ERROR && r->str &&
 				    strncmp(r->str, "LOADING", 7) == 0);
@@ -405,6 +413,15 @@ static int proc_extra_env_args(char **argv, int n, char **store)
 	return n;
 }
 
+/* The word after `name` in args, or NULL. */
+static const char *proc_arg_value(const char *const *args, const char *name)
+{
+	for (; args && *args; args++)
+		if (strcmp(*args, name) == 0)
+			return args[1];
+	return NULL;
+}
+
 static int proc_has_arg(const char *const *args, const char *name)
 {
 	for (; args && *args; args++)
@@ -417,6 +434,7 @@ static int proc_start_once(struct kvsd_proc *p, const char *const *extra_args)
 {
 	char *argv[KVSD_PROC_MAX_ARGS + 2];
 	char portbuf[16], *envstore;
+	const char *auth;
 	long long deadline;
 	int n = 0, port, rc;
 
@@ -447,6 +465,7 @@ static int proc_start_once(struct kvsd_proc *p, const char *const *extra_args)
 			argv[n++] = "2";
 		}
 	}
+	auth = proc_arg_value(extra_args, "--requirepass");
 	for (; extra_args && *extra_args && n < KVSD_PROC_MAX_ARGS - 16; extra_args++)
 		argv[n++] = (char *)*extra_args;
 	n = proc_extra_env_args(argv, n, &envstore);
@@ -460,7 +479,7 @@ static int proc_start_once(struct kvsd_proc *p, const char *const *extra_args)
 	while (kvsd_now_ms() < deadline) {
 		if (proc_try_reap(p))
 			return -ECHILD;
-		if (proc_answers_ping(p))
+		if (proc_answers_ping(p, auth))
 			return 0;
 		kvsd_sleep_ms(20);
 	}
