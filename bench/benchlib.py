@@ -204,3 +204,15 @@ def alternate(runs, kvsd_run, redis_run):
         r.append(redis_run())
     return (statistics.median(x[0] for x in k), statistics.median(x[0] for x in r),
             statistics.median(x[1] for x in k), statistics.median(x[1] for x in r))
+
+
+def thread_cpu(pid):
+    """{tid: CPU ns} of pid's threads (schedstat's first field)."""
+    out = {}
+    for t in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/schedstat" % (pid, t)) as f:
+                out[t] = int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    return out

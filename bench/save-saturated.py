@@ -34,28 +34,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SET_N = 6000
 
 
-def thread_cpu(pid):
-    """{tid: CPU ns} of pid's threads (schedstat's first field)."""
-    out = {}
-    for t in os.listdir("/proc/%d/task" % pid):
-        try:
-            with open("/proc/%d/task/%s/schedstat" % (pid, t)) as f:
-                out[t] = int(f.read().split()[0])
-        except (OSError, ValueError, IndexError):
-            pass
-    return out
-
-
 def one_save(port, pid):
     """One BGSAVE under the running load: (seconds, saver CPU s, kvsd CPU s, loan deltas)."""
     kv0 = persist.info(port, "kvsd")
-    before = set(thread_cpu(pid))
+    before = set(benchlib.thread_cpu(pid))
     c0 = benchlib.cpu_seconds(pid)
     t0 = time.monotonic()
     persist.bgsave(port)
     saver = {}
     while persist.info(port).get("rdb_bgsave_in_progress") != "0":
-        for t, ns in thread_cpu(pid).items():
+        for t, ns in benchlib.thread_cpu(pid).items():
             if t not in before:
                 saver[t] = ns
         time.sleep(0.02)

@@ -60,17 +60,6 @@ def tw(f, v):
         fh.write(v)
 
 
-def thread_cpu(pid):
-    out = {}
-    for t in os.listdir("/proc/%d/task" % pid):
-        try:
-            with open("/proc/%d/task/%s/schedstat" % (pid, t)) as f:
-                out[t] = int(f.read().split()[0])
-        except OSError:
-            pass
-    return out
-
-
 def pct(v, p):
     v = sorted(v)
     return v[min(len(v) - 1, int(p * len(v)))] if v else 0
@@ -215,9 +204,9 @@ def main():
         load = subprocess.Popen(["taskset", "-c", "1", lg, "-p", str(port)] + persist.lat_args(
             args.keys, 2 * args.seconds + 8), stdout=subprocess.DEVNULL)
         time.sleep(1)
-        a = thread_cpu(pid)
+        a = benchlib.thread_cpu(pid)
         time.sleep(0.5)
-        b = thread_cpu(pid)
+        b = benchlib.thread_cpu(pid)
         worker = max(b, key=lambda t: b[t] - a.get(t, 0))
         for saving in (False, True):
             stop = threading.Event()

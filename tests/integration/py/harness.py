@@ -19,6 +19,7 @@ fails; Server is also a context manager.
 
 import atexit
 import os
+import re
 import shutil
 import signal
 import socket
@@ -508,6 +509,19 @@ def side_by_side(fn, items):
     for e in errs:
         if e is not None:
             raise e
+    return out
+
+
+def worker_io(c):
+    """{worker index: {field: int}} from INFO kvsd's worker<i>_io lines (reads,
+    writes, ring_sends, ...): the system calls a worker made, by kind."""
+    info = c.cmd('INFO', 'kvsd').decode()
+    out = {}
+    for line in info.split('\r\n'):
+        m = re.fullmatch(r'worker(\d+)_io:(.*)', line)
+        if m:
+            f = dict(kv.split('=') for kv in m.group(2).split(','))
+            out[int(m.group(1))] = {k: int(v) for k, v in f.items()}
     return out
 
 

@@ -63,17 +63,6 @@ def split(port):
         s.close()
 
 
-def io_fields(c):
-    info = c.cmd('INFO', 'kvsd').decode()
-    out = {}
-    for line in info.split('\r\n'):
-        m = re.fullmatch(r'worker(\d+)_io:(.*)', line)
-        if m:
-            f = dict(kv.split('=') for kv in m.group(2).split(','))
-            out[int(m.group(1))] = {k: int(v) for k, v in f.items()}
-    return out
-
-
 FIELDS = {'reads', 'reads_eagain', 'writes', 'writes_eagain', 'polls', 'reads_skipped',
           'ring', 'ring_submits', 'ring_sends'}
 
@@ -88,7 +77,7 @@ def subscriber(k, c):
         while got.count(b'\r\n') < 6:
             got += sub.recv(4096)
         frame = b'*3\r\n$7\r\nmessage\r\n$2\r\nro\r\n$1\r\nx\r\n'
-        before = io_fields(c)
+        before = harness.worker_io(c)
         got = b''
         for i in range(n):
             if c.cmd('PUBLISH', 'ro', 'x') != b':1\r\n':
@@ -98,7 +87,7 @@ def subscriber(k, c):
                 if not d:
                     return ['subscriber closed']
                 got += d
-        after = io_fields(c)
+        after = harness.worker_io(c)
         if got != frame * n:
             return ['subscriber got %r...' % got[:80]]
         reads = sum(after[i]['reads'] - before[i]['reads'] for i in after)
@@ -123,7 +112,7 @@ def main():
         if got != want:
             fails.append('split: kvsd %r, redis %r' % (got, want))
         with k.client() as c:
-            before = io_fields(c)
+            before = harness.worker_io(c)
             if not before or any(set(f) != FIELDS for f in before.values()):
                 fails.append('INFO kvsd worker<i>_io: %r' % before)
             else:
@@ -132,7 +121,7 @@ def main():
                     if c.cmd('PING') != b'+PONG\r\n':
                         fails.append('PING')
                         break
-                after = io_fields(c)
+                after = harness.worker_io(c)
                 reads = sum(after[i]['reads'] - before[i]['reads'] for i in after)
                 writes = sum(after[i]['writes'] - before[i]['writes'] for i in after)
                 # the INFO calls themselves add a read and a write each

@@ -32,17 +32,6 @@ ROUNDS = 40
 BIG = 4 * 1024 * 1024
 
 
-def io_fields(c):
-    info = c.cmd('INFO', 'kvsd').decode()
-    out = {}
-    for line in info.split('\r\n'):
-        m = re.fullmatch(r'worker(\d+)_io:(.*)', line)
-        if m:
-            f = dict(kv.split('=') for kv in m.group(2).split(','))
-            out[int(m.group(1))] = {k: int(v) for k, v in f.items()}
-    return out
-
-
 def bulk(v):
     return b'$%d\r\n%s\r\n' % (len(v), v)
 
@@ -133,7 +122,7 @@ def paused_batch(port, fails, ring_expected):
     socks = [socket.create_connection(('127.0.0.1', port), timeout=10.0) for _ in range(n)]
     try:
         with harness.Client(port) as c:
-            before = io_fields(c)
+            before = harness.worker_io(c)
             if c.cmd('CLIENT', 'PAUSE', '300', 'ALL') != b'+OK\r\n':
                 fails.append('CLIENT PAUSE')
                 return
@@ -149,7 +138,7 @@ def paused_batch(port, fails, ring_expected):
                     got += d
                 if got != want:
                     fails.append('paused client %d: %r' % (i, got))
-            after = io_fields(c)
+            after = harness.worker_io(c)
         rings = {w['ring'] for w in after.values()}
         sends = sum(after[w]['ring_sends'] - before[w]['ring_sends'] for w in after)
         if ring_expected is False and (rings != {0} or sends):
