@@ -73,6 +73,7 @@
 #include "net/monitor.h"
 #include "net/reply.h"
 #include "net/state.h"
+#include "net/uring.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -826,7 +827,7 @@ static int conn_run_once(struct conn *c, struct worker *w)
 	if (c->flags & CONN_F_CLOSE_ASAP)
 		return -1;
 	if (!flush_held(c)) {
-		if (w->ring && buf_pending(&c->out) > 0) {
+		if (w->ring && net_ring_ok(w->ring) && buf_pending(&c->out) > 0) {
 			/* the run's last write goes out with the worker's other
 			 * connections' (task.c: the send queue); run_tail follows
 			 * in conn_sent */

@@ -219,12 +219,12 @@ static void sendq_add(struct worker *w, struct conn *c)
 		conn_task_flush(w);
 }
 
-static void sendq_done(void *tag, int res, void *arg)
+static void sendq_done(void *tag, int res)
 {
 	struct conn *c = tag;
 
-	(void)arg;
-	c->sq_res = res;
+	/* a send the ring could not take goes out with send(2) */
+	c->sq_res = res == NET_RING_UNSENT ? CONN_SENT_PLAIN : res;
 }
 
 /* Ends the runs of the connections on send queue c (each conn_sent with its
@@ -286,8 +286,9 @@ void conn_task_flush(struct worker *w)
 
 	if (c == NULL)
 		return;
-	if (n == 1) {
-		/* one send: send(2) costs less than a ring's submit of one */
+	if (n == 1 || !net_ring_ok(w->ring)) {
+		/* one send: send(2) costs less than a ring's submit of one;
+		 * and a ring that broke (uring.h) is not used again */
 		c->sq_res = CONN_SENT_PLAIN;
 	} else {
 		for (struct conn *x = c; x; x = x->sq_next)
@@ -295,7 +296,7 @@ void conn_task_flush(struct worker *w)
 						buf_pending(&x->out), x) == 0);
 		/* relaxed: statistics */
 		atomic_fetch_add_explicit(&w->st.ring_submits,
-					  (uint64_t)net_ring_flush(w->ring, sendq_done, w),
+					  (uint64_t)net_ring_flush(w->ring, sendq_done),
 					  memory_order_relaxed);
 		atomic_fetch_add_explicit(&w->st.ring_sends, (uint64_t)n, memory_order_relaxed);
 	}

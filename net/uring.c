@@ -16,7 +16,12 @@
 struct net_ring {
 	struct io_uring ring;
 	unsigned queued; /* SQEs prepared since the last flush */
+	bool broken;	 /* a submit failed for a lasting reason (uring.h) */
 };
+
+/* Enter failures in a row, after the ring broke, before we give up on the
+ * completions of sends the kernel had already taken. */
+#define BROKEN_RETRIES 1000
 
 struct net_ring *net_ring_create(void)
 {
@@ -74,9 +79,38 @@ unsigned net_ring_queued(const struct net_ring *r)
 	return r->queued;
 }
 
-int net_ring_flush(struct net_ring *r, void (*done)(void *tag, int res, void *arg), void *arg)
+bool net_ring_ok(const struct net_ring *r)
 {
-	unsigned want = r->queued, got = 0;
+	return !r->broken;
+}
+
+int net_ring_fd(const struct net_ring *r)
+{
+	return r->ring.ring_fd;
+}
+
+/* The kernel refused the submit for a lasting reason: the SQEs it did not
+ * consume go back to the caller as unsent and become no-ops without a tag
+ * (a later enter, if any, completes them harmlessly). Returns how many. */
+static unsigned give_back(struct net_ring *r, void (*done)(void *tag, int res))
+{
+	struct io_uring_sq *sq = &r->ring.sq;
+	unsigned left = io_uring_sq_ready(&r->ring);
+
+	for (unsigned i = 0; i < left; i++) {
+		struct io_uring_sqe *sqe = &sq->sqes[(sq->sqe_tail - left + i) & sq->ring_mask];
+
+		done((void *)(uintptr_t)sqe->user_data, NET_RING_UNSENT);
+		io_uring_prep_nop(sqe);
+		io_uring_sqe_set_data(sqe, NULL);
+	}
+	r->broken = true;
+	return left;
+}
+
+int net_ring_flush(struct net_ring *r, void (*done)(void *tag, int res))
+{
+	unsigned want = r->queued, got = 0, failures = 0;
 	int enters = 0;
 
 	if (want == 0)
@@ -92,17 +126,29 @@ int net_ring_flush(struct net_ring *r, void (*done)(void *tag, int res, void *ar
 		 * late) submit what is left and wait for the rest */
 		rc = io_uring_submit_and_wait(&r->ring, want - got);
 		enters++;
-		if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY)
-			KV_PANIC("io_uring_enter failed");
-		if (rc == -EAGAIN || rc == -EBUSY)
-			sched_yield(); /* the kernel is short of memory for a moment */
+		if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
+			if (!r->broken)
+				want -= give_back(r, done);
+			/* what the kernel took completes in the kernel whatever
+			 * we do; its results are still owed to their senders */
+			if (++failures > BROKEN_RETRIES && got < want)
+				KV_PANIC("io_uring_enter keeps failing with sends in flight");
+		}
+		/* EAGAIN, EBUSY: the kernel is short of memory for a moment */
+		if (rc < 0 && rc != -EINTR)
+			sched_yield();
 		io_uring_for_each_cqe(&r->ring, head, cqe)
 		{
-			done(io_uring_cqe_get_data(cqe), cqe->res, arg);
+			void *tag = io_uring_cqe_get_data(cqe);
+
+			/* a tagless completion is a give_back no-op, owed nobody */
+			if (tag != NULL) {
+				done(tag, cqe->res);
+				got++;
+			}
 			n++;
 		}
 		io_uring_cq_advance(&r->ring, n);
-		got += n;
 		if (got >= want)
 			return enters;
 	}

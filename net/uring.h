@@ -19,11 +19,18 @@
  * until net_ring_flush returns (the connection stays RUNNING on its runner's
  * send queue meanwhile: task.c). Errors: net_ring_create returns NULL (errno
  * set: ENOSYS, EPERM with io_uring_disabled, ENOMEM) and the caller sends
- * with send(2) as before.
+ * with send(2) as before. A submit the kernel refuses for a lasting reason
+ * (anything but EINTR, EAGAIN, EBUSY: the ring's file gone bad, a kernel
+ * bug) retires the ring: the sends it did not take are handed back as
+ * NET_RING_UNSENT for the caller to make with send(2), and net_ring_ok is
+ * false from then on, so the worker goes on without it instead of
+ * stopping the server.
  */
 #ifndef KVSD_NET_URING_H
 #define KVSD_NET_URING_H
 
+#include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct net_ring;
@@ -39,10 +46,18 @@ void net_ring_destroy(struct net_ring **r);
 int net_ring_send(struct net_ring *r, int fd, const void *p, size_t n, void *tag);
 /* Sends queued and not yet flushed. */
 unsigned net_ring_queued(const struct net_ring *r);
+/* done()'s res for a send the kernel never took (see Errors above) */
+#define NET_RING_UNSENT INT_MIN
 /* Submits every queued send with one io_uring_enter and waits for all their
- * completions, calling done(tag, res, arg) for each: res is what send(2)
- * would have returned, or -errno. Returns the number of io_uring_enter
- * calls made (1 unless interrupted or the kernel completed some late). */
-int net_ring_flush(struct net_ring *r, void (*done)(void *tag, int res, void *arg), void *arg);
+ * completions, calling done(tag, res) once per queued send: res is what
+ * send(2) would have returned, -errno, or NET_RING_UNSENT. Returns the
+ * number of io_uring_enter calls made (1 unless interrupted or the kernel
+ * completed some late). */
+int net_ring_flush(struct net_ring *r, void (*done)(void *tag, int res));
+/* False once a submit failed for a lasting reason: queue nothing more. */
+bool net_ring_ok(const struct net_ring *r);
+/* Tests only: the ring's file descriptor (a test replaces it to make the
+ * kernel refuse the next submit). */
+int net_ring_fd(const struct net_ring *r);
 
 #endif
