@@ -206,6 +206,45 @@ def alternate(runs, kvsd_run, redis_run):
             statistics.median(x[1] for x in k), statistics.median(x[1] for x in r))
 
 
+def cpu_quota(pid, percent, period_us=10000):
+    """Caps process pid (all its threads, and any it starts later) at `percent` of one core
+    with the kernel's CFS bandwidth control: per period_us it may run quota = percent% of it,
+    then waits for the next period. A server capped below what its client can drive is
+    saturated, so its requests/s at the cap, divided by the cap, is its throughput per core,
+    free of the sleep and wake-up costs a server that keeps up with its client pays per
+    batch. Uses cgroup v1's cpu controller (/sys/fs/cgroup/cpu) or cgroup v2's cpu.max; needs
+    root. Returns a function that removes the group (call it after the process exited)."""
+    quota = int(period_us * percent / 100)
+    v1 = "/sys/fs/cgroup/cpu"
+    if os.path.isfile(os.path.join(v1, "cpu.cfs_quota_us")):
+        d = os.path.join(v1, "kvsd-bench-%d" % pid)
+        os.mkdir(d)
+        for f, v in (("cpu.cfs_period_us", period_us), ("cpu.cfs_quota_us", quota)):
+            with open(os.path.join(d, f), "w") as fh:
+                fh.write(str(v))
+    else:
+        root = "/sys/fs/cgroup"
+        with open(os.path.join(root, "cgroup.subtree_control"), "w") as fh:
+            fh.write("+cpu")
+        d = os.path.join(root, "kvsd-bench-%d" % pid)
+        os.mkdir(d)
+        with open(os.path.join(d, "cpu.max"), "w") as fh:
+            fh.write("%d %d" % (quota, period_us))
+    with open(os.path.join(d, "cgroup.procs"), "w") as fh:
+        fh.write(str(pid))  # the whole process: every thread it has and will start
+
+    def remove():
+        for _ in range(100):
+            try:
+                os.rmdir(d)
+                return
+            except FileNotFoundError:
+                return
+            except OSError:
+                time.sleep(0.05)  # the process is still exiting
+    return remove
+
+
 def thread_cpu(pid):
     """{tid: CPU ns} of pid's threads (schedstat's first field)."""
     out = {}
