@@ -25,8 +25,16 @@ and loop system calls per request from the counters: reads + writes - ring_sends
 + epoll_waits. With --uring-ab a second kvsd with --io-uring no runs in the same alternation
 (row kvsd-send), so the two are compared under the same load.
 
+With --cpu-quota PCT every server is capped at PCT% of its core (CFS bandwidth control,
+benchlib.cpu_quota; root). One redis-benchmark core cannot saturate a server core at pipeline
+1 on a machine where the server keeps up: it then wakes per request or two and finds ~1
+connection ready per pass, which no batching can help. Capped below the client's rate, both
+servers are saturated, each pass finds the connections that became ready meanwhile, and the
+CPU per request is that of a busy server; requests/s over the cap (printed per test) is the
+per-core throughput.
+
 Usage: bench/cpu-per-req.py [--runs N] [-n REQUESTS] [--tests get,set] [--cores 0,1] [--perf]
-       [--uring-ab] [-P PIPELINE]
+       [--uring-ab] [-P PIPELINE] [--cpu-quota PCT]
 Env: KVSD_BIN (default build/server/kvsd), REDIS_BIN (default redis-server).
 """
 import argparse
@@ -126,13 +134,18 @@ def one_run(server, core, test, n, kvsd, perf, pipeline=1):
     u0, s0 = cpu_split(pid)
     cmd = ["taskset", "-c", core, "redis-benchmark", "-p", str(server["port"]), "-c", "50",
            "-P", str(pipeline), "-d", "64", "-r", "100000", "-n", str(n), "-t", test, "-q"]
+    t0 = time.monotonic()
     r = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.monotonic() - t0
     if r.returncode != 0:
         sys.exit("redis-benchmark failed against %s: %s" % (server["name"], r.stdout + r.stderr))
     u1, s1 = cpu_split(pid)
     v1, i1 = ctx_switches(pid)
     extra = {"vcsw": (v1 - v0) / n, "icsw": (i1 - i0) / n,
              "minflt": (minor_faults(pid) - f0) / n}
+    m = re.findall(r"([0-9.]+) requests per second", r.stdout)
+    extra["rps"] = float(m[-1]) if m else float("nan")
+    extra["share"] = (u1 - u0 + s1 - s0) / wall
     if pp:
         extra.update({k: v / n for k, v in perf_stop(pp).items()})
     per = None
@@ -154,6 +167,8 @@ def main():
                     help="redis-benchmark -P (default 1, issue 19's setting)")
     ap.add_argument("--uring-ab", action="store_true",
                     help="also run kvsd --io-uring no in the same alternation")
+    ap.add_argument("--cpu-quota", type=float, default=0,
+                    help="cap every server at this percent of its core (root)")
     a = ap.parse_args()
     srv_core, cli_core = a.cores.split(",")
     kvsd_bin = os.environ.get("KVSD_BIN", os.path.join(ROOT, "build/server/kvsd"))
@@ -164,6 +179,7 @@ def main():
     print("client: taskset -c %s redis-benchmark -c 50 -P %d -d 64 -r 100000 -n %d -t TEST"
           % (cli_core, a.pipeline, a.n))
     procs = []
+    uncap = []
     try:
         k = benchlib.start("kvsd", kvsd_bin, srv_core, procs)
         r = benchlib.start("redis", redis_bin, srv_core, procs)
@@ -172,6 +188,11 @@ def main():
             print("kvsd-send: the kvsd command with --io-uring no")
             kvsds.append(("kvsd-send", benchlib.start("kvsd-send", kvsd_bin, srv_core, procs,
                                                       ["--io-uring", "no"])))
+        if a.cpu_quota:
+            print("cap: every server at %g%% of core %s (CFS bandwidth control)"
+                  % (a.cpu_quota, srv_core))
+            for s in [x[1] for x in kvsds] + [r]:
+                uncap.append(benchlib.cpu_quota(s["proc"].pid, a.cpu_quota))
         # the GET runs read what a SET run wrote: fill them first
         for s in [x[1] for x in kvsds] + [r]:
             subprocess.run(["redis-benchmark", "-p", str(s["port"]), "-c", "50", "-P", "16",
@@ -212,6 +233,17 @@ def main():
                 label = test if name == "kvsd" else "%s/%s" % (test, name)
                 print("%-9s %8.2f %8.2f %8.2f  %8.2f %8.2f %8.2f  %8.2fx  %s" % (
                     label, ku, ks, kt, ru, rs, rt, ratio, desc))
+            if a.cpu_quota:
+                rps = {name: statistics.median(x[3]["rps"] for x in runs)
+                       for name, runs in list(kr.items()) + [("redis", rr)]}
+                print("     per core at the %g%% cap (req/s / %g): %s" % (
+                    a.cpu_quota, a.cpu_quota / 100, " ".join(
+                        "%s=%.0f" % (name, v * 100 / a.cpu_quota) for name, v in rps.items())
+                    + " kvsd/redis=%.2fx" % (rps["kvsd"] / rps["redis"])))
+                print("     CPU share of the core (a share well under the cap: not saturated, "
+                      "the rate is the client's): %s" % " ".join(
+                          "%s=%.0f%%" % (name, 100 * statistics.median(x[3]["share"] for x in runs))
+                          for name, runs in list(kr.items()) + [("redis", rr)]))
             ekeys = ["vcsw", "icsw", "minflt"] + (list(PERF_EVENTS) if a.perf else [])
             for name, runs in list(kr.items()) + [("redis", rr)]:
                 print("     %-9s per request: %s" % (name, " ".join(
@@ -221,6 +253,8 @@ def main():
               % a.runs)
     finally:
         benchlib.stop(procs)
+        for f in uncap:
+            f()
 
 
 if __name__ == "__main__":
