@@ -14,6 +14,11 @@
 #
 # Usage: loadgen/compare.sh [--quick] [--runs N] [--duration S] [--out DIR]
 #   --quick      one run per cell, 1 s each, 3 sweep points: checks the script, not the servers
+#   --cpu-quota PCT  caps both servers at PCT% of their core (CFS bandwidth control, root; as
+#                bench/benchlib.py's cpu_quota): below what the one client core can drive, each
+#                server is saturated and its ops/s over the cap is per-core throughput without
+#                the wake-ups a server that keeps up with its client pays (the CPU columns show
+#                whether a server reached the cap). The sweep's rates then apply to capped servers.
 #   env KVSD_BIN, LOADGEN_BIN (default build/server/kvsd, build/loadgen/kvsd-loadgen),
 #   SERVER_CPU (0), CLIENT_CPU (1)
 set -euo pipefail
@@ -27,13 +32,15 @@ RUNS=5
 DUR=3
 SWEEP_FRACS="0.2 0.4 0.6 0.8 0.9 1.0"
 OUT=""
+QUOTA=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) RUNS=1 DUR=1 SWEEP_FRACS="0.3 0.6 0.9" ;;
 	--runs) RUNS="$2"; shift ;;
 	--duration) DUR="$2"; shift ;;
 	--out) OUT="$2"; shift ;;
-	-h | --help) sed -n '2,22p' "$0"; exit 0 ;;
+	--cpu-quota) QUOTA="$2"; shift ;;
+	-h | --help) sed -n '2,27p' "$0"; exit 0 ;;
 	*) echo "unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -46,6 +53,7 @@ OUT="${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/kvsd-compare.XXXXXX")}"
 mkdir -p "$OUT"
 KEYS=100000
 PIDS=()
+CGROUPS=()
 
 cleanup() {
 	for p in "${PIDS[@]}"; do
@@ -53,6 +61,27 @@ cleanup() {
 		kill -TERM "$p" 2>/dev/null || true
 	done
 	wait 2>/dev/null || true
+	for d in "${CGROUPS[@]}"; do
+		rmdir "$d" 2>/dev/null || true
+	done
+}
+
+# cap PID: every thread of PID at QUOTA% of a core per 10 ms period (cgroup v1 cpu or v2 cpu.max)
+cap() {
+	local d quota=$((${QUOTA%.*} * 100))
+	if [ -f /sys/fs/cgroup/cpu/cpu.cfs_quota_us ]; then
+		d=/sys/fs/cgroup/cpu/kvsd-bench-$1
+		mkdir "$d"
+		echo 10000 >"$d/cpu.cfs_period_us"
+		echo "$quota" >"$d/cpu.cfs_quota_us"
+	else
+		echo +cpu >/sys/fs/cgroup/cgroup.subtree_control
+		d=/sys/fs/cgroup/kvsd-bench-$1
+		mkdir "$d"
+		echo "$quota 10000" >"$d/cpu.max"
+	fi
+	CGROUPS+=("$d")
+	echo "$1" >"$d/cgroup.procs"
 }
 trap cleanup EXIT
 
@@ -100,6 +129,10 @@ RPID=$!
 PIDS+=("$RPID")
 wait_port "$KPORT"
 wait_port "$RPORT"
+if [ -n "$QUOTA" ]; then
+	cap "$KPID"
+	cap "$RPID"
+fi
 HZ=$(getconf CLK_TCK)
 BUILD_TYPE=$(meson introspect --buildoptions "$ROOT/build" 2>/dev/null |
 	python3 -c 'import json,sys; print([o["value"] for o in json.load(sys.stdin) if o["name"]=="buildtype"][0])' 2>/dev/null || echo unknown)
@@ -108,6 +141,7 @@ echo "# kvsd vs redis-server, measured with kvsd-loadgen ($(date -u +%Y-%m-%dT%H
 echo "# kvsd $KVSD_BIN (build: $BUILD_TYPE, commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo ?))"
 echo "# redis $(redis-server --version | awk '{print $3}')  server core $SERVER_CPU, client core $CLIENT_CPU"
 echo "# runs $RUNS x ${DUR}s per cell, medians; outputs in $OUT"
+[ -z "$QUOTA" ] || echo "# both servers capped at ${QUOTA}% of core $SERVER_CPU (CFS bandwidth control): ops/s / $QUOTA% = per core"
 
 for p in "$KPORT" "$RPORT"; do
 	taskset -c "$CLIENT_CPU" "$LOADGEN_BIN" -p "$p" --prefill --keys $KEYS -d 64 --requests 1 \
