@@ -68,11 +68,16 @@ def run(binary, lg, cores, opts):
         for k, off in (("s:a", 0), ("s:b", SET_N // 2)):
             for b in range(0, SET_N, 500):
                 benchlib.command(port, "SADD", k, *["m%d" % m for m in range(off + b, off + b + 500)])
+        kv0 = persist.info(port, "kvsd")
         t0 = time.monotonic()
         persist.bgsave(port)
         persist.wait_saved(port)
         quiet = time.monotonic() - t0
-        print("%s: quiet BGSAVE %.2f s" % (binary, quiet))
+        kv1 = persist.info(port, "kvsd")
+        qcpu = int(kv1.get("rdb_saver_cpu_us", 0)) - int(kv0.get("rdb_saver_cpu_us", 0))
+        qsys = int(kv1.get("rdb_saver_sys_us", 0)) - int(kv0.get("rdb_saver_sys_us", 0))
+        print("%s: quiet BGSAVE %.2f s; saver CPU %.3f s (system %.3f s), %.0f ns per key" % (
+            binary, quiet, qcpu / 1e6, qsys / 1e6, qcpu * 1000 / opts.keys))
         load = subprocess.Popen(["taskset", "-c", cores[1], lg, "-p", str(port), "-c", "50",
                                  "-P", "2", "--command", "SINTERCARD 2 s:a s:b", "--duration",
                                  "3600"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -87,6 +92,15 @@ def run(binary, lg, cores, opts):
                           l.get("lends", 0), l.get("lends_used", 0),
                           l.get("lends_overrun", "n/a"), l.get("lent_us", 0) / 1000,
                           "%.0f" % (l["lent_cpu_us"] / 1000) if "lent_cpu_us" in l else "n/a"))
+                if "wanted_us" in l:
+                    print("    lent %.1f%% of the %.2f s it wanted; loans asked %.0f ms (%.0f us "
+                          "each), lasted %.0f us each; saver CPU %.0f ns per key (system "
+                          "%.2f s), preempted %d times" % (
+                              100 * l["lent_us"] / max(1, l["wanted_us"]), l["wanted_us"] / 1e6,
+                              l["asked_us"] / 1000, l["asked_us"] / max(1, l["lends"]),
+                              l["lent_us"] / max(1, l["lends"]),
+                              l["cpu_us"] * 1000 / opts.keys, l["sys_us"] / 1e6,
+                              l["preempted"]))
         finally:
             load.terminate()
             load.wait()

@@ -18,12 +18,17 @@
  * Lending instead keeps the thread idle-class and gives it idle time on
  * purpose, as a share of the core's time: the thread is owed `share` percent
  * of the wall time it wants lending (lend_set_share; INFO and CONFIG
- * bgsave-cpu-percent), less the CPU time it got, measured on its own CPU
- * clock (pthread_getcpuclockid) by the worker that checks. A worker at its
+ * bgsave-cpu-percent), less the CPU time it got on its own (idle time),
+ * measured on its own CPU clock (pthread_getcpuclockid) by the worker that
+ * checks, and less each loan's whole length: the worker pays the switches
+ * in and out and a timer that fires late too, so a saturated worker lends
+ * `share` of its wall time and the thread's CPU time is a little less (it
+ * used 60-85% of its loans' time under bench/persist.py's load: counting
+ * only its CPU had the worker lend 28-38% at 25). A worker at its
  * loop boundary (between two tasks, replies sent, offline) that finds it
  * owed a loan's worth (LEND_NS) sleeps what it is owed (lend_run): its core
  * idles, the idle-class thread runs there, and the worker's timer preempts
- * it again when the loan ends. So under a saturating load the thread gets
+ * it again when the loan ends. So under a saturating load the worker lends
  * `share` of the core, in pieces of LEND_NS when the worker reaches its
  * loop boundary often (short requests), longer when each task holds it
  * longer (a pipelining client's run, a slow command: a worker that reaches
@@ -159,6 +164,13 @@ void lend_ran(int64_t start_ns, int64_t end_ns);
  * idle time (against the wall time: the share it got). */
 struct lend_stats {
 	uint64_t lends, lent_ns, used, overrun, lent_cpu_ns, cpu_ns;
+	/* asked_ns: the loans' lengths as granted (against lent_ns: the
+	 * oversleeps); want_ns: the wall time the thread wanted lending
+	 * (lend_begin to lend_end, less its blocking waits: lent_ns over it is
+	 * the share of a saturated worker's core it cost); sys_ns, preempted:
+	 * the thread's system CPU time and involuntary context switches over
+	 * the same spans (getrusage RUSAGE_THREAD: where its CPU went) */
+	uint64_t asked_ns, want_ns, sys_ns, preempted;
 };
 void lend_stats(enum lend_kind kind, struct lend_stats *out);
 
