@@ -15,6 +15,7 @@ sampled every 20 ms: the new thread of the save) against the wall time and again
 own CPU time (all threads), and INFO kvsd's loan counters over the save.
 
 Usage: bench/save-saturated.py [--keys N] [--saves N] [--kvsd BIN]... [--kvsd-arg ARG]...
+                               [--load sintercard|getset]
   e.g. bench/save-saturated.py --keys 1000000 --kvsd /tmp/old/kvsd --kvsd build/server/kvsd
 Env: LOADGEN_BIN (build/loadgen/kvsd-loadgen), BENCH_CORES ("0,1": server core, client core).
 """
@@ -57,6 +58,16 @@ def one_save(port, pid):
     return dt, sum(saver.values()) / 1e9, cpu, loans
 
 
+def load_args(opts):
+    """The load: SINTERCARDs (a millisecond of server work each), or bench/persist.py's
+    80/20 GET/SET pipelined 16 deep (short requests: loans of LEND_NS, as under persist.py's
+    load on a quiet machine, where an unpipelined client keeps up)."""
+    if opts.load == "getset":
+        return ["-c", "50", "-P", "16", "--ratio", "1:4", "--keys", str(opts.keys), "-d",
+                persist.VALUE]
+    return ["-c", "50", "-P", "2", "--command", "SINTERCARD 2 s:a s:b"]
+
+
 def run(binary, lg, cores, opts):
     d = tempfile.mkdtemp(prefix="kvsd-save-saturated-", dir=opts.dir)
     procs = []
@@ -78,9 +89,9 @@ def run(binary, lg, cores, opts):
         qsys = int(kv1.get("rdb_saver_sys_us", 0)) - int(kv0.get("rdb_saver_sys_us", 0))
         print("%s: quiet BGSAVE %.2f s; saver CPU %.3f s (system %.3f s), %.0f ns per key" % (
             binary, quiet, qcpu / 1e6, qsys / 1e6, qcpu * 1000 / opts.keys))
-        load = subprocess.Popen(["taskset", "-c", cores[1], lg, "-p", str(port), "-c", "50",
-                                 "-P", "2", "--command", "SINTERCARD 2 s:a s:b", "--duration",
-                                 "3600"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        load = subprocess.Popen(["taskset", "-c", cores[1], lg, "-p", str(port)] +
+                                load_args(opts) + ["--duration", "3600"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             time.sleep(1)
             for i in range(opts.saves):
@@ -119,14 +130,16 @@ def main():
                     help="one more argument for kvsd (repeat), e.g. "
                     "--kvsd-arg=--bgsave-cpu-percent --kvsd-arg=35")
     ap.add_argument("--dir", default=None, help="parent directory of the datasets")
+    ap.add_argument("--load", choices=("sintercard", "getset"), default="sintercard",
+                    help="the saturating load (see load_args)")
     opts = ap.parse_args()
     bins = opts.kvsd or [os.path.join(ROOT, "build/server/kvsd")]
     lg = os.environ.get("LOADGEN_BIN", os.path.join(ROOT, "build/loadgen/kvsd-loadgen"))
     cores = os.environ.get("BENCH_CORES", "0,1").split(",")
     print("machine: %s" % benchlib.machine())
-    print("load: taskset -c %s kvsd-loadgen -c 50 -P 2 --command 'SINTERCARD 2 s:a s:b' "
-          "(two %d-member sets); kvsd --threads 1 on core %s %s; %d keys" % (
-              cores[1], SET_N, cores[0], " ".join(opts.kvsd_arg), opts.keys))
+    print("load: taskset -c %s kvsd-loadgen %s (sets of %d members); kvsd --threads 1 on "
+          "core %s %s; %d keys" % (cores[1], " ".join(load_args(opts)), SET_N, cores[0],
+                                   " ".join(opts.kvsd_arg), opts.keys))
     for b in bins:
         run(b, lg, cores, opts)
     return 0

@@ -15,14 +15,14 @@
  *
  * The check: next_ns is when the next one is due; the worker whose CAS
  * moves it forward (to a far hold) does the check, and the loan if the
- * thread is owed one (of what it is owed: LEND_NS when the worker came on
+ * thread is owed one (of what it is owed: a slice when the worker came on
  * time, up to LEND_OWED_MAX when its last task held it past the check's
  * time), then sets next_ns: so workers never lend in parallel
  * (one sleeping worker is enough to give the thread a core; a second would
  * only idle its own core) and only that worker writes the account. The
  * next check is due when, getting nothing meanwhile, the thread would be
- * owed a loan: (LEND_NS - owed) / share, but at least half the nominal
- * interval LEND_NS * (100 - share) / share after a check or a loan (a check
+ * owed a loan: (slice - owed) / share, but at least half the nominal
+ * interval slice * (100 - share) / share after a check or a loan (a check
  * costs a system call; loans come in no bursts), and after an unused loan
  * that interval doubled per unused loan in a row.
  */
@@ -71,9 +71,11 @@ static struct {
 	 * nominal interval << backoff. The checking worker's (relaxed: see
 	 * the account) */
 	_Atomic int backoff;
-	/* the share in percent: lend_set_share's (relaxed: a setting read at
-	 * each check, publishes nothing) */
+	/* the share in percent and a loan's length on time (the slice, ns):
+	 * lend_set_share's and lend_set_slice_us's (relaxed: settings read at
+	 * each check, publish nothing) */
 	_Atomic int share;
+	_Atomic int64_t slice_ns;
 	/* when the thread last began wanting lending, and its system CPU time
 	 * and involuntary switches then: the background thread's own (relaxed:
 	 * statistics' bases, read only by that thread) */
@@ -82,7 +84,7 @@ static struct {
 	_Atomic uint64_t lends[LEND_KINDS], lent_ns[LEND_KINDS], used[LEND_KINDS],
 	    overrun[LEND_KINDS], lent_cpu_ns[LEND_KINDS], cpu_ns[LEND_KINDS], asked_ns[LEND_KINDS],
 	    want_ns[LEND_KINDS], sys_ns[LEND_KINDS], preempted[LEND_KINDS];
-} ld = {.share = LEND_SHARE_DEFAULT, .loan_ns = LEND_NS};
+} ld = {.share = LEND_SHARE_DEFAULT, .slice_ns = LEND_NS, .loan_ns = LEND_NS};
 
 void lend_set_share(int percent)
 {
@@ -92,6 +94,28 @@ void lend_set_share(int percent)
 		percent = LEND_SHARE_MAX;
 	/* relaxed: see ld.share */
 	atomic_store_explicit(&ld.share, percent, memory_order_relaxed);
+}
+
+void lend_set_slice_us(int us)
+{
+	if (us < LEND_SLICE_MIN_US)
+		us = LEND_SLICE_MIN_US;
+	if (us > LEND_SLICE_MAX_US)
+		us = LEND_SLICE_MAX_US;
+	/* relaxed: see ld.slice_ns */
+	atomic_store_explicit(&ld.slice_ns, (int64_t)us * 1000, memory_order_relaxed);
+}
+
+int lend_slice_us(void)
+{
+	/* relaxed: see ld.slice_ns */
+	return (int)(atomic_load_explicit(&ld.slice_ns, memory_order_relaxed) / 1000);
+}
+
+/* A loan's length when the worker checks on time. */
+static int64_t slice(void)
+{
+	return atomic_load_explicit(&ld.slice_ns, memory_order_relaxed); /* see ld.slice_ns */
 }
 
 /* The watched thread's CPU time, or -1 where it has no readable clock. */
@@ -107,10 +131,10 @@ static int64_t thread_cpu(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* The wait between loans at share s with nothing else: LEND_NS per s% */
+/* The wait between loans at share s with nothing else: a slice per s% */
 static int64_t interval_ns(int s)
 {
-	return LEND_NS * (100 - s) / s;
+	return slice() * (100 - s) / s;
 }
 
 /* A period starts at now (lend_begin, the end of a blocking wait): the
@@ -123,7 +147,7 @@ static void restart(int64_t now)
 
 	atomic_store_explicit(&ld.acct_ns, now, memory_order_relaxed);
 	atomic_store_explicit(&ld.acct_cpu, thread_cpu(), memory_order_relaxed);
-	atomic_store_explicit(&ld.next_ns, now + (owed < LEND_NS ? (LEND_NS - owed) * 100 / s : 0),
+	atomic_store_explicit(&ld.next_ns, now + (owed < slice() ? (slice() - owed) * 100 / s : 0),
 			      memory_order_relaxed);
 }
 
@@ -267,7 +291,7 @@ bool lend_due_slow(int64_t now_ns)
 						     memory_order_relaxed, memory_order_relaxed))
 		return false;
 	owed = account(now_ns, &g);
-	if (owed >= LEND_NS) { /* a loan of what is owed (late boundary: longer) */
+	if (owed >= slice()) { /* a loan of what is owed (late boundary: longer) */
 		atomic_store_explicit(&ld.loan_ns, owed, memory_order_relaxed);
 		atomic_fetch_add_explicit(
 		    &ld.asked_ns[atomic_load_explicit(&ld.kind, memory_order_relaxed)],
@@ -281,7 +305,7 @@ bool lend_due_slow(int64_t now_ns)
 	 * and not sooner than half the interval (a check reads the thread's
 	 * CPU clock: a system call; what is owed meanwhile is kept) */
 	s = atomic_load_explicit(&ld.share, memory_order_relaxed);
-	wait = (LEND_NS - owed) * 100 / s;
+	wait = (slice() - owed) * 100 / s;
 	if (wait < interval_ns(s) / 2)
 		wait = interval_ns(s) / 2;
 	atomic_store_explicit(&ld.next_ns, now_ns + wait, memory_order_relaxed);
@@ -327,7 +351,7 @@ void lend_ran(int64_t start_ns, int64_t end_ns)
 		bo++;
 	}
 	atomic_store_explicit(&ld.backoff, bo, memory_order_relaxed);
-	wait = owed < LEND_NS ? (LEND_NS - owed) * 100 / s : 0;
+	wait = owed < slice() ? (slice() - owed) * 100 / s : 0;
 	/* no bursts (half the interval at least); unused loans back off */
 	min = bo ? interval_ns(s) << bo : interval_ns(s) / 2;
 	if (wait < min)

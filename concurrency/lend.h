@@ -26,10 +26,10 @@
  * used 60-85% of its loans' time under bench/persist.py's load: counting
  * only its CPU had the worker lend 28-38% at 25). A worker at its
  * loop boundary (between two tasks, replies sent, offline) that finds it
- * owed a loan's worth (LEND_NS) sleeps what it is owed (lend_run): its core
+ * owed a loan's worth (a slice: LEND_NS unless set) sleeps what it is owed (lend_run): its core
  * idles, the idle-class thread runs there, and the worker's timer preempts
  * it again when the loan ends. So under a saturating load the worker lends
- * `share` of the core, in pieces of LEND_NS when the worker reaches its
+ * `share` of the core, in pieces of a slice when the worker reaches its
  * loop boundary often (short requests), longer when each task holds it
  * longer (a pipelining client's run, a slow command: a worker that reaches
  * its boundary late lends what was owed meanwhile), but never longer than
@@ -100,7 +100,7 @@
 
 enum lend_kind { LEND_RDB, LEND_AOF, LEND_KINDS };
 
-#define LEND_NS		 100000LL  /* a loan, when the worker checks on time */
+#define LEND_NS		 100000LL  /* a loan, when the worker checks on time: the default slice */
 #define LEND_OWED_MAX	 1000000LL /* the longest loan: what a request may wait behind it */
 #define LEND_CREDIT_NS	 1000000LL /* CPU beyond its share the thread may bank */
 #define LEND_BACKOFF_MAX 7	   /* unused loans double the interval, up to 128x */
@@ -114,6 +114,19 @@ enum lend_kind { LEND_RDB, LEND_AOF, LEND_KINDS };
 
 /* Any thread: the share from now on (clamped to the bounds). */
 void lend_set_share(int percent);
+
+/* A loan's length when the worker reaches its loop boundary on time (the
+ * slice; CONFIG bgsave-cpu-slice-us), default LEND_NS, and its bounds (at
+ * most what a late boundary may lend). Each loan costs both threads about
+ * the same fixed time whatever its length (the switches, a timer, caches
+ * refilled): longer slices give the thread more of its share in useful
+ * work, and hold a request that arrives during one longer. */
+#define LEND_SLICE_MIN_US 50
+#define LEND_SLICE_MAX_US (LEND_OWED_MAX / 1000)
+/* Any thread: the slice from now on, in microseconds (clamped to the bounds). */
+void lend_set_slice_us(int us);
+/* Any thread: the slice in microseconds. */
+int lend_slice_us(void);
 
 /* Background thread: from now on lend when it starves; its work is `kind`'s. */
 void lend_begin(enum lend_kind kind);
@@ -144,7 +157,7 @@ static inline bool lend_due(int64_t now_ns)
 	return lend_due_slow(now_ns);
 }
 /* Worker, after lend_due said so: the loan's length (what the thread is
- * owed, LEND_NS to LEND_OWED_MAX). */
+ * owed, a slice to LEND_OWED_MAX). */
 int64_t lend_loan_ns(void);
 /* Worker, after lend_due said so, offline (holding no epoch section, no
  * lock): sleeps lend_loan_ns(), so an idle-class thread gets the core,

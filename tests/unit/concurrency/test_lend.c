@@ -173,6 +173,41 @@ Test(lend, the_share_is_a_setting)
 		  (unsigned long long)n_min);
 }
 
+/* The slice: loans of that length when the worker checks on time, and the
+ * same share of the wall time. */
+Test(lend, the_slice_is_a_setting)
+{
+	int64_t t, end, start;
+	uint64_t lent = 0, n = 0;
+
+	lend_set_slice_us(400);
+	lend_set_share(25);
+	lend_begin(LEND_RDB);
+	t = start = clock_mono_ns();
+	for (end = t + 200000000; t < end; t += 10000) {
+		int64_t loan;
+
+		if (!lend_due(t))
+			continue;
+		loan = lend_loan_ns();
+		cr_assert(loan >= 400000 && loan <= 600000 + 10000, "loan %lld us",
+			  (long long)loan / 1000);
+		burn(loan);
+		lend_ran(t, t + loan);
+		t += loan;
+		lent += (uint64_t)loan;
+		n++;
+	}
+	lend_end();
+	lend_set_slice_us(1);
+	cr_assert_eq(lend_slice_us(), LEND_SLICE_MIN_US, "clamped to the minimum");
+	lend_set_slice_us(LEND_NS / 1000);
+	cr_assert(lent <= (uint64_t)(t - start) / 4 + LEND_OWED_MAX &&
+		      lent >= (uint64_t)(t - start) / 4 * 80 / 100,
+		  "%llu loans, %llu us lent in %lld us at 25%%", (unsigned long long)n,
+		  (unsigned long long)lent / 1000, (long long)(t - start) / 1000);
+}
+
 /* A worker that reaches its loop boundary late (long tasks: here every
  * 1 ms) lends what was owed meanwhile, up to LEND_OWED_MAX: the share holds. */
 Test(lend, late_boundaries_lend_longer_loans_and_keep_the_share)
