@@ -15,7 +15,7 @@ sampled every 20 ms: the new thread of the save) against the wall time and again
 own CPU time (all threads), and INFO kvsd's loan counters over the save.
 
 Usage: bench/save-saturated.py [--keys N] [--saves N] [--kvsd BIN]... [--kvsd-arg ARG]...
-                               [--load sintercard|getset]
+                               [--load sintercard|getset] [--set-members N] [--pipeline N]
   e.g. bench/save-saturated.py --keys 1000000 --kvsd /tmp/old/kvsd --kvsd build/server/kvsd
 Env: LOADGEN_BIN (build/loadgen/kvsd-loadgen), BENCH_CORES ("0,1": server core, client core).
 """
@@ -32,7 +32,7 @@ import benchlib  # noqa: E402
 import persist  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SET_N = 6000
+SET_N = 6000  # members per set (--set-members)
 
 
 def one_save(port, pid):
@@ -65,7 +65,7 @@ def load_args(opts):
     if opts.load == "getset":
         return ["-c", "50", "-P", "16", "--ratio", "1:4", "--keys", str(opts.keys), "-d",
                 persist.VALUE]
-    return ["-c", "50", "-P", "2", "--command", "SINTERCARD 2 s:a s:b"]
+    return ["-c", "50", "-P", str(opts.pipeline), "--command", "SINTERCARD 2 s:a s:b"]
 
 
 def run(binary, lg, cores, opts):
@@ -76,9 +76,11 @@ def run(binary, lg, cores, opts):
                            opts.kvsd_arg)
         port, pid = s["port"], s["proc"].pid
         persist.fill(lg, port, cores[1], opts.keys, "pipe")
-        for k, off in (("s:a", 0), ("s:b", SET_N // 2)):
-            for b in range(0, SET_N, 500):
-                benchlib.command(port, "SADD", k, *["m%d" % m for m in range(off + b, off + b + 500)])
+        n = opts.set_members
+        for k, off in (("s:a", 0), ("s:b", n // 2)):
+            for b in range(0, n, 500):
+                benchlib.command(port, "SADD", k,
+                                 *["m%d" % m for m in range(off + b, off + min(b + 500, n))])
         kv0 = persist.info(port, "kvsd")
         t0 = time.monotonic()
         persist.bgsave(port)
@@ -132,13 +134,17 @@ def main():
     ap.add_argument("--dir", default=None, help="parent directory of the datasets")
     ap.add_argument("--load", choices=("sintercard", "getset"), default="sintercard",
                     help="the saturating load (see load_args)")
+    ap.add_argument("--set-members", type=int, default=SET_N,
+                    help="members of each SINTERCARD set (fewer: shorter tasks, loans of "
+                    "bgsave-cpu-slice-us as under short requests)")
+    ap.add_argument("--pipeline", type=int, default=2, help="SINTERCARDs per client round trip")
     opts = ap.parse_args()
     bins = opts.kvsd or [os.path.join(ROOT, "build/server/kvsd")]
     lg = os.environ.get("LOADGEN_BIN", os.path.join(ROOT, "build/loadgen/kvsd-loadgen"))
     cores = os.environ.get("BENCH_CORES", "0,1").split(",")
     print("machine: %s" % benchlib.machine())
     print("load: taskset -c %s kvsd-loadgen %s (sets of %d members); kvsd --threads 1 on "
-          "core %s %s; %d keys" % (cores[1], " ".join(load_args(opts)), SET_N, cores[0],
+          "core %s %s; %d keys" % (cores[1], " ".join(load_args(opts)), opts.set_members, cores[0],
                                    " ".join(opts.kvsd_arg), opts.keys))
     for b in bins:
         run(b, lg, cores, opts)
