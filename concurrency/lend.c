@@ -6,7 +6,7 @@
  * the wall time since it began (or came back from a blocking wait) less
  * the CPU time its clock shows outside loans and the loans' whole lengths
  * (what they cost the worker, of which the thread's CPU time is only a
- * part: about 60-85% under a saturating load, docs/BENCHMARKS.md save15d;
+ * part: 66-87% under a saturating load, docs/BENCHMARKS.md save15d;
  * counting only the thread's CPU made the worker lend more than the
  * share), clamped to [-LEND_CREDIT_NS, LEND_OWED_MAX]. It is brought up to date at each check and
  * at each loan's end, by the worker doing the check or the loan, against acct_ns / acct_cpu (the

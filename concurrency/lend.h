@@ -22,11 +22,13 @@
  * measured on its own CPU clock (pthread_getcpuclockid) by the worker that
  * checks, and less each loan's whole length: the worker pays the switches
  * in and out and a timer that fires late too, so a saturated worker lends
- * `share` of its wall time and the thread's CPU time is a little less (it
- * used 60-85% of its loans' time under bench/persist.py's load: counting
- * only its CPU had the worker lend 28-38% at 25). A worker at its
+ * `share` of its wall time and the thread's CPU time is less (66-74% of
+ * 100 us loans' time, 82-87% of 400 us loans', under a saturating load on
+ * a shared machine, docs/BENCHMARKS.md save15d; counting only its CPU, a
+ * quiet machine's worker lent 28% of a 60 s window at 25). A worker at its
  * loop boundary (between two tasks, replies sent, offline) that finds it
- * owed a loan's worth (a slice: LEND_NS unless set) sleeps what it is owed (lend_run): its core
+ * owed a loan's worth (a slice: LEND_NS unless set) sleeps what it is
+ * owed (lend_run): its core
  * idles, the idle-class thread runs there, and the worker's timer preempts
  * it again when the loan ends. So under a saturating load the worker lends
  * `share` of the core, in pieces of a slice when the worker reaches its
