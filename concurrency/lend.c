@@ -8,10 +8,12 @@
  * (what they cost the worker, of which the thread's CPU time is only a
  * part: 66-87% under a saturating load, docs/BENCHMARKS.md save15d;
  * counting only the thread's CPU made the worker lend more than the
- * share), clamped to [-LEND_CREDIT_NS, LEND_OWED_MAX]. It is brought up to date at each check and
- * at each loan's end, by the worker doing the check or the loan, against acct_ns / acct_cpu (the
- * wall time and the thread's CPU time at the last update; the thread itself moves acct_cpu on when
- * it stops wanting lending, to count its last CPU time in the statistics).
+ * share), clamped to [-LEND_CREDIT_NS, LEND_OWED_MAX]. It is brought up
+ * to date at each check and at each loan's end, by the worker doing the
+ * check or the loan, against acct_ns / acct_cpu (the wall time and the
+ * thread's CPU time at the last update; the thread itself moves acct_cpu on
+ * when it stops wanting lending, to count its last CPU time in the
+ * statistics).
  *
  * The check: next_ns is when the next one is due; the worker whose CAS
  * moves it forward (to a far hold) does the check, and the loan if the

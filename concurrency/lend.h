@@ -28,8 +28,8 @@
  * quiet machine's worker lent 28% of a 60 s window at 25). A worker at its
  * loop boundary (between two tasks, replies sent, offline) that finds it
  * owed a loan's worth (a slice: LEND_NS unless set) sleeps what it is
- * owed (lend_run): its core
- * idles, the idle-class thread runs there, and the worker's timer preempts
+ * owed (lend_run): its core idles, the idle-class thread runs there, and
+ * the worker's timer preempts
  * it again when the loan ends. So under a saturating load the worker lends
  * `share` of the core, in pieces of a slice when the worker reaches its
  * loop boundary often (short requests), longer when each task holds it
