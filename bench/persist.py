@@ -451,6 +451,17 @@ def main():
                       sv["saver_sys_us"] / 1e6, sv["preempted"],
                       sv["saver_cpu_us"] / 1e6 / max(1, nsaves), nsaves, per_op(q, wq),
                       per_op(sv, ws)))
+            # where the worker's wall time went in each phase: serving, waiting for its
+            # core, lending it, and idle (no request to serve: the client's side of the
+            # closed loop; a loan that stalls every client leaves the worker idle after it)
+            w_s = r["window_s"]
+            print("       worker's time, quiet: run %.1f s, runqueue %.1f s, idle %.1f s; saving: "
+                  "run %.1f s, runqueue %.1f s, lent %.1f s, idle %.1f s (of %.1f s)" % (
+                      wq.get("run_ms", 0) / 1e3, wq.get("rq_wait_ms", 0) / 1e3,
+                      w_s - (wq.get("run_ms", 0) + wq.get("rq_wait_ms", 0)) / 1e3,
+                      ws.get("run_ms", 0) / 1e3, ws.get("rq_wait_ms", 0) / 1e3,
+                      sv["lent_us"] / 1e6, w_s - (ws.get("run_ms", 0) + ws.get(
+                          "rq_wait_ms", 0)) / 1e3 - sv["lent_us"] / 1e6, w_s))
     print()
     both = len(names) == 2
     if args.no_latency:
