@@ -272,6 +272,7 @@ def phase(lg, server, core, keys, seconds, saving):
         t.join()
     res = {k: rep[k] for k in ("p50_us", "p99_us", "p999_us", "max_us", "ops_per_sec")}
     res["sets"] = rep["per_type"].get("SET", {}).get("requests", 0)
+    res["requests"] = rep["ops_per_sec"] * seconds
     res["worker"] = wk
     if saving:
         pi = info(port)
@@ -287,6 +288,8 @@ def phase(lg, server, core, keys, seconds, saving):
                    lends=kvd("rdb_saver_lends"), lends_used=kvd("rdb_saver_lends_used"),
                    lent_us=kvd("rdb_saver_lent_us"), saver_cpu_us=kvd("rdb_saver_cpu_us"),
                    lent_cpu_us=kvd("rdb_saver_lent_cpu_us"),
+                   asked_us=kvd("rdb_saver_asked_us"), wanted_us=kvd("rdb_saver_wanted_us"),
+                   saver_sys_us=kvd("rdb_saver_sys_us"), preempted=kvd("rdb_saver_preempted"),
                    dirty_peak_mb=(samples["dirty_peak"] - vm0.get("nr_dirty", 0)) * 4096 / 1048576,
                    wb_peak_mb=samples["wb_peak"] * 4096 / 1048576)
     return res
@@ -425,6 +428,40 @@ def main():
                                      r["saving"]["lent_us"] / 1000,
                                      r["saving"]["saver_cpu_us"] / 1e6,
                                      r["saving"]["saver_cpu_us"] / 1e4 / r["window_s"]))))
+    if "kvsd" in names and not args.no_latency:
+        print()
+        print("kvsd's loans while saving (counters over the window, and the saves' ends after "
+              "it; per run):")
+        for i, r in enumerate(res["kvsd"]):
+            sv, q = r["saving"], r["quiet"]
+            nsaves = sv["saves"] + (1 if sv["unfinished_s"] else 0)
+            wq, ws = q.get("worker", {}), sv.get("worker", {})
+
+            def per_op(ph, w):
+                return w.get("run_ms", 0) * 1000 / max(1, ph["requests"])
+            print("run %d: wanted %.1f s, lent %.1f s (%.1f%% of it; asked %.1f s, loans "
+                  "%.0f us on average); saver CPU in loans %.1f s (%.0f%% of lent), in all "
+                  "%.2f s (%.1f%% of wanted; system %.2f s; preempted %d times), %.2f s per "
+                  "save (%d); worker CPU per request quiet %.2f us, saving %.2f us" % (
+                      i + 1, sv["wanted_us"] / 1e6, sv["lent_us"] / 1e6,
+                      100 * sv["lent_us"] / max(1, sv["wanted_us"]), sv["asked_us"] / 1e6,
+                      sv["lent_us"] / max(1, sv["lends"]), sv["lent_cpu_us"] / 1e6,
+                      100 * sv["lent_cpu_us"] / max(1, sv["lent_us"]), sv["saver_cpu_us"] / 1e6,
+                      100 * sv["saver_cpu_us"] / max(1, sv["wanted_us"]),
+                      sv["saver_sys_us"] / 1e6, sv["preempted"],
+                      sv["saver_cpu_us"] / 1e6 / max(1, nsaves), nsaves, per_op(q, wq),
+                      per_op(sv, ws)))
+            # where the worker's wall time went in each phase: serving, waiting for its
+            # core, lending it, and idle (no request to serve: the client's side of the
+            # closed loop; a loan that stalls every client leaves the worker idle after it)
+            w_s = r["window_s"]
+            print("       worker's time, quiet: run %.1f s, runqueue %.1f s, idle %.1f s; saving: "
+                  "run %.1f s, runqueue %.1f s, lent %.1f s, idle %.1f s (of %.1f s)" % (
+                      wq.get("run_ms", 0) / 1e3, wq.get("rq_wait_ms", 0) / 1e3,
+                      w_s - (wq.get("run_ms", 0) + wq.get("rq_wait_ms", 0)) / 1e3,
+                      ws.get("run_ms", 0) / 1e3, ws.get("rq_wait_ms", 0) / 1e3,
+                      sv["lent_us"] / 1e6, w_s - (ws.get("run_ms", 0) + ws.get(
+                          "rq_wait_ms", 0)) / 1e3 - sv["lent_us"] / 1e6, w_s))
     print()
     both = len(names) == 2
     if args.no_latency:

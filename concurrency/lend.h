@@ -18,13 +18,20 @@
  * Lending instead keeps the thread idle-class and gives it idle time on
  * purpose, as a share of the core's time: the thread is owed `share` percent
  * of the wall time it wants lending (lend_set_share; INFO and CONFIG
- * bgsave-cpu-percent), less the CPU time it got, measured on its own CPU
- * clock (pthread_getcpuclockid) by the worker that checks. A worker at its
+ * bgsave-cpu-percent), less the CPU time it got on its own (idle time),
+ * measured on its own CPU clock (pthread_getcpuclockid) by the worker that
+ * checks, and less each loan's whole length: the worker pays the switches
+ * in and out and a timer that fires late too, so a saturated worker lends
+ * `share` of its wall time and the thread's CPU time is less (66-74% of
+ * 100 us loans' time, 82-87% of 400 us loans', under a saturating load on
+ * a shared machine, docs/BENCHMARKS.md save15d; counting only its CPU, a
+ * quiet machine's worker lent 28% of a 60 s window at 25). A worker at its
  * loop boundary (between two tasks, replies sent, offline) that finds it
- * owed a loan's worth (LEND_NS) sleeps what it is owed (lend_run): its core
- * idles, the idle-class thread runs there, and the worker's timer preempts
- * it again when the loan ends. So under a saturating load the thread gets
- * `share` of the core, in pieces of LEND_NS when the worker reaches its
+ * owed a loan's worth (a slice: LEND_NS unless set) sleeps what it is
+ * owed (lend_run): its core idles, the idle-class thread runs there, and
+ * the worker's timer preempts
+ * it again when the loan ends. So under a saturating load the worker lends
+ * `share` of the core, in pieces of a slice when the worker reaches its
  * loop boundary often (short requests), longer when each task holds it
  * longer (a pipelining client's run, a slow command: a worker that reaches
  * its boundary late lends what was owed meanwhile), but never longer than
@@ -95,7 +102,7 @@
 
 enum lend_kind { LEND_RDB, LEND_AOF, LEND_KINDS };
 
-#define LEND_NS		 100000LL  /* a loan, when the worker checks on time */
+#define LEND_NS		 100000LL  /* a loan, when the worker checks on time: the default slice */
 #define LEND_OWED_MAX	 1000000LL /* the longest loan: what a request may wait behind it */
 #define LEND_CREDIT_NS	 1000000LL /* CPU beyond its share the thread may bank */
 #define LEND_BACKOFF_MAX 7	   /* unused loans double the interval, up to 128x */
@@ -109,6 +116,19 @@ enum lend_kind { LEND_RDB, LEND_AOF, LEND_KINDS };
 
 /* Any thread: the share from now on (clamped to the bounds). */
 void lend_set_share(int percent);
+
+/* A loan's length when the worker reaches its loop boundary on time (the
+ * slice; CONFIG bgsave-cpu-slice-us), default LEND_NS, and its bounds (at
+ * most what a late boundary may lend). Each loan costs both threads about
+ * the same fixed time whatever its length (the switches, a timer, caches
+ * refilled): longer slices give the thread more of its share in useful
+ * work, and hold a request that arrives during one longer. */
+#define LEND_SLICE_MIN_US 50
+#define LEND_SLICE_MAX_US (LEND_OWED_MAX / 1000)
+/* Any thread: the slice from now on, in microseconds (clamped to the bounds). */
+void lend_set_slice_us(int us);
+/* Any thread: the slice in microseconds. */
+int lend_slice_us(void);
 
 /* Background thread: from now on lend when it starves; its work is `kind`'s. */
 void lend_begin(enum lend_kind kind);
@@ -139,7 +159,7 @@ static inline bool lend_due(int64_t now_ns)
 	return lend_due_slow(now_ns);
 }
 /* Worker, after lend_due said so: the loan's length (what the thread is
- * owed, LEND_NS to LEND_OWED_MAX). */
+ * owed, a slice to LEND_OWED_MAX). */
 int64_t lend_loan_ns(void);
 /* Worker, after lend_due said so, offline (holding no epoch section, no
  * lock): sleeps lend_loan_ns(), so an idle-class thread gets the core,
@@ -159,6 +179,13 @@ void lend_ran(int64_t start_ns, int64_t end_ns);
  * idle time (against the wall time: the share it got). */
 struct lend_stats {
 	uint64_t lends, lent_ns, used, overrun, lent_cpu_ns, cpu_ns;
+	/* asked_ns: the loans' lengths as granted (against lent_ns: the
+	 * oversleeps); want_ns: the wall time the thread wanted lending
+	 * (lend_begin to lend_end, less its blocking waits: lent_ns over it is
+	 * the share of a saturated worker's core it cost); sys_ns, preempted:
+	 * the thread's system CPU time and involuntary context switches over
+	 * the same spans (getrusage RUSAGE_THREAD: where its CPU went) */
+	uint64_t asked_ns, want_ns, sys_ns, preempted;
 };
 void lend_stats(enum lend_kind kind, struct lend_stats *out);
 

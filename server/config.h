@@ -102,6 +102,7 @@ enum cfg_id {
 	CFG_RDB_SAVE_INCREMENTAL_FSYNC,	   /* persist/autosync.h: BGSAVE, SAVE */
 	CFG_AOF_REWRITE_INCREMENTAL_FSYNC, /* ... and the AOF rewrite's base file */
 	CFG_BGSAVE_CPU_PERCENT,		   /* concurrency/lend.h: BGSAVE, AOF rewrite */
+	CFG_BGSAVE_CPU_SLICE_US,	   /* concurrency/lend.h: a loan's length */
 	CFG_AUTO_AOF_REWRITE_PERCENTAGE,
 	CFG_AUTO_AOF_REWRITE_MIN_SIZE,
 	CFG_KEY_LOAD_DELAY,	/* server/loading.h: the start-up load */

@@ -406,7 +406,9 @@ static void sec_kvsd(struct sb *b, struct db *db)
 	/* issue 15: loans of a worker's core to a starving BGSAVE / AOF rewrite
 	 * thread (concurrency/lend.h): loans, loans it used, loans that overran
 	 * (2x), their total time, the thread's CPU time during them, and its
-	 * CPU time while it wanted lending (loans and idle time) */
+	 * CPU time while it wanted lending (loans and idle time); the loans'
+	 * granted lengths, the wall time it wanted lending, its system CPU time
+	 * and preemptions then (lend.h, struct lend_stats) */
 	for (int k = 0; k < LEND_KINDS; k++) {
 		const char *p = k == LEND_RDB ? "rdb_saver" : "aof_rewrite";
 		struct lend_stats l;
@@ -419,6 +421,13 @@ static void sec_kvsd(struct sb *b, struct db *db)
 			  (unsigned long long)(l.lent_ns / 1000), p,
 			  (unsigned long long)(l.lent_cpu_ns / 1000), p,
 			  (unsigned long long)(l.cpu_ns / 1000));
+		sb_printf(b,
+			  "%s_asked_us:%llu\r\n%s_wanted_us:%llu\r\n%s_sys_us:%llu\r\n"
+			  "%s_preempted:%llu\r\n",
+			  p, (unsigned long long)(l.asked_ns / 1000), p,
+			  (unsigned long long)(l.want_ns / 1000), p,
+			  (unsigned long long)(l.sys_ns / 1000), p,
+			  (unsigned long long)l.preempted);
 	}
 	{
 		/* issue 15: the AOF's group commit (aof.h, aof_group_info) */

@@ -108,7 +108,8 @@ void psrv_setup(struct db *db)
 {
 	ps.db = db;
 	ps.lastsave_s = clock_wall_ms() / 1000;
-	lend_set_share((int)cfg_int(CFG_BGSAVE_CPU_PERCENT)); /* bgsave-cpu-percent */
+	lend_set_share((int)cfg_int(CFG_BGSAVE_CPU_PERCENT));	  /* bgsave-cpu-percent */
+	lend_set_slice_us((int)cfg_int(CFG_BGSAVE_CPU_SLICE_US)); /* bgsave-cpu-slice-us */
 }
 
 /* ---- the save rules: "" or pairs "seconds changes" (setConfigSaveOption) */

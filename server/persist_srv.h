@@ -60,8 +60,8 @@ int psrv_teardown(void);
  * (about 0.3% against one nice-0 worker): under a load that never idles a
  * 1M-key save did not end in 10 s. So while such a thread writes its file
  * it beats per key, and a worker that sees it starving lends it the core
- * until it has had bgsave-cpu-percent of the wall time in CPU, 100 us at a
- * time (concurrency/lend.h; INFO kvsd: rdb_saver_lends, rdb_saver_cpu_us,
+ * bgsave-cpu-percent of the wall time, bgsave-cpu-slice-us at a time
+ * (concurrency/lend.h; INFO kvsd: rdb_saver_lends, rdb_saver_cpu_us,
  * aof_rewrite_lends). No lock a worker spins on is held
  * across a long stretch by such a thread (snap.h: one stripe's walk, with
  * sleeping waiters). who names the thread in the log, comm (15 bytes at

@@ -1170,6 +1170,11 @@ static uint64_t kvsd_scan(struct kvmap *m, uint64_t cursor, size_t count, kvmap_
 
 /* Starts fetching the entries of bucket b (a stripe walk reads each one's
  * key next, and at a million keys or more each is a cache miss). */
+/* How many buckets ahead a stripe walk fetches entries: hashing one
+ * bucket's few entries takes less than a miss to memory, so one bucket
+ * ahead left the walk waiting; 4 cut the saver's CPU per key 10-22% at 1M
+ * keys, 8 no further (bench/save-cpu.py, docs/BENCHMARKS.md save15d). */
+#define WALK_AHEAD 4
 static inline void prefetch_entries(const struct kvsd_bucket *b)
 {
 	for (int i = 0; i < KVSD_SLOTS; i++) {
@@ -1198,7 +1203,7 @@ static inline void prefetch_entries(const struct kvsd_bucket *b)
  * path before its own was non-NULL when it was inserted and stays so
  * (slots never return to NULL; a claimed one that resolves to NULL is an
  * MWCAS in flight, which the entry's insert would have helped to its end
- * first), so the walk does not stop before it. The next bucket's entries
+ * first), so the walk does not stop before it. The entries WALK_AHEAD buckets on
  * are prefetched while this one's are hashed, and an entry's second cache
  * line while the walk goes on (the caller encodes its value after the walk).
  */
@@ -1210,14 +1215,16 @@ static size_t kvsd_walk_stripe(struct kvmap *m, unsigned space, uint64_t stripe,
 	/* the stripe's positions in the hash order: its bits on top */
 	uint64_t lo = bits ? stripe << (64 - bits) : 0, hi = lo | (bits ? ~0ull >> bits : ~0ull);
 	size_t first = t_bucket_at(t, lo), homes = t_bucket_at(t, hi) - first + 1;
-	size_t n = 0, bi = first;
+	size_t n = 0, bi = first, ahead = first;
 
-	prefetch_entries(&t->b[bi]);
+	for (int d = 0; d < WALK_AHEAD; d++, ahead = t_next(t, ahead))
+		prefetch_entries(&t->b[ahead]);
 	for (size_t p = 0; p < t->nb; p++, bi = t_next(t, bi)) {
 		const struct kvsd_bucket *b = &t->b[bi];
 		int i;
 
-		prefetch_entries(&t->b[t_next(t, bi)]);
+		prefetch_entries(&t->b[ahead]);
+		ahead = t_next(t, ahead);
 		for (i = 0; i < KVSD_SLOTS; i++) {
 			/* acquire: the entry's bytes (key hashed, fn reads it) */
 			uint64_t w = atomic_load_explicit(&b->s[i], memory_order_acquire);

@@ -339,6 +339,8 @@ static const struct {
     /* issue 15: the share of a saturated core lent to a BGSAVE / AOF rewrite thread */
     {"bgsave-cpu-percent", "saver-starved: CONFIG SET 25, then 50 for the AOF rewrite, each "
 			   "save's CPU share checked (test_saver_starved.py)"},
+    {"bgsave-cpu-slice-us", "saver-starved: CONFIG SET 1000 for the AOF rewrite, its loans' "
+			    "asked lengths checked (test_saver_starved.py)"},
 };
 
 static int listed(const char *name)

@@ -18,9 +18,11 @@ busy machine) and SETs (writes during the save). Then:
       time the saver got 2.7-3.3% under such a load), when the save needed at
       least MIN_SAVER_CPU_S of CPU (the long setup's --keys 3000000); the
       clients were served during it;
-  (2) CONFIG SET bgsave-cpu-percent 50, then CONFIG SET appendonly yes (an
-      AOF rewrite of the same data) ends within 30 s with status ok,
-      aof_rewrite_lends likewise (its share is not checked: see (2) below);
+  (2) CONFIG SET bgsave-cpu-percent 50 and bgsave-cpu-slice-us 1000, then
+      CONFIG SET appendonly yes (an AOF rewrite of the same data) ends within
+      30 s with status ok, aof_rewrite_lends likewise (its share is not
+      checked: see (2) below), and its loans were granted 1000 us each
+      (INFO aof_rewrite_asked_us over aof_rewrite_lends);
   (3) a restart on the RDB file has every filled key.
 The bound: a save of this size takes well under a second of CPU, so with
 a quarter of the core a few seconds, on the idle class's sliver (~0.3%)
@@ -56,6 +58,8 @@ BOUND_S = 30.0
 LENDS_AFTER_S = 1.0
 HARD_CAP_S = 120.0   # the wait, bound or not (a loaded machine)
 SHARE = 25           # bgsave-cpu-percent (its default)
+SLICE_US = 1000      # bgsave-cpu-slice-us for the AOF rewrite (default 100; its maximum,
+                     # which a late boundary's loan reaches only when 1 ms is owed)
 # The share is checked only for a save that needed this much CPU: in a small
 # one the fixed costs (the cut, the fsync and rename), where the saver wants
 # no CPU, dominate the window (CI's ASan run: 10k keys, 0.01 s of saver CPU in
@@ -207,6 +211,10 @@ def main():
             # the rewrite with twice the share, set at run time
             r = a.cmd('CONFIG', 'SET', 'bgsave-cpu-percent', str(2 * SHARE))
             check('CONFIG SET bgsave-cpu-percent %d' % (2 * SHARE), r == b'+OK\r\n', repr(r))
+            # and loans of SLICE_US at least (a loan is what is owed, granted
+            # once a slice is owed: INFO _asked_us over _lends)
+            r = a.cmd('CONFIG', 'SET', 'bgsave-cpu-slice-us', str(SLICE_US))
+            check('CONFIG SET bgsave-cpu-slice-us %d' % SLICE_US, r == b'+OK\r\n', repr(r))
             i0, c0, t0 = info(a), process_cpu(ka.proc.pid), time.time()
             r = a.cmd('CONFIG', 'SET', 'appendonly', 'yes')
             check('CONFIG SET appendonly yes', r == b'+OK\r\n', repr(r))
@@ -221,6 +229,12 @@ def main():
                       i0, c0, 2 * SHARE, check_share=False)
             check('aof_last_bgrewrite_status ok', p.get('aof_last_bgrewrite_status') == 'ok',
                   p.get('aof_last_bgrewrite_status'))
+            lends = int(p.get('aof_rewrite_lends', '0')) - int(i0.get('aof_rewrite_lends', '0'))
+            asked = (int(p.get('aof_rewrite_asked_us', '0')) -
+                     int(i0.get('aof_rewrite_asked_us', '0')))
+            check('AOF rewrite: loans of bgsave-cpu-slice-us (%d) at least' % SLICE_US,
+                  lends == 0 or asked >= lends * SLICE_US,
+                  '%d loans, %d us asked' % (lends, asked))
             stop.set()
             for t in threads:
                 t.join()

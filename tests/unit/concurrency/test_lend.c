@@ -112,6 +112,48 @@ Test(lend, a_saturated_thread_gets_its_share)
 	cr_assert_eq(s.overrun, 0);
 }
 
+/* A thread that gets only part of each loan in CPU (the switches, a timer
+ * that fires late, another process: here it burns half the loan, and the
+ * loan lasts twice what was asked for half of them) still costs the worker
+ * the share of its wall time, not more: a loan is paid by its length. */
+Test(lend, a_loan_is_paid_by_its_length_not_the_cpu_it_gave)
+{
+	int64_t t, end, start;
+	uint64_t lent = 0, asked = 0, n = 0;
+	struct lend_stats s0, s1;
+
+	lend_stats(LEND_RDB, &s0);
+	lend_set_share(25);
+	lend_begin(LEND_RDB);
+	t = start = clock_mono_ns();
+	for (end = t + 200000000; t < end; t += 10000) {
+		int64_t loan, len;
+
+		if (!lend_due(t))
+			continue;
+		loan = lend_loan_ns();
+		len = n++ % 2 ? 2 * loan : loan;
+		burn(loan / 2);
+		lend_ran(t, t + len);
+		t += len;
+		lent += (uint64_t)len;
+		asked += (uint64_t)loan;
+	}
+	lend_end();
+	lend_stats(LEND_RDB, &s1);
+	/* 25% of the wall time, plus what may be owed at the end; the loop's
+	 * own CPU outside loans counts as CPU got (fewer loans, never more), and
+	 * the old account (the thread's CPU only) lent 70% here */
+	cr_assert(lent <= (uint64_t)(t - start) / 4 + LEND_OWED_MAX,
+		  "%llu us lent in %lld us of wall time at 25%%", (unsigned long long)lent / 1000,
+		  (long long)(t - start) / 1000);
+	cr_assert(lent >= (uint64_t)(t - start) / 4 * 70 / 100, "%llu us lent in %lld us",
+		  (unsigned long long)lent / 1000, (long long)(t - start) / 1000);
+	cr_assert_eq(s1.asked_ns - s0.asked_ns, asked, "the loans' asked lengths are counted");
+	cr_assert_eq(s1.lent_ns - s0.lent_ns, lent);
+	cr_assert(s1.want_ns - s0.want_ns > 0, "the wall time it wanted is counted");
+}
+
 Test(lend, the_share_is_a_setting)
 {
 	uint64_t n10 = saturated(10, 100);
@@ -129,6 +171,41 @@ Test(lend, the_share_is_a_setting)
 		  (unsigned long long)n_max);
 	cr_assert(n_min >= 800 && n_min <= 1400, "%llu us lent in 100 ms at 1%%",
 		  (unsigned long long)n_min);
+}
+
+/* The slice: loans of that length when the worker checks on time, and the
+ * same share of the wall time. */
+Test(lend, the_slice_is_a_setting)
+{
+	int64_t t, end, start;
+	uint64_t lent = 0, n = 0;
+
+	lend_set_slice_us(400);
+	lend_set_share(25);
+	lend_begin(LEND_RDB);
+	t = start = clock_mono_ns();
+	for (end = t + 200000000; t < end; t += 10000) {
+		int64_t loan;
+
+		if (!lend_due(t))
+			continue;
+		loan = lend_loan_ns();
+		cr_assert(loan >= 400000 && loan <= 600000 + 10000, "loan %lld us",
+			  (long long)loan / 1000);
+		burn(loan);
+		lend_ran(t, t + loan);
+		t += loan;
+		lent += (uint64_t)loan;
+		n++;
+	}
+	lend_end();
+	lend_set_slice_us(1);
+	cr_assert_eq(lend_slice_us(), LEND_SLICE_MIN_US, "clamped to the minimum");
+	lend_set_slice_us(LEND_NS / 1000);
+	cr_assert(lent <= (uint64_t)(t - start) / 4 + LEND_OWED_MAX &&
+		      lent >= (uint64_t)(t - start) / 4 * 80 / 100,
+		  "%llu loans, %llu us lent in %lld us at 25%%", (unsigned long long)n,
+		  (unsigned long long)lent / 1000, (long long)(t - start) / 1000);
 }
 
 /* A worker that reaches its loop boundary late (long tasks: here every

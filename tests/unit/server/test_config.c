@@ -156,6 +156,7 @@ Test(config, table_rows_in_enum_order)
 	    "rdb-save-incremental-fsync",
 	    "aof-rewrite-incremental-fsync",
 	    "bgsave-cpu-percent",
+	    "bgsave-cpu-slice-us",
 	    "auto-aof-rewrite-percentage",
 	    "auto-aof-rewrite-min-size",
 	    "key-load-delay",
@@ -1066,7 +1067,7 @@ Test(config, match_glob)
 	cr_expect_str_eq(match("unixsocket*"), "unixsocket,unixsocketperm,");
 	cr_expect_str_eq(match("[bp]*"),
 			 "bind,port,protected-mode,proto-max-bulk-len,pidfile,bgsave-cpu-percent,"
-			 "busy-reply-threshold,");
+			 "bgsave-cpu-slice-us,busy-reply-threshold,");
 	cr_expect_str_eq(
 	    match("*-*-*"),
 	    "proto-max-bulk-len,client-query-buffer-limit,"
@@ -1079,7 +1080,7 @@ Test(config, match_glob)
 	    "zset-max-listpack-entries,zset-max-listpack-value,list-max-listpack-size,"
 	    "list-compress-depth,aof-group-wait-us,aof-load-truncated,aof-use-rdb-preamble,"
 	    "rdb-save-incremental-fsync,aof-rewrite-incremental-fsync,bgsave-cpu-percent,"
-	    "auto-aof-rewrite-percentage,auto-aof-rewrite-min-size,"
+	    "bgsave-cpu-slice-us,auto-aof-rewrite-percentage,auto-aof-rewrite-min-size,"
 	    "key-load-delay,rdb-key-save-delay,loading-process-events-interval-bytes,"
 	    "lazyfree-lazy-eviction,lazyfree-lazy-expire,lazyfree-lazy-server-del,"
 	    "lazyfree-lazy-user-del,lazyfree-lazy-user-flush,busy-reply-threshold,"
