@@ -162,13 +162,15 @@ Test(lend, the_share_is_a_setting)
 	uint64_t n_min = saturated(0, 100);		      /* clamped to 1% */
 
 	/* lent (plus the loop's own CPU time: saturated) in 100 ms: share% of it,
-	 * plus what may be owed at the end */
-	cr_assert(n10 >= 8500 && n10 <= 10400, "%llu us lent in 100 ms at 10%%",
-		  (unsigned long long)n10);
-	cr_assert(n50 >= 42500 && n50 <= 50400, "%llu us lent in 100 ms at 50%%",
-		  (unsigned long long)n50);
-	cr_assert(n_max >= 42500 && n_max <= 50400, "%llu us lent at the maximum",
-		  (unsigned long long)n_max);
+	 * plus what may be owed at the end, and the loop's CPU after the last
+	 * check (not yet counted as got: a loaded machine's cold loop once
+	 * took the 50% run 493 us past 50 ms) — at most a longest loan */
+	cr_assert(n10 >= 8500 && n10 <= 10000 + LEND_OWED_MAX / 1000,
+		  "%llu us lent in 100 ms at 10%%", (unsigned long long)n10);
+	cr_assert(n50 >= 42500 && n50 <= 50000 + LEND_OWED_MAX / 1000,
+		  "%llu us lent in 100 ms at 50%%", (unsigned long long)n50);
+	cr_assert(n_max >= 42500 && n_max <= 50000 + LEND_OWED_MAX / 1000,
+		  "%llu us lent at the maximum", (unsigned long long)n_max);
 	cr_assert(n_min >= 800 && n_min <= 1400, "%llu us lent in 100 ms at 1%%",
 		  (unsigned long long)n_min);
 }
