@@ -81,16 +81,23 @@ static int put_ops(struct cmd_req *r, const struct kv_entry *old, const struct t
 
 /* ---- HSET HMSET HSETNX */
 
+/* HSET pairs / HDEL fields kept on the stack (more: one heap array) */
+#define HSET_LOCAL_OPS 8
+
 static void hset_generic(struct cmd_req *r, bool hmset)
 {
 	size_t n = (size_t)(r->argc - 2) / 2, added = 0;
-	struct thash_op *ops;
+	/* a few pairs (the usual HSET) on the stack: the heap copy and its free
+	 * were ~170 of HSET's ~5,700 instructions on a large hash
+	 * (docs/BENCHMARKS.md, branch group13) */
+	struct thash_op local[HSET_LOCAL_OPS], *ops = local;
 
 	if (r->argc % 2 == 1) {
 		cmd_reply_arity(r);
 		return;
 	}
-	ops = mem_alloc(n * sizeof(*ops));
+	if (n > HSET_LOCAL_OPS)
+		ops = mem_alloc(n * sizeof(*ops));
 	for (size_t i = 0; i < n; i++) {
 		int a = 2 + 2 * (int)i;
 
@@ -102,13 +109,15 @@ static void hset_generic(struct cmd_req *r, bool hmset)
 
 		if (old && kv_entry_type(old) != KV_HASH) {
 			cmd_reply_wrongtype(r);
-			mem_free(ops);
+			if (ops != local)
+				mem_free(ops);
 			return;
 		}
 		if (put_ops(r, old, ops, n, &added, NULL) == 0)
 			break;
 	}
-	mem_free(ops);
+	if (ops != local)
+		mem_free(ops);
 	if (hmset)
 		reply_ok(r->c);
 	else
@@ -238,8 +247,10 @@ static void cmd_hincrbyfloat(struct cmd_req *r)
 static void cmd_hdel(struct cmd_req *r)
 {
 	size_t n = (size_t)(r->argc - 2), removed = 0;
-	struct thash_op *ops = mem_alloc(n * sizeof(*ops));
+	struct thash_op local[HSET_LOCAL_OPS], *ops = local;
 
+	if (n > HSET_LOCAL_OPS)
+		ops = mem_alloc(n * sizeof(*ops));
 	for (size_t i = 0; i < n; i++)
 		ops[i] = (struct thash_op){r->argv[2 + i], r->argl[2 + i], NULL, 0, true};
 	for (;;) {
@@ -249,7 +260,8 @@ static void cmd_hdel(struct cmd_req *r)
 		size_t vlen;
 
 		if (old && kv_entry_type(old) != KV_HASH) {
-			mem_free(ops);
+			if (ops != local)
+				mem_free(ops);
 			cmd_reply_wrongtype(r);
 			return;
 		}
@@ -263,7 +275,8 @@ static void cmd_hdel(struct cmd_req *r)
 		if (put_ops(r, old, ops, n, NULL, &removed) == 0)
 			break;
 	}
-	mem_free(ops);
+	if (ops != local)
+		mem_free(ops);
 	reply_int(r->c, (long long)removed);
 }
 

@@ -166,7 +166,7 @@ static void cmd_zadd(struct cmd_req *r)
 	int flags = 0, si = 2;
 	bool ch = false;
 	size_t n;
-	double *scores;
+	double local[8], *scores = local;
 
 	for (; si < r->argc; si++) {
 		if (cmd_arg_is(r, si, "nx"))
@@ -203,18 +203,22 @@ static void cmd_zadd(struct cmd_req *r)
 		reply_error(r->c, "ERR INCR option supports a single increment-element pair");
 		return;
 	}
-	scores = mem_alloc(n * sizeof(*scores));
+	/* a few scores on the stack (the usual ZADD): no heap array to free */
+	if (n > sizeof(local) / sizeof(local[0]))
+		scores = mem_alloc(n * sizeof(*scores));
 	for (size_t j = 0; j < n; j++) {
 		int i = si + 2 * (int)j;
 
 		if (!su_str2d(r->argv[i], r->argl[i], &scores[j])) {
 			reply_error(r->c, "ERR value is not a valid float");
-			mem_free(scores);
+			if (scores != local)
+				mem_free(scores);
 			return;
 		}
 	}
 	zadd_apply(r, flags, ch, si, scores, n);
-	mem_free(scores);
+	if (scores != local)
+		mem_free(scores);
 }
 
 /* ZINCRBY key increment member: ZADD key INCR increment member, parsed by
@@ -741,8 +745,13 @@ int zset_pop(const struct db_view *v, const char *key, size_t klen, int64_t now_
 				bytes += x.mlen;
 			tzset_iter_init(&it, old, max ? total - 1 : 0, max);
 		}
-		p->items = mem_alloc(n * sizeof(*p->items));
-		p->buf = q = mem_alloc(bytes ? bytes : 1);
+		if (n == 1 && bytes <= ZSET_POPPED_LOCAL) {
+			p->items = &p->one;
+			p->buf = q = p->local;
+		} else {
+			p->items = mem_alloc(n * sizeof(*p->items));
+			p->buf = q = mem_alloc(bytes ? bytes : 1);
+		}
 		for (size_t i = 0; i < n && (n == 1 || tzset_iter_next(&it, &x)); i++) {
 			memcpy(q, x.m, x.mlen);
 			p->items[i] = (struct tz_item){.m = q, .mlen = x.mlen, .score = x.score};
@@ -763,8 +772,10 @@ int zset_pop(const struct db_view *v, const char *key, size_t klen, int64_t now_
 
 void zset_popped_free(struct zset_popped *p)
 {
-	mem_free(p->items);
-	mem_free(p->buf);
+	if (p->items != &p->one)
+		mem_free(p->items);
+	if (p->buf != p->local)
+		mem_free(p->buf);
 	p->items = NULL;
 	p->buf = NULL;
 	p->n = 0;

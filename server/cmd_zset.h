@@ -15,11 +15,20 @@
 
 struct db_view;
 
-/* popped elements: copies, in one buffer */
+/* Members of up to this many bytes popped alone (ZPOPMIN/ZPOPMAX without a
+ * count, BZPOPMIN, a COUNT 1) are copied into the struct itself, not the
+ * heap: two allocations and two frees were ~350 of ZPOPMIN's ~8,400
+ * instructions on a large sorted set (docs/BENCHMARKS.md, branch group13). */
+#define ZSET_POPPED_LOCAL 32
+
+/* popped elements: copies, in one buffer (items and buf point into the
+ * struct for one short member: do not copy a filled struct) */
 struct zset_popped {
 	struct tz_item *items;
 	char *buf;
 	size_t n;
+	struct tz_item one;
+	char local[ZSET_POPPED_LOCAL];
 };
 
 /* Pops up to count elements of the sorted set at key in view v, from the

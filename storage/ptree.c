@@ -610,14 +610,30 @@ size_t pt_count(const struct pt_node *root)
 	return root ? node_count(root) : 0;
 }
 
+/* Asks for every line of the node at n at once (a node is LEAF_BYTES at most
+ * where lookups read it: an interior node's key[] and child[] arrays, a
+ * leaf's slots and records). A lookup's binary search reads 3-5 lines of a
+ * node, each address depending on the last load, so on a cold node they
+ * were 3-5 memory latencies in a row; with the lines already requested they
+ * overlap (Chen, Gibbons & Mowry, "Improving Index Performance through
+ * Prefetching", SIGMOD 2001). Read-only lookups only: a write copies each
+ * node with memcpy first (own()), whose loads are independent anyway. */
+static inline void node_prefetch(const struct pt_node *n)
+{
+	for (size_t off = 0; off < LEAF_BYTES; off += 64)
+		__builtin_prefetch((const char *)n + off);
+}
+
 bool pt_get(const struct pt_node *root, uint64_t key, const void *a, size_t alen,
 	    struct pt_elem *out)
 {
 	if (!root)
 		return false;
 	const struct pt_node *n = root;
-	while (!n->leaf)
+	while (!n->leaf) {
 		n = cin(n)->child[in_route(cin(n), key, a, alen)];
+		node_prefetch(n);
+	}
 	bool exact;
 	unsigned pos = leaf_lower(n, key, a, alen, &exact);
 	if (!exact)

@@ -592,6 +592,32 @@ def sec_multi(sd):
     p.c('EXISTS', 'b')
 
 
+def sec_spop_lengths(sd):
+    """SPOP of one member on both sides of the bytes a popped member is kept
+    in without a heap copy (ML_LOCAL: a length word and 40 bytes), alone in
+    its set so the pick is determined, with and without COUNT; and a set of
+    several long members emptied one by one (the count of replies)."""
+    d, p = sd.d, sd.p
+    d.section = 'spop-lengths'
+    p.c('FLUSHALL')
+    for n in (0, 1, 39, 40, 41, 48, 100, 300):
+        m = 'm' * n
+        p.c('SADD', 'one', m)
+        p.c('SPOP', 'one')
+        p.c('SADD', 'one', m)
+        p.c('SPOP', 'one', '1')
+        p.c('SADD', 'one', m, '12')
+        p.c('SREM', 'one', '12')
+        p.c('SPOP', 'one')
+        p.c('EXISTS', 'one')
+    many = ['a' * 40, 'b' * 41, 'c' * 39, 'd' * 100]
+    bulks = {b'$%d\r\n%s\r\n' % (len(m), m.encode()) for m in many}
+    p.c('SADD', 'many', *many)
+    for _ in range(5):     # the fifth finds no key: both answer nil
+        p.c('SCARD', 'many')
+        p.c('SPOP', 'many', cmp=lambda a, b: a == b or (a in bulks and b in bulks))
+
+
 def main():
     seed = int(sys.argv[1]) if len(sys.argv) > 1 else random.randrange(1 << 30)
     harness.log('diff-set: seed %d' % seed)
@@ -612,6 +638,7 @@ def main():
             sec_args(sd)
             sec_store(sd)
             sec_multi(sd)
+            sec_spop_lengths(sd)
             if proto == '2':
                 sec_thresholds(sd)
                 sec_config(sd)

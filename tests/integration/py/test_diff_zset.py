@@ -588,6 +588,31 @@ def sec_multi(d, p):
     pipeline(p, cmds)
 
 
+def sec_popped_lengths(d, p):
+    """ZPOPMIN / ZPOPMAX / BZPOPMIN / ZMPOP of members on both sides of the
+    length a popped member is copied into the stack for (ZSET_POPPED_LOCAL,
+    32 bytes) and of the skiplist's 64/65-byte limit, one at a time and with
+    COUNT, in a listpack and in a skiplist."""
+    d.section = 'popped-lengths'
+    lens = [0, 1, 31, 32, 33, 40, 64, 65, 200]
+    cmds = [['FLUSHALL']]
+    for key, pad in (('pl', 0), ('ps', 130)):     # listpack; skiplist (> 128 members)
+        args = ['ZADD', key]
+        for i, n in enumerate(lens):
+            args += [str(i), chr(ord('a') + i) * n]
+        for i in range(pad):
+            args += [str(1000 + i), 'pad%d' % i]
+        cmds.append(args)
+        cmds.append(['OBJECT', 'ENCODING', key])
+        for _ in range(3):
+            cmds += [['ZPOPMIN', key], ['ZPOPMIN', key, '1']]
+        cmds += [['BZPOPMIN', key, '0'], ['ZMPOP', '1', key, 'MIN'], ['ZPOPMIN', key, '2'],
+                 ['ZPOPMAX', key], ['ZPOPMAX', key, '1'], ['BZPOPMAX', key, '0'],
+                 ['ZADD', key, '-1', 'q' * 32, '-2', 'r' * 33], ['ZPOPMIN', key],
+                 ['ZPOPMIN', key], ['ZCARD', key]]
+    pipeline(p, cmds)
+
+
 def slow_cmds(d, cmds):
     """Commands that may take seconds each (on a 1M-member set, more under
     sanitizers or a loaded machine), on their own connections with a long
@@ -662,6 +687,7 @@ def main():
         sec_config(d, p)
         sec_lex_big(d, p)
         sec_multi(d, p)
+        sec_popped_lengths(d, p)
         sec_random(d, p, args.seed, args.count, 2)
         sec_random(d, p, args.seed, args.count, 3)
         sec_bad_input(d, p)
