@@ -119,7 +119,7 @@ print("%.6g" % statistics.median(v) if v else "nan")' "$@"
 
 KPORT=$(free_port)
 RPORT=$(free_port)
-taskset -c "$SERVER_CPU" "$KVSD_BIN" --port "$KPORT" --bind 127.0.0.1 --threads 1 \
+taskset -c "$SERVER_CPU" "$KVSD_BIN" --port "$KPORT" --bind 127.0.0.1 --threads 1 --save "" \
 	--loglevel warning >"$OUT/kvsd.log" 2>&1 &
 KPID=$!
 PIDS+=("$KPID")
