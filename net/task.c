@@ -286,9 +286,10 @@ void conn_task_flush(struct worker *w)
 
 	if (c == NULL)
 		return;
-	if (n == 1 || !net_ring_ok(w->ring)) {
-		/* one send: send(2) costs less than a ring's submit of one;
-		 * and a ring that broke (uring.h) is not used again */
+	if (n == 1) {
+		/* one send: send(2) costs less than a ring's submit of one (a
+		 * ring that broke queues nothing: conn_io.c stops returning
+		 * CONN_RUN_SEND, and a flush takes the whole queue) */
 		c->sq_res = CONN_SENT_PLAIN;
 	} else {
 		for (struct conn *x = c; x; x = x->sq_next)
