@@ -214,6 +214,23 @@ def cpu_quota(pid, percent, period_us=10000):
     free of the sleep and wake-up costs a server that keeps up with its client pays per
     batch. Uses cgroup v1's cpu controller (/sys/fs/cgroup/cpu) or cgroup v2's cpu.max; needs
     root. Returns a function that removes the group (call it after the process exited)."""
+    d = cpu_quota_group(pid, percent, period_us)
+
+    def remove():
+        for _ in range(100):
+            try:
+                os.rmdir(d)
+                return
+            except FileNotFoundError:
+                return
+            except OSError:
+                time.sleep(0.05)  # the process is still exiting
+    return remove
+
+
+def cpu_quota_group(pid, percent, period_us=10000):
+    """cpu_quota's work: makes the group, moves pid into it, returns the group's directory
+    (for a shell caller, which removes it with rmdir: `benchlib.py cap PID PERCENT`)."""
     quota = int(period_us * percent / 100)
     v1 = "/sys/fs/cgroup/cpu"
     if os.path.isfile(os.path.join(v1, "cpu.cfs_quota_us")):
@@ -232,17 +249,7 @@ def cpu_quota(pid, percent, period_us=10000):
             fh.write("%d %d" % (quota, period_us))
     with open(os.path.join(d, "cgroup.procs"), "w") as fh:
         fh.write(str(pid))  # the whole process: every thread it has and will start
-
-    def remove():
-        for _ in range(100):
-            try:
-                os.rmdir(d)
-                return
-            except FileNotFoundError:
-                return
-            except OSError:
-                time.sleep(0.05)  # the process is still exiting
-    return remove
+    return d
 
 
 def thread_cpu(pid):
@@ -255,3 +262,11 @@ def thread_cpu(pid):
         except (OSError, ValueError, IndexError):
             pass
     return out
+
+
+if __name__ == "__main__":
+    # shell scripts' entry (loadgen/compare.sh): benchlib.py cap PID PERCENT prints the group
+    if len(sys.argv) == 4 and sys.argv[1] == "cap":
+        print(cpu_quota_group(int(sys.argv[2]), float(sys.argv[3])))
+    else:
+        sys.exit("usage: benchlib.py cap PID PERCENT")

@@ -66,22 +66,10 @@ cleanup() {
 	done
 }
 
-# cap PID: every thread of PID at QUOTA% of a core per 10 ms period (cgroup v1 cpu or v2 cpu.max)
+# cap PID: every thread of PID at QUOTA% of a core per 10 ms period (bench/benchlib.py's
+# cpu_quota, which prints the group; cleanup removes it)
 cap() {
-	local d quota=$((${QUOTA%.*} * 100))
-	if [ -f /sys/fs/cgroup/cpu/cpu.cfs_quota_us ]; then
-		d=/sys/fs/cgroup/cpu/kvsd-bench-$1
-		mkdir "$d"
-		echo 10000 >"$d/cpu.cfs_period_us"
-		echo "$quota" >"$d/cpu.cfs_quota_us"
-	else
-		echo +cpu >/sys/fs/cgroup/cgroup.subtree_control
-		d=/sys/fs/cgroup/kvsd-bench-$1
-		mkdir "$d"
-		echo "$quota 10000" >"$d/cpu.max"
-	fi
-	CGROUPS+=("$d")
-	echo "$1" >"$d/cgroup.procs"
+	CGROUPS+=("$(python3 "$ROOT/bench/benchlib.py" cap "$1" "$QUOTA")")
 }
 trap cleanup EXIT
 
