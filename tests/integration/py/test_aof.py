@@ -737,17 +737,26 @@ def scenario_crash():
 
 
 def manifest_files(d):
-    """(base seq, {file name: size}) of the files the manifest names."""
-    with open(os.path.join(aofdir(d), 'appendonly.aof.manifest')) as f:
-        lines = [ln.split() for ln in f if ln.strip()]
-    seq = 0
-    sizes = {}
-    for ln in lines:
-        name = ln[1]
-        if ln[5] == 'b':
-            seq = int(ln[3])
-        sizes[name] = os.path.getsize(os.path.join(aofdir(d), name))
-    return seq, sizes
+    """(base seq, {file name: size}) of the files the manifest names. A
+    rewrite that ends between reading the manifest and a file's size
+    replaces the manifest and removes the files it no longer names: read
+    again (a bounded number of times)."""
+    for _ in range(100):
+        with open(os.path.join(aofdir(d), 'appendonly.aof.manifest')) as f:
+            lines = [ln.split() for ln in f if ln.strip()]
+        seq = 0
+        sizes = {}
+        try:
+            for ln in lines:
+                name = ln[1]
+                if ln[5] == 'b':
+                    seq = int(ln[3])
+                sizes[name] = os.path.getsize(os.path.join(aofdir(d), name))
+        except FileNotFoundError:
+            time.sleep(0.01)
+            continue
+        return seq, sizes
+    raise AssertionError('the manifest kept naming files that were gone')
 
 
 def info_sizes(c):
