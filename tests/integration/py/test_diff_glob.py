@@ -18,6 +18,7 @@ Usage: test_diff_glob.py   (environment: see harness.py)
 import os
 import random
 import sys
+import time
 
 sys.dont_write_bytecode = True   # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -93,6 +94,23 @@ def channels_section(sa, sb, rng):
     harness.log('PUBSUB CHANNELS: %d patterns x %d channels' % (len(pats), len(chans)))
 
 
+def wait_no_subscriptions(port):
+    """Waits (bounded) until the server holds no channel or pattern
+    subscription: a closed subscriber's are dropped when the server reads its
+    EOF, which on kvsd's worker threads may come after another client's
+    PUBLISH (an earlier round's client counted in this round's PUBLISH)."""
+    c = harness.Client(port)
+    try:
+        for _ in range(500):
+            if (harness.parse(c.cmd('PUBSUB', 'NUMPAT')) == 0
+                    and harness.parse(c.cmd('PUBSUB', 'CHANNELS')) == []):
+                return
+            time.sleep(0.01)
+        check(False, 'subscriptions still held 5 s after their clients closed')
+    finally:
+        c.close()
+
+
 def psubscribe_section(sa, sb, rng):
     """A client PSUBSCRIBEd to 40 patterns; PUBLISH's count is how many of them match."""
     total = 0
@@ -101,6 +119,7 @@ def psubscribe_section(sa, sb, rng):
         chans = [rand_subject(rng) for _ in range(60)]
         res = []
         for s in (sa, sb):
+            wait_no_subscriptions(s.port)
             sub = harness.Client(s.port)
             sub.send(encode('PSUBSCRIBE', *pats))
             sub.read_replies(len(pats))
