@@ -66,6 +66,11 @@ summary() {
 		echo "  $p"
 	done
 	echo "  total $(kvsd_elapsed "$t_all") s"
+	# what failed, last: a CI that keeps only the tail of the output still shows it
+	if [ -s "$logdir/failures.txt" ]; then
+		echo "  failed tests, their last error lines (whole logs: meson-logs/testlog*.txt):"
+		sed 's/^/    /' "$logdir/failures.txt"
+	fi
 	rm -rf "$logdir"
 	# The plain closing line (read by CI): counts of test cases over all phases.
 	echo "kvsd: $passed passed, $failed failed, $skipped skipped"
@@ -104,6 +109,37 @@ phase() {
 	kvsd_say "phase $name: ok ($(kvsd_elapsed "$t0") s)"
 }
 
+# failed_lines DIR: for each test of DIR's last meson test run that failed, its name and the
+# last few lines of its output that say what failed (an assertion, an error, a FAIL line).
+failed_lines() {
+	python3 - "$1" <<'PY'
+import glob, json, os, re, sys
+d = sys.argv[1]
+logs = sorted(glob.glob(os.path.join(d, 'meson-logs', 'testlog*.json')), key=os.path.getmtime)
+if not logs:
+    sys.exit(0)
+# criterion's assertion message is on a '[----]   ' line of its own
+said = re.compile(r'fail|error|assert|expected|mismatch|timed? ?out|sanitizer|^\[----\]\s+\S', re.I)
+shown = 0
+for line in open(logs[-1], errors='replace'):
+    try:
+        t = json.loads(line)
+    except ValueError:
+        continue
+    if t.get('result') in ('OK', 'SKIP', 'EXPECTEDFAIL'):
+        continue
+    out = (t.get('stdout') or '') + (t.get('stderr') or '')
+    shown += 1
+    if shown > 4:
+        print('(and more)')
+        break
+    lines = [l.rstrip()[:200] for l in out.splitlines() if said.search(l)]
+    print('%s (%s, %s):' % (t.get('name'), os.path.basename(d), t.get('result')))
+    for l in lines[-5:] or out.splitlines()[-5:]:
+        print('  ' + l)
+PY
+}
+
 # meson_tests DIR ARGS...: build DIR and run its tests, counting the results.
 meson_tests() {
 	local dir="$1" log rc=0
@@ -113,6 +149,7 @@ meson_tests() {
 	count_results "$log"
 	if [ "$rc" -ne 0 ]; then
 		echo "meson test -C $dir $* failed; full logs in $dir/meson-logs/testlog*.txt" >&2
+		failed_lines "$dir" >>"$logdir/failures.txt" || true
 	fi
 	return "$rc"
 }
