@@ -164,6 +164,11 @@ long long net_fd_limit_clients(long long clients, int threads);
  * workers switch to the new interval at once. Any thread. */
 void net_set_hz(int hz);
 void net_set_timeout(long seconds);
+/* worker-nap-us: a worker that ran two or more connections since it last
+ * waited in its loop sleeps us microseconds before it waits again (worker.c:
+ * park_worker); 0 = never. At most NET_NAP_US_MAX. */
+#define NET_NAP_US_MAX 1000
+void net_set_worker_nap_us(long us);
 void net_set_tcp_keepalive(long seconds);
 void net_set_query_limit(long long bytes);
 void net_set_max_bulk(long long bytes);
@@ -232,6 +237,7 @@ void net_set_output_pause_limit(long long bytes);
 /* Per-worker scheduler statistics (INFO # Kvsd). 0, or -ENOENT for a bad index. */
 struct net_worker_stats {
 	uint64_t tasks, steals, failed_steals, parks, wakeups;
+	uint64_t naps; /* worker-nap-us sleeps before a park */
 	uint64_t polled_by_guest; /* this worker's loop polled by another while it was stuck */
 	uint64_t guest_polls;	  /* stuck workers' loops this worker polled */
 	uint64_t defer_overdue;	  /* deferred wake-ups that waited DEFER_MAX_NS (worker.c) */

@@ -42,6 +42,7 @@ struct worker_stats {
 	_Atomic uint64_t failed_steals; /* searches that found nothing to steal */
 	_Atomic uint64_t parks;		/* times the worker blocked in its loop */
 	_Atomic uint64_t wakeups;	/* parks ended by another thread's wake */
+	_Atomic uint64_t naps;		/* worker-nap-us sleeps before a park */
 	/* written by guests (several may): how often another worker polled this
 	 * worker's loop while it was stuck in a task */
 	_Atomic uint64_t polled_by_guest;
@@ -86,6 +87,8 @@ struct worker {
 	unsigned rng;		/* owner-only: victim selection */
 	int searching;		/* owner-only: counted in the scheduler's searching count */
 	int unparked;		/* owner-only: no task run since the last park */
+	long ran_since_park;	/* owner-only: tasks run since the last park (worker-nap-us) */
+	int nap_slack;		/* owner-only: the thread's timer slack is set for naps */
 	int64_t polled_ns;	/* owner-only: when it last polled its own loop */
 	/* this worker's thread only: the worker whose loop it is polling as a
 	 * guest (sched_submit then queues onto this worker's deque), or NULL */
@@ -304,6 +307,7 @@ struct net_limits {
 	 * applied a moment late is harmless and publishes no other memory */
 	_Atomic long maxclients;
 	_Atomic long timeout_s;
+	_Atomic long nap_ns; /* worker-nap-us, in ns */
 	_Atomic long keepalive_s;
 	_Atomic long long query_limit;
 	_Atomic long long max_bulk;

@@ -19,6 +19,11 @@ void net_set_timeout(long seconds)
 	atomic_store_explicit(&net_g.limits.timeout_s, seconds, memory_order_relaxed);
 }
 
+void net_set_worker_nap_us(long us)
+{
+	atomic_store_explicit(&net_g.limits.nap_ns, us * 1000, memory_order_relaxed);
+}
+
 void net_set_tcp_keepalive(long seconds)
 {
 	atomic_store_explicit(&net_g.limits.keepalive_s, seconds, memory_order_relaxed);

@@ -409,6 +409,14 @@ static int apply_tcp_keepalive(char *why, size_t whylen)
 	return 0;
 }
 
+static int apply_worker_nap(char *why, size_t whylen)
+{
+	(void)why;
+	(void)whylen;
+	net_set_worker_nap_us((long)cfg_int(CFG_WORKER_NAP_US));
+	return 0;
+}
+
 static int apply_timeout(char *why, size_t whylen)
 {
 	(void)why;
@@ -781,6 +789,12 @@ const struct cfg_def cfg_rows[CFG_COUNT_] = {
     [CFG_IO_URING] = {"io-uring", CFG_T_BOOL, "yes", 0, 1, NULL, CFG_IMMUTABLE,
 		      "Each worker sends its connections' replies in batches through an "
 		      "io_uring (one system call for many sends); no: one send(2) each."},
+    [CFG_WORKER_NAP_US] = {"worker-nap-us", CFG_T_INT, "0", 0, NET_NAP_US_MAX, NULL, 0,
+			   "A worker that ran two or more connections since it last waited "
+			   "sleeps this long before it waits again, so its next pass finds "
+			   "more of them ready: fewer wake-ups and system calls per request, "
+			   "up to this much more latency; 0 off.",
+			   .apply = apply_worker_nap},
     [CFG_CONN_ASSIGN] = {"conn-assign", CFG_T_ENUM, "round-robin", 0, 0, conn_assign_names, 0,
 			 "Which worker owns a new connection: round-robin, least-loaded or "
 			 "single (all on worker 0).",

@@ -18,6 +18,12 @@ one worker too:
 - CLIENT PAUSE: the paused clients' replies, released together, go out in
   one batch: with a ring (INFO kvsd worker<i>_io ring=1) ring_sends grows;
   with io-uring no the workers report ring=0 and no ring sends.
+
+The same workload runs once more with worker-nap-us 200 (one worker): the
+replies are the same when a worker sleeps before it waits. Then that
+setting's own checks: CONFIG GET / SET and its range; with many clients at
+pipeline 1 the worker naps (INFO kvsd worker0 naps grows); a lone
+connection's requests never make it nap; 0 turns it off.
 """
 import re
 import socket
@@ -181,15 +187,75 @@ def workload(k, ring_expected):
     return fails
 
 
+def naps(c):
+    """INFO kvsd worker0's naps (worker-nap-us sleeps)."""
+    info = c.cmd('INFO', 'kvsd').decode()
+    return int(re.search(r'worker0:[^\r]*naps=(\d+)', info).group(1))
+
+
+def nap_checks(k):
+    fails = []
+    with harness.Client(k.port) as c:
+        if c.cmd('CONFIG', 'GET', 'worker-nap-us') != \
+                b'*2\r\n$13\r\nworker-nap-us\r\n$3\r\n200\r\n':
+            fails.append('CONFIG GET worker-nap-us')
+        for bad in ('1001', '-1', 'x'):
+            r = c.cmd('CONFIG', 'SET', 'worker-nap-us', bad)
+            if not r.startswith(b"-ERR CONFIG SET failed (possibly related to argument "
+                                b"'worker-nap-us')"):
+                fails.append('CONFIG SET worker-nap-us %s: %r' % (bad, r))
+        # a lone connection: one run per wait, never a nap
+        n0 = naps(c)
+        for i in range(200):
+            if c.cmd('SET', 'lone', str(i)) != b'+OK\r\n':
+                fails.append('lone SET')
+                break
+        if naps(c) != n0:
+            fails.append('a lone connection made the worker nap (%d -> %d)' % (n0, naps(c)))
+        # many connections at pipeline 1: runs of several per wait, naps
+        # (client_work's counters start from a flushed keyspace)
+        c.cmd('FLUSHALL')
+        got = []
+        threads = [threading.Thread(target=client_work, args=(k.port, i, got))
+                   for i in range(CONNS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        fails += got
+        if naps(c) <= n0:
+            fails.append('%d connections at pipeline 1 and no nap' % CONNS)
+        # off: no more naps (counted from after the CONFIG SET: a pass that
+        # ended before it may still have napped)
+        if c.cmd('CONFIG', 'SET', 'worker-nap-us', '0') != b'+OK\r\n':
+            fails.append('CONFIG SET worker-nap-us 0')
+        n1 = naps(c)
+        c.cmd('FLUSHALL')
+        threads = [threading.Thread(target=client_work, args=(k.port, i, got))
+                   for i in range(CONNS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        fails += got
+        if naps(c) != n1:
+            fails.append('worker-nap-us 0 and still naps (%d -> %d)' % (n1, naps(c)))
+    return fails
+
+
 def main():
     fails = []
     for extra, ring in ((['--io-uring', 'yes'], True), (['--io-uring', 'no'], False),
-                        (['--io-uring', 'yes', '--threads', '1'], True)):
+                        (['--io-uring', 'yes', '--threads', '1'], True),
+                        (['--io-uring', 'yes', '--threads', '1', '--worker-nap-us', '200'],
+                         True)):
         with harness.kvsd_server(extra) as k:
             got = workload(k, ring)
             if not k.alive():
                 got.append('kvsd exited')
         fails += ['%s: %s' % (' '.join(extra), f) for f in got]
+    with harness.kvsd_server(['--threads', '1', '--worker-nap-us', '200']) as k:
+        fails += ['worker-nap-us: %s' % f for f in nap_checks(k)]
     for f in fails:
         print('FAIL: ' + f)
     print('uring: %d failures' % len(fails))
