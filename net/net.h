@@ -237,7 +237,7 @@ void net_set_output_pause_limit(long long bytes);
 /* Per-worker scheduler statistics (INFO # Kvsd). 0, or -ENOENT for a bad index. */
 struct net_worker_stats {
 	uint64_t tasks, steals, failed_steals, parks, wakeups;
-	uint64_t naps; /* worker-nap-us sleeps before a park */
+	uint64_t naps;		  /* worker-nap-us sleeps before a park */
 	uint64_t polled_by_guest; /* this worker's loop polled by another while it was stuck */
 	uint64_t guest_polls;	  /* stuck workers' loops this worker polled */
 	uint64_t defer_overdue;	  /* deferred wake-ups that waited DEFER_MAX_NS (worker.c) */
