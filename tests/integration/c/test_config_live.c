@@ -341,6 +341,9 @@ static const struct {
 			   "save's CPU share checked (test_saver_starved.py)"},
     {"bgsave-cpu-slice-us", "saver-starved: CONFIG SET 1000 for the AOF rewrite, its loans' "
 			    "asked lengths checked (test_saver_starved.py)"},
+    /* issue 19: a worker's nap before it waits, at pipeline 1 */
+    {"worker-nap-us", "uring: nap_checks (CONFIG SET 0 stops INFO kvsd worker0 naps; many "
+		      "clients nap, a lone one never does: test_uring.py)"},
 };
 
 static int listed(const char *name)
