@@ -87,9 +87,13 @@ struct worker {
 	unsigned rng;		/* owner-only: victim selection */
 	int searching;		/* owner-only: counted in the scheduler's searching count */
 	int unparked;		/* owner-only: no task run since the last park */
-	long ran_since_park;	/* owner-only: tasks run since the last park (worker-nap-us) */
-	int nap_slack;		/* owner-only: the thread's timer slack is set for naps */
-	int64_t polled_ns;	/* owner-only: when it last polled its own loop */
+	/* owner-only: connections run since the last park, a connection run
+	 * twice in a row counted once, and the last one run (compared, never
+	 * followed): worker-nap-us */
+	long ran_since_park;
+	const void *last_ran;
+	int nap_slack;	   /* owner-only: the thread's timer slack is set for naps */
+	int64_t polled_ns; /* owner-only: when it last polled its own loop */
 	/* this worker's thread only: the worker whose loop it is polling as a
 	 * guest (sched_submit then queues onto this worker's deque), or NULL */
 	struct worker *guest_of;

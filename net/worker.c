@@ -880,9 +880,10 @@ static void park_worker(struct worker *w)
 	/* worker-nap-us: after a pass that ran two or more connections, sleep
 	 * before the wait below, so that it finds more of them ready (one wake-up
 	 * and one submit for several requests at pipeline 1, not one each). Not
-	 * after a lone connection's run: a single client's round trip keeps its
-	 * latency. Still RUNNING meanwhile: wakers do not write our eventfd, and
-	 * the re-check below sees what they published. */
+	 * after a lone connection's runs (one connection run again and again, as
+	 * a slow worker meets a fast client's next request before it parks,
+	 * counts once): a single client's round trip keeps its latency. Still RUNNING meanwhile:
+	 * wakers do not write our eventfd, and the re-check below sees what they published. */
 	{
 		/* relaxed: see net_limits */
 		long nap = atomic_load_explicit(&net_g.limits.nap_ns, memory_order_relaxed);
@@ -902,6 +903,7 @@ static void park_worker(struct worker *w)
 		}
 	}
 	w->ran_since_park = 0;
+	w->last_ran = NULL;
 	/* seq_cst: PARKED is visible before we re-check the queues; pairs with
 	 * the fence in inbox_push() */
 	atomic_exchange_explicit(&w->parked, WORKER_PARKED, memory_order_seq_cst);
@@ -1150,7 +1152,10 @@ static void *worker_main(void *arg)
 		if (w->unparked)
 			ensure_watcher(w, now);
 		w->since_mid++;
-		w->ran_since_park++;
+		if (c != w->last_ran) {
+			w->ran_since_park++;
+			w->last_ran = c;
+		}
 		run_task(w, c, now);
 	}
 	stop_searching(w, 0);
