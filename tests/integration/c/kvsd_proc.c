@@ -355,8 +355,11 @@ size_t kvsd_raw_recv(int fd, char *buf, size_t cap, size_t want, int timeout_ms,
  * 1 when the server at p->port answers PING with any reply but -LOADING and is
  * our child. Another test's server may have bound the port between
  * kvsd_free_port() and our child's bind: it answers PING too, while our child
- * exits on "Address already in use". So INFO's process_id must be the child's
- * (a server that refuses INFO, e.g. -NOAUTH, is taken on PING alone).
+ * exits on "Address already in use". So INFO's process_id must be the child's.
+ * A server that refuses INFO (e.g. -NOAUTH, or a proxy such as nutcracker,
+ * which answers PING itself) is taken on PING alone: 2, and the caller then
+ * makes sure the child is still alive a moment later (ci13: a child that had
+ * failed to bind was taken for started while it shut down).
  * A server started with --requirepass answers -NOAUTH before it looks at
  * whether it is loading (Redis's order, and kvsd's): with `auth`, that
  * password is sent first, so -LOADING is still seen while the dataset loads.
@@ -381,11 +384,15 @@ static int proc_answers_ping(const struct kvsd_proc *p, const char *auth)
 		if (r)
 			freeReplyObject(r);
 		r = ok ? redisCommand(c, "INFO server") : NULL;
+		if (ok)
+			ok = 2; /* not known to be our child's yet */
 		if (r && r->type == REDIS_REPLY_STRING && r->str) {
 			const char *pid = strstr(r->str, "process_id:");
 
 			if (pid && atol(pid + strlen("process_id:")) != (long)p->pid)
 				ok = 0; /* someone else's server on our port */
+			else if (pid)
+				ok = 1;
 		}
 		if (r)
 			freeReplyObject(r);
@@ -479,8 +486,17 @@ static int proc_start_once(struct kvsd_proc *p, const char *const *extra_args)
 	while (kvsd_now_ms() < deadline) {
 		if (proc_try_reap(p))
 			return -ECHILD;
-		if (proc_answers_ping(p, auth))
+		switch (proc_answers_ping(p, auth)) {
+		case 1:
 			return 0;
+		case 2: /* alive a moment later, or it was someone else's */
+			kvsd_sleep_ms(100);
+			if (proc_try_reap(p))
+				return -ECHILD;
+			return 0;
+		default:
+			break;
+		}
 		kvsd_sleep_ms(20);
 	}
 	return -ETIMEDOUT;
