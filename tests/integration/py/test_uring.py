@@ -193,6 +193,20 @@ def naps(c):
     return int(re.search(r'worker0:[^\r]*naps=(\d+)', info).group(1))
 
 
+def many_clients(c, port):
+    """CONNS connections running client_work at once, on a flushed keyspace
+    (its counters start from nothing); their failures."""
+    c.cmd('FLUSHALL')
+    got = []
+    threads = [threading.Thread(target=client_work, args=(port, i, got))
+               for i in range(CONNS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return got
+
+
 def nap_checks(k):
     fails = []
     with harness.Client(k.port) as c:
@@ -213,16 +227,7 @@ def nap_checks(k):
         if naps(c) != n0:
             fails.append('a lone connection made the worker nap (%d -> %d)' % (n0, naps(c)))
         # many connections at pipeline 1: runs of several per wait, naps
-        # (client_work's counters start from a flushed keyspace)
-        c.cmd('FLUSHALL')
-        got = []
-        threads = [threading.Thread(target=client_work, args=(k.port, i, got))
-                   for i in range(CONNS)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        fails += got
+        fails += many_clients(c, k.port)
         if naps(c) <= n0:
             fails.append('%d connections at pipeline 1 and no nap' % CONNS)
         # off: no more naps (counted from after the CONFIG SET: a pass that
@@ -230,14 +235,7 @@ def nap_checks(k):
         if c.cmd('CONFIG', 'SET', 'worker-nap-us', '0') != b'+OK\r\n':
             fails.append('CONFIG SET worker-nap-us 0')
         n1 = naps(c)
-        c.cmd('FLUSHALL')
-        threads = [threading.Thread(target=client_work, args=(k.port, i, got))
-                   for i in range(CONNS)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        fails += got
+        fails += many_clients(c, k.port)
         if naps(c) != n1:
             fails.append('worker-nap-us 0 and still naps (%d -> %d)' % (n1, naps(c)))
     return fails
