@@ -2,12 +2,12 @@
  * kvsd_proc.c — fork/exec the server under test, wait for it to answer, stop it and report
  * how it exited.
  *
- * A port is chosen by binding 127.0.0.1:0 and closing the socket; another process may take it
- * before the server binds, so kvsd_start() retries with a fresh port when the child exits
- * during start-up. Readiness is "a hiredis PING gets any reply but -LOADING" (the dataset
- * loads while clients are served). The child dies with its
- * parent (PR_SET_PDEATHSIG) so a crashed test does not leave servers behind; its output goes
- * to a temporary file that failure messages print.
+ * A port is chosen at random below the ephemeral range and checked by a bind; another
+ * process may take it before the server binds, so kvsd_start() retries with a fresh port when
+ * the child exits during start-up. Readiness is "a hiredis PING gets any reply but -LOADING" (the
+ * dataset loads while clients are served). The child dies with its parent (PR_SET_PDEATHSIG) so a
+ * crashed test does not leave servers behind; its output goes to a temporary file that failure
+ * messages print.
  */
 #include "kvsd_proc.h"
 
@@ -48,22 +48,28 @@ void kvsd_sleep_ms(long ms)
 
 int kvsd_free_port(void)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	int port;
+	/* below the kernel's ephemeral range (32768 and up): a port from
+	 * bind(0) is an ephemeral one, which any client connection of any test
+	 * may take as its local port before the server binds it (ci13) */
+	static unsigned seed;
 
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
-		port = -errno;
+	if (seed == 0)
+		seed = (unsigned)getpid() ^ (unsigned)kvsd_now_ms();
+	for (int i = 0; i < 1000; i++) {
+		struct sockaddr_in sa = {.sin_family = AF_INET,
+					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		int port = 10000 + (int)(rand_r(&seed) % 22700);
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), ok;
+
+		if (fd < 0)
+			return -errno;
+		sa.sin_port = htons((uint16_t)port);
+		ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
 		close(fd);
-		return port;
+		if (ok && port != 6379)
+			return port;
 	}
-	port = ntohs(sa.sin_port);
-	close(fd);
-	return port;
+	return -EADDRINUSE;
 }
 
 static const char *proc_bin(void)

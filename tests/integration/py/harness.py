@@ -19,6 +19,7 @@ fails; Server is also a context manager.
 
 import atexit
 import os
+import random
 import re
 import shutil
 import signal
@@ -48,13 +49,21 @@ def _cleanup_all():
 atexit.register(_cleanup_all)
 
 
+_port_rng = random.SystemRandom()
+
+
 def free_port():
-    """Return a loopback TCP port that is free right now (never 6379)."""
+    """Return a loopback TCP port that is free right now (never 6379), below
+    the kernel's ephemeral range (32768 and up): a port from bind(0) is an
+    ephemeral one, which any client connection of any test may take as its
+    local port before the server binds it (ci13, ci15: EADDRINUSE)."""
     while True:
+        port = _port_rng.randrange(10000, 32700)
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
-            s.bind(('127.0.0.1', 0))
-            port = s.getsockname()[1]
+            s.bind(('127.0.0.1', port))
+        except OSError:
+            continue
         finally:
             s.close()
         if port != 6379:
