@@ -3,27 +3,13 @@ only when the server answering on the port is our child (INFO process_id), retry
 ports when another test's server took the port first. Shared by test_loadgen.py and
 test_loadgen_pubsub.py."""
 import os
-import random
 import socket
 import subprocess
 import sys
 import time
 
-
-def free_port():
-    """A free loopback port below the ephemeral range (harness.free_port says why)."""
-    rng = random.SystemRandom()
-    while True:
-        port = rng.randrange(10000, 32700)
-        s = socket.socket()
-        try:
-            s.bind(('127.0.0.1', port))
-        except OSError:
-            continue
-        finally:
-            s.close()
-        if port != 6379:
-            return port
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'py'))
+from harness import free_port  # noqa: E402 (one port picker for every test)
 
 
 def command(port, *args):
