@@ -248,6 +248,11 @@ static uint64_t files_size(void)
 	return n;
 }
 
+uint64_t aof_load_size(void)
+{
+	return aof_enabled() && aof.need_replay ? files_size() : 0;
+}
+
 int aof_start(char *err, size_t errlen)
 {
 	int rc;

@@ -199,6 +199,9 @@ void aof_set_auto_rewrite(long long percentage, long long min_size);
  */
 int aof_setup(struct db *db, char *err, size_t errlen);
 int aof_start(char *err, size_t errlen);
+/* After aof_setup: the size of the base and incr files aof_start will
+ * replay, 0 if none (INFO loading_total_bytes from the first moment). */
+uint64_t aof_load_size(void);
 /* BGREWRITEAOF: starts the forkless rewrite (rewrite_run in aof_rewrite.c). 0;
  * 1: scheduled (a BGSAVE runs; the AOF thread starts it after, as Redis's
  * cron, or aof_rewrite_cron while appendonly is no); or -1 with the

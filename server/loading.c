@@ -39,13 +39,13 @@ static struct {
 	int port;
 } ld;
 
-void loading_begin(void)
+void loading_begin(uint64_t total_bytes)
 {
 	/* relaxed: no other thread runs yet (net_setup's thread creation
 	 * publishes it) */
 	atomic_store_explicit(&ld.active, 1, memory_order_relaxed);
 	atomic_store_explicit(&ld.start_s, clock_wall_ms() / 1000, memory_order_relaxed);
-	atomic_store_explicit(&ld.total, 0, memory_order_relaxed);
+	atomic_store_explicit(&ld.total, total_bytes, memory_order_relaxed);
 	atomic_store_explicit(&ld.loaded, 0, memory_order_relaxed);
 	atomic_store_explicit(&ld.used_mem, 0, memory_order_relaxed);
 	atomic_store_explicit(&ld.cancel, 0, memory_order_relaxed);

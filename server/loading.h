@@ -36,8 +36,10 @@ typedef int (*loading_fn)(char *err, size_t errlen);
  * after the error was logged: asks the server to stop. */
 typedef void (*loading_fail_fn)(void);
 
-/* Marks the server as loading (before the listeners open). */
-void loading_begin(void);
+/* Marks the server as loading (before the listeners open), with the size
+ * of the files the load will read (INFO loading_total_bytes): a client sees
+ * loading:1 only with it, as in Redis, where startLoading sets both. */
+void loading_begin(uint64_t total_bytes);
 /* Runs fn on the loading thread; on success logs "Ready to accept
  * connections on port <port>" (Redis logs it when the load is done). */
 int loading_start(loading_fn fn, loading_fail_fn on_fail, int port, char *err, size_t errlen);

@@ -665,6 +665,16 @@ static void on_progress(void *arg, uint64_t off, uint64_t size, long long keys)
 	    size ? 100.0 * (double)off / (double)size : 0.0, (unsigned long long)size, keys);
 }
 
+uint64_t psrv_load_size(void)
+{
+	char *fname = cfg_str_dup(CFG_DBFILENAME);
+	struct stat sb;
+	uint64_t n = fname && stat(fname, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+
+	free(fname);
+	return n;
+}
+
 int psrv_load(char *err, size_t errlen)
 {
 	char *fname = cfg_str_dup(CFG_DBFILENAME);

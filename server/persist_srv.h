@@ -46,6 +46,9 @@ void psrv_setup(struct db *db);
 /* Loads dir/dbfilename if it exists; logs as Redis. 0, -ECANCELED (a
  * shutdown stopped it), or -1 with err. */
 int psrv_load(char *err, size_t errlen);
+/* The size of the RDB file psrv_load would read, 0 if none (main thread,
+ * before the load starts: INFO loading_total_bytes from the first moment). */
+uint64_t psrv_load_size(void);
 /* Shutdown: cancels a BGSAVE in progress and joins it, then saves when the
  * shutdown asks for it (SHUTDOWN SAVE, or save rules exist and it is not
  * NOSAVE) unless SHUTDOWN's own save already wrote every change. 0, or -1

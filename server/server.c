@@ -466,7 +466,9 @@ int server_setup(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	loading_begin(); /* before the first client can run a command */
+	/* before the first client can run a command; the size is the files'
+	 * that load_dataset will read */
+	loading_begin(cfg_int(CFG_APPENDONLY) ? aof_load_size() : psrv_load_size());
 	rc = net_setup(&o, err, sizeof(err));
 	if (rc < 0) {
 		LOG(LOG_WARNING, "%s", err);
