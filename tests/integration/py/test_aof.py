@@ -574,8 +574,17 @@ def scenario_requirepass():
         k.start()
         with k.client() as c:
             c.cmd('AUTH', 'sekret')
+            # start() returned on -NOAUTH, which may come before the (empty) load
+            # is over: writes then get -LOADING (ci17, a loaded machine: 9 of 50 landed)
+            deadline = time.time() + 20
+            while harness.still_loading(c.cmd('INFO', 'persistence')) and \
+                    time.time() < deadline:
+                time.sleep(0.02)
             for i in range(50):
-                c.cmd('RPUSH', 'l', str(i))
+                r = c.cmd('RPUSH', 'l', str(i))
+                if r != b':%d\r\n' % (i + 1):
+                    check(False, 'requirepass: RPUSH %d: %r' % (i, r))
+                    break
         k.stop()
         k.start()
         with k.client() as c:
