@@ -398,9 +398,8 @@ int main(int argc, char **argv)
 		int64_t now = clock_mono_ms();
 
 		/* relaxed: a progress hint; the joins below order the counts */
-		if (now >= hard_end ||
-		    (now >= end && snapshots >= 3 &&
-		     atomic_load_explicit(&transfers, memory_order_relaxed) > 0))
+		if (now >= hard_end || (now >= end && snapshots >= 3 &&
+					atomic_load_explicit(&transfers, memory_order_relaxed) > 0))
 			break;
 		struct timespec ts = {0, (long)(rnd(&rs) % 5000000)};
 
