@@ -190,7 +190,7 @@ def server_command(binary, core, extra=()):
     if os.path.basename(binary) == "redis-server":
         cmd += ["--save", "''", "--appendonly", "no"]
     else:
-        cmd += ["--threads", "1"]
+        cmd += ["--threads", "1", "--save", "''"]
     return " ".join(cmd + list(extra))
 
 
