@@ -261,8 +261,7 @@ int aof_start(char *err, size_t errlen)
 	atomic_store_explicit(&aof_configured_g, true, memory_order_relaxed);
 	if (!aof_enabled())
 		return 0;
-	if (aof.need_replay) {
-		loading_set_total(files_size());
+	if (aof.need_replay) { /* loading_total_bytes: aof_load_size, before the load */
 		if (aof.base_is_rdb)
 			rc = aof_load_rdb_base(aof.db, aof.man.base.name, err, errlen);
 		else

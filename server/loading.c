@@ -123,11 +123,6 @@ const _Atomic int *loading_cancel_flag(void)
 }
 
 /* relaxed in the setters and in loading_info: statistics, publish nothing */
-void loading_set_total(uint64_t bytes)
-{
-	atomic_store_explicit(&ld.total, bytes, memory_order_relaxed);
-}
-
 void loading_set_loaded(uint64_t bytes)
 {
 	atomic_store_explicit(&ld.loaded, bytes, memory_order_relaxed);

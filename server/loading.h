@@ -53,9 +53,8 @@ bool loading_active(void);
 /* The flag the load's loops poll to stop early (relaxed). */
 const _Atomic int *loading_cancel_flag(void);
 
-/* Progress (the loading thread): the total size of the files, bytes read so
- * far, and the RDB's used-mem AUX field. */
-void loading_set_total(uint64_t bytes);
+/* Progress (the loading thread): bytes read so far (the total is
+ * loading_begin's), and the RDB's used-mem AUX field. */
 void loading_set_loaded(uint64_t bytes);
 void loading_add_loaded(uint64_t bytes);
 void loading_set_rdb_used_mem(long long bytes);

@@ -703,8 +703,7 @@ int psrv_load(char *err, size_t errlen)
 	ps.load_loaded = ps.load_expired = 0; /* Redis's startLoading */
 	pthread_mutex_unlock(&ps.lock);
 	if (stat(fname, &sb) != 0)
-		sb.st_size = 0;
-	loading_set_total((uint64_t)sb.st_size);
+		sb.st_size = 0; /* loading_total_bytes: psrv_load_size, before the load */
 	if (sb.st_size > 0)
 		LOG(LOG_NOTICE, "Loading %s (%lld bytes) on %d thread%s", fname,
 		    (long long)sb.st_size,
