@@ -678,6 +678,122 @@ static int deliver_more(struct conn *c, struct worker *w, size_t *out_budget)
 	return 0;
 }
 
+/* What a read does to the run (took): go on, read no more, or close. */
+enum took { TOOK_MORE, TOOK_STOP, TOOK_CLOSE };
+
+/*
+ * A read of `want` bytes (into the large bulk b, or the query buffer) that
+ * returned n, errno err when n < 0 — a read(2)'s, or the read-ahead's made
+ * on a ring (conn_read_ahead_*): the bytes counted in, the socket's state
+ * noted (*drained, conn.readable), the query buffer's limit checked, *bytes
+ * (the run's read budget) charged.
+ */
+static enum took took(struct conn *c, struct worker *w, struct conn_bigarg *b, size_t want,
+		      ssize_t n, int err, int *drained, size_t *bytes)
+{
+	long long qlimit;
+
+	if (n > 0) {
+		/* A read that returned less than it asked for emptied the
+		 * socket's receive queue (stream sockets: epoll(7), Q9): run
+		 * what it brought, then stop without the read that would
+		 * only say EAGAIN — one read per request at pipeline 1, as
+		 * Redis. Bytes arriving after it raise a new edge on the
+		 * owner's loop (EPOLLET), which schedules us again. A FIN
+		 * that arrived with the data raises none: the loop's
+		 * EPOLLRDHUP sets rdhup, and then we read to EOF.
+		 * relaxed: conn_schedule()'s CAS ordered the flag. */
+		if ((size_t)n < want && !atomic_load_explicit(&c->rdhup, memory_order_relaxed))
+			*drained = 1;
+		else
+			atomic_store_explicit(&c->readable, 1, memory_order_relaxed);
+		if (b) {
+			b->got += (size_t)n;
+			c->big_bytes += (size_t)n;
+			if (b->got == b->need)
+				resp_req_put_bulk(&c->req, b->p);
+		} else {
+			c->in.len += (size_t)n;
+		}
+		*bytes = (size_t)n >= *bytes ? 0 : *bytes - (size_t)n;
+		/* relaxed: statistics / idle clock read by the cron only */
+		atomic_fetch_add_explicit(&w->st.in_bytes, (uint64_t)n, memory_order_relaxed);
+		atomic_store_explicit(&c->last_ms, clock_wall_ms(), memory_order_relaxed);
+		qlimit = atomic_load_explicit(&net_g.limits.query_limit, memory_order_relaxed);
+		/* As Redis: checked after each read, before running anything
+		 * in it; the client is closed without a reply. */
+		if ((long long)(buf_pending(&c->in) + c->big_bytes) > qlimit)
+			return TOOK_CLOSE;
+		return TOOK_MORE;
+	}
+	if (n == 0) {
+		/* EOF (the peer shut its side): what the commands read
+		 * before it replied still goes out, best effort, as Redis
+		 * writes them before its next read sees the EOF */
+		if (!(c->flags & CONN_F_CLOSE_ASAP))
+			(void)conn_flush(c, w);
+		return TOOK_CLOSE;
+	}
+	if (err == EINTR) {
+		atomic_store_explicit(&c->readable, 1, memory_order_relaxed);
+		return TOOK_MORE;
+	}
+	if (err == EAGAIN || err == EWOULDBLOCK) {
+		/* relaxed: statistics */
+		atomic_fetch_add_explicit(&w->st.reads_eagain, 1, memory_order_relaxed);
+		return TOOK_STOP;
+	}
+	return TOOK_CLOSE;
+}
+
+/* Whether c's next run starts with a read of the query buffer's window that
+ * a read-ahead may make for it: a readable edge came since the last empty
+ * read, nothing is left unparsed (so the run would parse nothing before
+ * reading), no large bulk is filling, and nothing stops the run before its
+ * first read or keeps it from reading (a kill, held or paused replies or
+ * commands, a blocked command, closing, shutdown's drain, MONITOR). Called
+ * by the holder of the SCHEDULED connection (worker.c: read_ahead). */
+bool conn_reads_first(struct conn *c)
+{
+	/* relaxed: each flag is ordered for the holder as for a runner (the
+	 * schedule's CAS, the deque's hand-off); a late change is followed by
+	 * a conn_schedule(), and the run sees it then */
+	return !c->ra_ready && buf_pending(&c->in) == 0 && c->nbig == 0 &&
+	       !(c->flags & (CONN_F_HELD | CONN_F_STOP_READING | CONN_F_CLOSE_ASAP |
+			     CONN_F_CLOSE_AFTER_REPLY | CONN_F_OUT_PAUSED | CONN_F_MONITOR)) &&
+	       atomic_load_explicit(&c->readable, memory_order_relaxed) &&
+	       !atomic_load_explicit(&c->kill, memory_order_relaxed) &&
+	       !atomic_load_explicit(&c->blocked, memory_order_relaxed) &&
+	       !atomic_load_explicit(&c->pause_wait, memory_order_relaxed) &&
+	       !atomic_load_explicit(&net_g.limits.draining, memory_order_relaxed);
+}
+
+size_t conn_read_ahead_begin(struct conn *c, void **p)
+{
+	size_t want = read_window(c);
+
+	/* relaxed: as the run's exchange before each read; an edge that comes
+	 * after this store stays set for the run (its bytes may or may not be
+	 * in this read: either way the run reads again) */
+	atomic_store_explicit(&c->readable, 0, memory_order_relaxed);
+	buf_reserve(&c->in, want);
+	c->ra_want = want;
+	*p = c->in.data + c->in.len;
+	return want;
+}
+
+void conn_read_ahead_end(struct conn *c, int res)
+{
+	if (res == CONN_READ_AHEAD_UNMADE) {
+		/* the ring made no read: the run makes its own (relaxed: as the
+		 * run's store after a read that left bytes) */
+		atomic_store_explicit(&c->readable, 1, memory_order_relaxed);
+		return;
+	}
+	c->ra_res = res;
+	c->ra_ready = true;
+}
+
 /*
  * Runs the connection once. Returns 1 if it still has work (budget spent),
  * 0 if it is waiting for readiness, -1 if it must close.
@@ -705,6 +821,19 @@ static int conn_run_once(struct conn *c, struct worker *w)
 			return -1;
 		if (c->flags & CONN_F_HELD)
 			return 0;
+	}
+	if (c->ra_ready) {
+		/* the read-ahead made this run's first read (conn_reads_first:
+		 * nothing was left to parse before it) */
+		enum took t;
+
+		c->ra_ready = false;
+		t = took(c, w, NULL, c->ra_want, c->ra_res >= 0 ? c->ra_res : -1,
+			 c->ra_res >= 0 ? 0 : -c->ra_res, &drained, &bytes);
+		if (t == TOOK_CLOSE)
+			return -1;
+		if (t == TOOK_STOP)
+			drained = 1; /* EAGAIN: nothing to read in this run */
 	}
 	if (net_g.opts.deliver && buf_pending(&c->out) < DELIVER_WINDOW)
 		c->deliver_more = net_g.opts.deliver(c, DELIVER_WINDOW - buf_pending(&c->out));
@@ -744,7 +873,7 @@ static int conn_run_once(struct conn *c, struct worker *w)
 		}
 		{
 			struct conn_bigarg *b = big_filling(c);
-			long long qlimit;
+			enum took t;
 			size_t want;
 			ssize_t n;
 
@@ -766,62 +895,11 @@ static int conn_run_once(struct conn *c, struct worker *w)
 			}
 			/* relaxed: statistics */
 			atomic_fetch_add_explicit(&w->st.reads, 1, memory_order_relaxed);
-			if (n > 0) {
-				/* A read that returned less than it asked for emptied the
-				 * socket's receive queue (stream sockets: epoll(7), Q9): run
-				 * what it brought, then stop without the read that would
-				 * only say EAGAIN — one read per request at pipeline 1, as
-				 * Redis. Bytes arriving after it raise a new edge on the
-				 * owner's loop (EPOLLET), which schedules us again. A FIN
-				 * that arrived with the data raises none: the loop's
-				 * EPOLLRDHUP sets rdhup, and then we read to EOF.
-				 * relaxed: conn_schedule()'s CAS ordered the flag. */
-				if ((size_t)n < want &&
-				    !atomic_load_explicit(&c->rdhup, memory_order_relaxed))
-					drained = 1;
-				else
-					atomic_store_explicit(&c->readable, 1,
-							      memory_order_relaxed);
-				if (b) {
-					b->got += (size_t)n;
-					c->big_bytes += (size_t)n;
-					if (b->got == b->need)
-						resp_req_put_bulk(&c->req, b->p);
-				} else {
-					c->in.len += (size_t)n;
-				}
-				bytes = (size_t)n >= bytes ? 0 : bytes - (size_t)n;
-				/* relaxed: statistics / idle clock read by the cron only */
-				atomic_fetch_add_explicit(&w->st.in_bytes, (uint64_t)n,
-							  memory_order_relaxed);
-				atomic_store_explicit(&c->last_ms, clock_wall_ms(),
-						      memory_order_relaxed);
-				qlimit = atomic_load_explicit(&net_g.limits.query_limit,
-							      memory_order_relaxed);
-				/* As Redis: checked after each read, before running anything
-				 * in it; the client is closed without a reply. */
-				if ((long long)(buf_pending(&c->in) + c->big_bytes) > qlimit)
-					return -1;
-				continue;
-			}
-			if (n == 0) {
-				/* EOF (the peer shut its side): what the commands read
-				 * before it replied still goes out, best effort, as Redis
-				 * writes them before its next read sees the EOF */
-				if (!(c->flags & CONN_F_CLOSE_ASAP))
-					(void)conn_flush(c, w);
+			t = took(c, w, b, want, n, n < 0 ? errno : 0, &drained, &bytes);
+			if (t == TOOK_CLOSE)
 				return -1;
-			}
-			if (errno == EINTR) {
-				atomic_store_explicit(&c->readable, 1, memory_order_relaxed);
-				continue;
-			}
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				atomic_fetch_add_explicit(&w->st.reads_eagain, 1,
-							  memory_order_relaxed);
+			if (t == TOOK_STOP)
 				break;
-			}
-			return -1;
 		}
 	}
 	if (c->flags & CONN_F_CLOSE_ASAP)

@@ -11,6 +11,8 @@
 #define KVSD_NET_CONN_IO_H
 
 #include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 struct conn;
 struct worker;
@@ -31,6 +33,24 @@ int conn_run(struct conn *c, struct worker *w);
 int conn_sent(struct conn *c, struct worker *w, int res);
 /* conn_sent's res for a send not made: conn_sent makes it with send(2) */
 #define CONN_SENT_PLAIN INT_MIN
+/*
+ * Read-ahead (worker.c: read_ahead): the first reads of several scheduled
+ * connections made together on a worker's ring, each run then taking its
+ * read's result as if it had made the read itself. The caller holds c
+ * SCHEDULED and off every deque (nobody runs it meanwhile), then hands it
+ * on through a deque push, which orders these writes for the runner.
+ * conn_reads_first: whether c's run would start with a read of the query
+ * buffer's window (a readable edge came, nothing left to parse, nothing
+ * that stops the run first); no side effect. conn_read_ahead_begin (only
+ * when conn_reads_first): takes the readable edge and reserves the window,
+ * returning where to read (*p) and at most how much; c's buffers are the
+ * kernel's until conn_read_ahead_end passes the result: bytes read, -errno,
+ * or CONN_READ_AHEAD_UNMADE if no read was made (the run makes its own).
+ */
+bool conn_reads_first(struct conn *c);
+size_t conn_read_ahead_begin(struct conn *c, void **p);
+void conn_read_ahead_end(struct conn *c, int res);
+#define CONN_READ_AHEAD_UNMADE INT_MIN
 /* Closes the socket (during shutdown after sending FIN and discarding
  * unread input). */
 void conn_shut(struct conn *c);

@@ -248,9 +248,11 @@ struct net_worker_stats {
 	uint64_t reads_skipped; /* reads not made: no readable edge since the last empty one */
 	/* batched sends (io-uring yes: net/uring.h): ring 1 if the worker has a
 	 * ring; ring_submits io_uring_enter calls; ring_sends the sends they
-	 * made, counted in writes too (socket system calls: reads + writes -
+	 * made, counted in writes too; ring_reads the reads made on the ring
+	 * by read-ahead (net/task.c), counted in reads too, their submits in
+	 * ring_submits (socket system calls: reads + writes - ring_reads -
 	 * ring_sends + ring_submits) */
-	uint64_t ring, ring_submits, ring_sends;
+	uint64_t ring, ring_submits, ring_sends, ring_reads;
 };
 int net_worker_stats(int idx, struct net_worker_stats *out);
 int net_workers(void);

@@ -59,8 +59,11 @@ struct worker_stats {
 	_Atomic uint64_t polls;
 	/* batched sends (net/uring.h): io_uring_enter calls, and the sends they
 	 * made (counted in writes too: system calls on client sockets are
-	 * writes - ring_sends + ring_submits) */
+	 * reads + writes - ring_reads - ring_sends + ring_submits) */
 	_Atomic uint64_t ring_submits, ring_sends;
+	/* read-ahead (worker.c: read_ahead): reads made on the ring (counted in
+	 * reads too), and their io_uring_enter calls (in ring_submits too) */
+	_Atomic uint64_t ring_reads;
 	_Atomic uint64_t ring_on; /* 1: the worker has a ring (io-uring yes, kernel allows) */
 };
 
@@ -280,6 +283,15 @@ struct conn {
 	int sq_res;
 	bool sq_more, sq_draining;
 	size_t sq_out_budget;
+	/* read-ahead (worker.c: read_ahead; conn_io.c): the run's first read,
+	 * made already on a worker's ring while the connection was SCHEDULED
+	 * and held off every deque by that worker: its result (bytes, or
+	 * -errno) for the run to take as its first read's, and the window it
+	 * asked for. Written by the holder, then by the runner, each ordered
+	 * by the deque push and take between them (concurrency/wsq.h) */
+	bool ra_ready;
+	int ra_res;
+	size_t ra_want;
 	/* mirrors for CLIENT LIST from other threads, updated by the runner after
 	 * each run: relaxed statistics */
 	_Atomic uint64_t st_qbuf, st_omem;

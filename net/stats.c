@@ -82,5 +82,6 @@ int net_worker_stats(int idx, struct net_worker_stats *out)
 	out->ring = atomic_load_explicit(&w->st.ring_on, memory_order_relaxed);
 	out->ring_submits = atomic_load_explicit(&w->st.ring_submits, memory_order_relaxed);
 	out->ring_sends = atomic_load_explicit(&w->st.ring_sends, memory_order_relaxed);
+	out->ring_reads = atomic_load_explicit(&w->st.ring_reads, memory_order_relaxed);
 	return 0;
 }

@@ -57,6 +57,23 @@
  *    (large replies, held AOF replies, deliveries past the first window)
  *    are send(2)s as before.
  *
+ *  - read-ahead (conn_task_read_ahead): a worker with a ring, about to run
+ *    a connection whose run would start with a read (conn_io.h:
+ *    conn_reads_first), takes up to READ_AHEAD_MAX - 1 more from the
+ *    bottom of its own deque — still SCHEDULED, now held by it and in no
+ *    deque, so nobody else runs, steals or touches them, and a
+ *    conn_schedule() meanwhile finds SCHEDULED and does nothing, as for any
+ *    queued task. If two or more of them would start with a read, those
+ *    reads go out with one io_uring_enter and each result is stored in its
+ *    connection; the others are pushed back in the order they were taken,
+ *    so the worker's next takes return them as before, and the push
+ *    releases the reads' results to whichever worker takes or steals them
+ *    (concurrency/wsq.h). The run takes the stored result as its first
+ *    read's (conn_io.c). A read costs here about 3 us as read(2) and 1.5-2 us
+ *    in a submit of 4-8 (docs/BENCHMARKS.md, issue 14): at pipeline 16 that
+ *    is ~5% of a request. Only on the worker's own deque, so a thief's
+ *    view of the deque changes for the length of one submit.
+ *
  * Orderings: each hand-off publishes the previous holder's writes to the
  * next — the schedule CAS (acq_rel) and the run's exchange (acquire), the
  * end-of-run CAS (release) and the next schedule CAS (acquire), the yield's
@@ -264,6 +281,50 @@ static struct conn *sendq_take(struct worker *v)
 	v->sq_count = 0;
 	v->sq_bytes = 0;
 	return c;
+}
+
+/* Tasks one read-ahead takes at most (below NET_RING_ENTRIES), the one
+ * about to run included. */
+#define READ_AHEAD_MAX 16
+
+static void read_ahead_done(void *tag, int res)
+{
+	conn_read_ahead_end(tag, res == NET_RING_UNSENT ? CONN_READ_AHEAD_UNMADE : res);
+}
+
+void conn_task_read_ahead(struct worker *w, struct conn *c)
+{
+	struct conn *held[READ_AHEAD_MAX - 1];
+	int nheld = 0, nread = 1;
+
+	if (w->ring == NULL || !net_ring_ok(w->ring) || !conn_reads_first(c))
+		return;
+	while (nheld < READ_AHEAD_MAX - 1 && (held[nheld] = wsq_take(&w->dq)) != NULL) {
+		nread += conn_reads_first(held[nheld]);
+		nheld++;
+	}
+	if (nread >= 2) {
+		/* a submit of one read costs more than read(2): only two or more */
+		for (int i = -1; i < nheld; i++) {
+			struct conn *x = i < 0 ? c : held[i];
+			void *p;
+			size_t n;
+
+			if (i >= 0 && !conn_reads_first(x))
+				continue;
+			n = conn_read_ahead_begin(x, &p);
+			KV_ASSERT(net_ring_recv(w->ring, x->fd, p, n, x) == 0);
+		}
+		/* relaxed: statistics (each read-ahead is a read, as read(2)'s) */
+		atomic_fetch_add_explicit(&w->st.ring_submits,
+					  (uint64_t)net_ring_flush(w->ring, read_ahead_done),
+					  memory_order_relaxed);
+		atomic_fetch_add_explicit(&w->st.ring_reads, (uint64_t)nread, memory_order_relaxed);
+		atomic_fetch_add_explicit(&w->st.reads, (uint64_t)nread, memory_order_relaxed);
+	}
+	/* back in the order taken: the next take returns held[0] */
+	while (nheld > 0)
+		KV_ASSERT(wsq_push(&w->dq, held[--nheld]) == 0);
 }
 
 void conn_task_flush_guest(struct worker *w, struct worker *v)

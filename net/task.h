@@ -37,6 +37,11 @@ void conn_task_after(struct worker *w, struct conn *c, int r);
 /* Worker w's thread, online, holding its own loop token: sends everything on
  * w's send queue with one submit and ends each of those runs (task.c). */
 void conn_task_flush(struct worker *w);
+/* Worker w's thread, online, holding its own loop token, about to run c
+ * (taken from a deque, still SCHEDULED): when c's run starts with a read and
+ * so do others on w's deque, makes all those reads with one submit on w's
+ * ring, and puts the others back in their order (task.c: read-ahead). */
+void conn_task_read_ahead(struct worker *w, struct conn *c);
 /* Guest w holding stuck v's loop token, offline: ends the runs on v's send
  * queue with send(2)s made by w (v's ring is v's own), so replies queued
  * before v's long task do not wait for its end (task.c). */

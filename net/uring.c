@@ -1,7 +1,8 @@
 /*
- * uring.c — a worker's io_uring for batched sends (uring.h has the
- * contract). A thin layer over liburing: one ring per worker thread, sends
- * only, each submit followed by the harvest of all its completions.
+ * uring.c — a worker's io_uring for batched sends and reads (uring.h has
+ * the contract). A thin layer over liburing: one ring per worker thread,
+ * sends and receives, each submit followed by the harvest of all its
+ * completions.
  */
 #include "net/uring.h"
 #include "concurrency/mem.h"
@@ -69,6 +70,20 @@ int net_ring_send(struct net_ring *r, int fd, const void *p, size_t n, void *tag
 	 * edge, as after a send(2) that found it full). A send takes at most
 	 * what an int result can report. */
 	io_uring_prep_send(sqe, fd, p, n < INT32_MAX ? n : INT32_MAX, MSG_NOSIGNAL | MSG_DONTWAIT);
+	io_uring_sqe_set_data(sqe, tag);
+	r->queued++;
+	return 0;
+}
+
+int net_ring_recv(struct net_ring *r, int fd, void *p, size_t n, void *tag)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
+
+	if (sqe == NULL)
+		return -EBUSY;
+	/* MSG_DONTWAIT: an empty socket completes with -EAGAIN inline instead
+	 * of arming a poll (the owner's loop reports the next readable edge) */
+	io_uring_prep_recv(sqe, fd, p, n < INT32_MAX ? n : INT32_MAX, MSG_DONTWAIT);
 	io_uring_sqe_set_data(sqe, tag);
 	r->queued++;
 	return 0;

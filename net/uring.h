@@ -1,10 +1,12 @@
 /*
- * uring.h — a worker's io_uring for batched sends: the replies of every
- * connection run in one pass of the worker leave with one io_uring_enter(2)
- * instead of one send(2) each, as Redis's beforeSleep writes all its clients
- * once per loop (docs/BENCHMARKS.md, issue 19: on the machines kvsd is
- * measured on a system call's fixed cost is most of a pipeline-1 request's
- * CPU time).
+ * uring.h — a worker's io_uring for batched sends and reads: the replies of
+ * every connection run in one pass of the worker leave with one
+ * io_uring_enter(2) instead of one send(2) each, as Redis's beforeSleep
+ * writes all its clients once per loop, and the first reads of the
+ * connections a poll found ready are made together the same way (worker.c:
+ * read_ahead) instead of one read(2) each (docs/BENCHMARKS.md, issues 14 and
+ * 19: on the machines kvsd is measured on a system call's fixed cost is a
+ * large part of a request's CPU time).
  *
  * Each send is queued as an IORING_OP_SEND with MSG_DONTWAIT: the kernel
  * then tries it inline during the submit and posts -EAGAIN (or a short
@@ -44,7 +46,13 @@ void net_ring_destroy(struct net_ring **r);
 /* Queues a send of n bytes at p on fd, tagged tag. 0, or -EBUSY when
  * NET_RING_ENTRIES sends are queued already (flush first). */
 int net_ring_send(struct net_ring *r, int fd, const void *p, size_t n, void *tag);
-/* Sends queued and not yet flushed. */
+/* Queues a receive of at most n bytes into p from fd, tagged tag, with
+ * MSG_DONTWAIT: an empty socket completes with -EAGAIN inline, as a
+ * non-blocking read(2) returns (worker.c: read_ahead). 0, or -EBUSY as
+ * net_ring_send. The buffer must stay allocated and untouched until
+ * net_ring_flush returns. */
+int net_ring_recv(struct net_ring *r, int fd, void *p, size_t n, void *tag);
+/* Sends (and receives) queued and not yet flushed. */
 unsigned net_ring_queued(const struct net_ring *r);
 /* done()'s res for a send the kernel never took (see Errors above) */
 #define NET_RING_UNSENT INT_MIN

@@ -1156,6 +1156,7 @@ static void *worker_main(void *arg)
 			w->ran_since_park++;
 			w->last_ran = c;
 		}
+		conn_task_read_ahead(w, c);
 		run_task(w, c, now);
 	}
 	stop_searching(w, 0);

@@ -453,16 +453,16 @@ static void sec_kvsd(struct sb *b, struct db *db)
 				  (unsigned long long)w.defer_overdue, (unsigned long long)w.naps);
 		/* its system calls by kind (CPU per request, issue 19) */
 		if (net_worker_stats(i, &w) == 0)
-			sb_printf(b,
-				  "worker%d_io:reads=%llu,reads_eagain=%llu,writes=%llu,"
-				  "writes_eagain=%llu,polls=%llu,reads_skipped=%llu,ring=%llu,"
-				  "ring_submits=%llu,ring_sends=%llu\r\n",
-				  i, (unsigned long long)w.reads,
-				  (unsigned long long)w.reads_eagain, (unsigned long long)w.writes,
-				  (unsigned long long)w.writes_eagain, (unsigned long long)w.polls,
-				  (unsigned long long)w.reads_skipped, (unsigned long long)w.ring,
-				  (unsigned long long)w.ring_submits,
-				  (unsigned long long)w.ring_sends);
+			sb_printf(
+			    b,
+			    "worker%d_io:reads=%llu,reads_eagain=%llu,writes=%llu,"
+			    "writes_eagain=%llu,polls=%llu,reads_skipped=%llu,ring=%llu,"
+			    "ring_submits=%llu,ring_sends=%llu,ring_reads=%llu\r\n",
+			    i, (unsigned long long)w.reads, (unsigned long long)w.reads_eagain,
+			    (unsigned long long)w.writes, (unsigned long long)w.writes_eagain,
+			    (unsigned long long)w.polls, (unsigned long long)w.reads_skipped,
+			    (unsigned long long)w.ring, (unsigned long long)w.ring_submits,
+			    (unsigned long long)w.ring_sends, (unsigned long long)w.ring_reads);
 	}
 }
 

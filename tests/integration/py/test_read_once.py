@@ -64,7 +64,7 @@ def split(port):
 
 
 FIELDS = {'reads', 'reads_eagain', 'writes', 'writes_eagain', 'polls', 'reads_skipped',
-          'ring', 'ring_submits', 'ring_sends'}
+          'ring', 'ring_submits', 'ring_sends', 'ring_reads'}
 
 
 def subscriber(k, c):

@@ -18,6 +18,9 @@ one worker too:
 - CLIENT PAUSE: the paused clients' replies, released together, go out in
   one batch: with a ring (INFO kvsd worker<i>_io ring=1) ring_sends grows;
   with io-uring no the workers report ring=0 and no ring sends.
+- read-ahead (net/task.c): clients that become readable while the worker
+  sleeps in a DEBUG SLEEP are answered, and with one worker and a ring their
+  first reads were made on the ring (ring_reads grows); none without.
 
 The same workload runs once more with worker-nap-us 200 (one worker): the
 replies are the same when a worker sleeps before it waits. Then that
@@ -156,7 +159,55 @@ def paused_batch(port, fails, ring_expected):
             s.close()
 
 
-def workload(k, ring_expected):
+def read_ahead(port, fails, ring_expected, one_worker):
+    """Connections that become readable while the worker is busy are read
+    together: one DEBUG SLEEP keeps the worker in a task (20 ms: too short
+    for the reserve guest to take its loop, which makes no read-ahead), N
+    clients send a PING each meanwhile, and its next poll finds them all.
+    With a ring (--threads 1) their first reads go out in one submit
+    (INFO kvsd worker0_io ring_reads grows by about N); with io-uring no
+    there are none. Every reply is checked either way."""
+    n = 8
+    socks = [socket.create_connection(('127.0.0.1', port), timeout=10.0) for _ in range(n)]
+    try:
+        with harness.Client(port) as c, harness.Client(port) as sleeper:
+            for attempt in range(5):  # bounded: a slow machine may split the batch
+                before = harness.worker_io(c)
+                sleeper.send(harness.encode('DEBUG', 'SLEEP', '0.02'))
+                time.sleep(0.005)
+                for i, s in enumerate(socks):
+                    s.sendall(harness.encode('ECHO', 'r%d-%d' % (attempt, i)))
+                if sleeper.read_replies(1) != [b'+OK\r\n']:
+                    fails.append('DEBUG SLEEP')
+                    return
+                for i, s in enumerate(socks):
+                    want = bulk(b'r%d-%d' % (attempt, i))
+                    got = b''
+                    while len(got) < len(want):
+                        d = s.recv(100)
+                        if not d:
+                            break
+                        got += d
+                    if got != want:
+                        fails.append('read-ahead client %d: %r' % (i, got))
+                        return
+                after = harness.worker_io(c)
+                reads = sum(after[w]['ring_reads'] - before[w]['ring_reads'] for w in after)
+                if not ring_expected:
+                    if reads:
+                        fails.append('io-uring no: %d ring reads' % reads)
+                    return
+                # with two workers the clients are spread over both, and the
+                # idle one steals: the replies are the check there
+                if not one_worker or reads >= n // 2:
+                    return
+            fails.append('%d clients ready in one poll: %d ring reads' % (n, reads))
+    finally:
+        for s in socks:
+            s.close()
+
+
+def workload(k, ring_expected, one_worker):
     fails = []
     port = k.port
     with k.client() as c:
@@ -173,6 +224,7 @@ def workload(k, ring_expected):
         t.join(120)
     quit_reply(port, fails)
     paused_batch(port, fails, ring_expected)
+    read_ahead(port, fails, ring_expected, one_worker)
     with k.client() as c:
         if c.cmd('PING') != b'+PONG\r\n':
             fails.append('PING after the workload')
@@ -247,8 +299,9 @@ def main():
                         (['--io-uring', 'yes', '--threads', '1'], True),
                         (['--io-uring', 'yes', '--threads', '1', '--worker-nap-us', '200'],
                          True)):
-        with harness.kvsd_server(extra) as k:
-            got = workload(k, ring)
+        # DEBUG SLEEP: read_ahead's busy worker
+        with harness.kvsd_server(extra + ['--enable-debug-command', 'yes']) as k:
+            got = workload(k, ring, '--threads' in extra)
             if not k.alive():
                 got.append('kvsd exited')
         fails += ['%s: %s' % (' '.join(extra), f) for f in got]
