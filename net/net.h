@@ -169,6 +169,11 @@ void net_set_timeout(long seconds);
  * park_worker); 0 = never. At most NET_NAP_US_MAX. */
 #define NET_NAP_US_MAX 1000
 void net_set_worker_nap_us(long us);
+/* worker-pipeline-nap-us: the same nap, only after a pass whose connections
+ * pipelined (two or more run, NET_PIPELINED_CMDS commands per run or more
+ * on average); worker-nap-us, when set, takes precedence. 0 = never. */
+#define NET_PIPELINED_CMDS 4
+void net_set_worker_pipeline_nap_us(long us);
 void net_set_tcp_keepalive(long seconds);
 void net_set_query_limit(long long bytes);
 void net_set_max_bulk(long long bytes);

@@ -95,6 +95,8 @@ struct worker {
 	 * followed): worker-nap-us */
 	long ran_since_park;
 	const void *last_ran;
+	/* owner-only: st.commands at the last park (worker-pipeline-nap-us) */
+	uint64_t cmds_at_park;
 	int nap_slack;	   /* owner-only: the thread's timer slack is set for naps */
 	int64_t polled_ns; /* owner-only: when it last polled its own loop */
 	/* this worker's thread only: the worker whose loop it is polling as a
@@ -323,7 +325,8 @@ struct net_limits {
 	 * applied a moment late is harmless and publishes no other memory */
 	_Atomic long maxclients;
 	_Atomic long timeout_s;
-	_Atomic long nap_ns; /* worker-nap-us, in ns */
+	_Atomic long nap_ns;  /* worker-nap-us, in ns */
+	_Atomic long pnap_ns; /* worker-pipeline-nap-us, in ns */
 	_Atomic long keepalive_s;
 	_Atomic long long query_limit;
 	_Atomic long long max_bulk;

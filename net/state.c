@@ -24,6 +24,11 @@ void net_set_worker_nap_us(long us)
 	atomic_store_explicit(&net_g.limits.nap_ns, us * 1000, memory_order_relaxed);
 }
 
+void net_set_worker_pipeline_nap_us(long us)
+{
+	atomic_store_explicit(&net_g.limits.pnap_ns, us * 1000, memory_order_relaxed);
+}
+
 void net_set_tcp_keepalive(long seconds)
 {
 	atomic_store_explicit(&net_g.limits.keepalive_s, seconds, memory_order_relaxed);

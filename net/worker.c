@@ -883,11 +883,27 @@ static void park_worker(struct worker *w)
 	 * after a lone connection's runs (one connection run again and again, as
 	 * a slow worker meets a fast client's next request before it parks,
 	 * counts once): a single client's round trip keeps its latency. Still RUNNING meanwhile:
-	 * wakers do not write our eventfd, and the re-check below sees what they published. */
+	 * wakers do not write our eventfd, and the re-check below sees what they published.
+	 * worker-pipeline-nap-us (on by default): the same, only after a pass
+	 * whose connections pipelined (NET_PIPELINED_CMDS commands per run on
+	 * average). Pipelining clients wait for many replies per round trip and
+	 * trade a few microseconds of it for throughput; a worker faster than
+	 * such clients otherwise parks after every run or two, one epoll_wait, one
+	 * read and one send per run, where the nap lets the next pass take
+	 * several at once (read-ahead, the send queue: one submit each).
+	 * Clients at pipeline 1 never make it nap (docs/BENCHMARKS.md, issue 14). */
 	{
 		/* relaxed: see net_limits */
 		long nap = atomic_load_explicit(&net_g.limits.nap_ns, memory_order_relaxed);
+		/* relaxed: our own counter (conn_io.c counts the runs we made) */
+		uint64_t cmds = atomic_load_explicit(&w->st.commands, memory_order_relaxed);
+		uint64_t ran_cmds = cmds - w->cmds_at_park;
 
+		w->cmds_at_park = cmds;
+		if (nap == 0 &&
+		    ran_cmds >= (uint64_t)NET_PIPELINED_CMDS * (uint64_t)w->ran_since_park)
+			/* relaxed: see net_limits */
+			nap = atomic_load_explicit(&net_g.limits.pnap_ns, memory_order_relaxed);
 		if (nap > 0 && w->ran_since_park >= 2) {
 			struct timespec ts = {0, nap};
 

@@ -417,6 +417,14 @@ static int apply_worker_nap(char *why, size_t whylen)
 	return 0;
 }
 
+static int apply_worker_pipeline_nap(char *why, size_t whylen)
+{
+	(void)why;
+	(void)whylen;
+	net_set_worker_pipeline_nap_us((long)cfg_int(CFG_WORKER_PIPELINE_NAP_US));
+	return 0;
+}
+
 static int apply_timeout(char *why, size_t whylen)
 {
 	(void)why;
@@ -795,6 +803,13 @@ const struct cfg_def cfg_rows[CFG_COUNT_] = {
 			   "more of them ready: fewer wake-ups and system calls per request, "
 			   "up to this much more latency; 0 off.",
 			   .apply = apply_worker_nap},
+    [CFG_WORKER_PIPELINE_NAP_US] = {"worker-pipeline-nap-us", CFG_T_INT, "10", 0, NET_NAP_US_MAX,
+				    NULL, 0,
+				    "As worker-nap-us, only after a pass whose connections "
+				    "pipelined (4 or more commands per read on average): "
+				    "throughput per core for pipelining clients, pipeline-1 "
+				    "latency untouched; 0 off.",
+				    .apply = apply_worker_pipeline_nap},
     [CFG_CONN_ASSIGN] = {"conn-assign", CFG_T_ENUM, "round-robin", 0, 0, conn_assign_names, 0,
 			 "Which worker owns a new connection: round-robin, least-loaded or "
 			 "single (all on worker 0).",

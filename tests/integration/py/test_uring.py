@@ -22,6 +22,10 @@ one worker too:
   sleeps in a DEBUG SLEEP are answered, and with one worker and a ring their
   first reads were made on the ring (ring_reads grows); none without.
 
+worker-pipeline-nap-us (one worker, default 10): a pass of pipelining
+clients naps, a pass of as many pipeline-1 clients does not, 0 turns it
+off, CONFIG GET / SET and the range.
+
 The same workload runs once more with worker-nap-us 200 (one worker): the
 replies are the same when a worker sleeps before it waits. Then that
 setting's own checks: CONFIG GET / SET and its range; with many clients at
@@ -293,6 +297,71 @@ def nap_checks(k):
     return fails
 
 
+def burst(port, socks, sleeper, per_client):
+    """Every client sends per_client PINGs (one write) while the worker sleeps
+    in a DEBUG SLEEP, so its next pass runs them all; False if a reply is
+    wrong."""
+    sleeper.send(harness.encode('DEBUG', 'SLEEP', '0.02'))
+    time.sleep(0.005)
+    for s in socks:
+        s.sendall(harness.encode('PING') * per_client)
+    if sleeper.read_replies(1) != [b'+OK\r\n']:
+        return False
+    for s in socks:
+        want = b'+PONG\r\n' * per_client
+        got = b''
+        while len(got) < len(want):
+            d = s.recv(65536)
+            if not d:
+                break
+            got += d
+        if got != want:
+            return False
+    return True
+
+
+def pipeline_nap_checks(port):
+    """worker-pipeline-nap-us (default 10, one worker): a pass that ran
+    pipelining connections (32 commands each) naps; a pass of as many
+    pipeline-1 connections does not; 0 turns it off."""
+    fails = []
+    socks = [socket.create_connection(('127.0.0.1', port), timeout=10.0) for _ in range(8)]
+    try:
+        with harness.Client(port) as c, harness.Client(port) as sleeper:
+            if c.cmd('CONFIG', 'GET', 'worker-pipeline-nap-us') != \
+                    b'*2\r\n$22\r\nworker-pipeline-nap-us\r\n$2\r\n10\r\n':
+                fails.append('CONFIG GET worker-pipeline-nap-us')
+            for bad in ('1001', '-1', 'x'):
+                r = c.cmd('CONFIG', 'SET', 'worker-pipeline-nap-us', bad)
+                if not r.startswith(b"-ERR CONFIG SET failed (possibly related to argument "
+                                    b"'worker-pipeline-nap-us')"):
+                    fails.append('CONFIG SET worker-pipeline-nap-us %s: %r' % (bad, r))
+            n0 = naps(c)
+            for _ in range(3):
+                if not burst(port, socks, sleeper, 1):
+                    fails.append('pipeline-1 burst replies')
+            if naps(c) != n0:
+                fails.append('pipeline-1 clients made the worker nap (%d -> %d)'
+                             % (n0, naps(c)))
+            n1 = naps(c)
+            if not burst(port, socks, sleeper, 32):
+                fails.append('pipelined burst replies')
+            if naps(c) <= n1:
+                fails.append('a pass of 8 pipelining clients made no nap')
+            if c.cmd('CONFIG', 'SET', 'worker-pipeline-nap-us', '0') != b'+OK\r\n':
+                fails.append('CONFIG SET worker-pipeline-nap-us 0')
+            n2 = naps(c)
+            if not burst(port, socks, sleeper, 32):
+                fails.append('pipelined burst replies (off)')
+            if naps(c) != n2:
+                fails.append('worker-pipeline-nap-us 0 and still naps (%d -> %d)'
+                             % (n2, naps(c)))
+    finally:
+        for s in socks:
+            s.close()
+    return fails
+
+
 def main():
     fails = []
     for extra, ring in ((['--io-uring', 'yes'], True), (['--io-uring', 'no'], False),
@@ -305,8 +374,12 @@ def main():
             if not k.alive():
                 got.append('kvsd exited')
         fails += ['%s: %s' % (' '.join(extra), f) for f in got]
-    with harness.kvsd_server(['--threads', '1', '--worker-nap-us', '200']) as k:
+    # the pipeline nap off: nap_checks counts worker-nap-us's naps alone
+    with harness.kvsd_server(['--threads', '1', '--worker-nap-us', '200',
+                              '--worker-pipeline-nap-us', '0']) as k:
         fails += ['worker-nap-us: %s' % f for f in nap_checks(k)]
+    with harness.kvsd_server(['--threads', '1', '--enable-debug-command', 'yes']) as k:
+        fails += ['worker-pipeline-nap-us: %s' % f for f in pipeline_nap_checks(k.port)]
     for f in fails:
         print('FAIL: ' + f)
     print('uring: %d failures' % len(fails))
