@@ -131,6 +131,7 @@ Test(config, table_rows_in_enum_order)
 	    "work-stealing",
 	    "io-uring",
 	    "worker-nap-us",
+	    "worker-pipeline-nap-us",
 	    "conn-assign",
 	    "run-budget-commands",
 	    "client-output-buffer-limit",
@@ -1073,7 +1074,8 @@ Test(config, match_glob)
 	    match("*-*-*"),
 	    "proto-max-bulk-len,client-query-buffer-limit,"
 	    "stop-writes-on-bgsave-error,maxmemory-eviction-tenacity,active-expire-effort,"
-	    "slowlog-log-slower-than,slowlog-max-len,worker-nap-us,run-budget-commands,"
+	    "slowlog-log-slower-than,slowlog-max-len,worker-nap-us,worker-pipeline-nap-us,"
+	    "run-budget-commands,"
 	    "client-output-buffer-limit,client-output-pause-limit,"
 	    "hll-sparse-max-bytes,latency-monitor-threshold,"
 	    "latency-tracking-info-percentiles,enable-debug-command,"
