@@ -974,6 +974,48 @@ int rdb_load_mem(struct db *db, const void *p, size_t n, const struct rdb_load_o
 	return rc;
 }
 
+bool rdb_peek_aux(const char *path, const char *key, char *out, size_t outlen)
+{
+	enum { HEAD = 64 * 1024 };
+	unsigned char *p = mem_alloc(HEAD);
+	struct rdb_buf k = {0}, v = {0};
+	size_t klen = strlen(key), n = 0, at = 9;
+	bool found = false;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		while (n < HEAD) {
+			ssize_t r = read(fd, p + n, HEAD - n);
+
+			if (r <= 0)
+				break;
+			n += (size_t)r;
+		}
+		close(fd);
+	}
+	/* "REDIS" and four version digits, then AUX records (0xFA key value) */
+	if (n < at || memcmp(p, "REDIS", 5) != 0)
+		n = 0;
+	while (!found && at < n && p[at] == 0xFA) {
+		size_t a = rdb_get_string(p + at + 1, n - at - 1, &k), b;
+
+		if (a == 0 || (b = rdb_get_string(p + at + 1 + a, n - at - 1 - a, &v)) == 0)
+			break;
+		at += 1 + a + b;
+		if (k.len == klen && memcmp(k.p, key, klen) == 0 && outlen > 0) {
+			size_t m = v.len < outlen - 1 ? v.len : outlen - 1;
+
+			memcpy(out, v.p, m);
+			out[m] = '\0';
+			found = true;
+		}
+	}
+	rdb_buf_free(&k);
+	rdb_buf_free(&v);
+	mem_free(p);
+	return found;
+}
+
 int rdb_load(struct db *db, const struct rdb_load_opts *o, struct rdb_load_stats *st, char *err,
 	     size_t errlen)
 {

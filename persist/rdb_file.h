@@ -147,6 +147,12 @@ struct rdb_load_stats {
 	bool checksum_found; /* the trailer held a non-zero checksum */
 };
 
+/* The value of AUX field `key` among those at the head of the RDB file at
+ * path (they precede every other record), NUL-terminated into out (cut to
+ * outlen - 1 bytes): true if found. Reads at most the file's first 64 KB;
+ * any other file, a missing one or a malformed head: false. For what a
+ * server must know before the load (loading_rdb_used_mem). */
+bool rdb_peek_aux(const char *path, const char *key, char *out, size_t outlen);
 /* Loads opts->path into db. Returns 0, -1 with err ("Bad file format
  * reading dump.rdb at byte 123: ..."), -ECANCELED when opts->cancel was
  * set, or -ENOENT when the file does not exist (nothing to load: err

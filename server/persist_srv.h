@@ -47,7 +47,8 @@ void psrv_setup(struct db *db);
  * shutdown stopped it), or -1 with err. */
 int psrv_load(char *err, size_t errlen);
 /* The size of the RDB file psrv_load would read, 0 if none (main thread,
- * before the load starts: INFO loading_total_bytes from the first moment). */
+ * before the load starts: INFO loading_total_bytes from the first moment);
+ * also sets loading_rdb_used_mem from the file's used-mem AUX field. */
 uint64_t psrv_load_size(void);
 /* Shutdown: cancels a BGSAVE in progress and joins it, then saves when the
  * shutdown asks for it (SHUTDOWN SAVE, or save rules exist and it is not

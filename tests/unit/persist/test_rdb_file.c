@@ -568,6 +568,35 @@ Test(rdb_file, missing_file, .init = init, .fini = fini)
 	cr_assert_eq(rdb_load(dst, &o, NULL, err, sizeof(err)), -ENOENT);
 }
 
+/* rdb_peek_aux: an AUX field's value from a file's head (the server's
+ * loading_rdb_used_mem before the load); nothing from a missing file, a
+ * file that is not an RDB, or a key the head does not hold. */
+Test(rdb_file, peek_aux, .init = init, .fini = fini)
+{
+	char path[] = "/tmp/kvsd-peek-XXXXXX", v[32];
+	struct rdb_buf b;
+	int fd = mkstemp(path);
+
+	cr_assert_geq(fd, 0);
+	fill(true);
+	save(src, true, true, &b);
+	cr_assert_eq(write(fd, b.p, b.len), (ssize_t)b.len);
+	cr_assert(rdb_peek_aux(path, "used-mem", v, sizeof(v)));
+	cr_assert_str_eq(v, "12345");
+	cr_assert(rdb_peek_aux(path, "redis-ver", v, sizeof(v)));
+	cr_assert_str_eq(v, "7.0.15");
+	cr_assert(rdb_peek_aux(path, "redis-ver", v, 3)); /* cut to fit */
+	cr_assert_str_eq(v, "7.");
+	cr_assert_not(rdb_peek_aux(path, "no-such-field", v, sizeof(v)));
+	cr_assert_eq(ftruncate(fd, 0), 0);
+	cr_assert_eq(pwrite(fd, "NOTAN RDB FILE AT ALL", 21, 0), 21);
+	cr_assert_not(rdb_peek_aux(path, "used-mem", v, sizeof(v)));
+	close(fd);
+	unlink(path);
+	cr_assert_not(rdb_peek_aux(path, "used-mem", v, sizeof(v)));
+	rdb_buf_free(&b);
+}
+
 /* Function libraries: FUNCTION2 records after the AUX fields and before the
  * keys, handed back to the loader's callback in order; a refusal from the
  * callback fails the load naming it; no callback refuses the record. */
