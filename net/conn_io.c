@@ -834,6 +834,13 @@ static int conn_run_once(struct conn *c, struct worker *w)
 			return -1;
 		if (t == TOOK_STOP)
 			drained = 1; /* EAGAIN: nothing to read in this run */
+		/* Bytes that came after the read-ahead raised an edge while the
+		 * task waited SCHEDULED, and that edge's conn_schedule() did
+		 * nothing: they are this run's to read, as a run that reads
+		 * first would have. relaxed RMW: reads the flag's newest value,
+		 * as the exchange before each read does (net_internal.h) */
+		if (drained && atomic_fetch_or_explicit(&c->readable, 0, memory_order_relaxed))
+			drained = 0;
 	}
 	if (net_g.opts.deliver && buf_pending(&c->out) < DELIVER_WINDOW)
 		c->deliver_more = net_g.opts.deliver(c, DELIVER_WINDOW - buf_pending(&c->out));

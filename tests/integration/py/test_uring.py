@@ -20,7 +20,9 @@ one worker too:
   with io-uring no the workers report ring=0 and no ring sends.
 - read-ahead (net/task.c): clients that become readable while the worker
   sleeps in a DEBUG SLEEP are answered, and with one worker and a ring their
-  first reads were made on the ring (ring_reads grows); none without.
+  first reads were made on the ring (ring_reads grows); none without. A
+  request whose second half arrives after the read-ahead took its first
+  half (the task waiting its turn) is answered too.
 
 worker-pipeline-nap-us (one worker, default 10): a pass of pipelining
 clients naps, a pass of as many pipeline-1 clients does not, 0 turns it
@@ -211,6 +213,48 @@ def read_ahead(port, fails, ring_expected, one_worker):
             s.close()
 
 
+def read_ahead_late_bytes(port, fails):
+    """A request's second half that arrives after the read-ahead took its
+    first half, while the task waits its turn: its edge finds the task
+    SCHEDULED (nothing to do), so the run itself must read again. Eight
+    clients each send DEBUG SLEEP 0.005 and half an ECHO while the worker
+    sleeps, then the other halves once the worker has taken the batch and
+    is in the first client's sleep: every ECHO must be answered."""
+    n = 8
+    socks = [socket.create_connection(('127.0.0.1', port), timeout=3.0) for _ in range(n)]
+    try:
+        with harness.Client(port) as sleeper:
+            for attempt in range(2):
+                sleeper.send(harness.encode('DEBUG', 'SLEEP', '0.02'))
+                time.sleep(0.005)
+                echo = [harness.encode('ECHO', 'late%d-%d' % (attempt, i)) for i in range(n)]
+                for i, s in enumerate(socks):
+                    s.sendall(harness.encode('DEBUG', 'SLEEP', '0.005') + echo[i][:9])
+                if sleeper.read_replies(1) != [b'+OK\r\n']:
+                    fails.append('DEBUG SLEEP (late bytes)')
+                    return
+                time.sleep(0.008)
+                for i, s in enumerate(socks):
+                    s.sendall(echo[i][9:])
+                for i, s in enumerate(socks):
+                    want = b'+OK\r\n' + bulk(b'late%d-%d' % (attempt, i))
+                    got = b''
+                    try:
+                        while len(got) < len(want):
+                            d = s.recv(100)
+                            if not d:
+                                break
+                            got += d
+                    except socket.timeout:
+                        pass
+                    if got != want:
+                        fails.append('late second half, client %d: %r' % (i, got))
+                        return
+    finally:
+        for s in socks:
+            s.close()
+
+
 def workload(k, ring_expected, one_worker):
     fails = []
     port = k.port
@@ -229,6 +273,7 @@ def workload(k, ring_expected, one_worker):
     quit_reply(port, fails)
     paused_batch(port, fails, ring_expected)
     read_ahead(port, fails, ring_expected, one_worker)
+    read_ahead_late_bytes(port, fails)
     with k.client() as c:
         if c.cmd('PING') != b'+PONG\r\n':
             fails.append('PING after the workload')
