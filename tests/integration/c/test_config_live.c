@@ -344,6 +344,10 @@ static const struct {
     /* issue 19: a worker's nap before it waits, at pipeline 1 */
     {"worker-nap-us", "uring: nap_checks (CONFIG SET 0 stops INFO kvsd worker0 naps; many "
 		      "clients nap, a lone one never does: test_uring.py)"},
+    /* issue 14: the nap, after passes of pipelining connections only */
+    {"worker-pipeline-nap-us", "uring: pipeline_nap_checks (a pass of pipelining clients "
+			       "naps, one of pipeline-1 clients does not, CONFIG SET 0 stops "
+			       "it: test_uring.py)"},
 };
 
 static int listed(const char *name)
