@@ -295,12 +295,16 @@ static void read_ahead_done(void *tag, int res)
 void conn_task_read_ahead(struct worker *w, struct conn *c)
 {
 	struct conn *held[READ_AHEAD_MAX - 1];
+	bool reads[READ_AHEAD_MAX - 1];
 	int nheld = 0, nread = 1;
 
 	if (w->ring == NULL || !net_ring_ok(w->ring) || !conn_reads_first(c))
 		return;
 	while (nheld < READ_AHEAD_MAX - 1 && (held[nheld] = wsq_take(&w->dq)) != NULL) {
-		nread += conn_reads_first(held[nheld]);
+		/* decided once: a flag that changes meanwhile (a kill, an edge)
+		 * is the run's to see, as for any queued task */
+		reads[nheld] = conn_reads_first(held[nheld]);
+		nread += reads[nheld];
 		nheld++;
 	}
 	if (nread >= 2) {
@@ -310,7 +314,7 @@ void conn_task_read_ahead(struct worker *w, struct conn *c)
 			void *p;
 			size_t n;
 
-			if (i >= 0 && !conn_reads_first(x))
+			if (i >= 0 && !reads[i])
 				continue;
 			n = conn_read_ahead_begin(x, &p);
 			KV_ASSERT(net_ring_recv(w->ring, x->fd, p, n, x) == 0);
