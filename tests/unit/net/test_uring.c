@@ -1,7 +1,8 @@
 /*
  * test_uring.c — net/uring.c on real sockets: a flush delivers every queued
  * send and reports each result once, as send(2) would have returned it
- * (bytes, or -EAGAIN from a full socket); and a ring whose submit the
+ * (bytes, or -EAGAIN from a full socket); each queued receive as read(2)
+ * would have (bytes, a short count, 0 at EOF, -EAGAIN); and a ring whose submit the
  * kernel refuses for good hands every send back as NET_RING_UNSENT and is
  * not used again, instead of stopping the server (uring.h, Errors).
  */
@@ -111,6 +112,40 @@ Test(uring, full_socket_reports_eagain_like_send)
 	cr_assert(full.res == -EAGAIN || full.res == -EWOULDBLOCK, "res %d", full.res);
 	cr_assert_eq(other.calls, 1);
 	cr_assert_eq(other.res, 4);
+	close_pairs(sv);
+	net_ring_destroy(&r);
+}
+
+/* net_ring_recv (read-ahead): each receive reports what read(2) would have
+ * returned — the bytes waiting, a short count when fewer wait than asked,
+ * 0 at EOF, and -EAGAIN at once from an empty socket (MSG_DONTWAIT: no poll
+ * armed, the flush does not wait for data) — once, in one flush. */
+Test(uring, recv_reports_what_read_would)
+{
+	struct net_ring *r = ring_or_skip();
+	int sv[NSOCK][2];
+	struct result res[4] = {{0}};
+	char buf[4][64];
+
+	pairs(sv);
+	cr_assert_eq(write(sv[0][1], "*1\r\n$4\r\nPING\r\n", 14), 14);
+	cr_assert_eq(write(sv[1][1], "hello", 5), 5);
+	shutdown(sv[2][1], SHUT_WR);
+	/* sv[3]: nothing sent */
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(
+		    net_ring_recv(r, sv[i][0], buf[i], i == 1 ? 3 : sizeof(buf[i]), &res[i]), 0);
+	cr_assert_eq(net_ring_queued(r), 4);
+	cr_assert_geq(net_ring_flush(r, record), 1);
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(res[i].calls, 1, "recv %d reported %d times", i, res[i].calls);
+	cr_assert_eq(res[0].res, 14);
+	cr_assert_eq(memcmp(buf[0], "*1\r\n$4\r\nPING\r\n", 14), 0);
+	cr_assert_eq(res[1].res, 3); /* what was asked; the rest stays queued */
+	cr_assert_eq(memcmp(buf[1], "hel", 3), 0);
+	cr_assert_eq(read(sv[1][0], buf[1], sizeof(buf[1])), 2);
+	cr_assert_eq(res[2].res, 0);
+	cr_assert(res[3].res == -EAGAIN || res[3].res == -EWOULDBLOCK, "res %d", res[3].res);
 	close_pairs(sv);
 	net_ring_destroy(&r);
 }
