@@ -19,10 +19,11 @@ kind with `perf stat -e` on the syscall tracepoints attached to the server (in-k
 unlike strace it does not stop the server at each call, so it does not change the batching):
 all system calls, epoll_wait (+ epoll_pwait, epoll_pwait2), read (+ recvfrom), write (+ sendto).
 
-Batched sends (io-uring yes, net/uring.h): the counters include ring_submits (io_uring_enter
-calls) and ring_sends (sends made through the ring, also counted in writes); "sys" is the socket
-and loop system calls per request from the counters: reads + writes - ring_sends + ring_submits
-+ epoll_waits. With --uring-ab a second kvsd with --io-uring no runs in the same alternation
+Batched sends and reads (io-uring yes, net/uring.h, net/task.c's read-ahead): the counters
+include ring_submits (io_uring_enter calls), ring_sends (sends made through the ring, also
+counted in writes) and ring_reads (reads made through the ring, also counted in reads); "sys" is
+the socket and loop system calls per request from the counters: reads + writes - ring_reads -
+ring_sends + ring_submits + epoll_waits. With --uring-ab a second kvsd with --io-uring no runs in the same alternation
 (row kvsd-send), so the two are compared under the same load.
 
 With --cpu-quota PCT every server is capped at PCT% of its core (CFS bandwidth control,
@@ -218,17 +219,18 @@ def main():
                 ks = statistics.median(x[1] for x in runs)
                 kt = statistics.median(x[0] + x[1] for x in runs)
                 keys = ["reads", "reads_eagain", "writes", "writes_eagain", "polls", "parks",
-                        "wakeups", "steals", "tasks", "ring_submits", "ring_sends"]
+                        "wakeups", "steals", "tasks", "ring_submits", "ring_sends", "ring_reads"]
                 per = {key: statistics.median(x[2].get(key, 0) for x in runs) for key in keys}
                 per["epoll_waits"] = per["polls"] + per["parks"]
                 per["sys"] = statistics.median(
-                    x[2].get("reads", 0) + x[2].get("writes", 0) - x[2].get("ring_sends", 0) +
-                    x[2].get("ring_submits", 0) + x[2].get("polls", 0) + x[2].get("parks", 0)
+                    x[2].get("reads", 0) + x[2].get("writes", 0) - x[2].get("ring_reads", 0) -
+                    x[2].get("ring_sends", 0) + x[2].get("ring_submits", 0) +
+                    x[2].get("polls", 0) + x[2].get("parks", 0)
                     for x in runs)
                 desc = " ".join("%s=%.3f" % (key, per[key]) for key in
                                 ["sys", "reads", "reads_eagain", "writes", "ring_submits",
-                                 "ring_sends", "epoll_waits", "parks", "wakeups", "steals",
-                                 "tasks"])
+                                 "ring_sends", "ring_reads", "epoll_waits", "parks", "wakeups",
+                                 "steals", "tasks"])
                 ratio = rt / kt if kt > 0 else float("nan")
                 label = test if name == "kvsd" else "%s/%s" % (test, name)
                 print("%-9s %8.2f %8.2f %8.2f  %8.2f %8.2f %8.2f  %8.2fx  %s" % (
