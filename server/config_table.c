@@ -795,8 +795,9 @@ const struct cfg_def cfg_rows[CFG_COUNT_] = {
 			   "Idle workers steal scheduled connections from busy ones.",
 			   .apply = apply_work_stealing},
     [CFG_IO_URING] = {"io-uring", CFG_T_BOOL, "yes", 0, 1, NULL, CFG_IMMUTABLE,
-		      "Each worker sends its connections' replies in batches through an "
-		      "io_uring (one system call for many sends); no: one send(2) each."},
+		      "Each worker sends its connections' replies, and makes their first "
+		      "reads, in batches through an io_uring (one system call for many); "
+		      "no: one send(2) and one read(2) each."},
     [CFG_WORKER_NAP_US] = {"worker-nap-us", CFG_T_INT, "0", 0, NET_NAP_US_MAX, NULL, 0,
 			   "A worker that ran two or more connections since it last waited "
 			   "sleeps this long before it waits again, so its next pass finds "
