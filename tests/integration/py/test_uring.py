@@ -51,6 +51,20 @@ def bulk(v):
     return b'$%d\r\n%s\r\n' % (len(v), v)
 
 
+def recv_upto(s, n, chunk=65536):
+    """Up to n bytes from socket s: fewer if it closes or times out first."""
+    got = bytearray()
+    try:
+        while len(got) < n:
+            d = s.recv(chunk)
+            if not d:
+                break
+            got += d
+    except socket.timeout:
+        pass
+    return bytes(got)
+
+
 def client_work(port, idx, fails):
     """Pipeline-1 and pipelined rounds on one connection, each reply checked."""
     try:
@@ -89,13 +103,8 @@ def big_reply(port, fails):
         s.sendall(harness.encode('GET', 'big') * 3 + harness.encode('PING'))
         time.sleep(0.3)  # the replies fill both socket buffers meanwhile
         want = bulk(b'b' * BIG) * 3 + b'+PONG\r\n'
-        got = bytearray()
-        while len(got) < len(want):
-            d = s.recv(1 << 20)
-            if not d:
-                break
-            got += d
-        if bytes(got) != want:
+        got = recv_upto(s, len(want), 1 << 20)
+        if got != want:
             fails.append('big reply: %d bytes of %d, equal prefix %s'
                          % (len(got), len(want), bytes(got[:len(want)]) == want[:len(got)]))
     finally:
@@ -145,12 +154,7 @@ def paused_batch(port, fails, ring_expected):
                 s.sendall(harness.encode('ECHO', 'p%d' % i))
             for i, s in enumerate(socks):
                 want = bulk(b'p%d' % i)
-                got = b''
-                while len(got) < len(want):
-                    d = s.recv(100)
-                    if not d:
-                        break
-                    got += d
+                got = recv_upto(s, len(want))
                 if got != want:
                     fails.append('paused client %d: %r' % (i, got))
             after = harness.worker_io(c)
@@ -188,12 +192,7 @@ def read_ahead(port, fails, ring_expected, one_worker):
                     return
                 for i, s in enumerate(socks):
                     want = bulk(b'r%d-%d' % (attempt, i))
-                    got = b''
-                    while len(got) < len(want):
-                        d = s.recv(100)
-                        if not d:
-                            break
-                        got += d
+                    got = recv_upto(s, len(want))
                     if got != want:
                         fails.append('read-ahead client %d: %r' % (i, got))
                         return
@@ -238,15 +237,7 @@ def read_ahead_late_bytes(port, fails):
                     s.sendall(echo[i][9:])
                 for i, s in enumerate(socks):
                     want = b'+OK\r\n' + bulk(b'late%d-%d' % (attempt, i))
-                    got = b''
-                    try:
-                        while len(got) < len(want):
-                            d = s.recv(100)
-                            if not d:
-                                break
-                            got += d
-                    except socket.timeout:
-                        pass
+                    got = recv_upto(s, len(want))
                     if got != want:
                         fails.append('late second half, client %d: %r' % (i, got))
                         return
@@ -354,13 +345,7 @@ def burst(port, socks, sleeper, per_client):
         return False
     for s in socks:
         want = b'+PONG\r\n' * per_client
-        got = b''
-        while len(got) < len(want):
-            d = s.recv(65536)
-            if not d:
-                break
-            got += d
-        if got != want:
+        if recv_upto(s, len(want)) != want:
             return False
     return True
 
