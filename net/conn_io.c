@@ -752,7 +752,7 @@ static enum took took(struct conn *c, struct worker *w, struct conn_bigarg *b, s
  * reading), no large bulk is filling, and nothing stops the run before its
  * first read or keeps it from reading (a kill, held or paused replies or
  * commands, a blocked command, closing, shutdown's drain, MONITOR). Called
- * by the holder of the SCHEDULED connection (worker.c: read_ahead). */
+ * by the holder of the SCHEDULED connection (task.c: conn_task_read_ahead). */
 bool conn_reads_first(struct conn *c)
 {
 	/* relaxed: each flag is ordered for the holder as for a runner (the

@@ -34,7 +34,7 @@ int conn_sent(struct conn *c, struct worker *w, int res);
 /* conn_sent's res for a send not made: conn_sent makes it with send(2) */
 #define CONN_SENT_PLAIN INT_MIN
 /*
- * Read-ahead (worker.c: read_ahead): the first reads of several scheduled
+ * Read-ahead (task.c: conn_task_read_ahead): the first reads of several scheduled
  * connections made together on a worker's ring, each run then taking its
  * read's result as if it had made the read itself. The caller holds c
  * SCHEDULED and off every deque (nobody runs it meanwhile), then hands it

@@ -61,7 +61,7 @@ struct worker_stats {
 	 * made (counted in writes too: system calls on client sockets are
 	 * reads + writes - ring_reads - ring_sends + ring_submits) */
 	_Atomic uint64_t ring_submits, ring_sends;
-	/* read-ahead (worker.c: read_ahead): reads made on the ring (counted in
+	/* read-ahead (task.c: conn_task_read_ahead): reads made on the ring (counted in
 	 * reads too), and their io_uring_enter calls (in ring_submits too) */
 	_Atomic uint64_t ring_reads;
 	_Atomic uint64_t ring_on; /* 1: the worker has a ring (io-uring yes, kernel allows) */
@@ -285,7 +285,7 @@ struct conn {
 	int sq_res;
 	bool sq_more, sq_draining;
 	size_t sq_out_budget;
-	/* read-ahead (worker.c: read_ahead; conn_io.c): the run's first read,
+	/* read-ahead (task.c: conn_task_read_ahead; conn_io.c): the run's first read,
 	 * made already on a worker's ring while the connection was SCHEDULED
 	 * and held off every deque by that worker: its result (bytes, or
 	 * -errno) for the run to take as its first read's, and the window it

@@ -48,7 +48,7 @@ void net_ring_destroy(struct net_ring **r);
 int net_ring_send(struct net_ring *r, int fd, const void *p, size_t n, void *tag);
 /* Queues a receive of at most n bytes into p from fd, tagged tag, with
  * MSG_DONTWAIT: an empty socket completes with -EAGAIN inline, as a
- * non-blocking read(2) returns (worker.c: read_ahead). 0, or -EBUSY as
+ * non-blocking read(2) returns (task.c: conn_task_read_ahead). 0, or -EBUSY as
  * net_ring_send. The buffer must stay allocated and untouched until
  * net_ring_flush returns. */
 int net_ring_recv(struct net_ring *r, int fd, void *p, size_t n, void *tag);
