@@ -299,17 +299,24 @@ def many_clients(c, port):
     return got
 
 
+def setting_checks(c, name, value):
+    """A nap setting's CONFIG GET (value, as the server was started) and
+    CONFIG SET refusing what is out of its 0-1000 range or not a number."""
+    fails = []
+    if c.cmd('CONFIG', 'GET', name) != b'*2\r\n' + bulk(name.encode()) + bulk(value.encode()):
+        fails.append('CONFIG GET %s' % name)
+    for bad in ('1001', '-1', 'x'):
+        r = c.cmd('CONFIG', 'SET', name, bad)
+        if not r.startswith(b"-ERR CONFIG SET failed (possibly related to argument '%s')"
+                            % name.encode()):
+            fails.append('CONFIG SET %s %s: %r' % (name, bad, r))
+    return fails
+
+
 def nap_checks(k):
     fails = []
     with harness.Client(k.port) as c:
-        if c.cmd('CONFIG', 'GET', 'worker-nap-us') != \
-                b'*2\r\n$13\r\nworker-nap-us\r\n$3\r\n200\r\n':
-            fails.append('CONFIG GET worker-nap-us')
-        for bad in ('1001', '-1', 'x'):
-            r = c.cmd('CONFIG', 'SET', 'worker-nap-us', bad)
-            if not r.startswith(b"-ERR CONFIG SET failed (possibly related to argument "
-                                b"'worker-nap-us')"):
-                fails.append('CONFIG SET worker-nap-us %s: %r' % (bad, r))
+        fails += setting_checks(c, 'worker-nap-us', '200')
         # a lone connection: one run per wait, never a nap
         n0 = naps(c)
         for i in range(200):
@@ -358,14 +365,7 @@ def pipeline_nap_checks(port):
     socks = [socket.create_connection(('127.0.0.1', port), timeout=10.0) for _ in range(8)]
     try:
         with harness.Client(port) as c, harness.Client(port) as sleeper:
-            if c.cmd('CONFIG', 'GET', 'worker-pipeline-nap-us') != \
-                    b'*2\r\n$22\r\nworker-pipeline-nap-us\r\n$2\r\n10\r\n':
-                fails.append('CONFIG GET worker-pipeline-nap-us')
-            for bad in ('1001', '-1', 'x'):
-                r = c.cmd('CONFIG', 'SET', 'worker-pipeline-nap-us', bad)
-                if not r.startswith(b"-ERR CONFIG SET failed (possibly related to argument "
-                                    b"'worker-pipeline-nap-us')"):
-                    fails.append('CONFIG SET worker-pipeline-nap-us %s: %r' % (bad, r))
+            fails += setting_checks(c, 'worker-pipeline-nap-us', '10')
             n0 = naps(c)
             for _ in range(3):
                 if not burst(port, socks, sleeper, 1):
