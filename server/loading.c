@@ -39,7 +39,7 @@ static struct {
 	int port;
 } ld;
 
-void loading_begin(uint64_t total_bytes)
+void loading_begin(uint64_t total_bytes, long long rdb_used_mem)
 {
 	/* relaxed: no other thread runs yet (net_setup's thread creation
 	 * publishes it) */
@@ -47,7 +47,7 @@ void loading_begin(uint64_t total_bytes)
 	atomic_store_explicit(&ld.start_s, clock_wall_ms() / 1000, memory_order_relaxed);
 	atomic_store_explicit(&ld.total, total_bytes, memory_order_relaxed);
 	atomic_store_explicit(&ld.loaded, 0, memory_order_relaxed);
-	atomic_store_explicit(&ld.used_mem, 0, memory_order_relaxed);
+	atomic_store_explicit(&ld.used_mem, rdb_used_mem, memory_order_relaxed);
 	atomic_store_explicit(&ld.cancel, 0, memory_order_relaxed);
 }
 

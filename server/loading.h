@@ -37,9 +37,11 @@ typedef int (*loading_fn)(char *err, size_t errlen);
 typedef void (*loading_fail_fn)(void);
 
 /* Marks the server as loading (before the listeners open), with the size
- * of the files the load will read (INFO loading_total_bytes): a client sees
- * loading:1 only with it, as in Redis, where startLoading sets both. */
-void loading_begin(uint64_t total_bytes);
+ * of the files the load will read (INFO loading_total_bytes) and the RDB's
+ * used-mem AUX field when known already (loading_rdb_used_mem, else 0 until
+ * the load reads it): a client sees loading:1 only with them, as in Redis,
+ * whose load has read both before it serves anyone. */
+void loading_begin(uint64_t total_bytes, long long rdb_used_mem);
 /* Runs fn on the loading thread; on success logs "Ready to accept
  * connections on port <port>" (Redis logs it when the load is done). */
 int loading_start(loading_fn fn, loading_fail_fn on_fail, int port, char *err, size_t errlen);

@@ -670,15 +670,21 @@ uint64_t psrv_load_size(void)
 	char *fname = cfg_str_dup(CFG_DBFILENAME);
 	struct stat sb;
 	uint64_t n = fname && stat(fname, &sb) == 0 ? (uint64_t)sb.st_size : 0;
-	char v[32];
 
-	/* INFO loading_rdb_used_mem from the first command on, as Redis (whose
-	 * load has read the AUX fields before it serves anyone); the loading
-	 * thread's on_aux sets the same value again */
-	if (n > 0 && rdb_peek_aux(fname, "used-mem", v, sizeof(v)))
-		loading_set_rdb_used_mem(strtoll(v, NULL, 10));
 	free(fname);
 	return n;
+}
+
+long long psrv_load_used_mem(void)
+{
+	char *fname = cfg_str_dup(CFG_DBFILENAME);
+	char v[32];
+	/* the loading thread's on_aux sets the same value again */
+	long long m =
+	    fname && rdb_peek_aux(fname, "used-mem", v, sizeof(v)) ? strtoll(v, NULL, 10) : 0;
+
+	free(fname);
+	return m;
 }
 
 int psrv_load(char *err, size_t errlen)

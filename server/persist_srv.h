@@ -46,10 +46,11 @@ void psrv_setup(struct db *db);
 /* Loads dir/dbfilename if it exists; logs as Redis. 0, -ECANCELED (a
  * shutdown stopped it), or -1 with err. */
 int psrv_load(char *err, size_t errlen);
-/* The size of the RDB file psrv_load would read, 0 if none (main thread,
- * before the load starts: INFO loading_total_bytes from the first moment);
- * also sets loading_rdb_used_mem from the file's used-mem AUX field. */
+/* The size of the RDB file psrv_load would read, 0 if none, and its used-mem
+ * AUX field, 0 if none (main thread, before the load starts: INFO
+ * loading_total_bytes and loading_rdb_used_mem from the first moment). */
 uint64_t psrv_load_size(void);
+long long psrv_load_used_mem(void);
 /* Shutdown: cancels a BGSAVE in progress and joins it, then saves when the
  * shutdown asks for it (SHUTDOWN SAVE, or save rules exist and it is not
  * NOSAVE) unless SHUTDOWN's own save already wrote every change. 0, or -1

@@ -468,7 +468,10 @@ int server_setup(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	/* before the first client can run a command; the size is the files'
 	 * that load_dataset will read */
-	loading_begin(cfg_int(CFG_APPENDONLY) ? aof_load_size() : psrv_load_size());
+	if (cfg_int(CFG_APPENDONLY))
+		loading_begin(aof_load_size(), 0); /* the base's field: aof_load.c */
+	else
+		loading_begin(psrv_load_size(), psrv_load_used_mem());
 	rc = net_setup(&o, err, sizeof(err));
 	if (rc < 0) {
 		LOG(LOG_WARNING, "%s", err);
