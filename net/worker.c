@@ -1341,6 +1341,14 @@ int workers_start(int n, char *err, size_t errlen)
 		int rc = pthread_create(&workers[i].thread, NULL,
 					i < n ? worker_main : reserve_main, &workers[i]);
 
+		if (rc == 0) {
+			char name[16];
+
+			/* best effort: labels the thread for top -H, perf and ftrace
+			 * (bench/save-trace.py tells the reserve from a worker) */
+			snprintf(name, sizeof name, i < n ? "kvsd-w%d" : "kvsd-reserve", i);
+			(void)pthread_setname_np(workers[i].thread, name);
+		}
 		if (rc != 0) {
 			snprintf(err, errlen, "cannot start worker thread: %s", strerror(rc));
 			nworkers = i < n ? i : n;
