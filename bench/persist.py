@@ -14,9 +14,13 @@ save rules. It is filled with --keys strings key:000000000000.. of 16-100 bytes 
            saturating load; kvsd: with the loans of the worker's core to its starving
            saver, INFO kvsd rdb_saver_lends, _lends_used, _lent_us, rdb_saver_cpu_us,
            counted over the window, and bgsave-cpu-percent, settable with --kvsd-arg); the
-           server's
-           RSS (VmRSS; for redis-server the parent's, plus the child's copy-on-write size
-           that it reports as rdb_last_cow_size) is sampled every 10 ms
+           server's peak RSS over the phase (VmHWM; for redis-server the parent's, plus the
+           child's copy-on-write size that it reports as rdb_last_cow_size)
+Both windows carry the same sampler (this script, pinned to the client core: every 50 ms
+the server's RSS, /proc/vmstat and INFO persistence on one connection kept open), so the
+save is all that differs between them. (Before 2026-12-07 the sampler ran while saving only,
+unpinned, every 10 ms on a new connection each time: on the server's core, ahead of its
+worker, in the saving window alone; figures taken before then carry that.)
   load:    SAVE, restart on the same directory, time until PING answers +PONG (with
            --load-threads N: kvsd restarted with --threads N on N cores, redis-server on the
            same cores; kvsd decodes a large file on every worker)
@@ -34,7 +38,7 @@ It prints p50/p99/p99.9/max of both phases for both servers, kvsd's p99 ratio sa
 rdb_last_cow_size, and medians over --runs. Per phase it also prints the worker's (the server's
 busiest thread's) CPU, runqueue wait and voluntary / involuntary context switches
 (/proc/PID/task/*/schedstat and status), and, while saving, the machine's nr_dirty peak over its
-value at the start and nr_writeback peak (/proc/vmstat, sampled every 10 ms with the RSS).
+value at the start and nr_writeback peak (/proc/vmstat, sampled every 50 ms).
 --servers kvsd (or redis) measures one server only (A/B runs of two kvsd builds via KVSD_BIN).
 
 Usage: bench/persist.py [--keys N] [--seconds S] [--runs N] [--quick] [--fill pipe|loadgen]
@@ -48,6 +52,7 @@ import argparse
 import json
 import os
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -60,6 +65,7 @@ import benchlib  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLIENTS = 50
+SAMPLE_S = 0.05  # the sampler's period: a save's time is known to +-50 ms
 VALUE = "16-100"
 
 
@@ -71,6 +77,36 @@ def info(port, section="persistence"):
             k, v = line.split(":", 1)
             out[k] = v
     return out
+
+
+class Poller:
+    """One connection kept open for the sampler's INFO polls and BGSAVEs: a new connection
+    per poll (100 a second) made the server accept and close them, only while saving."""
+
+    def __init__(self, port):
+        self.c = socket.create_connection(("127.0.0.1", port), timeout=30)
+        self.f = self.c.makefile("rb")
+
+    def call(self, *argv):
+        self.c.sendall(b"*%d\r\n" % len(argv) + b"".join(
+            b"$%d\r\n%s\r\n" % (len(a), a.encode()) for a in argv))
+        head = self.f.readline()
+        if head.startswith(b"$"):
+            n = int(head[1:])
+            return self.f.read(n + 2)[:-2] if n >= 0 else b""
+        return head
+
+    def info(self, section="persistence"):
+        out = {}
+        for line in self.call("INFO", section).decode(errors="replace").split("\r\n"):
+            if ":" in line and not line.startswith("#"):
+                k, v = line.split(":", 1)
+                out[k] = v
+        return out
+
+    def close(self):
+        self.f.close()
+        self.c.close()
 
 
 def vmstat():
@@ -129,15 +165,26 @@ def worker_delta(before, after):
             "invol_cs": best[3]}
 
 
-def rss_kb(pid):
+def rss_kb(pid, field="VmRSS:"):
     try:
         with open("/proc/%d/status" % pid) as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field):
                     return int(line.split()[1])
     except OSError:
         pass
     return 0
+
+
+def reset_peak(pid):
+    """Restarts the process's peak RSS (VmHWM) from its RSS now; False where the kernel
+    refuses (then the 50 ms samples of VmRSS are the peak)."""
+    try:
+        with open("/proc/%d/clear_refs" % pid, "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
 
 
 def loadgen(binary, port, core, args, out):
@@ -242,34 +289,48 @@ def phase(lg, server, core, keys, seconds, saving):
     t0s = tasks(pid)
     kv0 = info(port, "kvsd") if saving else {}
 
-    def saver():
-        time.sleep(0.3)
-        while not stop.is_set():
-            t0 = time.monotonic()
-            bgsave(port)
-            while not stop.is_set():
-                samples["peak_kb"] = max(samples["peak_kb"], rss_kb(pid))
-                vm = vmstat()
-                samples["dirty_peak"] = max(samples["dirty_peak"], vm.get("nr_dirty", 0))
-                samples["wb_peak"] = max(samples["wb_peak"], vm.get("nr_writeback", 0))
-                if info(port).get("rdb_bgsave_in_progress") == "0":
-                    samples["saves"] += 1
-                    # each BGSAVE's time from start to end, all of it under the load
-                    samples["save_times"].append(time.monotonic() - t0)
-                    break
-                time.sleep(0.01)
-            else:
-                samples["unfinished_s"] = time.monotonic() - t0  # cut by the window's end
-        wait_saved(port)
+    # The sampler runs in both phases alike (RSS, vmstat and INFO persistence every
+    # SAMPLE_S on one connection kept open); while saving it also starts BGSAVE after BGSAVE.
+    # Only what differs between the phases is then the save. The peak RSS is the kernel's
+    # high-water mark (VmHWM, restarted here), not the samples' maximum.
+    poll = Poller(port)
+    hwm = reset_peak(pid)
 
-    t = threading.Thread(target=saver) if saving else None
-    if t:
-        t.start()
+    def sampler():
+        t0, busy = None, False
+        if saving:
+            time.sleep(0.3)
+        while not stop.is_set():
+            if saving and not busy:
+                r = poll.call("BGSAVE")
+                if not r.startswith(b"+Background saving started"):
+                    sys.exit("BGSAVE refused: %r" % r)
+                t0, busy = time.monotonic(), True
+            samples["peak_kb"] = max(samples["peak_kb"], rss_kb(pid))
+            vm = vmstat()
+            samples["dirty_peak"] = max(samples["dirty_peak"], vm.get("nr_dirty", 0))
+            samples["wb_peak"] = max(samples["wb_peak"], vm.get("nr_writeback", 0))
+            done = poll.info().get("rdb_bgsave_in_progress") == "0"
+            if busy and done:
+                samples["saves"] += 1
+                # each BGSAVE's time from start to end, all of it under the load
+                samples["save_times"].append(time.monotonic() - t0)
+                busy = False
+                continue
+            time.sleep(SAMPLE_S)
+        if busy:
+            samples["unfinished_s"] = time.monotonic() - t0  # cut by the window's end
+            wait_saved(port)
+
+    t = threading.Thread(target=sampler)
+    t.start()
     rep = loadgen(lg, port, core, lat_args(keys, seconds), out)
     wk = worker_delta(t0s, tasks(pid))
     stop.set()
-    if t:
-        t.join()
+    t.join()
+    poll.close()
+    if hwm:
+        samples["peak_kb"] = max(samples["peak_kb"], rss_kb(pid, "VmHWM:"))
     res = {k: rep[k] for k in ("p50_us", "p99_us", "p999_us", "max_us", "ops_per_sec")}
     res["sets"] = rep["per_type"].get("SET", {}).get("requests", 0)
     res["requests"] = rep["ops_per_sec"] * seconds
@@ -390,12 +451,18 @@ def main():
     redis = os.environ.get("REDIS_BIN", "redis-server")
     lg = os.environ.get("LOADGEN_BIN", os.path.join(ROOT, "build/loadgen/kvsd-loadgen"))
     cores = os.environ.get("BENCH_CORES", "0,1").split(",")
+    # This script's own threads (the sampler's 100 polls a second) stay off the server's
+    # core: unpinned, the scheduler ran them there, in the saving phase only, ahead of the
+    # worker (bench/save-trace.py: python3 on core 0 about 90 times a second, p50 130 us)
+    os.sched_setaffinity(0, {int(cores[1])})
     print("machine: %s" % benchlib.machine())
     print("servers: %s" % benchlib.server_command(kvsd, cores[0], ["--dir", "TMP", "--save",
                                                                      "''"] + args.kvsd_arg))
     print("         %s --dir TMP" % benchlib.server_command(redis, cores[0]))
     print("load:    taskset -c %s kvsd-loadgen -p PORT %s" % (cores[1], " ".join(
         lat_args(args.keys, args.seconds))))
+    print("sampler: this script on core %s, RSS and INFO persistence every %d ms on one "
+          "connection in both phases; peak RSS from VmHWM" % (cores[1], SAMPLE_S * 1000))
     if args.load_threads > len(cores):
         sys.exit("--load-threads %d needs as many cores in BENCH_CORES (%s)" % (
             args.load_threads, ",".join(cores)))
@@ -428,6 +495,11 @@ def main():
                                      r["saving"]["lent_us"] / 1000,
                                      r["saving"]["saver_cpu_us"] / 1e6,
                                      r["saving"]["saver_cpu_us"] / 1e4 / r["window_s"]))))
+            if not args.no_latency:
+                print("      %-5s p99 quiet %d us, saving %d us: %.2f; ops/s quiet %.0f, saving "
+                      "%.0f" % (name, r["quiet"]["p99_us"], r["saving"]["p99_us"],
+                                r["saving"]["p99_us"] / max(1e-9, r["quiet"]["p99_us"]),
+                                r["quiet"]["ops_per_sec"], r["saving"]["ops_per_sec"]))
     if "kvsd" in names and not args.no_latency:
         print()
         print("kvsd's loans while saving (counters over the window, and the saves' ends after "

@@ -13,10 +13,11 @@ Printed per window:
 - the worker's wake-up delays (from sched_waking to the switch that runs it: a request that
   arrives, or the end of a loan of its core to the saver, concurrency/lend.h);
 - what ran on core 0 while the worker was runnable, by who it was: the saver in user mode
-  or inside a given system call, other kvsd threads, kernel threads (kworker, jbd2,
-  ksoftirqd) or other processes. On a kernel that does not preempt in kernel mode
-  (preempt=none) a saver inside a system call keeps the core until the call returns or
-  reaches a cond_resched(): that time is charged to the call;
+  or inside a given system call, other kvsd threads (by name), kernel threads (kworker, jbd2,
+  ksoftirqd) or other processes (by name; this script pins itself to core 1). On a kernel
+  that does not preempt in kernel mode (preempt=none) a saver inside a system call keeps
+  the core until the call returns or reaches a cond_resched(): that time is charged to the
+  call;
 - the saver's stretches of CPU inside each system call with no switch between (entry or a
   switch back in, to the exit or a switch out): how long one call can hold the core. These
   are the saver's own CPU, not the machine's load (other processes only stretch them when
@@ -107,13 +108,13 @@ def analyse(lines, pid, worker):
             nr = insys.get(tid)
             return "saver in " + ("user mode" if nr is None else SYSCALLS.get(nr, str(nr)))
         if tgid.get(tid) == str(pid):
-            return "other kvsd threads"
+            return "kvsd thread " + comm  # kvsd-w<i>, kvsd-reserve, kvsd (main)
         if comm.startswith("swapper"):
             return "idle"
         for k in KTHREADS:
             if comm.startswith(k):
                 return "kernel thread " + k
-        return "other processes"
+        return "other process " + comm
 
     for ln in lines:
         m = LINE.match(ln)
@@ -184,6 +185,8 @@ def main():
     ap.add_argument("--dir", default=None)
     ap.add_argument("--kvsd-arg", action="append", default=[])
     args = ap.parse_args()
+    # this script's own threads (the vmstat sampler) stay on the client core, off the traced one
+    os.sched_setaffinity(0, {1})
     if not os.path.isdir("/sys/kernel/tracing/events"):
         sys.exit("needs tracefs at /sys/kernel/tracing (and root)")
     root = os.path.dirname(HERE)
