@@ -186,7 +186,8 @@ static void list_splice(struct ebr_list *l, struct ebr_chunk *head, struct ebr_c
 	l->tail = tail;
 }
 
-/* Frees the entries of l tagged at most g - 2, front of each chunk first;
+/* Frees the entries of l tagged at most g - 2, front of each chunk first, at
+ * most max of them;
  * unlinks emptied chunks (the tail is kept, emptied, when keep_tail: the owner
  * appends to it). Adds object bytes to *bytes and entries to the return.
  * own: l is a thread's own limbo, whose tags never decrease along the list
@@ -197,14 +198,14 @@ static void list_splice(struct ebr_list *l, struct ebr_chunk *head, struct ebr_c
  * for long (a snapshot's saver: storage/snap.h). Spliced lists (orphans,
  * adoptions) are in no order and are walked whole. */
 static KV_HOT size_t list_collect(struct ebr_list *l, uint64_t g, int64_t *bytes,
-				  struct ebr_thread *t, bool keep_tail, bool own)
+				  struct ebr_thread *t, bool keep_tail, bool own, size_t max)
 {
 	struct ebr_chunk *c, *prev = NULL, *next;
 	size_t n = 0;
 
 	for (c = l->head; c != NULL; c = next) {
 		next = c->next;
-		while (c->start < c->nsealed && c->ent[c->start].epoch + 2 <= g) {
+		while (c->start < c->nsealed && c->ent[c->start].epoch + 2 <= g && n < max) {
 			struct ebr_entry *x = &c->ent[c->start++];
 
 			c->bytes -= x->bytes;
@@ -212,6 +213,8 @@ static KV_HOT size_t list_collect(struct ebr_list *l, uint64_t g, int64_t *bytes
 			n++;
 			x->fn(x->p);
 		}
+		if (n >= max)
+			break; /* the budget: the rest at the next call (c stays linked) */
 		if (c->start < c->n) {
 			if (own)
 				break; /* later chunks hold later tags */
@@ -516,6 +519,9 @@ void ebr_quiescent_slow(struct ebr_thread *t)
 	announce(t);
 }
 
+static size_t collect(struct ebr_thread *t, size_t max);
+static size_t collect_orphans(struct ebr_thread *t, uint64_t g, int64_t *bytes, size_t max);
+
 void ebr_retire(struct ebr_thread *t, void *p, size_t bytes, ebr_free_fn fn)
 {
 	struct ebr_chunk *c = t->limbo.tail;
@@ -538,7 +544,11 @@ void ebr_retire(struct ebr_thread *t, void *p, size_t bytes, ebr_free_fn fn)
 		seal(t);
 		donate(t);
 	} else if (kv_unlikely(t->head.limbo_bytes >= t->collect_at)) {
-		ebr_collect(t);
+		/* no budget: this collect is what bounds a bulk retirer's limbo
+		 * (a purge, a big DEL); after a long grace period the quiescent
+		 * states' slices drain the backlog long before the limbo grows
+		 * another half cap */
+		collect(t, SIZE_MAX);
 	}
 }
 
@@ -551,11 +561,11 @@ static uint64_t epoch_for_freeing(const struct ebr *e)
 }
 
 /* Frees what t's own limbo holds that is safe at epoch g (read by
- * epoch_for_freeing); adds the bytes to *bytes, returns the number freed.
- * Owner only. */
-static size_t collect_own(struct ebr_thread *t, uint64_t g, int64_t *bytes)
+ * epoch_for_freeing), at most max objects; adds the bytes to *bytes,
+ * returns the number freed. Owner only. */
+static size_t collect_own(struct ebr_thread *t, uint64_t g, int64_t *bytes, size_t max)
 {
-	size_t n = list_collect(&t->limbo, g, bytes, t, true, true);
+	size_t n = list_collect(&t->limbo, g, bytes, t, true, true, max);
 
 	t->head.limbo_bytes -= (size_t)*bytes + n * EBR_ENTRY_COST;
 	return n;
@@ -575,6 +585,7 @@ __attribute__((noinline)) KV_HOT size_t ebr_quiescent_collect_slow(struct ebr_th
 {
 	int64_t bytes = 0;
 	size_t n;
+	uint64_t g;
 	/* Everything retired since the last quiescent state is tagged with the
 	 * epoch G this thread announced (seal), and is freeable at G + 2. The
 	 * first advance (G -> G + 1) needs every online thread at G; then this
@@ -590,30 +601,32 @@ __attribute__((noinline)) KV_HOT size_t ebr_quiescent_collect_slow(struct ebr_th
 	}
 	announce(t);
 	try_advance(t->dom);
-	n = collect_own(t, epoch_for_freeing(t->dom), &bytes);
+	g = epoch_for_freeing(t->dom);
+	n = collect_own(t, g, &bytes, EBR_FREE_BUDGET);
+	/* what parked threads left (a lending or polling worker's donated
+	 * limbo that another thread adopted) drains here too, a slice at a
+	 * time, not in one ebr_collect of a cron tick */
+	if (n < EBR_FREE_BUDGET)
+		n += collect_orphans(t, g, &bytes, EBR_FREE_BUDGET - n);
 	stat_add(&t->freed_bytes, bytes);
 	stat_add(&t->freed_n, (int64_t)n);
 	set_collect_at(t);
-	t->head.qs_collect_at = t->head.limbo_bytes + min_bytes;
+	/* a spent budget may have left freeable objects: the next quiescent
+	 * state frees the next slice of them */
+	t->head.qs_collect_at = n < EBR_FREE_BUDGET ? t->head.limbo_bytes + min_bytes : 0;
 	return n;
 }
 
-size_t ebr_collect(struct ebr_thread *t)
+/* Frees what is safe at epoch g in the orphan list and in the donations of
+ * parked threads, at most max objects: takes them out, frees without the
+ * lock (free functions may be slow), puts the rest back. Adds the bytes to
+ * *bytes, returns the number freed. */
+static size_t collect_orphans(struct ebr_thread *t, uint64_t g, int64_t *bytes, size_t max)
 {
 	struct ebr *e = t->dom;
 	struct ebr_list work = {NULL, NULL};
-	int64_t bytes = 0;
-	size_t n;
-	uint64_t g;
+	size_t n = 0;
 
-	seal(t);
-	if (try_advance(e))
-		try_advance(e);
-	g = epoch_for_freeing(e);
-	n = collect_own(t, g, &bytes);
-
-	/* orphans and donations of parked threads: take them out, free without
-	 * the lock (free functions may be slow), put the rest back */
 	if (atomic_load_explicit(&e->has_orphans, memory_order_relaxed)) {
 		pthread_mutex_lock(&e->lock);
 		if (e->orphans_g < g) { /* else nothing in it can be freed yet */
@@ -626,21 +639,52 @@ size_t ebr_collect(struct ebr_thread *t)
 	}
 	adopt(e, &work);
 	if (work.head != NULL) {
-		n += list_collect(&work, g, &bytes, t, false, false);
+		n = list_collect(&work, g, bytes, t, false, false, max);
 		if (work.head != NULL) {
 			pthread_mutex_lock(&e->lock);
-			/* work was collected at g: nothing in it is freeable at g */
-			if (e->orphans.head == NULL || e->orphans_g > g)
+			if (n >= max)
+				e->orphans_g = 0; /* the budget stopped it: some may be freeable */
+			/* else work was collected at g: nothing in it is freeable at g */
+			else if (e->orphans.head == NULL || e->orphans_g > g)
 				e->orphans_g = g;
 			list_splice(&e->orphans, work.head, work.tail);
 			atomic_store_explicit(&e->has_orphans, true, memory_order_relaxed);
 			pthread_mutex_unlock(&e->lock);
 		}
 	}
+	return n;
+}
+
+/* ebr_collect's body, freeing at most max objects (own limbo first). */
+static size_t collect(struct ebr_thread *t, size_t max)
+{
+	int64_t bytes = 0;
+	size_t n;
+	uint64_t g;
+
+	seal(t);
+	if (try_advance(t->dom))
+		try_advance(t->dom);
+	g = epoch_for_freeing(t->dom);
+	n = collect_own(t, g, &bytes, max);
+	if (n < max)
+		n += collect_orphans(t, g, &bytes, max - n);
+	if (n >= max)
+		t->head.qs_collect_at = 0; /* more may be freeable: the next quiescent state */
 	stat_add(&t->freed_bytes, bytes);
 	stat_add(&t->freed_n, (int64_t)n);
 	set_collect_at(t);
 	return n;
+}
+
+size_t ebr_collect(struct ebr_thread *t)
+{
+	return collect(t, SIZE_MAX);
+}
+
+size_t ebr_collect_some(struct ebr_thread *t, size_t max)
+{
+	return collect(t, max);
 }
 
 int ebr_synchronize(struct ebr *e, bool (*cancel)(void *), void *arg)

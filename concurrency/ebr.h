@@ -98,10 +98,33 @@ void ebr_offline(struct ebr_thread *t);
 void ebr_retire(struct ebr_thread *t, void *p, size_t bytes, ebr_free_fn fn);
 
 /* Tries to advance the epoch (up to twice) and frees what is safe: t's own
- * limbo, donations of offline threads and orphans. Returns the number of
- * objects freed. Callable online (even inside a section: it does not announce
- * a quiescent state for t) or offline. */
+ * limbo, donations of offline threads and orphans, all of it (as does the
+ * collect ebr_retire makes when t's limbo passes the cap). Returns the
+ * number of objects freed.
+ * Callable online (even inside a section: it does not announce a quiescent
+ * state for t) or offline. */
 size_t ebr_collect(struct ebr_thread *t);
+/* As ebr_collect, freeing at most max objects (t's own first, then the
+ * orphans'); one that spent max makes t's next ebr_quiescent_collect try
+ * again whatever its min_bytes. For periodic upkeep (a cron tick) that must
+ * not free a long backlog between two commands. */
+size_t ebr_collect_some(struct ebr_thread *t, size_t max);
+
+/* The most objects a thread frees in one quiescent collect
+ * (ebr_quiescent_collect; kvmap's cron upkeep uses 16 of it through
+ * ebr_collect_some), its own limbo first, then
+ * orphans and parked threads' donations; the rest at its next quiescent
+ * states, a slice each. One thread that held the epoch back for long (a
+ * snapshot's saver stays online for a whole BGSAVE: storage/snap.h) left
+ * the others everything retired meanwhile (in their limbo, or adopted from
+ * a lending worker's donation into the orphans), and the first collect
+ * after it freed all of it at once between two commands: at 10M keys under
+ * a 20%-SET load, a request waited 130-185 ms (bench/persist.py's max while
+ * saving, 17 ms quiet); 64 ms with the budget on the own limbo alone, 35 ms
+ * (21 ms quiet) with the orphans' too. 512 cold objects cost tens of microseconds;
+ * a worker passing ~100k quiescent states a second frees ~50M objects a
+ * second that way, far above any retire rate. */
+#define EBR_FREE_BUDGET 512
 
 /* The owner-private head of every record, public only so that the fast path
  * of ebr_quiescent() inlines (one load and a compare, like liburcu-qsbr's
@@ -132,13 +155,16 @@ static inline void ebr_quiescent(struct ebr_thread *t)
 /* Online only, at a quiescent state (as ebr_quiescent, which it includes):
  * once t retired min_bytes (ebr_retire's count: object bytes plus the
  * bookkeeping) since its last try, tries to advance the epoch twice,
- * announcing in between, and frees what t's own limbo then allows. With no other thread
- * online that is everything t retired before this call, freed while its
+ * announcing in between, and frees what t's own limbo then allows, then
+ * what orphans and parked threads' donations allow, up to EBR_FREE_BUDGET
+ * objects in all; a call that spent the budget makes the next one try
+ * again whatever min_bytes. With no other thread online that is
+ * everything t retired before this call (up to the budget), freed while its
  * lines are still in the core's cache (the cap's collect, from inside a
  * section, advances at most once per call and frees a cap's worth later).
  * Does nothing more when the first advance fails (another thread holds the
  * epoch). Returns the number of objects freed. Owner only; wait-free
- * except for the free functions. */
+ * except for the free functions and, while orphans wait, the domain lock. */
 static inline size_t ebr_quiescent_collect(struct ebr_thread *t, size_t min_bytes)
 {
 	const struct ebr_thread_head *h = (const struct ebr_thread_head *)(void *)t;

@@ -122,6 +122,72 @@ Test(ebr, quiescent_collect_waits_for_other_online_threads)
 	ebr_unregister(a);
 }
 
+/* A backlog left by a thread that held the epoch back for long (a saver
+ * online for a whole BGSAVE) is freed a budget at a time, one slice per
+ * quiescent state, not all between two commands; then the calls go back to
+ * waiting for min_bytes. */
+Test(ebr, quiescent_collect_frees_a_backlog_in_slices)
+{
+	struct ebr_thread *a = ebr_register(e), *b = ebr_register(e);
+	const int total = 3 * EBR_FREE_BUDGET + 100;
+
+	ebr_online(a);
+	ebr_online(b); /* holds the epoch, as the saver does */
+	for (int i = 0; i < total; i++) {
+		ebr_retire(a, obj(), 48, count_free);
+		cr_assert_eq(ebr_quiescent_collect(a, 0), 0);
+	}
+	cr_assert_eq(freed, 0);
+	ebr_offline(b); /* the save ended */
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(ebr_quiescent_collect(a, (size_t)1 << 30), EBR_FREE_BUDGET);
+		cr_assert_eq(freed, (i + 1) * EBR_FREE_BUDGET);
+	}
+	cr_assert_eq(ebr_quiescent_collect(a, (size_t)1 << 30), 100);
+	cr_assert_eq(freed, total);
+	cr_assert_eq(ebr_pending_bytes(e), 0);
+	/* the backlog is gone: the next call waits for min_bytes again */
+	ebr_retire(a, obj(), 48, count_free);
+	cr_assert_eq(ebr_quiescent_collect(a, (size_t)1 << 30), 0);
+	cr_assert_eq(freed, total);
+	/* an explicit ebr_collect has no budget */
+	for (int i = 0; i < EBR_FREE_BUDGET + 10; i++)
+		ebr_retire(a, obj(), 48, count_free);
+	cr_assert_eq(ebr_collect(a), 0); /* one advance: a has not announced it */
+	ebr_quiescent(a);
+	cr_assert_eq(ebr_collect(a), EBR_FREE_BUDGET + 11);
+	cr_assert_eq(freed, total + EBR_FREE_BUDGET + 11);
+	ebr_offline(a);
+	ebr_unregister(a);
+	ebr_unregister(b);
+}
+
+/* The same for a parked thread's donation that another thread adopts (a
+ * lending worker's limbo taken by the reserve guest): slices, not all at
+ * once; ebr_collect_some bounds an explicit collect the same way. */
+Test(ebr, adopted_donations_are_freed_in_slices)
+{
+	struct ebr_thread *a = ebr_register(e), *h = ebr_register(e);
+	const int total = 2 * EBR_FREE_BUDGET + 7;
+
+	ebr_online(a);
+	ebr_online(h);
+	for (int i = 0; i < total; i++)
+		ebr_retire(a, obj(), 48, count_free);
+	ebr_offline(a); /* donates its limbo */
+	cr_assert_eq(ebr_quiescent_collect(h, (size_t)1 << 30), EBR_FREE_BUDGET);
+	cr_assert_eq(ebr_collect_some(h, 5), 5);
+	cr_assert_eq(freed, EBR_FREE_BUDGET + 5);
+	cr_assert_eq(ebr_quiescent_collect(h, (size_t)1 << 30), EBR_FREE_BUDGET);
+	cr_assert_eq(ebr_quiescent_collect(h, (size_t)1 << 30), 2);
+	cr_assert_eq(freed, total);
+	cr_assert_eq(ebr_pending_bytes(e), 0);
+	cr_assert_eq(ebr_quiescent_collect(h, (size_t)1 << 30), 0);
+	ebr_offline(h);
+	ebr_unregister(h);
+	ebr_unregister(a);
+}
+
 Test(ebr, quiescent_without_epoch_change_is_noop)
 {
 	struct ebr_thread *t = ebr_register(e);
