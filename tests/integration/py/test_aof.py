@@ -73,8 +73,15 @@ class Proc:
                     self.stderr = f.read()
                 if expect_fail:
                     return False
-                raise RuntimeError('%s exited %d: %s' % (self.binary, self.proc.returncode,
-                                                         self.stderr))
+                # the server's own log says why (redis-server logs there,
+                # not to stderr: ci25 saw one exit 0 at start-up, unexplained)
+                try:
+                    with open(self.logfile, errors='replace') as f:
+                        log = ''.join(f.readlines()[-20:])
+                except OSError:
+                    log = '(no log file)'
+                raise RuntimeError('%s exited %d on port %d: %s\nits log:\n%s' % (
+                    self.binary, self.proc.returncode, self.port, self.stderr, log))
             try:
                 with Client(self.port, timeout=1.0) as c:
                     r = c.cmd('PING') or b''
