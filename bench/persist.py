@@ -80,8 +80,9 @@ def info(port, section="persistence"):
 
 
 class Poller:
-    """One connection kept open for the sampler's INFO polls and BGSAVEs: a new connection
-    per poll (100 a second) made the server accept and close them, only while saving."""
+    """One connection kept open for the sampler's INFO polls and BGSAVEs: the old sampler's
+    new connection per poll (100 a second) made the server accept and close them, in the
+    saving window only."""
 
     def __init__(self, port):
         self.c = socket.create_connection(("127.0.0.1", port), timeout=30)
@@ -451,9 +452,9 @@ def main():
     redis = os.environ.get("REDIS_BIN", "redis-server")
     lg = os.environ.get("LOADGEN_BIN", os.path.join(ROOT, "build/loadgen/kvsd-loadgen"))
     cores = os.environ.get("BENCH_CORES", "0,1").split(",")
-    # This script's own threads (the sampler's 100 polls a second) stay off the server's
-    # core: unpinned, the scheduler ran them there, in the saving phase only, ahead of the
-    # worker (bench/save-trace.py: python3 on core 0 about 90 times a second, p50 130 us)
+    # This script's own threads (the sampler) stay off the server's core: unpinned, the
+    # scheduler ran the old sampler (100 polls a second, saving phase only) there, ahead of
+    # the worker (bench/save-trace.py: python3 on core 0 22-36 times a second, p50 98-170 us)
     os.sched_setaffinity(0, {int(cores[1])})
     print("machine: %s" % benchlib.machine())
     print("servers: %s" % benchlib.server_command(kvsd, cores[0], ["--dir", "TMP", "--save",
