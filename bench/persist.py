@@ -69,14 +69,18 @@ SAMPLE_S = 0.05  # the sampler's period: a save's time is known to +-50 ms
 VALUE = "16-100"
 
 
-def info(port, section="persistence"):
-    r = benchlib.command(port, "INFO", section)
+def parse_info(r):
+    """INFO's reply bytes as a dict of its fields."""
     out = {}
     for line in r.decode(errors="replace").split("\r\n"):
         if ":" in line and not line.startswith("#"):
             k, v = line.split(":", 1)
             out[k] = v
     return out
+
+
+def info(port, section="persistence"):
+    return parse_info(benchlib.command(port, "INFO", section))
 
 
 class Poller:
@@ -98,12 +102,7 @@ class Poller:
         return head
 
     def info(self, section="persistence"):
-        out = {}
-        for line in self.call("INFO", section).decode(errors="replace").split("\r\n"):
-            if ":" in line and not line.startswith("#"):
-                k, v = line.split(":", 1)
-                out[k] = v
-        return out
+        return parse_info(self.call("INFO", section))
 
     def close(self):
         self.f.close()
