@@ -29,11 +29,16 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / HZ
 
 
+def resp(*argv):
+    """One command (str or bytes arguments) as a RESP array of bulk strings."""
+    return b"*%d\r\n" % len(argv) + b"".join(
+        b"$%d\r\n%s\r\n" % (len(a), a if isinstance(a, bytes) else a.encode()) for a in argv)
+
+
 def command(port, *argv, timeout=10):
     """Sends one command on a new connection; returns the first bytes of the reply."""
     c = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    c.sendall(b"*%d\r\n" % len(argv) + b"".join(
-        b"$%d\r\n%s\r\n" % (len(a), a if isinstance(a, bytes) else a.encode()) for a in argv))
+    c.sendall(resp(*argv))
     r = c.recv(4096)
     c.close()
     return r
@@ -43,8 +48,7 @@ def bulk_reply(port, *argv, timeout=30):
     """One command's whole reply on a new connection, decoded: a bulk string (INFO, CLIENT
     LIST) read to its announced length, or a short array of two bulks (CONFIG GET's pair)."""
     c = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    c.sendall(b"*%d\r\n" % len(argv) + b"".join(
-        b"$%d\r\n%s\r\n" % (len(x), x.encode()) for x in argv))
+    c.sendall(resp(*argv))
     data = b""
     while True:
         chunk = c.recv(1 << 16)

@@ -93,8 +93,7 @@ class Poller:
         self.f = self.c.makefile("rb")
 
     def call(self, *argv):
-        self.c.sendall(b"*%d\r\n" % len(argv) + b"".join(
-            b"$%d\r\n%s\r\n" % (len(a), a.encode()) for a in argv))
+        self.c.sendall(benchlib.resp(*argv))
         head = self.f.readline()
         if head.startswith(b"$"):
             n = int(head[1:])
