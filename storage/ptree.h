@@ -132,6 +132,19 @@ size_t pt_count(const struct pt_node *root);
 /* The element (key, a), if present. */
 bool pt_get(const struct pt_node *root, uint64_t key, const void *a, size_t alen,
 	    struct pt_elem *out);
+/* A lookup of (key, a) one level at a time, so that a caller with many
+ * independent lookups can interleave their cache misses (group
+ * prefetching: server/prefetch.c walks the lookups of a pipelined batch
+ * level by level before running it). pt_prefetch asks for the lines of
+ * the node n; pt_descend returns NULL when n is a leaf, else the child a
+ * lookup of (key, a) goes to, after asking for its lines. Hints only:
+ * neither changes anything, and the nodes' pointers are the caller's
+ * until its next quiescent state, as pt_get's. */
+void pt_prefetch(const struct pt_node *n);
+const struct pt_node *pt_descend(const struct pt_node *n, uint64_t key, const void *a, size_t alen);
+/* pt_descend for a lookup by rank (pt_at's walk) in a tree of unweighted
+ * elements: *i, the rank within n, becomes the rank within the child. */
+const struct pt_node *pt_descend_at(const struct pt_node *n, size_t *i);
 /* How many elements sort before (key, a); a == NULL means before every
  * element of `key` (so pt_rank(r, k, NULL, 0) counts the keys < k). */
 size_t pt_rank(const struct pt_node *root, uint64_t key, const void *a, size_t alen);

@@ -213,6 +213,37 @@ static void expect_elem(const struct pt_elem *e, const struct relem *r, const ch
 		  "%s: element %zu differs", what, i);
 }
 
+/* The prefetch walks (pt_descend, pt_descend_at: server/prefetch.c) end on
+ * the leaf that holds what pt_get and pt_at find, in as many steps as the
+ * tree is deep. A subtree's node is a root for the readers. */
+static void check_descend(const struct pt_node *root, const struct ref *r, size_t i, int depth)
+{
+	const struct relem *x = &r->v[i];
+	const struct pt_node *n = root, *ch;
+	struct pt_elem e;
+	int steps = 0;
+
+	pt_prefetch(root);
+	while ((ch = pt_descend(n, x->key, x->a, x->alen)) != NULL) {
+		n = ch;
+		steps++;
+	}
+	cr_assert_eq(steps, depth - 1, "pt_descend: %d steps, depth %d", steps, depth);
+	cr_assert(pt_get(n, x->key, x->a, x->alen, &e), "pt_descend's leaf lacks %zu", i);
+	expect_elem(&e, x, "pt_descend", i);
+	size_t at = i;
+	n = root;
+	steps = 0;
+	while ((ch = pt_descend_at(n, &at)) != NULL) {
+		n = ch;
+		steps++;
+	}
+	cr_assert_eq(steps, depth - 1, "pt_descend_at: %d steps, depth %d", steps, depth);
+	cr_assert_lt(at, pt_count(n));
+	cr_assert(pt_at(n, at, &e));
+	expect_elem(&e, x, "pt_descend_at", i);
+}
+
 static void check(const struct pt_node *root, const struct ref *r)
 {
 	cr_assert_eq(pt_count(root), r->n);
@@ -254,6 +285,9 @@ static void check(const struct pt_node *root, const struct ref *r)
 		for (size_t x = r->n; x > 1; x /= 4)
 			bound++;
 		cr_assert_leq(depth, bound, "depth %d for %zu elements", depth, r->n);
+		for (size_t i = 0; i < r->n; i += step)
+			check_descend(root, r, i, depth);
+		check_descend(root, r, r->n - 1, depth);
 	}
 	/* short walks from random ranks, both ways */
 	for (int w = 0; w < 8 && r->n; w++) {
