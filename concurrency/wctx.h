@@ -122,15 +122,23 @@ static inline struct wctx *wctx_self(void)
 }
 
 /* xorshift64*: the context's pseudo-random sequence (not for secrets). */
-static inline uint64_t wctx_rand64(struct wctx *w)
+/* One step of the generator on a state (xorshift64*): wctx_rand64's, and a
+ * caller's copy of w->rng to see the values to come without drawing them
+ * (server/prefetch.c: the members the next SPOPs will pick). */
+static inline uint64_t wctx_rand64_step(uint64_t *state)
 {
-	uint64_t x = w->rng;
+	uint64_t x = *state;
 
 	x ^= x >> 12;
 	x ^= x << 25;
 	x ^= x >> 27;
-	w->rng = x;
+	*state = x;
 	return x * 0x2545F4914F6CDD1Dull;
+}
+
+static inline uint64_t wctx_rand64(struct wctx *w)
+{
+	return wctx_rand64_step(&w->rng);
 }
 
 /* Sum of every context's mem_used plus those of exited threads. Takes the

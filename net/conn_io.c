@@ -505,6 +505,27 @@ static void count_errors(struct conn *c, struct worker *w)
 	}
 }
 
+/* Shows the server (net_opts.prefetch) the complete requests that follow in
+ * c's query buffer, up to NET_PEEK_MAX, if there are two or more. Returns
+ * how many bytes of the buffer that look-ahead covers: the loop looks again
+ * once it has run them (and when it covers nothing, all that is pending, so
+ * it is not tried again at every command of the run). */
+static size_t look_ahead(struct conn *c, struct worker *w)
+{
+	struct resp_peek pk[NET_PEEK_MAX];
+	size_t left = buf_pending(&c->in), off;
+	int n = resp_req_peek(c->in.data + c->in.rpos, left, c->req.max_bulk_len, pk, NET_PEEK_MAX,
+			      &off);
+
+	if (n >= 2) {
+		net_g.opts.prefetch(c, n, pk);
+		/* relaxed: statistics */
+		atomic_fetch_add_explicit(&w->st.lookaheads, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&w->st.peeked, (uint64_t)n, memory_order_relaxed);
+	}
+	return off ? off : left;
+}
+
 /* Parses and runs complete commands in the query buffer, at most *budget
  * commands, until their replies add up to *out_budget bytes and until the
  * monotonic clock passes deadline_ns. */
@@ -512,6 +533,7 @@ static enum proc_stop conn_process(struct conn *c, struct worker *w, long *budge
 				   size_t *out_budget, int64_t deadline_ns)
 {
 	uint64_t ncmd = 0;
+	size_t ahead = 0; /* bytes from rpos the last look-ahead covered */
 	enum proc_stop why = PROC_NEED_INPUT;
 
 	c->req.max_bulk_len = atomic_load_explicit(&net_g.limits.max_bulk, memory_order_relaxed);
@@ -616,6 +638,12 @@ static enum proc_stop conn_process(struct conn *c, struct worker *w, long *budge
 			why = PROC_CLOSE; /* over a limit: send nothing more */
 			break;
 		}
+		/* A pipeline: from its second command on, let the server see the
+		 * next ones before they run (a lone request never pays for it). */
+		ahead = ahead > used ? ahead - used : 0;
+		if (ahead == 0 && net_g.opts.prefetch && buf_pending(&c->in) > 0 &&
+		    c->authenticated && !c->held)
+			ahead = look_ahead(c, w);
 		/* relaxed: this runner's own flag (conn_block in dispatch) */
 		if (atomic_load_explicit(&c->blocked, memory_order_relaxed)) {
 			why = PROC_BLOCKED; /* the rest of the pipeline waits */

@@ -79,6 +79,10 @@ typedef void (*net_thread_fn)(int worker_idx);
  * in the event loop. */
 typedef void (*net_quiesce_fn)(void);
 
+/* net_opts.prefetch: at most this many requests looked at ahead. */
+#define NET_PEEK_MAX 16
+struct resp_peek; /* net/resp.h */
+
 struct net_opts {
 	const char *bind; /* space-separated addresses; "" = none */
 	int port;	  /* 0 = no TCP listener */
@@ -133,6 +137,16 @@ struct net_opts {
 	 * A thread that queues a message wakes the connection (conn_wake).
 	 * May be NULL. */
 	bool (*deliver)(struct conn *c, size_t max_bytes);
+	/* Called on the runner between two commands of a run when at least
+	 * two more complete requests wait in the query buffer: the next n
+	 * (2 <= n <= NET_PEEK_MAX) of them, in order, none run yet
+	 * (resp_req_peek: pointers into the buffer, valid during the call). A hint,
+	 * for prefetching what they will read: it must change nothing, and the
+	 * requests still run through dispatch as usual. Called where dispatch
+	 * may be (the runner is online), and the same rules hold for map
+	 * pointers. Not called for connections that must still authenticate.
+	 * May be NULL. */
+	void (*prefetch)(struct conn *c, int n, const struct resp_peek *reqs);
 };
 
 int net_setup(const struct net_opts *o, char *err, size_t errlen);
@@ -242,10 +256,11 @@ void net_set_output_pause_limit(long long bytes);
 /* Per-worker scheduler statistics (INFO # Kvsd). 0, or -ENOENT for a bad index. */
 struct net_worker_stats {
 	uint64_t tasks, steals, failed_steals, parks, wakeups;
-	uint64_t naps;		  /* worker-nap-us sleeps before a park */
-	uint64_t polled_by_guest; /* this worker's loop polled by another while it was stuck */
-	uint64_t guest_polls;	  /* stuck workers' loops this worker polled */
-	uint64_t defer_overdue;	  /* deferred wake-ups that waited DEFER_MAX_NS (worker.c) */
+	uint64_t naps;		     /* worker-nap-us sleeps before a park */
+	uint64_t lookaheads, peeked; /* net_opts.prefetch calls, requests they showed */
+	uint64_t polled_by_guest;    /* this worker's loop polled by another while it was stuck */
+	uint64_t guest_polls;	     /* stuck workers' loops this worker polled */
+	uint64_t defer_overdue;	     /* deferred wake-ups that waited DEFER_MAX_NS (worker.c) */
 	/* system calls by kind: client reads (and those that got EAGAIN),
 	 * client writes (and those that found the socket full), non-blocking
 	 * polls of the own loop; epoll_wait calls = polls + parks + guest_polls */

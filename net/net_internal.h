@@ -43,6 +43,8 @@ struct worker_stats {
 	_Atomic uint64_t parks;		/* times the worker blocked in its loop */
 	_Atomic uint64_t wakeups;	/* parks ended by another thread's wake */
 	_Atomic uint64_t naps;		/* worker-nap-us sleeps before a park */
+	_Atomic uint64_t lookaheads;	/* net_opts.prefetch calls (conn_io.c) */
+	_Atomic uint64_t peeked;	/* requests those calls showed */
 	/* written by guests (several may): how often another worker polled this
 	 * worker's loop while it was stuck in a task */
 	_Atomic uint64_t polled_by_guest;

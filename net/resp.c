@@ -92,6 +92,53 @@ static enum resp_status req_done(struct resp_req *r, size_t end, size_t *consume
 	return RESP_OK;
 }
 
+/* The argument count of the multibulk request at p, if a look-ahead takes
+ * it (1 to RESP_PEEK_ARGC arguments: resp_req_peek's argv never grows),
+ * else -1. */
+static int peek_argc(const char *p, size_t len)
+{
+	int n = 0;
+	size_t i = 1;
+
+	if (len < 4 || p[0] != '*')
+		return -1;
+	while (i < len && i < 3 && p[i] >= '0' && p[i] <= '9')
+		n = n * 10 + (p[i++] - '0');
+	if (i == 1 || i >= len || p[i] != '\r' || n < 1 || n > RESP_PEEK_ARGC)
+		return -1;
+	return n;
+}
+
+int resp_req_peek(const char *buf, size_t len, long long max_bulk_len, struct resp_peek *out,
+		  int max, size_t *covered)
+{
+	struct resp_arg av[RESP_PEEK_ARGC];
+	struct resp_req r;
+	size_t off = 0;
+	int n = 0;
+
+	resp_req_init(&r);
+	r.argv = av; /* never grown: peek_argc bounds argc; multibulk only, so no scratch */
+	r.argv_cap = RESP_PEEK_ARGC;
+	r.max_bulk_len = max_bulk_len;
+	while (n < max && off < len) {
+		size_t used = 0;
+
+		if (peek_argc(buf + off, len - off) < 0 ||
+		    resp_req_parse(&r, buf + off, len - off, &used) != RESP_OK)
+			break;
+		out[n].argc = r.argc;
+		for (int i = 0; i < r.argc && i < RESP_PEEK_ARGS; i++) {
+			out[n].argv[i] = resp_req_argp(&r, buf + off, i);
+			out[n].argl[i] = r.argv[i].len;
+		}
+		off += used;
+		n++;
+	}
+	*covered = off;
+	return n;
+}
+
 static void req_push_arg(struct resp_req *r, size_t off, size_t len, int in_scratch)
 {
 	if (r->argc == r->argv_cap) {

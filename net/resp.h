@@ -125,6 +125,25 @@ void resp_req_reset(struct resp_req *r);
  */
 enum resp_status resp_req_parse(struct resp_req *r, const char *buf, size_t len, size_t *consumed);
 
+/*
+ * Look-ahead (net_opts.prefetch): the complete requests at the start of
+ * buf[0..len), up to max of them, each as its argc and its first
+ * RESP_PEEK_ARGS arguments (pointing into buf), parsed as resp_req_parse
+ * parses them with proto-max-bulk-len max_bulk_len. Stops before the first
+ * request that is incomplete, malformed, inline, empty, or of more than
+ * RESP_PEEK_ARGC arguments. Returns how many; *covered = their bytes. No
+ * allocation, no state: the connection's own parse is untouched.
+ */
+#define RESP_PEEK_ARGS 4
+#define RESP_PEEK_ARGC 8
+struct resp_peek {
+	int argc;
+	const char *argv[RESP_PEEK_ARGS];
+	size_t argl[RESP_PEEK_ARGS];
+};
+int resp_req_peek(const char *buf, size_t len, long long max_bulk_len, struct resp_peek *out,
+		  int max, size_t *covered);
+
 /* After RESP_INCOMPLETE: total bytes (from the request's first byte) needed
  * before the bulk being read is complete, or 0 when not known yet. */
 static inline size_t resp_req_need(const struct resp_req *r)

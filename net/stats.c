@@ -70,6 +70,8 @@ int net_worker_stats(int idx, struct net_worker_stats *out)
 	out->parks = atomic_load_explicit(&w->st.parks, memory_order_relaxed);
 	out->wakeups = atomic_load_explicit(&w->st.wakeups, memory_order_relaxed);
 	out->naps = atomic_load_explicit(&w->st.naps, memory_order_relaxed);
+	out->lookaheads = atomic_load_explicit(&w->st.lookaheads, memory_order_relaxed);
+	out->peeked = atomic_load_explicit(&w->st.peeked, memory_order_relaxed);
 	out->polled_by_guest = atomic_load_explicit(&w->st.polled_by_guest, memory_order_relaxed);
 	out->guest_polls = atomic_load_explicit(&w->st.guest_polls, memory_order_relaxed);
 	out->defer_overdue = atomic_load_explicit(&w->st.defer_overdue, memory_order_relaxed);

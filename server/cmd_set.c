@@ -180,7 +180,7 @@ static void pick_remove(struct tset_build *b, uint64_t rnd, struct mlist *l)
 	size_t mlen, off = l->len;
 
 	tset_build_src(b, &s);
-	tset_src_at(&s, (size_t)(rnd % tset_src_count(&s)), buf, &m, &mlen);
+	tset_src_at(&s, tset_pick_pos(rnd, tset_src_count(&s)), buf, &m, &mlen);
 	ml_add(l, m, mlen);
 	m = ml_at(l, off, &mlen);
 	tset_build_del_present(b, m, mlen);

@@ -30,6 +30,7 @@
 #include "server/log.h"
 #include "server/multi.h"
 #include "server/persist_srv.h"
+#include "server/prefetch.h"
 #include "server/session.h"
 #include "storage/coll.h"
 #include "storage/thash.h"
@@ -405,6 +406,7 @@ int server_setup(int argc, char **argv)
 		return -1;
 	}
 	cmd_setup(the_db);
+	prefetch_setup(the_db);
 	psrv_setup(the_db);
 	blk_setup(the_db);
 	pubsub_setup();
@@ -454,6 +456,7 @@ int server_setup(int argc, char **argv)
 	o.resume = cmd_resume;
 	o.deliver = on_deliver;
 	o.before_write = aof_before_write;
+	o.prefetch = prefetch_batch;
 	/* The main thread touches the map only at teardown: keep it offline so it
 	 * never holds up reclamation. */
 	kvmap_thread_offline();

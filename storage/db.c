@@ -846,6 +846,15 @@ const struct kv_entry *db_lookup(const struct db_view *v, const void *key, size_
 	return lookup(v, key, klen, now_ms, hashp, count_stats, true);
 }
 
+const struct kv_entry *db_peek(struct db *db, int index, const void *key, size_t klen)
+{
+	/* no re-read after a SWAPDB or FLUSHDB as lookup() does: a hint may
+	 * find the key of the database the index named a moment ago */
+	const struct db_table *tab = table_now(db);
+
+	return kvmap_get(db->map, key, klen, kvmap_key_hash(tab->space[index], key, klen));
+}
+
 const struct kv_entry *db_lookup_notouch(const struct db_view *v, const void *key, size_t klen,
 					 int64_t now_ms, uint64_t *hashp, int count_stats)
 {

@@ -169,6 +169,12 @@ int db_in_txn(const struct db_view *v);
 const struct kv_entry *db_lookup(const struct db_view *v, const void *key, size_t klen,
 				 int64_t now_ms, uint64_t *hash, int count_stats);
 
+/* The entry of key in database `index` as it stands, with no effect at
+ * all: no lazy expiry (an expired entry is returned), no access record, no
+ * statistics, no transaction. For hints (server/prefetch.c); inside an
+ * epoch section, the pointer valid until the caller's next quiescent state. */
+const struct kv_entry *db_peek(struct db *db, int index, const void *key, size_t klen);
+
 /* db_lookup without recording an access (Redis's LOOKUP_NOTOUCH: OBJECT,
  * DEBUG OBJECT). */
 const struct kv_entry *db_lookup_notouch(const struct db_view *v, const void *key, size_t klen,

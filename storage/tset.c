@@ -262,7 +262,7 @@ void tset_random(const struct kv_entry *e, uint64_t rnd, char buf[TSET_LL_MAX], 
 	struct tset_src s;
 
 	tset_src_of(e, &s);
-	tset_src_at(&s, (size_t)(rnd % tset_src_count(&s)), buf, m, len);
+	tset_src_at(&s, tset_pick_pos(rnd, tset_src_count(&s)), buf, m, len);
 }
 
 /* ---- the builder */

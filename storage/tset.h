@@ -68,6 +68,13 @@ bool tset_src_has(const struct tset_src *s, const char *m, size_t len);
  * i in tree order): its bytes in *m, *len (intset: formatted into buf). */
 void tset_src_at(const struct tset_src *s, size_t i, char buf[TSET_LL_MAX], const char **m,
 		 size_t *len);
+/* The position a random pick (SPOP, SRANDMEMBER) takes among n > 0 members
+ * for the random value rnd: one formula for the picks and for the hint that
+ * foresees them (server/prefetch.c). */
+static inline size_t tset_pick_pos(uint64_t rnd, size_t n)
+{
+	return (size_t)(rnd % n);
+}
 /* intset only: the i-th smallest integer. */
 long long tset_src_int(const struct tset_src *s, size_t i);
 

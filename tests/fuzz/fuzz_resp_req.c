@@ -5,7 +5,9 @@
  * buffer before every call, as a connection may), then byte by byte, and all
  * three transcripts must agree. Each is run with Redis's defaults and again
  * with auth_required and a tiny proto-max-bulk-len, so the limit paths are
- * reached. Structural invariants of every result are checked too. (Lines
+ * reached. Structural invariants of every result are checked too, and the
+ * look-ahead (resp_req_peek) must see exactly the requests the parse gives,
+ * up to the first one it does not take. (Lines
  * longer than RESP_INLINE_MAX may legitimately parse differently split —
  * resp.h — but fuzz inputs are at most 4096 bytes: run-fuzzers.sh.)
  */
@@ -14,6 +16,7 @@
 #include "tests/fuzz/fuzz_util.h"
 #include "tests/unit/net/resp_feed.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #define FUZZ_MAX_CUTS 4096
@@ -50,6 +53,38 @@ static void check_invariants(struct resp_req *r, const char *in, size_t n)
 	}
 }
 
+/* resp_req_peek agrees with resp_req_parse: the same requests, the same
+ * bytes, and it stops exactly where a request is not one it takes. */
+static void check_peek(struct resp_req *r, const char *in, size_t n)
+{
+	struct resp_peek pk[8];
+	size_t covered = 0, start = 0;
+	int np = resp_req_peek(in, n, r->max_bulk_len, pk, 8, &covered);
+
+	FUZZ_CHECK(np >= 0 && np <= 8 && covered <= n);
+	for (int k = 0;; k++) {
+		size_t c = 0;
+		enum resp_status st = resp_req_parse(r, in + start, n - start, &c);
+		bool takes = st == RESP_OK && in[start] == '*' && r->argc >= 1 &&
+			     r->argc <= RESP_PEEK_ARGC;
+
+		if (k == np) {
+			FUZZ_CHECK(start == covered);
+			/* it stopped: at the limit, or before a request it does not take */
+			FUZZ_CHECK(np == 8 || !takes);
+			break;
+		}
+		FUZZ_CHECK(takes);
+		FUZZ_CHECK(pk[k].argc == r->argc);
+		for (int i = 0; i < r->argc && i < RESP_PEEK_ARGS; i++) {
+			FUZZ_CHECK(pk[k].argl[i] == r->argv[i].len);
+			FUZZ_CHECK(pk[k].argv[i] == resp_req_argp(r, in + start, i));
+		}
+		start += c;
+	}
+	resp_req_reset(r);
+}
+
 static void run(const char *in, size_t size, uint64_t seed, long long max_bulk, int auth)
 {
 	static size_t cuts[FUZZ_MAX_CUTS];
@@ -63,6 +98,8 @@ static void run(const char *in, size_t size, uint64_t seed, long long max_bulk, 
 	r.auth_required = auth;
 	check_invariants(&r, in, size);
 	resp_req_reset(&r);
+	if (!auth)
+		check_peek(&r, in, size);
 
 	resp_tx_init(&whole);
 	resp_feed_req(&r, in, size, NULL, 0, 0, &whole);
