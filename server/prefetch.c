@@ -24,7 +24,8 @@ void prefetch_setup(struct db *db)
 }
 
 /* What a command reads by member: the type its key must have and the
- * argument holding the member. ZADD and ZINCRBY are looked at apart. */
+ * argument holding the member (ZADD also inserts by score). SPOP, ZPOPMIN
+ * and ZPOPMAX name no member: pf_spop and pf_pop foresee theirs. */
 struct pf_cmd {
 	const char *name;
 	unsigned char len;
@@ -55,35 +56,45 @@ static const struct pf_cmd *pf_find(const char *name, size_t len)
 	return NULL;
 }
 
-/* One lookup being walked down: by (key, a), or by rank (a NULL: the rank
+/* One lookup being walked down: by (key, a), or by rank (byrank: the rank
  * in alen). */
 struct pf_walk {
 	const struct pt_node *n;
 	uint64_t key;
 	const char *a;
 	size_t alen;
+	bool byrank;
 };
 
-/* A run of ZPOPMIN (or ZPOPMAX) of one key, one member each: the run's
- * j-th pop takes the element at rank j from its end, if nothing else
- * writes the key meanwhile (a hint may be wrong). */
+/* A run of pops of one key, one member each (SPOP, or ZPOPMIN, or
+ * ZPOPMAX): the run's j-th pop is the j-th of the batch on that key, if
+ * nothing else writes the key meanwhile (a hint may be wrong). */
 struct pf_pops {
 	const char *key;
 	size_t klen;
-	bool max;
+	int kind; /* 1 SPOP, 2 ZPOPMIN, 3 ZPOPMAX */
 	size_t next;
 };
+
+/* The index of this pop in its run (a new run when the kind or key changes). */
+static size_t pf_run_next(struct pf_pops *run, int kind, const struct resp_peek *q)
+{
+	if (!(run->kind == kind && run->klen == q->argl[1] &&
+	      memcmp(run->key, q->argv[1], q->argl[1]) == 0))
+		*run = (struct pf_pops){q->argv[1], q->argl[1], kind, 0};
+	return run->next++;
+}
 
 /* SPOP key of a large set: the pick is tset_pick_pos of the worker's next
  * random value (spop_one: one wctx_rand64 per SPOP), over the count less
  * the pops before it in the run; the walk goes down by rank. Seen from a
- * copy of the generator's state, so the picks themselves stay as random. */
+ * copy of the generator's state, so the picks themselves stay as random.
+ * The rank is taken in the tree as it is now, before the run's earlier pops
+ * shift it by a few: the leaf is the same but near a leaf's edge. */
 static int pf_spop(struct conn *c, const struct resp_peek *q, struct pf_pops *run, uint64_t *rng,
 		   struct pf_walk *w)
 {
-	if (!(run->key && run->klen == q->argl[1] && memcmp(run->key, q->argv[1], q->argl[1]) == 0))
-		*run = (struct pf_pops){q->argv[1], q->argl[1], false, 0};
-	size_t j = run->next++;
+	size_t j = pf_run_next(run, 1, q);
 	uint64_t rnd = wctx_rand64_step(rng);
 	const struct kv_entry *e = db_peek(pf_db, conn_db(c), q->argv[1], q->argl[1]);
 	if (!e || kv_entry_type(e) != KV_SET || coll_entry_enc(e) != COLL_HASHTABLE)
@@ -93,7 +104,7 @@ static int pf_spop(struct conn *c, const struct resp_peek *q, struct pf_pops *ru
 
 	if (!r || j >= n)
 		return 0;
-	w[0] = (struct pf_walk){r, 0, NULL, tset_pick_pos(rnd, n - j)};
+	w[0] = (struct pf_walk){r, 0, NULL, tset_pick_pos(rnd, n - j), true};
 	pt_prefetch(r);
 	return 1;
 }
@@ -106,10 +117,7 @@ static int pf_pop(struct conn *c, const struct resp_peek *q, struct pf_pops *run
 
 	if (!max && !(q->argl[0] == 7 && strncasecmp(q->argv[0], "zpopmin", 7) == 0))
 		return 0;
-	if (!(run->key && run->max == max && run->klen == q->argl[1] &&
-	      memcmp(run->key, q->argv[1], q->argl[1]) == 0))
-		*run = (struct pf_pops){q->argv[1], q->argl[1], max, 0};
-	size_t j = run->next++;
+	size_t j = pf_run_next(run, max ? 3 : 2, q);
 	const struct kv_entry *e = db_peek(pf_db, conn_db(c), q->argv[1], q->argl[1]);
 	if (!e || kv_entry_type(e) != KV_ZSET || coll_entry_enc(e) != COLL_SKIPLIST)
 		return 0;
@@ -119,7 +127,7 @@ static int pf_pop(struct conn *c, const struct resp_peek *q, struct pf_pops *run
 
 	if (j >= n || !big->root[1] || !pt_at(big->root[0], max ? n - 1 - j : j, &el))
 		return 0;
-	w[0] = (struct pf_walk){big->root[1], kvmap_hash(el.a, el.alen), el.a, el.alen};
+	w[0] = (struct pf_walk){big->root[1], kvmap_hash(el.a, el.alen), el.a, el.alen, false};
 	pt_prefetch(big->root[1]);
 	return 1;
 }
@@ -153,7 +161,7 @@ static int pf_add(struct conn *c, const struct resp_peek *q, struct pf_pops *run
 	int k = 0;
 
 	if (r) {
-		w[k++] = (struct pf_walk){r, kvmap_hash(m, ml), m, ml};
+		w[k++] = (struct pf_walk){r, kvmap_hash(m, ml), m, ml, false};
 		pt_prefetch(r);
 	}
 	if (d->score && big->root[0] && q->argl[d->score] < 64) {
@@ -165,7 +173,7 @@ static int pf_add(struct conn *c, const struct resp_peek *q, struct pf_pops *run
 		s[q->argl[d->score]] = '\0';
 		score = strtod(s, &end);
 		if (end != s && *end == '\0' && score == score) {
-			w[k++] = (struct pf_walk){big->root[0], pt_score_key(score), m, ml};
+			w[k++] = (struct pf_walk){big->root[0], pt_score_key(score), m, ml, false};
 			pt_prefetch(big->root[0]);
 		}
 	}
@@ -190,8 +198,8 @@ void prefetch_batch(struct conn *c, int n, const struct resp_peek *reqs)
 		for (int i = 0; i < nw; i++) {
 			if (!w[i].n)
 				continue;
-			w[i].n = w[i].a ? pt_descend(w[i].n, w[i].key, w[i].a, w[i].alen)
-					: pt_descend_at(w[i].n, &w[i].alen);
+			w[i].n = w[i].byrank ? pt_descend_at(w[i].n, &w[i].alen)
+					     : pt_descend(w[i].n, w[i].key, w[i].a, w[i].alen);
 			live += w[i].n != NULL;
 		}
 	} while (live);
