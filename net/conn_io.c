@@ -514,11 +514,17 @@ static size_t look_ahead(struct conn *c, struct worker *w)
 {
 	struct resp_peek pk[NET_PEEK_MAX];
 	size_t left = buf_pending(&c->in), off;
+
+	if (c->peek_idle) {
+		c->peek_idle--;
+		return left;
+	}
 	int n = resp_req_peek(c->in.data + c->in.rpos, left, c->req.max_bulk_len, pk, NET_PEEK_MAX,
 			      &off);
 
 	if (n >= 2) {
-		net_g.opts.prefetch(c, n, pk);
+		if (!net_g.opts.prefetch(c, n, pk))
+			c->peek_idle = NET_PEEK_BACKOFF;
 		/* relaxed: statistics */
 		atomic_fetch_add_explicit(&w->st.lookaheads, 1, memory_order_relaxed);
 		atomic_fetch_add_explicit(&w->st.peeked, (uint64_t)n, memory_order_relaxed);

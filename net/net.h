@@ -80,7 +80,8 @@ typedef void (*net_thread_fn)(int worker_idx);
 typedef void (*net_quiesce_fn)(void);
 
 /* net_opts.prefetch: at most this many requests looked at ahead. */
-#define NET_PEEK_MAX 16
+#define NET_PEEK_MAX	 16
+#define NET_PEEK_BACKOFF 15
 struct resp_peek; /* net/resp.h */
 
 struct net_opts {
@@ -145,8 +146,11 @@ struct net_opts {
 	 * requests still run through dispatch as usual. Called where dispatch
 	 * may be (the runner is online), and the same rules hold for map
 	 * pointers. Not called for connections that must still authenticate.
-	 * May be NULL. */
-	void (*prefetch)(struct conn *c, int n, const struct resp_peek *reqs);
+	 * Returns whether it had a use for them: after false, net skips the
+	 * connection's next NET_PEEK_BACKOFF look-aheads (a pipeline of GETs
+	 * does not pay a second parse of every request for nothing). May be
+	 * NULL. */
+	bool (*prefetch)(struct conn *c, int n, const struct resp_peek *reqs);
 };
 
 int net_setup(const struct net_opts *o, char *err, size_t errlen);

@@ -228,10 +228,11 @@ struct conn {
 	 * may still be filling */
 	struct conn_bigarg *big;
 	int nbig, big_cap;
-	size_t big_bytes; /* received into them so far */
-	size_t held;	  /* parsed request waiting for CLIENT PAUSE: its bytes */
-	size_t qb_alloc;  /* Redis's query buffer allocation, mirrored: sizes reads */
-	unsigned nerrors; /* runner: error replies not yet added to the worker's count */
+	size_t big_bytes;   /* received into them so far */
+	size_t held;	    /* parsed request waiting for CLIENT PAUSE: its bytes */
+	size_t qb_alloc;    /* Redis's query buffer allocation, mirrored: sizes reads */
+	unsigned nerrors;   /* runner: error replies not yet added to the worker's count */
+	unsigned peek_idle; /* runner: look-aheads to skip, after one the server had no use for */
 
 	/* attributes — read and written by the server through conn.h's
 	 * accessors during dispatch. resp, db and last_cmd: written only by the

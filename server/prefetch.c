@@ -180,7 +180,7 @@ static int pf_add(struct conn *c, const struct resp_peek *q, struct pf_pops *run
 	return k;
 }
 
-void prefetch_batch(struct conn *c, int n, const struct resp_peek *reqs)
+bool prefetch_batch(struct conn *c, int n, const struct resp_peek *reqs)
 {
 	struct pf_walk w[2 * NET_PEEK_MAX];
 	struct pf_pops run = {0};
@@ -190,7 +190,7 @@ void prefetch_batch(struct conn *c, int n, const struct resp_peek *reqs)
 	for (int i = 0; i < n; i++)
 		nw += pf_add(c, &reqs[i], &run, &rng, w + nw);
 	if (nw < 2)
-		return; /* one walk alone gains nothing over the command's own */
+		return nw > 0; /* one walk alone gains nothing over the command's own */
 	/* level by level: every walk's next node is asked for before any is
 	 * waited for */
 	do {
@@ -203,4 +203,5 @@ void prefetch_batch(struct conn *c, int n, const struct resp_peek *reqs)
 			live += w[i].n != NULL;
 		}
 	} while (live);
+	return true;
 }

@@ -26,11 +26,13 @@
 
 #include "net/net.h"
 
+#include <stdbool.h>
+
 struct db;
 
 /* The database the hints read (cmd_setup's). Before the workers start. */
 void prefetch_setup(struct db *db);
-/* net_opts.prefetch. */
-void prefetch_batch(struct conn *c, int n, const struct resp_peek *reqs);
+/* net_opts.prefetch: true when it walked something. */
+bool prefetch_batch(struct conn *c, int n, const struct resp_peek *reqs);
 
 #endif
