@@ -523,7 +523,10 @@ static size_t look_ahead(struct conn *c, struct worker *w)
 			      &off);
 
 	if (n >= 2) {
-		if (!net_g.opts.prefetch(c, n, pk))
+		if (net_g.opts.prefetch(c, n, pk))
+			/* relaxed: statistics */
+			atomic_fetch_add_explicit(&w->st.lookaheads_used, 1, memory_order_relaxed);
+		else
 			c->peek_idle = NET_PEEK_BACKOFF;
 		/* relaxed: statistics */
 		atomic_fetch_add_explicit(&w->st.lookaheads, 1, memory_order_relaxed);

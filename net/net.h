@@ -262,6 +262,7 @@ struct net_worker_stats {
 	uint64_t tasks, steals, failed_steals, parks, wakeups;
 	uint64_t naps;		     /* worker-nap-us sleeps before a park */
 	uint64_t lookaheads, peeked; /* net_opts.prefetch calls, requests they showed */
+	uint64_t lookaheads_used;    /* those calls that had a use for them (returned true) */
 	uint64_t polled_by_guest;    /* this worker's loop polled by another while it was stuck */
 	uint64_t guest_polls;	     /* stuck workers' loops this worker polled */
 	uint64_t defer_overdue;	     /* deferred wake-ups that waited DEFER_MAX_NS (worker.c) */

@@ -37,14 +37,15 @@ struct worker_stats {
 	_Atomic uint64_t in_bytes;
 	_Atomic uint64_t out_bytes;
 	_Atomic uint64_t errors;
-	_Atomic uint64_t tasks;		/* connection runs */
-	_Atomic uint64_t steals;	/* tasks taken from another worker's deque */
-	_Atomic uint64_t failed_steals; /* searches that found nothing to steal */
-	_Atomic uint64_t parks;		/* times the worker blocked in its loop */
-	_Atomic uint64_t wakeups;	/* parks ended by another thread's wake */
-	_Atomic uint64_t naps;		/* worker-nap-us sleeps before a park */
-	_Atomic uint64_t lookaheads;	/* net_opts.prefetch calls (conn_io.c) */
-	_Atomic uint64_t peeked;	/* requests those calls showed */
+	_Atomic uint64_t tasks;		  /* connection runs */
+	_Atomic uint64_t steals;	  /* tasks taken from another worker's deque */
+	_Atomic uint64_t failed_steals;	  /* searches that found nothing to steal */
+	_Atomic uint64_t parks;		  /* times the worker blocked in its loop */
+	_Atomic uint64_t wakeups;	  /* parks ended by another thread's wake */
+	_Atomic uint64_t naps;		  /* worker-nap-us sleeps before a park */
+	_Atomic uint64_t lookaheads;	  /* net_opts.prefetch calls (conn_io.c) */
+	_Atomic uint64_t peeked;	  /* requests those calls showed */
+	_Atomic uint64_t lookaheads_used; /* those calls that returned true */
 	/* written by guests (several may): how often another worker polled this
 	 * worker's loop while it was stuck in a task */
 	_Atomic uint64_t polled_by_guest;

@@ -72,6 +72,7 @@ int net_worker_stats(int idx, struct net_worker_stats *out)
 	out->naps = atomic_load_explicit(&w->st.naps, memory_order_relaxed);
 	out->lookaheads = atomic_load_explicit(&w->st.lookaheads, memory_order_relaxed);
 	out->peeked = atomic_load_explicit(&w->st.peeked, memory_order_relaxed);
+	out->lookaheads_used = atomic_load_explicit(&w->st.lookaheads_used, memory_order_relaxed);
 	out->polled_by_guest = atomic_load_explicit(&w->st.polled_by_guest, memory_order_relaxed);
 	out->guest_polls = atomic_load_explicit(&w->st.guest_polls, memory_order_relaxed);
 	out->defer_overdue = atomic_load_explicit(&w->st.defer_overdue, memory_order_relaxed);

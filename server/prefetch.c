@@ -18,6 +18,13 @@
 
 static struct db *pf_db;
 
+/* Trees smaller than this are not walked: their nodes mostly sit in the
+ * caches, where a walk's instructions (~800 per request, and the batch's
+ * parse) cost more than the overlap saves. Measured at P16 (CPU per
+ * request, kvsd against kvsd): 1,000 members SADD -14%, ZADD -10%; 20,000
+ * -4..0%; 100,000 0..+9%; 2,000,000 +31..+48% (docs/BENCHMARKS.md). */
+#define PF_MIN_ELEMS 32768
+
 void prefetch_setup(struct db *db)
 {
 	pf_db = db;
@@ -76,6 +83,28 @@ struct pf_pops {
 	size_t next;
 };
 
+/* What the walks of one batch share. */
+struct pf_batch {
+	struct conn *c;
+	const char *key; /* the last key looked up, and its entry (or NULL): */
+	size_t klen;	 /* a batch's requests mostly name one key */
+	const struct kv_entry *e;
+	struct pf_pops run;
+	uint64_t rng; /* a copy of the worker's generator: nothing is drawn */
+};
+
+/* The entry of request q's key (its second argument), looked up once for a
+ * run of requests on the same key. */
+static const struct kv_entry *pf_entry(struct pf_batch *b, const struct resp_peek *q)
+{
+	if (!(b->key && b->klen == q->argl[1] && memcmp(b->key, q->argv[1], q->argl[1]) == 0)) {
+		b->key = q->argv[1];
+		b->klen = q->argl[1];
+		b->e = db_peek(pf_db, conn_db(b->c), q->argv[1], q->argl[1]);
+	}
+	return b->e;
+}
+
 /* The index of this pop in its run (a new run when the kind or key changes). */
 static size_t pf_run_next(struct pf_pops *run, int kind, const struct resp_peek *q)
 {
@@ -91,18 +120,17 @@ static size_t pf_run_next(struct pf_pops *run, int kind, const struct resp_peek 
  * copy of the generator's state, so the picks themselves stay as random.
  * The rank is taken in the tree as it is now, before the run's earlier pops
  * shift it by a few: the leaf is the same but near a leaf's edge. */
-static int pf_spop(struct conn *c, const struct resp_peek *q, struct pf_pops *run, uint64_t *rng,
-		   struct pf_walk *w)
+static int pf_spop(struct pf_batch *b, const struct resp_peek *q, struct pf_walk *w)
 {
-	size_t j = pf_run_next(run, 1, q);
-	uint64_t rnd = wctx_rand64_step(rng);
-	const struct kv_entry *e = db_peek(pf_db, conn_db(c), q->argv[1], q->argl[1]);
+	size_t j = pf_run_next(&b->run, 1, q);
+	uint64_t rnd = wctx_rand64_step(&b->rng);
+	const struct kv_entry *e = pf_entry(b, q);
 	if (!e || kv_entry_type(e) != KV_SET || coll_entry_enc(e) != COLL_HASHTABLE)
 		return 0;
 	const struct pt_node *r = coll_big_of(e)->root[0];
 	size_t n = pt_count(r);
 
-	if (!r || j >= n)
+	if (!r || n < PF_MIN_ELEMS || j >= n)
 		return 0;
 	w[0] = (struct pf_walk){r, 0, NULL, tset_pick_pos(rnd, n - j), true};
 	pt_prefetch(r);
@@ -111,21 +139,22 @@ static int pf_spop(struct conn *c, const struct resp_peek *q, struct pf_pops *ru
 
 /* ZPOPMIN / ZPOPMAX key: its member's walk in the by-member tree (the
  * by-score tree's end it pops from is the path every pop takes: cached). */
-static int pf_pop(struct conn *c, const struct resp_peek *q, struct pf_pops *run, struct pf_walk *w)
+static int pf_pop(struct pf_batch *b, const struct resp_peek *q, struct pf_walk *w)
 {
 	bool max = q->argl[0] == 7 && strncasecmp(q->argv[0], "zpopmax", 7) == 0;
 
 	if (!max && !(q->argl[0] == 7 && strncasecmp(q->argv[0], "zpopmin", 7) == 0))
 		return 0;
-	size_t j = pf_run_next(run, max ? 3 : 2, q);
-	const struct kv_entry *e = db_peek(pf_db, conn_db(c), q->argv[1], q->argl[1]);
+	size_t j = pf_run_next(&b->run, max ? 3 : 2, q);
+	const struct kv_entry *e = pf_entry(b, q);
 	if (!e || kv_entry_type(e) != KV_ZSET || coll_entry_enc(e) != COLL_SKIPLIST)
 		return 0;
 	const struct coll_big *big = coll_big_of(e);
 	size_t n = pt_count(big->root[0]);
 	struct pt_elem el;
 
-	if (j >= n || !big->root[1] || !pt_at(big->root[0], max ? n - 1 - j : j, &el))
+	if (n < PF_MIN_ELEMS || j >= n || !big->root[1] ||
+	    !pt_at(big->root[0], max ? n - 1 - j : j, &el))
 		return 0;
 	w[0] = (struct pf_walk){big->root[1], kvmap_hash(el.a, el.alen), el.a, el.alen, false};
 	pt_prefetch(big->root[1]);
@@ -134,13 +163,12 @@ static int pf_pop(struct conn *c, const struct resp_peek *q, struct pf_pops *run
 
 /* Adds the walks request q needs (at most two: a sorted set's ZADD looks up
  * the member, then inserts by score) to w; returns how many. */
-static int pf_add(struct conn *c, const struct resp_peek *q, struct pf_pops *run, uint64_t *rng,
-		  struct pf_walk *w)
+static int pf_add(struct pf_batch *b, const struct resp_peek *q, struct pf_walk *w)
 {
 	if (q->argc == 2 && q->argl[0] == 4 && strncasecmp(q->argv[0], "spop", 4) == 0)
-		return pf_spop(c, q, run, rng, w);
+		return pf_spop(b, q, w);
 	if (q->argc == 2)
-		return pf_pop(c, q, run, w);
+		return pf_pop(b, q, w);
 	if (q->argc < 3)
 		return 0;
 	const struct pf_cmd *d = pf_find(q->argv[0], q->argl[0]);
@@ -150,7 +178,7 @@ static int pf_add(struct conn *c, const struct resp_peek *q, struct pf_pops *run
 	 * its member is elsewhere; only the plain one-member form is walked */
 	if (d->score && q->argc != 4)
 		return 0;
-	const struct kv_entry *e = db_peek(pf_db, conn_db(c), q->argv[1], q->argl[1]);
+	const struct kv_entry *e = pf_entry(b, q);
 	if (!e || kv_entry_type(e) != d->type || !coll_enc_is_big(coll_entry_enc(e)))
 		return 0;
 	const struct coll_big *big = coll_big_of(e);
@@ -160,10 +188,10 @@ static int pf_add(struct conn *c, const struct resp_peek *q, struct pf_pops *run
 	const struct pt_node *r = big->root[d->type == KV_ZSET ? 1 : 0];
 	int k = 0;
 
-	if (r) {
-		w[k++] = (struct pf_walk){r, kvmap_hash(m, ml), m, ml, false};
-		pt_prefetch(r);
-	}
+	if (!r || pt_count(r) < PF_MIN_ELEMS)
+		return 0;
+	w[k++] = (struct pf_walk){r, kvmap_hash(m, ml), m, ml, false};
+	pt_prefetch(r);
 	if (d->score && big->root[0] && q->argl[d->score] < 64) {
 		/* ZADD key score member: where the member goes by score */
 		char s[64], *end;
@@ -183,12 +211,11 @@ static int pf_add(struct conn *c, const struct resp_peek *q, struct pf_pops *run
 bool prefetch_batch(struct conn *c, int n, const struct resp_peek *reqs)
 {
 	struct pf_walk w[2 * NET_PEEK_MAX];
-	struct pf_pops run = {0};
-	uint64_t rng = wctx_self()->rng; /* a copy: nothing is drawn */
+	struct pf_batch b = {.c = c, .rng = wctx_self()->rng};
 	int nw = 0, live;
 
 	for (int i = 0; i < n; i++)
-		nw += pf_add(c, &reqs[i], &run, &rng, w + nw);
+		nw += pf_add(&b, &reqs[i], w + nw);
 	if (nw < 2)
 		return nw > 0; /* one walk alone gains nothing over the command's own */
 	/* level by level: every walk's next node is asked for before any is

@@ -17,7 +17,9 @@ the members the next requests name) answer exactly what redis-server answers.
   random picks from a copy of its generator): every reply is a distinct
   member that was in the set and is gone after, SCARD fell by as many.
 - counters: INFO kvsd worker0 lookaheads / peeked grew during the pipelines
-  (each look-ahead shows 2-16 requests), and do not move for requests sent
+  (each look-ahead shows 2-16 requests; most were used: lookaheads_used),
+  a hashtable hash below the walked size is looked at but not walked, and
+  the counters do not move for requests sent
   one at a time (pipeline 1 never pays for a look-ahead); pipelined GETs,
   which the hint has no use for, back off (a few look-aheads in 640 GETs).
 """
@@ -30,8 +32,9 @@ from harness import encode
 
 SEED = int(sys.argv[1]) if len(sys.argv) > 1 else 1913
 BATCHES = 300
-NFIELD = 900  # above hash-max-listpack-entries / set-max-intset-entries
-NZ = 400      # above zset-max-listpack-entries
+NFIELD = 40000  # above the trees prefetch.c walks (PF_MIN_ELEMS, 32768)
+NZ = 40000
+NSPOP = 40000
 
 
 def build():
@@ -96,10 +99,12 @@ def pipeline(c, cmds):
     return [c.read_reply() for _ in cmds]
 
 
-def prefetch_counts(c):
+def prefetch_counts(c, used=False):
+    """INFO kvsd worker0's (lookaheads, peeked), or with used lookaheads_used too."""
     info = c.cmd('INFO', 'kvsd').decode()
-    m = re.search(r'worker0:[^\r]*lookaheads=(\d+),peeked=(\d+)', info)
-    return int(m.group(1)), int(m.group(2))
+    m = re.search(r'worker0:[^\r]*lookaheads=(\d+),peeked=(\d+),lookaheads_used=(\d+)',
+                  info)
+    return tuple(int(x) for x in m.groups()[:3 if used else 2])
 
 
 def diff(k, r, fails):
@@ -124,8 +129,8 @@ def diff(k, r, fails):
 def spop(k, fails):
     with k.client() as c:
         pipeline(c, [('DEL', 'pf:sp')] + [('SADD', 'pf:sp') + tuple(
-            'p%d' % i for i in range(j, j + 100)) for j in range(0, 2000, 100)])
-        members = {b'p%d' % i for i in range(2000)}
+            'p%d' % i for i in range(j, j + 100)) for j in range(0, NSPOP, 100)])
+        members = {b'p%d' % i for i in range(NSPOP)}
         for _ in range(20):
             got = pipeline(c, [('SPOP', 'pf:sp')] * 16)
             popped = [harness.parse(g) for g in got]
@@ -144,9 +149,23 @@ def spop(k, fails):
 
 def counters(k, fails):
     with k.client() as c:
-        la, pk = prefetch_counts(c)
+        la, pk, used = prefetch_counts(c, used=True)
         if la == 0 or not 2 * la <= pk <= 16 * la:
             fails.append('after the pipelines: lookaheads=%d peeked=%d' % (la, pk))
+        # the diff's and spop's pipelines name large keys: most look-aheads walk
+        if not la // 2 <= used <= la:
+            fails.append('after the pipelines: %d of %d look-aheads used' % (used, la))
+        # a hashtable hash below PF_MIN_ELEMS: looked at, not walked
+        pipeline(c, [('DEL', 'pf:small')] + [('HSET', 'pf:small') + tuple(
+            x for i in range(j, j + 100) for x in ('f%d' % i, 'v')) for j in range(0, 1000, 100)])
+        la1, _, used1 = prefetch_counts(c, used=True)
+        for _ in range(10):
+            pipeline(c, [('HSET', 'pf:small', 'f%d' % i, 'w') for i in range(64)])
+        la2, _, used2 = prefetch_counts(c, used=True)
+        if la2 == la1 or used2 != used1:
+            fails.append('pipelined HSETs to a small hash: lookaheads %d -> %d, used %d -> %d'
+                         % (la1, la2, used1, used2))
+        la, pk = prefetch_counts(c)
         for i in range(100):
             c.cmd('HGET', 'pf:h', 'f%d' % i)
         la2, pk2 = prefetch_counts(c)
