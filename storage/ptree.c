@@ -632,13 +632,20 @@ void pt_prefetch(const struct pt_node *n)
 	node_prefetch(n);
 }
 
-const struct pt_node *pt_descend(const struct pt_node *n, uint64_t key, const void *a, size_t alen)
+/* One level of a lookup by (key, a): pt_get's step, and pt_descend's. */
+static inline const struct pt_node *descend(const struct pt_node *n, uint64_t key, const void *a,
+					    size_t alen)
 {
 	if (n->leaf)
 		return NULL;
 	const struct pt_node *ch = cin(n)->child[in_route(cin(n), key, a, alen)];
 	node_prefetch(ch);
 	return ch;
+}
+
+const struct pt_node *pt_descend(const struct pt_node *n, uint64_t key, const void *a, size_t alen)
+{
+	return descend(n, key, a, alen);
 }
 
 const struct pt_node *pt_descend_at(const struct pt_node *n, size_t *i)
@@ -655,11 +662,9 @@ bool pt_get(const struct pt_node *root, uint64_t key, const void *a, size_t alen
 {
 	if (!root)
 		return false;
-	const struct pt_node *n = root;
-	while (!n->leaf) {
-		n = cin(n)->child[in_route(cin(n), key, a, alen)];
-		node_prefetch(n);
-	}
+	const struct pt_node *n = root, *ch;
+	while ((ch = descend(n, key, a, alen)) != NULL)
+		n = ch;
 	bool exact;
 	unsigned pos = leaf_lower(n, key, a, alen, &exact);
 	if (!exact)
