@@ -9,8 +9,9 @@ SINTERCARDs of two 6000-member sets (much server work per client byte, so
 the worker stays saturated even when the clients get a small share of a
 busy machine) and SETs (writes during the save). Then:
   (0) CONFIG SET bgsave-cpu-percent 25 (the default, applied at run time);
-  (1) BGSAVE ends within 30 s with status ok; if it took a second or more,
-      INFO kvsd's rdb_saver_lends is above 0 (a worker lent its core:
+  (1) BGSAVE ends within 30 s with status ok; if the saver wanted lending
+      for a second or more (INFO rdb_saver_wanted_us: its walk, not the
+      fsync and rename), INFO kvsd's rdb_saver_lends is above 0 (a worker lent its core:
       without lending the save runs on the idle class's sliver); the
       saver's CPU time during the save (INFO rdb_saver_cpu_us) is at least
       a fifth of the share of kvsd's CPU time (the loans deliver the share:
@@ -52,9 +53,14 @@ import harness  # noqa: E402
 from harness import parse  # noqa: E402
 
 BOUND_S = 30.0
-# A save that took this long under the flood was starving at some point, so a
-# worker must have lent it the core (lends > 0); a shorter one may have run in
-# idle moments of a machine whose other load slowed the flood's clients.
+# A saver that wanted lending this long under the flood (INFO _wanted_us: the
+# wall time between lend_begin and lend_end less its waits on the disk) was
+# starving at some point, so a worker must have lent it the core (lends > 0); a
+# shorter one may have run in idle moments of a machine whose other load slowed
+# the flood's clients. Not the whole window: a CI run's AOF rewrite took 1.22 s
+# with 0.03 s of saver CPU and no loan, its time in the fixed costs (the
+# base file's fsync and rename, the manifest, the switch), where the saver
+# wants no CPU and lending would not shorten anything.
 LENDS_AFTER_S = 1.0
 HARD_CAP_S = 120.0   # the wait, bound or not (a loaded machine)
 SHARE = 25           # bgsave-cpu-percent (its default)
@@ -150,9 +156,10 @@ def main():
             return int(p.get(prefix + f, '0')) - int(before.get(prefix + f, '0'))
         lends, used, lent = delta('_lends'), delta('_lends_used'), delta('_lent_us')
         lent_cpu, saver = delta('_lent_cpu_us'), delta('_cpu_us') / 1e6
-        detail = ('%.2f s; %d loans, %d used, %d us lent, %d us of it in the saver\'s CPU; '
-                  'saver CPU %.2f s of kvsd\'s %.2f s' % (took, lends, used, lent, lent_cpu,
-                                                          saver, cpu))
+        wanted = delta('_wanted_us') / 1e6
+        detail = ('%.2f s, %.2f s of it wanting lending; %d loans, %d used, %d us lent, '
+                  '%d us of it in the saver\'s CPU; saver CPU %.2f s of kvsd\'s %.2f s'
+                  % (took, wanted, lends, used, lent, lent_cpu, saver, cpu))
         check('%s ends' % what, done, detail)
         if lends and lent_cpu * 2 < lent:
             # the saver got under half of the loans' time: other processes
@@ -172,8 +179,8 @@ def main():
                 check('%s: the saver got its share (%.1f%% of kvsd\'s CPU time, want >= %.1f%%)'
                       % (what, 100 * saver / max(cpu, 1e-9), share / 5.0),
                       saver > 0 and saver >= cpu * share / 500.0, detail)
-        check('%s: %s_lends > 0 (it took %.2f s)' % (what, prefix, took),
-              lends > 0 or took < LENDS_AFTER_S, detail)
+        check('%s: %s_lends > 0 (it wanted lending %.2f s)' % (what, prefix, wanted),
+              lends > 0 or wanted < LENDS_AFTER_S, detail)
         return p
 
     try:
