@@ -617,11 +617,19 @@ bool aof_gate_held(void)
 
 void aof_fsync_stats(struct aof_fsync_stats *st)
 {
+	/* Each count only grows and each is stored after the one it trails
+	 * (aof_state.h), so reading them against the pipeline's direction
+	 * gives fsynced <= written <= appended. Read appended first (as
+	 * before) and written could pass it in between: a CI run's ASan build
+	 * answered appended 1183769, written 1183977. */
+	/* acquire: pairs with fsync_note's release (written came before) */
+	st->fsynced = atomic_load_explicit(&aof.fsynced, memory_order_acquire);
+	/* relaxed: a count of fdatasyncs, not ordered with the offsets */
+	st->nfsync = atomic_load_explicit(&aof.nfsync, memory_order_relaxed);
+	/* acquire: pairs with the writer's release (the batch was taken
+	 * under aof.lock before it, so the lock below sees appended >= it) */
+	st->written = atomic_load_explicit(&aof.written, memory_order_acquire);
 	pthread_mutex_lock(&aof.lock);
 	st->appended = aof.appended;
 	pthread_mutex_unlock(&aof.lock);
-	/* relaxed: statistics (the AOF thread is their single writer) */
-	st->written = atomic_load_explicit(&aof.written, memory_order_relaxed);
-	st->fsynced = atomic_load_explicit(&aof.fsynced, memory_order_relaxed);
-	st->nfsync = atomic_load_explicit(&aof.nfsync, memory_order_relaxed);
 }

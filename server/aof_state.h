@@ -156,8 +156,12 @@ struct aof_state {
 	 * "Switching"); created by aof_setup */
 	struct ebr *qs;
 	/* DEBUG AOF-FSYNC (aof.h): fdatasyncs of incr files so far, and the
-	 * byte count (LSN) the last one covered; written by the AOF thread,
-	 * read by DEBUG: relaxed, statistics */
+	 * byte counts (LSNs) the last write and the last one covered; written
+	 * by the AOF thread (or a worker's inline commit), read by DEBUG.
+	 * Stored with release after what they count (written after the batch
+	 * was taken under aof.lock, fsynced after written), and loaded with
+	 * acquire in the reverse order (aof_fsync_stats), so a snapshot has
+	 * fsynced <= written <= appended */
 	_Atomic uint64_t nfsync, fsynced, written;
 	/* INFO's group-commit counters (aof_info): records appended (nrec,
 	 * under lock), records covered by fdatasyncs (fsync_recs), write(2)

@@ -266,8 +266,9 @@ static void fsync_note(uint64_t lsn, uint64_t recs)
 		stat_add(&aof.fsync_recs, recs - aof.recs_synced);
 		aof.recs_synced = recs;
 	}
-	/* relaxed: statistics for DEBUG AOF-FSYNC; one writer at a time */
-	atomic_store_explicit(&aof.fsynced, lsn, memory_order_relaxed);
+	/* release: DEBUG AOF-FSYNC that sees lsn sees written >= lsn (its
+	 * store came first: aof_fsync_stats); one writer at a time */
+	atomic_store_explicit(&aof.fsynced, lsn, memory_order_release);
 	atomic_store_explicit(&aof.nfsync,
 			      atomic_load_explicit(&aof.nfsync, memory_order_relaxed) + 1,
 			      memory_order_relaxed);
@@ -434,8 +435,9 @@ void *aof_thread(void *arg)
 			unsynced += n;
 			stat_add(&aof.nwrite, 1);
 		}
-		/* relaxed: statistics for DEBUG AOF-FSYNC */
-		atomic_store_explicit(&aof.written, end, memory_order_relaxed);
+		/* release: DEBUG AOF-FSYNC that sees end sees appended >= end
+		 * (taken under aof.lock before: aof_fsync_stats) */
+		atomic_store_explicit(&aof.written, end, memory_order_release);
 		/* relaxed: see aof_internal.h (a policy changed meanwhile: the
 		 * next batch follows it) */
 		policy = atomic_load_explicit(&aof_fsync_g, memory_order_relaxed);
@@ -609,9 +611,10 @@ static bool commit_inline(void)
 	stat_add(&aof.nwrite, 1);
 	stat_add(&aof.ninline, 1);
 	stat_add(&aof.inline_ns, (uint64_t)(clock_mono_ns() - t0));
+	/* release: as the AOF thread's; before fsync_note, so that no
+	 * DEBUG AOF-FSYNC sees fsynced ahead of written */
+	atomic_store_explicit(&aof.written, end, memory_order_release);
 	fsync_note(end, recs);
-	/* relaxed: statistics for DEBUG AOF-FSYNC */
-	atomic_store_explicit(&aof.written, end, memory_order_relaxed);
 
 	pthread_mutex_lock(&aof.lock);
 	fsync_time_note(clock_mono_ns() - t0);
