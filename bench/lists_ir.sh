@@ -14,6 +14,13 @@
 #   lrange_100      LRANGE mylist 0 99 (redis-benchmark's LRANGE_100)
 #   get / set       GET|SET key:__rand_int__ (-r 10000, the keys exist)
 #   publish         PUBLISH chan xxx (nobody subscribed)
+# and, not in the default list, kvsd-loadgen's workloads at pipeline 1 (issue 19: one thread,
+# 50 connections, 100,000 keys key:000000000000.. prefilled with 64-byte values before the
+# first of them, the same N requests):
+#   lg_get / lg_set  --ratio 0:1 / 1:0 --dist uniform
+#   lg_zget          --ratio 0:1 (GETs only, zipf 0.99)
+#   lg_zipf          --ratio 1:10 (zipf 0.99: SET:GET 1:10)
+#   lg_cache         --workload cache (zipf GETs, SET on a miss: none, the keys exist)
 # Prints one line per test: kvsd Ir/request, redis Ir/request, kvsd/redis.
 #
 # With --cache, callgrind also simulates the caches (--cache-sim=yes: 32 KB 8-way I1 and D1,
@@ -33,12 +40,14 @@
 #
 # Usage: bench/lists_ir.sh [--requests N] [--tests lpush,rpush,...] [--cache] [--hz N] [--keep DIR]
 #        (default N 20000, all)
-# Environment: KVSD_BIN (default build/server/kvsd), REDIS_BIN (default redis-server).
+# Environment: KVSD_BIN (default build/server/kvsd), REDIS_BIN (default redis-server),
+# LOADGEN_BIN (default build/loadgen/kvsd-loadgen).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 kvsd="${KVSD_BIN:-$root/build/server/kvsd}"
 redis="${REDIS_BIN:-redis-server}"
+loadgen="${LOADGEN_BIN:-$root/build/loadgen/kvsd-loadgen}"
 N=20000
 TESTS=lpush,rpush,lpop,rpop,lrange_100,get,set,publish
 CACHE=0
@@ -69,6 +78,11 @@ test_args() {
 	get) echo "-r 10000 get key:__rand_int__" ;;
 	set) echo "-r 10000 set key:__rand_int__ xxx" ;;
 	publish) echo "publish chan xxx" ;;
+	lg_get) echo "--ratio 0:1 --dist uniform" ;;
+	lg_set) echo "--ratio 1:0 --dist uniform" ;;
+	lg_zget) echo "--ratio 0:1 --dist zipf:0.99" ;;
+	lg_zipf) echo "--ratio 1:10 --dist zipf:0.99" ;;
+	lg_cache) echo "--workload cache --dist zipf:0.99" ;;
 	*) echo "unknown test $1" >&2; exit 2 ;;
 	esac
 }
@@ -90,11 +104,18 @@ measure() {
 	redis-benchmark -p "$port" -c 10 -P 16 -n 50000 lpush mylist xxx >/dev/null
 	redis-benchmark -p "$port" -c 10 -P 16 -n 50000 rpush mylist xxx >/dev/null
 	redis-benchmark -p "$port" -c 10 -P 16 -n 20000 -r 10000 set key:__rand_int__ xxx >/dev/null
+	if [[ ,$TESTS, == *,lg_* ]]; then
+		"$loadgen" -p "$port" --keys 100000 --prefill --requests 2000 --ratio 0:1 >/dev/null
+	fi
 	for t in ${TESTS//,/ }; do
 		local args
 		read -r -a args <<<"$(test_args "$t")"
 		callgrind_control -z "$pid" >/dev/null 2>&1
-		redis-benchmark -p "$port" -c 10 -P 16 -n "$N" "${args[@]}" >/dev/null
+		if [[ $t == lg_* ]]; then
+			"$loadgen" -p "$port" --keys 100000 -c 50 -P 1 --requests "$N" "${args[@]}" >/dev/null
+		else
+			redis-benchmark -p "$port" -c 10 -P 16 -n "$N" "${args[@]}" >/dev/null
+		fi
 		callgrind_control -d "$t" "$pid" >/dev/null 2>&1
 		local f="" sum=""
 		for _ in $(seq 50); do
@@ -114,7 +135,7 @@ measure() {
 
 echo "kvsd:   valgrind --tool=callgrind $kvsd --threads 1 --save '' --hz $HZ"
 echo "redis:  valgrind --tool=callgrind $redis --save '' --appendonly no --hz $HZ"
-echo "client: redis-benchmark -c 10 -P 16 -n $N <test>"
+echo "client: redis-benchmark -c 10 -P 16 -n $N <test>; lg_*: kvsd-loadgen --keys 100000 -c 50 -P 1 --requests $N <args>"
 measure kvsd "$kvsd" --threads 1 --save '' --hz "$HZ" >"$tmp/k"
 measure redis "$redis" --save '' --appendonly no --hz "$HZ" >"$tmp/r"
 if [[ $CACHE == 1 ]]; then

@@ -12,7 +12,9 @@ It also prints the flooder's throughput and the workers' steals, parks and guest
 kvsd) per waiting request, so a result can be explained.
 
 Usage: bench/steal-e2e.py [--build DIR] [--runs N] [--duration S] [--depth P] [--clients C]
-                          [--rate R] [--setsize N] [--budget N]
+                          [--rate R] [--setsize N] [--budget N] [--kvsd-arg=ARG ...]
+--kvsd-arg adds one kvsd argument to both modes (repeat it: --kvsd-arg=--io-uring --kvsd-arg=no
+runs both without the ring, for an A/B against the default).
 The rate must stay well below what the waiting clients can get through: each connection has one
 PING outstanding, and if it is answered only every few milliseconds, 2000/s over 4 connections
 builds a backlog that the open-loop latency then reports as seconds.
@@ -71,7 +73,7 @@ def fill(port, setsize):
 def one_run(args, steal, tmp):
     port = benchlib.free_port()
     extra = ["--threads", "2", "--conn-assign", "single", "--work-stealing", steal,
-             "--run-budget-commands", str(args.budget)]
+             "--run-budget-commands", str(args.budget)] + args.kvsd_arg
     kvsd = subprocess.Popen([os.path.join(args.build, "server", "kvsd"), "--port", str(port),
                              "--save", "", "--appendonly", "no", "--loglevel", "warning"] + extra,
                             stdout=subprocess.DEVNULL)
@@ -146,6 +148,8 @@ def main():
     ap.add_argument("--setsize", type=int, default=2000)
     ap.add_argument("--budget", type=int, default=64, help="run-budget-commands")
     ap.add_argument("--json", help="write the runs and medians here")
+    ap.add_argument("--kvsd-arg", action="append", default=[],
+                    help="one more kvsd argument (repeat: --kvsd-arg=--io-uring --kvsd-arg=no)")
     args = ap.parse_args()
     runs = {"yes": [], "no": []}
     with tempfile.TemporaryDirectory() as tmp:
