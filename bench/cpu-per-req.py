@@ -175,7 +175,7 @@ def main():
     kvsd_bin = os.environ.get("KVSD_BIN", os.path.join(ROOT, "build/server/kvsd"))
     redis_bin = os.environ.get("REDIS_BIN", "redis-server")
     print("machine: %s" % benchlib.machine())
-    print("kvsd:  %s" % benchlib.server_command(kvsd_bin, srv_core, ["--save", "''"]))
+    print("kvsd:  %s" % benchlib.server_command(kvsd_bin, srv_core))
     print("redis: %s" % benchlib.server_command(redis_bin, srv_core))
     print("client: taskset -c %s redis-benchmark -c 50 -P %d -d 64 -r 100000 -n %d -t TEST"
           % (cli_core, a.pipeline, a.n))
