@@ -5,13 +5,16 @@ server pinned to a core the way every comparison starts both servers.
 Each server is kvsd --threads 1 or redis-server --save '' --appendonly no, on a free
 loopback port, pinned with taskset; start() returns once it answers PING."""
 
+import json
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 HZ = os.sysconf("SC_CLK_TCK")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def free_port():
@@ -101,6 +104,31 @@ def send_pipeline(c, cmds):
         got += chunk
     if got[:1] == b"-" or b"\r\n-" in got:
         sys.exit("error while filling: %r" % got[:200])
+
+
+def loadgen(server, args, core=None, binary=None):
+    """One kvsd-loadgen run against server (start()'s dict) with args (anything str() takes),
+    under `taskset -c core` when core is given, its --json in a temporary file. Returns the
+    report (the JSON as a dict); exits naming the server if the run failed or saw errors.
+    binary: default LOADGEN_BIN, else build/loadgen/kvsd-loadgen."""
+    binary = binary or os.environ.get("LOADGEN_BIN",
+                                      os.path.join(ROOT, "build/loadgen/kvsd-loadgen"))
+    fd, out = tempfile.mkstemp(prefix="kvsd-loadgen-", suffix=".json")
+    os.close(fd)
+    cmd = (["taskset", "-c", core] if core else []) + [
+        binary, "-p", str(server["port"]), "--json", out] + [str(a) for a in args]
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        if p.returncode != 0:
+            sys.exit("kvsd-loadgen failed against %s: %s" % (server["name"], p.stderr[-500:]))
+        with open(out) as f:
+            rep = json.load(f)
+    finally:
+        os.unlink(out)
+    if rep["errors"]:
+        sys.exit("kvsd-loadgen saw %d errors against %s: %r"
+                 % (rep["errors"], server["name"], rep.get("error_texts")))
+    return rep
 
 
 def start(name, binary, core, procs, extra=(), timeout=10):

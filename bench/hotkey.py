@@ -11,7 +11,6 @@ Usage: bench/hotkey.py [--runs N] [--seconds S] [--threads T] [--pipeline P]
 Env: KVSD_BIN, REDIS_BIN, LOADGEN_BIN as bench/types.py.
 """
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -31,17 +30,9 @@ def kvsd_counters(port):
 
 
 def run(server, seconds, pipeline):
-    binary = os.environ.get("LOADGEN_BIN", os.path.join(ROOT, "build/loadgen/kvsd-loadgen"))
-    out = "/tmp/kvsd-hotkey-%d.json" % os.getpid()
-    subprocess.run([binary, "-p", str(server["port"]), "--command",
-                    "ZINCRBY hot 1 m:__rand_int__", "--keys", "100", "--dist", "uniform",
-                    "-c", "50", "-P", str(pipeline), "--threads", "1", "--duration",
-                    str(seconds), "--json", out], check=True, capture_output=True)
-    with open(out) as f:
-        rep = json.load(f)
-    os.unlink(out)
-    if rep["errors"]:
-        sys.exit("errors against %s: %r" % (server["name"], rep.get("error_texts")))
+    rep = benchlib.loadgen(server, ["--command", "ZINCRBY hot 1 m:__rand_int__", "--keys", 100,
+                                    "--dist", "uniform", "-c", 50, "-P", pipeline, "--threads",
+                                    1, "--duration", seconds])
     return rep["ops_per_sec"], rep["requests"]
 
 

@@ -20,11 +20,9 @@ Env: KVSD_BIN (build/server/kvsd), REDIS_BIN (redis-server), LOADGEN_BIN
      (build/loadgen/kvsd-loadgen), BENCH_CORES ("0,1": server core, client core).
 """
 import argparse
-import json
 import os
 import socket
 import statistics
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -74,17 +72,7 @@ def loadgen_args(a, mixed):
 
 
 def loadgen(binary, server, core, args):
-    out = "/tmp/kvsd-mixed-bench-%d.json" % os.getpid()
-    cmd = ["taskset", "-c", core, binary, "-p", str(server["port"]), "--json", out] + args
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode != 0:
-        sys.exit("kvsd-loadgen failed against %s: %s" % (server["name"], p.stderr[-500:]))
-    with open(out) as f:
-        rep = json.load(f)
-    os.unlink(out)
-    if rep["errors"]:
-        sys.exit("kvsd-loadgen saw %d errors against %s: %r"
-                 % (rep["errors"], server["name"], rep.get("error_texts")))
+    rep = benchlib.loadgen(server, args, core=core, binary=binary)
     return rep["per_type"]["GET"]["p99_us"], rep["ops_per_sec"]
 
 

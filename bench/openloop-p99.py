@@ -14,34 +14,22 @@ Usage: bench/openloop-p99.py [--runs N] [--seconds S] [--fraction F] [--keys N]
 Env: KVSD_BIN, REDIS_BIN, LOADGEN_BIN; SERVER_CPU (0), CLIENT_CPU (1).
 """
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LOADGEN = os.environ.get("LOADGEN_BIN", os.path.join(ROOT, "build/loadgen/kvsd-loadgen"))
 SERVER_CPU = os.environ.get("SERVER_CPU", "0")
 CLIENT_CPU = os.environ.get("CLIENT_CPU", "1")
 
 
 def loadgen(server, keys, args):
-    """One kvsd-loadgen run (GET only, uniform keys) with args added; returns its JSON."""
-    out = "/tmp/kvsd-openloop-%d.json" % os.getpid()
-    cmd = [LOADGEN, "-p", str(server["port"]), "-c", "50", "--threads", "1", "--cpu",
-           CLIENT_CPU, "--ratio", "0:1", "--dist", "uniform", "--keys", str(keys),
-           "--json", out] + [str(a) for a in args]
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    with open(out) as f:
-        rep = json.load(f)
-    os.unlink(out)
-    if rep["errors"]:
-        sys.exit("errors against %s: %r" % (server["name"], rep.get("error_texts")))
-    return rep
+    """One kvsd-loadgen run (GET only, uniform keys) with args added; returns its report."""
+    return benchlib.loadgen(server, ["-c", 50, "--threads", 1, "--cpu", CLIENT_CPU, "--ratio",
+                                     "0:1", "--dist", "uniform", "--keys", keys] + args)
 
 
 def main():
