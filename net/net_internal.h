@@ -40,6 +40,7 @@ struct worker_stats {
 	_Atomic uint64_t tasks;		  /* connection runs */
 	_Atomic uint64_t steals;	  /* tasks taken from another worker's deque */
 	_Atomic uint64_t failed_steals;	  /* searches that found nothing to steal */
+	_Atomic uint64_t handoffs;	  /* yielded floods given to a parked peer */
 	_Atomic uint64_t parks;		  /* times the worker blocked in its loop */
 	_Atomic uint64_t wakeups;	  /* parks ended by another thread's wake */
 	_Atomic uint64_t naps;		  /* worker-nap-us sleeps before a park */
@@ -215,6 +216,16 @@ struct conn {
 	int fd;
 	uint64_t id;
 	struct worker *owner;
+	/* The worker other than the owner that ran the last run of c which
+	 * spent its budget (NULL: the owner, or no such run): a flooding
+	 * connection a peer took stays with the peer when its socket runs dry
+	 * between batches (worker.c: sched_submit), for away_ttl readiness
+	 * events after its last budget-spent run (then it is light again and
+	 * goes back to its owner). Written by the runner (worker_yield_home,
+	 * while RUNNING) and by whoever submits c (holding it SCHEDULED): each
+	 * hand-off of the task word orders them (task.c), so plain fields. */
+	struct worker *away;
+	uint8_t away_ttl;
 	struct event *ev;
 	unsigned flags;
 

@@ -76,6 +76,7 @@ int net_worker_stats(int idx, struct net_worker_stats *out)
 	out->polled_by_guest = atomic_load_explicit(&w->st.polled_by_guest, memory_order_relaxed);
 	out->guest_polls = atomic_load_explicit(&w->st.guest_polls, memory_order_relaxed);
 	out->defer_overdue = atomic_load_explicit(&w->st.defer_overdue, memory_order_relaxed);
+	out->handoffs = atomic_load_explicit(&w->st.handoffs, memory_order_relaxed);
 	out->reads = atomic_load_explicit(&w->st.reads, memory_order_relaxed);
 	out->reads_eagain = atomic_load_explicit(&w->st.reads_eagain, memory_order_relaxed);
 	out->reads_skipped = atomic_load_explicit(&w->st.reads_skipped, memory_order_relaxed);

@@ -23,7 +23,8 @@
  *    end RUNNING → IDLE by CAS, or, if NOTIFIED arrived, RUNNING again.
  *  - yield (conn_task_after, r = 1: budget spent): RUNNING → SCHEDULED and
  *    to the back of the runner's inbox (fairness); the reserve guest's
- *    runs to the owner's (worker_yield_home).
+ *    runs to the owner's, and an owner's to a parked peer's, which keeps
+ *    the connection from then on (worker_yield_home).
  *  - close (conn_task_after, r = -1): closing is the owner loop's — the
  *    runner closes if it owns the connection, else sends it to the owner's
  *    inbox (CONN_Q_CLOSE) still RUNNING, so nobody can schedule it meanwhile.
@@ -387,8 +388,10 @@ void conn_task_after(struct worker *w, struct conn *c, int r)
 	/* Budget spent: queue behind everyone else. A NOTIFIED bit is dropped:
 	 * the next run reads (until a short read or EAGAIN) and writes anyway. release: this run's
 	 * writes are visible to the next runner (its exchange acquires). */
+	struct worker *to = worker_yield_home(w, c); /* writes c->away: before the release */
+
 	atomic_store_explicit(&c->task, CONN_SCHEDULED, memory_order_release);
-	inbox_push(worker_yield_home(w, c), c, CONN_Q_RUN);
+	inbox_push(to, c, CONN_Q_RUN);
 }
 
 int conn_task_claim_idle(struct conn *c)

@@ -67,6 +67,18 @@
  * deque after registering as parked, so a producer that saw it searching
  * and did not wake anyone loses nothing.
  *
+ * Hand-off of a flood (worker_yield_home). Stealing moves queued tasks, but
+ * a connection that keeps spending its run budget is queued only for the
+ * moment between its owner's inbox drain and its owner's next take, so a
+ * thief found it by chance (a watcher's timer now and then: tens to hundreds
+ * of milliseconds) while the owner's other clients waited behind each of its
+ * slices. So an owner that yields such a connection while a peer is parked
+ * pushes it to that peer's inbox (waking it) instead of its own; the peer
+ * keeps it (a non-owner's yields stay home), and the owner's loop forwards
+ * its readiness there (conn.away) until it has been light for AWAY_TTL
+ * readiness events. Only owners give away, so it does not travel back and
+ * forth. INFO kvsd counts `handoffs`.
+ *
  * Write interest of a stolen connection: the socket stays registered on the
  * owner's base for EV_READ|EV_WRITE, persistent and edge-triggered, from
  * attach to close. A runner on any worker that gets EAGAIN on write just
@@ -204,6 +216,9 @@
 #define WATCH_NS (5 * 1000000ll)
 /* A worker that always has work still polls its own loop this often. */
 #define POLL_EVERY_NS WATCH_NS
+/* A flood given to a peer (worker_yield_home) goes back to its owner after
+ * this many readiness events in which it never spent its budget (conn.away) */
+#define AWAY_TTL 16
 /* A send queued on the ring (task.c) waits at most this long for the deque
  * to run dry; checked between tasks. */
 #define SENDQ_NS (200 * 1000ll)
@@ -333,7 +348,37 @@ struct worker *worker_yield_home(struct worker *w, struct conn *c)
 	 * it ran goes home, so that a guest poll made while worker 0 was stuck
 	 * does not keep a publisher on the reserve and its subscribers on worker
 	 * 0, each thread then running at its own pace */
-	return nworkers == 1 && w != c->owner ? c->owner : w;
+	if (nworkers == 1)
+		return w != c->owner ? c->owner : w;
+	if (w == c->owner && stealing_on() && (w->conns != c || c->next != NULL)) {
+		/* The owner of other connections yields a connection that spent
+		 * its budget (a flood) while a peer is parked: to the peer, whose
+		 * inbox push wakes it. Left on our inbox it comes back to our
+		 * deque and to us at once, and a peer could only steal it in the
+		 * moment it sits there, found by a watcher's timer now and then
+		 * (tens to hundreds of milliseconds, bench/steal-e2e.py), while
+		 * our other connections wait behind each slice of it. Only the
+		 * owner gives it away; the peer keeps it (below), so it does not
+		 * travel back and forth. */
+		for (int k = 1; k < nworkers; k++) {
+			struct worker *v = &workers[(w->idx + k) % nworkers];
+
+			/* relaxed: a hint; inbox_push's wake-up is the real check */
+			if (atomic_load_explicit(&v->parked, memory_order_relaxed) ==
+			    WORKER_PARKED) {
+				c->away = v;
+				c->away_ttl = AWAY_TTL;
+				/* relaxed: statistics */
+				atomic_fetch_add_explicit(&w->st.handoffs, 1, memory_order_relaxed);
+				return v;
+			}
+		}
+	}
+	/* a flood a peer took stays there: its next readiness goes to the
+	 * peer (sched_submit) */
+	c->away = w != c->owner ? w : NULL;
+	c->away_ttl = AWAY_TTL;
+	return w;
 }
 
 void sched_submit(struct conn *c)
@@ -343,6 +388,17 @@ void sched_submit(struct conn *c)
 	/* Our own deque for our connections, for anyone's when stealing is on, and
 	 * for those a guest poll of a stuck owner's loop found (only the owner may
 	 * push onto the owner's deque). */
+	if (me && me == c->owner && c->away && stealing_on() && !me->guest_of) {
+		/* Readiness of a connection that spent its budget on a peer
+		 * lately: to the peer, which ran it last and would otherwise
+		 * have to steal it back from our deque while its flood holds
+		 * this loop's other connections up (bench/steal-e2e.py) */
+		if (--c->away_ttl > 0) {
+			inbox_push(c->away, c, CONN_Q_RUN);
+			return;
+		}
+		c->away = NULL; /* light for AWAY_TTL readiness events: home */
+	}
 	if (me && (me == c->owner || stealing_on() || me->guest_of)) {
 		if (me->poll_busy) {
 			/* readiness found while work is queued runs after that work, as

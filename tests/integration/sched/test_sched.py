@@ -11,6 +11,9 @@
 - idle: kvsd with 2 threads uses < 1% of a core over 5 s (schedstat);
 - conn-assign single: with stealing, INFO's worker lines add up and every
   command is answered (whether worker 1 steals depends on timing);
+- flood hand-off: a pipelining client that spends its run budget on worker 0
+  (which owns every connection) is given to the parked worker 1 (INFO
+  handoffs) and runs there;
 - CLIENT KILL ID/ADDR, CLIENT PAUSE/UNPAUSE, MONITOR.
 
 Usage: test_sched.py [name...]   (environment as in ../py/harness.py)
@@ -276,6 +279,59 @@ def t_single_assign():
             c.close()
 
 
+def worker_lines(c):
+    """{'worker0': {'tasks': n, ...}, ...} from INFO kvsd's scheduler lines."""
+    out = {}
+    for line in c.cmd('INFO', 'kvsd').decode().split('\r\n'):
+        name, _, rest = line.partition(':')
+        if name.startswith('worker') and name[6:].isdigit():
+            out[name] = {k: int(v) for k, v in (kv.split('=') for kv in rest.split(','))}
+    return out
+
+
+def t_flood_handoff():
+    """A connection that keeps spending its run budget on the worker that owns
+    every connection (conn-assign single) is handed to the parked peer when it
+    yields (worker.c: worker_yield_home), and the peer then runs it: INFO's
+    handoffs on worker 0, tasks on worker 1. Left on worker 0 it could only be
+    stolen by chance, while worker 0's other clients waited behind it."""
+    with harness.kvsd_server(['--threads', '2', '--conn-assign', 'single',
+                              '--work-stealing', 'yes', '--run-budget-commands', '64']) as s:
+        other = s.client()
+        check('handoff: other client served', other.cmd('PING') == b'+PONG\r\n')
+        w0 = worker_lines(other)
+        flood = s.client()
+        batch = encode('INCR', 'flood') * 1000
+        total, ok = 0, True
+        for rnd in range(30):
+            flood.send(batch)
+            for k in range(1000):
+                total += 1
+                if flood.read_reply() != b':%d\r\n' % total:
+                    ok = False
+        check('handoff: every flooded command answered in order', ok)
+        w1 = worker_lines(other)
+        d = {n: {k: w1[n][k] - w0[n].get(k, 0) for k in w1[n]} for n in w1}
+        check('handoff: worker 0 handed the flood to its parked peer',
+              d['worker0']['handoffs'] >= 1, repr(d))
+        check('handoff: worker 1 ran it', d['worker1']['tasks'] >= 1, repr(d))
+        # each batch after the first arrives on an idle connection, whose
+        # readiness worker 0's loop sees: it goes to worker 1, where the
+        # flood last spent its budget (net_internal.h: conn.away), not to
+        # worker 0 for one run per batch (30 batches)
+        check('handoff: later batches go to worker 1', d['worker0']['tasks'] <= 20, repr(d))
+        check('handoff: other client still served', other.cmd('PING') == b'+PONG\r\n')
+        # light again (one command at a time): home to worker 0 after 16
+        # readiness events (worker.c AWAY_TTL), not forwarded for good
+        w2 = worker_lines(other)
+        ok = all(flood.cmd('INCR', 'flood') == b':%d\r\n' % (total + i + 1) for i in range(40))
+        w3 = worker_lines(other)
+        d = {n: w3[n]['tasks'] - w2[n]['tasks'] for n in w3}
+        check('handoff: a light connection goes home', ok and d['worker0'] >= 20, repr(d))
+        flood.close()
+        other.close()
+
+
 def t_client_control():
     with harness.kvsd_server() as s:
         a, b, m = s.client(), s.client(), s.client()
@@ -322,6 +378,7 @@ TESTS = {
     'emfile': t_emfile,
     'idle_cpu': t_idle_cpu,
     'single_assign': t_single_assign,
+    'flood_handoff': t_flood_handoff,
     'client_control': t_client_control,
 }
 
