@@ -19,16 +19,12 @@ The rate must stay well below what the waiting clients can get through: each con
 PING outstanding, and if it is answered only every few milliseconds, 2000/s over 4 connections
 builds a backlog that the open-loop latency then reports as seconds.
 
-What it showed on main (2 shared vCPUs, 2 s runs, noisy): the waiting clients' p50 is about
-4.4 ms with stealing on and off alike. Only worker 0's event loop sees their sockets' readiness,
-and a worker that never runs dry polls its loop once per 5 ms (net/worker.c POLL_EVERY_NS); what
-that poll finds goes onto worker 0's deque, and a single new entry wakes no thief (sched_submit
-assumes the owner runs it next, but the owner already holds the flooder's next slice). So the
-idle worker has nothing to steal until the flood's connection itself is stolen. A candidate fix
-(poll every 500 us with stealing on, and wake a thief after a poll that queued work behind the
-task the owner holds) gave p50 0.9-3.1 ms on vs 4.1-5.2 ms off in the same runs; it is not on
-this branch because no test that passes reliably on the shared machine could be made for it
-in time (see docs/BENCHMARKS.md).
+What it shows (docs/BENCHMARKS.md, 2026-12-07): with stealing on, the owner of every
+connection hands the flood to the parked worker 1 the first time it yields its budget
+(net/worker.c: worker_yield_home), worker 1 keeps it, and the waiting clients' p99 is ~0.2 ms
+against ~4.7 ms with stealing off (the flood's 1-5 ms slices and the 5 ms poll interval).
+Before that hand-off the flood moved only when a thief happened to find it queued, which made
+runs bimodal.
 
 A benchmark, not a test: no assertion on the figures (it exits 1 only if a run fails or the
 waiting clients see errors). The lead runs the real figures; small runs check that it works:
