@@ -9,7 +9,8 @@ The waiting clients are kvsd-loadgen -c CLIENTS in open loop at RATE PING/s in t
 from the intended send time, so a stall is not hidden by coordinated omission). Their p99 is
 the figure: stealing on vs off, kvsd restarted for each, modes alternating, medians of --runs.
 It also prints the flooder's throughput and the workers' steals, parks and guest polls (INFO
-kvsd) per waiting request, so a result can be explained.
+kvsd) per waiting request, and the floods handed to a parked worker (hand-offs), so a result
+can be explained.
 
 Usage: bench/steal-e2e.py [--build DIR] [--runs N] [--duration S] [--depth P] [--clients C]
                           [--rate R] [--setsize N] [--budget N] [--kvsd-arg=ARG ...]
@@ -110,8 +111,9 @@ def one_run(args, steal, tmp):
             fr = json.load(f)
         if wr["errors"] or fr["errors"]:
             sys.exit("errors: waiting %d, flooder %d" % (wr["errors"], fr["errors"]))
-        delta = {k: sum(after[n][k] - before[n][k] for n in after)
-                 for k in ("tasks", "steals", "failed_steals", "parks", "guest_polls")}
+        delta = {k: sum(after[n].get(k, 0) - before[n].get(k, 0) for n in after)
+                 for k in ("tasks", "steals", "failed_steals", "parks", "guest_polls",
+                           "handoffs")}
         n = max(wr["requests"], 1)
         res = {"steal": steal, "p99_us": wr["p99_us"], "p50_us": wr["p50_us"],
                "max_us": wr["max_us"], "waiting_requests": wr["requests"],
@@ -119,13 +121,16 @@ def one_run(args, steal, tmp):
                "kvsd_cpu": (cpu1 - cpu0) / args.duration,
                "steals_per_wait_req": delta["steals"] / n,
                "guest_polls_per_wait_req": delta["guest_polls"] / n,
-               "parks_per_wait_req": delta["parks"] / n}
+               "parks_per_wait_req": delta["parks"] / n,
+               "handoffs": delta["handoffs"]}
         print("steal=%-3s waiting p50=%.0f us p99=%.0f us max=%.0f us (%d req) | flood %.0f "
               "SINTERCARD/s | kvsd CPU %.0f%% | per waiting request: steals %.2f, guest polls "
-              "%.3f, parks %.2f" % (steal, res["p50_us"], res["p99_us"], res["max_us"],
+              "%.3f, parks %.2f; hand-offs %d" % (steal, res["p50_us"], res["p99_us"],
+                                                  res["max_us"],
                                     res["waiting_requests"], res["flood_ops_per_sec"],
                                     100 * res["kvsd_cpu"], res["steals_per_wait_req"],
-                                    res["guest_polls_per_wait_req"], res["parks_per_wait_req"]),
+                                    res["guest_polls_per_wait_req"], res["parks_per_wait_req"],
+                                    res["handoffs"]),
               flush=True)
         return res
     finally:

@@ -72,12 +72,15 @@
  * moment between its owner's inbox drain and its owner's next take, so a
  * thief found it by chance (a watcher's timer now and then: tens to hundreds
  * of milliseconds) while the owner's other clients waited behind each of its
- * slices. So an owner that yields such a connection while a peer is parked
- * pushes it to that peer's inbox (waking it) instead of its own; the peer
- * keeps it (a non-owner's yields stay home), and the owner's loop forwards
- * its readiness there (conn.away) until it has been light for AWAY_TTL
- * readiness events. Only owners give away, so it does not travel back and
- * forth. INFO kvsd counts `handoffs`.
+ * slices. So an owner that yields such a connection while a peer that owns
+ * no connections is parked pushes it to that peer's inbox (waking it)
+ * instead of its own; the peer keeps it (a non-owner's yields stay home),
+ * and the owner's loop forwards its readiness there (conn.away) until it has
+ * been light for AWAY_TTL readiness events. Only owners give away, so it
+ * does not travel back and forth; and only to a peer without clients, whose
+ * own would wait behind it otherwise (with connections spread over the
+ * workers, handing it over made it travel by steals: docs/BENCHMARKS.md).
+ * INFO kvsd counts `handoffs`.
  *
  * Write interest of a stolen connection: the socket stays registered on the
  * owner's base for EV_READ|EV_WRITE, persistent and edge-triggered, from
@@ -352,20 +355,24 @@ struct worker *worker_yield_home(struct worker *w, struct conn *c)
 		return w != c->owner ? c->owner : w;
 	if (w == c->owner && stealing_on() && (w->conns != c || c->next != NULL)) {
 		/* The owner of other connections yields a connection that spent
-		 * its budget (a flood) while a peer is parked: to the peer, whose
-		 * inbox push wakes it. Left on our inbox it comes back to our
-		 * deque and to us at once, and a peer could only steal it in the
-		 * moment it sits there, found by a watcher's timer now and then
-		 * (tens to hundreds of milliseconds, bench/steal-e2e.py), while
-		 * our other connections wait behind each slice of it. Only the
-		 * owner gives it away; the peer keeps it (below), so it does not
-		 * travel back and forth. */
+		 * its budget (a flood) while a peer that owns none is parked: to
+		 * the peer, whose inbox push wakes it. Left on our inbox it comes
+		 * back to our deque and to us at once, and a peer could only steal
+		 * it in the moment it sits there, found by a watcher's timer now
+		 * and then (tens to hundreds of milliseconds, bench/steal-e2e.py),
+		 * while our other connections wait behind each slice of it. Only
+		 * the owner gives it away and the peer keeps it (below). A peer
+		 * with connections of its own is left alone: they would wait
+		 * behind the flood instead of ours, and our stealing it back when
+		 * idle made it travel between the two (p99 4.6 -> 6.8 ms with
+		 * conn-assign round-robin, docs/BENCHMARKS.md). */
 		for (int k = 1; k < nworkers; k++) {
 			struct worker *v = &workers[(w->idx + k) % nworkers];
 
-			/* relaxed: a hint; inbox_push's wake-up is the real check */
+			/* relaxed: hints; inbox_push's wake-up is the real check */
 			if (atomic_load_explicit(&v->parked, memory_order_relaxed) ==
-			    WORKER_PARKED) {
+				WORKER_PARKED &&
+			    atomic_load_explicit(&v->nconns, memory_order_relaxed) == 0) {
 				c->away = v;
 				c->away_ttl = AWAY_TTL;
 				/* relaxed: statistics */
@@ -374,10 +381,16 @@ struct worker *worker_yield_home(struct worker *w, struct conn *c)
 			}
 		}
 	}
-	/* a flood a peer took stays there: its next readiness goes to the
-	 * peer (sched_submit) */
-	c->away = w != c->owner ? w : NULL;
-	c->away_ttl = AWAY_TTL;
+	/* A flood handed to this peer stays here while it keeps spending its
+	 * budget here and this peer still owns no connection: its readiness
+	 * is forwarded (sched_submit). One a peer stole, one back on its
+	 * owner, or one on a peer that has clients of its own now, is not
+	 * forwarded: with connections spread over the workers that made it
+	 * travel (see above). */
+	if (c->away == w && atomic_load_explicit(&w->nconns, memory_order_relaxed) == 0)
+		c->away_ttl = AWAY_TTL; /* relaxed: a hint, as above */
+	else
+		c->away = NULL;
 	return w;
 }
 
@@ -393,11 +406,15 @@ void sched_submit(struct conn *c)
 		 * lately: to the peer, which ran it last and would otherwise
 		 * have to steal it back from our deque while its flood holds
 		 * this loop's other connections up (bench/steal-e2e.py) */
-		if (--c->away_ttl > 0) {
+		/* relaxed: a hint (a peer that took connections since keeps
+		 * the flood only until it runs dry) */
+		if (--c->away_ttl > 0 &&
+		    atomic_load_explicit(&c->away->nconns, memory_order_relaxed) == 0) {
 			inbox_push(c->away, c, CONN_Q_RUN);
 			return;
 		}
-		c->away = NULL; /* light for AWAY_TTL readiness events: home */
+		c->away = NULL; /* light for AWAY_TTL readiness events, or the
+				 * peer has clients now: home */
 	}
 	if (me && (me == c->owner || stealing_on() || me->guest_of)) {
 		if (me->poll_busy) {

@@ -33,10 +33,11 @@ void inbox_push(struct worker *w, struct conn *c, int op);
 /* Runner w of c, c's run having spent its budget (c still RUNNING): the
  * worker whose inbox c queues on — w itself, except on the reserve guest
  * (which keeps nothing: c's owner, worker 0, or the reserve's next guest
- * poll of it takes it), and except on c's owner while a peer is parked and
- * the owner has other connections (with stealing on): that peer, which
- * keeps c — its readiness is sent there too (c->away, sched_submit) — so a
- * flood moves off the worker whose other clients it holds up. */
+ * poll of it takes it), and except on c's owner while a peer that owns no
+ * connections is parked and the owner has other connections (with
+ * stealing on): that peer, which keeps c — its readiness is sent there too
+ * (c->away, sched_submit) — so a flood moves off the worker whose other
+ * clients it holds up. */
 struct worker *worker_yield_home(struct worker *w, struct conn *c);
 /* Holder of w's loop token, on attaching a connection: starts w's cron if it
  * sleeps. Worker 0's cron (the server's thread_cron and thread_slice) always

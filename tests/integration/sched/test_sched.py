@@ -13,7 +13,8 @@
   command is answered (whether worker 1 steals depends on timing);
 - flood hand-off: a pipelining client that spends its run budget on worker 0
   (which owns every connection) is given to the parked worker 1 (INFO
-  handoffs) and runs there;
+  handoffs) and runs there; with connections spread over both workers it is
+  not (worker 1's own clients would wait behind it);
 - CLIENT KILL ID/ADDR, CLIENT PAUSE/UNPAUSE, MONITOR.
 
 Usage: test_sched.py [name...]   (environment as in ../py/harness.py)
@@ -332,6 +333,34 @@ def t_flood_handoff():
         other.close()
 
 
+def t_flood_no_handoff_spread():
+    """With connections spread over the workers (round-robin), the peer owns
+    clients of its own: a flood is not handed to it (they would wait behind
+    it instead, and the flood travelled between the workers when it was:
+    docs/BENCHMARKS.md). Its commands are all answered all the same."""
+    with harness.kvsd_server(['--threads', '2', '--conn-assign', 'round-robin',
+                              '--work-stealing', 'yes', '--run-budget-commands', '64']) as s:
+        idle = [s.client(), s.client()]  # one on each worker
+        for c in idle:
+            check('spread: idle client served', c.cmd('PING') == b'+PONG\r\n')
+        w0 = worker_lines(idle[0])
+        flood = s.client()
+        batch = encode('INCR', 'flood') * 1000
+        total, ok = 0, True
+        for rnd in range(10):
+            flood.send(batch)
+            for k in range(1000):
+                total += 1
+                if flood.read_reply() != b':%d\r\n' % total:
+                    ok = False
+        check('spread: every flooded command answered in order', ok)
+        w1 = worker_lines(idle[0])
+        handed = sum(w1[n]['handoffs'] - w0[n].get('handoffs', 0) for n in w1)
+        check('spread: no hand-off to a worker with clients', handed == 0, '(%d)' % handed)
+        for c in idle + [flood]:
+            c.close()
+
+
 def t_client_control():
     with harness.kvsd_server() as s:
         a, b, m = s.client(), s.client(), s.client()
@@ -379,6 +408,7 @@ TESTS = {
     'idle_cpu': t_idle_cpu,
     'single_assign': t_single_assign,
     'flood_handoff': t_flood_handoff,
+    'flood_no_handoff_spread': t_flood_no_handoff_spread,
     'client_control': t_client_control,
 }
 
