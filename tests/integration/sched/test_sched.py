@@ -290,6 +290,21 @@ def worker_lines(c):
     return out
 
 
+def flood_incr(c, rounds):
+    """rounds batches of 1,000 pipelined INCR flood on c, each read back before
+    the next is sent (runs that spend the run budget, then an idle socket):
+    (every reply was the next count, the last count)."""
+    batch = encode('INCR', 'flood') * 1000
+    total, ok = 0, True
+    for _ in range(rounds):
+        c.send(batch)
+        for _ in range(1000):
+            total += 1
+            if c.read_reply() != b':%d\r\n' % total:
+                ok = False
+    return ok, total
+
+
 def t_flood_handoff():
     """A connection that keeps spending its run budget on the worker that owns
     every connection (conn-assign single) is handed to the parked peer when it
@@ -302,14 +317,7 @@ def t_flood_handoff():
         check('handoff: other client served', other.cmd('PING') == b'+PONG\r\n')
         w0 = worker_lines(other)
         flood = s.client()
-        batch = encode('INCR', 'flood') * 1000
-        total, ok = 0, True
-        for rnd in range(30):
-            flood.send(batch)
-            for k in range(1000):
-                total += 1
-                if flood.read_reply() != b':%d\r\n' % total:
-                    ok = False
+        ok, total = flood_incr(flood, 30)
         check('handoff: every flooded command answered in order', ok)
         w1 = worker_lines(other)
         d = {n: {k: w1[n][k] - w0[n].get(k, 0) for k in w1[n]} for n in w1}
@@ -345,14 +353,7 @@ def t_flood_no_handoff_spread():
             check('spread: idle client served', c.cmd('PING') == b'+PONG\r\n')
         w0 = worker_lines(idle[0])
         flood = s.client()
-        batch = encode('INCR', 'flood') * 1000
-        total, ok = 0, True
-        for rnd in range(10):
-            flood.send(batch)
-            for k in range(1000):
-                total += 1
-                if flood.read_reply() != b':%d\r\n' % total:
-                    ok = False
+        ok, total = flood_incr(flood, 10)
         check('spread: every flooded command answered in order', ok)
         w1 = worker_lines(idle[0])
         handed = sum(w1[n]['handoffs'] - w0[n].get('handoffs', 0) for n in w1)
