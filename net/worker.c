@@ -345,6 +345,13 @@ void inbox_push(struct worker *w, struct conn *c, int op)
 		wake_worker(w);
 }
 
+/* Whether v owns no connections: a peer a flood may be handed to and stay
+ * on (worker_yield_home). relaxed: a hint (nconns is a load estimate). */
+static bool owns_none(struct worker *v)
+{
+	return atomic_load_explicit(&v->nconns, memory_order_relaxed) == 0;
+}
+
 struct worker *worker_yield_home(struct worker *w, struct conn *c)
 {
 	/* the reserve is workers[nworkers] with one serving worker: a connection
@@ -363,16 +370,17 @@ struct worker *worker_yield_home(struct worker *w, struct conn *c)
 		 * while our other connections wait behind each slice of it. Only
 		 * the owner gives it away and the peer keeps it (below). A peer
 		 * with connections of its own is left alone: they would wait
-		 * behind the flood instead of ours, and our stealing it back when
-		 * idle made it travel between the two (p99 4.6 -> 6.8 ms with
-		 * conn-assign round-robin, docs/BENCHMARKS.md). */
+		 * behind the flood instead of ours, and with conn-assign
+		 * round-robin handing it over made it travel between the two by
+		 * steals in 6 runs of 6 (p99 6.6-6.8 ms; 2 of 12 without the
+		 * hand-off: docs/BENCHMARKS.md). */
 		for (int k = 1; k < nworkers; k++) {
 			struct worker *v = &workers[(w->idx + k) % nworkers];
 
-			/* relaxed: hints; inbox_push's wake-up is the real check */
+			/* relaxed: a hint; inbox_push's wake-up is the real check */
 			if (atomic_load_explicit(&v->parked, memory_order_relaxed) ==
 				WORKER_PARKED &&
-			    atomic_load_explicit(&v->nconns, memory_order_relaxed) == 0) {
+			    owns_none(v)) {
 				c->away = v;
 				c->away_ttl = AWAY_TTL;
 				/* relaxed: statistics */
@@ -387,8 +395,8 @@ struct worker *worker_yield_home(struct worker *w, struct conn *c)
 	 * owner, or one on a peer that has clients of its own now, is not
 	 * forwarded: with connections spread over the workers that made it
 	 * travel (see above). */
-	if (c->away == w && atomic_load_explicit(&w->nconns, memory_order_relaxed) == 0)
-		c->away_ttl = AWAY_TTL; /* relaxed: a hint, as above */
+	if (c->away == w && owns_none(w))
+		c->away_ttl = AWAY_TTL;
 	else
 		c->away = NULL;
 	return w;
@@ -406,10 +414,9 @@ void sched_submit(struct conn *c)
 		 * lately: to the peer, which ran it last and would otherwise
 		 * have to steal it back from our deque while its flood holds
 		 * this loop's other connections up (bench/steal-e2e.py) */
-		/* relaxed: a hint (a peer that took connections since keeps
-		 * the flood only until it runs dry) */
-		if (--c->away_ttl > 0 &&
-		    atomic_load_explicit(&c->away->nconns, memory_order_relaxed) == 0) {
+		/* a peer that took connections since keeps the flood only
+		 * until it runs dry */
+		if (--c->away_ttl > 0 && owns_none(c->away)) {
 			inbox_push(c->away, c, CONN_Q_RUN);
 			return;
 		}
