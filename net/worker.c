@@ -372,7 +372,7 @@ struct worker *worker_yield_home(struct worker *w, struct conn *c)
 		 * with connections of its own is left alone: they would wait
 		 * behind the flood instead of ours, and with conn-assign
 		 * round-robin handing it over made it travel between the two by
-		 * steals in 6 runs of 6 (p99 6.6-6.8 ms; 2 of 12 without the
+		 * steals in 7 runs of 11 (p99 6.7-6.9 ms; 2 of 12 without the
 		 * hand-off: docs/BENCHMARKS.md). */
 		for (int k = 1; k < nworkers; k++) {
 			struct worker *v = &workers[(w->idx + k) % nworkers];
