@@ -843,6 +843,8 @@ static int conn_run_once(struct conn *c, struct worker *w)
 	int64_t deadline = clock_mono_ns() + RUN_TIME_BUDGET_NS;
 	int more = 0, drained = 0;
 
+	c->run_ns = deadline - RUN_TIME_BUDGET_NS; /* task.c: conn.run_long */
+
 	if (budget <= 0)
 		budget = LONG_MAX;
 	/* relaxed: the conn_schedule() that follows a kill request orders it */

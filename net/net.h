@@ -267,6 +267,7 @@ struct net_worker_stats {
 	uint64_t guest_polls;	     /* stuck workers' loops this worker polled */
 	uint64_t defer_overdue;	     /* deferred wake-ups that waited DEFER_MAX_NS (worker.c) */
 	uint64_t handoffs;	     /* yielded connections given to a parked peer (worker.c) */
+	uint64_t flood_polls;	     /* polls of the own loop before a flood's slice (worker.c) */
 	/* system calls by kind: client reads (and those that got EAGAIN),
 	 * client writes (and those that found the socket full), non-blocking
 	 * polls of the own loop; epoll_wait calls = polls + parks + guest_polls */

@@ -41,6 +41,7 @@ struct worker_stats {
 	_Atomic uint64_t steals;	  /* tasks taken from another worker's deque */
 	_Atomic uint64_t failed_steals;	  /* searches that found nothing to steal */
 	_Atomic uint64_t handoffs;	  /* yielded floods given to a parked peer */
+	_Atomic uint64_t flood_polls;	  /* own-loop polls before a flood's slice */
 	_Atomic uint64_t parks;		  /* times the worker blocked in its loop */
 	_Atomic uint64_t wakeups;	  /* parks ended by another thread's wake */
 	_Atomic uint64_t naps;		  /* worker-nap-us sleeps before a park */
@@ -187,6 +188,11 @@ enum conn_task_state {
 	CONN_NOTIFIED = 4,
 };
 
+/* A run that spent its budget in this long or longer is a flood's slice
+ * (conn.yielded): pipelined GETs spend 64 commands in ~30-60 us, a flood of
+ * slow commands its ~1 ms time budget (conn_io.c) */
+#define FLOOD_RUN_NS (250 * 1000ll)
+
 /* conn.inbox_op: why a connection is on a worker's inbox */
 enum { CONN_Q_NEW = 1, CONN_Q_RUN = 2, CONN_Q_CLOSE = 3 };
 
@@ -226,6 +232,15 @@ struct conn {
 	 * hand-off of the task word orders them (task.c), so plain fields. */
 	struct worker *away;
 	uint8_t away_ttl;
+	/* its last run spent its budget and took FLOOD_RUN_NS or more (a
+	 * flood's slice): set by that runner before the yield's release, read
+	 * and cleared by the next runner (worker.c: a poll and a send-queue
+	 * flush before its next slice). run_ns: when the current run began
+	 * (conn_io.c); run_long: it spent its budget in FLOOD_RUN_NS or more
+	 * (task.c, measured at the run's end, not at the yield, which a
+	 * queued send may delay). Runner's fields, as the buffers. */
+	bool yielded, run_long;
+	int64_t run_ns;
 	struct event *ev;
 	unsigned flags;
 

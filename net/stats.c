@@ -77,6 +77,7 @@ int net_worker_stats(int idx, struct net_worker_stats *out)
 	out->guest_polls = atomic_load_explicit(&w->st.guest_polls, memory_order_relaxed);
 	out->defer_overdue = atomic_load_explicit(&w->st.defer_overdue, memory_order_relaxed);
 	out->handoffs = atomic_load_explicit(&w->st.handoffs, memory_order_relaxed);
+	out->flood_polls = atomic_load_explicit(&w->st.flood_polls, memory_order_relaxed);
 	out->reads = atomic_load_explicit(&w->st.reads, memory_order_relaxed);
 	out->reads_eagain = atomic_load_explicit(&w->st.reads_eagain, memory_order_relaxed);
 	out->reads_skipped = atomic_load_explicit(&w->st.reads_skipped, memory_order_relaxed);

@@ -82,6 +82,17 @@
  * workers, handing it over made it travel by steals: docs/BENCHMARKS.md).
  * INFO kvsd counts `handoffs`.
  *
+ * Before a flood's next slice (a connection whose last run spent its budget
+ * in FLOOD_RUN_NS or more: conn.yielded), its runner polls its own loop if
+ * it has not for FLOOD_POLL_NS, and what that finds runs first (the flood
+ * waits on the inbox behind it); and the replies on its send queue leave
+ * before the slice, not after it. Otherwise the clients a worker owns
+ * besides a flood it runs were seen only at its POLL_EVERY_NS polls, their
+ * replies then held for one more slice: a p90 of ~4 ms for them whatever
+ * stealing did (docs/BENCHMARKS.md). Pipelines of fast commands spend the
+ * same budget in tens of microseconds and are not floods. INFO kvsd counts
+ * `flood_polls`.
+ *
  * Write interest of a stolen connection: the socket stays registered on the
  * owner's base for EV_READ|EV_WRITE, persistent and edge-triggered, from
  * attach to close. A runner on any worker that gets EAGAIN on write just
@@ -222,6 +233,9 @@
 /* A flood given to a peer (worker_yield_home) goes back to its owner after
  * this many readiness events in which it never spent its budget (conn.away) */
 #define AWAY_TTL 16
+/* A worker about to run a flood's next slice polls its loop first if it
+ * has not for this long (worker_main) */
+#define FLOOD_POLL_NS (1000 * 1000ll)
 /* A send queued on the ring (task.c) waits at most this long for the deque
  * to run dry; checked between tasks. */
 #define SENDQ_NS (200 * 1000ll)
@@ -1196,7 +1210,25 @@ static void *worker_main(void *arg)
 			 * blocking poll returns at once if anything is ready: the
 			 * non-blocking poll before it would be a second epoll_wait
 			 * per idle moment (nobody to steal from, no peer to watch). */
-			if ((c == NULL && nworkers > 1) || now - w->polled_ns >= POLL_EVERY_NS) {
+			if (c != NULL && c->yielded && now - w->polled_ns >= FLOOD_POLL_NS) {
+				/* The round is a flood's next slice: look at our
+				 * loop first, and what it finds runs before that
+				 * slice (on the deque, where idle peers may take
+				 * it; the flood waits on the inbox behind it).
+				 * Else the clients sharing a worker with a flood
+				 * wait for the POLL_EVERY_NS polls below. */
+				/* relaxed: statistics */
+				atomic_fetch_add_explicit(&w->st.polls, 1, memory_order_relaxed);
+				atomic_fetch_add_explicit(&w->st.flood_polls, 1,
+							  memory_order_relaxed);
+				event_base_loop(w->base, EVLOOP_NONBLOCK);
+				w->polled_ns = now;
+				if (wsq_size_approx(&w->dq) > 0) {
+					inbox_push(w, c, CONN_Q_RUN);
+					c = wsq_take(&w->dq);
+				}
+			} else if ((c == NULL && nworkers > 1) ||
+				   now - w->polled_ns >= POLL_EVERY_NS) {
 				/* relaxed: statistics */
 				atomic_fetch_add_explicit(&w->st.polls, 1, memory_order_relaxed);
 				w->poll_busy = c != NULL && !mid_round(w, 4);
@@ -1251,6 +1283,13 @@ static void *worker_main(void *arg)
 		if (c != w->last_ran) {
 			w->ran_since_park++;
 			w->last_ran = c;
+		}
+		if (c->yielded) {
+			/* a flood's slice (~1 ms) is next: the replies queued
+			 * meanwhile leave first, not after it */
+			c->yielded = false;
+			if (w->sq_head)
+				conn_task_flush(w);
 		}
 		conn_task_read_ahead(w, c);
 		run_task(w, c, now);

@@ -446,14 +446,14 @@ static void sec_kvsd(struct sb *b, struct db *db)
 			    "worker%d:tasks=%llu,steals=%llu,failed_steals=%llu,parks=%llu,"
 			    "wakeups=%llu,polled_by_guest=%llu,guest_polls=%llu,"
 			    "defer_overdue=%llu,naps=%llu,lookaheads=%llu,peeked=%llu,"
-			    "lookaheads_used=%llu,handoffs=%llu\r\n",
+			    "lookaheads_used=%llu,handoffs=%llu,flood_polls=%llu\r\n",
 			    i, (unsigned long long)w.tasks, (unsigned long long)w.steals,
 			    (unsigned long long)w.failed_steals, (unsigned long long)w.parks,
 			    (unsigned long long)w.wakeups, (unsigned long long)w.polled_by_guest,
 			    (unsigned long long)w.guest_polls, (unsigned long long)w.defer_overdue,
 			    (unsigned long long)w.naps, (unsigned long long)w.lookaheads,
 			    (unsigned long long)w.peeked, (unsigned long long)w.lookaheads_used,
-			    (unsigned long long)w.handoffs);
+			    (unsigned long long)w.handoffs, (unsigned long long)w.flood_polls);
 		/* its system calls by kind (CPU per request, issue 19) */
 		if (net_worker_stats(i, &w) == 0)
 			sb_printf(

@@ -14,7 +14,9 @@
 - flood hand-off: a pipelining client that spends its run budget on worker 0
   (which owns every connection) is given to the parked worker 1 (INFO
   handoffs) and runs there; with connections spread over both workers it is
-  not (worker 1's own clients would wait behind it);
+  not (worker 1's own clients would wait behind it); a worker about to run
+  a slow flood's next slice polls its own loop first (INFO flood_polls), one
+  running fast pipelines does not;
 - CLIENT KILL ID/ADDR, CLIENT PAUSE/UNPAUSE, MONITOR.
 
 Usage: test_sched.py [name...]   (environment as in ../py/harness.py)
@@ -362,6 +364,42 @@ def t_flood_no_handoff_spread():
             c.close()
 
 
+def t_flood_poll():
+    """A worker about to run a flood's next slice (a run that spent its
+    budget in 250 us or more: worker.c, net_internal.h FLOOD_RUN_NS) polls
+    its own loop first, so the clients it owns besides the flood are seen
+    between slices, not only every 5 ms (INFO flood_polls). Pipelined fast
+    commands spend the same budget in a few microseconds: no such polls.
+    Stealing off and one worker owning everything, so the flood stays put."""
+    with harness.kvsd_server(['--threads', '2', '--conn-assign', 'single',
+                              '--work-stealing', 'no', '--run-budget-commands', '64']) as s:
+        other = s.client()
+        for name, step in (('s1', 1), ('s2', 2)):
+            for k in range(0, 2000, 500):
+                other.cmd('SADD', name, *['m%d' % (i * step) for i in range(k, k + 500)])
+        flood = s.client()
+        w0 = worker_lines(other)
+        ok, total = flood_incr(flood, 10)
+        w1 = worker_lines(other)
+        fast = w1['worker0']['flood_polls'] - w0['worker0']['flood_polls']
+        check('flood poll: fast pipelines answered in order', ok)
+        check('flood poll: none for fast pipelines', fast == 0, '(%d)' % fast)
+        batch = encode('SINTERCARD', '2', 's1', 's2') * 200
+        ok = True
+        for _ in range(5):
+            flood.send(batch)
+            for _ in range(200):
+                if flood.read_reply() != b':1000\r\n':
+                    ok = False
+        w2 = worker_lines(other)
+        slow = w2['worker0']['flood_polls'] - w1['worker0']['flood_polls']
+        check('flood poll: slow pipelines answered', ok)
+        check('flood poll: polls before a slow flood\'s slices', slow >= 1, '(%d)' % slow)
+        check('flood poll: other client still served', other.cmd('PING') == b'+PONG\r\n')
+        flood.close()
+        other.close()
+
+
 def t_client_control():
     with harness.kvsd_server() as s:
         a, b, m = s.client(), s.client(), s.client()
@@ -410,6 +448,7 @@ TESTS = {
     'single_assign': t_single_assign,
     'flood_handoff': t_flood_handoff,
     'flood_no_handoff_spread': t_flood_no_handoff_spread,
+    'flood_poll': t_flood_poll,
     'client_control': t_client_control,
 }
 
