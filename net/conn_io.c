@@ -843,7 +843,7 @@ static int conn_run_once(struct conn *c, struct worker *w)
 	int64_t deadline = clock_mono_ns() + RUN_TIME_BUDGET_NS;
 	int more = 0, drained = 0;
 
-	c->run_ns = deadline - RUN_TIME_BUDGET_NS; /* task.c: conn.run_long */
+	c->run_ns = deadline - RUN_TIME_BUDGET_NS; /* task.c: conn.yielded */
 
 	if (budget <= 0)
 		budget = LONG_MAX;

@@ -232,14 +232,14 @@ struct conn {
 	 * hand-off of the task word orders them (task.c), so plain fields. */
 	struct worker *away;
 	uint8_t away_ttl;
-	/* its last run spent its budget and took FLOOD_RUN_NS or more (a
-	 * flood's slice): set by that runner before the yield's release, read
-	 * and cleared by the next runner (worker.c: a poll and a send-queue
-	 * flush before its next slice). run_ns: when the current run began
-	 * (conn_io.c); run_long: it spent its budget in FLOOD_RUN_NS or more
-	 * (task.c, measured at the run's end, not at the yield, which a
-	 * queued send may delay). Runner's fields, as the buffers. */
-	bool yielded, run_long;
+	/* yielded: its last run spent its budget and took FLOOD_RUN_NS or more
+	 * (a flood's slice). Set by that runner at the run's end (task.c;
+	 * timed there, not at the yield, which a queued send may delay), so
+	 * before the yield's release; read and cleared by the next runner
+	 * (worker.c: a poll and a send-queue flush before its next slice).
+	 * run_ns: when the current run began (conn_io.c). Runner's fields, as
+	 * the buffers. */
+	bool yielded;
 	int64_t run_ns;
 	struct event *ev;
 	unsigned flags;

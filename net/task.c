@@ -210,7 +210,7 @@ KV_HOT int conn_task_run(struct worker *w, struct conn *c)
 		if (r == 1 || (r == CONN_RUN_SEND && c->sq_more))
 			/* it spent its budget: how long it took tells a flood's
 			 * slice from a pipeline's (conn.yielded) */
-			c->run_long = clock_mono_ns() - c->run_ns >= FLOOD_RUN_NS;
+			c->yielded = clock_mono_ns() - c->run_ns >= FLOOD_RUN_NS;
 		if (r != 0)
 			return r;
 		/* RUNNING → IDLE unless NOTIFIED arrived meanwhile.
@@ -393,8 +393,6 @@ void conn_task_after(struct worker *w, struct conn *c, int r)
 	 * the next run reads (until a short read or EAGAIN) and writes anyway. release: this run's
 	 * writes are visible to the next runner (its exchange acquires). */
 	struct worker *to = worker_yield_home(w, c); /* writes c->away: before the release */
-
-	c->yielded = c->run_long;
 
 	atomic_store_explicit(&c->task, CONN_SCHEDULED, memory_order_release);
 	inbox_push(to, c, CONN_Q_RUN);
