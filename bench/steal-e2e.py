@@ -23,9 +23,10 @@ builds a backlog that the open-loop latency then reports as seconds.
 What it shows (docs/BENCHMARKS.md, 2026-12-07): with stealing on, the owner of every
 connection hands the flood to the parked worker 1 the first time it yields its budget
 (net/worker.c: worker_yield_home), worker 1 keeps it, and the waiting clients' p99 is ~0.2 ms
-against ~4.7 ms with stealing off (the flood's 1-5 ms slices and the 5 ms poll interval).
-Before that hand-off the flood moved only when a thief happened to find it queued, which made
-runs bimodal.
+against ~1.3 ms with stealing off (there worker 0 polls its loop before each ~1 ms flood
+slice; before that poll, ~4.6 ms). Before the hand-off the flood moved only when a thief
+happened to find it queued, which made runs bimodal. With --kvsd-arg=--conn-assign
+--kvsd-arg=round-robin: ~1.3 ms on against 1.2-5 ms off.
 
 A benchmark, not a test: no assertion on the figures (it exits 1 only if a run fails or the
 waiting clients see errors). The lead runs the real figures; small runs check that it works:
