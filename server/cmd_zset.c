@@ -1076,6 +1076,9 @@ static void cmd_zscan(struct cmd_req *r)
 				v = mem_realloc(v, (cap *= 2) * sizeof(*v));
 			v[k] = (struct tz_item){.m = el.a, .mlen = el.alen};
 			memcpy(&v[k].score, el.b, 8);
+			/* a popped member's record, not yet swept */
+			if (tzset_stale(e, el.a, el.alen, v[k].score))
+				continue;
 			k++;
 		}
 	}

@@ -31,8 +31,9 @@ void prefetch_setup(struct db *db)
 }
 
 /* What a command reads by member: the type its key must have and the
- * argument holding the member (ZADD also inserts by score). SPOP, ZPOPMIN
- * and ZPOPMAX name no member: pf_spop and pf_pop foresee theirs. */
+ * argument holding the member (ZADD also inserts by score). SPOP and
+ * ZPOPMAX name no member: pf_spop and pf_pop foresee theirs (ZPOPMIN's
+ * by-member delete is deferred: nothing to foresee). */
 struct pf_cmd {
 	const char *name;
 	unsigned char len;
@@ -73,13 +74,13 @@ struct pf_walk {
 	bool byrank;
 };
 
-/* A run of pops of one key, one member each (SPOP, or ZPOPMIN, or
- * ZPOPMAX): the run's j-th pop is the j-th of the batch on that key, if
- * nothing else writes the key meanwhile (a hint may be wrong). */
+/* A run of pops of one key, one member each (SPOP, or ZPOPMAX): the run's
+ * j-th pop is the j-th of the batch on that key, if nothing else writes the
+ * key meanwhile (a hint may be wrong). */
 struct pf_pops {
 	const char *key;
 	size_t klen;
-	int kind; /* 1 SPOP, 2 ZPOPMIN, 3 ZPOPMAX */
+	int kind; /* 1 SPOP, 3 ZPOPMAX */
 	size_t next;
 };
 
@@ -137,15 +138,15 @@ static int pf_spop(struct pf_batch *b, const struct resp_peek *q, struct pf_walk
 	return 1;
 }
 
-/* ZPOPMIN / ZPOPMAX key: its member's walk in the by-member tree (the
- * by-score tree's end it pops from is the path every pop takes: cached). */
+/* ZPOPMAX key: its member's walk in the by-member tree (the by-score
+ * tree's end it pops from is the path every pop takes: cached). ZPOPMIN
+ * mostly leaves its by-member record for a later sweep (storage/tzset.h,
+ * "Deferred deletes"): no walk to foresee. */
 static int pf_pop(struct pf_batch *b, const struct resp_peek *q, struct pf_walk *w)
 {
-	bool max = q->argl[0] == 7 && strncasecmp(q->argv[0], "zpopmax", 7) == 0;
-
-	if (!max && !(q->argl[0] == 7 && strncasecmp(q->argv[0], "zpopmin", 7) == 0))
+	if (q->argl[0] != 7 || strncasecmp(q->argv[0], "zpopmax", 7) != 0)
 		return 0;
-	size_t j = pf_run_next(&b->run, max ? 3 : 2, q);
+	size_t j = pf_run_next(&b->run, 3, q);
 	const struct kv_entry *e = pf_entry(b, q);
 	if (!e || kv_entry_type(e) != KV_ZSET || coll_entry_enc(e) != COLL_SKIPLIST)
 		return 0;
@@ -153,8 +154,7 @@ static int pf_pop(struct pf_batch *b, const struct resp_peek *q, struct pf_walk 
 	size_t n = pt_count(big->root[0]);
 	struct pt_elem el;
 
-	if (n < PF_MIN_ELEMS || j >= n || !big->root[1] ||
-	    !pt_at(big->root[0], max ? n - 1 - j : j, &el))
+	if (n < PF_MIN_ELEMS || j >= n || !big->root[1] || !pt_at(big->root[0], n - 1 - j, &el))
 		return 0;
 	w[0] = (struct pf_walk){big->root[1], kvmap_hash(el.a, el.alen), el.a, el.alen, false};
 	pt_prefetch(big->root[1]);

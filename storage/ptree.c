@@ -632,6 +632,24 @@ void pt_prefetch(const struct pt_node *n)
 	node_prefetch(n);
 }
 
+void pt_prefetch_run(const struct pt_node *root, uint64_t key, unsigned nleaves)
+{
+	const struct pt_node *n = root;
+
+	while (n && !n->leaf) {
+		const struct pt_inode *in = cin(n);
+		unsigned i = in_route(in, key, NULL, 0);
+		const struct pt_node *ch = in->child[i];
+
+		if (ch->leaf) {
+			for (unsigned j = i; j < in->h.n && j < i + nleaves; j++)
+				node_prefetch(in->child[j]);
+			return;
+		}
+		n = ch;
+	}
+}
+
 /* One level of a lookup by (key, a): pt_get's step, and pt_descend's. */
 static inline const struct pt_node *descend(const struct pt_node *n, uint64_t key, const void *a,
 					    size_t alen)

@@ -142,6 +142,11 @@ bool pt_get(const struct pt_node *root, uint64_t key, const void *a, size_t alen
  * until its next quiescent state, as pt_get's. */
 void pt_prefetch(const struct pt_node *n);
 const struct pt_node *pt_descend(const struct pt_node *n, uint64_t key, const void *a, size_t alen);
+/* A hint for a walk in key order from `key` (a sweep): asks for the lines
+ * of the leaf holding the first element of key >= `key` and of the next
+ * ones under the same parent, nleaves in all at most. Reads the interior
+ * nodes on the way and that leaf's header; changes nothing. */
+void pt_prefetch_run(const struct pt_node *root, uint64_t key, unsigned nleaves);
 /* pt_descend for a lookup by rank (pt_at's walk) in a tree of unweighted
  * elements: *i, the rank within n, becomes the rank within the child. */
 const struct pt_node *pt_descend_at(const struct pt_node *n, size_t *i);

@@ -17,6 +17,22 @@
  *    score: key pt_score_key(score), a = member, b = empty — or the score's
  *    8 bytes when the score is -0.0, whose key is 0.0's; root[1] by member:
  *    key kvmap_hash(member), a = member, b = the score's 8 bytes.
+ *    Deferred deletes: a pop from the low end (ZPOPMIN, BZPOPMIN, ZMPOP MIN,
+ *    ZREMRANGEBYRANK/BYSCORE from rank 0) deletes its elements from the
+ *    by-score tree only and leaves their by-member records in place, stale:
+ *    the by-member delete is a copy of a random, cold root-to-leaf path and
+ *    half of a pop's time (docs/BENCHMARKS.md, "Which half of a pop costs").
+ *    The version's extension bytes (struct tzset_lazy) count the stale
+ *    records and bound their scores (wmark), so a by-member record is live
+ *    unless stale > 0, its score <= wmark, and the by-score tree lacks
+ *    (score, member) — the by-score tree holds exactly the live elements,
+ *    and only records at or below the mark pay that second lookup. Writes
+ *    remove stale records in sweeps that walk the by-member tree in key
+ *    order from a cursor (a leaf copy removes several at once); a record
+ *    re-added by ZADD is overwritten in place. Deferral stops while stale
+ *    records would exceed half the live ones (the pop then deletes both
+ *    records, as before), which bounds the memory they hold; a run of pops
+ *    settles near a third.
  * Conversions as Redis 7.0: a write that inserts a member into a listpack
  * converts it to a skiplist when the count would exceed
  * zset-max-listpack-entries or the member is longer than
@@ -120,6 +136,10 @@ struct tzset_iter {
  * count: nothing forward; reverse from i == count - 1 is the last). */
 void tzset_iter_init(struct tzset_iter *it, const struct kv_entry *e, size_t i, bool reverse);
 bool tzset_iter_next(struct tzset_iter *it, struct tz_item *out);
+/* Whether the by-member record (m, score) of the skiplist e is stale (its
+ * element was popped: see "Deferred deletes"): walks of root[1] (ZSCAN) skip
+ * those. */
+bool tzset_stale(const struct kv_entry *e, const char *m, size_t mlen, double score);
 
 /* ---- writes: one writer per attempt of a handler's db_put loop
  *
@@ -137,6 +157,15 @@ bool tzset_iter_next(struct tzset_iter *it, struct tz_item *out);
  * writer that wrote nothing still builds a new version); a listpack
  * converts as Redis's zsetAdd (see above). The caller must not read `old`
  * after the first write (its edit may write nodes in place). */
+/* A skiplist version's deferred-delete state (its extension bytes; all
+ * zero when none is pending). */
+struct tzset_lazy {
+	uint64_t stale;	 /* by-member records whose element was popped */
+	double wmark;	 /* every stale record's score is <= wmark (stale > 0) */
+	uint64_t cursor; /* the sweep's next by-member key */
+	uint64_t debt;	 /* records the next sweep owes */
+};
+
 struct tzset_w {
 	struct coll_ctx *ctx;
 	const struct kv_entry *old;
@@ -147,6 +176,7 @@ struct tzset_w {
 	/* skiplist */
 	struct pt_edit *ed;
 	uint64_t lineage;
+	struct tzset_lazy lz; /* the state the new version will carry */
 };
 void tzset_w_begin(struct tzset_w *w, struct coll_ctx *ctx, const struct kv_entry *old);
 size_t tzset_w_count(const struct tzset_w *w);

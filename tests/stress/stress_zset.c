@@ -3,10 +3,11 @@
  *
  * A plain executable (also run in the ThreadSanitizer build, where the server is instrumented
  * too and a race report makes it fail). For --seconds S (default 3):
- *  - writers ZADD / ZREM / ZINCRBY random members of a sorted set of about 1000 members (a
- *    skiplist), and of a small one that ZADD grows past the listpack threshold and
- *    ZRANGESTORE small small 0 N rebuilds (a listpack again when N < 128), so it changes
- *    encoding back and forth under the readers;
+ *  - writers ZADD / ZREM / ZINCRBY random members, and ZPOPMIN, of a sorted set of about
+ *    1000 members (a skiplist, whose low-end pops leave stale by-member records for a
+ *    sweep: the readers' ZSCORE check below sees a popped member read back), and of a small
+ *    one that ZADD grows past the listpack threshold and ZRANGESTORE small small 0 N
+ *    rebuilds (a listpack again when N < 128), so it changes encoding back and forth;
  *  - readers run ZRANGE key 0 -1 WITHSCORES and check that it is sorted by (score, member),
  *    without a duplicate member, and, inside MULTI, that ZCARD agrees and that ZSCORE of
  *    some members returned equals the score ZRANGE gave them;
@@ -43,7 +44,7 @@ static void *writer(void *arg)
 	while (c && hs_running()) {
 		const char *key = rand_r(&seed) % 4 ? "zs" : "small";
 		int pool = key[0] == 'z' ? MEMBERS : 160;
-		int m = rand_r(&seed) % pool, op = rand_r(&seed) % 10;
+		int m = rand_r(&seed) % pool, op = rand_r(&seed) % 11;
 		redisReply *r;
 
 		if (op < 4)
@@ -53,6 +54,10 @@ static void *writer(void *arg)
 			r = hs_cmd(c, "ZREM %s m%d m%d", key, m, rand_r(&seed) % pool);
 		else if (op < 9)
 			r = hs_cmd(c, "ZINCRBY %s %d m%d", key, rand_r(&seed) % 21 - 10, m);
+		else if (op == 10)
+			/* from the low end: popped members' by-member records
+			 * stay until a sweep, and must read as gone */
+			r = hs_cmd(c, "ZPOPMIN %s %d", key, 1 + rand_r(&seed) % 2);
 		else if (key[0] == 's')
 			r = hs_cmd(c, "ZRANGESTORE small small 0 %d", 100 + rand_r(&seed) % 60);
 		else

@@ -16,6 +16,8 @@ ZREVRANGEBYLEX ZREMRANGEBY* ZPOPMIN ZPOPMAX ZMPOP ZRANDMEMBER ZSCAN:
  - random command streams over sorted sets and strings, valid and invalid,
    in RESP2 and RESP3 (every reply exact but the random picks, which are
    checked by their properties, and a skiplist's ZSCAN order);
+ - pops that leave stale by-member records (kvsd's deferred deletes): every
+   way a popped member can be asked for, and a pop / re-add stream;
  - bad input: huge counts, a 1M-argument ZADD.
 
 Usage: test_diff_zset.py [--seed N] [--count N]
@@ -613,6 +615,81 @@ def sec_popped_lengths(d, p):
     pipeline(p, cmds)
 
 
+def sec_popped_stale(d, p):
+    """Pops from the low end of a skiplist leave the popped members' by-member
+    records for a later sweep (storage/tzset.h, "Deferred deletes"): every
+    command that finds a member by name must still see them gone. Pops one
+    at a time and with COUNT, ZREMRANGEBYRANK/BYSCORE from rank 0, then each
+    popped member through ZSCORE ZMSCORE ZRANK ZREVRANK ZREM ZADD (XX, NX,
+    CH, INCR) ZINCRBY, whole ZSCANs, DEBUG DIGEST-VALUE, COPY, RENAME,
+    ZUNIONSTORE / ZINTER / ZDIFF, MULTI; then a random stream that pops,
+    re-adds popped members and reads them, down to an empty key."""
+    d.section = 'popped-stale'
+    rnd = random.Random(19)
+    mem = ['m%03d' % i for i in range(400)]
+    cmds = [['FLUSHALL'], ['ZADD', 'pq'] + sum([[str(i), m] for i, m in enumerate(mem)], []),
+            ['OBJECT', 'ENCODING', 'pq']]
+    cmds += [['ZPOPMIN', 'pq'] for _ in range(60)]
+    cmds += [['BZPOPMIN', 'pq', '0'], ['ZMPOP', '1', 'pq', 'MIN'], ['ZPOPMIN', 'pq', '1']]
+    gone = mem[:63]
+    for m in gone:
+        cmds += [['ZSCORE', 'pq', m], ['ZRANK', 'pq', m], ['ZREVRANK', 'pq', m],
+                 ['ZMSCORE', 'pq', m, 'm200', m]]
+    cmds += [['ZCARD', 'pq'], ['ZRANGE', 'pq', '0', '4', 'WITHSCORES'], ['ZCOUNT', 'pq', '-inf', '70'],
+             ['ZRANGEBYSCORE', 'pq', '-inf', '70'], ['DEBUG', 'DIGEST-VALUE', 'pq']]
+    pipeline(p, cmds)
+    full_scan(d, p, 'pq', '7')
+    cmds = []
+    for m in gone[:10]:
+        cmds += [['ZREM', 'pq', m], ['ZADD', 'pq', 'XX', '5', m], ['ZADD', 'pq', 'XX', 'CH', '5', m],
+                 ['ZSCORE', 'pq', m]]
+    cmds += [['ZADD', 'pq', '3', 'm003'], ['ZADD', 'pq', 'NX', '1000', 'm010'],
+             ['ZINCRBY', 'pq', '2', 'm020'], ['ZADD', 'pq', 'INCR', '5', 'm030'],
+             ['ZADD', 'pq', 'GT', '1', 'm031'], ['ZADD', 'pq', 'LT', 'CH', '-1', 'm032'],
+             ['ZSCORE', 'pq', 'm003'], ['ZRANK', 'pq', 'm003'], ['ZSCORE', 'pq', 'm010'],
+             ['ZSCORE', 'pq', 'm020'], ['ZSCORE', 'pq', 'm030'], ['ZSCORE', 'pq', 'm031'],
+             ['ZSCORE', 'pq', 'm032'], ['ZCARD', 'pq'], ['ZRANGE', 'pq', '0', '9', 'WITHSCORES'],
+             ['ZPOPMIN', 'pq', '30'], ['ZREMRANGEBYRANK', 'pq', '0', '9'],
+             ['ZREMRANGEBYSCORE', 'pq', '-inf', '130'], ['ZCARD', 'pq'],
+             ['ZRANGE', 'pq', '0', '4', 'WITHSCORES'], ['DEBUG', 'DIGEST-VALUE', 'pq']]
+    cmds += [['ZSCORE', 'pq', m] for m in mem[:140]]
+    cmds += [['COPY', 'pq', 'pq2'], ['ZSCORE', 'pq2', 'm050'], ['ZSCORE', 'pq2', 'm300'],
+             ['RENAME', 'pq2', 'pq3'], ['ZSCORE', 'pq3', 'm050'], ['ZRANK', 'pq3', 'm300'],
+             ['ZADD', 'other', '1', 'm050', '2', 'm300', '3', 'm001'],
+             ['ZUNIONSTORE', 'u', '2', 'pq', 'other'], ['ZRANGE', 'u', '0', '5', 'WITHSCORES'],
+             ['ZCARD', 'u'], ['ZINTER', '2', 'pq', 'other', 'WITHSCORES'],
+             ['ZDIFF', '2', 'other', 'pq', 'WITHSCORES'], ['ZINTERCARD', '2', 'pq', 'other'],
+             ['MULTI'], ['ZPOPMIN', 'pq'], ['ZSCORE', 'pq', 'm141'], ['ZPOPMIN', 'pq'],
+             ['ZADD', 'pq', '0', 'm141'], ['ZSCORE', 'pq', 'm141'], ['EXEC']]
+    pipeline(p, cmds)
+    full_scan(d, p, 'pq', '5')
+    # a stream: pops, re-adds of popped members, reads of both kinds
+    cmds = [['DEL', 'rq'], ['ZADD', 'rq'] + sum([[str(i), 'r%d' % i] for i in range(300)], [])]
+    for _ in range(3000):
+        m = 'r%d' % rnd.randrange(400)
+        k = rnd.random()
+        if k < 0.35:
+            cmds.append(['ZPOPMIN', 'rq'] + ([str(rnd.randrange(1, 4))] if rnd.random() < 0.2 else []))
+        elif k < 0.5:
+            cmds.append(['ZADD', 'rq', str(rnd.randrange(-50, 400)), m])
+        elif k < 0.7:
+            cmds.append(['ZSCORE', 'rq', m])
+        elif k < 0.8:
+            cmds.append(['ZRANK', 'rq', m])
+        elif k < 0.85:
+            cmds.append(['ZREM', 'rq', m])
+        elif k < 0.9:
+            cmds.append(['ZINCRBY', 'rq', '1', m])
+        elif k < 0.95:
+            cmds.append(['ZADD', 'rq', 'XX', 'CH', '7', m])
+        else:
+            cmds.append(['ZCARD', 'rq'])
+    cmds += [['ZRANGE', 'rq', '0', '-1', 'WITHSCORES'], ['DEBUG', 'DIGEST-VALUE', 'rq']]
+    pipeline(p, cmds)
+    full_scan(d, p, 'rq', '11')
+    pipeline(p, [['ZPOPMIN', 'rq', '1000'], ['EXISTS', 'rq'], ['ZSCORE', 'rq', 'r1']])
+
+
 def slow_cmds(d, cmds):
     """Commands that may take seconds each (on a 1M-member set, more under
     sanitizers or a loaded machine), on their own connections with a long
@@ -688,6 +765,7 @@ def main():
         sec_lex_big(d, p)
         sec_multi(d, p)
         sec_popped_lengths(d, p)
+        sec_popped_stale(d, p)
         sec_random(d, p, args.seed, args.count, 2)
         sec_random(d, p, args.seed, args.count, 3)
         sec_bad_input(d, p)
