@@ -50,16 +50,11 @@ struct kv_entry *coll_new_big(const void *key, size_t klen, enum kv_type type, e
 	return coll_new_big_ext(key, klen, type, enc, lineage, r0, r1, 0, expire_ms);
 }
 
-static size_t big_vlen(size_t klen)
-{
-	return coll_big_offset(klen) + sizeof(struct coll_big) - klen;
-}
-
 KV_HOT struct kv_entry *coll_new_big_ext(const void *key, size_t klen, enum kv_type type,
 					 enum coll_enc enc, uint64_t lineage, struct pt_node *r0,
 					 struct pt_node *r1, size_t ext, int64_t expire_ms)
 {
-	size_t vlen = big_vlen(klen) + ext;
+	size_t vlen = coll_big_vlen(klen) + ext;
 	struct kv_entry *e = kv_entry_new(key, klen, NULL, vlen, expire_ms);
 	char *v = kv_entry_mutval(e);
 	struct coll_big *b;
@@ -86,7 +81,7 @@ struct kv_entry *coll_clone(const struct kv_entry *e, const void *key, size_t kl
 
 	if (e->enc == KV_ENC_TYPED && coll_enc_is_big(coll_entry_enc(e))) {
 		const struct coll_big *b = coll_big_of(e);
-		size_t ext = e->vlen - big_vlen(e->klen);
+		size_t ext = coll_big_ext_len(e);
 
 		n = coll_new_big_ext(key, klen, kv_entry_type(e), coll_entry_enc(e), b->lineage,
 				     b->root[0], b->root[1], ext, expire_ms);

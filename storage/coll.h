@@ -164,6 +164,16 @@ static inline void *coll_big_ext(const struct kv_entry *e)
 {
 	return (char *)coll_big_of(e) + sizeof(struct coll_big);
 }
+/* The value length of a large entry without extension bytes. */
+static inline size_t coll_big_vlen(size_t klen)
+{
+	return coll_big_offset(klen) + sizeof(struct coll_big) - klen;
+}
+/* How many extension bytes the large entry e carries (0: built without). */
+static inline size_t coll_big_ext_len(const struct kv_entry *e)
+{
+	return e->vlen - coll_big_vlen(e->klen);
+}
 /* The same value under another key or expiry (RENAME, MOVE, EXPIRE,
  * PERSIST): the same lineage for a large one. For strings too. */
 struct kv_entry *coll_clone(const struct kv_entry *e, const void *key, size_t klen,

@@ -322,9 +322,7 @@ static bool tree_score(const struct pt_node *bymember, const char *m, size_t mle
 /* The version's state (zero for a version built without one). */
 static void lazy_get(const struct kv_entry *e, struct tzset_lazy *lz)
 {
-	size_t have = e->vlen - (coll_big_offset(e->klen) + sizeof(struct coll_big) - e->klen);
-
-	if (have >= sizeof(*lz))
+	if (coll_big_ext_len(e) >= sizeof(*lz))
 		memcpy(lz, coll_big_ext(e), sizeof(*lz));
 	else
 		memset(lz, 0, sizeof(*lz));
@@ -912,8 +910,8 @@ static void sweep(struct tzset_w *w)
 	const struct pt_node *bymember = ed->root[1];
 	struct pt_iter it;
 	struct pt_elem el;
-	struct swept one[8], *v = one;
-	size_t nv = 0, cap = 8, seen = 0;
+	struct swept *v = NULL;
+	size_t nv = 0, cap = 0, seen = 0;
 	uint64_t last = 0, next = 0;
 
 	pt_prefetch_run(bymember, w->lz.cursor, LAZY_SWEEP_LEAVES);
@@ -931,13 +929,8 @@ static void sweep(struct tzset_w *w)
 		if (!rec_stale(ed->root[0], &w->lz, el.a, el.alen, score))
 			continue;
 		if (nv == cap) {
-			struct swept *nw = mem_alloc(2 * cap * sizeof(*nw));
-
-			memcpy(nw, v, nv * sizeof(*nw));
-			if (v != one)
-				mem_free(v);
-			v = nw;
-			cap *= 2;
+			cap = cap ? 2 * cap : 8;
+			v = mem_realloc(v, cap * sizeof(*v));
 		}
 		v[nv].key = el.key;
 		v[nv].mlen = el.alen;
@@ -953,8 +946,7 @@ static void sweep(struct tzset_w *w)
 		mem_free(v[i].m);
 	}
 	w->lz.stale -= nv;
-	if (v != one)
-		mem_free(v);
+	mem_free(v);
 	/* the next sweep's leaves, a few commands ahead: cached by then */
 	if (w->lz.stale)
 		pt_prefetch_run(ed->root[1], w->lz.cursor, LAZY_SWEEP_LEAVES);
