@@ -34,9 +34,20 @@ servers are saturated, each pass finds the connections that became ready meanwhi
 CPU per request is that of a busy server; requests/s over the cap (printed per test) is the
 per-core throughput.
 
-Usage: bench/cpu-per-req.py [--runs N] [-n REQUESTS] [--tests get,set] [--cores 0,1] [--perf]
-       [--uring-ab] [-P PIPELINE] [--cpu-quota PCT]
-Env: KVSD_BIN (default build/server/kvsd), REDIS_BIN (default redis-server).
+Tests besides redis-benchmark's (get, set, lpush, ...): kvsd-loadgen's workloads, as
+loadgen/compare.sh names them, run by kvsd-loadgen (one thread, 50 connections, 100,000 keys,
+64-byte values, -P as given, --requests N): zipf (--ratio 1:10 --dist zipf:0.99), cache
+(--workload cache --dist zipf:0.99), lg-get (--ratio 0:1), lg-set (--ratio 1:0). With any of
+them every server is first prefilled with kvsd-loadgen's 100,000 keys, the same names
+redis-benchmark -r 100000 uses. Every row also prints tcp_segs: TCP segments in and out per
+request over the run (/proc/net/snmp, the whole machine's: run it on a quiet one). Loopback
+counts each segment twice, sent and received, so 4.0 is one segment each way per request (the
+reply carries the ACK of the request).
+
+Usage: bench/cpu-per-req.py [--runs N] [-n REQUESTS] [--tests get,set,zipf,cache] [--cores 0,1]
+       [--perf] [--uring-ab] [-P PIPELINE] [--cpu-quota PCT]
+Env: KVSD_BIN (default build/server/kvsd), REDIS_BIN (default redis-server), LOADGEN_BIN
+(default build/loadgen/kvsd-loadgen).
 """
 import argparse
 import os
@@ -109,6 +120,40 @@ def perf_stop(p):
     return {k: sum(counts.get(e, 0) for e in es) for k, es in PERF_EVENTS.items()}
 
 
+# kvsd-loadgen workloads (loadgen/compare.sh's), by test name
+LOADGEN_TESTS = {
+    "zipf": ["--ratio", "1:10", "--dist", "zipf:0.99"],
+    "cache": ["--workload", "cache", "--dist", "zipf:0.99"],
+    "lg-get": ["--ratio", "0:1"],
+    "lg-set": ["--ratio", "1:0"],
+}
+
+
+def tcp_segments():
+    """InSegs + OutSegs of the machine's TCP so far (/proc/net/snmp)."""
+    with open("/proc/net/snmp") as f:
+        rows = [line.split() for line in f if line.startswith("Tcp:")]
+    head, vals = rows[0], rows[1]
+    return int(vals[head.index("InSegs")]) + int(vals[head.index("OutSegs")])
+
+
+def client_run(server, core, test, n, pipeline):
+    """One client run: redis-benchmark, or kvsd-loadgen for a LOADGEN_TESTS name. Returns
+    (requests made, requests/s)."""
+    if test in LOADGEN_TESTS:
+        rep = benchlib.loadgen(server, ["-t", 1, "-c", 50, "--keys", 100000, "-d", 64,
+                                        "-P", pipeline, "--requests", n]
+                               + LOADGEN_TESTS[test], core=core)
+        return rep["requests"], rep["ops_per_sec"]
+    cmd = ["taskset", "-c", core, "redis-benchmark", "-p", str(server["port"]), "-c", "50",
+           "-P", str(pipeline), "-d", "64", "-r", "100000", "-n", str(n), "-t", test, "-q"]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit("redis-benchmark failed against %s: %s" % (server["name"], r.stdout + r.stderr))
+    m = re.findall(r"([0-9.]+) requests per second", r.stdout)
+    return n, float(m[-1]) if m else float("nan")
+
+
 def kvsd_io(port):
     """Sums of worker0's scheduler and I/O counters (INFO kvsd), as a dict."""
     out = subprocess.run(["redis-cli", "-p", str(port), "INFO", "kvsd"], capture_output=True,
@@ -123,7 +168,7 @@ def kvsd_io(port):
 
 
 def one_run(server, core, test, n, kvsd, perf, pipeline=1):
-    """Runs redis-benchmark once; returns (user us/req, system us/req, kvsd counters/req or
+    """Runs the client once (client_run); returns (user us/req, system us/req, kvsd counters/req or
     None, {context switches and perf counts}/req)."""
     pid = server["proc"].pid
     before = kvsd_io(server["port"]) if kvsd else None
@@ -132,20 +177,17 @@ def one_run(server, core, test, n, kvsd, perf, pipeline=1):
         time.sleep(0.3)  # perf attaches before the run starts
     v0, i0 = ctx_switches(pid)
     f0 = minor_faults(pid)
+    g0 = tcp_segments()
     u0, s0 = cpu_split(pid)
-    cmd = ["taskset", "-c", core, "redis-benchmark", "-p", str(server["port"]), "-c", "50",
-           "-P", str(pipeline), "-d", "64", "-r", "100000", "-n", str(n), "-t", test, "-q"]
     t0 = time.monotonic()
-    r = subprocess.run(cmd, capture_output=True, text=True)
+    n, rps = client_run(server, core, test, n, pipeline)
     wall = time.monotonic() - t0
-    if r.returncode != 0:
-        sys.exit("redis-benchmark failed against %s: %s" % (server["name"], r.stdout + r.stderr))
     u1, s1 = cpu_split(pid)
+    g1 = tcp_segments()
     v1, i1 = ctx_switches(pid)
     extra = {"vcsw": (v1 - v0) / n, "icsw": (i1 - i0) / n,
-             "minflt": (minor_faults(pid) - f0) / n}
-    m = re.findall(r"([0-9.]+) requests per second", r.stdout)
-    extra["rps"] = float(m[-1]) if m else float("nan")
+             "minflt": (minor_faults(pid) - f0) / n, "tcp_segs": (g1 - g0) / n}
+    extra["rps"] = rps
     extra["share"] = (u1 - u0 + s1 - s0) / wall
     if pp:
         extra.update({k: v / n for k, v in perf_stop(pp).items()})
@@ -179,6 +221,11 @@ def main():
     print("redis: %s" % benchlib.server_command(redis_bin, srv_core))
     print("client: taskset -c %s redis-benchmark -c 50 -P %d -d 64 -r 100000 -n %d -t TEST"
           % (cli_core, a.pipeline, a.n))
+    if any(t in LOADGEN_TESTS for t in a.tests.split(",")):
+        print("client for %s: taskset -c %s kvsd-loadgen -t 1 -c 50 --keys 100000 -d 64 -P %d "
+              "--requests %d + the workload's options" % (
+                  ",".join(t for t in a.tests.split(",") if t in LOADGEN_TESTS), cli_core,
+                  a.pipeline, a.n))
     procs = []
     uncap = []
     try:
@@ -199,6 +246,9 @@ def main():
             subprocess.run(["redis-benchmark", "-p", str(s["port"]), "-c", "50", "-P", "16",
                             "-d", "64", "-r", "100000", "-n", "200000", "-t", "set", "-q"],
                            capture_output=True, check=True)
+            if any(t in LOADGEN_TESTS for t in a.tests.split(",")):
+                benchlib.loadgen(s, ["--prefill", "--keys", 100000, "-d", 64, "--requests", 1,
+                                     "-c", 50], core=cli_core)
         print("%-9s %8s %8s %8s  %8s %8s %8s  %8s  %s" % (
             "test", "k_user", "k_sys", "k_us", "r_user", "r_sys", "r_us", "redis/kvsd",
             "kvsd per request"))
@@ -246,7 +296,7 @@ def main():
                       "the rate is the client's): %s" % " ".join(
                           "%s=%.0f%%" % (name, 100 * statistics.median(x[3]["share"] for x in runs))
                           for name, runs in list(kr.items()) + [("redis", rr)]))
-            ekeys = ["vcsw", "icsw", "minflt"] + (list(PERF_EVENTS) if a.perf else [])
+            ekeys = ["vcsw", "icsw", "minflt", "tcp_segs"] + (list(PERF_EVENTS) if a.perf else [])
             for name, runs in list(kr.items()) + [("redis", rr)]:
                 print("     %-9s per request: %s" % (name, " ".join(
                     "%s=%.3f" % (key, statistics.median(x[3][key] for x in runs))
