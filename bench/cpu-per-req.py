@@ -219,13 +219,13 @@ def main():
     print("machine: %s" % benchlib.machine())
     print("kvsd:  %s" % benchlib.server_command(kvsd_bin, srv_core))
     print("redis: %s" % benchlib.server_command(redis_bin, srv_core))
+    lg_tests = [t for t in a.tests.split(",") if t in LOADGEN_TESTS]
     print("client: taskset -c %s redis-benchmark -c 50 -P %d -d 64 -r 100000 -n %d -t TEST"
           % (cli_core, a.pipeline, a.n))
-    if any(t in LOADGEN_TESTS for t in a.tests.split(",")):
+    if lg_tests:
         print("client for %s: taskset -c %s kvsd-loadgen -t 1 -c 50 --keys 100000 -d 64 -P %d "
-              "--requests %d + the workload's options" % (
-                  ",".join(t for t in a.tests.split(",") if t in LOADGEN_TESTS), cli_core,
-                  a.pipeline, a.n))
+              "--requests %d + the workload's options" % (",".join(lg_tests), cli_core,
+                                                           a.pipeline, a.n))
     procs = []
     uncap = []
     try:
@@ -241,14 +241,16 @@ def main():
                   % (a.cpu_quota, srv_core))
             for s in [x[1] for x in kvsds] + [r]:
                 uncap.append(benchlib.cpu_quota(s["proc"].pid, a.cpu_quota))
-        # the GET runs read what a SET run wrote: fill them first
+        # the GET runs read what a SET run wrote: fill them first (kvsd-loadgen's prefill
+        # writes every one of the 100,000 keys, redis-benchmark's -r draws most of them)
         for s in [x[1] for x in kvsds] + [r]:
-            subprocess.run(["redis-benchmark", "-p", str(s["port"]), "-c", "50", "-P", "16",
-                            "-d", "64", "-r", "100000", "-n", "200000", "-t", "set", "-q"],
-                           capture_output=True, check=True)
-            if any(t in LOADGEN_TESTS for t in a.tests.split(",")):
+            if lg_tests:
                 benchlib.loadgen(s, ["--prefill", "--keys", 100000, "-d", 64, "--requests", 1,
                                      "-c", 50], core=cli_core)
+            else:
+                subprocess.run(["redis-benchmark", "-p", str(s["port"]), "-c", "50", "-P", "16",
+                                "-d", "64", "-r", "100000", "-n", "200000", "-t", "set", "-q"],
+                               capture_output=True, check=True)
         print("%-9s %8s %8s %8s  %8s %8s %8s  %8s  %s" % (
             "test", "k_user", "k_sys", "k_us", "r_user", "r_sys", "r_us", "redis/kvsd",
             "kvsd per request"))
